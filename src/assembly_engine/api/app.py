@@ -1,0 +1,53 @@
+"""``create_app(settings)``: the ASGI application and its lifespan.
+
+Startup (SPEC §2.5): lock the runtime root, run official sync, open and validate the
+databases, hydrate the cache (replaying the journal) and start the flush worker.
+Shutdown (SIGINT/SIGTERM via uvicorn): flush the queue, close everything, release the lock.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from ..config import Settings
+from ..logging_setup import configure_logging
+from ..services.container import EngineServices
+from .errors import install_error_handlers
+from .limits import BodySizeLimit
+from .responses import JsonResponse
+from .routes import assemblies, auth, dev_mode, health, users
+
+log = logging.getLogger("assembly_engine.api")
+
+
+def create_app(settings: Settings | None = None, *, console_log: bool = True) -> FastAPI:
+    settings = settings or Settings.from_env()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        configure_logging(settings.logs_dir, settings.log_level, console=console_log)
+        services = EngineServices.open(settings)
+        app.state.services = services
+        log.info("engine ready on home %s", settings.home.resolve())
+        try:
+            yield
+        finally:
+            log.info("engine stopping: flushing the write queue")
+            services.close()
+            log.info("engine stopped")
+
+    app = FastAPI(
+        title="Assembly Engine",
+        version="0.1.0",
+        lifespan=lifespan,
+        default_response_class=JsonResponse,
+    )
+    install_error_handlers(app)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.import_max_bytes)
+    for module in (health, auth, users, dev_mode, assemblies):
+        app.include_router(module.router)
+    return app

@@ -1,0 +1,62 @@
+"""Sign-in, sign-out and who am I (SPEC §3)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..deps import CSRF_COOKIE, SESSION_COOKIE, Auth, Services
+from ..errors import ApiError, error_responses
+
+router = APIRouter(prefix="/api/auth", tags=["auth"])
+
+
+class LoginBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    username: Annotated[str, Field(min_length=1, max_length=64)]
+    password: Annotated[str, Field(min_length=1, max_length=1024)]
+
+
+@router.post("/login", responses=error_responses(400, 401, 422, 429))
+def login(body: Annotated[LoginBody, Body()], request: Request, response: Response,
+          engine: Services) -> dict[str, Any]:
+    address = request.client.host if request.client else None
+    signed_in = engine.accounts.login(body.username, body.password, address)
+    max_age = int(engine.settings.session_ttl_seconds)
+    secure = request.url.scheme == "https"
+    response.set_cookie(SESSION_COOKIE, signed_in.token, max_age=max_age, httponly=True,
+                        samesite="strict", secure=secure, path="/")
+    response.set_cookie(CSRF_COOKIE, signed_in.csrf_token, max_age=max_age, httponly=False,
+                        samesite="strict", secure=secure, path="/")
+    return {
+        "user": {"username": signed_in.user.username, "role": signed_in.user.role.value},
+        "token": signed_in.token,
+        "csrf_token": signed_in.csrf_token,
+        "expires_in": max_age,
+    }
+
+
+@router.post("/logout", responses=error_responses(401, 403))
+def logout(auth: Auth, response: Response, engine: Services) -> dict[str, Any]:
+    if auth.session is None:
+        raise ApiError(401, "unauthorized", "You are not signed in.")
+    engine.accounts.logout(auth.caller, auth.token)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    response.delete_cookie(CSRF_COOKIE, path="/")
+    return {"signed_out": True}
+
+
+@router.get("/me", responses=error_responses(401))
+def me(auth: Auth, engine: Services) -> dict[str, Any]:
+    if auth.session is None or auth.caller.actor is None:
+        raise ApiError(401, "unauthorized", "Sign in first (POST /api/auth/login).")
+    actor = auth.caller.actor
+    result: dict[str, Any] = {
+        "user": {"username": actor.username, "role": actor.role.value},
+        "dev_mode": engine.accounts.dev_mode_state(auth.caller, auth.session),
+    }
+    if auth.token:
+        result["csrf_token"] = engine.sessions.csrf_token_for(auth.token)
+    return result

@@ -1,0 +1,13 @@
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/api/health")
+def health(request: Request) -> dict[str, Any]:
+    """Liveness and readiness: cached assemblies per domain and the queue depth."""
+    return request.app.state.services.health()

@@ -1,0 +1,51 @@
+"""User management for admins (SPEC §3)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Path
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
+
+from ...services.auth.users import Role
+from ..deps import Auth, CurrentCaller, Services
+from ..errors import error_responses
+
+router = APIRouter(prefix="/api/users", tags=["users"])
+
+Username = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.@-]+$")]
+
+
+class NewUser(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    username: Annotated[str, Field(min_length=1, max_length=64)]
+    password: Annotated[str, Field(min_length=8, max_length=1024)]
+    role: Role = Role.OPERATOR
+
+
+class UserChanges(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    role: Role | None = None
+    disabled: StrictBool | None = None
+    password: Annotated[str, Field(min_length=8, max_length=1024)] | None = None
+
+
+@router.get("", responses=error_responses(401, 403))
+def list_users(caller: CurrentCaller, engine: Services) -> dict[str, Any]:
+    return {"items": engine.accounts.list_users(caller)}
+
+
+@router.post("", status_code=201, responses=error_responses(400, 401, 403, 409, 422))
+def create_user(body: Annotated[NewUser, Body()], caller: CurrentCaller,
+                engine: Services) -> dict[str, Any]:
+    return engine.accounts.create_user(caller, body.username, body.password, body.role)
+
+
+@router.patch("/{username}", responses=error_responses(400, 401, 403, 404, 409, 422))
+def update_user(username: Username, body: Annotated[UserChanges, Body()], auth: Auth,
+                engine: Services) -> dict[str, Any]:
+    own = auth.caller.username is not None and auth.caller.username.casefold() == username.casefold()
+    return engine.accounts.update_user(
+        auth.caller, username, role=body.role, disabled=body.disabled, password=body.password,
+        keep_token=auth.token if own else None,
+    )

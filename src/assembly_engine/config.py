@@ -1,0 +1,154 @@
+"""Every setting of the engine, its environment variable, default and meaning.
+
+A setting is read from ``ENGINE_<NAME>``; command-line options override the environment.
+``SETTINGS_DOC`` is the single list the docs test checks against Docs/assemblies.md.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+REPOSITORY_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_STAGING_ROOT = REPOSITORY_ROOT / "Data" / "Engine" / "Assemblies"
+
+
+def _bool(value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError(f"expected a boolean (1/0, true/false), got {value!r}")
+
+
+def setting(default: Any, env: str, doc: str, *, secret: bool = False) -> Any:
+    """A settings field that knows its environment variable and its meaning."""
+    return field(default=default, metadata={"env": env, "doc": doc, "secret": secret})
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path = setting(
+        Path("Engine"),
+        "ENGINE_HOME",
+        "engine home: runtime root, logs, users",
+    )
+    staging_root: Path = setting(
+        DEFAULT_STAGING_ROOT,
+        "ENGINE_STAGING_ROOT",
+        "shipped official library (official.db + Payloads/)",
+    )
+    host: str = setting(
+        "127.0.0.1",
+        "ENGINE_HOST",
+        "address `serve` binds",
+    )
+    port: int = setting(
+        8000,
+        "ENGINE_PORT",
+        "port `serve` binds",
+    )
+    flush_interval: float = setting(
+        60.0,
+        "ENGINE_FLUSH_INTERVAL",
+        "seconds between background flushes of the write queue",
+    )
+    sqlite_shared_cache: bool = setting(
+        True,
+        "ENGINE_SQLITE_SHARED_CACHE",
+        "open domain databases with cache=shared (0 to turn off)",
+    )
+    sqlite_busy_timeout_ms: int = setting(
+        5000,
+        "ENGINE_SQLITE_BUSY_TIMEOUT_MS",
+        "SQLite busy_timeout for every connection",
+    )
+    sqlite_synchronous: str = setting(
+        "NORMAL",
+        "ENGINE_SQLITE_SYNCHRONOUS",
+        "synchronous pragma of domain databases (the journal is always FULL)",
+    )
+    lock_retry_seconds: float = setting(
+        10.0,
+        "ENGINE_LOCK_RETRY_SECONDS",
+        "retry budget for SQLITE_BUSY/SQLITE_LOCKED before a write gives up",
+    )
+    admin_password: str | None = setting(
+        None,
+        "ENGINE_ADMIN_PASSWORD",
+        "password of the bootstrap admin created on first start", secret=True,
+    )
+    dev_mode_ttl_seconds: int = setting(
+        900,
+        "ENGINE_DEV_MODE_TTL_SECONDS",
+        "how long Dev Mode stays on after it is enabled",
+    )
+    session_ttl_seconds: int = setting(
+        12 * 3600,
+        "ENGINE_SESSION_TTL_SECONDS",
+        "lifetime of a sign-in session",
+    )
+    import_max_bytes: int = setting(
+        32 * 1024 * 1024,
+        "ENGINE_IMPORT_MAX_BYTES",
+        "largest accepted import document / request body",
+    )
+    log_level: str = setting(
+        "INFO",
+        "ENGINE_LOG_LEVEL",
+        "engine.log level",
+    )
+
+    @property
+    def runtime_root(self) -> Path:
+        return self.home / "Assemblies"
+
+    @property
+    def payloads_root(self) -> Path:
+        return self.runtime_root / "Payloads"
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.home / "Logs"
+
+    @property
+    def engine_db_path(self) -> Path:
+        """The engine's own database: users and sessions."""
+        return self.home / "engine.db"
+
+    def with_overrides(self, **overrides: Any) -> Settings:
+        return replace(self, **{k: v for k, v in overrides.items() if v is not None})
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            raw = env.get(f.metadata["env"])
+            if raw is None or raw == "":
+                continue
+            try:
+                values[f.name] = _convert(f.type, raw)
+            except ValueError as exc:
+                raise ValueError(f"{f.metadata['env']}: {exc}") from exc
+        settings = cls(**values)
+        return settings.with_overrides(**overrides)
+
+
+def _convert(type_name: object, raw: str) -> Any:
+    name = str(type_name)
+    if "Path" in name:
+        return Path(raw)
+    if name == "bool":
+        return _bool(raw)
+    if name == "int":
+        return int(raw)
+    if name == "float":
+        return float(raw)
+    return raw
+
+
+SETTINGS_DOC: dict[str, str] = {f.metadata["env"]: f.metadata["doc"] for f in fields(Settings)}

@@ -1,0 +1,501 @@
+"""AssemblyCache: every assembly in memory, with a durable write queue behind it.
+
+Reads are served from memory and return immutable snapshots (``CachedAssembly``), so a
+caller can never change the cache by changing what it was given.
+
+A mutation (create, update, delete) happens in three steps:
+1. under the cache lock: check it against the current entry, reserve a journal sequence
+   number, queue the journal append and apply the change to the entry, marking it dirty;
+2. outside the lock: wait until the journal append is durable (group commit);
+3. answer. If the journal append failed, the change is rolled back and the caller gets
+   the error — nothing is acknowledged that is not on disk.
+
+"Dirty" therefore means: durable in the journal, not yet in its domain database. A flush
+(background worker every ``flush_interval`` seconds, ``flush_now()``, or shutdown) writes
+every dirty entry of a domain in one transaction, then drops those journal entries and
+removes payload folders the persisted rows no longer point to. A failed flush leaves
+every entry dirty and is retried with backoff; one domain failing never stops another.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..types import Domain, Integrity
+from .databases import DatabaseBusy, DomainDatabases
+from .journal import Journal, JournalEntry, new_entry
+from .models import AssemblyRecord, CachedAssembly, CacheEntryState, utc_now
+from .payloads import PayloadError, PayloadStore
+
+log = logging.getLogger("assembly_engine.cache")
+
+# Called after a domain's rows are committed and before the journal forgets them;
+# raising makes the flush count as failed (used to mirror official writes to staging).
+PersistHook = Callable[[Domain, Sequence[AssemblyRecord], Sequence[AssemblyRecord]], None]
+
+DOMAIN_PRIORITY = (Domain.OFFICIAL, Domain.COMMUNITY, Domain.USER)
+
+
+class CacheError(Exception):
+    """Base of the cache's refusals; ``message`` is meant for a person."""
+
+
+class AssemblyNotFound(CacheError):
+    def __init__(self, guid: str) -> None:
+        super().__init__(f"No assembly with id {guid} exists.")
+        self.assembly_guid = guid
+
+
+class AssemblyExists(CacheError):
+    def __init__(self, guid: str, domain: Domain) -> None:
+        super().__init__(f"An assembly with id {guid} already exists in the {domain.value} domain.")
+        self.assembly_guid = guid
+        self.domain = domain
+
+
+class StaleRevision(CacheError):
+    def __init__(self, guid: str, expected: int, current: int) -> None:
+        super().__init__(
+            f"Assembly {guid} was changed by someone else: you edited revision {expected}, "
+            f"the current revision is {current}. Reload it and apply your change again."
+        )
+        self.assembly_guid = guid
+        self.expected = expected
+        self.current = current
+
+
+class InvalidChange(CacheError):
+    pass
+
+
+@dataclass
+class _Entry:
+    record: AssemblyRecord
+    deleted: bool = False
+    dirty: bool = False
+    dirty_since: str | None = None
+    last_persisted: str | None = None
+    integrity: Integrity = Integrity.OK
+    seq: int = 0  # journal sequence of the last change applied (0: as loaded)
+    # (seq, payload_guid): folders to remove once the entry is persisted up to seq
+    superseded: list[tuple[int, str]] = field(default_factory=list)
+
+    def snapshot(self) -> CachedAssembly:
+        return CachedAssembly(
+            self.record,
+            CacheEntryState(
+                is_dirty=self.dirty,
+                dirty_since=self.dirty_since,
+                last_persisted=self.last_persisted,
+                integrity=self.integrity,
+                pending_delete=self.deleted,
+            ),
+        )
+
+    def copy(self) -> _Entry:
+        return _Entry(self.record, self.deleted, self.dirty, self.dirty_since,
+                      self.last_persisted, self.integrity, self.seq, list(self.superseded))
+
+
+@dataclass(frozen=True)
+class FlushResult:
+    domain: Domain
+    persisted: int
+    error: str | None = None
+    busy: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+@dataclass
+class _DomainFlushState:
+    last_flush: str | None = None
+    last_error: str | None = None
+    failures: int = 0
+
+
+class AssemblyCache:
+    def __init__(
+        self,
+        databases: DomainDatabases,
+        journal: Journal,
+        payloads: PayloadStore,
+        *,
+        flush_interval: float = 60.0,
+        on_persisted: PersistHook | None = None,
+    ) -> None:
+        self._dbs = databases
+        self._journal = journal
+        self._payloads = payloads
+        self.flush_interval = flush_interval
+        self._on_persisted = on_persisted
+        self._entries: dict[str, _Entry] = {}
+        self._lock = threading.RLock()
+        self._flush_lock = threading.Lock()
+        self._flush_state = {d: _DomainFlushState() for d in Domain}
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._worker: threading.Thread | None = None
+        self._closed = False
+
+    # -- startup -------------------------------------------------------------------------
+    def hydrate(self) -> dict[str, int]:
+        """Load every domain database, then replay the journal on top. Returns counts."""
+        entries: dict[str, _Entry] = {}
+        for domain in DOMAIN_PRIORITY:
+            for record in self._dbs[domain].load():
+                existing = entries.get(record.assembly_guid)
+                if existing is not None:
+                    log.warning(
+                        "assembly %s is in both %s and %s; keeping the %s copy",
+                        record.assembly_guid, existing.record.domain.value, domain.value,
+                        existing.record.domain.value,
+                    )
+                    continue
+                entries[record.assembly_guid] = _Entry(record, last_persisted=record.updated_at)
+        replayed = self._journal.pending()
+        for entry in replayed:
+            _apply_journal_entry(entries, entry)
+        if replayed:
+            log.warning("replayed %d queued change(s) from the journal", len(replayed))
+        for cached in entries.values():
+            cached.integrity = self._presence(cached.record)
+        with self._lock:
+            self._entries = entries
+        return self.counts()
+
+    def reload_domain(self, domain: Domain) -> int:
+        """Replace a domain's entries with its database rows (after an official sync)."""
+        records = self._dbs[domain].load()
+        with self._lock:
+            dirty = [g for g, e in self._entries.items() if e.dirty and e.record.domain is domain]
+            if dirty:
+                raise CacheError(f"{len(dirty)} queued change(s) in {domain.value}; flush first")
+            for guid in [g for g, e in self._entries.items() if e.record.domain is domain]:
+                del self._entries[guid]
+            for record in records:
+                if record.assembly_guid in self._entries:
+                    log.warning("assembly %s exists in two domains; keeping %s", record.assembly_guid,
+                                self._entries[record.assembly_guid].record.domain.value)
+                    continue
+                entry = _Entry(record, last_persisted=record.updated_at)
+                entry.integrity = self._presence(record)
+                self._entries[record.assembly_guid] = entry
+        return len(records)
+
+    def _presence(self, record: AssemblyRecord) -> Integrity:
+        """A cheap startup check (the folder is there); checksums are verified on read."""
+        guid = record.payload.payload_guid
+        try:
+            present = self._payloads.exists(guid)
+        except PayloadError as exc:  # a malformed id in a database row
+            log.warning("assembly %s (%s): payload id is invalid: %s",
+                        record.assembly_guid, record.display_name, exc)
+            return Integrity.CORRUPT
+        if not present:
+            log.warning("assembly %s (%s): payload %s is missing",
+                        record.assembly_guid, record.display_name, guid)
+            return Integrity.MISSING
+        return Integrity.OK
+
+    def scan_integrity(self) -> dict[str, Integrity]:
+        """Verify every payload's checksums; returns the guids found not ok."""
+        with self._lock:
+            targets = [(g, e.record.payload) for g, e in self._entries.items() if not e.deleted]
+        problems: dict[str, Integrity] = {}
+        for guid, ref in targets:
+            try:
+                status = self._payloads.check(ref.payload_guid, ref.checksum or None)
+            except PayloadError:
+                status = Integrity.CORRUPT
+            if status is not Integrity.OK:
+                problems[guid] = status
+            self.set_integrity(guid, status, payload_guid=ref.payload_guid)
+        return problems
+
+    # -- reads ---------------------------------------------------------------------------
+    def get(self, guid: str) -> CachedAssembly | None:
+        with self._lock:
+            entry = self._entries.get(guid)
+            if entry is None or entry.deleted:
+                return None
+            return entry.snapshot()
+
+    def require(self, guid: str) -> CachedAssembly:
+        found = self.get(guid)
+        if found is None:
+            raise AssemblyNotFound(guid)
+        return found
+
+    def describe(self, guid: str) -> CachedAssembly | None:
+        """Like get, but also returns an entry whose delete is still queued."""
+        with self._lock:
+            entry = self._entries.get(guid)
+            return None if entry is None else entry.snapshot()
+
+    def items(self, domain: Domain | None = None) -> list[CachedAssembly]:
+        with self._lock:
+            return [
+                e.snapshot() for e in self._entries.values()
+                if not e.deleted and (domain is None or e.record.domain is domain)
+            ]
+
+    def counts(self) -> dict[str, int]:
+        result = {d.value: 0 for d in Domain}
+        with self._lock:
+            for entry in self._entries.values():
+                if not entry.deleted:
+                    result[entry.record.domain.value] += 1
+        return result
+
+    def referenced_payloads(self) -> set[str]:
+        with self._lock:
+            refs = {e.record.payload.payload_guid for e in self._entries.values() if not e.deleted}
+            for entry in self._entries.values():
+                refs.update(p for _, p in entry.superseded)
+        return refs
+
+    def set_integrity(self, guid: str, status: Integrity, *, payload_guid: str | None = None) -> None:
+        with self._lock:
+            entry = self._entries.get(guid)
+            if entry is None:
+                return
+            if payload_guid is not None and entry.record.payload.payload_guid != payload_guid:
+                return  # the record moved on to another payload meanwhile
+            entry.integrity = status
+
+    # -- mutations -----------------------------------------------------------------------
+    def create(self, record: AssemblyRecord) -> CachedAssembly:
+        if record.revision != 1:
+            record = record.evolve(revision=1)
+
+        def plan(current: _Entry | None) -> tuple[str, AssemblyRecord]:
+            if current is not None and not current.deleted:
+                raise AssemblyExists(record.assembly_guid, current.record.domain)
+            if current is not None:  # re-created while its delete is still queued
+                if current.record.domain is not record.domain:
+                    raise AssemblyExists(record.assembly_guid, current.record.domain)
+                return "upsert", record.evolve(revision=current.record.revision + 1)
+            return "upsert", record
+
+        return self._mutate(record.assembly_guid, plan)
+
+    def update(
+        self,
+        guid: str,
+        change: Callable[[AssemblyRecord], AssemblyRecord],
+        *,
+        expected_revision: int | None = None,
+    ) -> CachedAssembly:
+        """Apply ``change`` to the current record atomically; revision becomes current + 1."""
+
+        def plan(current: _Entry | None) -> tuple[str, AssemblyRecord]:
+            if current is None or current.deleted:
+                raise AssemblyNotFound(guid)
+            old = current.record
+            if expected_revision is not None and expected_revision != old.revision:
+                raise StaleRevision(guid, expected_revision, old.revision)
+            new = change(old)
+            if new.assembly_guid != guid or new.domain is not old.domain:
+                raise InvalidChange("an update cannot change an assembly's id or domain")
+            return "upsert", new.evolve(revision=old.revision + 1)
+
+        return self._mutate(guid, plan)
+
+    def delete(self, guid: str, *, expected_revision: int | None = None) -> CachedAssembly:
+        def plan(current: _Entry | None) -> tuple[str, AssemblyRecord]:
+            if current is None or current.deleted:
+                raise AssemblyNotFound(guid)
+            if expected_revision is not None and expected_revision != current.record.revision:
+                raise StaleRevision(guid, expected_revision, current.record.revision)
+            return "delete", current.record
+
+        return self._mutate(guid, plan)
+
+    def _mutate(
+        self, guid: str, plan: Callable[[_Entry | None], tuple[str, AssemblyRecord]]
+    ) -> CachedAssembly:
+        with self._lock:
+            if self._closed:
+                raise CacheError("The engine is shutting down; try again in a moment.")
+            current = self._entries.get(guid)
+            before = current.copy() if current is not None else None
+            op, record = plan(current)
+            entry = new_entry(self._journal, op, record)
+            future = self._journal.submit(entry)
+            self._entries[guid] = _apply_journal_entry(self._entries, entry)
+            applied_seq = entry.seq
+            result = self._entries[guid].snapshot()
+        try:
+            future.result()
+        except BaseException:
+            with self._lock:
+                latest = self._entries.get(guid)
+                if latest is not None and latest.seq == applied_seq:
+                    if before is None:
+                        del self._entries[guid]
+                    else:
+                        self._entries[guid] = before
+            raise
+        return result
+
+    # -- flushing ------------------------------------------------------------------------
+    def flush_now(
+        self, domain: Domain | None = None, *, budget_seconds: float | None = None
+    ) -> list[FlushResult]:
+        domains: Iterable[Domain] = DOMAIN_PRIORITY if domain is None else (domain,)
+        with self._flush_lock:
+            return [self._flush_domain(d, budget_seconds) for d in domains]
+
+    def _flush_domain(self, domain: Domain, budget_seconds: float | None) -> FlushResult:
+        with self._lock:
+            batch = [
+                (guid, e.record, e.deleted, e.seq)
+                for guid, e in self._entries.items()
+                if e.dirty and e.record.domain is domain
+            ]
+        state = self._flush_state[domain]
+        if not batch:
+            return FlushResult(domain, 0)
+        upserts = [record for _, record, deleted, _ in batch if not deleted]
+        deletes = [record for _, record, deleted, _ in batch if deleted]
+        try:
+            self._dbs[domain].write(upserts, [r.assembly_guid for r in deletes], budget_seconds)
+            if self._on_persisted is not None:
+                self._on_persisted(domain, upserts, deletes)
+        except Exception as exc:  # noqa: BLE001 - a failed flush must never lose entries
+            state.failures += 1
+            state.last_error = str(exc)
+            log.error("flush of %s failed (%d entries stay queued): %s",
+                      domain.value, len(batch), exc)
+            return FlushResult(domain, 0, str(exc), busy=isinstance(exc, DatabaseBusy))
+        now = utc_now()
+        removable: list[str] = []
+        with self._lock:
+            for guid, _, _, seq in batch:
+                entry = self._entries.get(guid)
+                if entry is None:
+                    continue
+                entry.last_persisted = now
+                removable.extend(p for s, p in entry.superseded if s <= seq)
+                entry.superseded = [(s, p) for s, p in entry.superseded if s > seq]
+                if entry.seq == seq:
+                    if entry.deleted:
+                        del self._entries[guid]
+                    else:
+                        entry.dirty = False
+                        entry.dirty_since = None
+        state.failures = 0
+        state.last_error = None
+        state.last_flush = now
+        try:
+            self._journal.discard([(guid, seq) for guid, _, _, seq in batch])
+        except Exception as exc:  # noqa: BLE001 - replay of persisted entries is harmless
+            log.warning("journal cleanup after flushing %s failed: %s", domain.value, exc)
+        still_used = self.referenced_payloads()
+        for payload_guid in removable:
+            if payload_guid in still_used:
+                continue
+            try:
+                self._payloads.delete(payload_guid)
+            except Exception as exc:  # noqa: BLE001 - leaves an orphan for `verify --fix`
+                log.warning("could not remove superseded payload %s: %s", payload_guid, exc)
+        log.info("flushed %d change(s) to %s", len(batch), domain.value)
+        return FlushResult(domain, len(batch))
+
+    # -- queue state ---------------------------------------------------------------------
+    def queue_status(self) -> dict[str, Any]:
+        with self._lock:
+            pending = [e for e in self._entries.values() if e.dirty]
+            domains: dict[str, Any] = {}
+            for domain in Domain:
+                items = [e for e in pending if e.record.domain is domain]
+                state = self._flush_state[domain]
+                domains[domain.value] = {
+                    "pending": len(items),
+                    "upserts": sum(1 for e in items if not e.deleted),
+                    "deletes": sum(1 for e in items if e.deleted),
+                    "oldest_dirty_since": min((e.dirty_since or "" for e in items), default=None),
+                    "last_flush": state.last_flush,
+                    "last_error": state.last_error,
+                    "items": [
+                        {
+                            "assembly_guid": e.record.assembly_guid,
+                            "display_name": e.record.display_name,
+                            "operation": "delete" if e.deleted else "upsert",
+                            "revision": e.record.revision,
+                            "dirty_since": e.dirty_since,
+                        }
+                        for e in sorted(items, key=lambda e: e.seq)
+                    ],
+                }
+            return {"depth": len(pending), "flush_interval": self.flush_interval, "domains": domains}
+
+    def depth(self) -> int:
+        with self._lock:
+            return sum(1 for e in self._entries.values() if e.dirty)
+
+    # -- worker and shutdown -------------------------------------------------------------
+    def start(self) -> None:
+        if self._worker is not None:
+            return
+        self._worker = threading.Thread(target=self._run_worker, name="flush-worker", daemon=True)
+        self._worker.start()
+
+    def _run_worker(self) -> None:
+        wait = self.flush_interval
+        while not self._stop.wait(wait):
+            results = self.flush_now()
+            failures = max(self._flush_state[r.domain].failures for r in results)
+            # Back off after failures: quick retries first, never slower than the interval.
+            wait = self.flush_interval if failures == 0 else min(
+                self.flush_interval, 0.25 * (2 ** min(failures, 8))
+            )
+
+    def close(self, *, flush: bool = True) -> list[FlushResult]:
+        """Stop the worker, flush what is queued (unless told not to), close the journal."""
+        self._stop.set()
+        if self._worker is not None:
+            self._worker.join()
+            self._worker = None
+        results: list[FlushResult] = []
+        if flush:
+            results = self.flush_now()
+            for result in results:
+                if not result.ok:
+                    log.error("shutdown flush of %s failed; its %s stays in the journal "
+                              "and is replayed at the next start", result.domain.value,
+                              "queue")
+        with self._lock:
+            self._closed = True
+        self._journal.close()
+        return results
+
+
+def _apply_journal_entry(entries: dict[str, _Entry], entry: JournalEntry) -> _Entry:
+    """Apply one journal entry to the entry map (shared by mutations and replay)."""
+    record = entry.record
+    current = entries.get(record.assembly_guid)
+    if current is None:
+        current = _Entry(record)
+    else:
+        old_payload = current.record.payload.payload_guid
+        if old_payload != record.payload.payload_guid and not current.deleted:
+            current.superseded.append((entry.seq, old_payload))
+    current.record = record
+    current.deleted = entry.op == "delete"
+    if current.deleted:
+        current.superseded.append((entry.seq, record.payload.payload_guid))
+    if not current.dirty:
+        current.dirty = True
+        current.dirty_since = entry.created_at
+    current.seq = entry.seq
+    current.integrity = Integrity.OK
+    entries[record.assembly_guid] = current
+    return current

@@ -1,0 +1,338 @@
+"""Connections to the three domain databases: pragmas, schema, migrations, retries.
+
+Every connection uses WAL, ``busy_timeout``, ``foreign_keys=ON`` and, unless turned off,
+SQLite's shared cache (``cache=shared``). Shared cache turns some lock conflicts into
+``SQLITE_LOCKED``, which ``busy_timeout`` does not retry, so every write goes through
+:func:`with_retry`, which retries both ``SQLITE_BUSY`` and ``SQLITE_LOCKED`` with backoff.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+from ..types import DATABASE_FILES, Domain
+from .models import COLUMNS, AssemblyRecord
+
+log = logging.getLogger("assembly_engine.databases")
+
+SCHEMA_VERSION = 2
+T = TypeVar("T")
+
+CREATE_ASSEMBLIES = """
+CREATE TABLE IF NOT EXISTS assemblies (
+    assembly_guid      TEXT PRIMARY KEY,
+    display_name       TEXT NOT NULL,
+    summary            TEXT,
+    category           TEXT,
+    assembly_kind      TEXT NOT NULL,
+    assembly_type      TEXT,
+    version            INTEGER,
+    revision           INTEGER NOT NULL DEFAULT 1,
+    metadata_json      TEXT,
+    tags_json          TEXT,
+    payload_guid       TEXT NOT NULL,
+    payload_type       TEXT NOT NULL,
+    payload_size_bytes INTEGER,
+    payload_checksum   TEXT,
+    created_at         TEXT NOT NULL,
+    updated_at         TEXT NOT NULL,
+    created_by         TEXT,
+    updated_by         TEXT
+)
+"""
+CREATE_INDEXES = (
+    "CREATE INDEX IF NOT EXISTS assemblies_kind ON assemblies(assembly_kind)",
+    "CREATE INDEX IF NOT EXISTS assemblies_payload ON assemblies(payload_guid)",
+)
+
+# Without these the table is not an assemblies table of any version we know.
+CORE_COLUMNS = ("assembly_guid", "display_name", "assembly_kind", "payload_guid")
+
+# Columns older layouts lacked, and how ALTER TABLE adds them (SQLite cannot add a NOT NULL
+# column without a default, hence the defaults).
+MIGRATABLE_COLUMNS: dict[str, str] = {
+    "summary": "TEXT",
+    "category": "TEXT",
+    "assembly_type": "TEXT",
+    "version": "INTEGER",
+    "revision": "INTEGER NOT NULL DEFAULT 1",
+    "metadata_json": "TEXT",
+    "tags_json": "TEXT",
+    "payload_type": "TEXT NOT NULL DEFAULT 'script'",
+    "payload_size_bytes": "INTEGER",
+    "payload_checksum": "TEXT",
+    "created_at": "TEXT NOT NULL DEFAULT '1970-01-01T00:00:00.000Z'",
+    "updated_at": "TEXT NOT NULL DEFAULT '1970-01-01T00:00:00.000Z'",
+    "created_by": "TEXT",
+    "updated_by": "TEXT",
+}
+
+SQLITE_BUSY = 5
+SQLITE_LOCKED = 6
+
+
+class SchemaError(RuntimeError):
+    """A database whose layout we do not recognise; the message names file and columns."""
+
+
+class DatabaseBusy(RuntimeError):
+    """A lock could not be obtained within the retry budget."""
+
+    def __init__(self, what: str, waited: float) -> None:
+        super().__init__(
+            f"{what}: the database stayed locked by another process for {waited:.1f}s; "
+            "the change is still queued and will be retried"
+        )
+        self.waited = waited
+
+
+@dataclass(frozen=True)
+class ConnectionOptions:
+    shared_cache: bool = True
+    busy_timeout_ms: int = 5000
+    synchronous: str = "NORMAL"
+    retry_seconds: float = 10.0
+
+
+def is_lock_error(exc: BaseException) -> bool:
+    if not isinstance(exc, sqlite3.OperationalError):
+        return False
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return (code & 0xFF) in (SQLITE_BUSY, SQLITE_LOCKED)
+    text = str(exc).lower()
+    return "locked" in text or "busy" in text
+
+
+def with_retry(
+    operation: Callable[[], T],
+    *,
+    what: str,
+    budget_seconds: float,
+    sleep: Callable[[float], None] = time.sleep,
+) -> T:
+    """Run ``operation``; on SQLITE_BUSY/SQLITE_LOCKED retry with jittered backoff."""
+    started = time.monotonic()
+    delay = 0.01
+    attempt = 0
+    while True:
+        try:
+            return operation()
+        except sqlite3.OperationalError as exc:
+            if not is_lock_error(exc):
+                raise
+            waited = time.monotonic() - started
+            if waited >= budget_seconds:
+                raise DatabaseBusy(what, waited) from exc
+            attempt += 1
+            if attempt in (1, 10, 100):
+                log.warning("%s: database locked (%s); retrying", what, exc)
+            sleep(min(delay * (0.5 + random.random()), max(0.0, budget_seconds - waited)))
+            delay = min(delay * 2, 0.5)
+
+
+def connect(path: Path, options: ConnectionOptions) -> sqlite3.Connection:
+    """Open one connection with the engine's pragmas (creates the file when missing)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    uri = path.resolve().as_uri() + ("?cache=shared" if options.shared_cache else "")
+    conn = sqlite3.connect(
+        uri,
+        uri=True,
+        timeout=options.busy_timeout_ms / 1000,
+        check_same_thread=False,
+        isolation_level=None,  # we issue BEGIN/COMMIT ourselves
+    )
+    conn.execute(f"PRAGMA busy_timeout = {int(options.busy_timeout_ms)}")
+    with_retry(
+        lambda: conn.execute("PRAGMA journal_mode = WAL"),
+        what=f"opening {path.name}",
+        budget_seconds=options.retry_seconds,
+    )
+    synchronous = options.synchronous.upper()
+    if synchronous not in {"OFF", "NORMAL", "FULL", "EXTRA"}:
+        raise ValueError(f"ENGINE_SQLITE_SYNCHRONOUS must be OFF/NORMAL/FULL/EXTRA, not {synchronous}")
+    conn.execute(f"PRAGMA synchronous = {synchronous}")
+    conn.execute("PRAGMA foreign_keys = ON")
+    return conn
+
+
+def table_columns(conn: sqlite3.Connection, table: str) -> list[str]:
+    return [row[1] for row in conn.execute(f"PRAGMA table_info({table})")]
+
+
+def create_schema(conn: sqlite3.Connection) -> None:
+    conn.execute(CREATE_ASSEMBLIES)
+    for statement in CREATE_INDEXES:
+        conn.execute(statement)
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+
+def validate_and_migrate(conn: sqlite3.Connection, path: Path) -> list[str]:
+    """Bring the assemblies table to the current layout; return the columns added.
+
+    Idempotent. Raises :class:`SchemaError` for a layout we cannot migrate.
+    """
+    def migrate() -> list[str]:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            columns = table_columns(conn, "assemblies")
+            if not columns:
+                create_schema(conn)
+                conn.execute("COMMIT")
+                return list(COLUMNS)
+            missing_core = [c for c in CORE_COLUMNS if c not in columns]
+            if missing_core:
+                raise SchemaError(
+                    f"{path}: table 'assemblies' has an unknown layout: it lacks the required "
+                    f"column(s) {', '.join(missing_core)} (found: {', '.join(columns)}). "
+                    "Move the file aside or restore it from a backup."
+                )
+            added = [c for c in COLUMNS if c not in columns]
+            for column in added:
+                conn.execute(f"ALTER TABLE assemblies ADD COLUMN {column} {MIGRATABLE_COLUMNS[column]}")
+            for statement in CREATE_INDEXES:
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            conn.execute("COMMIT")
+            return added
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    added = with_retry(migrate, what=f"migrating {path.name}", budget_seconds=30.0)
+    if added and added != list(COLUMNS):
+        log.warning("%s: migrated schema, added column(s) %s", path, ", ".join(added))
+    return added
+
+
+SELECT_ALL = f"SELECT {', '.join(COLUMNS)} FROM assemblies"
+UPSERT = (
+    f"INSERT INTO assemblies ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))}) "
+    "ON CONFLICT(assembly_guid) DO UPDATE SET "
+    + ", ".join(f"{c} = excluded.{c}" for c in COLUMNS[1:])
+)
+DELETE = "DELETE FROM assemblies WHERE assembly_guid = ?"
+
+
+def read_records(conn: sqlite3.Connection, domain: Domain) -> list[AssemblyRecord]:
+    return [AssemblyRecord.from_row(row, domain) for row in conn.execute(SELECT_ALL)]
+
+
+def write_changes(
+    conn: sqlite3.Connection,
+    upserts: Sequence[AssemblyRecord],
+    deletes: Iterable[str],
+) -> None:
+    """Apply upserts and deletes in ONE transaction (BEGIN IMMEDIATE ... COMMIT)."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        if upserts:
+            conn.executemany(UPSERT, [record.to_row() for record in upserts])
+        delete_rows = [(guid,) for guid in deletes]
+        if delete_rows:
+            conn.executemany(DELETE, delete_rows)
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+
+
+class DomainDatabase:
+    """One domain database: a single connection guarded by a lock."""
+
+    def __init__(self, domain: Domain, path: Path, options: ConnectionOptions) -> None:
+        self.domain = domain
+        self.path = path
+        self.options = options
+        self._lock = threading.Lock()
+        self._conn = connect(path, options)
+
+    def validate(self) -> list[str]:
+        with self._lock:
+            return validate_and_migrate(self._conn, self.path)
+
+    def load(self) -> list[AssemblyRecord]:
+        with self._lock:
+            return with_retry(
+                lambda: read_records(self._conn, self.domain),
+                what=f"reading {self.path.name}",
+                budget_seconds=self.options.retry_seconds,
+            )
+
+    def write(
+        self,
+        upserts: Sequence[AssemblyRecord],
+        deletes: Iterable[str],
+        budget_seconds: float | None = None,
+    ) -> None:
+        deletes = list(deletes)
+        with self._lock:
+            with_retry(
+                lambda: write_changes(self._conn, upserts, deletes),
+                what=f"writing {self.path.name}",
+                budget_seconds=self.options.retry_seconds if budget_seconds is None else budget_seconds,
+            )
+
+    def replace_all(self, records: Sequence[AssemblyRecord]) -> None:
+        """Purge the table and insert ``records`` in one transaction (official sync)."""
+        def purge_and_fill() -> None:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                self._conn.execute("DELETE FROM assemblies")
+                self._conn.executemany(UPSERT, [r.to_row() for r in records])
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+
+        with self._lock:
+            with_retry(purge_and_fill, what=f"rebuilding {self.path.name}",
+                       budget_seconds=self.options.retry_seconds)
+
+    def count(self) -> int:
+        with self._lock:
+            row = self._conn.execute("SELECT COUNT(*) FROM assemblies").fetchone()
+            return int(row[0])
+
+    def checkpoint(self) -> None:
+        with self._lock:
+            try:
+                self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            except sqlite3.OperationalError as exc:
+                log.info("%s: checkpoint skipped (%s)", self.path.name, exc)
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+
+class DomainDatabases:
+    """The three domain databases of one root (runtime or staging)."""
+
+    def __init__(self, root: Path, options: ConnectionOptions,
+                 domains: Iterable[Domain] = tuple(Domain)) -> None:
+        self.root = root
+        self.options = options
+        self._dbs = {d: DomainDatabase(d, root / DATABASE_FILES[d], options) for d in domains}
+
+    def __getitem__(self, domain: Domain) -> DomainDatabase:
+        return self._dbs[domain]
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(self._dbs.values())
+
+    def validate_all(self) -> dict[Domain, list[str]]:
+        return {d: db.validate() for d, db in self._dbs.items()}
+
+    def close(self) -> None:
+        for db in self._dbs.values():
+            db.close()

@@ -1,0 +1,157 @@
+"""Official sync: the runtime official library is rebuilt from the staging copy.
+
+At every boot (and on demand) the runtime ``official.db`` is purged and repopulated from
+the staging root, and the payload folders it needs are mirrored into the runtime
+``Payloads/``. Community and user databases are never overwritten: community is seeded
+from staging only when the runtime has none. Official writes made in Dev Mode are mirrored
+back to the staging copy once persisted, so maintainers can commit them.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..types import DATABASE_FILES, Domain
+from .databases import ConnectionOptions, DomainDatabase
+from .models import AssemblyRecord
+from .payloads import PayloadError, PayloadStore
+
+log = logging.getLogger("assembly_engine.official_sync")
+
+
+@dataclass
+class SyncReport:
+    staging_count: int
+    runtime_count: int
+    payloads_copied: int = 0
+    payloads_removed: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def matches(self) -> bool:
+        return self.staging_count == self.runtime_count and not self.problems
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "staging_count": self.staging_count,
+            "runtime_count": self.runtime_count,
+            "payloads_copied": self.payloads_copied,
+            "payloads_removed": self.payloads_removed,
+            "problems": list(self.problems),
+            "matches": self.matches,
+        }
+
+
+def _load_domain(root: Path, domain: Domain, options: ConnectionOptions) -> list[AssemblyRecord]:
+    path = root / DATABASE_FILES[domain]
+    if not path.exists():
+        return []
+    db = DomainDatabase(domain, path, options)
+    try:
+        db.validate()
+        return db.load()
+    finally:
+        db.close()
+
+
+def sync_official(
+    staging_root: Path,
+    runtime_db: DomainDatabase,
+    runtime_payloads: PayloadStore,
+    options: ConnectionOptions,
+    *,
+    keep_payloads: set[str] | frozenset[str] = frozenset(),
+) -> SyncReport:
+    """Purge runtime official and repopulate it (rows + payloads) from staging.
+
+    ``keep_payloads`` are payload folders that must survive even if no official row uses
+    them any more (queued journal entries still point at them).
+    """
+    if not (staging_root / DATABASE_FILES[Domain.OFFICIAL]).exists():
+        log.warning("no staging official library at %s; official stays empty", staging_root)
+    staged = _load_domain(staging_root, Domain.OFFICIAL, options)
+    staging_payloads = PayloadStore(staging_root / "Payloads")
+    previous = {r.payload.payload_guid for r in runtime_db.load()}
+    report = SyncReport(staging_count=len(staged), runtime_count=0)
+    for record in staged:
+        guid = record.payload.payload_guid
+        try:
+            already = runtime_payloads.exists(guid)
+            staging_payloads.copy_to(guid, runtime_payloads)
+            report.payloads_copied += 0 if already else 1
+        except PayloadError as exc:
+            message = f"{record.display_name} ({record.assembly_guid}): staging payload {guid}: {exc}"
+            report.problems.append(message)
+            log.warning("official sync: %s", message)
+    runtime_db.replace_all(staged)
+    wanted = {r.payload.payload_guid for r in staged}
+    for guid in sorted(previous - wanted - set(keep_payloads)):
+        try:
+            runtime_payloads.delete(guid)
+        except PayloadError as exc:  # a malformed id in an old row: nothing of ours to remove
+            log.warning("official sync: not removing payload %r: %s", guid, exc)
+            continue
+        report.payloads_removed += 1
+    report.runtime_count = runtime_db.count()
+    log.info("official sync: %d staged, %d in runtime, %d payload(s) copied, %d removed",
+             report.staging_count, report.runtime_count, report.payloads_copied,
+             report.payloads_removed)
+    return report
+
+
+def seed_community(
+    staging_root: Path,
+    runtime_db: DomainDatabase,
+    runtime_payloads: PayloadStore,
+    options: ConnectionOptions,
+) -> int:
+    """Fill a newly created runtime community.db from staging (if staging ships one)."""
+    staged = _load_domain(staging_root, Domain.COMMUNITY, options)
+    if not staged:
+        return 0
+    staging_payloads = PayloadStore(staging_root / "Payloads")
+    for record in staged:
+        try:
+            staging_payloads.copy_to(record.payload.payload_guid, runtime_payloads)
+        except PayloadError as exc:
+            log.warning("community seed: %s: %s", record.assembly_guid, exc)
+    runtime_db.write(staged, [])
+    log.info("seeded community with %d assemblies from staging", len(staged))
+    return len(staged)
+
+
+class StagingMirror:
+    """Writes persisted official changes back into the staging copy."""
+
+    def __init__(self, staging_root: Path, runtime_payloads: PayloadStore,
+                 options: ConnectionOptions) -> None:
+        self.staging_root = staging_root
+        self._runtime_payloads = runtime_payloads
+        self._staging_payloads = PayloadStore(staging_root / "Payloads")
+        self._db = DomainDatabase(Domain.OFFICIAL, staging_root / DATABASE_FILES[Domain.OFFICIAL],
+                                  options)
+        self._db.validate()
+
+    def __call__(
+        self,
+        domain: Domain,
+        upserts: Sequence[AssemblyRecord],
+        deletes: Sequence[AssemblyRecord],
+    ) -> None:
+        if domain is not Domain.OFFICIAL:
+            return
+        before = {r.assembly_guid: r.payload.payload_guid for r in self._db.load()}
+        for record in upserts:
+            self._runtime_payloads.copy_to(record.payload.payload_guid, self._staging_payloads)
+        self._db.write(upserts, [r.assembly_guid for r in deletes])
+        now_used = {r.payload.payload_guid for r in self._db.load()}
+        for guid in set(before.values()) - now_used:
+            self._staging_payloads.delete(guid)
+        log.info("mirrored %d official change(s) to staging %s",
+                 len(upserts) + len(deletes), self.staging_root)
+
+    def close(self) -> None:
+        self._db.close()

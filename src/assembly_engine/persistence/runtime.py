@@ -1,0 +1,166 @@
+"""The storage stack of one engine home, opened in the order SPEC §2.5 asks for.
+
+lock the runtime root → official sync (staging → runtime) → open and validate every
+domain database → hydrate the cache (replaying the journal) → start the flush worker.
+The API's lifespan and the CLI both use this; nothing else opens the databases.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import logging
+import os
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+from ..config import Settings
+from ..types import DATABASE_FILES, Domain
+from .cache import AssemblyCache
+from .databases import ConnectionOptions, DomainDatabases
+from .journal import JOURNAL_FILE, Journal
+from .models import utc_now
+from .official_sync import StagingMirror, SyncReport, seed_community, sync_official
+from .payloads import PayloadStore
+
+log = logging.getLogger("assembly_engine.runtime")
+
+LOCK_FILE = "engine.lock"
+
+
+class EngineLocked(RuntimeError):
+    pass
+
+
+class OfficialSyncRefused(RuntimeError):
+    pass
+
+
+class RuntimeLock:
+    """An exclusive flock on ``<runtime root>/engine.lock`` held for the process lifetime."""
+
+    def __init__(self, root: Path) -> None:
+        self.path = root / LOCK_FILE
+        self._handle: IO[str] | None = None
+
+    def acquire(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115 - held open on purpose
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            handle.seek(0)
+            holder = handle.read().strip() or "unknown process"
+            handle.close()
+            if exc.errno in (errno.EAGAIN, errno.EACCES):
+                raise EngineLocked(
+                    f"Another engine is already running on {self.path.parent} ({holder}). "
+                    "Stop it first, or give this one its own home with ENGINE_HOME."
+                ) from None
+            raise
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()} on {socket.gethostname()} since {utc_now()}\n")
+        handle.flush()
+        self._handle = handle
+
+    def release(self) -> None:
+        if self._handle is not None:
+            fcntl.flock(self._handle.fileno(), fcntl.LOCK_UN)
+            self._handle.close()
+            self._handle = None
+
+
+def connection_options(settings: Settings) -> ConnectionOptions:
+    return ConnectionOptions(
+        shared_cache=settings.sqlite_shared_cache,
+        busy_timeout_ms=settings.sqlite_busy_timeout_ms,
+        synchronous=settings.sqlite_synchronous,
+        retry_seconds=settings.lock_retry_seconds,
+    )
+
+
+@dataclass
+class StorageRuntime:
+    settings: Settings
+    lock: RuntimeLock
+    databases: DomainDatabases
+    journal: Journal
+    payloads: PayloadStore
+    cache: AssemblyCache
+    mirror: StagingMirror | None
+    boot_sync: SyncReport
+
+    @classmethod
+    def open(cls, settings: Settings, *, start_worker: bool = True) -> StorageRuntime:
+        root = settings.runtime_root
+        root.mkdir(parents=True, exist_ok=True)
+        lock = RuntimeLock(root)
+        lock.acquire()
+        try:
+            return cls._open_locked(settings, lock, start_worker)
+        except BaseException:
+            lock.release()
+            raise
+
+    @classmethod
+    def _open_locked(cls, settings: Settings, lock: RuntimeLock, start_worker: bool) -> StorageRuntime:
+        root = settings.runtime_root
+        options = connection_options(settings)
+        payloads = PayloadStore(settings.payloads_root)
+        community_is_new = not (root / DATABASE_FILES[Domain.COMMUNITY]).exists()
+        databases = DomainDatabases(root, options)
+        journal: Journal | None = None
+        try:
+            databases.validate_all()
+            journal = Journal(root / JOURNAL_FILE, options)
+            report = sync_official(
+                settings.staging_root, databases[Domain.OFFICIAL], payloads, options,
+                keep_payloads=journal.referenced_payloads(),
+            )
+            if community_is_new:
+                seed_community(settings.staging_root, databases[Domain.COMMUNITY], payloads, options)
+            mirror = None
+            if (settings.staging_root / DATABASE_FILES[Domain.OFFICIAL]).exists():
+                mirror = StagingMirror(settings.staging_root, payloads, options)
+            cache = AssemblyCache(databases, journal, payloads,
+                                  flush_interval=settings.flush_interval, on_persisted=mirror)
+            counts = cache.hydrate()
+            log.info("cache hydrated: %s; %d queued change(s)", counts, cache.depth())
+            if start_worker:
+                cache.start()
+        except BaseException:
+            if journal is not None:
+                journal.close()
+            databases.close()
+            raise
+        return cls(settings, lock, databases, journal, payloads, cache, mirror, report)
+
+    def resync_official(self) -> SyncReport:
+        """Rebuild runtime official from staging while running (Dev Mode / CLI)."""
+        for result in self.cache.flush_now(Domain.OFFICIAL):
+            if not result.ok:
+                raise OfficialSyncRefused(
+                    "Queued official changes could not be written first "
+                    f"({result.error}); nothing was synced. Try again when the database is free."
+                )
+        report = sync_official(
+            self.settings.staging_root, self.databases[Domain.OFFICIAL], self.payloads,
+            connection_options(self.settings), keep_payloads=self.cache.referenced_payloads()
+            - {r.record.payload.payload_guid for r in self.cache.items(Domain.OFFICIAL)},
+        )
+        self.cache.reload_domain(Domain.OFFICIAL)
+        return report
+
+    def close(self, *, flush: bool = True) -> None:
+        try:
+            self.cache.close(flush=flush)
+            for db in self.databases:
+                db.checkpoint()
+        finally:
+            if self.mirror is not None:
+                self.mirror.close()
+            self.databases.close()
+            self.lock.release()

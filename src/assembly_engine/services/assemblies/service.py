@@ -1,0 +1,484 @@
+"""The assembly use cases, shared by the API and the CLI.
+
+Every use case takes a :class:`Caller`, asks the policy about the domain it will actually
+write (the existing record's domain for updates and deletes, the target for clones and
+imports), and writes exactly one audit entry: success, denied or failed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from ...persistence.cache import AssemblyExists, AssemblyNotFound, CacheError, StaleRevision
+from ...persistence.databases import DatabaseBusy
+from ...persistence.models import AssemblyRecord, CachedAssembly, PayloadContent, PayloadRef, utc_now
+from ...persistence.payloads import InvalidFileName, PayloadCorrupt, PayloadError, PayloadMissing
+from ...persistence.runtime import StorageRuntime
+from ...types import KIND_TYPES, AssemblyKind, Domain, Integrity
+from ..audit import AuditLog, Outcome
+from ..auth import policy
+from ..caller import Auditor, Caller
+from ..errors import (
+    Busy,
+    Conflict,
+    IntegrityProblem,
+    InvalidInput,
+    NotFound,
+    ServiceError,
+    StorageUnavailable,
+    TooLarge,
+)
+from .inputs import AssemblyChanges, CloneRequest, NewAssembly
+from .payload_codec import PayloadInputError, content_from_api, content_to_api
+from .serialization import (
+    ImportedAssembly,
+    InvalidDocument,
+    document_from_dict,
+    export_document,
+    parse_document,
+)
+from .views import record_view
+
+log = logging.getLogger("assembly_engine.assemblies")
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    domain: Domain | None = None
+    kind: AssemblyKind | None = None
+    q: str | None = None
+    dirty: bool | None = None
+    limit: int = 100
+    offset: int = 0
+    sort: str = "display_name"
+    descending: bool = False
+
+
+SORT_KEYS: dict[str, Callable[[CachedAssembly], Any]] = {
+    "display_name": lambda a: a.record.display_name.casefold(),
+    "updated_at": lambda a: a.record.updated_at,
+    "category": lambda a: (a.record.category or "").casefold(),
+    "source": lambda a: a.record.domain.value,
+    "assembly_type": lambda a: a.record.assembly_type or "",
+}
+
+
+def export_file_name(display_name: str) -> str:
+    """A download name safe on every file system: letters, digits, ``-_.`` and spaces."""
+    cleaned = "".join(c if c.isalnum() or c in "-_. " else "_" for c in display_name).strip(" .")
+    return (cleaned[:100] or "assembly") + ".json"
+
+
+def check_kind_type(kind: AssemblyKind, assembly_type: str) -> None:
+    allowed = KIND_TYPES[kind]
+    if assembly_type not in {t.value for t in allowed}:
+        names = ", ".join(sorted(t.value for t in allowed))
+        raise InvalidInput(
+            f"assembly_type '{assembly_type}' does not fit assembly_kind '{kind.value}' "
+            f"(use one of: {names})."
+        )
+
+
+class AssemblyService:
+    def __init__(self, storage: StorageRuntime, audit: AuditLog, *, lock_retry_seconds: float,
+                 import_max_bytes: int = 32 * 1024 * 1024) -> None:
+        self.storage = storage
+        self.cache = storage.cache
+        self.payloads = storage.payloads
+        self._auditor = Auditor(audit)
+        self.lock_retry_seconds = lock_retry_seconds
+        self.import_max_bytes = import_max_bytes
+
+    @contextmanager
+    def _audited(self, caller: Caller, action: str, *, domain: Domain | None = None,
+                 guid: str | None = None) -> Iterator[None]:
+        """Audit a failure of the enclosed work (successes are recorded by the caller)."""
+        try:
+            yield
+        except (NotFound, InvalidInput):
+            raise
+        except ServiceError as exc:
+            self._auditor.record(caller, action, Outcome.FAILED, domain=domain, guid=guid, detail=exc.message)
+            raise
+
+    # -- reads -------------------------------------------------------------------------
+    def list(self, caller: Caller, query: ListQuery) -> tuple[list[dict[str, Any]], int]:
+        self._auditor.require(policy.may_read(caller.actor), caller, "assembly.list")
+        items = self.cache.items(query.domain)
+        if query.kind is not None:
+            items = [a for a in items if a.record.assembly_kind is query.kind]
+        if query.dirty is not None:
+            items = [a for a in items if a.state.is_dirty is query.dirty]
+        if query.q:
+            needle = query.q.casefold()
+            items = [
+                a for a in items
+                if needle in a.record.display_name.casefold()
+                or needle in (a.record.summary or "").casefold()
+                or needle in (a.record.category or "").casefold()
+            ]
+        key = SORT_KEYS.get(query.sort)
+        if key is None:
+            raise InvalidInput(f"sort must be one of: {', '.join(SORT_KEYS)}.")
+        items.sort(key=lambda a: (key(a), a.record.assembly_guid), reverse=query.descending)
+        page = items[query.offset: query.offset + query.limit]
+        return [record_view(a, include_payload_guid=caller.is_admin) for a in page], len(items)
+
+    def _existing(self, guid: str) -> CachedAssembly:
+        found = self.cache.get(guid)
+        if found is None:
+            raise NotFound(f"No assembly with id {guid} exists (it may have been deleted).")
+        return found
+
+    def read_content(self, item: CachedAssembly) -> PayloadContent:
+        """Resolve an assembly to its verified content (the one way runners get content)."""
+        ref = item.record.payload
+        try:
+            return self.payloads.read(ref.payload_guid, ref.checksum or None)
+        except (PayloadMissing, PayloadCorrupt) as exc:
+            status = Integrity.MISSING if isinstance(exc, PayloadMissing) else Integrity.CORRUPT
+            self.cache.set_integrity(item.assembly_guid, status, payload_guid=ref.payload_guid)
+            raise IntegrityProblem(
+                f"Assembly '{item.record.display_name}' ({item.assembly_guid}) cannot be read: "
+                f"its payload is {status.value} ({exc}). Restore the payload folder from a backup, "
+                "or re-import the assembly."
+            ) from None
+
+    def resolve_payload(self, guid: str) -> PayloadContent:
+        return self.read_content(self._existing(guid))
+
+    def get(self, caller: Caller, guid: str) -> dict[str, Any]:
+        self._auditor.require(policy.may_read(caller.actor), caller, "assembly.read", guid=guid)
+        item = self._existing(guid)
+        content = self.read_content(item)
+        view = record_view(self.cache.get(guid) or item, include_payload_guid=caller.is_admin)
+        view["payload"] = content_to_api(content)
+        return view
+
+    def attachment(self, caller: Caller, guid: str, file_name: str) -> tuple[bytes, str]:
+        self._auditor.require(policy.may_read(caller.actor), caller, "assembly.read", guid=guid)
+        content = self.read_content(self._existing(guid))
+        for f in content.files:
+            if f.file_name == file_name:
+                return f.data, f.mime_type
+        raise NotFound(f"Assembly {guid} has no attached file named '{file_name}'.")
+
+    # -- writes ------------------------------------------------------------------------
+    def _store_content(self, content: PayloadContent) -> PayloadRef:
+        try:
+            return self.payloads.write_new(content)
+        except InvalidFileName as exc:
+            raise InvalidInput(str(exc)) from None
+        except PayloadError as exc:
+            raise InvalidInput(str(exc)) from None
+        except OSError as exc:
+            raise StorageUnavailable(
+                f"The payload could not be written to disk ({exc.strerror or exc}); nothing was "
+                "changed. Free disk space or fix permissions of the Payloads folder, then retry."
+            ) from None
+
+    def _drop_payload(self, ref: PayloadRef | None) -> None:
+        if ref is not None:
+            try:
+                self.payloads.delete(ref.payload_guid)
+            except OSError as exc:
+                log.warning("could not remove unused payload %s: %s", ref.payload_guid, exc)
+
+    def _commit(self, write: Callable[[], CachedAssembly], new_ref: PayloadRef | None) -> CachedAssembly:
+        """Run a cache mutation; on any refusal remove the payload folder it would have used."""
+        try:
+            return write()
+        except StaleRevision as exc:
+            self._drop_payload(new_ref)
+            raise Conflict(str(exc)) from None
+        except AssemblyExists as exc:
+            self._drop_payload(new_ref)
+            raise Conflict(str(exc)) from None
+        except AssemblyNotFound as exc:
+            self._drop_payload(new_ref)
+            raise NotFound(str(exc)) from None
+        except CacheError as exc:
+            self._drop_payload(new_ref)
+            raise InvalidInput(str(exc)) from None
+        except OSError as exc:
+            self._drop_payload(new_ref)
+            raise StorageUnavailable(
+                f"The change could not be made durable ({exc.strerror or exc}); nothing was "
+                "changed. Free disk space or check the engine home, then retry."
+            ) from None
+        except BaseException:
+            self._drop_payload(new_ref)
+            raise
+
+    def _content(self, payload: dict[str, Any], kind: AssemblyKind, assembly_type: str,
+                 previous: PayloadContent | None = None) -> PayloadContent:
+        try:
+            return content_from_api(payload, kind, assembly_type, previous)
+        except PayloadInputError as exc:
+            raise InvalidInput(str(exc)) from None
+
+    def _insert(self, caller: Caller, action: str, domain: Domain, content: PayloadContent,
+                build: Callable[[PayloadRef, str], AssemblyRecord], *, guid: str | None = None,
+                detail: str | None = None) -> CachedAssembly:
+        """Store new content, build the record around it and queue its creation (audited)."""
+        guid = guid or uuid.uuid4().hex
+        with self._audited(caller, action, domain=domain, guid=guid):
+            ref = self._store_content(content)
+            record = build(ref, utc_now())
+            created = self._commit(lambda: self.cache.create(record), ref)
+        self._auditor.record(caller, action, Outcome.SUCCESS, domain=domain, guid=guid,
+                             detail=detail or record.display_name)
+        return created
+
+    def create(self, caller: Caller, new: NewAssembly) -> dict[str, Any]:
+        self._auditor.require(policy.may_write(caller.actor, new.domain), caller, "assembly.create",
+                              domain=new.domain)
+        check_kind_type(new.assembly_kind, new.assembly_type)
+        content = self._content(new.payload, new.assembly_kind, new.assembly_type)
+        guid = uuid.uuid4().hex
+
+        def build(ref: PayloadRef, now: str) -> AssemblyRecord:
+            return AssemblyRecord(
+                assembly_guid=guid, domain=new.domain, display_name=new.display_name,
+                assembly_kind=new.assembly_kind, assembly_type=new.assembly_type, payload=ref,
+                summary=new.summary, category=new.category, version=new.version,
+                metadata_json=json.dumps(new.metadata, ensure_ascii=False),
+                tags_json=json.dumps(new.tags, ensure_ascii=False),
+                created_at=now, updated_at=now, created_by=caller.username, updated_by=caller.username,
+            )
+
+        created = self._insert(caller, "assembly.create", new.domain, content, build, guid=guid)
+        return record_view(created, include_payload_guid=caller.is_admin)
+
+    def update(self, caller: Caller, guid: str, changes: AssemblyChanges, *,
+               expected_revision: int | None = None) -> dict[str, Any]:
+        current = self._existing(guid)
+        domain = current.domain
+        self._auditor.require(policy.may_write(caller.actor, domain), caller, "assembly.update",
+                      domain=domain, guid=guid)
+        if changes.domain is not None and changes.domain is not domain:
+            raise InvalidInput(
+                f"An update cannot move an assembly from {domain.value} to {changes.domain.value}; "
+                "clone it into the other domain instead."
+            )
+        revision = expected_revision if expected_revision is not None else changes.expected_revision
+        if revision is not None and revision != current.record.revision:
+            raise Conflict(str(StaleRevision(guid, revision, current.record.revision)))
+        kind = current.record.assembly_kind
+        new_type = changes.assembly_type or current.record.assembly_type or ""
+        check_kind_type(kind, new_type)
+        with self._audited(caller, "assembly.update", domain=domain, guid=guid):
+            new_ref: PayloadRef | None = None
+            type_changed = new_type != current.record.assembly_type
+            if changes.payload is not None or type_changed:
+                previous = self.read_content(current)
+                content = self._content(changes.payload or {}, kind, new_type, previous)
+                if content != previous:
+                    new_ref = self._store_content(content)
+            updates: dict[str, Any] = {
+                "updated_at": utc_now(),
+                "updated_by": caller.username,
+                "assembly_type": new_type,
+            }
+            for name in ("display_name", "summary", "category", "version"):
+                if name in changes.model_fields_set:
+                    value = getattr(changes, name)
+                    if name == "display_name" and value is None:
+                        raise InvalidInput("display_name cannot be empty.")
+                    updates[name] = value
+            if changes.tags is not None:
+                updates["tags_json"] = json.dumps(changes.tags, ensure_ascii=False)
+
+            def change(record: AssemblyRecord) -> AssemblyRecord:
+                fields = dict(updates)
+                if changes.metadata is not None:
+                    merged = record.metadata
+                    for key, value in changes.metadata.items():
+                        if value is None:
+                            merged.pop(key, None)
+                        else:
+                            merged[key] = value
+                    fields["metadata_json"] = json.dumps(merged, ensure_ascii=False)
+                if new_ref is not None:
+                    fields["payload"] = new_ref
+                return record.evolve(**fields)
+
+            updated = self._commit(
+                lambda: self.cache.update(guid, change, expected_revision=revision), new_ref
+            )
+        self._auditor.record(caller, "assembly.update", Outcome.SUCCESS, domain=domain, guid=guid,
+                     detail=f"revision {updated.record.revision}")
+        return record_view(updated, include_payload_guid=caller.is_admin)
+
+    def delete(self, caller: Caller, guid: str, *, expected_revision: int | None = None) -> dict[str, Any]:
+        current = self._existing(guid)
+        domain = current.domain
+        self._auditor.require(policy.may_write(caller.actor, domain), caller, "assembly.delete",
+                      domain=domain, guid=guid)
+        with self._audited(caller, "assembly.delete", domain=domain, guid=guid):
+            deleted = self._commit(
+                lambda: self.cache.delete(guid, expected_revision=expected_revision), None
+            )
+        self._auditor.record(caller, "assembly.delete", Outcome.SUCCESS, domain=domain, guid=guid,
+                     detail=current.record.display_name)
+        return {"assembly_guid": guid, "source": domain.value, "status": "queued_delete",
+                "is_dirty": deleted.state.is_dirty}
+
+    def clone(self, caller: Caller, guid: str, request: CloneRequest) -> dict[str, Any]:
+        source = self._existing(guid)
+        target = request.target_domain
+        self._auditor.require(policy.may_write(caller.actor, target), caller, "assembly.clone",
+                      domain=target, guid=guid)
+        content = self.read_content(source)
+        name = request.display_name or source.record.display_name
+        if request.display_name is None and target is source.domain:
+            name = f"{name} (copy)"
+
+        def build(ref: PayloadRef, now: str) -> AssemblyRecord:
+            return source.record.evolve(
+                assembly_guid=uuid.uuid4().hex, domain=target, display_name=name[:200], payload=ref,
+                revision=1, created_at=now, updated_at=now,
+                created_by=caller.username, updated_by=caller.username,
+            )
+
+        created = self._insert(caller, "assembly.clone", target, content, build,
+                               detail=f"cloned from {source.domain.value}: {source.record.display_name}")
+        return record_view(created, include_payload_guid=caller.is_admin)
+
+    # -- legacy documents --------------------------------------------------------------
+    def import_document(self, caller: Caller, document: Any, domain: Domain = Domain.USER, *,
+                        file_name: str | None = None) -> tuple[dict[str, Any], bool]:
+        """Import a legacy document; returns (record, created).
+
+        Always a new assembly in ``domain``, unless the document names (in its
+        ``assembly_engine`` block) an existing assembly of that same domain that the caller
+        may write: then that assembly is replaced in place. A document naming an assembly
+        the caller may not write never touches it — it becomes a new assembly.
+        """
+        self._auditor.require(policy.may_write(caller.actor, domain), caller, "assembly.import",
+                              domain=domain)
+        size = len(document) if isinstance(document, (str, bytes)) else len(
+            json.dumps(document, ensure_ascii=False).encode())
+        if size > self.import_max_bytes:
+            raise TooLarge(f"The document is {size} bytes, over the import limit of "
+                           f"{self.import_max_bytes} bytes (ENGINE_IMPORT_MAX_BYTES).")
+        try:
+            if isinstance(document, dict):
+                imported = document_from_dict(document, file_name=file_name)
+            elif isinstance(document, (str, bytes)):
+                imported = parse_document(document, file_name=file_name)
+            else:
+                raise InvalidDocument(
+                    "document must be a legacy assembly object (or its text); "
+                    f"got {type(document).__name__}."
+                )
+        except InvalidDocument as exc:
+            self._auditor.record(caller, "assembly.import", Outcome.FAILED, domain=domain,
+                                 detail=str(exc)[:300])
+            raise InvalidInput(str(exc)) from None
+        metadata_json = json.dumps(imported.metadata, ensure_ascii=False)
+        tags_json = json.dumps(imported.tags, ensure_ascii=False)
+        existing = self.cache.get(imported.source_assembly_guid or "")
+        if (existing is not None and existing.domain is domain
+                and policy.may_write(caller.actor, domain).allowed):
+            return self._replace_from_import(caller, existing, imported, metadata_json, tags_json), False
+
+        def build(ref: PayloadRef, now: str) -> AssemblyRecord:
+            return AssemblyRecord(
+                assembly_guid=uuid.uuid4().hex, domain=domain, display_name=imported.display_name,
+                assembly_kind=imported.assembly_kind, assembly_type=imported.assembly_type,
+                payload=ref, summary=imported.summary, category=imported.category,
+                version=imported.version, metadata_json=metadata_json, tags_json=tags_json,
+                created_at=now, updated_at=now, created_by=caller.username, updated_by=caller.username,
+            )
+
+        created = self._insert(caller, "assembly.import", domain, imported.content, build,
+                               detail=imported.display_name)
+        return record_view(created, include_payload_guid=caller.is_admin), True
+
+    def _replace_from_import(self, caller: Caller, existing: CachedAssembly, imported: ImportedAssembly,
+                             metadata_json: str, tags_json: str) -> dict[str, Any]:
+        guid, domain = existing.assembly_guid, existing.domain
+        with self._audited(caller, "assembly.import", domain=domain, guid=guid):
+            ref = self._store_content(imported.content)
+
+            def change(record: AssemblyRecord) -> AssemblyRecord:
+                return record.evolve(
+                    display_name=imported.display_name, summary=imported.summary,
+                    category=imported.category, assembly_kind=imported.assembly_kind,
+                    assembly_type=imported.assembly_type, version=imported.version,
+                    metadata_json=metadata_json, tags_json=tags_json, payload=ref,
+                    updated_at=utc_now(), updated_by=caller.username,
+                )
+
+            updated = self._commit(lambda: self.cache.update(guid, change), ref)
+        self._auditor.record(caller, "assembly.import", Outcome.SUCCESS, domain=domain, guid=guid,
+                             detail=f"replaced in place: {imported.display_name}")
+        return record_view(updated, include_payload_guid=caller.is_admin)
+
+    def export(self, caller: Caller, guid: str) -> tuple[dict[str, Any], str]:
+        """The legacy document of an assembly and a safe download file name."""
+        self._auditor.require(policy.may_export(caller.actor), caller, "assembly.export", guid=guid)
+        item = self._existing(guid)
+        with self._audited(caller, "assembly.export", domain=item.domain, guid=guid):
+            content = self.read_content(item)
+        record = item.record
+        document = export_document(
+            display_name=record.display_name, summary=record.summary, category=record.category,
+            assembly_kind=record.assembly_kind, assembly_type=record.assembly_type,
+            version=record.version, metadata=record.metadata, tags=record.tags, content=content,
+            assembly_guid=guid, source=record.domain.value, revision=record.revision,
+            updated_at=record.updated_at,
+        )
+        self._auditor.record(caller, "assembly.export", Outcome.SUCCESS, domain=item.domain, guid=guid,
+                             detail=record.display_name)
+        return document, export_file_name(record.display_name)
+
+    # -- queue -------------------------------------------------------------------------
+    def queue(self, caller: Caller) -> dict[str, Any]:
+        self._auditor.require(policy.may_read(caller.actor), caller, "queue.read")
+        return self.cache.queue_status()
+
+    def flush(self, caller: Caller, domain: Domain | None) -> dict[str, Any]:
+        self._auditor.require(policy.may_flush(caller.actor), caller, "flush", domain=domain)
+        results = self.cache.flush_now(domain, budget_seconds=self.lock_retry_seconds)
+        summary = {r.domain.value: {"persisted": r.persisted, "error": r.error} for r in results}
+        busy = [r for r in results if r.busy]
+        failed = [r for r in results if not r.ok]
+        if failed:
+            names = ", ".join(r.domain.value for r in failed)
+            detail = f"could not write {names}: {failed[0].error}"
+            self._auditor.record(caller, "flush", Outcome.FAILED, domain=domain, detail=detail)
+            if busy:
+                raise Busy(
+                    f"The {names} database stayed locked by another process; the changes are "
+                    "still queued and will be written automatically. Retry in a few seconds.",
+                    retry_after=max(1, int(self.lock_retry_seconds)),
+                )
+            raise StorageUnavailable(f"Writing {names} failed ({failed[0].error}); the changes "
+                                     "are still queued and will be retried.")
+        self._auditor.record(caller, "flush", Outcome.SUCCESS, domain=domain,
+                     detail=", ".join(f"{k}={v['persisted']}" for k, v in summary.items()))
+        return {"results": summary, "queue": self.cache.queue_status()}
+
+    def sync_official(self, caller: Caller) -> dict[str, Any]:
+        self._auditor.require(policy.may_sync_official(caller.actor), caller, "official.sync",
+                      domain=Domain.OFFICIAL)
+        from ...persistence.runtime import OfficialSyncRefused
+
+        try:
+            report = self.storage.resync_official()
+        except (OfficialSyncRefused, DatabaseBusy) as exc:
+            self._auditor.record(caller, "official.sync", Outcome.FAILED, domain=Domain.OFFICIAL,
+                         detail=str(exc))
+            raise Busy(str(exc), retry_after=max(1, int(self.lock_retry_seconds))) from None
+        self._auditor.record(caller, "official.sync", Outcome.SUCCESS, domain=Domain.OFFICIAL,
+                     detail=f"staging={report.staging_count} runtime={report.runtime_count}")
+        return report.as_dict()
+

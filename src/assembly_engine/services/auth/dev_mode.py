@@ -1,0 +1,145 @@
+"""Dev Mode: a short-lived, per-session elevation that lets an admin change the Official
+and Community libraries.
+
+It is stored on the session row, never on the user and never in the browser, so turning it
+on in one tab or device does not elevate any other session of the same admin. Enabling
+re-checks the password (sudo-style) and requires a reason for the audit log. It expires on
+its own after ``ttl_seconds``; the first :meth:`DevModeService.state` call that notices the
+expiry reports ``expired_just_now`` so the caller can write one audit entry for it.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from assembly_engine.services.auth.sessions import InvalidSession, Session
+from assembly_engine.services.auth.store import EngineStore
+from assembly_engine.services.auth.users import AuthError, InvalidCredentials, Role, UserService
+
+MAX_REASON_LENGTH = 500
+
+
+class NotAdmin(AuthError):
+    code = "forbidden"
+
+    def __init__(self, message: str = "Only admins can switch Dev Mode.") -> None:
+        super().__init__(message)
+
+
+class InvalidReason(AuthError):
+    code = "invalid_request"
+
+
+@dataclass(frozen=True)
+class DevModeState:
+    enabled: bool
+    expires_at: str | None  # ISO-8601 UTC with Z, None when off
+    ttl_seconds: int  # configured lifetime of a Dev Mode switch-on
+    expired_just_now: bool = False
+    remaining_seconds: int = 0  # for the UI countdown; 0 when off
+    reason: str | None = None
+
+
+def _iso(epoch: float) -> str:
+    moment = datetime.fromtimestamp(epoch, tz=UTC).replace(microsecond=0)
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def validate_reason(reason: object) -> str:
+    if not isinstance(reason, str) or not reason.strip():
+        raise InvalidReason("Say why you are enabling Dev Mode (a reason is required).")
+    cleaned = reason.strip()
+    if len(cleaned) > MAX_REASON_LENGTH:
+        raise InvalidReason(f"The reason can have at most {MAX_REASON_LENGTH} characters.")
+    # The reason ends up in one-line log entries; control characters (newlines included)
+    # could forge or garble lines there.
+    if any(unicodedata.category(ch) == "Cc" for ch in cleaned):
+        raise InvalidReason("The reason must be a single line of text.")
+    return cleaned
+
+
+class DevModeService:
+    def __init__(
+        self,
+        store: EngineStore,
+        users: UserService,
+        ttl_seconds: int,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        if ttl_seconds <= 0:
+            raise ValueError("Dev Mode ttl_seconds must be positive")
+        self._store = store
+        self._users = users
+        self._ttl = int(ttl_seconds)
+        self._clock = clock
+
+    @property
+    def ttl_seconds(self) -> int:
+        return self._ttl
+
+    def enable(self, session: Session, password: str, reason: str) -> DevModeState:
+        """Switch Dev Mode on for this one session (or restart its timer)."""
+        # Judge the role as stored now, not as cached on the session object.
+        user = self._users.get(session.username)
+        if user is None or user.disabled:
+            raise InvalidSession()
+        if user.role is not Role.ADMIN:
+            raise NotAdmin()
+        cleaned = validate_reason(reason)
+        if not self._users.verify_password(session.username, password):
+            raise InvalidCredentials("Wrong password; Dev Mode stays off.")
+        now = self._clock()
+        until = now + self._ttl
+        if not self._store.set_dev_mode(session.token_hash, until, cleaned, now):
+            raise InvalidSession()
+        return self._on(until, now, cleaned)
+
+    def disable(self, session: Session) -> DevModeState:
+        """Switch Dev Mode off for this session (harmless if it was already off)."""
+        self._store.set_dev_mode(session.token_hash, None, None, self._clock())
+        return self._off()
+
+    def state(self, session: Session) -> DevModeState:
+        """The session's Dev Mode as of now, read from the store (not from ``session``)."""
+        now = self._clock()
+        row = self._store.get_session(session.token_hash)
+        if row is None or row.revoked or row.user_disabled or row.expires_at <= now:
+            return self._off()
+        if row.dev_mode_until is None:
+            return self._off()
+        if row.role != Role.ADMIN.value:
+            # Demoted while elevated (set_role clears it too; this is the belt to those braces).
+            self._store.set_dev_mode(session.token_hash, None, None, now)
+            return self._off()
+        if row.dev_mode_until > now:
+            return self._on(row.dev_mode_until, now, row.dev_mode_reason)
+        # Expired: exactly one caller clears it and learns that it did.
+        cleared = self._store.clear_expired_dev_mode(session.token_hash, now)
+        return self._off(expired_just_now=cleared)
+
+    def is_enabled(self, session: Session) -> bool:
+        """Shorthand for ``state(session).enabled``. It may consume the one-time
+        ``expired_just_now`` signal, so code that audits the expiry should call state()."""
+        return self.state(session).enabled
+
+    def _on(self, until: float, now: float, reason: str | None) -> DevModeState:
+        return DevModeState(
+            enabled=True,
+            expires_at=_iso(until),
+            ttl_seconds=self._ttl,
+            remaining_seconds=max(0, math.ceil(until - now)),
+            reason=reason,
+        )
+
+    def _off(self, *, expired_just_now: bool = False) -> DevModeState:
+        return DevModeState(
+            enabled=False,
+            expires_at=None,
+            ttl_seconds=self._ttl,
+            expired_just_now=expired_just_now,
+        )

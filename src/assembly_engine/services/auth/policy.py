@@ -1,0 +1,135 @@
+"""Who may do what — the only place that decides it.
+
+Pure functions of an :class:`Actor` (or None for an anonymous caller) and, for writes, the
+domain that is *actually* written: for an update, delete or import over an existing GUID
+that is the existing record's domain; for a clone, the target domain. The API turns a
+refusal into ``{"error": decision.error, "message": decision.message}`` with 401 or 403.
+
+The rules (SPEC §3): everyone signed in reads and exports everything; any signed-in user
+writes the User-Created library; Official and Community, the Dev Mode write (flush) and the
+official sync need an admin with Dev Mode on; user management and the Dev Mode switch need
+an admin (Dev Mode not required).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple
+
+from assembly_engine.services.auth.users import Role
+from assembly_engine.types import Domain
+
+UNAUTHORIZED = "unauthorized"
+FORBIDDEN = "forbidden"
+DEV_MODE_REQUIRED = "dev_mode_required"
+
+DOMAIN_LABELS: dict[Domain, str] = {
+    Domain.OFFICIAL: "Official",
+    Domain.COMMUNITY: "Community",
+    Domain.USER: "User-Created",
+}
+
+SIGN_IN_MESSAGE = "Sign in first."
+OPERATOR_WRITE_MESSAGE = (
+    "Operators may only change User-Created assemblies; "
+    "clone it to User-Created to edit a copy."
+)
+ENABLE_DEV_MODE_HINT = (
+    "enable Dev Mode from the Assemblies admin controls "
+    "(POST /api/assemblies/dev-mode/switch), then try again."
+)
+
+
+@dataclass(frozen=True)
+class Actor:
+    username: str
+    role: Role
+    dev_mode: bool
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role is Role.ADMIN
+
+
+class Decision(NamedTuple):
+    allowed: bool
+    error: str | None  # None | "unauthorized" | "forbidden" | "dev_mode_required"
+    message: str
+
+
+ALLOWED = Decision(True, None, "")
+
+
+def _unauthorized() -> Decision:
+    return Decision(False, UNAUTHORIZED, SIGN_IN_MESSAGE)
+
+
+def _forbidden(message: str) -> Decision:
+    return Decision(False, FORBIDDEN, message)
+
+
+def _needs_dev_mode(what: str) -> Decision:
+    return Decision(False, DEV_MODE_REQUIRED, f"{what} needs Dev Mode: {ENABLE_DEV_MODE_HINT}")
+
+
+def _admin_with_dev_mode(actor: Actor | None, what: str, operator_message: str) -> Decision:
+    if actor is None:
+        return _unauthorized()
+    if not actor.is_admin:
+        return _forbidden(operator_message)
+    if not actor.dev_mode:
+        return _needs_dev_mode(what)
+    return ALLOWED
+
+
+def _admin(actor: Actor | None, operator_message: str) -> Decision:
+    if actor is None:
+        return _unauthorized()
+    if not actor.is_admin:
+        return _forbidden(operator_message)
+    return ALLOWED
+
+
+def may_read(actor: Actor | None) -> Decision:
+    """List, search and open assemblies of every domain; see the queue."""
+    return _unauthorized() if actor is None else ALLOWED
+
+
+def may_write(actor: Actor | None, domain: Domain) -> Decision:
+    """Create, update, delete, clone into or import into ``domain`` (the domain written)."""
+    domain = Domain(domain)
+    if domain is Domain.USER:
+        return _unauthorized() if actor is None else ALLOWED
+    return _admin_with_dev_mode(
+        actor, f"Changing {DOMAIN_LABELS[domain]} assemblies", OPERATOR_WRITE_MESSAGE
+    )
+
+
+def may_export(actor: Actor | None) -> Decision:
+    return _unauthorized() if actor is None else ALLOWED
+
+
+def may_flush(actor: Actor | None) -> Decision:
+    """The Dev Mode write: persist queued changes now."""
+    return _admin_with_dev_mode(
+        actor,
+        "Writing the queue to the databases now",
+        "Only admins with Dev Mode on can write the queue now; "
+        "it is also written automatically in the background.",
+    )
+
+
+def may_sync_official(actor: Actor | None) -> Decision:
+    return _admin_with_dev_mode(
+        actor,
+        "Re-syncing the Official library",
+        "Only admins with Dev Mode on can re-sync the Official library.",
+    )
+
+
+def may_manage_users(actor: Actor | None) -> Decision:
+    return _admin(actor, "Only admins can manage users.")
+
+
+def may_toggle_dev_mode(actor: Actor | None) -> Decision:
+    return _admin(actor, "Only admins can switch Dev Mode.")

@@ -1,0 +1,420 @@
+"""Users: accounts, roles, Argon2id passwords, the bootstrap admin and a login throttle.
+
+No HTTP here. The API and the CLI both call :class:`UserService`; every failure is an
+:class:`AuthError` whose ``message`` can be shown to a person as is.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+from assembly_engine.services.auth.store import EngineStore, UpdateResult, UserRow
+
+USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
+MIN_PASSWORD_LENGTH = 8
+# Argon2 accepts any length, but hashing megabytes on every login attempt is a cheap DoS.
+MAX_PASSWORD_LENGTH = 1024
+BOOTSTRAP_ADMIN = "admin"
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    OPERATOR = "operator"
+
+
+@dataclass(frozen=True)
+class User:
+    username: str
+    role: Role
+    disabled: bool
+    created_at: str
+    updated_at: str
+
+
+# -- errors --------------------------------------------------------------------------------
+
+
+class AuthError(Exception):
+    """Base of every auth failure; ``code`` is the API error code it usually maps to."""
+
+    code = "invalid_request"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidUsername(AuthError):
+    pass
+
+
+class InvalidPassword(AuthError):
+    """A new password does not meet the rules (not: a wrong password)."""
+
+
+class UserExists(AuthError):
+    code = "conflict"
+
+
+class UserNotFound(AuthError):
+    code = "not_found"
+
+
+class LastAdmin(AuthError):
+    code = "conflict"
+
+
+class InvalidCredentials(AuthError):
+    """Unknown user, wrong password or disabled account — deliberately indistinguishable."""
+
+    code = "unauthorized"
+
+    def __init__(self, message: str = "Unknown username or wrong password.") -> None:
+        super().__init__(message)
+
+
+# -- helpers -------------------------------------------------------------------------------
+
+
+def utc_now_iso(clock: Callable[[], float] = time.time) -> str:
+    """ISO-8601 UTC with a ``Z``, seconds precision (the format used across the engine)."""
+    moment = datetime.fromtimestamp(clock(), tz=UTC).replace(microsecond=0)
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def validate_username(username: object) -> str:
+    if not isinstance(username, str) or USERNAME_PATTERN.fullmatch(username) is None:
+        raise InvalidUsername(
+            "A username is 1 to 64 characters: letters, digits, '_', '.', '@' or '-'."
+        )
+    return username
+
+
+def validate_new_password(password: object) -> str:
+    if not isinstance(password, str) or len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidPassword(f"A password needs at least {MIN_PASSWORD_LENGTH} characters.")
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise InvalidPassword(f"A password can have at most {MAX_PASSWORD_LENGTH} characters.")
+    return password
+
+
+def _role(value: Role | str) -> Role:
+    try:
+        return Role(value)
+    except ValueError:
+        raise AuthError("A role is either 'admin' or 'operator'.") from None
+
+
+def _user(row: UserRow) -> User:
+    return User(
+        username=row.username,
+        role=Role(row.role),
+        disabled=row.disabled,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def make_password_hasher(fast_hashing: bool = False) -> PasswordHasher:
+    """Argon2id with the library's (RFC 9106 low-memory) defaults; ``fast_hashing`` is for
+    tests only — it keeps the algorithm but uses tiny cost parameters."""
+    if fast_hashing:
+        return PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    return PasswordHasher()
+
+
+# -- the service ---------------------------------------------------------------------------
+
+
+class UserService:
+    def __init__(
+        self,
+        store: EngineStore,
+        *,
+        fast_hashing: bool = False,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._store = store
+        self._hasher = make_password_hasher(fast_hashing)
+        self._clock = clock
+        self._dummy_hash: str | None = None
+        self._dummy_lock = threading.Lock()
+
+    # reads
+
+    def get(self, username: str) -> User | None:
+        if not isinstance(username, str) or USERNAME_PATTERN.fullmatch(username) is None:
+            return None
+        row = self._store.get_user(username)
+        return None if row is None else _user(row)
+
+    def list(self) -> list[User]:
+        return [_user(row) for row in self._store.list_users()]
+
+    def count(self) -> int:
+        return self._store.count_users()
+
+    # writes
+
+    def create(self, username: str, password: str, role: Role | str = Role.OPERATOR) -> User:
+        validate_username(username)
+        validate_new_password(password)
+        checked_role = _role(role)
+        password_hash = self._hasher.hash(password)
+        if not self._store.insert_user(username, password_hash, checked_role.value, self._now()):
+            raise UserExists(f"A user named '{username}' already exists.")
+        return self._require(username)
+
+    def set_role(self, username: str, role: Role | str) -> User:
+        checked_role = _role(role)
+        # A demoted admin must not keep an elevated session: Dev Mode ends with the role.
+        self._check(
+            username,
+            self._store.update_user(
+                username,
+                self._now(),
+                role=checked_role.value,
+                clear_dev_mode=checked_role is not Role.ADMIN,
+            ),
+        )
+        return self._require(username)
+
+    def set_disabled(self, username: str, disabled: bool) -> User:
+        """Disable or re-enable an account; disabling ends all of its sessions at once."""
+        self._check(
+            username,
+            self._store.update_user(
+                username, self._now(), disabled=bool(disabled), revoke_sessions=bool(disabled)
+            ),
+        )
+        return self._require(username)
+
+    def set_password(
+        self, username: str, password: str, keep_token_hash: str | None = None
+    ) -> User:
+        """Change a password and end every other session of the user (``keep_token_hash``
+        names the session that made the change, if it should survive)."""
+        validate_new_password(password)
+        password_hash = self._hasher.hash(password)
+        self._check(
+            username,
+            self._store.update_user(
+                username,
+                self._now(),
+                password_hash=password_hash,
+                revoke_sessions=keep_token_hash is None,
+                revoke_sessions_except=keep_token_hash,
+            ),
+        )
+        return self._require(username)
+
+    def delete(self, username: str) -> bool:
+        """Remove an account and its sessions. Refuses to remove the last enabled admin."""
+        user = self.get(username)
+        if user is None:
+            return False
+        if user.role is Role.ADMIN and not user.disabled:
+            # Reuse the guard of update_user: disabling first fails if this is the last admin.
+            self._check(username, self._store.update_user(username, self._now(), disabled=True))
+        return self._store.delete_user(username)
+
+    def ensure_bootstrap_admin(self, password: str | None) -> str | None:
+        """On an empty user table create ``admin``; return the generated password (to print
+        once) or None when a password was given or users already existed."""
+        if self._store.count_users() > 0:
+            return None
+        generated = None
+        if password is None or password == "":
+            generated = secrets.token_urlsafe(18)
+            password = generated
+        else:
+            try:
+                validate_new_password(password)
+            except InvalidPassword as exc:
+                raise InvalidPassword(f"ENGINE_ADMIN_PASSWORD is not usable: {exc}") from None
+        password_hash = self._hasher.hash(password)
+        inserted = self._store.insert_user(
+            BOOTSTRAP_ADMIN, password_hash, Role.ADMIN.value, self._now(), only_if_empty=True
+        )
+        # Lost a race with another process: someone else bootstrapped, our password is void.
+        return generated if inserted else None
+
+    # passwords
+
+    def authenticate(self, username: str, password: str) -> User:
+        """The user for this name and password, or InvalidCredentials — for an unknown user
+        too, after verifying against a dummy hash so the timing does not tell them apart."""
+        row = self._lookup(username)
+        if row is None or not isinstance(password, str) or len(password) > MAX_PASSWORD_LENGTH:
+            self._burn_time(password)
+            raise InvalidCredentials()
+        if not self._verify(row, password) or row.disabled:
+            raise InvalidCredentials()
+        return _user(row)
+
+    def verify_password(self, username: str, password: str) -> bool:
+        """Re-check a signed-in user's password (Dev Mode, sudo-style)."""
+        try:
+            self.authenticate(username, password)
+        except InvalidCredentials:
+            return False
+        return True
+
+    # internals
+
+    def _now(self) -> str:
+        return utc_now_iso(self._clock)
+
+    def _lookup(self, username: object) -> UserRow | None:
+        if not isinstance(username, str) or USERNAME_PATTERN.fullmatch(username) is None:
+            return None
+        return self._store.get_user(username)
+
+    def _verify(self, row: UserRow, password: str) -> bool:
+        try:
+            self._hasher.verify(row.password_hash, password)
+        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            return False
+        if self._hasher.check_needs_rehash(row.password_hash):
+            # Cost parameters were raised since this hash was made: upgrade it silently.
+            self._store.set_password_hash(row.username, self._hasher.hash(password))
+        return True
+
+    def _burn_time(self, password: object) -> None:
+        with self._dummy_lock:
+            if self._dummy_hash is None:
+                self._dummy_hash = self._hasher.hash(secrets.token_urlsafe(16))
+        candidate = password if isinstance(password, str) else ""
+        try:
+            self._hasher.verify(self._dummy_hash, candidate[:MAX_PASSWORD_LENGTH])
+        except VerificationError:
+            pass
+
+    def _require(self, username: str) -> User:
+        user = self.get(username)
+        if user is None:
+            raise UserNotFound(f"There is no user named '{username}'.")
+        return user
+
+    @staticmethod
+    def _check(username: str, result: UpdateResult) -> None:
+        if result == "not_found":
+            raise UserNotFound(f"There is no user named '{username}'.")
+        if result == "last_admin":
+            raise LastAdmin(
+                f"'{username}' is the last enabled admin; create or enable another admin first."
+            )
+
+
+# -- login throttle ------------------------------------------------------------------------
+
+
+@dataclass
+class _Attempts:
+    failures: deque[float] = field(default_factory=deque)
+    lockouts: int = 0
+    locked_until: float = 0.0
+    last_failure: float = float("-inf")
+
+
+class LoginThrottle:
+    """Slow down password guessing, per username and per client address.
+
+    After ``max_failures`` failures of one key within ``window_seconds``, that key is locked
+    for ``base_delay_seconds``. Until the key has been quiet for a full window (no failure,
+    no lock), every further failure locks it again for twice the previous delay, up to
+    ``max_delay_seconds``. A success clears the username's record but not the address's
+    (signing in to one's own account must not reset a guesser's address).
+    """
+
+    def __init__(
+        self,
+        *,
+        max_failures: int = 5,
+        window_seconds: float = 300.0,
+        base_delay_seconds: float = 30.0,
+        max_delay_seconds: float = 900.0,
+        max_tracked_keys: int = 10_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._max_failures = max_failures
+        self._window = window_seconds
+        self._base_delay = base_delay_seconds
+        self._max_delay = max_delay_seconds
+        self._max_keys = max_tracked_keys
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._attempts: dict[str, _Attempts] = {}
+
+    @staticmethod
+    def _keys(username: str | None, address: str | None) -> list[str]:
+        keys = []
+        if username:
+            keys.append("user:" + username.casefold())
+        if address:
+            keys.append("addr:" + address)
+        return keys
+
+    def check(self, username: str | None, address: str | None = None) -> float:
+        """Seconds the caller must wait before this attempt may proceed (0.0: go ahead)."""
+        now = self._clock()
+        with self._lock:
+            waits = [
+                entry.locked_until - now
+                for key in self._keys(username, address)
+                if (entry := self._attempts.get(key)) is not None
+            ]
+        return max([0.0, *waits])
+
+    def record_failure(self, username: str | None, address: str | None = None) -> float:
+        """Count a failed attempt; returns the wait now imposed (0.0 if none)."""
+        now = self._clock()
+        with self._lock:
+            self._sweep(now)
+            waits = [self._fail(key, now) for key in self._keys(username, address)]
+        return max([0.0, *waits])
+
+    def record_success(self, username: str | None, address: str | None = None) -> None:
+        with self._lock:
+            for key in self._keys(username, None):
+                self._attempts.pop(key, None)
+
+    def _fail(self, key: str, now: float) -> float:
+        entry = self._attempts.setdefault(key, _Attempts())
+        if entry.locked_until <= now and now - entry.last_failure >= self._window:
+            entry.lockouts = 0  # quiet for a full window: start over
+        self._prune(entry, now)
+        entry.failures.append(now)
+        entry.last_failure = now
+        if entry.lockouts > 0 or len(entry.failures) >= self._max_failures:
+            delay = min(self._max_delay, self._base_delay * 2.0 ** min(entry.lockouts, 32))
+            entry.lockouts += 1
+            entry.locked_until = max(entry.locked_until, now + delay)
+        return max(0.0, entry.locked_until - now)
+
+    def _prune(self, entry: _Attempts, now: float) -> None:
+        while entry.failures and entry.failures[0] <= now - self._window:
+            entry.failures.popleft()
+
+    def _sweep(self, now: float) -> None:
+        # Bound memory when someone sprays many names or addresses.
+        if len(self._attempts) < self._max_keys:
+            return
+        stale: Iterable[str] = [
+            key
+            for key, entry in self._attempts.items()
+            if entry.locked_until <= now and now - entry.last_failure >= self._window
+        ]
+        for key in stale:
+            del self._attempts[key]

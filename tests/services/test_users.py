@@ -1,0 +1,469 @@
+"""UserService, EngineStore basics and LoginThrottle."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Literal
+
+import pytest
+from argon2 import PasswordHasher
+
+from assembly_engine.services.auth.store import SCHEMA_VERSION, EngineStore
+from assembly_engine.services.auth.users import (
+    AuthError,
+    InvalidCredentials,
+    InvalidPassword,
+    InvalidUsername,
+    LastAdmin,
+    LoginThrottle,
+    Role,
+    User,
+    UserExists,
+    UserNotFound,
+    UserService,
+)
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[EngineStore]:
+    engine_store = EngineStore(tmp_path / "engine.db", busy_timeout_ms=2000)
+    yield engine_store
+    engine_store.close()
+
+
+@pytest.fixture
+def users(store: EngineStore) -> UserService:
+    return UserService(store, fast_hashing=True)
+
+
+def db_bytes(store: EngineStore) -> bytes:
+    """Everything on disk for this database: main file plus WAL."""
+    data = b""
+    for suffix in ("", "-wal"):
+        path = Path(str(store.path) + suffix)
+        if path.exists():
+            data += path.read_bytes()
+    return data
+
+
+# -- store -----------------------------------------------------------------------------------
+
+
+def test_store_pragmas_and_schema(store: EngineStore) -> None:
+    conn = sqlite3.connect(store.path)
+    try:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    finally:
+        conn.close()
+    assert {"users", "sessions", "meta"} <= tables
+    assert store.schema_version() == SCHEMA_VERSION
+    assert (store.path.stat().st_mode & 0o777) == 0o600
+
+
+def test_store_migration_is_idempotent(tmp_path: Path) -> None:
+    path = tmp_path / "engine.db"
+    first = EngineStore(path, busy_timeout_ms=1000)
+    UserService(first, fast_hashing=True).create("alice", PASSWORD, Role.OPERATOR)
+    first.close()
+    second = EngineStore(path, busy_timeout_ms=1000)
+    try:
+        assert second.schema_version() == SCHEMA_VERSION
+        assert [u.username for u in UserService(second, fast_hashing=True).list()] == ["alice"]
+    finally:
+        second.close()
+
+
+def test_store_refuses_newer_schema(tmp_path: Path) -> None:
+    path = tmp_path / "engine.db"
+    EngineStore(path, busy_timeout_ms=1000).close()
+    conn = sqlite3.connect(path)
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    conn.close()
+    with pytest.raises(RuntimeError, match="schema version"):
+        EngineStore(path, busy_timeout_ms=1000)
+
+
+def test_store_role_check_constraint(store: EngineStore) -> None:
+    with pytest.raises(sqlite3.IntegrityError):
+        store.insert_user("mallory", "x", "superuser", "2024-01-01T00:00:00Z")
+
+
+# -- create / read ---------------------------------------------------------------------------
+
+
+def test_create_and_get(users: UserService) -> None:
+    user = users.create("alice", PASSWORD, Role.OPERATOR)
+    assert user.username == "alice"
+    assert user.role is Role.OPERATOR
+    assert user.disabled is False
+    assert user.created_at.endswith("Z") and user.created_at == user.updated_at
+    assert users.get("alice") == user
+    assert users.get("nobody") is None
+    assert users.get("not a valid name!") is None
+
+
+def test_create_accepts_role_as_string(users: UserService) -> None:
+    assert users.create("root", PASSWORD, "admin").role is Role.ADMIN
+    with pytest.raises(AuthError):
+        users.create("bob", PASSWORD, "superuser")
+
+
+def test_list_is_sorted(users: UserService) -> None:
+    for name in ("carol", "Alice", "bob"):
+        users.create(name, PASSWORD, Role.OPERATOR)
+    assert [u.username for u in users.list()] == ["Alice", "bob", "carol"]
+
+
+def test_duplicate_is_refused_case_insensitively(users: UserService) -> None:
+    users.create("alice", PASSWORD, Role.OPERATOR)
+    with pytest.raises(UserExists) as excinfo:
+        users.create("alice", PASSWORD, Role.ADMIN)
+    assert "alice" in excinfo.value.message
+    with pytest.raises(UserExists):
+        users.create("ALICE", PASSWORD, Role.OPERATOR)
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["", "a" * 65, "has space", "semi;colon", "slash/", "ünïcode", "new\nline", "quote'"],
+)
+def test_bad_usernames(users: UserService, name: str) -> None:
+    with pytest.raises(InvalidUsername):
+        users.create(name, PASSWORD, Role.OPERATOR)
+    assert users.list() == []
+
+
+@pytest.mark.parametrize("name", ["a", "a" * 64, "first.last@example-corp_1"])
+def test_good_usernames(users: UserService, name: str) -> None:
+    assert users.create(name, PASSWORD, Role.OPERATOR).username == name
+
+
+@pytest.mark.parametrize("password", ["", "short", "1234567", "x" * 1025])
+def test_bad_passwords(users: UserService, password: str) -> None:
+    with pytest.raises(InvalidPassword):
+        users.create("alice", password, Role.OPERATOR)
+    assert users.get("alice") is None
+
+
+# -- authentication ----------------------------------------------------------------------------
+
+
+def test_authenticate_ok(users: UserService) -> None:
+    users.create("alice", PASSWORD, Role.OPERATOR)
+    assert users.authenticate("alice", PASSWORD).username == "alice"
+    # The stored spelling wins when the caller types another case.
+    assert users.authenticate("ALICE", PASSWORD).username == "alice"
+
+
+@pytest.mark.parametrize(
+    ("username", "password"),
+    [
+        ("alice", "wrong password"),
+        ("alice", ""),
+        ("nobody", PASSWORD),
+        ("", PASSWORD),
+        ("bad name!", PASSWORD),
+        ("alice", PASSWORD + "x" * 2000),
+    ],
+)
+def test_authenticate_refused(users: UserService, username: str, password: str) -> None:
+    users.create("alice", PASSWORD, Role.OPERATOR)
+    with pytest.raises(InvalidCredentials) as excinfo:
+        users.authenticate(username, password)
+    assert excinfo.value.message == "Unknown username or wrong password."
+
+
+def test_disabled_user_cannot_authenticate(users: UserService) -> None:
+    users.create("alice", PASSWORD, Role.OPERATOR)
+    users.set_disabled("alice", True)
+    with pytest.raises(InvalidCredentials) as excinfo:
+        users.authenticate("alice", PASSWORD)
+    # Same message as for an unknown user: no account enumeration.
+    assert excinfo.value.message == "Unknown username or wrong password."
+    assert users.verify_password("alice", PASSWORD) is False
+    users.set_disabled("alice", False)
+    assert users.authenticate("alice", PASSWORD).disabled is False
+
+
+def test_unknown_user_is_verified_against_a_dummy_hash(
+    users: UserService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[str] = []
+
+    class SpyHasher(PasswordHasher):
+        def verify(self, hash: str | bytes, password: str | bytes) -> Literal[True]:
+            calls.append(str(hash))
+            return super().verify(hash, password)
+
+    monkeypatch.setattr(users, "_hasher", SpyHasher(time_cost=1, memory_cost=1024, parallelism=1))
+    with pytest.raises(InvalidCredentials):
+        users.authenticate("nobody", PASSWORD)
+    assert len(calls) == 1 and calls[0].startswith("$argon2id$")
+
+
+def test_verify_password(users: UserService) -> None:
+    users.create("alice", PASSWORD, Role.OPERATOR)
+    assert users.verify_password("alice", PASSWORD) is True
+    assert users.verify_password("alice", "nope nope") is False
+    assert users.verify_password("ghost", PASSWORD) is False
+
+
+def test_password_is_argon2id_and_never_stored_in_clear(
+    users: UserService, store: EngineStore
+) -> None:
+    secret = "Plain-Text-Needle-4711"
+    users.create("alice", secret, Role.OPERATOR)
+    row = store.get_user("alice")
+    assert row is not None
+    assert row.password_hash.startswith("$argon2id$")
+    assert secret.encode() not in db_bytes(store)
+    users.set_password("alice", "Second-Needle-0815")
+    assert b"Second-Needle-0815" not in db_bytes(store)
+
+
+def test_default_hasher_uses_library_defaults(store: EngineStore) -> None:
+    service = UserService(store)
+    assert service._hasher.memory_cost == PasswordHasher().memory_cost
+    assert service._hasher.time_cost == PasswordHasher().time_cost
+
+
+def test_weak_hash_is_upgraded_on_login(tmp_path: Path) -> None:
+    store = EngineStore(tmp_path / "engine.db", busy_timeout_ms=1000)
+    try:
+        UserService(store, fast_hashing=True).create("alice", PASSWORD, Role.OPERATOR)
+        weak = store.get_user("alice")
+        assert weak is not None and "m=1024" in weak.password_hash
+        UserService(store).authenticate("alice", PASSWORD)
+        strong = store.get_user("alice")
+        assert strong is not None and "m=1024" not in strong.password_hash
+    finally:
+        store.close()
+
+
+# -- changes -----------------------------------------------------------------------------------
+
+
+def test_set_role_and_password(users: UserService) -> None:
+    users.create("root", PASSWORD, Role.ADMIN)
+    users.create("alice", PASSWORD, Role.OPERATOR)
+    assert users.set_role("alice", Role.ADMIN).role is Role.ADMIN
+    assert users.set_role("alice", "operator").role is Role.OPERATOR
+    users.set_password("alice", "a brand new one")
+    assert users.verify_password("alice", "a brand new one")
+    assert not users.verify_password("alice", PASSWORD)
+    with pytest.raises(InvalidPassword):
+        users.set_password("alice", "short")
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda s: s.set_role("ghost", Role.ADMIN),
+        lambda s: s.set_disabled("ghost", True),
+        lambda s: s.set_password("ghost", PASSWORD),
+    ],
+)
+def test_changes_to_unknown_user(users: UserService, change: Callable[[UserService], User]) -> None:
+    with pytest.raises(UserNotFound):
+        change(users)
+
+
+def test_two_store_handles_on_one_file(tmp_path: Path) -> None:
+    # The server and a CLI command may open engine.db at the same time.
+    path = tmp_path / "engine.db"
+    stores = [EngineStore(path, busy_timeout_ms=5000) for _ in range(2)]
+    try:
+        services = [UserService(s, fast_hashing=True) for s in stores]
+        errors: list[BaseException] = []
+
+        def create_many(service: UserService, prefix: str) -> None:
+            try:
+                for i in range(15):
+                    service.create(f"{prefix}{i}", PASSWORD, Role.OPERATOR)
+            except BaseException as exc:  # pragma: no cover - reported below
+                errors.append(exc)
+
+        threads = [
+            threading.Thread(target=create_many, args=(svc, name))
+            for svc, name in zip(services, ("a", "b"), strict=True)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert errors == []
+        assert services[0].count() == services[1].count() == 30
+    finally:
+        for store in stores:
+            store.close()
+
+
+def test_last_enabled_admin_is_protected(users: UserService) -> None:
+    users.create("root", PASSWORD, Role.ADMIN)
+    with pytest.raises(LastAdmin):
+        users.set_disabled("root", True)
+    with pytest.raises(LastAdmin):
+        users.set_role("root", Role.OPERATOR)
+    with pytest.raises(LastAdmin):
+        users.delete("root")
+    users.create("second", PASSWORD, Role.ADMIN)
+    assert users.set_disabled("root", True).disabled is True
+    with pytest.raises(LastAdmin):
+        users.set_role("second", Role.OPERATOR)
+
+
+def test_delete_user(users: UserService) -> None:
+    users.create("root", PASSWORD, Role.ADMIN)
+    users.create("alice", PASSWORD, Role.OPERATOR)
+    assert users.delete("alice") is True
+    assert users.delete("alice") is False
+    assert users.get("alice") is None
+
+
+# -- bootstrap admin ---------------------------------------------------------------------------
+
+
+def test_bootstrap_admin_generated_once(users: UserService, store: EngineStore) -> None:
+    generated = users.ensure_bootstrap_admin(None)
+    assert generated is not None and len(generated) >= 20
+    admin = users.authenticate("admin", generated)
+    assert admin.role is Role.ADMIN
+    assert generated.encode() not in db_bytes(store)
+    # Second start: users exist, nothing is created or printed again.
+    assert users.ensure_bootstrap_admin(None) is None
+    assert users.ensure_bootstrap_admin("another password") is None
+    assert [u.username for u in users.list()] == ["admin"]
+    assert users.verify_password("admin", generated)
+
+
+def test_bootstrap_admin_with_given_password(users: UserService) -> None:
+    assert users.ensure_bootstrap_admin("from the environment") is None
+    assert users.authenticate("admin", "from the environment").role is Role.ADMIN
+
+
+def test_bootstrap_admin_rejects_weak_given_password(users: UserService) -> None:
+    with pytest.raises(InvalidPassword, match="ENGINE_ADMIN_PASSWORD"):
+        users.ensure_bootstrap_admin("short")
+    assert users.list() == []
+
+
+def test_bootstrap_admin_skipped_when_users_exist(users: UserService) -> None:
+    users.create("alice", PASSWORD, Role.OPERATOR)
+    assert users.ensure_bootstrap_admin(None) is None
+    assert users.get("admin") is None
+
+
+def test_bootstrap_admin_race_creates_one_admin(users: UserService) -> None:
+    results: list[str | None] = []
+    barrier = threading.Barrier(4)
+
+    def start() -> None:
+        barrier.wait()
+        results.append(users.ensure_bootstrap_admin(None))
+
+    threads = [threading.Thread(target=start) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    winners = [r for r in results if r is not None]
+    assert len(winners) == 1
+    assert users.verify_password("admin", winners[0])
+
+
+# -- login throttle ----------------------------------------------------------------------------
+
+
+class FakeClock:
+    def __init__(self, now: float = 1000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def test_throttle_allows_four_failures_then_locks() -> None:
+    clock = FakeClock()
+    throttle = LoginThrottle(clock=clock)
+    for _ in range(4):
+        assert throttle.check("alice", "10.0.0.1") == 0.0
+        assert throttle.record_failure("alice", "10.0.0.1") == 0.0
+        clock.advance(1)
+    assert throttle.record_failure("alice", "10.0.0.1") == 30.0
+    assert throttle.check("alice", "10.0.0.1") == 30.0
+    # Same user from elsewhere and same address for another user are both held back.
+    assert throttle.check("alice", "10.9.9.9") == 30.0
+    assert throttle.check("bob", "10.0.0.1") == 30.0
+    assert throttle.check("bob", "10.9.9.9") == 0.0
+    assert throttle.check("ALICE") == 30.0  # usernames match case-insensitively
+    clock.advance(10)
+    assert throttle.check("alice", None) == 20.0
+    clock.advance(20)
+    assert throttle.check("alice", "10.0.0.1") == 0.0
+
+
+def test_throttle_delay_grows_and_is_capped() -> None:
+    clock = FakeClock()
+    throttle = LoginThrottle(clock=clock, max_delay_seconds=200)
+    for _ in range(5):
+        throttle.record_failure("alice")
+    waits = []
+    for _ in range(4):
+        clock.advance(throttle.check("alice"))
+        waits.append(throttle.record_failure("alice"))
+    assert waits == [60.0, 120.0, 200.0, 200.0]
+
+
+def test_throttle_window_forgets_old_failures() -> None:
+    clock = FakeClock()
+    throttle = LoginThrottle(clock=clock)
+    for _ in range(4):
+        throttle.record_failure("alice")
+    clock.advance(301)
+    assert throttle.record_failure("alice") == 0.0
+    assert throttle.check("alice") == 0.0
+
+
+def test_throttle_quiet_window_resets_growth() -> None:
+    clock = FakeClock()
+    throttle = LoginThrottle(clock=clock)
+    for _ in range(5):
+        throttle.record_failure("alice")
+    clock.advance(30 + 300)
+    for _ in range(4):
+        assert throttle.record_failure("alice") == 0.0
+    assert throttle.record_failure("alice") == 30.0
+
+
+def test_throttle_success_clears_username_but_not_address() -> None:
+    clock = FakeClock()
+    throttle = LoginThrottle(clock=clock)
+    for i in range(5):
+        throttle.record_failure(f"user{i}", "10.0.0.1")
+    assert throttle.check("someone", "10.0.0.1") == 30.0
+    for _ in range(3):
+        throttle.record_failure("alice", "10.0.0.2")
+    throttle.record_success("alice", "10.0.0.1")
+    assert throttle.check("someone", "10.0.0.1") == 30.0
+    for _ in range(2):
+        throttle.record_failure("alice")
+    assert throttle.check("alice") == 0.0  # the count restarted after the success
+
+
+def test_throttle_bounds_memory() -> None:
+    clock = FakeClock()
+    throttle = LoginThrottle(clock=clock, max_tracked_keys=10)
+    for i in range(10):
+        throttle.record_failure(f"user{i}")
+    clock.advance(301)
+    throttle.record_failure("late")
+    assert len(throttle._attempts) == 1

@@ -1,0 +1,40 @@
+"""Helpers shared by tests (fixtures live in conftest.py)."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+from assembly_engine.persistence.models import AssemblyRecord, PayloadContent
+from assembly_engine.persistence.payloads import PayloadStore
+from assembly_engine.types import AssemblyKind, Domain, PayloadType
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+CORPUS = REPO_ROOT.parent / "shared" / "corpus"
+
+
+def script_content(text: str = "Write-Host 'hi'\n") -> PayloadContent:
+    return PayloadContent(PayloadType.SCRIPT, "script.ps1", text.encode())
+
+
+def make_record(
+    payloads: PayloadStore,
+    domain: Domain = Domain.USER,
+    name: str = "Example",
+    text: str = "Write-Host 'hi'\n",
+    guid: str | None = None,
+) -> AssemblyRecord:
+    ref = payloads.write_new(script_content(text))
+    return AssemblyRecord(
+        assembly_guid=guid or uuid.uuid4().hex,
+        domain=domain,
+        display_name=name,
+        assembly_kind=AssemblyKind.SCRIPT,
+        assembly_type="powershell",
+        payload=ref,
+        summary=f"{name} summary",
+        category="script",
+        version=1,
+        created_by="tester",
+        updated_by="tester",
+    )

@@ -1,27 +1,74 @@
-"""The ``assemblies`` command line (SPEC §7)."""
+"""The ``assemblies`` command line (SPEC §7).
+
+Every command but ``serve`` and ``audit verify`` goes through the engine's REST API —
+the running engine's, or an in-process one (see cli_connection.py) — so the CLI and the
+API share one set of rules. ``--json`` prints machine-readable output on reporting
+commands.
+"""
 
 from __future__ import annotations
 
+import json
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.table import Table
 
+from .cli_connection import CliError, EngineClient, engine_client
 from .config import Settings
 from .persistence.runtime import EngineLocked, RuntimeLock
+from .types import Domain
+
+console = Console(stderr=False)
+DOMAINS = click.Choice([d.value for d in Domain])
+IMPORTABLE_SUFFIXES = (".json", ".yml", ".yaml")
+KIND_FOLDERS = {"script": "Scripts", "workflow": "Workflows", "ansible": "Ansible_Playbooks"}
+json_option = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
 
 
 def _settings(ctx: click.Context) -> Settings:
     return ctx.obj["settings"]  # type: ignore[no-any-return]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--home", type=click.Path(path_type=Path), help="Engine home (ENGINE_HOME).")
+def _emit(as_json: bool, data: Any, human: Callable[[], None]) -> None:
+    if as_json:
+        click.echo(json.dumps(data, indent=2, default=str))
+    else:
+        human()
+
+
+def _run(ctx: click.Context, work: Callable[[EngineClient], int | None]) -> None:
+    """Connect, run, and turn failures into one readable line and an exit code."""
+    try:
+        with engine_client(_settings(ctx)) as client:
+            code = work(client)
+    except CliError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    sys.exit(code or 0)
+
+
+class NaturalGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(self.commands)
+
+
+@click.group(cls=NaturalGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--home", type=click.Path(path_type=Path), help="Engine home (ENGINE_HOME, default ./Engine).")
 @click.option("--staging-root", type=click.Path(path_type=Path),
               help="Staging copy of the official library (ENGINE_STAGING_ROOT).")
 @click.pass_context
 def main(ctx: click.Context, home: Path | None, staging_root: Path | None) -> None:
-    """Assembly Engine: the library service for IT-automation assemblies."""
+    """Assembly Engine: the library service for IT-automation assemblies.
+
+    Commands work whether or not the engine is running on the same home: they talk to
+    the running engine, or start one in-process for the duration of the command.
+    """
     try:
         settings = Settings.from_env(home=home, staging_root=staging_root)
     except ValueError as exc:
@@ -47,11 +94,374 @@ def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)
     probe.release()
-    app = create_app(settings)
+    app = create_app(settings, publish_cli_access=True)
     click.echo(f"Assembly Engine on http://{settings.host}:{settings.port}/ "
                f"(home {settings.home.resolve()})")
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning",
                 timeout_graceful_shutdown=30)
+    if getattr(app.state, "startup_error", None) is not None:
+        sys.exit(3)
+
+
+@main.command()
+@json_option
+@click.pass_context
+def status(ctx: click.Context, as_json: bool) -> None:
+    """Show cached assemblies per domain and the write queue (pending writes per domain)."""
+
+    def work(client: EngineClient) -> None:
+        health = client.call("GET", "/api/health")
+        queue = client.call("GET", "/api/assemblies/queue")
+        data = {"engine": client.mode, "assemblies": health["assemblies"], "queue": queue}
+
+        def human() -> None:
+            table = Table(title=f"Assembly Engine ({client.mode})")
+            for column in ("domain", "assemblies", "queued", "last flush", "last error"):
+                table.add_column(column)
+            for domain, info in queue["domains"].items():
+                table.add_row(domain, str(health["assemblies"][domain]), str(info["pending"]),
+                              info["last_flush"] or "-", info["last_error"] or "-")
+            console.print(table)
+            console.print(f"queue depth: {queue['depth']}")
+
+        _emit(as_json, data, human)
+
+    _run(ctx, work)
+
+
+@main.command()
+@click.option("--domain", type=DOMAINS, help="Only this domain (default: all).")
+@json_option
+@click.pass_context
+def flush(ctx: click.Context, domain: str | None, as_json: bool) -> None:
+    """Write queued changes to their databases now."""
+
+    def work(client: EngineClient) -> None:
+        body = client.call("POST", "/api/assemblies/dev-mode/write", json_body={"domain": domain})
+        def human() -> None:
+            for name, info in body["results"].items():
+                click.echo(f"{name}: {info['persisted']} change(s) written")
+
+        _emit(as_json, body, human)
+
+    _run(ctx, work)
+
+
+@main.command("sync-official")
+@json_option
+@click.pass_context
+def sync_official(ctx: click.Context, as_json: bool) -> None:
+    """Rebuild the runtime official library from staging; exit 1 if the counts differ."""
+
+    def work(client: EngineClient) -> int:
+        report = client.call("POST", "/api/assemblies/official/sync")
+
+        def human() -> None:
+            click.echo(f"staging:  {_settings(ctx).staging_root}  {report['staging_count']} assemblies")
+            click.echo(f"runtime:  {_settings(ctx).runtime_root}  {report['runtime_count']} assemblies")
+            click.echo(f"payloads: {report['payloads_copied']} copied, {report['payloads_removed']} removed")
+            for problem in report["problems"]:
+                click.echo(f"problem:  {problem}", err=True)
+            click.echo("counts match" if report["matches"] else "MISMATCH between staging and runtime")
+
+        _emit(as_json, report, human)
+        return 0 if report["matches"] else 1
+
+    _run(ctx, work)
+
+
+@main.command()
+@click.option("--fix", is_flag=True, help="Remove orphan payload folders.")
+@click.option("--grace-seconds", type=float, default=60.0, show_default=True,
+              help="Never remove folders younger than this (they may belong to a write in progress).")
+@json_option
+@click.pass_context
+def verify(ctx: click.Context, fix: bool, grace_seconds: float, as_json: bool) -> None:
+    """Check schemas, payload checksums, missing and orphan payloads; exit 1 on problems."""
+
+    def work(client: EngineClient) -> int:
+        if fix:
+            report = client.call("POST", "/api/admin/verify",
+                                 json_body={"fix": True, "grace_seconds": grace_seconds})
+        else:
+            report = client.call("GET", "/api/admin/verify")
+
+        def human() -> None:
+            for info in report["schema"].values():
+                state = "ok" if info["ok"] else f"PROBLEM (missing {', '.join(info['missing_columns'])})"
+                click.echo(f"schema {info['file']}: {state}")
+            click.echo(f"payloads checked: {report['payloads_checked']}")
+            for label in ("missing", "corrupt"):
+                for item in report[label]:
+                    click.echo(f"{label}: {item['display_name']} ({item['assembly_guid']}, "
+                               f"{item['domain']}) payload {item['payload_guid']}")
+            for guid in report["orphans"]:
+                click.echo(f"orphan payload: {guid}" + (" (removed)" if guid in report["removed"] else ""))
+            click.echo("verify: ok" if report["ok"] else "verify: PROBLEMS FOUND")
+
+        _emit(as_json, report, human)
+        return 0 if report["ok"] else 1
+
+    _run(ctx, work)
+
+
+def _documents(paths: tuple[Path, ...]) -> Iterator[tuple[Path, str | None]]:
+    """Every file to consider, with a skip reason for those that cannot be documents."""
+    for path in paths:
+        if path.is_dir():
+            for child in sorted(p for p in path.rglob("*") if p.is_file()):
+                if child.suffix.lower() in IMPORTABLE_SUFFIXES:
+                    yield child, None
+                else:
+                    yield child, "not a .json/.yml assembly document"
+        elif path.is_file():
+            yield path, None
+        else:
+            yield path, "no such file or folder"
+
+
+@main.command("import")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--domain", type=DOMAINS, default="user", show_default=True, help="Domain to import into.")
+@json_option
+@click.pass_context
+def import_command(ctx: click.Context, paths: tuple[Path, ...], domain: str, as_json: bool) -> None:
+    """Import legacy documents: files or whole legacy folder trees."""
+    files = list(_documents(paths))
+
+    def work(client: EngineClient) -> int:
+        results: list[dict[str, Any]] = []
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                      console=Console(stderr=True), disable=as_json) as progress:
+            task = progress.add_task("importing", total=len(files))
+            for path, reason in files:
+                progress.update(task, description=f"importing {path.name[:40]}")
+                results.append(_import_one(client, path, domain, reason))
+                progress.advance(task)
+        imported = [r for r in results if r["status"] == "imported"]
+        skipped = [r for r in results if r["status"] == "skipped"]
+
+        def human() -> None:
+            for r in results:
+                if r["status"] == "imported":
+                    click.echo(f"imported  {r['path']} -> {r['display_name']} ({r['assembly_guid']})")
+                else:
+                    click.echo(f"skipped   {r['path']}: {r['reason']}")
+            click.echo(f"{len(imported)} imported, {len(skipped)} skipped")
+
+        _emit(as_json, {"imported": len(imported), "skipped": len(skipped), "files": results}, human)
+        return 0 if not skipped else 1
+
+    _run(ctx, work)
+
+
+def _import_one(client: EngineClient, path: Path, domain: str, reason: str | None) -> dict[str, Any]:
+    if reason is not None:
+        return {"path": str(path), "status": "skipped", "reason": reason}
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        return {"path": str(path), "status": "skipped", "reason": f"cannot read: {exc.strerror}"}
+    document: Any
+    if path.suffix.lower() == ".json":
+        try:
+            document = json.loads(raw)
+        except ValueError as exc:
+            return {"path": str(path), "status": "skipped", "reason": f"not valid JSON: {exc}"}
+    else:
+        try:
+            document = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return {"path": str(path), "status": "skipped", "reason": "not UTF-8 text"}
+    try:
+        record = client.call("POST", "/api/assemblies/import",
+                             json_body={"document": document, "domain": domain, "file_name": path.name})
+    except CliError as exc:
+        return {"path": str(path), "status": "skipped", "reason": str(exc)}
+    return {"path": str(path), "status": "imported", "assembly_guid": record["assembly_guid"],
+            "display_name": record["display_name"]}
+
+
+@main.command()
+@click.argument("guid", required=False)
+@click.option("--domain", type=DOMAINS, help="Export every assembly of this domain.")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), required=True,
+              help="Folder to write the legacy tree into (Scripts/, Workflows/, Ansible_Playbooks/).")
+@json_option
+@click.pass_context
+def export(ctx: click.Context, guid: str | None, domain: str | None, out_dir: Path, as_json: bool) -> None:
+    """Export one assembly (GUID) or a whole domain as a legacy folder tree that import reads."""
+    if (guid is None) == (domain is None):
+        raise click.UsageError("Give either a GUID or --domain.")
+
+    def work(client: EngineClient) -> None:
+        if guid is not None:
+            targets = [client.call("GET", f"/api/assemblies/{guid}")]
+        else:
+            targets = []
+            offset = 0
+            while True:
+                page = client.call("GET", "/api/assemblies",
+                                   params={"domain": domain, "limit": 1000, "offset": offset})
+                targets.extend(page["items"])
+                offset += len(page["items"])
+                if not page["items"] or offset >= page["total"]:
+                    break
+        written: list[dict[str, str]] = []
+        for item in targets:
+            document = client.call("GET", f"/api/assemblies/{item['assembly_guid']}/export")
+            folder = out_dir / KIND_FOLDERS.get(item["assembly_kind"], "Other")
+            folder.mkdir(parents=True, exist_ok=True)
+            target = folder / _file_name(item["display_name"])
+            if target.exists():
+                target = folder / _file_name(f"{item['display_name']}-{item['assembly_guid'][:8]}")
+            target.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+            written.append({"assembly_guid": item["assembly_guid"], "path": str(target)})
+        def human() -> None:
+            for item in written:
+                click.echo(f"wrote {item['path']}")
+            click.echo(f"{len(written)} assemblies exported to {out_dir}")
+
+        _emit(as_json, {"written": written}, human)
+
+    _run(ctx, work)
+
+
+def _file_name(name: str) -> str:
+    cleaned = "".join(c if c.isalnum() or c in "-_. " else "_" for c in name).strip(" .")
+    return (cleaned[:100] or "assembly") + ".json"
+
+
+@main.group(cls=NaturalGroup)
+def users() -> None:
+    """Manage user accounts (admins and operators)."""
+
+
+def _password(password_stdin: bool, prompt: str) -> str:
+    if password_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    return str(click.prompt(prompt, hide_input=True, confirmation_prompt=True))
+
+
+@users.command("add")
+@click.argument("username")
+@click.option("--role", type=click.Choice(["admin", "operator"]), default="operator", show_default=True)
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@json_option
+@click.pass_context
+def users_add(ctx: click.Context, username: str, role: str, password_stdin: bool, as_json: bool) -> None:
+    """Create a user."""
+    password = _password(password_stdin, f"Password for {username}")
+
+    def work(client: EngineClient) -> None:
+        user = client.call("POST", "/api/users",
+                           json_body={"username": username, "password": password, "role": role})
+        _emit(as_json, user, lambda: click.echo(f"created {user['username']} ({user['role']})"))
+
+    _run(ctx, work)
+
+
+@users.command("list")
+@json_option
+@click.pass_context
+def users_list(ctx: click.Context, as_json: bool) -> None:
+    """List users."""
+
+    def work(client: EngineClient) -> None:
+        items = client.call("GET", "/api/users")["items"]
+
+        def human() -> None:
+            table = Table()
+            for column in ("username", "role", "disabled", "created"):
+                table.add_column(column)
+            for user in items:
+                table.add_row(user["username"], user["role"], "yes" if user["disabled"] else "no",
+                              user["created_at"])
+            console.print(table)
+
+        _emit(as_json, items, human)
+
+    _run(ctx, work)
+
+
+def _patch_user(ctx: click.Context, username: str, changes: dict[str, Any], as_json: bool,
+                done: str) -> None:
+    def work(client: EngineClient) -> None:
+        user = client.call("PATCH", f"/api/users/{username}", json_body=changes)
+        _emit(as_json, user, lambda: click.echo(done))
+
+    _run(ctx, work)
+
+
+@users.command("set-role")
+@click.argument("username")
+@click.argument("role", type=click.Choice(["admin", "operator"]))
+@json_option
+@click.pass_context
+def users_set_role(ctx: click.Context, username: str, role: str, as_json: bool) -> None:
+    """Change a user's role."""
+    _patch_user(ctx, username, {"role": role}, as_json, f"{username} is now {role}")
+
+
+@users.command("disable")
+@click.argument("username")
+@click.option("--enable", is_flag=True, help="Enable the account again instead.")
+@json_option
+@click.pass_context
+def users_disable(ctx: click.Context, username: str, enable: bool, as_json: bool) -> None:
+    """Disable a user (ends their sessions at once), or --enable them again."""
+    _patch_user(ctx, username, {"disabled": not enable}, as_json,
+                f"{username} {'enabled' if enable else 'disabled'}")
+
+
+@users.command("passwd")
+@click.argument("username")
+@click.option("--password-stdin", is_flag=True, help="Read the new password from standard input.")
+@json_option
+@click.pass_context
+def users_passwd(ctx: click.Context, username: str, password_stdin: bool, as_json: bool) -> None:
+    """Set a user's password (ends their other sessions)."""
+    password = _password(password_stdin, f"New password for {username}")
+    _patch_user(ctx, username, {"password": password}, as_json, f"password of {username} changed")
+
+
+@main.command()
+@click.argument("dest", type=click.Path(path_type=Path))
+@json_option
+@click.pass_context
+def backup(ctx: click.Context, dest: Path, as_json: bool) -> None:
+    """Snapshot all databases, payloads and the audit log into DEST (engine may be running)."""
+
+    def work(client: EngineClient) -> None:
+        result = client.call("POST", "/api/admin/backup", json_body={"destination": str(dest.resolve())})
+        _emit(as_json, result, lambda: click.echo(
+            f"backup written to {result['destination']} ({result['copied']['payloads']} payloads) "
+            f"in {result['seconds']}s"))
+
+    _run(ctx, work)
+
+
+@main.group(cls=NaturalGroup)
+def audit() -> None:
+    """The tamper-evident audit log."""
+
+
+@audit.command("verify")
+@json_option
+@click.pass_context
+def audit_verify(ctx: click.Context, as_json: bool) -> None:
+    """Check the audit chain; name the first entry edited, removed or reordered (exit 1)."""
+    from .services.audit import verify_file
+    from .services.container import AUDIT_FILE
+
+    path = _settings(ctx).logs_dir / AUDIT_FILE
+    result = verify_file(path)
+    data = {"ok": result.ok, "entries": result.entries, "first_bad_line": result.first_bad_line,
+            "problem": result.problem, "path": str(path)}
+    _emit(as_json, data, lambda: click.echo(
+        f"audit log {path}: intact, {result.entries} entries" if result.ok
+        else f"audit log {path}: TAMPERED — {result.problem}"))
+    sys.exit(0 if result.ok else 1)
 
 
 if __name__ == "__main__":

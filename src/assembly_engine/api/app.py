@@ -19,19 +19,28 @@ from ..services.container import EngineServices
 from .errors import install_error_handlers
 from .limits import BodySizeLimit
 from .responses import JsonResponse
-from .routes import assemblies, auth, dev_mode, health, users
+from .routes import admin, assemblies, auth, dev_mode, health, users
+from .web import install_web_ui
 
 log = logging.getLogger("assembly_engine.api")
 
 
-def create_app(settings: Settings | None = None, *, console_log: bool = True) -> FastAPI:
+def create_app(settings: Settings | None = None, *, console_log: bool = True,
+               publish_cli_access: bool = False) -> FastAPI:
     settings = settings or Settings.from_env()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging(settings.logs_dir, settings.log_level, console=console_log)
-        services = EngineServices.open(settings)
+        try:
+            services = EngineServices.open(settings)
+        except Exception as exc:
+            app.state.startup_error = exc  # read by the CLI's in-process engine
+            log.error("engine failed to start: %s", exc)
+            raise
         app.state.services = services
+        if publish_cli_access:
+            services.publish_cli_access(f"http://{settings.host}:{settings.port}")
         log.info("engine ready on home %s", settings.home.resolve())
         try:
             yield
@@ -48,6 +57,7 @@ def create_app(settings: Settings | None = None, *, console_log: bool = True) ->
     )
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.import_max_bytes)
-    for module in (health, auth, users, dev_mode, assemblies):
+    for module in (health, auth, users, dev_mode, assemblies, admin):
         app.include_router(module.router)
+    install_web_ui(app)  # last: its catch-all route must not shadow the API
     return app

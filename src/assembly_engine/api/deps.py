@@ -15,7 +15,9 @@ from urllib.parse import urlsplit
 from fastapi import Depends, Request
 
 from ..services.audit import Outcome
+from ..services.auth.policy import Actor
 from ..services.auth.sessions import Session
+from ..services.auth.users import Role
 from ..services.caller import Caller
 from ..services.container import EngineServices
 from .errors import ApiError
@@ -52,6 +54,11 @@ def _bearer(request: Request) -> str | None:
     return value.strip()
 
 
+def _is_loopback(request: Request) -> bool:
+    host = request.client.host if request.client else ""
+    return host in {"127.0.0.1", "::1", "localhost", "testclient"}
+
+
 def _same_origin(request: Request, origin: str) -> bool:
     parts = urlsplit(origin)
     return bool(parts.netloc) and parts.netloc == request.headers.get("host", "")
@@ -63,6 +70,9 @@ def authenticate(request: Request, engine: Services) -> RequestAuth:
     if token is None:
         token = request.cookies.get(SESSION_COOKIE) or None
         via_cookie = token is not None
+    if not via_cookie and engine.is_cli_token(token) and _is_loopback(request):
+        cli = Caller(Actor("cli", Role.ADMIN, True), session="cli", local_cli=True)
+        return RequestAuth(cli, None, token, via_cookie=False)
     caller, session = engine.accounts.resolve(token)
     if token is not None and session is None and not via_cookie:
         raise ApiError(401, "unauthorized",

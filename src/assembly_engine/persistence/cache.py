@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -161,6 +162,10 @@ class AssemblyCache:
                 entries[record.assembly_guid] = _Entry(record, last_persisted=record.updated_at)
         replayed = self._journal.pending()
         for entry in replayed:
+            current = entries.get(entry.assembly_guid)
+            if (current is not None and current.seq == 0
+                    and entry.record.revision < current.record.revision):
+                continue  # the database already holds a newer revision (e.g. a restored backup)
             _apply_journal_entry(entries, entry)
         if replayed:
             log.warning("replayed %d queued change(s) from the journal", len(replayed))
@@ -408,6 +413,12 @@ class AssemblyCache:
                 log.warning("could not remove superseded payload %s: %s", payload_guid, exc)
         log.info("flushed %d change(s) to %s", len(batch), domain.value)
         return FlushResult(domain, len(batch))
+
+    @contextmanager
+    def flushes_paused(self) -> Iterator[None]:
+        """Hold back flushes (and so payload removals) while a consistent copy is taken."""
+        with self._flush_lock:
+            yield
 
     # -- queue state ---------------------------------------------------------------------
     def queue_status(self) -> dict[str, Any]:

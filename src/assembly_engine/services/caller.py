@@ -16,6 +16,7 @@ class Caller:
 
     actor: Actor | None
     session: str | None = None
+    local_cli: bool = False  # the `assemblies` CLI on the engine's own machine
 
     @property
     def username(self) -> str | None:

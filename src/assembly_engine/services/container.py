@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import hmac
+import json
 import logging
+import os
+import secrets
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 from ..config import Settings
 from ..persistence.runtime import StorageRuntime
@@ -16,10 +21,12 @@ from .auth.sessions import SessionService
 from .auth.store import EngineStore
 from .auth.users import LoginThrottle, UserService
 from .caller import Auditor
+from .maintenance import MaintenanceService
 
 log = logging.getLogger("assembly_engine")
 
 AUDIT_FILE = "audit.log"
+CLI_ACCESS_FILE = "cli.json"
 
 
 @dataclass
@@ -34,6 +41,8 @@ class EngineServices:
     audit: AuditLog
     assemblies: AssemblyService
     accounts: AccountService
+    maintenance: MaintenanceService
+    cli_token: str
 
     @classmethod
     def open(cls, settings: Settings, *, start_worker: bool = True,
@@ -69,16 +78,36 @@ class EngineServices:
                                            lock_retry_seconds=settings.lock_retry_seconds,
                                            import_max_bytes=settings.import_max_bytes),
                 accounts=AccountService(users, sessions, dev_mode, throttle, Auditor(audit)),
+                maintenance=MaintenanceService(storage, Auditor(audit), settings.engine_db_path,
+                                               settings.logs_dir),
+                cli_token=secrets.token_urlsafe(32),
             )
         except BaseException:
             storage.close()
             raise
+
+    def is_cli_token(self, token: str | None) -> bool:
+        return token is not None and hmac.compare_digest(token.encode(), self.cli_token.encode())
+
+    def publish_cli_access(self, url: str) -> Path:
+        """Write <home>/cli.json (owner-only) so the CLI can reach this running engine."""
+        path = self.settings.home / CLI_ACCESS_FILE
+        temp = path.with_suffix(".tmp")
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump({"url": url, "token": self.cli_token, "pid": os.getpid()}, handle)
+        os.replace(temp, path)
+        return path
+
+    def withdraw_cli_access(self) -> None:
+        (self.settings.home / CLI_ACCESS_FILE).unlink(missing_ok=True)
 
     def health(self) -> dict[str, object]:
         cache = self.storage.cache
         return {"status": "ok", "assemblies": cache.counts(), "queue_depth": cache.depth()}
 
     def close(self) -> None:
+        self.withdraw_cli_access()
         try:
             self.storage.close()
         finally:

@@ -6,11 +6,18 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Header, Query, Response
 
-from ...services.assemblies.inputs import AssemblyChanges, CloneRequest, FlushRequest, NewAssembly
+from ...services.assemblies.inputs import (
+    AssemblyChanges,
+    CloneRequest,
+    FlushRequest,
+    ImportRequest,
+    NewAssembly,
+)
 from ...services.assemblies.service import SORT_KEYS, ListQuery
 from ...types import AssemblyKind, Domain, is_valid_assembly_guid
 from ..deps import CurrentCaller, Services
 from ..errors import ApiError, error_responses
+from ..responses import JsonResponse
 
 router = APIRouter(prefix="/api/assemblies", tags=["assemblies"])
 
@@ -79,6 +86,26 @@ def dev_mode_write(caller: CurrentCaller, engine: Services,
 @router.post("/official/sync", responses=error_responses(401, 403, 503))
 def official_sync(caller: CurrentCaller, engine: Services) -> dict[str, Any]:
     return engine.assemblies.sync_official(caller)
+
+
+@router.post("/import", status_code=201,
+             responses={**WRITE_ERRORS, 200: {"description": "replaced in place"}})
+def import_assembly(body: Annotated[ImportRequest, Body()], caller: CurrentCaller, engine: Services,
+                    response: Response) -> dict[str, Any]:
+    """Import a legacy document: a new assembly (201), or the replaced one it names (200)."""
+    record, created = engine.assemblies.import_document(caller, body.document, body.domain,
+                                                        file_name=body.file_name)
+    if not created:
+        response.status_code = 200
+    return record
+
+
+@router.get("/{guid}/export", responses=READ_ERRORS)
+def export_assembly(guid: str, caller: CurrentCaller, engine: Services) -> JsonResponse:
+    document, file_name = engine.assemblies.export(caller, valid_guid(guid))
+    return JsonResponse(document, headers={
+        "Content-Disposition": f'attachment; filename="{file_name}"',
+    })
 
 
 @router.get("/{guid}", responses=READ_ERRORS)

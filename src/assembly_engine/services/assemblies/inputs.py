@@ -51,8 +51,9 @@ class CloneRequest(_Strict):
 
 
 class ImportRequest(_Strict):
-    document: Any
+    document: Any  # a legacy JSON object, or the text of a document (JSON or raw YAML)
     domain: Domain = Domain.USER
+    file_name: Annotated[str, Field(max_length=255)] | None = None  # names raw .yml playbooks
 
 
 class FlushRequest(_Strict):

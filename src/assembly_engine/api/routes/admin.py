@@ -1,0 +1,51 @@
+"""Maintenance endpoints used by the CLI: verify and backup."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..deps import CurrentCaller, Services
+from ..errors import ApiError, error_responses
+
+router = APIRouter(prefix="/api/admin", tags=["admin"])
+
+
+class VerifyRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    fix: bool = False
+    grace_seconds: Annotated[float, Field(ge=0, le=86_400)] = 60.0
+
+
+class BackupRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    destination: Annotated[str, Field(min_length=1, max_length=4096)]
+
+
+@router.get("/verify", responses=error_responses(401, 403))
+def verify(caller: CurrentCaller, engine: Services) -> dict[str, Any]:
+    """Check schemas, payload checksums, missing and orphan payloads (changes nothing)."""
+    return engine.maintenance.verify(caller)
+
+
+@router.post("/verify", responses=error_responses(400, 401, 403, 422))
+def verify_and_fix(body: Annotated[VerifyRequest, Body()], caller: CurrentCaller,
+                   engine: Services) -> dict[str, Any]:
+    """Verify; with ``fix`` also remove orphan payload folders older than the grace period."""
+    return engine.maintenance.verify(caller, fix=body.fix, grace_seconds=body.grace_seconds)
+
+
+@router.post("/backup", responses=error_responses(400, 401, 403, 422))
+def backup(body: Annotated[BackupRequest, Body()], caller: CurrentCaller,
+           engine: Services) -> dict[str, Any]:
+    """Snapshot everything into a folder on the engine's machine (CLI only)."""
+    if not caller.local_cli:
+        raise ApiError(403, "forbidden",
+                       "Backups are written on the engine's machine: run `assemblies backup DEST` there.")
+    try:
+        return engine.maintenance.backup(caller, Path(body.destination))
+    except (FileExistsError, OSError) as exc:
+        raise ApiError(400, "invalid_request", f"Backup failed: {exc}") from None

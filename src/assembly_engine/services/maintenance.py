@@ -1,0 +1,177 @@
+"""Verify (schema, checksums, missing and orphan payloads) and consistent backups."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import sqlite3
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..persistence.databases import COLUMNS, SCHEMA_VERSION, table_columns
+from ..persistence.journal import JOURNAL_FILE
+from ..persistence.payloads import PayloadError, PayloadStore
+from ..persistence.runtime import StorageRuntime
+from ..types import DATABASE_FILES, Domain, Integrity
+from .audit import Outcome
+from .auth import policy
+from .caller import Auditor, Caller
+
+log = logging.getLogger("assembly_engine.maintenance")
+
+ORPHAN_GRACE_SECONDS = 60.0
+
+
+@dataclass
+class VerifyReport:
+    schema: dict[str, dict[str, Any]] = field(default_factory=dict)
+    checked: int = 0
+    missing: list[dict[str, str]] = field(default_factory=list)
+    corrupt: list[dict[str, str]] = field(default_factory=list)
+    orphans: list[str] = field(default_factory=list)
+    recent_unreferenced: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        schema_ok = all(entry["ok"] for entry in self.schema.values())
+        return schema_ok and not self.missing and not self.corrupt and not (
+            set(self.orphans) - set(self.removed)
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "schema": self.schema,
+            "payloads_checked": self.checked,
+            "missing": self.missing,
+            "corrupt": self.corrupt,
+            "orphans": self.orphans,
+            "recent_unreferenced": self.recent_unreferenced,
+            "removed": self.removed,
+        }
+
+
+def _read_only(path: Path) -> sqlite3.Connection:
+    return sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+
+
+class MaintenanceService:
+    def __init__(self, storage: StorageRuntime, auditor: Auditor, engine_db: Path, logs_dir: Path) -> None:
+        self.storage = storage
+        self.auditor = auditor
+        self.engine_db = engine_db
+        self.logs_dir = logs_dir
+
+    # -- verify ------------------------------------------------------------------------
+    def verify(self, caller: Caller, *, fix: bool = False,
+               grace_seconds: float = ORPHAN_GRACE_SECONDS) -> dict[str, Any]:
+        action = "verify.fix" if fix else "verify"
+        decision = policy.may_flush(caller.actor) if fix else policy.may_manage_users(caller.actor)
+        self.auditor.require(decision, caller, action)
+        report = VerifyReport()
+        root = self.storage.settings.runtime_root
+        for domain in Domain:
+            conn = _read_only(root / DATABASE_FILES[domain])
+            try:
+                columns = table_columns(conn, "assemblies")
+                version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+            finally:
+                conn.close()
+            missing_columns = [c for c in COLUMNS if c not in columns]
+            report.schema[domain.value] = {
+                "file": DATABASE_FILES[domain],
+                "ok": not missing_columns and version == SCHEMA_VERSION,
+                "user_version": version,
+                "missing_columns": missing_columns,
+            }
+        cache = self.storage.cache
+        payloads = self.storage.payloads
+        with cache.flushes_paused():
+            listed = payloads.list_guids()
+            for item in cache.items():
+                ref = item.record.payload
+                report.checked += 1
+                try:
+                    status = payloads.check(ref.payload_guid, ref.checksum or None)
+                except PayloadError:
+                    status = Integrity.CORRUPT
+                cache.set_integrity(item.assembly_guid, status, payload_guid=ref.payload_guid)
+                if status is not Integrity.OK:
+                    entry = {"assembly_guid": item.assembly_guid, "display_name": item.record.display_name,
+                             "domain": item.domain.value, "payload_guid": ref.payload_guid}
+                    (report.missing if status is Integrity.MISSING else report.corrupt).append(entry)
+            referenced = cache.referenced_payloads() | self.storage.journal.referenced_payloads()
+            now = time.time()
+            for guid in sorted(listed - referenced):
+                age = now - os.lstat(payloads.root / guid).st_mtime
+                if age < grace_seconds:
+                    report.recent_unreferenced.append(guid)  # may belong to a write in progress
+                    continue
+                report.orphans.append(guid)
+                if fix:
+                    payloads.delete(guid)
+                    report.removed.append(guid)
+        detail = (f"checked={report.checked} missing={len(report.missing)} corrupt={len(report.corrupt)} "
+                  f"orphans={len(report.orphans)} removed={len(report.removed)}")
+        self.auditor.record(caller, action, Outcome.SUCCESS if report.ok else Outcome.FAILED, detail=detail)
+        return report.as_dict()
+
+    # -- backup ------------------------------------------------------------------------
+    def backup(self, caller: Caller, destination: Path) -> dict[str, Any]:
+        """A consistent snapshot of every database, the payloads and the audit log.
+
+        Flushes are held back meanwhile (writes are still accepted into the journal), so no
+        payload folder that a snapshotted row or journal entry points to can be removed
+        before it is copied. The journal is copied first: replaying an entry whose change
+        is already in a database copy is harmless (replay skips older revisions).
+        """
+        self.auditor.require(policy.may_flush(caller.actor), caller, "backup")
+        destination = destination.resolve()
+        if destination.exists() and any(destination.iterdir()):
+            raise FileExistsError(f"{destination} is not empty; give backup a new or empty folder.")
+        runtime = self.storage.settings.runtime_root
+        target_root = destination / "Assemblies"
+        target_root.mkdir(parents=True, exist_ok=True)
+        started = time.monotonic()
+        copied: dict[str, Any] = {}
+        with self.storage.cache.flushes_paused():
+            sources = [runtime / JOURNAL_FILE] + [runtime / DATABASE_FILES[d] for d in Domain]
+            for source in sources:
+                copied[source.name] = _snapshot(source, target_root / source.name)
+            copied["engine.db"] = _snapshot(self.engine_db, destination / self.engine_db.name)
+            store = self.storage.payloads
+            target_store = PayloadStore(target_root / "Payloads")
+            count = 0
+            for guid in sorted(store.list_guids()):
+                try:
+                    store.copy_to(guid, target_store)
+                    count += 1
+                except PayloadError as exc:
+                    log.warning("backup: payload %s not copied: %s", guid, exc)
+            copied["payloads"] = count
+        logs = destination / "Logs"
+        logs.mkdir(exist_ok=True)
+        for name in ("audit.log", "audit.log.head"):
+            if (self.logs_dir / name).exists():
+                shutil.copy2(self.logs_dir / name, logs / name)
+        result = {"destination": str(destination), "copied": copied,
+                  "seconds": round(time.monotonic() - started, 3)}
+        self.auditor.record(caller, "backup", Outcome.SUCCESS, detail=f"to {destination}")
+        return result
+
+
+def _snapshot(source: Path, target: Path) -> int:
+    """Copy one SQLite database with the online backup API; returns its row count hint."""
+    src = sqlite3.connect(f"{source.resolve().as_uri()}?mode=ro", uri=True)
+    dst = sqlite3.connect(target)
+    try:
+        src.backup(dst)
+        dst.execute("PRAGMA journal_mode = DELETE")  # a self-contained single file
+        return int(dst.execute("PRAGMA page_count").fetchone()[0])
+    finally:
+        dst.close()
+        src.close()

@@ -9,6 +9,7 @@ commands.
 from __future__ import annotations
 
 import json
+import signal
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -97,10 +98,18 @@ def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
     app = create_app(settings, publish_cli_access=True)
     click.echo(f"Assembly Engine on http://{settings.host}:{settings.port}/ "
                f"(home {settings.home.resolve()})")
+    # uvicorn shuts down gracefully on SIGINT/SIGTERM (the lifespan flushes the queue), then
+    # re-raises the signal into the handlers it found: make those end the process with 0.
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, _exit_after_graceful_shutdown)
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning",
                 timeout_graceful_shutdown=30)
     if getattr(app.state, "startup_error", None) is not None:
         sys.exit(3)
+
+
+def _exit_after_graceful_shutdown(signum: int, frame: object) -> None:
+    raise SystemExit(0)
 
 
 @main.command()

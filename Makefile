@@ -3,10 +3,12 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+WEB_BUILD := web/dist/index.html
+WEB_SOURCES := $(shell find web/src web/public -type f 2>/dev/null) web/index.html web/vite.config.js web/package.json web/package-lock.json
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint install official-library bench clean
+.PHONY: run test lint install web browser official-library bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,10 +18,21 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-run: $(STAMP)
+web/node_modules/.package-lock.json: web/package.json web/package-lock.json
+	cd web && npm ci --no-audit --no-fund --loglevel=error
+
+$(WEB_BUILD): web/node_modules/.package-lock.json $(WEB_SOURCES)
+	cd web && npm run build --silent
+
+web: $(WEB_BUILD)
+
+browser:
+	tools/ensure_chromium.sh
+
+run: $(STAMP) web
 	$(VENV)/bin/assemblies serve --host $(HOST) --port $(PORT)
 
-test: $(STAMP)
+test: $(STAMP) web browser
 	$(PY) -m pytest -q
 
 lint: $(STAMP)
@@ -29,5 +42,8 @@ lint: $(STAMP)
 official-library: $(STAMP)
 	$(PY) tools/build_official_library.py
 
+bench: $(STAMP)
+	$(PY) bench/run.py
+
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) build *.egg-info web/dist web/node_modules

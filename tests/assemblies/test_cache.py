@@ -318,3 +318,26 @@ def test_journal_groups_concurrent_appends(tmp_path: Path) -> None:
     assert seqs == list(range(1, 201))
     assert journal.depth() == 200
     journal.close()
+
+
+def test_generation_moves_with_every_visible_change(runtime: StorageRuntime) -> None:
+    seen = [runtime.cache.generation]
+
+    def moved() -> bool:
+        current = runtime.cache.generation
+        changed = current != seen[-1]
+        seen.append(current)
+        return changed
+
+    record = make_record(runtime.payloads)
+    runtime.cache.create(record)
+    assert moved()
+    assert not moved()  # reads do not move it
+    runtime.cache.items()
+    assert not moved()
+    runtime.cache.flush_now()  # is_dirty changes
+    assert moved()
+    runtime.cache.set_integrity(record.assembly_guid, Integrity.MISSING)
+    assert moved()
+    runtime.cache.delete(record.assembly_guid)
+    assert moved()

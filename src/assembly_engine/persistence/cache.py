@@ -141,7 +141,8 @@ class AssemblyCache:
         self._flush_lock = threading.Lock()
         self._flush_state = {d: _DomainFlushState() for d in Domain}
         self._stop = threading.Event()
-        self._wake = threading.Event()
+        # Bumped on every change a reader could see; lets readers cache derived views.
+        self._generation = 0
         self._worker: threading.Thread | None = None
         self._closed = False
 
@@ -173,6 +174,7 @@ class AssemblyCache:
             cached.integrity = self._presence(cached.record)
         with self._lock:
             self._entries = entries
+            self._generation += 1
         return self.counts()
 
     def reload_domain(self, domain: Domain) -> int:
@@ -192,6 +194,7 @@ class AssemblyCache:
                 entry = _Entry(record, last_persisted=record.updated_at)
                 entry.integrity = self._presence(record)
                 self._entries[record.assembly_guid] = entry
+            self._generation += 1
         return len(records)
 
     def _presence(self, record: AssemblyRecord) -> Integrity:
@@ -251,6 +254,11 @@ class AssemblyCache:
                 if not e.deleted and (domain is None or e.record.domain is domain)
             ]
 
+    @property
+    def generation(self) -> int:
+        """Changes whenever anything a reader could see changes (records or their state)."""
+        return self._generation
+
     def counts(self) -> dict[str, int]:
         result = {d.value: 0 for d in Domain}
         with self._lock:
@@ -273,7 +281,9 @@ class AssemblyCache:
                 return
             if payload_guid is not None and entry.record.payload.payload_guid != payload_guid:
                 return  # the record moved on to another payload meanwhile
-            entry.integrity = status
+            if entry.integrity is not status:
+                entry.integrity = status
+                self._generation += 1
 
     # -- mutations -----------------------------------------------------------------------
     def create(self, record: AssemblyRecord) -> CachedAssembly:
@@ -334,7 +344,8 @@ class AssemblyCache:
             op, record = plan(current)
             entry = new_entry(self._journal, op, record)
             future = self._journal.submit(entry)
-            self._entries[guid] = _apply_journal_entry(self._entries, entry)
+            _apply_journal_entry(self._entries, entry)
+            self._generation += 1
             applied_seq = entry.seq
             result = self._entries[guid].snapshot()
         try:
@@ -347,6 +358,7 @@ class AssemblyCache:
                         del self._entries[guid]
                     else:
                         self._entries[guid] = before
+                    self._generation += 1
             raise
         return result
 
@@ -396,6 +408,7 @@ class AssemblyCache:
                     else:
                         entry.dirty = False
                         entry.dirty_since = None
+            self._generation += 1
         state.failures = 0
         state.last_error = None
         state.last_flush = now

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Header, Query, Response
+from fastapi import APIRouter, Body, Header, Query, Request, Response
 
 from ...services.assemblies.inputs import (
     AssemblyChanges,
@@ -47,8 +48,9 @@ def parse_if_match(value: str | None) -> int | None:
     return int(cleaned)
 
 
-@router.get("", responses=error_responses(400, 401, 422))
+@router.get("", responses={**error_responses(400, 401, 422), 304: {"description": "unchanged"}})
 def list_assemblies(
+    request: Request,
     caller: CurrentCaller,
     engine: Services,
     domain: Domain | None = None,
@@ -59,11 +61,19 @@ def list_assemblies(
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
     sort: Annotated[str, Query(pattern="^(" + "|".join(SORT_KEYS) + ")$")] = "display_name",
     order: Annotated[str, Query(pattern="^(asc|desc)$")] = "asc",
-) -> dict[str, Any]:
+) -> Response:
     query = ListQuery(domain=domain, kind=kind, q=q, dirty=dirty, limit=limit, offset=offset,
                       sort=sort, descending=order == "desc")
-    items, total = engine.assemblies.list(caller, query)
-    return {"items": items, "total": total, "queue": {"depth": engine.storage.cache.depth()}}
+    # The cache generation changes with every visible change: an unchanged list is a 304.
+    generation = engine.storage.cache.generation
+    tag = hashlib.sha256(f"{request.url.query}|{caller.is_admin}".encode()).hexdigest()[:16]
+    etag = f'W/"{generation}-{tag}"'
+    if request.headers.get("if-none-match") == etag:
+        engine.assemblies.list_allowed(caller)
+        return Response(status_code=304, headers={"ETag": etag})
+    items, total = engine.assemblies.search(caller, query)
+    return JsonResponse({"items": items, "total": total, "queue": {"depth": engine.storage.cache.depth()}},
+                        headers={"ETag": etag, "Cache-Control": "no-cache"})
 
 
 @router.post("", status_code=201, responses=WRITE_ERRORS)

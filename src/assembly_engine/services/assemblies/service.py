@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -60,6 +62,8 @@ class ListQuery:
     descending: bool = False
 
 
+LIST_CACHE_SIZE = 64
+
 SORT_KEYS: dict[str, Callable[[CachedAssembly], Any]] = {
     "display_name": lambda a: a.record.display_name.casefold(),
     "updated_at": lambda a: a.record.updated_at,
@@ -94,6 +98,8 @@ class AssemblyService:
         self._auditor = Auditor(audit)
         self.lock_retry_seconds = lock_retry_seconds
         self.import_max_bytes = import_max_bytes
+        self._list_lock = threading.Lock()
+        self._list_cache: OrderedDict[tuple[Any, ...], tuple[int, list[CachedAssembly]]] = OrderedDict()
 
     @contextmanager
     def _audited(self, caller: Caller, action: str, *, domain: Domain | None = None,
@@ -108,8 +114,33 @@ class AssemblyService:
             raise
 
     # -- reads -------------------------------------------------------------------------
-    def list(self, caller: Caller, query: ListQuery) -> tuple[list[dict[str, Any]], int]:
+    def search(self, caller: Caller, query: ListQuery) -> tuple[list[dict[str, Any]], int]:
         self._auditor.require(policy.may_read(caller.actor), caller, "assembly.list")
+        items = self._matching(query)
+        page = items[query.offset: query.offset + query.limit]
+        return [record_view(a, include_payload_guid=caller.is_admin) for a in page], len(items)
+
+    def list_allowed(self, caller: Caller) -> None:
+        """The read check alone (for answers that need no data, such as a 304)."""
+        self._auditor.require(policy.may_read(caller.actor), caller, "assembly.list")
+
+    def _matching(self, query: ListQuery) -> list[CachedAssembly]:
+        """Filtered and sorted snapshots, reused until the cache's generation moves on."""
+        key = (query.domain, query.kind, query.q, query.dirty, query.sort, query.descending)
+        generation = self.cache.generation
+        with self._list_lock:
+            hit = self._list_cache.get(key)
+            if hit is not None and hit[0] == generation:
+                self._list_cache.move_to_end(key)
+                return hit[1]
+        items = self._filter_and_sort(query)
+        with self._list_lock:
+            self._list_cache[key] = (generation, items)
+            while len(self._list_cache) > LIST_CACHE_SIZE:
+                self._list_cache.popitem(last=False)
+        return items
+
+    def _filter_and_sort(self, query: ListQuery) -> list[CachedAssembly]:
         items = self.cache.items(query.domain)
         if query.kind is not None:
             items = [a for a in items if a.record.assembly_kind is query.kind]
@@ -127,8 +158,7 @@ class AssemblyService:
         if key is None:
             raise InvalidInput(f"sort must be one of: {', '.join(SORT_KEYS)}.")
         items.sort(key=lambda a: (key(a), a.record.assembly_guid), reverse=query.descending)
-        page = items[query.offset: query.offset + query.limit]
-        return [record_view(a, include_payload_guid=caller.is_admin) for a in page], len(items)
+        return items
 
     def _existing(self, guid: str) -> CachedAssembly:
         found = self.cache.get(guid)

@@ -60,3 +60,22 @@ def test_unchanged_list_answers_304_until_something_changes(
     changed = http.get("/api/assemblies", headers={**headers, "If-None-Match": etag})
     assert changed.status_code == 200 and changed.headers["etag"] != etag
     assert http.get("/api/assemblies", headers={"If-None-Match": etag}).status_code == 401
+
+
+@pytest.mark.parametrize("path, template", [
+    ("/api/assemblies", '{{"display_name":"x","assembly_kind":"script","assembly_type":"bash",'
+                        '"payload":{{"script":"x"}},"metadata":{{"a":{deep}}}}}'),
+    ("/api/assemblies/import", '{{"document":{{"name":"x","type":"bash","script":"x","extra":{deep}}}}}'),
+    ("/api/assemblies/import", '{{"document":"{{\\"name\\":\\"x\\",\\"type\\":\\"bash\\",\\"script\\":\\"x\\",'
+                               '\\"extra\\":{deep}}}"}}'),
+])
+@pytest.mark.parametrize("depth", [100, 500, 5000])
+def test_deeply_nested_json_is_refused_clearly(client: tuple[TestClient, dict[str, str]], path: str,
+                                               template: str, depth: int) -> None:
+    http, headers = client
+    body = template.format(deep="[" * depth + "]" * depth)
+    before = http.get("/api/assemblies", headers=headers).json()["total"]
+    response = http.post(path, content=body, headers={**headers, "content-type": "application/json"})
+    assert response.status_code in (400, 422), response.text
+    assert "nested" in response.json()["message"] or "JSON" in response.json()["message"]
+    assert http.get("/api/assemblies", headers=headers).json()["total"] == before

@@ -115,6 +115,9 @@ def install_error_handlers(app: FastAPI) -> None:
         message = exc.detail if isinstance(exc.detail, str) else "The request was refused."
         if exc.status_code == 404 and message == "Not Found":
             message = "There is nothing at this address."
+        if exc.status_code == 400 and message == "There was an error parsing the body":
+            message = ("The request body could not be read as JSON: it is malformed, nested too "
+                       "deeply, or not UTF-8. Send a JSON object.")
         if exc.status_code == 405:
             message = "This method is not allowed at this address."
         return error_response(exc.status_code, code, message, getattr(exc, "headers", None))

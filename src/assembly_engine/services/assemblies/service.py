@@ -36,7 +36,7 @@ from ..errors import (
     StorageUnavailable,
     TooLarge,
 )
-from .inputs import AssemblyChanges, CloneRequest, NewAssembly
+from .inputs import MAX_NESTING, AssemblyChanges, CloneRequest, NewAssembly, nesting_depth
 from .payload_codec import PayloadInputError, content_from_api, content_to_api
 from .serialization import (
     ImportedAssembly,
@@ -408,10 +408,14 @@ class AssemblyService:
                     "document must be a legacy assembly object (or its text); "
                     f"got {type(document).__name__}."
                 )
-        except InvalidDocument as exc:
+        except (InvalidDocument, RecursionError) as exc:
+            message = str(exc) if isinstance(exc, InvalidDocument) else (
+                "The document is nested too deeply to be an assembly document.")
             self._auditor.record(caller, "assembly.import", Outcome.FAILED, domain=domain,
-                                 detail=str(exc)[:300])
-            raise InvalidInput(str(exc)) from None
+                                 detail=message[:300])
+            raise InvalidInput(message) from None
+        if nesting_depth(imported.metadata) > MAX_NESTING:
+            raise InvalidInput(f"The document is nested more than {MAX_NESTING} levels deep; flatten it.")
         metadata_json = json.dumps(imported.metadata, ensure_ascii=False)
         tags_json = json.dumps(imported.tags, ensure_ascii=False)
         existing = self.cache.get(imported.source_assembly_guid or "")

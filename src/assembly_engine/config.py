@@ -67,9 +67,10 @@ class Settings:
         "SQLite busy_timeout for every connection",
     )
     sqlite_synchronous: str = setting(
-        "NORMAL",
+        "FULL",
         "ENGINE_SQLITE_SYNCHRONOUS",
-        "synchronous pragma of domain databases (the journal is always FULL)",
+        "synchronous pragma of domain databases; FULL keeps a flush durable before the journal "
+        "forgets it (the journal itself is always FULL)",
     )
     lock_retry_seconds: float = setting(
         10.0,

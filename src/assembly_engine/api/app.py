@@ -40,7 +40,8 @@ def create_app(settings: Settings | None = None, *, console_log: bool = True,
             raise
         app.state.services = services
         if publish_cli_access:
-            services.publish_cli_access(f"http://{settings.host}:{settings.port}")
+            host = "127.0.0.1" if settings.host in {"0.0.0.0", "::", ""} else settings.host
+            services.publish_cli_access(f"http://{host}:{settings.port}")
         log.info("engine ready on home %s", settings.home.resolve())
         try:
             yield

@@ -54,9 +54,11 @@ def _bearer(request: Request) -> str | None:
     return value.strip()
 
 
-def _is_loopback(request: Request) -> bool:
+def _is_local(request: Request) -> bool:
+    """Loopback, or the engine's own address when it is bound to a specific interface."""
     host = request.client.host if request.client else ""
-    return host in {"127.0.0.1", "::1", "localhost", "testclient"}
+    server = request.scope.get("server") or ("",)
+    return host in {"127.0.0.1", "::1", "localhost", "testclient"} or host == server[0]
 
 
 def _same_origin(request: Request, origin: str) -> bool:
@@ -70,7 +72,7 @@ def authenticate(request: Request, engine: Services) -> RequestAuth:
     if token is None:
         token = request.cookies.get(SESSION_COOKIE) or None
         via_cookie = token is not None
-    if not via_cookie and engine.is_cli_token(token) and _is_loopback(request):
+    if not via_cookie and engine.is_cli_token(token) and _is_local(request):
         cli = Caller(Actor("cli", Role.ADMIN, True), session="cli", local_cli=True)
         return RequestAuth(cli, None, token, via_cookie=False)
     caller, session = engine.accounts.resolve(token)

@@ -98,8 +98,9 @@ class DatabaseBusy(RuntimeError):
 class ConnectionOptions:
     shared_cache: bool = True
     busy_timeout_ms: int = 5000
-    synchronous: str = "NORMAL"
+    synchronous: str = "FULL"
     retry_seconds: float = 10.0
+    wal: bool = True  # the staging copy is kept in rollback-journal mode: one file for git
 
 
 def is_lock_error(exc: BaseException) -> bool:
@@ -151,8 +152,9 @@ def connect(path: Path, options: ConnectionOptions) -> sqlite3.Connection:
         isolation_level=None,  # we issue BEGIN/COMMIT ourselves
     )
     conn.execute(f"PRAGMA busy_timeout = {int(options.busy_timeout_ms)}")
+    journal_mode = "WAL" if options.wal else "DELETE"
     with_retry(
-        lambda: conn.execute("PRAGMA journal_mode = WAL"),
+        lambda: conn.execute(f"PRAGMA journal_mode = {journal_mode}"),
         what=f"opening {path.name}",
         budget_seconds=options.retry_seconds,
     )
@@ -220,6 +222,22 @@ UPSERT = (
     + ", ".join(f"{c} = excluded.{c}" for c in COLUMNS[1:])
 )
 DELETE = "DELETE FROM assemblies WHERE assembly_guid = ?"
+
+
+def read_staging(path: Path, domain: Domain) -> list[AssemblyRecord]:
+    """Read a staging database without writing to it (not even a WAL switch)."""
+    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        columns = table_columns(conn, "assemblies")
+        missing = [c for c in COLUMNS if c not in columns]
+        if missing:
+            raise SchemaError(
+                f"{path}: the staging library lacks the column(s) {', '.join(missing)}; "
+                "rebuild it with `make official-library`."
+            )
+        return read_records(conn, domain)
+    finally:
+        conn.close()
 
 
 def read_records(conn: sqlite3.Connection, domain: Domain) -> list[AssemblyRecord]:

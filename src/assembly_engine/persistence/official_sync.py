@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..types import DATABASE_FILES, Domain
-from .databases import ConnectionOptions, DomainDatabase
+from .databases import ConnectionOptions, DomainDatabase, read_staging
 from .models import AssemblyRecord
 from .payloads import PayloadError, PayloadStore
 
@@ -45,23 +45,15 @@ class SyncReport:
         }
 
 
-def _load_domain(root: Path, domain: Domain, options: ConnectionOptions) -> list[AssemblyRecord]:
+def _load_domain(root: Path, domain: Domain) -> list[AssemblyRecord]:
     path = root / DATABASE_FILES[domain]
-    if not path.exists():
-        return []
-    db = DomainDatabase(domain, path, options)
-    try:
-        db.validate()
-        return db.load()
-    finally:
-        db.close()
+    return read_staging(path, domain) if path.exists() else []
 
 
 def sync_official(
     staging_root: Path,
     runtime_db: DomainDatabase,
     runtime_payloads: PayloadStore,
-    options: ConnectionOptions,
     *,
     keep_payloads: set[str] | frozenset[str] = frozenset(),
 ) -> SyncReport:
@@ -72,7 +64,7 @@ def sync_official(
     """
     if not (staging_root / DATABASE_FILES[Domain.OFFICIAL]).exists():
         log.warning("no staging official library at %s; official stays empty", staging_root)
-    staged = _load_domain(staging_root, Domain.OFFICIAL, options)
+    staged = _load_domain(staging_root, Domain.OFFICIAL)
     staging_payloads = PayloadStore(staging_root / "Payloads")
     previous = {r.payload.payload_guid for r in runtime_db.load()}
     report = SyncReport(staging_count=len(staged), runtime_count=0)
@@ -106,10 +98,9 @@ def seed_community(
     staging_root: Path,
     runtime_db: DomainDatabase,
     runtime_payloads: PayloadStore,
-    options: ConnectionOptions,
 ) -> int:
     """Fill a newly created runtime community.db from staging (if staging ships one)."""
-    staged = _load_domain(staging_root, Domain.COMMUNITY, options)
+    staged = _load_domain(staging_root, Domain.COMMUNITY)
     if not staged:
         return 0
     staging_payloads = PayloadStore(staging_root / "Payloads")
@@ -131,9 +122,10 @@ class StagingMirror:
         self.staging_root = staging_root
         self._runtime_payloads = runtime_payloads
         self._staging_payloads = PayloadStore(staging_root / "Payloads")
-        self._db = DomainDatabase(Domain.OFFICIAL, staging_root / DATABASE_FILES[Domain.OFFICIAL],
-                                  options)
-        self._db.validate()
+        # Opened on the first official write only, so a boot leaves the staging file untouched;
+        # kept in rollback-journal mode so the committed file stays a single file.
+        self._options = replace(options, shared_cache=False, wal=False)
+        self._db: DomainDatabase | None = None
 
     def __call__(
         self,
@@ -143,15 +135,21 @@ class StagingMirror:
     ) -> None:
         if domain is not Domain.OFFICIAL:
             return
-        before = {r.assembly_guid: r.payload.payload_guid for r in self._db.load()}
+        if self._db is None:
+            self._db = DomainDatabase(Domain.OFFICIAL, self.staging_root / DATABASE_FILES[Domain.OFFICIAL],
+                                      self._options)
+            self._db.validate()
+        db = self._db
+        before = {r.assembly_guid: r.payload.payload_guid for r in db.load()}
         for record in upserts:
             self._runtime_payloads.copy_to(record.payload.payload_guid, self._staging_payloads)
-        self._db.write(upserts, [r.assembly_guid for r in deletes])
-        now_used = {r.payload.payload_guid for r in self._db.load()}
+        db.write(upserts, [r.assembly_guid for r in deletes])
+        now_used = {r.payload.payload_guid for r in db.load()}
         for guid in set(before.values()) - now_used:
             self._staging_payloads.delete(guid)
         log.info("mirrored %d official change(s) to staging %s",
                  len(upserts) + len(deletes), self.staging_root)
 
     def close(self) -> None:
-        self._db.close()
+        if self._db is not None:
+            self._db.close()

@@ -117,11 +117,11 @@ class StorageRuntime:
             databases.validate_all()
             journal = Journal(root / JOURNAL_FILE, options)
             report = sync_official(
-                settings.staging_root, databases[Domain.OFFICIAL], payloads, options,
+                settings.staging_root, databases[Domain.OFFICIAL], payloads,
                 keep_payloads=journal.referenced_payloads(),
             )
             if community_is_new:
-                seed_community(settings.staging_root, databases[Domain.COMMUNITY], payloads, options)
+                seed_community(settings.staging_root, databases[Domain.COMMUNITY], payloads)
             mirror = None
             if (settings.staging_root / DATABASE_FILES[Domain.OFFICIAL]).exists():
                 mirror = StagingMirror(settings.staging_root, payloads, options)
@@ -148,7 +148,7 @@ class StorageRuntime:
                 )
         report = sync_official(
             self.settings.staging_root, self.databases[Domain.OFFICIAL], self.payloads,
-            connection_options(self.settings), keep_payloads=self.cache.referenced_payloads()
+            keep_payloads=self.cache.referenced_payloads()
             - {r.record.payload.payload_guid for r in self.cache.items(Domain.OFFICIAL)},
         )
         self.cache.reload_domain(Domain.OFFICIAL)

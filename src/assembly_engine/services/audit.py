@@ -27,6 +27,7 @@ import json
 import logging
 import os
 import re
+import shutil
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -624,6 +625,14 @@ class AuditLog:
             _write_head(self.path, entry["seq"], entry["hash"])
             logger.info("%s", readable_line(entry))
         return dict(entry)
+
+    def copy_to(self, directory: Path) -> None:
+        """Copy the log and its head file consistently (no entry lands in between)."""
+        directory.mkdir(parents=True, exist_ok=True)
+        with self._lock:
+            for source in (self.path, self.head_path):
+                if source.exists():
+                    shutil.copy2(source, directory / source.name)
 
     def entries(self) -> list[dict[str, Any]]:
         """Every readable entry in file order; unreadable lines are skipped (see verify)."""

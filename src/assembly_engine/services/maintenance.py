@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
 import sqlite3
 import time
 from dataclasses import dataclass, field
@@ -153,11 +152,7 @@ class MaintenanceService:
                 except PayloadError as exc:
                     log.warning("backup: payload %s not copied: %s", guid, exc)
             copied["payloads"] = count
-        logs = destination / "Logs"
-        logs.mkdir(exist_ok=True)
-        for name in ("audit.log", "audit.log.head"):
-            if (self.logs_dir / name).exists():
-                shutil.copy2(self.logs_dir / name, logs / name)
+        self.auditor.log.copy_to(destination / "Logs")
         result = {"destination": str(destination), "copied": copied,
                   "seconds": round(time.monotonic() - started, 3)}
         self.auditor.record(caller, "backup", Outcome.SUCCESS, detail=f"to {destination}")

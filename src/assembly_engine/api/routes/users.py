@@ -28,6 +28,7 @@ class UserChanges(BaseModel):
     role: Role | None = None
     disabled: StrictBool | None = None
     password: Annotated[str, Field(min_length=8, max_length=1024)] | None = None
+    current_password: Annotated[str, Field(max_length=1024)] | None = None  # for your own password
 
 
 @router.get("", responses=error_responses(401, 403))
@@ -47,5 +48,5 @@ def update_user(username: Username, body: Annotated[UserChanges, Body()], auth: 
     own = auth.caller.username is not None and auth.caller.username.casefold() == username.casefold()
     return engine.accounts.update_user(
         auth.caller, username, role=body.role, disabled=body.disabled, password=body.password,
-        keep_token=auth.token if own else None,
+        keep_token=auth.token if own else None, current_password=body.current_password,
     )

@@ -160,6 +160,12 @@ class AssemblyService:
         items.sort(key=lambda a: (key(a), a.record.assembly_guid), reverse=query.descending)
         return items
 
+    def _existing_for(self, caller: Caller, action: str, guid: str) -> CachedAssembly:
+        """The assembly a write targets — after checking the caller is signed in, so an
+        anonymous caller learns nothing about which ids exist."""
+        self._auditor.require(policy.may_read(caller.actor), caller, action, guid=guid)
+        return self._existing(guid)
+
     def _existing(self, guid: str) -> CachedAssembly:
         found = self.cache.get(guid)
         if found is None:
@@ -236,6 +242,10 @@ class AssemblyService:
         except CacheError as exc:
             self._drop_payload(new_ref)
             raise InvalidInput(str(exc)) from None
+        except DatabaseBusy:
+            self._drop_payload(new_ref)
+            raise Busy("The change was not made: the engine's journal stayed locked by another "
+                       "process. Retry in a few seconds.", retry_after=5) from None
         except OSError as exc:
             self._drop_payload(new_ref)
             raise StorageUnavailable(
@@ -288,7 +298,7 @@ class AssemblyService:
 
     def update(self, caller: Caller, guid: str, changes: AssemblyChanges, *,
                expected_revision: int | None = None) -> dict[str, Any]:
-        current = self._existing(guid)
+        current = self._existing_for(caller, "assembly.update", guid)
         domain = current.domain
         self._auditor.require(policy.may_write(caller.actor, domain), caller, "assembly.update",
                       domain=domain, guid=guid)
@@ -298,12 +308,12 @@ class AssemblyService:
                 "clone it into the other domain instead."
             )
         revision = expected_revision if expected_revision is not None else changes.expected_revision
-        if revision is not None and revision != current.record.revision:
-            raise Conflict(str(StaleRevision(guid, revision, current.record.revision)))
         kind = current.record.assembly_kind
         new_type = changes.assembly_type or current.record.assembly_type or ""
         check_kind_type(kind, new_type)
         with self._audited(caller, "assembly.update", domain=domain, guid=guid):
+            if revision is not None and revision != current.record.revision:
+                raise Conflict(str(StaleRevision(guid, revision, current.record.revision)))
             new_ref: PayloadRef | None = None
             type_changed = new_type != current.record.assembly_type
             if changes.payload is not None or type_changed:
@@ -347,7 +357,7 @@ class AssemblyService:
         return record_view(updated, include_payload_guid=caller.is_admin)
 
     def delete(self, caller: Caller, guid: str, *, expected_revision: int | None = None) -> dict[str, Any]:
-        current = self._existing(guid)
+        current = self._existing_for(caller, "assembly.delete", guid)
         domain = current.domain
         self._auditor.require(policy.may_write(caller.actor, domain), caller, "assembly.delete",
                       domain=domain, guid=guid)
@@ -361,7 +371,7 @@ class AssemblyService:
                 "is_dirty": deleted.state.is_dirty}
 
     def clone(self, caller: Caller, guid: str, request: CloneRequest) -> dict[str, Any]:
-        source = self._existing(guid)
+        source = self._existing_for(caller, "assembly.clone", guid)
         target = request.target_domain
         self._auditor.require(policy.may_write(caller.actor, target), caller, "assembly.clone",
                       domain=target, guid=guid)
@@ -370,14 +380,16 @@ class AssemblyService:
         if request.display_name is None and target is source.domain:
             name = f"{name} (copy)"
 
+        clone_guid = uuid.uuid4().hex
+
         def build(ref: PayloadRef, now: str) -> AssemblyRecord:
             return source.record.evolve(
-                assembly_guid=uuid.uuid4().hex, domain=target, display_name=name[:200], payload=ref,
+                assembly_guid=clone_guid, domain=target, display_name=name[:200], payload=ref,
                 revision=1, created_at=now, updated_at=now,
                 created_by=caller.username, updated_by=caller.username,
             )
 
-        created = self._insert(caller, "assembly.clone", target, content, build,
+        created = self._insert(caller, "assembly.clone", target, content, build, guid=clone_guid,
                                detail=f"cloned from {source.domain.value}: {source.record.display_name}")
         return record_view(created, include_payload_guid=caller.is_admin)
 
@@ -423,16 +435,18 @@ class AssemblyService:
                 and policy.may_write(caller.actor, domain).allowed):
             return self._replace_from_import(caller, existing, imported, metadata_json, tags_json), False
 
+        new_guid = uuid.uuid4().hex
+
         def build(ref: PayloadRef, now: str) -> AssemblyRecord:
             return AssemblyRecord(
-                assembly_guid=uuid.uuid4().hex, domain=domain, display_name=imported.display_name,
+                assembly_guid=new_guid, domain=domain, display_name=imported.display_name,
                 assembly_kind=imported.assembly_kind, assembly_type=imported.assembly_type,
                 payload=ref, summary=imported.summary, category=imported.category,
                 version=imported.version, metadata_json=metadata_json, tags_json=tags_json,
                 created_at=now, updated_at=now, created_by=caller.username, updated_by=caller.username,
             )
 
-        created = self._insert(caller, "assembly.import", domain, imported.content, build,
+        created = self._insert(caller, "assembly.import", domain, imported.content, build, guid=new_guid,
                                detail=imported.display_name)
         return record_view(created, include_payload_guid=caller.is_admin), True
 
@@ -459,7 +473,7 @@ class AssemblyService:
     def export(self, caller: Caller, guid: str) -> tuple[dict[str, Any], str]:
         """The legacy document of an assembly and a safe download file name."""
         self._auditor.require(policy.may_export(caller.actor), caller, "assembly.export", guid=guid)
-        item = self._existing(guid)
+        item = self._existing_for(caller, "assembly.export", guid)
         with self._audited(caller, "assembly.export", domain=item.domain, guid=guid):
             content = self.read_content(item)
         record = item.record

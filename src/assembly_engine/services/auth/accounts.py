@@ -122,14 +122,17 @@ class AccountService:
     # -- Dev Mode ----------------------------------------------------------------------
     def dev_mode_state(self, caller: Caller, session: Session | None) -> dict[str, Any]:
         self.auditor.require(policy.may_read(caller.actor), caller, "dev_mode.read")
-        assert session is not None
+        if session is None:  # the local CLI: an administrator with Dev Mode, without expiry
+            return {"enabled": caller.local_cli, "expires_at": None, "ttl_seconds": 0,
+                    "remaining_seconds": 0, "reason": "local CLI" if caller.local_cli else None}
         return dev_mode_view(self.dev_mode.state(session))
 
     def switch_dev_mode(self, caller: Caller, session: Session | None, *, enabled: bool,
                         password: str | None, reason: str | None) -> dict[str, Any]:
         action = "dev_mode.enable" if enabled else "dev_mode.disable"
         self.auditor.require(policy.may_toggle_dev_mode(caller.actor), caller, action)
-        assert session is not None
+        if session is None:
+            raise InvalidInput("Dev Mode belongs to a signed-in session; the local CLI always has it.")
         if not enabled:
             state = self.dev_mode.disable(session)
             self.auditor.record(caller, action, Outcome.SUCCESS, detail=reason)
@@ -165,8 +168,16 @@ class AccountService:
 
     def update_user(self, caller: Caller, username: str, *, role: Role | None = None,
                     disabled: bool | None = None, password: str | None = None,
-                    keep_token: str | None = None) -> dict[str, Any]:
-        self.auditor.require(policy.may_manage_users(caller.actor), caller, "user.update")
+                    keep_token: str | None = None, current_password: str | None = None) -> dict[str, Any]:
+        own = caller.username is not None and caller.username.casefold() == username.casefold()
+        if own and role is None and disabled is None and password is not None and not caller.is_admin:
+            # Anyone may change their own password, proving they know the current one.
+            if not self.users.verify_password(username, current_password or ""):
+                self.auditor.record(caller, "user.update", Outcome.DENIED,
+                                    detail=f"{username}: own password change without the current password")
+                raise Denied("forbidden", "To change your password, send current_password as well.")
+        else:
+            self.auditor.require(policy.may_manage_users(caller.actor), caller, "user.update")
         if role is None and disabled is None and password is None:
             raise InvalidInput("Send at least one of role, disabled or password.")
         if self.users.get(username) is None:

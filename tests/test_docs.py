@@ -1,0 +1,144 @@
+"""The documentation keeps up with the code.
+
+Fails when a CLI command or subcommand, a CLI option, an ``ENGINE_*`` setting or an API
+route is not mentioned in Docs/assemblies.md, or when README.md no longer starts with the
+two commands. Adding a command, setting or route therefore means documenting it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import click
+import pytest
+from fastapi.routing import APIRoute
+
+from assembly_engine.api.app import create_app
+from assembly_engine.cli import main
+from assembly_engine.config import SETTINGS_DOC, Settings
+
+REPOSITORY = Path(__file__).resolve().parents[1]
+GUIDE = REPOSITORY / "Docs" / "assemblies.md"
+README = REPOSITORY / "README.md"
+IGNORED_METHODS = frozenset({"HEAD", "OPTIONS"})
+
+
+@pytest.fixture(scope="module")
+def guide() -> str:
+    return GUIDE.read_text(encoding="utf-8")
+
+
+# --------------------------------------------------------------------------- CLI
+
+
+def _commands(group: click.Command, prefix: str) -> Iterator[tuple[str, click.Command]]:
+    """Every command under ``group`` (groups included) with its full invocation."""
+    yield prefix, group
+    if isinstance(group, click.Group):
+        for name, command in group.commands.items():
+            yield from _commands(command, f"{prefix} {name}")
+
+
+CLI_COMMANDS = [name for name, _ in _commands(main, "assemblies")][1:]
+
+
+def test_the_cli_has_commands() -> None:
+    # Guards the walk itself: an empty list would make the tests below pass vacuously.
+    assert {"assemblies serve", "assemblies users add", "assemblies audit verify"} <= set(CLI_COMMANDS)
+
+
+@pytest.mark.parametrize("command", CLI_COMMANDS)
+def test_cli_command_is_documented(guide: str, command: str) -> None:
+    assert f"`{command}" in guide, f"{command!r} is not described in {GUIDE.name}"
+
+
+def _long_options(params: Iterable[click.Parameter]) -> Iterator[str]:
+    for param in params:
+        if isinstance(param, click.Option):
+            for opt in param.opts:
+                if opt.startswith("--") and opt != "--help":
+                    yield opt
+
+
+CLI_OPTIONS = sorted(
+    {(name, opt) for name, command in _commands(main, "assemblies") for opt in _long_options(command.params)}
+)
+
+
+@pytest.mark.parametrize(("command", "option"), CLI_OPTIONS)
+def test_cli_option_is_documented(guide: str, command: str, option: str) -> None:
+    assert f"`{option}" in guide, f"option {option} of {command!r} is not described in {GUIDE.name}"
+
+
+# ---------------------------------------------------------------------- settings
+
+
+def test_settings_doc_lists_every_setting() -> None:
+    assert "ENGINE_HOME" in SETTINGS_DOC and len(SETTINGS_DOC) >= 10
+
+
+@pytest.mark.parametrize("variable", sorted(SETTINGS_DOC))
+def test_setting_is_documented(guide: str, variable: str) -> None:
+    assert f"`{variable}`" in guide, f"{variable} is not described in {GUIDE.name}"
+
+
+# ------------------------------------------------------------------------ routes
+
+
+def _api_routes(routes: Iterable[Any], prefix: str = "") -> Iterator[tuple[str, str]]:
+    """(METHOD, path) of every APIRoute, also inside included routers and mounts.
+
+    Older FastAPI versions copy included routes into ``app.routes``; newer ones keep an
+    included-router object there (``original_router`` + ``include_context.prefix``).
+    Both shapes are walked.
+    """
+    for route in routes:
+        if isinstance(route, APIRoute):
+            if not route.include_in_schema:  # catch-alls for unknown paths, not API routes
+                continue
+            for method in sorted(route.methods - IGNORED_METHODS):
+                yield method, prefix + route.path
+            continue
+        original = getattr(route, "original_router", None)
+        if original is not None:
+            context = getattr(route, "include_context", None)
+            extra = getattr(context, "prefix", "") or ""
+            yield from _api_routes(original.routes, prefix + extra)
+            continue
+        children = getattr(route, "routes", None)
+        if children:
+            yield from _api_routes(children, prefix + getattr(route, "path", ""))
+
+
+@pytest.fixture(scope="module")
+def api_routes(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[str, str]]:
+    # create_app only builds the application; the lifespan (which would open databases)
+    # never runs, so nothing is written anywhere.
+    root = tmp_path_factory.mktemp("docs-app")
+    settings = Settings(home=root / "home", staging_root=root / "staging")
+    app = create_app(settings)
+    found = sorted({(m, p) for m, p in _api_routes(app.routes) if p.startswith("/api")})
+    assert not (root / "home").exists(), "building the app must not touch the engine home"
+    return found
+
+
+def test_the_app_has_api_routes(api_routes: list[tuple[str, str]]) -> None:
+    assert ("GET", "/api/health") in api_routes
+    assert ("PUT", "/api/assemblies/{guid}") in api_routes
+    assert len(api_routes) >= 20
+
+
+def test_every_api_route_is_documented(guide: str, api_routes: list[tuple[str, str]]) -> None:
+    missing = [f"{method} {path}" for method, path in api_routes if f"{method} {path}" not in guide]
+    assert not missing, f"API routes not described in {GUIDE.name}: {', '.join(missing)}"
+
+
+# ------------------------------------------------------------------------ README
+
+
+def test_readme_starts_with_the_two_commands() -> None:
+    head = "\n".join(README.read_text(encoding="utf-8").splitlines()[:15])
+    assert "make run" in head, "README.md must show `make run` within its first 15 lines"
+    assert "make test" in head, "README.md must show `make test` within its first 15 lines"

@@ -170,11 +170,37 @@ def _check_user_update(api: ApiEngine, domain: str, response: httpx.Response) ->
     assert stored is not None and stored.disabled is body["disabled"]
 
 
+def legacy_document(name: str, naming: str | None = None) -> dict[str, Any]:
+    """A legacy script document; ``naming`` puts an existing GUID in its engine block."""
+    document: dict[str, Any] = {
+        "version": 1, "name": name, "description": "imported", "category": "script",
+        "type": "powershell", "script": "V3JpdGUtSG9zdCAnaW1wb3J0ZWQn", "script_encoding": "base64",
+        "timeout_seconds": 60, "sites": {"mode": "all", "values": []}, "variables": [], "files": [],
+    }
+    if naming is not None:
+        document["assembly_engine"] = {"assembly_guid": naming, "source": "official", "revision": 1,
+                                       "updated_at": "2026-01-01T00:00:00Z", "tags": []}
+    return document
+
+
+def _prepare_import(api: ApiEngine, domain: str) -> Call:
+    return Call("POST", "/api/assemblies/import",
+                {"document": legacy_document(unique_name("imported")), "domain": domain})
+
+
+def _check_import(api: ApiEngine, domain: str, response: httpx.Response) -> None:
+    body = response.json()
+    assert body["source"] == domain and body["revision"] == 1
+    cached = api.services.storage.cache.get(body["assembly_guid"])
+    assert cached is not None and cached.domain.value == domain
+
+
 MUTATIONS: list[Mutation] = [
     Mutation("create", WRITE, 201, True, _prepare_create, _check_create),
     Mutation("update", WRITE, 200, True, _prepare_update, _check_update),
     Mutation("delete", WRITE, 202, True, _prepare_delete, _check_delete),
     Mutation("clone", WRITE, 201, True, _prepare_clone, _check_clone),
+    Mutation("import", WRITE, 201, True, _prepare_import, _check_import),
     Mutation("dev_mode_write", ADMIN_AND_DEV_MODE, 200, True, _prepare_flush, _check_flush),
     Mutation("official_sync", ADMIN_AND_DEV_MODE, 200, False, _prepare_sync, _check_sync),
     Mutation("user_create", ADMIN_ONLY, 201, False, _prepare_user_create, _check_user_create),
@@ -273,6 +299,49 @@ def test_update_claiming_user_domain_is_judged_by_real_domain(
     cached = api.services.storage.cache.get(guid)
     assert cached is not None
     assert cached.domain.value == real_domain and cached.record.display_name != "hijacked"
+
+
+@pytest.mark.parametrize("real_domain", ["official", "community"])
+@pytest.mark.parametrize("caller", [OPERATOR, ADMIN, ADMIN_EXPIRED])
+def test_import_claiming_user_domain_never_overwrites_the_named_assembly(
+    api: ApiEngine, real_domain: str, caller: str
+) -> None:
+    guid = plant_assembly(api.services, real_domain)
+    original = api.services.storage.cache.get(guid)
+    assert original is not None
+    response = api.request(caller, "POST", "/api/assemblies/import",
+                           json={"document": legacy_document("hijack", naming=guid), "domain": "user"})
+    assert response.status_code == 201, response.text
+    created = response.json()
+    assert created["assembly_guid"] != guid and created["source"] == "user"
+    assert api.services.storage.cache.get(guid) == original  # untouched, same revision and payload
+
+
+@pytest.mark.parametrize("real_domain", ["official", "community"])
+@pytest.mark.parametrize(("caller", "error"), [
+    (OPERATOR, "forbidden"),
+    (ADMIN, "dev_mode_required"),
+    (ADMIN_EXPIRED, "dev_mode_required"),
+])
+def test_import_into_the_named_protected_domain_is_refused(
+    api: ApiEngine, real_domain: str, caller: str, error: str
+) -> None:
+    guid = plant_assembly(api.services, real_domain)
+    before = snapshot(api.services)
+    response = api.request(caller, "POST", "/api/assemblies/import",
+                           json={"document": legacy_document("hijack", naming=guid), "domain": real_domain})
+    assert_refusal(response, 403, error)
+    assert_unchanged(before, snapshot(api.services))
+
+
+def test_import_naming_own_user_assembly_replaces_it_in_place(api: ApiEngine) -> None:
+    guid = plant_assembly(api.services, "user")
+    response = api.request(OPERATOR, "POST", "/api/assemblies/import",
+                           json={"document": legacy_document("replaced", naming=guid), "domain": "user"})
+    assert response.status_code == 200, response.text
+    assert response.json()["assembly_guid"] == guid and response.json()["revision"] == 2
+    cached = api.services.storage.cache.get(guid)
+    assert cached is not None and cached.record.display_name == "replaced"
 
 
 @pytest.mark.parametrize("real_domain", ["official", "community"])

@@ -19,6 +19,7 @@ every entry dirty and is retried with backoff; one domain failing never stops an
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -26,7 +27,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..types import Domain, Integrity
+from ..types import Domain, Integrity, is_valid_payload_guid
 from .databases import DatabaseBusy, DomainDatabases
 from .journal import Journal, JournalEntry, new_entry
 from .models import AssemblyRecord, CachedAssembly, CacheEntryState, utc_now
@@ -149,6 +150,21 @@ class AssemblyCache:
     # -- startup -------------------------------------------------------------------------
     def hydrate(self) -> dict[str, int]:
         """Load every domain database, then replay the journal on top. Returns counts."""
+        # Hundreds of thousands of long-lived objects are created here: pause the cyclic
+        # collector meanwhile (it would rescan the growing heap again and again), then move
+        # them to the permanent generation so later collections skip them too.
+        gc.disable()
+        try:
+            entries = self._load_entries()
+        finally:
+            gc.enable()
+        gc.freeze()
+        with self._lock:
+            self._entries = entries
+            self._generation += 1
+        return self.counts()
+
+    def _load_entries(self) -> dict[str, _Entry]:
         entries: dict[str, _Entry] = {}
         for domain in DOMAIN_PRIORITY:
             for record in self._dbs[domain].load():
@@ -170,16 +186,15 @@ class AssemblyCache:
             _apply_journal_entry(entries, entry)
         if replayed:
             log.warning("replayed %d queued change(s) from the journal", len(replayed))
+        present = self._payloads.list_guids()
         for cached in entries.values():
-            cached.integrity = self._presence(cached.record)
-        with self._lock:
-            self._entries = entries
-            self._generation += 1
-        return self.counts()
+            cached.integrity = self._presence(cached.record, present)
+        return entries
 
     def reload_domain(self, domain: Domain) -> int:
         """Replace a domain's entries with its database rows (after an official sync)."""
         records = self._dbs[domain].load()
+        present = self._payloads.list_guids()
         with self._lock:
             dirty = [g for g, e in self._entries.items() if e.dirty and e.record.domain is domain]
             if dirty:
@@ -192,25 +207,24 @@ class AssemblyCache:
                                 self._entries[record.assembly_guid].record.domain.value)
                     continue
                 entry = _Entry(record, last_persisted=record.updated_at)
-                entry.integrity = self._presence(record)
+                entry.integrity = self._presence(record, present)
                 self._entries[record.assembly_guid] = entry
             self._generation += 1
         return len(records)
 
-    def _presence(self, record: AssemblyRecord) -> Integrity:
+    @staticmethod
+    def _presence(record: AssemblyRecord, present: set[str]) -> Integrity:
         """A cheap startup check (the folder is there); checksums are verified on read."""
         guid = record.payload.payload_guid
-        try:
-            present = self._payloads.exists(guid)
-        except PayloadError as exc:  # a malformed id in a database row
-            log.warning("assembly %s (%s): payload id is invalid: %s",
-                        record.assembly_guid, record.display_name, exc)
-            return Integrity.CORRUPT
-        if not present:
-            log.warning("assembly %s (%s): payload %s is missing",
+        if guid in present:
+            return Integrity.OK
+        if not is_valid_payload_guid(guid):
+            log.warning("assembly %s (%s): payload id %r is invalid",
                         record.assembly_guid, record.display_name, guid)
-            return Integrity.MISSING
-        return Integrity.OK
+            return Integrity.CORRUPT
+        log.warning("assembly %s (%s): payload %s is missing",
+                    record.assembly_guid, record.display_name, guid)
+        return Integrity.MISSING
 
     def scan_integrity(self) -> dict[str, Integrity]:
         """Verify every payload's checksums; returns the guids found not ok."""

@@ -230,10 +230,7 @@ class AssemblyService:
         """Run a cache mutation; on any refusal remove the payload folder it would have used."""
         try:
             return write()
-        except StaleRevision as exc:
-            self._drop_payload(new_ref)
-            raise Conflict(str(exc)) from None
-        except AssemblyExists as exc:
+        except (StaleRevision, AssemblyExists) as exc:
             self._drop_payload(new_ref)
             raise Conflict(str(exc)) from None
         except AssemblyNotFound as exc:

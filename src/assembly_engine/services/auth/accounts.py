@@ -60,12 +60,6 @@ def audit_session_id(token_hash: str) -> str:
     return hashlib.sha256(f"audit:{token_hash}".encode()).hexdigest()[:24]
 
 
-def _service_error(exc: AuthError) -> ServiceError:
-    error = ServiceError(exc.message)
-    error.code = getattr(exc, "code", "invalid_request")
-    return error
-
-
 class AccountService:
     def __init__(self, users: UserService, sessions: SessionService, dev_mode: DevModeService,
                  throttle: LoginThrottle, auditor: Auditor) -> None:
@@ -144,7 +138,7 @@ class AccountService:
             raise Denied("forbidden", "The password is not correct; Dev Mode stays off.") from None
         except AuthError as exc:
             self.auditor.record(caller, action, Outcome.FAILED, detail=exc.message)
-            raise _service_error(exc) from None
+            raise
         enabled_caller = Caller(policy.Actor(caller.actor.username, caller.actor.role, True),  # type: ignore[union-attr]
                                 caller.session)
         self.auditor.record(enabled_caller, action, Outcome.SUCCESS, detail=state.reason)
@@ -161,7 +155,7 @@ class AccountService:
             user = self.users.create(username, password, role)
         except AuthError as exc:
             self.auditor.record(caller, "user.create", Outcome.FAILED, detail=f"{username}: {exc.message}")
-            raise _service_error(exc) from None
+            raise
         self.auditor.record(caller, "user.create", Outcome.SUCCESS,
                             detail=f"{user.username} as {user.role.value}")
         return user_view(user)
@@ -196,7 +190,7 @@ class AccountService:
                 changes.append("password changed")
         except AuthError as exc:
             self.auditor.record(caller, "user.update", Outcome.FAILED, detail=f"{username}: {exc.message}")
-            raise _service_error(exc) from None
+            raise
         self.auditor.record(caller, "user.update", Outcome.SUCCESS,
                             detail=f"{username}: {', '.join(changes)}")
         user = self.users.get(username)

@@ -20,6 +20,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from assembly_engine.services.auth.store import EngineStore, UpdateResult, UserRow
+from assembly_engine.services.errors import ServiceError
 
 USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
 MIN_PASSWORD_LENGTH = 8
@@ -45,14 +46,8 @@ class User:
 # -- errors --------------------------------------------------------------------------------
 
 
-class AuthError(Exception):
-    """Base of every auth failure; ``code`` is the API error code it usually maps to."""
-
-    code = "invalid_request"
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+class AuthError(ServiceError):
+    """Base of every auth failure; ``code`` is the API error code it maps to."""
 
 
 class InvalidUsername(AuthError):

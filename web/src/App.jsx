@@ -1,0 +1,164 @@
+import { useCallback, useEffect, useMemo, useState } from "react";
+import CssBaseline from "@mui/material/CssBaseline";
+import Box from "@mui/material/Box";
+import CircularProgress from "@mui/material/CircularProgress";
+import Snackbar from "@mui/material/Snackbar";
+import Alert from "@mui/material/Alert";
+import { ThemeProvider } from "@mui/material/styles";
+import { Auth, DevMode, SIGNED_OUT } from "./api.js";
+import { makeTheme } from "./theme.js";
+import { SessionContext } from "./session.js";
+import { navigate, route, usePath } from "./router.js";
+import TopBar from "./components/TopBar.jsx";
+import DevModeBanner from "./components/DevModeBanner.jsx";
+import SignIn from "./pages/SignIn.jsx";
+import AssemblyList from "./pages/AssemblyList.jsx";
+import AssemblyEditor from "./pages/AssemblyEditor.jsx";
+
+const THEME_KEY = "ae-theme";
+
+function initialMode() {
+  const saved = window.localStorage.getItem(THEME_KEY);
+  if (saved === "light" || saved === "dark") return saved;
+  return window.matchMedia?.("(prefers-color-scheme: dark)").matches ? "dark" : "light";
+}
+
+// Dev Mode as the engine reports it, plus a local deadline for the countdown.
+function withDeadline(state) {
+  if (!state) return { enabled: false };
+  const remaining = Number(state.remaining_seconds ?? 0);
+  return { ...state, deadline: state.enabled ? Date.now() + remaining * 1000 : null };
+}
+
+export default function App() {
+  const [mode, setMode] = useState(initialMode);
+  const theme = useMemo(() => makeTheme(mode), [mode]);
+  const [status, setStatus] = useState("loading");
+  const [user, setUser] = useState(null);
+  const [devMode, setDevModeState] = useState({ enabled: false });
+  // The last message stays mounted while the snackbar closes (its transition needs a child).
+  const [notice, setNoticeState] = useState({ open: false, text: "", severity: "success" });
+  const setNotice = useCallback((value) => {
+    if (value) setNoticeState({ open: true, severity: "success", ...value });
+    else setNoticeState((current) => ({ ...current, open: false }));
+  }, []);
+  const path = usePath();
+
+  const toggleMode = useCallback(() => {
+    setMode((current) => {
+      const next = current === "dark" ? "light" : "dark";
+      window.localStorage.setItem(THEME_KEY, next);
+      return next;
+    });
+  }, []);
+
+  const setDevMode = useCallback((state) => setDevModeState(withDeadline(state)), []);
+
+  useEffect(() => {
+    let cancelled = false;
+    Auth.me()
+      .then((me) => {
+        if (cancelled) return;
+        setUser(me.user);
+        setDevMode(me.dev_mode);
+        setStatus("signedIn");
+      })
+      .catch(() => !cancelled && setStatus("signedOut"));
+    return () => {
+      cancelled = true;
+    };
+  }, [setDevMode]);
+
+  useEffect(() => {
+    const ended = () => {
+      setUser(null);
+      setDevModeState({ enabled: false });
+      setStatus("signedOut");
+    };
+    window.addEventListener(SIGNED_OUT, ended);
+    return () => window.removeEventListener(SIGNED_OUT, ended);
+  }, []);
+
+  const refreshDevMode = useCallback(async () => {
+    try {
+      setDevMode(await DevMode.state());
+    } catch (error) {
+      if (error.status === 401) {
+        setUser(null);
+        setStatus("signedOut");
+      }
+    }
+  }, [setDevMode]);
+
+  // Dev Mode can end on the server (expiry); re-read it now and then while it is on.
+  useEffect(() => {
+    if (!devMode.enabled) return undefined;
+    const timer = window.setInterval(refreshDevMode, 30000);
+    return () => window.clearInterval(timer);
+  }, [devMode.enabled, refreshDevMode]);
+
+  const signedIn = useCallback(
+    (result) => {
+      setUser(result.user);
+      setStatus("signedIn");
+      refreshDevMode();
+    },
+    [refreshDevMode],
+  );
+
+  const signOut = useCallback(async () => {
+    try {
+      await Auth.logout();
+    } catch {
+      // the session may already be gone; signing out locally is what matters
+    }
+    setUser(null);
+    setDevModeState({ enabled: false });
+    setStatus("signedOut");
+    navigate("/");
+  }, []);
+
+  const session = useMemo(
+    () => ({ user, devMode, setDevMode, refreshDevMode, signOut, notify: setNotice }),
+    [user, devMode, setDevMode, refreshDevMode, signOut, setNotice],
+  );
+
+  const current = route(path);
+  let page;
+  if (current.page === "new") page = <AssemblyEditor key={`new-${current.kind}`} kind={current.kind} />;
+  else if (current.page === "edit") page = <AssemblyEditor key={current.guid} guid={current.guid} />;
+  else page = <AssemblyList />;
+
+  return (
+    <ThemeProvider theme={theme}>
+      <CssBaseline />
+      {status === "loading" && (
+        <Box sx={{ display: "grid", placeItems: "center", height: "100vh" }}>
+          <CircularProgress />
+        </Box>
+      )}
+      {status === "signedOut" && <SignIn onSignedIn={signedIn} mode={mode} onToggleMode={toggleMode} />}
+      {status === "signedIn" && (
+        <SessionContext.Provider value={session}>
+          <Box sx={{ minHeight: "100vh", display: "flex", flexDirection: "column" }}>
+            <TopBar mode={mode} onToggleMode={toggleMode} />
+            <DevModeBanner />
+            <Box component="main" sx={{ flex: 1, p: { xs: 1.5, md: 3 }, display: "flex", flexDirection: "column" }}>
+              {page}
+            </Box>
+          </Box>
+          <Snackbar
+            open={notice.open}
+            autoHideDuration={5000}
+            onClose={() => setNotice(null)}
+            anchorOrigin={{ vertical: "bottom", horizontal: "center" }}
+          >
+            <Alert severity={notice.severity} onClose={() => setNotice(null)} variant="filled" data-testid="notice">
+              {notice.text}
+            </Alert>
+          </Snackbar>
+        </SessionContext.Provider>
+      )}
+    </ThemeProvider>
+  );
+}

@@ -1,0 +1,130 @@
+// The one way the UI talks to the engine: same-origin cookies, JSON, the CSRF header on
+// unsafe methods, and refusals turned into Error objects whose message is the engine's
+// sentence (never raw JSON).
+import S from "./strings.js";
+
+const UNSAFE = new Set(["POST", "PUT", "PATCH", "DELETE"]);
+export const SIGNED_OUT = "ae:signed-out";
+
+export class ApiError extends Error {
+  constructor(status, code, message, body) {
+    super(message);
+    this.name = "ApiError";
+    this.status = status;
+    this.code = code;
+    this.body = body;
+  }
+}
+
+function readCookie(name) {
+  const prefix = name + "=";
+  for (const part of document.cookie.split(";")) {
+    const item = part.trim();
+    if (item.startsWith(prefix)) return decodeURIComponent(item.slice(prefix.length));
+  }
+  return null;
+}
+
+async function send(path, { method = "GET", body, headers = {} } = {}) {
+  const init = { method, credentials: "same-origin", headers: { Accept: "application/json", ...headers } };
+  if (body !== undefined) {
+    init.headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(body);
+  }
+  if (UNSAFE.has(method)) {
+    const csrf = readCookie("ae_csrf");
+    if (csrf) init.headers["X-CSRF-Token"] = csrf;
+  }
+  let response;
+  try {
+    response = await fetch(path, init);
+  } catch {
+    throw new ApiError(0, "network", S.errors.network);
+  }
+  if (response.ok) return response;
+  let code = "error";
+  let message = S.errors.status(response.status);
+  let parsed = null;
+  try {
+    parsed = await response.json();
+    if (parsed && typeof parsed.message === "string" && parsed.message) message = parsed.message;
+    if (parsed && typeof parsed.error === "string") code = parsed.error;
+  } catch {
+    // not JSON: keep the generic sentence
+  }
+  // A session that ended (expired, revoked, user disabled) sends the UI back to sign-in.
+  if (response.status === 401 && !path.startsWith("/api/auth/")) {
+    window.dispatchEvent(new Event(SIGNED_OUT));
+  }
+  throw new ApiError(response.status, code, message, parsed);
+}
+
+export async function api(path, options) {
+  const response = await send(path, options);
+  if (response.status === 204) return null;
+  const text = await response.text();
+  return text ? JSON.parse(text) : null;
+}
+
+// Fetch a download endpoint and hand the bytes to the browser as a file.
+export async function download(path, fallbackName) {
+  const response = await send(path, { headers: { Accept: "*/*" } });
+  const disposition = response.headers.get("Content-Disposition") || "";
+  const match = /filename\*?=(?:UTF-8'')?"?([^";]+)"?/i.exec(disposition);
+  const name = match ? decodeURIComponent(match[1]) : fallbackName;
+  const blob = await response.blob();
+  saveBlob(blob, name);
+}
+
+export function saveBlob(blob, name) {
+  const url = URL.createObjectURL(blob);
+  const link = document.createElement("a");
+  link.href = url;
+  link.download = name;
+  document.body.appendChild(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
+}
+
+const enc = encodeURIComponent;
+
+export const Assemblies = {
+  list: (params) => {
+    const query = new URLSearchParams();
+    for (const [key, value] of Object.entries(params)) {
+      if (value !== undefined && value !== null && value !== "") query.set(key, String(value));
+    }
+    return api(`/api/assemblies?${query}`);
+  },
+  get: (guid) => api(`/api/assemblies/${enc(guid)}`),
+  create: (body) => api("/api/assemblies", { method: "POST", body }),
+  update: (guid, body, revision) =>
+    api(`/api/assemblies/${enc(guid)}`, { method: "PUT", body, headers: { "If-Match": String(revision) } }),
+  remove: (guid) => api(`/api/assemblies/${enc(guid)}`, { method: "DELETE" }),
+  clone: (guid, targetDomain) =>
+    api(`/api/assemblies/${enc(guid)}/clone`, { method: "POST", body: { target_domain: targetDomain } }),
+  importDocument: (document, domain, fileName) =>
+    api("/api/assemblies/import", { method: "POST", body: { document, domain, file_name: fileName || undefined } }),
+  exportFile: (guid, name) => download(`/api/assemblies/${enc(guid)}/export`, `${safeFileName(name)}.json`),
+  downloadFile: (guid, fileName) => download(`/api/assemblies/${enc(guid)}/files/${enc(fileName)}`, fileName),
+};
+
+export const Auth = {
+  me: () => api("/api/auth/me"),
+  login: (username, password) => api("/api/auth/login", { method: "POST", body: { username, password } }),
+  logout: () => api("/api/auth/logout", { method: "POST" }),
+};
+
+export const DevMode = {
+  state: () => api("/api/assemblies/dev-mode"),
+  enable: (password, reason) =>
+    api("/api/assemblies/dev-mode/switch", { method: "POST", body: { enabled: true, password, reason } }),
+  disable: () => api("/api/assemblies/dev-mode/switch", { method: "POST", body: { enabled: false } }),
+  flush: () => api("/api/assemblies/dev-mode/write", { method: "POST", body: {} }),
+};
+
+export function safeFileName(name) {
+  const cleaned = String(name || "assembly").replace(/[\\/:*?"<>|\u0000-\u001f]+/g, "_").trim();
+  return cleaned.slice(0, 120) || "assembly";
+}

@@ -1,0 +1,132 @@
+import { useEffect, useState } from "react";
+import Dialog from "@mui/material/Dialog";
+import DialogTitle from "@mui/material/DialogTitle";
+import DialogContent from "@mui/material/DialogContent";
+import DialogContentText from "@mui/material/DialogContentText";
+import DialogActions from "@mui/material/DialogActions";
+import Button from "@mui/material/Button";
+import TextField from "@mui/material/TextField";
+import MenuItem from "@mui/material/MenuItem";
+import Alert from "@mui/material/Alert";
+import S from "../strings.js";
+import { useSession, writableDomains } from "../session.js";
+
+// Shared frame: a title, content, an error line and Cancel / submit.
+function ActionDialog({ open, title, onClose, onSubmit, submitLabel, submitColor = "primary", canSubmit = true, children, testId }) {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState(null);
+  useEffect(() => {
+    if (open) {
+      setBusy(false);
+      setError(null);
+    }
+  }, [open]);
+  const submit = async (event) => {
+    event.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      await onSubmit();
+    } catch (err) {
+      setError(err.message);
+      setBusy(false);
+    }
+  };
+  return (
+    <Dialog open={open} onClose={onClose} maxWidth="xs" fullWidth data-testid={testId}>
+      <form onSubmit={submit}>
+        <DialogTitle>{title}</DialogTitle>
+        <DialogContent>
+          {error && (
+            <Alert severity="error" sx={{ mb: 2 }}>
+              {error}
+            </Alert>
+          )}
+          {children}
+        </DialogContent>
+        <DialogActions>
+          <Button onClick={onClose}>{S.dialogs.cancel}</Button>
+          <Button type="submit" variant="contained" color={submitColor} disabled={busy || !canSubmit}>
+            {submitLabel}
+          </Button>
+        </DialogActions>
+      </form>
+    </Dialog>
+  );
+}
+
+export function CloneDialog({ assembly, onClose, onClone }) {
+  const session = useSession();
+  const domains = writableDomains(session);
+  const [target, setTarget] = useState("user");
+  useEffect(() => setTarget("user"), [assembly]);
+  return (
+    <ActionDialog
+      open={Boolean(assembly)}
+      title={S.dialogs.cloneTitle}
+      onClose={onClose}
+      onSubmit={() => onClone(assembly, target)}
+      submitLabel={S.dialogs.cloneSubmit}
+      testId="clone-dialog"
+    >
+      <DialogContentText sx={{ mb: 2 }}>{assembly ? S.dialogs.cloneText(assembly.display_name) : ""}</DialogContentText>
+      <TextField
+        select
+        label={S.dialogs.cloneTarget}
+        value={target}
+        onChange={(e) => setTarget(e.target.value)}
+        fullWidth
+        margin="dense"
+        slotProps={{ select: { SelectDisplayProps: { "data-testid": "clone-target" } } }}
+      >
+        {domains.map((domain) => (
+          <MenuItem key={domain} value={domain} data-testid={`clone-target-${domain}`}>
+            {S.domains[domain]}
+          </MenuItem>
+        ))}
+      </TextField>
+    </ActionDialog>
+  );
+}
+
+export function RenameDialog({ assembly, onClose, onRename }) {
+  const [name, setName] = useState("");
+  useEffect(() => setName(assembly?.display_name || ""), [assembly]);
+  return (
+    <ActionDialog
+      open={Boolean(assembly)}
+      title={S.dialogs.renameTitle}
+      onClose={onClose}
+      onSubmit={() => onRename(assembly, name.trim())}
+      submitLabel={S.dialogs.renameSubmit}
+      canSubmit={Boolean(name.trim())}
+      testId="rename-dialog"
+    >
+      <TextField
+        label={S.dialogs.renameLabel}
+        value={name}
+        onChange={(e) => setName(e.target.value)}
+        fullWidth
+        autoFocus
+        margin="dense"
+        name="rename"
+      />
+    </ActionDialog>
+  );
+}
+
+export function DeleteDialog({ assembly, onClose, onDelete }) {
+  return (
+    <ActionDialog
+      open={Boolean(assembly)}
+      title={S.dialogs.deleteTitle}
+      onClose={onClose}
+      onSubmit={() => onDelete(assembly)}
+      submitLabel={S.dialogs.deleteSubmit}
+      submitColor="error"
+      testId="delete-dialog"
+    >
+      <DialogContentText>{assembly ? S.dialogs.deleteText(assembly.display_name) : ""}</DialogContentText>
+    </ActionDialog>
+  );
+}

@@ -1,0 +1,68 @@
+import { useState } from "react";
+import AppBar from "@mui/material/AppBar";
+import Toolbar from "@mui/material/Toolbar";
+import Typography from "@mui/material/Typography";
+import IconButton from "@mui/material/IconButton";
+import Tooltip from "@mui/material/Tooltip";
+import Button from "@mui/material/Button";
+import Box from "@mui/material/Box";
+import Chip from "@mui/material/Chip";
+import DarkModeIcon from "@mui/icons-material/DarkMode";
+import LightModeIcon from "@mui/icons-material/LightMode";
+import LogoutIcon from "@mui/icons-material/Logout";
+import AccountCircleIcon from "@mui/icons-material/AccountCircle";
+import S from "../strings.js";
+import { isAdmin, useSession } from "../session.js";
+import { navigate } from "../router.js";
+import DevModeToggle from "./DevModeToggle.jsx";
+
+export default function TopBar({ mode, onToggleMode }) {
+  const session = useSession();
+  const { user } = session;
+  const [busy, setBusy] = useState(false);
+  return (
+    <AppBar position="sticky" color="default" elevation={0} sx={{ borderBottom: 1, borderColor: "divider" }}>
+      <Toolbar variant="dense" sx={{ gap: 1.5 }}>
+        <Box
+          component="a"
+          href="/"
+          onClick={(event) => {
+            event.preventDefault();
+            navigate("/");
+          }}
+          sx={{ display: "flex", alignItems: "center", gap: 1, color: "inherit", textDecoration: "none" }}
+        >
+          <Box component="img" src="/favicon.svg" alt="" sx={{ width: 24, height: 24 }} />
+          <Typography variant="h6" sx={{ fontSize: 17, fontWeight: 700 }}>
+            {S.appName}
+          </Typography>
+        </Box>
+        <Box sx={{ flex: 1 }} />
+        {isAdmin(session) && <DevModeToggle />}
+        <Tooltip title={mode === "dark" ? S.topBar.lightTheme : S.topBar.darkTheme}>
+          <IconButton onClick={onToggleMode} aria-label={mode === "dark" ? S.topBar.lightTheme : S.topBar.darkTheme} data-testid="theme-toggle">
+            {mode === "dark" ? <LightModeIcon /> : <DarkModeIcon />}
+          </IconButton>
+        </Tooltip>
+        <Box sx={{ display: "flex", alignItems: "center", gap: 1 }} data-testid="user-info">
+          <AccountCircleIcon fontSize="small" color="action" />
+          <Typography variant="body2" sx={{ fontWeight: 600 }} data-testid="user-name">
+            {user.username}
+          </Typography>
+          <Chip size="small" label={S.topBar.role[user.role] || user.role} data-testid="user-role" />
+        </Box>
+        <Button
+          size="small"
+          startIcon={<LogoutIcon />}
+          disabled={busy}
+          onClick={async () => {
+            setBusy(true);
+            await session.signOut();
+          }}
+        >
+          {S.topBar.signOut}
+        </Button>
+      </Toolbar>
+    </AppBar>
+  );
+}

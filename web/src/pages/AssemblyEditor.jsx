@@ -1,0 +1,499 @@
+import { useCallback, useEffect, useMemo, useRef, useState } from "react";
+import Box from "@mui/material/Box";
+import Paper from "@mui/material/Paper";
+import Stack from "@mui/material/Stack";
+import Typography from "@mui/material/Typography";
+import TextField from "@mui/material/TextField";
+import MenuItem from "@mui/material/MenuItem";
+import Button from "@mui/material/Button";
+import Menu from "@mui/material/Menu";
+import ListItemIcon from "@mui/material/ListItemIcon";
+import ListItemText from "@mui/material/ListItemText";
+import Alert from "@mui/material/Alert";
+import Chip from "@mui/material/Chip";
+import CircularProgress from "@mui/material/CircularProgress";
+import ToggleButton from "@mui/material/ToggleButton";
+import ToggleButtonGroup from "@mui/material/ToggleButtonGroup";
+import ArrowBackIcon from "@mui/icons-material/ArrowBack";
+import SaveIcon from "@mui/icons-material/Save";
+import ImportExportIcon from "@mui/icons-material/ImportExport";
+import FileDownloadIcon from "@mui/icons-material/FileDownload";
+import FileUploadIcon from "@mui/icons-material/FileUpload";
+import ContentCopyIcon from "@mui/icons-material/ContentCopy";
+import S from "../strings.js";
+import { Assemblies } from "../api.js";
+import { navigate } from "../router.js";
+import { devModeOn, mayWrite, useSession, writableDomains } from "../session.js";
+import { LegacyDocumentError, TYPES_BY_KIND, newForm, parseLegacyFile } from "../legacy.js";
+import DomainBadge from "../components/DomainBadge.jsx";
+import DirtyPill from "../components/DirtyPill.jsx";
+import CodeEditor from "../editor/CodeEditor.jsx";
+import WorkflowPreview from "../editor/WorkflowPreview.jsx";
+import VariablesTable from "../editor/VariablesTable.jsx";
+import FilesPanel from "../editor/FilesPanel.jsx";
+import { formatTime } from "./AssemblyList.jsx";
+
+const POLL_MS = 2000;
+
+function Section({ title, children, testId }) {
+  return (
+    <Paper variant="outlined" sx={{ p: 2.5 }} data-testid={testId}>
+      <Typography variant="subtitle1" component="h2" sx={{ fontWeight: 700, mb: 1.5 }}>
+        {title}
+      </Typography>
+      {children}
+    </Paper>
+  );
+}
+
+// The editor's form state for a record from GET /api/assemblies/{guid}.
+function formFromRecord(record) {
+  const meta = record.metadata || {};
+  const payload = record.payload || {};
+  const sites = meta.sites && typeof meta.sites === "object" ? meta.sites : null;
+  return {
+    domain: record.source,
+    display_name: record.display_name || "",
+    summary: record.summary || "",
+    category: record.category || "",
+    assembly_kind: record.assembly_kind,
+    assembly_type: record.assembly_type,
+    version: record.version,
+    timeout_seconds: meta.timeout_seconds == null ? "" : String(meta.timeout_seconds),
+    sites: { mode: sites?.mode === "specific" ? "specific" : "all", values: Array.isArray(sites?.values) ? sites.values.map(String) : [] },
+    variables: Array.isArray(meta.variables) ? meta.variables.map((v) => ({ ...v, default: v.default ?? "" })) : [],
+    files: (payload.files || []).map((f) => ({ ...f, saved: true })),
+    script: payload.script ?? "",
+    workflowText: JSON.stringify(payload.workflow ?? { nodes: [], edges: [] }, null, 2),
+  };
+}
+
+function parseWorkflow(text) {
+  try {
+    const value = JSON.parse(text);
+    return value && typeof value === "object" && !Array.isArray(value) ? value : null;
+  } catch {
+    return null;
+  }
+}
+
+function metadataOf(form) {
+  const timeout = String(form.timeout_seconds).trim();
+  return {
+    timeout_seconds: timeout === "" ? null : Number(timeout),
+    sites: { mode: form.sites.mode, values: form.sites.mode === "specific" ? form.sites.values.filter(Boolean) : [] },
+    variables: form.variables.map((v) => ({
+      name: v.name,
+      label: v.label,
+      type: v.type,
+      default: v.default,
+      required: Boolean(v.required),
+      description: v.description,
+    })),
+  };
+}
+
+function payloadOf(form) {
+  if (form.assembly_kind === "workflow") return { workflow: parseWorkflow(form.workflowText) };
+  return {
+    script: form.script,
+    // Saved files are sent by name only (the engine keeps their bytes); uploads carry data.
+    files: form.files.map((f) =>
+      f.data !== undefined && !f.saved
+        ? { file_name: f.file_name, mime_type: f.mime_type, data: f.data }
+        : { file_name: f.file_name, mime_type: f.mime_type },
+    ),
+  };
+}
+
+function validate(form) {
+  if (!form.display_name.trim()) return S.editor.nameRequired;
+  if (form.assembly_kind !== "workflow" && String(form.timeout_seconds).trim() !== "" && !/^\d+$/.test(String(form.timeout_seconds).trim())) {
+    return S.editor.timeoutInvalid;
+  }
+  if (form.assembly_kind === "workflow" && !parseWorkflow(form.workflowText)) return S.editor.invalidWorkflow;
+  return null;
+}
+
+const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
+
+// PUT body: only what differs from what was loaded (metadata keys merge on the engine).
+function changesOf(form, base) {
+  const changes = {};
+  for (const key of ["display_name", "summary", "category", "assembly_type"]) {
+    if (form[key] !== base[key]) changes[key] = key === "display_name" ? form[key].trim() : form[key];
+  }
+  if (form.assembly_kind !== "workflow") {
+    const meta = metadataOf(form);
+    const baseMeta = metadataOf(base);
+    const metadata = {};
+    for (const key of Object.keys(meta)) if (!same(meta[key], baseMeta[key])) metadata[key] = meta[key];
+    if (Object.keys(metadata).length) changes.metadata = metadata;
+    if (form.script !== base.script || !same(form.files, base.files)) changes.payload = payloadOf(form);
+  } else if (!same(parseWorkflow(form.workflowText), parseWorkflow(base.workflowText))) {
+    changes.payload = payloadOf(form);
+  }
+  return changes;
+}
+
+export default function AssemblyEditor({ guid, kind }) {
+  const session = useSession();
+  const { notify } = session;
+  const [record, setRecord] = useState(null);
+  const [form, setForm] = useState(() => (guid ? null : { ...newForm(TYPES_BY_KIND[kind] ? kind : "script"), domain: "user" }));
+  const [baseline, setBaseline] = useState(form);
+  const [imported, setImported] = useState(null);
+  const [loadError, setLoadError] = useState(null);
+  const [error, setError] = useState(null);
+  const [conflict, setConflict] = useState(false);
+  const [saving, setSaving] = useState(false);
+  const [ioMenu, setIoMenu] = useState(null);
+  const fileInput = useRef(null);
+
+  const load = useCallback(async () => {
+    if (!guid) return;
+    try {
+      const loaded = await Assemblies.get(guid);
+      const next = formFromRecord(loaded);
+      setRecord(loaded);
+      setForm(next);
+      setBaseline(next);
+      setImported(null);
+      setConflict(false);
+      setError(null);
+    } catch (err) {
+      setLoadError(err.status === 404 ? S.editor.notFound : err.message);
+    }
+  }, [guid]);
+
+  useEffect(() => {
+    load();
+  }, [load]);
+
+  // Keep the queue status of the header current until the change is persisted.
+  const dirty = Boolean(record?.is_dirty);
+  useEffect(() => {
+    if (!dirty || !record) return undefined;
+    const timer = window.setInterval(async () => {
+      try {
+        const latest = await Assemblies.get(record.assembly_guid);
+        setRecord((current) =>
+          current && current.assembly_guid === latest.assembly_guid
+            ? { ...current, is_dirty: latest.is_dirty, dirty_since: latest.dirty_since, last_persisted: latest.last_persisted }
+            : current,
+        );
+      } catch {
+        // a missed poll is harmless; the next one tries again
+      }
+    }, POLL_MS);
+    return () => window.clearInterval(timer);
+  }, [dirty, record?.assembly_guid]); // eslint-disable-line react-hooks/exhaustive-deps
+
+  // Dev Mode switched off while a new form targets official/community: back to User-Created.
+  const allowed = writableDomains(session);
+  useEffect(() => {
+    if (!record && form && !allowed.includes(form.domain)) setForm((f) => ({ ...f, domain: "user" }));
+  }, [record, form, allowed]);
+
+  const touched = useMemo(() => !same(form, baseline), [form, baseline]);
+
+  if (loadError) {
+    return (
+      <Stack spacing={2}>
+        <Alert severity="error">{loadError}</Alert>
+        <Button startIcon={<ArrowBackIcon />} onClick={() => navigate("/")} sx={{ alignSelf: "flex-start" }}>
+          {S.editor.back}
+        </Button>
+      </Stack>
+    );
+  }
+  if (!form) {
+    return (
+      <Box sx={{ display: "grid", placeItems: "center", p: 6 }}>
+        <CircularProgress />
+      </Box>
+    );
+  }
+
+  const isNew = !record;
+  const readOnly = !mayWrite(session, form.domain);
+  const set = (key) => (value) => setForm((f) => ({ ...f, [key]: value }));
+  const onInput = (key) => (event) => set(key)(event.target.value);
+  const kindLabel = S.kinds[form.assembly_kind];
+
+  const save = async () => {
+    const problem = validate(form);
+    if (problem) {
+      setError(problem);
+      return;
+    }
+    setSaving(true);
+    setError(null);
+    try {
+      if (isNew) {
+        let created;
+        if (imported && !touched) {
+          created = await Assemblies.importDocument(imported.document, form.domain, imported.fileName);
+        } else {
+          const body = {
+            domain: form.domain,
+            display_name: form.display_name.trim(),
+            assembly_kind: form.assembly_kind,
+            assembly_type: form.assembly_type,
+            summary: form.summary,
+            category: form.category,
+            payload: payloadOf(form),
+          };
+          if (Number.isInteger(form.version)) body.version = form.version;
+          if (form.assembly_kind !== "workflow") {
+            const meta = metadataOf(form);
+            if (meta.timeout_seconds === null) delete meta.timeout_seconds;
+            body.metadata = meta;
+          }
+          created = await Assemblies.create(body);
+        }
+        setBaseline(form);
+        notify({ text: S.editor.saved });
+        navigate(`/assemblies/${created.assembly_guid}`, { replace: true });
+        return;
+      }
+      const changes = changesOf(form, baseline);
+      if (Object.keys(changes).length) {
+        await Assemblies.update(record.assembly_guid, changes, record.revision);
+      }
+      notify({ text: S.editor.saved });
+      await load();
+    } catch (err) {
+      if (err.status === 409 && err.code === "conflict") setConflict(true);
+      else setError(err.message);
+    } finally {
+      setSaving(false);
+    }
+  };
+
+  const importFile = async (event) => {
+    const file = event.target.files?.[0];
+    event.target.value = "";
+    if (!file) return;
+    try {
+      const { form: parsed, document } = parseLegacyFile(await file.text(), file.name);
+      const next = { ...parsed, domain: "user" };
+      // The form now holds a NEW assembly (new GUID on save); nothing is sent yet.
+      setRecord(null);
+      setForm(next);
+      setBaseline(next);
+      setImported({ document, fileName: file.name });
+      setConflict(false);
+      setError(null);
+      window.history.replaceState(null, "", `/assemblies/new/${next.assembly_kind}`);
+      notify({ text: S.editor.imported(next.display_name), severity: "info" });
+    } catch (err) {
+      setError(err instanceof LegacyDocumentError ? S.editor.importInvalid(err.message) : err.message);
+    }
+  };
+
+  const exportJson = async () => {
+    setIoMenu(null);
+    if (!record) {
+      setError(S.editor.exportNeedsSave);
+      return;
+    }
+    try {
+      await Assemblies.exportFile(record.assembly_guid, record.display_name);
+    } catch (err) {
+      setError(err.message);
+    }
+  };
+
+  const cloneToUser = async () => {
+    try {
+      const created = await Assemblies.clone(record.assembly_guid, "user");
+      notify({ text: S.list.cloned(created.display_name, S.domains.user) });
+      navigate(`/assemblies/${created.assembly_guid}`);
+    } catch (err) {
+      setError(err.message);
+    }
+  };
+
+  const back = () => {
+    if (touched && !window.confirm(S.editor.unsavedPrompt)) return;
+    navigate("/");
+  };
+
+  const workflow = form.assembly_kind === "workflow" ? parseWorkflow(form.workflowText) : null;
+
+  return (
+    <Stack spacing={2} sx={{ maxWidth: 1400, width: "100%", mx: "auto" }} data-testid="assembly-editor">
+      <Stack direction="row" spacing={1.5} sx={{ alignItems: "center", flexWrap: "wrap", rowGap: 1 }}>
+        <Button startIcon={<ArrowBackIcon />} onClick={back}>
+          {S.editor.back}
+        </Button>
+        <Typography variant="h5" component="h1" sx={{ fontWeight: 700 }} data-testid="editor-title">
+          {isNew ? S.editor.newTitle(kindLabel) : record.display_name}
+        </Typography>
+        <DomainBadge domain={form.domain} size="medium" />
+        {isNew && <Chip label={S.editor.newBadge} variant="outlined" data-testid="new-badge" />}
+        {record?.is_dirty && <DirtyPill size="medium" />}
+        {record && (
+          <Typography variant="body2" color="text.secondary" data-testid="persist-status">
+            {record.is_dirty
+              ? S.editor.dirtySince(formatTime(record.dirty_since))
+              : record.last_persisted
+                ? S.editor.lastPersisted(formatTime(record.last_persisted))
+                : S.editor.neverPersisted}
+            {" · "}
+            {S.editor.revision(record.revision)}
+          </Typography>
+        )}
+        <Box sx={{ flex: 1 }} />
+        <Button variant="outlined" startIcon={<ImportExportIcon />} onClick={(e) => setIoMenu(e.currentTarget)} data-testid="import-export">
+          {S.editor.importExport}
+        </Button>
+        <Menu anchorEl={ioMenu} open={Boolean(ioMenu)} onClose={() => setIoMenu(null)}>
+          <MenuItem onClick={exportJson} disabled={isNew} data-testid="export-json">
+            <ListItemIcon><FileDownloadIcon fontSize="small" /></ListItemIcon>
+            <ListItemText>{S.editor.exportJson}</ListItemText>
+          </MenuItem>
+          <MenuItem
+            data-testid="import-json"
+            onClick={() => {
+              setIoMenu(null);
+              fileInput.current?.click();
+            }}
+          >
+            <ListItemIcon><FileUploadIcon fontSize="small" /></ListItemIcon>
+            <ListItemText>{S.editor.importJson}</ListItemText>
+          </MenuItem>
+        </Menu>
+        <input ref={fileInput} type="file" accept=".json,.yml,.yaml,application/json" hidden onChange={importFile} data-testid="import-input" />
+        {!readOnly && (
+          <Button variant="contained" startIcon={<SaveIcon />} onClick={save} disabled={saving || (!isNew && !touched)} data-testid="save">
+            {saving ? S.editor.saving : S.editor.save}
+          </Button>
+        )}
+      </Stack>
+
+      {readOnly && !isNew && (
+        <Alert
+          severity="warning"
+          data-testid="read-only-banner"
+          action={
+            <Button color="inherit" size="small" startIcon={<ContentCopyIcon />} onClick={cloneToUser} data-testid="clone-to-user">
+              {S.editor.cloneToUser}
+            </Button>
+          }
+        >
+          {S.editor.readOnlyBanner}
+        </Alert>
+      )}
+      {conflict && (
+        <Alert
+          severity="error"
+          data-testid="conflict-message"
+          action={
+            <Button color="inherit" size="small" onClick={load} data-testid="conflict-reload">
+              {S.editor.reload}
+            </Button>
+          }
+        >
+          {S.editor.conflict}
+        </Alert>
+      )}
+      {error && (
+        <Alert severity="error" onClose={() => setError(null)} data-testid="editor-error">
+          {error}
+        </Alert>
+      )}
+
+      <Section title={S.editor.details} testId="details">
+        <Box sx={{ display: "grid", gap: 2, gridTemplateColumns: { xs: "1fr", md: "2fr 1fr 1fr" } }}>
+          <TextField label={S.editor.name} value={form.display_name} onChange={onInput("display_name")} required disabled={readOnly} autoFocus={isNew}
+            slotProps={{ htmlInput: { "data-testid": "field-name", maxLength: 200 } }} />
+          <TextField select label={S.editor.type} value={form.assembly_type} onChange={onInput("assembly_type")} disabled={readOnly || TYPES_BY_KIND[form.assembly_kind].length < 2}
+            slotProps={{ select: { SelectDisplayProps: { "data-testid": "field-type" } } }}>
+            {TYPES_BY_KIND[form.assembly_kind].map((t) => (
+              <MenuItem key={t} value={t} data-testid={`type-${t}`}>
+                {S.types[t]}
+              </MenuItem>
+            ))}
+          </TextField>
+          <TextField label={S.editor.category} value={form.category} onChange={onInput("category")} disabled={readOnly}
+            slotProps={{ htmlInput: { "data-testid": "field-category", maxLength: 200 } }} />
+          <TextField label={S.editor.description} value={form.summary} onChange={onInput("summary")} disabled={readOnly} multiline minRows={2}
+            sx={{ gridColumn: { md: "1 / span 2" } }} slotProps={{ htmlInput: { "data-testid": "field-description" } }} />
+          {isNew && devModeOn(session) ? (
+            <TextField select label={S.editor.domain} value={form.domain} onChange={onInput("domain")}
+              slotProps={{ select: { SelectDisplayProps: { "data-testid": "field-domain" } } }}>
+              {allowed.map((d) => (
+                <MenuItem key={d} value={d} data-testid={`domain-${d}`}>
+                  {S.domains[d]}
+                </MenuItem>
+              ))}
+            </TextField>
+          ) : (
+            <Box />
+          )}
+          {form.assembly_kind !== "workflow" && (
+            <>
+              <TextField label={S.editor.timeout} value={form.timeout_seconds} onChange={onInput("timeout_seconds")} disabled={readOnly}
+                slotProps={{ htmlInput: { inputMode: "numeric", "data-testid": "field-timeout" } }} />
+              <Stack direction="row" spacing={1.5} sx={{ alignItems: "center", gridColumn: { md: "2 / span 2" } }}>
+                <Typography variant="body2" color="text.secondary">{S.editor.sites}</Typography>
+                <ToggleButtonGroup
+                  size="small"
+                  exclusive
+                  value={form.sites.mode}
+                  disabled={readOnly}
+                  onChange={(_, mode) => mode && set("sites")({ ...form.sites, mode })}
+                >
+                  <ToggleButton value="all" data-testid="sites-all">{S.editor.sitesAll}</ToggleButton>
+                  <ToggleButton value="specific" data-testid="sites-specific">{S.editor.sitesSpecific}</ToggleButton>
+                </ToggleButtonGroup>
+                {form.sites.mode === "specific" && (
+                  <TextField
+                    size="small"
+                    label={S.editor.siteValues}
+                    value={form.sites.values.join(", ")}
+                    disabled={readOnly}
+                    sx={{ flex: 1 }}
+                    onChange={(e) =>
+                      set("sites")({ ...form.sites, values: e.target.value.split(",").map((v) => v.trim()) })
+                    }
+                  />
+                )}
+              </Stack>
+            </>
+          )}
+        </Box>
+      </Section>
+
+      {form.assembly_kind === "workflow" ? (
+        <Box sx={{ display: "grid", gap: 2, gridTemplateColumns: { xs: "1fr", lg: "1fr 1fr" } }}>
+          <Section title={S.editor.workflowJson}>
+            <CodeEditor value={form.workflowText} onChange={set("workflowText")} type="workflow" readOnly={readOnly} height="420px" />
+          </Section>
+          <Section title={S.editor.workflowPreview}>
+            <WorkflowPreview workflow={workflow} />
+          </Section>
+        </Box>
+      ) : (
+        <>
+          <Section title={form.assembly_kind === "ansible" ? S.editor.playbook : S.editor.script}>
+            <CodeEditor value={form.script} onChange={set("script")} type={form.assembly_type} readOnly={readOnly} />
+          </Section>
+          <Section title={S.editor.variables}>
+            <VariablesTable variables={form.variables} onChange={set("variables")} readOnly={readOnly} />
+          </Section>
+          <Section title={S.editor.files}>
+            <FilesPanel
+              files={form.files}
+              onChange={set("files")}
+              readOnly={readOnly}
+              onDownload={record ? (file) => Assemblies.downloadFile(record.assembly_guid, file.file_name).catch((err) => setError(err.message)) : null}
+            />
+          </Section>
+        </>
+      )}
+    </Stack>
+  );
+}

@@ -1,0 +1,27 @@
+import { createContext, useContext } from "react";
+
+// Who is signed in, their Dev Mode state and what they may write.
+export const SessionContext = createContext(null);
+
+export function useSession() {
+  return useContext(SessionContext);
+}
+
+export function isAdmin(session) {
+  return session?.user?.role === "admin";
+}
+
+export function devModeOn(session) {
+  return isAdmin(session) && Boolean(session?.devMode?.enabled);
+}
+
+// Mirrors the engine's policy (the engine still checks every request).
+export function mayWrite(session, domain) {
+  if (!session?.user) return false;
+  if (domain === "user") return true;
+  return devModeOn(session);
+}
+
+export function writableDomains(session) {
+  return ["official", "community", "user"].filter((domain) => mayWrite(session, domain));
+}

@@ -1,0 +1,42 @@
+import { createTheme } from "@mui/material/styles";
+
+// Each domain has its own colour, readable on light and dark backgrounds.
+export const DOMAIN_COLORS = {
+  official: { light: "#1565c0", dark: "#64b5f6" },
+  community: { light: "#6a1b9a", dark: "#ce93d8" },
+  user: { light: "#2e7d32", dark: "#81c784" },
+};
+
+export const DIRTY_COLORS = { background: "#fdd835", text: "#3e2f00", border: "#c6a700" };
+export const DEV_MODE_COLOR = "#ef6c00";
+
+const SYSTEM_FONTS = [
+  "system-ui",
+  "-apple-system",
+  '"Segoe UI"',
+  "Roboto",
+  '"Helvetica Neue"',
+  "Arial",
+  '"Noto Sans"',
+  '"Liberation Sans"',
+  "sans-serif",
+].join(",");
+
+export const MONO_FONTS = 'ui-monospace, "SFMono-Regular", "DejaVu Sans Mono", Menlo, Consolas, monospace';
+
+export function makeTheme(mode) {
+  return createTheme({
+    palette: {
+      mode,
+      primary: { main: mode === "dark" ? "#90caf9" : "#1565c0" },
+      background: mode === "dark" ? { default: "#121417", paper: "#1b1e23" } : { default: "#f4f6f8", paper: "#ffffff" },
+    },
+    shape: { borderRadius: 6 },
+    typography: { fontFamily: SYSTEM_FONTS, fontSize: 14 },
+    components: {
+      MuiButton: { defaultProps: { disableElevation: true }, styleOverrides: { root: { textTransform: "none" } } },
+      MuiToggleButton: { styleOverrides: { root: { textTransform: "none", paddingTop: 4, paddingBottom: 4 } } },
+      MuiChip: { styleOverrides: { root: { fontWeight: 500 } } },
+    },
+  });
+}

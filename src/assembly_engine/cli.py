@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
-from .cli_connection import CliError, EngineClient, engine_client
+from .cli_connection import CliError, EngineClient, engine_client, running_engine_client
 from .config import Settings
 from .persistence.runtime import EngineLocked, RuntimeLock
 from .types import Domain
@@ -322,7 +322,7 @@ def export(ctx: click.Context, guid: str | None, domain: str | None, out_dir: Pa
             folder = out_dir / KIND_FOLDERS.get(item["assembly_kind"], "Other")
             folder.mkdir(parents=True, exist_ok=True)
             target = folder / _file_name(item["display_name"])
-            if target.exists():
+            if target.exists() and _exported_guid(target) != item["assembly_guid"]:
                 target = folder / _file_name(f"{item['display_name']}-{item['assembly_guid'][:8]}")
             target.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
             written.append({"assembly_guid": item["assembly_guid"], "path": str(target)})
@@ -334,6 +334,16 @@ def export(ctx: click.Context, guid: str | None, domain: str | None, out_dir: Pa
         _emit(as_json, {"written": written}, human)
 
     _run(ctx, work)
+
+
+def _exported_guid(path: Path) -> str | None:
+    """The assembly an earlier export wrote to ``path`` (so a re-export overwrites it)."""
+    try:
+        block = json.loads(path.read_text(encoding="utf-8")).get("assembly_engine") or {}
+    except (OSError, ValueError, AttributeError):
+        return None
+    guid = block.get("assembly_guid") if isinstance(block, dict) else None
+    return guid if isinstance(guid, str) else None
 
 
 def _file_name(name: str) -> str:
@@ -459,18 +469,32 @@ def audit() -> None:
 @json_option
 @click.pass_context
 def audit_verify(ctx: click.Context, as_json: bool) -> None:
-    """Check the audit chain; name the first entry edited, removed or reordered (exit 1)."""
+    """Check the audit chain; name the first entry edited, removed or reordered (exit 1).
+
+    With an engine running on the home, the engine checks its own log under its lock (so a
+    half-written entry is never mistaken for tampering); otherwise the files are read.
+    """
     from .services.audit import verify_file
     from .services.container import AUDIT_FILE
 
-    path = _settings(ctx).logs_dir / AUDIT_FILE
-    result = verify_file(path)
-    data = {"ok": result.ok, "entries": result.entries, "first_bad_line": result.first_bad_line,
-            "problem": result.problem, "path": str(path)}
+    settings = _settings(ctx)
+    try:
+        running = running_engine_client(settings)
+    except CliError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    if running is not None:
+        with running.http:
+            data = running.call("GET", "/api/admin/audit/verify")
+    else:
+        path = settings.logs_dir / AUDIT_FILE
+        result = verify_file(path)
+        data = {"ok": result.ok, "entries": result.entries, "first_bad_line": result.first_bad_line,
+                "problem": result.problem, "path": str(path)}
     _emit(as_json, data, lambda: click.echo(
-        f"audit log {path}: intact, {result.entries} entries" if result.ok
-        else f"audit log {path}: TAMPERED — {result.problem}"))
-    sys.exit(0 if result.ok else 1)
+        f"audit log {data['path']}: intact, {data['entries']} entries" if data["ok"]
+        else f"audit log {data['path']}: TAMPERED — {data['problem']}"))
+    sys.exit(0 if data["ok"] else 1)
 
 
 if __name__ == "__main__":

@@ -54,6 +54,16 @@ class EngineClient:
         return body
 
 
+def running_engine_client(settings: Settings) -> EngineClient | None:
+    """A client of the engine running on this home, or None when none runs."""
+    access = _running_engine(settings)
+    if access is None:
+        return None
+    headers = {"Authorization": f"Bearer {access['token']}"}
+    return EngineClient(httpx.Client(base_url=access["url"], headers=headers, timeout=600),
+                        "running engine")
+
+
 def _running_engine(settings: Settings) -> dict[str, Any] | None:
     lock = RuntimeLock(settings.runtime_root)
     try:
@@ -73,11 +83,10 @@ def _running_engine(settings: Settings) -> dict[str, Any] | None:
 
 @contextmanager
 def engine_client(settings: Settings) -> Iterator[EngineClient]:
-    access = _running_engine(settings)
-    if access is not None:
-        headers = {"Authorization": f"Bearer {access['token']}"}
-        with httpx.Client(base_url=access["url"], headers=headers, timeout=600) as http:
-            yield EngineClient(http, "running engine")
+    running = running_engine_client(settings)
+    if running is not None:
+        with running.http:
+            yield running
         return
     with _in_process_engine(settings) as client:
         yield client

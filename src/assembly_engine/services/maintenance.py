@@ -119,6 +119,14 @@ class MaintenanceService:
         self.auditor.record(caller, action, Outcome.SUCCESS if report.ok else Outcome.FAILED, detail=detail)
         return report.as_dict()
 
+    # -- audit -------------------------------------------------------------------------
+    def verify_audit(self, caller: Caller) -> dict[str, Any]:
+        """Check the audit chain under the log's lock (no entry is half written meanwhile)."""
+        self.auditor.require(policy.may_manage_users(caller.actor), caller, "audit.verify")
+        result = self.auditor.log.verify()
+        return {"ok": result.ok, "entries": result.entries, "first_bad_line": result.first_bad_line,
+                "problem": result.problem, "path": str(self.auditor.log.path)}
+
     # -- backup ------------------------------------------------------------------------
     def backup(self, caller: Caller, destination: Path) -> dict[str, Any]:
         """A consistent snapshot of every database, the payloads and the audit log.

@@ -38,6 +38,12 @@ def verify_and_fix(body: Annotated[VerifyRequest, Body()], caller: CurrentCaller
     return engine.maintenance.verify(caller, fix=body.fix, grace_seconds=body.grace_seconds)
 
 
+@router.get("/audit/verify", responses=error_responses(401, 403))
+def audit_verify(caller: CurrentCaller, engine: Services) -> dict[str, Any]:
+    """Check the audit log's hash chain and head file while the engine keeps writing."""
+    return engine.maintenance.verify_audit(caller)
+
+
 @router.post("/backup", responses=error_responses(400, 401, 403, 422))
 def backup(body: Annotated[BackupRequest, Body()], caller: CurrentCaller,
            engine: Services) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from ..services.assemblies.inputs import NOT_JSON
 from ..services.errors import ServiceError
 from .responses import JsonResponse
 
@@ -104,6 +105,8 @@ def install_error_handlers(app: FastAPI) -> None:
         if body_error and request.method in {"POST", "PUT", "PATCH"} and "json" not in content_type:
             return error_response(415, "invalid_request",
                                   "Send the request body as JSON with Content-Type: application/json.")
+        if any(NOT_JSON in str(e.get("msg", "")) for e in errors):
+            return error_response(400, "invalid_request", _describe_validation(errors))
         if any(e.get("type") == "json_invalid" for e in errors):
             return error_response(400, "invalid_request",
                                   "The request body is not valid JSON; send a JSON object.")

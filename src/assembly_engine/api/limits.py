@@ -5,6 +5,8 @@ from __future__ import annotations
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
 
 class BodySizeLimit:
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
@@ -35,29 +37,33 @@ class BodySizeLimit:
                 if declared > self.max_bytes:
                     await self._refuse(send)
                     return
+        if scope.get("method") not in BODY_METHODS:
+            await self.app(scope, receive, send)
+            return
+        # Read the whole body first: an over-limit body is refused before any route runs, so
+        # nothing is ever done on a cut-off request.
+        chunks: list[bytes] = []
         received = 0
-        exceeded = False
-        refused = False
-
-        async def limited_receive() -> Message:
-            nonlocal received, exceeded
-            if exceeded:  # the app keeps reading: tell it the body has ended
-                return {"type": "http.request", "body": b"", "more_body": False}
+        more = True
+        while more:
             message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    exceeded = True
-                    return {"type": "http.request", "body": b"", "more_body": False}
-            return message
-
-        async def guarded_send(message: Message) -> None:
-            # Whatever the app answers to a cut-off body, the client gets our 413 instead.
-            nonlocal refused
-            if not exceeded:
-                await send(message)
-            elif not refused:
-                refused = True
+            if message["type"] == "http.disconnect":
+                return
+            chunk = message.get("body", b"")
+            received += len(chunk)
+            if received > self.max_bytes:
                 await self._refuse(send)
+                return
+            chunks.append(chunk)
+            more = bool(message.get("more_body", False))
+        body = b"".join(chunks)
+        replayed = False
 
-        await self.app(scope, limited_receive, guarded_send)
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()  # after the body: wait for the disconnect, as servers do
+
+        await self.app(scope, replay, send)

@@ -461,6 +461,28 @@ def verify_file(path: Path) -> VerifyResult:
 # --- the log -----------------------------------------------------------------------------------
 
 
+def _append_whole_line(path: Path, data: bytes) -> None:
+    """Append ``data`` durably, or not at all: a failed write (disk full) is cut back off,
+    so a refused entry never leaves half a line for the next one to be glued to."""
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    try:
+        size_before = os.fstat(fd).st_size
+        try:
+            view = memoryview(data)
+            while view:
+                written = os.write(fd, view)
+                view = view[written:]
+            os.fsync(fd)
+        except OSError:
+            try:
+                os.ftruncate(fd, size_before)
+            except OSError:
+                logger.error("could not cut a partial entry off %s", path)
+            raise
+    finally:
+        os.close(fd)
+
+
 class AuditLog:
     """Append-only, hash-chained audit log at ``path`` (normally ``<home>/Logs/audit.log``).
 
@@ -615,10 +637,7 @@ class AuditLog:
             line = json.dumps(entry, separators=(",", ":"), ensure_ascii=True).encode("ascii")
             if self._needs_newline:
                 line = b"\n" + line
-            with open(self.path, "ab") as handle:
-                handle.write(line + b"\n")
-                handle.flush()
-                os.fsync(handle.fileno())
+            _append_whole_line(self.path, line + b"\n")
             self._needs_newline = False
             self._seq = entry["seq"]
             self._prev_hash = entry["hash"]

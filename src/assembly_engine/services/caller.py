@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from ..types import Domain
@@ -29,6 +30,8 @@ class Caller:
 
 ANONYMOUS = Caller(None)
 
+log = logging.getLogger("assembly_engine.audit")
+
 
 class Auditor:
     def __init__(self, audit: AuditLog) -> None:
@@ -38,7 +41,7 @@ class Auditor:
                domain: Domain | None = None, guid: str | None = None,
                detail: str | None = None, user: str | None = None) -> None:
         actor = caller.actor
-        self.log.record(AuditEvent(
+        event = AuditEvent(
             action=action,
             outcome=outcome,
             user=actor.username if actor else user,
@@ -48,7 +51,15 @@ class Auditor:
             assembly_guid=guid,
             dev_mode=bool(actor and actor.dev_mode),
             detail=detail,
-        ))
+        )
+        try:
+            self.log.record(event)
+        except OSError as exc:
+            # The action's own outcome stands (a refusal stays a refusal, a queued change stays
+            # queued); losing its audit entry is reported loudly instead of turned into a 500.
+            log.critical("AUDIT WRITE FAILED (%s): %s %s user=%s domain=%s guid=%s", exc,
+                         event.action, event.outcome.value, event.user, event.domain,
+                         event.assembly_guid)
 
     def require(self, decision: Decision, caller: Caller, action: str, *,
                 domain: Domain | None = None, guid: str | None = None) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import sqlite3
 import time
 from dataclasses import dataclass, field
@@ -12,7 +13,7 @@ from typing import Any
 
 from ..persistence.databases import COLUMNS, SCHEMA_VERSION, table_columns
 from ..persistence.journal import JOURNAL_FILE
-from ..persistence.payloads import PayloadError, PayloadStore
+from ..persistence.payloads import TEMP_PREFIX, PayloadError, PayloadStore
 from ..persistence.runtime import StorageRuntime
 from ..types import DATABASE_FILES, Domain, Integrity
 from .audit import Outcome
@@ -33,13 +34,13 @@ class VerifyReport:
     orphans: list[str] = field(default_factory=list)
     recent_unreferenced: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
+    stale_temp: list[str] = field(default_factory=list)  # .tmp-* left by a crash mid-write
 
     @property
     def ok(self) -> bool:
         schema_ok = all(entry["ok"] for entry in self.schema.values())
-        return schema_ok and not self.missing and not self.corrupt and not (
-            set(self.orphans) - set(self.removed)
-        )
+        leftovers = (set(self.orphans) | set(self.stale_temp)) - set(self.removed)
+        return schema_ok and not self.missing and not self.corrupt and not leftovers
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -50,6 +51,7 @@ class VerifyReport:
             "corrupt": self.corrupt,
             "orphans": self.orphans,
             "recent_unreferenced": self.recent_unreferenced,
+            "stale_temp": self.stale_temp,
             "removed": self.removed,
         }
 
@@ -114,8 +116,21 @@ class MaintenanceService:
                 if fix:
                     payloads.delete(guid)
                     report.removed.append(guid)
+            for temp in os.scandir(payloads.root):
+                if not temp.name.startswith(TEMP_PREFIX):
+                    continue
+                if now - temp.stat(follow_symlinks=False).st_mtime < grace_seconds:
+                    continue  # a write in progress
+                report.stale_temp.append(temp.name)
+                if fix:
+                    if temp.is_dir(follow_symlinks=False):
+                        shutil.rmtree(temp.path, ignore_errors=True)
+                    else:
+                        os.unlink(temp.path)
+                    report.removed.append(temp.name)
         detail = (f"checked={report.checked} missing={len(report.missing)} corrupt={len(report.corrupt)} "
-                  f"orphans={len(report.orphans)} removed={len(report.removed)}")
+                  f"orphans={len(report.orphans)} stale_temp={len(report.stale_temp)} "
+                  f"removed={len(report.removed)}")
         self.auditor.record(caller, action, Outcome.SUCCESS if report.ok else Outcome.FAILED, detail=detail)
         return report.as_dict()
 

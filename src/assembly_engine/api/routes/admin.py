@@ -6,22 +6,21 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
+from ...services.assemblies.inputs import StrictModel
 from ..deps import CurrentCaller, Services
 from ..errors import ApiError, error_responses
 
 router = APIRouter(prefix="/api/admin", tags=["admin"])
 
 
-class VerifyRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class VerifyRequest(StrictModel):
     fix: bool = False
     grace_seconds: Annotated[float, Field(ge=0, le=86_400)] = 60.0
 
 
-class BackupRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class BackupRequest(StrictModel):
     destination: Annotated[str, Field(min_length=1, max_length=4096)]
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Path
-from pydantic import BaseModel, ConfigDict, Field, StrictBool
+from pydantic import Field, StrictBool
 
+from ...services.assemblies.inputs import StrictModel
 from ...services.auth.users import Role
 from ..deps import Auth, CurrentCaller, Services
 from ..errors import error_responses
@@ -16,15 +17,13 @@ router = APIRouter(prefix="/api/users", tags=["users"])
 Username = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.@-]+$")]
 
 
-class NewUser(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class NewUser(StrictModel):
     username: Annotated[str, Field(min_length=1, max_length=64)]
     password: Annotated[str, Field(min_length=8, max_length=1024)]
     role: Role = Role.OPERATOR
 
 
-class UserChanges(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class UserChanges(StrictModel):
     role: Role | None = None
     disabled: StrictBool | None = None
     password: Annotated[str, Field(min_length=8, max_length=1024)] | None = None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sqlite3
 import threading
 import uuid
 from collections import OrderedDict
@@ -36,7 +37,7 @@ from ..errors import (
     StorageUnavailable,
     TooLarge,
 )
-from .inputs import MAX_NESTING, AssemblyChanges, CloneRequest, NewAssembly, nesting_depth
+from .inputs import AssemblyChanges, CloneRequest, NewAssembly, json_problem
 from .payload_codec import PayloadInputError, content_from_api, content_to_api
 from .serialization import (
     ImportedAssembly,
@@ -243,10 +244,11 @@ class AssemblyService:
             self._drop_payload(new_ref)
             raise Busy("The change was not made: the engine's journal stayed locked by another "
                        "process. Retry in a few seconds.", retry_after=5) from None
-        except OSError as exc:
+        except (OSError, sqlite3.DatabaseError) as exc:  # disk full, read-only, I/O error
             self._drop_payload(new_ref)
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
             raise StorageUnavailable(
-                f"The change could not be made durable ({exc.strerror or exc}); nothing was "
+                f"The change could not be made durable ({reason}); nothing was "
                 "changed. Free disk space or check the engine home, then retry."
             ) from None
         except BaseException:
@@ -403,7 +405,7 @@ class AssemblyService:
         self._auditor.require(policy.may_write(caller.actor, domain), caller, "assembly.import",
                               domain=domain)
         size = len(document) if isinstance(document, (str, bytes)) else len(
-            json.dumps(document, ensure_ascii=False).encode())
+            json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode())
         if size > self.import_max_bytes:
             raise TooLarge(f"The document is {size} bytes, over the import limit of "
                            f"{self.import_max_bytes} bytes (ENGINE_IMPORT_MAX_BYTES).")
@@ -423,8 +425,11 @@ class AssemblyService:
             self._auditor.record(caller, "assembly.import", Outcome.FAILED, domain=domain,
                                  detail=message[:300])
             raise InvalidInput(message) from None
-        if nesting_depth(imported.metadata) > MAX_NESTING:
-            raise InvalidInput(f"The document is nested more than {MAX_NESTING} levels deep; flatten it.")
+        problem = json_problem({"name": imported.display_name, "description": imported.summary,
+                                "category": imported.category, "metadata": imported.metadata,
+                                "tags": imported.tags}, "document")
+        if problem is not None:
+            raise InvalidInput(f"{problem}.")
         metadata_json = json.dumps(imported.metadata, ensure_ascii=False)
         tags_json = json.dumps(imported.tags, ensure_ascii=False)
         existing = self.cache.get(imported.source_assembly_guid or "")

@@ -28,7 +28,7 @@ CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def services(request: Request) -> EngineServices:
+async def services(request: Request) -> EngineServices:
     return request.app.state.services  # type: ignore[no-any-return]
 
 
@@ -66,7 +66,7 @@ def _same_origin(request: Request, origin: str) -> bool:
     return bool(parts.netloc) and parts.netloc == request.headers.get("host", "")
 
 
-def authenticate(request: Request, engine: Services) -> RequestAuth:
+async def authenticate(request: Request, engine: Services) -> RequestAuth:
     token = _bearer(request)
     via_cookie = False
     if token is None:
@@ -96,7 +96,7 @@ def authenticate(request: Request, engine: Services) -> RequestAuth:
 Auth = Annotated[RequestAuth, Depends(authenticate)]
 
 
-def current_caller(auth: Auth) -> Caller:
+async def current_caller(auth: Auth) -> Caller:
     return auth.caller
 
 

@@ -85,18 +85,30 @@ class _Entry:
     seq: int = 0  # journal sequence of the last change applied (0: as loaded)
     # (seq, payload_guid): folders to remove once the entry is persisted up to seq
     superseded: list[tuple[int, str]] = field(default_factory=list)
+    # The immutable snapshot readers get, built once and reused until a field changes (lists
+    # of 100,000s of entries then cost no allocation per entry).
+    _snap: CachedAssembly | None = field(default=None, repr=False, compare=False)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        object.__setattr__(self, name, value)
+        if name != "_snap":
+            object.__setattr__(self, "_snap", None)
 
     def snapshot(self) -> CachedAssembly:
-        return CachedAssembly(
-            self.record,
-            CacheEntryState(
-                is_dirty=self.dirty,
-                dirty_since=self.dirty_since,
-                last_persisted=self.last_persisted,
-                integrity=self.integrity,
-                pending_delete=self.deleted,
-            ),
-        )
+        snap = self._snap
+        if snap is None:
+            snap = CachedAssembly(
+                self.record,
+                CacheEntryState(
+                    is_dirty=self.dirty,
+                    dirty_since=self.dirty_since,
+                    last_persisted=self.last_persisted,
+                    integrity=self.integrity,
+                    pending_delete=self.deleted,
+                ),
+            )
+            self._snap = snap
+        return snap
 
     def copy(self) -> _Entry:
         return _Entry(self.record, self.deleted, self.dirty, self.dirty_since,
@@ -144,6 +156,8 @@ class AssemblyCache:
         self._stop = threading.Event()
         # Bumped on every change a reader could see; lets readers cache derived views.
         self._generation = 0
+        self._depth = 0
+        self._depth_generation = -1
         self._worker: threading.Thread | None = None
         self._closed = False
 
@@ -430,7 +444,7 @@ class AssemblyCache:
             self._journal.discard([(guid, seq) for guid, _, _, seq in batch])
         except Exception as exc:  # noqa: BLE001 - replay of persisted entries is harmless
             log.warning("journal cleanup after flushing %s failed: %s", domain.value, exc)
-        still_used = self.referenced_payloads()
+        still_used = self.referenced_payloads() if removable else set()
         for payload_guid in removable:
             if payload_guid in still_used:
                 continue
@@ -476,8 +490,12 @@ class AssemblyCache:
             return {"depth": len(pending), "flush_interval": self.flush_interval, "domains": domains}
 
     def depth(self) -> int:
+        """Queued changes; counted once per generation (lists ask on every request)."""
         with self._lock:
-            return sum(1 for e in self._entries.values() if e.dirty)
+            if self._depth_generation != self._generation:
+                self._depth = sum(1 for e in self._entries.values() if e.dirty)
+                self._depth_generation = self._generation
+            return self._depth
 
     # -- worker and shutdown -------------------------------------------------------------
     def start(self) -> None:

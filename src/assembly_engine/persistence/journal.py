@@ -72,6 +72,8 @@ class Journal:
         )
         self._conn = connect(path, self._options)
         self._conn.execute(CREATE_JOURNAL)
+        # Flushes forget entries by assembly: keep that delete an index lookup per entry.
+        self._conn.execute("CREATE INDEX IF NOT EXISTS journal_guid ON journal(assembly_guid, seq)")
         row = self._conn.execute("SELECT COALESCE(MAX(seq), 0) FROM journal").fetchone()
         self._next_seq = int(row[0]) + 1
         self._seq_lock = threading.Lock()

@@ -6,6 +6,7 @@ import hashlib
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Header, Query, Request, Response
+from starlette.concurrency import run_in_threadpool
 
 from ...services.assemblies.inputs import (
     AssemblyChanges,
@@ -49,7 +50,7 @@ def parse_if_match(value: str | None) -> int | None:
 
 
 @router.get("", responses={**error_responses(400, 401, 422), 304: {"description": "unchanged"}})
-def list_assemblies(
+async def list_assemblies(
     request: Request,
     caller: CurrentCaller,
     engine: Services,
@@ -71,7 +72,12 @@ def list_assemblies(
     if request.headers.get("if-none-match") == etag:
         engine.assemblies.list_allowed(caller)
         return Response(status_code=304, headers={"ETag": etag})
-    items, total = engine.assemblies.search(caller, query)
+    # A current page is answered straight from memory; rebuilding one (after a change, up
+    # to a sort of every cached assembly) runs in the thread pool, off the event loop.
+    page = engine.assemblies.cached_page(caller, query)
+    if page is None:
+        page = await run_in_threadpool(engine.assemblies.search, caller, query)
+    items, total = page
     return JsonResponse({"items": items, "total": total, "queue": {"depth": engine.storage.cache.depth()}},
                         headers={"ETag": etag, "Cache-Control": "no-cache"})
 

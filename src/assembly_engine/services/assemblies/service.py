@@ -101,6 +101,8 @@ class AssemblyService:
         self.import_max_bytes = import_max_bytes
         self._list_lock = threading.Lock()
         self._list_cache: OrderedDict[tuple[Any, ...], tuple[int, list[CachedAssembly]]] = OrderedDict()
+        self._page_cache: OrderedDict[tuple[Any, ...], tuple[int, tuple[list[dict[str, Any]], int]]] = (
+            OrderedDict())
 
     @contextmanager
     def _audited(self, caller: Caller, action: str, *, domain: Domain | None = None,
@@ -116,10 +118,34 @@ class AssemblyService:
 
     # -- reads -------------------------------------------------------------------------
     def search(self, caller: Caller, query: ListQuery) -> tuple[list[dict[str, Any]], int]:
-        self._auditor.require(policy.may_read(caller.actor), caller, "assembly.list")
+        """One page of the list; pages are reused until the cache's generation moves on."""
+        cached = self.cached_page(caller, query)
+        if cached is not None:
+            return cached
+        generation = self.cache.generation
         items = self._matching(query)
         page = items[query.offset: query.offset + query.limit]
-        return [record_view(a, include_payload_guid=caller.is_admin) for a in page], len(items)
+        result = ([record_view(a, include_payload_guid=caller.is_admin) for a in page], len(items))
+        with self._list_lock:
+            self._page_cache[self._page_key(caller, query)] = (generation, result)
+            while len(self._page_cache) > LIST_CACHE_SIZE:
+                self._page_cache.popitem(last=False)
+        return result
+
+    def cached_page(self, caller: Caller, query: ListQuery) -> tuple[list[dict[str, Any]], int] | None:
+        """The page if it is still current (a cheap check, safe on the event loop)."""
+        self._auditor.require(policy.may_read(caller.actor), caller, "assembly.list")
+        key = self._page_key(caller, query)
+        with self._list_lock:
+            hit = self._page_cache.get(key)
+            if hit is not None and hit[0] == self.cache.generation:
+                self._page_cache.move_to_end(key)
+                return hit[1]
+        return None
+
+    @staticmethod
+    def _page_key(caller: Caller, query: ListQuery) -> tuple[Any, ...]:
+        return (query, caller.is_admin)
 
     def list_allowed(self, caller: Caller) -> None:
         """The read check alone (for answers that need no data, such as a 304)."""

@@ -65,6 +65,8 @@ assert len(_MIGRATIONS) == SCHEMA_VERSION
 
 UpdateResult = Literal["updated", "not_found", "last_admin"]
 
+SESSION_CACHE_SIZE = 10_000
+
 
 class StoreSchemaError(RuntimeError):
     """The database was written by a newer engine than this one."""
@@ -134,6 +136,8 @@ class EngineStore:
     def __init__(self, path: Path, busy_timeout_ms: int = 5000) -> None:
         self._path = Path(path)
         self._lock = threading.RLock()
+        self._version = 0
+        self._session_cache: dict[str, tuple[int, SessionRow | None]] = {}
         self._path.parent.mkdir(parents=True, exist_ok=True)
         self._create_private_file()
         self._conn = sqlite3.connect(
@@ -220,6 +224,8 @@ class EngineStore:
                 if self._conn.in_transaction:
                     self._conn.execute("ROLLBACK")
                 raise
+            finally:
+                self._version += 1  # any write may change a session: cached rows are stale
 
     @contextmanager
     def _read(self) -> Iterator[sqlite3.Connection]:
@@ -345,11 +351,21 @@ class EngineStore:
         return _session_row(row)
 
     def get_session(self, token_hash: str) -> SessionRow | None:
+        """Every request resolves its session: rows are served from memory until the next
+        write to this database (this process is its only writer while the engine runs).
+        Expiry is judged by the caller against the clock, so caching never extends a session."""
         with self._read() as conn:
+            cached = self._session_cache.get(token_hash)
+            if cached is not None and cached[0] == self._version:
+                return cached[1]
             row = conn.execute(
                 _SESSION_SELECT + " WHERE s.token_hash = ?", (token_hash,)
             ).fetchone()
-        return None if row is None else _session_row(row)
+            result = None if row is None else _session_row(row)
+            if len(self._session_cache) >= SESSION_CACHE_SIZE:
+                self._session_cache.clear()
+            self._session_cache[token_hash] = (self._version, result)
+            return result
 
     def list_sessions(self, username: str) -> list[SessionRow]:
         with self._read() as conn:

@@ -162,14 +162,18 @@ class AssemblyCache:
         self._closed = False
 
     # -- startup -------------------------------------------------------------------------
-    def hydrate(self) -> dict[str, int]:
-        """Load every domain database, then replay the journal on top. Returns counts."""
+    def hydrate(self, preloaded: dict[Domain, list[AssemblyRecord]] | None = None) -> dict[str, int]:
+        """Load every domain database, then replay the journal on top. Returns counts.
+
+        ``preloaded`` gives a domain's rows when the caller already read them (official
+        sync has just written official's), so they are not read again.
+        """
         # Hundreds of thousands of long-lived objects are created here: pause the cyclic
         # collector meanwhile (it would rescan the growing heap again and again), then move
         # them to the permanent generation so later collections skip them too.
         gc.disable()
         try:
-            entries = self._load_entries()
+            entries = self._load_entries(preloaded or {})
         finally:
             gc.enable()
         gc.freeze()
@@ -178,10 +182,11 @@ class AssemblyCache:
             self._generation += 1
         return self.counts()
 
-    def _load_entries(self) -> dict[str, _Entry]:
+    def _load_entries(self, preloaded: dict[Domain, list[AssemblyRecord]]) -> dict[str, _Entry]:
         entries: dict[str, _Entry] = {}
         for domain in DOMAIN_PRIORITY:
-            for record in self._dbs[domain].load():
+            records = preloaded[domain] if domain in preloaded else self._dbs[domain].load()
+            for record in records:
                 existing = entries.get(record.assembly_guid)
                 if existing is not None:
                     log.warning(

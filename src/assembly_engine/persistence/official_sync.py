@@ -29,6 +29,7 @@ class SyncReport:
     payloads_copied: int = 0
     payloads_removed: int = 0
     problems: list[str] = field(default_factory=list)
+    records: list[AssemblyRecord] = field(default_factory=list, repr=False)  # what official now holds
 
     @property
     def matches(self) -> bool:
@@ -56,29 +57,34 @@ def sync_official(
     runtime_payloads: PayloadStore,
     *,
     keep_payloads: set[str] | frozenset[str] = frozenset(),
+    quick: bool = False,
 ) -> SyncReport:
     """Purge runtime official and repopulate it (rows + payloads) from staging.
 
     ``keep_payloads`` are payload folders that must survive even if no official row uses
-    them any more (queued journal entries still point at them).
+    them any more (queued journal entries still point at them). ``quick`` (used at boot)
+    trusts a runtime payload folder whose manifest is identical to staging's instead of
+    re-hashing it; content is verified on every read anyway, and an explicit sync repairs.
     """
     if not (staging_root / DATABASE_FILES[Domain.OFFICIAL]).exists():
         log.warning("no staging official library at %s; official stays empty", staging_root)
     staged = _load_domain(staging_root, Domain.OFFICIAL)
     staging_payloads = PayloadStore(staging_root / "Payloads")
-    previous = {r.payload.payload_guid for r in runtime_db.load()}
-    report = SyncReport(staging_count=len(staged), runtime_count=0)
+    previous_records = runtime_db.load()
+    previous = {r.payload.payload_guid for r in previous_records}
+    report = SyncReport(staging_count=len(staged), runtime_count=0, records=staged)
     for record in staged:
         guid = record.payload.payload_guid
         try:
             already = runtime_payloads.exists(guid)
-            staging_payloads.copy_to(guid, runtime_payloads)
+            staging_payloads.copy_to(guid, runtime_payloads, trust_identical=quick)
             report.payloads_copied += 0 if already else 1
         except PayloadError as exc:
             message = f"{record.display_name} ({record.assembly_guid}): staging payload {guid}: {exc}"
             report.problems.append(message)
             log.warning("official sync: %s", message)
-    runtime_db.replace_all(staged)
+    if sorted(r.to_row() for r in previous_records) != sorted(r.to_row() for r in staged):
+        runtime_db.replace_all(staged)  # unchanged libraries are not rewritten at every boot
     wanted = {r.payload.payload_guid for r in staged}
     for guid in sorted(previous - wanted - set(keep_payloads)):
         try:

@@ -409,6 +409,8 @@ class PayloadStore:
     def __init__(self, root: Path) -> None:
         self.root: Path = Path(os.path.abspath(root))
         self.root.mkdir(parents=True, exist_ok=True)
+        # Resolved once: path_for runs for every payload touched (100,000s at boot).
+        self._real_root = os.path.realpath(self.root)
 
     def __repr__(self) -> str:
         return f"PayloadStore({str(self.root)!r})"
@@ -440,16 +442,11 @@ class PayloadStore:
         not a symlink.
         """
         self._entry_path(payload_guid)
-        real_root = os.path.realpath(self.root)
+        real_root = self._real_root
         candidate = os.path.join(real_root, payload_guid)
-        resolved = os.path.realpath(candidate)
-        # The pattern already excludes separators and dots; this is the belt to those
-        # braces: whatever the name, the resolved folder must sit directly in the root.
-        if (
-            os.path.commonpath([real_root, resolved]) != real_root
-            or os.path.dirname(resolved) != real_root
-            or os.path.islink(candidate)
-        ):
+        # The pattern already excludes separators and dots, so the name itself cannot leave
+        # the root; the one remaining way out is a symlink planted in the root's place.
+        if os.path.dirname(candidate) != real_root or os.path.islink(candidate):
             raise InvalidPayloadGuid(
                 f"payload folder {payload_guid} is not a plain directory inside {self.root}",
                 payload_guid,
@@ -783,13 +780,43 @@ class PayloadStore:
 
     # ------------------------------------------------------------------- mirroring
 
-    def copy_to(self, payload_guid: str, target: PayloadStore) -> PayloadRef:
+    def _same_manifest(self, payload_guid: str, target: PayloadStore) -> PayloadRef | None:
+        """The target's ref when it already holds this folder with the very same manifest.
+
+        Folders are write-once, so an identical manifest means an identical copy; the files'
+        checksums are still verified whenever the content is read. This keeps a boot's
+        official sync from re-reading and re-hashing every payload of the library.
+        """
+        try:
+            source_path = self.path_for(payload_guid)
+            target_path = target.path_for(payload_guid)
+            with open(os.path.join(source_path, MANIFEST_NAME), "rb") as handle:
+                ours = handle.read()
+            with open(os.path.join(target_path, MANIFEST_NAME), "rb") as handle:
+                theirs = handle.read()
+        except (OSError, InvalidPayloadGuid):
+            return None
+        if ours != theirs or os.path.islink(os.path.join(target_path, MANIFEST_NAME)):
+            return None
+        try:
+            manifest = _parse_manifest(ours, payload_guid)
+        except ValueError:
+            return None
+        return PayloadRef(payload_guid, manifest.payload_type, manifest.size_bytes,
+                          hashlib.sha256(ours).hexdigest())
+
+    def copy_to(self, payload_guid: str, target: PayloadStore, *,
+                trust_identical: bool = False) -> PayloadRef:
         """Mirror one verified payload folder into ``target`` (staging <-> runtime).
 
         The manifest and files are copied byte for byte, so the checksum is the same on
         both sides. Nothing is written when ``target`` already holds an identical, intact
         folder; a different or damaged folder there is replaced crash-safely.
         """
+        if trust_identical:
+            quick = self._same_manifest(payload_guid, target)
+            if quick is not None:
+                return quick
         source = self._load(payload_guid, None, keep=True)
         if target.exists(payload_guid):
             integrity = target.check(payload_guid, source.checksum)

@@ -118,7 +118,7 @@ class StorageRuntime:
             journal = Journal(root / JOURNAL_FILE, options)
             report = sync_official(
                 settings.staging_root, databases[Domain.OFFICIAL], payloads,
-                keep_payloads=journal.referenced_payloads(),
+                keep_payloads=journal.referenced_payloads(), quick=True,
             )
             if community_is_new:
                 seed_community(settings.staging_root, databases[Domain.COMMUNITY], payloads)
@@ -127,7 +127,7 @@ class StorageRuntime:
                 mirror = StagingMirror(settings.staging_root, payloads, options)
             cache = AssemblyCache(databases, journal, payloads,
                                   flush_interval=settings.flush_interval, on_persisted=mirror)
-            counts = cache.hydrate()
+            counts = cache.hydrate(preloaded={Domain.OFFICIAL: report.records})
             log.info("cache hydrated: %s; %d queued change(s)", counts, cache.depth())
             if start_worker:
                 cache.start()

@@ -462,8 +462,9 @@ def verify_file(path: Path) -> VerifyResult:
 
 
 def _append_whole_line(path: Path, data: bytes) -> None:
-    """Append ``data`` durably, or not at all: a failed write (disk full) is cut back off,
-    so a refused entry never leaves half a line for the next one to be glued to."""
+    """Append ``data`` whole or not at all: a failed write (disk full) is cut back off, so
+    a refused entry never leaves half a line for the next one to be glued to. The caller
+    makes it durable (group fsync)."""
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
     try:
         size_before = os.fstat(fd).st_size
@@ -472,13 +473,20 @@ def _append_whole_line(path: Path, data: bytes) -> None:
             while view:
                 written = os.write(fd, view)
                 view = view[written:]
-            os.fsync(fd)
         except OSError:
             try:
                 os.ftruncate(fd, size_before)
             except OSError:
                 logger.error("could not cut a partial entry off %s", path)
             raise
+    finally:
+        os.close(fd)
+
+
+def _fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
     finally:
         os.close(fd)
 
@@ -495,11 +503,15 @@ class AuditLog:
         self.path = Path(path)
         self.head_path = head_path_for(self.path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # appends: keeps the chain in order
+        # Group commit: one thread at a time makes everything appended so far durable (log
+        # fsync + head file) while the others wait here, usually finding their entry done.
+        self._sync_lock = threading.Lock()
         self._seq = 0
         self._prev_hash = ZERO_HASH
         self._needs_newline = False
         self._resume()
+        self._synced_seq = self._seq
 
     # The constructor never rewrites history: when the head and the end of the log disagree
     # it continues from the head, so the gap stays visible to verify.
@@ -641,14 +653,25 @@ class AuditLog:
             self._needs_newline = False
             self._seq = entry["seq"]
             self._prev_hash = entry["hash"]
-            _write_head(self.path, entry["seq"], entry["hash"])
             logger.info("%s", readable_line(entry))
+        self._make_durable(entry["seq"])
         return dict(entry)
+
+    def _make_durable(self, seq: int) -> None:
+        with self._sync_lock:
+            if self._synced_seq >= seq:
+                return  # another thread's fsync covered this entry
+            with self._lock:
+                target_seq, target_hash = self._seq, self._prev_hash
+            _fsync_file(self.path)
+            _write_head(self.path, target_seq, target_hash)
+            self._synced_seq = target_seq
 
     def copy_to(self, directory: Path) -> None:
         """Copy the log and its head file consistently (no entry lands in between)."""
         directory.mkdir(parents=True, exist_ok=True)
-        with self._lock:
+        with self._sync_lock, self._lock:
+            self._sync_locked()
             for source in (self.path, self.head_path):
                 if source.exists():
                     shutil.copy2(source, directory / source.name)
@@ -670,5 +693,13 @@ class AuditLog:
         return result
 
     def verify(self) -> VerifyResult:
-        with self._lock:
+        with self._sync_lock, self._lock:
+            self._sync_locked()
             return verify_file(self.path)
+
+    def _sync_locked(self) -> None:
+        """With both locks held: bring the head file up to the last appended entry."""
+        if self._synced_seq < self._seq:
+            _fsync_file(self.path)
+            _write_head(self.path, self._seq, self._prev_hash)
+            self._synced_seq = self._seq

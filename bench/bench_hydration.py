@@ -1,0 +1,92 @@
+"""1. Hydration: process start to a ready engine holding every assembly in its cache.
+
+Engine: ``python -m assembly_engine.cli serve`` on a home with SIZE assemblies spread
+over the three databases, timed from spawning the process until ``/api/health`` answers
+with the full counts (official sync, schema validation, journal replay, the payload folder
+check of every row and the app start-up are all inside that time). The first start of a
+home also creates the engine's user database and admin account, so it is run once
+untimed (reported as "first start"); the timed boots are ordinary restarts.
+
+Baseline, both in fresh processes: ``bench/raw_read.py`` doing ``SELECT *`` of the same
+rows from the three databases into tuples (the time of the reads alone), and
+``python -c "import assembly_engine.cli, assembly_engine.api.app"`` (process start-up plus
+importing the engine). Target: engine <= 1.5 x raw read + start-up, i.e. the ratio
+(engine - start-up) / raw read <= 1.5.
+"""
+
+from __future__ import annotations
+
+import json
+
+from .common import BENCH_DIR, PYTHON, Context, Engine, Result, median, progress, rss_bytes, timed_process
+from .dataset import Home
+
+IMPORT_ENGINE = "import assembly_engine.cli, assembly_engine.api.app"
+
+
+def boot(home: Home) -> tuple[float, int]:
+    """One engine start: (seconds from spawn to full health, RSS right then)."""
+    engine = Engine(home.home, home.staging).start()
+    try:
+        seconds = engine.wait_ready(home.counts)
+        return seconds, rss_bytes(engine.pid)
+    finally:
+        engine.stop()
+
+
+def raw_read(home: Home) -> dict[str, float]:
+    wall, out = timed_process([PYTHON, str(BENCH_DIR / "raw_read.py"),
+                               *map(str, home.runtime_databases())])
+    data = json.loads(out)
+    if data["rows"] != home.total:
+        raise RuntimeError(f"raw read found {data['rows']} rows, expected {home.total}")
+    return {"seconds": float(data["seconds"]), "wall": wall, "rss_delta": float(data["rss_delta"])}
+
+
+def run(ctx: Context) -> list[Result]:
+    home: Home = ctx.shared["main_home"]
+    progress(f"hydration: first start of the {home.total:,}-assembly home (untimed warm-up)")
+    first, _ = boot(home)
+    boots: list[float] = []
+    rss: list[int] = []
+    raws: list[dict[str, float]] = []
+    startups: list[float] = []
+    bare: list[float] = []
+    for attempt in range(ctx.repeats):
+        # Interleaved, so a noisy neighbour hurts engine and baseline alike.
+        seconds, resident = boot(home)
+        boots.append(seconds)
+        rss.append(resident)
+        raws.append(raw_read(home))
+        startups.append(timed_process([PYTHON, "-c", IMPORT_ENGINE])[0])
+        bare.append(timed_process([PYTHON, "-c", "pass"])[0])
+        progress(f"hydration {attempt + 1}/{ctx.repeats}: engine {seconds:.2f}s, raw read "
+                 f"{raws[-1]['seconds']:.2f}s, start-up + import {startups[-1]:.2f}s")
+    ctx.shared["hydrated_rss"] = rss
+    ctx.shared["raw_rss_per_row"] = median([r["rss_delta"] for r in raws]) / max(1, home.total)
+
+    engine_s = median(boots)
+    raw_s = median([r["seconds"] for r in raws])
+    startup_s = median(startups)
+    ratio = (engine_s - startup_s) / raw_s if raw_s > 0 else float("inf")
+    return [Result(
+        number="1",
+        name=f"Hydration, {home.total:,} assemblies (process start -> /api/health full)",
+        figure=engine_s,
+        unit="s",
+        baseline=raw_s + startup_s,
+        baseline_label=f"raw SELECT * {raw_s:.2f} s + start-up/import {startup_s:.2f} s",
+        ratio=ratio,
+        ratio_label="(engine - start-up) / raw read",
+        target="<= 1.5",
+        met=engine_s <= 1.5 * raw_s + startup_s,
+        notes=[
+            f"engine boots {', '.join(f'{b:.2f}' for b in boots)} s; first start (creates the "
+            f"admin account) {first:.2f} s",
+            f"bare `python -c pass` {median(bare):.3f} s; raw-read process wall time "
+            f"{median([r['wall'] for r in raws]):.2f} s",
+            f"home generated in {home.seconds['total']:.1f} s (rows {home.seconds['rows']:.1f}, "
+            f"databases {home.seconds['databases']:.1f}, payload folders "
+            f"{home.seconds['payload_folders']:.1f})",
+        ],
+    )]

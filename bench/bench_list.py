@@ -1,0 +1,98 @@
+"""2. List throughput: ``GET /api/assemblies`` with SIZE cached assemblies under load.
+
+Engine: CONNECTIONS concurrent keep-alive clients (wrk when available) for DURATION
+seconds, authenticated with a Bearer token, on three requests:
+
+* ``?limit=100`` - the first page of the whole library;
+* ``?limit=100&domain=user&q=backup`` - a filtered search;
+* the first request again with ``If-None-Match`` set to its ETag - the 304 path.
+
+Baseline: a bare Starlette app under uvicorn (same uvicorn settings as the engine) in its
+own process, answering the same request targets with the exact bytes captured from the
+engine's responses (and the bare 304 for the matching ETag). Target: engine >= 0.5 x
+baseline requests/s for the two 200 answers; the 304 path is reported.
+"""
+
+from __future__ import annotations
+
+import httpx
+
+from .common import (
+    BaselineServer,
+    Context,
+    LoadResult,
+    Result,
+    alternate,
+    load_test,
+    main_engine,
+    progress,
+    scratch,
+)
+
+TARGETS = {
+    "list": "/api/assemblies?limit=100",
+    "search": "/api/assemblies?limit=100&domain=user&q=backup",
+}
+
+
+def run(ctx: Context) -> list[Result]:
+    engine = main_engine(ctx)
+    auth = engine.auth()
+    results: list[Result] = []
+    with scratch(ctx, "list") as folder, httpx.Client(base_url=engine.url, timeout=120) as client:
+        routes: dict[str, dict[str, str]] = {}
+        sizes: dict[str, int] = {}
+        for name, target in TARGETS.items():
+            client.get(target, headers=auth).raise_for_status()  # builds the cached view
+            response = client.get(target, headers=auth)
+            response.raise_for_status()
+            body_file = folder / f"{name}.json"
+            body_file.write_bytes(response.content)
+            routes[target] = {"body_file": str(body_file), "etag": response.headers["etag"]}
+            sizes[name] = len(response.content)
+            total = response.json()["total"]
+            progress(f"list: {target} -> {len(response.content):,} bytes, total {total:,}")
+        etag = routes[TARGETS["list"]]["etag"]
+        not_modified = client.get(TARGETS["list"], headers={**auth, "If-None-Match": etag})
+        if not_modified.status_code != 304:
+            raise RuntimeError(f"expected 304 for a matching ETag, got {not_modified.status_code}")
+
+        with BaselineServer(routes, folder) as baseline:
+            cases = [
+                ("list", TARGETS["list"], {}, 200),
+                ("search", TARGETS["search"], {}, 200),
+                ("304", TARGETS["list"], {"If-None-Match": etag}, 304),
+            ]
+            for name, target, extra, status in cases:
+                progress(f"list: {name} - engine and baseline in turns, {ctx.connections} connections, "
+                         f"{ctx.duration:.0f}s each")
+                headers = {**auth, **extra}
+                mine, base = alternate(
+                    ctx,
+                    lambda seconds, t=target, h=headers, s=status: load_test(
+                        ctx, engine.url + t, headers=h, duration=seconds, expect_status=s),
+                    lambda seconds, t=target, h=headers, s=status: load_test(
+                        ctx, baseline.url + t, headers=h, duration=seconds, expect_status=s),
+                )
+                results.append(_result(name, target, mine, base, sizes.get(name, 0)))
+    return results
+
+
+def _result(name: str, target: str, mine: LoadResult, base: LoadResult, size: int) -> Result:
+    ratio = mine.rate / base.rate if base.rate > 0 else 0.0
+    label = {"list": "first page", "search": "search (domain + q)", "304": "304 Not Modified"}[name]
+    errors = mine.errors + base.errors
+    return Result(
+        number="2" + {"list": "a", "search": "b", "304": "c"}[name],
+        name=f"List {label}: GET {target.split('?', 1)[1]}",
+        figure=mine.rate,
+        unit="req/s",
+        baseline=base.rate,
+        baseline_label=f"bare Starlette, same bytes ({size:,} B)" if size else "bare Starlette 304",
+        ratio=ratio,
+        ratio_label="engine / baseline",
+        target=">= 0.5" if name != "304" else "report",
+        met=(ratio >= 0.5 and errors == 0) if name != "304" else None,
+        notes=[f"latency p50/p99 engine {mine.p50_ms:.1f}/{mine.p99_ms:.1f} ms, baseline "
+               f"{base.p50_ms:.1f}/{base.p99_ms:.1f} ms; {mine.tool}; errors {mine.errors}/{base.errors}"],
+    )

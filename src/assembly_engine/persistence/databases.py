@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from ..types import DATABASE_FILES, Domain
 from .models import COLUMNS, AssemblyRecord
@@ -282,6 +282,15 @@ class DomainDatabase:
         with self._lock:
             return with_retry(
                 lambda: read_records(self._conn, self.domain),
+                what=f"reading {self.path.name}",
+                budget_seconds=self.options.retry_seconds,
+            )
+
+    def load_rows(self) -> list[tuple[Any, ...]]:
+        """The raw rows (``COLUMNS`` order), for comparisons that need no records."""
+        with self._lock:
+            return with_retry(
+                lambda: self._conn.execute(SELECT_ALL).fetchall(),
                 what=f"reading {self.path.name}",
                 budget_seconds=self.options.retry_seconds,
             )

@@ -60,6 +60,12 @@ class JournalClosed(RuntimeError):
 _STOP = object()
 
 
+@dataclass(frozen=True)
+class _Discard:
+    persisted: list[tuple[str, int]]
+    done: Future[int] | None = None
+
+
 class Journal:
     def __init__(self, path: Path, options: ConnectionOptions) -> None:
         self.path = path
@@ -104,6 +110,9 @@ class Journal:
             first = self._queue.get()
             if first is _STOP:
                 return
+            if isinstance(first, _Discard):
+                self._handle_discard(first)
+                continue
             batch = [first]
             stop_after = False
             while len(batch) < MAX_BATCH:
@@ -114,8 +123,15 @@ class Journal:
                 if item is _STOP:
                     stop_after = True
                     break
+                if isinstance(item, _Discard):
+                    if batch:
+                        self._commit(batch)  # type: ignore[arg-type]
+                    batch = []
+                    self._handle_discard(item)
+                    continue
                 batch.append(item)
-            self._commit(batch)  # type: ignore[arg-type]
+            if batch:
+                self._commit(batch)  # type: ignore[arg-type]
             if stop_after:
                 return
 
@@ -151,6 +167,7 @@ class Journal:
     # -- reading and cleaning ----------------------------------------------------------
     def pending(self) -> list[JournalEntry]:
         """Every entry not yet discarded, in sequence order (used for replay)."""
+        self.wait_idle()
         with self._conn_lock:
             rows = self._conn.execute(
                 "SELECT seq, op, record_json, created_at FROM journal ORDER BY seq"
@@ -161,6 +178,7 @@ class Journal:
         ]
 
     def depth(self) -> int:
+        self.wait_idle()
         with self._conn_lock:
             return int(self._conn.execute("SELECT COUNT(*) FROM journal").fetchone()[0])
 
@@ -168,10 +186,15 @@ class Journal:
         return {e.record.payload.payload_guid for e in self.pending()}
 
     def discard(self, persisted: list[tuple[str, int]]) -> None:
-        """Forget entries that are now in their domain database: (guid, up-to seq)."""
-        if not persisted:
-            return
+        """Forget entries that are now in their domain database: (guid, up-to seq).
 
+        Done by the writer thread after the flush returns: until then a crash merely
+        replays entries that are already persisted, which changes nothing.
+        """
+        if persisted:
+            self._queue.put(_Discard(persisted))
+
+    def _discard_now(self, persisted: list[tuple[str, int]]) -> None:
         def delete() -> None:
             self._conn.execute("BEGIN IMMEDIATE")
             try:
@@ -184,9 +207,26 @@ class Journal:
                     self._conn.execute("ROLLBACK")
                 raise
 
-        with self._conn_lock:
-            with_retry(delete, what="cleaning the journal",
-                       budget_seconds=self._options.retry_seconds)
+        try:
+            with self._conn_lock:
+                with_retry(delete, what="cleaning the journal",
+                           budget_seconds=self._options.retry_seconds)
+        except Exception as exc:  # noqa: BLE001 - the entries are replayed harmlessly later
+            log.warning("journal cleanup failed (replayed harmlessly at the next start): %s", exc)
+
+    def _handle_discard(self, item: _Discard) -> None:
+        if item.persisted:
+            self._discard_now(item.persisted)
+        if item.done is not None:
+            item.done.set_result(0)
+
+    def wait_idle(self) -> None:
+        """Block until everything queued so far (appends and cleanups) is done."""
+        if self._closed:
+            return
+        done: Future[int] = Future()
+        self._queue.put(_Discard([], done))
+        done.result()
 
     def close(self) -> None:
         if self._closed:

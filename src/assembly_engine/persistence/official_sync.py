@@ -70,11 +70,16 @@ def sync_official(
         log.warning("no staging official library at %s; official stays empty", staging_root)
     staged = _load_domain(staging_root, Domain.OFFICIAL)
     staging_payloads = PayloadStore(staging_root / "Payloads")
-    previous_records = runtime_db.load()
-    previous = {r.payload.payload_guid for r in previous_records}
+    previous_rows = runtime_db.load_rows()
+    # payload_guid -> checksum of what the runtime rows pointed at (columns 10 and 13)
+    mirrored = {row[10]: row[13] for row in previous_rows}
+    previous = set(mirrored)
+    present = runtime_payloads.list_guids() if quick else set()
     report = SyncReport(staging_count=len(staged), runtime_count=0, records=staged)
     for record in staged:
         guid = record.payload.payload_guid
+        if guid in present and mirrored.get(guid) == record.payload.checksum:
+            continue  # mirrored at an earlier boot; folders are write-once
         try:
             already = runtime_payloads.exists(guid)
             staging_payloads.copy_to(guid, runtime_payloads, trust_identical=quick)
@@ -83,8 +88,8 @@ def sync_official(
             message = f"{record.display_name} ({record.assembly_guid}): staging payload {guid}: {exc}"
             report.problems.append(message)
             log.warning("official sync: %s", message)
-    if sorted(r.to_row() for r in previous_records) != sorted(r.to_row() for r in staged):
-        runtime_db.replace_all(staged)  # unchanged libraries are not rewritten at every boot
+    if sorted(previous_rows) != sorted(r.to_row() for r in staged):
+        runtime_db.replace_all(staged)  # an unchanged library is not rewritten at every boot
     wanted = {r.payload.payload_guid for r in staged}
     for guid in sorted(previous - wanted - set(keep_payloads)):
         try:

@@ -122,3 +122,15 @@ def test_export_of_a_missing_payload_is_a_409_naming_the_assembly(
     body = response.json()
     assert body["error"] == "integrity_error"
     assert "Hello World" in body["message"] and "missing" in body["message"]
+
+
+def test_runners_resolve_an_assembly_to_its_verified_content(
+    api: tuple[TestClient, dict[str, str]],
+) -> None:
+    http, headers = api
+    created = import_file(http, headers, CORPUS / "scripts" / "Unlock_AD_Account.json").json()
+    services = http.app.state.services  # type: ignore[attr-defined]
+    content = services.assemblies.resolve_payload(created["assembly_guid"])
+    assert content.main_file_name == "script.ps1"
+    assert content.text == "$UserName = $env:User_Name\nUnlock-ADAccount -Identity $UserName"
+    assert content.files == ()

@@ -31,7 +31,7 @@ from ..types import Domain, Integrity, is_valid_payload_guid
 from .databases import DatabaseBusy, DomainDatabases
 from .journal import Journal, JournalEntry, new_entry
 from .models import AssemblyRecord, CachedAssembly, CacheEntryState, utc_now
-from .payloads import PayloadError, PayloadStore
+from .payloads import PayloadStore
 
 log = logging.getLogger("assembly_engine.cache")
 
@@ -245,21 +245,6 @@ class AssemblyCache:
                     record.assembly_guid, record.display_name, guid)
         return Integrity.MISSING
 
-    def scan_integrity(self) -> dict[str, Integrity]:
-        """Verify every payload's checksums; returns the guids found not ok."""
-        with self._lock:
-            targets = [(g, e.record.payload) for g, e in self._entries.items() if not e.deleted]
-        problems: dict[str, Integrity] = {}
-        for guid, ref in targets:
-            try:
-                status = self._payloads.check(ref.payload_guid, ref.checksum or None)
-            except PayloadError:
-                status = Integrity.CORRUPT
-            if status is not Integrity.OK:
-                problems[guid] = status
-            self.set_integrity(guid, status, payload_guid=ref.payload_guid)
-        return problems
-
     # -- reads ---------------------------------------------------------------------------
     def get(self, guid: str) -> CachedAssembly | None:
         with self._lock:
@@ -273,12 +258,6 @@ class AssemblyCache:
         if found is None:
             raise AssemblyNotFound(guid)
         return found
-
-    def describe(self, guid: str) -> CachedAssembly | None:
-        """Like get, but also returns an entry whose delete is still queued."""
-        with self._lock:
-            entry = self._entries.get(guid)
-            return None if entry is None else entry.snapshot()
 
     def items(self, domain: Domain | None = None) -> list[CachedAssembly]:
         with self._lock:

@@ -15,25 +15,6 @@ MAX_NESTING = 64
 NOT_JSON = "is not valid JSON"
 
 
-def nesting_depth(value: Any) -> int:
-    """Depth of nested lists/objects, computed without recursion."""
-    deepest = 0
-    stack: list[tuple[Any, int]] = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, dict):
-            children: Any = item.values()
-        elif isinstance(item, list):
-            children = item
-        else:
-            continue
-        deepest = max(deepest, depth)
-        if deepest > MAX_NESTING:
-            return deepest
-        stack.extend((child, depth + 1) for child in children)
-    return deepest
-
-
 def json_problem(value: Any, where: str = "the request") -> str | None:
     """Why a parsed request value cannot be stored and served as JSON text, or None.
 

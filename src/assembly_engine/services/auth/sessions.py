@@ -132,9 +132,6 @@ class SessionService:
         """End every session of a user (but ``except_hash``); returns how many ended."""
         return self._store.revoke_user_sessions(username, except_hash)
 
-    def purge_expired(self) -> int:
-        return self._store.purge_sessions(self._clock())
-
     # -- CSRF ------------------------------------------------------------------------------
 
     def csrf_token_for(self, token: str) -> str:

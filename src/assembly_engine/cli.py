@@ -28,6 +28,7 @@ from .types import Domain
 console = Console(stderr=False)
 DOMAINS = click.Choice([d.value for d in Domain])
 IMPORTABLE_SUFFIXES = (".json", ".yml", ".yaml")
+NOT_A_DOCUMENT = "not a .json/.yml assembly document"
 KIND_FOLDERS = {"script": "Scripts", "workflow": "Workflows", "ansible": "Ansible_Playbooks"}
 json_option = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
 
@@ -222,7 +223,7 @@ def _documents(paths: tuple[Path, ...]) -> Iterator[tuple[Path, str | None]]:
                 if child.suffix.lower() in IMPORTABLE_SUFFIXES:
                     yield child, None
                 else:
-                    yield child, "not a .json/.yml assembly document"
+                    yield child, NOT_A_DOCUMENT
         elif path.is_file():
             yield path, None
         else:
@@ -235,7 +236,11 @@ def _documents(paths: tuple[Path, ...]) -> Iterator[tuple[Path, str | None]]:
 @json_option
 @click.pass_context
 def import_command(ctx: click.Context, paths: tuple[Path, ...], domain: str, as_json: bool) -> None:
-    """Import legacy documents: files or whole legacy folder trees."""
+    """Import legacy documents: files or whole legacy folder trees.
+
+    Exits 1 when a document could not be imported; other files found in a folder are only
+    listed as skipped.
+    """
     files = list(_documents(paths))
 
     def work(client: EngineClient) -> int:
@@ -249,6 +254,9 @@ def import_command(ctx: click.Context, paths: tuple[Path, ...], domain: str, as_
                 progress.advance(task)
         imported = [r for r in results if r["status"] == "imported"]
         skipped = [r for r in results if r["status"] == "skipped"]
+        # Only documents that could not be imported make the command fail; other files met
+        # while walking a folder (a README, images) are listed as skipped and nothing more.
+        failed = [r for r in skipped if r["reason"] != NOT_A_DOCUMENT]
 
         def human() -> None:
             for r in results:
@@ -258,8 +266,9 @@ def import_command(ctx: click.Context, paths: tuple[Path, ...], domain: str, as_
                     click.echo(f"skipped   {r['path']}: {r['reason']}")
             click.echo(f"{len(imported)} imported, {len(skipped)} skipped")
 
-        _emit(as_json, {"imported": len(imported), "skipped": len(skipped), "files": results}, human)
-        return 0 if not skipped else 1
+        _emit(as_json, {"imported": len(imported), "skipped": len(skipped), "failed": len(failed),
+                        "files": results}, human)
+        return 0 if not failed else 1
 
     _run(ctx, work)
 

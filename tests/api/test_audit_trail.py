@@ -24,6 +24,11 @@ from typing import Any
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+
+from assembly_engine.api.app import create_app
+from assembly_engine.config import Settings
+from assembly_engine.services.audit import FIELDS, entry_hash, verify_file
+from assembly_engine.services.auth.sessions import hash_token
 from tests.api.conftest import (
     ADMIN,
     ADMIN_DEV,
@@ -41,11 +46,6 @@ from tests.api.conftest import (
     plant_assembly,
     unique_name,
 )
-
-from assembly_engine.api.app import create_app
-from assembly_engine.config import Settings
-from assembly_engine.services.audit import FIELDS, entry_hash, verify_file
-from assembly_engine.services.auth.sessions import hash_token
 
 ISO_UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")
 # Every session id the audit log used for a token, to check that it stays the same.

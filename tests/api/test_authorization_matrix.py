@@ -16,6 +16,8 @@ from typing import Any
 
 import httpx
 import pytest
+
+from assembly_engine.types import Domain
 from tests.api.conftest import (
     ADMIN,
     ADMIN_DEV,
@@ -36,8 +38,6 @@ from tests.api.conftest import (
     snapshot,
     unique_name,
 )
-
-from assembly_engine.types import Domain
 
 NOT_APPLICABLE = "n-a"
 MATRIX_TARGET_USER = "matrix-target-user"

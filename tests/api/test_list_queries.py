@@ -56,7 +56,8 @@ def test_unchanged_list_answers_304_until_something_changes(
     other_query = http.get("/api/assemblies?q=disk", headers={**headers, "If-None-Match": etag})
     assert other_query.status_code == 200
     guid = first.json()["items"][0]["assembly_guid"]
-    assert http.put(f"/api/assemblies/{guid}", headers=headers, json={"summary": "changed"}).status_code == 200
+    updated = http.put(f"/api/assemblies/{guid}", headers=headers, json={"summary": "changed"})
+    assert updated.status_code == 200
     changed = http.get("/api/assemblies", headers={**headers, "If-None-Match": etag})
     assert changed.status_code == 200 and changed.headers["etag"] != etag
     assert http.get("/api/assemblies", headers={"If-None-Match": etag}).status_code == 401
@@ -66,8 +67,8 @@ def test_unchanged_list_answers_304_until_something_changes(
     ("/api/assemblies", '{{"display_name":"x","assembly_kind":"script","assembly_type":"bash",'
                         '"payload":{{"script":"x"}},"metadata":{{"a":{deep}}}}}'),
     ("/api/assemblies/import", '{{"document":{{"name":"x","type":"bash","script":"x","extra":{deep}}}}}'),
-    ("/api/assemblies/import", '{{"document":"{{\\"name\\":\\"x\\",\\"type\\":\\"bash\\",\\"script\\":\\"x\\",'
-                               '\\"extra\\":{deep}}}"}}'),
+    ("/api/assemblies/import", '{{"document":"{{\\"name\\":\\"x\\",\\"type\\":\\"bash\\",'
+                               '\\"script\\":\\"x\\",\\"extra\\":{deep}}}"}}'),
 ])
 @pytest.mark.parametrize("depth", [100, 500, 5000])
 def test_deeply_nested_json_is_refused_clearly(client: tuple[TestClient, dict[str, str]], path: str,

@@ -12,6 +12,10 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+
+from assembly_engine.api.app import create_app
+from assembly_engine.config import Settings
+from assembly_engine.services.auth.sessions import hash_token
 from tests.api.conftest import (
     ADMIN,
     ADMIN_DEV,
@@ -28,10 +32,6 @@ from tests.api.conftest import (
     snapshot,
     unique_name,
 )
-
-from assembly_engine.api.app import create_app
-from assembly_engine.config import Settings
-from assembly_engine.services.auth.sessions import hash_token
 
 SAME_ORIGIN = "http://testserver"
 EVIL_ORIGIN = "http://evil.example"

@@ -10,7 +10,6 @@ from concurrent.futures import Future
 from pathlib import Path
 
 import pytest
-from tests.support import make_record, script_content
 
 from assembly_engine.config import Settings
 from assembly_engine.persistence.cache import AssemblyExists, AssemblyNotFound, StaleRevision
@@ -19,6 +18,7 @@ from assembly_engine.persistence.journal import Journal
 from assembly_engine.persistence.payloads import PayloadStore
 from assembly_engine.persistence.runtime import EngineLocked, StorageRuntime
 from assembly_engine.types import Domain, Integrity
+from tests.support import make_record, script_content
 
 
 def wait_until(predicate, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]

@@ -26,11 +26,11 @@ from typing import Any
 import click
 import httpx
 import pytest
-from tests.engine_process import ADMIN_PASSWORD, EngineProcess, free_port
-from tests.support import script_content
 
 from assembly_engine.cli import main as cli_main
 from assembly_engine.persistence.payloads import PayloadStore
+from tests.engine_process import ADMIN_PASSWORD, EngineProcess, free_port
+from tests.support import script_content
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 STAGING_SOURCE = REPO_ROOT / "Data" / "Engine" / "Assemblies"
@@ -257,7 +257,7 @@ def test_import_corpus_tree_reports_every_file(cli: Cli) -> None:
     documents = [p for p in files if p.suffix in (".json", ".yml")]
     assert len(documents) >= 20 and any(p.name == "README.md" for p in files)
 
-    report = cli.json("import", CORPUS, code=1)  # something was skipped: exit 1
+    report = cli.json("import", CORPUS)  # README.md is skipped, but it is not a document: exit 0
     by_path = {Path(item["path"]).resolve(): item for item in report["files"]}
     assert set(by_path) == {p.resolve() for p in files}
     for path in documents:
@@ -267,6 +267,7 @@ def test_import_corpus_tree_reports_every_file(cli: Cli) -> None:
     readme = by_path[(CORPUS / "README.md").resolve()]
     assert readme["status"] == "skipped" and readme["reason"]
     assert report["imported"] == len(documents) and report["skipped"] == len(files) - len(documents)
+    assert report["failed"] == 0
 
     status = cli.json("status")
     assert status["assemblies"]["user"] == len(documents)
@@ -306,7 +307,7 @@ def test_import_gives_a_reason_for_each_skip(cli: Cli, tmp_path: Path) -> None:
     assert "not a .json/.yml" in by_name["notes.txt"]["reason"]
     assert "UTF-8" in by_name["binary.yml"]["reason"]
     assert by_name["alien.json"]["status"] == "skipped" and by_name["alien.json"]["reason"]
-    assert report["imported"] == 1 and report["skipped"] == 4
+    assert report["imported"] == 1 and report["skipped"] == 4 and report["failed"] == 3
 
     clean = cli.json("import", CORPUS / "workflows")
     assert clean["skipped"] == 0 and clean["imported"] == len(list((CORPUS / "workflows").glob("*.json")))

@@ -26,6 +26,7 @@ from typing import Any, Literal
 import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expect, sync_playwright
+
 from tests.engine_process import ADMIN_PASSWORD, EngineProcess
 
 REPO = Path(__file__).resolve().parents[2]

@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import pytest
 from playwright.sync_api import BrowserContext, expect
+
 from tests.e2e.conftest import OPERATOR, Engine, sign_in
 
 pytestmark = pytest.mark.e2e

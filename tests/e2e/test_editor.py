@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
+
 from tests.e2e.conftest import CORPUS, OPERATOR, Engine, sign_in
 
 pytestmark = pytest.mark.e2e

@@ -30,11 +30,11 @@ from typing import Any
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from tests.engine_process import EngineProcess
 
 from assembly_engine.api.app import create_app
 from assembly_engine.config import Settings
 from assembly_engine.services.container import EngineServices
+from tests.engine_process import EngineProcess
 
 ADMIN_PASSWORD = "admin-password-for-tests"
 OPERATOR = ("sweep-operator", "sweep-operator-password")

@@ -44,10 +44,10 @@ from typing import Any
 
 import httpx
 import pytest
-from tests.engine_process import ADMIN_PASSWORD, EngineProcess
 
 from assembly_engine.persistence.payloads import PayloadStore
 from assembly_engine.types import PayloadType
+from tests.engine_process import ADMIN_PASSWORD, EngineProcess
 
 SOAK_SECONDS = float(os.environ.get("ENGINE_SOAK_SECONDS", "20"))
 REPO_STAGING = Path(__file__).resolve().parents[2] / "Data" / "Engine" / "Assemblies"

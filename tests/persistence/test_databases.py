@@ -6,7 +6,6 @@ import time
 from pathlib import Path
 
 import pytest
-from tests.support import make_record
 
 from assembly_engine.persistence.databases import (
     COLUMNS,
@@ -21,6 +20,7 @@ from assembly_engine.persistence.databases import (
 )
 from assembly_engine.persistence.payloads import PayloadStore
 from assembly_engine.types import Domain
+from tests.support import make_record
 
 
 def test_new_database_gets_schema_and_pragmas(tmp_path: Path) -> None:

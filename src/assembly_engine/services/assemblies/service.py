@@ -21,7 +21,7 @@ from typing import Any
 from ...persistence.cache import AssemblyExists, AssemblyNotFound, CacheError, StaleRevision
 from ...persistence.databases import DatabaseBusy
 from ...persistence.models import AssemblyRecord, CachedAssembly, PayloadContent, PayloadRef, utc_now
-from ...persistence.payloads import InvalidFileName, PayloadCorrupt, PayloadError, PayloadMissing
+from ...persistence.payloads import PayloadCorrupt, PayloadError, PayloadMissing
 from ...persistence.runtime import StorageRuntime
 from ...types import KIND_TYPES, AssemblyKind, Domain, Integrity
 from ..audit import AuditLog, Outcome
@@ -65,6 +65,29 @@ class ListQuery:
 
 LIST_CACHE_SIZE = 64
 
+
+class GenerationCache:
+    """Values derived from the cache, kept (LRU) while the cache's generation is unchanged."""
+
+    def __init__(self, size: int = LIST_CACHE_SIZE) -> None:
+        self._size = size
+        self._lock = threading.Lock()
+        self._items: OrderedDict[Any, tuple[int, Any]] = OrderedDict()
+
+    def get(self, key: Any, generation: int) -> Any | None:
+        with self._lock:
+            hit = self._items.get(key)
+            if hit is None or hit[0] != generation:
+                return None
+            self._items.move_to_end(key)
+            return hit[1]
+
+    def put(self, key: Any, generation: int, value: Any) -> None:
+        with self._lock:
+            self._items[key] = (generation, value)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
 SORT_KEYS: dict[str, Callable[[CachedAssembly], Any]] = {
     "display_name": lambda a: a.record.display_name.casefold(),
     "updated_at": lambda a: a.record.updated_at,
@@ -99,10 +122,8 @@ class AssemblyService:
         self._auditor = Auditor(audit)
         self.lock_retry_seconds = lock_retry_seconds
         self.import_max_bytes = import_max_bytes
-        self._list_lock = threading.Lock()
-        self._list_cache: OrderedDict[tuple[Any, ...], tuple[int, list[CachedAssembly]]] = OrderedDict()
-        self._page_cache: OrderedDict[tuple[Any, ...], tuple[int, tuple[list[dict[str, Any]], int]]] = (
-            OrderedDict())
+        self._matches = GenerationCache()  # filtered + sorted snapshots per query
+        self._pages = GenerationCache()  # rendered pages per query and caller kind
 
     @contextmanager
     def _audited(self, caller: Caller, action: str, *, domain: Domain | None = None,
@@ -126,26 +147,15 @@ class AssemblyService:
         items = self._matching(query)
         page = items[query.offset: query.offset + query.limit]
         result = ([record_view(a, include_payload_guid=caller.is_admin) for a in page], len(items))
-        with self._list_lock:
-            self._page_cache[self._page_key(caller, query)] = (generation, result)
-            while len(self._page_cache) > LIST_CACHE_SIZE:
-                self._page_cache.popitem(last=False)
+        self._pages.put((query, caller.is_admin), generation, result)
         return result
 
     def cached_page(self, caller: Caller, query: ListQuery) -> tuple[list[dict[str, Any]], int] | None:
         """The page if it is still current (a cheap check, safe on the event loop)."""
-        self._auditor.require(policy.may_read(caller.actor), caller, "assembly.list")
-        key = self._page_key(caller, query)
-        with self._list_lock:
-            hit = self._page_cache.get(key)
-            if hit is not None and hit[0] == self.cache.generation:
-                self._page_cache.move_to_end(key)
-                return hit[1]
-        return None
-
-    @staticmethod
-    def _page_key(caller: Caller, query: ListQuery) -> tuple[Any, ...]:
-        return (query, caller.is_admin)
+        self.list_allowed(caller)
+        page: tuple[list[dict[str, Any]], int] | None = self._pages.get(
+            (query, caller.is_admin), self.cache.generation)
+        return page
 
     def list_allowed(self, caller: Caller) -> None:
         """The read check alone (for answers that need no data, such as a 304)."""
@@ -155,16 +165,10 @@ class AssemblyService:
         """Filtered and sorted snapshots, reused until the cache's generation moves on."""
         key = (query.domain, query.kind, query.q, query.dirty, query.sort, query.descending)
         generation = self.cache.generation
-        with self._list_lock:
-            hit = self._list_cache.get(key)
-            if hit is not None and hit[0] == generation:
-                self._list_cache.move_to_end(key)
-                return hit[1]
-        items = self._filter_and_sort(query)
-        with self._list_lock:
-            self._list_cache[key] = (generation, items)
-            while len(self._list_cache) > LIST_CACHE_SIZE:
-                self._list_cache.popitem(last=False)
+        items: list[CachedAssembly] | None = self._matches.get(key, generation)
+        if items is None:
+            items = self._filter_and_sort(query)
+            self._matches.put(key, generation, items)
         return items
 
     def _filter_and_sort(self, query: ListQuery) -> list[CachedAssembly]:
@@ -236,9 +240,7 @@ class AssemblyService:
     def _store_content(self, content: PayloadContent) -> PayloadRef:
         try:
             return self.payloads.write_new(content)
-        except InvalidFileName as exc:
-            raise InvalidInput(str(exc)) from None
-        except PayloadError as exc:
+        except PayloadError as exc:  # an unsafe attachment name, for one
             raise InvalidInput(str(exc)) from None
         except OSError as exc:
             raise StorageUnavailable(

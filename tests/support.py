@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import uuid
 from pathlib import Path
+from typing import Any
 
+from assembly_engine.config import Settings
 from assembly_engine.persistence.models import AssemblyRecord, PayloadContent
 from assembly_engine.persistence.payloads import PayloadStore
 from assembly_engine.types import AssemblyKind, Domain, PayloadType
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+ADMIN_PASSWORD = "admin-password-for-tests"
 CORPUS = REPO_ROOT.parent / "shared" / "corpus"
 
 
@@ -38,3 +41,11 @@ def make_record(
         created_by="tester",
         updated_by="tester",
     )
+
+
+def temp_settings(root: Path, **overrides: Any) -> Settings:
+    """Settings for an engine whose home and (empty) staging root live under ``root``."""
+    staging = root / "staging"
+    staging.mkdir(exist_ok=True)
+    values: dict[str, Any] = {"flush_interval": 3600, "admin_password": ADMIN_PASSWORD, **overrides}
+    return Settings(home=root / "home", staging_root=staging, **values)

@@ -23,8 +23,8 @@ from fastapi.testclient import TestClient
 from assembly_engine.api.app import create_app
 from assembly_engine.config import Settings
 from assembly_engine.services.container import EngineServices
+from tests.support import ADMIN_PASSWORD, temp_settings
 
-ADMIN_PASSWORD = "admin-password-for-tests"
 OPERATOR = ("bad-input-operator", "operator-password-1")
 IMPORT_MAX_BYTES = 64 * 1024
 UNKNOWN_GUID = "0123456789abcdef0123456789abcdef"
@@ -47,16 +47,7 @@ class Engine:
 @pytest.fixture(scope="module")
 def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
     root = tmp_path_factory.mktemp("bad-input")
-    staging = root / "staging"
-    staging.mkdir()
-    settings = Settings(
-        home=root / "home",
-        staging_root=staging,
-        flush_interval=3600,
-        admin_password=ADMIN_PASSWORD,
-        lock_retry_seconds=1.0,
-        import_max_bytes=IMPORT_MAX_BYTES,
-    )
+    settings = temp_settings(root, lock_retry_seconds=1.0, import_max_bytes=IMPORT_MAX_BYTES)
     with TestClient(create_app(settings, console_log=False)) as client:
         login = client.post("/api/auth/login", json={"username": "admin", "password": ADMIN_PASSWORD})
         assert login.status_code == 200, login.text

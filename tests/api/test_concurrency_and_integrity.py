@@ -26,8 +26,8 @@ from fastapi.testclient import TestClient
 from assembly_engine.api.app import create_app
 from assembly_engine.config import Settings
 from assembly_engine.services.container import EngineServices
+from tests.support import ADMIN_PASSWORD, temp_settings
 
-ADMIN_PASSWORD = "admin-password-for-tests"
 ALICE = ("alice", "alice-password-1")
 BOB = ("bob", "bob-password-1")
 ATTACHMENT = b"\x00\x01binary attachment\xff\xfe"
@@ -57,16 +57,7 @@ def _token(client: TestClient, username: str, password: str) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
     root = tmp_path_factory.mktemp("concurrency")
-    staging = root / "staging"
-    staging.mkdir()
-    settings = Settings(
-        home=root / "home",
-        staging_root=staging,
-        flush_interval=3600,
-        admin_password=ADMIN_PASSWORD,
-        lock_retry_seconds=LOCK_RETRY_SECONDS,
-        sqlite_busy_timeout_ms=100,
-    )
+    settings = temp_settings(root, lock_retry_seconds=LOCK_RETRY_SECONDS, sqlite_busy_timeout_ms=100)
     with TestClient(create_app(settings, console_log=False)) as client:
         admin = _token(client, "admin", ADMIN_PASSWORD)
         for username, password in (ALICE, BOB):

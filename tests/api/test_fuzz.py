@@ -47,9 +47,8 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from assembly_engine.api.app import create_app
-from assembly_engine.config import Settings
+from tests.support import ADMIN_PASSWORD, temp_settings
 
-ADMIN_PASSWORD = "admin-password-for-tests"
 OPERATOR = ("fuzz-operator", "operator-password-1")
 VICTIM = ("fuzz-victim", "victim-password-1")
 BASE_URL = "http://testserver"
@@ -77,16 +76,7 @@ def _login(client: TestClient, username: str, password: str) -> str:
 @pytest.fixture(scope="module")
 def fuzz_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FuzzEngine]:
     root: Path = tmp_path_factory.mktemp("fuzz")
-    staging = root / "staging"
-    staging.mkdir()
-    settings = Settings(
-        home=root / "home",
-        staging_root=staging,
-        flush_interval=3600,
-        admin_password=ADMIN_PASSWORD,
-        lock_retry_seconds=1.0,
-        import_max_bytes=1024 * 1024,
-    )
+    settings = temp_settings(root, lock_retry_seconds=1.0, import_max_bytes=1024 * 1024)
     with TestClient(create_app(settings, console_log=False)) as client:
         admin = _login(client, "admin", ADMIN_PASSWORD)
         auth = {"Authorization": f"Bearer {admin}"}

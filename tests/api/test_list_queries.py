@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 
 from assembly_engine.api.app import create_app
 from assembly_engine.config import Settings
+from tests.support import ADMIN_PASSWORD
 
 
 @pytest.fixture
@@ -80,3 +81,42 @@ def test_deeply_nested_json_is_refused_clearly(client: tuple[TestClient, dict[st
     assert response.status_code in (400, 422), response.text
     assert "nested" in response.json()["message"] or "JSON" in response.json()["message"]
     assert http.get("/api/assemblies", headers=headers).json()["total"] == before
+
+
+def test_stored_answers_are_per_caller_kind_and_follow_flushes(
+    client: tuple[TestClient, dict[str, str]],
+) -> None:
+    """The list's bytes are kept per query string, caller kind and cache generation."""
+    http, headers = client
+    created = http.post("/api/users", headers=headers,
+                        json={"username": "viewer", "password": "viewer-password", "role": "operator"})
+    assert created.status_code == 201, created.text
+    operator = {"Authorization": "Bearer " + http.post("/api/auth/login", json={
+        "username": "viewer", "password": "viewer-password"}).json()["token"]}
+    http.cookies.clear()
+    for _ in range(2):  # the second round is answered from the stored bytes
+        as_admin = http.get("/api/assemblies?limit=2", headers=headers)
+        as_operator = http.get("/api/assemblies?limit=2", headers=operator)
+        assert all("payload_guid" in item for item in as_admin.json()["items"])
+        assert not any("payload_guid" in item for item in as_operator.json()["items"])
+        assert as_admin.headers["etag"] != as_operator.headers["etag"]
+    stale = http.get("/api/assemblies?limit=2", headers={**operator, "If-None-Match": as_admin.headers["etag"]})
+    assert stale.status_code == 200
+
+    assert http.get("/api/assemblies?dirty=true", headers=headers).json()["total"] == 3
+    assert http.get("/api/assemblies?dirty=true", headers=headers).json()["queue"]["depth"] == 3
+    switched = http.post("/api/assemblies/dev-mode/switch", headers=headers, json={
+        "enabled": True, "password": ADMIN_PASSWORD, "reason": "flush in a test"})
+    assert switched.status_code == 200, switched.text
+    flushed = http.post("/api/assemblies/dev-mode/write", headers=headers)
+    assert flushed.status_code == 200, flushed.text
+    after = http.get("/api/assemblies?dirty=true", headers=headers).json()
+    assert after["total"] == 0 and after["queue"]["depth"] == 0
+
+
+def test_a_bad_query_stays_refused_when_asked_again(client: tuple[TestClient, dict[str, str]]) -> None:
+    http, headers = client
+    for _ in range(2):
+        response = http.get("/api/assemblies?limit=0", headers=headers)
+        assert response.status_code == 422 and "limit" in response.json()["message"]
+    assert http.get("/api/assemblies?limit=0").status_code == 401  # sign-in is checked first

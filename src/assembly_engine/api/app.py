@@ -56,9 +56,12 @@ def create_app(settings: Settings | None = None, *, console_log: bool = True,
         lifespan=lifespan,
         default_response_class=JsonResponse,
     )
+    app.state.rendered_pages = assemblies.RenderedPages()
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.import_max_bytes)
-    for module in (health, auth, users, dev_mode, assemblies, admin):
+    # The assembly routes early: the list is by far the busiest route. Dev Mode's
+    # /api/assemblies/dev-mode must come before the assemblies' /{guid}.
+    for module in (dev_mode, assemblies, health, auth, users, admin):
         app.include_router(module.router)
     install_web_ui(app)  # last: its catch-all route must not shadow the API
     return app

@@ -123,7 +123,6 @@ class AssemblyService:
         self.lock_retry_seconds = lock_retry_seconds
         self.import_max_bytes = import_max_bytes
         self._matches = GenerationCache()  # filtered + sorted snapshots per query
-        self._pages = GenerationCache()  # rendered pages per query and caller kind
 
     @contextmanager
     def _audited(self, caller: Caller, action: str, *, domain: Domain | None = None,
@@ -139,23 +138,12 @@ class AssemblyService:
 
     # -- reads -------------------------------------------------------------------------
     def search(self, caller: Caller, query: ListQuery) -> tuple[list[dict[str, Any]], int]:
-        """One page of the list; pages are reused until the cache's generation moves on."""
-        cached = self.cached_page(caller, query)
-        if cached is not None:
-            return cached
-        generation = self.cache.generation
+        """One page of the list and the number of matches (the filtered and sorted matches
+        are reused until the cache's generation moves on)."""
+        self.list_allowed(caller)
         items = self._matching(query)
         page = items[query.offset: query.offset + query.limit]
-        result = ([record_view(a, include_payload_guid=caller.is_admin) for a in page], len(items))
-        self._pages.put((query, caller.is_admin), generation, result)
-        return result
-
-    def cached_page(self, caller: Caller, query: ListQuery) -> tuple[list[dict[str, Any]], int] | None:
-        """The page if it is still current (a cheap check, safe on the event loop)."""
-        self.list_allowed(caller)
-        page: tuple[list[dict[str, Any]], int] | None = self._pages.get(
-            (query, caller.is_admin), self.cache.generation)
-        return page
+        return [record_view(a, include_payload_guid=caller.is_admin) for a in page], len(items)
 
     def list_allowed(self, caller: Caller) -> None:
         """The read check alone (for answers that need no data, such as a 304)."""

@@ -488,7 +488,7 @@ def _write_staging(sources: Sequence[SourceAssembly], folder: Path) -> list[Asse
     conn = sqlite3.connect(folder / OFFICIAL_DB, isolation_level=None)
     try:
         create_schema(conn)
-        write_changes(conn, records, ())
+        write_changes(conn, [r.to_row() for r in records], ())
         stored = conn.execute(
             f"SELECT {', '.join(COLUMNS)} FROM assemblies ORDER BY assembly_guid"
         ).fetchall()

@@ -50,7 +50,7 @@ def seed_staging_official(settings: Settings, names: list[str]) -> list[str]:
     db = DomainDatabase(Domain.OFFICIAL, settings.staging_root / "official.db", ConnectionOptions())
     db.validate()
     records = [make_record(store, Domain.OFFICIAL, name) for name in names]
-    db.write(records, [])
+    db.write([r.to_row() for r in records], [])
     db.close()
     return [r.assembly_guid for r in records]
 
@@ -65,7 +65,7 @@ def test_hydrates_all_three_domains_with_their_tags(settings: Settings) -> None:
     for domain, record in ((Domain.COMMUNITY, community), (Domain.USER, user)):
         db = DomainDatabase(domain, root / domain.database_file, ConnectionOptions())
         db.validate()
-        db.write([record], [])
+        db.write([record.to_row()], [])
         db.close()
     rt = StorageRuntime.open(settings, start_worker=False)
     try:
@@ -95,6 +95,32 @@ def test_mutation_is_dirty_until_flushed(runtime: StorageRuntime, settings: Sett
     assert after.state.last_persisted is not None
     assert record.assembly_guid in rows(settings.runtime_root / "user_created.db")
     assert runtime.journal.depth() == 0
+
+
+def test_a_change_made_while_a_flush_writes_stays_queued(
+    runtime: StorageRuntime, settings: Settings, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The flush writes the rows it took; a change that lands meanwhile is flushed next."""
+    record = make_record(runtime.payloads, name="before")
+    runtime.cache.create(record)
+    database = runtime.databases[Domain.USER]
+    write = database.write
+
+    def write_then_change(*args, **kwargs):  # type: ignore[no-untyped-def]
+        write(*args, **kwargs)
+        monkeypatch.setattr(database, "write", write)
+        runtime.cache.update(record.assembly_guid, lambda r: r.evolve(display_name="during"))
+
+    monkeypatch.setattr(database, "write", write_then_change)
+    runtime.cache.flush_now()
+    db_file = settings.runtime_root / "user_created.db"
+    assert rows(db_file)[record.assembly_guid][1:] == ("before", 1)
+    during = runtime.cache.require(record.assembly_guid)
+    assert during.state.is_dirty and during.record.revision == 2
+    assert runtime.cache.depth() == 1
+    runtime.cache.flush_now()
+    assert rows(db_file)[record.assembly_guid][1:] == ("during", 2)
+    assert not runtime.cache.require(record.assembly_guid).state.is_dirty
 
 
 def test_reads_return_copies(runtime: StorageRuntime) -> None:
@@ -280,7 +306,7 @@ def test_official_sync_purges_runtime_and_flush_mirrors_back_to_staging(settings
     # a runtime-only row (not in staging) disappears at the next boot
     extra = make_record(PayloadStore(settings.payloads_root), Domain.OFFICIAL, "Runtime only")
     db = DomainDatabase(Domain.OFFICIAL, settings.runtime_root / "official.db", ConnectionOptions())
-    db.write([extra], [])
+    db.write([extra.to_row()], [])
     db.close()
     rt = StorageRuntime.open(settings, start_worker=False)
     try:

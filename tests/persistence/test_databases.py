@@ -124,6 +124,6 @@ def test_write_waits_for_a_lock_held_by_another_connection(tmp_path: Path, share
     holder.execute("BEGIN IMMEDIATE")
     record = make_record(PayloadStore(tmp_path / "Payloads"))
     threading.Timer(0.5, lambda: holder.execute("COMMIT")).start()
-    db.write([record], [])
+    db.write([record.to_row()], [])
     assert [r.assembly_guid for r in db.load()] == [record.assembly_guid]
     db.close()

@@ -85,6 +85,9 @@ class _Entry:
     seq: int = 0  # journal sequence of the last change applied (0: as loaded)
     # (seq, payload_guid): folders to remove once the entry is persisted up to seq
     superseded: list[tuple[int, str]] = field(default_factory=list)
+    # The database row of a queued upsert, built when the change is made so a flush (which
+    # holds the domain's write lock) only writes.
+    row: tuple[Any, ...] | None = field(default=None, repr=False, compare=False)
     # The immutable snapshot readers get, built once and reused until a field changes (lists
     # of 100,000s of entries then cost no allocation per entry).
     _snap: CachedAssembly | None = field(default=None, repr=False, compare=False)
@@ -93,6 +96,22 @@ class _Entry:
         object.__setattr__(self, name, value)
         if name != "_snap":
             object.__setattr__(self, "_snap", None)
+
+    def mark_persisted(self, when: str, seq: int) -> list[str]:
+        """The change up to ``seq`` is in the database; returns the payload folders it
+        superseded, which may now go. The entry is clean unless changed since ``seq``."""
+        set_field = object.__setattr__  # one snapshot reset for all fields (flushes are hot)
+        set_field(self, "_snap", None)
+        set_field(self, "last_persisted", when)
+        removable: list[str] = []
+        if self.superseded:
+            removable = [p for s, p in self.superseded if s <= seq]
+            set_field(self, "superseded", [(s, p) for s, p in self.superseded if s > seq])
+        if self.seq == seq:
+            set_field(self, "dirty", False)
+            set_field(self, "dirty_since", None)
+            set_field(self, "row", None)
+        return removable
 
     def snapshot(self) -> CachedAssembly:
         snap = self._snap
@@ -112,7 +131,11 @@ class _Entry:
 
     def copy(self) -> _Entry:
         return _Entry(self.record, self.deleted, self.dirty, self.dirty_since,
-                      self.last_persisted, self.integrity, self.seq, list(self.superseded))
+                      self.last_persisted, self.integrity, self.seq, list(self.superseded), self.row)
+
+
+# A queued change as a flush takes it: (guid, record, row or None for a delete, seq).
+QueuedChange = tuple[str, AssemblyRecord, "tuple[Any, ...] | None", int]
 
 
 @dataclass(frozen=True)
@@ -380,24 +403,36 @@ class AssemblyCache:
     ) -> list[FlushResult]:
         domains: Iterable[Domain] = DOMAIN_PRIORITY if domain is None else (domain,)
         with self._flush_lock:
-            return [self._flush_domain(d, budget_seconds) for d in domains]
+            batches = self._dirty_batches()
+            return [self._flush_domain(d, batches[d], budget_seconds) for d in domains]
 
-    def _flush_domain(self, domain: Domain, budget_seconds: float | None) -> FlushResult:
+    def _dirty_batches(self) -> dict[Domain, list[QueuedChange]]:
+        """Every queued change by domain, in one pass over the entries. A change made after
+        this is flushed the next time (its seq differs from the one taken here)."""
+        batches: dict[Domain, list[QueuedChange]] = {
+            d: [] for d in Domain}
         with self._lock:
-            batch = [
-                (guid, e.record, e.deleted, e.seq)
-                for guid, e in self._entries.items()
-                if e.dirty and e.record.domain is domain
-            ]
+            for guid, e in self._entries.items():
+                if e.dirty:
+                    batches[e.record.domain].append((guid, e.record, e.row, e.seq))
+        return batches
+
+    def _flush_domain(
+        self,
+        domain: Domain,
+        batch: list[QueuedChange],
+        budget_seconds: float | None,
+    ) -> FlushResult:
         state = self._flush_state[domain]
         if not batch:
             return FlushResult(domain, 0)
-        upserts = [record for _, record, deleted, _ in batch if not deleted]
-        deletes = [record for _, record, deleted, _ in batch if deleted]
+        upserts = [(record, row) for _, record, row, _ in batch if row is not None]
+        deletes = [record for _, record, row, _ in batch if row is None]
         try:
-            self._dbs[domain].write(upserts, [r.assembly_guid for r in deletes], budget_seconds)
+            self._dbs[domain].write([row for _, row in upserts], [r.assembly_guid for r in deletes],
+                                    budget_seconds)
             if self._on_persisted is not None:
-                self._on_persisted(domain, upserts, deletes)
+                self._on_persisted(domain, [record for record, _ in upserts], deletes)
         except Exception as exc:  # noqa: BLE001 - a failed flush must never lose entries
             state.failures += 1
             state.last_error = str(exc)
@@ -411,15 +446,9 @@ class AssemblyCache:
                 entry = self._entries.get(guid)
                 if entry is None:
                     continue
-                entry.last_persisted = now
-                removable.extend(p for s, p in entry.superseded if s <= seq)
-                entry.superseded = [(s, p) for s, p in entry.superseded if s > seq]
-                if entry.seq == seq:
-                    if entry.deleted:
-                        del self._entries[guid]
-                    else:
-                        entry.dirty = False
-                        entry.dirty_since = None
+                removable.extend(entry.mark_persisted(now, seq))
+                if entry.seq == seq and entry.deleted:
+                    del self._entries[guid]
             self._generation += 1
         state.failures = 0
         state.last_error = None
@@ -530,6 +559,7 @@ def _apply_journal_entry(entries: dict[str, _Entry], entry: JournalEntry) -> _En
             current.superseded.append((entry.seq, old_payload))
     current.record = record
     current.deleted = entry.op == "delete"
+    current.row = None if current.deleted else record.to_row()
     if current.deleted:
         current.superseded.append((entry.seq, record.payload.payload_guid))
     if not current.dirty:

@@ -246,14 +246,14 @@ def read_records(conn: sqlite3.Connection, domain: Domain) -> list[AssemblyRecor
 
 def write_changes(
     conn: sqlite3.Connection,
-    upserts: Sequence[AssemblyRecord],
+    upsert_rows: Sequence[tuple[Any, ...]],
     deletes: Iterable[str],
 ) -> None:
-    """Apply upserts and deletes in ONE transaction (BEGIN IMMEDIATE ... COMMIT)."""
+    """Apply upserts (rows in ``COLUMNS`` order) and deletes in ONE transaction."""
     conn.execute("BEGIN IMMEDIATE")
     try:
-        if upserts:
-            conn.executemany(UPSERT, [record.to_row() for record in upserts])
+        if upsert_rows:
+            conn.executemany(UPSERT, upsert_rows)
         delete_rows = [(guid,) for guid in deletes]
         if delete_rows:
             conn.executemany(DELETE, delete_rows)
@@ -297,14 +297,15 @@ class DomainDatabase:
 
     def write(
         self,
-        upserts: Sequence[AssemblyRecord],
+        upsert_rows: Sequence[tuple[Any, ...]],
         deletes: Iterable[str],
         budget_seconds: float | None = None,
     ) -> None:
+        """Upsert ``upsert_rows`` (``AssemblyRecord.to_row()``) and delete ``deletes``."""
         deletes = list(deletes)
         with self._lock:
             with_retry(
-                lambda: write_changes(self._conn, upserts, deletes),
+                lambda: write_changes(self._conn, upsert_rows, deletes),
                 what=f"writing {self.path.name}",
                 budget_seconds=self.options.retry_seconds if budget_seconds is None else budget_seconds,
             )

@@ -120,7 +120,7 @@ def seed_community(
             staging_payloads.copy_to(record.payload.payload_guid, runtime_payloads)
         except PayloadError as exc:
             log.warning("community seed: %s: %s", record.assembly_guid, exc)
-    runtime_db.write(staged, [])
+    runtime_db.write([r.to_row() for r in staged], [])
     log.info("seeded community with %d assemblies from staging", len(staged))
     return len(staged)
 
@@ -154,7 +154,7 @@ class StagingMirror:
         before = {r.assembly_guid: r.payload.payload_guid for r in db.load()}
         for record in upserts:
             self._runtime_payloads.copy_to(record.payload.payload_guid, self._staging_payloads)
-        db.write(upserts, [r.assembly_guid for r in deletes])
+        db.write([r.to_row() for r in upserts], [r.assembly_guid for r in deletes])
         now_used = {r.payload.payload_guid for r in db.load()}
         for guid in set(before.values()) - now_used:
             self._staging_payloads.delete(guid)

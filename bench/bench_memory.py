@@ -1,9 +1,9 @@
 """5. Memory: resident bytes per cached assembly.
 
-(RSS of the engine right after hydrating SIZE assemblies - RSS of an engine with an empty
-library) / SIZE. Both engines are measured on a restart (not the first start of their
-home). The full-library RSS comes from the hydration benchmark's boots when it ran, else
-from a boot of its own.
+(RSS of the engine once every record is built (health ``cache_warm``) with SIZE
+assemblies - RSS of an engine with an empty library) / SIZE. Both engines are measured on
+a restart (not the first start of their home). The full-library RSS comes from the
+hydration benchmark's boots when it ran, else from a boot of its own.
 
 Baseline: the resident memory the same rows take as plain tuples from ``SELECT *`` in a
 fresh process (``bench/raw_read.py``), per row. No target; the ratio says how much the
@@ -23,14 +23,14 @@ def run(ctx: Context) -> list[Result]:
     if not full_samples:
         progress("memory: booting the full library")
         boot(home)  # first start
-        full_samples = [boot(home)[1]]
+        full_samples = [boot(home).resident]
     raw_per_row = ctx.shared.get("raw_rss_per_row")
     if raw_per_row is None:
         raw_per_row = raw_read(home)["rss_delta"] / max(1, home.total)
     with scratch(ctx, "empty") as base:
         empty = build_home(base, [])
         boot(empty)  # first start: creates the admin account
-        empty_samples = [boot(empty)[1] for _ in range(max(1, ctx.repeats - 1))]
+        empty_samples = [boot(empty).resident for _ in range(max(1, ctx.repeats - 1))]
     full_rss, empty_rss = median(full_samples), median(empty_samples)
     per = (full_rss - empty_rss) / home.total
     progress(f"memory: full {full_rss / 2**20:.0f} MiB, empty {empty_rss / 2**20:.0f} MiB, "

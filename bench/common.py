@@ -205,6 +205,16 @@ class Engine:
                 time.sleep(poll)
         raise RuntimeError(f"engine did not become ready within {timeout}s: {self.output()}")
 
+    def wait_warm(self, timeout: float = 600.0, poll: float = 0.05) -> float:
+        """Poll /api/health until every record is built; seconds since start."""
+        deadline = time.monotonic() + timeout
+        with httpx.Client(timeout=5.0) as client:
+            while time.monotonic() < deadline:
+                if client.get(f"{self.url}/api/health").json().get("cache_warm"):
+                    return time.perf_counter() - self.started_at
+                time.sleep(poll)
+        raise RuntimeError(f"engine did not finish building its records within {timeout}s")
+
     def output(self) -> str:
         return self.log_path.read_text(errors="replace")[-4000:] if self.log_path.exists() else ""
 

@@ -87,9 +87,12 @@ def test_new_script_shows_the_pill_until_the_flush(page: Page, engine: Engine) -
         expect(row.get_by_test_id("assembly-name")).to_have_text(name)
         expect(row.get_by_test_id("dirty-pill")).to_be_visible()
 
-    # Released: the next flush persists it and the pill goes without a reload.
+    # Released: the next flush persists it and the pill goes without a reload. The row must
+    # be on screen, named and without the pill at the same moment: a row the grid is just
+    # re-rendering has no pill either.
     expect(row.get_by_test_id("domain-badge")).to_have_text("User-Created")
-    expect(row.get_by_test_id("dirty-pill")).to_have_count(0, timeout=20_000)
+    clean_row = page.locator(f'.ag-row[row-id="{guid}"]:not(:has([data-testid="dirty-pill"]))')
+    expect(clean_row.get_by_test_id("assembly-name")).to_have_text(name, timeout=20_000)
     with engine.api() as api:
         record = api.get(f"/api/assemblies/{guid}").json()
     assert record["is_dirty"] is False

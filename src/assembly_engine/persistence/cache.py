@@ -22,15 +22,17 @@ from __future__ import annotations
 import gc
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any
 
 from ..types import Domain, Integrity, is_valid_payload_guid
 from .databases import DatabaseBusy, DomainDatabases
 from .journal import Journal, JournalEntry, new_entry
-from .models import AssemblyRecord, CachedAssembly, CacheEntryState, utc_now
+from .models import COLUMNS, AssemblyRecord, CachedAssembly, CacheEntryState, utc_now
 from .payloads import PayloadStore
 
 log = logging.getLogger("assembly_engine.cache")
@@ -40,6 +42,18 @@ log = logging.getLogger("assembly_engine.cache")
 PersistHook = Callable[[Domain, Sequence[AssemblyRecord], Sequence[AssemblyRecord]], None]
 
 DOMAIN_PRIORITY = (Domain.OFFICIAL, Domain.COMMUNITY, Domain.USER)
+
+Row = tuple[Any, ...]  # a database row in COLUMNS order
+PAYLOAD_COLUMN = COLUMNS.index("payload_guid")
+WARM_CHUNK = 2000  # entries built per hold of the cache lock while warming up
+WARM_DELAY = 1.0  # seconds between loading the rows and starting to build entries
+
+
+def _integrity(payload_guid: str, present: bool) -> Integrity:
+    """The cheap check made when loading (is the folder there?); reads verify checksums."""
+    if present:
+        return Integrity.OK
+    return Integrity.MISSING if is_valid_payload_guid(payload_guid) else Integrity.CORRUPT
 
 
 class CacheError(Exception):
@@ -172,7 +186,10 @@ class AssemblyCache:
         self._payloads = payloads
         self.flush_interval = flush_interval
         self._on_persisted = on_persisted
-        self._entries: dict[str, _Entry] = {}
+        self._entries: dict[str, _Entry] = {}  # built entries
+        self._unbuilt: dict[Domain, dict[str, Row]] = {}  # loaded rows not built yet
+        self._missing_payloads: set[str] = set()  # payload folders absent when loaded
+        self._warmer: threading.Thread | None = None
         self._lock = threading.RLock()
         self._flush_lock = threading.Lock()
         self._flush_state = {d: _DomainFlushState() for d in Domain}
@@ -185,93 +202,162 @@ class AssemblyCache:
         self._closed = False
 
     # -- startup -------------------------------------------------------------------------
-    def hydrate(self, preloaded: dict[Domain, list[AssemblyRecord]] | None = None) -> dict[str, int]:
-        """Load every domain database, then replay the journal on top. Returns counts.
+    def hydrate(
+        self,
+        preloaded: dict[Domain, list[Row]] | None = None,
+        present_payloads: set[str] | None = None,
+    ) -> dict[str, int]:
+        """Load every domain's rows, then replay the journal on top. Returns counts.
 
-        ``preloaded`` gives a domain's rows when the caller already read them (official
-        sync has just written official's), so they are not read again.
+        Entries are built from their rows lazily: on first access, or by
+        :meth:`start_warming` in the background, so the engine is ready once the rows are
+        read. ``preloaded`` gives a domain's rows when the caller already read them
+        (official sync), ``present_payloads`` the names in the payload folder when the
+        caller already listed it.
         """
-        # Hundreds of thousands of long-lived objects are created here: pause the cyclic
-        # collector meanwhile (it would rescan the growing heap again and again), then move
-        # them to the permanent generation so later collections skip them too.
-        gc.disable()
-        try:
-            entries = self._load_entries(preloaded or {})
-        finally:
-            gc.enable()
-        gc.freeze()
+        preloaded = preloaded or {}
+        present = self._payloads.list_names() if present_payloads is None else present_payloads
+        unbuilt: dict[Domain, dict[str, Row]] = {}
+        for domain in DOMAIN_PRIORITY:
+            rows = preloaded[domain] if domain in preloaded else self._dbs[domain].load_rows()
+            by_guid = {row[0]: row for row in rows}
+            for earlier, kept in unbuilt.items():
+                for guid in by_guid.keys() & kept.keys():
+                    log.warning("assembly %s is in both %s and %s; keeping the %s copy",
+                                guid, earlier.value, domain.value, earlier.value)
+                    del by_guid[guid]
+            unbuilt[domain] = by_guid
+        missing: set[str] = set()
+        for domain, kept in unbuilt.items():
+            payload_guids = map(itemgetter(PAYLOAD_COLUMN), kept.values())
+            if present.issuperset(payload_guids):
+                continue  # the usual case, checked without building a set
+            for row in kept.values():
+                if row[PAYLOAD_COLUMN] not in present:
+                    missing.add(row[PAYLOAD_COLUMN])
+                    log.warning("assembly %s (%s, %s): payload %r is %s", row[0], row[1], domain.value,
+                                row[PAYLOAD_COLUMN], _integrity(row[PAYLOAD_COLUMN], False).value)
         with self._lock:
-            self._entries = entries
+            self._unbuilt = unbuilt
+            self._missing_payloads = missing
+            self._entries = {}
+            replayed = self._journal.pending()
+            for entry in replayed:
+                current = self._entry(entry.assembly_guid)
+                if (current is not None and current.seq == 0
+                        and entry.record.revision < current.record.revision):
+                    continue  # the database already holds a newer revision (e.g. a restored backup)
+                applied = _apply_journal_entry(self._entries, entry)
+                payload_guid = applied.record.payload.payload_guid
+                applied.integrity = _integrity(payload_guid, payload_guid in present)
+            if replayed:
+                log.warning("replayed %d queued change(s) from the journal", len(replayed))
             self._generation += 1
         return self.counts()
 
-    def _load_entries(self, preloaded: dict[Domain, list[AssemblyRecord]]) -> dict[str, _Entry]:
-        entries: dict[str, _Entry] = {}
-        for domain in DOMAIN_PRIORITY:
-            records = preloaded[domain] if domain in preloaded else self._dbs[domain].load()
-            for record in records:
-                existing = entries.get(record.assembly_guid)
-                if existing is not None:
-                    log.warning(
-                        "assembly %s is in both %s and %s; keeping the %s copy",
-                        record.assembly_guid, existing.record.domain.value, domain.value,
-                        existing.record.domain.value,
-                    )
-                    continue
-                entries[record.assembly_guid] = _Entry(record, last_persisted=record.updated_at)
-        replayed = self._journal.pending()
-        for entry in replayed:
-            current = entries.get(entry.assembly_guid)
-            if (current is not None and current.seq == 0
-                    and entry.record.revision < current.record.revision):
-                continue  # the database already holds a newer revision (e.g. a restored backup)
-            _apply_journal_entry(entries, entry)
-        if replayed:
-            log.warning("replayed %d queued change(s) from the journal", len(replayed))
-        present = self._payloads.list_guids()
-        for cached in entries.values():
-            cached.integrity = self._presence(cached.record, present)
-        return entries
+    def start_warming(self, delay: float = WARM_DELAY) -> None:
+        """Build the entries not built yet in the background, a chunk at a time, so the
+        first list after a boot finds them ready; requests meanwhile build what they need.
+
+        Starts after ``delay`` seconds: threads share one interpreter lock, and building
+        at once would slow the server's own start-up by about as much as it saves."""
+        if self._unbuilt_count() == 0:
+            return
+        self._warmer = threading.Thread(target=self._warm, args=(delay,), name="cache-warmer",
+                                        daemon=True)
+        self._warmer.start()
+
+    @property
+    def warm(self) -> bool:
+        """Every entry is built (until then, entries are built when first needed)."""
+        return self._unbuilt_count() == 0
+
+    def wait_warm(self, timeout: float | None = None) -> bool:
+        warmer = self._warmer
+        if warmer is not None:
+            warmer.join(timeout)
+        return self.warm
+
+    def _warm(self, delay: float) -> None:
+        self._stop.wait(delay)
+        while not self._stop.is_set():
+            with self._lock:
+                if not self._build_some(WARM_CHUNK):
+                    break
+            time.sleep(0)  # let waiting requests take the lock between chunks
+        gc.freeze()  # long-lived from now on: keep them out of later collections
+
+    def _unbuilt_count(self) -> int:
+        with self._lock:
+            return sum(len(rows) for rows in self._unbuilt.values())
+
+    def _build_some(self, limit: int | None) -> int:
+        """Build up to ``limit`` (all if None) entries from their rows; caller holds the lock.
+
+        Many long-lived objects are created here: the cyclic collector is paused meanwhile
+        (it would rescan the growing heap again and again)."""
+        built = 0
+        gc.disable()
+        try:
+            for domain, rows in self._unbuilt.items():
+                while rows and (limit is None or built < limit):
+                    guid, row = rows.popitem()
+                    self._entries[guid] = self._entry_from_row(row, domain)
+                    built += 1
+        finally:
+            gc.enable()
+        return built
+
+    def _entry_from_row(self, row: Row, domain: Domain) -> _Entry:
+        record = AssemblyRecord.from_row(row, domain)
+        entry = _Entry(record, last_persisted=record.updated_at)
+        if record.payload.payload_guid in self._missing_payloads:
+            entry.integrity = _integrity(record.payload.payload_guid, False)
+        return entry
+
+    def _entry(self, guid: str) -> _Entry | None:
+        """The entry of ``guid``, built from its row if needed; caller holds the lock."""
+        entry = self._entries.get(guid)
+        if entry is None:
+            for domain, rows in self._unbuilt.items():
+                row = rows.pop(guid, None)
+                if row is not None:
+                    entry = self._entries[guid] = self._entry_from_row(row, domain)
+                    break
+        return entry
+
+    def _all_entries(self) -> dict[str, _Entry]:
+        """Every entry, built; caller holds the lock."""
+        if any(self._unbuilt.values()):
+            self._build_some(None)
+        return self._entries
 
     def reload_domain(self, domain: Domain) -> int:
         """Replace a domain's entries with its database rows (after an official sync)."""
-        records = self._dbs[domain].load()
-        present = self._payloads.list_guids()
+        rows = self._dbs[domain].load_rows()
+        present = self._payloads.list_names()
         with self._lock:
-            dirty = [g for g, e in self._entries.items() if e.dirty and e.record.domain is domain]
+            entries = self._all_entries()
+            dirty = [g for g, e in entries.items() if e.dirty and e.record.domain is domain]
             if dirty:
                 raise CacheError(f"{len(dirty)} queued change(s) in {domain.value}; flush first")
-            for guid in [g for g, e in self._entries.items() if e.record.domain is domain]:
-                del self._entries[guid]
-            for record in records:
-                if record.assembly_guid in self._entries:
-                    log.warning("assembly %s exists in two domains; keeping %s", record.assembly_guid,
-                                self._entries[record.assembly_guid].record.domain.value)
+            for guid in [g for g, e in entries.items() if e.record.domain is domain]:
+                del entries[guid]
+            self._missing_payloads = ({g for g in self._missing_payloads if g in present}
+                                      | ({row[PAYLOAD_COLUMN] for row in rows} - present))
+            for row in rows:
+                if row[0] in entries:
+                    log.warning("assembly %s exists in two domains; keeping %s", row[0],
+                                entries[row[0]].record.domain.value)
                     continue
-                entry = _Entry(record, last_persisted=record.updated_at)
-                entry.integrity = self._presence(record, present)
-                self._entries[record.assembly_guid] = entry
+                entries[row[0]] = self._entry_from_row(row, domain)
             self._generation += 1
-        return len(records)
-
-    @staticmethod
-    def _presence(record: AssemblyRecord, present: set[str]) -> Integrity:
-        """A cheap startup check (the folder is there); checksums are verified on read."""
-        guid = record.payload.payload_guid
-        if guid in present:
-            return Integrity.OK
-        if not is_valid_payload_guid(guid):
-            log.warning("assembly %s (%s): payload id %r is invalid",
-                        record.assembly_guid, record.display_name, guid)
-            return Integrity.CORRUPT
-        log.warning("assembly %s (%s): payload %s is missing",
-                    record.assembly_guid, record.display_name, guid)
-        return Integrity.MISSING
+        return len(rows)
 
     # -- reads ---------------------------------------------------------------------------
     def get(self, guid: str) -> CachedAssembly | None:
         with self._lock:
-            entry = self._entries.get(guid)
+            entry = self._entry(guid)
             if entry is None or entry.deleted:
                 return None
             return entry.snapshot()
@@ -285,7 +371,7 @@ class AssemblyCache:
     def items(self, domain: Domain | None = None) -> list[CachedAssembly]:
         with self._lock:
             return [
-                e.snapshot() for e in self._entries.values()
+                e.snapshot() for e in self._all_entries().values()
                 if not e.deleted and (domain is None or e.record.domain is domain)
             ]
 
@@ -295,8 +381,8 @@ class AssemblyCache:
         return self._generation
 
     def counts(self) -> dict[str, int]:
-        result = {d.value: 0 for d in Domain}
         with self._lock:
+            result = {d.value: len(self._unbuilt.get(d, ())) for d in Domain}
             for entry in self._entries.values():
                 if not entry.deleted:
                     result[entry.record.domain.value] += 1
@@ -304,14 +390,15 @@ class AssemblyCache:
 
     def referenced_payloads(self) -> set[str]:
         with self._lock:
-            refs = {e.record.payload.payload_guid for e in self._entries.values() if not e.deleted}
-            for entry in self._entries.values():
+            entries = self._all_entries()
+            refs = {e.record.payload.payload_guid for e in entries.values() if not e.deleted}
+            for entry in entries.values():
                 refs.update(p for _, p in entry.superseded)
         return refs
 
     def set_integrity(self, guid: str, status: Integrity, *, payload_guid: str | None = None) -> None:
         with self._lock:
-            entry = self._entries.get(guid)
+            entry = self._entry(guid)
             if entry is None:
                 return
             if payload_guid is not None and entry.record.payload.payload_guid != payload_guid:
@@ -374,7 +461,7 @@ class AssemblyCache:
         with self._lock:
             if self._closed:
                 raise CacheError("The engine is shutting down; try again in a moment.")
-            current = self._entries.get(guid)
+            current = self._entry(guid)
             before = current.copy() if current is not None else None
             op, record = plan(current)
             entry = new_entry(self._journal, op, record)
@@ -530,9 +617,10 @@ class AssemblyCache:
     def close(self, *, flush: bool = True) -> list[FlushResult]:
         """Stop the worker, flush what is queued (unless told not to), close the journal."""
         self._stop.set()
-        if self._worker is not None:
-            self._worker.join()
-            self._worker = None
+        for thread in (self._worker, self._warmer):
+            if thread is not None:
+                thread.join()
+        self._worker = self._warmer = None
         results: list[FlushResult] = []
         if flush:
             results = self.flush_now()

@@ -215,6 +215,12 @@ def validate_and_migrate(conn: sqlite3.Connection, path: Path) -> list[str]:
     return added
 
 
+STAMP_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS content_stamp (value TEXT NOT NULL)",
+    *(f"CREATE TRIGGER IF NOT EXISTS content_stamp_forget_on_{op.lower()} AFTER {op} ON assemblies "
+      "BEGIN DELETE FROM content_stamp; END" for op in ("INSERT", "UPDATE", "DELETE")),
+)
+
 SELECT_ALL = f"SELECT {', '.join(COLUMNS)} FROM assemblies"
 UPSERT = (
     f"INSERT INTO assemblies ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))}) "
@@ -310,13 +316,17 @@ class DomainDatabase:
                 budget_seconds=self.options.retry_seconds if budget_seconds is None else budget_seconds,
             )
 
-    def replace_all(self, records: Sequence[AssemblyRecord]) -> None:
-        """Purge the table and insert ``records`` in one transaction (official sync)."""
+    def replace_all(self, records: Sequence[AssemblyRecord], *, stamp: str | None = None) -> None:
+        """Purge the table and insert ``records`` in one transaction (official sync).
+
+        ``stamp`` is remembered with exactly this content (see :meth:`stamp`)."""
         def purge_and_fill() -> None:
             self._conn.execute("BEGIN IMMEDIATE")
             try:
                 self._conn.execute("DELETE FROM assemblies")
                 self._conn.executemany(UPSERT, [r.to_row() for r in records])
+                if stamp is not None:
+                    self._set_stamp(stamp)
                 self._conn.execute("COMMIT")
             except BaseException:
                 self._conn.execute("ROLLBACK")
@@ -325,6 +335,37 @@ class DomainDatabase:
         with self._lock:
             with_retry(purge_and_fill, what=f"rebuilding {self.path.name}",
                        budget_seconds=self.options.retry_seconds)
+
+    # A content stamp is a value stored next to the table's rows that any later change to
+    # the rows erases (triggers, so it holds even for a hand edit with the sqlite3 shell).
+    # A reader that finds the stamp it expects knows the rows are exactly what was stamped.
+    def stamp(self) -> str | None:
+        with self._lock:
+            try:
+                row = self._conn.execute("SELECT value FROM content_stamp").fetchone()
+            except sqlite3.OperationalError:  # never stamped: no table yet
+                return None
+            return None if row is None else str(row[0])
+
+    def set_stamp(self, stamp: str) -> None:
+        """Stamp the current rows (which the caller knows to be what ``stamp`` stands for)."""
+        def write() -> None:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                self._set_stamp(stamp)
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+
+        with self._lock:
+            with_retry(write, what=f"stamping {self.path.name}", budget_seconds=self.options.retry_seconds)
+
+    def _set_stamp(self, stamp: str) -> None:
+        for statement in STAMP_SCHEMA:
+            self._conn.execute(statement)
+        self._conn.execute("DELETE FROM content_stamp")
+        self._conn.execute("INSERT INTO content_stamp (value) VALUES (?)", (stamp,))
 
     def count(self) -> int:
         with self._lock:

@@ -2,8 +2,11 @@
 
 At every boot (and on demand) the runtime ``official.db`` is purged and repopulated from
 the staging root, and the payload folders it needs are mirrored into the runtime
-``Payloads/``. Community and user databases are never overwritten: community is seeded
-from staging only when the runtime has none. Official writes made in Dev Mode are mirrored
+``Payloads/``. A sync stamps the runtime rows with the staging file's identity; a boot that
+finds that stamp (any later change to the rows, even by hand, erases it) knows the runtime
+rows are already exactly staging's and only restores payload folders gone missing.
+Community and user databases are never overwritten: community is seeded from staging only
+when the runtime has none. Official writes made in Dev Mode are mirrored
 back to the staging copy once persisted, so maintainers can commit them.
 """
 
@@ -12,11 +15,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from operator import itemgetter
 from pathlib import Path
+from typing import Any
 
 from ..types import DATABASE_FILES, Domain
 from .databases import ConnectionOptions, DomainDatabase, read_staging
-from .models import AssemblyRecord
+from .models import COLUMNS, AssemblyRecord
 from .payloads import PayloadError, PayloadStore
 
 log = logging.getLogger("assembly_engine.official_sync")
@@ -29,7 +34,8 @@ class SyncReport:
     payloads_copied: int = 0
     payloads_removed: int = 0
     problems: list[str] = field(default_factory=list)
-    records: list[AssemblyRecord] = field(default_factory=list, repr=False)  # what official now holds
+    rows: list[tuple[Any, ...]] = field(default_factory=list, repr=False)  # what official now holds
+    reused: bool = False  # the runtime rows carried staging's stamp: only payloads were checked
 
     @property
     def matches(self) -> bool:
@@ -51,6 +57,28 @@ def _load_domain(root: Path, domain: Domain) -> list[AssemblyRecord]:
     return read_staging(path, domain) if path.exists() else []
 
 
+PAYLOAD_GUID = COLUMNS.index("payload_guid")
+CHECKSUM = COLUMNS.index("payload_checksum")
+
+
+def staging_fingerprint(staging_root: Path) -> str | None:
+    """The identity of the staging official database file as it is now (and of its WAL,
+    if one holds anything: a reader of a WAL-mode file leaves an empty one behind).
+
+    Device, inode, size, modification and change times: any write or replacement changes
+    the change time (``st_ctime``, which no tool can set back), so an equal fingerprint
+    means the very same bytes, at the cost of a ``stat`` instead of hashing the file."""
+    path = staging_root / DATABASE_FILES[Domain.OFFICIAL]
+    if not path.exists():
+        return None
+    parts = []
+    for part in (path, path.with_name(path.name + "-wal")):
+        if part.exists() and (info := part.stat()).st_size > 0:
+            parts.append(f"{part.name}:{info.st_dev}:{info.st_ino}:{info.st_size}:"
+                         f"{info.st_mtime_ns}:{info.st_ctime_ns}")
+    return "staging-file:" + ";".join(parts)
+
+
 def sync_official(
     staging_root: Path,
     runtime_db: DomainDatabase,
@@ -58,24 +86,33 @@ def sync_official(
     *,
     keep_payloads: set[str] | frozenset[str] = frozenset(),
     quick: bool = False,
+    present_payloads: set[str] | None = None,
 ) -> SyncReport:
     """Purge runtime official and repopulate it (rows + payloads) from staging.
 
     ``keep_payloads`` are payload folders that must survive even if no official row uses
     them any more (queued journal entries still point at them). ``quick`` (used at boot)
-    trusts a runtime payload folder whose manifest is identical to staging's instead of
-    re-hashing it; content is verified on every read anyway, and an explicit sync repairs.
+    skips the rows when the runtime's stamp shows they are staging's already, and trusts
+    a runtime payload folder that is present (``present_payloads``: the names in the
+    runtime payload folder, if the caller listed it) or whose manifest is identical to
+    staging's; content is verified on every read anyway, and an explicit sync repairs.
     """
-    if not (staging_root / DATABASE_FILES[Domain.OFFICIAL]).exists():
+    fingerprint = staging_fingerprint(staging_root)
+    if fingerprint is None:
         log.warning("no staging official library at %s; official stays empty", staging_root)
-    staged = _load_domain(staging_root, Domain.OFFICIAL)
     staging_payloads = PayloadStore(staging_root / "Payloads")
+    present = (runtime_payloads.list_names() if present_payloads is None else present_payloads) \
+        if quick else set()
+    if quick and fingerprint is not None and runtime_db.stamp() == fingerprint:
+        return _restore_missing_payloads(runtime_db.load_rows(), present, staging_payloads,
+                                         runtime_payloads)
+    staged = _load_domain(staging_root, Domain.OFFICIAL)
     previous_rows = runtime_db.load_rows()
-    # payload_guid -> checksum of what the runtime rows pointed at (columns 10 and 13)
-    mirrored = {row[10]: row[13] for row in previous_rows}
+    # payload_guid -> checksum of what the runtime rows pointed at
+    mirrored = {row[PAYLOAD_GUID]: row[CHECKSUM] for row in previous_rows}
     previous = set(mirrored)
-    present = runtime_payloads.list_guids() if quick else set()
-    report = SyncReport(staging_count=len(staged), runtime_count=0, records=staged)
+    staged_rows = [r.to_row() for r in staged]
+    report = SyncReport(staging_count=len(staged), runtime_count=0, rows=staged_rows)
     for record in staged:
         guid = record.payload.payload_guid
         if guid in present and mirrored.get(guid) == record.payload.checksum:
@@ -88,8 +125,11 @@ def sync_official(
             message = f"{record.display_name} ({record.assembly_guid}): staging payload {guid}: {exc}"
             report.problems.append(message)
             log.warning("official sync: %s", message)
-    if sorted(previous_rows) != sorted(r.to_row() for r in staged):
-        runtime_db.replace_all(staged)  # an unchanged library is not rewritten at every boot
+    stamp = fingerprint if fingerprint is not None and not report.problems else None
+    if sorted(previous_rows) != sorted(staged_rows):
+        runtime_db.replace_all(staged, stamp=stamp)  # an unchanged library is not rewritten
+    elif stamp is not None and runtime_db.stamp() != stamp:
+        runtime_db.set_stamp(stamp)
     wanted = {r.payload.payload_guid for r in staged}
     for guid in sorted(previous - wanted - set(keep_payloads)):
         try:
@@ -102,6 +142,31 @@ def sync_official(
     log.info("official sync: %d staged, %d in runtime, %d payload(s) copied, %d removed",
              report.staging_count, report.runtime_count, report.payloads_copied,
              report.payloads_removed)
+    return report
+
+
+def _restore_missing_payloads(
+    rows: list[tuple[Any, ...]],
+    present: set[str],
+    staging_payloads: PayloadStore,
+    runtime_payloads: PayloadStore,
+) -> SyncReport:
+    """The boot of an already synced library: copy back only payload folders gone missing."""
+    report = SyncReport(staging_count=len(rows), runtime_count=len(rows), rows=rows, reused=True)
+    all_present = present.issuperset(map(itemgetter(PAYLOAD_GUID), rows))
+    for row in rows if not all_present else ():
+        guid = row[PAYLOAD_GUID]
+        if guid in present:
+            continue
+        try:
+            staging_payloads.copy_to(guid, runtime_payloads)
+            report.payloads_copied += 1
+        except PayloadError as exc:
+            message = f"{row[1]} ({row[0]}): staging payload {guid}: {exc}"
+            report.problems.append(message)
+            log.warning("official sync: %s", message)
+    log.info("official sync: runtime already holds staging's %d assemblies (stamp matches); "
+             "%d payload(s) restored", len(rows), report.payloads_copied)
     return report
 
 

@@ -461,6 +461,11 @@ class PayloadStore:
         """
         return os.path.lexists(self._entry_path(payload_guid))
 
+    def list_names(self) -> set[str]:
+        """Every name in the root, unchecked: the cheap presence test used when loading
+        (one directory read; whatever is there is verified when it is read)."""
+        return set(os.listdir(self.root))
+
     def list_guids(self) -> set[str]:
         """GUIDs of the payload folders present: real directories with a valid GUID name."""
         found: set[str] = set()

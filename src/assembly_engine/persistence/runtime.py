@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import errno
 import fcntl
+import gc
 import logging
 import os
 import socket
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO
 
@@ -28,6 +31,20 @@ from .payloads import PayloadStore
 log = logging.getLogger("assembly_engine.runtime")
 
 LOCK_FILE = "engine.lock"
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while loading: the rows read at boot are
+    hundreds of thousands of long-lived objects, and each collection meanwhile would rescan
+    the growing heap. Afterwards they move to the permanent generation (gc.freeze), out of
+    the way of later collections."""
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+        gc.freeze()
 
 
 class EngineLocked(RuntimeError):
@@ -116,27 +133,33 @@ class StorageRuntime:
         try:
             databases.validate_all()
             journal = Journal(root / JOURNAL_FILE, options)
-            report = sync_official(
-                settings.staging_root, databases[Domain.OFFICIAL], payloads,
-                keep_payloads=journal.referenced_payloads(), quick=True,
-            )
-            if community_is_new:
-                seed_community(settings.staging_root, databases[Domain.COMMUNITY], payloads)
             mirror = None
             if (settings.staging_root / DATABASE_FILES[Domain.OFFICIAL]).exists():
                 mirror = StagingMirror(settings.staging_root, payloads, options)
             cache = AssemblyCache(databases, journal, payloads,
                                   flush_interval=settings.flush_interval, on_persisted=mirror)
-            counts = cache.hydrate(preloaded={Domain.OFFICIAL: report.records})
+            with collector_paused():
+                present = payloads.list_names()
+                report = sync_official(
+                    settings.staging_root, databases[Domain.OFFICIAL], payloads,
+                    keep_payloads=journal.referenced_payloads(), quick=True, present_payloads=present,
+                )
+                if community_is_new:
+                    seed_community(settings.staging_root, databases[Domain.COMMUNITY], payloads)
+                if report.payloads_copied:
+                    present = payloads.list_names()
+                counts = cache.hydrate(preloaded={Domain.OFFICIAL: report.rows}, present_payloads=present)
             log.info("cache hydrated: %s; %d queued change(s)", counts, cache.depth())
             if start_worker:
                 cache.start()
+                cache.start_warming()
         except BaseException:
             if journal is not None:
                 journal.close()
             databases.close()
             raise
-        return cls(settings, lock, databases, journal, payloads, cache, mirror, report)
+        # The cache holds the official rows now; the kept report need not.
+        return cls(settings, lock, databases, journal, payloads, cache, mirror, replace(report, rows=[]))
 
     def resync_official(self) -> SyncReport:
         """Rebuild runtime official from staging while running (Dev Mode / CLI)."""

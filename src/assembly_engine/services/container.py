@@ -104,7 +104,8 @@ class EngineServices:
 
     def health(self) -> dict[str, object]:
         cache = self.storage.cache
-        return {"status": "ok", "assemblies": cache.counts(), "queue_depth": cache.depth()}
+        return {"status": "ok", "assemblies": cache.counts(), "queue_depth": cache.depth(),
+                "cache_warm": cache.warm}
 
     def close(self) -> None:
         self.withdraw_cli_access()

@@ -120,3 +120,20 @@ def test_a_bad_query_stays_refused_when_asked_again(client: tuple[TestClient, di
         response = http.get("/api/assemblies?limit=0", headers=headers)
         assert response.status_code == 422 and "limit" in response.json()["message"]
     assert http.get("/api/assemblies?limit=0").status_code == 401  # sign-in is checked first
+
+
+def test_an_unexpected_list_failure_is_a_json_500(client: tuple[TestClient, dict[str, str]],
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """The list takes the fast lane past FastAPI's routing; its failures still get the
+    engine's error shape."""
+    http, headers = client
+    services = http.app.state.services  # type: ignore[attr-defined]
+
+    def broken(*_: object) -> None:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(services.assemblies, "search", broken)
+    response = http.get("/api/assemblies?q=never-listed-before", headers=headers)
+    assert response.status_code == 500
+    assert response.json()["error"] == "internal_error" and "disk on fire" not in response.text
+    assert http.get("/api/assemblies/queue", headers=headers).status_code == 200  # others unaffected

@@ -17,6 +17,7 @@ from ..config import Settings
 from ..logging_setup import configure_logging
 from ..services.container import EngineServices
 from .errors import install_error_handlers
+from .fast_lane import FastLane
 from .limits import BodySizeLimit
 from .responses import JsonResponse
 from .routes import admin, assemblies, auth, dev_mode, health, users
@@ -58,7 +59,9 @@ def create_app(settings: Settings | None = None, *, console_log: bool = True,
     )
     app.state.rendered_pages = assemblies.RenderedPages()
     install_error_handlers(app)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.import_max_bytes)
+    app.add_middleware(FastLane, path="/api/assemblies", endpoint=assemblies.list_assemblies,
+                       handlers=app.exception_handlers)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.import_max_bytes)  # outermost
     # The assembly routes early: the list is by far the busiest route. Dev Mode's
     # /api/assemblies/dev-mode must come before the assemblies' /{guid}.
     for module in (dev_mode, assemblies, health, auth, users, admin):

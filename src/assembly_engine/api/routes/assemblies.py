@@ -148,9 +148,9 @@ class RenderedPages:
 @router.get("", responses={**error_responses(400, 401, 422), 304: {"description": "unchanged"}},
             openapi_extra={"parameters": LIST_PARAMETERS})
 async def list_assemblies(request: Request) -> Response:
-    # The busiest route takes no FastAPI parameters: its query is parsed (and cached) by
-    # parse_list_query and its answer comes from RenderedPages, which keeps the framework's
-    # per-request work to routing alone.
+    # The busiest route: requests reach it through api/fast_lane.py, not FastAPI's routing
+    # (this registration gives the OpenAPI document). Its query is parsed (and cached) by
+    # parse_list_query, and its answer comes from RenderedPages.
     engine: EngineServices = request.app.state.services
     caller = (await authenticate(request, engine)).caller
     pages: RenderedPages = request.app.state.rendered_pages

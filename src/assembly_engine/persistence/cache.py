@@ -15,6 +15,10 @@ A mutation (create, update, delete) happens in three steps:
 every dirty entry of a domain in one transaction, then drops those journal entries and
 removes payload folders the persisted rows no longer point to. A failed flush leaves
 every entry dirty and is retried with backoff; one domain failing never stops another.
+
+Loading (``hydrate``) keeps each database row as it was read; an entry is built from its
+row the first time anything needs it, or by the background warmer (``start_warming``),
+so a boot costs little more than reading the rows. Rows not built yet are always clean.
 """
 
 from __future__ import annotations
@@ -101,7 +105,7 @@ class _Entry:
     superseded: list[tuple[int, str]] = field(default_factory=list)
     # The database row of a queued upsert, built when the change is made so a flush (which
     # holds the domain's write lock) only writes.
-    row: tuple[Any, ...] | None = field(default=None, repr=False, compare=False)
+    row: Row | None = field(default=None, repr=False, compare=False)
     # The immutable snapshot readers get, built once and reused until a field changes (lists
     # of 100,000s of entries then cost no allocation per entry).
     _snap: CachedAssembly | None = field(default=None, repr=False, compare=False)
@@ -111,21 +115,20 @@ class _Entry:
         if name != "_snap":
             object.__setattr__(self, "_snap", None)
 
-    def mark_persisted(self, when: str, seq: int) -> list[str]:
-        """The change up to ``seq`` is in the database; returns the payload folders it
-        superseded, which may now go. The entry is clean unless changed since ``seq``."""
+    def mark_persisted(self, when: str, seq: int, removable: list[str]) -> None:
+        """The change up to ``seq`` is in the database: adds the payload folders it
+        superseded (which may now go) to ``removable``. The entry is clean unless changed
+        since ``seq``."""
         set_field = object.__setattr__  # one snapshot reset for all fields (flushes are hot)
         set_field(self, "_snap", None)
         set_field(self, "last_persisted", when)
-        removable: list[str] = []
         if self.superseded:
-            removable = [p for s, p in self.superseded if s <= seq]
+            removable.extend(p for s, p in self.superseded if s <= seq)
             set_field(self, "superseded", [(s, p) for s, p in self.superseded if s > seq])
         if self.seq == seq:
             set_field(self, "dirty", False)
             set_field(self, "dirty_since", None)
             set_field(self, "row", None)
-        return removable
 
     def snapshot(self) -> CachedAssembly:
         snap = self._snap
@@ -149,7 +152,7 @@ class _Entry:
 
 
 # A queued change as a flush takes it: (guid, record, row or None for a delete, seq).
-QueuedChange = tuple[str, AssemblyRecord, "tuple[Any, ...] | None", int]
+QueuedChange = tuple[str, AssemblyRecord, Row | None, int]
 
 
 @dataclass(frozen=True)
@@ -343,8 +346,8 @@ class AssemblyCache:
                 raise CacheError(f"{len(dirty)} queued change(s) in {domain.value}; flush first")
             for guid in [g for g, e in entries.items() if e.record.domain is domain]:
                 del entries[guid]
-            self._missing_payloads = ({g for g in self._missing_payloads if g in present}
-                                      | ({row[PAYLOAD_COLUMN] for row in rows} - present))
+            # Every other entry is built by now: only this domain's rows still use the set.
+            self._missing_payloads = {row[PAYLOAD_COLUMN] for row in rows} - present
             for row in rows:
                 if row[0] in entries:
                     log.warning("assembly %s exists in two domains; keeping %s", row[0],
@@ -496,8 +499,7 @@ class AssemblyCache:
     def _dirty_batches(self) -> dict[Domain, list[QueuedChange]]:
         """Every queued change by domain, in one pass over the entries. A change made after
         this is flushed the next time (its seq differs from the one taken here)."""
-        batches: dict[Domain, list[QueuedChange]] = {
-            d: [] for d in Domain}
+        batches: dict[Domain, list[QueuedChange]] = {d: [] for d in Domain}
         with self._lock:
             for guid, e in self._entries.items():
                 if e.dirty:
@@ -513,13 +515,13 @@ class AssemblyCache:
         state = self._flush_state[domain]
         if not batch:
             return FlushResult(domain, 0)
-        upserts = [(record, row) for _, record, row, _ in batch if row is not None]
+        rows = [row for _, _, row, _ in batch if row is not None]
         deletes = [record for _, record, row, _ in batch if row is None]
         try:
-            self._dbs[domain].write([row for _, row in upserts], [r.assembly_guid for r in deletes],
-                                    budget_seconds)
+            self._dbs[domain].write(rows, [r.assembly_guid for r in deletes], budget_seconds)
             if self._on_persisted is not None:
-                self._on_persisted(domain, [record for record, _ in upserts], deletes)
+                upserts = [record for _, record, row, _ in batch if row is not None]
+                self._on_persisted(domain, upserts, deletes)
         except Exception as exc:  # noqa: BLE001 - a failed flush must never lose entries
             state.failures += 1
             state.last_error = str(exc)
@@ -529,13 +531,14 @@ class AssemblyCache:
         now = utc_now()
         removable: list[str] = []
         with self._lock:
+            entries = self._entries
             for guid, _, _, seq in batch:
-                entry = self._entries.get(guid)
+                entry = entries.get(guid)
                 if entry is None:
                     continue
-                removable.extend(entry.mark_persisted(now, seq))
-                if entry.seq == seq and entry.deleted:
-                    del self._entries[guid]
+                entry.mark_persisted(now, seq, removable)
+                if entry.deleted and entry.seq == seq:
+                    del entries[guid]
             self._generation += 1
         state.failures = 0
         state.last_error = None

@@ -195,3 +195,18 @@ def test_an_id_in_two_domains_keeps_the_higher_domain(settings: Settings,
         assert community.assembly_guid in caplog.text and "keeping the community copy" in caplog.text
     finally:
         rt.close()
+
+
+def test_a_first_boot_seeds_community_with_readable_intact_assemblies(settings: Settings) -> None:
+    store = PayloadStore(settings.staging_root / "Payloads")
+    shared = [make_record(store, Domain.COMMUNITY, f"Shared {i}") for i in range(3)]
+    write_rows(settings.staging_root / "community.db", Domain.COMMUNITY, shared)
+    rt = boot(settings)
+    try:
+        assert rt.cache.counts()["community"] == 3
+        for record in shared:
+            found = rt.cache.require(record.assembly_guid)
+            assert found.state.integrity is Integrity.OK, "seeded payloads were copied before loading"
+            assert rt.payloads.read(record.payload.payload_guid).text == "Write-Host 'hi'\n"
+    finally:
+        rt.close()

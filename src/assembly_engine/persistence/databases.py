@@ -321,20 +321,28 @@ class DomainDatabase:
 
         ``stamp`` is remembered with exactly this content (see :meth:`stamp`)."""
         def purge_and_fill() -> None:
+            self._conn.execute("DELETE FROM assemblies")
+            self._conn.executemany(UPSERT, [r.to_row() for r in records])
+            if stamp is not None:
+                self._set_stamp(stamp)
+
+        self._in_transaction(purge_and_fill, f"rebuilding {self.path.name}")
+
+    def _in_transaction(self, work: Callable[[], None], what: str) -> None:
+        """Run ``work`` in one write transaction (BEGIN IMMEDIATE ... COMMIT), retried
+        while the database is busy; nothing of it stays if it fails."""
+        def attempt() -> None:
             self._conn.execute("BEGIN IMMEDIATE")
             try:
-                self._conn.execute("DELETE FROM assemblies")
-                self._conn.executemany(UPSERT, [r.to_row() for r in records])
-                if stamp is not None:
-                    self._set_stamp(stamp)
+                work()
                 self._conn.execute("COMMIT")
             except BaseException:
-                self._conn.execute("ROLLBACK")
+                if self._conn.in_transaction:
+                    self._conn.execute("ROLLBACK")
                 raise
 
         with self._lock:
-            with_retry(purge_and_fill, what=f"rebuilding {self.path.name}",
-                       budget_seconds=self.options.retry_seconds)
+            with_retry(attempt, what=what, budget_seconds=self.options.retry_seconds)
 
     # A content stamp is a value stored next to the table's rows that any later change to
     # the rows erases (triggers, so it holds even for a hand edit with the sqlite3 shell).
@@ -349,17 +357,7 @@ class DomainDatabase:
 
     def set_stamp(self, stamp: str) -> None:
         """Stamp the current rows (which the caller knows to be what ``stamp`` stands for)."""
-        def write() -> None:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                self._set_stamp(stamp)
-                self._conn.execute("COMMIT")
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-
-        with self._lock:
-            with_retry(write, what=f"stamping {self.path.name}", budget_seconds=self.options.retry_seconds)
+        self._in_transaction(lambda: self._set_stamp(stamp), f"stamping {self.path.name}")
 
     def _set_stamp(self, stamp: str) -> None:
         for statement in STAMP_SCHEMA:

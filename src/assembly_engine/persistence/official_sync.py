@@ -101,8 +101,9 @@ def sync_official(
     if fingerprint is None:
         log.warning("no staging official library at %s; official stays empty", staging_root)
     staging_payloads = PayloadStore(staging_root / "Payloads")
-    present = (runtime_payloads.list_names() if present_payloads is None else present_payloads) \
-        if quick else set()
+    present: set[str] = set()
+    if quick:
+        present = runtime_payloads.list_names() if present_payloads is None else present_payloads
     if quick and fingerprint is not None and runtime_db.stamp() == fingerprint:
         return _restore_missing_payloads(runtime_db.load_rows(), present, staging_payloads,
                                          runtime_payloads)

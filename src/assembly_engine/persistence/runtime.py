@@ -144,10 +144,11 @@ class StorageRuntime:
                     settings.staging_root, databases[Domain.OFFICIAL], payloads,
                     keep_payloads=journal.referenced_payloads(), quick=True, present_payloads=present,
                 )
+                seeded = 0
                 if community_is_new:
-                    seed_community(settings.staging_root, databases[Domain.COMMUNITY], payloads)
-                if report.payloads_copied:
-                    present = payloads.list_names()
+                    seeded = seed_community(settings.staging_root, databases[Domain.COMMUNITY], payloads)
+                if report.payloads_copied or seeded:
+                    present = payloads.list_names()  # folders were added since the listing
                 counts = cache.hydrate(preloaded={Domain.OFFICIAL: report.rows}, present_payloads=present)
             log.info("cache hydrated: %s; %d queued change(s)", counts, cache.depth())
             if start_worker:

@@ -84,3 +84,41 @@ def test_workflow_preview_draws_nodes_and_edges(page: Page, name: str) -> None:
     expect(preview.get_by_test_id("workflow-node")).to_have_count(len(workflow["nodes"]))
     expect(preview.get_by_test_id("workflow-edge")).to_have_count(len(workflow["edges"]))
     expect(preview).to_contain_text(workflow["nodes"][0]["data"]["label"][:10])
+
+
+def test_closing_the_tab_with_unsaved_edits_asks_first(page: Page, engine: Engine) -> None:
+    sign_in(page, OPERATOR)
+    page.goto("/assemblies/new/script")
+    page.get_by_test_id("field-name").fill(f"E2E unsaved {uuid.uuid4().hex[:6]}")
+    page.get_by_test_id("code-editor").locator(".cm-content").click()
+    page.keyboard.type("Write-Host 'not saved yet'")
+    asked: list[str] = []
+
+    def stay(dialog) -> None:  # type: ignore[no-untyped-def]
+        asked.append(dialog.type)
+        dialog.dismiss()  # "Stay on page"
+
+    page.on("dialog", stay)
+    page.close(run_before_unload=True)
+    page.wait_for_timeout(500)
+    assert asked == ["beforeunload"]
+    assert not page.is_closed()  # the edit is still there to save
+    expect(page.get_by_test_id("code-editor")).to_contain_text("not saved yet")
+
+
+def test_a_saved_editor_closes_without_asking(page: Page, engine: Engine) -> None:
+    sign_in(page, OPERATOR)
+    page.goto("/assemblies/new/script")
+    page.get_by_test_id("field-name").fill(f"E2E saved {uuid.uuid4().hex[:6]}")
+    page.get_by_test_id("field-type").click()
+    page.get_by_test_id("type-bash").click()
+    page.get_by_test_id("code-editor").locator(".cm-content").click()
+    page.keyboard.type("echo saved")
+    page.get_by_test_id("save").click()
+    expect(page).to_have_url(re.compile(r"/assemblies/[0-9a-f]{32}$"))
+    expect(page.get_by_test_id("save")).to_be_disabled()  # nothing left to save
+    asked: list[str] = []
+    page.on("dialog", lambda dialog: (asked.append(dialog.type), dialog.dismiss()))
+    with page.expect_event("close", timeout=5000):
+        page.close(run_before_unload=True)
+    assert asked == []

@@ -197,6 +197,17 @@ export default function AssemblyEditor({ guid, kind }) {
 
   const touched = useMemo(() => !same(form, baseline), [form, baseline]);
 
+  // Closing or reloading the tab with unsaved edits asks first (in-app "Back" asks too).
+  useEffect(() => {
+    if (!touched) return undefined;
+    const warn = (event) => {
+      event.preventDefault();
+      event.returnValue = ""; // older browsers need it set to show their prompt
+    };
+    window.addEventListener("beforeunload", warn);
+    return () => window.removeEventListener("beforeunload", warn);
+  }, [touched]);
+
   if (loadError) {
     return (
       <Stack spacing={2}>

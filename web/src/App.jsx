@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useMemo, useState } from "react";
+import { lazy, Suspense, useCallback, useEffect, useMemo, useState } from "react";
 import CssBaseline from "@mui/material/CssBaseline";
 import Box from "@mui/material/Box";
 import CircularProgress from "@mui/material/CircularProgress";
@@ -12,8 +12,11 @@ import { navigate, route, usePath } from "./router.js";
 import TopBar from "./components/TopBar.jsx";
 import DevModeBanner from "./components/DevModeBanner.jsx";
 import SignIn from "./pages/SignIn.jsx";
-import AssemblyList from "./pages/AssemblyList.jsx";
-import AssemblyEditor from "./pages/AssemblyEditor.jsx";
+
+// The pages load on first use, each in its own chunk: the sign-in page needs neither the
+// grid (list) nor the code editor (editor), the bulk of the bundle.
+const AssemblyList = lazy(() => import("./pages/AssemblyList.jsx"));
+const AssemblyEditor = lazy(() => import("./pages/AssemblyEditor.jsx"));
 
 const THEME_KEY = "ae-theme";
 
@@ -28,6 +31,14 @@ function withDeadline(state) {
   if (!state) return { enabled: false };
   const remaining = Number(state.remaining_seconds ?? 0);
   return { ...state, deadline: state.enabled ? Date.now() + remaining * 1000 : null };
+}
+
+function Loading() {
+  return (
+    <Box sx={{ display: "grid", placeItems: "center", flex: 1, minHeight: "50vh" }}>
+      <CircularProgress />
+    </Box>
+  );
 }
 
 export default function App() {
@@ -132,11 +143,7 @@ export default function App() {
   return (
     <ThemeProvider theme={theme}>
       <CssBaseline />
-      {status === "loading" && (
-        <Box sx={{ display: "grid", placeItems: "center", height: "100vh" }}>
-          <CircularProgress />
-        </Box>
-      )}
+      {status === "loading" && <Loading />}
       {status === "signedOut" && <SignIn onSignedIn={signedIn} mode={mode} onToggleMode={toggleMode} />}
       {status === "signedIn" && (
         <SessionContext.Provider value={session}>
@@ -144,7 +151,7 @@ export default function App() {
             <TopBar mode={mode} onToggleMode={toggleMode} />
             <DevModeBanner />
             <Box component="main" sx={{ flex: 1, p: { xs: 1.5, md: 3 }, display: "flex", flexDirection: "column" }}>
-              {page}
+              <Suspense fallback={<Loading />}>{page}</Suspense>
             </Box>
           </Box>
           <Snackbar

@@ -1,6 +1,15 @@
 import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from "react";
 import { AgGridReact } from "ag-grid-react";
-import { colorSchemeDark, colorSchemeLight, themeQuartz } from "ag-grid-community";
+import {
+  CellStyleModule,
+  colorSchemeDark,
+  colorSchemeLight,
+  InfiniteRowModelModule,
+  ModuleRegistry,
+  PaginationModule,
+  themeQuartz,
+  TooltipModule,
+} from "ag-grid-community";
 import Box from "@mui/material/Box";
 import Stack from "@mui/material/Stack";
 import Chip from "@mui/material/Chip";
@@ -33,6 +42,10 @@ import DirtyPill from "../components/DirtyPill.jsx";
 import TypeLabel from "../components/TypeLabel.jsx";
 import { CloneDialog, DeleteDialog, RenameDialog } from "../components/Dialogs.jsx";
 import { QUEUE_CHANGED } from "../components/DevModeBanner.jsx";
+
+// Only the AG Grid features the list uses: server-side (infinite) rows, paging, tooltips.
+// Registered here, so the grid loads with this page's chunk.
+ModuleRegistry.registerModules([InfiniteRowModelModule, PaginationModule, TooltipModule, CellStyleModule]);
 
 const PAGE_SIZE = 50;
 const POLL_MS = 2000;

@@ -36,7 +36,13 @@ from typing import Any
 from ..types import Domain, Integrity, is_valid_payload_guid
 from .databases import DatabaseBusy, DomainDatabases
 from .journal import Journal, JournalEntry, new_entry
-from .models import COLUMNS, AssemblyRecord, CachedAssembly, CacheEntryState, utc_now
+from .models import (
+    PAYLOAD_GUID_COLUMN,
+    AssemblyRecord,
+    CachedAssembly,
+    CacheEntryState,
+    utc_now,
+)
 from .payloads import PayloadStore
 
 log = logging.getLogger("assembly_engine.cache")
@@ -48,7 +54,6 @@ PersistHook = Callable[[Domain, Sequence[AssemblyRecord], Sequence[AssemblyRecor
 DOMAIN_PRIORITY = (Domain.OFFICIAL, Domain.COMMUNITY, Domain.USER)
 
 Row = tuple[Any, ...]  # a database row in COLUMNS order
-PAYLOAD_COLUMN = COLUMNS.index("payload_guid")
 WARM_CHUNK = 2000  # entries built per hold of the cache lock while warming up
 WARM_DELAY = 1.0  # seconds between loading the rows and starting to build entries
 
@@ -205,21 +210,15 @@ class AssemblyCache:
         self._closed = False
 
     # -- startup -------------------------------------------------------------------------
-    def hydrate(
-        self,
-        preloaded: dict[Domain, list[Row]] | None = None,
-        present_payloads: set[str] | None = None,
-    ) -> dict[str, int]:
+    def hydrate(self, preloaded: dict[Domain, list[Row]], present_payloads: set[str]) -> dict[str, int]:
         """Load every domain's rows, then replay the journal on top. Returns counts.
 
         Entries are built from their rows lazily: on first access, or by
         :meth:`start_warming` in the background, so the engine is ready once the rows are
         read. ``preloaded`` gives a domain's rows when the caller already read them
-        (official sync), ``present_payloads`` the names in the payload folder when the
-        caller already listed it.
+        (official sync), ``present_payloads`` the names the caller listed in the payload
+        folder.
         """
-        preloaded = preloaded or {}
-        present = self._payloads.list_names() if present_payloads is None else present_payloads
         unbuilt: dict[Domain, dict[str, Row]] = {}
         for domain in DOMAIN_PRIORITY:
             rows = preloaded[domain] if domain in preloaded else self._dbs[domain].load_rows()
@@ -232,14 +231,14 @@ class AssemblyCache:
             unbuilt[domain] = by_guid
         missing: set[str] = set()
         for domain, kept in unbuilt.items():
-            payload_guids = map(itemgetter(PAYLOAD_COLUMN), kept.values())
-            if present.issuperset(payload_guids):
+            payload_guids = map(itemgetter(PAYLOAD_GUID_COLUMN), kept.values())
+            if present_payloads.issuperset(payload_guids):
                 continue  # the usual case, checked without building a set
             for row in kept.values():
-                if row[PAYLOAD_COLUMN] not in present:
-                    missing.add(row[PAYLOAD_COLUMN])
+                if row[PAYLOAD_GUID_COLUMN] not in present_payloads:
+                    missing.add(row[PAYLOAD_GUID_COLUMN])
                     log.warning("assembly %s (%s, %s): payload %r is %s", row[0], row[1], domain.value,
-                                row[PAYLOAD_COLUMN], _integrity(row[PAYLOAD_COLUMN], False).value)
+                                row[PAYLOAD_GUID_COLUMN], _integrity(row[PAYLOAD_GUID_COLUMN], False).value)
         with self._lock:
             self._unbuilt = unbuilt
             self._missing_payloads = missing
@@ -252,7 +251,7 @@ class AssemblyCache:
                     continue  # the database already holds a newer revision (e.g. a restored backup)
                 applied = _apply_journal_entry(self._entries, entry)
                 payload_guid = applied.record.payload.payload_guid
-                applied.integrity = _integrity(payload_guid, payload_guid in present)
+                applied.integrity = _integrity(payload_guid, payload_guid in present_payloads)
             if replayed:
                 log.warning("replayed %d queued change(s) from the journal", len(replayed))
             self._generation += 1
@@ -347,7 +346,7 @@ class AssemblyCache:
             for guid in [g for g, e in entries.items() if e.record.domain is domain]:
                 del entries[guid]
             # Every other entry is built by now: only this domain's rows still use the set.
-            self._missing_payloads = {row[PAYLOAD_COLUMN] for row in rows} - present
+            self._missing_payloads = {row[PAYLOAD_GUID_COLUMN] for row in rows} - present
             for row in rows:
                 if row[0] in entries:
                     log.warning("assembly %s exists in two domains; keeping %s", row[0],

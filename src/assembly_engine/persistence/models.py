@@ -35,6 +35,9 @@ COLUMNS: tuple[str, ...] = (
     "created_by",
     "updated_by",
 )
+# Positions in a row read with COLUMNS, for code that works on rows without records.
+PAYLOAD_GUID_COLUMN = COLUMNS.index("payload_guid")
+PAYLOAD_CHECKSUM_COLUMN = COLUMNS.index("payload_checksum")
 
 
 def utc_now() -> str:

@@ -21,7 +21,7 @@ from typing import Any
 
 from ..types import DATABASE_FILES, Domain
 from .databases import ConnectionOptions, DomainDatabase, read_staging
-from .models import COLUMNS, AssemblyRecord
+from .models import PAYLOAD_CHECKSUM_COLUMN, PAYLOAD_GUID_COLUMN, AssemblyRecord
 from .payloads import PayloadError, PayloadStore
 
 log = logging.getLogger("assembly_engine.official_sync")
@@ -57,10 +57,6 @@ def _load_domain(root: Path, domain: Domain) -> list[AssemblyRecord]:
     return read_staging(path, domain) if path.exists() else []
 
 
-PAYLOAD_GUID = COLUMNS.index("payload_guid")
-CHECKSUM = COLUMNS.index("payload_checksum")
-
-
 def staging_fingerprint(staging_root: Path) -> str | None:
     """The identity of the staging official database file as it is now (and of its WAL,
     if one holds anything: a reader of a WAL-mode file leaves an empty one behind).
@@ -86,31 +82,29 @@ def sync_official(
     *,
     keep_payloads: set[str] | frozenset[str] = frozenset(),
     quick: bool = False,
-    present_payloads: set[str] | None = None,
+    present_payloads: set[str] | frozenset[str] = frozenset(),
 ) -> SyncReport:
     """Purge runtime official and repopulate it (rows + payloads) from staging.
 
     ``keep_payloads`` are payload folders that must survive even if no official row uses
     them any more (queued journal entries still point at them). ``quick`` (used at boot)
     skips the rows when the runtime's stamp shows they are staging's already, and trusts
-    a runtime payload folder that is present (``present_payloads``: the names in the
-    runtime payload folder, if the caller listed it) or whose manifest is identical to
+    a runtime payload folder that is present (``present_payloads``: the names the caller
+    listed in the runtime payload folder) or whose manifest is identical to
     staging's; content is verified on every read anyway, and an explicit sync repairs.
     """
     fingerprint = staging_fingerprint(staging_root)
     if fingerprint is None:
         log.warning("no staging official library at %s; official stays empty", staging_root)
     staging_payloads = PayloadStore(staging_root / "Payloads")
-    present: set[str] = set()
-    if quick:
-        present = runtime_payloads.list_names() if present_payloads is None else present_payloads
+    present = present_payloads if quick else frozenset()
     if quick and fingerprint is not None and runtime_db.stamp() == fingerprint:
         return _restore_missing_payloads(runtime_db.load_rows(), present, staging_payloads,
                                          runtime_payloads)
     staged = _load_domain(staging_root, Domain.OFFICIAL)
     previous_rows = runtime_db.load_rows()
     # payload_guid -> checksum of what the runtime rows pointed at
-    mirrored = {row[PAYLOAD_GUID]: row[CHECKSUM] for row in previous_rows}
+    mirrored = {row[PAYLOAD_GUID_COLUMN]: row[PAYLOAD_CHECKSUM_COLUMN] for row in previous_rows}
     previous = set(mirrored)
     staged_rows = [r.to_row() for r in staged]
     report = SyncReport(staging_count=len(staged), runtime_count=0, rows=staged_rows)
@@ -148,15 +142,15 @@ def sync_official(
 
 def _restore_missing_payloads(
     rows: list[tuple[Any, ...]],
-    present: set[str],
+    present: set[str] | frozenset[str],
     staging_payloads: PayloadStore,
     runtime_payloads: PayloadStore,
 ) -> SyncReport:
     """The boot of an already synced library: copy back only payload folders gone missing."""
     report = SyncReport(staging_count=len(rows), runtime_count=len(rows), rows=rows, reused=True)
-    all_present = present.issuperset(map(itemgetter(PAYLOAD_GUID), rows))
+    all_present = present.issuperset(map(itemgetter(PAYLOAD_GUID_COLUMN), rows))
     for row in rows if not all_present else ():
-        guid = row[PAYLOAD_GUID]
+        guid = row[PAYLOAD_GUID_COLUMN]
         if guid in present:
             continue
         try:

@@ -133,6 +133,12 @@ def status(ctx: click.Context, as_json: bool) -> None:
                               info["last_flush"] or "-", info["last_error"] or "-")
             console.print(table)
             console.print(f"queue depth: {queue['depth']}")
+            for domain, info in queue["domains"].items():
+                for item in info["items"]:
+                    if item.get("flush_error"):
+                        console.print(f"[red]cannot be written[/red] ({domain}) {item['assembly_guid']} "
+                                      f"{item['display_name']!r}: {item['flush_error']}", markup=True,
+                                      highlight=False)
 
         _emit(as_json, data, human)
 
@@ -151,6 +157,8 @@ def flush(ctx: click.Context, domain: str | None, as_json: bool) -> None:
         def human() -> None:
             for name, info in body["results"].items():
                 click.echo(f"{name}: {info['persisted']} change(s) written")
+                for refused in info.get("refused", []):
+                    click.echo(f"  stays queued: {refused['assembly_guid']}: {refused['error']}")
 
         _emit(as_json, body, human)
 

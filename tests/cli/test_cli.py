@@ -548,7 +548,7 @@ def test_status_import_flush_against_running_engine(cli: Cli, running: EnginePro
     assert db_rows(user_db) == []  # flush interval is 60 s: nothing written yet
 
     flushed = cli.json("flush", "--domain", "user")
-    assert flushed["results"] == {"user": {"persisted": len(scripts), "error": None}}
+    assert flushed["results"] == {"user": {"persisted": len(scripts), "error": None, "refused": []}}
     assert {a for a, _ in db_rows(user_db)} == {f["assembly_guid"] for f in report["files"]}
     assert cli.json("status")["queue"]["depth"] == 0
 

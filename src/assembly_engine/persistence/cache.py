@@ -4,17 +4,26 @@ Reads are served from memory and return immutable snapshots (``CachedAssembly``)
 caller can never change the cache by changing what it was given.
 
 A mutation (create, update, delete) happens in three steps:
-1. under the cache lock: check it against the current entry, reserve a journal sequence
-   number, queue the journal append and apply the change to the entry, marking it dirty;
+1. under the cache lock: wait until no other change of the same assembly is in flight,
+   check it against the current entry, reserve a journal sequence number and queue the
+   journal append;
 2. outside the lock: wait until the journal append is durable (group commit);
-3. answer. If the journal append failed, the change is rolled back and the caller gets
-   the error — nothing is acknowledged that is not on disk.
+3. only then, under the lock again, apply the change to the entry (marking it dirty) and
+   answer. If the append failed, the entry was never touched: the caller gets the error
+   and nothing anywhere shows the change.
+
+So the cache never holds a change that is not durable, and a flush, which takes only what
+is in the cache, can never write one to a domain database or remove a payload folder on
+its strength. Changes of one assembly are serialised (each is planned against a durable
+state); changes of different assemblies still share one group commit.
 
 "Dirty" therefore means: durable in the journal, not yet in its domain database. A flush
 (background worker every ``flush_interval`` seconds, ``flush_now()``, or shutdown) writes
 every dirty entry of a domain in one transaction, then drops those journal entries and
 removes payload folders the persisted rows no longer point to. A failed flush leaves
-every entry dirty and is retried with backoff; one domain failing never stops another.
+every entry dirty and is retried with backoff; one domain failing never stops another, and
+one entry its database refuses never stops the rest of its domain (it is isolated, keeps its
+error, and is retried on its own).
 
 Loading (``hydrate``) keeps each database row as it was read; an entry is built from its
 row the first time anything needs it, or by the background warmer (``start_warming``),
@@ -25,6 +34,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -34,6 +44,7 @@ from operator import itemgetter
 from typing import Any
 
 from ..types import Domain, Integrity, is_valid_payload_guid
+from . import failpoints
 from .databases import DatabaseBusy, DomainDatabases
 from .journal import Journal, JournalEntry, new_entry
 from .models import (
@@ -46,6 +57,9 @@ from .models import (
 from .payloads import PayloadStore
 
 log = logging.getLogger("assembly_engine.cache")
+
+# Builds a change's note (stored with it in the journal) from the record it will have.
+NoteFor = Callable[[AssemblyRecord], str]
 
 # Called after a domain's rows are committed and before the journal forgets them;
 # raising makes the flush count as failed (used to mirror official writes to staging).
@@ -97,6 +111,11 @@ class InvalidChange(CacheError):
     pass
 
 
+class ChangeBusy(CacheError):
+    """A change could not start in time: another change of the same assembly, or an
+    official sync, held it back. Nothing was changed."""
+
+
 @dataclass
 class _Entry:
     record: AssemblyRecord
@@ -106,6 +125,7 @@ class _Entry:
     last_persisted: str | None = None
     integrity: Integrity = Integrity.OK
     seq: int = 0  # journal sequence of the last change applied (0: as loaded)
+    flush_error: str | None = None  # set while its database refuses this entry's row
     # (seq, payload_guid): folders to remove once the entry is persisted up to seq
     superseded: list[tuple[int, str]] = field(default_factory=list)
     # The database row of a queued upsert, built when the change is made so a flush (which
@@ -134,6 +154,7 @@ class _Entry:
             set_field(self, "dirty", False)
             set_field(self, "dirty_since", None)
             set_field(self, "row", None)
+            set_field(self, "flush_error", None)
 
     def snapshot(self) -> CachedAssembly:
         snap = self._snap
@@ -146,26 +167,28 @@ class _Entry:
                     last_persisted=self.last_persisted,
                     integrity=self.integrity,
                     pending_delete=self.deleted,
+                    flush_error=self.flush_error,
                 ),
             )
             self._snap = snap
         return snap
-
-    def copy(self) -> _Entry:
-        return _Entry(self.record, self.deleted, self.dirty, self.dirty_since,
-                      self.last_persisted, self.integrity, self.seq, list(self.superseded), self.row)
 
 
 # A queued change as a flush takes it: (guid, record, row or None for a delete, seq).
 QueuedChange = tuple[str, AssemblyRecord, Row | None, int]
 
 
+# Failures of a whole domain's database, which no split of the batch gets past.
+_DOMAIN_WIDE_FAILURES = (DatabaseBusy, sqlite3.OperationalError, OSError)
+
+
 @dataclass(frozen=True)
 class FlushResult:
     domain: Domain
     persisted: int
-    error: str | None = None
+    error: str | None = None  # the domain could not be written at all
     busy: bool = False
+    refused: tuple[tuple[str, str], ...] = ()  # (guid, why) of entries left queued alone
 
     @property
     def ok(self) -> bool:
@@ -177,6 +200,7 @@ class _DomainFlushState:
     last_flush: str | None = None
     last_error: str | None = None
     failures: int = 0
+    waiting_since: str | None = None  # a flush is waiting on a lock held since then
 
 
 class AssemblyCache:
@@ -188,6 +212,7 @@ class AssemblyCache:
         *,
         flush_interval: float = 60.0,
         on_persisted: PersistHook | None = None,
+        change_wait_seconds: float = 10.0,
     ) -> None:
         self._dbs = databases
         self._journal = journal
@@ -199,6 +224,15 @@ class AssemblyCache:
         self._missing_payloads: set[str] = set()  # payload folders absent when loaded
         self._warmer: threading.Thread | None = None
         self._lock = threading.RLock()
+        # Signalled whenever an in-flight change ends or a domain pause lifts.
+        self._changed = threading.Condition(self._lock)
+        self._in_flight: dict[str, Domain] = {}  # guid -> domain of a change not durable yet
+        self._paused: set[Domain] = set()
+        self.change_wait_seconds = change_wait_seconds
+        # Told each durable change's note (the services record its audit entry); notes of
+        # changes replayed at hydration are in ``replayed_notes`` for the same purpose.
+        self.on_durable_note: Callable[[str], None] | None = None
+        self.replayed_notes: list[str] = []
         self._flush_lock = threading.Lock()
         self._flush_state = {d: _DomainFlushState() for d in Domain}
         self._stop = threading.Event()
@@ -252,6 +286,7 @@ class AssemblyCache:
                 applied = _apply_journal_entry(self._entries, entry)
                 payload_guid = applied.record.payload.payload_guid
                 applied.integrity = _integrity(payload_guid, payload_guid in present_payloads)
+            self.replayed_notes = [e.note for e in replayed if e.note is not None]
             if replayed:
                 log.warning("replayed %d queued change(s) from the journal", len(replayed))
             self._generation += 1
@@ -390,10 +425,13 @@ class AssemblyCache:
                     result[entry.record.domain.value] += 1
         return result
 
-    def referenced_payloads(self) -> set[str]:
+    def referenced_payloads(self, *, exclude_domain: Domain | None = None) -> set[str]:
+        """Payload folders records point at, and those waiting to be removed after a flush
+        (not those of ``exclude_domain``'s records, whose folders its rebuild decides on)."""
         with self._lock:
             entries = self._all_entries()
-            refs = {e.record.payload.payload_guid for e in entries.values() if not e.deleted}
+            refs = {e.record.payload.payload_guid for e in entries.values()
+                    if not e.deleted and e.record.domain is not exclude_domain}
             for entry in entries.values():
                 refs.update(p for _, p in entry.superseded)
         return refs
@@ -410,7 +448,7 @@ class AssemblyCache:
                 self._generation += 1
 
     # -- mutations -----------------------------------------------------------------------
-    def create(self, record: AssemblyRecord) -> CachedAssembly:
+    def create(self, record: AssemblyRecord, *, note: NoteFor | None = None) -> CachedAssembly:
         if record.revision != 1:
             record = record.evolve(revision=1)
 
@@ -423,7 +461,7 @@ class AssemblyCache:
                 return "upsert", record.evolve(revision=current.record.revision + 1)
             return "upsert", record
 
-        return self._mutate(record.assembly_guid, plan)
+        return self._mutate(record.assembly_guid, plan, note)
 
     def update(
         self,
@@ -431,6 +469,7 @@ class AssemblyCache:
         change: Callable[[AssemblyRecord], AssemblyRecord],
         *,
         expected_revision: int | None = None,
+        note: NoteFor | None = None,
     ) -> CachedAssembly:
         """Apply ``change`` to the current record atomically; revision becomes current + 1."""
 
@@ -445,9 +484,10 @@ class AssemblyCache:
                 raise InvalidChange("an update cannot change an assembly's id or domain")
             return "upsert", new.evolve(revision=old.revision + 1)
 
-        return self._mutate(guid, plan)
+        return self._mutate(guid, plan, note)
 
-    def delete(self, guid: str, *, expected_revision: int | None = None) -> CachedAssembly:
+    def delete(self, guid: str, *, expected_revision: int | None = None,
+               note: NoteFor | None = None) -> CachedAssembly:
         def plan(current: _Entry | None) -> tuple[str, AssemblyRecord]:
             if current is None or current.deleted:
                 raise AssemblyNotFound(guid)
@@ -455,95 +495,153 @@ class AssemblyCache:
                 raise StaleRevision(guid, expected_revision, current.record.revision)
             return "delete", current.record
 
-        return self._mutate(guid, plan)
+        return self._mutate(guid, plan, note)
 
     def _mutate(
-        self, guid: str, plan: Callable[[_Entry | None], tuple[str, AssemblyRecord]]
+        self,
+        guid: str,
+        plan: Callable[[_Entry | None], tuple[str, AssemblyRecord]],
+        note: NoteFor | None = None,
     ) -> CachedAssembly:
-        with self._lock:
-            if self._closed:
-                raise CacheError("The engine is shutting down; try again in a moment.")
-            current = self._entry(guid)
-            before = current.copy() if current is not None else None
-            op, record = plan(current)
-            entry = new_entry(self._journal, op, record)
+        deadline = time.monotonic() + self.change_wait_seconds
+        with self._changed:
+            while True:
+                if self._closed:
+                    raise CacheError("The engine is shutting down; try again in a moment.")
+                if guid in self._in_flight:  # plan against a durable state only
+                    self._wait_for_change(deadline, "another change of this assembly")
+                    continue
+                op, record = plan(self._entry(guid))
+                if record.domain in self._paused:
+                    self._wait_for_change(deadline, f"the {record.domain.value} domain's sync")
+                    continue
+                break
+            entry = new_entry(self._journal, op, record, note(record) if note else None)
             future = self._journal.submit(entry)
-            _apply_journal_entry(self._entries, entry)
-            self._generation += 1
-            applied_seq = entry.seq
-            result = self._entries[guid].snapshot()
+            self._in_flight[guid] = record.domain
         try:
             future.result()
         except BaseException:
-            with self._lock:
-                latest = self._entries.get(guid)
-                if latest is not None and latest.seq == applied_seq:
-                    if before is None:
-                        del self._entries[guid]
-                    else:
-                        self._entries[guid] = before
-                    self._generation += 1
+            with self._changed:
+                del self._in_flight[guid]
+                self._changed.notify_all()
             raise
-        return result
+        failpoints.reached("after-journal-commit")
+        if entry.note is not None and self.on_durable_note is not None:
+            # Before the change is applied, so no flush can drop its journal entry (and with
+            # it the note a restart would replay) before the note is recorded.
+            try:
+                self.on_durable_note(entry.note)
+            except Exception:  # noqa: BLE001 - the change is durable; it must be applied
+                log.exception("recording the note of a durable change of %s failed", guid)
+        with self._changed:
+            _apply_journal_entry(self._entries, entry)
+            self._generation += 1
+            del self._in_flight[guid]
+            self._changed.notify_all()
+            return self._entries[guid].snapshot()
+
+    def _wait_for_change(self, deadline: float, what: str) -> None:
+        """Wait (holding nothing) until an in-flight change ends or a pause lifts; caller
+        holds ``_changed``."""
+        remaining = deadline - time.monotonic()
+        if remaining <= 0 or not self._changed.wait(remaining):
+            raise ChangeBusy(f"The change was not made: it waited {self.change_wait_seconds:.0f}s "
+                             f"for {what}. Retry in a few seconds.")
+
+    @contextmanager
+    def domain_paused(self, domain: Domain) -> Iterator[None]:
+        """No change of ``domain`` starts meanwhile, and those in flight have ended (an
+        official sync rebuilds the domain under this). Other domains carry on."""
+        deadline = time.monotonic() + self.change_wait_seconds
+        with self._changed:
+            self._paused.add(domain)
+            try:
+                while domain in self._in_flight.values():
+                    self._wait_for_change(deadline, f"changes in flight in {domain.value}")
+            except BaseException:
+                self._paused.discard(domain)
+                self._changed.notify_all()
+                raise
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._paused.discard(domain)
+                self._changed.notify_all()
 
     # -- flushing ------------------------------------------------------------------------
     def flush_now(
         self, domain: Domain | None = None, *, budget_seconds: float | None = None
     ) -> list[FlushResult]:
-        domains: Iterable[Domain] = DOMAIN_PRIORITY if domain is None else (domain,)
         with self._flush_lock:
-            batches = self._dirty_batches()
-            return [self._flush_domain(d, batches[d], budget_seconds) for d in domains]
+            return self._flush_locked(domain, budget_seconds)
 
-    def _dirty_batches(self) -> dict[Domain, list[QueuedChange]]:
-        """Every queued change by domain, in one pass over the entries. A change made after
-        this is flushed the next time (its seq differs from the one taken here)."""
-        batches: dict[Domain, list[QueuedChange]] = {d: [] for d in Domain}
+    def _flush_locked(self, domain: Domain | None, budget_seconds: float | None) -> list[FlushResult]:
+        """Flush ``domain`` (every domain if None); caller holds the flush lock."""
+        domains: Iterable[Domain] = DOMAIN_PRIORITY if domain is None else (domain,)
+        batches = self._dirty_batches()
+        return [self._flush_domain(d, batches[d], budget_seconds) for d in domains]
+
+    def _dirty_batches(self) -> dict[Domain, tuple[list[QueuedChange], list[QueuedChange]]]:
+        """Every queued change by domain, in one pass over the entries: those to write
+        together, and those a database refused before (retried one by one). A change made
+        after this is flushed the next time (its seq differs from the one taken here)."""
+        batches: dict[Domain, tuple[list[QueuedChange], list[QueuedChange]]] = {
+            d: ([], []) for d in Domain}
         with self._lock:
             for guid, e in self._entries.items():
                 if e.dirty:
-                    batches[e.record.domain].append((guid, e.record, e.row, e.seq))
+                    fresh, suspects = batches[e.record.domain]
+                    (fresh if e.flush_error is None else suspects).append((guid, e.record, e.row, e.seq))
         return batches
 
     def _flush_domain(
         self,
         domain: Domain,
-        batch: list[QueuedChange],
+        queued: tuple[list[QueuedChange], list[QueuedChange]],
         budget_seconds: float | None,
     ) -> FlushResult:
         state = self._flush_state[domain]
+        fresh, suspects = queued
+        batch = fresh + suspects
         if not batch:
             return FlushResult(domain, 0)
-        rows = [row for _, _, row, _ in batch if row is not None]
-        deletes = [record for _, record, row, _ in batch if row is None]
         try:
-            self._dbs[domain].write(rows, [r.assembly_guid for r in deletes], budget_seconds)
-            if self._on_persisted is not None:
-                upserts = [record for _, record, row, _ in batch if row is not None]
-                self._on_persisted(domain, upserts, deletes)
+            refused = self._persist(domain, fresh, budget_seconds, state)
+            for change in suspects:
+                refused += self._persist(domain, [change], budget_seconds, state)
         except Exception as exc:  # noqa: BLE001 - a failed flush must never lose entries
             state.failures += 1
             state.last_error = str(exc)
             log.error("flush of %s failed (%d entries stay queued): %s",
                       domain.value, len(batch), exc)
             return FlushResult(domain, 0, str(exc), busy=isinstance(exc, DatabaseBusy))
+        finally:
+            state.waiting_since = None
+        refused_guids = {guid for guid, _ in refused}
+        persisted = [c for c in batch if c[0] not in refused_guids]
         now = utc_now()
         removable: list[str] = []
         with self._lock:
             entries = self._entries
-            for guid, _, _, seq in batch:
+            for guid, _, _, seq in persisted:
                 entry = entries.get(guid)
                 if entry is None:
                     continue
                 entry.mark_persisted(now, seq, removable)
                 if entry.deleted and entry.seq == seq:
                     del entries[guid]
+            for guid, error in refused:
+                if (entry := entries.get(guid)) is not None:
+                    entry.flush_error = error
             self._generation += 1
         state.failures = 0
-        state.last_error = None
+        state.last_error = (f"{len(refused)} change(s) could not be written and stay queued; "
+                            f"first: {refused[0][0]}: {refused[0][1]}") if refused else None
         state.last_flush = now
         try:
-            self._journal.discard([(guid, seq) for guid, _, _, seq in batch])
+            self._journal.discard([(guid, seq) for guid, _, _, seq in persisted])
         except Exception as exc:  # noqa: BLE001 - replay of persisted entries is harmless
             log.warning("journal cleanup after flushing %s failed: %s", domain.value, exc)
         still_used = self.referenced_payloads() if removable else set()
@@ -554,14 +652,64 @@ class AssemblyCache:
                 self._payloads.delete(payload_guid)
             except Exception as exc:  # noqa: BLE001 - leaves an orphan for `verify --fix`
                 log.warning("could not remove superseded payload %s: %s", payload_guid, exc)
-        log.info("flushed %d change(s) to %s", len(batch), domain.value)
-        return FlushResult(domain, len(batch))
+        log.info("flushed %d change(s) to %s", len(persisted), domain.value)
+        return FlushResult(domain, len(persisted), refused=tuple(refused))
+
+    def _persist(
+        self,
+        domain: Domain,
+        changes: list[QueuedChange],
+        budget_seconds: float | None,
+        state: _DomainFlushState,
+    ) -> list[tuple[str, str]]:
+        """Write ``changes`` in as few transactions as possible; returns the (guid, error)
+        of those the database (or the staging mirror) refused. A failure of the whole
+        domain (locked, disk full, I/O) is raised instead: splitting cannot help it."""
+        if not changes:
+            return []
+        try:
+            self._write(domain, changes, budget_seconds, state)
+            return []
+        except _DOMAIN_WIDE_FAILURES:
+            raise
+        except Exception as exc:  # noqa: BLE001 - something in this batch; find out what
+            if len(changes) == 1:
+                guid = changes[0][0]
+                error = f"{type(exc).__name__}: {exc}"
+                log.error("flush of %s: assembly %s cannot be written and stays queued: %s",
+                          domain.value, guid, error)
+                return [(guid, error)]
+        half = len(changes) // 2  # halve until each refused change stands alone
+        return (self._persist(domain, changes[:half], budget_seconds, state)
+                + self._persist(domain, changes[half:], budget_seconds, state))
+
+    def _write(
+        self,
+        domain: Domain,
+        changes: list[QueuedChange],
+        budget_seconds: float | None,
+        state: _DomainFlushState,
+    ) -> None:
+        def waiting() -> None:
+            state.waiting_since = utc_now()
+
+        rows = [row for _, _, row, _ in changes if row is not None]
+        deletes = [record for _, record, row, _ in changes if row is None]
+        self._dbs[domain].write(rows, [r.assembly_guid for r in deletes], budget_seconds,
+                                on_lock_wait=waiting)
+        if self._on_persisted is not None:
+            upserts = [record for _, record, row, _ in changes if row is not None]
+            self._on_persisted(domain, upserts, deletes)
 
     @contextmanager
     def flushes_paused(self) -> Iterator[None]:
         """Hold back flushes (and so payload removals) while a consistent copy is taken."""
         with self._flush_lock:
             yield
+
+    def flush_paused(self, domain: Domain | None = None) -> list[FlushResult]:
+        """Flush from inside :meth:`flushes_paused` (whose holder owns the flush lock)."""
+        return self._flush_locked(domain, None)
 
     # -- queue state ---------------------------------------------------------------------
     def queue_status(self) -> dict[str, Any]:
@@ -577,7 +725,9 @@ class AssemblyCache:
                     "deletes": sum(1 for e in items if e.deleted),
                     "oldest_dirty_since": min((e.dirty_since or "" for e in items), default=None),
                     "last_flush": state.last_flush,
-                    "last_error": state.last_error,
+                    "last_error": (f"waiting on a lock since {state.waiting_since}"
+                                   if state.waiting_since else state.last_error),
+                    "waiting_since": state.waiting_since,
                     "items": [
                         {
                             "assembly_guid": e.record.assembly_guid,
@@ -585,6 +735,7 @@ class AssemblyCache:
                             "operation": "delete" if e.deleted else "upsert",
                             "revision": e.record.revision,
                             "dirty_since": e.dirty_since,
+                            "flush_error": e.flush_error,
                         }
                         for e in sorted(items, key=lambda e: e.seq)
                     ],
@@ -631,8 +782,9 @@ class AssemblyCache:
                     log.error("shutdown flush of %s failed; its %s stays in the journal "
                               "and is replayed at the next start", result.domain.value,
                               "queue")
-        with self._lock:
+        with self._changed:
             self._closed = True
+            self._changed.notify_all()  # changes waiting to start are refused at once
         self._journal.close()
         return results
 

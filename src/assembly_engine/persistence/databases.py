@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from ..types import DATABASE_FILES, Domain
+from . import failpoints
 from .models import COLUMNS, AssemblyRecord
 
 log = logging.getLogger("assembly_engine.databases")
@@ -119,8 +120,10 @@ def with_retry(
     what: str,
     budget_seconds: float,
     sleep: Callable[[float], None] = time.sleep,
+    on_wait: Callable[[], None] | None = None,
 ) -> T:
-    """Run ``operation``; on SQLITE_BUSY/SQLITE_LOCKED retry with jittered backoff."""
+    """Run ``operation``; on SQLITE_BUSY/SQLITE_LOCKED retry with jittered backoff.
+    ``on_wait`` is called once, when the first retry begins (so a stall can be shown)."""
     started = time.monotonic()
     delay = 0.01
     attempt = 0
@@ -134,6 +137,8 @@ def with_retry(
             if waited >= budget_seconds:
                 raise DatabaseBusy(what, waited) from exc
             attempt += 1
+            if attempt == 1 and on_wait is not None:
+                on_wait()
             if attempt in (1, 10, 100):
                 log.warning("%s: database locked (%s); retrying", what, exc)
             sleep(min(delay * (0.5 + random.random()), max(0.0, budget_seconds - waited)))
@@ -230,8 +235,33 @@ UPSERT = (
 DELETE = "DELETE FROM assemblies WHERE assembly_guid = ?"
 
 
+def finish_interrupted_write(path: Path) -> None:
+    """Roll back a write to a rollback-journal database that a crash cut short.
+
+    A kill while the staging mirror commits leaves ``<name>-journal`` behind ("hot"). A
+    read-only connection cannot roll it back and fails, so the first reader opens the file
+    read-write once: SQLite then restores the pages the journal holds."""
+    if not (path.exists() and path.with_name(path.name + "-journal").exists()):
+        return
+    try:
+        conn = sqlite3.connect(str(path), isolation_level=None)
+        try:
+            conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+        finally:
+            conn.close()
+    except sqlite3.Error as exc:
+        raise SchemaError(
+            f"{path}: a write to it was interrupted (a crash left {path.name}-journal) and it "
+            f"could not be rolled back ({exc}); make the folder writable for the engine so "
+            "it can finish the rollback, or restore the file from version control."
+        ) from None
+    log.warning("%s: rolled back a write a crash had interrupted", path)
+
+
 def read_staging(path: Path, domain: Domain) -> list[AssemblyRecord]:
-    """Read a staging database without writing to it (not even a WAL switch)."""
+    """Read a staging database without writing to it (not even a WAL switch), once any
+    write a crash interrupted is rolled back."""
+    finish_interrupted_write(path)
     conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
     try:
         columns = table_columns(conn, "assemblies")
@@ -254,8 +284,10 @@ def write_changes(
     conn: sqlite3.Connection,
     upsert_rows: Sequence[tuple[Any, ...]],
     deletes: Iterable[str],
+    path: Path | None = None,
 ) -> None:
-    """Apply upserts (rows in ``COLUMNS`` order) and deletes in ONE transaction."""
+    """Apply upserts (rows in ``COLUMNS`` order) and deletes in ONE transaction (``path``,
+    the database's file, lets a crash test stop the engine inside this commit)."""
     conn.execute("BEGIN IMMEDIATE")
     try:
         if upsert_rows:
@@ -263,6 +295,8 @@ def write_changes(
         delete_rows = [(guid,) for guid in deletes]
         if delete_rows:
             conn.executemany(DELETE, delete_rows)
+        if path is not None:
+            failpoints.reached("before-commit", path)
         conn.execute("COMMIT")
     except BaseException:
         if conn.in_transaction:
@@ -306,14 +340,16 @@ class DomainDatabase:
         upsert_rows: Sequence[tuple[Any, ...]],
         deletes: Iterable[str],
         budget_seconds: float | None = None,
+        on_lock_wait: Callable[[], None] | None = None,
     ) -> None:
         """Upsert ``upsert_rows`` (``AssemblyRecord.to_row()``) and delete ``deletes``."""
         deletes = list(deletes)
         with self._lock:
             with_retry(
-                lambda: write_changes(self._conn, upsert_rows, deletes),
+                lambda: write_changes(self._conn, upsert_rows, deletes, self.path),
                 what=f"writing {self.path.name}",
                 budget_seconds=self.options.retry_seconds if budget_seconds is None else budget_seconds,
+                on_wait=on_lock_wait,
             )
 
     def replace_all(self, records: Sequence[AssemblyRecord], *, stamp: str | None = None) -> None:

@@ -36,7 +36,8 @@ CREATE TABLE IF NOT EXISTS journal (
     domain        TEXT NOT NULL,
     assembly_guid TEXT NOT NULL,
     record_json   TEXT NOT NULL,
-    created_at    TEXT NOT NULL
+    created_at    TEXT NOT NULL,
+    note          TEXT
 )
 """
 
@@ -47,6 +48,9 @@ class JournalEntry:
     op: str  # "upsert" | "delete"
     record: AssemblyRecord  # for a delete: the record as it was when deleted
     created_at: str
+    # Made durable with the change: what the layer above must record once the change is
+    # durable (its audit entry), so a crash in between can be made good at the next start.
+    note: str | None = None
 
     @property
     def assembly_guid(self) -> str:
@@ -78,6 +82,8 @@ class Journal:
         )
         self._conn = connect(path, self._options)
         self._conn.execute(CREATE_JOURNAL)
+        if "note" not in {row[1] for row in self._conn.execute("PRAGMA table_info(journal)")}:
+            self._conn.execute("ALTER TABLE journal ADD COLUMN note TEXT")  # journals before notes
         # Flushes forget entries by assembly: keep that delete an index lookup per entry.
         self._conn.execute("CREATE INDEX IF NOT EXISTS journal_guid ON journal(assembly_guid, seq)")
         row = self._conn.execute("SELECT COALESCE(MAX(seq), 0) FROM journal").fetchone()
@@ -138,14 +144,14 @@ class Journal:
     def _commit(self, batch: list[tuple[JournalEntry, Future[int]]]) -> None:
         rows = [
             (e.seq, e.op, e.record.domain.value, e.assembly_guid,
-             json.dumps(e.record.to_json(), separators=(",", ":")), e.created_at)
+             json.dumps(e.record.to_json(), separators=(",", ":")), e.created_at, e.note)
             for e, _ in batch
         ]
 
         def write() -> None:
             self._conn.execute("BEGIN IMMEDIATE")
             try:
-                self._conn.executemany("INSERT INTO journal VALUES (?, ?, ?, ?, ?, ?)", rows)
+                self._conn.executemany("INSERT INTO journal VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
                 self._conn.execute("COMMIT")
             except BaseException:
                 if self._conn.in_transaction:
@@ -170,11 +176,11 @@ class Journal:
         self.wait_idle()
         with self._conn_lock:
             rows = self._conn.execute(
-                "SELECT seq, op, record_json, created_at FROM journal ORDER BY seq"
+                "SELECT seq, op, record_json, created_at, note FROM journal ORDER BY seq"
             ).fetchall()
         return [
-            JournalEntry(int(seq), op, AssemblyRecord.from_json(json.loads(rj)), created_at)
-            for seq, op, rj, created_at in rows
+            JournalEntry(int(seq), op, AssemblyRecord.from_json(json.loads(rj)), created_at, note)
+            for seq, op, rj, created_at, note in rows
         ]
 
     def depth(self) -> int:
@@ -242,5 +248,5 @@ class Journal:
             self._conn.close()
 
 
-def new_entry(journal: Journal, op: str, record: AssemblyRecord) -> JournalEntry:
-    return JournalEntry(journal.next_seq(), op, record, utc_now())
+def new_entry(journal: Journal, op: str, record: AssemblyRecord, note: str | None = None) -> JournalEntry:
+    return JournalEntry(journal.next_seq(), op, record, utc_now(), note)

@@ -165,6 +165,7 @@ class CacheEntryState:
     last_persisted: str | None = None
     integrity: Integrity = Integrity.OK
     pending_delete: bool = False
+    flush_error: str | None = None  # why the last flush could not write this entry
 
 
 @dataclass(frozen=True, slots=True)

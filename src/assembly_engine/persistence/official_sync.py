@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ..types import DATABASE_FILES, Domain
-from .databases import ConnectionOptions, DomainDatabase, read_staging
+from .databases import ConnectionOptions, DomainDatabase, finish_interrupted_write, read_staging
 from .models import PAYLOAD_CHECKSUM_COLUMN, PAYLOAD_GUID_COLUMN, AssemblyRecord
 from .payloads import PayloadError, PayloadStore
 
@@ -93,6 +93,7 @@ def sync_official(
     listed in the runtime payload folder) or whose manifest is identical to
     staging's; content is verified on every read anyway, and an explicit sync repairs.
     """
+    finish_interrupted_write(staging_root / DATABASE_FILES[Domain.OFFICIAL])  # before its identity
     fingerprint = staging_fingerprint(staging_root)
     if fingerprint is None:
         log.warning("no staging official library at %s; official stays empty", staging_root)

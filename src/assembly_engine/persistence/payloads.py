@@ -751,15 +751,22 @@ class PayloadStore:
         """Delete unreferenced payload folders and leftover ``.tmp-*`` entries.
 
         Returns the names removed: orphan GUIDs and temp folder names (those start with
-        ``.tmp-``). Temp folders that this process is writing right now are kept, and so
-        are temp folders younger than ``temp_min_age_seconds`` (pass a grace period when
-        another process may be writing to the same root).
+        ``.tmp-``); see :meth:`remove_leftover_temp` for which temp folders are kept.
         """
         removed: set[str] = set()
         for payload_guid in sorted(self.find_orphans(referenced)):
             self.delete(payload_guid)
             logger.info("removed orphan payload %s", payload_guid)
             removed.add(payload_guid)
+        return removed | self.remove_leftover_temp(min_age_seconds=temp_min_age_seconds)
+
+    def remove_leftover_temp(self, *, min_age_seconds: float = 0.0) -> set[str]:
+        """Delete ``.tmp-*`` entries a crash left behind; returns their names. Temp folders
+        this process is writing right now are kept, and so are those younger than
+        ``min_age_seconds`` (pass a grace period when another process may be writing)."""
+        removed: set[str] = set()
+        if not self.root.is_dir():
+            return removed
         now = time.time()
         with os.scandir(self.root) as entries:
             temps = [entry for entry in entries if entry.name.startswith(TEMP_PREFIX)]
@@ -773,7 +780,7 @@ class PayloadStore:
                 age = now - entry.stat(follow_symlinks=False).st_mtime
             except FileNotFoundError:
                 continue
-            if age < temp_min_age_seconds:
+            if age < min_age_seconds:
                 continue
             try:
                 _remove_tree(path)

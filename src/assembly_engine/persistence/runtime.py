@@ -127,6 +127,10 @@ class StorageRuntime:
         root = settings.runtime_root
         options = connection_options(settings)
         payloads = PayloadStore(settings.payloads_root)
+        # We hold the home's lock: every temp folder left is a crash's, none a live write's.
+        leftovers = payloads.remove_leftover_temp()
+        if leftovers:
+            log.warning("removed %d temp folder(s) left in Payloads by a crash", len(leftovers))
         community_is_new = not (root / DATABASE_FILES[Domain.COMMUNITY]).exists()
         databases = DomainDatabases(root, options)
         journal: Journal | None = None
@@ -137,7 +141,8 @@ class StorageRuntime:
             if (settings.staging_root / DATABASE_FILES[Domain.OFFICIAL]).exists():
                 mirror = StagingMirror(settings.staging_root, payloads, options)
             cache = AssemblyCache(databases, journal, payloads,
-                                  flush_interval=settings.flush_interval, on_persisted=mirror)
+                                  flush_interval=settings.flush_interval, on_persisted=mirror,
+                                  change_wait_seconds=settings.lock_retry_seconds)
             with collector_paused():
                 present = payloads.list_names()
                 report = sync_official(
@@ -163,19 +168,26 @@ class StorageRuntime:
         return cls(settings, lock, databases, journal, payloads, cache, mirror, replace(report, rows=[]))
 
     def resync_official(self) -> SyncReport:
-        """Rebuild runtime official from staging while running (Dev Mode / CLI)."""
-        for result in self.cache.flush_now(Domain.OFFICIAL):
-            if not result.ok:
-                raise OfficialSyncRefused(
-                    "Queued official changes could not be written first "
-                    f"({result.error}); nothing was synced. Try again when the database is free."
-                )
-        report = sync_official(
-            self.settings.staging_root, self.databases[Domain.OFFICIAL], self.payloads,
-            keep_payloads=self.cache.referenced_payloads()
-            - {r.record.payload.payload_guid for r in self.cache.items(Domain.OFFICIAL)},
-        )
-        self.cache.reload_domain(Domain.OFFICIAL)
+        """Rebuild runtime official from staging while running (Dev Mode / CLI).
+
+        Atomic with respect to the write queue: no flush runs and no official change starts
+        meanwhile, queued official changes are written (and mirrored to staging) first, and
+        if that fails nothing is touched. Payload folders that any other record, or any
+        change still queued, points at are never removed."""
+        cache = self.cache
+        with cache.flushes_paused(), cache.domain_paused(Domain.OFFICIAL):
+            for result in cache.flush_paused(Domain.OFFICIAL):
+                if not result.ok or result.refused:
+                    why = result.error or "; ".join(f"{g}: {e}" for g, e in result.refused)
+                    raise OfficialSyncRefused(
+                        f"Queued official changes could not be written first ({why}); nothing "
+                        "was synced. Try again when the database is free."
+                    )
+            keep = (cache.referenced_payloads(exclude_domain=Domain.OFFICIAL)
+                    | self.journal.referenced_payloads())
+            report = sync_official(self.settings.staging_root, self.databases[Domain.OFFICIAL],
+                                   self.payloads, keep_payloads=keep)
+            cache.reload_domain(Domain.OFFICIAL)
         return report
 
     def close(self, *, flush: bool = True) -> None:

@@ -624,8 +624,9 @@ class AuditLog:
                 return False
         return True
 
-    def record(self, event: AuditEvent) -> dict[str, Any]:
-        """Append one entry for ``event``; return the entry as written."""
+    def record(self, event: AuditEvent, *, at: str | None = None) -> dict[str, Any]:
+        """Append one entry for ``event`` (``at``: its time, when it happened earlier);
+        return the entry as written."""
         if not event.action:
             raise ValueError("an audit event needs an action")
         outcome = Outcome(event.outcome)
@@ -633,7 +634,7 @@ class AuditLog:
         with self._lock:
             entry: dict[str, Any] = {
                 "seq": self._seq + 1,
-                "time": _utc_now(),
+                "time": at or _utc_now(),
                 "user": event.user,
                 "role": event.role,
                 "session": event.session,
@@ -675,6 +676,26 @@ class AuditLog:
             for source in (self.path, self.head_path):
                 if source.exists():
                     shutil.copy2(source, directory / source.name)
+
+    def entries_since(self, time: str) -> list[dict[str, Any]]:
+        """The readable entries at or after ``time``, reading only as much of the end of the
+        log as that takes (entries are appended in time order, give or take a moment)."""
+        try:
+            size = self.path.stat().st_size
+        except FileNotFoundError:
+            return []
+        chunk = _TAIL_BYTES
+        while True:
+            start = max(0, size - chunk)
+            with open(self.path, "rb") as handle:
+                handle.seek(start)
+                lines = _split_lines(handle.read(size - start))
+            if start > 0 and lines:
+                lines = lines[1:]  # probably cut
+            parsed = [e for e in map(_parse_line, lines) if isinstance(e, dict)]
+            if start == 0 or (parsed and str(parsed[0]["time"]) < time):
+                return [e for e in parsed if str(e["time"]) >= time]
+            chunk *= 4
 
     def entries(self) -> list[dict[str, Any]]:
         """Every readable entry in file order; unreadable lines are skipped (see verify)."""

@@ -13,6 +13,7 @@ from typing import Any
 
 from ..persistence.databases import COLUMNS, SCHEMA_VERSION, table_columns
 from ..persistence.journal import JOURNAL_FILE
+from ..persistence.models import PAYLOAD_CHECKSUM_COLUMN, PAYLOAD_GUID_COLUMN
 from ..persistence.payloads import TEMP_PREFIX, PayloadError, PayloadStore
 from ..persistence.runtime import StorageRuntime
 from ..types import DATABASE_FILES, Domain, Integrity
@@ -93,18 +94,44 @@ class MaintenanceService:
         payloads = self.storage.payloads
         with cache.flushes_paused():
             listed = payloads.list_guids()
+            checked: dict[tuple[str, str | None], Integrity] = {}
+            problems: dict[tuple[str, str], dict[str, Any]] = {}  # (assembly, payload) -> entry
+
+            def check(where: str, guid: str, name: str, domain: Domain, payload_guid: str,
+                      checksum: str | None) -> Integrity:
+                """Check one payload reference (each folder and checksum read once)."""
+                key = (payload_guid, checksum or None)
+                if key not in checked:
+                    report.checked += 1
+                    try:
+                        checked[key] = payloads.check(payload_guid, checksum or None)
+                    except PayloadError:
+                        checked[key] = Integrity.CORRUPT
+                status = checked[key]
+                if status is not Integrity.OK:
+                    entry = problems.get((guid, payload_guid))
+                    if entry is None:
+                        entry = problems[(guid, payload_guid)] = {
+                            "assembly_guid": guid, "display_name": name, "domain": domain.value,
+                            "payload_guid": payload_guid, "where": []}
+                        (report.missing if status is Integrity.MISSING else report.corrupt).append(entry)
+                    entry["where"].append(where)
+                return status
+
             for item in cache.items():
                 ref = item.record.payload
-                report.checked += 1
-                try:
-                    status = payloads.check(ref.payload_guid, ref.checksum or None)
-                except PayloadError:
-                    status = Integrity.CORRUPT
+                status = check("cache", item.assembly_guid, item.record.display_name, item.domain,
+                               ref.payload_guid, ref.checksum)
                 cache.set_integrity(item.assembly_guid, status, payload_guid=ref.payload_guid)
-                if status is not Integrity.OK:
-                    entry = {"assembly_guid": item.assembly_guid, "display_name": item.record.display_name,
-                             "domain": item.domain.value, "payload_guid": ref.payload_guid}
-                    (report.missing if status is Integrity.MISSING else report.corrupt).append(entry)
+            # What a restart would load: every database row and every queued journal entry.
+            for domain in Domain:
+                for row in self.storage.databases[domain].load_rows():
+                    check("database", row[0], row[1], domain, row[PAYLOAD_GUID_COLUMN],
+                          row[PAYLOAD_CHECKSUM_COLUMN])
+            for queued in self.storage.journal.pending():
+                record = queued.record
+                check("journal", record.assembly_guid, record.display_name, record.domain,
+                      record.payload.payload_guid, record.payload.checksum)
             referenced = cache.referenced_payloads() | self.storage.journal.referenced_payloads()
             now = time.time()
             for guid in sorted(listed - referenced):

@@ -18,11 +18,17 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from ...persistence.cache import AssemblyExists, AssemblyNotFound, CacheError, StaleRevision
-from ...persistence.databases import DatabaseBusy
+from ...persistence.cache import (
+    AssemblyExists,
+    AssemblyNotFound,
+    CacheError,
+    ChangeBusy,
+    StaleRevision,
+)
+from ...persistence.databases import DatabaseBusy, SchemaError
 from ...persistence.models import AssemblyRecord, CachedAssembly, PayloadContent, PayloadRef, utc_now
 from ...persistence.payloads import PayloadCorrupt, PayloadError, PayloadMissing
-from ...persistence.runtime import StorageRuntime
+from ...persistence.runtime import OfficialSyncRefused, StorageRuntime
 from ...types import KIND_TYPES, AssemblyKind, Domain, Integrity
 from ..audit import AuditLog, Outcome
 from ..auth import policy
@@ -120,6 +126,11 @@ class AssemblyService:
         self.cache = storage.cache
         self.payloads = storage.payloads
         self._auditor = Auditor(audit)
+        # A change's success entry is recorded from its journal note once it is durable, and
+        # at start for changes a crash left unaudited.
+        self.cache.on_durable_note = self._auditor.record_note
+        self._auditor.recover(self.cache.replayed_notes)
+        self.cache.replayed_notes = []
         self.lock_retry_seconds = lock_retry_seconds
         self.import_max_bytes = import_max_bytes
         self._matches = GenerationCache()  # filtered + sorted snapshots per query
@@ -253,6 +264,9 @@ class AssemblyService:
         except AssemblyNotFound as exc:
             self._drop_payload(new_ref)
             raise NotFound(str(exc)) from None
+        except ChangeBusy as exc:
+            self._drop_payload(new_ref)
+            raise Busy(str(exc), retry_after=5) from None
         except CacheError as exc:
             self._drop_payload(new_ref)
             raise InvalidInput(str(exc)) from None
@@ -286,10 +300,9 @@ class AssemblyService:
         with self._audited(caller, action, domain=domain, guid=guid):
             ref = self._store_content(content)
             record = build(ref, utc_now())
-            created = self._commit(lambda: self.cache.create(record), ref)
-        self._auditor.record(caller, action, Outcome.SUCCESS, domain=domain, guid=guid,
-                             detail=detail or record.display_name)
-        return created
+            note = self._auditor.note(caller, action, domain=domain, guid=guid,
+                                      detail=detail or record.display_name)
+            return self._commit(lambda: self.cache.create(record, note=lambda _: note), ref)
 
     def create(self, caller: Caller, new: NewAssembly) -> dict[str, Any]:
         self._auditor.require(policy.may_write(caller.actor, new.domain), caller, "assembly.create",
@@ -364,11 +377,13 @@ class AssemblyService:
                     fields["payload"] = new_ref
                 return record.evolve(**fields)
 
+            def note(record: AssemblyRecord) -> str:
+                return self._auditor.note(caller, "assembly.update", domain=domain, guid=guid,
+                                          detail=f"revision {record.revision}")
+
             updated = self._commit(
-                lambda: self.cache.update(guid, change, expected_revision=revision), new_ref
+                lambda: self.cache.update(guid, change, expected_revision=revision, note=note), new_ref
             )
-        self._auditor.record(caller, "assembly.update", Outcome.SUCCESS, domain=domain, guid=guid,
-                     detail=f"revision {updated.record.revision}")
         return record_view(updated, include_payload_guid=caller.is_admin)
 
     def delete(self, caller: Caller, guid: str, *, expected_revision: int | None = None) -> dict[str, Any]:
@@ -376,12 +391,13 @@ class AssemblyService:
         domain = current.domain
         self._auditor.require(policy.may_write(caller.actor, domain), caller, "assembly.delete",
                       domain=domain, guid=guid)
+        note = self._auditor.note(caller, "assembly.delete", domain=domain, guid=guid,
+                                  detail=current.record.display_name)
         with self._audited(caller, "assembly.delete", domain=domain, guid=guid):
             deleted = self._commit(
-                lambda: self.cache.delete(guid, expected_revision=expected_revision), None
+                lambda: self.cache.delete(guid, expected_revision=expected_revision,
+                                          note=lambda _: note), None
             )
-        self._auditor.record(caller, "assembly.delete", Outcome.SUCCESS, domain=domain, guid=guid,
-                     detail=current.record.display_name)
         return {"assembly_guid": guid, "source": domain.value, "status": "queued_delete",
                 "is_dirty": deleted.state.is_dirty}
 
@@ -483,9 +499,9 @@ class AssemblyService:
                     updated_at=utc_now(), updated_by=caller.username,
                 )
 
-            updated = self._commit(lambda: self.cache.update(guid, change), ref)
-        self._auditor.record(caller, "assembly.import", Outcome.SUCCESS, domain=domain, guid=guid,
-                             detail=f"replaced in place: {imported.display_name}")
+            note = self._auditor.note(caller, "assembly.import", domain=domain, guid=guid,
+                                      detail=f"replaced in place: {imported.display_name}")
+            updated = self._commit(lambda: self.cache.update(guid, change, note=lambda _: note), ref)
         return record_view(updated, include_payload_guid=caller.is_admin)
 
     def export(self, caller: Caller, guid: str) -> tuple[dict[str, Any], str]:
@@ -514,7 +530,9 @@ class AssemblyService:
     def flush(self, caller: Caller, domain: Domain | None) -> dict[str, Any]:
         self._auditor.require(policy.may_flush(caller.actor), caller, "flush", domain=domain)
         results = self.cache.flush_now(domain, budget_seconds=self.lock_retry_seconds)
-        summary = {r.domain.value: {"persisted": r.persisted, "error": r.error} for r in results}
+        summary = {r.domain.value: {"persisted": r.persisted, "error": r.error,
+                                    "refused": [{"assembly_guid": g, "error": e} for g, e in r.refused]}
+                   for r in results}
         busy = [r for r in results if r.busy]
         failed = [r for r in results if not r.ok]
         if failed:
@@ -536,15 +554,18 @@ class AssemblyService:
     def sync_official(self, caller: Caller) -> dict[str, Any]:
         self._auditor.require(policy.may_sync_official(caller.actor), caller, "official.sync",
                       domain=Domain.OFFICIAL)
-        from ...persistence.runtime import OfficialSyncRefused
-
         try:
             report = self.storage.resync_official()
-        except (OfficialSyncRefused, DatabaseBusy) as exc:
+        except (OfficialSyncRefused, DatabaseBusy, ChangeBusy) as exc:
             self._auditor.record(caller, "official.sync", Outcome.FAILED, domain=Domain.OFFICIAL,
                          detail=str(exc))
             raise Busy(str(exc), retry_after=max(1, int(self.lock_retry_seconds))) from None
+        except (SchemaError, PayloadError, OSError, sqlite3.DatabaseError) as exc:
+            message = (f"The official library could not be synced from staging ({exc}); the "
+                       "runtime copy was left as it was. Fix the staging copy, then retry.")
+            self._auditor.record(caller, "official.sync", Outcome.FAILED, domain=Domain.OFFICIAL,
+                                 detail=message)
+            raise StorageUnavailable(message) from None
         self._auditor.record(caller, "official.sync", Outcome.SUCCESS, domain=Domain.OFFICIAL,
                      detail=f"staging={report.staging_count} runtime={report.runtime_count}")
         return report.as_dict()
-

@@ -23,6 +23,7 @@ def record_view(item: CachedAssembly, *, include_payload_guid: bool) -> dict[str
         "dirty_since": state.dirty_since,
         "last_persisted": state.last_persisted,
         "integrity": state.integrity.value,
+        "flush_error": state.flush_error,
         "created_at": record.created_at,
         "updated_at": record.updated_at,
         "created_by": record.created_by,

@@ -35,10 +35,15 @@ def test_operator_has_no_dev_mode_and_official_is_read_only(page: Page, engine: 
     page.goto(f"/assemblies/{official['assembly_guid']}")
     expect(page.get_by_test_id("read-only-banner")).to_have_text(re.compile(re.escape(READ_ONLY)))
     expect(page.get_by_test_id("save")).to_have_count(0)
-    expect(page.get_by_test_id("field-name")).to_be_disabled()
+    # Read-only content is text, not disabled inputs.
+    expect(page.get_by_test_id("field-name")).to_have_count(0)
+    expect(page.get_by_test_id("text-name-value")).to_have_text(official["display_name"])
     assert "Dev Mode" not in page.get_by_test_id("assembly-editor").inner_html().replace(READ_ONLY, "")
 
+    # Clone to User-Created asks for the copy's name ("<name> (copy)") and opens the copy.
     page.get_by_test_id("clone-to-user").click()
+    expect(page.get_by_test_id("clone-name")).to_have_value(f"{official['display_name']} (copy)")
+    page.get_by_test_id("clone-dialog").get_by_role("button", name="Clone").click()
     expect(page).not_to_have_url(re.compile(official["assembly_guid"]))
     expect(page.get_by_test_id("read-only-banner")).to_have_count(0)
     expect(page.get_by_test_id("assembly-editor").get_by_test_id("domain-badge")).to_have_text("User-Created")
@@ -46,7 +51,7 @@ def test_operator_has_no_dev_mode_and_official_is_read_only(page: Page, engine: 
     with engine.api(OPERATOR) as api:
         record = api.get(f"/api/assemblies/{clone}").json()
     assert record["source"] == "user"
-    assert record["display_name"] == official["display_name"]
+    assert record["display_name"] == f"{official['display_name']} (copy)"
 
     # The clone is the operator's to edit.
     page.get_by_test_id("field-description").fill("my own copy")

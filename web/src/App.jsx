@@ -8,7 +8,9 @@ import { ThemeProvider } from "@mui/material/styles";
 import { Auth, DevMode, SIGNED_OUT } from "./api.js";
 import { makeTheme } from "./theme.js";
 import { SessionContext } from "./session.js";
-import { navigate, route, usePath } from "./router.js";
+import { navigate, route, useLocation } from "./router.js";
+import { pageTitle } from "./format.js";
+import S from "./strings.js";
 import TopBar from "./components/TopBar.jsx";
 import DevModeBanner from "./components/DevModeBanner.jsx";
 import SignIn from "./pages/SignIn.jsx";
@@ -30,7 +32,8 @@ function initialMode() {
 function withDeadline(state) {
   if (!state) return { enabled: false };
   const remaining = Number(state.remaining_seconds ?? 0);
-  return { ...state, deadline: state.enabled ? Date.now() + remaining * 1000 : null };
+  const receivedAt = Date.now();
+  return { ...state, receivedAt, deadline: state.enabled ? receivedAt + remaining * 1000 : null };
 }
 
 function Loading() {
@@ -47,13 +50,15 @@ export default function App() {
   const [status, setStatus] = useState("loading");
   const [user, setUser] = useState(null);
   const [devMode, setDevModeState] = useState({ enabled: false });
+  // Why the last session ended without a sign-out (shown on the sign-in page), or null.
+  const [ended, setEnded] = useState(null);
   // The last message stays mounted while the snackbar closes (its transition needs a child).
   const [notice, setNoticeState] = useState({ open: false, text: "", severity: "success" });
   const setNotice = useCallback((value) => {
     if (value) setNoticeState({ open: true, severity: "success", ...value });
     else setNoticeState((current) => ({ ...current, open: false }));
   }, []);
-  const path = usePath();
+  const path = useLocation();
 
   const toggleMode = useCallback(() => {
     setMode((current) => {
@@ -67,11 +72,17 @@ export default function App() {
 
   useEffect(() => {
     let cancelled = false;
-    Auth.me()
-      .then((me) => {
+    // /api/auth/session answers 200 either way, so a signed-out load logs no error.
+    Auth.session()
+      .then((current) => {
         if (cancelled) return;
-        setUser(me.user);
-        setDevMode(me.dev_mode);
+        if (!current.signed_in) {
+          setEnded(current.ended || null);
+          setStatus("signedOut");
+          return;
+        }
+        setUser(current.user);
+        setDevMode(current.dev_mode);
         setStatus("signedIn");
       })
       .catch(() => !cancelled && setStatus("signedOut"));
@@ -81,9 +92,17 @@ export default function App() {
   }, [setDevMode]);
 
   useEffect(() => {
-    const ended = () => {
+    // A request was refused with 401: ask the engine why, to tell the user.
+    const ended = async () => {
+      let reason = "revoked";
+      try {
+        reason = (await Auth.session()).ended || reason;
+      } catch {
+        // keep the generic reason
+      }
       setUser(null);
       setDevModeState({ enabled: false });
+      setEnded(reason);
       setStatus("signedOut");
     };
     window.addEventListener(SIGNED_OUT, ended);
@@ -94,10 +113,7 @@ export default function App() {
     try {
       setDevMode(await DevMode.state());
     } catch (error) {
-      if (error.status === 401) {
-        setUser(null);
-        setStatus("signedOut");
-      }
+      if (error.status === 401) window.dispatchEvent(new Event(SIGNED_OUT));
     }
   }, [setDevMode]);
 
@@ -111,6 +127,7 @@ export default function App() {
   const signedIn = useCallback(
     (result) => {
       setUser(result.user);
+      setEnded(null);
       setStatus("signedIn");
       refreshDevMode();
     },
@@ -125,14 +142,19 @@ export default function App() {
     }
     setUser(null);
     setDevModeState({ enabled: false });
+    setEnded(null);
     setStatus("signedOut");
-    navigate("/");
+    navigate("/", { force: true });
   }, []);
 
   const session = useMemo(
     () => ({ user, devMode, setDevMode, refreshDevMode, signOut, notify: setNotice }),
     [user, devMode, setDevMode, refreshDevMode, signOut, setNotice],
   );
+
+  useEffect(() => {
+    if (status === "signedOut") document.title = pageTitle(S.signIn.title);
+  }, [status]);
 
   const current = route(path);
   let page;
@@ -144,7 +166,7 @@ export default function App() {
     <ThemeProvider theme={theme}>
       <CssBaseline />
       {status === "loading" && <Loading />}
-      {status === "signedOut" && <SignIn onSignedIn={signedIn} mode={mode} onToggleMode={toggleMode} />}
+      {status === "signedOut" && <SignIn onSignedIn={signedIn} mode={mode} onToggleMode={toggleMode} ended={ended} />}
       {status === "signedIn" && (
         <SessionContext.Provider value={session}>
           <Box sx={{ minHeight: "100vh", display: "flex", flexDirection: "column" }}>

@@ -89,21 +89,29 @@ export function saveBlob(blob, name) {
 
 const enc = encodeURIComponent;
 
+// Query parameters without the unset ones (null/undefined; "" only where it means something).
+function queryOf(params) {
+  const query = new URLSearchParams();
+  for (const [key, value] of Object.entries(params)) {
+    if (value === undefined || value === null || (value === "" && key !== "category")) continue;
+    query.set(key, String(value));
+  }
+  return query;
+}
+
 export const Assemblies = {
-  list: (params) => {
-    const query = new URLSearchParams();
-    for (const [key, value] of Object.entries(params)) {
-      if (value !== undefined && value !== null && value !== "") query.set(key, String(value));
-    }
-    return api(`/api/assemblies?${query}`);
-  },
+  list: (params) => api(`/api/assemblies?${queryOf(params)}`),
+  facets: (params) => api(`/api/assemblies/facets?${queryOf(params)}`),
   get: (guid) => api(`/api/assemblies/${enc(guid)}`),
   create: (body) => api("/api/assemblies", { method: "POST", body }),
   update: (guid, body, revision) =>
     api(`/api/assemblies/${enc(guid)}`, { method: "PUT", body, headers: { "If-Match": String(revision) } }),
   remove: (guid) => api(`/api/assemblies/${enc(guid)}`, { method: "DELETE" }),
-  clone: (guid, targetDomain) =>
-    api(`/api/assemblies/${enc(guid)}/clone`, { method: "POST", body: { target_domain: targetDomain } }),
+  clone: (guid, targetDomain, displayName) =>
+    api(`/api/assemblies/${enc(guid)}/clone`, {
+      method: "POST",
+      body: { target_domain: targetDomain, display_name: displayName || undefined },
+    }),
   importDocument: (document, domain, fileName) =>
     api("/api/assemblies/import", { method: "POST", body: { document, domain, file_name: fileName || undefined } }),
   exportFile: (guid, name) => download(`/api/assemblies/${enc(guid)}/export`, `${safeFileName(name)}.json`),
@@ -112,6 +120,7 @@ export const Assemblies = {
 
 export const Auth = {
   me: () => api("/api/auth/me"),
+  session: () => api("/api/auth/session"),
   login: (username, password) => api("/api/auth/login", { method: "POST", body: { username, password } }),
   logout: () => api("/api/auth/logout", { method: "POST" }),
 };

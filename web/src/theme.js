@@ -25,6 +25,8 @@ const SYSTEM_FONTS = [
 export const MONO_FONTS = 'ui-monospace, "SFMono-Regular", "DejaVu Sans Mono", Menlo, Consolas, monospace';
 
 export function makeTheme(mode) {
+  // One clearly visible focus ring for everything reached with the keyboard.
+  const ring = { outline: `2px solid ${mode === "dark" ? "#90caf9" : "#1565c0"}`, outlineOffset: 2 };
   return createTheme({
     palette: {
       mode,
@@ -34,6 +36,8 @@ export function makeTheme(mode) {
     shape: { borderRadius: 6 },
     typography: { fontFamily: SYSTEM_FONTS, fontSize: 14 },
     components: {
+      MuiCssBaseline: { styleOverrides: { "a:focus-visible": ring } },
+      MuiButtonBase: { styleOverrides: { root: { "&.Mui-focusVisible": ring } } },
       MuiButton: { defaultProps: { disableElevation: true }, styleOverrides: { root: { textTransform: "none" } } },
       MuiToggleButton: { styleOverrides: { root: { textTransform: "none", paddingTop: 4, paddingBottom: 4 } } },
       MuiChip: { styleOverrides: { root: { fontWeight: 500 } } },

@@ -24,13 +24,17 @@ export default function DevModeBanner() {
   const [now, setNow] = useState(Date.now());
   const [busy, setBusy] = useState(false);
 
+  // Restart the clock whenever the deadline changes, so the first second shows the real
+  // remaining time (not one measured from when the banner first rendered).
   useEffect(() => {
     if (!on) return undefined;
+    setNow(Date.now());
     const timer = window.setInterval(() => setNow(Date.now()), 1000);
     return () => window.clearInterval(timer);
-  }, [on]);
+  }, [on, deadline]);
 
-  const remaining = deadline ? (deadline - now) / 1000 : 0;
+  // Never show more than the engine granted (a render before the clock restarts).
+  const remaining = deadline ? Math.min(deadline - now, deadline - session.devMode.receivedAt) / 1000 : 0;
   const { refreshDevMode } = session;
   useEffect(() => {
     if (on && remaining <= 0) refreshDevMode();
@@ -65,21 +69,24 @@ export default function DevModeBanner() {
     <Box
       role="status"
       data-testid="dev-mode-banner"
-      sx={{ bgcolor: DEV_MODE_COLOR, color: "#fff", px: 3, py: 0.75, display: "flex", alignItems: "center", gap: 2 }}
+      sx={{ bgcolor: DEV_MODE_COLOR, color: "#fff", px: { xs: 1, sm: 3 }, py: 0.75, display: "flex", alignItems: "center", gap: { xs: 1, sm: 2 }, whiteSpace: "nowrap" }}
     >
       <WarningAmberIcon fontSize="small" />
-      <Typography variant="body2" sx={{ fontWeight: 600, flex: 1 }}>
-        {S.devMode.banner} {S.devMode.endsIn}{" "}
+      <Typography variant="body2" noWrap sx={{ fontWeight: 600, flex: 1, minWidth: 0 }}>
+        <Box component="span" sx={{ display: { xs: "none", md: "inline" } }}>{S.devMode.banner} {S.devMode.endsIn} </Box>
+        <Box component="span" sx={{ display: { xs: "inline", md: "none" } }}>{S.devMode.short} </Box>
         <Box component="span" data-testid="dev-mode-countdown" sx={{ fontVariantNumeric: "tabular-nums" }}>
           {formatCountdown(remaining)}
         </Box>
       </Typography>
-      <Button size="small" variant="contained" color="inherit" onClick={flush} disabled={busy}
-        sx={{ color: DEV_MODE_COLOR, bgcolor: "#fff", "&:hover": { bgcolor: "#fff3e0" } }}>
-        {S.devMode.flush}
+      <Button size="small" variant="contained" color="inherit" onClick={flush} disabled={busy} aria-label={S.devMode.flush}
+        sx={{ color: DEV_MODE_COLOR, bgcolor: "#fff", "&:hover": { bgcolor: "#fff3e0" }, flexShrink: 0 }}>
+        <Box component="span" sx={{ display: { xs: "none", sm: "inline" } }}>{S.devMode.flush}</Box>
+        <Box component="span" sx={{ display: { xs: "inline", sm: "none" } }}>{S.devMode.flushShort}</Box>
       </Button>
-      <Button size="small" variant="outlined" color="inherit" onClick={disable}>
-        {S.devMode.disable}
+      <Button size="small" variant="outlined" color="inherit" onClick={disable} aria-label={S.devMode.disable} sx={{ flexShrink: 0 }}>
+        <Box component="span" sx={{ display: { xs: "none", sm: "inline" } }}>{S.devMode.disable}</Box>
+        <Box component="span" sx={{ display: { xs: "inline", sm: "none" } }}>{S.devMode.disableShort}</Box>
       </Button>
     </Box>
   );

@@ -1,4 +1,4 @@
-import { useState } from "react";
+import { useEffect, useState } from "react";
 import FormControlLabel from "@mui/material/FormControlLabel";
 import Switch from "@mui/material/Switch";
 import Dialog from "@mui/material/Dialog";
@@ -11,7 +11,7 @@ import Button from "@mui/material/Button";
 import Alert from "@mui/material/Alert";
 import S from "../strings.js";
 import { DevMode } from "../api.js";
-import { useSession } from "../session.js";
+import { OPEN_DEV_MODE, useSession } from "../session.js";
 
 // Admins only (the caller does not render it for operators): the switch and its prompt.
 export default function DevModeToggle() {
@@ -22,6 +22,12 @@ export default function DevModeToggle() {
   const [reason, setReason] = useState("");
   const [error, setError] = useState(null);
   const [busy, setBusy] = useState(false);
+
+  useEffect(() => {
+    const openPrompt = () => setOpen(true);
+    window.addEventListener(OPEN_DEV_MODE, openPrompt);
+    return () => window.removeEventListener(OPEN_DEV_MODE, openPrompt);
+  }, []);
 
   const close = () => {
     setOpen(false);
@@ -61,10 +67,11 @@ export default function DevModeToggle() {
             checked={on}
             color="warning"
             onChange={() => (on ? disable() : setOpen(true))}
-            slotProps={{ input: { "data-testid": "dev-mode-switch" } }}
+            slotProps={{ input: { "data-testid": "dev-mode-switch", "aria-label": S.devMode.toggle } }}
           />
         }
         label={S.devMode.toggle}
+        sx={{ mr: { xs: 0, sm: 2 }, "& .MuiFormControlLabel-label": { whiteSpace: "nowrap", fontSize: { xs: 13, sm: 14 } } }}
         data-testid="dev-mode-toggle"
       />
       <Dialog open={open} onClose={close} maxWidth="xs" fullWidth>

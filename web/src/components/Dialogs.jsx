@@ -8,7 +8,9 @@ import Button from "@mui/material/Button";
 import TextField from "@mui/material/TextField";
 import MenuItem from "@mui/material/MenuItem";
 import Alert from "@mui/material/Alert";
+import Box from "@mui/material/Box";
 import S from "../strings.js";
+import { formatTime } from "../format.js";
 import { useSession, writableDomains } from "../session.js";
 
 // Shared frame: a title, content, an error line and Cancel / submit.
@@ -55,36 +57,52 @@ function ActionDialog({ open, title, onClose, onSubmit, submitLabel, submitColor
   );
 }
 
-export function CloneDialog({ assembly, onClose, onClone }) {
+export function CloneDialog({ assembly, onClose, onClone, targets }) {
   const session = useSession();
-  const domains = writableDomains(session);
+  const domains = (targets || writableDomains(session)).filter((d) => writableDomains(session).includes(d));
   const [target, setTarget] = useState("user");
-  useEffect(() => setTarget("user"), [assembly]);
+  const [name, setName] = useState("");
+  useEffect(() => {
+    setTarget("user");
+    setName(assembly ? S.dialogs.copyName(assembly.display_name).slice(0, 200) : "");
+  }, [assembly]);
   return (
     <ActionDialog
       open={Boolean(assembly)}
       title={S.dialogs.cloneTitle}
       onClose={onClose}
-      onSubmit={() => onClone(assembly, target)}
+      onSubmit={() => onClone(assembly, target, name.trim())}
       submitLabel={S.dialogs.cloneSubmit}
+      canSubmit={Boolean(name.trim())}
       testId="clone-dialog"
     >
-      <DialogContentText sx={{ mb: 2 }}>{assembly ? S.dialogs.cloneText(assembly.display_name) : ""}</DialogContentText>
+      <DialogContentText sx={{ mb: 2 }}>{assembly ? S.dialogs.cloneText(assembly.display_name, S.domains[assembly.source]) : ""}</DialogContentText>
       <TextField
-        select
-        label={S.dialogs.cloneTarget}
-        value={target}
-        onChange={(e) => setTarget(e.target.value)}
+        label={S.dialogs.cloneName}
+        value={name}
+        onChange={(e) => setName(e.target.value)}
         fullWidth
+        autoFocus
         margin="dense"
-        slotProps={{ select: { SelectDisplayProps: { "data-testid": "clone-target" } } }}
-      >
-        {domains.map((domain) => (
-          <MenuItem key={domain} value={domain} data-testid={`clone-target-${domain}`}>
-            {S.domains[domain]}
-          </MenuItem>
-        ))}
-      </TextField>
+        slotProps={{ htmlInput: { "data-testid": "clone-name", maxLength: 200 } }}
+      />
+      {domains.length > 0 && (
+        <TextField
+          select
+          label={S.dialogs.cloneTarget}
+          value={target}
+          onChange={(e) => setTarget(e.target.value)}
+          fullWidth
+          margin="dense"
+          slotProps={{ select: { SelectDisplayProps: { "data-testid": "clone-target" } } }}
+        >
+          {domains.map((domain) => (
+            <MenuItem key={domain} value={domain} data-testid={`clone-target-${domain}`}>
+              {S.domains[domain]}
+            </MenuItem>
+          ))}
+        </TextField>
+      )}
     </ActionDialog>
   );
 }
@@ -126,7 +144,19 @@ export function DeleteDialog({ assembly, onClose, onDelete }) {
       submitColor="error"
       testId="delete-dialog"
     >
-      <DialogContentText>{assembly ? S.dialogs.deleteText(assembly.display_name) : ""}</DialogContentText>
+      {assembly && (
+        <>
+          <DialogContentText>{S.dialogs.deleteText(assembly.display_name)}</DialogContentText>
+          <Box component="dl" data-testid="delete-details" sx={{ display: "grid", gridTemplateColumns: "auto 1fr", columnGap: 2, rowGap: 0.5, mt: 2, mb: 0, "& dt": { color: "text.secondary" }, "& dd": { m: 0, overflowWrap: "anywhere" } }}>
+            <dt>{S.list.columns.source}</dt>
+            <dd>{S.domains[assembly.source] || assembly.source}</dd>
+            <dt>{S.list.columns.category}</dt>
+            <dd>{assembly.category || S.time.never}</dd>
+            <dt>{S.dialogs.lastChange}</dt>
+            <dd>{S.dialogs.changedBy(formatTime(assembly.updated_at), assembly.updated_by)}</dd>
+          </Box>
+        </>
+      )}
     </ActionDialog>
   );
 }

@@ -13,7 +13,7 @@ import LogoutIcon from "@mui/icons-material/Logout";
 import AccountCircleIcon from "@mui/icons-material/AccountCircle";
 import S from "../strings.js";
 import { isAdmin, useSession } from "../session.js";
-import { navigate } from "../router.js";
+import { confirmLeave, navigate } from "../router.js";
 import DevModeToggle from "./DevModeToggle.jsx";
 
 export default function TopBar({ mode, onToggleMode }) {
@@ -22,7 +22,7 @@ export default function TopBar({ mode, onToggleMode }) {
   const [busy, setBusy] = useState(false);
   return (
     <AppBar position="sticky" color="default" elevation={0} sx={{ borderBottom: 1, borderColor: "divider" }}>
-      <Toolbar variant="dense" sx={{ gap: 1.5 }}>
+      <Toolbar variant="dense" sx={{ gap: { xs: 0.5, sm: 1.5 }, px: { xs: 1, sm: 2 } }}>
         <Box
           component="a"
           href="/"
@@ -30,10 +30,12 @@ export default function TopBar({ mode, onToggleMode }) {
             event.preventDefault();
             navigate("/");
           }}
-          sx={{ display: "flex", alignItems: "center", gap: 1, color: "inherit", textDecoration: "none" }}
+          aria-label={S.topBar.home}
+          data-testid="logo"
+          sx={{ display: "flex", alignItems: "center", gap: 1, color: "inherit", textDecoration: "none", borderRadius: 1 }}
         >
           <Box component="img" src="/favicon.svg" alt="" sx={{ width: 24, height: 24 }} />
-          <Typography variant="h6" sx={{ fontSize: 17, fontWeight: 700 }}>
+          <Typography variant="h6" sx={{ fontSize: 17, fontWeight: 700, display: { xs: "none", sm: "block" } }}>
             {S.appName}
           </Typography>
         </Box>
@@ -45,22 +47,26 @@ export default function TopBar({ mode, onToggleMode }) {
           </IconButton>
         </Tooltip>
         <Box sx={{ display: "flex", alignItems: "center", gap: 1 }} data-testid="user-info">
-          <AccountCircleIcon fontSize="small" color="action" />
+          <AccountCircleIcon fontSize="small" color="action" sx={{ display: { xs: "none", sm: "block" } }} />
           <Typography variant="body2" sx={{ fontWeight: 600 }} data-testid="user-name">
             {user.username}
           </Typography>
-          <Chip size="small" label={S.topBar.role[user.role] || user.role} data-testid="user-role" />
+          <Chip size="small" label={S.topBar.role[user.role] || user.role} data-testid="user-role" sx={{ display: { xs: "none", md: "flex" } }} />
         </Box>
         <Button
           size="small"
           startIcon={<LogoutIcon />}
           disabled={busy}
+          aria-label={S.topBar.signOut}
+          data-testid="sign-out"
+          sx={{ minWidth: 0, "& .MuiButton-startIcon": { mr: { xs: 0, sm: 1 } } }}
           onClick={async () => {
+            if (!confirmLeave()) return;
             setBusy(true);
             await session.signOut();
           }}
         >
-          {S.topBar.signOut}
+          <Box component="span" sx={{ display: { xs: "none", sm: "inline" } }}>{S.topBar.signOut}</Box>
         </Button>
       </Toolbar>
     </AppBar>

@@ -2,22 +2,31 @@ import { useMemo } from "react";
 import CodeMirror from "@uiw/react-codemirror";
 import { EditorView } from "@codemirror/view";
 import Box from "@mui/material/Box";
+import Typography from "@mui/material/Typography";
+import S from "../strings.js";
 import { useTheme } from "@mui/material/styles";
 import { MONO_FONTS } from "../theme.js";
 import { languageFor } from "./languages.js";
 
 // CodeMirror 6 with highlighting for the assembly type, following the light/dark theme.
+// Tab indents while editing; Esc then Tab leaves the editor (CodeMirror's own escape
+// hatch), which the hint under it says.
 export default function CodeEditor({ value, onChange, type, readOnly, height = "380px", testId = "code-editor" }) {
   const theme = useTheme();
   const extensions = useMemo(
     () => [
       languageFor(type),
       EditorView.lineWrapping,
-      EditorView.theme({ "&": { fontSize: "13px" }, ".cm-scroller": { fontFamily: MONO_FONTS } }),
+      EditorView.theme({
+        "&": { fontSize: "13px" },
+        "&.cm-focused": { outline: `2px solid ${theme.palette.primary.main}`, outlineOffset: "-2px" },
+        ".cm-scroller": { fontFamily: MONO_FONTS },
+      }),
     ],
-    [type],
+    [type, theme.palette.primary.main],
   );
   return (
+    <>
     <Box
       data-testid={testId}
       data-language={type}
@@ -34,5 +43,11 @@ export default function CodeEditor({ value, onChange, type, readOnly, height = "
         basicSetup={{ foldGutter: true, highlightActiveLine: !readOnly }}
       />
     </Box>
+    {!readOnly && (
+      <Typography variant="caption" color="text.secondary" component="p" sx={{ mt: 0.75, mb: 0 }} data-testid="code-editor-hint">
+        {S.editor.codeHint}
+      </Typography>
+    )}
+    </>
   );
 }

@@ -21,8 +21,59 @@ export function emptyVariable() {
   return { name: "", label: "", type: "string", default: "", required: false, description: "" };
 }
 
+// Why each variable row cannot be saved: {rowIndex: sentence}. A name is required and
+// names are unique (the engine checks the same and answers 422 naming the row).
+export function variableProblems(variables) {
+  const problems = {};
+  const firstRow = new Map();
+  variables.forEach((variable, index) => {
+    const name = String(variable.name ?? "").trim();
+    if (!name) {
+      problems[index] = S.editor.variableNameMissing(index + 1);
+    } else if (firstRow.has(name)) {
+      problems[index] = S.editor.variableNameTaken(index + 1, name, firstRow.get(name) + 1);
+    } else {
+      firstRow.set(name, index);
+    }
+  });
+  return problems;
+}
+
+function ReadOnlyVariables({ variables }) {
+  return (
+    <Box sx={{ overflowX: "auto" }}>
+      <Table size="small">
+        <TableHead>
+          <TableRow>
+            {Object.entries(S.editor.variableColumns).map(([key, label]) => (
+              <TableCell key={key} sx={{ fontWeight: 600, whiteSpace: "nowrap" }}>
+                {label}
+              </TableCell>
+            ))}
+          </TableRow>
+        </TableHead>
+        <TableBody>
+          {variables.map((variable, index) => (
+            <TableRow key={index} data-testid="variable-row">
+              {Object.keys(S.editor.variableColumns).map((key) => (
+                <TableCell
+                  key={key}
+                  data-testid={`variable-${key}-text`}
+                  sx={{ verticalAlign: "top", whiteSpace: "pre-wrap", overflowWrap: "anywhere", minWidth: key === "description" ? 220 : 90 }}
+                >
+                  {key === "required" ? (variable.required ? S.editor.yes : S.editor.no) : String(variable[key] ?? "")}
+                </TableCell>
+              ))}
+            </TableRow>
+          ))}
+        </TableBody>
+      </Table>
+    </Box>
+  );
+}
+
 // metadata.variables: one editable row per variable.
-export default function VariablesTable({ variables, onChange, readOnly }) {
+export default function VariablesTable({ variables, onChange, readOnly, problems = {} }) {
   const set = (index, key, value) => onChange(variables.map((v, i) => (i === index ? { ...v, [key]: value } : v)));
   const field = (index, key, props = {}) => (
     <TextField
@@ -43,6 +94,8 @@ export default function VariablesTable({ variables, onChange, readOnly }) {
         <Typography variant="body2" color="text.secondary" sx={{ mb: 1 }}>
           {S.editor.noVariables}
         </Typography>
+      ) : readOnly ? (
+        <ReadOnlyVariables variables={variables} />
       ) : (
         <Box sx={{ overflowX: "auto" }}>
           <Table size="small">
@@ -58,10 +111,12 @@ export default function VariablesTable({ variables, onChange, readOnly }) {
             </TableHead>
             <TableBody>
               {variables.map((variable, index) => (
-                <TableRow key={index} data-testid="variable-row">
+                <TableRow key={index} data-testid="variable-row" data-invalid={problems[index] ? "true" : undefined}>
                   {TEXT_COLUMNS.map((key) => (
-                    <TableCell key={key} sx={{ minWidth: 130 }}>
-                      {field(index, key)}
+                    <TableCell key={key} sx={{ minWidth: 130, verticalAlign: "top" }}>
+                      {key === "name" && problems[index]
+                        ? field(index, key, { error: true, helperText: problems[index] })
+                        : field(index, key)}
                     </TableCell>
                   ))}
                   <TableCell sx={{ minWidth: 110 }}>

@@ -20,10 +20,11 @@ import ImportExportIcon from "@mui/icons-material/ImportExport";
 import FileDownloadIcon from "@mui/icons-material/FileDownload";
 import FileUploadIcon from "@mui/icons-material/FileUpload";
 import ContentCopyIcon from "@mui/icons-material/ContentCopy";
+import LockOpenIcon from "@mui/icons-material/LockOpen";
 import S from "../strings.js";
 import { Assemblies } from "../api.js";
-import { navigate } from "../router.js";
-import { devModeOn, mayWrite, useSession, writableDomains } from "../session.js";
+import { listUrl, navigate, useLeaveGuard } from "../router.js";
+import { OPEN_DEV_MODE, devModeOn, isAdmin, mayWrite, useSession, writableDomains } from "../session.js";
 import { LegacyDocumentError, TYPES_BY_KIND, newForm, parseLegacyFile } from "../legacy.js";
 import DomainBadge from "../components/DomainBadge.jsx";
 import DirtyPill from "../components/DirtyPill.jsx";
@@ -31,7 +32,11 @@ import CodeEditor from "../editor/CodeEditor.jsx";
 import WorkflowPreview from "../editor/WorkflowPreview.jsx";
 import VariablesTable from "../editor/VariablesTable.jsx";
 import FilesPanel from "../editor/FilesPanel.jsx";
-import { formatTime } from "./AssemblyList.jsx";
+import ReadOnlyField from "../editor/ReadOnlyField.jsx";
+import SitesField from "../editor/SitesField.jsx";
+import { variableProblems } from "../editor/VariablesTable.jsx";
+import { CloneDialog } from "../components/Dialogs.jsx";
+import { formatTime, pageTitle } from "../format.js";
 
 const POLL_MS = 2000;
 
@@ -108,6 +113,10 @@ function payloadOf(form) {
 
 function validate(form) {
   if (!form.display_name.trim()) return S.editor.nameRequired;
+  if (form.assembly_kind !== "workflow") {
+    const problems = Object.values(variableProblems(form.variables));
+    if (problems.length) return problems[0];
+  }
   if (form.assembly_kind !== "workflow" && String(form.timeout_seconds).trim() !== "" && !/^\d+$/.test(String(form.timeout_seconds).trim())) {
     return S.editor.timeoutInvalid;
   }
@@ -136,19 +145,51 @@ function changesOf(form, base) {
   return changes;
 }
 
+// The bar under the top bar that stays in view while scrolling: back, title and state,
+// Import/Export and Save.
+function ActionBar({ children }) {
+  return (
+    <Paper
+      elevation={0}
+      data-testid="action-bar"
+      sx={{
+        position: "sticky",
+        top: 48, // the dense top bar
+        zIndex: (theme) => theme.zIndex.appBar - 1,
+        px: { xs: 1, md: 2 },
+        py: 1,
+        mx: { xs: -1.5, md: -3 },
+        borderBottom: 1,
+        borderColor: "divider",
+        borderRadius: 0,
+        bgcolor: "background.default",
+      }}
+    >
+      <Stack direction="row" spacing={1.5} sx={{ alignItems: "center", flexWrap: { xs: "wrap", md: "nowrap" }, rowGap: 1, maxWidth: 1400, mx: "auto" }}>
+        {children}
+      </Stack>
+    </Paper>
+  );
+}
+
 export default function AssemblyEditor({ guid, kind }) {
   const session = useSession();
   const { notify } = session;
   const [record, setRecord] = useState(null);
   const [form, setForm] = useState(() => (guid ? null : { ...newForm(TYPES_BY_KIND[kind] ? kind : "script"), domain: "user" }));
   const [baseline, setBaseline] = useState(form);
+  // A legacy document loaded into the form: {document, fileName, form}. Until it is saved
+  // the form is unsaved work, even if it was not edited after the import.
   const [imported, setImported] = useState(null);
   const [loadError, setLoadError] = useState(null);
   const [error, setError] = useState(null);
   const [conflict, setConflict] = useState(false);
   const [saving, setSaving] = useState(false);
   const [ioMenu, setIoMenu] = useState(null);
+  const [cloning, setCloning] = useState(null);
+  const [showProblems, setShowProblems] = useState(false);
   const fileInput = useRef(null);
+  const saveRef = useRef(null);
 
   const load = useCallback(async () => {
     if (!guid) return;
@@ -161,6 +202,7 @@ export default function AssemblyEditor({ guid, kind }) {
       setImported(null);
       setConflict(false);
       setError(null);
+      setShowProblems(false);
     } catch (err) {
       setLoadError(err.status === 404 ? S.editor.notFound : err.message);
     }
@@ -195,9 +237,11 @@ export default function AssemblyEditor({ guid, kind }) {
     if (!record && form && !allowed.includes(form.domain)) setForm((f) => ({ ...f, domain: "user" }));
   }, [record, form, allowed]);
 
-  const touched = useMemo(() => !same(form, baseline), [form, baseline]);
+  const touched = useMemo(() => Boolean(imported) || !same(form, baseline), [form, baseline, imported]);
 
-  // Closing or reloading the tab with unsaved edits asks first (in-app "Back" asks too).
+  // Every way out with unsaved edits asks: in-app navigation (links, the logo, Back and
+  // Forward, sign-out) through the router's guard, closing or reloading the tab here.
+  useLeaveGuard(() => (touched ? S.editor.unsavedPrompt : null));
   useEffect(() => {
     if (!touched) return undefined;
     const warn = (event) => {
@@ -208,11 +252,28 @@ export default function AssemblyEditor({ guid, kind }) {
     return () => window.removeEventListener("beforeunload", warn);
   }, [touched]);
 
+  // Ctrl+S / Cmd+S saves (instead of the browser's "Save page as").
+  useEffect(() => {
+    const onKey = (event) => {
+      if ((event.ctrlKey || event.metaKey) && !event.altKey && event.key.toLowerCase() === "s") {
+        event.preventDefault();
+        saveRef.current?.();
+      }
+    };
+    window.addEventListener("keydown", onKey, true);
+    return () => window.removeEventListener("keydown", onKey, true);
+  }, []);
+
+  const title = record ? record.display_name : form ? S.editor.newTitle(S.kinds[form.assembly_kind]) : null;
+  useEffect(() => {
+    document.title = pageTitle(title ? `${touched ? "• " : ""}${title}` : S.editor.loadingTitle);
+  }, [title, touched]);
+
   if (loadError) {
     return (
       <Stack spacing={2}>
         <Alert severity="error">{loadError}</Alert>
-        <Button startIcon={<ArrowBackIcon />} onClick={() => navigate("/")} sx={{ alignSelf: "flex-start" }}>
+        <Button startIcon={<ArrowBackIcon />} onClick={() => navigate(listUrl())} sx={{ alignSelf: "flex-start" }}>
           {S.editor.back}
         </Button>
       </Stack>
@@ -231,10 +292,14 @@ export default function AssemblyEditor({ guid, kind }) {
   const set = (key) => (value) => setForm((f) => ({ ...f, [key]: value }));
   const onInput = (key) => (event) => set(key)(event.target.value);
   const kindLabel = S.kinds[form.assembly_kind];
+  const problems = showProblems && form.assembly_kind !== "workflow" ? variableProblems(form.variables) : {};
+  const canSave = !readOnly && !saving && (isNew || touched);
 
   const save = async () => {
+    if (!canSave) return;
     const problem = validate(form);
     if (problem) {
+      setShowProblems(true);
       setError(problem);
       return;
     }
@@ -243,7 +308,7 @@ export default function AssemblyEditor({ guid, kind }) {
     try {
       if (isNew) {
         let created;
-        if (imported && !touched) {
+        if (imported && same(form, imported.form)) {
           created = await Assemblies.importDocument(imported.document, form.domain, imported.fileName);
         } else {
           const body = {
@@ -264,8 +329,9 @@ export default function AssemblyEditor({ guid, kind }) {
           created = await Assemblies.create(body);
         }
         setBaseline(form);
+        setImported(null);
         notify({ text: S.editor.saved });
-        navigate(`/assemblies/${created.assembly_guid}`, { replace: true });
+        navigate(`/assemblies/${created.assembly_guid}`, { replace: true, force: true });
         return;
       }
       const changes = changesOf(form, baseline);
@@ -281,6 +347,7 @@ export default function AssemblyEditor({ guid, kind }) {
       setSaving(false);
     }
   };
+  saveRef.current = save;
 
   const importFile = async (event) => {
     const file = event.target.files?.[0];
@@ -293,10 +360,11 @@ export default function AssemblyEditor({ guid, kind }) {
       setRecord(null);
       setForm(next);
       setBaseline(next);
-      setImported({ document, fileName: file.name });
+      setImported({ document, fileName: file.name, form: next });
       setConflict(false);
       setError(null);
-      window.history.replaceState(null, "", `/assemblies/new/${next.assembly_kind}`);
+      setShowProblems(false);
+      window.history.replaceState(window.history.state, "", `/assemblies/new/${next.assembly_kind}`);
       notify({ text: S.editor.imported(next.display_name), severity: "info" });
     } catch (err) {
       setError(err instanceof LegacyDocumentError ? S.editor.importInvalid(err.message) : err.message);
@@ -316,50 +384,57 @@ export default function AssemblyEditor({ guid, kind }) {
     }
   };
 
-  const cloneToUser = async () => {
-    try {
-      const created = await Assemblies.clone(record.assembly_guid, "user");
-      notify({ text: S.list.cloned(created.display_name, S.domains.user) });
-      navigate(`/assemblies/${created.assembly_guid}`);
-    } catch (err) {
-      setError(err.message);
-    }
-  };
-
-  const back = () => {
-    if (touched && !window.confirm(S.editor.unsavedPrompt)) return;
-    navigate("/");
+  const doClone = async (assembly, target, name) => {
+    const created = await Assemblies.clone(assembly.assembly_guid, target, name);
+    setCloning(null);
+    notify({ text: S.list.cloned(created.display_name, S.domains[target]) });
+    navigate(`/assemblies/${created.assembly_guid}`, { force: true });
   };
 
   const workflow = form.assembly_kind === "workflow" ? parseWorkflow(form.workflowText) : null;
+  const status = record
+    ? `${record.is_dirty
+      ? S.editor.dirtySince(formatTime(record.dirty_since))
+      : record.last_persisted
+        ? S.editor.lastPersisted(formatTime(record.last_persisted))
+        : S.editor.neverPersisted} · ${S.editor.revision(record.revision)}`
+    : null;
 
   return (
-    <Stack spacing={2} sx={{ maxWidth: 1400, width: "100%", mx: "auto" }} data-testid="assembly-editor">
-      <Stack direction="row" spacing={1.5} sx={{ alignItems: "center", flexWrap: "wrap", rowGap: 1 }}>
-        <Button startIcon={<ArrowBackIcon />} onClick={back}>
-          {S.editor.back}
+    <Stack spacing={2} sx={{ maxWidth: 1400, width: "100%", mx: "auto", mt: { xs: -1.5, md: -3 } }} data-testid="assembly-editor">
+      <ActionBar>
+        <Button startIcon={<ArrowBackIcon />} onClick={() => navigate(listUrl())} sx={{ flexShrink: 0 }} aria-label={S.editor.back}>
+          <Box component="span" sx={{ display: { xs: "none", sm: "inline" } }}>{S.editor.back}</Box>
         </Button>
-        <Typography variant="h5" component="h1" sx={{ fontWeight: 700 }} data-testid="editor-title">
-          {isNew ? S.editor.newTitle(kindLabel) : record.display_name}
-        </Typography>
-        <DomainBadge domain={form.domain} size="medium" />
-        {isNew && <Chip label={S.editor.newBadge} variant="outlined" data-testid="new-badge" />}
-        {record?.is_dirty && <DirtyPill size="medium" />}
-        {record && (
-          <Typography variant="body2" color="text.secondary" data-testid="persist-status">
-            {record.is_dirty
-              ? S.editor.dirtySince(formatTime(record.dirty_since))
-              : record.last_persisted
-                ? S.editor.lastPersisted(formatTime(record.last_persisted))
-                : S.editor.neverPersisted}
-            {" · "}
-            {S.editor.revision(record.revision)}
-          </Typography>
-        )}
-        <Box sx={{ flex: 1 }} />
-        <Button variant="outlined" startIcon={<ImportExportIcon />} onClick={(e) => setIoMenu(e.currentTarget)} data-testid="import-export">
-          {S.editor.importExport}
-        </Button>
+        <Box sx={{ minWidth: 0, flex: "1 1 auto" }}>
+          <Stack direction="row" spacing={1} sx={{ alignItems: "center", minWidth: 0 }}>
+            <Typography variant="h6" component="h1" noWrap sx={{ fontWeight: 700, minWidth: 0 }} data-testid="editor-title" title={title}>
+              {title}
+            </Typography>
+            <DomainBadge domain={form.domain} />
+            {isNew && <Chip size="small" label={S.editor.newBadge} variant="outlined" data-testid="new-badge" />}
+            {record?.is_dirty && <DirtyPill />}
+            {touched && !readOnly && (
+              <Chip size="small" color="warning" variant="outlined" label={S.editor.unsavedBadge} data-testid="unsaved-badge" />
+            )}
+          </Stack>
+          {status && (
+            <Typography variant="caption" color="text.secondary" noWrap component="div" data-testid="persist-status">
+              {status}
+            </Typography>
+          )}
+        </Box>
+        <Stack direction="row" spacing={1} sx={{ flexShrink: 0, ml: "auto" }}>
+          <Button variant="outlined" startIcon={<ImportExportIcon />} onClick={(e) => setIoMenu(e.currentTarget)} data-testid="import-export" sx={{ whiteSpace: "nowrap" }}>
+            {S.editor.importExport}
+          </Button>
+          {!readOnly && (
+            <Button variant="contained" startIcon={<SaveIcon />} onClick={save} disabled={!canSave} data-testid="save"
+              title={S.editor.saveShortcut} sx={{ whiteSpace: "nowrap" }}>
+              {saving ? S.editor.saving : S.editor.save}
+            </Button>
+          )}
+        </Stack>
         <Menu anchorEl={ioMenu} open={Boolean(ioMenu)} onClose={() => setIoMenu(null)}>
           <MenuItem onClick={exportJson} disabled={isNew} data-testid="export-json">
             <ListItemIcon><FileDownloadIcon fontSize="small" /></ListItemIcon>
@@ -377,21 +452,24 @@ export default function AssemblyEditor({ guid, kind }) {
           </MenuItem>
         </Menu>
         <input ref={fileInput} type="file" accept=".json,.yml,.yaml,application/json" hidden onChange={importFile} data-testid="import-input" />
-        {!readOnly && (
-          <Button variant="contained" startIcon={<SaveIcon />} onClick={save} disabled={saving || (!isNew && !touched)} data-testid="save">
-            {saving ? S.editor.saving : S.editor.save}
-          </Button>
-        )}
-      </Stack>
+      </ActionBar>
 
       {readOnly && !isNew && (
         <Alert
           severity="warning"
           data-testid="read-only-banner"
           action={
-            <Button color="inherit" size="small" startIcon={<ContentCopyIcon />} onClick={cloneToUser} data-testid="clone-to-user">
-              {S.editor.cloneToUser}
-            </Button>
+            <Stack direction={{ xs: "column", sm: "row" }} spacing={1}>
+              <Button color="inherit" size="small" startIcon={<ContentCopyIcon />} onClick={() => setCloning(record)} data-testid="clone-to-user" sx={{ whiteSpace: "nowrap" }}>
+                {S.editor.cloneToUser}
+              </Button>
+              {isAdmin(session) && (
+                <Button color="inherit" size="small" variant="outlined" startIcon={<LockOpenIcon />} data-testid="enable-dev-mode" sx={{ whiteSpace: "nowrap" }}
+                  onClick={() => window.dispatchEvent(new Event(OPEN_DEV_MODE))}>
+                  {S.editor.enableDevMode}
+                </Button>
+              )}
+            </Stack>
           }
         >
           {S.editor.readOnlyBanner}
@@ -417,69 +495,79 @@ export default function AssemblyEditor({ guid, kind }) {
       )}
 
       <Section title={S.editor.details} testId="details">
-        <Box sx={{ display: "grid", gap: 2, gridTemplateColumns: { xs: "1fr", md: "2fr 1fr 1fr" } }}>
-          <TextField label={S.editor.name} value={form.display_name} onChange={onInput("display_name")} required disabled={readOnly} autoFocus={isNew}
-            slotProps={{ htmlInput: { "data-testid": "field-name", maxLength: 200 } }} />
-          <TextField select label={S.editor.type} value={form.assembly_type} onChange={onInput("assembly_type")} disabled={readOnly || TYPES_BY_KIND[form.assembly_kind].length < 2}
-            slotProps={{ select: { SelectDisplayProps: { "data-testid": "field-type" } } }}>
-            {TYPES_BY_KIND[form.assembly_kind].map((t) => (
-              <MenuItem key={t} value={t} data-testid={`type-${t}`}>
-                {S.types[t]}
-              </MenuItem>
-            ))}
-          </TextField>
-          <TextField label={S.editor.category} value={form.category} onChange={onInput("category")} disabled={readOnly}
-            slotProps={{ htmlInput: { "data-testid": "field-category", maxLength: 200 } }} />
-          <TextField label={S.editor.description} value={form.summary} onChange={onInput("summary")} disabled={readOnly} multiline minRows={2}
-            sx={{ gridColumn: { md: "1 / span 2" } }} slotProps={{ htmlInput: { "data-testid": "field-description" } }} />
-          {isNew && devModeOn(session) ? (
-            <TextField select label={S.editor.domain} value={form.domain} onChange={onInput("domain")}
-              slotProps={{ select: { SelectDisplayProps: { "data-testid": "field-domain" } } }}>
-              {allowed.map((d) => (
-                <MenuItem key={d} value={d} data-testid={`domain-${d}`}>
-                  {S.domains[d]}
+        {readOnly ? (
+          <Box sx={{ display: "grid", gap: 2, gridTemplateColumns: { xs: "1fr", md: "2fr 1fr 1fr" } }} data-testid="read-only-details">
+            <ReadOnlyField label={S.editor.name} value={form.display_name} testId="text-name" />
+            <ReadOnlyField label={S.editor.type} value={S.types[form.assembly_type] || form.assembly_type} testId="text-type" />
+            <ReadOnlyField label={S.editor.category} value={form.category} testId="text-category" />
+            <ReadOnlyField label={S.editor.description} value={form.summary} testId="text-description" sx={{ gridColumn: { md: "1 / span 3" } }} />
+            {form.assembly_kind !== "workflow" && (
+              <>
+                <ReadOnlyField label={S.editor.timeout} value={form.timeout_seconds} testId="text-timeout" />
+                <ReadOnlyField
+                  label={S.editor.sites}
+                  testId="text-sites"
+                  value={form.sites.mode === "specific" ? form.sites.values.join(", ") : S.editor.sitesAll}
+                  sx={{ gridColumn: { md: "2 / span 2" } }}
+                />
+              </>
+            )}
+          </Box>
+        ) : (
+          <Box sx={{ display: "grid", gap: 2, gridTemplateColumns: { xs: "1fr", md: "2fr 1fr 1fr" } }}>
+            <TextField label={S.editor.name} value={form.display_name} onChange={onInput("display_name")} required autoFocus={isNew}
+              slotProps={{ htmlInput: { "data-testid": "field-name", maxLength: 200 } }} />
+            <TextField select label={S.editor.type} value={form.assembly_type} onChange={onInput("assembly_type")} disabled={TYPES_BY_KIND[form.assembly_kind].length < 2}
+              slotProps={{ select: { SelectDisplayProps: { "data-testid": "field-type" } } }}>
+              {TYPES_BY_KIND[form.assembly_kind].map((t) => (
+                <MenuItem key={t} value={t} data-testid={`type-${t}`}>
+                  {S.types[t]}
                 </MenuItem>
               ))}
             </TextField>
-          ) : (
-            <Box />
-          )}
-          {form.assembly_kind !== "workflow" && (
-            <>
-              <TextField label={S.editor.timeout} value={form.timeout_seconds} onChange={onInput("timeout_seconds")} disabled={readOnly}
-                slotProps={{ htmlInput: { inputMode: "numeric", "data-testid": "field-timeout" } }} />
-              <Stack direction="row" spacing={1.5} sx={{ alignItems: "center", gridColumn: { md: "2 / span 2" } }}>
-                <Typography variant="body2" color="text.secondary">{S.editor.sites}</Typography>
-                <ToggleButtonGroup
-                  size="small"
-                  exclusive
-                  value={form.sites.mode}
-                  disabled={readOnly}
-                  onChange={(_, mode) => mode && set("sites")({ ...form.sites, mode })}
-                >
-                  <ToggleButton value="all" data-testid="sites-all">{S.editor.sitesAll}</ToggleButton>
-                  <ToggleButton value="specific" data-testid="sites-specific">{S.editor.sitesSpecific}</ToggleButton>
-                </ToggleButtonGroup>
-                {form.sites.mode === "specific" && (
-                  <TextField
+            <TextField label={S.editor.category} value={form.category} onChange={onInput("category")}
+              slotProps={{ htmlInput: { "data-testid": "field-category", maxLength: 200 } }} />
+            <TextField label={S.editor.description} value={form.summary} onChange={onInput("summary")} multiline minRows={2}
+              sx={{ gridColumn: { md: "1 / span 2" } }} slotProps={{ htmlInput: { "data-testid": "field-description" } }} />
+            {isNew && devModeOn(session) ? (
+              <TextField select label={S.editor.domain} value={form.domain} onChange={onInput("domain")}
+                slotProps={{ select: { SelectDisplayProps: { "data-testid": "field-domain" } } }}>
+                {allowed.map((d) => (
+                  <MenuItem key={d} value={d} data-testid={`domain-${d}`}>
+                    {S.domains[d]}
+                  </MenuItem>
+                ))}
+              </TextField>
+            ) : (
+              <Box sx={{ display: { xs: "none", md: "block" } }} />
+            )}
+            {form.assembly_kind !== "workflow" && (
+              <>
+                <TextField label={S.editor.timeout} value={form.timeout_seconds} onChange={onInput("timeout_seconds")}
+                  slotProps={{ htmlInput: { inputMode: "numeric", "data-testid": "field-timeout" } }} />
+                <Stack direction="row" spacing={1.5} sx={{ alignItems: "center", flexWrap: "wrap", rowGap: 1, gridColumn: { md: "2 / span 2" } }}>
+                  <Typography variant="body2" color="text.secondary">{S.editor.sites}</Typography>
+                  <ToggleButtonGroup
                     size="small"
-                    label={S.editor.siteValues}
-                    value={form.sites.values.join(", ")}
-                    disabled={readOnly}
-                    sx={{ flex: 1 }}
-                    onChange={(e) =>
-                      set("sites")({ ...form.sites, values: e.target.value.split(",").map((v) => v.trim()) })
-                    }
-                  />
-                )}
-              </Stack>
-            </>
-          )}
-        </Box>
+                    exclusive
+                    value={form.sites.mode}
+                    onChange={(_, mode) => mode && set("sites")({ ...form.sites, mode })}
+                  >
+                    <ToggleButton value="all" data-testid="sites-all">{S.editor.sitesAll}</ToggleButton>
+                    <ToggleButton value="specific" data-testid="sites-specific">{S.editor.sitesSpecific}</ToggleButton>
+                  </ToggleButtonGroup>
+                  {form.sites.mode === "specific" && (
+                    <SitesField values={form.sites.values} onChange={(values) => set("sites")({ ...form.sites, values })} />
+                  )}
+                </Stack>
+              </>
+            )}
+          </Box>
+        )}
       </Section>
 
       {form.assembly_kind === "workflow" ? (
-        <Box sx={{ display: "grid", gap: 2, gridTemplateColumns: { xs: "1fr", lg: "1fr 1fr" } }}>
+        <Box sx={{ display: "grid", gap: 2, gridTemplateColumns: { xs: "minmax(0, 1fr)", lg: "minmax(0, 1fr) minmax(0, 1fr)" } }}>
           <Section title={S.editor.workflowJson}>
             <CodeEditor value={form.workflowText} onChange={set("workflowText")} type="workflow" readOnly={readOnly} height="420px" />
           </Section>
@@ -493,7 +581,7 @@ export default function AssemblyEditor({ guid, kind }) {
             <CodeEditor value={form.script} onChange={set("script")} type={form.assembly_type} readOnly={readOnly} />
           </Section>
           <Section title={S.editor.variables}>
-            <VariablesTable variables={form.variables} onChange={set("variables")} readOnly={readOnly} />
+            <VariablesTable variables={form.variables} onChange={set("variables")} readOnly={readOnly} problems={problems} />
           </Section>
           <Section title={S.editor.files}>
             <FilesPanel
@@ -505,6 +593,7 @@ export default function AssemblyEditor({ guid, kind }) {
           </Section>
         </>
       )}
+      <CloneDialog assembly={cloning} onClose={() => setCloning(null)} onClone={doClone} targets={["user"]} />
     </Stack>
   );
 }

@@ -2,11 +2,14 @@ import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } fr
 import { AgGridReact } from "ag-grid-react";
 import {
   CellStyleModule,
+  ColumnApiModule,
   colorSchemeDark,
+  GridStateModule,
   colorSchemeLight,
   InfiniteRowModelModule,
   ModuleRegistry,
   PaginationModule,
+  RowApiModule,
   themeQuartz,
   TooltipModule,
 } from "ag-grid-community";
@@ -24,6 +27,7 @@ import InputAdornment from "@mui/material/InputAdornment";
 import Typography from "@mui/material/Typography";
 import Link from "@mui/material/Link";
 import { useTheme } from "@mui/material/styles";
+import useMediaQuery from "@mui/material/useMediaQuery";
 import AddIcon from "@mui/icons-material/Add";
 import SearchIcon from "@mui/icons-material/Search";
 import MoreVertIcon from "@mui/icons-material/MoreVert";
@@ -34,7 +38,7 @@ import DeleteIcon from "@mui/icons-material/Delete";
 import FileDownloadIcon from "@mui/icons-material/FileDownload";
 import S from "../strings.js";
 import { Assemblies } from "../api.js";
-import { navigate } from "../router.js";
+import { navigate, rememberList, replaceQuery } from "../router.js";
 import { mayWrite, useSession } from "../session.js";
 import { DOMAIN_COLORS } from "../theme.js";
 import DomainBadge from "../components/DomainBadge.jsx";
@@ -42,14 +46,22 @@ import DirtyPill from "../components/DirtyPill.jsx";
 import TypeLabel from "../components/TypeLabel.jsx";
 import { CloneDialog, DeleteDialog, RenameDialog } from "../components/Dialogs.jsx";
 import { QUEUE_CHANGED } from "../components/DevModeBanner.jsx";
+import { formatCount, formatTime, pageTitle } from "../format.js";
 
-// Only the AG Grid features the list uses: server-side (infinite) rows, paging, tooltips.
+// Only the AG Grid features the list uses: server-side (infinite) rows, paging, tooltips,
+// the initial state (sort, page) restored from the address, and the column/row calls the
+// keyboard handling and the address sync make.
 // Registered here, so the grid loads with this page's chunk.
-ModuleRegistry.registerModules([InfiniteRowModelModule, PaginationModule, TooltipModule, CellStyleModule]);
+ModuleRegistry.registerModules([
+  InfiniteRowModelModule, PaginationModule, TooltipModule, CellStyleModule, GridStateModule,
+  ColumnApiModule, RowApiModule,
+]);
 
-const PAGE_SIZE = 50;
+const PAGE_SIZES = [25, 50, 100];
+const DEFAULT_PAGE_SIZE = 50;
 const POLL_MS = 2000;
 const DOMAINS = ["official", "community", "user"];
+const KINDS = ["script", "workflow", "ansible"];
 // Grid column → the API's sort key.
 const SORT_FIELDS = {
   assembly_type: "assembly_type",
@@ -58,6 +70,40 @@ const SORT_FIELDS = {
   display_name: "display_name",
   updated_at: "updated_at",
 };
+
+// The list's state lives in the address (shareable; Back returns to it):
+// ?domain=&kind=&category=&q=&sort=&order=&page=&size=
+function stateFromUrl() {
+  const params = new URLSearchParams(window.location.search);
+  const pick = (key, allowed) => (allowed.includes(params.get(key)) ? params.get(key) : null);
+  const page = Number.parseInt(params.get("page") || "1", 10);
+  const size = Number.parseInt(params.get("size") || "", 10);
+  return {
+    domain: pick("domain", DOMAINS),
+    kind: pick("kind", KINDS),
+    category: params.has("category") ? params.get("category") : null,
+    q: params.get("q") || "",
+    sort: pick("sort", Object.keys(SORT_FIELDS)),
+    order: params.get("order") === "desc" ? "desc" : "asc",
+    page: Number.isFinite(page) && page > 0 ? page : 1,
+    size: PAGE_SIZES.includes(size) ? size : DEFAULT_PAGE_SIZE,
+  };
+}
+
+function urlFromState(state) {
+  const params = new URLSearchParams();
+  if (state.domain) params.set("domain", state.domain);
+  if (state.kind) params.set("kind", state.kind);
+  if (state.category !== null) params.set("category", state.category);
+  if (state.q) params.set("q", state.q);
+  if (state.sort) {
+    params.set("sort", state.sort);
+    params.set("order", state.order);
+  }
+  if (state.page > 1) params.set("page", String(state.page));
+  if (state.size !== DEFAULT_PAGE_SIZE) params.set("size", String(state.size));
+  return params.toString();
+}
 
 // The grid fills the window below its top edge (which moves when the Dev Mode banner shows).
 function useFillHeight(ref, trigger) {
@@ -74,38 +120,38 @@ function useFillHeight(ref, trigger) {
   return height;
 }
 
-export function formatTime(iso) {
-  if (!iso) return S.time.never;
-  const date = new Date(iso);
-  return Number.isNaN(date.getTime()) ? iso : date.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
-}
-
 function SourceCell({ data }) {
   if (!data) return null;
   return (
     <Stack direction="row" spacing={0.75} sx={{ alignItems: "center", height: "100%" }}>
       <DomainBadge domain={data.source} />
-      {data.is_dirty && <DirtyPill />}
     </Stack>
   );
 }
 
+// Name link and, while its change is queued, the dirty pill. The link is not a tab stop:
+// the grid's cells are (Tab enters the grid, arrows move, Enter opens).
 function NameCell({ data }) {
   if (!data) return <Typography variant="body2" color="text.secondary">{S.list.loading}</Typography>;
   const href = `/assemblies/${data.assembly_guid}`;
   return (
-    <Link
-      href={href}
-      underline="hover"
-      sx={{ fontWeight: 600 }}
-      data-testid="assembly-name"
-      onClick={(event) => {
-        event.preventDefault();
-        navigate(href);
-      }}
-    >
-      {data.display_name}
-    </Link>
+    <Stack direction="row" spacing={1} sx={{ alignItems: "center", height: "100%", minWidth: 0 }}>
+      <Link
+        href={href}
+        tabIndex={-1}
+        underline="hover"
+        noWrap
+        sx={{ fontWeight: 600, minWidth: 0 }}
+        data-testid="assembly-name"
+        onClick={(event) => {
+          event.preventDefault();
+          navigate(href);
+        }}
+      >
+        {data.display_name}
+      </Link>
+      {data.is_dirty && <DirtyPill />}
+    </Stack>
   );
 }
 
@@ -114,6 +160,7 @@ function ActionsCell({ data, context }) {
   return (
     <IconButton
       size="small"
+      tabIndex={-1}
       aria-label={S.list.rowMenu}
       data-testid="row-menu"
       onClick={(event) => context.openMenu(event.currentTarget, data)}
@@ -123,17 +170,27 @@ function ActionsCell({ data, context }) {
   );
 }
 
+function rowTooltip(data) {
+  if (!data) return "";
+  return S.list.rowTooltip(data.display_name, formatTime(data.updated_at), data.updated_by);
+}
+
 export default function AssemblyList() {
   const session = useSession();
   const theme = useTheme();
+  const narrow = useMediaQuery(theme.breakpoints.down("sm"));
   const gridRef = useRef(null);
   const gridBox = useRef(null);
   const gridHeight = useFillHeight(gridBox, session.devMode.enabled);
   const dirtyBlocks = useRef(new Map());
-  const [domain, setDomain] = useState(null);
-  const [search, setSearch] = useState("");
-  const [q, setQ] = useState("");
-  const [counts, setCounts] = useState({});
+  const initial = useRef(stateFromUrl()).current;
+  const [domain, setDomain] = useState(initial.domain);
+  const [kind, setKind] = useState(initial.kind);
+  const [category, setCategory] = useState(initial.category);
+  const [search, setSearch] = useState(initial.q);
+  const [q, setQ] = useState(initial.q);
+  const [view, setView] = useState({ sort: initial.sort, order: initial.order, page: initial.page, size: initial.size });
+  const [facets, setFacets] = useState(null);
   const [menu, setMenu] = useState(null);
   const [newMenu, setNewMenu] = useState(null);
   const [cloning, setCloning] = useState(null);
@@ -141,28 +198,37 @@ export default function AssemblyList() {
   const [deleting, setDeleting] = useState(null);
   const { notify } = session;
 
+  useEffect(() => {
+    document.title = pageTitle(S.list.title);
+  }, []);
+
   // Debounced quick search.
   useEffect(() => {
     const timer = window.setTimeout(() => setQ(search.trim()), 300);
     return () => window.clearTimeout(timer);
   }, [search]);
 
+  // Every change of the list's state goes into the address (no new history entry).
+  useEffect(() => {
+    replaceQuery(urlFromState({ domain, kind, category, q, ...view }));
+    rememberList(window.location.pathname + window.location.search);
+  }, [domain, kind, category, q, view]);
+
+  // Counts per domain, kind and category for the current search and filters.
   const loadCounts = useCallback(async () => {
     try {
-      const results = await Promise.all(
-        [null, ...DOMAINS].map((d) => Assemblies.list({ domain: d, limit: 1 }).then((r) => [d || "all", r.total])),
-      );
-      setCounts(Object.fromEntries(results));
+      setFacets(await Assemblies.facets({ domain, kind, category, q }));
     } catch (error) {
       notify({ text: error.message, severity: "error" });
     }
-  }, [notify]);
+  }, [domain, kind, category, q, notify]);
 
   useEffect(() => {
     loadCounts();
   }, [loadCounts]);
 
-  // A new datasource (new filter) makes the grid start again from the first page.
+  // A new datasource (new filter) makes the grid start again from the first page (the
+  // grid reports that through onPaginationChanged).
   const datasource = useMemo(() => {
     dirtyBlocks.current = new Map();
     return {
@@ -171,6 +237,8 @@ export default function AssemblyList() {
         try {
           const result = await Assemblies.list({
             domain,
+            kind,
+            category,
             q,
             offset: params.startRow,
             limit: params.endRow - params.startRow,
@@ -185,7 +253,7 @@ export default function AssemblyList() {
         }
       },
     };
-  }, [domain, q, notify]);
+  }, [domain, kind, category, q, notify]);
 
   const refresh = useCallback(() => {
     gridRef.current?.api?.refreshInfiniteCache();
@@ -204,51 +272,73 @@ export default function AssemblyList() {
     };
   }, [refresh]);
 
+  // Names first: the Name column takes the free width; fixed columns are as wide as their
+  // content. On a phone only Name, Source and the row menu are shown.
   const columnDefs = useMemo(
     () => [
       {
         colId: "assembly_type",
         field: "assembly_type",
         headerName: S.list.columns.type,
-        width: 160,
+        width: 150,
+        hide: narrow,
         cellRenderer: ({ data }) => (data ? <TypeLabel type={data.assembly_type} /> : null),
       },
       {
         colId: "source",
         field: "source",
         headerName: S.list.columns.source,
-        width: 310,
+        width: narrow ? 118 : 140,
         cellRenderer: SourceCell,
       },
-      { colId: "category", field: "category", headerName: S.list.columns.category, width: 160 },
-      { colId: "display_name", field: "display_name", headerName: S.list.columns.name, flex: 3, minWidth: 200, cellRenderer: NameCell, tooltipField: "display_name" },
+      { colId: "category", field: "category", headerName: S.list.columns.category, width: 150, hide: narrow, tooltipField: "category" },
+      {
+        colId: "display_name",
+        field: "display_name",
+        headerName: S.list.columns.name,
+        flex: 3,
+        minWidth: narrow ? 150 : 260,
+        cellRenderer: NameCell,
+        tooltipValueGetter: ({ data }) => rowTooltip(data),
+      },
       {
         colId: "summary",
         field: "summary",
         headerName: S.list.columns.description,
-        flex: 3,
+        flex: 2,
         minWidth: 160,
         sortable: false,
+        hide: narrow,
         tooltipField: "summary",
       },
       {
         colId: "updated_at",
         field: "updated_at",
         headerName: S.list.columns.updated,
-        width: 205,
+        width: 180,
+        hide: narrow,
         valueFormatter: ({ value }) => (value ? formatTime(value) : ""),
+      },
+      {
+        colId: "updated_by",
+        field: "updated_by",
+        headerName: S.list.columns.updatedBy,
+        width: 130,
+        sortable: false,
+        hide: narrow,
       },
       {
         colId: "actions",
         headerName: S.list.columns.actions,
-        width: 60,
+        headerTooltip: S.list.rowMenu,
+        width: 56,
         sortable: false,
         resizable: false,
         cellStyle: { paddingLeft: 6, paddingRight: 6, display: "flex", alignItems: "center", justifyContent: "center" },
         cellRenderer: ActionsCell,
       },
     ],
-    [],
+    [narrow],
   );
 
   const gridTheme = useMemo(
@@ -258,19 +348,65 @@ export default function AssemblyList() {
         backgroundColor: theme.palette.background.paper,
         headerFontWeight: 600,
         fontSize: 14,
+        focusShadow: { radius: 0, spread: 2, color: theme.palette.primary.main },
+        rangeSelectionBorderColor: theme.palette.primary.main,
       }),
     [theme],
   );
 
-  const context = useMemo(() => ({ openMenu: (anchor, data) => setMenu({ anchor, data }) }), []);
+  const openMenu = useCallback((anchor, data) => setMenu({ anchor, data }), []);
+  const context = useMemo(() => ({ openMenu }), [openMenu]);
   const row = menu?.data;
   const closeMenu = () => setMenu(null);
 
-  const doClone = async (assembly, target) => {
-    const created = await Assemblies.clone(assembly.assembly_guid, target);
+  // Keyboard: Tab into the grid lands on the first row's name; Tab again leaves the grid
+  // (arrows move between cells). Enter opens the assembly, or the row menu on its cell;
+  // the context-menu key or Shift+F10 opens the row menu from any cell.
+  const focusGridInnerElement = useCallback(({ api }) => {
+    if (!api.getDisplayedRowCount()) return false;
+    const first = api.getFirstDisplayedRowIndex();
+    const focused = api.getFocusedCell();
+    api.setFocusedCell(focused && focused.rowIndex >= first ? focused.rowIndex : first, focused?.column ?? "display_name");
+    return true;
+  }, []);
+  const onCellKeyDown = useCallback(
+    (params) => {
+      const event = params.event;
+      if (!event || !params.data) return;
+      const menuKey = event.key === "ContextMenu" || (event.key === "F10" && event.shiftKey);
+      if (menuKey || (event.key === "Enter" && params.column.getColId() === "actions")) {
+        event.preventDefault();
+        const cell = event.target.closest?.(".ag-cell") || event.target;
+        openMenu(cell.closest(".ag-row")?.querySelector('[col-id="actions"]') || cell, params.data);
+      } else if (event.key === "Enter") {
+        event.preventDefault();
+        navigate(`/assemblies/${params.data.assembly_guid}`);
+      }
+    },
+    [openMenu],
+  );
+
+  const onSortChanged = useCallback(({ api }) => {
+    const sorted = api.getColumnState().find((column) => column.sort);
+    setView((v) => ({ ...v, sort: sorted ? sorted.colId : null, order: sorted?.sort || "asc", page: 1 }));
+  }, []);
+  const onPaginationChanged = useCallback(({ api, newPage, newPageSize }) => {
+    if (!newPage && !newPageSize) return;
+    setView((v) => ({ ...v, page: api.paginationGetCurrentPage() + 1, size: api.paginationGetPageSize() }));
+  }, []);
+  const initialState = useMemo(
+    () => ({
+      sort: initial.sort ? { sortModel: [{ colId: initial.sort, sort: initial.order }] } : undefined,
+      pagination: { page: initial.page - 1, pageSize: initial.size },
+    }),
+    [initial],
+  );
+
+  const doClone = async (assembly, target, name) => {
+    const created = await Assemblies.clone(assembly.assembly_guid, target, name);
     setCloning(null);
     notify({ text: S.list.cloned(created.display_name, S.domains[target]) });
-    refresh();
+    navigate(`/assemblies/${created.assembly_guid}`);
   };
   const doRename = async (assembly, name) => {
     await Assemblies.update(assembly.assembly_guid, { display_name: name }, assembly.revision);
@@ -292,6 +428,7 @@ export default function AssemblyList() {
     }
   };
 
+  const counts = facets ? { all: facets.total, ...facets.domain } : {};
   const chip = (key, label) => {
     const selected = (domain || "all") === key;
     const color = DOMAIN_COLORS[key]?.[theme.palette.mode];
@@ -300,8 +437,10 @@ export default function AssemblyList() {
         key={key}
         clickable
         disableRipple
+        size={narrow ? "small" : "medium"}
         data-testid={`domain-chip-${key}`}
         data-count={counts[key] ?? ""}
+        aria-pressed={selected}
         onClick={() => setDomain(key === "all" ? null : key)}
         variant={selected ? "filled" : "outlined"}
         color={selected && !color ? "primary" : "default"}
@@ -309,7 +448,7 @@ export default function AssemblyList() {
           <span>
             {label}{" "}
             <Box component="span" data-testid="chip-count" sx={{ opacity: 0.8, fontVariantNumeric: "tabular-nums" }}>
-              {counts[key] ?? "…"}
+              {formatCount(counts[key])}
             </Box>
           </span>
         }
@@ -324,23 +463,69 @@ export default function AssemblyList() {
     );
   };
 
+  const kindCounts = facets?.kind || {};
+  const categoryCounts = facets?.category || {};
+  const categories = Object.keys(categoryCounts);
+  if (category !== null && !categories.includes(category)) categories.push(category);
+
   return (
-    <Stack spacing={2} sx={{ flex: 1 }}>
-      <Stack direction={{ xs: "column", md: "row" }} spacing={2} sx={{ alignItems: { md: "center" } }}>
-        <Typography variant="h5" component="h1" sx={{ fontWeight: 700, mr: 1 }}>
-          {S.list.title}
-        </Typography>
+    <Stack spacing={{ xs: 1.5, md: 2 }} sx={{ flex: 1, minWidth: 0 }}>
+      <Stack direction={{ xs: "column", md: "row" }} spacing={{ xs: 1, md: 2 }} sx={{ alignItems: { md: "center" }, flexWrap: "wrap", rowGap: 1.5 }}>
+        <Stack direction="row" spacing={1} sx={{ alignItems: "center", justifyContent: "space-between" }}>
+          <Typography variant="h5" component="h1" sx={{ fontWeight: 700, mr: 1 }}>
+            {S.list.title}
+          </Typography>
+          {narrow && (
+            <Button variant="contained" size="small" startIcon={<AddIcon />} onClick={(e) => setNewMenu(e.currentTarget)} data-testid="new-assembly">
+              {S.list.newAssembly}
+            </Button>
+          )}
+        </Stack>
         <Stack direction="row" spacing={1} sx={{ flexWrap: "wrap", rowGap: 1 }} data-testid="domain-chips">
           {chip("all", S.domains.all)}
           {DOMAINS.map((d) => chip(d, S.domains[d]))}
         </Stack>
-        <Box sx={{ flex: 1 }} />
+        <Box sx={{ flex: 1, display: { xs: "none", md: "block" } }} />
+        <Stack direction="row" spacing={1} sx={{ minWidth: 0 }}>
+          <TextField
+            select
+            size="small"
+            label={S.list.kindFilter}
+            value={kind || ""}
+            onChange={(e) => setKind(e.target.value || null)}
+            sx={{ minWidth: { xs: 0, md: 170 }, flex: { xs: 1, md: "none" } }}
+            slotProps={{ select: { displayEmpty: true, SelectDisplayProps: { "data-testid": "kind-filter" } }, inputLabel: { shrink: true } }}
+          >
+            <MenuItem value="" data-testid="kind-option-all">{S.list.allKinds}</MenuItem>
+            {KINDS.map((k) => (
+              <MenuItem key={k} value={k} data-testid={`kind-option-${k}`}>
+                {S.list.withCount(S.kinds[k], formatCount(kindCounts[k]))}
+              </MenuItem>
+            ))}
+          </TextField>
+          <TextField
+            select
+            size="small"
+            label={S.list.categoryFilter}
+            value={category ?? "\u0000all"}
+            onChange={(e) => setCategory(e.target.value === "\u0000all" ? null : e.target.value)}
+            sx={{ minWidth: { xs: 0, md: 190 }, maxWidth: { md: 260 }, flex: { xs: 1, md: "none" } }}
+            slotProps={{ select: { SelectDisplayProps: { "data-testid": "category-filter" } }, inputLabel: { shrink: true } }}
+          >
+            <MenuItem value={"\u0000all"} data-testid="category-option-all">{S.list.allCategories}</MenuItem>
+            {categories.map((c) => (
+              <MenuItem key={c} value={c} data-testid={`category-option-${c}`}>
+                {S.list.withCount(c || S.list.noCategory, formatCount(categoryCounts[c] ?? 0))}
+              </MenuItem>
+            ))}
+          </TextField>
+        </Stack>
         <TextField
           size="small"
           placeholder={S.list.search}
           value={search}
           onChange={(e) => setSearch(e.target.value)}
-          sx={{ minWidth: { md: 320 } }}
+          sx={{ minWidth: { md: 300 } }}
           slotProps={{
             htmlInput: { "data-testid": "quick-search", "aria-label": S.list.search },
             input: {
@@ -352,20 +537,22 @@ export default function AssemblyList() {
             },
           }}
         />
-        <Button variant="contained" startIcon={<AddIcon />} onClick={(e) => setNewMenu(e.currentTarget)} data-testid="new-assembly">
-          {S.list.newAssembly}
-        </Button>
+        {!narrow && (
+          <Button variant="contained" startIcon={<AddIcon />} onClick={(e) => setNewMenu(e.currentTarget)} data-testid="new-assembly" sx={{ whiteSpace: "nowrap" }}>
+            {S.list.newAssembly}
+          </Button>
+        )}
         <Menu anchorEl={newMenu} open={Boolean(newMenu)} onClose={() => setNewMenu(null)}>
-          {["script", "workflow", "ansible"].map((kind) => (
+          {KINDS.map((k) => (
             <MenuItem
-              key={kind}
-              data-testid={`new-${kind}`}
+              key={k}
+              data-testid={`new-${k}`}
               onClick={() => {
                 setNewMenu(null);
-                navigate(`/assemblies/new/${kind}`);
+                navigate(`/assemblies/new/${k}`);
               }}
             >
-              {S.kinds[kind]}
+              {S.kinds[k]}
             </MenuItem>
           ))}
         </Menu>
@@ -378,16 +565,21 @@ export default function AssemblyList() {
             defaultColDef={{ sortable: true, resizable: true }}
             rowModelType="infinite"
             datasource={datasource}
-            cacheBlockSize={PAGE_SIZE}
+            cacheBlockSize={DEFAULT_PAGE_SIZE}
             maxBlocksInCache={20}
             pagination
-            paginationPageSize={PAGE_SIZE}
-            paginationPageSizeSelector={false}
+            paginationPageSize={initial.size}
+            paginationPageSizeSelector={PAGE_SIZES}
+            initialState={initialState}
             getRowId={(params) => params.data.assembly_guid}
             rowHeight={44}
             context={context}
             overlayNoRowsTemplate={S.list.noRows}
-            suppressCellFocus
+            focusGridInnerElement={focusGridInnerElement}
+            tabToNextCell={() => false}
+            onCellKeyDown={onCellKeyDown}
+            onSortChanged={onSortChanged}
+            onPaginationChanged={onPaginationChanged}
           />
       </Box>
       <Menu anchorEl={menu?.anchor} open={Boolean(menu)} onClose={closeMenu}>

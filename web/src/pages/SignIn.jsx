@@ -11,7 +11,7 @@ import LightModeIcon from "@mui/icons-material/LightMode";
 import S from "../strings.js";
 import { Auth } from "../api.js";
 
-export default function SignIn({ onSignedIn, mode, onToggleMode }) {
+export default function SignIn({ onSignedIn, mode, onToggleMode, ended }) {
   const [username, setUsername] = useState("");
   const [password, setPassword] = useState("");
   const [error, setError] = useState(null);
@@ -50,6 +50,11 @@ export default function SignIn({ onSignedIn, mode, onToggleMode }) {
             </Typography>
           </Box>
         </Box>
+        {ended && !error && S.signIn.ended[ended] && (
+          <Alert severity="warning" sx={{ mb: 2 }} data-testid="session-ended">
+            {S.signIn.ended[ended]}
+          </Alert>
+        )}
         {error && (
           <Alert severity="error" sx={{ mb: 2 }} data-testid="sign-in-error">
             {error}

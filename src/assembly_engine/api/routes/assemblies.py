@@ -61,6 +61,7 @@ class ListParams(BaseModel):
 
     domain: Domain | None = None
     kind: AssemblyKind | None = None
+    category: str | None = Field(default=None, max_length=200)
     q: str | None = Field(default=None, max_length=200)
     dirty: bool | None = None
     limit: int = Field(default=100, ge=1, le=1000)
@@ -69,7 +70,8 @@ class ListParams(BaseModel):
     order: Literal["asc", "desc"] = "asc"
 
     def to_query(self) -> ListQuery:
-        return ListQuery(domain=self.domain, kind=self.kind, q=self.q, dirty=self.dirty,
+        return ListQuery(domain=self.domain, kind=self.kind, category=self.category, q=self.q,
+                         dirty=self.dirty,
                          limit=self.limit, offset=self.offset, sort=self.sort,
                          descending=self.order == "desc")
 
@@ -155,6 +157,31 @@ async def list_assemblies(request: Request) -> Response:
     caller = (await authenticate(request, engine)).caller
     pages: RenderedPages = request.app.state.rendered_pages
     return await pages.answer(request, engine, caller)
+
+
+class FacetParams(BaseModel):
+    """The list's filters, for counting what each filter choice would show."""
+
+    domain: Domain | None = None
+    kind: AssemblyKind | None = None
+    category: str | None = Field(default=None, max_length=200)
+    q: str | None = Field(default=None, max_length=200)
+    dirty: bool | None = None
+
+
+@router.get("/facets", responses=error_responses(400, 401, 422),
+            openapi_extra={"parameters": _query_parameters(FacetParams)})
+def list_facets(request: Request, caller: CurrentCaller, engine: Services) -> dict[str, Any]:
+    """Counts per domain, kind and category for the list's search and filters."""
+    raw = dict(parse_qsl(request.url.query, keep_blank_values=True))
+    try:
+        params = FacetParams.model_validate(raw)
+    except ValidationError as exc:
+        raise RequestValidationError(
+            [{**e, "loc": ("query", *e["loc"])} for e in exc.errors(include_url=False)]) from None
+    query = ListQuery(domain=params.domain, kind=params.kind, category=params.category,
+                      q=params.q, dirty=params.dirty)
+    return engine.assemblies.facets(caller, query)
 
 
 @router.post("", status_code=201, responses=WRITE_ERRORS)

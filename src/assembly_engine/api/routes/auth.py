@@ -8,7 +8,8 @@ from fastapi import APIRouter, Body, Request, Response
 from pydantic import Field
 
 from ...services.assemblies.inputs import StrictModel
-from ..deps import CSRF_COOKIE, SESSION_COOKIE, Auth, Services
+from ...services.container import EngineServices
+from ..deps import CSRF_COOKIE, SESSION_COOKIE, Auth, RequestAuth, Services
 from ..errors import ApiError, error_responses
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
@@ -48,11 +49,9 @@ def logout(auth: Auth, response: Response, engine: Services) -> dict[str, Any]:
     return {"signed_out": True}
 
 
-@router.get("/me", responses=error_responses(401))
-def me(auth: Auth, engine: Services) -> dict[str, Any]:
-    if auth.session is None or auth.caller.actor is None:
-        raise ApiError(401, "unauthorized", "Sign in first (POST /api/auth/login).")
+def _who(auth: RequestAuth, engine: EngineServices) -> dict[str, Any]:
     actor = auth.caller.actor
+    assert actor is not None
     result: dict[str, Any] = {
         "user": {"username": actor.username, "role": actor.role.value},
         "dev_mode": engine.accounts.dev_mode_state(auth.caller, auth.session),
@@ -60,3 +59,19 @@ def me(auth: Auth, engine: Services) -> dict[str, Any]:
     if auth.token:
         result["csrf_token"] = engine.sessions.csrf_token_for(auth.token)
     return result
+
+
+@router.get("/me", responses=error_responses(401))
+def me(auth: Auth, engine: Services) -> dict[str, Any]:
+    if auth.session is None or auth.caller.actor is None:
+        raise ApiError(401, "unauthorized", "Sign in first (POST /api/auth/login).")
+    return _who(auth, engine)
+
+
+@router.get("/session", responses=error_responses(401))
+def session(auth: Auth, engine: Services) -> dict[str, Any]:
+    """Like /me, but "not signed in" is an answer (200), not an error: the web UI asks
+    this on every page load. A session that stopped working says why (``ended``)."""
+    if auth.session is None or auth.caller.actor is None:
+        return {"signed_in": False, "ended": engine.sessions.end_reason(auth.token)}
+    return {"signed_in": True, **_who(auth, engine)}

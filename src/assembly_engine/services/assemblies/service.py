@@ -61,6 +61,7 @@ log = logging.getLogger("assembly_engine.assemblies")
 class ListQuery:
     domain: Domain | None = None
     kind: AssemblyKind | None = None
+    category: str | None = None  # exact; "" matches assemblies without a category
     q: str | None = None
     dirty: bool | None = None
     limit: int = 100
@@ -107,6 +108,29 @@ def export_file_name(display_name: str) -> str:
     """A download name safe on every file system: letters, digits, ``-_.`` and spaces."""
     cleaned = "".join(c if c.isalnum() or c in "-_. " else "_" for c in display_name).strip(" .")
     return (cleaned[:100] or "assembly") + ".json"
+
+
+def check_variables(metadata: dict[str, Any] | None) -> None:
+    """``metadata.variables``, when given, is a list of objects with unique, non-blank
+    names; a refusal names the row (1-based, as the editor shows it)."""
+    variables = (metadata or {}).get("variables")
+    if variables is None:
+        return
+    if not isinstance(variables, list):
+        raise InvalidInput("metadata.variables must be a list of variable objects.")
+    first_row: dict[str, int] = {}
+    for index, variable in enumerate(variables):
+        where = f"metadata.variables[{index}] (variable row {index + 1})"
+        if not isinstance(variable, dict):
+            raise InvalidInput(f"{where} must be an object with at least a name.")
+        name = variable.get("name")
+        if not isinstance(name, str) or not name.strip():
+            raise InvalidInput(f"{where} has no name: every variable needs a name.")
+        key = name.strip()
+        if key in first_row:
+            raise InvalidInput(f"{where} is named {key!r} like row {first_row[key] + 1}: "
+                               "variable names must be unique.")
+        first_row[key] = index
 
 
 def check_kind_type(kind: AssemblyKind, assembly_type: str) -> None:
@@ -162,7 +186,8 @@ class AssemblyService:
 
     def _matching(self, query: ListQuery) -> list[CachedAssembly]:
         """Filtered and sorted snapshots, reused until the cache's generation moves on."""
-        key = (query.domain, query.kind, query.q, query.dirty, query.sort, query.descending)
+        key = (query.domain, query.kind, query.category, query.q, query.dirty, query.sort,
+               query.descending)
         generation = self.cache.generation
         items: list[CachedAssembly] | None = self._matches.get(key, generation)
         if items is None:
@@ -170,10 +195,45 @@ class AssemblyService:
             self._matches.put(key, generation, items)
         return items
 
-    def _filter_and_sort(self, query: ListQuery) -> list[CachedAssembly]:
+    def facets(self, caller: Caller, query: ListQuery) -> dict[str, Any]:
+        """How many assemblies each domain, kind and category filter would show, given the
+        search and the other filters (a facet's own filter is left out of its counts)."""
+        self.list_allowed(caller)
+        key = ("facets", query.domain, query.kind, query.category, query.q, query.dirty)
+        generation = self.cache.generation
+        counted: dict[str, Any] | None = self._matches.get(key, generation)
+        if counted is None:
+            counted = self._count_facets(query)
+            self._matches.put(key, generation, counted)
+        return counted
+
+    def _count_facets(self, query: ListQuery) -> dict[str, Any]:
+        searched = self._filtered(ListQuery(q=query.q, dirty=query.dirty))
+        domains = {d.value: 0 for d in Domain}
+        kinds = {k.value: 0 for k in AssemblyKind}
+        categories: dict[str, int] = {}
+        for item in searched:
+            record = item.record
+            category = record.category or ""
+            in_domain = query.domain is None or record.domain is query.domain
+            in_kind = query.kind is None or record.assembly_kind is query.kind
+            in_category = query.category is None or category == query.category
+            if in_kind and in_category:
+                domains[record.domain.value] += 1
+            if in_domain and in_category:
+                kinds[record.assembly_kind.value] += 1
+            if in_domain and in_kind:
+                categories[category] = categories.get(category, 0) + 1
+        ordered = dict(sorted(categories.items(), key=lambda pair: (pair[0].casefold(), pair[0])))
+        return {"domain": domains, "kind": kinds, "category": ordered,
+                "total": sum(domains.values())}
+
+    def _filtered(self, query: ListQuery) -> list[CachedAssembly]:
         items = self.cache.items(query.domain)
         if query.kind is not None:
             items = [a for a in items if a.record.assembly_kind is query.kind]
+        if query.category is not None:
+            items = [a for a in items if (a.record.category or "") == query.category]
         if query.dirty is not None:
             items = [a for a in items if a.state.is_dirty is query.dirty]
         if query.q:
@@ -184,6 +244,10 @@ class AssemblyService:
                 or needle in (a.record.summary or "").casefold()
                 or needle in (a.record.category or "").casefold()
             ]
+        return items
+
+    def _filter_and_sort(self, query: ListQuery) -> list[CachedAssembly]:
+        items = self._filtered(query)
         key = SORT_KEYS.get(query.sort)
         if key is None:
             raise InvalidInput(f"sort must be one of: {', '.join(SORT_KEYS)}.")
@@ -308,6 +372,7 @@ class AssemblyService:
         self._auditor.require(policy.may_write(caller.actor, new.domain), caller, "assembly.create",
                               domain=new.domain)
         check_kind_type(new.assembly_kind, new.assembly_type)
+        check_variables(new.metadata)
         content = self._content(new.payload, new.assembly_kind, new.assembly_type)
         guid = uuid.uuid4().hex
 
@@ -339,6 +404,7 @@ class AssemblyService:
         kind = current.record.assembly_kind
         new_type = changes.assembly_type or current.record.assembly_type or ""
         check_kind_type(kind, new_type)
+        check_variables(changes.metadata)
         with self._audited(caller, "assembly.update", domain=domain, guid=guid):
             if revision is not None and revision != current.record.revision:
                 raise Conflict(str(StaleRevision(guid, revision, current.record.revision)))

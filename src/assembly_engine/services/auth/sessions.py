@@ -121,6 +121,21 @@ class SessionService:
             self._store.touch_session(token_hash, now)
         return _session(row)
 
+    def end_reason(self, token: str | None) -> str | None:
+        """Why a session the browser still holds no longer works: ``account_disabled``,
+        ``expired`` or ``revoked``; None for a live, unknown or missing token."""
+        token_hash = self._hash_if_plausible(token)
+        row = self._store.get_session(token_hash) if token_hash is not None else None
+        if row is None:
+            return None
+        if row.user_disabled:
+            return "account_disabled"
+        if row.revoked:
+            return "revoked"
+        if row.expires_at <= self._clock():
+            return "expired"
+        return None
+
     def revoke(self, token: str | None) -> bool:
         token_hash = self._hash_if_plausible(token)
         return token_hash is not None and self._store.revoke_session(token_hash)

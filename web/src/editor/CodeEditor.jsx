@@ -17,6 +17,13 @@ export default function CodeEditor({ value, onChange, type, readOnly, height = "
     () => [
       languageFor(type),
       EditorView.lineWrapping,
+      // Esc, then Tab within two seconds, moves focus out instead of indenting.
+      // (An observer: it sees the key even when another binding handles Escape.)
+      EditorView.domEventObservers({
+        keydown: (event, view) => {
+          if (event.key === "Escape") view.setTabFocusMode(2000);
+        },
+      }),
       EditorView.theme({
         "&": { fontSize: "13px" },
         "&.cm-focused": { outline: `2px solid ${theme.palette.primary.main}`, outlineOffset: "-2px" },

@@ -291,7 +291,7 @@ export default function AssemblyList() {
         width: narrow ? 118 : 140,
         cellRenderer: SourceCell,
       },
-      { colId: "category", field: "category", headerName: S.list.columns.category, width: 150, hide: narrow, tooltipField: "category" },
+      { colId: "category", field: "category", headerName: S.list.columns.category, width: 165, hide: narrow, tooltipField: "category" },
       {
         colId: "display_name",
         field: "display_name",
@@ -315,7 +315,7 @@ export default function AssemblyList() {
         colId: "updated_at",
         field: "updated_at",
         headerName: S.list.columns.updated,
-        width: 180,
+        width: 195,
         hide: narrow,
         valueFormatter: ({ value }) => (value ? formatTime(value) : ""),
       },
@@ -493,7 +493,7 @@ export default function AssemblyList() {
             label={S.list.kindFilter}
             value={kind || ""}
             onChange={(e) => setKind(e.target.value || null)}
-            sx={{ minWidth: { xs: 0, md: 170 }, flex: { xs: 1, md: "none" } }}
+            sx={{ minWidth: { xs: 0, md: 140 }, flex: { xs: 1, md: "none" } }}
             slotProps={{ select: { displayEmpty: true, SelectDisplayProps: { "data-testid": "kind-filter" } }, inputLabel: { shrink: true } }}
           >
             <MenuItem value="" data-testid="kind-option-all">{S.list.allKinds}</MenuItem>
@@ -509,7 +509,7 @@ export default function AssemblyList() {
             label={S.list.categoryFilter}
             value={category ?? "\u0000all"}
             onChange={(e) => setCategory(e.target.value === "\u0000all" ? null : e.target.value)}
-            sx={{ minWidth: { xs: 0, md: 190 }, maxWidth: { md: 260 }, flex: { xs: 1, md: "none" } }}
+            sx={{ minWidth: { xs: 0, md: 170 }, maxWidth: { md: 240 }, flex: { xs: 1, md: "none" } }}
             slotProps={{ select: { SelectDisplayProps: { "data-testid": "category-filter" } }, inputLabel: { shrink: true } }}
           >
             <MenuItem value={"\u0000all"} data-testid="category-option-all">{S.list.allCategories}</MenuItem>
@@ -525,7 +525,7 @@ export default function AssemblyList() {
           placeholder={S.list.search}
           value={search}
           onChange={(e) => setSearch(e.target.value)}
-          sx={{ minWidth: { md: 300 } }}
+          sx={{ minWidth: { md: 240 }, flex: { md: "0 1 300px" } }}
           slotProps={{
             htmlInput: { "data-testid": "quick-search", "aria-label": S.list.search },
             input: {

@@ -59,7 +59,11 @@ function ReadOnlyVariables({ variables }) {
                 <TableCell
                   key={key}
                   data-testid={`variable-${key}-text`}
-                  sx={{ verticalAlign: "top", whiteSpace: "pre-wrap", overflowWrap: "anywhere", minWidth: key === "description" ? 220 : 90 }}
+                  sx={
+                    ["name", "type", "required"].includes(key)
+                      ? { verticalAlign: "top", whiteSpace: "nowrap" }
+                      : { verticalAlign: "top", whiteSpace: "pre-wrap", overflowWrap: "anywhere", minWidth: key === "description" ? 220 : 90 }
+                  }
                 >
                   {key === "required" ? (variable.required ? S.editor.yes : S.editor.no) : String(variable[key] ?? "")}
                 </TableCell>

@@ -1,0 +1,110 @@
+"""The editor as it is used every day: a sticky action bar, a readable read-only view,
+clones that can be told apart, validation messages, the tab title."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.e2e.conftest import ADMIN, OPERATOR, Engine, artifact, sign_in
+
+pytestmark = pytest.mark.e2e
+
+
+def official_with_variables(engine: Engine) -> dict:
+    with engine.api() as api:
+        items = api.get("/api/assemblies", params={"domain": "official", "kind": "script", "limit": 200}).json()["items"]
+    with_variables = [i for i in items if i["metadata"].get("variables")]
+    assert with_variables, "no official script with variables"
+    return max(with_variables, key=lambda i: max(len(v.get("description") or "") for v in i["metadata"]["variables"]))
+
+
+def a_script_with_variables(engine: Engine, name: str) -> str:
+    variables = [{"name": f"Var{i}", "label": f"Variable {i}", "type": "string", "default": "",
+                  "required": False, "description": f"Description {i}"} for i in range(12)]
+    with engine.api(OPERATOR) as api:
+        return api.post("/api/assemblies", json={
+            "display_name": name, "assembly_kind": "script", "assembly_type": "powershell",
+            "category": "maintenance", "summary": "sticky bar",
+            "metadata": {"variables": variables},
+            "payload": {"script": "\n".join(f"Write-Output {i}" for i in range(40)) + "\n"}}).json()["assembly_guid"]
+
+
+def box(page: Page, test_id: str) -> dict:
+    found = page.get_by_test_id(test_id).bounding_box()
+    assert found is not None, test_id
+    return found
+
+
+def test_action_bar_stays_in_view_and_save_does_not_wrap_at_1440(page: Page, engine: Engine) -> None:
+    name = f"Restart Print Spooler and Clear Stuck Jobs on Branch Servers {uuid.uuid4().hex[:4]}"
+    guid = a_script_with_variables(engine, name)
+    sign_in(page, OPERATOR)
+    page.goto(f"/assemblies/{guid}")
+    expect(page).to_have_title(f"{name} · Assembly Engine")
+    expect(page.get_by_test_id("editor-title")).to_have_text(name)
+    save, io, back = box(page, "save"), box(page, "import-export"), page.get_by_role("button", name="Back to list").bounding_box()
+    assert back is not None
+    # One line: Back, the title, Import/Export and Save share a row.
+    assert abs(save["y"] - io["y"]) < 2 and abs(save["y"] - back["y"]) < 2, (save, io, back)
+    assert save["height"] < 45, save
+    assert save["x"] + save["width"] <= 1440
+
+    # Edit a variable far down the page: Save is still on screen, and saves.
+    last = page.get_by_test_id("variable-description").last
+    last.scroll_into_view_if_needed()
+    last.fill("changed far down")
+    assert page.evaluate("() => window.scrollY") > 200
+    save = box(page, "save")
+    assert 0 <= save["y"] and save["y"] + save["height"] <= 900, save
+    expect(page.get_by_test_id("save")).to_be_in_viewport()
+    expect(page.get_by_test_id("unsaved-badge")).to_be_visible()
+    page.screenshot(path=artifact("editor-sticky-bar-1440.png"))
+    page.get_by_test_id("save").click()
+    expect(page.get_by_test_id("persist-status")).to_contain_text("Revision 2")
+    with engine.api(OPERATOR) as api:
+        variables = api.get(f"/api/assemblies/{guid}").json()["metadata"]["variables"]
+    assert variables[-1]["description"] == "changed far down"
+
+
+def test_read_only_view_is_text_and_admins_can_enable_dev_mode_from_it(page: Page, engine: Engine) -> None:
+    official = official_with_variables(engine)
+    longest = max((v for v in official["metadata"]["variables"]), key=lambda v: len(v.get("description") or ""))
+    sign_in(page, OPERATOR)
+    page.goto(f"/assemblies/{official['assembly_guid']}")
+    expect(page.get_by_test_id("read-only-banner")).to_be_visible()
+    editor = page.get_by_test_id("assembly-editor")
+    # No disabled inputs: every value is text, at full contrast, never cut off.
+    expect(editor.locator("input:disabled, textarea:disabled")).to_have_count(0)
+    expect(editor.locator("input:not([type=file]), textarea")).to_have_count(0)
+    expect(page.get_by_test_id("text-name-value")).to_have_text(official["display_name"])
+    if official["summary"]:
+        expect(page.get_by_test_id("text-description-value")).to_have_text(official["summary"])
+    cells = page.get_by_test_id("variable-description-text")
+    expect(cells.filter(has_text=longest["description"])).to_have_count(1)
+    cell = cells.filter(has_text=longest["description"])
+    assert cell.evaluate("el => el.scrollWidth <= el.clientWidth + 1"), "the description is cut off"
+    color = page.get_by_test_id("text-name-value").evaluate("el => getComputedStyle(el).color")
+    assert color in ("rgba(0, 0, 0, 0.87)", "rgb(0, 0, 0)"), color
+    page.screenshot(path=artifact("editor-read-only-1440.png"), full_page=True)
+    expect(page.get_by_test_id("enable-dev-mode")).to_have_count(0)  # operators cannot
+
+    # An admin gets "Enable Dev Mode" next to "Clone to User-Created"; it opens the prompt.
+    page.get_by_test_id("sign-out").click()
+    sign_in(page, ADMIN)
+    page.goto(f"/assemblies/{official['assembly_guid']}")
+    clone, enable = page.get_by_test_id("clone-to-user"), page.get_by_test_id("enable-dev-mode")
+    expect(enable).to_be_visible()
+    assert abs(clone.bounding_box()["y"] - enable.bounding_box()["y"]) < 2
+    enable.click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_label("Password").fill(ADMIN[1])
+    dialog.get_by_label("Reason").fill("e2e: read-only view")
+    dialog.get_by_role("button", name="Enable").click()
+    expect(page.get_by_test_id("read-only-banner")).to_have_count(0)
+    expect(page.get_by_test_id("field-name")).to_have_value(official["display_name"])
+    page.get_by_test_id("dev-mode-banner").get_by_role("button", name="Disable Dev Mode").click()
+    expect(page.get_by_test_id("read-only-banner")).to_be_visible()

@@ -184,6 +184,8 @@ export default function AssemblyList() {
   const gridHeight = useFillHeight(gridBox, session.devMode.enabled);
   const dirtyBlocks = useRef(new Map());
   const initial = useRef(stateFromUrl()).current;
+  // The page from the address, applied once the first rows (and so the page count) are in.
+  const pendingPage = useRef(initial.page - 1);
   const [domain, setDomain] = useState(initial.domain);
   const [kind, setKind] = useState(initial.kind);
   const [category, setCategory] = useState(initial.category);
@@ -247,6 +249,13 @@ export default function AssemblyList() {
           });
           dirtyBlocks.current.set(params.startRow, result.items.some((item) => item.is_dirty));
           params.successCallback(result.items, result.total);
+          if (pendingPage.current > 0) {
+            const page = pendingPage.current;
+            window.setTimeout(() => {
+              pendingPage.current = 0;
+              gridRef.current?.api?.paginationGoToPage(page);
+            });
+          }
         } catch (error) {
           params.failCallback();
           notify({ text: error.message, severity: "error" });
@@ -280,7 +289,7 @@ export default function AssemblyList() {
         colId: "assembly_type",
         field: "assembly_type",
         headerName: S.list.columns.type,
-        width: 150,
+        width: 178,
         hide: narrow,
         cellRenderer: ({ data }) => (data ? <TypeLabel type={data.assembly_type} /> : null),
       },
@@ -388,16 +397,19 @@ export default function AssemblyList() {
 
   const onSortChanged = useCallback(({ api }) => {
     const sorted = api.getColumnState().find((column) => column.sort);
-    setView((v) => ({ ...v, sort: sorted ? sorted.colId : null, order: sorted?.sort || "asc", page: 1 }));
+    const sort = sorted ? sorted.colId : null;
+    const order = sorted?.sort || "asc";
+    // (Applying the address's sort on load is no change: the page stays.)
+    setView((v) => (v.sort === sort && v.order === order ? v : { ...v, sort, order, page: 1 }));
   }, []);
   const onPaginationChanged = useCallback(({ api, newPage, newPageSize }) => {
-    if (!newPage && !newPageSize) return;
+    if ((!newPage && !newPageSize) || pendingPage.current > 0) return;
     setView((v) => ({ ...v, page: api.paginationGetCurrentPage() + 1, size: api.paginationGetPageSize() }));
   }, []);
   const initialState = useMemo(
     () => ({
       sort: initial.sort ? { sortModel: [{ colId: initial.sort, sort: initial.order }] } : undefined,
-      pagination: { page: initial.page - 1, pageSize: initial.size },
+      pagination: { pageSize: initial.size },
     }),
     [initial],
   );
@@ -470,7 +482,7 @@ export default function AssemblyList() {
 
   return (
     <Stack spacing={{ xs: 1.5, md: 2 }} sx={{ flex: 1, minWidth: 0 }}>
-      <Stack direction={{ xs: "column", md: "row" }} spacing={{ xs: 1, md: 2 }} sx={{ alignItems: { md: "center" }, flexWrap: "wrap", rowGap: 1.5 }}>
+      <Stack direction={{ xs: "column", md: "row" }} spacing={{ xs: 1, md: 2 }} sx={{ alignItems: { md: "center" }, flexWrap: { xs: "wrap", lg: "nowrap" }, rowGap: 1.5, "& > *": { flexShrink: 0 } }}>
         <Stack direction="row" spacing={1} sx={{ alignItems: "center", justifyContent: "space-between" }}>
           <Typography variant="h5" component="h1" sx={{ fontWeight: 700, mr: 1 }}>
             {S.list.title}
@@ -525,7 +537,7 @@ export default function AssemblyList() {
           placeholder={S.list.search}
           value={search}
           onChange={(e) => setSearch(e.target.value)}
-          sx={{ minWidth: { md: 240 }, flex: { md: "0 1 300px" } }}
+          sx={{ minWidth: { md: 200 }, flex: { md: "0 1 300px" }, flexShrink: { md: "1 !important" } }}
           slotProps={{
             htmlInput: { "data-testid": "quick-search", "aria-label": S.list.search },
             input: {

@@ -108,3 +108,64 @@ def test_read_only_view_is_text_and_admins_can_enable_dev_mode_from_it(page: Pag
     expect(page.get_by_test_id("field-name")).to_have_value(official["display_name"])
     page.get_by_test_id("dev-mode-banner").get_by_role("button", name="Disable Dev Mode").click()
     expect(page.get_by_test_id("read-only-banner")).to_be_visible()
+
+
+def test_blank_and_duplicate_variable_names_are_refused_and_sites_keep_spaces(page: Page, engine: Engine) -> None:
+    name = f"Validated {uuid.uuid4().hex[:6]}"
+    sign_in(page, OPERATOR)
+    page.goto("/assemblies/new/script")
+    expect(page).to_have_title("New Script · Assembly Engine")
+    page.get_by_test_id("field-name").fill(name)
+    page.get_by_test_id("add-variable").click()
+    page.get_by_test_id("add-variable").click()
+    page.get_by_test_id("save").click()
+    error = page.get_by_test_id("editor-error")
+    expect(error).to_have_text("Variable row 1 has no name; give it one or remove the row.")
+    rows = page.get_by_test_id("variable-row")
+    expect(rows.nth(0)).to_have_attribute("data-invalid", "true")
+    expect(rows.nth(1)).to_have_attribute("data-invalid", "true")
+    expect(page).to_have_url(re.compile(r"/assemblies/new/script$"))  # nothing was sent
+
+    page.get_by_test_id("variable-name").nth(0).fill("Target")
+    page.get_by_test_id("variable-name").nth(1).fill("Target")
+    page.get_by_test_id("save").click()
+    expect(error).to_have_text("Variable row 2 is named “Target” like row 1; variable names must be unique.")
+    expect(rows.nth(0)).not_to_have_attribute("data-invalid", "true")
+    expect(rows.nth(1)).to_contain_text("like row 1")
+    expect(page.get_by_test_id("variable-name").nth(1)).to_be_focused()
+    page.screenshot(path=artifact("editor-validation-1440.png"))
+
+    page.get_by_test_id("variable-name").nth(1).fill("Site")
+    page.get_by_test_id("sites-specific").click()
+    page.get_by_test_id("field-sites").press_sequentially("Main Office, Lab 2")
+    expect(page.get_by_test_id("field-sites")).to_have_value("Main Office, Lab 2")
+    page.get_by_test_id("save").click()
+    expect(page).to_have_url(re.compile(r"/assemblies/[0-9a-f]{32}$"))
+    guid = page.url.rsplit("/", 1)[1]
+    with engine.api(OPERATOR) as api:
+        record = api.get(f"/api/assemblies/{guid}").json()
+    assert record["metadata"]["sites"] == {"mode": "specific", "values": ["Main Office", "Lab 2"]}
+    assert [v["name"] for v in record["metadata"]["variables"]] == ["Target", "Site"]
+    expect(page.get_by_test_id("field-sites")).to_have_value("Main Office, Lab 2")
+
+
+def test_the_engine_refuses_what_the_client_let_through(page: Page, engine: Engine) -> None:
+    """The engine is the rule: a blank name sent past the client's check (here by a script
+    in the signed-in page, with the page's cookie and CSRF header) is refused, 422 naming
+    the row."""
+    with engine.api(OPERATOR) as api:
+        guid = api.post("/api/assemblies", json={
+            "display_name": f"Server rule {uuid.uuid4().hex[:6]}", "assembly_kind": "script",
+            "assembly_type": "bash", "payload": {"script": "true\n"}}).json()["assembly_guid"]
+    sign_in(page, OPERATOR)
+    page.goto(f"/assemblies/{guid}")
+    expect(page.get_by_test_id("field-name")).to_be_visible()
+    reply = page.evaluate("""async (guid) => {
+        const csrf = document.cookie.split('; ').find(c => c.startsWith('ae_csrf=')).split('=')[1];
+        const r = await fetch(`/api/assemblies/${guid}`, {method: 'PUT', headers: {
+            'Content-Type': 'application/json', 'X-CSRF-Token': decodeURIComponent(csrf)},
+            body: JSON.stringify({metadata: {variables: [{name: 'A'}, {name: ''}]}})});
+        return {status: r.status, body: await r.json()};
+    }""", guid)
+    assert reply["status"] == 422
+    assert "variable row 2" in reply["body"]["message"]

@@ -301,6 +301,8 @@ export default function AssemblyEditor({ guid, kind }) {
     if (problem) {
       setShowProblems(true);
       setError(problem);
+      // Take the user (and the keyboard focus) to the first row to fix.
+      window.requestAnimationFrame(() => document.querySelector('[data-invalid="true"] input')?.focus());
       return;
     }
     setSaving(true);

@@ -16,10 +16,12 @@ pytestmark = pytest.mark.e2e
 
 def official_with_variables(engine: Engine) -> dict:
     with engine.api() as api:
-        items = api.get("/api/assemblies", params={"domain": "official", "kind": "script", "limit": 200}).json()["items"]
+        params = {"domain": "official", "kind": "script", "limit": 200}
+        items = api.get("/api/assemblies", params=params).json()["items"]
     with_variables = [i for i in items if i["metadata"].get("variables")]
     assert with_variables, "no official script with variables"
-    return max(with_variables, key=lambda i: max(len(v.get("description") or "") for v in i["metadata"]["variables"]))
+    return max(with_variables,
+               key=lambda i: max(len(v.get("description") or "") for v in i["metadata"]["variables"]))
 
 
 def a_script_with_variables(engine: Engine, name: str) -> str:
@@ -30,7 +32,8 @@ def a_script_with_variables(engine: Engine, name: str) -> str:
             "display_name": name, "assembly_kind": "script", "assembly_type": "powershell",
             "category": "maintenance", "summary": "sticky bar",
             "metadata": {"variables": variables},
-            "payload": {"script": "\n".join(f"Write-Output {i}" for i in range(40)) + "\n"}}).json()["assembly_guid"]
+            "payload": {"script": "".join(f"Write-Output {i}\n" for i in range(40))},
+        }).json()["assembly_guid"]
 
 
 def box(page: Page, test_id: str) -> dict:
@@ -46,7 +49,8 @@ def test_action_bar_stays_in_view_and_save_does_not_wrap_at_1440(page: Page, eng
     page.goto(f"/assemblies/{guid}")
     expect(page).to_have_title(f"{name} · Assembly Engine")
     expect(page.get_by_test_id("editor-title")).to_have_text(name)
-    save, io, back = box(page, "save"), box(page, "import-export"), page.get_by_role("button", name="Back to list").bounding_box()
+    save, io = box(page, "save"), box(page, "import-export")
+    back = page.get_by_role("button", name="Back to list").bounding_box()
     assert back is not None
     # One line: Back, the title, Import/Export and Save share a row.
     assert abs(save["y"] - io["y"]) < 2 and abs(save["y"] - back["y"]) < 2, (save, io, back)
@@ -72,7 +76,7 @@ def test_action_bar_stays_in_view_and_save_does_not_wrap_at_1440(page: Page, eng
 
 def test_read_only_view_is_text_and_admins_can_enable_dev_mode_from_it(page: Page, engine: Engine) -> None:
     official = official_with_variables(engine)
-    longest = max((v for v in official["metadata"]["variables"]), key=lambda v: len(v.get("description") or ""))
+    longest = max(official["metadata"]["variables"], key=lambda v: len(v.get("description") or ""))
     sign_in(page, OPERATOR)
     page.goto(f"/assemblies/{official['assembly_guid']}")
     expect(page.get_by_test_id("read-only-banner")).to_be_visible()
@@ -110,7 +114,9 @@ def test_read_only_view_is_text_and_admins_can_enable_dev_mode_from_it(page: Pag
     expect(page.get_by_test_id("read-only-banner")).to_be_visible()
 
 
-def test_blank_and_duplicate_variable_names_are_refused_and_sites_keep_spaces(page: Page, engine: Engine) -> None:
+def test_blank_and_duplicate_variable_names_are_refused_and_sites_keep_spaces(
+    page: Page, engine: Engine,
+) -> None:
     name = f"Validated {uuid.uuid4().hex[:6]}"
     sign_in(page, OPERATOR)
     page.goto("/assemblies/new/script")

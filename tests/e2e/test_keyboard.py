@@ -118,7 +118,8 @@ def test_focus_rings_are_clearly_visible(page: Page, engine: Engine) -> None:
     ring = """() => {
         const el = document.activeElement;
         const style = getComputedStyle(el);
-        return {id: el.getAttribute('data-testid'), style: style.outlineStyle, width: parseFloat(style.outlineWidth)};
+        return {id: el.getAttribute('data-testid'), style: style.outlineStyle,
+                width: parseFloat(style.outlineWidth)};
     }"""
     page.get_by_test_id("quick-search").focus()
     page.keyboard.press("Tab")

@@ -24,7 +24,8 @@ def seed(engine: Engine, prefix: str, count: int, *, category: str | None = None
             body = {"display_name": f"{prefix} {index:04d}", "assembly_kind": kind,
                     "assembly_type": {"script": "bash", "workflow": "workflow", "ansible": "ansible"}[kind],
                     "category": category or f"cat-{index % 3}",
-                    "payload": {"workflow": {"nodes": [], "edges": []}} if kind == "workflow" else {"script": "true\n"}}
+                    "payload": ({"workflow": {"nodes": [], "edges": []}} if kind == "workflow"
+                                else {"script": "true\n"})}
             api.post("/api/assemblies", json=body).raise_for_status()
 
 
@@ -32,7 +33,9 @@ def query(page: Page) -> dict[str, list[str]]:
     return parse_qs(urlsplit(page.url).query, keep_blank_values=True)
 
 
-def test_page_search_sort_and_chip_live_in_the_address_and_back_restores_them(page: Page, engine: Engine) -> None:
+def test_page_search_sort_and_chip_live_in_the_address_and_back_restores_them(
+    page: Page, engine: Engine,
+) -> None:
     prefix = f"Stateful {uuid.uuid4().hex[:6]}"
     seed(engine, prefix, 60)
     sign_in(page, OPERATOR)
@@ -62,7 +65,8 @@ def test_page_search_sort_and_chip_live_in_the_address_and_back_restores_them(pa
     expect(names.first).to_have_text(f"{prefix} 0009")
     expect(page.get_by_test_id("quick-search")).to_have_value(prefix)
     expect(page.get_by_test_id("domain-chip-user")).to_have_attribute("aria-pressed", "true")
-    expect(grid.locator('.ag-header-cell[col-id="display_name"]')).to_have_attribute("aria-sort", "descending")
+    expect(grid.locator('.ag-header-cell[col-id="display_name"]')).to_have_attribute(
+        "aria-sort", "descending")
     page.wait_for_function("() => new URLSearchParams(location.search).get('page') === '2'")
     assert query(page)["order"] == ["desc"]
 
@@ -75,7 +79,8 @@ def test_page_search_sort_and_chip_live_in_the_address_and_back_restores_them(pa
     other.goto(shared)
     expect(other.get_by_test_id("assembly-grid").locator(".ag-paging-row-summary-panel")).to_have_text(
         re.compile(r"51\s+to\s+60\s+of\s+60"))
-    expect(other.get_by_test_id("assembly-grid").get_by_test_id("assembly-name").first).to_have_text(f"{prefix} 0009")
+    first_name = other.get_by_test_id("assembly-grid").get_by_test_id("assembly-name").first
+    expect(first_name).to_have_text(f"{prefix} 0009")
     other.close()
 
 

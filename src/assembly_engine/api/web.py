@@ -1,13 +1,19 @@
-"""Serves the built web UI (web/dist) at ``/``, with index.html for client-side routes."""
+"""Serves the built web UI (web/dist) at ``/``, with index.html for client-side routes.
+
+The build's hashed files under ``/assets`` never change under their name: they are sent
+with ``Cache-Control: public, max-age=31536000, immutable``, and as the ``.br`` or ``.gz``
+file the build made next to them when the browser accepts it (``Vary: Accept-Encoding``).
+``index.html`` is sent with ``no-cache`` so a new build is picked up at once.
+"""
 
 from __future__ import annotations
 
+import mimetypes
 from pathlib import Path
 
 from fastapi import FastAPI, Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Match
-from starlette.staticfiles import StaticFiles
 
 from ..config import REPOSITORY_ROOT
 from .errors import error_response
@@ -19,10 +25,49 @@ MISSING_UI = """<!doctype html><meta charset="utf-8"><title>Assembly Engine</tit
 or use the REST API under <code>/api</code> (<a href="/docs">API docs</a>).</p>"""
 
 
+IMMUTABLE = "public, max-age=31536000, immutable"
+ENCODINGS = (("br", ".br"), ("gzip", ".gz"))  # preferred first
+
+
+def accepted_encodings(header: str | None) -> set[str]:
+    """Content codings an Accept-Encoding header allows (``q=0`` means refused)."""
+    accepted: set[str] = set()
+    for part in (header or "").split(","):
+        coding, _, params = part.strip().partition(";")
+        coding = coding.strip().lower()
+        quality = params.strip().lower()
+        if not coding or quality.replace(" ", "") in {"q=0", "q=0.0", "q=0.00", "q=0.000"}:
+            continue
+        accepted.add(coding)
+    return accepted
+
+
+def asset_response(assets: Path, name: str, accept_encoding: str | None) -> Response:
+    """A file of the build's assets folder: precompressed when the browser accepts it."""
+    candidate = (assets / name).resolve()
+    if not name or candidate.parent != assets.resolve() or not candidate.is_file() \
+            or candidate.suffix in {".br", ".gz"}:
+        return error_response(404, "not_found", "There is no such file in the web UI's build.")
+    media_type = mimetypes.guess_type(candidate.name)[0] or "application/octet-stream"
+    if media_type.startswith("text/") or media_type in {"application/javascript", "image/svg+xml"}:
+        media_type += "; charset=utf-8"
+    headers = {"Cache-Control": IMMUTABLE, "Vary": "Accept-Encoding"}
+    accepted = accepted_encodings(accept_encoding)
+    for coding, suffix in ENCODINGS:
+        compressed = candidate.with_name(candidate.name + suffix)
+        if (coding in accepted or "*" in accepted) and compressed.is_file():
+            return FileResponse(compressed, media_type=media_type,
+                                headers={**headers, "Content-Encoding": coding})
+    return FileResponse(candidate, media_type=media_type, headers=headers)
+
+
 def install_web_ui(app: FastAPI, dist: Path = WEB_DIST) -> None:
     index = dist / "index.html"
-    if (dist / "assets").is_dir():
-        app.mount("/assets", StaticFiles(directory=dist / "assets"), name="assets")
+    assets = dist / "assets"
+
+    @app.get("/assets/{name}", include_in_schema=False)
+    def asset(name: str, request: Request) -> Response:
+        return asset_response(assets, name, request.headers.get("accept-encoding"))
 
     methods = ("GET", "POST", "PUT", "PATCH", "DELETE")
 

@@ -460,6 +460,10 @@ export default function AssemblyEditor({ guid, kind }) {
         <Alert
           severity="warning"
           data-testid="read-only-banner"
+          sx={{
+            flexWrap: { xs: "wrap", sm: "nowrap" },
+            "& .MuiAlert-action": { ml: { xs: 0, sm: "auto" }, pl: { xs: 0, sm: 2 }, width: { xs: "100%", sm: "auto" } },
+          }}
           action={
             <Stack direction={{ xs: "column", sm: "row" }} spacing={1}>
               <Button color="inherit" size="small" startIcon={<ContentCopyIcon />} onClick={() => setCloning(record)} data-testid="clone-to-user" sx={{ whiteSpace: "nowrap" }}>

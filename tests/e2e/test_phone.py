@@ -64,6 +64,11 @@ def test_list_and_editor_fit_a_phone(new_context: Callable[..., BrowserContext],
 
     page.goto("/assemblies/new/script")
     expect(page.get_by_test_id("field-name")).to_be_visible()
+    on_screen(page.get_by_test_id("editor-title"))
+    expect(page.get_by_test_id("editor-title")).to_have_text("New Script")
+    title_size = page.get_by_test_id("editor-title").evaluate("el => [el.scrollWidth, el.clientWidth]")
+    page.screenshot(path=artifact("editor-new-top-390.png"))
+    assert title_size[0] <= title_size[1], title_size
     page.get_by_test_id("add-variable").click()
     page.get_by_test_id("sites-specific").click()
     no_sideways_scroll(page)

@@ -408,9 +408,9 @@ export default function AssemblyEditor({ guid, kind }) {
         <Button startIcon={<ArrowBackIcon />} onClick={() => navigate(listUrl())} sx={{ flexShrink: 0 }} aria-label={S.editor.back}>
           <Box component="span" sx={{ display: { xs: "none", sm: "inline" } }}>{S.editor.back}</Box>
         </Button>
-        <Box sx={{ minWidth: 0, flex: "1 1 auto" }}>
-          <Stack direction="row" spacing={1} sx={{ alignItems: "center", minWidth: 0 }}>
-            <Typography variant="h6" component="h1" noWrap sx={{ fontWeight: 700, minWidth: 0 }} data-testid="editor-title" title={title}>
+        <Box sx={{ minWidth: 0, flex: { xs: "1 1 0", md: "1 1 auto" } }}>
+          <Stack direction="row" sx={{ alignItems: "center", minWidth: 0, gap: 1, flexWrap: { xs: "wrap", md: "nowrap" } }}>
+            <Typography variant="h6" component="h1" noWrap sx={{ fontWeight: 700, minWidth: 0, flex: { xs: "1 0 100%", md: "0 1 auto" } }} data-testid="editor-title" title={title}>
               {title}
             </Typography>
             <DomainBadge domain={form.domain} />
@@ -426,7 +426,7 @@ export default function AssemblyEditor({ guid, kind }) {
             </Typography>
           )}
         </Box>
-        <Stack direction="row" spacing={1} sx={{ flexShrink: 0, ml: "auto" }}>
+        <Stack direction="row" spacing={1} sx={{ flexShrink: 0, ml: "auto", width: { xs: "100%", md: "auto" }, justifyContent: "flex-end" }}>
           <Button variant="outlined" startIcon={<ImportExportIcon />} onClick={(e) => setIoMenu(e.currentTarget)} data-testid="import-export" sx={{ whiteSpace: "nowrap" }}>
             {S.editor.importExport}
           </Button>

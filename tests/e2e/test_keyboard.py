@@ -54,6 +54,20 @@ def test_tab_from_search_reaches_a_row_and_enter_opens_it(page: Page, engine: En
     expect(page).to_have_url(re.compile(f"/assemblies/{guid}$"))
     expect(page.get_by_test_id("editor-title")).to_have_text(name)
 
+    # Still keyboard only: Tab to the description, type, Ctrl+S saves.
+    for _ in range(15):
+        page.keyboard.press("Tab")
+        if page.evaluate("() => document.activeElement?.dataset.testid") == "field-description":
+            break
+    else:
+        raise AssertionError("Tab never reached the description field")
+    page.keyboard.press("Control+End")
+    page.keyboard.type(" and more")
+    page.keyboard.press("Control+s")
+    expect(page.get_by_test_id("persist-status")).to_contain_text("Revision 2")
+    with engine.api(OPERATOR) as api:
+        assert api.get(f"/api/assemblies/{guid}").json()["summary"] == "keyboard and more"
+
     # Back on the list, the row menu opens from the keyboard (Shift+F10, or Enter on its
     # cell) and its items are reached with the arrows.
     page.go_back()

@@ -39,7 +39,8 @@ def test_sign_in_shows_the_library_with_badges_and_counts(page: Page, engine: En
     expected = totals(engine)
     assert expected["official"] > 0
     for key, count in expected.items():
-        expect(page.get_by_test_id(f"domain-chip-{key}").get_by_test_id("chip-count")).to_have_text(str(count))
+        chip_count = page.get_by_test_id(f"domain-chip-{key}").get_by_test_id("chip-count")
+        expect(chip_count).to_have_text(f"{count:,}")  # grouped: "10,045"
 
     # The official filter lists official rows only, each with the Official badge.
     page.get_by_test_id("domain-chip-official").click()

@@ -314,7 +314,7 @@ export default function AssemblyList() {
         colId: "summary",
         field: "summary",
         headerName: S.list.columns.description,
-        flex: 2,
+        flex: 1.5,
         minWidth: 160,
         sortable: false,
         hide: narrow,

@@ -15,6 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from assembly_engine.input_limits import BIDI_CONTROLS
 from assembly_engine.persistence.models import PayloadContent, PayloadFile, canonical_json
 from assembly_engine.services.assemblies import serialization
 from assembly_engine.services.assemblies.serialization import (
@@ -780,7 +781,10 @@ JSON_VALUES = st.recursive(
                                                                 max_size=3),
     max_leaves=6,
 )
-NAMES = st.text(min_size=1, max_size=20).filter(lambda s: s.strip() != "")
+# Names are one line of visible text (input_limits): no controls, separators or bidi marks.
+ONE_LINE = st.characters(blacklist_categories=("Cs", "Cc", "Zl", "Zp"),
+                         blacklist_characters=sorted(BIDI_CONTROLS))
+NAMES = st.text(ONE_LINE, min_size=1, max_size=20).filter(lambda s: s.strip() != "")
 SAFE_FILE_NAMES = st.from_regex(r"[A-Za-z0-9_][A-Za-z0-9_ ()-]{0,12}(\.[a-z0-9]{1,4})?",
                                 fullmatch=True)
 UNKNOWN_KEYS = st.sampled_from(["author", "legacy_id", "created", "notes", "x-custom", "icon"])
@@ -793,7 +797,7 @@ VARIABLE_TYPES = st.sampled_from(
 def variable_lists(draw: st.DrawFn) -> list[dict[str, Any]]:
     names = draw(st.lists(NAMES, max_size=4, unique=True))
     optional: dict[str, st.SearchStrategy[Any]] = {
-        "label": st.none() | st.text(max_size=10),
+        "label": st.none() | st.text(ONE_LINE, max_size=10),
         "type": VARIABLE_TYPES,
         "default": JSON_VALUES,
         "required": st.booleans(),
@@ -857,7 +861,7 @@ def script_documents(draw: st.DrawFn) -> dict[str, Any]:
         "timeout_seconds": st.integers(0, 86400),
         "sites": st.fixed_dictionaries(
             {"mode": st.sampled_from(["all", "specific"]),
-             "values": st.lists(st.text(max_size=4), max_size=3)}),
+             "values": st.lists(st.text(ONE_LINE, max_size=4), max_size=3)}),
         "variables": variable_lists(),
         "files": file_lists(),
     }
@@ -869,7 +873,7 @@ def script_documents(draw: st.DrawFn) -> dict[str, Any]:
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(doc=script_documents(), tags=st.lists(st.text(max_size=8), max_size=3))
+@given(doc=script_documents(), tags=st.lists(st.text(ONE_LINE, max_size=8), max_size=3))
 def test_property_script_documents_round_trip(doc: dict[str, Any], tags: list[str]) -> None:
     before = copy.deepcopy(doc)
     imported = parse_document(json.dumps(doc).encode("utf-8"))

@@ -77,7 +77,15 @@ def _describe_validation(errors: list[dict[str, Any]]) -> str:
     parts = []
     for err in errors[:5]:
         location = ".".join(str(p) for p in err.get("loc", ()) if p != "body") or "body"
-        parts.append(f"{location}: {err.get('msg', 'invalid value')}")
+        message = str(err.get("msg", "invalid value"))
+        cause = (err.get("ctx") or {}).get("error")
+        if err.get("type") == "value_error" and cause is not None:
+            # Our own checks (services/assemblies/inputs.py) already name the field.
+            message = str(cause)
+            if location == "body" or message.startswith(location.rsplit(".", 1)[-1]):
+                parts.append(message)
+                continue
+        parts.append(f"{location}: {message}")
     more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
     return "The request is not valid — " + "; ".join(parts) + more + "."
 

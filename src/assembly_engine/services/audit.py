@@ -97,28 +97,40 @@ class VerifyResult:
 
 # --- scrubbing -------------------------------------------------------------------------------
 
+# Every pattern below runs in time linear in the text: no unbounded quantifier can be
+# retried from many start positions (the key's surroundings and the URL scheme are bounded,
+# runs are possessive, and starts inside a run are ruled out by a lookbehind). A pattern
+# with nested or repeated unbounded runs was quadratic on a long name and held the
+# interpreter lock for minutes. On top of that, scrub() only ever scans SCRUB_MAX_CHARS.
+SCRUB_MAX_CHARS = 2000
 _SECRET_KEY = (
-    r"[\w-]*(?:passw(?:or)?d|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key"
-    r"|authorization|cookie|credentials?|session[_-]?(?:id|key|token))[\w-]*"
+    r"[\w-]{0,40}(?:passw(?:or)?d|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key"
+    r"|authorization|cookie|credentials?|session[_-]?(?:id|key|token))[\w-]{0,40}"
 )
-_AUTH_SCHEME = r"(?:bearer|basic|digest|token)\s+"
+_AUTH_SCHEME = r"(?:bearer|basic|digest|token)\s++"
 # key=value, key: value, "key": "value", 'key': 'value'; the value is a quoted string or a
-# run up to the next separator, optionally preceded by an auth scheme word.
+# run up to the next separator, optionally preceded by an auth scheme word. A quote that is
+# never closed masks everything after it.
 _KEY_VALUE = re.compile(
     rf"""(?ix)
-    (?P<key>["']?\b{_SECRET_KEY}["']?\s*[:=]\s*)
+    (?P<key>["']?\b{_SECRET_KEY}["']?\s*+[:=]\s*+)
     (?:
-        "(?:[^"\\]|\\.)*"
-      | '(?:[^'\\]|\\.)*'
-      | (?:{_AUTH_SCHEME})?[^\s,;&'"}}\]]+
+        "(?:[^"\\]|\\.)*+(?:"|\Z)
+      | '(?:[^'\\]|\\.)*+(?:'|\Z)
+      | (?:{_AUTH_SCHEME})?[^\s,;&'"}}\]]++
     )
     """
 )
-_SCHEME_TOKEN = re.compile(r"(?i)\b(?P<scheme>bearer|basic|digest)\s+[A-Za-z0-9._~+/=-]+")
-_URL_CREDENTIALS = re.compile(r"(?P<prefix>[a-z][a-z0-9+.-]*://[^\s:/@]+:)[^\s@/]+(?=@)", re.I)
-_ARGON2_HASH = re.compile(r"\$argon2(?:id|i|d)\$[A-Za-z0-9$=,+/.-]+")
+_SCHEME_TOKEN = re.compile(r"(?i)\b(?P<scheme>bearer|basic|digest)\s++[A-Za-z0-9._~+/=-]++")
+_URL_CREDENTIALS = re.compile(
+    r"(?P<prefix>(?<![a-z0-9+.-])[a-z][a-z0-9+.-]{0,31}://[^\s:/@]++:)[^\s@/]++(?=@)", re.I
+)
+_ARGON2_HASH = re.compile(r"\$argon2(?:id|i|d)\$[A-Za-z0-9$=,+/.-]++")
 # Long unbroken runs of hex/base64url characters look like keys, tokens or hashes.
-_LONG_RUN = re.compile(r"(?<![A-Za-z0-9_+-])[A-Za-z0-9_+-]{32,}={0,2}(?![A-Za-z0-9_+-])")
+_LONG_RUN = re.compile(r"(?<![A-Za-z0-9_+-])[A-Za-z0-9_+-]{32,}+={0,2}(?![A-Za-z0-9_+-])")
+_TOKEN_CHARACTERS = frozenset(
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_+-=/.~"
+)
 MASK = "***"
 
 
@@ -138,18 +150,36 @@ def _mask_long_run(match: re.Match[str]) -> str:
     return run
 
 
+def _bounded(text: str) -> str:
+    """The first SCRUB_MAX_CHARS of ``text``, saying how much was left out.
+
+    A cut inside a run of token characters drops that run's head too: a token split at
+    the limit would be too short to look random, and its first part would be logged.
+    """
+    if len(text) <= SCRUB_MAX_CHARS:
+        return text
+    kept = text[:SCRUB_MAX_CHARS]
+    if text[SCRUB_MAX_CHARS] in _TOKEN_CHARACTERS:
+        kept = kept.rstrip("".join(sorted(_TOKEN_CHARACTERS)))
+    return f"{kept}… [{len(text) - len(kept)} more characters not logged]"
+
+
 def scrub(text: str) -> str:
     """Mask things in free text that look like secrets with ``***``.
 
     Defence in depth for ``detail``: callers must not pass secrets, but if a password,
     token, cookie, Authorization header, URL credential, Argon2 hash or a long random-looking
     run (32+ hex/base64url characters with letters and digits — this includes GUIDs, so put
-    those in ``assembly_guid`` instead) slips into a message, it never reaches a log.
+    those in ``assembly_guid`` instead) slips into a message, it never reaches a log. Only
+    the first SCRUB_MAX_CHARS characters are scanned and kept; the rest is left out, and
+    the entry says how many characters were.
     """
+    text = _bounded(text)
     text = _ARGON2_HASH.sub(MASK, text)
     text = _KEY_VALUE.sub(_mask_key_value, text)
     text = _SCHEME_TOKEN.sub(lambda m: f"{m.group('scheme')} {MASK}", text)
-    text = _URL_CREDENTIALS.sub(lambda m: f"{m.group('prefix')}{MASK}", text)
+    if "://" in text:
+        text = _URL_CREDENTIALS.sub(lambda m: f"{m.group('prefix')}{MASK}", text)
     return _LONG_RUN.sub(_mask_long_run, text)
 
 

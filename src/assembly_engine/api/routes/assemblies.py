@@ -13,6 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 
+from ... import input_limits as limits
 from ...services.assemblies.inputs import (
     AssemblyChanges,
     CloneRequest,
@@ -61,8 +62,8 @@ class ListParams(BaseModel):
 
     domain: Domain | None = None
     kind: AssemblyKind | None = None
-    category: str | None = Field(default=None, max_length=200)
-    q: str | None = Field(default=None, max_length=200)
+    category: str | None = Field(default=None, max_length=limits.CATEGORY_CHARS)
+    q: str | None = Field(default=None, max_length=limits.SEARCH_CHARS)
     dirty: bool | None = None
     limit: int = Field(default=100, ge=1, le=1000)
     offset: int = Field(default=0, ge=0, le=10_000_000)

@@ -5,8 +5,18 @@ from __future__ import annotations
 import math
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    ValidationInfo,
+    model_validator,
+)
 
+from ... import input_limits as limits
 from ...types import AssemblyKind, Domain
 
 MAX_NESTING = 64
@@ -20,7 +30,8 @@ def json_problem(value: Any, where: str = "the request") -> str | None:
 
     Python's JSON parser accepts NaN/Infinity and lone UTF-16 surrogates (``"\\ud800"``);
     neither can be written as UTF-8 JSON, so both are refused here, at the edge, before
-    anything reaches the journal. Absurd nesting is refused too (it would exhaust the stack
+    anything reaches the journal. So are integers outside signed 64-bit, which SQLite and
+    orjson cannot hold. Absurd nesting is refused too (it would exhaust the stack
     of every encoder down the line). The answer names where the problem is.
     """
     stack: list[tuple[Any, int, str]] = [(value, 1, where)]
@@ -36,6 +47,10 @@ def json_problem(value: Any, where: str = "the request") -> str | None:
         elif isinstance(item, float):
             if not math.isfinite(item):
                 return f"{path} contains NaN or Infinity, which {NOT_JSON}"
+        elif isinstance(item, int) and not isinstance(item, bool):
+            out_of_range = limits.integer_problem(item, path)
+            if out_of_range is not None:
+                return out_of_range
         elif isinstance(item, (dict, list)):
             if depth > MAX_NESTING:
                 return f"{path} is nested more than {MAX_NESTING} levels deep; flatten the document"
@@ -63,21 +78,66 @@ class StrictModel(BaseModel):
         return self
 
 
-Name = Annotated[str, Field(min_length=1, max_length=200)]
-Text = Annotated[str, Field(max_length=10_000)]
-Tag = Annotated[str, Field(min_length=1, max_length=64)]
+def _one_line_name(max_chars: int) -> AfterValidator:
+    """A name field: one line of visible text within ``max_chars`` (input_limits)."""
+
+    def check(value: str, info: ValidationInfo) -> str:
+        problem = limits.name_problem(value, info.field_name or "name", max_chars)
+        if problem is not None:
+            raise ValueError(problem)
+        return value
+
+    return AfterValidator(check)
+
+
+def _free_text(max_chars: int) -> AfterValidator:
+    def check(value: str, info: ValidationInfo) -> str:
+        problem = limits.text_problem(value, info.field_name or "text", max_chars)
+        if problem is not None:
+            raise ValueError(problem)
+        return value
+
+    return AfterValidator(check)
+
+
+def _tags(value: list[str], info: ValidationInfo) -> list[str]:
+    problem = limits.tags_problem(value, info.field_name or "tags")
+    if problem is not None:
+        raise ValueError(problem)
+    return value
+
+
+def _metadata(value: dict[str, Any] | None, info: ValidationInfo) -> dict[str, Any] | None:
+    problem = None if value is None else limits.metadata_problem(value, info.field_name or "metadata")
+    if problem is not None:
+        raise ValueError(problem)
+    return value
+
+
+# The lengths are checked by the validators (with a message naming the field and the
+# limit); the schema entries only tell OpenAPI readers about them.
+Name = Annotated[str, Field(min_length=1, json_schema_extra={"maxLength": limits.DISPLAY_NAME_CHARS}),
+                 _one_line_name(limits.DISPLAY_NAME_CHARS)]
+Summary = Annotated[str, Field(json_schema_extra={"maxLength": limits.SUMMARY_CHARS}),
+                    _free_text(limits.SUMMARY_CHARS)]
+Category = Annotated[str, Field(json_schema_extra={"maxLength": limits.CATEGORY_CHARS}),
+                     _one_line_name(limits.CATEGORY_CHARS)]
+AssemblyTypeName = Annotated[str, Field(min_length=1, max_length=limits.ASSEMBLY_TYPE_CHARS)]
+Tags = Annotated[list[Annotated[str, Field(min_length=1)]], Field(json_schema_extra={"maxItems": limits.TAGS_PER_ASSEMBLY}),
+                 AfterValidator(_tags)]
+Metadata = Annotated[dict[str, Any], AfterValidator(_metadata)]
 
 
 class NewAssembly(StrictModel):
     domain: Domain = Domain.USER
     display_name: Name
     assembly_kind: AssemblyKind
-    assembly_type: Annotated[str, Field(min_length=1, max_length=32)]
-    summary: Text | None = None
-    category: Annotated[str, Field(max_length=200)] | None = None
+    assembly_type: AssemblyTypeName
+    summary: Summary | None = None
+    category: Category | None = None
     version: StrictInt | None = None
-    metadata: dict[str, Any] = Field(default_factory=dict)
-    tags: Annotated[list[Tag], Field(max_length=50)] = Field(default_factory=list)
+    metadata: Metadata = Field(default_factory=dict)
+    tags: Tags = Field(default_factory=list)
     payload: dict[str, Any]
 
 
@@ -86,12 +146,12 @@ class AssemblyChanges(StrictModel):
 
     domain: Domain | None = None  # if given it must be the assembly's own domain
     display_name: Name | None = None
-    summary: Text | None = None
-    category: Annotated[str, Field(max_length=200)] | None = None
-    assembly_type: Annotated[str, Field(min_length=1, max_length=32)] | None = None
+    summary: Summary | None = None
+    category: Category | None = None
+    assembly_type: AssemblyTypeName | None = None
     version: StrictInt | None = None
-    metadata: dict[str, Any] | None = None
-    tags: Annotated[list[Tag], Field(max_length=50)] | None = None
+    metadata: Metadata | None = None
+    tags: Tags | None = None
     payload: dict[str, Any] | None = None
     expected_revision: StrictInt | None = None
 
@@ -101,10 +161,19 @@ class CloneRequest(StrictModel):
     display_name: Name | None = None
 
 
+def _file_name(value: str, info: ValidationInfo) -> str:
+    where = info.field_name or "file_name"
+    problem = (limits.file_name_bytes_problem(value, where)
+               or limits.name_problem(value, where, limits.FILE_NAME_BYTES))
+    if problem is not None:
+        raise ValueError(problem)
+    return value
+
+
 class ImportRequest(StrictModel):
     document: Any  # a legacy JSON object, or the text of a document (JSON or raw YAML)
     domain: Domain = Domain.USER
-    file_name: Annotated[str, Field(max_length=255)] | None = None  # names raw .yml playbooks
+    file_name: Annotated[str, AfterValidator(_file_name)] | None = None  # names raw .yml playbooks
 
 
 class FlushRequest(StrictModel):
@@ -114,4 +183,4 @@ class FlushRequest(StrictModel):
 class DevModeSwitch(StrictModel):
     enabled: StrictBool
     password: Annotated[str, Field(max_length=1024)] | None = None
-    reason: Annotated[str, Field(max_length=500)] | None = None
+    reason: Annotated[str, Field(max_length=limits.REASON_CHARS)] | None = None

@@ -13,12 +13,17 @@ import binascii
 import json
 from typing import Any
 
+from ... import input_limits as limits
 from ...persistence.models import PayloadContent, PayloadFile
 from ...types import SCRIPT_EXTENSIONS, AssemblyKind, AssemblyType, PayloadType
 
 
 class PayloadInputError(ValueError):
     """A payload that cannot be stored; the message says which field and why."""
+
+
+class PayloadTooLarge(PayloadInputError):
+    """A payload part over its size limit (answered 413, not 422)."""
 
 
 def main_file_name(kind: AssemblyKind, assembly_type: str) -> str:
@@ -48,9 +53,16 @@ def _decode_files(
         name = item.get("file_name")
         if not isinstance(name, str) or not name:
             raise PayloadInputError(f"{where}.file_name must be a non-empty string.")
+        problem = (limits.file_name_bytes_problem(name, f"{where}.file_name")
+                   or limits.name_problem(name, f"{where}.file_name", limits.FILE_NAME_BYTES))
+        if problem is not None:
+            raise PayloadInputError(f"{problem}.")
         mime = item.get("mime_type") or "application/octet-stream"
         if not isinstance(mime, str):
             raise PayloadInputError(f"{where}.mime_type must be a string.")
+        problem = limits.mime_type_problem(mime, f"{where}.mime_type")
+        if problem is not None:
+            raise PayloadInputError(f"{problem}.")
         data = item.get("data")
         if data is None:
             if previous is None or name not in previous:
@@ -99,6 +111,10 @@ def content_from_api(
         raise PayloadInputError("payload.script must be a string of plain text.")
     else:
         main = script.encode("utf-8")
+        if kind is AssemblyKind.ANSIBLE:  # only new text: a kept playbook stays as it was
+            too_large = limits.playbook_problem(len(main), "payload.script")
+            if too_large is not None:
+                raise PayloadTooLarge(f"{too_large}.")
     old_files = {f.file_name: f for f in previous.files} if previous is not None else None
     files = _decode_files(payload.get("files"), old_files)
     names = [f.file_name for f in files]

@@ -77,6 +77,7 @@ from typing import Any, NoReturn
 
 import yaml
 
+from ... import input_limits as limits
 from ...persistence.models import PayloadContent, PayloadFile
 from ...types import (
     KIND_TYPES,
@@ -86,6 +87,7 @@ from ...types import (
     PayloadType,
     is_valid_assembly_guid,
 )
+from .inputs import json_problem
 
 ENGINE_KEY = "assembly_engine"
 SCRIPT_TYPES: tuple[str, ...] = ("powershell", "batch", "bash", "python")
@@ -113,7 +115,10 @@ WORKFLOW_FILE_NAME = "workflow.json"
 YAML_SUFFIXES = (".yml", ".yaml")
 # A mapping with one of these keys is a play (ansible needs hosts or an import).
 PLAY_KEYS = frozenset({"hosts", "import_playbook", "ansible.builtin.import_playbook", "tasks", "roles"})
-MAX_FILE_NAME_BYTES = 255
+MAX_FILE_NAME_BYTES = limits.FILE_NAME_BYTES
+# libyaml's C parser where PyYAML was built with it: the pure-Python SafeLoader spends
+# seconds of CPU (holding the interpreter lock) on a playbook of a few MiB.
+YAML_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class InvalidDocument(ValueError):
@@ -139,6 +144,16 @@ class ImportedAssembly:
 
 def _fail(message: str) -> NoReturn:
     raise InvalidDocument(message)
+
+
+def _check(problem: str | None) -> None:
+    """Refuse the document with an input_limits problem sentence, if there is one."""
+    if problem is not None:
+        _fail(problem)
+
+
+class DocumentTooLarge(InvalidDocument):
+    """A part of the document is over its size limit (answered 413, not 422)."""
 
 
 def _json_kind(value: object) -> str:
@@ -168,10 +183,27 @@ def _optional_str(doc: Mapping[str, Any], key: str, where: str) -> str | None:
     _fail(f"{where}.{key} must be a string, got {_json_kind(value)}")
 
 
+def _summary(doc: Mapping[str, Any], key: str, where: str) -> str | None:
+    value = _optional_str(doc, key, where)
+    if value is not None:
+        _check(limits.text_problem(value, f"{where}.{key}", limits.SUMMARY_CHARS))
+    return value
+
+
+def _category(doc: Mapping[str, Any], where: str) -> str | None:
+    value = _optional_str(doc, "category", where)
+    if value is not None:
+        _check(limits.name_problem(value, f"{where}.category", limits.CATEGORY_CHARS))
+    return value
+
+
 def _optional_int(doc: Mapping[str, Any], key: str, where: str) -> int | None:
     value = doc.get(key)
-    if value is None or _is_int(value):
-        return value
+    if value is None:
+        return None
+    if _is_int(value):
+        _check(limits.integer_problem(value, f"{where}.{key}"))
+        return int(value)
     _fail(f"{where}.{key} must be a whole number, got {_json_kind(value)}")
 
 
@@ -180,6 +212,7 @@ def _display_name(value: object, where: str) -> str:
         _fail(f"{where} is missing: every assembly needs a name")
     if not isinstance(value, str) or not value.strip():
         _fail(f"{where} must be a non-empty string, got {_json_kind(value)}")
+    _check(limits.name_problem(value, where, limits.DISPLAY_NAME_CHARS))
     return value
 
 
@@ -217,8 +250,9 @@ def _unsafe_file_name_reason(name: str) -> str | None:
         return "contains '..'"
     if name.startswith("."):
         return "starts with '.'"
-    if any(ord(char) < 0x20 or ord(char) == 0x7F for char in name):
-        return "contains a control character"
+    bad = limits.forbidden_name_character(name)
+    if bad is not None:
+        return f"contains {bad}"
     try:
         encoded = name.encode("utf-8")
     except UnicodeEncodeError:
@@ -258,6 +292,7 @@ def _timeout(value: object, where: str) -> int:
     assert isinstance(value, int)
     if value < 0:
         _fail(f"{where} must not be negative, got {value}")
+    _check(limits.integer_problem(value, where))
     return value
 
 
@@ -269,6 +304,7 @@ def _sites(value: object, where: str) -> dict[str, Any]:
         _fail(f"{where}.mode must be a string, got {_json_kind(value['mode'])}")
     if "values" in value and not isinstance(value["values"], list):
         _fail(f"{where}.values must be a list, got {_json_kind(value['values'])}")
+    _check(limits.sites_problem(value, where))
     return copy.deepcopy(value)
 
 
@@ -298,6 +334,7 @@ def _variables(value: object, where: str) -> list[dict[str, Any]]:
             _fail(f"{here}.required must be true or false, got {_json_kind(variable['required'])}")
         if "options" in variable and not isinstance(variable["options"], list):
             _fail(f"{here}.options must be a list, got {_json_kind(variable['options'])}")
+    _check(limits.variables_problem(value, where))
     return copy.deepcopy(value)
 
 
@@ -328,6 +365,7 @@ def _files(value: object, where: str) -> tuple[tuple[PayloadFile, ...], dict[str
         mime_type = entry.get("mime_type", DEFAULT_MIME_TYPE)
         if not isinstance(mime_type, str) or not mime_type:
             _fail(f"{here}.mime_type must be a non-empty string, got {_json_kind(mime_type)}")
+        _check(limits.mime_type_problem(mime_type, f"{here}.mime_type"))
         files.append(PayloadFile(file_name=name, data=data, mime_type=mime_type))
         order = list(entry)
         extra = {key: copy.deepcopy(val) for key, val in entry.items() if key not in FILE_KEYS}
@@ -395,6 +433,7 @@ def _engine_block(value: object) -> tuple[str | None, list[str]]:
 def _tags(value: object, where: str) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(tag, str) for tag in value):
         _fail(f"{where} must be a list of strings, got {_json_kind(value)}")
+    _check(limits.tags_problem(value, where))
     return list(value)
 
 
@@ -433,7 +472,10 @@ def _check_workflow(workflow: Mapping[str, Any], where: str) -> None:
         _fail(f"{where}.edges must be a list, got {_json_kind(workflow['edges'])}")
     if "tab_name" in workflow:
         _display_name(workflow["tab_name"], f"{where}.tab_name")
-    _optional_str(workflow, "description", where)
+    _summary(workflow, "description", where)
+    name = workflow.get("name")
+    if "tab_name" not in workflow and isinstance(name, str) and name.strip():
+        _check(limits.name_problem(name, f"{where}.name", limits.DISPLAY_NAME_CHARS))
     try:
         _workflow_bytes(workflow)
     except UnicodeEncodeError:
@@ -489,8 +531,16 @@ def _playbook_or_none(
 ) -> ImportedAssembly | None:
     try:
         return _playbook_from_text(text, raw_bytes, file_name, require_plays=True)
+    except DocumentTooLarge:
+        raise
     except InvalidDocument:
         return None
+
+
+def _check_playbook_size(size_bytes: int, where: str) -> None:
+    too_large = limits.playbook_problem(size_bytes, where)
+    if too_large is not None:
+        raise DocumentTooLarge(too_large)
 
 
 def _looks_like_plays(data: object) -> bool:
@@ -504,8 +554,10 @@ def _playbook_from_text(
     text: str, raw_bytes: bytes | None, file_name: str | None, *, require_plays: bool
 ) -> ImportedAssembly:
     label = f"playbook {file_name!r}" if file_name else "playbook"
+    size = len(raw_bytes) if raw_bytes is not None else len(text.encode("utf-8", "surrogatepass"))
+    _check_playbook_size(size, label)  # before parsing: the size is what costs
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=YAML_LOADER)  # noqa: S506 - a safe loader
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
@@ -522,11 +574,14 @@ def _playbook_from_text(
     first = data[0] if isinstance(data, list) and data else data
     play_name = first.get("name") if isinstance(first, dict) else None
     display_name = _name_stem(file_name)
+    where = "file_name"
     if display_name is None:
+        where = f"{label}: the first play's name"
         if isinstance(play_name, str) and play_name.strip():
             display_name = play_name
         else:
             display_name = "Imported playbook"
+    _check(limits.name_problem(display_name, where, limits.DISPLAY_NAME_CHARS))
     main = raw_bytes if raw_bytes is not None else _utf8(text, "playbook")
     return ImportedAssembly(
         display_name=display_name,
@@ -548,15 +603,20 @@ def document_from_dict(doc: dict[str, Any], *, file_name: str | None = None) -> 
     body = dict(doc)
     guid, tags = _engine_block(body.pop(ENGINE_KEY, None))
     if "payload" in body:
-        return _from_wrapped(body, guid, tags)
-    is_workflow = (
+        imported = _from_wrapped(body, guid, tags)
+    elif (
         body.get("type") == AssemblyType.WORKFLOW.value
         or "tab_name" in body
         or ("nodes" in body and "script" not in body and "script_lines" not in body)
-    )
-    if is_workflow:
-        return _from_workflow(body, file_name, guid, tags)
-    return _from_script_document(body, guid, tags)
+    ):
+        imported = _from_workflow(body, file_name, guid, tags)
+    else:
+        imported = _from_script_document(body, guid, tags)
+    # Last, so the field checks above name their problems first: anything left that could
+    # not be stored and answered as JSON (an integer outside signed 64-bit, deep inside an
+    # unknown field or a workflow node) is refused too.
+    _check(json_problem(doc, "document"))
+    return imported
 
 
 def _from_script_document(
@@ -565,10 +625,12 @@ def _from_script_document(
     where = "document"
     kind, assembly_type = _script_kind(doc.get("type"), f"{where}.type")
     display_name = _display_name(doc.get("name"), f"{where}.name")
-    summary = _optional_str(doc, "description", where)
-    category = _optional_str(doc, "category", where)
+    summary = _summary(doc, "description", where)
+    category = _category(doc, where)
     version = _optional_int(doc, "version", where)
     main, script_notes = _read_script(doc, where)
+    if kind is AssemblyKind.ANSIBLE:
+        _check_playbook_size(len(main), f"{where}.script")
 
     metadata: dict[str, Any] = {}
     if "timeout_seconds" in doc:
@@ -630,6 +692,7 @@ def _from_workflow(
         if display_name is None:
             _fail("document.tab_name is missing: a workflow needs a tab_name "
                   "(or import it from a file whose name can be used)")
+        _check(limits.name_problem(display_name, "file_name", limits.DISPLAY_NAME_CHARS))
         legacy_format["derived_name"] = display_name
     workflow = copy.deepcopy(doc)
     return ImportedAssembly(
@@ -679,10 +742,10 @@ def _from_wrapped(doc: dict[str, Any], guid: str | None, tags: list[str]) -> Imp
                   f"{kind.value!r} (expected {assembly_type!r})")
 
     display_name = _display_name(doc.get("display_name", doc.get("name")), f"{where}.display_name")
-    summary = _optional_str(doc, "summary", where)
+    summary = _summary(doc, "summary", where)
     if summary is None and "summary" not in doc:
-        summary = _optional_str(doc, "description", where)
-    category = _optional_str(doc, "category", where)
+        summary = _summary(doc, "description", where)
+    category = _category(doc, where)
     version = _optional_int(doc, "version", where)
 
     metadata_value = doc.get("metadata", {})
@@ -722,6 +785,8 @@ def _from_wrapped(doc: dict[str, Any], guid: str | None, tags: list[str]) -> Imp
         )
     else:
         main, _ = _read_script(payload, f"{where}.payload")
+        if kind is AssemblyKind.ANSIBLE:
+            _check_playbook_size(len(main), f"{where}.payload.script")
         if "files" in payload:
             files, _ = _files(payload["files"], f"{where}.payload.files")
         content = PayloadContent(

@@ -44,8 +44,9 @@ from ..errors import (
     TooLarge,
 )
 from .inputs import AssemblyChanges, CloneRequest, NewAssembly, json_problem
-from .payload_codec import PayloadInputError, content_from_api, content_to_api
+from .payload_codec import PayloadInputError, PayloadTooLarge, content_from_api, content_to_api
 from .serialization import (
+    DocumentTooLarge,
     ImportedAssembly,
     InvalidDocument,
     document_from_dict,
@@ -353,6 +354,8 @@ class AssemblyService:
                  previous: PayloadContent | None = None) -> PayloadContent:
         try:
             return content_from_api(payload, kind, assembly_type, previous)
+        except PayloadTooLarge as exc:
+            raise TooLarge(str(exc)) from None
         except PayloadInputError as exc:
             raise InvalidInput(str(exc)) from None
 
@@ -522,10 +525,12 @@ class AssemblyService:
                 "The document is nested too deeply to be an assembly document.")
             self._auditor.record(caller, "assembly.import", Outcome.FAILED, domain=domain,
                                  detail=message[:300])
+            if isinstance(exc, DocumentTooLarge):
+                raise TooLarge(message) from None
             raise InvalidInput(message) from None
         problem = json_problem({"name": imported.display_name, "description": imported.summary,
                                 "category": imported.category, "metadata": imported.metadata,
-                                "tags": imported.tags}, "document")
+                                "tags": imported.tags, "version": imported.version}, "document")
         if problem is not None:
             raise InvalidInput(f"{problem}.")
         metadata_json = json.dumps(imported.metadata, ensure_ascii=False)

@@ -1,0 +1,208 @@
+"""Every limit on what a request may carry, defined once.
+
+The API's request models, the legacy importer and the payload codec all take their limits
+from here, so the three edges where input enters cannot drift apart, and the table in
+Docs/assemblies.md ("Input limits") can be checked against one module. Each check returns
+a sentence that names the field and the limit (or None), so a refusal tells a person what
+to change; nothing is ever truncated silently.
+
+Why caps at all: free text travels into audit details, search, sorting and every list
+page. A field without a bound lets one request make every later request slow.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+# SQLite's INTEGER and orjson both stop at signed 64-bit: a larger number would be
+# accepted, then fail when it is answered (500) or flushed (a poisoned batch).
+INT64_MIN = -(2**63)
+INT64_MAX = 2**63 - 1
+
+DISPLAY_NAME_CHARS = 200
+SUMMARY_CHARS = 10_000
+CATEGORY_CHARS = 200
+ASSEMBLY_TYPE_CHARS = 32
+TAG_CHARS = 64
+TAGS_PER_ASSEMBLY = 50
+VARIABLES_PER_ASSEMBLY = 500
+VARIABLE_NAME_CHARS = 200
+VARIABLE_LABEL_CHARS = 200
+VARIABLE_TYPE_CHARS = 64
+VARIABLE_TEXT_CHARS = 10_000  # a variable's description, and a default given as text
+SITES_MODE_CHARS = 64
+SITE_VALUE_CHARS = 200
+SITE_VALUES_PER_ASSEMBLY = 10_000
+FILE_NAME_BYTES = 255  # what every common file system allows for one name
+MIME_TYPE_CHARS = 255
+REASON_CHARS = 500  # the Dev Mode reason
+SEARCH_CHARS = 200  # the list's q
+# Playbook text is parsed as YAML on import, which costs far more per byte than JSON;
+# real playbooks are a few kilobytes, so 2 MiB leaves ample room.
+PLAYBOOK_BYTES = 2 * 1024 * 1024
+
+# Characters that make a name show something other than what it is: the bidi embedding,
+# override and isolate controls (U+202E turns "gpj.exe" around) and the directional marks.
+BIDI_CONTROLS = frozenset(
+    "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+)
+# Unicode categories never allowed in a one-line name: control characters (NUL, CR, LF,
+# tab, DEL, C1), the line separator and the paragraph separator.
+_LINE_BREAKING_CATEGORIES = frozenset({"Cc", "Zl", "Zp"})
+
+
+def forbidden_name_character(value: str) -> str | None:
+    """Describe the first character that may not appear in a name, or None."""
+    for position, char in enumerate(value):
+        if char in BIDI_CONTROLS:
+            return f"a bidirectional control character (U+{ord(char):04X}) at position {position}"
+        category = unicodedata.category(char)
+        if category == "Cc":
+            return f"a control character (U+{ord(char):04X}) at position {position}"
+        if category in _LINE_BREAKING_CATEGORIES:
+            return f"a line or paragraph separator (U+{ord(char):04X}) at position {position}"
+    return None
+
+
+def text_problem(value: str, where: str, max_chars: int) -> str | None:
+    """A free-text field over its limit (multi-line text such as a description)."""
+    if len(value) > max_chars:
+        return (f"{where} is {len(value)} characters long; the limit is {max_chars} "
+                "characters. Shorten it and send it again")
+    return None
+
+
+def name_problem(value: str, where: str, max_chars: int) -> str | None:
+    """A one-line name: within its limit and free of control and bidi characters."""
+    too_long = text_problem(value, where, max_chars)
+    if too_long is not None:
+        return too_long
+    bad = forbidden_name_character(value)
+    if bad is not None:
+        return (f"{where} contains {bad}; names must be one line of visible text "
+                "(no control, line-separator or bidi override characters)")
+    return None
+
+
+def integer_problem(value: int, where: str) -> str | None:
+    if INT64_MIN <= value <= INT64_MAX:
+        return None
+    return (f"{where} is {'above' if value > 0 else 'below'} the signed 64-bit range: whole "
+            f"numbers must be between {INT64_MIN} and {INT64_MAX}")
+
+
+def mime_type_problem(value: str, where: str) -> str | None:
+    """A media type must be a ``type/subtype`` token (RFC 6838), nothing a header could break on."""
+    too_long = text_problem(value, where, MIME_TYPE_CHARS)
+    if too_long is not None:
+        return too_long
+    kind, slash, subtype = value.partition("/")
+    if not slash or not _is_token(kind) or not _is_token(subtype):
+        shown = value if len(value) <= 60 else value[:60] + "…"
+        return (f"{where} {shown!r} is not a media type: use type/subtype such as "
+                "'application/octet-stream' (letters, digits and !#$&^_.+- only)")
+    return None
+
+
+_TOKEN_CHARACTERS = frozenset(
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#$&^_.+-"
+)
+
+
+def _is_token(text: str) -> bool:
+    return 0 < len(text) <= 127 and all(char in _TOKEN_CHARACTERS for char in text)
+
+
+def metadata_problem(metadata: dict[str, object], where: str) -> str | None:
+    """The legacy fields inside ``metadata`` that people see (timeout, sites, variables).
+
+    Other keys of ``metadata`` are the client's own and only bound by the body size and
+    the integer range; these three are shown and edited by the UI and exported again.
+    """
+    timeout = metadata.get("timeout_seconds")
+    if isinstance(timeout, int) and not isinstance(timeout, bool):
+        problem = integer_problem(timeout, f"{where}.timeout_seconds")
+        if problem is not None:
+            return problem
+    sites = metadata.get("sites")
+    if isinstance(sites, dict):
+        problem = sites_problem(sites, f"{where}.sites")
+        if problem is not None:
+            return problem
+    variables = metadata.get("variables")
+    if isinstance(variables, list):
+        return variables_problem(variables, f"{where}.variables")
+    return None
+
+
+def sites_problem(sites: dict[str, object], where: str) -> str | None:
+    mode = sites.get("mode")
+    if isinstance(mode, str):
+        problem = name_problem(mode, f"{where}.mode", SITES_MODE_CHARS)
+        if problem is not None:
+            return problem
+    values = sites.get("values")
+    if isinstance(values, list):
+        if len(values) > SITE_VALUES_PER_ASSEMBLY:
+            return (f"{where}.values has {len(values)} entries; the limit is "
+                    f"{SITE_VALUES_PER_ASSEMBLY}")
+        for index, value in enumerate(values):
+            if isinstance(value, str):
+                problem = name_problem(value, f"{where}.values[{index}]", SITE_VALUE_CHARS)
+                if problem is not None:
+                    return problem
+    return None
+
+
+_VARIABLE_NAMES = (("name", VARIABLE_NAME_CHARS), ("label", VARIABLE_LABEL_CHARS),
+                   ("type", VARIABLE_TYPE_CHARS))
+_VARIABLE_TEXTS = (("description", VARIABLE_TEXT_CHARS), ("default", VARIABLE_TEXT_CHARS))
+
+
+def variables_problem(variables: list[object], where: str) -> str | None:
+    if len(variables) > VARIABLES_PER_ASSEMBLY:
+        return f"{where} has {len(variables)} variables; the limit is {VARIABLES_PER_ASSEMBLY}"
+    for index, variable in enumerate(variables):
+        if not isinstance(variable, dict):
+            continue
+        here = f"{where}[{index}]"
+        for key, limit in _VARIABLE_NAMES:
+            value = variable.get(key)
+            if isinstance(value, str):
+                problem = name_problem(value, f"{here}.{key}", limit)
+                if problem is not None:
+                    return problem
+        for key, limit in _VARIABLE_TEXTS:
+            value = variable.get(key)
+            if isinstance(value, str):
+                problem = text_problem(value, f"{here}.{key}", limit)
+                if problem is not None:
+                    return problem
+    return None
+
+
+def tags_problem(tags: list[str], where: str) -> str | None:
+    if len(tags) > TAGS_PER_ASSEMBLY:
+        return f"{where} has {len(tags)} tags; the limit is {TAGS_PER_ASSEMBLY}"
+    for index, tag in enumerate(tags):
+        problem = name_problem(tag, f"{where}[{index}]", TAG_CHARS)
+        if problem is not None:
+            return problem
+    return None
+
+
+def file_name_bytes_problem(value: str, where: str) -> str | None:
+    try:
+        size = len(value.encode("utf-8"))
+    except UnicodeEncodeError:
+        return f"{where} is not valid Unicode text"
+    if size > FILE_NAME_BYTES:
+        return f"{where} is {size} bytes long in UTF-8; the limit is {FILE_NAME_BYTES} bytes"
+    return None
+
+
+def playbook_problem(size_bytes: int, where: str) -> str | None:
+    if size_bytes > PLAYBOOK_BYTES:
+        return (f"{where} is {size_bytes} bytes; playbook text is limited to {PLAYBOOK_BYTES} "
+                "bytes (2 MiB). Split it into smaller playbooks (import_playbook)")
+    return None

@@ -123,8 +123,8 @@ Summary = Annotated[str, Field(json_schema_extra={"maxLength": limits.SUMMARY_CH
 Category = Annotated[str, Field(json_schema_extra={"maxLength": limits.CATEGORY_CHARS}),
                      _one_line_name(limits.CATEGORY_CHARS)]
 AssemblyTypeName = Annotated[str, Field(min_length=1, max_length=limits.ASSEMBLY_TYPE_CHARS)]
-Tags = Annotated[list[Annotated[str, Field(min_length=1)]], Field(json_schema_extra={"maxItems": limits.TAGS_PER_ASSEMBLY}),
-                 AfterValidator(_tags)]
+Tags = Annotated[list[Annotated[str, Field(min_length=1)]],
+                 Field(json_schema_extra={"maxItems": limits.TAGS_PER_ASSEMBLY}), AfterValidator(_tags)]
 Metadata = Annotated[dict[str, Any], AfterValidator(_metadata)]
 
 

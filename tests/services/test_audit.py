@@ -6,13 +6,16 @@ import json
 import logging
 import re
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from assembly_engine.services import audit as audit_module
 from assembly_engine.services.audit import (
     FIELDS,
+    SCRUB_MAX_CHARS,
     ZERO_HASH,
     AuditEvent,
     AuditLog,
@@ -498,3 +501,46 @@ def test_secrets_never_reach_the_audit_log_or_engine_log(
         assert all(secret not in record.getMessage() for record in caplog.records)
     assert entry["detail"] == 'payload {"password": "***"} header Bearer ***'
     assert log.verify().ok
+
+
+# -- the scrubber is linear and bounded (issue 11) ------------------------------------------------
+
+SLOW_SHAPES = {
+    "letters": "a" * 200_000,  # quadratic in the URL-credentials pattern before
+    "hyphenated": "a-" * 100_000,  # a word boundary at every other character
+    "keys": "token-" * 33_000,
+    "unclosed-quotes": 'password="' * 20_000,
+    "schemes": "x://u:" * 33_000,
+    "spaces-then-key": " " * 200_000 + "password",
+}
+
+
+@pytest.mark.parametrize("shape", sorted(SLOW_SHAPES))
+def test_scrub_is_fast_on_any_long_text(shape: str) -> None:
+    text = SLOW_SHAPES[shape]
+    started = time.perf_counter()
+    scrubbed = scrub(text)
+    assert time.perf_counter() - started < 0.5
+    assert len(scrubbed) < SCRUB_MAX_CHARS + 100
+    assert "more characters not logged" in scrubbed
+
+
+def test_scrub_patterns_stay_linear_without_the_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The bound is the second line of defence: the patterns alone are linear too."""
+    monkeypatch.setattr(audit_module, "SCRUB_MAX_CHARS", 10**7)
+    for text in (SLOW_SHAPES["letters"], "http" + "a" * 200_000 + "://", 'secret="' * 20_000):
+        started = time.perf_counter()
+        scrub(text)
+        assert time.perf_counter() - started < 1.0
+
+
+def test_a_token_cut_by_the_bound_is_not_logged_in_part() -> None:
+    token = "q8Zr2LmVx0Ty7WnB4sKd1HfJ6gPc9RaE3uQo5iXe"
+    text = "x " * ((SCRUB_MAX_CHARS - 20) // 2) + token + " tail"
+    scrubbed = scrub(text)
+    assert token[:12] not in scrubbed
+    assert "more characters not logged" in scrubbed
+
+
+def test_an_unclosed_quote_after_a_secret_key_masks_the_rest() -> None:
+    assert scrub('login password="hunter2 and more') == 'login password="***"'

@@ -267,6 +267,22 @@ class AssemblyService:
             raise NotFound(f"No assembly with id {guid} exists (it may have been deleted).")
         return found
 
+    def _require_whole_row(self, item: CachedAssembly) -> None:
+        """Refuse to show, copy or rewrite a record whose stored row is damaged.
+
+        The list still shows such a record (with what could be read), so it can be found
+        and deleted; a detail, export, clone or update would present or persist the repaired
+        stand-in values as if they were the stored ones.
+        """
+        problem = item.record.row_problem
+        if problem is not None:
+            raise IntegrityProblem(
+                f"Assembly {item.assembly_guid} cannot be read: its row in "
+                f"{item.domain.database_file} is damaged ({problem[:500]}). Restore the row "
+                "from a backup, fix it with the sqlite3 shell, re-import the assembly over it, "
+                "or delete it."
+            )
+
     def read_content(self, item: CachedAssembly) -> PayloadContent:
         """Resolve an assembly to its verified content (the one way runners get content)."""
         ref = item.record.payload
@@ -287,6 +303,7 @@ class AssemblyService:
     def get(self, caller: Caller, guid: str) -> dict[str, Any]:
         self._auditor.require(policy.may_read(caller.actor), caller, "assembly.read", guid=guid)
         item = self._existing(guid)
+        self._require_whole_row(item)
         content = self.read_content(item)
         view = record_view(self.cache.get(guid) or item, include_payload_guid=caller.is_admin)
         view["payload"] = content_to_api(content)
@@ -409,6 +426,7 @@ class AssemblyService:
         check_kind_type(kind, new_type)
         check_variables(changes.metadata)
         with self._audited(caller, "assembly.update", domain=domain, guid=guid):
+            self._require_whole_row(current)
             if revision is not None and revision != current.record.revision:
                 raise Conflict(str(StaleRevision(guid, revision, current.record.revision)))
             new_ref: PayloadRef | None = None
@@ -475,6 +493,7 @@ class AssemblyService:
         target = request.target_domain
         self._auditor.require(policy.may_write(caller.actor, target), caller, "assembly.clone",
                       domain=target, guid=guid)
+        self._require_whole_row(source)
         content = self.read_content(source)
         name = request.display_name or source.record.display_name
         if request.display_name is None and target is source.domain:
@@ -568,6 +587,7 @@ class AssemblyService:
                     assembly_type=imported.assembly_type, version=imported.version,
                     metadata_json=metadata_json, tags_json=tags_json, payload=ref,
                     updated_at=utc_now(), updated_by=caller.username,
+                    load_problem=None,  # every column is replaced: the row is whole again
                 )
 
             note = self._auditor.note(caller, "assembly.import", domain=domain, guid=guid,
@@ -580,6 +600,7 @@ class AssemblyService:
         self._auditor.require(policy.may_export(caller.actor), caller, "assembly.export", guid=guid)
         item = self._existing_for(caller, "assembly.export", guid)
         with self._audited(caller, "assembly.export", domain=item.domain, guid=guid):
+            self._require_whole_row(item)
             content = self.read_content(item)
         record = item.record
         document = export_document(

@@ -21,6 +21,7 @@ from .fast_lane import FastLane
 from .limits import BodySizeLimit
 from .responses import JsonResponse
 from .routes import admin, assemblies, auth, dev_mode, health, users
+from .security_headers import SecurityHeaders
 from .web import install_web_ui
 
 log = logging.getLogger("assembly_engine.api")
@@ -56,12 +57,17 @@ def create_app(settings: Settings | None = None, *, console_log: bool = True,
         version="0.1.0",
         lifespan=lifespan,
         default_response_class=JsonResponse,
+        # /docs and /redoc would load unpinned scripts from a public CDN into the origin
+        # that holds the session cookie; the OpenAPI document itself stays at /openapi.json.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.rendered_pages = assemblies.RenderedPages()
     install_error_handlers(app)
     app.add_middleware(FastLane, path="/api/assemblies", endpoint=assemblies.list_assemblies,
                        handlers=app.exception_handlers)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.import_max_bytes)  # outermost
+    app.add_middleware(BodySizeLimit, max_bytes=settings.import_max_bytes)
+    app.add_middleware(SecurityHeaders)  # outermost: every answer, refusals included
     # The assembly routes early: the list is by far the busiest route. Dev Mode's
     # /api/assemblies/dev-mode must come before the assemblies' /{guid}.
     for module in (dev_mode, assemblies, health, auth, users, admin):

@@ -22,7 +22,8 @@ WEB_DIST = REPOSITORY_ROOT / "web" / "dist"
 
 MISSING_UI = """<!doctype html><meta charset="utf-8"><title>Assembly Engine</title>
 <p>The web UI has not been built. Run <code>make run</code> (it builds <code>web/</code>),
-or use the REST API under <code>/api</code> (<a href="/docs">API docs</a>).</p>"""
+or use the REST API under <code>/api</code> (described by
+<a href="/openapi.json">/openapi.json</a>).</p>"""
 
 
 IMMUTABLE = "public, max-age=31536000, immutable"

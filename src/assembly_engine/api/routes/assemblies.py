@@ -28,6 +28,7 @@ from ...types import AssemblyKind, Domain, is_valid_assembly_guid
 from ..deps import CurrentCaller, Services, authenticate
 from ..errors import ApiError, error_responses
 from ..responses import JsonResponse
+from ..security_headers import attachment_disposition, download_headers
 
 router = APIRouter(prefix="/api/assemblies", tags=["assemblies"])
 
@@ -222,9 +223,7 @@ def import_assembly(body: Annotated[ImportRequest, Body()], caller: CurrentCalle
 @router.get("/{guid}/export", responses=READ_ERRORS)
 def export_assembly(guid: str, caller: CurrentCaller, engine: Services) -> JsonResponse:
     document, file_name = engine.assemblies.export(caller, valid_guid(guid))
-    return JsonResponse(document, headers={
-        "Content-Disposition": f'attachment; filename="{file_name}"',
-    })
+    return JsonResponse(document, headers={"Content-Disposition": attachment_disposition(file_name)})
 
 
 @router.get("/{guid}", responses=READ_ERRORS)
@@ -234,10 +233,10 @@ def get_assembly(guid: str, caller: CurrentCaller, engine: Services) -> dict[str
 
 @router.get("/{guid}/files/{file_name}", responses=READ_ERRORS, response_class=Response)
 def get_attachment(guid: str, file_name: str, caller: CurrentCaller, engine: Services) -> Response:
-    data, mime = engine.assemblies.attachment(caller, valid_guid(guid), file_name)
-    safe = "".join(c if c.isalnum() or c in "._- " else "_" for c in file_name)[:120] or "file"
-    return Response(data, media_type=mime,
-                    headers={"Content-Disposition": f'attachment; filename="{safe}"'})
+    # The stored media type stays in the record (payload.files[].mime_type); the download
+    # is always opaque bytes, so an uploaded text/html or SVG never renders in this origin.
+    data, _ = engine.assemblies.attachment(caller, valid_guid(guid), file_name)
+    return Response(data, media_type="application/octet-stream", headers=download_headers(file_name))
 
 
 @router.put("/{guid}", responses=WRITE_ERRORS)

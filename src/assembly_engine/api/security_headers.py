@@ -1,0 +1,79 @@
+"""Headers every answer carries, and the headers of a file download.
+
+The engine's origin holds the session cookie, so nothing it serves may be sniffed into
+something executable, framed by another site, or leak its URLs in a Referer. The policy
+is set on every answer (JSON, the UI, errors, even the body-size refusal) by one
+middleware, so no route can forget it.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from urllib.parse import quote
+
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+# The built UI (web/dist) loads only its own scripts; MUI's emotion injects <style>
+# elements at run time, hence 'unsafe-inline' for styles (never for scripts).
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; font-src 'self' data:; connect-src 'self'; object-src 'none'; "
+    "base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+)
+# An attachment is someone's upload: even opened directly it runs nothing in this origin.
+ATTACHMENT_POLICY = "sandbox; default-src 'none'; frame-ancestors 'none'"
+
+SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"x-frame-options", b"DENY"),  # frame-ancestors for browsers without CSP level 2
+)
+
+
+class SecurityHeaders:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in SECURITY_HEADERS:
+                    headers[name.decode()] = value.decode()
+                if "content-security-policy" not in headers:  # a download sets its own
+                    headers["content-security-policy"] = CONTENT_SECURITY_POLICY
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def _ascii_fallback(file_name: str) -> str:
+    """The name for clients that ignore ``filename*``: accents dropped, the rest ``_``."""
+    folded = unicodedata.normalize("NFKD", file_name).encode("ascii", "ignore").decode("ascii")
+    safe = "".join(c if c.isalnum() or c in "._- " else "_" for c in folded).strip(" .")
+    stem, dot, suffix = safe.rpartition(".")
+    if dot and not stem.strip("_ "):  # nothing readable left before the extension
+        return f"download.{suffix}"
+    return safe[:150] if safe.strip("_ ") else "download"
+
+
+def attachment_disposition(file_name: str) -> str:
+    """``Content-Disposition: attachment`` for any name (RFC 6266 with RFC 5987 ``filename*``).
+
+    A header value must be Latin-1, so a Chinese, Cyrillic or Greek name cannot be put in
+    ``filename="…"`` (it made the download a 500). The UTF-8 name goes percent-encoded into
+    ``filename*``, which every current browser prefers, with an ASCII ``filename`` beside it.
+    """
+    return (f'attachment; filename="{_ascii_fallback(file_name)}"; '
+            f"filename*=UTF-8''{quote(file_name, safe='')}")
+
+
+def download_headers(file_name: str) -> dict[str, str]:
+    """Headers of a user file served for download: never rendered in the engine's origin."""
+    return {"Content-Disposition": attachment_disposition(file_name),
+            "Content-Security-Policy": ATTACHMENT_POLICY}

@@ -37,9 +37,10 @@ FILE_NAME_BYTES = 255  # what every common file system allows for one name
 MIME_TYPE_CHARS = 255
 REASON_CHARS = 500  # the Dev Mode reason
 SEARCH_CHARS = 200  # the list's q
-# Playbook text is parsed as YAML on import, which costs far more per byte than JSON;
-# real playbooks are a few kilobytes, so 2 MiB leaves ample room.
-PLAYBOOK_BYTES = 2 * 1024 * 1024
+# Playbook text is parsed as YAML on import, which costs far more per byte than JSON and
+# holds the interpreter lock: even with libyaml, 1 MiB costs about a second of CPU. Real
+# playbooks are a few kilobytes, so 512 KiB leaves ample room.
+PLAYBOOK_BYTES = 512 * 1024
 
 # Characters that make a name show something other than what it is: the bidi embedding,
 # override and isolate controls (U+202E turns "gpj.exe" around) and the directional marks.
@@ -204,5 +205,6 @@ def file_name_bytes_problem(value: str, where: str) -> str | None:
 def playbook_problem(size_bytes: int, where: str) -> str | None:
     if size_bytes > PLAYBOOK_BYTES:
         return (f"{where} is {size_bytes} bytes; playbook text is limited to {PLAYBOOK_BYTES} "
-                "bytes (2 MiB). Split it into smaller playbooks (import_playbook)")
+                f"bytes ({PLAYBOOK_BYTES // 1024} KiB). Split it into smaller playbooks "
+                "(import_playbook) and import them one by one")
     return None

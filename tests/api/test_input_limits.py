@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 from typing import Any
 
 import pytest
@@ -82,7 +83,7 @@ def test_an_update_with_a_long_name_is_refused(api: ApiEngine) -> None:
 
 def test_limits_are_the_documented_values() -> None:
     assert limits.DISPLAY_NAME_CHARS == 200
-    assert limits.PLAYBOOK_BYTES == 2 * 1024 * 1024
+    assert limits.PLAYBOOK_BYTES == 512 * 1024
 
 
 def test_a_name_at_its_limit_is_accepted(api: ApiEngine) -> None:
@@ -210,3 +211,42 @@ def test_the_largest_signed_64_bit_values_are_kept_and_served(api: ApiEngine) ->
     assert listed.status_code == 200, listed.text
     flushed = api.services.storage.cache.flush_now(None, budget_seconds=2.0)
     assert all(result.ok for result in flushed), flushed
+
+
+# -- playbooks ----------------------------------------------------------------------------------
+
+def big_playbook(size: int) -> str:
+    head = "- name: big\n  hosts: all\n  tasks:\n"
+    task = "    - ansible.builtin.debug:\n        msg: hello\n"
+    return head + task * (size // len(task) + 1)
+
+
+PLAYBOOK_OVER = big_playbook(limits.PLAYBOOK_BYTES)
+
+
+@pytest.mark.parametrize("how", ["create", "raw-yaml", "yaml-text", "legacy-json", "wrapped"])
+def test_a_playbook_over_its_limit_is_refused_before_it_is_parsed(api: ApiEngine, how: str) -> None:
+    encoded = base64.b64encode(PLAYBOOK_OVER.encode()).decode()
+    url, body = {
+        "create": ("/api/assemblies", with_fields(assembly_kind="ansible", assembly_type="ansible",
+                                                  payload={"script": PLAYBOOK_OVER})),
+        "raw-yaml": ("/api/assemblies/import", {"document": PLAYBOOK_OVER, "file_name": "big.yml"}),
+        "yaml-text": ("/api/assemblies/import", {"document": PLAYBOOK_OVER}),
+        "legacy-json": ("/api/assemblies/import", {"document": script_document(
+            type="ansible", script=encoded)}),
+        "wrapped": ("/api/assemblies/import", {"document": {
+            "display_name": "big", "assembly_kind": "ansible", "payload": {"script": PLAYBOOK_OVER}}}),
+    }[how]
+    started = time.perf_counter()
+    message = refused(api, "POST", url, body, str(limits.PLAYBOOK_BYTES), "playbook", status=413)
+    assert "import_playbook" in message
+    assert time.perf_counter() - started < 2.0
+
+
+def test_a_playbook_within_its_limit_is_imported(api: ApiEngine) -> None:
+    text = big_playbook(limits.PLAYBOOK_BYTES - 4096)
+    assert len(text.encode()) <= limits.PLAYBOOK_BYTES
+    response = api.request(OPERATOR, "POST", "/api/assemblies/import",
+                           json={"document": text, "file_name": "large but fine.yml"})
+    assert response.status_code == 201, response.text[:500]
+    assert response.json()["display_name"] == "large but fine"

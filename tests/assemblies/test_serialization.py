@@ -890,3 +890,43 @@ def test_property_script_documents_round_trip(doc: dict[str, Any], tags: list[st
     assert reimported.tags == tags
     assert reimported.content == imported.content
     assert export_of(reimported, tags=tags) == exported
+
+
+# ------------------------------------------------------------------ YAML loader (issue 11)
+
+
+def test_playbooks_are_parsed_with_the_c_loader_when_pyyaml_has_libyaml(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import yaml
+
+    assert yaml.__with_libyaml__, "this PyYAML was built without libyaml (the C loader)"
+    assert serialization.YAML_LOADER is yaml.CSafeLoader
+    used: list[object] = []
+    real_load = yaml.load
+
+    def spy(stream: Any, Loader: Any) -> Any:  # noqa: N803 - PyYAML's own spelling
+        used.append(Loader)
+        return real_load(stream, Loader=Loader)
+
+    monkeypatch.setattr(serialization.yaml, "load", spy)
+    imported = parse_document(b"- hosts: all\n  tasks: []\n", file_name="site.yml")
+    assert imported.assembly_kind is AssemblyKind.ANSIBLE
+    assert used == [yaml.CSafeLoader]
+
+
+def test_without_libyaml_the_safe_loader_is_used() -> None:
+    import types
+
+    import yaml
+
+    without_c = types.SimpleNamespace(SafeLoader=yaml.SafeLoader)
+    assert serialization.yaml_loader(without_c) is yaml.SafeLoader
+    assert serialization.yaml_loader(yaml) is getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    # and the pure-Python loader reads playbooks the same way
+    text = "- name: x\n  hosts: all\n  tasks:\n    - debug: {msg: 1}\n"
+    assert yaml.load(text, Loader=yaml.SafeLoader) == yaml.load(text, Loader=serialization.YAML_LOADER)
+
+
+def test_c_loader_stays_safe() -> None:
+    with pytest.raises(InvalidDocument):
+        parse_document(b"- !!python/object/apply:os.system ['true']\n", file_name="evil.yml")

@@ -118,7 +118,12 @@ PLAY_KEYS = frozenset({"hosts", "import_playbook", "ansible.builtin.import_playb
 MAX_FILE_NAME_BYTES = limits.FILE_NAME_BYTES
 # libyaml's C parser where PyYAML was built with it: the pure-Python SafeLoader spends
 # seconds of CPU (holding the interpreter lock) on a playbook of a few MiB.
-YAML_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+def yaml_loader(module: Any = yaml) -> Any:
+    """PyYAML's C safe loader if this PyYAML has libyaml, else its pure-Python SafeLoader."""
+    return getattr(module, "CSafeLoader", None) or module.SafeLoader
+
+
+YAML_LOADER = yaml_loader()
 
 
 class InvalidDocument(ValueError):

@@ -142,3 +142,21 @@ def test_readme_starts_with_the_two_commands() -> None:
     head = "\n".join(README.read_text(encoding="utf-8").splitlines()[:15])
     assert "make run" in head, "README.md must show `make run` within its first 15 lines"
     assert "make test" in head, "README.md must show `make test` within its first 15 lines"
+
+
+# ------------------------------------------------------------------- input limits
+
+
+def test_every_input_limit_is_in_the_guides_table(guide: str) -> None:
+    from assembly_engine import input_limits
+
+    section = guide.split("### 7.1 Input limits", 1)[1].split("### 7.2", 1)[0]
+    missing = []
+    for name, value in vars(input_limits).items():
+        if not name.isupper() or not isinstance(value, int) or name.startswith("INT64"):
+            continue
+        shown = {str(value), f"{value:,}", f"{value // 1024} KiB", f"{value // 2**20} MiB"}
+        if not any(text in section for text in shown):
+            missing.append(f"{name}={value}")
+    assert not missing, f"limits missing from assemblies.md §7.1: {', '.join(missing)}"
+    assert str(input_limits.INT64_MAX) in section and str(input_limits.INT64_MIN)[1:] in section

@@ -116,10 +116,15 @@ YAML_SUFFIXES = (".yml", ".yaml")
 # A mapping with one of these keys is a play (ansible needs hosts or an import).
 PLAY_KEYS = frozenset({"hosts", "import_playbook", "ansible.builtin.import_playbook", "tasks", "roles"})
 MAX_FILE_NAME_BYTES = limits.FILE_NAME_BYTES
-# libyaml's C parser where PyYAML was built with it: the pure-Python SafeLoader spends
-# seconds of CPU (holding the interpreter lock) on a playbook of a few MiB.
+
+
 def yaml_loader(module: Any = yaml) -> Any:
-    """PyYAML's C safe loader if this PyYAML has libyaml, else its pure-Python SafeLoader."""
+    """PyYAML's C safe loader if this PyYAML has libyaml, else its pure-Python SafeLoader.
+
+    The pure-Python loader spends seconds of CPU, holding the interpreter lock, on a
+    playbook of a few MiB; libyaml parses the same several times faster. Both construct
+    only plain data (no Python objects from tags).
+    """
     return getattr(module, "CSafeLoader", None) or module.SafeLoader
 
 
@@ -513,13 +518,16 @@ def parse_document(raw: bytes | str, *, file_name: str | None = None) -> Importe
     try:
         value = json.loads(text.removeprefix("\ufeff"), parse_constant=_reject_constant)
     except json.JSONDecodeError as exc:
-        playbook = _playbook_or_none(text, raw_bytes, file_name)
+        not_json = f"document is not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"
+        try:
+            playbook = _playbook_or_none(text, raw_bytes, file_name)
+        except DocumentTooLarge as too_large:
+            # It may be a JSON document with a typo: say both, not only the playbook limit.
+            raise DocumentTooLarge(f"{not_json}, and it cannot be read as a YAML playbook "
+                                   f"either: {too_large}") from None
         if playbook is not None:
             return playbook
-        raise InvalidDocument(
-            f"document is not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno}) "
-            "and not a YAML Ansible playbook"
-        ) from None
+        raise InvalidDocument(f"{not_json} and not a YAML Ansible playbook") from None
     except RecursionError:
         raise InvalidDocument("document is nested too deeply to import") from None
     if not isinstance(value, dict):

@@ -395,6 +395,25 @@ def test_full_home_disk_keeps_reads_and_recovers(tmp_path: Path) -> None:
         assert_recovered(engine, "home")
 
 
+def test_sign_in_on_a_full_home_disk_is_a_clear_503(tmp_path: Path) -> None:
+    """The session row cannot be written to engine.db: 503 storage_error, not a 500."""
+    with full_disk_engine(tmp_path, "home") as (engine, filler):
+        filler.fill()
+        refused = engine.http.post("/api/auth/login", json={"username": "admin", "password": ADMIN_PASSWORD})
+        engine.http.cookies.clear()
+        assert refused.status_code == 503, refused.text
+        body = refused.json()
+        assert set(body) == {"error", "message"}, body
+        assert body["error"] == "storage_error", body
+        assert "engine.db" in body["message"] and "nothing was changed" in body["message"].lower()
+        assert int(refused.headers["Retry-After"]) >= 1
+        assert "ae_session" not in refused.headers.get("set-cookie", "")
+        filler.free()
+        signed_in = engine.http.post("/api/auth/login", json={"username": "admin", "password": ADMIN_PASSWORD})
+        engine.http.cookies.clear()
+        assert signed_in.status_code == 200, signed_in.text
+
+
 def test_audit_chain_still_verifies_after_a_full_disk(tmp_path: Path) -> None:
     with full_disk_engine(tmp_path, "home") as (engine, filler):
         prepare(engine)

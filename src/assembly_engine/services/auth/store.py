@@ -20,7 +20,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from assembly_engine.services.errors import StorageUnavailable
+
 SCHEMA_VERSION = 1
+
+# SQLite primary result codes that mean "the disk would not take it", not a bug.
+_STORAGE_ERROR_CODES = frozenset({
+    sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN,
+})
+ENGINE_DB_UNWRITABLE = (
+    "The engine could not write engine.db (users and sessions): the disk is full or read-only. "
+    "Nothing was changed; free some space (or fix the permissions) and try again."
+)
 
 # Each entry upgrades the schema from version ``index`` to ``index + 1``. Statements run in
 # one transaction together with the ``user_version`` bump, so a crash mid-migration leaves
@@ -215,17 +226,24 @@ class EngineStore:
         """One IMMEDIATE transaction under the lock: take the write lock up front so a
         read-then-write sequence cannot be overtaken by another process (e.g. the CLI)."""
         with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
             try:
-                yield self._conn
-                self._conn.execute("COMMIT")
-            except BaseException:
-                # Also covers a failed COMMIT (SQLITE_BUSY): never leave a transaction open.
-                if self._conn.in_transaction:
-                    self._conn.execute("ROLLBACK")
+                self._conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self._conn
+                    self._conn.execute("COMMIT")
+                except BaseException:
+                    # Also covers a failed COMMIT (SQLITE_BUSY): never leave a transaction open.
+                    if self._conn.in_transaction:
+                        self._conn.execute("ROLLBACK")
+                    raise
+                finally:
+                    self._version += 1  # any write may change a session: cached rows are stale
+            except sqlite3.DatabaseError as exc:
+                # A full or read-only disk is the operator's to fix, not an internal error: say
+                # so (503 storage_error) instead of letting it surface as a 500.
+                if (getattr(exc, "sqlite_errorcode", 0) & 0xFF) in _STORAGE_ERROR_CODES:
+                    raise StorageUnavailable(ENGINE_DB_UNWRITABLE) from exc
                 raise
-            finally:
-                self._version += 1  # any write may change a session: cached rows are stale
 
     @contextmanager
     def _read(self) -> Iterator[sqlite3.Connection]:

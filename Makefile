@@ -5,8 +5,10 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 WEB_BUILD := web/dist/index.html
 WEB_SOURCES := $(shell find web/src web/public -type f 2>/dev/null) web/index.html web/vite.config.js web/package.json web/package-lock.json
-HOST ?= 127.0.0.1
-PORT ?= 8000
+# HOST/PORT given to make win; otherwise `serve` takes ENGINE_HOST/ENGINE_PORT (default
+# 127.0.0.1:8000) from the environment like every other setting.
+HOST ?=
+PORT ?=
 
 .PHONY: run test lint install web browser official-library bench clean
 
@@ -30,7 +32,7 @@ browser:
 	tools/ensure_chromium.sh
 
 run: $(STAMP) web
-	$(VENV)/bin/assemblies serve --host $(HOST) --port $(PORT)
+	$(VENV)/bin/assemblies serve $(if $(HOST),--host $(HOST)) $(if $(PORT),--port $(PORT))
 
 test: $(STAMP) web browser
 	$(PY) -m pytest -q

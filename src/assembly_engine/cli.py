@@ -103,8 +103,10 @@ def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
     # re-raises the signal into the handlers it found: make those end the process with 0.
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, _exit_after_graceful_shutdown)
+    # proxy_headers off: X-Forwarded-* are judged in one place, against ENGINE_TRUSTED_PROXIES
+    # (api/client_origin.py); uvicorn would otherwise believe them from loopback.
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning",
-                timeout_graceful_shutdown=30)
+                timeout_graceful_shutdown=30, proxy_headers=False)
     if getattr(app.state, "startup_error", None) is not None:
         sys.exit(3)
 

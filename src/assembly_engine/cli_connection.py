@@ -98,11 +98,15 @@ def _in_process_engine(settings: Settings) -> Iterator[EngineClient]:
 
     from .api.app import create_app
     from .logging_setup import configure_logging
+    from .persistence.private_files import make_home_private
 
-    configure_logging(settings.logs_dir, settings.log_level, console=False)
+    make_home_private(settings.home)
+    configure_logging(settings.logs_dir, settings.log_level, console=False,
+                      max_bytes=settings.log_max_bytes, backups=settings.log_backups)
     app = create_app(settings, console_log=False)
+    # proxy_headers off: the client address is decided in one place (api/client_origin.py).
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="critical",
-                                           lifespan="on"))
+                                           lifespan="on", proxy_headers=False))
     thread = threading.Thread(target=server.run, name="cli-engine", daemon=True)
     thread.start()
     while not server.started:

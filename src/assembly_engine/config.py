@@ -95,12 +95,32 @@ class Settings:
     import_max_bytes: int = setting(
         32 * 1024 * 1024,
         "ENGINE_IMPORT_MAX_BYTES",
-        "largest accepted import document / request body",
+        "largest accepted import document / body of a create, update or import",
+    )
+    request_max_bytes: int = setting(
+        1024 * 1024,
+        "ENGINE_REQUEST_MAX_BYTES",
+        "largest request body of every route that does not carry assembly content",
+    )
+    trusted_proxies: str = setting(
+        "",
+        "ENGINE_TRUSTED_PROXIES",
+        "comma-separated addresses/networks whose X-Forwarded-For/-Proto are believed (none)",
     )
     log_level: str = setting(
         "INFO",
         "ENGINE_LOG_LEVEL",
         "engine.log level",
+    )
+    log_max_bytes: int = setting(
+        10 * 1024 * 1024,
+        "ENGINE_LOG_MAX_BYTES",
+        "size at which engine.log is rotated",
+    )
+    log_backups: int = setting(
+        5,
+        "ENGINE_LOG_BACKUPS",
+        "rotated engine.log files kept (engine.log.1 … engine.log.N)",
     )
 
     @property

@@ -201,7 +201,8 @@ def start_engine(settings: Settings) -> Iterator[ApiEngine]:
             (DISABLED_NAME, DISABLED_PASSWORD, "admin"),
         ):
             created = client.post("/api/users", headers=bearer(admin_token),
-                                  json={"username": name, "password": password, "role": role})
+                                  json={"username": name, "password": password, "role": role,
+                                        "current_password": ADMIN_PASSWORD})
             assert created.status_code == 201, created.text
         engine.tokens[ADMIN] = admin_token
         engine.tokens[OPERATOR] = login(client, OPERATOR_NAME, OPERATOR_PASSWORD)

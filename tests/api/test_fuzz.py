@@ -114,6 +114,9 @@ def _seed(engine: FuzzEngine) -> str:
 
 def _enable_dev_mode(engine: FuzzEngine) -> None:
     """Dev Mode on for the admin's session (the fuzzed switch may have turned it off)."""
+    # The fuzzed switch and password changes guess passwords from this very client, so the
+    # throttle has every reason to hold it back: start it afresh, as a restart would.
+    engine.client.app.state.services.throttle.clear()  # type: ignore[attr-defined]
     enabled = engine.client.post(
         "/api/assemblies/dev-mode/switch", headers={"Authorization": f"Bearer {engine.tokens['admin']}"},
         json={"enabled": True, "password": ADMIN_PASSWORD, "reason": "fuzzing privileged operations"},

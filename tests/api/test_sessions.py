@@ -116,7 +116,8 @@ def test_disabling_a_user_ends_all_their_sessions_at_once(api: ApiEngine) -> Non
 def test_disabling_an_admin_ends_their_dev_mode_session(api: ApiEngine) -> None:
     name, password = unique_name("admin-leaver"), "admin-leaver-password"
     created = api.request(ADMIN, "POST", "/api/users",
-                          json={"username": name, "password": password, "role": "admin"})
+                          json={"username": name, "password": password, "role": "admin",
+                                "current_password": ADMIN_PASSWORD})
     assert created.status_code == 201, created.text
     token = login(api.client, name, password)
     switched = api.client.post("/api/assemblies/dev-mode/switch", headers=bearer(token),

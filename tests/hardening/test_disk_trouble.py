@@ -409,7 +409,8 @@ def test_sign_in_on_a_full_home_disk_is_a_clear_503(tmp_path: Path) -> None:
         assert int(refused.headers["Retry-After"]) >= 1
         assert "ae_session" not in refused.headers.get("set-cookie", "")
         filler.free()
-        signed_in = engine.http.post("/api/auth/login", json={"username": "admin", "password": ADMIN_PASSWORD})
+        signed_in = engine.http.post("/api/auth/login",
+                                     json={"username": "admin", "password": ADMIN_PASSWORD})
         engine.http.cookies.clear()
         assert signed_in.status_code == 200, signed_in.text
 

@@ -1,4 +1,4 @@
-"""UserService, EngineStore basics and LoginThrottle."""
+"""UserService and EngineStore basics (the throttle: test_throttle.py)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,6 @@ from assembly_engine.services.auth.users import (
     InvalidPassword,
     InvalidUsername,
     LastAdmin,
-    LoginThrottle,
     Role,
     User,
     UserExists,
@@ -375,95 +374,3 @@ def test_bootstrap_admin_race_creates_one_admin(users: UserService) -> None:
     winners = [r for r in results if r is not None]
     assert len(winners) == 1
     assert users.verify_password("admin", winners[0])
-
-
-# -- login throttle ----------------------------------------------------------------------------
-
-
-class FakeClock:
-    def __init__(self, now: float = 1000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
-def test_throttle_allows_four_failures_then_locks() -> None:
-    clock = FakeClock()
-    throttle = LoginThrottle(clock=clock)
-    for _ in range(4):
-        assert throttle.check("alice", "10.0.0.1") == 0.0
-        assert throttle.record_failure("alice", "10.0.0.1") == 0.0
-        clock.advance(1)
-    assert throttle.record_failure("alice", "10.0.0.1") == 30.0
-    assert throttle.check("alice", "10.0.0.1") == 30.0
-    # Same user from elsewhere and same address for another user are both held back.
-    assert throttle.check("alice", "10.9.9.9") == 30.0
-    assert throttle.check("bob", "10.0.0.1") == 30.0
-    assert throttle.check("bob", "10.9.9.9") == 0.0
-    assert throttle.check("ALICE") == 30.0  # usernames match case-insensitively
-    clock.advance(10)
-    assert throttle.check("alice", None) == 20.0
-    clock.advance(20)
-    assert throttle.check("alice", "10.0.0.1") == 0.0
-
-
-def test_throttle_delay_grows_and_is_capped() -> None:
-    clock = FakeClock()
-    throttle = LoginThrottle(clock=clock, max_delay_seconds=200)
-    for _ in range(5):
-        throttle.record_failure("alice")
-    waits = []
-    for _ in range(4):
-        clock.advance(throttle.check("alice"))
-        waits.append(throttle.record_failure("alice"))
-    assert waits == [60.0, 120.0, 200.0, 200.0]
-
-
-def test_throttle_window_forgets_old_failures() -> None:
-    clock = FakeClock()
-    throttle = LoginThrottle(clock=clock)
-    for _ in range(4):
-        throttle.record_failure("alice")
-    clock.advance(301)
-    assert throttle.record_failure("alice") == 0.0
-    assert throttle.check("alice") == 0.0
-
-
-def test_throttle_quiet_window_resets_growth() -> None:
-    clock = FakeClock()
-    throttle = LoginThrottle(clock=clock)
-    for _ in range(5):
-        throttle.record_failure("alice")
-    clock.advance(30 + 300)
-    for _ in range(4):
-        assert throttle.record_failure("alice") == 0.0
-    assert throttle.record_failure("alice") == 30.0
-
-
-def test_throttle_success_clears_username_but_not_address() -> None:
-    clock = FakeClock()
-    throttle = LoginThrottle(clock=clock)
-    for i in range(5):
-        throttle.record_failure(f"user{i}", "10.0.0.1")
-    assert throttle.check("someone", "10.0.0.1") == 30.0
-    for _ in range(3):
-        throttle.record_failure("alice", "10.0.0.2")
-    throttle.record_success("alice", "10.0.0.1")
-    assert throttle.check("someone", "10.0.0.1") == 30.0
-    for _ in range(2):
-        throttle.record_failure("alice")
-    assert throttle.check("alice") == 0.0  # the count restarted after the success
-
-
-def test_throttle_bounds_memory() -> None:
-    clock = FakeClock()
-    throttle = LoginThrottle(clock=clock, max_tracked_keys=10)
-    for i in range(10):
-        throttle.record_failure(f"user{i}")
-    clock.advance(301)
-    throttle.record_failure("late")
-    assert len(throttle._attempts) == 1

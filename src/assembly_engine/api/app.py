@@ -15,7 +15,9 @@ from fastapi import FastAPI
 
 from ..config import Settings
 from ..logging_setup import configure_logging
+from ..persistence.private_files import make_home_private
 from ..services.container import EngineServices
+from .client_origin import ClientOrigin, parse_trusted_proxies
 from .errors import install_error_handlers
 from .fast_lane import FastLane
 from .limits import BodySizeLimit
@@ -30,10 +32,13 @@ log = logging.getLogger("assembly_engine.api")
 def create_app(settings: Settings | None = None, *, console_log: bool = True,
                publish_cli_access: bool = False) -> FastAPI:
     settings = settings or Settings.from_env()
+    trusted_proxies = parse_trusted_proxies(settings.trusted_proxies)  # a bad entry fails here
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        configure_logging(settings.logs_dir, settings.log_level, console=console_log)
+        make_home_private(settings.home)  # before the first file of the home is written
+        configure_logging(settings.logs_dir, settings.log_level, console=console_log,
+                          max_bytes=settings.log_max_bytes, backups=settings.log_backups)
         try:
             services = EngineServices.open(settings)
         except Exception as exc:
@@ -66,8 +71,13 @@ def create_app(settings: Settings | None = None, *, console_log: bool = True,
     install_error_handlers(app)
     app.add_middleware(FastLane, path="/api/assemblies", endpoint=assemblies.list_assemblies,
                        handlers=app.exception_handlers)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.import_max_bytes)
-    app.add_middleware(SecurityHeaders)  # outermost: every answer, refusals included
+    # Starlette runs the last added outermost: SecurityHeaders wraps every answer (refusals
+    # included), ClientOrigin then settles the client's address, and BodySizeLimit
+    # authenticates and bounds a body before anything reads it.
+    app.add_middleware(BodySizeLimit, max_bytes=settings.import_max_bytes,
+                       small_max_bytes=settings.request_max_bytes)
+    app.add_middleware(ClientOrigin, trusted_proxies=trusted_proxies)
+    app.add_middleware(SecurityHeaders)
     # The assembly routes early: the list is by far the busiest route. Dev Mode's
     # /api/assemblies/dev-mode must come before the assemblies' /{guid}.
     for module in (dev_mode, assemblies, health, auth, users, admin):

@@ -8,7 +8,8 @@ and, when the browser sends one, an ``Origin`` matching the engine's own.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from typing import Annotated
 from urllib.parse import urlsplit
 
@@ -43,22 +44,49 @@ class RequestAuth:
     via_cookie: bool
 
 
-def _bearer(request: Request) -> str | None:
-    header = request.headers.get("authorization")
-    if not header:
-        return None
-    scheme, _, value = header.partition(" ")
-    if scheme.lower() != "bearer" or not value.strip():
-        raise ApiError(401, "unauthorized",
-                       "The Authorization header must be 'Bearer <token>' from POST /api/auth/login.")
-    return value.strip()
+BAD_AUTHORIZATION = "The Authorization header must be 'Bearer <token>' from POST /api/auth/login."
+UNKNOWN_TOKEN = "The token is unknown, expired or revoked; sign in again (POST /api/auth/login)."
+
+
+class MalformedAuthorization(ValueError):
+    pass
+
+
+def presented_credential(headers: Mapping[str, str], cookies: Mapping[str, str]) -> tuple[str | None, bool]:
+    """(token, came from the cookie): the Bearer header wins over the session cookie.
+    Shared by the body gate (limits.py) and ``authenticate`` so both judge the same thing."""
+    header = headers.get("authorization")
+    if header:
+        scheme, _, value = header.partition(" ")
+        if scheme.lower() != "bearer" or not value.strip():
+            raise MalformedAuthorization(BAD_AUTHORIZATION)
+        return value.strip(), False
+    token = cookies.get(SESSION_COOKIE) or None
+    return token, token is not None
+
+
+def client_address(request: Request) -> str | None:
+    """The client's address, as ClientOrigin (client_origin.py) settled it."""
+    return request.client.host if request.client else None
 
 
 def _is_local(request: Request) -> bool:
     """Loopback, or the engine's own address when it is bound to a specific interface."""
-    host = request.client.host if request.client else ""
+    host = client_address(request) or ""
     server = request.scope.get("server") or ("",)
     return host in {"127.0.0.1", "::1", "localhost", "testclient"} or host == server[0]
+
+
+def audit_unauthenticated(engine: EngineServices, address: str | None, method: str, path: str) -> None:
+    engine.auditor.record(Caller(None, address=address), "request.unauthenticated", Outcome.DENIED,
+                          detail=f"{method} {path[:200]} without a session")
+
+
+def audit_token_refusal(engine: EngineServices, address: str | None, method: str, path: str) -> None:
+    """Requests with an unknown, revoked or expired token are refusals like any other
+    (counted per address and minute, caller.py)."""
+    engine.auditor.record(Caller(None, address=address), "auth.token", Outcome.DENIED,
+                          detail=f"unknown, expired or revoked token on {method} {path[:200]}")
 
 
 def _same_origin(request: Request, origin: str) -> bool:
@@ -67,18 +95,19 @@ def _same_origin(request: Request, origin: str) -> bool:
 
 
 async def authenticate(request: Request, engine: Services) -> RequestAuth:
-    token = _bearer(request)
-    via_cookie = False
-    if token is None:
-        token = request.cookies.get(SESSION_COOKIE) or None
-        via_cookie = token is not None
+    address = client_address(request)
+    try:
+        token, via_cookie = presented_credential(request.headers, request.cookies)
+    except MalformedAuthorization as exc:
+        raise ApiError(401, "unauthorized", str(exc)) from None
     if not via_cookie and engine.is_cli_token(token) and _is_local(request):
-        cli = Caller(Actor("cli", Role.ADMIN, True), session="cli", local_cli=True)
+        cli = Caller(Actor("cli", Role.ADMIN, True), session="cli", local_cli=True, address=address)
         return RequestAuth(cli, None, token, via_cookie=False)
     caller, session = engine.accounts.resolve(token)
+    caller = replace(caller, address=address)
     if token is not None and session is None and not via_cookie:
-        raise ApiError(401, "unauthorized",
-                       "The token is unknown, expired or revoked; sign in again (POST /api/auth/login).")
+        audit_token_refusal(engine, address, request.method, request.url.path)
+        raise ApiError(401, "unauthorized", UNKNOWN_TOKEN)
     if session is not None and via_cookie and request.method not in SAFE_METHODS:
         origin = request.headers.get("origin")
         presented = request.headers.get(CSRF_HEADER)

@@ -5,8 +5,12 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+import threading
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from time import time as epoch_seconds
 
 from ..persistence.models import utc_now
 from ..types import Domain
@@ -22,6 +26,7 @@ class Caller:
     actor: Actor | None
     session: str | None = None
     local_cli: bool = False  # the `assemblies` CLI on the engine's own machine
+    address: str | None = None  # the client's address (api/client_origin.py decides it)
 
     @property
     def username(self) -> str | None:
@@ -42,15 +47,101 @@ log = logging.getLogger("assembly_engine.audit")
 RECOVERED = " (recorded at the next start: the engine stopped before auditing it)"
 
 
+@dataclass
+class _Minute:
+    minute: int
+    more: int = 0  # refusals after the first one, not yet written
+    actions: Counter[str] = field(default_factory=Counter)
+
+
+def _minute_text(minute: int) -> str:
+    return datetime.fromtimestamp(minute * 60, tz=UTC).strftime("%Y-%m-%dT%H:%MZ")
+
+
+class AnonymousRefusals:
+    """Counts anonymous refusals per client address per minute.
+
+    A flood of anonymous requests must not become a flood of fsynced audit entries. So the
+    first refusal of an address in a minute is written at once, as always; the rest of
+    that minute is counted and written as one summary entry (``refused.anonymous``, with
+    the count and the actions) as soon as the minute is over and any audit entry is
+    written, or when the engine stops.
+    """
+
+    MAX_ACTIONS = 20  # distinct actions named in one summary; the rest are "other"
+
+    def __init__(self, clock: Callable[[], float] = epoch_seconds, max_addresses: int = 10_000) -> None:
+        self._clock = clock
+        self._max_addresses = max_addresses
+        self._lock = threading.Lock()
+        self._minutes: dict[str, _Minute] = {}
+        self._scanned_minute: int | None = None  # due() has nothing more before the next minute
+
+    def count(self, address: str, action: str) -> bool:
+        """Count one refusal; True when it is the first of its minute (write it in full)."""
+        minute = int(self._clock() // 60)
+        with self._lock:
+            current = self._minutes.get(address)
+            if current is None or current.minute != minute:
+                if current is not None and current.more:
+                    # An unwritten count of an earlier minute: keep it under its own key.
+                    self._minutes[f"{address}\x00{current.minute}"] = current
+                    self._scanned_minute = None
+                self._minutes[address] = _Minute(minute)
+                return True
+            current.more += 1
+            name = action if action in current.actions or len(current.actions) < self.MAX_ACTIONS else "other"
+            current.actions[name] += 1
+            return False
+
+    def due(self, *, everything: bool = False) -> list[tuple[str, _Minute]]:
+        """Counts whose minute is over (all of them with ``everything`` or when too many
+        addresses are tracked); they are forgotten here, the caller writes them."""
+        minute = int(self._clock() // 60)
+        with self._lock:
+            flood = len(self._minutes) >= self._max_addresses
+            if not (everything or flood) and self._scanned_minute == minute:
+                return []  # scanning on every audit entry would cost O(addresses) each
+            self._scanned_minute = minute
+            done = [key for key, value in self._minutes.items()
+                    if everything or flood or value.minute < minute]
+            taken = [(key.split("\x00", 1)[0], self._minutes.pop(key)) for key in done]
+        return [(address, value) for address, value in taken if value.more]
+
+
 class Auditor:
-    def __init__(self, audit: AuditLog) -> None:
+    def __init__(self, audit: AuditLog, refusals: AnonymousRefusals | None = None) -> None:
         self.log = audit
+        self.refusals = refusals or AnonymousRefusals()
 
     def record(self, caller: Caller, action: str, outcome: Outcome, *,
                domain: Domain | None = None, guid: str | None = None,
                detail: str | None = None, user: str | None = None) -> None:
+        """Write one audit entry. Anonymous refusals are counted per address and minute
+        (AnonymousRefusals): only the first of each minute is written straight away."""
+        if caller.actor is None and outcome is Outcome.DENIED and caller.address:
+            first = self.refusals.count(caller.address, action)
+            self._write_due_summaries()
+            if not first:
+                return
+            detail = f"{detail} [client {caller.address}]" if detail else f"[client {caller.address}]"
+        else:
+            self._write_due_summaries()
         self._append(self._event(caller, action, outcome, domain=domain, guid=guid, detail=detail,
                                  user=user))
+
+    def flush_refusals(self) -> None:
+        """Write every pending count now (at shutdown)."""
+        self._write_due_summaries(everything=True)
+
+    def _write_due_summaries(self, *, everything: bool = False) -> None:
+        for address, minute in self.refusals.due(everything=everything):
+            actions = ", ".join(f"{name} x{count}" for name, count in minute.actions.most_common())
+            self._append(AuditEvent(
+                action="refused.anonymous", outcome=Outcome.DENIED,
+                detail=f"{minute.more} more anonymous refusal(s) [client {address}] in the minute "
+                       f"{_minute_text(minute.minute)}: {actions}",
+            ))
 
     # A change's success entry travels with the change: its note, written to the journal in
     # the same commit, is recorded here once the change is durable, and recorded at the

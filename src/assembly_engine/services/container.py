@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..config import Settings
+from ..persistence.private_files import make_home_private
 from ..persistence.runtime import StorageRuntime
 from .assemblies.service import AssemblyService
 from .audit import AuditLog
@@ -19,7 +20,8 @@ from .auth.accounts import AccountService
 from .auth.dev_mode import DevModeService
 from .auth.sessions import SessionService
 from .auth.store import EngineStore
-from .auth.users import LoginThrottle, UserService
+from .auth.throttle import PasswordGate, PasswordThrottle
+from .auth.users import UserService
 from .caller import Auditor
 from .maintenance import MaintenanceService
 
@@ -37,7 +39,8 @@ class EngineServices:
     users: UserService
     sessions: SessionService
     dev_mode: DevModeService
-    throttle: LoginThrottle
+    throttle: PasswordThrottle
+    auditor: Auditor
     audit: AuditLog
     assemblies: AssemblyService
     accounts: AccountService
@@ -47,6 +50,7 @@ class EngineServices:
     @classmethod
     def open(cls, settings: Settings, *, start_worker: bool = True,
              announce_admin: bool = True) -> EngineServices:
+        make_home_private(settings.home)
         settings.logs_dir.mkdir(parents=True, exist_ok=True)
         storage = StorageRuntime.open(settings, start_worker=start_worker)
         try:
@@ -58,13 +62,15 @@ class EngineServices:
                 print(
                     "\n  First start: created the administrator account\n"
                     f"    username: admin\n    password: {generated}\n"
-                    "  Sign in and change it (PATCH /api/users/admin). It is not shown again.\n",
+                    "  Sign in and change it (PATCH /api/users/admin with password and\n"
+                    "  current_password). It is not shown again.\n",
                     file=sys.stderr, flush=True,
                 )
             audit = AuditLog(settings.logs_dir / AUDIT_FILE)
             sessions = SessionService(store, settings.session_ttl_seconds)
             dev_mode = DevModeService(store, users, settings.dev_mode_ttl_seconds)
-            throttle = LoginThrottle()
+            throttle = PasswordThrottle()
+            auditor = Auditor(audit)
             return cls(
                 settings=settings,
                 storage=storage,
@@ -73,12 +79,15 @@ class EngineServices:
                 sessions=sessions,
                 dev_mode=dev_mode,
                 throttle=throttle,
+                auditor=auditor,
                 audit=audit,
                 assemblies=AssemblyService(storage, audit,
                                            lock_retry_seconds=settings.lock_retry_seconds,
-                                           import_max_bytes=settings.import_max_bytes),
-                accounts=AccountService(users, sessions, dev_mode, throttle, Auditor(audit)),
-                maintenance=MaintenanceService(storage, Auditor(audit), settings.engine_db_path,
+                                           import_max_bytes=settings.import_max_bytes,
+                                           auditor=auditor),
+                accounts=AccountService(users, sessions, dev_mode, PasswordGate(users, throttle),
+                                        auditor, store.secret("audit-names")),
+                maintenance=MaintenanceService(storage, auditor, settings.engine_db_path,
                                                settings.logs_dir),
                 cli_token=secrets.token_urlsafe(32),
             )
@@ -109,6 +118,7 @@ class EngineServices:
 
     def close(self) -> None:
         self.withdraw_cli_access()
+        self.auditor.flush_refusals()
         try:
             self.storage.close()
         finally:

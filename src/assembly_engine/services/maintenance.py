@@ -15,11 +15,13 @@ from ..persistence.databases import COLUMNS, SCHEMA_VERSION, table_columns
 from ..persistence.journal import JOURNAL_FILE
 from ..persistence.models import PAYLOAD_CHECKSUM_COLUMN, PAYLOAD_GUID_COLUMN
 from ..persistence.payloads import TEMP_PREFIX, PayloadError, PayloadStore
+from ..persistence.private_files import make_tree_private
 from ..persistence.runtime import StorageRuntime
 from ..types import DATABASE_FILES, Domain, Integrity
 from .audit import Outcome
 from .auth import policy
 from .caller import Auditor, Caller
+from .errors import Denied
 
 log = logging.getLogger("assembly_engine.maintenance")
 
@@ -179,6 +181,11 @@ class MaintenanceService:
         is already in a database copy is harmless (replay skips older revisions).
         """
         self.auditor.require(policy.may_flush(caller.actor), caller, "backup")
+        if not caller.local_cli:
+            # The destination is a path on the engine's machine: only its own CLI may name one.
+            message = "Backups are written on the engine's machine: run `assemblies backup DEST` there."
+            self.auditor.record(caller, "backup", Outcome.DENIED, detail=message)
+            raise Denied("forbidden", message)
         destination = destination.resolve()
         if destination.exists() and any(destination.iterdir()):
             raise FileExistsError(f"{destination} is not empty; give backup a new or empty folder.")
@@ -203,6 +210,9 @@ class MaintenanceService:
                     log.warning("backup: payload %s not copied: %s", guid, exc)
             copied["payloads"] = count
         self.auditor.log.copy_to(destination / "Logs")
+        # A backup holds the password hashes and every assembly: owner-only like the home,
+        # including files copied from a home made before homes were private.
+        make_tree_private(destination)
         result = {"destination": str(destination), "copied": copied,
                   "seconds": round(time.monotonic() - started, 3)}
         self.auditor.record(caller, "backup", Outcome.SUCCESS, detail=f"to {destination}")

@@ -9,7 +9,7 @@ from pydantic import Field
 
 from ...services.assemblies.inputs import StrictModel
 from ...services.container import EngineServices
-from ..deps import CSRF_COOKIE, SESSION_COOKIE, Auth, RequestAuth, Services
+from ..deps import CSRF_COOKIE, SESSION_COOKIE, Auth, RequestAuth, Services, client_address
 from ..errors import ApiError, error_responses
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
@@ -20,11 +20,10 @@ class LoginBody(StrictModel):
     password: Annotated[str, Field(min_length=1, max_length=1024)]
 
 
-@router.post("/login", responses=error_responses(400, 401, 422, 429))
+@router.post("/login", responses=error_responses(400, 401, 422, 429, 503))
 def login(body: Annotated[LoginBody, Body()], request: Request, response: Response,
           engine: Services) -> dict[str, Any]:
-    address = request.client.host if request.client else None
-    signed_in = engine.accounts.login(body.username, body.password, address)
+    signed_in = engine.accounts.login(body.username, body.password, client_address(request))
     max_age = int(engine.settings.session_ttl_seconds)
     secure = request.url.scheme == "https"
     response.set_cookie(SESSION_COOKIE, signed_in.token, max_age=max_age, httponly=True,

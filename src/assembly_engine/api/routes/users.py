@@ -17,17 +17,22 @@ router = APIRouter(prefix="/api/users", tags=["users"])
 Username = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.@-]+$")]
 
 
+CurrentPassword = Annotated[str, Field(max_length=1024)]
+
+
 class NewUser(StrictModel):
     username: Annotated[str, Field(min_length=1, max_length=64)]
     password: Annotated[str, Field(min_length=8, max_length=1024)]
     role: Role = Role.OPERATOR
+    current_password: CurrentPassword | None = None  # your own: creating an admin re-checks it
 
 
 class UserChanges(StrictModel):
     role: Role | None = None
     disabled: StrictBool | None = None
     password: Annotated[str, Field(min_length=8, max_length=1024)] | None = None
-    current_password: Annotated[str, Field(max_length=1024)] | None = None  # for your own password
+    # Your own password: required to change it, and to promote someone or reset a password.
+    current_password: CurrentPassword | None = None
 
 
 @router.get("", responses=error_responses(401, 403))
@@ -35,13 +40,14 @@ def list_users(caller: CurrentCaller, engine: Services) -> dict[str, Any]:
     return {"items": engine.accounts.list_users(caller)}
 
 
-@router.post("", status_code=201, responses=error_responses(400, 401, 403, 409, 422))
+@router.post("", status_code=201, responses=error_responses(400, 401, 403, 409, 422, 429))
 def create_user(body: Annotated[NewUser, Body()], caller: CurrentCaller,
                 engine: Services) -> dict[str, Any]:
-    return engine.accounts.create_user(caller, body.username, body.password, body.role)
+    return engine.accounts.create_user(caller, body.username, body.password, body.role,
+                                       current_password=body.current_password)
 
 
-@router.patch("/{username}", responses=error_responses(400, 401, 403, 404, 409, 422))
+@router.patch("/{username}", responses=error_responses(400, 401, 403, 404, 409, 422, 429))
 def update_user(username: Username, body: Annotated[UserChanges, Body()], auth: Auth,
                 engine: Services) -> dict[str, Any]:
     own = auth.caller.username is not None and auth.caller.username.casefold() == username.casefold()

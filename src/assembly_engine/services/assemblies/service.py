@@ -146,11 +146,12 @@ def check_kind_type(kind: AssemblyKind, assembly_type: str) -> None:
 
 class AssemblyService:
     def __init__(self, storage: StorageRuntime, audit: AuditLog, *, lock_retry_seconds: float,
-                 import_max_bytes: int = 32 * 1024 * 1024) -> None:
+                 import_max_bytes: int = 32 * 1024 * 1024, auditor: Auditor | None = None) -> None:
         self.storage = storage
         self.cache = storage.cache
         self.payloads = storage.payloads
-        self._auditor = Auditor(audit)
+        # One Auditor per engine, so anonymous refusals are counted together (caller.py).
+        self._auditor = auditor or Auditor(audit)
         # A change's success entry is recorded from its journal note once it is durable, and
         # at start for changes a crash left unaudited.
         self.cache.on_durable_note = self._auditor.record_note

@@ -7,24 +7,25 @@ this module is where each action is checked and written down exactly once.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+import hmac
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ..audit import Outcome
 from ..caller import Auditor, Caller
-from ..errors import Denied, InvalidInput, NotFound, ServiceError
+from ..errors import Denied, InvalidInput, NotFound
 from . import policy
 from .dev_mode import DevModeService, DevModeState
 from .sessions import Session, SessionService, hash_token
-from .users import AuthError, InvalidCredentials, LoginThrottle, Role, User, UserService
+from .throttle import PasswordGate, TooManyAttempts
+from .users import AuthError, InvalidCredentials, Role, User, UserService
 
+__all__ = ["AccountService", "SignedIn", "TooManyAttempts"]
 
-class TooManyAttempts(ServiceError):
-    code = "too_many_requests"
-
-    def __init__(self, message: str, retry_after: int) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
+RECHECK_MESSAGE = (
+    "This change needs your own password again: send it as current_password "
+    "(the same sudo-style re-check as turning on Dev Mode)."
+)
 
 
 @dataclass(frozen=True)
@@ -60,34 +61,44 @@ def audit_session_id(token_hash: str) -> str:
     return hashlib.sha256(f"audit:{token_hash}".encode()).hexdigest()[:24]
 
 
+def unknown_name_marker(key: bytes, typed: str) -> str:
+    """How the logs name a sign-in for a username that does not exist: a keyed hash, never
+    the text (people type passwords into the username field). The same text gives the
+    same marker, so repeated guesses can still be told apart and counted."""
+    digest = hmac.new(key, typed.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
+    return f"unknown-user:{digest[:16]}"
+
+
 class AccountService:
     def __init__(self, users: UserService, sessions: SessionService, dev_mode: DevModeService,
-                 throttle: LoginThrottle, auditor: Auditor) -> None:
+                 passwords: PasswordGate, auditor: Auditor, name_key: bytes) -> None:
         self.users = users
         self.sessions = sessions
         self.dev_mode = dev_mode
-        self.throttle = throttle
+        self.passwords = passwords
         self.auditor = auditor
+        self._name_key = name_key
+
+    def logged_name(self, typed: str) -> str:
+        """The username as the audit log may show it: an existing account's own name, or
+        a marker for a name no account has (see unknown_name_marker)."""
+        user = self.users.get(typed)
+        return user.username if user is not None else unknown_name_marker(self._name_key, typed)
 
     # -- sessions ----------------------------------------------------------------------
     def login(self, username: str, password: str, address: str | None) -> SignedIn:
-        anonymous = Caller(None)
-        wait = self.throttle.check(username, address)
-        if wait > 0:
-            self.auditor.record(anonymous, "login", Outcome.DENIED, user=username,
-                                detail=f"throttled for {int(wait) + 1}s after repeated failures")
-            raise TooManyAttempts(
-                f"Too many failed sign-ins; wait {int(wait) + 1} seconds and try again.",
-                retry_after=int(wait) + 1,
-            )
+        anonymous = Caller(None, address=address)
         try:
-            user = self.users.authenticate(username, password)
+            user = self.passwords.authenticate(username, password, address)
+        except TooManyAttempts as exc:
+            # Outcome DENIED of an anonymous caller: counted per address and minute.
+            self.auditor.record(anonymous, "login", Outcome.DENIED, user=self.logged_name(username),
+                                detail=f"throttled: {exc.message}")
+            raise
         except InvalidCredentials as exc:
-            self.throttle.record_failure(username, address)
-            self.auditor.record(anonymous, "login", Outcome.FAILED, user=username,
+            self.auditor.record(anonymous, "login", Outcome.FAILED, user=self.logged_name(username),
                                 detail="unknown user, wrong password or disabled account")
             raise Denied("unauthorized", exc.message) from None
-        self.throttle.record_success(username, address)
         token, session = self.sessions.create(user.username)
         caller = Caller(policy.Actor(user.username, user.role, False),
                         audit_session_id(session.token_hash))
@@ -132,15 +143,20 @@ class AccountService:
             self.auditor.record(caller, action, Outcome.SUCCESS, detail=reason)
             return dev_mode_view(state)
         try:
-            state = self.dev_mode.enable(session, password or "", reason or "")
+            state = self.dev_mode.enable(
+                session, password or "", reason or "",
+                verify=lambda name, typed: self.passwords.verify(name, typed, caller.address))
+        except TooManyAttempts:
+            self.auditor.record(caller, action, Outcome.DENIED, detail="password checks throttled")
+            raise
         except InvalidCredentials:
             self.auditor.record(caller, action, Outcome.DENIED, detail="password re-check failed")
             raise Denied("forbidden", "The password is not correct; Dev Mode stays off.") from None
         except AuthError as exc:
             self.auditor.record(caller, action, Outcome.FAILED, detail=exc.message)
             raise
-        enabled_caller = Caller(policy.Actor(caller.actor.username, caller.actor.role, True),  # type: ignore[union-attr]
-                                caller.session)
+        assert caller.actor is not None  # may_toggle_dev_mode let only admins through
+        enabled_caller = replace(caller, actor=policy.Actor(caller.actor.username, caller.actor.role, True))
         self.auditor.record(enabled_caller, action, Outcome.SUCCESS, detail=state.reason)
         return dev_mode_view(state)
 
@@ -149,33 +165,86 @@ class AccountService:
         self.auditor.require(policy.may_manage_users(caller.actor), caller, "user.list")
         return [user_view(u) for u in self.users.list()]
 
-    def create_user(self, caller: Caller, username: str, password: str, role: Role) -> dict[str, Any]:
+    def _recheck(self, caller: Caller, action: str, what: str, current_password: str | None) -> str:
+        """The sudo-style re-check before a change that hands out admin power or takes over
+        another account: the caller's own password, through the throttle. A refusal is
+        audited here; a pass is noted in the change's own entry (the returned suffix).
+        The local CLI is exempt: it is the engine's own OS user on the engine's own
+        machine, who controls every file of the engine anyway (design.md)."""
+        if caller.local_cli:
+            return " (local CLI, no password re-check)"
+        assert caller.username is not None  # may_manage_users let only admins through
+        if not current_password:
+            self.auditor.record(caller, action, Outcome.DENIED, detail=f"{what}: no password re-check sent")
+            raise Denied("forbidden", RECHECK_MESSAGE)
+        try:
+            ok = self.passwords.verify(caller.username, current_password, caller.address)
+        except TooManyAttempts:
+            self.auditor.record(caller, action, Outcome.DENIED, detail=f"{what}: password checks throttled")
+            raise
+        if not ok:
+            self.auditor.record(caller, action, Outcome.DENIED, detail=f"{what}: password re-check failed")
+            raise Denied("forbidden", "The password re-check failed: current_password is not your "
+                                      "password. Nothing was changed.")
+        return " (password re-checked)"
+
+    def create_user(self, caller: Caller, username: str, password: str, role: Role,
+                    current_password: str | None = None) -> dict[str, Any]:
         self.auditor.require(policy.may_manage_users(caller.actor), caller, "user.create")
+        rechecked = ""
+        if role is Role.ADMIN:
+            rechecked = self._recheck(caller, "user.create", f"create admin {username}", current_password)
         try:
             user = self.users.create(username, password, role)
         except AuthError as exc:
             self.auditor.record(caller, "user.create", Outcome.FAILED, detail=f"{username}: {exc.message}")
             raise
         self.auditor.record(caller, "user.create", Outcome.SUCCESS,
-                            detail=f"{user.username} as {user.role.value}")
+                            detail=f"{user.username} as {user.role.value}{rechecked}")
         return user_view(user)
+
+    def _change_own_password(self, caller: Caller, username: str, current_password: str | None) -> None:
+        """Everyone, admins included, proves they know their current password first: a
+        stolen session alone must not be enough to take the account (and then Dev Mode)."""
+        if not current_password:
+            self.auditor.record(caller, "user.update", Outcome.DENIED,
+                                detail=f"{username}: own password change without the current password")
+            raise Denied("forbidden", "To change your password, send current_password as well.")
+        try:
+            ok = self.passwords.verify(username, current_password, caller.address)
+        except TooManyAttempts:
+            self.auditor.record(caller, "user.update", Outcome.DENIED,
+                                detail=f"{username}: own password change throttled")
+            raise
+        if not ok:
+            self.auditor.record(caller, "user.update", Outcome.DENIED,
+                                detail=f"{username}: own password change with a wrong current password")
+            raise Denied("forbidden", "current_password is not your current password; "
+                                      "your password was not changed.")
 
     def update_user(self, caller: Caller, username: str, *, role: Role | None = None,
                     disabled: bool | None = None, password: str | None = None,
                     keep_token: str | None = None, current_password: str | None = None) -> dict[str, Any]:
         own = caller.username is not None and caller.username.casefold() == username.casefold()
-        if own and role is None and disabled is None and password is not None and not caller.is_admin:
-            # Anyone may change their own password, proving they know the current one.
-            if not self.users.verify_password(username, current_password or ""):
-                self.auditor.record(caller, "user.update", Outcome.DENIED,
-                                    detail=f"{username}: own password change without the current password")
-                raise Denied("forbidden", "To change your password, send current_password as well.")
+        own_password_only = own and role is None and disabled is None and password is not None
+        if own_password_only and not caller.local_cli:
+            self._change_own_password(caller, username, current_password)
         else:
             self.auditor.require(policy.may_manage_users(caller.actor), caller, "user.update")
         if role is None and disabled is None and password is None:
             raise InvalidInput("Send at least one of role, disabled or password.")
-        if self.users.get(username) is None:
+        target = self.users.get(username)
+        if target is None:
             raise NotFound(f"No user named '{username}' exists.")
+        rechecked = ""
+        if not own_password_only:
+            sensitive = []
+            if role is Role.ADMIN and target.role is not Role.ADMIN:
+                sensitive.append(f"promote {target.username} to admin")
+            if password is not None:
+                sensitive.append(f"reset the password of {target.username}")
+            if sensitive:
+                rechecked = self._recheck(caller, "user.update", " and ".join(sensitive), current_password)
         changes = []
         try:
             if role is not None:
@@ -192,10 +261,7 @@ class AccountService:
             self.auditor.record(caller, "user.update", Outcome.FAILED, detail=f"{username}: {exc.message}")
             raise
         self.auditor.record(caller, "user.update", Outcome.SUCCESS,
-                            detail=f"{username}: {', '.join(changes)}")
+                            detail=f"{username}: {', '.join(changes)}{rechecked}")
         user = self.users.get(username)
         assert user is not None
         return user_view(user)
-
-
-

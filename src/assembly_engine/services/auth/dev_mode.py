@@ -82,8 +82,10 @@ class DevModeService:
     def ttl_seconds(self) -> int:
         return self._ttl
 
-    def enable(self, session: Session, password: str, reason: str) -> DevModeState:
-        """Switch Dev Mode on for this one session (or restart its timer)."""
+    def enable(self, session: Session, password: str, reason: str, *,
+               verify: Callable[[str, str], bool] | None = None) -> DevModeState:
+        """Switch Dev Mode on for this one session (or restart its timer). ``verify`` checks
+        the password; the engine passes its throttled check (see auth/throttle.py)."""
         # Judge the role as stored now, not as cached on the session object.
         user = self._users.get(session.username)
         if user is None or user.disabled:
@@ -91,7 +93,8 @@ class DevModeService:
         if user.role is not Role.ADMIN:
             raise NotAdmin()
         cleaned = validate_reason(reason)
-        if not self._users.verify_password(session.username, password):
+        check = verify or self._users.verify_password
+        if not check(session.username, password):
             raise InvalidCredentials("Wrong password; Dev Mode stays off.")
         now = self._clock()
         until = now + self._ttl

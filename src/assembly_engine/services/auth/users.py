@@ -1,4 +1,4 @@
-"""Users: accounts, roles, Argon2id passwords, the bootstrap admin and a login throttle.
+"""Users: accounts, roles, Argon2id passwords and the bootstrap admin.
 
 No HTTP here. The API and the CLI both call :class:`UserService`; every failure is an
 :class:`AuthError` whose ``message`` can be shown to a person as is.
@@ -10,9 +10,9 @@ import re
 import secrets
 import threading
 import time
-from collections import deque
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 
@@ -27,6 +27,10 @@ MIN_PASSWORD_LENGTH = 8
 # Argon2 accepts any length, but hashing megabytes on every login attempt is a cheap DoS.
 MAX_PASSWORD_LENGTH = 1024
 BOOTSTRAP_ADMIN = "admin"
+# Argon2id with the default parameters takes 64 MiB per hash: at most this many at once
+# (the host has few cores anyway), the others wait up to HASH_WAIT_SECONDS, then get 429.
+MAX_CONCURRENT_HASHES = 2
+HASH_WAIT_SECONDS = 5.0
 
 
 class Role(StrEnum):
@@ -77,6 +81,16 @@ class InvalidCredentials(AuthError):
 
     def __init__(self, message: str = "Unknown username or wrong password.") -> None:
         super().__init__(message)
+
+
+class HashingBusy(AuthError):
+    """Every hashing slot stayed taken: the password was not looked at."""
+
+    code = "too_many_requests"
+
+    def __init__(self) -> None:
+        super().__init__("The engine is checking too many passwords at once; try again in a moment.")
+        self.retry_after = 1
 
 
 # -- helpers -------------------------------------------------------------------------------
@@ -145,6 +159,17 @@ class UserService:
         self._clock = clock
         self._dummy_hash: str | None = None
         self._dummy_lock = threading.Lock()
+        self._hash_slots = threading.BoundedSemaphore(MAX_CONCURRENT_HASHES)
+
+    @contextmanager
+    def _hashing(self) -> Iterator[None]:
+        """Hold one of the few hashing slots (every Argon2 hash or verify runs inside one)."""
+        if not self._hash_slots.acquire(timeout=HASH_WAIT_SECONDS):
+            raise HashingBusy()
+        try:
+            yield
+        finally:
+            self._hash_slots.release()
 
     # reads
 
@@ -166,7 +191,7 @@ class UserService:
         validate_username(username)
         validate_new_password(password)
         checked_role = _role(role)
-        password_hash = self._hasher.hash(password)
+        password_hash = self._hash(password)
         if not self._store.insert_user(username, password_hash, checked_role.value, self._now()):
             raise UserExists(f"A user named '{username}' already exists.")
         return self._require(username)
@@ -201,7 +226,7 @@ class UserService:
         """Change a password and end every other session of the user (``keep_token_hash``
         names the session that made the change, if it should survive)."""
         validate_new_password(password)
-        password_hash = self._hasher.hash(password)
+        password_hash = self._hash(password)
         self._check(
             username,
             self._store.update_user(
@@ -238,7 +263,7 @@ class UserService:
                 validate_new_password(password)
             except InvalidPassword as exc:
                 raise InvalidPassword(f"ENGINE_ADMIN_PASSWORD is not usable: {exc}") from None
-        password_hash = self._hasher.hash(password)
+        password_hash = self._hash(password)
         inserted = self._store.insert_user(
             BOOTSTRAP_ADMIN, password_hash, Role.ADMIN.value, self._now(), only_if_empty=True
         )
@@ -276,23 +301,29 @@ class UserService:
             return None
         return self._store.get_user(username)
 
+    def _hash(self, password: str) -> str:
+        with self._hashing():
+            return self._hasher.hash(password)
+
     def _verify(self, row: UserRow, password: str) -> bool:
         try:
-            self._hasher.verify(row.password_hash, password)
+            with self._hashing():
+                self._hasher.verify(row.password_hash, password)
         except (VerifyMismatchError, VerificationError, InvalidHashError):
             return False
         if self._hasher.check_needs_rehash(row.password_hash):
             # Cost parameters were raised since this hash was made: upgrade it silently.
-            self._store.set_password_hash(row.username, self._hasher.hash(password))
+            self._store.set_password_hash(row.username, self._hash(password))
         return True
 
     def _burn_time(self, password: object) -> None:
         with self._dummy_lock:
             if self._dummy_hash is None:
-                self._dummy_hash = self._hasher.hash(secrets.token_urlsafe(16))
+                self._dummy_hash = self._hash(secrets.token_urlsafe(16))
         candidate = password if isinstance(password, str) else ""
         try:
-            self._hasher.verify(self._dummy_hash, candidate[:MAX_PASSWORD_LENGTH])
+            with self._hashing():
+                self._hasher.verify(self._dummy_hash, candidate[:MAX_PASSWORD_LENGTH])
         except VerificationError:
             pass
 
@@ -310,106 +341,3 @@ class UserService:
             raise LastAdmin(
                 f"'{username}' is the last enabled admin; create or enable another admin first."
             )
-
-
-# -- login throttle ------------------------------------------------------------------------
-
-
-@dataclass
-class _Attempts:
-    failures: deque[float] = field(default_factory=deque)
-    lockouts: int = 0
-    locked_until: float = 0.0
-    last_failure: float = float("-inf")
-
-
-class LoginThrottle:
-    """Slow down password guessing, per username and per client address.
-
-    After ``max_failures`` failures of one key within ``window_seconds``, that key is locked
-    for ``base_delay_seconds``. Until the key has been quiet for a full window (no failure,
-    no lock), every further failure locks it again for twice the previous delay, up to
-    ``max_delay_seconds``. A success clears the username's record but not the address's
-    (signing in to one's own account must not reset a guesser's address).
-    """
-
-    def __init__(
-        self,
-        *,
-        max_failures: int = 5,
-        window_seconds: float = 300.0,
-        base_delay_seconds: float = 30.0,
-        max_delay_seconds: float = 900.0,
-        max_tracked_keys: int = 10_000,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self._max_failures = max_failures
-        self._window = window_seconds
-        self._base_delay = base_delay_seconds
-        self._max_delay = max_delay_seconds
-        self._max_keys = max_tracked_keys
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._attempts: dict[str, _Attempts] = {}
-
-    @staticmethod
-    def _keys(username: str | None, address: str | None) -> list[str]:
-        keys = []
-        if username:
-            keys.append("user:" + username.casefold())
-        if address:
-            keys.append("addr:" + address)
-        return keys
-
-    def check(self, username: str | None, address: str | None = None) -> float:
-        """Seconds the caller must wait before this attempt may proceed (0.0: go ahead)."""
-        now = self._clock()
-        with self._lock:
-            waits = [
-                entry.locked_until - now
-                for key in self._keys(username, address)
-                if (entry := self._attempts.get(key)) is not None
-            ]
-        return max([0.0, *waits])
-
-    def record_failure(self, username: str | None, address: str | None = None) -> float:
-        """Count a failed attempt; returns the wait now imposed (0.0 if none)."""
-        now = self._clock()
-        with self._lock:
-            self._sweep(now)
-            waits = [self._fail(key, now) for key in self._keys(username, address)]
-        return max([0.0, *waits])
-
-    def record_success(self, username: str | None, address: str | None = None) -> None:
-        with self._lock:
-            for key in self._keys(username, None):
-                self._attempts.pop(key, None)
-
-    def _fail(self, key: str, now: float) -> float:
-        entry = self._attempts.setdefault(key, _Attempts())
-        if entry.locked_until <= now and now - entry.last_failure >= self._window:
-            entry.lockouts = 0  # quiet for a full window: start over
-        self._prune(entry, now)
-        entry.failures.append(now)
-        entry.last_failure = now
-        if entry.lockouts > 0 or len(entry.failures) >= self._max_failures:
-            delay = min(self._max_delay, self._base_delay * 2.0 ** min(entry.lockouts, 32))
-            entry.lockouts += 1
-            entry.locked_until = max(entry.locked_until, now + delay)
-        return max(0.0, entry.locked_until - now)
-
-    def _prune(self, entry: _Attempts, now: float) -> None:
-        while entry.failures and entry.failures[0] <= now - self._window:
-            entry.failures.popleft()
-
-    def _sweep(self, now: float) -> None:
-        # Bound memory when someone sprays many names or addresses.
-        if len(self._attempts) < self._max_keys:
-            return
-        stale: Iterable[str] = [
-            key
-            for key, entry in self._attempts.items()
-            if entry.locked_until <= now and now - entry.last_failure >= self._window
-        ]
-        for key in stale:
-            del self._attempts[key]

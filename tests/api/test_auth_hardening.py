@@ -286,6 +286,44 @@ def test_routes_without_content_take_a_small_body(engine: Engine, admin: dict[st
     assert status != 413, body
 
 
+def test_no_more_than_two_large_bodies_are_read_at_once(engine: Engine, admin: dict[str, str]) -> None:
+    """Six signed-in 30 MiB imports at once: two are read, the others wait unread."""
+    started: list[int] = []
+    release = asyncio.Event()
+
+    def request(n: int) -> tuple[dict[str, Any], Any, Any]:
+        async def receive() -> dict[str, Any]:
+            started.append(n)
+            await release.wait()
+            return {"type": "http.disconnect"}
+
+        async def send(message: dict[str, Any]) -> None:
+            return None
+
+        scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+                 "scheme": "http", "path": "/api/assemblies/import", "raw_path": b"/api/assemblies/import",
+                 "root_path": "", "query_string": b"", "client": ("192.0.2.50", 5000 + n),
+                 "server": ("testserver", 80),
+                 "headers": [(b"host", b"testserver"), (b"content-type", b"application/json"),
+                             (b"content-length", str(30 << 20).encode()),
+                             (b"authorization", admin["Authorization"].encode())]}
+        return scope, receive, send
+
+    async def run() -> int:
+        tasks = [asyncio.create_task(engine.app(*request(n))) for n in range(6)]  # type: ignore[arg-type]
+        for _ in range(200):  # until the two admitted requests are waiting for their bodies
+            await asyncio.sleep(0.01)
+            if len(started) >= 2:
+                break
+        await asyncio.sleep(0.2)  # time for any further (wrongly admitted) request to start
+        reading = len(started)
+        release.set()
+        await asyncio.gather(*tasks)
+        return reading
+
+    assert asyncio.run(run()) == 2
+
+
 # -- item 8: what refusals leave in the logs ---------------------------------------------------
 
 

@@ -16,6 +16,7 @@ from assembly_engine.services.auth.dev_mode import (
 )
 from assembly_engine.services.auth.sessions import InvalidSession, Session, SessionService
 from assembly_engine.services.auth.store import EngineStore
+from assembly_engine.services.auth.throttle import PasswordGate, PasswordThrottle
 from assembly_engine.services.auth.users import AuthError, InvalidCredentials, Role, UserService
 
 PASSWORD = "correct horse battery"
@@ -61,7 +62,8 @@ def sessions(store: EngineStore, clock: FakeClock, users: UserService) -> Sessio
 
 @pytest.fixture
 def dev(store: EngineStore, users: UserService, clock: FakeClock) -> DevModeService:
-    return DevModeService(store, users, ttl_seconds=DEV_TTL, clock=clock)
+    return DevModeService(store, users, ttl_seconds=DEV_TTL, clock=clock,
+                          passwords=PasswordGate(users, PasswordThrottle()))
 
 
 def login(sessions: SessionService, username: str) -> Session:
@@ -238,4 +240,4 @@ def test_disabled_admin_session(
 
 def test_ttl_must_be_positive(store: EngineStore, users: UserService) -> None:
     with pytest.raises(ValueError):
-        DevModeService(store, users, ttl_seconds=0)
+        DevModeService(store, users, ttl_seconds=0, passwords=PasswordGate(users, PasswordThrottle()))

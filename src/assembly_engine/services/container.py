@@ -68,8 +68,9 @@ class EngineServices:
                 )
             audit = AuditLog(settings.logs_dir / AUDIT_FILE)
             sessions = SessionService(store, settings.session_ttl_seconds)
-            dev_mode = DevModeService(store, users, settings.dev_mode_ttl_seconds)
             throttle = PasswordThrottle()
+            passwords = PasswordGate(users, throttle)
+            dev_mode = DevModeService(store, users, settings.dev_mode_ttl_seconds, passwords=passwords)
             auditor = Auditor(audit)
             return cls(
                 settings=settings,
@@ -85,7 +86,7 @@ class EngineServices:
                                            lock_retry_seconds=settings.lock_retry_seconds,
                                            import_max_bytes=settings.import_max_bytes,
                                            auditor=auditor),
-                accounts=AccountService(users, sessions, dev_mode, PasswordGate(users, throttle),
+                accounts=AccountService(users, sessions, dev_mode, passwords,
                                         auditor, store.secret("audit-names")),
                 maintenance=MaintenanceService(storage, auditor, settings.engine_db_path,
                                                settings.logs_dir),

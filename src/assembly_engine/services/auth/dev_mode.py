@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 
 from assembly_engine.services.auth.sessions import InvalidSession, Session
 from assembly_engine.services.auth.store import EngineStore
+from assembly_engine.services.auth.throttle import PasswordGate
 from assembly_engine.services.auth.users import AuthError, InvalidCredentials, Role, UserService
 
 MAX_REASON_LENGTH = 500
@@ -70,11 +71,14 @@ class DevModeService:
         users: UserService,
         ttl_seconds: int,
         clock: Callable[[], float] = time.time,
+        *,
+        passwords: PasswordGate,
     ) -> None:
         if ttl_seconds <= 0:
             raise ValueError("Dev Mode ttl_seconds must be positive")
         self._store = store
         self._users = users
+        self._passwords = passwords  # the throttled check, like every password check
         self._ttl = int(ttl_seconds)
         self._clock = clock
 
@@ -82,10 +86,10 @@ class DevModeService:
     def ttl_seconds(self) -> int:
         return self._ttl
 
-    def enable(self, session: Session, password: str, reason: str, *,
-               verify: Callable[[str, str], bool] | None = None) -> DevModeState:
-        """Switch Dev Mode on for this one session (or restart its timer). ``verify`` checks
-        the password; the engine passes its throttled check (see auth/throttle.py)."""
+    def enable(self, session: Session, password: str, reason: str,
+               address: str | None = None) -> DevModeState:
+        """Switch Dev Mode on for this one session (or restart its timer). The password is
+        checked through the throttle, for the client at ``address``."""
         # Judge the role as stored now, not as cached on the session object.
         user = self._users.get(session.username)
         if user is None or user.disabled:
@@ -93,8 +97,7 @@ class DevModeService:
         if user.role is not Role.ADMIN:
             raise NotAdmin()
         cleaned = validate_reason(reason)
-        check = verify or self._users.verify_password
-        if not check(session.username, password):
+        if not self._passwords.verify(session.username, password, address):
             raise InvalidCredentials("Wrong password; Dev Mode stays off.")
         now = self._clock()
         until = now + self._ttl

@@ -40,9 +40,15 @@ def test_every_answer_carries_the_security_headers(api: ApiEngine, caller: str, 
 def test_a_refused_oversized_body_carries_them_too(api: ApiEngine) -> None:
     size = api.settings.import_max_bytes + 1
     response = api.client.post("/api/assemblies/import", content=b"x" * size,
-                               headers={"Content-Type": "application/json"})
+                               headers={"Content-Type": "application/json",
+                                        "Authorization": f"Bearer {api.tokens[OPERATOR]}"})
     assert response.status_code == 413
     assert_security_headers(response)
+    # Without a session the body is refused before it is read, with the headers as well.
+    anonymous = api.client.post("/api/assemblies/import", content=b"x" * size,
+                                headers={"Content-Type": "application/json"})
+    assert anonymous.status_code == 401
+    assert_security_headers(anonymous)
 
 
 @pytest.mark.parametrize("path", ["/docs", "/redoc", "/docs/oauth2-redirect"])

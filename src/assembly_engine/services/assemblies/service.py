@@ -38,21 +38,16 @@ from ..errors import (
     Conflict,
     IntegrityProblem,
     InvalidInput,
+    NotAnAssemblyDocument,
     NotFound,
     ServiceError,
     StorageUnavailable,
     TooLarge,
 )
+from .formats import ImportedAssembly, InvalidDocument, NotAnAssembly, export_value, import_value
 from .inputs import AssemblyChanges, CloneRequest, NewAssembly, json_problem
 from .payload_codec import PayloadInputError, PayloadTooLarge, content_from_api, content_to_api
-from .serialization import (
-    DocumentTooLarge,
-    ImportedAssembly,
-    InvalidDocument,
-    document_from_dict,
-    export_document,
-    parse_document,
-)
+from .serialization import DocumentTooLarge
 from .views import record_view
 
 log = logging.getLogger("assembly_engine.assemblies")
@@ -524,21 +519,19 @@ class AssemblyService:
         """
         self._auditor.require(policy.may_write(caller.actor, domain), caller, "assembly.import",
                               domain=domain)
+        imported = self.parse_import(caller, document, domain, file_name=file_name)
+        return self._import_parsed(caller, imported, domain)
+
+    def parse_import(self, caller: Caller, document: Any, domain: Domain, *,
+                     file_name: str | None = None) -> ImportedAssembly:
+        """Validate a document for import (nothing is written; a refusal is audited)."""
         size = len(document) if isinstance(document, (str, bytes)) else len(
             json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode())
         if size > self.import_max_bytes:
             raise TooLarge(f"The document is {size} bytes, over the import limit of "
                            f"{self.import_max_bytes} bytes (ENGINE_IMPORT_MAX_BYTES).")
         try:
-            if isinstance(document, dict):
-                imported = document_from_dict(document, file_name=file_name)
-            elif isinstance(document, (str, bytes)):
-                imported = parse_document(document, file_name=file_name)
-            else:
-                raise InvalidDocument(
-                    "document must be a legacy assembly object (or its text); "
-                    f"got {type(document).__name__}."
-                )
+            imported = import_value(document, file_name=file_name)
         except (InvalidDocument, RecursionError) as exc:
             message = str(exc) if isinstance(exc, InvalidDocument) else (
                 "The document is nested too deeply to be an assembly document.")
@@ -546,12 +539,18 @@ class AssemblyService:
                                  detail=message[:300])
             if isinstance(exc, DocumentTooLarge):
                 raise TooLarge(message) from None
+            if isinstance(exc, NotAnAssembly):
+                raise NotAnAssemblyDocument(message) from None
             raise InvalidInput(message) from None
         problem = json_problem({"name": imported.display_name, "description": imported.summary,
                                 "category": imported.category, "metadata": imported.metadata,
                                 "tags": imported.tags, "version": imported.version}, "document")
         if problem is not None:
             raise InvalidInput(f"{problem}.")
+        return imported
+
+    def _import_parsed(self, caller: Caller, imported: ImportedAssembly,
+                       domain: Domain) -> tuple[dict[str, Any], bool]:
         metadata_json = json.dumps(imported.metadata, ensure_ascii=False)
         tags_json = json.dumps(imported.tags, ensure_ascii=False)
         existing = self.cache.get(imported.source_assembly_guid or "")
@@ -603,7 +602,7 @@ class AssemblyService:
             self._require_whole_row(item)
             content = self.read_content(item)
         record = item.record
-        document = export_document(
+        document = export_value(
             display_name=record.display_name, summary=record.summary, category=record.category,
             assembly_kind=record.assembly_kind, assembly_type=record.assembly_type,
             version=record.version, metadata=record.metadata, tags=record.tags, content=content,

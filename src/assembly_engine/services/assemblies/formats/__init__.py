@@ -1,0 +1,140 @@
+"""Every accepted document format, recognised in one place (pure functions, no I/O).
+
+``import_value`` takes what an import request carries and returns the
+:class:`ImportedAssembly` to create; ``export_value`` rebuilds the document an assembly was
+imported from. The formats:
+
+* legacy JSON documents, workflow canvases, raw YAML playbooks and the API record form:
+  ``serialization``;
+* the upstream "items" form (a record wrapping a legacy document): ``items``;
+
+Anything that is none of these is refused with :class:`NotAnAssembly` ("not an assembly
+document", with what was expected), never with a message about one field of a format it
+does not resemble.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from ....persistence.models import PayloadContent
+from ....types import AssemblyKind
+from ..serialization import (
+    ENGINE_KEY,
+    ImportedAssembly,
+    InvalidDocument,
+    NotAnAssembly,
+    _json_kind,
+    document_from_dict,
+    engine_block,
+    export_document,
+    normalise_for_comparison,
+    parse_document,
+)
+from . import items
+
+EXPECTED = (
+    "expected a legacy script document {name, type, script, ...}, a workflow {tab_name, "
+    "nodes, edges}, an Ansible playbook, an upstream item {assembly_type, display_name, "
+    "payload} or a Tactical RMM script entry {name, shell, filename, ...}"
+)
+# A JSON object with none of these keys is not an assembly document of any format.
+MARKER_KEYS = frozenset({
+    "script", "script_lines", "script_encoding", "nodes", "tab_name", "payload", ENGINE_KEY,
+})
+KNOWN_TYPES = frozenset({"powershell", "batch", "bash", "python", "ansible", "workflow"})
+
+
+def _not_an_assembly(what: str) -> NotAnAssembly:
+    return NotAnAssembly(f"not an assembly document: {what}; {EXPECTED}")
+
+
+def _describe_keys(doc: Mapping[str, Any]) -> str:
+    if not doc:
+        return "an empty object"
+    keys = ", ".join(repr(key) for key in list(doc)[:8])
+    return f"an object with the keys {keys}{', ...' if len(doc) > 8 else ''}"
+
+
+def looks_like_assembly(doc: Mapping[str, Any]) -> bool:
+    return bool(MARKER_KEYS.intersection(doc)) or doc.get("type") in KNOWN_TYPES
+
+
+def from_dict(doc: object, *, file_name: str | None = None) -> ImportedAssembly:
+    """Import an already-parsed JSON value of any accepted format."""
+    if isinstance(doc, list):
+        raise _not_an_assembly("a JSON list")
+    if not isinstance(doc, dict):
+        raise _not_an_assembly(_json_kind(doc))
+    if "payload" in doc and items.is_item(doc):
+        body = dict(doc)
+        block = engine_block(body.pop(ENGINE_KEY, None))
+        return items.from_item(body, file_name, block.assembly_guid, list(block.tags))
+    if not looks_like_assembly(doc):
+        raise _not_an_assembly(_describe_keys(doc))
+    return document_from_dict(doc, file_name=file_name)
+
+
+def import_value(document: object, *, file_name: str | None = None) -> ImportedAssembly:
+    """What ``POST /api/assemblies/import`` carries (an object, or a document's text)."""
+    if isinstance(document, str | bytes):
+        return parse_document(document, file_name=file_name, from_dict=from_dict)
+    return from_dict(document, file_name=file_name)
+
+
+def export_value(
+    *,
+    display_name: str,
+    summary: str | None,
+    category: str | None,
+    assembly_kind: AssemblyKind | str,
+    assembly_type: str | None,
+    version: int | None,
+    metadata: Mapping[str, Any],
+    tags: Sequence[str],
+    content: PayloadContent,
+    assembly_guid: str,
+    source: str,
+    revision: int,
+    updated_at: str,
+) -> dict[str, Any]:
+    """The document of an assembly in the format it was imported from."""
+    kind = AssemblyKind(assembly_kind)
+    identity: dict[str, Any] = {
+        "assembly_guid": assembly_guid, "source": source, "revision": revision,
+        "updated_at": updated_at,
+    }
+    note = metadata.get(items.ITEM_KEY)
+    if isinstance(note, dict):
+        inner_name, inner_summary = items.inner_header(note, display_name, summary)
+        inner = export_document(
+            display_name=inner_name, summary=inner_summary, category=category,
+            assembly_kind=kind, assembly_type=assembly_type, version=version,
+            metadata=metadata, tags=tags, content=content, **identity,
+        )
+        inner[ENGINE_KEY]["display_name"] = display_name
+        return items.wrap(inner, note, display_name=display_name, summary=summary,
+                          assembly_kind=kind, assembly_type=assembly_type)
+    return export_document(
+        display_name=display_name, summary=summary, category=category, assembly_kind=kind,
+        assembly_type=assembly_type, version=version, metadata=metadata, tags=tags,
+        content=content, **identity,
+    )
+
+
+def normalise(doc: dict[str, Any]) -> dict[str, Any]:
+    """The documented normalisations, for comparing an original with its export."""
+    return normalise_for_comparison(doc)
+
+
+__all__ = [
+    "ImportedAssembly",
+    "InvalidDocument",
+    "NotAnAssembly",
+    "export_value",
+    "from_dict",
+    "import_value",
+    "looks_like_assembly",
+    "normalise",
+]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import signal
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,14 +21,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from .cli_connection import CliError, EngineClient, engine_client, running_engine_client
+from .cli_import import FileResult, Job, discover, empty_roots, ordered, result_of, summary
 from .config import Settings
 from .persistence.runtime import EngineLocked, RuntimeLock
 from .types import Domain
 
 console = Console(stderr=False)
 DOMAINS = click.Choice([d.value for d in Domain])
-IMPORTABLE_SUFFIXES = (".json", ".yml", ".yaml")
-NOT_A_DOCUMENT = "not a .json/.yml assembly document"
 KIND_FOLDERS = {"script": "Scripts", "workflow": "Workflows", "ansible": "Ansible_Playbooks"}
 json_option = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
 
@@ -223,21 +222,6 @@ def verify(ctx: click.Context, fix: bool, grace_seconds: float, as_json: bool) -
     _run(ctx, work)
 
 
-def _documents(paths: tuple[Path, ...]) -> Iterator[tuple[Path, str | None]]:
-    """Every file to consider, with a skip reason for those that cannot be documents."""
-    for path in paths:
-        if path.is_dir():
-            for child in sorted(p for p in path.rglob("*") if p.is_file()):
-                if child.suffix.lower() in IMPORTABLE_SUFFIXES:
-                    yield child, None
-                else:
-                    yield child, NOT_A_DOCUMENT
-        elif path.is_file():
-            yield path, None
-        else:
-            yield path, "no such file or folder"
-
-
 @main.command("import")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--domain", type=DOMAINS, default="user", show_default=True, help="Domain to import into.")
@@ -246,66 +230,50 @@ def _documents(paths: tuple[Path, ...]) -> Iterator[tuple[Path, str | None]]:
 def import_command(ctx: click.Context, paths: tuple[Path, ...], domain: str, as_json: bool) -> None:
     """Import legacy documents: files or whole legacy folder trees.
 
-    Exits 1 when a document could not be imported; other files found in a folder are only
-    listed as skipped.
+    Every file is reported once: imported, skipped (not an assembly document, with why) or
+    failed (an assembly the engine refused, with its message). Exits 1 when anything failed
+    or when a named path held nothing importable.
     """
-    files = list(_documents(paths))
+    found = discover(paths, domain)
 
     def work(client: EngineClient) -> int:
-        results: list[dict[str, Any]] = []
+        results = list(found.results)
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                       console=Console(stderr=True), disable=as_json) as progress:
-            task = progress.add_task("importing", total=len(files))
-            for path, reason in files:
-                progress.update(task, description=f"importing {path.name[:40]}")
-                results.append(_import_one(client, path, domain, reason))
+            task = progress.add_task("importing", total=len(found.jobs) + len(found.results))
+            progress.advance(task, len(found.results))
+            for job in found.jobs:
+                progress.update(task, description=f"importing {Path(job.path).name[:40]}")
+                results.append(_send_one(client, job))
                 progress.advance(task)
-        imported = [r for r in results if r["status"] == "imported"]
-        skipped = [r for r in results if r["status"] == "skipped"]
-        # Only documents that could not be imported make the command fail; other files met
-        # while walking a folder (a README, images) are listed as skipped and nothing more.
-        failed = [r for r in skipped if r["reason"] != NOT_A_DOCUMENT]
+        results = list(ordered(results))
+        counts = summary(results)
+        empty = empty_roots(paths, results)
 
         def human() -> None:
             for r in results:
-                if r["status"] == "imported":
-                    click.echo(f"imported  {r['path']} -> {r['display_name']} ({r['assembly_guid']})")
+                if r.status == "imported":
+                    click.echo(f"imported  {r.path} -> {r.display_name} ({r.assembly_guid})")
                 else:
-                    click.echo(f"skipped   {r['path']}: {r['reason']}")
-            click.echo(f"{len(imported)} imported, {len(skipped)} skipped")
+                    click.echo(f"{r.status:<9} {r.path}: {r.reason}")
+            for path in empty:
+                click.echo(f"nothing importable in {path}", err=True)
+            click.echo(f"{counts['imported']} imported, {counts['skipped']} skipped, "
+                       f"{counts['failed']} failed")
 
-        _emit(as_json, {"imported": len(imported), "skipped": len(skipped), "failed": len(failed),
-                        "files": results}, human)
-        return 0 if not failed else 1
+        _emit(as_json, {**counts, "empty_paths": empty, "files": [r.as_dict() for r in results]},
+              human)
+        return 1 if counts["failed"] or empty else 0
 
     _run(ctx, work)
 
 
-def _import_one(client: EngineClient, path: Path, domain: str, reason: str | None) -> dict[str, Any]:
-    if reason is not None:
-        return {"path": str(path), "status": "skipped", "reason": reason}
+def _send_one(client: EngineClient, job: Job) -> FileResult:
     try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        return {"path": str(path), "status": "skipped", "reason": f"cannot read: {exc.strerror}"}
-    document: Any
-    if path.suffix.lower() == ".json":
-        try:
-            document = json.loads(raw)
-        except ValueError as exc:
-            return {"path": str(path), "status": "skipped", "reason": f"not valid JSON: {exc}"}
-    else:
-        try:
-            document = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            return {"path": str(path), "status": "skipped", "reason": "not UTF-8 text"}
-    try:
-        record = client.call("POST", "/api/assemblies/import",
-                             json_body={"document": document, "domain": domain, "file_name": path.name})
+        record = client.call("POST", "/api/assemblies/import", json_body=job.body)
     except CliError as exc:
-        return {"path": str(path), "status": "skipped", "reason": str(exc)}
-    return {"path": str(path), "status": "imported", "assembly_guid": record["assembly_guid"],
-            "display_name": record["display_name"]}
+        return result_of(job, None, exc.body, str(exc))
+    return result_of(job, record, None, None)
 
 
 @main.command()

@@ -137,3 +137,45 @@ def test_runners_resolve_an_assembly_to_its_verified_content(
     assert content.main_file_name == "script.ps1"
     assert content.text == "$UserName = $env:User_Name\nUnlock-ADAccount -Identity $UserName"
     assert content.files == ()
+
+
+@pytest.mark.parametrize("document", [
+    {},
+    {"name": "my-package", "version": "1.0.0", "dependencies": {}},
+    {"$schema": "http://json-schema.org/draft-07/schema#", "type": "array", "items": {}},
+    [{"guid": "x", "filename": "a.ps1"}],
+    "",
+], ids=["empty", "package-manifest", "json-schema", "a-list", "empty-text"])
+def test_what_is_no_assembly_is_called_so_with_what_was_expected(
+    api: tuple[TestClient, dict[str, str]], document: Any,
+) -> None:
+    http, headers = api
+    before = http.get("/api/assemblies", headers=headers).json()["total"]
+    answer = http.post("/api/assemblies/import", headers=headers, json={"document": document})
+    assert answer.status_code == 422, answer.text
+    body = answer.json()
+    if document == "":
+        assert body["error"] == "invalid_document"  # text that is neither JSON nor YAML plays
+    else:
+        assert body["error"] == "not_an_assembly"
+        assert body["message"].startswith("not an assembly document")
+        assert "expected a legacy script document" in body["message"]
+        assert "is missing" not in body["message"]
+    assert http.get("/api/assemblies", headers=headers).json()["total"] == before
+
+
+def test_workflow_exported_without_tab_name_imports_back(
+    api: tuple[TestClient, dict[str, str]],
+) -> None:
+    http, headers = api
+    first = http.post("/api/assemblies/import", headers=headers, json={
+        "document": {"nodes": [{"id": "a"}], "edges": []}, "file_name": "Unnamed Flow.json",
+    })
+    assert first.status_code == 201, first.text
+    exported = http.get(f"/api/assemblies/{first.json()['assembly_guid']}/export",
+                        headers=headers).json()
+    assert "tab_name" not in exported
+    exported[ENGINE_KEY]["assembly_guid"] = "f" * 32  # names no assembly: a new one
+    again = http.post("/api/assemblies/import", headers=headers, json={"document": exported})
+    assert again.status_code == 201, again.text
+    assert again.json()["display_name"] == "Unnamed Flow"

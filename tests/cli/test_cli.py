@@ -254,7 +254,8 @@ def test_flush_in_process(cli: Cli) -> None:
 
 def test_import_corpus_tree_reports_every_file(cli: Cli) -> None:
     files = corpus_files()
-    documents = [p for p in files if p.suffix in (".json", ".yml")]
+    documents = [p for p in files if p.suffix in (".json", ".yml")
+                 and "tactical-rmm" not in p.parts]
     assert len(documents) >= 20 and any(p.name == "README.md" for p in files)
 
     report = cli.json("import", CORPUS)  # README.md is skipped, but it is not a document: exit 0
@@ -284,10 +285,12 @@ def test_import_human_output_has_progress_and_summary(cli: Cli) -> None:
     lines = result.stdout.splitlines()
     for script in scripts:
         assert any(line.startswith("imported") and str(script) in line for line in lines), script
-    # README given by name is tried as a document and refused by the engine, with its reason
-    assert any(line.startswith("skipped") and "README.md: " in line for line in lines)
-    assert any(line.startswith("skipped") and "absent.json: no such file or folder" in line for line in lines)
-    assert lines[-1] == f"{len(scripts)} imported, 2 skipped"
+    # README given by name is no assembly document: skipped, and the path held nothing
+    assert any(line.startswith("skipped") and "README.md: not an assembly document" in line
+               for line in lines)
+    assert any(line.startswith("failed") and "absent.json: no such file or folder" in line for line in lines)
+    assert f"nothing importable in {CORPUS / 'README.md'}" in result.stderr
+    assert lines[-1] == f"{len(scripts)} imported, 1 skipped, 1 failed"
 
 
 def test_import_gives_a_reason_for_each_skip(cli: Cli, tmp_path: Path) -> None:
@@ -298,19 +301,47 @@ def test_import_gives_a_reason_for_each_skip(cli: Cli, tmp_path: Path) -> None:
     (tree / "Scripts" / "notes.txt").write_text("hello", encoding="utf-8")
     (tree / "Scripts" / "binary.yml").write_bytes(b"\xff\xfe\x00garbage")
     (tree / "Scripts" / "alien.json").write_text(json.dumps({"foo": 1}), encoding="utf-8")
+    (tree / "Scripts" / "empty.json").write_text("{}", encoding="utf-8")
+    (tree / "Scripts" / "refused.json").write_text(
+        json.dumps({"name": "x", "type": "perl", "script": "print 1"}), encoding="utf-8")
 
     report = cli.json("import", tree, code=1)
     by_name = {Path(item["path"]).name: item for item in report["files"]}
-    assert set(by_name) == {"Hello World.json", "broken.json", "notes.txt", "binary.yml", "alien.json"}
+    assert set(by_name) == {"Hello World.json", "broken.json", "notes.txt", "binary.yml", "alien.json",
+                            "empty.json", "refused.json"}
     assert by_name["Hello World.json"]["status"] == "imported"
+    assert by_name["broken.json"]["status"] == "failed"
     assert "not valid JSON" in by_name["broken.json"]["reason"]
-    assert "not a .json/.yml" in by_name["notes.txt"]["reason"]
-    assert "UTF-8" in by_name["binary.yml"]["reason"]
-    assert by_name["alien.json"]["status"] == "skipped" and by_name["alien.json"]["reason"]
-    assert report["imported"] == 1 and report["skipped"] == 4 and report["failed"] == 3
+    assert by_name["notes.txt"]["status"] == "skipped"
+    assert "not an assembly document" in by_name["notes.txt"]["reason"]
+    assert by_name["binary.yml"]["status"] == "failed" and "UTF-8" in by_name["binary.yml"]["reason"]
+    for name in ("alien.json", "empty.json"):  # JSON, but no assembly: what was expected
+        assert by_name[name]["status"] == "skipped"
+        assert by_name[name]["reason"].startswith("not an assembly document")
+        assert "expected a legacy script document" in by_name[name]["reason"]
+    assert by_name["refused.json"]["status"] == "failed"
+    assert "'perl' is not a known script type" in by_name["refused.json"]["reason"]
+    assert report["imported"] == 1 and report["skipped"] == 3 and report["failed"] == 3
+    assert report["empty_paths"] == []
 
     clean = cli.json("import", CORPUS / "workflows")
     assert clean["skipped"] == 0 and clean["imported"] == len(list((CORPUS / "workflows").glob("*.json")))
+
+
+def test_import_of_a_folder_with_nothing_importable_exits_1(cli: Cli, tmp_path: Path) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "README.md").write_text("# hi\n", encoding="utf-8")
+    (notes / "manifest.json").write_text(json.dumps({"name": "pkg", "version": "1.0"}),
+                                         encoding="utf-8")
+    report = cli.json("import", empty, notes, code=1)
+    assert report["imported"] == 0 and report["failed"] == 0 and report["skipped"] == 2
+    assert report["empty_paths"] == [str(empty), str(notes)]
+    # One good path next to an empty one still exits 1: the empty one was named.
+    mixed = cli.json("import", CORPUS / "workflows", empty, code=1)
+    assert mixed["imported"] == 2 and mixed["empty_paths"] == [str(empty)]
 
 
 def test_import_into_official_lands_in_official(cli: Cli) -> None:

@@ -1,0 +1,136 @@
+"""What ``assemblies import PATH…`` finds and how it accounts for it.
+
+Walking the named paths gives import *jobs* (one request body each) and the files that
+are no jobs. Every file ends in exactly one of three states:
+
+* ``imported`` — the engine created (or replaced) an assembly from it;
+* ``skipped`` — it is not an assembly document (a README, an image, a JSON file that is no
+  assembly): the reason says why and what was expected;
+* ``failed`` — it is an assembly document, or meant to be one, and was refused: the reason
+  is the engine's message (or why the file could not be read).
+
+The command exits 1 when anything failed, or when a path named on the command line held
+nothing importable (no file of it was imported or failed).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+DOCUMENT_SUFFIXES = (".json", ".yml", ".yaml")
+NOT_A_DOCUMENT = "not an assembly document (only .json, .yml and .yaml files are imported)"
+NOT_AN_ASSEMBLY = "not_an_assembly"  # the engine's error code for such documents
+
+
+@dataclass
+class Job:
+    """One document to send to the engine."""
+
+    path: str
+    root: int  # index of the named path it came from
+    body: dict[str, Any]
+
+
+@dataclass
+class FileResult:
+    path: str
+    root: int
+    status: str  # imported | skipped | failed
+    reason: str | None = None
+    assembly_guid: str | None = None
+    display_name: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"path": self.path, "status": self.status}
+        if self.status == "imported":
+            out.update(assembly_guid=self.assembly_guid, display_name=self.display_name)
+        else:
+            out["reason"] = self.reason
+        return out
+
+
+@dataclass
+class Discovery:
+    jobs: list[Job] = field(default_factory=list)
+    results: list[FileResult] = field(default_factory=list)  # decided without the engine
+
+    def skip(self, path: Path, root: int, reason: str) -> None:
+        self.results.append(FileResult(str(path), root, "skipped", reason))
+
+    def fail(self, path: Path, root: int, reason: str) -> None:
+        self.results.append(FileResult(str(path), root, "failed", reason))
+
+
+def discover(paths: tuple[Path, ...], domain: str) -> Discovery:
+    found = Discovery()
+    for root, path in enumerate(paths):
+        if path.is_dir():
+            for child in sorted(p for p in path.rglob("*") if p.is_file()):
+                _file(found, child, root, domain)
+        elif path.is_file():
+            _file(found, path, root, domain)
+        else:
+            found.fail(path, root, "no such file or folder")
+    return found
+
+
+def _file(found: Discovery, path: Path, root: int, domain: str) -> None:
+    suffix = path.suffix.lower()
+    if suffix not in DOCUMENT_SUFFIXES:
+        found.skip(path, root, NOT_A_DOCUMENT)
+        return
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        found.fail(path, root, f"cannot read: {exc.strerror or exc}")
+        return
+    document: Any
+    if suffix == ".json":
+        try:
+            document = json.loads(raw)
+        except ValueError as exc:
+            found.fail(path, root, f"not valid JSON: {exc}")
+            return
+    else:
+        try:
+            document = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            found.fail(path, root, "not UTF-8 text (save it as UTF-8 and import it again)")
+            return
+    found.jobs.append(Job(str(path), root, {"document": document, "domain": domain,
+                                             "file_name": path.name}))
+
+
+def encode_bytes(raw: bytes) -> str:
+    return base64.b64encode(raw).decode("ascii")
+
+
+def result_of(job: Job, answer: dict[str, Any] | None, error: dict[str, Any] | None,
+              message: str | None) -> FileResult:
+    """Turn the engine's answer for one job into a file result."""
+    if answer is not None:
+        return FileResult(job.path, job.root, "imported", assembly_guid=answer["assembly_guid"],
+                          display_name=answer["display_name"])
+    code = error.get("error") if isinstance(error, dict) else None
+    status = "skipped" if code == NOT_AN_ASSEMBLY else "failed"
+    return FileResult(job.path, job.root, status, message or "refused by the engine")
+
+
+def empty_roots(paths: tuple[Path, ...], results: list[FileResult]) -> list[str]:
+    """Named paths of which nothing was imported or failed (nothing importable)."""
+    useful = {r.root for r in results if r.status != "skipped"}
+    return [str(path) for index, path in enumerate(paths) if index not in useful]
+
+
+def summary(results: list[FileResult]) -> dict[str, int]:
+    return {status: sum(1 for r in results if r.status == status)
+            for status in ("imported", "skipped", "failed")}
+
+
+def ordered(results: list[FileResult]) -> Iterator[FileResult]:
+    return iter(sorted(results, key=lambda r: (r.root, r.path)))

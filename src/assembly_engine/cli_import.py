@@ -25,6 +25,8 @@ from typing import Any
 DOCUMENT_SUFFIXES = (".json", ".yml", ".yaml")
 NOT_A_DOCUMENT = "not an assembly document (only .json, .yml and .yaml files are imported)"
 NOT_AN_ASSEMBLY = "not_an_assembly"  # the engine's error code for such documents
+TRMM_MANIFEST = "community_scripts.json"  # Tactical RMM: this manifest beside scripts/
+TRMM_SCRIPTS = "scripts"
 
 
 @dataclass
@@ -70,13 +72,60 @@ def discover(paths: tuple[Path, ...], domain: str) -> Discovery:
     found = Discovery()
     for root, path in enumerate(paths):
         if path.is_dir():
-            for child in sorted(p for p in path.rglob("*") if p.is_file()):
-                _file(found, child, root, domain)
+            files = sorted(p for p in path.rglob("*") if p.is_file())
+            consumed: set[Path] = set()
+            for manifest in (p for p in files if _is_manifest(p)):
+                consumed |= _manifest(found, manifest, root, domain)
+            for child in files:
+                if child not in consumed:
+                    _file(found, child, root, domain)
         elif path.is_file():
-            _file(found, path, root, domain)
+            if _is_manifest(path):
+                _manifest(found, path, root, domain)
+            else:
+                _file(found, path, root, domain)
         else:
             found.fail(path, root, "no such file or folder")
     return found
+
+
+def _is_manifest(path: Path) -> bool:
+    return path.name == TRMM_MANIFEST and (path.parent / TRMM_SCRIPTS).is_dir()
+
+
+def _manifest(found: Discovery, manifest: Path, root: int, domain: str) -> set[Path]:
+    """Jobs for every entry of a Tactical RMM manifest; returns the files it accounts for."""
+    consumed = {manifest}
+    try:
+        entries = json.loads(manifest.read_bytes())
+    except (OSError, ValueError) as exc:
+        found.fail(manifest, root, f"Tactical RMM manifest cannot be read: {exc}")
+        return consumed
+    if not isinstance(entries, list):
+        found.fail(manifest, root, "Tactical RMM manifest must be a JSON list of script entries")
+        return consumed
+    scripts = manifest.parent / TRMM_SCRIPTS
+    for index, entry in enumerate(entries):
+        file_name = entry.get("filename") if isinstance(entry, dict) else None
+        if not isinstance(file_name, str) or not file_name or Path(file_name).name != file_name:
+            found.fail(manifest, root, f"entry {index} of the manifest has no usable filename "
+                                       f"(got {file_name!r})")
+            continue
+        script = scripts / file_name
+        consumed.add(script)
+        try:
+            raw = script.read_bytes()
+        except OSError as exc:
+            found.fail(script, root, f"named by {manifest.name} entry {index} but cannot be "
+                                     f"read: {exc.strerror or exc}")
+            continue
+        found.jobs.append(Job(str(script), root, {
+            "document": entry, "domain": domain, "file_name": file_name,
+            "script_base64": encode_bytes(raw),
+        }))
+    found.skip(manifest, root, f"Tactical RMM manifest: its {len(entries)} entries are listed "
+                               f"under {TRMM_SCRIPTS}/")
+    return consumed
 
 
 def _file(found: Discovery, path: Path, root: int, domain: str) -> None:

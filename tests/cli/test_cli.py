@@ -9,6 +9,7 @@ staging library is a copy of the repository's Data/Engine/Assemblies.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import shutil
@@ -254,8 +255,11 @@ def test_flush_in_process(cli: Cli) -> None:
 
 def test_import_corpus_tree_reports_every_file(cli: Cli) -> None:
     files = corpus_files()
+    trmm = CORPUS / "tactical-rmm"
+    entries = json.loads((trmm / "community_scripts.json").read_bytes())
+    scripts = {trmm / "scripts" / entry["filename"] for entry in entries}
     documents = [p for p in files if p.suffix in (".json", ".yml")
-                 and "tactical-rmm" not in p.parts]
+                 and "tactical-rmm" not in p.parts] + sorted(scripts)
     assert len(documents) >= 20 and any(p.name == "README.md" for p in files)
 
     report = cli.json("import", CORPUS)  # README.md is skipped, but it is not a document: exit 0
@@ -342,6 +346,26 @@ def test_import_of_a_folder_with_nothing_importable_exits_1(cli: Cli, tmp_path: 
     # One good path next to an empty one still exits 1: the empty one was named.
     mixed = cli.json("import", CORPUS / "workflows", empty, code=1)
     assert mixed["imported"] == 2 and mixed["empty_paths"] == [str(empty)]
+
+
+def test_import_tactical_rmm_library_in_one_command(cli: Cli, tmp_path: Path) -> None:
+    trmm = CORPUS / "tactical-rmm"
+    entries = json.loads((trmm / "community_scripts.json").read_bytes())
+    report = cli.json("import", trmm)
+    assert report["imported"] == len(entries) == 130 and report["failed"] == 0
+    skipped = {Path(item["path"]).name: item["reason"] for item in report["files"]
+               if item["status"] == "skipped"}
+    assert set(skipped) == {"community_scripts.json", "community_scripts.schema.json"}
+    assert skipped["community_scripts.schema.json"].startswith("not an assembly document")
+    out = tmp_path / "out"
+    cli.json("export", "--domain", "user", "--out", out)
+    exported = [json.loads(p.read_text(encoding="utf-8")) for p in out.rglob("*.json")]
+    by_guid = {doc["tactical_rmm"]["guid"]: doc for doc in exported}
+    assert len(by_guid) == 130
+    for entry in entries:
+        doc = by_guid[entry["guid"]]
+        assert doc["tactical_rmm"] == entry
+        assert base64.b64decode(doc["script"]) == (trmm / "scripts" / entry["filename"]).read_bytes()
 
 
 def test_import_into_official_lands_in_official(cli: Cli) -> None:

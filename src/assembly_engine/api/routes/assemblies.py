@@ -213,8 +213,12 @@ def official_sync(caller: CurrentCaller, engine: Services) -> dict[str, Any]:
 def import_assembly(body: Annotated[ImportRequest, Body()], caller: CurrentCaller, engine: Services,
                     response: Response) -> dict[str, Any]:
     """Import a legacy document: a new assembly (201), or the replaced one it names (200)."""
+    try:
+        script = body.script_bytes()
+    except ValueError as exc:
+        raise ApiError(422, "invalid_document", f"{exc}.") from None
     record, created = engine.assemblies.import_document(caller, body.document, body.domain,
-                                                        file_name=body.file_name)
+                                                        file_name=body.file_name, script=script)
     if not created:
         response.status_code = 200
     return record

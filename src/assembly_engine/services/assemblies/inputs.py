@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import math
 from typing import Annotated, Any
 
@@ -174,6 +176,22 @@ class ImportRequest(StrictModel):
     document: Any  # a legacy JSON object, or the text of a document (JSON or raw YAML)
     domain: Domain = Domain.USER
     file_name: Annotated[str, AfterValidator(_file_name)] | None = None  # names raw .yml playbooks
+    # The script a Tactical RMM entry names, as text or (byte for byte) base64.
+    script: str | None = None
+    script_base64: str | None = None
+
+    def script_bytes(self) -> bytes | None:
+        """The script of a Tactical RMM entry, or None; ValueError says what is wrong."""
+        if self.script is not None and self.script_base64 is not None:
+            raise ValueError("send the script once: as script (text) or as script_base64")
+        if self.script is not None:
+            return self.script.encode("utf-8")
+        if self.script_base64 is not None:
+            try:
+                return base64.b64decode(self.script_base64, validate=True)
+            except (binascii.Error, ValueError):
+                raise ValueError("script_base64 is not valid base64") from None
+        return None
 
 
 class FlushRequest(StrictModel):

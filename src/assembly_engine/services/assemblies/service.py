@@ -509,7 +509,8 @@ class AssemblyService:
 
     # -- legacy documents --------------------------------------------------------------
     def import_document(self, caller: Caller, document: Any, domain: Domain = Domain.USER, *,
-                        file_name: str | None = None) -> tuple[dict[str, Any], bool]:
+                        file_name: str | None = None,
+                        script: bytes | None = None) -> tuple[dict[str, Any], bool]:
         """Import a legacy document; returns (record, created).
 
         Always a new assembly in ``domain``, unless the document names (in its
@@ -519,19 +520,20 @@ class AssemblyService:
         """
         self._auditor.require(policy.may_write(caller.actor, domain), caller, "assembly.import",
                               domain=domain)
-        imported = self.parse_import(caller, document, domain, file_name=file_name)
+        imported = self.parse_import(caller, document, domain, file_name=file_name, script=script)
         return self._import_parsed(caller, imported, domain)
 
     def parse_import(self, caller: Caller, document: Any, domain: Domain, *,
-                     file_name: str | None = None) -> ImportedAssembly:
+                     file_name: str | None = None, script: bytes | None = None) -> ImportedAssembly:
         """Validate a document for import (nothing is written; a refusal is audited)."""
         size = len(document) if isinstance(document, (str, bytes)) else len(
             json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode())
+        size += len(script or b"")
         if size > self.import_max_bytes:
             raise TooLarge(f"The document is {size} bytes, over the import limit of "
                            f"{self.import_max_bytes} bytes (ENGINE_IMPORT_MAX_BYTES).")
         try:
-            imported = import_value(document, file_name=file_name)
+            imported = import_value(document, file_name=file_name, script=script)
         except (InvalidDocument, RecursionError) as exc:
             message = str(exc) if isinstance(exc, InvalidDocument) else (
                 "The document is nested too deeply to be an assembly document.")

@@ -7,6 +7,7 @@ imported from. The formats:
 * legacy JSON documents, workflow canvases, raw YAML playbooks and the API record form:
   ``serialization``;
 * the upstream "items" form (a record wrapping a legacy document): ``items``;
+* one Tactical RMM script library entry with its script bytes: ``tactical_rmm``;
 
 Anything that is none of these is refused with :class:`NotAnAssembly` ("not an assembly
 document", with what was expected), never with a message about one field of a format it
@@ -32,7 +33,7 @@ from ..serialization import (
     normalise_for_comparison,
     parse_document,
 )
-from . import items
+from . import items, tactical_rmm
 
 EXPECTED = (
     "expected a legacy script document {name, type, script, ...}, a workflow {tab_name, "
@@ -61,12 +62,24 @@ def looks_like_assembly(doc: Mapping[str, Any]) -> bool:
     return bool(MARKER_KEYS.intersection(doc)) or doc.get("type") in KNOWN_TYPES
 
 
-def from_dict(doc: object, *, file_name: str | None = None) -> ImportedAssembly:
-    """Import an already-parsed JSON value of any accepted format."""
+def from_dict(doc: object, *, file_name: str | None = None,
+              script: bytes | None = None) -> ImportedAssembly:
+    """Import an already-parsed JSON value of any accepted format.
+
+    ``script`` is the script a Tactical RMM entry names (no other format takes one)."""
     if isinstance(doc, list):
+        if doc and all(isinstance(entry, dict) and tactical_rmm.is_entry(entry) for entry in doc):
+            raise _not_an_assembly(
+                f"a Tactical RMM manifest of {len(doc)} entries (import its folder with "
+                "`assemblies import`, or one entry at a time with its script)")
         raise _not_an_assembly("a JSON list")
     if not isinstance(doc, dict):
         raise _not_an_assembly(_json_kind(doc))
+    if tactical_rmm.is_entry(doc):
+        return tactical_rmm.from_entry(doc, script)
+    if script is not None:
+        raise InvalidDocument("script (or script_base64) is only for a Tactical RMM entry; "
+                              "other documents carry their script inside the document")
     if "payload" in doc and items.is_item(doc):
         body = dict(doc)
         block = engine_block(body.pop(ENGINE_KEY, None))
@@ -76,11 +89,15 @@ def from_dict(doc: object, *, file_name: str | None = None) -> ImportedAssembly:
     return document_from_dict(doc, file_name=file_name)
 
 
-def import_value(document: object, *, file_name: str | None = None) -> ImportedAssembly:
+def import_value(document: object, *, file_name: str | None = None,
+                 script: bytes | None = None) -> ImportedAssembly:
     """What ``POST /api/assemblies/import`` carries (an object, or a document's text)."""
     if isinstance(document, str | bytes):
-        return parse_document(document, file_name=file_name, from_dict=from_dict)
-    return from_dict(document, file_name=file_name)
+        def parsed(value: object, *, file_name: str | None = None) -> ImportedAssembly:
+            return from_dict(value, file_name=file_name, script=script)
+
+        return parse_document(document, file_name=file_name, from_dict=parsed)
+    return from_dict(document, file_name=file_name, script=script)
 
 
 def export_value(
@@ -116,11 +133,16 @@ def export_value(
         inner[ENGINE_KEY]["display_name"] = display_name
         return items.wrap(inner, note, display_name=display_name, summary=summary,
                           assembly_kind=kind, assembly_type=assembly_type)
-    return export_document(
+    document = export_document(
         display_name=display_name, summary=summary, category=category, assembly_kind=kind,
         assembly_type=assembly_type, version=version, metadata=metadata, tags=tags,
         content=content, **identity,
     )
+    if kind is AssemblyKind.SCRIPT:
+        tactical_rmm.refresh_entry(document, display_name=display_name, summary=summary,
+                                   category=category, assembly_type=assembly_type,
+                                   metadata=metadata, tags=list(tags))
+    return document
 
 
 def normalise(doc: dict[str, Any]) -> dict[str, Any]:

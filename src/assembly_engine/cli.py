@@ -21,6 +21,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from .cli_connection import CliError, EngineClient, engine_client, running_engine_client
+from .cli_export import raw_file
 from .cli_import import FileResult, Job, discover, empty_roots, ordered, result_of, summary
 from .config import Settings
 from .persistence.runtime import EngineLocked, RuntimeLock
@@ -281,10 +282,15 @@ def _send_one(client: EngineClient, job: Job) -> FileResult:
 @click.option("--domain", type=DOMAINS, help="Export every assembly of this domain.")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), required=True,
               help="Folder to write the legacy tree into (Scripts/, Workflows/, Ansible_Playbooks/).")
+@click.option("--format", "file_format", type=click.Choice(["legacy", "raw"]), default="legacy",
+              show_default=True,
+              help="legacy: one legacy JSON document each; raw: the plain script files, in "
+                   "folders by category.")
 @json_option
 @click.pass_context
-def export(ctx: click.Context, guid: str | None, domain: str | None, out_dir: Path, as_json: bool) -> None:
-    """Export one assembly (GUID) or a whole domain as a legacy folder tree that import reads."""
+def export(ctx: click.Context, guid: str | None, domain: str | None, out_dir: Path,
+           file_format: str, as_json: bool) -> None:
+    """Export one assembly (GUID) or a whole domain as a folder tree that import reads."""
     if (guid is None) == (domain is None):
         raise click.UsageError("Give either a GUID or --domain.")
 
@@ -301,9 +307,13 @@ def export(ctx: click.Context, guid: str | None, domain: str | None, out_dir: Pa
                 offset += len(page["items"])
                 if not page["items"] or offset >= page["total"]:
                     break
-        written: list[dict[str, str]] = []
+        written: list[dict[str, Any]] = []
+        taken: set[Path] = set()
         for item in targets:
             document = client.call("GET", f"/api/assemblies/{item['assembly_guid']}/export")
+            if file_format == "raw":
+                written.append(_write_raw(out_dir, item, document, taken))
+                continue
             folder = out_dir / KIND_FOLDERS.get(item["assembly_kind"], "Other")
             folder.mkdir(parents=True, exist_ok=True)
             target = folder / _file_name(item["display_name"])
@@ -314,11 +324,29 @@ def export(ctx: click.Context, guid: str | None, domain: str | None, out_dir: Pa
         def human() -> None:
             for item in written:
                 click.echo(f"wrote {item['path']}")
+                if item.get("attachments_not_written"):
+                    click.echo(f"  attached files not written in raw format: "
+                               f"{', '.join(item['attachments_not_written'])}")
             click.echo(f"{len(written)} assemblies exported to {out_dir}")
 
         _emit(as_json, {"written": written}, human)
 
     _run(ctx, work)
+
+
+def _write_raw(out_dir: Path, item: dict[str, Any], document: dict[str, Any],
+               taken: set[Path]) -> dict[str, Any]:
+    raw = raw_file(item, document)
+    target = out_dir.joinpath(*raw.relative.parts)
+    if target in taken:  # another assembly of this export has the same name and folder
+        target = target.with_name(f"{target.stem}-{item['assembly_guid'][:8]}{target.suffix}")
+    taken.add(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(raw.data)
+    result: dict[str, Any] = {"assembly_guid": item["assembly_guid"], "path": str(target)}
+    if raw.attachments:
+        result["attachments_not_written"] = list(raw.attachments)
+    return result
 
 
 def _exported_guid(path: Path) -> str | None:

@@ -23,7 +23,9 @@ from pathlib import Path
 from typing import Any
 
 DOCUMENT_SUFFIXES = (".json", ".yml", ".yaml")
-NOT_A_DOCUMENT = "not an assembly document (only .json, .yml and .yaml files are imported)"
+SCRIPT_SUFFIXES = (".ps1", ".bat", ".cmd", ".sh", ".py")  # plain scripts, sent byte for byte
+NOT_A_DOCUMENT = ("not an assembly document (imported are .json, .yml, .yaml, plain scripts "
+                  ".ps1 .bat .cmd .sh .py, and files starting with a #! line)")
 NOT_AN_ASSEMBLY = "not_an_assembly"  # the engine's error code for such documents
 TRMM_MANIFEST = "community_scripts.json"  # Tactical RMM: this manifest beside scripts/
 TRMM_SCRIPTS = "scripts"
@@ -78,12 +80,12 @@ def discover(paths: tuple[Path, ...], domain: str) -> Discovery:
                 consumed |= _manifest(found, manifest, root, domain)
             for child in files:
                 if child not in consumed:
-                    _file(found, child, root, domain)
+                    _file(found, child, root, domain, base=path)
         elif path.is_file():
             if _is_manifest(path):
                 _manifest(found, path, root, domain)
             else:
-                _file(found, path, root, domain)
+                _file(found, path, root, domain, base=None)
         else:
             found.fail(path, root, "no such file or folder")
     return found
@@ -128,15 +130,31 @@ def _manifest(found: Discovery, manifest: Path, root: int, domain: str) -> set[P
     return consumed
 
 
-def _file(found: Discovery, path: Path, root: int, domain: str) -> None:
+def _has_shebang(path: Path) -> bool:
+    try:
+        with path.open("rb") as handle:
+            return handle.read(5).removeprefix(b"\xef\xbb").startswith(b"#!")
+    except OSError:
+        return False
+
+
+def _file(found: Discovery, path: Path, root: int, domain: str, *, base: Path | None) -> None:
+    """A job for one file (``base``: the named folder it was found in, or None)."""
     suffix = path.suffix.lower()
-    if suffix not in DOCUMENT_SUFFIXES:
+    plain = suffix in SCRIPT_SUFFIXES or (not suffix and _has_shebang(path))
+    if suffix not in DOCUMENT_SUFFIXES and not plain:
         found.skip(path, root, NOT_A_DOCUMENT)
         return
     try:
         raw = path.read_bytes()
     except OSError as exc:
         found.fail(path, root, f"cannot read: {exc.strerror or exc}")
+        return
+    # Plain scripts and playbooks found in a folder get their folder path as category.
+    relative = path.relative_to(base).as_posix() if base is not None else path.name
+    if plain:
+        found.jobs.append(Job(str(path), root, {"document_base64": encode_bytes(raw),
+                                                 "domain": domain, "file_name": relative}))
         return
     document: Any
     if suffix == ".json":
@@ -145,14 +163,16 @@ def _file(found: Discovery, path: Path, root: int, domain: str) -> None:
         except ValueError as exc:
             found.fail(path, root, f"not valid JSON: {exc}")
             return
+        file_name = path.name
     else:
         try:
             document = raw.decode("utf-8")
         except UnicodeDecodeError:
             found.fail(path, root, "not UTF-8 text (save it as UTF-8 and import it again)")
             return
+        file_name = relative
     found.jobs.append(Job(str(path), root, {"document": document, "domain": domain,
-                                             "file_name": path.name}))
+                                             "file_name": file_name}))
 
 
 def encode_bytes(raw: bytes) -> str:

@@ -179,3 +179,23 @@ def test_workflow_exported_without_tab_name_imports_back(
     again = http.post("/api/assemblies/import", headers=headers, json={"document": exported})
     assert again.status_code == 201, again.text
     assert again.json()["display_name"] == "Unnamed Flow"
+
+
+def test_plain_script_bytes_import_through_document_base64(
+    api: tuple[TestClient, dict[str, str]],
+) -> None:
+    http, headers = api
+    raw = b"\xef\xbb\xbfWrite-Host 'hi'\r\n"
+    answer = http.post("/api/assemblies/import", headers=headers, json={
+        "document_base64": base64.b64encode(raw).decode(), "file_name": "Windows/Greet.ps1"})
+    assert answer.status_code == 201, answer.text
+    record = answer.json()
+    assert (record["display_name"], record["category"], record["assembly_type"]) == (
+        "Greet", "Windows", "powershell")
+    exported = http.get(f"/api/assemblies/{record['assembly_guid']}/export", headers=headers).json()
+    assert base64.b64decode(exported["script"]) == raw
+    both = http.post("/api/assemblies/import", headers=headers, json={
+        "document": "x", "document_base64": "eA==", "file_name": "a.ps1"})
+    assert both.status_code == 422 and "send the document once" in both.json()["message"]
+    neither = http.post("/api/assemblies/import", headers=headers, json={"file_name": "a.ps1"})
+    assert neither.status_code == 422 and "document is missing" in neither.json()["message"]

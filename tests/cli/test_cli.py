@@ -368,6 +368,45 @@ def test_import_tactical_rmm_library_in_one_command(cli: Cli, tmp_path: Path) ->
         assert base64.b64decode(doc["script"]) == (trmm / "scripts" / entry["filename"]).read_bytes()
 
 
+PLAIN_TREE: dict[str, bytes] = {
+    "Windows/Network/Reset Adapter.ps1": b"\xef\xbb\xbfRestart-NetAdapter *\r\n",
+    "Windows/cleanup.cmd": b"@echo off\r\ndel /q %TEMP%\\*\r\n",
+    "Windows/legacy.bat": b"@echo off\r\necho \xe9t\xe9\r\n",  # not UTF-8
+    "Linux/check-disk": b"#!/bin/bash\ndf -h\n",
+    "Linux/report.py": b"print('ok')\n",
+    "Linux/tidy.sh": b"rm -rf /tmp/x\n",
+    "Playbooks/site.yml": b"- hosts: all\n  tasks: []\n",
+    "notes.txt": b"not a script\n",
+}
+
+
+def test_import_a_folder_of_plain_scripts_and_export_them_raw(cli: Cli, tmp_path: Path) -> None:
+    tree = tmp_path / "my-scripts"
+    for relative, data in PLAIN_TREE.items():
+        (tree / relative).parent.mkdir(parents=True, exist_ok=True)
+        (tree / relative).write_bytes(data)
+    report = cli.json("import", tree)
+    assert report["imported"] == 7 and report["skipped"] == 1 and report["failed"] == 0
+    items = cli.json("status")["assemblies"]["user"]
+    assert items == 7
+
+    legacy = tmp_path / "legacy"
+    cli.json("export", "--domain", "user", "--out", legacy)
+    documents = {json.loads(p.read_text(encoding="utf-8"))["name"]: json.loads(p.read_text("utf-8"))
+                 for p in legacy.rglob("*.json")}
+    assert documents["Reset Adapter"]["category"] == "Windows/Network"
+    assert documents["Reset Adapter"]["type"] == "powershell"
+    assert documents["cleanup"]["type"] == "batch" and documents["check-disk"]["type"] == "bash"
+    assert base64.b64decode(documents["legacy"]["script"]) == PLAIN_TREE["Windows/legacy.bat"]
+
+    raw = tmp_path / "raw"
+    written = cli.json("export", "--domain", "user", "--out", raw, "--format", "raw")["written"]
+    assert len(written) == 7
+    back = {p.relative_to(raw).as_posix(): p.read_bytes() for p in raw.rglob("*") if p.is_file()}
+    expected = {k: v for k, v in PLAIN_TREE.items() if k != "notes.txt"}
+    assert back == expected  # same paths, same bytes (CRLF, BOM, encoding)
+
+
 def test_import_into_official_lands_in_official(cli: Cli) -> None:
     before = len(staged_rows(cli.staging))
     report = cli.json("import", "--domain", "official", CORPUS / "scripts" / "Hello World.json")

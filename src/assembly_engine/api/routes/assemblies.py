@@ -214,10 +214,10 @@ def import_assembly(body: Annotated[ImportRequest, Body()], caller: CurrentCalle
                     response: Response) -> dict[str, Any]:
     """Import a legacy document: a new assembly (201), or the replaced one it names (200)."""
     try:
-        script = body.script_bytes()
+        document, script = body.document_value(), body.script_bytes()
     except ValueError as exc:
         raise ApiError(422, "invalid_document", f"{exc}.") from None
-    record, created = engine.assemblies.import_document(caller, body.document, body.domain,
+    record, created = engine.assemblies.import_document(caller, document, body.domain,
                                                         file_name=body.file_name, script=script)
     if not created:
         response.status_code = 200

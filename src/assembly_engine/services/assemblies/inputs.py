@@ -173,12 +173,27 @@ def _file_name(value: str, info: ValidationInfo) -> str:
 
 
 class ImportRequest(StrictModel):
-    document: Any  # a legacy JSON object, or the text of a document (JSON or raw YAML)
+    # A legacy JSON object, or the text of a document (JSON, raw YAML, a plain script) —
+    # or that text byte for byte as document_base64.
+    document: Any = None
+    document_base64: str | None = None
     domain: Domain = Domain.USER
-    file_name: Annotated[str, AfterValidator(_file_name)] | None = None  # names raw .yml playbooks
+    # Names raw .yml playbooks and plain scripts; a relative path's folders are the category.
+    file_name: Annotated[str, AfterValidator(_file_name)] | None = None
     # The script a Tactical RMM entry names, as text or (byte for byte) base64.
     script: str | None = None
     script_base64: str | None = None
+
+    def document_value(self) -> Any:
+        """The document: the object or text sent, or the bytes of document_base64."""
+        if self.document_base64 is None:
+            if self.document is None:
+                raise ValueError("document is missing: send the document (an object or its "
+                                 "text), or its bytes as document_base64")
+            return self.document
+        if self.document is not None:
+            raise ValueError("send the document once: as document or as document_base64")
+        return _base64(self.document_base64, "document_base64")
 
     def script_bytes(self) -> bytes | None:
         """The script of a Tactical RMM entry, or None; ValueError says what is wrong."""
@@ -187,11 +202,15 @@ class ImportRequest(StrictModel):
         if self.script is not None:
             return self.script.encode("utf-8")
         if self.script_base64 is not None:
-            try:
-                return base64.b64decode(self.script_base64, validate=True)
-            except (binascii.Error, ValueError):
-                raise ValueError("script_base64 is not valid base64") from None
+            return _base64(self.script_base64, "script_base64")
         return None
+
+
+def _base64(value: str, where: str) -> bytes:
+    try:
+        return base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError(f"{where} is not valid base64") from None
 
 
 class FlushRequest(StrictModel):

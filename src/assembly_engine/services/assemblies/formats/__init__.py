@@ -8,6 +8,8 @@ imported from. The formats:
   ``serialization``;
 * the upstream "items" form (a record wrapping a legacy document): ``items``;
 * one Tactical RMM script library entry with its script bytes: ``tactical_rmm``;
+* plain script files (``.ps1 .bat .cmd .sh .py`` or a shebang), named by ``file_name``,
+  whose folder part becomes the category (also for raw ``.yml`` playbooks): ``plain_scripts``.
 
 Anything that is none of these is refused with :class:`NotAnAssembly` ("not an assembly
 document", with what was expected), never with a message about one field of a format it
@@ -16,6 +18,7 @@ does not resemble.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -27,13 +30,14 @@ from ..serialization import (
     InvalidDocument,
     NotAnAssembly,
     _json_kind,
+    _utf8,
     document_from_dict,
     engine_block,
     export_document,
     normalise_for_comparison,
     parse_document,
 )
-from . import items, tactical_rmm
+from . import items, plain_scripts, tactical_rmm
 
 EXPECTED = (
     "expected a legacy script document {name, type, script, ...}, a workflow {tab_name, "
@@ -93,10 +97,23 @@ def import_value(document: object, *, file_name: str | None = None,
                  script: bytes | None = None) -> ImportedAssembly:
     """What ``POST /api/assemblies/import`` carries (an object, or a document's text)."""
     if isinstance(document, str | bytes):
+        raw = document if isinstance(document, bytes) else _utf8(document, "document")
+        if plain_scripts.plain_type(file_name, raw) is not None:
+            if script is not None:
+                raise InvalidDocument("script (or script_base64) is only for a Tactical RMM "
+                                      "entry; a plain script file is the document itself")
+            assert file_name is not None
+            return plain_scripts.from_file(raw, file_name)
+
         def parsed(value: object, *, file_name: str | None = None) -> ImportedAssembly:
             return from_dict(value, file_name=file_name, script=script)
 
-        return parse_document(document, file_name=file_name, from_dict=parsed)
+        imported = parse_document(document, file_name=file_name, from_dict=parsed)
+        folder = plain_scripts.folder_of(file_name) if file_name else None
+        if folder is not None and imported.assembly_kind is AssemblyKind.ANSIBLE \
+                and imported.category is None:  # a raw playbook found in a folder tree
+            imported = dataclasses.replace(imported, category=folder)
+        return imported
     return from_dict(document, file_name=file_name, script=script)
 
 

@@ -27,6 +27,10 @@ SCRIPT_SUFFIXES = (".ps1", ".bat", ".cmd", ".sh", ".py")  # plain scripts, sent 
 NOT_A_DOCUMENT = ("not an assembly document (imported are .json, .yml, .yaml, plain scripts "
                   ".ps1 .bat .cmd .sh .py, and files starting with a #! line)")
 NOT_AN_ASSEMBLY = "not_an_assembly"  # the engine's error code for such documents
+# One batch request carries at most this many documents and about this much JSON (the
+# engine refuses bodies over ENGINE_IMPORT_MAX_BYTES, 32 MiB by default).
+BATCH_DOCUMENTS = 250
+BATCH_BYTES = 8 * 1024 * 1024
 TRMM_MANIFEST = "community_scripts.json"  # Tactical RMM: this manifest beside scripts/
 TRMM_SCRIPTS = "scripts"
 
@@ -70,22 +74,22 @@ class Discovery:
         self.results.append(FileResult(str(path), root, "failed", reason))
 
 
-def discover(paths: tuple[Path, ...], domain: str) -> Discovery:
+def discover(paths: tuple[Path, ...]) -> Discovery:
     found = Discovery()
     for root, path in enumerate(paths):
         if path.is_dir():
             files = sorted(p for p in path.rglob("*") if p.is_file())
             consumed: set[Path] = set()
             for manifest in (p for p in files if _is_manifest(p)):
-                consumed |= _manifest(found, manifest, root, domain)
+                consumed |= _manifest(found, manifest, root)
             for child in files:
                 if child not in consumed:
-                    _file(found, child, root, domain, base=path)
+                    _file(found, child, root, base=path)
         elif path.is_file():
             if _is_manifest(path):
-                _manifest(found, path, root, domain)
+                _manifest(found, path, root)
             else:
-                _file(found, path, root, domain, base=None)
+                _file(found, path, root, base=None)
         else:
             found.fail(path, root, "no such file or folder")
     return found
@@ -95,7 +99,7 @@ def _is_manifest(path: Path) -> bool:
     return path.name == TRMM_MANIFEST and (path.parent / TRMM_SCRIPTS).is_dir()
 
 
-def _manifest(found: Discovery, manifest: Path, root: int, domain: str) -> set[Path]:
+def _manifest(found: Discovery, manifest: Path, root: int) -> set[Path]:
     """Jobs for every entry of a Tactical RMM manifest; returns the files it accounts for."""
     consumed = {manifest}
     try:
@@ -122,7 +126,7 @@ def _manifest(found: Discovery, manifest: Path, root: int, domain: str) -> set[P
                                      f"read: {exc.strerror or exc}")
             continue
         found.jobs.append(Job(str(script), root, {
-            "document": entry, "domain": domain, "file_name": file_name,
+            "document": entry, "file_name": file_name,
             "script_base64": encode_bytes(raw),
         }))
     found.skip(manifest, root, f"Tactical RMM manifest: its {len(entries)} entries are listed "
@@ -138,7 +142,7 @@ def _has_shebang(path: Path) -> bool:
         return False
 
 
-def _file(found: Discovery, path: Path, root: int, domain: str, *, base: Path | None) -> None:
+def _file(found: Discovery, path: Path, root: int, *, base: Path | None) -> None:
     """A job for one file (``base``: the named folder it was found in, or None)."""
     suffix = path.suffix.lower()
     plain = suffix in SCRIPT_SUFFIXES or (not suffix and _has_shebang(path))
@@ -154,7 +158,7 @@ def _file(found: Discovery, path: Path, root: int, domain: str, *, base: Path | 
     relative = path.relative_to(base).as_posix() if base is not None else path.name
     if plain:
         found.jobs.append(Job(str(path), root, {"document_base64": encode_bytes(raw),
-                                                 "domain": domain, "file_name": relative}))
+                                                 "file_name": relative}))
         return
     document: Any
     if suffix == ".json":
@@ -171,7 +175,7 @@ def _file(found: Discovery, path: Path, root: int, domain: str, *, base: Path | 
             found.fail(path, root, "not UTF-8 text (save it as UTF-8 and import it again)")
             return
         file_name = relative
-    found.jobs.append(Job(str(path), root, {"document": document, "domain": domain,
+    found.jobs.append(Job(str(path), root, {"document": document,
                                              "file_name": file_name}))
 
 
@@ -188,6 +192,33 @@ def result_of(job: Job, answer: dict[str, Any] | None, error: dict[str, Any] | N
     code = error.get("error") if isinstance(error, dict) else None
     status = "skipped" if code == NOT_AN_ASSEMBLY else "failed"
     return FileResult(job.path, job.root, status, message or "refused by the engine")
+
+
+def batch_result(job: Job, item: dict[str, Any]) -> FileResult:
+    """A file result from one entry of a batch answer."""
+    if item.get("status") in ("imported", "replaced"):
+        return FileResult(job.path, job.root, "imported", assembly_guid=item["assembly_guid"],
+                          display_name=item["display_name"])
+    return result_of(job, None, item, item.get("message"))
+
+
+def batches(jobs: list[Job]) -> Iterator[list[Job]]:
+    """Jobs in batches of at most BATCH_DOCUMENTS documents and about BATCH_BYTES of JSON."""
+    batch: list[Job] = []
+    size = 0
+    for job in jobs:
+        weight = _weight(job.body)
+        if batch and (len(batch) >= BATCH_DOCUMENTS or size + weight > BATCH_BYTES):
+            yield batch
+            batch, size = [], 0
+        batch.append(job)
+        size += weight
+    if batch:
+        yield batch
+
+
+def _weight(body: dict[str, Any]) -> int:
+    return len(json.dumps(body, ensure_ascii=False, separators=(",", ":")))
 
 
 def empty_roots(paths: tuple[Path, ...], results: list[FileResult]) -> list[str]:

@@ -172,12 +172,11 @@ def _file_name(value: str, info: ValidationInfo) -> str:
     return value
 
 
-class ImportRequest(StrictModel):
+class ImportDocument(StrictModel):
     # A legacy JSON object, or the text of a document (JSON, raw YAML, a plain script) —
     # or that text byte for byte as document_base64.
     document: Any = None
     document_base64: str | None = None
-    domain: Domain = Domain.USER
     # Names raw .yml playbooks and plain scripts; a relative path's folders are the category.
     file_name: Annotated[str, AfterValidator(_file_name)] | None = None
     # The script a Tactical RMM entry names, as text or (byte for byte) base64.
@@ -204,6 +203,20 @@ class ImportRequest(StrictModel):
         if self.script_base64 is not None:
             return _base64(self.script_base64, "script_base64")
         return None
+
+
+class ImportRequest(ImportDocument):
+    domain: Domain = Domain.USER
+    dry_run: StrictBool = False  # validate and answer what would be created; write nothing
+
+
+MAX_BATCH_DOCUMENTS = 10_000
+
+
+class ImportBatchRequest(StrictModel):
+    documents: Annotated[list[ImportDocument], Field(min_length=1, max_length=MAX_BATCH_DOCUMENTS)]
+    domain: Domain = Domain.USER
+    dry_run: StrictBool = False
 
 
 def _base64(value: str, where: str) -> bytes:

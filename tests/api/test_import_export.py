@@ -199,3 +199,46 @@ def test_plain_script_bytes_import_through_document_base64(
     assert both.status_code == 422 and "send the document once" in both.json()["message"]
     neither = http.post("/api/assemblies/import", headers=headers, json={"file_name": "a.ps1"})
     assert neither.status_code == 422 and "document is missing" in neither.json()["message"]
+
+
+def test_dry_run_answers_what_import_would_create_and_creates_nothing(
+    api: tuple[TestClient, dict[str, str]], tmp_path: Path,
+) -> None:
+    http, headers = api
+    item = json.loads((CORPUS / "items" / "6df431a02cedb99d843f05ac5f1be3998913c397.json").read_bytes())
+    before = http.get("/api/assemblies", headers=headers).json()["total"]
+    answer = http.post("/api/assemblies/import", headers=headers,
+                       json={"document": item, "dry_run": True})
+    assert answer.status_code == 200, answer.text
+    preview = answer.json()["would_create"]
+    assert answer.json()["dry_run"] is True
+    assert preview["display_name"] == "Shutdown Device [WIN]" and preview["assembly_type"] == "powershell"
+    assert preview["payload"]["script"] == base64.b64decode(item["payload"]["script"]).decode()
+    assert preview["metadata"]["variables"] == item["payload"]["variables"]
+    assert preview["replaces"] is None
+    assert http.get("/api/assemblies", headers=headers).json()["total"] == before
+    # the same parser: what the dry run shows is what the import creates
+    created = http.post("/api/assemblies/import", headers=headers, json={"document": item}).json()
+    for key in ("display_name", "summary", "category", "assembly_kind", "assembly_type", "version",
+                "metadata", "tags"):
+        assert created[key] == preview[key], key
+    # a dry run of its export says it would replace it; as_new says it would not
+    exported = http.get(f"/api/assemblies/{created['assembly_guid']}/export", headers=headers).json()
+    again = http.post("/api/assemblies/import", headers=headers,
+                      json={"document": exported, "dry_run": True}).json()["would_create"]
+    assert again["replaces"] == created["assembly_guid"]
+    fresh = http.post("/api/assemblies/import", headers=headers,
+                      json={"document": exported, "dry_run": True, "as_new": True}).json()
+    assert fresh["would_create"]["replaces"] is None
+    new = http.post("/api/assemblies/import", headers=headers, json={"document": exported, "as_new": True})
+    assert new.status_code == 201 and new.json()["assembly_guid"] != created["assembly_guid"]
+
+
+def test_a_refused_dry_run_names_the_problem(api: tuple[TestClient, dict[str, str]]) -> None:
+    http, headers = api
+    document = {"name": "x", "type": "bash", "script": "echo\n",
+                "files": [{"file_name": "a.bin", "data": "aGVs\nbG8="}]}
+    answer = http.post("/api/assemblies/import", headers=headers,
+                       json={"document": document, "dry_run": True})
+    assert answer.status_code == 422
+    assert "document.files[0].data is not valid base64" in answer.json()["message"]

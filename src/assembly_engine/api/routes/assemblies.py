@@ -225,9 +225,11 @@ def import_assembly(body: Annotated[ImportRequest, Body()], caller: CurrentCalle
     if body.dry_run:
         response.status_code = 200
         return {"dry_run": True, "would_create": engine.assemblies.dry_run_import(
-            caller, document, body.domain, file_name=body.file_name, script=script)}
+            caller, document, body.domain, file_name=body.file_name, script=script,
+            as_new=body.as_new)}
     record, created = engine.assemblies.import_document(caller, document, body.domain,
-                                                        file_name=body.file_name, script=script)
+                                                        file_name=body.file_name, script=script,
+                                                        as_new=body.as_new)
     if not created:
         response.status_code = 200
     return record

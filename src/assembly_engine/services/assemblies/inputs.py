@@ -208,6 +208,8 @@ class ImportDocument(StrictModel):
 class ImportRequest(ImportDocument):
     domain: Domain = Domain.USER
     dry_run: StrictBool = False  # validate and answer what would be created; write nothing
+    # Always a new assembly, even when the document names an existing one (the editor).
+    as_new: StrictBool = False
 
 
 MAX_BATCH_DOCUMENTS = 10_000

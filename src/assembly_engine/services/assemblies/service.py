@@ -7,6 +7,7 @@ imports), and writes exactly one audit entry: success, denied or failed.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import sqlite3
@@ -522,8 +523,8 @@ class AssemblyService:
 
     # -- legacy documents --------------------------------------------------------------
     def import_document(self, caller: Caller, document: Any, domain: Domain = Domain.USER, *,
-                        file_name: str | None = None,
-                        script: bytes | None = None) -> tuple[dict[str, Any], bool]:
+                        file_name: str | None = None, script: bytes | None = None,
+                        as_new: bool = False) -> tuple[dict[str, Any], bool]:
         """Import a legacy document; returns (record, created).
 
         Always a new assembly in ``domain``, unless the document names (in its
@@ -534,15 +535,20 @@ class AssemblyService:
         self._auditor.require(policy.may_write(caller.actor, domain), caller, "assembly.import",
                               domain=domain)
         imported = self.parse_import(caller, document, domain, file_name=file_name, script=script)
+        if as_new:
+            imported = dataclasses.replace(imported, source_assembly_guid=None)
         return self._import_parsed(caller, imported, domain)
 
     def dry_run_import(self, caller: Caller, document: Any, domain: Domain = Domain.USER, *,
-                       file_name: str | None = None, script: bytes | None = None) -> dict[str, Any]:
+                       file_name: str | None = None, script: bytes | None = None,
+                       as_new: bool = False) -> dict[str, Any]:
         """What importing ``document`` would create (the same parser), creating nothing."""
         self._auditor.require(policy.may_write(caller.actor, domain), caller, "assembly.import",
                               domain=domain)
         imported = self.parse_import(caller, document, domain, file_name=file_name, script=script,
                                      audit=False)
+        if as_new:
+            imported = dataclasses.replace(imported, source_assembly_guid=None)
         return self.preview(caller, imported, domain)
 
     def parse_import(self, caller: Caller, document: Any, domain: Domain, *,

@@ -40,9 +40,9 @@ from ..serialization import (
 from . import items, plain_scripts, tactical_rmm
 
 EXPECTED = (
-    "expected a legacy script document {name, type, script, ...}, a workflow {tab_name, "
-    "nodes, edges}, an Ansible playbook, an upstream item {assembly_type, display_name, "
-    "payload} or a Tactical RMM script entry {name, shell, filename, ...}"
+    "expected a legacy script document (name, type, script, ...), a workflow (tab_name, "
+    "nodes, edges), an Ansible playbook, an upstream item (assembly_type, display_name, "
+    "payload) or a Tactical RMM script entry (name, shell, filename, ...)"
 )
 # A JSON object with none of these keys is not an assembly document of any format.
 MARKER_KEYS = frozenset({

@@ -9,11 +9,16 @@ Accepted on import (``parse_document`` / ``document_from_dict``):
   but parses as a YAML list of plays or a single play mapping);
 * workflow canvases ``{tab_name, nodes, edges, ...}``;
 * the wrapped form ``{assembly_guid?, display_name, assembly_kind, ..., metadata, tags,
-  payload: {script, files} | {workflow}}`` (an API record saved to a file).
+  payload: {script, files} | {workflow}}`` (an API record saved to a file); fields it does
+  not map are kept in ``metadata.legacy`` (unknown payload keys under ``payload_fields``).
+
+The other formats (upstream items, Tactical RMM entries, plain script files) and the
+choice between them live in the ``formats`` package, which builds on this module.
 
 ``export_document`` rebuilds the legacy document and adds one top-level key,
-``"assembly_engine": {assembly_guid, source, revision, updated_at, tags}``, which the
-old tool ignores. On import that key is dropped: nothing of it enters ``metadata``; its
+``"assembly_engine": {assembly_guid, display_name, source, revision, updated_at, tags}``,
+which the old tool ignores (its ``display_name`` names a workflow that has no
+``tab_name`` when the export is imported again). On import that key is dropped: nothing of it enters ``metadata``; its
 ``assembly_guid`` becomes ``source_assembly_guid`` and its ``tags`` the tags (they are the
 assembly's own data), so importing an export and exporting again is a fixed point.
 
@@ -62,6 +67,7 @@ document and ``export_document(parse_document(original))``, as applied to both s
 4. CRLF line endings in the script become LF. (The importer itself keeps line endings
    byte for byte; this rule only tolerates writers that do not.)
 5. The ``assembly_engine`` key is removed.
+6. An upstream item's ``payload`` (a legacy document) gets rules 2-4 as well.
 """
 
 from __future__ import annotations

@@ -773,9 +773,9 @@ def test_every_normalisation_is_documented_in_the_module_docstring() -> None:
     section = doc.split("Normalisations", 1)[1]
     for phrase in ("Key order is ignored", "plaintext ``script`` becomes base64",
                    "``script_lines`` is folded into ``script``", "CRLF line endings",
-                   "``assembly_engine`` key is removed"):
+                   "``assembly_engine`` key is removed", "upstream item's ``payload``"):
         assert phrase in section
-    assert len(re.findall(r"^\d\. ", section, flags=re.MULTILINE)) == 5
+    assert len(re.findall(r"^\d\. ", section, flags=re.MULTILINE)) == 6
 
 
 # ------------------------------------------------------------------ property test

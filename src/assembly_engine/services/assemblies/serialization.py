@@ -18,9 +18,10 @@ choice between them live in the ``formats`` package, which builds on this module
 ``export_document`` rebuilds the legacy document and adds one top-level key,
 ``"assembly_engine": {assembly_guid, display_name, source, revision, updated_at, tags}``,
 which the old tool ignores (its ``display_name`` names a workflow that has no
-``tab_name`` when the export is imported again). On import that key is dropped: nothing of it enters ``metadata``; its
-``assembly_guid`` becomes ``source_assembly_guid`` and its ``tags`` the tags (they are the
-assembly's own data), so importing an export and exporting again is a fixed point.
+``tab_name`` when the export is imported again). On import that key is dropped: nothing
+of it enters ``metadata``; its ``assembly_guid`` becomes ``source_assembly_guid`` and its
+``tags`` the tags (they are the assembly's own data), so importing an export and exporting
+again is a fixed point.
 
 Where things go on import:
 

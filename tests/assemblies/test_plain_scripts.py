@@ -101,3 +101,17 @@ def test_bad_file_names_are_refused(file_name: str, message: str) -> None:
 def test_a_file_without_extension_or_shebang_is_no_plain_script() -> None:
     with pytest.raises(InvalidDocument, match="not valid JSON"):
         import_value(b"echo hi\n", file_name="notes")
+
+
+def test_the_input_limits_hold_for_plain_scripts_items_and_tactical_rmm_entries() -> None:
+    with pytest.raises(InvalidDocument, match="limit is 200 characters"):
+        import_value(b"x\n", file_name="n" * 201 + ".ps1")
+    with pytest.raises(InvalidDocument, match="folder path"):
+        import_value(b"x\n", file_name="/".join(["f" * 50] * 5) + "/a.ps1")
+    entry = {"name": "ok", "shell": "cmd", "filename": "a.bat", "extra": 2**70}
+    with pytest.raises(InvalidDocument, match="signed 64-bit"):
+        import_value(entry, script=b"echo\n")
+    item = {"assembly_type": "script", "assembly_subtype": "bash", "display_name": "x",
+            "payload": {"name": "x", "type": "bash", "script": "echo\n"}, "extra": -(2**70)}
+    with pytest.raises(InvalidDocument, match="signed 64-bit"):
+        import_value(item)

@@ -24,11 +24,13 @@ from typing import Any
 
 from ....persistence.models import PayloadContent
 from ....types import AssemblyKind
+from ..inputs import json_problem
 from ..serialization import (
     ENGINE_KEY,
     ImportedAssembly,
     InvalidDocument,
     NotAnAssembly,
+    _check,
     _json_kind,
     _utf8,
     document_from_dict,
@@ -80,14 +82,18 @@ def from_dict(doc: object, *, file_name: str | None = None,
     if not isinstance(doc, dict):
         raise _not_an_assembly(_json_kind(doc))
     if tactical_rmm.is_entry(doc):
-        return tactical_rmm.from_entry(doc, script)
+        imported = tactical_rmm.from_entry(doc, script)
+        _check(json_problem(doc, "document"))  # e.g. an integer beyond 64 bits in a kept field
+        return imported
     if script is not None:
         raise InvalidDocument("script (or script_base64) is only for a Tactical RMM entry; "
                               "other documents carry their script inside the document")
     if "payload" in doc and items.is_item(doc):
         body = dict(doc)
         block = engine_block(body.pop(ENGINE_KEY, None))
-        return items.from_item(body, file_name, block.assembly_guid, list(block.tags))
+        imported = items.from_item(body, file_name, block.assembly_guid, list(block.tags))
+        _check(json_problem(doc, "document"))
+        return imported
     if not looks_like_assembly(doc):
         raise _not_an_assembly(_describe_keys(doc))
     return document_from_dict(doc, file_name=file_name)

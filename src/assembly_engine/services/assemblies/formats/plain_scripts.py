@@ -20,9 +20,10 @@ from __future__ import annotations
 import re
 from pathlib import PurePosixPath
 
+from .... import input_limits as limits
 from ....persistence.models import PayloadContent
 from ....types import AssemblyKind, PayloadType
-from ..serialization import ImportedAssembly, _fail, _main_file_name
+from ..serialization import ImportedAssembly, _check, _display_name, _fail, _main_file_name
 
 SUFFIX_TYPES: dict[str, str] = {".ps1": "powershell", ".bat": "batch", ".cmd": "batch",
                                 ".sh": "bash", ".py": "python"}
@@ -84,7 +85,11 @@ def from_file(raw: bytes, file_name: str) -> ImportedAssembly:
     name = path.stem if path.suffix.lower() in SUFFIX_TYPES else path.name
     if not name.strip():
         _fail(f"file_name {file_name!r} has no name to give the assembly")
+    _display_name(name, "file_name (without its extension, the assembly's name)")
     folder = folder_of(file_name)
+    if folder is not None:
+        _check(limits.text_problem(folder, "file_name's folder path (the category)",
+                                   limits.CATEGORY_CHARS))
     notes: dict[str, object] = {"source_format": "plain-script", "file_name": path.name}
     if folder is not None:
         notes["folder"] = folder

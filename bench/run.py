@@ -26,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench import (  # noqa: E402 - needs the path above when run as a script
     bench_flush,
     bench_hydration,
+    bench_import,
     bench_legacy,
     bench_list,
     bench_memory,
@@ -45,6 +46,7 @@ BENCHMARKS: dict[str, Callable[[Context], list[Result]]] = {
     "writes": bench_writes.run,
     "flush": bench_flush.run,
     "legacy": bench_legacy.run,
+    "import": bench_import.run,
 }
 NEEDS_MAIN_HOME = {"hydration", "memory", "list", "writes"}
 USES_SHARED_ENGINE = {"list", "writes"}

@@ -11,24 +11,45 @@ from __future__ import annotations
 import json
 import signal
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import click
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
+from rich.text import Text
 
 from .cli_connection import CliError, EngineClient, engine_client, running_engine_client
+from .cli_export import raw_file
+from .cli_import import (
+    FileResult,
+    Job,
+    batch_result,
+    batches,
+    discover,
+    empty_roots,
+    ordered,
+    result_of,
+    summary,
+)
 from .config import Settings
 from .persistence.runtime import EngineLocked, RuntimeLock
 from .types import Domain
 
 console = Console(stderr=False)
 DOMAINS = click.Choice([d.value for d in Domain])
-IMPORTABLE_SUFFIXES = (".json", ".yml", ".yaml")
-NOT_A_DOCUMENT = "not a .json/.yml assembly document"
+EXPORT_REQUESTS = 8  # export requests in flight at once
 KIND_FOLDERS = {"script": "Scripts", "workflow": "Workflows", "ansible": "Ansible_Playbooks"}
 json_option = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
 
@@ -225,21 +246,6 @@ def verify(ctx: click.Context, fix: bool, grace_seconds: float, as_json: bool) -
     _run(ctx, work)
 
 
-def _documents(paths: tuple[Path, ...]) -> Iterator[tuple[Path, str | None]]:
-    """Every file to consider, with a skip reason for those that cannot be documents."""
-    for path in paths:
-        if path.is_dir():
-            for child in sorted(p for p in path.rglob("*") if p.is_file()):
-                if child.suffix.lower() in IMPORTABLE_SUFFIXES:
-                    yield child, None
-                else:
-                    yield child, NOT_A_DOCUMENT
-        elif path.is_file():
-            yield path, None
-        else:
-            yield path, "no such file or folder"
-
-
 @main.command("import")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--domain", type=DOMAINS, default="user", show_default=True, help="Domain to import into.")
@@ -248,66 +254,60 @@ def _documents(paths: tuple[Path, ...]) -> Iterator[tuple[Path, str | None]]:
 def import_command(ctx: click.Context, paths: tuple[Path, ...], domain: str, as_json: bool) -> None:
     """Import legacy documents: files or whole legacy folder trees.
 
-    Exits 1 when a document could not be imported; other files found in a folder are only
-    listed as skipped.
+    Every file is reported once: imported, skipped (not an assembly document, with why) or
+    failed (an assembly the engine refused, with its message). Exits 1 when anything failed
+    or when a named path held nothing importable.
     """
-    files = list(_documents(paths))
+    found = discover(paths)
 
     def work(client: EngineClient) -> int:
-        results: list[dict[str, Any]] = []
+        results = list(found.results)
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                      console=Console(stderr=True), disable=as_json) as progress:
-            task = progress.add_task("importing", total=len(files))
-            for path, reason in files:
-                progress.update(task, description=f"importing {path.name[:40]}")
-                results.append(_import_one(client, path, domain, reason))
-                progress.advance(task)
-        imported = [r for r in results if r["status"] == "imported"]
-        skipped = [r for r in results if r["status"] == "skipped"]
-        # Only documents that could not be imported make the command fail; other files met
-        # while walking a folder (a README, images) are listed as skipped and nothing more.
-        failed = [r for r in skipped if r["reason"] != NOT_A_DOCUMENT]
+                      RateColumn(), TimeElapsedColumn(), console=Console(stderr=True),
+                      disable=as_json) as progress:
+            task = progress.add_task("importing", total=len(found.jobs))
+            for batch in batches(found.jobs):
+                results.extend(_send_batch(client, batch, domain))
+                progress.advance(task, len(batch))
+        results = list(ordered(results))
+        counts = summary(results)
+        empty = empty_roots(paths, results)
 
         def human() -> None:
             for r in results:
-                if r["status"] == "imported":
-                    click.echo(f"imported  {r['path']} -> {r['display_name']} ({r['assembly_guid']})")
+                if r.status == "imported":
+                    click.echo(f"imported  {r.path} -> {r.display_name} ({r.assembly_guid})")
                 else:
-                    click.echo(f"skipped   {r['path']}: {r['reason']}")
-            click.echo(f"{len(imported)} imported, {len(skipped)} skipped")
+                    click.echo(f"{r.status:<9} {r.path}: {r.reason}")
+            for path in empty:
+                click.echo(f"nothing importable in {path}", err=True)
+            click.echo(f"{counts['imported']} imported, {counts['skipped']} skipped, "
+                       f"{counts['failed']} failed")
 
-        _emit(as_json, {"imported": len(imported), "skipped": len(skipped), "failed": len(failed),
-                        "files": results}, human)
-        return 0 if not failed else 1
+        _emit(as_json, {**counts, "empty_paths": empty, "files": [r.as_dict() for r in results]},
+              human)
+        return 1 if counts["failed"] or empty else 0
 
     _run(ctx, work)
 
 
-def _import_one(client: EngineClient, path: Path, domain: str, reason: str | None) -> dict[str, Any]:
-    if reason is not None:
-        return {"path": str(path), "status": "skipped", "reason": reason}
+def _send_batch(client: EngineClient, batch: list[Job], domain: str) -> list[FileResult]:
+    """One batch request; a batch the engine refuses as a whole fails each of its files."""
     try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        return {"path": str(path), "status": "skipped", "reason": f"cannot read: {exc.strerror}"}
-    document: Any
-    if path.suffix.lower() == ".json":
-        try:
-            document = json.loads(raw)
-        except ValueError as exc:
-            return {"path": str(path), "status": "skipped", "reason": f"not valid JSON: {exc}"}
-    else:
-        try:
-            document = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            return {"path": str(path), "status": "skipped", "reason": "not UTF-8 text"}
-    try:
-        record = client.call("POST", "/api/assemblies/import",
-                             json_body={"document": document, "domain": domain, "file_name": path.name})
+        answer = client.call("POST", "/api/assemblies/import/batch",
+                             json_body={"documents": [job.body for job in batch], "domain": domain})
     except CliError as exc:
-        return {"path": str(path), "status": "skipped", "reason": str(exc)}
-    return {"path": str(path), "status": "imported", "assembly_guid": record["assembly_guid"],
-            "display_name": record["display_name"]}
+        return [result_of(job, None, exc.body, str(exc)) for job in batch]
+    return [batch_result(job, item) for job, item in zip(batch, answer["results"], strict=True)]
+
+
+class RateColumn(ProgressColumn):
+    """Documents per second so far."""
+
+    def render(self, task: Task) -> Text:
+        elapsed = task.elapsed or 0.0
+        rate = task.completed / elapsed if elapsed > 0 else 0.0
+        return Text(f"{rate:,.0f} docs/s")
 
 
 @main.command()
@@ -315,10 +315,15 @@ def _import_one(client: EngineClient, path: Path, domain: str, reason: str | Non
 @click.option("--domain", type=DOMAINS, help="Export every assembly of this domain.")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), required=True,
               help="Folder to write the legacy tree into (Scripts/, Workflows/, Ansible_Playbooks/).")
+@click.option("--format", "file_format", type=click.Choice(["legacy", "raw"]), default="legacy",
+              show_default=True,
+              help="legacy: one legacy JSON document each; raw: the plain script files, in "
+                   "folders by category.")
 @json_option
 @click.pass_context
-def export(ctx: click.Context, guid: str | None, domain: str | None, out_dir: Path, as_json: bool) -> None:
-    """Export one assembly (GUID) or a whole domain as a legacy folder tree that import reads."""
+def export(ctx: click.Context, guid: str | None, domain: str | None, out_dir: Path,
+           file_format: str, as_json: bool) -> None:
+    """Export one assembly (GUID) or a whole domain as a folder tree that import reads."""
     if (guid is None) == (domain is None):
         raise click.UsageError("Give either a GUID or --domain.")
 
@@ -335,9 +340,18 @@ def export(ctx: click.Context, guid: str | None, domain: str | None, out_dir: Pa
                 offset += len(page["items"])
                 if not page["items"] or offset >= page["total"]:
                     break
-        written: list[dict[str, str]] = []
-        for item in targets:
-            document = client.call("GET", f"/api/assemblies/{item['assembly_guid']}/export")
+        written: list[dict[str, Any]] = []
+        taken: set[Path] = set()
+        def fetch(item: dict[str, Any]) -> Any:
+            return client.call("GET", f"/api/assemblies/{item['assembly_guid']}/export")
+
+        # Several requests in flight: the engine's audit log group-commits their entries.
+        with ThreadPoolExecutor(max_workers=EXPORT_REQUESTS) as pool:
+            documents = list(pool.map(fetch, targets))
+        for item, document in zip(targets, documents, strict=True):
+            if file_format == "raw":
+                written.append(_write_raw(out_dir, item, document, taken))
+                continue
             folder = out_dir / KIND_FOLDERS.get(item["assembly_kind"], "Other")
             folder.mkdir(parents=True, exist_ok=True)
             target = folder / _file_name(item["display_name"])
@@ -348,11 +362,29 @@ def export(ctx: click.Context, guid: str | None, domain: str | None, out_dir: Pa
         def human() -> None:
             for item in written:
                 click.echo(f"wrote {item['path']}")
+                if item.get("attachments_not_written"):
+                    click.echo(f"  attached files not written in raw format: "
+                               f"{', '.join(item['attachments_not_written'])}")
             click.echo(f"{len(written)} assemblies exported to {out_dir}")
 
         _emit(as_json, {"written": written}, human)
 
     _run(ctx, work)
+
+
+def _write_raw(out_dir: Path, item: dict[str, Any], document: dict[str, Any],
+               taken: set[Path]) -> dict[str, Any]:
+    raw = raw_file(item, document)
+    target = out_dir.joinpath(*raw.relative.parts)
+    if target in taken:  # another assembly of this export has the same name and folder
+        target = target.with_name(f"{target.stem}-{item['assembly_guid'][:8]}{target.suffix}")
+    taken.add(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(raw.data)
+    result: dict[str, Any] = {"assembly_guid": item["assembly_guid"], "path": str(target)}
+    if raw.attachments:
+        result["attachments_not_written"] = list(raw.attachments)
+    return result
 
 
 def _exported_guid(path: Path) -> str | None:

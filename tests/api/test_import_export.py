@@ -16,8 +16,11 @@ from assembly_engine.config import Settings
 from assembly_engine.services.assemblies.serialization import ENGINE_KEY, normalise_for_comparison
 from tests.support import CORPUS
 
+# Tactical RMM's manifest is not one document; tests/api/test_tactical_rmm.py imports it.
 CORPUS_FILES = sorted(
-    p for p in CORPUS.rglob("*") if p.is_file() and p.suffix in {".json", ".yml", ".yaml"}
+    p for p in CORPUS.rglob("*")
+    if p.is_file() and p.suffix in {".json", ".yml", ".yaml"}
+    and p.relative_to(CORPUS).parts[0] != "tactical-rmm"
 ) if CORPUS.exists() else []
 
 
@@ -134,3 +137,108 @@ def test_runners_resolve_an_assembly_to_its_verified_content(
     assert content.main_file_name == "script.ps1"
     assert content.text == "$UserName = $env:User_Name\nUnlock-ADAccount -Identity $UserName"
     assert content.files == ()
+
+
+@pytest.mark.parametrize("document", [
+    {},
+    {"name": "my-package", "version": "1.0.0", "dependencies": {}},
+    {"$schema": "http://json-schema.org/draft-07/schema#", "type": "array", "items": {}},
+    [{"guid": "x", "filename": "a.ps1"}],
+    "",
+], ids=["empty", "package-manifest", "json-schema", "a-list", "empty-text"])
+def test_what_is_no_assembly_is_called_so_with_what_was_expected(
+    api: tuple[TestClient, dict[str, str]], document: Any,
+) -> None:
+    http, headers = api
+    before = http.get("/api/assemblies", headers=headers).json()["total"]
+    answer = http.post("/api/assemblies/import", headers=headers, json={"document": document})
+    assert answer.status_code == 422, answer.text
+    body = answer.json()
+    if document == "":
+        assert body["error"] == "invalid_document"  # text that is neither JSON nor YAML plays
+    else:
+        assert body["error"] == "not_an_assembly"
+        assert body["message"].startswith("not an assembly document")
+        assert "expected a legacy script document" in body["message"]
+        assert "is missing" not in body["message"]
+    assert http.get("/api/assemblies", headers=headers).json()["total"] == before
+
+
+def test_workflow_exported_without_tab_name_imports_back(
+    api: tuple[TestClient, dict[str, str]],
+) -> None:
+    http, headers = api
+    first = http.post("/api/assemblies/import", headers=headers, json={
+        "document": {"nodes": [{"id": "a"}], "edges": []}, "file_name": "Unnamed Flow.json",
+    })
+    assert first.status_code == 201, first.text
+    exported = http.get(f"/api/assemblies/{first.json()['assembly_guid']}/export",
+                        headers=headers).json()
+    assert "tab_name" not in exported
+    exported[ENGINE_KEY]["assembly_guid"] = "f" * 32  # names no assembly: a new one
+    again = http.post("/api/assemblies/import", headers=headers, json={"document": exported})
+    assert again.status_code == 201, again.text
+    assert again.json()["display_name"] == "Unnamed Flow"
+
+
+def test_plain_script_bytes_import_through_document_base64(
+    api: tuple[TestClient, dict[str, str]],
+) -> None:
+    http, headers = api
+    raw = b"\xef\xbb\xbfWrite-Host 'hi'\r\n"
+    answer = http.post("/api/assemblies/import", headers=headers, json={
+        "document_base64": base64.b64encode(raw).decode(), "file_name": "Windows/Greet.ps1"})
+    assert answer.status_code == 201, answer.text
+    record = answer.json()
+    assert (record["display_name"], record["category"], record["assembly_type"]) == (
+        "Greet", "Windows", "powershell")
+    exported = http.get(f"/api/assemblies/{record['assembly_guid']}/export", headers=headers).json()
+    assert base64.b64decode(exported["script"]) == raw
+    both = http.post("/api/assemblies/import", headers=headers, json={
+        "document": "x", "document_base64": "eA==", "file_name": "a.ps1"})
+    assert both.status_code == 422 and "send the document once" in both.json()["message"]
+    neither = http.post("/api/assemblies/import", headers=headers, json={"file_name": "a.ps1"})
+    assert neither.status_code == 422 and "document is missing" in neither.json()["message"]
+
+
+def test_dry_run_answers_what_import_would_create_and_creates_nothing(
+    api: tuple[TestClient, dict[str, str]], tmp_path: Path,
+) -> None:
+    http, headers = api
+    item = json.loads((CORPUS / "items" / "6df431a02cedb99d843f05ac5f1be3998913c397.json").read_bytes())
+    before = http.get("/api/assemblies", headers=headers).json()["total"]
+    answer = http.post("/api/assemblies/import", headers=headers,
+                       json={"document": item, "dry_run": True})
+    assert answer.status_code == 200, answer.text
+    preview = answer.json()["would_create"]
+    assert answer.json()["dry_run"] is True
+    assert preview["display_name"] == "Shutdown Device [WIN]" and preview["assembly_type"] == "powershell"
+    assert preview["payload"]["script"] == base64.b64decode(item["payload"]["script"]).decode()
+    assert preview["metadata"]["variables"] == item["payload"]["variables"]
+    assert preview["replaces"] is None
+    assert http.get("/api/assemblies", headers=headers).json()["total"] == before
+    # the same parser: what the dry run shows is what the import creates
+    created = http.post("/api/assemblies/import", headers=headers, json={"document": item}).json()
+    for key in ("display_name", "summary", "category", "assembly_kind", "assembly_type", "version",
+                "metadata", "tags"):
+        assert created[key] == preview[key], key
+    # a dry run of its export says it would replace it; as_new says it would not
+    exported = http.get(f"/api/assemblies/{created['assembly_guid']}/export", headers=headers).json()
+    again = http.post("/api/assemblies/import", headers=headers,
+                      json={"document": exported, "dry_run": True}).json()["would_create"]
+    assert again["replaces"] == created["assembly_guid"]
+    fresh = http.post("/api/assemblies/import", headers=headers,
+                      json={"document": exported, "dry_run": True, "as_new": True}).json()
+    assert fresh["would_create"]["replaces"] is None
+    new = http.post("/api/assemblies/import", headers=headers, json={"document": exported, "as_new": True})
+    assert new.status_code == 201 and new.json()["assembly_guid"] != created["assembly_guid"]
+
+
+def test_a_refused_dry_run_names_the_problem(api: tuple[TestClient, dict[str, str]]) -> None:
+    http, headers = api
+    document = {"name": "x", "type": "bash", "script": "echo\n",
+                "files": [{"file_name": "a.bin", "data": "aGVs\nbG8="}]}
+    answer = http.post("/api/assemblies/import", headers=headers,
+                       json={"document": document, "dry_run": True})
+    assert answer.status_code == 422
+    assert "document.files[0].data is not valid base64" in answer.json()["message"]

@@ -150,7 +150,7 @@ def test_corpus_round_trip_is_lossless(path: Path) -> None:
         assert decoded_script(exported) == original_script_bytes(original)
         assert "script_lines" not in exported
     # The engine key is the only addition, and it carries the identity given to export.
-    assert exported[ENGINE_KEY] == {**IDENTITY, "tags": []}
+    assert exported[ENGINE_KEY] == {**IDENTITY, "display_name": imported.display_name, "tags": []}
 
 
 @pytest.mark.parametrize("path", CORPUS_FILES)
@@ -456,6 +456,15 @@ def test_workflow_without_a_name_takes_the_file_stem() -> None:
     assert export_of(imported, display_name="Other")["tab_name"] == "Other"
 
 
+def test_workflow_exported_without_a_tab_name_imports_back_without_a_file_name() -> None:
+    imported = parse_document(json.dumps({"nodes": [], "edges": []}), file_name="Nightly.json")
+    exported = export_of(imported)
+    assert "tab_name" not in exported  # the record's name travels in the engine block
+    again = parse_document(json.dumps(exported))
+    assert again.display_name == "Nightly"
+    assert json.dumps(export_of(again)) == json.dumps(exported)
+
+
 def test_document_created_in_the_engine_gets_the_full_legacy_layout() -> None:
     content = PayloadContent(PayloadType.SCRIPT, "script.sh", b"echo hi\n")
     exported = export_document(
@@ -467,7 +476,7 @@ def test_document_created_in_the_engine_gets_the_full_legacy_layout() -> None:
         "type": "bash", "script": base64.b64encode(b"echo hi\n").decode("ascii"),
         "script_encoding": "base64", "timeout_seconds": 3600,
         "sites": {"mode": "all", "values": []}, "variables": [], "files": [],
-        ENGINE_KEY: {**IDENTITY, "tags": ["t"]},
+        ENGINE_KEY: {**IDENTITY, "display_name": "Made here", "tags": ["t"]},
     }
 
 
@@ -764,9 +773,9 @@ def test_every_normalisation_is_documented_in_the_module_docstring() -> None:
     section = doc.split("Normalisations", 1)[1]
     for phrase in ("Key order is ignored", "plaintext ``script`` becomes base64",
                    "``script_lines`` is folded into ``script``", "CRLF line endings",
-                   "``assembly_engine`` key is removed"):
+                   "``assembly_engine`` key is removed", "upstream item's ``payload``"):
         assert phrase in section
-    assert len(re.findall(r"^\d\. ", section, flags=re.MULTILINE)) == 5
+    assert len(re.findall(r"^\d\. ", section, flags=re.MULTILINE)) == 6
 
 
 # ------------------------------------------------------------------ property test

@@ -9,6 +9,7 @@ staging library is a copy of the repository's Data/Engine/Assemblies.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import shutil
@@ -254,7 +255,11 @@ def test_flush_in_process(cli: Cli) -> None:
 
 def test_import_corpus_tree_reports_every_file(cli: Cli) -> None:
     files = corpus_files()
-    documents = [p for p in files if p.suffix in (".json", ".yml")]
+    trmm = CORPUS / "tactical-rmm"
+    entries = json.loads((trmm / "community_scripts.json").read_bytes())
+    scripts = {trmm / "scripts" / entry["filename"] for entry in entries}
+    documents = [p for p in files if p.suffix in (".json", ".yml")
+                 and "tactical-rmm" not in p.parts] + sorted(scripts)
     assert len(documents) >= 20 and any(p.name == "README.md" for p in files)
 
     report = cli.json("import", CORPUS)  # README.md is skipped, but it is not a document: exit 0
@@ -278,16 +283,19 @@ def test_import_corpus_tree_reports_every_file(cli: Cli) -> None:
 def test_import_human_output_has_progress_and_summary(cli: Cli) -> None:
     result = cli.run("import", CORPUS / "scripts", CORPUS / "README.md", cli.home.parent / "absent.json")
     scripts = sorted((CORPUS / "scripts").glob("*.json"))
-    total = len(scripts) + 2
+    total = len(scripts)  # documents sent; the README and the absent path are decided locally
     assert result.returncode == 1, result.stderr
     assert "importing" in result.stderr and f"{total}/{total}" in result.stderr  # the progress bar
+    assert "docs/s" in result.stderr
     lines = result.stdout.splitlines()
     for script in scripts:
         assert any(line.startswith("imported") and str(script) in line for line in lines), script
-    # README given by name is tried as a document and refused by the engine, with its reason
-    assert any(line.startswith("skipped") and "README.md: " in line for line in lines)
-    assert any(line.startswith("skipped") and "absent.json: no such file or folder" in line for line in lines)
-    assert lines[-1] == f"{len(scripts)} imported, 2 skipped"
+    # README given by name is no assembly document: skipped, and the path held nothing
+    assert any(line.startswith("skipped") and "README.md: not an assembly document" in line
+               for line in lines)
+    assert any(line.startswith("failed") and "absent.json: no such file or folder" in line for line in lines)
+    assert f"nothing importable in {CORPUS / 'README.md'}" in result.stderr
+    assert lines[-1] == f"{len(scripts)} imported, 1 skipped, 1 failed"
 
 
 def test_import_gives_a_reason_for_each_skip(cli: Cli, tmp_path: Path) -> None:
@@ -298,19 +306,106 @@ def test_import_gives_a_reason_for_each_skip(cli: Cli, tmp_path: Path) -> None:
     (tree / "Scripts" / "notes.txt").write_text("hello", encoding="utf-8")
     (tree / "Scripts" / "binary.yml").write_bytes(b"\xff\xfe\x00garbage")
     (tree / "Scripts" / "alien.json").write_text(json.dumps({"foo": 1}), encoding="utf-8")
+    (tree / "Scripts" / "empty.json").write_text("{}", encoding="utf-8")
+    (tree / "Scripts" / "refused.json").write_text(
+        json.dumps({"name": "x", "type": "perl", "script": "print 1"}), encoding="utf-8")
 
     report = cli.json("import", tree, code=1)
     by_name = {Path(item["path"]).name: item for item in report["files"]}
-    assert set(by_name) == {"Hello World.json", "broken.json", "notes.txt", "binary.yml", "alien.json"}
+    assert set(by_name) == {"Hello World.json", "broken.json", "notes.txt", "binary.yml", "alien.json",
+                            "empty.json", "refused.json"}
     assert by_name["Hello World.json"]["status"] == "imported"
+    assert by_name["broken.json"]["status"] == "failed"
     assert "not valid JSON" in by_name["broken.json"]["reason"]
-    assert "not a .json/.yml" in by_name["notes.txt"]["reason"]
-    assert "UTF-8" in by_name["binary.yml"]["reason"]
-    assert by_name["alien.json"]["status"] == "skipped" and by_name["alien.json"]["reason"]
-    assert report["imported"] == 1 and report["skipped"] == 4 and report["failed"] == 3
+    assert by_name["notes.txt"]["status"] == "skipped"
+    assert "not an assembly document" in by_name["notes.txt"]["reason"]
+    assert by_name["binary.yml"]["status"] == "failed" and "UTF-8" in by_name["binary.yml"]["reason"]
+    for name in ("alien.json", "empty.json"):  # JSON, but no assembly: what was expected
+        assert by_name[name]["status"] == "skipped"
+        assert by_name[name]["reason"].startswith("not an assembly document")
+        assert "expected a legacy script document" in by_name[name]["reason"]
+    assert by_name["refused.json"]["status"] == "failed"
+    assert "'perl' is not a known script type" in by_name["refused.json"]["reason"]
+    assert report["imported"] == 1 and report["skipped"] == 3 and report["failed"] == 3
+    assert report["empty_paths"] == []
 
     clean = cli.json("import", CORPUS / "workflows")
     assert clean["skipped"] == 0 and clean["imported"] == len(list((CORPUS / "workflows").glob("*.json")))
+
+
+def test_import_of_a_folder_with_nothing_importable_exits_1(cli: Cli, tmp_path: Path) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "README.md").write_text("# hi\n", encoding="utf-8")
+    (notes / "manifest.json").write_text(json.dumps({"name": "pkg", "version": "1.0"}),
+                                         encoding="utf-8")
+    report = cli.json("import", empty, notes, code=1)
+    assert report["imported"] == 0 and report["failed"] == 0 and report["skipped"] == 2
+    assert report["empty_paths"] == [str(empty), str(notes)]
+    # One good path next to an empty one still exits 1: the empty one was named.
+    mixed = cli.json("import", CORPUS / "workflows", empty, code=1)
+    assert mixed["imported"] == 2 and mixed["empty_paths"] == [str(empty)]
+
+
+def test_import_tactical_rmm_library_in_one_command(cli: Cli, tmp_path: Path) -> None:
+    trmm = CORPUS / "tactical-rmm"
+    entries = json.loads((trmm / "community_scripts.json").read_bytes())
+    report = cli.json("import", trmm)
+    assert report["imported"] == len(entries) == 130 and report["failed"] == 0
+    skipped = {Path(item["path"]).name: item["reason"] for item in report["files"]
+               if item["status"] == "skipped"}
+    assert set(skipped) == {"community_scripts.json", "community_scripts.schema.json"}
+    assert skipped["community_scripts.schema.json"].startswith("not an assembly document")
+    out = tmp_path / "out"
+    cli.json("export", "--domain", "user", "--out", out)
+    exported = [json.loads(p.read_text(encoding="utf-8")) for p in out.rglob("*.json")]
+    by_guid = {doc["tactical_rmm"]["guid"]: doc for doc in exported}
+    assert len(by_guid) == 130
+    for entry in entries:
+        doc = by_guid[entry["guid"]]
+        assert doc["tactical_rmm"] == entry
+        assert base64.b64decode(doc["script"]) == (trmm / "scripts" / entry["filename"]).read_bytes()
+
+
+PLAIN_TREE: dict[str, bytes] = {
+    "Windows/Network/Reset Adapter.ps1": b"\xef\xbb\xbfRestart-NetAdapter *\r\n",
+    "Windows/cleanup.cmd": b"@echo off\r\ndel /q %TEMP%\\*\r\n",
+    "Windows/legacy.bat": b"@echo off\r\necho \xe9t\xe9\r\n",  # not UTF-8
+    "Linux/check-disk": b"#!/bin/bash\ndf -h\n",
+    "Linux/report.py": b"print('ok')\n",
+    "Linux/tidy.sh": b"rm -rf /tmp/x\n",
+    "Playbooks/site.yml": b"- hosts: all\n  tasks: []\n",
+    "notes.txt": b"not a script\n",
+}
+
+
+def test_import_a_folder_of_plain_scripts_and_export_them_raw(cli: Cli, tmp_path: Path) -> None:
+    tree = tmp_path / "my-scripts"
+    for relative, data in PLAIN_TREE.items():
+        (tree / relative).parent.mkdir(parents=True, exist_ok=True)
+        (tree / relative).write_bytes(data)
+    report = cli.json("import", tree)
+    assert report["imported"] == 7 and report["skipped"] == 1 and report["failed"] == 0
+    items = cli.json("status")["assemblies"]["user"]
+    assert items == 7
+
+    legacy = tmp_path / "legacy"
+    cli.json("export", "--domain", "user", "--out", legacy)
+    documents = {json.loads(p.read_text(encoding="utf-8"))["name"]: json.loads(p.read_text("utf-8"))
+                 for p in legacy.rglob("*.json")}
+    assert documents["Reset Adapter"]["category"] == "Windows/Network"
+    assert documents["Reset Adapter"]["type"] == "powershell"
+    assert documents["cleanup"]["type"] == "batch" and documents["check-disk"]["type"] == "bash"
+    assert base64.b64decode(documents["legacy"]["script"]) == PLAIN_TREE["Windows/legacy.bat"]
+
+    raw = tmp_path / "raw"
+    written = cli.json("export", "--domain", "user", "--out", raw, "--format", "raw")["written"]
+    assert len(written) == 7
+    back = {p.relative_to(raw).as_posix(): p.read_bytes() for p in raw.rglob("*") if p.is_file()}
+    expected = {k: v for k, v in PLAIN_TREE.items() if k != "notes.txt"}
+    assert back == expected  # same paths, same bytes (CRLF, BOM, encoding)
 
 
 def test_import_into_official_lands_in_official(cli: Cli) -> None:

@@ -115,3 +115,29 @@ def test_a_file_that_is_not_a_legacy_document_is_refused(page: Page, tmp_path: P
     expect(error).to_contain_text("not a legacy assembly document")
     expect(error).not_to_contain_text("{")
     expect(page.get_by_test_id("field-name")).to_have_value("")
+
+
+def test_the_editor_import_uses_the_engine_parser(page: Page, engine: Engine, tmp_path: Path) -> None:
+    # An upstream item (which only the engine's parser knows) fills the form ...
+    item = CORPUS / "items" / "6df431a02cedb99d843f05ac5f1be3998913c397.json"
+    sign_in(page, OPERATOR)
+    page.goto("/assemblies/new/script")
+    import_file(page, item)
+    expect(page.get_by_test_id("field-name")).to_have_value("Shutdown Device [WIN]")
+    expect(page.get_by_test_id("code-editor")).to_contain_text("shutdown.exe")
+    expect(page.get_by_test_id("variable-name")).to_have_value("timeout")
+    # ... and what the engine refuses, the editor refuses with the engine's reason
+    # (the removed browser parser used to accept base64 with line breaks).
+    odd = tmp_path / "odd-base64.json"
+    odd.write_text(json.dumps({"name": "x", "type": "bash", "script": "echo\n",
+                               "files": [{"file_name": "a.bin", "data": "aGVs\nbG8="}]}),
+                   encoding="utf-8")
+    import_file(page, odd)
+    expect(page.get_by_test_id("editor-error")).to_contain_text("files[0].data is not valid base64")
+
+
+def test_the_browser_parser_is_gone() -> None:
+    web = Path(__file__).resolve().parents[2] / "web" / "src"
+    assert not (web / "legacy.js").exists()
+    sources = [p.read_text(encoding="utf-8") for p in web.rglob("*.js*")]
+    assert not any("parseLegacyFile" in text or "legacy.js" in text for text in sources)

@@ -112,8 +112,17 @@ export const Assemblies = {
       method: "POST",
       body: { target_domain: targetDomain, display_name: displayName || undefined },
     }),
-  importDocument: (document, domain, fileName) =>
-    api("/api/assemblies/import", { method: "POST", body: { document, domain, file_name: fileName || undefined } }),
+  // The editor sends a file's bytes; it always makes a new assembly (as_new).
+  importDocument: (documentBase64, domain, fileName) =>
+    api("/api/assemblies/import", {
+      method: "POST",
+      body: { document_base64: documentBase64, domain, file_name: fileName || undefined, as_new: true },
+    }),
+  previewImport: (documentBase64, domain, fileName) =>
+    api("/api/assemblies/import", {
+      method: "POST",
+      body: { document_base64: documentBase64, domain, file_name: fileName || undefined, as_new: true, dry_run: true },
+    }),
   exportFile: (guid, name) => download(`/api/assemblies/${enc(guid)}/export`, `${safeFileName(name)}.json`),
   downloadFile: (guid, fileName) => download(`/api/assemblies/${enc(guid)}/files/${enc(fileName)}`, fileName),
 };

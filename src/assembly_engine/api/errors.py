@@ -24,6 +24,7 @@ CODE_STATUS: dict[str, int] = {
     "integrity_error": 409,
     "payload_too_large": 413,
     "invalid_document": 422,
+    "not_an_assembly": 422,
     "too_many_requests": 429,
     "database_busy": 503,
     "storage_error": 503,

@@ -33,6 +33,12 @@ class InvalidInput(ServiceError):
     code = "invalid_document"
 
 
+class NotAnAssemblyDocument(InvalidInput):
+    """The input is no assembly document of any accepted format (``{}``, a manifest, …)."""
+
+    code = "not_an_assembly"
+
+
 class TooLarge(ServiceError):
     code = "payload_too_large"
 

@@ -25,7 +25,7 @@ import S from "../strings.js";
 import { Assemblies } from "../api.js";
 import { listUrl, navigate, useLeaveGuard } from "../router.js";
 import { OPEN_DEV_MODE, devModeOn, isAdmin, mayWrite, useSession, writableDomains } from "../session.js";
-import { LegacyDocumentError, TYPES_BY_KIND, newForm, parseLegacyFile } from "../legacy.js";
+import { TYPES_BY_KIND, fileBase64, newForm } from "../assemblyForm.js";
 import DomainBadge from "../components/DomainBadge.jsx";
 import DirtyPill from "../components/DirtyPill.jsx";
 import CodeEditor from "../editor/CodeEditor.jsx";
@@ -178,7 +178,7 @@ export default function AssemblyEditor({ guid, kind }) {
   const [record, setRecord] = useState(null);
   const [form, setForm] = useState(() => (guid ? null : { ...newForm(TYPES_BY_KIND[kind] ? kind : "script"), domain: "user" }));
   const [baseline, setBaseline] = useState(form);
-  // A legacy document loaded into the form: {document, fileName, form}. Until it is saved
+  // A document loaded into the form: {documentBase64, fileName, form}. Until it is saved
   // the form is unsaved work, even if it was not edited after the import.
   const [imported, setImported] = useState(null);
   const [loadError, setLoadError] = useState(null);
@@ -311,7 +311,7 @@ export default function AssemblyEditor({ guid, kind }) {
       if (isNew) {
         let created;
         if (imported && same(form, imported.form)) {
-          created = await Assemblies.importDocument(imported.document, form.domain, imported.fileName);
+          created = await Assemblies.importDocument(imported.documentBase64, form.domain, imported.fileName);
         } else {
           const body = {
             domain: form.domain,
@@ -356,20 +356,24 @@ export default function AssemblyEditor({ guid, kind }) {
     event.target.value = "";
     if (!file) return;
     try {
-      const { form: parsed, document } = parseLegacyFile(await file.text(), file.name);
-      const next = { ...parsed, domain: "user" };
-      // The form now holds a NEW assembly (new GUID on save); nothing is sent yet.
+      // The engine parses the file (dry run: nothing is created) and answers what it would
+      // create; the form shows that as a NEW assembly (new GUID on save).
+      const documentBase64 = await fileBase64(file);
+      const { would_create: preview } = await Assemblies.previewImport(documentBase64, "user", file.name);
+      const parsed = formFromRecord(preview);
+      const next = { ...parsed, domain: "user", files: (preview.payload.files || []).map((f) => ({ ...f })) };
       setRecord(null);
       setForm(next);
       setBaseline(next);
-      setImported({ document, fileName: file.name, form: next });
+      setImported({ documentBase64, fileName: file.name, form: next });
       setConflict(false);
       setError(null);
       setShowProblems(false);
       window.history.replaceState(window.history.state, "", `/assemblies/new/${next.assembly_kind}`);
       notify({ text: S.editor.imported(next.display_name), severity: "info" });
     } catch (err) {
-      setError(err instanceof LegacyDocumentError ? S.editor.importInvalid(err.message) : err.message);
+      const refused = err.status === 422 && ["invalid_document", "not_an_assembly"].includes(err.code);
+      setError(refused ? S.editor.importInvalid(err.message) : err.message);
     }
   };
 
@@ -453,7 +457,7 @@ export default function AssemblyEditor({ guid, kind }) {
             <ListItemText>{S.editor.importJson}</ListItemText>
           </MenuItem>
         </Menu>
-        <input ref={fileInput} type="file" accept=".json,.yml,.yaml,application/json" hidden onChange={importFile} data-testid="import-input" />
+        <input ref={fileInput} type="file" accept=".json,.yml,.yaml,.ps1,.bat,.cmd,.sh,.py,application/json" hidden onChange={importFile} data-testid="import-input" />
       </ActionBar>
 
       {readOnly && !isNew && (

@@ -18,10 +18,12 @@ from ...services.assemblies.inputs import (
     AssemblyChanges,
     CloneRequest,
     FlushRequest,
+    ImportBatchRequest,
+    ImportDocument,
     ImportRequest,
     NewAssembly,
 )
-from ...services.assemblies.service import SORT_KEYS, GenerationCache, ListQuery
+from ...services.assemblies.service import SORT_KEYS, GenerationCache, ImportItem, ListQuery
 from ...services.caller import Caller
 from ...services.container import EngineServices
 from ...types import AssemblyKind, Domain, is_valid_assembly_guid
@@ -209,15 +211,47 @@ def official_sync(caller: CurrentCaller, engine: Services) -> dict[str, Any]:
 
 
 @router.post("/import", status_code=201,
-             responses={**WRITE_ERRORS, 200: {"description": "replaced in place"}})
+             responses={**WRITE_ERRORS, 200: {"description": "replaced in place, or a dry run"}})
 def import_assembly(body: Annotated[ImportRequest, Body()], caller: CurrentCaller, engine: Services,
                     response: Response) -> dict[str, Any]:
-    """Import a legacy document: a new assembly (201), or the replaced one it names (200)."""
-    record, created = engine.assemblies.import_document(caller, body.document, body.domain,
-                                                        file_name=body.file_name)
+    """Import a document: a new assembly (201), or the replaced one it names (200).
+
+    With ``dry_run: true`` nothing is created: the answer (200) is ``{"dry_run": true,
+    "would_create": {record fields, payload, replaces}}``."""
+    try:
+        document, script = body.document_value(), body.script_bytes()
+    except ValueError as exc:
+        raise ApiError(422, "invalid_document", f"{exc}.") from None
+    if body.dry_run:
+        response.status_code = 200
+        return {"dry_run": True, "would_create": engine.assemblies.dry_run_import(
+            caller, document, body.domain, file_name=body.file_name, script=script,
+            as_new=body.as_new)}
+    record, created = engine.assemblies.import_document(caller, document, body.domain,
+                                                        file_name=body.file_name, script=script,
+                                                        as_new=body.as_new)
     if not created:
         response.status_code = 200
     return record
+
+
+def _batch_item(item: ImportDocument) -> ImportItem:
+    try:
+        return ImportItem(item.document_value(), item.file_name, item.script_bytes())
+    except ValueError as exc:
+        return ImportItem(None, item.file_name, problem=f"{exc}.")
+
+
+@router.post("/import/batch", responses=WRITE_ERRORS)
+def import_batch(body: Annotated[ImportBatchRequest, Body()], caller: CurrentCaller,
+                 engine: Services) -> dict[str, Any]:
+    """Import many documents in one request; one result per document, in order.
+
+    Every document is validated, then all payload folders are written and the assemblies
+    made durable together (group commits). A refused document is a ``failed`` result with
+    its ``error`` and ``message``; it never stops the others."""
+    items = [_batch_item(item) for item in body.documents]
+    return engine.assemblies.import_batch(caller, items, body.domain, dry_run=body.dry_run)
 
 
 @router.get("/{guid}/export", responses=READ_ERRORS)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import math
 from typing import Annotated, Any
 
@@ -170,10 +172,60 @@ def _file_name(value: str, info: ValidationInfo) -> str:
     return value
 
 
-class ImportRequest(StrictModel):
-    document: Any  # a legacy JSON object, or the text of a document (JSON or raw YAML)
+class ImportDocument(StrictModel):
+    # A legacy JSON object, or the text of a document (JSON, raw YAML, a plain script) —
+    # or that text byte for byte as document_base64.
+    document: Any = None
+    document_base64: str | None = None
+    # Names raw .yml playbooks and plain scripts; a relative path's folders are the category.
+    file_name: Annotated[str, AfterValidator(_file_name)] | None = None
+    # The script a Tactical RMM entry names, as text or (byte for byte) base64.
+    script: str | None = None
+    script_base64: str | None = None
+
+    def document_value(self) -> Any:
+        """The document: the object or text sent, or the bytes of document_base64."""
+        if self.document_base64 is None:
+            if self.document is None:
+                raise ValueError("document is missing: send the document (an object or its "
+                                 "text), or its bytes as document_base64")
+            return self.document
+        if self.document is not None:
+            raise ValueError("send the document once: as document or as document_base64")
+        return _base64(self.document_base64, "document_base64")
+
+    def script_bytes(self) -> bytes | None:
+        """The script of a Tactical RMM entry, or None; ValueError says what is wrong."""
+        if self.script is not None and self.script_base64 is not None:
+            raise ValueError("send the script once: as script (text) or as script_base64")
+        if self.script is not None:
+            return self.script.encode("utf-8")
+        if self.script_base64 is not None:
+            return _base64(self.script_base64, "script_base64")
+        return None
+
+
+class ImportRequest(ImportDocument):
     domain: Domain = Domain.USER
-    file_name: Annotated[str, AfterValidator(_file_name)] | None = None  # names raw .yml playbooks
+    dry_run: StrictBool = False  # validate and answer what would be created; write nothing
+    # Always a new assembly, even when the document names an existing one (the editor).
+    as_new: StrictBool = False
+
+
+MAX_BATCH_DOCUMENTS = 10_000
+
+
+class ImportBatchRequest(StrictModel):
+    documents: Annotated[list[ImportDocument], Field(min_length=1, max_length=MAX_BATCH_DOCUMENTS)]
+    domain: Domain = Domain.USER
+    dry_run: StrictBool = False
+
+
+def _base64(value: str, where: str) -> bytes:
+    try:
+        return base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError(f"{where} is not valid base64") from None
 
 
 class FlushRequest(StrictModel):

@@ -9,13 +9,19 @@ Accepted on import (``parse_document`` / ``document_from_dict``):
   but parses as a YAML list of plays or a single play mapping);
 * workflow canvases ``{tab_name, nodes, edges, ...}``;
 * the wrapped form ``{assembly_guid?, display_name, assembly_kind, ..., metadata, tags,
-  payload: {script, files} | {workflow}}`` (an API record saved to a file).
+  payload: {script, files} | {workflow}}`` (an API record saved to a file); fields it does
+  not map are kept in ``metadata.legacy`` (unknown payload keys under ``payload_fields``).
+
+The other formats (upstream items, Tactical RMM entries, plain script files) and the
+choice between them live in the ``formats`` package, which builds on this module.
 
 ``export_document`` rebuilds the legacy document and adds one top-level key,
-``"assembly_engine": {assembly_guid, source, revision, updated_at, tags}``, which the
-old tool ignores. On import that key is dropped: nothing of it enters ``metadata``; its
-``assembly_guid`` becomes ``source_assembly_guid`` and its ``tags`` the tags (they are the
-assembly's own data), so importing an export and exporting again is a fixed point.
+``"assembly_engine": {assembly_guid, display_name, source, revision, updated_at, tags}``,
+which the old tool ignores (its ``display_name`` names a workflow that has no
+``tab_name`` when the export is imported again). On import that key is dropped: nothing
+of it enters ``metadata``; its ``assembly_guid`` becomes ``source_assembly_guid`` and its
+``tags`` the tags (they are the assembly's own data), so importing an export and exporting
+again is a fixed point.
 
 Where things go on import:
 
@@ -62,6 +68,7 @@ document and ``export_document(parse_document(original))``, as applied to both s
 4. CRLF line endings in the script become LF. (The importer itself keeps line endings
    byte for byte; this rule only tolerates writers that do not.)
 5. The ``assembly_engine`` key is removed.
+6. An upstream item's ``payload`` (a legacy document) gets rules 2-4 as well.
 """
 
 from __future__ import annotations
@@ -70,7 +77,7 @@ import base64
 import binascii
 import copy
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any, NoReturn
@@ -129,10 +136,24 @@ def yaml_loader(module: Any = yaml) -> Any:
 
 
 YAML_LOADER = yaml_loader()
+# The API record form: the fields it maps, and the engine's own state in a record view
+# (``revision``, ``is_dirty``, …), which the engine sets itself and does not import.
+WRAPPED_KEYS = frozenset({
+    "assembly_guid", "display_name", "name", "assembly_kind", "assembly_type", "type", "summary",
+    "description", "category", "version", "metadata", "tags", "payload", "source", "revision",
+    "is_dirty", "dirty_since", "last_persisted", "integrity", "created_at", "updated_at",
+    "created_by", "updated_by", "payload_guid",
+})
+WRAPPED_PAYLOAD_KEYS = frozenset({"script", "script_encoding", "script_lines", "files", "workflow",
+                                  "error"})
 
 
 class InvalidDocument(ValueError):
     """The document cannot be imported; the message names the field and the problem."""
+
+
+class NotAnAssembly(InvalidDocument):
+    """The input is not an assembly document at all (``{}``, a manifest, a JSON schema…)."""
 
 
 @dataclass(frozen=True)
@@ -428,16 +449,29 @@ def _read_script(doc: Mapping[str, Any], where: str) -> tuple[bytes, dict[str, A
     return main, notes
 
 
-def _engine_block(value: object) -> tuple[str | None, list[str]]:
+@dataclass(frozen=True)
+class EngineBlock:
+    """What an ``assembly_engine`` block (written by export) tells an import."""
+
+    assembly_guid: str | None = None
+    tags: tuple[str, ...] = ()
+    display_name: str | None = None
+
+
+def engine_block(value: object) -> EngineBlock:
     if value is None:
-        return None, []
+        return EngineBlock()
     if not isinstance(value, dict):
         _fail(f"document.{ENGINE_KEY} must be an object, got {_json_kind(value)}")
     guid = value.get("assembly_guid")
     if guid is not None and not is_valid_assembly_guid(guid):
         _fail(f"document.{ENGINE_KEY}.assembly_guid {guid!r} is not a valid assembly id "
               "(32 or 40 lowercase hex characters)")
-    return guid, _tags(value.get("tags", []), f"document.{ENGINE_KEY}.tags")
+    name = value.get("display_name")
+    if name is not None:
+        _display_name(name, f"document.{ENGINE_KEY}.display_name")
+    tags = _tags(value.get("tags", []), f"document.{ENGINE_KEY}.tags")
+    return EngineBlock(guid, tuple(tags), name)
 
 
 def _tags(value: object, where: str) -> list[str]:
@@ -495,8 +529,16 @@ def _check_workflow(workflow: Mapping[str, Any], where: str) -> None:
 # ------------------------------------------------------------------------- import
 
 
-def parse_document(raw: bytes | str, *, file_name: str | None = None) -> ImportedAssembly:
-    """Parse a legacy document (JSON text or a raw YAML playbook) for import."""
+def parse_document(
+    raw: bytes | str,
+    *,
+    file_name: str | None = None,
+    from_dict: Callable[..., ImportedAssembly] | None = None,
+) -> ImportedAssembly:
+    """Parse a legacy document (JSON text or a raw YAML playbook) for import.
+
+    ``from_dict`` imports the parsed JSON value (default ``document_from_dict``; the
+    ``formats`` package passes its own, which knows every format)."""
     raw_bytes: bytes | None = None
     if isinstance(raw, bytes | bytearray):
         raw_bytes = bytes(raw)
@@ -530,6 +572,8 @@ def parse_document(raw: bytes | str, *, file_name: str | None = None) -> Importe
         raise InvalidDocument(f"{not_json} and not a YAML Ansible playbook") from None
     except RecursionError:
         raise InvalidDocument("document is nested too deeply to import") from None
+    if from_dict is not None:
+        return from_dict(value, file_name=file_name)
     if not isinstance(value, dict):
         _fail(f"document must be a JSON object, got {_json_kind(value)}")
     return document_from_dict(value, file_name=file_name)
@@ -614,7 +658,8 @@ def document_from_dict(doc: dict[str, Any], *, file_name: str | None = None) -> 
     if not isinstance(doc, dict):
         _fail(f"document must be a JSON object, got {_json_kind(doc)}")
     body = dict(doc)
-    guid, tags = _engine_block(body.pop(ENGINE_KEY, None))
+    block = engine_block(body.pop(ENGINE_KEY, None))
+    guid, tags = block.assembly_guid, list(block.tags)
     if "payload" in body:
         imported = _from_wrapped(body, guid, tags)
     elif (
@@ -622,7 +667,8 @@ def document_from_dict(doc: dict[str, Any], *, file_name: str | None = None) -> 
         or "tab_name" in body
         or ("nodes" in body and "script" not in body and "script_lines" not in body)
     ):
-        imported = _from_workflow(body, file_name, guid, tags)
+        imported = _from_workflow(body, file_name, guid, tags,
+                                  exported_name=block.display_name)
     else:
         imported = _from_script_document(body, guid, tags)
     # Last, so the field checks above name their problems first: anything left that could
@@ -695,13 +741,16 @@ def _workflow_display_name(workflow: Mapping[str, Any]) -> str | None:
 
 
 def _from_workflow(
-    doc: dict[str, Any], file_name: str | None, guid: str | None, tags: list[str]
+    doc: dict[str, Any], file_name: str | None, guid: str | None, tags: list[str],
+    *, exported_name: str | None = None,
 ) -> ImportedAssembly:
     _check_workflow(doc, "document")
     legacy_format: dict[str, Any] = {"source_format": "workflow-json"}
     display_name = _workflow_display_name(doc)
     if display_name is None:
-        display_name = _name_stem(file_name)
+        # A workflow without a name of its own: the record's name its export carries, or
+        # the file's name.
+        display_name = exported_name or _name_stem(file_name)
         if display_name is None:
             _fail("document.tab_name is missing: a workflow needs a tab_name "
                   "(or import it from a file whose name can be used)")
@@ -785,6 +834,16 @@ def _from_wrapped(doc: dict[str, Any], guid: str | None, tags: list[str]) -> Imp
             _fail(f"{where}.assembly_guid {own_guid!r} is not a valid assembly id "
                   "(32 or 40 lowercase hex characters)")
         guid = own_guid
+    # Fields this form does not map are kept (never dropped silently): top-level ones and
+    # unknown payload keys in metadata.legacy, which export writes back as top-level keys.
+    extra = {key: copy.deepcopy(val) for key, val in doc.items() if key not in WRAPPED_KEYS}
+    extra_payload = {key: copy.deepcopy(val) for key, val in payload.items()
+                     if key not in WRAPPED_PAYLOAD_KEYS}
+    if extra_payload:
+        extra["payload_fields"] = extra_payload
+    if extra:
+        legacy = metadata.get("legacy")
+        metadata["legacy"] = {**extra, **(legacy if isinstance(legacy, dict) else {})}
 
     files: tuple[PayloadFile, ...] = ()
     if kind is AssemblyKind.WORKFLOW:
@@ -852,6 +911,7 @@ def export_document(
         )
     doc[ENGINE_KEY] = {
         "assembly_guid": assembly_guid,
+        "display_name": display_name,
         "source": str(source),
         "revision": revision,
         "updated_at": updated_at,
@@ -1016,6 +1076,9 @@ def normalise_for_comparison(doc: dict[str, Any]) -> dict[str, Any]:
     """Apply the documented normalisations (module docstring) to a legacy document."""
     result = copy.deepcopy(doc)
     result.pop(ENGINE_KEY, None)
+    inner = result.get("payload")
+    if isinstance(inner, dict) and ("script" in inner or "script_lines" in inner):
+        result["payload"] = normalise_for_comparison(inner)  # an item's legacy document
     if "script" not in result and "script_lines" not in result:
         return result
     script = result.get("script")
@@ -1038,8 +1101,11 @@ def normalise_for_comparison(doc: dict[str, Any]) -> dict[str, Any]:
 __all__ = [
     "ENGINE_KEY",
     "ImportedAssembly",
+    "EngineBlock",
     "InvalidDocument",
+    "NotAnAssembly",
     "document_from_dict",
+    "engine_block",
     "export_document",
     "normalise_for_comparison",
     "parse_document",

@@ -7,6 +7,7 @@ imports), and writes exactly one audit entry: success, denied or failed.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import sqlite3
@@ -14,6 +15,7 @@ import threading
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -38,21 +40,16 @@ from ..errors import (
     Conflict,
     IntegrityProblem,
     InvalidInput,
+    NotAnAssemblyDocument,
     NotFound,
     ServiceError,
     StorageUnavailable,
     TooLarge,
 )
+from .formats import ImportedAssembly, InvalidDocument, NotAnAssembly, export_value, import_value
 from .inputs import AssemblyChanges, CloneRequest, NewAssembly, json_problem
 from .payload_codec import PayloadInputError, PayloadTooLarge, content_from_api, content_to_api
-from .serialization import (
-    DocumentTooLarge,
-    ImportedAssembly,
-    InvalidDocument,
-    document_from_dict,
-    export_document,
-    parse_document,
-)
+from .serialization import DocumentTooLarge
 from .views import record_view
 
 log = logging.getLogger("assembly_engine.assemblies")
@@ -72,6 +69,18 @@ class ListQuery:
 
 
 LIST_CACHE_SIZE = 64
+# Concurrent writers of a batch import: enough to fill the journal's group commits.
+BATCH_WORKERS = 32
+
+
+@dataclass(frozen=True)
+class ImportItem:
+    """One document of a batch import (``problem``: why its request part was unusable)."""
+
+    document: Any
+    file_name: str | None = None
+    script: bytes | None = None
+    problem: str | None = None
 
 
 class GenerationCache:
@@ -515,7 +524,8 @@ class AssemblyService:
 
     # -- legacy documents --------------------------------------------------------------
     def import_document(self, caller: Caller, document: Any, domain: Domain = Domain.USER, *,
-                        file_name: str | None = None) -> tuple[dict[str, Any], bool]:
+                        file_name: str | None = None, script: bytes | None = None,
+                        as_new: bool = False) -> tuple[dict[str, Any], bool]:
         """Import a legacy document; returns (record, created).
 
         Always a new assembly in ``domain``, unless the document names (in its
@@ -525,34 +535,56 @@ class AssemblyService:
         """
         self._auditor.require(policy.may_write(caller.actor, domain), caller, "assembly.import",
                               domain=domain)
+        imported = self.parse_import(caller, document, domain, file_name=file_name, script=script)
+        if as_new:
+            imported = dataclasses.replace(imported, source_assembly_guid=None)
+        return self._import_parsed(caller, imported, domain)
+
+    def dry_run_import(self, caller: Caller, document: Any, domain: Domain = Domain.USER, *,
+                       file_name: str | None = None, script: bytes | None = None,
+                       as_new: bool = False) -> dict[str, Any]:
+        """What importing ``document`` would create (the same parser), creating nothing."""
+        self._auditor.require(policy.may_write(caller.actor, domain), caller, "assembly.import",
+                              domain=domain)
+        imported = self.parse_import(caller, document, domain, file_name=file_name, script=script,
+                                     audit=False)
+        if as_new:
+            imported = dataclasses.replace(imported, source_assembly_guid=None)
+        return self.preview(caller, imported, domain)
+
+    def parse_import(self, caller: Caller, document: Any, domain: Domain, *,
+                     file_name: str | None = None, script: bytes | None = None,
+                     audit: bool = True) -> ImportedAssembly:
+        """Validate a document for import (nothing is written; a refusal is audited unless
+        ``audit`` is false, as for a dry run, which changes nothing)."""
         size = len(document) if isinstance(document, (str, bytes)) else len(
             json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode())
+        size += len(script or b"")
         if size > self.import_max_bytes:
             raise TooLarge(f"The document is {size} bytes, over the import limit of "
                            f"{self.import_max_bytes} bytes (ENGINE_IMPORT_MAX_BYTES).")
         try:
-            if isinstance(document, dict):
-                imported = document_from_dict(document, file_name=file_name)
-            elif isinstance(document, (str, bytes)):
-                imported = parse_document(document, file_name=file_name)
-            else:
-                raise InvalidDocument(
-                    "document must be a legacy assembly object (or its text); "
-                    f"got {type(document).__name__}."
-                )
+            imported = import_value(document, file_name=file_name, script=script)
         except (InvalidDocument, RecursionError) as exc:
             message = str(exc) if isinstance(exc, InvalidDocument) else (
                 "The document is nested too deeply to be an assembly document.")
-            self._auditor.record(caller, "assembly.import", Outcome.FAILED, domain=domain,
-                                 detail=message[:300])
+            if audit:
+                self._auditor.record(caller, "assembly.import", Outcome.FAILED, domain=domain,
+                                     detail=message[:300])
             if isinstance(exc, DocumentTooLarge):
                 raise TooLarge(message) from None
+            if isinstance(exc, NotAnAssembly):
+                raise NotAnAssemblyDocument(message) from None
             raise InvalidInput(message) from None
         problem = json_problem({"name": imported.display_name, "description": imported.summary,
                                 "category": imported.category, "metadata": imported.metadata,
                                 "tags": imported.tags, "version": imported.version}, "document")
         if problem is not None:
             raise InvalidInput(f"{problem}.")
+        return imported
+
+    def _import_parsed(self, caller: Caller, imported: ImportedAssembly,
+                       domain: Domain) -> tuple[dict[str, Any], bool]:
         metadata_json = json.dumps(imported.metadata, ensure_ascii=False)
         tags_json = json.dumps(imported.tags, ensure_ascii=False)
         existing = self.cache.get(imported.source_assembly_guid or "")
@@ -574,6 +606,76 @@ class AssemblyService:
         created = self._insert(caller, "assembly.import", domain, imported.content, build, guid=new_guid,
                                detail=imported.display_name)
         return record_view(created, include_payload_guid=caller.is_admin), True
+
+    def import_batch(self, caller: Caller, items: list[ImportItem], domain: Domain = Domain.USER, *,
+                     dry_run: bool = False) -> dict[str, Any]:
+        """Import many documents: every one validated, then all written at once.
+
+        The payload folders are written and the creates submitted concurrently, so the
+        journal makes them durable in group commits (and the audit log's fsyncs are shared
+        the same way: one entry per imported assembly). Each document gets its own result;
+        one refused document never stops the others. ``dry_run`` validates and answers what
+        would be created, writing nothing.
+        """
+        self._auditor.require(policy.may_write(caller.actor, domain), caller, "assembly.import",
+                              domain=domain)
+        results: list[dict[str, Any] | None] = [None] * len(items)
+        parsed: list[tuple[int, ImportedAssembly]] = []
+        for index, item in enumerate(items):
+            try:
+                if item.problem is not None:
+                    if not dry_run:
+                        self._auditor.record(caller, "assembly.import", Outcome.FAILED,
+                                             domain=domain, detail=item.problem[:300])
+                    raise InvalidInput(item.problem)
+                imported = self.parse_import(caller, item.document, domain,
+                                             file_name=item.file_name, script=item.script,
+                                             audit=not dry_run)
+            except ServiceError as exc:
+                results[index] = {"index": index, "status": "failed", "error": exc.code,
+                                  "message": exc.message}
+            else:
+                parsed.append((index, imported))
+        if dry_run:
+            for index, imported in parsed:
+                results[index] = {"index": index, "status": "valid",
+                                  "would_create": self.preview(caller, imported, domain)}
+        elif parsed:
+            workers = max(1, min(BATCH_WORKERS, len(parsed)))
+            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="import") as pool:
+                futures = [(index, pool.submit(self._import_parsed, caller, imported, domain))
+                           for index, imported in parsed]
+                for index, future in futures:
+                    try:
+                        record, created = future.result()
+                    except ServiceError as exc:
+                        results[index] = {"index": index, "status": "failed", "error": exc.code,
+                                          "message": exc.message}
+                    else:
+                        results[index] = {
+                            "index": index, "status": "imported" if created else "replaced",
+                            "assembly_guid": record["assembly_guid"],
+                            "display_name": record["display_name"],
+                            "assembly_kind": record["assembly_kind"],
+                        }
+        done = [r for r in results if r is not None]
+        counts = {status: sum(1 for r in done if r["status"] == status)
+                  for status in ("imported", "replaced", "valid", "failed")}
+        return {"dry_run": dry_run, **counts, "results": done}
+
+    def preview(self, caller: Caller, imported: ImportedAssembly, domain: Domain) -> dict[str, Any]:
+        """The record and payload an import would create (or replace), without creating it."""
+        existing = self.cache.get(imported.source_assembly_guid or "")
+        replaces = (existing.assembly_guid if existing is not None and existing.domain is domain
+                    and policy.may_write(caller.actor, domain).allowed else None)
+        return {
+            "display_name": imported.display_name, "summary": imported.summary,
+            "category": imported.category, "assembly_kind": imported.assembly_kind.value,
+            "assembly_type": imported.assembly_type, "version": imported.version,
+            "source": domain.value, "metadata": imported.metadata, "tags": imported.tags,
+            "payload": content_to_api(imported.content, include_data=True),
+            "replaces": replaces,
+        }
 
     def _replace_from_import(self, caller: Caller, existing: CachedAssembly, imported: ImportedAssembly,
                              metadata_json: str, tags_json: str) -> dict[str, Any]:
@@ -604,7 +706,7 @@ class AssemblyService:
             self._require_whole_row(item)
             content = self.read_content(item)
         record = item.record
-        document = export_document(
+        document = export_value(
             display_name=record.display_name, summary=record.summary, category=record.category,
             assembly_kind=record.assembly_kind, assembly_type=record.assembly_type,
             version=record.version, metadata=record.metadata, tags=record.tags, content=content,

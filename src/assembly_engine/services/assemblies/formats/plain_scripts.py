@@ -1,0 +1,107 @@
+"""Plain script files (``.ps1 .bat .cmd .sh .py``, or a file with a shebang).
+
+* type: from the extension (``.ps1`` powershell, ``.bat``/``.cmd`` batch, ``.sh`` bash,
+  ``.py`` python); a file with another or no extension is typed by its shebang
+  (``#!/bin/bash``, ``#!/usr/bin/env python3``, ``#!/usr/bin/env pwsh``, …);
+* name: the file name without its extension;
+* category: the folder path the file was found in, below the folder named on the command
+  line (``file_name`` ``"Windows/Network/Reset.ps1"`` -> category ``"Windows/Network"``);
+  a leading legacy-tree folder (``Scripts/``, ``Workflows/``, ``Ansible_Playbooks/``) is
+  layout and left out; none for a file named on its own;
+* the text: the main payload file, byte for byte (CRLF, BOM and any encoding kept).
+
+``metadata.legacy_format`` records ``source_format: "plain-script"``, the original
+``file_name`` (so ``.cmd`` stays ``.cmd`` when written back as a plain file) and the
+``folder``. Export gives the legacy JSON document in the legacy tool's full layout.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import PurePosixPath
+
+from .... import input_limits as limits
+from ....persistence.models import PayloadContent
+from ....types import AssemblyKind, PayloadType
+from ..serialization import ImportedAssembly, _check, _display_name, _fail, _main_file_name
+
+SUFFIX_TYPES: dict[str, str] = {".ps1": "powershell", ".bat": "batch", ".cmd": "batch",
+                                ".sh": "bash", ".py": "python"}
+_SHEBANG = re.compile(rb"^#![ \t]*(\S+)(?:[ \t]+(\S+))?")
+# The legacy tree's top folders (Scripts/, Workflows/, Ansible_Playbooks/) say the kind.
+LAYOUT_FOLDERS = frozenset({"scripts", "workflows", "ansible_playbooks"})
+INTERPRETER_TYPES: dict[str, str] = {
+    "bash": "bash", "sh": "bash", "zsh": "bash", "dash": "bash", "ksh": "bash",
+    "python": "python", "python2": "python", "python3": "python",
+    "pwsh": "powershell", "powershell": "powershell",
+}
+
+
+def _parts(file_name: str) -> PurePosixPath:
+    return PurePosixPath(file_name.replace("\\", "/"))
+
+
+def shebang_type(raw: bytes) -> str | None:
+    match = _SHEBANG.match(raw.removeprefix(b"\xef\xbb\xbf")[:256])
+    if match is None:
+        return None
+    program = match.group(1).rsplit(b"/", 1)[-1]
+    if program == b"env" and match.group(2):
+        program = match.group(2)
+    name = program.decode("ascii", errors="replace").lower()
+    if name.startswith("python"):
+        name = re.sub(r"[\d.]+$", "", name)  # python3.11 -> python
+    return INTERPRETER_TYPES.get(name)
+
+
+def plain_type(file_name: str | None, raw: bytes) -> str | None:
+    """The script type of a plain script file, or None when it is not one."""
+    if not file_name:
+        return None
+    suffix = _parts(file_name).suffix.lower()
+    if suffix in SUFFIX_TYPES:
+        return SUFFIX_TYPES[suffix]
+    if suffix in (".json", ".yml", ".yaml"):
+        return None
+    return shebang_type(raw)
+
+
+def folder_of(file_name: str) -> str | None:
+    """The folder path of a relative ``file_name`` ("a/b/x.ps1" -> "a/b"), or None."""
+    parts = [part for part in _parts(file_name).parent.parts if part not in ("", ".")]
+    if any(part == ".." for part in parts):
+        _fail(f"file_name {file_name!r} must be a path below the imported folder (no '..')")
+    if parts and parts[0].casefold() in LAYOUT_FOLDERS:
+        parts = parts[1:]  # the legacy tree's kind folder is layout, not a category
+    return "/".join(parts) or None
+
+
+def from_file(raw: bytes, file_name: str) -> ImportedAssembly:
+    assembly_type = plain_type(file_name, raw)
+    if assembly_type is None:
+        _fail(f"{file_name!r} is not a plain script: use .ps1, .bat, .cmd, .sh or .py, or "
+              "start the file with a shebang such as #!/bin/bash")
+    path = _parts(file_name)
+    name = path.stem if path.suffix.lower() in SUFFIX_TYPES else path.name
+    if not name.strip():
+        _fail(f"file_name {file_name!r} has no name to give the assembly")
+    _display_name(name, "file_name (without its extension, the assembly's name)")
+    folder = folder_of(file_name)
+    if folder is not None:
+        _check(limits.text_problem(folder, "file_name's folder path (the category)",
+                                   limits.CATEGORY_CHARS))
+    notes: dict[str, object] = {"source_format": "plain-script", "file_name": path.name}
+    if folder is not None:
+        notes["folder"] = folder
+    return ImportedAssembly(
+        display_name=name,
+        summary=None,
+        category=folder,
+        assembly_kind=AssemblyKind.SCRIPT,
+        assembly_type=assembly_type,
+        version=None,
+        metadata={"legacy_format": notes},
+        tags=[],
+        content=PayloadContent(PayloadType.SCRIPT, _main_file_name(AssemblyKind.SCRIPT, assembly_type),
+                               raw),
+    )

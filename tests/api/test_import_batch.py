@@ -1,0 +1,142 @@
+"""POST /api/assemblies/import/batch: many documents, one result each, group-committed."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from assembly_engine.api.app import create_app
+from assembly_engine.config import Settings
+from tests.support import CORPUS, temp_settings
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Iterator[tuple[TestClient, dict[str, str], Settings]]:
+    settings = temp_settings(tmp_path)
+    with TestClient(create_app(settings, console_log=False)) as http:
+        token = http.post("/api/auth/login", json={"username": "admin",
+                                                   "password": settings.admin_password}).json()["token"]
+        http.cookies.clear()
+        yield http, {"Authorization": f"Bearer {token}"}, settings
+
+
+def script(name: str, text: str = "echo hi\n") -> dict[str, Any]:
+    return {"document": {"name": name, "type": "bash", "script": text}}
+
+
+def audit_lines(settings: Settings) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in (settings.logs_dir / "audit.log").read_text().splitlines()]
+
+
+def test_a_batch_imports_every_document_with_one_result_each(
+    engine: tuple[TestClient, dict[str, str], Settings],
+) -> None:
+    http, headers, settings = engine
+    documents = [script(f"doc {i}") for i in range(120)]
+    documents.insert(7, {"document": {}})
+    documents.insert(9, {"document": {"name": "bad", "type": "perl", "script": "x"}})
+    documents.insert(11, {"document_base64": base64.b64encode(b"Get-Date\r\n").decode(),
+                          "file_name": "Windows/When.ps1"})
+    documents.insert(13, {"document": "x", "document_base64": "eA=="})
+    answer = http.post("/api/assemblies/import/batch", headers=headers, json={"documents": documents})
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["imported"] == 121 and body["failed"] == 3
+    results = body["results"]
+    assert [r["index"] for r in results] == list(range(len(documents)))
+    assert results[7]["error"] == "not_an_assembly"
+    assert results[9]["error"] == "invalid_document" and "'perl'" in results[9]["message"]
+    assert results[13]["status"] == "failed" and "send the document once" in results[13]["message"]
+    assert results[11]["display_name"] == "When"
+    listed = http.get("/api/assemblies", headers=headers, params={"limit": 1000}).json()
+    assert listed["total"] == 121
+    guids = {r["assembly_guid"] for r in results if r["status"] == "imported"}
+    assert guids == {item["assembly_guid"] for item in listed["items"]}
+    # one audit entry per imported assembly (and one per refused document)
+    entries = [e for e in audit_lines(settings) if e["action"] == "assembly.import"]
+    assert {e["assembly_guid"] for e in entries if e["outcome"] == "success"} == guids
+    assert sum(1 for e in entries if e["outcome"] == "failed") == 3
+    # durable: every create is in the journal (or flushed), so a restart keeps them all
+    queue = http.get("/api/assemblies/queue", headers=headers).json()
+    assert queue["domains"]["user"]["pending"] == 121
+
+
+def test_a_batch_survives_a_restart(tmp_path: Path) -> None:
+    settings = temp_settings(tmp_path)
+    docs = [script(f"kept {i}") for i in range(50)]
+    with TestClient(create_app(settings, console_log=False)) as http:
+        token = http.post("/api/auth/login", json={"username": "admin",
+                                                   "password": settings.admin_password}).json()["token"]
+        headers = {"Authorization": f"Bearer {token}"}
+        assert http.post("/api/assemblies/import/batch", headers=headers,
+                         json={"documents": docs}).json()["imported"] == 50
+    with TestClient(create_app(settings, console_log=False)) as http:
+        token = http.post("/api/auth/login", json={"username": "admin",
+                                                   "password": settings.admin_password}).json()["token"]
+        listed = http.get("/api/assemblies", headers={"Authorization": f"Bearer {token}"}).json()
+        assert listed["total"] == 50
+
+
+def test_the_whole_corpus_imports_in_one_batch(
+    engine: tuple[TestClient, dict[str, str], Settings],
+) -> None:
+    http, headers, _ = engine
+    documents: list[dict[str, Any]] = []
+    for path in sorted(CORPUS.rglob("*")):
+        if "tactical-rmm" in path.parts or path.suffix not in (".json", ".yml"):
+            continue
+        document: Any = json.loads(path.read_bytes()) if path.suffix == ".json" else path.read_text()
+        documents.append({"document": document, "file_name": path.name})
+    trmm = CORPUS / "tactical-rmm"
+    for entry in json.loads((trmm / "community_scripts.json").read_bytes()):
+        raw = (trmm / "scripts" / entry["filename"]).read_bytes()
+        documents.append({"document": entry, "script_base64": base64.b64encode(raw).decode()})
+    body = http.post("/api/assemblies/import/batch", headers=headers,
+                     json={"documents": documents}).json()
+    assert body["failed"] == 0, [r for r in body["results"] if r["status"] == "failed"]
+    assert body["imported"] == len(documents)
+
+
+def test_a_dry_run_batch_validates_and_writes_nothing(
+    engine: tuple[TestClient, dict[str, str], Settings],
+) -> None:
+    http, headers, settings = engine
+    payloads = settings.runtime_root / "Payloads"
+    before = sorted(p.name for p in payloads.iterdir()) if payloads.exists() else []
+    body = http.post("/api/assemblies/import/batch", headers=headers, json={
+        "documents": [script("one"), {"document": {}}], "dry_run": True}).json()
+    assert body["dry_run"] is True and body["valid"] == 1 and body["failed"] == 1
+    assert body["results"][0]["would_create"]["display_name"] == "one"
+    assert http.get("/api/assemblies", headers=headers).json()["total"] == 0
+    after = sorted(p.name for p in payloads.iterdir()) if payloads.exists() else []
+    assert after == before
+
+
+@pytest.mark.parametrize("body", [{"documents": []}, {"documents": "x"}, {}])
+def test_a_malformed_batch_is_refused_whole(
+    engine: tuple[TestClient, dict[str, str], Settings], body: dict[str, Any],
+) -> None:
+    http, headers, _ = engine
+    answer = http.post("/api/assemblies/import/batch", headers=headers, json=body)
+    assert answer.status_code == 422 and answer.json()["error"] == "invalid_document"
+
+
+def test_an_operator_may_not_batch_into_official(
+    engine: tuple[TestClient, dict[str, str], Settings],
+) -> None:
+    http, headers, _ = engine
+    http.post("/api/users", headers=headers,
+              json={"username": "op", "password": "operator-password", "role": "operator"})
+    token = http.post("/api/auth/login", json={"username": "op",
+                                               "password": "operator-password"}).json()["token"]
+    http.cookies.clear()
+    answer = http.post("/api/assemblies/import/batch", headers={"Authorization": f"Bearer {token}"},
+                       json={"documents": [script("x")], "domain": "official"})
+    assert answer.status_code == 403
+    assert http.get("/api/assemblies", headers=headers).json()["total"] == 0

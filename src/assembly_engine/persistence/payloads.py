@@ -61,7 +61,7 @@ import stat
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -760,24 +760,25 @@ class PayloadStore:
             removed.add(payload_guid)
         return removed | self.remove_leftover_temp(min_age_seconds=temp_min_age_seconds)
 
-    def remove_leftover_temp(self, *, min_age_seconds: float = 0.0) -> set[str]:
+    def remove_leftover_temp(self, *, min_age_seconds: float = 0.0,
+                             listed: Iterable[str] | None = None) -> set[str]:
         """Delete ``.tmp-*`` entries a crash left behind; returns their names. Temp folders
         this process is writing right now are kept, and so are those younger than
-        ``min_age_seconds`` (pass a grace period when another process may be writing)."""
+        ``min_age_seconds`` (pass a grace period when another process may be writing).
+        ``listed``: the names in the root, when the caller has just listed them."""
         removed: set[str] = set()
         if not self.root.is_dir():
             return removed
         now = time.time()
-        with os.scandir(self.root) as entries:
-            temps = [entry for entry in entries if entry.name.startswith(TEMP_PREFIX)]
-        for entry in temps:
-            path = Path(entry.path)
+        names = os.listdir(self.root) if listed is None else listed
+        for name in [n for n in names if n.startswith(TEMP_PREFIX)]:
+            path = self.root / name
             with _ACTIVE_TEMP_LOCK:
                 active = str(path) in _ACTIVE_TEMP_DIRS
             if active:
                 continue
             try:
-                age = now - entry.stat(follow_symlinks=False).st_mtime
+                age = now - path.lstat().st_mtime
             except FileNotFoundError:
                 continue
             if age < min_age_seconds:
@@ -786,8 +787,8 @@ class PayloadStore:
                 _remove_tree(path)
             except FileNotFoundError:
                 continue
-            logger.info("removed leftover temp folder %s", entry.name)
-            removed.add(entry.name)
+            logger.info("removed leftover temp folder %s", name)
+            removed.add(name)
         return removed
 
     # ------------------------------------------------------------------- mirroring

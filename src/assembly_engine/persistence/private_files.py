@@ -35,15 +35,20 @@ def _tighten(path: Path, mode: int) -> None:
 
 
 def make_home_private(home: Path) -> None:
-    """Set the owner-only umask and tighten the home's folders and top-level files."""
+    """Set the owner-only umask and tighten the home's folders and top-level files.
+
+    ``Payloads/`` itself is tightened but not listed: it holds a folder per assembly
+    (100,000s), and a stat of each would cost a boot most of a second."""
     os.umask(PRIVATE_UMASK)
     home.mkdir(parents=True, exist_ok=True)
-    for folder in (home, home / "Assemblies", home / "Assemblies" / "Payloads", home / "Logs"):
+    _tighten(home / "Assemblies" / "Payloads", PRIVATE_DIR)
+    for folder in (home, home / "Assemblies", home / "Logs"):
         _tighten(folder, PRIVATE_DIR)
         if folder.is_dir() and not folder.is_symlink():
-            for child in folder.iterdir():
-                if child.is_file() and not child.is_symlink():
-                    _tighten(child, PRIVATE_FILE)
+            with os.scandir(folder) as children:
+                files = [Path(c.path) for c in children if c.is_file(follow_symlinks=False)]
+            for child in files:
+                _tighten(child, PRIVATE_FILE)
 
 
 def make_tree_private(root: Path) -> None:

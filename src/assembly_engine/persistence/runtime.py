@@ -127,10 +127,6 @@ class StorageRuntime:
         root = settings.runtime_root
         options = connection_options(settings)
         payloads = PayloadStore(settings.payloads_root)
-        # We hold the home's lock: every temp folder left is a crash's, none a live write's.
-        leftovers = payloads.remove_leftover_temp()
-        if leftovers:
-            log.warning("removed %d temp folder(s) left in Payloads by a crash", len(leftovers))
         community_is_new = not (root / DATABASE_FILES[Domain.COMMUNITY]).exists()
         databases = DomainDatabases(root, options)
         journal: Journal | None = None
@@ -145,6 +141,11 @@ class StorageRuntime:
                                   change_wait_seconds=settings.lock_retry_seconds)
             with collector_paused():
                 present = payloads.list_names()
+                # We hold the home's lock: every temp folder is a crash's, none a live write's.
+                leftovers = payloads.remove_leftover_temp(listed=present)
+                if leftovers:
+                    log.warning("removed %d temp folder(s) left in Payloads by a crash", len(leftovers))
+                    present -= leftovers
                 report = sync_official(
                     settings.staging_root, databases[Domain.OFFICIAL], payloads,
                     keep_payloads=journal.referenced_payloads(), quick=True, present_payloads=present,

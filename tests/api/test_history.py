@@ -8,6 +8,9 @@ every reader kind is checked to see the history, and nothing else may change it.
 from __future__ import annotations
 
 import json
+import threading
+import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,7 +25,9 @@ from tests.api.conftest import (
     ApiEngine,
     assert_unchanged,
     create_body,
+    make_settings,
     snapshot,
+    start_engine,
     unique_name,
 )
 
@@ -328,3 +333,49 @@ def test_trash_retention_purges_old_deleted_assemblies_only(api: ApiEngine) -> N
     assert revisions(api, fresh)["deleted"] is True
     assert payload in response.json()["payloads_removed"]
     assert not (api.settings.payloads_root / payload).exists()
+
+
+def test_background_retention_applies_the_settings(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path, history_keep=1, trash_days=0, history_prune_interval=0.2)
+    for engine in start_engine(settings):
+        guid = create(engine, script="a\n")["assembly_guid"]
+        update(engine, guid, payload={"script": "b\n"})
+        first = engine.request(ADMIN, "GET", f"/api/assemblies/{guid}/revisions/1").json()["payload_guid"]
+        flush(engine)
+        deadline = time.monotonic() + 20
+        while revisions(engine, guid)["total"] > 1:
+            assert time.monotonic() < deadline, "background retention did not run"
+            time.sleep(0.1)
+        assert [i["revision"] for i in revisions(engine, guid)["items"]] == [2]
+        assert not (settings.payloads_root / first).exists()
+        pruned = [e for e in engine.audit_entries() if e.get("action") == "history.prune"]
+        assert pruned and pruned[-1]["user"] == "engine"
+
+
+def test_restores_wait_for_retention_and_never_lose_their_folder(api: ApiEngine) -> None:
+    guid = create(api, script="kept by the restore\n")["assembly_guid"]
+    for n in range(2, 6):
+        update(api, guid, payload={"script": f"r{n}\n"})
+    flush(api)
+    results: list[int] = []
+
+    def restore_first() -> None:
+        response = api.request(OPERATOR, "POST", f"/api/assemblies/{guid}/revisions/1/restore")
+        results.append(response.status_code)
+
+    threads = [threading.Thread(target=restore_first) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    pruned = api.request(ADMIN_DEV, "POST", "/api/admin/history/prune", json={"keep": 2})
+    for thread in threads:
+        thread.join()
+    assert pruned.status_code == 200, pruned.text
+    # each restore either ran before the prune (its revision now keeps the folder) or found
+    # revision 1 gone (404): never a record pointing at a removed folder
+    assert set(results) <= {200, 404}
+    detail = api.request(OPERATOR, "GET", f"/api/assemblies/{guid}")
+    assert detail.status_code == 200, detail.text
+    if 200 in results:
+        assert detail.json()["payload"]["script"] == "kept by the restore\n"
+    report = api.request(ADMIN, "GET", "/api/admin/verify").json()
+    assert not report["missing"] and not report["corrupt"]

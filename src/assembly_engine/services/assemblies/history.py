@@ -222,8 +222,12 @@ class HistoryService:
         domain = history.domain
         self._auditor.require(policy.may_write(caller.actor, domain), caller, "assembly.restore",
                               domain=domain, guid=guid)
-        old = history.find(number).record
+        history.find(number)  # a revision not kept is a 404 at once
         with self._lock, self._assemblies._audited(caller, "assembly.restore", domain=domain, guid=guid):
+            history = self._history(guid)  # again under the lock: retention may have run since
+            if history.current is None:
+                raise NotFound(f"Assembly {guid} was deleted meanwhile; undelete it first.")
+            old = history.find(number).record
             current = history.current.record.revision
             if expected_revision is not None and expected_revision != current:
                 raise Conflict(f"Assembly {guid} was changed by someone else: you looked at revision "
@@ -291,8 +295,11 @@ class HistoryService:
                            f"({history.current.record.display_name!r} in {domain.value}).")
         self._auditor.require(policy.may_write(caller.actor, domain), caller, "assembly.undelete",
                               domain=domain, guid=guid)
-        last = history.deleted_record or history.revisions[-1].record
         with self._lock, self._assemblies._audited(caller, "assembly.undelete", domain=domain, guid=guid):
+            history = self._history(guid)  # again under the lock: retention may have purged it
+            if history.current is not None:
+                raise Conflict(f"Assembly {guid} is not deleted: the id is in use again.")
+            last = history.deleted_record or history.revisions[-1].record
             self._assemblies.read_content(CachedAssembly(last, CacheEntryState()))  # intact?
             number = max(last.revision, history.revisions[-1].revision) + 1
             record = last.evolve(updated_at=utc_now(), updated_by=caller.username)

@@ -245,6 +245,8 @@ def test_deleted_view_filters_sorts_and_pages_like_the_list(api: ApiEngine) -> N
     assert [i["source"] for i in both["items"]] == ["community", "user"]
     only = api.request(OPERATOR, "GET", f"/api/assemblies/deleted?q={tag}&domain=user").json()
     assert only["total"] == 1 and only["items"][0]["assembly_guid"] == guids[0]
+    category = api.request(OPERATOR, "GET", f"/api/assemblies/deleted?q={tag}&category=nope").json()
+    assert category["total"] == 0
     newest = api.request(OPERATOR, "GET",
                          f"/api/assemblies/deleted?q={tag}&sort=deleted_at&order=desc&limit=1").json()
     assert newest["total"] == 2 and newest["items"][0]["assembly_guid"] == guids[1]

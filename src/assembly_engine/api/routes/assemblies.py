@@ -286,7 +286,8 @@ def deleted_assemblies(request: Request, caller: CurrentCaller, engine: Services
         raise RequestValidationError(
             [{**e, "loc": ("query", *e["loc"])} for e in exc.errors(include_url=False)]) from None
     return engine.history.deleted(caller, ListQuery(
-        domain=params.domain, kind=params.kind, q=params.q, limit=params.limit,
+        domain=params.domain, kind=params.kind, category=params.category, q=params.q,
+        limit=params.limit,
         offset=params.offset, sort=params.sort, descending=params.order == "desc"))
 
 

@@ -264,6 +264,8 @@ class HistoryService:
             items = [i for i in items if i[0].domain is query.domain]
         if query.kind is not None:
             items = [i for i in items if i[0].assembly_kind is query.kind]
+        if query.category is not None:  # exact; "" matches those without a category
+            items = [i for i in items if (i[0].category or "") == query.category]
         if query.q:
             needle = query.q.casefold()
             items = [i for i in items if needle in i[0].display_name.casefold()

@@ -111,6 +111,35 @@ def test_official_sync_keeps_the_official_history(settings: Settings) -> None:
         staged.close()
 
 
+def test_a_change_committed_but_not_mirrored_before_a_crash_is_replayed_over_the_sync(
+    settings: Settings,
+) -> None:
+    staged_payloads = PayloadStore(settings.staging_root / "Payloads")
+    shipped = make_record(staged_payloads, Domain.OFFICIAL, "Shipped")
+    write_staging(settings, [shipped.to_row()])
+    guid = shipped.assembly_guid
+    rt = StorageRuntime.open(settings, start_worker=False)
+
+    def mirror_dies(*_: object) -> None:
+        raise OSError("killed inside the staging mirror")
+
+    try:
+        rt.cache._on_persisted = mirror_dies  # the runtime row (revision 2) commits, staging not
+        rt.cache.update(guid, lambda r: r.evolve(display_name="Acknowledged"))
+        assert not rt.cache.flush_now(Domain.OFFICIAL)[0].ok
+    finally:
+        rt.close(flush=False)
+    rt = StorageRuntime.open(settings, start_worker=False)
+    try:
+        current = rt.cache.require(guid).record
+        assert (current.revision, current.display_name) == (2, "Acknowledged")
+        rt.cache._on_persisted = None  # no staging mirror: only the runtime history matters here
+        rt.cache.flush_now()
+        assert [r[:2] for r in kept(rt, Domain.OFFICIAL, guid)] == [(1, "official_sync"), (2, "update")]
+    finally:
+        rt.close()
+
+
 def test_an_assembly_dropped_from_staging_is_recorded_as_deleted_by_the_sync(settings: Settings) -> None:
     staged_payloads = PayloadStore(settings.staging_root / "Payloads")
     stays, goes = (make_record(staged_payloads, Domain.OFFICIAL, n) for n in ("Stays", "Goes"))

@@ -98,6 +98,7 @@ def sync_official(
     keep_payloads: set[str] | frozenset[str] = frozenset(),
     quick: bool = False,
     present_payloads: set[str] | frozenset[str] = frozenset(),
+    queued: set[str] | frozenset[str] = frozenset(),
 ) -> SyncReport:
     """Purge runtime official and repopulate it (rows + payloads) from staging.
 
@@ -107,6 +108,8 @@ def sync_official(
     a runtime payload folder that is present (``present_payloads``: the names the caller
     listed in the runtime payload folder) or whose manifest is identical to
     staging's; content is verified on every read anyway, and an explicit sync repairs.
+    ``queued`` are the GUIDs with changes still in the journal (replayed on top of the
+    result, so the sync records no history for them and keeps staging's revision).
     """
     finish_interrupted_write(staging_root / DATABASE_FILES[Domain.OFFICIAL])  # before its identity
     fingerprint = staging_fingerprint(staging_root)
@@ -119,7 +122,7 @@ def sync_official(
                                          runtime_payloads)
     previous_rows = runtime_db.load_rows()
     staged, history = _with_history(_load_domain(staging_root, Domain.OFFICIAL), previous_rows,
-                                    runtime_db)
+                                    runtime_db, queued)
     # payload_guid -> checksum of what the runtime rows pointed at
     mirrored = {row[PAYLOAD_GUID_COLUMN]: row[PAYLOAD_CHECKSUM_COLUMN] for row in previous_rows}
     previous = set(mirrored)
@@ -163,7 +166,8 @@ def _content(row: tuple[Any, ...]) -> tuple[Any, ...]:
 
 
 def _with_history(
-    staged: list[AssemblyRecord], previous_rows: list[tuple[Any, ...]], runtime_db: DomainDatabase
+    staged: list[AssemblyRecord], previous_rows: list[tuple[Any, ...]], runtime_db: DomainDatabase,
+    queued: set[str] | frozenset[str] = frozenset(),
 ) -> tuple[list[AssemblyRecord], HistoryWrite]:
     """The records official gets from ``staged``, and the history of the change.
 
@@ -171,7 +175,12 @@ def _with_history(
     that row (and its revision); a changed or new one becomes an ``official_sync`` revision
     numbered after everything the history holds (staging may have been rebuilt from sources,
     restarting at 1); the state it replaces is kept as a revision too. An assembly that is
-    no longer staged is recorded as deleted by ``official_sync``."""
+    no longer staged is recorded as deleted by ``official_sync``.
+
+    A GUID with a change still in the journal (``queued``; a crash came between the runtime
+    commit and the staging mirror) is left exactly as staged: renumbering it would make the
+    replay take the acknowledged change for an older one and skip it, and the replay, not
+    the sync, makes its next revision."""
     if not runtime_db.history:
         return staged, HistoryWrite()
     now = utc_now()
@@ -188,6 +197,9 @@ def _with_history(
     for record in staged:
         guid = record.assembly_guid
         old = before.get(guid)
+        if guid in queued:
+            records.append(record)
+            continue
         if old is not None and _content(old) == _content(record.to_row()):
             records.append(AssemblyRecord.from_row(old, Domain.OFFICIAL))
             continue
@@ -199,7 +211,7 @@ def _with_history(
         records.append(record)
         revisions.append(kept(record.to_row(), "official_sync", now))
     staged_guids = {r.assembly_guid for r in staged}
-    gone = [row for guid, row in before.items() if guid not in staged_guids]
+    gone = [row for guid, row in before.items() if guid not in staged_guids and guid not in queued]
     revisions.extend(kept(row, "baseline", row[COLUMNS.index("updated_at")]) for row in gone)
     deletions = [(row[0], int(row[REVISION_COLUMN]), now, "official_sync",
                   json.dumps(list(row), ensure_ascii=False)) for row in gone]

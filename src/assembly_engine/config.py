@@ -107,6 +107,21 @@ class Settings:
         "ENGINE_TRUSTED_PROXIES",
         "comma-separated addresses/networks whose X-Forwarded-For/-Proto are believed (none)",
     )
+    history_keep: int = setting(
+        0,
+        "ENGINE_HISTORY_KEEP",
+        "revisions kept per assembly by retention (0: all); the current one is always kept",
+    )
+    trash_days: int = setting(
+        30,
+        "ENGINE_TRASH_DAYS",
+        "days a deleted assembly stays undeletable before retention purges it (0: forever)",
+    )
+    history_prune_interval: float = setting(
+        6 * 3600.0,
+        "ENGINE_HISTORY_PRUNE_INTERVAL",
+        "seconds between the background retention runs (0: only `assemblies history prune`)",
+    )
     log_level: str = setting(
         "INFO",
         "ENGINE_LOG_LEVEL",

@@ -17,6 +17,10 @@ from typing import Any
 import httpx
 import pytest
 
+from assembly_engine.services.assemblies.inputs import AssemblyChanges
+from assembly_engine.services.auth.policy import Actor
+from assembly_engine.services.auth.users import Role
+from assembly_engine.services.caller import Caller
 from assembly_engine.types import Domain
 from tests.api.conftest import (
     ADMIN,
@@ -195,12 +199,44 @@ def _check_import(api: ApiEngine, domain: str, response: httpx.Response) -> None
     assert cached is not None and cached.domain.value == domain
 
 
+def _admin_dev_caller() -> Caller:
+    return Caller(Actor("admin", Role.ADMIN, True), session="planted-by-tests")
+
+
+def _prepare_restore(api: ApiEngine, domain: str) -> Call:
+    guid = plant_assembly(api.services, domain)
+    api.services.assemblies.update(_admin_dev_caller(), guid,
+                                   AssemblyChanges(payload={"script": "Write-Host 'second'\n"}))
+    return Call("POST", f"/api/assemblies/{guid}/revisions/1/restore", {"expected_revision": 2})
+
+
+def _check_restore(api: ApiEngine, domain: str, response: httpx.Response) -> None:
+    body = response.json()
+    assert body["source"] == domain and body["revision"] == 3
+    content = api.services.assemblies.resolve_payload(body["assembly_guid"])
+    assert content.text == "Write-Host 'planted'\n"
+
+
+def _prepare_undelete(api: ApiEngine, domain: str) -> Call:
+    guid = plant_assembly(api.services, domain)
+    api.services.assemblies.delete(_admin_dev_caller(), guid)
+    return Call("POST", f"/api/assemblies/{guid}/undelete")
+
+
+def _check_undelete(api: ApiEngine, domain: str, response: httpx.Response) -> None:
+    body = response.json()
+    assert body["source"] == domain and body["revision"] == 2
+    assert api.services.storage.cache.get(body["assembly_guid"]) is not None
+
+
 MUTATIONS: list[Mutation] = [
     Mutation("create", WRITE, 201, True, _prepare_create, _check_create),
     Mutation("update", WRITE, 200, True, _prepare_update, _check_update),
     Mutation("delete", WRITE, 202, True, _prepare_delete, _check_delete),
     Mutation("clone", WRITE, 201, True, _prepare_clone, _check_clone),
     Mutation("import", WRITE, 201, True, _prepare_import, _check_import),
+    Mutation("restore", WRITE, 200, True, _prepare_restore, _check_restore),
+    Mutation("undelete", WRITE, 200, True, _prepare_undelete, _check_undelete),
     Mutation("dev_mode_write", ADMIN_AND_DEV_MODE, 200, True, _prepare_flush, _check_flush),
     Mutation("official_sync", ADMIN_AND_DEV_MODE, 200, False, _prepare_sync, _check_sync),
     Mutation("user_create", ADMIN_ONLY, 201, False, _prepare_user_create, _check_user_create),

@@ -178,7 +178,10 @@ def test_unflushed_changes_are_replayed_from_the_journal(settings: Settings) -> 
         assert rows(settings.runtime_root / "user_created.db") == {
             record.assembly_guid: (record.assembly_guid, "After", 2)
         }
-        assert not rt.payloads.exists(doomed.payload.payload_guid)
+        # the deleted assembly keeps its history, and with it its payload folder
+        assert rt.payloads.exists(doomed.payload.payload_guid)
+        deletion = rt.databases[Domain.USER].deletion(doomed.assembly_guid)
+        assert deletion is not None and deletion[0] == 1  # at revision 1
     finally:
         rt.close()
 
@@ -198,9 +201,7 @@ def test_stale_revision_and_missing_guid_are_refused(runtime: StorageRuntime) ->
         runtime.cache.delete("f" * 32)
 
 
-def test_superseded_payload_is_removed_only_after_the_switch_is_persisted(
-    runtime: StorageRuntime,
-) -> None:
+def test_superseded_payload_is_kept_by_the_history(runtime: StorageRuntime) -> None:
     record = make_record(runtime.payloads, text="v1")
     runtime.cache.create(record)
     runtime.cache.flush_now()
@@ -208,8 +209,11 @@ def test_superseded_payload_is_removed_only_after_the_switch_is_persisted(
     runtime.cache.update(record.assembly_guid, lambda r: r.evolve(payload=new_ref))
     assert runtime.payloads.exists(record.payload.payload_guid)  # old row still points at it
     runtime.cache.flush_now()
-    assert not runtime.payloads.exists(record.payload.payload_guid)
+    # revision 1 is kept, so is the folder it points at
+    assert runtime.payloads.read(record.payload.payload_guid).text == "v1"
     assert runtime.payloads.read(new_ref.payload_guid).text == "v2"
+    kept = runtime.databases[Domain.USER].revisions(record.assembly_guid)
+    assert [(r[0], r[1]) for r in kept] == [(1, "create"), (2, "update")]
 
 
 def test_failed_journal_append_rolls_back(runtime: StorageRuntime, monkeypatch) -> None:  # type: ignore[no-untyped-def]
@@ -312,7 +316,10 @@ def test_official_sync_purges_runtime_and_flush_mirrors_back_to_staging(settings
     try:
         assert rt.cache.get(extra.assembly_guid) is None
         assert rt.cache.counts()["official"] == 2
-        assert not rt.payloads.exists(extra.payload.payload_guid)
+        # recorded as deleted by the sync; its history keeps the folder
+        deletion = rt.databases[Domain.OFFICIAL].deletion(extra.assembly_guid)
+        assert deletion is not None and deletion[2] == "official_sync"
+        assert rt.payloads.exists(extra.payload.payload_guid)
     finally:
         rt.close()
 

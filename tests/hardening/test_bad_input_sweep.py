@@ -244,6 +244,8 @@ BODY_ENDPOINTS: list[tuple[str, str, str, str]] = [
     ("users-create", "POST", "/api/users", "admin"),
     ("users-patch", "PATCH", "/api/users/{user}", "admin"),
     ("admin-verify", "POST", "/api/admin/verify", "admin"),
+    ("restore", "POST", "/api/assemblies/{guid}/revisions/1/restore", "operator"),
+    ("history-prune", "POST", "/api/admin/history/prune", "admin_dev"),
 ]
 ENDPOINT_IDS = [e[0] for e in BODY_ENDPOINTS]
 

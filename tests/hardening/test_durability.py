@@ -419,8 +419,9 @@ def test_verify_checks_database_rows_not_only_cached_records(tmp_path: Path) -> 
     assert report.returncode != 0, report.stdout
     assert f'"payload_guid": "{persisted_payload}"' in report.stdout
     missing = json.loads(report.stdout)["missing"]
+    # the row and revision 1 (kept in the history) both point at it
     assert [(m["assembly_guid"], m["payload_guid"], m["where"]) for m in missing] == [
-        (guid, persisted_payload, ["database"])]
+        (guid, persisted_payload, ["database", "history"])]
 
 
 def test_boot_removes_temp_folders_a_crash_left(tmp_path: Path) -> None:

@@ -19,8 +19,10 @@ state); changes of different assemblies still share one group commit.
 
 "Dirty" therefore means: durable in the journal, not yet in its domain database. A flush
 (background worker every ``flush_interval`` seconds, ``flush_now()``, or shutdown) writes
-every dirty entry of a domain in one transaction, then drops those journal entries and
-removes payload folders the persisted rows no longer point to. A failed flush leaves
+every dirty entry of a domain in one transaction, with the revisions its changes made
+(version history: every change since the last flush, not only the latest state), then
+drops those journal entries. Payload folders are never removed by a flush: kept revisions
+point at them (retention removes them, see the history service). A failed flush leaves
 every entry dirty and is retried with backoff; one domain failing never stops another, and
 one entry its database refuses never stops the rest of its domain (it is isolated, keeps its
 error, and is retried on its own).
@@ -33,6 +35,7 @@ so a boot costs little more than reading the rows. Rows not built yet are always
 from __future__ import annotations
 
 import gc
+import json
 import logging
 import sqlite3
 import threading
@@ -45,7 +48,7 @@ from typing import Any
 
 from ..types import Domain, Integrity, is_valid_payload_guid
 from . import failpoints
-from .databases import DatabaseBusy, DomainDatabases
+from .databases import DatabaseBusy, DeletionRow, DomainDatabases, HistoryWrite, RevisionRow
 from .journal import Journal, JournalEntry, new_entry
 from .models import (
     PAYLOAD_GUID_COLUMN,
@@ -111,6 +114,13 @@ class InvalidChange(CacheError):
     pass
 
 
+# A change an entry made since its last flush, kept until that flush writes its revision:
+# (seq, op, action, record, actor, at). ``op`` is "upsert" or "delete"; ``action`` what made
+# it (create, update, restore, …; "baseline" for the state loaded from the database, written
+# only if the history lacks it).
+PendingChange = tuple[int, str, str, AssemblyRecord, str | None, str]
+
+
 class ChangeBusy(CacheError):
     """A change could not start in time: another change of the same assembly, or an
     official sync, held it back. Nothing was changed."""
@@ -126,8 +136,8 @@ class _Entry:
     integrity: Integrity = Integrity.OK
     seq: int = 0  # journal sequence of the last change applied (0: as loaded)
     flush_error: str | None = None  # set while its database refuses this entry's row
-    # (seq, payload_guid): folders to remove once the entry is persisted up to seq
-    superseded: list[tuple[int, str]] = field(default_factory=list)
+    # Every change since the last flush, oldest first: the flush writes one revision each.
+    pending: list[PendingChange] = field(default_factory=list)
     # The database row of a queued upsert, built when the change is made so a flush (which
     # holds the domain's write lock) only writes.
     row: Row | None = field(default=None, repr=False, compare=False)
@@ -140,16 +150,14 @@ class _Entry:
         if name != "_snap":
             object.__setattr__(self, "_snap", None)
 
-    def mark_persisted(self, when: str, seq: int, removable: list[str]) -> None:
-        """The change up to ``seq`` is in the database: adds the payload folders it
-        superseded (which may now go) to ``removable``. The entry is clean unless changed
-        since ``seq``."""
+    def mark_persisted(self, when: str, seq: int) -> None:
+        """The change up to ``seq`` (and its revisions) is in the database. The entry is
+        clean unless changed since ``seq``."""
         set_field = object.__setattr__  # one snapshot reset for all fields (flushes are hot)
         set_field(self, "_snap", None)
         set_field(self, "last_persisted", when)
-        if self.superseded:
-            removable.extend(p for s, p in self.superseded if s <= seq)
-            set_field(self, "superseded", [(s, p) for s, p in self.superseded if s > seq])
+        if self.pending:
+            set_field(self, "pending", [p for p in self.pending if p[0] > seq])
         if self.seq == seq:
             set_field(self, "dirty", False)
             set_field(self, "dirty_since", None)
@@ -174,8 +182,32 @@ class _Entry:
         return snap
 
 
-# A queued change as a flush takes it: (guid, record, row or None for a delete, seq).
-QueuedChange = tuple[str, AssemblyRecord, Row | None, int]
+# A queued change as a flush takes it: (guid, record, row or None for a delete, seq, the
+# changes since the last flush whose revisions it writes).
+QueuedChange = tuple[str, AssemblyRecord, Row | None, int, tuple[PendingChange, ...]]
+
+
+def history_write(changes: Sequence[QueuedChange]) -> HistoryWrite:
+    """The history rows of queued changes: a revision per upsert, and for an assembly that
+    ends the batch deleted, its deletion (when and by whom)."""
+    revisions: list[RevisionRow] = []
+    deletions: list[DeletionRow] = []
+    undeleted: list[str] = []
+    for guid, record, row, _, pending in changes:
+        for _, op, action, rec, _, at in pending:
+            if op == "upsert":
+                revisions.append((guid, rec.revision, action, _row_json(rec), rec.payload.payload_guid, at))
+        if row is None:
+            last = next((p for p in reversed(pending) if p[1] == "delete"), None)
+            if last is not None:
+                deletions.append((guid, record.revision, last[5], last[4], _row_json(record)))
+        elif any(p[2] == "undelete" for p in pending):
+            undeleted.append(guid)
+    return HistoryWrite(revisions, deletions, undeleted)
+
+
+def _row_json(record: AssemblyRecord) -> str:
+    return json.dumps(record.to_row(), separators=(",", ":"), ensure_ascii=False)
 
 
 # Failures of a whole domain's database, which no split of the batch gets past.
@@ -426,15 +458,48 @@ class AssemblyCache:
         return result
 
     def referenced_payloads(self, *, exclude_domain: Domain | None = None) -> set[str]:
-        """Payload folders records point at, and those waiting to be removed after a flush
-        (not those of ``exclude_domain``'s records, whose folders its rebuild decides on)."""
+        """Payload folders records point at, and those of revisions not flushed yet (not
+        those of ``exclude_domain``'s records, whose folders its rebuild decides on; their
+        revisions' folders the database's history keeps)."""
         with self._lock:
             entries = self._all_entries()
             refs = {e.record.payload.payload_guid for e in entries.values()
                     if not e.deleted and e.record.domain is not exclude_domain}
             for entry in entries.values():
-                refs.update(p for _, p in entry.superseded)
+                refs.update(p[3].payload.payload_guid for p in entry.pending)
         return refs
+
+    # -- history not flushed yet ---------------------------------------------------------
+    def pending_history(self, guid: str) -> tuple[CachedAssembly | None, list[PendingChange]]:
+        """The entry of ``guid`` (None if not cached; a snapshot with ``pending_delete`` if
+        its delete is queued) and its changes not flushed yet, oldest first. Read before the
+        database's history: a flush in between then shows a revision twice, never not at all."""
+        with self._lock:
+            entry = self._entry(guid)
+            if entry is None:
+                return None, []
+            return entry.snapshot(), list(entry.pending)
+
+    def queued_deletes(self) -> list[tuple[AssemblyRecord, str, str | None]]:
+        """Deletes not flushed yet: (record as deleted, deleted_at, deleted_by)."""
+        with self._lock:
+            result = []
+            for entry in self._entries.values():
+                if entry.deleted:
+                    last = next((p for p in reversed(entry.pending) if p[1] == "delete"), None)
+                    at, actor = (last[5], last[4]) if last else (entry.dirty_since or "", None)
+                    result.append((entry.record, at, actor))
+            return result
+
+    def is_cached(self, guid: str) -> bool:
+        """The cache knows ``guid``: live, or with its delete still queued."""
+        with self._lock:
+            return self._entry(guid) is not None
+
+    def is_live(self, guid: str) -> bool:
+        with self._lock:
+            entry = self._entry(guid)
+            return entry is not None and not entry.deleted
 
     def set_integrity(self, guid: str, status: Integrity, *, payload_guid: str | None = None) -> None:
         with self._lock:
@@ -448,9 +513,12 @@ class AssemblyCache:
                 self._generation += 1
 
     # -- mutations -----------------------------------------------------------------------
-    def create(self, record: AssemblyRecord, *, note: NoteFor | None = None) -> CachedAssembly:
-        if record.revision != 1:
-            record = record.evolve(revision=1)
+    def create(self, record: AssemblyRecord, *, note: NoteFor | None = None,
+               action: str = "create", revision: int = 1) -> CachedAssembly:
+        """Create ``record`` at ``revision`` (an undelete continues the numbering of the
+        deleted assembly's history)."""
+        if record.revision != revision:
+            record = record.evolve(revision=revision)
 
         def plan(current: _Entry | None) -> tuple[str, AssemblyRecord]:
             if current is not None and not current.deleted:
@@ -461,7 +529,7 @@ class AssemblyCache:
                 return "upsert", record.evolve(revision=current.record.revision + 1)
             return "upsert", record
 
-        return self._mutate(record.assembly_guid, plan, note)
+        return self._mutate(record.assembly_guid, plan, note, action=action, actor=record.updated_by)
 
     def update(
         self,
@@ -470,6 +538,7 @@ class AssemblyCache:
         *,
         expected_revision: int | None = None,
         note: NoteFor | None = None,
+        action: str = "update",
     ) -> CachedAssembly:
         """Apply ``change`` to the current record atomically; revision becomes current + 1."""
 
@@ -484,10 +553,10 @@ class AssemblyCache:
                 raise InvalidChange("an update cannot change an assembly's id or domain")
             return "upsert", new.evolve(revision=old.revision + 1)
 
-        return self._mutate(guid, plan, note)
+        return self._mutate(guid, plan, note, action=action)
 
     def delete(self, guid: str, *, expected_revision: int | None = None,
-               note: NoteFor | None = None) -> CachedAssembly:
+               note: NoteFor | None = None, actor: str | None = None) -> CachedAssembly:
         def plan(current: _Entry | None) -> tuple[str, AssemblyRecord]:
             if current is None or current.deleted:
                 raise AssemblyNotFound(guid)
@@ -495,13 +564,16 @@ class AssemblyCache:
                 raise StaleRevision(guid, expected_revision, current.record.revision)
             return "delete", current.record
 
-        return self._mutate(guid, plan, note)
+        return self._mutate(guid, plan, note, action="delete", actor=actor)
 
     def _mutate(
         self,
         guid: str,
         plan: Callable[[_Entry | None], tuple[str, AssemblyRecord]],
         note: NoteFor | None = None,
+        *,
+        action: str | None = None,
+        actor: str | None = None,
     ) -> CachedAssembly:
         deadline = time.monotonic() + self.change_wait_seconds
         with self._changed:
@@ -516,7 +588,8 @@ class AssemblyCache:
                     self._wait_for_change(deadline, f"the {record.domain.value} domain's sync")
                     continue
                 break
-            entry = new_entry(self._journal, op, record, note(record) if note else None)
+            entry = new_entry(self._journal, op, record, note(record) if note else None,
+                              action=action, actor=actor if op == "delete" else record.updated_by)
             future = self._journal.submit(entry)
             self._in_flight[guid] = record.domain
         try:
@@ -593,7 +666,8 @@ class AssemblyCache:
             for guid, e in self._entries.items():
                 if e.dirty:
                     fresh, suspects = batches[e.record.domain]
-                    (fresh if e.flush_error is None else suspects).append((guid, e.record, e.row, e.seq))
+                    (fresh if e.flush_error is None else suspects).append(
+                        (guid, e.record, e.row, e.seq, tuple(e.pending)))
         return batches
 
     def _flush_domain(
@@ -622,14 +696,13 @@ class AssemblyCache:
         refused_guids = {guid for guid, _ in refused}
         persisted = [c for c in batch if c[0] not in refused_guids]
         now = utc_now()
-        removable: list[str] = []
         with self._lock:
             entries = self._entries
-            for guid, _, _, seq in persisted:
+            for guid, _, _, seq, _ in persisted:
                 entry = entries.get(guid)
                 if entry is None:
                     continue
-                entry.mark_persisted(now, seq, removable)
+                entry.mark_persisted(now, seq)
                 if entry.deleted and entry.seq == seq:
                     del entries[guid]
             for guid, error in refused:
@@ -641,17 +714,9 @@ class AssemblyCache:
                             f"first: {refused[0][0]}: {refused[0][1]}") if refused else None
         state.last_flush = now
         try:
-            self._journal.discard([(guid, seq) for guid, _, _, seq in persisted])
+            self._journal.discard([(guid, seq) for guid, _, _, seq, _ in persisted])
         except Exception as exc:  # noqa: BLE001 - replay of persisted entries is harmless
             log.warning("journal cleanup after flushing %s failed: %s", domain.value, exc)
-        still_used = self.referenced_payloads() if removable else set()
-        for payload_guid in removable:
-            if payload_guid in still_used:
-                continue
-            try:
-                self._payloads.delete(payload_guid)
-            except Exception as exc:  # noqa: BLE001 - leaves an orphan for `verify --fix`
-                log.warning("could not remove superseded payload %s: %s", payload_guid, exc)
         log.info("flushed %d change(s) to %s", len(persisted), domain.value)
         return FlushResult(domain, len(persisted), refused=tuple(refused))
 
@@ -693,12 +758,12 @@ class AssemblyCache:
         def waiting() -> None:
             state.waiting_since = utc_now()
 
-        rows = [row for _, _, row, _ in changes if row is not None]
-        deletes = [record for _, record, row, _ in changes if row is None]
+        rows = [row for _, _, row, _, _ in changes if row is not None]
+        deletes = [record for _, record, row, _, _ in changes if row is None]
         self._dbs[domain].write(rows, [r.assembly_guid for r in deletes], budget_seconds,
-                                on_lock_wait=waiting)
+                                on_lock_wait=waiting, history=history_write(changes))
         if self._on_persisted is not None:
-            upserts = [record for _, record, row, _ in changes if row is not None]
+            upserts = [record for _, record, row, _, _ in changes if row is not None]
             self._on_persisted(domain, upserts, deletes)
 
     @contextmanager
@@ -795,15 +860,18 @@ def _apply_journal_entry(entries: dict[str, _Entry], entry: JournalEntry) -> _En
     current = entries.get(record.assembly_guid)
     if current is None:
         current = _Entry(record)
-    else:
-        old_payload = current.record.payload.payload_guid
-        if old_payload != record.payload.payload_guid and not current.deleted:
-            current.superseded.append((entry.seq, old_payload))
+    elif current.seq == 0 and not current.dirty and not current.pending:
+        # First change of a record as loaded: its state goes into the history too (written
+        # only if the history lacks it, e.g. a database from before history), so the folder
+        # it points at stays referenced.
+        current.pending.append((entry.seq, "upsert", "baseline", current.record,
+                                current.record.updated_by, current.record.updated_at))
+    current.pending.append((entry.seq, entry.op, entry.revision_action, record,
+                            entry.actor if entry.op == "delete" else record.updated_by,
+                            entry.created_at))
     current.record = record
     current.deleted = entry.op == "delete"
     current.row = None if current.deleted else record.to_row()
-    if current.deleted:
-        current.superseded.append((entry.seq, record.payload.payload_guid))
     if not current.dirty:
         current.dirty = True
         current.dirty_since = entry.created_at

@@ -54,6 +54,51 @@ CREATE_INDEXES = (
     "CREATE INDEX IF NOT EXISTS assemblies_payload ON assemblies(payload_guid)",
 )
 
+# Version history (runtime databases only: the staging copy keeps none). Each revision is
+# the assemblies row exactly as it was (``row_json``: the row in COLUMNS order); a deleted
+# assembly keeps its revisions and gets a row in ``deleted_assemblies`` until undeleted or
+# purged by retention.
+CREATE_HISTORY = (
+    """CREATE TABLE IF NOT EXISTS revisions (
+    assembly_guid TEXT NOT NULL,
+    revision      INTEGER NOT NULL,
+    action        TEXT NOT NULL,
+    row_json      TEXT NOT NULL,
+    payload_guid  TEXT NOT NULL,
+    recorded_at   TEXT NOT NULL,
+    PRIMARY KEY (assembly_guid, revision)
+) WITHOUT ROWID""",
+    "CREATE INDEX IF NOT EXISTS revisions_payload ON revisions(payload_guid)",
+    """CREATE TABLE IF NOT EXISTS deleted_assemblies (
+    assembly_guid TEXT PRIMARY KEY,
+    revision      INTEGER NOT NULL,
+    deleted_at    TEXT NOT NULL,
+    deleted_by    TEXT,
+    row_json      TEXT NOT NULL
+)""",
+)
+
+# One revision as the flush writes it: (assembly_guid, revision, action, row_json,
+# payload_guid, recorded_at); a deletion: (assembly_guid, revision, deleted_at, deleted_by,
+# row_json).
+RevisionRow = tuple[str, int, str, str, str, str]
+DeletionRow = tuple[str, int, str, str | None, str]
+
+
+@dataclass(frozen=True)
+class HistoryWrite:
+    """What a flush writes to the history tables with the rows, in the same transaction."""
+
+    revisions: Sequence[RevisionRow] = ()
+    deletions: Sequence[DeletionRow] = ()
+    undeleted: Sequence[str] = ()  # GUIDs live again: their deletion row goes
+
+
+def create_history_schema(conn: sqlite3.Connection) -> None:
+    for statement in CREATE_HISTORY:
+        conn.execute(statement)
+
+
 # Without these the table is not an assemblies table of any version we know.
 CORE_COLUMNS = ("assembly_guid", "display_name", "assembly_kind", "payload_guid")
 
@@ -280,14 +325,24 @@ def read_records(conn: sqlite3.Connection, domain: Domain) -> list[AssemblyRecor
     return [AssemblyRecord.from_row(row, domain) for row in conn.execute(SELECT_ALL)]
 
 
+INSERT_REVISION = ("INSERT OR IGNORE INTO revisions (assembly_guid, revision, action, row_json, "
+                   "payload_guid, recorded_at) VALUES (?, ?, ?, ?, ?, ?)")
+INSERT_DELETION = ("INSERT OR REPLACE INTO deleted_assemblies (assembly_guid, revision, deleted_at, "
+                   "deleted_by, row_json) VALUES (?, ?, ?, ?, ?)")
+FORGET_DELETION = "DELETE FROM deleted_assemblies WHERE assembly_guid = ?"
+
+
 def write_changes(
     conn: sqlite3.Connection,
     upsert_rows: Sequence[tuple[Any, ...]],
     deletes: Iterable[str],
     path: Path | None = None,
+    history: HistoryWrite | None = None,
 ) -> None:
-    """Apply upserts (rows in ``COLUMNS`` order) and deletes in ONE transaction (``path``,
-    the database's file, lets a crash test stop the engine inside this commit)."""
+    """Apply upserts (rows in ``COLUMNS`` order), deletes and their ``history`` in ONE
+    transaction (``path``, the database's file, lets a crash test stop the engine inside
+    this commit). A revision already recorded is left as it is (a replayed journal entry
+    writes the same revision again)."""
     conn.execute("BEGIN IMMEDIATE")
     try:
         if upsert_rows:
@@ -295,6 +350,13 @@ def write_changes(
         delete_rows = [(guid,) for guid in deletes]
         if delete_rows:
             conn.executemany(DELETE, delete_rows)
+        if history is not None:
+            if history.revisions:
+                conn.executemany(INSERT_REVISION, history.revisions)
+            if history.undeleted:
+                conn.executemany(FORGET_DELETION, [(g,) for g in history.undeleted])
+            if history.deletions:
+                conn.executemany(INSERT_DELETION, history.deletions)
         if path is not None:
             failpoints.reached("before-commit", path)
         conn.execute("COMMIT")
@@ -307,16 +369,112 @@ def write_changes(
 class DomainDatabase:
     """One domain database: a single connection guarded by a lock."""
 
-    def __init__(self, domain: Domain, path: Path, options: ConnectionOptions) -> None:
+    def __init__(self, domain: Domain, path: Path, options: ConnectionOptions, *,
+                 history: bool = False) -> None:
         self.domain = domain
         self.path = path
         self.options = options
+        self.history = history  # keeps version history (runtime databases)
         self._lock = threading.Lock()
         self._conn = connect(path, options)
 
     def validate(self) -> list[str]:
         with self._lock:
-            return validate_and_migrate(self._conn, self.path)
+            added = validate_and_migrate(self._conn, self.path)
+            if self.history:
+                with_retry(lambda: create_history_schema(self._conn),
+                           what=f"adding history tables to {self.path.name}", budget_seconds=30.0)
+            return added
+
+    # -- version history -------------------------------------------------------------
+    def _read(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        with self._lock:
+            return with_retry(lambda: self._conn.execute(sql, params).fetchall(),
+                              what=f"reading {self.path.name}",
+                              budget_seconds=self.options.retry_seconds)
+
+    def revisions(self, guid: str) -> list[tuple[int, str, str, str]]:
+        """(revision, action, row_json, recorded_at) of ``guid``, oldest first."""
+        if not self.history:
+            return []
+        return [(int(r[0]), r[1], r[2], r[3]) for r in self._read(
+            "SELECT revision, action, row_json, recorded_at FROM revisions "
+            "WHERE assembly_guid = ? ORDER BY revision", (guid,))]
+
+    def deletion(self, guid: str) -> tuple[int, str, str | None, str] | None:
+        """(revision, deleted_at, deleted_by, row_json) if ``guid`` is deleted here."""
+        if not self.history:
+            return None
+        rows = self._read("SELECT revision, deleted_at, deleted_by, row_json FROM deleted_assemblies "
+                          "WHERE assembly_guid = ?", (guid,))
+        return None if not rows else (int(rows[0][0]), rows[0][1], rows[0][2], rows[0][3])
+
+    def deletions(self) -> list[tuple[str, int, str, str | None, str]]:
+        """Every deleted assembly: (guid, revision, deleted_at, deleted_by, row_json)."""
+        if not self.history:
+            return []
+        return [(r[0], int(r[1]), r[2], r[3], r[4]) for r in self._read(
+            "SELECT assembly_guid, revision, deleted_at, deleted_by, row_json FROM deleted_assemblies")]
+
+    def last_revisions(self) -> dict[str, int]:
+        """The highest revision kept of every assembly with history."""
+        if not self.history:
+            return {}
+        return {g: int(r) for g, r in self._read(
+            "SELECT assembly_guid, MAX(revision) FROM revisions GROUP BY assembly_guid")}
+
+    def revision_payloads(self) -> set[str]:
+        """Payload folders any kept revision points at."""
+        if not self.history:
+            return set()
+        return {r[0] for r in self._read("SELECT DISTINCT payload_guid FROM revisions")}
+
+    def revision_refs(self) -> list[tuple[str, int, str, str]]:
+        """(guid, revision, payload_guid, row_json) of every kept revision (for verify)."""
+        if not self.history:
+            return []
+        return [(r[0], int(r[1]), r[2], r[3]) for r in self._read(
+            "SELECT assembly_guid, revision, payload_guid, row_json FROM revisions")]
+
+    def prune_history(self, *, keep: int | None, deleted_before: str | None,
+                      live: Callable[[str], bool]) -> tuple[int, int, set[str]]:
+        """Apply retention in one transaction: keep the newest ``keep`` revisions of each
+        assembly (None: all), and purge assemblies deleted before ``deleted_before`` (None:
+        none) with all their revisions, unless ``live`` says the GUID is in use again.
+        Returns (revisions removed, deleted assemblies purged, their payload folders)."""
+        if not self.history:
+            return 0, 0, set()
+        result: list[Any] = [0, 0, set()]
+
+        def prune() -> None:
+            conn = self._conn
+            payloads: set[str] = set()
+            purged = 0
+            if deleted_before is not None:
+                old = [g for (g,) in conn.execute(
+                    "SELECT assembly_guid FROM deleted_assemblies WHERE deleted_at < ?",
+                    (deleted_before,)) if not live(g)]
+                for guid in old:
+                    payloads.update(p for (p,) in conn.execute(
+                        "SELECT payload_guid FROM revisions WHERE assembly_guid = ?", (guid,)))
+                    conn.execute("DELETE FROM revisions WHERE assembly_guid = ?", (guid,))
+                    conn.execute(FORGET_DELETION, (guid,))
+                purged = len(old)
+            removed = 0
+            if keep is not None:
+                doomed = conn.execute(
+                    "SELECT assembly_guid, revision, payload_guid FROM ("
+                    " SELECT assembly_guid, revision, payload_guid, ROW_NUMBER() OVER ("
+                    "  PARTITION BY assembly_guid ORDER BY revision DESC) AS newer FROM revisions"
+                    ") WHERE newer > ?", (keep,)).fetchall()
+                conn.executemany("DELETE FROM revisions WHERE assembly_guid = ? AND revision = ?",
+                                 [(g, r) for g, r, _ in doomed])
+                payloads.update(p for _, _, p in doomed)
+                removed = len(doomed)
+            result[:] = [removed, purged, payloads]
+
+        self._in_transaction(prune, f"pruning the history of {self.path.name}")
+        return result[0], result[1], result[2]
 
     def load(self) -> list[AssemblyRecord]:
         with self._lock:
@@ -341,24 +499,33 @@ class DomainDatabase:
         deletes: Iterable[str],
         budget_seconds: float | None = None,
         on_lock_wait: Callable[[], None] | None = None,
+        history: HistoryWrite | None = None,
     ) -> None:
-        """Upsert ``upsert_rows`` (``AssemblyRecord.to_row()``) and delete ``deletes``."""
+        """Upsert ``upsert_rows`` (``AssemblyRecord.to_row()``) and delete ``deletes``, with
+        their ``history`` (ignored by a database that keeps none) in the same transaction."""
         deletes = list(deletes)
+        history = history if self.history else None
         with self._lock:
             with_retry(
-                lambda: write_changes(self._conn, upsert_rows, deletes, self.path),
+                lambda: write_changes(self._conn, upsert_rows, deletes, self.path, history),
                 what=f"writing {self.path.name}",
                 budget_seconds=self.options.retry_seconds if budget_seconds is None else budget_seconds,
                 on_wait=on_lock_wait,
             )
 
-    def replace_all(self, records: Sequence[AssemblyRecord], *, stamp: str | None = None) -> None:
-        """Purge the table and insert ``records`` in one transaction (official sync).
+    def replace_all(self, records: Sequence[AssemblyRecord], *, stamp: str | None = None,
+                    history: HistoryWrite | None = None) -> None:
+        """Purge the table and insert ``records`` in one transaction (official sync), with
+        the ``history`` of the change (the history tables themselves are never purged).
 
         ``stamp`` is remembered with exactly this content (see :meth:`stamp`)."""
         def purge_and_fill() -> None:
             self._conn.execute("DELETE FROM assemblies")
             self._conn.executemany(UPSERT, [r.to_row() for r in records])
+            if history is not None and self.history:
+                self._conn.executemany(INSERT_REVISION, history.revisions)
+                self._conn.executemany(FORGET_DELETION, [(g,) for g in history.undeleted])
+                self._conn.executemany(INSERT_DELETION, history.deletions)
             if stamp is not None:
                 self._set_stamp(stamp)
 
@@ -422,10 +589,11 @@ class DomainDatabases:
     """The three domain databases of one root (runtime or staging)."""
 
     def __init__(self, root: Path, options: ConnectionOptions,
-                 domains: Iterable[Domain] = tuple(Domain)) -> None:
+                 domains: Iterable[Domain] = tuple(Domain), *, history: bool = True) -> None:
         self.root = root
         self.options = options
-        self._dbs = {d: DomainDatabase(d, root / DATABASE_FILES[d], options) for d in domains}
+        self._dbs = {d: DomainDatabase(d, root / DATABASE_FILES[d], options, history=history)
+                     for d in domains}
 
     def __getitem__(self, domain: Domain) -> DomainDatabase:
         return self._dbs[domain]

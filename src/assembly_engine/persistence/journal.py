@@ -37,7 +37,9 @@ CREATE TABLE IF NOT EXISTS journal (
     assembly_guid TEXT NOT NULL,
     record_json   TEXT NOT NULL,
     created_at    TEXT NOT NULL,
-    note          TEXT
+    note          TEXT,
+    action        TEXT,
+    actor         TEXT
 )
 """
 
@@ -51,10 +53,24 @@ class JournalEntry:
     # Made durable with the change: what the layer above must record once the change is
     # durable (its audit entry), so a crash in between can be made good at the next start.
     note: str | None = None
+    # What made the change, kept as its revision's ``action`` (create, update, restore, …;
+    # None in entries written before version history), and who made it (for a delete,
+    # whose record does not say who deleted it).
+    action: str | None = None
+    actor: str | None = None
 
     @property
     def assembly_guid(self) -> str:
         return self.record.assembly_guid
+
+    @property
+    def revision_action(self) -> str:
+        """The action, or for an entry from before history the likeliest one."""
+        if self.action:
+            return self.action
+        if self.op == "delete":
+            return "delete"
+        return "create" if self.record.revision == 1 else "update"
 
 
 class JournalClosed(RuntimeError):
@@ -82,8 +98,10 @@ class Journal:
         )
         self._conn = connect(path, self._options)
         self._conn.execute(CREATE_JOURNAL)
-        if "note" not in {row[1] for row in self._conn.execute("PRAGMA table_info(journal)")}:
-            self._conn.execute("ALTER TABLE journal ADD COLUMN note TEXT")  # journals before notes
+        columns = {row[1] for row in self._conn.execute("PRAGMA table_info(journal)")}
+        for column in ("note", "action", "actor"):  # journals from before notes, before history
+            if column not in columns:
+                self._conn.execute(f"ALTER TABLE journal ADD COLUMN {column} TEXT")
         # Flushes forget entries by assembly: keep that delete an index lookup per entry.
         self._conn.execute("CREATE INDEX IF NOT EXISTS journal_guid ON journal(assembly_guid, seq)")
         row = self._conn.execute("SELECT COALESCE(MAX(seq), 0) FROM journal").fetchone()
@@ -144,14 +162,17 @@ class Journal:
     def _commit(self, batch: list[tuple[JournalEntry, Future[int]]]) -> None:
         rows = [
             (e.seq, e.op, e.record.domain.value, e.assembly_guid,
-             json.dumps(e.record.to_json(), separators=(",", ":")), e.created_at, e.note)
+             json.dumps(e.record.to_json(), separators=(",", ":")), e.created_at, e.note,
+             e.action, e.actor)
             for e, _ in batch
         ]
 
         def write() -> None:
             self._conn.execute("BEGIN IMMEDIATE")
             try:
-                self._conn.executemany("INSERT INTO journal VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+                self._conn.executemany(
+                    "INSERT INTO journal (seq, op, domain, assembly_guid, record_json, created_at,"
+                    " note, action, actor) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
                 self._conn.execute("COMMIT")
             except BaseException:
                 if self._conn.in_transaction:
@@ -176,11 +197,12 @@ class Journal:
         self.wait_idle()
         with self._conn_lock:
             rows = self._conn.execute(
-                "SELECT seq, op, record_json, created_at, note FROM journal ORDER BY seq"
+                "SELECT seq, op, record_json, created_at, note, action, actor FROM journal ORDER BY seq"
             ).fetchall()
         return [
-            JournalEntry(int(seq), op, AssemblyRecord.from_json(json.loads(rj)), created_at, note)
-            for seq, op, rj, created_at, note in rows
+            JournalEntry(int(seq), op, AssemblyRecord.from_json(json.loads(rj)), created_at, note,
+                         action, actor)
+            for seq, op, rj, created_at, note, action, actor in rows
         ]
 
     def depth(self) -> int:
@@ -248,5 +270,6 @@ class Journal:
             self._conn.close()
 
 
-def new_entry(journal: Journal, op: str, record: AssemblyRecord, note: str | None = None) -> JournalEntry:
-    return JournalEntry(journal.next_seq(), op, record, utc_now(), note)
+def new_entry(journal: Journal, op: str, record: AssemblyRecord, note: str | None = None, *,
+              action: str | None = None, actor: str | None = None) -> JournalEntry:
+    return JournalEntry(journal.next_seq(), op, record, utc_now(), note, action, actor)

@@ -47,6 +47,7 @@ COLUMNS: tuple[str, ...] = (
 # Positions in a row read with COLUMNS, for code that works on rows without records.
 PAYLOAD_GUID_COLUMN = COLUMNS.index("payload_guid")
 PAYLOAD_CHECKSUM_COLUMN = COLUMNS.index("payload_checksum")
+REVISION_COLUMN = COLUMNS.index("revision")
 
 
 def utc_now() -> str:

@@ -12,6 +12,7 @@ back to the staging copy once persisted, so maintainers can commit them.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -20,8 +21,22 @@ from pathlib import Path
 from typing import Any
 
 from ..types import DATABASE_FILES, Domain
-from .databases import ConnectionOptions, DomainDatabase, finish_interrupted_write, read_staging
-from .models import PAYLOAD_CHECKSUM_COLUMN, PAYLOAD_GUID_COLUMN, AssemblyRecord
+from .databases import (
+    ConnectionOptions,
+    DomainDatabase,
+    HistoryWrite,
+    RevisionRow,
+    finish_interrupted_write,
+    read_staging,
+)
+from .models import (
+    COLUMNS,
+    PAYLOAD_CHECKSUM_COLUMN,
+    PAYLOAD_GUID_COLUMN,
+    REVISION_COLUMN,
+    AssemblyRecord,
+    utc_now,
+)
 from .payloads import PayloadError, PayloadStore
 
 log = logging.getLogger("assembly_engine.official_sync")
@@ -83,6 +98,7 @@ def sync_official(
     keep_payloads: set[str] | frozenset[str] = frozenset(),
     quick: bool = False,
     present_payloads: set[str] | frozenset[str] = frozenset(),
+    queued: set[str] | frozenset[str] = frozenset(),
 ) -> SyncReport:
     """Purge runtime official and repopulate it (rows + payloads) from staging.
 
@@ -92,6 +108,8 @@ def sync_official(
     a runtime payload folder that is present (``present_payloads``: the names the caller
     listed in the runtime payload folder) or whose manifest is identical to
     staging's; content is verified on every read anyway, and an explicit sync repairs.
+    ``queued`` are the GUIDs with changes still in the journal (replayed on top of the
+    result, so the sync records no history for them and keeps staging's revision).
     """
     finish_interrupted_write(staging_root / DATABASE_FILES[Domain.OFFICIAL])  # before its identity
     fingerprint = staging_fingerprint(staging_root)
@@ -102,8 +120,9 @@ def sync_official(
     if quick and fingerprint is not None and runtime_db.stamp() == fingerprint:
         return _restore_missing_payloads(runtime_db.load_rows(), present, staging_payloads,
                                          runtime_payloads)
-    staged = _load_domain(staging_root, Domain.OFFICIAL)
     previous_rows = runtime_db.load_rows()
+    staged, history = _with_history(_load_domain(staging_root, Domain.OFFICIAL), previous_rows,
+                                    runtime_db, queued)
     # payload_guid -> checksum of what the runtime rows pointed at
     mirrored = {row[PAYLOAD_GUID_COLUMN]: row[PAYLOAD_CHECKSUM_COLUMN] for row in previous_rows}
     previous = set(mirrored)
@@ -123,10 +142,11 @@ def sync_official(
             log.warning("official sync: %s", message)
     stamp = fingerprint if fingerprint is not None and not report.problems else None
     if sorted(previous_rows) != sorted(staged_rows):
-        runtime_db.replace_all(staged, stamp=stamp)  # an unchanged library is not rewritten
+        # an unchanged library is not rewritten
+        runtime_db.replace_all(staged, stamp=stamp, history=history)
     elif stamp is not None and runtime_db.stamp() != stamp:
         runtime_db.set_stamp(stamp)
-    wanted = {r.payload.payload_guid for r in staged}
+    wanted = {r.payload.payload_guid for r in staged} | runtime_db.revision_payloads()
     for guid in sorted(previous - wanted - set(keep_payloads)):
         try:
             runtime_payloads.delete(guid)
@@ -139,6 +159,63 @@ def sync_official(
              report.staging_count, report.runtime_count, report.payloads_copied,
              report.payloads_removed)
     return report
+
+
+def _content(row: tuple[Any, ...]) -> tuple[Any, ...]:
+    return row[:REVISION_COLUMN] + row[REVISION_COLUMN + 1:]
+
+
+def _with_history(
+    staged: list[AssemblyRecord], previous_rows: list[tuple[Any, ...]], runtime_db: DomainDatabase,
+    queued: set[str] | frozenset[str] = frozenset(),
+) -> tuple[list[AssemblyRecord], HistoryWrite]:
+    """The records official gets from ``staged``, and the history of the change.
+
+    History survives the rebuild: a staged record whose content equals the runtime row keeps
+    that row (and its revision); a changed or new one becomes an ``official_sync`` revision
+    numbered after everything the history holds (staging may have been rebuilt from sources,
+    restarting at 1); the state it replaces is kept as a revision too. An assembly that is
+    no longer staged is recorded as deleted by ``official_sync``.
+
+    A GUID with a change still in the journal (``queued``; a crash came between the runtime
+    commit and the staging mirror) is left exactly as staged: renumbering it would make the
+    replay take the acknowledged change for an older one and skip it, and the replay, not
+    the sync, makes its next revision."""
+    if not runtime_db.history:
+        return staged, HistoryWrite()
+    now = utc_now()
+    before = {row[0]: row for row in previous_rows}
+    last = runtime_db.last_revisions()
+    deleted = {d[0] for d in runtime_db.deletions()}
+    records: list[AssemblyRecord] = []
+    revisions: list[RevisionRow] = []
+
+    def kept(row: tuple[Any, ...], action: str, at: str) -> RevisionRow:
+        return (row[0], int(row[REVISION_COLUMN]), action, json.dumps(list(row), ensure_ascii=False),
+                row[PAYLOAD_GUID_COLUMN], at)
+
+    for record in staged:
+        guid = record.assembly_guid
+        old = before.get(guid)
+        if guid in queued:
+            records.append(record)
+            continue
+        if old is not None and _content(old) == _content(record.to_row()):
+            records.append(AssemblyRecord.from_row(old, Domain.OFFICIAL))
+            continue
+        if old is not None:
+            revisions.append(kept(old, "baseline", old[COLUMNS.index("updated_at")]))
+        highest = max(last.get(guid, 0), int(old[REVISION_COLUMN]) if old is not None else 0)
+        if highest:
+            record = record.evolve(revision=max(record.revision, highest + 1))
+        records.append(record)
+        revisions.append(kept(record.to_row(), "official_sync", now))
+    staged_guids = {r.assembly_guid for r in staged}
+    gone = [row for guid, row in before.items() if guid not in staged_guids and guid not in queued]
+    revisions.extend(kept(row, "baseline", row[COLUMNS.index("updated_at")]) for row in gone)
+    deletions = [(row[0], int(row[REVISION_COLUMN]), now, "official_sync",
+                  json.dumps(list(row), ensure_ascii=False)) for row in gone]
+    return records, HistoryWrite(revisions, deletions, sorted(staged_guids & deleted))
 
 
 def _restore_missing_payloads(

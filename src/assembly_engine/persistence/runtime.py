@@ -146,9 +146,11 @@ class StorageRuntime:
                 if leftovers:
                     log.warning("removed %d temp folder(s) left in Payloads by a crash", len(leftovers))
                     present -= leftovers
+                queued = journal.pending()
                 report = sync_official(
                     settings.staging_root, databases[Domain.OFFICIAL], payloads,
-                    keep_payloads=journal.referenced_payloads(), quick=True, present_payloads=present,
+                    keep_payloads={e.record.payload.payload_guid for e in queued}, quick=True,
+                    present_payloads=present, queued={e.assembly_guid for e in queued},
                 )
                 seeded = 0
                 if community_is_new:
@@ -186,8 +188,9 @@ class StorageRuntime:
                     )
             keep = (cache.referenced_payloads(exclude_domain=Domain.OFFICIAL)
                     | self.journal.referenced_payloads())
+            queued = {e.assembly_guid for e in self.journal.pending()}
             report = sync_official(self.settings.staging_root, self.databases[Domain.OFFICIAL],
-                                   self.payloads, keep_payloads=keep)
+                                   self.payloads, keep_payloads=keep, queued=queued)
             cache.reload_domain(Domain.OFFICIAL)
         return report
 

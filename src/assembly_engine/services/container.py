@@ -14,6 +14,7 @@ from pathlib import Path
 from ..config import Settings
 from ..persistence.private_files import make_home_private
 from ..persistence.runtime import StorageRuntime
+from .assemblies.history import HistoryService
 from .assemblies.service import AssemblyService
 from .audit import AuditLog
 from .auth.accounts import AccountService
@@ -43,6 +44,7 @@ class EngineServices:
     auditor: Auditor
     audit: AuditLog
     assemblies: AssemblyService
+    history: HistoryService
     accounts: AccountService
     maintenance: MaintenanceService
     cli_token: str
@@ -72,6 +74,15 @@ class EngineServices:
             passwords = PasswordGate(users, throttle)
             dev_mode = DevModeService(store, users, settings.dev_mode_ttl_seconds, passwords=passwords)
             auditor = Auditor(audit)
+            assemblies = AssemblyService(storage, audit,
+                                         lock_retry_seconds=settings.lock_retry_seconds,
+                                         import_max_bytes=settings.import_max_bytes,
+                                         auditor=auditor)
+            history = HistoryService(assemblies, keep=settings.history_keep,
+                                     trash_days=settings.trash_days,
+                                     prune_interval=settings.history_prune_interval)
+            if start_worker:
+                history.start()
             return cls(
                 settings=settings,
                 storage=storage,
@@ -82,10 +93,8 @@ class EngineServices:
                 throttle=throttle,
                 auditor=auditor,
                 audit=audit,
-                assemblies=AssemblyService(storage, audit,
-                                           lock_retry_seconds=settings.lock_retry_seconds,
-                                           import_max_bytes=settings.import_max_bytes,
-                                           auditor=auditor),
+                assemblies=assemblies,
+                history=history,
                 accounts=AccountService(users, sessions, dev_mode, passwords,
                                         auditor, store.secret("audit-names")),
                 maintenance=MaintenanceService(storage, auditor, settings.engine_db_path,
@@ -119,6 +128,7 @@ class EngineServices:
 
     def close(self) -> None:
         self.withdraw_cli_access()
+        self.history.close()
         self.auditor.flush_refusals()
         try:
             self.storage.close()

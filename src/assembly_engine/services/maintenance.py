@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
@@ -130,11 +131,19 @@ class MaintenanceService:
                 for row in self.storage.databases[domain].load_rows():
                     check("database", row[0], row[1], domain, row[PAYLOAD_GUID_COLUMN],
                           row[PAYLOAD_CHECKSUM_COLUMN])
+            # Every kept revision: a restore or an undelete may bring it back.
+            kept: set[str] = set()
+            for domain in Domain:
+                for guid, _, payload_guid, row_json in self.storage.databases[domain].revision_refs():
+                    row = json.loads(row_json)
+                    check("history", guid, row[1], domain, payload_guid, row[PAYLOAD_CHECKSUM_COLUMN])
+                    kept.add(payload_guid)
             for queued in self.storage.journal.pending():
                 record = queued.record
                 check("journal", record.assembly_guid, record.display_name, record.domain,
                       record.payload.payload_guid, record.payload.checksum)
-            referenced = cache.referenced_payloads() | self.storage.journal.referenced_payloads()
+            referenced = (cache.referenced_payloads() | self.storage.journal.referenced_payloads()
+                          | kept)
             now = time.time()
             for guid in sorted(listed - referenced):
                 age = now - os.lstat(payloads.root / guid).st_mtime

@@ -20,6 +20,11 @@ class VerifyRequest(StrictModel):
     grace_seconds: Annotated[float, Field(ge=0, le=86_400)] = 60.0
 
 
+class PruneRequest(StrictModel):
+    keep: Annotated[int | None, Field(ge=0, le=1_000_000)] = None
+    trash_days: Annotated[int | None, Field(ge=0, le=100_000)] = None
+
+
 class BackupRequest(StrictModel):
     destination: Annotated[str, Field(min_length=1, max_length=4096)]
 
@@ -41,6 +46,14 @@ def verify_and_fix(body: Annotated[VerifyRequest, Body()], caller: CurrentCaller
 def audit_verify(caller: CurrentCaller, engine: Services) -> dict[str, Any]:
     """Check the audit log's hash chain and head file while the engine keeps writing."""
     return engine.maintenance.verify_audit(caller)
+
+
+@router.post("/history/prune", responses=error_responses(400, 401, 403, 422, 503))
+def prune_history(caller: CurrentCaller, engine: Services,
+                  body: Annotated[PruneRequest | None, Body()] = None) -> dict[str, Any]:
+    """Apply retention now: ENGINE_HISTORY_KEEP and ENGINE_TRASH_DAYS unless given."""
+    body = body or PruneRequest()
+    return engine.history.prune(caller, keep=body.keep, trash_days=body.trash_days)
 
 
 @router.post("/backup", responses=error_responses(400, 401, 403, 422))

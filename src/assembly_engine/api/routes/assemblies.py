@@ -8,12 +8,14 @@ from typing import Annotated, Any, Literal
 from urllib.parse import parse_qsl
 
 import orjson
-from fastapi import APIRouter, Body, Header, Request, Response
+from fastapi import APIRouter, Body, Header, Query, Request, Response
+from fastapi import Path as FastPath
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from ... import input_limits as limits
+from ...services.assemblies.history import DELETED_SORT_KEYS
 from ...services.assemblies.inputs import (
     AssemblyChanges,
     CloneRequest,
@@ -22,6 +24,7 @@ from ...services.assemblies.inputs import (
     ImportDocument,
     ImportRequest,
     NewAssembly,
+    StrictModel,
 )
 from ...services.assemblies.service import SORT_KEYS, GenerationCache, ImportItem, ListQuery
 from ...services.caller import Caller
@@ -252,6 +255,83 @@ def import_batch(body: Annotated[ImportBatchRequest, Body()], caller: CurrentCal
     its ``error`` and ``message``; it never stops the others."""
     items = [_batch_item(item) for item in body.documents]
     return engine.assemblies.import_batch(caller, items, body.domain, dry_run=body.dry_run)
+
+
+class DeletedParams(ListParams):
+    """The deleted view's query: the list's, and ``deleted_at`` as a sort key too."""
+
+    sort: Literal[DELETED_SORT_KEYS] = "display_name"  # type: ignore[valid-type]
+
+
+class RestoreRequest(StrictModel):
+    expected_revision: Annotated[int | None, Field(ge=1)] = None
+
+
+class PageParams(BaseModel):
+    limit: int = Field(default=100, ge=1, le=1000)
+    offset: int = Field(default=0, ge=0, le=10_000_000)
+
+
+RevisionNumber = Annotated[int, FastPath(ge=1, le=2**53, description="a revision number")]
+
+
+@router.get("/deleted", responses=error_responses(401, 422),
+            openapi_extra={"parameters": _query_parameters(DeletedParams)})
+def deleted_assemblies(request: Request, caller: CurrentCaller, engine: Services) -> dict[str, Any]:
+    """Deleted assemblies (undeletable until retention purges them), with the list's filters."""
+    raw = dict(parse_qsl(request.url.query, keep_blank_values=True))
+    try:
+        params = DeletedParams.model_validate(raw)
+    except ValidationError as exc:
+        raise RequestValidationError(
+            [{**e, "loc": ("query", *e["loc"])} for e in exc.errors(include_url=False)]) from None
+    return engine.history.deleted(caller, ListQuery(
+        domain=params.domain, kind=params.kind, category=params.category, q=params.q,
+        limit=params.limit,
+        offset=params.offset, sort=params.sort, descending=params.order == "desc"))
+
+
+@router.get("/{guid}/revisions", responses=READ_ERRORS)
+def list_revisions(guid: str, caller: CurrentCaller, engine: Services,
+                   page: Annotated[PageParams, Query()]) -> dict[str, Any]:
+    """Every kept revision, newest first, the current one included."""
+    return engine.history.revisions(caller, valid_guid(guid), limit=page.limit, offset=page.offset)
+
+
+@router.get("/{guid}/revisions/{revision}", responses=READ_ERRORS)
+def get_revision(guid: str, revision: RevisionNumber, caller: CurrentCaller,
+                 engine: Services) -> dict[str, Any]:
+    """The record exactly as it was at ``revision``, with its payload."""
+    return engine.history.revision(caller, valid_guid(guid), revision)
+
+
+@router.get("/{guid}/revisions/{revision}/export", responses=READ_ERRORS)
+def export_revision(guid: str, revision: RevisionNumber, caller: CurrentCaller,
+                    engine: Services) -> JsonResponse:
+    document, file_name = engine.history.export_revision(caller, valid_guid(guid), revision)
+    return JsonResponse(document, headers={"Content-Disposition": attachment_disposition(file_name)})
+
+
+@router.post("/{guid}/revisions/{revision}/restore", responses=WRITE_ERRORS)
+def restore_revision(
+    guid: str,
+    revision: RevisionNumber,
+    caller: CurrentCaller,
+    engine: Services,
+    body: Annotated[RestoreRequest | None, Body()] = None,
+    if_match: Annotated[str | None, Header()] = None,
+) -> dict[str, Any]:
+    """A new revision with the content of ``revision`` (rules of an update)."""
+    expected = parse_if_match(if_match)
+    if expected is None and body is not None:
+        expected = body.expected_revision
+    return engine.history.restore(caller, valid_guid(guid), revision, expected_revision=expected)
+
+
+@router.post("/{guid}/undelete", responses=WRITE_ERRORS)
+def undelete_assembly(guid: str, caller: CurrentCaller, engine: Services) -> dict[str, Any]:
+    """Bring a deleted assembly back at its last revision (rules of a create)."""
+    return engine.history.undelete(caller, valid_guid(guid))
 
 
 @router.get("/{guid}/export", responses=READ_ERRORS)

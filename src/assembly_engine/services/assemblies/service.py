@@ -396,7 +396,8 @@ class AssemblyService:
             record = build(ref, utc_now())
             note = self._auditor.note(caller, action, domain=domain, guid=guid,
                                       detail=detail or record.display_name)
-            return self._commit(lambda: self.cache.create(record, note=lambda _: note), ref)
+            return self._commit(lambda: self.cache.create(
+                record, note=lambda _: note, action=action.removeprefix("assembly.")), ref)
 
     def create(self, caller: Caller, new: NewAssembly) -> dict[str, Any]:
         self._auditor.require(policy.may_write(caller.actor, new.domain), caller, "assembly.create",
@@ -493,7 +494,7 @@ class AssemblyService:
         with self._audited(caller, "assembly.delete", domain=domain, guid=guid):
             deleted = self._commit(
                 lambda: self.cache.delete(guid, expected_revision=expected_revision,
-                                          note=lambda _: note), None
+                                          note=lambda _: note, actor=caller.username), None
             )
         return {"assembly_guid": guid, "source": domain.value, "status": "queued_delete",
                 "is_dirty": deleted.state.is_dirty}
@@ -695,7 +696,8 @@ class AssemblyService:
 
             note = self._auditor.note(caller, "assembly.import", domain=domain, guid=guid,
                                       detail=f"replaced in place: {imported.display_name}")
-            updated = self._commit(lambda: self.cache.update(guid, change, note=lambda _: note), ref)
+            updated = self._commit(lambda: self.cache.update(guid, change, note=lambda _: note,
+                                                             action="import"), ref)
         return record_view(updated, include_payload_guid=caller.is_admin)
 
     def export(self, caller: Caller, guid: str) -> tuple[dict[str, Any], str]:

@@ -1,0 +1,384 @@
+"""Version history: every revision of an assembly, restore, the deleted view, undelete and
+retention.
+
+Revisions live in the ``revisions`` table of the assembly's domain database, written by the
+flush in the same transaction as the row; changes not flushed yet are still in the cache
+entry (``AssemblyCache.pending_history``). Reads merge both: the cache first, then the
+database, so a flush in between shows a revision twice (merged by number), never not at
+all. A deleted assembly keeps its revisions and a row in ``deleted_assemblies`` (when, by
+whom) until it is undeleted or retention purges it.
+
+Payload folders are write-once, so a restore or an undelete points the new revision at the
+old revision's folder; no content is copied. Retention (``prune``) is the only thing that
+removes folders of old revisions, and it holds ``_lock``, which restores and undeletes hold
+too, so it never removes a folder that one of them is about to point at.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from ...persistence.models import (
+    PAYLOAD_GUID_COLUMN,
+    AssemblyRecord,
+    CachedAssembly,
+    CacheEntryState,
+    utc_now,
+)
+from ...persistence.payloads import PayloadError
+from ...types import Domain
+from ..audit import Outcome
+from ..auth import policy
+from ..caller import ANONYMOUS, Caller
+from ..errors import Conflict, InvalidInput, NotFound
+from .payload_codec import content_to_api
+from .serialization import export_document
+from .service import SORT_KEYS, AssemblyService, ListQuery, export_file_name
+from .views import record_view
+
+log = logging.getLogger("assembly_engine.history")
+
+# What ``changed_fields`` compares between one revision and the one before it.
+COMPARED_FIELDS = ("display_name", "summary", "category", "assembly_kind", "assembly_type",
+                   "version", "metadata", "tags", "payload")
+
+DELETED_SORT_KEYS = (*SORT_KEYS, "deleted_at")
+
+
+@dataclass(frozen=True)
+class Revision:
+    revision: int
+    action: str
+    record: AssemblyRecord
+
+
+@dataclass(frozen=True)
+class History:
+    domain: Domain
+    current: CachedAssembly | None  # None when the assembly is deleted
+    revisions: list[Revision]  # oldest first
+    deleted_at: str | None = None
+    deleted_by: str | None = None
+    deleted_record: AssemblyRecord | None = None
+
+    def find(self, number: int) -> Revision:
+        for item in self.revisions:
+            if item.revision == number:
+                return item
+        known = ", ".join(str(r.revision) for r in self.revisions)
+        guid = self.revisions[-1].record.assembly_guid
+        raise NotFound(f"Assembly {guid} has no revision {number} (kept revisions: {known}).")
+
+
+def changed_fields(before: AssemblyRecord | None, after: AssemblyRecord) -> list[str]:
+    """The fields ``after`` changed against ``before`` (none for the first revision)."""
+    if before is None:
+        return []
+    changed = []
+    for name in COMPARED_FIELDS:
+        if name == "payload":
+            if before.payload.checksum != after.payload.checksum:
+                changed.append(name)
+        elif getattr(before, name) != getattr(after, name):
+            changed.append(name)
+    return changed
+
+
+def _record(row_json: str, domain: Domain) -> AssemblyRecord:
+    return AssemblyRecord.from_row(tuple(json.loads(row_json)), domain)
+
+
+class HistoryService:
+    def __init__(self, assemblies: AssemblyService, *, keep: int = 0, trash_days: int = 30,
+                 prune_interval: float = 0.0) -> None:
+        self._assemblies = assemblies
+        self._auditor = assemblies._auditor
+        self.storage = assemblies.storage
+        self.cache = assemblies.cache
+        self.keep = keep
+        self.trash_days = trash_days
+        self.prune_interval = prune_interval
+        self._lock = threading.Lock()  # restores and undeletes against retention
+        self._stop = threading.Event()
+        self._worker: threading.Thread | None = None
+
+    # -- reading -----------------------------------------------------------------------
+    def _history(self, guid: str) -> History:
+        snap, pending = self.cache.pending_history(guid)  # before the database: see above
+        databases = self.storage.databases
+        domain = snap.domain if snap is not None else None
+        deletion = None
+        if domain is None:
+            for candidate in Domain:
+                deletion = databases[candidate].deletion(guid)
+                if deletion is not None or databases[candidate].revisions(guid):
+                    domain = candidate
+                    break
+        if domain is None:
+            raise NotFound(f"No assembly with id {guid} exists, and none with that id was deleted.")
+        by_number: dict[int, Revision] = {}
+        for number, action, row_json, _ in databases[domain].revisions(guid):
+            by_number[number] = Revision(number, action, _record(row_json, domain))
+        for _, op, action, record, _, _ in pending:
+            if op != "upsert" or (action == "baseline" and record.revision in by_number):
+                continue
+            by_number[record.revision] = Revision(record.revision, action, record)
+        live = snap is not None and not snap.state.pending_delete
+        if live and snap is not None and snap.record.revision not in by_number:
+            by_number[snap.record.revision] = Revision(snap.record.revision, "baseline", snap.record)
+        revisions = [by_number[n] for n in sorted(by_number)]
+        if not revisions:
+            raise NotFound(f"No assembly with id {guid} exists, and none with that id was deleted.")
+        if live:
+            return History(domain, snap, revisions)
+        if snap is not None:  # its delete is still queued
+            last = next((p for p in reversed(pending) if p[1] == "delete"), None)
+            return History(domain, None, revisions, last[5] if last else snap.state.dirty_since,
+                           last[4] if last else None, snap.record)
+        if deletion is None:
+            deletion = databases[domain].deletion(guid)
+        if deletion is None:  # history without row or deletion: the last revision stands for it
+            return History(domain, None, revisions, None, None, revisions[-1].record)
+        return History(domain, None, revisions, deletion[1], deletion[2], _record(deletion[3], domain))
+
+    def revisions(self, caller: Caller, guid: str, *, limit: int = 100, offset: int = 0) -> dict[str, Any]:
+        self._auditor.require(policy.may_read(caller.actor), caller, "assembly.history", guid=guid)
+        history = self._history(guid)
+        items = []
+        previous: AssemblyRecord | None = None
+        current = history.current.record.revision if history.current is not None else None
+        for item in history.revisions:
+            record = item.record
+            items.append({
+                "revision": item.revision,
+                "action": item.action,
+                "updated_at": record.updated_at,
+                "updated_by": record.updated_by,
+                "changed_fields": changed_fields(previous, record),
+                "payload_checksum": record.payload.checksum,
+                "payload_size_bytes": record.payload.size_bytes,
+                "is_current": item.revision == current,
+            })
+            previous = record
+        items.reverse()
+        return {"assembly_guid": guid, "source": history.domain.value,
+                "deleted": history.current is None, "deleted_at": history.deleted_at,
+                "deleted_by": history.deleted_by, "items": items[offset: offset + limit],
+                "total": len(items)}
+
+    def revision(self, caller: Caller, guid: str, number: int) -> dict[str, Any]:
+        self._auditor.require(policy.may_read(caller.actor), caller, "assembly.history", guid=guid)
+        history = self._history(guid)
+        item = history.find(number)
+        view = self._view(caller, history, item)
+        view["payload"] = content_to_api(self._assemblies.read_content(self._cached(history, item)))
+        return view
+
+    def _cached(self, history: History, item: Revision) -> CachedAssembly:
+        current = history.current
+        if current is not None and current.record.revision == item.revision:
+            return current
+        return CachedAssembly(item.record, CacheEntryState(last_persisted=item.record.updated_at,
+                                                           pending_delete=current is None))
+
+    def _view(self, caller: Caller, history: History, item: Revision) -> dict[str, Any]:
+        view = record_view(self._cached(history, item), include_payload_guid=caller.is_admin)
+        view["action"] = item.action
+        return view
+
+    def export_revision(self, caller: Caller, guid: str, number: int) -> tuple[dict[str, Any], str]:
+        self._auditor.require(policy.may_export(caller.actor), caller, "assembly.export", guid=guid)
+        history = self._history(guid)
+        item = history.find(number)
+        record = item.record
+        content = self._assemblies.read_content(self._cached(history, item))
+        document = export_document(
+            display_name=record.display_name, summary=record.summary, category=record.category,
+            assembly_kind=record.assembly_kind, assembly_type=record.assembly_type,
+            version=record.version, metadata=record.metadata, tags=record.tags, content=content,
+            assembly_guid=guid, source=record.domain.value, revision=record.revision,
+            updated_at=record.updated_at,
+        )
+        self._auditor.record(caller, "assembly.export", Outcome.SUCCESS, domain=history.domain,
+                             guid=guid, detail=f"{record.display_name} (revision {number})")
+        name = export_file_name(f"{record.display_name} r{number}")
+        return document, name
+
+    # -- restore -----------------------------------------------------------------------
+    def restore(self, caller: Caller, guid: str, number: int, *,
+                expected_revision: int | None = None) -> dict[str, Any]:
+        """Make revision ``number``'s content the assembly's new revision (history is never
+        rewritten). Policy and conflicts as an update of the assembly's domain."""
+        self._auditor.require(policy.may_read(caller.actor), caller, "assembly.restore", guid=guid)
+        history = self._history(guid)
+        if history.current is None:
+            raise NotFound(f"Assembly {guid} is deleted; undelete it first "
+                           f"(POST /api/assemblies/{guid}/undelete), then restore a revision.")
+        domain = history.domain
+        self._auditor.require(policy.may_write(caller.actor, domain), caller, "assembly.restore",
+                              domain=domain, guid=guid)
+        history.find(number)  # a revision not kept is a 404 at once
+        with self._lock, self._assemblies._audited(caller, "assembly.restore", domain=domain, guid=guid):
+            history = self._history(guid)  # again under the lock: retention may have run since
+            if history.current is None:
+                raise NotFound(f"Assembly {guid} was deleted meanwhile; undelete it first.")
+            old = history.find(number).record
+            current = history.current.record.revision
+            if expected_revision is not None and expected_revision != current:
+                raise Conflict(f"Assembly {guid} was changed by someone else: you looked at revision "
+                               f"{expected_revision}, the current revision is {current}. Reload it "
+                               "and restore again.")
+            self._assemblies.read_content(self._cached(history, history.find(number)))  # intact?
+            now = utc_now()
+
+            def change(record: AssemblyRecord) -> AssemblyRecord:
+                return old.evolve(domain=record.domain, revision=record.revision,
+                                  created_at=record.created_at, created_by=record.created_by,
+                                  updated_at=now, updated_by=caller.username)
+
+            def note(record: AssemblyRecord) -> str:
+                return self._auditor.note(caller, "assembly.restore", domain=domain, guid=guid,
+                                          detail=f"revision {number} restored as revision {record.revision}")
+
+            restored = self._assemblies._commit(lambda: self.cache.update(
+                guid, change, expected_revision=expected_revision, note=note, action="restore"), None)
+        return record_view(restored, include_payload_guid=caller.is_admin)
+
+    # -- deleted assemblies ------------------------------------------------------------
+    def deleted(self, caller: Caller, query: ListQuery) -> dict[str, Any]:
+        self._auditor.require(policy.may_read(caller.actor), caller, "assembly.list")
+        found: dict[str, tuple[AssemblyRecord, str, str | None]] = {}
+        for record, at, actor in self.cache.queued_deletes():
+            found[record.assembly_guid] = (record, at, actor)
+        for domain in Domain:
+            for guid, _, at, actor, row_json in self.storage.databases[domain].deletions():
+                if guid not in found and not self.cache.is_cached(guid):
+                    found[guid] = (_record(row_json, domain), at, actor)
+        items = list(found.values())
+        if query.domain is not None:
+            items = [i for i in items if i[0].domain is query.domain]
+        if query.kind is not None:
+            items = [i for i in items if i[0].assembly_kind is query.kind]
+        if query.category is not None:  # exact; "" matches those without a category
+            items = [i for i in items if (i[0].category or "") == query.category]
+        if query.q:
+            needle = query.q.casefold()
+            items = [i for i in items if needle in i[0].display_name.casefold()
+                     or needle in (i[0].summary or "").casefold()
+                     or needle in (i[0].category or "").casefold()]
+        if query.sort == "deleted_at":
+            items.sort(key=lambda i: (i[1], i[0].assembly_guid), reverse=query.descending)
+        else:
+            key = SORT_KEYS[query.sort]
+            items.sort(key=lambda i: (key(CachedAssembly(i[0], CacheEntryState())), i[0].assembly_guid),
+                       reverse=query.descending)
+        page = []
+        for record, at, actor in items[query.offset: query.offset + query.limit]:
+            view = record_view(CachedAssembly(record, CacheEntryState(pending_delete=True)),
+                               include_payload_guid=caller.is_admin)
+            view["deleted_at"] = at
+            view["deleted_by"] = actor
+            page.append(view)
+        return {"items": page, "total": len(items)}
+
+    def undelete(self, caller: Caller, guid: str) -> dict[str, Any]:
+        """Bring a deleted assembly back at its last revision, as a new revision (policy as
+        a create in its domain; 409 if the id is in use again)."""
+        self._auditor.require(policy.may_read(caller.actor), caller, "assembly.undelete", guid=guid)
+        history = self._history(guid)
+        domain = history.domain
+        if history.current is not None:
+            raise Conflict(f"Assembly {guid} is not deleted: the id is in use "
+                           f"({history.current.record.display_name!r} in {domain.value}).")
+        self._auditor.require(policy.may_write(caller.actor, domain), caller, "assembly.undelete",
+                              domain=domain, guid=guid)
+        with self._lock, self._assemblies._audited(caller, "assembly.undelete", domain=domain, guid=guid):
+            history = self._history(guid)  # again under the lock: retention may have purged it
+            if history.current is not None:
+                raise Conflict(f"Assembly {guid} is not deleted: the id is in use again.")
+            last = history.deleted_record or history.revisions[-1].record
+            self._assemblies.read_content(CachedAssembly(last, CacheEntryState()))  # intact?
+            number = max(last.revision, history.revisions[-1].revision) + 1
+            record = last.evolve(updated_at=utc_now(), updated_by=caller.username)
+            note = self._auditor.note(caller, "assembly.undelete", domain=domain, guid=guid,
+                                      detail=f"{last.display_name} (revision {number})")
+            created = self._assemblies._commit(lambda: self.cache.create(
+                record, note=lambda _: note, action="undelete", revision=number), None)
+        return record_view(created, include_payload_guid=caller.is_admin)
+
+    # -- retention ---------------------------------------------------------------------
+    def prune(self, caller: Caller, *, keep: int | None = None,
+              trash_days: int | None = None) -> dict[str, Any]:
+        """Apply retention now (``keep``/``trash_days`` default to the settings)."""
+        self._auditor.require(policy.may_flush(caller.actor), caller, "history.prune")
+        keep = self.keep if keep is None else keep
+        trash_days = self.trash_days if trash_days is None else trash_days
+        if keep < 0 or trash_days < 0:
+            raise InvalidInput("keep and trash_days must be 0 (no limit) or more.")
+        result = self._prune(keep, trash_days)
+        self._auditor.record(caller, "history.prune", Outcome.SUCCESS,
+                             detail=", ".join(f"{k}={v}" for k, v in result.items()
+                                              if not isinstance(v, list)))
+        return result
+
+    def _prune(self, keep: int, trash_days: int) -> dict[str, Any]:
+        cutoff = None
+        if trash_days > 0:
+            moment = datetime.now(UTC) - timedelta(days=trash_days)
+            cutoff = moment.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+        storage = self.storage
+        revisions_removed = purged = 0
+        candidates: set[str] = set()
+        removed: list[str] = []
+        with self._lock, self.cache.flushes_paused():  # no row or revision moves meanwhile
+            for db in storage.databases:
+                r, p, folders = db.prune_history(keep=keep or None, deleted_before=cutoff,
+                                                 live=self.cache.is_cached)
+                revisions_removed += r
+                purged += p
+                candidates |= folders
+            if candidates:
+                still = self.cache.referenced_payloads() | storage.journal.referenced_payloads()
+                for db in storage.databases:
+                    still |= db.revision_payloads()
+                    still.update(row[PAYLOAD_GUID_COLUMN] for row in db.load_rows())
+                for payload_guid in sorted(candidates - still):
+                    try:
+                        storage.payloads.delete(payload_guid)
+                        removed.append(payload_guid)
+                    except (PayloadError, OSError) as exc:  # an orphan for `verify --fix`
+                        log.warning("retention: could not remove payload %s: %s", payload_guid, exc)
+        if revisions_removed or purged:
+            log.info("retention: %d revision(s) and %d deleted assembly(ies) removed, %d payload "
+                     "folder(s)", revisions_removed, purged, len(removed))
+        return {"keep": keep, "trash_days": trash_days, "revisions_removed": revisions_removed,
+                "deleted_purged": purged, "payloads_removed": removed}
+
+    # -- background retention ----------------------------------------------------------
+    def start(self) -> None:
+        if self.prune_interval <= 0 or self._worker is not None or not (self.keep or self.trash_days):
+            return
+        self._worker = threading.Thread(target=self._run, name="history-retention", daemon=True)
+        self._worker.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.prune_interval):
+            try:
+                result = self._prune(self.keep, self.trash_days)
+                if result["revisions_removed"] or result["deleted_purged"]:
+                    self._auditor.record(ANONYMOUS, "history.prune", Outcome.SUCCESS, user="engine",
+                                         detail=f"revisions_removed={result['revisions_removed']} "
+                                                f"deleted_purged={result['deleted_purged']}")
+            except Exception:  # noqa: BLE001 - retried at the next interval
+                log.exception("background retention failed; retried in %.0fs", self.prune_interval)
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._worker is not None:
+            self._worker.join()
+            self._worker = None

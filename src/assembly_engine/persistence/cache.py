@@ -35,7 +35,6 @@ so a boot costs little more than reading the rows. Rows not built yet are always
 from __future__ import annotations
 
 import gc
-import json
 import logging
 import sqlite3
 import threading
@@ -45,6 +44,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Any
+
+import orjson
 
 from ..types import Domain, Integrity, is_valid_payload_guid
 from . import failpoints
@@ -207,7 +208,9 @@ def history_write(changes: Sequence[QueuedChange]) -> HistoryWrite:
 
 
 def _row_json(record: AssemblyRecord) -> str:
-    return json.dumps(record.to_row(), separators=(",", ":"), ensure_ascii=False)
+    # orjson: the same compact UTF-8 text as json.dumps, several times faster (flushes hold
+    # the domain's write lock while these are made)
+    return orjson.dumps(record.to_row()).decode()
 
 
 # Failures of a whole domain's database, which no split of the batch gets past.

@@ -252,6 +252,18 @@ def test_a_flush_waiting_on_a_locked_database_says_so(tmp_path: Path) -> None:
 # -- 3. official sync while Dev Mode writes go on -------------------------------------------
 
 
+def acknowledged_official_survive(engine: EngineProcess, headers: dict[str, str],
+                                  acked: dict[str, str | None]) -> None:
+    with engine.client() as http:
+        for guid, script in acked.items():
+            answer = http.get(f"/api/assemblies/{guid}", headers=headers)
+            if script is None:
+                assert answer.status_code == 404, answer.text
+            else:
+                assert answer.status_code == 200, answer.text
+                assert answer.json()["payload"]["script"] == script
+
+
 class OfficialWriter:
     """Creates, updates and deletes official assemblies through Dev Mode, remembering every
     acknowledged state (guid -> script, None once deleted) and every unexpected answer."""
@@ -319,14 +331,8 @@ def test_official_sync_during_dev_mode_writes_is_atomic_and_loses_nothing(tmp_pa
         acked = {g: s for w in writers for g, s in w.acked.items()}
         assert len(acked) > 10
 
+        acknowledged_official_survive(engine, headers, acked)
         with engine.client() as http:
-            for guid, script in acked.items():
-                answer = http.get(f"/api/assemblies/{guid}", headers=headers)
-                if script is None:
-                    assert answer.status_code == 404, answer.text
-                else:
-                    assert answer.status_code == 200, answer.text
-                    assert answer.json()["payload"]["script"] == script
             flushed = http.post("/api/assemblies/dev-mode/write", headers=headers, json={})
             assert flushed.status_code == 200, flushed.text
             assert http.get("/api/assemblies/queue", headers=headers).json()["depth"] == 0
@@ -491,18 +497,6 @@ def test_changes_replayed_after_a_kill_keep_exactly_one_audit_entry(tmp_path: Pa
 
 
 # -- the kill campaign at the moments above ---------------------------------------------
-
-
-def acknowledged_official_survive(engine: EngineProcess, headers: dict[str, str],
-                                  acked: dict[str, str | None]) -> None:
-    with engine.client() as http:
-        for guid, script in acked.items():
-            answer = http.get(f"/api/assemblies/{guid}", headers=headers)
-            if script is None:
-                assert answer.status_code == 404, answer.text
-            else:
-                assert answer.status_code == 200, answer.text
-                assert answer.json()["payload"]["script"] == script
 
 
 @pytest.mark.parametrize("trial", range(3))

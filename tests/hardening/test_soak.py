@@ -595,6 +595,15 @@ def read_rows(path: Path) -> dict[str, tuple[str | None, int, str, str | None]]:
         conn.close()
 
 
+def revision_payloads(path: Path) -> set[str]:
+    """The payload folders the version history of one domain database keeps."""
+    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        return {payload for (payload,) in conn.execute("SELECT payload_guid FROM revisions")}
+    finally:
+        conn.close()
+
+
 def flush_until_ok(http: httpx.Client, budget: float = 60.0) -> httpx.Response:
     deadline = time.monotonic() + budget
     response = http.post("/api/assemblies/dev-mode/write", json={})
@@ -754,13 +763,14 @@ def test_soak_with_sigkills_and_foreign_locks(tmp_path: Path) -> None:
         assert all(info["ok"] for info in report["schema"].values()), report["schema"]
         assert report["missing"] == [] and report["corrupt"] == [], report
         leftovers = [n for n in os.listdir(runtime / "Payloads") if n.startswith(".tmp-")]
-        # gc: with no write in flight every unreferenced folder is garbage; afterwards verify is clean
+        # gc: with no write in flight every folder no row or kept revision references is garbage
         fixed = cli(engine, "verify", "--fix", "--grace-seconds", "0", "--json")
         assert fixed.returncode == 0, fixed.stdout + fixed.stderr
         removed = json.loads(fixed.stdout)["removed"]
         clean = cli(engine, "verify", "--json")
         assert clean.returncode == 0 and json.loads(clean.stdout)["ok"] is True, clean.stdout
         referenced = {row[2] for domain_rows in rows.values() for row in domain_rows.values()}
+        referenced |= {p for name in DB_FILES.values() for p in revision_payloads(runtime / name)}
         on_disk = {n for n in os.listdir(runtime / "Payloads") if not n.startswith(".")}
         assert on_disk == referenced, (sorted(on_disk - referenced)[:5], sorted(referenced - on_disk)[:5])
         audit = cli(engine, "audit", "verify", "--json")

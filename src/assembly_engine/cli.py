@@ -44,7 +44,7 @@ from .cli_import import (
     summary,
 )
 from .config import Settings
-from .persistence.runtime import EngineLocked, RuntimeLock
+from .services.container import engine_running
 from .types import Domain
 
 console = Console(stderr=False)
@@ -110,13 +110,10 @@ def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
     from .api.app import create_app
 
     settings = _settings(ctx).with_overrides(host=host, port=port)
-    probe = RuntimeLock(settings.runtime_root)
-    try:  # refuse early and clearly rather than from inside uvicorn's lifespan
-        probe.acquire()
-    except EngineLocked as exc:
-        click.echo(f"error: {exc}", err=True)
+    taken = engine_running(settings)
+    if taken is not None:  # refuse early and clearly rather than from inside uvicorn's lifespan
+        click.echo(f"error: {taken}", err=True)
         sys.exit(2)
-    probe.release()
     app = create_app(settings, publish_cli_access=True)
     click.echo(f"Assembly Engine on http://{settings.host}:{settings.port}/ "
                f"(home {settings.home.resolve()})")
@@ -699,7 +696,7 @@ def audit_verify(ctx: click.Context, as_json: bool) -> None:
     With an engine running on the home, the engine checks its own log under its lock (so a
     half-written entry is never mistaken for tampering); otherwise the files are read.
     """
-    from .services.audit import verify_file
+    from .persistence.audit_log import verify_file
     from .services.container import AUDIT_FILE
 
     settings = _settings(ctx)

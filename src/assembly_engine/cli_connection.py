@@ -10,7 +10,6 @@ touches the databases itself.
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections.abc import Iterator
@@ -20,8 +19,7 @@ from typing import Any
 import httpx
 
 from .config import Settings
-from .persistence.runtime import EngineLocked, RuntimeLock
-from .services.container import CLI_ACCESS_FILE
+from .services.container import CLI_ACCESS_FILE, running_engine_access
 
 
 class CliError(Exception):
@@ -65,20 +63,14 @@ def running_engine_client(settings: Settings) -> EngineClient | None:
 
 
 def _running_engine(settings: Settings) -> dict[str, Any] | None:
-    lock = RuntimeLock(settings.runtime_root)
     try:
-        lock.acquire()
-    except EngineLocked:
-        access = settings.home / CLI_ACCESS_FILE
-        try:
-            return dict(json.loads(access.read_text(encoding="utf-8")))
-        except (OSError, ValueError):
-            raise CliError(
-                f"An engine is running on {settings.home} but {access} cannot be read; "
-                "run the CLI as the user that runs the engine."
-            ) from None
-    lock.release()
-    return None
+        return running_engine_access(settings)
+    except (OSError, ValueError):
+        raise CliError(
+            f"An engine is running on {settings.home} but {settings.home / CLI_ACCESS_FILE} "
+            "cannot be read; "
+            "run the CLI as the user that runs the engine."
+        ) from None
 
 
 @contextmanager

@@ -38,7 +38,7 @@ from assembly_engine.api.app import create_app
 from assembly_engine.config import Settings
 from assembly_engine.persistence import journal as journal_module
 from assembly_engine.persistence import payloads as payloads_module
-from assembly_engine.services.audit import verify_file
+from assembly_engine.persistence.audit_log import verify_file
 from assembly_engine.services.container import EngineServices
 
 ADMIN_PASSWORD = "admin-password-for-tests"
@@ -512,7 +512,7 @@ INJECTIONS: dict[str, Callable[[pytest.MonkeyPatch], None]] = {
     "fsync-EIO": lambda mp: mp.setattr(payloads_module, "os", OsProxy({"fsync": errno.EIO})),
     "rename-EACCES": lambda mp: mp.setattr(payloads_module, "os", OsProxy({"rename": errno.EACCES})),
     "write-ENOSPC": lambda mp: mp.setattr(payloads_module, "os", OsProxy({"write": errno.ENOSPC})),
-    "fsync-dir-EROFS": lambda mp: mp.setattr(payloads_module, "_fsync_dir",
+    "fsync-dir-EROFS": lambda mp: mp.setattr(payloads_module, "fsync_directory",
                                              lambda path: OsProxy({"fsync": errno.EROFS}).fsync(0)),
 }
 

@@ -463,8 +463,8 @@ def test_guid_folder_symlinked_outside_is_rejected(store: PayloadStore, outside:
     with pytest.raises(PayloadCorrupt):
         store.copy_to(guid, PayloadStore(outside.parent / "elsewhere"))
     assert store.list_guids() == set()
-    assert store.find_orphans(set()) == set()
-    store.remove_orphans(set())
+    assert store.sweep_orphans(set()).orphans == ()
+    store.sweep_orphans(set(), remove=True)
     assert (store.root / guid).is_symlink()
     assert sorted(str(p.relative_to(outside)) for p in outside.rglob("*")) == before
 
@@ -560,13 +560,13 @@ def test_orphans_found_and_removed(store: PayloadStore) -> None:
     (store.root / "not-a-guid").mkdir()
 
     referenced = {kept, "0" * 32, "garbage"}  # references to absent folders are fine
-    assert store.find_orphans(referenced) == {orphan_a, orphan_b}
-    assert store.remove_orphans(referenced) == {orphan_a, orphan_b}
+    assert store.sweep_orphans(referenced).orphans == tuple(sorted([orphan_a, orphan_b]))
+    assert set(store.sweep_orphans(referenced, remove=True).removed) == {orphan_a, orphan_b}
     assert store.list_guids() == {kept}
     assert store.read(kept).text == "kept"
     assert (store.root / "README.txt").exists()
     assert (store.root / "not-a-guid").is_dir()
-    assert store.remove_orphans(referenced) == set()
+    assert store.sweep_orphans(referenced, remove=True).removed == ()
 
 
 def test_crash_leftover_temp_folder(store: PayloadStore) -> None:
@@ -579,11 +579,11 @@ def test_crash_leftover_temp_folder(store: PayloadStore) -> None:
 
     assert store.list_guids() == {kept}
     assert not store.exists(guid)
-    assert store.find_orphans({kept}) == set()
+    assert store.sweep_orphans({kept}).orphans == ()
     with pytest.raises(PayloadMissing):
         store.read(guid)
 
-    assert store.remove_orphans({kept}) == {leftover.name}
+    assert store.sweep_orphans({kept}, remove=True).removed == (leftover.name,)
     assert not leftover.exists()
     assert store.list_guids() == {kept}
     assert store.write_with_guid(guid, script("redo")).payload_guid == guid
@@ -596,22 +596,35 @@ def test_temp_folder_grace_period(store: PayloadStore) -> None:
     stale.mkdir()
     old = time.time() - 7200
     os.utime(stale, (old, old))
-    assert store.remove_orphans(set(), temp_min_age_seconds=3600) == {stale.name}
+    sweep = store.sweep_orphans(set(), grace_seconds=3600, remove=True)
+    assert sweep.removed == sweep.stale_temp == (stale.name,)
     assert fresh.exists()
+    assert store.remove_leftover_temp(min_age_seconds=3600) == set()
+    assert store.remove_leftover_temp() == {fresh.name}
+
+
+def test_young_orphans_are_reported_not_removed(store: PayloadStore) -> None:
+    young = store.write_new(script("young")).payload_guid
+    old = store.write_new(script("old")).payload_guid
+    past = time.time() - 7200
+    os.utime(store.root / old, (past, past))
+    sweep = store.sweep_orphans(set(), grace_seconds=3600, remove=True)
+    assert (sweep.orphans, sweep.recent, sweep.removed) == ((old,), (young,), (old,))
+    assert store.list_guids() == {young}
 
 
 def test_gc_during_a_write_keeps_the_write_in_progress(
     store: PayloadStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real_write_file = payloads_module._write_file
+    real_write_file = payloads_module.write_new_file
     removed_mid_write: list[set[str]] = []
 
-    def write_then_collect(path: Path, data: bytes) -> None:
-        real_write_file(path, data)
+    def write_then_collect(path: Path, data: bytes, mode: int = 0o644) -> None:
+        real_write_file(path, data, mode)
         if path.name == "manifest.json":  # the temp folder is complete, not yet renamed
-            removed_mid_write.append(store.remove_orphans(set()))
+            removed_mid_write.append(set(store.sweep_orphans(set(), remove=True).removed))
 
-    monkeypatch.setattr(payloads_module, "_write_file", write_then_collect)
+    monkeypatch.setattr(payloads_module, "write_new_file", write_then_collect)
     ref = store.write_new(script("in flight"))
     assert removed_mid_write == [set()]
     assert store.read(ref.payload_guid).text == "in flight"

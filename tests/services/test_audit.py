@@ -12,24 +12,27 @@ from typing import Any
 
 import pytest
 
+from assembly_engine.persistence.audit_log import (
+    FIELDS,
+    ZERO_HASH,
+    HashChainedLog,
+    entry_hash,
+    verify_file,
+)
 from assembly_engine.services import audit as audit_module
 from assembly_engine.services.audit import (
-    FIELDS,
     SCRUB_MAX_CHARS,
-    ZERO_HASH,
     AuditEvent,
     AuditLog,
     Outcome,
-    entry_hash,
     scrub,
-    verify_file,
 )
 
 AUDIT_LOGGER = "assembly_engine.audit"
 
 
 def make_log(tmp_path: Path, count: int = 0) -> AuditLog:
-    log = AuditLog(tmp_path / "Logs" / "audit.log")
+    log = AuditLog(HashChainedLog(tmp_path / "Logs" / "audit.log"))
     for number in range(1, count + 1):
         log.record(
             AuditEvent(
@@ -133,7 +136,7 @@ def test_record_writes_a_readable_line_to_the_audit_logger(
 
 def test_head_file_tracks_the_last_entry(tmp_path: Path) -> None:
     log = make_log(tmp_path, 3)
-    head = json.loads(log.head_path.read_text())
+    head = json.loads(log.store.head_path.read_text())
     last = log.entries()[-1]
     assert head == {"seq": 3, "hash": last["hash"]}
     assert not list(log.path.parent.glob("*.tmp"))
@@ -170,7 +173,7 @@ def test_reopening_continues_the_chain(tmp_path: Path) -> None:
     first = make_log(tmp_path, 3)
     last_hash = first.entries()[-1]["hash"]
 
-    reopened = AuditLog(first.path)
+    reopened = AuditLog(HashChainedLog(first.path))
     entry = reopened.record(AuditEvent(action="flush", outcome=Outcome.SUCCESS))
 
     assert entry["seq"] == 4
@@ -370,7 +373,7 @@ def test_replaced_last_line_is_detected_through_the_head(tmp_path: Path) -> None
 
 def test_missing_head_file_is_reported_but_the_chain_is_checked(tmp_path: Path) -> None:
     log = make_log(tmp_path, 3)
-    log.head_path.unlink()
+    log.store.head_path.unlink()
 
     result = verify_file(log.path)
     assert not result.ok
@@ -387,7 +390,7 @@ def test_missing_head_file_is_reported_but_the_chain_is_checked(tmp_path: Path) 
 
 def test_garbled_head_file_is_reported(tmp_path: Path) -> None:
     log = make_log(tmp_path, 2)
-    log.head_path.write_text("nonsense")
+    log.store.head_path.write_text("nonsense")
     result = verify_file(log.path)
     assert not result.ok
     assert result.problem is not None and "garbled" in result.problem
@@ -400,7 +403,7 @@ def test_reopening_after_tail_truncation_keeps_the_gap_visible(tmp_path: Path) -
     log = make_log(tmp_path, 5)
     write_lines(log.path, read_lines(log.path)[:-2])
 
-    reopened = AuditLog(log.path)
+    reopened = AuditLog(HashChainedLog(log.path))
     entry = reopened.record(AuditEvent(action="login", outcome=Outcome.SUCCESS))
 
     assert entry["seq"] == 6  # continues from the head, not from the shortened file
@@ -414,7 +417,7 @@ def test_reopening_after_an_interrupted_append_removes_the_fragment(tmp_path: Pa
     with open(log.path, "ab") as handle:
         handle.write(b'{"seq":4,"time":"2')  # the process died mid-write
 
-    reopened = AuditLog(log.path)
+    reopened = AuditLog(HashChainedLog(log.path))
     entry = reopened.record(AuditEvent(action="flush", outcome=Outcome.SUCCESS))
 
     assert entry["seq"] == 4
@@ -426,10 +429,10 @@ def test_reopening_after_an_interrupted_append_removes_the_fragment(tmp_path: Pa
 def test_reopening_with_a_stale_head_advances_it(tmp_path: Path) -> None:
     log = make_log(tmp_path, 3)
     stale = log.entries()[1]
-    log.head_path.write_text(json.dumps({"seq": 2, "hash": stale["hash"]}))
+    log.store.head_path.write_text(json.dumps({"seq": 2, "hash": stale["hash"]}))
     assert "appended after" in (verify_file(log.path).problem or "")
 
-    reopened = AuditLog(log.path)
+    reopened = AuditLog(HashChainedLog(log.path))
     assert reopened.verify().ok
     assert reopened.record(AuditEvent(action="flush", outcome=Outcome.SUCCESS))["seq"] == 4
     assert reopened.verify().ok

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from assembly_engine.persistence.engine_store import SqliteEngineStore
 from assembly_engine.services.auth.dev_mode import (
     MAX_REASON_LENGTH,
     DevModeService,
@@ -15,7 +16,6 @@ from assembly_engine.services.auth.dev_mode import (
     NotAdmin,
 )
 from assembly_engine.services.auth.sessions import InvalidSession, Session, SessionService
-from assembly_engine.services.auth.store import EngineStore
 from assembly_engine.services.auth.throttle import PasswordGate, PasswordThrottle
 from assembly_engine.services.auth.users import AuthError, InvalidCredentials, Role, UserService
 
@@ -36,8 +36,8 @@ class FakeClock:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[EngineStore]:
-    engine_store = EngineStore(tmp_path / "engine.db", busy_timeout_ms=2000)
+def store(tmp_path: Path) -> Iterator[SqliteEngineStore]:
+    engine_store = SqliteEngineStore(tmp_path / "engine.db", busy_timeout_ms=2000)
     yield engine_store
     engine_store.close()
 
@@ -48,7 +48,7 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def users(store: EngineStore, clock: FakeClock) -> UserService:
+def users(store: SqliteEngineStore, clock: FakeClock) -> UserService:
     service = UserService(store, fast_hashing=True, clock=clock)
     service.create("root", PASSWORD, Role.ADMIN)
     service.create("alice", PASSWORD, Role.OPERATOR)
@@ -56,12 +56,12 @@ def users(store: EngineStore, clock: FakeClock) -> UserService:
 
 
 @pytest.fixture
-def sessions(store: EngineStore, clock: FakeClock, users: UserService) -> SessionService:
+def sessions(store: SqliteEngineStore, clock: FakeClock, users: UserService) -> SessionService:
     return SessionService(store, ttl_seconds=12 * 3600, clock=clock)
 
 
 @pytest.fixture
-def dev(store: EngineStore, users: UserService, clock: FakeClock) -> DevModeService:
+def dev(store: SqliteEngineStore, users: UserService, clock: FakeClock) -> DevModeService:
     return DevModeService(store, users, ttl_seconds=DEV_TTL, clock=clock,
                           passwords=PasswordGate(users, PasswordThrottle()))
 
@@ -78,7 +78,7 @@ def test_off_by_default(sessions: SessionService, dev: DevModeService) -> None:
 
 
 def test_enable_and_disable(
-    sessions: SessionService, dev: DevModeService, store: EngineStore
+    sessions: SessionService, dev: DevModeService, store: SqliteEngineStore
 ) -> None:
     session = login(sessions, "root")
     state = dev.enable(session, PASSWORD, "  fix the onboarding script  ")
@@ -238,6 +238,6 @@ def test_disabled_admin_session(
         dev.enable(session, PASSWORD, "reason")
 
 
-def test_ttl_must_be_positive(store: EngineStore, users: UserService) -> None:
+def test_ttl_must_be_positive(store: SqliteEngineStore, users: UserService) -> None:
     with pytest.raises(ValueError):
         DevModeService(store, users, ttl_seconds=0, passwords=PasswordGate(users, PasswordThrottle()))

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from assembly_engine.persistence.engine_store import SqliteEngineStore
 from assembly_engine.services.auth.sessions import SessionService, hash_token
-from assembly_engine.services.auth.store import EngineStore
 from assembly_engine.services.auth.users import InvalidCredentials, Role, UserService
 
 PASSWORD = "correct horse battery"
@@ -29,8 +29,8 @@ class FakeClock:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[EngineStore]:
-    engine_store = EngineStore(tmp_path / "engine.db", busy_timeout_ms=2000)
+def store(tmp_path: Path) -> Iterator[SqliteEngineStore]:
+    engine_store = SqliteEngineStore(tmp_path / "engine.db", busy_timeout_ms=2000)
     yield engine_store
     engine_store.close()
 
@@ -41,7 +41,7 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def users(store: EngineStore) -> UserService:
+def users(store: SqliteEngineStore) -> UserService:
     service = UserService(store, fast_hashing=True)
     service.create("root", PASSWORD, Role.ADMIN)
     service.create("alice", PASSWORD, Role.OPERATOR)
@@ -49,11 +49,11 @@ def users(store: EngineStore) -> UserService:
 
 
 @pytest.fixture
-def sessions(store: EngineStore, clock: FakeClock, users: UserService) -> SessionService:
+def sessions(store: SqliteEngineStore, clock: FakeClock, users: UserService) -> SessionService:
     return SessionService(store, ttl_seconds=TTL, clock=clock)
 
 
-def db_bytes(store: EngineStore) -> bytes:
+def db_bytes(store: SqliteEngineStore) -> bytes:
     data = b""
     for suffix in ("", "-wal"):
         path = Path(str(store.path) + suffix)
@@ -94,7 +94,7 @@ def test_create_for_unknown_or_disabled_user(sessions: SessionService, users: Us
         sessions.create("alice")
 
 
-def test_only_the_hash_is_stored(sessions: SessionService, store: EngineStore) -> None:
+def test_only_the_hash_is_stored(sessions: SessionService, store: SqliteEngineStore) -> None:
     token, session = sessions.create("alice")
     raw = db_bytes(store)
     assert token.encode() not in raw
@@ -128,7 +128,7 @@ def test_expiry(sessions: SessionService, clock: FakeClock) -> None:
 
 
 def test_expired_sessions_are_purged(
-    sessions: SessionService, clock: FakeClock, store: EngineStore
+    sessions: SessionService, clock: FakeClock, store: SqliteEngineStore
 ) -> None:
     old, _ = sessions.create("alice")
     clock.advance(TTL + 1)
@@ -138,7 +138,7 @@ def test_expired_sessions_are_purged(
 
 
 def test_last_seen_updates_sparingly(
-    sessions: SessionService, clock: FakeClock, store: EngineStore
+    sessions: SessionService, clock: FakeClock, store: SqliteEngineStore
 ) -> None:
     token, session = sessions.create("alice")
     clock.advance(30)
@@ -186,7 +186,7 @@ def test_disabling_a_user_revokes_their_sessions(
 
 
 def test_disabled_user_session_resolves_to_none_even_if_not_revoked(
-    sessions: SessionService, store: EngineStore
+    sessions: SessionService, store: SqliteEngineStore
 ) -> None:
     token, _ = sessions.create("alice")
     # Flip the flag behind the service's back: resolve() must still refuse.
@@ -226,12 +226,12 @@ def test_role_is_read_live(sessions: SessionService, users: UserService) -> None
 
 def test_sessions_survive_a_restart(tmp_path: Path, clock: FakeClock) -> None:
     path = tmp_path / "engine.db"
-    first = EngineStore(path, busy_timeout_ms=1000)
+    first = SqliteEngineStore(path, busy_timeout_ms=1000)
     UserService(first, fast_hashing=True).create("alice", PASSWORD, Role.OPERATOR)
     token, _ = SessionService(first, TTL, clock).create("alice")
     csrf = SessionService(first, TTL, clock).csrf_token_for(token)
     first.close()
-    second = EngineStore(path, busy_timeout_ms=1000)
+    second = SqliteEngineStore(path, busy_timeout_ms=1000)
     try:
         service = SessionService(second, TTL, clock)
         assert service.resolve(token) is not None
@@ -269,7 +269,7 @@ def test_csrf_without_session_token(sessions: SessionService) -> None:
 def test_csrf_secret_differs_per_store(tmp_path: Path, clock: FakeClock) -> None:
     values = []
     for name in ("a.db", "b.db"):
-        store = EngineStore(tmp_path / name, busy_timeout_ms=1000)
+        store = SqliteEngineStore(tmp_path / name, busy_timeout_ms=1000)
         try:
             values.append(SessionService(store, TTL, clock).csrf_token_for("same-token"))
         finally:
@@ -277,6 +277,6 @@ def test_csrf_secret_differs_per_store(tmp_path: Path, clock: FakeClock) -> None
     assert values[0] != values[1]
 
 
-def test_ttl_must_be_positive(store: EngineStore) -> None:
+def test_ttl_must_be_positive(store: SqliteEngineStore) -> None:
     with pytest.raises(ValueError):
         SessionService(store, ttl_seconds=0)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from assembly_engine.services.auth.store import EngineStore
+from assembly_engine.persistence.engine_store import SqliteEngineStore
 from assembly_engine.services.auth.throttle import PasswordGate, PasswordThrottle, TooManyAttempts
 from assembly_engine.services.auth.users import (
     MAX_CONCURRENT_HASHES,
@@ -145,7 +145,7 @@ def test_memory_is_bounded() -> None:
 
 @pytest.fixture
 def users(tmp_path: Path) -> Iterator[UserService]:
-    store = EngineStore(tmp_path / "engine.db")
+    store = SqliteEngineStore(tmp_path / "engine.db")
     service = UserService(store, fast_hashing=True)
     service.create("alice", PASSWORD, Role.ADMIN)
     yield service

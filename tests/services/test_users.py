@@ -1,4 +1,4 @@
-"""UserService and EngineStore basics (the throttle: test_throttle.py)."""
+"""UserService and SqliteEngineStore basics (the throttle: test_throttle.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Literal
 import pytest
 from argon2 import PasswordHasher
 
-from assembly_engine.services.auth.store import SCHEMA_VERSION, EngineStore
+from assembly_engine.persistence.engine_store import SCHEMA_VERSION, SqliteEngineStore
 from assembly_engine.services.auth.users import (
     AuthError,
     InvalidCredentials,
@@ -29,18 +29,18 @@ PASSWORD = "correct horse battery"
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[EngineStore]:
-    engine_store = EngineStore(tmp_path / "engine.db", busy_timeout_ms=2000)
+def store(tmp_path: Path) -> Iterator[SqliteEngineStore]:
+    engine_store = SqliteEngineStore(tmp_path / "engine.db", busy_timeout_ms=2000)
     yield engine_store
     engine_store.close()
 
 
 @pytest.fixture
-def users(store: EngineStore) -> UserService:
+def users(store: SqliteEngineStore) -> UserService:
     return UserService(store, fast_hashing=True)
 
 
-def db_bytes(store: EngineStore) -> bytes:
+def db_bytes(store: SqliteEngineStore) -> bytes:
     """Everything on disk for this database: main file plus WAL."""
     data = b""
     for suffix in ("", "-wal"):
@@ -53,7 +53,7 @@ def db_bytes(store: EngineStore) -> bytes:
 # -- store -----------------------------------------------------------------------------------
 
 
-def test_store_pragmas_and_schema(store: EngineStore) -> None:
+def test_store_pragmas_and_schema(store: SqliteEngineStore) -> None:
     conn = sqlite3.connect(store.path)
     try:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
@@ -67,10 +67,10 @@ def test_store_pragmas_and_schema(store: EngineStore) -> None:
 
 def test_store_migration_is_idempotent(tmp_path: Path) -> None:
     path = tmp_path / "engine.db"
-    first = EngineStore(path, busy_timeout_ms=1000)
+    first = SqliteEngineStore(path, busy_timeout_ms=1000)
     UserService(first, fast_hashing=True).create("alice", PASSWORD, Role.OPERATOR)
     first.close()
-    second = EngineStore(path, busy_timeout_ms=1000)
+    second = SqliteEngineStore(path, busy_timeout_ms=1000)
     try:
         assert second.schema_version() == SCHEMA_VERSION
         assert [u.username for u in UserService(second, fast_hashing=True).list()] == ["alice"]
@@ -80,15 +80,15 @@ def test_store_migration_is_idempotent(tmp_path: Path) -> None:
 
 def test_store_refuses_newer_schema(tmp_path: Path) -> None:
     path = tmp_path / "engine.db"
-    EngineStore(path, busy_timeout_ms=1000).close()
+    SqliteEngineStore(path, busy_timeout_ms=1000).close()
     conn = sqlite3.connect(path)
     conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
     conn.close()
     with pytest.raises(RuntimeError, match="schema version"):
-        EngineStore(path, busy_timeout_ms=1000)
+        SqliteEngineStore(path, busy_timeout_ms=1000)
 
 
-def test_store_role_check_constraint(store: EngineStore) -> None:
+def test_store_role_check_constraint(store: SqliteEngineStore) -> None:
     with pytest.raises(sqlite3.IntegrityError):
         store.insert_user("mallory", "x", "superuser", "2024-01-01T00:00:00Z")
 
@@ -214,7 +214,7 @@ def test_verify_password(users: UserService) -> None:
 
 
 def test_password_is_argon2id_and_never_stored_in_clear(
-    users: UserService, store: EngineStore
+    users: UserService, store: SqliteEngineStore
 ) -> None:
     secret = "Plain-Text-Needle-4711"
     users.create("alice", secret, Role.OPERATOR)
@@ -226,14 +226,14 @@ def test_password_is_argon2id_and_never_stored_in_clear(
     assert b"Second-Needle-0815" not in db_bytes(store)
 
 
-def test_default_hasher_uses_library_defaults(store: EngineStore) -> None:
+def test_default_hasher_uses_library_defaults(store: SqliteEngineStore) -> None:
     service = UserService(store)
     assert service._hasher.memory_cost == PasswordHasher().memory_cost
     assert service._hasher.time_cost == PasswordHasher().time_cost
 
 
 def test_weak_hash_is_upgraded_on_login(tmp_path: Path) -> None:
-    store = EngineStore(tmp_path / "engine.db", busy_timeout_ms=1000)
+    store = SqliteEngineStore(tmp_path / "engine.db", busy_timeout_ms=1000)
     try:
         UserService(store, fast_hashing=True).create("alice", PASSWORD, Role.OPERATOR)
         weak = store.get_user("alice")
@@ -276,7 +276,7 @@ def test_changes_to_unknown_user(users: UserService, change: Callable[[UserServi
 def test_two_store_handles_on_one_file(tmp_path: Path) -> None:
     # The server and a CLI command may open engine.db at the same time.
     path = tmp_path / "engine.db"
-    stores = [EngineStore(path, busy_timeout_ms=5000) for _ in range(2)]
+    stores = [SqliteEngineStore(path, busy_timeout_ms=5000) for _ in range(2)]
     try:
         services = [UserService(s, fast_hashing=True) for s in stores]
         errors: list[BaseException] = []
@@ -328,7 +328,7 @@ def test_delete_user(users: UserService) -> None:
 # -- bootstrap admin ---------------------------------------------------------------------------
 
 
-def test_bootstrap_admin_generated_once(users: UserService, store: EngineStore) -> None:
+def test_bootstrap_admin_generated_once(users: UserService, store: SqliteEngineStore) -> None:
     generated = users.ensure_bootstrap_admin(None)
     assert generated is not None and len(generated) >= 20
     admin = users.authenticate("admin", generated)

@@ -15,7 +15,6 @@ from urllib.parse import urlsplit
 
 from fastapi import Depends, Request
 
-from ..services.audit import Outcome
 from ..services.auth.policy import Actor
 from ..services.auth.sessions import Session
 from ..services.auth.users import Role
@@ -78,15 +77,11 @@ def _is_local(request: Request) -> bool:
 
 
 def audit_unauthenticated(engine: EngineServices, address: str | None, method: str, path: str) -> None:
-    engine.auditor.record(Caller(None, address=address), "request.unauthenticated", Outcome.DENIED,
-                          detail=f"{method} {path[:200]} without a session")
+    engine.accounts.refused_unauthenticated(address, method, path)
 
 
 def audit_token_refusal(engine: EngineServices, address: str | None, method: str, path: str) -> None:
-    """Requests with an unknown, revoked or expired token are refusals like any other
-    (counted per address and minute, caller.py)."""
-    engine.auditor.record(Caller(None, address=address), "auth.token", Outcome.DENIED,
-                          detail=f"unknown, expired or revoked token on {method} {path[:200]}")
+    engine.accounts.refused_token(address, method, path)
 
 
 def _same_origin(request: Request, origin: str) -> bool:
@@ -112,10 +107,7 @@ async def authenticate(request: Request, engine: Services) -> RequestAuth:
         origin = request.headers.get("origin")
         presented = request.headers.get(CSRF_HEADER)
         if (origin and not _same_origin(request, origin)) or not engine.sessions.check_csrf(token, presented):
-            engine.accounts.auditor.record(
-                caller, f"csrf {request.method} {request.url.path}", Outcome.DENIED,
-                detail="cross-site or token-less cookie request refused",
-            )
+            engine.accounts.refused_cross_site(caller, request.method, request.url.path)
             raise ApiError(403, "forbidden",
                            "Cross-site request refused: cookie-authenticated changes must come from "
                            f"the engine's own pages with the {CSRF_HEADER} header.")

@@ -56,7 +56,6 @@ import json
 import logging
 import os
 import secrets
-import shutil
 import stat
 import threading
 import time
@@ -68,6 +67,16 @@ from pathlib import Path
 from typing import Any
 
 from ..types import Integrity, PayloadType, is_valid_payload_guid
+from .durable_files import (
+    O_BINARY,
+    O_CLOEXEC,
+    O_DIRECTORY,
+    O_NOFOLLOW,
+    O_NONBLOCK,
+    fsync_directory,
+    remove_tree,
+    write_new_file,
+)
 from .models import PayloadContent, PayloadFile, PayloadRef, canonical_json
 
 logger = logging.getLogger("assembly_engine.payloads")
@@ -92,18 +101,12 @@ _BINARY_MIME_TYPE = "application/octet-stream"
 _CHUNK = 1 << 20
 _SHA256_HEX_LEN = 64
 
-# Flags that are missing on some platforms become 0 (no effect).
-_O_NOFOLLOW: int = getattr(os, "O_NOFOLLOW", 0)
-_O_DIRECTORY: int = getattr(os, "O_DIRECTORY", 0)
-_O_NONBLOCK: int = getattr(os, "O_NONBLOCK", 0)  # opening a planted FIFO must not hang
-_O_CLOEXEC: int = getattr(os, "O_CLOEXEC", 0)
-_O_BINARY: int = getattr(os, "O_BINARY", 0)
 # With dir_fd + O_NOFOLLOW every name is resolved inside an already-opened directory, so a
 # symlink swapped in between a check and an open cannot redirect a read (no TOCTOU window).
-_USE_DIR_FD = os.open in os.supports_dir_fd and _O_NOFOLLOW != 0 and _O_DIRECTORY != 0
+_USE_DIR_FD = os.open in os.supports_dir_fd and O_NOFOLLOW != 0 and O_DIRECTORY != 0
 
 # Temp folders that a store in this process is writing right now, by absolute path;
-# remove_orphans never removes these (a gc running next to a write must not break it).
+# sweep_orphans never removes these (a gc running next to a write must not break it).
 _ACTIVE_TEMP_DIRS: set[str] = set()
 _ACTIVE_TEMP_LOCK = threading.Lock()
 
@@ -307,13 +310,13 @@ class _BadEntry(Exception):
 def _open_entry(path: Path, dir_fd: int | None, *, directory: bool) -> int:
     """Open ``path`` (its last component relative to ``dir_fd`` when given) read-only,
     never following a symlink, and check it is a directory / regular file."""
-    flags = os.O_RDONLY | _O_NOFOLLOW | _O_CLOEXEC | _O_BINARY
-    flags |= _O_DIRECTORY if directory else _O_NONBLOCK
+    flags = os.O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_BINARY
+    flags |= O_DIRECTORY if directory else O_NONBLOCK
     try:
         if dir_fd is not None:
             fd = os.open(path.name, flags, dir_fd=dir_fd)
         else:
-            if _O_NOFOLLOW == 0 and stat.S_ISLNK(os.lstat(path).st_mode):
+            if O_NOFOLLOW == 0 and stat.S_ISLNK(os.lstat(path).st_mode):
                 # Platforms without O_NOFOLLOW: best-effort check before opening.
                 raise _BadEntry(f"{path.name!r} is a symbolic link")
             fd = os.open(path, flags)
@@ -351,39 +354,14 @@ def _read_fd(fd: int, *, keep: bool) -> tuple[bytes | None, int, str]:
     return (b"".join(chunks) if keep else None), size, digest.hexdigest()
 
 
-def _fsync_dir(path: Path) -> None:
-    """Persist a directory's entries (renames, new files). Not possible on every OS."""
-    if _O_DIRECTORY == 0:
-        return
-    fd = os.open(path, os.O_RDONLY | _O_DIRECTORY | _O_CLOEXEC)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+@dataclass(frozen=True, slots=True)
+class OrphanSweep:
+    """What :meth:`PayloadStore.sweep_orphans` found, by name, each list sorted."""
 
-
-def _write_file(path: Path, data: bytes) -> None:
-    """Create ``path`` (must not exist, must not be a symlink), write ``data``, fsync."""
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_NOFOLLOW | _O_CLOEXEC | _O_BINARY
-    fd = os.open(path, flags, 0o644)
-    try:
-        view = memoryview(data)
-        while view:
-            written = os.write(fd, view)
-            view = view[written:]
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _remove_tree(path: Path) -> None:
-    """Remove a folder we own. A symlink is unlinked itself, never followed."""
-    if path.is_symlink() or not path.is_dir():
-        with suppress(FileNotFoundError):
-            path.unlink()
-        return
-    # rmtree does not follow symlinks found inside the tree; it unlinks them.
-    shutil.rmtree(path)
+    orphans: tuple[str, ...]  # unreferenced payload folders past the grace period
+    recent: tuple[str, ...]  # unreferenced but younger: may belong to a write in progress
+    stale_temp: tuple[str, ...]  # ``.tmp-*`` entries left by a crash, past the grace period
+    removed: tuple[str, ...]  # what was deleted (only with ``remove``)
 
 
 @dataclass(frozen=True, slots=True)
@@ -535,7 +513,7 @@ class PayloadStore:
                 _ACTIVE_TEMP_DIRS.discard(key)
             if os.path.lexists(temp):
                 with suppress(OSError):
-                    _remove_tree(temp)
+                    remove_tree(temp)
 
     def _install(
         self,
@@ -557,12 +535,12 @@ class PayloadStore:
         folder = self._entry_path(payload_guid)
         with self._temp_dir(payload_guid) as temp:
             try:
-                _write_file(temp / main_name, main)
+                write_new_file(temp / main_name, main)
                 if attachments:
                     (temp / ATTACHMENTS_DIR).mkdir()
                     for name, data in attachments:
-                        _write_file(temp / ATTACHMENTS_DIR / name, data)
-                    _fsync_dir(temp / ATTACHMENTS_DIR)
+                        write_new_file(temp / ATTACHMENTS_DIR / name, data)
+                    fsync_directory(temp / ATTACHMENTS_DIR)
             except FileExistsError as exc:
                 # Only possible on a case-insensitive file system ("A.txt" vs "a.txt").
                 raise InvalidFileName(
@@ -572,8 +550,8 @@ class PayloadStore:
                     exc.filename,
                 ) from exc
             # The manifest goes last: a temp folder with a manifest is complete.
-            _write_file(temp / MANIFEST_NAME, manifest_bytes)
-            _fsync_dir(temp)
+            write_new_file(temp / MANIFEST_NAME, manifest_bytes)
+            fsync_directory(temp)
             old: Path | None = None
             if replace and os.path.lexists(folder):
                 old = self.root / f"{TEMP_PREFIX}{payload_guid}-{secrets.token_hex(8)}"
@@ -592,10 +570,10 @@ class PayloadStore:
                         f"payload {payload_guid} already exists", payload_guid
                     ) from exc
                 raise
-            _fsync_dir(self.root)
+            fsync_directory(self.root)
         if old is not None:
             with suppress(OSError):
-                _remove_tree(old)
+                remove_tree(old)
 
     # --------------------------------------------------------------------- reading
 
@@ -732,33 +710,74 @@ class PayloadStore:
         if not os.path.lexists(folder):
             return
         # Rename first so the folder disappears atomically; a crash during the removal
-        # leaves a temp folder that remove_orphans cleans up.
+        # leaves a temp folder that sweep_orphans cleans up.
         trash = self.root / f"{TEMP_PREFIX}{payload_guid}-{secrets.token_hex(8)}"
         try:
             os.rename(folder, trash)
         except FileNotFoundError:
             return  # removed concurrently
-        _fsync_dir(self.root)
-        _remove_tree(trash)
+        fsync_directory(self.root)
+        remove_tree(trash)
 
-    def find_orphans(self, referenced: set[str]) -> set[str]:
-        """Payload folders that no record references."""
-        return self.list_guids() - set(referenced)
+    def _age_seconds(self, name: str, now: float) -> float | None:
+        """How long ago the entry ``name`` in the root last changed; None once it is gone."""
+        try:
+            return now - os.lstat(self.root / name).st_mtime
+        except FileNotFoundError:
+            return None
 
-    def remove_orphans(
-        self, referenced: set[str], *, temp_min_age_seconds: float = 0.0
-    ) -> set[str]:
-        """Delete unreferenced payload folders and leftover ``.tmp-*`` entries.
+    def _stale_temp(self, names: Iterable[str], min_age_seconds: float, now: float) -> list[str]:
+        """The ``.tmp-*`` names no write of this process owns, at least ``min_age_seconds``
+        old (a younger one may belong to a write in another process)."""
+        stale: list[str] = []
+        for name in sorted(n for n in names if n.startswith(TEMP_PREFIX)):
+            with _ACTIVE_TEMP_LOCK:
+                active = str(self.root / name) in _ACTIVE_TEMP_DIRS
+            age = None if active else self._age_seconds(name, now)
+            if age is not None and age >= min_age_seconds:
+                stale.append(name)
+        return stale
 
-        Returns the names removed: orphan GUIDs and temp folder names (those start with
-        ``.tmp-``); see :meth:`remove_leftover_temp` for which temp folders are kept.
-        """
-        removed: set[str] = set()
-        for payload_guid in sorted(self.find_orphans(referenced)):
-            self.delete(payload_guid)
-            logger.info("removed orphan payload %s", payload_guid)
-            removed.add(payload_guid)
-        return removed | self.remove_leftover_temp(min_age_seconds=temp_min_age_seconds)
+    def _remove_temp(self, name: str) -> bool:
+        try:
+            remove_tree(self.root / name)
+        except FileNotFoundError:
+            return False
+        logger.info("removed leftover temp folder %s", name)
+        return True
+
+    def sweep_orphans(self, referenced: set[str], *, grace_seconds: float = 0.0,
+                      remove: bool = False, listed: set[str] | None = None) -> OrphanSweep:
+        """Find (and with ``remove``, delete) what no record references: payload folders
+        and ``.tmp-*`` leftovers. Entries younger than ``grace_seconds`` are only reported
+        (an unreferenced folder may belong to a write in progress). Every removal goes
+        through :meth:`delete` or the temp-name check, so nothing outside the root or
+        unlike a payload folder is ever touched. ``listed``: the GUIDs to consider, when the
+        caller listed them before gathering ``referenced`` (a folder written in between is
+        then neither listed nor judged)."""
+        now = time.time()
+        names = self.list_names()
+        orphans: list[str] = []
+        recent: list[str] = []
+        candidates = self.list_guids() if listed is None else listed
+        for payload_guid in sorted(candidates - set(referenced)):
+            age = self._age_seconds(payload_guid, now)
+            if age is not None:
+                (recent if age < grace_seconds else orphans).append(payload_guid)
+        stale_temp = self._stale_temp(names, grace_seconds, now)
+        removed: list[str] = []
+        if remove:
+            for payload_guid in orphans:
+                self.delete(payload_guid)
+                logger.info("removed orphan payload %s", payload_guid)
+                removed.append(payload_guid)
+            for name in stale_temp:
+                try:
+                    if self._remove_temp(name):
+                        removed.append(name)
+                except OSError as exc:
+                    logger.warning("could not remove leftover temp folder %s: %s", name, exc)
+        return OrphanSweep(tuple(orphans), tuple(recent), tuple(stale_temp), tuple(removed))
 
     def remove_leftover_temp(self, *, min_age_seconds: float = 0.0,
                              listed: Iterable[str] | None = None) -> set[str]:
@@ -766,30 +785,11 @@ class PayloadStore:
         this process is writing right now are kept, and so are those younger than
         ``min_age_seconds`` (pass a grace period when another process may be writing).
         ``listed``: the names in the root, when the caller has just listed them."""
-        removed: set[str] = set()
         if not self.root.is_dir():
-            return removed
-        now = time.time()
+            return set()
         names = os.listdir(self.root) if listed is None else listed
-        for name in [n for n in names if n.startswith(TEMP_PREFIX)]:
-            path = self.root / name
-            with _ACTIVE_TEMP_LOCK:
-                active = str(path) in _ACTIVE_TEMP_DIRS
-            if active:
-                continue
-            try:
-                age = now - path.lstat().st_mtime
-            except FileNotFoundError:
-                continue
-            if age < min_age_seconds:
-                continue
-            try:
-                _remove_tree(path)
-            except FileNotFoundError:
-                continue
-            logger.info("removed leftover temp folder %s", name)
-            removed.add(name)
-        return removed
+        stale = self._stale_temp(names, min_age_seconds, time.time())
+        return {name for name in stale if self._remove_temp(name)}
 
     # ------------------------------------------------------------------- mirroring
 

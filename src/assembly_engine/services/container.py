@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import hmac
-import json
 import logging
-import os
 import secrets
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ..config import Settings
+from ..persistence import cli_access
+from ..persistence.audit_log import HashChainedLog
+from ..persistence.cli_access import CLI_ACCESS_FILE
+from ..persistence.engine_store import SqliteEngineStore
+from ..persistence.interfaces import EngineStore
+from ..persistence.maintenance import SqliteMaintenance
 from ..persistence.private_files import make_home_private
 from ..persistence.runtime import StorageRuntime
 from .assemblies.history import HistoryService
@@ -20,7 +25,6 @@ from .audit import AuditLog
 from .auth.accounts import AccountService
 from .auth.dev_mode import DevModeService
 from .auth.sessions import SessionService
-from .auth.store import EngineStore
 from .auth.throttle import PasswordGate, PasswordThrottle
 from .auth.users import UserService
 from .caller import Auditor
@@ -29,7 +33,21 @@ from .maintenance import MaintenanceService
 log = logging.getLogger("assembly_engine")
 
 AUDIT_FILE = "audit.log"
-CLI_ACCESS_FILE = "cli.json"
+__all__ = ["AUDIT_FILE", "CLI_ACCESS_FILE", "EngineServices", "engine_running",
+           "running_engine_access"]
+
+
+def engine_running(settings: Settings) -> str | None:
+    """Why an engine cannot start on this home (another one runs on it), or None."""
+    return cli_access.engine_running(settings.runtime_root)
+
+
+def running_engine_access(settings: Settings) -> dict[str, Any] | None:
+    """The URL and token of the engine running on this home; None when none runs.
+    Raises OSError or ValueError when one runs but its access file cannot be read."""
+    if engine_running(settings) is None:
+        return None
+    return cli_access.read_access(settings.home)
 
 
 @dataclass
@@ -56,7 +74,7 @@ class EngineServices:
         settings.logs_dir.mkdir(parents=True, exist_ok=True)
         storage = StorageRuntime.open(settings, start_worker=start_worker)
         try:
-            store = EngineStore(settings.engine_db_path, settings.sqlite_busy_timeout_ms)
+            store = SqliteEngineStore(settings.engine_db_path, settings.sqlite_busy_timeout_ms)
             users = UserService(store)
             generated = users.ensure_bootstrap_admin(settings.admin_password)
             if generated and announce_admin:
@@ -68,7 +86,7 @@ class EngineServices:
                     "  current_password). It is not shown again.\n",
                     file=sys.stderr, flush=True,
                 )
-            audit = AuditLog(settings.logs_dir / AUDIT_FILE)
+            audit = AuditLog(HashChainedLog(settings.logs_dir / AUDIT_FILE))
             sessions = SessionService(store, settings.session_ttl_seconds)
             throttle = PasswordThrottle()
             passwords = PasswordGate(users, throttle)
@@ -97,8 +115,11 @@ class EngineServices:
                 history=history,
                 accounts=AccountService(users, sessions, dev_mode, passwords,
                                         auditor, store.secret("audit-names")),
-                maintenance=MaintenanceService(storage, auditor, settings.engine_db_path,
-                                               settings.logs_dir),
+                maintenance=MaintenanceService(
+                    storage,
+                    SqliteMaintenance(settings.runtime_root, settings.engine_db_path,
+                                      storage.payloads),
+                    auditor),
                 cli_token=secrets.token_urlsafe(32),
             )
         except BaseException:
@@ -110,16 +131,10 @@ class EngineServices:
 
     def publish_cli_access(self, url: str) -> Path:
         """Write <home>/cli.json (owner-only) so the CLI can reach this running engine."""
-        path = self.settings.home / CLI_ACCESS_FILE
-        temp = path.with_suffix(".tmp")
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump({"url": url, "token": self.cli_token, "pid": os.getpid()}, handle)
-        os.replace(temp, path)
-        return path
+        return cli_access.publish_access(self.settings.home, url, self.cli_token)
 
     def withdraw_cli_access(self) -> None:
-        (self.settings.home / CLI_ACCESS_FILE).unlink(missing_ok=True)
+        cli_access.withdraw_access(self.settings.home)
 
     def health(self) -> dict[str, object]:
         cache = self.storage.cache

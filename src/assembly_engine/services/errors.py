@@ -1,32 +1,27 @@
-"""Refusals raised by services; the API maps ``code`` to a status (api/errors.py)."""
+"""Refusals raised by services; the API maps ``code`` to a status (api/errors.py).
+
+They extend persistence's vocabulary (persistence/errors.py): a storage refusal needs no
+translation to reach the caller, and the services add the refusals only they decide.
+"""
 
 from __future__ import annotations
 
+from ..persistence.errors import Busy, Conflict, EngineError, NotFound
+from ..persistence.errors import IntegrityFailed as IntegrityProblem
+from ..persistence.errors import StorageFailed as StorageUnavailable
 
-class ServiceError(Exception):
-    code = "invalid_request"
+ServiceError = EngineError
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+__all__ = [
+    "Busy", "Conflict", "Denied", "IntegrityProblem", "InvalidInput", "NotAnAssemblyDocument",
+    "NotFound", "ServiceError", "StorageUnavailable", "TooLarge",
+]
 
 
 class Denied(ServiceError):
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
         self.code = code
-
-
-class NotFound(ServiceError):
-    code = "not_found"
-
-
-class Conflict(ServiceError):
-    code = "conflict"
-
-
-class IntegrityProblem(ServiceError):
-    code = "integrity_error"
 
 
 class InvalidInput(ServiceError):
@@ -41,17 +36,3 @@ class NotAnAssemblyDocument(InvalidInput):
 
 class TooLarge(ServiceError):
     code = "payload_too_large"
-
-
-class Busy(ServiceError):
-    code = "database_busy"
-
-    def __init__(self, message: str, retry_after: int = 5) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
-
-
-class StorageUnavailable(ServiceError):
-    """The disk refused a write (full, read-only, permissions): nothing was changed."""
-
-    code = "storage_error"

@@ -4,21 +4,17 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import shutil
-import sqlite3
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..persistence.databases import COLUMNS, SCHEMA_VERSION, table_columns
-from ..persistence.journal import JOURNAL_FILE
+from ..persistence.interfaces import Maintenance
+from ..persistence.maintenance import BACKUP_LOGS
 from ..persistence.models import PAYLOAD_CHECKSUM_COLUMN, PAYLOAD_GUID_COLUMN
-from ..persistence.payloads import TEMP_PREFIX, PayloadError, PayloadStore
-from ..persistence.private_files import make_tree_private
+from ..persistence.payloads import PayloadError
 from ..persistence.runtime import StorageRuntime
-from ..types import DATABASE_FILES, Domain, Integrity
+from ..types import Domain, Integrity
 from .audit import Outcome
 from .auth import policy
 from .caller import Auditor, Caller
@@ -60,16 +56,11 @@ class VerifyReport:
         }
 
 
-def _read_only(path: Path) -> sqlite3.Connection:
-    return sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
-
-
 class MaintenanceService:
-    def __init__(self, storage: StorageRuntime, auditor: Auditor, engine_db: Path, logs_dir: Path) -> None:
+    def __init__(self, storage: StorageRuntime, files: Maintenance, auditor: Auditor) -> None:
         self.storage = storage
+        self.files = files
         self.auditor = auditor
-        self.engine_db = engine_db
-        self.logs_dir = logs_dir
 
     # -- verify ------------------------------------------------------------------------
     def verify(self, caller: Caller, *, fix: bool = False,
@@ -78,20 +69,13 @@ class MaintenanceService:
         decision = policy.may_flush(caller.actor) if fix else policy.may_manage_users(caller.actor)
         self.auditor.require(decision, caller, action)
         report = VerifyReport()
-        root = self.storage.settings.runtime_root
         for domain in Domain:
-            conn = _read_only(root / DATABASE_FILES[domain])
-            try:
-                columns = table_columns(conn, "assemblies")
-                version = int(conn.execute("PRAGMA user_version").fetchone()[0])
-            finally:
-                conn.close()
-            missing_columns = [c for c in COLUMNS if c not in columns]
+            schema = self.files.schema(domain)
             report.schema[domain.value] = {
-                "file": DATABASE_FILES[domain],
-                "ok": not missing_columns and version == SCHEMA_VERSION,
-                "user_version": version,
-                "missing_columns": missing_columns,
+                "file": schema.file,
+                "ok": schema.ok,
+                "user_version": schema.user_version,
+                "missing_columns": list(schema.missing_columns),
             }
         cache = self.storage.cache
         payloads = self.storage.payloads
@@ -144,28 +128,12 @@ class MaintenanceService:
                       record.payload.payload_guid, record.payload.checksum)
             referenced = (cache.referenced_payloads() | self.storage.journal.referenced_payloads()
                           | kept)
-            now = time.time()
-            for guid in sorted(listed - referenced):
-                age = now - os.lstat(payloads.root / guid).st_mtime
-                if age < grace_seconds:
-                    report.recent_unreferenced.append(guid)  # may belong to a write in progress
-                    continue
-                report.orphans.append(guid)
-                if fix:
-                    payloads.delete(guid)
-                    report.removed.append(guid)
-            for temp in os.scandir(payloads.root):
-                if not temp.name.startswith(TEMP_PREFIX):
-                    continue
-                if now - temp.stat(follow_symlinks=False).st_mtime < grace_seconds:
-                    continue  # a write in progress
-                report.stale_temp.append(temp.name)
-                if fix:
-                    if temp.is_dir(follow_symlinks=False):
-                        shutil.rmtree(temp.path, ignore_errors=True)
-                    else:
-                        os.unlink(temp.path)
-                    report.removed.append(temp.name)
+            sweep = self.files.sweep_orphans(referenced, listed=listed,
+                                             grace_seconds=grace_seconds, remove=fix)
+            report.orphans = list(sweep.orphans)
+            report.recent_unreferenced = list(sweep.recent)  # may belong to a write in progress
+            report.stale_temp = list(sweep.stale_temp)
+            report.removed = list(sweep.removed)
         detail = (f"checked={report.checked} missing={len(report.missing)} corrupt={len(report.corrupt)} "
                   f"orphans={len(report.orphans)} stale_temp={len(report.stale_temp)} "
                   f"removed={len(report.removed)}")
@@ -195,47 +163,14 @@ class MaintenanceService:
             message = "Backups are written on the engine's machine: run `assemblies backup DEST` there."
             self.auditor.record(caller, "backup", Outcome.DENIED, detail=message)
             raise Denied("forbidden", message)
-        destination = destination.resolve()
-        if destination.exists() and any(destination.iterdir()):
-            raise FileExistsError(f"{destination} is not empty; give backup a new or empty folder.")
-        runtime = self.storage.settings.runtime_root
-        target_root = destination / "Assemblies"
-        target_root.mkdir(parents=True, exist_ok=True)
+        destination = self.files.start_backup(destination)
         started = time.monotonic()
-        copied: dict[str, Any] = {}
         with self.storage.cache.flushes_paused():
-            sources = [runtime / JOURNAL_FILE] + [runtime / DATABASE_FILES[d] for d in Domain]
-            for source in sources:
-                copied[source.name] = _snapshot(source, target_root / source.name)
-            copied["engine.db"] = _snapshot(self.engine_db, destination / self.engine_db.name)
-            store = self.storage.payloads
-            target_store = PayloadStore(target_root / "Payloads")
-            count = 0
-            for guid in sorted(store.list_guids()):
-                try:
-                    store.copy_to(guid, target_store)
-                    count += 1
-                except PayloadError as exc:
-                    log.warning("backup: payload %s not copied: %s", guid, exc)
-            copied["payloads"] = count
-        self.auditor.log.copy_to(destination / "Logs")
-        # A backup holds the password hashes and every assembly: owner-only like the home,
-        # including files copied from a home made before homes were private.
-        make_tree_private(destination)
+            copied: dict[str, Any] = dict(self.files.copy_stores(destination))
+        self.auditor.log.copy_to(destination / BACKUP_LOGS)
+        self.files.seal_backup(destination)
         result = {"destination": str(destination), "copied": copied,
                   "seconds": round(time.monotonic() - started, 3)}
         self.auditor.record(caller, "backup", Outcome.SUCCESS, detail=f"to {destination}")
         return result
 
-
-def _snapshot(source: Path, target: Path) -> int:
-    """Copy one SQLite database with the online backup API; returns its row count hint."""
-    src = sqlite3.connect(f"{source.resolve().as_uri()}?mode=ro", uri=True)
-    dst = sqlite3.connect(target)
-    try:
-        src.backup(dst)
-        dst.execute("PRAGMA journal_mode = DELETE")  # a self-contained single file
-        return int(dst.execute("PRAGMA page_count").fetchone()[0])
-    finally:
-        dst.close()
-        src.close()

@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-import sqlite3
 import threading
 import uuid
 from collections import OrderedDict
@@ -28,6 +27,7 @@ from ...persistence.cache import (
     StaleRevision,
 )
 from ...persistence.databases import DatabaseBusy, SchemaError
+from ...persistence.errors import STORAGE_FAILURES, failure_reason
 from ...persistence.models import AssemblyRecord, CachedAssembly, PayloadContent, PayloadRef, utc_now
 from ...persistence.payloads import PayloadCorrupt, PayloadError, PayloadMissing
 from ...persistence.runtime import OfficialSyncRefused, StorageRuntime
@@ -53,6 +53,9 @@ from .serialization import DocumentTooLarge
 from .views import record_view
 
 log = logging.getLogger("assembly_engine.assemblies")
+
+# Why an official sync from staging can fail without it being the engine's fault.
+_SYNC_FAILURES: tuple[type[BaseException], ...] = (SchemaError, PayloadError, *STORAGE_FAILURES)
 
 
 @dataclass(frozen=True)
@@ -366,11 +369,10 @@ class AssemblyService:
             self._drop_payload(new_ref)
             raise Busy("The change was not made: the engine's journal stayed locked by another "
                        "process. Retry in a few seconds.", retry_after=5) from None
-        except (OSError, sqlite3.DatabaseError) as exc:  # disk full, read-only, I/O error
+        except STORAGE_FAILURES as exc:  # disk full, read-only, I/O error
             self._drop_payload(new_ref)
-            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
             raise StorageUnavailable(
-                f"The change could not be made durable ({reason}); nothing was "
+                f"The change could not be made durable ({failure_reason(exc)}); nothing was "
                 "changed. Free disk space or check the engine home, then retry."
             ) from None
         except BaseException:
@@ -757,7 +759,7 @@ class AssemblyService:
             self._auditor.record(caller, "official.sync", Outcome.FAILED, domain=Domain.OFFICIAL,
                          detail=str(exc))
             raise Busy(str(exc), retry_after=max(1, int(self.lock_retry_seconds))) from None
-        except (SchemaError, PayloadError, OSError, sqlite3.DatabaseError) as exc:
+        except _SYNC_FAILURES as exc:
             message = (f"The official library could not be synced from staging ({exc}); the "
                        "runtime copy was left as it was. Fix the staging copy, then retry.")
             self._auditor.record(caller, "official.sync", Outcome.FAILED, domain=Domain.OFFICIAL,

@@ -125,6 +125,21 @@ class AccountService:
         return caller, session
 
     # -- Dev Mode ----------------------------------------------------------------------
+    # -- refusals decided at the edge (api/deps.py, api/limits.py) ------------------------
+    def refused_unauthenticated(self, address: str | None, method: str, path: str) -> None:
+        self.auditor.record(Caller(None, address=address), "request.unauthenticated",
+                            Outcome.DENIED, detail=f"{method} {path[:200]} without a session")
+
+    def refused_token(self, address: str | None, method: str, path: str) -> None:
+        """Requests with an unknown, revoked or expired token are refusals like any other
+        (counted per address and minute, caller.py)."""
+        self.auditor.record(Caller(None, address=address), "auth.token", Outcome.DENIED,
+                            detail=f"unknown, expired or revoked token on {method} {path[:200]}")
+
+    def refused_cross_site(self, caller: Caller, method: str, path: str) -> None:
+        self.auditor.record(caller, f"csrf {method} {path}", Outcome.DENIED,
+                            detail="cross-site or token-less cookie request refused")
+
     def dev_mode_state(self, caller: Caller, session: Session | None) -> dict[str, Any]:
         self.auditor.require(policy.may_read(caller.actor), caller, "dev_mode.read")
         if session is None:  # the local CLI: an administrator with Dev Mode, without expiry

@@ -17,8 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from assembly_engine.persistence.interfaces import EngineStore
 from assembly_engine.services.auth.sessions import InvalidSession, Session
-from assembly_engine.services.auth.store import EngineStore
 from assembly_engine.services.auth.throttle import PasswordGate
 from assembly_engine.services.auth.users import AuthError, InvalidCredentials, Role, UserService
 

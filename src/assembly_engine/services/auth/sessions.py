@@ -20,7 +20,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from assembly_engine.services.auth.store import EngineStore, SessionRow
+from assembly_engine.persistence.engine_store import SessionRow
+from assembly_engine.persistence.interfaces import EngineStore
 from assembly_engine.services.auth.users import AuthError, InvalidCredentials, Role
 
 # secrets.token_urlsafe(32) -> 43 characters; accept some slack, refuse anything absurd

@@ -19,7 +19,8 @@ from enum import StrEnum
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from assembly_engine.services.auth.store import EngineStore, UpdateResult, UserRow
+from assembly_engine.persistence.engine_store import UpdateResult, UserRow
+from assembly_engine.persistence.interfaces import EngineStore
 from assembly_engine.services.errors import ServiceError
 
 USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")

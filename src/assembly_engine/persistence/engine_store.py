@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from assembly_engine.services.errors import StorageUnavailable
+from .errors import StorageFailed
 
 SCHEMA_VERSION = 1
 
@@ -141,8 +141,9 @@ def _session_row(row: sqlite3.Row) -> SessionRow:
     )
 
 
-class EngineStore:
-    """Thread-safe access to ``engine.db`` (users, sessions, meta)."""
+class SqliteEngineStore:
+    """Thread-safe access to ``engine.db`` (users, sessions, meta): the SQLite backend of the
+    EngineStore interface (persistence/interfaces.py)."""
 
     def __init__(self, path: Path, busy_timeout_ms: int = 5000) -> None:
         self._path = Path(path)
@@ -174,7 +175,7 @@ class EngineStore:
         with self._lock:
             self._conn.close()
 
-    def __enter__(self) -> EngineStore:
+    def __enter__(self) -> SqliteEngineStore:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -242,7 +243,7 @@ class EngineStore:
                 # A full or read-only disk is the operator's to fix, not an internal error: say
                 # so (503 storage_error) instead of letting it surface as a 500.
                 if (getattr(exc, "sqlite_errorcode", 0) & 0xFF) in _STORAGE_ERROR_CODES:
-                    raise StorageUnavailable(ENGINE_DB_UNWRITABLE) from exc
+                    raise StorageFailed(ENGINE_DB_UNWRITABLE) from exc
                 raise
 
     @contextmanager

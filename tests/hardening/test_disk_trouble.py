@@ -23,6 +23,7 @@ import errno
 import os
 import sqlite3
 import subprocess
+import types
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -36,6 +37,7 @@ from fastapi.testclient import TestClient
 
 from assembly_engine.api.app import create_app
 from assembly_engine.config import Settings
+from assembly_engine.persistence import durable_files
 from assembly_engine.persistence import journal as journal_module
 from assembly_engine.persistence import payloads as payloads_module
 from assembly_engine.persistence.audit_log import verify_file
@@ -448,6 +450,19 @@ class OsProxy:
         return getattr(os, name)
 
 
+def payloads_see_os(mp: pytest.MonkeyPatch, proxy: OsProxy) -> None:
+    """Make the payload store (only it) see ``proxy`` as ``os``, in its own code and in the
+    durable-file primitives it calls: the audit log and the databases keep the real disk."""
+    namespace = {**vars(durable_files), "os": proxy}
+    for name, value in list(namespace.items()):
+        if isinstance(value, types.FunctionType) and value.__module__ == durable_files.__name__:
+            namespace[name] = types.FunctionType(value.__code__, namespace, name,
+                                                 value.__defaults__)
+    for name in ("write_new_file", "fsync_directory", "remove_tree"):
+        mp.setattr(payloads_module, name, namespace[name])
+    mp.setattr(payloads_module, "os", proxy)
+
+
 class ReadOnlyOs(OsProxy):
     """``os`` as a folder without write permission behaves: nothing can be created or renamed
     (EACCES), everything can still be read."""
@@ -474,7 +489,7 @@ def read_only_payloads(engine: Engine) -> Iterator[None]:
             root.chmod(mode)
         return
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(payloads_module, "os", ReadOnlyOs())
+        payloads_see_os(mp, ReadOnlyOs())
         yield
 
 
@@ -508,10 +523,10 @@ INJECTIONS: dict[str, Callable[[pytest.MonkeyPatch], None]] = {
                                               _fail_write_new(errno.EACCES)),
     "write_new-ENOSPC": lambda mp: mp.setattr(payloads_module.PayloadStore, "write_new",
                                               _fail_write_new(errno.ENOSPC)),
-    "fsync-ENOSPC": lambda mp: mp.setattr(payloads_module, "os", OsProxy({"fsync": errno.ENOSPC})),
-    "fsync-EIO": lambda mp: mp.setattr(payloads_module, "os", OsProxy({"fsync": errno.EIO})),
-    "rename-EACCES": lambda mp: mp.setattr(payloads_module, "os", OsProxy({"rename": errno.EACCES})),
-    "write-ENOSPC": lambda mp: mp.setattr(payloads_module, "os", OsProxy({"write": errno.ENOSPC})),
+    "fsync-ENOSPC": lambda mp: payloads_see_os(mp, OsProxy({"fsync": errno.ENOSPC})),
+    "fsync-EIO": lambda mp: payloads_see_os(mp, OsProxy({"fsync": errno.EIO})),
+    "rename-EACCES": lambda mp: payloads_see_os(mp, OsProxy({"rename": errno.EACCES})),
+    "write-ENOSPC": lambda mp: payloads_see_os(mp, OsProxy({"write": errno.ENOSPC})),
     "fsync-dir-EROFS": lambda mp: mp.setattr(payloads_module, "fsync_directory",
                                              lambda path: OsProxy({"fsync": errno.EROFS}).fsync(0)),
 }

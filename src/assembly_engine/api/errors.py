@@ -9,17 +9,20 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ..services.assemblies.inputs import NOT_JSON
+from ..services.assemblies.inputs import NotJsonValue
 from ..services.errors import ServiceError
 from .responses import JsonResponse
 
-# Status of each service error code (SPEC §4).
-CODE_STATUS: dict[str, int] = {
+# The one table of refusals: each error code and its HTTP status (SPEC §4). Service and
+# storage errors carry a code (persistence/errors.py, services/errors.py); a refusal that
+# starts as an HTTP status (FastAPI's own 404, 405, …) gets the first code listed for it.
+ERROR_STATUS: dict[str, int] = {
     "invalid_request": 400,
     "unauthorized": 401,
     "forbidden": 403,
     "dev_mode_required": 403,
     "not_found": 404,
+    "method_not_allowed": 405,
     "conflict": 409,
     "integrity_error": 409,
     "payload_too_large": 413,
@@ -29,19 +32,9 @@ CODE_STATUS: dict[str, int] = {
     "database_busy": 503,
     "storage_error": 503,
 }
-
-STATUS_CODES: dict[int, str] = {
-    400: "invalid_request",
-    401: "unauthorized",
-    403: "forbidden",
-    404: "not_found",
-    405: "method_not_allowed",
-    409: "conflict",
-    413: "payload_too_large",
-    422: "invalid_document",
-    429: "too_many_requests",
-    503: "database_busy",
-}
+_CODE_FOR_STATUS: dict[int, str] = {}
+for _code, _status in ERROR_STATUS.items():
+    _CODE_FOR_STATUS.setdefault(_status, _code)
 
 
 class ErrorBody(BaseModel):
@@ -104,7 +97,7 @@ def install_error_handlers(app: FastAPI) -> None:
             headers["Retry-After"] = str(retry_after)
         elif exc.code == "storage_error":
             headers["Retry-After"] = "30"
-        return error_response(CODE_STATUS.get(exc.code, 400), exc.code, exc.message, headers)
+        return error_response(ERROR_STATUS.get(exc.code, 400), exc.code, exc.message, headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JsonResponse:
@@ -114,7 +107,7 @@ def install_error_handlers(app: FastAPI) -> None:
         if body_error and request.method in {"POST", "PUT", "PATCH"} and "json" not in content_type:
             return error_response(415, "invalid_request",
                                   "Send the request body as JSON with Content-Type: application/json.")
-        if any(NOT_JSON in str(e.get("msg", "")) for e in errors):
+        if any(isinstance((e.get("ctx") or {}).get("error"), NotJsonValue) for e in errors):
             return error_response(400, "invalid_request", _describe_validation(errors))
         if any(e.get("type") == "json_invalid" for e in errors):
             return error_response(400, "invalid_request",
@@ -123,7 +116,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JsonResponse:
-        code = STATUS_CODES.get(exc.status_code, "invalid_request")
+        code = _CODE_FOR_STATUS.get(exc.status_code, "invalid_request")
         message = exc.detail if isinstance(exc.detail, str) else "The request was refused."
         if exc.status_code == 404 and message == "Not Found":
             message = "There is nothing at this address."

@@ -71,7 +71,6 @@ class EngineServices:
     def open(cls, settings: Settings, *, start_worker: bool = True,
              announce_admin: bool = True) -> EngineServices:
         make_home_private(settings.home)
-        settings.logs_dir.mkdir(parents=True, exist_ok=True)
         storage = StorageRuntime.open(settings, start_worker=start_worker)
         try:
             store = SqliteEngineStore(settings.engine_db_path, settings.sqlite_busy_timeout_ms)

@@ -27,6 +27,15 @@ MAX_NESTING = 64
 NOT_JSON = "is not valid JSON"
 
 
+class NotJson(str):
+    """A problem that makes the request no JSON at all (NaN, Infinity): answered with 400
+    like unparseable JSON, where other problems with a value are 422."""
+
+
+class NotJsonValue(ValueError):
+    """Raised by request models for a :class:`NotJson` problem (api/errors.py looks for it)."""
+
+
 def json_problem(value: Any, where: str = "the request") -> str | None:
     """Why a parsed request value cannot be stored and served as JSON text, or None.
 
@@ -48,7 +57,7 @@ def json_problem(value: Any, where: str = "the request") -> str | None:
                             "cannot be stored as UTF-8 text")
         elif isinstance(item, float):
             if not math.isfinite(item):
-                return f"{path} contains NaN or Infinity, which {NOT_JSON}"
+                return NotJson(f"{path} contains NaN or Infinity, which {NOT_JSON}")
         elif isinstance(item, int) and not isinstance(item, bool):
             out_of_range = limits.integer_problem(item, path)
             if out_of_range is not None:
@@ -76,7 +85,7 @@ class StrictModel(BaseModel):
         for name, value in data.items():
             problem = json_problem(value, name)
             if problem is not None:
-                raise ValueError(problem)
+                raise NotJsonValue(problem) if isinstance(problem, NotJson) else ValueError(problem)
         return self
 
 

@@ -1,0 +1,54 @@
+"""Contract of the AuditStore interface: an append-only, verifiable chain."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from .conftest import Backend
+
+
+def fields(action: str, time: str = "2026-01-01T00:00:00.000Z") -> dict[str, Any]:
+    return {"time": time, "user": "admin", "role": "admin", "session": None, "action": action,
+            "domain": None, "assembly_guid": None, "outcome": "success", "dev_mode": False,
+            "detail": None}
+
+
+def test_entries_are_numbered_and_chained(backend: Backend) -> None:
+    store = backend.audit_store()
+    first = store.append(fields("one"))
+    second = store.append(fields("two"))
+    assert (first["seq"], second["seq"]) == (1, 2)
+    assert second["prev_hash"] == first["hash"]
+    assert [e["action"] for e in store.entries()] == ["one", "two"]
+    assert store.verify().ok and store.verify().entries == 2
+
+
+def test_announce_sees_each_entry_in_order(backend: Backend) -> None:
+    store = backend.audit_store()
+    seen: list[int] = []
+    for action in ("a", "b", "c"):
+        store.append(fields(action), lambda entry: seen.append(entry["seq"]))
+    assert seen == [1, 2, 3]
+
+
+def test_entries_since_a_time(backend: Backend) -> None:
+    store = backend.audit_store()
+    store.append(fields("old", "2026-01-01T00:00:00.000Z"))
+    store.append(fields("new", "2026-01-02T00:00:00.000Z"))
+    assert [e["action"] for e in store.entries_since("2026-01-01T12:00:00.000Z")] == ["new"]
+
+
+def test_a_reopened_chain_continues(backend: Backend) -> None:
+    backend.audit_store().append(fields("before"))
+    entry = backend.audit_store().append(fields("after"))
+    assert entry["seq"] == 2
+    assert backend.audit_store().verify().ok
+
+
+def test_a_copy_verifies_on_its_own(backend: Backend, tmp_path: Path) -> None:
+    store = backend.audit_store()
+    store.append(fields("copied"))
+    store.copy_to(tmp_path / "copy")
+    copied = list((tmp_path / "copy").iterdir())
+    assert copied

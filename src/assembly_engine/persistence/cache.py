@@ -34,7 +34,6 @@ so a boot costs little more than reading the rows. Rows not built yet are always
 
 from __future__ import annotations
 
-import gc
 import logging
 import sqlite3
 import threading
@@ -50,6 +49,7 @@ import orjson
 from ..types import Domain, Integrity, is_valid_payload_guid
 from . import failpoints
 from .databases import DatabaseBusy, DeletionRow, DomainDatabases, HistoryWrite, RevisionRow
+from .heap import collector_paused, freeze_long_lived
 from .journal import Journal, JournalEntry, new_entry
 from .models import (
     PAYLOAD_GUID_COLUMN,
@@ -357,7 +357,7 @@ class AssemblyCache:
                 if not self._build_some(WARM_CHUNK):
                     break
             time.sleep(0)  # let waiting requests take the lock between chunks
-        gc.freeze()  # long-lived from now on: keep them out of later collections
+        freeze_long_lived()
 
     def _unbuilt_count(self) -> int:
         with self._lock:
@@ -369,15 +369,12 @@ class AssemblyCache:
         Many long-lived objects are created here: the cyclic collector is paused meanwhile
         (it would rescan the growing heap again and again)."""
         built = 0
-        gc.disable()
-        try:
+        with collector_paused(then_freeze=False):
             for domain, rows in self._unbuilt.items():
                 while rows and (limit is None or built < limit):
                     guid, row = rows.popitem()
                     self._entries[guid] = self._entry_from_row(row, domain)
                     built += 1
-        finally:
-            gc.enable()
         return built
 
     def _entry_from_row(self, row: Row, domain: Domain) -> _Entry:

@@ -9,12 +9,9 @@ from __future__ import annotations
 
 import errno
 import fcntl
-import gc
 import logging
 import os
 import socket
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO
@@ -23,6 +20,7 @@ from ..config import Settings
 from ..types import DATABASE_FILES, Domain
 from .cache import AssemblyCache
 from .databases import ConnectionOptions, DomainDatabases
+from .heap import collector_paused
 from .journal import JOURNAL_FILE, Journal
 from .models import utc_now
 from .official_sync import StagingMirror, SyncReport, seed_community, sync_official
@@ -31,20 +29,6 @@ from .payloads import PayloadStore
 log = logging.getLogger("assembly_engine.runtime")
 
 LOCK_FILE = "engine.lock"
-
-
-@contextmanager
-def collector_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while loading: the rows read at boot are
-    hundreds of thousands of long-lived objects, and each collection meanwhile would rescan
-    the growing heap. Afterwards they move to the permanent generation (gc.freeze), out of
-    the way of later collections."""
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
-        gc.freeze()
 
 
 class EngineLocked(RuntimeError):
@@ -139,7 +123,7 @@ class StorageRuntime:
             cache = AssemblyCache(databases, journal, payloads,
                                   flush_interval=settings.flush_interval, on_persisted=mirror,
                                   change_wait_seconds=settings.lock_retry_seconds)
-            with collector_paused():
+            with collector_paused(then_freeze=True):
                 present = payloads.list_names()
                 # We hold the home's lock: every temp folder is a crash's, none a live write's.
                 leftovers = payloads.remove_leftover_temp(listed=present)

@@ -12,10 +12,16 @@ from pathlib import Path
 import pytest
 
 from assembly_engine.config import Settings
-from assembly_engine.persistence.cache import AssemblyExists, AssemblyNotFound, StaleRevision
+from assembly_engine.persistence.cache import (
+    AssemblyCache,
+    AssemblyExists,
+    AssemblyNotFound,
+    StaleRevision,
+)
 from assembly_engine.persistence.databases import ConnectionOptions, DomainDatabase, connect
 from assembly_engine.persistence.journal import Journal
 from assembly_engine.persistence.payloads import PayloadStore
+from assembly_engine.persistence.queue_status import DomainQueue
 from assembly_engine.persistence.runtime import EngineLocked, StorageRuntime
 from assembly_engine.types import Domain, Integrity
 from tests.support import make_record, script_content
@@ -27,6 +33,10 @@ def wait_until(predicate, timeout: float = 10.0) -> None:  # type: ignore[no-unt
         if time.monotonic() > deadline:
             raise AssertionError("condition not reached in time")
         time.sleep(0.02)
+
+
+def user_queue(cache: AssemblyCache) -> DomainQueue:
+    return next(q for q in cache.queue_status().domains if q.domain is Domain.USER)
 
 
 def rows(path: Path) -> dict[str, tuple]:
@@ -87,7 +97,7 @@ def test_mutation_is_dirty_until_flushed(runtime: StorageRuntime, settings: Sett
     created = runtime.cache.create(record)
     assert created.state.is_dirty and created.state.dirty_since
     assert rows(settings.runtime_root / "user_created.db") == {}
-    assert runtime.cache.queue_status()["domains"]["user"]["pending"] == 1
+    assert len(user_queue(runtime.cache).changes) == 1
     [_, _, result] = runtime.cache.flush_now()
     assert result.ok and result.persisted == 1
     after = runtime.cache.require(record.assembly_guid)
@@ -246,7 +256,7 @@ def test_locked_domain_keeps_entries_queued_and_other_domains_flush(settings: Se
         assert results[Domain.COMMUNITY].ok and results[Domain.COMMUNITY].persisted == 1
         assert rt.cache.require(user.assembly_guid).state.is_dirty
         assert not rt.cache.require(community.assembly_guid).state.is_dirty
-        assert rt.cache.queue_status()["domains"]["user"]["last_error"]
+        assert user_queue(rt.cache).last_error
         holder.execute("COMMIT")
         holder.close()
         assert all(r.ok for r in rt.cache.flush_now())
@@ -266,7 +276,7 @@ def test_worker_retries_a_failed_flush(settings: Settings) -> None:
         holder.execute("BEGIN IMMEDIATE")
         record = make_record(rt.payloads)
         rt.cache.create(record)
-        wait_until(lambda: rt.cache.queue_status()["domains"]["user"]["last_error"] is not None)
+        wait_until(lambda: user_queue(rt.cache).last_error is not None)
         holder.execute("COMMIT")
         holder.close()
         wait_until(lambda: not rt.cache.require(record.assembly_guid).state.is_dirty)

@@ -59,6 +59,7 @@ from .models import (
     utc_now,
 )
 from .payloads import PayloadStore
+from .queue_status import DomainQueue, QueueStatus, WaitingChange
 
 log = logging.getLogger("assembly_engine.cache")
 
@@ -127,7 +128,7 @@ class ChangeBusy(CacheError):
     official sync, held it back. Nothing was changed."""
 
 
-@dataclass
+@dataclass(slots=True)
 class _Entry:
     record: AssemblyRecord
     deleted: bool = False
@@ -146,24 +147,46 @@ class _Entry:
     # of 100,000s of entries then cost no allocation per entry).
     _snap: CachedAssembly | None = field(default=None, repr=False, compare=False)
 
-    def __setattr__(self, name: str, value: object) -> None:
-        object.__setattr__(self, name, value)
-        if name != "_snap":
-            object.__setattr__(self, "_snap", None)
+    # Fields are changed only by the methods below, and each drops the snapshot once: that
+    # is what keeps a snapshot from going stale (never assign a field from outside).
+
+    def apply(self, entry: JournalEntry) -> None:
+        """One queued change to this assembly: its record becomes the current one."""
+        record = entry.record
+        self.pending.append((entry.seq, entry.op, entry.revision_action, record,
+                             entry.actor if entry.op == "delete" else record.updated_by,
+                             entry.created_at))
+        self.record = record
+        self.deleted = entry.op == "delete"
+        self.row = None if self.deleted else record.to_row()
+        if not self.dirty:
+            self.dirty = True
+            self.dirty_since = entry.created_at
+        self.seq = entry.seq
+        self.integrity = Integrity.OK
+        self._snap = None
+
+    def set_integrity(self, status: Integrity) -> None:
+        self.integrity = status
+        self._snap = None
+
+    def refuse(self, error: str) -> None:
+        """Its database refused this entry's row; it stays queued."""
+        self.flush_error = error
+        self._snap = None
 
     def mark_persisted(self, when: str, seq: int) -> None:
         """The change up to ``seq`` (and its revisions) is in the database. The entry is
         clean unless changed since ``seq``."""
-        set_field = object.__setattr__  # one snapshot reset for all fields (flushes are hot)
-        set_field(self, "_snap", None)
-        set_field(self, "last_persisted", when)
+        self.last_persisted = when
         if self.pending:
-            set_field(self, "pending", [p for p in self.pending if p[0] > seq])
+            self.pending = [p for p in self.pending if p[0] > seq]
         if self.seq == seq:
-            set_field(self, "dirty", False)
-            set_field(self, "dirty_since", None)
-            set_field(self, "row", None)
-            set_field(self, "flush_error", None)
+            self.dirty = False
+            self.dirty_since = None
+            self.row = None
+            self.flush_error = None
+        self._snap = None
 
     def snapshot(self) -> CachedAssembly:
         snap = self._snap
@@ -320,7 +343,7 @@ class AssemblyCache:
                     continue  # the database already holds a newer revision (e.g. a restored backup)
                 applied = _apply_journal_entry(self._entries, entry)
                 payload_guid = applied.record.payload.payload_guid
-                applied.integrity = _integrity(payload_guid, payload_guid in present_payloads)
+                applied.set_integrity(_integrity(payload_guid, payload_guid in present_payloads))
             self.replayed_notes = [e.note for e in replayed if e.note is not None]
             if replayed:
                 log.warning("replayed %d queued change(s) from the journal", len(replayed))
@@ -379,10 +402,10 @@ class AssemblyCache:
 
     def _entry_from_row(self, row: Row, domain: Domain) -> _Entry:
         record = AssemblyRecord.from_row(row, domain)
-        entry = _Entry(record, last_persisted=record.updated_at)
         if record.payload.payload_guid in self._missing_payloads:
-            entry.integrity = _integrity(record.payload.payload_guid, False)
-        return entry
+            return _Entry(record, last_persisted=record.updated_at,
+                          integrity=_integrity(record.payload.payload_guid, False))
+        return _Entry(record, last_persisted=record.updated_at)
 
     def _entry(self, guid: str) -> _Entry | None:
         """The entry of ``guid``, built from its row if needed; caller holds the lock."""
@@ -509,7 +532,7 @@ class AssemblyCache:
             if payload_guid is not None and entry.record.payload.payload_guid != payload_guid:
                 return  # the record moved on to another payload meanwhile
             if entry.integrity is not status:
-                entry.integrity = status
+                entry.set_integrity(status)
                 self._generation += 1
 
     # -- mutations -----------------------------------------------------------------------
@@ -707,7 +730,7 @@ class AssemblyCache:
                     del entries[guid]
             for guid, error in refused:
                 if (entry := entries.get(guid)) is not None:
-                    entry.flush_error = error
+                    entry.refuse(error)
             self._generation += 1
         state.failures = 0
         state.last_error = (f"{len(refused)} change(s) could not be written and stay queued; "
@@ -777,35 +800,22 @@ class AssemblyCache:
         return self._flush_locked(domain, None)
 
     # -- queue state ---------------------------------------------------------------------
-    def queue_status(self) -> dict[str, Any]:
+    def queue_status(self) -> QueueStatus:
         with self._lock:
             pending = [e for e in self._entries.values() if e.dirty]
-            domains: dict[str, Any] = {}
+            domains: list[DomainQueue] = []
             for domain in Domain:
-                items = [e for e in pending if e.record.domain is domain]
+                items = sorted((e for e in pending if e.record.domain is domain),
+                               key=lambda e: e.seq)
                 state = self._flush_state[domain]
-                domains[domain.value] = {
-                    "pending": len(items),
-                    "upserts": sum(1 for e in items if not e.deleted),
-                    "deletes": sum(1 for e in items if e.deleted),
-                    "oldest_dirty_since": min((e.dirty_since or "" for e in items), default=None),
-                    "last_flush": state.last_flush,
-                    "last_error": (f"waiting on a lock since {state.waiting_since}"
-                                   if state.waiting_since else state.last_error),
-                    "waiting_since": state.waiting_since,
-                    "items": [
-                        {
-                            "assembly_guid": e.record.assembly_guid,
-                            "display_name": e.record.display_name,
-                            "operation": "delete" if e.deleted else "upsert",
-                            "revision": e.record.revision,
-                            "dirty_since": e.dirty_since,
-                            "flush_error": e.flush_error,
-                        }
-                        for e in sorted(items, key=lambda e: e.seq)
-                    ],
-                }
-            return {"depth": len(pending), "flush_interval": self.flush_interval, "domains": domains}
+                changes = tuple(
+                    WaitingChange(e.record.assembly_guid, e.record.display_name, e.deleted,
+                                 e.record.revision, e.dirty_since, e.flush_error)
+                    for e in items
+                )
+                domains.append(DomainQueue(domain, changes, state.last_flush, state.last_error,
+                                           state.waiting_since))
+            return QueueStatus(len(pending), self.flush_interval, tuple(domains))
 
     def depth(self) -> int:
         """Queued changes; counted once per generation (lists ask on every request)."""
@@ -866,16 +876,6 @@ def _apply_journal_entry(entries: dict[str, _Entry], entry: JournalEntry) -> _En
         # it points at stays referenced.
         current.pending.append((entry.seq, "upsert", "baseline", current.record,
                                 current.record.updated_by, current.record.updated_at))
-    current.pending.append((entry.seq, entry.op, entry.revision_action, record,
-                            entry.actor if entry.op == "delete" else record.updated_by,
-                            entry.created_at))
-    current.record = record
-    current.deleted = entry.op == "delete"
-    current.row = None if current.deleted else record.to_row()
-    if not current.dirty:
-        current.dirty = True
-        current.dirty_since = entry.created_at
-    current.seq = entry.seq
-    current.integrity = Integrity.OK
+    current.apply(entry)
     entries[record.assembly_guid] = current
     return current

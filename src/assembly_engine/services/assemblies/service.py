@@ -50,7 +50,7 @@ from .formats import ImportedAssembly, InvalidDocument, NotAnAssembly, export_va
 from .inputs import AssemblyChanges, CloneRequest, NewAssembly, json_problem
 from .payload_codec import PayloadInputError, PayloadTooLarge, content_from_api, content_to_api
 from .serialization import DocumentTooLarge
-from .views import record_view
+from .views import queue_view, record_view
 
 log = logging.getLogger("assembly_engine.assemblies")
 
@@ -724,7 +724,7 @@ class AssemblyService:
     # -- queue -------------------------------------------------------------------------
     def queue(self, caller: Caller) -> dict[str, Any]:
         self._auditor.require(policy.may_read(caller.actor), caller, "queue.read")
-        return self.cache.queue_status()
+        return queue_view(self.cache.queue_status())
 
     def flush(self, caller: Caller, domain: Domain | None) -> dict[str, Any]:
         self._auditor.require(policy.may_flush(caller.actor), caller, "flush", domain=domain)
@@ -748,7 +748,7 @@ class AssemblyService:
                                      "are still queued and will be retried.")
         self._auditor.record(caller, "flush", Outcome.SUCCESS, domain=domain,
                      detail=", ".join(f"{k}={v['persisted']}" for k, v in summary.items()))
-        return {"results": summary, "queue": self.cache.queue_status()}
+        return {"results": summary, "queue": queue_view(self.cache.queue_status())}
 
     def sync_official(self, caller: Caller) -> dict[str, Any]:
         self._auditor.require(policy.may_sync_official(caller.actor), caller, "official.sync",

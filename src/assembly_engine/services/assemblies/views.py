@@ -1,10 +1,11 @@
-"""The JSON shape of an assembly record (SPEC §4)."""
+"""The JSON shapes of an assembly record and of the write queue (SPEC §4)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from ...persistence.models import CachedAssembly
+from ...persistence.queue_status import QueueStatus
 
 
 def record_view(item: CachedAssembly, *, include_payload_guid: bool) -> dict[str, Any]:
@@ -34,3 +35,30 @@ def record_view(item: CachedAssembly, *, include_payload_guid: bool) -> dict[str
     if include_payload_guid:
         view["payload_guid"] = record.payload.payload_guid
     return view
+
+
+def queue_view(status: QueueStatus) -> dict[str, Any]:
+    domains: dict[str, Any] = {}
+    for queue in status.domains:
+        domains[queue.domain.value] = {
+            "pending": len(queue.changes),
+            "upserts": queue.upserts,
+            "deletes": queue.deletes,
+            "oldest_dirty_since": queue.oldest_dirty_since,
+            "last_flush": queue.last_flush,
+            "last_error": (f"waiting on a lock since {queue.waiting_since}"
+                           if queue.waiting_since else queue.last_error),
+            "waiting_since": queue.waiting_since,
+            "items": [
+                {
+                    "assembly_guid": change.assembly_guid,
+                    "display_name": change.display_name,
+                    "operation": "delete" if change.deleted else "upsert",
+                    "revision": change.revision,
+                    "dirty_since": change.dirty_since,
+                    "flush_error": change.flush_error,
+                }
+                for change in queue.changes
+            ],
+        }
+    return {"depth": status.depth, "flush_interval": status.flush_interval, "domains": domains}

@@ -1,82 +1,48 @@
-"""Connections to the three domain databases: pragmas, schema, migrations, retries.
+"""The three domain databases: reading and writing rows and their version history.
 
-Every connection uses WAL, ``busy_timeout``, ``foreign_keys=ON`` and, unless turned off,
-SQLite's shared cache (``cache=shared``). Shared cache turns some lock conflicts into
-``SQLITE_LOCKED``, which ``busy_timeout`` does not retry, so every write goes through
-:func:`with_retry`, which retries both ``SQLITE_BUSY`` and ``SQLITE_LOCKED`` with backoff.
+Connections and their retries are sqlite_connection.py's; the table layout and its
+migrations are domain_schema.py's. Both are re-exported here, where callers have always
+found them.
 """
 
 from __future__ import annotations
 
 import logging
-import random
 import sqlite3
 import threading
-import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from ..types import DATABASE_FILES, Domain
 from . import failpoints
-from .models import COLUMNS, AssemblyRecord
+from .domain_schema import (
+    COLUMNS,
+    SCHEMA_VERSION,
+    STAMP_SCHEMA,
+    SchemaError,
+    create_history_schema,
+    create_schema,
+    table_columns,
+    validate_and_migrate,
+)
+from .models import AssemblyRecord
+from .sqlite_connection import (
+    ConnectionOptions,
+    DatabaseBusy,
+    connect,
+    with_retry,
+)
+
+__all__ = [  # what callers import from here, including the re-exports
+    "COLUMNS", "SCHEMA_VERSION", "ConnectionOptions", "DatabaseBusy", "DeletionRow",
+    "DomainDatabase", "DomainDatabases", "HistoryWrite", "RevisionRow", "SchemaError",
+    "connect", "create_schema", "finish_interrupted_write", "read_staging", "table_columns",
+    "with_retry", "write_changes",
+]
 
 log = logging.getLogger("assembly_engine.databases")
-
-SCHEMA_VERSION = 2
-T = TypeVar("T")
-
-CREATE_ASSEMBLIES = """
-CREATE TABLE IF NOT EXISTS assemblies (
-    assembly_guid      TEXT PRIMARY KEY,
-    display_name       TEXT NOT NULL,
-    summary            TEXT,
-    category           TEXT,
-    assembly_kind      TEXT NOT NULL,
-    assembly_type      TEXT,
-    version            INTEGER,
-    revision           INTEGER NOT NULL DEFAULT 1,
-    metadata_json      TEXT,
-    tags_json          TEXT,
-    payload_guid       TEXT NOT NULL,
-    payload_type       TEXT NOT NULL,
-    payload_size_bytes INTEGER,
-    payload_checksum   TEXT,
-    created_at         TEXT NOT NULL,
-    updated_at         TEXT NOT NULL,
-    created_by         TEXT,
-    updated_by         TEXT
-)
-"""
-CREATE_INDEXES = (
-    "CREATE INDEX IF NOT EXISTS assemblies_kind ON assemblies(assembly_kind)",
-    "CREATE INDEX IF NOT EXISTS assemblies_payload ON assemblies(payload_guid)",
-)
-
-# Version history (runtime databases only: the staging copy keeps none). Each revision is
-# the assemblies row exactly as it was (``row_json``: the row in COLUMNS order); a deleted
-# assembly keeps its revisions and gets a row in ``deleted_assemblies`` until undeleted or
-# purged by retention.
-CREATE_HISTORY = (
-    """CREATE TABLE IF NOT EXISTS revisions (
-    assembly_guid TEXT NOT NULL,
-    revision      INTEGER NOT NULL,
-    action        TEXT NOT NULL,
-    row_json      TEXT NOT NULL,
-    payload_guid  TEXT NOT NULL,
-    recorded_at   TEXT NOT NULL,
-    PRIMARY KEY (assembly_guid, revision)
-) WITHOUT ROWID""",
-    "CREATE INDEX IF NOT EXISTS revisions_payload ON revisions(payload_guid)",
-    """CREATE TABLE IF NOT EXISTS deleted_assemblies (
-    assembly_guid TEXT PRIMARY KEY,
-    revision      INTEGER NOT NULL,
-    deleted_at    TEXT NOT NULL,
-    deleted_by    TEXT,
-    row_json      TEXT NOT NULL
-)""",
-)
 
 # One revision as the flush writes it: (assembly_guid, revision, action, row_json,
 # payload_guid, recorded_at); a deletion: (assembly_guid, revision, deleted_at, deleted_by,
@@ -93,183 +59,6 @@ class HistoryWrite:
     deletions: Sequence[DeletionRow] = ()
     undeleted: Sequence[str] = ()  # GUIDs live again: their deletion row goes
 
-
-def create_history_schema(conn: sqlite3.Connection) -> None:
-    for statement in CREATE_HISTORY:
-        conn.execute(statement)
-
-
-# Without these the table is not an assemblies table of any version we know.
-CORE_COLUMNS = ("assembly_guid", "display_name", "assembly_kind", "payload_guid")
-
-# Columns older layouts lacked, and how ALTER TABLE adds them (SQLite cannot add a NOT NULL
-# column without a default, hence the defaults).
-MIGRATABLE_COLUMNS: dict[str, str] = {
-    "summary": "TEXT",
-    "category": "TEXT",
-    "assembly_type": "TEXT",
-    "version": "INTEGER",
-    "revision": "INTEGER NOT NULL DEFAULT 1",
-    "metadata_json": "TEXT",
-    "tags_json": "TEXT",
-    "payload_type": "TEXT NOT NULL DEFAULT 'script'",
-    "payload_size_bytes": "INTEGER",
-    "payload_checksum": "TEXT",
-    "created_at": "TEXT NOT NULL DEFAULT '1970-01-01T00:00:00.000Z'",
-    "updated_at": "TEXT NOT NULL DEFAULT '1970-01-01T00:00:00.000Z'",
-    "created_by": "TEXT",
-    "updated_by": "TEXT",
-}
-
-SQLITE_BUSY = 5
-SQLITE_LOCKED = 6
-
-
-class SchemaError(RuntimeError):
-    """A database whose layout we do not recognise; the message names file and columns."""
-
-
-class DatabaseBusy(RuntimeError):
-    """A lock could not be obtained within the retry budget."""
-
-    def __init__(self, what: str, waited: float) -> None:
-        super().__init__(
-            f"{what}: the database stayed locked by another process for {waited:.1f}s; "
-            "the change is still queued and will be retried"
-        )
-        self.waited = waited
-
-
-@dataclass(frozen=True)
-class ConnectionOptions:
-    shared_cache: bool = True
-    busy_timeout_ms: int = 5000
-    synchronous: str = "FULL"
-    retry_seconds: float = 10.0
-    wal: bool = True  # the staging copy is kept in rollback-journal mode: one file for git
-
-
-def is_lock_error(exc: BaseException) -> bool:
-    if not isinstance(exc, sqlite3.OperationalError):
-        return False
-    code = getattr(exc, "sqlite_errorcode", None)
-    if code is not None:
-        return (code & 0xFF) in (SQLITE_BUSY, SQLITE_LOCKED)
-    text = str(exc).lower()
-    return "locked" in text or "busy" in text
-
-
-def with_retry(
-    operation: Callable[[], T],
-    *,
-    what: str,
-    budget_seconds: float,
-    sleep: Callable[[float], None] = time.sleep,
-    on_wait: Callable[[], None] | None = None,
-) -> T:
-    """Run ``operation``; on SQLITE_BUSY/SQLITE_LOCKED retry with jittered backoff.
-    ``on_wait`` is called once, when the first retry begins (so a stall can be shown)."""
-    started = time.monotonic()
-    delay = 0.01
-    attempt = 0
-    while True:
-        try:
-            return operation()
-        except sqlite3.OperationalError as exc:
-            if not is_lock_error(exc):
-                raise
-            waited = time.monotonic() - started
-            if waited >= budget_seconds:
-                raise DatabaseBusy(what, waited) from exc
-            attempt += 1
-            if attempt == 1 and on_wait is not None:
-                on_wait()
-            if attempt in (1, 10, 100):
-                log.warning("%s: database locked (%s); retrying", what, exc)
-            sleep(min(delay * (0.5 + random.random()), max(0.0, budget_seconds - waited)))
-            delay = min(delay * 2, 0.5)
-
-
-def connect(path: Path, options: ConnectionOptions) -> sqlite3.Connection:
-    """Open one connection with the engine's pragmas (creates the file when missing)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    uri = path.resolve().as_uri() + ("?cache=shared" if options.shared_cache else "")
-    conn = sqlite3.connect(
-        uri,
-        uri=True,
-        timeout=options.busy_timeout_ms / 1000,
-        check_same_thread=False,
-        isolation_level=None,  # we issue BEGIN/COMMIT ourselves
-    )
-    conn.execute(f"PRAGMA busy_timeout = {int(options.busy_timeout_ms)}")
-    journal_mode = "WAL" if options.wal else "DELETE"
-    with_retry(
-        lambda: conn.execute(f"PRAGMA journal_mode = {journal_mode}"),
-        what=f"opening {path.name}",
-        budget_seconds=options.retry_seconds,
-    )
-    synchronous = options.synchronous.upper()
-    if synchronous not in {"OFF", "NORMAL", "FULL", "EXTRA"}:
-        raise ValueError(f"ENGINE_SQLITE_SYNCHRONOUS must be OFF/NORMAL/FULL/EXTRA, not {synchronous}")
-    conn.execute(f"PRAGMA synchronous = {synchronous}")
-    conn.execute("PRAGMA foreign_keys = ON")
-    return conn
-
-
-def table_columns(conn: sqlite3.Connection, table: str) -> list[str]:
-    return [row[1] for row in conn.execute(f"PRAGMA table_info({table})")]
-
-
-def create_schema(conn: sqlite3.Connection) -> None:
-    conn.execute(CREATE_ASSEMBLIES)
-    for statement in CREATE_INDEXES:
-        conn.execute(statement)
-    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-
-
-def validate_and_migrate(conn: sqlite3.Connection, path: Path) -> list[str]:
-    """Bring the assemblies table to the current layout; return the columns added.
-
-    Idempotent. Raises :class:`SchemaError` for a layout we cannot migrate.
-    """
-    def migrate() -> list[str]:
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            columns = table_columns(conn, "assemblies")
-            if not columns:
-                create_schema(conn)
-                conn.execute("COMMIT")
-                return list(COLUMNS)
-            missing_core = [c for c in CORE_COLUMNS if c not in columns]
-            if missing_core:
-                raise SchemaError(
-                    f"{path}: table 'assemblies' has an unknown layout: it lacks the required "
-                    f"column(s) {', '.join(missing_core)} (found: {', '.join(columns)}). "
-                    "Move the file aside or restore it from a backup."
-                )
-            added = [c for c in COLUMNS if c not in columns]
-            for column in added:
-                conn.execute(f"ALTER TABLE assemblies ADD COLUMN {column} {MIGRATABLE_COLUMNS[column]}")
-            for statement in CREATE_INDEXES:
-                conn.execute(statement)
-            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-            conn.execute("COMMIT")
-            return added
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-
-    added = with_retry(migrate, what=f"migrating {path.name}", budget_seconds=30.0)
-    if added and added != list(COLUMNS):
-        log.warning("%s: migrated schema, added column(s) %s", path, ", ".join(added))
-    return added
-
-
-STAMP_SCHEMA = (
-    "CREATE TABLE IF NOT EXISTS content_stamp (value TEXT NOT NULL)",
-    *(f"CREATE TRIGGER IF NOT EXISTS content_stamp_forget_on_{op.lower()} AFTER {op} ON assemblies "
-      "BEGIN DELETE FROM content_stamp; END" for op in ("INSERT", "UPDATE", "DELETE")),
-)
 
 SELECT_ALL = f"SELECT {', '.join(COLUMNS)} FROM assemblies"
 UPSERT = (

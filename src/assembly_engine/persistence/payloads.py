@@ -52,7 +52,6 @@ from __future__ import annotations
 
 import errno
 import hashlib
-import json
 import logging
 import os
 import secrets
@@ -64,7 +63,6 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from ..types import Integrity, PayloadType, is_valid_payload_guid
 from .durable_files import (
@@ -77,29 +75,36 @@ from .durable_files import (
     remove_tree,
     write_new_file,
 )
-from .models import PayloadContent, PayloadFile, PayloadRef, canonical_json
+from .models import PayloadContent, PayloadFile, PayloadRef
+from .payload_manifest import (
+    MANIFEST_NAME,
+    FileEntry,
+    InvalidFileName,
+    InvalidPayloadGuid,
+    Manifest,
+    PayloadCorrupt,
+    PayloadError,
+    PayloadExists,
+    PayloadMissing,
+    _show,
+    entry_for,
+    main_mime_type,
+    parse_manifest,
+    validate_file_name,
+    validate_main_file_name,
+)
 
 logger = logging.getLogger("assembly_engine.payloads")
 
-MANIFEST_NAME = "manifest.json"
+# The errors are part of this module's interface, wherever they are defined.
+__all__ = [
+    "InvalidFileName", "InvalidPayloadGuid", "OrphanSweep", "PayloadCorrupt", "PayloadError",
+    "PayloadExists", "PayloadMissing", "PayloadStore",
+]
+
 ATTACHMENTS_DIR = "files"
 TEMP_PREFIX = ".tmp-"
-MANIFEST_FORMAT = 1
-MAX_FILE_NAME_BYTES = 255
-MAIN_FILE_EXTENSIONS: frozenset[str] = frozenset({".ps1", ".bat", ".sh", ".py", ".yml", ".json"})
-
-# Recorded in the manifest for the main file; informative only, never used for decisions.
-_MAIN_MIME_TYPES: dict[str, str] = {
-    ".ps1": "text/x-powershell",
-    ".bat": "text/x-msdos-batch",
-    ".sh": "text/x-shellscript",
-    ".py": "text/x-python",
-    ".yml": "application/yaml",
-    ".json": "application/json",
-}
-_BINARY_MIME_TYPE = "application/octet-stream"
 _CHUNK = 1 << 20
-_SHA256_HEX_LEN = 64
 
 # With dir_fd + O_NOFOLLOW every name is resolved inside an already-opened directory, so a
 # symlink swapped in between a check and an open cannot redirect a read (no TOCTOU window).
@@ -109,191 +114,6 @@ _USE_DIR_FD = os.open in os.supports_dir_fd and O_NOFOLLOW != 0 and O_DIRECTORY 
 # sweep_orphans never removes these (a gc running next to a write must not break it).
 _ACTIVE_TEMP_DIRS: set[str] = set()
 _ACTIVE_TEMP_LOCK = threading.Lock()
-
-
-# --------------------------------------------------------------------------- errors
-
-
-def _show(value: object) -> str:
-    """A GUID or file name for a message: repr (so NUL, newlines show), kept short."""
-    text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
-
-
-class PayloadError(Exception):
-    """Base of every payload store error; ``payload_guid`` names the payload concerned."""
-
-    def __init__(self, message: str, payload_guid: str | None = None) -> None:
-        super().__init__(message)
-        self.payload_guid = payload_guid
-
-
-class InvalidPayloadGuid(PayloadError, ValueError):
-    """The GUID is malformed, or its folder is not a plain directory directly in the root."""
-
-
-class InvalidFileName(PayloadError, ValueError):
-    """A main or attachment file name is not a safe, plain file name (or is a duplicate)."""
-
-    def __init__(
-        self, message: str, payload_guid: str | None = None, file_name: object = None
-    ) -> None:
-        super().__init__(message, payload_guid)
-        self.file_name = file_name
-
-
-class PayloadMissing(PayloadError):
-    """The payload folder, its manifest or a file it lists is gone."""
-
-
-class PayloadCorrupt(PayloadError):
-    """Checksum or size mismatch, unreadable manifest, a symlink or other non-file, …"""
-
-
-class PayloadExists(PayloadError):
-    """A folder already exists for this GUID (payload folders are write-once)."""
-
-
-# ----------------------------------------------------------------------- file names
-
-
-def validate_file_name(name: object, payload_guid: str | None = None) -> str:
-    """Return ``name`` if it is a safe plain file name, else raise :class:`InvalidFileName`."""
-    if not isinstance(name, str):
-        raise InvalidFileName(f"file name {_show(name)} is not a string", payload_guid, name)
-    problem: str | None = None
-    if name == "":
-        problem = "is empty"
-    elif name in {".", ".."}:
-        problem = "is a relative directory reference"
-    elif name.startswith("."):
-        problem = "starts with '.'"
-    elif "/" in name or "\\" in name:
-        problem = "contains a path separator"
-    elif any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in name):
-        problem = "contains NUL or another control character"
-    else:
-        try:
-            encoded = name.encode("utf-8")
-        except UnicodeEncodeError:
-            problem = "is not valid Unicode text"
-        else:
-            if len(encoded) > MAX_FILE_NAME_BYTES:
-                problem = f"is longer than {MAX_FILE_NAME_BYTES} bytes"
-    if problem is not None:
-        raise InvalidFileName(f"file name {_show(name)} {problem}", payload_guid, name)
-    return name
-
-
-def validate_main_file_name(name: object, payload_guid: str | None = None) -> str:
-    """Like :func:`validate_file_name`, plus an allowed extension and not ``manifest.json``."""
-    valid = validate_file_name(name, payload_guid)
-    extension = os.path.splitext(valid)[1].lower()
-    if extension not in MAIN_FILE_EXTENSIONS:
-        allowed = " ".join(sorted(MAIN_FILE_EXTENSIONS))
-        raise InvalidFileName(
-            f"main file name {_show(valid)} must end in one of: {allowed}", payload_guid, valid
-        )
-    if valid.lower() == MANIFEST_NAME:
-        raise InvalidFileName(
-            f"main file name {_show(valid)} is reserved for the manifest", payload_guid, valid
-        )
-    return valid
-
-
-def _main_mime_type(payload_type: PayloadType, main_file_name: str) -> str:
-    if payload_type is PayloadType.BINARY:
-        return _BINARY_MIME_TYPE
-    extension = os.path.splitext(main_file_name)[1].lower()
-    return _MAIN_MIME_TYPES.get(extension, _BINARY_MIME_TYPE)
-
-
-# ------------------------------------------------------------------ manifest model
-
-
-@dataclass(frozen=True, slots=True)
-class _FileEntry:
-    name: str
-    mime_type: str
-    size: int
-    sha256: str
-
-    def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "mime_type": self.mime_type, "size": self.size,
-                "sha256": self.sha256}
-
-
-@dataclass(frozen=True, slots=True)
-class _Manifest:
-    payload_type: PayloadType
-    main: _FileEntry
-    files: tuple[_FileEntry, ...]
-
-    def to_bytes(self) -> bytes:
-        document = {
-            "format": MANIFEST_FORMAT,
-            "payload_type": self.payload_type.value,
-            "main": self.main.to_json(),
-            "files": [entry.to_json() for entry in self.files],
-        }
-        return canonical_json(document).encode("utf-8") + b"\n"
-
-    @property
-    def size_bytes(self) -> int:
-        return self.main.size + sum(entry.size for entry in self.files)
-
-
-def _entry_for(name: str, mime_type: str, data: bytes) -> _FileEntry:
-    return _FileEntry(name, mime_type, len(data), hashlib.sha256(data).hexdigest())
-
-
-def _parse_entry(value: object, *, main: bool, payload_guid: str) -> _FileEntry:
-    if not isinstance(value, dict):
-        raise ValueError("a file entry is not an object")
-    name, mime_type = value.get("name"), value.get("mime_type")
-    size, digest = value.get("size"), value.get("sha256")
-    # Names in a manifest are re-validated: a tampered manifest must not steer reads
-    # to "../somewhere".
-    try:
-        if main:
-            name = validate_main_file_name(name, payload_guid)
-        else:
-            name = validate_file_name(name, payload_guid)
-    except InvalidFileName as exc:
-        raise ValueError(str(exc)) from exc
-    if not isinstance(mime_type, str):
-        raise ValueError(f"mime_type of {name!r} is not a string")
-    if isinstance(size, bool) or not isinstance(size, int) or size < 0:
-        raise ValueError(f"size of {name!r} is not a non-negative integer")
-    if (
-        not isinstance(digest, str)
-        or len(digest) != _SHA256_HEX_LEN
-        or any(ch not in "0123456789abcdef" for ch in digest)
-    ):
-        raise ValueError(f"sha256 of {name!r} is not 64 lowercase hex characters")
-    return _FileEntry(name, mime_type, size, digest)
-
-
-def _parse_manifest(raw: bytes, payload_guid: str) -> _Manifest:
-    """Parse and validate manifest bytes; any problem is a ValueError."""
-    document = json.loads(raw.decode("utf-8"))
-    if not isinstance(document, dict):
-        raise ValueError("the manifest is not a JSON object")
-    if document.get("format") != MANIFEST_FORMAT:
-        raise ValueError(f"unknown manifest format {document.get('format')!r}")
-    raw_type = document.get("payload_type")
-    if not isinstance(raw_type, str):
-        raise ValueError("'payload_type' is not a string")
-    payload_type = PayloadType(raw_type)
-    main = _parse_entry(document.get("main"), main=True, payload_guid=payload_guid)
-    raw_files = document.get("files")
-    if not isinstance(raw_files, list):
-        raise ValueError("'files' is not a list")
-    files = tuple(_parse_entry(item, main=False, payload_guid=payload_guid) for item in raw_files)
-    names = [entry.name for entry in files]
-    if len(set(names)) != len(names):
-        raise ValueError("the manifest lists an attachment twice")
-    return _Manifest(payload_type, main, files)
 
 
 # ------------------------------------------------------------------ low-level I/O
@@ -369,7 +189,7 @@ class _Loaded:
     """A verified payload folder as read from disk."""
 
     manifest_bytes: bytes
-    manifest: _Manifest
+    manifest: Manifest
     main: bytes | None
     files: tuple[bytes | None, ...]
 
@@ -483,10 +303,10 @@ class PayloadStore:
                 )
             seen.add(name)
             attachments.append((item, bytes(item.data)))
-        manifest = _Manifest(
+        manifest = Manifest(
             payload_type,
-            _entry_for(main_name, _main_mime_type(payload_type, main_name), main),
-            tuple(_entry_for(item.file_name, item.mime_type, data) for item, data in attachments),
+            entry_for(main_name, main_mime_type(payload_type, main_name), main),
+            tuple(entry_for(item.file_name, item.mime_type, data) for item, data in attachments),
         )
         manifest_bytes = manifest.to_bytes()
         self._install(
@@ -638,11 +458,11 @@ class PayloadStore:
             finally:
                 os.close(fd)
             try:
-                manifest = _parse_manifest(manifest_bytes, payload_guid)
+                manifest = parse_manifest(manifest_bytes, payload_guid)
             except (ValueError, RecursionError) as exc:
                 raise _BadEntry(f"the manifest is not valid: {exc}") from exc
 
-            def verified(entry: _FileEntry, path: Path, dir_fd: int | None) -> bytes | None:
+            def verified(entry: FileEntry, path: Path, dir_fd: int | None) -> bytes | None:
                 data, size, digest = read(path, dir_fd)
                 if size != entry.size or digest != entry.sha256:
                     raise _BadEntry(f"{entry.name!r} does not match its checksum")
@@ -812,7 +632,7 @@ class PayloadStore:
         if ours != theirs or os.path.islink(os.path.join(target_path, MANIFEST_NAME)):
             return None
         try:
-            manifest = _parse_manifest(ours, payload_guid)
+            manifest = parse_manifest(ours, payload_guid)
         except ValueError:
             return None
         return PayloadRef(payload_guid, manifest.payload_type, manifest.size_bytes,

@@ -696,7 +696,7 @@ def audit_verify(ctx: click.Context, as_json: bool) -> None:
     With an engine running on the home, the engine checks its own log under its lock (so a
     half-written entry is never mistaken for tampering); otherwise the files are read.
     """
-    from .persistence.audit_log import verify_file
+    from .persistence.audit_chain import verify_file
     from .services.container import AUDIT_FILE
 
     settings = _settings(ctx)

@@ -27,7 +27,7 @@ from fastapi.testclient import TestClient
 
 from assembly_engine.api.app import create_app
 from assembly_engine.config import Settings
-from assembly_engine.persistence.audit_log import FIELDS, entry_hash, verify_file
+from assembly_engine.persistence.audit_chain import FIELDS, entry_hash, verify_file
 from assembly_engine.services.auth.sessions import hash_token
 from assembly_engine.services.caller import AnonymousRefusals
 from tests.api.conftest import (

@@ -40,7 +40,7 @@ from assembly_engine.config import Settings
 from assembly_engine.persistence import durable_files
 from assembly_engine.persistence import journal as journal_module
 from assembly_engine.persistence import payloads as payloads_module
-from assembly_engine.persistence.audit_log import verify_file
+from assembly_engine.persistence.audit_chain import verify_file
 from assembly_engine.services.container import EngineServices
 
 ADMIN_PASSWORD = "admin-password-for-tests"

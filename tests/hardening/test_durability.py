@@ -25,7 +25,7 @@ from typing import Any
 import httpx
 import pytest
 
-from assembly_engine.persistence.audit_log import verify_file
+from assembly_engine.persistence.audit_chain import verify_file
 from tests.engine_process import ADMIN_PASSWORD, EngineProcess
 
 REPO_STAGING = Path(__file__).resolve().parents[2] / "Data" / "Engine" / "Assemblies"

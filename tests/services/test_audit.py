@@ -12,13 +12,8 @@ from typing import Any
 
 import pytest
 
-from assembly_engine.persistence.audit_log import (
-    FIELDS,
-    ZERO_HASH,
-    HashChainedLog,
-    entry_hash,
-    verify_file,
-)
+from assembly_engine.persistence.audit_chain import FIELDS, ZERO_HASH, entry_hash, verify_file
+from assembly_engine.persistence.audit_log import HashChainedLog
 from assembly_engine.services import audit as audit_module
 from assembly_engine.services.audit import (
     SCRUB_MAX_CHARS,

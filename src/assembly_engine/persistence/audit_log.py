@@ -1,334 +1,38 @@
-"""The tamper-evident audit log's file: a hash-chained JSON-lines file and its head.
+"""The audit log's writer: appends entries to the hash-chained file, durably and in order.
 
-Why it is tamper-evident:
-
-* each entry carries ``seq`` (1, 2, 3, …) and ``prev_hash``, the ``hash`` of the entry before
-  it (64 zeros for the first), and its own ``hash``: SHA-256 over the canonical JSON of the
-  entry without ``hash``. Editing, deleting, reordering or inserting a line breaks the chain.
-* a pure chain cannot show that lines were cut off the *end*, so a sidecar
-  ``audit.log.head`` holds the ``seq`` and ``hash`` of the last entry. It is rewritten
-  atomically (temp file, fsync, rename, fsync directory) after every append.
-
-There is no secret key: someone who can rewrite the whole file *and* the head file can forge
-a consistent history. The log makes casual edits and truncation visible; it is not a
-substitute for shipping the log off the host.
-
-Limits: one ``HashChainedLog`` object per file per process (it owns the chain state and the
-lock); two objects or two processes appending to the same file would fork the chain. What an
-entry says (scrubbing, the readable engine.log line) is services/audit.py's business.
+The file format and its verification are audit_chain.py's. Limits: one ``HashChainedLog``
+object per file per process (it owns the chain state and the lock); two objects or two
+processes appending to the same file would fork the chain. What an entry says (scrubbing,
+the readable engine.log line) is services/audit.py's business.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
-import re
 import shutil
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .durable_files import append_whole, fsync_file, replace_file, truncate_durably
+from .audit_chain import (
+    TAIL_BYTES,
+    ZERO_HASH,
+    Head,
+    VerifyResult,
+    entry_hash,
+    head_path_for,
+    parse_line,
+    read_head,
+    split_lines,
+    verify_file,
+    write_head,
+)
+from .durable_files import append_whole, fsync_file, truncate_durably
 
 logger = logging.getLogger("assembly_engine.audit")
-
-ZERO_HASH = "0" * 64
-FIELDS: tuple[str, ...] = (
-    "seq",
-    "time",
-    "user",
-    "role",
-    "session",
-    "action",
-    "domain",
-    "assembly_guid",
-    "outcome",
-    "dev_mode",
-    "detail",
-    "prev_hash",
-    "hash",
-)
-_OPTIONAL_TEXT_FIELDS = ("user", "role", "session", "domain", "assembly_guid", "detail")
-_HASH_PATTERN = re.compile(r"^[0-9a-f]{64}$")
-# How much of the end of the log the constructor reads to resume the chain.
-_TAIL_BYTES = 256 * 1024
-OUTCOMES = frozenset({"success", "denied", "failed"})
-
-
-@dataclass(frozen=True)
-class VerifyResult:
-    """Outcome of a verification.
-
-    ``entries`` counts the entries found good before the first problem (all of them when
-    ``ok``). ``first_bad_line`` is 1-based; it may be one past the last line when entries
-    were cut off the end. ``problem`` is a sentence a person can act on.
-    """
-
-    ok: bool
-    entries: int
-    first_bad_line: int | None = None
-    problem: str | None = None
-
-
-# --- entries -----------------------------------------------------------------------------------
-
-
-def entry_hash(entry: dict[str, Any]) -> str:
-    """SHA-256 hex of the canonical JSON (sorted keys, compact) of ``entry`` without ``hash``."""
-    body = {key: value for key, value in entry.items() if key != "hash"}
-    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
-    return hashlib.sha256(canonical.encode("ascii")).hexdigest()
-
-
-def _shape_problem(entry: object) -> str | None:
-    """Why ``entry`` is not a well-formed audit entry, or None."""
-    if not isinstance(entry, dict):
-        return "it is not a JSON object"
-    keys = set(entry)
-    missing = [name for name in FIELDS if name not in keys]
-    extra = sorted(keys - set(FIELDS))
-    if missing:
-        return f"it lacks the field(s) {', '.join(missing)}"
-    if extra:
-        return f"it has unexpected field(s) {', '.join(extra)}"
-    seq = entry["seq"]
-    if not isinstance(seq, int) or isinstance(seq, bool) or seq < 1:
-        return "its seq is not a positive integer"
-    for name in ("hash", "prev_hash"):
-        value = entry[name]
-        if not isinstance(value, str) or not _HASH_PATTERN.fullmatch(value):
-            return f"its {name} is not a SHA-256 hex digest"
-    if not isinstance(entry["time"], str) or not isinstance(entry["action"], str):
-        return "its time or action is not a string"
-    if entry["outcome"] not in OUTCOMES:
-        return "its outcome is not success, denied or failed"
-    if not isinstance(entry["dev_mode"], bool):
-        return "its dev_mode is not a boolean"
-    for name in _OPTIONAL_TEXT_FIELDS:
-        if entry[name] is not None and not isinstance(entry[name], str):
-            return f"its {name} is not a string or null"
-    return None
-
-
-def _parse_line(raw: bytes) -> dict[str, Any] | str:
-    """The entry on one line, or a sentence saying why the line is not one."""
-    if not raw.strip():
-        return "it is empty"
-    try:
-        value = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        return "it is not valid JSON"
-    problem = _shape_problem(value)
-    if problem is not None:
-        return problem
-    assert isinstance(value, dict)
-    return value
-
-
-def _split_lines(data: bytes) -> list[bytes]:
-    lines = data.split(b"\n")
-    if lines and lines[-1] == b"":
-        lines.pop()
-    return lines
-
-
-# --- head sidecar ------------------------------------------------------------------------------
-
-
-def head_path_for(path: Path) -> Path:
-    return path.with_name(path.name + ".head")
-
-
-@dataclass(frozen=True)
-class _Head:
-    seq: int
-    hash: str
-
-
-def _read_head(path: Path) -> _Head | None | str:
-    """The head record; None when the file does not exist; a sentence when it is unreadable."""
-    head_path = head_path_for(path)
-    try:
-        raw = head_path.read_bytes()
-    except FileNotFoundError:
-        return None
-    except OSError as exc:
-        return f"the head file {head_path.name} cannot be read ({exc.strerror})"
-    try:
-        value = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        value = None
-    if (
-        isinstance(value, dict)
-        and isinstance(value.get("seq"), int)
-        and not isinstance(value.get("seq"), bool)
-        and value["seq"] >= 1
-        and isinstance(value.get("hash"), str)
-        and _HASH_PATTERN.fullmatch(value["hash"])
-    ):
-        return _Head(seq=value["seq"], hash=value["hash"])
-    return f"the head file {head_path.name} is garbled"
-
-
-def _write_head(path: Path, seq: int, hash_: str) -> None:
-    data = json.dumps({"seq": seq, "hash": hash_}, separators=(",", ":")).encode("ascii")
-    replace_file(head_path_for(path), data + b"\n")
-
-
-# --- verification ------------------------------------------------------------------------------
-
-
-def _check_head(
-    path: Path, lines: list[bytes], entries: list[dict[str, Any]]
-) -> VerifyResult:
-    """Compare the head sidecar with the end of a log whose chain is intact."""
-    count = len(entries)
-    head = _read_head(path)
-    name = head_path_for(path).name
-    if isinstance(head, str):
-        return VerifyResult(
-            False, count, None, f"{head}; entries cut off the end would go unnoticed"
-        )
-    if head is None:
-        if count == 0:
-            return VerifyResult(True, 0)
-        return VerifyResult(
-            False,
-            count,
-            None,
-            f"the head file {name} is missing: the chain of {count} entries is intact, "
-            "but entries removed from the end cannot be ruled out",
-        )
-    if count == 0:
-        return VerifyResult(
-            False,
-            0,
-            1,
-            f"line 1 is missing: the log is empty but {name} records seq {head.seq}; "
-            "entries were removed",
-        )
-    last = entries[-1]
-    if head.seq == last["seq"] and head.hash == last["hash"]:
-        return VerifyResult(True, count)
-    if head.seq > last["seq"]:
-        return VerifyResult(
-            False,
-            count,
-            len(lines) + 1,
-            f"line {len(lines) + 1} is missing: {name} records seq {head.seq} but the log ends "
-            f"at seq {last['seq']}; entries were removed from the end",
-        )
-    by_seq = {entry["seq"]: index for index, entry in enumerate(entries)}
-    index = by_seq.get(head.seq)
-    if head.seq < last["seq"] and index is not None and entries[index]["hash"] == head.hash:
-        line = index + 2
-        return VerifyResult(
-            False,
-            index + 1,
-            line,
-            f"line {line} was appended after {name} was last written "
-            "(an interrupted write, or a forged entry)",
-        )
-    line = index + 1 if index is not None else len(lines)
-    return VerifyResult(
-        False,
-        line - 1,
-        line,
-        f"line {line} does not match {name}: the entry recorded there (seq {head.seq}) "
-        "was replaced",
-    )
-
-
-def verify_file(path: Path) -> VerifyResult:
-    """Check the chain of the audit log at ``path`` and its head sidecar.
-
-    A missing or empty log with no head file is valid with 0 entries.
-    """
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        data = b""
-    lines = _split_lines(data)
-    parsed = [_parse_line(raw) for raw in lines]
-    seq_lines: dict[int, int] = {}
-    for number, item in enumerate(parsed, start=1):
-        if isinstance(item, dict):
-            seq_lines.setdefault(item["seq"], number)
-
-    good: list[dict[str, Any]] = []
-    line_of_hash: dict[str, int] = {}
-    expected_seq = 1
-    expected_prev = ZERO_HASH
-    for number, item in enumerate(parsed, start=1):
-        count = len(good)
-        if isinstance(item, str):
-            return VerifyResult(False, count, number, f"line {number} is garbled: {item}")
-        if entry_hash(item) != item["hash"]:
-            return VerifyResult(
-                False, count, number, f"line {number} was edited: hash does not match its content"
-            )
-        seq = item["seq"]
-        if item["hash"] in line_of_hash:
-            original = line_of_hash[item["hash"]]
-            return VerifyResult(
-                False, count, number, f"line {number} is a duplicate of line {original}"
-            )
-        if seq != expected_seq:
-            if seq < expected_seq:
-                predecessor = line_of_hash.get(item["prev_hash"])
-                if predecessor is not None and predecessor < number - 1:
-                    first = predecessor + 1
-                    return VerifyResult(
-                        False,
-                        first - 1,
-                        first,
-                        f"line {first} was inserted: it is not part of the chain "
-                        f"(line {number} follows line {predecessor})",
-                    )
-                return VerifyResult(
-                    False,
-                    count,
-                    number,
-                    f"line {number} is out of order: expected seq {expected_seq}, found {seq}",
-                )
-            later = seq_lines.get(expected_seq)
-            if later is not None and later > number:
-                return VerifyResult(
-                    False,
-                    count,
-                    number,
-                    f"line {number} is out of order: expected seq {expected_seq}, found {seq} "
-                    f"(seq {expected_seq} is on line {later})",
-                )
-            return VerifyResult(
-                False,
-                count,
-                number,
-                f"line {number} is missing: expected seq {expected_seq}, found {seq}",
-            )
-        if item["prev_hash"] != expected_prev:
-            if number == 1:
-                return VerifyResult(
-                    False, 0, 1, "line 1 does not start the chain: its prev_hash is not zeros"
-                )
-            # This line's own hash is sound, so the line before it is the one that changed
-            # (edited and re-hashed, or replaced).
-            return VerifyResult(
-                False,
-                count - 1,
-                number - 1,
-                f"line {number - 1} was altered: its hash was recomputed, but line {number} "
-                "still refers to the original (prev_hash mismatch)",
-            )
-        good.append(item)
-        line_of_hash[item["hash"]] = number
-        expected_seq = seq + 1
-        expected_prev = item["hash"]
-    return _check_head(path, lines, good)
 
 
 # --- the log -----------------------------------------------------------------------------------
@@ -360,7 +64,7 @@ class HashChainedLog:
     # it continues from the head, so the gap stays visible to verify.
     def _resume(self) -> None:
         tail, ends_with_newline = self._read_tail()
-        head = _read_head(self.path)
+        head = read_head(self.path)
         last_index = next(
             (i for i in range(len(tail) - 1, -1, -1) if isinstance(tail[i], dict)), None
         )
@@ -399,7 +103,7 @@ class HashChainedLog:
                 head.seq,
                 last["seq"],
             )
-            _write_head(self.path, last["seq"], last["hash"])
+            write_head(self.path, last["seq"], last["hash"])
             self._seq, self._prev_hash = last["seq"], last["hash"]
             return
         logger.warning(
@@ -416,16 +120,16 @@ class HashChainedLog:
         try:
             with open(self.path, "rb") as handle:
                 size = handle.seek(0, os.SEEK_END)
-                start = max(0, size - _TAIL_BYTES)
+                start = max(0, size - TAIL_BYTES)
                 handle.seek(start)
                 data = handle.read()
         except FileNotFoundError:
             return [], True
         ends_with_newline = data.endswith(b"\n") or not data
-        lines = _split_lines(data)
+        lines = split_lines(data)
         if start > 0 and lines:
             lines = lines[1:]  # the first line of the chunk is probably cut
-        return [_parse_line(raw) for raw in lines], ends_with_newline
+        return [parse_line(raw) for raw in lines], ends_with_newline
 
     def _drop_torn_tail(
         self, tail: list[dict[str, Any] | str], last_index: int | None, ends_with_newline: bool
@@ -448,7 +152,7 @@ class HashChainedLog:
         self._needs_newline = False
 
     @staticmethod
-    def _head_behind_consistently(tail: list[dict[str, Any] | str], head: _Head) -> bool:
+    def _head_behind_consistently(tail: list[dict[str, Any] | str], head: Head) -> bool:
         entries = [item for item in tail if isinstance(item, dict)]
         if len(entries) != len(tail):
             return False
@@ -491,7 +195,7 @@ class HashChainedLog:
             with self._lock:
                 target_seq, target_hash = self._seq, self._prev_hash
             fsync_file(self.path)
-            _write_head(self.path, target_seq, target_hash)
+            write_head(self.path, target_seq, target_hash)
             self._synced_seq = target_seq
 
     def copy_to(self, directory: Path) -> None:
@@ -510,15 +214,15 @@ class HashChainedLog:
             size = self.path.stat().st_size
         except FileNotFoundError:
             return []
-        chunk = _TAIL_BYTES
+        chunk = TAIL_BYTES
         while True:
             start = max(0, size - chunk)
             with open(self.path, "rb") as handle:
                 handle.seek(start)
-                lines = _split_lines(handle.read(size - start))
+                lines = split_lines(handle.read(size - start))
             if start > 0 and lines:
                 lines = lines[1:]  # probably cut
-            parsed = [e for e in map(_parse_line, lines) if isinstance(e, dict)]
+            parsed = [e for e in map(parse_line, lines) if isinstance(e, dict)]
             if start == 0 or (parsed and str(parsed[0]["time"]) < time):
                 return [e for e in parsed if str(e["time"]) >= time]
             chunk *= 4
@@ -530,7 +234,7 @@ class HashChainedLog:
         except FileNotFoundError:
             return []
         result: list[dict[str, Any]] = []
-        for raw in _split_lines(data):
+        for raw in split_lines(data):
             try:
                 value = json.loads(raw.decode("utf-8"))
             except (UnicodeDecodeError, json.JSONDecodeError):
@@ -548,5 +252,5 @@ class HashChainedLog:
         """With both locks held: bring the head file up to the last appended entry."""
         if self._synced_seq < self._seq:
             fsync_file(self.path)
-            _write_head(self.path, self._seq, self._prev_hash)
+            write_head(self.path, self._seq, self._prev_hash)
             self._synced_seq = self._seq

@@ -19,7 +19,7 @@ from ..types import Domain, Integrity
 from .models import AssemblyRecord, PayloadContent, PayloadRef
 
 if TYPE_CHECKING:  # the value types below are dataclasses of the modules that define them
-    from .audit_log import VerifyResult
+    from .audit_chain import VerifyResult
     from .databases import HistoryWrite
     from .engine_store import SessionRow, UpdateResult, UserRow
     from .journal import JournalEntry

@@ -17,7 +17,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from ..persistence.audit_log import OUTCOMES, VerifyResult
+from ..persistence.audit_chain import OUTCOMES, VerifyResult
 from ..persistence.interfaces import AuditStore
 
 logger = logging.getLogger("assembly_engine.audit")

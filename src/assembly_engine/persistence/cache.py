@@ -40,22 +40,25 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from operator import itemgetter
-from typing import Any
 
-import orjson
-
-from ..types import Domain, Integrity, is_valid_payload_guid
+from ..types import Domain, Integrity
 from . import failpoints
-from .databases import DatabaseBusy, DeletionRow, DomainDatabases, HistoryWrite, RevisionRow
+from .cache_entry import (
+    CacheEntry,
+    PendingChange,
+    Row,
+    apply_journal_entry,
+    load_integrity,
+)
+from .databases import DatabaseBusy, DomainDatabases
+from .flush_batch import DomainFlushState, FlushResult, QueuedChange, history_write
 from .heap import collector_paused, freeze_long_lived
-from .journal import Journal, JournalEntry, new_entry
+from .journal import Journal, new_entry
 from .models import (
     PAYLOAD_GUID_COLUMN,
     AssemblyRecord,
     CachedAssembly,
-    CacheEntryState,
     utc_now,
 )
 from .payloads import PayloadStore
@@ -72,16 +75,8 @@ PersistHook = Callable[[Domain, Sequence[AssemblyRecord], Sequence[AssemblyRecor
 
 DOMAIN_PRIORITY = (Domain.OFFICIAL, Domain.COMMUNITY, Domain.USER)
 
-Row = tuple[Any, ...]  # a database row in COLUMNS order
 WARM_CHUNK = 2000  # entries built per hold of the cache lock while warming up
 WARM_DELAY = 1.0  # seconds between loading the rows and starting to build entries
-
-
-def _integrity(payload_guid: str, present: bool) -> Integrity:
-    """The cheap check made when loading (is the folder there?); reads verify checksums."""
-    if present:
-        return Integrity.OK
-    return Integrity.MISSING if is_valid_payload_guid(payload_guid) else Integrity.CORRUPT
 
 
 class CacheError(Exception):
@@ -116,149 +111,13 @@ class InvalidChange(CacheError):
     pass
 
 
-# A change an entry made since its last flush, kept until that flush writes its revision:
-# (seq, op, action, record, actor, at). ``op`` is "upsert" or "delete"; ``action`` what made
-# it (create, update, restore, …; "baseline" for the state loaded from the database, written
-# only if the history lacks it).
-PendingChange = tuple[int, str, str, AssemblyRecord, str | None, str]
-
-
 class ChangeBusy(CacheError):
     """A change could not start in time: another change of the same assembly, or an
     official sync, held it back. Nothing was changed."""
 
 
-@dataclass(slots=True)
-class _Entry:
-    record: AssemblyRecord
-    deleted: bool = False
-    dirty: bool = False
-    dirty_since: str | None = None
-    last_persisted: str | None = None
-    integrity: Integrity = Integrity.OK
-    seq: int = 0  # journal sequence of the last change applied (0: as loaded)
-    flush_error: str | None = None  # set while its database refuses this entry's row
-    # Every change since the last flush, oldest first: the flush writes one revision each.
-    pending: list[PendingChange] = field(default_factory=list)
-    # The database row of a queued upsert, built when the change is made so a flush (which
-    # holds the domain's write lock) only writes.
-    row: Row | None = field(default=None, repr=False, compare=False)
-    # The immutable snapshot readers get, built once and reused until a field changes (lists
-    # of 100,000s of entries then cost no allocation per entry).
-    _snap: CachedAssembly | None = field(default=None, repr=False, compare=False)
-
-    # Fields are changed only by the methods below, and each drops the snapshot once: that
-    # is what keeps a snapshot from going stale (never assign a field from outside).
-
-    def apply(self, entry: JournalEntry) -> None:
-        """One queued change to this assembly: its record becomes the current one."""
-        record = entry.record
-        self.pending.append((entry.seq, entry.op, entry.revision_action, record,
-                             entry.actor if entry.op == "delete" else record.updated_by,
-                             entry.created_at))
-        self.record = record
-        self.deleted = entry.op == "delete"
-        self.row = None if self.deleted else record.to_row()
-        if not self.dirty:
-            self.dirty = True
-            self.dirty_since = entry.created_at
-        self.seq = entry.seq
-        self.integrity = Integrity.OK
-        self._snap = None
-
-    def set_integrity(self, status: Integrity) -> None:
-        self.integrity = status
-        self._snap = None
-
-    def refuse(self, error: str) -> None:
-        """Its database refused this entry's row; it stays queued."""
-        self.flush_error = error
-        self._snap = None
-
-    def mark_persisted(self, when: str, seq: int) -> None:
-        """The change up to ``seq`` (and its revisions) is in the database. The entry is
-        clean unless changed since ``seq``."""
-        self.last_persisted = when
-        if self.pending:
-            self.pending = [p for p in self.pending if p[0] > seq]
-        if self.seq == seq:
-            self.dirty = False
-            self.dirty_since = None
-            self.row = None
-            self.flush_error = None
-        self._snap = None
-
-    def snapshot(self) -> CachedAssembly:
-        snap = self._snap
-        if snap is None:
-            snap = CachedAssembly(
-                self.record,
-                CacheEntryState(
-                    is_dirty=self.dirty,
-                    dirty_since=self.dirty_since,
-                    last_persisted=self.last_persisted,
-                    integrity=self.integrity,
-                    pending_delete=self.deleted,
-                    flush_error=self.flush_error,
-                ),
-            )
-            self._snap = snap
-        return snap
-
-
-# A queued change as a flush takes it: (guid, record, row or None for a delete, seq, the
-# changes since the last flush whose revisions it writes).
-QueuedChange = tuple[str, AssemblyRecord, Row | None, int, tuple[PendingChange, ...]]
-
-
-def history_write(changes: Sequence[QueuedChange]) -> HistoryWrite:
-    """The history rows of queued changes: a revision per upsert, and for an assembly that
-    ends the batch deleted, its deletion (when and by whom)."""
-    revisions: list[RevisionRow] = []
-    deletions: list[DeletionRow] = []
-    undeleted: list[str] = []
-    for guid, record, row, _, pending in changes:
-        for _, op, action, rec, _, at in pending:
-            if op == "upsert":
-                revisions.append((guid, rec.revision, action, _row_json(rec), rec.payload.payload_guid, at))
-        if row is None:
-            last = next((p for p in reversed(pending) if p[1] == "delete"), None)
-            if last is not None:
-                deletions.append((guid, record.revision, last[5], last[4], _row_json(record)))
-        elif any(p[2] == "undelete" for p in pending):
-            undeleted.append(guid)
-    return HistoryWrite(revisions, deletions, undeleted)
-
-
-def _row_json(record: AssemblyRecord) -> str:
-    # orjson: the same compact UTF-8 text as json.dumps, several times faster (flushes hold
-    # the domain's write lock while these are made)
-    return orjson.dumps(record.to_row()).decode()
-
-
 # Failures of a whole domain's database, which no split of the batch gets past.
 _DOMAIN_WIDE_FAILURES = (DatabaseBusy, sqlite3.OperationalError, OSError)
-
-
-@dataclass(frozen=True)
-class FlushResult:
-    domain: Domain
-    persisted: int
-    error: str | None = None  # the domain could not be written at all
-    busy: bool = False
-    refused: tuple[tuple[str, str], ...] = ()  # (guid, why) of entries left queued alone
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None
-
-
-@dataclass
-class _DomainFlushState:
-    last_flush: str | None = None
-    last_error: str | None = None
-    failures: int = 0
-    waiting_since: str | None = None  # a flush is waiting on a lock held since then
 
 
 class AssemblyCache:
@@ -277,7 +136,7 @@ class AssemblyCache:
         self._payloads = payloads
         self.flush_interval = flush_interval
         self._on_persisted = on_persisted
-        self._entries: dict[str, _Entry] = {}  # built entries
+        self._entries: dict[str, CacheEntry] = {}  # built entries
         self._unbuilt: dict[Domain, dict[str, Row]] = {}  # loaded rows not built yet
         self._missing_payloads: set[str] = set()  # payload folders absent when loaded
         self._warmer: threading.Thread | None = None
@@ -292,7 +151,7 @@ class AssemblyCache:
         self.on_durable_note: Callable[[str], None] | None = None
         self.replayed_notes: list[str] = []
         self._flush_lock = threading.Lock()
-        self._flush_state = {d: _DomainFlushState() for d in Domain}
+        self._flush_state = {d: DomainFlushState() for d in Domain}
         self._stop = threading.Event()
         # Bumped on every change a reader could see; lets readers cache derived views.
         self._generation = 0
@@ -329,8 +188,9 @@ class AssemblyCache:
             for row in kept.values():
                 if row[PAYLOAD_GUID_COLUMN] not in present_payloads:
                     missing.add(row[PAYLOAD_GUID_COLUMN])
-                    log.warning("assembly %s (%s, %s): payload %r is %s", row[0], row[1], domain.value,
-                                row[PAYLOAD_GUID_COLUMN], _integrity(row[PAYLOAD_GUID_COLUMN], False).value)
+                    log.warning("assembly %s (%s, %s): payload %r is %s", row[0], row[1],
+                                domain.value, row[PAYLOAD_GUID_COLUMN],
+                                load_integrity(row[PAYLOAD_GUID_COLUMN], False).value)
         with self._lock:
             self._unbuilt = unbuilt
             self._missing_payloads = missing
@@ -341,9 +201,9 @@ class AssemblyCache:
                 if (current is not None and current.seq == 0
                         and entry.record.revision < current.record.revision):
                     continue  # the database already holds a newer revision (e.g. a restored backup)
-                applied = _apply_journal_entry(self._entries, entry)
+                applied = apply_journal_entry(self._entries, entry)
                 payload_guid = applied.record.payload.payload_guid
-                applied.set_integrity(_integrity(payload_guid, payload_guid in present_payloads))
+                applied.set_integrity(load_integrity(payload_guid, payload_guid in present_payloads))
             self.replayed_notes = [e.note for e in replayed if e.note is not None]
             if replayed:
                 log.warning("replayed %d queued change(s) from the journal", len(replayed))
@@ -400,14 +260,14 @@ class AssemblyCache:
                     built += 1
         return built
 
-    def _entry_from_row(self, row: Row, domain: Domain) -> _Entry:
+    def _entry_from_row(self, row: Row, domain: Domain) -> CacheEntry:
         record = AssemblyRecord.from_row(row, domain)
         if record.payload.payload_guid in self._missing_payloads:
-            return _Entry(record, last_persisted=record.updated_at,
-                          integrity=_integrity(record.payload.payload_guid, False))
-        return _Entry(record, last_persisted=record.updated_at)
+            return CacheEntry(record, last_persisted=record.updated_at,
+                          integrity=load_integrity(record.payload.payload_guid, False))
+        return CacheEntry(record, last_persisted=record.updated_at)
 
-    def _entry(self, guid: str) -> _Entry | None:
+    def _entry(self, guid: str) -> CacheEntry | None:
         """The entry of ``guid``, built from its row if needed; caller holds the lock."""
         entry = self._entries.get(guid)
         if entry is None:
@@ -418,7 +278,7 @@ class AssemblyCache:
                     break
         return entry
 
-    def _all_entries(self) -> dict[str, _Entry]:
+    def _all_entries(self) -> dict[str, CacheEntry]:
         """Every entry, built; caller holds the lock."""
         if any(self._unbuilt.values()):
             self._build_some(None)
@@ -543,7 +403,7 @@ class AssemblyCache:
         if record.revision != revision:
             record = record.evolve(revision=revision)
 
-        def plan(current: _Entry | None) -> tuple[str, AssemblyRecord]:
+        def plan(current: CacheEntry | None) -> tuple[str, AssemblyRecord]:
             if current is not None and not current.deleted:
                 raise AssemblyExists(record.assembly_guid, current.record.domain)
             if current is not None:  # re-created while its delete is still queued
@@ -565,7 +425,7 @@ class AssemblyCache:
     ) -> CachedAssembly:
         """Apply ``change`` to the current record atomically; revision becomes current + 1."""
 
-        def plan(current: _Entry | None) -> tuple[str, AssemblyRecord]:
+        def plan(current: CacheEntry | None) -> tuple[str, AssemblyRecord]:
             if current is None or current.deleted:
                 raise AssemblyNotFound(guid)
             old = current.record
@@ -580,7 +440,7 @@ class AssemblyCache:
 
     def delete(self, guid: str, *, expected_revision: int | None = None,
                note: NoteFor | None = None, actor: str | None = None) -> CachedAssembly:
-        def plan(current: _Entry | None) -> tuple[str, AssemblyRecord]:
+        def plan(current: CacheEntry | None) -> tuple[str, AssemblyRecord]:
             if current is None or current.deleted:
                 raise AssemblyNotFound(guid)
             if expected_revision is not None and expected_revision != current.record.revision:
@@ -592,7 +452,7 @@ class AssemblyCache:
     def _mutate(
         self,
         guid: str,
-        plan: Callable[[_Entry | None], tuple[str, AssemblyRecord]],
+        plan: Callable[[CacheEntry | None], tuple[str, AssemblyRecord]],
         note: NoteFor | None = None,
         *,
         action: str | None = None,
@@ -631,7 +491,7 @@ class AssemblyCache:
             except Exception:  # noqa: BLE001 - the change is durable; it must be applied
                 log.exception("recording the note of a durable change of %s failed", guid)
         with self._changed:
-            _apply_journal_entry(self._entries, entry)
+            apply_journal_entry(self._entries, entry)
             self._generation += 1
             del self._in_flight[guid]
             self._changed.notify_all()
@@ -748,7 +608,7 @@ class AssemblyCache:
         domain: Domain,
         changes: list[QueuedChange],
         budget_seconds: float | None,
-        state: _DomainFlushState,
+        state: DomainFlushState,
     ) -> list[tuple[str, str]]:
         """Write ``changes`` in as few transactions as possible; returns the (guid, error)
         of those the database (or the staging mirror) refused. A failure of the whole
@@ -776,7 +636,7 @@ class AssemblyCache:
         domain: Domain,
         changes: list[QueuedChange],
         budget_seconds: float | None,
-        state: _DomainFlushState,
+        state: DomainFlushState,
     ) -> None:
         def waiting() -> None:
             state.waiting_since = utc_now()
@@ -862,20 +722,3 @@ class AssemblyCache:
             self._changed.notify_all()  # changes waiting to start are refused at once
         self._journal.close()
         return results
-
-
-def _apply_journal_entry(entries: dict[str, _Entry], entry: JournalEntry) -> _Entry:
-    """Apply one journal entry to the entry map (shared by mutations and replay)."""
-    record = entry.record
-    current = entries.get(record.assembly_guid)
-    if current is None:
-        current = _Entry(record)
-    elif current.seq == 0 and not current.dirty and not current.pending:
-        # First change of a record as loaded: its state goes into the history too (written
-        # only if the history lacks it, e.g. a database from before history), so the folder
-        # it points at stays referenced.
-        current.pending.append((entry.seq, "upsert", "baseline", current.record,
-                                current.record.updated_by, current.record.updated_at))
-    current.apply(entry)
-    entries[record.assembly_guid] = current
-    return current

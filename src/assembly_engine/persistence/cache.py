@@ -349,7 +349,7 @@ class AssemblyCache:
             refs = {e.record.payload.payload_guid for e in entries.values()
                     if not e.deleted and e.record.domain is not exclude_domain}
             for entry in entries.values():
-                refs.update(p[3].payload.payload_guid for p in entry.pending)
+                refs.update(p.record.payload.payload_guid for p in entry.pending)
         return refs
 
     # -- history not flushed yet ---------------------------------------------------------
@@ -369,8 +369,8 @@ class AssemblyCache:
             result = []
             for entry in self._entries.values():
                 if entry.deleted:
-                    last = next((p for p in reversed(entry.pending) if p[1] == "delete"), None)
-                    at, actor = (last[5], last[4]) if last else (entry.dirty_since or "", None)
+                    last = next((p for p in reversed(entry.pending) if p.op == "delete"), None)
+                    at, actor = (last.at, last.actor) if last else (entry.dirty_since or "", None)
                     result.append((entry.record, at, actor))
             return result
 

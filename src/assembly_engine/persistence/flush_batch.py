@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import orjson
-
 from ..types import Domain
 from .cache_entry import PendingChange, Row
 from .databases import DeletionRow, HistoryWrite, RevisionRow
@@ -24,22 +22,18 @@ def history_write(changes: Sequence[QueuedChange]) -> HistoryWrite:
     deletions: list[DeletionRow] = []
     undeleted: list[str] = []
     for guid, record, row, _, pending in changes:
-        for _, op, action, rec, _, at in pending:
-            if op == "upsert":
-                revisions.append((guid, rec.revision, action, _row_json(rec), rec.payload.payload_guid, at))
+        for change in pending:
+            if change.op == "upsert":
+                rec = change.record
+                revisions.append((guid, rec.revision, change.action, change.row_json,
+                                  rec.payload.payload_guid, change.at))
         if row is None:
-            last = next((p for p in reversed(pending) if p[1] == "delete"), None)
-            if last is not None:
-                deletions.append((guid, record.revision, last[5], last[4], _row_json(record)))
-        elif any(p[2] == "undelete" for p in pending):
+            last = next((p for p in reversed(pending) if p.op == "delete"), None)
+            if last is not None:  # the last change: its record is the entry's
+                deletions.append((guid, record.revision, last.at, last.actor, last.row_json))
+        elif any(p.action == "undelete" for p in pending):
             undeleted.append(guid)
     return HistoryWrite(revisions, deletions, undeleted)
-
-
-def _row_json(record: AssemblyRecord) -> str:
-    # orjson: the same compact UTF-8 text as json.dumps, several times faster (flushes hold
-    # the domain's write lock while these are made)
-    return orjson.dumps(record.to_row()).decode()
 
 
 @dataclass(frozen=True)

@@ -124,10 +124,11 @@ class HistoryService:
         by_number: dict[int, Revision] = {}
         for number, action, row_json, _ in databases[domain].revisions(guid):
             by_number[number] = Revision(number, action, _record(row_json, domain))
-        for _, op, action, record, _, _ in pending:
-            if op != "upsert" or (action == "baseline" and record.revision in by_number):
+        for change in pending:
+            record = change.record
+            if change.op != "upsert" or (change.action == "baseline" and record.revision in by_number):
                 continue
-            by_number[record.revision] = Revision(record.revision, action, record)
+            by_number[record.revision] = Revision(record.revision, change.action, record)
         live = snap is not None and not snap.state.pending_delete
         if live and snap is not None and snap.record.revision not in by_number:
             by_number[snap.record.revision] = Revision(snap.record.revision, "baseline", snap.record)

@@ -1,0 +1,127 @@
+// Two versions of an assembly side by side: the fields that differ, then the code in a
+// merge view (@codemirror/merge). Loaded on first use (React.lazy), so the editor's chunk
+// does not carry the merge view.
+import { useEffect, useRef } from "react";
+import { MergeView, unifiedMergeView } from "@codemirror/merge";
+import { EditorView } from "@codemirror/view";
+import { getDefaultExtensions } from "@uiw/react-codemirror";
+import Box from "@mui/material/Box";
+import Typography from "@mui/material/Typography";
+import { useTheme } from "@mui/material/styles";
+import useMediaQuery from "@mui/material/useMediaQuery";
+import S from "../strings.js";
+import { MONO_FONTS } from "../theme.js";
+import { languageFor } from "./languages.js";
+import { codeOf, codeTitle, fieldDiffs } from "./revisionDiff.js";
+
+const COLLAPSE = { margin: 3, minSize: 6 };
+
+// Read-only merge view. Side by side from tablet width up; on a phone one column with the
+// removed lines shown above the added ones (two columns of 180 px cannot be read).
+function CodeMerge({ before, after, type, beforeLabel, afterLabel }) {
+  const host = useRef(null);
+  const theme = useTheme();
+  const narrow = useMediaQuery(theme.breakpoints.down("sm"));
+  const dark = theme.palette.mode === "dark";
+  useEffect(() => {
+    const extensions = [
+      getDefaultExtensions({
+        theme: dark ? "dark" : "light",
+        editable: false,
+        readOnly: true,
+        indentWithTab: false,
+        basicSetup: { foldGutter: false, highlightActiveLine: false, highlightActiveLineGutter: false },
+      }),
+      languageFor(type),
+      EditorView.lineWrapping,
+      EditorView.theme({ "&": { fontSize: "13px" }, ".cm-scroller": { fontFamily: MONO_FONTS } }),
+    ];
+    let view;
+    if (narrow) {
+      view = new EditorView({
+        doc: after,
+        extensions: [...extensions, unifiedMergeView({ original: before, mergeControls: false, collapseUnchanged: COLLAPSE })],
+        parent: host.current,
+      });
+    } else {
+      view = new MergeView({
+        a: { doc: before, extensions },
+        b: { doc: after, extensions },
+        parent: host.current,
+        collapseUnchanged: COLLAPSE,
+        gutter: true,
+      });
+    }
+    return () => view.destroy();
+  }, [before, after, type, narrow, dark]);
+  return (
+    <Box sx={{ border: 1, borderColor: "divider", borderRadius: 1, overflow: "hidden" }}>
+      {!narrow && (
+        <Box sx={{ display: "grid", gridTemplateColumns: "1fr 1fr", borderBottom: 1, borderColor: "divider", bgcolor: "action.hover" }}>
+          <Typography variant="caption" sx={{ px: 1.5, py: 0.5, fontWeight: 600 }} data-testid="diff-left-label">{beforeLabel}</Typography>
+          <Typography variant="caption" sx={{ px: 1.5, py: 0.5, fontWeight: 600, borderLeft: 1, borderColor: "divider" }} data-testid="diff-right-label">{afterLabel}</Typography>
+        </Box>
+      )}
+      <Box
+        ref={host}
+        data-testid="code-diff"
+        sx={{ maxHeight: "60vh", overflow: "auto", "& .cm-mergeView": { maxHeight: "none" }, "& .cm-editor": { minHeight: 60 } }}
+      />
+    </Box>
+  );
+}
+
+function FieldTable({ diffs, beforeLabel, afterLabel }) {
+  const cell = { px: 1.5, py: 1, borderTop: 1, borderColor: "divider", whiteSpace: "pre-wrap", overflowWrap: "anywhere", minWidth: 0 };
+  return (
+    <Box
+      role="table"
+      data-testid="field-diff"
+      sx={{ display: "grid", gridTemplateColumns: { xs: "1fr", sm: "minmax(120px, 0.6fr) 1fr 1fr" }, border: 1, borderColor: "divider", borderRadius: 1, overflow: "hidden" }}
+    >
+      <Box role="row" sx={{ display: { xs: "none", sm: "contents" }, "& > *": { px: 1.5, py: 0.5, bgcolor: "action.hover", fontWeight: 600 } }}>
+        <Typography role="columnheader" variant="caption">{S.diff.field}</Typography>
+        <Typography role="columnheader" variant="caption">{beforeLabel}</Typography>
+        <Typography role="columnheader" variant="caption">{afterLabel}</Typography>
+      </Box>
+      {diffs.map((d) => (
+        <Box role="row" key={d.field} data-testid={`field-diff-${d.field}`} sx={{ display: "contents" }}>
+          <Typography role="rowheader" variant="body2" sx={{ ...cell, fontWeight: 600 }}>{d.label}</Typography>
+          <Typography role="cell" variant="body2" data-testid="before" sx={{ ...cell, borderTop: { xs: 0, sm: 1 }, borderColor: "divider", bgcolor: "rgba(229, 57, 53, 0.08)" }}>
+            {d.before}
+          </Typography>
+          <Typography role="cell" variant="body2" data-testid="after" sx={{ ...cell, borderTop: { xs: 0, sm: 1 }, borderColor: "divider", bgcolor: "rgba(67, 160, 71, 0.10)" }}>
+            {d.after}
+          </Typography>
+        </Box>
+      ))}
+    </Box>
+  );
+}
+
+// `before` and `after` are editor forms; the labels name the two sides.
+export default function DiffView({ before, after, beforeLabel, afterLabel }) {
+  const diffs = fieldDiffs(before, after);
+  const codeBefore = codeOf(before);
+  const codeAfter = codeOf(after);
+  return (
+    <Box sx={{ display: "grid", gap: 2 }} data-testid="diff-view">
+      <Box>
+        <Typography variant="subtitle2" component="h3" sx={{ mb: 1 }}>{S.diff.fields}</Typography>
+        {diffs.length ? (
+          <FieldTable diffs={diffs} beforeLabel={beforeLabel} afterLabel={afterLabel} />
+        ) : (
+          <Typography variant="body2" color="text.secondary" data-testid="no-field-diff">{S.diff.noFieldChanges}</Typography>
+        )}
+      </Box>
+      <Box>
+        <Typography variant="subtitle2" component="h3" sx={{ mb: 1 }}>{codeTitle(after)}</Typography>
+        {codeBefore === codeAfter ? (
+          <Typography variant="body2" color="text.secondary" data-testid="same-code">{S.diff.sameCode}</Typography>
+        ) : (
+          <CodeMerge before={codeBefore} after={codeAfter} type={after.assembly_type} beforeLabel={beforeLabel} afterLabel={afterLabel} />
+        )}
+      </Box>
+    </Box>
+  );
+}

@@ -21,12 +21,20 @@ export async function deletedCounts({ kind, category, q }) {
   return { total: totals[0], domain: Object.fromEntries(DOMAINS.map((d, i) => [d, totals[i + 1]])), kind: null, category: null };
 }
 
-function NameCell({ data }) {
+// On a phone (no Deleted columns) when and by whom go under the name.
+function NameCell({ data, context }) {
   if (!data) return <Typography variant="body2" color="text.secondary">{S.list.loading}</Typography>;
   return (
-    <Typography variant="body2" noWrap sx={{ fontWeight: 600, lineHeight: "44px" }} data-testid="deleted-name">
-      {data.display_name}
-    </Typography>
+    <Stack sx={{ justifyContent: "center", height: "100%", minWidth: 0, lineHeight: 1.3 }}>
+      <Typography variant="body2" noWrap sx={{ fontWeight: 600 }} data-testid="deleted-name">
+        {data.display_name}
+      </Typography>
+      {context.narrow && (
+        <Typography variant="caption" color="text.secondary" noWrap data-testid="deleted-when">
+          {S.dialogs.changedBy(formatTime(data.deleted_at), data.deleted_by)}
+        </Typography>
+      )}
+    </Stack>
   );
 }
 

@@ -56,7 +56,15 @@ export default function ConflictDialog({ open, theirs, base, mine, canCopy, onKe
           {canCopy && <li><b>{S.conflict.saveCopy.replace("…", "")}:</b> {S.conflict.saveCopyHelp}</li>}
         </Box>
       </DialogContent>
-      <DialogActions sx={{ flexWrap: "wrap", gap: 1, justifyContent: { xs: "stretch", sm: "flex-end" }, "& > :not(style) ~ :not(style)": { ml: 0 }, "& > *": { flex: { xs: "1 1 100%", sm: "0 0 auto" } } }}>
+      <DialogActions
+        sx={{
+          flexWrap: "wrap", gap: 1, justifyContent: { xs: "stretch", sm: "flex-end" },
+          "& > :not(style) ~ :not(style)": { ml: 0 },
+          // On a phone: "Decide later" and "Keep theirs" share a row, the others get one each.
+          "& > *": { flex: { xs: "1 1 100%", sm: "0 0 auto" } },
+          "& > :nth-of-type(-n+2)": { flex: { xs: "1 1 calc(50% - 4px)", sm: "0 0 auto" } },
+        }}
+      >
         {choice(S.conflict.later, { onClick: onLater, "data-testid": "conflict-later" })}
         {choice(S.conflict.keepTheirs, { onClick: onKeepTheirs, variant: "outlined", color: "error", "data-testid": "conflict-keep-theirs" })}
         {canCopy && choice(S.conflict.saveCopy, { onClick: onSaveCopy, variant: "outlined", "data-testid": "conflict-save-copy" })}

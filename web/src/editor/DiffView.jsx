@@ -71,8 +71,29 @@ function CodeMerge({ before, after, type, beforeLabel, afterLabel }) {
   );
 }
 
+const BEFORE_BG = "rgba(229, 57, 53, 0.10)";
+const AFTER_BG = "rgba(67, 160, 71, 0.12)";
+const cell = { px: 1.5, py: 1, borderTop: 1, borderColor: "divider", whiteSpace: "pre-wrap", overflowWrap: "anywhere", minWidth: 0 };
+// On a phone the two values sit under their field, marked − and + like the code diff.
+const sideCell = {
+  borderTopWidth: { xs: 0, sm: 1 },
+  "&::before": { display: { xs: "inline", sm: "none" }, fontWeight: 700, mr: 1 },
+  '&[data-testid="before"]::before': { content: '"−"' },
+  '&[data-testid="after"]::before': { content: '"+"' },
+};
+
+// Which colour is which side (on a phone the two columns' headers are not shown).
+function Legend({ beforeLabel, afterLabel }) {
+  const swatch = (bg) => ({ display: "inline-block", width: 12, height: 12, borderRadius: 0.5, bgcolor: bg, border: 1, borderColor: "divider", mr: 0.75, verticalAlign: "middle" });
+  return (
+    <Box sx={{ display: { xs: "grid", sm: "none" }, gap: 0.25, mb: 1 }} data-testid="diff-legend">
+      <Typography variant="caption"><Box component="span" sx={swatch(BEFORE_BG)} />− {beforeLabel}</Typography>
+      <Typography variant="caption"><Box component="span" sx={swatch(AFTER_BG)} />+ {afterLabel}</Typography>
+    </Box>
+  );
+}
+
 function FieldTable({ diffs, beforeLabel, afterLabel }) {
-  const cell = { px: 1.5, py: 1, borderTop: 1, borderColor: "divider", whiteSpace: "pre-wrap", overflowWrap: "anywhere", minWidth: 0 };
   return (
     <Box
       role="table"
@@ -87,10 +108,10 @@ function FieldTable({ diffs, beforeLabel, afterLabel }) {
       {diffs.map((d) => (
         <Box role="row" key={d.field} data-testid={`field-diff-${d.field}`} sx={{ display: "contents" }}>
           <Typography role="rowheader" variant="body2" sx={{ ...cell, fontWeight: 600 }}>{d.label}</Typography>
-          <Typography role="cell" variant="body2" data-testid="before" sx={{ ...cell, borderTop: { xs: 0, sm: 1 }, borderColor: "divider", bgcolor: "rgba(229, 57, 53, 0.08)" }}>
+          <Typography role="cell" variant="body2" data-testid="before" aria-label={`${beforeLabel}: ${d.before}`} sx={{ ...cell, ...sideCell, bgcolor: BEFORE_BG }}>
             {d.before}
           </Typography>
-          <Typography role="cell" variant="body2" data-testid="after" sx={{ ...cell, borderTop: { xs: 0, sm: 1 }, borderColor: "divider", bgcolor: "rgba(67, 160, 71, 0.10)" }}>
+          <Typography role="cell" variant="body2" data-testid="after" aria-label={`${afterLabel}: ${d.after}`} sx={{ ...cell, ...sideCell, bgcolor: AFTER_BG }}>
             {d.after}
           </Typography>
         </Box>
@@ -106,6 +127,7 @@ export default function DiffView({ before, after, beforeLabel, afterLabel }) {
   const codeAfter = codeOf(after);
   return (
     <Box sx={{ display: "grid", gap: 2 }} data-testid="diff-view">
+      <Legend beforeLabel={beforeLabel} afterLabel={afterLabel} />
       <Box>
         <Typography variant="subtitle2" component="h3" sx={{ mb: 1 }}>{S.diff.fields}</Typography>
         {diffs.length ? (

@@ -641,7 +641,7 @@ export default function AssemblyList() {
             paginationPageSizeSelector={PAGE_SIZES}
             initialState={initialState}
             getRowId={(params) => params.data.assembly_guid}
-            rowHeight={44}
+            rowHeight={deleted && narrow ? 52 : 44}
             context={context}
             overlayNoRowsTemplate={deleted ? S.list.noDeleted : S.list.noRows}
             focusGridInnerElement={focusGridInnerElement}

@@ -15,7 +15,7 @@ import S from "../strings.js";
 import { formFromRecord } from "../assemblyForm.js";
 import { formatTime } from "../format.js";
 import { ActionDialog } from "../components/Dialogs.jsx";
-import LazyDiffView from "./LazyDiffView.jsx";
+import DiffView from "./DiffView.jsx";
 import { changedLabels } from "./revisionDiff.js";
 
 function Summary({ label, items, testId }) {
@@ -49,7 +49,7 @@ export default function ConflictDialog({ open, theirs, base, mine, canCopy, onKe
           <Summary label={S.conflict.theyChanged} items={changedLabels(base, theirsForm)} testId="they-changed" />
           <Summary label={S.conflict.youChanged} items={changedLabels(base, mine)} testId="you-changed" />
         </Box>
-        <LazyDiffView before={theirsForm} after={mine} beforeLabel={S.conflict.theirs(theirs.revision)} afterLabel={S.conflict.yours} />
+        <DiffView before={theirsForm} after={mine} beforeLabel={S.conflict.theirs(theirs.revision)} afterLabel={S.conflict.yours} />
         <Box component="ul" sx={{ mt: 2, mb: 0, pl: 2.5, color: "text.secondary", typography: "body2" }} data-testid="conflict-choices">
           <li><b>{S.conflict.keepTheirs}:</b> {S.conflict.keepTheirsHelp}</li>
           <li><b>{S.conflict.overwrite.replace("…", "")}:</b> {S.conflict.overwriteHelp}</li>

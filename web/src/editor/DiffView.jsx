@@ -1,12 +1,13 @@
 // Two versions of an assembly side by side: the fields that differ, then the code in a
-// merge view (@codemirror/merge). Loaded on first use (React.lazy), so the editor's chunk
-// does not carry the merge view.
-import { useEffect, useRef } from "react";
-import { MergeView, unifiedMergeView } from "@codemirror/merge";
+// merge view (@codemirror/merge, fetched the first time a comparison opens, so the
+// editor's chunk does not carry it).
+import { useEffect, useRef, useState } from "react";
 import { EditorView } from "@codemirror/view";
 import { getDefaultExtensions } from "@uiw/react-codemirror";
 import Box from "@mui/material/Box";
 import Typography from "@mui/material/Typography";
+import Stack from "@mui/material/Stack";
+import CircularProgress from "@mui/material/CircularProgress";
 import { useTheme } from "@mui/material/styles";
 import useMediaQuery from "@mui/material/useMediaQuery";
 import S from "../strings.js";
@@ -23,7 +24,20 @@ function CodeMerge({ before, after, type, beforeLabel, afterLabel }) {
   const theme = useTheme();
   const narrow = useMediaQuery(theme.breakpoints.down("sm"));
   const dark = theme.palette.mode === "dark";
+  const [merge, setMerge] = useState(null);
+  const [failed, setFailed] = useState(null);
   useEffect(() => {
+    let live = true;
+    import("@codemirror/merge")
+      .then((module) => live && setMerge(module))
+      .catch(() => live && setFailed(S.errors.network));
+    return () => {
+      live = false;
+    };
+  }, []);
+  useEffect(() => {
+    if (!merge) return undefined;
+    const { MergeView, unifiedMergeView } = merge;
     const extensions = [
       getDefaultExtensions({
         theme: dark ? "dark" : "light",
@@ -53,7 +67,7 @@ function CodeMerge({ before, after, type, beforeLabel, afterLabel }) {
       });
     }
     return () => view.destroy();
-  }, [before, after, type, narrow, dark]);
+  }, [merge, before, after, type, narrow, dark]);
   return (
     <Box sx={{ border: 1, borderColor: "divider", borderRadius: 1, overflow: "hidden" }}>
       {!narrow && (
@@ -61,6 +75,12 @@ function CodeMerge({ before, after, type, beforeLabel, afterLabel }) {
           <Typography variant="caption" sx={{ px: 1.5, py: 0.5, fontWeight: 600 }} data-testid="diff-left-label">{beforeLabel}</Typography>
           <Typography variant="caption" sx={{ px: 1.5, py: 0.5, fontWeight: 600, borderLeft: 1, borderColor: "divider" }} data-testid="diff-right-label">{afterLabel}</Typography>
         </Box>
+      )}
+      {!merge && (
+        <Stack direction="row" spacing={1.5} sx={{ alignItems: "center", p: 2 }}>
+          {!failed && <CircularProgress size={18} />}
+          <Typography variant="body2" color={failed ? "error" : "text.secondary"}>{failed || S.diff.loading}</Typography>
+        </Stack>
       )}
       <Box
         ref={host}

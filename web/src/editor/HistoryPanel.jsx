@@ -23,7 +23,7 @@ import { Assemblies } from "../api.js";
 import { formFromRecord } from "../assemblyForm.js";
 import { formatTime } from "../format.js";
 import { ActionDialog } from "../components/Dialogs.jsx";
-import LazyDiffView from "./LazyDiffView.jsx";
+import DiffView from "./DiffView.jsx";
 
 const PAGE = 20;
 
@@ -97,7 +97,7 @@ function RevisionDialog({ item, record, canRestore, touched, onClose, onRestored
         {error && <Alert severity="error">{error}</Alert>}
         {!old && !error && <Typography color="text.secondary">{S.diff.loading}</Typography>}
         {old && (
-          <LazyDiffView
+          <DiffView
             before={formFromRecord(old)}
             after={formFromRecord(record)}
             beforeLabel={S.history.revisionLabel(old.revision, formatTime(old.updated_at), old.updated_by)}

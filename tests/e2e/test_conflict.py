@@ -129,8 +129,9 @@ def test_save_mine_as_a_new_copy(new_context: Callable[..., BrowserContext], eng
     expect(copy_dialog).to_contain_text("Save your version as a new copy")
     name = copy_dialog.get_by_test_id("clone-name")
     expect(name).to_have_value(re.compile(r"Shared edit target \w+ \(copy\)$"))
+    page.screenshot(path=artifact("conflict-save-copy-1440.png"), animations="disabled")
     name.fill(f"My version {guid[:6]}")
-    copy_dialog.get_by_role("button", name="Clone").click()
+    copy_dialog.get_by_role("button", name="Save copy").click()
     expect(page.get_by_test_id("notice")).to_contain_text(f"Your version was saved as “My version {guid[:6]}”")
     expect(page).to_have_url(re.compile(r"/assemblies/[0-9a-f]{32}$"))
     copy_guid = page.url.rsplit("/", 1)[1]

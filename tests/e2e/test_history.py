@@ -93,6 +93,7 @@ def test_restore_after_confirming_makes_a_new_revision(page: Page, engine: Engin
     expect(confirm).to_contain_text("Restore revision 1?")
     expect(confirm).to_contain_text("becomes a new revision 4")
     expect(confirm.get_by_test_id("restore-loses-edits")).to_be_visible()
+    page.screenshot(path=artifact("history-restore-confirm-1440.png"), animations="disabled")
     confirm.get_by_role("button", name="Cancel").click()
     expect(confirm).to_have_count(0)
     with engine.api(OPERATOR) as api:

@@ -296,6 +296,7 @@ const S = {
     overwriteSubmit: "Overwrite",
     copyTitle: "Save your version as a new copy",
     copyText: "A new assembly with your edits and new ids; this one keeps their version.",
+    copySubmit: "Save copy",
     again: "They saved again meanwhile: look at the new comparison, then choose again.",
     copied: (name) => `Your version was saved as “${name}”.`,
   },

@@ -10,8 +10,7 @@ import { Assemblies } from "../api.js";
 import { formatTime } from "../format.js";
 import DomainBadge from "./DomainBadge.jsx";
 import TypeLabel from "./TypeLabel.jsx";
-
-const DOMAINS = ["official", "community", "user"];
+import { DOMAINS } from "../listAddress.js";
 
 // Counts for the domain chips in this view (the facets count live assemblies only).
 export async function deletedCounts({ kind, category, q }) {

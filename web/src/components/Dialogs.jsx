@@ -58,7 +58,7 @@ export function ActionDialog({ open, title, onClose, onSubmit, submitLabel, subm
 }
 
 // Also "save my edits as a new copy" after a conflict (its own title and text).
-export function CloneDialog({ assembly, onClose, onClone, targets, title = S.dialogs.cloneTitle, text, testId = "clone-dialog" }) {
+export function CloneDialog({ assembly, onClose, onClone, targets, title = S.dialogs.cloneTitle, text, submitLabel = S.dialogs.cloneSubmit, testId = "clone-dialog" }) {
   const session = useSession();
   const domains = (targets || writableDomains(session)).filter((d) => writableDomains(session).includes(d));
   const [target, setTarget] = useState("user");
@@ -73,7 +73,7 @@ export function CloneDialog({ assembly, onClose, onClone, targets, title = S.dia
       title={title}
       onClose={onClose}
       onSubmit={() => onClone(assembly, target, name.trim())}
-      submitLabel={S.dialogs.cloneSubmit}
+      submitLabel={submitLabel}
       canSubmit={Boolean(name.trim())}
       testId={testId}
     >

@@ -577,7 +577,7 @@ export default function AssemblyEditor({ guid, kind }) {
         onSaveCopy={() => setCopying({ ...record, display_name: form.display_name })}
       />
       <CloneDialog assembly={copying} onClose={() => setCopying(null)} onClone={saveCopy}
-        title={S.conflict.copyTitle} text={S.conflict.copyText} testId="save-copy-dialog" />
+        title={S.conflict.copyTitle} text={S.conflict.copyText} submitLabel={S.conflict.copySubmit} testId="save-copy-dialog" />
     </Stack>
   );
 }

@@ -100,7 +100,8 @@ def test_keep_theirs_loads_their_version(new_context: Callable[..., BrowserConte
     assert stored(engine, guid)["revision"] == 2
 
 
-def test_overwrite_with_mine_after_confirming(new_context: Callable[..., BrowserContext], engine: Engine) -> None:
+def test_overwrite_with_mine_after_confirming(new_context: Callable[..., BrowserContext],
+                                             engine: Engine) -> None:
     page, guid = conflicting_save(new_context, engine)
     page.get_by_test_id("conflict-overwrite").click()
     confirm = page.get_by_test_id("overwrite-dialog")
@@ -132,7 +133,8 @@ def test_save_mine_as_a_new_copy(new_context: Callable[..., BrowserContext], eng
     page.screenshot(path=artifact("conflict-save-copy-1440.png"), animations="disabled")
     name.fill(f"My version {guid[:6]}")
     copy_dialog.get_by_role("button", name="Save copy").click()
-    expect(page.get_by_test_id("notice")).to_contain_text(f"Your version was saved as “My version {guid[:6]}”")
+    expect(page.get_by_test_id("notice")).to_contain_text(
+        f"Your version was saved as “My version {guid[:6]}”")
     expect(page).to_have_url(re.compile(r"/assemblies/[0-9a-f]{32}$"))
     copy_guid = page.url.rsplit("/", 1)[1]
     assert copy_guid != guid
@@ -154,5 +156,6 @@ def test_conflict_dialog_dark_and_phone(new_context: Callable[..., BrowserContex
     box = page.get_by_test_id("conflict-dialog").get_by_role("dialog").bounding_box()
     assert box is not None and box["width"] <= 390
     page.screenshot(path=artifact("conflict-dialog-390.png"))
-    page.get_by_test_id("conflict-dialog").get_by_role("dialog").evaluate("d => d.querySelector('.MuiDialogContent-root').scrollTo(0, 1e6)")
+    content = page.get_by_test_id("conflict-dialog").locator(".MuiDialogContent-root")
+    content.evaluate("element => element.scrollTo(0, 1e6)")
     page.screenshot(path=artifact("conflict-dialog-390-end.png"))

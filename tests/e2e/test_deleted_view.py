@@ -53,7 +53,8 @@ def test_deleted_view_lists_deleted_assemblies_and_undeletes(page: Page, engine:
     expect(page.get_by_test_id("assembly-grid")).to_have_attribute("data-view", "deleted")
     expect(page.get_by_test_id("deleted-view")).to_have_attribute("aria-pressed", "true")
     page.get_by_test_id("quick-search").fill(prefix)
-    expect(page).to_have_url(f"{engine.url}/?view=deleted&q={prefix.replace(' ', '+')}&sort=deleted_at&order=desc")
+    query = f"view=deleted&q={prefix.replace(' ', '+')}&sort=deleted_at&order=desc"
+    expect(page).to_have_url(f"{engine.url}/?{query}")
     expect(page.get_by_test_id("deleted-name")).to_have_count(2)
     # Newest deletion first; who deleted it and when are shown.
     expect(page.get_by_test_id("deleted-name").first).to_have_text(f"{prefix} 2")
@@ -81,7 +82,8 @@ def test_deleted_view_lists_deleted_assemblies_and_undeletes(page: Page, engine:
     expect(page.get_by_test_id("assembly-grid").get_by_test_id("assembly-name")).to_have_text([f"{prefix} 1"])
 
 
-def test_undelete_of_an_id_in_use_again_says_so(new_context: Callable[..., BrowserContext], engine: Engine) -> None:
+def test_undelete_of_an_id_in_use_again_says_so(new_context: Callable[..., BrowserContext],
+                                                engine: Engine) -> None:
     prefix = f"Twice {uuid.uuid4().hex[:6]}"
     deleted_assemblies(engine, prefix, 1)
     one, two = new_context().new_page(), new_context().new_page()
@@ -98,7 +100,8 @@ def test_undelete_of_an_id_in_use_again_says_so(new_context: Callable[..., Brows
     expect(two.get_by_test_id("deleted-name")).to_have_count(0)  # the view was read again
 
 
-def test_undelete_follows_the_domain_policy(new_context: Callable[..., BrowserContext], engine: Engine) -> None:
+def test_undelete_follows_the_domain_policy(new_context: Callable[..., BrowserContext],
+                                            engine: Engine) -> None:
     prefix = f"Official trash {uuid.uuid4().hex[:6]}"
     deleted_assemblies(engine, prefix, 1, domain="official")
     operator = new_context().new_page()
@@ -106,7 +109,8 @@ def test_undelete_follows_the_domain_policy(new_context: Callable[..., BrowserCo
     open_deleted_view(operator, prefix, 1)
     button = operator.get_by_test_id("undelete")
     expect(button).to_be_disabled()
-    expect(operator.locator('[title="Only an administrator in Dev Mode can undelete in this domain."]')).to_have_count(1)
+    why = "Only an administrator in Dev Mode can undelete in this domain."
+    expect(operator.locator(f'[title="{why}"]')).to_have_count(1)
 
     # Dev Mode ended in another tab of the admin's session: the engine's refusal is shown.
     admin = new_context().new_page()

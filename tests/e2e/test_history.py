@@ -143,13 +143,16 @@ def test_restore_refused_as_stale_says_so_and_changes_nothing(page: Page, engine
 
 def dev_mode_api(page: Page, enabled: bool) -> int:
     """Switch Dev Mode of the page's own session, as another tab of it would."""
-    return page.evaluate("""async (enabled) => {
+    body: dict[str, object] = {"enabled": enabled}
+    if enabled:
+        body.update(password=ADMIN[1], reason=DEV_MODE_REASON)
+    return int(page.evaluate("""async (body) => {
         const csrf = document.cookie.split('; ').find(c => c.startsWith('ae_csrf=')).split('=')[1];
         const r = await fetch('/api/assemblies/dev-mode/switch', {method: 'POST', headers: {
             'Content-Type': 'application/json', 'X-CSRF-Token': decodeURIComponent(csrf)},
-            body: JSON.stringify(enabled ? {enabled, password: %r, reason: %r} : {enabled})});
+            body: JSON.stringify(body)});
         return r.status;
-    }""" % (ADMIN[1], DEV_MODE_REASON), enabled)
+    }""", body))
 
 
 def community_with_history(engine: Engine) -> str:

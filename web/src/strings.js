@@ -209,7 +209,6 @@ const S = {
     title: "History",
     loading: "Loading the history…",
     empty: "No revisions kept.",
-    columns: { revision: "Revision", action: "Action", when: "When", who: "By", changed: "Changed" },
     current: "current",
     showMore: (shown, total) => `Show more (${shown} of ${total})`,
     actions: {
@@ -221,7 +220,6 @@ const S = {
       undelete: "Undeleted",
       official_sync: "Official sync",
       baseline: "Baseline",
-      delete: "Deleted",
     },
     fields: {
       display_name: "Name",

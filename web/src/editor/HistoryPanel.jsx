@@ -33,7 +33,7 @@ function RevisionRow({ item, onOpen }) {
       onClick={() => onOpen(item)}
       data-testid="history-item"
       data-revision={item.revision}
-      aria-label={S.history.open(item.revision)}
+      title={S.history.open(item.revision)}
       divider
       sx={{ display: "grid", gridTemplateColumns: { xs: "1fr", md: "minmax(150px, 0.8fr) 1.2fr 2fr" }, gap: { xs: 0.5, md: 2 }, alignItems: "center", py: 1 }}
     >

@@ -32,6 +32,17 @@ def test_screenshots(new_context: Callable[..., BrowserContext], engine: Engine,
     expect(page.get_by_test_id("domain-chip-all").get_by_test_id("chip-count")).not_to_have_text("…")
     page.screenshot(path=artifact(f"list-{theme}.png"), animations="disabled")
 
+    with engine.api(OPERATOR) as api:
+        gone = api.post("/api/assemblies", json={
+            "display_name": f"Deleted example ({theme})", "assembly_kind": "script",
+            "assembly_type": "bash", "category": "script", "payload": {"script": "true\n"}}).json()
+        api.delete(f"/api/assemblies/{gone['assembly_guid']}").raise_for_status()
+    page.get_by_test_id("deleted-view").click()
+    expect(page.get_by_test_id("deleted-name").first).to_be_visible()
+    page.screenshot(path=artifact(f"list-deleted-{theme}.png"), animations="disabled")
+    page.get_by_test_id("deleted-view").click()
+    expect(page.get_by_test_id("assembly-grid")).to_have_attribute("data-view", "list")
+
     page.goto(f"/assemblies/{first_of_kind(engine, 'script')}")
     expect(page.get_by_test_id("code-editor").locator(".cm-content")).to_be_visible()
     page.screenshot(path=artifact(f"editor-script-{theme}.png"), full_page=True, animations="disabled")

@@ -124,6 +124,16 @@ export const Assemblies = {
       body: { document_base64: documentBase64, domain, file_name: fileName || undefined, as_new: true, dry_run: true },
     }),
   exportFile: (guid, name) => download(`/api/assemblies/${enc(guid)}/export`, `${safeFileName(name)}.json`),
+  // Version history (every revision kept; a restore makes a new revision) and the trash.
+  revisions: (guid, params = {}) => api(`/api/assemblies/${enc(guid)}/revisions?${queryOf(params)}`),
+  revision: (guid, revision) => api(`/api/assemblies/${enc(guid)}/revisions/${enc(revision)}`),
+  restore: (guid, revision, expectedRevision) =>
+    api(`/api/assemblies/${enc(guid)}/revisions/${enc(revision)}/restore`, {
+      method: "POST",
+      body: { expected_revision: expectedRevision },
+    }),
+  deleted: (params) => api(`/api/assemblies/deleted?${queryOf(params)}`),
+  undelete: (guid) => api(`/api/assemblies/${enc(guid)}/undelete`, { method: "POST" }),
   downloadFile: (guid, fileName) => download(`/api/assemblies/${enc(guid)}/files/${enc(fileName)}`, fileName),
 };
 

@@ -14,7 +14,7 @@ import { formatTime } from "../format.js";
 import { useSession, writableDomains } from "../session.js";
 
 // Shared frame: a title, content, an error line and Cancel / submit.
-function ActionDialog({ open, title, onClose, onSubmit, submitLabel, submitColor = "primary", canSubmit = true, children, testId }) {
+export function ActionDialog({ open, title, onClose, onSubmit, submitLabel, submitColor = "primary", canSubmit = true, children, testId }) {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState(null);
   useEffect(() => {
@@ -57,7 +57,8 @@ function ActionDialog({ open, title, onClose, onSubmit, submitLabel, submitColor
   );
 }
 
-export function CloneDialog({ assembly, onClose, onClone, targets }) {
+// Also "save my edits as a new copy" after a conflict (its own title and text).
+export function CloneDialog({ assembly, onClose, onClone, targets, title = S.dialogs.cloneTitle, text, submitLabel = S.dialogs.cloneSubmit, testId = "clone-dialog" }) {
   const session = useSession();
   const domains = (targets || writableDomains(session)).filter((d) => writableDomains(session).includes(d));
   const [target, setTarget] = useState("user");
@@ -69,14 +70,14 @@ export function CloneDialog({ assembly, onClose, onClone, targets }) {
   return (
     <ActionDialog
       open={Boolean(assembly)}
-      title={S.dialogs.cloneTitle}
+      title={title}
       onClose={onClose}
       onSubmit={() => onClone(assembly, target, name.trim())}
-      submitLabel={S.dialogs.cloneSubmit}
+      submitLabel={submitLabel}
       canSubmit={Boolean(name.trim())}
-      testId="clone-dialog"
+      testId={testId}
     >
-      <DialogContentText sx={{ mb: 2 }}>{assembly ? S.dialogs.cloneText(assembly.display_name, S.domains[assembly.source]) : ""}</DialogContentText>
+      <DialogContentText sx={{ mb: 2 }}>{assembly ? text || S.dialogs.cloneText(assembly.display_name, S.domains[assembly.source]) : ""}</DialogContentText>
       <TextField
         label={S.dialogs.cloneName}
         value={name}

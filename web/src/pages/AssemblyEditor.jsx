@@ -25,7 +25,7 @@ import S from "../strings.js";
 import { Assemblies } from "../api.js";
 import { listUrl, navigate, useLeaveGuard } from "../router.js";
 import { OPEN_DEV_MODE, devModeOn, isAdmin, mayWrite, useSession, writableDomains } from "../session.js";
-import { TYPES_BY_KIND, fileBase64, newForm } from "../assemblyForm.js";
+import { TYPES_BY_KIND, changesOf, createBody, fileBase64, formFromRecord, newForm, parseWorkflow, same } from "../assemblyForm.js";
 import DomainBadge from "../components/DomainBadge.jsx";
 import DirtyPill from "../components/DirtyPill.jsx";
 import CodeEditor from "../editor/CodeEditor.jsx";
@@ -35,6 +35,8 @@ import FilesPanel from "../editor/FilesPanel.jsx";
 import ReadOnlyField from "../editor/ReadOnlyField.jsx";
 import SitesField from "../editor/SitesField.jsx";
 import { variableProblems } from "../editor/VariablesTable.jsx";
+import HistoryPanel from "../editor/HistoryPanel.jsx";
+import ConflictDialog from "../editor/ConflictDialog.jsx";
 import { CloneDialog } from "../components/Dialogs.jsx";
 import { formatTime, pageTitle } from "../format.js";
 
@@ -51,66 +53,6 @@ function Section({ title, children, testId }) {
   );
 }
 
-// The editor's form state for a record from GET /api/assemblies/{guid}.
-function formFromRecord(record) {
-  const meta = record.metadata || {};
-  const payload = record.payload || {};
-  const sites = meta.sites && typeof meta.sites === "object" ? meta.sites : null;
-  return {
-    domain: record.source,
-    display_name: record.display_name || "",
-    summary: record.summary || "",
-    category: record.category || "",
-    assembly_kind: record.assembly_kind,
-    assembly_type: record.assembly_type,
-    version: record.version,
-    timeout_seconds: meta.timeout_seconds == null ? "" : String(meta.timeout_seconds),
-    sites: { mode: sites?.mode === "specific" ? "specific" : "all", values: Array.isArray(sites?.values) ? sites.values.map(String) : [] },
-    variables: Array.isArray(meta.variables) ? meta.variables.map((v) => ({ ...v, default: v.default ?? "" })) : [],
-    files: (payload.files || []).map((f) => ({ ...f, saved: true })),
-    script: payload.script ?? "",
-    workflowText: JSON.stringify(payload.workflow ?? { nodes: [], edges: [] }, null, 2),
-  };
-}
-
-function parseWorkflow(text) {
-  try {
-    const value = JSON.parse(text);
-    return value && typeof value === "object" && !Array.isArray(value) ? value : null;
-  } catch {
-    return null;
-  }
-}
-
-function metadataOf(form) {
-  const timeout = String(form.timeout_seconds).trim();
-  return {
-    timeout_seconds: timeout === "" ? null : Number(timeout),
-    sites: { mode: form.sites.mode, values: form.sites.mode === "specific" ? form.sites.values.filter(Boolean) : [] },
-    variables: form.variables.map((v) => ({
-      name: v.name,
-      label: v.label,
-      type: v.type,
-      default: v.default,
-      required: Boolean(v.required),
-      description: v.description,
-    })),
-  };
-}
-
-function payloadOf(form) {
-  if (form.assembly_kind === "workflow") return { workflow: parseWorkflow(form.workflowText) };
-  return {
-    script: form.script,
-    // Saved files are sent by name only (the engine keeps their bytes); uploads carry data.
-    files: form.files.map((f) =>
-      f.data !== undefined && !f.saved
-        ? { file_name: f.file_name, mime_type: f.mime_type, data: f.data }
-        : { file_name: f.file_name, mime_type: f.mime_type },
-    ),
-  };
-}
-
 function validate(form) {
   if (!form.display_name.trim()) return S.editor.nameRequired;
   if (form.assembly_kind !== "workflow") {
@@ -122,27 +64,6 @@ function validate(form) {
   }
   if (form.assembly_kind === "workflow" && !parseWorkflow(form.workflowText)) return S.editor.invalidWorkflow;
   return null;
-}
-
-const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
-
-// PUT body: only what differs from what was loaded (metadata keys merge on the engine).
-function changesOf(form, base) {
-  const changes = {};
-  for (const key of ["display_name", "summary", "category", "assembly_type"]) {
-    if (form[key] !== base[key]) changes[key] = key === "display_name" ? form[key].trim() : form[key];
-  }
-  if (form.assembly_kind !== "workflow") {
-    const meta = metadataOf(form);
-    const baseMeta = metadataOf(base);
-    const metadata = {};
-    for (const key of Object.keys(meta)) if (!same(meta[key], baseMeta[key])) metadata[key] = meta[key];
-    if (Object.keys(metadata).length) changes.metadata = metadata;
-    if (form.script !== base.script || !same(form.files, base.files)) changes.payload = payloadOf(form);
-  } else if (!same(parseWorkflow(form.workflowText), parseWorkflow(base.workflowText))) {
-    changes.payload = payloadOf(form);
-  }
-  return changes;
 }
 
 // The bar under the top bar that stays in view while scrolling: back, title and state,
@@ -183,7 +104,10 @@ export default function AssemblyEditor({ guid, kind }) {
   const [imported, setImported] = useState(null);
   const [loadError, setLoadError] = useState(null);
   const [error, setError] = useState(null);
-  const [conflict, setConflict] = useState(false);
+  // A stale save: {theirs} (the record now stored) while the user decides; open = dialog shown.
+  const [conflict, setConflict] = useState(null);
+  const [conflictOpen, setConflictOpen] = useState(false);
+  const [copying, setCopying] = useState(null);
   const [saving, setSaving] = useState(false);
   const [ioMenu, setIoMenu] = useState(null);
   const [cloning, setCloning] = useState(null);
@@ -200,7 +124,8 @@ export default function AssemblyEditor({ guid, kind }) {
       setForm(next);
       setBaseline(next);
       setImported(null);
-      setConflict(false);
+      setConflict(null);
+      setConflictOpen(false);
       setError(null);
       setShowProblems(false);
     } catch (err) {
@@ -313,22 +238,7 @@ export default function AssemblyEditor({ guid, kind }) {
         if (imported && same(form, imported.form)) {
           created = await Assemblies.importDocument(imported.documentBase64, form.domain, imported.fileName);
         } else {
-          const body = {
-            domain: form.domain,
-            display_name: form.display_name.trim(),
-            assembly_kind: form.assembly_kind,
-            assembly_type: form.assembly_type,
-            summary: form.summary,
-            category: form.category,
-            payload: payloadOf(form),
-          };
-          if (Number.isInteger(form.version)) body.version = form.version;
-          if (form.assembly_kind !== "workflow") {
-            const meta = metadataOf(form);
-            if (meta.timeout_seconds === null) delete meta.timeout_seconds;
-            body.metadata = meta;
-          }
-          created = await Assemblies.create(body);
+          created = await Assemblies.create(createBody(form, form.domain));
         }
         setBaseline(form);
         setImported(null);
@@ -343,13 +253,51 @@ export default function AssemblyEditor({ guid, kind }) {
       notify({ text: S.editor.saved });
       await load();
     } catch (err) {
-      if (err.status === 409 && err.code === "conflict") setConflict(true);
+      if (err.status === 409 && err.code === "conflict") await showConflict();
       else setError(err.message);
     } finally {
       setSaving(false);
     }
   };
   saveRef.current = save;
+
+  // Fetch what is stored now and put it next to the user's edits.
+  const showConflict = async () => {
+    try {
+      setConflict({ theirs: await Assemblies.get(record.assembly_guid) });
+      setConflictOpen(true);
+    } catch (err) {
+      setError(err.status === 404 ? S.editor.notFound : err.message);
+    }
+  };
+
+  // "Overwrite with mine": the form as it is becomes the next revision after theirs.
+  const overwrite = async () => {
+    const { theirs } = conflict;
+    const changes = changesOf(form, formFromRecord(theirs));
+    try {
+      if (Object.keys(changes).length) await Assemblies.update(record.assembly_guid, changes, theirs.revision);
+    } catch (err) {
+      if (err.status === 409 && err.code === "conflict") {
+        await showConflict();
+        throw new Error(S.conflict.again);
+      }
+      throw err;
+    }
+    notify({ text: S.editor.saved });
+    await load();
+  };
+
+  // "Save mine as a new copy": clone what is stored, then give the copy the user's edits.
+  const saveCopy = async (assembly, target, name) => {
+    const copy = await Assemblies.clone(record.assembly_guid, target, name);
+    const changes = changesOf({ ...form, display_name: name }, formFromRecord(copy));
+    const saved = Object.keys(changes).length ? await Assemblies.update(copy.assembly_guid, changes, copy.revision) : copy;
+    setCopying(null);
+    setBaseline(form); // the edits are saved (in the copy): leaving asks nothing
+    notify({ text: S.conflict.copied(saved.display_name) });
+    navigate(`/assemblies/${saved.assembly_guid}`, { force: true });
+  };
 
   const importFile = async (event) => {
     const file = event.target.files?.[0];
@@ -366,7 +314,7 @@ export default function AssemblyEditor({ guid, kind }) {
       setForm(next);
       setBaseline(next);
       setImported({ documentBase64, fileName: file.name, form: next });
-      setConflict(false);
+      setConflict(null);
       setError(null);
       setShowProblems(false);
       window.history.replaceState(window.history.state, "", `/assemblies/new/${next.assembly_kind}`);
@@ -490,8 +438,8 @@ export default function AssemblyEditor({ guid, kind }) {
           severity="error"
           data-testid="conflict-message"
           action={
-            <Button color="inherit" size="small" onClick={load} data-testid="conflict-reload">
-              {S.editor.reload}
+            <Button color="inherit" size="small" onClick={() => setConflictOpen(true)} data-testid="conflict-resolve" sx={{ whiteSpace: "nowrap" }}>
+              {S.editor.resolveConflict}
             </Button>
           }
         >
@@ -603,7 +551,33 @@ export default function AssemblyEditor({ guid, kind }) {
           </Section>
         </>
       )}
+      {record && (
+        <Section title={S.history.title} testId="history">
+          <HistoryPanel
+            record={record}
+            canRestore={!readOnly}
+            touched={touched}
+            onRestored={(revision, restored) => {
+              notify({ text: S.history.restored(revision, restored.revision) });
+              load();
+            }}
+          />
+        </Section>
+      )}
       <CloneDialog assembly={cloning} onClose={() => setCloning(null)} onClone={doClone} targets={["user"]} />
+      <ConflictDialog
+        open={conflictOpen}
+        theirs={conflict?.theirs}
+        base={baseline}
+        mine={form}
+        canCopy={allowed.length > 0}
+        onLater={() => setConflictOpen(false)}
+        onKeepTheirs={load}
+        onOverwrite={overwrite}
+        onSaveCopy={() => setCopying({ ...record, display_name: form.display_name })}
+      />
+      <CloneDialog assembly={copying} onClose={() => setCopying(null)} onClone={saveCopy}
+        title={S.conflict.copyTitle} text={S.conflict.copyText} submitLabel={S.conflict.copySubmit} testId="save-copy-dialog" />
     </Stack>
   );
 }

@@ -36,6 +36,8 @@ import ContentCopyIcon from "@mui/icons-material/ContentCopy";
 import EditIcon from "@mui/icons-material/Edit";
 import DeleteIcon from "@mui/icons-material/Delete";
 import FileDownloadIcon from "@mui/icons-material/FileDownload";
+import DeleteOutlinedIcon from "@mui/icons-material/DeleteOutlined";
+import Alert from "@mui/material/Alert";
 import S from "../strings.js";
 import { Assemblies } from "../api.js";
 import { navigate, rememberList, replaceQuery } from "../router.js";
@@ -46,7 +48,9 @@ import DirtyPill from "../components/DirtyPill.jsx";
 import TypeLabel from "../components/TypeLabel.jsx";
 import { CloneDialog, DeleteDialog, RenameDialog } from "../components/Dialogs.jsx";
 import { QUEUE_CHANGED } from "../components/DevModeBanner.jsx";
+import { deletedColumns, deletedCounts } from "../components/DeletedView.jsx";
 import { formatCount, formatTime, pageTitle } from "../format.js";
+import { DEFAULT_PAGE_SIZE, DOMAINS, KINDS, PAGE_SIZES, SORT_FIELDS, stateFromUrl, urlFromState } from "../listAddress.js";
 
 // Only the AG Grid features the list uses: server-side (infinite) rows, paging, tooltips,
 // the initial state (sort, page) restored from the address, and the column/row calls the
@@ -57,53 +61,7 @@ ModuleRegistry.registerModules([
   ColumnApiModule, RowApiModule,
 ]);
 
-const PAGE_SIZES = [25, 50, 100];
-const DEFAULT_PAGE_SIZE = 50;
 const POLL_MS = 2000;
-const DOMAINS = ["official", "community", "user"];
-const KINDS = ["script", "workflow", "ansible"];
-// Grid column → the API's sort key.
-const SORT_FIELDS = {
-  assembly_type: "assembly_type",
-  source: "source",
-  category: "category",
-  display_name: "display_name",
-  updated_at: "updated_at",
-};
-
-// The list's state lives in the address (shareable; Back returns to it):
-// ?domain=&kind=&category=&q=&sort=&order=&page=&size=
-function stateFromUrl() {
-  const params = new URLSearchParams(window.location.search);
-  const pick = (key, allowed) => (allowed.includes(params.get(key)) ? params.get(key) : null);
-  const page = Number.parseInt(params.get("page") || "1", 10);
-  const size = Number.parseInt(params.get("size") || "", 10);
-  return {
-    domain: pick("domain", DOMAINS),
-    kind: pick("kind", KINDS),
-    category: params.has("category") ? params.get("category") : null,
-    q: params.get("q") || "",
-    sort: pick("sort", Object.keys(SORT_FIELDS)),
-    order: params.get("order") === "desc" ? "desc" : "asc",
-    page: Number.isFinite(page) && page > 0 ? page : 1,
-    size: PAGE_SIZES.includes(size) ? size : DEFAULT_PAGE_SIZE,
-  };
-}
-
-function urlFromState(state) {
-  const params = new URLSearchParams();
-  if (state.domain) params.set("domain", state.domain);
-  if (state.kind) params.set("kind", state.kind);
-  if (state.category !== null) params.set("category", state.category);
-  if (state.q) params.set("q", state.q);
-  if (state.sort) {
-    params.set("sort", state.sort);
-    params.set("order", state.order);
-  }
-  if (state.page > 1) params.set("page", String(state.page));
-  if (state.size !== DEFAULT_PAGE_SIZE) params.set("size", String(state.size));
-  return params.toString();
-}
 
 // The grid fills the window below its top edge (which moves when the Dev Mode banner shows).
 function useFillHeight(ref, trigger) {
@@ -186,6 +144,7 @@ export default function AssemblyList() {
   const initial = useRef(stateFromUrl()).current;
   // The page from the address, applied once the first rows (and so the page count) are in.
   const pendingPage = useRef(initial.page - 1);
+  const [deleted, setDeleted] = useState(initial.deleted);
   const [domain, setDomain] = useState(initial.domain);
   const [kind, setKind] = useState(initial.kind);
   const [category, setCategory] = useState(initial.category);
@@ -198,6 +157,7 @@ export default function AssemblyList() {
   const [cloning, setCloning] = useState(null);
   const [renaming, setRenaming] = useState(null);
   const [deleting, setDeleting] = useState(null);
+  const [listError, setListError] = useState(null);
   const { notify } = session;
 
   useEffect(() => {
@@ -212,18 +172,18 @@ export default function AssemblyList() {
 
   // Every change of the list's state goes into the address (no new history entry).
   useEffect(() => {
-    replaceQuery(urlFromState({ domain, kind, category, q, ...view }));
+    replaceQuery(urlFromState({ deleted, domain, kind, category, q, ...view }));
     rememberList(window.location.pathname + window.location.search);
-  }, [domain, kind, category, q, view]);
+  }, [deleted, domain, kind, category, q, view]);
 
   // Counts per domain, kind and category for the current search and filters.
   const loadCounts = useCallback(async () => {
     try {
-      setFacets(await Assemblies.facets({ domain, kind, category, q }));
+      setFacets(deleted ? await deletedCounts({ kind, category, q }) : await Assemblies.facets({ domain, kind, category, q }));
     } catch (error) {
       notify({ text: error.message, severity: "error" });
     }
-  }, [domain, kind, category, q, notify]);
+  }, [deleted, domain, kind, category, q, notify]);
 
   useEffect(() => {
     loadCounts();
@@ -237,14 +197,14 @@ export default function AssemblyList() {
       getRows: async (params) => {
         const sort = params.sortModel?.[0];
         try {
-          const result = await Assemblies.list({
+          const result = await (deleted ? Assemblies.deleted : Assemblies.list)({
             domain,
             kind,
             category,
             q,
             offset: params.startRow,
             limit: params.endRow - params.startRow,
-            sort: sort ? SORT_FIELDS[sort.colId] : "display_name",
+            sort: sort ? SORT_FIELDS[sort.colId] || sort.colId : "display_name",
             order: sort ? sort.sort : "asc",
           });
           dirtyBlocks.current.set(params.startRow, result.items.some((item) => item.is_dirty));
@@ -262,7 +222,7 @@ export default function AssemblyList() {
         }
       },
     };
-  }, [domain, kind, category, q, notify]);
+  }, [deleted, domain, kind, category, q, notify]);
 
   const refresh = useCallback(() => {
     gridRef.current?.api?.refreshInfiniteCache();
@@ -284,7 +244,7 @@ export default function AssemblyList() {
   // Names first: the Name column takes the free width; fixed columns are as wide as their
   // content. On a phone only Name, Source and the row menu are shown.
   const columnDefs = useMemo(
-    () => [
+    () => deleted ? deletedColumns(narrow) : [
       {
         colId: "assembly_type",
         field: "assembly_type",
@@ -347,7 +307,7 @@ export default function AssemblyList() {
         cellRenderer: ActionsCell,
       },
     ],
-    [narrow],
+    [narrow, deleted],
   );
 
   const gridTheme = useMemo(
@@ -364,7 +324,22 @@ export default function AssemblyList() {
   );
 
   const openMenu = useCallback((anchor, data) => setMenu({ anchor, data }), []);
-  const context = useMemo(() => ({ openMenu }), [openMenu]);
+  // Undelete from the deleted view: a 409 (the id is in use again) or a refusal stays on
+  // screen above the grid until closed.
+  const undelete = useCallback(async (assembly) => {
+    setListError(null);
+    try {
+      const back = await Assemblies.undelete(assembly.assembly_guid);
+      notify({ text: S.list.undeleted(back.display_name, back.revision) });
+    } catch (error) {
+      setListError(error.status === 409
+        ? S.list.undeleteInUse(assembly.display_name, error.message)
+        : S.list.undeleteFailed(assembly.display_name, error.message));
+    }
+    refresh();
+  }, [notify, refresh]);
+  const mayUndelete = useCallback((assembly) => mayWrite(session, assembly.source), [session]);
+  const context = useMemo(() => ({ openMenu, undelete, mayUndelete, narrow }), [openMenu, undelete, mayUndelete, narrow]);
   const row = menu?.data;
   const closeMenu = () => setMenu(null);
 
@@ -383,7 +358,9 @@ export default function AssemblyList() {
       const event = params.event;
       if (!event || !params.data) return;
       const menuKey = event.key === "ContextMenu" || (event.key === "F10" && event.shiftKey);
-      if (menuKey || (event.key === "Enter" && params.column.getColId() === "actions")) {
+      if (deleted) {
+        if (event.key === "Enter" && params.column.getColId() === "actions" && mayUndelete(params.data)) undelete(params.data);
+      } else if (menuKey || (event.key === "Enter" && params.column.getColId() === "actions")) {
         event.preventDefault();
         const cell = event.target.closest?.(".ag-cell") || event.target;
         openMenu(cell.closest(".ag-row")?.querySelector('[col-id="actions"]') || cell, params.data);
@@ -392,7 +369,7 @@ export default function AssemblyList() {
         navigate(`/assemblies/${params.data.assembly_guid}`);
       }
     },
-    [openMenu],
+    [openMenu, deleted, undelete, mayUndelete],
   );
 
   const onSortChanged = useCallback(({ api }) => {
@@ -406,13 +383,21 @@ export default function AssemblyList() {
     if ((!newPage && !newPageSize) || pendingPage.current > 0) return;
     setView((v) => ({ ...v, page: api.paginationGetCurrentPage() + 1, size: api.paginationGetPageSize() }));
   }, []);
+  // The grid is made again when the view switches (other columns); it starts from the
+  // current sort and page size.
   const initialState = useMemo(
     () => ({
-      sort: initial.sort ? { sortModel: [{ colId: initial.sort, sort: initial.order }] } : undefined,
-      pagination: { pageSize: initial.size },
+      sort: view.sort ? { sortModel: [{ colId: view.sort, sort: view.order }] } : undefined,
+      pagination: { pageSize: view.size },
     }),
-    [initial],
+    [deleted], // eslint-disable-line react-hooks/exhaustive-deps
   );
+  const switchView = () => {
+    setListError(null);
+    // Newest deletions first in the deleted view; the list's default order back in the list.
+    setView((v) => ({ ...v, sort: deleted ? null : "deleted_at", order: deleted ? "asc" : "desc", page: 1 }));
+    setDeleted(!deleted);
+  };
 
   const doClone = async (assembly, target, name) => {
     const created = await Assemblies.clone(assembly.assembly_guid, target, name);
@@ -496,6 +481,19 @@ export default function AssemblyList() {
         <Stack direction="row" spacing={1} sx={{ flexWrap: "wrap", rowGap: 1 }} data-testid="domain-chips">
           {chip("all", S.domains.all)}
           {DOMAINS.map((d) => chip(d, S.domains[d]))}
+          <Chip
+            clickable
+            disableRipple
+            size={narrow ? "small" : "medium"}
+            icon={<DeleteOutlinedIcon />}
+            label={S.list.deletedView}
+            title={S.list.deletedViewHelp}
+            aria-pressed={deleted}
+            variant={deleted ? "filled" : "outlined"}
+            color={deleted ? "error" : "default"}
+            onClick={switchView}
+            data-testid="deleted-view"
+          />
         </Stack>
         <Box sx={{ flex: 1, display: { xs: "none", md: "block" } }} />
         <Stack direction="row" spacing={1} sx={{ minWidth: 0 }}>
@@ -511,7 +509,7 @@ export default function AssemblyList() {
             <MenuItem value="" data-testid="kind-option-all">{S.list.allKinds}</MenuItem>
             {KINDS.map((k) => (
               <MenuItem key={k} value={k} data-testid={`kind-option-${k}`}>
-                {S.list.withCount(S.kinds[k], formatCount(kindCounts[k]))}
+                {deleted ? S.kinds[k] : S.list.withCount(S.kinds[k], formatCount(kindCounts[k]))}
               </MenuItem>
             ))}
           </TextField>
@@ -527,7 +525,7 @@ export default function AssemblyList() {
             <MenuItem value={"\u0000all"} data-testid="category-option-all">{S.list.allCategories}</MenuItem>
             {categories.map((c) => (
               <MenuItem key={c} value={c} data-testid={`category-option-${c}`}>
-                {S.list.withCount(c || S.list.noCategory, formatCount(categoryCounts[c] ?? 0))}
+                {deleted ? c || S.list.noCategory : S.list.withCount(c || S.list.noCategory, formatCount(categoryCounts[c] ?? 0))}
               </MenuItem>
             ))}
           </TextField>
@@ -569,8 +567,14 @@ export default function AssemblyList() {
           ))}
         </Menu>
       </Stack>
-      <Box ref={gridBox} sx={{ height: gridHeight, minHeight: 420 }} data-testid="assembly-grid">
+      {listError && (
+        <Alert severity="error" onClose={() => setListError(null)} data-testid="list-error">
+          {listError}
+        </Alert>
+      )}
+      <Box ref={gridBox} sx={{ height: gridHeight, minHeight: 420 }} data-testid="assembly-grid" data-view={deleted ? "deleted" : "list"}>
           <AgGridReact
+            key={deleted ? "deleted" : "list"}
             ref={gridRef}
             theme={gridTheme}
             columnDefs={columnDefs}
@@ -580,13 +584,13 @@ export default function AssemblyList() {
             cacheBlockSize={DEFAULT_PAGE_SIZE}
             maxBlocksInCache={20}
             pagination
-            paginationPageSize={initial.size}
+            paginationPageSize={view.size}
             paginationPageSizeSelector={PAGE_SIZES}
             initialState={initialState}
             getRowId={(params) => params.data.assembly_guid}
-            rowHeight={44}
+            rowHeight={deleted && narrow ? 52 : 44}
             context={context}
-            overlayNoRowsTemplate={S.list.noRows}
+            overlayNoRowsTemplate={deleted ? S.list.noDeleted : S.list.noRows}
             focusGridInnerElement={focusGridInnerElement}
             tabToNextCell={() => false}
             onCellKeyDown={onCellKeyDown}

@@ -1,0 +1,55 @@
+// The list's state in its address (?view=deleted&domain=&kind=&category=&q=&sort=&order=
+// &page=&size=), so a view can be shared and Back returns to it.
+
+export const PAGE_SIZES = [25, 50, 100];
+export const DEFAULT_PAGE_SIZE = 50;
+export const DOMAINS = ["official", "community", "user"];
+export const KINDS = ["script", "workflow", "ansible"];
+// Grid column → the API's sort key.
+export const SORT_FIELDS = {
+  assembly_type: "assembly_type",
+  source: "source",
+  category: "category",
+  display_name: "display_name",
+  updated_at: "updated_at",
+};
+
+export function stateFromUrl() {
+  const params = new URLSearchParams(window.location.search);
+  const pick = (key, allowed) => (allowed.includes(params.get(key)) ? params.get(key) : null);
+  const deleted = params.get("view") === "deleted";
+  const page = Number.parseInt(params.get("page") || "1", 10);
+  const size = Number.parseInt(params.get("size") || "", 10);
+  return {
+    deleted,
+    domain: pick("domain", DOMAINS),
+    kind: pick("kind", KINDS),
+    category: params.has("category") ? params.get("category") : null,
+    q: params.get("q") || "",
+    sort: pick("sort", sortFields(deleted)),
+    order: params.get("order") === "desc" ? "desc" : "asc",
+    page: Number.isFinite(page) && page > 0 ? page : 1,
+    size: PAGE_SIZES.includes(size) ? size : DEFAULT_PAGE_SIZE,
+  };
+}
+
+// Grid columns that sort, by view (the deleted view also sorts by when it was deleted).
+function sortFields(deleted) {
+  return deleted ? [...Object.keys(SORT_FIELDS).filter((f) => f !== "updated_at"), "deleted_at"] : Object.keys(SORT_FIELDS);
+}
+
+export function urlFromState(state) {
+  const params = new URLSearchParams();
+  if (state.deleted) params.set("view", "deleted");
+  if (state.domain) params.set("domain", state.domain);
+  if (state.kind) params.set("kind", state.kind);
+  if (state.category !== null) params.set("category", state.category);
+  if (state.q) params.set("q", state.q);
+  if (state.sort) {
+    params.set("sort", state.sort);
+    params.set("order", state.order);
+  }
+  if (state.page > 1) params.set("page", String(state.page));
+  if (state.size !== DEFAULT_PAGE_SIZE) params.set("size", String(state.size));
+  return params.toString();
+}

@@ -9,8 +9,8 @@ from pydantic import Field
 
 from ...services.assemblies.inputs import StrictModel
 from ...services.container import EngineServices
-from ..deps import CSRF_COOKIE, SESSION_COOKIE, Auth, RequestAuth, Services, client_address
-from ..errors import ApiError, error_responses
+from ..deps import CSRF_COOKIE, SESSION_COOKIE, Auth, RequestAuth, Services, SignedIn, client_address
+from ..errors import error_responses
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 
@@ -39,9 +39,7 @@ def login(body: Annotated[LoginBody, Body()], request: Request, response: Respon
 
 
 @router.post("/logout", responses=error_responses(401, 403))
-def logout(auth: Auth, response: Response, engine: Services) -> dict[str, Any]:
-    if auth.session is None:
-        raise ApiError(401, "unauthorized", "You are not signed in.")
+def logout(auth: SignedIn, response: Response, engine: Services) -> dict[str, Any]:
     engine.accounts.logout(auth.caller, auth.token)
     response.delete_cookie(SESSION_COOKIE, path="/")
     response.delete_cookie(CSRF_COOKIE, path="/")
@@ -61,9 +59,7 @@ def _who(auth: RequestAuth, engine: EngineServices) -> dict[str, Any]:
 
 
 @router.get("/me", responses=error_responses(401))
-def me(auth: Auth, engine: Services) -> dict[str, Any]:
-    if auth.session is None or auth.caller.actor is None:
-        raise ApiError(401, "unauthorized", "Sign in first (POST /api/auth/login).")
+def me(auth: SignedIn, engine: Services) -> dict[str, Any]:
     return _who(auth, engine)
 
 

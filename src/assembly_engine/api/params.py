@@ -45,7 +45,7 @@ IF_MATCH_PATTERN = re.compile(r'[ \t]*(?:W/)?"*([0-9]{1,12})"*[ \t]*')
 # Parsed by parse_if_match (a clear 400 rather than a validation error); the pattern is
 # declared so the document says exactly what is accepted.
 IfMatch = Annotated[str | None, Header(
-    json_schema_extra={"pattern": f"^{IF_MATCH_PATTERN.pattern}$"},
+    json_schema_extra={"type": "string", "pattern": f"^{IF_MATCH_PATTERN.pattern}$"},
     description='the revision you edited, e.g. "3" (the ETag of GET /api/assemblies/{guid})',
 )]
 

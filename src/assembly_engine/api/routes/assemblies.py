@@ -9,8 +9,10 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 
+from ... import input_limits as limits
 from ...services.assemblies.history import DELETED_SORT_KEYS
 from ...services.assemblies.inputs import (
+    WHOLE,
     AssemblyChanges,
     CloneRequest,
     FlushRequest,
@@ -109,7 +111,7 @@ def queue(caller: CurrentCaller, engine: Services) -> dict[str, Any]:
     return engine.assemblies.queue(caller)
 
 
-@router.post("/dev-mode/write", responses=error_responses(400, 401, 403, 422, 503))
+@router.post("/dev-mode/write", responses=error_responses(400, 401, 403, 415, 422, 503))
 def dev_mode_write(caller: CurrentCaller, engine: Services,
                    body: Annotated[FlushRequest | None, Body()] = None) -> dict[str, Any]:
     return engine.assemblies.flush(caller, body.domain if body else None)
@@ -171,7 +173,7 @@ class DeletedParams(ListParams):
 
 
 class RestoreRequest(StrictModel):
-    expected_revision: Annotated[int | None, Field(ge=1)] = None
+    expected_revision: Annotated[int, Field(ge=1, le=limits.INT64_MAX), WHOLE] | None = None
 
 
 @router.get("/deleted", responses=error_responses(401, 422),

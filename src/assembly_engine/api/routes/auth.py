@@ -20,7 +20,7 @@ class LoginBody(StrictModel):
     password: Annotated[str, Field(min_length=1, max_length=1024)]
 
 
-@router.post("/login", responses=error_responses(400, 401, 422, 429, 503))
+@router.post("/login", responses=error_responses(400, 401, 415, 422, 429, 503))
 def login(body: Annotated[LoginBody, Body()], request: Request, response: Response,
           engine: Services) -> dict[str, Any]:
     signed_in = engine.accounts.login(body.username, body.password, client_address(request))

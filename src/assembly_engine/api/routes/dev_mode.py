@@ -18,7 +18,7 @@ def dev_mode_state(auth: Auth, engine: Services) -> dict[str, Any]:
     return engine.accounts.dev_mode_state(auth.caller, auth.session)
 
 
-@router.post("/switch", responses=error_responses(400, 401, 403, 422, 429))
+@router.post("/switch", responses=error_responses(400, 401, 403, 415, 422, 429))
 def dev_mode_switch(body: Annotated[DevModeSwitch, Body()], auth: Auth,
                     engine: Services) -> dict[str, Any]:
     return engine.accounts.switch_dev_mode(auth.caller, auth.session, enabled=body.enabled,

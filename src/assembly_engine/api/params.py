@@ -21,7 +21,20 @@ from .errors import ApiError
 
 
 class _GuidConvertor(Convertor[str]):
-    regex = GUID_REGEX
+    # Not followed by a newline: a route's "$" would let ".../<id>\n" through as <id>.
+    regex = GUID_REGEX + r"(?!\n)"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+class _AnyPathConvertor(Convertor[str]):
+    """Like Starlette's "path", newlines included (its ".*" stops at one), for catch-alls."""
+
+    regex = r"[\s\S]*"
 
     def convert(self, value: str) -> str:
         return value
@@ -31,6 +44,7 @@ class _GuidConvertor(Convertor[str]):
 
 
 register_url_convertor("guid", _GuidConvertor())
+register_url_convertor("any_path", _AnyPathConvertor())
 _WELL_FORMED = "0" * 32
 
 AssemblyId = Annotated[str, Path(

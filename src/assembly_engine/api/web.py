@@ -94,7 +94,7 @@ def install_web_ui(app: FastAPI, dist: Path = WEB_DIST) -> None:
         return error_response(404, "not_found", "There is nothing at this address.")
 
     # OPTIONS and HEAD too, so their 405 lists every method of the path, not one route's.
-    app.add_api_route("/api/{path:path}", unknown_api, methods=[*methods, "OPTIONS", "HEAD"],
+    app.add_api_route("/api/{path:any_path}", unknown_api, methods=[*methods, "OPTIONS", "HEAD"],
                       include_in_schema=False)
     catch_alls = [app.router.routes[-1]]
 

@@ -25,6 +25,7 @@ from ...services.assemblies.inputs import (
 from ...services.assemblies.listing import FacetParams, ListParams, PageParams, query_values
 from ...services.assemblies.service import ImportItem
 from ...services.container import EngineServices
+from ..answers import Facets, ListPage
 from ..deps import CurrentCaller, Services, authenticate
 from ..errors import ApiError, error_responses
 from ..params import AssemblyId, IfMatch, RevisionNumber, parse_if_match
@@ -71,7 +72,8 @@ def _query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
             for name, prop in schema["properties"].items()]
 
 
-@router.get("", responses={**error_responses(400, 401, 422), 304: {"description": "unchanged"}},
+@router.get("", responses={200: {"model": ListPage}, **error_responses(400, 401, 422),
+                           304: {"description": "unchanged"}},
             openapi_extra={"parameters": _query_parameters(ListParams)})
 async def list_assemblies(request: Request) -> Response:
     # The busiest route: requests reach it through api/fast_lane.py, not FastAPI's routing
@@ -93,7 +95,7 @@ async def list_assemblies(request: Request) -> Response:
                     headers={"ETag": page.etag, "Cache-Control": "no-cache"})
 
 
-@router.get("/facets", responses=error_responses(400, 401, 422),
+@router.get("/facets", response_model=Facets, responses=error_responses(400, 401, 422),
             openapi_extra={"parameters": _query_parameters(FacetParams)})
 def list_facets(request: Request, caller: CurrentCaller, engine: Services) -> dict[str, Any]:
     """Counts per domain, kind and category for the list's search and filters."""

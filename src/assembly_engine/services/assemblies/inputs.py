@@ -65,12 +65,15 @@ def json_problem(value: Any, where: str = "the request") -> str | None:
     return None
 
 
-def _whole_number(value: Any) -> Any:
+def _whole_number(value: Any, info: ValidationInfo) -> Any:
     """JSON's integers: 3 and 3.0 alike (JSON Schema's "integer"), never true or "3"."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValueError("must be a whole number")
-    if isinstance(value, float) and not value.is_integer():
-        raise ValueError("must be a whole number")
+    where = info.field_name or "the value"
+    if (isinstance(value, bool) or not isinstance(value, int | float)
+            or isinstance(value, float) and not value.is_integer()):
+        raise ValueError(f"{where} must be a whole number")
+    problem = limits.integer_problem(int(value), where)
+    if problem is not None:
+        raise ValueError(problem)
     return int(value)
 
 

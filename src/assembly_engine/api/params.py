@@ -20,27 +20,23 @@ from ..types import is_valid_assembly_guid
 from .errors import ApiError
 
 
-class _GuidConvertor(Convertor[str]):
+class _Text(Convertor[str]):
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+class _GuidConvertor(_Text):
     # Not followed by a newline: a route's "$" would let ".../<id>\n" through as <id>.
     regex = GUID_REGEX + r"(?!\n)"
 
-    def convert(self, value: str) -> str:
-        return value
 
-    def to_string(self, value: str) -> str:
-        return value
-
-
-class _AnyPathConvertor(Convertor[str]):
+class _AnyPathConvertor(_Text):
     """Like Starlette's "path", newlines included (its ".*" stops at one), for catch-alls."""
 
     regex = r"[\s\S]*"
-
-    def convert(self, value: str) -> str:
-        return value
-
-    def to_string(self, value: str) -> str:
-        return value
 
 
 register_url_convertor("guid", _GuidConvertor())

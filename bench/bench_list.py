@@ -7,6 +7,10 @@ seconds, authenticated with a Bearer token, on three requests:
 * ``?limit=100&domain=user&q=backup`` - a filtered search;
 * the first request again with ``If-None-Match`` set to its ETag - the 304 path.
 
+The fast lane (api/fast_lane.py) on its own: the first page again, after the shared engine
+is stopped, from an engine on the same home without it (bench/serve_without_fast_lane.py);
+the row's ratio is what the fast lane earns (with / without).
+
 Baseline: a bare Starlette app under uvicorn (same uvicorn settings as the engine) in its
 own process, answering the same request targets with the exact bytes captured from the
 engine's responses (and the bare 304 for the matching ETag). Target: engine >= 0.5 x
@@ -15,11 +19,14 @@ baseline requests/s for the two 200 answers; the 304 path is reported.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
 
 from .common import (
     BaselineServer,
     Context,
+    Engine,
     LoadResult,
     Result,
     alternate,
@@ -27,6 +34,7 @@ from .common import (
     main_engine,
     progress,
     scratch,
+    stop_main_engine,
 )
 
 TARGETS = {
@@ -39,6 +47,7 @@ def run(ctx: Context) -> list[Result]:
     engine = main_engine(ctx)
     auth = engine.auth()
     results: list[Result] = []
+    with_lane: LoadResult | None = None
     with scratch(ctx, "list") as folder, httpx.Client(base_url=engine.url, timeout=120) as client:
         routes: dict[str, dict[str, str]] = {}
         sizes: dict[str, int] = {}
@@ -75,7 +84,45 @@ def run(ctx: Context) -> list[Result]:
                         ctx, baseline.url + t, headers=h, duration=seconds, expect_status=s),
                 )
                 results.append(_result(name, target, mine, base, sizes.get(name, 0)))
+                if name == "list":
+                    with_lane = mine
+    assert with_lane is not None
+    results.append(_without_fast_lane(ctx, with_lane))
     return results
+
+
+def _without_fast_lane(ctx: Context, with_lane: LoadResult) -> Result:
+    """The first page from an engine without the fast lane (the home can hold one engine at
+    a time, so the shared one is stopped first; the writes benchmark starts it again)."""
+    stop_main_engine(ctx)
+    home = ctx.shared["main_home"]
+    without = Engine(home.home, home.staging,
+                     command=[str(Path(__file__).with_name("serve_without_fast_lane.py"))]).start()
+    try:
+        without.wait_ready(home.counts)
+        auth = without.auth()
+        httpx.get(without.url + TARGETS["list"], headers=auth, timeout=120).raise_for_status()
+        progress(f"list: first page without the fast lane, {ctx.connections} connections, "
+                 f"{ctx.duration:.0f}s")
+        plain = load_test(ctx, without.url + TARGETS["list"], headers=auth, duration=ctx.duration,
+                          expect_status=200)
+    finally:
+        without.stop()
+    gain = with_lane.rate / plain.rate if plain.rate > 0 else 0.0
+    return Result(
+        number="2d",
+        name="List first page without the fast lane (FastAPI routing)",
+        figure=plain.rate,
+        unit="req/s",
+        baseline=with_lane.rate,
+        baseline_label="the same engine with the fast lane (2a)",
+        ratio=gain,
+        ratio_label="with / without the fast lane",
+        target="report",
+        met=None,
+        notes=[f"latency p50/p99 {plain.p50_ms:.1f}/{plain.p99_ms:.1f} ms; {plain.tool}; "
+               f"errors {plain.errors}"],
+    )
 
 
 def _result(name: str, target: str, mine: LoadResult, base: LoadResult, size: int) -> Result:

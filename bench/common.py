@@ -156,8 +156,10 @@ class Engine:
     """``python -m assembly_engine.cli serve`` on a free loopback port."""
 
     def __init__(self, home: Path, staging: Path, *, extra_env: dict[str, str] | None = None,
-                 wrapper: Sequence[str] = ()) -> None:
+                 wrapper: Sequence[str] = (),
+                 command: Sequence[str] = ("-m", "assembly_engine.cli", "serve")) -> None:
         self.home = home
+        self.command = list(command)
         self.staging = staging
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -178,7 +180,7 @@ class Engine:
         with open(self.log_path, "ab") as log:
             self.started_at = time.perf_counter()
             self.proc = subprocess.Popen(
-                [*self.wrapper, PYTHON, "-m", "assembly_engine.cli", "serve"],
+                [*self.wrapper, PYTHON, *self.command],
                 env=self.env, stdout=log, stderr=subprocess.STDOUT, cwd=self.home.parent,
             )
         return self

@@ -99,7 +99,7 @@ def _api_routes(routes: Iterable[Any], prefix: str = "") -> Iterator[tuple[str, 
             if not route.include_in_schema:  # catch-alls for unknown paths, not API routes
                 continue
             for method in sorted(route.methods - IGNORED_METHODS):
-                yield method, prefix + route.path
+                yield method, prefix + route.path_format  # "{guid}", not "{guid:guid}"
             continue
         original = getattr(route, "original_router", None)
         if original is not None:

@@ -47,6 +47,9 @@ PLAYBOOK_BYTES = 512 * 1024
 BIDI_CONTROLS = frozenset(
     "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
 )
+# The same rule as a JSON Schema pattern, so the OpenAPI document says what a name may hold.
+ONE_LINE_PATTERN = (r"^[^\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+                    r"\u2028\u2029]*$")
 # Unicode categories never allowed in a one-line name: control characters (NUL, CR, LF,
 # tab, DEL, C1), the line separator and the paragraph separator.
 _LINE_BREAKING_CATEGORIES = frozenset({"Cc", "Zl", "Zp"})

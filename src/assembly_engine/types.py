@@ -12,7 +12,8 @@ PayloadGuid = NewType("PayloadGuid", str)
 # Engine-generated ids are uuid4 as 32 lowercase hex characters. Legacy documents also
 # carry 40-hex (SHA-1) ids; those are accepted as assembly ids on import, never as paths.
 PAYLOAD_GUID_PATTERN = re.compile(r"^[0-9a-f]{32}$")
-ASSEMBLY_GUID_PATTERN = re.compile(r"^[0-9a-f]{32}$|^[0-9a-f]{40}$")
+ASSEMBLY_GUID_REGEX = "[0-9a-f]{32}(?:[0-9a-f]{8})?"  # also the API's path type (api/params.py)
+ASSEMBLY_GUID_PATTERN = re.compile(ASSEMBLY_GUID_REGEX)
 
 
 class Domain(StrEnum):

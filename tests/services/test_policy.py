@@ -26,6 +26,8 @@ ACTIONS: dict[str, Callable[[Actor | None], Decision]] = {
     "sync_official": policy.may_sync_official,
     "manage_users": policy.may_manage_users,
     "toggle_dev_mode": policy.may_toggle_dev_mode,
+    "backup:cli": lambda actor: policy.may_backup(actor, local_cli=True),
+    "backup:api": lambda actor: policy.may_backup(actor, local_cli=False),
 }
 
 ACTORS: dict[str, Actor | None] = {
@@ -74,6 +76,15 @@ EXPECTED: dict[str, dict[str, str]] = {
     "toggle_dev_mode": {
         "anonymous": UNAUTH, "operator": FORBID, "operator+dev": FORBID,
         "admin": ALLOW, "admin+dev": ALLOW,
+    },
+    # A backup names a folder on the engine's machine: never from an API token.
+    "backup:cli": {
+        "anonymous": UNAUTH, "operator": FORBID, "operator+dev": FORBID,
+        "admin": DEV, "admin+dev": ALLOW,
+    },
+    "backup:api": {
+        "anonymous": UNAUTH, "operator": FORBID, "operator+dev": FORBID,
+        "admin": DEV, "admin+dev": FORBID,
     },
 }  # fmt: skip
 

@@ -1,4 +1,6 @@
 import { createContext, useContext } from "react";
+import { DevMode } from "./api.js";
+import S from "./strings.js";
 
 // Who is signed in, their Dev Mode state and what they may write.
 export const SessionContext = createContext(null);
@@ -27,4 +29,14 @@ export function mayWrite(session, domain) {
 
 export function writableDomains(session) {
   return ["official", "community", "user"].filter((domain) => mayWrite(session, domain));
+}
+
+// Dev Mode off, from the top bar's switch or the banner: one request, one notice.
+export async function disableDevMode(session) {
+  try {
+    session.setDevMode(await DevMode.disable());
+    session.notify({ text: S.devMode.disabled, severity: "info" });
+  } catch (error) {
+    session.notify({ text: error.message, severity: "error" });
+  }
 }

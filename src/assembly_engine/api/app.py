@@ -67,7 +67,6 @@ def create_app(settings: Settings | None = None, *, console_log: bool = True,
         docs_url=None,
         redoc_url=None,
     )
-    app.state.rendered_pages = assemblies.RenderedPages()
     install_error_handlers(app)
     app.add_middleware(FastLane, path="/api/assemblies", endpoint=assemblies.list_assemblies,
                        handlers=app.exception_handlers)

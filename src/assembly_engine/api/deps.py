@@ -116,6 +116,18 @@ async def authenticate(request: Request, engine: Services) -> RequestAuth:
 
 Auth = Annotated[RequestAuth, Depends(authenticate)]
 
+NOT_SIGNED_IN = "Sign in first (POST /api/auth/login)."
+
+
+async def signed_in(auth: Auth) -> RequestAuth:
+    """A signed-in session (not anonymous, not the local CLI's token)."""
+    if auth.session is None or auth.caller.actor is None:
+        raise ApiError(401, "unauthorized", NOT_SIGNED_IN)
+    return auth
+
+
+SignedIn = Annotated[RequestAuth, Depends(signed_in)]
+
 
 async def current_caller(auth: Auth) -> Caller:
     return auth.caller

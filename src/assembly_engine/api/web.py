@@ -17,6 +17,7 @@ from starlette.routing import Match
 
 from ..config import REPOSITORY_ROOT
 from .errors import error_response
+from .params import malformed_guid
 
 WEB_DIST = REPOSITORY_ROOT / "web" / "dist"
 
@@ -76,7 +77,8 @@ def install_web_ui(app: FastAPI, dist: Path = WEB_DIST) -> None:
         if ".." in path.split("/"):
             return error_response(400, "invalid_request",
                                   "A path segment of '..' is not allowed; ids are 32 lowercase hex.")
-        # Reached for a path no route serves, or a real path with the wrong method (405).
+        # Reached for a path no route serves, a real path with the wrong method (405), or
+        # one that a route would serve if its assembly id were well formed (400).
         real_routes = [r for r in app.router.routes if r not in catch_alls]
         allowed = [
             method for method in methods
@@ -86,9 +88,14 @@ def install_web_ui(app: FastAPI, dist: Path = WEB_DIST) -> None:
             return error_response(405, "method_not_allowed",
                                   f"This method is not allowed here; use {', '.join(allowed)}.",
                                   headers={"Allow": ", ".join(allowed)})
+        refusal = malformed_guid(real_routes, request.scope)
+        if refusal is not None:
+            return error_response(refusal.status, refusal.error, refusal.message)
         return error_response(404, "not_found", "There is nothing at this address.")
 
-    app.add_api_route("/api/{path:path}", unknown_api, methods=list(methods), include_in_schema=False)
+    # OPTIONS and HEAD too, so their 405 lists every method of the path, not one route's.
+    app.add_api_route("/api/{path:any_path}", unknown_api, methods=[*methods, "OPTIONS", "HEAD"],
+                      include_in_schema=False)
     catch_alls = [app.router.routes[-1]]
 
     @app.get("/{path:path}", include_in_schema=False)

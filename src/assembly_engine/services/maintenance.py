@@ -18,7 +18,6 @@ from ..types import Domain, Integrity
 from .audit import Outcome
 from .auth import policy
 from .caller import Auditor, Caller
-from .errors import Denied
 
 log = logging.getLogger("assembly_engine.maintenance")
 
@@ -157,12 +156,7 @@ class MaintenanceService:
         before it is copied. The journal is copied first: replaying an entry whose change
         is already in a database copy is harmless (replay skips older revisions).
         """
-        self.auditor.require(policy.may_flush(caller.actor), caller, "backup")
-        if not caller.local_cli:
-            # The destination is a path on the engine's machine: only its own CLI may name one.
-            message = "Backups are written on the engine's machine: run `assemblies backup DEST` there."
-            self.auditor.record(caller, "backup", Outcome.DENIED, detail=message)
-            raise Denied("forbidden", message)
+        self.auditor.require(policy.may_backup(caller.actor, local_cli=caller.local_cli), caller, "backup")
         destination = self.files.start_backup(destination)
         started = time.monotonic()
         with self.storage.cache.flushes_paused():

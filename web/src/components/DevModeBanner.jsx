@@ -5,7 +5,7 @@ import Typography from "@mui/material/Typography";
 import WarningAmberIcon from "@mui/icons-material/WarningAmber";
 import S from "../strings.js";
 import { DevMode } from "../api.js";
-import { devModeOn, useSession } from "../session.js";
+import { devModeOn, disableDevMode, useSession } from "../session.js";
 import { DEV_MODE_COLOR } from "../theme.js";
 
 export function formatCountdown(seconds) {
@@ -56,15 +56,6 @@ export default function DevModeBanner() {
     }
   };
 
-  const disable = async () => {
-    try {
-      session.setDevMode(await DevMode.disable());
-      session.notify({ text: S.devMode.disabled, severity: "info" });
-    } catch (error) {
-      session.notify({ text: error.message, severity: "error" });
-    }
-  };
-
   return (
     <Box
       role="status"
@@ -84,7 +75,7 @@ export default function DevModeBanner() {
         <Box component="span" sx={{ display: { xs: "none", sm: "inline" } }}>{S.devMode.flush}</Box>
         <Box component="span" sx={{ display: { xs: "inline", sm: "none" } }}>{S.devMode.flushShort}</Box>
       </Button>
-      <Button size="small" variant="outlined" color="inherit" onClick={disable} aria-label={S.devMode.disable} sx={{ flexShrink: 0 }}>
+      <Button size="small" variant="outlined" color="inherit" onClick={() => disableDevMode(session)} aria-label={S.devMode.disable} sx={{ flexShrink: 0 }}>
         <Box component="span" sx={{ display: { xs: "none", sm: "inline" } }}>{S.devMode.disable}</Box>
         <Box component="span" sx={{ display: { xs: "inline", sm: "none" } }}>{S.devMode.disableShort}</Box>
       </Button>

@@ -11,7 +11,7 @@ import Button from "@mui/material/Button";
 import Alert from "@mui/material/Alert";
 import S from "../strings.js";
 import { DevMode } from "../api.js";
-import { OPEN_DEV_MODE, useSession } from "../session.js";
+import { OPEN_DEV_MODE, disableDevMode, useSession } from "../session.js";
 
 // Admins only (the caller does not render it for operators): the switch and its prompt.
 export default function DevModeToggle() {
@@ -50,15 +50,6 @@ export default function DevModeToggle() {
     }
   };
 
-  const disable = async () => {
-    try {
-      session.setDevMode(await DevMode.disable());
-      session.notify({ text: S.devMode.disabled, severity: "info" });
-    } catch (err) {
-      session.notify({ text: err.message, severity: "error" });
-    }
-  };
-
   return (
     <>
       <FormControlLabel
@@ -66,7 +57,7 @@ export default function DevModeToggle() {
           <Switch
             checked={on}
             color="warning"
-            onChange={() => (on ? disable() : setOpen(true))}
+            onChange={() => (on ? disableDevMode(session) : setOpen(true))}
             slotProps={{ input: { "data-testid": "dev-mode-switch", "aria-label": S.devMode.toggle } }}
           />
         }

@@ -6,9 +6,9 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body
-from pydantic import Field
+from pydantic import Field, StrictBool, StrictFloat
 
-from ...services.assemblies.inputs import StrictModel
+from ...services.assemblies.inputs import WHOLE, StrictModel
 from ..deps import CurrentCaller, Services
 from ..errors import ApiError, error_responses
 
@@ -16,13 +16,13 @@ router = APIRouter(prefix="/api/admin", tags=["admin"])
 
 
 class VerifyRequest(StrictModel):
-    fix: bool = False
-    grace_seconds: Annotated[float, Field(ge=0, le=86_400)] = 60.0
+    fix: StrictBool = False
+    grace_seconds: Annotated[StrictFloat, Field(ge=0, le=86_400)] = 60.0
 
 
 class PruneRequest(StrictModel):
-    keep: Annotated[int | None, Field(ge=0, le=1_000_000)] = None
-    trash_days: Annotated[int | None, Field(ge=0, le=100_000)] = None
+    keep: Annotated[int, Field(ge=0, le=1_000_000), WHOLE] | None = None
+    trash_days: Annotated[int, Field(ge=0, le=100_000), WHOLE] | None = None
 
 
 class BackupRequest(StrictModel):
@@ -35,7 +35,7 @@ def verify(caller: CurrentCaller, engine: Services) -> dict[str, Any]:
     return engine.maintenance.verify(caller)
 
 
-@router.post("/verify", responses=error_responses(400, 401, 403, 422))
+@router.post("/verify", responses=error_responses(400, 401, 403, 415, 422))
 def verify_and_fix(body: Annotated[VerifyRequest, Body()], caller: CurrentCaller,
                    engine: Services) -> dict[str, Any]:
     """Verify; with ``fix`` also remove orphan payload folders older than the grace period."""
@@ -48,7 +48,7 @@ def audit_verify(caller: CurrentCaller, engine: Services) -> dict[str, Any]:
     return engine.maintenance.verify_audit(caller)
 
 
-@router.post("/history/prune", responses=error_responses(400, 401, 403, 422, 503))
+@router.post("/history/prune", responses=error_responses(400, 401, 403, 415, 422, 503))
 def prune_history(caller: CurrentCaller, engine: Services,
                   body: Annotated[PruneRequest | None, Body()] = None) -> dict[str, Any]:
     """Apply retention now: ENGINE_HISTORY_KEEP and ENGINE_TRASH_DAYS unless given."""
@@ -56,7 +56,7 @@ def prune_history(caller: CurrentCaller, engine: Services,
     return engine.history.prune(caller, keep=body.keep, trash_days=body.trash_days)
 
 
-@router.post("/backup", responses=error_responses(400, 401, 403, 422))
+@router.post("/backup", responses=error_responses(400, 401, 403, 415, 422))
 def backup(body: Annotated[BackupRequest, Body()], caller: CurrentCaller,
            engine: Services) -> dict[str, Any]:
     """Snapshot everything into a folder on the engine's machine (CLI only)."""

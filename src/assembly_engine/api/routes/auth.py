@@ -9,8 +9,9 @@ from pydantic import Field
 
 from ...services.assemblies.inputs import StrictModel
 from ...services.container import EngineServices
-from ..deps import CSRF_COOKIE, SESSION_COOKIE, Auth, RequestAuth, Services, client_address
-from ..errors import ApiError, error_responses
+from ..answers import LoggedIn, SessionState, SignedOut, Who
+from ..deps import CSRF_COOKIE, SESSION_COOKIE, Auth, RequestAuth, Services, SignedIn, client_address
+from ..errors import error_responses
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 
@@ -20,7 +21,7 @@ class LoginBody(StrictModel):
     password: Annotated[str, Field(min_length=1, max_length=1024)]
 
 
-@router.post("/login", responses=error_responses(400, 401, 422, 429, 503))
+@router.post("/login", response_model=LoggedIn, responses=error_responses(400, 401, 415, 422, 429, 503))
 def login(body: Annotated[LoginBody, Body()], request: Request, response: Response,
           engine: Services) -> dict[str, Any]:
     signed_in = engine.accounts.login(body.username, body.password, client_address(request))
@@ -38,10 +39,8 @@ def login(body: Annotated[LoginBody, Body()], request: Request, response: Respon
     }
 
 
-@router.post("/logout", responses=error_responses(401, 403))
-def logout(auth: Auth, response: Response, engine: Services) -> dict[str, Any]:
-    if auth.session is None:
-        raise ApiError(401, "unauthorized", "You are not signed in.")
+@router.post("/logout", response_model=SignedOut, responses=error_responses(401, 403))
+def logout(auth: SignedIn, response: Response, engine: Services) -> dict[str, Any]:
     engine.accounts.logout(auth.caller, auth.token)
     response.delete_cookie(SESSION_COOKIE, path="/")
     response.delete_cookie(CSRF_COOKIE, path="/")
@@ -60,14 +59,13 @@ def _who(auth: RequestAuth, engine: EngineServices) -> dict[str, Any]:
     return result
 
 
-@router.get("/me", responses=error_responses(401))
-def me(auth: Auth, engine: Services) -> dict[str, Any]:
-    if auth.session is None or auth.caller.actor is None:
-        raise ApiError(401, "unauthorized", "Sign in first (POST /api/auth/login).")
+@router.get("/me", response_model=Who, response_model_exclude_unset=True, responses=error_responses(401))
+def me(auth: SignedIn, engine: Services) -> dict[str, Any]:
     return _who(auth, engine)
 
 
-@router.get("/session", responses=error_responses(401))
+@router.get("/session", response_model=SessionState, response_model_exclude_unset=True,
+            responses=error_responses(401))
 def session(auth: Auth, engine: Services) -> dict[str, Any]:
     """Like /me, but "not signed in" is an answer (200), not an error: the web UI asks
     this on every page load. A session that stopped working says why (``ended``)."""

@@ -7,18 +7,19 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body
 
 from ...services.assemblies.inputs import DevModeSwitch
+from ..answers import DevModeState
 from ..deps import Auth, Services
 from ..errors import error_responses
 
 router = APIRouter(prefix="/api/assemblies/dev-mode", tags=["dev mode"])
 
 
-@router.get("", responses=error_responses(401))
+@router.get("", response_model=DevModeState, responses=error_responses(401))
 def dev_mode_state(auth: Auth, engine: Services) -> dict[str, Any]:
     return engine.accounts.dev_mode_state(auth.caller, auth.session)
 
 
-@router.post("/switch", responses=error_responses(400, 401, 403, 422, 429))
+@router.post("/switch", response_model=DevModeState, responses=error_responses(400, 401, 403, 415, 422, 429))
 def dev_mode_switch(body: Annotated[DevModeSwitch, Body()], auth: Auth,
                     engine: Services) -> dict[str, Any]:
     return engine.accounts.switch_dev_mode(auth.caller, auth.session, enabled=body.enabled,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Path
-from pydantic import Field, StrictBool
+from pydantic import ConfigDict, Field, StrictBool
 
 from ...services.assemblies.inputs import StrictModel
 from ...services.auth.users import Role
@@ -14,20 +14,26 @@ from ..errors import error_responses
 
 router = APIRouter(prefix="/api/users", tags=["users"])
 
-Username = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.@-]+$")]
+USERNAME = r"^[A-Za-z0-9_.@-]+$"  # users.USERNAME_PATTERN, as the schema says it
+Username = Annotated[str, Path(min_length=1, max_length=64, pattern=USERNAME)]
 
 
 CurrentPassword = Annotated[str, Field(max_length=1024)]
 
 
 class NewUser(StrictModel):
-    username: Annotated[str, Field(min_length=1, max_length=64)]
+    username: Annotated[str, Field(min_length=1, max_length=64, json_schema_extra={"pattern": USERNAME})]
     password: Annotated[str, Field(min_length=8, max_length=1024)]
     role: Role = Role.OPERATOR
     current_password: CurrentPassword | None = None  # your own: creating an admin re-checks it
 
 
 class UserChanges(StrictModel):
+    # At least one change (the current password alone changes nothing).
+    model_config = ConfigDict(json_schema_extra={"anyOf": [
+        {"required": [name], "properties": {name: {"not": {"type": "null"}}}}
+        for name in ("role", "disabled", "password")]})
+
     role: Role | None = None
     disabled: StrictBool | None = None
     password: Annotated[str, Field(min_length=8, max_length=1024)] | None = None
@@ -40,14 +46,14 @@ def list_users(caller: CurrentCaller, engine: Services) -> dict[str, Any]:
     return {"items": engine.accounts.list_users(caller)}
 
 
-@router.post("", status_code=201, responses=error_responses(400, 401, 403, 409, 422, 429))
+@router.post("", status_code=201, responses=error_responses(400, 401, 403, 409, 415, 422, 429))
 def create_user(body: Annotated[NewUser, Body()], caller: CurrentCaller,
                 engine: Services) -> dict[str, Any]:
     return engine.accounts.create_user(caller, body.username, body.password, body.role,
                                        current_password=body.current_password)
 
 
-@router.patch("/{username}", responses=error_responses(400, 401, 403, 404, 409, 422, 429))
+@router.patch("/{username}", responses=error_responses(400, 401, 403, 404, 409, 415, 422, 429))
 def update_user(username: Username, body: Annotated[UserChanges, Body()], auth: Auth,
                 engine: Services) -> dict[str, Any]:
     own = auth.caller.username is not None and auth.caller.username.casefold() == username.casefold()

@@ -36,9 +36,10 @@ from ..audit import Outcome
 from ..auth import policy
 from ..caller import ANONYMOUS, Caller
 from ..errors import Conflict, InvalidInput, NotFound
+from .listing import SORT_KEYS, ListQuery, record_matches
 from .payload_codec import content_to_api
 from .serialization import export_document
-from .service import SORT_KEYS, AssemblyService, ListQuery, export_file_name
+from .service import AssemblyService, export_file_name
 from .views import record_view
 
 log = logging.getLogger("assembly_engine.history")
@@ -260,24 +261,12 @@ class HistoryService:
             for guid, _, at, actor, row_json in self.storage.databases[domain].deletions():
                 if guid not in found and not self.cache.is_cached(guid):
                     found[guid] = (_record(row_json, domain), at, actor)
-        items = list(found.values())
-        if query.domain is not None:
-            items = [i for i in items if i[0].domain is query.domain]
-        if query.kind is not None:
-            items = [i for i in items if i[0].assembly_kind is query.kind]
-        if query.category is not None:  # exact; "" matches those without a category
-            items = [i for i in items if (i[0].category or "") == query.category]
-        if query.q:
-            needle = query.q.casefold()
-            items = [i for i in items if needle in i[0].display_name.casefold()
-                     or needle in (i[0].summary or "").casefold()
-                     or needle in (i[0].category or "").casefold()]
+        items = [i for i in found.values() if record_matches(i[0], query)]
         if query.sort == "deleted_at":
             items.sort(key=lambda i: (i[1], i[0].assembly_guid), reverse=query.descending)
         else:
             key = SORT_KEYS[query.sort]
-            items.sort(key=lambda i: (key(CachedAssembly(i[0], CacheEntryState())), i[0].assembly_guid),
-                       reverse=query.descending)
+            items.sort(key=lambda i: (key(i[0]), i[0].assembly_guid), reverse=query.descending)
         page = []
         for record, at, actor in items[query.offset: query.offset + query.limit]:
             view = record_view(CachedAssembly(record, CacheEntryState(pending_delete=True)),

@@ -10,16 +10,16 @@ from typing import Annotated, Any
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StrictBool,
-    StrictInt,
     ValidationInfo,
     model_validator,
 )
 
 from ... import input_limits as limits
-from ...types import AssemblyKind, Domain
+from ...types import KIND_TYPES, AssemblyKind, AssemblyType, Domain
 
 MAX_NESTING = 64
 
@@ -72,6 +72,25 @@ def json_problem(value: Any, where: str = "the request") -> str | None:
             else:
                 stack.extend((child, depth + 1, f"{path}[{i}]") for i, child in enumerate(item))
     return None
+
+
+def _whole_number(value: Any, info: ValidationInfo) -> Any:
+    """JSON's integers: 3 and 3.0 alike (JSON Schema's "integer"), never true or "3"."""
+    where = info.field_name or "the value"
+    if (isinstance(value, bool) or not isinstance(value, int | float)
+            or isinstance(value, float) and not value.is_integer()):
+        raise ValueError(f"{where} must be a whole number")
+    problem = limits.integer_problem(int(value), where)
+    if problem is not None:
+        raise ValueError(problem)
+    return int(value)
+
+
+# Annotated[int, Field(ge=..., le=...), WHOLE]: the bounds before the validator, so the
+# schema shows them as minimum and maximum.
+WHOLE = BeforeValidator(_whole_number)
+# A whole number that SQLite and orjson can hold (signed 64-bit).
+WholeNumber = Annotated[int, Field(ge=limits.INT64_MIN, le=limits.INT64_MAX), WHOLE]
 
 
 class StrictModel(BaseModel):
@@ -127,26 +146,59 @@ def _metadata(value: dict[str, Any] | None, info: ValidationInfo) -> dict[str, A
 
 # The lengths are checked by the validators (with a message naming the field and the
 # limit); the schema entries only tell OpenAPI readers about them.
-Name = Annotated[str, Field(min_length=1, json_schema_extra={"maxLength": limits.DISPLAY_NAME_CHARS}),
+ONE_LINE = limits.ONE_LINE_PATTERN
+Name = Annotated[str, Field(min_length=1, json_schema_extra={"maxLength": limits.DISPLAY_NAME_CHARS,
+                                                             "pattern": ONE_LINE}),
                  _one_line_name(limits.DISPLAY_NAME_CHARS)]
 Summary = Annotated[str, Field(json_schema_extra={"maxLength": limits.SUMMARY_CHARS}),
                     _free_text(limits.SUMMARY_CHARS)]
-Category = Annotated[str, Field(json_schema_extra={"maxLength": limits.CATEGORY_CHARS}),
+Category = Annotated[str, Field(json_schema_extra={"maxLength": limits.CATEGORY_CHARS, "pattern": ONE_LINE}),
                      _one_line_name(limits.CATEGORY_CHARS)]
-AssemblyTypeName = Annotated[str, Field(min_length=1, max_length=limits.ASSEMBLY_TYPE_CHARS)]
-Tags = Annotated[list[Annotated[str, Field(min_length=1)]],
+# Checked against the kind by the service (a clearer refusal than a validation error).
+AssemblyTypeName = Annotated[str, Field(min_length=1, max_length=limits.ASSEMBLY_TYPE_CHARS,
+                                        json_schema_extra={"enum": [t.value for t in AssemblyType]})]
+Tags = Annotated[list[Annotated[str, Field(min_length=1, json_schema_extra={"maxLength": limits.TAG_CHARS,
+                                                                            "pattern": ONE_LINE})]],
                  Field(json_schema_extra={"maxItems": limits.TAGS_PER_ASSEMBLY}), AfterValidator(_tags)]
 Metadata = Annotated[dict[str, Any], AfterValidator(_metadata)]
 
 
+BASE64_PATTERN = r"^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$"
+_TOKEN = r"[A-Za-z0-9!#$&^_.+-]{1,127}"  # input_limits.mime_type_problem
+_SCRIPT_PAYLOAD = {"type": "object", "required": ["script"], "properties": {
+    "script": {"type": "string"},
+    "files": {"type": "array", "items": {"type": "object", "required": ["file_name", "data"], "properties": {
+        "file_name": {"type": "string", "minLength": 1, "pattern": limits.ONE_LINE_PATTERN},
+        "mime_type": {"type": ["string", "null"], "pattern": f"^(?:{_TOKEN}/{_TOKEN})?$"},  # "": the default
+        "data": {"type": "string", "pattern": BASE64_PATTERN, "contentEncoding": "base64"},
+    }}},
+}}
+_WORKFLOW_PAYLOAD = {"type": "object", "required": ["workflow"], "properties": {"workflow": {
+    "type": "object", "properties": {"nodes": {"type": "array"}, "edges": {"type": "array"}}}}}
+
+
+def _types_by_kind(schema: dict[str, Any]) -> None:
+    """The schema says which assembly_type fits which assembly_kind (KIND_TYPES), and what
+    the payload of each kind holds (payload_codec.content_from_api)."""
+    schema["allOf"] = [
+        {"if": {"properties": {"assembly_kind": {"const": kind.value}}},
+         "then": {"properties": {
+             "assembly_type": {"enum": sorted(t.value for t in types)},
+             "payload": _WORKFLOW_PAYLOAD if kind is AssemblyKind.WORKFLOW else _SCRIPT_PAYLOAD}}}
+        for kind, types in KIND_TYPES.items()
+    ]
+
+
 class NewAssembly(StrictModel):
+    model_config = ConfigDict(json_schema_extra=_types_by_kind)
+
     domain: Domain = Domain.USER
     display_name: Name
     assembly_kind: AssemblyKind
     assembly_type: AssemblyTypeName
     summary: Summary | None = None
     category: Category | None = None
-    version: StrictInt | None = None
+    version: WholeNumber | None = None
     metadata: Metadata = Field(default_factory=dict)
     tags: Tags = Field(default_factory=list)
     payload: dict[str, Any]
@@ -160,11 +212,11 @@ class AssemblyChanges(StrictModel):
     summary: Summary | None = None
     category: Category | None = None
     assembly_type: AssemblyTypeName | None = None
-    version: StrictInt | None = None
+    version: WholeNumber | None = None
     metadata: Metadata | None = None
     tags: Tags | None = None
     payload: dict[str, Any] | None = None
-    expected_revision: StrictInt | None = None
+    expected_revision: WholeNumber | None = None
 
 
 class CloneRequest(StrictModel):
@@ -181,13 +233,29 @@ def _file_name(value: str, info: ValidationInfo) -> str:
     return value
 
 
+def _sent_once(schema: dict[str, Any]) -> None:
+    """What document_value and script_bytes check: the document exactly once (as itself or
+    as base64), the script at most once, base64 that decodes. (A batch answers these per
+    document, as failed results, so only the single import's schema says them.)"""
+    base64_text = {"type": "string", "pattern": BASE64_PATTERN, "contentEncoding": "base64"}
+    for name in ("document_base64", "script_base64"):
+        schema["properties"][name] = {"anyOf": [base64_text, {"type": "null"}], "default": None}
+    schema["oneOf"] = [
+        {"required": ["document"], "properties": {"document": {"not": {"type": "null"}}}},
+        {"required": ["document_base64"], "properties": {"document_base64": {"type": "string"}}},
+    ]
+    schema["not"] = {"required": ["script", "script_base64"],
+                     "properties": {"script": {"type": "string"}, "script_base64": {"type": "string"}}}
+
+
 class ImportDocument(StrictModel):
     # A legacy JSON object, or the text of a document (JSON, raw YAML, a plain script) —
     # or that text byte for byte as document_base64.
     document: Any = None
     document_base64: str | None = None
     # Names raw .yml playbooks and plain scripts; a relative path's folders are the category.
-    file_name: Annotated[str, AfterValidator(_file_name)] | None = None
+    file_name: Annotated[str, Field(json_schema_extra={"pattern": ONE_LINE}),
+                         AfterValidator(_file_name)] | None = None
     # The script a Tactical RMM entry names, as text or (byte for byte) base64.
     script: str | None = None
     script_base64: str | None = None
@@ -215,6 +283,8 @@ class ImportDocument(StrictModel):
 
 
 class ImportRequest(ImportDocument):
+    model_config = ConfigDict(json_schema_extra=_sent_once)
+
     domain: Domain = Domain.USER
     dry_run: StrictBool = False  # validate and answer what would be created; write nothing
     # Always a new assembly, even when the document names an existing one (the editor).
@@ -241,7 +311,21 @@ class FlushRequest(StrictModel):
     domain: Domain | None = None
 
 
+# A reason the Dev Mode service takes (dev_mode.validate_reason): one line, not blank.
+_LINE = r"[^\x00-\x1f\x7f-\x9f]"
+_SPACE = r"[\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"  # str.strip's
+_VISIBLE = r"[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+REASON_PATTERN = f"^{_SPACE}*{_VISIBLE}(?:{_LINE}*{_VISIBLE})?{_SPACE}*$"
+
+
 class DevModeSwitch(StrictModel):
+    # Switching on needs your password and a reason; switching off needs neither.
+    model_config = ConfigDict(json_schema_extra={"if": {"properties": {"enabled": {"const": True}}}, "then": {
+        "required": ["password", "reason"],
+        "properties": {"password": {"type": "string"},
+                       "reason": {"type": "string", "pattern": REASON_PATTERN}},
+    }})
+
     enabled: StrictBool
     password: Annotated[str, Field(max_length=1024)] | None = None
     reason: Annotated[str, Field(max_length=limits.REASON_CHARS)] | None = None

@@ -10,9 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-import threading
 import uuid
-from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -48,6 +46,7 @@ from ..errors import (
 )
 from .formats import ImportedAssembly, InvalidDocument, NotAnAssembly, export_value, import_value
 from .inputs import AssemblyChanges, CloneRequest, NewAssembly, json_problem
+from .listing import Listing
 from .payload_codec import PayloadInputError, PayloadTooLarge, content_from_api, content_to_api
 from .serialization import DocumentTooLarge
 from .views import queue_view, record_view
@@ -58,20 +57,6 @@ log = logging.getLogger("assembly_engine.assemblies")
 _SYNC_FAILURES: tuple[type[BaseException], ...] = (SchemaError, PayloadError, *STORAGE_FAILURES)
 
 
-@dataclass(frozen=True)
-class ListQuery:
-    domain: Domain | None = None
-    kind: AssemblyKind | None = None
-    category: str | None = None  # exact; "" matches assemblies without a category
-    q: str | None = None
-    dirty: bool | None = None
-    limit: int = 100
-    offset: int = 0
-    sort: str = "display_name"
-    descending: bool = False
-
-
-LIST_CACHE_SIZE = 64
 # Concurrent writers of a batch import: enough to fill the journal's group commits.
 BATCH_WORKERS = 32
 
@@ -84,37 +69,6 @@ class ImportItem:
     file_name: str | None = None
     script: bytes | None = None
     problem: str | None = None
-
-
-class GenerationCache:
-    """Values derived from the cache, kept (LRU) while the cache's generation is unchanged."""
-
-    def __init__(self, size: int = LIST_CACHE_SIZE) -> None:
-        self._size = size
-        self._lock = threading.Lock()
-        self._items: OrderedDict[Any, tuple[int, Any]] = OrderedDict()
-
-    def get(self, key: Any, generation: int) -> Any | None:
-        with self._lock:
-            hit = self._items.get(key)
-            if hit is None or hit[0] != generation:
-                return None
-            self._items.move_to_end(key)
-            return hit[1]
-
-    def put(self, key: Any, generation: int, value: Any) -> None:
-        with self._lock:
-            self._items[key] = (generation, value)
-            while len(self._items) > self._size:
-                self._items.popitem(last=False)
-
-SORT_KEYS: dict[str, Callable[[CachedAssembly], Any]] = {
-    "display_name": lambda a: a.record.display_name.casefold(),
-    "updated_at": lambda a: a.record.updated_at,
-    "category": lambda a: (a.record.category or "").casefold(),
-    "source": lambda a: a.record.domain.value,
-    "assembly_type": lambda a: a.record.assembly_type or "",
-}
 
 
 def export_file_name(display_name: str) -> str:
@@ -171,7 +125,7 @@ class AssemblyService:
         self.cache.replayed_notes = []
         self.lock_retry_seconds = lock_retry_seconds
         self.import_max_bytes = import_max_bytes
-        self._matches = GenerationCache()  # filtered + sorted snapshots per query
+        self.listing = Listing(self.cache, self._auditor)
 
     @contextmanager
     def _audited(self, caller: Caller, action: str, *, domain: Domain | None = None,
@@ -186,88 +140,6 @@ class AssemblyService:
             raise
 
     # -- reads -------------------------------------------------------------------------
-    def search(self, caller: Caller, query: ListQuery) -> tuple[list[dict[str, Any]], int]:
-        """One page of the list and the number of matches (the filtered and sorted matches
-        are reused until the cache's generation moves on)."""
-        self.list_allowed(caller)
-        items = self._matching(query)
-        page = items[query.offset: query.offset + query.limit]
-        return [record_view(a, include_payload_guid=caller.is_admin) for a in page], len(items)
-
-    def list_allowed(self, caller: Caller) -> None:
-        """The read check alone (for answers that need no data, such as a 304)."""
-        self._auditor.require(policy.may_read(caller.actor), caller, "assembly.list")
-
-    def _matching(self, query: ListQuery) -> list[CachedAssembly]:
-        """Filtered and sorted snapshots, reused until the cache's generation moves on."""
-        key = (query.domain, query.kind, query.category, query.q, query.dirty, query.sort,
-               query.descending)
-        generation = self.cache.generation
-        items: list[CachedAssembly] | None = self._matches.get(key, generation)
-        if items is None:
-            items = self._filter_and_sort(query)
-            self._matches.put(key, generation, items)
-        return items
-
-    def facets(self, caller: Caller, query: ListQuery) -> dict[str, Any]:
-        """How many assemblies each domain, kind and category filter would show, given the
-        search and the other filters (a facet's own filter is left out of its counts)."""
-        self.list_allowed(caller)
-        key = ("facets", query.domain, query.kind, query.category, query.q, query.dirty)
-        generation = self.cache.generation
-        counted: dict[str, Any] | None = self._matches.get(key, generation)
-        if counted is None:
-            counted = self._count_facets(query)
-            self._matches.put(key, generation, counted)
-        return counted
-
-    def _count_facets(self, query: ListQuery) -> dict[str, Any]:
-        searched = self._filtered(ListQuery(q=query.q, dirty=query.dirty))
-        domains = {d.value: 0 for d in Domain}
-        kinds = {k.value: 0 for k in AssemblyKind}
-        categories: dict[str, int] = {}
-        for item in searched:
-            record = item.record
-            category = record.category or ""
-            in_domain = query.domain is None or record.domain is query.domain
-            in_kind = query.kind is None or record.assembly_kind is query.kind
-            in_category = query.category is None or category == query.category
-            if in_kind and in_category:
-                domains[record.domain.value] += 1
-            if in_domain and in_category:
-                kinds[record.assembly_kind.value] += 1
-            if in_domain and in_kind:
-                categories[category] = categories.get(category, 0) + 1
-        ordered = dict(sorted(categories.items(), key=lambda pair: (pair[0].casefold(), pair[0])))
-        return {"domain": domains, "kind": kinds, "category": ordered,
-                "total": sum(domains.values())}
-
-    def _filtered(self, query: ListQuery) -> list[CachedAssembly]:
-        items = self.cache.items(query.domain)
-        if query.kind is not None:
-            items = [a for a in items if a.record.assembly_kind is query.kind]
-        if query.category is not None:
-            items = [a for a in items if (a.record.category or "") == query.category]
-        if query.dirty is not None:
-            items = [a for a in items if a.state.is_dirty is query.dirty]
-        if query.q:
-            needle = query.q.casefold()
-            items = [
-                a for a in items
-                if needle in a.record.display_name.casefold()
-                or needle in (a.record.summary or "").casefold()
-                or needle in (a.record.category or "").casefold()
-            ]
-        return items
-
-    def _filter_and_sort(self, query: ListQuery) -> list[CachedAssembly]:
-        items = self._filtered(query)
-        key = SORT_KEYS.get(query.sort)
-        if key is None:
-            raise InvalidInput(f"sort must be one of: {', '.join(SORT_KEYS)}.")
-        items.sort(key=lambda a: (key(a), a.record.assembly_guid), reverse=query.descending)
-        return items
-
     def _existing_for(self, caller: Caller, action: str, guid: str) -> CachedAssembly:
         """The assembly a write targets — after checking the caller is signed in, so an
         anonymous caller learns nothing about which ids exist."""

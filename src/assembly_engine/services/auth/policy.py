@@ -119,6 +119,16 @@ def may_flush(actor: Actor | None) -> Decision:
     )
 
 
+def may_backup(actor: Actor | None, *, local_cli: bool) -> Decision:
+    """A backup names a folder on the engine's machine: only its own CLI may name one."""
+    decision = _admin_with_dev_mode(
+        actor,
+        "Writing a backup", "Only admins with Dev Mode on can write backups.")
+    if decision.allowed and not local_cli:
+        return _forbidden("Backups are written on the engine's machine: run `assemblies backup DEST` there.")
+    return decision
+
+
 def may_sync_official(actor: Actor | None) -> Decision:
     return _admin_with_dev_mode(
         actor,

@@ -26,8 +26,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import quote
 
+import psycopg
+from psycopg import sql
+
 FALLBACK_USER = "assembly-pg"
 SUPERUSER = "postgres"
+ENGINE_ROLE = "engine"  # what the engine signs in as: no superuser, owns its database
 START_ATTEMPTS = 3  # a free port can be taken by someone else before the server binds it
 
 
@@ -85,6 +89,7 @@ class PostgresServer:
         self.bin_dir = find_bin_dir()
         self.user = _server_user()
         self.password = secrets.token_hex(16)
+        self.engine_password = secrets.token_hex(16)
         self.port = 0
         self.base: Path | None = None
         self._running = False
@@ -103,6 +108,21 @@ class PostgresServer:
     def url(self, database: str = "postgres", user: str = SUPERUSER, password: str | None = None) -> str:
         secret = self.password if password is None else password
         return f"postgresql://{quote(user, safe='')}:{quote(secret, safe='')}@127.0.0.1:{self.port}/{database}"
+
+    def create_database(self) -> tuple[str, str]:
+        """A new empty database owned by the engine's role: (its name, the engine's URL)."""
+        name = f"engine_{secrets.token_hex(6)}"
+        with psycopg.connect(self.url(), autocommit=True) as conn:
+            if conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (ENGINE_ROLE,)).fetchone() is None:
+                conn.execute(sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(
+                    sql.Identifier(ENGINE_ROLE), sql.Literal(self.engine_password)))
+            conn.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(
+                sql.Identifier(name), sql.Identifier(ENGINE_ROLE)))
+        return name, self.url(name, ENGINE_ROLE, self.engine_password)
+
+    def drop_database(self, name: str) -> None:
+        with psycopg.connect(self.url(), autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
     def _run(self, tool: str, args: Sequence[str], timeout: float = 120.0) -> subprocess.CompletedProcess[str]:
         argv = [str(self.bin_dir / tool), *args]

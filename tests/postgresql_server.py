@@ -109,15 +109,16 @@ class PostgresServer:
         secret = self.password if password is None else password
         return f"postgresql://{quote(user, safe='')}:{quote(secret, safe='')}@127.0.0.1:{self.port}/{database}"
 
-    def create_database(self) -> tuple[str, str]:
-        """A new empty database owned by the engine's role: (its name, the engine's URL)."""
+    def create_database(self, template: str = "template1") -> tuple[str, str]:
+        """A new database owned by the engine's role, a copy of ``template`` (an empty one
+        by default): (its name, the engine's URL of it)."""
         name = f"engine_{secrets.token_hex(6)}"
         with psycopg.connect(self.url(), autocommit=True) as conn:
             if conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (ENGINE_ROLE,)).fetchone() is None:
                 conn.execute(sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(
                     sql.Identifier(ENGINE_ROLE), sql.Literal(self.engine_password)))
-            conn.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(
-                sql.Identifier(name), sql.Identifier(ENGINE_ROLE)))
+            conn.execute(sql.SQL("CREATE DATABASE {} OWNER {} TEMPLATE {}").format(
+                sql.Identifier(name), sql.Identifier(ENGINE_ROLE), sql.Identifier(template)))
         return name, self.url(name, ENGINE_ROLE, self.engine_password)
 
     def drop_database(self, name: str) -> None:

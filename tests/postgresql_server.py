@@ -39,16 +39,16 @@ class PostgresUnavailable(RuntimeError):
     """PostgreSQL's binaries are missing or the server would not start (the message says why)."""
 
 
-def find_bin_dir() -> Path:
-    """The newest ``/usr/lib/postgresql/<major>/bin`` holding initdb and pg_ctl."""
+def find_bin_dir(root: Path = Path("/usr/lib/postgresql")) -> Path:
+    """The newest ``<root>/<major>/bin`` holding initdb and pg_ctl (Debian's layout)."""
     found = []
-    for candidate in Path("/usr/lib/postgresql").glob("*/bin"):
+    for candidate in root.glob("*/bin"):
         if (candidate / "initdb").is_file() and (candidate / "pg_ctl").is_file() \
                 and candidate.parent.name.isdigit():
             found.append((int(candidate.parent.name), candidate))
     if not found:
         raise PostgresUnavailable(
-            "PostgreSQL's server binaries are not installed (no /usr/lib/postgresql/*/bin/initdb): "
+            f"PostgreSQL's server binaries are not installed (no {root}/*/bin/initdb): "
             "run tools/ensure_postgresql.sh (make test does) or apt-get install postgresql")
     return max(found)[1]
 
@@ -106,8 +106,8 @@ class PostgresServer:
         return self.base / "server.log"
 
     def url(self, database: str = "postgres", user: str = SUPERUSER, password: str | None = None) -> str:
-        secret = self.password if password is None else password
-        return f"postgresql://{quote(user, safe='')}:{quote(secret, safe='')}@127.0.0.1:{self.port}/{database}"
+        secret = quote(self.password if password is None else password, safe="")
+        return f"postgresql://{quote(user, safe='')}:{secret}@127.0.0.1:{self.port}/{database}"
 
     def create_database(self, template: str = "template1") -> tuple[str, str]:
         """A new database owned by the engine's role, a copy of ``template`` (an empty one
@@ -125,7 +125,8 @@ class PostgresServer:
         with psycopg.connect(self.url(), autocommit=True) as conn:
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
-    def _run(self, tool: str, args: Sequence[str], timeout: float = 120.0) -> subprocess.CompletedProcess[str]:
+    def _run(self, tool: str, args: Sequence[str],
+             timeout: float = 120.0) -> subprocess.CompletedProcess[str]:
         argv = [str(self.bin_dir / tool), *args]
         if self.user is not None:
             argv = ["runuser", "-u", self.user, "--", *argv]

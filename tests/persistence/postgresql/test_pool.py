@@ -6,7 +6,12 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from assembly_engine.persistence.postgresql.pool import APPLICATION_NAME, DatabaseUnreachable, connect, create_pool
+from assembly_engine.persistence.postgresql.pool import (
+    APPLICATION_NAME,
+    DatabaseUnreachable,
+    connect,
+    create_pool,
+)
 from tests.postgresql_server import PostgresServer, free_port
 
 

@@ -108,7 +108,7 @@ def _apply_missing(conn: psycopg.Connection, migrations: Sequence[Migration]) ->
             continue
         with conn.transaction():
             for statement in migration.statements:
-                conn.execute(statement)  # type: ignore[arg-type]  # our own constant SQL
+                conn.execute(statement)
             conn.execute("INSERT INTO schema_migrations (version, name, checksum) VALUES (%s, %s, %s)",
                          (migration.version, migration.name, migration.checksum))
         done.append(migration.version)

@@ -25,7 +25,8 @@ class DatabaseUnreachable(RuntimeError):
 def _reason(url: str, connect_timeout: int) -> str:
     """Why a connection fails right now (libpq's words), or '' if it now succeeds."""
     try:
-        psycopg.connect(url, connect_timeout=connect_timeout, application_name=APPLICATION_NAME).close()
+        psycopg.connect(url, connect_timeout=connect_timeout,
+                        application_name=APPLICATION_NAME).close()
     except psycopg.Error as exc:
         return str(exc).strip()
     return ""
@@ -38,7 +39,8 @@ def connect(url: str, *, connect_timeout: int = 10, autocommit: bool = True) -> 
         return psycopg.connect(url, connect_timeout=connect_timeout, autocommit=autocommit,
                                application_name=APPLICATION_NAME)
     except psycopg.OperationalError as exc:
-        raise DatabaseUnreachable(f"PostgreSQL at {redact(url)} could not be reached: {exc}".strip()) from None
+        reason = str(exc).strip()
+        raise DatabaseUnreachable(f"PostgreSQL at {redact(url)} could not be reached: {reason}") from None
 
 
 def create_pool(url: str, *, min_size: int = 1, max_size: int = 8, timeout: float = 10.0,

@@ -123,8 +123,8 @@ _WRITE_QUEUE = (
 
 # Attachment names follow the payload store's rules: plain, not hidden, at most 255 bytes.
 _PAYLOADS = (
-    f"""CREATE TABLE payload_files (
-        payload_guid TEXT NOT NULL CHECK (payload_guid ~ '^[0-9a-f]{{32}}$'),
+    """CREATE TABLE payload_files (
+        payload_guid TEXT NOT NULL CHECK (payload_guid ~ '^[0-9a-f]{32}$'),
         file_name    TEXT NOT NULL CHECK (
             file_name ~ '^(files/)?[^/\\\\.][^/\\\\]*$'
             AND file_name !~ '[[:cntrl:]]'

@@ -147,12 +147,21 @@ class PostgresServer:
         try:
             if self.user is not None:
                 shutil.chown(self.base, user=self.user)
+                if not self._reachable():
+                    raise PostgresUnavailable(
+                        f"the server user {self.user!r} cannot reach {self.base} (a parent folder is "
+                        "closed to it); point TMPDIR at a folder others may traverse, such as /tmp")
             self._initdb()
             self._start_on_a_free_port()
         except BaseException:
             self.stop()
             raise
         return self
+
+    def _reachable(self) -> bool:
+        assert self.user is not None and self.base is not None
+        return subprocess.run(["runuser", "-u", self.user, "--", "test", "-w", str(self.base)],
+                              capture_output=True, timeout=60, check=False).returncode == 0
 
     def _initdb(self) -> None:
         assert self.base is not None

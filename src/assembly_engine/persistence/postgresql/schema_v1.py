@@ -25,14 +25,11 @@
 
 from __future__ import annotations
 
-from ...types import Domain
+from ...types import DATABASE_FILES, Domain
 
-# The PostgreSQL schema of each domain: the embedded database file's name without ".db".
-DOMAIN_SCHEMAS: dict[Domain, str] = {
-    Domain.OFFICIAL: "official",
-    Domain.COMMUNITY: "community",
-    Domain.USER: "user_created",
-}
+# The PostgreSQL schema of each domain: the embedded database file's name without ".db"
+# (official, community, user_created; "user" itself is a reserved word in SQL).
+DOMAIN_SCHEMAS: dict[Domain, str] = {domain: DATABASE_FILES[domain].removesuffix(".db") for domain in Domain}
 
 
 def _domain_tables(schema: str) -> tuple[str, ...]:

@@ -83,16 +83,14 @@ class PostgresServer:
     """One throwaway server. ``durable=False`` turns fsync, synchronous_commit and
     full_page_writes off (faster, for tests that do not depend on durability)."""
 
-    def __init__(self, *, durable: bool = True, max_connections: int = 100) -> None:
+    def __init__(self, *, durable: bool = True) -> None:
         self.durable = durable
-        self.max_connections = max_connections
         self.bin_dir = find_bin_dir()
         self.user = _server_user()
         self.password = secrets.token_hex(16)
         self.engine_password = secrets.token_hex(16)
         self.port = 0
         self.base: Path | None = None
-        self._running = False
 
     # -- paths and commands ------------------------------------------------------------
     @property
@@ -182,7 +180,6 @@ class PostgresServer:
                 "\n# throwaway test server\n"
                 "listen_addresses = '127.0.0.1'\n"
                 f"unix_socket_directories = '{self.base}'\n"
-                f"max_connections = {int(self.max_connections)}\n"
                 "shared_buffers = 64MB\n"
                 "logging_collector = off\n"
                 + fast)
@@ -195,7 +192,6 @@ class PostgresServer:
                 "-D", str(self.data_dir), "-l", str(self.log_path), "-w", "-t", "60",
                 "-o", f"-p {self.port}", "start"])
             if done.returncode == 0:
-                self._running = True
                 return
             problem = f"{done.stdout.strip()} {done.stderr.strip()}".strip()
             if not re.search(r"could not bind|Address already in use", self._log_tail()):
@@ -206,11 +202,11 @@ class PostgresServer:
         """Stop the server (fast shutdown, immediate if that fails) and remove its folder."""
         if self.base is None:
             return
-        if self._running:
+        # postmaster.pid, not our own bookkeeping: a start that timed out may still be running.
+        if (self.data_dir / "postmaster.pid").exists():
             done = self._run("pg_ctl", ["-D", str(self.data_dir), "-m", "fast", "-w", "-t", "60", "stop"])
             if done.returncode != 0:
                 self._run("pg_ctl", ["-D", str(self.data_dir), "-m", "immediate", "-w", "stop"])
-            self._running = False
         shutil.rmtree(self.base, ignore_errors=True)
         self.base = None
 

@@ -64,6 +64,12 @@ def test_the_command_line_option_is_checked_like_the_variable() -> None:
         Settings.from_env({}, database_url="postgresql://engine:pw@db")
 
 
+def test_settings_never_show_the_url_or_the_admin_password() -> None:
+    settings = Settings.from_env({"ENGINE_DATABASE_URL": "postgresql://engine:hunter2pw@db/library",
+                                  "ENGINE_ADMIN_PASSWORD": "admin-secret-pw"})
+    assert "hunter2pw" not in repr(settings) and "admin-secret-pw" not in repr(settings)
+
+
 def test_redact_hides_only_the_password() -> None:
     assert redact("postgresql://engine:pw@db/x") == "postgresql://engine:***@db/x"
     assert redact("postgresql://engine@db/x") == "postgresql://engine@db/x"
@@ -87,6 +93,11 @@ def test_the_cli_refuses_a_database_url_while_cluster_mode_is_not_active(tmp_pat
     assert "cluster mode (PostgreSQL) is not available in this version yet" in done.stderr
     assert "hunter2pw" not in done.stderr + done.stdout
     assert not (tmp_path / "home").exists()  # refused before anything was opened
+
+
+def test_an_empty_option_counts_as_unset_like_an_empty_variable(tmp_path: Path) -> None:
+    done = run_cli(tmp_path, "--database-url", "", "status", "--help")
+    assert done.returncode == 0, done.stderr
 
 
 def test_the_cli_names_the_setting_of_a_malformed_url(tmp_path: Path) -> None:

@@ -96,7 +96,7 @@ def main(ctx: click.Context, home: Path | None, staging_root: Path | None,
     the running engine, or start one in-process for the duration of the command.
     """
     try:
-        settings = Settings.from_env(home=home, staging_root=staging_root, database_url=database_url)
+        settings = Settings.from_env(home=home, staging_root=staging_root, database_url=database_url or None)
     except ValueError as exc:
         raise click.UsageError(str(exc)) from exc
     if settings.database_url is not None:

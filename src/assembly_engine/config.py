@@ -27,8 +27,9 @@ def _bool(value: str) -> bool:
 
 
 def setting(default: Any, env: str, doc: str, *, secret: bool = False) -> Any:
-    """A settings field that knows its environment variable and its meaning."""
-    return field(default=default, metadata={"env": env, "doc": doc, "secret": secret})
+    """A settings field that knows its environment variable and its meaning (a secret one
+    stays out of ``repr``, so a logged Settings never shows a password)."""
+    return field(default=default, repr=not secret, metadata={"env": env, "doc": doc, "secret": secret})
 
 
 @dataclass(frozen=True)

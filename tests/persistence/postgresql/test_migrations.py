@@ -110,6 +110,7 @@ def test_a_node_waits_for_the_migration_lock_no_longer_than_it_was_told(database
             migrate(waiter, lock_wait_seconds=0.3)
         assert time.monotonic() - started < 5
         assert applied_versions(waiter) == {}
+        assert waiter.execute("SHOW lock_timeout").fetchone() == ("0",)  # the session is as it was
 
 
 MIGRATE_IN_A_PROCESS = (

@@ -77,15 +77,18 @@ def migrate(conn: psycopg.Connection, migrations: Sequence[Migration] = MIGRATIO
         raise ValueError("migrate needs a connection in autocommit mode")
     conn.execute("SELECT set_config('lock_timeout', %s, false)", (f"{int(lock_wait_seconds * 1000)}ms",))
     try:
-        conn.execute("SELECT pg_advisory_lock(%s, %s)", (LOCK_NAMESPACE, MIGRATION_LOCK_KEY))
-    except errors.LockNotAvailable:
-        raise MigrationError(f"another node held the migration lock for over {lock_wait_seconds:.0f}s; "
-                             "is a migration stuck? (pg_locks shows who holds it)") from None
-    try:
-        return _apply_missing(conn, migrations)
+        try:
+            conn.execute("SELECT pg_advisory_lock(%s, %s)", (LOCK_NAMESPACE, MIGRATION_LOCK_KEY))
+        except errors.LockNotAvailable:
+            raise MigrationError(f"another node held the migration lock for over {lock_wait_seconds:g}s; "
+                                 "is a migration stuck? (pg_locks shows who holds it)") from None
+        try:
+            return _apply_missing(conn, migrations)
+        finally:
+            if not conn.closed and not conn.broken:
+                conn.execute("SELECT pg_advisory_unlock(%s, %s)", (LOCK_NAMESPACE, MIGRATION_LOCK_KEY))
     finally:
         if not conn.closed and not conn.broken:
-            conn.execute("SELECT pg_advisory_unlock(%s, %s)", (LOCK_NAMESPACE, MIGRATION_LOCK_KEY))
             conn.execute("RESET lock_timeout")
 
 

@@ -5,9 +5,9 @@
   names and meaning as persistence/databases.py: JSON and timestamps stay the exact text
   the engine wrote), ``revisions`` and ``deleted_assemblies`` (version history).
 * ``official.content_stamp``: the official-sync stamp, erased by any change to the rows.
-* ``write_queue``: the durable write queue. ``seq`` is global and comes from the one row of
-  ``write_queue_head`` (``UPDATE ... SET last_seq = last_seq + 1 RETURNING``): its row lock
-  lasts until commit, so numbers are gapless and in commit order, and a node that has
+* ``write_queue``: the durable write queue. ``seq`` is global; appends take it from the one
+  row of ``write_queue_head`` (``UPDATE ... SET last_seq = last_seq + 1 RETURNING``): its row
+  lock lasts until commit, so numbers are gapless and in commit order, and a node that has
   seen N has seen everything up to N when it catches up after a reconnect.
 * ``revision_heads``: the latest acknowledged revision of every assembly. A write changes
   it with ``UPDATE ... WHERE revision = expected`` in the transaction that queues it, so two

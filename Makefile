@@ -10,7 +10,7 @@ WEB_SOURCES := $(shell find web/src web/public -type f 2>/dev/null) web/index.ht
 HOST ?=
 PORT ?=
 
-.PHONY: run test lint install web browser official-library bench clean
+.PHONY: run test lint install web browser postgresql official-library bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,10 +31,13 @@ web: $(WEB_BUILD)
 browser:
 	tools/ensure_chromium.sh
 
+postgresql:
+	tools/ensure_postgresql.sh
+
 run: $(STAMP) web
 	$(VENV)/bin/assemblies serve $(if $(HOST),--host $(HOST)) $(if $(PORT),--port $(PORT))
 
-test: $(STAMP) web browser
+test: $(STAMP) web browser postgresql
 	$(PY) -m pytest -q
 
 lint: $(STAMP)
@@ -44,7 +47,7 @@ lint: $(STAMP)
 official-library: $(STAMP)
 	$(PY) tools/build_official_library.py
 
-bench: $(STAMP)
+bench: $(STAMP) postgresql
 	$(PY) bench/run.py
 
 clean:

@@ -30,6 +30,7 @@ from bench import (  # noqa: E402 - needs the path above when run as a script
     bench_legacy,
     bench_list,
     bench_memory,
+    bench_pg_commit,
     bench_writes,
 )
 from bench.common import Context, Result, ensure_wrk, progress, stop_main_engine  # noqa: E402
@@ -47,6 +48,7 @@ BENCHMARKS: dict[str, Callable[[Context], list[Result]]] = {
     "flush": bench_flush.run,
     "legacy": bench_legacy.run,
     "import": bench_import.run,
+    "postgresql": bench_pg_commit.run,
 }
 NEEDS_MAIN_HOME = {"hydration", "memory", "list", "writes"}
 USES_SHARED_ENGINE = {"list", "writes"}

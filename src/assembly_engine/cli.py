@@ -85,17 +85,24 @@ class NaturalGroup(click.Group):
 @click.option("--home", type=click.Path(path_type=Path), help="Engine home (ENGINE_HOME, default ./Engine).")
 @click.option("--staging-root", type=click.Path(path_type=Path),
               help="Staging copy of the official library (ENGINE_STAGING_ROOT).")
+@click.option("--database-url", metavar="URL",
+              help="PostgreSQL URL of cluster mode (ENGINE_DATABASE_URL); not active yet.")
 @click.pass_context
-def main(ctx: click.Context, home: Path | None, staging_root: Path | None) -> None:
+def main(ctx: click.Context, home: Path | None, staging_root: Path | None,
+         database_url: str | None) -> None:
     """Assembly Engine: the library service for IT-automation assemblies.
 
     Commands work whether or not the engine is running on the same home: they talk to
     the running engine, or start one in-process for the duration of the command.
     """
     try:
-        settings = Settings.from_env(home=home, staging_root=staging_root)
+        settings = Settings.from_env(home=home, staging_root=staging_root, database_url=database_url or None)
     except ValueError as exc:
         raise click.UsageError(str(exc)) from exc
+    if settings.database_url is not None:
+        # Refused rather than ignored: nobody must believe their library is in PostgreSQL.
+        raise click.UsageError("ENGINE_DATABASE_URL (--database-url): cluster mode (PostgreSQL) is not "
+                               "available in this version yet; unset it to use the embedded storage.")
     ctx.obj = {"settings": settings}
 
 

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from .database_url import InvalidDatabaseUrl, validate_database_url
+
 REPOSITORY_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_STAGING_ROOT = REPOSITORY_ROOT / "Data" / "Engine" / "Assemblies"
 
@@ -25,8 +27,9 @@ def _bool(value: str) -> bool:
 
 
 def setting(default: Any, env: str, doc: str, *, secret: bool = False) -> Any:
-    """A settings field that knows its environment variable and its meaning."""
-    return field(default=default, metadata={"env": env, "doc": doc, "secret": secret})
+    """A settings field that knows its environment variable and its meaning (a secret one
+    stays out of ``repr``, so a logged Settings never shows a password)."""
+    return field(default=default, repr=not secret, metadata={"env": env, "doc": doc, "secret": secret})
 
 
 @dataclass(frozen=True)
@@ -137,6 +140,20 @@ class Settings:
         "ENGINE_LOG_BACKUPS",
         "rotated engine.log files kept (engine.log.1 … engine.log.N)",
     )
+    database_url: str | None = setting(
+        None,
+        "ENGINE_DATABASE_URL",
+        "PostgreSQL URL of cluster mode (not active yet: a set URL is checked, then refused)",
+        secret=True,
+    )
+
+    def __post_init__(self) -> None:
+        # Checked here so the environment and --database-url are judged alike, at startup.
+        if self.database_url is not None:
+            try:
+                validate_database_url(self.database_url)
+            except InvalidDatabaseUrl as exc:
+                raise ValueError(f"ENGINE_DATABASE_URL (--database-url): {exc}") from None
 
     @property
     def runtime_root(self) -> Path:

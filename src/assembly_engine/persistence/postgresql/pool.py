@@ -1,0 +1,69 @@
+"""Connection pools on a PostgreSQL URL, and the one connection migrations run on.
+
+Every connection names the engine in ``application_name`` (so ``pg_stat_activity`` shows
+which node holds what), is checked before it is handed out (a connection the server
+dropped, say across a PostgreSQL restart, is replaced instead of failing a request), and
+gives up connecting after ``connect_timeout`` seconds. An unreachable server is reported
+as :class:`DatabaseUnreachable` with libpq's reason and the URL without its password.
+"""
+
+from __future__ import annotations
+
+import psycopg
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+from ...database_url import redact, validate_database_url
+from .migrations import migrate
+
+APPLICATION_NAME = "assembly-engine"
+
+
+class DatabaseUnreachable(RuntimeError):
+    """PostgreSQL could not be reached or refused the sign-in; the message says why."""
+
+
+def _reason(url: str, connect_timeout: int) -> str:
+    """Why a connection fails right now (libpq's words), or '' if it now succeeds."""
+    try:
+        psycopg.connect(url, connect_timeout=connect_timeout,
+                        application_name=APPLICATION_NAME).close()
+    except psycopg.Error as exc:
+        return str(exc).strip()
+    return ""
+
+
+def connect(url: str, *, connect_timeout: int = 10, autocommit: bool = True) -> psycopg.Connection:
+    """One connection (migrations, maintenance), outside any pool."""
+    validate_database_url(url)
+    try:
+        return psycopg.connect(url, connect_timeout=connect_timeout, autocommit=autocommit,
+                               application_name=APPLICATION_NAME)
+    except psycopg.OperationalError as exc:
+        reason = str(exc).strip()
+        raise DatabaseUnreachable(f"PostgreSQL at {redact(url)} could not be reached: {reason}") from None
+
+
+def create_pool(url: str, *, min_size: int = 1, max_size: int = 8, timeout: float = 10.0,
+                connect_timeout: int = 10, name: str = APPLICATION_NAME) -> ConnectionPool:
+    """An open pool with ``min_size`` connections made; waits at most ``timeout`` seconds
+    for them, and for a free connection when all ``max_size`` are busy."""
+    validate_database_url(url)
+    pool = ConnectionPool(
+        url, min_size=min_size, max_size=max_size, timeout=timeout, name=name, open=False,
+        check=ConnectionPool.check_connection,
+        kwargs={"connect_timeout": connect_timeout, "application_name": APPLICATION_NAME},
+    )
+    try:
+        pool.open(wait=True, timeout=timeout)
+    except PoolTimeout:
+        pool.close()
+        reason = _reason(url, connect_timeout) or "it did not answer in time"
+        raise DatabaseUnreachable(f"PostgreSQL at {redact(url)} could not be reached within "
+                                  f"{timeout:.0f}s: {reason}") from None
+    return pool
+
+
+def migrate_database(url: str, *, lock_wait_seconds: float = 120.0) -> list[int]:
+    """Bring the database at ``url`` to this engine's schema; the versions applied."""
+    with connect(url) as conn:
+        return migrate(conn, lock_wait_seconds=lock_wait_seconds)

@@ -48,8 +48,8 @@ from ..errors import (
 )
 from .formats import ImportedAssembly, InvalidDocument, NotAnAssembly, export_value, import_value
 from .inputs import AssemblyChanges, CloneRequest, NewAssembly, json_problem
+from .legacy import DocumentTooLarge, record_fields
 from .payload_codec import PayloadInputError, PayloadTooLarge, content_from_api, content_to_api
-from .serialization import DocumentTooLarge
 from .views import record_view
 
 log = logging.getLogger("assembly_engine.assemblies")
@@ -708,13 +708,7 @@ class AssemblyService:
             self._require_whole_row(item)
             content = self.read_content(item)
         record = item.record
-        document = export_value(
-            display_name=record.display_name, summary=record.summary, category=record.category,
-            assembly_kind=record.assembly_kind, assembly_type=record.assembly_type,
-            version=record.version, metadata=record.metadata, tags=record.tags, content=content,
-            assembly_guid=guid, source=record.domain.value, revision=record.revision,
-            updated_at=record.updated_at,
-        )
+        document = export_value(**record_fields(record, content))
         self._auditor.record(caller, "assembly.export", Outcome.SUCCESS, domain=item.domain, guid=guid,
                              detail=record.display_name)
         return document, export_file_name(record.display_name)

@@ -19,9 +19,8 @@ import pytest
 
 from assembly_engine.services.assemblies.inputs import AssemblyChanges
 from assembly_engine.services.auth.policy import Actor
-from assembly_engine.services.auth.users import Role
 from assembly_engine.services.caller import Caller
-from assembly_engine.types import Domain
+from assembly_engine.types import Domain, Role
 from tests.api.conftest import (
     ADMIN,
     ADMIN_DEV,

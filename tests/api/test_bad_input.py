@@ -304,7 +304,8 @@ def test_bad_base64_is_422(engine: Engine, data: str) -> None:
                    422, "invalid_document", "base64", "payload.files[0]")
 
 
-UNSAFE_NAMES = ["../x", "/etc/passwd", "a\\b", "a\x00b", "..", ".", ".hidden", "sub/x", "x\n", "", "v1..2.txt"]
+UNSAFE_NAMES = ["../x", "/etc/passwd", "a\\b", "a\x00b", "..", ".", ".hidden", "sub/x", "x\n", "",
+                "v1..2.txt"]
 
 
 @pytest.mark.parametrize("file_name", UNSAFE_NAMES)

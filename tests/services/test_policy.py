@@ -8,8 +8,7 @@ import pytest
 
 from assembly_engine.services.auth import policy
 from assembly_engine.services.auth.policy import Actor, Decision
-from assembly_engine.services.auth.users import Role
-from assembly_engine.types import Domain
+from assembly_engine.types import Domain, Role
 
 ALLOW = "allow"
 UNAUTH = "unauthorized"

@@ -9,8 +9,8 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ..services.assemblies.inputs import NOT_JSON
 from ..services.errors import ServiceError
+from ..services.request_bodies import NOT_JSON
 from .responses import JsonResponse
 
 # Status of each service error code (SPEC §4).

@@ -30,10 +30,11 @@ import re
 import shutil
 import threading
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
+
+from ..clock import utc_now as _utc_now
 
 logger = logging.getLogger("assembly_engine.audit")
 
@@ -191,10 +192,6 @@ def entry_hash(entry: dict[str, Any]) -> str:
     body = {key: value for key, value in entry.items() if key != "hash"}
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
     return hashlib.sha256(canonical.encode("ascii")).hexdigest()
-
-
-def _utc_now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _shape_problem(entry: object) -> str | None:

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body
 from pydantic import Field
 
-from ...services.assemblies.inputs import StrictModel
+from ...services.request_bodies import StrictModel
 from ..deps import CurrentCaller, Services
 from ..errors import ApiError, error_responses
 

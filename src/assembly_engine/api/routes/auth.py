@@ -7,8 +7,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Request, Response
 from pydantic import Field
 
-from ...services.assemblies.inputs import StrictModel
 from ...services.container import EngineServices
+from ...services.request_bodies import StrictModel
 from ..deps import CSRF_COOKIE, SESSION_COOKIE, Auth, RequestAuth, Services, client_address
 from ..errors import ApiError, error_responses
 

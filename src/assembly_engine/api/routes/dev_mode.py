@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body
 
-from ...services.assemblies.inputs import DevModeSwitch
+from ...services.request_bodies import DevModeSwitch
 from ..deps import Auth, Services
 from ..errors import error_responses
 

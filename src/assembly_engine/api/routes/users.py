@@ -7,8 +7,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Path
 from pydantic import Field, StrictBool
 
-from ...services.assemblies.inputs import StrictModel
-from ...services.auth.users import Role
+from ...services.request_bodies import StrictModel
+from ...types import Role
 from ..deps import Auth, CurrentCaller, Services
 from ..errors import error_responses
 

@@ -23,12 +23,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from ...clock import utc_now
 from ...persistence.models import (
     PAYLOAD_GUID_COLUMN,
     AssemblyRecord,
     CachedAssembly,
     CacheEntryState,
-    utc_now,
 )
 from ...persistence.payloads import PayloadError
 from ...types import Domain

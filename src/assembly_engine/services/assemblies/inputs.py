@@ -4,80 +4,13 @@ from __future__ import annotations
 
 import base64
 import binascii
-import math
 from typing import Annotated, Any
 
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    ConfigDict,
-    Field,
-    StrictBool,
-    StrictInt,
-    ValidationInfo,
-    model_validator,
-)
+from pydantic import AfterValidator, Field, StrictBool, StrictInt, ValidationInfo
 
 from ... import input_limits as limits
 from ...types import AssemblyKind, Domain
-
-MAX_NESTING = 64
-
-
-NOT_JSON = "is not valid JSON"
-
-
-def json_problem(value: Any, where: str = "the request") -> str | None:
-    """Why a parsed request value cannot be stored and served as JSON text, or None.
-
-    Python's JSON parser accepts NaN/Infinity and lone UTF-16 surrogates (``"\\ud800"``);
-    neither can be written as UTF-8 JSON, so both are refused here, at the edge, before
-    anything reaches the journal. So are integers outside signed 64-bit, which SQLite and
-    orjson cannot hold. Absurd nesting is refused too (it would exhaust the stack
-    of every encoder down the line). The answer names where the problem is.
-    """
-    stack: list[tuple[Any, int, str]] = [(value, 1, where)]
-    while stack:
-        item, depth, path = stack.pop()
-        if isinstance(item, str):
-            if not item.isascii():
-                try:
-                    item.encode("utf-8")
-                except UnicodeEncodeError:
-                    return (f"{path} contains a lone UTF-16 surrogate (\\ud800-\\udfff), which "
-                            "cannot be stored as UTF-8 text")
-        elif isinstance(item, float):
-            if not math.isfinite(item):
-                return f"{path} contains NaN or Infinity, which {NOT_JSON}"
-        elif isinstance(item, int) and not isinstance(item, bool):
-            out_of_range = limits.integer_problem(item, path)
-            if out_of_range is not None:
-                return out_of_range
-        elif isinstance(item, (dict, list)):
-            if depth > MAX_NESTING:
-                return f"{path} is nested more than {MAX_NESTING} levels deep; flatten the document"
-            if isinstance(item, dict):
-                for key, child in item.items():
-                    stack.append((key, depth, f"{path} (a key)"))
-                    stack.append((child, depth + 1, f"{path}.{key}"))
-            else:
-                stack.extend((child, depth + 1, f"{path}[{i}]") for i, child in enumerate(item))
-    return None
-
-
-class StrictModel(BaseModel):
-    """Base of every request body: unknown fields refused, every value storable as JSON."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    @model_validator(mode="after")
-    def _storable(self) -> StrictModel:
-        data = self.model_dump(mode="python")
-        for name, value in data.items():
-            problem = json_problem(value, name)
-            if problem is not None:
-                raise ValueError(problem)
-        return self
+from ..request_bodies import StrictModel
 
 
 def _one_line_name(max_chars: int) -> AfterValidator:
@@ -230,9 +163,3 @@ def _base64(value: str, where: str) -> bytes:
 
 class FlushRequest(StrictModel):
     domain: Domain | None = None
-
-
-class DevModeSwitch(StrictModel):
-    enabled: StrictBool
-    password: Annotated[str, Field(max_length=1024)] | None = None
-    reason: Annotated[str, Field(max_length=limits.REASON_CHARS)] | None = None

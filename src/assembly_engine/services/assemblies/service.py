@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from ...clock import utc_now
 from ...persistence.cache import (
     AssemblyExists,
     AssemblyNotFound,
@@ -28,10 +29,10 @@ from ...persistence.cache import (
     StaleRevision,
 )
 from ...persistence.databases import DatabaseBusy, SchemaError
-from ...persistence.models import AssemblyRecord, CachedAssembly, PayloadContent, PayloadRef, utc_now
+from ...persistence.models import AssemblyRecord, CachedAssembly, PayloadContent, PayloadRef
 from ...persistence.payloads import PayloadCorrupt, PayloadError, PayloadMissing
 from ...persistence.runtime import OfficialSyncRefused, StorageRuntime
-from ...types import KIND_TYPES, AssemblyKind, Domain, Integrity
+from ...types import DATABASE_FILES, KIND_TYPES, AssemblyKind, Domain, Integrity
 from ..audit import AuditLog, Outcome
 from ..auth import policy
 from ..caller import Auditor, Caller
@@ -46,8 +47,9 @@ from ..errors import (
     StorageUnavailable,
     TooLarge,
 )
+from ..request_bodies import json_problem
 from .formats import ImportedAssembly, InvalidDocument, NotAnAssembly, export_value, import_value
-from .inputs import AssemblyChanges, CloneRequest, NewAssembly, json_problem
+from .inputs import AssemblyChanges, CloneRequest, NewAssembly
 from .legacy import DocumentTooLarge, record_fields
 from .payload_codec import PayloadInputError, PayloadTooLarge, content_from_api, content_to_api
 from .views import record_view
@@ -288,7 +290,7 @@ class AssemblyService:
         if problem is not None:
             raise IntegrityProblem(
                 f"Assembly {item.assembly_guid} cannot be read: its row in "
-                f"{item.domain.database_file} is damaged ({problem[:500]}). Restore the row "
+                f"{DATABASE_FILES[item.domain]} is damaged ({problem[:500]}). Restore the row "
                 "from a backup, fix it with the sqlite3 shell, re-import the assembly over it, "
                 "or delete it."
             )

@@ -16,8 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from assembly_engine.services.auth.users import Role
-from assembly_engine.types import Domain
+from assembly_engine.types import Domain, Role
 
 UNAUTHORIZED = "unauthorized"
 FORBIDDEN = "forbidden"

@@ -25,7 +25,7 @@ from typing import Any
 from typing_extensions import Unpack
 
 from ....types import AssemblyKind
-from ..inputs import json_problem
+from ...request_bodies import json_problem
 from ..legacy import (
     ENGINE_KEY,
     ExportFields,

@@ -82,7 +82,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ....types import AssemblyType
-from ..inputs import json_problem
+from ...request_bodies import json_problem
 from .checks import DocumentTooLarge, InvalidDocument, NotAnAssembly, check, fail, json_kind
 from .export import ExportFields, export_document, record_fields
 from .imported import ENGINE_KEY, EngineBlock, ImportedAssembly, engine_block

@@ -1,4 +1,4 @@
-"""The ``assemblies`` command line (SPEC §7).
+"""The ``assemblies`` command line (Docs/assemblies.md §11).
 
 Every command but ``serve`` and ``audit verify`` goes through the engine's REST API —
 the running engine's, or an in-process one (see cli_connection.py) — so the CLI and the

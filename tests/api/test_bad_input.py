@@ -1,4 +1,4 @@
-"""Bad input gets a clear 4xx in the engine's error shape and changes nothing (SPEC §2.4, §4).
+"""Bad input gets a clear 4xx in the engine's error shape and changes nothing (Docs/assemblies.md §4, §7).
 
 Every refusal is checked for its status, its ``error`` code and a ``message`` a person can
 act on, and against a snapshot of the engine taken before the request: the cache entries

@@ -524,7 +524,7 @@ def test_yaml_playbook_is_detected_without_a_file_name() -> None:
 
 
 def _wrapped(imported: ImportedAssembly) -> dict[str, Any]:
-    """The API record shape (SPEC §4) of an imported assembly, as saved to a file."""
+    """The API record shape (Docs/assemblies.md §7) of an imported assembly, as saved to a file."""
     payload: dict[str, Any]
     if imported.assembly_kind is AssemblyKind.WORKFLOW:
         payload = {"workflow": json.loads(imported.content.main)}

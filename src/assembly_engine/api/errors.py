@@ -13,7 +13,7 @@ from ..services.errors import ServiceError
 from ..services.request_bodies import NOT_JSON
 from .responses import JsonResponse
 
-# Status of each service error code (SPEC §4).
+# Status of each service error code (Docs/assemblies.md §7, "Error codes").
 CODE_STATUS: dict[str, int] = {
     "invalid_request": 400,
     "unauthorized": 401,

@@ -23,7 +23,7 @@ import orjson
 from ..clock import utc_now
 from ..types import AssemblyKind, Domain, Integrity, PayloadType
 
-# The assemblies table, in column order. The names are part of the contract (SPEC §2.3).
+# The assemblies table, in column order. The names are part of the contract (Docs/assemblies.md §3.1).
 COLUMNS: tuple[str, ...] = (
     "assembly_guid",
     "display_name",

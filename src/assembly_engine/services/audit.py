@@ -1,4 +1,4 @@
-"""Tamper-evident audit log (SPEC §5).
+"""Tamper-evident audit log (Docs/assemblies.md §9).
 
 Every privileged or state-changing action appends one JSON line to ``<home>/Logs/audit.log``
 and one readable line to the ``assembly_engine.audit`` logger (routed to engine.log).

@@ -1,4 +1,4 @@
-"""The assembly endpoints (SPEC §4): routes parse, call the service, and shape the answer."""
+"""The assembly endpoints (Docs/assemblies.md §7): routes parse, call the service, and shape the answer."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Sign-in, sign-out and who am I (SPEC §3)."""
+"""Sign-in, sign-out and who am I (Docs/assemblies.md §7, §8)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Dev Mode state and switch (SPEC §3.1); per session, server-side."""
+"""Dev Mode state and switch (Docs/assemblies.md §8); per session, server-side."""
 
 from __future__ import annotations
 

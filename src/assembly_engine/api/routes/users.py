@@ -1,4 +1,4 @@
-"""User management for admins (SPEC §3)."""
+"""User management for admins (Docs/assemblies.md §8)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The API's ``payload`` shape ↔ payload folder content (SPEC §4).
+"""The API's ``payload`` shape ↔ payload folder content (Docs/assemblies.md §7, "Payload shape").
 
 Scripts and playbooks: ``{"script": "<text>", "files": [{file_name, mime_type, size, data}]}``
 with ``data`` base64 in JSON. Workflows: ``{"workflow": {...}}``. On an update, a file entry

@@ -1,4 +1,4 @@
-"""The JSON shape of an assembly record (SPEC §4)."""
+"""The JSON shape of an assembly record (Docs/assemblies.md §7, "Record shape")."""
 
 from __future__ import annotations
 

@@ -294,7 +294,7 @@ def import_command(ctx: click.Context, paths: tuple[Path, ...], domain: str, as_
                        f"{counts['failed']} failed")
 
         emit(as_json, {**counts, "empty_paths": empty, "files": [r.as_dict() for r in results]},
-              human)
+             human)
         return 1 if counts["failed"] or empty else 0
 
     run(ctx, work)

@@ -291,7 +291,7 @@ def build_home(base: Path, specs: list[Spec]) -> Home:
 
 
 def legacy_document(spec: Spec) -> dict[str, Any]:
-    """The spec as an older file-based library stores it (SPEC §6)."""
+    """The spec as an older file-based library stores it (Docs/assemblies.md §10)."""
     if spec.atype == "workflow":
         return {"tab_name": spec.name, "description": spec.summary, "category": spec.category,
                 **WORKFLOW}

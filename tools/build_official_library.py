@@ -53,7 +53,7 @@ from assembly_engine.persistence.models import (  # noqa: E402
     canonical_json,
 )
 from assembly_engine.persistence.payloads import PayloadStore  # noqa: E402
-from assembly_engine.services.assemblies.payload_codec import (  # noqa: E402
+from assembly_engine.services.assemblies.payload_layout import (  # noqa: E402
     main_file_name,
     payload_type_for,
 )

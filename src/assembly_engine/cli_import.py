@@ -22,6 +22,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import click
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.text import Text
+
+from .cli_common import DOMAINS, emit, json_option, run
+from .cli_connection import CliError, EngineClient
+
 DOCUMENT_SUFFIXES = (".json", ".yml", ".yaml")
 SCRIPT_SUFFIXES = (".ps1", ".bat", ".cmd", ".sh", ".py")  # plain scripts, sent byte for byte
 NOT_A_DOCUMENT = ("not an assembly document (imported are .json, .yml, .yaml, plain scripts "
@@ -234,3 +250,70 @@ def summary(results: list[FileResult]) -> dict[str, int]:
 
 def ordered(results: list[FileResult]) -> Iterator[FileResult]:
     return iter(sorted(results, key=lambda r: (r.root, r.path)))
+
+
+# --------------------------------------------------------------------------- the command
+
+
+@click.command("import")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--domain", type=DOMAINS, default="user", show_default=True, help="Domain to import into.")
+@json_option
+@click.pass_context
+def import_command(ctx: click.Context, paths: tuple[Path, ...], domain: str, as_json: bool) -> None:
+    """Import legacy documents: files or whole legacy folder trees.
+
+    Every file is reported once: imported, skipped (not an assembly document, with why) or
+    failed (an assembly the engine refused, with its message). Exits 1 when anything failed
+    or when a named path held nothing importable.
+    """
+    found = discover(paths)
+
+    def work(client: EngineClient) -> int:
+        results = list(found.results)
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                      RateColumn(), TimeElapsedColumn(), console=Console(stderr=True),
+                      disable=as_json) as progress:
+            task = progress.add_task("importing", total=len(found.jobs))
+            for batch in batches(found.jobs):
+                results.extend(_send_batch(client, batch, domain))
+                progress.advance(task, len(batch))
+        results = list(ordered(results))
+        counts = summary(results)
+        empty = empty_roots(paths, results)
+
+        def human() -> None:
+            for r in results:
+                if r.status == "imported":
+                    click.echo(f"imported  {r.path} -> {r.display_name} ({r.assembly_guid})")
+                else:
+                    click.echo(f"{r.status:<9} {r.path}: {r.reason}")
+            for path in empty:
+                click.echo(f"nothing importable in {path}", err=True)
+            click.echo(f"{counts['imported']} imported, {counts['skipped']} skipped, "
+                       f"{counts['failed']} failed")
+
+        emit(as_json, {**counts, "empty_paths": empty, "files": [r.as_dict() for r in results]},
+             human)
+        return 1 if counts["failed"] or empty else 0
+
+    run(ctx, work)
+
+
+def _send_batch(client: EngineClient, batch: list[Job], domain: str) -> list[FileResult]:
+    """One batch request; a batch the engine refuses as a whole fails each of its files."""
+    try:
+        answer = client.call("POST", "/api/assemblies/import/batch",
+                             json_body={"documents": [job.body for job in batch], "domain": domain})
+    except CliError as exc:
+        return [result_of(job, None, exc.body, str(exc)) for job in batch]
+    return [batch_result(job, item) for job, item in zip(batch, answer["results"], strict=True)]
+
+
+class RateColumn(ProgressColumn):
+    """Documents per second so far."""
+
+    def render(self, task: Task) -> Text:
+        elapsed = task.elapsed or 0.0
+        rate = task.completed / elapsed if elapsed > 0 else 0.0
+        return Text(f"{rate:,.0f} docs/s")

@@ -205,6 +205,34 @@ def file_name_bytes_problem(value: str, where: str) -> str | None:
     return None
 
 
+def file_name_problem(value: str, where: str) -> str | None:
+    """An attached file's name: one plain name a payload folder can hold, nothing that
+    could leave it or hide in it (every edge that takes attachments checks this)."""
+    reason: str | None = None
+    if "/" in value or "\\" in value:
+        reason = "contains a path separator"
+    elif "\x00" in value:
+        reason = "contains a NUL character"
+    elif ".." in value:
+        reason = "contains '..'"
+    elif value.startswith("."):
+        reason = "starts with '.'"
+    elif (bad := forbidden_name_character(value)) is not None:
+        reason = f"contains {bad}"
+    else:
+        try:
+            size = len(value.encode("utf-8"))
+        except UnicodeEncodeError:
+            reason = "is not valid Unicode text"
+        else:
+            if size > FILE_NAME_BYTES:
+                reason = f"is longer than {FILE_NAME_BYTES} bytes"
+    if reason is None:
+        return None
+    return (f"{where} {value!r} is not a safe file name: it {reason}; use a plain name "
+            "such as 'installer.msi' (no '/', '\\', NUL, '..' or leading '.')")
+
+
 def playbook_problem(size_bytes: int, where: str) -> str | None:
     if size_bytes > PLAYBOOK_BYTES:
         return (f"{where} is {size_bytes} bytes; playbook text is limited to {PLAYBOOK_BYTES} "

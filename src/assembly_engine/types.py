@@ -1,13 +1,9 @@
-"""Small shared vocabulary: domains, kinds, payload types and id aliases."""
+"""Small shared vocabulary: domains, kinds, payload types, roles and id checks."""
 
 from __future__ import annotations
 
 import re
 from enum import StrEnum
-from typing import NewType
-
-AssemblyGuid = NewType("AssemblyGuid", str)
-PayloadGuid = NewType("PayloadGuid", str)
 
 # Engine-generated ids are uuid4 as 32 lowercase hex characters. Legacy documents also
 # carry 40-hex (SHA-1) ids; those are accepted as assembly ids on import, never as paths.
@@ -21,16 +17,19 @@ class Domain(StrEnum):
     COMMUNITY = "community"
     USER = "user"
 
-    @property
-    def database_file(self) -> str:
-        return DATABASE_FILES[self]
-
 
 DATABASE_FILES: dict[Domain, str] = {
     Domain.OFFICIAL: "official.db",
     Domain.COMMUNITY: "community.db",
     Domain.USER: "user_created.db",
 }
+
+
+class Role(StrEnum):
+    """What a signed-in user may do (Docs/assemblies.md §8)."""
+
+    ADMIN = "admin"
+    OPERATOR = "operator"
 
 
 class AssemblyKind(StrEnum):

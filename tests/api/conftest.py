@@ -40,10 +40,9 @@ from assembly_engine.config import Settings
 from assembly_engine.services.assemblies.inputs import NewAssembly
 from assembly_engine.services.auth.policy import Actor
 from assembly_engine.services.auth.sessions import hash_token
-from assembly_engine.services.auth.users import Role
 from assembly_engine.services.caller import Caller
 from assembly_engine.services.container import EngineServices
-from assembly_engine.types import DATABASE_FILES, AssemblyKind, Domain
+from assembly_engine.types import DATABASE_FILES, AssemblyKind, Domain, Role
 
 ADMIN_PASSWORD = "admin-password-for-tests"
 OPERATOR_NAME = "operator-olga"

@@ -1,4 +1,4 @@
-"""The audit trail written by the API (SPEC §5).
+"""The audit trail written by the API (Docs/assemblies.md §9).
 
 Each action and each denial appends exactly one entry with every field; the chain detects
 edited, deleted and reordered lines; no password or token ever reaches a log.
@@ -75,7 +75,7 @@ def check_entry(
     guid: str | None = None,
     dev_mode: bool = False,
 ) -> None:
-    """Every field of SPEC §5 is there and has the expected value."""
+    """Every field of Docs/assemblies.md §9 is there and has the expected value."""
     assert set(entry) == set(FIELDS)
     assert ISO_UTC.fullmatch(entry["time"]), entry["time"]
     written = datetime.fromisoformat(entry["time"].replace("Z", "+00:00"))

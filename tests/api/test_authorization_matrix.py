@@ -1,4 +1,4 @@
-"""Who may change what (SPEC §3, §3.1): every mutating endpoint × every kind of caller ×
+"""Who may change what (Docs/assemblies.md §8, §14.1): every mutating endpoint × every kind of caller ×
 every domain, each cell its own test, with the exact status and error code.
 
 Every refusal must leave the engine exactly as it was: cache, write queue, journal, payload
@@ -19,9 +19,8 @@ import pytest
 
 from assembly_engine.services.assemblies.inputs import AssemblyChanges
 from assembly_engine.services.auth.policy import Actor
-from assembly_engine.services.auth.users import Role
 from assembly_engine.services.caller import Caller
-from assembly_engine.types import Domain
+from assembly_engine.types import Domain, Role
 from tests.api.conftest import (
     ADMIN,
     ADMIN_DEV,
@@ -47,7 +46,7 @@ NOT_APPLICABLE = "n-a"
 MATRIX_TARGET_USER = "matrix-target-user"
 MATRIX_TARGET_PASSWORD = "matrix-target-password"
 
-# Which rule of SPEC §3 guards an endpoint.
+# Which rule of Docs/assemblies.md §8 guards an endpoint.
 WRITE = "write"  # user domain: any signed-in user; official/community: admin + Dev Mode
 ADMIN_AND_DEV_MODE = "admin+dev_mode"  # whatever the domain
 ADMIN_ONLY = "admin"  # Dev Mode not needed
@@ -285,7 +284,7 @@ def assert_refusal(response: httpx.Response, status: int, error: str) -> None:
     assert body["error"] == error
     assert isinstance(body["message"], str) and body["message"].strip()
     if error == "dev_mode_required":
-        # The refusal tells the admin how to get on (SPEC §3.1).
+        # The refusal tells the admin how to get on (Docs/assemblies.md §8).
         assert "enable Dev Mode" in body["message"]
         assert "Assemblies admin controls" in body["message"]
         assert "/api/assemblies/dev-mode/switch" in body["message"]

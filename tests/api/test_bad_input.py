@@ -1,4 +1,4 @@
-"""Bad input gets a clear 4xx in the engine's error shape and changes nothing (SPEC §2.4, §4).
+"""Bad input gets a clear 4xx in the engine's error shape and changes nothing (Docs/assemblies.md §4, §7).
 
 Every refusal is checked for its status, its ``error`` code and a ``message`` a person can
 act on, and against a snapshot of the engine taken before the request: the cache entries
@@ -304,7 +304,8 @@ def test_bad_base64_is_422(engine: Engine, data: str) -> None:
                    422, "invalid_document", "base64", "payload.files[0]")
 
 
-UNSAFE_NAMES = ["../x", "/etc/passwd", "a\\b", "a\x00b", "..", ".", ".hidden", "sub/x", "x\n", ""]
+UNSAFE_NAMES = ["../x", "/etc/passwd", "a\\b", "a\x00b", "..", ".", ".hidden", "sub/x", "x\n", "",
+                "v1..2.txt"]
 
 
 @pytest.mark.parametrize("file_name", UNSAFE_NAMES)

@@ -1,6 +1,6 @@
 """Concurrent edits, partial updates, the dirty flag, locked databases and damaged payloads.
 
-SPEC §2.4 (payload integrity), §2.5 (cache, write queue, durability, busy databases) and §4
+Docs/assemblies.md §4 (payload integrity), §6 (cache, write queue, durability, busy databases) and §7
 (optimistic concurrency with ``If-Match`` / ``expected_revision``, error codes), exercised
 through the REST API of an in-process engine on temporary roots.
 """

@@ -1,4 +1,4 @@
-"""Property-based fuzzing of the REST API with schemathesis (SPEC §4).
+"""Property-based fuzzing of the REST API with schemathesis (Docs/assemblies.md §7).
 
 The OpenAPI document the engine serves at ``/openapi.json`` drives the generation. Every
 operation is exercised with positive (schema-valid) and negative (schema-violating) data,

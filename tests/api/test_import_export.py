@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,7 +14,8 @@ from fastapi.testclient import TestClient
 
 from assembly_engine.api.app import create_app
 from assembly_engine.config import Settings
-from assembly_engine.services.assemblies.serialization import ENGINE_KEY, normalise_for_comparison
+from assembly_engine.services.assemblies.legacy import ENGINE_KEY
+from tests.legacy_comparison import normalise_for_comparison
 from tests.support import CORPUS
 
 # Tactical RMM's manifest is not one document; tests/api/test_tactical_rmm.py imports it.
@@ -242,3 +244,29 @@ def test_a_refused_dry_run_names_the_problem(api: tuple[TestClient, dict[str, st
                        json={"document": document, "dry_run": True})
     assert answer.status_code == 422
     assert "document.files[0].data is not valid base64" in answer.json()["message"]
+
+
+def test_a_workflow_gets_the_same_payload_whether_imported_or_created(tmp_path: Path) -> None:
+    # One workflow encoding for the whole engine: the same canvas must not get two
+    # checksums depending on the door it came in by.
+    (tmp_path / "staging").mkdir()
+    settings = Settings(home=tmp_path / "home", staging_root=tmp_path / "staging",
+                        flush_interval=3600, admin_password="admin-password-for-tests")
+    workflow = {"tab_name": "Same canvas", "nodes": [{"id": "n1", "label": "Prüfen"}], "edges": []}
+    with TestClient(create_app(settings, console_log=False)) as http:
+        token = http.post("/api/auth/login", json={"username": "admin",
+                                                   "password": settings.admin_password}).json()["token"]
+        http.cookies.clear()
+        headers = {"Authorization": f"Bearer {token}"}
+        imported = http.post("/api/assemblies/import", headers=headers, json={"document": workflow})
+        created = http.post("/api/assemblies", headers=headers, json={
+            "display_name": "Same canvas", "assembly_kind": "workflow", "assembly_type": "workflow",
+            "payload": {"workflow": workflow}})
+        assert imported.status_code == 201, imported.text
+        assert created.status_code == 201, created.text
+        folders = [settings.payloads_root / answer.json()["payload_guid"] for answer in (imported, created)]
+        manifests = [(folder / "manifest.json").read_bytes() for folder in folders]
+        mains = [(folder / "workflow.json").read_bytes() for folder in folders]
+    assert folders[0] != folders[1]
+    assert mains[0] == mains[1]
+    assert hashlib.sha256(manifests[0]).hexdigest() == hashlib.sha256(manifests[1]).hexdigest()

@@ -1,4 +1,4 @@
-"""Sign-in sessions over the API (SPEC §3): revocation, token strength and storage, the
+"""Sign-in sessions over the API (Docs/assemblies.md §7, §8): revocation, token strength and storage, the
 session cookie, CSRF protection of cookie-authenticated changes, login throttling and
 ``GET /api/auth/me``."""
 

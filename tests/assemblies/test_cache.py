@@ -23,7 +23,7 @@ from assembly_engine.persistence.journal import Journal
 from assembly_engine.persistence.payloads import PayloadStore
 from assembly_engine.persistence.queue_status import DomainQueue
 from assembly_engine.persistence.runtime import EngineLocked, StorageRuntime
-from assembly_engine.types import Domain, Integrity
+from assembly_engine.types import DATABASE_FILES, Domain, Integrity
 from tests.support import make_record, script_content
 
 
@@ -73,7 +73,7 @@ def test_hydrates_all_three_domains_with_their_tags(settings: Settings) -> None:
     community = make_record(payloads, Domain.COMMUNITY, "Shared")
     user = make_record(payloads, Domain.USER, "Mine")
     for domain, record in ((Domain.COMMUNITY, community), (Domain.USER, user)):
-        db = DomainDatabase(domain, root / domain.database_file, ConnectionOptions())
+        db = DomainDatabase(domain, root / DATABASE_FILES[domain], ConnectionOptions())
         db.validate()
         db.write([record.to_row()], [])
         db.close()

@@ -15,8 +15,8 @@ from assembly_engine.services.assemblies.formats import (
     ImportedAssembly,
     export_value,
     import_value,
-    normalise,
 )
+from tests.legacy_comparison import normalise_for_comparison as normalise
 from tests.support import CORPUS
 
 GUID = "0123456789abcdef0123456789abcdef"

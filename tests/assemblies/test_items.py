@@ -16,9 +16,9 @@ from assembly_engine.services.assemblies.formats import (
     InvalidDocument,
     export_value,
     import_value,
-    normalise,
 )
 from assembly_engine.types import AssemblyKind
+from tests.legacy_comparison import normalise_for_comparison as normalise
 from tests.support import CORPUS
 
 ITEMS = sorted((CORPUS / "items").glob("*.json")) if CORPUS.is_dir() else []

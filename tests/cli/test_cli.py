@@ -1,4 +1,4 @@
-"""The ``assemblies`` command line (SPEC §7), run as a real subprocess.
+"""The ``assemblies`` command line (Docs/assemblies.md §11), run as a real subprocess.
 
 Every command is exercised with no engine running (the CLI starts one in-process) and a
 representative subset — status, import, flush, verify, backup, users add — while a real

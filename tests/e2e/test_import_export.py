@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from assembly_engine.services.assemblies.serialization import normalise_for_comparison
 from tests.e2e.conftest import CORPUS, OPERATOR, Engine, sign_in
+from tests.legacy_comparison import normalise_for_comparison
 
 pytestmark = pytest.mark.e2e
 

@@ -1,4 +1,4 @@
-"""Tests of the hash-chained audit log (SPEC §5)."""
+"""Tests of the hash-chained audit log (Docs/assemblies.md §9)."""
 
 from __future__ import annotations
 

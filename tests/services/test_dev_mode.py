@@ -17,7 +17,8 @@ from assembly_engine.services.auth.dev_mode import (
 )
 from assembly_engine.services.auth.sessions import InvalidSession, Session, SessionService
 from assembly_engine.services.auth.throttle import PasswordGate, PasswordThrottle
-from assembly_engine.services.auth.users import AuthError, InvalidCredentials, Role, UserService
+from assembly_engine.services.auth.users import AuthError, InvalidCredentials, UserService
+from assembly_engine.types import Role
 
 PASSWORD = "correct horse battery"
 DEV_TTL = 900

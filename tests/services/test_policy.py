@@ -8,8 +8,7 @@ import pytest
 
 from assembly_engine.services.auth import policy
 from assembly_engine.services.auth.policy import Actor, Decision
-from assembly_engine.services.auth.users import Role
-from assembly_engine.types import Domain
+from assembly_engine.types import Domain, Role
 
 ALLOW = "allow"
 UNAUTH = "unauthorized"
@@ -39,7 +38,7 @@ ACTORS: dict[str, Actor | None] = {
     "admin+dev": Actor("root", Role.ADMIN, dev_mode=True),
 }
 
-# Written out by hand from SPEC §3 — not derived from the code under test.
+# Written out by hand from Docs/assemblies.md §8 and §14.1 — not derived from the code under test.
 EXPECTED: dict[str, dict[str, str]] = {
     "read": {
         "anonymous": UNAUTH, "operator": ALLOW, "operator+dev": ALLOW,

@@ -11,7 +11,8 @@ import pytest
 
 from assembly_engine.persistence.engine_store import SqliteEngineStore
 from assembly_engine.services.auth.sessions import SessionService, hash_token
-from assembly_engine.services.auth.users import InvalidCredentials, Role, UserService
+from assembly_engine.services.auth.users import InvalidCredentials, UserService
+from assembly_engine.types import Role
 
 PASSWORD = "correct horse battery"
 TTL = 3600

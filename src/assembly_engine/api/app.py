@@ -1,6 +1,6 @@
 """``create_app(settings)``: the ASGI application and its lifespan.
 
-Startup (SPEC §2.5): lock the runtime root, run official sync, open and validate the
+Startup (Docs/assemblies.md §5.1): lock the runtime root, run official sync, open and validate the
 databases, hydrate the cache (replaying the journal) and start the flush worker.
 Shutdown (SIGINT/SIGTERM via uvicorn): flush the queue, close everything, release the lock.
 """

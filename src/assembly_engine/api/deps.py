@@ -17,9 +17,9 @@ from fastapi import Depends, Request
 
 from ..services.auth.policy import Actor
 from ..services.auth.sessions import Session
-from ..services.auth.users import Role
 from ..services.caller import Caller
 from ..services.container import EngineServices
+from ..types import Role
 from .errors import ApiError
 
 SESSION_COOKIE = "ae_session"

@@ -9,13 +9,14 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ..services.assemblies.inputs import NotJsonValue
 from ..services.errors import ServiceError
+from ..services.request_bodies import NotJsonValue
 from .responses import JsonResponse
 
-# The one table of refusals: each error code and its HTTP status (SPEC §4). Service and
-# storage errors carry a code (persistence/errors.py, services/errors.py); a refusal that
-# starts as an HTTP status (FastAPI's own 404, 405, …) gets the first code listed for it.
+# The one table of refusals: each error code and its HTTP status (Docs/assemblies.md §7,
+# "Error codes"). Service and storage errors carry a code (persistence/errors.py,
+# services/errors.py); a refusal that starts as an HTTP status (FastAPI's own 404, 405, …)
+# gets the first code listed for it.
 ERROR_STATUS: dict[str, int] = {
     "invalid_request": 400,
     "unauthorized": 401,

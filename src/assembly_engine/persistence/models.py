@@ -16,14 +16,14 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 
+from ..clock import utc_now
 from ..types import AssemblyKind, Domain, Integrity, PayloadType
 
-# The assemblies table, in column order. The names are part of the contract (SPEC §2.3).
+# The assemblies table, in column order. The names are part of the contract (Docs/assemblies.md §3.1).
 COLUMNS: tuple[str, ...] = (
     "assembly_guid",
     "display_name",
@@ -48,11 +48,6 @@ COLUMNS: tuple[str, ...] = (
 PAYLOAD_GUID_COLUMN = COLUMNS.index("payload_guid")
 PAYLOAD_CHECKSUM_COLUMN = COLUMNS.index("payload_checksum")
 REVISION_COLUMN = COLUMNS.index("revision")
-
-
-def utc_now() -> str:
-    """ISO-8601 UTC with a ``Z`` suffix and millisecond precision."""
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 def canonical_json(value: Any) -> str:

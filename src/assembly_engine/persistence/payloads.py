@@ -1,7 +1,7 @@
 """The payload store: assembly content kept in ``Payloads/<payload_guid>/`` folders.
 
 Database rows never hold content; they hold a ``payload_guid`` that names a folder here
-(SPEC §2.4). One folder looks like this::
+(Docs/assemblies.md §4). One folder looks like this::
 
     Payloads/
       0f3c…(32 lowercase hex)/         one payload, written once, never edited in place

@@ -1,4 +1,4 @@
-"""The storage stack of one engine home, opened in the order SPEC §2.5 asks for.
+"""The storage stack of one engine home, opened in the order Docs/assemblies.md §5.1 gives.
 
 lock the runtime root → official sync (staging → runtime) → open and validate every
 domain database → hydrate the cache (replaying the journal) → start the flush worker.

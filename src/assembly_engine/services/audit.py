@@ -1,4 +1,4 @@
-"""The audit trail (SPEC §5): what each entry says, and the engine.log line beside it.
+"""The audit trail (Docs/assemblies.md §9): what each entry says, and the engine.log line beside it.
 
 Every privileged or state-changing action appends one entry to the audit log (the
 hash-chained file of persistence/audit_log.py, behind the AuditLog interface) and one
@@ -12,11 +12,11 @@ import json
 import logging
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from ..clock import utc_now as _utc_now
 from ..persistence.audit_chain import OUTCOMES, VerifyResult
 from ..persistence.interfaces import AuditStore
 
@@ -138,8 +138,6 @@ def scrub(text: str) -> str:
 # --- entries -----------------------------------------------------------------------------------
 
 
-def _utc_now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _readable_value(value: str | None) -> str:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from time import time as epoch_seconds
 
-from ..persistence.models import utc_now
+from ..clock import utc_now
 from ..types import Domain
 from .audit import AuditEvent, AuditLog, Outcome
 from .auth.policy import Actor, Decision

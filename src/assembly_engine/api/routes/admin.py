@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body
 from pydantic import Field, StrictBool, StrictFloat
 
-from ...services.assemblies.inputs import WHOLE, StrictModel
+from ...services.request_bodies import WHOLE, StrictModel
 from ..deps import CurrentCaller, Services
 from ..errors import ApiError, error_responses
 

@@ -1,4 +1,4 @@
-"""The assembly endpoints (Docs/assemblies.md): routes parse, call the service, shape the answer."""
+"""The assembly endpoints (Docs/assemblies.md §7): routes parse, call the service, shape the answer."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from starlette.concurrency import run_in_threadpool
 from ... import input_limits as limits
 from ...services.assemblies.history import DELETED_SORT_KEYS
 from ...services.assemblies.inputs import (
-    WHOLE,
     AssemblyChanges,
     CloneRequest,
     FlushRequest,
@@ -20,11 +19,11 @@ from ...services.assemblies.inputs import (
     ImportDocument,
     ImportRequest,
     NewAssembly,
-    StrictModel,
 )
 from ...services.assemblies.listing import FacetParams, ListParams, PageParams, query_values
 from ...services.assemblies.service import ImportItem
 from ...services.container import EngineServices
+from ...services.request_bodies import WHOLE, StrictModel
 from ..answers import Facets, ListPage
 from ..deps import CurrentCaller, Services, authenticate
 from ..errors import ApiError, error_responses

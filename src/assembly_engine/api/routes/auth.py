@@ -1,4 +1,4 @@
-"""Sign-in, sign-out and who am I (SPEC §3)."""
+"""Sign-in, sign-out and who am I (Docs/assemblies.md §7, §8)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Request, Response
 from pydantic import Field
 
-from ...services.assemblies.inputs import StrictModel
 from ...services.container import EngineServices
+from ...services.request_bodies import StrictModel
 from ..answers import LoggedIn, SessionState, SignedOut, Who
 from ..deps import CSRF_COOKIE, SESSION_COOKIE, Auth, RequestAuth, Services, SignedIn, client_address
 from ..errors import error_responses

@@ -1,4 +1,4 @@
-"""Dev Mode state and switch (SPEC §3.1); per session, server-side."""
+"""Dev Mode state and switch (Docs/assemblies.md §8); per session, server-side."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body
 
-from ...services.assemblies.inputs import DevModeSwitch
+from ...services.request_bodies import DevModeSwitch
 from ..answers import DevModeState
 from ..deps import Auth, Services
 from ..errors import error_responses

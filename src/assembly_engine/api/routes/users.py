@@ -1,4 +1,4 @@
-"""User management for admins (SPEC §3)."""
+"""User management for admins (Docs/assemblies.md §8)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Path
 from pydantic import ConfigDict, Field, StrictBool
 
-from ...services.assemblies.inputs import StrictModel
-from ...services.auth.users import Role
+from ...services.request_bodies import StrictModel
+from ...types import Role
 from ..deps import Auth, CurrentCaller, Services
 from ..errors import error_responses
 

@@ -23,12 +23,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from ...clock import utc_now
 from ...persistence.models import (
     PAYLOAD_GUID_COLUMN,
     AssemblyRecord,
     CachedAssembly,
     CacheEntryState,
-    utc_now,
 )
 from ...persistence.payloads import PayloadError
 from ...types import Domain
@@ -36,9 +36,9 @@ from ..audit import Outcome
 from ..auth import policy
 from ..caller import ANONYMOUS, Caller
 from ..errors import Conflict, InvalidInput, NotFound
+from .legacy import export_document, record_fields
 from .listing import SORT_KEYS, ListQuery, record_matches
 from .payload_codec import content_to_api
-from .serialization import export_document
 from .service import AssemblyService, export_file_name
 from .views import record_view
 
@@ -199,13 +199,7 @@ class HistoryService:
         item = history.find(number)
         record = item.record
         content = self._assemblies.read_content(self._cached(history, item))
-        document = export_document(
-            display_name=record.display_name, summary=record.summary, category=record.category,
-            assembly_kind=record.assembly_kind, assembly_type=record.assembly_type,
-            version=record.version, metadata=record.metadata, tags=record.tags, content=content,
-            assembly_guid=guid, source=record.domain.value, revision=record.revision,
-            updated_at=record.updated_at,
-        )
+        document = export_document(**record_fields(record, content))
         self._auditor.record(caller, "assembly.export", Outcome.SUCCESS, domain=history.domain,
                              guid=guid, detail=f"{record.display_name} (revision {number})")
         name = export_file_name(f"{record.display_name} r{number}")

@@ -1,4 +1,4 @@
-"""The API's ``payload`` shape ↔ payload folder content (SPEC §4).
+"""The API's ``payload`` shape ↔ payload folder content (Docs/assemblies.md §7, "Payload shape").
 
 Scripts and playbooks: ``{"script": "<text>", "files": [{file_name, mime_type, size, data}]}``
 with ``data`` base64 in JSON. Workflows: ``{"workflow": {...}}``. On an update, a file entry
@@ -15,7 +15,8 @@ from typing import Any
 
 from ... import input_limits as limits
 from ...persistence.models import PayloadContent, PayloadFile
-from ...types import SCRIPT_EXTENSIONS, AssemblyKind, AssemblyType, PayloadType
+from ...types import AssemblyKind, PayloadType
+from .payload_layout import WORKFLOW_FILE_NAME, main_file_name, workflow_bytes
 
 
 class PayloadInputError(ValueError):
@@ -24,18 +25,6 @@ class PayloadInputError(ValueError):
 
 class PayloadTooLarge(PayloadInputError):
     """A payload part over its size limit (answered 413, not 422)."""
-
-
-def main_file_name(kind: AssemblyKind, assembly_type: str) -> str:
-    if kind is AssemblyKind.WORKFLOW:
-        return "workflow.json"
-    if kind is AssemblyKind.ANSIBLE:
-        return "playbook.yml"
-    return "script" + SCRIPT_EXTENSIONS[AssemblyType(assembly_type)]
-
-
-def payload_type_for(kind: AssemblyKind) -> PayloadType:
-    return PayloadType.WORKFLOW if kind is AssemblyKind.WORKFLOW else PayloadType.SCRIPT
 
 
 def _decode_files(
@@ -53,8 +42,7 @@ def _decode_files(
         name = item.get("file_name")
         if not isinstance(name, str) or not name:
             raise PayloadInputError(f"{where}.file_name must be a non-empty string.")
-        problem = (limits.file_name_bytes_problem(name, f"{where}.file_name")
-                   or limits.name_problem(name, f"{where}.file_name", limits.FILE_NAME_BYTES))
+        problem = limits.file_name_problem(name, f"{where}.file_name")
         if problem is not None:
             raise PayloadInputError(f"{problem}.")
         mime = item.get("mime_type") or "application/octet-stream"
@@ -100,8 +88,8 @@ def content_from_api(
         for key in ("nodes", "edges"):
             if key in workflow and not isinstance(workflow[key], list):
                 raise PayloadInputError(f"payload.workflow.{key} must be a list.")
-        text = json.dumps(workflow, ensure_ascii=False, indent=2)
-        return PayloadContent(PayloadType.WORKFLOW, name, text.encode("utf-8"))
+        # Request models already refuse lone surrogates, so this encodes.
+        return PayloadContent(PayloadType.WORKFLOW, name, workflow_bytes(workflow))
     script = payload.get("script")
     if script is None:
         if previous is None:
@@ -128,7 +116,7 @@ def content_to_api(content: PayloadContent, *, include_data: bool = False) -> di
         try:
             return {"workflow": json.loads(content.main)}
         except ValueError:
-            return {"workflow": None, "error": "workflow.json is not valid JSON"}
+            return {"workflow": None, "error": f"{WORKFLOW_FILE_NAME} is not valid JSON"}
     files = []
     for f in content.files:
         item: dict[str, Any] = {"file_name": f.file_name, "mime_type": f.mime_type, "size": f.size}

@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from ...clock import utc_now
 from ...persistence.cache import (
     AssemblyExists,
     AssemblyNotFound,
@@ -26,10 +27,10 @@ from ...persistence.cache import (
 )
 from ...persistence.databases import DatabaseBusy, SchemaError
 from ...persistence.errors import STORAGE_FAILURES, failure_reason
-from ...persistence.models import AssemblyRecord, CachedAssembly, PayloadContent, PayloadRef, utc_now
+from ...persistence.models import AssemblyRecord, CachedAssembly, PayloadContent, PayloadRef
 from ...persistence.payloads import PayloadCorrupt, PayloadError, PayloadMissing
 from ...persistence.runtime import OfficialSyncRefused, StorageRuntime
-from ...types import KIND_TYPES, AssemblyKind, Domain, Integrity
+from ...types import DATABASE_FILES, KIND_TYPES, AssemblyKind, Domain, Integrity
 from ..audit import AuditLog, Outcome
 from ..auth import policy
 from ..caller import Auditor, Caller
@@ -44,11 +45,12 @@ from ..errors import (
     StorageUnavailable,
     TooLarge,
 )
+from ..request_bodies import json_problem
 from .formats import ImportedAssembly, InvalidDocument, NotAnAssembly, export_value, import_value
-from .inputs import AssemblyChanges, CloneRequest, NewAssembly, json_problem
+from .inputs import AssemblyChanges, CloneRequest, NewAssembly
+from .legacy import DocumentTooLarge, record_fields
 from .listing import Listing
 from .payload_codec import PayloadInputError, PayloadTooLarge, content_from_api, content_to_api
-from .serialization import DocumentTooLarge
 from .views import queue_view, record_view
 
 log = logging.getLogger("assembly_engine.assemblies")
@@ -163,7 +165,7 @@ class AssemblyService:
         if problem is not None:
             raise IntegrityProblem(
                 f"Assembly {item.assembly_guid} cannot be read: its row in "
-                f"{item.domain.database_file} is damaged ({problem[:500]}). Restore the row "
+                f"{DATABASE_FILES[item.domain]} is damaged ({problem[:500]}). Restore the row "
                 "from a backup, fix it with the sqlite3 shell, re-import the assembly over it, "
                 "or delete it."
             )
@@ -582,13 +584,7 @@ class AssemblyService:
             self._require_whole_row(item)
             content = self.read_content(item)
         record = item.record
-        document = export_value(
-            display_name=record.display_name, summary=record.summary, category=record.category,
-            assembly_kind=record.assembly_kind, assembly_type=record.assembly_type,
-            version=record.version, metadata=record.metadata, tags=record.tags, content=content,
-            assembly_guid=guid, source=record.domain.value, revision=record.revision,
-            updated_at=record.updated_at,
-        )
+        document = export_value(**record_fields(record, content))
         self._auditor.record(caller, "assembly.export", Outcome.SUCCESS, domain=item.domain, guid=guid,
                              detail=record.display_name)
         return document, export_file_name(record.display_name)

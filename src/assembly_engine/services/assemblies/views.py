@@ -1,4 +1,4 @@
-"""The JSON shapes of an assembly record and of the write queue (SPEC §4)."""
+"""The JSON shapes of an assembly record and of the write queue (Docs/assemblies.md §7, "Record shape")."""
 
 from __future__ import annotations
 

@@ -11,6 +11,7 @@ import hmac
 from dataclasses import dataclass, replace
 from typing import Any
 
+from ...types import Role
 from ..audit import Outcome
 from ..caller import Auditor, Caller
 from ..errors import Denied, InvalidInput, NotFound
@@ -18,7 +19,7 @@ from . import policy
 from .dev_mode import DevModeService, DevModeState
 from .sessions import Session, SessionService, hash_token
 from .throttle import PasswordGate, TooManyAttempts
-from .users import AuthError, InvalidCredentials, Role, User, UserService
+from .users import AuthError, InvalidCredentials, User, UserService
 
 __all__ = ["AccountService", "SignedIn", "TooManyAttempts"]
 

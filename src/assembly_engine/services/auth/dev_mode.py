@@ -15,12 +15,13 @@ import time
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
+from assembly_engine.clock import utc_iso
 from assembly_engine.persistence.interfaces import EngineStore
 from assembly_engine.services.auth.sessions import InvalidSession, Session
 from assembly_engine.services.auth.throttle import PasswordGate
-from assembly_engine.services.auth.users import AuthError, InvalidCredentials, Role, UserService
+from assembly_engine.services.auth.users import AuthError, InvalidCredentials, UserService
+from assembly_engine.types import Role
 
 MAX_REASON_LENGTH = 500
 
@@ -44,11 +45,6 @@ class DevModeState:
     expired_just_now: bool = False
     remaining_seconds: int = 0  # for the UI countdown; 0 when off
     reason: str | None = None
-
-
-def _iso(epoch: float) -> str:
-    moment = datetime.fromtimestamp(epoch, tz=UTC).replace(microsecond=0)
-    return moment.isoformat().replace("+00:00", "Z")
 
 
 def validate_reason(reason: object) -> str:
@@ -136,7 +132,7 @@ class DevModeService:
     def _on(self, until: float, now: float, reason: str | None) -> DevModeState:
         return DevModeState(
             enabled=True,
-            expires_at=_iso(until),
+            expires_at=utc_iso(until, timespec="seconds"),
             ttl_seconds=self._ttl,
             remaining_seconds=max(0, math.ceil(until - now)),
             reason=reason,

@@ -5,7 +5,7 @@ domain that is *actually* written: for an update, delete or import over an exist
 that is the existing record's domain; for a clone, the target domain. The API turns a
 refusal into ``{"error": decision.error, "message": decision.message}`` with 401 or 403.
 
-The rules (SPEC §3): everyone signed in reads and exports everything; any signed-in user
+The rules (Docs/assemblies.md §8, §14.1): everyone signed in reads and exports everything; any signed-in user
 writes the User-Created library; Official and Community, the Dev Mode write (flush) and the
 official sync need an admin with Dev Mode on; user management and the Dev Mode switch need
 an admin (Dev Mode not required).
@@ -16,8 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from assembly_engine.services.auth.users import Role
-from assembly_engine.types import Domain
+from assembly_engine.types import Domain, Role
 
 UNAUTHORIZED = "unauthorized"
 FORBIDDEN = "forbidden"

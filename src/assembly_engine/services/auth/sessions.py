@@ -22,7 +22,8 @@ from dataclasses import dataclass
 
 from assembly_engine.persistence.engine_store import SessionRow
 from assembly_engine.persistence.interfaces import EngineStore
-from assembly_engine.services.auth.users import AuthError, InvalidCredentials, Role
+from assembly_engine.services.auth.users import AuthError, InvalidCredentials
+from assembly_engine.types import Role
 
 # secrets.token_urlsafe(32) -> 43 characters; accept some slack, refuse anything absurd
 # before hashing it (cookies and headers are attacker-controlled).

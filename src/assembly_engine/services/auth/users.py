@@ -13,15 +13,15 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from enum import StrEnum
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from assembly_engine.clock import utc_iso
 from assembly_engine.persistence.engine_store import UpdateResult, UserRow
 from assembly_engine.persistence.interfaces import EngineStore
 from assembly_engine.services.errors import ServiceError
+from assembly_engine.types import Role
 
 USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
 MIN_PASSWORD_LENGTH = 8
@@ -32,11 +32,6 @@ BOOTSTRAP_ADMIN = "admin"
 # (the host has few cores anyway), the others wait up to HASH_WAIT_SECONDS, then get 429.
 MAX_CONCURRENT_HASHES = 2
 HASH_WAIT_SECONDS = 5.0
-
-
-class Role(StrEnum):
-    ADMIN = "admin"
-    OPERATOR = "operator"
 
 
 @dataclass(frozen=True)
@@ -95,12 +90,6 @@ class HashingBusy(AuthError):
 
 
 # -- helpers -------------------------------------------------------------------------------
-
-
-def utc_now_iso(clock: Callable[[], float] = time.time) -> str:
-    """ISO-8601 UTC with a ``Z``, seconds precision (the format used across the engine)."""
-    moment = datetime.fromtimestamp(clock(), tz=UTC).replace(microsecond=0)
-    return moment.isoformat().replace("+00:00", "Z")
 
 
 def validate_username(username: object) -> str:
@@ -295,7 +284,7 @@ class UserService:
     # internals
 
     def _now(self) -> str:
-        return utc_now_iso(self._clock)
+        return utc_iso(self._clock(), timespec="seconds")
 
     def _lookup(self, username: object) -> UserRow | None:
         if not isinstance(username, str) or USERNAME_PATTERN.fullmatch(username) is None:

@@ -5,7 +5,7 @@
 imported from. The formats:
 
 * legacy JSON documents, workflow canvases, raw YAML playbooks and the API record form:
-  ``serialization``;
+  the ``legacy`` package;
 * the upstream "items" form (a record wrapping a legacy document): ``items``;
 * one Tactical RMM script library entry with its script bytes: ``tactical_rmm``;
 * plain script files (``.ps1 .bat .cmd .sh .py`` or a shebang), named by ``file_name``,
@@ -19,26 +19,25 @@ does not resemble.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
-from ....persistence.models import PayloadContent
+from typing_extensions import Unpack
+
 from ....types import AssemblyKind
-from ..inputs import json_problem
-from ..serialization import (
+from ...request_bodies import json_problem
+from ..legacy import (
     ENGINE_KEY,
+    ExportFields,
     ImportedAssembly,
     InvalidDocument,
     NotAnAssembly,
-    _check,
-    _json_kind,
-    _utf8,
     document_from_dict,
     engine_block,
     export_document,
-    normalise_for_comparison,
     parse_document,
 )
+from ..legacy.checks import check, json_kind, utf8
 from . import items, plain_scripts, tactical_rmm
 
 EXPECTED = (
@@ -80,10 +79,10 @@ def from_dict(doc: object, *, file_name: str | None = None,
                 "`assemblies import`, or one entry at a time with its script)")
         raise _not_an_assembly("a JSON list")
     if not isinstance(doc, dict):
-        raise _not_an_assembly(_json_kind(doc))
+        raise _not_an_assembly(json_kind(doc))
     if tactical_rmm.is_entry(doc):
         imported = tactical_rmm.from_entry(doc, script)
-        _check(json_problem(doc, "document"))  # e.g. an integer beyond 64 bits in a kept field
+        check(json_problem(doc, "document"))  # e.g. an integer beyond 64 bits in a kept field
         return imported
     if script is not None:
         raise InvalidDocument("script (or script_base64) is only for a Tactical RMM entry; "
@@ -92,7 +91,7 @@ def from_dict(doc: object, *, file_name: str | None = None,
         body = dict(doc)
         block = engine_block(body.pop(ENGINE_KEY, None))
         imported = items.from_item(body, file_name, block.assembly_guid, list(block.tags))
-        _check(json_problem(doc, "document"))
+        check(json_problem(doc, "document"))
         return imported
     if not looks_like_assembly(doc):
         raise _not_an_assembly(_describe_keys(doc))
@@ -103,7 +102,7 @@ def import_value(document: object, *, file_name: str | None = None,
                  script: bytes | None = None) -> ImportedAssembly:
     """What ``POST /api/assemblies/import`` carries (an object, or a document's text)."""
     if isinstance(document, str | bytes):
-        raw = document if isinstance(document, bytes) else _utf8(document, "document")
+        raw = document if isinstance(document, bytes) else utf8(document, "document")
         if plain_scripts.plain_type(file_name, raw) is not None:
             if script is not None:
                 raise InvalidDocument("script (or script_base64) is only for a Tactical RMM "
@@ -123,54 +122,26 @@ def import_value(document: object, *, file_name: str | None = None,
     return from_dict(document, file_name=file_name, script=script)
 
 
-def export_value(
-    *,
-    display_name: str,
-    summary: str | None,
-    category: str | None,
-    assembly_kind: AssemblyKind | str,
-    assembly_type: str | None,
-    version: int | None,
-    metadata: Mapping[str, Any],
-    tags: Sequence[str],
-    content: PayloadContent,
-    assembly_guid: str,
-    source: str,
-    revision: int,
-    updated_at: str,
-) -> dict[str, Any]:
+def export_value(**fields: Unpack[ExportFields]) -> dict[str, Any]:
     """The document of an assembly in the format it was imported from."""
-    kind = AssemblyKind(assembly_kind)
-    identity: dict[str, Any] = {
-        "assembly_guid": assembly_guid, "source": source, "revision": revision,
-        "updated_at": updated_at,
-    }
+    kind = AssemblyKind(fields["assembly_kind"])
+    display_name, summary = fields["display_name"], fields["summary"]
+    metadata, assembly_type = fields["metadata"], fields["assembly_type"]
     note = metadata.get(items.ITEM_KEY)
     if isinstance(note, dict):
         inner_name, inner_summary = items.inner_header(note, display_name, summary)
-        inner = export_document(
-            display_name=inner_name, summary=inner_summary, category=category,
-            assembly_kind=kind, assembly_type=assembly_type, version=version,
-            metadata=metadata, tags=tags, content=content, **identity,
-        )
+        inner_fields = ExportFields(**fields)  # a copy: the inner document has its own header
+        inner_fields["display_name"], inner_fields["summary"] = inner_name, inner_summary
+        inner = export_document(**inner_fields)
         inner[ENGINE_KEY]["display_name"] = display_name
         return items.wrap(inner, note, display_name=display_name, summary=summary,
                           assembly_kind=kind, assembly_type=assembly_type)
-    document = export_document(
-        display_name=display_name, summary=summary, category=category, assembly_kind=kind,
-        assembly_type=assembly_type, version=version, metadata=metadata, tags=tags,
-        content=content, **identity,
-    )
+    document = export_document(**fields)
     if kind is AssemblyKind.SCRIPT:
         tactical_rmm.refresh_entry(document, display_name=display_name, summary=summary,
-                                   category=category, assembly_type=assembly_type,
-                                   metadata=metadata, tags=list(tags))
+                                   category=fields["category"], assembly_type=assembly_type,
+                                   metadata=metadata, tags=list(fields["tags"]))
     return document
-
-
-def normalise(doc: dict[str, Any]) -> dict[str, Any]:
-    """The documented normalisations, for comparing an original with its export."""
-    return normalise_for_comparison(doc)
 
 
 __all__ = [
@@ -181,5 +152,4 @@ __all__ = [
     "from_dict",
     "import_value",
     "looks_like_assembly",
-    "normalise",
 ]

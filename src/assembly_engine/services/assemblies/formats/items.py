@@ -10,7 +10,7 @@
 ``assembly_type`` is ``"script"`` (the language in ``assembly_subtype``), ``"ansible"`` or
 ``"workflow"``; a plain script type (``"powershell"``) is accepted too.
 
-Import parses ``payload`` as the legacy document it is (``serialization``), so every inner
+Import parses ``payload`` as the legacy document it is (the ``legacy`` package), so every inner
 field is kept the way a plain legacy document's fields are. The record takes the wrapper's
 ``display_name`` and ``summary``. Every wrapper field except ``payload`` is kept verbatim in
 ``metadata.item.fields`` (with the wrapper's key order), so ``domain``, ``created_at``,
@@ -19,7 +19,7 @@ importer does not know come back on export. The upstream ``assembly_guid`` is an
 id: it never names an engine assembly, so an item always becomes a new assembly unless its
 ``assembly_engine`` block (written by this engine's export) names one.
 
-Export rebuilds the inner document (``serialization.export_document``) and wraps it again:
+Export rebuilds the inner document (``legacy.export_document``) and wraps it again:
 ``display_name``, ``summary``, ``assembly_type``/``assembly_subtype`` come from the record
 (edits show), every other wrapper field from ``metadata.item.fields``. The inner ``name``
 / ``tab_name`` and ``description`` follow the record too, unless they differed from the
@@ -33,18 +33,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from ....types import AssemblyKind, AssemblyType
-from ..serialization import (
-    ENGINE_KEY,
-    SCRIPT_TYPES,
-    ImportedAssembly,
-    InvalidDocument,
-    _display_name,
-    _fail,
-    _from_script_document,
-    _from_workflow,
-    _json_kind,
-    _optional_str,
-)
+from ..legacy import ENGINE_KEY, ImportedAssembly, InvalidDocument, checks
+from ..legacy.scripts import SCRIPT_TYPES, from_script_document
+from ..legacy.workflows import from_workflow
 
 ITEM_KEY = "item"  # metadata key holding the wrapper
 # Keys that only a legacy document inside ``payload`` has (the API record form has
@@ -76,8 +67,8 @@ def _kind_and_type(doc: Mapping[str, Any], payload: Mapping[str, Any]) -> tuple[
         return AssemblyKind.WORKFLOW, AssemblyType.WORKFLOW.value
     if raw_type == "ansible":
         if subtype not in (None, "ansible"):
-            _fail(f"{where}.assembly_subtype {subtype!r} does not fit assembly_type 'ansible' "
-                  "(use 'ansible' or leave it out)")
+            checks.fail(f"{where}.assembly_subtype {subtype!r} does not fit assembly_type 'ansible' "
+                        "(use 'ansible' or leave it out)")
         return AssemblyKind.ANSIBLE, AssemblyType.ANSIBLE.value
     if raw_type == "script":
         if subtype is None:
@@ -85,18 +76,18 @@ def _kind_and_type(doc: Mapping[str, Any], payload: Mapping[str, Any]) -> tuple[
         if subtype in SCRIPT_TYPES:
             assert isinstance(subtype, str)
             return AssemblyKind.SCRIPT, subtype
-        shown = repr(subtype) if isinstance(subtype, str) else _json_kind(subtype)
-        _fail(f"{where}.assembly_subtype {shown} is not a known script language "
-              f"({', '.join(SCRIPT_TYPES)}); an item with assembly_type 'script' names its "
-              "language in assembly_subtype")
+        shown = repr(subtype) if isinstance(subtype, str) else checks.json_kind(subtype)
+        checks.fail(f"{where}.assembly_subtype {shown} is not a known script language "
+                    f"({', '.join(SCRIPT_TYPES)}); an item with assembly_type 'script' names its "
+                    "language in assembly_subtype")
     if raw_type in SCRIPT_TYPES:
         assert isinstance(raw_type, str)
         if subtype not in (None, raw_type):
-            _fail(f"{where}.assembly_subtype {subtype!r} does not fit assembly_type {raw_type!r}")
+            checks.fail(f"{where}.assembly_subtype {subtype!r} does not fit assembly_type {raw_type!r}")
         return AssemblyKind.SCRIPT, raw_type
-    shown = repr(raw_type) if isinstance(raw_type, str) else _json_kind(raw_type)
-    _fail(f"{where}.assembly_type {shown} is not a known item type: use 'script' (with "
-          f"assembly_subtype {', '.join(SCRIPT_TYPES)}), 'ansible' or 'workflow'")
+    shown = repr(raw_type) if isinstance(raw_type, str) else checks.json_kind(raw_type)
+    checks.fail(f"{where}.assembly_type {shown} is not a known item type: use 'script' (with "
+                f"assembly_subtype {', '.join(SCRIPT_TYPES)}), 'ansible' or 'workflow'")
 
 
 def _inside_payload(exc: InvalidDocument) -> str:
@@ -111,13 +102,13 @@ def from_item(
     """Import an item (``doc`` without its ``assembly_engine`` block)."""
     payload = doc.get("payload")
     if not isinstance(payload, dict):
-        _fail("document.payload must be an object (the legacy document the item wraps), got "
-              f"{_json_kind(payload)}")
+        checks.fail("document.payload must be an object (the legacy document the item wraps), got "
+                    f"{checks.json_kind(payload)}")
     kind, assembly_type = _kind_and_type(doc, payload)
     wrapper_name = doc.get("display_name")
     if wrapper_name is not None:
-        _display_name(wrapper_name, "document.display_name")
-    summary = _optional_str(doc, "summary", "document")
+        checks.display_name(wrapper_name, "document.display_name")
+    summary = checks.optional_str(doc, "summary", "document")
 
     inner = dict(payload)
     note: dict[str, Any] = {
@@ -130,24 +121,24 @@ def from_item(
             inner["tab_name"] = wrapper_name
             filled.append("tab_name")
         try:
-            imported = _from_workflow(inner, file_name, None, tags)
+            imported = from_workflow(inner, file_name, None, tags)
         except InvalidDocument as exc:
-            _fail(_inside_payload(exc))
+            checks.fail(_inside_payload(exc))
     else:
         expected = AssemblyType.ANSIBLE.value if kind is AssemblyKind.ANSIBLE else assembly_type
         if "type" not in inner:
             inner["type"] = expected
             filled.append("type")
         elif inner["type"] != expected:
-            _fail(f"document.payload.type {inner['type']!r} does not match the item's "
-                  f"assembly type {expected!r}")
+            checks.fail(f"document.payload.type {inner['type']!r} does not match the item's "
+                        f"assembly type {expected!r}")
         if "name" not in inner and wrapper_name is not None:
             inner["name"] = wrapper_name
             filled.append("name")
         try:
-            imported = _from_script_document(inner, None, tags)
+            imported = from_script_document(inner, None, tags)
         except InvalidDocument as exc:
-            _fail(_inside_payload(exc))
+            checks.fail(_inside_payload(exc))
     if filled:
         note["filled"] = filled
     display_name = wrapper_name if wrapper_name is not None else imported.display_name

@@ -23,7 +23,8 @@ from pathlib import PurePosixPath
 from .... import input_limits as limits
 from ....persistence.models import PayloadContent
 from ....types import AssemblyKind, PayloadType
-from ..serialization import ImportedAssembly, _check, _display_name, _fail, _main_file_name
+from ..legacy import ImportedAssembly, checks
+from ..payload_layout import main_file_name
 
 SUFFIX_TYPES: dict[str, str] = {".ps1": "powershell", ".bat": "batch", ".cmd": "batch",
                                 ".sh": "bash", ".py": "python"}
@@ -70,7 +71,7 @@ def folder_of(file_name: str) -> str | None:
     """The folder path of a relative ``file_name`` ("a/b/x.ps1" -> "a/b"), or None."""
     parts = [part for part in _parts(file_name).parent.parts if part not in ("", ".")]
     if any(part == ".." for part in parts):
-        _fail(f"file_name {file_name!r} must be a path below the imported folder (no '..')")
+        checks.fail(f"file_name {file_name!r} must be a path below the imported folder (no '..')")
     if parts and parts[0].casefold() in LAYOUT_FOLDERS:
         parts = parts[1:]  # the legacy tree's kind folder is layout, not a category
     return "/".join(parts) or None
@@ -79,17 +80,17 @@ def folder_of(file_name: str) -> str | None:
 def from_file(raw: bytes, file_name: str) -> ImportedAssembly:
     assembly_type = plain_type(file_name, raw)
     if assembly_type is None:
-        _fail(f"{file_name!r} is not a plain script: use .ps1, .bat, .cmd, .sh or .py, or "
-              "start the file with a shebang such as #!/bin/bash")
+        checks.fail(f"{file_name!r} is not a plain script: use .ps1, .bat, .cmd, .sh or .py, or "
+                    "start the file with a shebang such as #!/bin/bash")
     path = _parts(file_name)
     name = path.stem if path.suffix.lower() in SUFFIX_TYPES else path.name
     if not name.strip():
-        _fail(f"file_name {file_name!r} has no name to give the assembly")
-    _display_name(name, "file_name (without its extension, the assembly's name)")
+        checks.fail(f"file_name {file_name!r} has no name to give the assembly")
+    checks.display_name(name, "file_name (without its extension, the assembly's name)")
     folder = folder_of(file_name)
     if folder is not None:
-        _check(limits.text_problem(folder, "file_name's folder path (the category)",
-                                   limits.CATEGORY_CHARS))
+        checks.check(limits.text_problem(folder, "file_name's folder path (the category)",
+                                         limits.CATEGORY_CHARS))
     notes: dict[str, object] = {"source_format": "plain-script", "file_name": path.name}
     if folder is not None:
         notes["folder"] = folder
@@ -102,6 +103,6 @@ def from_file(raw: bytes, file_name: str) -> ImportedAssembly:
         version=None,
         metadata={"legacy_format": notes},
         tags=[],
-        content=PayloadContent(PayloadType.SCRIPT, _main_file_name(AssemblyKind.SCRIPT, assembly_type),
+        content=PayloadContent(PayloadType.SCRIPT, main_file_name(AssemblyKind.SCRIPT, assembly_type),
                                raw),
     )

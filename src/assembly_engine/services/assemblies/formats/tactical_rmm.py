@@ -30,14 +30,8 @@ import copy
 from collections.abc import Mapping
 from typing import Any
 
-from ..serialization import (
-    ImportedAssembly,
-    _display_name,
-    _fail,
-    _from_script_document,
-    _json_kind,
-    _optional_str,
-)
+from ..legacy import ImportedAssembly, checks
+from ..legacy.scripts import from_script_document
 
 TRMM_KEY = "tactical_rmm"
 SHELL_TYPES: dict[str, str] = {"powershell": "powershell", "cmd": "batch", "python": "python",
@@ -56,31 +50,31 @@ def _timeout(value: object) -> int:
         return int(value)
     if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
         return value
-    _fail(f"{where} must be a whole number of seconds (a number or a string such as \"300\"), "
-          f"got {_json_kind(value)}")
+    checks.fail(f"{where} must be a whole number of seconds (a number or a string such as \"300\"), "
+                f"got {checks.json_kind(value)}")
 
 
 def _platforms(value: object) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-        _fail("document.supported_platforms must be a list of strings such as [\"windows\"], "
-              f"got {_json_kind(value)}")
+        checks.fail("document.supported_platforms must be a list of strings such as [\"windows\"], "
+                    f"got {checks.json_kind(value)}")
     return list(value)
 
 
 def from_entry(entry: dict[str, Any], script: bytes | None) -> ImportedAssembly:
     """Import one manifest entry with the bytes of the script it names."""
     if script is None:
-        _fail("a Tactical RMM entry needs its script: send the text of scripts/"
-              f"{entry.get('filename')} as script (text) or script_base64")
-    name = _display_name(entry.get("name"), "document.name")
+        checks.fail("a Tactical RMM entry needs its script: send the text of scripts/"
+                    f"{entry.get('filename')} as script (text) or script_base64")
+    name = checks.display_name(entry.get("name"), "document.name")
     shell = entry.get("shell")
     if shell not in SHELL_TYPES:
-        shown = repr(shell) if isinstance(shell, str) else _json_kind(shell)
-        _fail(f"document.shell {shown} is not a Tactical RMM shell this engine runs "
-              f"({', '.join(SHELL_TYPES)})")
+        shown = repr(shell) if isinstance(shell, str) else checks.json_kind(shell)
+        checks.fail(f"document.shell {shown} is not a Tactical RMM shell this engine runs "
+                    f"({', '.join(SHELL_TYPES)})")
     assert isinstance(shell, str)
     for key in ("filename", "guid", "description", "category"):
-        _optional_str(entry, key, "document")
+        checks.optional_str(entry, key, "document")
     tags = _platforms(entry["supported_platforms"]) if "supported_platforms" in entry else []
     legacy: dict[str, Any] = {
         "name": name,
@@ -93,7 +87,7 @@ def from_entry(entry: dict[str, Any], script: bytes | None) -> ImportedAssembly:
     if "default_timeout" in entry:
         legacy["timeout_seconds"] = _timeout(entry["default_timeout"])
     legacy[TRMM_KEY] = copy.deepcopy(entry)
-    imported = _from_script_document(legacy, None, tags)
+    imported = from_script_document(legacy, None, tags)
     metadata = dict(imported.metadata)
     metadata["legacy_format"] = {**metadata["legacy_format"], "source_format": "tactical-rmm"}
     return ImportedAssembly(

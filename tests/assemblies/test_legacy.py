@@ -17,17 +17,18 @@ from hypothesis import strategies as st
 
 from assembly_engine.input_limits import BIDI_CONTROLS
 from assembly_engine.persistence.models import PayloadContent, PayloadFile, canonical_json
-from assembly_engine.services.assemblies import serialization
-from assembly_engine.services.assemblies.serialization import (
+from assembly_engine.services.assemblies import legacy
+from assembly_engine.services.assemblies.legacy import (
     ENGINE_KEY,
     ImportedAssembly,
     InvalidDocument,
     document_from_dict,
     export_document,
-    normalise_for_comparison,
     parse_document,
+    playbooks,
 )
 from assembly_engine.types import AssemblyKind, PayloadType
+from tests.legacy_comparison import normalise_for_comparison
 
 CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus"
 CORPUS_MISSING = f"legacy corpus not found at {CORPUS} (it lives outside the repository)"
@@ -523,7 +524,7 @@ def test_yaml_playbook_is_detected_without_a_file_name() -> None:
 
 
 def _wrapped(imported: ImportedAssembly) -> dict[str, Any]:
-    """The API record shape (SPEC §4) of an imported assembly, as saved to a file."""
+    """The API record shape (Docs/assemblies.md §7) of an imported assembly, as saved to a file."""
     payload: dict[str, Any]
     if imported.assembly_kind is AssemblyKind.WORKFLOW:
         payload = {"workflow": json.loads(imported.content.main)}
@@ -769,7 +770,7 @@ def test_normalisation_rules() -> None:
 
 
 def test_every_normalisation_is_documented_in_the_module_docstring() -> None:
-    doc = serialization.__doc__ or ""
+    doc = legacy.__doc__ or ""
     section = doc.split("Normalisations", 1)[1]
     for phrase in ("Key order is ignored", "plaintext ``script`` becomes base64",
                    "``script_lines`` is folded into ``script``", "CRLF line endings",
@@ -909,7 +910,7 @@ def test_playbooks_are_parsed_with_the_c_loader_when_pyyaml_has_libyaml(
     import yaml
 
     assert yaml.__with_libyaml__, "this PyYAML was built without libyaml (the C loader)"
-    assert serialization.YAML_LOADER is yaml.CSafeLoader
+    assert playbooks.YAML_LOADER is yaml.CSafeLoader
     used: list[object] = []
     real_load = yaml.load
 
@@ -917,7 +918,7 @@ def test_playbooks_are_parsed_with_the_c_loader_when_pyyaml_has_libyaml(
         used.append(Loader)
         return real_load(stream, Loader=Loader)
 
-    monkeypatch.setattr(serialization.yaml, "load", spy)
+    monkeypatch.setattr(playbooks.yaml, "load", spy)
     imported = parse_document(b"- hosts: all\n  tasks: []\n", file_name="site.yml")
     assert imported.assembly_kind is AssemblyKind.ANSIBLE
     assert used == [yaml.CSafeLoader]
@@ -929,11 +930,11 @@ def test_without_libyaml_the_safe_loader_is_used() -> None:
     import yaml
 
     without_c = types.SimpleNamespace(SafeLoader=yaml.SafeLoader)
-    assert serialization.yaml_loader(without_c) is yaml.SafeLoader
-    assert serialization.yaml_loader(yaml) is getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    assert playbooks.yaml_loader(without_c) is yaml.SafeLoader
+    assert playbooks.yaml_loader(yaml) is getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     # and the pure-Python loader reads playbooks the same way
     text = "- name: x\n  hosts: all\n  tasks:\n    - debug: {msg: 1}\n"
-    assert yaml.load(text, Loader=yaml.SafeLoader) == yaml.load(text, Loader=serialization.YAML_LOADER)
+    assert yaml.load(text, Loader=yaml.SafeLoader) == yaml.load(text, Loader=playbooks.YAML_LOADER)
 
 
 def test_c_loader_stays_safe() -> None:

@@ -41,6 +41,7 @@ test: $(STAMP) web browser postgresql
 	$(PY) -m pytest -q
 
 lint: $(STAMP)
+	$(VENV)/bin/ruff format --check src tests tools bench
 	$(VENV)/bin/ruff check src tests tools bench
 	$(VENV)/bin/mypy
 

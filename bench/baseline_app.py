@@ -37,8 +37,9 @@ def build_app(config: dict[str, dict[str, dict[str, str]]]) -> Starlette:
         body, etag = found
         if request.headers.get("if-none-match") == etag:
             return Response(status_code=304, headers={"ETag": etag})
-        return Response(body, media_type="application/json",
-                        headers={"ETag": etag, "Cache-Control": "no-cache"})
+        return Response(
+            body, media_type="application/json", headers={"ETag": etag, "Cache-Control": "no-cache"}
+        )
 
     return Starlette(routes=[Route("/{path:path}", answer)])
 

@@ -39,8 +39,10 @@ THREADS = 16
 
 def records(count: int) -> list[AssemblyRecord]:
     farm = _FakeFarm()
-    return [AssemblyRecord.from_row(row_for(spec, Domain.USER, farm), Domain.USER)  # type: ignore[arg-type]
-            for spec in make_specs(count, seed=4)]
+    return [
+        AssemblyRecord.from_row(row_for(spec, Domain.USER, farm), Domain.USER)  # type: ignore[arg-type]
+        for spec in make_specs(count, seed=4)
+    ]
 
 
 class _FakeFarm:
@@ -52,8 +54,13 @@ class _FakeFarm:
 
 
 def settings_for(home: Path) -> Settings:
-    return Settings.from_env({"ENGINE_HOME": str(home), "ENGINE_STAGING_ROOT": str(home / "no-staging"),
-                              "ENGINE_FLUSH_INTERVAL": "3600"})
+    return Settings.from_env(
+        {
+            "ENGINE_HOME": str(home),
+            "ENGINE_STAGING_ROOT": str(home / "no-staging"),
+            "ENGINE_FLUSH_INTERVAL": "3600",
+        }
+    )
 
 
 def engine_flush(folder: Path, batch: list[AssemblyRecord]) -> float:
@@ -90,9 +97,17 @@ def raw_insert(folder: Path, batch: list[AssemblyRecord]) -> float:
         create_schema(conn)
         create_history_schema(conn)
         rows = [record.to_row() for record in batch]
-        revisions = [(record.assembly_guid, record.revision, "create", row_json(row),
-                      record.payload.payload_guid, record.updated_at)
-                     for record, row in zip(batch, rows, strict=True)]
+        revisions = [
+            (
+                record.assembly_guid,
+                record.revision,
+                "create",
+                row_json(row),
+                record.payload.payload_guid,
+                record.updated_at,
+            )
+            for record, row in zip(batch, rows, strict=True)
+        ]
         sql = f"INSERT INTO assemblies ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
         began = time.perf_counter()
         conn.execute("BEGIN IMMEDIATE")
@@ -100,8 +115,9 @@ def raw_insert(folder: Path, batch: list[AssemblyRecord]) -> float:
         conn.executemany(INSERT_REVISION, revisions)
         conn.execute("COMMIT")
         elapsed = time.perf_counter() - began
-        counts = conn.execute("SELECT (SELECT COUNT(*) FROM assemblies), "
-                              "(SELECT COUNT(*) FROM revisions)").fetchone()
+        counts = conn.execute(
+            "SELECT (SELECT COUNT(*) FROM assemblies), (SELECT COUNT(*) FROM revisions)"
+        ).fetchone()
         if counts != (len(batch), len(batch)):
             raise RuntimeError("raw insert lost rows")
         return elapsed
@@ -123,17 +139,21 @@ def run(ctx: Context) -> list[Result]:
     engine_rate = count / median(flushes)
     raw_rate = count / median(raws)
     ratio = engine_rate / raw_rate
-    return [Result(
-        number="4",
-        name=f"Flush {count:,} dirty entries (AssemblyCache.flush_now)",
-        figure=engine_rate,
-        unit="rows/s",
-        baseline=raw_rate,
-        baseline_label="one transaction inserting the rows and their revision rows",
-        ratio=ratio,
-        ratio_label="engine / raw",
-        target=">= 0.7",
-        met=ratio >= 0.7,
-        notes=[f"flush {median(flushes) * 1000:.0f} ms vs raw {median(raws) * 1000:.0f} ms (medians of "
-               f"{ctx.repeats})"],
-    )]
+    return [
+        Result(
+            number="4",
+            name=f"Flush {count:,} dirty entries (AssemblyCache.flush_now)",
+            figure=engine_rate,
+            unit="rows/s",
+            baseline=raw_rate,
+            baseline_label="one transaction inserting the rows and their revision rows",
+            ratio=ratio,
+            ratio_label="engine / raw",
+            target=">= 0.7",
+            met=ratio >= 0.7,
+            notes=[
+                f"flush {median(flushes) * 1000:.0f} ms vs raw {median(raws) * 1000:.0f} ms (medians of "
+                f"{ctx.repeats})"
+            ],
+        )
+    ]

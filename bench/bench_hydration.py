@@ -44,8 +44,7 @@ def boot(home: Home) -> Boot:
 
 
 def raw_read(home: Home) -> dict[str, float]:
-    wall, out = timed_process([PYTHON, str(BENCH_DIR / "raw_read.py"),
-                               *map(str, home.runtime_databases())])
+    wall, out = timed_process([PYTHON, str(BENCH_DIR / "raw_read.py"), *map(str, home.runtime_databases())])
     data = json.loads(out)
     if data["rows"] != home.total:
         raise RuntimeError(f"raw read found {data['rows']} rows, expected {home.total}")
@@ -72,8 +71,10 @@ def run(ctx: Context) -> list[Result]:
         raws.append(raw_read(home))
         startups.append(timed_process([PYTHON, "-c", IMPORT_ENGINE])[0])
         bare.append(timed_process([PYTHON, "-c", "pass"])[0])
-        progress(f"hydration {attempt + 1}/{ctx.repeats}: engine {seconds:.2f}s, raw read "
-                 f"{raws[-1]['seconds']:.2f}s, start-up + import {startups[-1]:.2f}s")
+        progress(
+            f"hydration {attempt + 1}/{ctx.repeats}: engine {seconds:.2f}s, raw read "
+            f"{raws[-1]['seconds']:.2f}s, start-up + import {startups[-1]:.2f}s"
+        )
     ctx.shared["hydrated_rss"] = rss
     ctx.shared["raw_rss_per_row"] = median([r["rss_delta"] for r in raws]) / max(1, home.total)
 
@@ -81,26 +82,28 @@ def run(ctx: Context) -> list[Result]:
     raw_s = median([r["seconds"] for r in raws])
     startup_s = median(startups)
     ratio = (engine_s - startup_s) / raw_s if raw_s > 0 else float("inf")
-    return [Result(
-        number="1",
-        name=f"Hydration, {home.total:,} assemblies (process start -> /api/health full)",
-        figure=engine_s,
-        unit="s",
-        baseline=raw_s + startup_s,
-        baseline_label=f"raw SELECT * {raw_s:.2f} s + start-up/import {startup_s:.2f} s",
-        ratio=ratio,
-        ratio_label="(engine - start-up) / raw read",
-        target="<= 1.5",
-        met=engine_s <= 1.5 * raw_s + startup_s,
-        notes=[
-            f"engine boots {', '.join(f'{b:.2f}' for b in boots)} s; first start (creates the "
-            f"admin account) {first:.2f} s",
-            f"every record built (health `cache_warm`, the background warmer starts 1 s after "
-            f"ready) {median(warms):.2f} s after spawn",
-            f"bare `python -c pass` {median(bare):.3f} s; raw-read process wall time "
-            f"{median([r['wall'] for r in raws]):.2f} s",
-            f"home generated in {home.seconds['total']:.1f} s (rows {home.seconds['rows']:.1f}, "
-            f"databases {home.seconds['databases']:.1f}, payload folders "
-            f"{home.seconds['payload_folders']:.1f})",
-        ],
-    )]
+    return [
+        Result(
+            number="1",
+            name=f"Hydration, {home.total:,} assemblies (process start -> /api/health full)",
+            figure=engine_s,
+            unit="s",
+            baseline=raw_s + startup_s,
+            baseline_label=f"raw SELECT * {raw_s:.2f} s + start-up/import {startup_s:.2f} s",
+            ratio=ratio,
+            ratio_label="(engine - start-up) / raw read",
+            target="<= 1.5",
+            met=engine_s <= 1.5 * raw_s + startup_s,
+            notes=[
+                f"engine boots {', '.join(f'{b:.2f}' for b in boots)} s; first start (creates the "
+                f"admin account) {first:.2f} s",
+                f"every record built (health `cache_warm`, the background warmer starts 1 s after "
+                f"ready) {median(warms):.2f} s after spawn",
+                f"bare `python -c pass` {median(bare):.3f} s; raw-read process wall time "
+                f"{median([r['wall'] for r in raws]):.2f} s",
+                f"home generated in {home.seconds['total']:.1f} s (rows {home.seconds['rows']:.1f}, "
+                f"databases {home.seconds['databases']:.1f}, payload folders "
+                f"{home.seconds['payload_folders']:.1f})",
+            ],
+        )
+    ]

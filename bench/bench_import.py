@@ -44,8 +44,26 @@ from .common import (
 )
 
 TYPES = {"powershell": ".ps1", "batch": ".bat", "bash": ".sh", "python": ".py"}
-WORDS = ("Get-Item", "Set-Content", "echo", "if", "then", "fi", "for", "in", "print", "$path",
-         "%TEMP%", "Restart-Service", "Write-Host", "return", "import", "os", "-Force", "done")
+WORDS = (
+    "Get-Item",
+    "Set-Content",
+    "echo",
+    "if",
+    "then",
+    "fi",
+    "for",
+    "in",
+    "print",
+    "$path",
+    "%TEMP%",
+    "Restart-Service",
+    "Write-Host",
+    "return",
+    "import",
+    "os",
+    "-Force",
+    "done",
+)
 
 
 def make_documents(count: int, seed: int = 7) -> list[tuple[str, dict[str, Any]]]:
@@ -65,18 +83,34 @@ def make_documents(count: int, seed: int = 7) -> list[tuple[str, dict[str, Any]]
         files = []
         if rng.random() < 0.15:
             data = rng.randbytes(rng.randint(1024, 16 * 1024))
-            files.append({"file_name": f"tool-{index}.bin", "size": len(data),
-                          "mime_type": "application/octet-stream",
-                          "data": base64.b64encode(data).decode("ascii")})
+            files.append(
+                {
+                    "file_name": f"tool-{index}.bin",
+                    "size": len(data),
+                    "mime_type": "application/octet-stream",
+                    "data": base64.b64encode(data).decode("ascii"),
+                }
+            )
         category = f"Category {index % 25}"
         name = f"Bulk script {index:05d}"
-        documents.append((f"Scripts/{category}/{name}.json", {
-            "version": 1, "name": name, "description": f"Bulk import test document {index}",
-            "category": category, "type": atype,
-            "script": base64.b64encode(script).decode("ascii"), "script_encoding": "base64",
-            "timeout_seconds": 3600, "sites": {"mode": "all", "values": []},
-            "variables": [], "files": files,
-        }))
+        documents.append(
+            (
+                f"Scripts/{category}/{name}.json",
+                {
+                    "version": 1,
+                    "name": name,
+                    "description": f"Bulk import test document {index}",
+                    "category": category,
+                    "type": atype,
+                    "script": base64.b64encode(script).decode("ascii"),
+                    "script_encoding": "base64",
+                    "timeout_seconds": 3600,
+                    "sites": {"mode": "all", "values": []},
+                    "variables": [],
+                    "files": files,
+                },
+            )
+        )
     return documents
 
 
@@ -115,12 +149,23 @@ def baseline_import(tree: Path, target: Path) -> float:
         for item in document["files"]:
             _fsynced(folder / item["file_name"], base64.b64decode(item["data"]))
         metadata = {key: document[key] for key in ("timeout_seconds", "sites", "variables")}
-        rows.append((uuid.uuid4().hex, document["name"], document["description"],
-                     document["category"], document["type"], payload_guid, json.dumps(metadata)))
+        rows.append(
+            (
+                uuid.uuid4().hex,
+                document["name"],
+                document["description"],
+                document["category"],
+                document["type"],
+                payload_guid,
+                json.dumps(metadata),
+            )
+        )
     conn = sqlite3.connect(target / "bulk.db")
-    conn.execute("CREATE TABLE assemblies (assembly_guid TEXT PRIMARY KEY, display_name TEXT, "
-                 "summary TEXT, category TEXT, assembly_type TEXT, payload_guid TEXT, "
-                 "metadata_json TEXT)")
+    conn.execute(
+        "CREATE TABLE assemblies (assembly_guid TEXT PRIMARY KEY, display_name TEXT, "
+        "summary TEXT, category TEXT, assembly_type TEXT, payload_guid TEXT, "
+        "metadata_json TEXT)"
+    )
     conn.executemany("INSERT INTO assemblies VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
     conn.commit()
     conn.close()
@@ -144,36 +189,41 @@ def run(ctx: Context) -> list[Result]:
         with running_engine(home, staging) as engine:
             env = engine_env(home, staging, engine.port)
             cli = [PYTHON, "-m", "assembly_engine.cli"]
-            import_s, out = timed_process([*cli, "import", str(tree), "--json"], env=env,
-                                          timeout=1800)
+            import_s, out = timed_process([*cli, "import", str(tree), "--json"], env=env, timeout=1800)
             report = json.loads(out)
             if report["imported"] != count or report["failed"]:
-                raise RuntimeError(f"imported {report['imported']} of {count}, "
-                                   f"{report['failed']} failed")
-            export_s, _ = timed_process([*cli, "export", "--domain", "user", "--out",
-                                         str(base / "export"), "--json"], env=env, timeout=1800)
+                raise RuntimeError(f"imported {report['imported']} of {count}, {report['failed']} failed")
+            export_s, _ = timed_process(
+                [*cli, "export", "--domain", "user", "--out", str(base / "export"), "--json"],
+                env=env,
+                timeout=1800,
+            )
         baselines.append(baseline_import(tree, base / "baseline-2"))
         progress(f"import baseline again: {fmt(baselines[1], 's')}")
     baseline_s = min(baselines)
     engine_rate, baseline_rate = count / import_s, count / baseline_s
     ratio = engine_rate / baseline_rate
-    return [Result(
-        number="7",
-        name=f"Bulk import of {count:,} legacy documents (1-20 KB, 15 % with an attachment) "
-             "via `assemblies import`",
-        figure=engine_rate,
-        unit="docs/s",
-        baseline=baseline_rate,
-        baseline_label="decode + fsync each payload + one executemany/commit (faster of 2 runs)",
-        ratio=ratio,
-        ratio_label="engine / baseline",
-        target=">= 0.5",
-        met=ratio >= 0.5,
-        notes=[f"import {fmt(import_s, 's')} from CLI spawn to exit (start-up included), "
-               f"baseline {fmt(baseline_s, 's')}; bulk export (`assemblies export --domain "
-               f"user`, one request per assembly) {count / export_s:,.0f} docs/s "
-               f"({fmt(export_s, 's')})"],
-    )]
+    return [
+        Result(
+            number="7",
+            name=f"Bulk import of {count:,} legacy documents (1-20 KB, 15 % with an attachment) "
+            "via `assemblies import`",
+            figure=engine_rate,
+            unit="docs/s",
+            baseline=baseline_rate,
+            baseline_label="decode + fsync each payload + one executemany/commit (faster of 2 runs)",
+            ratio=ratio,
+            ratio_label="engine / baseline",
+            target=">= 0.5",
+            met=ratio >= 0.5,
+            notes=[
+                f"import {fmt(import_s, 's')} from CLI spawn to exit (start-up included), "
+                f"baseline {fmt(baseline_s, 's')}; bulk export (`assemblies export --domain "
+                f"user`, one request per assembly) {count / export_s:,.0f} docs/s "
+                f"({fmt(export_s, 's')})"
+            ],
+        )
+    ]
 
 
 if __name__ == "__main__":  # python -m bench.bench_import [COUNT]
@@ -183,8 +233,18 @@ if __name__ == "__main__":  # python -m bench.bench_import [COUNT]
 
     size = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
     with tempfile.TemporaryDirectory() as scratch_dir:
-        context = _Context(size=size, quick=True, work=Path(scratch_dir), duration=1.0,
-                           connections=1, repeats=1, rounds=1, wrk=None)
+        context = _Context(
+            size=size,
+            quick=True,
+            work=Path(scratch_dir),
+            duration=1.0,
+            connections=1,
+            repeats=1,
+            rounds=1,
+            wrk=None,
+        )
         for result in run(context):
-            print(f"{result.name}: {result.figure:,.0f} {result.unit}; baseline "
-                  f"{result.baseline:,.0f}; ratio {result.ratio:.2f}; " + "; ".join(result.notes))
+            print(
+                f"{result.name}: {result.figure:,.0f} {result.unit}; baseline "
+                f"{result.baseline:,.0f}; ratio {result.ratio:.2f}; " + "; ".join(result.notes)
+            )

@@ -30,8 +30,10 @@ from .dataset import build_home, build_legacy_tree, make_specs
 
 PAGE = "/api/assemblies?limit=100"
 WRITE = {
-    "display_name": "Legacy comparison write", "assembly_kind": "script",
-    "assembly_type": "bash", "payload": {"script": "echo hi\n"},
+    "display_name": "Legacy comparison write",
+    "assembly_kind": "script",
+    "assembly_type": "bash",
+    "payload": {"script": "echo hi\n"},
 }
 
 
@@ -47,15 +49,17 @@ def legacy_list(root: Path, *, offset: int = 0, limit: int = 100) -> bytes:
             with open(path, encoding="utf-8") as handle:
                 document = json.load(handle)
             is_workflow = "nodes" in document and "script" not in document
-            items.append({
-                "path": os.path.relpath(path, root),
-                "name": document.get("tab_name" if is_workflow else "name", name[:-5]),
-                "description": document.get("description", ""),
-                "category": document.get("category", ""),
-                "type": "workflow" if is_workflow else document.get("type", ""),
-            })
+            items.append(
+                {
+                    "path": os.path.relpath(path, root),
+                    "name": document.get("tab_name" if is_workflow else "name", name[:-5]),
+                    "description": document.get("description", ""),
+                    "category": document.get("category", ""),
+                    "type": "workflow" if is_workflow else document.get("type", ""),
+                }
+            )
     items.sort(key=lambda item: (str(item["name"]).casefold(), item["path"]))
-    return json.dumps({"items": items[offset:offset + limit], "total": len(items)}).encode("utf-8")
+    return json.dumps({"items": items[offset : offset + limit], "total": len(items)}).encode("utf-8")
 
 
 def run(ctx: Context) -> list[Result]:
@@ -78,8 +82,10 @@ def run(ctx: Context) -> list[Result]:
         if page["total"] != count:
             raise RuntimeError(f"legacy scan found {page['total']} documents, expected {count}")
 
-        with running_engine(home.home, home.staging, home.counts) as engine, \
-                httpx.Client(base_url=engine.url, headers=engine.auth(), timeout=60) as client:
+        with (
+            running_engine(home.home, home.staging, home.counts) as engine,
+            httpx.Client(base_url=engine.url, headers=engine.auth(), timeout=60) as client,
+        ):
             first = client.get(PAGE)
             first.raise_for_status()
             if first.json()["total"] != count:
@@ -90,18 +96,22 @@ def run(ctx: Context) -> list[Result]:
                 client.post("/api/assemblies", json=WRITE).raise_for_status()
                 cold.extend(sequential_latency(client, lambda c: c.get(PAGE), 1, 10))
     legacy_s, warm_s, cold_s = median(scans), median(warm), median(cold)
-    return [Result(
-        number="6",
-        name=f"List {count:,} assemblies: legacy JSON folder scan vs engine (first page of 100)",
-        figure=warm_s * 1000,
-        unit="ms",
-        baseline=legacy_s * 1000,
-        baseline_label="legacy scan per request (in-process, no HTTP)",
-        ratio=legacy_s / warm_s,
-        ratio_label="speed-up legacy / engine",
-        target="report",
-        met=None,
-        notes=[f"engine warm {fmt(warm_s * 1000, 'ms')}, cold (after a write) {fmt(cold_s * 1000, 'ms')} "
-               f"-> speed-up {legacy_s / cold_s:.0f}x cold; legacy {fmt(legacy_s * 1000, 'ms')} "
-               f"(median of {len(scans)})"],
-    )]
+    return [
+        Result(
+            number="6",
+            name=f"List {count:,} assemblies: legacy JSON folder scan vs engine (first page of 100)",
+            figure=warm_s * 1000,
+            unit="ms",
+            baseline=legacy_s * 1000,
+            baseline_label="legacy scan per request (in-process, no HTTP)",
+            ratio=legacy_s / warm_s,
+            ratio_label="speed-up legacy / engine",
+            target="report",
+            met=None,
+            notes=[
+                f"engine warm {fmt(warm_s * 1000, 'ms')}, cold (after a write) {fmt(cold_s * 1000, 'ms')} "
+                f"-> speed-up {legacy_s / cold_s:.0f}x cold; legacy {fmt(legacy_s * 1000, 'ms')} "
+                f"(median of {len(scans)})"
+            ],
+        )
+    ]

@@ -73,15 +73,19 @@ def run(ctx: Context) -> list[Result]:
                 ("304", TARGETS["list"], {"If-None-Match": etag}, 304),
             ]
             for name, target, extra, status in cases:
-                progress(f"list: {name} - engine and baseline in turns, {ctx.connections} connections, "
-                         f"{ctx.duration:.0f}s each")
+                progress(
+                    f"list: {name} - engine and baseline in turns, {ctx.connections} connections, "
+                    f"{ctx.duration:.0f}s each"
+                )
                 headers = {**auth, **extra}
                 mine, base = alternate(
                     ctx,
                     lambda seconds, t=target, h=headers, s=status: load_test(
-                        ctx, engine.url + t, headers=h, duration=seconds, expect_status=s),
+                        ctx, engine.url + t, headers=h, duration=seconds, expect_status=s
+                    ),
                     lambda seconds, t=target, h=headers, s=status: load_test(
-                        ctx, baseline.url + t, headers=h, duration=seconds, expect_status=s),
+                        ctx, baseline.url + t, headers=h, duration=seconds, expect_status=s
+                    ),
                 )
                 results.append(_result(name, target, mine, base, sizes.get(name, 0)))
                 if name == "list":
@@ -96,16 +100,19 @@ def _without_fast_lane(ctx: Context, with_lane: LoadResult) -> Result:
     a time, so the shared one is stopped first; the writes benchmark starts it again)."""
     stop_main_engine(ctx)
     home = ctx.shared["main_home"]
-    without = Engine(home.home, home.staging,
-                     command=[str(Path(__file__).with_name("serve_without_fast_lane.py"))]).start()
+    without = Engine(
+        home.home, home.staging, command=[str(Path(__file__).with_name("serve_without_fast_lane.py"))]
+    ).start()
     try:
         without.wait_ready(home.counts)
         auth = without.auth()
         httpx.get(without.url + TARGETS["list"], headers=auth, timeout=120).raise_for_status()
-        progress(f"list: first page without the fast lane, {ctx.connections} connections, "
-                 f"{ctx.duration:.0f}s")
-        plain = load_test(ctx, without.url + TARGETS["list"], headers=auth, duration=ctx.duration,
-                          expect_status=200)
+        progress(
+            f"list: first page without the fast lane, {ctx.connections} connections, {ctx.duration:.0f}s"
+        )
+        plain = load_test(
+            ctx, without.url + TARGETS["list"], headers=auth, duration=ctx.duration, expect_status=200
+        )
     finally:
         without.stop()
     gain = with_lane.rate / plain.rate if plain.rate > 0 else 0.0
@@ -120,8 +127,9 @@ def _without_fast_lane(ctx: Context, with_lane: LoadResult) -> Result:
         ratio_label="with / without the fast lane",
         target="report",
         met=None,
-        notes=[f"latency p50/p99 {plain.p50_ms:.1f}/{plain.p99_ms:.1f} ms; {plain.tool}; "
-               f"errors {plain.errors}"],
+        notes=[
+            f"latency p50/p99 {plain.p50_ms:.1f}/{plain.p99_ms:.1f} ms; {plain.tool}; errors {plain.errors}"
+        ],
     )
 
 
@@ -140,6 +148,8 @@ def _result(name: str, target: str, mine: LoadResult, base: LoadResult, size: in
         ratio_label="engine / baseline",
         target=">= 0.5" if name != "304" else "report",
         met=(ratio >= 0.5 and errors == 0) if name != "304" else None,
-        notes=[f"latency p50/p99 engine {mine.p50_ms:.1f}/{mine.p99_ms:.1f} ms, baseline "
-               f"{base.p50_ms:.1f}/{base.p99_ms:.1f} ms; {mine.tool}; errors {mine.errors}/{base.errors}"],
+        notes=[
+            f"latency p50/p99 engine {mine.p50_ms:.1f}/{mine.p99_ms:.1f} ms, baseline "
+            f"{base.p50_ms:.1f}/{base.p99_ms:.1f} ms; {mine.tool}; errors {mine.errors}/{base.errors}"
+        ],
     )

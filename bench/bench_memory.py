@@ -33,19 +33,23 @@ def run(ctx: Context) -> list[Result]:
         empty_samples = [boot(empty).resident for _ in range(max(1, ctx.repeats - 1))]
     full_rss, empty_rss = median(full_samples), median(empty_samples)
     per = (full_rss - empty_rss) / home.total
-    progress(f"memory: full {full_rss / 2**20:.0f} MiB, empty {empty_rss / 2**20:.0f} MiB, "
-             f"{per:.0f} B/assembly")
-    return [Result(
-        number="5",
-        name=f"Memory per cached assembly at {home.total:,}",
-        figure=per,
-        unit="B",
-        baseline=raw_per_row,
-        baseline_label=f"{raw_per_row:.0f} B/row as SELECT * tuples",
-        ratio=per / raw_per_row if raw_per_row > 0 else None,
-        ratio_label="engine / raw tuples",
-        target="report",
-        met=None,
-        notes=[f"engine RSS {full_rss / 2**20:.0f} MiB with the library, "
-               f"{empty_rss / 2**20:.0f} MiB empty"],
-    )]
+    progress(
+        f"memory: full {full_rss / 2**20:.0f} MiB, empty {empty_rss / 2**20:.0f} MiB, {per:.0f} B/assembly"
+    )
+    return [
+        Result(
+            number="5",
+            name=f"Memory per cached assembly at {home.total:,}",
+            figure=per,
+            unit="B",
+            baseline=raw_per_row,
+            baseline_label=f"{raw_per_row:.0f} B/row as SELECT * tuples",
+            ratio=per / raw_per_row if raw_per_row > 0 else None,
+            ratio_label="engine / raw tuples",
+            target="report",
+            met=None,
+            notes=[
+                f"engine RSS {full_rss / 2**20:.0f} MiB with the library, {empty_rss / 2**20:.0f} MiB empty"
+            ],
+        )
+    ]

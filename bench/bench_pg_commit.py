@@ -67,8 +67,10 @@ def run(ctx: Context) -> list[Result]:
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute(CREATE)
             version = conn.execute("SHOW server_version").fetchone()
-            settings = conn.execute("SELECT current_setting('fsync'), current_setting('synchronous_commit'), "
-                                    "current_setting('wal_sync_method')").fetchone()
+            settings = conn.execute(
+                "SELECT current_setting('fsync'), current_setting('synchronous_commit'), "
+                "current_setting('wal_sync_method')"
+            ).fetchone()
         commit_rate(url, 1, min(1.0, ctx.duration))  # warm-up: WAL segments, caches
         results = []
         for clients in CLIENTS:
@@ -79,21 +81,26 @@ def run(ctx: Context) -> list[Result]:
             rate = commits / seconds if seconds > 0 else 0.0
             p50 = statistics.median(latencies) if latencies else 0.0
             p99 = latencies[int(len(latencies) * 0.99)] if latencies else 0.0
-            progress(f"postgresql: {clients} client(s): {rate:,.0f} commits/s, "
-                     f"p50 {p50:.2f} ms, p99 {p99:.2f} ms")
-            results.append(Result(
-                number=f"8{'abc'[clients - 1]}",
-                name=f"PostgreSQL: one durable single-row commit per write, {clients} client(s)",
-                figure=rate,
-                unit="commits/s",
-                baseline=None,
-                baseline_label="- (this is the baseline of cluster-mode writes)",
-                ratio=None,
-                ratio_label="",
-                notes=[f"{clients} client(s): {commits:,} commits in {seconds:.1f}s, latency p50/p99 "
-                       f"{p50:.2f}/{p99:.2f} ms; PostgreSQL {version[0] if version else '?'}, fsync "
-                       f"{settings[0] if settings else '?'}, synchronous_commit "
-                       f"{settings[1] if settings else '?'}, "
-                       f"wal_sync_method {settings[2] if settings else '?'}"],
-            ))
+            progress(
+                f"postgresql: {clients} client(s): {rate:,.0f} commits/s, p50 {p50:.2f} ms, p99 {p99:.2f} ms"
+            )
+            results.append(
+                Result(
+                    number=f"8{'abc'[clients - 1]}",
+                    name=f"PostgreSQL: one durable single-row commit per write, {clients} client(s)",
+                    figure=rate,
+                    unit="commits/s",
+                    baseline=None,
+                    baseline_label="- (this is the baseline of cluster-mode writes)",
+                    ratio=None,
+                    ratio_label="",
+                    notes=[
+                        f"{clients} client(s): {commits:,} commits in {seconds:.1f}s, latency p50/p99 "
+                        f"{p50:.2f}/{p99:.2f} ms; PostgreSQL {version[0] if version else '?'}, fsync "
+                        f"{settings[0] if settings else '?'}, synchronous_commit "
+                        f"{settings[1] if settings else '?'}, "
+                        f"wal_sync_method {settings[2] if settings else '?'}"
+                    ],
+                )
+            )
     return results

@@ -54,12 +54,18 @@ def journal_rate(folder: Path, threads: int, duration: float) -> tuple[int, floa
 
     def worker(index: int) -> None:
         record = AssemblyRecord(
-            assembly_guid=f"{index:032x}", domain=Domain.USER, display_name=BODY["display_name"],
-            assembly_kind=AssemblyKind.SCRIPT, assembly_type="powershell",
+            assembly_guid=f"{index:032x}",
+            domain=Domain.USER,
+            display_name=BODY["display_name"],
+            assembly_kind=AssemblyKind.SCRIPT,
+            assembly_type="powershell",
             payload=PayloadRef(f"{index + 1:032x}", PayloadType.SCRIPT, 120, "0" * 64),
-            summary=str(BODY["summary"]), category="maintenance",
-            metadata_json='{"timeout_seconds":600}', tags_json='["bench"]',
-            created_by="admin", updated_by="admin",
+            summary=str(BODY["summary"]),
+            category="maintenance",
+            metadata_json='{"timeout_seconds":600}',
+            tags_json='["bench"]',
+            created_by="admin",
+            updated_by="admin",
         )
         gate.wait()
         while time.perf_counter() < deadline[0]:
@@ -96,8 +102,10 @@ def run(ctx: Context) -> list[Result]:
                 raise RuntimeError(f"POST /api/assemblies answered {response.status_code}: {response.text}")
         before = health_total(client)
         with scratch(ctx, "journal") as folder:
-            progress(f"writes: engine ({ctx.connections} connections) and the bare journal "
-                     f"({ctx.connections} threads) in turns, {ctx.duration:.0f}s each")
+            progress(
+                f"writes: engine ({ctx.connections} connections) and the bare journal "
+                f"({ctx.connections} threads) in turns, {ctx.duration:.0f}s each"
+            )
 
             def baseline(seconds: float) -> LoadResult:
                 committed, elapsed = journal_rate(folder / f"j{time.monotonic_ns()}", 1, seconds)
@@ -105,9 +113,15 @@ def run(ctx: Context) -> list[Result]:
 
             mine, base = alternate(
                 ctx,
-                lambda seconds: load_test(ctx, engine.url + "/api/assemblies", method="POST",
-                                          headers=headers, body=body, duration=seconds,
-                                          expect_status=201),
+                lambda seconds: load_test(
+                    ctx,
+                    engine.url + "/api/assemblies",
+                    method="POST",
+                    headers=headers,
+                    body=body,
+                    duration=seconds,
+                    expect_status=201,
+                ),
                 baseline,
             )
             grouped, grouped_elapsed = journal_rate(folder / "grouped", ctx.connections, ctx.duration)
@@ -117,20 +131,24 @@ def run(ctx: Context) -> list[Result]:
         raise RuntimeError(f"{mine.requests} writes acknowledged but only {stored} are in the engine")
     base_rate = base.rate
     ratio = mine.rate / base_rate if base_rate > 0 else 0.0
-    return [Result(
-        number="3",
-        name=f"Acknowledged writes: POST /api/assemblies, {ctx.connections} clients",
-        figure=mine.rate,
-        unit="writes/s",
-        baseline=base_rate,
-        baseline_label="Journal, one durable commit per mutation (1 thread)",
-        ratio=ratio,
-        ratio_label="engine / journal",
-        target=">= 0.5",
-        met=ratio >= 0.5 and mine.errors == 0,
-        notes=[f"latency p50/p99 {mine.p50_ms:.1f}/{mine.p99_ms:.1f} ms; {mine.requests:,} "
-               f"acknowledged, {stored:,} stored (in flight at the end count as stored); "
-               f"errors {mine.errors}; {mine.tool}",
-               f"journal with {ctx.connections} threads grouping commits: "
-               f"{grouped / grouped_elapsed:,.0f}/s (group commit ceiling on this disk)"],
-    )]
+    return [
+        Result(
+            number="3",
+            name=f"Acknowledged writes: POST /api/assemblies, {ctx.connections} clients",
+            figure=mine.rate,
+            unit="writes/s",
+            baseline=base_rate,
+            baseline_label="Journal, one durable commit per mutation (1 thread)",
+            ratio=ratio,
+            ratio_label="engine / journal",
+            target=">= 0.5",
+            met=ratio >= 0.5 and mine.errors == 0,
+            notes=[
+                f"latency p50/p99 {mine.p50_ms:.1f}/{mine.p99_ms:.1f} ms; {mine.requests:,} "
+                f"acknowledged, {stored:,} stored (in flight at the end count as stored); "
+                f"errors {mine.errors}; {mine.tool}",
+                f"journal with {ctx.connections} threads grouping commits: "
+                f"{grouped / grouped_elapsed:,.0f}/s (group commit ceiling on this disk)",
+            ],
+        )
+    ]

@@ -121,12 +121,12 @@ def scratch(ctx: Context, name: str) -> Iterator[Path]:
         shutil.rmtree(path, ignore_errors=True)
 
 
-def timed_process(argv: list[str], *, env: dict[str, str] | None = None,
-                  timeout: float = 300.0) -> tuple[float, str]:
+def timed_process(
+    argv: list[str], *, env: dict[str, str] | None = None, timeout: float = 300.0
+) -> tuple[float, str]:
     """Run a process to completion; (wall seconds from spawn to exit, stdout)."""
     started = time.perf_counter()
-    done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=timeout,
-                          check=False)
+    done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=timeout, check=False)
     elapsed = time.perf_counter() - started
     if done.returncode != 0:
         raise RuntimeError(f"{argv[:3]} exited with {done.returncode}: {done.stderr[-2000:]}")
@@ -155,9 +155,15 @@ def engine_env(home: Path, staging: Path, port: int, extra: dict[str, str] | Non
 class Engine:
     """``python -m assembly_engine.cli serve`` on a free loopback port."""
 
-    def __init__(self, home: Path, staging: Path, *, extra_env: dict[str, str] | None = None,
-                 wrapper: Sequence[str] = (),
-                 command: Sequence[str] = ("-m", "assembly_engine.cli", "serve")) -> None:
+    def __init__(
+        self,
+        home: Path,
+        staging: Path,
+        *,
+        extra_env: dict[str, str] | None = None,
+        wrapper: Sequence[str] = (),
+        command: Sequence[str] = ("-m", "assembly_engine.cli", "serve"),
+    ) -> None:
         self.home = home
         self.command = list(command)
         self.staging = staging
@@ -181,12 +187,16 @@ class Engine:
             self.started_at = time.perf_counter()
             self.proc = subprocess.Popen(
                 [*self.wrapper, PYTHON, *self.command],
-                env=self.env, stdout=log, stderr=subprocess.STDOUT, cwd=self.home.parent,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=self.home.parent,
             )
         return self
 
-    def wait_ready(self, expected: dict[str, int] | None = None, timeout: float = 600.0,
-                   poll: float = 0.01) -> float:
+    def wait_ready(
+        self, expected: dict[str, int] | None = None, timeout: float = 600.0, poll: float = 0.01
+    ) -> float:
         """Poll /api/health until it answers (with ``expected`` counts); seconds since start."""
         assert self.proc is not None
         deadline = time.monotonic() + timeout
@@ -222,8 +232,11 @@ class Engine:
 
     def token(self) -> str:
         if self._token is None:
-            response = httpx.post(f"{self.url}/api/auth/login", timeout=60,
-                                  json={"username": "admin", "password": ADMIN_PASSWORD})
+            response = httpx.post(
+                f"{self.url}/api/auth/login",
+                timeout=60,
+                json={"username": "admin", "password": ADMIN_PASSWORD},
+            )
             response.raise_for_status()
             self._token = str(response.json()["token"])
         return self._token
@@ -244,8 +257,9 @@ class Engine:
 
 
 @contextmanager
-def running_engine(home: Path, staging: Path, expected: dict[str, int] | None = None,
-                   **kwargs: Any) -> Iterator[Engine]:
+def running_engine(
+    home: Path, staging: Path, expected: dict[str, int] | None = None, **kwargs: Any
+) -> Iterator[Engine]:
     engine = Engine(home, staging, **kwargs).start()
     try:
         engine.wait_ready(expected)
@@ -268,9 +282,16 @@ class BaselineServer:
     def __enter__(self) -> BaselineServer:
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(
-                [PYTHON, str(BENCH_DIR / "baseline_app.py"), "--port", str(self.port),
-                 "--config", str(self.config)],
-                stdout=log, stderr=subprocess.STDOUT,
+                [
+                    PYTHON,
+                    str(BENCH_DIR / "baseline_app.py"),
+                    "--port",
+                    str(self.port),
+                    "--config",
+                    str(self.config),
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
             )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -322,8 +343,9 @@ def combine(parts: Sequence[LoadResult]) -> LoadResult:
     )
 
 
-def alternate(ctx: Context, engine_run: Callable[[float], LoadResult],
-              baseline_run: Callable[[float], LoadResult]) -> tuple[LoadResult, LoadResult]:
+def alternate(
+    ctx: Context, engine_run: Callable[[float], LoadResult], baseline_run: Callable[[float], LoadResult]
+) -> tuple[LoadResult, LoadResult]:
     """Engine and baseline take turns (``ctx.rounds`` each, ``ctx.duration`` in total per
     side), so drifting load from neighbours on a shared machine hits both alike."""
     share = ctx.duration / ctx.rounds
@@ -344,8 +366,11 @@ def ensure_wrk(allow_install: bool = True) -> str | None:
         return None
     progress("wrk not found: apt-get install -y wrk")
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for argv in (["apt-get", "install", "-y", "-q", "wrk"],
-                 ["apt-get", "update", "-q"], ["apt-get", "install", "-y", "-q", "wrk"]):
+    for argv in (
+        ["apt-get", "install", "-y", "-q", "wrk"],
+        ["apt-get", "update", "-q"],
+        ["apt-get", "install", "-y", "-q", "wrk"],
+    ):
         try:
             subprocess.run(argv, env=env, capture_output=True, timeout=300, check=False)
         except subprocess.TimeoutExpired:
@@ -379,9 +404,17 @@ def _lua_string(text: str) -> str:
     return literal
 
 
-def load_test(ctx: Context, url: str, *, method: str = "GET", headers: dict[str, str] | None = None,
-              body: bytes | None = None, duration: float | None = None,
-              connections: int | None = None, expect_status: int | None = None) -> LoadResult:
+def load_test(
+    ctx: Context,
+    url: str,
+    *,
+    method: str = "GET",
+    headers: dict[str, str] | None = None,
+    body: bytes | None = None,
+    duration: float | None = None,
+    connections: int | None = None,
+    expect_status: int | None = None,
+) -> LoadResult:
     """Keep ``connections`` keep-alive connections busy for ``duration`` seconds."""
     duration = duration or ctx.duration
     connections = connections or ctx.connections
@@ -390,8 +423,15 @@ def load_test(ctx: Context, url: str, *, method: str = "GET", headers: dict[str,
     return _python_load(url, method, headers or {}, body, duration, connections, expect_status)
 
 
-def _wrk(ctx: Context, url: str, method: str, headers: dict[str, str], body: bytes | None,
-         duration: float, connections: int) -> LoadResult:
+def _wrk(
+    ctx: Context,
+    url: str,
+    method: str,
+    headers: dict[str, str],
+    body: bytes | None,
+    duration: float,
+    connections: int,
+) -> LoadResult:
     assert ctx.wrk is not None
     header_lines = "\n".join(f"wrk.headers[{_lua_string(k)}] = {_lua_string(v)}" for k, v in headers.items())
     script = _WRK_SCRIPT % {
@@ -403,13 +443,22 @@ def _wrk(ctx: Context, url: str, method: str, headers: dict[str, str], body: byt
     script_path.write_text(script, encoding="utf-8")
     # One wrk thread: wrk in C needs a fraction of a core, which leaves the other core
     # of a 2-core machine to the (single-process) server under test.
-    argv = [ctx.wrk, "-t1", f"-c{connections}", f"-d{max(1, round(duration))}s", "--timeout", "30s",
-            "-s", str(script_path), url]
+    argv = [
+        ctx.wrk,
+        "-t1",
+        f"-c{connections}",
+        f"-d{max(1, round(duration))}s",
+        "--timeout",
+        "30s",
+        "-s",
+        str(script_path),
+        url,
+    ]
     done = subprocess.run(argv, capture_output=True, text=True, timeout=duration + 120, check=False)
     script_path.unlink(missing_ok=True)
     for line in done.stdout.splitlines():
         if line.startswith("BENCHJSON "):
-            data = json.loads(line[len("BENCHJSON "):])
+            data = json.loads(line[len("BENCHJSON ") :])
             errors = int(data["status_errors"]) + int(data["socket_errors"])
             return LoadResult(
                 requests=int(data["requests"]) - int(data["status_errors"]),
@@ -422,8 +471,15 @@ def _wrk(ctx: Context, url: str, method: str, headers: dict[str, str], body: byt
     raise RuntimeError(f"wrk gave no summary (rc {done.returncode}): {done.stdout}\n{done.stderr}")
 
 
-def _python_load(url: str, method: str, headers: dict[str, str], body: bytes | None,
-                 duration: float, connections: int, expect_status: int | None) -> LoadResult:
+def _python_load(
+    url: str,
+    method: str,
+    headers: dict[str, str],
+    body: bytes | None,
+    duration: float,
+    connections: int,
+    expect_status: int | None,
+) -> LoadResult:
     """Fallback when wrk is unavailable: one thread and one keep-alive client per connection.
 
     Python clients share the GIL and the server's cores, so the absolute figures are lower
@@ -444,8 +500,11 @@ def _python_load(url: str, method: str, headers: dict[str, str], body: bytes | N
                 except httpx.HTTPError:
                     errors[index] += 1
                     continue
-                ok = (response.status_code == expect_status if expect_status is not None
-                      else response.status_code < 400)
+                ok = (
+                    response.status_code == expect_status
+                    if expect_status is not None
+                    else response.status_code < 400
+                )
                 if ok:
                     latencies[index].append(time.perf_counter() - began)
                 else:
@@ -468,8 +527,9 @@ def _python_load(url: str, method: str, headers: dict[str, str], body: bytes | N
     return LoadResult(len(merged), sum(errors), elapsed, pct(0.5), pct(0.99), "python-httpx")
 
 
-def sequential_latency(client: httpx.Client, request: Callable[[httpx.Client], httpx.Response],
-                       count: int, max_seconds: float) -> list[float]:
+def sequential_latency(
+    client: httpx.Client, request: Callable[[httpx.Client], httpx.Response], count: int, max_seconds: float
+) -> list[float]:
     """Time ``count`` sequential requests (stopping early after ``max_seconds``)."""
     samples: list[float] = []
     deadline = time.monotonic() + max_seconds

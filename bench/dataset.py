@@ -48,13 +48,13 @@ SCRIPTS: dict[str, str] = {
         "Get-ChildItem -Path $Path -Recurse -File |\n"
         "  Where-Object { $_.LastWriteTime -lt (Get-Date).AddDays(-30) } |\n"
         "  Remove-Item -Force -WhatIf:$false\n"
-        "Write-Host \"Cleaned $Path\"\n"
+        'Write-Host "Cleaned $Path"\n'
     ),
     "bash": (
         "#!/usr/bin/env bash\nset -euo pipefail\n"
-        "target=\"${TARGET_PATH:-/var/tmp}\"\n"
-        "find \"$target\" -type f -mtime +30 -print -delete\n"
-        "echo \"cleaned $target\"\n"
+        'target="${TARGET_PATH:-/var/tmp}"\n'
+        'find "$target" -type f -mtime +30 -print -delete\n'
+        'echo "cleaned $target"\n'
     ),
     "python": (
         "import os, sys, time\n"
@@ -66,34 +66,86 @@ SCRIPTS: dict[str, str] = {
         "        if os.path.getmtime(path) < cutoff:\n"
         "            os.remove(path)\n"
     ),
-    "batch": "@echo off\r\nforfiles /p %TARGET_PATH% /s /d -30 /c \"cmd /c del @path\"\r\n",
+    "batch": '@echo off\r\nforfiles /p %TARGET_PATH% /s /d -30 /c "cmd /c del @path"\r\n',
     "ansible": (
         "- hosts: \"{{ target_hosts | default('all') }}\"\n  become: true\n  tasks:\n"
         "    - name: Ensure the package is present\n"
-        "      ansible.builtin.package:\n        name: \"{{ package_name }}\"\n        state: present\n"
+        '      ansible.builtin.package:\n        name: "{{ package_name }}"\n        state: present\n'
         "    - name: Ensure the service runs\n"
-        "      ansible.builtin.service:\n        name: \"{{ package_name }}\"\n        state: started\n"
+        '      ansible.builtin.service:\n        name: "{{ package_name }}"\n        state: started\n'
     ),
 }
 WORKFLOW: dict[str, Any] = {
     "nodes": [
-        {"id": "node-1", "type": "API_Request", "position": {"x": 27, "y": 28},
-         "data": {"label": "API Request", "url": "http://localhost:5000/health", "intervalSec": "10"}},
-        {"id": "node-2", "type": "Display_JSON", "position": {"x": 245, "y": 28},
-         "data": {"label": "Display JSON Data"}},
+        {
+            "id": "node-1",
+            "type": "API_Request",
+            "position": {"x": 27, "y": 28},
+            "data": {"label": "API Request", "url": "http://localhost:5000/health", "intervalSec": "10"},
+        },
+        {
+            "id": "node-2",
+            "type": "Display_JSON",
+            "position": {"x": 245, "y": 28},
+            "data": {"label": "Display JSON Data"},
+        },
     ],
     "edges": [{"id": "edge-1", "source": "node-1", "target": "node-2", "type": "smoothstep"}],
 }
 
-VERBS = ("Clean", "Backup", "Restart", "Install", "Audit", "Collect", "Rotate", "Patch", "Sync",
-         "Deploy", "Check", "Reset", "Export", "Monitor", "Configure", "Archive", "Unlock", "Scan")
-OBJECTS = ("Temp Folder", "IIS Logs", "Print Spooler", "Chrome", "Event Logs", "DNS Cache",
-           "SQL Agent Jobs", "User Profile", "Certificates", "Firewall Rules", "Disk Usage",
-           "Windows Updates", "AD Account", "Nginx", "Docker Images", "Scheduled Tasks",
-           "Backup Share", "VPN Client", "Defender Signatures", "Local Admins")
+VERBS = (
+    "Clean",
+    "Backup",
+    "Restart",
+    "Install",
+    "Audit",
+    "Collect",
+    "Rotate",
+    "Patch",
+    "Sync",
+    "Deploy",
+    "Check",
+    "Reset",
+    "Export",
+    "Monitor",
+    "Configure",
+    "Archive",
+    "Unlock",
+    "Scan",
+)
+OBJECTS = (
+    "Temp Folder",
+    "IIS Logs",
+    "Print Spooler",
+    "Chrome",
+    "Event Logs",
+    "DNS Cache",
+    "SQL Agent Jobs",
+    "User Profile",
+    "Certificates",
+    "Firewall Rules",
+    "Disk Usage",
+    "Windows Updates",
+    "AD Account",
+    "Nginx",
+    "Docker Images",
+    "Scheduled Tasks",
+    "Backup Share",
+    "VPN Client",
+    "Defender Signatures",
+    "Local Admins",
+)
 TARGETS = ("WIN", "LINUX", "MAC", "DC", "SQL", "WEB", "EDGE", "LAB")
-CATEGORIES = ("script", "application", "maintenance", "security", "network", "backup",
-              "monitoring", "inventory")
+CATEGORIES = (
+    "script",
+    "application",
+    "maintenance",
+    "security",
+    "network",
+    "backup",
+    "monitoring",
+    "inventory",
+)
 
 
 @dataclass(frozen=True)
@@ -129,22 +181,30 @@ def make_specs(count: int, seed: int = 20251124) -> list[Spec]:
         verb, obj, target = rng.choice(VERBS), rng.choice(OBJECTS), rng.choice(TARGETS)
         name = f"{verb} {obj} [{target}] #{index}"
         variables = tuple(
-            {"name": f"Var{v}", "label": f"{obj} setting {v}", "type": "string",
-             "default": "", "required": v == 0, "description": f"Value {v} for {verb.lower()}"}
+            {
+                "name": f"Var{v}",
+                "label": f"{obj} setting {v}",
+                "type": "string",
+                "default": "",
+                "required": v == 0,
+                "description": f"Value {v} for {verb.lower()}",
+            }
             for v in range(rng.randint(0, 3))
         )
-        specs.append(Spec(
-            index=index,
-            assembly_guid=f"{rng.getrandbits(128):032x}",
-            payload_guid=f"{rng.getrandbits(128):032x}",
-            name=name,
-            summary=f"{verb}s {obj.lower()} on {target} hosts; safe to run repeatedly.",
-            category=rng.choice(CATEGORIES),
-            atype=atype,
-            timeout=rng.choice((600, 1800, 3600)),
-            variables=variables,
-            tags=tuple(sorted({target.lower(), verb.lower(), rng.choice(CATEGORIES)})),
-        ))
+        specs.append(
+            Spec(
+                index=index,
+                assembly_guid=f"{rng.getrandbits(128):032x}",
+                payload_guid=f"{rng.getrandbits(128):032x}",
+                name=name,
+                summary=f"{verb}s {obj.lower()} on {target} hosts; safe to run repeatedly.",
+                category=rng.choice(CATEGORIES),
+                atype=atype,
+                timeout=rng.choice((600, 1800, 3600)),
+                variables=variables,
+                tags=tuple(sorted({target.lower(), verb.lower(), rng.choice(CATEGORIES)})),
+            )
+        )
     return specs
 
 
@@ -214,16 +274,33 @@ class Home:
 
 def row_for(spec: Spec, domain: Domain, farm: PayloadFarm) -> tuple[Any, ...]:
     payload_type, size, checksum = farm.ref(spec.atype)
-    metadata = canonical_json({
-        "sites": {"mode": "all", "values": []},
-        "source_path": f"library/{domain.value}/{spec.slug()}",
-        "timeout_seconds": spec.timeout,
-        "variables": list(spec.variables),
-    })
+    metadata = canonical_json(
+        {
+            "sites": {"mode": "all", "values": []},
+            "source_path": f"library/{domain.value}/{spec.slug()}",
+            "timeout_seconds": spec.timeout,
+            "variables": list(spec.variables),
+        }
+    )
     row = (
-        spec.assembly_guid, spec.name, spec.summary, spec.category, spec.kind, spec.atype,
-        1, 1, metadata, json.dumps(list(spec.tags)), spec.payload_guid, payload_type, size,
-        checksum, STAMP, STAMP, "bench", "bench",
+        spec.assembly_guid,
+        spec.name,
+        spec.summary,
+        spec.category,
+        spec.kind,
+        spec.atype,
+        1,
+        1,
+        metadata,
+        json.dumps(list(spec.tags)),
+        spec.payload_guid,
+        payload_type,
+        size,
+        checksum,
+        STAMP,
+        STAMP,
+        "bench",
+        "bench",
     )
     assert len(row) == len(COLUMNS)
     return row
@@ -280,10 +357,15 @@ def build_home(base: Path, specs: list[Spec]) -> Home:
             farm.place(staging / "Payloads", spec.payload_guid, spec.atype)
     folders_written = time.perf_counter()
     return Home(
-        home, staging, {d.value: len(rows[d]) for d in Domain},
-        seconds={"rows": rows_built - began, "databases": databases_written - rows_built,
-                 "payload_folders": folders_written - databases_written,
-                 "total": folders_written - began},
+        home,
+        staging,
+        {d.value: len(rows[d]) for d in Domain},
+        seconds={
+            "rows": rows_built - began,
+            "databases": databases_written - rows_built,
+            "payload_folders": folders_written - databases_written,
+            "total": folders_written - began,
+        },
     )
 
 
@@ -293,8 +375,7 @@ def build_home(base: Path, specs: list[Spec]) -> Home:
 def legacy_document(spec: Spec) -> dict[str, Any]:
     """The spec as an older file-based library stores it (Docs/assemblies.md §10)."""
     if spec.atype == "workflow":
-        return {"tab_name": spec.name, "description": spec.summary, "category": spec.category,
-                **WORKFLOW}
+        return {"tab_name": spec.name, "description": spec.summary, "category": spec.category, **WORKFLOW}
     return {
         "version": 1,
         "name": spec.name,

@@ -55,8 +55,21 @@ def find_py_spy(given: str | None) -> str:
 def attach(py_spy: str, pid: int, out: Path, mode: str) -> subprocess.Popen[bytes]:
     """``mode``: "gil" samples only the thread holding the GIL (where CPU time goes in a
     GIL-bound server), "idle" samples every thread, waiting or not (where wall time goes)."""
-    argv = [py_spy, "record", "-p", str(pid), "-f", "raw", "-o", str(out), "-r", str(RATE),
-            "--nolineno", "--threads", "--gil" if mode == "gil" else "--idle"]
+    argv = [
+        py_spy,
+        "record",
+        "-p",
+        str(pid),
+        "-f",
+        "raw",
+        "-o",
+        str(out),
+        "-r",
+        str(RATE),
+        "--nolineno",
+        "--threads",
+        "--gil" if mode == "gil" else "--idle",
+    ]
     spy = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     time.sleep(0.3)  # let it attach
     return spy
@@ -97,8 +110,10 @@ def summarise(raw: Path, root: str | None, top: int) -> str:
     lines = ["samples per thread: " + ", ".join(f"{t} {c / RATE:.1f}s" for t, c in threads.most_common(8))]
     if total == 0:
         return "\n".join([*lines, f"no samples pass through {root!r}"])
-    lines.append(f"{total} samples ({total / RATE:.1f}s of thread time) "
-                 f"{'through ' + root if root else 'in all'}; percentages of those")
+    lines.append(
+        f"{total} samples ({total / RATE:.1f}s of thread time) "
+        f"{'through ' + root if root else 'in all'}; percentages of those"
+    )
     lines.append("-- self (where the samples are)")
     lines += [f"{c / total:6.1%} {c / RATE:7.2f}s  {f}" for f, c in own.most_common(top)]
     lines.append("-- inclusive, engine frames (the sample is somewhere below)")
@@ -108,8 +123,9 @@ def summarise(raw: Path, root: str | None, top: int) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("what", choices=sorted(DEFAULT_ROOTS))
     parser.add_argument("--size", type=int, default=int(os.environ.get("BENCH_SIZE", "100000")))
     parser.add_argument("--base", type=Path, help="reuse a generated home (folder with home/ and staging/)")
@@ -118,9 +134,12 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--root", help="function the percentages are relative to")
     parser.add_argument("--all-threads", action="store_true", help="no root: every sample")
-    parser.add_argument("--idle", action="store_true",
-                        help="sample every thread, waiting or not (default for boot and writes; "
-                             "list runs sample the GIL holder)")
+    parser.add_argument(
+        "--idle",
+        action="store_true",
+        help="sample every thread, waiting or not (default for boot and writes; "
+        "list runs sample the GIL holder)",
+    )
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--py-spy")
     parser.add_argument("--out", type=Path, help="keep the raw py-spy samples here")
@@ -148,8 +167,16 @@ def main() -> None:
                 detach(spy)
             else:
                 engine.wait_ready()
-                ctx = Context(size=args.size, quick=False, work=work, duration=args.duration,
-                              connections=args.connections, repeats=1, rounds=1, wrk=ensure_wrk())
+                ctx = Context(
+                    size=args.size,
+                    quick=False,
+                    work=work,
+                    duration=args.duration,
+                    connections=args.connections,
+                    repeats=1,
+                    rounds=1,
+                    wrk=ensure_wrk(),
+                )
                 headers = engine.auth()
                 body: bytes | None = None
                 method = "GET"

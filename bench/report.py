@@ -30,11 +30,14 @@ def table(results: list[Result]) -> str:
         "|---|---|---|---|---|---|---|",
     ]
     for r in sorted(results, key=lambda r: (int(r.number[0]), r.number)):
-        baseline = f"{fmt(r.baseline, r.unit)} ({r.baseline_label})" if r.baseline is not None \
-            else r.baseline_label
+        baseline = (
+            f"{fmt(r.baseline, r.unit)} ({r.baseline_label})" if r.baseline is not None else r.baseline_label
+        )
         ratio = f"{r.ratio:.2f} ({r.ratio_label})" if r.ratio is not None else "-"
-        lines.append(f"| {r.number} | {r.name} | {fmt(r.figure, r.unit)} | {baseline} | {ratio} | "
-                     f"{r.target} | {r.verdict()} |")
+        lines.append(
+            f"| {r.number} | {r.name} | {fmt(r.figure, r.unit)} | {baseline} | {ratio} | "
+            f"{r.target} | {r.verdict()} |"
+        )
     return "\n".join(lines)
 
 

@@ -57,8 +57,9 @@ USES_SHARED_ENGINE = {"list", "writes"}
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="Assembly Engine benchmarks")
     parser.add_argument("--quick", action="store_true", help="smoke run: SIZE 5000, 3 s load runs")
-    parser.add_argument("--write-docs", action="store_true",
-                        help="rewrite the results table in Docs/performance.md")
+    parser.add_argument(
+        "--write-docs", action="store_true", help="rewrite the results table in Docs/performance.md"
+    )
     parser.add_argument("--only", default="", help=f"comma-separated subset of: {', '.join(BENCHMARKS)}")
     parser.add_argument("--duration", type=float, help="seconds per load run (default 10, quick 3)")
     parser.add_argument("--connections", type=int, default=16, help="concurrent clients (default 16)")
@@ -87,8 +88,10 @@ def main(argv: list[str] | None = None) -> int:
         rounds=1 if args.quick else 2,
         wrk=wrk,
     )
-    progress(f"SIZE={size:,}, {os.cpu_count()} cores, load generator "
-             f"{'wrk' if wrk else 'python-httpx'}, scratch {work}")
+    progress(
+        f"SIZE={size:,}, {os.cpu_count()} cores, load generator "
+        f"{'wrk' if wrk else 'python-httpx'}, scratch {work}"
+    )
     results: list[Result] = []
     failures: list[str] = []
     try:
@@ -111,8 +114,10 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             for result in produced:
                 ratio = f"{result.ratio:.2f}" if result.ratio is not None else "-"
-                progress(f"{result.number} {result.name}: {result.figure:,.1f} {result.unit}; "
-                         f"ratio {ratio} ({result.ratio_label}), target {result.target}: {result.verdict()}")
+                progress(
+                    f"{result.number} {result.name}: {result.figure:,.1f} {result.unit}; "
+                    f"ratio {ratio} ({result.ratio_label}), target {result.target}: {result.verdict()}"
+                )
             results.extend(produced)
     finally:
         stop_main_engine(ctx)
@@ -130,14 +135,17 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(notes(results))
     judged = [r for r in results if r.met is not None]
-    print(f"\ntargets met: {sum(1 for r in judged if r.met)} of {len(judged)}"
-          + "".join(f"; missed {r.number}" for r in judged if not r.met))
+    print(
+        f"\ntargets met: {sum(1 for r in judged if r.met)} of {len(judged)}"
+        + "".join(f"; missed {r.number}" for r in judged if not r.met)
+    )
     for failure in failures:
         print(f"FAILED {failure}")
     if args.write_docs and results:
         if failures or len(selected) < len(BENCHMARKS):
-            print("not writing Docs/performance.md: run every benchmark without failures first",
-                  file=sys.stderr)
+            print(
+                "not writing Docs/performance.md: run every benchmark without failures first", file=sys.stderr
+            )
         else:
             path = write_docs(results, header)
             print(f"wrote the results into {path}")

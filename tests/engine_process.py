@@ -22,8 +22,14 @@ def free_port() -> int:
 
 
 class EngineProcess:
-    def __init__(self, home: Path, staging_root: Path, *, flush_interval: float = 60.0,
-                 extra_env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        home: Path,
+        staging_root: Path,
+        *,
+        flush_interval: float = 60.0,
+        extra_env: dict[str, str] | None = None,
+    ) -> None:
         self.home = home
         self.staging_root = staging_root
         self.port = free_port()
@@ -45,7 +51,9 @@ class EngineProcess:
         log = open(self.log_path, "ab")  # noqa: SIM115 - owned by the child
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "assembly_engine.cli", "serve"],
-            env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         log.close()
         deadline = time.monotonic() + timeout
@@ -78,7 +86,8 @@ class EngineProcess:
         return httpx.Client(base_url=self.url, timeout=30)
 
     def login(self, username: str = "admin", password: str = ADMIN_PASSWORD) -> dict[str, str]:
-        response = httpx.post(f"{self.url}/api/auth/login",
-                              json={"username": username, "password": password}, timeout=30)
+        response = httpx.post(
+            f"{self.url}/api/auth/login", json={"username": username, "password": password}, timeout=30
+        )
         response.raise_for_status()
         return {"Authorization": f"Bearer {response.json()['token']}"}

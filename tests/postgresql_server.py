@@ -43,13 +43,17 @@ def find_bin_dir(root: Path = Path("/usr/lib/postgresql")) -> Path:
     """The newest ``<root>/<major>/bin`` holding initdb and pg_ctl (Debian's layout)."""
     found = []
     for candidate in root.glob("*/bin"):
-        if (candidate / "initdb").is_file() and (candidate / "pg_ctl").is_file() \
-                and candidate.parent.name.isdigit():
+        if (
+            (candidate / "initdb").is_file()
+            and (candidate / "pg_ctl").is_file()
+            and candidate.parent.name.isdigit()
+        ):
             found.append((int(candidate.parent.name), candidate))
     if not found:
         raise PostgresUnavailable(
             f"PostgreSQL's server binaries are not installed (no {root}/*/bin/initdb): "
-            "run tools/ensure_postgresql.sh (make test does) or apt-get install postgresql")
+            "run tools/ensure_postgresql.sh (make test does) or apt-get install postgresql"
+        )
     return max(found)[1]
 
 
@@ -70,12 +74,26 @@ def _server_user() -> str | None:
         except KeyError:
             continue
     done = subprocess.run(
-        ["useradd", "--system", "--no-create-home", "--home-dir", "/nonexistent",
-         "--shell", "/usr/sbin/nologin", FALLBACK_USER],
-        capture_output=True, text=True, timeout=60, check=False)
+        [
+            "useradd",
+            "--system",
+            "--no-create-home",
+            "--home-dir",
+            "/nonexistent",
+            "--shell",
+            "/usr/sbin/nologin",
+            FALLBACK_USER,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     if done.returncode != 0:
-        raise PostgresUnavailable(f"running as root, and the system user {FALLBACK_USER!r} for "
-                                  f"PostgreSQL could not be created: {done.stderr.strip()}")
+        raise PostgresUnavailable(
+            f"running as root, and the system user {FALLBACK_USER!r} for "
+            f"PostgreSQL could not be created: {done.stderr.strip()}"
+        )
     return FALLBACK_USER
 
 
@@ -113,25 +131,38 @@ class PostgresServer:
         name = f"engine_{secrets.token_hex(6)}"
         with psycopg.connect(self.url(), autocommit=True) as conn:
             if conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (ENGINE_ROLE,)).fetchone() is None:
-                conn.execute(sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(
-                    sql.Identifier(ENGINE_ROLE), sql.Literal(self.engine_password)))
-            conn.execute(sql.SQL("CREATE DATABASE {} OWNER {} TEMPLATE {}").format(
-                sql.Identifier(name), sql.Identifier(ENGINE_ROLE), sql.Identifier(template)))
+                conn.execute(
+                    sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(
+                        sql.Identifier(ENGINE_ROLE), sql.Literal(self.engine_password)
+                    )
+                )
+            conn.execute(
+                sql.SQL("CREATE DATABASE {} OWNER {} TEMPLATE {}").format(
+                    sql.Identifier(name), sql.Identifier(ENGINE_ROLE), sql.Identifier(template)
+                )
+            )
         return name, self.url(name, ENGINE_ROLE, self.engine_password)
 
     def drop_database(self, name: str) -> None:
         with psycopg.connect(self.url(), autocommit=True) as conn:
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
-    def _run(self, tool: str, args: Sequence[str],
-             timeout: float = 120.0) -> subprocess.CompletedProcess[str]:
+    def _run(
+        self, tool: str, args: Sequence[str], timeout: float = 120.0
+    ) -> subprocess.CompletedProcess[str]:
         argv = [str(self.bin_dir / tool), *args]
         if self.user is not None:
             argv = ["runuser", "-u", self.user, "--", *argv]
         # cwd: the server user may not be allowed into ours (root's home, pytest's tmp).
-        return subprocess.run(argv, cwd=self.base, capture_output=True, text=True,
-                              timeout=timeout, check=False,
-                              env={**os.environ, "LC_ALL": "C", "LANG": "C"})
+        return subprocess.run(
+            argv,
+            cwd=self.base,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+            env={**os.environ, "LC_ALL": "C", "LANG": "C"},
+        )
 
     def _log_tail(self) -> str:
         try:
@@ -148,7 +179,8 @@ class PostgresServer:
                 if not self._reachable():
                     raise PostgresUnavailable(
                         f"the server user {self.user!r} cannot reach {self.base} (a parent folder is "
-                        "closed to it); point TMPDIR at a folder others may traverse, such as /tmp")
+                        "closed to it); point TMPDIR at a folder others may traverse, such as /tmp"
+                    )
             self._initdb()
             self._start_on_a_free_port()
         except BaseException:
@@ -158,8 +190,15 @@ class PostgresServer:
 
     def _reachable(self) -> bool:
         assert self.user is not None and self.base is not None
-        return subprocess.run(["runuser", "-u", self.user, "--", "test", "-w", str(self.base)],
-                              capture_output=True, timeout=60, check=False).returncode == 0
+        return (
+            subprocess.run(
+                ["runuser", "-u", self.user, "--", "test", "-w", str(self.base)],
+                capture_output=True,
+                timeout=60,
+                check=False,
+            ).returncode
+            == 0
+        )
 
     def _initdb(self) -> None:
         assert self.base is not None
@@ -167,10 +206,23 @@ class PostgresServer:
         password_file.write_text(self.password + "\n", encoding="ascii")
         if self.user is not None:
             shutil.chown(password_file, user=self.user)
-        done = self._run("initdb", [
-            "-D", str(self.data_dir), "-U", SUPERUSER, "--pwfile", str(password_file),
-            "--auth-local=trust", "--auth-host=scram-sha-256", "-E", "UTF8", "--no-locale",
-            "--no-instructions"])
+        done = self._run(
+            "initdb",
+            [
+                "-D",
+                str(self.data_dir),
+                "-U",
+                SUPERUSER,
+                "--pwfile",
+                str(password_file),
+                "--auth-local=trust",
+                "--auth-host=scram-sha-256",
+                "-E",
+                "UTF8",
+                "--no-locale",
+                "--no-instructions",
+            ],
+        )
         password_file.unlink()
         if done.returncode != 0:
             raise PostgresUnavailable(f"initdb failed ({done.returncode}): {done.stderr.strip()}")
@@ -181,16 +233,28 @@ class PostgresServer:
                 "listen_addresses = '127.0.0.1'\n"
                 f"unix_socket_directories = '{self.base}'\n"
                 "shared_buffers = 64MB\n"
-                "logging_collector = off\n"
-                + fast)
+                "logging_collector = off\n" + fast
+            )
 
     def _start_on_a_free_port(self) -> None:
         problem = ""
         for _ in range(START_ATTEMPTS):
             self.port = free_port()
-            done = self._run("pg_ctl", [
-                "-D", str(self.data_dir), "-l", str(self.log_path), "-w", "-t", "60",
-                "-o", f"-p {self.port}", "start"])
+            done = self._run(
+                "pg_ctl",
+                [
+                    "-D",
+                    str(self.data_dir),
+                    "-l",
+                    str(self.log_path),
+                    "-w",
+                    "-t",
+                    "60",
+                    "-o",
+                    f"-p {self.port}",
+                    "start",
+                ],
+            )
             if done.returncode == 0:
                 return
             problem = f"{done.stdout.strip()} {done.stderr.strip()}".strip()

@@ -65,8 +65,12 @@ def test_the_command_line_option_is_checked_like_the_variable() -> None:
 
 
 def test_settings_never_show_the_url_or_the_admin_password() -> None:
-    settings = Settings.from_env({"ENGINE_DATABASE_URL": "postgresql://engine:hunter2pw@db/library",
-                                  "ENGINE_ADMIN_PASSWORD": "admin-secret-pw"})
+    settings = Settings.from_env(
+        {
+            "ENGINE_DATABASE_URL": "postgresql://engine:hunter2pw@db/library",
+            "ENGINE_ADMIN_PASSWORD": "admin-secret-pw",
+        }
+    )
     assert "hunter2pw" not in repr(settings) and "admin-secret-pw" not in repr(settings)
 
 
@@ -74,21 +78,32 @@ def test_redact_hides_only_the_password() -> None:
     assert redact("postgresql://engine:pw@db/x") == "postgresql://engine:***@db/x"
     assert redact("postgresql://engine@db/x") == "postgresql://engine@db/x"
     assert redact("postgresql://db/x") == "postgresql://db/x"
-    assert redact("postgresql://a:b:c@db/x?application_name=a@b") == "postgresql://a:***@db/x?application_name=a@b"
+    assert (
+        redact("postgresql://a:b:c@db/x?application_name=a@b")
+        == "postgresql://a:***@db/x?application_name=a@b"
+    )
 
 
 def run_cli(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("ENGINE_")}
     return subprocess.run(
         [sys.executable, "-m", "assembly_engine.cli", "--home", str(tmp_path / "home"), *args],
-        env={**clean, **env}, capture_output=True, text=True, timeout=120, check=False)
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 @pytest.mark.parametrize("how", ["option", "environment"])
 def test_the_cli_refuses_a_database_url_while_cluster_mode_is_not_active(tmp_path: Path, how: str) -> None:
     url = "postgresql://engine:hunter2pw@127.0.0.1:5432/library"
-    done = (run_cli(tmp_path, "--database-url", url, "status") if how == "option"
-            else run_cli(tmp_path, "status", ENGINE_DATABASE_URL=url))
+    done = (
+        run_cli(tmp_path, "--database-url", url, "status")
+        if how == "option"
+        else run_cli(tmp_path, "status", ENGINE_DATABASE_URL=url)
+    )
     assert done.returncode == 2
     assert "cluster mode (PostgreSQL) is not available in this version yet" in done.stderr
     assert "hunter2pw" not in done.stderr + done.stdout

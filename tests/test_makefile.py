@@ -13,8 +13,14 @@ REPOSITORY = Path(__file__).resolve().parents[1]
 
 
 def serve_line(*args: str, **env: str) -> str:
-    result = subprocess.run(["make", "--dry-run", "--always-make", "run", *args], cwd=REPOSITORY,
-                            env={**os.environ, **env}, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        ["make", "--dry-run", "--always-make", "run", *args],
+        cwd=REPOSITORY,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     lines = [line for line in result.stdout.splitlines() if "assemblies serve" in line]
     assert len(lines) == 1, result.stdout

@@ -17,8 +17,18 @@ import pytest
 REPOSITORY = Path(__file__).resolve().parents[1]
 GUIDE = REPOSITORY / "Docs" / "assemblies.md"
 # What must stand alone: everything the repository ships or documents.
-ROOTS = ("src", "Docs", "tools", "bench", "web/src", "README.md", "web/README.md",
-         "web/index.html", "Makefile", "pyproject.toml")
+ROOTS = (
+    "src",
+    "Docs",
+    "tools",
+    "bench",
+    "web/src",
+    "README.md",
+    "web/README.md",
+    "web/index.html",
+    "Makefile",
+    "pyproject.toml",
+)
 SKIPPED_PARTS = frozenset({"node_modules", "dist", "__pycache__", ".venv"})
 # Spelled in two pieces so this file does not trip over its own patterns.
 SPEC_CITATION = "SPEC" + " §"
@@ -53,31 +63,40 @@ def test_the_roots_are_there() -> None:
 
 
 def test_nothing_cites_a_specification_outside_the_repository() -> None:
-    found = [f"{name}:{number}" for name, number, line in _lines(ROOTS + ("tests",))
-             if SPEC_CITATION in line]
+    found = [f"{name}:{number}" for name, number, line in _lines(ROOTS + ("tests",)) if SPEC_CITATION in line]
     assert found == [], "cite the Docs section that holds the rule instead"
 
 
 def test_nothing_names_a_path_outside_the_repository() -> None:
-    shipped = [f"{name}:{number}" for name, number, line in _lines(ROOTS)
-               if any(outside in line for outside in OUTSIDE_PATHS)]
+    shipped = [
+        f"{name}:{number}"
+        for name, number, line in _lines(ROOTS)
+        if any(outside in line for outside in OUTSIDE_PATHS)
+    ]
     assert shipped == []
-    tests = [f"{name}:{number}" for name, number, line in _lines(("tests",))
-             if any(outside in line.replace(CORPUS_PATH, "") for outside in OUTSIDE_PATHS)]
+    tests = [
+        f"{name}:{number}"
+        for name, number, line in _lines(("tests",))
+        if any(outside in line.replace(CORPUS_PATH, "") for outside in OUTSIDE_PATHS)
+    ]
     assert tests == [], "tests may read the legacy corpus beside the repository, nothing else"
 
 
 @pytest.fixture(scope="module")
 def guide_sections() -> set[str]:
-    headings = re.findall(r"^#{2,3} (\d+(?:\.\d+)?)\.? ", GUIDE.read_text(encoding="utf-8"),
-                          flags=re.MULTILINE)
+    headings = re.findall(
+        r"^#{2,3} (\d+(?:\.\d+)?)\.? ", GUIDE.read_text(encoding="utf-8"), flags=re.MULTILINE
+    )
     return set(headings)
 
 
 def test_every_cited_guide_section_exists(guide_sections: set[str]) -> None:
     assert {"4", "7", "10.3"} <= guide_sections  # the heading pattern still reads the guide
-    missing = [f"{name}:{number} §{section}"
-               for name, number, line in _lines(ROOTS + ("tests",))
-               for cited in GUIDE_CITATION.findall(line)
-               for section in re.findall(r"§([\d.]+\d)", cited) if section not in guide_sections]
+    missing = [
+        f"{name}:{number} §{section}"
+        for name, number, line in _lines(ROOTS + ("tests",))
+        for cited in GUIDE_CITATION.findall(line)
+        for section in re.findall(r"§([\d.]+\d)", cited)
+        if section not in guide_sections
+    ]
     assert missing == []

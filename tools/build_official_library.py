@@ -78,8 +78,18 @@ BUILD_USER = "assembly-engine"
 PAYLOAD_NAMESPACE = uuid.UUID("6f1d2b0e-8c3a-5e47-9d21-0b7c4a6e3f58")
 
 REQUIRED_KEYS: tuple[str, ...] = (
-    "assembly_guid", "name", "description", "category", "kind", "type", "version",
-    "timeout_seconds", "sites", "variables", "tags", "created_at",
+    "assembly_guid",
+    "name",
+    "description",
+    "category",
+    "kind",
+    "type",
+    "version",
+    "timeout_seconds",
+    "sites",
+    "variables",
+    "tags",
+    "created_at",
 )
 VARIABLE_KEYS = frozenset({"name", "label", "type", "default", "required", "description"})
 VARIABLE_TYPES = frozenset({"string", "number", "boolean"})
@@ -245,7 +255,7 @@ def _variables(value: object, path: Path) -> list[dict[str, Any]]:
         if item["type"] == "number" and default and not NUMBER.fullmatch(default):
             raise SourceError(path, f"{where}.default ({name}) must be a number")
         if item["type"] == "boolean" and default not in {"true", "false"}:
-            raise SourceError(path, f"{where}.default ({name}) must be \"true\" or \"false\"")
+            raise SourceError(path, f'{where}.default ({name}) must be "true" or "false"')
         result.append(dict(item))
     return result
 
@@ -300,9 +310,7 @@ def validate_workflow(data: object, path: Path) -> dict[str, Any]:
         edge_ids.add(edge_id)
         for end in ("source", "target"):
             if edge.get(end) not in node_ids:
-                raise SourceError(
-                    path, f"{where}.{end} ({edge_id}) does not name a node of this workflow"
-                )
+                raise SourceError(path, f"{where}.{end} ({edge_id}) does not name a node of this workflow")
     return data
 
 
@@ -377,30 +385,25 @@ def load_source(directory: Path) -> SourceAssembly:
     try:
         kind = AssemblyKind(doc["kind"])
     except ValueError:
-        raise SourceError(
-            metadata_path, f"'kind' must be one of {[k.value for k in AssemblyKind]}"
-        ) from None
+        raise SourceError(metadata_path, f"'kind' must be one of {[k.value for k in AssemblyKind]}") from None
     try:
         atype = AssemblyType(doc["type"])
     except ValueError:
-        raise SourceError(
-            metadata_path, f"'type' must be one of {[t.value for t in AssemblyType]}"
-        ) from None
+        raise SourceError(metadata_path, f"'type' must be one of {[t.value for t in AssemblyType]}") from None
     if atype not in KIND_TYPES[kind]:
         allowed = sorted(t.value for t in KIND_TYPES[kind])
         raise SourceError(
-            metadata_path, f"type '{atype.value}' does not belong to kind '{kind.value}' "
-            f"(allowed: {', '.join(allowed)})"
+            metadata_path,
+            f"type '{atype.value}' does not belong to kind '{kind.value}' (allowed: {', '.join(allowed)})",
         )
 
     expected = main_file_name(kind, atype.value)
-    others = sorted(
-        p.name for p in directory.iterdir() if p.name not in {METADATA_FILE, expected}
-    )
+    others = sorted(p.name for p in directory.iterdir() if p.name not in {METADATA_FILE, expected})
     if others:
         raise SourceError(
-            directory, f"unexpected file(s) {', '.join(others)}; a {kind.value}/{atype.value} "
-            f"assembly has only {METADATA_FILE} and {expected}"
+            directory,
+            f"unexpected file(s) {', '.join(others)}; a {kind.value}/{atype.value} "
+            f"assembly has only {METADATA_FILE} and {expected}",
         )
     payload_path = directory / expected
     if not payload_path.is_file() or payload_path.is_symlink():
@@ -446,9 +449,7 @@ def load_sources(root: Path = DEFAULT_SOURCE_ROOT) -> list[SourceAssembly]:
     for source in sources:
         other = by_guid.setdefault(source.assembly_guid, source)
         if other is not source:
-            raise SourceError(
-                source.metadata_path, f"assembly_guid is also used by {other.metadata_path}"
-            )
+            raise SourceError(source.metadata_path, f"assembly_guid is also used by {other.metadata_path}")
         other = by_name.setdefault(source.name.casefold(), source)
         if other is not source:
             raise SourceError(source.metadata_path, f"name is also used by {other.metadata_path}")
@@ -561,11 +562,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         "from library/official/ sources."
     )
     parser.add_argument(
-        "--out", type=Path, default=DEFAULT_OUT,
+        "--out",
+        type=Path,
+        default=DEFAULT_OUT,
         help=f"staging root to (re)build (default: {DEFAULT_OUT.relative_to(REPOSITORY_ROOT)})",
     )
     parser.add_argument(
-        "--source", type=Path, default=DEFAULT_SOURCE_ROOT,
+        "--source",
+        type=Path,
+        default=DEFAULT_SOURCE_ROOT,
         help=f"source folder (default: {DEFAULT_SOURCE_ROOT.relative_to(REPOSITORY_ROOT)})",
     )
     parser.add_argument("--check", action="store_true", help="validate the sources, write nothing")

@@ -29,13 +29,18 @@ from .services.container import engine_running
 
 @click.group(cls=NaturalGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--home", type=click.Path(path_type=Path), help="Engine home (ENGINE_HOME, default ./Engine).")
-@click.option("--staging-root", type=click.Path(path_type=Path),
-              help="Staging copy of the official library (ENGINE_STAGING_ROOT).")
-@click.option("--database-url", metavar="URL",
-              help="PostgreSQL URL of cluster mode (ENGINE_DATABASE_URL); not active yet.")
+@click.option(
+    "--staging-root",
+    type=click.Path(path_type=Path),
+    help="Staging copy of the official library (ENGINE_STAGING_ROOT).",
+)
+@click.option(
+    "--database-url",
+    metavar="URL",
+    help="PostgreSQL URL of cluster mode (ENGINE_DATABASE_URL); not active yet.",
+)
 @click.pass_context
-def main(ctx: click.Context, home: Path | None, staging_root: Path | None,
-         database_url: str | None) -> None:
+def main(ctx: click.Context, home: Path | None, staging_root: Path | None, database_url: str | None) -> None:
     """Assembly Engine: the library service for IT-automation assemblies.
 
     Commands work whether or not the engine is running on the same home: they talk to
@@ -47,8 +52,10 @@ def main(ctx: click.Context, home: Path | None, staging_root: Path | None,
         raise click.UsageError(str(exc)) from exc
     if settings.database_url is not None:
         # Refused rather than ignored: nobody must believe their library is in PostgreSQL.
-        raise click.UsageError("ENGINE_DATABASE_URL (--database-url): cluster mode (PostgreSQL) is not "
-                               "available in this version yet; unset it to use the embedded storage.")
+        raise click.UsageError(
+            "ENGINE_DATABASE_URL (--database-url): cluster mode (PostgreSQL) is not "
+            "available in this version yet; unset it to use the embedded storage."
+        )
     ctx.obj = {"settings": settings}
 
 
@@ -68,16 +75,21 @@ def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
         click.echo(f"error: {taken}", err=True)
         sys.exit(2)
     app = create_app(settings, publish_cli_access=True)
-    click.echo(f"Assembly Engine on http://{settings.host}:{settings.port}/ "
-               f"(home {settings.home.resolve()})")
+    click.echo(f"Assembly Engine on http://{settings.host}:{settings.port}/ (home {settings.home.resolve()})")
     # uvicorn shuts down gracefully on SIGINT/SIGTERM (the lifespan flushes the queue), then
     # re-raises the signal into the handlers it found: make those end the process with 0.
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, _exit_after_graceful_shutdown)
     # proxy_headers off: X-Forwarded-* are judged in one place, against ENGINE_TRUSTED_PROXIES
     # (api/client_origin.py); uvicorn would otherwise believe them from loopback.
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning",
-                timeout_graceful_shutdown=30, proxy_headers=False)
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level="warning",
+        timeout_graceful_shutdown=30,
+        proxy_headers=False,
+    )
     if getattr(app.state, "startup_error", None) is not None:
         sys.exit(3)
 
@@ -102,16 +114,24 @@ def status(ctx: click.Context, as_json: bool) -> None:
             for column in ("domain", "assemblies", "queued", "last flush", "last error"):
                 table.add_column(column)
             for domain, info in queue["domains"].items():
-                table.add_row(domain, str(health["assemblies"][domain]), str(info["pending"]),
-                              info["last_flush"] or "-", info["last_error"] or "-")
+                table.add_row(
+                    domain,
+                    str(health["assemblies"][domain]),
+                    str(info["pending"]),
+                    info["last_flush"] or "-",
+                    info["last_error"] or "-",
+                )
             console.print(table)
             console.print(f"queue depth: {queue['depth']}")
             for domain, info in queue["domains"].items():
                 for item in info["items"]:
                     if item.get("flush_error"):
-                        console.print(f"[red]cannot be written[/red] ({domain}) {item['assembly_guid']} "
-                                      f"{item['display_name']!r}: {item['flush_error']}", markup=True,
-                                      highlight=False)
+                        console.print(
+                            f"[red]cannot be written[/red] ({domain}) {item['assembly_guid']} "
+                            f"{item['display_name']!r}: {item['flush_error']}",
+                            markup=True,
+                            highlight=False,
+                        )
 
         emit(as_json, data, human)
 
@@ -127,6 +147,7 @@ def flush(ctx: click.Context, domain: str | None, as_json: bool) -> None:
 
     def work(client: EngineClient) -> None:
         body = client.call("POST", "/api/assemblies/dev-mode/write", json_body={"domain": domain})
+
         def human() -> None:
             for name, info in body["results"].items():
                 click.echo(f"{name}: {info['persisted']} change(s) written")
@@ -163,8 +184,13 @@ def sync_official(ctx: click.Context, as_json: bool) -> None:
 
 @main.command()
 @click.option("--fix", is_flag=True, help="Remove orphan payload folders.")
-@click.option("--grace-seconds", type=float, default=60.0, show_default=True,
-              help="Never remove folders younger than this (they may belong to a write in progress).")
+@click.option(
+    "--grace-seconds",
+    type=float,
+    default=60.0,
+    show_default=True,
+    help="Never remove folders younger than this (they may belong to a write in progress).",
+)
 @json_option
 @click.pass_context
 def verify(ctx: click.Context, fix: bool, grace_seconds: float, as_json: bool) -> None:
@@ -172,8 +198,9 @@ def verify(ctx: click.Context, fix: bool, grace_seconds: float, as_json: bool) -
 
     def work(client: EngineClient) -> int:
         if fix:
-            report = client.call("POST", "/api/admin/verify",
-                                 json_body={"fix": True, "grace_seconds": grace_seconds})
+            report = client.call(
+                "POST", "/api/admin/verify", json_body={"fix": True, "grace_seconds": grace_seconds}
+            )
         else:
             report = client.call("GET", "/api/admin/verify")
 
@@ -184,8 +211,10 @@ def verify(ctx: click.Context, fix: bool, grace_seconds: float, as_json: bool) -
             click.echo(f"payloads checked: {report['payloads_checked']}")
             for label in ("missing", "corrupt"):
                 for item in report[label]:
-                    click.echo(f"{label}: {item['display_name']} ({item['assembly_guid']}, "
-                               f"{item['domain']}) payload {item['payload_guid']}")
+                    click.echo(
+                        f"{label}: {item['display_name']} ({item['assembly_guid']}, "
+                        f"{item['domain']}) payload {item['payload_guid']}"
+                    )
             for guid in report["orphans"]:
                 click.echo(f"orphan payload: {guid}" + (" (removed)" if guid in report["removed"] else ""))
             click.echo("verify: ok" if report["ok"] else "verify: PROBLEMS FOUND")
@@ -210,9 +239,14 @@ def backup(ctx: click.Context, dest: Path, as_json: bool) -> None:
 
     def work(client: EngineClient) -> None:
         result = client.call("POST", "/api/admin/backup", json_body={"destination": str(dest.resolve())})
-        emit(as_json, result, lambda: click.echo(
-            f"backup written to {result['destination']} ({result['copied']['payloads']} payloads) "
-            f"in {result['seconds']}s"))
+        emit(
+            as_json,
+            result,
+            lambda: click.echo(
+                f"backup written to {result['destination']} ({result['copied']['payloads']} payloads) "
+                f"in {result['seconds']}s"
+            ),
+        )
 
     run(ctx, work)
 
@@ -246,11 +280,22 @@ def audit_verify(ctx: click.Context, as_json: bool) -> None:
     else:
         path = settings.logs_dir / AUDIT_FILE
         result = verify_file(path)
-        data = {"ok": result.ok, "entries": result.entries, "first_bad_line": result.first_bad_line,
-                "problem": result.problem, "path": str(path)}
-    emit(as_json, data, lambda: click.echo(
-        f"audit log {data['path']}: intact, {data['entries']} entries" if data["ok"]
-        else f"audit log {data['path']}: TAMPERED — {data['problem']}"))
+        data = {
+            "ok": result.ok,
+            "entries": result.entries,
+            "first_bad_line": result.first_bad_line,
+            "problem": result.problem,
+            "path": str(path),
+        }
+    emit(
+        as_json,
+        data,
+        lambda: click.echo(
+            f"audit log {data['path']}: intact, {data['entries']} entries"
+            if data["ok"]
+            else f"audit log {data['path']}: TAMPERED — {data['problem']}"
+        ),
+    )
     sys.exit(0 if data["ok"] else 1)
 
 

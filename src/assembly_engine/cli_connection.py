@@ -36,8 +36,15 @@ class EngineClient:
         self.http = http
         self.mode = mode  # "running engine" | "in-process engine"
 
-    def call(self, method: str, path: str, *, json_body: Any = None,
-             params: dict[str, Any] | None = None, ok: tuple[int, ...] = (200, 201, 202)) -> Any:
+    def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        json_body: Any = None,
+        params: dict[str, Any] | None = None,
+        ok: tuple[int, ...] = (200, 201, 202),
+    ) -> Any:
         try:
             response = self.http.request(method, path, json=json_body, params=params)
         except httpx.HTTPError as exc:
@@ -58,8 +65,7 @@ def running_engine_client(settings: Settings) -> EngineClient | None:
     if access is None:
         return None
     headers = {"Authorization": f"Bearer {access['token']}"}
-    return EngineClient(httpx.Client(base_url=access["url"], headers=headers, timeout=600),
-                        "running engine")
+    return EngineClient(httpx.Client(base_url=access["url"], headers=headers, timeout=600), "running engine")
 
 
 def _running_engine(settings: Settings) -> dict[str, Any] | None:
@@ -93,12 +99,20 @@ def _in_process_engine(settings: Settings) -> Iterator[EngineClient]:
     from .persistence.private_files import make_home_private
 
     make_home_private(settings.home)
-    configure_logging(settings.logs_dir, settings.log_level, console=False,
-                      max_bytes=settings.log_max_bytes, backups=settings.log_backups)
+    configure_logging(
+        settings.logs_dir,
+        settings.log_level,
+        console=False,
+        max_bytes=settings.log_max_bytes,
+        backups=settings.log_backups,
+    )
     app = create_app(settings, console_log=False)
     # proxy_headers off: the client address is decided in one place (api/client_origin.py).
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="critical",
-                                           lifespan="on", proxy_headers=False))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app, host="127.0.0.1", port=0, log_level="critical", lifespan="on", proxy_headers=False
+        )
+    )
     thread = threading.Thread(target=server.run, name="cli-engine", daemon=True)
     thread.start()
     while not server.started:
@@ -109,8 +123,9 @@ def _in_process_engine(settings: Settings) -> Iterator[EngineClient]:
     port = server.servers[0].sockets[0].getsockname()[1]
     token = app.state.services.cli_token
     try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}",
-                          headers={"Authorization": f"Bearer {token}"}, timeout=600) as http:
+        with httpx.Client(
+            base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Bearer {token}"}, timeout=600
+        ) as http:
             yield EngineClient(http, "in-process engine")
     finally:
         server.should_exit = True

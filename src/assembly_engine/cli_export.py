@@ -26,8 +26,14 @@ from .cli_connection import EngineClient
 
 EXPORT_REQUESTS = 8  # export requests in flight at once
 KIND_FOLDERS = {"script": "Scripts", "workflow": "Workflows", "ansible": "Ansible_Playbooks"}
-EXTENSIONS = {"powershell": ".ps1", "batch": ".bat", "bash": ".sh", "python": ".py",
-              "ansible": ".yml", "workflow": ".json"}
+EXTENSIONS = {
+    "powershell": ".ps1",
+    "batch": ".bat",
+    "bash": ".sh",
+    "python": ".py",
+    "ansible": ".yml",
+    "workflow": ".json",
+}
 
 
 @dataclass(frozen=True)
@@ -58,8 +64,11 @@ def raw_file(item: dict[str, Any], document: dict[str, Any]) -> RawFile:
         data = (json.dumps(canvas, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
     else:
         script = body.get("script", "")
-        data = (base64.b64decode(script) if body.get("script_encoding") == "base64"
-                else str(script).encode("utf-8"))
+        data = (
+            base64.b64decode(script)
+            if body.get("script_encoding") == "base64"
+            else str(script).encode("utf-8")
+        )
         files = body.get("files")
         attachments = tuple(str(_dict(f).get("file_name")) for f in files or [])
     extension = EXTENSIONS.get("workflow" if kind == "workflow" else assembly_type, ".txt")
@@ -78,16 +87,26 @@ def raw_file(item: dict[str, Any], document: dict[str, Any]) -> RawFile:
 @click.command()
 @click.argument("guid", required=False)
 @click.option("--domain", type=DOMAINS, help="Export every assembly of this domain.")
-@click.option("--out", "out_dir", type=click.Path(path_type=Path), required=True,
-              help="Folder to write the legacy tree into (Scripts/, Workflows/, Ansible_Playbooks/).")
-@click.option("--format", "file_format", type=click.Choice(["legacy", "raw"]), default="legacy",
-              show_default=True,
-              help="legacy: one legacy JSON document each; raw: the plain script files, in "
-                   "folders by category.")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="Folder to write the legacy tree into (Scripts/, Workflows/, Ansible_Playbooks/).",
+)
+@click.option(
+    "--format",
+    "file_format",
+    type=click.Choice(["legacy", "raw"]),
+    default="legacy",
+    show_default=True,
+    help="legacy: one legacy JSON document each; raw: the plain script files, in folders by category.",
+)
 @json_option
 @click.pass_context
-def export(ctx: click.Context, guid: str | None, domain: str | None, out_dir: Path,
-           file_format: str, as_json: bool) -> None:
+def export(
+    ctx: click.Context, guid: str | None, domain: str | None, out_dir: Path, file_format: str, as_json: bool
+) -> None:
     """Export one assembly (GUID) or a whole domain as a folder tree that import reads."""
     if (guid is None) == (domain is None):
         raise click.UsageError("Give either a GUID or --domain.")
@@ -99,14 +118,16 @@ def export(ctx: click.Context, guid: str | None, domain: str | None, out_dir: Pa
             targets = []
             offset = 0
             while True:
-                page = client.call("GET", "/api/assemblies",
-                                   params={"domain": domain, "limit": 1000, "offset": offset})
+                page = client.call(
+                    "GET", "/api/assemblies", params={"domain": domain, "limit": 1000, "offset": offset}
+                )
                 targets.extend(page["items"])
                 offset += len(page["items"])
                 if not page["items"] or offset >= page["total"]:
                     break
         written: list[dict[str, Any]] = []
         taken: set[Path] = set()
+
         def fetch(item: dict[str, Any]) -> Any:
             return client.call("GET", f"/api/assemblies/{item['assembly_guid']}/export")
 
@@ -124,12 +145,15 @@ def export(ctx: click.Context, guid: str | None, domain: str | None, out_dir: Pa
                 target = folder / _file_name(f"{item['display_name']}-{item['assembly_guid'][:8]}")
             target.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
             written.append({"assembly_guid": item["assembly_guid"], "path": str(target)})
+
         def human() -> None:
             for item in written:
                 click.echo(f"wrote {item['path']}")
                 if item.get("attachments_not_written"):
-                    click.echo(f"  attached files not written in raw format: "
-                               f"{', '.join(item['attachments_not_written'])}")
+                    click.echo(
+                        f"  attached files not written in raw format: "
+                        f"{', '.join(item['attachments_not_written'])}"
+                    )
             click.echo(f"{len(written)} assemblies exported to {out_dir}")
 
         emit(as_json, {"written": written}, human)
@@ -137,8 +161,9 @@ def export(ctx: click.Context, guid: str | None, domain: str | None, out_dir: Pa
     run(ctx, work)
 
 
-def _write_raw(out_dir: Path, item: dict[str, Any], document: dict[str, Any],
-               taken: set[Path]) -> dict[str, Any]:
+def _write_raw(
+    out_dir: Path, item: dict[str, Any], document: dict[str, Any], taken: set[Path]
+) -> dict[str, Any]:
     raw = raw_file(item, document)
     target = out_dir.joinpath(*raw.relative.parts)
     if target in taken:  # another assembly of this export has the same name and folder

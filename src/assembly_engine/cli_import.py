@@ -40,8 +40,10 @@ from .cli_connection import CliError, EngineClient
 
 DOCUMENT_SUFFIXES = (".json", ".yml", ".yaml")
 SCRIPT_SUFFIXES = (".ps1", ".bat", ".cmd", ".sh", ".py")  # plain scripts, sent byte for byte
-NOT_A_DOCUMENT = ("not an assembly document (imported are .json, .yml, .yaml, plain scripts "
-                  ".ps1 .bat .cmd .sh .py, and files starting with a #! line)")
+NOT_A_DOCUMENT = (
+    "not an assembly document (imported are .json, .yml, .yaml, plain scripts "
+    ".ps1 .bat .cmd .sh .py, and files starting with a #! line)"
+)
 NOT_AN_ASSEMBLY = "not_an_assembly"  # the engine's error code for such documents
 # One batch request carries at most this many documents and about this much JSON (the
 # engine refuses bodies over ENGINE_IMPORT_MAX_BYTES, 32 MiB by default).
@@ -130,23 +132,35 @@ def _manifest(found: Discovery, manifest: Path, root: int) -> set[Path]:
     for index, entry in enumerate(entries):
         file_name = entry.get("filename") if isinstance(entry, dict) else None
         if not isinstance(file_name, str) or not file_name or Path(file_name).name != file_name:
-            found.fail(manifest, root, f"entry {index} of the manifest has no usable filename "
-                                       f"(got {file_name!r})")
+            found.fail(
+                manifest, root, f"entry {index} of the manifest has no usable filename (got {file_name!r})"
+            )
             continue
         script = scripts / file_name
         consumed.add(script)
         try:
             raw = script.read_bytes()
         except OSError as exc:
-            found.fail(script, root, f"named by {manifest.name} entry {index} but cannot be "
-                                     f"read: {exc.strerror or exc}")
+            found.fail(
+                script,
+                root,
+                f"named by {manifest.name} entry {index} but cannot be read: {exc.strerror or exc}",
+            )
             continue
-        found.jobs.append(Job(str(script), root, {
-            "document": entry, "file_name": file_name,
-            "script_base64": encode_bytes(raw),
-        }))
-    found.skip(manifest, root, f"Tactical RMM manifest: its {len(entries)} entries are listed "
-                               f"under {TRMM_SCRIPTS}/")
+        found.jobs.append(
+            Job(
+                str(script),
+                root,
+                {
+                    "document": entry,
+                    "file_name": file_name,
+                    "script_base64": encode_bytes(raw),
+                },
+            )
+        )
+    found.skip(
+        manifest, root, f"Tactical RMM manifest: its {len(entries)} entries are listed under {TRMM_SCRIPTS}/"
+    )
     return consumed
 
 
@@ -173,8 +187,7 @@ def _file(found: Discovery, path: Path, root: int, *, base: Path | None) -> None
     # Plain scripts and playbooks found in a folder get their folder path as category.
     relative = path.relative_to(base).as_posix() if base is not None else path.name
     if plain:
-        found.jobs.append(Job(str(path), root, {"document_base64": encode_bytes(raw),
-                                                 "file_name": relative}))
+        found.jobs.append(Job(str(path), root, {"document_base64": encode_bytes(raw), "file_name": relative}))
         return
     document: Any
     if suffix == ".json":
@@ -191,20 +204,25 @@ def _file(found: Discovery, path: Path, root: int, *, base: Path | None) -> None
             found.fail(path, root, "not UTF-8 text (save it as UTF-8 and import it again)")
             return
         file_name = relative
-    found.jobs.append(Job(str(path), root, {"document": document,
-                                             "file_name": file_name}))
+    found.jobs.append(Job(str(path), root, {"document": document, "file_name": file_name}))
 
 
 def encode_bytes(raw: bytes) -> str:
     return base64.b64encode(raw).decode("ascii")
 
 
-def result_of(job: Job, answer: dict[str, Any] | None, error: dict[str, Any] | None,
-              message: str | None) -> FileResult:
+def result_of(
+    job: Job, answer: dict[str, Any] | None, error: dict[str, Any] | None, message: str | None
+) -> FileResult:
     """Turn the engine's answer for one job into a file result."""
     if answer is not None:
-        return FileResult(job.path, job.root, "imported", assembly_guid=answer["assembly_guid"],
-                          display_name=answer["display_name"])
+        return FileResult(
+            job.path,
+            job.root,
+            "imported",
+            assembly_guid=answer["assembly_guid"],
+            display_name=answer["display_name"],
+        )
     code = error.get("error") if isinstance(error, dict) else None
     status = "skipped" if code == NOT_AN_ASSEMBLY else "failed"
     return FileResult(job.path, job.root, status, message or "refused by the engine")
@@ -213,8 +231,13 @@ def result_of(job: Job, answer: dict[str, Any] | None, error: dict[str, Any] | N
 def batch_result(job: Job, item: dict[str, Any]) -> FileResult:
     """A file result from one entry of a batch answer."""
     if item.get("status") in ("imported", "replaced"):
-        return FileResult(job.path, job.root, "imported", assembly_guid=item["assembly_guid"],
-                          display_name=item["display_name"])
+        return FileResult(
+            job.path,
+            job.root,
+            "imported",
+            assembly_guid=item["assembly_guid"],
+            display_name=item["display_name"],
+        )
     return result_of(job, None, item, item.get("message"))
 
 
@@ -244,8 +267,9 @@ def empty_roots(paths: tuple[Path, ...], results: list[FileResult]) -> list[str]
 
 
 def summary(results: list[FileResult]) -> dict[str, int]:
-    return {status: sum(1 for r in results if r.status == status)
-            for status in ("imported", "skipped", "failed")}
+    return {
+        status: sum(1 for r in results if r.status == status) for status in ("imported", "skipped", "failed")
+    }
 
 
 def ordered(results: list[FileResult]) -> Iterator[FileResult]:
@@ -271,9 +295,15 @@ def import_command(ctx: click.Context, paths: tuple[Path, ...], domain: str, as_
 
     def work(client: EngineClient) -> int:
         results = list(found.results)
-        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                      RateColumn(), TimeElapsedColumn(), console=Console(stderr=True),
-                      disable=as_json) as progress:
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            RateColumn(),
+            TimeElapsedColumn(),
+            console=Console(stderr=True),
+            disable=as_json,
+        ) as progress:
             task = progress.add_task("importing", total=len(found.jobs))
             for batch in batches(found.jobs):
                 results.extend(_send_batch(client, batch, domain))
@@ -290,11 +320,11 @@ def import_command(ctx: click.Context, paths: tuple[Path, ...], domain: str, as_
                     click.echo(f"{r.status:<9} {r.path}: {r.reason}")
             for path in empty:
                 click.echo(f"nothing importable in {path}", err=True)
-            click.echo(f"{counts['imported']} imported, {counts['skipped']} skipped, "
-                       f"{counts['failed']} failed")
+            click.echo(
+                f"{counts['imported']} imported, {counts['skipped']} skipped, {counts['failed']} failed"
+            )
 
-        emit(as_json, {**counts, "empty_paths": empty, "files": [r.as_dict() for r in results]},
-             human)
+        emit(as_json, {**counts, "empty_paths": empty, "files": [r.as_dict() for r in results]}, human)
         return 1 if counts["failed"] or empty else 0
 
     run(ctx, work)
@@ -303,8 +333,11 @@ def import_command(ctx: click.Context, paths: tuple[Path, ...], domain: str, as_
 def _send_batch(client: EngineClient, batch: list[Job], domain: str) -> list[FileResult]:
     """One batch request; a batch the engine refuses as a whole fails each of its files."""
     try:
-        answer = client.call("POST", "/api/assemblies/import/batch",
-                             json_body={"documents": [job.body for job in batch], "domain": domain})
+        answer = client.call(
+            "POST",
+            "/api/assemblies/import/batch",
+            json_body={"documents": [job.body for job in batch], "domain": domain},
+        )
     except CliError as exc:
         return [result_of(job, None, exc.body, str(exc)) for job in batch]
     return [batch_result(job, item) for job, item in zip(batch, answer["results"], strict=True)]

@@ -34,8 +34,9 @@ def users_add(ctx: click.Context, username: str, role: str, password_stdin: bool
     password = _password(password_stdin, f"Password for {username}")
 
     def work(client: EngineClient) -> None:
-        user = client.call("POST", "/api/users",
-                           json_body={"username": username, "password": password, "role": role})
+        user = client.call(
+            "POST", "/api/users", json_body={"username": username, "password": password, "role": role}
+        )
         emit(as_json, user, lambda: click.echo(f"created {user['username']} ({user['role']})"))
 
     run(ctx, work)
@@ -55,8 +56,9 @@ def users_list(ctx: click.Context, as_json: bool) -> None:
             for column in ("username", "role", "disabled", "created"):
                 table.add_column(column)
             for user in items:
-                table.add_row(user["username"], user["role"], "yes" if user["disabled"] else "no",
-                              user["created_at"])
+                table.add_row(
+                    user["username"], user["role"], "yes" if user["disabled"] else "no", user["created_at"]
+                )
             console.print(table)
 
         emit(as_json, items, human)
@@ -64,8 +66,7 @@ def users_list(ctx: click.Context, as_json: bool) -> None:
     run(ctx, work)
 
 
-def _patch_user(ctx: click.Context, username: str, changes: dict[str, Any], as_json: bool,
-                done: str) -> None:
+def _patch_user(ctx: click.Context, username: str, changes: dict[str, Any], as_json: bool, done: str) -> None:
     def work(client: EngineClient) -> None:
         user = client.call("PATCH", f"/api/users/{username}", json_body=changes)
         emit(as_json, user, lambda: click.echo(done))
@@ -90,8 +91,9 @@ def users_set_role(ctx: click.Context, username: str, role: str, as_json: bool) 
 @click.pass_context
 def users_disable(ctx: click.Context, username: str, enable: bool, as_json: bool) -> None:
     """Disable a user (ends their sessions at once), or --enable them again."""
-    _patch_user(ctx, username, {"disabled": not enable}, as_json,
-                f"{username} {'enabled' if enable else 'disabled'}")
+    _patch_user(
+        ctx, username, {"disabled": not enable}, as_json, f"{username} {'enabled' if enable else 'disabled'}"
+    )
 
 
 @users.command("passwd")

@@ -10,8 +10,9 @@ from datetime import UTC, datetime
 from typing import Literal
 
 
-def utc_iso(epoch: float | None = None, *,
-            timespec: Literal["milliseconds", "seconds"] = "milliseconds") -> str:
+def utc_iso(
+    epoch: float | None = None, *, timespec: Literal["milliseconds", "seconds"] = "milliseconds"
+) -> str:
     """``epoch`` (seconds since 1970, default now) as ``2026-01-01T00:00:00.000Z``."""
     moment = datetime.now(UTC) if epoch is None else datetime.fromtimestamp(epoch, tz=UTC)
     return moment.isoformat(timespec=timespec).replace("+00:00", "Z")

@@ -83,7 +83,8 @@ class Settings:
     admin_password: str | None = setting(
         None,
         "ENGINE_ADMIN_PASSWORD",
-        "password of the bootstrap admin created on first start", secret=True,
+        "password of the bootstrap admin created on first start",
+        secret=True,
     )
     dev_mode_ttl_seconds: int = setting(
         900,

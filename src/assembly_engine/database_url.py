@@ -61,13 +61,16 @@ def validate_database_url(url: str) -> dict[str, str]:
     try:
         params = {key: str(value) for key, value in conninfo_to_dict(url).items()}
     except ProgrammingError as exc:
-        raise InvalidDatabaseUrl(f"{redact(url)!r} is not a valid PostgreSQL URL: "
-                                 f"{_safe_reason(str(exc), url)}") from None
+        raise InvalidDatabaseUrl(
+            f"{redact(url)!r} is not a valid PostgreSQL URL: {_safe_reason(str(exc), url)}"
+        ) from None
     if not params.get("dbname"):
-        raise InvalidDatabaseUrl(f"{redact(url)!r} names no database (the path after the host, "
-                                 f"as in {EXAMPLE})")
+        raise InvalidDatabaseUrl(
+            f"{redact(url)!r} names no database (the path after the host, as in {EXAMPLE})"
+        )
     for port in filter(None, params.get("port", "").split(",")):
         if not port.isdigit() or not 1 <= int(port) <= 65535:
-            raise InvalidDatabaseUrl(f"{redact(url)!r} has the port {port!r}; a port is a "
-                                     "number from 1 to 65535")
+            raise InvalidDatabaseUrl(
+                f"{redact(url)!r} has the port {port!r}; a port is a number from 1 to 65535"
+            )
     return params

@@ -44,12 +44,12 @@ PLAYBOOK_BYTES = 512 * 1024
 
 # Characters that make a name show something other than what it is: the bidi embedding,
 # override and isolate controls (U+202E turns "gpj.exe" around) and the directional marks.
-BIDI_CONTROLS = frozenset(
-    "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
-)
+BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 # The same rule as a JSON Schema pattern, so the OpenAPI document says what a name may hold.
-ONE_LINE_PATTERN = (r"^[^\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
-                    r"\u2028\u2029]*$")
+ONE_LINE_PATTERN = (
+    r"^[^\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+    r"\u2028\u2029]*$"
+)
 # Unicode categories never allowed in a one-line name: control characters (NUL, CR, LF,
 # tab, DEL, C1), the line separator and the paragraph separator.
 _LINE_BREAKING_CATEGORIES = frozenset({"Cc", "Zl", "Zp"})
@@ -71,8 +71,10 @@ def forbidden_name_character(value: str) -> str | None:
 def text_problem(value: str, where: str, max_chars: int) -> str | None:
     """A free-text field over its limit (multi-line text such as a description)."""
     if len(value) > max_chars:
-        return (f"{where} is {len(value)} characters long; the limit is {max_chars} "
-                "characters. Shorten it and send it again")
+        return (
+            f"{where} is {len(value)} characters long; the limit is {max_chars} "
+            "characters. Shorten it and send it again"
+        )
     return None
 
 
@@ -83,16 +85,20 @@ def name_problem(value: str, where: str, max_chars: int) -> str | None:
         return too_long
     bad = forbidden_name_character(value)
     if bad is not None:
-        return (f"{where} contains {bad}; names must be one line of visible text "
-                "(no control, line-separator or bidi override characters)")
+        return (
+            f"{where} contains {bad}; names must be one line of visible text "
+            "(no control, line-separator or bidi override characters)"
+        )
     return None
 
 
 def integer_problem(value: int, where: str) -> str | None:
     if INT64_MIN <= value <= INT64_MAX:
         return None
-    return (f"{where} is {'above' if value > 0 else 'below'} the signed 64-bit range: whole "
-            f"numbers must be between {INT64_MIN} and {INT64_MAX}")
+    return (
+        f"{where} is {'above' if value > 0 else 'below'} the signed 64-bit range: whole "
+        f"numbers must be between {INT64_MIN} and {INT64_MAX}"
+    )
 
 
 def mime_type_problem(value: str, where: str) -> str | None:
@@ -103,14 +109,14 @@ def mime_type_problem(value: str, where: str) -> str | None:
     kind, slash, subtype = value.partition("/")
     if not slash or not _is_token(kind) or not _is_token(subtype):
         shown = value if len(value) <= 60 else value[:60] + "…"
-        return (f"{where} {shown!r} is not a media type: use type/subtype such as "
-                "'application/octet-stream' (letters, digits and !#$&^_.+- only)")
+        return (
+            f"{where} {shown!r} is not a media type: use type/subtype such as "
+            "'application/octet-stream' (letters, digits and !#$&^_.+- only)"
+        )
     return None
 
 
-_TOKEN_CHARACTERS = frozenset(
-    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#$&^_.+-"
-)
+_TOKEN_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#$&^_.+-")
 
 
 def _is_token(text: str) -> bool:
@@ -148,8 +154,7 @@ def sites_problem(sites: dict[str, object], where: str) -> str | None:
     values = sites.get("values")
     if isinstance(values, list):
         if len(values) > SITE_VALUES_PER_ASSEMBLY:
-            return (f"{where}.values has {len(values)} entries; the limit is "
-                    f"{SITE_VALUES_PER_ASSEMBLY}")
+            return f"{where}.values has {len(values)} entries; the limit is {SITE_VALUES_PER_ASSEMBLY}"
         for index, value in enumerate(values):
             if isinstance(value, str):
                 problem = name_problem(value, f"{where}.values[{index}]", SITE_VALUE_CHARS)
@@ -158,8 +163,11 @@ def sites_problem(sites: dict[str, object], where: str) -> str | None:
     return None
 
 
-_VARIABLE_NAMES = (("name", VARIABLE_NAME_CHARS), ("label", VARIABLE_LABEL_CHARS),
-                   ("type", VARIABLE_TYPE_CHARS))
+_VARIABLE_NAMES = (
+    ("name", VARIABLE_NAME_CHARS),
+    ("label", VARIABLE_LABEL_CHARS),
+    ("type", VARIABLE_TYPE_CHARS),
+)
 _VARIABLE_TEXTS = (("description", VARIABLE_TEXT_CHARS), ("default", VARIABLE_TEXT_CHARS))
 
 
@@ -229,13 +237,17 @@ def file_name_problem(value: str, where: str) -> str | None:
                 reason = f"is longer than {FILE_NAME_BYTES} bytes"
     if reason is None:
         return None
-    return (f"{where} {value!r} is not a safe file name: it {reason}; use a plain name "
-            "such as 'installer.msi' (no '/', '\\', NUL, '..' or leading '.')")
+    return (
+        f"{where} {value!r} is not a safe file name: it {reason}; use a plain name "
+        "such as 'installer.msi' (no '/', '\\', NUL, '..' or leading '.')"
+    )
 
 
 def playbook_problem(size_bytes: int, where: str) -> str | None:
     if size_bytes > PLAYBOOK_BYTES:
-        return (f"{where} is {size_bytes} bytes; playbook text is limited to {PLAYBOOK_BYTES} "
-                f"bytes ({PLAYBOOK_BYTES // 1024} KiB). Split it into smaller playbooks "
-                "(import_playbook) and import them one by one")
+        return (
+            f"{where} is {size_bytes} bytes; playbook text is limited to {PLAYBOOK_BYTES} "
+            f"bytes ({PLAYBOOK_BYTES // 1024} KiB). Split it into smaller playbooks "
+            "(import_playbook) and import them one by one"
+        )
     return None

@@ -9,8 +9,14 @@ from pathlib import Path
 _HANDLER_MARK = "_assembly_engine_handler"
 
 
-def configure_logging(logs_dir: Path, level: str = "INFO", *, console: bool = True,
-                      max_bytes: int = 10 * 1024 * 1024, backups: int = 5) -> Path:
+def configure_logging(
+    logs_dir: Path,
+    level: str = "INFO",
+    *,
+    console: bool = True,
+    max_bytes: int = 10 * 1024 * 1024,
+    backups: int = 5,
+) -> Path:
     """engine.log is rotated by size (engine.log.1 … .N; the oldest is dropped), so a flood
     of refusals cannot fill the disk through the log."""
     logs_dir.mkdir(parents=True, exist_ok=True)
@@ -21,8 +27,9 @@ def configure_logging(logs_dir: Path, level: str = "INFO", *, console: bool = Tr
             logger.removeHandler(handler)
             handler.close()
     formatter = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
-    file_handler = RotatingFileHandler(path, maxBytes=max(0, max_bytes), backupCount=max(0, backups),
-                                       encoding="utf-8")
+    file_handler = RotatingFileHandler(
+        path, maxBytes=max(0, max_bytes), backupCount=max(0, backups), encoding="utf-8"
+    )
     file_handler.setFormatter(formatter)
     setattr(file_handler, _HANDLER_MARK, True)
     logger.addHandler(file_handler)

@@ -169,8 +169,9 @@ class ApiEngine:
             expire_dev_mode(self.services, token)
         return bearer(token)
 
-    def request(self, caller: str, method: str, url: str, *, json: Any = None,
-                headers: dict[str, str] | None = None) -> httpx.Response:
+    def request(
+        self, caller: str, method: str, url: str, *, json: Any = None, headers: dict[str, str] | None = None
+    ) -> httpx.Response:
         """Send one bearer-authenticated (or anonymous) request with an empty cookie jar."""
         self.client.cookies.clear()
         merged = {**self.headers(caller), **(headers or {})}
@@ -199,9 +200,16 @@ def start_engine(settings: Settings) -> Iterator[ApiEngine]:
             (OPERATOR_NAME, OPERATOR_PASSWORD, "operator"),
             (DISABLED_NAME, DISABLED_PASSWORD, "admin"),
         ):
-            created = client.post("/api/users", headers=bearer(admin_token),
-                                  json={"username": name, "password": password, "role": role,
-                                        "current_password": ADMIN_PASSWORD})
+            created = client.post(
+                "/api/users",
+                headers=bearer(admin_token),
+                json={
+                    "username": name,
+                    "password": password,
+                    "role": role,
+                    "current_password": ADMIN_PASSWORD,
+                },
+            )
             assert created.status_code == 201, created.text
         engine.tokens[ADMIN] = admin_token
         engine.tokens[OPERATOR] = login(client, OPERATOR_NAME, OPERATOR_PASSWORD)
@@ -211,8 +219,9 @@ def start_engine(settings: Settings) -> Iterator[ApiEngine]:
         enable_dev_mode(client, engine.tokens[ADMIN_EXPIRED])
         disabled_token = login(client, DISABLED_NAME, DISABLED_PASSWORD)
         enable_dev_mode(client, disabled_token, DISABLED_PASSWORD)
-        disabled = client.patch(f"/api/users/{DISABLED_NAME}", headers=bearer(admin_token),
-                                json={"disabled": True})
+        disabled = client.patch(
+            f"/api/users/{DISABLED_NAME}", headers=bearer(admin_token), json={"disabled": True}
+        )
         assert disabled.status_code == 200, disabled.text
         engine.tokens[DISABLED] = disabled_token
         client.cookies.clear()
@@ -241,10 +250,7 @@ class Snapshot:
     users: tuple[tuple[str, str, bool, str], ...]  # (username, role, disabled, updated_at)
 
     def differences(self, other: Snapshot) -> list[str]:
-        return [
-            f.name for f in dataclasses.fields(self)
-            if getattr(self, f.name) != getattr(other, f.name)
-        ]
+        return [f.name for f in dataclasses.fields(self) if getattr(self, f.name) != getattr(other, f.name)]
 
 
 def _read_domain_database(path: Path) -> tuple[int, str]:
@@ -277,9 +283,7 @@ def snapshot(services: EngineServices) -> Snapshot:
         count, digest = _read_domain_database(settings.runtime_root / DATABASE_FILES[domain])
         rows[domain.value] = count
         digests[domain.value] = digest
-    users = tuple(
-        (u.username, u.role.value, u.disabled, u.updated_at) for u in services.users.list()
-    )
+    users = tuple((u.username, u.role.value, u.disabled, u.updated_at) for u in services.users.list())
     return Snapshot(
         cache=cache,
         queue_depth=storage.cache.depth(),

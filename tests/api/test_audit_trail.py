@@ -116,8 +116,9 @@ def test_login_success_writes_one_entry(api: ApiEngine) -> None:
     assert denial["session"] and denial["session"] != entry["session"]
 
 
-@pytest.mark.parametrize("username", [OPERATOR_NAME, "nobody-by-that-name"],
-                         ids=["wrong-password", "unknown-user"])
+@pytest.mark.parametrize(
+    "username", [OPERATOR_NAME, "nobody-by-that-name"], ids=["wrong-password", "unknown-user"]
+)
 def test_login_failure_writes_one_entry(api: ApiEngine, username: str) -> None:
     password = "definitely-the-wrong-password"
     count = len(api.audit_entries())
@@ -150,8 +151,11 @@ def test_logout_writes_one_entry(api: ApiEngine) -> None:
 
 def switch(api: ApiEngine, token: str, enabled: bool, password: str = ADMIN_PASSWORD) -> httpx.Response:
     api.client.cookies.clear()
-    return api.client.post("/api/assemblies/dev-mode/switch", headers=bearer(token),
-                           json={"enabled": enabled, "password": password, "reason": DEV_MODE_REASON})
+    return api.client.post(
+        "/api/assemblies/dev-mode/switch",
+        headers=bearer(token),
+        json={"enabled": enabled, "password": password, "reason": DEV_MODE_REASON},
+    )
 
 
 def test_dev_mode_on_off_and_expiry_each_write_one_entry(api: ApiEngine) -> None:
@@ -160,21 +164,34 @@ def test_dev_mode_on_off_and_expiry_each_write_one_entry(api: ApiEngine) -> None
     count = len(api.audit_entries())
     assert switch(api, token, True).status_code == 200
     entry = one_new_entry(api, count)
-    check_entry(entry, action="dev_mode.enable", outcome="success", user="admin", role="admin",
-                token=token, dev_mode=True)
+    check_entry(
+        entry,
+        action="dev_mode.enable",
+        outcome="success",
+        user="admin",
+        role="admin",
+        token=token,
+        dev_mode=True,
+    )
     assert entry["detail"] == DEV_MODE_REASON
 
     count = len(api.audit_entries())
     assert switch(api, token, False).status_code == 200
     entry = one_new_entry(api, count)
-    check_entry(entry, action="dev_mode.disable", outcome="success", user="admin", role="admin",
-                token=token, dev_mode=entry["dev_mode"])
+    check_entry(
+        entry,
+        action="dev_mode.disable",
+        outcome="success",
+        user="admin",
+        role="admin",
+        token=token,
+        dev_mode=entry["dev_mode"],
+    )
 
     count = len(api.audit_entries())
     assert switch(api, token, True, password="not-the-password").status_code == 403
     entry = one_new_entry(api, count)
-    check_entry(entry, action="dev_mode.enable", outcome="denied", user="admin", role="admin",
-                token=token)
+    check_entry(entry, action="dev_mode.enable", outcome="denied", user="admin", role="admin", token=token)
     assert "not-the-password" not in json.dumps(entry)
 
     assert switch(api, token, True).status_code == 200
@@ -183,8 +200,7 @@ def test_dev_mode_on_off_and_expiry_each_write_one_entry(api: ApiEngine) -> None
     me = api.client.get("/api/auth/me", headers=bearer(token))
     assert me.status_code == 200 and me.json()["dev_mode"]["enabled"] is False
     entry = one_new_entry(api, count)
-    check_entry(entry, action="dev_mode.expire", outcome="success", user="admin", role="admin",
-                token=token)
+    check_entry(entry, action="dev_mode.expire", outcome="success", user="admin", role="admin", token=token)
     # Recorded once: the next requests do not record it again.
     count = len(api.audit_entries())
     assert api.client.get("/api/assemblies/dev-mode", headers=bearer(token)).json()["enabled"] is False
@@ -202,8 +218,15 @@ def test_expiry_is_recorded_before_the_denial_it_causes(api: ApiEngine) -> None:
     assert refused.status_code == 403 and refused.json()["error"] == "dev_mode_required"
     expiry, denial = new_entries(api, count)
     check_entry(expiry, action="dev_mode.expire", outcome="success", user="admin", role="admin", token=token)
-    check_entry(denial, action="assembly.create", outcome="denied", user="admin", role="admin",
-                token=token, domain="official")
+    check_entry(
+        denial,
+        action="assembly.create",
+        outcome="denied",
+        user="admin",
+        role="admin",
+        token=token,
+        domain="official",
+    )
 
 
 # -- assembly changes ----------------------------------------------------------------------
@@ -231,8 +254,12 @@ def test_create_update_delete_each_write_one_entry(
     check_entry(one_new_entry(api, count), action="assembly.create", outcome="success", guid=guid, **expected)
 
     count = len(api.audit_entries())
-    updated = api.request(caller, "PUT", f"/api/assemblies/{guid}",
-                          json={"summary": "changed", "payload": {"script": "Write-Host 2\n"}})
+    updated = api.request(
+        caller,
+        "PUT",
+        f"/api/assemblies/{guid}",
+        json={"summary": "changed", "payload": {"script": "Write-Host 2\n"}},
+    )
     assert updated.status_code == 200, updated.text
     check_entry(one_new_entry(api, count), action="assembly.update", outcome="success", guid=guid, **expected)
 
@@ -251,16 +278,29 @@ def test_clone_writes_one_entry_naming_the_clone(
     cloned = api.request(caller, "POST", f"/api/assemblies/{source}/clone", json={"target_domain": domain})
     assert cloned.status_code == 201, cloned.text
     entry = one_new_entry(api, count)
-    check_entry(entry, action="assembly.clone", outcome="success", user=user, role=role,
-                token=api.tokens[caller], domain=domain, guid=cloned.json()["assembly_guid"],
-                dev_mode=caller == ADMIN_DEV)
+    check_entry(
+        entry,
+        action="assembly.clone",
+        outcome="success",
+        user=user,
+        role=role,
+        token=api.tokens[caller],
+        domain=domain,
+        guid=cloned.json()["assembly_guid"],
+        dev_mode=caller == ADMIN_DEV,
+    )
 
 
 def test_reads_write_no_entry(api: ApiEngine) -> None:
     guid = plant_assembly(api.services, "user")
     count = len(api.audit_entries())
-    for url in ("/api/assemblies", f"/api/assemblies/{guid}", "/api/assemblies/queue",
-                "/api/assemblies/dev-mode", "/api/auth/me"):
+    for url in (
+        "/api/assemblies",
+        f"/api/assemblies/{guid}",
+        "/api/assemblies/queue",
+        "/api/assemblies/dev-mode",
+        "/api/auth/me",
+    ):
         assert api.request(OPERATOR, "GET", url).status_code == 200, url
     assert new_entries(api, count) == []
 
@@ -270,18 +310,35 @@ def test_stale_delete_writes_one_failed_entry(api: ApiEngine) -> None:
     count = len(api.audit_entries())
     response = api.request(OPERATOR, "DELETE", f"/api/assemblies/{guid}", headers={"If-Match": "7"})
     assert response.status_code == 409 and response.json()["error"] == "conflict"
-    check_entry(one_new_entry(api, count), action="assembly.delete", outcome="failed", user=OPERATOR_NAME,
-                role="operator", token=api.tokens[OPERATOR], domain="user", guid=guid)
+    check_entry(
+        one_new_entry(api, count),
+        action="assembly.delete",
+        outcome="failed",
+        user=OPERATOR_NAME,
+        role="operator",
+        token=api.tokens[OPERATOR],
+        domain="user",
+        guid=guid,
+    )
 
 
 def test_stale_update_writes_one_failed_entry(api: ApiEngine) -> None:
     guid = plant_assembly(api.services, "user")
     count = len(api.audit_entries())
-    response = api.request(OPERATOR, "PUT", f"/api/assemblies/{guid}", headers={"If-Match": "7"},
-                           json={"summary": "stale"})
+    response = api.request(
+        OPERATOR, "PUT", f"/api/assemblies/{guid}", headers={"If-Match": "7"}, json={"summary": "stale"}
+    )
     assert response.status_code == 409 and response.json()["error"] == "conflict"
-    check_entry(one_new_entry(api, count), action="assembly.update", outcome="failed", user=OPERATOR_NAME,
-                role="operator", token=api.tokens[OPERATOR], domain="user", guid=guid)
+    check_entry(
+        one_new_entry(api, count),
+        action="assembly.update",
+        outcome="failed",
+        user=OPERATOR_NAME,
+        role="operator",
+        token=api.tokens[OPERATOR],
+        domain="user",
+        guid=guid,
+    )
 
 
 # -- flush and official sync ---------------------------------------------------------------
@@ -294,16 +351,32 @@ def test_flush_writes_one_entry(api: ApiEngine, domain: str | None) -> None:
     body = {"domain": domain} if domain else {}
     response = api.request(ADMIN_DEV, "POST", "/api/assemblies/dev-mode/write", json=body)
     assert response.status_code == 200, response.text
-    check_entry(one_new_entry(api, count), action="flush", outcome="success", user="admin", role="admin",
-                token=api.tokens[ADMIN_DEV], domain=domain, dev_mode=True)
+    check_entry(
+        one_new_entry(api, count),
+        action="flush",
+        outcome="success",
+        user="admin",
+        role="admin",
+        token=api.tokens[ADMIN_DEV],
+        domain=domain,
+        dev_mode=True,
+    )
 
 
 def test_official_sync_writes_one_entry(api: ApiEngine) -> None:
     count = len(api.audit_entries())
     response = api.request(ADMIN_DEV, "POST", "/api/assemblies/official/sync")
     assert response.status_code == 200, response.text
-    check_entry(one_new_entry(api, count), action="official.sync", outcome="success", user="admin",
-                role="admin", token=api.tokens[ADMIN_DEV], domain="official", dev_mode=True)
+    check_entry(
+        one_new_entry(api, count),
+        action="official.sync",
+        outcome="success",
+        user="admin",
+        role="admin",
+        token=api.tokens[ADMIN_DEV],
+        domain="official",
+        dev_mode=True,
+    )
 
 
 # -- user management -----------------------------------------------------------------------
@@ -313,8 +386,9 @@ def test_user_create_and_update_each_write_one_entry(api: ApiEngine) -> None:
     name, password, new_password = unique_name("audited"), "first-password-1", "second-password-2"
     token = api.tokens[ADMIN]
     count = len(api.audit_entries())
-    created = api.request(ADMIN, "POST", "/api/users",
-                          json={"username": name, "password": password, "role": "operator"})
+    created = api.request(
+        ADMIN, "POST", "/api/users", json={"username": name, "password": password, "role": "operator"}
+    )
     assert created.status_code == 201, created.text
     entry = one_new_entry(api, count)
     check_entry(entry, action="user.create", outcome="success", user="admin", role="admin", token=token)
@@ -336,28 +410,77 @@ def test_user_create_and_update_each_write_one_entry(api: ApiEngine) -> None:
 # -- denials -------------------------------------------------------------------------------
 
 DENIALS = [
-    pytest.param(OPERATOR, "POST", "/api/assemblies", create_body("official"), "assembly.create", "official",
-                 id="operator-create-official"),
-    pytest.param(ADMIN, "POST", "/api/assemblies", create_body("community"), "assembly.create", "community",
-                 id="admin-without-dev-mode-create-community"),
+    pytest.param(
+        OPERATOR,
+        "POST",
+        "/api/assemblies",
+        create_body("official"),
+        "assembly.create",
+        "official",
+        id="operator-create-official",
+    ),
+    pytest.param(
+        ADMIN,
+        "POST",
+        "/api/assemblies",
+        create_body("community"),
+        "assembly.create",
+        "community",
+        id="admin-without-dev-mode-create-community",
+    ),
     # Refused before its body is read (api/limits.py), so no domain is known yet.
-    pytest.param(ANONYMOUS, "POST", "/api/assemblies", create_body("user"), "request.unauthenticated", None,
-                 id="anonymous-create-user"),
-    pytest.param(OPERATOR, "POST", "/api/assemblies/dev-mode/write", {"domain": "user"}, "flush", "user",
-                 id="operator-flush"),
-    pytest.param(ADMIN, "POST", "/api/assemblies/official/sync", None, "official.sync", "official",
-                 id="admin-without-dev-mode-sync"),
-    pytest.param(OPERATOR, "POST", "/api/users", {"username": "sneaky", "password": "sneaky-password"},
-                 "user.create", None, id="operator-create-user"),
-    pytest.param(OPERATOR, "POST", "/api/assemblies/dev-mode/switch",
-                 {"enabled": True, "password": OPERATOR_PASSWORD, "reason": "x"}, "dev_mode.enable", None,
-                 id="operator-dev-mode"),
+    pytest.param(
+        ANONYMOUS,
+        "POST",
+        "/api/assemblies",
+        create_body("user"),
+        "request.unauthenticated",
+        None,
+        id="anonymous-create-user",
+    ),
+    pytest.param(
+        OPERATOR,
+        "POST",
+        "/api/assemblies/dev-mode/write",
+        {"domain": "user"},
+        "flush",
+        "user",
+        id="operator-flush",
+    ),
+    pytest.param(
+        ADMIN,
+        "POST",
+        "/api/assemblies/official/sync",
+        None,
+        "official.sync",
+        "official",
+        id="admin-without-dev-mode-sync",
+    ),
+    pytest.param(
+        OPERATOR,
+        "POST",
+        "/api/users",
+        {"username": "sneaky", "password": "sneaky-password"},
+        "user.create",
+        None,
+        id="operator-create-user",
+    ),
+    pytest.param(
+        OPERATOR,
+        "POST",
+        "/api/assemblies/dev-mode/switch",
+        {"enabled": True, "password": OPERATOR_PASSWORD, "reason": "x"},
+        "dev_mode.enable",
+        None,
+        id="operator-dev-mode",
+    ),
 ]
 
 
 @pytest.mark.parametrize(("caller", "method", "url", "body", "action", "domain"), DENIALS)
-def test_denial_writes_one_entry(api: ApiEngine, caller: str, method: str, url: str, body: Any,
-                                 action: str, domain: str | None) -> None:
+def test_denial_writes_one_entry(
+    api: ApiEngine, caller: str, method: str, url: str, body: Any, action: str, domain: str | None
+) -> None:
     if caller == ANONYMOUS:
         # Anonymous refusals are counted per address and minute, and only the first of a
         # minute is written at once: give this one a fresh count.
@@ -366,10 +489,18 @@ def test_denial_writes_one_entry(api: ApiEngine, caller: str, method: str, url: 
     response = api.request(caller, method, url, json=body)
     assert response.status_code in (401, 403), response.text
     entry = one_new_entry(api, count)
-    user, role = {ANONYMOUS: (None, None), OPERATOR: (OPERATOR_NAME, "operator"),
-                  ADMIN: ("admin", "admin")}[caller]
-    check_entry(entry, action=action, outcome="denied", user=user, role=role,
-                token=api.tokens.get(caller), domain=domain)
+    user, role = {ANONYMOUS: (None, None), OPERATOR: (OPERATOR_NAME, "operator"), ADMIN: ("admin", "admin")}[
+        caller
+    ]
+    check_entry(
+        entry,
+        action=action,
+        outcome="denied",
+        user=user,
+        role=role,
+        token=api.tokens.get(caller),
+        domain=domain,
+    )
     assert entry["detail"]  # the reason of the refusal
     assert OPERATOR_PASSWORD not in json.dumps(entry)
 
@@ -377,11 +508,20 @@ def test_denial_writes_one_entry(api: ApiEngine, caller: str, method: str, url: 
 def test_denial_of_an_update_names_the_real_domain(api: ApiEngine) -> None:
     guid = plant_assembly(api.services, "official")
     count = len(api.audit_entries())
-    response = api.request(OPERATOR, "PUT", f"/api/assemblies/{guid}",
-                           json={"domain": "user", "summary": "x"})
+    response = api.request(
+        OPERATOR, "PUT", f"/api/assemblies/{guid}", json={"domain": "user", "summary": "x"}
+    )
     assert response.status_code == 403
-    check_entry(one_new_entry(api, count), action="assembly.update", outcome="denied", user=OPERATOR_NAME,
-                role="operator", token=api.tokens[OPERATOR], domain="official", guid=guid)
+    check_entry(
+        one_new_entry(api, count),
+        action="assembly.update",
+        outcome="denied",
+        user=OPERATOR_NAME,
+        role="operator",
+        token=api.tokens[OPERATOR],
+        domain="official",
+        guid=guid,
+    )
 
 
 # -- tampering -----------------------------------------------------------------------------
@@ -433,7 +573,7 @@ def _forge(lines: list[str], index: int) -> list[str]:
 
 
 def _delete(lines: list[str], index: int) -> list[str]:
-    return lines[:index] + lines[index + 1:]
+    return lines[:index] + lines[index + 1 :]
 
 
 def _swap(lines: list[str], index: int) -> list[str]:
@@ -442,14 +582,17 @@ def _swap(lines: list[str], index: int) -> list[str]:
     return changed
 
 
-@pytest.mark.parametrize(("tamper", "line"), [
-    pytest.param(_edit, 1, id="edit-first-line"),
-    pytest.param(_edit, 5, id="edit-line-5"),
-    pytest.param(_forge, 4, id="edit-and-rehash-line-4"),
-    pytest.param(_delete, 3, id="delete-line-3"),
-    pytest.param(_delete, 1, id="delete-first-line"),
-    pytest.param(_swap, 6, id="reorder-lines-6-and-7"),
-])
+@pytest.mark.parametrize(
+    ("tamper", "line"),
+    [
+        pytest.param(_edit, 1, id="edit-first-line"),
+        pytest.param(_edit, 5, id="edit-line-5"),
+        pytest.param(_forge, 4, id="edit-and-rehash-line-4"),
+        pytest.param(_delete, 3, id="delete-line-3"),
+        pytest.param(_delete, 1, id="delete-first-line"),
+        pytest.param(_swap, 6, id="reorder-lines-6-and-7"),
+    ],
+)
 def test_tampering_is_reported_at_the_first_bad_line(
     audit_copy: tuple[Path, list[str]], tamper: Any, line: int
 ) -> None:
@@ -475,7 +618,11 @@ def _cli_verify(home: Path, staging: Path) -> subprocess.CompletedProcess[str]:
     env["ENGINE_STAGING_ROOT"] = str(staging)
     return subprocess.run(
         [sys.executable, "-m", "assembly_engine.cli", "--home", str(home), "audit", "verify"],
-        capture_output=True, text=True, timeout=60, env=env, check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        check=False,
     )
 
 
@@ -526,21 +673,33 @@ def test_no_password_or_token_in_any_log(
         assert failed.status_code == 401
     admin = sign_in("admin", ADMIN_PASSWORD)
     secrets.append("wrong-dev-mode-password")
-    refused = client.post("/api/assemblies/dev-mode/switch", headers=bearer(admin),
-                          json={"enabled": True, "password": "wrong-dev-mode-password", "reason": "try"})
+    refused = client.post(
+        "/api/assemblies/dev-mode/switch",
+        headers=bearer(admin),
+        json={"enabled": True, "password": "wrong-dev-mode-password", "reason": "try"},
+    )
     assert refused.status_code == 403
-    enabled = client.post("/api/assemblies/dev-mode/switch", headers=bearer(admin),
-                          json={"enabled": True, "password": ADMIN_PASSWORD, "reason": "maintenance"})
+    enabled = client.post(
+        "/api/assemblies/dev-mode/switch",
+        headers=bearer(admin),
+        json={"enabled": True, "password": ADMIN_PASSWORD, "reason": "maintenance"},
+    )
     assert enabled.status_code == 200
 
     first, second = "secret-operator-first-pw", "secret-operator-second-pw"
     secrets.extend([first, second])
-    created = client.post("/api/users", headers=bearer(admin),
-                          json={"username": "secret-op", "password": first, "role": "operator"})
+    created = client.post(
+        "/api/users",
+        headers=bearer(admin),
+        json={"username": "secret-op", "password": first, "role": "operator"},
+    )
     assert created.status_code == 201
     operator = sign_in("secret-op", first)
-    changed = client.patch("/api/users/secret-op", headers=bearer(admin),
-                           json={"password": second, "current_password": ADMIN_PASSWORD})
+    changed = client.patch(
+        "/api/users/secret-op",
+        headers=bearer(admin),
+        json={"password": second, "current_password": ADMIN_PASSWORD},
+    )
     assert changed.status_code == 200
     assert client.get("/api/auth/me", headers=bearer(operator)).status_code == 401  # ended
     operator = sign_in("secret-op", second)

@@ -46,10 +46,12 @@ class Engine:
         """A client on another address (no lifespan of its own: the engine is running)."""
         return TestClient(self.app, client=(address, 40000))
 
-    def login(self, username: str = "admin", password: str = ADMIN_PASSWORD,
-              client: TestClient | None = None) -> httpx.Response:
-        response = (client or self.client).post("/api/auth/login",
-                                                json={"username": username, "password": password})
+    def login(
+        self, username: str = "admin", password: str = ADMIN_PASSWORD, client: TestClient | None = None
+    ) -> httpx.Response:
+        response = (client or self.client).post(
+            "/api/auth/login", json={"username": username, "password": password}
+        )
         (client or self.client).cookies.clear()
         return response
 
@@ -75,8 +77,9 @@ def admin(engine: Engine) -> dict[str, str]:
 
 
 def make_operator(engine: Engine, admin: dict[str, str]) -> dict[str, str]:
-    created = engine.client.post("/api/users", headers=admin,
-                                 json={"username": OPERATOR[0], "password": OPERATOR[1]})
+    created = engine.client.post(
+        "/api/users", headers=admin, json={"username": OPERATOR[0], "password": OPERATOR[1]}
+    )
     assert created.status_code == 201, created.text
     return bearer(engine.token(*OPERATOR))
 
@@ -90,32 +93,43 @@ def assert_throttled(response: httpx.Response) -> None:
 # -- item 3: own password change and the re-check ---------------------------------------------
 
 
-def test_an_admin_must_send_the_current_password_to_change_their_own(engine: Engine,
-                                                                      admin: dict[str, str]) -> None:
+def test_an_admin_must_send_the_current_password_to_change_their_own(
+    engine: Engine, admin: dict[str, str]
+) -> None:
     new = {"password": "a-new-admin-password"}
     refused = engine.client.patch("/api/users/admin", headers=admin, json=new)
     assert refused.status_code == 403, refused.text
     assert "current_password" in refused.json()["message"]
-    wrong = engine.client.patch("/api/users/admin", headers=admin,
-                                json={**new, "current_password": "not-the-password"})
+    wrong = engine.client.patch(
+        "/api/users/admin", headers=admin, json={**new, "current_password": "not-the-password"}
+    )
     assert wrong.status_code == 403, wrong.text
     assert engine.login("admin", new["password"]).status_code == 401  # unchanged
-    changed = engine.client.patch("/api/users/admin", headers=admin,
-                                  json={**new, "current_password": ADMIN_PASSWORD})
+    changed = engine.client.patch(
+        "/api/users/admin", headers=admin, json={**new, "current_password": ADMIN_PASSWORD}
+    )
     assert changed.status_code == 200, changed.text
     assert engine.login("admin", new["password"]).status_code == 200
 
 
 @pytest.mark.parametrize("change", ["create-admin", "promote", "reset-password"])
-def test_admin_power_changes_need_a_password_re_check(engine: Engine, admin: dict[str, str],
-                                                      change: str) -> None:
+def test_admin_power_changes_need_a_password_re_check(
+    engine: Engine, admin: dict[str, str], change: str
+) -> None:
     make_operator(engine, admin)
 
     def send(extra: dict[str, str]) -> httpx.Response:
         if change == "create-admin":
-            return engine.client.post("/api/users", headers=admin, json={
-                "username": f"second-admin-{len(extra)}", "password": "second-admin-password",
-                "role": "admin", **extra})
+            return engine.client.post(
+                "/api/users",
+                headers=admin,
+                json={
+                    "username": f"second-admin-{len(extra)}",
+                    "password": "second-admin-password",
+                    "role": "admin",
+                    **extra,
+                },
+            )
         body = {"role": "admin"} if change == "promote" else {"password": "reset-by-admin-pw"}
         return engine.client.patch(f"/api/users/{OPERATOR[0]}", headers=admin, json={**body, **extra})
 
@@ -139,13 +153,18 @@ def test_admin_power_changes_need_a_password_re_check(engine: Engine, admin: dic
     assert ADMIN_PASSWORD not in (engine.services.settings.logs_dir / "audit.log").read_text()
 
 
-def test_operator_changes_without_admin_power_need_no_re_check(engine: Engine,
-                                                               admin: dict[str, str]) -> None:
+def test_operator_changes_without_admin_power_need_no_re_check(engine: Engine, admin: dict[str, str]) -> None:
     make_operator(engine, admin)
-    assert engine.client.patch(f"/api/users/{OPERATOR[0]}", headers=admin,
-                               json={"disabled": True}).status_code == 200
-    assert engine.client.post("/api/users", headers=admin, json={
-        "username": "plain-operator", "password": "plain-operator-pw"}).status_code == 201
+    assert (
+        engine.client.patch(f"/api/users/{OPERATOR[0]}", headers=admin, json={"disabled": True}).status_code
+        == 200
+    )
+    assert (
+        engine.client.post(
+            "/api/users", headers=admin, json={"username": "plain-operator", "password": "plain-operator-pw"}
+        ).status_code
+        == 201
+    )
 
 
 # -- item 4: one throttle for every password check ---------------------------------------------
@@ -153,35 +172,66 @@ def test_operator_changes_without_admin_power_need_no_re_check(engine: Engine,
 
 def test_dev_mode_switch_guesses_are_throttled(engine: Engine, admin: dict[str, str]) -> None:
     def switch(password: str) -> httpx.Response:
-        return engine.client.post("/api/assemblies/dev-mode/switch", headers=admin,
-                                  json={"enabled": True, "password": password, "reason": "guess"})
+        return engine.client.post(
+            "/api/assemblies/dev-mode/switch",
+            headers=admin,
+            json={"enabled": True, "password": password, "reason": "guess"},
+        )
 
     for attempt in range(5):
         assert switch(f"guess-{attempt}").status_code == 403
     assert_throttled(switch(ADMIN_PASSWORD))  # even the right one, from this client, for now
-    assert engine.services.dev_mode.state(engine.services.sessions.resolve(
-        admin["Authorization"].split()[1])).enabled is False  # type: ignore[arg-type]
+    assert (
+        engine.services.dev_mode.state(
+            engine.services.sessions.resolve(admin["Authorization"].split()[1])
+        ).enabled
+        is False
+    )  # type: ignore[arg-type]
 
 
 def test_own_password_change_guesses_are_throttled(engine: Engine, admin: dict[str, str]) -> None:
     operator = make_operator(engine, admin)
     for attempt in range(5):
-        wrong = engine.client.patch(f"/api/users/{OPERATOR[0]}", headers=operator, json={
-            "password": "taken-over-password", "current_password": f"guess-{attempt}"})
+        wrong = engine.client.patch(
+            f"/api/users/{OPERATOR[0]}",
+            headers=operator,
+            json={"password": "taken-over-password", "current_password": f"guess-{attempt}"},
+        )
         assert wrong.status_code == 403, wrong.text
-    assert_throttled(engine.client.patch(f"/api/users/{OPERATOR[0]}", headers=operator, json={
-        "password": "taken-over-password", "current_password": OPERATOR[1]}))
+    assert_throttled(
+        engine.client.patch(
+            f"/api/users/{OPERATOR[0]}",
+            headers=operator,
+            json={"password": "taken-over-password", "current_password": OPERATOR[1]},
+        )
+    )
 
 
 def test_re_check_guesses_are_throttled(engine: Engine, admin: dict[str, str]) -> None:
     for attempt in range(5):
-        refused = engine.client.post("/api/users", headers=admin, json={
-            "username": "new-admin", "password": "new-admin-password", "role": "admin",
-            "current_password": f"guess-{attempt}"})
+        refused = engine.client.post(
+            "/api/users",
+            headers=admin,
+            json={
+                "username": "new-admin",
+                "password": "new-admin-password",
+                "role": "admin",
+                "current_password": f"guess-{attempt}",
+            },
+        )
         assert refused.status_code == 403, refused.text
-    assert_throttled(engine.client.post("/api/users", headers=admin, json={
-        "username": "new-admin", "password": "new-admin-password", "role": "admin",
-        "current_password": ADMIN_PASSWORD}))
+    assert_throttled(
+        engine.client.post(
+            "/api/users",
+            headers=admin,
+            json={
+                "username": "new-admin",
+                "password": "new-admin-password",
+                "role": "admin",
+                "current_password": ADMIN_PASSWORD,
+            },
+        )
+    )
 
 
 def test_a_burst_of_failed_logins_is_counted_before_hashing(engine: Engine) -> None:
@@ -206,8 +256,11 @@ def test_a_burst_of_failed_logins_is_counted_before_hashing(engine: Engine) -> N
 
     def guess(i: int) -> None:
         start.wait()
-        statuses.append(engine.client.post("/api/auth/login", json={
-            "username": "admin", "password": f"wrong-guess-{i}"}).status_code)
+        statuses.append(
+            engine.client.post(
+                "/api/auth/login", json={"username": "admin", "password": f"wrong-guess-{i}"}
+            ).status_code
+        )
 
     threads = [threading.Thread(target=guess, args=(i,)) for i in range(40)]
     for thread in threads:
@@ -233,8 +286,9 @@ def test_a_stranger_cannot_lock_the_real_user_out(engine: Engine) -> None:
 # -- item 5: authentication before the body ----------------------------------------------------
 
 
-def _raw_request(engine: Engine, method: str, path: str, headers: list[tuple[bytes, bytes]],
-                 body_size: int) -> tuple[int, bytes, int]:
+def _raw_request(
+    engine: Engine, method: str, path: str, headers: list[tuple[bytes, bytes]], body_size: int
+) -> tuple[int, bytes, int]:
     """Call the ASGI app directly; returns (status, body, bytes of the body it read)."""
     read = 0
     chunk = b"x" * (1 << 20)
@@ -251,11 +305,25 @@ def _raw_request(engine: Engine, method: str, path: str, headers: list[tuple[byt
     async def send(message: dict[str, Any]) -> None:
         sent.append(message)
 
-    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method,
-             "scheme": "http", "path": path, "raw_path": path.encode(), "root_path": "",
-             "query_string": b"", "client": ("192.0.2.99", 5000), "server": ("testserver", 80),
-             "headers": [(b"host", b"testserver"), (b"content-type", b"application/json"),
-                         (b"content-length", str(body_size).encode()), *headers]}
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "root_path": "",
+        "query_string": b"",
+        "client": ("192.0.2.99", 5000),
+        "server": ("testserver", 80),
+        "headers": [
+            (b"host", b"testserver"),
+            (b"content-type", b"application/json"),
+            (b"content-length", str(body_size).encode()),
+            *headers,
+        ],
+    }
     asyncio.run(engine.app(scope, receive, send))  # type: ignore[arg-type]
     status = next(m["status"] for m in sent if m["type"] == "http.response.start")
     body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
@@ -270,8 +338,9 @@ def test_an_anonymous_30_mib_import_is_refused_without_reading_it(engine: Engine
 
 
 def test_an_unknown_token_cannot_send_a_body_either(engine: Engine) -> None:
-    status, body, read = _raw_request(engine, "POST", "/api/assemblies/import",
-                                      [(b"authorization", b"Bearer not-a-session")], 30 << 20)
+    status, body, read = _raw_request(
+        engine, "POST", "/api/assemblies/import", [(b"authorization", b"Bearer not-a-session")], 30 << 20
+    )
     assert (status, read) == (401, 0), body
 
 
@@ -281,8 +350,9 @@ def test_routes_without_content_take_a_small_body(engine: Engine, admin: dict[st
     assert status == 413, body
     assert b"ENGINE_REQUEST_MAX_BYTES" in body
     # A content route takes more than that (the document itself is then judged on its merits).
-    status, body, _ = _raw_request(engine, "POST", "/api/assemblies/import",
-                                   [(b"authorization", token)], 2 << 20)
+    status, body, _ = _raw_request(
+        engine, "POST", "/api/assemblies/import", [(b"authorization", token)], 2 << 20
+    )
     assert status != 413, body
 
 
@@ -300,13 +370,25 @@ def test_no_more_than_two_large_bodies_are_read_at_once(engine: Engine, admin: d
         async def send(message: dict[str, Any]) -> None:
             return None
 
-        scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
-                 "scheme": "http", "path": "/api/assemblies/import", "raw_path": b"/api/assemblies/import",
-                 "root_path": "", "query_string": b"", "client": ("192.0.2.50", 5000 + n),
-                 "server": ("testserver", 80),
-                 "headers": [(b"host", b"testserver"), (b"content-type", b"application/json"),
-                             (b"content-length", str(30 << 20).encode()),
-                             (b"authorization", admin["Authorization"].encode())]}
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "POST",
+            "scheme": "http",
+            "path": "/api/assemblies/import",
+            "raw_path": b"/api/assemblies/import",
+            "root_path": "",
+            "query_string": b"",
+            "client": ("192.0.2.50", 5000 + n),
+            "server": ("testserver", 80),
+            "headers": [
+                (b"host", b"testserver"),
+                (b"content-type", b"application/json"),
+                (b"content-length", str(30 << 20).encode()),
+                (b"authorization", admin["Authorization"].encode()),
+            ],
+        }
         return scope, receive, send
 
     async def run() -> int:
@@ -353,8 +435,11 @@ def test_unknown_token_and_backup_refusals_are_audited(engine: Engine, admin: di
     assert token_entry["action"] == "auth.token" and token_entry["outcome"] == "denied"
     assert "revoked-or-made-up" not in (engine.services.settings.logs_dir / "audit.log").read_text()
 
-    engine.client.post("/api/assemblies/dev-mode/switch", headers=admin,
-                       json={"enabled": True, "password": ADMIN_PASSWORD, "reason": "backup"})
+    engine.client.post(
+        "/api/assemblies/dev-mode/switch",
+        headers=admin,
+        json={"enabled": True, "password": ADMIN_PASSWORD, "reason": "backup"},
+    )
     count = len(engine.audit.entries())
     refused = engine.client.post("/api/admin/backup", headers=admin, json={"destination": "/tmp/x"})
     assert refused.status_code == 403, refused.text
@@ -388,14 +473,19 @@ def test_forwarded_headers_count_only_from_trusted_proxies(settings: Settings, t
         engine.services.auditor.refusals = AnonymousRefusals()
         proxy = engine.at("10.0.0.1")
         count = len(engine.audit.entries())
-        refused = proxy.get("/api/assemblies", headers={"X-Forwarded-For": "198.51.100.7, 10.0.0.1",
-                                                        "X-Forwarded-Proto": "https"})
+        refused = proxy.get(
+            "/api/assemblies",
+            headers={"X-Forwarded-For": "198.51.100.7, 10.0.0.1", "X-Forwarded-Proto": "https"},
+        )
         assert refused.status_code == 401
         [entry] = engine.new_entries(count)
         shown = "198.51.100.7" if trusted else "10.0.0.1"
         assert f"[client {shown}]" in entry["detail"], entry
-        login = proxy.post("/api/auth/login", json={"username": "admin", "password": ADMIN_PASSWORD},
-                           headers={"X-Forwarded-Proto": "https"})
+        login = proxy.post(
+            "/api/auth/login",
+            json={"username": "admin", "password": ADMIN_PASSWORD},
+            headers={"X-Forwarded-Proto": "https"},
+        )
         assert login.status_code == 200
         secure = "secure" in login.headers["set-cookie"].lower()
         assert secure is bool(trusted)

@@ -147,8 +147,11 @@ def _check_sync(api: ApiEngine, domain: str, response: httpx.Response) -> None:
 
 
 def _prepare_user_create(api: ApiEngine, domain: str) -> Call:
-    return Call("POST", "/api/users", {"username": unique_name("new-user"),
-                                       "password": "new-user-password", "role": "operator"})
+    return Call(
+        "POST",
+        "/api/users",
+        {"username": unique_name("new-user"), "password": "new-user-password", "role": "operator"},
+    )
 
 
 def _check_user_create(api: ApiEngine, domain: str, response: httpx.Response) -> None:
@@ -176,19 +179,35 @@ def _check_user_update(api: ApiEngine, domain: str, response: httpx.Response) ->
 def legacy_document(name: str, naming: str | None = None) -> dict[str, Any]:
     """A legacy script document; ``naming`` puts an existing GUID in its engine block."""
     document: dict[str, Any] = {
-        "version": 1, "name": name, "description": "imported", "category": "script",
-        "type": "powershell", "script": "V3JpdGUtSG9zdCAnaW1wb3J0ZWQn", "script_encoding": "base64",
-        "timeout_seconds": 60, "sites": {"mode": "all", "values": []}, "variables": [], "files": [],
+        "version": 1,
+        "name": name,
+        "description": "imported",
+        "category": "script",
+        "type": "powershell",
+        "script": "V3JpdGUtSG9zdCAnaW1wb3J0ZWQn",
+        "script_encoding": "base64",
+        "timeout_seconds": 60,
+        "sites": {"mode": "all", "values": []},
+        "variables": [],
+        "files": [],
     }
     if naming is not None:
-        document["assembly_engine"] = {"assembly_guid": naming, "source": "official", "revision": 1,
-                                       "updated_at": "2026-01-01T00:00:00Z", "tags": []}
+        document["assembly_engine"] = {
+            "assembly_guid": naming,
+            "source": "official",
+            "revision": 1,
+            "updated_at": "2026-01-01T00:00:00Z",
+            "tags": [],
+        }
     return document
 
 
 def _prepare_import(api: ApiEngine, domain: str) -> Call:
-    return Call("POST", "/api/assemblies/import",
-                {"document": legacy_document(unique_name("imported")), "domain": domain})
+    return Call(
+        "POST",
+        "/api/assemblies/import",
+        {"document": legacy_document(unique_name("imported")), "domain": domain},
+    )
 
 
 def _check_import(api: ApiEngine, domain: str, response: httpx.Response) -> None:
@@ -204,8 +223,9 @@ def _admin_dev_caller() -> Caller:
 
 def _prepare_restore(api: ApiEngine, domain: str) -> Call:
     guid = plant_assembly(api.services, domain)
-    api.services.assemblies.update(_admin_dev_caller(), guid,
-                                   AssemblyChanges(payload={"script": "Write-Host 'second'\n"}))
+    api.services.assemblies.update(
+        _admin_dev_caller(), guid, AssemblyChanges(payload={"script": "Write-Host 'second'\n"})
+    )
     return Call("POST", f"/api/assemblies/{guid}/revisions/1/restore", {"expected_revision": 2})
 
 
@@ -270,10 +290,14 @@ def _cells() -> list[Any]:
             for domain in domains:
                 status, error = expected(mutation, caller, domain)
                 outcome = error or f"{status}"
-                cells.append(pytest.param(
-                    mutation, caller, domain,
-                    id=f"{mutation.name}-{caller}-{domain}-{outcome}",
-                ))
+                cells.append(
+                    pytest.param(
+                        mutation,
+                        caller,
+                        domain,
+                        id=f"{mutation.name}-{caller}-{domain}-{outcome}",
+                    )
+                )
     return cells
 
 
@@ -316,19 +340,29 @@ def test_every_cell_is_listed() -> None:
 
 
 @pytest.mark.parametrize("real_domain", ["official", "community"])
-@pytest.mark.parametrize(("caller", "error"), [
-    (OPERATOR, "forbidden"),
-    (ADMIN, "dev_mode_required"),
-    (ADMIN_EXPIRED, "dev_mode_required"),
-])
+@pytest.mark.parametrize(
+    ("caller", "error"),
+    [
+        (OPERATOR, "forbidden"),
+        (ADMIN, "dev_mode_required"),
+        (ADMIN_EXPIRED, "dev_mode_required"),
+    ],
+)
 def test_update_claiming_user_domain_is_judged_by_real_domain(
     api: ApiEngine, real_domain: str, caller: str, error: str
 ) -> None:
     guid = plant_assembly(api.services, real_domain)
     before = snapshot(api.services)
-    response = api.request(caller, "PUT", f"/api/assemblies/{guid}",
-                           json={"domain": "user", "display_name": "hijacked",
-                                 "payload": {"script": "Remove-Item -Recurse C:\\\n"}})
+    response = api.request(
+        caller,
+        "PUT",
+        f"/api/assemblies/{guid}",
+        json={
+            "domain": "user",
+            "display_name": "hijacked",
+            "payload": {"script": "Remove-Item -Recurse C:\\\n"},
+        },
+    )
     assert_refusal(response, 403, error)
     assert_unchanged(before, snapshot(api.services))
     cached = api.services.storage.cache.get(guid)
@@ -344,8 +378,12 @@ def test_import_claiming_user_domain_never_overwrites_the_named_assembly(
     guid = plant_assembly(api.services, real_domain)
     original = api.services.storage.cache.get(guid)
     assert original is not None
-    response = api.request(caller, "POST", "/api/assemblies/import",
-                           json={"document": legacy_document("hijack", naming=guid), "domain": "user"})
+    response = api.request(
+        caller,
+        "POST",
+        "/api/assemblies/import",
+        json={"document": legacy_document("hijack", naming=guid), "domain": "user"},
+    )
     assert response.status_code == 201, response.text
     created = response.json()
     assert created["assembly_guid"] != guid and created["source"] == "user"
@@ -353,26 +391,37 @@ def test_import_claiming_user_domain_never_overwrites_the_named_assembly(
 
 
 @pytest.mark.parametrize("real_domain", ["official", "community"])
-@pytest.mark.parametrize(("caller", "error"), [
-    (OPERATOR, "forbidden"),
-    (ADMIN, "dev_mode_required"),
-    (ADMIN_EXPIRED, "dev_mode_required"),
-])
+@pytest.mark.parametrize(
+    ("caller", "error"),
+    [
+        (OPERATOR, "forbidden"),
+        (ADMIN, "dev_mode_required"),
+        (ADMIN_EXPIRED, "dev_mode_required"),
+    ],
+)
 def test_import_into_the_named_protected_domain_is_refused(
     api: ApiEngine, real_domain: str, caller: str, error: str
 ) -> None:
     guid = plant_assembly(api.services, real_domain)
     before = snapshot(api.services)
-    response = api.request(caller, "POST", "/api/assemblies/import",
-                           json={"document": legacy_document("hijack", naming=guid), "domain": real_domain})
+    response = api.request(
+        caller,
+        "POST",
+        "/api/assemblies/import",
+        json={"document": legacy_document("hijack", naming=guid), "domain": real_domain},
+    )
     assert_refusal(response, 403, error)
     assert_unchanged(before, snapshot(api.services))
 
 
 def test_import_naming_own_user_assembly_replaces_it_in_place(api: ApiEngine) -> None:
     guid = plant_assembly(api.services, "user")
-    response = api.request(OPERATOR, "POST", "/api/assemblies/import",
-                           json={"document": legacy_document("replaced", naming=guid), "domain": "user"})
+    response = api.request(
+        OPERATOR,
+        "POST",
+        "/api/assemblies/import",
+        json={"document": legacy_document("replaced", naming=guid), "domain": "user"},
+    )
     assert response.status_code == 200, response.text
     assert response.json()["assembly_guid"] == guid and response.json()["revision"] == 2
     cached = api.services.storage.cache.get(guid)
@@ -403,15 +452,22 @@ def test_dev_mode_of_one_session_does_not_elevate_another(api: ApiEngine) -> Non
     assert api.dev_mode_enabled(api.tokens[ADMIN_DEV]) is True
 
 
-@pytest.mark.parametrize("value", ["false", "true", 1, 0, None, [True], {"value": True}],
-                         ids=["str-false", "str-true", "int-1", "int-0", "null", "list", "object"])
+@pytest.mark.parametrize(
+    "value",
+    ["false", "true", 1, 0, None, [True], {"value": True}],
+    ids=["str-false", "str-true", "int-1", "int-0", "null", "list", "object"],
+)
 @pytest.mark.parametrize("session", [ADMIN, ADMIN_DEV])
 def test_dev_mode_switch_needs_a_json_boolean(api: ApiEngine, session: str, value: Any) -> None:
     token = api.tokens[session]
     was_enabled = api.dev_mode_enabled(token)
     count = len(api.audit_entries())
-    response = api.request(session, "POST", "/api/assemblies/dev-mode/switch",
-                           json={"enabled": value, "password": ADMIN_PASSWORD, "reason": DEV_MODE_REASON})
+    response = api.request(
+        session,
+        "POST",
+        "/api/assemblies/dev-mode/switch",
+        json={"enabled": value, "password": ADMIN_PASSWORD, "reason": DEV_MODE_REASON},
+    )
     assert response.status_code == 422, response.text
     assert response.json()["error"] == "invalid_document"
     assert "enabled" in response.json()["message"]
@@ -422,9 +478,12 @@ def test_dev_mode_switch_needs_a_json_boolean(api: ApiEngine, session: str, valu
 def test_dev_mode_enable_with_wrong_password_stays_off(api: ApiEngine) -> None:
     token = api.tokens[ADMIN]
     assert api.dev_mode_enabled(token) is False
-    response = api.request(ADMIN, "POST", "/api/assemblies/dev-mode/switch",
-                           json={"enabled": True, "password": "not-the-admin-password",
-                                 "reason": DEV_MODE_REASON})
+    response = api.request(
+        ADMIN,
+        "POST",
+        "/api/assemblies/dev-mode/switch",
+        json={"enabled": True, "password": "not-the-admin-password", "reason": DEV_MODE_REASON},
+    )
     assert_refusal(response, 403, "forbidden")
     assert api.dev_mode_enabled(token) is False
     before = snapshot(api.services)
@@ -435,15 +494,20 @@ def test_dev_mode_enable_with_wrong_password_stays_off(api: ApiEngine) -> None:
 
 def test_dev_mode_enable_without_password_stays_off(api: ApiEngine) -> None:
     token = api.tokens[ADMIN]
-    response = api.request(ADMIN, "POST", "/api/assemblies/dev-mode/switch",
-                           json={"enabled": True, "reason": DEV_MODE_REASON})
+    response = api.request(
+        ADMIN, "POST", "/api/assemblies/dev-mode/switch", json={"enabled": True, "reason": DEV_MODE_REASON}
+    )
     assert response.status_code == 403, response.text
     assert api.dev_mode_enabled(token) is False
 
 
 def test_operator_cannot_switch_dev_mode(api: ApiEngine) -> None:
-    response = api.request(OPERATOR, "POST", "/api/assemblies/dev-mode/switch",
-                           json={"enabled": True, "password": OPERATOR_PASSWORD, "reason": "let me in"})
+    response = api.request(
+        OPERATOR,
+        "POST",
+        "/api/assemblies/dev-mode/switch",
+        json={"enabled": True, "password": OPERATOR_PASSWORD, "reason": "let me in"},
+    )
     assert_refusal(response, 403, "forbidden")
     assert api.dev_mode_enabled(api.tokens[OPERATOR]) is False
     before = snapshot(api.services)
@@ -454,8 +518,12 @@ def test_operator_cannot_switch_dev_mode(api: ApiEngine) -> None:
 
 @pytest.mark.parametrize("caller", [ANONYMOUS, DISABLED])
 def test_signed_out_callers_cannot_switch_dev_mode(api: ApiEngine, caller: str) -> None:
-    response = api.request(caller, "POST", "/api/assemblies/dev-mode/switch",
-                           json={"enabled": True, "password": ADMIN_PASSWORD, "reason": "let me in"})
+    response = api.request(
+        caller,
+        "POST",
+        "/api/assemblies/dev-mode/switch",
+        json={"enabled": True, "password": ADMIN_PASSWORD, "reason": "let me in"},
+    )
     assert_refusal(response, 401, "unauthorized")
 
 
@@ -470,8 +538,9 @@ def test_operator_cannot_promote_themselves(api: ApiEngine) -> None:
 
 def test_operator_can_clone_official_into_user(api: ApiEngine) -> None:
     source = plant_assembly(api.services, "official")
-    response = api.request(OPERATOR, "POST", f"/api/assemblies/{source}/clone",
-                           json={"target_domain": "user"})
+    response = api.request(
+        OPERATOR, "POST", f"/api/assemblies/{source}/clone", json={"target_domain": "user"}
+    )
     assert response.status_code == 201, response.text
     assert response.json()["source"] == "user"
 

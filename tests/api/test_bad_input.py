@@ -52,8 +52,11 @@ def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
         login = client.post("/api/auth/login", json={"username": "admin", "password": ADMIN_PASSWORD})
         assert login.status_code == 200, login.text
         admin = {"Authorization": f"Bearer {login.json()['token']}"}
-        created = client.post("/api/users", headers=admin,
-                              json={"username": OPERATOR[0], "password": OPERATOR[1], "role": "operator"})
+        created = client.post(
+            "/api/users",
+            headers=admin,
+            json={"username": OPERATOR[0], "password": OPERATOR[1], "role": "operator"},
+        )
         assert created.status_code == 201, created.text
         login = client.post("/api/auth/login", json={"username": OPERATOR[0], "password": OPERATOR[1]})
         assert login.status_code == 200, login.text
@@ -72,10 +75,16 @@ def valid_body(name: str = "Valid") -> dict[str, Any]:
         "summary": "a valid assembly",
         "metadata": {"timeout_seconds": 30},
         "tags": ["ok"],
-        "payload": {"script": "Write-Host 'ok'\n", "files": [
-            {"file_name": "readme.txt", "mime_type": "text/plain",
-             "data": base64.b64encode(b"hello").decode("ascii")},
-        ]},
+        "payload": {
+            "script": "Write-Host 'ok'\n",
+            "files": [
+                {
+                    "file_name": "readme.txt",
+                    "mime_type": "text/plain",
+                    "data": base64.b64encode(b"hello").decode("ascii"),
+                },
+            ],
+        },
     }
 
 
@@ -88,8 +97,10 @@ def with_changes(**changes: Any) -> dict[str, Any]:
 def with_file(file_name: str, data: str | None = None) -> dict[str, Any]:
     body = valid_body()
     encoded = base64.b64encode(b"attack").decode("ascii") if data is None else data
-    body["payload"] = {"script": "Write-Host 'x'\n",
-                       "files": [{"file_name": file_name, "mime_type": "text/plain", "data": encoded}]}
+    body["payload"] = {
+        "script": "Write-Host 'x'\n",
+        "files": [{"file_name": file_name, "mime_type": "text/plain", "data": encoded}],
+    }
     return body
 
 
@@ -106,19 +117,30 @@ class Snapshot:
 
 def snapshot(engine: Engine) -> Snapshot:
     storage = engine.services.storage
-    entries = tuple(sorted(
-        (a.record.assembly_guid, a.record.revision, a.record.updated_at, a.record.payload.payload_guid,
-         a.state.is_dirty)
-        for a in storage.cache.items()
-    ))
+    entries = tuple(
+        sorted(
+            (
+                a.record.assembly_guid,
+                a.record.revision,
+                a.record.updated_at,
+                a.record.payload.payload_guid,
+                a.state.is_dirty,
+            )
+            for a in storage.cache.items()
+        )
+    )
     payload_folders = tuple(sorted(os.listdir(engine.settings.payloads_root)))
     # Every file under the temporary root, except what a refused request may legitimately
     # touch: logs (audit of denials), SQLite's WAL/SHM side files and the sessions database.
-    files = tuple(sorted(
-        str(p.relative_to(engine.root)) for p in engine.root.rglob("*")
-        if "Logs" not in p.parts and not p.name.endswith(("-wal", "-shm", "-journal"))
-        and p.name != "engine.db"
-    ))
+    files = tuple(
+        sorted(
+            str(p.relative_to(engine.root))
+            for p in engine.root.rglob("*")
+            if "Logs" not in p.parts
+            and not p.name.endswith(("-wal", "-shm", "-journal"))
+            and p.name != "engine.db"
+        )
+    )
     return Snapshot(entries, storage.journal.depth(), payload_folders, files)
 
 
@@ -140,7 +162,7 @@ def assert_refused(
     assert body["error"] == error, body
     message = body["message"]
     assert isinstance(message, str) and len(message) >= 20, body
-    assert "Traceback" not in message and "File \"" not in message, body
+    assert "Traceback" not in message and 'File "' not in message, body
     for word in words:
         assert word.lower() in message.lower(), f"{word!r} not in {message!r}"
     assert after == before, "a refused request changed the engine's state"
@@ -155,25 +177,41 @@ def assert_refused(
 )
 def test_malformed_json_is_400(engine: Engine, raw: bytes) -> None:
     headers = {**engine.headers, "Content-Type": "application/json"}
-    assert_refused(engine, lambda: engine.client.post("/api/assemblies", content=raw, headers=headers),
-                   400, "invalid_request", "JSON")
-    assert_refused(engine, lambda: engine.client.put(f"/api/assemblies/{engine.guid}", content=raw,
-                                                     headers=headers),
-                   400, "invalid_request", "JSON")
+    assert_refused(
+        engine,
+        lambda: engine.client.post("/api/assemblies", content=raw, headers=headers),
+        400,
+        "invalid_request",
+        "JSON",
+    )
+    assert_refused(
+        engine,
+        lambda: engine.client.put(f"/api/assemblies/{engine.guid}", content=raw, headers=headers),
+        400,
+        "invalid_request",
+        "JSON",
+    )
 
 
 def test_body_that_is_not_utf8_is_400_saying_json(engine: Engine) -> None:
     headers = {**engine.headers, "Content-Type": "application/json"}
-    assert_refused(engine, lambda: engine.client.post("/api/assemblies", content=b"\xff\xfe{\x00}",
-                                                      headers=headers),
-                   400, "invalid_request", "JSON")
+    assert_refused(
+        engine,
+        lambda: engine.client.post("/api/assemblies", content=b"\xff\xfe{\x00}", headers=headers),
+        400,
+        "invalid_request",
+        "JSON",
+    )
 
 
 def test_body_that_is_not_utf8_is_refused_and_changes_nothing(engine: Engine) -> None:
     headers = {**engine.headers, "Content-Type": "application/json"}
-    assert_refused(engine, lambda: engine.client.post("/api/assemblies", content=b"\xff\xfe{\x00}",
-                                                      headers=headers),
-                   400, "invalid_request")
+    assert_refused(
+        engine,
+        lambda: engine.client.post("/api/assemblies", content=b"\xff\xfe{\x00}", headers=headers),
+        400,
+        "invalid_request",
+    )
 
 
 @pytest.mark.parametrize(
@@ -182,33 +220,60 @@ def test_body_that_is_not_utf8_is_refused_and_changes_nothing(engine: Engine) ->
 def test_wrong_content_type_is_415(engine: Engine, content_type: str) -> None:
     raw = json.dumps(valid_body()).encode()
     headers = {**engine.headers, "Content-Type": content_type}
-    assert_refused(engine, lambda: engine.client.post("/api/assemblies", content=raw, headers=headers),
-                   415, "invalid_request", "Content-Type: application/json")
+    assert_refused(
+        engine,
+        lambda: engine.client.post("/api/assemblies", content=raw, headers=headers),
+        415,
+        "invalid_request",
+        "Content-Type: application/json",
+    )
     changes = json.dumps({"summary": "changed"}).encode()
-    assert_refused(engine, lambda: engine.client.put(f"/api/assemblies/{engine.guid}", content=changes,
-                                                     headers=headers),
-                   415, "invalid_request", "Content-Type: application/json")
+    assert_refused(
+        engine,
+        lambda: engine.client.put(f"/api/assemblies/{engine.guid}", content=changes, headers=headers),
+        415,
+        "invalid_request",
+        "Content-Type: application/json",
+    )
 
 
 def test_missing_body_is_refused(engine: Engine) -> None:
     # No body and no content type: the caller is told to send JSON.
-    assert_refused(engine, lambda: engine.client.post("/api/assemblies", headers=engine.headers),
-                   415, "invalid_request", "Content-Type: application/json")
+    assert_refused(
+        engine,
+        lambda: engine.client.post("/api/assemblies", headers=engine.headers),
+        415,
+        "invalid_request",
+        "Content-Type: application/json",
+    )
     # An empty JSON body: the body is required.
     headers = {**engine.headers, "Content-Type": "application/json"}
-    assert_refused(engine, lambda: engine.client.post("/api/assemblies", content=b"", headers=headers),
-                   422, "invalid_document", "body", "required")
+    assert_refused(
+        engine,
+        lambda: engine.client.post("/api/assemblies", content=b"", headers=headers),
+        422,
+        "invalid_document",
+        "body",
+        "required",
+    )
 
 
 @pytest.mark.parametrize("document", [[valid_body()], "a string", 42, None, True])
 def test_json_that_is_not_an_object_is_422(engine: Engine, document: Any) -> None:
     raw = json.dumps(document).encode()
     headers = {**engine.headers, "Content-Type": "application/json"}
-    assert_refused(engine, lambda: engine.client.post("/api/assemblies", content=raw, headers=headers),
-                   422, "invalid_document")
-    assert_refused(engine, lambda: engine.client.put(f"/api/assemblies/{engine.guid}", content=raw,
-                                                     headers=headers),
-                   422, "invalid_document")
+    assert_refused(
+        engine,
+        lambda: engine.client.post("/api/assemblies", content=raw, headers=headers),
+        422,
+        "invalid_document",
+    )
+    assert_refused(
+        engine,
+        lambda: engine.client.put(f"/api/assemblies/{engine.guid}", content=raw, headers=headers),
+        422,
+        "invalid_document",
+    )
 
 
 @pytest.mark.parametrize(
@@ -231,35 +296,67 @@ def test_json_that_is_not_an_object_is_422(engine: Engine, document: Any) -> Non
     ],
 )
 def test_wrong_types_are_422_naming_the_field(engine: Engine, changes: dict[str, Any], field: str) -> None:
-    assert_refused(engine, lambda: engine.client.post("/api/assemblies", json=with_changes(**changes),
-                                                      headers=engine.headers),
-                   422, "invalid_document", field)
-    assert_refused(engine, lambda: engine.client.put(f"/api/assemblies/{engine.guid}", json=changes,
-                                                     headers=engine.headers),
-                   422, "invalid_document", field)
+    assert_refused(
+        engine,
+        lambda: engine.client.post("/api/assemblies", json=with_changes(**changes), headers=engine.headers),
+        422,
+        "invalid_document",
+        field,
+    )
+    assert_refused(
+        engine,
+        lambda: engine.client.put(f"/api/assemblies/{engine.guid}", json=changes, headers=engine.headers),
+        422,
+        "invalid_document",
+        field,
+    )
 
 
 def test_unknown_fields_are_422_naming_the_field(engine: Engine) -> None:
-    assert_refused(engine, lambda: engine.client.post("/api/assemblies", json=with_changes(colour="red"),
-                                                      headers=engine.headers),
-                   422, "invalid_document", "colour")
-    assert_refused(engine, lambda: engine.client.put(f"/api/assemblies/{engine.guid}",
-                                                     json={"summary": "x", "assembly_id": "y"},
-                                                     headers=engine.headers),
-                   422, "invalid_document", "assembly_id")
-    assert_refused(engine, lambda: engine.client.post(f"/api/assemblies/{engine.guid}/clone",
-                                                      json={"target_domain": "user", "extra": 1},
-                                                      headers=engine.headers),
-                   422, "invalid_document", "extra")
+    assert_refused(
+        engine,
+        lambda: engine.client.post(
+            "/api/assemblies", json=with_changes(colour="red"), headers=engine.headers
+        ),
+        422,
+        "invalid_document",
+        "colour",
+    )
+    assert_refused(
+        engine,
+        lambda: engine.client.put(
+            f"/api/assemblies/{engine.guid}",
+            json={"summary": "x", "assembly_id": "y"},
+            headers=engine.headers,
+        ),
+        422,
+        "invalid_document",
+        "assembly_id",
+    )
+    assert_refused(
+        engine,
+        lambda: engine.client.post(
+            f"/api/assemblies/{engine.guid}/clone",
+            json={"target_domain": "user", "extra": 1},
+            headers=engine.headers,
+        ),
+        422,
+        "invalid_document",
+        "extra",
+    )
 
 
 def test_required_fields_missing_are_422(engine: Engine) -> None:
     for missing in ("display_name", "assembly_kind", "assembly_type", "payload"):
         body = valid_body()
         del body[missing]
-        assert_refused(engine, lambda b=body: engine.client.post("/api/assemblies", json=b,
-                                                                 headers=engine.headers),
-                       422, "invalid_document", missing)
+        assert_refused(
+            engine,
+            lambda b=body: engine.client.post("/api/assemblies", json=b, headers=engine.headers),
+            422,
+            "invalid_document",
+            missing,
+        )
 
 
 @pytest.mark.parametrize(
@@ -277,21 +374,37 @@ def test_unknown_or_mismatched_kind_and_type_are_422(
     engine: Engine, kind: str, assembly_type: str, words: tuple[str, ...]
 ) -> None:
     body = with_changes(assembly_kind=kind, assembly_type=assembly_type)
-    assert_refused(engine, lambda: engine.client.post("/api/assemblies", json=body, headers=engine.headers),
-                   422, "invalid_document", *words)
+    assert_refused(
+        engine,
+        lambda: engine.client.post("/api/assemblies", json=body, headers=engine.headers),
+        422,
+        "invalid_document",
+        *words,
+    )
 
 
 def test_type_change_that_does_not_fit_the_kind_is_422(engine: Engine) -> None:
-    assert_refused(engine, lambda: engine.client.put(f"/api/assemblies/{engine.guid}",
-                                                     json={"assembly_type": "workflow"},
-                                                     headers=engine.headers),
-                   422, "invalid_document", "workflow")
+    assert_refused(
+        engine,
+        lambda: engine.client.put(
+            f"/api/assemblies/{engine.guid}", json={"assembly_type": "workflow"}, headers=engine.headers
+        ),
+        422,
+        "invalid_document",
+        "workflow",
+    )
 
 
 def test_unknown_domain_is_422(engine: Engine) -> None:
-    assert_refused(engine, lambda: engine.client.post("/api/assemblies", json=with_changes(domain="global"),
-                                                      headers=engine.headers),
-                   422, "invalid_document", "domain")
+    assert_refused(
+        engine,
+        lambda: engine.client.post(
+            "/api/assemblies", json=with_changes(domain="global"), headers=engine.headers
+        ),
+        422,
+        "invalid_document",
+        "domain",
+    )
 
 
 # -- payload files ----------------------------------------------------------------------------
@@ -299,39 +412,80 @@ def test_unknown_domain_is_422(engine: Engine) -> None:
 
 @pytest.mark.parametrize("data", ["not base64!", "QUJ", "QQ", "😀", "QU JD", "QUJD\n"])
 def test_bad_base64_is_422(engine: Engine, data: str) -> None:
-    assert_refused(engine, lambda: engine.client.post("/api/assemblies", json=with_file("a.txt", data),
-                                                      headers=engine.headers),
-                   422, "invalid_document", "base64", "payload.files[0]")
+    assert_refused(
+        engine,
+        lambda: engine.client.post("/api/assemblies", json=with_file("a.txt", data), headers=engine.headers),
+        422,
+        "invalid_document",
+        "base64",
+        "payload.files[0]",
+    )
 
 
-UNSAFE_NAMES = ["../x", "/etc/passwd", "a\\b", "a\x00b", "..", ".", ".hidden", "sub/x", "x\n", "",
-                "v1..2.txt"]
+UNSAFE_NAMES = [
+    "../x",
+    "/etc/passwd",
+    "a\\b",
+    "a\x00b",
+    "..",
+    ".",
+    ".hidden",
+    "sub/x",
+    "x\n",
+    "",
+    "v1..2.txt",
+]
 
 
 @pytest.mark.parametrize("file_name", UNSAFE_NAMES)
 def test_unsafe_file_names_are_422_and_touch_nothing(engine: Engine, file_name: str) -> None:
     outside = engine.root / "x"
-    assert_refused(engine, lambda: engine.client.post("/api/assemblies", json=with_file(file_name),
-                                                      headers=engine.headers),
-                   422, "invalid_document", "file")
-    changes = {"payload": {"files": [{"file_name": file_name, "mime_type": "text/plain",
-                                      "data": base64.b64encode(b"attack").decode("ascii")}]}}
-    assert_refused(engine, lambda: engine.client.put(f"/api/assemblies/{engine.guid}", json=changes,
-                                                     headers=engine.headers),
-                   422, "invalid_document", "file")
+    assert_refused(
+        engine,
+        lambda: engine.client.post("/api/assemblies", json=with_file(file_name), headers=engine.headers),
+        422,
+        "invalid_document",
+        "file",
+    )
+    changes = {
+        "payload": {
+            "files": [
+                {
+                    "file_name": file_name,
+                    "mime_type": "text/plain",
+                    "data": base64.b64encode(b"attack").decode("ascii"),
+                }
+            ]
+        }
+    }
+    assert_refused(
+        engine,
+        lambda: engine.client.put(f"/api/assemblies/{engine.guid}", json=changes, headers=engine.headers),
+        422,
+        "invalid_document",
+        "file",
+    )
     # Nothing was written anywhere: no "x" beside or above the payload root, no temp folder left.
     assert not outside.exists()
     assert not (engine.settings.runtime_root / "x").exists()
-    assert not any(p.name == "x" or p.read_bytes() == b"attack"
-                   for p in engine.root.rglob("*") if p.is_file() and "Logs" not in p.parts)
+    assert not any(
+        p.name == "x" or p.read_bytes() == b"attack"
+        for p in engine.root.rglob("*")
+        if p.is_file() and "Logs" not in p.parts
+    )
     assert not [n for n in os.listdir(engine.settings.payloads_root) if n.startswith(".tmp-")]
 
 
 def test_duplicate_file_names_are_422(engine: Engine) -> None:
     body = with_file("a.txt")
     body["payload"]["files"].append(dict(body["payload"]["files"][0]))
-    assert_refused(engine, lambda: engine.client.post("/api/assemblies", json=body, headers=engine.headers),
-                   422, "invalid_document", "same file_name")
+    assert_refused(
+        engine,
+        lambda: engine.client.post("/api/assemblies", json=body, headers=engine.headers),
+        422,
+        "invalid_document",
+        "same file_name",
+    )
 
 
 # -- body size --------------------------------------------------------------------------------
@@ -346,12 +500,22 @@ def _big_body() -> bytes:
 def test_body_over_the_limit_with_content_length_is_413(engine: Engine) -> None:
     raw = _big_body()
     headers = {**engine.headers, "Content-Type": "application/json"}
-    body = assert_refused(engine, lambda: engine.client.post("/api/assemblies", content=raw, headers=headers),
-                          413, "payload_too_large", str(IMPORT_MAX_BYTES), "ENGINE_IMPORT_MAX_BYTES")
+    body = assert_refused(
+        engine,
+        lambda: engine.client.post("/api/assemblies", content=raw, headers=headers),
+        413,
+        "payload_too_large",
+        str(IMPORT_MAX_BYTES),
+        "ENGINE_IMPORT_MAX_BYTES",
+    )
     assert body["message"]
-    assert_refused(engine, lambda: engine.client.put(f"/api/assemblies/{engine.guid}", content=raw,
-                                                     headers=headers),
-                   413, "payload_too_large", str(IMPORT_MAX_BYTES))
+    assert_refused(
+        engine,
+        lambda: engine.client.put(f"/api/assemblies/{engine.guid}", content=raw, headers=headers),
+        413,
+        "payload_too_large",
+        str(IMPORT_MAX_BYTES),
+    )
 
 
 def test_body_just_under_the_limit_is_accepted(engine: Engine) -> None:
@@ -366,11 +530,14 @@ def test_chunked_body_over_the_limit_is_413(engine: Engine) -> None:
 
     def chunks() -> Iterator[bytes]:
         for start in range(0, len(raw), 8192):
-            yield raw[start:start + 8192]
+            yield raw[start : start + 8192]
 
     def send() -> httpx.Response:
-        response = engine.client.post("/api/assemblies", content=chunks(),
-                                      headers={**engine.headers, "Content-Type": "application/json"})
+        response = engine.client.post(
+            "/api/assemblies",
+            content=chunks(),
+            headers={**engine.headers, "Content-Type": "application/json"},
+        )
         assert "content-length" not in response.request.headers
         assert response.request.headers.get("transfer-encoding") == "chunked"
         return response
@@ -384,11 +551,12 @@ def test_chunked_body_over_the_limit_is_refused_and_changes_nothing(engine: Engi
 
     def chunks() -> Iterator[bytes]:
         for start in range(0, len(raw), 8192):
-            yield raw[start:start + 8192]
+            yield raw[start : start + 8192]
 
     before = snapshot(engine)
-    response = engine.client.post("/api/assemblies", content=chunks(),
-                                  headers={**engine.headers, "Content-Type": "application/json"})
+    response = engine.client.post(
+        "/api/assemblies", content=chunks(), headers={**engine.headers, "Content-Type": "application/json"}
+    )
     assert 400 <= response.status_code < 500, response.text
     assert set(response.json()) == {"error", "message"}
     assert snapshot(engine) == before
@@ -450,9 +618,13 @@ def test_unknown_well_formed_guid_is_404(engine: Engine) -> None:
 
 
 def test_unknown_attachment_is_404_naming_it(engine: Engine) -> None:
-    assert_refused(engine, lambda: engine.client.get(f"/api/assemblies/{engine.guid}/files/nope.txt",
-                                                     headers=engine.headers),
-                   404, "not_found", "nope.txt")
+    assert_refused(
+        engine,
+        lambda: engine.client.get(f"/api/assemblies/{engine.guid}/files/nope.txt", headers=engine.headers),
+        404,
+        "not_found",
+        "nope.txt",
+    )
 
 
 # -- query parameters and headers -------------------------------------------------------------
@@ -477,25 +649,46 @@ def test_unknown_attachment_is_404_naming_it(engine: Engine) -> None:
     ],
 )
 def test_bad_list_parameters_are_422_naming_the_parameter(engine: Engine, query: str, name: str) -> None:
-    assert_refused(engine, lambda: engine.client.get(f"/api/assemblies?{query}", headers=engine.headers),
-                   422, "invalid_document", name)
+    assert_refused(
+        engine,
+        lambda: engine.client.get(f"/api/assemblies?{query}", headers=engine.headers),
+        422,
+        "invalid_document",
+        name,
+    )
 
 
 @pytest.mark.parametrize("if_match", ["abc", "-1", "1.5", "*", "", "1, 2", "9" * 40, '"x"'])
 def test_invalid_if_match_is_400(engine: Engine, if_match: str) -> None:
     headers = {**engine.headers, "If-Match": if_match}
-    assert_refused(engine, lambda: engine.client.put(f"/api/assemblies/{engine.guid}", json={"summary": "x"},
-                                                     headers=headers),
-                   400, "invalid_request", "If-Match")
-    assert_refused(engine, lambda: engine.client.delete(f"/api/assemblies/{engine.guid}", headers=headers),
-                   400, "invalid_request", "If-Match")
+    assert_refused(
+        engine,
+        lambda: engine.client.put(f"/api/assemblies/{engine.guid}", json={"summary": "x"}, headers=headers),
+        400,
+        "invalid_request",
+        "If-Match",
+    )
+    assert_refused(
+        engine,
+        lambda: engine.client.delete(f"/api/assemblies/{engine.guid}", headers=headers),
+        400,
+        "invalid_request",
+        "If-Match",
+    )
 
 
 def test_expected_revision_of_the_wrong_type_is_422(engine: Engine) -> None:
-    assert_refused(engine, lambda: engine.client.put(f"/api/assemblies/{engine.guid}",
-                                                     json={"summary": "x", "expected_revision": "1"},
-                                                     headers=engine.headers),
-                   422, "invalid_document", "expected_revision")
+    assert_refused(
+        engine,
+        lambda: engine.client.put(
+            f"/api/assemblies/{engine.guid}",
+            json={"summary": "x", "expected_revision": "1"},
+            headers=engine.headers,
+        ),
+        422,
+        "invalid_document",
+        "expected_revision",
+    )
 
 
 def test_engine_still_serves_after_all_refusals(engine: Engine) -> None:

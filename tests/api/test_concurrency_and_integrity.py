@@ -61,13 +61,19 @@ def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
     with TestClient(create_app(settings, console_log=False)) as client:
         admin = _token(client, "admin", ADMIN_PASSWORD)
         for username, password in (ALICE, BOB):
-            created = client.post("/api/users", headers=admin,
-                                  json={"username": username, "password": password, "role": "operator"})
+            created = client.post(
+                "/api/users",
+                headers=admin,
+                json={"username": username, "password": password, "role": "operator"},
+            )
             assert created.status_code == 201, created.text
         alice = _token(client, *ALICE)
         bob = _token(client, *BOB)
-        switched = client.post("/api/assemblies/dev-mode/switch", headers=admin,
-                               json={"enabled": True, "password": ADMIN_PASSWORD, "reason": "flush in tests"})
+        switched = client.post(
+            "/api/assemblies/dev-mode/switch",
+            headers=admin,
+            json={"enabled": True, "password": ADMIN_PASSWORD, "reason": "flush in tests"},
+        )
         assert switched.status_code == 200, switched.text
         client.cookies.clear()  # authenticate by token only
         yield Engine(client, settings, admin, alice, bob)
@@ -83,14 +89,28 @@ def full_body(name: str) -> dict[str, Any]:
         "metadata": {
             "timeout_seconds": 120,
             "sites": {"mode": "specific", "values": ["site-a", "site-b"]},
-            "variables": [{"name": "target", "label": "Target", "type": "string", "default": "srv01",
-                           "required": True, "description": "host to act on"}],
+            "variables": [
+                {
+                    "name": "target",
+                    "label": "Target",
+                    "type": "string",
+                    "default": "srv01",
+                    "required": True,
+                    "description": "host to act on",
+                }
+            ],
         },
         "tags": ["ops", "nightly"],
-        "payload": {"script": "Write-Host 'original'\n", "files": [
-            {"file_name": "data.bin", "mime_type": "application/octet-stream",
-             "data": base64.b64encode(ATTACHMENT).decode("ascii")},
-        ]},
+        "payload": {
+            "script": "Write-Host 'original'\n",
+            "files": [
+                {
+                    "file_name": "data.bin",
+                    "mime_type": "application/octet-stream",
+                    "data": base64.b64encode(ATTACHMENT).decode("ascii"),
+                },
+            ],
+        },
     }
 
 
@@ -132,13 +152,19 @@ def test_second_put_with_a_stale_if_match_is_409_naming_the_current_revision(eng
     revision = seen_by_alice["revision"]
     assert seen_by_bob["revision"] == revision
 
-    first = engine.client.put(f"/api/assemblies/{guid}", json={"summary": "alice's change"},
-                              headers={**engine.alice, "If-Match": str(revision)})
+    first = engine.client.put(
+        f"/api/assemblies/{guid}",
+        json={"summary": "alice's change"},
+        headers={**engine.alice, "If-Match": str(revision)},
+    )
     assert first.status_code == 200, first.text
     assert first.json()["revision"] == revision + 1
 
-    second = engine.client.put(f"/api/assemblies/{guid}", json={"summary": "bob's change"},
-                               headers={**engine.bob, "If-Match": str(revision)})
+    second = engine.client.put(
+        f"/api/assemblies/{guid}",
+        json={"summary": "bob's change"},
+        headers={**engine.bob, "If-Match": str(revision)},
+    )
     message = assert_error(second, 409, "conflict")
     assert re.search(rf"\b{revision + 1}\b", message), message
     assert "current revision" in message.lower()
@@ -151,11 +177,13 @@ def test_second_put_with_a_stale_if_match_is_409_naming_the_current_revision(eng
 
 def test_quoted_and_weak_if_match_values_are_understood(engine: Engine) -> None:
     guid = create(engine, "Etag forms")["assembly_guid"]
-    response = engine.client.put(f"/api/assemblies/{guid}", json={"summary": "quoted"},
-                                 headers={**engine.alice, "If-Match": '"1"'})
+    response = engine.client.put(
+        f"/api/assemblies/{guid}", json={"summary": "quoted"}, headers={**engine.alice, "If-Match": '"1"'}
+    )
     assert response.status_code == 200, response.text
-    response = engine.client.put(f"/api/assemblies/{guid}", json={"summary": "weak"},
-                                 headers={**engine.alice, "If-Match": 'W/"2"'})
+    response = engine.client.put(
+        f"/api/assemblies/{guid}", json={"summary": "weak"}, headers={**engine.alice, "If-Match": 'W/"2"'}
+    )
     assert response.status_code == 200, response.text
     assert response.json()["revision"] == 3
 
@@ -165,15 +193,19 @@ def test_second_put_with_a_stale_expected_revision_is_409(engine: Engine) -> Non
     revision = detail(engine, guid, engine.alice)["revision"]
     assert detail(engine, guid, engine.bob)["revision"] == revision
 
-    first = engine.client.put(f"/api/assemblies/{guid}",
-                              json={"summary": "alice's change", "expected_revision": revision},
-                              headers=engine.alice)
+    first = engine.client.put(
+        f"/api/assemblies/{guid}",
+        json={"summary": "alice's change", "expected_revision": revision},
+        headers=engine.alice,
+    )
     assert first.status_code == 200, first.text
     assert first.json()["revision"] == revision + 1
 
-    second = engine.client.put(f"/api/assemblies/{guid}",
-                               json={"summary": "bob's change", "expected_revision": revision},
-                               headers=engine.bob)
+    second = engine.client.put(
+        f"/api/assemblies/{guid}",
+        json={"summary": "bob's change", "expected_revision": revision},
+        headers=engine.bob,
+    )
     message = assert_error(second, 409, "conflict")
     assert re.search(rf"\b{revision + 1}\b", message), message
 
@@ -203,8 +235,9 @@ def test_eight_threads_with_the_same_if_match_one_wins(engine: Engine) -> None:
         try:
             headers = {**(engine.alice if index % 2 else engine.bob), "If-Match": str(revision)}
             barrier.wait(timeout=10)
-            results[index] = engine.client.put(f"/api/assemblies/{guid}",
-                                               json={"summary": f"edit {index}"}, headers=headers)
+            results[index] = engine.client.put(
+                f"/api/assemblies/{guid}", json={"summary": f"edit {index}"}, headers=headers
+            )
         except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
             errors.append(exc)
 
@@ -231,8 +264,18 @@ def test_eight_threads_with_the_same_if_match_one_wins(engine: Engine) -> None:
 
 # -- partial updates --------------------------------------------------------------------------
 
-KEPT_FIELDS = ("display_name", "category", "metadata", "tags", "assembly_kind", "assembly_type",
-               "source", "created_at", "created_by", "version")
+KEPT_FIELDS = (
+    "display_name",
+    "category",
+    "metadata",
+    "tags",
+    "assembly_kind",
+    "assembly_type",
+    "source",
+    "created_at",
+    "created_by",
+    "version",
+)
 
 
 def attachment(engine: Engine, guid: str, name: str = "data.bin") -> bytes:
@@ -261,8 +304,9 @@ def test_put_of_one_field_keeps_every_other_field(engine: Engine) -> None:
 def test_put_of_the_script_alone_keeps_the_attachment(engine: Engine) -> None:
     guid = create(engine, "Partial script")["assembly_guid"]
     before = detail(engine, guid)
-    response = engine.client.put(f"/api/assemblies/{guid}", json={"payload": {"script": "new"}},
-                                 headers=engine.alice)
+    response = engine.client.put(
+        f"/api/assemblies/{guid}", json={"payload": {"script": "new"}}, headers=engine.alice
+    )
     assert response.status_code == 200, response.text
     after = detail(engine, guid)
     assert after["payload"]["script"] == "new"
@@ -275,8 +319,9 @@ def test_put_of_the_script_alone_keeps_the_attachment(engine: Engine) -> None:
 def test_put_of_one_metadata_key_merges(engine: Engine) -> None:
     guid = create(engine, "Partial metadata")["assembly_guid"]
     before = detail(engine, guid)
-    response = engine.client.put(f"/api/assemblies/{guid}", json={"metadata": {"timeout_seconds": 5}},
-                                 headers=engine.alice)
+    response = engine.client.put(
+        f"/api/assemblies/{guid}", json={"metadata": {"timeout_seconds": 5}}, headers=engine.alice
+    )
     assert response.status_code == 200, response.text
     after = detail(engine, guid)
     assert after["metadata"]["timeout_seconds"] == 5
@@ -304,19 +349,22 @@ def test_change_is_dirty_until_a_flush_persists_it(engine: Engine) -> None:
     assert clean["dirty_since"] is None
     assert clean["last_persisted"]
 
-    changed = engine.client.put(f"/api/assemblies/{guid}", json={"summary": "changed again"},
-                                headers=engine.alice)
+    changed = engine.client.put(
+        f"/api/assemblies/{guid}", json={"summary": "changed again"}, headers=engine.alice
+    )
     assert changed.status_code == 200, changed.text
     assert changed.json()["is_dirty"] is True
-    listed = engine.client.get("/api/assemblies", params={"dirty": "true", "limit": 1000},
-                               headers=engine.alice)
+    listed = engine.client.get(
+        "/api/assemblies", params={"dirty": "true", "limit": 1000}, headers=engine.alice
+    )
     assert guid in {item["assembly_guid"] for item in listed.json()["items"]}
 
     assert flush(engine).status_code == 200
     assert detail(engine, guid)["is_dirty"] is False
     with sqlite3.connect(engine.settings.runtime_root / "user_created.db") as db:
-        row = db.execute("SELECT summary, revision FROM assemblies WHERE assembly_guid = ?",
-                         (guid,)).fetchone()
+        row = db.execute(
+            "SELECT summary, revision FROM assemblies WHERE assembly_guid = ?", (guid,)
+        ).fetchone()
     assert row == ("changed again", 2)
 
 
@@ -343,7 +391,10 @@ def lock_holder(engine: Engine) -> Iterator[subprocess.Popen[str]]:
     database = engine.settings.runtime_root / "user_created.db"
     process = subprocess.Popen(
         [sys.executable, "-c", LOCK_HOLDER, str(database)],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         assert process.stdout is not None
@@ -370,8 +421,9 @@ def test_locked_database_queues_changes_and_flush_answers_503(
 ) -> None:
     journal = engine.services.storage.journal
 
-    created = engine.client.post("/api/assemblies", json=full_body("Written while locked"),
-                                 headers=engine.alice)
+    created = engine.client.post(
+        "/api/assemblies", json=full_body("Written while locked"), headers=engine.alice
+    )
     assert created.status_code == 201, created.text
     guid = created.json()["assembly_guid"]
     assert created.json()["is_dirty"] is True
@@ -410,8 +462,9 @@ def test_updates_and_deletes_are_accepted_while_locked(
 ) -> None:
     guid = create(engine, "Edited while locked")["assembly_guid"]
     doomed = create(engine, "Deleted while locked")["assembly_guid"]
-    updated = engine.client.put(f"/api/assemblies/{guid}", json={"summary": "locked edit"},
-                                headers=engine.bob)
+    updated = engine.client.put(
+        f"/api/assemblies/{guid}", json={"summary": "locked edit"}, headers=engine.bob
+    )
     assert updated.status_code == 200, updated.text
     assert updated.json()["is_dirty"] is True
     deleted = engine.client.delete(f"/api/assemblies/{doomed}", headers=engine.bob)
@@ -421,8 +474,11 @@ def test_updates_and_deletes_are_accepted_while_locked(
     release(lock_holder)
     assert flush(engine).status_code == 200
     with sqlite3.connect(engine.settings.runtime_root / "user_created.db") as db:
-        rows = dict(db.execute("SELECT assembly_guid, summary FROM assemblies WHERE assembly_guid IN (?, ?)",
-                               (guid, doomed)).fetchall())
+        rows = dict(
+            db.execute(
+                "SELECT assembly_guid, summary FROM assemblies WHERE assembly_guid IN (?, ?)", (guid, doomed)
+            ).fetchall()
+        )
     assert rows == {guid: "locked edit"}
 
 
@@ -448,10 +504,12 @@ def assert_no_server_error_anywhere(engine: Engine, guid: str) -> None:
     attempts = [
         engine.client.get(f"/api/assemblies/{guid}", headers=engine.alice),
         engine.client.get(f"/api/assemblies/{guid}/files/data.bin", headers=engine.alice),
-        engine.client.post(f"/api/assemblies/{guid}/clone", json={"target_domain": "user"},
-                           headers=engine.alice),
-        engine.client.put(f"/api/assemblies/{guid}", json={"payload": {"script": "fix"}},
-                          headers=engine.alice),
+        engine.client.post(
+            f"/api/assemblies/{guid}/clone", json={"target_domain": "user"}, headers=engine.alice
+        ),
+        engine.client.put(
+            f"/api/assemblies/{guid}", json={"payload": {"script": "fix"}}, headers=engine.alice
+        ),
         engine.client.get("/api/assemblies", headers=engine.alice),
         engine.client.get("/api/assemblies/queue", headers=engine.alice),
         engine.client.get("/api/health"),
@@ -477,8 +535,9 @@ def test_missing_payload_answers_409_integrity_error(engine: Engine) -> None:
 
     download = engine.client.get(f"/api/assemblies/{guid}/files/data.bin", headers=engine.alice)
     assert_error(download, 409, "integrity_error")
-    clone = engine.client.post(f"/api/assemblies/{guid}/clone", json={"target_domain": "user"},
-                               headers=engine.alice)
+    clone = engine.client.post(
+        f"/api/assemblies/{guid}/clone", json={"target_domain": "user"}, headers=engine.alice
+    )
     assert_error(clone, 409, "integrity_error")
     assert_no_server_error_anywhere(engine, guid)
 
@@ -507,8 +566,9 @@ def test_deleted_payload_folder_answers_409_and_the_rest_still_serves(engine: En
         path.rmdir() if path.is_dir() else path.unlink()
     folder.rmdir()
 
-    message = assert_error(engine.client.get(f"/api/assemblies/{guid}", headers=engine.alice),
-                           409, "integrity_error")
+    message = assert_error(
+        engine.client.get(f"/api/assemblies/{guid}", headers=engine.alice), 409, "integrity_error"
+    )
     assert "missing" in message
     assert list_item(engine, guid)["integrity"] == "missing"
     assert detail(engine, healthy)["integrity"] == "ok"

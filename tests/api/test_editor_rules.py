@@ -26,18 +26,30 @@ def bearer(http: TestClient, username: str, password: str) -> dict[str, str]:
 
 
 def script(variables: Any) -> dict[str, Any]:
-    return {"display_name": "vars", "assembly_kind": "script", "assembly_type": "bash",
-            "payload": {"script": "echo"}, "metadata": {"variables": variables}}
+    return {
+        "display_name": "vars",
+        "assembly_kind": "script",
+        "assembly_type": "bash",
+        "payload": {"script": "echo"},
+        "metadata": {"variables": variables},
+    }
 
 
-@pytest.mark.parametrize("variables, row, words", [
-    ([{"name": ""}, {"name": ""}], 1, "has no name"),
-    ([{"name": "a"}, {"name": "   "}], 2, "has no name"),
-    ([{"name": "a"}, {"name": "b"}, {"name": "a "}], 3, "'a' like row 1"),
-    ([{"name": "a"}, "b"], 2, "must be an object"),
-])
+@pytest.mark.parametrize(
+    "variables, row, words",
+    [
+        ([{"name": ""}, {"name": ""}], 1, "has no name"),
+        ([{"name": "a"}, {"name": "   "}], 2, "has no name"),
+        ([{"name": "a"}, {"name": "b"}, {"name": "a "}], 3, "'a' like row 1"),
+        ([{"name": "a"}, "b"], 2, "must be an object"),
+    ],
+)
 def test_blank_or_duplicate_variable_names_are_refused_naming_the_row(
-    http: TestClient, settings: Settings, variables: list[Any], row: int, words: str,
+    http: TestClient,
+    settings: Settings,
+    variables: list[Any],
+    row: int,
+    words: str,
 ) -> None:
     headers = bearer(http, "admin", settings.admin_password)
     before = http.get("/api/assemblies", headers=headers).json()["total"]
@@ -47,10 +59,12 @@ def test_blank_or_duplicate_variable_names_are_refused_naming_the_row(
     assert f"variable row {row}" in created.json()["message"] and words in created.json()["message"]
     assert http.get("/api/assemblies", headers=headers).json()["total"] == before
 
-    guid = http.post("/api/assemblies", headers=headers,
-                     json=script([{"name": "ok"}])).json()["assembly_guid"]
-    updated = http.put(f"/api/assemblies/{guid}", headers=headers,
-                       json={"metadata": {"variables": variables}})
+    guid = http.post("/api/assemblies", headers=headers, json=script([{"name": "ok"}])).json()[
+        "assembly_guid"
+    ]
+    updated = http.put(
+        f"/api/assemblies/{guid}", headers=headers, json={"metadata": {"variables": variables}}
+    )
     assert updated.status_code == 422 and f"variable row {row}" in updated.json()["message"]
     kept = http.get(f"/api/assemblies/{guid}", headers=headers).json()["metadata"]["variables"]
     assert kept == [{"name": "ok"}]
@@ -66,14 +80,18 @@ def test_unique_named_variables_and_sites_with_spaces_are_kept(http: TestClient,
 
 
 def test_session_answers_200_signed_in_or_not_and_says_why_it_ended(
-    http: TestClient, settings: Settings,
+    http: TestClient,
+    settings: Settings,
 ) -> None:
     assert http.get("/api/auth/session").json() == {"signed_in": False, "ended": None}
     assert http.get("/api/auth/me").status_code == 401  # the old contract stays
 
     admin = bearer(http, "admin", settings.admin_password)
-    assert http.post("/api/users", headers=admin, json={
-        "username": "olga", "password": "operator-password", "role": "operator"}).status_code in (200, 201)
+    assert http.post(
+        "/api/users",
+        headers=admin,
+        json={"username": "olga", "password": "operator-password", "role": "operator"},
+    ).status_code in (200, 201)
     login = http.post("/api/auth/login", json={"username": "olga", "password": "operator-password"})
     assert login.status_code == 200
     mine = http.get("/api/auth/session").json()  # the cookie the login set

@@ -81,8 +81,11 @@ def fuzz_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FuzzEngine
         admin = _login(client, "admin", ADMIN_PASSWORD)
         auth = {"Authorization": f"Bearer {admin}"}
         for username, password in (OPERATOR, VICTIM):
-            created = client.post("/api/users", headers=auth,
-                                  json={"username": username, "password": password, "role": "operator"})
+            created = client.post(
+                "/api/users",
+                headers=auth,
+                json={"username": username, "password": password, "role": "operator"},
+            )
             assert created.status_code == 201, created.text
         operator = _login(client, *OPERATOR)
         # The jar now holds the last session cookie; the run must authenticate by token only.
@@ -95,18 +98,28 @@ def fuzz_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FuzzEngine
 def _seed(engine: FuzzEngine) -> str:
     """A fresh user-domain assembly with one attachment, for runs that aim at a real id."""
     operator = {"Authorization": f"Bearer {engine.tokens['operator']}"}
-    seeded = engine.client.post("/api/assemblies", headers=operator, json={
-        "display_name": "Fuzz seed",
-        "assembly_kind": "script",
-        "assembly_type": "powershell",
-        "summary": "an assembly that pinned path parameters point at",
-        "metadata": {"timeout_seconds": 30},
-        "tags": ["fuzz"],
-        "payload": {"script": "Write-Host 'seed'\n", "files": [
-            {"file_name": SEED_FILE, "mime_type": "text/plain",
-             "data": base64.b64encode(b"seed notes").decode("ascii")},
-        ]},
-    })
+    seeded = engine.client.post(
+        "/api/assemblies",
+        headers=operator,
+        json={
+            "display_name": "Fuzz seed",
+            "assembly_kind": "script",
+            "assembly_type": "powershell",
+            "summary": "an assembly that pinned path parameters point at",
+            "metadata": {"timeout_seconds": 30},
+            "tags": ["fuzz"],
+            "payload": {
+                "script": "Write-Host 'seed'\n",
+                "files": [
+                    {
+                        "file_name": SEED_FILE,
+                        "mime_type": "text/plain",
+                        "data": base64.b64encode(b"seed notes").decode("ascii"),
+                    },
+                ],
+            },
+        },
+    )
     assert seeded.status_code == 201, seeded.text
     guid: str = seeded.json()["assembly_guid"]
     return guid
@@ -118,7 +131,8 @@ def _enable_dev_mode(engine: FuzzEngine) -> None:
     # throttle has every reason to hold it back: start it afresh, as a restart would.
     engine.client.app.state.services.throttle.clear()  # type: ignore[attr-defined]
     enabled = engine.client.post(
-        "/api/assemblies/dev-mode/switch", headers={"Authorization": f"Bearer {engine.tokens['admin']}"},
+        "/api/assemblies/dev-mode/switch",
+        headers={"Authorization": f"Bearer {engine.tokens['admin']}"},
         json={"enabled": True, "password": ADMIN_PASSWORD, "reason": "fuzzing privileged operations"},
     )
     assert enabled.status_code == 200, enabled.text
@@ -144,8 +158,10 @@ def _send(client: TestClient, case: schemathesis.Case, token: str) -> httpx.Resp
             request["data"] = data
     cookies = kwargs.get("cookies") or {}
     if cookies:
-        request["headers"] = {**request["headers"],
-                              "Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items())}
+        request["headers"] = {
+            **request["headers"],
+            "Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items()),
+        }
     return client.request(**request)
 
 
@@ -160,8 +176,12 @@ def _error_shape_problem(response: httpx.Response) -> str | None:
         return "non-2xx answer is not valid JSON"
     if not isinstance(body, dict) or set(body) != {"error", "message"}:
         return f"non-2xx body is not {{error, message}}: {body!r}"
-    if not (isinstance(body["error"], str) and body["error"]
-            and isinstance(body["message"], str) and body["message"].strip()):
+    if not (
+        isinstance(body["error"], str)
+        and body["error"]
+        and isinstance(body["message"], str)
+        and body["message"].strip()
+    ):
         return f"non-2xx body has an empty or non-string error/message: {body!r}"
     return None
 
@@ -268,7 +288,8 @@ def test_every_operation_answers_per_schema(fuzz_engine: FuzzEngine, role: str, 
     assert not failures, "\n\n".join(failures)
     _check_backup_refused(fuzz_engine, role, tmp_path)
     # The session survived the whole run: nothing locked the caller out.
-    me = fuzz_engine.client.get("/api/auth/me",
-                                headers={"Authorization": f"Bearer {fuzz_engine.tokens[role]}"})
+    me = fuzz_engine.client.get(
+        "/api/auth/me", headers={"Authorization": f"Bearer {fuzz_engine.tokens[role]}"}
+    )
     assert me.status_code == 200, me.text
     assert me.json()["user"]["role"] == role

@@ -32,8 +32,13 @@ from tests.api.conftest import (
 )
 
 
-def create(api: ApiEngine, caller: str = OPERATOR, domain: str = "user", script: str = "v1\n",
-           name: str | None = None) -> dict[str, Any]:
+def create(
+    api: ApiEngine,
+    caller: str = OPERATOR,
+    domain: str = "user",
+    script: str = "v1\n",
+    name: str | None = None,
+) -> dict[str, Any]:
     body = create_body(domain, name)
     body["payload"] = {"script": script}
     response = api.request(caller, "POST", "/api/assemblies", json=body)
@@ -75,8 +80,15 @@ def test_every_revision_is_listed_newest_first_with_what_changed(api: ApiEngine,
     assert body["items"][2]["changed_fields"] == []
     assert [i["is_current"] for i in body["items"]] == [True, False, False]
     first = body["items"][2]
-    assert set(first) >= {"revision", "action", "updated_at", "updated_by", "changed_fields",
-                          "payload_checksum", "payload_size_bytes"}
+    assert set(first) >= {
+        "revision",
+        "action",
+        "updated_at",
+        "updated_by",
+        "changed_fields",
+        "payload_checksum",
+        "payload_size_bytes",
+    }
     assert first["updated_by"] == "operator-olga" and first["payload_size_bytes"] > 0
     assert body["items"][0]["payload_checksum"] != first["payload_checksum"]
     page = revisions(api, guid, query="?limit=1&offset=1")
@@ -126,8 +138,9 @@ def test_restore_makes_a_new_revision_and_never_rewrites_history(api: ApiEngine)
     guid = create(api, script="good\n", name="Good")["assembly_guid"]
     update(api, guid, display_name="Broken", payload={"script": "broken\n"})
     flush(api)
-    response = api.request(OPERATOR, "POST", f"/api/assemblies/{guid}/revisions/1/restore",
-                           json={"expected_revision": 2})
+    response = api.request(
+        OPERATOR, "POST", f"/api/assemblies/{guid}/revisions/1/restore", json={"expected_revision": 2}
+    )
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["revision"] == 3 and body["display_name"] == "Good" and body["is_dirty"]
@@ -139,8 +152,11 @@ def test_restore_makes_a_new_revision_and_never_rewrites_history(api: ApiEngine)
     assert items[0]["changed_fields"] == ["display_name", "payload"]
     flush(api)
     assert [i["revision"] for i in revisions(api, guid)["items"]] == [3, 2, 1]
-    entries = [e for e in api.audit_entries()
-               if e.get("action") == "assembly.restore" and e.get("assembly_guid") == guid]
+    entries = [
+        e
+        for e in api.audit_entries()
+        if e.get("action") == "assembly.restore" and e.get("assembly_guid") == guid
+    ]
     assert entries and entries[-1]["outcome"] == "success"
     assert "revision 1 restored as revision 3" in entries[-1]["detail"]
 
@@ -150,24 +166,26 @@ def test_a_stale_restore_is_a_conflict_and_changes_nothing(api: ApiEngine) -> No
     update(api, guid, display_name="two")
     before = snapshot(api.services)
     for request in ({"json": {"expected_revision": 1}}, {"headers": {"If-Match": '"1"'}}):
-        response = api.request(OPERATOR, "POST", f"/api/assemblies/{guid}/revisions/1/restore",
-                               **request)  # type: ignore[arg-type]
+        response = api.request(OPERATOR, "POST", f"/api/assemblies/{guid}/revisions/1/restore", **request)  # type: ignore[arg-type]
         assert response.status_code == 409, response.text
         assert response.json()["error"] == "conflict"
         assert "current revision is 2" in response.json()["message"]
     assert_unchanged(before, snapshot(api.services))
 
 
-@pytest.mark.parametrize(("path", "method", "status", "error"), [
-    ("/revisions/9", "GET", 404, "not_found"),
-    ("/revisions/9/export", "GET", 404, "not_found"),
-    ("/revisions/9/restore", "POST", 404, "not_found"),
-    ("/revisions/0", "GET", 422, "invalid_document"),
-    ("/revisions/abc", "GET", 422, "invalid_document"),
-    ("/revisions/-1/restore", "POST", 422, "invalid_document"),
-    ("/revisions?limit=0", "GET", 422, "invalid_document"),
-    ("/revisions?offset=-3", "GET", 422, "invalid_document"),
-])
+@pytest.mark.parametrize(
+    ("path", "method", "status", "error"),
+    [
+        ("/revisions/9", "GET", 404, "not_found"),
+        ("/revisions/9/export", "GET", 404, "not_found"),
+        ("/revisions/9/restore", "POST", 404, "not_found"),
+        ("/revisions/0", "GET", 422, "invalid_document"),
+        ("/revisions/abc", "GET", 422, "invalid_document"),
+        ("/revisions/-1/restore", "POST", 422, "invalid_document"),
+        ("/revisions?limit=0", "GET", 422, "invalid_document"),
+        ("/revisions?offset=-3", "GET", 422, "invalid_document"),
+    ],
+)
 def test_bad_revision_requests_are_refused_clearly(
     api: ApiEngine, path: str, method: str, status: int, error: str
 ) -> None:
@@ -247,8 +265,9 @@ def test_deleted_view_filters_sorts_and_pages_like_the_list(api: ApiEngine) -> N
     assert only["total"] == 1 and only["items"][0]["assembly_guid"] == guids[0]
     category = api.request(OPERATOR, "GET", f"/api/assemblies/deleted?q={tag}&category=nope").json()
     assert category["total"] == 0
-    newest = api.request(OPERATOR, "GET",
-                         f"/api/assemblies/deleted?q={tag}&sort=deleted_at&order=desc&limit=1").json()
+    newest = api.request(
+        OPERATOR, "GET", f"/api/assemblies/deleted?q={tag}&sort=deleted_at&order=desc&limit=1"
+    ).json()
     assert newest["total"] == 2 and newest["items"][0]["assembly_guid"] == guids[1]
     for bad in ("sort=bogus", "limit=0", "domain=nowhere"):
         response = api.request(OPERATOR, "GET", f"/api/assemblies/deleted?{bad}")
@@ -283,8 +302,10 @@ def test_prune_keeps_the_newest_revisions_and_removes_their_unused_folders(api: 
     for n in (2, 3, 4):
         update(api, guid, payload={"script": f"r{n}\n"})
     flush(api)
-    folders = {n: api.request(ADMIN, "GET", f"/api/assemblies/{guid}/revisions/{n}").json()["payload_guid"]
-               for n in (1, 2, 3, 4)}
+    folders = {
+        n: api.request(ADMIN, "GET", f"/api/assemblies/{guid}/revisions/{n}").json()["payload_guid"]
+        for n in (1, 2, 3, 4)
+    }
     refused = api.request(ADMIN, "POST", "/api/admin/history/prune", json={"keep": 2})
     assert refused.status_code == 403 and refused.json()["error"] == "dev_mode_required"
     assert api.request(OPERATOR, "POST", "/api/admin/history/prune", json={}).status_code == 403
@@ -325,8 +346,10 @@ def test_trash_retention_purges_old_deleted_assemblies_only(api: ApiEngine) -> N
     db = api.services.storage.databases[Domain.USER]
     payload = json.loads(db.revisions(old)[0][2])[PAYLOAD_GUID_COLUMN]
     with db._lock:  # age the deletion by hand, as if it were 40 days ago
-        db._conn.execute("UPDATE deleted_assemblies SET deleted_at = '2000-01-01T00:00:00.000Z' "
-                         "WHERE assembly_guid = ?", (old,))
+        db._conn.execute(
+            "UPDATE deleted_assemblies SET deleted_at = '2000-01-01T00:00:00.000Z' WHERE assembly_guid = ?",
+            (old,),
+        )
     response = api.request(ADMIN_DEV, "POST", "/api/admin/history/prune", json={"trash_days": 30})
     assert response.status_code == 200, response.text
     assert response.json()["deleted_purged"] == 1

@@ -20,8 +20,9 @@ from tests.support import CORPUS, temp_settings
 def engine(tmp_path: Path) -> Iterator[tuple[TestClient, dict[str, str], Settings]]:
     settings = temp_settings(tmp_path)
     with TestClient(create_app(settings, console_log=False)) as http:
-        token = http.post("/api/auth/login", json={"username": "admin",
-                                                   "password": settings.admin_password}).json()["token"]
+        token = http.post(
+            "/api/auth/login", json={"username": "admin", "password": settings.admin_password}
+        ).json()["token"]
         http.cookies.clear()
         yield http, {"Authorization": f"Bearer {token}"}, settings
 
@@ -41,8 +42,9 @@ def test_a_batch_imports_every_document_with_one_result_each(
     documents = [script(f"doc {i}") for i in range(120)]
     documents.insert(7, {"document": {}})
     documents.insert(9, {"document": {"name": "bad", "type": "perl", "script": "x"}})
-    documents.insert(11, {"document_base64": base64.b64encode(b"Get-Date\r\n").decode(),
-                          "file_name": "Windows/When.ps1"})
+    documents.insert(
+        11, {"document_base64": base64.b64encode(b"Get-Date\r\n").decode(), "file_name": "Windows/When.ps1"}
+    )
     documents.insert(13, {"document": "x", "document_base64": "eA=="})
     answer = http.post("/api/assemblies/import/batch", headers=headers, json={"documents": documents})
     assert answer.status_code == 200, answer.text
@@ -71,14 +73,20 @@ def test_a_batch_survives_a_restart(tmp_path: Path) -> None:
     settings = temp_settings(tmp_path)
     docs = [script(f"kept {i}") for i in range(50)]
     with TestClient(create_app(settings, console_log=False)) as http:
-        token = http.post("/api/auth/login", json={"username": "admin",
-                                                   "password": settings.admin_password}).json()["token"]
+        token = http.post(
+            "/api/auth/login", json={"username": "admin", "password": settings.admin_password}
+        ).json()["token"]
         headers = {"Authorization": f"Bearer {token}"}
-        assert http.post("/api/assemblies/import/batch", headers=headers,
-                         json={"documents": docs}).json()["imported"] == 50
+        assert (
+            http.post("/api/assemblies/import/batch", headers=headers, json={"documents": docs}).json()[
+                "imported"
+            ]
+            == 50
+        )
     with TestClient(create_app(settings, console_log=False)) as http:
-        token = http.post("/api/auth/login", json={"username": "admin",
-                                                   "password": settings.admin_password}).json()["token"]
+        token = http.post(
+            "/api/auth/login", json={"username": "admin", "password": settings.admin_password}
+        ).json()["token"]
         listed = http.get("/api/assemblies", headers={"Authorization": f"Bearer {token}"}).json()
         assert listed["total"] == 50
 
@@ -97,8 +105,7 @@ def test_the_whole_corpus_imports_in_one_batch(
     for entry in json.loads((trmm / "community_scripts.json").read_bytes()):
         raw = (trmm / "scripts" / entry["filename"]).read_bytes()
         documents.append({"document": entry, "script_base64": base64.b64encode(raw).decode()})
-    body = http.post("/api/assemblies/import/batch", headers=headers,
-                     json={"documents": documents}).json()
+    body = http.post("/api/assemblies/import/batch", headers=headers, json={"documents": documents}).json()
     assert body["failed"] == 0, [r for r in body["results"] if r["status"] == "failed"]
     assert body["imported"] == len(documents)
 
@@ -109,8 +116,11 @@ def test_a_dry_run_batch_validates_and_writes_nothing(
     http, headers, settings = engine
     payloads = settings.runtime_root / "Payloads"
     before = sorted(p.name for p in payloads.iterdir()) if payloads.exists() else []
-    body = http.post("/api/assemblies/import/batch", headers=headers, json={
-        "documents": [script("one"), {"document": {}}], "dry_run": True}).json()
+    body = http.post(
+        "/api/assemblies/import/batch",
+        headers=headers,
+        json={"documents": [script("one"), {"document": {}}], "dry_run": True},
+    ).json()
     assert body["dry_run"] is True and body["valid"] == 1 and body["failed"] == 1
     assert body["results"][0]["would_create"]["display_name"] == "one"
     assert http.get("/api/assemblies", headers=headers).json()["total"] == 0
@@ -120,7 +130,8 @@ def test_a_dry_run_batch_validates_and_writes_nothing(
 
 @pytest.mark.parametrize("body", [{"documents": []}, {"documents": "x"}, {}])
 def test_a_malformed_batch_is_refused_whole(
-    engine: tuple[TestClient, dict[str, str], Settings], body: dict[str, Any],
+    engine: tuple[TestClient, dict[str, str], Settings],
+    body: dict[str, Any],
 ) -> None:
     http, headers, _ = engine
     answer = http.post("/api/assemblies/import/batch", headers=headers, json=body)
@@ -131,12 +142,19 @@ def test_an_operator_may_not_batch_into_official(
     engine: tuple[TestClient, dict[str, str], Settings],
 ) -> None:
     http, headers, _ = engine
-    http.post("/api/users", headers=headers,
-              json={"username": "op", "password": "operator-password", "role": "operator"})
-    token = http.post("/api/auth/login", json={"username": "op",
-                                               "password": "operator-password"}).json()["token"]
+    http.post(
+        "/api/users",
+        headers=headers,
+        json={"username": "op", "password": "operator-password", "role": "operator"},
+    )
+    token = http.post("/api/auth/login", json={"username": "op", "password": "operator-password"}).json()[
+        "token"
+    ]
     http.cookies.clear()
-    answer = http.post("/api/assemblies/import/batch", headers={"Authorization": f"Bearer {token}"},
-                       json={"documents": [script("x")], "domain": "official"})
+    answer = http.post(
+        "/api/assemblies/import/batch",
+        headers={"Authorization": f"Bearer {token}"},
+        json={"documents": [script("x")], "domain": "official"},
+    )
     assert answer.status_code == 403
     assert http.get("/api/assemblies", headers=headers).json()["total"] == 0

@@ -19,30 +19,42 @@ from tests.legacy_comparison import normalise_for_comparison
 from tests.support import CORPUS
 
 # Tactical RMM's manifest is not one document; tests/api/test_tactical_rmm.py imports it.
-CORPUS_FILES = sorted(
-    p for p in CORPUS.rglob("*")
-    if p.is_file() and p.suffix in {".json", ".yml", ".yaml"}
-    and p.relative_to(CORPUS).parts[0] != "tactical-rmm"
-) if CORPUS.exists() else []
+CORPUS_FILES = (
+    sorted(
+        p
+        for p in CORPUS.rglob("*")
+        if p.is_file()
+        and p.suffix in {".json", ".yml", ".yaml"}
+        and p.relative_to(CORPUS).parts[0] != "tactical-rmm"
+    )
+    if CORPUS.exists()
+    else []
+)
 
 
 @pytest.fixture(scope="module")
 def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient, dict[str, str]]]:
     root = tmp_path_factory.mktemp("import-export")
     (root / "staging").mkdir()
-    settings = Settings(home=root / "home", staging_root=root / "staging", flush_interval=3600,
-                        admin_password="admin-password-for-tests")
+    settings = Settings(
+        home=root / "home",
+        staging_root=root / "staging",
+        flush_interval=3600,
+        admin_password="admin-password-for-tests",
+    )
     with TestClient(create_app(settings, console_log=False)) as http:
-        token = http.post("/api/auth/login", json={"username": "admin",
-                                                   "password": settings.admin_password}).json()["token"]
+        token = http.post(
+            "/api/auth/login", json={"username": "admin", "password": settings.admin_password}
+        ).json()["token"]
         http.cookies.clear()
         yield http, {"Authorization": f"Bearer {token}"}
 
 
 def import_file(http: TestClient, headers: dict[str, str], path: Path) -> Any:
     document: Any = json.loads(path.read_bytes()) if path.suffix == ".json" else path.read_text()
-    return http.post("/api/assemblies/import", headers=headers,
-                     json={"document": document, "file_name": path.name})
+    return http.post(
+        "/api/assemblies/import", headers=headers, json={"document": document, "file_name": path.name}
+    )
 
 
 def without_engine_block(document: dict[str, Any]) -> dict[str, Any]:
@@ -54,8 +66,9 @@ def test_the_corpus_is_there() -> None:
 
 
 @pytest.mark.parametrize("path", CORPUS_FILES, ids=lambda p: str(p.relative_to(CORPUS)))
-def test_corpus_document_round_trips_through_the_api(api: tuple[TestClient, dict[str, str]],
-                                                     path: Path) -> None:
+def test_corpus_document_round_trips_through_the_api(
+    api: tuple[TestClient, dict[str, str]], path: Path
+) -> None:
     http, headers = api
     imported = import_file(http, headers, path)
     assert imported.status_code == 201, imported.text
@@ -85,23 +98,66 @@ def test_variables_of_every_type_and_binary_attachments_round_trip(
     http, headers = api
     blob = bytes(range(256)) * 4 + b"\x00\xff\xfe"
     document = {
-        "version": 1, "name": "Everything", "description": "", "category": "script", "type": "bash",
-        "script": base64.b64encode(b"#!/bin/bash\necho \"$Target\"\n").decode(), "script_encoding": "base64",
-        "timeout_seconds": 120, "sites": {"mode": "specific", "values": ["1", "7"]},
+        "version": 1,
+        "name": "Everything",
+        "description": "",
+        "category": "script",
+        "type": "bash",
+        "script": base64.b64encode(b'#!/bin/bash\necho "$Target"\n').decode(),
+        "script_encoding": "base64",
+        "timeout_seconds": 120,
+        "sites": {"mode": "specific", "values": ["1", "7"]},
         "variables": [
-            {"name": "Target", "label": "Target", "type": "string", "default": "x", "required": True,
-             "description": "a string"},
-            {"name": "Count", "label": "Count", "type": "number", "default": 3, "required": False,
-             "description": "a number"},
-            {"name": "Force", "label": "Force", "type": "boolean", "default": False, "required": False,
-             "description": "a flag"},
-            {"name": "Secret", "label": "Secret", "type": "credential", "default": "", "required": False,
-             "description": "a credential"},
-            {"name": "Mode", "label": "Mode", "type": "select", "default": "fast",
-             "options": ["fast", "slow"], "required": False, "description": "a choice"},
+            {
+                "name": "Target",
+                "label": "Target",
+                "type": "string",
+                "default": "x",
+                "required": True,
+                "description": "a string",
+            },
+            {
+                "name": "Count",
+                "label": "Count",
+                "type": "number",
+                "default": 3,
+                "required": False,
+                "description": "a number",
+            },
+            {
+                "name": "Force",
+                "label": "Force",
+                "type": "boolean",
+                "default": False,
+                "required": False,
+                "description": "a flag",
+            },
+            {
+                "name": "Secret",
+                "label": "Secret",
+                "type": "credential",
+                "default": "",
+                "required": False,
+                "description": "a credential",
+            },
+            {
+                "name": "Mode",
+                "label": "Mode",
+                "type": "select",
+                "default": "fast",
+                "options": ["fast", "slow"],
+                "required": False,
+                "description": "a choice",
+            },
         ],
-        "files": [{"file_name": "tool.bin", "size": len(blob), "mime_type": "application/octet-stream",
-                   "data": base64.b64encode(blob).decode()}],
+        "files": [
+            {
+                "file_name": "tool.bin",
+                "size": len(blob),
+                "mime_type": "application/octet-stream",
+                "data": base64.b64encode(blob).decode(),
+            }
+        ],
     }
     created = http.post("/api/assemblies/import", headers=headers, json={"document": document})
     assert created.status_code == 201, created.text
@@ -141,15 +197,20 @@ def test_runners_resolve_an_assembly_to_its_verified_content(
     assert content.files == ()
 
 
-@pytest.mark.parametrize("document", [
-    {},
-    {"name": "my-package", "version": "1.0.0", "dependencies": {}},
-    {"$schema": "http://json-schema.org/draft-07/schema#", "type": "array", "items": {}},
-    [{"guid": "x", "filename": "a.ps1"}],
-    "",
-], ids=["empty", "package-manifest", "json-schema", "a-list", "empty-text"])
+@pytest.mark.parametrize(
+    "document",
+    [
+        {},
+        {"name": "my-package", "version": "1.0.0", "dependencies": {}},
+        {"$schema": "http://json-schema.org/draft-07/schema#", "type": "array", "items": {}},
+        [{"guid": "x", "filename": "a.ps1"}],
+        "",
+    ],
+    ids=["empty", "package-manifest", "json-schema", "a-list", "empty-text"],
+)
 def test_what_is_no_assembly_is_called_so_with_what_was_expected(
-    api: tuple[TestClient, dict[str, str]], document: Any,
+    api: tuple[TestClient, dict[str, str]],
+    document: Any,
 ) -> None:
     http, headers = api
     before = http.get("/api/assemblies", headers=headers).json()["total"]
@@ -170,12 +231,16 @@ def test_workflow_exported_without_tab_name_imports_back(
     api: tuple[TestClient, dict[str, str]],
 ) -> None:
     http, headers = api
-    first = http.post("/api/assemblies/import", headers=headers, json={
-        "document": {"nodes": [{"id": "a"}], "edges": []}, "file_name": "Unnamed Flow.json",
-    })
+    first = http.post(
+        "/api/assemblies/import",
+        headers=headers,
+        json={
+            "document": {"nodes": [{"id": "a"}], "edges": []},
+            "file_name": "Unnamed Flow.json",
+        },
+    )
     assert first.status_code == 201, first.text
-    exported = http.get(f"/api/assemblies/{first.json()['assembly_guid']}/export",
-                        headers=headers).json()
+    exported = http.get(f"/api/assemblies/{first.json()['assembly_guid']}/export", headers=headers).json()
     assert "tab_name" not in exported
     exported[ENGINE_KEY]["assembly_guid"] = "f" * 32  # names no assembly: a new one
     again = http.post("/api/assemblies/import", headers=headers, json={"document": exported})
@@ -188,29 +253,38 @@ def test_plain_script_bytes_import_through_document_base64(
 ) -> None:
     http, headers = api
     raw = b"\xef\xbb\xbfWrite-Host 'hi'\r\n"
-    answer = http.post("/api/assemblies/import", headers=headers, json={
-        "document_base64": base64.b64encode(raw).decode(), "file_name": "Windows/Greet.ps1"})
+    answer = http.post(
+        "/api/assemblies/import",
+        headers=headers,
+        json={"document_base64": base64.b64encode(raw).decode(), "file_name": "Windows/Greet.ps1"},
+    )
     assert answer.status_code == 201, answer.text
     record = answer.json()
     assert (record["display_name"], record["category"], record["assembly_type"]) == (
-        "Greet", "Windows", "powershell")
+        "Greet",
+        "Windows",
+        "powershell",
+    )
     exported = http.get(f"/api/assemblies/{record['assembly_guid']}/export", headers=headers).json()
     assert base64.b64decode(exported["script"]) == raw
-    both = http.post("/api/assemblies/import", headers=headers, json={
-        "document": "x", "document_base64": "eA==", "file_name": "a.ps1"})
+    both = http.post(
+        "/api/assemblies/import",
+        headers=headers,
+        json={"document": "x", "document_base64": "eA==", "file_name": "a.ps1"},
+    )
     assert both.status_code == 422 and "send the document once" in both.json()["message"]
     neither = http.post("/api/assemblies/import", headers=headers, json={"file_name": "a.ps1"})
     assert neither.status_code == 422 and "document is missing" in neither.json()["message"]
 
 
 def test_dry_run_answers_what_import_would_create_and_creates_nothing(
-    api: tuple[TestClient, dict[str, str]], tmp_path: Path,
+    api: tuple[TestClient, dict[str, str]],
+    tmp_path: Path,
 ) -> None:
     http, headers = api
     item = json.loads((CORPUS / "items" / "6df431a02cedb99d843f05ac5f1be3998913c397.json").read_bytes())
     before = http.get("/api/assemblies", headers=headers).json()["total"]
-    answer = http.post("/api/assemblies/import", headers=headers,
-                       json={"document": item, "dry_run": True})
+    answer = http.post("/api/assemblies/import", headers=headers, json={"document": item, "dry_run": True})
     assert answer.status_code == 200, answer.text
     preview = answer.json()["would_create"]
     assert answer.json()["dry_run"] is True
@@ -221,16 +295,28 @@ def test_dry_run_answers_what_import_would_create_and_creates_nothing(
     assert http.get("/api/assemblies", headers=headers).json()["total"] == before
     # the same parser: what the dry run shows is what the import creates
     created = http.post("/api/assemblies/import", headers=headers, json={"document": item}).json()
-    for key in ("display_name", "summary", "category", "assembly_kind", "assembly_type", "version",
-                "metadata", "tags"):
+    for key in (
+        "display_name",
+        "summary",
+        "category",
+        "assembly_kind",
+        "assembly_type",
+        "version",
+        "metadata",
+        "tags",
+    ):
         assert created[key] == preview[key], key
     # a dry run of its export says it would replace it; as_new says it would not
     exported = http.get(f"/api/assemblies/{created['assembly_guid']}/export", headers=headers).json()
-    again = http.post("/api/assemblies/import", headers=headers,
-                      json={"document": exported, "dry_run": True}).json()["would_create"]
+    again = http.post(
+        "/api/assemblies/import", headers=headers, json={"document": exported, "dry_run": True}
+    ).json()["would_create"]
     assert again["replaces"] == created["assembly_guid"]
-    fresh = http.post("/api/assemblies/import", headers=headers,
-                      json={"document": exported, "dry_run": True, "as_new": True}).json()
+    fresh = http.post(
+        "/api/assemblies/import",
+        headers=headers,
+        json={"document": exported, "dry_run": True, "as_new": True},
+    ).json()
     assert fresh["would_create"]["replaces"] is None
     new = http.post("/api/assemblies/import", headers=headers, json={"document": exported, "as_new": True})
     assert new.status_code == 201 and new.json()["assembly_guid"] != created["assembly_guid"]
@@ -238,10 +324,15 @@ def test_dry_run_answers_what_import_would_create_and_creates_nothing(
 
 def test_a_refused_dry_run_names_the_problem(api: tuple[TestClient, dict[str, str]]) -> None:
     http, headers = api
-    document = {"name": "x", "type": "bash", "script": "echo\n",
-                "files": [{"file_name": "a.bin", "data": "aGVs\nbG8="}]}
-    answer = http.post("/api/assemblies/import", headers=headers,
-                       json={"document": document, "dry_run": True})
+    document = {
+        "name": "x",
+        "type": "bash",
+        "script": "echo\n",
+        "files": [{"file_name": "a.bin", "data": "aGVs\nbG8="}],
+    }
+    answer = http.post(
+        "/api/assemblies/import", headers=headers, json={"document": document, "dry_run": True}
+    )
     assert answer.status_code == 422
     assert "document.files[0].data is not valid base64" in answer.json()["message"]
 
@@ -250,18 +341,30 @@ def test_a_workflow_gets_the_same_payload_whether_imported_or_created(tmp_path: 
     # One workflow encoding for the whole engine: the same canvas must not get two
     # checksums depending on the door it came in by.
     (tmp_path / "staging").mkdir()
-    settings = Settings(home=tmp_path / "home", staging_root=tmp_path / "staging",
-                        flush_interval=3600, admin_password="admin-password-for-tests")
+    settings = Settings(
+        home=tmp_path / "home",
+        staging_root=tmp_path / "staging",
+        flush_interval=3600,
+        admin_password="admin-password-for-tests",
+    )
     workflow = {"tab_name": "Same canvas", "nodes": [{"id": "n1", "label": "Prüfen"}], "edges": []}
     with TestClient(create_app(settings, console_log=False)) as http:
-        token = http.post("/api/auth/login", json={"username": "admin",
-                                                   "password": settings.admin_password}).json()["token"]
+        token = http.post(
+            "/api/auth/login", json={"username": "admin", "password": settings.admin_password}
+        ).json()["token"]
         http.cookies.clear()
         headers = {"Authorization": f"Bearer {token}"}
         imported = http.post("/api/assemblies/import", headers=headers, json={"document": workflow})
-        created = http.post("/api/assemblies", headers=headers, json={
-            "display_name": "Same canvas", "assembly_kind": "workflow", "assembly_type": "workflow",
-            "payload": {"workflow": workflow}})
+        created = http.post(
+            "/api/assemblies",
+            headers=headers,
+            json={
+                "display_name": "Same canvas",
+                "assembly_kind": "workflow",
+                "assembly_type": "workflow",
+                "payload": {"workflow": workflow},
+            },
+        )
         assert imported.status_code == 201, imported.text
         assert created.status_code == 201, created.text
         folders = [settings.payloads_root / answer.json()["payload_guid"] for answer in (imported, created)]

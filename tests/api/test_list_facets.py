@@ -21,15 +21,24 @@ SAMPLES = [  # name, kind, type, category
 @pytest.fixture
 def client(settings: Settings) -> Iterator[tuple[TestClient, dict[str, str]]]:
     with TestClient(create_app(settings, console_log=False)) as http:
-        token = http.post("/api/auth/login", json={"username": "admin",
-                                                   "password": settings.admin_password}).json()["token"]
+        token = http.post(
+            "/api/auth/login", json={"username": "admin", "password": settings.admin_password}
+        ).json()["token"]
         http.cookies.clear()
         headers = {"Authorization": f"Bearer {token}"}
         for name, kind, atype, category in SAMPLES:
             payload = {"workflow": {"nodes": [], "edges": []}} if kind == "workflow" else {"script": "x"}
-            response = http.post("/api/assemblies", headers=headers, json={
-                "display_name": name, "assembly_kind": kind, "assembly_type": atype,
-                "category": category, "payload": payload})
+            response = http.post(
+                "/api/assemblies",
+                headers=headers,
+                json={
+                    "display_name": name,
+                    "assembly_kind": kind,
+                    "assembly_type": atype,
+                    "category": category,
+                    "payload": payload,
+                },
+            )
             assert response.status_code == 201, response.text
         yield http, headers
 

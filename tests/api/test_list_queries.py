@@ -15,16 +15,29 @@ from tests.support import ADMIN_PASSWORD
 @pytest.fixture
 def client(settings: Settings) -> Iterator[tuple[TestClient, dict[str, str]]]:
     with TestClient(create_app(settings, console_log=False)) as http:
-        token = http.post("/api/auth/login", json={"username": "admin",
-                                                   "password": settings.admin_password}).json()["token"]
+        token = http.post(
+            "/api/auth/login", json={"username": "admin", "password": settings.admin_password}
+        ).json()["token"]
         http.cookies.clear()
         headers = {"Authorization": f"Bearer {token}"}
-        for name, kind, atype in [("Alpha disk", "script", "bash"), ("beta flow", "workflow", "workflow"),
-                                  ("Gamma disk", "script", "python")]:
+        for name, kind, atype in [
+            ("Alpha disk", "script", "bash"),
+            ("beta flow", "workflow", "workflow"),
+            ("Gamma disk", "script", "python"),
+        ]:
             payload = {"workflow": {"nodes": [], "edges": []}} if kind == "workflow" else {"script": "x"}
-            response = http.post("/api/assemblies", headers=headers, json={
-                "display_name": name, "assembly_kind": kind, "assembly_type": atype,
-                "summary": f"{name} summary", "category": "maintenance", "payload": payload})
+            response = http.post(
+                "/api/assemblies",
+                headers=headers,
+                json={
+                    "display_name": name,
+                    "assembly_kind": kind,
+                    "assembly_type": atype,
+                    "summary": f"{name} summary",
+                    "category": "maintenance",
+                    "payload": payload,
+                },
+            )
             assert response.status_code == 201
         yield http, headers
 
@@ -64,16 +77,26 @@ def test_unchanged_list_answers_304_until_something_changes(
     assert http.get("/api/assemblies", headers={"If-None-Match": etag}).status_code == 401
 
 
-@pytest.mark.parametrize("path, template", [
-    ("/api/assemblies", '{{"display_name":"x","assembly_kind":"script","assembly_type":"bash",'
-                        '"payload":{{"script":"x"}},"metadata":{{"a":{deep}}}}}'),
-    ("/api/assemblies/import", '{{"document":{{"name":"x","type":"bash","script":"x","extra":{deep}}}}}'),
-    ("/api/assemblies/import", '{{"document":"{{\\"name\\":\\"x\\",\\"type\\":\\"bash\\",'
-                               '\\"script\\":\\"x\\",\\"extra\\":{deep}}}"}}'),
-])
+@pytest.mark.parametrize(
+    "path, template",
+    [
+        (
+            "/api/assemblies",
+            '{{"display_name":"x","assembly_kind":"script","assembly_type":"bash",'
+            '"payload":{{"script":"x"}},"metadata":{{"a":{deep}}}}}',
+        ),
+        ("/api/assemblies/import", '{{"document":{{"name":"x","type":"bash","script":"x","extra":{deep}}}}}'),
+        (
+            "/api/assemblies/import",
+            '{{"document":"{{\\"name\\":\\"x\\",\\"type\\":\\"bash\\",'
+            '\\"script\\":\\"x\\",\\"extra\\":{deep}}}"}}',
+        ),
+    ],
+)
 @pytest.mark.parametrize("depth", [100, 500, 5000])
-def test_deeply_nested_json_is_refused_clearly(client: tuple[TestClient, dict[str, str]], path: str,
-                                               template: str, depth: int) -> None:
+def test_deeply_nested_json_is_refused_clearly(
+    client: tuple[TestClient, dict[str, str]], path: str, template: str, depth: int
+) -> None:
     http, headers = client
     body = template.format(deep="[" * depth + "]" * depth)
     before = http.get("/api/assemblies", headers=headers).json()["total"]
@@ -88,11 +111,18 @@ def test_stored_answers_are_per_caller_kind_and_follow_flushes(
 ) -> None:
     """The list's bytes are kept per query string, caller kind and cache generation."""
     http, headers = client
-    created = http.post("/api/users", headers=headers,
-                        json={"username": "viewer", "password": "viewer-password", "role": "operator"})
+    created = http.post(
+        "/api/users",
+        headers=headers,
+        json={"username": "viewer", "password": "viewer-password", "role": "operator"},
+    )
     assert created.status_code == 201, created.text
-    operator = {"Authorization": "Bearer " + http.post("/api/auth/login", json={
-        "username": "viewer", "password": "viewer-password"}).json()["token"]}
+    operator = {
+        "Authorization": "Bearer "
+        + http.post("/api/auth/login", json={"username": "viewer", "password": "viewer-password"}).json()[
+            "token"
+        ]
+    }
     http.cookies.clear()
     for _ in range(2):  # the second round is answered from the stored bytes
         as_admin = http.get("/api/assemblies?limit=2", headers=headers)
@@ -105,8 +135,11 @@ def test_stored_answers_are_per_caller_kind_and_follow_flushes(
 
     assert http.get("/api/assemblies?dirty=true", headers=headers).json()["total"] == 3
     assert http.get("/api/assemblies?dirty=true", headers=headers).json()["queue"]["depth"] == 3
-    switched = http.post("/api/assemblies/dev-mode/switch", headers=headers, json={
-        "enabled": True, "password": ADMIN_PASSWORD, "reason": "flush in a test"})
+    switched = http.post(
+        "/api/assemblies/dev-mode/switch",
+        headers=headers,
+        json={"enabled": True, "password": ADMIN_PASSWORD, "reason": "flush in a test"},
+    )
     assert switched.status_code == 200, switched.text
     flushed = http.post("/api/assemblies/dev-mode/write", headers=headers)
     assert flushed.status_code == 200, flushed.text
@@ -122,8 +155,9 @@ def test_a_bad_query_stays_refused_when_asked_again(client: tuple[TestClient, di
     assert http.get("/api/assemblies?limit=0").status_code == 401  # sign-in is checked first
 
 
-def test_an_unexpected_list_failure_is_a_json_500(client: tuple[TestClient, dict[str, str]],
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_unexpected_list_failure_is_a_json_500(
+    client: tuple[TestClient, dict[str, str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The list takes the fast lane past FastAPI's routing; its failures still get the
     engine's error shape."""
     http, headers = client

@@ -33,18 +33,41 @@ def test_schemathesis_finds_nothing(tmp_path: Path) -> None:
     engine = EngineProcess(tmp_path / "home", staging).start()
     try:
         headers = engine.login()
-        switched = httpx.post(f"{engine.url}/api/assemblies/dev-mode/switch", headers=headers, timeout=30,
-                              json={"enabled": True, "password": ADMIN_PASSWORD, "reason": "contract run"})
+        switched = httpx.post(
+            f"{engine.url}/api/assemblies/dev-mode/switch",
+            headers=headers,
+            timeout=30,
+            json={"enabled": True, "password": ADMIN_PASSWORD, "reason": "contract run"},
+        )
         assert switched.status_code == 200, switched.text
         run = subprocess.run(
-            [str(SCHEMATHESIS), "--config-file", str(CONFIG), "run", f"{engine.url}/openapi.json",
-             "--checks", "all",
-             "--header", f"Authorization: {headers['Authorization']}",
-             "--exclude-path", "/api/auth/logout",
-             "--seed", "1", "--max-examples", str(MAX_EXAMPLES), "--workers", "1",
-             # A batch of 10,000 refused documents writes 10,000 audit entries, each synced.
-             "--request-timeout", "300"],
-            cwd=tmp_path, capture_output=True, text=True, timeout=840, check=False,
+            [
+                str(SCHEMATHESIS),
+                "--config-file",
+                str(CONFIG),
+                "run",
+                f"{engine.url}/openapi.json",
+                "--checks",
+                "all",
+                "--header",
+                f"Authorization: {headers['Authorization']}",
+                "--exclude-path",
+                "/api/auth/logout",
+                "--seed",
+                "1",
+                "--max-examples",
+                str(MAX_EXAMPLES),
+                "--workers",
+                "1",
+                # A batch of 10,000 refused documents writes 10,000 audit entries, each synced.
+                "--request-timeout",
+                "300",
+            ],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=840,
+            check=False,
         )
         assert run.returncode == 0, run.stdout[-25_000:] + run.stderr[-5_000:]
     finally:

@@ -21,17 +21,21 @@ def assert_security_headers(response: httpx.Response) -> None:
     assert "default-src 'self'" in policy or "sandbox" in policy
 
 
-@pytest.mark.parametrize(("caller", "method", "url"), [
-    (ANONYMOUS, "GET", "/api/health"),
-    (ANONYMOUS, "GET", "/"),
-    (ANONYMOUS, "GET", "/some/client/route"),
-    (ANONYMOUS, "GET", "/api/assemblies"),  # 401 through the list's fast lane
-    (OPERATOR, "GET", "/api/assemblies"),
-    (OPERATOR, "GET", "/api/no-such-route"),
-    (OPERATOR, "GET", "/openapi.json"),
-])
-def test_every_answer_carries_the_security_headers(api: ApiEngine, caller: str, method: str,
-                                                   url: str) -> None:
+@pytest.mark.parametrize(
+    ("caller", "method", "url"),
+    [
+        (ANONYMOUS, "GET", "/api/health"),
+        (ANONYMOUS, "GET", "/"),
+        (ANONYMOUS, "GET", "/some/client/route"),
+        (ANONYMOUS, "GET", "/api/assemblies"),  # 401 through the list's fast lane
+        (OPERATOR, "GET", "/api/assemblies"),
+        (OPERATOR, "GET", "/api/no-such-route"),
+        (OPERATOR, "GET", "/openapi.json"),
+    ],
+)
+def test_every_answer_carries_the_security_headers(
+    api: ApiEngine, caller: str, method: str, url: str
+) -> None:
     response = api.request(caller, method, url)
     assert_security_headers(response)
     assert "default-src 'self'" in response.headers["content-security-policy"]
@@ -39,14 +43,17 @@ def test_every_answer_carries_the_security_headers(api: ApiEngine, caller: str, 
 
 def test_a_refused_oversized_body_carries_them_too(api: ApiEngine) -> None:
     size = api.settings.import_max_bytes + 1
-    response = api.client.post("/api/assemblies/import", content=b"x" * size,
-                               headers={"Content-Type": "application/json",
-                                        "Authorization": f"Bearer {api.tokens[OPERATOR]}"})
+    response = api.client.post(
+        "/api/assemblies/import",
+        content=b"x" * size,
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {api.tokens[OPERATOR]}"},
+    )
     assert response.status_code == 413
     assert_security_headers(response)
     # Without a session the body is refused before it is read, with the headers as well.
-    anonymous = api.client.post("/api/assemblies/import", content=b"x" * size,
-                                headers={"Content-Type": "application/json"})
+    anonymous = api.client.post(
+        "/api/assemblies/import", content=b"x" * size, headers={"Content-Type": "application/json"}
+    )
     assert anonymous.status_code == 401
     assert_security_headers(anonymous)
 
@@ -66,8 +73,12 @@ NAMES = ["报告.html", "Отчёт.svg", "Αναφορά.txt", "plain report.tx
 def test_an_attachment_is_an_opaque_download_whatever_its_name(api: ApiEngine, file_name: str) -> None:
     content = b"<script>alert(document.cookie)</script>"
     body = create_body("user")
-    body["payload"] = {"script": "Write-Host 1\n", "files": [
-        {"file_name": file_name, "mime_type": "text/html", "data": base64.b64encode(content).decode()}]}
+    body["payload"] = {
+        "script": "Write-Host 1\n",
+        "files": [
+            {"file_name": file_name, "mime_type": "text/html", "data": base64.b64encode(content).decode()}
+        ],
+    }
     created = api.request(OPERATOR, "POST", "/api/assemblies", json=body)
     assert created.status_code == 201, created.text
     guid = created.json()["assembly_guid"]
@@ -78,7 +89,7 @@ def test_an_attachment_is_an_opaque_download_whatever_its_name(api: ApiEngine, f
     assert response.headers["x-content-type-options"] == "nosniff"
     assert response.headers["content-security-policy"].startswith("sandbox")
     disposition = response.headers["content-disposition"]
-    assert disposition.startswith("attachment; filename=\"")
+    assert disposition.startswith('attachment; filename="')
     assert f"filename*=UTF-8''{quote(file_name, safe='')}" in disposition
     assert disposition.isascii()
     detail = api.request(OPERATOR, "GET", f"/api/assemblies/{guid}")

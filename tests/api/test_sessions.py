@@ -90,8 +90,9 @@ def test_logout_ends_the_session_at_once(api: ApiEngine) -> None:
 
 def test_disabling_a_user_ends_all_their_sessions_at_once(api: ApiEngine) -> None:
     name, password = unique_name("leaver"), "leaver-password"
-    created = api.request(ADMIN, "POST", "/api/users",
-                          json={"username": name, "password": password, "role": "operator"})
+    created = api.request(
+        ADMIN, "POST", "/api/users", json={"username": name, "password": password, "role": "operator"}
+    )
     assert created.status_code == 201, created.text
     tokens = [login(api.client, name, password), login(api.client, name, password)]
     for token in tokens:
@@ -115,13 +116,19 @@ def test_disabling_a_user_ends_all_their_sessions_at_once(api: ApiEngine) -> Non
 
 def test_disabling_an_admin_ends_their_dev_mode_session(api: ApiEngine) -> None:
     name, password = unique_name("admin-leaver"), "admin-leaver-password"
-    created = api.request(ADMIN, "POST", "/api/users",
-                          json={"username": name, "password": password, "role": "admin",
-                                "current_password": ADMIN_PASSWORD})
+    created = api.request(
+        ADMIN,
+        "POST",
+        "/api/users",
+        json={"username": name, "password": password, "role": "admin", "current_password": ADMIN_PASSWORD},
+    )
     assert created.status_code == 201, created.text
     token = login(api.client, name, password)
-    switched = api.client.post("/api/assemblies/dev-mode/switch", headers=bearer(token),
-                               json={"enabled": True, "password": password, "reason": "test"})
+    switched = api.client.post(
+        "/api/assemblies/dev-mode/switch",
+        headers=bearer(token),
+        json={"enabled": True, "password": password, "reason": "test"},
+    )
     assert switched.status_code == 200 and switched.json()["enabled"] is True
     assert api.request(ADMIN, "PATCH", f"/api/users/{name}", json={"disabled": True}).status_code == 200
     before = snapshot(api.services)
@@ -200,8 +207,9 @@ def _cookie_call(api: ApiEngine, method: str) -> tuple[str, dict[str, object] | 
     return f"/api/assemblies/{guid}", None
 
 
-def _send(client: TestClient, method: str, url: str, body: dict[str, object] | None,
-          headers: dict[str, str]) -> httpx.Response:
+def _send(
+    client: TestClient, method: str, url: str, body: dict[str, object] | None, headers: dict[str, str]
+) -> httpx.Response:
     if body is None:
         return client.request(method, url, headers=headers)
     return client.request(method, url, json=body, headers=headers)
@@ -255,8 +263,9 @@ def test_csrf_token_of_another_session_is_refused(
     client, _ = cookie_session
     other = api.request(OPERATOR, "GET", "/api/auth/me").json()["csrf_token"]
     before = snapshot(api.services)
-    response = client.post("/api/assemblies", json=create_body("user"),
-                           headers={"X-CSRF-Token": other, "Origin": SAME_ORIGIN})
+    response = client.post(
+        "/api/assemblies", json=create_body("user"), headers={"X-CSRF-Token": other, "Origin": SAME_ORIGIN}
+    )
     assert response.status_code == 403
     assert_unchanged(before, snapshot(api.services))
 
@@ -296,11 +305,14 @@ def test_malformed_authorization_header_is_unauthorized(api: ApiEngine) -> None:
 # -- GET /api/auth/me ----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("caller", "username", "role", "dev_mode"), [
-    (OPERATOR, OPERATOR_NAME, "operator", False),
-    (ADMIN, "admin", "admin", False),
-    (ADMIN_DEV, "admin", "admin", True),
-])
+@pytest.mark.parametrize(
+    ("caller", "username", "role", "dev_mode"),
+    [
+        (OPERATOR, OPERATOR_NAME, "operator", False),
+        (ADMIN, "admin", "admin", False),
+        (ADMIN_DEV, "admin", "admin", True),
+    ],
+)
 def test_me_returns_user_role_and_dev_mode(
     api: ApiEngine, caller: str, username: str, role: str, dev_mode: bool
 ) -> None:

@@ -23,8 +23,9 @@ ENTRIES: list[dict[str, Any]] = (
 def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient, dict[str, str]]]:
     settings = temp_settings(tmp_path_factory.mktemp("trmm"))
     with TestClient(create_app(settings, console_log=False)) as http:
-        token = http.post("/api/auth/login", json={"username": "admin",
-                                                   "password": settings.admin_password}).json()["token"]
+        token = http.post(
+            "/api/auth/login", json={"username": "admin", "password": settings.admin_password}
+        ).json()["token"]
         http.cookies.clear()
         yield http, {"Authorization": f"Bearer {token}"}
 
@@ -35,7 +36,8 @@ def entry_with(predicate: Any) -> dict[str, Any]:
 
 @pytest.mark.parametrize("which", ["bom", "crlf", "int-timeout", "no-timeout"])
 def test_one_entry_with_its_script_text_imports_byte_exact(
-    api: tuple[TestClient, dict[str, str]], which: str,
+    api: tuple[TestClient, dict[str, str]],
+    which: str,
 ) -> None:
     http, headers = api
     scripts = TRMM / "scripts"
@@ -46,8 +48,9 @@ def test_one_entry_with_its_script_text_imports_byte_exact(
         "no-timeout": lambda: entry_with(lambda e: "default_timeout" not in e),
     }[which]()
     raw = (scripts / entry["filename"]).read_bytes()
-    answer = http.post("/api/assemblies/import", headers=headers,
-                       json={"document": entry, "script": raw.decode("utf-8")})
+    answer = http.post(
+        "/api/assemblies/import", headers=headers, json={"document": entry, "script": raw.decode("utf-8")}
+    )
     assert answer.status_code == 201, answer.text
     record = answer.json()
     assert record["display_name"] == entry["name"] and record["tags"] == entry["supported_platforms"]
@@ -61,26 +64,32 @@ def test_script_base64_is_byte_exact_for_any_bytes(api: tuple[TestClient, dict[s
     http, headers = api
     raw = b"@echo off\r\necho \xe9t\xe9\r\n"  # Windows-1252, not UTF-8
     entry = {**ENTRIES[1], "filename": "latin.bat"}
-    answer = http.post("/api/assemblies/import", headers=headers,
-                       json={"document": entry, "script_base64": base64.b64encode(raw).decode()})
+    answer = http.post(
+        "/api/assemblies/import",
+        headers=headers,
+        json={"document": entry, "script_base64": base64.b64encode(raw).decode()},
+    )
     assert answer.status_code == 201, answer.text
-    exported = http.get(f"/api/assemblies/{answer.json()['assembly_guid']}/export",
-                        headers=headers).json()
+    exported = http.get(f"/api/assemblies/{answer.json()['assembly_guid']}/export", headers=headers).json()
     assert base64.b64decode(exported["script"]) == raw
 
 
-@pytest.mark.parametrize(("body", "message"), [
-    ({"script": None}, "needs its script"),
-    ({"script": "x", "script_base64": "eA=="}, "send the script once"),
-    ({"script_base64": "not base64!"}, "script_base64 is not valid base64"),
-])
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"script": None}, "needs its script"),
+        ({"script": "x", "script_base64": "eA=="}, "send the script once"),
+        ({"script_base64": "not base64!"}, "script_base64 is not valid base64"),
+    ],
+)
 def test_bad_entry_requests_are_refused_and_change_nothing(
-    api: tuple[TestClient, dict[str, str]], body: dict[str, Any], message: str,
+    api: tuple[TestClient, dict[str, str]],
+    body: dict[str, Any],
+    message: str,
 ) -> None:
     http, headers = api
     before = http.get("/api/assemblies", headers=headers).json()["total"]
-    answer = http.post("/api/assemblies/import", headers=headers,
-                       json={"document": ENTRIES[0], **body})
+    answer = http.post("/api/assemblies/import", headers=headers, json={"document": ENTRIES[0], **body})
     assert answer.status_code == 422, answer.text
     assert message in answer.json()["message"]
     assert http.get("/api/assemblies", headers=headers).json()["total"] == before
@@ -88,6 +97,9 @@ def test_bad_entry_requests_are_refused_and_change_nothing(
 
 def test_a_script_next_to_another_document_is_refused(api: tuple[TestClient, dict[str, str]]) -> None:
     http, headers = api
-    answer = http.post("/api/assemblies/import", headers=headers, json={
-        "document": {"name": "x", "type": "bash", "script": "echo\n"}, "script": "echo\n"})
+    answer = http.post(
+        "/api/assemblies/import",
+        headers=headers,
+        json={"document": {"name": "x", "type": "bash", "script": "echo\n"}, "script": "echo\n"},
+    )
     assert answer.status_code == 422 and "only for a Tactical RMM entry" in answer.json()["message"]

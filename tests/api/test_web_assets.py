@@ -64,13 +64,16 @@ def test_index_is_revalidated_and_paths_outside_the_build_are_not_served(http: T
         assert "outside the build" not in http.get(sneaky).text, sneaky
 
 
-@pytest.mark.parametrize("header, expected", [
-    ("gzip, deflate, br", {"gzip", "deflate", "br"}),
-    ("br;q=1.0, gzip;q=0.5", {"br", "gzip"}),
-    ("br;q=0, gzip", {"gzip"}),
-    ("", set()),
-    (None, set()),
-    ("*", {"*"}),
-])
+@pytest.mark.parametrize(
+    "header, expected",
+    [
+        ("gzip, deflate, br", {"gzip", "deflate", "br"}),
+        ("br;q=1.0, gzip;q=0.5", {"br", "gzip"}),
+        ("br;q=0, gzip", {"gzip"}),
+        ("", set()),
+        (None, set()),
+        ("*", {"*"}),
+    ],
+)
 def test_accept_encoding_parsing(header: str | None, expected: set[str]) -> None:
     assert accepted_encodings(header) == expected

@@ -108,7 +108,9 @@ def test_mutation_is_dirty_until_flushed(runtime: StorageRuntime, settings: Sett
 
 
 def test_a_change_made_while_a_flush_writes_stays_queued(
-    runtime: StorageRuntime, settings: Settings, monkeypatch: pytest.MonkeyPatch,
+    runtime: StorageRuntime,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The flush writes the rows it took; a change that lands meanwhile is flushed next."""
     record = make_record(runtime.payloads, name="before")
@@ -201,8 +203,7 @@ def test_stale_revision_and_missing_guid_are_refused(runtime: StorageRuntime) ->
     runtime.cache.create(record)
     runtime.cache.update(record.assembly_guid, lambda r: r.evolve(summary="one"), expected_revision=1)
     with pytest.raises(StaleRevision) as info:
-        runtime.cache.update(record.assembly_guid, lambda r: r.evolve(summary="two"),
-                             expected_revision=1)
+        runtime.cache.update(record.assembly_guid, lambda r: r.evolve(summary="two"), expected_revision=1)
     assert "current revision is 2" in str(info.value)
     assert runtime.cache.require(record.assembly_guid).record.summary == "one"
     with pytest.raises(AssemblyExists):
@@ -248,8 +249,10 @@ def test_locked_domain_keeps_entries_queued_and_other_domains_flush(settings: Se
         community = make_record(rt.payloads, Domain.COMMUNITY, "Community one")
         rt.cache.create(user)
         rt.cache.create(community)
-        holder = connect(settings.runtime_root / "user_created.db",
-                         ConnectionOptions(shared_cache=False, busy_timeout_ms=50))
+        holder = connect(
+            settings.runtime_root / "user_created.db",
+            ConnectionOptions(shared_cache=False, busy_timeout_ms=50),
+        )
         holder.execute("BEGIN IMMEDIATE")
         results = {r.domain: r for r in rt.cache.flush_now()}
         assert results[Domain.USER].busy and not results[Domain.USER].ok
@@ -267,12 +270,13 @@ def test_locked_domain_keeps_entries_queued_and_other_domains_flush(settings: Se
 
 
 def test_worker_retries_a_failed_flush(settings: Settings) -> None:
-    settings = settings.with_overrides(flush_interval=0.3, sqlite_busy_timeout_ms=20,
-                                       lock_retry_seconds=0.1)
+    settings = settings.with_overrides(flush_interval=0.3, sqlite_busy_timeout_ms=20, lock_retry_seconds=0.1)
     rt = StorageRuntime.open(settings)
     try:
-        holder = connect(settings.runtime_root / "user_created.db",
-                         ConnectionOptions(shared_cache=False, busy_timeout_ms=20))
+        holder = connect(
+            settings.runtime_root / "user_created.db",
+            ConnectionOptions(shared_cache=False, busy_timeout_ms=20),
+        )
         holder.execute("BEGIN IMMEDIATE")
         record = make_record(rt.payloads)
         rt.cache.create(record)
@@ -355,8 +359,10 @@ def test_journal_groups_concurrent_appends(tmp_path: Path) -> None:
     store = PayloadStore(tmp_path / "Payloads")
     record = make_record(store)
     with ThreadPoolExecutor(16) as pool:
-        futures = [pool.submit(lambda: journal.submit(new_entry(journal, "upsert", record)).result())
-                   for _ in range(200)]
+        futures = [
+            pool.submit(lambda: journal.submit(new_entry(journal, "upsert", record)).result())
+            for _ in range(200)
+        ]
         seqs = sorted(f.result() for f in futures)
     assert seqs == list(range(1, 201))
     assert journal.depth() == 200

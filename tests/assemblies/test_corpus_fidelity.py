@@ -38,8 +38,12 @@ def _cases() -> list[Any]:
     trmm = CORPUS / "tactical-rmm"
     for entry in json.loads((trmm / "community_scripts.json").read_bytes()):
         script = (trmm / "scripts" / entry["filename"]).read_bytes()
-        cases.append(pytest.param(("trmm", entry["filename"], json.dumps(entry).encode(), script),
-                                  id=f"tactical-rmm/{entry['filename']}"))
+        cases.append(
+            pytest.param(
+                ("trmm", entry["filename"], json.dumps(entry).encode(), script),
+                id=f"tactical-rmm/{entry['filename']}",
+            )
+        )
     return cases
 
 
@@ -54,11 +58,19 @@ def test_every_corpus_folder_is_covered() -> None:
 
 def export_of(imported: ImportedAssembly) -> dict[str, Any]:
     return export_value(
-        display_name=imported.display_name, summary=imported.summary, category=imported.category,
-        assembly_kind=imported.assembly_kind, assembly_type=imported.assembly_type,
-        version=imported.version, metadata=json.loads(canonical_json(imported.metadata)),
-        tags=imported.tags, content=imported.content, assembly_guid=GUID, source="user",
-        revision=1, updated_at="2026-01-01T00:00:00.000Z",
+        display_name=imported.display_name,
+        summary=imported.summary,
+        category=imported.category,
+        assembly_kind=imported.assembly_kind,
+        assembly_type=imported.assembly_type,
+        version=imported.version,
+        metadata=json.loads(canonical_json(imported.metadata)),
+        tags=imported.tags,
+        content=imported.content,
+        assembly_guid=GUID,
+        source="user",
+        revision=1,
+        updated_at="2026-01-01T00:00:00.000Z",
     )
 
 
@@ -81,8 +93,9 @@ def leaves(value: Any, path: str = "") -> Iterator[tuple[str, Any]]:
         yield path, value
 
 
-def comparable(case: tuple[str, str, bytes, bytes | None],
-               exported: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+def comparable(
+    case: tuple[str, str, bytes, bytes | None], exported: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """(original, export) as the documented normalisations compare them."""
     form, _, raw, script = case
     if form == "trmm":  # the entry is kept whole; its script is the document's script

@@ -27,12 +27,19 @@ GUID = "0123456789abcdef0123456789abcdef"
 
 def export_of(imported: ImportedAssembly, **overrides: Any) -> dict[str, Any]:
     fields: dict[str, Any] = {
-        "display_name": imported.display_name, "summary": imported.summary,
-        "category": imported.category, "assembly_kind": imported.assembly_kind,
-        "assembly_type": imported.assembly_type, "version": imported.version,
+        "display_name": imported.display_name,
+        "summary": imported.summary,
+        "category": imported.category,
+        "assembly_kind": imported.assembly_kind,
+        "assembly_type": imported.assembly_type,
+        "version": imported.version,
         "metadata": json.loads(canonical_json(imported.metadata)),  # as the column stores it
-        "tags": imported.tags, "content": imported.content, "assembly_guid": GUID,
-        "source": "user", "revision": 1, "updated_at": "2026-01-01T00:00:00.000Z",
+        "tags": imported.tags,
+        "content": imported.content,
+        "assembly_guid": GUID,
+        "source": "user",
+        "revision": 1,
+        "updated_at": "2026-01-01T00:00:00.000Z",
     }
     fields.update(overrides)
     return export_value(**fields)
@@ -52,8 +59,16 @@ def workflow_item() -> dict[str, Any]:
         "payload": {
             "assembly_guid": "83fb2768611549ea813f5a046b92e2b2",
             "tab_name": "Math Operations",
-            "nodes": [{"id": "n1", "type": "math", "position": {"x": 1, "y": 2},
-                       "data": {"op": "+"}, "dragHandle": ".h", "width": 120}],
+            "nodes": [
+                {
+                    "id": "n1",
+                    "type": "math",
+                    "position": {"x": 1, "y": 2},
+                    "data": {"op": "+"},
+                    "dragHandle": ".h",
+                    "width": 120,
+                }
+            ],
             "edges": [{"id": "e1", "source": "n1", "target": "n1", "style": {"stroke": "#fff"}}],
         },
     }
@@ -78,8 +93,7 @@ def test_corpus_item_imports_with_its_type_and_wrapper(path: Path) -> None:
     for key in ("timeout_seconds", "sites", "variables"):  # inner fields the old import dropped
         assert imported.metadata[key] == inner[key]
     wrapper = imported.metadata["item"]["fields"]
-    for key in ("assembly_guid", "assembly_subtype", "domain", "created_at", "updated_at",
-                "payload_guid"):
+    for key in ("assembly_guid", "assembly_subtype", "domain", "created_at", "updated_at", "payload_guid"):
         assert wrapper[key] == item[key]
     script = inner["script"]
     expected = base64.b64decode(script) if inner.get("script_encoding") == "base64" else script.encode()
@@ -136,8 +150,9 @@ def test_fields_the_importer_does_not_know_come_back_on_export() -> None:
 
 def test_renames_show_in_wrapper_and_inner_document() -> None:
     item = json.loads(ITEMS[0].read_bytes())
-    exported = export_of(import_value(item), display_name="Renamed", summary="New text",
-                         assembly_type="batch")
+    exported = export_of(
+        import_value(item), display_name="Renamed", summary="New text", assembly_type="batch"
+    )
     assert exported["display_name"] == "Renamed" and exported["payload"]["name"] == "Renamed"
     assert exported["summary"] == "New text" and exported["payload"]["description"] == "New text"
     assert exported["assembly_subtype"] == "batch" and exported["payload"]["type"] == "batch"
@@ -152,13 +167,16 @@ def test_inner_name_that_differs_from_the_wrapper_is_kept() -> None:
     assert normalise(export_of(imported)) == normalise(item)
 
 
-@pytest.mark.parametrize(("change", "message"), [
-    ({"assembly_subtype": "perl"}, "assembly_subtype 'perl' is not a known script language"),
-    ({"assembly_subtype": None}, "assembly_subtype null is not a known script language"),
-    ({"assembly_type": "macro"}, "assembly_type 'macro' is not a known item type"),
-    ({"payload": "text"}, "document.payload must be an object"),
-    ({"display_name": ""}, "document.display_name must be a non-empty string"),
-])
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"assembly_subtype": "perl"}, "assembly_subtype 'perl' is not a known script language"),
+        ({"assembly_subtype": None}, "assembly_subtype null is not a known script language"),
+        ({"assembly_type": "macro"}, "assembly_type 'macro' is not a known item type"),
+        ({"payload": "text"}, "document.payload must be an object"),
+        ({"display_name": ""}, "document.display_name must be a non-empty string"),
+    ],
+)
 def test_bad_items_are_refused_with_the_field_named(change: dict[str, Any], message: str) -> None:
     item = json.loads(ITEMS[0].read_bytes())
     item.update(change)
@@ -181,13 +199,16 @@ def test_problems_inside_the_payload_name_the_payload() -> None:
 
 def test_the_api_record_form_keeps_fields_it_does_not_map() -> None:
     record = {
-        "display_name": "Saved record", "assembly_kind": "script", "assembly_type": "bash",
-        "revision": 4, "is_dirty": False, "owner_team": "ops",
+        "display_name": "Saved record",
+        "assembly_kind": "script",
+        "assembly_type": "bash",
+        "revision": 4,
+        "is_dirty": False,
+        "owner_team": "ops",
         "payload": {"script": "echo hi\n", "files": [], "checksum_hint": "abc"},
     }
     imported = import_value(record)
-    assert imported.metadata["legacy"] == {"owner_team": "ops",
-                                           "payload_fields": {"checksum_hint": "abc"}}
+    assert imported.metadata["legacy"] == {"owner_team": "ops", "payload_fields": {"checksum_hint": "abc"}}
     exported = export_of(imported)
     assert exported["owner_team"] == "ops"
     assert exported["payload_fields"] == {"checksum_hint": "abc"}

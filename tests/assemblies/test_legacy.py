@@ -47,8 +47,12 @@ def _corpus_files() -> list[Any]:
         return [pytest.param(None, marks=pytest.mark.skip(reason=CORPUS_MISSING), id="corpus")]
     paths = sorted(
         p
-        for pattern in ("scripts/*.json", "workflows/*.json", "ansible_playbooks/*.yml",
-                        "payloads/*/payload.json")
+        for pattern in (
+            "scripts/*.json",
+            "workflows/*.json",
+            "ansible_playbooks/*.yml",
+            "payloads/*/payload.json",
+        )
         for p in CORPUS.glob(pattern)
     )
     return [pytest.param(p, id=str(p.relative_to(CORPUS))) for p in paths]
@@ -183,8 +187,7 @@ def test_corpus_original_key_order_is_rebuilt(path: Path) -> None:
     if "script_encoding" not in original and "script" in original:
         expected.insert(expected.index("script") + 1, "script_encoding")
     assert list(exported) == expected
-    for ours, theirs in zip(exported.get("variables", []), original.get("variables", []),
-                            strict=True):
+    for ours, theirs in zip(exported.get("variables", []), original.get("variables", []), strict=True):
         assert list(ours) == list(theirs)
 
 
@@ -221,9 +224,15 @@ def test_corpus_kinds_types_and_main_files() -> None:
         "scripts/Unlock_AD_Account.json": (AssemblyKind.SCRIPT, "powershell", "script.ps1"),
         "workflows/Math Operations.json": (AssemblyKind.WORKFLOW, "workflow", "workflow.json"),
         "payloads/d7099c3d9d588903b483570926da4739aa99aacf/payload.json": (
-            AssemblyKind.ANSIBLE, "ansible", "playbook.yml"),
+            AssemblyKind.ANSIBLE,
+            "ansible",
+            "playbook.yml",
+        ),
         "ansible_playbooks/Write Canary to C Drive Root.yml": (
-            AssemblyKind.ANSIBLE, "ansible", "playbook.yml"),
+            AssemblyKind.ANSIBLE,
+            "ansible",
+            "playbook.yml",
+        ),
     }
     for relative, (kind, assembly_type, main_file) in cases.items():
         path = _corpus(relative)
@@ -247,17 +256,47 @@ def test_corpus_kinds_types_and_main_files() -> None:
 
 
 VARIABLES: list[dict[str, Any]] = [
-    {"name": "message", "label": "Message", "type": "string", "default": "Hello",
-     "required": True, "description": "Text to print"},
-    {"name": "count", "label": "Count", "type": "number", "default": 3, "required": False,
-     "description": "How many"},
+    {
+        "name": "message",
+        "label": "Message",
+        "type": "string",
+        "default": "Hello",
+        "required": True,
+        "description": "Text to print",
+    },
+    {
+        "name": "count",
+        "label": "Count",
+        "type": "number",
+        "default": 3,
+        "required": False,
+        "description": "How many",
+    },
     {"name": "legacy_count", "label": "Count (text)", "type": "number", "default": "30"},
-    {"name": "force", "label": "Force", "type": "boolean", "default": False,
-     "required": False, "description": ""},
-    {"name": "admin", "label": "Admin account", "type": "credential", "default": None,
-     "required": True, "description": "Credential used to run"},
-    {"description": "Pick one", "name": "mode", "type": "select", "label": "Mode",
-     "options": ["fast", "safe", {"label": "Custom", "value": "custom"}], "default": "safe"},
+    {
+        "name": "force",
+        "label": "Force",
+        "type": "boolean",
+        "default": False,
+        "required": False,
+        "description": "",
+    },
+    {
+        "name": "admin",
+        "label": "Admin account",
+        "type": "credential",
+        "default": None,
+        "required": True,
+        "description": "Credential used to run",
+    },
+    {
+        "description": "Pick one",
+        "name": "mode",
+        "type": "select",
+        "label": "Mode",
+        "options": ["fast", "safe", {"label": "Custom", "value": "custom"}],
+        "default": "safe",
+    },
     {"name": "notes", "type": "multiline", "default": "line 1\r\nline 2\n"},
     {"name": "when", "type": "date", "default": "2024-01-31", "placeholder": "YYYY-MM-DD"},
     {"name": "servers", "type": "list", "default": ["a", "b"], "label": None},
@@ -286,15 +325,23 @@ def test_binary_attachments_round_trip() -> None:
         "setup (x64).msi": rng.randbytes(1000) + b"\x00",
     }
     entries: list[dict[str, Any]] = [
-        {"file_name": name, "size": len(data), "mime_type": "application/octet-stream",
-         "data": base64.b64encode(data).decode("ascii")}
+        {
+            "file_name": name,
+            "size": len(data),
+            "mime_type": "application/octet-stream",
+            "data": base64.b64encode(data).decode("ascii"),
+        }
         for name, data in blobs.items()
     ]
     entries[1]["mime_type"] = "application/x-custom"
     del entries[2]["size"]  # legacy entries without size/mime_type stay that way
     del entries[3]["mime_type"]
-    entries[4] = {"data": entries[4]["data"], "file_name": entries[4]["file_name"],
-                  "sha1": "not checked", "mime_type": "application/x-msi"}
+    entries[4] = {
+        "data": entries[4]["data"],
+        "file_name": entries[4]["file_name"],
+        "sha1": "not checked",
+        "mime_type": "application/x-msi",
+    }
     original = script_doc(files=copy.deepcopy(entries))
     imported = parse_document(json.dumps(original).encode("utf-8"))
 
@@ -321,11 +368,14 @@ def test_attachment_added_in_engine_is_exported_with_full_entry() -> None:
         (PayloadFile("tool.exe", b"MZ\x00\x01", "application/vnd.microsoft.portable-executable"),),
     )
     exported = export_of(imported, content=content)
-    assert exported["files"] == [{
-        "file_name": "tool.exe", "size": 4,
-        "mime_type": "application/vnd.microsoft.portable-executable",
-        "data": base64.b64encode(b"MZ\x00\x01").decode("ascii"),
-    }]
+    assert exported["files"] == [
+        {
+            "file_name": "tool.exe",
+            "size": 4,
+            "mime_type": "application/vnd.microsoft.portable-executable",
+            "data": base64.b64encode(b"MZ\x00\x01").decode("ascii"),
+        }
+    ]
 
 
 # ------------------------------------------------------------------ script forms
@@ -344,16 +394,19 @@ def test_non_utf8_script_bytes_are_kept_losslessly() -> None:
 
 def test_line_endings_and_trailing_newlines_are_kept_byte_for_byte() -> None:
     text = "@echo off\r\necho hi\r\n\r\n"
-    imported = parse_document(json.dumps(script_doc(type="batch", script=text,
-                                                    script_encoding=DROP)))
+    imported = parse_document(json.dumps(script_doc(type="batch", script=text, script_encoding=DROP)))
     assert imported.content.main == text.encode("ascii")
     assert imported.content.main_file_name == "script.bat"
     assert decoded_script(export_of(imported)) == text.encode("ascii")
 
 
 def test_script_wins_over_disagreeing_script_lines() -> None:
-    original = script_doc(script="echo one\necho two\n", script_lines=["echo one", "echo two"],
-                          script_encoding=DROP, type="bash")
+    original = script_doc(
+        script="echo one\necho two\n",
+        script_lines=["echo one", "echo two"],
+        script_encoding=DROP,
+        type="bash",
+    )
     imported = parse_document(json.dumps(original))
     assert imported.content.main == b"echo one\necho two\n"
     notes = imported.metadata["legacy_format"]
@@ -364,8 +417,9 @@ def test_script_wins_over_disagreeing_script_lines() -> None:
 
 
 def test_script_lines_alone_are_joined_with_newlines() -> None:
-    original = script_doc(script=DROP, script_encoding=DROP, type="python",
-                          script_lines=["print('a')", "print('b')", ""])
+    original = script_doc(
+        script=DROP, script_encoding=DROP, type="python", script_lines=["print('a')", "print('b')", ""]
+    )
     imported = parse_document(json.dumps(original))
     assert imported.content.main == b"print('a')\nprint('b')\n"
     assert imported.content.main_file_name == "script.py"
@@ -388,8 +442,15 @@ def test_base64_script_with_line_breaks_is_accepted() -> None:
 
 
 def test_absent_keys_stay_absent_until_the_record_has_a_value() -> None:
-    original = script_doc(description=DROP, category=DROP, version=DROP, files=DROP,
-                          variables=DROP, sites=DROP, timeout_seconds=DROP)
+    original = script_doc(
+        description=DROP,
+        category=DROP,
+        version=DROP,
+        files=DROP,
+        variables=DROP,
+        sites=DROP,
+        timeout_seconds=DROP,
+    )
     imported = parse_document(json.dumps(original))
     assert (imported.summary, imported.category, imported.version) == (None, None, None)
     assert set(imported.metadata) == {"legacy_format"}
@@ -413,8 +474,7 @@ def test_unknown_top_level_fields_are_kept_in_place() -> None:
     keys = list(original)
     original = {key: original[key] for key in ["author", *keys[:-1], "legacy_id"]}
     imported = parse_document(json.dumps(original))
-    assert imported.metadata["legacy"] == {"author": {"name": "ops", "ids": [1, 2]},
-                                           "legacy_id": "abc"}
+    assert imported.metadata["legacy"] == {"author": {"name": "ops", "ids": [1, 2]}, "legacy_id": "abc"}
     exported = export_of(imported)
     exported.pop(ENGINE_KEY)
     assert list(exported) == list(original)
@@ -423,8 +483,14 @@ def test_unknown_top_level_fields_are_kept_in_place() -> None:
 
 def test_export_reflects_edits_to_the_record() -> None:
     imported = parse_document(json.dumps(script_doc()))
-    exported = export_of(imported, display_name="Renamed", summary="New text",
-                         category="application", version=7, tags=["a", "b"])
+    exported = export_of(
+        imported,
+        display_name="Renamed",
+        summary="New text",
+        category="application",
+        version=7,
+        tags=["a", "b"],
+    )
     assert (exported["name"], exported["description"]) == ("Renamed", "New text")
     assert (exported["category"], exported["version"]) == ("application", 7)
     assert exported[ENGINE_KEY]["tags"] == ["a", "b"]
@@ -434,9 +500,12 @@ def test_export_reflects_edits_to_the_record() -> None:
 
 
 def test_workflow_export_keeps_every_field_and_follows_renames() -> None:
-    workflow = {"tab_name": "Flow", "nodes": [{"id": "n1", "position": {"x": 1.5, "y": 2},
-                                               "data": {"label": "A"}, "dragHandle": ".h"}],
-                "edges": [], "viewport": {"zoom": 0.75}}
+    workflow = {
+        "tab_name": "Flow",
+        "nodes": [{"id": "n1", "position": {"x": 1.5, "y": 2}, "data": {"label": "A"}, "dragHandle": ".h"}],
+        "edges": [],
+        "viewport": {"zoom": 0.75},
+    }
     imported = parse_document(json.dumps(workflow))
     assert imported.summary is None
     assert export_of(imported, display_name="Flow 2")["tab_name"] == "Flow 2"
@@ -469,14 +538,29 @@ def test_workflow_exported_without_a_tab_name_imports_back_without_a_file_name()
 def test_document_created_in_the_engine_gets_the_full_legacy_layout() -> None:
     content = PayloadContent(PayloadType.SCRIPT, "script.sh", b"echo hi\n")
     exported = export_document(
-        display_name="Made here", summary=None, category=None, assembly_kind="script",
-        assembly_type=None, version=None, metadata={}, tags=["t"], content=content, **IDENTITY,
+        display_name="Made here",
+        summary=None,
+        category=None,
+        assembly_kind="script",
+        assembly_type=None,
+        version=None,
+        metadata={},
+        tags=["t"],
+        content=content,
+        **IDENTITY,
     )
     assert exported == {
-        "version": 1, "name": "Made here", "description": "", "category": "script",
-        "type": "bash", "script": base64.b64encode(b"echo hi\n").decode("ascii"),
-        "script_encoding": "base64", "timeout_seconds": 3600,
-        "sites": {"mode": "all", "values": []}, "variables": [], "files": [],
+        "version": 1,
+        "name": "Made here",
+        "description": "",
+        "category": "script",
+        "type": "bash",
+        "script": base64.b64encode(b"echo hi\n").decode("ascii"),
+        "script_encoding": "base64",
+        "timeout_seconds": 3600,
+        "sites": {"mode": "all", "values": []},
+        "variables": [],
+        "files": [],
         ENGINE_KEY: {**IDENTITY, "display_name": "Made here", "tags": ["t"]},
     }
 
@@ -531,16 +615,30 @@ def _wrapped(imported: ImportedAssembly) -> dict[str, Any]:
     else:
         payload = {
             "script": imported.content.text,
-            "files": [{"file_name": f.file_name, "mime_type": f.mime_type, "size": f.size,
-                       "data": base64.b64encode(f.data).decode("ascii")}
-                      for f in imported.content.files],
+            "files": [
+                {
+                    "file_name": f.file_name,
+                    "mime_type": f.mime_type,
+                    "size": f.size,
+                    "data": base64.b64encode(f.data).decode("ascii"),
+                }
+                for f in imported.content.files
+            ],
         }
     return {
-        "assembly_guid": GUID, "display_name": imported.display_name,
-        "summary": imported.summary, "category": imported.category,
-        "assembly_kind": imported.assembly_kind.value, "assembly_type": imported.assembly_type,
-        "version": imported.version, "revision": 9, "source": "community", "is_dirty": False,
-        "metadata": stored(imported.metadata), "tags": ["wrapped"], "payload": payload,
+        "assembly_guid": GUID,
+        "display_name": imported.display_name,
+        "summary": imported.summary,
+        "category": imported.category,
+        "assembly_kind": imported.assembly_kind.value,
+        "assembly_type": imported.assembly_type,
+        "version": imported.version,
+        "revision": 9,
+        "source": "community",
+        "is_dirty": False,
+        "metadata": stored(imported.metadata),
+        "tags": ["wrapped"],
+        "payload": payload,
     }
 
 
@@ -557,9 +655,16 @@ def test_wrapped_form_is_unwrapped(path: Path) -> None:
 
 def test_wrapped_form_with_attachments() -> None:
     data = bytes(range(256)) * 4
-    original = script_doc(files=[{"file_name": "blob.bin", "size": len(data),
-                                  "mime_type": "application/octet-stream",
-                                  "data": base64.b64encode(data).decode("ascii")}])
+    original = script_doc(
+        files=[
+            {
+                "file_name": "blob.bin",
+                "size": len(data),
+                "mime_type": "application/octet-stream",
+                "data": base64.b64encode(data).decode("ascii"),
+            }
+        ]
+    )
     imported = parse_document(json.dumps(original))
     unwrapped = parse_document(json.dumps(_wrapped(imported)))
     assert unwrapped.content.files == (PayloadFile("blob.bin", data),)
@@ -575,8 +680,12 @@ def _json(doc: dict[str, Any]) -> bytes:
 
 
 def _file(**changes: Any) -> dict[str, Any]:
-    entry: dict[str, Any] = {"file_name": "a.bin", "size": 3, "mime_type": "text/plain",
-                             "data": base64.b64encode(b"abc").decode("ascii")}
+    entry: dict[str, Any] = {
+        "file_name": "a.bin",
+        "size": 3,
+        "mime_type": "text/plain",
+        "data": base64.b64encode(b"abc").decode("ascii"),
+    }
     for key, value in changes.items():
         if value is DROP:
             entry.pop(key)
@@ -585,146 +694,347 @@ def _file(**changes: Any) -> dict[str, Any]:
     return entry
 
 
-WRAPPED = {"display_name": "W", "assembly_kind": "script", "assembly_type": "bash",
-           "payload": {"script": "echo"}}
+WRAPPED = {
+    "display_name": "W",
+    "assembly_kind": "script",
+    "assembly_type": "bash",
+    "payload": {"script": "echo"},
+}
 
 INVALID: list[Any] = [
-    pytest.param(b'{"name": "\xff"}', None,
-                 "document is not UTF-8 text (byte 0xff at offset 10)", id="not-utf8"),
-    pytest.param(b"{oops", None, "document is not valid JSON (Expecting property name "
-                 "enclosed in double quotes at line 1 column 2)", id="not-json"),
+    pytest.param(
+        b'{"name": "\xff"}', None, "document is not UTF-8 text (byte 0xff at offset 10)", id="not-utf8"
+    ),
+    pytest.param(
+        b"{oops",
+        None,
+        "document is not valid JSON (Expecting property name enclosed in double quotes at line 1 column 2)",
+        id="not-json",
+    ),
     pytest.param(b"[1, 2]", None, "document must be a JSON object, got a list", id="array"),
-    pytest.param(b'"text"', None, "document must be a JSON object, got the string 'text'",
-                 id="string"),
-    pytest.param(b'{"name": "x", "timeout_seconds": NaN}', None,
-                 "document contains NaN, which is not valid JSON", id="nan"),
-    pytest.param(_json(script_doc(type="cobol")), None,
-                 "document.type 'cobol' is not a known script type "
-                 "(powershell, batch, bash, python)", id="unknown-type"),
-    pytest.param(_json(script_doc(type=DROP)), None, "document.type is missing",
-                 id="missing-type"),
-    pytest.param(_json(script_doc(name=DROP)), None, "document.name is missing",
-                 id="missing-name"),
-    pytest.param(_json(script_doc(name="  ")), None,
-                 "document.name must be a non-empty string", id="blank-name"),
-    pytest.param(_json(script_doc(description=5)), None,
-                 "document.description must be a string, got the number 5", id="description"),
-    pytest.param(_json(script_doc(version="1")), None,
-                 "document.version must be a whole number, got the string '1'", id="version"),
-    pytest.param(_json(script_doc(variables={"name": "x"})), None,
-                 "document.variables must be a list of variable objects, got an object",
-                 id="variables-not-list"),
-    pytest.param(_json(script_doc(variables=["x"])), None,
-                 "document.variables[0] must be an object", id="variable-not-object"),
-    pytest.param(_json(script_doc(variables=[{"type": "string"}])), None,
-                 "document.variables[0].name is missing", id="variable-without-name"),
-    pytest.param(_json(script_doc(variables=[{"name": "a", "required": "yes"}])), None,
-                 "document.variables[0].required must be true or false", id="required"),
-    pytest.param(_json(script_doc(variables=[{"name": "a", "options": "x,y"}])), None,
-                 "document.variables[0].options must be a list", id="options"),
-    pytest.param(_json(script_doc(variables=[{"name": "a"}, {"name": "a"}])), None,
-                 "document.variables has two variables named 'a'", id="duplicate-variable"),
-    pytest.param(_json(script_doc(timeout_seconds="60")), None,
-                 "document.timeout_seconds must be a whole number of seconds, got the "
-                 "string '60'", id="timeout-string"),
-    pytest.param(_json(script_doc(timeout_seconds=1.5)), None,
-                 "document.timeout_seconds must be a whole number of seconds, got the "
-                 "number 1.5", id="timeout-float"),
-    pytest.param(_json(script_doc(timeout_seconds=True)), None,
-                 "document.timeout_seconds must be a whole number of seconds, got a boolean",
-                 id="timeout-bool"),
-    pytest.param(_json(script_doc(timeout_seconds=-1)), None,
-                 "document.timeout_seconds must not be negative", id="timeout-negative"),
-    pytest.param(_json(script_doc(sites=["all"])), None, "document.sites must be an object",
-                 id="sites"),
-    pytest.param(_json(script_doc(files={})), None,
-                 "document.files must be a list of file objects", id="files-not-list"),
-    pytest.param(_json(script_doc(files=[_file(file_name=DROP)])), None,
-                 "document.files[0].file_name is missing", id="file-without-name"),
-    pytest.param(_json(script_doc(files=[_file(data=DROP)])), None,
-                 "document.files[0].data is missing", id="file-without-data"),
-    pytest.param(_json(script_doc(files=[_file(data="a*c=")])), None,
-                 "document.files[0].data is not valid base64", id="file-bad-base64"),
-    pytest.param(_json(script_doc(files=[_file(data="YW\nJj")])), None,
-                 "document.files[0].data is not valid base64", id="file-base64-newline"),
-    pytest.param(_json(script_doc(files=[_file(size=4)])), None,
-                 "document.files[0].size is 4 but data decodes to 3 bytes", id="file-size"),
-    pytest.param(_json(script_doc(files=[_file(size="3")])), None,
-                 "document.files[0].size must be a whole number of bytes", id="file-size-type"),
-    pytest.param(_json(script_doc(files=[_file(mime_type=None)])), None,
-                 "document.files[0].mime_type must be a non-empty string", id="file-mime"),
-    pytest.param(_json(script_doc(files=[_file(), _file()])), None,
-                 "document.files has two files named 'a.bin'", id="duplicate-file"),
-    pytest.param(_json(script_doc(files=[_file(file_name="../etc/passwd")])), None,
-                 "document.files[0].file_name '../etc/passwd' is not a safe file name: it "
-                 "contains a path separator", id="file-name-traversal"),
-    pytest.param(_json(script_doc(files=[_file(file_name="a\\b.txt")])), None,
-                 "is not a safe file name: it contains a path separator", id="backslash"),
-    pytest.param(_json(script_doc(files=[_file(file_name="a\x00.txt")])), None,
-                 "is not a safe file name: it contains a NUL character", id="nul"),
-    pytest.param(_json(script_doc(files=[_file(file_name="..")])), None,
-                 "is not a safe file name: it contains '..'", id="dotdot"),
-    pytest.param(_json(script_doc(files=[_file(file_name="a..b")])), None,
-                 "is not a safe file name: it contains '..'", id="inner-dotdot"),
-    pytest.param(_json(script_doc(files=[_file(file_name=".bashrc")])), None,
-                 "is not a safe file name: it starts with '.'", id="leading-dot"),
-    pytest.param(_json(script_doc(files=[_file(file_name="tab\there")])), None,
-                 "is not a safe file name: it contains a control character", id="control"),
-    pytest.param(_json(script_doc(files=[_file(file_name="x" * 256)])), None,
-                 "is not a safe file name: it is longer than 255 bytes", id="too-long"),
-    pytest.param(_json(script_doc(script="not base64!")), None,
-                 "document.script is not valid base64", id="script-bad-base64"),
-    pytest.param(_json(script_doc(script_encoding="rot13")), None,
-                 "document.script_encoding 'rot13' is not supported", id="script-encoding"),
-    pytest.param(_json(script_doc(script=DROP)), None, "document.script is missing",
-                 id="script-missing"),
-    pytest.param(_json(script_doc(script=12)), None,
-                 "document.script must be a string, got the number 12", id="script-type"),
-    pytest.param(_json(script_doc(script_lines="a\nb")), None,
-                 "document.script_lines must be a list of strings", id="script-lines"),
-    pytest.param(b'{"name": "x", "type": "bash", "script": "\\ud800"}', None,
-                 "document.script contains a character that cannot be stored as UTF-8",
-                 id="lone-surrogate"),
-    pytest.param(_json({"tab_name": "W", "nodes": {}, "edges": []}), None,
-                 "document.nodes must be a list, got an object", id="workflow-nodes"),
-    pytest.param(_json({"tab_name": "W", "nodes": [], "edges": "none"}), None,
-                 "document.edges must be a list", id="workflow-edges"),
-    pytest.param(_json({"tab_name": "", "nodes": [], "edges": []}), None,
-                 "document.tab_name must be a non-empty string", id="workflow-blank-name"),
-    pytest.param(_json({"nodes": [], "edges": []}), None,
-                 "document.tab_name is missing", id="workflow-no-name"),
-    pytest.param(_json({**script_doc(), ENGINE_KEY: "x"}), None,
-                 "document.assembly_engine must be an object", id="engine-key"),
-    pytest.param(_json({**script_doc(), ENGINE_KEY: {"assembly_guid": "../../x"}}), None,
-                 "document.assembly_engine.assembly_guid '../../x' is not a valid assembly id",
-                 id="engine-guid"),
-    pytest.param(_json({**WRAPPED, "payload": "echo"}), None,
-                 "document.payload must be an object", id="wrapped-payload"),
-    pytest.param(_json({**WRAPPED, "assembly_kind": "macro"}), None,
-                 "document.assembly_kind 'macro' is not a known kind (script, workflow, "
-                 "ansible)", id="wrapped-kind"),
-    pytest.param(_json({**WRAPPED, "display_name": None}), None,
-                 "document.display_name is missing", id="wrapped-name"),
-    pytest.param(_json({**WRAPPED, "assembly_kind": "workflow", "assembly_type": "bash"}), None,
-                 "document.assembly_type 'bash' does not fit assembly_kind 'workflow'",
-                 id="wrapped-type"),
-    pytest.param(_json({**WRAPPED, "assembly_kind": "workflow"}), None,
-                 "document.assembly_type 'bash' does not fit", id="wrapped-workflow-type"),
-    pytest.param(_json({**WRAPPED, "assembly_type": None, "assembly_kind": "workflow"}), None,
-                 "document.payload.workflow must be an object", id="wrapped-workflow"),
-    pytest.param(_json({**WRAPPED, "assembly_guid": "XYZ"}), None,
-                 "document.assembly_guid 'XYZ' is not a valid assembly id", id="wrapped-guid"),
-    pytest.param(_json({**WRAPPED, "metadata": {"timeout_seconds": "1"}}), None,
-                 "document.metadata.timeout_seconds must be a whole number",
-                 id="wrapped-metadata"),
-    pytest.param(_json({**WRAPPED, "payload": {"script": "x", "files": [_file(data=DROP)]}}),
-                 None, "document.payload.files[0].data is missing", id="wrapped-file"),
-    pytest.param(b"- name: x\n  hosts: [all\n", "broken.yml",
-                 "playbook 'broken.yml' is not valid YAML", id="yaml-invalid"),
-    pytest.param(b"# only a comment\n", "empty.yml",
-                 "playbook 'empty.yml' is empty: it needs at least one play", id="yaml-empty"),
-    pytest.param(b"just words\n", "words.yaml",
-                 "playbook 'words.yaml' must be a YAML list of plays", id="yaml-scalar"),
+    pytest.param(b'"text"', None, "document must be a JSON object, got the string 'text'", id="string"),
+    pytest.param(
+        b'{"name": "x", "timeout_seconds": NaN}',
+        None,
+        "document contains NaN, which is not valid JSON",
+        id="nan",
+    ),
+    pytest.param(
+        _json(script_doc(type="cobol")),
+        None,
+        "document.type 'cobol' is not a known script type (powershell, batch, bash, python)",
+        id="unknown-type",
+    ),
+    pytest.param(_json(script_doc(type=DROP)), None, "document.type is missing", id="missing-type"),
+    pytest.param(_json(script_doc(name=DROP)), None, "document.name is missing", id="missing-name"),
+    pytest.param(
+        _json(script_doc(name="  ")), None, "document.name must be a non-empty string", id="blank-name"
+    ),
+    pytest.param(
+        _json(script_doc(description=5)),
+        None,
+        "document.description must be a string, got the number 5",
+        id="description",
+    ),
+    pytest.param(
+        _json(script_doc(version="1")),
+        None,
+        "document.version must be a whole number, got the string '1'",
+        id="version",
+    ),
+    pytest.param(
+        _json(script_doc(variables={"name": "x"})),
+        None,
+        "document.variables must be a list of variable objects, got an object",
+        id="variables-not-list",
+    ),
+    pytest.param(
+        _json(script_doc(variables=["x"])),
+        None,
+        "document.variables[0] must be an object",
+        id="variable-not-object",
+    ),
+    pytest.param(
+        _json(script_doc(variables=[{"type": "string"}])),
+        None,
+        "document.variables[0].name is missing",
+        id="variable-without-name",
+    ),
+    pytest.param(
+        _json(script_doc(variables=[{"name": "a", "required": "yes"}])),
+        None,
+        "document.variables[0].required must be true or false",
+        id="required",
+    ),
+    pytest.param(
+        _json(script_doc(variables=[{"name": "a", "options": "x,y"}])),
+        None,
+        "document.variables[0].options must be a list",
+        id="options",
+    ),
+    pytest.param(
+        _json(script_doc(variables=[{"name": "a"}, {"name": "a"}])),
+        None,
+        "document.variables has two variables named 'a'",
+        id="duplicate-variable",
+    ),
+    pytest.param(
+        _json(script_doc(timeout_seconds="60")),
+        None,
+        "document.timeout_seconds must be a whole number of seconds, got the string '60'",
+        id="timeout-string",
+    ),
+    pytest.param(
+        _json(script_doc(timeout_seconds=1.5)),
+        None,
+        "document.timeout_seconds must be a whole number of seconds, got the number 1.5",
+        id="timeout-float",
+    ),
+    pytest.param(
+        _json(script_doc(timeout_seconds=True)),
+        None,
+        "document.timeout_seconds must be a whole number of seconds, got a boolean",
+        id="timeout-bool",
+    ),
+    pytest.param(
+        _json(script_doc(timeout_seconds=-1)),
+        None,
+        "document.timeout_seconds must not be negative",
+        id="timeout-negative",
+    ),
+    pytest.param(_json(script_doc(sites=["all"])), None, "document.sites must be an object", id="sites"),
+    pytest.param(
+        _json(script_doc(files={})),
+        None,
+        "document.files must be a list of file objects",
+        id="files-not-list",
+    ),
+    pytest.param(
+        _json(script_doc(files=[_file(file_name=DROP)])),
+        None,
+        "document.files[0].file_name is missing",
+        id="file-without-name",
+    ),
+    pytest.param(
+        _json(script_doc(files=[_file(data=DROP)])),
+        None,
+        "document.files[0].data is missing",
+        id="file-without-data",
+    ),
+    pytest.param(
+        _json(script_doc(files=[_file(data="a*c=")])),
+        None,
+        "document.files[0].data is not valid base64",
+        id="file-bad-base64",
+    ),
+    pytest.param(
+        _json(script_doc(files=[_file(data="YW\nJj")])),
+        None,
+        "document.files[0].data is not valid base64",
+        id="file-base64-newline",
+    ),
+    pytest.param(
+        _json(script_doc(files=[_file(size=4)])),
+        None,
+        "document.files[0].size is 4 but data decodes to 3 bytes",
+        id="file-size",
+    ),
+    pytest.param(
+        _json(script_doc(files=[_file(size="3")])),
+        None,
+        "document.files[0].size must be a whole number of bytes",
+        id="file-size-type",
+    ),
+    pytest.param(
+        _json(script_doc(files=[_file(mime_type=None)])),
+        None,
+        "document.files[0].mime_type must be a non-empty string",
+        id="file-mime",
+    ),
+    pytest.param(
+        _json(script_doc(files=[_file(), _file()])),
+        None,
+        "document.files has two files named 'a.bin'",
+        id="duplicate-file",
+    ),
+    pytest.param(
+        _json(script_doc(files=[_file(file_name="../etc/passwd")])),
+        None,
+        "document.files[0].file_name '../etc/passwd' is not a safe file name: it contains a path separator",
+        id="file-name-traversal",
+    ),
+    pytest.param(
+        _json(script_doc(files=[_file(file_name="a\\b.txt")])),
+        None,
+        "is not a safe file name: it contains a path separator",
+        id="backslash",
+    ),
+    pytest.param(
+        _json(script_doc(files=[_file(file_name="a\x00.txt")])),
+        None,
+        "is not a safe file name: it contains a NUL character",
+        id="nul",
+    ),
+    pytest.param(
+        _json(script_doc(files=[_file(file_name="..")])),
+        None,
+        "is not a safe file name: it contains '..'",
+        id="dotdot",
+    ),
+    pytest.param(
+        _json(script_doc(files=[_file(file_name="a..b")])),
+        None,
+        "is not a safe file name: it contains '..'",
+        id="inner-dotdot",
+    ),
+    pytest.param(
+        _json(script_doc(files=[_file(file_name=".bashrc")])),
+        None,
+        "is not a safe file name: it starts with '.'",
+        id="leading-dot",
+    ),
+    pytest.param(
+        _json(script_doc(files=[_file(file_name="tab\there")])),
+        None,
+        "is not a safe file name: it contains a control character",
+        id="control",
+    ),
+    pytest.param(
+        _json(script_doc(files=[_file(file_name="x" * 256)])),
+        None,
+        "is not a safe file name: it is longer than 255 bytes",
+        id="too-long",
+    ),
+    pytest.param(
+        _json(script_doc(script="not base64!")),
+        None,
+        "document.script is not valid base64",
+        id="script-bad-base64",
+    ),
+    pytest.param(
+        _json(script_doc(script_encoding="rot13")),
+        None,
+        "document.script_encoding 'rot13' is not supported",
+        id="script-encoding",
+    ),
+    pytest.param(_json(script_doc(script=DROP)), None, "document.script is missing", id="script-missing"),
+    pytest.param(
+        _json(script_doc(script=12)),
+        None,
+        "document.script must be a string, got the number 12",
+        id="script-type",
+    ),
+    pytest.param(
+        _json(script_doc(script_lines="a\nb")),
+        None,
+        "document.script_lines must be a list of strings",
+        id="script-lines",
+    ),
+    pytest.param(
+        b'{"name": "x", "type": "bash", "script": "\\ud800"}',
+        None,
+        "document.script contains a character that cannot be stored as UTF-8",
+        id="lone-surrogate",
+    ),
+    pytest.param(
+        _json({"tab_name": "W", "nodes": {}, "edges": []}),
+        None,
+        "document.nodes must be a list, got an object",
+        id="workflow-nodes",
+    ),
+    pytest.param(
+        _json({"tab_name": "W", "nodes": [], "edges": "none"}),
+        None,
+        "document.edges must be a list",
+        id="workflow-edges",
+    ),
+    pytest.param(
+        _json({"tab_name": "", "nodes": [], "edges": []}),
+        None,
+        "document.tab_name must be a non-empty string",
+        id="workflow-blank-name",
+    ),
+    pytest.param(
+        _json({"nodes": [], "edges": []}), None, "document.tab_name is missing", id="workflow-no-name"
+    ),
+    pytest.param(
+        _json({**script_doc(), ENGINE_KEY: "x"}),
+        None,
+        "document.assembly_engine must be an object",
+        id="engine-key",
+    ),
+    pytest.param(
+        _json({**script_doc(), ENGINE_KEY: {"assembly_guid": "../../x"}}),
+        None,
+        "document.assembly_engine.assembly_guid '../../x' is not a valid assembly id",
+        id="engine-guid",
+    ),
+    pytest.param(
+        _json({**WRAPPED, "payload": "echo"}),
+        None,
+        "document.payload must be an object",
+        id="wrapped-payload",
+    ),
+    pytest.param(
+        _json({**WRAPPED, "assembly_kind": "macro"}),
+        None,
+        "document.assembly_kind 'macro' is not a known kind (script, workflow, ansible)",
+        id="wrapped-kind",
+    ),
+    pytest.param(
+        _json({**WRAPPED, "display_name": None}), None, "document.display_name is missing", id="wrapped-name"
+    ),
+    pytest.param(
+        _json({**WRAPPED, "assembly_kind": "workflow", "assembly_type": "bash"}),
+        None,
+        "document.assembly_type 'bash' does not fit assembly_kind 'workflow'",
+        id="wrapped-type",
+    ),
+    pytest.param(
+        _json({**WRAPPED, "assembly_kind": "workflow"}),
+        None,
+        "document.assembly_type 'bash' does not fit",
+        id="wrapped-workflow-type",
+    ),
+    pytest.param(
+        _json({**WRAPPED, "assembly_type": None, "assembly_kind": "workflow"}),
+        None,
+        "document.payload.workflow must be an object",
+        id="wrapped-workflow",
+    ),
+    pytest.param(
+        _json({**WRAPPED, "assembly_guid": "XYZ"}),
+        None,
+        "document.assembly_guid 'XYZ' is not a valid assembly id",
+        id="wrapped-guid",
+    ),
+    pytest.param(
+        _json({**WRAPPED, "metadata": {"timeout_seconds": "1"}}),
+        None,
+        "document.metadata.timeout_seconds must be a whole number",
+        id="wrapped-metadata",
+    ),
+    pytest.param(
+        _json({**WRAPPED, "payload": {"script": "x", "files": [_file(data=DROP)]}}),
+        None,
+        "document.payload.files[0].data is missing",
+        id="wrapped-file",
+    ),
+    pytest.param(
+        b"- name: x\n  hosts: [all\n",
+        "broken.yml",
+        "playbook 'broken.yml' is not valid YAML",
+        id="yaml-invalid",
+    ),
+    pytest.param(
+        b"# only a comment\n",
+        "empty.yml",
+        "playbook 'empty.yml' is empty: it needs at least one play",
+        id="yaml-empty",
+    ),
+    pytest.param(
+        b"just words\n", "words.yaml", "playbook 'words.yaml' must be a YAML list of plays", id="yaml-scalar"
+    ),
     pytest.param(b"greeting: hello\n", None, "document is not valid JSON", id="yaml-not-plays"),
 ]
 
@@ -755,11 +1065,18 @@ def test_document_from_dict_rejects_non_objects_and_leaves_input_alone() -> None
 
 
 def test_normalisation_rules() -> None:
-    plain = {"name": "x", "type": "batch", "script": "a\r\nb\r\n", "script_lines": ["a", "b", ""],
-             ENGINE_KEY: {"assembly_guid": GUID}}
+    plain = {
+        "name": "x",
+        "type": "batch",
+        "script": "a\r\nb\r\n",
+        "script_lines": ["a", "b", ""],
+        ENGINE_KEY: {"assembly_guid": GUID},
+    }
     before = copy.deepcopy(plain)
     assert normalise_for_comparison(plain) == {
-        "name": "x", "type": "batch", "script": base64.b64encode(b"a\nb\n").decode("ascii"),
+        "name": "x",
+        "type": "batch",
+        "script": base64.b64encode(b"a\nb\n").decode("ascii"),
         "script_encoding": "base64",
     }
     assert plain == before
@@ -772,9 +1089,14 @@ def test_normalisation_rules() -> None:
 def test_every_normalisation_is_documented_in_the_module_docstring() -> None:
     doc = legacy.__doc__ or ""
     section = doc.split("Normalisations", 1)[1]
-    for phrase in ("Key order is ignored", "plaintext ``script`` becomes base64",
-                   "``script_lines`` is folded into ``script``", "CRLF line endings",
-                   "``assembly_engine`` key is removed", "upstream item's ``payload``"):
+    for phrase in (
+        "Key order is ignored",
+        "plaintext ``script`` becomes base64",
+        "``script_lines`` is folded into ``script``",
+        "CRLF line endings",
+        "``assembly_engine`` key is removed",
+        "upstream item's ``payload``",
+    ):
         assert phrase in section
     assert len(re.findall(r"^\d\. ", section, flags=re.MULTILINE)) == 6
 
@@ -782,21 +1104,23 @@ def test_every_normalisation_is_documented_in_the_module_docstring() -> None:
 # ------------------------------------------------------------------ property test
 
 JSON_LEAVES = (
-    st.none() | st.booleans() | st.integers(-(10**9), 10**9)
-    | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=12)
+    st.none()
+    | st.booleans()
+    | st.integers(-(10**9), 10**9)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=12)
 )
 JSON_VALUES = st.recursive(
     JSON_LEAVES,
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner,
-                                                                max_size=3),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
     max_leaves=6,
 )
 # Names are one line of visible text (input_limits): no controls, separators or bidi marks.
-ONE_LINE = st.characters(blacklist_categories=("Cs", "Cc", "Zl", "Zp"),
-                         blacklist_characters=sorted(BIDI_CONTROLS))
+ONE_LINE = st.characters(
+    blacklist_categories=("Cs", "Cc", "Zl", "Zp"), blacklist_characters=sorted(BIDI_CONTROLS)
+)
 NAMES = st.text(ONE_LINE, min_size=1, max_size=20).filter(lambda s: s.strip() != "")
-SAFE_FILE_NAMES = st.from_regex(r"[A-Za-z0-9_][A-Za-z0-9_ ()-]{0,12}(\.[a-z0-9]{1,4})?",
-                                fullmatch=True)
+SAFE_FILE_NAMES = st.from_regex(r"[A-Za-z0-9_][A-Za-z0-9_ ()-]{0,12}(\.[a-z0-9]{1,4})?", fullmatch=True)
 UNKNOWN_KEYS = st.sampled_from(["author", "legacy_id", "created", "notes", "x-custom", "icon"])
 VARIABLE_TYPES = st.sampled_from(
     ["string", "number", "boolean", "credential", "select", "multiline", "date", "custom"]
@@ -829,13 +1153,16 @@ def file_lists(draw: st.DrawFn) -> list[dict[str, Any]]:
     entries = []
     for name in names:
         data = draw(st.binary(max_size=64))
-        items: list[tuple[str, Any]] = [("file_name", name),
-                                        ("data", base64.b64encode(data).decode("ascii"))]
+        items: list[tuple[str, Any]] = [("file_name", name), ("data", base64.b64encode(data).decode("ascii"))]
         if draw(st.booleans()):
             items.append(("size", len(data)))
         if draw(st.booleans()):
-            items.append(("mime_type", draw(st.sampled_from(
-                ["application/octet-stream", "text/plain", "application/zip"]))))
+            items.append(
+                (
+                    "mime_type",
+                    draw(st.sampled_from(["application/octet-stream", "text/plain", "application/zip"])),
+                )
+            )
         if draw(st.booleans()):
             items.append(("checksum", draw(st.text(string.hexdigits, max_size=8))))
         entries.append(dict(draw(st.permutations(items))))
@@ -851,11 +1178,11 @@ def script_documents(draw: st.DrawFn) -> dict[str, Any]:
     form = draw(st.sampled_from(["base64", "plain", "plain+lines", "lines"]))
     if form == "base64":
         body = draw(st.binary(max_size=200))
-        items += [("script", base64.b64encode(body).decode("ascii")),
-                  ("script_encoding", "base64")]
+        items += [("script", base64.b64encode(body).decode("ascii")), ("script_encoding", "base64")]
     elif form == "lines":
-        items.append(("script_lines", draw(st.lists(st.text(max_size=20).filter(
-            lambda s: "\n" not in s), max_size=5))))
+        items.append(
+            ("script_lines", draw(st.lists(st.text(max_size=20).filter(lambda s: "\n" not in s), max_size=5)))
+        )
     else:
         text = draw(st.text(max_size=200))
         items.append(("script", text))
@@ -870,8 +1197,11 @@ def script_documents(draw: st.DrawFn) -> dict[str, Any]:
         "category": st.none() | st.sampled_from(["script", "application", "tools"]),
         "timeout_seconds": st.integers(0, 86400),
         "sites": st.fixed_dictionaries(
-            {"mode": st.sampled_from(["all", "specific"]),
-             "values": st.lists(st.text(ONE_LINE, max_size=4), max_size=3)}),
+            {
+                "mode": st.sampled_from(["all", "specific"]),
+                "values": st.lists(st.text(ONE_LINE, max_size=4), max_size=3),
+            }
+        ),
         "variables": variable_lists(),
         "files": file_lists(),
     }
@@ -906,7 +1236,8 @@ def test_property_script_documents_round_trip(doc: dict[str, Any], tags: list[st
 
 
 def test_playbooks_are_parsed_with_the_c_loader_when_pyyaml_has_libyaml(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     import yaml
 
     assert yaml.__with_libyaml__, "this PyYAML was built without libyaml (the C loader)"

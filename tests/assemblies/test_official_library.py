@@ -213,8 +213,12 @@ def test_bash_scripts_reject_bad_input_with_exit_code_2(sources: list[Any]) -> N
     by_slug = {s.slug: s for s in _of_type(sources, AssemblyType.BASH)}
     for slug, env in bad_inputs.items():
         result = subprocess.run(
-            ["bash", str(by_slug[slug].payload_path)], env={"PATH": "/usr/bin:/bin", **env},
-            capture_output=True, text=True, check=False, timeout=60,
+            ["bash", str(by_slug[slug].payload_path)],
+            env={"PATH": "/usr/bin:/bin", **env},
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=60,
         )
         assert result.returncode == 2, f"{slug}: {result.stdout}{result.stderr}"
         assert "ERROR" in result.stderr, slug
@@ -223,8 +227,12 @@ def test_bash_scripts_reject_bad_input_with_exit_code_2(sources: list[Any]) -> N
 def test_python_scripts_reject_missing_input_with_exit_code_2(sources: list[Any]) -> None:
     for source in _of_type(sources, AssemblyType.PYTHON):
         result = subprocess.run(
-            [sys.executable, str(source.payload_path)], env={}, capture_output=True, text=True,
-            check=False, timeout=60,
+            [sys.executable, str(source.payload_path)],
+            env={},
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=60,
         )
         assert result.returncode == 2, f"{source.slug}: {result.stdout}{result.stderr}"
 
@@ -279,51 +287,70 @@ def _edit_json(path: Path, change: Callable[[dict[str, Any]], None]) -> None:
 
 BROKEN_SOURCES: list[tuple[str, str, Callable[[Path], object], str]] = [
     (
-        "missing-field", "windows-disk-space-report/assembly.json",
-        lambda p: _edit_json(p, lambda d: d.pop("timeout_seconds")), "timeout_seconds",
+        "missing-field",
+        "windows-disk-space-report/assembly.json",
+        lambda p: _edit_json(p, lambda d: d.pop("timeout_seconds")),
+        "timeout_seconds",
     ),
     (
-        "kind-type-mismatch", "linux-disk-usage-alert/assembly.json",
-        lambda p: _edit_json(p, lambda d: d.update(kind="ansible")), "does not belong to kind",
+        "kind-type-mismatch",
+        "linux-disk-usage-alert/assembly.json",
+        lambda p: _edit_json(p, lambda d: d.update(kind="ansible")),
+        "does not belong to kind",
     ),
     (
-        "bad-guid", "http-health-probe/assembly.json",
-        lambda p: _edit_json(p, lambda d: d.update(assembly_guid="NOT-A-GUID")), "assembly_guid",
+        "bad-guid",
+        "http-health-probe/assembly.json",
+        lambda p: _edit_json(p, lambda d: d.update(assembly_guid="NOT-A-GUID")),
+        "assembly_guid",
     ),
     (
-        "variable-shape", "tcp-port-reachability/assembly.json",
-        lambda p: _edit_json(p, lambda d: d["variables"][0].pop("label")), "variables[0]",
+        "variable-shape",
+        "tcp-port-reachability/assembly.json",
+        lambda p: _edit_json(p, lambda d: d["variables"][0].pop("label")),
+        "variables[0]",
     ),
     (
-        "variable-name", "tcp-port-reachability/assembly.json",
+        "variable-name",
+        "tcp-port-reachability/assembly.json",
         lambda p: _edit_json(p, lambda d: d["variables"][0].update(name="bad name")),
         "environment variable name",
     ),
     (
-        "workflow-json", "workflow-disk-cleanup-report/workflow.json",
-        lambda p: p.write_text('{"tab_name": "x", "nodes": [', encoding="utf-8"), "not valid JSON",
+        "workflow-json",
+        "workflow-disk-cleanup-report/workflow.json",
+        lambda p: p.write_text('{"tab_name": "x", "nodes": [', encoding="utf-8"),
+        "not valid JSON",
     ),
     (
-        "workflow-edge", "workflow-disk-cleanup-report/workflow.json",
+        "workflow-edge",
+        "workflow-disk-cleanup-report/workflow.json",
         lambda p: _edit_json(p, lambda d: d["edges"][0].update(target="node-nowhere")),
         "does not name a node",
     ),
     (
-        "playbook-yaml", "ansible-patch-debian-ubuntu/playbook.yml",
+        "playbook-yaml",
+        "ansible-patch-debian-ubuntu/playbook.yml",
         lambda p: p.write_text("- name: x\n  hosts: [unclosed\n", encoding="utf-8"),
         "not valid YAML",
     ),
     (
-        "playbook-no-tasks", "ansible-patch-debian-ubuntu/playbook.yml",
-        lambda p: p.write_text("- name: x\n  hosts: all\n", encoding="utf-8"), "tasks",
+        "playbook-no-tasks",
+        "ansible-patch-debian-ubuntu/playbook.yml",
+        lambda p: p.write_text("- name: x\n  hosts: all\n", encoding="utf-8"),
+        "tasks",
     ),
     (
-        "python-syntax", "directory-size-report/script.py",
-        lambda p: p.write_text("def broken(:\n", encoding="utf-8"), "syntax error",
+        "python-syntax",
+        "directory-size-report/script.py",
+        lambda p: p.write_text("def broken(:\n", encoding="utf-8"),
+        "syntax error",
     ),
     (
-        "wrong-payload-name", "windows-restart-service/script.ps1",
-        lambda p: p.rename(p.with_name("restart.ps1")), "unexpected file",
+        "wrong-payload-name",
+        "windows-restart-service/script.ps1",
+        lambda p: p.rename(p.with_name("restart.ps1")),
+        "unexpected file",
     ),
 ]
 
@@ -354,9 +381,7 @@ def test_duplicate_assembly_guid_is_rejected(tmp_path: Path) -> None:
         build_lib.load_sources(root)
 
 
-def test_check_command_reports_errors_on_stderr(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_check_command_reports_errors_on_stderr(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert build_lib.main(["--check", "--source", str(SOURCE_ROOT)]) == 0
     root = _copy_library(tmp_path)
     _edit_json(root / "windows-disk-space-report/assembly.json", lambda d: d.update(timeout_seconds=0))
@@ -383,9 +408,7 @@ def _tree(root: Path) -> dict[str, str]:
     }
 
 
-def test_building_twice_gives_identical_rows_and_payloads(
-    tmp_path: Path, sources: list[Any]
-) -> None:
+def test_building_twice_gives_identical_rows_and_payloads(tmp_path: Path, sources: list[Any]) -> None:
     first = build_lib.build(sources, tmp_path / "one")
     second = build_lib.build(build_lib.load_sources(SOURCE_ROOT), tmp_path / "two")
     rows_one, rows_two = _rows(first.out / "official.db"), _rows(second.out / "official.db")
@@ -404,9 +427,7 @@ def test_built_rows_follow_the_sources(tmp_path: Path, sources: list[Any]) -> No
     from assembly_engine.persistence.payloads import PayloadStore
 
     out = build_lib.build(sources, tmp_path / "stage").out
-    database = DomainDatabase(
-        Domain.OFFICIAL, out / "official.db", ConnectionOptions(shared_cache=False)
-    )
+    database = DomainDatabase(Domain.OFFICIAL, out / "official.db", ConnectionOptions(shared_cache=False))
     try:
         assert database.validate() == []
         records = {r.assembly_guid: r for r in database.load()}
@@ -447,9 +468,7 @@ def test_payload_guid_changes_when_the_source_changes(tmp_path: Path) -> None:
     assert changed == {"linux-top-memory-processes"}
 
 
-def test_rebuild_replaces_official_files_and_keeps_the_rest(
-    tmp_path: Path, sources: list[Any]
-) -> None:
+def test_rebuild_replaces_official_files_and_keeps_the_rest(tmp_path: Path, sources: list[Any]) -> None:
     out = tmp_path / "stage"
     build_lib.build(sources, out)
     stray = out / "Payloads" / ("0" * 32)

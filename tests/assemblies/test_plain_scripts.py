@@ -23,26 +23,37 @@ BOM_CRLF = b"\xef\xbb\xbfWrite-Host 'hi'\r\nexit 0\r\n"
 
 def export_of(imported: ImportedAssembly) -> dict[str, Any]:
     return export_value(
-        display_name=imported.display_name, summary=imported.summary, category=imported.category,
-        assembly_kind=imported.assembly_kind, assembly_type=imported.assembly_type,
-        version=imported.version, metadata=json.loads(canonical_json(imported.metadata)),
-        tags=imported.tags, content=imported.content, assembly_guid=GUID, source="user",
-        revision=1, updated_at="2026-01-01T00:00:00.000Z",
+        display_name=imported.display_name,
+        summary=imported.summary,
+        category=imported.category,
+        assembly_kind=imported.assembly_kind,
+        assembly_type=imported.assembly_type,
+        version=imported.version,
+        metadata=json.loads(canonical_json(imported.metadata)),
+        tags=imported.tags,
+        content=imported.content,
+        assembly_guid=GUID,
+        source="user",
+        revision=1,
+        updated_at="2026-01-01T00:00:00.000Z",
     )
 
 
-@pytest.mark.parametrize(("file_name", "raw", "expected"), [
-    ("Reset.ps1", b"Get-Date\n", "powershell"),
-    ("clean.BAT", b"@echo off\r\n", "batch"),
-    ("clean.cmd", b"@echo off\r\n", "batch"),
-    ("check.sh", b"echo hi\n", "bash"),
-    ("tool.py", b"print(1)\n", "python"),
-    ("check", b"#!/bin/bash\necho hi\n", "bash"),
-    ("check", b"#!/bin/sh\necho hi\n", "bash"),
-    ("tool", b"#!/usr/bin/env python3\nprint(1)\n", "python"),
-    ("tool.tool", b"#!/usr/bin/python3.11 -u\nprint(1)\n", "python"),
-    ("ps", b"#!/usr/bin/env pwsh\nGet-Date\n", "powershell"),
-])
+@pytest.mark.parametrize(
+    ("file_name", "raw", "expected"),
+    [
+        ("Reset.ps1", b"Get-Date\n", "powershell"),
+        ("clean.BAT", b"@echo off\r\n", "batch"),
+        ("clean.cmd", b"@echo off\r\n", "batch"),
+        ("check.sh", b"echo hi\n", "bash"),
+        ("tool.py", b"print(1)\n", "python"),
+        ("check", b"#!/bin/bash\necho hi\n", "bash"),
+        ("check", b"#!/bin/sh\necho hi\n", "bash"),
+        ("tool", b"#!/usr/bin/env python3\nprint(1)\n", "python"),
+        ("tool.tool", b"#!/usr/bin/python3.11 -u\nprint(1)\n", "python"),
+        ("ps", b"#!/usr/bin/env pwsh\nGet-Date\n", "powershell"),
+    ],
+)
 def test_type_comes_from_the_extension_or_the_shebang(file_name: str, raw: bytes, expected: str) -> None:
     imported = import_value(raw, file_name=file_name)
     assert imported.assembly_kind is AssemblyKind.SCRIPT
@@ -56,7 +67,10 @@ def test_name_and_category_come_from_the_path_and_bytes_are_kept() -> None:
     assert imported.category == "Windows/Network"
     assert imported.content.main == BOM_CRLF  # BOM and CRLF kept
     assert imported.metadata["legacy_format"] == {
-        "source_format": "plain-script", "file_name": "Reset Adapter.ps1", "folder": "Windows/Network"}
+        "source_format": "plain-script",
+        "file_name": "Reset Adapter.ps1",
+        "folder": "Windows/Network",
+    }
 
 
 def test_a_legacy_tree_kind_folder_is_not_a_category() -> None:
@@ -75,9 +89,16 @@ def test_export_gives_the_legacy_document_and_reimports_to_a_fixed_point() -> No
     exported = export_of(imported)
     assert base64.b64decode(exported["script"]) == BOM_CRLF
     assert {k: v for k, v in exported.items() if k not in ("script", "assembly_engine")} == {
-        "version": 1, "name": "Reset", "description": "", "category": "Windows",
-        "type": "powershell", "script_encoding": "base64", "timeout_seconds": 3600,
-        "sites": {"mode": "all", "values": []}, "variables": [], "files": [],
+        "version": 1,
+        "name": "Reset",
+        "description": "",
+        "category": "Windows",
+        "type": "powershell",
+        "script_encoding": "base64",
+        "timeout_seconds": 3600,
+        "sites": {"mode": "all", "values": []},
+        "variables": [],
+        "files": [],
     }
     again = import_value(json.loads(json.dumps(exported)))
     assert again.content.main == BOM_CRLF
@@ -89,10 +110,13 @@ def test_a_raw_playbook_in_a_folder_gets_its_category() -> None:
     assert imported.assembly_kind is AssemblyKind.ANSIBLE and imported.category == "Linux"
 
 
-@pytest.mark.parametrize(("file_name", "message"), [
-    ("../escape/a.ps1", "no '..'"),
-    ("Windows/ .ps1", "no name"),
-])
+@pytest.mark.parametrize(
+    ("file_name", "message"),
+    [
+        ("../escape/a.ps1", "no '..'"),
+        ("Windows/ .ps1", "no name"),
+    ],
+)
 def test_bad_file_names_are_refused(file_name: str, message: str) -> None:
     with pytest.raises(InvalidDocument, match=message):
         import_value(b"x\n", file_name=file_name)
@@ -111,7 +135,12 @@ def test_the_input_limits_hold_for_plain_scripts_items_and_tactical_rmm_entries(
     entry = {"name": "ok", "shell": "cmd", "filename": "a.bat", "extra": 2**70}
     with pytest.raises(InvalidDocument, match="signed 64-bit"):
         import_value(entry, script=b"echo\n")
-    item = {"assembly_type": "script", "assembly_subtype": "bash", "display_name": "x",
-            "payload": {"name": "x", "type": "bash", "script": "echo\n"}, "extra": -(2**70)}
+    item = {
+        "assembly_type": "script",
+        "assembly_subtype": "bash",
+        "display_name": "x",
+        "payload": {"name": "x", "type": "bash", "script": "echo\n"},
+        "extra": -(2**70),
+    }
     with pytest.raises(InvalidDocument, match="signed 64-bit"):
         import_value(item)

@@ -33,11 +33,18 @@ def script_of(entry: dict[str, Any]) -> bytes:
 
 def export_of(imported: ImportedAssembly, **overrides: Any) -> dict[str, Any]:
     fields: dict[str, Any] = {
-        "display_name": imported.display_name, "summary": imported.summary,
-        "category": imported.category, "assembly_kind": imported.assembly_kind,
-        "assembly_type": imported.assembly_type, "version": imported.version,
-        "metadata": json.loads(canonical_json(imported.metadata)), "tags": imported.tags,
-        "content": imported.content, "assembly_guid": GUID, "source": "user", "revision": 1,
+        "display_name": imported.display_name,
+        "summary": imported.summary,
+        "category": imported.category,
+        "assembly_kind": imported.assembly_kind,
+        "assembly_type": imported.assembly_type,
+        "version": imported.version,
+        "metadata": json.loads(canonical_json(imported.metadata)),
+        "tags": imported.tags,
+        "content": imported.content,
+        "assembly_guid": GUID,
+        "source": "user",
+        "revision": 1,
         "updated_at": "2026-01-01T00:00:00.000Z",
     }
     fields.update(overrides)
@@ -85,21 +92,25 @@ def test_edits_show_in_the_exported_entry() -> None:
     entry = next(e for e in ENTRIES if isinstance(e.get("default_timeout"), str))
     imported = import_value(copy.deepcopy(entry), script=script_of(entry))
     metadata = {**imported.metadata, "timeout_seconds": 42}
-    exported = export_of(imported, display_name="Renamed", assembly_type="bash", tags=["linux"],
-                         metadata=metadata)
+    exported = export_of(
+        imported, display_name="Renamed", assembly_type="bash", tags=["linux"], metadata=metadata
+    )
     block = exported["tactical_rmm"]
     assert block["name"] == "Renamed" and block["shell"] == "shell"
     assert block["default_timeout"] == "42" and block["supported_platforms"] == ["linux"]
     assert block["guid"] == entry["guid"] and block["submittedBy"] == entry["submittedBy"]
 
 
-@pytest.mark.parametrize(("change", "message"), [
-    ({"shell": "perl"}, "document.shell 'perl' is not a Tactical RMM shell"),
-    ({"default_timeout": "soon"}, "document.default_timeout must be a whole number"),
-    ({"default_timeout": -5}, "document.default_timeout must be a whole number"),
-    ({"supported_platforms": "windows"}, "document.supported_platforms must be a list"),
-    ({"name": ""}, "document.name must be a non-empty string"),
-])
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"shell": "perl"}, "document.shell 'perl' is not a Tactical RMM shell"),
+        ({"default_timeout": "soon"}, "document.default_timeout must be a whole number"),
+        ({"default_timeout": -5}, "document.default_timeout must be a whole number"),
+        ({"supported_platforms": "windows"}, "document.supported_platforms must be a list"),
+        ({"name": ""}, "document.name must be a non-empty string"),
+    ],
+)
 def test_bad_entries_are_refused_with_the_field_named(change: dict[str, Any], message: str) -> None:
     entry = {**ENTRIES[0], **change}
     with pytest.raises(InvalidDocument, match=message):

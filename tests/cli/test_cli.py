@@ -57,12 +57,28 @@ class Cli:
         env["COLUMNS"] = "200"
         return env
 
-    def run(self, *args: str | Path, input: str | None = None,
-            timeout: float = 120) -> subprocess.CompletedProcess[str]:
-        argv = [sys.executable, "-m", "assembly_engine.cli", "--home", str(self.home),
-                "--staging-root", str(self.staging), *map(str, args)]
-        return subprocess.run(argv, env=self.env(), input=input, capture_output=True, text=True,
-                              timeout=timeout, cwd=self.home.parent)
+    def run(
+        self, *args: str | Path, input: str | None = None, timeout: float = 120
+    ) -> subprocess.CompletedProcess[str]:
+        argv = [
+            sys.executable,
+            "-m",
+            "assembly_engine.cli",
+            "--home",
+            str(self.home),
+            "--staging-root",
+            str(self.staging),
+            *map(str, args),
+        ]
+        return subprocess.run(
+            argv,
+            env=self.env(),
+            input=input,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            cwd=self.home.parent,
+        )
 
     def ok(self, *args: str | Path, input: str | None = None, code: int = 0) -> str:
         result = self.run(*args, input=input)
@@ -144,9 +160,22 @@ def _command_paths() -> list[tuple[str, ...]]:
 
 
 EXPECTED_COMMANDS = {
-    ("serve",), ("sync-official",), ("status",), ("flush",), ("verify",), ("import",), ("export",),
-    ("users",), ("users", "add"), ("users", "list"), ("users", "set-role"), ("users", "disable"),
-    ("users", "passwd"), ("backup",), ("audit",), ("audit", "verify"),
+    ("serve",),
+    ("sync-official",),
+    ("status",),
+    ("flush",),
+    ("verify",),
+    ("import",),
+    ("export",),
+    ("users",),
+    ("users", "add"),
+    ("users", "list"),
+    ("users", "set-role"),
+    ("users", "disable"),
+    ("users", "passwd"),
+    ("backup",),
+    ("audit",),
+    ("audit", "verify"),
 }
 
 
@@ -258,8 +287,9 @@ def test_import_corpus_tree_reports_every_file(cli: Cli) -> None:
     trmm = CORPUS / "tactical-rmm"
     entries = json.loads((trmm / "community_scripts.json").read_bytes())
     scripts = {trmm / "scripts" / entry["filename"] for entry in entries}
-    documents = [p for p in files if p.suffix in (".json", ".yml")
-                 and "tactical-rmm" not in p.parts] + sorted(scripts)
+    documents = [
+        p for p in files if p.suffix in (".json", ".yml") and "tactical-rmm" not in p.parts
+    ] + sorted(scripts)
     assert len(documents) >= 20 and any(p.name == "README.md" for p in files)
 
     report = cli.json("import", CORPUS)  # README.md is skipped, but it is not a document: exit 0
@@ -291,8 +321,7 @@ def test_import_human_output_has_progress_and_summary(cli: Cli) -> None:
     for script in scripts:
         assert any(line.startswith("imported") and str(script) in line for line in lines), script
     # README given by name is no assembly document: skipped, and the path held nothing
-    assert any(line.startswith("skipped") and "README.md: not an assembly document" in line
-               for line in lines)
+    assert any(line.startswith("skipped") and "README.md: not an assembly document" in line for line in lines)
     assert any(line.startswith("failed") and "absent.json: no such file or folder" in line for line in lines)
     assert f"nothing importable in {CORPUS / 'README.md'}" in result.stderr
     assert lines[-1] == f"{len(scripts)} imported, 1 skipped, 1 failed"
@@ -308,12 +337,20 @@ def test_import_gives_a_reason_for_each_skip(cli: Cli, tmp_path: Path) -> None:
     (tree / "Scripts" / "alien.json").write_text(json.dumps({"foo": 1}), encoding="utf-8")
     (tree / "Scripts" / "empty.json").write_text("{}", encoding="utf-8")
     (tree / "Scripts" / "refused.json").write_text(
-        json.dumps({"name": "x", "type": "perl", "script": "print 1"}), encoding="utf-8")
+        json.dumps({"name": "x", "type": "perl", "script": "print 1"}), encoding="utf-8"
+    )
 
     report = cli.json("import", tree, code=1)
     by_name = {Path(item["path"]).name: item for item in report["files"]}
-    assert set(by_name) == {"Hello World.json", "broken.json", "notes.txt", "binary.yml", "alien.json",
-                            "empty.json", "refused.json"}
+    assert set(by_name) == {
+        "Hello World.json",
+        "broken.json",
+        "notes.txt",
+        "binary.yml",
+        "alien.json",
+        "empty.json",
+        "refused.json",
+    }
     assert by_name["Hello World.json"]["status"] == "imported"
     assert by_name["broken.json"]["status"] == "failed"
     assert "not valid JSON" in by_name["broken.json"]["reason"]
@@ -339,8 +376,7 @@ def test_import_of_a_folder_with_nothing_importable_exits_1(cli: Cli, tmp_path: 
     notes = tmp_path / "notes"
     notes.mkdir()
     (notes / "README.md").write_text("# hi\n", encoding="utf-8")
-    (notes / "manifest.json").write_text(json.dumps({"name": "pkg", "version": "1.0"}),
-                                         encoding="utf-8")
+    (notes / "manifest.json").write_text(json.dumps({"name": "pkg", "version": "1.0"}), encoding="utf-8")
     report = cli.json("import", empty, notes, code=1)
     assert report["imported"] == 0 and report["failed"] == 0 and report["skipped"] == 2
     assert report["empty_paths"] == [str(empty), str(notes)]
@@ -354,8 +390,9 @@ def test_import_tactical_rmm_library_in_one_command(cli: Cli, tmp_path: Path) ->
     entries = json.loads((trmm / "community_scripts.json").read_bytes())
     report = cli.json("import", trmm)
     assert report["imported"] == len(entries) == 130 and report["failed"] == 0
-    skipped = {Path(item["path"]).name: item["reason"] for item in report["files"]
-               if item["status"] == "skipped"}
+    skipped = {
+        Path(item["path"]).name: item["reason"] for item in report["files"] if item["status"] == "skipped"
+    }
     assert set(skipped) == {"community_scripts.json", "community_scripts.schema.json"}
     assert skipped["community_scripts.schema.json"].startswith("not an assembly document")
     out = tmp_path / "out"
@@ -393,8 +430,10 @@ def test_import_a_folder_of_plain_scripts_and_export_them_raw(cli: Cli, tmp_path
 
     legacy = tmp_path / "legacy"
     cli.json("export", "--domain", "user", "--out", legacy)
-    documents = {json.loads(p.read_text(encoding="utf-8"))["name"]: json.loads(p.read_text("utf-8"))
-                 for p in legacy.rglob("*.json")}
+    documents = {
+        json.loads(p.read_text(encoding="utf-8"))["name"]: json.loads(p.read_text("utf-8"))
+        for p in legacy.rglob("*.json")
+    }
     assert documents["Reset Adapter"]["category"] == "Windows/Network"
     assert documents["Reset Adapter"]["type"] == "powershell"
     assert documents["cleanup"]["type"] == "batch" and documents["check-disk"]["type"] == "bash"
@@ -482,15 +521,17 @@ def test_export_one_guid_and_usage_errors(cli: Cli, tmp_path: Path) -> None:
 def test_users_in_process_then_checked_by_signing_in(cli: Cli) -> None:
     alice = cli.json("users", "add", "alice", "--password-stdin", input="alice-password-1\n")
     assert alice["username"] == "alice" and alice["role"] == "operator"
-    assert "created bob (admin)" in cli.ok("users", "add", "bob", "--role", "admin", "--password-stdin",
-                                           input="bob-password-1\n")
+    assert "created bob (admin)" in cli.ok(
+        "users", "add", "bob", "--role", "admin", "--password-stdin", input="bob-password-1\n"
+    )
     duplicate = cli.run("users", "add", "alice", "--password-stdin", input="whatever-pass\n")
     assert duplicate.returncode == 1 and "already exists" in duplicate.stderr
 
     assert cli.json("users", "set-role", "alice", "admin")["role"] == "admin"
     assert cli.json("users", "disable", "bob")["disabled"] is True
-    assert "password of alice changed" in cli.ok("users", "passwd", "alice", "--password-stdin",
-                                                  input="alice-password-2\n")
+    assert "password of alice changed" in cli.ok(
+        "users", "passwd", "alice", "--password-stdin", input="alice-password-2\n"
+    )
     listed = {u["username"]: u for u in cli.json("users", "list")}
     assert set(listed) == {"admin", "alice", "bob"}
     assert listed["alice"]["role"] == "admin" and listed["alice"]["disabled"] is False
@@ -498,9 +539,11 @@ def test_users_in_process_then_checked_by_signing_in(cli: Cli) -> None:
 
     engine = EngineProcess(cli.home, cli.staging).start()
     try:
+
         def login(user: str, password: str) -> int:
-            return httpx.post(f"{engine.url}/api/auth/login", json={"username": user, "password": password},
-                              timeout=30).status_code
+            return httpx.post(
+                f"{engine.url}/api/auth/login", json={"username": user, "password": password}, timeout=30
+            ).status_code
 
         assert login("alice", "alice-password-2") == 200
         assert login("alice", "alice-password-1") != 200
@@ -703,20 +746,24 @@ def test_backup_against_running_engine(cli: Cli, running: EngineProcess, tmp_pat
 
 
 def test_users_add_against_running_engine(cli: Cli, running: EngineProcess) -> None:
-    user = cli.json("users", "add", "erin", "--role", "operator", "--password-stdin",
-                    input="erin-password-1\n")
+    user = cli.json(
+        "users", "add", "erin", "--role", "operator", "--password-stdin", input="erin-password-1\n"
+    )
     assert user["username"] == "erin"
-    response = httpx.post(f"{running.url}/api/auth/login",
-                          json={"username": "erin", "password": "erin-password-1"}, timeout=30)
+    response = httpx.post(
+        f"{running.url}/api/auth/login", json={"username": "erin", "password": "erin-password-1"}, timeout=30
+    )
     assert response.status_code == 200
     assert "erin" in {u["username"] for u in cli.json("users", "list")}
     assert cli.json("users", "disable", "erin")["disabled"] is True
-    response = httpx.post(f"{running.url}/api/auth/login",
-                          json={"username": "erin", "password": "erin-password-1"}, timeout=30)
+    response = httpx.post(
+        f"{running.url}/api/auth/login", json={"username": "erin", "password": "erin-password-1"}, timeout=30
+    )
     assert response.status_code != 200
     assert cli.json("users", "disable", "erin", "--enable")["disabled"] is False
-    response = httpx.post(f"{running.url}/api/auth/login",
-                          json={"username": "erin", "password": "erin-password-1"}, timeout=30)
+    response = httpx.post(
+        f"{running.url}/api/auth/login", json={"username": "erin", "password": "erin-password-1"}, timeout=30
+    )
     assert response.status_code == 200
     assert "erin" in cli.ok("users", "list")
     missing = cli.run("users", "set-role", "nobody", "admin")
@@ -754,8 +801,13 @@ def write_load(url: str, headers: dict[str, str], load: Load) -> None:
             number += 1
             token = f"{number:05d}-{uuid.uuid4().hex[:8]}"
             script = f"echo {token}\n"
-            body = {"display_name": f"load {token}", "assembly_kind": "script", "assembly_type": "bash",
-                    "summary": token, "payload": {"script": script}}
+            body = {
+                "display_name": f"load {token}",
+                "assembly_kind": "script",
+                "assembly_type": "bash",
+                "summary": token,
+                "payload": {"script": script},
+            }
             try:
                 response = http.post("/api/assemblies", json=body)
             except httpx.HTTPError as exc:
@@ -816,8 +868,10 @@ def test_audit_verify_while_the_running_engine_writes(cli: Cli) -> None:
     load = Load()
     try:
         headers = engine.login()
-        workers = [threading.Thread(target=write_load, args=(engine.url, headers, load), daemon=True)
-                   for _ in range(2)]
+        workers = [
+            threading.Thread(target=write_load, args=(engine.url, headers, load), daemon=True)
+            for _ in range(2)
+        ]
         for worker in workers:
             worker.start()
         deadline = time.monotonic() + 30

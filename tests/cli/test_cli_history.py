@@ -15,13 +15,23 @@ from tests.engine_process import EngineProcess
 def make_assembly(engine: EngineProcess, headers: dict[str, str]) -> str:
     """Revision 1 "alpha", revision 2 renamed with a new script."""
     with engine.client() as http:
-        created = http.post("/api/assemblies", headers=headers, json={
-            "display_name": "Alpha", "assembly_kind": "script", "assembly_type": "bash",
-            "payload": {"script": "echo one\necho two\n"}})
+        created = http.post(
+            "/api/assemblies",
+            headers=headers,
+            json={
+                "display_name": "Alpha",
+                "assembly_kind": "script",
+                "assembly_type": "bash",
+                "payload": {"script": "echo one\necho two\n"},
+            },
+        )
         assert created.status_code == 201, created.text
         guid: str = created.json()["assembly_guid"]
-        updated = http.put(f"/api/assemblies/{guid}", headers=headers, json={
-            "display_name": "Beta", "payload": {"script": "echo one\necho 2\n"}})
+        updated = http.put(
+            f"/api/assemblies/{guid}",
+            headers=headers,
+            json={"display_name": "Beta", "payload": {"script": "echo one\necho 2\n"}},
+        )
         assert updated.status_code == 200, updated.text
     return guid
 
@@ -33,7 +43,8 @@ def engine_and_guid(running: EngineProcess) -> Iterator[tuple[EngineProcess, dic
 
 
 def test_history_lists_revisions_as_a_table_and_as_json(
-    cli: Cli, engine_and_guid: tuple[EngineProcess, dict[str, str], str]  # noqa: F811
+    cli: Cli,  # noqa: F811
+    engine_and_guid: tuple[EngineProcess, dict[str, str], str],
 ) -> None:
     _, _, guid = engine_and_guid
     body = cli.json("history", guid)
@@ -49,7 +60,8 @@ def test_history_lists_revisions_as_a_table_and_as_json(
 
 
 def test_diff_shows_changed_fields_and_a_unified_diff(
-    cli: Cli, engine_and_guid: tuple[EngineProcess, dict[str, str], str]  # noqa: F811
+    cli: Cli,  # noqa: F811
+    engine_and_guid: tuple[EngineProcess, dict[str, str], str],
 ) -> None:
     _, _, guid = engine_and_guid
     out = cli.ok("diff", guid, "1")  # against the current revision
@@ -67,7 +79,8 @@ def test_diff_shows_changed_fields_and_a_unified_diff(
 
 
 def test_restore_and_undelete(
-    cli: Cli, engine_and_guid: tuple[EngineProcess, dict[str, str], str]  # noqa: F811
+    cli: Cli,  # noqa: F811
+    engine_and_guid: tuple[EngineProcess, dict[str, str], str],
 ) -> None:
     engine, headers, guid = engine_and_guid
     stale = cli.run("restore", guid, "1", "--expected-revision", "1")
@@ -100,4 +113,3 @@ def test_history_prune_in_process(cli: Cli) -> None:  # noqa: F811
     assert "removed 0 revision(s)" in human and "trash_days=forever" in human
     bad = cli.run("history", "prune", "--keep", "-1")
     assert bad.returncode == 2
-

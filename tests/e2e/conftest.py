@@ -36,8 +36,14 @@ CORPUS = REPO.parent / "shared" / "corpus"
 ARTIFACTS = REPO / "test-artifacts"
 CHROMIUM = os.environ.get("AE_E2E_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 OPERATOR = ("olga", "operator-password-olga")
 ADMIN = ("admin", ADMIN_PASSWORD)
@@ -59,37 +65,94 @@ class Engine:
 
 # -- the engine --------------------------------------------------------------------------
 
+
 def _seed_library(engine: EngineProcess) -> None:
     """No shipped library yet: put a small official and community library in place."""
     with httpx.Client(base_url=engine.url, headers=engine.login(), timeout=30) as api:
-        api.post("/api/assemblies/dev-mode/switch",
-                 json={"enabled": True, "password": ADMIN_PASSWORD, "reason": "seed e2e library"}
-                 ).raise_for_status()
+        api.post(
+            "/api/assemblies/dev-mode/switch",
+            json={"enabled": True, "password": ADMIN_PASSWORD, "reason": "seed e2e library"},
+        ).raise_for_status()
         samples: list[dict[str, Any]] = [
-            {"domain": "official", "display_name": "Collect Disk Usage", "assembly_kind": "script",
-             "assembly_type": "powershell", "category": "script", "summary": "Reports free space per drive.",
-             "metadata": {"timeout_seconds": 600, "sites": {"mode": "all", "values": []}, "variables": []},
-             "payload": {"script": "Get-PSDrive -PSProvider FileSystem | Format-Table\n", "files": []}},
-            {"domain": "official", "display_name": "Restart Print Spooler", "assembly_kind": "script",
-             "assembly_type": "batch", "category": "script", "summary": "Restarts the spooler service.",
-             "payload": {"script": "@echo off\nREM restart\nnet stop spooler\nnet start spooler\n"}},
-            {"domain": "official", "display_name": "Rotate Logs", "assembly_kind": "script",
-             "assembly_type": "bash", "category": "script", "summary": "Compresses old logs.",
-             "payload": {"script": "#!/bin/bash\nfind /var/log -name '*.log' -mtime +7 -exec gzip {} \\;\n"}},
-            {"domain": "official", "display_name": "Install Baseline Packages", "assembly_kind": "ansible",
-             "assembly_type": "ansible", "category": "application", "summary": "Baseline packages.",
-             "payload": {"script": "- hosts: all\n  tasks:\n    - name: curl\n"
-                                   "      ansible.builtin.package:\n        name: curl\n"}},
-            {"domain": "official", "display_name": "Math Operations", "assembly_kind": "workflow",
-             "assembly_type": "workflow", "category": "workflow", "summary": "Adds two numbers.",
-             "payload": {"workflow": {"tab_name": "Math Operations", "nodes": [
-                 {"id": "a", "type": "DataNode", "position": {"x": 0, "y": 0}, "data": {"label": "A"}},
-                 {"id": "b", "type": "MathNode", "position": {"x": 240, "y": 40},
-                  "data": {"label": "A + 1"}}],
-                 "edges": [{"id": "e1", "source": "a", "target": "b"}]}}},
-            {"domain": "community", "display_name": "Clear Temp Folder", "assembly_kind": "script",
-             "assembly_type": "python", "category": "script", "summary": "Shared by the team.",
-             "payload": {"script": "import shutil, tempfile\nprint(tempfile.gettempdir())\n"}},
+            {
+                "domain": "official",
+                "display_name": "Collect Disk Usage",
+                "assembly_kind": "script",
+                "assembly_type": "powershell",
+                "category": "script",
+                "summary": "Reports free space per drive.",
+                "metadata": {"timeout_seconds": 600, "sites": {"mode": "all", "values": []}, "variables": []},
+                "payload": {"script": "Get-PSDrive -PSProvider FileSystem | Format-Table\n", "files": []},
+            },
+            {
+                "domain": "official",
+                "display_name": "Restart Print Spooler",
+                "assembly_kind": "script",
+                "assembly_type": "batch",
+                "category": "script",
+                "summary": "Restarts the spooler service.",
+                "payload": {"script": "@echo off\nREM restart\nnet stop spooler\nnet start spooler\n"},
+            },
+            {
+                "domain": "official",
+                "display_name": "Rotate Logs",
+                "assembly_kind": "script",
+                "assembly_type": "bash",
+                "category": "script",
+                "summary": "Compresses old logs.",
+                "payload": {
+                    "script": "#!/bin/bash\nfind /var/log -name '*.log' -mtime +7 -exec gzip {} \\;\n"
+                },
+            },
+            {
+                "domain": "official",
+                "display_name": "Install Baseline Packages",
+                "assembly_kind": "ansible",
+                "assembly_type": "ansible",
+                "category": "application",
+                "summary": "Baseline packages.",
+                "payload": {
+                    "script": "- hosts: all\n  tasks:\n    - name: curl\n"
+                    "      ansible.builtin.package:\n        name: curl\n"
+                },
+            },
+            {
+                "domain": "official",
+                "display_name": "Math Operations",
+                "assembly_kind": "workflow",
+                "assembly_type": "workflow",
+                "category": "workflow",
+                "summary": "Adds two numbers.",
+                "payload": {
+                    "workflow": {
+                        "tab_name": "Math Operations",
+                        "nodes": [
+                            {
+                                "id": "a",
+                                "type": "DataNode",
+                                "position": {"x": 0, "y": 0},
+                                "data": {"label": "A"},
+                            },
+                            {
+                                "id": "b",
+                                "type": "MathNode",
+                                "position": {"x": 240, "y": 40},
+                                "data": {"label": "A + 1"},
+                            },
+                        ],
+                        "edges": [{"id": "e1", "source": "a", "target": "b"}],
+                    }
+                },
+            },
+            {
+                "domain": "community",
+                "display_name": "Clear Temp Folder",
+                "assembly_kind": "script",
+                "assembly_type": "python",
+                "category": "script",
+                "summary": "Shared by the team.",
+                "payload": {"script": "import shutil, tempfile\nprint(tempfile.gettempdir())\n"},
+            },
         ]
         for body in samples:
             api.post("/api/assemblies", json=body).raise_for_status()
@@ -126,8 +189,12 @@ def _start_proxy(engine: EngineProcess) -> tuple[ThreadingHTTPServer, str]:
             if not target.is_file() or WEB_DIST.resolve() not in target.parents:
                 target = WEB_DIST / "index.html"
             data = target.read_bytes()
-            types = {".html": "text/html", ".js": "text/javascript", ".css": "text/css",
-                     ".svg": "image/svg+xml"}
+            types = {
+                ".html": "text/html",
+                ".js": "text/javascript",
+                ".css": "text/css",
+                ".svg": "image/svg+xml",
+            }
             self.send_response(200)
             self.send_header("Content-Type", types.get(target.suffix, "application/octet-stream"))
             self.send_header("Content-Length", str(len(data)))
@@ -177,8 +244,9 @@ def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
         if seeded:
             _seed_library(process)
         with httpx.Client(base_url=process.url, headers=process.login(), timeout=30) as api:
-            api.post("/api/users", json={"username": OPERATOR[0], "password": OPERATOR[1],
-                                         "role": "operator"}).raise_for_status()
+            api.post(
+                "/api/users", json={"username": OPERATOR[0], "password": OPERATOR[1], "role": "operator"}
+            ).raise_for_status()
         url = process.url
         problem = _serves_app(url)
         if problem and os.environ.get("AE_E2E_UI_PROXY") == "1":
@@ -198,6 +266,7 @@ def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
 
 
 # -- the browser -------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="session")
 def playwright() -> Iterator[Playwright]:
@@ -223,13 +292,22 @@ def new_context(browser: Browser, engine: Engine) -> Iterator[Callable[..., Brow
         # Uncaught exceptions and console errors/warnings fail the test; a refused request
         # (4xx the UI handles, e.g. 401 before sign-in, 409 conflict) is expected.
         page.on("pageerror", lambda error: problems.append(f"uncaught: {error}"))
-        page.on("console", lambda msg: problems.append(f"console.{msg.type}: {msg.text}")
+        page.on(
+            "console",
+            lambda msg: (
+                problems.append(f"console.{msg.type}: {msg.text}")
                 if msg.type in ("error", "warning") and "Failed to load resource" not in msg.text
-                else None)
+                else None
+            ),
+        )
 
     def make(theme: Literal["light", "dark"] = "light") -> BrowserContext:
-        context = browser.new_context(base_url=engine.url, accept_downloads=True,
-                                      viewport={"width": 1440, "height": 900}, color_scheme=theme)
+        context = browser.new_context(
+            base_url=engine.url,
+            accept_downloads=True,
+            viewport={"width": 1440, "height": 900},
+            color_scheme=theme,
+        )
         context.add_init_script(f"try {{ window.localStorage.setItem('ae-theme', '{theme}') }} catch {{}}")
         context.on("page", watch)
         contexts.append(context)

@@ -22,11 +22,17 @@ THEIR_SCRIPT = "import sys\nprint('hi from them')\nprint('unchanged line')\n"
 
 def shared_assembly(engine: Engine) -> str:
     with engine.api(OPERATOR) as api:
-        created = api.post("/api/assemblies", json={
-            "display_name": f"Shared edit target {uuid.uuid4().hex[:6]}", "assembly_kind": "script",
-            "assembly_type": "python", "summary": "original", "category": "shared",
-            "payload": {"script": ORIGINAL_SCRIPT},
-        }).json()
+        created = api.post(
+            "/api/assemblies",
+            json={
+                "display_name": f"Shared edit target {uuid.uuid4().hex[:6]}",
+                "assembly_kind": "script",
+                "assembly_type": "python",
+                "summary": "original",
+                "category": "shared",
+                "payload": {"script": ORIGINAL_SCRIPT},
+            },
+        ).json()
     return str(created["assembly_guid"])
 
 
@@ -35,8 +41,9 @@ def stored(engine: Engine, guid: str) -> dict[str, Any]:
         return dict(api.get(f"/api/assemblies/{guid}").json())
 
 
-def conflicting_save(new_context: Callable[..., BrowserContext], engine: Engine,
-                     theme: Literal["light", "dark"] = "light") -> tuple[Page, str]:
+def conflicting_save(
+    new_context: Callable[..., BrowserContext], engine: Engine, theme: Literal["light", "dark"] = "light"
+) -> tuple[Page, str]:
     """The second writer's page with the conflict dialog open: they (in another browser)
     changed the script and the description; you changed the description and the category."""
     guid = shared_assembly(engine)
@@ -62,7 +69,8 @@ def conflicting_save(new_context: Callable[..., BrowserContext], engine: Engine,
 
 
 def test_the_conflict_shows_both_sides_and_keeps_the_edits(
-        new_context: Callable[..., BrowserContext], engine: Engine) -> None:
+    new_context: Callable[..., BrowserContext], engine: Engine
+) -> None:
     page, guid = conflicting_save(new_context, engine)
     dialog = page.get_by_test_id("conflict-dialog")
     expect(dialog).to_contain_text("olga saved revision 2")
@@ -100,8 +108,9 @@ def test_keep_theirs_loads_their_version(new_context: Callable[..., BrowserConte
     assert stored(engine, guid)["revision"] == 2
 
 
-def test_overwrite_with_mine_after_confirming(new_context: Callable[..., BrowserContext],
-                                             engine: Engine) -> None:
+def test_overwrite_with_mine_after_confirming(
+    new_context: Callable[..., BrowserContext], engine: Engine
+) -> None:
     page, guid = conflicting_save(new_context, engine)
     page.get_by_test_id("conflict-overwrite").click()
     confirm = page.get_by_test_id("overwrite-dialog")
@@ -117,7 +126,11 @@ def test_overwrite_with_mine_after_confirming(new_context: Callable[..., Browser
     record = stored(engine, guid)
     # Yours, all of it (their script change is replaced too), saved after their revision.
     assert (record["revision"], record["summary"], record["category"], record["payload"]["script"]) == (
-        3, "second writer", "mine", ORIGINAL_SCRIPT)
+        3,
+        "second writer",
+        "mine",
+        ORIGINAL_SCRIPT,
+    )
     with engine.api(OPERATOR) as api:
         history = api.get(f"/api/assemblies/{guid}/revisions").json()
     assert [i["revision"] for i in history["items"]] == [3, 2, 1]
@@ -134,17 +147,25 @@ def test_save_mine_as_a_new_copy(new_context: Callable[..., BrowserContext], eng
     name.fill(f"My version {guid[:6]}")
     copy_dialog.get_by_role("button", name="Save copy").click()
     expect(page.get_by_test_id("notice")).to_contain_text(
-        f"Your version was saved as “My version {guid[:6]}”")
+        f"Your version was saved as “My version {guid[:6]}”"
+    )
     expect(page).to_have_url(re.compile(r"/assemblies/[0-9a-f]{32}$"))
     copy_guid = page.url.rsplit("/", 1)[1]
     assert copy_guid != guid
     expect(page.get_by_test_id("field-description")).to_have_value("second writer")
     copy = stored(engine, copy_guid)
     assert (copy["display_name"], copy["summary"], copy["category"], copy["payload"]["script"]) == (
-        f"My version {guid[:6]}", "second writer", "mine", ORIGINAL_SCRIPT)
+        f"My version {guid[:6]}",
+        "second writer",
+        "mine",
+        ORIGINAL_SCRIPT,
+    )
     original = stored(engine, guid)
     assert (original["revision"], original["summary"], original["payload"]["script"]) == (
-        2, "first writer", THEIR_SCRIPT)
+        2,
+        "first writer",
+        THEIR_SCRIPT,
+    )
 
 
 def test_conflict_dialog_dark_and_phone(new_context: Callable[..., BrowserContext], engine: Engine) -> None:

@@ -20,13 +20,23 @@ def deleted_assemblies(engine: Engine, prefix: str, count: int, domain: str = "u
     guids = []
     with engine.api(user) as api:
         if domain != "user":
-            api.post("/api/assemblies/dev-mode/switch", json={
-                "enabled": True, "password": ADMIN[1], "reason": DEV_MODE_REASON}).raise_for_status()
+            api.post(
+                "/api/assemblies/dev-mode/switch",
+                json={"enabled": True, "password": ADMIN[1], "reason": DEV_MODE_REASON},
+            ).raise_for_status()
         for number in range(1, count + 1):
-            guid = api.post("/api/assemblies", json={
-                "domain": domain, "display_name": f"{prefix} {number}", "assembly_kind": "script",
-                "assembly_type": "powershell", "category": "cleanup", "summary": "to be deleted",
-                "payload": {"script": f"Write-Output {number}\n"}}).json()["assembly_guid"]
+            guid = api.post(
+                "/api/assemblies",
+                json={
+                    "domain": domain,
+                    "display_name": f"{prefix} {number}",
+                    "assembly_kind": "script",
+                    "assembly_type": "powershell",
+                    "category": "cleanup",
+                    "summary": "to be deleted",
+                    "payload": {"script": f"Write-Output {number}\n"},
+                },
+            ).json()["assembly_guid"]
             api.delete(f"/api/assemblies/{guid}").raise_for_status()
             guids.append(guid)
         if domain != "user":
@@ -82,8 +92,9 @@ def test_deleted_view_lists_deleted_assemblies_and_undeletes(page: Page, engine:
     expect(page.get_by_test_id("assembly-grid").get_by_test_id("assembly-name")).to_have_text([f"{prefix} 1"])
 
 
-def test_undelete_of_an_id_in_use_again_says_so(new_context: Callable[..., BrowserContext],
-                                                engine: Engine) -> None:
+def test_undelete_of_an_id_in_use_again_says_so(
+    new_context: Callable[..., BrowserContext], engine: Engine
+) -> None:
     prefix = f"Twice {uuid.uuid4().hex[:6]}"
     deleted_assemblies(engine, prefix, 1)
     one, two = new_context().new_page(), new_context().new_page()
@@ -100,8 +111,9 @@ def test_undelete_of_an_id_in_use_again_says_so(new_context: Callable[..., Brows
     expect(two.get_by_test_id("deleted-name")).to_have_count(0)  # the view was read again
 
 
-def test_undelete_follows_the_domain_policy(new_context: Callable[..., BrowserContext],
-                                            engine: Engine) -> None:
+def test_undelete_follows_the_domain_policy(
+    new_context: Callable[..., BrowserContext], engine: Engine
+) -> None:
     prefix = f"Official trash {uuid.uuid4().hex[:6]}"
     deleted_assemblies(engine, prefix, 1, domain="official")
     operator = new_context().new_page()

@@ -41,9 +41,16 @@ def test_variables_and_attached_files(page: Page, engine: Engine, tmp_path: Path
         record = api.get(f"/api/assemblies/{guid}").json()
         assert record["metadata"]["timeout_seconds"] == 120
         assert record["metadata"]["sites"] == {"mode": "specific", "values": ["3", "7"]}
-        assert record["metadata"]["variables"] == [{
-            "name": "Target", "label": "Target folder", "type": "string", "default": "C:\\Temp",
-            "required": False, "description": ""}]
+        assert record["metadata"]["variables"] == [
+            {
+                "name": "Target",
+                "label": "Target folder",
+                "type": "string",
+                "default": "C:\\Temp",
+                "required": False,
+                "description": "",
+            }
+        ]
         assert [(f["file_name"], f["size"]) for f in record["payload"]["files"]] == [("settings.bin", 12)]
 
     # The saved file downloads with the same bytes; removing it and saving drops it.

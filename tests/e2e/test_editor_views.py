@@ -20,20 +20,36 @@ def official_with_variables(engine: Engine) -> dict:
         items = api.get("/api/assemblies", params=params).json()["items"]
     with_variables = [i for i in items if i["metadata"].get("variables")]
     assert with_variables, "no official script with variables"
-    return max(with_variables,
-               key=lambda i: max(len(v.get("description") or "") for v in i["metadata"]["variables"]))
+    return max(
+        with_variables, key=lambda i: max(len(v.get("description") or "") for v in i["metadata"]["variables"])
+    )
 
 
 def a_script_with_variables(engine: Engine, name: str) -> str:
-    variables = [{"name": f"Var{i}", "label": f"Variable {i}", "type": "string", "default": "",
-                  "required": False, "description": f"Description {i}"} for i in range(12)]
+    variables = [
+        {
+            "name": f"Var{i}",
+            "label": f"Variable {i}",
+            "type": "string",
+            "default": "",
+            "required": False,
+            "description": f"Description {i}",
+        }
+        for i in range(12)
+    ]
     with engine.api(OPERATOR) as api:
-        return api.post("/api/assemblies", json={
-            "display_name": name, "assembly_kind": "script", "assembly_type": "powershell",
-            "category": "maintenance", "summary": "sticky bar",
-            "metadata": {"variables": variables},
-            "payload": {"script": "".join(f"Write-Output {i}\n" for i in range(40))},
-        }).json()["assembly_guid"]
+        return api.post(
+            "/api/assemblies",
+            json={
+                "display_name": name,
+                "assembly_kind": "script",
+                "assembly_type": "powershell",
+                "category": "maintenance",
+                "summary": "sticky bar",
+                "metadata": {"variables": variables},
+                "payload": {"script": "".join(f"Write-Output {i}\n" for i in range(40))},
+            },
+        ).json()["assembly_guid"]
 
 
 def box(page: Page, test_id: str) -> dict:
@@ -115,7 +131,8 @@ def test_read_only_view_is_text_and_admins_can_enable_dev_mode_from_it(page: Pag
 
 
 def test_blank_and_duplicate_variable_names_are_refused_and_sites_keep_spaces(
-    page: Page, engine: Engine,
+    page: Page,
+    engine: Engine,
 ) -> None:
     name = f"Validated {uuid.uuid4().hex[:6]}"
     sign_in(page, OPERATOR)
@@ -160,18 +177,27 @@ def test_the_engine_refuses_what_the_client_let_through(page: Page, engine: Engi
     in the signed-in page, with the page's cookie and CSRF header) is refused, 422 naming
     the row."""
     with engine.api(OPERATOR) as api:
-        guid = api.post("/api/assemblies", json={
-            "display_name": f"Server rule {uuid.uuid4().hex[:6]}", "assembly_kind": "script",
-            "assembly_type": "bash", "payload": {"script": "true\n"}}).json()["assembly_guid"]
+        guid = api.post(
+            "/api/assemblies",
+            json={
+                "display_name": f"Server rule {uuid.uuid4().hex[:6]}",
+                "assembly_kind": "script",
+                "assembly_type": "bash",
+                "payload": {"script": "true\n"},
+            },
+        ).json()["assembly_guid"]
     sign_in(page, OPERATOR)
     page.goto(f"/assemblies/{guid}")
     expect(page.get_by_test_id("field-name")).to_be_visible()
-    reply = page.evaluate("""async (guid) => {
+    reply = page.evaluate(
+        """async (guid) => {
         const csrf = document.cookie.split('; ').find(c => c.startsWith('ae_csrf=')).split('=')[1];
         const r = await fetch(`/api/assemblies/${guid}`, {method: 'PUT', headers: {
             'Content-Type': 'application/json', 'X-CSRF-Token': decodeURIComponent(csrf)},
             body: JSON.stringify({metadata: {variables: [{name: 'A'}, {name: ''}]}})});
         return {status: r.status, body: await r.json()};
-    }""", guid)
+    }""",
+        guid,
+    )
     assert reply["status"] == 422
     assert "variable row 2" in reply["body"]["message"]

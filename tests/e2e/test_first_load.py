@@ -56,7 +56,8 @@ def transferred_js(responses: list[Response]) -> int:
 
 
 def test_first_load_javascript_within_budget_and_no_401_logged(
-    new_context: Callable[..., BrowserContext], engine: Engine,
+    new_context: Callable[..., BrowserContext],
+    engine: Engine,
 ) -> None:
     page = new_context().new_page()
     responses: list[Response] = []
@@ -96,8 +97,13 @@ def test_first_load_javascript_within_budget_and_no_401_logged(
     editor_js = transferred_js(editor_responses)
     assert not any(name.startswith("AssemblyList-") for name in editor_scripts), editor_scripts
 
-    report = {"sign_in_js_bytes": sign_in_js, "list_js_bytes": list_js, "list_scripts": scripts,
-              "editor_js_bytes": editor_js, "editor_scripts": editor_scripts}
+    report = {
+        "sign_in_js_bytes": sign_in_js,
+        "list_js_bytes": list_js,
+        "list_scripts": scripts,
+        "editor_js_bytes": editor_js,
+        "editor_scripts": editor_scripts,
+    }
     artifact("first-load.json").write_text(json.dumps(report, indent=2))
     print(json.dumps(report))
     assert sign_in_js <= SIGN_IN_BUDGET, report

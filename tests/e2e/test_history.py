@@ -18,17 +18,30 @@ pytestmark = pytest.mark.e2e
 def three_revisions(engine: Engine) -> dict[str, Any]:
     """An operator's script at revision 3: created, summary and script changed, then renamed."""
     with engine.api(OPERATOR) as api:
-        created = api.post("/api/assemblies", json={
-            "display_name": f"History target {uuid.uuid4().hex[:6]}", "assembly_kind": "script",
-            "assembly_type": "python", "summary": "first summary",
-            "payload": {"script": "import os\nprint('one')\nprint('same')\n"},
-        }).json()
+        created = api.post(
+            "/api/assemblies",
+            json={
+                "display_name": f"History target {uuid.uuid4().hex[:6]}",
+                "assembly_kind": "script",
+                "assembly_type": "python",
+                "summary": "first summary",
+                "payload": {"script": "import os\nprint('one')\nprint('same')\n"},
+            },
+        ).json()
         guid = created["assembly_guid"]
-        api.put(f"/api/assemblies/{guid}", headers={"If-Match": "1"}, json={
-            "summary": "second summary", "payload": {"script": "import os\nprint('two')\nprint('same')\n"},
-        }).raise_for_status()
-        return api.put(f"/api/assemblies/{guid}", headers={"If-Match": "2"}, json={
-            "display_name": created["display_name"] + " renamed"}).json()
+        api.put(
+            f"/api/assemblies/{guid}",
+            headers={"If-Match": "1"},
+            json={
+                "summary": "second summary",
+                "payload": {"script": "import os\nprint('two')\nprint('same')\n"},
+            },
+        ).raise_for_status()
+        return api.put(
+            f"/api/assemblies/{guid}",
+            headers={"If-Match": "2"},
+            json={"display_name": created["display_name"] + " renamed"},
+        ).json()
 
 
 def open_editor(page: Page, guid: str) -> None:
@@ -65,7 +78,8 @@ def test_history_lists_revisions_and_shows_the_diff(page: Page, engine: Engine) 
     expect(summary.get_by_test_id("before")).to_have_text("first summary")
     expect(summary.get_by_test_id("after")).to_have_text("second summary")
     expect(dialog.get_by_test_id("field-diff-display_name").get_by_test_id("after")).to_have_text(
-        record["display_name"])
+        record["display_name"]
+    )
     merge = dialog.get_by_test_id("code-diff").locator(".cm-mergeView")
     expect(merge.locator(".cm-editor")).to_have_count(2)
     expect(merge.locator(".cm-editor").nth(0)).to_contain_text("print('one')")
@@ -113,7 +127,10 @@ def test_restore_after_confirming_makes_a_new_revision(page: Page, engine: Engin
         now = api.get(f"/api/assemblies/{guid}").json()
         history = api.get(f"/api/assemblies/{guid}/revisions").json()
     assert (now["revision"], now["summary"], now["payload"]["script"]) == (
-        4, "first summary", "import os\nprint('one')\nprint('same')\n")
+        4,
+        "first summary",
+        "import os\nprint('one')\nprint('same')\n",
+    )
     assert [i["action"] for i in history["items"]] == ["restore", "update", "update", "create"]
 
 
@@ -123,8 +140,9 @@ def test_restore_refused_as_stale_says_so_and_changes_nothing(page: Page, engine
     sign_in(page, OPERATOR)
     open_editor(page, guid)
     with engine.api(OPERATOR) as api:
-        api.put(f"/api/assemblies/{guid}", headers={"If-Match": "3"},
-                json={"summary": "someone else"}).raise_for_status()
+        api.put(
+            f"/api/assemblies/{guid}", headers={"If-Match": "3"}, json={"summary": "someone else"}
+        ).raise_for_status()
 
     page.locator('[data-testid="history-item"][data-revision="1"]').click()
     page.get_by_test_id("restore").click()
@@ -146,31 +164,49 @@ def dev_mode_api(page: Page, enabled: bool) -> int:
     body: dict[str, object] = {"enabled": enabled}
     if enabled:
         body.update(password=ADMIN[1], reason=DEV_MODE_REASON)
-    return int(page.evaluate("""async (body) => {
+    return int(
+        page.evaluate(
+            """async (body) => {
         const csrf = document.cookie.split('; ').find(c => c.startsWith('ae_csrf=')).split('=')[1];
         const r = await fetch('/api/assemblies/dev-mode/switch', {method: 'POST', headers: {
             'Content-Type': 'application/json', 'X-CSRF-Token': decodeURIComponent(csrf)},
             body: JSON.stringify(body)});
         return r.status;
-    }""", body))
+    }""",
+            body,
+        )
+    )
 
 
 def community_with_history(engine: Engine) -> str:
     with engine.api(ADMIN) as api:
-        api.post("/api/assemblies/dev-mode/switch", json={
-            "enabled": True, "password": ADMIN[1], "reason": DEV_MODE_REASON}).raise_for_status()
-        guid = api.post("/api/assemblies", json={
-            "domain": "community", "display_name": f"Community history {uuid.uuid4().hex[:6]}",
-            "assembly_kind": "script", "assembly_type": "bash", "summary": "v1",
-            "payload": {"script": "echo one\n"}}).json()["assembly_guid"]
-        api.put(f"/api/assemblies/{guid}", headers={"If-Match": "1"},
-                json={"summary": "v2", "payload": {"script": "echo two\n"}}).raise_for_status()
+        api.post(
+            "/api/assemblies/dev-mode/switch",
+            json={"enabled": True, "password": ADMIN[1], "reason": DEV_MODE_REASON},
+        ).raise_for_status()
+        guid = api.post(
+            "/api/assemblies",
+            json={
+                "domain": "community",
+                "display_name": f"Community history {uuid.uuid4().hex[:6]}",
+                "assembly_kind": "script",
+                "assembly_type": "bash",
+                "summary": "v1",
+                "payload": {"script": "echo one\n"},
+            },
+        ).json()["assembly_guid"]
+        api.put(
+            f"/api/assemblies/{guid}",
+            headers={"If-Match": "1"},
+            json={"summary": "v2", "payload": {"script": "echo two\n"}},
+        ).raise_for_status()
         api.post("/api/auth/logout")
     return guid
 
 
 def test_history_is_readable_without_write_rights_and_restore_follows_save(
-        new_context: Callable[..., BrowserContext], engine: Engine) -> None:
+    new_context: Callable[..., BrowserContext], engine: Engine
+) -> None:
     guid = community_with_history(engine)
     operator = new_context().new_page()
     sign_in(operator, OPERATOR)

@@ -129,9 +129,17 @@ def test_the_editor_import_uses_the_engine_parser(page: Page, engine: Engine, tm
     # ... and what the engine refuses, the editor refuses with the engine's reason
     # (the removed browser parser used to accept base64 with line breaks).
     odd = tmp_path / "odd-base64.json"
-    odd.write_text(json.dumps({"name": "x", "type": "bash", "script": "echo\n",
-                               "files": [{"file_name": "a.bin", "data": "aGVs\nbG8="}]}),
-                   encoding="utf-8")
+    odd.write_text(
+        json.dumps(
+            {
+                "name": "x",
+                "type": "bash",
+                "script": "echo\n",
+                "files": [{"file_name": "a.bin", "data": "aGVs\nbG8="}],
+            }
+        ),
+        encoding="utf-8",
+    )
     import_file(page, odd)
     expect(page.get_by_test_id("editor-error")).to_contain_text("files[0].data is not valid base64")
 

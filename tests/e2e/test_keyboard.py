@@ -19,9 +19,17 @@ IN_GRID_CELL = "() => !!document.activeElement?.closest('.ag-cell')"
 def a_user_script(engine: Engine, prefix: str = "Keyboard") -> tuple[str, str]:
     name = f"{prefix} {uuid.uuid4().hex[:8]}"
     with engine.api(OPERATOR) as api:
-        created = api.post("/api/assemblies", json={
-            "display_name": name, "assembly_kind": "script", "assembly_type": "bash",
-            "category": "script", "summary": "keyboard", "payload": {"script": "echo one\n"}}).json()
+        created = api.post(
+            "/api/assemblies",
+            json={
+                "display_name": name,
+                "assembly_kind": "script",
+                "assembly_type": "bash",
+                "category": "script",
+                "summary": "keyboard",
+                "payload": {"script": "echo one\n"},
+            },
+        ).json()
     return name, created["assembly_guid"]
 
 

@@ -36,9 +36,17 @@ class Prompts:
 def a_user_script(engine: Engine) -> tuple[str, str]:
     name = f"Guarded {uuid.uuid4().hex[:8]}"
     with engine.api(OPERATOR) as api:
-        created = api.post("/api/assemblies", json={
-            "display_name": name, "assembly_kind": "script", "assembly_type": "bash",
-            "category": "script", "summary": "before", "payload": {"script": "true\n"}}).json()
+        created = api.post(
+            "/api/assemblies",
+            json={
+                "display_name": name,
+                "assembly_kind": "script",
+                "assembly_type": "bash",
+                "category": "script",
+                "summary": "before",
+                "payload": {"script": "true\n"},
+            },
+        ).json()
     return name, created["assembly_guid"]
 
 
@@ -115,8 +123,16 @@ def test_browser_back_accepted_leaves_the_editor(page: Page, engine: Engine) -> 
 
 def test_an_imported_form_counts_as_unsaved(page: Page, engine: Engine, tmp_path: Path) -> None:
     document = tmp_path / "Imported Guard.json"
-    document.write_text(json.dumps({"name": f"Imported guard {uuid.uuid4().hex[:6]}", "type": "bash",
-                                    "description": "from a file", "script": "echo imported\n"}))
+    document.write_text(
+        json.dumps(
+            {
+                "name": f"Imported guard {uuid.uuid4().hex[:6]}",
+                "type": "bash",
+                "description": "from a file",
+                "script": "echo imported\n",
+            }
+        )
+    )
     prompts = Prompts(page)
     sign_in(page, OPERATOR)
     page.get_by_test_id("new-assembly").click()

@@ -17,15 +17,18 @@ DOMAIN_LABELS = {"official": "Official", "community": "Community", "user": "User
 
 def totals(engine: Engine) -> dict[str, int]:
     with engine.api() as api:
-        counts = {d: api.get("/api/assemblies", params={"domain": d, "limit": 1}).json()["total"]
-                  for d in DOMAIN_LABELS}
+        counts = {
+            d: api.get("/api/assemblies", params={"domain": d, "limit": 1}).json()["total"]
+            for d in DOMAIN_LABELS
+        }
         counts["all"] = api.get("/api/assemblies", params={"limit": 1}).json()["total"]
     return counts
 
 
 @pytest.mark.parametrize("user", [ADMIN, OPERATOR], ids=["admin", "operator"])
-def test_sign_in_shows_the_library_with_badges_and_counts(page: Page, engine: Engine,
-                                                          user: tuple[str, str]) -> None:
+def test_sign_in_shows_the_library_with_badges_and_counts(
+    page: Page, engine: Engine, user: tuple[str, str]
+) -> None:
     page.goto("/")
     page.get_by_label("Username").fill(user[0])
     page.get_by_label("Password").fill("not the password")
@@ -104,11 +107,16 @@ def test_server_side_sorting_and_paging(page: Page, engine: Engine) -> None:
     prefix = f"Paged {uuid.uuid4().hex[:6]}"
     with engine.api(OPERATOR) as api:
         for index in range(55):
-            api.post("/api/assemblies", json={
-                "display_name": f"{prefix} {index:02d}", "assembly_kind": "script",
-                "assembly_type": "bash", "category": f"cat-{index % 7}",
-                "payload": {"script": "true\n"},
-            }).raise_for_status()
+            api.post(
+                "/api/assemblies",
+                json={
+                    "display_name": f"{prefix} {index:02d}",
+                    "assembly_kind": "script",
+                    "assembly_type": "bash",
+                    "category": f"cat-{index % 7}",
+                    "payload": {"script": "true\n"},
+                },
+            ).raise_for_status()
     sign_in(page, OPERATOR)
     page.get_by_test_id("quick-search").fill(prefix)
     grid = page.get_by_test_id("assembly-grid")
@@ -128,7 +136,8 @@ def test_server_side_sorting_and_paging(page: Page, engine: Engine) -> None:
     header.click()  # descending
     expect(names.first).to_have_text(f"{prefix} 54")
     with engine.api(OPERATOR) as api:
-        by_category = api.get("/api/assemblies", params={
-            "q": prefix, "sort": "category", "order": "asc", "limit": 1}).json()["items"][0]
+        by_category = api.get(
+            "/api/assemblies", params={"q": prefix, "sort": "category", "order": "asc", "limit": 1}
+        ).json()["items"][0]
     grid.locator('.ag-header-cell[col-id="category"]').click()
     expect(grid.locator('.ag-row[row-index="0"] [col-id="category"]')).to_have_text(by_category["category"])

@@ -16,16 +16,26 @@ from tests.e2e.conftest import ADMIN, OPERATOR, Engine, artifact, sign_in
 pytestmark = pytest.mark.e2e
 
 
-def seed(engine: Engine, prefix: str, count: int, *, category: str | None = None,
-         kinds: tuple[str, ...] = ("script",)) -> None:
+def seed(
+    engine: Engine,
+    prefix: str,
+    count: int,
+    *,
+    category: str | None = None,
+    kinds: tuple[str, ...] = ("script",),
+) -> None:
     with engine.api(OPERATOR) as api:
         for index in range(count):
             kind = kinds[index % len(kinds)]
-            body = {"display_name": f"{prefix} {index:04d}", "assembly_kind": kind,
-                    "assembly_type": {"script": "bash", "workflow": "workflow", "ansible": "ansible"}[kind],
-                    "category": category or f"cat-{index % 3}",
-                    "payload": ({"workflow": {"nodes": [], "edges": []}} if kind == "workflow"
-                                else {"script": "true\n"})}
+            body = {
+                "display_name": f"{prefix} {index:04d}",
+                "assembly_kind": kind,
+                "assembly_type": {"script": "bash", "workflow": "workflow", "ansible": "ansible"}[kind],
+                "category": category or f"cat-{index % 3}",
+                "payload": (
+                    {"workflow": {"nodes": [], "edges": []}} if kind == "workflow" else {"script": "true\n"}
+                ),
+            }
             api.post("/api/assemblies", json=body).raise_for_status()
 
 
@@ -34,7 +44,8 @@ def query(page: Page) -> dict[str, list[str]]:
 
 
 def test_page_search_sort_and_chip_live_in_the_address_and_back_restores_them(
-    page: Page, engine: Engine,
+    page: Page,
+    engine: Engine,
 ) -> None:
     prefix = f"Stateful {uuid.uuid4().hex[:6]}"
     seed(engine, prefix, 60)
@@ -53,8 +64,13 @@ def test_page_search_sort_and_chip_live_in_the_address_and_back_restores_them(
     expect(summary).to_have_text(re.compile(r"51\s+to\s+60\s+of\s+60"))
     expect(names.first).to_have_text(f"{prefix} 0009")
     page.wait_for_function("() => new URLSearchParams(location.search).get('page') === '2'")
-    assert query(page) == {"domain": ["user"], "q": [prefix], "sort": ["display_name"],
-                           "order": ["desc"], "page": ["2"]}
+    assert query(page) == {
+        "domain": ["user"],
+        "q": [prefix],
+        "sort": ["display_name"],
+        "order": ["desc"],
+        "page": ["2"],
+    }
     shared = page.url
 
     # Open an assembly from page 2, come back with the browser's Back: same view.
@@ -66,7 +82,8 @@ def test_page_search_sort_and_chip_live_in_the_address_and_back_restores_them(
     expect(page.get_by_test_id("quick-search")).to_have_value(prefix)
     expect(page.get_by_test_id("domain-chip-user")).to_have_attribute("aria-pressed", "true")
     expect(grid.locator('.ag-header-cell[col-id="display_name"]')).to_have_attribute(
-        "aria-sort", "descending")
+        "aria-sort", "descending"
+    )
     page.wait_for_function("() => new URLSearchParams(location.search).get('page') === '2'")
     assert query(page)["order"] == ["desc"]
 
@@ -78,7 +95,8 @@ def test_page_search_sort_and_chip_live_in_the_address_and_back_restores_them(
     other = page.context.new_page()
     other.goto(shared)
     expect(other.get_by_test_id("assembly-grid").locator(".ag-paging-row-summary-panel")).to_have_text(
-        re.compile(r"51\s+to\s+60\s+of\s+60"))
+        re.compile(r"51\s+to\s+60\s+of\s+60")
+    )
     first_name = other.get_by_test_id("assembly-grid").get_by_test_id("assembly-name").first
     expect(first_name).to_have_text(f"{prefix} 0009")
     other.close()
@@ -138,7 +156,9 @@ def test_counts_are_grouped_page_size_is_a_choice_and_names_come_first(page: Pag
     expect(page.get_by_test_id("domain-chip-user").get_by_test_id("chip-count")).to_have_text("1,000")
     page.get_by_test_id("category-filter").click()
     page.get_by_test_id("category-option-all").click()
-    expect(page.get_by_test_id("domain-chip-all").get_by_test_id("chip-count")).to_have_text(re.compile(r"^\d{1,3}(,\d{3})+$"))
+    expect(page.get_by_test_id("domain-chip-all").get_by_test_id("chip-count")).to_have_text(
+        re.compile(r"^\d{1,3}(,\d{3})+$")
+    )
 
     summary = grid.locator(".ag-paging-row-summary-panel")
     expect(summary).to_have_text(re.compile(r"1\s+to\s+50\s+of"))
@@ -147,8 +167,10 @@ def test_counts_are_grouped_page_size_is_a_choice_and_names_come_first(page: Pag
     expect(summary).to_have_text(re.compile(r"1\s+to\s+100\s+of"))
     page.wait_for_function("() => new URLSearchParams(location.search).get('size') === '100'")
 
-    width = {col: grid.locator(f'.ag-header-cell[col-id="{col}"]').bounding_box()["width"]
-             for col in ("display_name", "source", "summary", "assembly_type")}
+    width = {
+        col: grid.locator(f'.ag-header-cell[col-id="{col}"]').bounding_box()["width"]
+        for col in ("display_name", "source", "summary", "assembly_type")
+    }
     assert width["source"] <= 160, width
     assert width["display_name"] >= 300 and width["display_name"] > width["summary"], width
     page.screenshot(path=artifact("list-1440.png"))
@@ -157,9 +179,16 @@ def test_counts_are_grouped_page_size_is_a_choice_and_names_come_first(page: Pag
 def test_clones_are_named_opened_and_told_apart(page: Page, engine: Engine) -> None:
     name = f"Value Parser {uuid.uuid4().hex[:6]}"
     with engine.api(OPERATOR) as api:
-        original = api.post("/api/assemblies", json={
-            "display_name": name, "assembly_kind": "script", "assembly_type": "python",
-            "category": "parsers", "payload": {"script": "print(1)\n"}}).json()
+        original = api.post(
+            "/api/assemblies",
+            json={
+                "display_name": name,
+                "assembly_kind": "script",
+                "assembly_type": "python",
+                "category": "parsers",
+                "payload": {"script": "print(1)\n"},
+            },
+        ).json()
     sign_in(page, ADMIN)
     page.get_by_test_id("quick-search").fill(name)
     row = page.locator(f'.ag-row[row-id="{original["assembly_guid"]}"]')

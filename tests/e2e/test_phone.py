@@ -43,11 +43,17 @@ def test_list_and_editor_fit_a_phone(new_context: Callable[..., BrowserContext],
     grid = page.get_by_test_id("assembly-grid")
     expect(grid.get_by_test_id("assembly-name").first).to_be_visible()
     no_sideways_scroll(page)
-    for control in (page.get_by_test_id("sign-out"), page.get_by_test_id("theme-toggle"),
-                    page.get_by_test_id("new-assembly"), page.get_by_test_id("quick-search"),
-                    page.get_by_test_id("kind-filter"), page.get_by_test_id("category-filter"),
-                    page.get_by_test_id("domain-chip-user"), grid.get_by_test_id("row-menu").first,
-                    grid.get_by_test_id("assembly-name").first):
+    for control in (
+        page.get_by_test_id("sign-out"),
+        page.get_by_test_id("theme-toggle"),
+        page.get_by_test_id("new-assembly"),
+        page.get_by_test_id("quick-search"),
+        page.get_by_test_id("kind-filter"),
+        page.get_by_test_id("category-filter"),
+        page.get_by_test_id("domain-chip-user"),
+        grid.get_by_test_id("row-menu").first,
+        grid.get_by_test_id("assembly-name").first,
+    ):
         on_screen(control)
     page.screenshot(path=artifact("list-390.png"))
 
@@ -72,8 +78,12 @@ def test_list_and_editor_fit_a_phone(new_context: Callable[..., BrowserContext],
     page.get_by_test_id("add-variable").click()
     page.get_by_test_id("sites-specific").click()
     no_sideways_scroll(page)
-    for control in (page.get_by_test_id("save"), page.get_by_test_id("field-name"),
-                    page.get_by_test_id("field-sites"), page.get_by_test_id("add-variable")):
+    for control in (
+        page.get_by_test_id("save"),
+        page.get_by_test_id("field-name"),
+        page.get_by_test_id("field-sites"),
+        page.get_by_test_id("add-variable"),
+    ):
         control.scroll_into_view_if_needed()
         on_screen(control)
     page.get_by_test_id("variable-name").scroll_into_view_if_needed()
@@ -84,8 +94,9 @@ def test_list_and_editor_fit_a_phone(new_context: Callable[..., BrowserContext],
     page.screenshot(path=artifact("editor-new-390.png"))
 
 
-def test_dev_mode_dialog_and_banner_fit_a_phone(new_context: Callable[..., BrowserContext],
-                                                 engine: Engine) -> None:
+def test_dev_mode_dialog_and_banner_fit_a_phone(
+    new_context: Callable[..., BrowserContext], engine: Engine
+) -> None:
     page = phone(new_context)
     sign_in(page, ADMIN)
     expect(page.get_by_test_id("assembly-grid").get_by_test_id("assembly-name").first).to_be_visible()

@@ -12,8 +12,9 @@ from tests.e2e.conftest import ADMIN, OPERATOR, Engine, sign_in
 
 pytestmark = pytest.mark.e2e
 
-READ_ONLY = ("This domain is read-only. Enable Dev Mode as an administrator to edit, "
-             "or clone it to User-Created.")
+READ_ONLY = (
+    "This domain is read-only. Enable Dev Mode as an administrator to edit, or clone it to User-Created."
+)
 
 
 def an_official_script(engine: Engine) -> dict:

@@ -21,8 +21,9 @@ def first_of_kind(engine: Engine, kind: str) -> str:
 
 
 @pytest.mark.parametrize("theme", ["light", "dark"])
-def test_screenshots(new_context: Callable[..., BrowserContext], engine: Engine,
-                     theme: Literal["light", "dark"]) -> None:
+def test_screenshots(
+    new_context: Callable[..., BrowserContext], engine: Engine, theme: Literal["light", "dark"]
+) -> None:
     page = new_context(theme).new_page()
     page.goto("/")
     expect(page.get_by_role("button", name="Sign in")).to_be_visible()
@@ -33,9 +34,16 @@ def test_screenshots(new_context: Callable[..., BrowserContext], engine: Engine,
     page.screenshot(path=artifact(f"list-{theme}.png"), animations="disabled")
 
     with engine.api(OPERATOR) as api:
-        gone = api.post("/api/assemblies", json={
-            "display_name": f"Deleted example ({theme})", "assembly_kind": "script",
-            "assembly_type": "bash", "category": "script", "payload": {"script": "true\n"}}).json()
+        gone = api.post(
+            "/api/assemblies",
+            json={
+                "display_name": f"Deleted example ({theme})",
+                "assembly_kind": "script",
+                "assembly_type": "bash",
+                "category": "script",
+                "payload": {"script": "true\n"},
+            },
+        ).json()
         api.delete(f"/api/assemblies/{gone['assembly_guid']}").raise_for_status()
     page.get_by_test_id("deleted-view").click()
     expect(page.get_by_test_id("deleted-name").first).to_be_visible()
@@ -59,10 +67,17 @@ def test_screenshots(new_context: Callable[..., BrowserContext], engine: Engine,
     expect(page.get_by_test_id("dev-mode-banner")).to_be_visible()
     with hold_write_lock(engine.process.home / "Assemblies" / "user_created.db"):
         with engine.api(OPERATOR) as api:
-            api.post("/api/assemblies", json={
-                "display_name": f"Queued example ({theme})", "assembly_kind": "script",
-                "assembly_type": "powershell", "category": "script", "summary": "Waiting for the writer.",
-                "payload": {"script": "Write-Output 'queued'\n"}}).raise_for_status()
+            api.post(
+                "/api/assemblies",
+                json={
+                    "display_name": f"Queued example ({theme})",
+                    "assembly_kind": "script",
+                    "assembly_type": "powershell",
+                    "category": "script",
+                    "summary": "Waiting for the writer.",
+                    "payload": {"script": "Write-Output 'queued'\n"},
+                },
+            ).raise_for_status()
         page.goto("/")
         page.get_by_test_id("domain-chip-user").click()
         page.get_by_test_id("quick-search").fill("Queued example")

@@ -17,8 +17,9 @@ pytestmark = pytest.mark.e2e
 def test_a_user_disabled_while_signed_in_is_told_why(page: Page, engine: Engine) -> None:
     user = (f"dora{uuid.uuid4().hex[:6]}", "operator-password-dora")
     with engine.api() as api:
-        api.post("/api/users", json={"username": user[0], "password": user[1],
-                                     "role": "operator"}).raise_for_status()
+        api.post(
+            "/api/users", json={"username": user[0], "password": user[1], "role": "operator"}
+        ).raise_for_status()
     sign_in(page, user)
     expect(page).to_have_title("Assemblies · Assembly Engine")
     with engine.api() as api:
@@ -62,9 +63,15 @@ def test_dev_mode_countdown_is_right_from_the_first_second(page: Page, engine: E
 def test_tab_titles_name_the_page_and_the_assembly(page: Page, engine: Engine) -> None:
     name = f"Titled {uuid.uuid4().hex[:6]}"
     with engine.api() as api:
-        guid = api.post("/api/assemblies", json={
-            "display_name": name, "assembly_kind": "script", "assembly_type": "bash",
-            "payload": {"script": "true\n"}}).json()["assembly_guid"]
+        guid = api.post(
+            "/api/assemblies",
+            json={
+                "display_name": name,
+                "assembly_kind": "script",
+                "assembly_type": "bash",
+                "payload": {"script": "true\n"},
+            },
+        ).json()["assembly_guid"]
     page.goto("/")
     expect(page).to_have_title("Sign in · Assembly Engine")
     sign_in(page, ADMIN)

@@ -74,20 +74,32 @@ def _login(client: TestClient, username: str, password: str) -> str:
 def run_engine(root: Path, import_max_bytes: int) -> Iterator[Engine]:
     staging = root / "staging"
     staging.mkdir()
-    settings = Settings(home=root / "home", staging_root=staging, flush_interval=3600,
-                        admin_password=ADMIN_PASSWORD, lock_retry_seconds=1.0,
-                        import_max_bytes=import_max_bytes, dev_mode_ttl_seconds=3600)
+    settings = Settings(
+        home=root / "home",
+        staging_root=staging,
+        flush_interval=3600,
+        admin_password=ADMIN_PASSWORD,
+        lock_retry_seconds=1.0,
+        import_max_bytes=import_max_bytes,
+        dev_mode_ttl_seconds=3600,
+    )
     app = create_app(settings, console_log=False)
     with TestClient(app, raise_server_exceptions=False) as client:
         engine = Engine(client, root, settings)
         engine.tokens["admin"] = _login(client, "admin", ADMIN_PASSWORD)
-        created = client.post("/api/users", headers=engine.headers("admin"),
-                              json={"username": OPERATOR[0], "password": OPERATOR[1], "role": "operator"})
+        created = client.post(
+            "/api/users",
+            headers=engine.headers("admin"),
+            json={"username": OPERATOR[0], "password": OPERATOR[1], "role": "operator"},
+        )
         assert created.status_code == 201, created.text
         engine.tokens["operator"] = _login(client, *OPERATOR)
         engine.tokens["admin_dev"] = _login(client, "admin", ADMIN_PASSWORD)
-        switched = client.post("/api/assemblies/dev-mode/switch", headers=engine.headers("admin_dev"),
-                               json={"enabled": True, "password": ADMIN_PASSWORD, "reason": "sweep"})
+        switched = client.post(
+            "/api/assemblies/dev-mode/switch",
+            headers=engine.headers("admin_dev"),
+            json={"enabled": True, "password": ADMIN_PASSWORD, "reason": "sweep"},
+        )
         assert switched.status_code == 200, switched.text
         existing = client.post("/api/assemblies", headers=engine.headers("operator"), json=valid_create())
         assert existing.status_code == 201, existing.text
@@ -122,10 +134,15 @@ def b64(data: bytes) -> str:
 
 def valid_create(**changes: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
-        "display_name": "Sweep target", "assembly_kind": "script", "assembly_type": "bash",
-        "summary": "the assembly the sweep aims at", "metadata": {"timeout_seconds": 30},
-        "payload": {"script": "echo sweep\n",
-                    "files": [{"file_name": "readme.txt", "mime_type": "text/plain", "data": b64(b"hi")}]},
+        "display_name": "Sweep target",
+        "assembly_kind": "script",
+        "assembly_type": "bash",
+        "summary": "the assembly the sweep aims at",
+        "metadata": {"timeout_seconds": 30},
+        "payload": {
+            "script": "echo sweep\n",
+            "files": [{"file_name": "readme.txt", "mime_type": "text/plain", "data": b64(b"hi")}],
+        },
     }
     body.update(changes)
     return body
@@ -133,9 +150,16 @@ def valid_create(**changes: Any) -> dict[str, Any]:
 
 def legacy_script(**changes: Any) -> dict[str, Any]:
     document: dict[str, Any] = {
-        "version": 1, "name": "Legacy sweep", "description": "imported by the sweep", "category": "script",
-        "type": "powershell", "script": b64(b"Write-Host 'sweep'\n"), "script_encoding": "base64",
-        "timeout_seconds": 60, "sites": {"mode": "all", "values": []}, "variables": [],
+        "version": 1,
+        "name": "Legacy sweep",
+        "description": "imported by the sweep",
+        "category": "script",
+        "type": "powershell",
+        "script": b64(b"Write-Host 'sweep'\n"),
+        "script_encoding": "base64",
+        "timeout_seconds": 60,
+        "sites": {"mode": "all", "values": []},
+        "variables": [],
         "files": [{"file_name": "notes.txt", "size": 2, "mime_type": "text/plain", "data": b64(b"hi")}],
     }
     document.update(changes)
@@ -143,14 +167,21 @@ def legacy_script(**changes: Any) -> dict[str, Any]:
 
 
 def legacy_with_file(file_name: Any) -> dict[str, Any]:
-    return legacy_script(files=[{"file_name": file_name, "size": 6, "mime_type": "text/plain",
-                                 "data": b64(b"attack")}])
+    return legacy_script(
+        files=[{"file_name": file_name, "size": 6, "mime_type": "text/plain", "data": b64(b"attack")}]
+    )
 
 
 def wrapped_with_file(file_name: Any) -> dict[str, Any]:
-    return {"name": "Wrapped sweep", "assembly_kind": "script", "assembly_type": "bash",
-            "payload": {"script": "echo x\n", "files": [{"file_name": file_name, "mime_type": "text/plain",
-                                                         "data": b64(b"attack")}]}}
+    return {
+        "name": "Wrapped sweep",
+        "assembly_kind": "script",
+        "assembly_type": "bash",
+        "payload": {
+            "script": "echo x\n",
+            "files": [{"file_name": file_name, "mime_type": "text/plain", "data": b64(b"attack")}],
+        },
+    }
 
 
 def nested(levels: int, leaf: Any = 1) -> Any:
@@ -186,17 +217,29 @@ def _database_digest(path: Path) -> str:
 
 def snapshot(engine: Engine) -> Snapshot:
     storage = engine.services.storage
-    entries = tuple(sorted(
-        (a.record.assembly_guid, a.record.revision, a.record.updated_at, a.record.payload.payload_guid,
-         a.domain.value, a.state.is_dirty)
-        for a in storage.cache.items()
-    ))
+    entries = tuple(
+        sorted(
+            (
+                a.record.assembly_guid,
+                a.record.revision,
+                a.record.updated_at,
+                a.record.payload.payload_guid,
+                a.domain.value,
+                a.state.is_dirty,
+            )
+            for a in storage.cache.items()
+        )
+    )
     runtime = engine.settings.runtime_root
-    files = tuple(sorted(
-        str(p.relative_to(engine.root)) for p in engine.root.rglob("*")
-        if "Logs" not in p.parts and not p.name.endswith(("-wal", "-shm", "-journal"))
-        and p.name != "engine.db"
-    ))
+    files = tuple(
+        sorted(
+            str(p.relative_to(engine.root))
+            for p in engine.root.rglob("*")
+            if "Logs" not in p.parts
+            and not p.name.endswith(("-wal", "-shm", "-journal"))
+            and p.name != "engine.db"
+        )
+    )
     users = tuple((u.username, u.role.value, u.disabled) for u in engine.services.users.list())
     return Snapshot(
         entries=entries,
@@ -208,8 +251,13 @@ def snapshot(engine: Engine) -> Snapshot:
     )
 
 
-def assert_refused(engine: Engine, send: Callable[[], httpx.Response], statuses: tuple[int, ...],
-                   errors: tuple[str, ...], *words: str) -> dict[str, Any]:
+def assert_refused(
+    engine: Engine,
+    send: Callable[[], httpx.Response],
+    statuses: tuple[int, ...],
+    errors: tuple[str, ...],
+    *words: str,
+) -> dict[str, Any]:
     """Send a bad request: a 4xx in the error shape with a helpful message, and no change."""
     before = snapshot(engine)
     engine.client.cookies.clear()
@@ -250,9 +298,13 @@ BODY_ENDPOINTS: list[tuple[str, str, str, str]] = [
 ENDPOINT_IDS = [e[0] for e in BODY_ENDPOINTS]
 
 
-def sender(engine: Engine, endpoint: tuple[str, str, str, str], content: bytes | Iterator[bytes],
-           content_type: str | None = "application/json",
-           extra: dict[str, str] | None = None) -> Callable[[], httpx.Response]:
+def sender(
+    engine: Engine,
+    endpoint: tuple[str, str, str, str],
+    content: bytes | Iterator[bytes],
+    content_type: str | None = "application/json",
+    extra: dict[str, str] | None = None,
+) -> Callable[[], httpx.Response]:
     _, method, path, caller = endpoint
     url = path.replace("{guid}", engine.guid).replace("{user}", OPERATOR[0])
     headers = {**engine.headers(caller), **(extra or {})}
@@ -276,8 +328,9 @@ MALFORMED = {
 
 @pytest.mark.parametrize("endpoint", BODY_ENDPOINTS, ids=ENDPOINT_IDS)
 @pytest.mark.parametrize("raw", list(MALFORMED.values()), ids=list(MALFORMED))
-def test_malformed_json_is_400_everywhere(engine: Engine, endpoint: tuple[str, str, str, str],
-                                          raw: bytes) -> None:
+def test_malformed_json_is_400_everywhere(
+    engine: Engine, endpoint: tuple[str, str, str, str], raw: bytes
+) -> None:
     assert_refused(engine, sender(engine, endpoint, raw), (400,), ("invalid_request",), "JSON")
 
 
@@ -291,14 +344,16 @@ INVALID_UTF8 = {
 
 @pytest.mark.parametrize("endpoint", BODY_ENDPOINTS, ids=ENDPOINT_IDS)
 @pytest.mark.parametrize("raw", list(INVALID_UTF8.values()), ids=list(INVALID_UTF8))
-def test_invalid_utf8_body_is_400_everywhere(engine: Engine, endpoint: tuple[str, str, str, str],
-                                             raw: bytes) -> None:
+def test_invalid_utf8_body_is_400_everywhere(
+    engine: Engine, endpoint: tuple[str, str, str, str], raw: bytes
+) -> None:
     assert_refused(engine, sender(engine, endpoint, raw), (400,), ("invalid_request",), "JSON")
 
 
 @pytest.mark.parametrize("endpoint", BODY_ENDPOINTS, ids=ENDPOINT_IDS)
-def test_cesu8_surrogate_bytes_are_a_4xx_everywhere(engine: Engine,
-                                                    endpoint: tuple[str, str, str, str]) -> None:
+def test_cesu8_surrogate_bytes_are_a_4xx_everywhere(
+    engine: Engine, endpoint: tuple[str, str, str, str]
+) -> None:
     """UTF-8-encoded surrogates (CESU-8) are not UTF-8; Python's JSON reader decodes them with
     surrogatepass, so they may surface as a lone surrogate in a field: either way a 4xx."""
     raw = b'{"document": "\xed\xa0\x80", "username": "\xed\xa0\x80", "reason": "\xed\xa0\x80"}'
@@ -308,27 +363,40 @@ def test_cesu8_surrogate_bytes_are_a_4xx_everywhere(engine: Engine,
 def _multipart() -> tuple[bytes, str]:
     boundary = "sweepboundary1234"
     part = json.dumps({"document": legacy_script(), "target_domain": "user", "enabled": True})
-    raw = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"body\"; filename=\"body.json\"\r\n"
-           f"Content-Type: application/json\r\n\r\n{part}\r\n--{boundary}--\r\n").encode()
+    raw = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="body"; filename="body.json"\r\n'
+        f"Content-Type: application/json\r\n\r\n{part}\r\n--{boundary}--\r\n"
+    ).encode()
     return raw, f"multipart/form-data; boundary={boundary}"
 
 
-WRONG_TYPES = ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data",
-               "application/xml", "application/octet-stream"]
+WRONG_TYPES = [
+    "text/plain",
+    "application/x-www-form-urlencoded",
+    "multipart/form-data",
+    "application/xml",
+    "application/octet-stream",
+]
 
 
 @pytest.mark.parametrize("endpoint", BODY_ENDPOINTS, ids=ENDPOINT_IDS)
 @pytest.mark.parametrize("content_type", WRONG_TYPES)
-def test_wrong_content_type_is_415_everywhere(engine: Engine, endpoint: tuple[str, str, str, str],
-                                              content_type: str) -> None:
+def test_wrong_content_type_is_415_everywhere(
+    engine: Engine, endpoint: tuple[str, str, str, str], content_type: str
+) -> None:
     if content_type == "multipart/form-data":
         raw, content_type = _multipart()
     elif content_type == "application/x-www-form-urlencoded":
         raw = b"target_domain=user&enabled=true&username=admin&password=x&document=%7B%7D"
     else:
         raw = json.dumps({"document": legacy_script(), "target_domain": "user"}).encode()
-    assert_refused(engine, sender(engine, endpoint, raw, content_type), (415,), ("invalid_request",),
-                   "Content-Type: application/json")
+    assert_refused(
+        engine,
+        sender(engine, endpoint, raw, content_type),
+        (415,),
+        ("invalid_request",),
+        "Content-Type: application/json",
+    )
 
 
 def test_new_kinds_of_bad_bodies_on_create_and_update(engine: Engine) -> None:
@@ -341,11 +409,20 @@ def test_new_kinds_of_bad_bodies_on_create_and_update(engine: Engine) -> None:
         for raw in INVALID_UTF8.values():
             assert_refused(engine, sender(engine, endpoint, raw), (400,), ("invalid_request",), "JSON")
         multipart, content_type = _multipart()
-        assert_refused(engine, sender(engine, endpoint, multipart, content_type), (415,),
-                       ("invalid_request",), "Content-Type: application/json")
-        assert_refused(engine, sender(engine, endpoint, json.dumps(valid_create()).encode(),
-                                      "application/octet-stream"),
-                       (415,), ("invalid_request",), "Content-Type: application/json")
+        assert_refused(
+            engine,
+            sender(engine, endpoint, multipart, content_type),
+            (415,),
+            ("invalid_request",),
+            "Content-Type: application/json",
+        )
+        assert_refused(
+            engine,
+            sender(engine, endpoint, json.dumps(valid_create()).encode(), "application/octet-stream"),
+            (415,),
+            ("invalid_request",),
+            "Content-Type: application/json",
+        )
 
 
 # -- huge bodies ----------------------------------------------------------------------------
@@ -356,29 +433,36 @@ def _oversized() -> bytes:
 
 
 @pytest.mark.parametrize("endpoint", BODY_ENDPOINTS, ids=ENDPOINT_IDS)
-def test_body_over_the_limit_with_content_length_is_413(engine: Engine,
-                                                        endpoint: tuple[str, str, str, str]) -> None:
+def test_body_over_the_limit_with_content_length_is_413(
+    engine: Engine, endpoint: tuple[str, str, str, str]
+) -> None:
     raw = _oversized()
     assert len(raw) > LIMIT
-    assert_refused(engine, sender(engine, endpoint, raw), (413,), ("payload_too_large",),
-                   str(LIMIT), "ENGINE_IMPORT_MAX_BYTES")
+    assert_refused(
+        engine,
+        sender(engine, endpoint, raw),
+        (413,),
+        ("payload_too_large",),
+        str(LIMIT),
+        "ENGINE_IMPORT_MAX_BYTES",
+    )
 
 
 STREAMED_ENDPOINTS = [
-    pytest.param(e, id=e[0])
-    if e[0] in ("clone", "dev-mode-write") else pytest.param(e, id=e[0])
+    pytest.param(e, id=e[0]) if e[0] in ("clone", "dev-mode-write") else pytest.param(e, id=e[0])
     for e in BODY_ENDPOINTS
 ]
 
 
 @pytest.mark.parametrize("endpoint", STREAMED_ENDPOINTS)
-def test_body_over_the_limit_without_content_length_is_413(engine: Engine,
-                                                           endpoint: tuple[str, str, str, str]) -> None:
+def test_body_over_the_limit_without_content_length_is_413(
+    engine: Engine, endpoint: tuple[str, str, str, str]
+) -> None:
     raw = _oversized()
 
     def chunks() -> Iterator[bytes]:
         for start in range(0, len(raw), 64 * 1024):
-            yield raw[start:start + 64 * 1024]
+            yield raw[start : start + 64 * 1024]
 
     send = sender(engine, endpoint, chunks())
 
@@ -400,11 +484,12 @@ def test_streamed_padded_body_over_the_limit_creates_nothing_on_a_real_server(tm
 
         def chunks() -> Iterator[bytes]:
             for start in range(0, len(body), 16 * 1024):
-                yield body[start:start + 16 * 1024]
+                yield body[start : start + 16 * 1024]
 
         with httpx.Client(base_url=engine.url, headers=engine.login(), timeout=60) as http:
-            response = http.post("/api/assemblies", content=chunks(),
-                                 headers={"Content-Type": "application/json"})
+            response = http.post(
+                "/api/assemblies", content=chunks(), headers={"Content-Type": "application/json"}
+            )
             listed = http.get("/api/assemblies", params={"q": "Padded beyond"})
         assert response.status_code == 413, response.text
         assert listed.status_code == 200 and listed.json()["total"] == 0, listed.text
@@ -413,8 +498,9 @@ def test_streamed_padded_body_over_the_limit_creates_nothing_on_a_real_server(tm
 
 
 @pytest.mark.parametrize("endpoint", BODY_ENDPOINTS[:3], ids=ENDPOINT_IDS[:3])
-def test_absurd_declared_content_length_is_413_before_reading(engine: Engine,
-                                                              endpoint: tuple[str, str, str, str]) -> None:
+def test_absurd_declared_content_length_is_413_before_reading(
+    engine: Engine, endpoint: tuple[str, str, str, str]
+) -> None:
     send = sender(engine, endpoint, b"{}", extra={"Content-Length": "9" * 30})
     assert_refused(engine, send, (413,), ("payload_too_large",), str(LIMIT))
 
@@ -431,25 +517,36 @@ DEEP = {
 
 @pytest.mark.parametrize("endpoint", BODY_ENDPOINTS, ids=ENDPOINT_IDS)
 @pytest.mark.parametrize("raw", list(DEEP.values()), ids=list(DEEP))
-def test_deeply_nested_json_is_a_4xx_not_a_crash(engine: Engine, endpoint: tuple[str, str, str, str],
-                                                 raw: bytes) -> None:
+def test_deeply_nested_json_is_a_4xx_not_a_crash(
+    engine: Engine, endpoint: tuple[str, str, str, str], raw: bytes
+) -> None:
     assert len(raw) < LIMIT
     assert_refused(engine, sender(engine, endpoint, raw), (400, 422), ("invalid_request", "invalid_document"))
 
 
 def test_deeply_nested_json_on_create_and_update_is_a_4xx(engine: Engine) -> None:
-    for endpoint in (("create", "POST", "/api/assemblies", "operator"),
-                     ("update", "PUT", "/api/assemblies/{guid}", "operator")):
+    for endpoint in (
+        ("create", "POST", "/api/assemblies", "operator"),
+        ("update", "PUT", "/api/assemblies/{guid}", "operator"),
+    ):
         for raw in DEEP.values():
-            assert_refused(engine, sender(engine, endpoint, raw), (400, 422),
-                           ("invalid_request", "invalid_document"))
+            assert_refused(
+                engine, sender(engine, endpoint, raw), (400, 422), ("invalid_request", "invalid_document")
+            )
 
 
 # Nesting the JSON parser accepts, but that no stored document should carry.
 PARSEABLE_DEEP: list[tuple[str, str, Any]] = [
     ("create-metadata", "create", {"metadata": {"deep": nested(300)}}),
-    ("create-workflow", "create", {"assembly_kind": "workflow", "assembly_type": "workflow",
-                                   "payload": {"workflow": {"nodes": [nested(300)], "edges": []}}}),
+    (
+        "create-workflow",
+        "create",
+        {
+            "assembly_kind": "workflow",
+            "assembly_type": "workflow",
+            "payload": {"workflow": {"nodes": [nested(300)], "edges": []}},
+        },
+    ),
     ("update-metadata", "update", {"metadata": {"deep": nested(300)}}),
     ("import-legacy-field", "import", legacy_script(extra=nested(300))),
     ("import-variable-default", "import", legacy_script(variables=[{"name": "v", "default": nested(300)}])),
@@ -457,8 +554,9 @@ PARSEABLE_DEEP: list[tuple[str, str, Any]] = [
 ]
 
 
-@pytest.mark.parametrize(("where", "body"), [(c[1], c[2]) for c in PARSEABLE_DEEP],
-                         ids=[c[0] for c in PARSEABLE_DEEP])
+@pytest.mark.parametrize(
+    ("where", "body"), [(c[1], c[2]) for c in PARSEABLE_DEEP], ids=[c[0] for c in PARSEABLE_DEEP]
+)
 def test_parseable_but_absurdly_deep_documents_are_422(engine: Engine, where: str, body: Any) -> None:
     headers = engine.headers("operator")
     if where == "create":
@@ -466,8 +564,11 @@ def test_parseable_but_absurdly_deep_documents_are_422(engine: Engine, where: st
     elif where == "update":
         send = lambda: engine.client.put(f"/api/assemblies/{engine.guid}", json=body, headers=headers)  # noqa: E731
     else:
-        send = lambda: engine.client.post("/api/assemblies/import", json={"document": body},  # noqa: E731
-                                          headers=headers)
+        send = lambda: engine.client.post(  # noqa: E731
+            "/api/assemblies/import",
+            json={"document": body},
+            headers=headers,
+        )
     assert_refused(engine, send, (422,), ("invalid_document",), "deep")
 
 
@@ -480,24 +581,42 @@ def raw_json(text: str) -> bytes:
 
 
 HANDLED_SURROGATES: list[tuple[str, str, str, str, str]] = [
-    ("create-display-name", "POST", "/api/assemblies",
-     '{"display_name": "x@S", "assembly_kind": "script", "assembly_type": "bash", '
-     '"payload": {"script": "e"}}',
-     "display_name"),
+    (
+        "create-display-name",
+        "POST",
+        "/api/assemblies",
+        '{"display_name": "x@S", "assembly_kind": "script", "assembly_type": "bash", '
+        '"payload": {"script": "e"}}',
+        "display_name",
+    ),
     ("update-summary", "PUT", "/api/assemblies/{guid}", '{"summary": "x@S"}', "summary"),
     ("update-tags", "PUT", "/api/assemblies/{guid}", '{"tags": ["x@S"]}', "tags"),
-    ("clone-display-name", "POST", "/api/assemblies/{guid}/clone",
-     '{"target_domain": "user", "display_name": "@S"}', "display_name"),
-    ("payload-file-name", "POST", "/api/assemblies",
-     '{"display_name": "x", "assembly_kind": "script", "assembly_type": "bash", '
-     '"payload": {"script": "e", "files": [{"file_name": "a@S.txt", "data": "aGk="}]}}', "file"),
+    (
+        "clone-display-name",
+        "POST",
+        "/api/assemblies/{guid}/clone",
+        '{"target_domain": "user", "display_name": "@S"}',
+        "display_name",
+    ),
+    (
+        "payload-file-name",
+        "POST",
+        "/api/assemblies",
+        '{"display_name": "x", "assembly_kind": "script", "assembly_type": "bash", '
+        '"payload": {"script": "e", "files": [{"file_name": "a@S.txt", "data": "aGk="}]}}',
+        "file",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("method", "path", "text", "word"), [c[1:] for c in HANDLED_SURROGATES],
-                         ids=[c[0] for c in HANDLED_SURROGATES])
-def test_lone_surrogates_in_names_are_422(engine: Engine, method: str, path: str, text: str,
-                                          word: str) -> None:
+@pytest.mark.parametrize(
+    ("method", "path", "text", "word"),
+    [c[1:] for c in HANDLED_SURROGATES],
+    ids=[c[0] for c in HANDLED_SURROGATES],
+)
+def test_lone_surrogates_in_names_are_422(
+    engine: Engine, method: str, path: str, text: str, word: str
+) -> None:
     headers = {**engine.headers("operator"), "Content-Type": "application/json"}
     url = path.replace("{guid}", engine.guid)
     send = lambda: engine.client.request(method, url, content=raw_json(text), headers=headers)  # noqa: E731
@@ -505,34 +624,65 @@ def test_lone_surrogates_in_names_are_422(engine: Engine, method: str, path: str
 
 
 SURROGATE_500 = (
-    "BUG: a lone surrogate escape (valid JSON, e.g. \"\\ud800\") in script text, workflow, attachment "
+    'BUG: a lone surrogate escape (valid JSON, e.g. "\\ud800") in script text, workflow, attachment '
     "mime_type or an imported document answers 500 internal_error: UnicodeEncodeError from "
     "str.encode('utf-8') escapes instead of a 422 invalid_document naming the field"
 )
 UNHANDLED_SURROGATES: list[tuple[str, str, str, str]] = [
-    ("payload-script", "POST", "/api/assemblies",
-     '{"display_name": "x", "assembly_kind": "script", "assembly_type": "bash", '
-     '"payload": {"script": "e@S"}}'),
+    (
+        "payload-script",
+        "POST",
+        "/api/assemblies",
+        '{"display_name": "x", "assembly_kind": "script", "assembly_type": "bash", '
+        '"payload": {"script": "e@S"}}',
+    ),
     ("update-script", "PUT", "/api/assemblies/{guid}", '{"payload": {"script": "e@S"}}'),
-    ("workflow-node", "POST", "/api/assemblies",
-     '{"display_name": "x", "assembly_kind": "workflow", "assembly_type": "workflow", '
-     '"payload": {"workflow": {"nodes": [{"id": "@S"}], "edges": []}}}'),
-    ("file-mime-type", "POST", "/api/assemblies",
-     '{"display_name": "x", "assembly_kind": "script", "assembly_type": "bash", '
-     '"payload": {"script": "e", "files": [{"file_name": "a.txt", "mime_type": "t@S", "data": "aGk="}]}}'),
-    ("import-name", "POST", "/api/assemblies/import",
-     '{"document": {"name": "x@S", "type": "bash", "script": "x"}}'),
-    ("import-script", "POST", "/api/assemblies/import",
-     '{"document": {"name": "x", "type": "bash", "script": "x@S"}}'),
-    ("import-legacy-field", "POST", "/api/assemblies/import",
-     '{"document": {"name": "x", "type": "bash", "script": "x", "extra": "@S"}}'),
-    ("import-variable", "POST", "/api/assemblies/import",
-     '{"document": {"name": "x", "type": "bash", "script": "x", "variables": [{"name": "@S"}]}}'),
+    (
+        "workflow-node",
+        "POST",
+        "/api/assemblies",
+        '{"display_name": "x", "assembly_kind": "workflow", "assembly_type": "workflow", '
+        '"payload": {"workflow": {"nodes": [{"id": "@S"}], "edges": []}}}',
+    ),
+    (
+        "file-mime-type",
+        "POST",
+        "/api/assemblies",
+        '{"display_name": "x", "assembly_kind": "script", "assembly_type": "bash", '
+        '"payload": {"script": "e", "files": [{"file_name": "a.txt", "mime_type": "t@S", "data": "aGk="}]}}',
+    ),
+    (
+        "import-name",
+        "POST",
+        "/api/assemblies/import",
+        '{"document": {"name": "x@S", "type": "bash", "script": "x"}}',
+    ),
+    (
+        "import-script",
+        "POST",
+        "/api/assemblies/import",
+        '{"document": {"name": "x", "type": "bash", "script": "x@S"}}',
+    ),
+    (
+        "import-legacy-field",
+        "POST",
+        "/api/assemblies/import",
+        '{"document": {"name": "x", "type": "bash", "script": "x", "extra": "@S"}}',
+    ),
+    (
+        "import-variable",
+        "POST",
+        "/api/assemblies/import",
+        '{"document": {"name": "x", "type": "bash", "script": "x", "variables": [{"name": "@S"}]}}',
+    ),
 ]
 
 
-@pytest.mark.parametrize(("method", "path", "text"), [c[1:] for c in UNHANDLED_SURROGATES],
-                         ids=[c[0] for c in UNHANDLED_SURROGATES])
+@pytest.mark.parametrize(
+    ("method", "path", "text"),
+    [c[1:] for c in UNHANDLED_SURROGATES],
+    ids=[c[0] for c in UNHANDLED_SURROGATES],
+)
 def test_lone_surrogates_in_content_are_422(engine: Engine, method: str, path: str, text: str) -> None:
     headers = {**engine.headers("operator"), "Content-Type": "application/json"}
     url = path.replace("{guid}", engine.guid)
@@ -540,8 +690,11 @@ def test_lone_surrogates_in_content_are_422(engine: Engine, method: str, path: s
     assert_refused(engine, send, (422,), ("invalid_document",))
 
 
-@pytest.mark.parametrize(("method", "path", "text"), [c[1:] for c in UNHANDLED_SURROGATES],
-                         ids=[c[0] for c in UNHANDLED_SURROGATES])
+@pytest.mark.parametrize(
+    ("method", "path", "text"),
+    [c[1:] for c in UNHANDLED_SURROGATES],
+    ids=[c[0] for c in UNHANDLED_SURROGATES],
+)
 def test_lone_surrogates_in_content_change_nothing(engine: Engine, method: str, path: str, text: str) -> None:
     """Whatever the status, such a request stores nothing and the engine keeps serving."""
     headers = {**engine.headers("operator"), "Content-Type": "application/json"}
@@ -555,8 +708,8 @@ def test_lone_surrogates_in_content_change_nothing(engine: Engine, method: str, 
 
 
 METADATA_SURROGATE = (
-    "BUG: a lone surrogate escape in metadata (POST /api/assemblies with metadata {\"k\": \"\\ud800\"} or "
-    "PUT /api/assemblies/{guid} with {\"metadata\": {\"k\": \"\\ud800\"}}) is journaled and applied, then "
+    'BUG: a lone surrogate escape in metadata (POST /api/assemblies with metadata {"k": "\\ud800"} or '
+    'PUT /api/assemblies/{guid} with {"metadata": {"k": "\\ud800"}}) is journaled and applied, then '
     "the response fails in orjson and answers 500; from then on GET /api/assemblies and GET of that "
     "assembly answer 500 for every caller, and every flush of its domain fails with UnicodeEncodeError "
     "(so no change of that domain reaches its database again). Expected: 422 invalid_document, nothing stored"
@@ -571,20 +724,34 @@ def test_lone_surrogate_in_metadata_is_422_and_stores_nothing(fresh: Engine, whe
     else:
         metadata = '{"k": "x@S"}' if where == "create-value" else '{"@S": 1}'
         url, method = "/api/assemblies", "POST"
-        text = ('{"display_name": "x", "assembly_kind": "script", "assembly_type": "bash", '
-                f'"metadata": {metadata}, "payload": {{"script": "e"}}}}')
-    assert_refused(fresh, lambda: fresh.client.request(method, url, content=raw_json(text), headers=headers),
-                   (422,), ("invalid_document",), "metadata")
+        text = (
+            '{"display_name": "x", "assembly_kind": "script", "assembly_type": "bash", '
+            f'"metadata": {metadata}, "payload": {{"script": "e"}}}}'
+        )
+    assert_refused(
+        fresh,
+        lambda: fresh.client.request(method, url, content=raw_json(text), headers=headers),
+        (422,),
+        ("invalid_document",),
+        "metadata",
+    )
     flushed = fresh.client.post("/api/assemblies/dev-mode/write", headers=fresh.headers("admin_dev"), json={})
     assert flushed.status_code == 200, flushed.text
 
 
 def test_nan_and_infinity_literals_are_400(fresh: Engine) -> None:
     headers = {**fresh.headers("operator"), "Content-Type": "application/json"}
-    raw = (b'{"display_name": "nan", "assembly_kind": "script", "assembly_type": "bash", '
-           b'"metadata": {"x": NaN, "y": -Infinity}, "payload": {"script": "e"}}')
-    assert_refused(fresh, lambda: fresh.client.post("/api/assemblies", content=raw, headers=headers),
-                   (400,), ("invalid_request",), "JSON")
+    raw = (
+        b'{"display_name": "nan", "assembly_kind": "script", "assembly_type": "bash", '
+        b'"metadata": {"x": NaN, "y": -Infinity}, "payload": {"script": "e"}}'
+    )
+    assert_refused(
+        fresh,
+        lambda: fresh.client.post("/api/assemblies", content=raw, headers=headers),
+        (400,),
+        ("invalid_request",),
+        "JSON",
+    )
 
 
 # -- malicious ids --------------------------------------------------------------------------
@@ -627,11 +794,15 @@ def test_malicious_guid_in_the_path_is_refused_and_reads_nothing(engine: Engine,
         assert "root:" not in body["message"]
 
 
-@pytest.mark.parametrize("file_name", ["..%2f..%2f..%2fetc%2fpasswd", "%00", "a" * 5000, "..%5c..%5cx",
-                                       "readme.txt%00.png", "%2e%2e"])
+@pytest.mark.parametrize(
+    "file_name",
+    ["..%2f..%2f..%2fetc%2fpasswd", "%00", "a" * 5000, "..%5c..%5cx", "readme.txt%00.png", "%2e%2e"],
+)
 def test_malicious_attachment_name_in_the_path_reads_nothing(engine: Engine, file_name: str) -> None:
-    send = lambda: engine.client.get(f"/api/assemblies/{engine.guid}/files/{file_name}",  # noqa: E731
-                                     headers=engine.headers("operator"))
+    send = lambda: engine.client.get(  # noqa: E731
+        f"/api/assemblies/{engine.guid}/files/{file_name}",
+        headers=engine.headers("operator"),
+    )
     body = assert_refused(engine, send, (400, 404), ("invalid_request", "not_found"))
     assert "root:" not in body["message"]
 
@@ -663,17 +834,26 @@ MALICIOUS_NAMES: dict[str, Any] = {
 @pytest.mark.parametrize("form", ["legacy", "wrapped"])
 def test_malicious_file_names_in_import_documents_are_422(engine: Engine, file_name: Any, form: str) -> None:
     document = legacy_with_file(file_name) if form == "legacy" else wrapped_with_file(file_name)
-    send = lambda: engine.client.post("/api/assemblies/import", json={"document": document},  # noqa: E731
-                                      headers=engine.headers("operator"))
+    send = lambda: engine.client.post(  # noqa: E731
+        "/api/assemblies/import",
+        json={"document": document},
+        headers=engine.headers("operator"),
+    )
     assert_refused(engine, send, (422,), ("invalid_document",), "file")
     assert not (engine.root / "x").exists() and not Path("/tmp/x").exists()
-    assert not any(p.is_file() and p.read_bytes() == b"attack" for p in engine.root.rglob("*")
-                   if "Logs" not in p.parts)
+    assert not any(
+        p.is_file() and p.read_bytes() == b"attack" for p in engine.root.rglob("*") if "Logs" not in p.parts
+    )
 
 
 PAYLOAD_FILE_NAMES = {
-    "long": "x" * 256, "long-utf8": "\u20ac" * 86, "windows": "C:\\evil.txt", "inner-parent": "a/../b",
-    "backslash-parent": "..\\..\\x", "files-parent": "files/../../x", "del": "\x7f",
+    "long": "x" * 256,
+    "long-utf8": "\u20ac" * 86,
+    "windows": "C:\\evil.txt",
+    "inner-parent": "a/../b",
+    "backslash-parent": "..\\..\\x",
+    "files-parent": "files/../../x",
+    "del": "\x7f",
 }
 
 
@@ -682,57 +862,119 @@ def test_malicious_file_names_in_payload_files_are_422(engine: Engine, file_name
     files = [{"file_name": file_name, "mime_type": "text/plain", "data": b64(b"attack")}]
     headers = engine.headers("operator")
     body = valid_create(payload={"script": "echo x\n", "files": files})
-    assert_refused(engine, lambda: engine.client.post("/api/assemblies", json=body, headers=headers),
-                   (422,), ("invalid_document",), "file")
-    assert_refused(engine, lambda: engine.client.put(f"/api/assemblies/{engine.guid}",
-                                                     json={"payload": {"files": files}}, headers=headers),
-                   (422,), ("invalid_document",), "file")
+    assert_refused(
+        engine,
+        lambda: engine.client.post("/api/assemblies", json=body, headers=headers),
+        (422,),
+        ("invalid_document",),
+        "file",
+    )
+    assert_refused(
+        engine,
+        lambda: engine.client.put(
+            f"/api/assemblies/{engine.guid}", json={"payload": {"files": files}}, headers=headers
+        ),
+        (422,),
+        ("invalid_document",),
+        "file",
+    )
 
 
 def test_import_file_name_parameter_over_255_characters_is_422(engine: Engine) -> None:
     send = lambda: engine.client.post(  # noqa: E731
-        "/api/assemblies/import", headers=engine.headers("operator"),
-        json={"document": "- hosts: all\n  tasks: []\n", "file_name": "../" * 100 + "x.yml"})
+        "/api/assemblies/import",
+        headers=engine.headers("operator"),
+        json={"document": "- hosts: all\n  tasks: []\n", "file_name": "../" * 100 + "x.yml"},
+    )
     assert_refused(engine, send, (422,), ("invalid_document",), "file_name")
 
 
 def test_a_255_byte_file_name_is_accepted(engine: Engine) -> None:
     """The control: the limit is 255 bytes, so exactly 255 must work (and read back)."""
     name = "\u20ac" * 85  # 255 bytes
-    body = valid_create(display_name="Long name control",
-                        payload={"script": "echo\n", "files": [{"file_name": name, "data": b64(b"ok")}]})
+    body = valid_create(
+        display_name="Long name control",
+        payload={"script": "echo\n", "files": [{"file_name": name, "data": b64(b"ok")}]},
+    )
     created = engine.client.post("/api/assemblies", json=body, headers=engine.headers("operator"))
     assert created.status_code == 201, created.text
-    detail = engine.client.get(f"/api/assemblies/{created.json()['assembly_guid']}",
-                               headers=engine.headers("operator"))
+    detail = engine.client.get(
+        f"/api/assemblies/{created.json()['assembly_guid']}", headers=engine.headers("operator")
+    )
     assert [f["file_name"] for f in detail.json()["payload"]["files"]] == [name]
 
 
 # -- unknown fields -------------------------------------------------------------------------
 
 UNKNOWN_FIELDS: list[tuple[str, str, str, str, dict[str, Any], str]] = [
-    ("import", "POST", "/api/assemblies/import", "operator",
-     {"document": legacy_script(), "domian": "user"}, "domian"),
-    ("clone", "POST", "/api/assemblies/{guid}/clone", "operator",
-     {"target_domain": "user", "revision": 5}, "revision"),
-    ("dev-mode-switch", "POST", "/api/assemblies/dev-mode/switch", "admin",
-     {"enabled": True, "password": ADMIN_PASSWORD, "reason": "x", "ttl_seconds": 10**9}, "ttl_seconds"),
-    ("dev-mode-write", "POST", "/api/assemblies/dev-mode/write", "admin_dev",
-     {"domain": "user", "force": True}, "force"),
-    ("login", "POST", "/api/auth/login", "anonymous",
-     {"username": "admin", "password": ADMIN_PASSWORD, "role": "admin"}, "role"),
-    ("users-create", "POST", "/api/users", "admin",
-     {"username": "someone", "password": "password-123", "is_admin": True}, "is_admin"),
+    (
+        "import",
+        "POST",
+        "/api/assemblies/import",
+        "operator",
+        {"document": legacy_script(), "domian": "user"},
+        "domian",
+    ),
+    (
+        "clone",
+        "POST",
+        "/api/assemblies/{guid}/clone",
+        "operator",
+        {"target_domain": "user", "revision": 5},
+        "revision",
+    ),
+    (
+        "dev-mode-switch",
+        "POST",
+        "/api/assemblies/dev-mode/switch",
+        "admin",
+        {"enabled": True, "password": ADMIN_PASSWORD, "reason": "x", "ttl_seconds": 10**9},
+        "ttl_seconds",
+    ),
+    (
+        "dev-mode-write",
+        "POST",
+        "/api/assemblies/dev-mode/write",
+        "admin_dev",
+        {"domain": "user", "force": True},
+        "force",
+    ),
+    (
+        "login",
+        "POST",
+        "/api/auth/login",
+        "anonymous",
+        {"username": "admin", "password": ADMIN_PASSWORD, "role": "admin"},
+        "role",
+    ),
+    (
+        "users-create",
+        "POST",
+        "/api/users",
+        "admin",
+        {"username": "someone", "password": "password-123", "is_admin": True},
+        "is_admin",
+    ),
     ("users-patch", "PATCH", "/api/users/{user}", "admin", {"username": "renamed"}, "username"),
-    ("admin-verify", "POST", "/api/admin/verify", "admin", {"fix": False, "delete_everything": True},
-     "delete_everything"),
+    (
+        "admin-verify",
+        "POST",
+        "/api/admin/verify",
+        "admin",
+        {"fix": False, "delete_everything": True},
+        "delete_everything",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("method", "path", "caller", "body", "name"), [c[1:] for c in UNKNOWN_FIELDS],
-                         ids=[c[0] for c in UNKNOWN_FIELDS])
-def test_unknown_fields_are_422_naming_the_field(engine: Engine, method: str, path: str, caller: str,
-                                                 body: dict[str, Any], name: str) -> None:
+@pytest.mark.parametrize(
+    ("method", "path", "caller", "body", "name"),
+    [c[1:] for c in UNKNOWN_FIELDS],
+    ids=[c[0] for c in UNKNOWN_FIELDS],
+)
+def test_unknown_fields_are_422_naming_the_field(
+    engine: Engine, method: str, path: str, caller: str, body: dict[str, Any], name: str
+) -> None:
     url = path.replace("{guid}", engine.guid).replace("{user}", OPERATOR[0])
     send = lambda: engine.client.request(method, url, json=body, headers=engine.headers(caller))  # noqa: E731
     assert_refused(engine, send, (422,), ("invalid_document",), name)
@@ -741,11 +983,21 @@ def test_unknown_fields_are_422_naming_the_field(engine: Engine, method: str, pa
 # -- pagination and If-Match ----------------------------------------------------------------
 
 PAGINATION = {
-    "limit=-1": "limit", "limit=1000000000": "limit", "limit=9223372036854775808": "limit",
-    "limit=1e3": "limit", "limit=": "limit", "limit=Infinity": "limit", "limit=0x10": "limit",
-    "offset=-5": "offset", "offset=1000000000000000000000000000000": "offset", "offset=NaN": "offset",
-    "offset=10000001": "offset", "offset=-0.5": "offset", "limit=5&offset=-1": "offset",
-    "q=" + "x" * 201: "q", "sort=display_name;DROP%20TABLE%20assemblies": "sort",
+    "limit=-1": "limit",
+    "limit=1000000000": "limit",
+    "limit=9223372036854775808": "limit",
+    "limit=1e3": "limit",
+    "limit=": "limit",
+    "limit=Infinity": "limit",
+    "limit=0x10": "limit",
+    "offset=-5": "offset",
+    "offset=1000000000000000000000000000000": "offset",
+    "offset=NaN": "offset",
+    "offset=10000001": "offset",
+    "offset=-0.5": "offset",
+    "limit=5&offset=-1": "offset",
+    "q=" + "x" * 201: "q",
+    "sort=display_name;DROP%20TABLE%20assemblies": "sort",
 }
 
 
@@ -756,24 +1008,48 @@ def test_absurd_pagination_is_422_naming_the_parameter(engine: Engine, query: st
 
 
 def test_offset_at_the_maximum_is_an_empty_page(engine: Engine) -> None:
-    response = engine.client.get("/api/assemblies?offset=10000000&limit=1000",
-                                 headers=engine.headers("operator"))
+    response = engine.client.get(
+        "/api/assemblies?offset=10000000&limit=1000", headers=engine.headers("operator")
+    )
     assert response.status_code == 200, response.text
     assert response.json()["items"] == [] and response.json()["total"] >= 1
 
 
-IF_MATCH: list[str | bytes] = ["1e3", "0x1", "+1", "1_0", 'W/"abc"', '""', "W/", "1 2", "99999999999999",
-                               "-0", "1;2", b"\xb2", b"\xbd", b"1\xb9"]
+IF_MATCH: list[str | bytes] = [
+    "1e3",
+    "0x1",
+    "+1",
+    "1_0",
+    'W/"abc"',
+    '""',
+    "W/",
+    "1 2",
+    "99999999999999",
+    "-0",
+    "1;2",
+    b"\xb2",
+    b"\xbd",
+    b"1\xb9",
+]
 
 
 @pytest.mark.parametrize("value", IF_MATCH, ids=[repr(v) for v in IF_MATCH])
 def test_non_integer_if_match_is_400(engine: Engine, value: str | bytes) -> None:
     headers: dict[str, str | bytes] = {**engine.headers("operator"), "If-Match": value}
-    assert_refused(engine, lambda: engine.client.put(f"/api/assemblies/{engine.guid}", json={"summary": "x"},
-                                                     headers=headers),
-                   (400,), ("invalid_request",), "If-Match")
-    assert_refused(engine, lambda: engine.client.delete(f"/api/assemblies/{engine.guid}", headers=headers),
-                   (400,), ("invalid_request",), "If-Match")
+    assert_refused(
+        engine,
+        lambda: engine.client.put(f"/api/assemblies/{engine.guid}", json={"summary": "x"}, headers=headers),
+        (400,),
+        ("invalid_request",),
+        "If-Match",
+    )
+    assert_refused(
+        engine,
+        lambda: engine.client.delete(f"/api/assemblies/{engine.guid}", headers=headers),
+        (400,),
+        ("invalid_request",),
+        "If-Match",
+    )
 
 
 # -- import documents that are not documents ------------------------------------------------
@@ -796,10 +1072,16 @@ BAD_DOCUMENTS: dict[str, tuple[Any, tuple[str, ...]]] = {
     "script-missing": ({"name": "x", "type": "bash"}, ("script",)),
     "script-not-text": (legacy_script(script=["a"]), ("script",)),
     "files-not-list": (legacy_script(files="notes.txt"), ("files",)),
-    "file-size-lies": (legacy_script(files=[{"file_name": "a.txt", "size": 99, "data": b64(b"hi")}]),
-                       ("size",)),
-    "duplicate-files": (legacy_script(files=[{"file_name": "a.txt", "data": b64(b"hi")},
-                                             {"file_name": "a.txt", "data": b64(b"ho")}]), ("a.txt",)),
+    "file-size-lies": (
+        legacy_script(files=[{"file_name": "a.txt", "size": 99, "data": b64(b"hi")}]),
+        ("size",),
+    ),
+    "duplicate-files": (
+        legacy_script(
+            files=[{"file_name": "a.txt", "data": b64(b"hi")}, {"file_name": "a.txt", "data": b64(b"ho")}]
+        ),
+        ("a.txt",),
+    ),
     "variables-not-list": (legacy_script(variables={"name": "x"}), ("variables",)),
     "variable-without-name": (legacy_script(variables=[{"label": "x"}]), ("name",)),
     "timeout-negative": (legacy_script(timeout_seconds=-5), ("timeout_seconds",)),
@@ -808,34 +1090,46 @@ BAD_DOCUMENTS: dict[str, tuple[Any, tuple[str, ...]]] = {
     "name-not-text": (legacy_script(name=["x"]), ("name",)),
     "workflow-nodes-not-list": ({"tab_name": "wf", "nodes": "x", "edges": []}, ("nodes",)),
     "wrapped-payload-not-object": ({"name": "x", "type": "bash", "payload": 5}, ("payload",)),
-    "engine-guid-traversal": (legacy_script(assembly_engine={"assembly_guid": "../../../etc/passwd"}),
-                              ("assembly_guid",)),
+    "engine-guid-traversal": (
+        legacy_script(assembly_engine={"assembly_guid": "../../../etc/passwd"}),
+        ("assembly_guid",),
+    ),
     "engine-guid-uppercase": (legacy_script(assembly_engine={"assembly_guid": "A" * 32}), ("assembly_guid",)),
-    "engine-guid-newline": (legacy_script(assembly_engine={"assembly_guid": "a" * 32 + "\n"}),
-                            ("assembly_guid",)),
+    "engine-guid-newline": (
+        legacy_script(assembly_engine={"assembly_guid": "a" * 32 + "\n"}),
+        ("assembly_guid",),
+    ),
     "engine-block-not-object": (legacy_script(assembly_engine="x"), ("assembly_engine",)),
 }
 
 
 @pytest.mark.parametrize(("document", "words"), list(BAD_DOCUMENTS.values()), ids=list(BAD_DOCUMENTS))
 def test_import_of_a_bad_document_is_422(engine: Engine, document: Any, words: tuple[str, ...]) -> None:
-    send = lambda: engine.client.post("/api/assemblies/import", json={"document": document},  # noqa: E731
-                                      headers=engine.headers("operator"))
+    send = lambda: engine.client.post(  # noqa: E731
+        "/api/assemblies/import",
+        json={"document": document},
+        headers=engine.headers("operator"),
+    )
     # Input that is no assembly document at all is 422 not_an_assembly (issue 12).
     assert_refused(engine, send, (422,), ("invalid_document", "not_an_assembly"), *words)
 
 
 def test_import_into_an_unknown_domain_is_422(engine: Engine) -> None:
-    send = lambda: engine.client.post("/api/assemblies/import",  # noqa: E731
-                                      json={"document": legacy_script(), "domain": "../official"},
-                                      headers=engine.headers("operator"))
+    send = lambda: engine.client.post(  # noqa: E731
+        "/api/assemblies/import",
+        json={"document": legacy_script(), "domain": "../official"},
+        headers=engine.headers("operator"),
+    )
     assert_refused(engine, send, (422,), ("invalid_document",), "domain")
 
 
 def _big_script_document(size: int) -> bytes:
     script = b64(b"#" * size)
-    return (b'{"document": {"name": "Huge", "type": "bash", "script_encoding": "base64", "script": "'
-            + script.encode("ascii") + b'"}}')
+    return (
+        b'{"document": {"name": "Huge", "type": "bash", "script_encoding": "base64", "script": "'
+        + script.encode("ascii")
+        + b'"}}'
+    )
 
 
 def test_import_of_a_32_mib_plus_script_is_413(default_limit: Engine) -> None:
@@ -843,24 +1137,35 @@ def test_import_of_a_32_mib_plus_script_is_413(default_limit: Engine) -> None:
     assert limit == 32 * 1024 * 1024
     raw = _big_script_document(limit + 1)
     headers = {**default_limit.headers("operator"), "Content-Type": "application/json"}
-    assert_refused(default_limit, lambda: default_limit.client.post("/api/assemblies/import", content=raw,
-                                                                    headers=headers),
-                   (413,), ("payload_too_large",), str(limit))
+    assert_refused(
+        default_limit,
+        lambda: default_limit.client.post("/api/assemblies/import", content=raw, headers=headers),
+        (413,),
+        ("payload_too_large",),
+        str(limit),
+    )
 
     def chunks() -> Iterator[bytes]:
         for start in range(0, len(raw), 1024 * 1024):
-            yield raw[start:start + 1024 * 1024]
+            yield raw[start : start + 1024 * 1024]
 
-    assert_refused(default_limit, lambda: default_limit.client.post("/api/assemblies/import",
-                                                                    content=chunks(), headers=headers),
-                   (413,), ("payload_too_large",), str(limit))
+    assert_refused(
+        default_limit,
+        lambda: default_limit.client.post("/api/assemblies/import", content=chunks(), headers=headers),
+        (413,),
+        ("payload_too_large",),
+        str(limit),
+    )
 
 
 def test_import_of_a_plain_text_script_over_the_limit_is_413(default_limit: Engine) -> None:
     limit = default_limit.settings.import_max_bytes
     document = {"name": "Huge text", "type": "bash", "script": "#" * (limit + 1)}
-    send = lambda: default_limit.client.post("/api/assemblies/import", json={"document": document},  # noqa: E731
-                                             headers=default_limit.headers("operator"))
+    send = lambda: default_limit.client.post(  # noqa: E731
+        "/api/assemblies/import",
+        json={"document": document},
+        headers=default_limit.headers("operator"),
+    )
     assert_refused(default_limit, send, (413,), ("payload_too_large",), str(limit))
 
 
@@ -868,8 +1173,11 @@ def test_a_compact_document_under_the_limit_is_not_refused_as_too_large(fresh: E
     document = {"name": "Compact", "type": "bash", "script": "echo\n", "legacy_numbers": [0] * 400_000}
     raw = json.dumps({"document": document}, separators=(",", ":")).encode()
     assert len(raw) < LIMIT
-    response = fresh.client.post("/api/assemblies/import", content=raw,
-                                 headers={**fresh.headers("operator"), "Content-Type": "application/json"})
+    response = fresh.client.post(
+        "/api/assemblies/import",
+        content=raw,
+        headers={**fresh.headers("operator"), "Content-Type": "application/json"},
+    )
     assert response.status_code == 201, response.text
 
 
@@ -878,6 +1186,7 @@ def test_engine_still_serves_after_the_sweep(engine: Engine) -> None:
     assert response.status_code == 200, response.text
     assert response.json()["payload"]["script"] == "echo sweep\n"
     assert response.json()["revision"] == 1
-    flushed = engine.client.post("/api/assemblies/dev-mode/write", headers=engine.headers("admin_dev"),
-                                 json={})
+    flushed = engine.client.post(
+        "/api/assemblies/dev-mode/write", headers=engine.headers("admin_dev"), json={}
+    )
     assert flushed.status_code == 200, flushed.text

@@ -73,8 +73,11 @@ class Engine:
         self.client.__enter__()
         if not self.tokens:  # one admin session with Dev Mode (Argon2 makes every sign-in cost)
             self.tokens["admin"] = self._login("admin", ADMIN_PASSWORD)
-            switched = self.http.post("/api/assemblies/dev-mode/switch", headers=self.headers("admin"),
-                                      json={"enabled": True, "password": ADMIN_PASSWORD, "reason": "disk"})
+            switched = self.http.post(
+                "/api/assemblies/dev-mode/switch",
+                headers=self.headers("admin"),
+                json={"enabled": True, "password": ADMIN_PASSWORD, "reason": "disk"},
+            )
             assert switched.status_code == 200, switched.text
 
     def stop(self) -> None:
@@ -99,9 +102,17 @@ class Engine:
 
     # -- the operations --------------------------------------------------------------------
     def create(self, name: str) -> httpx.Response:
-        return self.http.post("/api/assemblies", headers=self.headers(), json={
-            "display_name": name, "assembly_kind": "script", "assembly_type": "bash", "summary": name,
-            "payload": {"script": f"echo {name}\n"}})
+        return self.http.post(
+            "/api/assemblies",
+            headers=self.headers(),
+            json={
+                "display_name": name,
+                "assembly_kind": "script",
+                "assembly_type": "bash",
+                "summary": name,
+                "payload": {"script": f"echo {name}\n"},
+            },
+        )
 
     def acked_create(self, name: str) -> str:
         response = self.create(name)
@@ -120,8 +131,14 @@ class Engine:
 
 def make_settings(home: Path, staging: Path) -> Settings:
     staging.mkdir(parents=True, exist_ok=True)
-    return Settings(home=home, staging_root=staging, flush_interval=3600, admin_password=ADMIN_PASSWORD,
-                    lock_retry_seconds=1.0, dev_mode_ttl_seconds=3600)
+    return Settings(
+        home=home,
+        staging_root=staging,
+        flush_interval=3600,
+        admin_password=ADMIN_PASSWORD,
+        lock_retry_seconds=1.0,
+        dev_mode_ttl_seconds=3600,
+    )
 
 
 def prepare(engine: Engine) -> None:
@@ -133,8 +150,11 @@ def prepare(engine: Engine) -> None:
         engine.acked_create(f"queued-{n}-{uuid.uuid4().hex[:6]}")
     guid = engine.live()[0]
     script = "echo queued-update\n"
-    updated = engine.http.put(f"/api/assemblies/{guid}", headers=engine.headers(),
-                              json={"summary": "queued-update", "payload": {"script": script}})
+    updated = engine.http.put(
+        f"/api/assemblies/{guid}",
+        headers=engine.headers(),
+        json={"summary": "queued-update", "payload": {"script": script}},
+    )
     assert updated.status_code == 200, updated.text
     engine.acked[guid] = ("queued-update", "echo queued-update\n")
 
@@ -144,9 +164,12 @@ def prepare(engine: Engine) -> None:
 
 def snapshot(engine: Engine) -> tuple[Any, ...]:
     storage = engine.services.storage
-    entries = tuple(sorted(
-        (a.assembly_guid, a.record.revision, a.record.payload.payload_guid, a.state.is_dirty)
-        for a in storage.cache.items()))
+    entries = tuple(
+        sorted(
+            (a.assembly_guid, a.record.revision, a.record.payload.payload_guid, a.state.is_dirty)
+            for a in storage.cache.items()
+        )
+    )
     folders = tuple(sorted(os.listdir(engine.settings.payloads_root)))  # temp folders included
     return entries, storage.journal.depth(), folders
 
@@ -187,13 +210,21 @@ def attempted_writes(engine: Engine, tag: str) -> dict[str, Callable[[], httpx.R
     guid = engine.live()[-1]
     return {
         "create": lambda: engine.create(f"refused-{tag}"),
-        "update-script": lambda: engine.http.put(f"/api/assemblies/{guid}", headers=engine.headers(),
-                                                 json={"summary": f"refused-{tag}",
-                                                       "payload": {"script": "echo refused\n"}}),
-        "import": lambda: engine.http.post("/api/assemblies/import", headers=engine.headers(), json={
-            "document": {"name": f"refused-{tag}-import", "type": "bash", "script": "echo refused\n"}}),
-        "clone": lambda: engine.http.post(f"/api/assemblies/{guid}/clone", headers=engine.headers(),
-                                          json={"display_name": f"refused-{tag}-clone"}),
+        "update-script": lambda: engine.http.put(
+            f"/api/assemblies/{guid}",
+            headers=engine.headers(),
+            json={"summary": f"refused-{tag}", "payload": {"script": "echo refused\n"}},
+        ),
+        "import": lambda: engine.http.post(
+            "/api/assemblies/import",
+            headers=engine.headers(),
+            json={"document": {"name": f"refused-{tag}-import", "type": "bash", "script": "echo refused\n"}},
+        ),
+        "clone": lambda: engine.http.post(
+            f"/api/assemblies/{guid}/clone",
+            headers=engine.headers(),
+            json={"display_name": f"refused-{tag}-clone"},
+        ),
     }
 
 
@@ -201,8 +232,11 @@ def assert_recovered(engine: Engine, tag: str) -> None:
     """Writes and flushes work again; everything acknowledged survives a restart."""
     engine.acked_create(f"after-{tag}")
     guid = engine.live()[0]
-    updated = engine.http.put(f"/api/assemblies/{guid}", headers=engine.headers(),
-                              json={"summary": "after-update", "payload": {"script": "echo after\n"}})
+    updated = engine.http.put(
+        f"/api/assemblies/{guid}",
+        headers=engine.headers(),
+        json={"summary": "after-update", "payload": {"script": "echo after\n"}},
+    )
     assert updated.status_code == 200, updated.text
     engine.acked[guid] = ("after-update", "echo after\n")
     doomed = engine.live()[1]
@@ -242,8 +276,12 @@ def _mount_tmpfs(target: Path) -> bool:
     if os.geteuid() != 0:
         return False
     target.mkdir(parents=True, exist_ok=True)
-    result = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={TMPFS_SIZE}", "tmpfs", str(target)],
-                            capture_output=True, text=True, timeout=30)
+    result = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={TMPFS_SIZE}", "tmpfs", str(target)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     return result.returncode == 0
 
 
@@ -329,7 +367,7 @@ def test_full_runtime_disk_refuses_payload_writes_and_loses_nothing(tmp_path: Pa
 
 FULL_JOURNAL = (
     "BUG: with the runtime disk full, a change that needs no new payload (PUT /api/assemblies/{guid} "
-    "{\"summary\": \"x\"}, DELETE /api/assemblies/{guid}) answers 500 internal_error: the journal append "
+    '{"summary": "x"}, DELETE /api/assemblies/{guid}) answers 500 internal_error: the journal append '
     "fails with sqlite3.OperationalError('database or disk is full'), which AssemblyService._commit does "
     "not map (it only maps OSError). Expected: 503 storage_error with Retry-After, nothing changed"
 )
@@ -344,8 +382,11 @@ def test_full_runtime_disk_refuses_journal_only_changes_with_503(tmp_path: Path,
         if operation == "delete":
             send = lambda: engine.http.delete(f"/api/assemblies/{guid}", headers=engine.headers())  # noqa: E731
         else:
-            send = lambda: engine.http.put(f"/api/assemblies/{guid}", headers=engine.headers(),  # noqa: E731
-                                           json={"summary": "refused"})
+            send = lambda: engine.http.put(  # noqa: E731
+                f"/api/assemblies/{guid}",
+                headers=engine.headers(),
+                json={"summary": "refused"},
+            )
         assert_storage_refusal(engine, send)
 
 
@@ -361,8 +402,9 @@ def test_full_runtime_disk_journal_only_change_is_never_half_made(tmp_path: Path
         if operation == "delete":
             response = engine.http.delete(f"/api/assemblies/{guid}", headers=engine.headers())
         else:
-            response = engine.http.put(f"/api/assemblies/{guid}", headers=engine.headers(),
-                                       json={"summary": "refused"})
+            response = engine.http.put(
+                f"/api/assemblies/{guid}", headers=engine.headers(), json={"summary": "refused"}
+            )
         if response.status_code < 300:  # made durable after all: then it must stay
             engine.acked[guid] = None if operation == "delete" else ("refused", engine.acked[guid][1])  # type: ignore[index]
         else:
@@ -411,8 +453,9 @@ def test_sign_in_on_a_full_home_disk_is_a_clear_503(tmp_path: Path) -> None:
         assert int(refused.headers["Retry-After"]) >= 1
         assert "ae_session" not in refused.headers.get("set-cookie", "")
         filler.free()
-        signed_in = engine.http.post("/api/auth/login",
-                                     json={"username": "admin", "password": ADMIN_PASSWORD})
+        signed_in = engine.http.post(
+            "/api/auth/login", json={"username": "admin", "password": ADMIN_PASSWORD}
+        )
         engine.http.cookies.clear()
         assert signed_in.status_code == 200, signed_in.text
 
@@ -456,8 +499,7 @@ def payloads_see_os(mp: pytest.MonkeyPatch, proxy: OsProxy) -> None:
     namespace = {**vars(durable_files), "os": proxy}
     for name, value in list(namespace.items()):
         if isinstance(value, types.FunctionType) and value.__module__ == durable_files.__name__:
-            namespace[name] = types.FunctionType(value.__code__, namespace, name,
-                                                 value.__defaults__)
+            namespace[name] = types.FunctionType(value.__code__, namespace, name, value.__defaults__)
     for name in ("write_new_file", "fsync_directory", "remove_tree"):
         mp.setattr(payloads_module, name, namespace[name])
     mp.setattr(payloads_module, "os", proxy)
@@ -519,16 +561,19 @@ def _fail_write_new(code: int) -> Callable[..., Any]:
 
 
 INJECTIONS: dict[str, Callable[[pytest.MonkeyPatch], None]] = {
-    "write_new-EACCES": lambda mp: mp.setattr(payloads_module.PayloadStore, "write_new",
-                                              _fail_write_new(errno.EACCES)),
-    "write_new-ENOSPC": lambda mp: mp.setattr(payloads_module.PayloadStore, "write_new",
-                                              _fail_write_new(errno.ENOSPC)),
+    "write_new-EACCES": lambda mp: mp.setattr(
+        payloads_module.PayloadStore, "write_new", _fail_write_new(errno.EACCES)
+    ),
+    "write_new-ENOSPC": lambda mp: mp.setattr(
+        payloads_module.PayloadStore, "write_new", _fail_write_new(errno.ENOSPC)
+    ),
     "fsync-ENOSPC": lambda mp: payloads_see_os(mp, OsProxy({"fsync": errno.ENOSPC})),
     "fsync-EIO": lambda mp: payloads_see_os(mp, OsProxy({"fsync": errno.EIO})),
     "rename-EACCES": lambda mp: payloads_see_os(mp, OsProxy({"rename": errno.EACCES})),
     "write-ENOSPC": lambda mp: payloads_see_os(mp, OsProxy({"write": errno.ENOSPC})),
-    "fsync-dir-EROFS": lambda mp: mp.setattr(payloads_module, "fsync_directory",
-                                             lambda path: OsProxy({"fsync": errno.EROFS}).fsync(0)),
+    "fsync-dir-EROFS": lambda mp: mp.setattr(
+        payloads_module, "fsync_directory", lambda path: OsProxy({"fsync": errno.EROFS}).fsync(0)
+    ),
 }
 
 
@@ -543,8 +588,9 @@ def test_unwritable_payload_store_refuses_writes_and_loses_nothing(
         assert_reads_work(engine)
         # journal-only changes do not need the payload store: they still work
         guid = engine.live()[-1]
-        renamed = engine.http.put(f"/api/assemblies/{guid}", headers=engine.headers(),
-                                  json={"summary": "renamed-during-trouble"})
+        renamed = engine.http.put(
+            f"/api/assemblies/{guid}", headers=engine.headers(), json={"summary": "renamed-during-trouble"}
+        )
         assert renamed.status_code == 200, renamed.text
         engine.acked[guid] = ("renamed-during-trouble", engine.acked[guid][1])  # type: ignore[index]
     assert_recovered(engine, "payloads")
@@ -565,8 +611,9 @@ def journal_writes(engine: Engine, tag: str) -> dict[str, Callable[[], httpx.Res
     guid = engine.live()[-1]
     return {
         **attempted_writes(engine, tag),
-        "update-summary": lambda: engine.http.put(f"/api/assemblies/{guid}", headers=engine.headers(),
-                                                  json={"summary": f"refused-{tag}"}),
+        "update-summary": lambda: engine.http.put(
+            f"/api/assemblies/{guid}", headers=engine.headers(), json={"summary": f"refused-{tag}"}
+        ),
         "delete": lambda: engine.http.delete(f"/api/assemblies/{guid}", headers=engine.headers()),
     }
 
@@ -593,8 +640,11 @@ def test_payload_folder_of_a_refused_change_is_removed(engine: Engine) -> None:
     """The payload is written first; when the journal then refuses, its folder must go again."""
     folders = set(os.listdir(engine.settings.payloads_root))
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(journal_module, "with_retry",
-                   _failing_journal_retry(OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))))
+        mp.setattr(
+            journal_module,
+            "with_retry",
+            _failing_journal_retry(OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))),
+        )
         for _ in range(3):
             assert engine.create(f"refused-orphan-{uuid.uuid4().hex[:6]}").status_code == 503
     assert set(os.listdir(engine.settings.payloads_root)) == folders

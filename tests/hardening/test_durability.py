@@ -50,21 +50,33 @@ def rows_of(database: Path) -> dict[str, tuple[int, str]]:
     """guid -> (revision, payload_guid) as the database file holds them."""
     conn = sqlite3.connect(f"{database.resolve().as_uri()}?mode=ro", uri=True)
     try:
-        return {g: (r, p) for g, r, p in
-                conn.execute("SELECT assembly_guid, revision, payload_guid FROM assemblies")}
+        return {
+            g: (r, p)
+            for g, r, p in conn.execute("SELECT assembly_guid, revision, payload_guid FROM assemblies")
+        }
     finally:
         conn.close()
 
 
 def new_script(token: str, domain: str = "user") -> dict[str, Any]:
-    return {"display_name": f"durable {token}", "assembly_kind": "script", "assembly_type": "bash",
-            "domain": domain, "summary": token, "payload": {"script": f"echo {token}\n"}}
+    return {
+        "display_name": f"durable {token}",
+        "assembly_kind": "script",
+        "assembly_type": "bash",
+        "domain": domain,
+        "summary": token,
+        "payload": {"script": f"echo {token}\n"},
+    }
 
 
 def dev_mode_headers(engine: EngineProcess) -> dict[str, str]:
     headers = engine.login()
-    switched = httpx.post(f"{engine.url}/api/assemblies/dev-mode/switch", headers=headers, timeout=30,
-                          json={"enabled": True, "password": ADMIN_PASSWORD, "reason": "durability"})
+    switched = httpx.post(
+        f"{engine.url}/api/assemblies/dev-mode/switch",
+        headers=headers,
+        timeout=30,
+        json={"enabled": True, "password": ADMIN_PASSWORD, "reason": "durability"},
+    )
     assert switched.status_code == 200, switched.text
     return headers
 
@@ -108,14 +120,17 @@ def test_a_change_refused_because_the_journal_is_locked_leaves_no_trace(tmp_path
             created = http.post("/api/assemblies", json=new_script("first"), headers=headers)
             assert created.status_code == 201, created.text
             guid = created.json()["assembly_guid"]
-            wait_until(lambda: rows_of(runtime / "user_created.db").get(guid, (0,))[0] == 1,
-                       "the create to be flushed")
+            wait_until(
+                lambda: rows_of(runtime / "user_created.db").get(guid, (0,))[0] == 1,
+                "the create to be flushed",
+            )
             first_payload = rows_of(runtime / "user_created.db")[guid][1]
             folders_before = {p.name for p in (runtime / "Payloads").iterdir()}
 
             with journal_locked(runtime / "journal.db"):
-                refused = http.put(f"/api/assemblies/{guid}", headers=headers,
-                                   json={"payload": {"script": "echo second\n"}})
+                refused = http.put(
+                    f"/api/assemblies/{guid}", headers=headers, json={"payload": {"script": "echo second\n"}}
+                )
                 time.sleep(0.5)  # several flush rounds while the lock is still held
             assert refused.status_code == 503, refused.text
             assert "not made" in refused.json()["message"]
@@ -128,8 +143,11 @@ def test_a_change_refused_because_the_journal_is_locked_leaves_no_trace(tmp_path
             assert detail.json()["payload"]["script"] == "echo first\n"
 
             # the journal is free again: the same change now works
-            again = http.put(f"/api/assemblies/{guid}", headers=headers,
-                             json={"payload": {"script": "echo second\n"}, "expected_revision": 1})
+            again = http.put(
+                f"/api/assemblies/{guid}",
+                headers=headers,
+                json={"payload": {"script": "echo second\n"}, "expected_revision": 1},
+            )
             assert again.status_code == 200, again.text
 
     with running(EngineProcess(home, staging, extra_env=FAST_LOCKS)) as restarted:
@@ -167,8 +185,16 @@ def test_creates_refused_under_a_locked_journal_never_reach_the_database(tmp_pat
 
 
 def cli(engine: EngineProcess, *args: str) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, "-m", "assembly_engine.cli", "--home", str(engine.home),
-               "--staging-root", str(engine.staging_root), *args]
+    command = [
+        sys.executable,
+        "-m",
+        "assembly_engine.cli",
+        "--home",
+        str(engine.home),
+        "--staging-root",
+        str(engine.staging_root),
+        *args,
+    ]
     return subprocess.run(command, env=engine.env, capture_output=True, text=True, timeout=180)
 
 
@@ -190,15 +216,25 @@ def test_an_entry_its_database_refuses_is_isolated_and_the_rest_is_written(tmp_p
         conn.execute(REFUSE_POISON)
         with engine.client() as http:
             poison = http.post("/api/assemblies", json=new_script("poison"), headers=headers).json()
-            good = [http.post("/api/assemblies", json=new_script(f"good-{i}"), headers=headers).json()
-                    for i in range(5)]
-            wait_until(lambda: {g["assembly_guid"] for g in good} <= rows_of(database).keys(),
-                       "the good entries to be written despite the refused one")
+            good = [
+                http.post("/api/assemblies", json=new_script(f"good-{i}"), headers=headers).json()
+                for i in range(5)
+            ]
+            wait_until(
+                lambda: {g["assembly_guid"] for g in good} <= rows_of(database).keys(),
+                "the good entries to be written despite the refused one",
+            )
             assert poison["assembly_guid"] not in rows_of(database)
 
-            record = wait_until(lambda: (r := http.get(f"/api/assemblies/{poison['assembly_guid']}",
-                                                       headers=headers).json())["flush_error"] and r,
-                                "the refused entry to show its error")
+            record = wait_until(
+                lambda: (
+                    (r := http.get(f"/api/assemblies/{poison['assembly_guid']}", headers=headers).json())[
+                        "flush_error"
+                    ]
+                    and r
+                ),
+                "the refused entry to show its error",
+            )
             assert record["is_dirty"] is True
             assert "refused by the test trigger" in record["flush_error"]
             queue = http.get("/api/assemblies/queue", headers=headers).json()["domains"]["user"]
@@ -216,8 +252,9 @@ def test_an_entry_its_database_refuses_is_isolated_and_the_rest_is_written(tmp_p
             wait_until(lambda: later["assembly_guid"] in rows_of(database), "a later change to be written")
 
             conn.execute("DROP TRIGGER refuse_poison")  # the cause is fixed: it is written too
-            wait_until(lambda: poison["assembly_guid"] in rows_of(database),
-                       "the refused entry to be written")
+            wait_until(
+                lambda: poison["assembly_guid"] in rows_of(database), "the refused entry to be written"
+            )
             record = http.get(f"/api/assemblies/{poison['assembly_guid']}", headers=headers).json()
             assert (record["is_dirty"], record["flush_error"]) == (False, None)
             queue = http.get("/api/assemblies/queue", headers=headers).json()["domains"]["user"]
@@ -238,9 +275,15 @@ def test_a_flush_waiting_on_a_locked_database_says_so(tmp_path: Path) -> None:
             conn.execute("BEGIN IMMEDIATE")
             created = http.post("/api/assemblies", json=new_script("waits"), headers=headers)
             assert created.status_code == 201, created.text
-            queue = wait_until(lambda: (q := http.get("/api/assemblies/queue", headers=headers).json()
-                                        ["domains"]["user"])["waiting_since"] and q,
-                               "the queue to show the flush waiting on the lock")
+            queue = wait_until(
+                lambda: (
+                    (q := http.get("/api/assemblies/queue", headers=headers).json()["domains"]["user"])[
+                        "waiting_since"
+                    ]
+                    and q
+                ),
+                "the queue to show the flush waiting on the lock",
+            )
             assert queue["last_error"].startswith("waiting on a lock since ")
             conn.execute("ROLLBACK")
             conn.close()
@@ -252,8 +295,9 @@ def test_a_flush_waiting_on_a_locked_database_says_so(tmp_path: Path) -> None:
 # -- 3. official sync while Dev Mode writes go on -------------------------------------------
 
 
-def acknowledged_official_survive(engine: EngineProcess, headers: dict[str, str],
-                                  acked: dict[str, str | None]) -> None:
+def acknowledged_official_survive(
+    engine: EngineProcess, headers: dict[str, str], acked: dict[str, str | None]
+) -> None:
     with engine.client() as http:
         for guid, script in acked.items():
             answer = http.get(f"/api/assemblies/{guid}", headers=headers)
@@ -297,8 +341,11 @@ class OfficialWriter:
                 answer = http.delete(f"/api/assemblies/{guid}", headers=self.headers)
                 self.acked[guid] = None if answer.status_code == 202 else script
             else:
-                answer = http.put(f"/api/assemblies/{guid}", headers=self.headers,
-                                  json={"payload": {"script": f"echo {token}\n"}})
+                answer = http.put(
+                    f"/api/assemblies/{guid}",
+                    headers=self.headers,
+                    json={"payload": {"script": f"echo {token}\n"}},
+                )
                 self.acked[guid] = f"echo {token}\n" if answer.status_code == 200 else script
         if answer.status_code not in (200, 201, 202, 503):
             self.unexpected.append(f"{answer.status_code} {answer.text[:200]}")
@@ -355,12 +402,17 @@ def test_the_engine_boots_after_a_kill_inside_the_staging_mirror(tmp_path: Path)
     home, staging = tmp_path / "home", tmp_path / "staging"
     shutil.copytree(REPO_STAGING, staging)
     staged_before = rows_of(staging / "official.db")
-    crashing = EngineProcess(home, staging, flush_interval=0.2, extra_env={
-        **FAST_LOCKS, "ENGINE_FAILPOINT": f"before-commit:{staging / 'official.db'}"})
+    crashing = EngineProcess(
+        home,
+        staging,
+        flush_interval=0.2,
+        extra_env={**FAST_LOCKS, "ENGINE_FAILPOINT": f"before-commit:{staging / 'official.db'}"},
+    )
     crashing.start()
     headers = dev_mode_headers(crashing)
-    created = httpx.post(f"{crashing.url}/api/assemblies", headers=headers, timeout=30,
-                         json=new_script("mirrored", "official"))
+    created = httpx.post(
+        f"{crashing.url}/api/assemblies", headers=headers, timeout=30, json=new_script("mirrored", "official")
+    )
     assert created.status_code == 201, created.text
     guid = created.json()["assembly_guid"]
     assert crashing.proc is not None
@@ -391,14 +443,20 @@ def test_the_engine_boots_after_a_writer_died_with_the_staging_file_half_written
     must roll them back (from official.db-journal), not read them or refuse to start."""
     home, staging = tmp_path / "home", tmp_path / "staging"
     shutil.copytree(REPO_STAGING, staging)
-    summaries = dict(sqlite3.connect(str(staging / "official.db")).execute(
-        "SELECT assembly_guid, summary FROM assemblies").fetchall())
+    summaries = dict(
+        sqlite3.connect(str(staging / "official.db"))
+        .execute("SELECT assembly_guid, summary FROM assemblies")
+        .fetchall()
+    )
     died = subprocess.run([sys.executable, "-c", SPILLING_WRITER, str(staging / "official.db")])
     assert died.returncode == -9
     assert (staging / "official.db-journal").exists()
     with running(EngineProcess(home, staging, extra_env=FAST_LOCKS)) as engine:
-        listed = httpx.get(f"{engine.url}/api/assemblies", params={"domain": "official", "limit": 500},
-                           headers=engine.login()).json()["items"]
+        listed = httpx.get(
+            f"{engine.url}/api/assemblies",
+            params={"domain": "official", "limit": 500},
+            headers=engine.login(),
+        ).json()["items"]
         assert {i["assembly_guid"]: i["summary"] for i in listed} == summaries
 
 
@@ -417,8 +475,9 @@ def test_verify_checks_database_rows_not_only_cached_records(tmp_path: Path) -> 
             guid = created.json()["assembly_guid"]
             assert http.post("/api/assemblies/dev-mode/write", headers=headers, json={}).status_code == 200
             persisted_payload = rows_of(runtime / "user_created.db")[guid][1]
-            updated = http.put(f"/api/assemblies/{guid}", headers=headers,
-                               json={"payload": {"script": "echo queued\n"}})
+            updated = http.put(
+                f"/api/assemblies/{guid}", headers=headers, json={"payload": {"script": "echo queued\n"}}
+            )
             assert updated.status_code == 200  # queued: the row still points at the old folder
             shutil.rmtree(runtime / "Payloads" / persisted_payload)
             report = cli(engine, "verify", "--json")
@@ -427,7 +486,8 @@ def test_verify_checks_database_rows_not_only_cached_records(tmp_path: Path) -> 
     missing = json.loads(report.stdout)["missing"]
     # the row and revision 1 (kept in the history) both point at it
     assert [(m["assembly_guid"], m["payload_guid"], m["where"]) for m in missing] == [
-        (guid, persisted_payload, ["database", "history"])]
+        (guid, persisted_payload, ["database", "history"])
+    ]
 
 
 def test_boot_removes_temp_folders_a_crash_left(tmp_path: Path) -> None:
@@ -452,16 +512,16 @@ def audit_entries(home: Path, guid: str) -> list[dict[str, Any]]:
     return [e for e in map(json.loads, lines) if e["assembly_guid"] == guid]
 
 
-def test_a_kill_between_the_journal_and_the_audit_log_is_made_good_at_the_next_start(
-        tmp_path: Path) -> None:
+def test_a_kill_between_the_journal_and_the_audit_log_is_made_good_at_the_next_start(tmp_path: Path) -> None:
     home, staging = tmp_path / "home", tmp_path / "staging"
     staging.mkdir()
     crashing = EngineProcess(home, staging, extra_env={"ENGINE_FAILPOINT": "after-journal-commit"})
     crashing.start()
     headers = crashing.login()
     with pytest.raises(httpx.HTTPError):  # the engine dies before it can answer
-        httpx.post(f"{crashing.url}/api/assemblies", json=new_script("unaudited"), headers=headers,
-                   timeout=30)
+        httpx.post(
+            f"{crashing.url}/api/assemblies", json=new_script("unaudited"), headers=headers, timeout=30
+        )
     assert crashing.proc is not None and crashing.proc.wait(timeout=30) == -9
 
     with running(EngineProcess(home, staging)) as engine:
@@ -471,7 +531,8 @@ def test_a_kill_between_the_journal_and_the_audit_log_is_made_good_at_the_next_s
         guid = listed[0]["assembly_guid"]
         entries = audit_entries(home, guid)
         assert [(e["action"], e["outcome"], e["user"]) for e in entries] == [
-            ("assembly.create", "success", "admin")]
+            ("assembly.create", "success", "admin")
+        ]
         assert "recorded at the next start" in entries[0]["detail"]
         assert verify_file(home / "Logs" / "audit.log").ok
         engine.kill()  # the change is still only in the journal: replayed again next time
@@ -548,8 +609,10 @@ def test_kill_while_changes_wait_on_a_locked_journal(tmp_path: Path) -> None:
     headers = engine.login()
     runtime = home / "Assemblies"
     with engine.client() as http:
-        acked = [http.post("/api/assemblies", json=new_script(f"before-{i}"), headers=headers).json()
-                 for i in range(3)]
+        acked = [
+            http.post("/api/assemblies", json=new_script(f"before-{i}"), headers=headers).json()
+            for i in range(3)
+        ]
     waiting: list[BaseException | httpx.Response] = []
 
     def write(token: str) -> None:

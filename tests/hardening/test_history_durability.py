@@ -21,8 +21,9 @@ def history(engine: EngineProcess, headers: dict[str, str], guid: str) -> list[t
 
 
 def script_at(engine: EngineProcess, headers: dict[str, str], guid: str, revision: int) -> str:
-    answer = httpx.get(f"{engine.url}/api/assemblies/{guid}/revisions/{revision}", headers=headers,
-                       timeout=30)
+    answer = httpx.get(
+        f"{engine.url}/api/assemblies/{guid}/revisions/{revision}", headers=headers, timeout=30
+    )
     assert answer.status_code == 200, answer.text
     script = answer.json()["payload"]["script"]
     assert isinstance(script, str)
@@ -32,8 +33,12 @@ def script_at(engine: EngineProcess, headers: dict[str, str], guid: str, revisio
 def stored_revisions(database: Path, guid: str) -> list[tuple[int, str]]:
     conn = sqlite3.connect(f"{database.resolve().as_uri()}?mode=ro", uri=True)
     try:
-        return list(conn.execute("SELECT revision, action FROM revisions WHERE assembly_guid = ? "
-                                 "ORDER BY revision DESC", (guid,)))
+        return list(
+            conn.execute(
+                "SELECT revision, action FROM revisions WHERE assembly_guid = ? ORDER BY revision DESC",
+                (guid,),
+            )
+        )
     finally:
         conn.close()
 
@@ -48,16 +53,25 @@ def make_history(engine: EngineProcess, headers: dict[str, str], *, flush_first:
         body = new_script("history")
         body["payload"] = {"script": SCRIPTS[1]}
         guid: str = http.post("/api/assemblies", json=body, headers=headers).json()["assembly_guid"]
-        assert http.put(f"/api/assemblies/{guid}", json={"payload": {"script": SCRIPTS[2]}},
-                        headers=headers).status_code == 200
+        assert (
+            http.put(
+                f"/api/assemblies/{guid}", json={"payload": {"script": SCRIPTS[2]}}, headers=headers
+            ).status_code
+            == 200
+        )
         if flush_first:
             flushed = http.post("/api/assemblies/dev-mode/write", json={}, headers=headers)
             assert flushed.status_code == 200, flushed.text
-        restored = http.post(f"/api/assemblies/{guid}/revisions/1/restore", headers=headers,
-                             json={"expected_revision": 2})
+        restored = http.post(
+            f"/api/assemblies/{guid}/revisions/1/restore", headers=headers, json={"expected_revision": 2}
+        )
         assert restored.status_code == 200, restored.text
-        assert http.put(f"/api/assemblies/{guid}", json={"payload": {"script": SCRIPTS[4]}},
-                        headers=headers).status_code == 200
+        assert (
+            http.put(
+                f"/api/assemblies/{guid}", json={"payload": {"script": SCRIPTS[4]}}, headers=headers
+            ).status_code
+            == 200
+        )
     return guid
 
 
@@ -91,8 +105,11 @@ def test_a_kill_inside_the_flush_commit_keeps_rows_and_revisions_together(tmp_pa
     home, staging = tmp_path / "home", tmp_path / "staging"
     staging.mkdir()
     database = home / "Assemblies" / "user_created.db"
-    crashing = EngineProcess(home, staging, extra_env={
-        "ENGINE_DEV_MODE_TTL_SECONDS": "86400", "ENGINE_FAILPOINT": f"before-commit:{database}"})
+    crashing = EngineProcess(
+        home,
+        staging,
+        extra_env={"ENGINE_DEV_MODE_TTL_SECONDS": "86400", "ENGINE_FAILPOINT": f"before-commit:{database}"},
+    )
     crashing.start()
     headers = dev_mode_headers(crashing)
     guid = make_history(crashing, headers, flush_first=False)

@@ -35,15 +35,34 @@ ODD_ROWS: dict[str, dict[str, str]] = {
     "nan-metadata": {"metadata_json": "'{\"n\": NaN}'"},
     "list-metadata-and-object-tags": {"metadata_json": "'[1, 2]'", "tags_json": "'{\"a\": 1}'"},
     "invalid-json-tags": {"tags_json": "'[\"a\", '"},
-    "nulls": {"metadata_json": "NULL", "tags_json": "NULL", "summary": "NULL", "category": "NULL",
-              "version": "NULL", "created_by": "NULL", "updated_by": "NULL", "assembly_type": "NULL",
-              "payload_size_bytes": "NULL", "payload_checksum": "NULL"},
-    "wrong-types": {"display_name": "X'ff00fe'", "summary": "42", "category": "X'00'",
-                    "version": "'seven'", "revision": "'abc'", "payload_size_bytes": "'big'",
-                    "created_at": "X'01'", "updated_by": "3.5"},
+    "nulls": {
+        "metadata_json": "NULL",
+        "tags_json": "NULL",
+        "summary": "NULL",
+        "category": "NULL",
+        "version": "NULL",
+        "created_by": "NULL",
+        "updated_by": "NULL",
+        "assembly_type": "NULL",
+        "payload_size_bytes": "NULL",
+        "payload_checksum": "NULL",
+    },
+    "wrong-types": {
+        "display_name": "X'ff00fe'",
+        "summary": "42",
+        "category": "X'00'",
+        "version": "'seven'",
+        "revision": "'abc'",
+        "payload_size_bytes": "'big'",
+        "created_at": "X'01'",
+        "updated_by": "3.5",
+    },
     "real-version": {"version": "1180591620717411303424"},
-    "weird-strings": {"display_name": "replace('" + "\u202eevil~name " * 40 + "', '~', char(0))",
-                      "summary": "'" + "s" * 100_000 + "'", "category": "'\u2028'"},
+    "weird-strings": {
+        "display_name": "replace('" + "\u202eevil~name " * 40 + "', '~', char(0))",
+        "summary": "'" + "s" * 100_000 + "'",
+        "category": "'\u2028'",
+    },
     "unknown-kind": {"assembly_kind": "'bogus'", "payload_type": "'weird'"},
 }
 
@@ -66,8 +85,10 @@ def _write_odd_rows(runtime: Path) -> dict[str, str]:
     with connection:
         for case, values in ODD_ROWS.items():
             assignments = ", ".join(f"{column} = {value}" for column, value in values.items())
-            connection.execute(f"UPDATE assemblies SET {assignments} WHERE assembly_guid = ?",  # noqa: S608
-                               (records[case].assembly_guid,))
+            connection.execute(
+                f"UPDATE assemblies SET {assignments} WHERE assembly_guid = ?",  # noqa: S608
+                (records[case].assembly_guid,),
+            )
     connection.close()
     return {case: record.assembly_guid for case, record in records.items()}
 
@@ -85,8 +106,7 @@ def prepared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prepared]:
         engine.stop()
 
 
-def test_a_200000_character_name_is_refused_at_once_while_health_keeps_answering(
-        prepared: Prepared) -> None:
+def test_a_200000_character_name_is_refused_at_once_while_health_keeps_answering(prepared: Prepared) -> None:
     engine = prepared.engine
     slowest = [0.0]
     failures: list[str] = []
@@ -110,21 +130,40 @@ def test_a_200000_character_name_is_refused_at_once_while_health_keeps_answering
     prober.start()
     try:
         name = "a" * 200_000
-        document = {"version": 1, "name": name, "type": "powershell", "script_encoding": "base64",
-                    "script": base64.b64encode(b"Write-Host 1\n").decode()}
+        document = {
+            "version": 1,
+            "name": name,
+            "type": "powershell",
+            "script_encoding": "base64",
+            "script": base64.b64encode(b"Write-Host 1\n").decode(),
+        }
         with httpx.Client(base_url=engine.url, timeout=20, headers=prepared.headers) as http:
-            for body in ({"document": document},
-                         {"document": {"display_name": name, "assembly_kind": "script",
-                                       "assembly_type": "bash", "payload": {"script": "echo"}}}):
+            for body in (
+                {"document": document},
+                {
+                    "document": {
+                        "display_name": name,
+                        "assembly_kind": "script",
+                        "assembly_type": "bash",
+                        "payload": {"script": "echo"},
+                    }
+                },
+            ):
                 started = time.perf_counter()
                 response = http.post("/api/assemblies/import", json=body)
                 elapsed = time.perf_counter() - started
                 assert response.status_code == 422, response.text[:500]
                 assert "200000 characters long; the limit is 200" in response.json()["message"]
                 assert elapsed < 2.0, f"the refusal took {elapsed:.2f} s"
-            created = http.post("/api/assemblies", json={
-                "display_name": name, "assembly_kind": "script", "assembly_type": "bash",
-                "payload": {"script": "echo"}})
+            created = http.post(
+                "/api/assemblies",
+                json={
+                    "display_name": name,
+                    "assembly_kind": "script",
+                    "assembly_type": "bash",
+                    "payload": {"script": "echo"},
+                },
+            )
             assert created.status_code == 422, created.text[:500]
     finally:
         stop.set()
@@ -141,8 +180,9 @@ def test_odd_stored_values_still_list(prepared: Prepared) -> None:
         assert set(prepared.odd.values()) <= set(shown)
         for sort in ("display_name", "updated_at", "category", "assembly_type", "source"):
             for order in ("asc", "desc"):
-                page = http.get(f"/api/assemblies?limit=1000&sort={sort}&order={order}&q=odd",
-                                headers=prepared.headers)
+                page = http.get(
+                    f"/api/assemblies?limit=1000&sort={sort}&order={order}&q=odd", headers=prepared.headers
+                )
                 assert page.status_code == 200, (sort, order, page.text[:500])
         assert shown[prepared.odd["huge-integer-metadata"]]["metadata"] == {"n": 1.8446744073709552e23}
         assert shown[prepared.odd["invalid-json-metadata"]]["metadata"] == {}

@@ -35,15 +35,28 @@ def test_home_and_backup_are_owner_only_after_a_write_and_a_backup(tmp_path: Pat
     try:
         headers = engine.login()
         with engine.client() as http:
-            created = http.post("/api/assemblies", headers=headers, json={
-                "display_name": "Private", "assembly_kind": "script", "assembly_type": "bash",
-                "payload": {"script": "echo private\n", "files": [
-                    {"file_name": "notes.txt", "mime_type": "text/plain", "data": "bm90ZXM="}]}})
+            created = http.post(
+                "/api/assemblies",
+                headers=headers,
+                json={
+                    "display_name": "Private",
+                    "assembly_kind": "script",
+                    "assembly_type": "bash",
+                    "payload": {
+                        "script": "echo private\n",
+                        "files": [{"file_name": "notes.txt", "mime_type": "text/plain", "data": "bm90ZXM="}],
+                    },
+                },
+            )
             assert created.status_code == 201, created.text
         backup = tmp_path / "backup"
         result = subprocess.run(
             [sys.executable, "-m", "assembly_engine.cli", "backup", str(backup)],
-            env=engine.env, capture_output=True, text=True, timeout=120)
+            env=engine.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert result.returncode == 0, result.stdout + result.stderr
         payloads = home / "Assemblies" / "Payloads"
         assert any(payloads.iterdir())

@@ -101,8 +101,9 @@ class State:
 
 
 def workflow_key(workflow: dict[str, Any]) -> str:
-    return "wf:" + json.dumps({"nodes": workflow.get("nodes"), "edges": workflow.get("edges")},
-                              sort_keys=True)
+    return "wf:" + json.dumps(
+        {"nodes": workflow.get("nodes"), "edges": workflow.get("edges")}, sort_keys=True
+    )
 
 
 def content_of(payload: dict[str, Any]) -> tuple[str, str]:
@@ -169,8 +170,16 @@ class PendingCreate:
 class Worker(threading.Thread):
     """One client: owns the assemblies it made and knows what state each one is in."""
 
-    def __init__(self, name: str, url: str, token: str, admin: bool, chaos: Chaos,
-                 originals: dict[str, State], seed: int) -> None:
+    def __init__(
+        self,
+        name: str,
+        url: str,
+        token: str,
+        admin: bool,
+        chaos: Chaos,
+        originals: dict[str, State],
+        seed: int,
+    ) -> None:
         super().__init__(name=name, daemon=True)
         self.url = url
         self.headers = {"Authorization": f"Bearer {token}"}
@@ -184,8 +193,16 @@ class Worker(threading.Thread):
         self.pending: list[PendingCreate] = []
 
     # -- plumbing ------------------------------------------------------------------------
-    def send(self, http: httpx.Client, method: str, path: str, *, body: Any = None,
-             headers: dict[str, str] | None = None, params: dict[str, Any] | None = None) -> httpx.Response:
+    def send(
+        self,
+        http: httpx.Client,
+        method: str,
+        path: str,
+        *,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+        params: dict[str, Any] | None = None,
+    ) -> httpx.Response:
         try:
             return http.request(method, path, json=body, headers=headers, params=params)
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
@@ -197,8 +214,9 @@ class Worker(threading.Thread):
         if response.status_code == status:
             return True
         self.chaos.count(f"unexpected {what} {response.status_code}")
-        self.chaos.problem(f"{self.name} {what}: expected {status}, got {response.status_code}: "
-                           f"{response.text[:300]}")
+        self.chaos.problem(
+            f"{self.name} {what}: expected {status}, got {response.status_code}: {response.text[:300]}"
+        )
         return False
 
     def token(self) -> str:
@@ -250,16 +268,16 @@ class Worker(threading.Thread):
             else:
                 continue
             if seen not in self.owned[guid]:
-                self.chaos.problem(f"{self.name}: {guid} after a lost answer is {seen}, "
-                                   f"expected one of {self.owned[guid]}")
+                self.chaos.problem(
+                    f"{self.name}: {guid} after a lost answer is {seen}, expected one of {self.owned[guid]}"
+                )
             self.owned[guid] = [seen]
             del self.lost_at[guid]
             self.chaos.count("resolved change")
         for pending in list(self.pending):
             if pending.generation >= self.chaos.generation:
                 continue
-            response = self.send(http, "GET", "/api/assemblies",
-                                 params={"q": pending.token, "limit": 10})
+            response = self.send(http, "GET", "/api/assemblies", params={"q": pending.token, "limit": 10})
             if not self.expect(response, 200, "resolve list"):
                 continue
             items = response.json()["items"]
@@ -277,8 +295,9 @@ class Worker(threading.Thread):
                 continue
             seen = state_of(detail.json())
             if seen != pending.expected:
-                self.chaos.problem(f"{self.name}: lost create {pending.token} is {seen}, "
-                                   f"expected {pending.expected}")
+                self.chaos.problem(
+                    f"{self.name}: lost create {pending.token} is {seen}, expected {pending.expected}"
+                )
             self.owned[guid] = [seen]
             self.chaos.count("lost create present")
 
@@ -289,11 +308,21 @@ class Worker(threading.Thread):
         files: list[dict[str, Any]] = []
         if self.rng.random() < 0.4:
             data = os.urandom(self.rng.randint(0, 3000))
-            files.append({"file_name": f"att-{token[:6]}.bin", "mime_type": "application/octet-stream",
-                          "data": b64(data)})
-        body = {"domain": domain, "display_name": f"soak {token}", "assembly_kind": "script",
-                "assembly_type": assembly_type, "summary": token,
-                "payload": {"script": script, "files": files}}
+            files.append(
+                {
+                    "file_name": f"att-{token[:6]}.bin",
+                    "mime_type": "application/octet-stream",
+                    "data": b64(data),
+                }
+            )
+        body = {
+            "domain": domain,
+            "display_name": f"soak {token}",
+            "assembly_kind": "script",
+            "assembly_type": assembly_type,
+            "summary": token,
+            "payload": {"script": script, "files": files},
+        }
         described = ",".join(f"{f['file_name']}:{len(base64.b64decode(f['data']))}" for f in files)
         return body, State(domain, token, 1, script, described)
 
@@ -321,8 +350,10 @@ class Worker(threading.Thread):
         main = before.main
         if self.rng.random() < 0.6:
             if before.main.startswith("wf:"):
-                workflow = {"nodes": [{"id": f"n-{token}", "type": "DataNode", "data": {"label": token}}],
-                            "edges": []}
+                workflow = {
+                    "nodes": [{"id": f"n-{token}", "type": "DataNode", "data": {"label": token}}],
+                    "edges": [],
+                }
                 body["payload"] = {"workflow": workflow}
                 main = workflow_key(workflow)
             else:
@@ -331,8 +362,9 @@ class Worker(threading.Thread):
         attempt = replace(before, summary=token, revision=before.revision + 1, main=main)
         generation = self.chaos.generation
         try:
-            response = self.send(http, "PUT", f"/api/assemblies/{guid}", body=body,
-                                 headers={"If-Match": str(before.revision)})
+            response = self.send(
+                http, "PUT", f"/api/assemblies/{guid}", body=body, headers={"If-Match": str(before.revision)}
+            )
         except Lost:
             self.lost_change(guid, [before, attempt], generation, "update")
             return
@@ -351,8 +383,9 @@ class Worker(threading.Thread):
         assert before is not None
         generation = self.chaos.generation
         try:
-            response = self.send(http, "DELETE", f"/api/assemblies/{guid}",
-                                 headers={"If-Match": str(before.revision)})
+            response = self.send(
+                http, "DELETE", f"/api/assemblies/{guid}", headers={"If-Match": str(before.revision)}
+            )
         except Lost:
             self.lost_change(guid, [before, None], generation, "delete")
             return
@@ -365,8 +398,12 @@ class Worker(threading.Thread):
         expected = State(target, source.summary, 1, source.main, source.files)
         generation = self.chaos.generation
         try:
-            response = self.send(http, "POST", f"/api/assemblies/{source_guid}/clone",
-                                 body={"target_domain": target, "display_name": f"soak {token}"})
+            response = self.send(
+                http,
+                "POST",
+                f"/api/assemblies/{source_guid}/clone",
+                body={"target_domain": target, "display_name": f"soak {token}"},
+            )
         except Lost:
             self.lost_create(token, expected, generation, f"clone {source.domain}->{target}")
             return
@@ -391,14 +428,34 @@ class Worker(threading.Thread):
         files = []
         for index in range(self.rng.randint(0, 2)):
             data = os.urandom(self.rng.randint(1, 2000))
-            files.append({"file_name": f"doc-{index}-{token[:6]}.dat", "size": len(data),
-                          "mime_type": "application/octet-stream", "data": b64(data)})
+            files.append(
+                {
+                    "file_name": f"doc-{index}-{token[:6]}.dat",
+                    "size": len(data),
+                    "mime_type": "application/octet-stream",
+                    "data": b64(data),
+                }
+            )
         document = {
-            "version": 1, "name": f"soak {token}", "description": token, "category": "script",
-            "type": "powershell", "script": b64(script.encode()), "script_encoding": "base64",
-            "timeout_seconds": 60, "sites": {"mode": "all", "values": []},
-            "variables": [{"name": "Target", "label": "Target", "type": "string", "default": "x",
-                           "required": False, "description": "where"}],
+            "version": 1,
+            "name": f"soak {token}",
+            "description": token,
+            "category": "script",
+            "type": "powershell",
+            "script": b64(script.encode()),
+            "script_encoding": "base64",
+            "timeout_seconds": 60,
+            "sites": {"mode": "all", "values": []},
+            "variables": [
+                {
+                    "name": "Target",
+                    "label": "Target",
+                    "type": "string",
+                    "default": "x",
+                    "required": False,
+                    "description": "where",
+                }
+            ],
             "files": files,
         }
         described = ",".join(f"{f['file_name']}:{f['size']}" for f in files)
@@ -406,20 +463,30 @@ class Worker(threading.Thread):
 
     def op_import_workflow(self, http: httpx.Client, domain: str) -> None:
         token = self.token()
-        nodes = [{"id": f"node-{i}", "type": "DataNode", "position": {"x": i * 10, "y": 0},
-                  "data": {"label": f"{token} {i}", "value": str(i)}} for i in range(self.rng.randint(1, 4))]
-        edges = [{"id": f"e{i}", "source": f"node-{i}", "target": f"node-{i + 1}"}
-                 for i in range(len(nodes) - 1)]
+        nodes = [
+            {
+                "id": f"node-{i}",
+                "type": "DataNode",
+                "position": {"x": i * 10, "y": 0},
+                "data": {"label": f"{token} {i}", "value": str(i)},
+            }
+            for i in range(self.rng.randint(1, 4))
+        ]
+        edges = [
+            {"id": f"e{i}", "source": f"node-{i}", "target": f"node-{i + 1}"} for i in range(len(nodes) - 1)
+        ]
         document = {"tab_name": f"soak {token}", "description": token, "nodes": nodes, "edges": edges}
         expected = State(domain, token, 1, workflow_key(document), "")
         self.send_import(http, token, document, domain, expected)
 
-    def send_import(self, http: httpx.Client, token: str, document: dict[str, Any], domain: str,
-                    expected: State) -> None:
+    def send_import(
+        self, http: httpx.Client, token: str, document: dict[str, Any], domain: str, expected: State
+    ) -> None:
         generation = self.chaos.generation
         try:
-            response = self.send(http, "POST", "/api/assemblies/import",
-                                 body={"document": document, "domain": domain})
+            response = self.send(
+                http, "POST", "/api/assemblies/import", body={"document": document, "domain": domain}
+            )
         except Lost:
             self.lost_create(token, expected, generation, "import")
             return
@@ -450,8 +517,9 @@ class Worker(threading.Thread):
         attempt = replace(before, summary=token, revision=before.revision + 1, main=script)
         generation = self.chaos.generation
         try:
-            response = self.send(http, "POST", "/api/assemblies/import",
-                                 body={"document": document, "domain": "user"})
+            response = self.send(
+                http, "POST", "/api/assemblies/import", body={"document": document, "domain": "user"}
+            )
         except Lost:
             self.lost_change(guid, [before, attempt], generation, "reimport")
             return
@@ -472,8 +540,11 @@ class Worker(threading.Thread):
         except Lost:
             return
         known = self.owned[guid][0]
-        seen = None if response.status_code == 404 else (
-            state_of(response.json()) if self.expect(response, 200, "read") else known)
+        seen = (
+            None
+            if response.status_code == 404
+            else (state_of(response.json()) if self.expect(response, 200, "read") else known)
+        )
         if seen != known:
             self.chaos.problem(f"{self.name}: live read of {guid} is {seen}, acknowledged {known}")
         self.chaos.count("live reads")
@@ -481,8 +552,9 @@ class Worker(threading.Thread):
     def op_flush(self, http: httpx.Client) -> None:
         domain = self.rng.choice([None, "official", "community", "user"])
         try:
-            response = self.send(http, "POST", "/api/assemblies/dev-mode/write",
-                                 body={"domain": domain} if domain else {})
+            response = self.send(
+                http, "POST", "/api/assemblies/dev-mode/write", body={"domain": domain} if domain else {}
+            )
         except Lost:
             return
         if response.status_code == 503:
@@ -569,8 +641,9 @@ def start_engine(engine: EngineProcess, chaos: Chaos, attempts: int = 8) -> None
 
 
 def login(url: str, username: str, password: str) -> str:
-    response = httpx.post(f"{url}/api/auth/login", json={"username": username, "password": password},
-                          timeout=30)
+    response = httpx.post(
+        f"{url}/api/auth/login", json={"username": username, "password": password}, timeout=30
+    )
     assert response.status_code == 200, response.text
     token = response.json()["token"]
     assert isinstance(token, str)
@@ -578,8 +651,16 @@ def login(url: str, username: str, password: str) -> str:
 
 
 def cli(engine: EngineProcess, *args: str) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, "-m", "assembly_engine.cli", "--home", str(engine.home),
-               "--staging-root", str(engine.staging_root), *args]
+    command = [
+        sys.executable,
+        "-m",
+        "assembly_engine.cli",
+        "--home",
+        str(engine.home),
+        "--staging-root",
+        str(engine.staging_root),
+        *args,
+    ]
     return subprocess.run(command, env=engine.env, capture_output=True, text=True, timeout=180)
 
 
@@ -589,7 +670,8 @@ def read_rows(path: Path) -> dict[str, tuple[str | None, int, str, str | None]]:
         return {
             guid: (summary, revision, payload_guid, checksum)
             for guid, summary, revision, payload_guid, checksum in conn.execute(
-                "SELECT assembly_guid, summary, revision, payload_guid, payload_checksum FROM assemblies")
+                "SELECT assembly_guid, summary, revision, payload_guid, payload_checksum FROM assemblies"
+            )
         }
     finally:
         conn.close()
@@ -628,10 +710,13 @@ def test_soak_with_sigkills_and_foreign_locks(tmp_path: Path) -> None:
     kills = 0
     try:
         admin_token = login(engine.url, "admin", ADMIN_PASSWORD)
-        with httpx.Client(base_url=engine.url, headers={"Authorization": f"Bearer {admin_token}"},
-                          timeout=30) as http:
-            created = http.post("/api/users", json={"username": OPERATOR_NAME, "password": OPERATOR_PASSWORD,
-                                                    "role": "operator"})
+        with httpx.Client(
+            base_url=engine.url, headers={"Authorization": f"Bearer {admin_token}"}, timeout=30
+        ) as http:
+            created = http.post(
+                "/api/users",
+                json={"username": OPERATOR_NAME, "password": OPERATOR_PASSWORD, "role": "operator"},
+            )
             assert created.status_code == 201, created.text
             listed = http.get("/api/assemblies", params={"domain": "official", "limit": 1000})
             assert listed.status_code == 200, listed.text
@@ -649,18 +734,28 @@ def test_soak_with_sigkills_and_foreign_locks(tmp_path: Path) -> None:
             workers.append(Worker(f"operator-{n}", engine.url, token, False, chaos, originals, seed + n))
         for n in range(ADMIN_WORKERS):
             token = login(engine.url, "admin", ADMIN_PASSWORD)
-            switched = httpx.post(f"{engine.url}/api/assemblies/dev-mode/switch",
-                                  headers={"Authorization": f"Bearer {token}"}, timeout=30,
-                                  json={"enabled": True, "password": ADMIN_PASSWORD, "reason": "soak test"})
+            switched = httpx.post(
+                f"{engine.url}/api/assemblies/dev-mode/switch",
+                headers={"Authorization": f"Bearer {token}"},
+                timeout=30,
+                json={"enabled": True, "password": ADMIN_PASSWORD, "reason": "soak test"},
+            )
             assert switched.status_code == 200, switched.text
             workers.append(Worker(f"admin-{n}", engine.url, token, True, chaos, originals, seed + 100 + n))
 
         runtime = home / "Assemblies"
         holder = subprocess.Popen(
-            [sys.executable, "-c", LOCK_HOLDER,
-             *[(runtime / name).resolve().as_uri() + "?mode=rw" for name in DB_FILES.values()],
-             str(stop_file), str(SOAK_SECONDS + 60)],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            [
+                sys.executable,
+                "-c",
+                LOCK_HOLDER,
+                *[(runtime / name).resolve().as_uri() + "?mode=rw" for name in DB_FILES.values()],
+                str(stop_file),
+                str(SOAK_SECONDS + 60),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         chaos.deadline = time.monotonic() + SOAK_SECONDS
         chaos.up.set()
@@ -736,17 +831,23 @@ def test_soak_with_sigkills_and_foreign_locks(tmp_path: Path) -> None:
                 continue
             summary, revision, payload_guid, checksum = rows[expected.domain][guid]
             if (summary, revision) != (expected.summary, expected.revision):
-                chaos.problem(f"{guid}: database has {(summary, revision)}, acknowledged "
-                              f"{(expected.summary, expected.revision)}")
+                chaos.problem(
+                    f"{guid}: database has {(summary, revision)}, acknowledged "
+                    f"{(expected.summary, expected.revision)}"
+                )
             if stored_content(store, payload_guid, checksum) != (expected.main, expected.files):
                 chaos.problem(f"{guid}: stored payload {payload_guid} differs from the acknowledged content")
             if expected.domain == "official":
                 mirrored = staged_rows.get(guid)
                 if mirrored is None or mirrored[:2] != (expected.summary, expected.revision):
-                    chaos.problem(f"official {guid}: staging mirror has {mirrored}, acknowledged "
-                                  f"{(expected.summary, expected.revision)}")
-                elif stored_content(staging_store, mirrored[2], mirrored[3]) != (expected.main,
-                                                                                   expected.files):
+                    chaos.problem(
+                        f"official {guid}: staging mirror has {mirrored}, acknowledged "
+                        f"{(expected.summary, expected.revision)}"
+                    )
+                elif stored_content(staging_store, mirrored[2], mirrored[3]) != (
+                    expected.main,
+                    expected.files,
+                ):
                     chaos.problem(f"official {guid}: staging payload differs")
         for domain, domain_rows in rows.items():
             for guid in domain_rows:
@@ -789,17 +890,25 @@ def test_soak_with_sigkills_and_foreign_locks(tmp_path: Path) -> None:
 
         acked = sum(v for k, v in chaos.stats.items() if k.startswith("acked"))
         print(f"kills={kills} acknowledged={acked} tracked={len(tracked)} lock holder: {holder_out.strip()}")
-        print(f"verify: payloads_checked={report['payloads_checked']} old orphans={len(report['orphans'])} "
-              f"recent unreferenced={len(report['recent_unreferenced'])} "
-              f"leftover temp folders={len(leftovers)} removed by verify --fix={len(removed)}")
+        print(
+            f"verify: payloads_checked={report['payloads_checked']} old orphans={len(report['orphans'])} "
+            f"recent unreferenced={len(report['recent_unreferenced'])} "
+            f"leftover temp folders={len(leftovers)} removed by verify --fix={len(removed)}"
+        )
         print("audit:", json.loads(audit.stdout).get("entries"), "entries")
         for name, value in sorted(chaos.stats.items()):
             print(f"  {name}: {value}")
         assert not chaos.problems, "\n".join(chaos.problems[:40])
         assert kills >= 3, kills
         assert acked >= 50, chaos.stats
-        for kind in ("acked create", "acked update", "acked delete", "acked import",
-                     "acked clone user->user", "acked clone official->user"):
+        for kind in (
+            "acked create",
+            "acked update",
+            "acked delete",
+            "acked import",
+            "acked clone user->user",
+            "acked clone official->user",
+        ):
             assert chaos.stats[kind] > 0, (kind, chaos.stats)
         assert any(k.startswith("acked") and ("official" in k or "community" in k) for k in chaos.stats)
     finally:
@@ -823,9 +932,17 @@ def test_verify_fix_removes_temp_folders_left_by_a_crash(tmp_path: Path) -> None
     engine.start()
     try:
         headers = engine.login()
-        created = httpx.post(f"{engine.url}/api/assemblies", headers=headers, timeout=30, json={
-            "display_name": "kept", "assembly_kind": "script", "assembly_type": "bash",
-            "payload": {"script": "echo kept\n"}})
+        created = httpx.post(
+            f"{engine.url}/api/assemblies",
+            headers=headers,
+            timeout=30,
+            json={
+                "display_name": "kept",
+                "assembly_kind": "script",
+                "assembly_type": "bash",
+                "payload": {"script": "echo kept\n"},
+            },
+        )
         assert created.status_code == 201, created.text
         # what a write killed between "write the temp folder" and "rename it into place" leaves
         payloads = home / "Assemblies" / "Payloads"

@@ -40,8 +40,9 @@ class Tracked:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
-def client_loop(url: str, headers: dict[str, str], seed: int, tracked: Tracked,
-                mine: list[str], stop: threading.Event) -> None:
+def client_loop(
+    url: str, headers: dict[str, str], seed: int, tracked: Tracked, mine: list[str], stop: threading.Event
+) -> None:
     rng = random.Random(seed)
     with httpx.Client(base_url=url, headers=headers, timeout=10) as http:
         while not stop.is_set():
@@ -50,8 +51,13 @@ def client_loop(url: str, headers: dict[str, str], seed: int, tracked: Tracked,
             token = uuid.uuid4().hex[:12]
             if roll < 0.4 or not live:
                 script = f"echo {token}\n"
-                body = {"display_name": f"kill {token}", "assembly_kind": "script",
-                        "assembly_type": "bash", "summary": token, "payload": {"script": script}}
+                body = {
+                    "display_name": f"kill {token}",
+                    "assembly_kind": "script",
+                    "assembly_type": "bash",
+                    "summary": token,
+                    "payload": {"script": script},
+                }
                 try:
                     response = http.post("/api/assemblies", json=body)
                 except httpx.HTTPError:
@@ -72,9 +78,11 @@ def client_loop(url: str, headers: dict[str, str], seed: int, tracked: Tracked,
                 script = before[2] if rng.random() < 0.5 else f"echo {token}\n"
                 attempt = (token, before[1] + 1, script)
                 try:
-                    response = http.put(f"/api/assemblies/{guid}",
-                                        json={"summary": token, "payload": {"script": script}},
-                                        headers={"If-Match": str(before[1])})
+                    response = http.put(
+                        f"/api/assemblies/{guid}",
+                        json={"summary": token, "payload": {"script": script}},
+                        headers={"If-Match": str(before[1])},
+                    )
                 except httpx.HTTPError:
                     with tracked.lock:
                         tracked.maybe[guid] = [before, attempt]
@@ -128,8 +136,10 @@ def test_acknowledged_mutations_survive_sigkill(tmp_path: Path) -> None:
     headers = engine.login()
     with engine.client() as http:
         http.headers.update(headers)
-        switched = http.post("/api/assemblies/dev-mode/switch",
-                             json={"enabled": True, "password": ADMIN_PASSWORD, "reason": "kill test"})
+        switched = http.post(
+            "/api/assemblies/dev-mode/switch",
+            json={"enabled": True, "password": ADMIN_PASSWORD, "reason": "kill test"},
+        )
         assert switched.status_code == 200, switched.text
     tracked = Tracked()
     owned: list[list[str]] = [[] for _ in range(CLIENTS)]
@@ -138,8 +148,9 @@ def test_acknowledged_mutations_survive_sigkill(tmp_path: Path) -> None:
         for trial in range(TRIALS):
             stop = threading.Event()
             threads = [
-                threading.Thread(target=client_loop,
-                                 args=(engine.url, headers, trial * 100 + n, tracked, owned[n], stop))
+                threading.Thread(
+                    target=client_loop, args=(engine.url, headers, trial * 100 + n, tracked, owned[n], stop)
+                )
                 for n in range(CLIENTS)
             ]
             for thread in threads:

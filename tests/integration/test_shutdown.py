@@ -18,10 +18,16 @@ def test_signal_flushes_the_queue_and_exits_cleanly(tmp_path: Path, sig: int) ->
     engine = EngineProcess(tmp_path / "home", staging, flush_interval=3600).start()
     headers = engine.login()
     with engine.client() as http:
-        created = http.post("/api/assemblies", headers=headers, json={
-            "display_name": "queued at shutdown", "assembly_kind": "script", "assembly_type": "python",
-            "payload": {"script": "print('bye')\n"},
-        })
+        created = http.post(
+            "/api/assemblies",
+            headers=headers,
+            json={
+                "display_name": "queued at shutdown",
+                "assembly_kind": "script",
+                "assembly_type": "python",
+                "payload": {"script": "print('bye')\n"},
+            },
+        )
         assert created.status_code == 201 and created.json()["is_dirty"] is True
         health = http.get("/api/health").json()
         assert health["queue_depth"] == 1 and health["assemblies"]["user"] == 1

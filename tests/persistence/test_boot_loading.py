@@ -65,11 +65,14 @@ def test_a_restart_reuses_official_rows_stamped_by_the_last_sync(settings: Setti
         again.close()
 
 
-@pytest.mark.parametrize("statement", [
-    "UPDATE assemblies SET display_name = 'edited by hand'",
-    "DELETE FROM assemblies WHERE rowid = (SELECT MIN(rowid) FROM assemblies)",
-    "INSERT INTO assemblies SELECT * FROM assemblies LIMIT 0",  # no row: the stamp stays
-])
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE assemblies SET display_name = 'edited by hand'",
+        "DELETE FROM assemblies WHERE rowid = (SELECT MIN(rowid) FROM assemblies)",
+        "INSERT INTO assemblies SELECT * FROM assemblies LIMIT 0",  # no row: the stamp stays
+    ],
+)
 def test_any_change_to_runtime_official_rows_erases_the_stamp(settings: Settings, statement: str) -> None:
     shipped = stage_official(settings, ["Shipped"])
     boot(settings).close()
@@ -152,8 +155,11 @@ def test_entries_are_built_when_first_needed(settings: Settings) -> None:
         assert first.record == users[0] and not first.state.is_dirty
         assert first.state.last_persisted == users[0].updated_at
         assert cache.require(gone.assembly_guid).state.integrity is Integrity.MISSING
-        updated = cache.update(users[1].assembly_guid, lambda r: r.evolve(display_name="Renamed"),
-                               expected_revision=users[1].revision)
+        updated = cache.update(
+            users[1].assembly_guid,
+            lambda r: r.evolve(display_name="Renamed"),
+            expected_revision=users[1].revision,
+        )
         assert updated.record.revision == users[1].revision + 1 and updated.state.is_dirty
         assert not cache.wait_warm(0)
         listed = {a.assembly_guid: a for a in cache.items(Domain.USER)}  # builds the rest
@@ -179,8 +185,9 @@ def test_the_warmer_builds_every_entry_in_the_background(settings: Settings) -> 
         rt.close()
 
 
-def test_an_id_in_two_domains_keeps_the_higher_domain(settings: Settings,
-                                                       caplog: pytest.LogCaptureFixture) -> None:
+def test_an_id_in_two_domains_keeps_the_higher_domain(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
     payloads = PayloadStore(settings.payloads_root)
     community = make_record(payloads, Domain.COMMUNITY, "Community copy")
     user = make_record(payloads, Domain.USER, "User copy", guid=community.assembly_guid)

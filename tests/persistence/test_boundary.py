@@ -18,14 +18,35 @@ PERSISTENCE = SOURCE / "persistence"
 
 FORBIDDEN_MODULES = {"sqlite3", "fcntl"}
 FORBIDDEN_CALLS = {
-    ("os", "fsync"), ("os", "fdatasync"), ("os", "scandir"), ("os", "walk"), ("os", "open"),
-    ("os", "replace"), ("os", "rename"), ("os", "unlink"), ("os", "remove"), ("os", "lstat"),
-    ("os", "listdir"), ("shutil", "rmtree"), ("shutil", "copy2"), ("shutil", "copyfile"),
+    ("os", "fsync"),
+    ("os", "fdatasync"),
+    ("os", "scandir"),
+    ("os", "walk"),
+    ("os", "open"),
+    ("os", "replace"),
+    ("os", "rename"),
+    ("os", "unlink"),
+    ("os", "remove"),
+    ("os", "lstat"),
+    ("os", "listdir"),
+    ("shutil", "rmtree"),
+    ("shutil", "copy2"),
+    ("shutil", "copyfile"),
 }
 # Path methods that read or change files: not for services or routes.
 FILE_METHODS = {
-    "read_bytes", "read_text", "write_bytes", "write_text", "unlink", "iterdir", "mkdir",
-    "rmdir", "rename", "touch", "glob", "rglob",
+    "read_bytes",
+    "read_text",
+    "write_bytes",
+    "write_text",
+    "unlink",
+    "iterdir",
+    "mkdir",
+    "rmdir",
+    "rename",
+    "touch",
+    "glob",
+    "rglob",
 }
 NO_FILES_AT_ALL = ("services", "api")
 
@@ -45,8 +66,9 @@ def _violations_in(text: str, relative: Path) -> list[str]:
     for node in ast.walk(tree):
         where = f"{relative}:{getattr(node, 'lineno', 0)}"
         if isinstance(node, ast.Import):
-            found += [f"{where} imports {a.name}" for a in node.names
-                      if a.name.split(".")[0] in FORBIDDEN_MODULES]
+            found += [
+                f"{where} imports {a.name}" for a in node.names if a.name.split(".")[0] in FORBIDDEN_MODULES
+            ]
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
             if node.module.split(".")[0] in FORBIDDEN_MODULES:
                 found.append(f"{where} imports from {node.module}")

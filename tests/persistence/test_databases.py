@@ -35,8 +35,10 @@ def test_new_database_gets_schema_and_pragmas(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("shared_cache", [True, False])
 def test_connection_pragmas(tmp_path: Path, shared_cache: bool) -> None:
-    conn = connect(tmp_path / "x.db", ConnectionOptions(shared_cache=shared_cache,
-                                                        busy_timeout_ms=1234, synchronous="FULL"))
+    conn = connect(
+        tmp_path / "x.db",
+        ConnectionOptions(shared_cache=shared_cache, busy_timeout_ms=1234, synchronous="FULL"),
+    )
     assert conn.execute("PRAGMA busy_timeout").fetchone()[0] == 1234
     assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
     assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL

@@ -38,7 +38,10 @@ def test_every_change_between_two_flushes_becomes_a_revision(settings: Settings)
             rt.cache.update(record.assembly_guid, lambda r, n=name: r.evolve(display_name=n))  # type: ignore[misc]
         rt.cache.flush_now()
         assert kept(rt, Domain.USER, record.assembly_guid) == [
-            (1, "create", "one"), (2, "update", "two"), (3, "update", "three")]
+            (1, "create", "one"),
+            (2, "update", "two"),
+            (3, "update", "three"),
+        ]
         rt.cache.flush_now()  # nothing new: nothing written twice
         assert len(kept(rt, Domain.USER, record.assembly_guid)) == 3
     finally:
@@ -58,7 +61,9 @@ def test_a_row_from_before_history_is_kept_as_a_baseline_when_it_changes(setting
         rt.cache.update(old.assembly_guid, lambda r: r.evolve(payload=new_ref))
         rt.cache.flush_now()
         assert kept(rt, Domain.USER, old.assembly_guid) == [
-            (1, "baseline", "from an old engine"), (2, "update", "from an old engine")]
+            (1, "baseline", "from an old engine"),
+            (2, "update", "from an old engine"),
+        ]
         assert rt.payloads.exists(old.payload.payload_guid)  # the baseline keeps its folder
     finally:
         rt.close()
@@ -94,8 +99,10 @@ def test_official_sync_keeps_the_official_history(settings: Settings) -> None:
         current = rt.cache.require(guid).record
         assert current.revision == 3 and current.display_name == "Rebuilt"
         assert kept(rt, Domain.OFFICIAL, guid) == [
-            (1, "official_sync", "Shipped"), (2, "update", "Edited in Dev Mode"),
-            (3, "official_sync", "Rebuilt")]
+            (1, "official_sync", "Shipped"),
+            (2, "update", "Edited in Dev Mode"),
+            (3, "official_sync", "Rebuilt"),
+        ]
         assert rt.payloads.exists(edited_payload)  # revision 2's folder is kept
         report = rt.resync_official()  # an explicit sync of the same staging adds nothing
         assert report.matches and len(kept(rt, Domain.OFFICIAL, guid)) == 3
@@ -162,12 +169,16 @@ def test_an_assembly_dropped_from_staging_is_recorded_as_deleted_by_the_sync(set
 def test_a_journal_from_before_history_gains_the_columns_and_replays(tmp_path: Path) -> None:
     path = tmp_path / "journal.db"
     conn = sqlite3.connect(path)
-    conn.execute("CREATE TABLE journal (seq INTEGER PRIMARY KEY, op TEXT NOT NULL, domain TEXT NOT NULL, "
-                 "assembly_guid TEXT NOT NULL, record_json TEXT NOT NULL, created_at TEXT NOT NULL, "
-                 "note TEXT)")
+    conn.execute(
+        "CREATE TABLE journal (seq INTEGER PRIMARY KEY, op TEXT NOT NULL, domain TEXT NOT NULL, "
+        "assembly_guid TEXT NOT NULL, record_json TEXT NOT NULL, created_at TEXT NOT NULL, "
+        "note TEXT)"
+    )
     record = make_record(PayloadStore(tmp_path / "Payloads"), Domain.USER, "old entry")
-    conn.execute("INSERT INTO journal VALUES (1, 'upsert', 'user', ?, ?, '2026-01-01T00:00:00.000Z', NULL)",
-                 (record.assembly_guid, json.dumps(record.to_json())))
+    conn.execute(
+        "INSERT INTO journal VALUES (1, 'upsert', 'user', ?, ?, '2026-01-01T00:00:00.000Z', NULL)",
+        (record.assembly_guid, json.dumps(record.to_json())),
+    )
     conn.commit()
     conn.close()
     journal = Journal(path, ConnectionOptions())

@@ -141,7 +141,8 @@ def test_folder_layout_and_manifest(store: PayloadStore) -> None:
 def test_no_files_folder_without_attachments(store: PayloadStore) -> None:
     ref = store.write_new(script())
     assert sorted(p.name for p in store.path_for(ref.payload_guid).iterdir()) == [
-        "manifest.json", "script.ps1",
+        "manifest.json",
+        "script.ps1",
     ]
 
 
@@ -213,9 +214,7 @@ def test_write_with_guid_rejects_empty_directory_squatter(store: PayloadStore) -
         "\udcff.bin",  # lone surrogate, cannot be a file name
     ],
 )
-def test_bad_attachment_names_are_rejected(
-    store: PayloadStore, outside: Path, name: str
-) -> None:
+def test_bad_attachment_names_are_rejected(store: PayloadStore, outside: Path, name: str) -> None:
     with pytest.raises(InvalidFileName) as info:
         store.write_new(script("x", PayloadFile(name, b"data")))
     assert isinstance(info.value, ValueError)
@@ -263,9 +262,7 @@ def test_edited_file_is_corrupt(store: PayloadStore, caplog: pytest.LogCaptureFi
     (store.path_for(ref.payload_guid) / "files" / "a.bin").write_bytes(b"abd")
     with caplog.at_level(logging.WARNING, logger=LOGGER):
         assert store.check(ref.payload_guid) is Integrity.CORRUPT
-    assert any(
-        r.levelno == logging.WARNING and ref.payload_guid in r.getMessage() for r in caplog.records
-    )
+    assert any(r.levelno == logging.WARNING and ref.payload_guid in r.getMessage() for r in caplog.records)
     with pytest.raises(PayloadCorrupt) as info:
         store.read(ref.payload_guid)
     assert ref.payload_guid in str(info.value)
@@ -316,9 +313,7 @@ def test_unreadable_manifest_is_corrupt(store: PayloadStore, manifest: bytes) ->
         store.read(ref.payload_guid)
 
 
-def test_manifest_naming_a_path_outside_is_corrupt(
-    store: PayloadStore, outside: Path
-) -> None:
+def test_manifest_naming_a_path_outside_is_corrupt(store: PayloadStore, outside: Path) -> None:
     ref = store.write_new(script("x", PayloadFile("a.txt", b"a")))
     folder = store.path_for(ref.payload_guid)
     manifest = json.loads((folder / "manifest.json").read_bytes())
@@ -413,9 +408,7 @@ BAD_GUIDS = [
 
 
 @pytest.mark.parametrize("guid", BAD_GUIDS)
-def test_malformed_guids_are_rejected_everywhere(
-    store: PayloadStore, outside: Path, guid: str
-) -> None:
+def test_malformed_guids_are_rejected_everywhere(store: PayloadStore, outside: Path, guid: str) -> None:
     other = PayloadStore(outside.parent / "other")
     calls = [
         lambda: store.path_for(guid),
@@ -478,9 +471,7 @@ def test_guid_folder_symlinked_outside_is_rejected(store: PayloadStore, outside:
     assert (outside / "payload" / "script.ps1").read_bytes() == b"secret"
 
 
-def test_copy_to_replaces_a_symlinked_target_without_following_it(
-    tmp_path: Path, outside: Path
-) -> None:
+def test_copy_to_replaces_a_symlinked_target_without_following_it(tmp_path: Path, outside: Path) -> None:
     staging = PayloadStore(tmp_path / "staging")
     runtime = PayloadStore(tmp_path / "runtime")
     content = script("good")
@@ -630,9 +621,7 @@ def test_gc_during_a_write_keeps_the_write_in_progress(
     assert store.read(ref.payload_guid).text == "in flight"
 
 
-def test_failed_write_leaves_no_temp_folder(
-    store: PayloadStore, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_failed_write_leaves_no_temp_folder(store: PayloadStore, monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(*args: object, **kwargs: object) -> None:
         raise OSError(28, "No space left on device")
 
@@ -746,9 +735,7 @@ _contents = st.builds(
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(content=_contents)
-def test_any_content_round_trips(
-    tmp_path_factory: pytest.TempPathFactory, content: PayloadContent
-) -> None:
+def test_any_content_round_trips(tmp_path_factory: pytest.TempPathFactory, content: PayloadContent) -> None:
     # tmp_path_factory (session scoped) rather than tmp_path: one fresh root per example.
     store = PayloadStore(tmp_path_factory.mktemp("roundtrip") / "Payloads")
     ref = store.write_new(content)

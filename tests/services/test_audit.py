@@ -122,9 +122,7 @@ def test_record_writes_a_readable_line_to_the_audit_logger(
     records = [r for r in caplog.records if r.name == AUDIT_LOGGER]
     assert len(records) == 1
     message = records[0].getMessage()
-    assert message.startswith(
-        "AUDIT login failed user=admin role=admin domain=- guid=- dev_mode=off"
-    )
+    assert message.startswith("AUDIT login failed user=admin role=admin domain=- guid=- dev_mode=off")
     assert "\n" not in message  # one entry is one line, even with a newline in the detail
     assert 'detail="bad credentials\\nforged line"' in message
 
@@ -488,9 +486,7 @@ def test_secrets_never_reach_the_audit_log_or_engine_log(
                 detail=f'payload {{"password": "{password}"}} header Bearer {token}',
             )
         )
-        log.record(
-            AuditEvent(action="user.update", outcome=Outcome.SUCCESS, detail=f"token={token}")
-        )
+        log.record(AuditEvent(action="user.update", outcome=Outcome.SUCCESS, detail=f"token={token}"))
 
     content = log.path.read_text()
     for secret in (password, token):

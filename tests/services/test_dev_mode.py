@@ -63,8 +63,9 @@ def sessions(store: SqliteEngineStore, clock: FakeClock, users: UserService) -> 
 
 @pytest.fixture
 def dev(store: SqliteEngineStore, users: UserService, clock: FakeClock) -> DevModeService:
-    return DevModeService(store, users, ttl_seconds=DEV_TTL, clock=clock,
-                          passwords=PasswordGate(users, PasswordThrottle()))
+    return DevModeService(
+        store, users, ttl_seconds=DEV_TTL, clock=clock, passwords=PasswordGate(users, PasswordThrottle())
+    )
 
 
 def login(sessions: SessionService, username: str) -> Session:
@@ -78,9 +79,7 @@ def test_off_by_default(sessions: SessionService, dev: DevModeService) -> None:
     )
 
 
-def test_enable_and_disable(
-    sessions: SessionService, dev: DevModeService, store: SqliteEngineStore
-) -> None:
+def test_enable_and_disable(sessions: SessionService, dev: DevModeService, store: SqliteEngineStore) -> None:
     session = login(sessions, "root")
     state = dev.enable(session, PASSWORD, "  fix the onboarding script  ")
     assert state.enabled is True
@@ -98,9 +97,7 @@ def test_enable_and_disable(
     assert dev.is_enabled(session) is False
 
 
-def test_state_reads_the_store_not_the_snapshot(
-    sessions: SessionService, dev: DevModeService
-) -> None:
+def test_state_reads_the_store_not_the_snapshot(sessions: SessionService, dev: DevModeService) -> None:
     token, snapshot = sessions.create("root")
     dev.enable(snapshot, PASSWORD, "reason")
     assert snapshot.dev_mode_until is None  # the old snapshot is unchanged...
@@ -125,9 +122,7 @@ def test_expiry_and_expired_just_now_once(
     assert second.enabled is False and second.expired_just_now is False
 
 
-def test_reenable_restarts_the_timer(
-    sessions: SessionService, dev: DevModeService, clock: FakeClock
-) -> None:
+def test_reenable_restarts_the_timer(sessions: SessionService, dev: DevModeService, clock: FakeClock) -> None:
     session = login(sessions, "root")
     dev.enable(session, PASSWORD, "first")
     clock.advance(600)
@@ -162,18 +157,14 @@ def test_operator_refused(sessions: SessionService, dev: DevModeService) -> None
     assert dev.state(session).enabled is False
 
 
-def test_role_is_checked_live(
-    sessions: SessionService, dev: DevModeService, users: UserService
-) -> None:
+def test_role_is_checked_live(sessions: SessionService, dev: DevModeService, users: UserService) -> None:
     # The session was opened while alice was an operator; she is an admin now.
     session = login(sessions, "alice")
     users.set_role("alice", Role.ADMIN)
     assert dev.enable(session, PASSWORD, "reason").enabled is True
 
 
-def test_demotion_ends_dev_mode(
-    sessions: SessionService, dev: DevModeService, users: UserService
-) -> None:
+def test_demotion_ends_dev_mode(sessions: SessionService, dev: DevModeService, users: UserService) -> None:
     users.set_role("alice", Role.ADMIN)
     session = login(sessions, "alice")
     dev.enable(session, PASSWORD, "reason")
@@ -183,9 +174,7 @@ def test_demotion_ends_dev_mode(
     assert dev.state(session).enabled is False  # promotion does not bring it back
 
 
-@pytest.mark.parametrize(
-    "reason", ["", "   ", "x" * (MAX_REASON_LENGTH + 1), "two\nlines", "bell\x07"]
-)
+@pytest.mark.parametrize("reason", ["", "   ", "x" * (MAX_REASON_LENGTH + 1), "two\nlines", "bell\x07"])
 def test_invalid_reason(sessions: SessionService, dev: DevModeService, reason: str) -> None:
     session = login(sessions, "root")
     with pytest.raises(InvalidReason) as excinfo:
@@ -211,9 +200,7 @@ def test_per_session_isolation(sessions: SessionService, dev: DevModeService) ->
     assert dev.state(phone).enabled is True
 
 
-def test_revoked_or_expired_session(
-    sessions: SessionService, dev: DevModeService, clock: FakeClock
-) -> None:
+def test_revoked_or_expired_session(sessions: SessionService, dev: DevModeService, clock: FakeClock) -> None:
     token, session = sessions.create("root")
     dev.enable(session, PASSWORD, "reason")
     sessions.revoke(token)
@@ -227,9 +214,7 @@ def test_revoked_or_expired_session(
         dev.enable(other, PASSWORD, "reason")
 
 
-def test_disabled_admin_session(
-    sessions: SessionService, dev: DevModeService, users: UserService
-) -> None:
+def test_disabled_admin_session(sessions: SessionService, dev: DevModeService, users: UserService) -> None:
     users.create("second", PASSWORD, Role.ADMIN)
     session = login(sessions, "second")
     dev.enable(session, PASSWORD, "reason")

@@ -113,8 +113,7 @@ def test_policy_table(action: str, actor_name: str) -> None:
 def test_operator_message_points_to_clone(domain: Domain) -> None:
     decision = policy.may_write(ACTORS["operator"], domain)
     assert decision.message == (
-        "Operators may only change User-Created assemblies; "
-        "clone it to User-Created to edit a copy."
+        "Operators may only change User-Created assemblies; clone it to User-Created to edit a copy."
     )
 
 

@@ -174,9 +174,7 @@ def test_revoke_all_with_exception(sessions: SessionService) -> None:
     assert sessions.resolve(keep) is None
 
 
-def test_disabling_a_user_revokes_their_sessions(
-    sessions: SessionService, users: UserService
-) -> None:
+def test_disabling_a_user_revokes_their_sessions(sessions: SessionService, users: UserService) -> None:
     tokens = [sessions.create("alice")[0] for _ in range(2)]
     users.set_disabled("alice", True)
     assert all(sessions.resolve(t) is None for t in tokens)
@@ -198,17 +196,13 @@ def test_disabled_user_session_resolves_to_none_even_if_not_revoked(
     assert sessions.resolve(token) is None
 
 
-def test_deleted_user_session_resolves_to_none(
-    sessions: SessionService, users: UserService
-) -> None:
+def test_deleted_user_session_resolves_to_none(sessions: SessionService, users: UserService) -> None:
     token, _ = sessions.create("alice")
     users.delete("alice")
     assert sessions.resolve(token) is None
 
 
-def test_password_change_keeps_only_the_current_session(
-    sessions: SessionService, users: UserService
-) -> None:
+def test_password_change_keeps_only_the_current_session(sessions: SessionService, users: UserService) -> None:
     current, current_session = sessions.create("alice")
     other, _ = sessions.create("alice")
     users.set_password("alice", "a fresh password", keep_token_hash=current_session.token_hash)

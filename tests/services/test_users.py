@@ -213,9 +213,7 @@ def test_verify_password(users: UserService) -> None:
     assert users.verify_password("ghost", PASSWORD) is False
 
 
-def test_password_is_argon2id_and_never_stored_in_clear(
-    users: UserService, store: SqliteEngineStore
-) -> None:
+def test_password_is_argon2id_and_never_stored_in_clear(users: UserService, store: SqliteEngineStore) -> None:
     secret = "Plain-Text-Needle-4711"
     users.create("alice", secret, Role.OPERATOR)
     row = store.get_user("alice")

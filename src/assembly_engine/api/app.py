@@ -29,16 +29,22 @@ from .web import install_web_ui
 log = logging.getLogger("assembly_engine.api")
 
 
-def create_app(settings: Settings | None = None, *, console_log: bool = True,
-               publish_cli_access: bool = False) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, *, console_log: bool = True, publish_cli_access: bool = False
+) -> FastAPI:
     settings = settings or Settings.from_env()
     trusted_proxies = parse_trusted_proxies(settings.trusted_proxies)  # a bad entry fails here
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         make_home_private(settings.home)  # before the first file of the home is written
-        configure_logging(settings.logs_dir, settings.log_level, console=console_log,
-                          max_bytes=settings.log_max_bytes, backups=settings.log_backups)
+        configure_logging(
+            settings.logs_dir,
+            settings.log_level,
+            console=console_log,
+            max_bytes=settings.log_max_bytes,
+            backups=settings.log_backups,
+        )
         try:
             services = EngineServices.open(settings)
         except Exception as exc:
@@ -68,13 +74,15 @@ def create_app(settings: Settings | None = None, *, console_log: bool = True,
         redoc_url=None,
     )
     install_error_handlers(app)
-    app.add_middleware(FastLane, path="/api/assemblies", endpoint=assemblies.list_assemblies,
-                       handlers=app.exception_handlers)
+    app.add_middleware(
+        FastLane, path="/api/assemblies", endpoint=assemblies.list_assemblies, handlers=app.exception_handlers
+    )
     # Starlette runs the last added outermost: SecurityHeaders wraps every answer (refusals
     # included), ClientOrigin then settles the client's address, and BodySizeLimit
     # authenticates and bounds a body before anything reads it.
-    app.add_middleware(BodySizeLimit, max_bytes=settings.import_max_bytes,
-                       small_max_bytes=settings.request_max_bytes)
+    app.add_middleware(
+        BodySizeLimit, max_bytes=settings.import_max_bytes, small_max_bytes=settings.request_max_bytes
+    )
     app.add_middleware(ClientOrigin, trusted_proxies=trusted_proxies)
     app.add_middleware(SecurityHeaders)
     # The assembly routes early: the list is by far the busiest route. Dev Mode's

@@ -30,8 +30,9 @@ def parse_trusted_proxies(value: str | Iterable[str]) -> tuple[Network, ...]:
         try:
             networks.append(ipaddress.ip_network(text, strict=False))
         except ValueError:
-            raise ValueError(f"{text!r} is not an IP address or network (e.g. 10.0.0.1 or "
-                             "10.0.0.0/8)") from None
+            raise ValueError(
+                f"{text!r} is not an IP address or network (e.g. 10.0.0.1 or 10.0.0.0/8)"
+            ) from None
     return tuple(networks)
 
 

@@ -108,9 +108,12 @@ async def authenticate(request: Request, engine: Services) -> RequestAuth:
         presented = request.headers.get(CSRF_HEADER)
         if (origin and not _same_origin(request, origin)) or not engine.sessions.check_csrf(token, presented):
             engine.accounts.refused_cross_site(caller, request.method, request.url.path)
-            raise ApiError(403, "forbidden",
-                           "Cross-site request refused: cookie-authenticated changes must come from "
-                           f"the engine's own pages with the {CSRF_HEADER} header.")
+            raise ApiError(
+                403,
+                "forbidden",
+                "Cross-site request refused: cookie-authenticated changes must come from "
+                f"the engine's own pages with the {CSRF_HEADER} header.",
+            )
     return RequestAuth(caller, session, token, via_cookie)
 
 

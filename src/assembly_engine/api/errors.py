@@ -63,8 +63,9 @@ class ApiError(Exception):
         self.headers = headers or {}
 
 
-def error_response(status: int, error: str, message: str,
-                   headers: dict[str, str] | None = None) -> JsonResponse:
+def error_response(
+    status: int, error: str, message: str, headers: dict[str, str] | None = None
+) -> JsonResponse:
     return JsonResponse({"error": error, "message": message}, status_code=status, headers=headers)
 
 
@@ -106,13 +107,15 @@ def install_error_handlers(app: FastAPI) -> None:
         content_type = request.headers.get("content-type", "")
         body_error = any(tuple(e.get("loc", ()))[:1] == ("body",) for e in errors)
         if body_error and request.method in {"POST", "PUT", "PATCH"} and "json" not in content_type:
-            return error_response(415, "invalid_request",
-                                  "Send the request body as JSON with Content-Type: application/json.")
+            return error_response(
+                415, "invalid_request", "Send the request body as JSON with Content-Type: application/json."
+            )
         if any(isinstance((e.get("ctx") or {}).get("error"), NotJsonValue) for e in errors):
             return error_response(400, "invalid_request", _describe_validation(errors))
         if any(e.get("type") == "json_invalid" for e in errors):
-            return error_response(400, "invalid_request",
-                                  "The request body is not valid JSON; send a JSON object.")
+            return error_response(
+                400, "invalid_request", "The request body is not valid JSON; send a JSON object."
+            )
         return error_response(422, "invalid_document", _describe_validation(errors))
 
     @app.exception_handler(StarletteHTTPException)
@@ -122,8 +125,10 @@ def install_error_handlers(app: FastAPI) -> None:
         if exc.status_code == 404 and message == "Not Found":
             message = "There is nothing at this address."
         if exc.status_code == 400 and message == "There was an error parsing the body":
-            message = ("The request body could not be read as JSON: it is malformed, nested too "
-                       "deeply, or not UTF-8. Send a JSON object.")
+            message = (
+                "The request body could not be read as JSON: it is malformed, nested too "
+                "deeply, or not UTF-8. Send a JSON object."
+            )
         if exc.status_code == 405:
             message = "This method is not allowed at this address."
         return error_response(exc.status_code, code, message, getattr(exc, "headers", None))
@@ -133,5 +138,6 @@ def install_error_handlers(app: FastAPI) -> None:
         import logging
 
         logging.getLogger("assembly_engine.api").exception("unexpected error: %s", exc)
-        return error_response(500, "internal_error",
-                              "The engine hit an unexpected error; it is logged in engine.log.")
+        return error_response(
+            500, "internal_error", "The engine hit an unexpected error; it is logged in engine.log."
+        )

@@ -23,8 +23,7 @@ Handler = Callable[[Request, Any], Any]  # as Starlette keeps them: sync or asyn
 
 
 class FastLane:
-    def __init__(self, app: ASGIApp, path: str, endpoint: Endpoint,
-                 handlers: Mapping[Any, Handler]) -> None:
+    def __init__(self, app: ASGIApp, path: str, endpoint: Endpoint, handlers: Mapping[Any, Handler]) -> None:
         self.app = app
         self.path = path
         self.endpoint = endpoint

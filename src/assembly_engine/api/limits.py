@@ -52,9 +52,13 @@ def carries_content(method: str, path: str) -> bool:
 
 async def _answer(send: Send, status: int, error: str, message: str) -> None:
     body = orjson.dumps({"error": error, "message": message})
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"),
-                            (b"content-length", str(len(body)).encode())]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+        }
+    )
     await send({"type": "http.response.body", "body": body})
 
 
@@ -97,8 +101,10 @@ class BodySizeLimit:
 
     def _too_large(self, limit: int) -> str:
         setting = "ENGINE_IMPORT_MAX_BYTES" if limit == self.max_bytes else "ENGINE_REQUEST_MAX_BYTES"
-        return (f"The request body is larger than the limit of {limit} bytes for this route "
-                f"({setting}); send a smaller document.")
+        return (
+            f"The request body is larger than the limit of {limit} bytes for this route "
+            f"({setting}); send a smaller document."
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope.get("method") not in BODY_METHODS:

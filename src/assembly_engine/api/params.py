@@ -43,10 +43,13 @@ register_url_convertor("guid", _GuidConvertor())
 register_url_convertor("any_path", _AnyPathConvertor())
 _WELL_FORMED = "0" * 32
 
-AssemblyId = Annotated[str, Path(
-    pattern=f"^{GUID_REGEX}$",
-    description="an assembly id: 32 lowercase hex characters (40 for some imported legacy assemblies)",
-)]
+AssemblyId = Annotated[
+    str,
+    Path(
+        pattern=f"^{GUID_REGEX}$",
+        description="an assembly id: 32 lowercase hex characters (40 for some imported legacy assemblies)",
+    ),
+]
 
 RevisionNumber = Annotated[int, Path(ge=1, le=2**53, description="a revision number")]
 
@@ -54,10 +57,13 @@ IF_MATCH_PATTERN = re.compile(r'[ \t]*(?:W/)?"*([0-9]{1,12})"*[ \t]*')
 
 # Parsed by parse_if_match (a clear 400 rather than a validation error); the pattern is
 # declared so the document says exactly what is accepted.
-IfMatch = Annotated[str | None, Header(
-    json_schema_extra={"type": "string", "pattern": f"^{IF_MATCH_PATTERN.pattern}$"},
-    description='the revision you edited, e.g. "3" (the ETag of GET /api/assemblies/{guid})',
-)]
+IfMatch = Annotated[
+    str | None,
+    Header(
+        json_schema_extra={"type": "string", "pattern": f"^{IF_MATCH_PATTERN.pattern}$"},
+        description='the revision you edited, e.g. "3" (the ETag of GET /api/assemblies/{guid})',
+    ),
+]
 
 
 def parse_if_match(value: str | None) -> int | None:
@@ -65,8 +71,11 @@ def parse_if_match(value: str | None) -> int | None:
         return None
     match = IF_MATCH_PATTERN.fullmatch(value)
     if match is None:
-        raise ApiError(400, "invalid_request",
-                       f"If-Match must be the revision number you edited (e.g. \"3\"), not {value!r}.")
+        raise ApiError(
+            400,
+            "invalid_request",
+            f'If-Match must be the revision number you edited (e.g. "3"), not {value!r}.',
+        )
     return int(match.group(1))
 
 
@@ -77,10 +86,13 @@ def malformed_guid(routes: list[BaseRoute], scope: Scope) -> ApiError | None:
     for index, segment in enumerate(segments):
         if not segment or is_valid_assembly_guid(segment):
             continue
-        probe = {**scope, "path": "/".join([*segments[:index], _WELL_FORMED, *segments[index + 1:]])}
+        probe = {**scope, "path": "/".join([*segments[:index], _WELL_FORMED, *segments[index + 1 :]])}
         if any(route.matches(probe)[0] is Match.FULL for route in routes):
             shown = segment if len(segment) <= 80 else segment[:80] + "…"
-            return ApiError(400, "invalid_request",
-                            f"'{shown}' is not an assembly id: ids are 32 lowercase hex characters "
-                            "(40 for some imported legacy assemblies).")
+            return ApiError(
+                400,
+                "invalid_request",
+                f"'{shown}' is not an assembly id: ids are 32 lowercase hex characters "
+                "(40 for some imported legacy assemblies).",
+            )
     return None

@@ -69,11 +69,14 @@ def attachment_disposition(file_name: str) -> str:
     ``filename="…"`` (it made the download a 500). The UTF-8 name goes percent-encoded into
     ``filename*``, which every current browser prefers, with an ASCII ``filename`` beside it.
     """
-    return (f'attachment; filename="{_ascii_fallback(file_name)}"; '
-            f"filename*=UTF-8''{quote(file_name, safe='')}")
+    return (
+        f"attachment; filename=\"{_ascii_fallback(file_name)}\"; filename*=UTF-8''{quote(file_name, safe='')}"
+    )
 
 
 def download_headers(file_name: str) -> dict[str, str]:
     """Headers of a user file served for download: never rendered in the engine's origin."""
-    return {"Content-Disposition": attachment_disposition(file_name),
-            "Content-Security-Policy": ATTACHMENT_POLICY}
+    return {
+        "Content-Disposition": attachment_disposition(file_name),
+        "Content-Security-Policy": ATTACHMENT_POLICY,
+    }

@@ -47,8 +47,12 @@ def accepted_encodings(header: str | None) -> set[str]:
 def asset_response(assets: Path, name: str, accept_encoding: str | None) -> Response:
     """A file of the build's assets folder: precompressed when the browser accepts it."""
     candidate = (assets / name).resolve()
-    if not name or candidate.parent != assets.resolve() or not candidate.is_file() \
-            or candidate.suffix in {".br", ".gz"}:
+    if (
+        not name
+        or candidate.parent != assets.resolve()
+        or not candidate.is_file()
+        or candidate.suffix in {".br", ".gz"}
+    ):
         return error_response(404, "not_found", "There is no such file in the web UI's build.")
     media_type = mimetypes.guess_type(candidate.name)[0] or "application/octet-stream"
     if media_type.startswith("text/") or media_type in {"application/javascript", "image/svg+xml"}:
@@ -58,8 +62,9 @@ def asset_response(assets: Path, name: str, accept_encoding: str | None) -> Resp
     for coding, suffix in ENCODINGS:
         compressed = candidate.with_name(candidate.name + suffix)
         if (coding in accepted or "*" in accepted) and compressed.is_file():
-            return FileResponse(compressed, media_type=media_type,
-                                headers={**headers, "Content-Encoding": coding})
+            return FileResponse(
+                compressed, media_type=media_type, headers={**headers, "Content-Encoding": coding}
+            )
     return FileResponse(candidate, media_type=media_type, headers=headers)
 
 
@@ -75,27 +80,33 @@ def install_web_ui(app: FastAPI, dist: Path = WEB_DIST) -> None:
 
     def unknown_api(path: str, request: Request) -> Response:
         if ".." in path.split("/"):
-            return error_response(400, "invalid_request",
-                                  "A path segment of '..' is not allowed; ids are 32 lowercase hex.")
+            return error_response(
+                400, "invalid_request", "A path segment of '..' is not allowed; ids are 32 lowercase hex."
+            )
         # Reached for a path no route serves, a real path with the wrong method (405), or
         # one that a route would serve if its assembly id were well formed (400).
         real_routes = [r for r in app.router.routes if r not in catch_alls]
         allowed = [
-            method for method in methods
+            method
+            for method in methods
             if any(r.matches({**request.scope, "method": method})[0] is Match.FULL for r in real_routes)
         ]
         if allowed:
-            return error_response(405, "method_not_allowed",
-                                  f"This method is not allowed here; use {', '.join(allowed)}.",
-                                  headers={"Allow": ", ".join(allowed)})
+            return error_response(
+                405,
+                "method_not_allowed",
+                f"This method is not allowed here; use {', '.join(allowed)}.",
+                headers={"Allow": ", ".join(allowed)},
+            )
         refusal = malformed_guid(real_routes, request.scope)
         if refusal is not None:
             return error_response(refusal.status, refusal.error, refusal.message)
         return error_response(404, "not_found", "There is nothing at this address.")
 
     # OPTIONS and HEAD too, so their 405 lists every method of the path, not one route's.
-    app.add_api_route("/api/{path:any_path}", unknown_api, methods=[*methods, "OPTIONS", "HEAD"],
-                      include_in_schema=False)
+    app.add_api_route(
+        "/api/{path:any_path}", unknown_api, methods=[*methods, "OPTIONS", "HEAD"], include_in_schema=False
+    )
     catch_alls = [app.router.routes[-1]]
 
     @app.get("/{path:path}", include_in_schema=False)

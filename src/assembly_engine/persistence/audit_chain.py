@@ -174,17 +174,13 @@ def write_head(path: Path, seq: int, hash_: str) -> None:
 # --- verification ------------------------------------------------------------------------------
 
 
-def _check_head(
-    path: Path, lines: list[bytes], entries: list[dict[str, Any]]
-) -> VerifyResult:
+def _check_head(path: Path, lines: list[bytes], entries: list[dict[str, Any]]) -> VerifyResult:
     """Compare the head sidecar with the end of a log whose chain is intact."""
     count = len(entries)
     head = read_head(path)
     name = head_path_for(path).name
     if isinstance(head, str):
-        return VerifyResult(
-            False, count, None, f"{head}; entries cut off the end would go unnoticed"
-        )
+        return VerifyResult(False, count, None, f"{head}; entries cut off the end would go unnoticed")
     if head is None:
         if count == 0:
             return VerifyResult(True, 0)
@@ -200,8 +196,7 @@ def _check_head(
             False,
             0,
             1,
-            f"line 1 is missing: the log is empty but {name} records seq {head.seq}; "
-            "entries were removed",
+            f"line 1 is missing: the log is empty but {name} records seq {head.seq}; entries were removed",
         )
     last = entries[-1]
     if head.seq == last["seq"] and head.hash == last["hash"]:
@@ -230,8 +225,7 @@ def _check_head(
         False,
         line - 1,
         line,
-        f"line {line} does not match {name}: the entry recorded there (seq {head.seq}) "
-        "was replaced",
+        f"line {line} does not match {name}: the entry recorded there (seq {head.seq}) was replaced",
     )
 
 
@@ -266,9 +260,7 @@ def verify_file(path: Path) -> VerifyResult:
         seq = item["seq"]
         if item["hash"] in line_of_hash:
             original = line_of_hash[item["hash"]]
-            return VerifyResult(
-                False, count, number, f"line {number} is a duplicate of line {original}"
-            )
+            return VerifyResult(False, count, number, f"line {number} is a duplicate of line {original}")
         if seq != expected_seq:
             if seq < expected_seq:
                 predecessor = line_of_hash.get(item["prev_hash"])
@@ -321,5 +313,3 @@ def verify_file(path: Path) -> VerifyResult:
         expected_seq = seq + 1
         expected_prev = item["hash"]
     return _check_head(path, lines, good)
-
-

@@ -65,9 +65,7 @@ class HashChainedLog:
     def _resume(self) -> None:
         tail, ends_with_newline = self._read_tail()
         head = read_head(self.path)
-        last_index = next(
-            (i for i in range(len(tail) - 1, -1, -1) if isinstance(tail[i], dict)), None
-        )
+        last_index = next((i for i in range(len(tail) - 1, -1, -1) if isinstance(tail[i], dict)), None)
         last = tail[last_index] if last_index is not None else None
         assert last is None or isinstance(last, dict)
         self._needs_newline = not ends_with_newline
@@ -144,8 +142,7 @@ class HashChainedLog:
         data = self.path.read_bytes()
         cut = data.rfind(b"\n") + 1
         logger.warning(
-            "audit log: removing a half-written final line (%d bytes) left by an interrupted "
-            "write",
+            "audit log: removing a half-written final line (%d bytes) left by an interrupted write",
             len(data) - cut,
         )
         truncate_durably(self.path, cut)
@@ -168,8 +165,9 @@ class HashChainedLog:
                 return False
         return True
 
-    def append(self, fields: dict[str, Any],
-               announce: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
+    def append(
+        self, fields: dict[str, Any], announce: Callable[[dict[str, Any]], None] | None = None
+    ) -> dict[str, Any]:
         """Number, chain and append one entry made of ``fields`` (every FIELDS name but
         ``seq``, ``prev_hash`` and ``hash``); return the entry as written. ``announce`` is
         called with it while the chain is still held, so announcements keep the log's order."""

@@ -176,8 +176,13 @@ class AssemblyCache:
             by_guid = {row[0]: row for row in rows}
             for earlier, kept in unbuilt.items():
                 for guid in by_guid.keys() & kept.keys():
-                    log.warning("assembly %s is in both %s and %s; keeping the %s copy",
-                                guid, earlier.value, domain.value, earlier.value)
+                    log.warning(
+                        "assembly %s is in both %s and %s; keeping the %s copy",
+                        guid,
+                        earlier.value,
+                        domain.value,
+                        earlier.value,
+                    )
                     del by_guid[guid]
             unbuilt[domain] = by_guid
         missing: set[str] = set()
@@ -188,9 +193,14 @@ class AssemblyCache:
             for row in kept.values():
                 if row[PAYLOAD_GUID_COLUMN] not in present_payloads:
                     missing.add(row[PAYLOAD_GUID_COLUMN])
-                    log.warning("assembly %s (%s, %s): payload %r is %s", row[0], row[1],
-                                domain.value, row[PAYLOAD_GUID_COLUMN],
-                                load_integrity(row[PAYLOAD_GUID_COLUMN], False).value)
+                    log.warning(
+                        "assembly %s (%s, %s): payload %r is %s",
+                        row[0],
+                        row[1],
+                        domain.value,
+                        row[PAYLOAD_GUID_COLUMN],
+                        load_integrity(row[PAYLOAD_GUID_COLUMN], False).value,
+                    )
         with self._lock:
             self._unbuilt = unbuilt
             self._missing_payloads = missing
@@ -198,8 +208,11 @@ class AssemblyCache:
             replayed = self._journal.pending()
             for entry in replayed:
                 current = self._entry(entry.assembly_guid)
-                if (current is not None and current.seq == 0
-                        and entry.record.revision < current.record.revision):
+                if (
+                    current is not None
+                    and current.seq == 0
+                    and entry.record.revision < current.record.revision
+                ):
                     continue  # the database already holds a newer revision (e.g. a restored backup)
                 applied = apply_journal_entry(self._entries, entry)
                 payload_guid = applied.record.payload.payload_guid
@@ -218,8 +231,7 @@ class AssemblyCache:
         at once would slow the server's own start-up by about as much as it saves."""
         if self._unbuilt_count() == 0:
             return
-        self._warmer = threading.Thread(target=self._warm, args=(delay,), name="cache-warmer",
-                                        daemon=True)
+        self._warmer = threading.Thread(target=self._warm, args=(delay,), name="cache-warmer", daemon=True)
         self._warmer.start()
 
     @property
@@ -263,8 +275,11 @@ class AssemblyCache:
     def _entry_from_row(self, row: Row, domain: Domain) -> CacheEntry:
         record = AssemblyRecord.from_row(row, domain)
         if record.payload.payload_guid in self._missing_payloads:
-            return CacheEntry(record, last_persisted=record.updated_at,
-                          integrity=load_integrity(record.payload.payload_guid, False))
+            return CacheEntry(
+                record,
+                last_persisted=record.updated_at,
+                integrity=load_integrity(record.payload.payload_guid, False),
+            )
         return CacheEntry(record, last_persisted=record.updated_at)
 
     def _entry(self, guid: str) -> CacheEntry | None:
@@ -299,8 +314,11 @@ class AssemblyCache:
             self._missing_payloads = {row[PAYLOAD_GUID_COLUMN] for row in rows} - present
             for row in rows:
                 if row[0] in entries:
-                    log.warning("assembly %s exists in two domains; keeping %s", row[0],
-                                entries[row[0]].record.domain.value)
+                    log.warning(
+                        "assembly %s exists in two domains; keeping %s",
+                        row[0],
+                        entries[row[0]].record.domain.value,
+                    )
                     continue
                 entries[row[0]] = self._entry_from_row(row, domain)
             self._generation += 1
@@ -323,7 +341,8 @@ class AssemblyCache:
     def items(self, domain: Domain | None = None) -> list[CachedAssembly]:
         with self._lock:
             return [
-                e.snapshot() for e in self._all_entries().values()
+                e.snapshot()
+                for e in self._all_entries().values()
                 if not e.deleted and (domain is None or e.record.domain is domain)
             ]
 
@@ -346,8 +365,11 @@ class AssemblyCache:
         revisions' folders the database's history keeps)."""
         with self._lock:
             entries = self._all_entries()
-            refs = {e.record.payload.payload_guid for e in entries.values()
-                    if not e.deleted and e.record.domain is not exclude_domain}
+            refs = {
+                e.record.payload.payload_guid
+                for e in entries.values()
+                if not e.deleted and e.record.domain is not exclude_domain
+            }
             for entry in entries.values():
                 refs.update(p.record.payload.payload_guid for p in entry.pending)
         return refs
@@ -396,8 +418,14 @@ class AssemblyCache:
                 self._generation += 1
 
     # -- mutations -----------------------------------------------------------------------
-    def create(self, record: AssemblyRecord, *, note: NoteFor | None = None,
-               action: str = "create", revision: int = 1) -> CachedAssembly:
+    def create(
+        self,
+        record: AssemblyRecord,
+        *,
+        note: NoteFor | None = None,
+        action: str = "create",
+        revision: int = 1,
+    ) -> CachedAssembly:
         """Create ``record`` at ``revision`` (an undelete continues the numbering of the
         deleted assembly's history)."""
         if record.revision != revision:
@@ -438,8 +466,14 @@ class AssemblyCache:
 
         return self._mutate(guid, plan, note, action=action)
 
-    def delete(self, guid: str, *, expected_revision: int | None = None,
-               note: NoteFor | None = None, actor: str | None = None) -> CachedAssembly:
+    def delete(
+        self,
+        guid: str,
+        *,
+        expected_revision: int | None = None,
+        note: NoteFor | None = None,
+        actor: str | None = None,
+    ) -> CachedAssembly:
         def plan(current: CacheEntry | None) -> tuple[str, AssemblyRecord]:
             if current is None or current.deleted:
                 raise AssemblyNotFound(guid)
@@ -471,8 +505,14 @@ class AssemblyCache:
                     self._wait_for_change(deadline, f"the {record.domain.value} domain's sync")
                     continue
                 break
-            entry = new_entry(self._journal, op, record, note(record) if note else None,
-                              action=action, actor=actor if op == "delete" else record.updated_by)
+            entry = new_entry(
+                self._journal,
+                op,
+                record,
+                note(record) if note else None,
+                action=action,
+                actor=actor if op == "delete" else record.updated_by,
+            )
             future = self._journal.submit(entry)
             self._in_flight[guid] = record.domain
         try:
@@ -502,8 +542,10 @@ class AssemblyCache:
         holds ``_changed``."""
         remaining = deadline - time.monotonic()
         if remaining <= 0 or not self._changed.wait(remaining):
-            raise ChangeBusy(f"The change was not made: it waited {self.change_wait_seconds:.0f}s "
-                             f"for {what}. Retry in a few seconds.")
+            raise ChangeBusy(
+                f"The change was not made: it waited {self.change_wait_seconds:.0f}s "
+                f"for {what}. Retry in a few seconds."
+            )
 
     @contextmanager
     def domain_paused(self, domain: Domain) -> Iterator[None]:
@@ -543,14 +585,14 @@ class AssemblyCache:
         """Every queued change by domain, in one pass over the entries: those to write
         together, and those a database refused before (retried one by one). A change made
         after this is flushed the next time (its seq differs from the one taken here)."""
-        batches: dict[Domain, tuple[list[QueuedChange], list[QueuedChange]]] = {
-            d: ([], []) for d in Domain}
+        batches: dict[Domain, tuple[list[QueuedChange], list[QueuedChange]]] = {d: ([], []) for d in Domain}
         with self._lock:
             for guid, e in self._entries.items():
                 if e.dirty:
                     fresh, suspects = batches[e.record.domain]
                     (fresh if e.flush_error is None else suspects).append(
-                        (guid, e.record, e.row, e.seq, tuple(e.pending)))
+                        (guid, e.record, e.row, e.seq, tuple(e.pending))
+                    )
         return batches
 
     def _flush_domain(
@@ -571,8 +613,7 @@ class AssemblyCache:
         except Exception as exc:  # noqa: BLE001 - a failed flush must never lose entries
             state.failures += 1
             state.last_error = str(exc)
-            log.error("flush of %s failed (%d entries stay queued): %s",
-                      domain.value, len(batch), exc)
+            log.error("flush of %s failed (%d entries stay queued): %s", domain.value, len(batch), exc)
             return FlushResult(domain, 0, str(exc), busy=isinstance(exc, DatabaseBusy))
         finally:
             state.waiting_since = None
@@ -593,8 +634,14 @@ class AssemblyCache:
                     entry.refuse(error)
             self._generation += 1
         state.failures = 0
-        state.last_error = (f"{len(refused)} change(s) could not be written and stay queued; "
-                            f"first: {refused[0][0]}: {refused[0][1]}") if refused else None
+        state.last_error = (
+            (
+                f"{len(refused)} change(s) could not be written and stay queued; "
+                f"first: {refused[0][0]}: {refused[0][1]}"
+            )
+            if refused
+            else None
+        )
         state.last_flush = now
         try:
             self._journal.discard([(guid, seq) for guid, _, _, seq, _ in persisted])
@@ -624,12 +671,17 @@ class AssemblyCache:
             if len(changes) == 1:
                 guid = changes[0][0]
                 error = f"{type(exc).__name__}: {exc}"
-                log.error("flush of %s: assembly %s cannot be written and stays queued: %s",
-                          domain.value, guid, error)
+                log.error(
+                    "flush of %s: assembly %s cannot be written and stays queued: %s",
+                    domain.value,
+                    guid,
+                    error,
+                )
                 return [(guid, error)]
         half = len(changes) // 2  # halve until each refused change stands alone
-        return (self._persist(domain, changes[:half], budget_seconds, state)
-                + self._persist(domain, changes[half:], budget_seconds, state))
+        return self._persist(domain, changes[:half], budget_seconds, state) + self._persist(
+            domain, changes[half:], budget_seconds, state
+        )
 
     def _write(
         self,
@@ -643,8 +695,13 @@ class AssemblyCache:
 
         rows = [row for _, _, row, _, _ in changes if row is not None]
         deletes = [record for _, record, row, _, _ in changes if row is None]
-        self._dbs[domain].write(rows, [r.assembly_guid for r in deletes], budget_seconds,
-                                on_lock_wait=waiting, history=history_write(changes))
+        self._dbs[domain].write(
+            rows,
+            [r.assembly_guid for r in deletes],
+            budget_seconds,
+            on_lock_wait=waiting,
+            history=history_write(changes),
+        )
         if self._on_persisted is not None:
             upserts = [record for _, record, row, _, _ in changes if row is not None]
             self._on_persisted(domain, upserts, deletes)
@@ -665,16 +722,22 @@ class AssemblyCache:
             pending = [e for e in self._entries.values() if e.dirty]
             domains: list[DomainQueue] = []
             for domain in Domain:
-                items = sorted((e for e in pending if e.record.domain is domain),
-                               key=lambda e: e.seq)
+                items = sorted((e for e in pending if e.record.domain is domain), key=lambda e: e.seq)
                 state = self._flush_state[domain]
                 changes = tuple(
-                    WaitingChange(e.record.assembly_guid, e.record.display_name, e.deleted,
-                                 e.record.revision, e.dirty_since, e.flush_error)
+                    WaitingChange(
+                        e.record.assembly_guid,
+                        e.record.display_name,
+                        e.deleted,
+                        e.record.revision,
+                        e.dirty_since,
+                        e.flush_error,
+                    )
                     for e in items
                 )
-                domains.append(DomainQueue(domain, changes, state.last_flush, state.last_error,
-                                           state.waiting_since))
+                domains.append(
+                    DomainQueue(domain, changes, state.last_flush, state.last_error, state.waiting_since)
+                )
             return QueueStatus(len(pending), self.flush_interval, tuple(domains))
 
     def depth(self) -> int:
@@ -698,8 +761,10 @@ class AssemblyCache:
             results = self.flush_now()
             failures = max(self._flush_state[r.domain].failures for r in results)
             # Back off after failures: quick retries first, never slower than the interval.
-            wait = self.flush_interval if failures == 0 else min(
-                self.flush_interval, 0.25 * (2 ** min(failures, 8))
+            wait = (
+                self.flush_interval
+                if failures == 0
+                else min(self.flush_interval, 0.25 * (2 ** min(failures, 8)))
             )
 
     def close(self, *, flush: bool = True) -> list[FlushResult]:
@@ -714,9 +779,12 @@ class AssemblyCache:
             results = self.flush_now()
             for result in results:
                 if not result.ok:
-                    log.error("shutdown flush of %s failed; its %s stays in the journal "
-                              "and is replayed at the next start", result.domain.value,
-                              "queue")
+                    log.error(
+                        "shutdown flush of %s failed; its %s stays in the journal "
+                        "and is replayed at the next start",
+                        result.domain.value,
+                        "queue",
+                    )
         with self._changed:
             self._closed = True
             self._changed.notify_all()  # changes waiting to start are refused at once

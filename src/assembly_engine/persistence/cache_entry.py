@@ -70,9 +70,17 @@ class CacheEntry:
         record = entry.record
         self.deleted = entry.op == "delete"
         row = record.to_row()
-        self.pending.append(PendingChange(entry.seq, entry.op, entry.revision_action, record,
-                                          entry.actor if self.deleted else record.updated_by,
-                                          entry.created_at, row_json(row)))
+        self.pending.append(
+            PendingChange(
+                entry.seq,
+                entry.op,
+                entry.revision_action,
+                record,
+                entry.actor if self.deleted else record.updated_by,
+                entry.created_at,
+                row_json(row),
+            )
+        )
         self.record = record
         self.row = None if self.deleted else row
         if not self.dirty:
@@ -133,8 +141,17 @@ def apply_journal_entry(entries: dict[str, CacheEntry], entry: JournalEntry) -> 
         # only if the history lacks it, e.g. a database from before history), so the folder
         # it points at stays referenced.
         loaded = current.record
-        current.pending.append(PendingChange(entry.seq, "upsert", "baseline", loaded, loaded.updated_by,
-                                             loaded.updated_at, row_json(loaded.to_row())))
+        current.pending.append(
+            PendingChange(
+                entry.seq,
+                "upsert",
+                "baseline",
+                loaded,
+                loaded.updated_by,
+                loaded.updated_at,
+                row_json(loaded.to_row()),
+            )
+        )
     current.apply(entry)
     entries[record.assembly_guid] = current
     return current

@@ -36,10 +36,23 @@ from .sqlite_connection import (
 )
 
 __all__ = [  # what callers import from here, including the re-exports
-    "COLUMNS", "SCHEMA_VERSION", "ConnectionOptions", "DatabaseBusy", "DeletionRow",
-    "DomainDatabase", "DomainDatabases", "HistoryWrite", "RevisionRow", "SchemaError",
-    "connect", "create_schema", "finish_interrupted_write", "read_staging", "table_columns",
-    "with_retry", "write_changes",
+    "COLUMNS",
+    "SCHEMA_VERSION",
+    "ConnectionOptions",
+    "DatabaseBusy",
+    "DeletionRow",
+    "DomainDatabase",
+    "DomainDatabases",
+    "HistoryWrite",
+    "RevisionRow",
+    "SchemaError",
+    "connect",
+    "create_schema",
+    "finish_interrupted_write",
+    "read_staging",
+    "table_columns",
+    "with_retry",
+    "write_changes",
 ]
 
 log = logging.getLogger("assembly_engine.databases")
@@ -63,8 +76,7 @@ class HistoryWrite:
 SELECT_ALL = f"SELECT {', '.join(COLUMNS)} FROM assemblies"
 UPSERT = (
     f"INSERT INTO assemblies ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))}) "
-    "ON CONFLICT(assembly_guid) DO UPDATE SET "
-    + ", ".join(f"{c} = excluded.{c}" for c in COLUMNS[1:])
+    "ON CONFLICT(assembly_guid) DO UPDATE SET " + ", ".join(f"{c} = excluded.{c}" for c in COLUMNS[1:])
 )
 DELETE = "DELETE FROM assemblies WHERE assembly_guid = ?"
 
@@ -114,10 +126,14 @@ def read_records(conn: sqlite3.Connection, domain: Domain) -> list[AssemblyRecor
     return [AssemblyRecord.from_row(row, domain) for row in conn.execute(SELECT_ALL)]
 
 
-INSERT_REVISION = ("INSERT OR IGNORE INTO revisions (assembly_guid, revision, action, row_json, "
-                   "payload_guid, recorded_at) VALUES (?, ?, ?, ?, ?, ?)")
-INSERT_DELETION = ("INSERT OR REPLACE INTO deleted_assemblies (assembly_guid, revision, deleted_at, "
-                   "deleted_by, row_json) VALUES (?, ?, ?, ?, ?)")
+INSERT_REVISION = (
+    "INSERT OR IGNORE INTO revisions (assembly_guid, revision, action, row_json, "
+    "payload_guid, recorded_at) VALUES (?, ?, ?, ?, ?, ?)"
+)
+INSERT_DELETION = (
+    "INSERT OR REPLACE INTO deleted_assemblies (assembly_guid, revision, deleted_at, "
+    "deleted_by, row_json) VALUES (?, ?, ?, ?, ?)"
+)
 FORGET_DELETION = "DELETE FROM deleted_assemblies WHERE assembly_guid = ?"
 
 
@@ -158,8 +174,9 @@ def write_changes(
 class DomainDatabase:
     """One domain database: a single connection guarded by a lock."""
 
-    def __init__(self, domain: Domain, path: Path, options: ConnectionOptions, *,
-                 history: bool = False) -> None:
+    def __init__(
+        self, domain: Domain, path: Path, options: ConnectionOptions, *, history: bool = False
+    ) -> None:
         self.domain = domain
         self.path = path
         self.options = options
@@ -171,46 +188,67 @@ class DomainDatabase:
         with self._lock:
             added = validate_and_migrate(self._conn, self.path)
             if self.history:
-                with_retry(lambda: create_history_schema(self._conn),
-                           what=f"adding history tables to {self.path.name}", budget_seconds=30.0)
+                with_retry(
+                    lambda: create_history_schema(self._conn),
+                    what=f"adding history tables to {self.path.name}",
+                    budget_seconds=30.0,
+                )
             return added
 
     # -- version history -------------------------------------------------------------
     def _read(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         with self._lock:
-            return with_retry(lambda: self._conn.execute(sql, params).fetchall(),
-                              what=f"reading {self.path.name}",
-                              budget_seconds=self.options.retry_seconds)
+            return with_retry(
+                lambda: self._conn.execute(sql, params).fetchall(),
+                what=f"reading {self.path.name}",
+                budget_seconds=self.options.retry_seconds,
+            )
 
     def revisions(self, guid: str) -> list[tuple[int, str, str, str]]:
         """(revision, action, row_json, recorded_at) of ``guid``, oldest first."""
         if not self.history:
             return []
-        return [(int(r[0]), r[1], r[2], r[3]) for r in self._read(
-            "SELECT revision, action, row_json, recorded_at FROM revisions "
-            "WHERE assembly_guid = ? ORDER BY revision", (guid,))]
+        return [
+            (int(r[0]), r[1], r[2], r[3])
+            for r in self._read(
+                "SELECT revision, action, row_json, recorded_at FROM revisions "
+                "WHERE assembly_guid = ? ORDER BY revision",
+                (guid,),
+            )
+        ]
 
     def deletion(self, guid: str) -> tuple[int, str, str | None, str] | None:
         """(revision, deleted_at, deleted_by, row_json) if ``guid`` is deleted here."""
         if not self.history:
             return None
-        rows = self._read("SELECT revision, deleted_at, deleted_by, row_json FROM deleted_assemblies "
-                          "WHERE assembly_guid = ?", (guid,))
+        rows = self._read(
+            "SELECT revision, deleted_at, deleted_by, row_json FROM deleted_assemblies "
+            "WHERE assembly_guid = ?",
+            (guid,),
+        )
         return None if not rows else (int(rows[0][0]), rows[0][1], rows[0][2], rows[0][3])
 
     def deletions(self) -> list[tuple[str, int, str, str | None, str]]:
         """Every deleted assembly: (guid, revision, deleted_at, deleted_by, row_json)."""
         if not self.history:
             return []
-        return [(r[0], int(r[1]), r[2], r[3], r[4]) for r in self._read(
-            "SELECT assembly_guid, revision, deleted_at, deleted_by, row_json FROM deleted_assemblies")]
+        return [
+            (r[0], int(r[1]), r[2], r[3], r[4])
+            for r in self._read(
+                "SELECT assembly_guid, revision, deleted_at, deleted_by, row_json FROM deleted_assemblies"
+            )
+        ]
 
     def last_revisions(self) -> dict[str, int]:
         """The highest revision kept of every assembly with history."""
         if not self.history:
             return {}
-        return {g: int(r) for g, r in self._read(
-            "SELECT assembly_guid, MAX(revision) FROM revisions GROUP BY assembly_guid")}
+        return {
+            g: int(r)
+            for g, r in self._read(
+                "SELECT assembly_guid, MAX(revision) FROM revisions GROUP BY assembly_guid"
+            )
+        }
 
     def revision_payloads(self) -> set[str]:
         """Payload folders any kept revision points at."""
@@ -222,11 +260,14 @@ class DomainDatabase:
         """(guid, revision, payload_guid, row_json) of every kept revision (for verify)."""
         if not self.history:
             return []
-        return [(r[0], int(r[1]), r[2], r[3]) for r in self._read(
-            "SELECT assembly_guid, revision, payload_guid, row_json FROM revisions")]
+        return [
+            (r[0], int(r[1]), r[2], r[3])
+            for r in self._read("SELECT assembly_guid, revision, payload_guid, row_json FROM revisions")
+        ]
 
-    def prune_history(self, *, keep: int | None, deleted_before: str | None,
-                      live: Callable[[str], bool]) -> tuple[int, int, set[str]]:
+    def prune_history(
+        self, *, keep: int | None, deleted_before: str | None, live: Callable[[str], bool]
+    ) -> tuple[int, int, set[str]]:
         """Apply retention in one transaction: keep the newest ``keep`` revisions of each
         assembly (None: all), and purge assemblies deleted before ``deleted_before`` (None:
         none) with all their revisions, unless ``live`` says the GUID is in use again.
@@ -240,12 +281,20 @@ class DomainDatabase:
             payloads: set[str] = set()
             purged = 0
             if deleted_before is not None:
-                old = [g for (g,) in conn.execute(
-                    "SELECT assembly_guid FROM deleted_assemblies WHERE deleted_at < ?",
-                    (deleted_before,)) if not live(g)]
+                old = [
+                    g
+                    for (g,) in conn.execute(
+                        "SELECT assembly_guid FROM deleted_assemblies WHERE deleted_at < ?", (deleted_before,)
+                    )
+                    if not live(g)
+                ]
                 for guid in old:
-                    payloads.update(p for (p,) in conn.execute(
-                        "SELECT payload_guid FROM revisions WHERE assembly_guid = ?", (guid,)))
+                    payloads.update(
+                        p
+                        for (p,) in conn.execute(
+                            "SELECT payload_guid FROM revisions WHERE assembly_guid = ?", (guid,)
+                        )
+                    )
                     conn.execute("DELETE FROM revisions WHERE assembly_guid = ?", (guid,))
                     conn.execute(FORGET_DELETION, (guid,))
                 purged = len(old)
@@ -255,9 +304,13 @@ class DomainDatabase:
                     "SELECT assembly_guid, revision, payload_guid FROM ("
                     " SELECT assembly_guid, revision, payload_guid, ROW_NUMBER() OVER ("
                     "  PARTITION BY assembly_guid ORDER BY revision DESC) AS newer FROM revisions"
-                    ") WHERE newer > ?", (keep,)).fetchall()
-                conn.executemany("DELETE FROM revisions WHERE assembly_guid = ? AND revision = ?",
-                                 [(g, r) for g, r, _ in doomed])
+                    ") WHERE newer > ?",
+                    (keep,),
+                ).fetchall()
+                conn.executemany(
+                    "DELETE FROM revisions WHERE assembly_guid = ? AND revision = ?",
+                    [(g, r) for g, r, _ in doomed],
+                )
                 payloads.update(p for _, _, p in doomed)
                 removed = len(doomed)
             result[:] = [removed, purged, payloads]
@@ -302,12 +355,18 @@ class DomainDatabase:
                 on_wait=on_lock_wait,
             )
 
-    def replace_all(self, records: Sequence[AssemblyRecord], *, stamp: str | None = None,
-                    history: HistoryWrite | None = None) -> None:
+    def replace_all(
+        self,
+        records: Sequence[AssemblyRecord],
+        *,
+        stamp: str | None = None,
+        history: HistoryWrite | None = None,
+    ) -> None:
         """Purge the table and insert ``records`` in one transaction (official sync), with
         the ``history`` of the change (the history tables themselves are never purged).
 
         ``stamp`` is remembered with exactly this content (see :meth:`stamp`)."""
+
         def purge_and_fill() -> None:
             self._conn.execute("DELETE FROM assemblies")
             self._conn.executemany(UPSERT, [r.to_row() for r in records])
@@ -323,6 +382,7 @@ class DomainDatabase:
     def _in_transaction(self, work: Callable[[], None], what: str) -> None:
         """Run ``work`` in one write transaction (BEGIN IMMEDIATE ... COMMIT), retried
         while the database is busy; nothing of it stays if it fails."""
+
         def attempt() -> None:
             self._conn.execute("BEGIN IMMEDIATE")
             try:
@@ -377,12 +437,19 @@ class DomainDatabase:
 class DomainDatabases:
     """The three domain databases of one root (runtime or staging)."""
 
-    def __init__(self, root: Path, options: ConnectionOptions,
-                 domains: Iterable[Domain] = tuple(Domain), *, history: bool = True) -> None:
+    def __init__(
+        self,
+        root: Path,
+        options: ConnectionOptions,
+        domains: Iterable[Domain] = tuple(Domain),
+        *,
+        history: bool = True,
+    ) -> None:
         self.root = root
         self.options = options
-        self._dbs = {d: DomainDatabase(d, root / DATABASE_FILES[d], options, history=history)
-                     for d in domains}
+        self._dbs = {
+            d: DomainDatabase(d, root / DATABASE_FILES[d], options, history=history) for d in domains
+        }
 
     def __getitem__(self, domain: Domain) -> DomainDatabase:
         return self._dbs[domain]

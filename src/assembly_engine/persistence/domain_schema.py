@@ -64,6 +64,7 @@ CREATE_HISTORY = (
 )""",
 )
 
+
 def create_history_schema(conn: sqlite3.Connection) -> None:
     for statement in CREATE_HISTORY:
         conn.execute(statement)
@@ -91,6 +92,7 @@ MIGRATABLE_COLUMNS: dict[str, str] = {
     "updated_by": "TEXT",
 }
 
+
 class SchemaError(RuntimeError):
     """A database whose layout we do not recognise; the message names file and columns."""
 
@@ -111,6 +113,7 @@ def validate_and_migrate(conn: sqlite3.Connection, path: Path) -> list[str]:
 
     Idempotent. Raises :class:`SchemaError` for a layout we cannot migrate.
     """
+
     def migrate() -> list[str]:
         conn.execute("BEGIN IMMEDIATE")
         try:
@@ -146,7 +149,9 @@ def validate_and_migrate(conn: sqlite3.Connection, path: Path) -> list[str]:
 
 STAMP_SCHEMA = (
     "CREATE TABLE IF NOT EXISTS content_stamp (value TEXT NOT NULL)",
-    *(f"CREATE TRIGGER IF NOT EXISTS content_stamp_forget_on_{op.lower()} AFTER {op} ON assemblies "
-      "BEGIN DELETE FROM content_stamp; END" for op in ("INSERT", "UPDATE", "DELETE")),
+    *(
+        f"CREATE TRIGGER IF NOT EXISTS content_stamp_forget_on_{op.lower()} AFTER {op} ON assemblies "
+        "BEGIN DELETE FROM content_stamp; END"
+        for op in ("INSERT", "UPDATE", "DELETE")
+    ),
 )
-

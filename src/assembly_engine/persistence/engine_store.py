@@ -25,9 +25,14 @@ from .errors import StorageFailed
 SCHEMA_VERSION = 1
 
 # SQLite primary result codes that mean "the disk would not take it", not a bug.
-_STORAGE_ERROR_CODES = frozenset({
-    sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN,
-})
+_STORAGE_ERROR_CODES = frozenset(
+    {
+        sqlite3.SQLITE_FULL,
+        sqlite3.SQLITE_IOERR,
+        sqlite3.SQLITE_READONLY,
+        sqlite3.SQLITE_CANTOPEN,
+    }
+)
 ENGINE_DB_UNWRITABLE = (
     "The engine could not write engine.db (users and sessions): the disk is full or read-only. "
     "Nothing was changed; free some space (or fix the permissions) and try again."
@@ -314,8 +319,7 @@ class SqliteEngineStore:
             new_disabled = bool(current[1]) if disabled is None else disabled
             if was_active_admin and (new_role != "admin" or new_disabled):
                 others = conn.execute(
-                    "SELECT COUNT(*) FROM users WHERE role = 'admin' AND disabled = 0 "
-                    "AND username <> ?",
+                    "SELECT COUNT(*) FROM users WHERE role = 'admin' AND disabled = 0 AND username <> ?",
                     (username,),
                 ).fetchone()[0]
                 if others == 0:
@@ -329,8 +333,7 @@ class SqliteEngineStore:
                 self._revoke_user_sessions(conn, username, revoke_sessions_except)
             if clear_dev_mode:
                 conn.execute(
-                    "UPDATE sessions SET dev_mode_until = NULL, dev_mode_reason = NULL "
-                    "WHERE username = ?",
+                    "UPDATE sessions SET dev_mode_until = NULL, dev_mode_reason = NULL WHERE username = ?",
                     (username,),
                 )
             return "updated"
@@ -338,9 +341,7 @@ class SqliteEngineStore:
     def set_password_hash(self, username: str, password_hash: str) -> None:
         """Store a re-hashed password (same password, newer parameters); no side effects."""
         with self._write() as conn:
-            conn.execute(
-                "UPDATE users SET password_hash = ? WHERE username = ?", (password_hash, username)
-            )
+            conn.execute("UPDATE users SET password_hash = ? WHERE username = ?", (password_hash, username))
 
     def delete_user(self, username: str) -> bool:
         """Delete a user; their sessions go with them (ON DELETE CASCADE)."""
@@ -364,9 +365,7 @@ class SqliteEngineStore:
                 "revoked) VALUES (?, ?, ?, ?, ?, 0)",
                 (token_hash, user[0], created_at, expires_at, created_at),
             )
-            row = conn.execute(
-                _SESSION_SELECT + " WHERE s.token_hash = ?", (token_hash,)
-            ).fetchone()
+            row = conn.execute(_SESSION_SELECT + " WHERE s.token_hash = ?", (token_hash,)).fetchone()
         return _session_row(row)
 
     def get_session(self, token_hash: str) -> SessionRow | None:
@@ -377,9 +376,7 @@ class SqliteEngineStore:
             cached = self._session_cache.get(token_hash)
             if cached is not None and cached[0] == self._version:
                 return cached[1]
-            row = conn.execute(
-                _SESSION_SELECT + " WHERE s.token_hash = ?", (token_hash,)
-            ).fetchone()
+            row = conn.execute(_SESSION_SELECT + " WHERE s.token_hash = ?", (token_hash,)).fetchone()
             result = None if row is None else _session_row(row)
             if len(self._session_cache) >= SESSION_CACHE_SIZE:
                 self._session_cache.clear()
@@ -414,9 +411,7 @@ class SqliteEngineStore:
             return self._revoke_user_sessions(conn, username, except_hash)
 
     @staticmethod
-    def _revoke_user_sessions(
-        conn: sqlite3.Connection, username: str, except_hash: str | None
-    ) -> int:
+    def _revoke_user_sessions(conn: sqlite3.Connection, username: str, except_hash: str | None) -> int:
         cursor = conn.execute(
             "UPDATE sessions SET revoked = 1, dev_mode_until = NULL, dev_mode_reason = NULL "
             "WHERE username = ? AND revoked = 0 AND token_hash IS NOT ?",
@@ -429,9 +424,7 @@ class SqliteEngineStore:
         with self._write() as conn:
             return conn.execute("DELETE FROM sessions WHERE expires_at <= ?", (now,)).rowcount
 
-    def set_dev_mode(
-        self, token_hash: str, until: float | None, reason: str | None, now: float
-    ) -> bool:
+    def set_dev_mode(self, token_hash: str, until: float | None, reason: str | None, now: float) -> bool:
         """Set (or clear, with ``until=None``) Dev Mode on one live session."""
         with self._write() as conn:
             cursor = conn.execute(
@@ -460,7 +453,5 @@ class SqliteEngineStore:
                 "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO NOTHING",
                 (f"secret:{name}", secrets.token_bytes(size)),
             )
-            row = conn.execute(
-                "SELECT value FROM meta WHERE key = ?", (f"secret:{name}",)
-            ).fetchone()
+            row = conn.execute("SELECT value FROM meta WHERE key = ?", (f"secret:{name}",)).fetchone()
         return bytes(row[0])

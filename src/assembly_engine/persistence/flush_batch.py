@@ -25,8 +25,9 @@ def history_write(changes: Sequence[QueuedChange]) -> HistoryWrite:
         for change in pending:
             if change.op == "upsert":
                 rec = change.record
-                revisions.append((guid, rec.revision, change.action, change.row_json,
-                                  rec.payload.payload_guid, change.at))
+                revisions.append(
+                    (guid, rec.revision, change.action, change.row_json, rec.payload.payload_guid, change.at)
+                )
         if row is None:
             last = next((p for p in reversed(pending) if p.op == "delete"), None)
             if last is not None:  # the last change: its record is the entry's
@@ -55,5 +56,3 @@ class DomainFlushState:
     last_error: str | None = None
     failures: int = 0
     waiting_since: str | None = None  # a flush is waiting on a lock held since then
-
-

@@ -161,9 +161,17 @@ class Journal:
 
     def _commit(self, batch: list[tuple[JournalEntry, Future[int]]]) -> None:
         rows = [
-            (e.seq, e.op, e.record.domain.value, e.assembly_guid,
-             json.dumps(e.record.to_json(), separators=(",", ":")), e.created_at, e.note,
-             e.action, e.actor)
+            (
+                e.seq,
+                e.op,
+                e.record.domain.value,
+                e.assembly_guid,
+                json.dumps(e.record.to_json(), separators=(",", ":")),
+                e.created_at,
+                e.note,
+                e.action,
+                e.actor,
+            )
             for e, _ in batch
         ]
 
@@ -172,7 +180,9 @@ class Journal:
             try:
                 self._conn.executemany(
                     "INSERT INTO journal (seq, op, domain, assembly_guid, record_json, created_at,"
-                    " note, action, actor) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+                    " note, action, actor) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    rows,
+                )
                 self._conn.execute("COMMIT")
             except BaseException:
                 if self._conn.in_transaction:
@@ -181,8 +191,7 @@ class Journal:
 
         try:
             with self._conn_lock:
-                with_retry(write, what="appending to the journal",
-                           budget_seconds=self._options.retry_seconds)
+                with_retry(write, what="appending to the journal", budget_seconds=self._options.retry_seconds)
         except BaseException as exc:  # noqa: BLE001 - every waiter must hear about it
             log.error("journal append of %d entries failed: %s", len(batch), exc)
             for _, future in batch:
@@ -200,8 +209,9 @@ class Journal:
                 "SELECT seq, op, record_json, created_at, note, action, actor FROM journal ORDER BY seq"
             ).fetchall()
         return [
-            JournalEntry(int(seq), op, AssemblyRecord.from_json(json.loads(rj)), created_at, note,
-                         action, actor)
+            JournalEntry(
+                int(seq), op, AssemblyRecord.from_json(json.loads(rj)), created_at, note, action, actor
+            )
             for seq, op, rj, created_at, note, action, actor in rows
         ]
 
@@ -226,9 +236,7 @@ class Journal:
         def delete() -> None:
             self._conn.execute("BEGIN IMMEDIATE")
             try:
-                self._conn.executemany(
-                    "DELETE FROM journal WHERE assembly_guid = ? AND seq <= ?", persisted
-                )
+                self._conn.executemany("DELETE FROM journal WHERE assembly_guid = ? AND seq <= ?", persisted)
                 self._conn.execute("COMMIT")
             except BaseException:
                 if self._conn.in_transaction:
@@ -237,8 +245,7 @@ class Journal:
 
         try:
             with self._conn_lock:
-                with_retry(delete, what="cleaning the journal",
-                           budget_seconds=self._options.retry_seconds)
+                with_retry(delete, what="cleaning the journal", budget_seconds=self._options.retry_seconds)
         except Exception as exc:  # noqa: BLE001 - the entries are replayed harmlessly later
             log.warning("journal cleanup failed (replayed harmlessly at the next start): %s", exc)
 
@@ -270,6 +277,13 @@ class Journal:
             self._conn.close()
 
 
-def new_entry(journal: Journal, op: str, record: AssemblyRecord, note: str | None = None, *,
-              action: str | None = None, actor: str | None = None) -> JournalEntry:
+def new_entry(
+    journal: Journal,
+    op: str,
+    record: AssemblyRecord,
+    note: str | None = None,
+    *,
+    action: str | None = None,
+    actor: str | None = None,
+) -> JournalEntry:
     return JournalEntry(journal.next_seq(), op, record, utc_now(), note, action, actor)

@@ -69,13 +69,14 @@ class SqliteMaintenance:
             version = int(conn.execute("PRAGMA user_version").fetchone()[0])
         finally:
             conn.close()
-        return SchemaStatus(DATABASE_FILES[domain], version,
-                            tuple(c for c in COLUMNS if c not in columns))
+        return SchemaStatus(DATABASE_FILES[domain], version, tuple(c for c in COLUMNS if c not in columns))
 
-    def sweep_orphans(self, referenced: set[str], *, listed: set[str], grace_seconds: float,
-                      remove: bool) -> OrphanSweep:
-        return self.payloads.sweep_orphans(referenced, listed=listed, grace_seconds=grace_seconds,
-                                           remove=remove)
+    def sweep_orphans(
+        self, referenced: set[str], *, listed: set[str], grace_seconds: float, remove: bool
+    ) -> OrphanSweep:
+        return self.payloads.sweep_orphans(
+            referenced, listed=listed, grace_seconds=grace_seconds, remove=remove
+        )
 
     def start_backup(self, destination: Path) -> Path:
         """The resolved destination, refused (FileExistsError) unless new or empty."""

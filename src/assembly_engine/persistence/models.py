@@ -92,8 +92,12 @@ class _RowReader:
             return default
         if type(value) is int and _INT64_MIN <= value <= _INT64_MAX:
             return value
-        if isinstance(value, float) and math.isfinite(value) and value.is_integer() \
-                and _INT64_MIN <= value <= _INT64_MAX:
+        if (
+            isinstance(value, float)
+            and math.isfinite(value)
+            and value.is_integer()
+            and _INT64_MIN <= value <= _INT64_MAX
+        ):
             return int(value)
         shown = repr(value) if len(repr(value)) <= 40 else type(value).__name__
         self.problems.append(f"{column} {shown} is not a whole number within signed 64-bit")
@@ -145,8 +149,10 @@ class AssemblyRecord:
     def row_problem(self) -> str | None:
         """Why the stored row cannot be shown whole (odd types, unreadable JSON), or None."""
         problems = [self.load_problem] if self.load_problem else []
-        for column, text, kind in (("metadata_json", self.metadata_json, dict),
-                                   ("tags_json", self.tags_json, list)):
+        for column, text, kind in (
+            ("metadata_json", self.metadata_json, dict),
+            ("tags_json", self.tags_json, list),
+        ):
             value, error = decode_stored_json(text)
             if error is not None:
                 problems.append(f"{column} is not valid JSON ({error})")
@@ -186,9 +192,24 @@ class AssemblyRecord:
         """Build a record from a row in ``COLUMNS`` order (a tuple or sqlite3.Row)."""
         values = tuple(row)
         (
-            guid, name, summary, category, kind, atype, version, revision, metadata_json,
-            tags_json, payload_guid, payload_type, size, checksum, created_at, updated_at,
-            created_by, updated_by,
+            guid,
+            name,
+            summary,
+            category,
+            kind,
+            atype,
+            version,
+            revision,
+            metadata_json,
+            tags_json,
+            payload_guid,
+            payload_type,
+            size,
+            checksum,
+            created_at,
+            updated_at,
+            created_by,
+            updated_by,
         ) = values
         if not _plain_row(values):
             return cls._from_odd_row(values, domain)
@@ -204,8 +225,12 @@ class AssemblyRecord:
             revision=int(revision),
             metadata_json=metadata_json or "{}",
             tags_json=tags_json or "[]",
-            payload=PayloadRef(payload_guid, _PAYLOAD_TYPES.get(payload_type) or PayloadType(payload_type),
-                               int(size or 0), checksum or ""),
+            payload=PayloadRef(
+                payload_guid,
+                _PAYLOAD_TYPES.get(payload_type) or PayloadType(payload_type),
+                int(size or 0),
+                checksum or "",
+            ),
             created_at=created_at,
             updated_at=updated_at,
             created_by=created_by,
@@ -220,14 +245,12 @@ class AssemblyRecord:
         kind_text = read.text("assembly_kind", column["assembly_kind"], "")
         kind = _KINDS.get(kind_text or "")
         if kind is None:
-            read.problems.append(f"assembly_kind {kind_text!r} is not one of "
-                                 f"{', '.join(_KINDS)}")
+            read.problems.append(f"assembly_kind {kind_text!r} is not one of {', '.join(_KINDS)}")
             kind = AssemblyKind.SCRIPT
         type_text = read.text("payload_type", column["payload_type"], "")
         payload_type = _PAYLOAD_TYPES.get(type_text or "")
         if payload_type is None:
-            read.problems.append(f"payload_type {type_text!r} is not one of "
-                                 f"{', '.join(_PAYLOAD_TYPES)}")
+            read.problems.append(f"payload_type {type_text!r} is not one of {', '.join(_PAYLOAD_TYPES)}")
             payload_type = PayloadType.SCRIPT
         record = cls(
             assembly_guid=read.text("assembly_guid", column["assembly_guid"], "") or "",
@@ -241,10 +264,12 @@ class AssemblyRecord:
             revision=read.integer("revision", column["revision"], 1) or 1,
             metadata_json=read.text("metadata_json", column["metadata_json"], "{}") or "{}",
             tags_json=read.text("tags_json", column["tags_json"], "[]") or "[]",
-            payload=PayloadRef(read.text("payload_guid", column["payload_guid"], "") or "",
-                               payload_type,
-                               read.integer("payload_size_bytes", column["payload_size_bytes"], 0) or 0,
-                               read.text("payload_checksum", column["payload_checksum"], "") or ""),
+            payload=PayloadRef(
+                read.text("payload_guid", column["payload_guid"], "") or "",
+                payload_type,
+                read.integer("payload_size_bytes", column["payload_size_bytes"], 0) or 0,
+                read.text("payload_checksum", column["payload_checksum"], "") or "",
+            ),
             created_at=read.text("created_at", column["created_at"], "") or "",
             updated_at=read.text("updated_at", column["updated_at"], "") or "",
             created_by=read.text("created_by", column["created_by"]),
@@ -261,12 +286,31 @@ class AssemblyRecord:
         return cls.from_row(tuple(value["row"]), Domain(value["domain"]))
 
 
-_TEXT_COLUMNS = tuple(COLUMNS.index(name) for name in (
-    "assembly_guid", "display_name", "assembly_kind", "payload_guid", "payload_type",
-    "created_at", "updated_at"))
-_OPTIONAL_TEXT_COLUMNS = tuple(COLUMNS.index(name) for name in (
-    "summary", "category", "assembly_type", "metadata_json", "tags_json", "payload_checksum",
-    "created_by", "updated_by"))
+_TEXT_COLUMNS = tuple(
+    COLUMNS.index(name)
+    for name in (
+        "assembly_guid",
+        "display_name",
+        "assembly_kind",
+        "payload_guid",
+        "payload_type",
+        "created_at",
+        "updated_at",
+    )
+)
+_OPTIONAL_TEXT_COLUMNS = tuple(
+    COLUMNS.index(name)
+    for name in (
+        "summary",
+        "category",
+        "assembly_type",
+        "metadata_json",
+        "tags_json",
+        "payload_checksum",
+        "created_by",
+        "updated_by",
+    )
+)
 _OPTIONAL_INT_COLUMNS = tuple(COLUMNS.index(name) for name in ("version", "payload_size_bytes"))
 _REVISION_COLUMN = COLUMNS.index("revision")
 _KIND_COLUMN = COLUMNS.index("assembly_kind")
@@ -286,9 +330,11 @@ def _plain_row(values: tuple[Any, ...]) -> bool:
         value = values[index]
         if value is not None and type(value) is not int:
             return False
-    return (type(values[_REVISION_COLUMN]) is int
-            and values[_KIND_COLUMN] in _KINDS
-            and values[_PAYLOAD_TYPE_COLUMN] in _PAYLOAD_TYPES)
+    return (
+        type(values[_REVISION_COLUMN]) is int
+        and values[_KIND_COLUMN] in _KINDS
+        and values[_PAYLOAD_TYPE_COLUMN] in _PAYLOAD_TYPES
+    )
 
 
 @dataclass(frozen=True, slots=True)

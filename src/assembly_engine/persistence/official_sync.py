@@ -85,8 +85,10 @@ def staging_fingerprint(staging_root: Path) -> str | None:
     parts = []
     for part in (path, path.with_name(path.name + "-wal")):
         if part.exists() and (info := part.stat()).st_size > 0:
-            parts.append(f"{part.name}:{info.st_dev}:{info.st_ino}:{info.st_size}:"
-                         f"{info.st_mtime_ns}:{info.st_ctime_ns}")
+            parts.append(
+                f"{part.name}:{info.st_dev}:{info.st_ino}:{info.st_size}:"
+                f"{info.st_mtime_ns}:{info.st_ctime_ns}"
+            )
     return "staging-file:" + ";".join(parts)
 
 
@@ -118,11 +120,11 @@ def sync_official(
     staging_payloads = PayloadStore(staging_root / "Payloads")
     present = present_payloads if quick else frozenset()
     if quick and fingerprint is not None and runtime_db.stamp() == fingerprint:
-        return _restore_missing_payloads(runtime_db.load_rows(), present, staging_payloads,
-                                         runtime_payloads)
+        return _restore_missing_payloads(runtime_db.load_rows(), present, staging_payloads, runtime_payloads)
     previous_rows = runtime_db.load_rows()
-    staged, history = _with_history(_load_domain(staging_root, Domain.OFFICIAL), previous_rows,
-                                    runtime_db, queued)
+    staged, history = _with_history(
+        _load_domain(staging_root, Domain.OFFICIAL), previous_rows, runtime_db, queued
+    )
     # payload_guid -> checksum of what the runtime rows pointed at
     mirrored = {row[PAYLOAD_GUID_COLUMN]: row[PAYLOAD_CHECKSUM_COLUMN] for row in previous_rows}
     previous = set(mirrored)
@@ -155,18 +157,24 @@ def sync_official(
             continue
         report.payloads_removed += 1
     report.runtime_count = runtime_db.count()
-    log.info("official sync: %d staged, %d in runtime, %d payload(s) copied, %d removed",
-             report.staging_count, report.runtime_count, report.payloads_copied,
-             report.payloads_removed)
+    log.info(
+        "official sync: %d staged, %d in runtime, %d payload(s) copied, %d removed",
+        report.staging_count,
+        report.runtime_count,
+        report.payloads_copied,
+        report.payloads_removed,
+    )
     return report
 
 
 def _content(row: tuple[Any, ...]) -> tuple[Any, ...]:
-    return row[:REVISION_COLUMN] + row[REVISION_COLUMN + 1:]
+    return row[:REVISION_COLUMN] + row[REVISION_COLUMN + 1 :]
 
 
 def _with_history(
-    staged: list[AssemblyRecord], previous_rows: list[tuple[Any, ...]], runtime_db: DomainDatabase,
+    staged: list[AssemblyRecord],
+    previous_rows: list[tuple[Any, ...]],
+    runtime_db: DomainDatabase,
     queued: set[str] | frozenset[str] = frozenset(),
 ) -> tuple[list[AssemblyRecord], HistoryWrite]:
     """The records official gets from ``staged``, and the history of the change.
@@ -191,8 +199,14 @@ def _with_history(
     revisions: list[RevisionRow] = []
 
     def kept(row: tuple[Any, ...], action: str, at: str) -> RevisionRow:
-        return (row[0], int(row[REVISION_COLUMN]), action, json.dumps(list(row), ensure_ascii=False),
-                row[PAYLOAD_GUID_COLUMN], at)
+        return (
+            row[0],
+            int(row[REVISION_COLUMN]),
+            action,
+            json.dumps(list(row), ensure_ascii=False),
+            row[PAYLOAD_GUID_COLUMN],
+            at,
+        )
 
     for record in staged:
         guid = record.assembly_guid
@@ -213,8 +227,10 @@ def _with_history(
     staged_guids = {r.assembly_guid for r in staged}
     gone = [row for guid, row in before.items() if guid not in staged_guids and guid not in queued]
     revisions.extend(kept(row, "baseline", row[COLUMNS.index("updated_at")]) for row in gone)
-    deletions = [(row[0], int(row[REVISION_COLUMN]), now, "official_sync",
-                  json.dumps(list(row), ensure_ascii=False)) for row in gone]
+    deletions = [
+        (row[0], int(row[REVISION_COLUMN]), now, "official_sync", json.dumps(list(row), ensure_ascii=False))
+        for row in gone
+    ]
     return records, HistoryWrite(revisions, deletions, sorted(staged_guids & deleted))
 
 
@@ -238,8 +254,12 @@ def _restore_missing_payloads(
             message = f"{row[1]} ({row[0]}): staging payload {guid}: {exc}"
             report.problems.append(message)
             log.warning("official sync: %s", message)
-    log.info("official sync: runtime already holds staging's %d assemblies (stamp matches); "
-             "%d payload(s) restored", len(rows), report.payloads_copied)
+    log.info(
+        "official sync: runtime already holds staging's %d assemblies (stamp matches); "
+        "%d payload(s) restored",
+        len(rows),
+        report.payloads_copied,
+    )
     return report
 
 
@@ -266,8 +286,9 @@ def seed_community(
 class StagingMirror:
     """Writes persisted official changes back into the staging copy."""
 
-    def __init__(self, staging_root: Path, runtime_payloads: PayloadStore,
-                 options: ConnectionOptions) -> None:
+    def __init__(
+        self, staging_root: Path, runtime_payloads: PayloadStore, options: ConnectionOptions
+    ) -> None:
         self.staging_root = staging_root
         self._runtime_payloads = runtime_payloads
         self._staging_payloads = PayloadStore(staging_root / "Payloads")
@@ -285,8 +306,9 @@ class StagingMirror:
         if domain is not Domain.OFFICIAL:
             return
         if self._db is None:
-            self._db = DomainDatabase(Domain.OFFICIAL, self.staging_root / DATABASE_FILES[Domain.OFFICIAL],
-                                      self._options)
+            self._db = DomainDatabase(
+                Domain.OFFICIAL, self.staging_root / DATABASE_FILES[Domain.OFFICIAL], self._options
+            )
             self._db.validate()
         db = self._db
         before = {r.assembly_guid: r.payload.payload_guid for r in db.load()}
@@ -296,8 +318,9 @@ class StagingMirror:
         now_used = {r.payload.payload_guid for r in db.load()}
         for guid in set(before.values()) - now_used:
             self._staging_payloads.delete(guid)
-        log.info("mirrored %d official change(s) to staging %s",
-                 len(upserts) + len(deletes), self.staging_root)
+        log.info(
+            "mirrored %d official change(s) to staging %s", len(upserts) + len(deletes), self.staging_root
+        )
 
     def close(self) -> None:
         if self._db is not None:

@@ -57,9 +57,7 @@ class InvalidPayloadGuid(PayloadError, ValueError):
 class InvalidFileName(PayloadError, ValueError):
     """A main or attachment file name is not a safe, plain file name (or is a duplicate)."""
 
-    def __init__(
-        self, message: str, payload_guid: str | None = None, file_name: object = None
-    ) -> None:
+    def __init__(self, message: str, payload_guid: str | None = None, file_name: object = None) -> None:
         super().__init__(message, payload_guid)
         self.file_name = file_name
 
@@ -141,8 +139,7 @@ class FileEntry:
     sha256: str
 
     def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "mime_type": self.mime_type, "size": self.size,
-                "sha256": self.sha256}
+        return {"name": self.name, "mime_type": self.mime_type, "size": self.size, "sha256": self.sha256}
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,5 +213,3 @@ def parse_manifest(raw: bytes, payload_guid: str) -> Manifest:
     if len(set(names)) != len(names):
         raise ValueError("the manifest lists an attachment twice")
     return Manifest(payload_type, main, files)
-
-

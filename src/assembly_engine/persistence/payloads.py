@@ -98,8 +98,14 @@ logger = logging.getLogger("assembly_engine.payloads")
 
 # The errors are part of this module's interface, wherever they are defined.
 __all__ = [
-    "InvalidFileName", "InvalidPayloadGuid", "OrphanSweep", "PayloadCorrupt", "PayloadError",
-    "PayloadExists", "PayloadMissing", "PayloadStore",
+    "InvalidFileName",
+    "InvalidPayloadGuid",
+    "OrphanSweep",
+    "PayloadCorrupt",
+    "PayloadError",
+    "PayloadExists",
+    "PayloadMissing",
+    "PayloadStore",
 ]
 
 ATTACHMENTS_DIR = "files"
@@ -294,9 +300,7 @@ class PayloadStore:
         for item in content.files:
             name = validate_file_name(item.file_name, payload_guid)
             if name in seen:
-                raise InvalidFileName(
-                    f"attachment {_show(name)} appears more than once", payload_guid, name
-                )
+                raise InvalidFileName(f"attachment {_show(name)} appears more than once", payload_guid, name)
             if not isinstance(item.mime_type, str):
                 raise InvalidFileName(
                     f"mime type of attachment {_show(name)} is not a string", payload_guid, name
@@ -310,11 +314,17 @@ class PayloadStore:
         )
         manifest_bytes = manifest.to_bytes()
         self._install(
-            payload_guid, manifest_bytes, main_name, main,
-            [(item.file_name, data) for item, data in attachments], replace=False,
+            payload_guid,
+            manifest_bytes,
+            main_name,
+            main,
+            [(item.file_name, data) for item, data in attachments],
+            replace=False,
         )
         return PayloadRef(
-            payload_guid, payload_type, manifest.size_bytes,
+            payload_guid,
+            payload_type,
+            manifest.size_bytes,
             hashlib.sha256(manifest_bytes).hexdigest(),
         )
 
@@ -386,9 +396,7 @@ class PayloadStore:
                         os.rename(old, folder)  # put the previous folder back
                     old = None
                 if exc.errno in (errno.EEXIST, errno.ENOTEMPTY, errno.EISDIR, errno.ENOTDIR):
-                    raise PayloadExists(
-                        f"payload {payload_guid} already exists", payload_guid
-                    ) from exc
+                    raise PayloadExists(f"payload {payload_guid} already exists", payload_guid) from exc
                 raise
             fsync_directory(self.root)
         if old is not None:
@@ -397,9 +405,7 @@ class PayloadStore:
 
     # --------------------------------------------------------------------- reading
 
-    def _load(
-        self, payload_guid: str, expected_checksum: str | None, *, keep: bool
-    ) -> _Loaded:
+    def _load(self, payload_guid: str, expected_checksum: str | None, *, keep: bool) -> _Loaded:
         """Read and verify a folder; log and raise PayloadMissing / PayloadCorrupt."""
         if not is_valid_payload_guid(payload_guid):
             # A malformed GUID is the caller's error, not a damaged payload: let path_for
@@ -414,18 +420,16 @@ class PayloadStore:
             loaded = self._load_folder(folder, payload_guid, keep=keep)
         except _MissingEntry as exc:
             logger.warning("payload %s is missing: %s", payload_guid, exc)
-            raise PayloadMissing(
-                f"payload {payload_guid} is missing: {exc}", payload_guid
-            ) from None
+            raise PayloadMissing(f"payload {payload_guid} is missing: {exc}", payload_guid) from None
         except _BadEntry as exc:
             logger.warning("payload %s is corrupt: %s", payload_guid, exc)
-            raise PayloadCorrupt(
-                f"payload {payload_guid} is corrupt: {exc}", payload_guid
-            ) from None
+            raise PayloadCorrupt(f"payload {payload_guid} is corrupt: {exc}", payload_guid) from None
         if expected_checksum and loaded.checksum != expected_checksum.lower():
             logger.warning(
                 "payload %s is corrupt: checksum %s, expected %s",
-                payload_guid, loaded.checksum, expected_checksum,
+                payload_guid,
+                loaded.checksum,
+                expected_checksum,
             )
             raise PayloadCorrupt(
                 f"payload {payload_guid} is corrupt: its checksum does not match the record",
@@ -515,7 +519,9 @@ class PayloadStore:
         """Recompute the reference (type, size, checksum) from the verified folder."""
         loaded = self._load(payload_guid, None, keep=False)
         return PayloadRef(
-            payload_guid, loaded.manifest.payload_type, loaded.manifest.size_bytes,
+            payload_guid,
+            loaded.manifest.payload_type,
+            loaded.manifest.size_bytes,
             loaded.checksum,
         )
 
@@ -566,8 +572,14 @@ class PayloadStore:
         logger.info("removed leftover temp folder %s", name)
         return True
 
-    def sweep_orphans(self, referenced: set[str], *, grace_seconds: float = 0.0,
-                      remove: bool = False, listed: set[str] | None = None) -> OrphanSweep:
+    def sweep_orphans(
+        self,
+        referenced: set[str],
+        *,
+        grace_seconds: float = 0.0,
+        remove: bool = False,
+        listed: set[str] | None = None,
+    ) -> OrphanSweep:
         """Find (and with ``remove``, delete) what no record references: payload folders
         and ``.tmp-*`` leftovers. Entries younger than ``grace_seconds`` are only reported
         (an unreferenced folder may belong to a write in progress). Every removal goes
@@ -599,8 +611,9 @@ class PayloadStore:
                     logger.warning("could not remove leftover temp folder %s: %s", name, exc)
         return OrphanSweep(tuple(orphans), tuple(recent), tuple(stale_temp), tuple(removed))
 
-    def remove_leftover_temp(self, *, min_age_seconds: float = 0.0,
-                             listed: Iterable[str] | None = None) -> set[str]:
+    def remove_leftover_temp(
+        self, *, min_age_seconds: float = 0.0, listed: Iterable[str] | None = None
+    ) -> set[str]:
         """Delete ``.tmp-*`` entries a crash left behind; returns their names. Temp folders
         this process is writing right now are kept, and so are those younger than
         ``min_age_seconds`` (pass a grace period when another process may be writing).
@@ -635,11 +648,13 @@ class PayloadStore:
             manifest = parse_manifest(ours, payload_guid)
         except ValueError:
             return None
-        return PayloadRef(payload_guid, manifest.payload_type, manifest.size_bytes,
-                          hashlib.sha256(ours).hexdigest())
+        return PayloadRef(
+            payload_guid, manifest.payload_type, manifest.size_bytes, hashlib.sha256(ours).hexdigest()
+        )
 
-    def copy_to(self, payload_guid: str, target: PayloadStore, *,
-                trust_identical: bool = False) -> PayloadRef:
+    def copy_to(
+        self, payload_guid: str, target: PayloadStore, *, trust_identical: bool = False
+    ) -> PayloadRef:
         """Mirror one verified payload folder into ``target`` (staging <-> runtime).
 
         The manifest and files are copied byte for byte, so the checksum is the same on
@@ -657,7 +672,10 @@ class PayloadStore:
                 return target.ref_for(payload_guid)
             logger.warning(
                 "replacing %s payload %s in %s with the copy from %s",
-                integrity.value, payload_guid, target.root, self.root,
+                integrity.value,
+                payload_guid,
+                target.root,
+                self.root,
             )
         manifest = source.manifest
         target._install(
@@ -665,8 +683,7 @@ class PayloadStore:
             source.manifest_bytes,
             manifest.main.name,
             source.main or b"",
-            [(entry.name, data or b"") for entry, data in zip(
-                manifest.files, source.files, strict=True)],
+            [(entry.name, data or b"") for entry, data in zip(manifest.files, source.files, strict=True)],
             replace=True,
         )
         copied = target.ref_for(payload_guid)

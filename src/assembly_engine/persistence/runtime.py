@@ -120,9 +120,14 @@ class StorageRuntime:
             mirror = None
             if (settings.staging_root / DATABASE_FILES[Domain.OFFICIAL]).exists():
                 mirror = StagingMirror(settings.staging_root, payloads, options)
-            cache = AssemblyCache(databases, journal, payloads,
-                                  flush_interval=settings.flush_interval, on_persisted=mirror,
-                                  change_wait_seconds=settings.lock_retry_seconds)
+            cache = AssemblyCache(
+                databases,
+                journal,
+                payloads,
+                flush_interval=settings.flush_interval,
+                on_persisted=mirror,
+                change_wait_seconds=settings.lock_retry_seconds,
+            )
             with collector_paused(then_freeze=True):
                 present = payloads.list_names()
                 # We hold the home's lock: every temp folder is a crash's, none a live write's.
@@ -132,9 +137,13 @@ class StorageRuntime:
                     present -= leftovers
                 queued = journal.pending()
                 report = sync_official(
-                    settings.staging_root, databases[Domain.OFFICIAL], payloads,
-                    keep_payloads={e.record.payload.payload_guid for e in queued}, quick=True,
-                    present_payloads=present, queued={e.assembly_guid for e in queued},
+                    settings.staging_root,
+                    databases[Domain.OFFICIAL],
+                    payloads,
+                    keep_payloads={e.record.payload.payload_guid for e in queued},
+                    quick=True,
+                    present_payloads=present,
+                    queued={e.assembly_guid for e in queued},
                 )
                 seeded = 0
                 if community_is_new:
@@ -170,11 +179,17 @@ class StorageRuntime:
                         f"Queued official changes could not be written first ({why}); nothing "
                         "was synced. Try again when the database is free."
                     )
-            keep = (cache.referenced_payloads(exclude_domain=Domain.OFFICIAL)
-                    | self.journal.referenced_payloads())
+            keep = (
+                cache.referenced_payloads(exclude_domain=Domain.OFFICIAL) | self.journal.referenced_payloads()
+            )
             queued = {e.assembly_guid for e in self.journal.pending()}
-            report = sync_official(self.settings.staging_root, self.databases[Domain.OFFICIAL],
-                                   self.payloads, keep_payloads=keep, queued=queued)
+            report = sync_official(
+                self.settings.staging_root,
+                self.databases[Domain.OFFICIAL],
+                self.payloads,
+                keep_payloads=keep,
+                queued=queued,
+            )
             cache.reload_domain(Domain.OFFICIAL)
         return report
 

@@ -110,5 +110,3 @@ def connect(path: Path, options: ConnectionOptions) -> sqlite3.Connection:
     conn.execute(f"PRAGMA synchronous = {synchronous}")
     conn.execute("PRAGMA foreign_keys = ON")
     return conn
-
-

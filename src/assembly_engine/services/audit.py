@@ -80,9 +80,7 @@ _URL_CREDENTIALS = re.compile(
 _ARGON2_HASH = re.compile(r"\$argon2(?:id|i|d)\$[A-Za-z0-9$=,+/.-]++")
 # Long unbroken runs of hex/base64url characters look like keys, tokens or hashes.
 _LONG_RUN = re.compile(r"(?<![A-Za-z0-9_+-])[A-Za-z0-9_+-]{32,}+={0,2}(?![A-Za-z0-9_+-])")
-_TOKEN_CHARACTERS = frozenset(
-    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_+-=/.~"
-)
+_TOKEN_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_+-=/.~")
 MASK = "***"
 
 
@@ -136,8 +134,6 @@ def scrub(text: str) -> str:
 
 
 # --- entries -----------------------------------------------------------------------------------
-
-
 
 
 def _readable_value(value: str | None) -> str:

@@ -103,8 +103,9 @@ class AnonymousRefusals:
             if not (everything or flood) and self._scanned_minute == minute:
                 return []  # scanning on every audit entry would cost O(addresses) each
             self._scanned_minute = minute
-            done = [key for key, value in self._minutes.items()
-                    if everything or flood or value.minute < minute]
+            done = [
+                key for key, value in self._minutes.items() if everything or flood or value.minute < minute
+            ]
             taken = [(key.split("\x00", 1)[0], self._minutes.pop(key)) for key in done]
         return [(address, value) for address, value in taken if value.more]
 
@@ -114,9 +115,17 @@ class Auditor:
         self.log = audit
         self.refusals = refusals or AnonymousRefusals()
 
-    def record(self, caller: Caller, action: str, outcome: Outcome, *,
-               domain: Domain | None = None, guid: str | None = None,
-               detail: str | None = None, user: str | None = None) -> None:
+    def record(
+        self,
+        caller: Caller,
+        action: str,
+        outcome: Outcome,
+        *,
+        domain: Domain | None = None,
+        guid: str | None = None,
+        detail: str | None = None,
+        user: str | None = None,
+    ) -> None:
         """Write one audit entry. Anonymous refusals are counted per address and minute
         (AnonymousRefusals): only the first of each minute is written straight away."""
         if caller.actor is None and outcome is Outcome.DENIED and caller.address:
@@ -127,8 +136,7 @@ class Auditor:
             detail = f"{detail} [client {caller.address}]" if detail else f"[client {caller.address}]"
         else:
             self._write_due_summaries()
-        self._append(self._event(caller, action, outcome, domain=domain, guid=guid, detail=detail,
-                                 user=user))
+        self._append(self._event(caller, action, outcome, domain=domain, guid=guid, detail=detail, user=user))
 
     def flush_refusals(self) -> None:
         """Write every pending count now (at shutdown)."""
@@ -137,11 +145,14 @@ class Auditor:
     def _write_due_summaries(self, *, everything: bool = False) -> None:
         for address, minute in self.refusals.due(everything=everything):
             actions = ", ".join(f"{name} x{count}" for name, count in minute.actions.most_common())
-            self._append(AuditEvent(
-                action="refused.anonymous", outcome=Outcome.DENIED,
-                detail=f"{minute.more} more anonymous refusal(s) [client {address}] in the minute "
-                       f"{_minute_text(minute.minute)}: {actions}",
-            ))
+            self._append(
+                AuditEvent(
+                    action="refused.anonymous",
+                    outcome=Outcome.DENIED,
+                    detail=f"{minute.more} more anonymous refusal(s) [client {address}] in the minute "
+                    f"{_minute_text(minute.minute)}: {actions}",
+                )
+            )
 
     # A change's success entry travels with the change: its note, written to the journal in
     # the same commit, is recorded here once the change is durable, and recorded at the
@@ -165,8 +176,10 @@ class Auditor:
         parsed = [_parse_note(n) for n in notes]
         # Entries land in the log a moment after their note's time, not always in its order.
         since = datetime.fromisoformat(min(t for t, _ in parsed)) - timedelta(minutes=1)
-        seen = {(e.get("time"), e.get("action"), e.get("assembly_guid"))
-                for e in self.log.entries_since(since.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z")}
+        seen = {
+            (e.get("time"), e.get("action"), e.get("assembly_guid"))
+            for e in self.log.entries_since(since.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z")
+        }
         missing = 0
         for note, (time, event) in zip(notes, parsed, strict=True):
             if (time, event.action, event.assembly_guid) not in seen:
@@ -177,8 +190,16 @@ class Auditor:
         return missing
 
     @staticmethod
-    def _event(caller: Caller, action: str, outcome: Outcome, *, domain: Domain | None,
-               guid: str | None, detail: str | None, user: str | None = None) -> AuditEvent:
+    def _event(
+        caller: Caller,
+        action: str,
+        outcome: Outcome,
+        *,
+        domain: Domain | None,
+        guid: str | None,
+        detail: str | None,
+        user: str | None = None,
+    ) -> AuditEvent:
         actor = caller.actor
         return AuditEvent(
             action=action,
@@ -198,12 +219,25 @@ class Auditor:
         except OSError as exc:
             # The action's own outcome stands (a refusal stays a refusal, a queued change stays
             # queued); losing its audit entry is reported loudly instead of turned into a 500.
-            log.critical("AUDIT WRITE FAILED (%s): %s %s user=%s domain=%s guid=%s", exc,
-                         event.action, event.outcome.value, event.user, event.domain,
-                         event.assembly_guid)
+            log.critical(
+                "AUDIT WRITE FAILED (%s): %s %s user=%s domain=%s guid=%s",
+                exc,
+                event.action,
+                event.outcome.value,
+                event.user,
+                event.domain,
+                event.assembly_guid,
+            )
 
-    def require(self, decision: Decision, caller: Caller, action: str, *,
-                domain: Domain | None = None, guid: str | None = None) -> None:
+    def require(
+        self,
+        decision: Decision,
+        caller: Caller,
+        action: str,
+        *,
+        domain: Domain | None = None,
+        guid: str | None = None,
+    ) -> None:
         """Raise Denied (after auditing the denial) unless the decision allows."""
         if decision.allowed:
             return

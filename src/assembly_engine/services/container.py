@@ -33,8 +33,7 @@ from .maintenance import MaintenanceService
 log = logging.getLogger("assembly_engine")
 
 AUDIT_FILE = "audit.log"
-__all__ = ["AUDIT_FILE", "CLI_ACCESS_FILE", "EngineServices", "engine_running",
-           "running_engine_access"]
+__all__ = ["AUDIT_FILE", "CLI_ACCESS_FILE", "EngineServices", "engine_running", "running_engine_access"]
 
 
 def engine_running(settings: Settings) -> str | None:
@@ -68,8 +67,9 @@ class EngineServices:
     cli_token: str
 
     @classmethod
-    def open(cls, settings: Settings, *, start_worker: bool = True,
-             announce_admin: bool = True) -> EngineServices:
+    def open(
+        cls, settings: Settings, *, start_worker: bool = True, announce_admin: bool = True
+    ) -> EngineServices:
         make_home_private(settings.home)
         storage = StorageRuntime.open(settings, start_worker=start_worker)
         try:
@@ -83,7 +83,8 @@ class EngineServices:
                     f"    username: admin\n    password: {generated}\n"
                     "  Sign in and change it (PATCH /api/users/admin with password and\n"
                     "  current_password). It is not shown again.\n",
-                    file=sys.stderr, flush=True,
+                    file=sys.stderr,
+                    flush=True,
                 )
             audit = AuditLog(HashChainedLog(settings.logs_dir / AUDIT_FILE))
             sessions = SessionService(store, settings.session_ttl_seconds)
@@ -91,13 +92,19 @@ class EngineServices:
             passwords = PasswordGate(users, throttle)
             dev_mode = DevModeService(store, users, settings.dev_mode_ttl_seconds, passwords=passwords)
             auditor = Auditor(audit)
-            assemblies = AssemblyService(storage, audit,
-                                         lock_retry_seconds=settings.lock_retry_seconds,
-                                         import_max_bytes=settings.import_max_bytes,
-                                         auditor=auditor)
-            history = HistoryService(assemblies, keep=settings.history_keep,
-                                     trash_days=settings.trash_days,
-                                     prune_interval=settings.history_prune_interval)
+            assemblies = AssemblyService(
+                storage,
+                audit,
+                lock_retry_seconds=settings.lock_retry_seconds,
+                import_max_bytes=settings.import_max_bytes,
+                auditor=auditor,
+            )
+            history = HistoryService(
+                assemblies,
+                keep=settings.history_keep,
+                trash_days=settings.trash_days,
+                prune_interval=settings.history_prune_interval,
+            )
             if start_worker:
                 history.start()
             return cls(
@@ -112,13 +119,14 @@ class EngineServices:
                 audit=audit,
                 assemblies=assemblies,
                 history=history,
-                accounts=AccountService(users, sessions, dev_mode, passwords,
-                                        auditor, store.secret("audit-names")),
+                accounts=AccountService(
+                    users, sessions, dev_mode, passwords, auditor, store.secret("audit-names")
+                ),
                 maintenance=MaintenanceService(
                     storage,
-                    SqliteMaintenance(settings.runtime_root, settings.engine_db_path,
-                                      storage.payloads),
-                    auditor),
+                    SqliteMaintenance(settings.runtime_root, settings.engine_db_path, storage.payloads),
+                    auditor,
+                ),
                 cli_token=secrets.token_urlsafe(32),
             )
         except BaseException:
@@ -137,8 +145,12 @@ class EngineServices:
 
     def health(self) -> dict[str, object]:
         cache = self.storage.cache
-        return {"status": "ok", "assemblies": cache.counts(), "queue_depth": cache.depth(),
-                "cache_warm": cache.warm}
+        return {
+            "status": "ok",
+            "assemblies": cache.counts(),
+            "queue_depth": cache.depth(),
+            "cache_warm": cache.warm,
+        }
 
     def close(self) -> None:
         self.withdraw_cli_access()

@@ -13,8 +13,16 @@ from ..persistence.errors import StorageFailed as StorageUnavailable
 ServiceError = EngineError
 
 __all__ = [
-    "Busy", "Conflict", "Denied", "IntegrityProblem", "InvalidInput", "NotAnAssemblyDocument",
-    "NotFound", "ServiceError", "StorageUnavailable", "TooLarge",
+    "Busy",
+    "Conflict",
+    "Denied",
+    "IntegrityProblem",
+    "InvalidInput",
+    "NotAnAssemblyDocument",
+    "NotFound",
+    "ServiceError",
+    "StorageUnavailable",
+    "TooLarge",
 ]
 
 

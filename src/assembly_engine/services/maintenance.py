@@ -62,8 +62,9 @@ class MaintenanceService:
         self.auditor = auditor
 
     # -- verify ------------------------------------------------------------------------
-    def verify(self, caller: Caller, *, fix: bool = False,
-               grace_seconds: float = ORPHAN_GRACE_SECONDS) -> dict[str, Any]:
+    def verify(
+        self, caller: Caller, *, fix: bool = False, grace_seconds: float = ORPHAN_GRACE_SECONDS
+    ) -> dict[str, Any]:
         action = "verify.fix" if fix else "verify"
         decision = policy.may_flush(caller.actor) if fix else policy.may_manage_users(caller.actor)
         self.auditor.require(decision, caller, action)
@@ -83,8 +84,9 @@ class MaintenanceService:
             checked: dict[tuple[str, str | None], Integrity] = {}
             problems: dict[tuple[str, str], dict[str, Any]] = {}  # (assembly, payload) -> entry
 
-            def check(where: str, guid: str, name: str, domain: Domain, payload_guid: str,
-                      checksum: str | None) -> Integrity:
+            def check(
+                where: str, guid: str, name: str, domain: Domain, payload_guid: str, checksum: str | None
+            ) -> Integrity:
                 """Check one payload reference (each folder and checksum read once)."""
                 key = (payload_guid, checksum or None)
                 if key not in checked:
@@ -98,22 +100,38 @@ class MaintenanceService:
                     entry = problems.get((guid, payload_guid))
                     if entry is None:
                         entry = problems[(guid, payload_guid)] = {
-                            "assembly_guid": guid, "display_name": name, "domain": domain.value,
-                            "payload_guid": payload_guid, "where": []}
+                            "assembly_guid": guid,
+                            "display_name": name,
+                            "domain": domain.value,
+                            "payload_guid": payload_guid,
+                            "where": [],
+                        }
                         (report.missing if status is Integrity.MISSING else report.corrupt).append(entry)
                     entry["where"].append(where)
                 return status
 
             for item in cache.items():
                 ref = item.record.payload
-                status = check("cache", item.assembly_guid, item.record.display_name, item.domain,
-                               ref.payload_guid, ref.checksum)
+                status = check(
+                    "cache",
+                    item.assembly_guid,
+                    item.record.display_name,
+                    item.domain,
+                    ref.payload_guid,
+                    ref.checksum,
+                )
                 cache.set_integrity(item.assembly_guid, status, payload_guid=ref.payload_guid)
             # What a restart would load: every database row and every queued journal entry.
             for domain in Domain:
                 for row in self.storage.databases[domain].load_rows():
-                    check("database", row[0], row[1], domain, row[PAYLOAD_GUID_COLUMN],
-                          row[PAYLOAD_CHECKSUM_COLUMN])
+                    check(
+                        "database",
+                        row[0],
+                        row[1],
+                        domain,
+                        row[PAYLOAD_GUID_COLUMN],
+                        row[PAYLOAD_CHECKSUM_COLUMN],
+                    )
             # Every kept revision: a restore or an undelete may bring it back.
             kept: set[str] = set()
             for domain in Domain:
@@ -123,19 +141,27 @@ class MaintenanceService:
                     kept.add(payload_guid)
             for queued in self.storage.journal.pending():
                 record = queued.record
-                check("journal", record.assembly_guid, record.display_name, record.domain,
-                      record.payload.payload_guid, record.payload.checksum)
-            referenced = (cache.referenced_payloads() | self.storage.journal.referenced_payloads()
-                          | kept)
-            sweep = self.files.sweep_orphans(referenced, listed=listed,
-                                             grace_seconds=grace_seconds, remove=fix)
+                check(
+                    "journal",
+                    record.assembly_guid,
+                    record.display_name,
+                    record.domain,
+                    record.payload.payload_guid,
+                    record.payload.checksum,
+                )
+            referenced = cache.referenced_payloads() | self.storage.journal.referenced_payloads() | kept
+            sweep = self.files.sweep_orphans(
+                referenced, listed=listed, grace_seconds=grace_seconds, remove=fix
+            )
             report.orphans = list(sweep.orphans)
             report.recent_unreferenced = list(sweep.recent)  # may belong to a write in progress
             report.stale_temp = list(sweep.stale_temp)
             report.removed = list(sweep.removed)
-        detail = (f"checked={report.checked} missing={len(report.missing)} corrupt={len(report.corrupt)} "
-                  f"orphans={len(report.orphans)} stale_temp={len(report.stale_temp)} "
-                  f"removed={len(report.removed)}")
+        detail = (
+            f"checked={report.checked} missing={len(report.missing)} corrupt={len(report.corrupt)} "
+            f"orphans={len(report.orphans)} stale_temp={len(report.stale_temp)} "
+            f"removed={len(report.removed)}"
+        )
         self.auditor.record(caller, action, Outcome.SUCCESS if report.ok else Outcome.FAILED, detail=detail)
         return report.as_dict()
 
@@ -144,8 +170,13 @@ class MaintenanceService:
         """Check the audit chain under the log's lock (no entry is half written meanwhile)."""
         self.auditor.require(policy.may_manage_users(caller.actor), caller, "audit.verify")
         result = self.auditor.log.verify()
-        return {"ok": result.ok, "entries": result.entries, "first_bad_line": result.first_bad_line,
-                "problem": result.problem, "path": str(self.auditor.log.path)}
+        return {
+            "ok": result.ok,
+            "entries": result.entries,
+            "first_bad_line": result.first_bad_line,
+            "problem": result.problem,
+            "path": str(self.auditor.log.path),
+        }
 
     # -- backup ------------------------------------------------------------------------
     def backup(self, caller: Caller, destination: Path) -> dict[str, Any]:
@@ -163,8 +194,10 @@ class MaintenanceService:
             copied: dict[str, Any] = dict(self.files.copy_stores(destination))
         self.auditor.log.copy_to(destination / BACKUP_LOGS)
         self.files.seal_backup(destination)
-        result = {"destination": str(destination), "copied": copied,
-                  "seconds": round(time.monotonic() - started, 3)}
+        result = {
+            "destination": str(destination),
+            "copied": copied,
+            "seconds": round(time.monotonic() - started, 3),
+        }
         self.auditor.record(caller, "backup", Outcome.SUCCESS, detail=f"to {destination}")
         return result
-

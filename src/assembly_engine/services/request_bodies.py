@@ -53,8 +53,10 @@ def json_problem(value: Any, where: str = "the request") -> str | None:
                 try:
                     item.encode("utf-8")
                 except UnicodeEncodeError:
-                    return (f"{path} contains a lone UTF-16 surrogate (\\ud800-\\udfff), which "
-                            "cannot be stored as UTF-8 text")
+                    return (
+                        f"{path} contains a lone UTF-16 surrogate (\\ud800-\\udfff), which "
+                        "cannot be stored as UTF-8 text"
+                    )
         elif isinstance(item, float):
             if not math.isfinite(item):
                 return NotJson(f"{path} contains NaN or Infinity, which {NOT_JSON}")
@@ -77,8 +79,12 @@ def json_problem(value: Any, where: str = "the request") -> str | None:
 def _whole_number(value: Any, info: ValidationInfo) -> Any:
     """JSON's integers: 3 and 3.0 alike (JSON Schema's "integer"), never true or "3"."""
     where = info.field_name or "the value"
-    if (isinstance(value, bool) or not isinstance(value, int | float)
-            or isinstance(value, float) and not value.is_integer()):
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or isinstance(value, float)
+        and not value.is_integer()
+    ):
         raise ValueError(f"{where} must be a whole number")
     problem = limits.integer_problem(int(value), where)
     if problem is not None:
@@ -117,11 +123,18 @@ REASON_PATTERN = f"^{_SPACE}*{_VISIBLE}(?:{_LINE}*{_VISIBLE})?{_SPACE}*$"
 
 class DevModeSwitch(StrictModel):
     # Switching on needs your password and a reason; switching off needs neither.
-    model_config = ConfigDict(json_schema_extra={"if": {"properties": {"enabled": {"const": True}}}, "then": {
-        "required": ["password", "reason"],
-        "properties": {"password": {"type": "string"},
-                       "reason": {"type": "string", "pattern": REASON_PATTERN}},
-    }})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "if": {"properties": {"enabled": {"const": True}}},
+            "then": {
+                "required": ["password", "reason"],
+                "properties": {
+                    "password": {"type": "string"},
+                    "reason": {"type": "string", "pattern": REASON_PATTERN},
+                },
+            },
+        }
+    )
 
     enabled: StrictBool
     password: Annotated[str, Field(max_length=1024)] | None = None

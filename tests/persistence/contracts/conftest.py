@@ -78,8 +78,7 @@ class SqliteBackend(Backend):
         return self._payloads
 
     def domain_store(self, domain: Domain) -> DomainStore:
-        db = DomainDatabase(domain, self.root / DATABASE_FILES[domain], ConnectionOptions(),
-                            history=True)
+        db = DomainDatabase(domain, self.root / DATABASE_FILES[domain], ConnectionOptions(), history=True)
         db.validate()  # creates or migrates the schema, as a boot does
         self._keep(db)
         return db

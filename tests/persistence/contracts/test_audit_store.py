@@ -9,9 +9,18 @@ from .conftest import Backend
 
 
 def fields(action: str, time: str = "2026-01-01T00:00:00.000Z") -> dict[str, Any]:
-    return {"time": time, "user": "admin", "role": "admin", "session": None, "action": action,
-            "domain": None, "assembly_guid": None, "outcome": "success", "dev_mode": False,
-            "detail": None}
+    return {
+        "time": time,
+        "user": "admin",
+        "role": "admin",
+        "session": None,
+        "action": action,
+        "domain": None,
+        "assembly_guid": None,
+        "outcome": "success",
+        "dev_mode": False,
+        "detail": None,
+    }
 
 
 def test_entries_are_numbered_and_chained(backend: Backend) -> None:

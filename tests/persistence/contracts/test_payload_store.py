@@ -12,8 +12,12 @@ from .conftest import Backend
 
 
 def content(text: str = "Write-Host 'hi'\n") -> PayloadContent:
-    return PayloadContent(PayloadType.SCRIPT, "script.ps1", text.encode(),
-                          files=(PayloadFile("notes.txt", b"\x00binary", "text/plain"),))
+    return PayloadContent(
+        PayloadType.SCRIPT,
+        "script.ps1",
+        text.encode(),
+        files=(PayloadFile("notes.txt", b"\x00binary", "text/plain"),),
+    )
 
 
 def test_written_content_reads_back_byte_for_byte(backend: Backend) -> None:

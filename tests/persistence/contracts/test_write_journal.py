@@ -26,8 +26,7 @@ def test_a_submitted_entry_is_durable_and_pending_after_a_restart(backend: Backe
 def test_discarded_entries_are_gone(backend: Backend) -> None:
     payloads = backend.payloads()
     journal = backend.journal()
-    entries = [new_entry(journal, "upsert", make_record(payloads, Domain.USER, name))
-               for name in ("a", "b")]
+    entries = [new_entry(journal, "upsert", make_record(payloads, Domain.USER, name)) for name in ("a", "b")]
     for entry in entries:
         journal.submit(entry).result(timeout=30)
     journal.discard([(entries[0].assembly_guid, entries[0].seq)])

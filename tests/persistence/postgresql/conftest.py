@@ -18,8 +18,9 @@ def postgresql_server() -> Iterator[PostgresServer]:
     try:
         server = PostgresServer().start()
     except PostgresUnavailable as exc:
-        pytest.fail(f"the PostgreSQL tests need a throwaway server, which could not start: {exc}",
-                    pytrace=False)
+        pytest.fail(
+            f"the PostgreSQL tests need a throwaway server, which could not start: {exc}", pytrace=False
+        )
     try:
         yield server
     finally:

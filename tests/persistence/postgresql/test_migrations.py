@@ -25,9 +25,20 @@ from assembly_engine.persistence.postgresql.pool import connect, migrate_databas
 from assembly_engine.persistence.postgresql.schema_v1 import DOMAIN_SCHEMAS
 
 TABLES = {
-    "public": {"schema_migrations", "write_queue", "write_queue_head", "revision_heads", "payload_files",
-               "users", "sessions", "engine_meta", "login_throttle", "login_throttle_in_flight",
-               "audit_log", "audit_head"},
+    "public": {
+        "schema_migrations",
+        "write_queue",
+        "write_queue_head",
+        "revision_heads",
+        "payload_files",
+        "users",
+        "sessions",
+        "engine_meta",
+        "login_throttle",
+        "login_throttle_in_flight",
+        "audit_log",
+        "audit_head",
+    },
     **{schema: {"assemblies", "revisions", "deleted_assemblies"} for schema in DOMAIN_SCHEMAS.values()},
 }
 TABLES["official"] = TABLES["official"] | {"content_stamp"}
@@ -36,8 +47,9 @@ TABLES["official"] = TABLES["official"] | {"content_stamp"}
 def tables(conn: psycopg.Connection) -> dict[str, set[str]]:
     found: dict[str, set[str]] = {}
     for schema, name in conn.execute(
-            "SELECT table_schema, table_name FROM information_schema.tables "
-            "WHERE table_schema NOT IN ('pg_catalog', 'information_schema')"):
+        "SELECT table_schema, table_name FROM information_schema.tables "
+        "WHERE table_schema NOT IN ('pg_catalog', 'information_schema')"
+    ):
         found.setdefault(schema, set()).add(name)
     return found
 
@@ -47,9 +59,14 @@ def test_the_first_start_creates_the_whole_schema(database_url: str) -> None:
     with connect(database_url) as conn:
         assert tables(conn) == TABLES
         for schema in DOMAIN_SCHEMAS.values():
-            columns = [name for (name,) in conn.execute(
-                "SELECT column_name FROM information_schema.columns WHERE table_schema = %s "
-                "AND table_name = 'assemblies' ORDER BY ordinal_position", (schema,))]
+            columns = [
+                name
+                for (name,) in conn.execute(
+                    "SELECT column_name FROM information_schema.columns WHERE table_schema = %s "
+                    "AND table_name = 'assemblies' ORDER BY ordinal_position",
+                    (schema,),
+                )
+            ]
             assert columns == list(COLUMNS), schema  # today's columns, in today's order
         assert applied_versions(conn) == {m.version: m.checksum for m in MIGRATIONS}
 
@@ -73,8 +90,9 @@ def test_a_failing_migration_leaves_nothing_and_runs_again_next_time(database_ur
         fixed = Migration(2, "half done", ("CREATE TABLE two (x INTEGER)",))
         assert migrate(conn, [first, fixed]) == [2]
         # The lock was given back after the failure: another session can take it at once.
-        assert conn.execute("SELECT pg_try_advisory_lock(%s, %s)",
-                            (LOCK_NAMESPACE, MIGRATION_LOCK_KEY)).fetchone() == (True,)
+        assert conn.execute(
+            "SELECT pg_try_advisory_lock(%s, %s)", (LOCK_NAMESPACE, MIGRATION_LOCK_KEY)
+        ).fetchone() == (True,)
 
 
 def test_a_database_of_a_newer_engine_is_refused(database_url: str) -> None:
@@ -124,7 +142,8 @@ def waiting_for_the_lock(conn: psycopg.Connection) -> int:
     row = conn.execute(
         "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted "
         "AND classid::bigint = %s AND objid::bigint = %s AND objsubid = 2",
-        (LOCK_NAMESPACE, MIGRATION_LOCK_KEY)).fetchone()
+        (LOCK_NAMESPACE, MIGRATION_LOCK_KEY),
+    ).fetchone()
     return int(row[0]) if row else 0
 
 
@@ -132,9 +151,15 @@ def test_nodes_starting_together_migrate_once(database_url: str) -> None:
     """Three processes start while the lock is held, so all three are sure to contend."""
     with connect(database_url) as gate:
         gate.execute("SELECT pg_advisory_lock(%s, %s)", (LOCK_NAMESPACE, MIGRATION_LOCK_KEY))
-        nodes = [subprocess.Popen([sys.executable, "-c", MIGRATE_IN_A_PROCESS, database_url],
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-                 for _ in range(3)]
+        nodes = [
+            subprocess.Popen(
+                [sys.executable, "-c", MIGRATE_IN_A_PROCESS, database_url],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(3)
+        ]
         try:
             deadline = time.monotonic() + 60
             while waiting_for_the_lock(gate) < len(nodes):

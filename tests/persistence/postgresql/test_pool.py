@@ -23,8 +23,9 @@ def test_a_pool_serves_connections_named_after_the_engine(database_url: str) -> 
         assert pool.get_stats()["pool_size"] >= 2
 
 
-def test_a_connection_the_server_dropped_is_replaced(database_url: str,
-                                                     postgresql_server: PostgresServer) -> None:
+def test_a_connection_the_server_dropped_is_replaced(
+    database_url: str, postgresql_server: PostgresServer
+) -> None:
     with create_pool(database_url, min_size=1, max_size=1) as pool:
         with pool.connection() as conn:
             first = conn.info.backend_pid

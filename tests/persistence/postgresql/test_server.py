@@ -23,11 +23,18 @@ def postmaster_uid(server: PostgresServer) -> int:
 
 def test_the_session_server_is_real_durable_and_unprivileged(postgresql_server: PostgresServer) -> None:
     with psycopg.connect(postgresql_server.url()) as conn:
-        settings = dict(conn.execute(
-            "SELECT name, setting FROM pg_settings WHERE name IN "
-            "('fsync', 'synchronous_commit', 'listen_addresses', 'unix_socket_directories')").fetchall())
-    assert settings == {"fsync": "on", "synchronous_commit": "on", "listen_addresses": "127.0.0.1",
-                        "unix_socket_directories": str(postgresql_server.base)}
+        settings = dict(
+            conn.execute(
+                "SELECT name, setting FROM pg_settings WHERE name IN "
+                "('fsync', 'synchronous_commit', 'listen_addresses', 'unix_socket_directories')"
+            ).fetchall()
+        )
+    assert settings == {
+        "fsync": "on",
+        "synchronous_commit": "on",
+        "listen_addresses": "127.0.0.1",
+        "unix_socket_directories": str(postgresql_server.base),
+    }
     uid = postmaster_uid(postgresql_server)
     assert uid != 0
     if os.geteuid() == 0:

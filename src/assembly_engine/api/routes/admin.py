@@ -36,8 +36,9 @@ def verify(caller: CurrentCaller, engine: Services) -> dict[str, Any]:
 
 
 @router.post("/verify", responses=error_responses(400, 401, 403, 415, 422))
-def verify_and_fix(body: Annotated[VerifyRequest, Body()], caller: CurrentCaller,
-                   engine: Services) -> dict[str, Any]:
+def verify_and_fix(
+    body: Annotated[VerifyRequest, Body()], caller: CurrentCaller, engine: Services
+) -> dict[str, Any]:
     """Verify; with ``fix`` also remove orphan payload folders older than the grace period."""
     return engine.maintenance.verify(caller, fix=body.fix, grace_seconds=body.grace_seconds)
 
@@ -49,16 +50,16 @@ def audit_verify(caller: CurrentCaller, engine: Services) -> dict[str, Any]:
 
 
 @router.post("/history/prune", responses=error_responses(400, 401, 403, 415, 422, 503))
-def prune_history(caller: CurrentCaller, engine: Services,
-                  body: Annotated[PruneRequest | None, Body()] = None) -> dict[str, Any]:
+def prune_history(
+    caller: CurrentCaller, engine: Services, body: Annotated[PruneRequest | None, Body()] = None
+) -> dict[str, Any]:
     """Apply retention now: ENGINE_HISTORY_KEEP and ENGINE_TRASH_DAYS unless given."""
     body = body or PruneRequest()
     return engine.history.prune(caller, keep=body.keep, trash_days=body.trash_days)
 
 
 @router.post("/backup", responses=error_responses(400, 401, 403, 415, 422))
-def backup(body: Annotated[BackupRequest, Body()], caller: CurrentCaller,
-           engine: Services) -> dict[str, Any]:
+def backup(body: Annotated[BackupRequest, Body()], caller: CurrentCaller, engine: Services) -> dict[str, Any]:
     """Snapshot everything into a folder on the engine's machine (CLI only)."""
     try:
         return engine.maintenance.backup(caller, Path(body.destination))

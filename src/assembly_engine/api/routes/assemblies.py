@@ -66,14 +66,17 @@ def _query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
     """OpenAPI query parameters of ``model`` (for routes that parse their query themselves)."""
     schema = model.model_json_schema()
     definitions = schema.get("$defs", {})
-    return [{"name": name, "in": "query", "required": False,
-             "schema": _inline_refs(prop, definitions)}
-            for name, prop in schema["properties"].items()]
+    return [
+        {"name": name, "in": "query", "required": False, "schema": _inline_refs(prop, definitions)}
+        for name, prop in schema["properties"].items()
+    ]
 
 
-@router.get("", responses={200: {"model": ListPage}, **error_responses(400, 401, 422),
-                           304: {"description": "unchanged"}},
-            openapi_extra={"parameters": _query_parameters(ListParams)})
+@router.get(
+    "",
+    responses={200: {"model": ListPage}, **error_responses(400, 401, 422), 304: {"description": "unchanged"}},
+    openapi_extra={"parameters": _query_parameters(ListParams)},
+)
 async def list_assemblies(request: Request) -> Response:
     # The busiest route: requests reach it through api/fast_lane.py, not FastAPI's routing
     # (this registration gives the OpenAPI document). The page comes from the service's
@@ -90,20 +93,26 @@ async def list_assemblies(request: Request) -> Response:
             raise _query_refused(exc) from None
     if request.headers.get("if-none-match") == page.etag:
         return Response(status_code=304, headers={"ETag": page.etag})
-    return Response(page.body, media_type="application/json",
-                    headers={"ETag": page.etag, "Cache-Control": "no-cache"})
+    return Response(
+        page.body, media_type="application/json", headers={"ETag": page.etag, "Cache-Control": "no-cache"}
+    )
 
 
-@router.get("/facets", response_model=Facets, responses=error_responses(400, 401, 422),
-            openapi_extra={"parameters": _query_parameters(FacetParams)})
+@router.get(
+    "/facets",
+    response_model=Facets,
+    responses=error_responses(400, 401, 422),
+    openapi_extra={"parameters": _query_parameters(FacetParams)},
+)
 def list_facets(request: Request, caller: CurrentCaller, engine: Services) -> dict[str, Any]:
     """Counts per domain, kind and category for the list's search and filters."""
     return engine.assemblies.listing.facets(caller, _validated(FacetParams, request).to_query())
 
 
 @router.post("", status_code=201, responses=WRITE_ERRORS)
-def create_assembly(body: Annotated[NewAssembly, Body()], caller: CurrentCaller,
-                    engine: Services) -> dict[str, Any]:
+def create_assembly(
+    body: Annotated[NewAssembly, Body()], caller: CurrentCaller, engine: Services
+) -> dict[str, Any]:
     return engine.assemblies.create(caller, body)
 
 
@@ -113,8 +122,9 @@ def queue(caller: CurrentCaller, engine: Services) -> dict[str, Any]:
 
 
 @router.post("/dev-mode/write", responses=error_responses(400, 401, 403, 415, 422, 503))
-def dev_mode_write(caller: CurrentCaller, engine: Services,
-                   body: Annotated[FlushRequest | None, Body()] = None) -> dict[str, Any]:
+def dev_mode_write(
+    caller: CurrentCaller, engine: Services, body: Annotated[FlushRequest | None, Body()] = None
+) -> dict[str, Any]:
     return engine.assemblies.flush(caller, body.domain if body else None)
 
 
@@ -123,10 +133,14 @@ def official_sync(caller: CurrentCaller, engine: Services) -> dict[str, Any]:
     return engine.assemblies.sync_official(caller)
 
 
-@router.post("/import", status_code=201,
-             responses={**WRITE_ERRORS, 200: {"description": "replaced in place, or a dry run"}})
-def import_assembly(body: Annotated[ImportRequest, Body()], caller: CurrentCaller, engine: Services,
-                    response: Response) -> dict[str, Any]:
+@router.post(
+    "/import",
+    status_code=201,
+    responses={**WRITE_ERRORS, 200: {"description": "replaced in place, or a dry run"}},
+)
+def import_assembly(
+    body: Annotated[ImportRequest, Body()], caller: CurrentCaller, engine: Services, response: Response
+) -> dict[str, Any]:
     """Import a document: a new assembly (201), or the replaced one it names (200).
 
     With ``dry_run: true`` nothing is created: the answer (200) is ``{"dry_run": true,
@@ -137,12 +151,15 @@ def import_assembly(body: Annotated[ImportRequest, Body()], caller: CurrentCalle
         raise ApiError(422, "invalid_document", f"{exc}.") from None
     if body.dry_run:
         response.status_code = 200
-        return {"dry_run": True, "would_create": engine.assemblies.dry_run_import(
-            caller, document, body.domain, file_name=body.file_name, script=script,
-            as_new=body.as_new)}
-    record, created = engine.assemblies.import_document(caller, document, body.domain,
-                                                        file_name=body.file_name, script=script,
-                                                        as_new=body.as_new)
+        return {
+            "dry_run": True,
+            "would_create": engine.assemblies.dry_run_import(
+                caller, document, body.domain, file_name=body.file_name, script=script, as_new=body.as_new
+            ),
+        }
+    record, created = engine.assemblies.import_document(
+        caller, document, body.domain, file_name=body.file_name, script=script, as_new=body.as_new
+    )
     if not created:
         response.status_code = 200
     return record
@@ -156,8 +173,9 @@ def _batch_item(item: ImportDocument) -> ImportItem:
 
 
 @router.post("/import/batch", responses=WRITE_ERRORS)
-def import_batch(body: Annotated[ImportBatchRequest, Body()], caller: CurrentCaller,
-                 engine: Services) -> dict[str, Any]:
+def import_batch(
+    body: Annotated[ImportBatchRequest, Body()], caller: CurrentCaller, engine: Services
+) -> dict[str, Any]:
     """Import many documents in one request; one result per document, in order.
 
     Every document is validated, then all payload folders are written and the assemblies
@@ -177,30 +195,36 @@ class RestoreRequest(StrictModel):
     expected_revision: Annotated[int, Field(ge=1, le=limits.INT64_MAX), WHOLE] | None = None
 
 
-@router.get("/deleted", responses=error_responses(401, 422),
-            openapi_extra={"parameters": _query_parameters(DeletedParams)})
+@router.get(
+    "/deleted",
+    responses=error_responses(401, 422),
+    openapi_extra={"parameters": _query_parameters(DeletedParams)},
+)
 def deleted_assemblies(request: Request, caller: CurrentCaller, engine: Services) -> dict[str, Any]:
     """Deleted assemblies (undeletable until retention purges them), with the list's filters."""
     return engine.history.deleted(caller, _validated(DeletedParams, request).to_query())
 
 
 @router.get("/{guid:guid}/revisions", responses=READ_ERRORS)
-def list_revisions(guid: AssemblyId, caller: CurrentCaller, engine: Services,
-                   page: Annotated[PageParams, Query()]) -> dict[str, Any]:
+def list_revisions(
+    guid: AssemblyId, caller: CurrentCaller, engine: Services, page: Annotated[PageParams, Query()]
+) -> dict[str, Any]:
     """Every kept revision, newest first, the current one included."""
     return engine.history.revisions(caller, guid, limit=page.limit, offset=page.offset)
 
 
 @router.get("/{guid:guid}/revisions/{revision}", responses=READ_ERRORS)
-def get_revision(guid: AssemblyId, revision: RevisionNumber, caller: CurrentCaller,
-                 engine: Services) -> dict[str, Any]:
+def get_revision(
+    guid: AssemblyId, revision: RevisionNumber, caller: CurrentCaller, engine: Services
+) -> dict[str, Any]:
     """The record exactly as it was at ``revision``, with its payload."""
     return engine.history.revision(caller, guid, revision)
 
 
 @router.get("/{guid:guid}/revisions/{revision}/export", responses=READ_ERRORS)
-def export_revision(guid: AssemblyId, revision: RevisionNumber, caller: CurrentCaller,
-                    engine: Services) -> JsonResponse:
+def export_revision(
+    guid: AssemblyId, revision: RevisionNumber, caller: CurrentCaller, engine: Services
+) -> JsonResponse:
     document, file_name = engine.history.export_revision(caller, guid, revision)
     return JsonResponse(document, headers={"Content-Disposition": attachment_disposition(file_name)})
 
@@ -254,8 +278,7 @@ def update_assembly(
     engine: Services,
     if_match: IfMatch = None,
 ) -> dict[str, Any]:
-    return engine.assemblies.update(caller, guid, body,
-                                    expected_revision=parse_if_match(if_match))
+    return engine.assemblies.update(caller, guid, body, expected_revision=parse_if_match(if_match))
 
 
 @router.delete("/{guid:guid}", status_code=202, responses=WRITE_ERRORS)
@@ -265,11 +288,14 @@ def delete_assembly(
     engine: Services,
     if_match: IfMatch = None,
 ) -> dict[str, Any]:
-    return engine.assemblies.delete(caller, guid,
-                                    expected_revision=parse_if_match(if_match))
+    return engine.assemblies.delete(caller, guid, expected_revision=parse_if_match(if_match))
 
 
 @router.post("/{guid:guid}/clone", status_code=201, responses=WRITE_ERRORS)
-def clone_assembly(guid: AssemblyId, caller: CurrentCaller, engine: Services,
-                   body: Annotated[CloneRequest | None, Body()] = None) -> dict[str, Any]:
+def clone_assembly(
+    guid: AssemblyId,
+    caller: CurrentCaller,
+    engine: Services,
+    body: Annotated[CloneRequest | None, Body()] = None,
+) -> dict[str, Any]:
     return engine.assemblies.clone(caller, guid, body or CloneRequest())

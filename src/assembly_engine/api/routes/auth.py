@@ -22,15 +22,30 @@ class LoginBody(StrictModel):
 
 
 @router.post("/login", response_model=LoggedIn, responses=error_responses(400, 401, 415, 422, 429, 503))
-def login(body: Annotated[LoginBody, Body()], request: Request, response: Response,
-          engine: Services) -> dict[str, Any]:
+def login(
+    body: Annotated[LoginBody, Body()], request: Request, response: Response, engine: Services
+) -> dict[str, Any]:
     signed_in = engine.accounts.login(body.username, body.password, client_address(request))
     max_age = int(engine.settings.session_ttl_seconds)
     secure = request.url.scheme == "https"
-    response.set_cookie(SESSION_COOKIE, signed_in.token, max_age=max_age, httponly=True,
-                        samesite="strict", secure=secure, path="/")
-    response.set_cookie(CSRF_COOKIE, signed_in.csrf_token, max_age=max_age, httponly=False,
-                        samesite="strict", secure=secure, path="/")
+    response.set_cookie(
+        SESSION_COOKIE,
+        signed_in.token,
+        max_age=max_age,
+        httponly=True,
+        samesite="strict",
+        secure=secure,
+        path="/",
+    )
+    response.set_cookie(
+        CSRF_COOKIE,
+        signed_in.csrf_token,
+        max_age=max_age,
+        httponly=False,
+        samesite="strict",
+        secure=secure,
+        path="/",
+    )
     return {
         "user": {"username": signed_in.user.username, "role": signed_in.user.role.value},
         "token": signed_in.token,
@@ -64,8 +79,9 @@ def me(auth: SignedIn, engine: Services) -> dict[str, Any]:
     return _who(auth, engine)
 
 
-@router.get("/session", response_model=SessionState, response_model_exclude_unset=True,
-            responses=error_responses(401))
+@router.get(
+    "/session", response_model=SessionState, response_model_exclude_unset=True, responses=error_responses(401)
+)
 def session(auth: Auth, engine: Services) -> dict[str, Any]:
     """Like /me, but "not signed in" is an answer (200), not an error: the web UI asks
     this on every page load. A session that stopped working says why (``ended``)."""

@@ -20,7 +20,7 @@ def dev_mode_state(auth: Auth, engine: Services) -> dict[str, Any]:
 
 
 @router.post("/switch", response_model=DevModeState, responses=error_responses(400, 401, 403, 415, 422, 429))
-def dev_mode_switch(body: Annotated[DevModeSwitch, Body()], auth: Auth,
-                    engine: Services) -> dict[str, Any]:
-    return engine.accounts.switch_dev_mode(auth.caller, auth.session, enabled=body.enabled,
-                                           password=body.password, reason=body.reason)
+def dev_mode_switch(body: Annotated[DevModeSwitch, Body()], auth: Auth, engine: Services) -> dict[str, Any]:
+    return engine.accounts.switch_dev_mode(
+        auth.caller, auth.session, enabled=body.enabled, password=body.password, reason=body.reason
+    )

@@ -30,9 +30,14 @@ class NewUser(StrictModel):
 
 class UserChanges(StrictModel):
     # At least one change (the current password alone changes nothing).
-    model_config = ConfigDict(json_schema_extra={"anyOf": [
-        {"required": [name], "properties": {name: {"not": {"type": "null"}}}}
-        for name in ("role", "disabled", "password")]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [
+                {"required": [name], "properties": {name: {"not": {"type": "null"}}}}
+                for name in ("role", "disabled", "password")
+            ]
+        }
+    )
 
     role: Role | None = None
     disabled: StrictBool | None = None
@@ -47,17 +52,23 @@ def list_users(caller: CurrentCaller, engine: Services) -> dict[str, Any]:
 
 
 @router.post("", status_code=201, responses=error_responses(400, 401, 403, 409, 415, 422, 429))
-def create_user(body: Annotated[NewUser, Body()], caller: CurrentCaller,
-                engine: Services) -> dict[str, Any]:
-    return engine.accounts.create_user(caller, body.username, body.password, body.role,
-                                       current_password=body.current_password)
+def create_user(body: Annotated[NewUser, Body()], caller: CurrentCaller, engine: Services) -> dict[str, Any]:
+    return engine.accounts.create_user(
+        caller, body.username, body.password, body.role, current_password=body.current_password
+    )
 
 
 @router.patch("/{username}", responses=error_responses(400, 401, 403, 404, 409, 415, 422, 429))
-def update_user(username: Username, body: Annotated[UserChanges, Body()], auth: Auth,
-                engine: Services) -> dict[str, Any]:
+def update_user(
+    username: Username, body: Annotated[UserChanges, Body()], auth: Auth, engine: Services
+) -> dict[str, Any]:
     own = auth.caller.username is not None and auth.caller.username.casefold() == username.casefold()
     return engine.accounts.update_user(
-        auth.caller, username, role=body.role, disabled=body.disabled, password=body.password,
-        keep_token=auth.token if own else None, current_password=body.current_password,
+        auth.caller,
+        username,
+        role=body.role,
+        disabled=body.disabled,
+        password=body.password,
+        keep_token=auth.token if own else None,
+        current_password=body.current_password,
     )

@@ -43,9 +43,7 @@ class Migration:
         return hashlib.sha256("\n;\n".join(self.statements).encode("utf-8")).hexdigest()
 
 
-MIGRATIONS: tuple[Migration, ...] = (
-    Migration(1, schema_v1.NAME, schema_v1.STATEMENTS),
-)
+MIGRATIONS: tuple[Migration, ...] = (Migration(1, schema_v1.NAME, schema_v1.STATEMENTS),)
 
 
 class MigrationError(RuntimeError):
@@ -66,8 +64,12 @@ def applied_versions(conn: psycopg.Connection) -> dict[int, str]:
     return {int(v): str(c) for v, c in conn.execute("SELECT version, checksum FROM schema_migrations")}
 
 
-def migrate(conn: psycopg.Connection, migrations: Sequence[Migration] = MIGRATIONS, *,
-            lock_wait_seconds: float = 120.0) -> list[int]:
+def migrate(
+    conn: psycopg.Connection,
+    migrations: Sequence[Migration] = MIGRATIONS,
+    *,
+    lock_wait_seconds: float = 120.0,
+) -> list[int]:
     """Apply the migrations the database lacks; return their versions ([] when none).
 
     ``conn`` must be in autocommit mode (each migration opens its own transaction). Waits
@@ -80,8 +82,10 @@ def migrate(conn: psycopg.Connection, migrations: Sequence[Migration] = MIGRATIO
         try:
             conn.execute("SELECT pg_advisory_lock(%s, %s)", (LOCK_NAMESPACE, MIGRATION_LOCK_KEY))
         except errors.LockNotAvailable:
-            raise MigrationError(f"another node held the migration lock for over {lock_wait_seconds:g}s; "
-                                 "is a migration stuck? (pg_locks shows who holds it)") from None
+            raise MigrationError(
+                f"another node held the migration lock for over {lock_wait_seconds:g}s; "
+                "is a migration stuck? (pg_locks shows who holds it)"
+            ) from None
         try:
             return _apply_missing(conn, migrations)
         finally:
@@ -99,12 +103,16 @@ def _apply_missing(conn: psycopg.Connection, migrations: Sequence[Migration]) ->
     known = {m.version: m for m in migrations}
     newer = sorted(v for v in applied if v not in known)
     if newer:
-        raise MigrationError(f"the database has schema version {newer[-1]}, newer than this engine "
-                             f"knows ({len(migrations)}): upgrade the engine")
+        raise MigrationError(
+            f"the database has schema version {newer[-1]}, newer than this engine "
+            f"knows ({len(migrations)}): upgrade the engine"
+        )
     for version, checksum in sorted(applied.items()):
         if known[version].checksum != checksum:
-            raise MigrationError(f"migration {version} ({known[version].name}) differs from the one "
-                                 "applied to this database; applied migrations are never edited")
+            raise MigrationError(
+                f"migration {version} ({known[version].name}) differs from the one "
+                "applied to this database; applied migrations are never edited"
+            )
     done: list[int] = []
     for migration in migrations:
         if migration.version in applied:
@@ -112,7 +120,9 @@ def _apply_missing(conn: psycopg.Connection, migrations: Sequence[Migration]) ->
         with conn.transaction():
             for statement in migration.statements:
                 conn.execute(statement)
-            conn.execute("INSERT INTO schema_migrations (version, name, checksum) VALUES (%s, %s, %s)",
-                         (migration.version, migration.name, migration.checksum))
+            conn.execute(
+                "INSERT INTO schema_migrations (version, name, checksum) VALUES (%s, %s, %s)",
+                (migration.version, migration.name, migration.checksum),
+            )
         done.append(migration.version)
     return done

@@ -25,8 +25,7 @@ class DatabaseUnreachable(RuntimeError):
 def _reason(url: str, connect_timeout: int) -> str:
     """Why a connection fails right now (libpq's words), or '' if it now succeeds."""
     try:
-        psycopg.connect(url, connect_timeout=connect_timeout,
-                        application_name=APPLICATION_NAME).close()
+        psycopg.connect(url, connect_timeout=connect_timeout, application_name=APPLICATION_NAME).close()
     except psycopg.Error as exc:
         return str(exc).strip()
     return ""
@@ -36,20 +35,33 @@ def connect(url: str, *, connect_timeout: int = 10, autocommit: bool = True) -> 
     """One connection (migrations, maintenance), outside any pool."""
     validate_database_url(url)
     try:
-        return psycopg.connect(url, connect_timeout=connect_timeout, autocommit=autocommit,
-                               application_name=APPLICATION_NAME)
+        return psycopg.connect(
+            url, connect_timeout=connect_timeout, autocommit=autocommit, application_name=APPLICATION_NAME
+        )
     except psycopg.OperationalError as exc:
         reason = str(exc).strip()
         raise DatabaseUnreachable(f"PostgreSQL at {redact(url)} could not be reached: {reason}") from None
 
 
-def create_pool(url: str, *, min_size: int = 1, max_size: int = 8, timeout: float = 10.0,
-                connect_timeout: int = 10, name: str = APPLICATION_NAME) -> ConnectionPool:
+def create_pool(
+    url: str,
+    *,
+    min_size: int = 1,
+    max_size: int = 8,
+    timeout: float = 10.0,
+    connect_timeout: int = 10,
+    name: str = APPLICATION_NAME,
+) -> ConnectionPool:
     """An open pool with ``min_size`` connections made; waits at most ``timeout`` seconds
     for them, and for a free connection when all ``max_size`` are busy."""
     validate_database_url(url)
     pool = ConnectionPool(
-        url, min_size=min_size, max_size=max_size, timeout=timeout, name=name, open=False,
+        url,
+        min_size=min_size,
+        max_size=max_size,
+        timeout=timeout,
+        name=name,
+        open=False,
         check=ConnectionPool.check_connection,
         kwargs={"connect_timeout": connect_timeout, "application_name": APPLICATION_NAME},
     )
@@ -58,8 +70,9 @@ def create_pool(url: str, *, min_size: int = 1, max_size: int = 8, timeout: floa
     except PoolTimeout:
         pool.close()
         reason = _reason(url, connect_timeout) or "it did not answer in time"
-        raise DatabaseUnreachable(f"PostgreSQL at {redact(url)} could not be reached within "
-                                  f"{timeout:.0f}s: {reason}") from None
+        raise DatabaseUnreachable(
+            f"PostgreSQL at {redact(url)} could not be reached within {timeout:.0f}s: {reason}"
+        ) from None
     return pool
 
 

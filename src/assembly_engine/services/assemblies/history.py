@@ -45,8 +45,17 @@ from .views import record_view
 log = logging.getLogger("assembly_engine.history")
 
 # What ``changed_fields`` compares between one revision and the one before it.
-COMPARED_FIELDS = ("display_name", "summary", "category", "assembly_kind", "assembly_type",
-                   "version", "metadata", "tags", "payload")
+COMPARED_FIELDS = (
+    "display_name",
+    "summary",
+    "category",
+    "assembly_kind",
+    "assembly_type",
+    "version",
+    "metadata",
+    "tags",
+    "payload",
+)
 
 DELETED_SORT_KEYS = (*SORT_KEYS, "deleted_at")
 
@@ -95,8 +104,9 @@ def _record(row_json: str, domain: Domain) -> AssemblyRecord:
 
 
 class HistoryService:
-    def __init__(self, assemblies: AssemblyService, *, keep: int = 0, trash_days: int = 30,
-                 prune_interval: float = 0.0) -> None:
+    def __init__(
+        self, assemblies: AssemblyService, *, keep: int = 0, trash_days: int = 30, prune_interval: float = 0.0
+    ) -> None:
         self._assemblies = assemblies
         self._auditor = assemblies._auditor
         self.storage = assemblies.storage
@@ -140,8 +150,14 @@ class HistoryService:
             return History(domain, snap, revisions)
         if snap is not None:  # its delete is still queued
             last = next((p for p in reversed(pending) if p[1] == "delete"), None)
-            return History(domain, None, revisions, last[5] if last else snap.state.dirty_since,
-                           last[4] if last else None, snap.record)
+            return History(
+                domain,
+                None,
+                revisions,
+                last[5] if last else snap.state.dirty_since,
+                last[4] if last else None,
+                snap.record,
+            )
         if deletion is None:
             deletion = databases[domain].deletion(guid)
         if deletion is None:  # history without row or deletion: the last revision stands for it
@@ -156,22 +172,29 @@ class HistoryService:
         current = history.current.record.revision if history.current is not None else None
         for item in history.revisions:
             record = item.record
-            items.append({
-                "revision": item.revision,
-                "action": item.action,
-                "updated_at": record.updated_at,
-                "updated_by": record.updated_by,
-                "changed_fields": changed_fields(previous, record),
-                "payload_checksum": record.payload.checksum,
-                "payload_size_bytes": record.payload.size_bytes,
-                "is_current": item.revision == current,
-            })
+            items.append(
+                {
+                    "revision": item.revision,
+                    "action": item.action,
+                    "updated_at": record.updated_at,
+                    "updated_by": record.updated_by,
+                    "changed_fields": changed_fields(previous, record),
+                    "payload_checksum": record.payload.checksum,
+                    "payload_size_bytes": record.payload.size_bytes,
+                    "is_current": item.revision == current,
+                }
+            )
             previous = record
         items.reverse()
-        return {"assembly_guid": guid, "source": history.domain.value,
-                "deleted": history.current is None, "deleted_at": history.deleted_at,
-                "deleted_by": history.deleted_by, "items": items[offset: offset + limit],
-                "total": len(items)}
+        return {
+            "assembly_guid": guid,
+            "source": history.domain.value,
+            "deleted": history.current is None,
+            "deleted_at": history.deleted_at,
+            "deleted_by": history.deleted_by,
+            "items": items[offset : offset + limit],
+            "total": len(items),
+        }
 
     def revision(self, caller: Caller, guid: str, number: int) -> dict[str, Any]:
         self._auditor.require(policy.may_read(caller.actor), caller, "assembly.history", guid=guid)
@@ -185,8 +208,10 @@ class HistoryService:
         current = history.current
         if current is not None and current.record.revision == item.revision:
             return current
-        return CachedAssembly(item.record, CacheEntryState(last_persisted=item.record.updated_at,
-                                                           pending_delete=current is None))
+        return CachedAssembly(
+            item.record,
+            CacheEntryState(last_persisted=item.record.updated_at, pending_delete=current is None),
+        )
 
     def _view(self, caller: Caller, history: History, item: Revision) -> dict[str, Any]:
         view = record_view(self._cached(history, item), include_payload_guid=caller.is_admin)
@@ -200,24 +225,34 @@ class HistoryService:
         record = item.record
         content = self._assemblies.read_content(self._cached(history, item))
         document = export_document(**record_fields(record, content))
-        self._auditor.record(caller, "assembly.export", Outcome.SUCCESS, domain=history.domain,
-                             guid=guid, detail=f"{record.display_name} (revision {number})")
+        self._auditor.record(
+            caller,
+            "assembly.export",
+            Outcome.SUCCESS,
+            domain=history.domain,
+            guid=guid,
+            detail=f"{record.display_name} (revision {number})",
+        )
         name = export_file_name(f"{record.display_name} r{number}")
         return document, name
 
     # -- restore -----------------------------------------------------------------------
-    def restore(self, caller: Caller, guid: str, number: int, *,
-                expected_revision: int | None = None) -> dict[str, Any]:
+    def restore(
+        self, caller: Caller, guid: str, number: int, *, expected_revision: int | None = None
+    ) -> dict[str, Any]:
         """Make revision ``number``'s content the assembly's new revision (history is never
         rewritten). Policy and conflicts as an update of the assembly's domain."""
         self._auditor.require(policy.may_read(caller.actor), caller, "assembly.restore", guid=guid)
         history = self._history(guid)
         if history.current is None:
-            raise NotFound(f"Assembly {guid} is deleted; undelete it first "
-                           f"(POST /api/assemblies/{guid}/undelete), then restore a revision.")
+            raise NotFound(
+                f"Assembly {guid} is deleted; undelete it first "
+                f"(POST /api/assemblies/{guid}/undelete), then restore a revision."
+            )
         domain = history.domain
-        self._auditor.require(policy.may_write(caller.actor, domain), caller, "assembly.restore",
-                              domain=domain, guid=guid)
+        self._auditor.require(
+            policy.may_write(caller.actor, domain), caller, "assembly.restore", domain=domain, guid=guid
+        )
         history.find(number)  # a revision not kept is a 404 at once
         with self._lock, self._assemblies._audited(caller, "assembly.restore", domain=domain, guid=guid):
             history = self._history(guid)  # again under the lock: retention may have run since
@@ -226,23 +261,39 @@ class HistoryService:
             old = history.find(number).record
             current = history.current.record.revision
             if expected_revision is not None and expected_revision != current:
-                raise Conflict(f"Assembly {guid} was changed by someone else: you looked at revision "
-                               f"{expected_revision}, the current revision is {current}. Reload it "
-                               "and restore again.")
+                raise Conflict(
+                    f"Assembly {guid} was changed by someone else: you looked at revision "
+                    f"{expected_revision}, the current revision is {current}. Reload it "
+                    "and restore again."
+                )
             self._assemblies.read_content(self._cached(history, history.find(number)))  # intact?
             now = utc_now()
 
             def change(record: AssemblyRecord) -> AssemblyRecord:
-                return old.evolve(domain=record.domain, revision=record.revision,
-                                  created_at=record.created_at, created_by=record.created_by,
-                                  updated_at=now, updated_by=caller.username)
+                return old.evolve(
+                    domain=record.domain,
+                    revision=record.revision,
+                    created_at=record.created_at,
+                    created_by=record.created_by,
+                    updated_at=now,
+                    updated_by=caller.username,
+                )
 
             def note(record: AssemblyRecord) -> str:
-                return self._auditor.note(caller, "assembly.restore", domain=domain, guid=guid,
-                                          detail=f"revision {number} restored as revision {record.revision}")
+                return self._auditor.note(
+                    caller,
+                    "assembly.restore",
+                    domain=domain,
+                    guid=guid,
+                    detail=f"revision {number} restored as revision {record.revision}",
+                )
 
-            restored = self._assemblies._commit(lambda: self.cache.update(
-                guid, change, expected_revision=expected_revision, note=note, action="restore"), None)
+            restored = self._assemblies._commit(
+                lambda: self.cache.update(
+                    guid, change, expected_revision=expected_revision, note=note, action="restore"
+                ),
+                None,
+            )
         return record_view(restored, include_payload_guid=caller.is_admin)
 
     # -- deleted assemblies ------------------------------------------------------------
@@ -262,9 +313,11 @@ class HistoryService:
             key = SORT_KEYS[query.sort]
             items.sort(key=lambda i: (key(i[0]), i[0].assembly_guid), reverse=query.descending)
         page = []
-        for record, at, actor in items[query.offset: query.offset + query.limit]:
-            view = record_view(CachedAssembly(record, CacheEntryState(pending_delete=True)),
-                               include_payload_guid=caller.is_admin)
+        for record, at, actor in items[query.offset : query.offset + query.limit]:
+            view = record_view(
+                CachedAssembly(record, CacheEntryState(pending_delete=True)),
+                include_payload_guid=caller.is_admin,
+            )
             view["deleted_at"] = at
             view["deleted_by"] = actor
             page.append(view)
@@ -277,10 +330,13 @@ class HistoryService:
         history = self._history(guid)
         domain = history.domain
         if history.current is not None:
-            raise Conflict(f"Assembly {guid} is not deleted: the id is in use "
-                           f"({history.current.record.display_name!r} in {domain.value}).")
-        self._auditor.require(policy.may_write(caller.actor, domain), caller, "assembly.undelete",
-                              domain=domain, guid=guid)
+            raise Conflict(
+                f"Assembly {guid} is not deleted: the id is in use "
+                f"({history.current.record.display_name!r} in {domain.value})."
+            )
+        self._auditor.require(
+            policy.may_write(caller.actor, domain), caller, "assembly.undelete", domain=domain, guid=guid
+        )
         with self._lock, self._assemblies._audited(caller, "assembly.undelete", domain=domain, guid=guid):
             history = self._history(guid)  # again under the lock: retention may have purged it
             if history.current is not None:
@@ -289,15 +345,23 @@ class HistoryService:
             self._assemblies.read_content(CachedAssembly(last, CacheEntryState()))  # intact?
             number = max(last.revision, history.revisions[-1].revision) + 1
             record = last.evolve(updated_at=utc_now(), updated_by=caller.username)
-            note = self._auditor.note(caller, "assembly.undelete", domain=domain, guid=guid,
-                                      detail=f"{last.display_name} (revision {number})")
-            created = self._assemblies._commit(lambda: self.cache.create(
-                record, note=lambda _: note, action="undelete", revision=number), None)
+            note = self._auditor.note(
+                caller,
+                "assembly.undelete",
+                domain=domain,
+                guid=guid,
+                detail=f"{last.display_name} (revision {number})",
+            )
+            created = self._assemblies._commit(
+                lambda: self.cache.create(record, note=lambda _: note, action="undelete", revision=number),
+                None,
+            )
         return record_view(created, include_payload_guid=caller.is_admin)
 
     # -- retention ---------------------------------------------------------------------
-    def prune(self, caller: Caller, *, keep: int | None = None,
-              trash_days: int | None = None) -> dict[str, Any]:
+    def prune(
+        self, caller: Caller, *, keep: int | None = None, trash_days: int | None = None
+    ) -> dict[str, Any]:
         """Apply retention now (``keep``/``trash_days`` default to the settings)."""
         self._auditor.require(policy.may_flush(caller.actor), caller, "history.prune")
         keep = self.keep if keep is None else keep
@@ -305,9 +369,12 @@ class HistoryService:
         if keep < 0 or trash_days < 0:
             raise InvalidInput("keep and trash_days must be 0 (no limit) or more.")
         result = self._prune(keep, trash_days)
-        self._auditor.record(caller, "history.prune", Outcome.SUCCESS,
-                             detail=", ".join(f"{k}={v}" for k, v in result.items()
-                                              if not isinstance(v, list)))
+        self._auditor.record(
+            caller,
+            "history.prune",
+            Outcome.SUCCESS,
+            detail=", ".join(f"{k}={v}" for k, v in result.items() if not isinstance(v, list)),
+        )
         return result
 
     def _prune(self, keep: int, trash_days: int) -> dict[str, Any]:
@@ -321,8 +388,9 @@ class HistoryService:
         removed: list[str] = []
         with self._lock, self.cache.flushes_paused():  # no row or revision moves meanwhile
             for db in storage.databases:
-                r, p, folders = db.prune_history(keep=keep or None, deleted_before=cutoff,
-                                                 live=self.cache.is_cached)
+                r, p, folders = db.prune_history(
+                    keep=keep or None, deleted_before=cutoff, live=self.cache.is_cached
+                )
                 revisions_removed += r
                 purged += p
                 candidates |= folders
@@ -338,10 +406,19 @@ class HistoryService:
                     except (PayloadError, OSError) as exc:  # an orphan for `verify --fix`
                         log.warning("retention: could not remove payload %s: %s", payload_guid, exc)
         if revisions_removed or purged:
-            log.info("retention: %d revision(s) and %d deleted assembly(ies) removed, %d payload "
-                     "folder(s)", revisions_removed, purged, len(removed))
-        return {"keep": keep, "trash_days": trash_days, "revisions_removed": revisions_removed,
-                "deleted_purged": purged, "payloads_removed": removed}
+            log.info(
+                "retention: %d revision(s) and %d deleted assembly(ies) removed, %d payload folder(s)",
+                revisions_removed,
+                purged,
+                len(removed),
+            )
+        return {
+            "keep": keep,
+            "trash_days": trash_days,
+            "revisions_removed": revisions_removed,
+            "deleted_purged": purged,
+            "payloads_removed": removed,
+        }
 
     # -- background retention ----------------------------------------------------------
     def start(self) -> None:
@@ -355,9 +432,14 @@ class HistoryService:
             try:
                 result = self._prune(self.keep, self.trash_days)
                 if result["revisions_removed"] or result["deleted_purged"]:
-                    self._auditor.record(ANONYMOUS, "history.prune", Outcome.SUCCESS, user="engine",
-                                         detail=f"revisions_removed={result['revisions_removed']} "
-                                                f"deleted_purged={result['deleted_purged']}")
+                    self._auditor.record(
+                        ANONYMOUS,
+                        "history.prune",
+                        Outcome.SUCCESS,
+                        user="engine",
+                        detail=f"revisions_removed={result['revisions_removed']} "
+                        f"deleted_purged={result['deleted_purged']}",
+                    )
             except Exception:  # noqa: BLE001 - retried at the next interval
                 log.exception("background retention failed; retried in %.0fs", self.prune_interval)
 

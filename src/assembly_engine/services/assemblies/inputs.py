@@ -52,44 +52,86 @@ def _metadata(value: dict[str, Any] | None, info: ValidationInfo) -> dict[str, A
 # The lengths are checked by the validators (with a message naming the field and the
 # limit); the schema entries only tell OpenAPI readers about them.
 ONE_LINE = limits.ONE_LINE_PATTERN
-Name = Annotated[str, Field(min_length=1, json_schema_extra={"maxLength": limits.DISPLAY_NAME_CHARS,
-                                                             "pattern": ONE_LINE}),
-                 _one_line_name(limits.DISPLAY_NAME_CHARS)]
-Summary = Annotated[str, Field(json_schema_extra={"maxLength": limits.SUMMARY_CHARS}),
-                    _free_text(limits.SUMMARY_CHARS)]
-Category = Annotated[str, Field(json_schema_extra={"maxLength": limits.CATEGORY_CHARS, "pattern": ONE_LINE}),
-                     _one_line_name(limits.CATEGORY_CHARS)]
+Name = Annotated[
+    str,
+    Field(min_length=1, json_schema_extra={"maxLength": limits.DISPLAY_NAME_CHARS, "pattern": ONE_LINE}),
+    _one_line_name(limits.DISPLAY_NAME_CHARS),
+]
+Summary = Annotated[
+    str, Field(json_schema_extra={"maxLength": limits.SUMMARY_CHARS}), _free_text(limits.SUMMARY_CHARS)
+]
+Category = Annotated[
+    str,
+    Field(json_schema_extra={"maxLength": limits.CATEGORY_CHARS, "pattern": ONE_LINE}),
+    _one_line_name(limits.CATEGORY_CHARS),
+]
 # Checked against the kind by the service (a clearer refusal than a validation error).
-AssemblyTypeName = Annotated[str, Field(min_length=1, max_length=limits.ASSEMBLY_TYPE_CHARS,
-                                        json_schema_extra={"enum": [t.value for t in AssemblyType]})]
-Tags = Annotated[list[Annotated[str, Field(min_length=1, json_schema_extra={"maxLength": limits.TAG_CHARS,
-                                                                            "pattern": ONE_LINE})]],
-                 Field(json_schema_extra={"maxItems": limits.TAGS_PER_ASSEMBLY}), AfterValidator(_tags)]
+AssemblyTypeName = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=limits.ASSEMBLY_TYPE_CHARS,
+        json_schema_extra={"enum": [t.value for t in AssemblyType]},
+    ),
+]
+Tags = Annotated[
+    list[
+        Annotated[
+            str, Field(min_length=1, json_schema_extra={"maxLength": limits.TAG_CHARS, "pattern": ONE_LINE})
+        ]
+    ],
+    Field(json_schema_extra={"maxItems": limits.TAGS_PER_ASSEMBLY}),
+    AfterValidator(_tags),
+]
 Metadata = Annotated[dict[str, Any], AfterValidator(_metadata)]
 
 
 BASE64_PATTERN = r"^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$"
 _TOKEN = r"[A-Za-z0-9!#$&^_.+-]{1,127}"  # input_limits.mime_type_problem
-_SCRIPT_PAYLOAD = {"type": "object", "required": ["script"], "properties": {
-    "script": {"type": "string"},
-    "files": {"type": "array", "items": {"type": "object", "required": ["file_name", "data"], "properties": {
-        "file_name": {"type": "string", "minLength": 1, "pattern": limits.ONE_LINE_PATTERN},
-        "mime_type": {"type": ["string", "null"], "pattern": f"^(?:{_TOKEN}/{_TOKEN})?$"},  # "": the default
-        "data": {"type": "string", "pattern": BASE64_PATTERN, "contentEncoding": "base64"},
-    }}},
-}}
-_WORKFLOW_PAYLOAD = {"type": "object", "required": ["workflow"], "properties": {"workflow": {
-    "type": "object", "properties": {"nodes": {"type": "array"}, "edges": {"type": "array"}}}}}
+_SCRIPT_PAYLOAD = {
+    "type": "object",
+    "required": ["script"],
+    "properties": {
+        "script": {"type": "string"},
+        "files": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["file_name", "data"],
+                "properties": {
+                    "file_name": {"type": "string", "minLength": 1, "pattern": limits.ONE_LINE_PATTERN},
+                    "mime_type": {
+                        "type": ["string", "null"],
+                        "pattern": f"^(?:{_TOKEN}/{_TOKEN})?$",
+                    },  # "": the default
+                    "data": {"type": "string", "pattern": BASE64_PATTERN, "contentEncoding": "base64"},
+                },
+            },
+        },
+    },
+}
+_WORKFLOW_PAYLOAD = {
+    "type": "object",
+    "required": ["workflow"],
+    "properties": {
+        "workflow": {"type": "object", "properties": {"nodes": {"type": "array"}, "edges": {"type": "array"}}}
+    },
+}
 
 
 def _types_by_kind(schema: dict[str, Any]) -> None:
     """The schema says which assembly_type fits which assembly_kind (KIND_TYPES), and what
     the payload of each kind holds (payload_codec.content_from_api)."""
     schema["allOf"] = [
-        {"if": {"properties": {"assembly_kind": {"const": kind.value}}},
-         "then": {"properties": {
-             "assembly_type": {"enum": sorted(t.value for t in types)},
-             "payload": _WORKFLOW_PAYLOAD if kind is AssemblyKind.WORKFLOW else _SCRIPT_PAYLOAD}}}
+        {
+            "if": {"properties": {"assembly_kind": {"const": kind.value}}},
+            "then": {
+                "properties": {
+                    "assembly_type": {"enum": sorted(t.value for t in types)},
+                    "payload": _WORKFLOW_PAYLOAD if kind is AssemblyKind.WORKFLOW else _SCRIPT_PAYLOAD,
+                }
+            },
+        }
         for kind, types in KIND_TYPES.items()
     ]
 
@@ -131,8 +173,9 @@ class CloneRequest(StrictModel):
 
 def _file_name(value: str, info: ValidationInfo) -> str:
     where = info.field_name or "file_name"
-    problem = (limits.file_name_bytes_problem(value, where)
-               or limits.name_problem(value, where, limits.FILE_NAME_BYTES))
+    problem = limits.file_name_bytes_problem(value, where) or limits.name_problem(
+        value, where, limits.FILE_NAME_BYTES
+    )
     if problem is not None:
         raise ValueError(problem)
     return value
@@ -149,8 +192,10 @@ def _sent_once(schema: dict[str, Any]) -> None:
         {"required": ["document"], "properties": {"document": {"not": {"type": "null"}}}},
         {"required": ["document_base64"], "properties": {"document_base64": {"type": "string"}}},
     ]
-    schema["not"] = {"required": ["script", "script_base64"],
-                     "properties": {"script": {"type": "string"}, "script_base64": {"type": "string"}}}
+    schema["not"] = {
+        "required": ["script", "script_base64"],
+        "properties": {"script": {"type": "string"}, "script_base64": {"type": "string"}},
+    }
 
 
 class ImportDocument(StrictModel):
@@ -159,8 +204,9 @@ class ImportDocument(StrictModel):
     document: Any = None
     document_base64: str | None = None
     # Names raw .yml playbooks and plain scripts; a relative path's folders are the category.
-    file_name: Annotated[str, Field(json_schema_extra={"pattern": ONE_LINE}),
-                         AfterValidator(_file_name)] | None = None
+    file_name: (
+        Annotated[str, Field(json_schema_extra={"pattern": ONE_LINE}), AfterValidator(_file_name)] | None
+    ) = None
     # The script a Tactical RMM entry names, as text or (byte for byte) base64.
     script: str | None = None
     script_base64: str | None = None
@@ -169,8 +215,10 @@ class ImportDocument(StrictModel):
         """The document: the object or text sent, or the bytes of document_base64."""
         if self.document_base64 is None:
             if self.document is None:
-                raise ValueError("document is missing: send the document (an object or its "
-                                 "text), or its bytes as document_base64")
+                raise ValueError(
+                    "document is missing: send the document (an object or its "
+                    "text), or its bytes as document_base64"
+                )
             return self.document
         if self.document is not None:
             raise ValueError("send the document once: as document or as document_base64")

@@ -62,8 +62,9 @@ class FacetParams(BaseModel):
     dirty: bool | None = None
 
     def to_query(self) -> ListQuery:
-        return ListQuery(domain=self.domain, kind=self.kind, category=self.category, q=self.q,
-                         dirty=self.dirty)
+        return ListQuery(
+            domain=self.domain, kind=self.kind, category=self.category, q=self.q, dirty=self.dirty
+        )
 
 
 class PageParams(BaseModel):
@@ -78,9 +79,17 @@ class ListParams(FacetParams, PageParams):
     order: Literal["asc", "desc"] = "asc"
 
     def to_query(self) -> ListQuery:
-        return ListQuery(domain=self.domain, kind=self.kind, category=self.category, q=self.q,
-                         dirty=self.dirty, limit=self.limit, offset=self.offset, sort=self.sort,
-                         descending=self.order == "desc")
+        return ListQuery(
+            domain=self.domain,
+            kind=self.kind,
+            category=self.category,
+            q=self.q,
+            dirty=self.dirty,
+            limit=self.limit,
+            offset=self.offset,
+            sort=self.sort,
+            descending=self.order == "desc",
+        )
 
 
 def query_values(query_string: str) -> dict[str, str]:
@@ -104,8 +113,11 @@ def record_matches(record: AssemblyRecord, query: ListQuery) -> bool:
         return False
     if query.q:
         needle = query.q.casefold()
-        return (needle in record.display_name.casefold() or needle in (record.summary or "").casefold()
-                or needle in (record.category or "").casefold())
+        return (
+            needle in record.display_name.casefold()
+            or needle in (record.summary or "").casefold()
+            or needle in (record.category or "").casefold()
+        )
     return True
 
 
@@ -154,8 +166,7 @@ class Listing:
         """The page already rendered for this query and view, if nothing changed since
         (cheap: answered on the event loop). Checks the sign-in first."""
         self.allowed(caller)
-        page: RenderedPage | None = self._pages.get((query_string, caller.is_admin),
-                                                    self._cache.generation)
+        page: RenderedPage | None = self._pages.get((query_string, caller.is_admin), self._cache.generation)
         return page
 
     def render(self, caller: Caller, query_string: bytes) -> RenderedPage:
@@ -174,7 +185,7 @@ class Listing:
         """One page of the list and the number of matches."""
         self.allowed(caller)
         items = self._matching(query)
-        page = items[query.offset: query.offset + query.limit]
+        page = items[query.offset : query.offset + query.limit]
         return [record_view(a, include_payload_guid=caller.is_admin) for a in page], len(items)
 
     def facets(self, caller: Caller, query: ListQuery) -> dict[str, Any]:
@@ -190,22 +201,22 @@ class Listing:
         return counted
 
     def _matching(self, query: ListQuery) -> list[CachedAssembly]:
-        key = (query.domain, query.kind, query.category, query.q, query.dirty, query.sort,
-               query.descending)
+        key = (query.domain, query.kind, query.category, query.q, query.dirty, query.sort, query.descending)
         generation = self._cache.generation
         items: list[CachedAssembly] | None = self._matches.get(key, generation)
         if items is None:
             items = self._filtered(query)
             sort_key = SORT_KEYS[query.sort]
-            items.sort(key=lambda a: (sort_key(a.record), a.record.assembly_guid),
-                       reverse=query.descending)
+            items.sort(key=lambda a: (sort_key(a.record), a.record.assembly_guid), reverse=query.descending)
             self._matches.put(key, generation, items)
         return items
 
     def _filtered(self, query: ListQuery) -> list[CachedAssembly]:
-        return [a for a in self._cache.items(query.domain)
-                if (query.dirty is None or a.state.is_dirty is query.dirty)
-                and record_matches(a.record, query)]
+        return [
+            a
+            for a in self._cache.items(query.domain)
+            if (query.dirty is None or a.state.is_dirty is query.dirty) and record_matches(a.record, query)
+        ]
 
     def _count_facets(self, query: ListQuery) -> dict[str, Any]:
         searched = self._filtered(ListQuery(q=query.q, dirty=query.dirty))
@@ -225,5 +236,4 @@ class Listing:
             if in_domain and in_kind:
                 categories[category] = categories.get(category, 0) + 1
         ordered = dict(sorted(categories.items(), key=lambda pair: (pair[0].casefold(), pair[0])))
-        return {"domain": domains, "kind": kinds, "category": ordered,
-                "total": sum(domains.values())}
+        return {"domain": domains, "kind": kinds, "category": ordered, "total": sum(domains.values())}

@@ -27,9 +27,7 @@ class PayloadTooLarge(PayloadInputError):
     """A payload part over its size limit (answered 413, not 422)."""
 
 
-def _decode_files(
-    files: object, previous: dict[str, PayloadFile] | None
-) -> tuple[PayloadFile, ...]:
+def _decode_files(files: object, previous: dict[str, PayloadFile] | None) -> tuple[PayloadFile, ...]:
     if files is None:
         return tuple(previous.values()) if previous else ()
     if not isinstance(files, list):
@@ -124,4 +122,3 @@ def content_to_api(content: PayloadContent, *, include_data: bool = False) -> di
             item["data"] = base64.b64encode(f.data).decode("ascii")
         files.append(item)
     return {"script": content.main.decode("utf-8", errors="replace"), "files": files}
-

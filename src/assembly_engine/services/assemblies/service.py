@@ -97,8 +97,9 @@ def check_variables(metadata: dict[str, Any] | None) -> None:
             raise InvalidInput(f"{where} has no name: every variable needs a name.")
         key = name.strip()
         if key in first_row:
-            raise InvalidInput(f"{where} is named {key!r} like row {first_row[key] + 1}: "
-                               "variable names must be unique.")
+            raise InvalidInput(
+                f"{where} is named {key!r} like row {first_row[key] + 1}: variable names must be unique."
+            )
         first_row[key] = index
 
 
@@ -113,8 +114,15 @@ def check_kind_type(kind: AssemblyKind, assembly_type: str) -> None:
 
 
 class AssemblyService:
-    def __init__(self, storage: StorageRuntime, audit: AuditLog, *, lock_retry_seconds: float,
-                 import_max_bytes: int = 32 * 1024 * 1024, auditor: Auditor | None = None) -> None:
+    def __init__(
+        self,
+        storage: StorageRuntime,
+        audit: AuditLog,
+        *,
+        lock_retry_seconds: float,
+        import_max_bytes: int = 32 * 1024 * 1024,
+        auditor: Auditor | None = None,
+    ) -> None:
         self.storage = storage
         self.cache = storage.cache
         self.payloads = storage.payloads
@@ -130,8 +138,9 @@ class AssemblyService:
         self.listing = Listing(self.cache, self._auditor)
 
     @contextmanager
-    def _audited(self, caller: Caller, action: str, *, domain: Domain | None = None,
-                 guid: str | None = None) -> Iterator[None]:
+    def _audited(
+        self, caller: Caller, action: str, *, domain: Domain | None = None, guid: str | None = None
+    ) -> Iterator[None]:
         """Audit a failure of the enclosed work (successes are recorded by the caller)."""
         try:
             yield
@@ -241,8 +250,11 @@ class AssemblyService:
             raise InvalidInput(str(exc)) from None
         except DatabaseBusy:
             self._drop_payload(new_ref)
-            raise Busy("The change was not made: the engine's journal stayed locked by another "
-                       "process. Retry in a few seconds.", retry_after=5) from None
+            raise Busy(
+                "The change was not made: the engine's journal stayed locked by another "
+                "process. Retry in a few seconds.",
+                retry_after=5,
+            ) from None
         except STORAGE_FAILURES as exc:  # disk full, read-only, I/O error
             self._drop_payload(new_ref)
             raise StorageUnavailable(
@@ -253,8 +265,13 @@ class AssemblyService:
             self._drop_payload(new_ref)
             raise
 
-    def _content(self, payload: dict[str, Any], kind: AssemblyKind, assembly_type: str,
-                 previous: PayloadContent | None = None) -> PayloadContent:
+    def _content(
+        self,
+        payload: dict[str, Any],
+        kind: AssemblyKind,
+        assembly_type: str,
+        previous: PayloadContent | None = None,
+    ) -> PayloadContent:
         try:
             return content_from_api(payload, kind, assembly_type, previous)
         except PayloadTooLarge as exc:
@@ -262,22 +279,36 @@ class AssemblyService:
         except PayloadInputError as exc:
             raise InvalidInput(str(exc)) from None
 
-    def _insert(self, caller: Caller, action: str, domain: Domain, content: PayloadContent,
-                build: Callable[[PayloadRef, str], AssemblyRecord], *, guid: str | None = None,
-                detail: str | None = None) -> CachedAssembly:
+    def _insert(
+        self,
+        caller: Caller,
+        action: str,
+        domain: Domain,
+        content: PayloadContent,
+        build: Callable[[PayloadRef, str], AssemblyRecord],
+        *,
+        guid: str | None = None,
+        detail: str | None = None,
+    ) -> CachedAssembly:
         """Store new content, build the record around it and queue its creation (audited)."""
         guid = guid or uuid.uuid4().hex
         with self._audited(caller, action, domain=domain, guid=guid):
             ref = self._store_content(content)
             record = build(ref, utc_now())
-            note = self._auditor.note(caller, action, domain=domain, guid=guid,
-                                      detail=detail or record.display_name)
-            return self._commit(lambda: self.cache.create(
-                record, note=lambda _: note, action=action.removeprefix("assembly.")), ref)
+            note = self._auditor.note(
+                caller, action, domain=domain, guid=guid, detail=detail or record.display_name
+            )
+            return self._commit(
+                lambda: self.cache.create(
+                    record, note=lambda _: note, action=action.removeprefix("assembly.")
+                ),
+                ref,
+            )
 
     def create(self, caller: Caller, new: NewAssembly) -> dict[str, Any]:
-        self._auditor.require(policy.may_write(caller.actor, new.domain), caller, "assembly.create",
-                              domain=new.domain)
+        self._auditor.require(
+            policy.may_write(caller.actor, new.domain), caller, "assembly.create", domain=new.domain
+        )
         check_kind_type(new.assembly_kind, new.assembly_type)
         check_variables(new.metadata)
         content = self._content(new.payload, new.assembly_kind, new.assembly_type)
@@ -285,23 +316,34 @@ class AssemblyService:
 
         def build(ref: PayloadRef, now: str) -> AssemblyRecord:
             return AssemblyRecord(
-                assembly_guid=guid, domain=new.domain, display_name=new.display_name,
-                assembly_kind=new.assembly_kind, assembly_type=new.assembly_type, payload=ref,
-                summary=new.summary, category=new.category, version=new.version,
+                assembly_guid=guid,
+                domain=new.domain,
+                display_name=new.display_name,
+                assembly_kind=new.assembly_kind,
+                assembly_type=new.assembly_type,
+                payload=ref,
+                summary=new.summary,
+                category=new.category,
+                version=new.version,
                 metadata_json=json.dumps(new.metadata, ensure_ascii=False),
                 tags_json=json.dumps(new.tags, ensure_ascii=False),
-                created_at=now, updated_at=now, created_by=caller.username, updated_by=caller.username,
+                created_at=now,
+                updated_at=now,
+                created_by=caller.username,
+                updated_by=caller.username,
             )
 
         created = self._insert(caller, "assembly.create", new.domain, content, build, guid=guid)
         return record_view(created, include_payload_guid=caller.is_admin)
 
-    def update(self, caller: Caller, guid: str, changes: AssemblyChanges, *,
-               expected_revision: int | None = None) -> dict[str, Any]:
+    def update(
+        self, caller: Caller, guid: str, changes: AssemblyChanges, *, expected_revision: int | None = None
+    ) -> dict[str, Any]:
         current = self._existing_for(caller, "assembly.update", guid)
         domain = current.domain
-        self._auditor.require(policy.may_write(caller.actor, domain), caller, "assembly.update",
-                      domain=domain, guid=guid)
+        self._auditor.require(
+            policy.may_write(caller.actor, domain), caller, "assembly.update", domain=domain, guid=guid
+        )
         if changes.domain is not None and changes.domain is not domain:
             raise InvalidInput(
                 f"An update cannot move an assembly from {domain.value} to {changes.domain.value}; "
@@ -352,8 +394,9 @@ class AssemblyService:
                 return record.evolve(**fields)
 
             def note(record: AssemblyRecord) -> str:
-                return self._auditor.note(caller, "assembly.update", domain=domain, guid=guid,
-                                          detail=f"revision {record.revision}")
+                return self._auditor.note(
+                    caller, "assembly.update", domain=domain, guid=guid, detail=f"revision {record.revision}"
+                )
 
             updated = self._commit(
                 lambda: self.cache.update(guid, change, expected_revision=revision, note=note), new_ref
@@ -363,23 +406,32 @@ class AssemblyService:
     def delete(self, caller: Caller, guid: str, *, expected_revision: int | None = None) -> dict[str, Any]:
         current = self._existing_for(caller, "assembly.delete", guid)
         domain = current.domain
-        self._auditor.require(policy.may_write(caller.actor, domain), caller, "assembly.delete",
-                      domain=domain, guid=guid)
-        note = self._auditor.note(caller, "assembly.delete", domain=domain, guid=guid,
-                                  detail=current.record.display_name)
+        self._auditor.require(
+            policy.may_write(caller.actor, domain), caller, "assembly.delete", domain=domain, guid=guid
+        )
+        note = self._auditor.note(
+            caller, "assembly.delete", domain=domain, guid=guid, detail=current.record.display_name
+        )
         with self._audited(caller, "assembly.delete", domain=domain, guid=guid):
             deleted = self._commit(
-                lambda: self.cache.delete(guid, expected_revision=expected_revision,
-                                          note=lambda _: note, actor=caller.username), None
+                lambda: self.cache.delete(
+                    guid, expected_revision=expected_revision, note=lambda _: note, actor=caller.username
+                ),
+                None,
             )
-        return {"assembly_guid": guid, "source": domain.value, "status": "queued_delete",
-                "is_dirty": deleted.state.is_dirty}
+        return {
+            "assembly_guid": guid,
+            "source": domain.value,
+            "status": "queued_delete",
+            "is_dirty": deleted.state.is_dirty,
+        }
 
     def clone(self, caller: Caller, guid: str, request: CloneRequest) -> dict[str, Any]:
         source = self._existing_for(caller, "assembly.clone", guid)
         target = request.target_domain
-        self._auditor.require(policy.may_write(caller.actor, target), caller, "assembly.clone",
-                      domain=target, guid=guid)
+        self._auditor.require(
+            policy.may_write(caller.actor, target), caller, "assembly.clone", domain=target, guid=guid
+        )
         self._require_whole_row(source)
         content = self.read_content(source)
         name = request.display_name or source.record.display_name
@@ -390,19 +442,39 @@ class AssemblyService:
 
         def build(ref: PayloadRef, now: str) -> AssemblyRecord:
             return source.record.evolve(
-                assembly_guid=clone_guid, domain=target, display_name=name[:200], payload=ref,
-                revision=1, created_at=now, updated_at=now,
-                created_by=caller.username, updated_by=caller.username,
+                assembly_guid=clone_guid,
+                domain=target,
+                display_name=name[:200],
+                payload=ref,
+                revision=1,
+                created_at=now,
+                updated_at=now,
+                created_by=caller.username,
+                updated_by=caller.username,
             )
 
-        created = self._insert(caller, "assembly.clone", target, content, build, guid=clone_guid,
-                               detail=f"cloned from {source.domain.value}: {source.record.display_name}")
+        created = self._insert(
+            caller,
+            "assembly.clone",
+            target,
+            content,
+            build,
+            guid=clone_guid,
+            detail=f"cloned from {source.domain.value}: {source.record.display_name}",
+        )
         return record_view(created, include_payload_guid=caller.is_admin)
 
     # -- legacy documents --------------------------------------------------------------
-    def import_document(self, caller: Caller, document: Any, domain: Domain = Domain.USER, *,
-                        file_name: str | None = None, script: bytes | None = None,
-                        as_new: bool = False) -> tuple[dict[str, Any], bool]:
+    def import_document(
+        self,
+        caller: Caller,
+        document: Any,
+        domain: Domain = Domain.USER,
+        *,
+        file_name: str | None = None,
+        script: bytes | None = None,
+        as_new: bool = False,
+    ) -> tuple[dict[str, Any], bool]:
         """Import a legacy document; returns (record, created).
 
         Always a new assembly in ``domain``, unless the document names (in its
@@ -410,82 +482,138 @@ class AssemblyService:
         may write: then that assembly is replaced in place. A document naming an assembly
         the caller may not write never touches it — it becomes a new assembly.
         """
-        self._auditor.require(policy.may_write(caller.actor, domain), caller, "assembly.import",
-                              domain=domain)
+        self._auditor.require(
+            policy.may_write(caller.actor, domain), caller, "assembly.import", domain=domain
+        )
         imported = self.parse_import(caller, document, domain, file_name=file_name, script=script)
         if as_new:
             imported = dataclasses.replace(imported, source_assembly_guid=None)
         return self._import_parsed(caller, imported, domain)
 
-    def dry_run_import(self, caller: Caller, document: Any, domain: Domain = Domain.USER, *,
-                       file_name: str | None = None, script: bytes | None = None,
-                       as_new: bool = False) -> dict[str, Any]:
+    def dry_run_import(
+        self,
+        caller: Caller,
+        document: Any,
+        domain: Domain = Domain.USER,
+        *,
+        file_name: str | None = None,
+        script: bytes | None = None,
+        as_new: bool = False,
+    ) -> dict[str, Any]:
         """What importing ``document`` would create (the same parser), creating nothing."""
-        self._auditor.require(policy.may_write(caller.actor, domain), caller, "assembly.import",
-                              domain=domain)
-        imported = self.parse_import(caller, document, domain, file_name=file_name, script=script,
-                                     audit=False)
+        self._auditor.require(
+            policy.may_write(caller.actor, domain), caller, "assembly.import", domain=domain
+        )
+        imported = self.parse_import(
+            caller, document, domain, file_name=file_name, script=script, audit=False
+        )
         if as_new:
             imported = dataclasses.replace(imported, source_assembly_guid=None)
         return self.preview(caller, imported, domain)
 
-    def parse_import(self, caller: Caller, document: Any, domain: Domain, *,
-                     file_name: str | None = None, script: bytes | None = None,
-                     audit: bool = True) -> ImportedAssembly:
+    def parse_import(
+        self,
+        caller: Caller,
+        document: Any,
+        domain: Domain,
+        *,
+        file_name: str | None = None,
+        script: bytes | None = None,
+        audit: bool = True,
+    ) -> ImportedAssembly:
         """Validate a document for import (nothing is written; a refusal is audited unless
         ``audit`` is false, as for a dry run, which changes nothing)."""
-        size = len(document) if isinstance(document, (str, bytes)) else len(
-            json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode())
+        size = (
+            len(document)
+            if isinstance(document, (str, bytes))
+            else len(json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode())
+        )
         size += len(script or b"")
         if size > self.import_max_bytes:
-            raise TooLarge(f"The document is {size} bytes, over the import limit of "
-                           f"{self.import_max_bytes} bytes (ENGINE_IMPORT_MAX_BYTES).")
+            raise TooLarge(
+                f"The document is {size} bytes, over the import limit of "
+                f"{self.import_max_bytes} bytes (ENGINE_IMPORT_MAX_BYTES)."
+            )
         try:
             imported = import_value(document, file_name=file_name, script=script)
         except (InvalidDocument, RecursionError) as exc:
-            message = str(exc) if isinstance(exc, InvalidDocument) else (
-                "The document is nested too deeply to be an assembly document.")
+            message = (
+                str(exc)
+                if isinstance(exc, InvalidDocument)
+                else ("The document is nested too deeply to be an assembly document.")
+            )
             if audit:
-                self._auditor.record(caller, "assembly.import", Outcome.FAILED, domain=domain,
-                                     detail=message[:300])
+                self._auditor.record(
+                    caller, "assembly.import", Outcome.FAILED, domain=domain, detail=message[:300]
+                )
             if isinstance(exc, DocumentTooLarge):
                 raise TooLarge(message) from None
             if isinstance(exc, NotAnAssembly):
                 raise NotAnAssemblyDocument(message) from None
             raise InvalidInput(message) from None
-        problem = json_problem({"name": imported.display_name, "description": imported.summary,
-                                "category": imported.category, "metadata": imported.metadata,
-                                "tags": imported.tags, "version": imported.version}, "document")
+        problem = json_problem(
+            {
+                "name": imported.display_name,
+                "description": imported.summary,
+                "category": imported.category,
+                "metadata": imported.metadata,
+                "tags": imported.tags,
+                "version": imported.version,
+            },
+            "document",
+        )
         if problem is not None:
             raise InvalidInput(f"{problem}.")
         return imported
 
-    def _import_parsed(self, caller: Caller, imported: ImportedAssembly,
-                       domain: Domain) -> tuple[dict[str, Any], bool]:
+    def _import_parsed(
+        self, caller: Caller, imported: ImportedAssembly, domain: Domain
+    ) -> tuple[dict[str, Any], bool]:
         metadata_json = json.dumps(imported.metadata, ensure_ascii=False)
         tags_json = json.dumps(imported.tags, ensure_ascii=False)
         existing = self.cache.get(imported.source_assembly_guid or "")
-        if (existing is not None and existing.domain is domain
-                and policy.may_write(caller.actor, domain).allowed):
+        if (
+            existing is not None
+            and existing.domain is domain
+            and policy.may_write(caller.actor, domain).allowed
+        ):
             return self._replace_from_import(caller, existing, imported, metadata_json, tags_json), False
 
         new_guid = uuid.uuid4().hex
 
         def build(ref: PayloadRef, now: str) -> AssemblyRecord:
             return AssemblyRecord(
-                assembly_guid=new_guid, domain=domain, display_name=imported.display_name,
-                assembly_kind=imported.assembly_kind, assembly_type=imported.assembly_type,
-                payload=ref, summary=imported.summary, category=imported.category,
-                version=imported.version, metadata_json=metadata_json, tags_json=tags_json,
-                created_at=now, updated_at=now, created_by=caller.username, updated_by=caller.username,
+                assembly_guid=new_guid,
+                domain=domain,
+                display_name=imported.display_name,
+                assembly_kind=imported.assembly_kind,
+                assembly_type=imported.assembly_type,
+                payload=ref,
+                summary=imported.summary,
+                category=imported.category,
+                version=imported.version,
+                metadata_json=metadata_json,
+                tags_json=tags_json,
+                created_at=now,
+                updated_at=now,
+                created_by=caller.username,
+                updated_by=caller.username,
             )
 
-        created = self._insert(caller, "assembly.import", domain, imported.content, build, guid=new_guid,
-                               detail=imported.display_name)
+        created = self._insert(
+            caller,
+            "assembly.import",
+            domain,
+            imported.content,
+            build,
+            guid=new_guid,
+            detail=imported.display_name,
+        )
         return record_view(created, include_payload_guid=caller.is_admin), True
 
-    def import_batch(self, caller: Caller, items: list[ImportItem], domain: Domain = Domain.USER, *,
-                     dry_run: bool = False) -> dict[str, Any]:
+    def import_batch(
+        self, caller: Caller, items: list[ImportItem], domain: Domain = Domain.USER, *, dry_run: bool = False
+    ) -> dict[str, Any]:
         """Import many documents: every one validated, then all written at once.
 
         The payload folders are written and the creates submitted concurrently, so the
@@ -494,86 +622,141 @@ class AssemblyService:
         one refused document never stops the others. ``dry_run`` validates and answers what
         would be created, writing nothing.
         """
-        self._auditor.require(policy.may_write(caller.actor, domain), caller, "assembly.import",
-                              domain=domain)
+        self._auditor.require(
+            policy.may_write(caller.actor, domain), caller, "assembly.import", domain=domain
+        )
         results: list[dict[str, Any] | None] = [None] * len(items)
         parsed: list[tuple[int, ImportedAssembly]] = []
         for index, item in enumerate(items):
             try:
                 if item.problem is not None:
                     if not dry_run:
-                        self._auditor.record(caller, "assembly.import", Outcome.FAILED,
-                                             domain=domain, detail=item.problem[:300])
+                        self._auditor.record(
+                            caller,
+                            "assembly.import",
+                            Outcome.FAILED,
+                            domain=domain,
+                            detail=item.problem[:300],
+                        )
                     raise InvalidInput(item.problem)
-                imported = self.parse_import(caller, item.document, domain,
-                                             file_name=item.file_name, script=item.script,
-                                             audit=not dry_run)
+                imported = self.parse_import(
+                    caller,
+                    item.document,
+                    domain,
+                    file_name=item.file_name,
+                    script=item.script,
+                    audit=not dry_run,
+                )
             except ServiceError as exc:
-                results[index] = {"index": index, "status": "failed", "error": exc.code,
-                                  "message": exc.message}
+                results[index] = {
+                    "index": index,
+                    "status": "failed",
+                    "error": exc.code,
+                    "message": exc.message,
+                }
             else:
                 parsed.append((index, imported))
         if dry_run:
             for index, imported in parsed:
-                results[index] = {"index": index, "status": "valid",
-                                  "would_create": self.preview(caller, imported, domain)}
+                results[index] = {
+                    "index": index,
+                    "status": "valid",
+                    "would_create": self.preview(caller, imported, domain),
+                }
         elif parsed:
             workers = max(1, min(BATCH_WORKERS, len(parsed)))
             with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="import") as pool:
-                futures = [(index, pool.submit(self._import_parsed, caller, imported, domain))
-                           for index, imported in parsed]
+                futures = [
+                    (index, pool.submit(self._import_parsed, caller, imported, domain))
+                    for index, imported in parsed
+                ]
                 for index, future in futures:
                     try:
                         record, created = future.result()
                     except ServiceError as exc:
-                        results[index] = {"index": index, "status": "failed", "error": exc.code,
-                                          "message": exc.message}
+                        results[index] = {
+                            "index": index,
+                            "status": "failed",
+                            "error": exc.code,
+                            "message": exc.message,
+                        }
                     else:
                         results[index] = {
-                            "index": index, "status": "imported" if created else "replaced",
+                            "index": index,
+                            "status": "imported" if created else "replaced",
                             "assembly_guid": record["assembly_guid"],
                             "display_name": record["display_name"],
                             "assembly_kind": record["assembly_kind"],
                         }
         done = [r for r in results if r is not None]
-        counts = {status: sum(1 for r in done if r["status"] == status)
-                  for status in ("imported", "replaced", "valid", "failed")}
+        counts = {
+            status: sum(1 for r in done if r["status"] == status)
+            for status in ("imported", "replaced", "valid", "failed")
+        }
         return {"dry_run": dry_run, **counts, "results": done}
 
     def preview(self, caller: Caller, imported: ImportedAssembly, domain: Domain) -> dict[str, Any]:
         """The record and payload an import would create (or replace), without creating it."""
         existing = self.cache.get(imported.source_assembly_guid or "")
-        replaces = (existing.assembly_guid if existing is not None and existing.domain is domain
-                    and policy.may_write(caller.actor, domain).allowed else None)
+        replaces = (
+            existing.assembly_guid
+            if existing is not None
+            and existing.domain is domain
+            and policy.may_write(caller.actor, domain).allowed
+            else None
+        )
         return {
-            "display_name": imported.display_name, "summary": imported.summary,
-            "category": imported.category, "assembly_kind": imported.assembly_kind.value,
-            "assembly_type": imported.assembly_type, "version": imported.version,
-            "source": domain.value, "metadata": imported.metadata, "tags": imported.tags,
+            "display_name": imported.display_name,
+            "summary": imported.summary,
+            "category": imported.category,
+            "assembly_kind": imported.assembly_kind.value,
+            "assembly_type": imported.assembly_type,
+            "version": imported.version,
+            "source": domain.value,
+            "metadata": imported.metadata,
+            "tags": imported.tags,
             "payload": content_to_api(imported.content, include_data=True),
             "replaces": replaces,
         }
 
-    def _replace_from_import(self, caller: Caller, existing: CachedAssembly, imported: ImportedAssembly,
-                             metadata_json: str, tags_json: str) -> dict[str, Any]:
+    def _replace_from_import(
+        self,
+        caller: Caller,
+        existing: CachedAssembly,
+        imported: ImportedAssembly,
+        metadata_json: str,
+        tags_json: str,
+    ) -> dict[str, Any]:
         guid, domain = existing.assembly_guid, existing.domain
         with self._audited(caller, "assembly.import", domain=domain, guid=guid):
             ref = self._store_content(imported.content)
 
             def change(record: AssemblyRecord) -> AssemblyRecord:
                 return record.evolve(
-                    display_name=imported.display_name, summary=imported.summary,
-                    category=imported.category, assembly_kind=imported.assembly_kind,
-                    assembly_type=imported.assembly_type, version=imported.version,
-                    metadata_json=metadata_json, tags_json=tags_json, payload=ref,
-                    updated_at=utc_now(), updated_by=caller.username,
+                    display_name=imported.display_name,
+                    summary=imported.summary,
+                    category=imported.category,
+                    assembly_kind=imported.assembly_kind,
+                    assembly_type=imported.assembly_type,
+                    version=imported.version,
+                    metadata_json=metadata_json,
+                    tags_json=tags_json,
+                    payload=ref,
+                    updated_at=utc_now(),
+                    updated_by=caller.username,
                     load_problem=None,  # every column is replaced: the row is whole again
                 )
 
-            note = self._auditor.note(caller, "assembly.import", domain=domain, guid=guid,
-                                      detail=f"replaced in place: {imported.display_name}")
-            updated = self._commit(lambda: self.cache.update(guid, change, note=lambda _: note,
-                                                             action="import"), ref)
+            note = self._auditor.note(
+                caller,
+                "assembly.import",
+                domain=domain,
+                guid=guid,
+                detail=f"replaced in place: {imported.display_name}",
+            )
+            updated = self._commit(
+                lambda: self.cache.update(guid, change, note=lambda _: note, action="import"), ref
+            )
         return record_view(updated, include_payload_guid=caller.is_admin)
 
     def export(self, caller: Caller, guid: str) -> tuple[dict[str, Any], str]:
@@ -585,8 +768,14 @@ class AssemblyService:
             content = self.read_content(item)
         record = item.record
         document = export_value(**record_fields(record, content))
-        self._auditor.record(caller, "assembly.export", Outcome.SUCCESS, domain=item.domain, guid=guid,
-                             detail=record.display_name)
+        self._auditor.record(
+            caller,
+            "assembly.export",
+            Outcome.SUCCESS,
+            domain=item.domain,
+            guid=guid,
+            detail=record.display_name,
+        )
         return document, export_file_name(record.display_name)
 
     # -- queue -------------------------------------------------------------------------
@@ -597,9 +786,14 @@ class AssemblyService:
     def flush(self, caller: Caller, domain: Domain | None) -> dict[str, Any]:
         self._auditor.require(policy.may_flush(caller.actor), caller, "flush", domain=domain)
         results = self.cache.flush_now(domain, budget_seconds=self.lock_retry_seconds)
-        summary = {r.domain.value: {"persisted": r.persisted, "error": r.error,
-                                    "refused": [{"assembly_guid": g, "error": e} for g, e in r.refused]}
-                   for r in results}
+        summary = {
+            r.domain.value: {
+                "persisted": r.persisted,
+                "error": r.error,
+                "refused": [{"assembly_guid": g, "error": e} for g, e in r.refused],
+            }
+            for r in results
+        }
         busy = [r for r in results if r.busy]
         failed = [r for r in results if not r.ok]
         if failed:
@@ -612,27 +806,44 @@ class AssemblyService:
                     "still queued and will be written automatically. Retry in a few seconds.",
                     retry_after=max(1, int(self.lock_retry_seconds)),
                 )
-            raise StorageUnavailable(f"Writing {names} failed ({failed[0].error}); the changes "
-                                     "are still queued and will be retried.")
-        self._auditor.record(caller, "flush", Outcome.SUCCESS, domain=domain,
-                     detail=", ".join(f"{k}={v['persisted']}" for k, v in summary.items()))
+            raise StorageUnavailable(
+                f"Writing {names} failed ({failed[0].error}); the changes "
+                "are still queued and will be retried."
+            )
+        self._auditor.record(
+            caller,
+            "flush",
+            Outcome.SUCCESS,
+            domain=domain,
+            detail=", ".join(f"{k}={v['persisted']}" for k, v in summary.items()),
+        )
         return {"results": summary, "queue": queue_view(self.cache.queue_status())}
 
     def sync_official(self, caller: Caller) -> dict[str, Any]:
-        self._auditor.require(policy.may_sync_official(caller.actor), caller, "official.sync",
-                      domain=Domain.OFFICIAL)
+        self._auditor.require(
+            policy.may_sync_official(caller.actor), caller, "official.sync", domain=Domain.OFFICIAL
+        )
         try:
             report = self.storage.resync_official()
         except (OfficialSyncRefused, DatabaseBusy, ChangeBusy) as exc:
-            self._auditor.record(caller, "official.sync", Outcome.FAILED, domain=Domain.OFFICIAL,
-                         detail=str(exc))
+            self._auditor.record(
+                caller, "official.sync", Outcome.FAILED, domain=Domain.OFFICIAL, detail=str(exc)
+            )
             raise Busy(str(exc), retry_after=max(1, int(self.lock_retry_seconds))) from None
         except _SYNC_FAILURES as exc:
-            message = (f"The official library could not be synced from staging ({exc}); the "
-                       "runtime copy was left as it was. Fix the staging copy, then retry.")
-            self._auditor.record(caller, "official.sync", Outcome.FAILED, domain=Domain.OFFICIAL,
-                                 detail=message)
+            message = (
+                f"The official library could not be synced from staging ({exc}); the "
+                "runtime copy was left as it was. Fix the staging copy, then retry."
+            )
+            self._auditor.record(
+                caller, "official.sync", Outcome.FAILED, domain=Domain.OFFICIAL, detail=message
+            )
             raise StorageUnavailable(message) from None
-        self._auditor.record(caller, "official.sync", Outcome.SUCCESS, domain=Domain.OFFICIAL,
-                     detail=f"staging={report.staging_count} runtime={report.runtime_count}")
+        self._auditor.record(
+            caller,
+            "official.sync",
+            Outcome.SUCCESS,
+            domain=Domain.OFFICIAL,
+            detail=f"staging={report.staging_count} runtime={report.runtime_count}",
+        )
         return report.as_dict()

@@ -46,8 +46,9 @@ def queue_view(status: QueueStatus) -> dict[str, Any]:
             "deletes": queue.deletes,
             "oldest_dirty_since": queue.oldest_dirty_since,
             "last_flush": queue.last_flush,
-            "last_error": (f"waiting on a lock since {queue.waiting_since}"
-                           if queue.waiting_since else queue.last_error),
+            "last_error": (
+                f"waiting on a lock since {queue.waiting_since}" if queue.waiting_since else queue.last_error
+            ),
             "waiting_since": queue.waiting_since,
             "items": [
                 {

@@ -71,8 +71,15 @@ def unknown_name_marker(key: bytes, typed: str) -> str:
 
 
 class AccountService:
-    def __init__(self, users: UserService, sessions: SessionService, dev_mode: DevModeService,
-                 passwords: PasswordGate, auditor: Auditor, name_key: bytes) -> None:
+    def __init__(
+        self,
+        users: UserService,
+        sessions: SessionService,
+        dev_mode: DevModeService,
+        passwords: PasswordGate,
+        auditor: Auditor,
+        name_key: bytes,
+    ) -> None:
         self.users = users
         self.sessions = sessions
         self.dev_mode = dev_mode
@@ -93,16 +100,25 @@ class AccountService:
             user = self.passwords.authenticate(username, password, address)
         except TooManyAttempts as exc:
             # Outcome DENIED of an anonymous caller: counted per address and minute.
-            self.auditor.record(anonymous, "login", Outcome.DENIED, user=self.logged_name(username),
-                                detail=f"throttled: {exc.message}")
+            self.auditor.record(
+                anonymous,
+                "login",
+                Outcome.DENIED,
+                user=self.logged_name(username),
+                detail=f"throttled: {exc.message}",
+            )
             raise
         except InvalidCredentials as exc:
-            self.auditor.record(anonymous, "login", Outcome.FAILED, user=self.logged_name(username),
-                                detail="unknown user, wrong password or disabled account")
+            self.auditor.record(
+                anonymous,
+                "login",
+                Outcome.FAILED,
+                user=self.logged_name(username),
+                detail="unknown user, wrong password or disabled account",
+            )
             raise Denied("unauthorized", exc.message) from None
         token, session = self.sessions.create(user.username)
-        caller = Caller(policy.Actor(user.username, user.role, False),
-                        audit_session_id(session.token_hash))
+        caller = Caller(policy.Actor(user.username, user.role, False), audit_session_id(session.token_hash))
         self.auditor.record(caller, "login", Outcome.SUCCESS)
         return SignedIn(user, token, self.sessions.csrf_token_for(token), session)
 
@@ -118,38 +134,62 @@ class AccountService:
             return Caller(None), None
         state = self.dev_mode.state(session)
         role = Role(session.role)
-        caller = Caller(policy.Actor(session.username, role, state.enabled),
-                        audit_session_id(session.token_hash))
+        caller = Caller(
+            policy.Actor(session.username, role, state.enabled), audit_session_id(session.token_hash)
+        )
         if state.expired_just_now:
-            self.auditor.record(caller, "dev_mode.expire", Outcome.SUCCESS,
-                                detail="Dev Mode expired")
+            self.auditor.record(caller, "dev_mode.expire", Outcome.SUCCESS, detail="Dev Mode expired")
         return caller, session
 
     # -- Dev Mode ----------------------------------------------------------------------
     # -- refusals decided at the edge (api/deps.py, api/limits.py) ------------------------
     def refused_unauthenticated(self, address: str | None, method: str, path: str) -> None:
-        self.auditor.record(Caller(None, address=address), "request.unauthenticated",
-                            Outcome.DENIED, detail=f"{method} {path[:200]} without a session")
+        self.auditor.record(
+            Caller(None, address=address),
+            "request.unauthenticated",
+            Outcome.DENIED,
+            detail=f"{method} {path[:200]} without a session",
+        )
 
     def refused_token(self, address: str | None, method: str, path: str) -> None:
         """Requests with an unknown, revoked or expired token are refusals like any other
         (counted per address and minute, caller.py)."""
-        self.auditor.record(Caller(None, address=address), "auth.token", Outcome.DENIED,
-                            detail=f"unknown, expired or revoked token on {method} {path[:200]}")
+        self.auditor.record(
+            Caller(None, address=address),
+            "auth.token",
+            Outcome.DENIED,
+            detail=f"unknown, expired or revoked token on {method} {path[:200]}",
+        )
 
     def refused_cross_site(self, caller: Caller, method: str, path: str) -> None:
-        self.auditor.record(caller, f"csrf {method} {path}", Outcome.DENIED,
-                            detail="cross-site or token-less cookie request refused")
+        self.auditor.record(
+            caller,
+            f"csrf {method} {path}",
+            Outcome.DENIED,
+            detail="cross-site or token-less cookie request refused",
+        )
 
     def dev_mode_state(self, caller: Caller, session: Session | None) -> dict[str, Any]:
         self.auditor.require(policy.may_read(caller.actor), caller, "dev_mode.read")
         if session is None:  # the local CLI: an administrator with Dev Mode, without expiry
-            return {"enabled": caller.local_cli, "expires_at": None, "ttl_seconds": 0,
-                    "remaining_seconds": 0, "reason": "local CLI" if caller.local_cli else None}
+            return {
+                "enabled": caller.local_cli,
+                "expires_at": None,
+                "ttl_seconds": 0,
+                "remaining_seconds": 0,
+                "reason": "local CLI" if caller.local_cli else None,
+            }
         return dev_mode_view(self.dev_mode.state(session))
 
-    def switch_dev_mode(self, caller: Caller, session: Session | None, *, enabled: bool,
-                        password: str | None, reason: str | None) -> dict[str, Any]:
+    def switch_dev_mode(
+        self,
+        caller: Caller,
+        session: Session | None,
+        *,
+        enabled: bool,
+        password: str | None,
+        reason: str | None,
+    ) -> dict[str, Any]:
         action = "dev_mode.enable" if enabled else "dev_mode.disable"
         self.auditor.require(policy.may_toggle_dev_mode(caller.actor), caller, action)
         if session is None:
@@ -198,12 +238,15 @@ class AccountService:
             raise
         if not ok:
             self.auditor.record(caller, action, Outcome.DENIED, detail=f"{what}: password re-check failed")
-            raise Denied("forbidden", "The password re-check failed: current_password is not your "
-                                      "password. Nothing was changed.")
+            raise Denied(
+                "forbidden",
+                "The password re-check failed: current_password is not your password. Nothing was changed.",
+            )
         return " (password re-checked)"
 
-    def create_user(self, caller: Caller, username: str, password: str, role: Role,
-                    current_password: str | None = None) -> dict[str, Any]:
+    def create_user(
+        self, caller: Caller, username: str, password: str, role: Role, current_password: str | None = None
+    ) -> dict[str, Any]:
         self.auditor.require(policy.may_manage_users(caller.actor), caller, "user.create")
         rechecked = ""
         if role is Role.ADMIN:
@@ -213,32 +256,51 @@ class AccountService:
         except AuthError as exc:
             self.auditor.record(caller, "user.create", Outcome.FAILED, detail=f"{username}: {exc.message}")
             raise
-        self.auditor.record(caller, "user.create", Outcome.SUCCESS,
-                            detail=f"{user.username} as {user.role.value}{rechecked}")
+        self.auditor.record(
+            caller, "user.create", Outcome.SUCCESS, detail=f"{user.username} as {user.role.value}{rechecked}"
+        )
         return user_view(user)
 
     def _change_own_password(self, caller: Caller, username: str, current_password: str | None) -> None:
         """Everyone, admins included, proves they know their current password first: a
         stolen session alone must not be enough to take the account (and then Dev Mode)."""
         if not current_password:
-            self.auditor.record(caller, "user.update", Outcome.DENIED,
-                                detail=f"{username}: own password change without the current password")
+            self.auditor.record(
+                caller,
+                "user.update",
+                Outcome.DENIED,
+                detail=f"{username}: own password change without the current password",
+            )
             raise Denied("forbidden", "To change your password, send current_password as well.")
         try:
             ok = self.passwords.verify(username, current_password, caller.address)
         except TooManyAttempts:
-            self.auditor.record(caller, "user.update", Outcome.DENIED,
-                                detail=f"{username}: own password change throttled")
+            self.auditor.record(
+                caller, "user.update", Outcome.DENIED, detail=f"{username}: own password change throttled"
+            )
             raise
         if not ok:
-            self.auditor.record(caller, "user.update", Outcome.DENIED,
-                                detail=f"{username}: own password change with a wrong current password")
-            raise Denied("forbidden", "current_password is not your current password; "
-                                      "your password was not changed.")
+            self.auditor.record(
+                caller,
+                "user.update",
+                Outcome.DENIED,
+                detail=f"{username}: own password change with a wrong current password",
+            )
+            raise Denied(
+                "forbidden", "current_password is not your current password; your password was not changed."
+            )
 
-    def update_user(self, caller: Caller, username: str, *, role: Role | None = None,
-                    disabled: bool | None = None, password: str | None = None,
-                    keep_token: str | None = None, current_password: str | None = None) -> dict[str, Any]:
+    def update_user(
+        self,
+        caller: Caller,
+        username: str,
+        *,
+        role: Role | None = None,
+        disabled: bool | None = None,
+        password: str | None = None,
+        keep_token: str | None = None,
+        current_password: str | None = None,
+    ) -> dict[str, Any]:
         own = caller.username is not None and caller.username.casefold() == username.casefold()
         own_password_only = own and role is None and disabled is None and password is not None
         if own_password_only and not caller.local_cli:
@@ -274,8 +336,9 @@ class AccountService:
         except AuthError as exc:
             self.auditor.record(caller, "user.update", Outcome.FAILED, detail=f"{username}: {exc.message}")
             raise
-        self.auditor.record(caller, "user.update", Outcome.SUCCESS,
-                            detail=f"{username}: {', '.join(changes)}{rechecked}")
+        self.auditor.record(
+            caller, "user.update", Outcome.SUCCESS, detail=f"{username}: {', '.join(changes)}{rechecked}"
+        )
         user = self.users.get(username)
         assert user is not None
         return user_view(user)

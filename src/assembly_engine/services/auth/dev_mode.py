@@ -82,8 +82,9 @@ class DevModeService:
     def ttl_seconds(self) -> int:
         return self._ttl
 
-    def enable(self, session: Session, password: str, reason: str,
-               address: str | None = None) -> DevModeState:
+    def enable(
+        self, session: Session, password: str, reason: str, address: str | None = None
+    ) -> DevModeState:
         """Switch Dev Mode on for this one session (or restart its timer). The password is
         checked through the throttle, for the client at ``address``."""
         # Judge the role as stored now, not as cached on the session object.

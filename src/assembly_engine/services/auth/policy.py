@@ -30,8 +30,7 @@ DOMAIN_LABELS: dict[Domain, str] = {
 
 SIGN_IN_MESSAGE = "Sign in first."
 OPERATOR_WRITE_MESSAGE = (
-    "Operators may only change User-Created assemblies; "
-    "clone it to User-Created to edit a copy."
+    "Operators may only change User-Created assemblies; clone it to User-Created to edit a copy."
 )
 ENABLE_DEV_MODE_HINT = (
     "enable Dev Mode from the Assemblies admin controls "
@@ -99,9 +98,7 @@ def may_write(actor: Actor | None, domain: Domain) -> Decision:
     domain = Domain(domain)
     if domain is Domain.USER:
         return _unauthorized() if actor is None else ALLOWED
-    return _admin_with_dev_mode(
-        actor, f"Changing {DOMAIN_LABELS[domain]} assemblies", OPERATOR_WRITE_MESSAGE
-    )
+    return _admin_with_dev_mode(actor, f"Changing {DOMAIN_LABELS[domain]} assemblies", OPERATOR_WRITE_MESSAGE)
 
 
 def may_export(actor: Actor | None) -> Decision:
@@ -121,8 +118,8 @@ def may_flush(actor: Actor | None) -> Decision:
 def may_backup(actor: Actor | None, *, local_cli: bool) -> Decision:
     """A backup names a folder on the engine's machine: only its own CLI may name one."""
     decision = _admin_with_dev_mode(
-        actor,
-        "Writing a backup", "Only admins with Dev Mode on can write backups.")
+        actor, "Writing a backup", "Only admins with Dev Mode on can write backups."
+    )
     if decision.allowed and not local_cli:
         return _forbidden("Backups are written on the engine's machine: run `assemblies backup DEST` there.")
     return decision

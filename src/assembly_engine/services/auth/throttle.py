@@ -205,8 +205,9 @@ class PasswordGate:
     """The only way the engine checks a password a person typed: through the throttle,
     then (maybe after the pressure delay) inside one of the few hashing slots."""
 
-    def __init__(self, users: UserService, throttle: PasswordThrottle, *,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self, users: UserService, throttle: PasswordThrottle, *, sleep: Callable[[float], None] = time.sleep
+    ) -> None:
         self.users = users
         self.throttle = throttle
         self._sleep = sleep

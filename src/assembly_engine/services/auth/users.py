@@ -94,9 +94,7 @@ class HashingBusy(AuthError):
 
 def validate_username(username: object) -> str:
     if not isinstance(username, str) or USERNAME_PATTERN.fullmatch(username) is None:
-        raise InvalidUsername(
-            "A username is 1 to 64 characters: letters, digits, '_', '.', '@' or '-'."
-        )
+        raise InvalidUsername("A username is 1 to 64 characters: letters, digits, '_', '.', '@' or '-'.")
     return username
 
 
@@ -210,9 +208,7 @@ class UserService:
         )
         return self._require(username)
 
-    def set_password(
-        self, username: str, password: str, keep_token_hash: str | None = None
-    ) -> User:
+    def set_password(self, username: str, password: str, keep_token_hash: str | None = None) -> User:
         """Change a password and end every other session of the user (``keep_token_hash``
         names the session that made the change, if it should survive)."""
         validate_new_password(password)
@@ -328,6 +324,4 @@ class UserService:
         if result == "not_found":
             raise UserNotFound(f"There is no user named '{username}'.")
         if result == "last_admin":
-            raise LastAdmin(
-                f"'{username}' is the last enabled admin; create or enable another admin first."
-            )
+            raise LastAdmin(f"'{username}' is the last enabled admin; create or enable another admin first.")

@@ -46,9 +46,17 @@ EXPECTED = (
     "payload) or a Tactical RMM script entry (name, shell, filename, ...)"
 )
 # A JSON object with none of these keys is not an assembly document of any format.
-MARKER_KEYS = frozenset({
-    "script", "script_lines", "script_encoding", "nodes", "tab_name", "payload", ENGINE_KEY,
-})
+MARKER_KEYS = frozenset(
+    {
+        "script",
+        "script_lines",
+        "script_encoding",
+        "nodes",
+        "tab_name",
+        "payload",
+        ENGINE_KEY,
+    }
+)
 KNOWN_TYPES = frozenset({"powershell", "batch", "bash", "python", "ansible", "workflow"})
 
 
@@ -67,8 +75,7 @@ def looks_like_assembly(doc: Mapping[str, Any]) -> bool:
     return bool(MARKER_KEYS.intersection(doc)) or doc.get("type") in KNOWN_TYPES
 
 
-def from_dict(doc: object, *, file_name: str | None = None,
-              script: bytes | None = None) -> ImportedAssembly:
+def from_dict(doc: object, *, file_name: str | None = None, script: bytes | None = None) -> ImportedAssembly:
     """Import an already-parsed JSON value of any accepted format.
 
     ``script`` is the script a Tactical RMM entry names (no other format takes one)."""
@@ -76,7 +83,8 @@ def from_dict(doc: object, *, file_name: str | None = None,
         if doc and all(isinstance(entry, dict) and tactical_rmm.is_entry(entry) for entry in doc):
             raise _not_an_assembly(
                 f"a Tactical RMM manifest of {len(doc)} entries (import its folder with "
-                "`assemblies import`, or one entry at a time with its script)")
+                "`assemblies import`, or one entry at a time with its script)"
+            )
         raise _not_an_assembly("a JSON list")
     if not isinstance(doc, dict):
         raise _not_an_assembly(json_kind(doc))
@@ -85,8 +93,10 @@ def from_dict(doc: object, *, file_name: str | None = None,
         check(json_problem(doc, "document"))  # e.g. an integer beyond 64 bits in a kept field
         return imported
     if script is not None:
-        raise InvalidDocument("script (or script_base64) is only for a Tactical RMM entry; "
-                              "other documents carry their script inside the document")
+        raise InvalidDocument(
+            "script (or script_base64) is only for a Tactical RMM entry; "
+            "other documents carry their script inside the document"
+        )
     if "payload" in doc and items.is_item(doc):
         body = dict(doc)
         block = engine_block(body.pop(ENGINE_KEY, None))
@@ -98,15 +108,18 @@ def from_dict(doc: object, *, file_name: str | None = None,
     return document_from_dict(doc, file_name=file_name)
 
 
-def import_value(document: object, *, file_name: str | None = None,
-                 script: bytes | None = None) -> ImportedAssembly:
+def import_value(
+    document: object, *, file_name: str | None = None, script: bytes | None = None
+) -> ImportedAssembly:
     """What ``POST /api/assemblies/import`` carries (an object, or a document's text)."""
     if isinstance(document, str | bytes):
         raw = document if isinstance(document, bytes) else utf8(document, "document")
         if plain_scripts.plain_type(file_name, raw) is not None:
             if script is not None:
-                raise InvalidDocument("script (or script_base64) is only for a Tactical RMM "
-                                      "entry; a plain script file is the document itself")
+                raise InvalidDocument(
+                    "script (or script_base64) is only for a Tactical RMM "
+                    "entry; a plain script file is the document itself"
+                )
             assert file_name is not None
             return plain_scripts.from_file(raw, file_name)
 
@@ -115,8 +128,11 @@ def import_value(document: object, *, file_name: str | None = None,
 
         imported = parse_document(document, file_name=file_name, from_dict=parsed)
         folder = plain_scripts.folder_of(file_name) if file_name else None
-        if folder is not None and imported.assembly_kind is AssemblyKind.ANSIBLE \
-                and imported.category is None:  # a raw playbook found in a folder tree
+        if (
+            folder is not None
+            and imported.assembly_kind is AssemblyKind.ANSIBLE
+            and imported.category is None
+        ):  # a raw playbook found in a folder tree
             imported = dataclasses.replace(imported, category=folder)
         return imported
     return from_dict(document, file_name=file_name, script=script)
@@ -134,13 +150,25 @@ def export_value(**fields: Unpack[ExportFields]) -> dict[str, Any]:
         inner_fields["display_name"], inner_fields["summary"] = inner_name, inner_summary
         inner = export_document(**inner_fields)
         inner[ENGINE_KEY]["display_name"] = display_name
-        return items.wrap(inner, note, display_name=display_name, summary=summary,
-                          assembly_kind=kind, assembly_type=assembly_type)
+        return items.wrap(
+            inner,
+            note,
+            display_name=display_name,
+            summary=summary,
+            assembly_kind=kind,
+            assembly_type=assembly_type,
+        )
     document = export_document(**fields)
     if kind is AssemblyKind.SCRIPT:
-        tactical_rmm.refresh_entry(document, display_name=display_name, summary=summary,
-                                   category=fields["category"], assembly_type=assembly_type,
-                                   metadata=metadata, tags=list(fields["tags"]))
+        tactical_rmm.refresh_entry(
+            document,
+            display_name=display_name,
+            summary=summary,
+            category=fields["category"],
+            assembly_type=assembly_type,
+            metadata=metadata,
+            tags=list(fields["tags"]),
+        )
     return document
 
 

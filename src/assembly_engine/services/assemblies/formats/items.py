@@ -67,8 +67,10 @@ def _kind_and_type(doc: Mapping[str, Any], payload: Mapping[str, Any]) -> tuple[
         return AssemblyKind.WORKFLOW, AssemblyType.WORKFLOW.value
     if raw_type == "ansible":
         if subtype not in (None, "ansible"):
-            checks.fail(f"{where}.assembly_subtype {subtype!r} does not fit assembly_type 'ansible' "
-                        "(use 'ansible' or leave it out)")
+            checks.fail(
+                f"{where}.assembly_subtype {subtype!r} does not fit assembly_type 'ansible' "
+                "(use 'ansible' or leave it out)"
+            )
         return AssemblyKind.ANSIBLE, AssemblyType.ANSIBLE.value
     if raw_type == "script":
         if subtype is None:
@@ -77,23 +79,27 @@ def _kind_and_type(doc: Mapping[str, Any], payload: Mapping[str, Any]) -> tuple[
             assert isinstance(subtype, str)
             return AssemblyKind.SCRIPT, subtype
         shown = repr(subtype) if isinstance(subtype, str) else checks.json_kind(subtype)
-        checks.fail(f"{where}.assembly_subtype {shown} is not a known script language "
-                    f"({', '.join(SCRIPT_TYPES)}); an item with assembly_type 'script' names its "
-                    "language in assembly_subtype")
+        checks.fail(
+            f"{where}.assembly_subtype {shown} is not a known script language "
+            f"({', '.join(SCRIPT_TYPES)}); an item with assembly_type 'script' names its "
+            "language in assembly_subtype"
+        )
     if raw_type in SCRIPT_TYPES:
         assert isinstance(raw_type, str)
         if subtype not in (None, raw_type):
             checks.fail(f"{where}.assembly_subtype {subtype!r} does not fit assembly_type {raw_type!r}")
         return AssemblyKind.SCRIPT, raw_type
     shown = repr(raw_type) if isinstance(raw_type, str) else checks.json_kind(raw_type)
-    checks.fail(f"{where}.assembly_type {shown} is not a known item type: use 'script' (with "
-                f"assembly_subtype {', '.join(SCRIPT_TYPES)}), 'ansible' or 'workflow'")
+    checks.fail(
+        f"{where}.assembly_type {shown} is not a known item type: use 'script' (with "
+        f"assembly_subtype {', '.join(SCRIPT_TYPES)}), 'ansible' or 'workflow'"
+    )
 
 
 def _inside_payload(exc: InvalidDocument) -> str:
     """A legacy-document message, pointed at the item's ``payload``."""
     message = str(exc)
-    return "document.payload" + message[len("document"):] if message.startswith("document") else message
+    return "document.payload" + message[len("document") :] if message.startswith("document") else message
 
 
 def from_item(
@@ -102,8 +108,10 @@ def from_item(
     """Import an item (``doc`` without its ``assembly_engine`` block)."""
     payload = doc.get("payload")
     if not isinstance(payload, dict):
-        checks.fail("document.payload must be an object (the legacy document the item wraps), got "
-                    f"{checks.json_kind(payload)}")
+        checks.fail(
+            "document.payload must be an object (the legacy document the item wraps), got "
+            f"{checks.json_kind(payload)}"
+        )
     kind, assembly_type = _kind_and_type(doc, payload)
     wrapper_name = doc.get("display_name")
     if wrapper_name is not None:
@@ -130,8 +138,10 @@ def from_item(
             inner["type"] = expected
             filled.append("type")
         elif inner["type"] != expected:
-            checks.fail(f"document.payload.type {inner['type']!r} does not match the item's "
-                        f"assembly type {expected!r}")
+            checks.fail(
+                f"document.payload.type {inner['type']!r} does not match the item's "
+                f"assembly type {expected!r}"
+            )
         if "name" not in inner and wrapper_name is not None:
             inner["name"] = wrapper_name
             filled.append("name")
@@ -165,17 +175,25 @@ def from_item(
     )
 
 
-def inner_header(note: Mapping[str, Any], display_name: str, summary: str | None
-                 ) -> tuple[str, str | None]:
+def inner_header(note: Mapping[str, Any], display_name: str, summary: str | None) -> tuple[str, str | None]:
     """The name and description the inner document is exported with."""
     name = note.get("inner_name", display_name)
     description = note.get("inner_description", summary)
-    return (name if isinstance(name, str) else display_name,
-            description if isinstance(description, str) or description is None else summary)
+    return (
+        name if isinstance(name, str) else display_name,
+        description if isinstance(description, str) or description is None else summary,
+    )
 
 
-def wrap(inner: dict[str, Any], note: Mapping[str, Any], *, display_name: str, summary: str | None,
-         assembly_kind: AssemblyKind, assembly_type: str | None) -> dict[str, Any]:
+def wrap(
+    inner: dict[str, Any],
+    note: Mapping[str, Any],
+    *,
+    display_name: str,
+    summary: str | None,
+    assembly_kind: AssemblyKind,
+    assembly_type: str | None,
+) -> dict[str, Any]:
     """The item around an exported inner document (its ``assembly_engine`` block moves out)."""
     engine = inner.pop(ENGINE_KEY, None)
     filled = note.get("filled")

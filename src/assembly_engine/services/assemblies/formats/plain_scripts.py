@@ -26,15 +26,27 @@ from ....types import AssemblyKind, PayloadType
 from ..legacy import ImportedAssembly, checks
 from ..payload_layout import main_file_name
 
-SUFFIX_TYPES: dict[str, str] = {".ps1": "powershell", ".bat": "batch", ".cmd": "batch",
-                                ".sh": "bash", ".py": "python"}
+SUFFIX_TYPES: dict[str, str] = {
+    ".ps1": "powershell",
+    ".bat": "batch",
+    ".cmd": "batch",
+    ".sh": "bash",
+    ".py": "python",
+}
 _SHEBANG = re.compile(rb"^#![ \t]*(\S+)(?:[ \t]+(\S+))?")
 # The legacy tree's top folders (Scripts/, Workflows/, Ansible_Playbooks/) say the kind.
 LAYOUT_FOLDERS = frozenset({"scripts", "workflows", "ansible_playbooks"})
 INTERPRETER_TYPES: dict[str, str] = {
-    "bash": "bash", "sh": "bash", "zsh": "bash", "dash": "bash", "ksh": "bash",
-    "python": "python", "python2": "python", "python3": "python",
-    "pwsh": "powershell", "powershell": "powershell",
+    "bash": "bash",
+    "sh": "bash",
+    "zsh": "bash",
+    "dash": "bash",
+    "ksh": "bash",
+    "python": "python",
+    "python2": "python",
+    "python3": "python",
+    "pwsh": "powershell",
+    "powershell": "powershell",
 }
 
 
@@ -80,8 +92,10 @@ def folder_of(file_name: str) -> str | None:
 def from_file(raw: bytes, file_name: str) -> ImportedAssembly:
     assembly_type = plain_type(file_name, raw)
     if assembly_type is None:
-        checks.fail(f"{file_name!r} is not a plain script: use .ps1, .bat, .cmd, .sh or .py, or "
-                    "start the file with a shebang such as #!/bin/bash")
+        checks.fail(
+            f"{file_name!r} is not a plain script: use .ps1, .bat, .cmd, .sh or .py, or "
+            "start the file with a shebang such as #!/bin/bash"
+        )
     path = _parts(file_name)
     name = path.stem if path.suffix.lower() in SUFFIX_TYPES else path.name
     if not name.strip():
@@ -89,8 +103,9 @@ def from_file(raw: bytes, file_name: str) -> ImportedAssembly:
     checks.display_name(name, "file_name (without its extension, the assembly's name)")
     folder = folder_of(file_name)
     if folder is not None:
-        checks.check(limits.text_problem(folder, "file_name's folder path (the category)",
-                                         limits.CATEGORY_CHARS))
+        checks.check(
+            limits.text_problem(folder, "file_name's folder path (the category)", limits.CATEGORY_CHARS)
+        )
     notes: dict[str, object] = {"source_format": "plain-script", "file_name": path.name}
     if folder is not None:
         notes["folder"] = folder
@@ -103,6 +118,5 @@ def from_file(raw: bytes, file_name: str) -> ImportedAssembly:
         version=None,
         metadata={"legacy_format": notes},
         tags=[],
-        content=PayloadContent(PayloadType.SCRIPT, main_file_name(AssemblyKind.SCRIPT, assembly_type),
-                               raw),
+        content=PayloadContent(PayloadType.SCRIPT, main_file_name(AssemblyKind.SCRIPT, assembly_type), raw),
     )

@@ -34,8 +34,12 @@ from ..legacy import ImportedAssembly, checks
 from ..legacy.scripts import from_script_document
 
 TRMM_KEY = "tactical_rmm"
-SHELL_TYPES: dict[str, str] = {"powershell": "powershell", "cmd": "batch", "python": "python",
-                               "shell": "bash"}
+SHELL_TYPES: dict[str, str] = {
+    "powershell": "powershell",
+    "cmd": "batch",
+    "python": "python",
+    "shell": "bash",
+}
 TYPE_SHELLS: dict[str, str] = {value: key for key, value in SHELL_TYPES.items()}
 MANIFEST_NAME = "community_scripts.json"
 
@@ -50,28 +54,35 @@ def _timeout(value: object) -> int:
         return int(value)
     if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
         return value
-    checks.fail(f"{where} must be a whole number of seconds (a number or a string such as \"300\"), "
-                f"got {checks.json_kind(value)}")
+    checks.fail(
+        f'{where} must be a whole number of seconds (a number or a string such as "300"), '
+        f"got {checks.json_kind(value)}"
+    )
 
 
 def _platforms(value: object) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-        checks.fail("document.supported_platforms must be a list of strings such as [\"windows\"], "
-                    f"got {checks.json_kind(value)}")
+        checks.fail(
+            'document.supported_platforms must be a list of strings such as ["windows"], '
+            f"got {checks.json_kind(value)}"
+        )
     return list(value)
 
 
 def from_entry(entry: dict[str, Any], script: bytes | None) -> ImportedAssembly:
     """Import one manifest entry with the bytes of the script it names."""
     if script is None:
-        checks.fail("a Tactical RMM entry needs its script: send the text of scripts/"
-                    f"{entry.get('filename')} as script (text) or script_base64")
+        checks.fail(
+            "a Tactical RMM entry needs its script: send the text of scripts/"
+            f"{entry.get('filename')} as script (text) or script_base64"
+        )
     name = checks.display_name(entry.get("name"), "document.name")
     shell = entry.get("shell")
     if shell not in SHELL_TYPES:
         shown = repr(shell) if isinstance(shell, str) else checks.json_kind(shell)
-        checks.fail(f"document.shell {shown} is not a Tactical RMM shell this engine runs "
-                    f"({', '.join(SHELL_TYPES)})")
+        checks.fail(
+            f"document.shell {shown} is not a Tactical RMM shell this engine runs ({', '.join(SHELL_TYPES)})"
+        )
     assert isinstance(shell, str)
     for key in ("filename", "guid", "description", "category"):
         checks.optional_str(entry, key, "document")
@@ -91,16 +102,29 @@ def from_entry(entry: dict[str, Any], script: bytes | None) -> ImportedAssembly:
     metadata = dict(imported.metadata)
     metadata["legacy_format"] = {**metadata["legacy_format"], "source_format": "tactical-rmm"}
     return ImportedAssembly(
-        display_name=imported.display_name, summary=imported.summary, category=imported.category,
-        assembly_kind=imported.assembly_kind, assembly_type=imported.assembly_type,
-        version=imported.version, metadata=metadata, tags=imported.tags,
-        content=imported.content, source_assembly_guid=imported.source_assembly_guid,
+        display_name=imported.display_name,
+        summary=imported.summary,
+        category=imported.category,
+        assembly_kind=imported.assembly_kind,
+        assembly_type=imported.assembly_type,
+        version=imported.version,
+        metadata=metadata,
+        tags=imported.tags,
+        content=imported.content,
+        source_assembly_guid=imported.source_assembly_guid,
     )
 
 
-def refresh_entry(document: dict[str, Any], *, display_name: str, summary: str | None,
-                  category: str | None, assembly_type: str | None,
-                  metadata: Mapping[str, Any], tags: list[str]) -> None:
+def refresh_entry(
+    document: dict[str, Any],
+    *,
+    display_name: str,
+    summary: str | None,
+    category: str | None,
+    assembly_type: str | None,
+    metadata: Mapping[str, Any],
+    tags: list[str],
+) -> None:
     """Bring the exported ``tactical_rmm`` block in line with the record (in place)."""
     entry = document.get(TRMM_KEY)
     if not isinstance(entry, dict):

@@ -128,8 +128,9 @@ def parse_document(
             playbook = playbook_or_none(text, raw_bytes, file_name)
         except DocumentTooLarge as too_large:
             # It may be a JSON document with a typo: say both, not only the playbook limit.
-            raise DocumentTooLarge(f"{not_json}, and it cannot be read as a YAML playbook "
-                                   f"either: {too_large}") from None
+            raise DocumentTooLarge(
+                f"{not_json}, and it cannot be read as a YAML playbook either: {too_large}"
+            ) from None
         if playbook is not None:
             return playbook
         raise InvalidDocument(f"{not_json} and not a YAML Ansible playbook") from None

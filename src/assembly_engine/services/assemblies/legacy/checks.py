@@ -151,8 +151,7 @@ def timeout(value: object, where: str) -> int:
 
 def sites(value: object, where: str) -> dict[str, Any]:
     if not isinstance(value, dict):
-        fail(f"{where} must be an object like {{\"mode\": \"all\", \"values\": []}}, "
-             f"got {json_kind(value)}")
+        fail(f'{where} must be an object like {{"mode": "all", "values": []}}, got {json_kind(value)}')
     if "mode" in value and not isinstance(value["mode"], str):
         fail(f"{where}.mode must be a string, got {json_kind(value['mode'])}")
     if "values" in value and not isinstance(value["values"], list):
@@ -178,8 +177,7 @@ def variables(value: object, where: str) -> list[dict[str, Any]]:
             fail(f"{where} has two variables named {name!r}; variable names must be unique")
         seen.add(name)
         if "type" in variable and not isinstance(variable["type"], str):
-            fail(f"{here}.type must be a string such as 'string', got "
-                 f"{json_kind(variable['type'])}")
+            fail(f"{here}.type must be a string such as 'string', got {json_kind(variable['type'])}")
         for key in ("label", "description"):
             if key in variable and not (variable[key] is None or isinstance(variable[key], str)):
                 fail(f"{here}.{key} must be a string, got {json_kind(variable[key])}")

@@ -43,10 +43,18 @@ class ExportFields(TypedDict):
 def record_fields(record: AssemblyRecord, content: PayloadContent) -> ExportFields:
     """The export fields of a stored assembly (or of one of its revisions)."""
     return ExportFields(
-        display_name=record.display_name, summary=record.summary, category=record.category,
-        assembly_kind=record.assembly_kind, assembly_type=record.assembly_type,
-        version=record.version, metadata=record.metadata, tags=record.tags, content=content,
-        assembly_guid=record.assembly_guid, source=record.domain.value, revision=record.revision,
+        display_name=record.display_name,
+        summary=record.summary,
+        category=record.category,
+        assembly_kind=record.assembly_kind,
+        assembly_type=record.assembly_type,
+        version=record.version,
+        metadata=record.metadata,
+        tags=record.tags,
+        content=content,
+        assembly_guid=record.assembly_guid,
+        source=record.domain.value,
+        revision=record.revision,
         updated_at=record.updated_at,
     )
 
@@ -64,8 +72,16 @@ def export_document(**fields: Unpack[ExportFields]) -> dict[str, Any]:
         assembly_type = fields["assembly_type"]
         if assembly_type is None:
             assembly_type = _type_from_main_file(kind, content.main_file_name)
-        doc = _export_script(display_name, summary, fields["category"], assembly_type,
-                             fields["version"], metadata, notes, content)
+        doc = _export_script(
+            display_name,
+            summary,
+            fields["category"],
+            assembly_type,
+            fields["version"],
+            metadata,
+            notes,
+            content,
+        )
     doc[ENGINE_KEY] = {
         "assembly_guid": fields["assembly_guid"],
         "display_name": display_name,
@@ -162,9 +178,7 @@ def _export_script(
         if key in metadata:
             values[key] = copy.deepcopy(metadata[key])
     if "variables" in values:
-        values["variables"] = _ordered_variables(
-            values["variables"], notes.get("variable_key_order")
-        )
+        values["variables"] = _ordered_variables(values["variables"], notes.get("variable_key_order"))
 
     order = notes.get("key_order")
     out: dict[str, Any] = {}
@@ -224,4 +238,3 @@ def _export_workflow(
     if "description" in workflow or summary is not None:
         workflow["description"] = summary
     return workflow
-

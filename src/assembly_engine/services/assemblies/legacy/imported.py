@@ -42,8 +42,10 @@ def engine_block(value: object) -> EngineBlock:
         fail(f"document.{ENGINE_KEY} must be an object, got {json_kind(value)}")
     guid = value.get("assembly_guid")
     if guid is not None and not is_valid_assembly_guid(guid):
-        fail(f"document.{ENGINE_KEY}.assembly_guid {guid!r} is not a valid assembly id "
-             "(32 or 40 lowercase hex characters)")
+        fail(
+            f"document.{ENGINE_KEY}.assembly_guid {guid!r} is not a valid assembly id "
+            "(32 or 40 lowercase hex characters)"
+        )
     name = value.get("display_name")
     if name is not None:
         display_name(name, f"document.{ENGINE_KEY}.display_name")

@@ -37,9 +37,7 @@ def check_playbook_size(size_bytes: int, where: str) -> None:
         raise DocumentTooLarge(too_large)
 
 
-def playbook_or_none(
-    text: str, raw_bytes: bytes | None, file_name: str | None
-) -> ImportedAssembly | None:
+def playbook_or_none(text: str, raw_bytes: bytes | None, file_name: str | None) -> ImportedAssembly | None:
     try:
         return playbook_from_text(text, raw_bytes, file_name, require_plays=True)
     except DocumentTooLarge:

@@ -92,8 +92,10 @@ def read_script(doc: Mapping[str, Any], where: str) -> tuple[bytes, dict[str, An
     """The script bytes of a script/playbook document and the notes about its form."""
     encoding = doc.get("script_encoding")
     if encoding is not None and encoding != "base64":
-        fail(f"{where}.script_encoding {encoding!r} is not supported: use \"base64\", or "
-             "leave script_encoding out for a plain-text script")
+        fail(
+            f'{where}.script_encoding {encoding!r} is not supported: use "base64", or '
+            "leave script_encoding out for a plain-text script"
+        )
     lines: list[str] | None = None
     if "script_lines" in doc:
         raw_lines = doc["script_lines"]
@@ -114,8 +116,10 @@ def read_script(doc: Mapping[str, Any], where: str) -> tuple[bytes, dict[str, An
         main = utf8("\n".join(lines), f"{where}.script_lines")
         notes["script_was_plaintext"] = True
     else:
-        fail(f"{where}.script is missing: a script document needs its script text "
-             "(base64 with script_encoding \"base64\", or plain text)")
+        fail(
+            f"{where}.script is missing: a script document needs its script text "
+            '(base64 with script_encoding "base64", or plain text)'
+        )
     try:
         text: str | None = main.decode("utf-8")
     except UnicodeDecodeError:
@@ -131,21 +135,20 @@ def read_script(doc: Mapping[str, Any], where: str) -> tuple[bytes, dict[str, An
 
 def script_kind(assembly_type: object, where: str) -> tuple[AssemblyKind, str]:
     if assembly_type is None:
-        fail(f"{where} is missing: say which kind of script this is "
-             f"({', '.join(SCRIPT_TYPES)}) or 'ansible' for a playbook")
+        fail(
+            f"{where} is missing: say which kind of script this is "
+            f"({', '.join(SCRIPT_TYPES)}) or 'ansible' for a playbook"
+        )
     if assembly_type == AssemblyType.ANSIBLE.value:
         return AssemblyKind.ANSIBLE, AssemblyType.ANSIBLE.value
     if assembly_type in SCRIPT_TYPES:
         assert isinstance(assembly_type, str)
         return AssemblyKind.SCRIPT, assembly_type
     shown = repr(assembly_type) if isinstance(assembly_type, str) else json_kind(assembly_type)
-    fail(f"{where} {shown} is not a known script type ({', '.join(SCRIPT_TYPES)}); "
-         "playbooks use 'ansible'")
+    fail(f"{where} {shown} is not a known script type ({', '.join(SCRIPT_TYPES)}); playbooks use 'ansible'")
 
 
-def from_script_document(
-    doc: dict[str, Any], guid: str | None, tags: list[str]
-) -> ImportedAssembly:
+def from_script_document(doc: dict[str, Any], guid: str | None, tags: list[str]) -> ImportedAssembly:
     where = "document"
     kind, assembly_type = script_kind(doc.get("type"), f"{where}.type")
     name = display_name(doc.get("name"), f"{where}.name")
@@ -190,8 +193,6 @@ def from_script_document(
         version=version,
         metadata=metadata,
         tags=tags,
-        content=PayloadContent(
-            PayloadType.SCRIPT, main_file_name(kind, assembly_type), main, attached
-        ),
+        content=PayloadContent(PayloadType.SCRIPT, main_file_name(kind, assembly_type), main, attached),
         source_assembly_guid=guid,
     )

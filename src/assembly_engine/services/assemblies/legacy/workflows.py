@@ -46,8 +46,12 @@ def workflow_display_name(workflow: Mapping[str, Any]) -> str | None:
 
 
 def from_workflow(
-    doc: dict[str, Any], file_name: str | None, guid: str | None, tags: list[str],
-    *, exported_name: str | None = None,
+    doc: dict[str, Any],
+    file_name: str | None,
+    guid: str | None,
+    tags: list[str],
+    *,
+    exported_name: str | None = None,
 ) -> ImportedAssembly:
     check_workflow(doc, "document")
     content = workflow_content(doc, "document")
@@ -58,8 +62,10 @@ def from_workflow(
         # the file's name.
         name = exported_name or name_stem(file_name)
         if name is None:
-            fail("document.tab_name is missing: a workflow needs a tab_name "
-                 "(or import it from a file whose name can be used)")
+            fail(
+                "document.tab_name is missing: a workflow needs a tab_name "
+                "(or import it from a file whose name can be used)"
+            )
         check(limits.name_problem(name, "file_name", limits.DISPLAY_NAME_CHARS))
         legacy_format["derived_name"] = name
     return ImportedAssembly(
@@ -74,4 +80,3 @@ def from_workflow(
         content=content,
         source_assembly_guid=guid,
     )
-

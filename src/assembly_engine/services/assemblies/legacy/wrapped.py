@@ -28,14 +28,35 @@ from .workflows import check_workflow, workflow_content
 
 # The fields it maps, and the engine's own state in a record view (``revision``,
 # ``is_dirty``, …), which the engine sets itself and does not import.
-WRAPPED_KEYS = frozenset({
-    "assembly_guid", "display_name", "name", "assembly_kind", "assembly_type", "type", "summary",
-    "description", "category", "version", "metadata", "tags", "payload", "source", "revision",
-    "is_dirty", "dirty_since", "last_persisted", "integrity", "created_at", "updated_at",
-    "created_by", "updated_by", "payload_guid",
-})
-WRAPPED_PAYLOAD_KEYS = frozenset({"script", "script_encoding", "script_lines", "files", "workflow",
-                                  "error"})
+WRAPPED_KEYS = frozenset(
+    {
+        "assembly_guid",
+        "display_name",
+        "name",
+        "assembly_kind",
+        "assembly_type",
+        "type",
+        "summary",
+        "description",
+        "category",
+        "version",
+        "metadata",
+        "tags",
+        "payload",
+        "source",
+        "revision",
+        "is_dirty",
+        "dirty_since",
+        "last_persisted",
+        "integrity",
+        "created_at",
+        "updated_at",
+        "created_by",
+        "updated_by",
+        "payload_guid",
+    }
+)
+WRAPPED_PAYLOAD_KEYS = frozenset({"script", "script_encoding", "script_lines", "files", "workflow", "error"})
 
 
 def _kind_and_type(doc: dict[str, Any], payload: dict[str, Any], where: str) -> tuple[AssemblyKind, str]:
@@ -62,8 +83,10 @@ def _kind_and_type(doc: dict[str, Any], payload: dict[str, Any], where: str) -> 
     else:
         assembly_type = next(iter(KIND_TYPES[kind])).value
         if raw_type is not None and raw_type != assembly_type:
-            fail(f"{where}.assembly_type {raw_type!r} does not fit assembly_kind "
-                 f"{kind.value!r} (expected {assembly_type!r})")
+            fail(
+                f"{where}.assembly_type {raw_type!r} does not fit assembly_kind "
+                f"{kind.value!r} (expected {assembly_type!r})"
+            )
     return kind, assembly_type
 
 
@@ -71,8 +94,10 @@ def from_wrapped(doc: dict[str, Any], guid: str | None, tags: list[str]) -> Impo
     where = "document"
     payload = doc["payload"]
     if not isinstance(payload, dict):
-        fail(f"{where}.payload must be an object ({{\"script\": ..., \"files\": [...]}} or "
-             f"{{\"workflow\": {{...}}}}), got {json_kind(payload)}")
+        fail(
+            f'{where}.payload must be an object ({{"script": ..., "files": [...]}} or '
+            f'{{"workflow": {{...}}}}), got {json_kind(payload)}'
+        )
     kind, assembly_type = _kind_and_type(doc, payload, where)
 
     name = display_name(doc.get("display_name", doc.get("name")), f"{where}.display_name")
@@ -103,14 +128,17 @@ def from_wrapped(doc: dict[str, Any], guid: str | None, tags: list[str]) -> Impo
     own_guid = doc.get("assembly_guid")
     if own_guid is not None:
         if not is_valid_assembly_guid(own_guid):
-            fail(f"{where}.assembly_guid {own_guid!r} is not a valid assembly id "
-                 "(32 or 40 lowercase hex characters)")
+            fail(
+                f"{where}.assembly_guid {own_guid!r} is not a valid assembly id "
+                "(32 or 40 lowercase hex characters)"
+            )
         guid = own_guid
     # Fields this form does not map are kept (never dropped silently): top-level ones and
     # unknown payload keys in metadata.legacy, which export writes back as top-level keys.
     extra = {key: copy.deepcopy(val) for key, val in doc.items() if key not in WRAPPED_KEYS}
-    extra_payload = {key: copy.deepcopy(val) for key, val in payload.items()
-                     if key not in WRAPPED_PAYLOAD_KEYS}
+    extra_payload = {
+        key: copy.deepcopy(val) for key, val in payload.items() if key not in WRAPPED_PAYLOAD_KEYS
+    }
     if extra_payload:
         extra["payload_fields"] = extra_payload
     if extra:
@@ -120,8 +148,9 @@ def from_wrapped(doc: dict[str, Any], guid: str | None, tags: list[str]) -> Impo
     if kind is AssemblyKind.WORKFLOW:
         workflow = payload.get("workflow")
         if not isinstance(workflow, dict):
-            fail(f"{where}.payload.workflow must be an object with nodes and edges, "
-                 f"got {json_kind(workflow)}")
+            fail(
+                f"{where}.payload.workflow must be an object with nodes and edges, got {json_kind(workflow)}"
+            )
         check_workflow(workflow, f"{where}.payload.workflow")
         content = workflow_content(workflow, f"{where}.payload.workflow")
     else:
@@ -131,9 +160,7 @@ def from_wrapped(doc: dict[str, Any], guid: str | None, tags: list[str]) -> Impo
         attached: tuple[PayloadFile, ...] = ()
         if "files" in payload:
             attached, _ = files(payload["files"], f"{where}.payload.files")
-        content = PayloadContent(
-            PayloadType.SCRIPT, main_file_name(kind, assembly_type), main, attached
-        )
+        content = PayloadContent(PayloadType.SCRIPT, main_file_name(kind, assembly_type), main, attached)
     return ImportedAssembly(
         display_name=name,
         summary=record_summary,

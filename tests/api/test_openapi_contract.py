@@ -59,7 +59,7 @@ def test_schemathesis_finds_nothing(tmp_path: Path) -> None:
                 str(MAX_EXAMPLES),
                 "--workers",
                 "1",
-                # A batch of 10,000 refused documents writes 10,000 audit entries, each synced.
+                # A batch of 10,000 documents writes 10,000 audit entries.
                 "--request-timeout",
                 "300",
             ],

@@ -8,6 +8,9 @@ import pytest
 
 from assembly_engine.config import Settings
 
+# The PostgreSQL server and databases (started only when a test asks for them).
+pytest_plugins = ["tests.postgresql_fixtures"]
+
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:

@@ -32,6 +32,7 @@ ERROR_STATUS: dict[str, int] = {
     "too_many_requests": 429,
     "database_busy": 503,
     "storage_error": 503,
+    "storage_unavailable": 503,
 }
 _CODE_FOR_STATUS: dict[int, str] = {}
 for _code, _status in ERROR_STATUS.items():

@@ -45,6 +45,17 @@ class StorageFailed(EngineError):
     code = "storage_error"
 
 
+class Unavailable(EngineError):
+    """The shared database (cluster mode) cannot be reached: nothing was changed, and a
+    retry after ``retry_after`` seconds may find it back."""
+
+    code = "storage_unavailable"
+
+    def __init__(self, message: str, retry_after: int = 5) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class IntegrityFailed(EngineError):
     """Stored data is damaged (a garbled row, a payload whose checksum does not match)."""
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
@@ -26,6 +27,7 @@ from assembly_engine.persistence.interfaces import (
 from assembly_engine.persistence.journal import Journal
 from assembly_engine.persistence.maintenance import SqliteMaintenance
 from assembly_engine.persistence.payloads import PayloadStore as FolderPayloadStore
+from assembly_engine.persistence.postgresql.pool import create_pool
 from assembly_engine.types import DATABASE_FILES, Domain
 
 
@@ -109,8 +111,51 @@ class SqliteBackend(Backend):
         self._opened.clear()
 
 
-@pytest.fixture(params=["sqlite"])
+class PostgresBackend(Backend):
+    """Cluster mode: every store on one pool of a fresh, migrated PostgreSQL database.
+    ``reopen`` is a new store on the same database (a node restarting, or another node)."""
+
+    name = "postgresql"
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.pool = create_pool(url, min_size=1, max_size=4)
+        self._opened: list[object] = []
+
+    def _not_yet(self, interface: str) -> NoReturn:
+        pytest.fail(f"the PostgreSQL backend has no {interface} yet", pytrace=False)
+
+    def payloads(self) -> PayloadStore:
+        self._not_yet("PayloadStore")
+
+    def domain_store(self, domain: Domain) -> DomainStore:
+        self._not_yet("DomainStore")
+
+    def journal(self) -> WriteJournal:
+        self._not_yet("WriteJournal")
+
+    def engine_store(self) -> EngineStore:
+        self._not_yet("EngineStore")
+
+    def audit_store(self) -> AuditStore:
+        self._not_yet("AuditStore")
+
+    def maintenance(self) -> Maintenance:
+        self._not_yet("Maintenance")
+
+    def close(self) -> None:
+        for store in reversed(self._opened):
+            store.close()  # type: ignore[attr-defined]
+        self._opened.clear()
+        self.pool.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
 def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
-    built = {"sqlite": SqliteBackend}[request.param](tmp_path / "home")
+    built: Backend
+    if request.param == "postgresql":
+        built = PostgresBackend(request.getfixturevalue("migrated_url"))
+    else:
+        built = SqliteBackend(tmp_path / "home")
     yield built
     built.close()

@@ -1,4 +1,6 @@
-"""One throwaway PostgreSQL server for the whole session (tests/postgresql_server.py), and
+"""Fixtures of cluster mode, loaded by tests/conftest.py for every test that asks.
+
+One throwaway PostgreSQL server for the whole session (tests/postgresql_server.py), and
 a fresh database owned by the engine's role for every test: empty (``database_url``) or
 at the current schema (``migrated_url``, a copy of a template migrated once). A server that cannot start
 fails these tests with the reason; nothing is skipped."""

@@ -39,7 +39,8 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
+from dataclasses import replace
 from operator import itemgetter
 
 from ..types import Domain, Integrity
@@ -52,16 +53,17 @@ from .cache_entry import (
     load_integrity,
 )
 from .databases import DatabaseBusy, DomainDatabases
+from .errors import ChangedElsewhere
 from .flush_batch import DomainFlushState, FlushResult, QueuedChange, history_write
 from .heap import collector_paused, freeze_long_lived
-from .journal import Journal, new_entry
+from .interfaces import FlushCoordinator, PayloadStore, WriteJournal
+from .journal import JournalEntry, new_entry
 from .models import (
     PAYLOAD_GUID_COLUMN,
     AssemblyRecord,
     CachedAssembly,
     utc_now,
 )
-from .payloads import PayloadStore
 from .queue_status import DomainQueue, QueueStatus, WaitingChange
 
 log = logging.getLogger("assembly_engine.cache")
@@ -77,6 +79,7 @@ DOMAIN_PRIORITY = (Domain.OFFICIAL, Domain.COMMUNITY, Domain.USER)
 
 WARM_CHUNK = 2000  # entries built per hold of the cache lock while warming up
 WARM_DELAY = 1.0  # seconds between loading the rows and starting to build entries
+REPLANS = 3  # cluster mode: times a change refused by the shared queue is planned again
 
 
 class CacheError(Exception):
@@ -124,12 +127,13 @@ class AssemblyCache:
     def __init__(
         self,
         databases: DomainDatabases,
-        journal: Journal,
+        journal: WriteJournal,
         payloads: PayloadStore,
         *,
         flush_interval: float = 60.0,
         on_persisted: PersistHook | None = None,
         change_wait_seconds: float = 10.0,
+        coordinator: FlushCoordinator | None = None,
     ) -> None:
         self._dbs = databases
         self._journal = journal
@@ -152,6 +156,11 @@ class AssemblyCache:
         self.replayed_notes: list[str] = []
         self._flush_lock = threading.Lock()
         self._flush_state = {d: DomainFlushState() for d in Domain}
+        # Cluster mode: decides which node flushes, and shares each domain's flush state.
+        self._coordinator = coordinator
+        # Cluster mode: brings the cache up to date with every node's committed changes
+        # (set by the change feed); called before a refused change is planned again.
+        self.catch_up: Callable[[], None] | None = None
         self._stop = threading.Event()
         # Bumped on every change a reader could see; lets readers cache derived views.
         self._generation = 0
@@ -302,7 +311,7 @@ class AssemblyCache:
     def reload_domain(self, domain: Domain) -> int:
         """Replace a domain's entries with its database rows (after an official sync)."""
         rows = self._dbs[domain].load_rows()
-        present = self._payloads.list_names()
+        present = self._payloads.list_guids()
         with self._lock:
             entries = self._all_entries()
             dirty = [g for g, e in entries.items() if e.dirty and e.record.domain is domain]
@@ -493,6 +502,27 @@ class AssemblyCache:
         actor: str | None = None,
     ) -> CachedAssembly:
         deadline = time.monotonic() + self.change_wait_seconds
+        for attempt in range(REPLANS + 1):
+            try:
+                return self._mutate_once(guid, plan, note, deadline, action=action, actor=actor)
+            except ChangedElsewhere:
+                # Another node changed it first: learn what it did, then plan again (the
+                # plan now refuses with the right reason, or succeeds on the new state).
+                if self.catch_up is None or attempt == REPLANS:
+                    raise
+                self.catch_up()
+        raise AssertionError("unreachable")
+
+    def _mutate_once(
+        self,
+        guid: str,
+        plan: Callable[[CacheEntry | None], tuple[str, AssemblyRecord]],
+        note: NoteFor | None,
+        deadline: float,
+        *,
+        action: str | None,
+        actor: str | None,
+    ) -> CachedAssembly:
         with self._changed:
             while True:
                 if self._closed:
@@ -500,7 +530,8 @@ class AssemblyCache:
                 if guid in self._in_flight:  # plan against a durable state only
                     self._wait_for_change(deadline, "another change of this assembly")
                     continue
-                op, record = plan(self._entry(guid))
+                current = self._entry(guid)
+                op, record = plan(current)
                 if record.domain in self._paused:
                     self._wait_for_change(deadline, f"the {record.domain.value} domain's sync")
                     continue
@@ -512,16 +543,19 @@ class AssemblyCache:
                 note(record) if note else None,
                 action=action,
                 actor=actor if op == "delete" else record.updated_by,
+                base_revision=None if current is None or current.deleted else current.record.revision,
             )
             future = self._journal.submit(entry)
             self._in_flight[guid] = record.domain
         try:
-            future.result()
+            seq = future.result()
         except BaseException:
             with self._changed:
                 del self._in_flight[guid]
                 self._changed.notify_all()
             raise
+        if seq != entry.seq:  # a shared queue numbers changes when it commits them
+            entry = replace(entry, seq=seq)
         failpoints.reached("after-journal-commit")
         if entry.note is not None and self.on_durable_note is not None:
             # Before the change is applied, so no flush can drop its journal entry (and with
@@ -531,8 +565,10 @@ class AssemblyCache:
             except Exception:  # noqa: BLE001 - the change is durable; it must be applied
                 log.exception("recording the note of a durable change of %s failed", guid)
         with self._changed:
-            apply_journal_entry(self._entries, entry)
-            self._generation += 1
+            applied = self._entries.get(guid)
+            if applied is None or applied.seq < entry.seq:  # the change feed may have been first
+                apply_journal_entry(self._entries, entry)
+                self._generation += 1
             del self._in_flight[guid]
             self._changed.notify_all()
             return self._entries[guid].snapshot()
@@ -568,6 +604,62 @@ class AssemblyCache:
                 self._paused.discard(domain)
                 self._changed.notify_all()
 
+    # -- other nodes' changes (cluster mode) ---------------------------------------------
+    def apply_remote(self, changes: Sequence[tuple[JournalEntry, str | None]]) -> int:
+        """Apply committed changes read from the shared queue, in sequence order, each
+        with when it was flushed (None: still queued). Changes this cache already holds
+        (its own, or read before) are skipped, so reading one twice changes nothing.
+        Returns how many were applied."""
+        applied = 0
+        with self._changed:
+            for entry, flushed_at in changes:
+                current = self._entry(entry.assembly_guid)
+                if current is not None and (
+                    current.seq >= entry.seq
+                    or (current.seq == 0 and entry.record.revision < current.record.revision)
+                ):
+                    continue  # already applied, or the loaded row is newer
+                if current is None and entry.op == "delete" and flushed_at is not None:
+                    continue  # created and deleted elsewhere, and written: nothing to show
+                done = apply_journal_entry(self._entries, entry)
+                if flushed_at is not None:
+                    done.mark_persisted(flushed_at, entry.seq)
+                    if done.deleted:
+                        del self._entries[entry.assembly_guid]
+                applied += 1
+            if applied:
+                self._generation += 1
+                self._changed.notify_all()
+        return applied
+
+    def dirty_seqs(self) -> dict[int, str]:
+        """seq -> assembly id of every queued change's latest seq (cluster mode asks which
+        of them another node flushed)."""
+        with self._lock:
+            return {e.seq: guid for guid, e in self._entries.items() if e.dirty and e.seq}
+
+    def mark_flushed(self, flushed: dict[int, str], by_seq: dict[int, str]) -> None:
+        """Changes another node flushed (seq -> when); ``by_seq`` maps seq -> assembly id."""
+        if not flushed:
+            return
+        with self._lock:
+            for seq, when in flushed.items():
+                guid = by_seq.get(seq)
+                entry = self._entries.get(guid) if guid is not None else None
+                if entry is None or not entry.dirty:
+                    continue
+                entry.mark_persisted(when, seq)
+                if entry.deleted and entry.seq == seq:
+                    del self._entries[guid]  # type: ignore[arg-type]
+            self._generation += 1
+
+    def share_flush_state(self, states: dict[Domain, tuple[str | None, str | None]]) -> None:
+        """Each domain's last flush and error as the flushing node recorded them."""
+        with self._lock:
+            for domain, (last_flush, last_error) in states.items():
+                state = self._flush_state[domain]
+                state.last_flush, state.last_error = last_flush, last_error
+
     # -- flushing ------------------------------------------------------------------------
     def flush_now(
         self, domain: Domain | None = None, *, budget_seconds: float | None = None
@@ -576,10 +668,20 @@ class AssemblyCache:
             return self._flush_locked(domain, budget_seconds)
 
     def _flush_locked(self, domain: Domain | None, budget_seconds: float | None) -> list[FlushResult]:
-        """Flush ``domain`` (every domain if None); caller holds the flush lock."""
+        """Flush ``domain`` (every domain if None); caller holds the flush lock. In cluster
+        mode only the node whose turn it is flushes; the others leave it to that one."""
         domains: Iterable[Domain] = DOMAIN_PRIORITY if domain is None else (domain,)
-        batches = self._dirty_batches()
-        return [self._flush_domain(d, batches[d], budget_seconds) for d in domains]
+        coordinator = self._coordinator
+        with coordinator.flush_turn() if coordinator is not None else nullcontext(True) as my_turn:
+            if not my_turn:
+                return [FlushResult(d, 0) for d in domains]
+            batches = self._dirty_batches()
+            results = [self._flush_domain(d, batches[d], budget_seconds) for d in domains]
+            if coordinator is not None:
+                for result in results:
+                    state = self._flush_state[result.domain]
+                    coordinator.record_flush(result.domain, state.last_flush, state.last_error)
+            return results
 
     def _dirty_batches(self) -> dict[Domain, tuple[list[QueuedChange], list[QueuedChange]]]:
         """Every queued change by domain, in one pass over the entries: those to write

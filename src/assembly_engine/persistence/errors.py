@@ -29,6 +29,15 @@ class Conflict(EngineError):
     code = "conflict"
 
 
+class ChangedElsewhere(Conflict):
+    """A shared write queue refused a change: another node changed the assembly first
+    (its revision moved on, or it was created or deleted there)."""
+
+    def __init__(self, assembly_guid: str, message: str) -> None:
+        super().__init__(message)
+        self.assembly_guid = assembly_guid
+
+
 class Busy(EngineError):
     """Another writer holds the lock; retrying after ``retry_after`` seconds may succeed."""
 

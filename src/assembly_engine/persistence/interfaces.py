@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -75,6 +76,13 @@ class WriteJournal(Protocol):
     def discard(self, persisted: list[tuple[str, int]]) -> None: ...
     def wait_idle(self) -> None: ...
     def close(self) -> None: ...
+
+
+class FlushCoordinator(Protocol):
+    """Cluster mode: which node flushes, and each domain's flush state for every node."""
+
+    def flush_turn(self) -> AbstractContextManager[bool]: ...
+    def record_flush(self, domain: Domain, last_flush: str | None, last_error: str | None) -> None: ...
 
 
 class PayloadStore(Protocol):

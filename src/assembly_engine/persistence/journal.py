@@ -20,9 +20,13 @@ import threading
 from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .databases import ConnectionOptions, connect, with_retry
 from .models import AssemblyRecord, utc_now
+
+if TYPE_CHECKING:
+    from .interfaces import WriteJournal
 
 log = logging.getLogger("assembly_engine.journal")
 
@@ -58,6 +62,9 @@ class JournalEntry:
     # whose record does not say who deleted it).
     action: str | None = None
     actor: str | None = None
+    # The live revision the change was planned on (None: the assembly was absent or
+    # deleted). Not stored: a queue shared by several nodes checks it when it commits.
+    base_revision: int | None = None
 
     @property
     def assembly_guid(self) -> str:
@@ -278,12 +285,13 @@ class Journal:
 
 
 def new_entry(
-    journal: Journal,
+    journal: WriteJournal,
     op: str,
     record: AssemblyRecord,
     note: str | None = None,
     *,
     action: str | None = None,
     actor: str | None = None,
+    base_revision: int | None = None,
 ) -> JournalEntry:
-    return JournalEntry(journal.next_seq(), op, record, utc_now(), note, action, actor)
+    return JournalEntry(journal.next_seq(), op, record, utc_now(), note, action, actor, base_revision)

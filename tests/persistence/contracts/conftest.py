@@ -28,6 +28,7 @@ from assembly_engine.persistence.journal import Journal
 from assembly_engine.persistence.maintenance import SqliteMaintenance
 from assembly_engine.persistence.payloads import PayloadStore as FolderPayloadStore
 from assembly_engine.persistence.postgresql.pool import create_pool
+from assembly_engine.persistence.postgresql.write_queue import PostgresWriteQueue
 from assembly_engine.types import DATABASE_FILES, Domain
 
 
@@ -132,7 +133,9 @@ class PostgresBackend(Backend):
         self._not_yet("DomainStore")
 
     def journal(self) -> WriteJournal:
-        self._not_yet("WriteJournal")
+        queue = PostgresWriteQueue(self.pool)
+        self._opened.append(queue)
+        return queue
 
     def engine_store(self) -> EngineStore:
         self._not_yet("EngineStore")

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import psycopg
 from psycopg import errors
 
-from . import schema_v1
+from . import schema_v1, schema_v2
 
 # pg_advisory_lock(namespace, key): the namespace keeps the engine's locks apart from any
 # other application's on the same database ("AsEn" in ASCII).
@@ -43,7 +43,10 @@ class Migration:
         return hashlib.sha256("\n;\n".join(self.statements).encode("utf-8")).hexdigest()
 
 
-MIGRATIONS: tuple[Migration, ...] = (Migration(1, schema_v1.NAME, schema_v1.STATEMENTS),)
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, schema_v1.NAME, schema_v1.STATEMENTS),
+    Migration(2, schema_v2.NAME, schema_v2.STATEMENTS),
+)
 
 
 class MigrationError(RuntimeError):

@@ -262,6 +262,32 @@ class PostgresServer:
                 break
         raise PostgresUnavailable(f"pg_ctl start failed: {problem}\n--- server log ---\n{self._log_tail()}")
 
+    def halt(self, mode: str = "immediate") -> None:
+        """Stop the server but keep its data (``immediate``: like a crash, no checkpoint)."""
+        done = self._run("pg_ctl", ["-D", str(self.data_dir), "-m", mode, "-w", "-t", "60", "stop"])
+        if done.returncode != 0:
+            raise PostgresUnavailable(f"pg_ctl stop failed: {done.stdout} {done.stderr}")
+
+    def resume(self) -> None:
+        """Start the halted server again on the same port (its clients reconnect there)."""
+        done = self._run(
+            "pg_ctl",
+            [
+                "-D",
+                str(self.data_dir),
+                "-l",
+                str(self.log_path),
+                "-w",
+                "-t",
+                "60",
+                "-o",
+                f"-p {self.port}",
+                "start",
+            ],
+        )
+        if done.returncode != 0:
+            raise PostgresUnavailable(f"pg_ctl start failed: {done.stderr}\n{self._log_tail()}")
+
     def stop(self) -> None:
         """Stop the server (fast shutdown, immediate if that fails) and remove its folder."""
         if self.base is None:

@@ -37,7 +37,7 @@ from .services.container import engine_running
 @click.option(
     "--database-url",
     metavar="URL",
-    help="PostgreSQL URL of cluster mode (ENGINE_DATABASE_URL); not active yet.",
+    help="PostgreSQL URL: run as a node of a cluster (ENGINE_DATABASE_URL, Docs/cluster.md).",
 )
 @click.pass_context
 def main(ctx: click.Context, home: Path | None, staging_root: Path | None, database_url: str | None) -> None:
@@ -50,12 +50,6 @@ def main(ctx: click.Context, home: Path | None, staging_root: Path | None, datab
         settings = Settings.from_env(home=home, staging_root=staging_root, database_url=database_url or None)
     except ValueError as exc:
         raise click.UsageError(str(exc)) from exc
-    if settings.database_url is not None:
-        # Refused rather than ignored: nobody must believe their library is in PostgreSQL.
-        raise click.UsageError(
-            "ENGINE_DATABASE_URL (--database-url): cluster mode (PostgreSQL) is not "
-            "available in this version yet; unset it to use the embedded storage."
-        )
     ctx.obj = {"settings": settings}
 
 

@@ -144,7 +144,7 @@ class Settings:
     database_url: str | None = setting(
         None,
         "ENGINE_DATABASE_URL",
-        "PostgreSQL URL of cluster mode (not active yet: a set URL is checked, then refused)",
+        "PostgreSQL URL of cluster mode; unset: the embedded storage under ENGINE_HOME",
         secret=True,
     )
 

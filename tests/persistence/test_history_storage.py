@@ -131,7 +131,7 @@ def test_a_change_committed_but_not_mirrored_before_a_crash_is_replayed_over_the
         raise OSError("killed inside the staging mirror")
 
     try:
-        rt.cache._on_persisted = mirror_dies  # the runtime row (revision 2) commits, staging not
+        rt.cache.flusher._on_persisted = mirror_dies  # the runtime row (revision 2) commits, staging not
         rt.cache.update(guid, lambda r: r.evolve(display_name="Acknowledged"))
         assert not rt.cache.flush_now(Domain.OFFICIAL)[0].ok
     finally:
@@ -140,7 +140,7 @@ def test_a_change_committed_but_not_mirrored_before_a_crash_is_replayed_over_the
     try:
         current = rt.cache.require(guid).record
         assert (current.revision, current.display_name) == (2, "Acknowledged")
-        rt.cache._on_persisted = None  # no staging mirror: only the runtime history matters here
+        rt.cache.flusher._on_persisted = None  # no staging mirror: only the runtime history matters here
         rt.cache.flush_now()
         assert [r[:2] for r in kept(rt, Domain.OFFICIAL, guid)] == [(1, "official_sync"), (2, "update")]
     finally:

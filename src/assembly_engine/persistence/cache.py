@@ -17,15 +17,16 @@ is in the cache, can never write one to a domain database or remove a payload fo
 its strength. Changes of one assembly are serialised (each is planned against a durable
 state); changes of different assemblies still share one group commit.
 
-"Dirty" therefore means: durable in the journal, not yet in its domain database. A flush
-(background worker every ``flush_interval`` seconds, ``flush_now()``, or shutdown) writes
-every dirty entry of a domain in one transaction, with the revisions its changes made
-(version history: every change since the last flush, not only the latest state), then
-drops those journal entries. Payload folders are never removed by a flush: kept revisions
-point at them (retention removes them, see the history service). A failed flush leaves
-every entry dirty and is retried with backoff; one domain failing never stops another, and
-one entry its database refuses never stops the rest of its domain (it is isolated, keeps its
-error, and is retried on its own).
+"Dirty" therefore means: durable in the journal, not yet in its domain database. The
+flush (persistence/cache_flush.py) writes dirty entries with the revisions their changes
+made (every change since the last flush, not only the latest state) and settles them here.
+Payload folders are never removed by a flush: kept revisions point at them (retention
+removes them, see the history service).
+
+In cluster mode the journal is the queue shared by every node: a change it refuses
+because another node changed the assembly first is planned again after catching up
+(``catch_up``, set by the change feed), and other nodes' changes and flushes arrive
+through :meth:`apply_remote` and :meth:`mark_flushed`.
 
 Loading (``hydrate``) keeps each database row as it was read; an entry is built from its
 row the first time anything needs it, or by the background warmer (``start_warming``),
@@ -35,11 +36,10 @@ so a boot costs little more than reading the rows. Rows not built yet are always
 from __future__ import annotations
 
 import logging
-import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import replace
 from operator import itemgetter
 
@@ -52,17 +52,16 @@ from .cache_entry import (
     apply_journal_entry,
     load_integrity,
 )
-from .databases import DatabaseBusy, DomainDatabases
+from .cache_flush import DOMAIN_PRIORITY, Flusher, PersistHook
 from .errors import ChangedElsewhere
-from .flush_batch import DomainFlushState, FlushResult, QueuedChange, history_write
+from .flush_batch import FlushResult, QueuedChange
 from .heap import collector_paused, freeze_long_lived
-from .interfaces import FlushCoordinator, PayloadStore, WriteJournal
+from .interfaces import DomainStores, FlushCoordinator, PayloadStore, WriteJournal
 from .journal import JournalEntry, new_entry
 from .models import (
     PAYLOAD_GUID_COLUMN,
     AssemblyRecord,
     CachedAssembly,
-    utc_now,
 )
 from .queue_status import DomainQueue, QueueStatus, WaitingChange
 
@@ -71,11 +70,6 @@ log = logging.getLogger("assembly_engine.cache")
 # Builds a change's note (stored with it in the journal) from the record it will have.
 NoteFor = Callable[[AssemblyRecord], str]
 
-# Called after a domain's rows are committed and before the journal forgets them;
-# raising makes the flush count as failed (used to mirror official writes to staging).
-PersistHook = Callable[[Domain, Sequence[AssemblyRecord], Sequence[AssemblyRecord]], None]
-
-DOMAIN_PRIORITY = (Domain.OFFICIAL, Domain.COMMUNITY, Domain.USER)
 
 WARM_CHUNK = 2000  # entries built per hold of the cache lock while warming up
 WARM_DELAY = 1.0  # seconds between loading the rows and starting to build entries
@@ -119,14 +113,10 @@ class ChangeBusy(CacheError):
     official sync, held it back. Nothing was changed."""
 
 
-# Failures of a whole domain's database, which no split of the batch gets past.
-_DOMAIN_WIDE_FAILURES = (DatabaseBusy, sqlite3.OperationalError, OSError)
-
-
 class AssemblyCache:
     def __init__(
         self,
-        databases: DomainDatabases,
+        databases: DomainStores,
         journal: WriteJournal,
         payloads: PayloadStore,
         *,
@@ -138,8 +128,6 @@ class AssemblyCache:
         self._dbs = databases
         self._journal = journal
         self._payloads = payloads
-        self.flush_interval = flush_interval
-        self._on_persisted = on_persisted
         self._entries: dict[str, CacheEntry] = {}  # built entries
         self._unbuilt: dict[Domain, dict[str, Row]] = {}  # loaded rows not built yet
         self._missing_payloads: set[str] = set()  # payload folders absent when loaded
@@ -154,10 +142,14 @@ class AssemblyCache:
         # changes replayed at hydration are in ``replayed_notes`` for the same purpose.
         self.on_durable_note: Callable[[str], None] | None = None
         self.replayed_notes: list[str] = []
-        self._flush_lock = threading.Lock()
-        self._flush_state = {d: DomainFlushState() for d in Domain}
-        # Cluster mode: decides which node flushes, and shares each domain's flush state.
-        self._coordinator = coordinator
+        self.flusher = Flusher(
+            self,
+            databases,
+            journal,
+            flush_interval=flush_interval,
+            on_persisted=on_persisted,
+            coordinator=coordinator,
+        )
         # Cluster mode: brings the cache up to date with every node's committed changes
         # (set by the change feed); called before a refused change is planned again.
         self.catch_up: Callable[[], None] | None = None
@@ -166,7 +158,6 @@ class AssemblyCache:
         self._generation = 0
         self._depth = 0
         self._depth_generation = -1
-        self._worker: threading.Thread | None = None
         self._closed = False
 
     # -- startup -------------------------------------------------------------------------
@@ -640,183 +631,9 @@ class AssemblyCache:
 
     def mark_flushed(self, flushed: dict[int, str], by_seq: dict[int, str]) -> None:
         """Changes another node flushed (seq -> when); ``by_seq`` maps seq -> assembly id."""
-        if not flushed:
-            return
-        with self._lock:
-            for seq, when in flushed.items():
-                guid = by_seq.get(seq)
-                entry = self._entries.get(guid) if guid is not None else None
-                if entry is None or not entry.dirty:
-                    continue
-                entry.mark_persisted(when, seq)
-                if entry.deleted and entry.seq == seq:
-                    del self._entries[guid]  # type: ignore[arg-type]
-            self._generation += 1
-
-    def share_flush_state(self, states: dict[Domain, tuple[str | None, str | None]]) -> None:
-        """Each domain's last flush and error as the flushing node recorded them."""
-        with self._lock:
-            for domain, (last_flush, last_error) in states.items():
-                state = self._flush_state[domain]
-                state.last_flush, state.last_error = last_flush, last_error
-
-    # -- flushing ------------------------------------------------------------------------
-    def flush_now(
-        self, domain: Domain | None = None, *, budget_seconds: float | None = None
-    ) -> list[FlushResult]:
-        with self._flush_lock:
-            return self._flush_locked(domain, budget_seconds)
-
-    def _flush_locked(self, domain: Domain | None, budget_seconds: float | None) -> list[FlushResult]:
-        """Flush ``domain`` (every domain if None); caller holds the flush lock. In cluster
-        mode only the node whose turn it is flushes; the others leave it to that one."""
-        domains: Iterable[Domain] = DOMAIN_PRIORITY if domain is None else (domain,)
-        coordinator = self._coordinator
-        with coordinator.flush_turn() if coordinator is not None else nullcontext(True) as my_turn:
-            if not my_turn:
-                return [FlushResult(d, 0) for d in domains]
-            batches = self._dirty_batches()
-            results = [self._flush_domain(d, batches[d], budget_seconds) for d in domains]
-            if coordinator is not None:
-                for result in results:
-                    state = self._flush_state[result.domain]
-                    coordinator.record_flush(result.domain, state.last_flush, state.last_error)
-            return results
-
-    def _dirty_batches(self) -> dict[Domain, tuple[list[QueuedChange], list[QueuedChange]]]:
-        """Every queued change by domain, in one pass over the entries: those to write
-        together, and those a database refused before (retried one by one). A change made
-        after this is flushed the next time (its seq differs from the one taken here)."""
-        batches: dict[Domain, tuple[list[QueuedChange], list[QueuedChange]]] = {d: ([], []) for d in Domain}
-        with self._lock:
-            for guid, e in self._entries.items():
-                if e.dirty:
-                    fresh, suspects = batches[e.record.domain]
-                    (fresh if e.flush_error is None else suspects).append(
-                        (guid, e.record, e.row, e.seq, tuple(e.pending))
-                    )
-        return batches
-
-    def _flush_domain(
-        self,
-        domain: Domain,
-        queued: tuple[list[QueuedChange], list[QueuedChange]],
-        budget_seconds: float | None,
-    ) -> FlushResult:
-        state = self._flush_state[domain]
-        fresh, suspects = queued
-        batch = fresh + suspects
-        if not batch:
-            return FlushResult(domain, 0)
-        try:
-            refused = self._persist(domain, fresh, budget_seconds, state)
-            for change in suspects:
-                refused += self._persist(domain, [change], budget_seconds, state)
-        except Exception as exc:  # noqa: BLE001 - a failed flush must never lose entries
-            state.failures += 1
-            state.last_error = str(exc)
-            log.error("flush of %s failed (%d entries stay queued): %s", domain.value, len(batch), exc)
-            return FlushResult(domain, 0, str(exc), busy=isinstance(exc, DatabaseBusy))
-        finally:
-            state.waiting_since = None
-        refused_guids = {guid for guid, _ in refused}
-        persisted = [c for c in batch if c[0] not in refused_guids]
-        now = utc_now()
-        with self._lock:
-            entries = self._entries
-            for guid, _, _, seq, _ in persisted:
-                entry = entries.get(guid)
-                if entry is None:
-                    continue
-                entry.mark_persisted(now, seq)
-                if entry.deleted and entry.seq == seq:
-                    del entries[guid]
-            for guid, error in refused:
-                if (entry := entries.get(guid)) is not None:
-                    entry.refuse(error)
-            self._generation += 1
-        state.failures = 0
-        state.last_error = (
-            (
-                f"{len(refused)} change(s) could not be written and stay queued; "
-                f"first: {refused[0][0]}: {refused[0][1]}"
-            )
-            if refused
-            else None
-        )
-        state.last_flush = now
-        try:
-            self._journal.discard([(guid, seq) for guid, _, _, seq, _ in persisted])
-        except Exception as exc:  # noqa: BLE001 - replay of persisted entries is harmless
-            log.warning("journal cleanup after flushing %s failed: %s", domain.value, exc)
-        log.info("flushed %d change(s) to %s", len(persisted), domain.value)
-        return FlushResult(domain, len(persisted), refused=tuple(refused))
-
-    def _persist(
-        self,
-        domain: Domain,
-        changes: list[QueuedChange],
-        budget_seconds: float | None,
-        state: DomainFlushState,
-    ) -> list[tuple[str, str]]:
-        """Write ``changes`` in as few transactions as possible; returns the (guid, error)
-        of those the database (or the staging mirror) refused. A failure of the whole
-        domain (locked, disk full, I/O) is raised instead: splitting cannot help it."""
-        if not changes:
-            return []
-        try:
-            self._write(domain, changes, budget_seconds, state)
-            return []
-        except _DOMAIN_WIDE_FAILURES:
-            raise
-        except Exception as exc:  # noqa: BLE001 - something in this batch; find out what
-            if len(changes) == 1:
-                guid = changes[0][0]
-                error = f"{type(exc).__name__}: {exc}"
-                log.error(
-                    "flush of %s: assembly %s cannot be written and stays queued: %s",
-                    domain.value,
-                    guid,
-                    error,
-                )
-                return [(guid, error)]
-        half = len(changes) // 2  # halve until each refused change stands alone
-        return self._persist(domain, changes[:half], budget_seconds, state) + self._persist(
-            domain, changes[half:], budget_seconds, state
-        )
-
-    def _write(
-        self,
-        domain: Domain,
-        changes: list[QueuedChange],
-        budget_seconds: float | None,
-        state: DomainFlushState,
-    ) -> None:
-        def waiting() -> None:
-            state.waiting_since = utc_now()
-
-        rows = [row for _, _, row, _, _ in changes if row is not None]
-        deletes = [record for _, record, row, _, _ in changes if row is None]
-        self._dbs[domain].write(
-            rows,
-            [r.assembly_guid for r in deletes],
-            budget_seconds,
-            on_lock_wait=waiting,
-            history=history_write(changes),
-        )
-        if self._on_persisted is not None:
-            upserts = [record for _, record, row, _, _ in changes if row is not None]
-            self._on_persisted(domain, upserts, deletes)
-
-    @contextmanager
-    def flushes_paused(self) -> Iterator[None]:
-        """Hold back flushes (and so payload removals) while a consistent copy is taken."""
-        with self._flush_lock:
-            yield
-
-    def flush_paused(self, domain: Domain | None = None) -> list[FlushResult]:
-        """Flush from inside :meth:`flushes_paused` (whose holder owns the flush lock)."""
-        return self._flush_locked(domain, None)
+        for seq, when in flushed.items():
+            if seq in by_seq:
+                self.settle([(by_seq[seq], seq)], when)
 
     # -- queue state ---------------------------------------------------------------------
     def queue_status(self) -> QueueStatus:
@@ -825,7 +642,7 @@ class AssemblyCache:
             domains: list[DomainQueue] = []
             for domain in Domain:
                 items = sorted((e for e in pending if e.record.domain is domain), key=lambda e: e.seq)
-                state = self._flush_state[domain]
+                state = self.flusher.state[domain]
                 changes = tuple(
                     WaitingChange(
                         e.record.assembly_guid,
@@ -840,7 +657,7 @@ class AssemblyCache:
                 domains.append(
                     DomainQueue(domain, changes, state.last_flush, state.last_error, state.waiting_since)
                 )
-            return QueueStatus(len(pending), self.flush_interval, tuple(domains))
+            return QueueStatus(len(pending), self.flusher.flush_interval, tuple(domains))
 
     def depth(self) -> int:
         """Queued changes; counted once per generation (lists ask on every request)."""
@@ -850,32 +667,64 @@ class AssemblyCache:
                 self._depth_generation = self._generation
             return self._depth
 
-    # -- worker and shutdown -------------------------------------------------------------
-    def start(self) -> None:
-        if self._worker is not None:
-            return
-        self._worker = threading.Thread(target=self._run_worker, name="flush-worker", daemon=True)
-        self._worker.start()
+    # -- flushing (persistence/cache_flush.py) -------------------------------------------
+    def flush_now(
+        self, domain: Domain | None = None, *, budget_seconds: float | None = None
+    ) -> list[FlushResult]:
+        return self.flusher.flush_now(domain, budget_seconds=budget_seconds)
 
-    def _run_worker(self) -> None:
-        wait = self.flush_interval
-        while not self._stop.wait(wait):
-            results = self.flush_now()
-            failures = max(self._flush_state[r.domain].failures for r in results)
-            # Back off after failures: quick retries first, never slower than the interval.
-            wait = (
-                self.flush_interval
-                if failures == 0
-                else min(self.flush_interval, 0.25 * (2 ** min(failures, 8)))
-            )
+    def flushes_paused(self) -> AbstractContextManager[None]:
+        """Hold back flushes (and so payload removals) while a consistent copy is taken."""
+        return self.flusher.paused()
+
+    def flush_paused(self, domain: Domain | None = None) -> list[FlushResult]:
+        """Flush from inside :meth:`flushes_paused` (whose holder owns the flush lock)."""
+        return self.flusher.flush_paused(domain)
+
+    def start(self) -> None:
+        """Start the background flush worker."""
+        self.flusher.start()
+
+    def dirty_batches(self) -> dict[Domain, tuple[list[QueuedChange], list[QueuedChange]]]:
+        """Every queued change by domain, in one pass over the entries: those to write
+        together, and those a database refused before (retried one by one). A change made
+        after this is flushed the next time (its seq differs from the one taken here)."""
+        batches: dict[Domain, tuple[list[QueuedChange], list[QueuedChange]]] = {d: ([], []) for d in Domain}
+        with self._lock:
+            for guid, e in self._entries.items():
+                if e.dirty:
+                    fresh, suspects = batches[e.record.domain]
+                    (fresh if e.flush_error is None else suspects).append(
+                        (guid, e.record, e.row, e.seq, tuple(e.pending))
+                    )
+        return batches
+
+    def settle(
+        self, persisted: Iterable[tuple[str, int]], when: str, refused: Iterable[tuple[str, str]] = ()
+    ) -> None:
+        """Changes now in their domain store ((guid, up-to seq), written ``when``), and
+        changes the store refused ((guid, why)), which stay queued."""
+        with self._lock:
+            entries = self._entries
+            for guid, seq in persisted:
+                entry = entries.get(guid)
+                if entry is None:
+                    continue
+                entry.mark_persisted(when, seq)
+                if entry.deleted and entry.seq == seq:
+                    del entries[guid]
+            for guid, error in refused:
+                if (entry := entries.get(guid)) is not None:
+                    entry.refuse(error)
+            self._generation += 1
 
     def close(self, *, flush: bool = True) -> list[FlushResult]:
         """Stop the worker, flush what is queued (unless told not to), close the journal."""
         self._stop.set()
-        for thread in (self._worker, self._warmer):
-            if thread is not None:
-                thread.join()
-        self._worker = self._warmer = None
+        self.flusher.stop()
+        if self._warmer is not None:
+            self._warmer.join()
+            self._warmer = None
         results: list[FlushResult] = []
         if flush:
             results = self.flush_now()

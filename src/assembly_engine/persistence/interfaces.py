@@ -10,7 +10,7 @@ no driver type appears here. Failures are raised as persistence/errors.py's kind
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future
 from contextlib import AbstractContextManager
 from pathlib import Path
@@ -62,6 +62,15 @@ class DomainStore(Protocol):
     def prune_history(
         self, *, keep: int | None, deleted_before: str | None, live: Callable[[str], bool]
     ) -> tuple[int, int, set[str]]: ...
+    def close(self) -> None: ...
+
+
+class DomainStores(Protocol):
+    """The three domains' stores of one backend."""
+
+    def __getitem__(self, domain: Domain) -> DomainStore: ...
+    def __iter__(self) -> Iterator[DomainStore]: ...
+    def validate_all(self) -> dict[Domain, list[str]]: ...
     def close(self) -> None: ...
 
 

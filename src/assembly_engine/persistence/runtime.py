@@ -12,23 +12,32 @@ import fcntl
 import logging
 import os
 import socket
+from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from ..config import Settings
 from ..types import DATABASE_FILES, Domain
+from .audit_log import HashChainedLog
 from .cache import AssemblyCache
 from .databases import ConnectionOptions, DomainDatabases
+from .engine_store import SqliteEngineStore
 from .heap import collector_paused
+from .interfaces import AuditStore, DomainStores, EngineStore, Maintenance, PayloadStore, WriteJournal
 from .journal import JOURNAL_FILE, Journal
+from .maintenance import SqliteMaintenance
 from .models import utc_now
 from .official_sync import StagingMirror, SyncReport, seed_community, sync_official
-from .payloads import PayloadStore
+from .payloads import PayloadStore as FolderPayloadStore
+
+if TYPE_CHECKING:
+    from .postgresql.node import ClusterNode
 
 log = logging.getLogger("assembly_engine.runtime")
 
 LOCK_FILE = "engine.lock"
+AUDIT_FILE = "audit.log"
 
 
 class EngineLocked(RuntimeError):
@@ -85,14 +94,18 @@ def connection_options(settings: Settings) -> ConnectionOptions:
 
 @dataclass
 class StorageRuntime:
+    """The assemblies' storage of one engine: an embedded home (SQLite files and payload
+    folders), or, with ``ENGINE_DATABASE_URL``, a node of a cluster on PostgreSQL."""
+
     settings: Settings
     lock: RuntimeLock
-    databases: DomainDatabases
-    journal: Journal
+    databases: DomainStores
+    journal: WriteJournal
     payloads: PayloadStore
     cache: AssemblyCache
     mirror: StagingMirror | None
     boot_sync: SyncReport
+    node: ClusterNode | None = None  # cluster mode only
 
     @classmethod
     def open(cls, settings: Settings, *, start_worker: bool = True) -> StorageRuntime:
@@ -101,6 +114,22 @@ class StorageRuntime:
         lock = RuntimeLock(root)
         lock.acquire()
         try:
+            if settings.database_url is not None:
+                # Imported here: an embedded engine never loads the PostgreSQL driver.
+                from .postgresql.node import open_node
+
+                opened = open_node(settings, start_worker=start_worker)
+                return cls(
+                    settings,
+                    lock,
+                    opened.databases,
+                    opened.node.queue,
+                    opened.payloads,
+                    opened.cache,
+                    None,
+                    opened.boot_sync,
+                    opened.node,
+                )
             return cls._open_locked(settings, lock, start_worker)
         except BaseException:
             lock.release()
@@ -110,7 +139,7 @@ class StorageRuntime:
     def _open_locked(cls, settings: Settings, lock: RuntimeLock, start_worker: bool) -> StorageRuntime:
         root = settings.runtime_root
         options = connection_options(settings)
-        payloads = PayloadStore(settings.payloads_root)
+        payloads = FolderPayloadStore(settings.payloads_root)
         community_is_new = not (root / DATABASE_FILES[Domain.COMMUNITY]).exists()
         databases = DomainDatabases(root, options)
         journal: Journal | None = None
@@ -183,23 +212,47 @@ class StorageRuntime:
                 cache.referenced_payloads(exclude_domain=Domain.OFFICIAL) | self.journal.referenced_payloads()
             )
             queued = {e.assembly_guid for e in self.journal.pending()}
-            report = sync_official(
-                self.settings.staging_root,
-                self.databases[Domain.OFFICIAL],
-                self.payloads,
-                keep_payloads=keep,
-                queued=queued,
-            )
+            with self.node.official_sync_lock() if self.node is not None else nullcontext():
+                report = sync_official(
+                    self.settings.staging_root,
+                    self.databases[Domain.OFFICIAL],
+                    self.payloads,
+                    keep_payloads=keep,
+                    queued=queued,
+                )
+                if self.node is not None:
+                    self.node.official_rebuilt()
             cache.reload_domain(Domain.OFFICIAL)
         return report
 
+    # -- the engine's own stores, on the same backend ----------------------------------
+    def engine_store(self) -> EngineStore:
+        if self.node is not None:
+            return self.node.engine_store()
+        return SqliteEngineStore(self.settings.engine_db_path, self.settings.sqlite_busy_timeout_ms)
+
+    def audit_store(self) -> AuditStore:
+        if self.node is not None:
+            return self.node.audit_store()
+        return HashChainedLog(self.settings.logs_dir / AUDIT_FILE)
+
+    def maintenance(self) -> Maintenance:
+        if self.node is not None:
+            return self.node.maintenance(self.payloads)  # type: ignore[arg-type]
+        return SqliteMaintenance(self.settings.runtime_root, self.settings.engine_db_path, self.payloads)  # type: ignore[arg-type]
+
     def close(self, *, flush: bool = True) -> None:
         try:
+            if self.node is not None:
+                self.node.feed.stop()
             self.cache.close(flush=flush)
-            for db in self.databases:
-                db.checkpoint()
+            if isinstance(self.databases, DomainDatabases):
+                for db in self.databases:
+                    db.checkpoint()
         finally:
             if self.mirror is not None:
                 self.mirror.close()
             self.databases.close()
+            if self.node is not None:
+                self.node.close()
             self.lock.release()

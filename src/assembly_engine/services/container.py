@@ -12,13 +12,10 @@ from typing import Any
 
 from ..config import Settings
 from ..persistence import cli_access
-from ..persistence.audit_log import HashChainedLog
 from ..persistence.cli_access import CLI_ACCESS_FILE
-from ..persistence.engine_store import SqliteEngineStore
 from ..persistence.interfaces import EngineStore
-from ..persistence.maintenance import SqliteMaintenance
 from ..persistence.private_files import make_home_private
-from ..persistence.runtime import StorageRuntime
+from ..persistence.runtime import AUDIT_FILE, StorageRuntime
 from .assemblies.history import HistoryService
 from .assemblies.service import AssemblyService
 from .audit import AuditLog
@@ -32,7 +29,6 @@ from .maintenance import MaintenanceService
 
 log = logging.getLogger("assembly_engine")
 
-AUDIT_FILE = "audit.log"
 __all__ = ["AUDIT_FILE", "CLI_ACCESS_FILE", "EngineServices", "engine_running", "running_engine_access"]
 
 
@@ -73,7 +69,7 @@ class EngineServices:
         make_home_private(settings.home)
         storage = StorageRuntime.open(settings, start_worker=start_worker)
         try:
-            store = SqliteEngineStore(settings.engine_db_path, settings.sqlite_busy_timeout_ms)
+            store = storage.engine_store()
             users = UserService(store)
             generated = users.ensure_bootstrap_admin(settings.admin_password)
             if generated and announce_admin:
@@ -86,7 +82,7 @@ class EngineServices:
                     file=sys.stderr,
                     flush=True,
                 )
-            audit = AuditLog(HashChainedLog(settings.logs_dir / AUDIT_FILE))
+            audit = AuditLog(storage.audit_store())
             sessions = SessionService(store, settings.session_ttl_seconds)
             throttle = PasswordThrottle()
             passwords = PasswordGate(users, throttle)
@@ -122,11 +118,7 @@ class EngineServices:
                 accounts=AccountService(
                     users, sessions, dev_mode, passwords, auditor, store.secret("audit-names")
                 ),
-                maintenance=MaintenanceService(
-                    storage,
-                    SqliteMaintenance(settings.runtime_root, settings.engine_db_path, storage.payloads),
-                    auditor,
-                ),
+                maintenance=MaintenanceService(storage, storage.maintenance(), auditor),
                 cli_token=secrets.token_urlsafe(32),
             )
         except BaseException:

@@ -47,7 +47,7 @@ def nodes(migrated_url: str, tmp_path: Path) -> Iterator[list[Node]]:
             queue,
             cache,
             applied_seq=start,
-            reload_all=lambda c=cache: c.hydrate({}, payloads.list_guids()) and None,
+            reload_all=lambda c=cache: c.hydrate({}, payloads.list_guids()),
             poll_seconds=5.0,  # long: the tests see notifications do the work
         )
         feed.start()

@@ -43,7 +43,7 @@ class ChangeFeed:
         cache: AssemblyCache,
         *,
         applied_seq: int,
-        reload_all: Callable[[], None],
+        reload_all: Callable[[], object],
         poll_seconds: float = POLL_SECONDS,
     ) -> None:
         """``applied_seq``: the last change the cache already reflects (read before the
@@ -84,7 +84,7 @@ class ChangeFeed:
             dirty = self._cache.dirty_seqs()
             if dirty:
                 self._cache.mark_flushed(self._queue.flushed(list(dirty)), dirty)
-            self._cache.share_flush_state(self._queue.flush_states())
+            self._cache.flusher.share_state(self._queue.flush_states())
 
     def _reload(self, first_kept: int) -> None:
         """The changes between the last applied and ``first_kept`` were purged: only the

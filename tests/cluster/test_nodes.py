@@ -1,0 +1,134 @@
+"""What several nodes on one PostgreSQL promise their users: one library, read anywhere."""
+
+from __future__ import annotations
+
+import threading
+
+import httpx
+import psycopg
+
+from tests.cluster.nodes import NodeFactory, get, new_script
+from tests.engine_process import ADMIN_PASSWORD, EngineProcess
+from tests.support import wait_until
+
+
+def test_a_change_through_one_node_is_served_by_the_other(node: NodeFactory) -> None:
+    a, b = node("a"), node("b")
+    on_a, on_b = a.login(), b.login()
+    created = httpx.post(f"{a.url}/api/assemblies", json=new_script("propagated"), headers=on_a, timeout=30)
+    assert created.status_code == 201, created.text
+    guid = created.json()["assembly_guid"]
+    seen = wait_until(
+        lambda: (r := get(b, f"/api/assemblies/{guid}", on_b)).status_code == 200 and r,
+        "node B to serve the new assembly",
+    )
+    assert seen.json()["summary"] == "propagated"
+    assert "echo propagated" in seen.json()["payload"]["script"]
+    updated = httpx.put(
+        f"{b.url}/api/assemblies/{guid}",
+        json={"summary": "changed on B", "expected_revision": 1},
+        headers=on_b,
+        timeout=30,
+    )
+    assert updated.status_code == 200, updated.text
+    wait_until(
+        lambda: get(a, f"/api/assemblies/{guid}", on_a).json()["summary"] == "changed on B",
+        "node A to serve B's update",
+    )
+    # Both nodes list the same library, and agree on what is still queued.
+    wait_until(
+        lambda: (
+            get(a, "/api/assemblies/queue", on_a).json()["total"] == 0
+            and get(b, "/api/assemblies/queue", on_b).json()["total"] == 0
+        ),
+        "the flush to be seen by both nodes",
+    )
+    assert get(a, "/api/assemblies?domain=user", on_a).json()["total"] == 1
+    assert get(b, "/api/assemblies?domain=user", on_b).json()["total"] == 1
+
+
+def race(guid: str, revision: int, *sides: tuple[EngineProcess, dict[str, str], str]) -> list[int]:
+    """The same update of ``revision`` sent through every side at the same moment."""
+    barrier = threading.Barrier(len(sides))
+    statuses: list[int] = []
+
+    def put(engine: EngineProcess, headers: dict[str, str], text: str) -> None:
+        barrier.wait()
+        answer = httpx.put(
+            f"{engine.url}/api/assemblies/{guid}",
+            json={"summary": text, "expected_revision": revision},
+            headers=headers,
+            timeout=30,
+        )
+        statuses.append(answer.status_code)
+
+    threads = [threading.Thread(target=put, args=side) for side in sides]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return sorted(statuses)
+
+
+def test_the_same_revision_through_two_nodes_is_accepted_once(node: NodeFactory) -> None:
+    a, b = node("a"), node("b")
+    on_a, on_b = a.login(), b.login()
+    created = httpx.post(f"{a.url}/api/assemblies", json=new_script("contended"), headers=on_a, timeout=30)
+    guid = created.json()["assembly_guid"]
+    for round_ in range(5):
+        revision = round_ + 1
+        wait_until(
+            lambda r=revision: get(b, f"/api/assemblies/{guid}", on_b).json().get("revision") == r,
+            "B to serve the latest revision",
+        )
+        assert race(guid, revision, (a, on_a, f"A{round_}"), (b, on_b, f"B{round_}")) == [200, 409]
+    assert get(a, f"/api/assemblies/{guid}", on_a).json()["revision"] == 6
+
+
+def test_dev_mode_enabled_through_one_node_holds_on_the_other_and_expires_on_both(node: NodeFactory) -> None:
+    a = node("a", ENGINE_DEV_MODE_TTL_SECONDS="3")
+    b = node("b", ENGINE_DEV_MODE_TTL_SECONDS="3")
+    session = a.login()  # one session, used through both nodes
+    switched = httpx.post(
+        f"{a.url}/api/assemblies/dev-mode/switch",
+        headers=session,
+        json={"enabled": True, "password": ADMIN_PASSWORD, "reason": "cluster test"},
+        timeout=30,
+    )
+    assert switched.status_code == 200, switched.text
+    on_b = get(b, "/api/assemblies/dev-mode", session).json()
+    assert on_b["enabled"] is True
+    official = httpx.post(
+        f"{b.url}/api/assemblies", json=new_script("vendor", domain="official"), headers=session, timeout=30
+    )
+    assert official.status_code == 201, official.text
+    for engine in (a, b):
+        wait_until(
+            lambda e=engine: get(e, "/api/assemblies/dev-mode", session).json()["enabled"] is False,
+            "Dev Mode to expire",
+            timeout=30,
+        )
+    refused = httpx.post(
+        f"{a.url}/api/assemblies", json=new_script("late", domain="official"), headers=session, timeout=30
+    )
+    assert refused.status_code == 403
+
+
+def test_a_notification_connection_cut_off_is_caught_up(node: NodeFactory, cluster_url: str) -> None:
+    a, b = node("a"), node("b")
+    on_a, on_b = a.login(), b.login()
+    with psycopg.connect(cluster_url, autocommit=True) as conn:
+        conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE application_name = 'assembly-engine-feed' AND datname = current_database()"
+        )
+    guids = [
+        httpx.post(f"{a.url}/api/assemblies", json=new_script(f"away {i}"), headers=on_a, timeout=30).json()[
+            "assembly_guid"
+        ]
+        for i in range(10)
+    ]
+    wait_until(
+        lambda: all(get(b, f"/api/assemblies/{g}", on_b).status_code == 200 for g in guids),
+        "node B to catch up after its feed reconnected",
+    )

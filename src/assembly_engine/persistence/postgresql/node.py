@@ -1,36 +1,42 @@
 """The storage of one cluster node: opened in the order an embedded home opens, on PostgreSQL.
 
-migrate (one node at a time) → pool → official sync (one node at a time; the others find
-its stamp) → hydrate the cache from the shared tables (replaying the queued changes) →
+migrate (one node at a time) → pool → official sync (the first node of a cluster, once per
+staging copy) → hydrate the cache from the shared tables (replaying the queued changes) →
 start the change feed, the flush worker and the warmer. Nothing is kept on the node's disk.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 from psycopg_pool import ConnectionPool
 
 from ...config import Settings
-from ...types import Domain
+from ...types import DATABASE_FILES, Domain
 from ..cache import AssemblyCache
+from ..databases import read_staging
 from ..heap import collector_paused
 from ..interfaces import AuditStore, EngineStore, Maintenance
-from ..official_sync import SyncReport, seed_community
+from ..journal import JournalEntry
+from ..official_sync import SyncReport, seed_community, sync_official
 from .audit_store import PostgresAuditStore
-from .change_feed import ChangeFeed
+from .change_feed import FEED_APPLICATION_NAME, ChangeFeed
 from .domain_store import PostgresDomainStores
 from .engine_store import PostgresEngineStore
+from .errors import translated
 from .maintenance import PostgresMaintenance
-from .official_sync import official_sync_lock, sync_official_once
+from .official_sync import official_sync_lock
 from .payload_store import PostgresPayloadStore
 from .pool import create_pool, migrate_database
 from .write_queue import PostgresWriteQueue
 
 log = logging.getLogger("assembly_engine.cluster")
 
+STAGING_CONTENT_KEY = "official-staging-content"  # engine_meta: the staging copy synced last
 POOL_SIZE = 10  # request threads share these; the feed and migrations have their own
 
 
@@ -73,6 +79,82 @@ class NodeStorage:
     node: ClusterNode
 
 
+def staging_content(staging_root: Path) -> str | None:
+    """What the staging copy holds (ids, revisions, payload checksums), as one hash that is
+    the same on every machine with the same copy; None without a staging copy."""
+    path = staging_root / DATABASE_FILES[Domain.OFFICIAL]
+    if not path.exists():
+        return None
+    digest = hashlib.sha256()
+    for record in sorted(read_staging(path, Domain.OFFICIAL), key=lambda r: r.assembly_guid):
+        digest.update(
+            f"{record.assembly_guid}:{record.revision}:{record.updated_at}:{record.payload.checksum}\n".encode()
+        )
+    return digest.hexdigest()
+
+
+def boot_official_sync(
+    pool: ConnectionPool,
+    settings: Settings,
+    databases: PostgresDomainStores,
+    payloads: PostgresPayloadStore,
+    queued: list[JournalEntry],
+) -> SyncReport:
+    """Official sync at a node's start, once per staging copy for the whole cluster.
+
+    Only the first node of a cluster that is not running yet syncs, and only when its
+    staging copy differs from the one synced last: the official rows are the library's
+    truth once synced, so Dev Mode changes made since survive restarts (export them with
+    ``assemblies export-official`` to keep the staging copy in step). A node joining
+    running nodes never syncs: its staging copy may be older than the library."""
+    unchanged = SyncReport(staging_count=0, runtime_count=0, reused=True)
+    with official_sync_lock(pool):
+        running = running_nodes(pool)
+        if running:
+            log.info("joined %d running node(s): official sync is left to the first node", running)
+            return unchanged
+        content = staging_content(settings.staging_root)
+        if content is None or content == _meta(pool, STAGING_CONTENT_KEY):
+            return unchanged
+        report = sync_official(
+            settings.staging_root,
+            databases[Domain.OFFICIAL],
+            payloads,
+            keep_payloads={e.record.payload.payload_guid for e in queued},
+            quick=False,
+            present_payloads=payloads.list_guids(),
+            queued={e.assembly_guid for e in queued},
+        )
+        _set_meta(pool, STAGING_CONTENT_KEY, content)
+        return report
+
+
+def _meta(pool: ConnectionPool, key: str) -> str | None:
+    with translated("reading the cluster's settings"), pool.connection() as conn:
+        row = conn.execute("SELECT value FROM engine_meta WHERE key = %s", (key,)).fetchone()
+    return bytes(row[0]).decode() if row else None
+
+
+def _set_meta(pool: ConnectionPool, key: str, value: str) -> None:
+    with translated("recording the official sync"), pool.connection() as conn:
+        conn.execute(
+            "INSERT INTO engine_meta (key, value) VALUES (%s, %s) "
+            "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+            (key, value.encode()),
+        )
+
+
+def running_nodes(pool: ConnectionPool) -> int:
+    """Nodes of this library running now: each listens on one change-feed connection."""
+    with translated("looking for running nodes"), pool.connection() as conn:
+        (count,) = conn.execute(
+            "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND application_name = %s",
+            (FEED_APPLICATION_NAME,),
+        ).fetchone()  # type: ignore[misc]
+    return int(count)
+
+
 def open_node(settings: Settings, *, start_worker: bool = True) -> NodeStorage:
     url = settings.database_url
     assert url is not None
@@ -97,24 +179,14 @@ def open_node(settings: Settings, *, start_worker: bool = True) -> NodeStorage:
             # skips what the loaded rows already hold.
             start_seq = queue.last_seq()
             queued = queue.pending()
-            report = sync_official_once(
-                pool,
-                settings.staging_root,
-                databases[Domain.OFFICIAL],
-                payloads,
-                keep_payloads={e.record.payload.payload_guid for e in queued},
-                quick=True,
-                present_payloads=payloads.list_guids(),
-                queued={e.assembly_guid for e in queued},
-            )
-            if not report.reused:
-                queue.adopt_domain_rows(Domain.OFFICIAL)
+            report = boot_official_sync(pool, settings, databases, payloads, queued)
             if 1 in applied:  # this node created the library: seed community as a new home does
                 with official_sync_lock(pool):
                     if seed_community(settings.staging_root, databases[Domain.COMMUNITY], payloads):
                         queue.adopt_domain_rows(Domain.COMMUNITY)
             counts = cache.hydrate(
-                preloaded={Domain.OFFICIAL: report.rows}, present_payloads=payloads.list_guids()
+                preloaded={Domain.OFFICIAL: report.rows} if report.rows else {},
+                present_payloads=payloads.list_guids(),
             )
         log.info("cluster node hydrated: %s; %d queued change(s)", counts, cache.depth())
         feed = ChangeFeed(

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from assembly_engine.persistence.engine_store import SessionRow
+from assembly_engine.persistence.errors import Unavailable
 from assembly_engine.persistence.interfaces import EngineStore
 from assembly_engine.services.auth.users import AuthError, InvalidCredentials
 from assembly_engine.types import Role
@@ -29,6 +30,7 @@ from assembly_engine.types import Role
 # before hashing it (cookies and headers are attacker-controlled).
 MAX_TOKEN_LENGTH = 256
 CSRF_SECRET_NAME = "csrf"
+RECENT_SESSIONS = 10_000
 
 
 def hash_token(token: str) -> str:
@@ -90,6 +92,9 @@ class SessionService:
         # into a synchronous=FULL write, so it is refreshed at most once per interval.
         self._touch_interval = touch_interval_seconds
         self._csrf_secret: bytes | None = None
+        # Cluster mode: the sessions last resolved, so reads go on while PostgreSQL is
+        # unreachable (writes are refused then anyway). Bounded: oldest forgotten first.
+        self._recent: dict[str, SessionRow] = {}
 
     @property
     def ttl_seconds(self) -> float:
@@ -114,14 +119,32 @@ class SessionService:
         return self.resolve_hash(token_hash)
 
     def resolve_hash(self, token_hash: str) -> Session | None:
-        """Like :meth:`resolve`, for callers that already hold the hash."""
-        row = self._store.get_session(token_hash)
+        """Like :meth:`resolve`, for callers that already hold the hash. While the store
+        is unreachable, a session resolved before still counts until it expires."""
+        try:
+            row = self._store.get_session(token_hash)
+        except Unavailable:
+            row = self._recent.get(token_hash)
+            if row is None:
+                raise
+            reachable = False
+        else:
+            reachable = True
         now = self._clock()
         if row is None or row.revoked or row.user_disabled or row.expires_at <= now:
+            self._recent.pop(token_hash, None)
             return None
-        if now - row.last_seen >= self._touch_interval:
-            self._store.touch_session(token_hash, now)
+        if reachable:
+            self._remember(row)
+            if now - row.last_seen >= self._touch_interval:
+                self._store.touch_session(token_hash, now)
         return _session(row)
+
+    def _remember(self, row: SessionRow) -> None:
+        self._recent.pop(row.token_hash, None)
+        self._recent[row.token_hash] = row
+        if len(self._recent) > RECENT_SESSIONS:
+            del self._recent[next(iter(self._recent))]
 
     def end_reason(self, token: str | None) -> str | None:
         """Why a session the browser still holds no longer works: ``account_disabled``,

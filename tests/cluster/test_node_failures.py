@@ -120,7 +120,8 @@ def test_postgresql_restarted_under_load_answers_503_then_recovers(tmp_path: Pat
                 server.halt("immediate")
                 wait_until(lambda: len(load.refusals) >= 4, "writes refused while PostgreSQL is down")
                 # Reads go on from the cache meanwhile.
-                assert get(b, "/api/assemblies?domain=user&limit=5", on_b).status_code == 200
+                listed = get(b, "/api/assemblies?domain=user&limit=5", on_b)
+                assert listed.status_code == 200, listed.text
                 server.resume()
                 before = len(load.acknowledged)
                 wait_until(

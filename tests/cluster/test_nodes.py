@@ -38,8 +38,8 @@ def test_a_change_through_one_node_is_served_by_the_other(node: NodeFactory) -> 
     # Both nodes list the same library, and agree on what is still queued.
     wait_until(
         lambda: (
-            get(a, "/api/assemblies/queue", on_a).json()["total"] == 0
-            and get(b, "/api/assemblies/queue", on_b).json()["total"] == 0
+            get(a, "/api/assemblies/queue", on_a).json()["depth"] == 0
+            and get(b, "/api/assemblies/queue", on_b).json()["depth"] == 0
         ),
         "the flush to be seen by both nodes",
     )

@@ -16,7 +16,7 @@ from ..clock import utc_now
 from ..types import Domain
 from .audit import AuditEvent, AuditLog, Outcome
 from .auth.policy import Actor, Decision
-from .errors import Denied
+from .errors import Denied, EngineError
 
 
 @dataclass(frozen=True)
@@ -114,6 +114,10 @@ class Auditor:
     def __init__(self, audit: AuditLog, refusals: AnonymousRefusals | None = None) -> None:
         self.log = audit
         self.refusals = refusals or AnonymousRefusals()
+        # Notes of durable changes whose entry could not be written (the audit store was
+        # unreachable): recorded, unless the log has them by then, after the next one works.
+        self._unrecorded: list[str] = []
+        self._unrecorded_lock = threading.Lock()
 
     def record(
         self,
@@ -166,7 +170,18 @@ class Auditor:
         time, event = _parse_note(note)
         if suffix:
             event = dataclasses.replace(event, detail=(event.detail or "") + suffix)
-        self._append(event, at=time)
+        if not self._append(event, at=time):
+            with self._unrecorded_lock:
+                self._unrecorded.append(note)
+            return
+        with self._unrecorded_lock:
+            retry, self._unrecorded = self._unrecorded, []
+        if retry:
+            try:
+                self.recover(retry)
+            except (OSError, EngineError):
+                with self._unrecorded_lock:
+                    self._unrecorded[:0] = retry
 
     def recover(self, notes: list[str]) -> int:
         """Record the notes (of changes replayed from the journal at start) whose entry the
@@ -213,10 +228,12 @@ class Auditor:
             detail=detail,
         )
 
-    def _append(self, event: AuditEvent, *, at: str | None = None) -> None:
+    def _append(self, event: AuditEvent, *, at: str | None = None) -> bool:
+        """Write one entry; False (and a loud log line) when the audit store refused."""
         try:
             self.log.record(event, at=at)
-        except OSError as exc:
+            return True
+        except (OSError, EngineError) as exc:
             # The action's own outcome stands (a refusal stays a refusal, a queued change stays
             # queued); losing its audit entry is reported loudly instead of turned into a 500.
             log.critical(
@@ -228,6 +245,7 @@ class Auditor:
                 event.domain,
                 event.assembly_guid,
             )
+            return False
 
     def require(
         self,

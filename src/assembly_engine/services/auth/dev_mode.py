@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from assembly_engine.clock import utc_iso
+from assembly_engine.persistence.errors import Unavailable
 from assembly_engine.persistence.interfaces import EngineStore
 from assembly_engine.services.auth.sessions import InvalidSession, Session
 from assembly_engine.services.auth.throttle import PasswordGate
@@ -110,7 +111,10 @@ class DevModeService:
     def state(self, session: Session) -> DevModeState:
         """The session's Dev Mode as of now, read from the store (not from ``session``)."""
         now = self._clock()
-        row = self._store.get_session(session.token_hash)
+        try:
+            row = self._store.get_session(session.token_hash)
+        except Unavailable:
+            return self._off()  # cluster mode, PostgreSQL away: reads go on, nothing elevated
         if row is None or row.revoked or row.user_disabled or row.expires_at <= now:
             return self._off()
         if row.dev_mode_until is None:

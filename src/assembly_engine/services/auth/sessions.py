@@ -108,6 +108,7 @@ class SessionService:
         row = self._store.insert_session(hash_token(token), username, now, now + self._ttl)
         if row is None:
             raise InvalidCredentials("This account does not exist or is disabled.")
+        self._remember(row)
         return token, _session(row)
 
     def resolve(self, token: str | None) -> Session | None:

@@ -27,6 +27,7 @@ from assembly_engine.persistence.interfaces import (
 from assembly_engine.persistence.journal import Journal
 from assembly_engine.persistence.maintenance import SqliteMaintenance
 from assembly_engine.persistence.payloads import PayloadStore as FolderPayloadStore
+from assembly_engine.persistence.postgresql.audit_store import PostgresAuditStore
 from assembly_engine.persistence.postgresql.engine_store import PostgresEngineStore
 from assembly_engine.persistence.postgresql.pool import create_pool
 from assembly_engine.types import DATABASE_FILES, Domain
@@ -139,7 +140,7 @@ class PostgresBackend(Backend):
         return PostgresEngineStore(self.pool)
 
     def audit_store(self) -> AuditStore:
-        self._not_yet("AuditStore")
+        return PostgresAuditStore(self.pool)
 
     def maintenance(self) -> Maintenance:
         self._not_yet("Maintenance")

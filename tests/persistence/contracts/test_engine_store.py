@@ -118,9 +118,10 @@ def test_update_user_changes_the_user_and_its_sessions_together(backend: Backend
         store.insert_session(token, "alice", 100.0, 200.0)
         store.set_dev_mode(token, 180.0, "fix", now=110.0)
     later = "2026-01-02T00:00:00Z"
-    assert store.update_user(
-        "alice", later, role="operator", revoke_sessions_except="keep", clear_dev_mode=True
-    ) == "updated"
+    assert (
+        store.update_user("alice", later, role="operator", revoke_sessions_except="keep", clear_dev_mode=True)
+        == "updated"
+    )
     kept, dropped = store.get_session("keep"), store.get_session("drop")
     assert kept is not None and not kept.revoked and kept.role == "operator"
     assert kept.dev_mode_until is None and kept.dev_mode_reason is None

@@ -101,7 +101,9 @@ class PostgresEngineStore:
 
     def get_user(self, username: str) -> UserRow | None:
         with translated("reading a user"), self._pool.connection() as conn:
-            row = conn.execute(f"SELECT {_USER_COLUMNS} FROM users WHERE {_SAME_NAME}", (username,)).fetchone()
+            row = conn.execute(
+                f"SELECT {_USER_COLUMNS} FROM users WHERE {_SAME_NAME}", (username,)
+            ).fetchone()
         return None if row is None else _user_row(row)
 
     def list_users(self) -> list[UserRow]:

@@ -24,7 +24,8 @@ if TYPE_CHECKING:  # the value types below are dataclasses of the modules that d
     from .engine_store import SessionRow, UpdateResult, UserRow
     from .journal import JournalEntry
     from .maintenance import SchemaStatus
-    from .payloads import OrphanSweep
+    from .payload_manifest import PayloadImage
+    from .payload_sweep import OrphanSweep
 
 
 class DomainStore(Protocol):
@@ -87,6 +88,14 @@ class PayloadStore(Protocol):
     def check(self, payload_guid: str, expected_checksum: str | None = None) -> Integrity: ...
     def ref_for(self, payload_guid: str) -> PayloadRef: ...
     def delete(self, payload_guid: str) -> None: ...
+    # Copies between stores (staging <-> runtime, backups, migrate-storage) carry the
+    # stored form byte for byte, so a payload's checksum is the same in every store.
+    def read_image(self, payload_guid: str, expected_checksum: str | None = None) -> PayloadImage: ...
+    def manifest_bytes(self, payload_guid: str) -> bytes | None: ...
+    def install_copy(self, payload_guid: str, image: PayloadImage) -> None: ...
+    def copy_to(
+        self, payload_guid: str, target: PayloadStore, *, trust_identical: bool = False
+    ) -> PayloadRef: ...
     def sweep_orphans(
         self,
         referenced: set[str],

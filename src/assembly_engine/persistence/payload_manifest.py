@@ -13,7 +13,7 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from ..types import PayloadType
+from ..types import PayloadType, is_valid_payload_guid
 from .models import PayloadContent, PayloadFile, PayloadRef, canonical_json
 
 MANIFEST_NAME = "manifest.json"
@@ -74,6 +74,16 @@ class PayloadCorrupt(PayloadError):
 
 class PayloadExists(PayloadError):
     """A folder already exists for this GUID (payload folders are write-once)."""
+
+
+def require_guid(payload_guid: str) -> str:
+    """``payload_guid`` if it is 32 lowercase hex characters, else :class:`InvalidPayloadGuid`."""
+    if not is_valid_payload_guid(payload_guid):
+        raise InvalidPayloadGuid(
+            f"payload GUID {_show(payload_guid)} is not 32 lowercase hex characters",
+            payload_guid if isinstance(payload_guid, str) else None,
+        )
+    return payload_guid
 
 
 # ----------------------------------------------------------------------- file names

@@ -79,8 +79,8 @@ from .payload_manifest import (
     PayloadExists,
     PayloadImage,
     PayloadMissing,
-    _show,
     image_of,
+    require_guid,
 )
 from .payload_reading import BadEntry, LoadedFolder, MissingEntry, load_folder, read_manifest_bytes
 from .payload_sweep import (
@@ -134,12 +134,7 @@ class PayloadStore:
         Only for operations that never follow the last component (lexists, rename of the
         entry itself); everything that opens or walks a folder uses :meth:`path_for`.
         """
-        if not is_valid_payload_guid(payload_guid):
-            raise InvalidPayloadGuid(
-                f"payload GUID {_show(payload_guid)} is not 32 lowercase hex characters",
-                payload_guid if isinstance(payload_guid, str) else None,
-            )
-        return self.root / payload_guid
+        return self.root / require_guid(payload_guid)
 
     def path_for(self, payload_guid: str) -> Path:
         """The folder of ``payload_guid``; the guard every path that is followed goes through.

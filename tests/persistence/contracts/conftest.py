@@ -29,6 +29,7 @@ from assembly_engine.persistence.maintenance import SqliteMaintenance
 from assembly_engine.persistence.payloads import PayloadStore as FolderPayloadStore
 from assembly_engine.persistence.postgresql.audit_store import PostgresAuditStore
 from assembly_engine.persistence.postgresql.engine_store import PostgresEngineStore
+from assembly_engine.persistence.postgresql.payload_store import PostgresPayloadStore
 from assembly_engine.persistence.postgresql.pool import create_pool
 from assembly_engine.types import DATABASE_FILES, Domain
 
@@ -128,7 +129,7 @@ class PostgresBackend(Backend):
         pytest.fail(f"the PostgreSQL backend has no {interface} yet", pytrace=False)
 
     def payloads(self) -> PayloadStore:
-        self._not_yet("PayloadStore")
+        return PostgresPayloadStore(self.pool)
 
     def domain_store(self, domain: Domain) -> DomainStore:
         self._not_yet("DomainStore")

@@ -14,7 +14,9 @@ a consistent history. The log makes casual edits and truncation visible; it is n
 substitute for shipping the log off the host.
 
 The writer that appends to such a file is audit_log.py; verification reads only the
-files, so it also runs without an engine (``assemblies audit verify``).
+files, so it also runs without an engine (``assemblies audit verify``). Cluster mode's
+chain (postgresql/audit_store.py) makes, checks and copies its entries with the same
+functions, so its entries, hashes and verdicts are the file's.
 """
 
 from __future__ import annotations

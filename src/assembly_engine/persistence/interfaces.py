@@ -4,8 +4,9 @@ Services type against these, never against a backend class, so a second backend 
 matter of adding modules that satisfy them (and passing the contract suites in
 tests/persistence/contracts/ unchanged). Today's backend is SQLite files plus payload
 folders: DomainDatabase, Journal, PayloadStore, SqliteEngineStore, HashChainedLog and
-SqliteMaintenance. Signatures use plain values and the models in persistence/models.py;
-no driver type appears here. Failures are raised as persistence/errors.py's kinds.
+SqliteMaintenance; cluster mode's stores are in persistence/postgresql/ (PostgresPayloadStore,
+PostgresEngineStore, PostgresAuditStore so far). Signatures use plain values and the models
+in persistence/models.py; no driver type appears here. Failures are raised as persistence/errors.py's kinds.
 """
 
 from __future__ import annotations

@@ -78,7 +78,7 @@ def test_record_appends_one_entry_with_every_field(tmp_path: Path) -> None:
         )
     )
 
-    lines = read_lines(log.path)
+    lines = read_lines(log.store.path)
     assert len(lines) == 1
     stored = json.loads(lines[0])
     assert stored == entry
@@ -101,7 +101,7 @@ def test_record_appends_one_entry_with_every_field(tmp_path: Path) -> None:
     assert second["seq"] == 2
     assert second["prev_hash"] == entry["hash"]
     assert second["role"] is None and second["detail"] is None and second["dev_mode"] is False
-    assert len(read_lines(log.path)) == 2
+    assert len(read_lines(log.store.path)) == 2
     assert log.entries() == [entry, second]
 
 
@@ -132,7 +132,7 @@ def test_head_file_tracks_the_last_entry(tmp_path: Path) -> None:
     head = json.loads(log.store.head_path.read_text())
     last = log.entries()[-1]
     assert head == {"seq": 3, "hash": last["hash"]}
-    assert not list(log.path.parent.glob("*.tmp"))
+    assert not list(log.store.path.parent.glob("*.tmp"))
 
 
 def test_record_rejects_an_empty_action(tmp_path: Path) -> None:
@@ -159,14 +159,14 @@ def test_chain_verifies(tmp_path: Path) -> None:
     result = log.verify()
     assert result.ok, result.problem
     assert result.entries == 10
-    assert verify_file(log.path) == result
+    assert verify_file(log.store.path) == result
 
 
 def test_reopening_continues_the_chain(tmp_path: Path) -> None:
     first = make_log(tmp_path, 3)
     last_hash = first.entries()[-1]["hash"]
 
-    reopened = AuditLog(HashChainedLog(first.path))
+    reopened = AuditLog(HashChainedLog(first.store.path))
     entry = reopened.record(AuditEvent(action="flush", outcome=Outcome.SUCCESS))
 
     assert entry["seq"] == 4
@@ -213,13 +213,13 @@ def test_concurrent_records_keep_the_chain_valid(tmp_path: Path) -> None:
 
 def test_edited_field_is_detected(tmp_path: Path) -> None:
     log = make_log(tmp_path, 8)
-    lines = read_lines(log.path)
+    lines = read_lines(log.store.path)
     entry = json.loads(lines[6])
     entry["outcome"] = "denied"
     lines[6] = json.dumps(entry, separators=(",", ":"))
-    write_lines(log.path, lines)
+    write_lines(log.store.path, lines)
 
-    result = verify_file(log.path)
+    result = verify_file(log.store.path)
     assert not result.ok
     assert result.first_bad_line == 7
     assert result.entries == 6
@@ -228,13 +228,13 @@ def test_edited_field_is_detected(tmp_path: Path) -> None:
 
 def test_edited_and_rehashed_line_is_detected(tmp_path: Path) -> None:
     log = make_log(tmp_path, 6)
-    lines = read_lines(log.path)
+    lines = read_lines(log.store.path)
     entry = json.loads(lines[2])
     entry["user"] = "mallory"
     lines[2] = rehashed(entry)
-    write_lines(log.path, lines)
+    write_lines(log.store.path, lines)
 
-    result = verify_file(log.path)
+    result = verify_file(log.store.path)
     assert not result.ok
     assert result.first_bad_line == 3
     assert result.problem is not None and "line 3 was altered" in result.problem
@@ -242,11 +242,11 @@ def test_edited_and_rehashed_line_is_detected(tmp_path: Path) -> None:
 
 def test_deleted_line_is_detected(tmp_path: Path) -> None:
     log = make_log(tmp_path, 6)
-    lines = read_lines(log.path)
+    lines = read_lines(log.store.path)
     del lines[3]
-    write_lines(log.path, lines)
+    write_lines(log.store.path, lines)
 
-    result = verify_file(log.path)
+    result = verify_file(log.store.path)
     assert not result.ok
     assert result.first_bad_line == 4
     assert result.problem == "line 4 is missing: expected seq 4, found 5"
@@ -254,20 +254,20 @@ def test_deleted_line_is_detected(tmp_path: Path) -> None:
 
 def test_deleted_first_line_is_detected(tmp_path: Path) -> None:
     log = make_log(tmp_path, 3)
-    write_lines(log.path, read_lines(log.path)[1:])
+    write_lines(log.store.path, read_lines(log.store.path)[1:])
 
-    result = verify_file(log.path)
+    result = verify_file(log.store.path)
     assert result.first_bad_line == 1
     assert result.problem == "line 1 is missing: expected seq 1, found 2"
 
 
 def test_reordered_lines_are_detected(tmp_path: Path) -> None:
     log = make_log(tmp_path, 6)
-    lines = read_lines(log.path)
+    lines = read_lines(log.store.path)
     lines[2], lines[4] = lines[4], lines[2]
-    write_lines(log.path, lines)
+    write_lines(log.store.path, lines)
 
-    result = verify_file(log.path)
+    result = verify_file(log.store.path)
     assert not result.ok
     assert result.first_bad_line == 3
     assert result.problem is not None
@@ -276,14 +276,14 @@ def test_reordered_lines_are_detected(tmp_path: Path) -> None:
 
 def test_forged_inserted_line_is_detected(tmp_path: Path) -> None:
     log = make_log(tmp_path, 5)
-    lines = read_lines(log.path)
+    lines = read_lines(log.store.path)
     before = json.loads(lines[1])
     forged = dict(json.loads(lines[2]))
     forged.update(detail="nothing to see", prev_hash=before["hash"], seq=3)
     lines.insert(2, rehashed(forged))
-    write_lines(log.path, lines)
+    write_lines(log.store.path, lines)
 
-    result = verify_file(log.path)
+    result = verify_file(log.store.path)
     assert not result.ok
     assert result.first_bad_line == 3
     assert result.entries == 2
@@ -292,22 +292,22 @@ def test_forged_inserted_line_is_detected(tmp_path: Path) -> None:
 
 def test_duplicated_line_is_detected(tmp_path: Path) -> None:
     log = make_log(tmp_path, 4)
-    lines = read_lines(log.path)
+    lines = read_lines(log.store.path)
     lines.insert(3, lines[1])
-    write_lines(log.path, lines)
+    write_lines(log.store.path, lines)
 
-    result = verify_file(log.path)
+    result = verify_file(log.store.path)
     assert result.first_bad_line == 4
     assert result.problem == "line 4 is a duplicate of line 2"
 
 
 def test_inserted_garbage_line_is_detected(tmp_path: Path) -> None:
     log = make_log(tmp_path, 4)
-    lines = read_lines(log.path)
+    lines = read_lines(log.store.path)
     lines.insert(2, '{"seq": 3, "action": "login"}')
-    write_lines(log.path, lines)
+    write_lines(log.store.path, lines)
 
-    result = verify_file(log.path)
+    result = verify_file(log.store.path)
     assert result.first_bad_line == 3
     assert result.problem is not None and result.problem.startswith("line 3 is garbled")
 
@@ -319,11 +319,11 @@ def test_inserted_garbage_line_is_detected(tmp_path: Path) -> None:
 )
 def test_garbled_line_is_detected(tmp_path: Path, replacement: str) -> None:
     log = make_log(tmp_path, 7)
-    data = log.path.read_bytes().split(b"\n")
+    data = log.store.path.read_bytes().split(b"\n")
     data[4] = replacement.encode("latin-1")
-    log.path.write_bytes(b"\n".join(data))
+    log.store.path.write_bytes(b"\n".join(data))
 
-    result = verify_file(log.path)
+    result = verify_file(log.store.path)
     assert not result.ok
     assert result.first_bad_line == 5
     assert result.entries == 4
@@ -332,9 +332,9 @@ def test_garbled_line_is_detected(tmp_path: Path, replacement: str) -> None:
 
 def test_deleted_last_line_is_detected_through_the_head(tmp_path: Path) -> None:
     log = make_log(tmp_path, 5)
-    write_lines(log.path, read_lines(log.path)[:-2])
+    write_lines(log.store.path, read_lines(log.store.path)[:-2])
 
-    result = verify_file(log.path)
+    result = verify_file(log.store.path)
     assert not result.ok
     assert result.entries == 3
     assert result.first_bad_line == 4
@@ -344,21 +344,21 @@ def test_deleted_last_line_is_detected_through_the_head(tmp_path: Path) -> None:
 
 def test_emptied_log_is_detected_through_the_head(tmp_path: Path) -> None:
     log = make_log(tmp_path, 2)
-    log.path.write_bytes(b"")
+    log.store.path.write_bytes(b"")
 
-    result = verify_file(log.path)
+    result = verify_file(log.store.path)
     assert not result.ok and result.first_bad_line == 1
 
 
 def test_replaced_last_line_is_detected_through_the_head(tmp_path: Path) -> None:
     log = make_log(tmp_path, 4)
-    lines = read_lines(log.path)
+    lines = read_lines(log.store.path)
     entry = json.loads(lines[-1])
     entry["detail"] = "forged"
     lines[-1] = rehashed(entry)
-    write_lines(log.path, lines)
+    write_lines(log.store.path, lines)
 
-    result = verify_file(log.path)
+    result = verify_file(log.store.path)
     assert not result.ok
     assert result.first_bad_line == 4
     assert result.problem is not None and "does not match audit.log.head" in result.problem
@@ -368,23 +368,23 @@ def test_missing_head_file_is_reported_but_the_chain_is_checked(tmp_path: Path) 
     log = make_log(tmp_path, 3)
     log.store.head_path.unlink()
 
-    result = verify_file(log.path)
+    result = verify_file(log.store.path)
     assert not result.ok
     assert result.entries == 3
     assert result.first_bad_line is None
     assert result.problem is not None and "head file audit.log.head is missing" in result.problem
 
-    lines = read_lines(log.path)
+    lines = read_lines(log.store.path)
     del lines[1]
-    write_lines(log.path, lines)
-    chain_result = verify_file(log.path)
+    write_lines(log.store.path, lines)
+    chain_result = verify_file(log.store.path)
     assert chain_result.first_bad_line == 2  # chain problems come first
 
 
 def test_garbled_head_file_is_reported(tmp_path: Path) -> None:
     log = make_log(tmp_path, 2)
     log.store.head_path.write_text("nonsense")
-    result = verify_file(log.path)
+    result = verify_file(log.store.path)
     assert not result.ok
     assert result.problem is not None and "garbled" in result.problem
 
@@ -394,9 +394,9 @@ def test_garbled_head_file_is_reported(tmp_path: Path) -> None:
 
 def test_reopening_after_tail_truncation_keeps_the_gap_visible(tmp_path: Path) -> None:
     log = make_log(tmp_path, 5)
-    write_lines(log.path, read_lines(log.path)[:-2])
+    write_lines(log.store.path, read_lines(log.store.path)[:-2])
 
-    reopened = AuditLog(HashChainedLog(log.path))
+    reopened = AuditLog(HashChainedLog(log.store.path))
     entry = reopened.record(AuditEvent(action="login", outcome=Outcome.SUCCESS))
 
     assert entry["seq"] == 6  # continues from the head, not from the shortened file
@@ -407,10 +407,10 @@ def test_reopening_after_tail_truncation_keeps_the_gap_visible(tmp_path: Path) -
 
 def test_reopening_after_an_interrupted_append_removes_the_fragment(tmp_path: Path) -> None:
     log = make_log(tmp_path, 3)
-    with open(log.path, "ab") as handle:
+    with open(log.store.path, "ab") as handle:
         handle.write(b'{"seq":4,"time":"2')  # the process died mid-write
 
-    reopened = AuditLog(HashChainedLog(log.path))
+    reopened = AuditLog(HashChainedLog(log.store.path))
     entry = reopened.record(AuditEvent(action="flush", outcome=Outcome.SUCCESS))
 
     assert entry["seq"] == 4
@@ -423,9 +423,9 @@ def test_reopening_with_a_stale_head_advances_it(tmp_path: Path) -> None:
     log = make_log(tmp_path, 3)
     stale = log.entries()[1]
     log.store.head_path.write_text(json.dumps({"seq": 2, "hash": stale["hash"]}))
-    assert "appended after" in (verify_file(log.path).problem or "")
+    assert "appended after" in (verify_file(log.store.path).problem or "")
 
-    reopened = AuditLog(HashChainedLog(log.path))
+    reopened = AuditLog(HashChainedLog(log.store.path))
     assert reopened.verify().ok
     assert reopened.record(AuditEvent(action="flush", outcome=Outcome.SUCCESS))["seq"] == 4
     assert reopened.verify().ok
@@ -488,7 +488,7 @@ def test_secrets_never_reach_the_audit_log_or_engine_log(
         )
         log.record(AuditEvent(action="user.update", outcome=Outcome.SUCCESS, detail=f"token={token}"))
 
-    content = log.path.read_text()
+    content = log.store.path.read_text()
     for secret in (password, token):
         assert secret not in content
         assert secret not in caplog.text

@@ -14,7 +14,9 @@ a consistent history. The log makes casual edits and truncation visible; it is n
 substitute for shipping the log off the host.
 
 The writer that appends to such a file is audit_log.py; verification reads only the
-files, so it also runs without an engine (``assemblies audit verify``).
+files, so it also runs without an engine (``assemblies audit verify``). Cluster mode's
+chain (postgresql/audit_store.py) makes, checks and copies its entries with the same
+functions, so its entries, hashes and verdicts are the file's.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ from typing import Any
 from .durable_files import replace_file
 
 ZERO_HASH = "0" * 64
+# The log's file name in a home's Logs/ and in a backup, whichever backend kept the chain.
+LOG_FILE_NAME = "audit.log"
 FIELDS: tuple[str, ...] = (
     "seq",
     "time",
@@ -69,6 +73,19 @@ class VerifyResult:
 # --- entries -----------------------------------------------------------------------------------
 
 
+def chained_entry(seq: int, prev_hash: str, fields: dict[str, Any]) -> dict[str, Any]:
+    """The entry ``seq`` made of ``fields`` (every FIELDS name but seq, prev_hash and hash),
+    chained to ``prev_hash`` and hashed: what every backend stores for an append."""
+    entry: dict[str, Any] = {"seq": seq, **fields, "prev_hash": prev_hash}
+    entry["hash"] = entry_hash(entry)
+    return entry
+
+
+def entry_line(entry: dict[str, Any]) -> bytes:
+    """One entry as its line of the log file (without the newline)."""
+    return json.dumps(entry, separators=(",", ":"), ensure_ascii=True).encode("ascii")
+
+
 def entry_hash(entry: dict[str, Any]) -> str:
     """SHA-256 hex of the canonical JSON (sorted keys, compact) of ``entry`` without ``hash``."""
     body = {key: value for key, value in entry.items() if key != "hash"}
@@ -76,7 +93,7 @@ def entry_hash(entry: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode("ascii")).hexdigest()
 
 
-def _shape_problem(entry: object) -> str | None:
+def shape_problem(entry: object) -> str | None:
     """Why ``entry`` is not a well-formed audit entry, or None."""
     if not isinstance(entry, dict):
         return "it is not a JSON object"
@@ -114,7 +131,7 @@ def parse_line(raw: bytes) -> dict[str, Any] | str:
         value = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError):
         return "it is not valid JSON"
-    problem = _shape_problem(value)
+    problem = shape_problem(value)
     if problem is not None:
         return problem
     assert isinstance(value, dict)
@@ -166,19 +183,23 @@ def read_head(path: Path) -> Head | None | str:
     return f"the head file {head_path.name} is garbled"
 
 
+def head_bytes(seq: int, hash_: str) -> bytes:
+    """The content of a head file."""
+    return json.dumps({"seq": seq, "hash": hash_}, separators=(",", ":")).encode("ascii") + b"\n"
+
+
 def write_head(path: Path, seq: int, hash_: str) -> None:
-    data = json.dumps({"seq": seq, "hash": hash_}, separators=(",", ":")).encode("ascii")
-    replace_file(head_path_for(path), data + b"\n")
+    replace_file(head_path_for(path), head_bytes(seq, hash_))
 
 
 # --- verification ------------------------------------------------------------------------------
 
 
-def _check_head(path: Path, lines: list[bytes], entries: list[dict[str, Any]]) -> VerifyResult:
-    """Compare the head sidecar with the end of a log whose chain is intact."""
+def _check_head(
+    head: Head | None | str, name: str, lines: list[bytes], entries: list[dict[str, Any]]
+) -> VerifyResult:
+    """Compare the head record (called ``name``) with the end of a chain that is intact."""
     count = len(entries)
-    head = read_head(path)
-    name = head_path_for(path).name
     if isinstance(head, str):
         return VerifyResult(False, count, None, f"{head}; entries cut off the end would go unnoticed")
     if head is None:
@@ -238,7 +259,13 @@ def verify_file(path: Path) -> VerifyResult:
         data = path.read_bytes()
     except FileNotFoundError:
         data = b""
-    lines = split_lines(data)
+    return verify_lines(split_lines(data), read_head(path), head_path_for(path).name)
+
+
+def verify_lines(lines: list[bytes], head: Head | None | str, head_name: str) -> VerifyResult:
+    """Check a chain given as the lines of its file and its head record (None: absent; a
+    sentence: unreadable), whichever backend keeps them; ``head_name`` names the head in
+    messages. Line N is the Nth entry stored."""
     parsed = [parse_line(raw) for raw in lines]
     seq_lines: dict[int, int] = {}
     for number, item in enumerate(parsed, start=1):
@@ -312,4 +339,4 @@ def verify_file(path: Path) -> VerifyResult:
         line_of_hash[item["hash"]] = number
         expected_seq = seq + 1
         expected_prev = item["hash"]
-    return _check_head(path, lines, good)
+    return _check_head(head, head_name, lines, good)

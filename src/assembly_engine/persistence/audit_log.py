@@ -22,7 +22,9 @@ from .audit_chain import (
     ZERO_HASH,
     Head,
     VerifyResult,
+    chained_entry,
     entry_hash,
+    entry_line,
     head_path_for,
     parse_line,
     read_head,
@@ -165,6 +167,10 @@ class HashChainedLog:
                 return False
         return True
 
+    @property
+    def location(self) -> str:
+        return str(self.path)
+
     def append(
         self, fields: dict[str, Any], announce: Callable[[dict[str, Any]], None] | None = None
     ) -> dict[str, Any]:
@@ -172,9 +178,8 @@ class HashChainedLog:
         ``seq``, ``prev_hash`` and ``hash``); return the entry as written. ``announce`` is
         called with it while the chain is still held, so announcements keep the log's order."""
         with self._lock:
-            entry: dict[str, Any] = {"seq": self._seq + 1, **fields, "prev_hash": self._prev_hash}
-            entry["hash"] = entry_hash(entry)
-            line = json.dumps(entry, separators=(",", ":"), ensure_ascii=True).encode("ascii")
+            entry = chained_entry(self._seq + 1, self._prev_hash, fields)
+            line = entry_line(entry)
             if self._needs_newline:
                 line = b"\n" + line
             append_whole(self.path, line + b"\n")

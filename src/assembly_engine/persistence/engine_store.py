@@ -386,7 +386,7 @@ class SqliteEngineStore:
     def list_sessions(self, username: str) -> list[SessionRow]:
         with self._read() as conn:
             rows = conn.execute(
-                _SESSION_SELECT + " WHERE s.username = ? ORDER BY s.created_at", (username,)
+                _SESSION_SELECT + " WHERE s.username = ? COLLATE NOCASE ORDER BY s.created_at", (username,)
             ).fetchall()
         return [_session_row(row) for row in rows]
 
@@ -414,7 +414,7 @@ class SqliteEngineStore:
     def _revoke_user_sessions(conn: sqlite3.Connection, username: str, except_hash: str | None) -> int:
         cursor = conn.execute(
             "UPDATE sessions SET revoked = 1, dev_mode_until = NULL, dev_mode_reason = NULL "
-            "WHERE username = ? AND revoked = 0 AND token_hash IS NOT ?",
+            "WHERE username = ? COLLATE NOCASE AND revoked = 0 AND token_hash IS NOT ?",
             (username, except_hash),
         )
         return cursor.rowcount

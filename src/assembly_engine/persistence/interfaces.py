@@ -4,8 +4,9 @@ Services type against these, never against a backend class, so a second backend 
 matter of adding modules that satisfy them (and passing the contract suites in
 tests/persistence/contracts/ unchanged). Today's backend is SQLite files plus payload
 folders: DomainDatabase, Journal, PayloadStore, SqliteEngineStore, HashChainedLog and
-SqliteMaintenance. Signatures use plain values and the models in persistence/models.py;
-no driver type appears here. Failures are raised as persistence/errors.py's kinds.
+SqliteMaintenance; cluster mode's stores are in persistence/postgresql/ (PostgresPayloadStore,
+PostgresEngineStore, PostgresAuditStore so far). Signatures use plain values and the models
+in persistence/models.py; no driver type appears here. Failures are raised as persistence/errors.py's kinds.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ if TYPE_CHECKING:  # the value types below are dataclasses of the modules that d
     from .engine_store import SessionRow, UpdateResult, UserRow
     from .journal import JournalEntry
     from .maintenance import SchemaStatus
-    from .payloads import OrphanSweep
+    from .payload_manifest import PayloadImage
+    from .payload_sweep import OrphanSweep
 
 
 class DomainStore(Protocol):
@@ -104,6 +106,14 @@ class PayloadStore(Protocol):
     def check(self, payload_guid: str, expected_checksum: str | None = None) -> Integrity: ...
     def ref_for(self, payload_guid: str) -> PayloadRef: ...
     def delete(self, payload_guid: str) -> None: ...
+    # Copies between stores (staging <-> runtime, backups, migrate-storage) carry the
+    # stored form byte for byte, so a payload's checksum is the same in every store.
+    def read_image(self, payload_guid: str, expected_checksum: str | None = None) -> PayloadImage: ...
+    def manifest_bytes(self, payload_guid: str) -> bytes | None: ...
+    def install_copy(self, payload_guid: str, image: PayloadImage) -> None: ...
+    def copy_to(
+        self, payload_guid: str, target: PayloadStore, *, trust_identical: bool = False
+    ) -> PayloadRef: ...
     def sweep_orphans(
         self,
         referenced: set[str],
@@ -157,7 +167,7 @@ class AuditStore(Protocol):
     """The tamper-evident audit chain: append-only, verifiable, copied consistently."""
 
     @property
-    def path(self) -> Path: ...
+    def location(self) -> str: ...
     def append(
         self, fields: dict[str, Any], announce: Callable[[dict[str, Any]], None] | None = None
     ) -> dict[str, Any]: ...

@@ -14,7 +14,8 @@ from pathlib import Path
 from ..types import DATABASE_FILES, Domain
 from .databases import COLUMNS, SCHEMA_VERSION, table_columns
 from .journal import JOURNAL_FILE
-from .payloads import OrphanSweep, PayloadError, PayloadStore
+from .payload_sweep import OrphanSweep
+from .payloads import PayloadError, PayloadStore
 from .private_files import make_tree_private
 
 log = logging.getLogger("assembly_engine.maintenance")

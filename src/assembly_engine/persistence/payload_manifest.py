@@ -1,7 +1,8 @@
-"""What a payload folder holds: its manifest, the rules for file names, and the errors.
+"""What a payload holds: its manifest, the rules for file names, the errors, and the
+exact stored form (:class:`PayloadImage`) that every payload store keeps and copies.
 
 The manifest format and the file-name rules are described in payloads.py's docstring; this
-module parses and checks them without touching the disk.
+module parses and checks them without touching the disk or a database.
 """
 
 from __future__ import annotations
@@ -12,10 +13,11 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from ..types import PayloadType
-from .models import canonical_json
+from ..types import PayloadType, is_valid_payload_guid
+from .models import PayloadContent, PayloadFile, PayloadRef, canonical_json
 
 MANIFEST_NAME = "manifest.json"
+ATTACHMENTS_DIR = "files"  # attachments are stored as files/<name>, next to the main file
 MANIFEST_FORMAT = 1
 MAX_FILE_NAME_BYTES = 255
 MAIN_FILE_EXTENSIONS: frozenset[str] = frozenset({".ps1", ".bat", ".sh", ".py", ".yml", ".json"})
@@ -72,6 +74,16 @@ class PayloadCorrupt(PayloadError):
 
 class PayloadExists(PayloadError):
     """A folder already exists for this GUID (payload folders are write-once)."""
+
+
+def require_guid(payload_guid: str) -> str:
+    """``payload_guid`` if it is 32 lowercase hex characters, else :class:`InvalidPayloadGuid`."""
+    if not is_valid_payload_guid(payload_guid):
+        raise InvalidPayloadGuid(
+            f"payload GUID {_show(payload_guid)} is not 32 lowercase hex characters",
+            payload_guid if isinstance(payload_guid, str) else None,
+        )
+    return payload_guid
 
 
 # ----------------------------------------------------------------------- file names
@@ -213,3 +225,69 @@ def parse_manifest(raw: bytes, payload_guid: str) -> Manifest:
     if len(set(names)) != len(names):
         raise ValueError("the manifest lists an attachment twice")
     return Manifest(payload_type, main, files)
+
+
+# ------------------------------------------------------------------- stored form
+
+
+@dataclass(frozen=True, slots=True)
+class PayloadImage:
+    """One payload exactly as a store keeps it: the manifest's bytes and the bytes of each
+    file it lists (``files`` in manifest order), all checked against the manifest. Copying
+    an image keeps the manifest byte for byte, so the checksum is the same in every store."""
+
+    manifest_bytes: bytes
+    manifest: Manifest
+    main: bytes
+    files: tuple[bytes, ...]
+
+    @property
+    def checksum(self) -> str:
+        return hashlib.sha256(self.manifest_bytes).hexdigest()
+
+    def ref(self, payload_guid: str) -> PayloadRef:
+        return PayloadRef(payload_guid, self.manifest.payload_type, self.manifest.size_bytes, self.checksum)
+
+    def content(self) -> PayloadContent:
+        return PayloadContent(
+            payload_type=self.manifest.payload_type,
+            main_file_name=self.manifest.main.name,
+            main=self.main,
+            files=tuple(
+                PayloadFile(entry.name, data, entry.mime_type)
+                for entry, data in zip(self.manifest.files, self.files, strict=True)
+            ),
+        )
+
+    def stored_files(self) -> list[tuple[str, bytes]]:
+        """(path inside the payload, bytes) of every listed file, the main file first."""
+        return [(self.manifest.main.name, self.main)] + [
+            (f"{ATTACHMENTS_DIR}/{entry.name}", data)
+            for entry, data in zip(self.manifest.files, self.files, strict=True)
+        ]
+
+
+def image_of(content: PayloadContent, payload_guid: str) -> PayloadImage:
+    """The stored form of new content, its names checked (:class:`InvalidFileName`)."""
+    payload_type = PayloadType(content.payload_type)
+    main_name = validate_main_file_name(content.main_file_name, payload_guid)
+    main = bytes(content.main)
+    entries: list[FileEntry] = []
+    files: list[bytes] = []
+    seen: set[str] = set()
+    for item in content.files:
+        name = validate_file_name(item.file_name, payload_guid)
+        if name in seen:
+            raise InvalidFileName(f"attachment {_show(name)} appears more than once", payload_guid, name)
+        if not isinstance(item.mime_type, str):
+            raise InvalidFileName(
+                f"mime type of attachment {_show(name)} is not a string", payload_guid, name
+            )
+        seen.add(name)
+        data = bytes(item.data)
+        entries.append(entry_for(name, item.mime_type, data))
+        files.append(data)
+    manifest = Manifest(
+        payload_type, entry_for(main_name, main_mime_type(payload_type, main_name), main), tuple(entries)
+    )
+    return PayloadImage(manifest.to_bytes(), manifest, main, tuple(files))

@@ -167,8 +167,9 @@ class AuditLog:
         self.store = store
 
     @property
-    def path(self) -> Path:
-        return self.store.path
+    def location(self) -> str:
+        """Where the chain is kept, for people: a file's path, or a database."""
+        return self.store.location
 
     def record(self, event: AuditEvent, *, at: str | None = None) -> dict[str, Any]:
         """Append one entry for ``event`` (``at``: its time, when it happened earlier);

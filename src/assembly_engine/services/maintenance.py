@@ -175,7 +175,7 @@ class MaintenanceService:
             "entries": result.entries,
             "first_bad_line": result.first_bad_line,
             "problem": result.problem,
-            "path": str(self.auditor.log.path),
+            "path": self.auditor.log.location,
         }
 
     # -- backup ------------------------------------------------------------------------

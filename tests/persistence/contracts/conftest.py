@@ -27,6 +27,9 @@ from assembly_engine.persistence.interfaces import (
 from assembly_engine.persistence.journal import Journal
 from assembly_engine.persistence.maintenance import SqliteMaintenance
 from assembly_engine.persistence.payloads import PayloadStore as FolderPayloadStore
+from assembly_engine.persistence.postgresql.audit_store import PostgresAuditStore
+from assembly_engine.persistence.postgresql.engine_store import PostgresEngineStore
+from assembly_engine.persistence.postgresql.payload_store import PostgresPayloadStore
 from assembly_engine.persistence.postgresql.pool import create_pool
 from assembly_engine.persistence.postgresql.write_queue import PostgresWriteQueue
 from assembly_engine.types import DATABASE_FILES, Domain
@@ -127,7 +130,7 @@ class PostgresBackend(Backend):
         pytest.fail(f"the PostgreSQL backend has no {interface} yet", pytrace=False)
 
     def payloads(self) -> PayloadStore:
-        self._not_yet("PayloadStore")
+        return PostgresPayloadStore(self.pool)
 
     def domain_store(self, domain: Domain) -> DomainStore:
         self._not_yet("DomainStore")
@@ -138,10 +141,10 @@ class PostgresBackend(Backend):
         return queue
 
     def engine_store(self) -> EngineStore:
-        self._not_yet("EngineStore")
+        return PostgresEngineStore(self.pool)
 
     def audit_store(self) -> AuditStore:
-        self._not_yet("AuditStore")
+        return PostgresAuditStore(self.pool)
 
     def maintenance(self) -> Maintenance:
         self._not_yet("Maintenance")

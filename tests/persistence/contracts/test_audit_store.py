@@ -2,8 +2,20 @@
 
 from __future__ import annotations
 
+import json
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
+
+from assembly_engine.persistence.audit_chain import (
+    LOG_FILE_NAME,
+    ZERO_HASH,
+    VerifyResult,
+    chained_entry,
+    entry_line,
+    head_path_for,
+    verify_file,
+)
 
 from .conftest import Backend
 
@@ -61,3 +73,38 @@ def test_a_copy_verifies_on_its_own(backend: Backend, tmp_path: Path) -> None:
     store.copy_to(tmp_path / "copy")
     copied = list((tmp_path / "copy").iterdir())
     assert copied
+
+
+def test_an_entry_is_the_same_on_every_backend(backend: Backend) -> None:
+    store = backend.audit_store()
+    first = store.append(fields("one"))
+    second = store.append(fields("two"))
+    assert first == chained_entry(1, ZERO_HASH, fields("one"))
+    assert second == chained_entry(2, first["hash"], fields("two"))
+    assert store.entries() == [first, second]
+
+
+def test_a_copy_is_the_file_layout_and_verifies(backend: Backend, tmp_path: Path) -> None:
+    store = backend.audit_store()
+    for action in ("a", "b", "c"):
+        store.append(fields(action))
+    store.copy_to(tmp_path / "copy")
+    log = tmp_path / "copy" / LOG_FILE_NAME
+    assert log.read_bytes() == b"".join(entry_line(e) + b"\n" for e in store.entries())
+    assert json.loads(head_path_for(log).read_bytes()) == {"seq": 3, "hash": store.entries()[-1]["hash"]}
+    assert verify_file(log) == VerifyResult(True, 3)
+
+
+def test_concurrent_appends_make_one_chain_in_announced_order(backend: Backend) -> None:
+    store = backend.audit_store()
+    announced: list[int] = []
+
+    def append_some(worker: int) -> None:
+        for n in range(15):
+            store.append(fields(f"w{worker}-{n}"), lambda entry: announced.append(entry["seq"]))
+
+    with ThreadPoolExecutor(6) as pool:
+        list(pool.map(append_some, range(6)))
+    assert announced == list(range(1, 91))
+    assert [e["seq"] for e in store.entries()] == announced
+    assert store.verify() == VerifyResult(True, 90)

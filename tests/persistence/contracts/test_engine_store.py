@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
+
 from assembly_engine.persistence.errors import EngineError, StorageFailed
 
 from .conftest import Backend
 
 NOW = "2026-01-01T00:00:00Z"
+T = TypeVar("T")
 
 
 def test_users_are_unique_case_insensitively(backend: Backend) -> None:
@@ -84,3 +90,83 @@ def test_secrets_are_created_once_and_survive_a_restart(backend: Backend) -> Non
 
 def test_storage_failures_use_the_shared_vocabulary() -> None:
     assert issubclass(StorageFailed, EngineError) and StorageFailed.code == "storage_error"
+
+
+def test_names_fold_ascii_case_only_everywhere(backend: Backend) -> None:
+    store = backend.engine_store()
+    assert store.insert_user("Alice", "hash", "operator", NOW)
+    assert store.insert_user("élodie", "hash", "operator", NOW)
+    assert store.insert_user("Élodie", "hash", "operator", NOW)  # not ASCII: a different name
+    assert [u.username for u in store.list_users()] == ["Alice", "Élodie", "élodie"]  # code point order
+    store.insert_session("s1", "ALICE", 100.0, 200.0)
+    store.insert_session("s2", "alice", 100.0, 200.0)
+    assert [s.username for s in store.list_sessions("aLiCe")] == ["Alice", "Alice"]
+    assert store.revoke_user_sessions("ALICE", except_hash="s1") == 1
+    assert store.update_user("alice", NOW, revoke_sessions=True) == "updated"
+    assert all(s.revoked for s in store.list_sessions("Alice"))
+    store.set_password_hash("ALICE", "rehashed")
+    user = store.get_user("alice")
+    assert user is not None and user.password_hash == "rehashed"
+    assert store.delete_user("ALICE") and store.get_user("Alice") is None
+
+
+def test_update_user_changes_the_user_and_its_sessions_together(backend: Backend) -> None:
+    store = backend.engine_store()
+    store.insert_user("admin", "hash", "admin", NOW)
+    store.insert_user("alice", "hash", "admin", NOW)
+    for token in ("keep", "drop"):
+        store.insert_session(token, "alice", 100.0, 200.0)
+        store.set_dev_mode(token, 180.0, "fix", now=110.0)
+    later = "2026-01-02T00:00:00Z"
+    assert (
+        store.update_user("alice", later, role="operator", revoke_sessions_except="keep", clear_dev_mode=True)
+        == "updated"
+    )
+    kept, dropped = store.get_session("keep"), store.get_session("drop")
+    assert kept is not None and not kept.revoked and kept.role == "operator"
+    assert kept.dev_mode_until is None and kept.dev_mode_reason is None
+    assert dropped is not None and dropped.revoked
+    user = store.get_user("alice")
+    assert user is not None and user.updated_at == later and user.created_at == NOW
+
+
+def test_a_disabled_user_gets_no_session(backend: Backend) -> None:
+    store = backend.engine_store()
+    store.insert_user("admin", "hash", "admin", NOW)
+    store.insert_user("alice", "hash", "operator", NOW)
+    assert store.update_user("alice", NOW, disabled=True) == "updated"
+    assert store.insert_session("t", "alice", 100.0, 200.0) is None
+
+
+def race(count: int, work: Callable[[int], T]) -> list[T]:
+    """Run ``work(0..count-1)`` in threads released together; their results in order."""
+    barrier = threading.Barrier(count)
+
+    def start(index: int) -> T:
+        barrier.wait()
+        return work(index)
+
+    with ThreadPoolExecutor(count) as pool:
+        return list(pool.map(start, range(count)))
+
+
+def test_nodes_bootstrapping_at_once_create_one_first_admin(backend: Backend) -> None:
+    nodes = [backend.engine_store() for _ in range(3)]
+    created = race(3, lambda i: nodes[i].insert_user(f"admin{i}", "hash", "admin", NOW, only_if_empty=True))
+    assert created.count(True) == 1
+    assert nodes[0].count_users() == 1
+
+
+def test_two_nodes_cannot_both_demote_the_last_two_admins(backend: Backend) -> None:
+    nodes = [backend.engine_store() for _ in range(2)]
+    nodes[0].insert_user("a0", "hash", "admin", NOW)
+    nodes[0].insert_user("a1", "hash", "admin", NOW)
+    results = race(2, lambda i: nodes[i].update_user(f"a{i}", NOW, role="operator"))
+    assert sorted(results) == ["last_admin", "updated"]
+    assert len([u for u in nodes[0].list_users() if u.role == "admin"]) == 1
+
+
+def test_nodes_asking_for_a_new_secret_at_once_get_the_same_bytes(backend: Backend) -> None:
+    nodes = [backend.engine_store() for _ in range(3)]
+    values = race(3, lambda i: nodes[i].secret("csrf"))
+    assert len(set(values)) == 1 and len(values[0]) == 32

@@ -3,8 +3,9 @@
 Every PostgreSQL store runs its statements inside :func:`translated`, so nothing above
 persistence ever sees a driver exception: a lost or refused connection is
 :class:`Unavailable` (503 with Retry-After; nothing was changed, since the transaction it
-was in never committed), a lock that did not come in time is :class:`Busy`, and a value
-PostgreSQL cannot hold (text with a NUL character) is a plain refusal.
+was in never committed), a lock that did not come in time (or a deadlock) is
+:class:`Busy`, and a value PostgreSQL cannot hold (text with a NUL character or an
+unpaired surrogate) is a plain refusal.
 """
 
 from __future__ import annotations
@@ -51,12 +52,26 @@ def translated(what: str) -> Iterator[None]:
         raise StorageFailed(
             f"PostgreSQL refused to store data while {what} (its disk is full); nothing was changed."
         ) from exc
+    except pg_errors.TransactionRollback as exc:
+        # A deadlock or a serialisation failure: the transaction was undone, a retry may pass.
+        raise Busy(
+            f"The change was not made: PostgreSQL undid a conflicting transaction while {what}. "
+            "Retry in a few seconds.",
+            retry_after=RETRY_AFTER_SECONDS,
+        ) from exc
     except psycopg.DataError as exc:
-        # psycopg refuses text holding NUL before sending it: PostgreSQL text cannot hold it.
+        # psycopg refuses text holding NUL before sending it ("PostgreSQL text fields cannot
+        # contain NUL (0x00) bytes", a DataError): PostgreSQL text cannot hold it.
         if "NUL" in str(exc):
             raise EngineError(
                 "Text fields cannot contain the NUL character (U+0000); nothing was changed."
             ) from exc
         raise
+    except UnicodeEncodeError as exc:
+        # Python text with half a surrogate pair (JSON's "\ud800" parses to one) has no UTF-8
+        # form; psycopg fails while encoding it, before anything is sent.
+        raise EngineError(
+            "Text fields must be valid Unicode (no unpaired surrogates); nothing was changed."
+        ) from exc
     except CONNECTION_FAILURES as exc:
         raise unavailable(what, exc) from exc

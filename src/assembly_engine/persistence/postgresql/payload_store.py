@@ -1,0 +1,294 @@
+"""Payload content in PostgreSQL: the cluster backend of the PayloadStore interface.
+
+One ``payload_files`` row per file of a payload (schema_v1): ``manifest.json``, the main
+file and ``files/<attachment>``, holding the same bytes a payload folder holds (the same
+manifest, so the same checksum). A payload's rows are inserted in one transaction, the
+manifest last, so a payload is whole or absent; it "exists" when its manifest row does.
+Rows are write-once (the database refuses an UPDATE and checks each row's size and
+SHA-256 against its content); a copy from another store replaces a payload's rows in one
+transaction.
+
+Reads check what the folder store checks, with the same results: a missing manifest or
+listed file is ``missing``, an unreadable manifest or a file that does not match its
+manifest entry is ``corrupt``, and so is a manifest whose checksum is not the one expected.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import uuid
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from psycopg import errors as pg_errors
+from psycopg_pool import ConnectionPool
+
+from ...types import Integrity, is_valid_payload_guid
+from ..models import PayloadContent, PayloadRef
+from ..payload_copy import copy_payload
+from ..payload_manifest import (
+    ATTACHMENTS_DIR,
+    MANIFEST_NAME,
+    InvalidFileName,
+    Manifest,
+    PayloadCorrupt,
+    PayloadExists,
+    PayloadImage,
+    PayloadMissing,
+    image_of,
+    parse_manifest,
+    require_guid,
+)
+from ..payload_sweep import OrphanSweep, split_by_age
+from .errors import translated
+
+if TYPE_CHECKING:
+    from .. import interfaces
+
+logger = logging.getLogger("assembly_engine.payloads")
+
+_INSERT = (
+    "INSERT INTO payload_files (payload_guid, file_name, content, size_bytes, sha256) "
+    "VALUES (%s, %s, %s, %s, %s)"
+)
+
+
+class _Missing(Exception):
+    """A file the payload needs has no row."""
+
+
+class _Bad(Exception):
+    """A row is there but does not hold what the manifest says."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Loaded:
+    manifest_bytes: bytes
+    manifest: Manifest
+    image: PayloadImage | None  # only when the content was fetched
+
+    @property
+    def checksum(self) -> str:
+        return hashlib.sha256(self.manifest_bytes).hexdigest()
+
+
+class PostgresPayloadStore:
+    """Write-once payloads of the whole cluster in ``payload_files``, on one node's pool."""
+
+    def __init__(self, pool: ConnectionPool) -> None:
+        self._pool = pool
+
+    def __repr__(self) -> str:
+        return f"PostgresPayloadStore({self._pool.name!r})"
+
+    @staticmethod
+    def new_guid() -> str:
+        return uuid.uuid4().hex
+
+    def exists(self, payload_guid: str) -> bool:
+        """True when the payload's manifest row is there (content not verified)."""
+        require_guid(payload_guid)
+        with translated("looking up a payload"), self._pool.connection() as conn:
+            row = conn.execute(
+                "SELECT 1 FROM payload_files WHERE payload_guid = %s AND file_name = %s",
+                (payload_guid, MANIFEST_NAME),
+            ).fetchone()
+        return row is not None
+
+    def list_guids(self) -> set[str]:
+        with translated("listing payloads"), self._pool.connection() as conn:
+            rows = conn.execute(
+                "SELECT payload_guid FROM payload_files WHERE file_name = %s", (MANIFEST_NAME,)
+            ).fetchall()
+        return {row[0] for row in rows}
+
+    # --------------------------------------------------------------------- writing
+
+    def write_new(self, content: PayloadContent) -> PayloadRef:
+        """Write ``content`` under a fresh GUID."""
+        return self.write_with_guid(self.new_guid(), content)
+
+    def write_with_guid(self, payload_guid: str, content: PayloadContent) -> PayloadRef:
+        """Write ``content`` under a given GUID; :class:`PayloadExists` if it is taken."""
+        require_guid(payload_guid)
+        image = image_of(content, payload_guid)
+        self._insert(payload_guid, image, replace=False)
+        return image.ref(payload_guid)
+
+    def install_copy(self, payload_guid: str, image: PayloadImage) -> None:
+        """Store a payload copied from another store byte for byte, replacing the rows
+        held under its GUID (a damaged or different copy) in the same transaction."""
+        require_guid(payload_guid)
+        self._insert(payload_guid, image, replace=True)
+
+    def _insert(self, payload_guid: str, image: PayloadImage, *, replace: bool) -> None:
+        rows = [
+            (payload_guid, name, data, len(data), hashlib.sha256(data).hexdigest())
+            for name, data in [*image.stored_files(), (MANIFEST_NAME, image.manifest_bytes)]
+        ]
+        try:
+            with translated("storing a payload"), self._pool.connection() as conn, conn.transaction():
+                if replace:
+                    conn.execute("DELETE FROM payload_files WHERE payload_guid = %s", (payload_guid,))
+                with conn.cursor() as cursor:
+                    cursor.executemany(_INSERT, rows)  # the manifest is the last row
+        except pg_errors.UniqueViolation:
+            raise PayloadExists(f"payload {payload_guid} already exists", payload_guid) from None
+        except pg_errors.CheckViolation as exc:
+            # The names passed validate_file_name, but the database's rule for control
+            # characters is its locale's: it also refuses Unicode's C1 controls (U+0080-
+            # U+009F), which the services refuse before a name gets here.
+            reason = exc.diag.message_primary
+            raise InvalidFileName(
+                f"a file name of payload {payload_guid} is refused by the database: {reason}", payload_guid
+            ) from None
+
+    # --------------------------------------------------------------------- reading
+
+    def _load(self, payload_guid: str, expected_checksum: str | None, *, keep: bool) -> _Loaded:
+        """Read and verify a payload's rows; log and raise PayloadMissing / PayloadCorrupt."""
+        require_guid(payload_guid)
+        try:
+            loaded = self._fetch(payload_guid, keep=keep)
+        except _Missing as exc:
+            logger.warning("payload %s is missing: %s", payload_guid, exc)
+            raise PayloadMissing(f"payload {payload_guid} is missing: {exc}", payload_guid) from None
+        except _Bad as exc:
+            logger.warning("payload %s is corrupt: %s", payload_guid, exc)
+            raise PayloadCorrupt(f"payload {payload_guid} is corrupt: {exc}", payload_guid) from None
+        if expected_checksum and loaded.checksum != expected_checksum.lower():
+            logger.warning(
+                "payload %s is corrupt: checksum %s, expected %s",
+                payload_guid,
+                loaded.checksum,
+                expected_checksum,
+            )
+            raise PayloadCorrupt(
+                f"payload {payload_guid} is corrupt: its checksum does not match the record", payload_guid
+            )
+        return loaded
+
+    def _fetch(self, payload_guid: str, *, keep: bool) -> _Loaded:
+        """The payload's rows checked against its manifest. Without ``keep`` only the
+        manifest's bytes travel: the database hashes the other files where they are."""
+        content = "content" if keep else "CASE WHEN file_name = %s THEN content END"
+        params: tuple[str, ...] = (payload_guid,) if keep else (MANIFEST_NAME, payload_guid)
+        with translated("reading a payload"), self._pool.connection() as conn:
+            rows = conn.execute(
+                f"SELECT file_name, {content}, octet_length(content), encode(sha256(content), 'hex') "
+                "FROM payload_files WHERE payload_guid = %s",
+                params,
+            ).fetchall()
+        by_name = {name: (data, size, digest) for name, data, size, digest in rows}
+        if MANIFEST_NAME not in by_name:
+            raise _Missing(f"{MANIFEST_NAME!r} is missing")
+        manifest_bytes = bytes(by_name[MANIFEST_NAME][0])
+        try:
+            manifest = parse_manifest(manifest_bytes, payload_guid)
+        except (ValueError, RecursionError) as exc:
+            raise _Bad(f"the manifest is not valid: {exc}") from exc
+
+        def verified(entry_name: str, stored_name: str, size: int, sha256: str) -> bytes:
+            if stored_name not in by_name:
+                raise _Missing(f"{entry_name!r} is missing")
+            data, stored_size, digest = by_name[stored_name]
+            if keep:  # hashed again here: what arrived is what is checked
+                data = bytes(data)
+                stored_size, digest = len(data), hashlib.sha256(data).hexdigest()
+            if stored_size != size or digest != sha256:
+                raise _Bad(f"{entry_name!r} does not match its checksum")
+            return data if keep else b""
+
+        main = verified(manifest.main.name, manifest.main.name, manifest.main.size, manifest.main.sha256)
+        files = tuple(
+            verified(entry.name, f"{ATTACHMENTS_DIR}/{entry.name}", entry.size, entry.sha256)
+            for entry in manifest.files
+        )
+        image = PayloadImage(manifest_bytes, manifest, main, files) if keep else None
+        return _Loaded(manifest_bytes, manifest, image)
+
+    def read_image(self, payload_guid: str, expected_checksum: str | None = None) -> PayloadImage:
+        """The verified stored form (manifest bytes and files), as :meth:`read` checks it."""
+        image = self._load(payload_guid, expected_checksum, keep=True).image
+        assert image is not None
+        return image
+
+    def read(self, payload_guid: str, expected_checksum: str | None = None) -> PayloadContent:
+        """The verified content; raises InvalidPayloadGuid, PayloadMissing or PayloadCorrupt."""
+        return self.read_image(payload_guid, expected_checksum).content()
+
+    def check(self, payload_guid: str, expected_checksum: str | None = None) -> Integrity:
+        """``ok`` / ``missing`` / ``corrupt``; only a malformed GUID raises."""
+        try:
+            self._load(payload_guid, expected_checksum, keep=False)
+        except PayloadMissing:
+            return Integrity.MISSING
+        except PayloadCorrupt:
+            return Integrity.CORRUPT
+        return Integrity.OK
+
+    def ref_for(self, payload_guid: str) -> PayloadRef:
+        """Recompute the reference (type, size, checksum) from the verified rows."""
+        loaded = self._load(payload_guid, None, keep=False)
+        return PayloadRef(
+            payload_guid, loaded.manifest.payload_type, loaded.manifest.size_bytes, loaded.checksum
+        )
+
+    def manifest_bytes(self, payload_guid: str) -> bytes | None:
+        """The payload's manifest as stored, unchecked; None when there is none."""
+        if not is_valid_payload_guid(payload_guid):
+            return None
+        with translated("reading a payload"), self._pool.connection() as conn:
+            row = conn.execute(
+                "SELECT content FROM payload_files WHERE payload_guid = %s AND file_name = %s",
+                (payload_guid, MANIFEST_NAME),
+            ).fetchone()
+        return None if row is None else bytes(row[0])
+
+    def copy_to(
+        self, payload_guid: str, target: interfaces.PayloadStore, *, trust_identical: bool = False
+    ) -> PayloadRef:
+        """Mirror one verified payload into ``target`` (payload_copy.copy_payload)."""
+        return copy_payload(self, payload_guid, target, trust_identical=trust_identical)
+
+    # -------------------------------------------------------------- delete and gc
+
+    def delete(self, payload_guid: str) -> None:
+        """Remove a payload's rows; nothing happens when they are already gone."""
+        require_guid(payload_guid)
+        with translated("deleting a payload"), self._pool.connection() as conn:
+            conn.execute("DELETE FROM payload_files WHERE payload_guid = %s", (payload_guid,))
+
+    def sweep_orphans(
+        self,
+        referenced: set[str],
+        *,
+        grace_seconds: float = 0.0,
+        remove: bool = False,
+        listed: set[str] | None = None,
+    ) -> OrphanSweep:
+        """Find (and with ``remove``, delete) the payloads no record references. Those
+        written less than ``grace_seconds`` ago (``created_at``, the database's clock) are
+        only reported: they may belong to a write in progress on some node. Rows of a GUID
+        without a manifest can never be read (a payload is written in one transaction, so
+        only a hand edit makes them); they are the ``stale_temp`` of this store.
+        ``listed``: the GUIDs to consider, as the folder store takes it."""
+        with translated("looking for orphan payloads"), self._pool.connection() as conn:
+            rows = conn.execute(
+                "SELECT payload_guid, EXTRACT(EPOCH FROM now() - min(created_at))::float8, "
+                "bool_or(file_name = %s) FROM payload_files GROUP BY payload_guid",
+                (MANIFEST_NAME,),
+            ).fetchall()
+        ages = {guid: float(age) for guid, age, complete in rows if complete}
+        candidates = set(ages) if listed is None else listed
+        orphans, recent = split_by_age(candidates - set(referenced), ages.get, grace_seconds)
+        stale = sorted(guid for guid, age, complete in rows if not complete and float(age) >= grace_seconds)
+        removed: list[str] = []
+        if remove and (orphans or stale):
+            with translated("removing orphan payloads"), self._pool.connection() as conn:
+                conn.execute("DELETE FROM payload_files WHERE payload_guid = ANY(%s)", (orphans + stale,))
+            for payload_guid in orphans:
+                logger.info("removed orphan payload %s", payload_guid)
+            removed = orphans + stale
+        return OrphanSweep(tuple(orphans), tuple(recent), tuple(stale), tuple(removed))

@@ -29,6 +29,8 @@ from .databases import (
     finish_interrupted_write,
     read_staging,
 )
+from .interfaces import DomainStore
+from .interfaces import PayloadStore as AnyPayloadStore
 from .models import (
     COLUMNS,
     PAYLOAD_CHECKSUM_COLUMN,
@@ -37,6 +39,7 @@ from .models import (
     AssemblyRecord,
     utc_now,
 )
+from .payload_mirror import mirror_payload
 from .payloads import PayloadError, PayloadStore
 
 log = logging.getLogger("assembly_engine.official_sync")
@@ -94,8 +97,8 @@ def staging_fingerprint(staging_root: Path) -> str | None:
 
 def sync_official(
     staging_root: Path,
-    runtime_db: DomainDatabase,
-    runtime_payloads: PayloadStore,
+    runtime_db: DomainStore,
+    runtime_payloads: AnyPayloadStore,
     *,
     keep_payloads: set[str] | frozenset[str] = frozenset(),
     quick: bool = False,
@@ -136,7 +139,7 @@ def sync_official(
             continue  # mirrored at an earlier boot; folders are write-once
         try:
             already = runtime_payloads.exists(guid)
-            staging_payloads.copy_to(guid, runtime_payloads, trust_identical=quick)
+            mirror_payload(staging_payloads, guid, runtime_payloads, trust_identical=quick)
             report.payloads_copied += 0 if already else 1
         except PayloadError as exc:
             message = f"{record.display_name} ({record.assembly_guid}): staging payload {guid}: {exc}"
@@ -174,7 +177,7 @@ def _content(row: tuple[Any, ...]) -> tuple[Any, ...]:
 def _with_history(
     staged: list[AssemblyRecord],
     previous_rows: list[tuple[Any, ...]],
-    runtime_db: DomainDatabase,
+    runtime_db: DomainStore,
     queued: set[str] | frozenset[str] = frozenset(),
 ) -> tuple[list[AssemblyRecord], HistoryWrite]:
     """The records official gets from ``staged``, and the history of the change.
@@ -238,7 +241,7 @@ def _restore_missing_payloads(
     rows: list[tuple[Any, ...]],
     present: set[str] | frozenset[str],
     staging_payloads: PayloadStore,
-    runtime_payloads: PayloadStore,
+    runtime_payloads: AnyPayloadStore,
 ) -> SyncReport:
     """The boot of an already synced library: copy back only payload folders gone missing."""
     report = SyncReport(staging_count=len(rows), runtime_count=len(rows), rows=rows, reused=True)
@@ -248,7 +251,7 @@ def _restore_missing_payloads(
         if guid in present:
             continue
         try:
-            staging_payloads.copy_to(guid, runtime_payloads)
+            mirror_payload(staging_payloads, guid, runtime_payloads)
             report.payloads_copied += 1
         except PayloadError as exc:
             message = f"{row[1]} ({row[0]}): staging payload {guid}: {exc}"
@@ -265,8 +268,8 @@ def _restore_missing_payloads(
 
 def seed_community(
     staging_root: Path,
-    runtime_db: DomainDatabase,
-    runtime_payloads: PayloadStore,
+    runtime_db: DomainStore,
+    runtime_payloads: AnyPayloadStore,
 ) -> int:
     """Fill a newly created runtime community.db from staging (if staging ships one)."""
     staged = _load_domain(staging_root, Domain.COMMUNITY)
@@ -275,7 +278,7 @@ def seed_community(
     staging_payloads = PayloadStore(staging_root / "Payloads")
     for record in staged:
         try:
-            staging_payloads.copy_to(record.payload.payload_guid, runtime_payloads)
+            mirror_payload(staging_payloads, record.payload.payload_guid, runtime_payloads)
         except PayloadError as exc:
             log.warning("community seed: %s: %s", record.assembly_guid, exc)
     runtime_db.write([r.to_row() for r in staged], [])
@@ -287,7 +290,7 @@ class StagingMirror:
     """Writes persisted official changes back into the staging copy."""
 
     def __init__(
-        self, staging_root: Path, runtime_payloads: PayloadStore, options: ConnectionOptions
+        self, staging_root: Path, runtime_payloads: AnyPayloadStore, options: ConnectionOptions
     ) -> None:
         self.staging_root = staging_root
         self._runtime_payloads = runtime_payloads
@@ -313,7 +316,7 @@ class StagingMirror:
         db = self._db
         before = {r.assembly_guid: r.payload.payload_guid for r in db.load()}
         for record in upserts:
-            self._runtime_payloads.copy_to(record.payload.payload_guid, self._staging_payloads)
+            mirror_payload(self._runtime_payloads, record.payload.payload_guid, self._staging_payloads)
         db.write([r.to_row() for r in upserts], [r.assembly_guid for r in deletes])
         now_used = {r.payload.payload_guid for r in db.load()}
         for guid in set(before.values()) - now_used:

@@ -1,10 +1,11 @@
 """Official sync: the runtime official library is rebuilt from the staging copy.
 
-At every boot (and on demand) the runtime ``official.db`` is purged and repopulated from
-the staging root, and the payload folders it needs are mirrored into the runtime
-``Payloads/``. A sync stamps the runtime rows with the staging file's identity; a boot that
-finds that stamp (any later change to the rows, even by hand, erases it) knows the runtime
-rows are already exactly staging's and only restores payload folders gone missing.
+At every boot (and on demand) the runtime official rows (``official.db``, or any other
+DomainStore: the cluster's ``official`` schema) are purged and repopulated from the
+staging root, and the payloads they need are mirrored into the runtime payload store.
+A sync stamps the runtime rows with the staging file's identity; a boot that finds that
+stamp (any later change to the rows, even by hand, erases it) knows the runtime rows are
+already exactly staging's and only restores payloads gone missing.
 Community and user databases are never overwritten: community is seeded from staging only
 when the runtime has none. Official writes made in Dev Mode are mirrored
 back to the staging copy once persisted, so maintainers can commit them.
@@ -30,7 +31,6 @@ from .databases import (
     read_staging,
 )
 from .interfaces import DomainStore
-from .interfaces import PayloadStore as AnyPayloadStore
 from .models import (
     COLUMNS,
     PAYLOAD_CHECKSUM_COLUMN,
@@ -39,7 +39,6 @@ from .models import (
     AssemblyRecord,
     utc_now,
 )
-from .payload_mirror import mirror_payload
 from .payloads import PayloadError, PayloadStore
 
 log = logging.getLogger("assembly_engine.official_sync")
@@ -98,7 +97,7 @@ def staging_fingerprint(staging_root: Path) -> str | None:
 def sync_official(
     staging_root: Path,
     runtime_db: DomainStore,
-    runtime_payloads: AnyPayloadStore,
+    runtime_payloads: PayloadStore,
     *,
     keep_payloads: set[str] | frozenset[str] = frozenset(),
     quick: bool = False,
@@ -139,7 +138,7 @@ def sync_official(
             continue  # mirrored at an earlier boot; folders are write-once
         try:
             already = runtime_payloads.exists(guid)
-            mirror_payload(staging_payloads, guid, runtime_payloads, trust_identical=quick)
+            staging_payloads.copy_to(guid, runtime_payloads, trust_identical=quick)
             report.payloads_copied += 0 if already else 1
         except PayloadError as exc:
             message = f"{record.display_name} ({record.assembly_guid}): staging payload {guid}: {exc}"
@@ -241,7 +240,7 @@ def _restore_missing_payloads(
     rows: list[tuple[Any, ...]],
     present: set[str] | frozenset[str],
     staging_payloads: PayloadStore,
-    runtime_payloads: AnyPayloadStore,
+    runtime_payloads: PayloadStore,
 ) -> SyncReport:
     """The boot of an already synced library: copy back only payload folders gone missing."""
     report = SyncReport(staging_count=len(rows), runtime_count=len(rows), rows=rows, reused=True)
@@ -251,7 +250,7 @@ def _restore_missing_payloads(
         if guid in present:
             continue
         try:
-            mirror_payload(staging_payloads, guid, runtime_payloads)
+            staging_payloads.copy_to(guid, runtime_payloads)
             report.payloads_copied += 1
         except PayloadError as exc:
             message = f"{row[1]} ({row[0]}): staging payload {guid}: {exc}"
@@ -269,7 +268,7 @@ def _restore_missing_payloads(
 def seed_community(
     staging_root: Path,
     runtime_db: DomainStore,
-    runtime_payloads: AnyPayloadStore,
+    runtime_payloads: PayloadStore,
 ) -> int:
     """Fill a newly created runtime community.db from staging (if staging ships one)."""
     staged = _load_domain(staging_root, Domain.COMMUNITY)
@@ -278,7 +277,7 @@ def seed_community(
     staging_payloads = PayloadStore(staging_root / "Payloads")
     for record in staged:
         try:
-            mirror_payload(staging_payloads, record.payload.payload_guid, runtime_payloads)
+            staging_payloads.copy_to(record.payload.payload_guid, runtime_payloads)
         except PayloadError as exc:
             log.warning("community seed: %s: %s", record.assembly_guid, exc)
     runtime_db.write([r.to_row() for r in staged], [])
@@ -290,7 +289,7 @@ class StagingMirror:
     """Writes persisted official changes back into the staging copy."""
 
     def __init__(
-        self, staging_root: Path, runtime_payloads: AnyPayloadStore, options: ConnectionOptions
+        self, staging_root: Path, runtime_payloads: PayloadStore, options: ConnectionOptions
     ) -> None:
         self.staging_root = staging_root
         self._runtime_payloads = runtime_payloads
@@ -316,7 +315,7 @@ class StagingMirror:
         db = self._db
         before = {r.assembly_guid: r.payload.payload_guid for r in db.load()}
         for record in upserts:
-            mirror_payload(self._runtime_payloads, record.payload.payload_guid, self._staging_payloads)
+            self._runtime_payloads.copy_to(record.payload.payload_guid, self._staging_payloads)
         db.write([r.to_row() for r in upserts], [r.assembly_guid for r in deletes])
         now_used = {r.payload.payload_guid for r in db.load()}
         for guid in set(before.values()) - now_used:

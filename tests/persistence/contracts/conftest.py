@@ -27,6 +27,8 @@ from assembly_engine.persistence.interfaces import (
 from assembly_engine.persistence.journal import Journal
 from assembly_engine.persistence.maintenance import SqliteMaintenance
 from assembly_engine.persistence.payloads import PayloadStore as FolderPayloadStore
+from assembly_engine.persistence.postgresql.domain_store import PostgresDomainStore
+from assembly_engine.persistence.postgresql.maintenance import PostgresMaintenance
 from assembly_engine.persistence.postgresql.pool import create_pool
 from assembly_engine.types import DATABASE_FILES, Domain
 
@@ -129,7 +131,7 @@ class PostgresBackend(Backend):
         self._not_yet("PayloadStore")
 
     def domain_store(self, domain: Domain) -> DomainStore:
-        self._not_yet("DomainStore")
+        return PostgresDomainStore(self.pool, domain, lock_budget_seconds=2.0)
 
     def journal(self) -> WriteJournal:
         self._not_yet("WriteJournal")
@@ -141,7 +143,7 @@ class PostgresBackend(Backend):
         self._not_yet("AuditStore")
 
     def maintenance(self) -> Maintenance:
-        self._not_yet("Maintenance")
+        return PostgresMaintenance(self.pool, self.payloads())
 
     def close(self) -> None:
         for store in reversed(self._opened):

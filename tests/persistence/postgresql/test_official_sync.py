@@ -13,9 +13,8 @@ from psycopg_pool import ConnectionPool
 
 from assembly_engine.persistence.databases import ConnectionOptions, DomainDatabase
 from assembly_engine.persistence.errors import Busy
-from assembly_engine.persistence.models import AssemblyRecord, PayloadContent, PayloadRef
+from assembly_engine.persistence.models import AssemblyRecord
 from assembly_engine.persistence.official_sync import SyncReport, seed_community, sync_official
-from assembly_engine.persistence.payload_mirror import mirror_payload
 from assembly_engine.persistence.payloads import PayloadStore
 from assembly_engine.persistence.postgresql.domain_store import PostgresDomainStore
 from assembly_engine.persistence.postgresql.migrations import LOCK_NAMESPACE
@@ -25,7 +24,7 @@ from assembly_engine.persistence.postgresql.official_sync import (
     sync_official_once,
 )
 from assembly_engine.persistence.postgresql.pool import connect, create_pool
-from assembly_engine.types import DATABASE_FILES, Domain, Integrity, PayloadType
+from assembly_engine.types import DATABASE_FILES, Domain, Integrity
 from tests.support import make_record
 
 
@@ -79,55 +78,6 @@ def test_community_is_seeded_into_the_cluster_database(pool: ConnectionPool, tmp
     community = PostgresDomainStore(pool, Domain.COMMUNITY)
     assert seed_community(staging, community, PayloadStore(tmp_path / "Payloads")) == 1
     assert community.load() == shared
-
-
-class InterfaceOnly:
-    """A payload store of another backend: the folder store seen only through the
-    PayloadStore interface, so mirror_payload must copy through that interface."""
-
-    def __init__(self, store: PayloadStore) -> None:
-        self._store = store
-
-    def exists(self, payload_guid: str) -> bool:
-        return self._store.exists(payload_guid)
-
-    def list_guids(self) -> set[str]:
-        return self._store.list_guids()
-
-    def write_new(self, content: PayloadContent) -> PayloadRef:
-        return self._store.write_new(content)
-
-    def write_with_guid(self, payload_guid: str, content: PayloadContent) -> PayloadRef:
-        return self._store.write_with_guid(payload_guid, content)
-
-    def read(self, payload_guid: str, expected_checksum: str | None = None) -> PayloadContent:
-        return self._store.read(payload_guid, expected_checksum)
-
-    def check(self, payload_guid: str, expected_checksum: str | None = None) -> Integrity:
-        return self._store.check(payload_guid, expected_checksum)
-
-    def ref_for(self, payload_guid: str) -> PayloadRef:
-        return self._store.ref_for(payload_guid)
-
-    def delete(self, payload_guid: str) -> None:
-        self._store.delete(payload_guid)
-
-    def sweep_orphans(self, referenced: set[str], **options: object) -> object:
-        return self._store.sweep_orphans(referenced, **options)  # type: ignore[arg-type]
-
-
-def test_a_payload_is_mirrored_into_a_store_of_another_backend(tmp_path: Path) -> None:
-    source = PayloadStore(tmp_path / "staging")
-    content = PayloadContent(PayloadType.SCRIPT, "a.ps1", b"Write-Host 1\n")
-    ref = source.write_new(content)
-    folder = PayloadStore(tmp_path / "runtime")
-    target = InterfaceOnly(folder)
-    assert mirror_payload(source, ref.payload_guid, target) == ref  # type: ignore[arg-type]
-    assert mirror_payload(source, ref.payload_guid, target) == ref  # type: ignore[arg-type]
-    (folder.path_for(ref.payload_guid) / "a.ps1").write_bytes(b"damaged")
-    assert folder.check(ref.payload_guid, ref.checksum) is Integrity.CORRUPT
-    assert mirror_payload(source, ref.payload_guid, target) == ref  # type: ignore[arg-type]
-    assert folder.read(ref.payload_guid, ref.checksum) == content
 
 
 def _waiting_for_the_sync_lock(url: str) -> bool:

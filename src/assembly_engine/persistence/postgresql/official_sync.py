@@ -15,8 +15,9 @@ from pathlib import Path
 from psycopg_pool import ConnectionPool
 
 from ..errors import Busy
-from ..interfaces import DomainStore, PayloadStore
+from ..interfaces import DomainStore
 from ..official_sync import SyncReport, sync_official
+from ..payloads import PayloadStore
 from .errors import translated
 from .migrations import LOCK_NAMESPACE
 

@@ -14,7 +14,7 @@ from assembly_engine.types import AssemblyKind, Domain, PayloadType
 from .conftest import Backend
 
 
-def _record(domain: Domain, name: str, *, guid: str | None = None, revision: int = 1) -> AssemblyRecord:
+def stored_record(domain: Domain, name: str, *, guid: str | None = None, revision: int = 1) -> AssemblyRecord:
     """A row to store: a domain store keeps payload references, never reads them."""
     return AssemblyRecord(
         assembly_guid=guid or uuid.uuid4().hex,
@@ -30,13 +30,13 @@ def _record(domain: Domain, name: str, *, guid: str | None = None, revision: int
     )
 
 
-def _revision(record: AssemblyRecord, action: str) -> tuple[str, int, str, str, str, str]:
+def revision_row(record: AssemblyRecord, action: str) -> tuple[str, int, str, str, str, str]:
     row = record.to_row()
     return (record.assembly_guid, record.revision, action, json.dumps(list(row)), row[10], record.updated_at)
 
 
 def test_rows_written_are_loaded_back_after_a_restart(backend: Backend) -> None:
-    record = _record(Domain.USER, "Kept")
+    record = stored_record(Domain.USER, "Kept")
     store = backend.domain_store(Domain.USER)
     store.write([record.to_row()], [])
     assert store.count() == 1
@@ -49,8 +49,8 @@ def test_rows_written_are_loaded_back_after_a_restart(backend: Backend) -> None:
 
 def test_upsert_and_delete_in_one_write(backend: Backend) -> None:
     store = backend.domain_store(Domain.COMMUNITY)
-    first = _record(Domain.COMMUNITY, "First")
-    second = _record(Domain.COMMUNITY, "Second")
+    first = stored_record(Domain.COMMUNITY, "First")
+    second = stored_record(Domain.COMMUNITY, "Second")
     store.write([first.to_row(), second.to_row()], [])
     renamed = first.evolve(display_name="Renamed", revision=2)
     store.write([renamed.to_row()], [second.assembly_guid])
@@ -60,9 +60,9 @@ def test_upsert_and_delete_in_one_write(backend: Backend) -> None:
 
 def test_whole_numbers_beyond_64_bits_are_refused_in_columns(backend: Backend) -> None:
     store = backend.domain_store(Domain.USER)
-    kept = _record(Domain.USER, "Kept")
+    kept = stored_record(Domain.USER, "Kept")
     with pytest.raises(OverflowError):
-        store.write([kept.to_row(), _record(Domain.USER, "Huge").evolve(version=2**63).to_row()], [])
+        store.write([kept.to_row(), stored_record(Domain.USER, "Huge").evolve(version=2**63).to_row()], [])
     assert store.count() == 0  # nothing of the refused write stays
     store.write([kept.evolve(version=2**63 - 1).to_row()], [])
     assert store.load()[0].version == 2**63 - 1
@@ -70,8 +70,8 @@ def test_whole_numbers_beyond_64_bits_are_refused_in_columns(backend: Backend) -
 
 def test_replace_all_and_the_stamp(backend: Backend) -> None:
     store = backend.domain_store(Domain.OFFICIAL)
-    store.write([_record(Domain.OFFICIAL, "Old").to_row()], [])
-    fresh = _record(Domain.OFFICIAL, "New")
+    store.write([stored_record(Domain.OFFICIAL, "Old").to_row()], [])
+    fresh = stored_record(Domain.OFFICIAL, "New")
     store.replace_all([fresh], stamp="stamp-1")
     assert [r.display_name for r in store.load()] == ["New"]
     assert store.stamp() == "stamp-1"
@@ -92,10 +92,10 @@ def test_an_empty_store_has_no_history(backend: Backend) -> None:
 
 def test_history_is_written_with_the_rows(backend: Backend) -> None:
     store = backend.domain_store(Domain.USER)
-    first = _record(Domain.USER, "One")
+    first = stored_record(Domain.USER, "One")
     second = first.evolve(display_name="Two", revision=2)
-    store.write([first.to_row()], [], history=HistoryWrite([_revision(first, "create")]))
-    store.write([second.to_row()], [], history=HistoryWrite([_revision(second, "update")]))
+    store.write([first.to_row()], [], history=HistoryWrite([revision_row(first, "create")]))
+    store.write([second.to_row()], [], history=HistoryWrite([revision_row(second, "update")]))
     guid = first.assembly_guid
     assert [(n, action) for n, action, _, _ in store.revisions(guid)] == [(1, "create"), (2, "update")]
     assert store.last_revisions() == {guid: 2}
@@ -106,19 +106,21 @@ def test_history_is_written_with_the_rows(backend: Backend) -> None:
     assert store.load() == [] and store.deletion(guid) == deletion[1:]
     assert store.deletions() == [deletion]
     third = second.evolve(revision=3)
-    store.write([third.to_row()], [], history=HistoryWrite([_revision(third, "undelete")], undeleted=[guid]))
+    store.write(
+        [third.to_row()], [], history=HistoryWrite([revision_row(third, "undelete")], undeleted=[guid])
+    )
     assert store.deletion(guid) is None and store.load() == [third]
 
 
 def test_a_replayed_write_changes_nothing(backend: Backend) -> None:
     """A crash between a flush and the queue's cleanup writes the same batch again."""
     store = backend.domain_store(Domain.COMMUNITY)
-    kept = _record(Domain.COMMUNITY, "Kept")
-    gone = _record(Domain.COMMUNITY, "Gone")
+    kept = stored_record(Domain.COMMUNITY, "Kept")
+    gone = stored_record(Domain.COMMUNITY, "Gone")
     store.write([kept.to_row(), gone.to_row()], [])
     edited = kept.evolve(display_name="Edited", revision=2)
     deletion = (gone.assembly_guid, 1, "2026-01-02T00:00:00.000Z", "tester", json.dumps(list(gone.to_row())))
-    batch = HistoryWrite([_revision(edited, "update")], [deletion])
+    batch = HistoryWrite([revision_row(edited, "update")], [deletion])
     for _ in range(2):
         store.write([edited.to_row()], [gone.assembly_guid], history=batch)
         assert store.load() == [edited]
@@ -128,12 +130,14 @@ def test_a_replayed_write_changes_nothing(backend: Backend) -> None:
 
 def test_retention_keeps_the_newest_and_purges_the_long_deleted(backend: Backend) -> None:
     store = backend.domain_store(Domain.USER)
-    live = _record(Domain.USER, "Live")
+    live = stored_record(Domain.USER, "Live")
     versions = [live.evolve(revision=n) for n in (1, 2, 3)]
-    store.write([versions[-1].to_row()], [], history=HistoryWrite([_revision(v, "update") for v in versions]))
-    dead = _record(Domain.USER, "Dead")
+    store.write(
+        [versions[-1].to_row()], [], history=HistoryWrite([revision_row(v, "update") for v in versions])
+    )
+    dead = stored_record(Domain.USER, "Dead")
     old = (dead.assembly_guid, 1, "2020-01-01T00:00:00.000Z", None, json.dumps(list(dead.to_row())))
-    store.write([], [], history=HistoryWrite([_revision(dead, "create")], [old]))
+    store.write([], [], history=HistoryWrite([revision_row(dead, "create")], [old]))
     removed, purged, payloads = store.prune_history(
         keep=2, deleted_before="2021-01-01T00:00:00.000Z", live=lambda guid: False
     )

@@ -64,7 +64,9 @@ def sync_official_once(
     wait_seconds: float = DEFAULT_WAIT_SECONDS,
 ) -> SyncReport:
     """:func:`sync_official` under the cluster's lock: of nodes booting at once, the first
-    rebuilds official, the others find its stamp (``report.reused``) and rebuild nothing."""
+    rebuilds official, the others find its stamp (``report.reused``) and rebuild nothing.
+    Pass ``present_payloads`` (the payload store's listing), or a node that finds the
+    stamp re-checks every official payload."""
     with official_sync_lock(pool, wait_seconds):
         return sync_official(
             staging_root,

@@ -34,6 +34,7 @@ class DomainStore(Protocol):
     """The durable rows of one domain, with their version history."""
 
     domain: Domain
+    history: bool  # keeps version history (a runtime store; a staging copy keeps none)
 
     def load(self) -> list[AssemblyRecord]: ...
     def load_rows(self) -> list[tuple[Any, ...]]: ...

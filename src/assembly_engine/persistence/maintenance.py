@@ -32,10 +32,11 @@ class SchemaStatus:
     file: str
     user_version: int
     missing_columns: tuple[str, ...]
+    expected_version: int = SCHEMA_VERSION  # the backend's own numbering
 
     @property
     def ok(self) -> bool:
-        return not self.missing_columns and self.user_version == SCHEMA_VERSION
+        return not self.missing_columns and self.user_version == self.expected_version
 
 
 def _read_only(path: Path) -> sqlite3.Connection:
@@ -53,6 +54,16 @@ def _snapshot(source: Path, target: Path) -> int:
     finally:
         dst.close()
         src.close()
+
+
+def start_backup(destination: Path) -> Path:
+    """The resolved destination, refused (FileExistsError) unless new or empty (every
+    backend writes the same layout into it)."""
+    destination = destination.resolve()
+    if destination.exists() and any(destination.iterdir()):
+        raise FileExistsError(f"{destination} is not empty; give backup a new or empty folder.")
+    (destination / BACKUP_ASSEMBLIES).mkdir(parents=True, exist_ok=True)
+    return destination
 
 
 class SqliteMaintenance:
@@ -80,12 +91,7 @@ class SqliteMaintenance:
         )
 
     def start_backup(self, destination: Path) -> Path:
-        """The resolved destination, refused (FileExistsError) unless new or empty."""
-        destination = destination.resolve()
-        if destination.exists() and any(destination.iterdir()):
-            raise FileExistsError(f"{destination} is not empty; give backup a new or empty folder.")
-        (destination / BACKUP_ASSEMBLIES).mkdir(parents=True, exist_ok=True)
-        return destination
+        return start_backup(destination)
 
     def copy_stores(self, destination: Path) -> dict[str, int]:
         """Snapshot the journal, every database and the payload folders into ``destination``.

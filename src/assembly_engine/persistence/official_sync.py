@@ -1,10 +1,11 @@
 """Official sync: the runtime official library is rebuilt from the staging copy.
 
-At every boot (and on demand) the runtime ``official.db`` is purged and repopulated from
-the staging root, and the payload folders it needs are mirrored into the runtime
-``Payloads/``. A sync stamps the runtime rows with the staging file's identity; a boot that
-finds that stamp (any later change to the rows, even by hand, erases it) knows the runtime
-rows are already exactly staging's and only restores payload folders gone missing.
+At every boot (and on demand) the runtime official rows (``official.db``, or any other
+DomainStore: the cluster's ``official`` schema) are purged and repopulated from the
+staging root, and the payloads they need are mirrored into the runtime payload store.
+A sync stamps the runtime rows with the staging file's identity; a boot that finds that
+stamp (any later change to the rows, even by hand, erases it) knows the runtime rows are
+already exactly staging's and only restores payloads gone missing.
 Community and user databases are never overwritten: community is seeded from staging only
 when the runtime has none. Official writes made in Dev Mode are mirrored
 back to the staging copy once persisted, so maintainers can commit them.
@@ -29,6 +30,7 @@ from .databases import (
     finish_interrupted_write,
     read_staging,
 )
+from .interfaces import DomainStore
 from .models import (
     COLUMNS,
     PAYLOAD_CHECKSUM_COLUMN,
@@ -94,7 +96,7 @@ def staging_fingerprint(staging_root: Path) -> str | None:
 
 def sync_official(
     staging_root: Path,
-    runtime_db: DomainDatabase,
+    runtime_db: DomainStore,
     runtime_payloads: PayloadStore,
     *,
     keep_payloads: set[str] | frozenset[str] = frozenset(),
@@ -174,7 +176,7 @@ def _content(row: tuple[Any, ...]) -> tuple[Any, ...]:
 def _with_history(
     staged: list[AssemblyRecord],
     previous_rows: list[tuple[Any, ...]],
-    runtime_db: DomainDatabase,
+    runtime_db: DomainStore,
     queued: set[str] | frozenset[str] = frozenset(),
 ) -> tuple[list[AssemblyRecord], HistoryWrite]:
     """The records official gets from ``staged``, and the history of the change.
@@ -265,7 +267,7 @@ def _restore_missing_payloads(
 
 def seed_community(
     staging_root: Path,
-    runtime_db: DomainDatabase,
+    runtime_db: DomainStore,
     runtime_payloads: PayloadStore,
 ) -> int:
     """Fill a newly created runtime community.db from staging (if staging ships one)."""

@@ -28,7 +28,9 @@ from assembly_engine.persistence.journal import Journal
 from assembly_engine.persistence.maintenance import SqliteMaintenance
 from assembly_engine.persistence.payloads import PayloadStore as FolderPayloadStore
 from assembly_engine.persistence.postgresql.audit_store import PostgresAuditStore
+from assembly_engine.persistence.postgresql.domain_store import PostgresDomainStore
 from assembly_engine.persistence.postgresql.engine_store import PostgresEngineStore
+from assembly_engine.persistence.postgresql.maintenance import PostgresMaintenance
 from assembly_engine.persistence.postgresql.payload_store import PostgresPayloadStore
 from assembly_engine.persistence.postgresql.pool import create_pool
 from assembly_engine.persistence.postgresql.write_queue import PostgresWriteQueue
@@ -133,7 +135,7 @@ class PostgresBackend(Backend):
         return PostgresPayloadStore(self.pool)
 
     def domain_store(self, domain: Domain) -> DomainStore:
-        self._not_yet("DomainStore")
+        return PostgresDomainStore(self.pool, domain, lock_budget_seconds=2.0)
 
     def journal(self) -> WriteJournal:
         queue = PostgresWriteQueue(self.pool)
@@ -147,7 +149,7 @@ class PostgresBackend(Backend):
         return PostgresAuditStore(self.pool)
 
     def maintenance(self) -> Maintenance:
-        self._not_yet("Maintenance")
+        return PostgresMaintenance(self.pool, self.payloads())
 
     def close(self) -> None:
         for store in reversed(self._opened):

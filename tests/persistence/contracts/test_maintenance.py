@@ -6,10 +6,12 @@ from pathlib import Path
 
 import pytest
 
+from assembly_engine.persistence.databases import ConnectionOptions, DomainDatabase, HistoryWrite
 from assembly_engine.persistence.models import PayloadContent
-from assembly_engine.types import Domain, PayloadType
+from assembly_engine.types import DATABASE_FILES, Domain, PayloadType
 
 from .conftest import Backend
+from .test_domain_store import revision_row, stored_record
 
 
 def test_a_fresh_home_has_the_expected_schema(backend: Backend) -> None:
@@ -46,3 +48,26 @@ def test_a_backup_copies_every_store(backend: Backend, tmp_path: Path) -> None:
     maintenance.seal_backup(destination)
     assert copied["payloads"] == 1
     assert len(copied) == 2 + len(Domain) + 1  # journal, engine store, domains, payloads
+
+
+def test_a_backup_holds_the_rows_and_their_history_in_the_embedded_layout(
+    backend: Backend, tmp_path: Path
+) -> None:
+    maintenance = backend.maintenance()
+    record = stored_record(Domain.USER, "Backed up")
+    backend.domain_store(Domain.USER).write(
+        [record.to_row()], [], history=HistoryWrite([revision_row(record, "create")])
+    )
+    destination = maintenance.start_backup(tmp_path / "backup")
+    maintenance.copy_stores(destination)
+    copy = DomainDatabase(
+        Domain.USER,
+        destination / "Assemblies" / DATABASE_FILES[Domain.USER],
+        ConnectionOptions(),
+        history=True,
+    )
+    try:
+        assert copy.load_rows() == [record.to_row()]
+        assert [(n, action) for n, action, _, _ in copy.revisions(record.assembly_guid)] == [(1, "create")]
+    finally:
+        copy.close()

@@ -31,6 +31,7 @@ from .databases import (
     read_staging,
 )
 from .interfaces import DomainStore
+from .interfaces import PayloadStore as AnyPayloadStore
 from .models import (
     COLUMNS,
     PAYLOAD_CHECKSUM_COLUMN,
@@ -97,7 +98,7 @@ def staging_fingerprint(staging_root: Path) -> str | None:
 def sync_official(
     staging_root: Path,
     runtime_db: DomainStore,
-    runtime_payloads: PayloadStore,
+    runtime_payloads: AnyPayloadStore,
     *,
     keep_payloads: set[str] | frozenset[str] = frozenset(),
     quick: bool = False,
@@ -240,7 +241,7 @@ def _restore_missing_payloads(
     rows: list[tuple[Any, ...]],
     present: set[str] | frozenset[str],
     staging_payloads: PayloadStore,
-    runtime_payloads: PayloadStore,
+    runtime_payloads: AnyPayloadStore,
 ) -> SyncReport:
     """The boot of an already synced library: copy back only payload folders gone missing."""
     report = SyncReport(staging_count=len(rows), runtime_count=len(rows), rows=rows, reused=True)
@@ -268,7 +269,7 @@ def _restore_missing_payloads(
 def seed_community(
     staging_root: Path,
     runtime_db: DomainStore,
-    runtime_payloads: PayloadStore,
+    runtime_payloads: AnyPayloadStore,
 ) -> int:
     """Fill a newly created runtime community.db from staging (if staging ships one)."""
     staged = _load_domain(staging_root, Domain.COMMUNITY)
@@ -289,7 +290,7 @@ class StagingMirror:
     """Writes persisted official changes back into the staging copy."""
 
     def __init__(
-        self, staging_root: Path, runtime_payloads: PayloadStore, options: ConnectionOptions
+        self, staging_root: Path, runtime_payloads: AnyPayloadStore, options: ConnectionOptions
     ) -> None:
         self.staging_root = staging_root
         self._runtime_payloads = runtime_payloads

@@ -20,6 +20,7 @@ from assembly_engine.persistence.official_sync import sync_official
 from assembly_engine.persistence.payloads import PayloadStore
 from assembly_engine.persistence.postgresql.domain_store import PostgresDomainStore
 from assembly_engine.persistence.postgresql.maintenance import PostgresMaintenance
+from assembly_engine.persistence.postgresql.migrations import MIGRATIONS
 from assembly_engine.persistence.postgresql.pool import connect, create_pool
 from assembly_engine.persistence.runtime import StorageRuntime
 from assembly_engine.types import Domain, Integrity
@@ -142,7 +143,7 @@ def test_the_schema_status_names_what_is_missing(
 ) -> None:
     maintenance = PostgresMaintenance(pool, PayloadStore(tmp_path / "Payloads"))
     status = maintenance.schema(Domain.USER)
-    assert status.ok and status.file == "postgresql:user_created" and status.user_version == 1
+    assert status.ok and status.file == "postgresql:user_created" and status.user_version == MIGRATIONS[-1].version
     with connect(migrated_url) as conn:
         conn.execute("ALTER TABLE user_created.assemblies DROP COLUMN summary")
         conn.execute("ALTER TABLE user_created.revisions DROP COLUMN action")

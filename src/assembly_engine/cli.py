@@ -18,10 +18,11 @@ import click
 from rich.table import Table
 
 from .cli_common import DOMAINS, NaturalGroup, console, emit, json_option, run, settings_of
-from .cli_connection import CliError, EngineClient, running_engine_client
+from .cli_connection import CliError, EngineClient, engine_client, running_engine_client
 from .cli_export import export
 from .cli_history import diff, history, restore, undelete
 from .cli_import import import_command
+from .cli_storage import migrate_storage
 from .cli_users import users
 from .config import Settings
 from .services.container import engine_running
@@ -220,7 +221,7 @@ def verify(ctx: click.Context, fix: bool, grace_seconds: float, as_json: bool) -
 
 
 # Added here so that `assemblies --help` lists the commands in this order.
-for command in (import_command, export, history, diff, restore, undelete, users):
+for command in (import_command, export, history, diff, restore, undelete, users, migrate_storage):
     main.add_command(command)
 
 
@@ -257,7 +258,8 @@ def audit_verify(ctx: click.Context, as_json: bool) -> None:
     """Check the audit chain; name the first entry edited, removed or reordered (exit 1).
 
     With an engine running on the home, the engine checks its own log under its lock (so a
-    half-written entry is never mistaken for tampering); otherwise the files are read.
+    half-written entry is never mistaken for tampering); in cluster mode a node started
+    for the command checks the chain in PostgreSQL; otherwise the files are read.
     """
     from .persistence.audit_chain import verify_file
     from .services.container import AUDIT_FILE
@@ -265,22 +267,26 @@ def audit_verify(ctx: click.Context, as_json: bool) -> None:
     settings = settings_of(ctx)
     try:
         running = running_engine_client(settings)
+        if running is not None:
+            with running.http:
+                data = running.call("GET", "/api/admin/audit/verify")
+        elif settings.database_url is not None:
+            # Cluster mode: the chain is in PostgreSQL; a node started for the command reads it.
+            with engine_client(settings) as client:
+                data = client.call("GET", "/api/admin/audit/verify")
+        else:
+            path = settings.logs_dir / AUDIT_FILE
+            result = verify_file(path)
+            data = {
+                "ok": result.ok,
+                "entries": result.entries,
+                "first_bad_line": result.first_bad_line,
+                "problem": result.problem,
+                "path": str(path),
+            }
     except CliError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(exc.exit_code)
-    if running is not None:
-        with running.http:
-            data = running.call("GET", "/api/admin/audit/verify")
-    else:
-        path = settings.logs_dir / AUDIT_FILE
-        result = verify_file(path)
-        data = {
-            "ok": result.ok,
-            "entries": result.entries,
-            "first_bad_line": result.first_bad_line,
-            "problem": result.problem,
-            "path": str(path),
-        }
     emit(
         as_json,
         data,

@@ -28,6 +28,11 @@ def _userinfo(url: str) -> str:
     return authority.rpartition("@")[0]
 
 
+def is_database_url(text: str) -> bool:
+    """Whether ``text`` names a PostgreSQL database (rather than, say, a folder)."""
+    return any(text.startswith(f"{scheme}://") for scheme in SCHEMES)
+
+
 def redact(url: str) -> str:
     """The URL with its password (if any) replaced by ``***``."""
     userinfo = _userinfo(url)

@@ -143,7 +143,11 @@ def test_the_schema_status_names_what_is_missing(
 ) -> None:
     maintenance = PostgresMaintenance(pool, PayloadStore(tmp_path / "Payloads"))
     status = maintenance.schema(Domain.USER)
-    assert status.ok and status.file == "postgresql:user_created" and status.user_version == MIGRATIONS[-1].version
+    assert (
+        status.ok
+        and status.file == "postgresql:user_created"
+        and status.user_version == MIGRATIONS[-1].version
+    )
     with connect(migrated_url) as conn:
         conn.execute("ALTER TABLE user_created.assemblies DROP COLUMN summary")
         conn.execute("ALTER TABLE user_created.revisions DROP COLUMN action")

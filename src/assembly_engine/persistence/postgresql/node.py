@@ -58,6 +58,11 @@ class ClusterNode:
     def maintenance(self, payloads: PostgresPayloadStore) -> Maintenance:
         return PostgresMaintenance(self.pool, payloads)
 
+    def others_running(self) -> bool:
+        """Whether other nodes run on the library (this one listens too, once connected)."""
+        self.feed.connected.wait(timeout=10)
+        return running_nodes(self.pool) > (1 if self.feed.connected.is_set() else 0)
+
     def official_sync_lock(self) -> AbstractContextManager[None]:
         return official_sync_lock(self.pool)
 
@@ -127,6 +132,14 @@ def boot_official_sync(
         )
         _set_meta(pool, STAGING_CONTENT_KEY, content)
         return report
+
+
+def mark_staging_synced(pool: ConnectionPool, staging_root: Path) -> None:
+    """Count the staging copy at ``staging_root`` as synced already (a library copied in
+    holds official rows that may be newer than it)."""
+    content = staging_content(staging_root)
+    if content is not None:
+        _set_meta(pool, STAGING_CONTENT_KEY, content)
 
 
 def _meta(pool: ConnectionPool, key: str) -> str | None:

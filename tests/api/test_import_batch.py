@@ -69,6 +69,23 @@ def test_a_batch_imports_every_document_with_one_result_each(
     assert queue["domains"]["user"]["pending"] == 121
 
 
+def test_a_batch_may_be_as_large_as_an_import(
+    engine: tuple[TestClient, dict[str, str], Settings],
+) -> None:
+    """The CLI sends batches of up to 8 MiB: the batch route carries assembly content like
+    the single import, so ENGINE_IMPORT_MAX_BYTES applies to it, not the 1 MiB of others."""
+    http, headers, settings = engine
+    text = "Write-Host 'padding'\n" * 2000  # about 42 KB per document
+    documents = [script(f"large {i}", text) for i in range(60)]
+    body = json.dumps({"documents": documents}).encode()
+    assert settings.request_max_bytes < len(body) < settings.import_max_bytes
+    answer = http.post(
+        "/api/assemblies/import/batch", headers={**headers, "Content-Type": "application/json"}, content=body
+    )
+    assert answer.status_code == 200, answer.text[:300]
+    assert answer.json()["imported"] == 60
+
+
 def test_a_batch_survives_a_restart(tmp_path: Path) -> None:
     settings = temp_settings(tmp_path)
     docs = [script(f"kept {i}") for i in range(50)]

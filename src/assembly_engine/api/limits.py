@@ -5,7 +5,7 @@ In this order, before one byte of the body is read:
 1. **Authentication.** A body sent to ``/api/...`` by a caller without a live session (or
    the local CLI's token) is refused with 401; only the sign-in route takes anonymous
    bodies. A stranger's 30 MiB upload therefore costs a header lookup, not a parse.
-2. **Size.** Routes that carry assembly content (create, update, import) accept up to
+2. **Size.** Routes that carry assembly content (create, update, import, batch import) accept up to
    ``ENGINE_IMPORT_MAX_BYTES``; every other route up to ``ENGINE_REQUEST_MAX_BYTES``
    (1 MiB). A declared ``Content-Length`` over the limit is refused at once; a body that
    grows past it while being read is refused then (413).
@@ -41,6 +41,7 @@ LARGE_BODIES_AT_ONCE = 2
 _CONTENT_ROUTES = (
     ("POST", re.compile(r"^/api/assemblies/?$")),
     ("POST", re.compile(r"^/api/assemblies/import/?$")),
+    ("POST", re.compile(r"^/api/assemblies/import/batch/?$")),
     ("PUT", re.compile(r"^/api/assemblies/[^/]+/?$")),
 )
 SIGN_IN_FIRST = "Sign in first (POST /api/auth/login); requests with a body need a session."

@@ -246,6 +246,32 @@ def backup(ctx: click.Context, dest: Path, as_json: bool) -> None:
     run(ctx, work)
 
 
+@main.command("export-official")
+@click.argument("dest", type=click.Path(path_type=Path))
+@json_option
+@click.pass_context
+def export_official(ctx: click.Context, dest: Path, as_json: bool) -> None:
+    """Write the official library as a new staging copy in DEST (official.db + Payloads).
+
+    Cluster mode does not mirror Dev Mode changes of official assemblies to a staging
+    folder; point ENGINE_STAGING_ROOT at DEST (or copy it there) to keep staging in step.
+    """
+
+    def work(client: EngineClient) -> None:
+        result = client.call(
+            "POST", "/api/admin/export-official", json_body={"destination": str(dest.resolve())}
+        )
+        emit(
+            as_json,
+            result,
+            lambda: click.echo(
+                f"{result['assemblies']} official assemblies written to {result['destination']}"
+            ),
+        )
+
+    run(ctx, work)
+
+
 @main.group(cls=NaturalGroup)
 def audit() -> None:
     """The tamper-evident audit log."""

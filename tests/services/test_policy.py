@@ -27,6 +27,8 @@ ACTIONS: dict[str, Callable[[Actor | None], Decision]] = {
     "toggle_dev_mode": policy.may_toggle_dev_mode,
     "backup:cli": lambda actor: policy.may_backup(actor, local_cli=True),
     "backup:api": lambda actor: policy.may_backup(actor, local_cli=False),
+    "export_official:cli": lambda actor: policy.may_export_official(actor, local_cli=True),
+    "export_official:api": lambda actor: policy.may_export_official(actor, local_cli=False),
 }
 
 ACTORS: dict[str, Actor | None] = {
@@ -82,6 +84,15 @@ EXPECTED: dict[str, dict[str, str]] = {
         "admin": DEV, "admin+dev": ALLOW,
     },
     "backup:api": {
+        "anonymous": UNAUTH, "operator": FORBID, "operator+dev": FORBID,
+        "admin": DEV, "admin+dev": FORBID,
+    },
+    # A staging copy is written on the engine's machine too (cluster mode's official mirror).
+    "export_official:cli": {
+        "anonymous": UNAUTH, "operator": FORBID, "operator+dev": FORBID,
+        "admin": DEV, "admin+dev": ALLOW,
+    },
+    "export_official:api": {
         "anonymous": UNAUTH, "operator": FORBID, "operator+dev": FORBID,
         "admin": DEV, "admin+dev": FORBID,
     },

@@ -286,6 +286,35 @@ def seed_community(
     return len(staged)
 
 
+def write_staging_copy(
+    destination: Path,
+    records: Sequence[AssemblyRecord],
+    payloads: AnyPayloadStore,
+    options: ConnectionOptions,
+) -> int:
+    """Write ``records`` (the official domain) and their payloads as a new staging copy in
+    ``destination`` (absent or empty), the layout official sync reads; returns how many.
+    Cluster mode has no staging mirror: this is how its official content goes back to a
+    staging folder."""
+    if destination.exists() and any(destination.iterdir()):
+        raise FileExistsError(f"{destination} is not empty; name a new folder")
+    destination.mkdir(parents=True, exist_ok=True)
+    staging_payloads = PayloadStore(destination / "Payloads")
+    for record in records:
+        payloads.copy_to(record.payload.payload_guid, staging_payloads)
+    db = DomainDatabase(
+        Domain.OFFICIAL,
+        destination / DATABASE_FILES[Domain.OFFICIAL],
+        replace(options, shared_cache=False, wal=False),
+    )
+    try:
+        db.validate()
+        db.write([r.to_row() for r in records], [])
+    finally:
+        db.close()
+    return len(records)
+
+
 class StagingMirror:
     """Writes persisted official changes back into the staging copy."""
 

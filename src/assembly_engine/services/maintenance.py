@@ -12,8 +12,9 @@ from typing import Any
 from ..persistence.interfaces import Maintenance
 from ..persistence.maintenance import BACKUP_LOGS
 from ..persistence.models import PAYLOAD_CHECKSUM_COLUMN, PAYLOAD_GUID_COLUMN
+from ..persistence.official_sync import write_staging_copy
 from ..persistence.payloads import PayloadError
-from ..persistence.runtime import StorageRuntime
+from ..persistence.runtime import StorageRuntime, connection_options
 from ..types import Domain, Integrity
 from .audit import Outcome
 from .auth import policy
@@ -177,6 +178,19 @@ class MaintenanceService:
             "problem": result.problem,
             "path": self.auditor.log.location,
         }
+
+    # -- official staging copy ---------------------------------------------------------
+    def export_official(self, caller: Caller, destination: Path) -> dict[str, Any]:
+        """Write the official domain as it stands (every acknowledged change, queued or
+        not) as a new staging copy in ``destination``."""
+        self.auditor.require(
+            policy.may_export_official(caller.actor, local_cli=caller.local_cli), caller, "official.export"
+        )
+        records = [item.record for item in self.storage.cache.items(Domain.OFFICIAL)]
+        options = connection_options(self.storage.settings)
+        count = write_staging_copy(destination, records, self.storage.payloads, options)
+        self.auditor.record(caller, "official.export", Outcome.SUCCESS, detail=f"{count} to {destination}")
+        return {"destination": str(destination), "assemblies": count}
 
     # -- backup ------------------------------------------------------------------------
     def backup(self, caller: Caller, destination: Path) -> dict[str, Any]:

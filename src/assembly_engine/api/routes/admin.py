@@ -58,6 +58,18 @@ def prune_history(
     return engine.history.prune(caller, keep=body.keep, trash_days=body.trash_days)
 
 
+@router.post("/export-official", responses=error_responses(400, 401, 403, 415, 422))
+def export_official(
+    body: Annotated[BackupRequest, Body()], caller: CurrentCaller, engine: Services
+) -> dict[str, Any]:
+    """Write the official library as a new staging copy in a folder on the engine's machine
+    (CLI only): what cluster mode does instead of mirroring Dev Mode writes to staging."""
+    try:
+        return engine.maintenance.export_official(caller, Path(body.destination))
+    except OSError as exc:
+        raise ApiError(400, "invalid_request", f"Export failed: {exc}") from None
+
+
 @router.post("/backup", responses=error_responses(400, 401, 403, 415, 422))
 def backup(body: Annotated[BackupRequest, Body()], caller: CurrentCaller, engine: Services) -> dict[str, Any]:
     """Snapshot everything into a folder on the engine's machine (CLI only)."""

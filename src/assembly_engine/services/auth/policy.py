@@ -115,6 +115,20 @@ def may_flush(actor: Actor | None) -> Decision:
     )
 
 
+def may_export_official(actor: Actor | None, *, local_cli: bool) -> Decision:
+    """A staging copy is written on the engine's machine, like a backup."""
+    decision = _admin_with_dev_mode(
+        actor,
+        "Exporting the official library",
+        "Only admins with Dev Mode on can export the official library.",
+    )
+    if decision.allowed and not local_cli:
+        return _forbidden(
+            "The staging copy is written on the engine's machine: run `assemblies export-official DIR` there."
+        )
+    return decision
+
+
 def may_backup(actor: Actor | None, *, local_cli: bool) -> Decision:
     """A backup names a folder on the engine's machine: only its own CLI may name one."""
     decision = _admin_with_dev_mode(

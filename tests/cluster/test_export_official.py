@@ -1,0 +1,73 @@
+"""``assemblies export-official``: cluster mode's way back to a staging copy."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+
+from tests.cluster.nodes import NodeFactory, get, new_script
+from tests.engine_process import ADMIN_PASSWORD, EngineProcess
+
+
+def test_dev_mode_changes_of_official_reach_a_new_staging_copy(node: NodeFactory, tmp_path: Path) -> None:
+    a = node("a")
+    session = a.login()
+    switched = httpx.post(
+        f"{a.url}/api/assemblies/dev-mode/switch",
+        headers=session,
+        json={"enabled": True, "password": ADMIN_PASSWORD, "reason": "vendor fix"},
+        timeout=30,
+    )
+    assert switched.status_code == 200, switched.text
+    made = httpx.post(
+        f"{a.url}/api/assemblies",
+        json=new_script("vendor fix", domain="official"),
+        headers=session,
+        timeout=30,
+    )
+    assert made.status_code == 201, made.text
+    guid = made.json()["assembly_guid"]
+
+    # Over HTTP it is refused: the folder is on the engine's machine, so only its CLI names one.
+    refused = httpx.post(
+        f"{a.url}/api/admin/export-official",
+        headers=session,
+        json={"destination": str(tmp_path / "x")},
+        timeout=30,
+    )
+    assert refused.status_code == 403, refused.text
+
+    copy = tmp_path / "staging-copy"
+    done = subprocess.run(
+        [sys.executable, "-m", "assembly_engine.cli", "export-official", str(copy), "--json"],
+        env=a.env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["assemblies"] == 1
+    again = subprocess.run(
+        [sys.executable, "-m", "assembly_engine.cli", "export-official", str(copy)],
+        env=a.env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert again.returncode != 0 and "not empty" in again.stderr
+
+    # An embedded engine whose staging root is the copy serves the assembly as official.
+    embedded = EngineProcess(tmp_path / "embedded", copy).start()
+    try:
+        served = get(embedded, f"/api/assemblies/{guid}", embedded.login())
+        assert served.status_code == 200, served.text
+        assert served.json()["source"] == "official"
+        assert "echo vendor fix" in served.json()["payload"]["script"]
+    finally:
+        embedded.stop()

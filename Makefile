@@ -10,7 +10,7 @@ WEB_SOURCES := $(shell find web/src web/public -type f 2>/dev/null) web/index.ht
 HOST ?=
 PORT ?=
 
-.PHONY: run test lint install web browser postgresql official-library bench clean
+.PHONY: run test lint install web browser postgresql official-library bench cluster clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,9 @@ official-library: $(STAMP)
 
 bench: $(STAMP) postgresql
 	$(PY) bench/run.py
+
+cluster: $(STAMP) web postgresql
+	$(PY) tools/try_cluster.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info web/dist web/node_modules

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +12,7 @@ import httpx
 
 from tests.cluster.nodes import NodeFactory, get, new_script
 from tests.engine_process import ADMIN_PASSWORD, EngineProcess
+from tests.support import wait_until
 
 
 def test_dev_mode_changes_of_official_reach_a_new_staging_copy(node: NodeFactory, tmp_path: Path) -> None:
@@ -71,3 +73,40 @@ def test_dev_mode_changes_of_official_reach_a_new_staging_copy(node: NodeFactory
         assert "echo vendor fix" in served.json()["payload"]["script"]
     finally:
         embedded.stop()
+
+
+def test_an_official_sync_through_one_node_is_served_by_the_others(node: NodeFactory, tmp_path: Path) -> None:
+    a, b = node("a"), node("b")
+    session = a.login()
+    on_b = b.login()
+    switched = httpx.post(
+        f"{a.url}/api/assemblies/dev-mode/switch",
+        headers=session,
+        json={"enabled": True, "password": ADMIN_PASSWORD, "reason": "new vendor drop"},
+        timeout=30,
+    )
+    assert switched.status_code == 200, switched.text
+    made = httpx.post(
+        f"{a.url}/api/assemblies", json=new_script("shipped", domain="official"), headers=session, timeout=30
+    )
+    guid = made.json()["assembly_guid"]
+    copy = tmp_path / "drop"
+    exported = subprocess.run(
+        [sys.executable, "-m", "assembly_engine.cli", "export-official", str(copy)],
+        env=a.env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert exported.returncode == 0, exported.stderr
+    assert httpx.delete(f"{a.url}/api/assemblies/{guid}", headers=session, timeout=30).status_code == 202
+    wait_until(lambda: get(b, f"/api/assemblies/{guid}", on_b).status_code == 404, "B to see the delete")
+    # The vendor drop (the exported copy) becomes the staging copy, and is synced through A.
+    for item in copy.iterdir():
+        shutil.move(str(item), a.staging_root / item.name)
+    synced = httpx.post(f"{a.url}/api/assemblies/official/sync", headers=session, timeout=60)
+    assert synced.status_code == 200, synced.text
+    wait_until(
+        lambda: get(b, f"/api/assemblies/{guid}", on_b).status_code == 200, "B to serve the synced copy"
+    )

@@ -21,10 +21,11 @@ from collections.abc import Callable
 import psycopg
 
 from ...database_url import redact
-from ..cache import AssemblyCache
+from ...types import Domain
+from ..cache import AssemblyCache, CacheError
 from ..errors import EngineError
 from .pool import APPLICATION_NAME
-from .write_queue import CHANGES_CHANNEL, FLUSHED_CHANNEL, PostgresWriteQueue
+from .write_queue import CHANGES_CHANNEL, FLUSHED_CHANNEL, RELOAD_CHANNEL, PostgresWriteQueue
 
 log = logging.getLogger("assembly_engine.change_feed")
 
@@ -59,6 +60,8 @@ class ChangeFeed:
         self._thread: threading.Thread | None = None
         self._conn: psycopg.Connection | None = None
         self.connected = threading.Event()  # LISTENing now (tests wait on it)
+        # Domains another node rewrote outside the queue (official sync), to reload.
+        self._reloads: set[Domain] = set()
         cache.catch_up = self.catch_up
 
     @property
@@ -85,6 +88,12 @@ class ChangeFeed:
             if dirty:
                 self._cache.mark_flushed(self._queue.flushed(list(dirty)), dirty)
             self._cache.flusher.share_state(self._queue.flush_states())
+            for domain in sorted(self._reloads):
+                try:
+                    self._cache.reload_domain(domain)
+                    self._reloads.discard(domain)
+                except CacheError as exc:  # its queued changes are not flushed yet here
+                    log.info("reloading %s after a sync elsewhere waits: %s", domain.value, exc)
 
     def _reload(self, first_kept: int) -> None:
         """The changes between the last applied and ``first_kept`` were purged: only the
@@ -125,15 +134,19 @@ class ChangeFeed:
             self._url, autocommit=True, connect_timeout=10, application_name=FEED_APPLICATION_NAME
         )
         self._conn = conn
-        conn.execute(f"LISTEN {CHANGES_CHANNEL}")
-        conn.execute(f"LISTEN {FLUSHED_CHANNEL}")
+        for channel in (CHANGES_CHANNEL, FLUSHED_CHANNEL, RELOAD_CHANNEL):
+            conn.execute(f"LISTEN {channel}")
         self.connected.set()
         log.info("change feed listening on %s", redact(self._url))
         self.catch_up()  # whatever happened while not listening
         next_poll = time.monotonic() + self.poll_seconds
         while not self._stop.is_set():
             # Short waits, so stop() is quick; a catch-up on a notification or each poll.
-            woke = any(True for _ in conn.notifies(timeout=WAKE_SECONDS, stop_after=1))
+            woke = False
+            for note in conn.notifies(timeout=WAKE_SECONDS, stop_after=1):
+                woke = True
+                if note.channel == RELOAD_CHANNEL and note.payload in {d.value for d in Domain}:
+                    self._reloads.add(Domain(note.payload))
             if self._stop.is_set():
                 return
             if woke or time.monotonic() >= next_poll:

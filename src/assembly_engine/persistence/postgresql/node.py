@@ -67,8 +67,10 @@ class ClusterNode:
         return official_sync_lock(self.pool)
 
     def official_rebuilt(self) -> None:
-        """Official sync rewrote the official table: its rows are the revision heads now."""
+        """Official sync rewrote the official table: its rows are the revision heads now,
+        and every other node reloads it."""
         self.queue.adopt_domain_rows(Domain.OFFICIAL)
+        self.queue.announce_reload(Domain.OFFICIAL)
 
     def close(self) -> None:
         self.feed.stop()

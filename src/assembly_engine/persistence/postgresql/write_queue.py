@@ -44,6 +44,7 @@ log = logging.getLogger("assembly_engine.write_queue")
 
 CHANGES_CHANNEL = "assembly_changes"  # payload: the last seq of a commit
 FLUSHED_CHANNEL = "assembly_flushed"  # payload: the domain flushed
+RELOAD_CHANNEL = "assembly_reload"  # payload: a domain rewritten without the queue (official sync)
 FLUSH_LOCK_KEY = 2  # pg_try_advisory_lock(LOCK_NAMESPACE, FLUSH_LOCK_KEY): one flushing node
 MAX_BATCH = 256
 DEFAULT_RETENTION_SECONDS = 3600.0
@@ -242,6 +243,11 @@ class PostgresWriteQueue:
                 f"SELECT %s, assembly_guid, revision FROM {schema}.assemblies ON CONFLICT DO NOTHING",
                 (domain.value,),
             )
+
+    def announce_reload(self, domain: Domain) -> None:
+        """Tell every node that ``domain``'s table was rewritten outside the queue."""
+        with translated("telling the other nodes"), self._pool.connection() as conn:
+            conn.execute("SELECT pg_notify(%s, %s)", (RELOAD_CHANNEL, domain.value))
 
     # -- reading -----------------------------------------------------------------------
     def pending(self) -> list[JournalEntry]:

@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 
-from tests.cluster.nodes import new_script
+from tests.cluster.nodes import NodeFactory, new_script
 from tests.engine_process import ADMIN_PASSWORD, EngineProcess
 from tests.postgresql_server import PostgresServer
 
@@ -161,3 +161,26 @@ def test_a_running_engine_or_a_malformed_url_is_refused(tmp_path: Path) -> None:
         engine.stop()
     malformed = cli(engine.env, "migrate-storage", "--to", "postgresql://u:pw@host:99999/db")
     assert malformed.returncode == 2 and "--to" in malformed.stderr and "pw" not in malformed.stderr
+
+
+def test_a_backup_of_a_cluster_boots_as_an_embedded_home(node: NodeFactory, tmp_path: Path) -> None:
+    a = node("a")
+    headers = a.login()
+    guids = [
+        httpx.post(
+            f"{a.url}/api/assemblies", json=new_script(f"kept {i}"), headers=headers, timeout=30
+        ).json()["assembly_guid"]
+        for i in range(3)
+    ]
+    destination = tmp_path / "backup"
+    done = cli(a.env, "backup", str(destination), "--json")
+    assert done.returncode == 0, done.stderr
+    restored = EngineProcess(destination, a.staging_root).start()
+    try:
+        on_restored = restored.login()
+        for guid in guids:
+            served = httpx.get(f"{restored.url}/api/assemblies/{guid}", headers=on_restored, timeout=30)
+            assert served.status_code == 200, served.text
+        assert cli(restored.env, "audit", "verify").returncode == 0
+    finally:
+        restored.stop()

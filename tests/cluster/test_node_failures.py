@@ -122,6 +122,13 @@ def test_postgresql_restarted_under_load_answers_503_then_recovers(tmp_path: Pat
                 # Reads go on from the cache meanwhile.
                 listed = get(b, "/api/assemblies?domain=user&limit=5", on_b)
                 assert listed.status_code == 200, listed.text
+                # Flushes fail meanwhile, as a whole: no change is set aside as unwritable.
+                wait_until(
+                    lambda: get(b, "/api/assemblies/queue", on_b).json()["domains"]["user"]["last_error"],
+                    "a flush to fail",
+                )
+                queued = get(b, "/api/assemblies/queue", on_b).json()["domains"]["user"]["items"]
+                assert queued and not [item for item in queued if item["flush_error"]]
                 server.resume()
                 before = len(load.acknowledged)
                 wait_until(

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from ..types import Domain
 from .databases import DatabaseBusy
+from .errors import Busy, StorageFailed, Unavailable
 from .flush_batch import DomainFlushState, FlushResult, QueuedChange, history_write
 from .interfaces import DomainStores, FlushCoordinator, WriteJournal
 from .models import AssemblyRecord, utc_now
@@ -35,8 +36,9 @@ PersistHook = Callable[[Domain, Sequence[AssemblyRecord], Sequence[AssemblyRecor
 
 DOMAIN_PRIORITY = (Domain.OFFICIAL, Domain.COMMUNITY, Domain.USER)
 
-# Failures of a whole domain's store, which no split of the batch gets past.
-_DOMAIN_WIDE_FAILURES = (DatabaseBusy, sqlite3.OperationalError, OSError)
+# Failures of a whole domain's store, which no split of the batch gets past (a lock, the
+# disk, a database that cannot be reached): the batch is retried whole, nothing is refused.
+_DOMAIN_WIDE_FAILURES = (DatabaseBusy, Busy, Unavailable, StorageFailed, sqlite3.OperationalError, OSError)
 
 
 class Flusher:
@@ -102,7 +104,7 @@ class Flusher:
             state.failures += 1
             state.last_error = str(exc)
             log.error("flush of %s failed (%d entries stay queued): %s", domain.value, len(batch), exc)
-            return FlushResult(domain, 0, str(exc), busy=isinstance(exc, DatabaseBusy))
+            return FlushResult(domain, 0, str(exc), busy=isinstance(exc, DatabaseBusy | Busy | Unavailable))
         finally:
             state.waiting_since = None
         refused_guids = {guid for guid, _ in refused}

@@ -74,16 +74,26 @@ class Flusher:
         mode only the node whose turn it is flushes; the others leave it to that one."""
         domains: Iterable[Domain] = DOMAIN_PRIORITY if domain is None else (domain,)
         coordinator = self._coordinator
-        with coordinator.flush_turn() if coordinator is not None else nullcontext(True) as my_turn:
-            if not my_turn:
-                return [FlushResult(d, 0) for d in domains]
-            batches = self._cache.dirty_batches()
-            results = [self._flush_domain(d, batches[d], budget_seconds) for d in domains]
-            if coordinator is not None:
-                for result in results:
-                    state = self.state[result.domain]
+        try:
+            with coordinator.flush_turn() if coordinator is not None else nullcontext(True) as my_turn:
+                if not my_turn:
+                    return [FlushResult(d, 0) for d in domains]
+                batches = self._cache.dirty_batches()
+                results = [self._flush_domain(d, batches[d], budget_seconds) for d in domains]
+        except _DOMAIN_WIDE_FAILURES as exc:  # the coordinator's database cannot be reached
+            for d in domains:
+                self.state[d].failures += 1
+                self.state[d].last_error = str(exc)
+            log.error("flush skipped: %s", exc)
+            return [FlushResult(d, 0, str(exc), busy=True) for d in domains]
+        if coordinator is not None:
+            for result in results:
+                state = self.state[result.domain]
+                try:
                     coordinator.record_flush(result.domain, state.last_flush, state.last_error)
-            return results
+                except _DOMAIN_WIDE_FAILURES as exc:  # the next flush records it again
+                    log.warning("sharing the flush state of %s failed: %s", result.domain.value, exc)
+        return results
 
     def _flush_domain(
         self,

@@ -145,6 +145,11 @@ def test_postgresql_restarted_under_load_answers_503_then_recovers(tmp_path: Pat
                     "every node to serve every write",
                     timeout=60,
                 )
+            # The flush worker lived through the outage: everything is written again.
+            on_a = a.login()
+            wait_until(
+                lambda: get(a, "/api/assemblies/queue", on_a).json()["depth"] == 0, "the queue to drain"
+            )
             verify(a)
         finally:
             for engine in started:

@@ -142,7 +142,7 @@ class PostgresMaintenance:
                 )
                 for seq, op, record_json, created_at, note, action, actor in conn.execute(
                     "SELECT seq, op, record_json, created_at, note, action, actor "
-                    "FROM write_queue ORDER BY seq"
+                    "FROM write_queue WHERE flushed_at IS NULL ORDER BY seq"
                 )
             ]
             for future in done:

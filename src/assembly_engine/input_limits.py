@@ -69,12 +69,15 @@ def forbidden_name_character(value: str) -> str | None:
 
 
 def text_problem(value: str, where: str, max_chars: int) -> str | None:
-    """A free-text field over its limit (multi-line text such as a description)."""
+    """A free-text field over its limit (multi-line text such as a description), or holding
+    NUL, which no text column of PostgreSQL (cluster mode) can store."""
     if len(value) > max_chars:
         return (
             f"{where} is {len(value)} characters long; the limit is {max_chars} "
             "characters. Shorten it and send it again"
         )
+    if "\x00" in value:
+        return f"{where} contains a NUL character (U+0000) at position {value.index(chr(0))}; remove it"
     return None
 
 

@@ -163,6 +163,20 @@ BAD_NAMES = [
 ]
 
 
+def test_a_summary_with_nul_is_refused_on_every_backend(api: ApiEngine) -> None:
+    """Multi-line text may hold line breaks but not NUL: PostgreSQL text cannot store it,
+    so cluster mode could never write such a change; both backends refuse it alike."""
+    refused(api, "POST", "/api/assemblies", with_fields(summary="two\nlines\x00"), "summary", "U+0000")
+    refused(
+        api,
+        "POST",
+        "/api/assemblies/import",
+        {"document": script_document(description="first\x00second")},
+        "description",
+        "U+0000",
+    )
+
+
 @pytest.mark.parametrize(("name", "code"), BAD_NAMES)
 def test_names_with_control_or_bidi_characters_are_refused(api: ApiEngine, name: str, code: str) -> None:
     refused(api, "POST", "/api/assemblies", with_fields(display_name=name), "display_name", code)

@@ -10,8 +10,7 @@ import pytest
 
 from assembly_engine.api.app import create_app
 from assembly_engine.config import Settings
-
-from .conftest import ADMIN_DEV, OPERATOR, ApiEngine, create_body
+from tests.api.support import ADMIN_DEV, OPERATOR, ApiEngine, create_body
 
 # Answers that are free-form by design: the legacy document of an export.
 FREE_FORM = {
@@ -90,7 +89,9 @@ def test_a_workflow_detail_keeps_its_shape(api: ApiEngine) -> None:
 
 def test_import_answers_a_record_or_a_dry_run(api: ApiEngine) -> None:
     document = {"name": "answer import", "type": "powershell", "script": "Write-Host 1"}
-    dry = api.request(OPERATOR, "POST", "/api/assemblies/import", json={"document": document, "dry_run": True})
+    dry = api.request(
+        OPERATOR, "POST", "/api/assemblies/import", json={"document": document, "dry_run": True}
+    )
     assert dry.status_code == 200, dry.text
     assert dry.json()["dry_run"] is True
     assert dry.json()["would_create"]["replaces"] is None

@@ -89,13 +89,15 @@ def make_record(
 
 def temp_settings(root: Path, **overrides: Any) -> Settings:
     """The one settings builder of the tests: an engine whose home and (empty) staging root
-    live under ``root``, no timed flush, the test admin's password; ``overrides`` win."""
+    live under ``root``, no timed flush, the test admin's password and Dev Mode lasting an
+    hour (no test outlives it by accident); ``overrides`` win."""
     values: dict[str, Any] = {
         "home": root / "home",
         "staging_root": root / "staging",
         "flush_interval": 3600,
         "admin_password": ADMIN_PASSWORD,
         "lock_retry_seconds": 2.0,
+        "dev_mode_ttl_seconds": 3600,
         **overrides,
     }
     Path(values["staging_root"]).mkdir(parents=True, exist_ok=True)

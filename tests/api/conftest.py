@@ -6,10 +6,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.api.support import ApiEngine, make_settings, start_engine
+from tests.api.support import ApiEngine, start_engine
+from tests.support import temp_settings
 
 
 @pytest.fixture(scope="module")
 def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiEngine]:
     """A module-wide engine with every caller kind signed in."""
-    yield from start_engine(make_settings(tmp_path_factory.mktemp("api")))
+    yield from start_engine(temp_settings(tmp_path_factory.mktemp("api")))

@@ -44,7 +44,7 @@ from assembly_engine.services.auth.sessions import hash_token
 from assembly_engine.services.caller import Caller
 from assembly_engine.services.container import EngineServices
 from assembly_engine.types import DATABASE_FILES, AssemblyKind, Domain, Role
-from tests.support import ADMIN_PASSWORD, temp_settings
+from tests.support import ADMIN_PASSWORD
 
 OPERATOR_NAME = "operator-olga"
 OPERATOR_PASSWORD = "operator-password-olga"
@@ -69,11 +69,6 @@ _names = itertools.count(1)
 def unique_name(prefix: str) -> str:
     """A name no other test of the session uses (usernames, display names)."""
     return f"{prefix}-{next(_names)}-{uuid.uuid4().hex[:6]}"
-
-
-def make_settings(root: Path, **overrides: Any) -> Settings:
-    """The tests' settings (tests/support.py) with Dev Mode lasting an hour."""
-    return temp_settings(root, **{"dev_mode_ttl_seconds": 3600, **overrides})
 
 
 def login(client: TestClient, username: str, password: str) -> str:

@@ -24,12 +24,11 @@ from tests.api.support import (
     ApiEngine,
     assert_unchanged,
     create_body,
-    make_settings,
     snapshot,
     start_engine,
     unique_name,
 )
-from tests.support import wait_until
+from tests.support import temp_settings, wait_until
 
 
 def create(
@@ -361,7 +360,7 @@ def test_trash_retention_purges_old_deleted_assemblies_only(api: ApiEngine) -> N
 
 
 def test_background_retention_applies_the_settings(tmp_path: Path) -> None:
-    settings = make_settings(tmp_path, history_keep=1, trash_days=0, history_prune_interval=0.2)
+    settings = temp_settings(tmp_path, history_keep=1, trash_days=0, history_prune_interval=0.2)
     for engine in start_engine(settings):
         guid = create(engine, script="a\n")["assembly_guid"]
         update(engine, guid, payload={"script": "b\n"})

@@ -1,5 +1,6 @@
 """Helpers of the browser tests (their fixtures are in conftest.py): the engine they run
-against, the users, signing in, holding a database's write lock, and where screenshots go."""
+against, the users, signing in, switching Dev Mode from a page, holding a database's
+write lock, and where screenshots go."""
 
 from __future__ import annotations
 

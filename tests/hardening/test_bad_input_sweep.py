@@ -72,9 +72,7 @@ def _login(client: TestClient, username: str, password: str) -> str:
 
 
 def run_engine(root: Path, import_max_bytes: int) -> Iterator[Engine]:
-    settings = temp_settings(
-        root, lock_retry_seconds=1.0, import_max_bytes=import_max_bytes, dev_mode_ttl_seconds=3600
-    )
+    settings = temp_settings(root, lock_retry_seconds=1.0, import_max_bytes=import_max_bytes)
     app = create_app(settings, console_log=False)
     with TestClient(app, raise_server_exceptions=False) as client:
         engine = Engine(client, root, settings)

@@ -129,10 +129,6 @@ class Engine:
         return [g for g, s in self.acked.items() if s is not None]
 
 
-def make_settings(root: Path) -> Settings:
-    return temp_settings(root, lock_retry_seconds=1.0, dev_mode_ttl_seconds=3600)
-
-
 def prepare(engine: Engine) -> None:
     """Acknowledged changes before the trouble: some persisted, some only in the journal."""
     for n in range(3):
@@ -321,7 +317,7 @@ def full_disk_engine(tmp_path: Path, mount_on: str) -> Iterator[tuple[Engine, Fi
     mount_point = home / "Assemblies" if mount_on == "runtime" else home
     if not _mount_tmpfs(mount_point):
         pytest.skip("cannot mount a size-limited tmpfs here (needs root and mount)")
-    engine = Engine(make_settings(tmp_path))
+    engine = Engine(temp_settings(tmp_path, lock_retry_seconds=1.0))
     filler = Filler(mount_point)
     try:
         engine.start()
@@ -530,7 +526,7 @@ def read_only_payloads(engine: Engine) -> Iterator[None]:
 @pytest.fixture(scope="module")
 def shared_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
     root = tmp_path_factory.mktemp("disk-injected")
-    running = Engine(make_settings(root))
+    running = Engine(temp_settings(root, lock_retry_seconds=1.0))
     running.start()
     try:
         yield running

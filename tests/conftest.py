@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from assembly_engine.config import Settings
+from tests.support import temp_settings
 
 # The PostgreSQL server and databases (started only when a test asks for them).
 pytest_plugins = ["tests.postgresql_fixtures"]
@@ -14,12 +15,4 @@ pytest_plugins = ["tests.postgresql_fixtures"]
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    staging = tmp_path / "staging"
-    staging.mkdir()
-    return Settings(
-        home=tmp_path / "home",
-        staging_root=staging,
-        flush_interval=3600,
-        admin_password="admin-password-for-tests",
-        lock_retry_seconds=2.0,
-    )
+    return temp_settings(tmp_path)

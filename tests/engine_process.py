@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 
-ADMIN_PASSWORD = "admin-password-for-tests"
+from tests.support import ADMIN_PASSWORD
 
 
 def free_port() -> int:

@@ -9,14 +9,55 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from assembly_engine.config import Settings
+from assembly_engine.persistence.engine_store import SqliteEngineStore
 from assembly_engine.persistence.models import AssemblyRecord, PayloadContent
 from assembly_engine.persistence.payloads import PayloadStore
 from assembly_engine.types import AssemblyKind, Domain, PayloadType
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-ADMIN_PASSWORD = "admin-password-for-tests"
+ADMIN_PASSWORD = "admin-password-for-tests"  # the bootstrap admin of every test engine
+PASSWORD = "correct horse battery"  # the users the services tests create
 CORPUS = REPO_ROOT.parent / "shared" / "corpus"
+START = 1_700_000_000.0  # 2023-11-14T22:13:20Z, where a FakeClock starts
+
 T = TypeVar("T")
+
+
+def wait_until(condition: Callable[[], T], what: str, timeout: float = 30.0) -> T:
+    """Poll ``condition`` until it returns something truthy (returned), or fail after
+    ``timeout`` seconds naming ``what`` was awaited. Tests wait on conditions, never on
+    a fixed sleep that is too long on a quiet machine and too short on a loaded one."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
+        time.sleep(0.02)
+
+
+class FakeClock:
+    """A clock that moves only when told (``advance``), for expiry without waiting."""
+
+    def __init__(self, now: float = START) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def db_bytes(store: SqliteEngineStore) -> bytes:
+    """Everything on disk for a store's database: the main file plus its WAL."""
+    data = b""
+    for suffix in ("", "-wal"):
+        path = Path(str(store.path) + suffix)
+        if path.exists():
+            data += path.read_bytes()
+    return data
 
 
 def script_content(text: str = "Write-Host 'hi'\n") -> PayloadContent:
@@ -47,21 +88,17 @@ def make_record(
 
 
 def temp_settings(root: Path, **overrides: Any) -> Settings:
-    """Settings for an engine whose home and (empty) staging root live under ``root``."""
-    staging = root / "staging"
-    staging.mkdir(exist_ok=True)
-    values: dict[str, Any] = {"flush_interval": 3600, "admin_password": ADMIN_PASSWORD, **overrides}
-    return Settings(home=root / "home", staging_root=staging, **values)
-
-
-def wait_until(condition: Callable[[], T | None], what: str, timeout: float = 30.0) -> T:
-    """Poll ``condition`` until it gives a true value (returned); fail after ``timeout``
-    seconds, saying what did not happen."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} did not happen within {timeout:.0f}s")
-        time.sleep(0.02)
+    """The one settings builder of the tests: an engine whose home and (empty) staging root
+    live under ``root``, no timed flush, the test admin's password and Dev Mode lasting an
+    hour (no test outlives it by accident); ``overrides`` win."""
+    values: dict[str, Any] = {
+        "home": root / "home",
+        "staging_root": root / "staging",
+        "flush_interval": 3600,
+        "admin_password": ADMIN_PASSWORD,
+        "lock_retry_seconds": 2.0,
+        "dev_mode_ttl_seconds": 3600,
+        **overrides,
+    }
+    Path(values["staging_root"]).mkdir(parents=True, exist_ok=True)
+    return Settings(**values)

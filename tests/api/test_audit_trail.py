@@ -15,7 +15,6 @@ import re
 import shutil
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,10 +29,9 @@ from assembly_engine.config import Settings
 from assembly_engine.persistence.audit_chain import FIELDS, entry_hash, verify_file
 from assembly_engine.services.auth.sessions import hash_token
 from assembly_engine.services.caller import AnonymousRefusals
-from tests.api.conftest import (
+from tests.api.support import (
     ADMIN,
     ADMIN_DEV,
-    ADMIN_PASSWORD,
     ANONYMOUS,
     DEV_MODE_REASON,
     OPERATOR,
@@ -47,6 +45,7 @@ from tests.api.conftest import (
     plant_assembly,
     unique_name,
 )
+from tests.support import ADMIN_PASSWORD, wait_until
 
 ISO_UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")
 # Every session id the audit log used for a token, to check that it stays the same.
@@ -709,9 +708,16 @@ def test_no_password_or_token_in_any_log(
     secrets.append(bogus)
     assert client.get("/api/auth/me", headers=bearer(bogus)).status_code == 401
     assert client.post("/api/auth/logout", headers=bearer(operator)).status_code == 200
-    time.sleep(0.05)  # let the file handler settle (it flushes per record)
 
     logs = settings.logs_dir
+
+    def logout_logged() -> bool:  # the last entry, in both logs
+        last = (logs / "audit.log").read_text(encoding="utf-8").splitlines()[-1]
+        return bool(json.loads(last)["action"] == "logout") and (
+            "AUDIT logout" in (logs / "engine.log").read_text(encoding="utf-8")
+        )
+
+    wait_until(logout_logged, "the logout's entry in audit.log and engine.log")
     audit_lines = (logs / "audit.log").read_text(encoding="utf-8").splitlines()
     engine_log = (logs / "engine.log").read_text(encoding="utf-8")
     texts = {

@@ -22,8 +22,8 @@ from assembly_engine.config import Settings
 from assembly_engine.services.audit import AuditLog
 from assembly_engine.services.caller import AnonymousRefusals
 from assembly_engine.services.container import EngineServices
-
-from .conftest import ADMIN_PASSWORD, bearer
+from tests.api.support import bearer
+from tests.support import ADMIN_PASSWORD
 
 OPERATOR = ("operator-otto", "operator-password-otto")
 

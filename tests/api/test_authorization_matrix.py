@@ -21,11 +21,10 @@ from assembly_engine.services.assemblies.inputs import AssemblyChanges
 from assembly_engine.services.auth.policy import Actor
 from assembly_engine.services.caller import Caller
 from assembly_engine.types import Domain, Role
-from tests.api.conftest import (
+from tests.api.support import (
     ADMIN,
     ADMIN_DEV,
     ADMIN_EXPIRED,
-    ADMIN_PASSWORD,
     ANONYMOUS,
     CALLERS,
     DEV_MODE_REASON,
@@ -41,6 +40,7 @@ from tests.api.conftest import (
     snapshot,
     unique_name,
 )
+from tests.support import ADMIN_PASSWORD
 
 NOT_APPLICABLE = "n-a"
 MATRIX_TARGET_USER = "matrix-target-user"

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +16,7 @@ import pytest
 
 from assembly_engine.persistence.models import PAYLOAD_GUID_COLUMN
 from assembly_engine.types import Domain
-from tests.api.conftest import (
+from tests.api.support import (
     ADMIN,
     ADMIN_DEV,
     ANONYMOUS,
@@ -25,11 +24,11 @@ from tests.api.conftest import (
     ApiEngine,
     assert_unchanged,
     create_body,
-    make_settings,
     snapshot,
     start_engine,
     unique_name,
 )
+from tests.support import temp_settings, wait_until
 
 
 def create(
@@ -361,16 +360,17 @@ def test_trash_retention_purges_old_deleted_assemblies_only(api: ApiEngine) -> N
 
 
 def test_background_retention_applies_the_settings(tmp_path: Path) -> None:
-    settings = make_settings(tmp_path, history_keep=1, trash_days=0, history_prune_interval=0.2)
+    settings = temp_settings(tmp_path, history_keep=1, trash_days=0, history_prune_interval=0.2)
     for engine in start_engine(settings):
         guid = create(engine, script="a\n")["assembly_guid"]
         update(engine, guid, payload={"script": "b\n"})
         first = engine.request(ADMIN, "GET", f"/api/assemblies/{guid}/revisions/1").json()["payload_guid"]
         flush(engine)
-        deadline = time.monotonic() + 20
-        while revisions(engine, guid)["total"] > 1:
-            assert time.monotonic() < deadline, "background retention did not run"
-            time.sleep(0.1)
+
+        def one_left(e: ApiEngine = engine, g: str = guid) -> bool:
+            return bool(revisions(e, g)["total"] == 1)
+
+        wait_until(one_left, "the background retention", timeout=20)
         assert [i["revision"] for i in revisions(engine, guid)["items"]] == [2]
         assert not (settings.payloads_root / first).exists()
         pruned = [e for e in engine.audit_entries() if e.get("action") == "history.prune"]

@@ -13,10 +13,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from assembly_engine.api.app import create_app
-from assembly_engine.config import Settings
 from assembly_engine.services.assemblies.legacy import ENGINE_KEY
 from tests.legacy_comparison import normalise_for_comparison
-from tests.support import CORPUS
+from tests.support import CORPUS, temp_settings
 
 # Tactical RMM's manifest is not one document; tests/api/test_tactical_rmm.py imports it.
 CORPUS_FILES = (
@@ -34,14 +33,7 @@ CORPUS_FILES = (
 
 @pytest.fixture(scope="module")
 def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient, dict[str, str]]]:
-    root = tmp_path_factory.mktemp("import-export")
-    (root / "staging").mkdir()
-    settings = Settings(
-        home=root / "home",
-        staging_root=root / "staging",
-        flush_interval=3600,
-        admin_password="admin-password-for-tests",
-    )
+    settings = temp_settings(tmp_path_factory.mktemp("import-export"))
     with TestClient(create_app(settings, console_log=False)) as http:
         token = http.post(
             "/api/auth/login", json={"username": "admin", "password": settings.admin_password}
@@ -340,13 +332,7 @@ def test_a_refused_dry_run_names_the_problem(api: tuple[TestClient, dict[str, st
 def test_a_workflow_gets_the_same_payload_whether_imported_or_created(tmp_path: Path) -> None:
     # One workflow encoding for the whole engine: the same canvas must not get two
     # checksums depending on the door it came in by.
-    (tmp_path / "staging").mkdir()
-    settings = Settings(
-        home=tmp_path / "home",
-        staging_root=tmp_path / "staging",
-        flush_interval=3600,
-        admin_password="admin-password-for-tests",
-    )
+    settings = temp_settings(tmp_path)
     workflow = {"tab_name": "Same canvas", "nodes": [{"id": "n1", "label": "Prüfen"}], "edges": []}
     with TestClient(create_app(settings, console_log=False)) as http:
         token = http.post(

@@ -13,8 +13,7 @@ from typing import Any
 import pytest
 
 from assembly_engine import input_limits as limits
-
-from .conftest import OPERATOR, ApiEngine, assert_unchanged, create_body, plant_assembly, snapshot
+from tests.api.support import OPERATOR, ApiEngine, assert_unchanged, create_body, plant_assembly, snapshot
 
 INT64_MAX = 2**63 - 1
 

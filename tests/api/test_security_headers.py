@@ -10,7 +10,7 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from .conftest import ANONYMOUS, OPERATOR, ApiEngine, create_body
+from tests.api.support import ANONYMOUS, OPERATOR, ApiEngine, create_body
 
 
 def assert_security_headers(response: httpx.Response) -> None:

@@ -16,10 +16,9 @@ from fastapi.testclient import TestClient
 from assembly_engine.api.app import create_app
 from assembly_engine.config import Settings
 from assembly_engine.services.auth.sessions import hash_token
-from tests.api.conftest import (
+from tests.api.support import (
     ADMIN,
     ADMIN_DEV,
-    ADMIN_PASSWORD,
     OPERATOR,
     OPERATOR_NAME,
     OPERATOR_PASSWORD,
@@ -32,6 +31,7 @@ from tests.api.conftest import (
     snapshot,
     unique_name,
 )
+from tests.support import ADMIN_PASSWORD
 
 SAME_ORIGIN = "http://testserver"
 EVIL_ORIGIN = "http://evil.example"

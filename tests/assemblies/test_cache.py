@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import time
 from collections.abc import Iterator
 from concurrent.futures import Future
 from pathlib import Path
@@ -24,15 +23,7 @@ from assembly_engine.persistence.payloads import PayloadStore
 from assembly_engine.persistence.queue_status import DomainQueue
 from assembly_engine.persistence.runtime import EngineLocked, StorageRuntime
 from assembly_engine.types import DATABASE_FILES, Domain, Integrity
-from tests.support import make_record, script_content
-
-
-def wait_until(predicate, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        time.sleep(0.02)
+from tests.support import make_record, script_content, wait_until
 
 
 def user_queue(cache: AssemblyCache) -> DomainQueue:
@@ -150,7 +141,7 @@ def test_flush_runs_on_the_interval(settings: Settings) -> None:
     try:
         record = make_record(rt.payloads)
         rt.cache.create(record)
-        wait_until(lambda: not rt.cache.require(record.assembly_guid).state.is_dirty)
+        wait_until(lambda: not rt.cache.require(record.assembly_guid).state.is_dirty, "the flush")
         assert record.assembly_guid in rows(settings.runtime_root / "user_created.db")
     finally:
         rt.close()
@@ -280,10 +271,10 @@ def test_worker_retries_a_failed_flush(settings: Settings) -> None:
         holder.execute("BEGIN IMMEDIATE")
         record = make_record(rt.payloads)
         rt.cache.create(record)
-        wait_until(lambda: user_queue(rt.cache).last_error is not None)
+        wait_until(lambda: user_queue(rt.cache).last_error is not None, "the failed flush")
         holder.execute("COMMIT")
         holder.close()
-        wait_until(lambda: not rt.cache.require(record.assembly_guid).state.is_dirty)
+        wait_until(lambda: not rt.cache.require(record.assembly_guid).state.is_dirty, "the flush")
     finally:
         rt.close()
 

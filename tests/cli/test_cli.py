@@ -14,12 +14,9 @@ import json
 import os
 import shutil
 import sqlite3
-import subprocess
-import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,66 +27,16 @@ import pytest
 
 from assembly_engine.cli import main as cli_main
 from assembly_engine.persistence.payloads import PayloadStore
-from tests.engine_process import ADMIN_PASSWORD, EngineProcess, free_port
-from tests.support import script_content
+from tests.cli.support import Cli
+from tests.engine_process import EngineProcess, free_port
+from tests.support import CORPUS, script_content, wait_until
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-STAGING_SOURCE = REPO_ROOT / "Data" / "Engine" / "Assemblies"
-CORPUS = REPO_ROOT.parent / "shared" / "corpus"
 DOMAINS = ("official", "community", "user")
 DATABASES = {"official": "official.db", "community": "community.db", "user": "user_created.db"}
 OLD = time.time() - 7 * 24 * 3600  # an mtime far beyond verify's grace period
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-@dataclass
-class Cli:
-    """Runs ``python -m assembly_engine.cli --home H --staging-root S …`` as a subprocess."""
-
-    home: Path
-    staging: Path
-
-    def env(self) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("ENGINE_")}
-        env["ENGINE_ADMIN_PASSWORD"] = ADMIN_PASSWORD
-        env["COLUMNS"] = "200"
-        return env
-
-    def run(
-        self, *args: str | Path, input: str | None = None, timeout: float = 120
-    ) -> subprocess.CompletedProcess[str]:
-        argv = [
-            sys.executable,
-            "-m",
-            "assembly_engine.cli",
-            "--home",
-            str(self.home),
-            "--staging-root",
-            str(self.staging),
-            *map(str, args),
-        ]
-        return subprocess.run(
-            argv,
-            env=self.env(),
-            input=input,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            cwd=self.home.parent,
-        )
-
-    def ok(self, *args: str | Path, input: str | None = None, code: int = 0) -> str:
-        result = self.run(*args, input=input)
-        assert result.returncode == code, (
-            f"{args}: exit {result.returncode}, expected {code}\n"
-            f"stdout: {result.stdout[-3000:]}\nstderr: {result.stderr[-3000:]}"
-        )
-        return result.stdout
-
-    def json(self, *args: str | Path, input: str | None = None, code: int = 0) -> Any:
-        return json.loads(self.ok(*args, "--json", input=input, code=code))
 
 
 def staged_rows(staging: Path) -> list[tuple[str, str]]:
@@ -125,22 +72,6 @@ def comparable(document: dict[str, Any]) -> str:
 
 def exported_documents(folder: Path) -> list[str]:
     return sorted(comparable(json.loads(p.read_text(encoding="utf-8"))) for p in folder.rglob("*.json"))
-
-
-@pytest.fixture
-def cli(tmp_path: Path) -> Cli:
-    staging = tmp_path / "staging"
-    shutil.copytree(STAGING_SOURCE, staging)
-    return Cli(home=tmp_path / "home", staging=staging)
-
-
-@pytest.fixture
-def running(cli: Cli) -> Iterator[EngineProcess]:
-    engine = EngineProcess(cli.home, cli.staging).start()
-    try:
-        yield engine
-    finally:
-        engine.stop()
 
 
 # ------------------------------------------------------------------ help and --json
@@ -826,13 +757,11 @@ def test_backup_during_write_load_keeps_every_acknowledged_change(cli: Cli, tmp_
     try:
         worker = threading.Thread(target=write_load, args=(engine.url, engine.login(), load), daemon=True)
         worker.start()
-        deadline = time.monotonic() + 30
-        while len(load.snapshot()) < 40 and time.monotonic() < deadline and not load.errors:
-            time.sleep(0.05)
+        wait_until(lambda: len(load.snapshot()) >= 40 or load.errors, "40 acknowledged writes")
         before = load.snapshot()
         dest = tmp_path / "backup"
         backup = cli.run("backup", dest, "--json")
-        time.sleep(0.3)
+        wait_until(lambda: len(load.snapshot()) > len(before) or load.errors, "more writes")
         load.stop.set()
         worker.join(timeout=60)
         assert backup.returncode == 0, backup.stderr
@@ -874,9 +803,7 @@ def test_audit_verify_while_the_running_engine_writes(cli: Cli) -> None:
         ]
         for worker in workers:
             worker.start()
-        deadline = time.monotonic() + 30
-        while len(load.snapshot()) < 50 and time.monotonic() < deadline and not load.errors:
-            time.sleep(0.05)
+        wait_until(lambda: len(load.snapshot()) >= 50 or load.errors, "50 acknowledged writes")
         # An intact log must verify as intact every time; stop at the first false alarm.
         problems: list[str] = []
         deadline = time.monotonic() + 15

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.cli.test_cli import Cli, cli, running  # noqa: F401 - fixtures
+from tests.cli.support import Cli
 from tests.engine_process import EngineProcess
 
 
@@ -37,13 +37,13 @@ def make_assembly(engine: EngineProcess, headers: dict[str, str]) -> str:
 
 
 @pytest.fixture
-def engine_and_guid(running: EngineProcess) -> Iterator[tuple[EngineProcess, dict[str, str], str]]:  # noqa: F811
+def engine_and_guid(running: EngineProcess) -> Iterator[tuple[EngineProcess, dict[str, str], str]]:
     headers = running.login()
     yield running, headers, make_assembly(running, headers)
 
 
 def test_history_lists_revisions_as_a_table_and_as_json(
-    cli: Cli,  # noqa: F811
+    cli: Cli,
     engine_and_guid: tuple[EngineProcess, dict[str, str], str],
 ) -> None:
     _, _, guid = engine_and_guid
@@ -60,7 +60,7 @@ def test_history_lists_revisions_as_a_table_and_as_json(
 
 
 def test_diff_shows_changed_fields_and_a_unified_diff(
-    cli: Cli,  # noqa: F811
+    cli: Cli,
     engine_and_guid: tuple[EngineProcess, dict[str, str], str],
 ) -> None:
     _, _, guid = engine_and_guid
@@ -79,7 +79,7 @@ def test_diff_shows_changed_fields_and_a_unified_diff(
 
 
 def test_restore_and_undelete(
-    cli: Cli,  # noqa: F811
+    cli: Cli,
     engine_and_guid: tuple[EngineProcess, dict[str, str], str],
 ) -> None:
     engine, headers, guid = engine_and_guid
@@ -98,7 +98,7 @@ def test_restore_and_undelete(
     assert again.returncode == 1 and "is not deleted" in again.stderr
 
 
-def test_history_prune_in_process(cli: Cli) -> None:  # noqa: F811
+def test_history_prune_in_process(cli: Cli) -> None:
     engine = EngineProcess(cli.home, cli.staging).start()
     try:
         headers = engine.login()

@@ -7,18 +7,16 @@ the API by an admin in Dev Mode.
 
 The engine must serve the built UI (``web/dist``) at ``/``. If it does not, every test
 fails with a message saying so. ``AE_E2E_UI_PROXY=1`` serves ``web/dist`` from a small
-same-origin proxy in front of the engine instead (local development only).
+same-origin proxy in front of the engine instead (local development only). The helpers
+the tests use are in support.py.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-import sqlite3
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Literal
@@ -27,13 +25,13 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expect, sync_playwright
 
-from tests.engine_process import ADMIN_PASSWORD, EngineProcess
+from tests.e2e.support import OPERATOR, Engine
+from tests.engine_process import EngineProcess
+from tests.support import ADMIN_PASSWORD
 
 REPO = Path(__file__).resolve().parents[2]
 WEB_DIST = REPO / "web" / "dist"
 SHIPPED_LIBRARY = REPO / "Data" / "Engine" / "Assemblies"
-CORPUS = REPO.parent / "shared" / "corpus"
-ARTIFACTS = REPO / "test-artifacts"
 CHROMIUM = os.environ.get("AE_E2E_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless",
@@ -45,22 +43,8 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-OPERATOR = ("olga", "operator-password-olga")
-ADMIN = ("admin", ADMIN_PASSWORD)
-DEV_MODE_REASON = "e2e tests"
 
 expect.set_options(timeout=15_000)
-
-
-@dataclass
-class Engine:
-    process: EngineProcess
-    url: str  # where the browser goes (the engine itself, or the local proxy)
-    seeded: bool
-
-    def api(self, user: tuple[str, str] = ADMIN) -> httpx.Client:
-        headers = self.process.login(*user)
-        return httpx.Client(base_url=self.process.url, headers=headers, timeout=30)
 
 
 # -- the engine --------------------------------------------------------------------------
@@ -322,29 +306,3 @@ def new_context(browser: Browser, engine: Engine) -> Iterator[Callable[..., Brow
 @pytest.fixture
 def page(new_context: Callable[..., BrowserContext]) -> Page:
     return new_context().new_page()
-
-
-def sign_in(page: Page, user: tuple[str, str]) -> None:
-    page.goto("/")
-    page.get_by_label("Username").fill(user[0])
-    page.get_by_label("Password").fill(user[1])
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_test_id("user-name")).to_have_text(user[0])
-
-
-@contextmanager
-def hold_write_lock(database: Path) -> Iterator[None]:
-    """Hold a domain database's write lock, as another process could: flushes must wait."""
-    assert database.is_file(), database
-    conn = sqlite3.connect(database, isolation_level=None, timeout=30)
-    try:
-        conn.execute("BEGIN IMMEDIATE")
-        yield
-        conn.execute("ROLLBACK")
-    finally:
-        conn.close()
-
-
-def artifact(name: str) -> Path:
-    ARTIFACTS.mkdir(exist_ok=True)
-    return ARTIFACTS / name

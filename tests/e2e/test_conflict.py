@@ -12,7 +12,7 @@ from typing import Any, Literal
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
-from tests.e2e.conftest import OPERATOR, Engine, artifact, sign_in
+from tests.e2e.support import OPERATOR, Engine, artifact, sign_in
 
 pytestmark = pytest.mark.e2e
 

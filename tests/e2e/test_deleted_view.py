@@ -9,8 +9,7 @@ from collections.abc import Callable
 import pytest
 from playwright.sync_api import BrowserContext, Locator, Page, expect
 
-from tests.e2e.conftest import ADMIN, DEV_MODE_REASON, OPERATOR, Engine, artifact, sign_in
-from tests.e2e.test_history import dev_mode_api
+from tests.e2e.support import ADMIN, DEV_MODE_REASON, OPERATOR, Engine, artifact, dev_mode_api, sign_in
 
 pytestmark = pytest.mark.e2e
 

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import CORPUS, OPERATOR, Engine, sign_in
+from tests.e2e.support import OPERATOR, Engine, sign_in
+from tests.support import CORPUS
 
 pytestmark = pytest.mark.e2e
 

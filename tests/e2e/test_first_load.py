@@ -12,7 +12,7 @@ import httpx
 import pytest
 from playwright.sync_api import BrowserContext, Response, expect
 
-from tests.e2e.conftest import OPERATOR, Engine, artifact, sign_in
+from tests.e2e.support import OPERATOR, Engine, artifact, sign_in
 
 pytestmark = pytest.mark.e2e
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
-from tests.e2e.conftest import ADMIN, DEV_MODE_REASON, OPERATOR, Engine, artifact, sign_in
+from tests.e2e.support import ADMIN, DEV_MODE_REASON, OPERATOR, Engine, artifact, dev_mode_api, sign_in
 
 pytestmark = pytest.mark.e2e
 
@@ -157,25 +157,6 @@ def test_restore_refused_as_stale_says_so_and_changes_nothing(page: Page, engine
     page.get_by_test_id("revision-close").click()
     # Closing re-reads the history: the other person's revision is listed.
     expect(page.get_by_test_id("history-item")).to_have_count(4)
-
-
-def dev_mode_api(page: Page, enabled: bool) -> int:
-    """Switch Dev Mode of the page's own session, as another tab of it would."""
-    body: dict[str, object] = {"enabled": enabled}
-    if enabled:
-        body.update(password=ADMIN[1], reason=DEV_MODE_REASON)
-    return int(
-        page.evaluate(
-            """async (body) => {
-        const csrf = document.cookie.split('; ').find(c => c.startsWith('ae_csrf=')).split('=')[1];
-        const r = await fetch('/api/assemblies/dev-mode/switch', {method: 'POST', headers: {
-            'Content-Type': 'application/json', 'X-CSRF-Token': decodeURIComponent(csrf)},
-            body: JSON.stringify(body)});
-        return r.status;
-    }""",
-            body,
-        )
-    )
 
 
 def community_with_history(engine: Engine) -> str:

@@ -9,7 +9,7 @@ import uuid
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import OPERATOR, Engine, artifact, sign_in
+from tests.e2e.support import OPERATOR, Engine, artifact, sign_in
 
 pytestmark = pytest.mark.e2e
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Dialog, Page, expect
 
-from tests.e2e.conftest import OPERATOR, Engine, sign_in
+from tests.e2e.support import OPERATOR, Engine, sign_in
 
 pytestmark = pytest.mark.e2e
 

@@ -8,7 +8,7 @@ import uuid
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import ADMIN, OPERATOR, Engine, hold_write_lock, sign_in
+from tests.e2e.support import ADMIN, OPERATOR, Engine, hold_write_lock, sign_in
 
 pytestmark = pytest.mark.e2e
 

@@ -8,7 +8,7 @@ from collections.abc import Callable
 import pytest
 from playwright.sync_api import BrowserContext, Locator, Page, expect
 
-from tests.e2e.conftest import ADMIN, OPERATOR, Engine, artifact, sign_in
+from tests.e2e.support import ADMIN, OPERATOR, Engine, artifact, sign_in
 
 pytestmark = pytest.mark.e2e
 

@@ -8,7 +8,7 @@ from typing import Literal
 import pytest
 from playwright.sync_api import BrowserContext, expect
 
-from tests.e2e.conftest import ADMIN, OPERATOR, Engine, artifact, hold_write_lock, sign_in
+from tests.e2e.support import ADMIN, OPERATOR, Engine, artifact, hold_write_lock, sign_in
 
 pytestmark = pytest.mark.e2e
 

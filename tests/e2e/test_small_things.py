@@ -9,7 +9,7 @@ import uuid
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import ADMIN, Engine, sign_in
+from tests.e2e.support import ADMIN, Engine, sign_in
 
 pytestmark = pytest.mark.e2e
 

@@ -35,8 +35,8 @@ from assembly_engine.api.app import create_app
 from assembly_engine.config import Settings
 from assembly_engine.services.container import EngineServices
 from tests.engine_process import EngineProcess
+from tests.support import ADMIN_PASSWORD, temp_settings
 
-ADMIN_PASSWORD = "admin-password-for-tests"
 OPERATOR = ("sweep-operator", "sweep-operator-password")
 LIMIT = 1024 * 1024  # ENGINE_IMPORT_MAX_BYTES of the sweep engine: deep nesting fits under it
 DB_FILES = ("official.db", "community.db", "user_created.db")
@@ -72,17 +72,7 @@ def _login(client: TestClient, username: str, password: str) -> str:
 
 
 def run_engine(root: Path, import_max_bytes: int) -> Iterator[Engine]:
-    staging = root / "staging"
-    staging.mkdir()
-    settings = Settings(
-        home=root / "home",
-        staging_root=staging,
-        flush_interval=3600,
-        admin_password=ADMIN_PASSWORD,
-        lock_retry_seconds=1.0,
-        import_max_bytes=import_max_bytes,
-        dev_mode_ttl_seconds=3600,
-    )
+    settings = temp_settings(root, lock_retry_seconds=1.0, import_max_bytes=import_max_bytes)
     app = create_app(settings, console_log=False)
     with TestClient(app, raise_server_exceptions=False) as client:
         engine = Engine(client, root, settings)

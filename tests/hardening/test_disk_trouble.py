@@ -42,8 +42,8 @@ from assembly_engine.persistence import journal as journal_module
 from assembly_engine.persistence import payloads as payloads_module
 from assembly_engine.persistence.audit_chain import verify_file
 from assembly_engine.services.container import EngineServices
+from tests.support import ADMIN_PASSWORD, temp_settings
 
-ADMIN_PASSWORD = "admin-password-for-tests"
 TMPFS_SIZE = "8m"
 
 
@@ -127,18 +127,6 @@ class Engine:
 
     def live(self) -> list[str]:
         return [g for g, s in self.acked.items() if s is not None]
-
-
-def make_settings(home: Path, staging: Path) -> Settings:
-    staging.mkdir(parents=True, exist_ok=True)
-    return Settings(
-        home=home,
-        staging_root=staging,
-        flush_interval=3600,
-        admin_password=ADMIN_PASSWORD,
-        lock_retry_seconds=1.0,
-        dev_mode_ttl_seconds=3600,
-    )
 
 
 def prepare(engine: Engine) -> None:
@@ -329,7 +317,7 @@ def full_disk_engine(tmp_path: Path, mount_on: str) -> Iterator[tuple[Engine, Fi
     mount_point = home / "Assemblies" if mount_on == "runtime" else home
     if not _mount_tmpfs(mount_point):
         pytest.skip("cannot mount a size-limited tmpfs here (needs root and mount)")
-    engine = Engine(make_settings(home, tmp_path / "staging"))
+    engine = Engine(temp_settings(tmp_path, lock_retry_seconds=1.0))
     filler = Filler(mount_point)
     try:
         engine.start()
@@ -538,7 +526,7 @@ def read_only_payloads(engine: Engine) -> Iterator[None]:
 @pytest.fixture(scope="module")
 def shared_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
     root = tmp_path_factory.mktemp("disk-injected")
-    running = Engine(make_settings(root / "home", root / "staging"))
+    running = Engine(temp_settings(root, lock_retry_seconds=1.0))
     running.start()
     try:
         yield running

@@ -26,7 +26,9 @@ import httpx
 import pytest
 
 from assembly_engine.persistence.audit_chain import verify_file
-from tests.engine_process import ADMIN_PASSWORD, EngineProcess
+from tests.engine_process import EngineProcess
+from tests.hardening.support import dev_mode_headers, new_script, running
+from tests.support import wait_until
 
 REPO_STAGING = Path(__file__).resolve().parents[2] / "Data" / "Engine" / "Assemblies"
 FAST_LOCKS = {
@@ -34,16 +36,6 @@ FAST_LOCKS = {
     "ENGINE_SQLITE_BUSY_TIMEOUT_MS": "100",
     "ENGINE_DEV_MODE_TTL_SECONDS": "86400",
 }
-
-
-def wait_until(condition: Any, what: str, timeout: float = 30.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def rows_of(database: Path) -> dict[str, tuple[int, str]]:
@@ -56,39 +48,6 @@ def rows_of(database: Path) -> dict[str, tuple[int, str]]:
         }
     finally:
         conn.close()
-
-
-def new_script(token: str, domain: str = "user") -> dict[str, Any]:
-    return {
-        "display_name": f"durable {token}",
-        "assembly_kind": "script",
-        "assembly_type": "bash",
-        "domain": domain,
-        "summary": token,
-        "payload": {"script": f"echo {token}\n"},
-    }
-
-
-def dev_mode_headers(engine: EngineProcess) -> dict[str, str]:
-    headers = engine.login()
-    switched = httpx.post(
-        f"{engine.url}/api/assemblies/dev-mode/switch",
-        headers=headers,
-        timeout=30,
-        json={"enabled": True, "password": ADMIN_PASSWORD, "reason": "durability"},
-    )
-    assert switched.status_code == 200, switched.text
-    return headers
-
-
-@contextmanager
-def running(engine: EngineProcess) -> Iterator[EngineProcess]:
-    engine.start()
-    try:
-        yield engine
-    finally:
-        if engine.proc is not None and engine.proc.poll() is None:
-            engine.stop()
 
 
 @contextmanager
@@ -622,11 +581,18 @@ def test_kill_while_changes_wait_on_a_locked_journal(tmp_path: Path) -> None:
         except httpx.HTTPError as exc:
             waiting.append(exc)
 
+    folders = runtime / "Payloads"
+
+    def written() -> int:  # payload folders complete (a folder being written is a .tmp-*)
+        return sum(not p.name.startswith(".") for p in folders.iterdir())
+
+    before = written()
     with journal_locked(runtime / "journal.db"):
         threads = [threading.Thread(target=write, args=(f"waiting-{i}",)) for i in range(4)]
         for thread in threads:
             thread.start()
-        time.sleep(0.5)  # the four creates are waiting on the lock now
+        # A create writes its payload folder, then waits on the journal's lock.
+        wait_until(lambda: written() == before + 4, "the four creates to reach the locked journal")
         engine.kill()
         for thread in threads:
             thread.join()

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 
 from tests.engine_process import EngineProcess
-from tests.hardening.test_durability import dev_mode_headers, new_script, running
+from tests.hardening.support import dev_mode_headers, new_script, running
 
 
 def history(engine: EngineProcess, headers: dict[str, str], guid: str) -> list[tuple[int, str]]:

@@ -3,14 +3,13 @@ records in the background, and says so in /api/health."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 from assembly_engine.persistence.databases import ConnectionOptions, DomainDatabase
 from assembly_engine.persistence.payloads import PayloadStore
 from assembly_engine.types import Domain
 from tests.engine_process import EngineProcess
-from tests.support import make_record
+from tests.support import make_record, wait_until
 
 COUNT = 300
 
@@ -34,10 +33,7 @@ def test_a_booted_engine_serves_its_library_and_reports_when_warm(tmp_path: Path
             assert health["assemblies"]["user"] == COUNT and isinstance(health["cache_warm"], bool)
             one = http.get(f"/api/assemblies/{records[7].assembly_guid}", headers=headers)
             assert one.status_code == 200 and one.json()["display_name"] == "Preloaded 007"
-            deadline = time.monotonic() + 30
-            while not http.get("/api/health").json()["cache_warm"]:
-                assert time.monotonic() < deadline, "the cache never finished building its records"
-                time.sleep(0.1)
+            wait_until(lambda: http.get("/api/health").json()["cache_warm"], "the cache to build its records")
             listed = http.get("/api/assemblies?limit=5&sort=display_name", headers=headers).json()
             assert listed["total"] == COUNT
             assert [i["display_name"] for i in listed["items"]] == [f"Preloaded {i:03d}" for i in range(5)]

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
 from assembly_engine.persistence.engine_store import SqliteEngineStore
@@ -19,41 +16,16 @@ from assembly_engine.services.auth.sessions import InvalidSession, Session, Sess
 from assembly_engine.services.auth.throttle import PasswordGate, PasswordThrottle
 from assembly_engine.services.auth.users import AuthError, InvalidCredentials, UserService
 from assembly_engine.types import Role
+from tests.support import PASSWORD, FakeClock
 
-PASSWORD = "correct horse battery"
 DEV_TTL = 900
-START = 1_700_000_000.0  # 2023-11-14T22:13:20Z
-
-
-class FakeClock:
-    def __init__(self, now: float = START) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[SqliteEngineStore]:
-    engine_store = SqliteEngineStore(tmp_path / "engine.db", busy_timeout_ms=2000)
-    yield engine_store
-    engine_store.close()
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def users(store: SqliteEngineStore, clock: FakeClock) -> UserService:
-    service = UserService(store, fast_hashing=True, clock=clock)
-    service.create("root", PASSWORD, Role.ADMIN)
-    service.create("alice", PASSWORD, Role.OPERATOR)
-    return service
+def users(users: UserService) -> UserService:
+    users.create("root", PASSWORD, Role.ADMIN)
+    users.create("alice", PASSWORD, Role.OPERATOR)
+    return users
 
 
 @pytest.fixture

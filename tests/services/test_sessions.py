@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,54 +12,21 @@ from assembly_engine.persistence.engine_store import SqliteEngineStore
 from assembly_engine.services.auth.sessions import SessionService, hash_token
 from assembly_engine.services.auth.users import InvalidCredentials, UserService
 from assembly_engine.types import Role
+from tests.support import PASSWORD, FakeClock, db_bytes
 
-PASSWORD = "correct horse battery"
 TTL = 3600
 
 
-class FakeClock:
-    def __init__(self, now: float = 1_700_000_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[SqliteEngineStore]:
-    engine_store = SqliteEngineStore(tmp_path / "engine.db", busy_timeout_ms=2000)
-    yield engine_store
-    engine_store.close()
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def users(store: SqliteEngineStore) -> UserService:
-    service = UserService(store, fast_hashing=True)
-    service.create("root", PASSWORD, Role.ADMIN)
-    service.create("alice", PASSWORD, Role.OPERATOR)
-    return service
+def users(users: UserService) -> UserService:
+    users.create("root", PASSWORD, Role.ADMIN)
+    users.create("alice", PASSWORD, Role.OPERATOR)
+    return users
 
 
 @pytest.fixture
 def sessions(store: SqliteEngineStore, clock: FakeClock, users: UserService) -> SessionService:
     return SessionService(store, ttl_seconds=TTL, clock=clock)
-
-
-def db_bytes(store: SqliteEngineStore) -> bytes:
-    data = b""
-    for suffix in ("", "-wal"):
-        path = Path(str(store.path) + suffix)
-        if path.exists():
-            data += path.read_bytes()
-    return data
 
 
 def test_token_is_long_urlsafe_and_unique(sessions: SessionService) -> None:

@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from assembly_engine.persistence.engine_store import SqliteEngineStore
 from assembly_engine.services.auth.throttle import PasswordGate, PasswordThrottle, TooManyAttempts
 from assembly_engine.services.auth.users import (
     MAX_CONCURRENT_HASHES,
@@ -17,19 +14,7 @@ from assembly_engine.services.auth.users import (
     Role,
     UserService,
 )
-
-PASSWORD = "correct horse battery"
-
-
-class FakeClock:
-    def __init__(self, now: float = 1000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
+from tests.support import PASSWORD, FakeClock
 
 
 def fail(throttle: PasswordThrottle, username: str, address: str | None) -> float:
@@ -144,12 +129,9 @@ def test_memory_is_bounded() -> None:
 
 
 @pytest.fixture
-def users(tmp_path: Path) -> Iterator[UserService]:
-    store = SqliteEngineStore(tmp_path / "engine.db")
-    service = UserService(store, fast_hashing=True)
-    service.create("alice", PASSWORD, Role.ADMIN)
-    yield service
-    store.close()
+def users(users: UserService) -> UserService:
+    users.create("alice", PASSWORD, Role.ADMIN)
+    return users
 
 
 def test_gate_refuses_with_retry_after_and_never_hashes_then(users: UserService) -> None:

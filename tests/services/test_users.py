@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
 
@@ -24,31 +24,7 @@ from assembly_engine.services.auth.users import (
     UserNotFound,
     UserService,
 )
-
-PASSWORD = "correct horse battery"
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[SqliteEngineStore]:
-    engine_store = SqliteEngineStore(tmp_path / "engine.db", busy_timeout_ms=2000)
-    yield engine_store
-    engine_store.close()
-
-
-@pytest.fixture
-def users(store: SqliteEngineStore) -> UserService:
-    return UserService(store, fast_hashing=True)
-
-
-def db_bytes(store: SqliteEngineStore) -> bytes:
-    """Everything on disk for this database: main file plus WAL."""
-    data = b""
-    for suffix in ("", "-wal"):
-        path = Path(str(store.path) + suffix)
-        if path.exists():
-            data += path.read_bytes()
-    return data
-
+from tests.support import PASSWORD, db_bytes
 
 # -- store -----------------------------------------------------------------------------------
 

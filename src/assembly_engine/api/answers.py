@@ -1,23 +1,27 @@
-"""Response models: what the routes answer, so /openapi.json documents it.
+"""Response models: what the routes answer, so /openapi.json documents every answer.
 
-Extra fields are allowed (``extra="allow"``) so a model documents an answer without ever
-dropping part of it; the services build the answers (services/assemblies/views.py).
+The services build the answers as plain dicts (services/assemblies/views.py and the
+services' ``as_dict``); these models describe them, field names as Docs/assemblies.md §7
+gives them. Extra fields are allowed (``extra="allow"``) so a model documents an answer
+without ever dropping part of it; free-form values (metadata, a workflow, a legacy
+document) are ``dict[str, Any]``. A field with a default is one the answer may leave
+out, so routes using such a model set ``response_model_exclude_unset``.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
-from ..services.auth.users import Role
-from ..types import AssemblyKind, Domain, Integrity
+from ..types import AssemblyKind, Domain, Integrity, Role
 
 
 class Answer(BaseModel):
     model_config = ConfigDict(extra="allow")
 
 
+# -- sign-in and Dev Mode ----------------------------------------------------------------
 class UserRef(Answer):
     username: str
     role: Role
@@ -58,6 +62,19 @@ class SignedOut(Answer):
     signed_out: bool
 
 
+# -- users -------------------------------------------------------------------------------
+class UserView(Answer):
+    username: str
+    role: Role
+    disabled: bool
+    created_at: str
+    updated_at: str
+
+
+class UserList(Answer):
+    items: list[UserView]
+
+
 class Health(Answer):
     status: str
     assemblies: dict[str, int]
@@ -65,6 +82,7 @@ class Health(Answer):
     cache_warm: bool
 
 
+# -- assemblies --------------------------------------------------------------------------
 class AssemblyView(Answer):
     """An assembly as the list shows it (``payload_guid`` for admins only)."""
 
@@ -91,6 +109,48 @@ class AssemblyView(Answer):
     payload_guid: str | None = None
 
 
+class Attachment(Answer):
+    """An attached file as a detail lists it; its bytes come from the attachment route."""
+
+    file_name: str
+    mime_type: str
+    size: int
+
+
+class AttachmentWithData(Attachment):
+    data: str = Field(description="the file's bytes, base64")
+
+
+class ScriptPayload(Answer):
+    script: str
+    files: list[Attachment]
+
+
+class ScriptPayloadWithData(Answer):
+    script: str
+    files: list[AttachmentWithData]
+
+
+class WorkflowPayload(Answer):
+    """A workflow's JSON as stored; ``workflow: null`` and ``error`` when it does not parse."""
+
+    workflow: dict[str, Any] | None
+    error: str | None = None
+
+
+class AssemblyDetail(AssemblyView):
+    payload: ScriptPayload | WorkflowPayload
+
+
+class Deleted(Answer):
+    """A delete is queued: the assembly is gone from the list at once."""
+
+    assembly_guid: str
+    source: Domain
+    status: Literal["queued_delete"]
+    is_dirty: bool
+
+
 class QueueDepth(Answer):
     depth: int
 
@@ -108,3 +168,221 @@ class Facets(Answer):
     kind: dict[str, int]
     category: dict[str, int]
     total: int
+
+
+# -- the write queue, flush and official sync ----------------------------------------------
+class QueuedChange(Answer):
+    assembly_guid: str
+    display_name: str
+    operation: Literal["upsert", "delete"]
+    revision: int
+    dirty_since: str | None
+    flush_error: str | None
+
+
+class DomainQueue(Answer):
+    pending: int
+    upserts: int
+    deletes: int
+    oldest_dirty_since: str | None
+    last_flush: str | None
+    last_error: str | None
+    waiting_since: str | None
+    items: list[QueuedChange]
+
+
+class QueueState(Answer):
+    """Pending writes per domain (Docs/assemblies.md §6)."""
+
+    depth: int
+    flush_interval: float
+    domains: dict[Domain, DomainQueue]
+
+
+class RefusedChange(Answer):
+    assembly_guid: str
+    error: str
+
+
+class DomainFlush(Answer):
+    persisted: int
+    error: str | None
+    refused: list[RefusedChange]
+
+
+class Flushed(Answer):
+    results: dict[Domain, DomainFlush]
+    queue: QueueState
+
+
+class OfficialSynced(Answer):
+    staging_count: int
+    runtime_count: int
+    payloads_copied: int
+    payloads_removed: int
+    problems: list[str]
+    matches: bool
+
+
+# -- version history (Docs/assemblies.md §6.1) ---------------------------------------------
+Action = Annotated[
+    str,
+    Field(
+        description="what made the revision: create, update, import, clone, restore, undelete, "
+        "official_sync or baseline"
+    ),
+]
+
+
+class RevisionEntry(Answer):
+    revision: int
+    action: Action
+    updated_at: str
+    updated_by: str | None
+    changed_fields: list[str]
+    payload_checksum: str
+    payload_size_bytes: int
+    is_current: bool
+
+
+class RevisionPage(Answer):
+    """Every kept revision, newest first; also for a deleted assembly (``deleted``)."""
+
+    assembly_guid: str
+    source: Domain
+    deleted: bool
+    deleted_at: str | None
+    deleted_by: str | None
+    items: list[RevisionEntry]
+    total: int
+
+
+class RevisionDetail(AssemblyView):
+    action: Action
+    payload: ScriptPayload | WorkflowPayload
+
+
+class DeletedAssembly(AssemblyView):
+    deleted_at: str
+    deleted_by: str | None
+
+
+class DeletedPage(Answer):
+    items: list[DeletedAssembly]
+    total: int
+
+
+# -- import (Docs/assemblies.md §10.2) ------------------------------------------------------
+class WouldCreate(Answer):
+    """What an import would create, with attachments' ``data``; ``replaces`` names the
+    assembly it would replace in place, or is null."""
+
+    display_name: str
+    summary: str | None
+    category: str | None
+    assembly_kind: AssemblyKind
+    assembly_type: str
+    version: int | None
+    source: Domain
+    metadata: dict[str, Any]
+    tags: list[str]
+    payload: ScriptPayloadWithData | WorkflowPayload
+    replaces: str | None
+
+
+class DryRun(Answer):
+    dry_run: Literal[True]
+    would_create: WouldCreate
+
+
+# A new assembly (201), the one replaced in place (200) or a dry run (200).
+Imported = AssemblyView | DryRun
+
+
+class BatchImported(Answer):
+    index: int
+    status: Literal["imported", "replaced"]
+    assembly_guid: str
+    display_name: str
+    assembly_kind: AssemblyKind
+
+
+class BatchValid(Answer):
+    index: int
+    status: Literal["valid"]
+    would_create: WouldCreate
+
+
+class BatchFailed(Answer):
+    index: int
+    status: Literal["failed"]
+    error: str
+    message: str
+
+
+class BatchImport(Answer):
+    """One result per document, in order; the counts are of the results' ``status``."""
+
+    dry_run: bool
+    imported: int
+    replaced: int
+    valid: int
+    failed: int
+    results: list[Annotated[BatchImported | BatchValid | BatchFailed, Field(discriminator="status")]]
+
+
+# -- maintenance -------------------------------------------------------------------------
+class SchemaCheck(Answer):
+    file: str
+    ok: bool
+    user_version: int
+    missing_columns: list[str]
+
+
+class PayloadProblem(Answer):
+    assembly_guid: str
+    display_name: str
+    domain: Domain
+    payload_guid: str
+    where: list[str] = Field(description="cache, database, history and/or journal")
+
+
+class Verified(Answer):
+    """The verify report (Docs/assemblies.md §11): ``ok`` when nothing is wrong or left over."""
+
+    ok: bool
+    schema_: dict[Domain, SchemaCheck] = Field(alias="schema")
+    payloads_checked: int
+    missing: list[PayloadProblem]
+    corrupt: list[PayloadProblem]
+    orphans: list[str]
+    recent_unreferenced: list[str]
+    stale_temp: list[str]
+    removed: list[str]
+
+
+class AuditChecked(Answer):
+    ok: bool
+    entries: int
+    first_bad_line: int | None
+    problem: str | None
+    path: str
+
+
+class Pruned(Answer):
+    keep: int
+    trash_days: int
+    revisions_removed: int
+    deleted_purged: int
+    payloads_removed: list[str]
+
+
+class BackedUp(Answer):
+    destination: str
+    copied: dict[str, int] = Field(description="pages copied per database file, and payload folders")
+    seconds: float
+
+
+class OfficialExported(Answer):
+    destination: str
+    assemblies: int = Field(description="official assemblies written to the new staging copy")

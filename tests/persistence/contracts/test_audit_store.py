@@ -16,8 +16,7 @@ from assembly_engine.persistence.audit_chain import (
     head_path_for,
     verify_file,
 )
-
-from .conftest import Backend
+from tests.persistence.contracts.backends import Backend
 
 
 def fields(action: str, time: str = "2026-01-01T00:00:00.000Z") -> dict[str, Any]:

@@ -10,8 +10,7 @@ import pytest
 from assembly_engine.persistence.databases import HistoryWrite
 from assembly_engine.persistence.models import AssemblyRecord, PayloadRef
 from assembly_engine.types import AssemblyKind, Domain, PayloadType
-
-from .conftest import Backend
+from tests.persistence.contracts.backends import Backend
 
 
 def stored_record(domain: Domain, name: str, *, guid: str | None = None, revision: int = 1) -> AssemblyRecord:

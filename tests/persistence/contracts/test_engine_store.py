@@ -8,8 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
 from assembly_engine.persistence.errors import EngineError, StorageFailed
-
-from .conftest import Backend
+from tests.persistence.contracts.backends import Backend
 
 NOW = "2026-01-01T00:00:00Z"
 T = TypeVar("T")

@@ -9,8 +9,8 @@ import pytest
 from assembly_engine.persistence.databases import ConnectionOptions, DomainDatabase, HistoryWrite
 from assembly_engine.persistence.models import PayloadContent
 from assembly_engine.types import DATABASE_FILES, Domain, PayloadType
+from tests.persistence.contracts.backends import Backend
 
-from .conftest import Backend
 from .test_domain_store import revision_row, stored_record
 
 

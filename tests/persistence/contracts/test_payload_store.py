@@ -16,8 +16,7 @@ from assembly_engine.persistence.payloads import (
 )
 from assembly_engine.persistence.payloads import PayloadStore as FolderPayloadStore
 from assembly_engine.types import Integrity, PayloadType
-
-from .conftest import Backend
+from tests.persistence.contracts.backends import Backend
 
 
 def content(text: str = "Write-Host 'hi'\n") -> PayloadContent:

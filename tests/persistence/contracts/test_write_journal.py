@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from assembly_engine.persistence.journal import new_entry
 from assembly_engine.types import Domain
+from tests.persistence.contracts.backends import Backend
 from tests.support import make_record
-
-from .conftest import Backend
 
 
 def test_a_submitted_entry_is_durable_and_pending_after_a_restart(backend: Backend) -> None:

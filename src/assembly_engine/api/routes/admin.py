@@ -9,6 +9,7 @@ from fastapi import APIRouter, Body
 from pydantic import Field, StrictBool, StrictFloat
 
 from ...services.request_bodies import WHOLE, StrictModel
+from ..answers import AuditChecked, BackedUp, OfficialExported, Pruned, Verified
 from ..deps import CurrentCaller, Services
 from ..errors import ApiError, error_responses
 
@@ -29,13 +30,13 @@ class BackupRequest(StrictModel):
     destination: Annotated[str, Field(min_length=1, max_length=4096)]
 
 
-@router.get("/verify", responses=error_responses(401, 403))
+@router.get("/verify", response_model=Verified, responses=error_responses(401, 403))
 def verify(caller: CurrentCaller, engine: Services) -> dict[str, Any]:
     """Check schemas, payload checksums, missing and orphan payloads (changes nothing)."""
     return engine.maintenance.verify(caller)
 
 
-@router.post("/verify", responses=error_responses(400, 401, 403, 415, 422))
+@router.post("/verify", response_model=Verified, responses=error_responses(400, 401, 403, 415, 422))
 def verify_and_fix(
     body: Annotated[VerifyRequest, Body()], caller: CurrentCaller, engine: Services
 ) -> dict[str, Any]:
@@ -43,13 +44,13 @@ def verify_and_fix(
     return engine.maintenance.verify(caller, fix=body.fix, grace_seconds=body.grace_seconds)
 
 
-@router.get("/audit/verify", responses=error_responses(401, 403))
+@router.get("/audit/verify", response_model=AuditChecked, responses=error_responses(401, 403))
 def audit_verify(caller: CurrentCaller, engine: Services) -> dict[str, Any]:
     """Check the audit log's hash chain and head file while the engine keeps writing."""
     return engine.maintenance.verify_audit(caller)
 
 
-@router.post("/history/prune", responses=error_responses(400, 401, 403, 415, 422, 503))
+@router.post("/history/prune", response_model=Pruned, responses=error_responses(400, 401, 403, 415, 422, 503))
 def prune_history(
     caller: CurrentCaller, engine: Services, body: Annotated[PruneRequest | None, Body()] = None
 ) -> dict[str, Any]:
@@ -58,7 +59,9 @@ def prune_history(
     return engine.history.prune(caller, keep=body.keep, trash_days=body.trash_days)
 
 
-@router.post("/export-official", responses=error_responses(400, 401, 403, 415, 422))
+@router.post(
+    "/export-official", response_model=OfficialExported, responses=error_responses(400, 401, 403, 415, 422)
+)
 def export_official(
     body: Annotated[BackupRequest, Body()], caller: CurrentCaller, engine: Services
 ) -> dict[str, Any]:
@@ -70,7 +73,7 @@ def export_official(
         raise ApiError(400, "invalid_request", f"Export failed: {exc}") from None
 
 
-@router.post("/backup", responses=error_responses(400, 401, 403, 415, 422))
+@router.post("/backup", response_model=BackedUp, responses=error_responses(400, 401, 403, 415, 422))
 def backup(body: Annotated[BackupRequest, Body()], caller: CurrentCaller, engine: Services) -> dict[str, Any]:
     """Snapshot everything into a folder on the engine's machine (CLI only)."""
     try:

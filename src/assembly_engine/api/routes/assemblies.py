@@ -24,7 +24,21 @@ from ...services.assemblies.listing import FacetParams, ListParams, PageParams, 
 from ...services.assemblies.service import ImportItem
 from ...services.container import EngineServices
 from ...services.request_bodies import WHOLE, StrictModel
-from ..answers import Facets, ListPage
+from ..answers import (
+    AssemblyDetail,
+    AssemblyView,
+    BatchImport,
+    Deleted,
+    DeletedPage,
+    Facets,
+    Flushed,
+    Imported,
+    ListPage,
+    OfficialSynced,
+    QueueState,
+    RevisionDetail,
+    RevisionPage,
+)
 from ..deps import CurrentCaller, Services, authenticate
 from ..errors import ApiError, error_responses
 from ..params import AssemblyId, IfMatch, RevisionNumber, parse_if_match
@@ -37,6 +51,12 @@ router = APIRouter(prefix="/api/assemblies", tags=["assemblies"])
 
 READ_ERRORS = error_responses(400, 401, 404, 409, 422)
 WRITE_ERRORS = error_responses(400, 401, 403, 404, 409, 413, 415, 422, 503)
+# Exports are the legacy document, free-form JSON; an attachment is opaque bytes.
+DOCUMENT = {"description": "the legacy document, as a download", "model": dict[str, Any]}
+ATTACHMENT = {
+    "description": "the file's bytes, as a download",
+    "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+}
 
 
 def _query_refused(exc: ValidationError) -> RequestValidationError:
@@ -109,26 +129,34 @@ def list_facets(request: Request, caller: CurrentCaller, engine: Services) -> di
     return engine.assemblies.listing.facets(caller, _validated(FacetParams, request).to_query())
 
 
-@router.post("", status_code=201, responses=WRITE_ERRORS)
+@router.post(
+    "",
+    status_code=201,
+    response_model=AssemblyView,
+    response_model_exclude_unset=True,
+    responses=WRITE_ERRORS,
+)
 def create_assembly(
     body: Annotated[NewAssembly, Body()], caller: CurrentCaller, engine: Services
 ) -> dict[str, Any]:
     return engine.assemblies.create(caller, body)
 
 
-@router.get("/queue", responses=error_responses(401))
+@router.get("/queue", response_model=QueueState, responses=error_responses(401))
 def queue(caller: CurrentCaller, engine: Services) -> dict[str, Any]:
     return engine.assemblies.queue(caller)
 
 
-@router.post("/dev-mode/write", responses=error_responses(400, 401, 403, 415, 422, 503))
+@router.post(
+    "/dev-mode/write", response_model=Flushed, responses=error_responses(400, 401, 403, 415, 422, 503)
+)
 def dev_mode_write(
     caller: CurrentCaller, engine: Services, body: Annotated[FlushRequest | None, Body()] = None
 ) -> dict[str, Any]:
     return engine.assemblies.flush(caller, body.domain if body else None)
 
 
-@router.post("/official/sync", responses=error_responses(401, 403, 503))
+@router.post("/official/sync", response_model=OfficialSynced, responses=error_responses(401, 403, 503))
 def official_sync(caller: CurrentCaller, engine: Services) -> dict[str, Any]:
     return engine.assemblies.sync_official(caller)
 
@@ -136,7 +164,9 @@ def official_sync(caller: CurrentCaller, engine: Services) -> dict[str, Any]:
 @router.post(
     "/import",
     status_code=201,
-    responses={**WRITE_ERRORS, 200: {"description": "replaced in place, or a dry run"}},
+    response_model=Imported,
+    response_model_exclude_unset=True,
+    responses={**WRITE_ERRORS, 200: {"description": "replaced in place, or a dry run", "model": Imported}},
 )
 def import_assembly(
     body: Annotated[ImportRequest, Body()], caller: CurrentCaller, engine: Services, response: Response
@@ -172,7 +202,7 @@ def _batch_item(item: ImportDocument) -> ImportItem:
         return ImportItem(None, item.file_name, problem=f"{exc}.")
 
 
-@router.post("/import/batch", responses=WRITE_ERRORS)
+@router.post("/import/batch", response_model=BatchImport, responses=WRITE_ERRORS)
 def import_batch(
     body: Annotated[ImportBatchRequest, Body()], caller: CurrentCaller, engine: Services
 ) -> dict[str, Any]:
@@ -197,6 +227,8 @@ class RestoreRequest(StrictModel):
 
 @router.get(
     "/deleted",
+    response_model=DeletedPage,
+    response_model_exclude_unset=True,
     responses=error_responses(401, 422),
     openapi_extra={"parameters": _query_parameters(DeletedParams)},
 )
@@ -205,7 +237,7 @@ def deleted_assemblies(request: Request, caller: CurrentCaller, engine: Services
     return engine.history.deleted(caller, _validated(DeletedParams, request).to_query())
 
 
-@router.get("/{guid:guid}/revisions", responses=READ_ERRORS)
+@router.get("/{guid:guid}/revisions", response_model=RevisionPage, responses=READ_ERRORS)
 def list_revisions(
     guid: AssemblyId, caller: CurrentCaller, engine: Services, page: Annotated[PageParams, Query()]
 ) -> dict[str, Any]:
@@ -213,7 +245,12 @@ def list_revisions(
     return engine.history.revisions(caller, guid, limit=page.limit, offset=page.offset)
 
 
-@router.get("/{guid:guid}/revisions/{revision}", responses=READ_ERRORS)
+@router.get(
+    "/{guid:guid}/revisions/{revision}",
+    response_model=RevisionDetail,
+    response_model_exclude_unset=True,
+    responses=READ_ERRORS,
+)
 def get_revision(
     guid: AssemblyId, revision: RevisionNumber, caller: CurrentCaller, engine: Services
 ) -> dict[str, Any]:
@@ -221,7 +258,7 @@ def get_revision(
     return engine.history.revision(caller, guid, revision)
 
 
-@router.get("/{guid:guid}/revisions/{revision}/export", responses=READ_ERRORS)
+@router.get("/{guid:guid}/revisions/{revision}/export", responses={200: DOCUMENT, **READ_ERRORS})
 def export_revision(
     guid: AssemblyId, revision: RevisionNumber, caller: CurrentCaller, engine: Services
 ) -> JsonResponse:
@@ -229,7 +266,12 @@ def export_revision(
     return JsonResponse(document, headers={"Content-Disposition": attachment_disposition(file_name)})
 
 
-@router.post("/{guid:guid}/revisions/{revision}/restore", responses=WRITE_ERRORS)
+@router.post(
+    "/{guid:guid}/revisions/{revision}/restore",
+    response_model=AssemblyView,
+    response_model_exclude_unset=True,
+    responses=WRITE_ERRORS,
+)
 def restore_revision(
     guid: AssemblyId,
     revision: RevisionNumber,
@@ -245,24 +287,33 @@ def restore_revision(
     return engine.history.restore(caller, guid, revision, expected_revision=expected)
 
 
-@router.post("/{guid:guid}/undelete", responses=WRITE_ERRORS)
+@router.post(
+    "/{guid:guid}/undelete",
+    response_model=AssemblyView,
+    response_model_exclude_unset=True,
+    responses=WRITE_ERRORS,
+)
 def undelete_assembly(guid: AssemblyId, caller: CurrentCaller, engine: Services) -> dict[str, Any]:
     """Bring a deleted assembly back at its last revision (rules of a create)."""
     return engine.history.undelete(caller, guid)
 
 
-@router.get("/{guid:guid}/export", responses=READ_ERRORS)
+@router.get("/{guid:guid}/export", responses={200: DOCUMENT, **READ_ERRORS})
 def export_assembly(guid: AssemblyId, caller: CurrentCaller, engine: Services) -> JsonResponse:
     document, file_name = engine.assemblies.export(caller, guid)
     return JsonResponse(document, headers={"Content-Disposition": attachment_disposition(file_name)})
 
 
-@router.get("/{guid:guid}", responses=READ_ERRORS)
+@router.get(
+    "/{guid:guid}", response_model=AssemblyDetail, response_model_exclude_unset=True, responses=READ_ERRORS
+)
 def get_assembly(guid: AssemblyId, caller: CurrentCaller, engine: Services) -> dict[str, Any]:
     return engine.assemblies.get(caller, guid)
 
 
-@router.get("/{guid:guid}/files/{file_name}", responses=READ_ERRORS, response_class=Response)
+@router.get(
+    "/{guid:guid}/files/{file_name}", responses={200: ATTACHMENT, **READ_ERRORS}, response_class=Response
+)
 def get_attachment(guid: AssemblyId, file_name: str, caller: CurrentCaller, engine: Services) -> Response:
     # The stored media type stays in the record (payload.files[].mime_type); the download
     # is always opaque bytes, so an uploaded text/html or SVG never renders in this origin.
@@ -270,7 +321,9 @@ def get_attachment(guid: AssemblyId, file_name: str, caller: CurrentCaller, engi
     return Response(data, media_type="application/octet-stream", headers=download_headers(file_name))
 
 
-@router.put("/{guid:guid}", responses=WRITE_ERRORS)
+@router.put(
+    "/{guid:guid}", response_model=AssemblyView, response_model_exclude_unset=True, responses=WRITE_ERRORS
+)
 def update_assembly(
     guid: AssemblyId,
     body: Annotated[AssemblyChanges, Body()],
@@ -281,7 +334,7 @@ def update_assembly(
     return engine.assemblies.update(caller, guid, body, expected_revision=parse_if_match(if_match))
 
 
-@router.delete("/{guid:guid}", status_code=202, responses=WRITE_ERRORS)
+@router.delete("/{guid:guid}", status_code=202, response_model=Deleted, responses=WRITE_ERRORS)
 def delete_assembly(
     guid: AssemblyId,
     caller: CurrentCaller,
@@ -291,7 +344,13 @@ def delete_assembly(
     return engine.assemblies.delete(caller, guid, expected_revision=parse_if_match(if_match))
 
 
-@router.post("/{guid:guid}/clone", status_code=201, responses=WRITE_ERRORS)
+@router.post(
+    "/{guid:guid}/clone",
+    status_code=201,
+    response_model=AssemblyView,
+    response_model_exclude_unset=True,
+    responses=WRITE_ERRORS,
+)
 def clone_assembly(
     guid: AssemblyId,
     caller: CurrentCaller,

@@ -9,6 +9,7 @@ from pydantic import ConfigDict, Field, StrictBool
 
 from ...services.request_bodies import StrictModel
 from ...types import Role
+from ..answers import UserList, UserView
 from ..deps import Auth, CurrentCaller, Services
 from ..errors import error_responses
 
@@ -46,19 +47,23 @@ class UserChanges(StrictModel):
     current_password: CurrentPassword | None = None
 
 
-@router.get("", responses=error_responses(401, 403))
+@router.get("", response_model=UserList, responses=error_responses(401, 403))
 def list_users(caller: CurrentCaller, engine: Services) -> dict[str, Any]:
     return {"items": engine.accounts.list_users(caller)}
 
 
-@router.post("", status_code=201, responses=error_responses(400, 401, 403, 409, 415, 422, 429))
+@router.post(
+    "", status_code=201, response_model=UserView, responses=error_responses(400, 401, 403, 409, 415, 422, 429)
+)
 def create_user(body: Annotated[NewUser, Body()], caller: CurrentCaller, engine: Services) -> dict[str, Any]:
     return engine.accounts.create_user(
         caller, body.username, body.password, body.role, current_password=body.current_password
     )
 
 
-@router.patch("/{username}", responses=error_responses(400, 401, 403, 404, 409, 415, 422, 429))
+@router.patch(
+    "/{username}", response_model=UserView, responses=error_responses(400, 401, 403, 404, 409, 415, 422, 429)
+)
 def update_user(
     username: Username, body: Annotated[UserChanges, Body()], auth: Auth, engine: Services
 ) -> dict[str, Any]:

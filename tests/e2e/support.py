@@ -1,0 +1,78 @@
+"""Helpers of the browser tests (their fixtures are in conftest.py): the engine they run
+against, the users, signing in, switching Dev Mode from a page, holding a database's
+write lock, and where screenshots go."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+from playwright.sync_api import Page, expect
+
+from tests.engine_process import EngineProcess
+from tests.support import ADMIN_PASSWORD, REPO_ROOT
+
+ARTIFACTS = REPO_ROOT / "test-artifacts"
+OPERATOR = ("olga", "operator-password-olga")
+ADMIN = ("admin", ADMIN_PASSWORD)
+DEV_MODE_REASON = "e2e tests"
+
+
+@dataclass
+class Engine:
+    process: EngineProcess
+    url: str  # where the browser goes (the engine itself, or the local proxy)
+    seeded: bool
+
+    def api(self, user: tuple[str, str] = ADMIN) -> httpx.Client:
+        headers = self.process.login(*user)
+        return httpx.Client(base_url=self.process.url, headers=headers, timeout=30)
+
+
+def sign_in(page: Page, user: tuple[str, str]) -> None:
+    page.goto("/")
+    page.get_by_label("Username").fill(user[0])
+    page.get_by_label("Password").fill(user[1])
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_test_id("user-name")).to_have_text(user[0])
+
+
+def dev_mode_api(page: Page, enabled: bool) -> int:
+    """Switch Dev Mode of the page's own session, as another tab of it would."""
+    body: dict[str, object] = {"enabled": enabled}
+    if enabled:
+        body.update(password=ADMIN[1], reason=DEV_MODE_REASON)
+    return int(
+        page.evaluate(
+            """async (body) => {
+        const csrf = document.cookie.split('; ').find(c => c.startsWith('ae_csrf=')).split('=')[1];
+        const r = await fetch('/api/assemblies/dev-mode/switch', {method: 'POST', headers: {
+            'Content-Type': 'application/json', 'X-CSRF-Token': decodeURIComponent(csrf)},
+            body: JSON.stringify(body)});
+        return r.status;
+    }""",
+            body,
+        )
+    )
+
+
+@contextmanager
+def hold_write_lock(database: Path) -> Iterator[None]:
+    """Hold a domain database's write lock, as another process could: flushes must wait."""
+    assert database.is_file(), database
+    conn = sqlite3.connect(database, isolation_level=None, timeout=30)
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        yield
+        conn.execute("ROLLBACK")
+    finally:
+        conn.close()
+
+
+def artifact(name: str) -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS / name

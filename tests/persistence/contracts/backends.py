@@ -1,0 +1,151 @@
+"""The backends the storage contract suites run on (tests/persistence/contracts/).
+
+A backend builds each interface's store; ``reopen``-style calls build it again over the same
+data (a restart, or another node), which every durable store must survive. A new backend
+joins by adding a ``Backend`` subclass and a param of the ``backend`` fixture.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from assembly_engine.persistence.audit_log import HashChainedLog
+from assembly_engine.persistence.databases import ConnectionOptions, DomainDatabase
+from assembly_engine.persistence.engine_store import SqliteEngineStore
+from assembly_engine.persistence.interfaces import (
+    AuditStore,
+    DomainStore,
+    EngineStore,
+    Maintenance,
+    PayloadStore,
+    WriteJournal,
+)
+from assembly_engine.persistence.journal import Journal
+from assembly_engine.persistence.maintenance import SqliteMaintenance
+from assembly_engine.persistence.payloads import PayloadStore as FolderPayloadStore
+from assembly_engine.persistence.postgresql.audit_store import PostgresAuditStore
+from assembly_engine.persistence.postgresql.domain_store import PostgresDomainStore
+from assembly_engine.persistence.postgresql.engine_store import PostgresEngineStore
+from assembly_engine.persistence.postgresql.maintenance import PostgresMaintenance
+from assembly_engine.persistence.postgresql.payload_store import PostgresPayloadStore
+from assembly_engine.persistence.postgresql.pool import create_pool
+from assembly_engine.persistence.postgresql.write_queue import PostgresWriteQueue
+from assembly_engine.types import DATABASE_FILES, Domain
+
+
+class Backend:
+    """Builds each interface's store on one backend; ``reopen`` builds it again over the
+    same data (a restart), which every durable store must survive."""
+
+    name = ""
+
+    def payloads(self) -> PayloadStore:
+        raise NotImplementedError
+
+    def domain_store(self, domain: Domain) -> DomainStore:
+        raise NotImplementedError
+
+    def journal(self) -> WriteJournal:
+        raise NotImplementedError
+
+    def engine_store(self) -> EngineStore:
+        raise NotImplementedError
+
+    def audit_store(self) -> AuditStore:
+        raise NotImplementedError
+
+    def maintenance(self) -> Maintenance:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+
+class SqliteBackend(Backend):
+    """SQLite files and payload folders under one temporary engine home."""
+
+    name = "sqlite"
+
+    def __init__(self, home: Path) -> None:
+        self.root = home / "Assemblies"
+        self.home = home
+        self._opened: list[object] = []
+        self._payloads: FolderPayloadStore | None = None
+
+    def _keep(self, store: object) -> object:
+        self._opened.append(store)
+        return store
+
+    def payloads(self) -> FolderPayloadStore:
+        if self._payloads is None:
+            self._payloads = FolderPayloadStore(self.root / "Payloads")
+        return self._payloads
+
+    def domain_store(self, domain: Domain) -> DomainStore:
+        db = DomainDatabase(domain, self.root / DATABASE_FILES[domain], ConnectionOptions(), history=True)
+        db.validate()  # creates or migrates the schema, as a boot does
+        self._keep(db)
+        return db
+
+    def journal(self) -> WriteJournal:
+        journal = Journal(self.root / "journal.db", ConnectionOptions())
+        self._keep(journal)
+        return journal
+
+    def engine_store(self) -> EngineStore:
+        store = SqliteEngineStore(self.home / "engine.db", busy_timeout_ms=2000)
+        self._keep(store)
+        return store
+
+    def audit_store(self) -> AuditStore:
+        return HashChainedLog(self.home / "Logs" / "audit.log")
+
+    def maintenance(self) -> Maintenance:
+        for domain in Domain:  # the databases a maintenance run expects to find
+            self.domain_store(domain)
+        self.journal()
+        self.engine_store()
+        return SqliteMaintenance(self.root, self.home / "engine.db", self.payloads())
+
+    def close(self) -> None:
+        for store in reversed(self._opened):
+            store.close()  # type: ignore[attr-defined]
+        self._opened.clear()
+
+
+class PostgresBackend(Backend):
+    """Cluster mode: every store on one pool of a fresh, migrated PostgreSQL database.
+    ``reopen`` is a new store on the same database (a node restarting, or another node)."""
+
+    name = "postgresql"
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.pool = create_pool(url, min_size=1, max_size=4)
+        self._opened: list[object] = []
+
+    def payloads(self) -> PayloadStore:
+        return PostgresPayloadStore(self.pool)
+
+    def domain_store(self, domain: Domain) -> DomainStore:
+        return PostgresDomainStore(self.pool, domain, lock_budget_seconds=2.0)
+
+    def journal(self) -> WriteJournal:
+        queue = PostgresWriteQueue(self.pool)
+        self._opened.append(queue)
+        return queue
+
+    def engine_store(self) -> EngineStore:
+        return PostgresEngineStore(self.pool)
+
+    def audit_store(self) -> AuditStore:
+        return PostgresAuditStore(self.pool)
+
+    def maintenance(self) -> Maintenance:
+        return PostgresMaintenance(self.pool, self.payloads())
+
+    def close(self) -> None:
+        for store in reversed(self._opened):
+            store.close()  # type: ignore[attr-defined]
+        self._opened.clear()
+        self.pool.close()

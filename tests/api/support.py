@@ -25,26 +25,60 @@ import dataclasses
 import hashlib
 import itertools
 import os
-import sqlite3
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from fastapi.testclient import TestClient
 
 from assembly_engine.api.app import create_app
 from assembly_engine.config import Settings
+from assembly_engine.persistence.models import COLUMNS, REVISION_COLUMN
+from assembly_engine.persistence.runtime import StorageRuntime
 from assembly_engine.services.assemblies.inputs import NewAssembly
 from assembly_engine.services.auth.policy import Actor
 from assembly_engine.services.auth.sessions import hash_token
 from assembly_engine.services.caller import Caller
 from assembly_engine.services.container import EngineServices
-from assembly_engine.types import DATABASE_FILES, AssemblyKind, Domain, Role
-from tests.support import ADMIN_PASSWORD
+from assembly_engine.types import AssemblyKind, Domain, Role
+from tests.support import ADMIN_PASSWORD, temp_settings
+
+UPDATED_AT_COLUMN = COLUMNS.index("updated_at")
+# The backends a module may run its API tests on: the embedded storage, and a cluster
+# node on a PostgreSQL database of its own.
+BACKENDS = ("sqlite", "postgresql")
+
+
+@contextmanager
+def settings_on(
+    backend: str, request: pytest.FixtureRequest, root: Path, **overrides: Any
+) -> Iterator[Settings]:
+    """Settings of a test engine on ``backend``; for PostgreSQL a fresh database of the
+    session's throwaway server, dropped afterwards."""
+    if backend == "sqlite":
+        yield temp_settings(root, **overrides)
+        return
+    server = request.getfixturevalue("postgresql_server")
+    name, url = server.create_database()
+    try:
+        yield temp_settings(root, database_url=url, **overrides)
+    finally:
+        server.drop_database(name)
+
+
+def payload_names(services: EngineServices) -> frozenset[str]:
+    """Every payload the store holds; for folders, every name in the folder (temp ones too)."""
+    if services.storage.node is not None:
+        return frozenset(services.storage.payloads.list_guids())
+    root = services.settings.payloads_root
+    return frozenset(os.listdir(root)) if root.exists() else frozenset()
+
 
 OPERATOR_NAME = "operator-olga"
 OPERATOR_PASSWORD = "operator-password-olga"
@@ -232,42 +266,32 @@ class Snapshot:
         return [f.name for f in dataclasses.fields(self) if getattr(self, f.name) != getattr(other, f.name)]
 
 
-def _read_domain_database(path: Path) -> tuple[int, str]:
-    if not path.exists():
-        return 0, ""
-    connection = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
-    try:
-        rows = connection.execute(
-            "SELECT assembly_guid, revision, updated_at FROM assemblies ORDER BY assembly_guid"
-        ).fetchall()
-    finally:
-        connection.close()
-    digest = hashlib.sha256(repr(rows).encode()).hexdigest()
-    return len(rows), digest
+def _domain_rows(storage: StorageRuntime, domain: Domain) -> tuple[int, str]:
+    """Row count and a digest of (guid, revision, updated_at) as the domain's store holds them."""
+    rows = sorted(
+        (row[0], row[REVISION_COLUMN], row[UPDATED_AT_COLUMN])
+        for row in storage.databases[domain].load_rows()
+    )
+    return len(rows), hashlib.sha256(repr(rows).encode()).hexdigest()
 
 
 def snapshot(services: EngineServices) -> Snapshot:
-    """Capture cache, queue, journal, payload folders, domain databases and users."""
-    settings = services.settings
+    """Capture cache, queue, journal, payloads, domain rows and users, on either backend."""
     storage = services.storage
     cache = {
         item.assembly_guid: (item.record.revision, item.domain.value, item.state.is_dirty)
         for item in storage.cache.items()
     }
-    payload_root = settings.payloads_root
-    folders = frozenset(os.listdir(payload_root)) if payload_root.exists() else frozenset()
     rows: dict[str, int] = {}
     digests: dict[str, str] = {}
     for domain in Domain:
-        count, digest = _read_domain_database(settings.runtime_root / DATABASE_FILES[domain])
-        rows[domain.value] = count
-        digests[domain.value] = digest
+        rows[domain.value], digests[domain.value] = _domain_rows(storage, domain)
     users = tuple((u.username, u.role.value, u.disabled, u.updated_at) for u in services.users.list())
     return Snapshot(
         cache=cache,
         queue_depth=storage.cache.depth(),
         journal_depth=storage.journal.depth(),
-        payload_folders=folders,
+        payload_folders=payload_names(services),
         database_rows=rows,
         database_digest=digests,
         users=users,

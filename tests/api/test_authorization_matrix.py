@@ -26,6 +26,7 @@ from tests.api.support import (
     ADMIN_DEV,
     ADMIN_EXPIRED,
     ANONYMOUS,
+    BACKENDS,
     CALLERS,
     DEV_MODE_REASON,
     DISABLED,
@@ -41,6 +42,9 @@ from tests.api.support import (
     unique_name,
 )
 from tests.support import ADMIN_PASSWORD
+
+# Every cell on both backends: the embedded storage and a cluster node on PostgreSQL.
+API_BACKENDS = BACKENDS
 
 NOT_APPLICABLE = "n-a"
 MATRIX_TARGET_USER = "matrix-target-user"

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +22,8 @@ from fastapi.testclient import TestClient
 from assembly_engine.api.app import create_app
 from assembly_engine.config import Settings
 from assembly_engine.services.container import EngineServices
-from tests.support import ADMIN_PASSWORD, temp_settings
+from tests.api.support import BACKENDS, payload_names, settings_on
+from tests.support import ADMIN_PASSWORD
 
 OPERATOR = ("bad-input-operator", "operator-password-1")
 IMPORT_MAX_BYTES = 64 * 1024
@@ -44,11 +44,17 @@ class Engine:
         return services
 
 
-@pytest.fixture(scope="module")
-def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+@pytest.fixture(scope="module", params=BACKENDS)
+def engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    """One engine per backend: every refusal is checked on the embedded storage and on a
+    cluster node on PostgreSQL."""
     root = tmp_path_factory.mktemp("bad-input")
-    settings = temp_settings(root, lock_retry_seconds=1.0, import_max_bytes=IMPORT_MAX_BYTES)
-    with TestClient(create_app(settings, console_log=False)) as client:
+    with (
+        settings_on(
+            request.param, request, root, lock_retry_seconds=1.0, import_max_bytes=IMPORT_MAX_BYTES
+        ) as settings,
+        TestClient(create_app(settings, console_log=False)) as client,
+    ):
         login = client.post("/api/auth/login", json={"username": "admin", "password": ADMIN_PASSWORD})
         assert login.status_code == 200, login.text
         admin = {"Authorization": f"Bearer {login.json()['token']}"}
@@ -129,7 +135,7 @@ def snapshot(engine: Engine) -> Snapshot:
             for a in storage.cache.items()
         )
     )
-    payload_folders = tuple(sorted(os.listdir(engine.settings.payloads_root)))
+    payload_folders = tuple(sorted(payload_names(engine.services)))
     # Every file under the temporary root, except what a refused request may legitimately
     # touch: logs (audit of denials), SQLite's WAL/SHM side files and the sessions database.
     files = tuple(
@@ -473,7 +479,7 @@ def test_unsafe_file_names_are_422_and_touch_nothing(engine: Engine, file_name: 
         for p in engine.root.rglob("*")
         if p.is_file() and "Logs" not in p.parts
     )
-    assert not [n for n in os.listdir(engine.settings.payloads_root) if n.startswith(".tmp-")]
+    assert not [n for n in payload_names(engine.services) if n.startswith(".tmp-")]
 
 
 def test_duplicate_file_names_are_422(engine: Engine) -> None:

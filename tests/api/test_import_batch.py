@@ -13,13 +13,20 @@ from fastapi.testclient import TestClient
 
 from assembly_engine.api.app import create_app
 from assembly_engine.config import Settings
+from tests.api.support import BACKENDS, settings_on
 from tests.support import CORPUS, temp_settings
 
 
 @pytest.fixture
-def engine(tmp_path: Path) -> Iterator[tuple[TestClient, dict[str, str], Settings]]:
-    settings = temp_settings(tmp_path)
-    with TestClient(create_app(settings, console_log=False)) as http:
+def engine(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[tuple[TestClient, dict[str, str], Settings]]:
+    """An embedded engine; a test parametrised with ``engine`` gets it on that backend."""
+    backend = getattr(request, "param", "sqlite")
+    with (
+        settings_on(backend, request, tmp_path) as settings,
+        TestClient(create_app(settings, console_log=False)) as http,
+    ):
         token = http.post(
             "/api/auth/login", json={"username": "admin", "password": settings.admin_password}
         ).json()["token"]
@@ -108,6 +115,7 @@ def test_a_batch_survives_a_restart(tmp_path: Path) -> None:
         assert listed["total"] == 50
 
 
+@pytest.mark.parametrize("engine", BACKENDS, indirect=True)
 def test_the_whole_corpus_imports_in_one_batch(
     engine: tuple[TestClient, dict[str, str], Settings],
 ) -> None:

@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 
 from assembly_engine.api.app import create_app
 from assembly_engine.services.assemblies.legacy import ENGINE_KEY
+from tests.api.support import BACKENDS, settings_on
 from tests.legacy_comparison import normalise_for_comparison
 from tests.support import CORPUS, temp_settings
 
@@ -42,6 +43,23 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient, 
         yield http, {"Authorization": f"Bearer {token}"}
 
 
+@pytest.fixture(scope="module", params=BACKENDS)
+def on_each_backend(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[TestClient, dict[str, str]]]:
+    """The round trips again on each backend: embedded, and a cluster node on PostgreSQL."""
+    root = tmp_path_factory.mktemp("round-trip")
+    with (
+        settings_on(request.param, request, root) as settings,
+        TestClient(create_app(settings, console_log=False)) as http,
+    ):
+        token = http.post(
+            "/api/auth/login", json={"username": "admin", "password": settings.admin_password}
+        ).json()["token"]
+        http.cookies.clear()
+        yield http, {"Authorization": f"Bearer {token}"}
+
+
 def import_file(http: TestClient, headers: dict[str, str], path: Path) -> Any:
     document: Any = json.loads(path.read_bytes()) if path.suffix == ".json" else path.read_text()
     return http.post(
@@ -59,9 +77,9 @@ def test_the_corpus_is_there() -> None:
 
 @pytest.mark.parametrize("path", CORPUS_FILES, ids=lambda p: str(p.relative_to(CORPUS)))
 def test_corpus_document_round_trips_through_the_api(
-    api: tuple[TestClient, dict[str, str]], path: Path
+    on_each_backend: tuple[TestClient, dict[str, str]], path: Path
 ) -> None:
-    http, headers = api
+    http, headers = on_each_backend
     imported = import_file(http, headers, path)
     assert imported.status_code == 201, imported.text
     record = imported.json()
@@ -85,9 +103,9 @@ def test_corpus_document_round_trips_through_the_api(
 
 
 def test_variables_of_every_type_and_binary_attachments_round_trip(
-    api: tuple[TestClient, dict[str, str]],
+    on_each_backend: tuple[TestClient, dict[str, str]],
 ) -> None:
-    http, headers = api
+    http, headers = on_each_backend
     blob = bytes(range(256)) * 4 + b"\x00\xff\xfe"
     document = {
         "version": 1,

@@ -9,10 +9,11 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from assembly_engine.config import Settings
+from assembly_engine.persistence.databases import ConnectionOptions, DomainDatabase
 from assembly_engine.persistence.engine_store import SqliteEngineStore
 from assembly_engine.persistence.models import AssemblyRecord, PayloadContent
 from assembly_engine.persistence.payloads import PayloadStore
-from assembly_engine.types import AssemblyKind, Domain, PayloadType
+from assembly_engine.types import DATABASE_FILES, AssemblyKind, Domain, PayloadType
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 ADMIN_PASSWORD = "admin-password-for-tests"  # the bootstrap admin of every test engine
@@ -102,3 +103,13 @@ def temp_settings(root: Path, **overrides: Any) -> Settings:
     }
     Path(values["staging_root"]).mkdir(parents=True, exist_ok=True)
     return Settings(**values)
+
+
+def stage(staging: Path, domain: Domain, names: list[str]) -> list[AssemblyRecord]:
+    """A staging copy of ``domain`` holding one script per name (official sync reads it)."""
+    records = [make_record(PayloadStore(staging / "Payloads"), domain, name) for name in names]
+    db = DomainDatabase(domain, staging / DATABASE_FILES[domain], ConnectionOptions())
+    db.validate()
+    db.write([r.to_row() for r in records], [])
+    db.close()
+    return records

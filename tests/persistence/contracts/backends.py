@@ -7,6 +7,8 @@ joins by adding a ``Backend`` subclass and a param of the ``backend`` fixture.
 
 from __future__ import annotations
 
+import json
+import uuid
 from pathlib import Path
 
 from assembly_engine.persistence.audit_log import HashChainedLog
@@ -22,6 +24,7 @@ from assembly_engine.persistence.interfaces import (
 )
 from assembly_engine.persistence.journal import Journal
 from assembly_engine.persistence.maintenance import SqliteMaintenance
+from assembly_engine.persistence.models import AssemblyRecord, PayloadRef
 from assembly_engine.persistence.payloads import PayloadStore as FolderPayloadStore
 from assembly_engine.persistence.postgresql.audit_store import PostgresAuditStore
 from assembly_engine.persistence.postgresql.domain_store import PostgresDomainStore
@@ -30,7 +33,7 @@ from assembly_engine.persistence.postgresql.maintenance import PostgresMaintenan
 from assembly_engine.persistence.postgresql.payload_store import PostgresPayloadStore
 from assembly_engine.persistence.postgresql.pool import create_pool
 from assembly_engine.persistence.postgresql.write_queue import PostgresWriteQueue
-from assembly_engine.types import DATABASE_FILES, Domain
+from assembly_engine.types import DATABASE_FILES, AssemblyKind, Domain, PayloadType
 
 
 class Backend:
@@ -149,3 +152,27 @@ class PostgresBackend(Backend):
             store.close()  # type: ignore[attr-defined]
         self._opened.clear()
         self.pool.close()
+
+
+# -- rows the domain store suites write (a domain store keeps payload references, never reads them)
+
+
+def stored_record(domain: Domain, name: str, *, guid: str | None = None, revision: int = 1) -> AssemblyRecord:
+    """A row to store: a domain store keeps payload references, never reads them."""
+    return AssemblyRecord(
+        assembly_guid=guid or uuid.uuid4().hex,
+        domain=domain,
+        display_name=name,
+        assembly_kind=AssemblyKind.SCRIPT,
+        assembly_type="powershell",
+        payload=PayloadRef(uuid.uuid4().hex, PayloadType.SCRIPT, 12, "ab" * 32),
+        revision=revision,
+        version=1,
+        metadata_json=json.dumps({"big": 2**70}),  # beyond 64 bits: fine inside JSON text
+        created_by="tester",
+    )
+
+
+def revision_row(record: AssemblyRecord, action: str) -> tuple[str, int, str, str, str, str]:
+    row = record.to_row()
+    return (record.assembly_guid, record.revision, action, json.dumps(list(row)), row[10], record.updated_at)

@@ -3,35 +3,12 @@
 from __future__ import annotations
 
 import json
-import uuid
 
 import pytest
 
 from assembly_engine.persistence.databases import HistoryWrite
-from assembly_engine.persistence.models import AssemblyRecord, PayloadRef
-from assembly_engine.types import AssemblyKind, Domain, PayloadType
-from tests.persistence.contracts.backends import Backend
-
-
-def stored_record(domain: Domain, name: str, *, guid: str | None = None, revision: int = 1) -> AssemblyRecord:
-    """A row to store: a domain store keeps payload references, never reads them."""
-    return AssemblyRecord(
-        assembly_guid=guid or uuid.uuid4().hex,
-        domain=domain,
-        display_name=name,
-        assembly_kind=AssemblyKind.SCRIPT,
-        assembly_type="powershell",
-        payload=PayloadRef(uuid.uuid4().hex, PayloadType.SCRIPT, 12, "ab" * 32),
-        revision=revision,
-        version=1,
-        metadata_json=json.dumps({"big": 2**70}),  # beyond 64 bits: fine inside JSON text
-        created_by="tester",
-    )
-
-
-def revision_row(record: AssemblyRecord, action: str) -> tuple[str, int, str, str, str, str]:
-    row = record.to_row()
-    return (record.assembly_guid, record.revision, action, json.dumps(list(row)), row[10], record.updated_at)
+from assembly_engine.types import Domain
+from tests.persistence.contracts.backends import Backend, revision_row, stored_record
 
 
 def test_rows_written_are_loaded_back_after_a_restart(backend: Backend) -> None:

@@ -9,9 +9,7 @@ import pytest
 from assembly_engine.persistence.databases import ConnectionOptions, DomainDatabase, HistoryWrite
 from assembly_engine.persistence.models import PayloadContent
 from assembly_engine.types import DATABASE_FILES, Domain, PayloadType
-from tests.persistence.contracts.backends import Backend
-
-from .test_domain_store import revision_row, stored_record
+from tests.persistence.contracts.backends import Backend, revision_row, stored_record
 
 
 def test_a_fresh_home_has_the_expected_schema(backend: Backend) -> None:

@@ -24,8 +24,7 @@ from assembly_engine.persistence.postgresql.migrations import MIGRATIONS
 from assembly_engine.persistence.postgresql.pool import connect, create_pool
 from assembly_engine.persistence.runtime import StorageRuntime
 from assembly_engine.types import Domain, Integrity
-from tests.persistence.postgresql.test_official_sync import stage
-from tests.support import make_record
+from tests.support import make_record, stage
 
 SECRET = b"s" * 32
 

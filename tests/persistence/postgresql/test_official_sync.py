@@ -13,7 +13,6 @@ from psycopg_pool import ConnectionPool
 
 from assembly_engine.persistence.databases import ConnectionOptions, DomainDatabase
 from assembly_engine.persistence.errors import Busy
-from assembly_engine.persistence.models import AssemblyRecord
 from assembly_engine.persistence.official_sync import SyncReport, seed_community, sync_official
 from assembly_engine.persistence.payloads import PayloadStore
 from assembly_engine.persistence.postgresql.domain_store import PostgresDomainStore
@@ -24,8 +23,8 @@ from assembly_engine.persistence.postgresql.official_sync import (
     sync_official_once,
 )
 from assembly_engine.persistence.postgresql.pool import connect, create_pool
-from assembly_engine.types import DATABASE_FILES, Domain, Integrity
-from tests.support import make_record
+from assembly_engine.types import Domain, Integrity
+from tests.support import stage
 
 
 @pytest.fixture
@@ -33,15 +32,6 @@ def pool(migrated_url: str) -> Iterator[ConnectionPool]:
     pool = create_pool(migrated_url, min_size=1, max_size=4)
     yield pool
     pool.close()
-
-
-def stage(staging: Path, domain: Domain, names: list[str]) -> list[AssemblyRecord]:
-    records = [make_record(PayloadStore(staging / "Payloads"), domain, name) for name in names]
-    db = DomainDatabase(domain, staging / DATABASE_FILES[domain], ConnectionOptions())
-    db.validate()
-    db.write([r.to_row() for r in records], [])
-    db.close()
-    return records
 
 
 def test_official_sync_rebuilds_the_cluster_official_rows_with_history(

@@ -24,6 +24,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ...clock import utc_now
+from ...persistence.interfaces import DomainStore, PayloadStore, WriteJournal
 from ...persistence.models import (
     PAYLOAD_GUID_COLUMN,
     AssemblyRecord,
@@ -36,10 +37,12 @@ from ..audit import Outcome
 from ..auth import policy
 from ..caller import ANONYMOUS, Caller
 from ..errors import Conflict, InvalidInput, NotFound
+from .exporting import export_file_name
 from .legacy import export_document, record_fields
 from .listing import SORT_KEYS, ListQuery, record_matches
 from .payload_codec import content_to_api
-from .service import AssemblyService, export_file_name
+from .records import Details, new_record
+from .service import AssemblyService
 from .views import record_view
 
 log = logging.getLogger("assembly_engine.history")
@@ -107,10 +110,14 @@ class HistoryService:
     def __init__(
         self, assemblies: AssemblyService, *, keep: int = 0, trash_days: int = 30, prune_interval: float = 0.0
     ) -> None:
-        self._assemblies = assemblies
-        self._auditor = assemblies._auditor
-        self.storage = assemblies.storage
+        self._changes = assemblies.changes
+        self._auditor = assemblies.changes.auditor
+        self._contents = assemblies.changes.contents
         self.cache = assemblies.cache
+        storage = assemblies.storage
+        self.databases: dict[Domain, DomainStore] = {d: storage.databases[d] for d in Domain}
+        self.journal: WriteJournal = storage.journal
+        self.payloads: PayloadStore = storage.payloads
         self.keep = keep
         self.trash_days = trash_days
         self.prune_interval = prune_interval
@@ -121,7 +128,7 @@ class HistoryService:
     # -- reading -----------------------------------------------------------------------
     def _history(self, guid: str) -> History:
         snap, pending = self.cache.pending_history(guid)  # before the database: see above
-        databases = self.storage.databases
+        databases = self.databases
         domain = snap.domain if snap is not None else None
         deletion = None
         if domain is None:
@@ -201,7 +208,7 @@ class HistoryService:
         history = self._history(guid)
         item = history.find(number)
         view = self._view(caller, history, item)
-        view["payload"] = content_to_api(self._assemblies.read_content(self._cached(history, item)))
+        view["payload"] = content_to_api(self._contents.read(self._cached(history, item)))
         return view
 
     def _cached(self, history: History, item: Revision) -> CachedAssembly:
@@ -223,7 +230,7 @@ class HistoryService:
         history = self._history(guid)
         item = history.find(number)
         record = item.record
-        content = self._assemblies.read_content(self._cached(history, item))
+        content = self._contents.read(self._cached(history, item))
         document = export_document(**record_fields(record, content))
         self._auditor.record(
             caller,
@@ -254,7 +261,7 @@ class HistoryService:
             policy.may_write(caller.actor, domain), caller, "assembly.restore", domain=domain, guid=guid
         )
         history.find(number)  # a revision not kept is a 404 at once
-        with self._lock, self._assemblies._audited(caller, "assembly.restore", domain=domain, guid=guid):
+        with self._lock, self._changes.audited(caller, "assembly.restore", domain=domain, guid=guid):
             history = self._history(guid)  # again under the lock: retention may have run since
             if history.current is None:
                 raise NotFound(f"Assembly {guid} was deleted meanwhile; undelete it first.")
@@ -266,33 +273,27 @@ class HistoryService:
                     f"{expected_revision}, the current revision is {current}. Reload it "
                     "and restore again."
                 )
-            self._assemblies.read_content(self._cached(history, history.find(number)))  # intact?
+            self._contents.read(self._cached(history, history.find(number)))  # intact?
             now = utc_now()
 
             def change(record: AssemblyRecord) -> AssemblyRecord:
-                return old.evolve(
-                    domain=record.domain,
-                    revision=record.revision,
-                    created_at=record.created_at,
-                    created_by=record.created_by,
-                    updated_at=now,
-                    updated_by=caller.username,
+                return new_record(
+                    guid,
+                    record.domain,
+                    Details.of(old),
+                    old.payload,
+                    author=caller.username,
+                    now=now,
+                    since=record,
                 )
 
-            def note(record: AssemblyRecord) -> str:
-                return self._auditor.note(
-                    caller,
-                    "assembly.restore",
-                    domain=domain,
-                    guid=guid,
-                    detail=f"revision {number} restored as revision {record.revision}",
-                )
-
-            restored = self._assemblies._commit(
-                lambda: self.cache.update(
-                    guid, change, expected_revision=expected_revision, note=note, action="restore"
-                ),
-                None,
+            restored = self._changes.update(
+                caller,
+                "assembly.restore",
+                history.current,
+                change,
+                lambda record: f"revision {number} restored as revision {record.revision}",
+                expected_revision=expected_revision,
             )
         return record_view(restored, include_payload_guid=caller.is_admin)
 
@@ -303,7 +304,7 @@ class HistoryService:
         for record, at, actor in self.cache.queued_deletes():
             found[record.assembly_guid] = (record, at, actor)
         for domain in Domain:
-            for guid, _, at, actor, row_json in self.storage.databases[domain].deletions():
+            for guid, _, at, actor, row_json in self.databases[domain].deletions():
                 if guid not in found and not self.cache.is_cached(guid):
                     found[guid] = (_record(row_json, domain), at, actor)
         items = [i for i in found.values() if record_matches(i[0], query)]
@@ -337,24 +338,28 @@ class HistoryService:
         self._auditor.require(
             policy.may_write(caller.actor, domain), caller, "assembly.undelete", domain=domain, guid=guid
         )
-        with self._lock, self._assemblies._audited(caller, "assembly.undelete", domain=domain, guid=guid):
+        with self._lock, self._changes.audited(caller, "assembly.undelete", domain=domain, guid=guid):
             history = self._history(guid)  # again under the lock: retention may have purged it
             if history.current is not None:
                 raise Conflict(f"Assembly {guid} is not deleted: the id is in use again.")
             last = history.deleted_record or history.revisions[-1].record
-            self._assemblies.read_content(CachedAssembly(last, CacheEntryState()))  # intact?
+            self._contents.read(CachedAssembly(last, CacheEntryState()))  # intact?
             number = max(last.revision, history.revisions[-1].revision) + 1
-            record = last.evolve(updated_at=utc_now(), updated_by=caller.username)
-            note = self._auditor.note(
+            record = new_record(
+                guid,
+                domain,
+                Details.of(last),
+                last.payload,
+                author=caller.username,
+                now=utc_now(),
+                since=last,
+            )
+            created = self._changes.create(
                 caller,
                 "assembly.undelete",
-                domain=domain,
-                guid=guid,
+                record,
                 detail=f"{last.display_name} (revision {number})",
-            )
-            created = self._assemblies._commit(
-                lambda: self.cache.create(record, note=lambda _: note, action="undelete", revision=number),
-                None,
+                revision=number,
             )
         return record_view(created, include_payload_guid=caller.is_admin)
 
@@ -382,12 +387,11 @@ class HistoryService:
         if trash_days > 0:
             moment = datetime.now(UTC) - timedelta(days=trash_days)
             cutoff = moment.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-        storage = self.storage
         revisions_removed = purged = 0
         candidates: set[str] = set()
         removed: list[str] = []
         with self._lock, self.cache.flushes_paused():  # no row or revision moves meanwhile
-            for db in storage.databases:
+            for db in self.databases.values():
                 r, p, folders = db.prune_history(
                     keep=keep or None, deleted_before=cutoff, live=self.cache.is_cached
                 )
@@ -395,13 +399,13 @@ class HistoryService:
                 purged += p
                 candidates |= folders
             if candidates:
-                still = self.cache.referenced_payloads() | storage.journal.referenced_payloads()
-                for db in storage.databases:
+                still = self.cache.referenced_payloads() | self.journal.referenced_payloads()
+                for db in self.databases.values():
                     still |= db.revision_payloads()
                     still.update(row[PAYLOAD_GUID_COLUMN] for row in db.load_rows())
                 for payload_guid in sorted(candidates - still):
                     try:
-                        storage.payloads.delete(payload_guid)
+                        self.payloads.delete(payload_guid)
                         removed.append(payload_guid)
                     except (PayloadError, OSError) as exc:  # an orphan for `verify --fix`
                         log.warning("retention: could not remove payload %s: %s", payload_guid, exc)

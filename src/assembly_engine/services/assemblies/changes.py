@@ -1,0 +1,170 @@
+"""Carrying out a decided change: finding the assembly it targets, auditing its failure,
+and handing it to the cache, which makes it durable through the journal.
+
+Every write of an assembly (edits, imports, restores, undeletes) goes through
+:meth:`Changes.commit`, so a refused change never leaves a payload folder behind and the
+cache's refusals are translated into the services' vocabulary in one place.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from ...clock import utc_now
+from ...persistence.cache import (
+    AssemblyCache,
+    AssemblyExists,
+    AssemblyNotFound,
+    CacheError,
+    ChangeBusy,
+    StaleRevision,
+)
+from ...persistence.databases import DatabaseBusy
+from ...persistence.errors import STORAGE_FAILURES, failure_reason
+from ...persistence.models import AssemblyRecord, CachedAssembly, PayloadContent, PayloadRef
+from ...types import Domain
+from ..audit import Outcome
+from ..auth import policy
+from ..caller import Auditor, Caller
+from ..errors import Busy, Conflict, InvalidInput, NotFound, ServiceError, StorageUnavailable
+from .content import Contents
+from .records import Details, new_record
+
+
+class Changes:
+    def __init__(self, cache: AssemblyCache, contents: Contents, auditor: Auditor) -> None:
+        self.cache = cache
+        self.contents = contents
+        self.auditor = auditor
+
+    # -- the target --------------------------------------------------------------------
+    def existing(self, guid: str) -> CachedAssembly:
+        found = self.cache.get(guid)
+        if found is None:
+            raise NotFound(f"No assembly with id {guid} exists (it may have been deleted).")
+        return found
+
+    def existing_for(self, caller: Caller, action: str, guid: str) -> CachedAssembly:
+        """The assembly a write targets — after checking the caller is signed in, so an
+        anonymous caller learns nothing about which ids exist."""
+        self.auditor.require(policy.may_read(caller.actor), caller, action, guid=guid)
+        return self.existing(guid)
+
+    # -- doing it ----------------------------------------------------------------------
+    @contextmanager
+    def audited(
+        self, caller: Caller, action: str, *, domain: Domain | None = None, guid: str | None = None
+    ) -> Iterator[None]:
+        """Audit a failure of the enclosed work (successes are recorded by the caller)."""
+        try:
+            yield
+        except (NotFound, InvalidInput):
+            raise
+        except ServiceError as exc:
+            self.auditor.record(caller, action, Outcome.FAILED, domain=domain, guid=guid, detail=exc.message)
+            raise
+
+    def commit(self, write: Callable[[], CachedAssembly], new_ref: PayloadRef | None) -> CachedAssembly:
+        """Run a cache mutation; on any refusal remove the payload folder it would have used."""
+        drop = self.contents.drop
+        try:
+            return write()
+        except (StaleRevision, AssemblyExists) as exc:
+            drop(new_ref)
+            raise Conflict(str(exc)) from None
+        except AssemblyNotFound as exc:
+            drop(new_ref)
+            raise NotFound(str(exc)) from None
+        except ChangeBusy as exc:
+            drop(new_ref)
+            raise Busy(str(exc), retry_after=5) from None
+        except CacheError as exc:
+            drop(new_ref)
+            raise InvalidInput(str(exc)) from None
+        except DatabaseBusy:
+            drop(new_ref)
+            raise Busy(
+                "The change was not made: the engine's journal stayed locked by another "
+                "process. Retry in a few seconds.",
+                retry_after=5,
+            ) from None
+        except STORAGE_FAILURES as exc:  # disk full, read-only, I/O error
+            drop(new_ref)
+            raise StorageUnavailable(
+                f"The change could not be made durable ({failure_reason(exc)}); nothing was "
+                "changed. Free disk space or check the engine home, then retry."
+            ) from None
+        except BaseException:
+            drop(new_ref)
+            raise
+
+    def create(
+        self,
+        caller: Caller,
+        action: str,
+        record: AssemblyRecord,
+        *,
+        detail: str,
+        revision: int = 1,
+        new_ref: PayloadRef | None = None,
+    ) -> CachedAssembly:
+        """Queue the creation of ``record`` at ``revision``, audited with ``detail``.
+        ``new_ref``: the payload folder the change introduces (removed if it is refused)."""
+        note = self.auditor.note(
+            caller, action, domain=record.domain, guid=record.assembly_guid, detail=detail
+        )
+        return self.commit(
+            lambda: self.cache.create(
+                record, note=lambda _: note, action=action.removeprefix("assembly."), revision=revision
+            ),
+            new_ref,
+        )
+
+    def insert(
+        self,
+        caller: Caller,
+        action: str,
+        domain: Domain,
+        content: PayloadContent,
+        details: Details,
+        *,
+        detail: str | None = None,
+    ) -> CachedAssembly:
+        """Store new content, make a new assembly's first revision around it and queue its
+        creation (audited; ``detail`` for the entry, the name by default)."""
+        guid = uuid.uuid4().hex
+        with self.audited(caller, action, domain=domain, guid=guid):
+            ref = self.contents.store(content)
+            record = new_record(guid, domain, details, ref, author=caller.username, now=utc_now())
+            return self.create(caller, action, record, detail=detail or record.display_name, new_ref=ref)
+
+    def update(
+        self,
+        caller: Caller,
+        action: str,
+        current: CachedAssembly,
+        change: Callable[[AssemblyRecord], AssemblyRecord],
+        detail: Callable[[AssemblyRecord], str],
+        *,
+        expected_revision: int | None = None,
+        new_ref: PayloadRef | None = None,
+    ) -> CachedAssembly:
+        """Queue ``change`` of the ``current`` assembly; its audit entry's detail is made
+        from the changed record. ``new_ref`` as for :meth:`create`."""
+        guid, domain = current.assembly_guid, current.domain
+
+        def note(record: AssemblyRecord) -> str:
+            return self.auditor.note(caller, action, domain=domain, guid=guid, detail=detail(record))
+
+        return self.commit(
+            lambda: self.cache.update(
+                guid,
+                change,
+                expected_revision=expected_revision,
+                note=note,
+                action=action.removeprefix("assembly."),
+            ),
+            new_ref,
+        )

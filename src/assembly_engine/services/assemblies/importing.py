@@ -1,0 +1,168 @@
+"""Importing one document: validate it, then create a new assembly or replace one in place.
+
+A document replaces an existing assembly only when its ``assembly_engine`` block names one
+of the target domain that the caller may write; otherwise it becomes a new assembly.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Any
+
+from ...clock import utc_now
+from ...persistence.models import AssemblyRecord, CachedAssembly
+from ...types import Domain
+from ..audit import Outcome
+from ..auth import policy
+from ..caller import Caller
+from ..errors import InvalidInput, NotAnAssemblyDocument, TooLarge
+from ..request_bodies import json_problem
+from .changes import Changes
+from .formats import ImportedAssembly, InvalidDocument, NotAnAssembly, import_value
+from .legacy import DocumentTooLarge
+from .payload_codec import content_to_api
+from .records import Details, new_record
+from .views import record_view
+
+
+class Importing:
+    def __init__(self, changes: Changes, *, max_bytes: int) -> None:
+        self.changes = changes
+        self._auditor = changes.auditor
+        self._cache = changes.cache
+        self.max_bytes = max_bytes
+
+    def require(self, caller: Caller, domain: Domain) -> None:
+        """Refuse (audited) a caller who may not import into ``domain``."""
+        self._auditor.require(
+            policy.may_write(caller.actor, domain), caller, "assembly.import", domain=domain
+        )
+
+    def parse(
+        self,
+        caller: Caller,
+        document: Any,
+        domain: Domain,
+        *,
+        file_name: str | None = None,
+        script: bytes | None = None,
+        audit: bool = True,
+        as_new: bool = False,
+    ) -> ImportedAssembly:
+        """Validate a document for import (nothing is written; a refusal is audited unless
+        ``audit`` is false, as for a dry run, which changes nothing). ``as_new``: the
+        import never replaces the assembly the document names."""
+        size = (
+            len(document)
+            if isinstance(document, (str, bytes))
+            else len(json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode())
+        )
+        size += len(script or b"")
+        if size > self.max_bytes:
+            raise TooLarge(
+                f"The document is {size} bytes, over the import limit of "
+                f"{self.max_bytes} bytes (ENGINE_IMPORT_MAX_BYTES)."
+            )
+        try:
+            imported = import_value(document, file_name=file_name, script=script)
+        except (InvalidDocument, RecursionError) as exc:
+            message = (
+                str(exc)
+                if isinstance(exc, InvalidDocument)
+                else ("The document is nested too deeply to be an assembly document.")
+            )
+            if audit:
+                self._auditor.record(
+                    caller, "assembly.import", Outcome.FAILED, domain=domain, detail=message[:300]
+                )
+            if isinstance(exc, DocumentTooLarge):
+                raise TooLarge(message) from None
+            if isinstance(exc, NotAnAssembly):
+                raise NotAnAssemblyDocument(message) from None
+            raise InvalidInput(message) from None
+        problem = json_problem(
+            {
+                "name": imported.display_name,
+                "description": imported.summary,
+                "category": imported.category,
+                "metadata": imported.metadata,
+                "tags": imported.tags,
+                "version": imported.version,
+            },
+            "document",
+        )
+        if problem is not None:
+            raise InvalidInput(f"{problem}.")
+        return dataclasses.replace(imported, source_assembly_guid=None) if as_new else imported
+
+    def _replaces(self, caller: Caller, imported: ImportedAssembly, domain: Domain) -> CachedAssembly | None:
+        """The assembly the document names, if it is of ``domain`` and the caller may write it."""
+        existing = self._cache.get(imported.source_assembly_guid or "")
+        if (
+            existing is not None
+            and existing.domain is domain
+            and policy.may_write(caller.actor, domain).allowed
+        ):
+            return existing
+        return None
+
+    def preview(self, caller: Caller, imported: ImportedAssembly, domain: Domain) -> dict[str, Any]:
+        """The record and payload an import would create (or replace), without creating it."""
+        replaces = self._replaces(caller, imported, domain)
+        return {
+            "display_name": imported.display_name,
+            "summary": imported.summary,
+            "category": imported.category,
+            "assembly_kind": imported.assembly_kind.value,
+            "assembly_type": imported.assembly_type,
+            "version": imported.version,
+            "source": domain.value,
+            "metadata": imported.metadata,
+            "tags": imported.tags,
+            "payload": content_to_api(imported.content, include_data=True),
+            "replaces": replaces.assembly_guid if replaces is not None else None,
+        }
+
+    def write(
+        self, caller: Caller, imported: ImportedAssembly, domain: Domain
+    ) -> tuple[dict[str, Any], bool]:
+        """Create (or replace) the assembly of a validated document; returns (record, created)."""
+        details = Details.given(imported)
+        existing = self._replaces(caller, imported, domain)
+        if existing is not None:
+            return self._replace(caller, existing, imported, details), False
+        created = self.changes.insert(
+            caller, "assembly.import", domain, imported.content, details, detail=imported.display_name
+        )
+        return record_view(created, include_payload_guid=caller.is_admin), True
+
+    def _replace(
+        self, caller: Caller, existing: CachedAssembly, imported: ImportedAssembly, details: Details
+    ) -> dict[str, Any]:
+        guid, domain = existing.assembly_guid, existing.domain
+        with self.changes.audited(caller, "assembly.import", domain=domain, guid=guid):
+            ref = self.changes.contents.store(imported.content)
+
+            def change(record: AssemblyRecord) -> AssemblyRecord:
+                # Every column is replaced, so the row is whole again (Details.given has no
+                # load problem).
+                return new_record(
+                    record.assembly_guid,
+                    record.domain,
+                    details,
+                    ref,
+                    author=caller.username,
+                    now=utc_now(),
+                    since=record,
+                )
+
+            updated = self.changes.update(
+                caller,
+                "assembly.import",
+                existing,
+                change,
+                lambda _: f"replaced in place: {imported.display_name}",
+                new_ref=ref,
+            )
+        return record_view(updated, include_payload_guid=caller.is_admin)

@@ -28,9 +28,11 @@ because another node changed the assembly first is planned again after catching 
 (``catch_up``, set by the change feed), and other nodes' changes and flushes arrive
 through :meth:`apply_remote` and :meth:`mark_flushed`.
 
-Loading (``hydrate``) keeps each database row as it was read; an entry is built from its
-row the first time anything needs it, or by the background warmer (``start_warming``),
-so a boot costs little more than reading the rows. Rows not built yet are always clean.
+Loading (``hydrate``, persistence/cache_loading.py) keeps each database row as it was read;
+an entry is built from its row the first time anything needs it, or by the background
+warmer (``start_warming``), so a boot costs little more than reading the rows. Rows not
+built yet are always clean. Other nodes' changes arrive through persistence/cache_cluster.py;
+the refusals are persistence/cache_errors.py.
 """
 
 from __future__ import annotations
@@ -38,28 +40,34 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import replace
-from operator import itemgetter
 
 from ..types import Domain, Integrity
 from . import failpoints
+from .cache_cluster import ClusterChanges
 from .cache_entry import (
     CacheEntry,
     PendingChange,
     Row,
     apply_journal_entry,
-    load_integrity,
 )
-from .cache_flush import DOMAIN_PRIORITY, Flusher, PersistHook
+from .cache_errors import (
+    AssemblyExists,
+    AssemblyNotFound,
+    CacheError,
+    ChangeBusy,
+    InvalidChange,
+    StaleRevision,
+)
+from .cache_flush import Flusher, PersistHook
+from .cache_loading import CacheLoading
 from .errors import ChangedElsewhere
 from .flush_batch import FlushResult, QueuedChange
-from .heap import collector_paused, freeze_long_lived
 from .interfaces import DomainStores, FlushCoordinator, PayloadStore, WriteJournal
-from .journal import JournalEntry, new_entry
+from .journal import new_entry
 from .models import (
-    PAYLOAD_GUID_COLUMN,
     AssemblyRecord,
     CachedAssembly,
 )
@@ -71,49 +79,10 @@ log = logging.getLogger("assembly_engine.cache")
 NoteFor = Callable[[AssemblyRecord], str]
 
 
-WARM_CHUNK = 2000  # entries built per hold of the cache lock while warming up
-WARM_DELAY = 1.0  # seconds between loading the rows and starting to build entries
 REPLANS = 3  # cluster mode: times a change refused by the shared queue is planned again
 
 
-class CacheError(Exception):
-    """Base of the cache's refusals; ``message`` is meant for a person."""
-
-
-class AssemblyNotFound(CacheError):
-    def __init__(self, guid: str) -> None:
-        super().__init__(f"No assembly with id {guid} exists.")
-        self.assembly_guid = guid
-
-
-class AssemblyExists(CacheError):
-    def __init__(self, guid: str, domain: Domain) -> None:
-        super().__init__(f"An assembly with id {guid} already exists in the {domain.value} domain.")
-        self.assembly_guid = guid
-        self.domain = domain
-
-
-class StaleRevision(CacheError):
-    def __init__(self, guid: str, expected: int, current: int) -> None:
-        super().__init__(
-            f"Assembly {guid} was changed by someone else: you edited revision {expected}, "
-            f"the current revision is {current}. Reload it and apply your change again."
-        )
-        self.assembly_guid = guid
-        self.expected = expected
-        self.current = current
-
-
-class InvalidChange(CacheError):
-    pass
-
-
-class ChangeBusy(CacheError):
-    """A change could not start in time: another change of the same assembly, or an
-    official sync, held it back. Nothing was changed."""
-
-
-class AssemblyCache:
+class AssemblyCache(CacheLoading, ClusterChanges):
     def __init__(
         self,
         databases: DomainStores,
@@ -160,170 +129,6 @@ class AssemblyCache:
         self._depth_generation = -1
         self._closed = False
 
-    # -- startup -------------------------------------------------------------------------
-    def hydrate(self, preloaded: dict[Domain, list[Row]], present_payloads: set[str]) -> dict[str, int]:
-        """Load every domain's rows, then replay the journal on top. Returns counts.
-
-        Entries are built from their rows lazily: on first access, or by
-        :meth:`start_warming` in the background, so the engine is ready once the rows are
-        read. ``preloaded`` gives a domain's rows when the caller already read them
-        (official sync), ``present_payloads`` the names the caller listed in the payload
-        folder.
-        """
-        unbuilt: dict[Domain, dict[str, Row]] = {}
-        for domain in DOMAIN_PRIORITY:
-            rows = preloaded[domain] if domain in preloaded else self._dbs[domain].load_rows()
-            by_guid = {row[0]: row for row in rows}
-            for earlier, kept in unbuilt.items():
-                for guid in by_guid.keys() & kept.keys():
-                    log.warning(
-                        "assembly %s is in both %s and %s; keeping the %s copy",
-                        guid,
-                        earlier.value,
-                        domain.value,
-                        earlier.value,
-                    )
-                    del by_guid[guid]
-            unbuilt[domain] = by_guid
-        missing: set[str] = set()
-        for domain, kept in unbuilt.items():
-            payload_guids = map(itemgetter(PAYLOAD_GUID_COLUMN), kept.values())
-            if present_payloads.issuperset(payload_guids):
-                continue  # the usual case, checked without building a set
-            for row in kept.values():
-                if row[PAYLOAD_GUID_COLUMN] not in present_payloads:
-                    missing.add(row[PAYLOAD_GUID_COLUMN])
-                    log.warning(
-                        "assembly %s (%s, %s): payload %r is %s",
-                        row[0],
-                        row[1],
-                        domain.value,
-                        row[PAYLOAD_GUID_COLUMN],
-                        load_integrity(row[PAYLOAD_GUID_COLUMN], False).value,
-                    )
-        with self._lock:
-            self._unbuilt = unbuilt
-            self._missing_payloads = missing
-            self._entries = {}
-            replayed = self._journal.pending()
-            for entry in replayed:
-                current = self._entry(entry.assembly_guid)
-                if (
-                    current is not None
-                    and current.seq == 0
-                    and entry.record.revision < current.record.revision
-                ):
-                    continue  # the database already holds a newer revision (e.g. a restored backup)
-                applied = apply_journal_entry(self._entries, entry)
-                payload_guid = applied.record.payload.payload_guid
-                applied.set_integrity(load_integrity(payload_guid, payload_guid in present_payloads))
-            self.replayed_notes = [e.note for e in replayed if e.note is not None]
-            if replayed:
-                log.warning("replayed %d queued change(s) from the journal", len(replayed))
-            self._generation += 1
-        return self.counts()
-
-    def start_warming(self, delay: float = WARM_DELAY) -> None:
-        """Build the entries not built yet in the background, a chunk at a time, so the
-        first list after a boot finds them ready; requests meanwhile build what they need.
-
-        Starts after ``delay`` seconds: threads share one interpreter lock, and building
-        at once would slow the server's own start-up by about as much as it saves."""
-        if self._unbuilt_count() == 0:
-            return
-        self._warmer = threading.Thread(target=self._warm, args=(delay,), name="cache-warmer", daemon=True)
-        self._warmer.start()
-
-    @property
-    def warm(self) -> bool:
-        """Every entry is built (until then, entries are built when first needed)."""
-        return self._unbuilt_count() == 0
-
-    def wait_warm(self, timeout: float | None = None) -> bool:
-        warmer = self._warmer
-        if warmer is not None:
-            warmer.join(timeout)
-        return self.warm
-
-    def _warm(self, delay: float) -> None:
-        self._stop.wait(delay)
-        while not self._stop.is_set():
-            with self._lock:
-                if not self._build_some(WARM_CHUNK):
-                    break
-            time.sleep(0)  # let waiting requests take the lock between chunks
-        freeze_long_lived()
-
-    def _unbuilt_count(self) -> int:
-        with self._lock:
-            return sum(len(rows) for rows in self._unbuilt.values())
-
-    def _build_some(self, limit: int | None) -> int:
-        """Build up to ``limit`` (all if None) entries from their rows; caller holds the lock.
-
-        Many long-lived objects are created here: the cyclic collector is paused meanwhile
-        (it would rescan the growing heap again and again)."""
-        built = 0
-        with collector_paused(then_freeze=False):
-            for domain, rows in self._unbuilt.items():
-                while rows and (limit is None or built < limit):
-                    guid, row = rows.popitem()
-                    self._entries[guid] = self._entry_from_row(row, domain)
-                    built += 1
-        return built
-
-    def _entry_from_row(self, row: Row, domain: Domain) -> CacheEntry:
-        record = AssemblyRecord.from_row(row, domain)
-        if record.payload.payload_guid in self._missing_payloads:
-            return CacheEntry(
-                record,
-                last_persisted=record.updated_at,
-                integrity=load_integrity(record.payload.payload_guid, False),
-            )
-        return CacheEntry(record, last_persisted=record.updated_at)
-
-    def _entry(self, guid: str) -> CacheEntry | None:
-        """The entry of ``guid``, built from its row if needed; caller holds the lock."""
-        entry = self._entries.get(guid)
-        if entry is None:
-            for domain, rows in self._unbuilt.items():
-                row = rows.pop(guid, None)
-                if row is not None:
-                    entry = self._entries[guid] = self._entry_from_row(row, domain)
-                    break
-        return entry
-
-    def _all_entries(self) -> dict[str, CacheEntry]:
-        """Every entry, built; caller holds the lock."""
-        if any(self._unbuilt.values()):
-            self._build_some(None)
-        return self._entries
-
-    def reload_domain(self, domain: Domain) -> int:
-        """Replace a domain's entries with its database rows (after an official sync)."""
-        rows = self._dbs[domain].load_rows()
-        present = self._payloads.list_guids()
-        with self._lock:
-            entries = self._all_entries()
-            dirty = [g for g, e in entries.items() if e.dirty and e.record.domain is domain]
-            if dirty:
-                raise CacheError(f"{len(dirty)} queued change(s) in {domain.value}; flush first")
-            for guid in [g for g, e in entries.items() if e.record.domain is domain]:
-                del entries[guid]
-            # Every other entry is built by now: only this domain's rows still use the set.
-            self._missing_payloads = {row[PAYLOAD_GUID_COLUMN] for row in rows} - present
-            for row in rows:
-                if row[0] in entries:
-                    log.warning(
-                        "assembly %s exists in two domains; keeping %s",
-                        row[0],
-                        entries[row[0]].record.domain.value,
-                    )
-                    continue
-                entries[row[0]] = self._entry_from_row(row, domain)
-            self._generation += 1
-        return len(rows)
-
     # -- reads ---------------------------------------------------------------------------
     def get(self, guid: str) -> CachedAssembly | None:
         with self._lock:
@@ -350,14 +155,6 @@ class AssemblyCache:
     def generation(self) -> int:
         """Changes whenever anything a reader could see changes (records or their state)."""
         return self._generation
-
-    def counts(self) -> dict[str, int]:
-        with self._lock:
-            result = {d.value: len(self._unbuilt.get(d, ())) for d in Domain}
-            for entry in self._entries.values():
-                if not entry.deleted:
-                    result[entry.record.domain.value] += 1
-        return result
 
     def referenced_payloads(self, *, exclude_domain: Domain | None = None) -> set[str]:
         """Payload folders records point at, and those of revisions not flushed yet (not
@@ -594,46 +391,6 @@ class AssemblyCache:
             with self._changed:
                 self._paused.discard(domain)
                 self._changed.notify_all()
-
-    # -- other nodes' changes (cluster mode) ---------------------------------------------
-    def apply_remote(self, changes: Sequence[tuple[JournalEntry, str | None]]) -> int:
-        """Apply committed changes read from the shared queue, in sequence order, each
-        with when it was flushed (None: still queued). Changes this cache already holds
-        (its own, or read before) are skipped, so reading one twice changes nothing.
-        Returns how many were applied."""
-        applied = 0
-        with self._changed:
-            for entry, flushed_at in changes:
-                current = self._entry(entry.assembly_guid)
-                if current is not None and (
-                    current.seq >= entry.seq
-                    or (current.seq == 0 and entry.record.revision < current.record.revision)
-                ):
-                    continue  # already applied, or the loaded row is newer
-                if current is None and entry.op == "delete" and flushed_at is not None:
-                    continue  # created and deleted elsewhere, and written: nothing to show
-                done = apply_journal_entry(self._entries, entry)
-                if flushed_at is not None:
-                    done.mark_persisted(flushed_at, entry.seq)
-                    if done.deleted:
-                        del self._entries[entry.assembly_guid]
-                applied += 1
-            if applied:
-                self._generation += 1
-                self._changed.notify_all()
-        return applied
-
-    def dirty_seqs(self) -> dict[int, str]:
-        """seq -> assembly id of every queued change's latest seq (cluster mode asks which
-        of them another node flushed)."""
-        with self._lock:
-            return {e.seq: guid for guid, e in self._entries.items() if e.dirty and e.seq}
-
-    def mark_flushed(self, flushed: dict[int, str], by_seq: dict[int, str]) -> None:
-        """Changes another node flushed (seq -> when); ``by_seq`` maps seq -> assembly id."""
-        for seq, when in flushed.items():
-            if seq in by_seq:
-                self.settle([(by_seq[seq], seq)], when)
 
     # -- queue state ---------------------------------------------------------------------
     def queue_status(self) -> QueueStatus:

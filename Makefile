@@ -38,7 +38,7 @@ run: $(STAMP) web
 	$(VENV)/bin/assemblies serve $(if $(HOST),--host $(HOST)) $(if $(PORT),--port $(PORT))
 
 test: $(STAMP) web browser postgresql
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q --durations=20
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff format --check src tests tools bench

@@ -26,7 +26,8 @@ from fastapi.testclient import TestClient
 from assembly_engine.api.app import create_app
 from assembly_engine.config import Settings
 from assembly_engine.services.container import EngineServices
-from tests.support import ADMIN_PASSWORD, temp_settings
+from tests.api.support import BACKENDS, settings_on
+from tests.support import ADMIN_PASSWORD
 
 ALICE = ("alice", "alice-password-1")
 BOB = ("bob", "bob-password-1")
@@ -54,11 +55,13 @@ def _token(client: TestClient, username: str, password: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {response.json()['token']}"}
 
 
-@pytest.fixture(scope="module")
-def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
-    root = tmp_path_factory.mktemp("concurrency")
-    settings = temp_settings(root, lock_retry_seconds=LOCK_RETRY_SECONDS, sqlite_busy_timeout_ms=100)
-    with TestClient(create_app(settings, console_log=False)) as client:
+def _start(request: pytest.FixtureRequest, backend: str, root: Path) -> Iterator[Engine]:
+    with (
+        settings_on(
+            backend, request, root, lock_retry_seconds=LOCK_RETRY_SECONDS, sqlite_busy_timeout_ms=100
+        ) as settings,
+        TestClient(create_app(settings, console_log=False)) as client,
+    ):
         admin = _token(client, "admin", ADMIN_PASSWORD)
         for username, password in (ALICE, BOB):
             created = client.post(
@@ -77,6 +80,18 @@ def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
         assert switched.status_code == 200, switched.text
         client.cookies.clear()  # authenticate by token only
         yield Engine(client, settings, admin, alice, bob)
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    """Revisions, merges and races, on each backend (embedded, and a cluster node)."""
+    yield from _start(request, request.param, tmp_path_factory.mktemp("concurrency"))
+
+
+@pytest.fixture(scope="module")
+def embedded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    """For what only the embedded storage has: its database files and payload folders."""
+    yield from _start(request, "sqlite", tmp_path_factory.mktemp("concurrency-embedded"))
 
 
 def full_body(name: str) -> dict[str, Any]:
@@ -335,33 +350,33 @@ def test_put_of_one_metadata_key_merges(engine: Engine) -> None:
 # -- the dirty flag -----------------------------------------------------------------------------
 
 
-def test_change_is_dirty_until_a_flush_persists_it(engine: Engine) -> None:
-    created = create(engine, "Dirty flag")
+def test_change_is_dirty_until_a_flush_persists_it(embedded: Engine) -> None:
+    created = create(embedded, "Dirty flag")
     guid = created["assembly_guid"]
     assert created["is_dirty"] is True
     assert created["dirty_since"]
-    assert detail(engine, guid)["is_dirty"] is True
+    assert detail(embedded, guid)["is_dirty"] is True
 
-    flushed = flush(engine)
+    flushed = flush(embedded)
     assert flushed.status_code == 200, flushed.text
-    clean = detail(engine, guid)
+    clean = detail(embedded, guid)
     assert clean["is_dirty"] is False
     assert clean["dirty_since"] is None
     assert clean["last_persisted"]
 
-    changed = engine.client.put(
-        f"/api/assemblies/{guid}", json={"summary": "changed again"}, headers=engine.alice
+    changed = embedded.client.put(
+        f"/api/assemblies/{guid}", json={"summary": "changed again"}, headers=embedded.alice
     )
     assert changed.status_code == 200, changed.text
     assert changed.json()["is_dirty"] is True
-    listed = engine.client.get(
-        "/api/assemblies", params={"dirty": "true", "limit": 1000}, headers=engine.alice
+    listed = embedded.client.get(
+        "/api/assemblies", params={"dirty": "true", "limit": 1000}, headers=embedded.alice
     )
     assert guid in {item["assembly_guid"] for item in listed.json()["items"]}
 
-    assert flush(engine).status_code == 200
-    assert detail(engine, guid)["is_dirty"] is False
-    with sqlite3.connect(engine.settings.runtime_root / "user_created.db") as db:
+    assert flush(embedded).status_code == 200
+    assert detail(embedded, guid)["is_dirty"] is False
+    with sqlite3.connect(embedded.settings.runtime_root / "user_created.db") as db:
         row = db.execute(
             "SELECT summary, revision FROM assemblies WHERE assembly_guid = ?", (guid,)
         ).fetchone()
@@ -385,10 +400,10 @@ print("released", flush=True)
 
 
 @pytest.fixture
-def lock_holder(engine: Engine) -> Iterator[subprocess.Popen[str]]:
+def lock_holder(embedded: Engine) -> Iterator[subprocess.Popen[str]]:
     """Another process holding a write lock on user_created.db until it reads a line."""
-    assert flush(engine).status_code == 200  # start from an empty user queue
-    database = engine.settings.runtime_root / "user_created.db"
+    assert flush(embedded).status_code == 200  # start from an empty user queue
+    database = embedded.settings.runtime_root / "user_created.db"
     process = subprocess.Popen(
         [sys.executable, "-c", LOCK_HOLDER, str(database)],
         stdin=subprocess.PIPE,
@@ -417,12 +432,12 @@ def release(process: subprocess.Popen[str]) -> None:
 
 
 def test_locked_database_queues_changes_and_flush_answers_503(
-    engine: Engine, lock_holder: subprocess.Popen[str]
+    embedded: Engine, lock_holder: subprocess.Popen[str]
 ) -> None:
-    journal = engine.services.storage.journal
+    journal = embedded.services.storage.journal
 
-    created = engine.client.post(
-        "/api/assemblies", json=full_body("Written while locked"), headers=engine.alice
+    created = embedded.client.post(
+        "/api/assemblies", json=full_body("Written while locked"), headers=embedded.alice
     )
     assert created.status_code == 201, created.text
     guid = created.json()["assembly_guid"]
@@ -430,7 +445,7 @@ def test_locked_database_queues_changes_and_flush_answers_503(
     assert guid in {entry.assembly_guid for entry in journal.pending()}  # durable before the 201
 
     started = time.monotonic()
-    busy = flush(engine)
+    busy = flush(embedded)
     elapsed = time.monotonic() - started
     message = assert_error(busy, 503, "database_busy")
     assert "still queued" in message
@@ -438,42 +453,42 @@ def test_locked_database_queues_changes_and_flush_answers_503(
     # Retried for the budget (with a little slack for the backoff's last sleep), then answered.
     assert LOCK_RETRY_SECONDS * 0.9 <= elapsed < LOCK_RETRY_SECONDS + 4.0, elapsed
 
-    queue = engine.client.get("/api/assemblies/queue", headers=engine.alice)
+    queue = embedded.client.get("/api/assemblies/queue", headers=embedded.alice)
     assert queue.status_code == 200, queue.text
     user_queue = queue.json()["domains"]["user"]
     assert guid in {item["assembly_guid"] for item in user_queue["items"]}
     assert user_queue["last_error"]
-    assert detail(engine, guid)["is_dirty"] is True
+    assert detail(embedded, guid)["is_dirty"] is True
     assert guid in {entry.assembly_guid for entry in journal.pending()}
 
     release(lock_holder)
-    written = flush(engine)
+    written = flush(embedded)
     assert written.status_code == 200, written.text
     assert written.json()["results"]["user"]["persisted"] >= 1
-    with sqlite3.connect(engine.settings.runtime_root / "user_created.db") as db:
+    with sqlite3.connect(embedded.settings.runtime_root / "user_created.db") as db:
         row = db.execute("SELECT display_name FROM assemblies WHERE assembly_guid = ?", (guid,)).fetchone()
     assert row == ("Written while locked",)
-    assert detail(engine, guid)["is_dirty"] is False
+    assert detail(embedded, guid)["is_dirty"] is False
     assert guid not in {entry.assembly_guid for entry in journal.pending()}
 
 
 def test_updates_and_deletes_are_accepted_while_locked(
-    engine: Engine, lock_holder: subprocess.Popen[str]
+    embedded: Engine, lock_holder: subprocess.Popen[str]
 ) -> None:
-    guid = create(engine, "Edited while locked")["assembly_guid"]
-    doomed = create(engine, "Deleted while locked")["assembly_guid"]
-    updated = engine.client.put(
-        f"/api/assemblies/{guid}", json={"summary": "locked edit"}, headers=engine.bob
+    guid = create(embedded, "Edited while locked")["assembly_guid"]
+    doomed = create(embedded, "Deleted while locked")["assembly_guid"]
+    updated = embedded.client.put(
+        f"/api/assemblies/{guid}", json={"summary": "locked edit"}, headers=embedded.bob
     )
     assert updated.status_code == 200, updated.text
     assert updated.json()["is_dirty"] is True
-    deleted = engine.client.delete(f"/api/assemblies/{doomed}", headers=engine.bob)
+    deleted = embedded.client.delete(f"/api/assemblies/{doomed}", headers=embedded.bob)
     assert deleted.status_code == 202, deleted.text
-    assert_error(flush(engine), 503, "database_busy")
+    assert_error(flush(embedded), 503, "database_busy")
 
     release(lock_holder)
-    assert flush(engine).status_code == 200
-    with sqlite3.connect(engine.settings.runtime_root / "user_created.db") as db:
+    assert flush(embedded).status_code == 200
+    with sqlite3.connect(embedded.settings.runtime_root / "user_created.db") as db:
         rows = dict(
             db.execute(
                 "SELECT assembly_guid, summary FROM assemblies WHERE assembly_guid IN (?, ?)", (guid, doomed)
@@ -520,56 +535,56 @@ def assert_no_server_error_anywhere(engine: Engine, guid: str) -> None:
             assert set(response.json()) == {"error", "message"}
 
 
-def test_missing_payload_answers_409_integrity_error(engine: Engine) -> None:
-    record = create(engine, "Missing payload victim")
+def test_missing_payload_answers_409_integrity_error(embedded: Engine) -> None:
+    record = create(embedded, "Missing payload victim")
     guid = record["assembly_guid"]
-    folder = payload_folder(engine, guid)
+    folder = payload_folder(embedded, guid)
     (folder / "script.ps1").unlink()
 
-    assert engine.client.get("/api/assemblies", headers=engine.alice).status_code == 200
-    response = engine.client.get(f"/api/assemblies/{guid}", headers=engine.alice)
+    assert embedded.client.get("/api/assemblies", headers=embedded.alice).status_code == 200
+    response = embedded.client.get(f"/api/assemblies/{guid}", headers=embedded.alice)
     message = assert_error(response, 409, "integrity_error")
     assert "Missing payload victim" in message or guid in message
     assert "missing" in message
-    assert list_item(engine, guid)["integrity"] == "missing"
+    assert list_item(embedded, guid)["integrity"] == "missing"
 
-    download = engine.client.get(f"/api/assemblies/{guid}/files/data.bin", headers=engine.alice)
+    download = embedded.client.get(f"/api/assemblies/{guid}/files/data.bin", headers=embedded.alice)
     assert_error(download, 409, "integrity_error")
-    clone = engine.client.post(
-        f"/api/assemblies/{guid}/clone", json={"target_domain": "user"}, headers=engine.alice
+    clone = embedded.client.post(
+        f"/api/assemblies/{guid}/clone", json={"target_domain": "user"}, headers=embedded.alice
     )
     assert_error(clone, 409, "integrity_error")
-    assert_no_server_error_anywhere(engine, guid)
+    assert_no_server_error_anywhere(embedded, guid)
 
 
 @pytest.mark.parametrize("damaged", ["script.ps1", "files/data.bin", "manifest.json"])
-def test_corrupt_payload_answers_409_integrity_error(engine: Engine, damaged: str) -> None:
-    guid = create(engine, f"Corrupt payload victim {damaged}")["assembly_guid"]
-    target = payload_folder(engine, guid) / damaged
+def test_corrupt_payload_answers_409_integrity_error(embedded: Engine, damaged: str) -> None:
+    guid = create(embedded, f"Corrupt payload victim {damaged}")["assembly_guid"]
+    target = payload_folder(embedded, guid) / damaged
     content = bytearray(target.read_bytes())
     content[0] ^= 0x20  # same size, different bytes
     target.write_bytes(bytes(content))
 
-    response = engine.client.get(f"/api/assemblies/{guid}", headers=engine.alice)
+    response = embedded.client.get(f"/api/assemblies/{guid}", headers=embedded.alice)
     message = assert_error(response, 409, "integrity_error")
     assert f"Corrupt payload victim {damaged}" in message or guid in message
     assert "corrupt" in message
-    assert list_item(engine, guid)["integrity"] == "corrupt"
-    assert_no_server_error_anywhere(engine, guid)
+    assert list_item(embedded, guid)["integrity"] == "corrupt"
+    assert_no_server_error_anywhere(embedded, guid)
 
 
-def test_deleted_payload_folder_answers_409_and_the_rest_still_serves(engine: Engine) -> None:
-    healthy = create(engine, "Healthy neighbour")["assembly_guid"]
-    guid = create(engine, "Folder gone")["assembly_guid"]
-    folder = payload_folder(engine, guid)
+def test_deleted_payload_folder_answers_409_and_the_rest_still_serves(embedded: Engine) -> None:
+    healthy = create(embedded, "Healthy neighbour")["assembly_guid"]
+    guid = create(embedded, "Folder gone")["assembly_guid"]
+    folder = payload_folder(embedded, guid)
     for path in sorted(folder.rglob("*"), reverse=True):
         path.rmdir() if path.is_dir() else path.unlink()
     folder.rmdir()
 
     message = assert_error(
-        engine.client.get(f"/api/assemblies/{guid}", headers=engine.alice), 409, "integrity_error"
+        embedded.client.get(f"/api/assemblies/{guid}", headers=embedded.alice), 409, "integrity_error"
     )
     assert "missing" in message
-    assert list_item(engine, guid)["integrity"] == "missing"
-    assert detail(engine, healthy)["integrity"] == "ok"
-    assert_no_server_error_anywhere(engine, guid)
+    assert list_item(embedded, guid)["integrity"] == "missing"
+    assert detail(embedded, healthy)["integrity"] == "ok"
+    assert_no_server_error_anywhere(embedded, guid)

@@ -12,6 +12,7 @@ import logging
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import cast
 
 from psycopg_pool import ConnectionPool
 
@@ -32,6 +33,7 @@ from .maintenance import PostgresMaintenance
 from .official_sync import official_sync_lock
 from .payload_store import PostgresPayloadStore
 from .pool import create_pool, migrate_database
+from .session_cache import SessionRowCache
 from .write_queue import PostgresWriteQueue
 
 log = logging.getLogger("assembly_engine.cluster")
@@ -50,7 +52,7 @@ class ClusterNode:
     feed: ChangeFeed
 
     def engine_store(self) -> EngineStore:
-        return PostgresEngineStore(self.pool)
+        return cast(EngineStore, SessionRowCache(PostgresEngineStore(self.pool)))
 
     def audit_store(self) -> AuditStore:
         return PostgresAuditStore(self.pool)

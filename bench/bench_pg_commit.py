@@ -7,9 +7,10 @@ insert is a commit PostgreSQL has flushed to disk before it answers. Clients run
 threads of this process (psycopg waits for the server without holding the interpreter
 lock); concurrent commits share WAL flushes, so more clients may commit more per second.
 
-This is the baseline cluster mode's acknowledged writes through 1, 2 and 3 engine nodes
-are measured against (issue 14: target >= 0.5 x the rate of the same number of clients);
-until nodes exist the rows only record it (no ratio, no target).
+This is the baseline of cluster mode's acknowledged writes through 1, 2 and 3 engine
+nodes (target >= 0.5 x the rate of the same number of clients): bench/bench_cluster.py
+measures both in turns on a server of its own (rows 9a-9c); these rows record the
+server's rate on its own (no ratio, no target).
 """
 
 from __future__ import annotations

@@ -24,6 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import (  # noqa: E402 - needs the path above when run as a script
+    bench_cluster,
     bench_flush,
     bench_hydration,
     bench_import,
@@ -49,6 +50,7 @@ BENCHMARKS: dict[str, Callable[[Context], list[Result]]] = {
     "legacy": bench_legacy.run,
     "import": bench_import.run,
     "postgresql": bench_pg_commit.run,
+    "cluster": bench_cluster.run,
 }
 NEEDS_MAIN_HOME = {"hydration", "memory", "list", "writes"}
 USES_SHARED_ENGINE = {"list", "writes"}

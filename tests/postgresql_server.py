@@ -236,25 +236,28 @@ class PostgresServer:
                 "logging_collector = off\n" + fast
             )
 
+    def _pg_ctl_start(self) -> subprocess.CompletedProcess[str]:
+        return self._run(
+            "pg_ctl",
+            [
+                "-D",
+                str(self.data_dir),
+                "-l",
+                str(self.log_path),
+                "-w",
+                "-t",
+                "60",
+                "-o",
+                f"-p {self.port}",
+                "start",
+            ],
+        )
+
     def _start_on_a_free_port(self) -> None:
         problem = ""
         for _ in range(START_ATTEMPTS):
             self.port = free_port()
-            done = self._run(
-                "pg_ctl",
-                [
-                    "-D",
-                    str(self.data_dir),
-                    "-l",
-                    str(self.log_path),
-                    "-w",
-                    "-t",
-                    "60",
-                    "-o",
-                    f"-p {self.port}",
-                    "start",
-                ],
-            )
+            done = self._pg_ctl_start()
             if done.returncode == 0:
                 return
             problem = f"{done.stdout.strip()} {done.stderr.strip()}".strip()
@@ -270,21 +273,7 @@ class PostgresServer:
 
     def resume(self) -> None:
         """Start the halted server again on the same port (its clients reconnect there)."""
-        done = self._run(
-            "pg_ctl",
-            [
-                "-D",
-                str(self.data_dir),
-                "-l",
-                str(self.log_path),
-                "-w",
-                "-t",
-                "60",
-                "-o",
-                f"-p {self.port}",
-                "start",
-            ],
-        )
+        done = self._pg_ctl_start()
         if done.returncode != 0:
             raise PostgresUnavailable(f"pg_ctl start failed: {done.stderr}\n{self._log_tail()}")
 

@@ -4,24 +4,27 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import httpx
 
 from tests.engine_process import EngineProcess
+from tests.hardening.support import new_script
+from tests.support import ADMIN_PASSWORD
+
+__all__ = ["NodeFactory", "enable_dev_mode", "get", "make_nodes", "new_script"]
 
 NodeFactory = Callable[..., EngineProcess]
 
 
-def new_script(token: str, domain: str = "user") -> dict[str, Any]:
-    return {
-        "display_name": f"cluster {token}",
-        "assembly_kind": "script",
-        "assembly_type": "bash",
-        "domain": domain,
-        "summary": token,
-        "payload": {"script": f"echo {token}\n"},
-    }
+def enable_dev_mode(engine: EngineProcess, session: dict[str, str], reason: str = "cluster test") -> None:
+    """Switch Dev Mode on for ``session`` through ``engine``."""
+    switched = httpx.post(
+        f"{engine.url}/api/assemblies/dev-mode/switch",
+        headers=session,
+        json={"enabled": True, "password": ADMIN_PASSWORD, "reason": reason},
+        timeout=30,
+    )
+    assert switched.status_code == 200, switched.text
 
 
 def make_nodes(url: str, root: Path) -> tuple[NodeFactory, list[EngineProcess]]:

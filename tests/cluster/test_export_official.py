@@ -10,21 +10,15 @@ from pathlib import Path
 
 import httpx
 
-from tests.cluster.nodes import NodeFactory, get, new_script
-from tests.engine_process import ADMIN_PASSWORD, EngineProcess
+from tests.cluster.nodes import NodeFactory, enable_dev_mode, get, new_script
+from tests.engine_process import EngineProcess
 from tests.support import wait_until
 
 
 def test_dev_mode_changes_of_official_reach_a_new_staging_copy(node: NodeFactory, tmp_path: Path) -> None:
     a = node("a")
     session = a.login()
-    switched = httpx.post(
-        f"{a.url}/api/assemblies/dev-mode/switch",
-        headers=session,
-        json={"enabled": True, "password": ADMIN_PASSWORD, "reason": "vendor fix"},
-        timeout=30,
-    )
-    assert switched.status_code == 200, switched.text
+    enable_dev_mode(a, session, "vendor fix")
     made = httpx.post(
         f"{a.url}/api/assemblies",
         json=new_script("vendor fix", domain="official"),
@@ -79,13 +73,7 @@ def test_an_official_sync_through_one_node_is_served_by_the_others(node: NodeFac
     a, b = node("a"), node("b")
     session = a.login()
     on_b = b.login()
-    switched = httpx.post(
-        f"{a.url}/api/assemblies/dev-mode/switch",
-        headers=session,
-        json={"enabled": True, "password": ADMIN_PASSWORD, "reason": "new vendor drop"},
-        timeout=30,
-    )
-    assert switched.status_code == 200, switched.text
+    enable_dev_mode(a, session, "new vendor drop")
     made = httpx.post(
         f"{a.url}/api/assemblies", json=new_script("shipped", domain="official"), headers=session, timeout=30
     )

@@ -7,8 +7,8 @@ import threading
 import httpx
 import psycopg
 
-from tests.cluster.nodes import NodeFactory, get, new_script
-from tests.engine_process import ADMIN_PASSWORD, EngineProcess
+from tests.cluster.nodes import NodeFactory, enable_dev_mode, get, new_script
+from tests.engine_process import EngineProcess
 from tests.support import wait_until
 
 
@@ -89,13 +89,7 @@ def test_dev_mode_enabled_through_one_node_holds_on_the_other_and_expires_on_bot
     a = node("a", ENGINE_DEV_MODE_TTL_SECONDS="3")
     b = node("b", ENGINE_DEV_MODE_TTL_SECONDS="3")
     session = a.login()  # one session, used through both nodes
-    switched = httpx.post(
-        f"{a.url}/api/assemblies/dev-mode/switch",
-        headers=session,
-        json={"enabled": True, "password": ADMIN_PASSWORD, "reason": "cluster test"},
-        timeout=30,
-    )
-    assert switched.status_code == 200, switched.text
+    enable_dev_mode(a, session, "cluster test")
     on_b = get(b, "/api/assemblies/dev-mode", session).json()
     assert on_b["enabled"] is True
     official = httpx.post(

@@ -19,6 +19,7 @@ from contextlib import contextmanager, nullcontext
 from typing import TYPE_CHECKING
 
 from ..types import Domain
+from .cache_loading import DOMAIN_PRIORITY
 from .databases import DatabaseBusy
 from .errors import Busy, StorageFailed, Unavailable
 from .flush_batch import DomainFlushState, FlushResult, QueuedChange, history_write
@@ -34,7 +35,6 @@ log = logging.getLogger("assembly_engine.cache")
 # raising makes the flush count as failed (used to mirror official writes to staging).
 PersistHook = Callable[[Domain, Sequence[AssemblyRecord], Sequence[AssemblyRecord]], None]
 
-DOMAIN_PRIORITY = (Domain.OFFICIAL, Domain.COMMUNITY, Domain.USER)
 
 # Failures of a whole domain's store, which no split of the batch gets past (a lock, the
 # disk, a database that cannot be reached): the batch is retried whole, nothing is refused.

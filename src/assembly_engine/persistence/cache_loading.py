@@ -16,13 +16,14 @@ from typing import Any
 from ..types import Domain
 from .cache_entry import CacheEntry, Row, apply_journal_entry, load_integrity
 from .cache_errors import CacheError
-from .cache_flush import DOMAIN_PRIORITY
 from .heap import collector_paused, freeze_long_lived
 from .interfaces import DomainStores, PayloadStore, WriteJournal
 from .models import PAYLOAD_GUID_COLUMN, AssemblyRecord
 
 log = logging.getLogger("assembly_engine.cache")
 
+# The order domains are loaded and flushed in (a GUID in two domains keeps the first).
+DOMAIN_PRIORITY = (Domain.OFFICIAL, Domain.COMMUNITY, Domain.USER)
 WARM_CHUNK = 2000  # entries built per hold of the cache lock while warming up
 WARM_DELAY = 1.0  # seconds between loading the rows and starting to build entries
 

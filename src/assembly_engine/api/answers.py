@@ -91,7 +91,7 @@ class AssemblyView(Answer):
     summary: str | None
     category: str | None
     assembly_kind: AssemblyKind
-    assembly_type: str
+    assembly_type: str | None  # None only in a damaged row
     version: int | None
     revision: int
     source: Domain

@@ -10,7 +10,6 @@ import math
 import threading
 
 from assembly_engine.services.auth.throttle import Attempt, PasswordThrottle
-
 from tests.persistence.contracts.backends import Backend
 
 

@@ -54,6 +54,7 @@ class ThrottleCounter:
     in_flight: int = 0
 
     def count(self, now: float, window: float) -> ThrottleCount:
+        # Failures older than the window are forgotten first.
         self.failures = [t for t in self.failures if t > now - window]
         return ThrottleCount(len(self.failures), self.in_flight, self.lockouts, self.locked_until - now)
 

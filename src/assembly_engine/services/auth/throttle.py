@@ -20,6 +20,10 @@ count against the limits, so a burst of concurrent guesses is cut off at the lim
 instead of all being hashed first. A success withdraws its own count and clears its pair
 (never the address or the username counter, so signing in to one's own account does not
 reset a guesser).
+
+This module holds the rules; the counting is a ThrottleStore's (persistence/interfaces.py):
+in this process for an embedded engine, in PostgreSQL for a cluster, whose nodes then all
+count the same failures.
 """
 
 from __future__ import annotations

@@ -152,8 +152,10 @@ class PostgresThrottleStore:
         named = {_row_key(key): key for key in keys}
         ordered = sorted(named)
         conn.execute(_LOCK_TIMEOUT)
-        conn.execute(_ENSURE, (ordered,))
-        conn.execute(_LOCK, (ordered,))
+        while True:  # again if another node's prune deleted a counter between the two
+            conn.execute(_ENSURE, (ordered,))
+            if len(conn.execute(_LOCK, (ordered,)).fetchall()) == len(ordered):
+                break
         row = conn.execute(_NOW, (self._offset(),)).fetchone()
         assert row is not None
         now = float(row[0])

@@ -11,7 +11,8 @@
 * A counter's row is named by its kind and a SHA-256 of its key: keys hold typed user
   names, which may be long or hold text PostgreSQL cannot store.
 * Quiet counters (no lockout running, no failure within the window) hold nothing a check
-  needs: each node deletes them every PRUNE_EVERY_SECONDS, which bounds the table.
+  needs: each node deletes them (as it begins a check, at most every PRUNE_EVERY_SECONDS),
+  which bounds the table.
 """
 
 from __future__ import annotations

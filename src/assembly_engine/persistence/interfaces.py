@@ -3,9 +3,10 @@
 Services type against these, never against a backend class, so a second backend is a
 matter of adding modules that satisfy them (and passing the contract suites in
 tests/persistence/contracts/ unchanged). Today's backend is SQLite files plus payload
-folders: DomainDatabase, Journal, PayloadStore, SqliteEngineStore, HashChainedLog and
-SqliteMaintenance; cluster mode's stores are in persistence/postgresql/ (PostgresPayloadStore,
-PostgresEngineStore, PostgresAuditStore so far). Signatures use plain values and the models
+folders: DomainDatabase, Journal, PayloadStore, SqliteEngineStore, HashChainedLog,
+SqliteMaintenance and MemoryThrottleStore; cluster mode's stores are in
+persistence/postgresql/ (PostgresPayloadStore, PostgresEngineStore, PostgresAuditStore,
+PostgresThrottleStore so far). Signatures use plain values and the models
 in persistence/models.py; no driver type appears here. Failures are raised as persistence/errors.py's kinds.
 """
 
@@ -28,6 +29,7 @@ if TYPE_CHECKING:  # the value types below are dataclasses of the modules that d
     from .maintenance import SchemaStatus
     from .payload_manifest import PayloadImage
     from .payload_sweep import OrphanSweep
+    from .throttle_store import Begun, Lockout, Refusal
 
 
 class DomainStore(Protocol):
@@ -176,6 +178,17 @@ class AuditStore(Protocol):
     def entries_since(self, time: str) -> list[dict[str, Any]]: ...
     def verify(self) -> VerifyResult: ...
     def copy_to(self, directory: Path) -> None: ...
+
+
+class ThrottleStore(Protocol):
+    """The password throttle's counters (its rules: services/auth/throttle.py). Each call is
+    atomic over its keys; windows and lockouts are measured on the store's own clock."""
+
+    def begin(self, keys: Sequence[str], window: float, refusal: Refusal) -> Begun: ...
+    def fail(self, attempt: str, keys: Sequence[str], window: float, lockout: Lockout) -> float: ...
+    def succeed(self, attempt: str, keys: Sequence[str], clear: Sequence[str]) -> None: ...
+    def withdraw(self, attempt: str, keys: Sequence[str]) -> None: ...
+    def clear(self) -> None: ...
 
 
 class Maintenance(Protocol):

@@ -24,12 +24,21 @@ from .cache import AssemblyCache
 from .databases import ConnectionOptions, DomainDatabases
 from .engine_store import SqliteEngineStore
 from .heap import collector_paused
-from .interfaces import AuditStore, DomainStores, EngineStore, Maintenance, PayloadStore, WriteJournal
+from .interfaces import (
+    AuditStore,
+    DomainStores,
+    EngineStore,
+    Maintenance,
+    PayloadStore,
+    ThrottleStore,
+    WriteJournal,
+)
 from .journal import JOURNAL_FILE, Journal
 from .maintenance import SqliteMaintenance
 from .models import utc_now
 from .official_sync import StagingMirror, SyncReport, seed_community, sync_official
 from .payloads import PayloadStore as FolderPayloadStore
+from .throttle_store import MemoryThrottleStore
 
 if TYPE_CHECKING:
     from .postgresql.node import ClusterNode
@@ -235,6 +244,11 @@ class StorageRuntime:
         if self.node is not None:
             return self.node.audit_store()
         return HashChainedLog(self.settings.logs_dir / AUDIT_FILE)
+
+    def throttle_store(self) -> ThrottleStore:
+        if self.node is not None:
+            return self.node.throttle_store()  # shared: guesses spread over nodes add up
+        return MemoryThrottleStore()
 
     def maintenance(self) -> Maintenance:
         if self.node is not None:

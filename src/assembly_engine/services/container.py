@@ -84,7 +84,7 @@ class EngineServices:
                 )
             audit = AuditLog(storage.audit_store())
             sessions = SessionService(store, settings.session_ttl_seconds)
-            throttle = PasswordThrottle()
+            throttle = PasswordThrottle(store=storage.throttle_store())
             passwords = PasswordGate(users, throttle)
             dev_mode = DevModeService(store, users, settings.dev_mode_ttl_seconds, passwords=passwords)
             auditor = Auditor(audit)

@@ -20,6 +20,7 @@ from assembly_engine.persistence.interfaces import (
     EngineStore,
     Maintenance,
     PayloadStore,
+    ThrottleStore,
     WriteJournal,
 )
 from assembly_engine.persistence.journal import Journal
@@ -32,8 +33,24 @@ from assembly_engine.persistence.postgresql.engine_store import PostgresEngineSt
 from assembly_engine.persistence.postgresql.maintenance import PostgresMaintenance
 from assembly_engine.persistence.postgresql.payload_store import PostgresPayloadStore
 from assembly_engine.persistence.postgresql.pool import create_pool
+from assembly_engine.persistence.postgresql.throttle_store import PostgresThrottleStore
 from assembly_engine.persistence.postgresql.write_queue import PostgresWriteQueue
+from assembly_engine.persistence.throttle_store import MemoryThrottleStore
 from assembly_engine.types import DATABASE_FILES, AssemblyKind, Domain, PayloadType
+
+
+class MovedTime:
+    """Seconds a test moved time forward: the memory throttle's clock (from 1000), the
+    offset added to PostgreSQL's clock."""
+
+    def __init__(self) -> None:
+        self.moved = 0.0
+
+    def __call__(self) -> float:
+        return self.moved
+
+    def advance(self, seconds: float) -> None:
+        self.moved += seconds
 
 
 class Backend:
@@ -41,6 +58,11 @@ class Backend:
     same data (a restart), which every durable store must survive."""
 
     name = ""
+    time: MovedTime
+
+    def throttle_store(self) -> ThrottleStore:
+        """The throttle's counters; called again, another node's view of the same ones."""
+        raise NotImplementedError
 
     def payloads(self) -> PayloadStore:
         raise NotImplementedError
@@ -74,6 +96,8 @@ class SqliteBackend(Backend):
         self.home = home
         self._opened: list[object] = []
         self._payloads: FolderPayloadStore | None = None
+        self.time = MovedTime()
+        self._throttle = MemoryThrottleStore(clock=lambda: 1000.0 + self.time())
 
     def _keep(self, store: object) -> object:
         self._opened.append(store)
@@ -103,6 +127,9 @@ class SqliteBackend(Backend):
     def audit_store(self) -> AuditStore:
         return HashChainedLog(self.home / "Logs" / "audit.log")
 
+    def throttle_store(self) -> ThrottleStore:
+        return self._throttle  # one process: one store
+
     def maintenance(self) -> Maintenance:
         for domain in Domain:  # the databases a maintenance run expects to find
             self.domain_store(domain)
@@ -126,6 +153,7 @@ class PostgresBackend(Backend):
         self.url = url
         self.pool = create_pool(url, min_size=1, max_size=4)
         self._opened: list[object] = []
+        self.time = MovedTime()
 
     def payloads(self) -> PayloadStore:
         return PostgresPayloadStore(self.pool)
@@ -143,6 +171,9 @@ class PostgresBackend(Backend):
 
     def audit_store(self) -> AuditStore:
         return PostgresAuditStore(self.pool)
+
+    def throttle_store(self) -> ThrottleStore:
+        return PostgresThrottleStore(self.pool, offset=self.time)
 
     def maintenance(self) -> Maintenance:
         return PostgresMaintenance(self.pool, self.payloads())

@@ -21,7 +21,7 @@ from ...types import DATABASE_FILES, Domain
 from ..cache import AssemblyCache
 from ..databases import read_staging
 from ..heap import collector_paused
-from ..interfaces import AuditStore, EngineStore, Maintenance
+from ..interfaces import AuditStore, EngineStore, Maintenance, ThrottleStore
 from ..journal import JournalEntry
 from ..official_sync import SyncReport, seed_community, sync_official
 from .audit_store import PostgresAuditStore
@@ -34,6 +34,7 @@ from .official_sync import official_sync_lock
 from .payload_store import PostgresPayloadStore
 from .pool import create_pool, migrate_database
 from .session_cache import SessionRowCache
+from .throttle_store import PostgresThrottleStore
 from .write_queue import PostgresWriteQueue
 
 log = logging.getLogger("assembly_engine.cluster")
@@ -56,6 +57,9 @@ class ClusterNode:
 
     def audit_store(self) -> AuditStore:
         return PostgresAuditStore(self.pool)
+
+    def throttle_store(self) -> ThrottleStore:
+        return PostgresThrottleStore(self.pool)
 
     def maintenance(self, payloads: PostgresPayloadStore) -> Maintenance:
         return PostgresMaintenance(self.pool, payloads)

@@ -20,16 +20,24 @@ count against the limits, so a burst of concurrent guesses is cut off at the lim
 instead of all being hashed first. A success withdraws its own count and clears its pair
 (never the address or the username counter, so signing in to one's own account does not
 reset a guesser).
+
+This module holds the rules; the counting is a ThrottleStore's (persistence/interfaces.py):
+in this process for an embedded engine, in PostgreSQL for a cluster, whose nodes then all
+count the same failures.
 """
 
 from __future__ import annotations
 
-import threading
 import time
-from collections import deque
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sized
+from dataclasses import dataclass
 
+from assembly_engine.persistence.interfaces import ThrottleStore
+from assembly_engine.persistence.throttle_store import (
+    MAX_REMEMBERED_FAILURES,
+    MemoryThrottleStore,
+    ThrottleCount,
+)
 from assembly_engine.services.auth.users import HashingBusy, InvalidCredentials, User, UserService
 from assembly_engine.services.errors import ServiceError
 
@@ -42,23 +50,16 @@ class TooManyAttempts(ServiceError):
         self.retry_after = retry_after
 
 
-@dataclass
-class _Counter:
-    failures: deque[float] = field(default_factory=deque)
-    in_flight: int = 0
-    lockouts: int = 0
-    locked_until: float = 0.0
-    last_failure: float = float("-inf")
-
-
 @dataclass(frozen=True)
 class Attempt:
     """One begun password check. ``refused_for`` > 0: do not check, answer 429 with that
-    wait. ``delay``: seconds to wait before hashing (the username is under pressure)."""
+    wait. ``delay``: seconds to wait before hashing (the username is under pressure).
+    ``token``: the store's name for the check in flight."""
 
     keys: tuple[str, ...] = ()
     refused_for: float = 0.0
     delay: float = 0.0
+    token: str = ""
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,9 @@ class _Limit:
 
 
 class PasswordThrottle:
+    """The rules; the counting is the store's (``clock`` and ``max_tracked_keys`` configure
+    the in-memory store used when none is given)."""
+
     def __init__(
         self,
         *,
@@ -80,20 +84,25 @@ class PasswordThrottle:
         pressure_delay_seconds: float = 1.0,
         max_tracked_keys: int = 10_000,
         clock: Callable[[], float] = time.monotonic,
+        store: ThrottleStore | None = None,
     ) -> None:
         self._limits = {
             "pair": _Limit(pair_failures, True),
             "addr": _Limit(address_failures, True),
             "user": _Limit(username_ceiling, False),
         }
+        if max(pair_failures, address_failures, username_ceiling) > MAX_REMEMBERED_FAILURES:
+            raise ValueError(f"throttle limits are at most {MAX_REMEMBERED_FAILURES} failures")
         self._window = window_seconds
         self._base_delay = base_delay_seconds
         self._max_delay = max_delay_seconds
         self._pressure_delay = pressure_delay_seconds
-        self._max_keys = max_tracked_keys
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._counters: dict[str, _Counter] = {}
+        self._store = store if store is not None else MemoryThrottleStore(clock, max_tracked_keys)
+
+    @property
+    def _counters(self) -> Sized:
+        """The in-memory store's counters (what max_tracked_keys bounds)."""
+        return self._store.counters if isinstance(self._store, MemoryThrottleStore) else ()
 
     @staticmethod
     def _keys(username: str | None, address: str | None) -> list[str]:
@@ -107,98 +116,54 @@ class PasswordThrottle:
         keys.append(f"user:{name}")
         return keys
 
+    def _limit(self, key: str) -> _Limit:
+        return self._limits[key.split(":", 1)[0]]
+
     def begin(self, username: str | None, address: str | None) -> Attempt:
         """Start a check: refuse it, or count it (in flight) and say how long to wait."""
-        now = self._clock()
         keys = self._keys(username, address)
-        with self._lock:
-            self._sweep(now)
-            refused = 0.0
-            pressured = False
-            for key in keys:
-                limit = self._limits[key.split(":", 1)[0]]
-                counter = self._counters.get(key)
-                if counter is None:
-                    continue
-                self._prune(counter, now)
-                if not limit.locks:
-                    pressured = len(counter.failures) + counter.in_flight >= limit.failures
-                    continue
-                refused = max(refused, counter.locked_until - now)
-                if counter.in_flight and len(counter.failures) + counter.in_flight >= limit.failures:
-                    # Checks still in flight would reach the limit: wait for their outcome.
-                    refused = max(refused, 1.0)
-            if refused > 0:
-                return Attempt(refused_for=refused)
-            for key in keys:
-                self._counters.setdefault(key, _Counter()).in_flight += 1
-        return Attempt(tuple(keys), delay=self._pressure_delay if pressured else 0.0)
+        begun = self._store.begin(keys, self._window, self._refusal)
+        if begun.attempt is None:
+            return Attempt(refused_for=begun.refused_for)
+        pressured = any(
+            not self._limit(key).locks and count.failures + count.in_flight >= self._limit(key).failures
+            for key, count in begun.counts.items()
+        )
+        return Attempt(tuple(keys), delay=self._pressure_delay if pressured else 0.0, token=begun.attempt)
 
     def failed(self, attempt: Attempt) -> float:
         """The check failed: count it; returns the lockout it imposes (0.0 if none)."""
-        now = self._clock()
-        wait = 0.0
-        with self._lock:
-            for key in attempt.keys:
-                counter = self._counters.setdefault(key, _Counter())
-                counter.in_flight = max(0, counter.in_flight - 1)
-                wait = max(wait, self._fail(counter, self._limits[key.split(":", 1)[0]], now))
-        return wait
+        return self._store.fail(attempt.token, attempt.keys, self._window, self._lockout)
 
     def succeeded(self, attempt: Attempt) -> None:
-        with self._lock:
-            for key in attempt.keys:
-                counter = self._counters.get(key)
-                if counter is None:
-                    continue
-                counter.in_flight = max(0, counter.in_flight - 1)
-                if key.startswith("pair:"):
-                    del self._counters[key]
+        pairs = [key for key in attempt.keys if key.startswith("pair:")]
+        self._store.succeed(attempt.token, attempt.keys, pairs)
 
     def withdraw(self, attempt: Attempt) -> None:
         """The check never looked at the password (the engine was busy): forget it."""
-        with self._lock:
-            for key in attempt.keys:
-                counter = self._counters.get(key)
-                if counter is not None:
-                    counter.in_flight = max(0, counter.in_flight - 1)
+        self._store.withdraw(attempt.token, attempt.keys)
 
     def clear(self) -> None:
         """Forget every count and lockout (a fresh start, as after a restart)."""
-        with self._lock:
-            self._counters.clear()
+        self._store.clear()
 
-    def _fail(self, counter: _Counter, limit: _Limit, now: float) -> float:
-        if counter.locked_until <= now and now - counter.last_failure >= self._window:
-            counter.lockouts = 0  # quiet for a full window: start over
-        self._prune(counter, now)
-        counter.failures.append(now)
-        counter.last_failure = now
-        if not limit.locks:
+    def _refusal(self, counts: Mapping[str, ThrottleCount]) -> float:
+        refused = 0.0
+        for key, count in counts.items():
+            limit = self._limit(key)
+            if not limit.locks:
+                continue
+            refused = max(refused, count.locked_for)
+            if count.in_flight and count.failures + count.in_flight >= limit.failures:
+                # Checks still in flight would reach the limit: wait for their outcome.
+                refused = max(refused, 1.0)
+        return refused
+
+    def _lockout(self, key: str, count: ThrottleCount) -> float:
+        limit = self._limit(key)
+        if not limit.locks or (count.lockouts == 0 and count.failures < limit.failures):
             return 0.0
-        if counter.lockouts > 0 or len(counter.failures) >= limit.failures:
-            delay = min(self._max_delay, self._base_delay * 2.0 ** min(counter.lockouts, 32))
-            counter.lockouts += 1
-            counter.locked_until = max(counter.locked_until, now + delay)
-        return max(0.0, counter.locked_until - now)
-
-    def _prune(self, counter: _Counter, now: float) -> None:
-        while counter.failures and counter.failures[0] <= now - self._window:
-            counter.failures.popleft()
-
-    def _sweep(self, now: float) -> None:
-        # Bound memory when someone sprays many names or addresses.
-        if len(self._counters) < self._max_keys:
-            return
-        stale = [
-            key
-            for key, counter in self._counters.items()
-            if counter.in_flight == 0
-            and counter.locked_until <= now
-            and now - counter.last_failure >= self._window
-        ]
-        for key in stale:
-            del self._counters[key]
+        return min(self._max_delay, self._base_delay * 2.0 ** min(count.lockouts, 32))
 
 
 class PasswordGate:

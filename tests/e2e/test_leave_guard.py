@@ -52,6 +52,9 @@ def a_user_script(engine: Engine) -> tuple[str, str]:
 
 def open_from_list(page: Page, name: str, guid: str) -> None:
     page.get_by_test_id("quick-search").fill(name)
+    # Click once the search has been applied (it is debounced), not while the grid is
+    # replacing its rows: a click on a row being replaced may be lost.
+    expect(page).to_have_url(re.compile(r"[?&]q="))
     page.locator(f'.ag-row[row-id="{guid}"]').get_by_test_id("assembly-name").click()
     expect(page).to_have_url(re.compile(f"/assemblies/{guid}$"))
     expect(page.get_by_test_id("field-description")).to_have_value("before")

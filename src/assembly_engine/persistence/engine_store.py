@@ -14,11 +14,11 @@ import os
 import secrets
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from .errors import StorageFailed
 
@@ -112,15 +112,16 @@ class SessionRow:
     revoked: bool
 
 
-_USER_COLUMNS = "username, password_hash, role, disabled, created_at, updated_at"
-_SESSION_SELECT = """
+# Columns and row shapes both backends read (postgresql/engine_store.py too).
+USER_COLUMNS = "username, password_hash, role, disabled, created_at, updated_at"
+SESSION_SELECT = """
     SELECT s.token_hash, s.username, u.role, u.disabled, s.created_at, s.expires_at,
            s.last_seen, s.dev_mode_until, s.dev_mode_reason, s.revoked
     FROM sessions AS s JOIN users AS u ON u.username = s.username
 """
 
 
-def _user_row(row: sqlite3.Row) -> UserRow:
+def user_row(row: Sequence[Any]) -> UserRow:
     return UserRow(
         username=row[0],
         password_hash=row[1],
@@ -131,7 +132,7 @@ def _user_row(row: sqlite3.Row) -> UserRow:
     )
 
 
-def _session_row(row: sqlite3.Row) -> SessionRow:
+def session_row(row: Sequence[Any]) -> SessionRow:
     return SessionRow(
         token_hash=row[0],
         username=row[1],
@@ -267,7 +268,7 @@ class SqliteEngineStore:
             if only_if_empty and conn.execute("SELECT 1 FROM users LIMIT 1").fetchone():
                 return False
             cursor = conn.execute(
-                f"INSERT INTO users ({_USER_COLUMNS}) VALUES (?, ?, ?, 0, ?, ?) "
+                f"INSERT INTO users ({USER_COLUMNS}) VALUES (?, ?, ?, 0, ?, ?) "
                 "ON CONFLICT(username) DO NOTHING",
                 (username, password_hash, role, now, now),
             )
@@ -275,17 +276,15 @@ class SqliteEngineStore:
 
     def get_user(self, username: str) -> UserRow | None:
         with self._read() as conn:
-            row = conn.execute(
-                f"SELECT {_USER_COLUMNS} FROM users WHERE username = ?", (username,)
-            ).fetchone()
-        return None if row is None else _user_row(row)
+            row = conn.execute(f"SELECT {USER_COLUMNS} FROM users WHERE username = ?", (username,)).fetchone()
+        return None if row is None else user_row(row)
 
     def list_users(self) -> list[UserRow]:
         with self._read() as conn:
             rows = conn.execute(
-                f"SELECT {_USER_COLUMNS} FROM users ORDER BY username COLLATE NOCASE"
+                f"SELECT {USER_COLUMNS} FROM users ORDER BY username COLLATE NOCASE"
             ).fetchall()
-        return [_user_row(row) for row in rows]
+        return [user_row(row) for row in rows]
 
     def count_users(self) -> int:
         with self._read() as conn:
@@ -365,8 +364,8 @@ class SqliteEngineStore:
                 "revoked) VALUES (?, ?, ?, ?, ?, 0)",
                 (token_hash, user[0], created_at, expires_at, created_at),
             )
-            row = conn.execute(_SESSION_SELECT + " WHERE s.token_hash = ?", (token_hash,)).fetchone()
-        return _session_row(row)
+            row = conn.execute(SESSION_SELECT + " WHERE s.token_hash = ?", (token_hash,)).fetchone()
+        return session_row(row)
 
     def get_session(self, token_hash: str) -> SessionRow | None:
         """Every request resolves its session: rows are served from memory until the next
@@ -376,8 +375,8 @@ class SqliteEngineStore:
             cached = self._session_cache.get(token_hash)
             if cached is not None and cached[0] == self._version:
                 return cached[1]
-            row = conn.execute(_SESSION_SELECT + " WHERE s.token_hash = ?", (token_hash,)).fetchone()
-            result = None if row is None else _session_row(row)
+            row = conn.execute(SESSION_SELECT + " WHERE s.token_hash = ?", (token_hash,)).fetchone()
+            result = None if row is None else session_row(row)
             if len(self._session_cache) >= SESSION_CACHE_SIZE:
                 self._session_cache.clear()
             self._session_cache[token_hash] = (self._version, result)
@@ -386,9 +385,9 @@ class SqliteEngineStore:
     def list_sessions(self, username: str) -> list[SessionRow]:
         with self._read() as conn:
             rows = conn.execute(
-                _SESSION_SELECT + " WHERE s.username = ? COLLATE NOCASE ORDER BY s.created_at", (username,)
+                SESSION_SELECT + " WHERE s.username = ? COLLATE NOCASE ORDER BY s.created_at", (username,)
             ).fetchall()
-        return [_session_row(row) for row in rows]
+        return [session_row(row) for row in rows]
 
     def touch_session(self, token_hash: str, last_seen: float) -> None:
         with self._write() as conn:

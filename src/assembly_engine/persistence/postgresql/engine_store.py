@@ -14,54 +14,29 @@ tables shared by every node (schema_v1's ``users``, ``sessions``, ``engine_meta`
 from __future__ import annotations
 
 import secrets
-from typing import Any
 
 import psycopg
 from psycopg_pool import ConnectionPool
 
-from ..engine_store import SessionRow, UpdateResult, UserRow
+from ..engine_store import (
+    SESSION_SELECT,
+    USER_COLUMNS,
+    SessionRow,
+    UpdateResult,
+    UserRow,
+    session_row,
+    user_row,
+)
 from .errors import translated
 
 # SQLite's NOCASE on a name, as the users_nocase index spells it.
 _NAME = 'lower(username COLLATE "C")'
 _SAME_NAME = f'{_NAME} = lower(%s COLLATE "C")'
-_USER_COLUMNS = "username, password_hash, role, disabled, created_at, updated_at"
-_SESSION_SELECT = """
-    SELECT s.token_hash, s.username, u.role, u.disabled, s.created_at, s.expires_at,
-           s.last_seen, s.dev_mode_until, s.dev_mode_reason, s.revoked
-    FROM sessions AS s JOIN users AS u ON u.username = s.username
-"""
 # SHARE ROW EXCLUSIVE conflicts with itself and with every INSERT/UPDATE/DELETE of users,
 # and waits for the ones in flight: what the table looked like stays true until commit.
 _LOCK_USERS = "LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE"
 _LOCK_TIMEOUT = "SET LOCAL lock_timeout = '10s'"
 _REVOKE = "UPDATE sessions SET revoked = TRUE, dev_mode_until = NULL, dev_mode_reason = NULL"
-
-
-def _user_row(row: tuple[Any, ...]) -> UserRow:
-    return UserRow(
-        username=row[0],
-        password_hash=row[1],
-        role=row[2],
-        disabled=bool(row[3]),
-        created_at=row[4],
-        updated_at=row[5],
-    )
-
-
-def _session_row(row: tuple[Any, ...]) -> SessionRow:
-    return SessionRow(
-        token_hash=row[0],
-        username=row[1],
-        role=row[2],
-        user_disabled=bool(row[3]),
-        created_at=float(row[4]),
-        expires_at=float(row[5]),
-        last_seen=float(row[6]),
-        dev_mode_until=None if row[7] is None else float(row[7]),
-        dev_mode_reason=row[8],
-        revoked=bool(row[9]),
-    )
 
 
 class PostgresEngineStore:
@@ -93,7 +68,7 @@ class PostgresEngineStore:
                 if conn.execute("SELECT 1 FROM users LIMIT 1").fetchone():
                     return False
             cursor = conn.execute(
-                f"INSERT INTO users ({_USER_COLUMNS}) VALUES (%s, %s, %s, FALSE, %s, %s) "
+                f"INSERT INTO users ({USER_COLUMNS}) VALUES (%s, %s, %s, FALSE, %s, %s) "
                 "ON CONFLICT DO NOTHING",
                 (username, password_hash, role, now, now),
             )
@@ -101,15 +76,13 @@ class PostgresEngineStore:
 
     def get_user(self, username: str) -> UserRow | None:
         with translated("reading a user"), self._pool.connection() as conn:
-            row = conn.execute(
-                f"SELECT {_USER_COLUMNS} FROM users WHERE {_SAME_NAME}", (username,)
-            ).fetchone()
-        return None if row is None else _user_row(row)
+            row = conn.execute(f"SELECT {USER_COLUMNS} FROM users WHERE {_SAME_NAME}", (username,)).fetchone()
+        return None if row is None else user_row(row)
 
     def list_users(self) -> list[UserRow]:
         with translated("listing users"), self._pool.connection() as conn:
-            rows = conn.execute(f"SELECT {_USER_COLUMNS} FROM users ORDER BY {_NAME}").fetchall()
-        return [_user_row(row) for row in rows]
+            rows = conn.execute(f"SELECT {USER_COLUMNS} FROM users ORDER BY {_NAME}").fetchall()
+        return [user_row(row) for row in rows]
 
     def count_users(self) -> int:
         with translated("counting users"), self._pool.connection() as conn:
@@ -193,22 +166,22 @@ class PostgresEngineStore:
                 "VALUES (%s, %s, %s, %s, %s, FALSE)",
                 (token_hash, user[0], created_at, expires_at, created_at),
             )
-            row = conn.execute(_SESSION_SELECT + " WHERE s.token_hash = %s", (token_hash,)).fetchone()
-        return None if row is None else _session_row(row)
+            row = conn.execute(SESSION_SELECT + " WHERE s.token_hash = %s", (token_hash,)).fetchone()
+        return None if row is None else session_row(row)
 
     def get_session(self, token_hash: str) -> SessionRow | None:
         with translated("reading a session"), self._pool.connection() as conn:
-            row = conn.execute(_SESSION_SELECT + " WHERE s.token_hash = %s", (token_hash,)).fetchone()
-        return None if row is None else _session_row(row)
+            row = conn.execute(SESSION_SELECT + " WHERE s.token_hash = %s", (token_hash,)).fetchone()
+        return None if row is None else session_row(row)
 
     def list_sessions(self, username: str) -> list[SessionRow]:
         with translated("listing sessions"), self._pool.connection() as conn:
             rows = conn.execute(
-                _SESSION_SELECT + ' WHERE lower(s.username COLLATE "C") = lower(%s COLLATE "C") '
+                SESSION_SELECT + ' WHERE lower(s.username COLLATE "C") = lower(%s COLLATE "C") '
                 "ORDER BY s.created_at",
                 (username,),
             ).fetchall()
-        return [_session_row(row) for row in rows]
+        return [session_row(row) for row in rows]
 
     def touch_session(self, token_hash: str, last_seen: float) -> None:
         with translated("recording a session's use"), self._pool.connection() as conn:

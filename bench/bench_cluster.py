@@ -66,6 +66,18 @@ def wait_converged(nodes: list[Engine], at_least: int) -> tuple[float, list[int]
         time.sleep(0.05)
 
 
+def warmed_up(engines: list[Engine]) -> list[dict[str, str]]:
+    """Each engine's request headers, after WARM_UP_WRITES writes through it."""
+    body = json.dumps(BODY).encode("utf-8")
+    headers = [{**engine.auth(), "Content-Type": "application/json"} for engine in engines]
+    for engine, auth in zip(engines, headers, strict=True):
+        for _ in range(WARM_UP_WRITES):
+            answer = httpx.post(f"{engine.url}/api/assemblies", content=body, headers=auth, timeout=60)
+            if answer.status_code != 201:
+                raise RuntimeError(f"POST /api/assemblies answered {answer.status_code}: {answer.text}")
+    return headers
+
+
 def split(total: int, parts: int) -> list[int]:
     """``total`` connections over ``parts`` nodes, as evenly as possible."""
     return [total // parts + (1 if i < total % parts else 0) for i in range(parts)]
@@ -126,13 +138,7 @@ def writes_through(ctx: Context, server: PostgresServer, count: int) -> Result:
         with psycopg.connect(baseline_url, autocommit=True) as conn:
             conn.execute(CREATE)
         commit_rate(baseline_url, 1, 1.0)  # warm-up: WAL segments, caches
-        headers = [{**engine.auth(), "Content-Type": "application/json"} for engine in nodes]
-        body = json.dumps(BODY).encode("utf-8")
-        for engine, auth in zip(nodes, headers, strict=True):
-            for _ in range(WARM_UP_WRITES):
-                answer = httpx.post(f"{engine.url}/api/assemblies", content=body, headers=auth, timeout=60)
-                if answer.status_code != 201:
-                    raise RuntimeError(f"POST /api/assemblies answered {answer.status_code}: {answer.text}")
+        headers = warmed_up(nodes)
         progress(
             f"cluster: writes through {count} node(s) ({split(ctx.connections, count)} connections) and "
             f"{count} PostgreSQL client(s) in turns, {ctx.duration:.0f}s each"
@@ -227,10 +233,53 @@ def propagation(ctx: Context, server: PostgresServer) -> Result:
     )
 
 
+def writes_against_embedded(ctx: Context, server: PostgresServer) -> Result:
+    """One node against the embedded engine, both on an empty library, the same load in
+    turns: what cluster storage costs a write over the engine's own write path."""
+    with (
+        scratch(ctx, "cluster-writes-vs-embedded") as folder,
+        database(server) as url,
+        running_nodes(url, folder, 1) as (node,),
+    ):
+        embedded = Engine(folder / "embedded" / "home", folder / "staging").start()
+        try:
+            embedded.wait_ready()
+            headers = warmed_up([node, embedded])
+            progress(
+                f"cluster: writes through 1 node and the embedded engine in turns, {ctx.duration:.0f}s each"
+            )
+            mine, base = alternate(
+                ctx,
+                lambda seconds: parallel_load(ctx, [node], headers[:1], seconds),
+                lambda seconds: parallel_load(ctx, [embedded], headers[1:], seconds),
+            )
+        finally:
+            embedded.stop()
+    ratio = mine.rate / base.rate if base.rate > 0 else 0.0
+    progress(f"cluster: 1 node {mine.rate:,.0f} writes/s, embedded {base.rate:,.0f} writes/s")
+    return Result(
+        number="9h",
+        name=f"Cluster: acknowledged writes, 1 node against the embedded engine, {ctx.connections} clients",
+        figure=mine.rate,
+        unit="writes/s",
+        baseline=base.rate,
+        baseline_label="the embedded engine, empty library, the same requests",
+        ratio=ratio,
+        ratio_label="node / embedded",
+        target=">= 0.9",
+        met=ratio >= 0.9 and mine.errors == 0 and base.errors == 0,
+        notes=[
+            f"latency p50/p99 node {mine.p50_ms:.1f}/{mine.p99_ms:.1f} ms, embedded "
+            f"{base.p50_ms:.1f}/{base.p99_ms:.1f} ms; errors {mine.errors}/{base.errors}; {mine.tool}"
+        ],
+    )
+
+
 def run(ctx: Context) -> list[Result]:
     progress("cluster: starting a throwaway PostgreSQL server (fsync on)")
     with PostgresServer(durable=True) as server:
         results = [writes_through(ctx, server, count) for count in NODE_COUNTS]
+        results.append(writes_against_embedded(ctx, server))
         results.append(propagation(ctx, server))
         results.extend(library_results(ctx, server))
     return results

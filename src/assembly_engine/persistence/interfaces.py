@@ -79,8 +79,25 @@ class DomainStores(Protocol):
     def close(self) -> None: ...
 
 
+class CommitAudit(Protocol):
+    """What a journal needs to write a change's audit entry in the change's own commit."""
+
+    def note_fields(self, note: str) -> dict[str, Any]:
+        """The audit entry of a change's note, as AuditStore.append takes it."""
+        ...
+
+    def announce(self, entry: dict[str, Any]) -> None:
+        """Tell the engine's log about an entry once it is committed."""
+        ...
+
+
 class WriteJournal(Protocol):
     """The durable queue of acknowledged changes not yet written to a domain store."""
+
+    def audit_in_commit(self, audit: CommitAudit) -> bool:
+        """Write each change's audit entry in its own commit from now on, if this journal
+        can (it shares a transaction with the audit chain); False: the caller records it."""
+        ...
 
     def next_seq(self) -> int: ...
     def submit(self, entry: JournalEntry) -> Future[int]: ...

@@ -121,6 +121,11 @@ class Journal:
         self._writer.start()
 
     # -- appending ---------------------------------------------------------------------
+    def audit_in_commit(self, audit: object) -> bool:
+        """False: the audit log is a file of its own, so the services record a change's
+        entry from its note once the change is durable (and at start, after a crash)."""
+        return False
+
     def next_seq(self) -> int:
         """Reserve the next sequence number (callers do this under their own ordering lock)."""
         with self._seq_lock:

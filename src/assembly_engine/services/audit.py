@@ -174,11 +174,16 @@ class AuditLog:
     def record(self, event: AuditEvent, *, at: str | None = None) -> dict[str, Any]:
         """Append one entry for ``event`` (``at``: its time, when it happened earlier);
         return the entry as written."""
+        return self.store.append(self.fields(event, at=at), self.announce)
+
+    @staticmethod
+    def fields(event: AuditEvent, *, at: str | None = None) -> dict[str, Any]:
+        """The stored fields of ``event``'s entry (all but its place in the chain)."""
         if not event.action:
             raise ValueError("an audit event needs an action")
         outcome = Outcome(event.outcome)
         detail = scrub(event.detail) if event.detail is not None else None
-        fields: dict[str, Any] = {
+        return {
             "time": at or _utc_now(),
             "user": event.user,
             "role": event.role,
@@ -190,7 +195,11 @@ class AuditLog:
             "dev_mode": bool(event.dev_mode),
             "detail": detail,
         }
-        return self.store.append(fields, lambda entry: logger.info("%s", readable_line(entry)))
+
+    @staticmethod
+    def announce(entry: dict[str, Any]) -> None:
+        """The engine log's line of a written entry."""
+        logger.info("%s", readable_line(entry))
 
     def entries(self) -> list[dict[str, Any]]:
         return self.store.entries()

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from time import time as epoch_seconds
+from typing import Any
 
 from ..clock import utc_now
 from ..types import Domain
@@ -165,6 +166,15 @@ class Auditor:
         """The note of a successful change, to be recorded by :meth:`record_note`."""
         event = self._event(caller, action, Outcome.SUCCESS, domain=domain, guid=guid, detail=detail)
         return json.dumps({"time": utc_now(), "event": dataclasses.asdict(event)}, ensure_ascii=False)
+
+    # A journal that shares a transaction with the audit chain (cluster mode) writes the
+    # entry in the change's own commit instead: it asks for the entry with these two.
+    def note_fields(self, note: str) -> dict[str, Any]:
+        time, event = _parse_note(note)
+        return self.log.fields(event, at=time)
+
+    def announce(self, entry: dict[str, Any]) -> None:
+        self.log.announce(entry)
 
     def record_note(self, note: str, *, suffix: str = "") -> None:
         time, event = _parse_note(note)

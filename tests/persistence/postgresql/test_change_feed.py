@@ -130,3 +130,30 @@ def test_a_node_cut_off_from_notifications_catches_up(
         a.cache.create(record)
     wait_until(lambda: all(b.cache.get(r.assembly_guid) for r in records), "B to catch up")
     assert b.feed.applied_seq == a.queue.last_seq()
+
+
+def test_a_node_does_not_read_back_its_own_changes(nodes: list[Node], tmp_path: Path) -> None:
+    a, b = nodes
+    reads: dict[str, int] = {"a": 0, "b": 0}
+    for name, node in (("a", a), ("b", b)):
+        original = node.queue.changes_after
+
+        def counted(seq: int, limit: int = 1000, name: str = name, original=original):  # type: ignore[no-untyped-def]
+            reads[name] += 1
+            return original(seq, limit)
+
+        node.queue.changes_after = counted  # type: ignore[method-assign]
+    payloads = PayloadStore(tmp_path / "Payloads")
+    records = [make_record(payloads, Domain.USER, f"Own {i}") for i in range(5)]
+    for record in records:
+        a.cache.create(record)
+    wait_until(lambda: all(b.cache.get(r.assembly_guid) for r in records), "B to see A's creates")
+    wait_until(lambda: a.feed.applied_seq == 5, "A's feed to count its own changes as applied")
+    # Five notifications of its own needed no read (one poll tick, every 5 s, may fall in).
+    assert reads["a"] <= 1
+    assert reads["b"] >= 1
+    # Another node's change after them is read as ever.
+    other = make_record(payloads, Domain.USER, "From B")
+    b.cache.create(other)
+    wait_until(lambda: a.cache.get(other.assembly_guid), "A to see B's create")
+    assert reads["a"] >= 1

@@ -13,6 +13,7 @@ from assembly_engine.persistence.postgresql.pool import (
     create_pool,
 )
 from tests.postgresql_server import PostgresServer, free_port
+from tests.support import wait_until
 
 
 def test_a_pool_serves_connections_named_after_the_engine(database_url: str) -> None:
@@ -31,6 +32,9 @@ def test_a_connection_the_server_dropped_is_replaced(
             first = conn.info.backend_pid
         with psycopg.connect(postgresql_server.url(), autocommit=True) as admin:
             assert admin.execute("SELECT pg_terminate_backend(%s)", (first,)).fetchone() == (True,)
+            # Dropped once its server process is gone (it ends a moment after the signal).
+            gone = "SELECT 1 FROM pg_stat_activity WHERE pid = %s"
+            wait_until(lambda: not admin.execute(gone, (first,)).fetchone(), "its server process to end")
         with pool.connection() as conn:  # checked on the way out: a new one, no error
             assert conn.execute("SELECT 1").fetchone() == (1,)
             assert conn.info.backend_pid != first

@@ -14,7 +14,7 @@ file's shared fsync), so the chain does not cost every audited request its own c
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -54,6 +54,26 @@ class _Append:
     entry: dict[str, Any] | None = None
     error: BaseException | None = None
     done: bool = False
+
+
+def append_chained(conn: Any, fields: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Chain entries made of ``fields`` onto the cluster's chain, in ``conn``'s open
+    transaction: the row lock of ``audit_head`` it takes is held until that transaction
+    ends, which is what keeps every node's appends in one unbroken order."""
+    conn.execute("SET LOCAL lock_timeout = '10s'")
+    head = conn.execute("SELECT seq, hash FROM audit_head FOR UPDATE").fetchone()
+    if head is None:
+        raise RuntimeError("the audit_head row is missing: the audit chain cannot continue")
+    seq, prev_hash = int(head[0]), str(head[1])
+    entries = []
+    for item in fields:
+        entry = chained_entry(seq + 1, prev_hash, item)
+        entries.append(entry)
+        seq, prev_hash = entry["seq"], entry["hash"]
+    with conn.cursor() as cursor:
+        cursor.executemany(_INSERT, [tuple(entry[name] for name in FIELDS) for entry in entries])
+    conn.execute("UPDATE audit_head SET seq = %s, hash = %s", (seq, prev_hash))
+    return entries
 
 
 def _location(pool: ConnectionPool) -> str:
@@ -134,20 +154,7 @@ class PostgresAuditStore:
             self._pool.connection() as conn,
             conn.transaction(),
         ):
-            conn.execute("SET LOCAL lock_timeout = '10s'")
-            head = conn.execute("SELECT seq, hash FROM audit_head FOR UPDATE").fetchone()
-            if head is None:
-                raise RuntimeError("the audit_head row is missing: the audit chain cannot continue")
-            seq, prev_hash = int(head[0]), str(head[1])
-            entries = []
-            for item in batch:
-                entry = chained_entry(seq + 1, prev_hash, item.fields)
-                entries.append(entry)
-                seq, prev_hash = entry["seq"], entry["hash"]
-            with conn.cursor() as cursor:
-                cursor.executemany(_INSERT, [tuple(entry[name] for name in FIELDS) for entry in entries])
-            conn.execute("UPDATE audit_head SET seq = %s, hash = %s", (seq, prev_hash))
-        return entries
+            return append_chained(conn, [item.fields for item in batch])
 
     # -- reading ---------------------------------------------------------------------------
 

@@ -69,31 +69,40 @@ class ChangeFeed:
         return self._applied
 
     # -- catching up -------------------------------------------------------------------
-    def catch_up(self) -> None:
-        """Apply every committed change after the last one applied; then what others
-        flushed. Safe from any thread; raises Unavailable when PostgreSQL is away."""
+    def catch_up(self, *, known_last: int | None = None, flushes: bool = True) -> None:
+        """Apply every committed change after the last one applied; then (``flushes``)
+        what others flushed. ``known_last``: the newest seq a notification named, when
+        nothing else is known to have changed. Safe from any thread; raises Unavailable
+        when PostgreSQL is away."""
         with self._catching_up:
-            while True:
-                changes = self._queue.changes_after(self._applied, BATCH)
-                if not changes:
-                    break
-                if changes[0][0].seq != self._applied + 1:
-                    self._reload(changes[0][0].seq)
-                    continue
-                self._cache.apply_remote(changes)
-                self._applied = changes[-1][0].seq
-                if len(changes) < BATCH:
-                    break
-            dirty = self._cache.dirty_seqs()
-            if dirty:
-                self._cache.mark_flushed(self._queue.flushed(list(dirty)), dirty)
-            self._cache.flusher.share_state(self._queue.flush_states())
+            # This node's own commits are in its cache already: no need to read them back.
+            self._applied = self._queue.skip_own(self._applied, known_last)
+            if known_last is None or known_last > self._applied:
+                self._read_changes()
+            if flushes:
+                dirty = self._cache.dirty_seqs()
+                if dirty:
+                    self._cache.mark_flushed(self._queue.flushed(list(dirty)), dirty)
+                self._cache.flusher.share_state(self._queue.flush_states())
             for domain in sorted(self._reloads):
                 try:
                     self._cache.reload_domain(domain)
                     self._reloads.discard(domain)
                 except CacheError as exc:  # its queued changes are not flushed yet here
                     log.info("reloading %s after a sync elsewhere waits: %s", domain.value, exc)
+
+    def _read_changes(self) -> None:
+        while True:
+            changes = self._queue.changes_after(self._applied, BATCH)
+            if not changes:
+                return
+            if changes[0][0].seq != self._applied + 1:
+                self._reload(changes[0][0].seq)
+                continue
+            self._cache.apply_remote(changes)
+            self._applied = changes[-1][0].seq
+            if len(changes) < BATCH:
+                return
 
     def _reload(self, first_kept: int) -> None:
         """The changes between the last applied and ``first_kept`` were purged: only the
@@ -142,16 +151,23 @@ class ChangeFeed:
         next_poll = time.monotonic() + self.poll_seconds
         while not self._stop.is_set():
             # Short waits, so stop() is quick; a catch-up on a notification or each poll.
-            woke = False
+            # A notification of changes alone needs no flush state: flushes notify too.
+            changed: int | None = None
+            other = False
             for note in conn.notifies(timeout=WAKE_SECONDS, stop_after=1):
-                woke = True
+                if note.channel == CHANGES_CHANNEL and note.payload.isdigit():
+                    changed = max(changed or 0, int(note.payload))
+                    continue
+                other = True
                 if note.channel == RELOAD_CHANNEL and note.payload in {d.value for d in Domain}:
                     self._reloads.add(Domain(note.payload))
             if self._stop.is_set():
                 return
-            if woke or time.monotonic() >= next_poll:
+            if other or time.monotonic() >= next_poll:
                 self.catch_up()
                 next_poll = time.monotonic() + self.poll_seconds
+            elif changed is not None:
+                self.catch_up(known_last=changed, flushes=False)
 
     def _close_connection(self) -> None:
         conn, self._conn = self._conn, None

@@ -106,8 +106,16 @@ class PostgresPayloadStore:
     # --------------------------------------------------------------------- writing
 
     def write_new(self, content: PayloadContent) -> PayloadRef:
-        """Write ``content`` under a fresh GUID."""
-        return self.write_with_guid(self.new_guid(), content)
+        """Write ``content`` under a fresh GUID, for a change about to be queued.
+
+        Its commit does not wait for the disk: nothing refers to a fresh payload until the
+        change that uses it commits, after it, and PostgreSQL writes its log in order, so
+        that change's durable commit makes this one durable too. A crash before it loses a
+        payload nothing refers to (the change was never acknowledged)."""
+        payload_guid = self.new_guid()
+        image = image_of(content, payload_guid)
+        self._insert(payload_guid, image, replace=False, wait_for_disk=False)
+        return image.ref(payload_guid)
 
     def write_with_guid(self, payload_guid: str, content: PayloadContent) -> PayloadRef:
         """Write ``content`` under a given GUID; :class:`PayloadExists` if it is taken."""
@@ -122,13 +130,17 @@ class PostgresPayloadStore:
         require_guid(payload_guid)
         self._insert(payload_guid, image, replace=True)
 
-    def _insert(self, payload_guid: str, image: PayloadImage, *, replace: bool) -> None:
+    def _insert(
+        self, payload_guid: str, image: PayloadImage, *, replace: bool, wait_for_disk: bool = True
+    ) -> None:
         rows = [
             (payload_guid, name, data, len(data), hashlib.sha256(data).hexdigest())
             for name, data in [*image.stored_files(), (MANIFEST_NAME, image.manifest_bytes)]
         ]
         try:
             with translated("storing a payload"), self._pool.connection() as conn, conn.transaction():
+                if not wait_for_disk:
+                    conn.execute("SET LOCAL synchronous_commit = off")
                 if replace:
                     conn.execute("DELETE FROM payload_files WHERE payload_guid = %s", (payload_guid,))
                 with conn.cursor() as cursor:

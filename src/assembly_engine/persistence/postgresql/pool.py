@@ -2,13 +2,15 @@
 
 Every connection names the engine in ``application_name`` (so ``pg_stat_activity`` shows
 which node holds what), is checked before it is handed out (a connection the server
-dropped, say across a PostgreSQL restart, is replaced instead of failing a request), and
-gives up connecting after ``connect_timeout`` seconds. An unreachable server is reported
-as :class:`DatabaseUnreachable` with libpq's reason and the URL without its password.
+dropped, say across a PostgreSQL restart, is replaced instead of failing a request; see
+:func:`check_idle_connection`), and gives up connecting after ``connect_timeout``
+seconds. An unreachable server is reported as :class:`DatabaseUnreachable` with libpq's
+reason and the URL without its password.
 """
 
 from __future__ import annotations
 
+import select
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,6 +27,20 @@ APPLICATION_NAME = "assembly-engine"
 # While PostgreSQL is known to be away, a request waits this long for a connection instead
 # of the pool's full timeout, so writes are refused (503) quickly, not after many seconds.
 FAST_FAIL_SECONDS = 0.5
+
+
+def check_idle_connection(conn: psycopg.Connection) -> None:
+    """Raise if ``conn`` is no longer usable, without a round trip while it looks sound.
+
+    A server that closed the connection (a restart, an administrator's kill) leaves its
+    socket readable at end of file, so only a readable socket (that, or a notice waiting)
+    costs the pool's full check, a round trip to the server; a quiet one is handed out as
+    it is. A request otherwise paid that round trip on every checkout."""
+    if conn.closed or conn.broken:
+        raise psycopg.OperationalError("the connection is closed")
+    readable, _, _ = select.select([conn.fileno()], [], [], 0)
+    if readable:
+        ConnectionPool.check_connection(conn)
 
 
 class DatabaseUnreachable(RuntimeError):
@@ -99,7 +115,7 @@ def create_pool(
         timeout=timeout,
         name=name,
         open=False,
-        check=ConnectionPool.check_connection,
+        check=check_idle_connection,
         kwargs={"connect_timeout": connect_timeout, "application_name": APPLICATION_NAME},
     )
     try:

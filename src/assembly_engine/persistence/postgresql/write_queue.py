@@ -10,7 +10,14 @@ Sequence numbers come from the one row of ``write_queue_head`` when the transact
 about to commit; that row stays locked until the commit, so numbers are gapless and in
 commit order, and every commit notifies ``assembly_changes`` with its last number. One
 writer thread per node commits everything submitted meanwhile in one transaction (a group
-commit, as the embedded journal does).
+commit, as the embedded journal does). Once the services hand it a :class:`CommitAudit`,
+each change's audit entry is chained in that same transaction: a change and its entry
+commit together or not at all, so no entry waits for a recovery after a crash.
+
+A commit whose connection is lost while COMMIT is under way may have happened or not.
+The writer does not guess: a resolver asks PostgreSQL (``pg_xact_status`` of the
+transaction's id) once it is reachable again, and answers the waiting requests with what
+really happened (see :mod:`.commit_doubt`).
 
 A flush stamps the changes it wrote (``flushed_at``) instead of deleting them, so a node
 that is behind still reads them in order; stamped changes older than the retention are
@@ -24,20 +31,26 @@ import logging
 import queue
 import threading
 import time
+from collections import deque
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
 from psycopg_pool import ConnectionPool
 
 from ...clock import utc_iso, utc_now
 from ...types import Domain
-from ..errors import ChangedElsewhere
+from ..errors import Busy, ChangedElsewhere, StorageFailed, Unavailable
+from ..interfaces import CommitAudit
 from ..journal import JournalClosed, JournalEntry
 from ..models import AssemblyRecord
-from .errors import translated
+from .audit_store import append_chained
+from .commit_doubt import SETTLE_SECONDS, settle
+from .errors import RETRY_AFTER_SECONDS, translated, unavailable
 from .migrations import LOCK_NAMESPACE
+from .revision_heads import move_heads
 from .schema_v1 import DOMAIN_SCHEMAS
 
 log = logging.getLogger("assembly_engine.write_queue")
@@ -63,16 +76,61 @@ def _row_json(entry: JournalEntry) -> str:
     return json.dumps(entry.record.to_json(), separators=(",", ":"))
 
 
+@dataclass
+class _Queued:
+    """One submitted change, waiting for a group commit."""
+
+    entry: JournalEntry
+    future: Future[int]
+    audit: dict[str, Any] | None  # its audit entry's fields, chained in the same commit
+
+
+@dataclass
+class _Outcome:
+    """What one transaction did: the changes it queued (with their seqs) and refused."""
+
+    accepted: list[tuple[_Queued, int]] = field(default_factory=list)
+    refused: list[tuple[_Queued, ChangedElsewhere]] = field(default_factory=list)
+    entries: list[dict[str, Any]] = field(default_factory=list)  # the audit entries it chained
+
+
+class _InDoubt(Exception):
+    """The connection was lost while COMMIT was under way: ``outcome`` happened or nothing."""
+
+    def __init__(self, xid: str, outcome: _Outcome, cause: BaseException) -> None:
+        super().__init__(str(cause))
+        self.xid, self.outcome, self.cause = xid, outcome, cause
+
+
 class PostgresWriteQueue:
-    def __init__(self, pool: ConnectionPool, *, retention_seconds: float = DEFAULT_RETENTION_SECONDS) -> None:
+    def __init__(
+        self,
+        pool: ConnectionPool,
+        *,
+        retention_seconds: float = DEFAULT_RETENTION_SECONDS,
+        settle_seconds: float = SETTLE_SECONDS,
+    ) -> None:
         self._pool = pool
         self.retention_seconds = retention_seconds
+        self.settle_seconds = settle_seconds  # how long a commit in doubt may take to settle
+        self._audit: CommitAudit | None = None
         self._queue: queue.Queue[object] = queue.Queue()
         self._closed = False
+        # The seq ranges this node committed, oldest first, so its change feed need not
+        # read back its own changes (skip_own), and the range being committed right now.
+        self._own: deque[tuple[int, int]] = deque()
+        self._committing: tuple[int, int] | None = None
+        self._own_changed = threading.Condition()
+        self._doubts: list[threading.Thread] = []  # commits in doubt being settled
         self._writer = threading.Thread(target=self._run, name="write-queue", daemon=True)
         self._writer.start()
 
     # -- appending ---------------------------------------------------------------------
+    def audit_in_commit(self, audit: CommitAudit) -> bool:
+        """True: from now on each change's audit entry is chained in the change's commit."""
+        self._audit = audit
+        return True
+
     def next_seq(self) -> int:
         """0: a shared queue numbers a change when it commits (``submit``'s result)."""
         return 0
@@ -82,8 +140,9 @@ class PostgresWriteQueue:
         once it is committed, or raises why not (ChangedElsewhere, Unavailable, …)."""
         if self._closed:
             raise JournalClosed("the write queue is closed; the engine is shutting down")
+        audit = self._audit.note_fields(entry.note) if self._audit and entry.note else None
         future: Future[int] = Future()
-        self._queue.put((entry, future))
+        self._queue.put(_Queued(entry, future, audit))
         return future
 
     def _run(self) -> None:
@@ -91,7 +150,7 @@ class PostgresWriteQueue:
             first = self._queue.get()
             if first is _STOP:
                 return
-            batch: list[tuple[JournalEntry, Future[int]]] = []
+            batch: list[_Queued] = []
             markers: list[Future[int]] = []
             stop_after = False
             item: object = first
@@ -116,113 +175,152 @@ class PostgresWriteQueue:
             if stop_after:
                 return
 
-    def _commit(self, batch: list[tuple[JournalEntry, Future[int]]]) -> None:
+    def _commit(self, batch: list[_Queued]) -> None:
+        """Commit ``batch`` and answer every waiter, whatever happens."""
         try:
-            accepted, refused = self._write(batch)
+            outcome = self._write(batch)
         except BaseException as exc:  # noqa: BLE001 - every waiter must hear about it
-            log.error("queueing %d change(s) failed: %s", len(batch), exc)
-            for _, future in batch:
-                future.set_exception(exc)
+            self._commit_ended(None)
+            self._refuse(batch, exc)
             return
-        for future, error in refused:
-            future.set_exception(error)
-        for future, seq in accepted:
-            future.set_result(seq)
+        self._commit_ended((outcome.accepted[0][1], outcome.accepted[-1][1]) if outcome.accepted else None)
+        self._answer(outcome)
 
-    def _write(
-        self, batch: list[tuple[JournalEntry, Future[int]]]
-    ) -> tuple[list[tuple[Future[int], int]], list[tuple[Future[int], ChangedElsewhere]]]:
-        refused: list[tuple[Future[int], ChangedElsewhere]] = []
-        moved: list[tuple[JournalEntry, Future[int]]] = []
-        with translated("queueing a change"), self._pool.connection() as conn, conn.transaction():
-            for entry, future in batch:
-                problem = self._move_head(conn, entry)
-                if problem is None:
-                    moved.append((entry, future))
-                else:
-                    refused.append((future, ChangedElsewhere(entry.assembly_guid, problem)))
-            if not moved:
-                return [], refused
-            (last,) = conn.execute(
-                "UPDATE write_queue_head SET last_seq = last_seq + %s RETURNING last_seq", (len(moved),)
-            ).fetchone()  # type: ignore[misc]
-            first = int(last) - len(moved) + 1
-            with conn.cursor() as cur:
-                cur.executemany(
-                    "INSERT INTO write_queue (seq, op, domain, assembly_guid, record_json, created_at,"
-                    " note, action, actor) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                    [
-                        (
-                            first + i,
-                            e.op,
-                            e.record.domain.value,
-                            e.assembly_guid,
-                            _row_json(e),
-                            e.created_at,
-                            e.note,
-                            e.action,
-                            e.actor,
-                        )
-                        for i, (e, _) in enumerate(moved)
-                    ],
-                )
-            conn.execute("SELECT pg_notify(%s, %s)", (CHANGES_CHANNEL, str(last)))
-        return [(future, first + i) for i, (_, future) in enumerate(moved)], refused
+    def _commit_ended(self, seqs: tuple[int, int] | None) -> None:
+        """The commit under way ended; ``seqs``: the range it committed, if it did."""
+        with self._own_changed:
+            if seqs is not None:
+                self._own.append(seqs)
+            self._committing = None
+            self._own_changed.notify_all()
 
-    def _move_head(self, conn: Any, entry: JournalEntry) -> str | None:
-        """Move the assembly's head as the change says; None, or why it cannot move."""
-        domain, guid, revision = entry.record.domain.value, entry.assembly_guid, entry.record.revision
-        if entry.base_revision is None:  # a create: nothing live may hold the id
-            moved = conn.execute(
-                "INSERT INTO revision_heads (domain, assembly_guid, revision) VALUES (%s, %s, %s) "
-                "ON CONFLICT (assembly_guid) DO UPDATE SET domain = EXCLUDED.domain, "
-                "revision = EXCLUDED.revision, deleted = FALSE WHERE revision_heads.deleted RETURNING 1",
-                (domain, guid, revision),
-            ).fetchone()
-            return None if moved is not None else self._why(conn, entry)
-        deleted = entry.op == "delete"
-        update = (
-            "UPDATE revision_heads SET revision = %s, deleted = %s WHERE domain = %s AND assembly_guid = %s "
-            "AND NOT deleted AND revision = %s RETURNING 1"
-        )
-        params = (revision, deleted, domain, guid, entry.base_revision)
-        if conn.execute(update, params).fetchone() is not None:
-            return None
-        if self._adopt_row(conn, entry.record.domain, guid) and conn.execute(update, params).fetchone():
-            return None
-        return self._why(conn, entry)
+    def _refuse(self, batch: list[_Queued], exc: BaseException) -> None:
+        if isinstance(exc, _InDoubt):
+            # Asked on a thread of its own: later changes still fail fast meanwhile.
+            resolver = threading.Thread(target=self._settle, args=(exc,), name="write-queue-doubt")
+            resolver.daemon = True
+            self._doubts.append(resolver)
+            resolver.start()
+        elif isinstance(exc, (Unavailable, Busy, StorageFailed)):  # the whole batch's fate
+            log.error("queueing %d change(s) failed: %s", len(batch), exc)
+            self._fail(batch, exc)
+        elif len(batch) > 1:  # perhaps one change's text: the others must not share its fate
+            for one in batch:
+                self._commit([one])
+        else:
+            log.error("queueing a change failed: %s", exc)
+            self._fail(batch, exc)
+
+    def _answer(self, outcome: _Outcome) -> None:
+        if self._audit is not None:
+            for entry in outcome.entries:
+                try:
+                    self._audit.announce(entry)
+                except Exception:  # noqa: BLE001 - the changes are committed: answer them
+                    log.exception("announcing an audit entry failed")
+        for queued, error in outcome.refused:
+            queued.future.set_exception(error)
+        for queued, seq in outcome.accepted:
+            queued.future.set_result(seq)
 
     @staticmethod
-    def _adopt_row(conn: Any, domain: Domain, guid: str) -> bool:
-        """An assembly written to its domain table without the queue (official sync, a
-        seeded community, a migrated library) has no head yet: its row is the head."""
-        adopted = conn.execute(
-            f"INSERT INTO revision_heads (domain, assembly_guid, revision) "
-            f"SELECT %s, assembly_guid, revision FROM {DOMAIN_SCHEMAS[domain]}.assemblies "
-            f"WHERE assembly_guid = %s ON CONFLICT DO NOTHING RETURNING 1",
-            (domain.value, guid),
-        ).fetchone()
-        return adopted is not None
+    def _fail(batch: list[_Queued], exc: BaseException) -> None:
+        for queued in batch:
+            queued.future.set_exception(exc)
 
-    @staticmethod
-    def _why(conn: Any, entry: JournalEntry) -> str:
-        guid = entry.assembly_guid
-        heads = conn.execute(
-            "SELECT domain, revision, deleted FROM revision_heads WHERE assembly_guid = %s AND NOT deleted",
-            (guid,),
-        ).fetchall()
-        if not heads:
-            return f"Assembly {guid} was deleted through another engine node meanwhile; nothing was changed."
-        domain, revision, _ = heads[0]
-        if entry.base_revision is None:
-            return (
-                f"An assembly with id {guid} was created in the {domain} domain through another engine node."
+    def _settle(self, doubt: _InDoubt) -> None:
+        committed = settle(self._pool, doubt.xid, deadline_seconds=self.settle_seconds)
+        if committed:
+            self._answer(doubt.outcome)  # not recorded as own: the feed reads them back
+            return
+        for queued, refusal in doubt.outcome.refused:  # refused either way
+            queued.future.set_exception(refusal)
+        if committed is False:
+            error = unavailable("committing a change", doubt.cause)
+        else:
+            error = Unavailable(
+                "PostgreSQL went away while the change was being committed, and it could not "
+                f"be asked within {self.settle_seconds:.0f}s whether the commit happened: the change "
+                "may or may not have been made. Reload the assembly before you repeat it.",
+                retry_after=RETRY_AFTER_SECONDS,
             )
-        return (
-            f"Assembly {guid} was changed through another engine node: you changed revision "
-            f"{entry.base_revision}, the current revision is {revision}. "
-            "Reload it and apply your change again."
-        )
+        self._fail([queued for queued, _ in doubt.outcome.accepted], error)
+
+    def _write(self, batch: list[_Queued]) -> _Outcome:
+        outcome = _Outcome()
+        xid: str | None = None
+        committing = False
+        try:
+            with translated("queueing a change"), self._pool.connection() as conn:
+                with conn.transaction():
+                    moved = []
+                    problems = move_heads(conn, [queued.entry for queued in batch])
+                    for queued, problem in zip(batch, problems, strict=True):
+                        if problem is None:
+                            moved.append(queued)
+                        else:
+                            refusal = ChangedElsewhere(queued.entry.assembly_guid, problem)
+                            outcome.refused.append((queued, refusal))
+                    if not moved:
+                        return outcome
+                    last, xid = conn.execute(
+                        "UPDATE write_queue_head SET last_seq = last_seq + %s "
+                        "RETURNING last_seq, pg_current_xact_id()::text",
+                        (len(moved),),
+                    ).fetchone()  # type: ignore[misc]
+                    first = int(last) - len(moved) + 1
+                    outcome.accepted = [(queued, first + i) for i, queued in enumerate(moved)]
+                    self._insert(conn, outcome.accepted)
+                    audited = [queued.audit for queued in moved if queued.audit is not None]
+                    if audited:
+                        outcome.entries = append_chained(conn, audited)
+                    conn.execute("SELECT pg_notify(%s, %s)", (CHANGES_CHANNEL, str(last)))
+                    with self._own_changed:  # the feed waits for the outcome (skip_own)
+                        self._committing = (first, int(last))
+                    committing = True  # what fails from here on is the COMMIT itself
+        except Unavailable as exc:
+            if committing and xid is not None:
+                raise _InDoubt(xid, outcome, exc.__cause__ or exc) from exc
+            raise
+        return outcome
+
+    @staticmethod
+    def _insert(conn: Any, accepted: list[tuple[_Queued, int]]) -> None:
+        with conn.cursor() as cur:
+            cur.executemany(
+                "INSERT INTO write_queue (seq, op, domain, assembly_guid, record_json, created_at,"
+                " note, action, actor) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                [
+                    (
+                        seq,
+                        q.entry.op,
+                        q.entry.record.domain.value,
+                        q.entry.assembly_guid,
+                        _row_json(q.entry),
+                        q.entry.created_at,
+                        q.entry.note,
+                        q.entry.action,
+                        q.entry.actor,
+                    )
+                    for q, seq in accepted
+                ],
+            )
+
+    def skip_own(self, applied: int, known_last: int | None = None) -> int:
+        """The last seq of the unbroken run of this node's own commits right after
+        ``applied`` (``applied`` itself if the next change is another node's). A commit of
+        this node's that may hold ``known_last`` is waited for (its notification can come
+        before the writer knows it committed)."""
+        with self._own_changed:
+            if known_last is not None:
+                self._own_changed.wait_for(
+                    lambda: self._committing is None or self._committing[0] > known_last, timeout=1.0
+                )
+            while self._own and self._own[0][1] <= applied:
+                self._own.popleft()
+            while self._own and self._own[0][0] == applied + 1:
+                applied = self._own.popleft()[1]
+        return applied
 
     def adopt_domain_rows(self, domain: Domain) -> None:
         """Make ``domain``'s table rows the heads of every assembly with no queued change
@@ -350,12 +448,19 @@ class PostgresWriteQueue:
 
     # -- lifetime ----------------------------------------------------------------------
     def wait_idle(self) -> None:
-        """Block until everything submitted so far is committed or refused."""
+        """Block until everything submitted so far is committed or refused (a commit in
+        doubt once PostgreSQL said what became of it)."""
         if self._closed:
             return
         done: Future[int] = Future()
         self._queue.put(done)
         done.result()
+        self._join_doubts()
+
+    def _join_doubts(self) -> None:
+        for resolver in list(self._doubts):
+            resolver.join()
+        self._doubts[:] = [resolver for resolver in self._doubts if resolver.is_alive()]
 
     def close(self) -> None:
         if self._closed:
@@ -363,3 +468,4 @@ class PostgresWriteQueue:
         self._closed = True
         self._queue.put(_STOP)
         self._writer.join()
+        self._join_doubts()

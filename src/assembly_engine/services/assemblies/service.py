@@ -49,10 +49,12 @@ class AssemblyService:
         self.payloads: PayloadStore = storage.payloads
         # One Auditor per engine, so anonymous refusals are counted together (caller.py).
         auditor = auditor or Auditor(audit)
-        # A change's success entry is recorded from its journal note once it is durable, and
-        # at start for changes a crash left unaudited.
-        self.cache.on_durable_note = auditor.record_note
-        auditor.recover(self.cache.replayed_notes)
+        # A change's success entry commits with the change where the journal can do that
+        # (cluster mode); otherwise it is recorded from the change's journal note once the
+        # change is durable, and at start for changes a crash left unaudited.
+        if not storage.journal.audit_in_commit(auditor):
+            self.cache.on_durable_note = auditor.record_note
+            auditor.recover(self.cache.replayed_notes)
         self.cache.replayed_notes = []
         self.changes = Changes(self.cache, Contents(self.cache, self.payloads), auditor)
         self._editing = Editing(self.changes)

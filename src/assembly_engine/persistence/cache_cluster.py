@@ -22,6 +22,7 @@ class ClusterChanges:
 
     _entry: Callable[[str], CacheEntry | None]  # the cache's lookup (cache_loading)
     settle: Callable[[Iterable[tuple[str, int]], str], None]  # the cache's (cache.py)
+    depth: Callable[[], int]  # the cache's (cache.py)
 
     def apply_remote(self, changes: Sequence[tuple[JournalEntry, str | None]]) -> int:
         """Apply committed changes read from the shared queue, in sequence order, each
@@ -53,6 +54,8 @@ class ClusterChanges:
     def dirty_seqs(self) -> dict[int, str]:
         """seq -> assembly id of every queued change's latest seq (cluster mode asks which
         of them another node flushed)."""
+        if not self.depth():  # counted once per generation: no walk of an idle library
+            return {}
         with self._lock:
             return {e.seq: guid for guid, e in self._entries.items() if e.dirty and e.seq}
 

@@ -10,6 +10,7 @@ import logging
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..types import DATABASE_FILES, Domain
 from .databases import COLUMNS, SCHEMA_VERSION, table_columns
@@ -17,6 +18,9 @@ from .journal import JOURNAL_FILE
 from .payload_sweep import OrphanSweep
 from .payloads import PayloadError, PayloadStore
 from .private_files import make_tree_private
+
+if TYPE_CHECKING:
+    from . import interfaces
 
 log = logging.getLogger("assembly_engine.maintenance")
 
@@ -56,17 +60,34 @@ def _snapshot(source: Path, target: Path) -> int:
         src.close()
 
 
-def start_backup(destination: Path) -> Path:
-    """The resolved destination, refused (FileExistsError) unless new or empty (every
-    backend writes the same layout into it)."""
-    destination = destination.resolve()
-    if destination.exists() and any(destination.iterdir()):
-        raise FileExistsError(f"{destination} is not empty; give backup a new or empty folder.")
-    (destination / BACKUP_ASSEMBLIES).mkdir(parents=True, exist_ok=True)
-    return destination
+class SharedMaintenance:
+    """What every backend's Maintenance does alike: sweeps go to its payload store, and a
+    backup folder is started and sealed the same way (every backend writes one layout)."""
+
+    payloads: interfaces.PayloadStore
+
+    def sweep_orphans(
+        self, referenced: set[str], *, listed: set[str], grace_seconds: float, remove: bool
+    ) -> OrphanSweep:
+        return self.payloads.sweep_orphans(
+            referenced, listed=listed, grace_seconds=grace_seconds, remove=remove
+        )
+
+    def start_backup(self, destination: Path) -> Path:
+        """The resolved destination, refused (FileExistsError) unless new or empty."""
+        destination = destination.resolve()
+        if destination.exists() and any(destination.iterdir()):
+            raise FileExistsError(f"{destination} is not empty; give backup a new or empty folder.")
+        (destination / BACKUP_ASSEMBLIES).mkdir(parents=True, exist_ok=True)
+        return destination
+
+    def seal_backup(self, destination: Path) -> None:
+        """A backup holds the password hashes and every assembly: owner-only like a home,
+        including files copied from a home made before homes were private."""
+        make_tree_private(destination)
 
 
-class SqliteMaintenance:
+class SqliteMaintenance(SharedMaintenance):
     """The SQLite + folders backend of the Maintenance interface (persistence/interfaces.py)."""
 
     def __init__(self, runtime_root: Path, engine_db: Path, payloads: PayloadStore) -> None:
@@ -82,16 +103,6 @@ class SqliteMaintenance:
         finally:
             conn.close()
         return SchemaStatus(DATABASE_FILES[domain], version, tuple(c for c in COLUMNS if c not in columns))
-
-    def sweep_orphans(
-        self, referenced: set[str], *, listed: set[str], grace_seconds: float, remove: bool
-    ) -> OrphanSweep:
-        return self.payloads.sweep_orphans(
-            referenced, listed=listed, grace_seconds=grace_seconds, remove=remove
-        )
-
-    def start_backup(self, destination: Path) -> Path:
-        return start_backup(destination)
 
     def copy_stores(self, destination: Path) -> dict[str, int]:
         """Snapshot the journal, every database and the payload folders into ``destination``.
@@ -117,8 +128,3 @@ class SqliteMaintenance:
                 log.warning("backup: payload %s not copied: %s", guid, exc)
         copied["payloads"] = count
         return copied
-
-    def seal_backup(self, destination: Path) -> None:
-        """A backup holds the password hashes and every assembly: owner-only like the home,
-        including files copied from a home made before homes were private."""
-        make_tree_private(destination)

@@ -27,12 +27,10 @@ from ..databases import ConnectionOptions, DomainDatabase, HistoryWrite
 from ..engine_store import SqliteEngineStore
 from ..interfaces import PayloadStore
 from ..journal import JOURNAL_FILE, Journal, JournalEntry
-from ..maintenance import BACKUP_ASSEMBLIES, BACKUP_PAYLOADS, SchemaStatus, start_backup
+from ..maintenance import BACKUP_ASSEMBLIES, BACKUP_PAYLOADS, SchemaStatus, SharedMaintenance
 from ..models import COLUMNS, AssemblyRecord, PayloadContent, PayloadFile
 from ..payload_manifest import MANIFEST_NAME, PayloadError, parse_manifest
-from ..payloads import OrphanSweep
 from ..payloads import PayloadStore as FolderPayloadStore
-from ..private_files import make_tree_private
 from .errors import translated
 from .migrations import MIGRATIONS, applied_versions
 from .schema_v1 import DOMAIN_SCHEMAS
@@ -64,7 +62,7 @@ def _select(conn: Connection[Any], schema: str, table: str) -> list[tuple[Any, .
     return conn.execute(f"SELECT {', '.join(HISTORY_COLUMNS[table])} FROM {schema}.{table}").fetchall()
 
 
-class PostgresMaintenance:
+class PostgresMaintenance(SharedMaintenance):
     """The PostgreSQL backend of the Maintenance interface (persistence/interfaces.py)."""
 
     def __init__(self, pool: ConnectionPool, payloads: PayloadStore) -> None:
@@ -94,17 +92,7 @@ class PostgresMaintenance:
             expected_version=MIGRATIONS[-1].version,
         )
 
-    def sweep_orphans(
-        self, referenced: set[str], *, listed: set[str], grace_seconds: float, remove: bool
-    ) -> OrphanSweep:
-        return self.payloads.sweep_orphans(
-            referenced, listed=listed, grace_seconds=grace_seconds, remove=remove
-        )
-
-    # -- backup ----------------------------------------------------------------------------
-    def start_backup(self, destination: Path) -> Path:
-        return start_backup(destination)
-
+    # -- backup (started and sealed by SharedMaintenance) ---------------------------------
     def copy_stores(self, destination: Path) -> dict[str, int]:
         """Write every store into ``destination`` from one snapshot of the database; returns
         the page count of each file written and the number of payloads copied."""
@@ -119,10 +107,6 @@ class PostgresMaintenance:
             copied[ENGINE_FILE] = self._copy_engine(conn, destination / ENGINE_FILE)
             copied["payloads"] = self._copy_payloads(conn, FolderPayloadStore(target_root / BACKUP_PAYLOADS))
         return copied
-
-    def seal_backup(self, destination: Path) -> None:
-        """A backup holds the password hashes and every assembly: owner-only, like a home."""
-        make_tree_private(destination)
 
     @staticmethod
     def _copy_queue(conn: Connection[Any], path: Path) -> int:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -71,6 +71,20 @@ class HistoryWrite:
     revisions: Sequence[RevisionRow] = ()
     deletions: Sequence[DeletionRow] = ()
     undeleted: Sequence[str] = ()  # GUIDs live again: their deletion row goes
+
+    def batches(
+        self, insert_revision: str, forget_deletion: str, insert_deletion: str
+    ) -> Iterator[tuple[str, list[tuple[Any, ...]]]]:
+        """The (statement, rows) each backend runs, given its own three statements: a
+        deletion is forgotten before new ones are recorded, so a GUID deleted again keeps
+        its new deletion row."""
+        for sql, rows in (
+            (insert_revision, [tuple(r) for r in self.revisions]),
+            (forget_deletion, [(g,) for g in self.undeleted]),
+            (insert_deletion, [tuple(d) for d in self.deletions]),
+        ):
+            if rows:
+                yield sql, rows
 
 
 SELECT_ALL = f"SELECT {', '.join(COLUMNS)} FROM assemblies"
@@ -137,6 +151,11 @@ INSERT_DELETION = (
 FORGET_DELETION = "DELETE FROM deleted_assemblies WHERE assembly_guid = ?"
 
 
+def _write_history(conn: sqlite3.Connection, history: HistoryWrite) -> None:
+    for sql, rows in history.batches(INSERT_REVISION, FORGET_DELETION, INSERT_DELETION):
+        conn.executemany(sql, rows)
+
+
 def write_changes(
     conn: sqlite3.Connection,
     upsert_rows: Sequence[tuple[Any, ...]],
@@ -156,12 +175,7 @@ def write_changes(
         if delete_rows:
             conn.executemany(DELETE, delete_rows)
         if history is not None:
-            if history.revisions:
-                conn.executemany(INSERT_REVISION, history.revisions)
-            if history.undeleted:
-                conn.executemany(FORGET_DELETION, [(g,) for g in history.undeleted])
-            if history.deletions:
-                conn.executemany(INSERT_DELETION, history.deletions)
+            _write_history(conn, history)
         if path is not None:
             failpoints.reached("before-commit", path)
         conn.execute("COMMIT")
@@ -371,9 +385,7 @@ class DomainDatabase:
             self._conn.execute("DELETE FROM assemblies")
             self._conn.executemany(UPSERT, [r.to_row() for r in records])
             if history is not None and self.history:
-                self._conn.executemany(INSERT_REVISION, history.revisions)
-                self._conn.executemany(FORGET_DELETION, [(g,) for g in history.undeleted])
-                self._conn.executemany(INSERT_DELETION, history.deletions)
+                _write_history(self._conn, history)
             if stamp is not None:
                 self._set_stamp(stamp)
 

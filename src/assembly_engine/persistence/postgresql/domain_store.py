@@ -172,12 +172,8 @@ class PostgresDomainStore:
 
     def _write_history(self, cur: Any, history: HistoryWrite) -> None:
         check_integers(history.revisions, (1,), "a revision")
-        if history.revisions:
-            cur.executemany(self._insert_revision, [tuple(r) for r in history.revisions])
-        if history.undeleted:
-            cur.executemany(self._forget_deletion, [(g,) for g in history.undeleted])
-        if history.deletions:
-            cur.executemany(self._insert_deletion, [tuple(d) for d in history.deletions])
+        for sql, rows in history.batches(self._insert_revision, self._forget_deletion, self._insert_deletion):
+            cur.executemany(sql, rows)
 
     def replace_all(
         self,

@@ -16,27 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .durable_files import O_BINARY, O_CLOEXEC, O_DIRECTORY, O_NOFOLLOW, O_NONBLOCK
-from .payload_manifest import (
-    ATTACHMENTS_DIR,
-    MANIFEST_NAME,
-    FileEntry,
-    Manifest,
-    PayloadImage,
-    parse_manifest,
-)
+from .payload_checks import BadEntry, MissingEntry, check_entry, parse_stored_manifest
+from .payload_manifest import ATTACHMENTS_DIR, MANIFEST_NAME, FileEntry, Manifest, PayloadImage
 
 _CHUNK = 1 << 20
 
 # With dir_fd + O_NOFOLLOW every name is resolved inside an already-opened directory.
 _USE_DIR_FD = os.open in os.supports_dir_fd and O_NOFOLLOW != 0 and O_DIRECTORY != 0
-
-
-class MissingEntry(Exception):
-    """A name the manifest promises is not there."""
-
-
-class BadEntry(Exception):
-    """A name is there but is not what it should be (symlink, wrong type, unreadable)."""
 
 
 def open_entry(path: Path, dir_fd: int | None, *, directory: bool) -> int:
@@ -142,15 +128,11 @@ def load_folder(folder: Path, payload_guid: str, *, keep: bool) -> LoadedFolder:
                 os.close(fd)
 
         manifest_bytes = _read_manifest(folder, base_fd)
-        try:
-            manifest = parse_manifest(manifest_bytes, payload_guid)
-        except (ValueError, RecursionError) as exc:
-            raise BadEntry(f"the manifest is not valid: {exc}") from exc
+        manifest = parse_stored_manifest(manifest_bytes, payload_guid)
 
         def verified(entry: FileEntry, path: Path, dir_fd: int | None) -> bytes | None:
             data, size, digest = read(path, dir_fd)
-            if size != entry.size or digest != entry.sha256:
-                raise BadEntry(f"{entry.name!r} does not match its checksum")
+            check_entry(entry, size, digest)
             return data
 
         main = verified(manifest.main, folder / manifest.main.name, base_fd)

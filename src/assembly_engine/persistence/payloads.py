@@ -68,6 +68,7 @@ from typing import TYPE_CHECKING
 from ..types import Integrity, is_valid_payload_guid
 from .durable_files import fsync_directory, remove_tree, write_new_file
 from .models import PayloadContent, PayloadRef
+from .payload_checks import BadEntry, MissingEntry, integrity_of, verified_load
 from .payload_copy import copy_payload
 from .payload_manifest import (
     ATTACHMENTS_DIR,
@@ -82,7 +83,7 @@ from .payload_manifest import (
     image_of,
     require_guid,
 )
-from .payload_reading import BadEntry, LoadedFolder, MissingEntry, load_folder, read_manifest_bytes
+from .payload_reading import LoadedFolder, load_folder, read_manifest_bytes
 from .payload_sweep import (
     OrphanSweep,
     age_seconds,
@@ -256,31 +257,16 @@ class PayloadStore:
             # A malformed GUID is the caller's error, not a damaged payload: let path_for
             # raise InvalidPayloadGuid with its usual message.
             self.path_for(payload_guid)
-        try:
+
+        def load() -> LoadedFolder:
             try:
                 folder = self.path_for(payload_guid)
             except InvalidPayloadGuid as exc:
                 # The GUID is well-formed, so the folder on disk is what is wrong.
                 raise BadEntry(f"the payload folder is not a plain directory ({exc})") from exc
-            loaded = load_folder(folder, payload_guid, keep=keep)
-        except MissingEntry as exc:
-            logger.warning("payload %s is missing: %s", payload_guid, exc)
-            raise PayloadMissing(f"payload {payload_guid} is missing: {exc}", payload_guid) from None
-        except BadEntry as exc:
-            logger.warning("payload %s is corrupt: %s", payload_guid, exc)
-            raise PayloadCorrupt(f"payload {payload_guid} is corrupt: {exc}", payload_guid) from None
-        if expected_checksum and loaded.checksum != expected_checksum.lower():
-            logger.warning(
-                "payload %s is corrupt: checksum %s, expected %s",
-                payload_guid,
-                loaded.checksum,
-                expected_checksum,
-            )
-            raise PayloadCorrupt(
-                f"payload {payload_guid} is corrupt: its checksum does not match the record",
-                payload_guid,
-            )
-        return loaded
+            return load_folder(folder, payload_guid, keep=keep)
+
+        return verified_load(payload_guid, expected_checksum, load)
 
     def read_image(self, payload_guid: str, expected_checksum: str | None = None) -> PayloadImage:
         """The verified stored form (manifest bytes and files), as :meth:`read` checks it."""
@@ -297,13 +283,7 @@ class PayloadStore:
 
     def check(self, payload_guid: str, expected_checksum: str | None = None) -> Integrity:
         """``ok`` / ``missing`` / ``corrupt``; only a malformed GUID raises."""
-        try:
-            self._load(payload_guid, expected_checksum, keep=False)
-        except PayloadMissing:
-            return Integrity.MISSING
-        except PayloadCorrupt:
-            return Integrity.CORRUPT
-        return Integrity.OK
+        return integrity_of(lambda: self._load(payload_guid, expected_checksum, keep=False))
 
     def ref_for(self, payload_guid: str) -> PayloadRef:
         """Recompute the reference (type, size, checksum) from the verified folder."""

@@ -26,18 +26,17 @@ from psycopg_pool import ConnectionPool
 
 from ...types import Integrity, is_valid_payload_guid
 from ..models import PayloadContent, PayloadRef
+from ..payload_checks import MissingEntry, check_entry, integrity_of, parse_stored_manifest, verified_load
 from ..payload_copy import copy_payload
 from ..payload_manifest import (
     ATTACHMENTS_DIR,
     MANIFEST_NAME,
+    FileEntry,
     InvalidFileName,
     Manifest,
-    PayloadCorrupt,
     PayloadExists,
     PayloadImage,
-    PayloadMissing,
     image_of,
-    parse_manifest,
     require_guid,
 )
 from ..payload_sweep import OrphanSweep, split_by_age
@@ -52,14 +51,6 @@ _INSERT = (
     "INSERT INTO payload_files (payload_guid, file_name, content, size_bytes, sha256) "
     "VALUES (%s, %s, %s, %s, %s)"
 )
-
-
-class _Missing(Exception):
-    """A file the payload needs has no row."""
-
-
-class _Bad(Exception):
-    """A row is there but does not hold what the manifest says."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,25 +152,7 @@ class PostgresPayloadStore:
     def _load(self, payload_guid: str, expected_checksum: str | None, *, keep: bool) -> _Loaded:
         """Read and verify a payload's rows; log and raise PayloadMissing / PayloadCorrupt."""
         require_guid(payload_guid)
-        try:
-            loaded = self._fetch(payload_guid, keep=keep)
-        except _Missing as exc:
-            logger.warning("payload %s is missing: %s", payload_guid, exc)
-            raise PayloadMissing(f"payload {payload_guid} is missing: {exc}", payload_guid) from None
-        except _Bad as exc:
-            logger.warning("payload %s is corrupt: %s", payload_guid, exc)
-            raise PayloadCorrupt(f"payload {payload_guid} is corrupt: {exc}", payload_guid) from None
-        if expected_checksum and loaded.checksum != expected_checksum.lower():
-            logger.warning(
-                "payload %s is corrupt: checksum %s, expected %s",
-                payload_guid,
-                loaded.checksum,
-                expected_checksum,
-            )
-            raise PayloadCorrupt(
-                f"payload {payload_guid} is corrupt: its checksum does not match the record", payload_guid
-            )
-        return loaded
+        return verified_load(payload_guid, expected_checksum, lambda: self._fetch(payload_guid, keep=keep))
 
     def _fetch(self, payload_guid: str, *, keep: bool) -> _Loaded:
         """The payload's rows checked against its manifest. Without ``keep`` only the
@@ -194,29 +167,22 @@ class PostgresPayloadStore:
             ).fetchall()
         by_name = {name: (data, size, digest) for name, data, size, digest in rows}
         if MANIFEST_NAME not in by_name:
-            raise _Missing(f"{MANIFEST_NAME!r} is missing")
+            raise MissingEntry(f"{MANIFEST_NAME!r} is missing")
         manifest_bytes = bytes(by_name[MANIFEST_NAME][0])
-        try:
-            manifest = parse_manifest(manifest_bytes, payload_guid)
-        except (ValueError, RecursionError) as exc:
-            raise _Bad(f"the manifest is not valid: {exc}") from exc
+        manifest = parse_stored_manifest(manifest_bytes, payload_guid)
 
-        def verified(entry_name: str, stored_name: str, size: int, sha256: str) -> bytes:
+        def verified(entry: FileEntry, stored_name: str) -> bytes:
             if stored_name not in by_name:
-                raise _Missing(f"{entry_name!r} is missing")
+                raise MissingEntry(f"{entry.name!r} is missing")
             data, stored_size, digest = by_name[stored_name]
             if keep:  # hashed again here: what arrived is what is checked
                 data = bytes(data)
                 stored_size, digest = len(data), hashlib.sha256(data).hexdigest()
-            if stored_size != size or digest != sha256:
-                raise _Bad(f"{entry_name!r} does not match its checksum")
+            check_entry(entry, stored_size, digest)
             return data if keep else b""
 
-        main = verified(manifest.main.name, manifest.main.name, manifest.main.size, manifest.main.sha256)
-        files = tuple(
-            verified(entry.name, f"{ATTACHMENTS_DIR}/{entry.name}", entry.size, entry.sha256)
-            for entry in manifest.files
-        )
+        main = verified(manifest.main, manifest.main.name)
+        files = tuple(verified(entry, f"{ATTACHMENTS_DIR}/{entry.name}") for entry in manifest.files)
         image = PayloadImage(manifest_bytes, manifest, main, files) if keep else None
         return _Loaded(manifest_bytes, manifest, image)
 
@@ -232,13 +198,7 @@ class PostgresPayloadStore:
 
     def check(self, payload_guid: str, expected_checksum: str | None = None) -> Integrity:
         """``ok`` / ``missing`` / ``corrupt``; only a malformed GUID raises."""
-        try:
-            self._load(payload_guid, expected_checksum, keep=False)
-        except PayloadMissing:
-            return Integrity.MISSING
-        except PayloadCorrupt:
-            return Integrity.CORRUPT
-        return Integrity.OK
+        return integrity_of(lambda: self._load(payload_guid, expected_checksum, keep=False))
 
     def ref_for(self, payload_guid: str) -> PayloadRef:
         """Recompute the reference (type, size, checksum) from the verified rows."""

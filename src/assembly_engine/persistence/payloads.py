@@ -48,9 +48,10 @@ Rules the store enforces:
   same rules and must end in ``.ps1 .bat .sh .py .yml .json``.
 
 The manifest and the file-name rules are payload_manifest.py's, the verified reading
-payload_reading.py's, orphan and temp-folder sweeping payload_sweep.py's, and copying
-between stores payload_copy.py's; cluster mode keeps the same payloads in PostgreSQL
-(postgresql/payload_store.py).
+payload_reading.py's (its checks and their missing / corrupt results, shared with the
+cluster store, payload_checks.py's), orphan and temp-folder sweeping payload_sweep.py's,
+and copying between stores payload_copy.py's; cluster mode keeps the same payloads in
+PostgreSQL (postgresql/payload_store.py).
 """
 
 from __future__ import annotations

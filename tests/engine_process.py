@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import httpx
@@ -29,8 +30,10 @@ class EngineProcess:
         *,
         flush_interval: float = 60.0,
         extra_env: dict[str, str] | None = None,
+        command: Sequence[str] = (sys.executable, "-m", "assembly_engine.cli", "serve"),
     ) -> None:
         self.home = home
+        self.command = list(command)  # the harness's own test swaps in a stand-in server
         self.staging_root = staging_root
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -50,7 +53,7 @@ class EngineProcess:
         self.home.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "ab")  # noqa: SIM115 - owned by the child
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "assembly_engine.cli", "serve"],
+            self.command,
             env=self.env,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -66,7 +69,8 @@ class EngineProcess:
             except httpx.HTTPError:
                 pass
             time.sleep(0.05)
-        raise RuntimeError(f"engine did not become ready: {self.output()}")
+        self.kill()  # a test that fails here has no engine to stop: none may outlive it
+        raise RuntimeError(f"engine did not become ready in {timeout:g} s: {self.output()}")
 
     def output(self) -> str:
         return self.log_path.read_text(errors="replace")[-4000:] if self.log_path.exists() else ""
@@ -76,11 +80,18 @@ class EngineProcess:
         self.proc.send_signal(signal.SIGKILL)
         self.proc.wait(timeout=30)
 
-    def stop(self, sig: int = signal.SIGTERM) -> int:
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 60.0) -> int:
+        """Send ``sig`` and wait for the exit status; an engine still running after
+        ``timeout`` seconds is killed (its status is then -SIGKILL, which fails a test that
+        expects a clean exit)."""
         assert self.proc is not None
         if self.proc.poll() is None:
             self.proc.send_signal(sig)
-        return self.proc.wait(timeout=60)
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            return self.proc.returncode
 
     def client(self) -> httpx.Client:
         return httpx.Client(base_url=self.url, timeout=30)

@@ -50,6 +50,8 @@ from assembly_engine.types import PayloadType
 from tests.engine_process import ADMIN_PASSWORD, EngineProcess
 
 SOAK_SECONDS = float(os.environ.get("ENGINE_SOAK_SECONDS", "20"))
+# A failing run prints its seed; ENGINE_SOAK_SEED replays its choices (not its timing).
+SOAK_SEED = os.environ.get("ENGINE_SOAK_SEED")
 REPO_STAGING = Path(__file__).resolve().parents[2] / "Data" / "Engine" / "Assemblies"
 OPERATOR_NAME = "soak-operator"
 OPERATOR_PASSWORD = "soak-operator-password-1"
@@ -65,9 +67,9 @@ DB_FILES = {"official": "official.db", "community": "community.db", "user": "use
 
 LOCK_HOLDER = r"""
 import os, random, sqlite3, sys, time
-paths, stop_file, budget = sys.argv[1:-2], sys.argv[-2], float(sys.argv[-1])
+paths, stop_file, budget, seed = sys.argv[1:-3], sys.argv[-3], float(sys.argv[-2]), int(sys.argv[-1])
 deadline = time.monotonic() + budget
-rng = random.Random(int.from_bytes(os.urandom(4), "big"))
+rng = random.Random(seed)
 holds = failures = 0
 for _ in range(100_000):
     if os.path.exists(stop_file) or time.monotonic() > deadline:
@@ -307,7 +309,7 @@ class Worker(threading.Thread):
         script = f"echo {token}\n" * self.rng.randint(1, 4)
         files: list[dict[str, Any]] = []
         if self.rng.random() < 0.4:
-            data = os.urandom(self.rng.randint(0, 3000))
+            data = self.rng.randbytes(self.rng.randint(0, 3000))
             files.append(
                 {
                     "file_name": f"att-{token[:6]}.bin",
@@ -427,7 +429,7 @@ class Worker(threading.Thread):
         script = f"# imported {token}\nWrite-Host 'soak'\n"
         files = []
         for index in range(self.rng.randint(0, 2)):
-            data = os.urandom(self.rng.randint(1, 2000))
+            data = self.rng.randbytes(self.rng.randint(1, 2000))
             files.append(
                 {
                     "file_name": f"doc-{index}-{token[:6]}.dat",
@@ -727,7 +729,7 @@ def test_soak_with_sigkills_and_foreign_locks(tmp_path: Path) -> None:
                 originals[item["assembly_guid"]] = state_of(detail.json())
         assert len(originals) >= 5, "the staging copy should ship an official library"
 
-        seed = random.randrange(1 << 30)
+        seed = int(SOAK_SEED) if SOAK_SEED else random.randrange(1 << 30)
         print(f"soak seed {seed}, {SOAK_SECONDS:.0f}s of load")
         for n in range(USER_WORKERS):
             token = login(engine.url, OPERATOR_NAME, OPERATOR_PASSWORD)
@@ -752,6 +754,7 @@ def test_soak_with_sigkills_and_foreign_locks(tmp_path: Path) -> None:
                 *[(runtime / name).resolve().as_uri() + "?mode=rw" for name in DB_FILES.values()],
                 str(stop_file),
                 str(SOAK_SECONDS + 60),
+                str(seed + 200),
             ],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

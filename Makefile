@@ -9,6 +9,9 @@ WEB_SOURCES := $(shell find web/src web/public -type f 2>/dev/null) web/index.ht
 # 127.0.0.1:8000) from the environment like every other setting.
 HOST ?=
 PORT ?=
+# Test processes of `make test` (pytest-xdist), each running whole modules: CI's machine
+# has 2 cores, and one pytest process keeps only about one of them busy.
+TEST_WORKERS ?= 2
 
 .PHONY: run test lint install web browser postgresql official-library bench cluster clean
 
@@ -38,7 +41,7 @@ run: $(STAMP) web
 	$(VENV)/bin/assemblies serve $(if $(HOST),--host $(HOST)) $(if $(PORT),--port $(PORT))
 
 test: $(STAMP) web browser postgresql
-	$(PY) -m pytest -q --durations=20
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile --durations=20
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff format --check src tests tools bench

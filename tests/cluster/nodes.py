@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -11,9 +12,16 @@ from tests.engine_process import EngineProcess
 from tests.hardening.support import new_script
 from tests.support import ADMIN_PASSWORD
 
-__all__ = ["NodeFactory", "enable_dev_mode", "get", "make_nodes", "new_script"]
+__all__ = ["NodeFactory", "NodePair", "enable_dev_mode", "get", "make_nodes", "new_script"]
 
 NodeFactory = Callable[..., EngineProcess]
+
+
+@dataclass
+class NodePair:
+    a: EngineProcess
+    b: EngineProcess
+    url: str  # of the pair's database
 
 
 def enable_dev_mode(engine: EngineProcess, session: dict[str, str], reason: str = "cluster test") -> None:
@@ -46,4 +54,4 @@ def make_nodes(url: str, root: Path) -> tuple[NodeFactory, list[EngineProcess]]:
 
 
 def get(engine: EngineProcess, path: str, headers: dict[str, str]) -> httpx.Response:
-    return httpx.get(f"{engine.url}{path}", headers=headers, timeout=30)
+    return engine.http.get(path, headers=headers)

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 
 from tests.cluster.nodes import NodeFactory, get, make_nodes, new_script
-from tests.engine_process import EngineProcess
+from tests.engine_process import EngineProcess, stop_all
 from tests.postgresql_server import PostgresServer
 from tests.support import wait_until
 
@@ -152,6 +152,4 @@ def test_postgresql_restarted_under_load_answers_503_then_recovers(tmp_path: Pat
             )
             verify(a)
         finally:
-            for engine in started:
-                if engine.proc is not None and engine.proc.poll() is None:
-                    engine.stop()
+            stop_all(started)

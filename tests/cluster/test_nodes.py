@@ -7,14 +7,20 @@ import threading
 import httpx
 import psycopg
 
-from tests.cluster.nodes import NodeFactory, enable_dev_mode, get, new_script
+from tests.cluster.nodes import NodeFactory, NodePair, enable_dev_mode, get, new_script
 from tests.engine_process import EngineProcess
 from tests.support import wait_until
 
 
-def test_a_change_through_one_node_is_served_by_the_other(node: NodeFactory) -> None:
-    a, b = node("a"), node("b")
+def user_total(engine: EngineProcess, headers: dict[str, str]) -> int:
+    total: int = get(engine, "/api/assemblies?domain=user", headers).json()["total"]
+    return total
+
+
+def test_a_change_through_one_node_is_served_by_the_other(node_pair: NodePair) -> None:
+    a, b = node_pair.a, node_pair.b
     on_a, on_b = a.login(), b.login()
+    before = user_total(a, on_a)  # what earlier tests of the module left
     created = httpx.post(f"{a.url}/api/assemblies", json=new_script("propagated"), headers=on_a, timeout=30)
     assert created.status_code == 201, created.text
     guid = created.json()["assembly_guid"]
@@ -43,8 +49,8 @@ def test_a_change_through_one_node_is_served_by_the_other(node: NodeFactory) -> 
         ),
         "the flush to be seen by both nodes",
     )
-    assert get(a, "/api/assemblies?domain=user", on_a).json()["total"] == 1
-    assert get(b, "/api/assemblies?domain=user", on_b).json()["total"] == 1
+    assert user_total(a, on_a) == before + 1
+    assert user_total(b, on_b) == before + 1
 
 
 def race(guid: str, revision: int, *sides: tuple[EngineProcess, dict[str, str], str]) -> list[int]:
@@ -70,8 +76,8 @@ def race(guid: str, revision: int, *sides: tuple[EngineProcess, dict[str, str], 
     return sorted(statuses)
 
 
-def test_the_same_revision_through_two_nodes_is_accepted_once(node: NodeFactory) -> None:
-    a, b = node("a"), node("b")
+def test_the_same_revision_through_two_nodes_is_accepted_once(node_pair: NodePair) -> None:
+    a, b = node_pair.a, node_pair.b
     on_a, on_b = a.login(), b.login()
     created = httpx.post(f"{a.url}/api/assemblies", json=new_script("contended"), headers=on_a, timeout=30)
     guid = created.json()["assembly_guid"]
@@ -108,10 +114,10 @@ def test_dev_mode_enabled_through_one_node_holds_on_the_other_and_expires_on_bot
     assert refused.status_code == 403
 
 
-def test_a_notification_connection_cut_off_is_caught_up(node: NodeFactory, cluster_url: str) -> None:
-    a, b = node("a"), node("b")
+def test_a_notification_connection_cut_off_is_caught_up(node_pair: NodePair) -> None:
+    a, b = node_pair.a, node_pair.b
     on_a, on_b = a.login(), b.login()
-    with psycopg.connect(cluster_url, autocommit=True) as conn:
+    with psycopg.connect(node_pair.url, autocommit=True) as conn:
         conn.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
             "WHERE application_name = 'assembly-engine-feed' AND datname = current_database()"

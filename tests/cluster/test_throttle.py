@@ -7,7 +7,7 @@ from pathlib import Path
 import httpx
 
 from tests.cluster.nodes import NodeFactory, make_nodes
-from tests.engine_process import ADMIN_PASSWORD, EngineProcess
+from tests.engine_process import ADMIN_PASSWORD, EngineProcess, stop_all
 from tests.postgresql_server import PostgresServer
 
 
@@ -41,6 +41,4 @@ def test_a_sign_in_while_postgresql_is_down_answers_503(tmp_path: Path) -> None:
             assert answer.headers.get("Retry-After")
             server.resume()
         finally:
-            for engine in started:
-                if engine.proc is not None and engine.proc.poll() is None:
-                    engine.stop()
+            stop_all(started)

@@ -3,8 +3,11 @@ and say clearly (without the password) why they cannot connect."""
 
 from __future__ import annotations
 
+import time
+
 import psycopg
 import pytest
+from psycopg_pool import PoolTimeout
 
 from assembly_engine.persistence.postgresql.pool import (
     APPLICATION_NAME,
@@ -57,3 +60,17 @@ def test_a_wrong_password_is_reported_as_such(database_url: str) -> None:
     with pytest.raises(DatabaseUnreachable, match="password authentication failed") as caught:
         create_pool(wrong, timeout=2, connect_timeout=2)
     assert wrong.split("@")[0].split(":")[-1] not in str(caught.value)
+
+
+def test_the_first_request_after_the_database_went_away_is_refused_quickly(
+    postgresql_server: PostgresServer,
+) -> None:
+    name, url = postgresql_server.create_database()
+    with create_pool(url, min_size=1, max_size=1, timeout=30.0) as pool:
+        postgresql_server.drop_database(name)  # ends its connections, refuses new ones
+        began = time.monotonic()
+        with pytest.raises(PoolTimeout), pool.connection() as conn:
+            conn.execute("SELECT 1")
+        # Not the pool's 30 s: half a second for a free connection, then the server is asked.
+        assert time.monotonic() - began < 10
+        assert pool.unreachable_since is not None

@@ -27,6 +27,9 @@ APPLICATION_NAME = "assembly-engine"
 # While PostgreSQL is known to be away, a request waits this long for a connection instead
 # of the pool's full timeout, so writes are refused (503) quickly, not after many seconds.
 FAST_FAIL_SECONDS = 0.5
+# How long the direct check of a server that gave no connection in time may take (libpq
+# counts at least 2 s; a refused connection fails at once).
+PROBE_CONNECT_SECONDS = 2
 
 
 def check_idle_connection(conn: psycopg.Connection) -> None:
@@ -48,31 +51,49 @@ class DatabaseUnreachable(RuntimeError):
 
 
 class EnginePool(ConnectionPool):
-    """A pool that remembers a lost server: until a connection works again, asking for
-    one gives up after FAST_FAIL_SECONDS (the pool keeps reconnecting meanwhile)."""
+    """A pool that notices a lost server quickly and remembers it: until a connection
+    works again, asking for one gives up after FAST_FAIL_SECONDS (the pool keeps
+    reconnecting meanwhile)."""
 
     unreachable_since: float | None = None
 
     @contextmanager
     def connection(self, timeout: float | None = None) -> Iterator[psycopg.Connection]:
-        if timeout is None and self.unreachable_since is not None:
-            timeout = FAST_FAIL_SECONDS
-        try:
-            conn = self.getconn(timeout=timeout)
-        except PoolTimeout:
-            self.unreachable_since = self.unreachable_since or time.monotonic()
-            raise
+        conn = self._checkout(timeout)
         try:
             with conn:
                 yield conn
         except psycopg.OperationalError:
             if conn.broken:
-                self.unreachable_since = self.unreachable_since or time.monotonic()
+                self._lost()
             raise
         else:
             self.unreachable_since = None
         finally:
             self.putconn(conn)
+
+    def _checkout(self, timeout: float | None) -> psycopg.Connection:
+        if timeout is None and self.unreachable_since is None:
+            # Believed up: a free connection comes at once. If none comes within
+            # FAST_FAIL_SECONDS, ask the server directly before waiting any longer, so the
+            # first request after PostgreSQL went away is refused in about a second too.
+            try:
+                return self.getconn(timeout=FAST_FAIL_SECONDS)
+            except PoolTimeout:
+                if _reason(str(self.conninfo), PROBE_CONNECT_SECONDS):
+                    self._lost()
+                    raise
+            timeout = max(0.0, self.timeout - FAST_FAIL_SECONDS)  # only busy: wait on
+        elif timeout is None:
+            timeout = FAST_FAIL_SECONDS
+        try:
+            return self.getconn(timeout=timeout)
+        except PoolTimeout:
+            self._lost()
+            raise
+
+    def _lost(self) -> None:
+        self.unreachable_since = self.unreachable_since or time.monotonic()
 
 
 def _reason(url: str, connect_timeout: int) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import threading
 from contextlib import suppress
 from pathlib import Path
 
@@ -33,6 +34,39 @@ def fsync_directory(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+class DirectorySync:
+    """Group commit of one directory's entries: many threads renaming into the same folder
+    share its fsyncs, since one fsync persists every entry changed before it began.
+
+    A writer calls :meth:`changed` once its rename returned, then :meth:`durable` with the
+    ticket; it returns once an fsync that started after the rename has succeeded (its own,
+    or another writer's). A failed fsync covers nobody: its caller raises, the others retry.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._count_lock = threading.Lock()
+        self._sync_lock = threading.Lock()  # one fsync at a time; the next covers the rest
+        self._changes = 0
+        self._synced = 0
+
+    def changed(self) -> int:
+        """A ticket for an entry change that has completed."""
+        with self._count_lock:
+            self._changes += 1
+            return self._changes
+
+    def durable(self, ticket: int) -> None:
+        """Return once the change of ``ticket`` is persisted (fsyncing if nobody has)."""
+        with self._sync_lock:
+            if self._synced >= ticket:
+                return
+            with self._count_lock:
+                covered = self._changes
+            fsync_directory(self.path)
+            self._synced = covered
 
 
 def fsync_file(path: Path) -> None:

@@ -19,8 +19,9 @@ Target: engine >= 0.5 x the baseline's documents/s.
 
 Also reported: the same script made crash-safe the way the engine's payload folders must be
 (each folder written under a temp name, its files and the folder fsynced, renamed into
-place and ``Payloads/`` fsynced), since the baseline above never fsyncs a directory, so a
-power loss may take away payload folders it counted as written.
+place and ``Payloads/`` fsynced): the baseline above fsyncs no directory, so a crash can
+leave a partial folder under its final name, and POSIX promises its folders' entries only
+once their directories are fsynced.
 """
 
 from __future__ import annotations

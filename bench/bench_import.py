@@ -16,6 +16,12 @@ Baseline (same run, same documents): a plain script that decodes the same docume
 with one ``executemany`` and one commit.
 
 Target: engine >= 0.5 x the baseline's documents/s.
+
+Also reported: the same script made crash-safe the way the engine's payload folders must be
+(each folder written under a temp name, its files and the folder fsynced, renamed into
+place and ``Payloads/`` fsynced): the baseline above fsyncs no directory, so a crash can
+leave a partial folder under its final name, and POSIX promises its folders' entries only
+once their directories are fsynced.
 """
 
 from __future__ import annotations
@@ -134,8 +140,18 @@ def _fsynced(path: Path, data: bytes) -> None:
         os.close(fd)
 
 
-def baseline_import(tree: Path, target: Path) -> float:
-    """The plain script: decode, write payload files with fsync, one executemany + commit."""
+def _fsync_directory(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def baseline_import(tree: Path, target: Path, *, crash_safe: bool = False) -> float:
+    """The plain script: decode, write payload files with fsync, one executemany + commit.
+    ``crash_safe``: each folder is written under a temp name, fsynced, renamed into place
+    and the root fsynced (the steps that make a payload folder survive a power loss)."""
     payloads = target / "Payloads"
     payloads.mkdir(parents=True)
     began = time.perf_counter()
@@ -143,11 +159,15 @@ def baseline_import(tree: Path, target: Path) -> float:
     for path in sorted(tree.rglob("*.json")):
         document = json.loads(path.read_bytes())
         payload_guid = uuid.uuid4().hex
-        folder = payloads / payload_guid
+        folder = payloads / (f".tmp-{payload_guid}" if crash_safe else payload_guid)
         folder.mkdir()
         _fsynced(folder / f"script{TYPES[document['type']]}", base64.b64decode(document["script"]))
         for item in document["files"]:
             _fsynced(folder / item["file_name"], base64.b64decode(item["data"]))
+        if crash_safe:
+            _fsync_directory(folder)
+            os.rename(folder, payloads / payload_guid)
+            _fsync_directory(payloads)
         metadata = {key: document[key] for key in ("timeout_seconds", "sites", "variables")}
         rows.append(
             (
@@ -183,6 +203,8 @@ def run(ctx: Context) -> list[Result]:
         # the engine, and the faster of the two counts (in the baseline's favour).
         baselines = [baseline_import(tree, base / "baseline-1")]
         progress(f"import baseline: {fmt(baselines[0], 's')} ({count / baselines[0]:,.0f} docs/s)")
+        crash_safe = [baseline_import(tree, base / "crash-safe-1", crash_safe=True)]
+        progress(f"import crash-safe baseline: {fmt(crash_safe[0], 's')}")
 
         home, staging = base / "home", base / "staging"
         staging.mkdir()
@@ -200,7 +222,9 @@ def run(ctx: Context) -> list[Result]:
             )
         baselines.append(baseline_import(tree, base / "baseline-2"))
         progress(f"import baseline again: {fmt(baselines[1], 's')}")
-    baseline_s = min(baselines)
+        crash_safe.append(baseline_import(tree, base / "crash-safe-2", crash_safe=True))
+        progress(f"import crash-safe baseline again: {fmt(crash_safe[1], 's')}")
+    baseline_s, crash_safe_s = min(baselines), min(crash_safe)
     engine_rate, baseline_rate = count / import_s, count / baseline_s
     ratio = engine_rate / baseline_rate
     return [
@@ -220,7 +244,11 @@ def run(ctx: Context) -> list[Result]:
                 f"import {fmt(import_s, 's')} from CLI spawn to exit (start-up included), "
                 f"baseline {fmt(baseline_s, 's')}; bulk export (`assemblies export --domain "
                 f"user`, one request per assembly) {count / export_s:,.0f} docs/s "
-                f"({fmt(export_s, 's')})"
+                f"({fmt(export_s, 's')})",
+                f"crash-safe baseline (temp folder, files and folder fsynced, rename, "
+                f"Payloads/ fsynced; faster of {fmt(crash_safe[0], 's')} and "
+                f"{fmt(crash_safe[1], 's')}) {count / crash_safe_s:,.0f} docs/s: engine / "
+                f"crash-safe baseline {engine_rate * crash_safe_s / count:.2f}",
             ],
         )
     ]

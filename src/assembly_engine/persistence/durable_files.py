@@ -11,6 +11,8 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import threading
+from collections.abc import Callable
 from contextlib import suppress
 from pathlib import Path
 
@@ -33,6 +35,40 @@ def fsync_directory(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+class GroupedSync:
+    """Group commit of one fsync target (a directory many threads rename into): one fsync
+    persists every change made before it began, so concurrent writers share them.
+
+    A writer takes a ticket with :meth:`changed` once its change is done, then calls
+    :meth:`durable`, which returns once a ``sync`` that started after the change succeeded
+    (its own, or another writer's). A failed sync covers nobody: it raises to its caller
+    and the next writer syncs again.
+    """
+
+    def __init__(self) -> None:
+        self._count_lock = threading.Lock()
+        self._sync_lock = threading.Lock()  # one sync at a time; the next covers the rest
+        self._changes = 0
+        self._synced = 0
+
+    def changed(self) -> int:
+        """The ticket of a change that has completed."""
+        with self._count_lock:
+            self._changes += 1
+            return self._changes
+
+    def durable(self, ticket: int, sync: Callable[[], None]) -> None:
+        """Return once the change of ``ticket`` is persisted, running ``sync`` if no sync
+        since the change has."""
+        with self._sync_lock:
+            if self._synced >= ticket:
+                return
+            with self._count_lock:
+                covered = self._changes
+            sync()
+            self._synced = covered
 
 
 def fsync_file(path: Path) -> None:

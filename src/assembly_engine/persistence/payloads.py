@@ -37,8 +37,9 @@ Rules the store enforces:
   written or deleted.
 - **Write-once, crash-safe.** A payload is written into ``.tmp-<guid>-<random>/`` (each file
   fsynced, then the folder), renamed to ``<guid>`` and the root fsynced, so a reader sees a
-  complete folder or none. A content change is a new GUID; deleting renames the folder to a
-  temp name first so it disappears atomically, then removes it.
+  complete folder or none; writers running at once share the root's fsyncs (one covers
+  every rename made before it began). A content change is a new GUID; deleting renames
+  the folder to a temp name first so it disappears atomically, then removes it.
 - **No symlinks followed.** Files are opened relative to an open directory descriptor with
   ``O_NOFOLLOW``; a symlink (or FIFO, device, …) where a file should be makes the payload
   corrupt, it is never read through (payload_reading.py).
@@ -67,7 +68,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..types import Integrity, is_valid_payload_guid
-from .durable_files import fsync_directory, remove_tree, write_new_file
+from .durable_files import GroupedSync, fsync_directory, remove_tree, write_new_file
 from .models import PayloadContent, PayloadRef
 from .payload_checks import BadEntry, MissingEntry, integrity_of, verified_load
 from .payload_copy import copy_payload
@@ -120,6 +121,8 @@ class PayloadStore:
         self.root.mkdir(parents=True, exist_ok=True)
         # Resolved once: path_for runs for every payload touched (100,000s at boot).
         self._real_root = os.path.realpath(self.root)
+        # Concurrent writers (a batch import's) share the root's fsyncs.
+        self._root_sync = GroupedSync()
 
     def __repr__(self) -> str:
         return f"PayloadStore({str(self.root)!r})"
@@ -180,6 +183,11 @@ class PayloadStore:
         return found
 
     # --------------------------------------------------------------------- writing
+
+    def _root_durable(self) -> None:
+        """Persist the root's entries after a rename in it, sharing the fsync with the
+        writers renaming at the same time."""
+        self._root_sync.durable(self._root_sync.changed(), lambda: fsync_directory(self.root))
 
     def write_new(self, content: PayloadContent) -> PayloadRef:
         """Write ``content`` under a fresh GUID."""
@@ -245,7 +253,7 @@ class PayloadStore:
                 if exc.errno in (errno.EEXIST, errno.ENOTEMPTY, errno.EISDIR, errno.ENOTDIR):
                     raise PayloadExists(f"payload {payload_guid} already exists", payload_guid) from exc
                 raise
-            fsync_directory(self.root)
+            self._root_durable()
         if old is not None:
             with suppress(OSError):
                 remove_tree(old)
@@ -327,7 +335,7 @@ class PayloadStore:
             os.rename(folder, trash)
         except FileNotFoundError:
             return  # removed concurrently
-        fsync_directory(self.root)
+        self._root_durable()
         remove_tree(trash)
 
     def sweep_orphans(

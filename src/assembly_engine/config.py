@@ -147,6 +147,14 @@ class Settings:
         "PostgreSQL URL of cluster mode; unset: the embedded storage under ENGINE_HOME",
         secret=True,
     )
+    # Payloads are mostly scripts of a few kB: 64 MiB keeps thousands of them, and still
+    # fits one that reaches ENGINE_IMPORT_MAX_BYTES' default of 32 MiB.
+    payload_cache_mb: int = setting(
+        64,
+        "ENGINE_PAYLOAD_CACHE_MB",
+        "MiB of verified payload content a cluster node keeps in memory, so details it served "
+        "answer while PostgreSQL is away (0: off)",
+    )
 
     def __post_init__(self) -> None:
         # Checked here so the environment and --database-url are judged alike, at startup.
@@ -155,6 +163,10 @@ class Settings:
                 validate_database_url(self.database_url)
             except InvalidDatabaseUrl as exc:
                 raise ValueError(f"ENGINE_DATABASE_URL (--database-url): {exc}") from None
+        if self.payload_cache_mb < 0:
+            raise ValueError(
+                f"ENGINE_PAYLOAD_CACHE_MB: expected 0 (off) or more MiB, got {self.payload_cache_mb}"
+            )
 
     @property
     def runtime_root(self) -> Path:

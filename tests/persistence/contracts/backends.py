@@ -156,7 +156,7 @@ class PostgresBackend(Backend):
         self.time = MovedTime()
 
     def payloads(self) -> PayloadStore:
-        return PostgresPayloadStore(self.pool)
+        return PostgresPayloadStore(self.pool, cache_bytes=1 << 20)  # cached, as a node's is
 
     def domain_store(self, domain: Domain) -> DomainStore:
         return PostgresDomainStore(self.pool, domain, lock_budget_seconds=2.0)

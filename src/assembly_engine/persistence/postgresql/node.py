@@ -186,7 +186,7 @@ def open_node(settings: Settings, *, start_worker: bool = True) -> NodeStorage:
         queue = PostgresWriteQueue(pool)
         databases = PostgresDomainStores(pool)
         databases.validate_all()
-        payloads = PostgresPayloadStore(pool)
+        payloads = PostgresPayloadStore(pool, cache_bytes=settings.payload_cache_mb * 1024 * 1024)
         cache = AssemblyCache(
             databases,
             queue,

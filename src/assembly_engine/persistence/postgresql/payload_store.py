@@ -11,6 +11,11 @@ transaction.
 Reads check what the folder store checks, with the same results: a missing manifest or
 listed file is ``missing``, an unreadable manifest or a file that does not match its
 manifest entry is ``corrupt``, and so is a manifest whose checksum is not the one expected.
+
+A node keeps the payloads it read or wrote in a bounded cache (payload_cache.py), so the
+detail of such an assembly still answers while PostgreSQL is away. What judges the stored
+rows (``check``, ``ref_for``, ``manifest_bytes``, ``exists``) always reads the database:
+``assemblies verify`` must see damage done after a payload was cached.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from psycopg_pool import ConnectionPool
 
 from ...types import Integrity, is_valid_payload_guid
 from ..models import PayloadContent, PayloadRef
+from ..payload_cache import PayloadCache
 from ..payload_checks import MissingEntry, check_entry, integrity_of, parse_stored_manifest, verified_load
 from ..payload_copy import copy_payload
 from ..payload_manifest import (
@@ -65,10 +71,14 @@ class _Loaded:
 
 
 class PostgresPayloadStore:
-    """Write-once payloads of the whole cluster in ``payload_files``, on one node's pool."""
+    """Write-once payloads of the whole cluster in ``payload_files``, on one node's pool.
 
-    def __init__(self, pool: ConnectionPool) -> None:
+    ``cache_bytes``: the budget of the node's cache of verified payloads (0: none, as for
+    a one-off copy that reads each payload once)."""
+
+    def __init__(self, pool: ConnectionPool, *, cache_bytes: int = 0) -> None:
         self._pool = pool
+        self._cache = PayloadCache(cache_bytes)
 
     def __repr__(self) -> str:
         return f"PostgresPayloadStore({self._pool.name!r})"
@@ -128,6 +138,26 @@ class PostgresPayloadStore:
             (payload_guid, name, data, len(data), hashlib.sha256(data).hexdigest())
             for name, data in [*image.stored_files(), (MANIFEST_NAME, image.manifest_bytes)]
         ]
+        since = self._cache.generation()
+        try:
+            self._write_rows(payload_guid, rows, replace=replace, wait_for_disk=wait_for_disk)
+        finally:
+            if replace:  # also when it failed: the rows may have been replaced or not
+                self._cache.evict([payload_guid])
+        # A new payload is at hand and checked: the node serves it without asking
+        # PostgreSQL again. A replaced one is left to its next read: put here, after the
+        # eviction, it could outlive a delete of the GUID committed in between.
+        if not replace:
+            self._cache.put(payload_guid, image, since=since)
+
+    def _write_rows(
+        self,
+        payload_guid: str,
+        rows: list[tuple[str, str, bytes, int, str]],
+        *,
+        replace: bool,
+        wait_for_disk: bool,
+    ) -> None:
         try:
             with translated("storing a payload"), self._pool.connection() as conn, conn.transaction():
                 if not wait_for_disk:
@@ -187,9 +217,20 @@ class PostgresPayloadStore:
         return _Loaded(manifest_bytes, manifest, image)
 
     def read_image(self, payload_guid: str, expected_checksum: str | None = None) -> PayloadImage:
-        """The verified stored form (manifest bytes and files), as :meth:`read` checks it."""
+        """The verified stored form (manifest bytes and files), as :meth:`read` checks it;
+        from the cache when this node read or wrote it before."""
+        require_guid(payload_guid)
+        cached = self._cache.get(payload_guid)
+        if cached is not None:
+            if not expected_checksum or cached.checksum == expected_checksum.lower():
+                return cached.image
+            # The record names another copy (another node may have replaced the rows):
+            # the database judges it, and the cache follows what it holds.
+            self._cache.evict([payload_guid])
+        since = self._cache.generation()
         image = self._load(payload_guid, expected_checksum, keep=True).image
         assert image is not None
+        self._cache.put(payload_guid, image, since=since)
         return image
 
     def read(self, payload_guid: str, expected_checksum: str | None = None) -> PayloadContent:
@@ -197,7 +238,8 @@ class PostgresPayloadStore:
         return self.read_image(payload_guid, expected_checksum).content()
 
     def check(self, payload_guid: str, expected_checksum: str | None = None) -> Integrity:
-        """``ok`` / ``missing`` / ``corrupt``; only a malformed GUID raises."""
+        """``ok`` / ``missing`` / ``corrupt`` of the stored rows, never of the cache (an
+        integrity check must see damage done after a read); only a malformed GUID raises."""
         return integrity_of(lambda: self._load(payload_guid, expected_checksum, keep=False))
 
     def ref_for(self, payload_guid: str) -> PayloadRef:
@@ -229,8 +271,11 @@ class PostgresPayloadStore:
     def delete(self, payload_guid: str) -> None:
         """Remove a payload's rows; nothing happens when they are already gone."""
         require_guid(payload_guid)
-        with translated("deleting a payload"), self._pool.connection() as conn:
-            conn.execute("DELETE FROM payload_files WHERE payload_guid = %s", (payload_guid,))
+        try:
+            with translated("deleting a payload"), self._pool.connection() as conn:
+                conn.execute("DELETE FROM payload_files WHERE payload_guid = %s", (payload_guid,))
+        finally:  # after the delete, so no read that began before it can fill it back
+            self._cache.evict([payload_guid])
 
     def sweep_orphans(
         self,
@@ -258,8 +303,11 @@ class PostgresPayloadStore:
         stale = sorted(guid for guid, age, complete in rows if not complete and float(age) >= grace_seconds)
         removed: list[str] = []
         if remove and (orphans or stale):
-            with translated("removing orphan payloads"), self._pool.connection() as conn:
-                conn.execute("DELETE FROM payload_files WHERE payload_guid = ANY(%s)", (orphans + stale,))
+            try:
+                with translated("removing orphan payloads"), self._pool.connection() as conn:
+                    conn.execute("DELETE FROM payload_files WHERE payload_guid = ANY(%s)", (orphans + stale,))
+            finally:
+                self._cache.evict(orphans)
             for payload_guid in orphans:
                 logger.info("removed orphan payload %s", payload_guid)
             removed = orphans + stale

@@ -4,6 +4,7 @@ write lock, and where screenshots go."""
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -39,6 +40,13 @@ def sign_in(page: Page, user: tuple[str, str]) -> None:
     page.get_by_label("Password").fill(user[1])
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_test_id("user-name")).to_have_text(user[0])
+
+
+def search_list(page: Page, text: str) -> None:
+    """Type a quick search and wait until it is applied (it is debounced): a click on a
+    row while the grid is still replacing its rows may be lost."""
+    page.get_by_test_id("quick-search").fill(text)
+    expect(page).to_have_url(re.compile(r"[?&]q="))
 
 
 def dev_mode_api(page: Page, enabled: bool) -> int:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Dialog, Page, expect
 
-from tests.e2e.support import OPERATOR, Engine, sign_in
+from tests.e2e.support import OPERATOR, Engine, search_list, sign_in
 
 pytestmark = pytest.mark.e2e
 
@@ -51,10 +51,7 @@ def a_user_script(engine: Engine) -> tuple[str, str]:
 
 
 def open_from_list(page: Page, name: str, guid: str) -> None:
-    page.get_by_test_id("quick-search").fill(name)
-    # Click once the search has been applied (it is debounced), not while the grid is
-    # replacing its rows: a click on a row being replaced may be lost.
-    expect(page).to_have_url(re.compile(r"[?&]q="))
+    search_list(page, name)
     page.locator(f'.ag-row[row-id="{guid}"]').get_by_test_id("assembly-name").click()
     expect(page).to_have_url(re.compile(f"/assemblies/{guid}$"))
     expect(page.get_by_test_id("field-description")).to_have_value("before")

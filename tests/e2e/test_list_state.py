@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.support import ADMIN, OPERATOR, Engine, artifact, sign_in
+from tests.e2e.support import ADMIN, OPERATOR, Engine, artifact, search_list, sign_in
 
 pytestmark = pytest.mark.e2e
 
@@ -190,7 +190,7 @@ def test_clones_are_named_opened_and_told_apart(page: Page, engine: Engine) -> N
             },
         ).json()
     sign_in(page, ADMIN)
-    page.get_by_test_id("quick-search").fill(name)
+    search_list(page, name)
     row = page.locator(f'.ag-row[row-id="{original["assembly_guid"]}"]')
     expect(row.locator('[col-id="updated_by"]')).to_have_text("olga")
     row.get_by_test_id("row-menu").click()

@@ -8,7 +8,7 @@ import uuid
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.support import ADMIN, OPERATOR, Engine, sign_in
+from tests.e2e.support import ADMIN, OPERATOR, Engine, search_list, sign_in
 
 pytestmark = pytest.mark.e2e
 
@@ -65,7 +65,7 @@ def test_operator_has_no_dev_mode_and_official_is_read_only(page: Page, engine: 
 def test_operator_clone_dialog_offers_only_user_created(page: Page, engine: Engine) -> None:
     official = an_official_script(engine)
     sign_in(page, OPERATOR)
-    page.get_by_test_id("quick-search").fill(official["display_name"])
+    search_list(page, official["display_name"])
     row = page.locator(f'.ag-row[row-id="{official["assembly_guid"]}"]')
     row.get_by_test_id("row-menu").click()
     expect(page.get_by_test_id("action-rename")).to_have_attribute("aria-disabled", "true")
@@ -155,7 +155,7 @@ def test_admin_dev_mode_edit_official_flush_and_disable(page: Page, engine: Engi
 def test_admin_list_clone_offers_every_domain_only_in_dev_mode(page: Page, engine: Engine) -> None:
     official = an_official_script(engine)
     sign_in(page, ADMIN)
-    page.get_by_test_id("quick-search").fill(official["display_name"])
+    search_list(page, official["display_name"])
     row = page.locator(f'.ag-row[row-id="{official["assembly_guid"]}"]')
     row.get_by_test_id("row-menu").click()
     page.get_by_test_id("action-clone").click()

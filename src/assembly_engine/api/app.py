@@ -18,7 +18,7 @@ from assembly_engine.api.errors import install_error_handlers
 from assembly_engine.api.fast_lane import FastLane
 from assembly_engine.api.limits import BodySizeLimit
 from assembly_engine.api.responses import JsonResponse
-from assembly_engine.api.routes import admin, assemblies, auth, dev_mode, health, users
+from assembly_engine.api.routes import admin, assemblies, auth, dev_mode, health, sync, users
 from assembly_engine.api.security_headers import SecurityHeaders
 from assembly_engine.api.web import install_web_ui
 from assembly_engine.config import Settings
@@ -87,7 +87,7 @@ def create_app(
     app.add_middleware(SecurityHeaders)
     # The assembly routes early: the list is by far the busiest route. Dev Mode's
     # /api/assemblies/dev-mode must come before the assemblies' /{guid}.
-    for module in (dev_mode, assemblies, health, auth, users, admin):
+    for module in (dev_mode, assemblies, health, auth, users, admin, sync):
         app.include_router(module.router)
     install_web_ui(app)  # last: its catch-all route must not shadow the API
     return app

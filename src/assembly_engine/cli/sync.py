@@ -1,0 +1,239 @@
+"""``assemblies sync plan|apply|diff|write``: a domain kept as a library folder
+(Docs/library-as-code.md). The CLI reads and writes the files; the engine decides, through
+``POST /api/sync/plan``, ``/api/sync/apply`` and ``/api/sync/render``.
+
+Exit codes: 0 everything planned was done (or, for plan, nothing is in conflict); 1 a
+conflict or a refusal is left (each reported); 2 ``--plan-id`` no longer matches (nothing
+was changed).
+"""
+
+from __future__ import annotations
+
+import base64
+import difflib
+from pathlib import Path
+from typing import Any
+
+import click
+
+from assembly_engine.cli.common import DOMAINS, NaturalGroup, emit, json_option, run
+from assembly_engine.cli.connection import CliError, EngineClient
+from assembly_engine.cli.library_files import read_folder, write_items
+
+PLAN_CHANGED = "plan_changed"
+
+
+def _source_option(f: Any) -> Any:
+    f = click.option(
+        "--source-name",
+        default=None,
+        help="How the engine names this source (default: the folder's absolute path). "
+        "Give a stable name when the folder moves, e.g. in CI checkouts.",
+    )(f)
+    f = click.option("--prune", is_flag=True, help="Delete (undeletably) what is gone from the source.")(f)
+    f = click.option("--exclude", multiple=True, help="Leave out paths matching this glob (repeatable).")(f)
+    f = click.option("--include", multiple=True, help="Read only paths matching this glob (repeatable).")(f)
+    f = click.option("--domain", type=DOMAINS, required=True, help="The domain the folder holds.")(f)
+    return click.argument("source", type=click.Path(path_type=Path))(f)
+
+
+def _request(
+    source: Path,
+    domain: str,
+    include: tuple[str, ...],
+    exclude: tuple[str, ...],
+    prune: bool,
+    name: str | None,
+) -> dict[str, Any]:
+    found = read_folder(source, include, exclude)
+    return {
+        "source": name or str(source.resolve()),
+        "commit": None,
+        "domain": domain,
+        "items": found.items,
+        "skipped": found.skipped,
+        "include": list(include),
+        "exclude": list(exclude),
+        "ignore": found.ignore,
+        "prune": prune,
+    }
+
+
+def _print_items(answer: dict[str, Any]) -> None:
+    for item in answer["items"]:
+        reason = f" ({item['reason']})" if item.get("reason") else ""
+        click.echo(f"{item['action']:<9} {item['path']}{reason}")
+        sums = item.get("checksums")
+        if item["action"] == "conflict" and sums:
+            click.echo(f"          base {sums['base']}  engine {sums['engine']}  source {sums['source']}")
+    counts = ", ".join(f"{n} {action}" for action, n in answer["counts"].items())
+    click.echo(f"plan {answer['plan_id']}: {counts}")
+
+
+@click.group("sync", cls=NaturalGroup)
+def sync() -> None:
+    """Keep a domain as a library folder: plan, apply, diff and write."""
+
+
+@sync.command("plan")
+@_source_option
+@json_option
+@click.pass_context
+def plan_command(
+    ctx: click.Context,
+    source: Path,
+    domain: str,
+    include: tuple[str, ...],
+    exclude: tuple[str, ...],
+    prune: bool,
+    source_name: str | None,
+    as_json: bool,
+) -> None:
+    """What applying SOURCE to the domain would do, one line per item; changes nothing.
+
+    Exits 1 when an item is in conflict."""
+    body = _request(source, domain, include, exclude, prune, source_name)
+
+    def work(client: EngineClient) -> int:
+        answer = client.call("POST", "/api/sync/plan", json_body=body)
+        emit(as_json, answer, lambda: _print_items(answer))
+        return 1 if answer["counts"]["conflict"] else 0
+
+    run(ctx, work)
+
+
+@sync.command("apply")
+@_source_option
+@click.option("--plan-id", default=None, help="Refuse (exit 2) unless the plan is still this one.")
+@json_option
+@click.pass_context
+def apply_command(
+    ctx: click.Context,
+    source: Path,
+    domain: str,
+    include: tuple[str, ...],
+    exclude: tuple[str, ...],
+    prune: bool,
+    source_name: str | None,
+    plan_id: str | None,
+    as_json: bool,
+) -> None:
+    """Carry the plan out through the normal write path (durable, audited, history kept).
+
+    Exits 0 when everything planned was done, 1 when a conflict or refusal is left, 2 when
+    --plan-id no longer matches (nothing changed)."""
+    body = {**_request(source, domain, include, exclude, prune, source_name), "plan_id": plan_id}
+
+    def work(client: EngineClient) -> int:
+        try:
+            answer = client.call("POST", "/api/sync/apply", json_body=body)
+        except CliError as exc:
+            if isinstance(exc.body, dict) and exc.body.get("error") == PLAN_CHANGED:
+                raise CliError(str(exc), exit_code=2, body=exc.body) from None
+            raise
+
+        def human() -> None:
+            _print_items(answer)
+            for result in answer["results"]:
+                if result["status"] == "failed":
+                    click.echo(f"failed    {result['path']}: {result['message']}")
+            click.echo(f"{answer['done']} done, {answer['failed']} failed")
+
+        emit(as_json, answer, human)
+        return 1 if answer["failed"] or answer["counts"]["conflict"] else 0
+
+    run(ctx, work)
+
+
+@sync.command("diff")
+@click.argument("source", type=click.Path(path_type=Path))
+@click.argument("path")
+@click.option("--domain", type=DOMAINS, required=True, help="The domain the folder holds.")
+@click.option("--source-name", default=None, help="The name the source was synced under.")
+@click.pass_context
+def diff_command(ctx: click.Context, source: Path, path: str, domain: str, source_name: str | None) -> None:
+    """The three-way difference of one file: base (the last sync) -> engine, base -> source."""
+    body = _request(source, domain, (path,), (), False, source_name)
+    body["items"] = [i for i in body["items"] if i["path"] == path]
+    if not body["items"]:
+        raise click.ClickException(f"{path} is no library item of {source}.")
+    local = base64.b64decode(body["items"][0]["content"])
+    body["skipped"] = []
+
+    def work(client: EngineClient) -> int:
+        answer = client.call("POST", "/api/sync/plan", json_body=body)
+        item = next(i for i in answer["items"] if i["path"] == path)
+        click.echo(f"{item['action']}: {path}")
+        guid = item.get("assembly_guid")
+        if guid is None:
+            click.echo("not in the engine yet (create)")
+            return 0
+        engine = _text(client.call("GET", f"/api/assemblies/{guid}"))
+        base_revision = item.get("base_revision")
+        base = (
+            _text(client.call("GET", f"/api/assemblies/{guid}/revisions/{base_revision}"))
+            if base_revision
+            else engine
+        )
+        mine = local.decode("utf-8", errors="replace")
+        for label, text in (("engine", engine), ("source", mine)):
+            click.echo(
+                "".join(
+                    difflib.unified_diff(
+                        base.splitlines(keepends=True),
+                        text.splitlines(keepends=True),
+                        f"base/{path}",
+                        f"{label}/{path}",
+                    )
+                )
+            )
+        return 1 if item["action"] == "conflict" else 0
+
+    run(ctx, work)
+
+
+def _text(record: dict[str, Any]) -> str:
+    payload = record.get("payload") or {}
+    script = payload.get("script")
+    return script if isinstance(script, str) else str(payload.get("workflow", ""))
+
+
+@sync.command("write")
+@click.argument("dest", type=click.Path(path_type=Path))
+@click.option("--domain", type=DOMAINS, required=True, help="The domain to write.")
+@click.option(
+    "--format",
+    "form",
+    type=click.Choice(["library", "tactical-rmm"]),
+    default="library",
+    show_default=True,
+    help="The library-folder layout, or a Tactical RMM library (community_scripts.json + scripts/).",
+)
+@click.option("--include", multiple=True, help="Write only paths matching this glob (repeatable).")
+@json_option
+@click.pass_context
+def write_command(
+    ctx: click.Context, dest: Path, domain: str, form: str, include: tuple[str, ...], as_json: bool
+) -> None:
+    """Write the domain into DEST; files already holding the same bytes are not rewritten."""
+
+    def work(client: EngineClient) -> int:
+        answer = client.call(
+            "POST", "/api/sync/render", json_body={"domain": domain, "format": form, "include": list(include)}
+        )
+        dest.mkdir(parents=True, exist_ok=True)
+        counts = write_items(dest, answer, form)
+        result = {**counts, "items": len(answer["items"]), "left_out": answer["left_out"]}
+
+        def human() -> None:
+            for left in answer["left_out"]:
+                click.echo(f"left out  {left.get('path') or left['assembly_guid']}: {left['reason']}")
+            click.echo(
+                f"{len(answer['items'])} assemblies: {counts['written']} files written, "
+                f"{counts['unchanged']} unchanged"
+            )
+
+        emit(as_json, result, human)
+        return 0
+
+    run(ctx, work)

@@ -150,8 +150,11 @@ def apply_command(
 @click.argument("path")
 @click.option("--domain", type=DOMAINS, required=True, help="The domain the folder holds.")
 @click.option("--source-name", default=None, help="The name the source was synced under.")
+@json_option
 @click.pass_context
-def diff_command(ctx: click.Context, source: Path, path: str, domain: str, source_name: str | None) -> None:
+def diff_command(
+    ctx: click.Context, source: Path, path: str, domain: str, source_name: str | None, as_json: bool
+) -> None:
     """The three-way difference of one file: base (the last sync) -> engine, base -> source."""
     body = _request(source, domain, (path,), (), False, source_name)
     body["items"] = [i for i in body["items"] if i["path"] == path]
@@ -163,30 +166,32 @@ def diff_command(ctx: click.Context, source: Path, path: str, domain: str, sourc
     def work(client: EngineClient) -> int:
         answer = client.call("POST", "/api/sync/plan", json_body=body)
         item = next(i for i in answer["items"] if i["path"] == path)
-        click.echo(f"{item['action']}: {path}")
         guid = item.get("assembly_guid")
-        if guid is None:
-            click.echo("not in the engine yet (create)")
-            return 0
-        engine = _text(client.call("GET", f"/api/assemblies/{guid}"))
-        base_revision = item.get("base_revision")
-        base = (
-            _text(client.call("GET", f"/api/assemblies/{guid}/revisions/{base_revision}"))
-            if base_revision
-            else engine
-        )
-        mine = local.decode("utf-8", errors="replace")
-        for label, text in (("engine", engine), ("source", mine)):
-            click.echo(
-                "".join(
-                    difflib.unified_diff(
-                        base.splitlines(keepends=True),
-                        text.splitlines(keepends=True),
-                        f"base/{path}",
-                        f"{label}/{path}",
-                    )
+        diffs: dict[str, str] = {}
+        if guid is not None:
+            engine = _text(client.call("GET", f"/api/assemblies/{guid}"))
+            base_revision = item.get("base_revision")
+            base = engine
+            if base_revision:
+                base = _text(client.call("GET", f"/api/assemblies/{guid}/revisions/{base_revision}"))
+            mine = local.decode("utf-8", errors="replace")
+            for label, text in (("engine", engine), ("source", mine)):
+                lines = difflib.unified_diff(
+                    base.splitlines(keepends=True),
+                    text.splitlines(keepends=True),
+                    f"base/{path}",
+                    f"{label}/{path}",
                 )
-            )
+                diffs[label] = "".join(lines)
+
+        def human() -> None:
+            click.echo(f"{item['action']}: {path}")
+            if guid is None:
+                click.echo("not in the engine yet (create)")
+            for text in diffs.values():
+                click.echo(text, nl=False)
+
+        emit(as_json, {**item, "diff": diffs}, human)
         return 1 if item["action"] == "conflict" else 0
 
     run(ctx, work)

@@ -305,3 +305,17 @@ def test_symlinks_are_refused(cli: Cli, tmp_path: Path) -> None:
     assert plan["link.ps1"]["action"] == "skip" and "symlink" in plan["link.ps1"]["reason"]
     assert plan["linked"]["action"] == "skip"
     shutil.rmtree(library)
+
+
+def test_import_dry_run_creates_nothing_and_points_to_sync(
+    cli: Cli, running: EngineProcess, tmp_path: Path
+) -> None:
+    library = make_library(tmp_path / "library")
+    checked = cli.json("import", "--dry-run", library / "Linux")
+    assert checked["dry_run"] is True and checked["imported"] == 2 and checked["imported_before"] == 0
+    assert cli.json("status")["assemblies"]["user"] == 0
+    cli.json("import", library / "Linux")
+    again = cli.run("import", "--dry-run", library / "Linux")
+    assert again.returncode == 0 and "would be imported (dry run" in again.stdout
+    assert "always creates new assemblies" in again.stderr and "assemblies sync apply" in again.stderr
+    assert cli.json("status")["assemblies"]["user"] == 2

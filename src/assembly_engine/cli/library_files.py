@@ -4,14 +4,13 @@
 Reading never follows a symlink and refuses anything that resolves outside the root, so a
 library checked out from someone else's repository cannot make the CLI read other files.
 Writing replaces a file only when its bytes differ (atomically, through a temporary file
-beside it), so an unchanged library stays untouched, timestamps and all.
+beside it, storage/files), so an unchanged library stays untouched, timestamps and all.
 """
 
 from __future__ import annotations
 
 import base64
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,8 @@ from typing import Any
 from assembly_engine.cli.connection import CliError
 from assembly_engine.services.assemblies.formats import library_folder as layout
 from assembly_engine.services.assemblies.formats.library_folder import Selection
+from assembly_engine.storage.files.durable_files import replace_file
+from assembly_engine.storage.files.library_tree import walk_library
 
 MANIFEST = "community_scripts.json"
 
@@ -59,24 +60,12 @@ def read_folder(root: Path, include: tuple[str, ...], exclude: tuple[str, ...]) 
     if (root / MANIFEST).is_file():
         _read_tactical(root, found, selection)
         return found
-    files: list[str] = []
-    for directory, dirs, names in os.walk(root, followlinks=False):
-        base = Path(directory)
-        for name in sorted(dirs):
-            child = base / name
-            rel = child.relative_to(root).as_posix()
-            if child.is_symlink():
-                found.skip(rel, "refused: a symlink (library folders hold plain files)")
-                dirs.remove(name)
-            elif name.startswith("."):
-                found.skip(rel + "/", "hidden file or folder")
-                dirs.remove(name)
-            elif name.endswith(layout.FILES_SUFFIX):
-                dirs.remove(name)  # attachments, read with their assembly
-        dirs.sort()
-        for name in sorted(names):
-            files.append((base / name).relative_to(root).as_posix())
-    for rel in files:
+    tree = walk_library(root, layout.FILES_SUFFIX)
+    for rel in tree.symlinks:
+        found.skip(rel, "refused: a symlink (library folders hold plain files)")
+    for rel in tree.hidden_folders:
+        found.skip(rel + "/", "hidden file or folder")
+    for rel in tree.files:
         path = root / rel
         if rel == layout.IGNORE_FILE or rel.endswith(layout.SIDECAR_SUFFIX):
             continue
@@ -150,9 +139,7 @@ def write_if_changed(path: Path, data: bytes) -> bool:
     except FileNotFoundError:
         pass
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.sync-tmp")
-    temporary.write_bytes(data)
-    os.replace(temporary, path)
+    replace_file(path, data, mode=0o644)
     return True
 
 

@@ -319,3 +319,59 @@ def test_import_dry_run_creates_nothing_and_points_to_sync(
     assert again.returncode == 0 and "would be imported (dry run" in again.stdout
     assert "always creates new assemblies" in again.stderr and "assemblies sync apply" in again.stderr
     assert cli.json("status")["assemblies"]["user"] == 2
+
+
+def git(*args: str | Path, cwd: Path | None = None) -> str:
+    identity = ["-c", "user.name=tester", "-c", "user.email=tester@example.invalid"]
+    done = subprocess.run(
+        ["git", *identity, *map(str, args)], cwd=cwd, capture_output=True, text=True, check=True
+    )
+    return done.stdout.strip()
+
+
+def test_git_round_trip_through_a_bare_remote(cli: Cli, running: EngineProcess, tmp_path: Path) -> None:
+    remote = tmp_path / "remote.git"
+    git("init", "--quiet", "--bare", "--initial-branch=main", remote)
+    work = tmp_path / "work"
+    git("clone", "--quiet", remote.as_uri(), work)
+    make_library(work)
+    git("checkout", "--quiet", "-b", "main", cwd=work)
+    git("add", "-A", cwd=work)
+    git("commit", "--quiet", "-m", "library", cwd=work)
+    git("push", "--quiet", "origin", "main", cwd=work)
+    url = remote.as_uri()
+
+    plan = cli.json("sync", "plan", url, "--ref", "main", "--domain", "user")
+    first = git("rev-parse", "HEAD", cwd=work)
+    assert plan["source"] == {"path": url, "commit": first}
+    assert by_path(plan)[".git/"]["action"] == "skip"  # the clone's own .git is hidden
+    cli.json("sync", "apply", url, "--ref", "main", "--domain", "user")
+
+    (work / "Linux/report.py").write_bytes(b"print('v2')\n")
+    git("commit", "--quiet", "-am", "report v2", cwd=work)
+    git("push", "--quiet", "origin", "main", cwd=work)
+    second = git("rev-parse", "HEAD", cwd=work)
+    plan = cli.json("sync", "plan", url, "--ref", "main", "--domain", "user")
+    assert plan["source"]["commit"] == second != first
+    assert by_path(plan)["Linux/report.py"]["action"] == "update"
+    cli.json("sync", "apply", url, "--ref", "main", "--domain", "user")
+    headers = running.login()
+    records = {r["display_name"]: r for r in user_assemblies(running, headers)}
+    assert records["report"]["metadata"]["sync"]["commit"] == second
+
+    guid = records["tool"]["assembly_guid"]
+    edited = running.http.put(
+        f"/api/assemblies/{guid}", json={"payload": {"script": "@echo v3\r\n"}}, headers=headers
+    )
+    assert edited.status_code == 200, edited.text
+    written = cli.json(
+        "sync", "write", url, "--ref", "main", "--domain", "user", "--commit", "engine edit", "--push"
+    )
+    assert written["commit"] is not None
+    fresh = tmp_path / "fresh"
+    git("clone", "--quiet", "--branch", "main", url, fresh)
+    assert (fresh / "Windows/tool.cmd").read_bytes() == b"@echo v3\r\n"
+    assert (fresh / "Linux/report.py").read_bytes() == b"print('v2')\n"
+    assert git("log", "-1", "--format=%an %s", cwd=fresh) == "cli engine edit"
+    after = cli.json("sync", "plan", url, "--ref", "main", "--domain", "user")
+    assert after["counts"]["create"] == after["counts"]["update"] == after["counts"]["conflict"] == 0

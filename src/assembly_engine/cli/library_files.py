@@ -143,18 +143,20 @@ def write_if_changed(path: Path, data: bytes) -> bool:
     return True
 
 
-def write_items(dest: Path, answer: dict[str, Any], form: str) -> dict[str, int]:
-    """Write rendered items into ``dest``; returns counts of written and unchanged files."""
+def write_items(dest: Path, answer: dict[str, Any], form: str) -> tuple[list[str], int]:
+    """Write rendered items into ``dest``; returns the paths written and how many files
+    already held their bytes."""
     dest = dest.resolve()
-    written = unchanged = 0
+    written: list[str] = []
+    unchanged = 0
 
     def put(rel: str, data: bytes) -> None:
-        nonlocal written, unchanged
+        nonlocal unchanged
         target = dest / rel
         if not _inside(dest, target.parent) or target.is_symlink():
             raise CliError(f"refusing to write {rel}: it resolves outside {dest}")
         if write_if_changed(target, data):
-            written += 1
+            written.append(rel)
         else:
             unchanged += 1
 
@@ -171,4 +173,4 @@ def write_items(dest: Path, answer: dict[str, Any], form: str) -> dict[str, int]
             put(f"{rel}{layout.FILES_SUFFIX}/{f['file_name']}", base64.b64decode(f["data"]))
     if form == "tactical-rmm":
         put(MANIFEST, layout.manifest_bytes(entries))
-    return {"written": written, "unchanged": unchanged}
+    return written, unchanged

@@ -11,44 +11,52 @@ from __future__ import annotations
 
 import base64
 import difflib
-from pathlib import Path
 from typing import Any
 
 import click
 
 from assembly_engine.cli.common import DOMAINS, NaturalGroup, emit, json_option, run
 from assembly_engine.cli.connection import CliError, EngineClient
+from assembly_engine.cli.git_sources import commit_and_push, opened
 from assembly_engine.cli.library_files import read_folder, write_items
 
 PLAN_CHANGED = "plan_changed"
+
+
+_ref_option = click.option("--ref", default=None, help="Branch (or tag) of a repository URL.")
 
 
 def _source_option(f: Any) -> Any:
     f = click.option(
         "--source-name",
         default=None,
-        help="How the engine names this source (default: the folder's absolute path). "
-        "Give a stable name when the folder moves, e.g. in CI checkouts.",
+        help="How the engine names this source (default: a work tree's origin URL, a "
+        "repository URL, or the folder's absolute path). Give a stable name when the "
+        "folder moves, e.g. in CI checkouts.",
     )(f)
     f = click.option("--prune", is_flag=True, help="Delete (undeletably) what is gone from the source.")(f)
     f = click.option("--exclude", multiple=True, help="Leave out paths matching this glob (repeatable).")(f)
     f = click.option("--include", multiple=True, help="Read only paths matching this glob (repeatable).")(f)
+    f = _ref_option(f)
     f = click.option("--domain", type=DOMAINS, required=True, help="The domain the folder holds.")(f)
-    return click.argument("source", type=click.Path(path_type=Path))(f)
+    return click.argument("source")(f)
 
 
 def _request(
-    source: Path,
+    source: str,
+    ref: str | None,
     domain: str,
     include: tuple[str, ...],
     exclude: tuple[str, ...],
     prune: bool,
     name: str | None,
 ) -> dict[str, Any]:
-    found = read_folder(source, include, exclude)
+    """Read SOURCE (a folder, a git work tree, or a repository URL cloned for the purpose)."""
+    with opened(source, ref) as place:
+        found = read_folder(place.path, include, exclude)
     return {
-        "source": name or str(source.resolve()),
-        "commit": None,
+        "source": name or place.name,
+        "commit": place.commit,
         "domain": domain,
         "items": found.items,
         "skipped": found.skipped,
@@ -81,7 +89,8 @@ def sync() -> None:
 @click.pass_context
 def plan_command(
     ctx: click.Context,
-    source: Path,
+    source: str,
+    ref: str | None,
     domain: str,
     include: tuple[str, ...],
     exclude: tuple[str, ...],
@@ -92,7 +101,7 @@ def plan_command(
     """What applying SOURCE to the domain would do, one line per item; changes nothing.
 
     Exits 1 when an item is in conflict."""
-    body = _request(source, domain, include, exclude, prune, source_name)
+    body = _request(source, ref, domain, include, exclude, prune, source_name)
 
     def work(client: EngineClient) -> int:
         answer = client.call("POST", "/api/sync/plan", json_body=body)
@@ -109,7 +118,8 @@ def plan_command(
 @click.pass_context
 def apply_command(
     ctx: click.Context,
-    source: Path,
+    source: str,
+    ref: str | None,
     domain: str,
     include: tuple[str, ...],
     exclude: tuple[str, ...],
@@ -122,7 +132,7 @@ def apply_command(
 
     Exits 0 when everything planned was done, 1 when a conflict or refusal is left, 2 when
     --plan-id no longer matches (nothing changed)."""
-    body = {**_request(source, domain, include, exclude, prune, source_name), "plan_id": plan_id}
+    body = {**_request(source, ref, domain, include, exclude, prune, source_name), "plan_id": plan_id}
 
     def work(client: EngineClient) -> int:
         try:
@@ -146,17 +156,24 @@ def apply_command(
 
 
 @sync.command("diff")
-@click.argument("source", type=click.Path(path_type=Path))
+@click.argument("source")
 @click.argument("path")
 @click.option("--domain", type=DOMAINS, required=True, help="The domain the folder holds.")
+@_ref_option
 @click.option("--source-name", default=None, help="The name the source was synced under.")
 @json_option
 @click.pass_context
 def diff_command(
-    ctx: click.Context, source: Path, path: str, domain: str, source_name: str | None, as_json: bool
+    ctx: click.Context,
+    source: str,
+    path: str,
+    domain: str,
+    ref: str | None,
+    source_name: str | None,
+    as_json: bool,
 ) -> None:
     """The three-way difference of one file: base (the last sync) -> engine, base -> source."""
-    body = _request(source, domain, (path,), (), False, source_name)
+    body = _request(source, ref, domain, (path,), (), False, source_name)
     body["items"] = [i for i in body["items"] if i["path"] == path]
     if not body["items"]:
         raise click.ClickException(f"{path} is no library item of {source}.")
@@ -203,9 +220,23 @@ def _text(record: dict[str, Any]) -> str:
     return script if isinstance(script, str) else str(payload.get("workflow", ""))
 
 
+def _engine_user(client: EngineClient) -> str:
+    """Who the CLI acts as: a signed-in user, or the engine's own ``cli`` admin (its token
+    has no session for /api/auth/me to describe)."""
+    try:
+        who = client.call("GET", "/api/auth/me")
+    except CliError:
+        return "cli"
+    name = who.get("username") if isinstance(who, dict) else None
+    return name if isinstance(name, str) and name else "cli"
+
+
 @sync.command("write")
-@click.argument("dest", type=click.Path(path_type=Path))
+@click.argument("dest")
 @click.option("--domain", type=DOMAINS, required=True, help="The domain to write.")
+@_ref_option
+@click.option("--commit", "message", default=None, help="Commit what was written with this message (git).")
+@click.option("--push", is_flag=True, help="Push the commit upstream (with --commit).")
 @click.option(
     "--format",
     "form",
@@ -218,25 +249,49 @@ def _text(record: dict[str, Any]) -> str:
 @json_option
 @click.pass_context
 def write_command(
-    ctx: click.Context, dest: Path, domain: str, form: str, include: tuple[str, ...], as_json: bool
+    ctx: click.Context,
+    dest: str,
+    domain: str,
+    ref: str | None,
+    message: str | None,
+    push: bool,
+    form: str,
+    include: tuple[str, ...],
+    as_json: bool,
 ) -> None:
-    """Write the domain into DEST; files already holding the same bytes are not rewritten."""
+    """Write the domain into DEST (a folder, a git work tree or a repository URL); files
+    already holding the same bytes are not rewritten. --commit commits them as the engine
+    user, --push pushes the commit upstream."""
+    if push and message is None:
+        raise click.UsageError("--push needs --commit MESSAGE.")
 
     def work(client: EngineClient) -> int:
         answer = client.call(
             "POST", "/api/sync/render", json_body={"domain": domain, "format": form, "include": list(include)}
         )
-        dest.mkdir(parents=True, exist_ok=True)
-        counts = write_items(dest, answer, form)
-        result = {**counts, "items": len(answer["items"]), "left_out": answer["left_out"]}
+        author = _engine_user(client)
+        with opened(dest, ref, shallow=False) as place:
+            place.path.mkdir(parents=True, exist_ok=True)
+            written, unchanged = write_items(place.path, answer, form)
+            commit = None
+            if message is not None:
+                commit = commit_and_push(place, written, message, str(author), push=push)
+        result = {
+            "written": len(written),
+            "unchanged": unchanged,
+            "items": len(answer["items"]),
+            "left_out": answer["left_out"],
+            "commit": commit,
+        }
 
         def human() -> None:
             for left in answer["left_out"]:
                 click.echo(f"left out  {left.get('path') or left['assembly_guid']}: {left['reason']}")
             click.echo(
-                f"{len(answer['items'])} assemblies: {counts['written']} files written, "
-                f"{counts['unchanged']} unchanged"
+                f"{len(answer['items'])} assemblies: {len(written)} files written, {unchanged} unchanged"
             )
+            if commit is not None:
+                click.echo(f"committed {commit}" + (" and pushed" if push else ""))
 
         emit(as_json, result, human)
         return 0

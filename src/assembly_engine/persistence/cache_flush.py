@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from typing import TYPE_CHECKING
@@ -25,6 +26,7 @@ from .errors import Busy, StorageFailed, Unavailable
 from .flush_batch import DomainFlushState, FlushResult, QueuedChange, history_write
 from .interfaces import DomainStores, FlushCoordinator, WriteJournal
 from .models import AssemblyRecord, utc_now
+from .storage_events import StorageEvents
 
 if TYPE_CHECKING:
     from .cache import AssemblyCache
@@ -62,6 +64,7 @@ class Flusher:
         self.state = {d: DomainFlushState() for d in Domain}
         self._stop = threading.Event()
         self._worker: threading.Thread | None = None
+        self.events = StorageEvents()  # monitoring subscribes (services/metrics.py)
 
     def flush_now(
         self, domain: Domain | None = None, *, budget_seconds: float | None = None
@@ -84,6 +87,7 @@ class Flusher:
             for d in domains:
                 self.state[d].failures += 1
                 self.state[d].last_error = str(exc)
+                self.events.flushed(d, None, True)
             log.error("flush skipped: %s", exc)
             return [FlushResult(d, 0, str(exc), busy=True) for d in domains]
         if coordinator is not None:
@@ -106,17 +110,20 @@ class Flusher:
         batch = fresh + suspects
         if not batch:
             return FlushResult(domain, 0)
+        started = time.monotonic()
         try:
             refused = self._persist(domain, fresh, budget_seconds, state)
             for change in suspects:
                 refused += self._persist(domain, [change], budget_seconds, state)
         except Exception as exc:  # noqa: BLE001 - a failed flush must never lose entries
+            self.events.flushed(domain, time.monotonic() - started, True)
             state.failures += 1
             state.last_error = str(exc)
             log.error("flush of %s failed (%d entries stay queued): %s", domain.value, len(batch), exc)
             return FlushResult(domain, 0, str(exc), busy=isinstance(exc, DatabaseBusy | Busy | Unavailable))
         finally:
             state.waiting_since = None
+        self.events.flushed(domain, time.monotonic() - started, False)
         refused_guids = {guid for guid, _ in refused}
         persisted = [c for c in batch if c[0] not in refused_guids]
         now = utc_now()

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 
 from .databases import ConnectionOptions, connect, with_retry
 from .models import AssemblyRecord, utc_now
+from .storage_events import StorageEvents
 
 if TYPE_CHECKING:
     from .interfaces import WriteJournal
@@ -117,6 +118,7 @@ class Journal:
         self._conn_lock = threading.Lock()
         self._queue: queue.Queue[object] = queue.Queue()
         self._closed = False
+        self.events = StorageEvents()  # monitoring counts group commits (services/metrics.py)
         self._writer = threading.Thread(target=self._run, name="journal-writer", daemon=True)
         self._writer.start()
 
@@ -209,6 +211,7 @@ class Journal:
             for _, future in batch:
                 future.set_exception(exc)
             return
+        self.events.group_committed(len(batch))
         for entry, future in batch:
             future.set_result(entry.seq)
 

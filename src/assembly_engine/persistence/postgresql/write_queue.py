@@ -46,6 +46,7 @@ from ..errors import Busy, ChangedElsewhere, StorageFailed, Unavailable
 from ..interfaces import CommitAudit
 from ..journal import JournalClosed, JournalEntry
 from ..models import AssemblyRecord
+from ..storage_events import StorageEvents
 from .audit_store import append_chained
 from .commit_doubt import SETTLE_SECONDS, settle
 from .errors import RETRY_AFTER_SECONDS, translated, unavailable
@@ -122,6 +123,7 @@ class PostgresWriteQueue:
         self._committing: tuple[int, int] | None = None
         self._own_changed = threading.Condition()
         self._doubts: list[threading.Thread] = []  # commits in doubt being settled
+        self.events = StorageEvents()  # monitoring counts group commits (services/metrics.py)
         self._writer = threading.Thread(target=self._run, name="write-queue", daemon=True)
         self._writer.start()
 
@@ -184,6 +186,8 @@ class PostgresWriteQueue:
             self._refuse(batch, exc)
             return
         self._commit_ended((outcome.accepted[0][1], outcome.accepted[-1][1]) if outcome.accepted else None)
+        if outcome.accepted:
+            self.events.group_committed(len(outcome.accepted))
         self._answer(outcome)
 
     def _commit_ended(self, seqs: tuple[int, int] | None) -> None:

@@ -12,10 +12,13 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from .bundle import REPOSITORY_ROOT, default_staging_root
 from .database_url import InvalidDatabaseUrl, validate_database_url
 
-REPOSITORY_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_STAGING_ROOT = REPOSITORY_ROOT / "Data" / "Engine" / "Assemblies"
+__all__ = ["REPOSITORY_ROOT", "SETTINGS_DOC", "Settings", "metrics_listen_address"]
+
+# The installed package's library, or Data/Engine/Assemblies in a source checkout (bundle.py).
+DEFAULT_STAGING_ROOT = default_staging_root()
 
 
 def _bool(value: str) -> bool:

@@ -1,4 +1,5 @@
-"""Serves the built web UI (web/dist) at ``/``, with index.html for client-side routes.
+"""Serves the built web UI at ``/``, with index.html for client-side routes (web/dist, or
+the installed package's copy: bundle.py).
 
 The build's hashed files under ``/assets`` never change under their name: they are sent
 with ``Cache-Control: public, max-age=31536000, immutable``, and as the ``.br`` or ``.gz``
@@ -15,11 +16,11 @@ from fastapi import FastAPI, Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Match
 
-from ..config import REPOSITORY_ROOT
+from ..bundle import web_dist
 from .errors import error_response
 from .params import malformed_guid
 
-WEB_DIST = REPOSITORY_ROOT / "web" / "dist"
+WEB_DIST = web_dist()  # the installed package's build, or web/dist in a checkout
 
 MISSING_UI = """<!doctype html><meta charset="utf-8"><title>Assembly Engine</title>
 <p>The web UI has not been built. Run <code>make run</code> (it builds <code>web/</code>),

@@ -6,16 +6,18 @@ import hmac
 import logging
 import secrets
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from ..bundle import is_packaged_library
 from ..config import Settings
 from ..persistence import cli_access
 from ..persistence.cli_access import CLI_ACCESS_FILE
 from ..persistence.interfaces import EngineStore
 from ..persistence.private_files import make_home_private
 from ..persistence.runtime import AUDIT_FILE, StorageRuntime
+from ..persistence.shipped_library import working_copy
 from .assemblies.history import HistoryService
 from .assemblies.service import AssemblyService
 from .audit import AuditLog
@@ -67,6 +69,8 @@ class EngineServices:
         cls, settings: Settings, *, start_worker: bool = True, announce_admin: bool = True
     ) -> EngineServices:
         make_home_private(settings.home)
+        if is_packaged_library(settings.staging_root):  # read-only: work on a copy in the home
+            settings = replace(settings, staging_root=working_copy(settings.staging_root, settings.home))
         storage = StorageRuntime.open(settings, start_worker=start_worker)
         try:
             store = storage.engine_store()

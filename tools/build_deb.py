@@ -107,7 +107,9 @@ def build(wheel: Path, out: Path, version: str, work: Path) -> Path:
     (docs / "copyright").write_text("Assembly Engine\nSee the project's repository for its licence.\n")
     debian = root / "DEBIAN"
     debian.mkdir()
-    installed_kib = sum(p.stat().st_size for p in root.rglob("*") if p.is_file() and not p.is_symlink()) // 1024
+    installed_kib = (
+        sum(p.stat().st_size for p in root.rglob("*") if p.is_file() and not p.is_symlink()) // 1024
+    )
     (debian / "control").write_text(control(version, arch, python_minor(SYSTEM_PYTHON), installed_kib))
     (debian / "conffiles").write_text("/etc/assembly-engine/engine.env\n")
     for script in ("postinst", "prerm", "postrm"):

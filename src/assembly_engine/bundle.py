@@ -34,5 +34,5 @@ def default_staging_root() -> Path:
 
 def is_packaged_library(path: Path) -> bool:
     """Whether ``path`` is the library inside the installed package (read-only: never
-    mirrored into; the engine works on a copy in its home, persistence/shipped_library.py)."""
+    mirrored into; the engine works on a copy in its home, storage/official/shipped_library.py)."""
     return PACKAGED_OFFICIAL.is_dir() and path.resolve() == PACKAGED_OFFICIAL.resolve()

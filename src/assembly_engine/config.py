@@ -12,8 +12,8 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from .bundle import REPOSITORY_ROOT, default_staging_root
-from .database_url import InvalidDatabaseUrl, validate_database_url
+from assembly_engine.bundle import REPOSITORY_ROOT, default_staging_root
+from assembly_engine.database_url import InvalidDatabaseUrl, validate_database_url
 
 __all__ = ["REPOSITORY_ROOT", "SETTINGS_DOC", "Settings", "metrics_listen_address"]
 

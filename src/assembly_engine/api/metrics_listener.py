@@ -14,8 +14,8 @@ from wsgiref.simple_server import WSGIServer
 
 from prometheus_client import start_http_server
 
-from ..config import metrics_listen_address
-from ..services.metrics import EngineMetrics
+from assembly_engine.config import metrics_listen_address
+from assembly_engine.services.metrics import EngineMetrics
 
 log = logging.getLogger("assembly_engine.api")
 

@@ -16,9 +16,9 @@ from fastapi import FastAPI, Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Match
 
-from ..bundle import web_dist
-from .errors import error_response
-from .params import malformed_guid
+from assembly_engine.api.errors import error_response
+from assembly_engine.api.params import malformed_guid
+from assembly_engine.bundle import web_dist
 
 WEB_DIST = web_dist()  # the installed package's build, or web/dist in a checkout
 

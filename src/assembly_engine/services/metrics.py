@@ -2,7 +2,7 @@
 
 One registry per engine (not prometheus-client's global one), so two engines in one
 process — the tests run many — never mix their counts. Events are counted as they happen
-(requests, flushes, journal group commits, through storage_events); states (queue depth,
+(requests, flushes, journal group commits, through storage/contract/events.py); states (queue depth,
 oldest dirty change, assemblies, cluster feed) are read from the engine at scrape time.
 Labels are bounded: a route's template, never its path; a domain; a method; a status —
 never an id or a user name.
@@ -19,12 +19,12 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, H
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from ..types import Domain
-from .auth import policy
-from .caller import Caller
+from assembly_engine.domain.types import Domain
+from assembly_engine.services.auth import policy
+from assembly_engine.services.caller import Caller
 
 if TYPE_CHECKING:
-    from .container import EngineServices
+    from assembly_engine.services.container import EngineServices
 
 log = logging.getLogger("assembly_engine.metrics")
 

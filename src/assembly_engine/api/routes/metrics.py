@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from ..deps import CurrentCaller
-from ..errors import error_responses
+from assembly_engine.api.deps import CurrentCaller
+from assembly_engine.api.errors import error_responses
 
 router = APIRouter(tags=["monitoring"])
 

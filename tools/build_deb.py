@@ -116,7 +116,7 @@ def build(wheel: Path, out: Path, version: str, work: Path) -> Path:
         install_file(PACKAGING / script, debian / script, 0o755)
     out.mkdir(parents=True, exist_ok=True)
     target = out / f"{PACKAGE}_{version}_{arch}.deb"
-    run("dpkg-deb", "--root-owner-group", "-Zxz", "--build", root, target, stdout=subprocess.DEVNULL)
+    run("dpkg-deb", "--root-owner-group", "-Zgzip", "-z6", "--build", root, target, stdout=subprocess.DEVNULL)
     return target
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import grp
 import io
+import json
 import os
 import pwd
 import re
@@ -44,7 +45,8 @@ HOME = Path("/var/lib/assembly-engine")
 ENV_FILE = Path("/etc/assembly-engine/engine.env")
 UPGRADE_VERSION = f"{VERSION}+upgrade1"
 
-pytestmark = pytest.mark.slow
+# Builds, two package installs and a browser: minutes on a busy 2-core machine.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1500)]
 
 
 @pytest.fixture(scope="module")
@@ -186,15 +188,25 @@ def debs(built: Path, tmp_path_factory: pytest.TempPathFactory) -> Debs:
         pytest.skip("dpkg-deb is missing: not a Debian machine")
     wheel = built / f"assembly_engine-{VERSION}-py3-none-any.whl"
     out = tmp_path_factory.mktemp("debs")
-    made = []
-    for version in (VERSION, UPGRADE_VERSION):  # the second stands for a rebuilt, newer package
-        result = subprocess.run(
-            [sys.executable, REPO / "tools" / "build_deb.py", "--wheel", wheel, "--out", out,
-             "--version", version, "--work", tmp_path_factory.mktemp("debroot")],
-            check=True, capture_output=True, text=True,
-        )  # fmt: skip
-        made.append(Path(result.stdout.strip().splitlines()[-1]))
-    return Debs(*made)
+    result = subprocess.run(
+        [sys.executable, REPO / "tools" / "build_deb.py", "--wheel", wheel, "--out", out,
+         "--work", tmp_path_factory.mktemp("debroot")],
+        check=True, capture_output=True, text=True,
+    )  # fmt: skip
+    first = Path(result.stdout.strip().splitlines()[-1])
+    # The upgrade: the same package rebuilt under a newer version (cheaper than a second
+    # virtualenv; the maintainer scripts see a real upgrade either way).
+    unpacked = tmp_path_factory.mktemp("upgrade") / "root"
+    subprocess.run(["dpkg-deb", "-R", first, unpacked], check=True)
+    control = unpacked / "DEBIAN" / "control"
+    control.write_text(control.read_text().replace(f"Version: {VERSION}\n", f"Version: {UPGRADE_VERSION}\n"))
+    upgrade = out / first.name.replace(f"_{VERSION}_", f"_{UPGRADE_VERSION}_")
+    subprocess.run(
+        ["dpkg-deb", "--root-owner-group", "-Zgzip", "-z1", "--build", unpacked, upgrade],
+        check=True,
+        capture_output=True,
+    )
+    return Debs(first, upgrade)
 
 
 def deb_members(deb: Path) -> dict[str, tarfile.TarInfo]:
@@ -366,6 +378,15 @@ def test_deb_installs_runs_as_its_user_upgrades_removes_and_purges(debs: Debs, m
         )  # fmt: skip
         assert created.status_code == 201, created.text
         guid = created.json()["assembly_guid"]
+        # The CLI on PATH, as the service's user, talks to the running engine (Docs/deploying.md).
+        status = subprocess.run(
+            ["setpriv", "--reuid=assembly-engine", "--regid=assembly-engine", "--init-groups",
+             "assemblies", "--home", str(HOME), "status", "--json"],
+            env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert status.returncode == 0, status.stderr
+        reported = json.loads(status.stdout)
+        assert reported["engine"] == "running engine" and reported["assemblies"]["user"] == 1
     finally:
         code, err = stop(engine)
     assert code == 0, err

@@ -252,3 +252,29 @@ def test_metrics_listener_must_be_loopback(listen: str) -> None:
 def test_unknown_log_format_is_refused() -> None:
     with pytest.raises(ValueError, match="ENGINE_LOG_FORMAT"):
         Settings.from_env({"ENGINE_LOG_FORMAT": "xml"})
+
+
+def test_a_cluster_node_reports_its_feed_and_shared_queue_commits(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    from tests.api.support import settings_on
+
+    with settings_on("postgresql", request, tmp_path_factory.mktemp("metrics-node")) as settings:
+        for node in start_engine(settings):
+            connected = node.services.storage.node.feed.connected  # type: ignore[union-attr]
+            assert connected.wait(30), "the node's change feed did not connect"
+            assert value(scrape(node)[0], "assembly_engine_cluster_feed_connected") == 1
+            before, types = scrape(node)
+            assert types["assembly_engine_cluster_feed_lag_changes"] == "gauge"
+            created = node.request(OPERATOR, "POST", "/api/assemblies", json=create_body("user"))
+            assert created.status_code == 201, created.text
+            after, _ = scrape(node)
+            commits = "assembly_engine_journal_group_commits_total"
+            assert value(after, commits) >= value(before, commits) + 1  # the shared write queue's
+            assert value(after, "assembly_engine_cluster_feed_lag_changes") >= 0
+            health = node.request(OPERATOR, "GET", "/api/health").json()
+            depths = sum(
+                value(after, "assembly_engine_queue_depth", domain=d)
+                for d in ("official", "community", "user")
+            )
+            assert depths == health["queue_depth"]

@@ -261,7 +261,7 @@ def test_a_cluster_node_reports_its_feed_and_shared_queue_commits(
 
     with settings_on("postgresql", request, tmp_path_factory.mktemp("metrics-node")) as settings:
         for node in start_engine(settings):
-            connected = node.services.storage.node.feed.connected  # type: ignore[union-attr]
+            connected = node.services.storage.backend.node.feed.connected  # type: ignore[attr-defined]
             assert connected.wait(30), "the node's change feed did not connect"
             assert value(scrape(node)[0], "assembly_engine_cluster_feed_connected") == 1
             before, types = scrape(node)

@@ -26,7 +26,7 @@ UNMATCHED = "unmatched"  # no route: 404s and scanners share one label
 def request_id_of(scope: Scope) -> str:
     for name, value in scope.get("headers", ()):
         if name == HEADER.encode():
-            candidate = value.decode("latin-1")
+            candidate = bytes(value).decode("latin-1")
             if _SANE_ID.fullmatch(candidate):
                 return candidate
             break

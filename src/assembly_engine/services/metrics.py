@@ -83,7 +83,9 @@ class _EngineState(Collector):
         yield GaugeMetricFamily(
             f"{PREFIX}_cache_warm", "1 once every payload is loaded into memory", value=int(cache.warm)
         )
-        node = services.storage.node
+        # Cluster mode only (storage/postgresql/backend.py); read by name so the services
+        # never import the PostgreSQL backend.
+        node = getattr(services.storage.backend, "node", None)
         if node is not None:
             yield GaugeMetricFamily(
                 f"{PREFIX}_cluster_feed_connected",

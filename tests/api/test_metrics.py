@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -26,6 +27,7 @@ from tests.api.support import (
     OPERATOR,
     ApiEngine,
     create_body,
+    settings_on,
     start_engine,
 )
 from tests.support import temp_settings
@@ -215,11 +217,9 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def test_loopback_listener_serves_metrics_without_sign_in(tmp_path: object) -> None:
-    from pathlib import Path
-
+def test_loopback_listener_serves_metrics_without_sign_in(tmp_path: Path) -> None:
     port = free_port()
-    settings = temp_settings(Path(str(tmp_path)), metrics_listen=f"127.0.0.1:{port}")
+    settings = temp_settings(tmp_path, metrics_listen=f"127.0.0.1:{port}")
     for running in start_engine(settings):
         answer = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10)
         assert answer.status_code == 200
@@ -257,8 +257,6 @@ def test_unknown_log_format_is_refused() -> None:
 def test_a_cluster_node_reports_its_feed_and_shared_queue_commits(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    from tests.api.support import settings_on
-
     with settings_on("postgresql", request, tmp_path_factory.mktemp("metrics-node")) as settings:
         for node in start_engine(settings):
             connected = node.services.storage.backend.node.feed.connected  # type: ignore[attr-defined]

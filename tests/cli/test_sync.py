@@ -375,3 +375,34 @@ def test_git_round_trip_through_a_bare_remote(cli: Cli, running: EngineProcess, 
     assert git("log", "-1", "--format=%an %s", cwd=fresh) == "cli engine edit"
     after = cli.json("sync", "plan", url, "--ref", "main", "--domain", "user")
     assert after["counts"]["create"] == after["counts"]["update"] == after["counts"]["conflict"] == 0
+
+
+def test_ctrl_c_of_the_cli_mid_apply_then_apply_again(
+    cli: Cli, running: EngineProcess, tmp_path: Path
+) -> None:
+    library = tmp_path / "many"
+    count = 1500
+    for index in range(count):
+        path = library / f"Group{index % 10}" / f"script-{index:04}.ps1"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(f"Write-Host {index}\r\n".encode())
+    argv = [sys.executable, "-m", "assembly_engine.cli.main", "--home", str(cli.home)]
+    argv += ["--staging-root", str(cli.staging), "sync", "apply", str(library), "--domain", "user"]
+    apply = subprocess.Popen(argv, env=cli.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    headers = running.login()
+
+    def written() -> int:
+        answer = running.http.get("/api/assemblies", params={"domain": "user", "limit": 1}, headers=headers)
+        total: int = answer.json()["total"]
+        return total
+
+    wait_until(lambda: written() > 0, "the apply to write its first items", timeout=60)
+    apply.send_signal(signal.SIGINT)
+    apply.communicate(timeout=60)
+    assert apply.returncode != 0  # interrupted (the engine may go on with the request)
+    # Applying again (the engine may still be finishing the first apply) completes the
+    # library and duplicates nothing.
+    cli.json("sync", "apply", library, "--domain", "user")
+    names = [r["display_name"] for r in user_assemblies(running, headers)]
+    assert len(names) == len(set(names)) == count
+    assert cli.json("sync", "plan", library, "--domain", "user")["counts"]["unchanged"] == count

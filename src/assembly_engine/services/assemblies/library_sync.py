@@ -22,6 +22,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import hashlib
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -42,6 +43,7 @@ from assembly_engine.services.errors import Conflict, EngineError, InvalidInput
 from assembly_engine.storage.contract.models import AssemblyRecord, CachedAssembly
 
 SYNC_KEY = "sync"
+APPLY_WAIT_SECONDS = 600.0
 WRITERS = 8  # concurrent item writes of an apply: enough to share the journal's group commits
 
 
@@ -101,6 +103,11 @@ class LibrarySync:
         self._importing = importing
         self._editing = editing
         self._cache = changes.cache
+        # One apply per (source, domain) at a time: a second one (a retry after the CLI
+        # was interrupted while the first still runs) waits, then plans what is left, so
+        # the two never create the same item twice.
+        self._applying: dict[tuple[str, Domain], threading.Lock] = {}
+        self._applying_guard = threading.Lock()
 
     # -- planning ----------------------------------------------------------------------
     def plan(self, caller: Caller, request: SyncSource) -> dict[str, Any]:
@@ -241,6 +248,19 @@ class LibrarySync:
     # -- applying ----------------------------------------------------------------------
     def apply(self, caller: Caller, request: SyncSource, *, plan_id: str | None) -> dict[str, Any]:
         self._importing.require(caller, request.domain)
+        with self._applying_guard:
+            lock = self._applying.setdefault((request.source, request.domain), threading.Lock())
+        if not lock.acquire(timeout=APPLY_WAIT_SECONDS):
+            raise Conflict(
+                f"Another apply of {request.source} into {request.domain.value} is still running; "
+                "nothing was changed. Retry when it is done."
+            )
+        try:
+            return self._apply(caller, request, plan_id)
+        finally:
+            lock.release()
+
+    def _apply(self, caller: Caller, request: SyncSource, plan_id: str | None) -> dict[str, Any]:
         current_id, planned = self._plan(request)
         if plan_id is not None and plan_id != current_id:
             raise PlanChanged(

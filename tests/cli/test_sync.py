@@ -406,3 +406,36 @@ def test_ctrl_c_of_the_cli_mid_apply_then_apply_again(
     names = [r["display_name"] for r in user_assemblies(running, headers)]
     assert len(names) == len(set(names)) == count
     assert cli.json("sync", "plan", library, "--domain", "user")["counts"]["unchanged"] == count
+
+
+def test_bad_items_are_refused_with_reasons_and_change_nothing(running: EngineProcess) -> None:
+    headers = running.login()
+    script = "V3JpdGUtSG9zdCBh"  # "Write-Host a"
+    bad = {
+        "source": "api-test",
+        "domain": "user",
+        "items": [
+            {"path": "../outside.ps1", "content": script},
+            {"path": "long.ps1", "content": script, "sidecar": {"display_name": "x" * 500}},
+            {"path": "odd.ps1", "content": script, "sidecar": {"colour": "red"}},
+            {"path": "flow.workflow.json", "content": "bm90IGpzb24="},  # "not json"
+        ],
+    }
+    plan = running.http.post("/api/sync/plan", json=bad, headers=headers)
+    assert plan.status_code == 200, plan.text
+    items = by_path(plan.json())
+    assert {i["action"] for i in items.values()} == {"conflict"}
+    assert "relative path" in items["../outside.ps1"]["reason"]
+    assert "200" in items["long.ps1"]["reason"] and "colour" in items["odd.ps1"]["reason"]
+    applied = running.http.post("/api/sync/apply", json=bad, headers=headers)
+    assert applied.status_code == 200 and applied.json()["done"] == 0
+    for body, status in (
+        ({**bad, "items": [{"path": "a.ps1", "content": "%%%"}]}, 400),
+        ({**bad, "items": [{"path": "a.ps1", "content": script}] * 2}, 400),
+        ({**bad, "domain": "nowhere"}, 422),
+        ({**bad, "items": "none"}, 422),
+    ):
+        answer = running.http.post("/api/sync/apply", json=body, headers=headers)
+        assert answer.status_code == status, answer.text
+        assert set(answer.json()) == {"error", "message"}
+    assert user_assemblies(running, headers) == []

@@ -39,7 +39,8 @@ from assembly_engine.services.assemblies.legacy import ImportedAssembly, record_
 from assembly_engine.services.assemblies.records import Details, new_record, require_whole_row
 from assembly_engine.services.auth import policy
 from assembly_engine.services.caller import Caller
-from assembly_engine.services.errors import Conflict, EngineError, InvalidInput
+from assembly_engine.services.errors import Conflict, EngineError, InvalidInput, TooLarge
+from assembly_engine.services.request_bodies import json_problem
 from assembly_engine.storage.contract.models import AssemblyRecord, CachedAssembly
 
 SYNC_KEY = "sync"
@@ -192,11 +193,13 @@ class LibrarySync:
 
     def _decide(self, request: SyncSource, item: LibraryItem, current: CachedAssembly | None) -> Planned:
         source_sum = item.checksum()
-        if current is None:
+        if current is None or item.sidecar is not None:
             try:
-                library_folder.to_imported(item)
-            except InvalidDocument as exc:
-                return Planned(item.path, "conflict", None, f"not importable: {exc}", item)
+                self._imported(item)
+            except EngineError as exc:
+                guid = current.assembly_guid if current is not None else None
+                return Planned(item.path, "conflict", guid, f"not importable: {exc.message}", item, current)
+        if current is None:
             return Planned(item.path, "create", None, None, item)
         guid = current.assembly_guid
         engine = self._engine_item(current, item.form)
@@ -307,10 +310,31 @@ class LibrarySync:
         }
 
     def _imported(self, item: LibraryItem) -> ImportedAssembly:
+        """The assembly of an item, under the same limits as an import."""
+        size = len(item.main) + sum(len(f.data) for f in item.files)
+        if size > self._importing.max_bytes:
+            raise TooLarge(
+                f"{item.path} is {size} bytes, over the import limit of "
+                f"{self._importing.max_bytes} bytes (ENGINE_IMPORT_MAX_BYTES)."
+            )
         try:
-            return library_folder.to_imported(item)
-        except InvalidDocument as exc:
+            imported = library_folder.to_imported(item)
+        except (InvalidDocument, RecursionError) as exc:
             raise InvalidInput(f"{item.path}: {exc}") from None
+        problem = json_problem(
+            {
+                "name": imported.display_name,
+                "description": imported.summary,
+                "category": imported.category,
+                "metadata": imported.metadata,
+                "tags": imported.tags,
+                "version": imported.version,
+            },
+            item.path,
+        )
+        if problem is not None:
+            raise InvalidInput(f"{problem}.")
+        return imported
 
     def _carry_out(self, caller: Caller, request: SyncSource, p: Planned) -> str | None:
         if p.action == "archive":

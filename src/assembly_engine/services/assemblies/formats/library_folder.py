@@ -36,6 +36,7 @@ from assembly_engine.services.assemblies.legacy import (
     ExportFields,
     ImportedAssembly,
     InvalidDocument,
+    checks,
     document_from_dict,
 )
 from assembly_engine.services.assemblies.legacy.checks import fail
@@ -189,6 +190,8 @@ def to_imported(item: LibraryItem) -> ImportedAssembly:
         imported = dataclasses.replace(imported, metadata={**imported.metadata, "legacy_format": notes})
     else:
         imported = plain_scripts.from_file(item.main, name)
+    for index, f in enumerate(item.files):
+        checks.safe_file_name(f.file_name, f"{item.path}{FILES_SUFFIX}/ file {index + 1}")
     if item.files:
         imported = dataclasses.replace(
             imported, content=dataclasses.replace(imported.content, files=tuple(item.files))
@@ -203,14 +206,14 @@ def _with_sidecar(imported: ImportedAssembly, sidecar: Mapping[str, Any]) -> Imp
     if unknown:
         fail(f"the sidecar has keys this engine does not know: {', '.join(unknown)}")
     changes: dict[str, Any] = {}
-    for key in ("display_name", "summary", "version"):
-        if key in sidecar:
-            changes[key] = sidecar[key]
+    if "display_name" in sidecar:
+        changes["display_name"] = checks.display_name(sidecar["display_name"], "sidecar.display_name")
+    if "summary" in sidecar:
+        changes["summary"] = checks.summary(sidecar, "summary", "sidecar")
+    if "version" in sidecar:
+        changes["version"] = checks.optional_int(sidecar, "version", "sidecar")
     if "tags" in sidecar:
-        tags = sidecar["tags"]
-        if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
-            fail("the sidecar's tags must be a list of strings")
-        changes["tags"] = list(tags)
+        changes["tags"] = checks.tags(sidecar["tags"], "sidecar.tags")
     metadata = sidecar.get("metadata", {})
     if not isinstance(metadata, dict):
         fail("the sidecar's metadata must be an object")

@@ -439,3 +439,50 @@ def test_bad_items_are_refused_with_reasons_and_change_nothing(running: EnginePr
         assert answer.status_code == status, answer.text
         assert set(answer.json()) == {"error", "message"}
     assert user_assemblies(running, headers) == []
+
+
+def test_a_library_larger_than_one_request_is_applied_in_parts(
+    cli: Cli, running: EngineProcess, tmp_path: Path
+) -> None:
+    library = make_library(tmp_path / "library")
+    for index in range(60):
+        (library / "Bulk" / f"bulk-{index:02}.sh").parent.mkdir(exist_ok=True)
+        (library / "Bulk" / f"bulk-{index:02}.sh").write_bytes(f"#!/bin/bash\necho {index}\n".encode() * 40)
+    env = {"ASSEMBLIES_SYNC_CHUNK_BYTES": "8000"}
+    plan = cli_json(cli, env, "sync", "plan", library, "--domain", "user")
+    assert plan["counts"]["create"] == 60 + len(LIBRARY_ITEMS)
+    applied = cli_json(cli, env, "sync", "apply", library, "--domain", "user", "--plan-id", plan["plan_id"])
+    assert applied["requests"] > 5 and applied["done"] == 60 + len(LIBRARY_ITEMS) and applied["failed"] == 0
+    again = cli_json(cli, env, "sync", "plan", library, "--domain", "user")
+    assert again["counts"]["unchanged"] == 60 + len(LIBRARY_ITEMS) and again["counts"]["create"] == 0
+    (library / "Bulk" / "bulk-00.sh").write_bytes(b"#!/bin/bash\necho changed\n")
+    refused = subprocess.run(
+        cli_argv(cli, "sync", "apply", library, "--domain", "user", "--plan-id", again["plan_id"]),
+        env={**cli.env(), **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert refused.returncode == 2, refused.stderr
+    assert cli.json("status")["assemblies"]["user"] == 60 + len(LIBRARY_ITEMS)
+
+
+def cli_argv(cli: Cli, *args: str | Path) -> list[str]:
+    base = [
+        sys.executable,
+        "-m",
+        "assembly_engine.cli.main",
+        "--home",
+        str(cli.home),
+        "--staging-root",
+        str(cli.staging),
+    ]
+    return base + [str(a) for a in args]
+
+
+def cli_json(cli: Cli, env: dict[str, str], *args: str | Path) -> Any:
+    done = subprocess.run(
+        cli_argv(cli, *args, "--json"), env={**cli.env(), **env}, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)

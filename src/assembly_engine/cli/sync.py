@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import base64
 import difflib
+import hashlib
+import os
 from typing import Any
 
 import click
@@ -21,6 +23,81 @@ from assembly_engine.cli.git_sources import commit_and_push, opened
 from assembly_engine.cli.library_files import read_folder, write_items
 
 PLAN_CHANGED = "plan_changed"
+# An apply request carries about this much file content (base64); a larger library goes in
+# several requests, each naming every item by digest (ASSEMBLIES_SYNC_CHUNK_BYTES).
+CHUNK_BYTES = 8 * 1024 * 1024
+
+
+def chunk_bytes() -> int:
+    value = os.environ.get("ASSEMBLIES_SYNC_CHUNK_BYTES", "")
+    return int(value) if value.isdigit() and int(value) > 0 else CHUNK_BYTES
+
+
+def _weight(item: dict[str, Any]) -> int:
+    return len(item.get("content") or "") + sum(len(f.get("data") or "") for f in item.get("files") or [])
+
+
+def _digest_only(item: dict[str, Any]) -> dict[str, Any]:
+    def sha(data: str) -> str:
+        return hashlib.sha256(base64.b64decode(data)).hexdigest()
+
+    return {
+        "path": item["path"],
+        "sha256": sha(item["content"]),
+        "sidecar": item.get("sidecar"),
+        "files": [{"file_name": f["file_name"], "sha256": sha(f["data"])} for f in item.get("files") or []],
+        "tactical_rmm": item.get("tactical_rmm"),
+    }
+
+
+def apply_in_parts(client: EngineClient, body: dict[str, Any], budget: int) -> dict[str, Any]:
+    """Apply in one request, or, for a library over ``budget``, plan it by digest and send
+    the content of the items to write in parts. Each part re-plans on the engine (only the
+    first holds to ``plan_id``: the parts before it moved the domain), so an interrupted
+    apply simply continues with the next run."""
+    items: list[dict[str, Any]] = body["items"]
+    if sum(_weight(i) for i in items) <= budget:
+        answer: dict[str, Any] = client.call("POST", "/api/sync/apply", json_body=body)
+        answer["requests"] = 1
+        return answer
+    digests = {i["path"]: _digest_only(i) for i in items}
+    full = {i["path"]: i for i in items}
+    plan_body = {k: v for k, v in body.items() if k != "plan_id"}
+    plan = client.call("POST", "/api/sync/plan", json_body={**plan_body, "items": list(digests.values())})
+    if body.get("plan_id") is not None and plan["plan_id"] != body["plan_id"]:
+        raise CliError(
+            "The source or the domain changed since that plan: nothing was applied. Run sync plan again.",
+            exit_code=2,
+        )
+    todo = [p["path"] for p in plan["items"] if p["action"] in ("create", "update") and p["path"] in full]
+    parts: list[list[str]] = [[]]
+    size = 0
+    for path in todo:
+        if parts[-1] and size + _weight(full[path]) > budget:
+            parts.append([])
+            size = 0
+        parts[-1].append(path)
+        size += _weight(full[path])
+    head: dict[str, Any] | None = None
+    results: list[dict[str, Any]] = []
+    for number, part in enumerate(parts):
+        chosen = set(part)
+        request = {
+            **body,
+            "items": [full[p] if p in chosen else digests[p] for p in digests],
+            "plan_id": body.get("plan_id") if number == 0 else None,
+        }
+        answer = client.call("POST", "/api/sync/apply", json_body=request)
+        head = head or answer
+        results.extend(answer["results"])
+    assert head is not None
+    return {
+        **head,
+        "results": results,
+        "done": sum(1 for r in results if r["status"] == "done"),
+        "failed": sum(1 for r in results if r["status"] == "failed"),
+        "requests": len(parts),
+    }
 
 
 _ref_option = click.option("--ref", default=None, help="Branch (or tag) of a repository URL.")
@@ -102,6 +179,9 @@ def plan_command(
 
     Exits 1 when an item is in conflict."""
     body = _request(source, ref, domain, include, exclude, prune, source_name)
+    if sum(_weight(i) for i in body["items"]) > chunk_bytes():
+        # A large library is planned by digest (new items are then checked when applied).
+        body["items"] = [_digest_only(i) for i in body["items"]]
 
     def work(client: EngineClient) -> int:
         answer = client.call("POST", "/api/sync/plan", json_body=body)
@@ -136,7 +216,7 @@ def apply_command(
 
     def work(client: EngineClient) -> int:
         try:
-            answer = client.call("POST", "/api/sync/apply", json_body=body)
+            answer = apply_in_parts(client, body, chunk_bytes())
         except CliError as exc:
             if isinstance(exc.body, dict) and exc.body.get("error") == PLAN_CHANGED:
                 raise CliError(str(exc), exit_code=2, body=exc.body) from None

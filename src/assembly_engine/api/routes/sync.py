@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 from assembly_engine.api.deps import CurrentCaller, Services
 from assembly_engine.api.errors import ApiError, error_responses
 from assembly_engine.domain.types import Domain
-from assembly_engine.services.assemblies.formats.library_folder import LibraryItem, Selection
+from assembly_engine.services.assemblies.formats.library_folder import Digests, LibraryItem, Selection
 from assembly_engine.services.assemblies.library_sync import SyncSource
 from assembly_engine.services.request_bodies import StrictModel
 from assembly_engine.storage.contract.models import PayloadFile
@@ -27,14 +27,22 @@ MAX_ITEMS = 50_000
 Glob = Annotated[str, Field(max_length=1000)]
 
 
+Sha256 = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+
+
 class SyncFile(StrictModel):
     file_name: Annotated[str, Field(min_length=1, max_length=255)]
-    data: str  # base64
+    data: str | None = None  # base64
+    sha256: Sha256 | None = None  # instead of data, in a digest-only item
 
 
 class SyncItem(StrictModel):
+    """One file of the library: its bytes (``content``, base64), or only their ``sha256``
+    (a digest-only item: planned, not written; how a large library is sent in parts)."""
+
     path: Annotated[str, Field(min_length=1, max_length=4096)]
-    content: str  # the file's bytes, base64
+    content: str | None = None
+    sha256: Sha256 | None = None
     sidecar: dict[str, Any] | None = None
     files: list[SyncFile] = []
     tactical_rmm: dict[str, Any] | None = None  # the manifest entry of a Tactical RMM library
@@ -119,20 +127,34 @@ def _bytes(value: str, where: str) -> bytes:
         raise ApiError(400, "invalid_request", f"{where} is not valid base64.") from None
 
 
-def _source(body: SyncRequest) -> SyncSource:
-    items = tuple(
-        LibraryItem(
-            item.path,
-            _bytes(item.content, f"items[{index}].content"),
-            item.sidecar,
-            tuple(
-                PayloadFile(f.file_name, _bytes(f.data, f"items[{index}].files[{n}].data"))
-                for n, f in enumerate(item.files)
-            ),
-            item.tactical_rmm,
+def _item(index: int, item: SyncItem) -> LibraryItem:
+    where = f"items[{index}]"
+    if (item.content is None) == (item.sha256 is None):
+        raise ApiError(400, "invalid_request", f"{where} needs its content (base64) or its sha256, not both.")
+    if item.content is None:
+        assert item.sha256 is not None
+        digests = []
+        for n, f in enumerate(item.files):
+            if f.sha256 is None or f.data is not None:
+                raise ApiError(
+                    400, "invalid_request", f"{where}.files[{n}] of a digest-only item needs sha256 only."
+                )
+            digests.append((f.file_name, f.sha256))
+        return LibraryItem(
+            item.path, b"", item.sidecar, (), item.tactical_rmm, Digests(item.sha256, tuple(digests))
         )
-        for index, item in enumerate(body.items)
+    files = []
+    for n, f in enumerate(item.files):
+        if f.data is None:
+            raise ApiError(400, "invalid_request", f"{where}.files[{n}] needs its data (base64).")
+        files.append(PayloadFile(f.file_name, _bytes(f.data, f"{where}.files[{n}].data")))
+    return LibraryItem(
+        item.path, _bytes(item.content, f"{where}.content"), item.sidecar, tuple(files), item.tactical_rmm
     )
+
+
+def _source(body: SyncRequest) -> SyncSource:
+    items = tuple(_item(index, item) for index, item in enumerate(body.items))
     paths = [i.path for i in items]
     if len(set(paths)) != len(paths):
         raise ApiError(400, "invalid_request", "Every item needs its own path; some paths repeat.")

@@ -193,7 +193,7 @@ class LibrarySync:
 
     def _decide(self, request: SyncSource, item: LibraryItem, current: CachedAssembly | None) -> Planned:
         source_sum = item.checksum()
-        if current is None or item.sidecar is not None:
+        if item.has_content and (current is None or item.sidecar is not None):
             try:
                 self._imported(item)
             except EngineError as exc:
@@ -270,10 +270,13 @@ class LibrarySync:
                 "The source or the domain changed since that plan: nothing was applied. "
                 "Run sync plan again, review it, and apply its new plan_id."
             )
+        # Digest-only items are planned but not written: a large library is applied in
+        # several requests, each carrying the content of some of its items.
         work = [
             p
             for p in planned
-            if p.action in ("create", "update") or (p.action == "archive" and request.prune)
+            if (p.action in ("create", "update") and p.item is not None and p.item.has_content)
+            or (p.action == "archive" and request.prune)
         ]
 
         def carry_out(p: Planned) -> dict[str, Any]:

@@ -55,6 +55,16 @@ TRMM_SCRIPTS = "scripts"
 DERIVED_METADATA = ("sync", "legacy_format")
 
 
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+@dataclass(frozen=True)
+class Digests:
+    main: str  # sha256 hex of the file
+    files: tuple[tuple[str, str], ...] = ()  # (attachment name, sha256 hex)
+
+
 @dataclass(frozen=True)
 class LibraryItem:
     """One assembly as files: its path below the root, the bytes, sidecar and attachments
@@ -65,19 +75,32 @@ class LibraryItem:
     sidecar: Mapping[str, Any] | None = None
     files: tuple[PayloadFile, ...] = ()
     entry: Mapping[str, Any] | None = None
+    # A digest-only item (how a large library is planned): the sha256 of the file and of
+    # each attachment by name, in place of their bytes (``main`` and ``files`` empty).
+    digests: Digests | None = None
 
     @property
     def form(self) -> str:
         return "tactical-rmm" if self.entry is not None else "library"
+
+    @property
+    def has_content(self) -> bool:
+        return self.digests is None
+
+    def content_digests(self) -> Digests:
+        if self.digests is not None:
+            return self.digests
+        return Digests(sha256_hex(self.main), tuple((f.file_name, sha256_hex(f.data)) for f in self.files))
 
     def checksum(self) -> str:
         digest = hashlib.sha256()
         sidecar = {k: v for k, v in (self.sidecar or {}).items() if k != "assembly_guid"}
         head = {"path": self.path, "sidecar": sidecar, "entry": self.entry}
         digest.update(canonical(head))
-        digest.update(hashlib.sha256(self.main).digest())
-        for f in sorted(self.files, key=lambda f: f.file_name):
-            digest.update(f.file_name.encode("utf-8") + b"\0" + hashlib.sha256(f.data).digest())
+        digests = self.content_digests()
+        digest.update(bytes.fromhex(digests.main))
+        for name, hex_digest in sorted(digests.files):
+            digest.update(name.encode("utf-8") + b"\0" + bytes.fromhex(hex_digest))
         return digest.hexdigest()
 
     @property
@@ -168,6 +191,8 @@ def _folder(path: str) -> str | None:
 
 def to_imported(item: LibraryItem) -> ImportedAssembly:
     """The assembly an item describes (refused with InvalidDocument when it is none)."""
+    if not item.has_content:
+        fail(f"{item.path}: the file's content is needed to write it (only its digest was sent)")
     pure = PurePosixPath(item.path)
     if pure.is_absolute() or ".." in pure.parts or not item.path:
         fail(f"path {item.path!r} must be a relative path inside the library folder")

@@ -486,3 +486,32 @@ def cli_json(cli: Cli, env: dict[str, str], *args: str | Path) -> Any:
     )
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
+
+
+def test_ctrl_c_of_import_reports_what_was_done(cli: Cli, running: EngineProcess, tmp_path: Path) -> None:
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for index in range(6000):  # many batches, so Ctrl-C lands mid-way
+        (folder / f"s-{index:04}.ps1").write_bytes(f"Write-Host {index}\r\n".encode())
+    importing = subprocess.Popen(
+        cli_argv(cli, "import", folder),
+        env=cli.env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    headers = running.login()
+
+    def written() -> int:
+        answer = running.http.get("/api/assemblies", params={"domain": "user", "limit": 1}, headers=headers)
+        total: int = answer.json()["total"]
+        return total
+
+    # Batches go one after another: once more than one batch is in, the first was answered.
+    wait_until(lambda: written() > 250, "the import to land its first batch", timeout=60)
+    importing.send_signal(signal.SIGINT)
+    _, err = importing.communicate(timeout=60)
+    assert importing.returncode == 130, err
+    assert "interrupted: " in err and "assemblies sync apply" in err
+    reported = int(err.split("interrupted: ", 1)[1].split(" imported", 1)[0])
+    assert 250 <= reported <= written()

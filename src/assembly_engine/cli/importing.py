@@ -322,9 +322,23 @@ def import_command(
             disable=as_json,
         ) as progress:
             task = progress.add_task("checking" if dry_run else "importing", total=len(found.jobs))
-            for batch in batches(found.jobs):
-                results.extend(_send_batch(client, batch, domain, dry_run))
-                progress.advance(task, len(batch))
+            sent = 0
+            try:
+                for batch in batches(found.jobs):
+                    results.extend(_send_batch(client, batch, domain, dry_run))
+                    sent += len(batch)
+                    progress.advance(task, len(batch))
+            except KeyboardInterrupt:
+                # Ctrl-C: say what was done; the batch in flight may or may not have landed.
+                done = summary(results)["imported"]
+                click.echo(
+                    f"interrupted: {done} imported, {len(found.jobs) - sent} not sent (the batch "
+                    "being sent when you pressed Ctrl-C may have been imported too). Importing "
+                    "again creates new assemblies for every file; `assemblies sync apply` "
+                    "continues a folder without duplicates.",
+                    err=True,
+                )
+                return 130
         results = list(ordered(results))
         counts = summary(results)
         empty = empty_roots(paths, results)

@@ -45,7 +45,9 @@ from assembly_engine.storage.contract.models import AssemblyRecord, CachedAssemb
 
 SYNC_KEY = "sync"
 APPLY_WAIT_SECONDS = 600.0
-WRITERS = 8  # concurrent item writes of an apply: enough to share the journal's group commits
+WRITERS = (
+    32  # concurrent item writes of an apply: enough to fill the journal's group commits (as a batch import)
+)
 
 
 class PlanChanged(Conflict):
@@ -192,20 +194,31 @@ class LibrarySync:
         return hashlib.sha256(library_folder.canonical(state)).hexdigest(), planned
 
     def _decide(self, request: SyncSource, item: LibraryItem, current: CachedAssembly | None) -> Planned:
-        source_sum = item.checksum()
-        if item.has_content and (current is None or item.sidecar is not None):
+        planned = self._compare(request, item, current)
+        if planned.action in ("create", "update") and item.has_content:
             try:
-                self._imported(item)
+                self._imported(item)  # what would be written is checked now, not mid-apply
             except EngineError as exc:
-                guid = current.assembly_guid if current is not None else None
-                return Planned(item.path, "conflict", guid, f"not importable: {exc.message}", item, current)
+                planned.action, planned.reason = "conflict", f"not importable: {exc.message}"
+        return planned
+
+    def _compare(self, request: SyncSource, item: LibraryItem, current: CachedAssembly | None) -> Planned:
+        source_sum = item.checksum()
         if current is None:
             return Planned(item.path, "create", None, None, item)
         guid = current.assembly_guid
-        engine = self._engine_item(current, item.form)
-        engine_sum = engine.checksum() if engine is not None else None
         note = sync_note(current)
         ours = note is not None and note.get("source") == request.source
+        if (
+            ours
+            and note is not None
+            and note.get("base_checksum") == source_sum
+            and note.get("revision") == current.record.revision
+        ):
+            # Neither side changed since the last sync: no need to read the content.
+            return Planned(item.path, "unchanged", guid, None, item, current)
+        engine = self._engine_item(current, item.form)
+        engine_sum = engine.checksum() if engine is not None else None
         if engine_sum == source_sum:
             return Planned(item.path, "unchanged", guid, None, item, current)
         if note is not None and not ours:

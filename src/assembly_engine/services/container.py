@@ -25,11 +25,27 @@ from .auth.sessions import SessionService
 from .auth.throttle import PasswordGate, PasswordThrottle
 from .auth.users import UserService
 from .caller import Auditor
+from .checks.gate import ScriptChecks, ScriptDrafts, parse_blocking
+from .checks.runner import CheckLimits, CheckRunner
 from .maintenance import MaintenanceService
 
 log = logging.getLogger("assembly_engine")
 
 __all__ = ["AUDIT_FILE", "CLI_ACCESS_FILE", "EngineServices", "engine_running", "running_engine_access"]
+
+
+def script_checks(settings: Settings) -> ScriptChecks:
+    """The script checks of ``settings`` (also the CLI's offline ``check``)."""
+    limits = CheckLimits(
+        timeout_seconds=settings.check_timeout_seconds,
+        memory_mb=settings.check_memory_mb,
+        workers=settings.check_workers,
+    )
+    try:
+        blocking = parse_blocking(settings.checks_block)
+    except ValueError as exc:
+        raise ValueError(f"ENGINE_CHECKS_BLOCK: {exc}") from None
+    return ScriptChecks(CheckRunner(limits), blocking)
 
 
 def engine_running(settings: Settings) -> str | None:
@@ -61,6 +77,8 @@ class EngineServices:
     accounts: AccountService
     maintenance: MaintenanceService
     cli_token: str
+    checks: ScriptChecks
+    drafts: ScriptDrafts
 
     @classmethod
     def open(
@@ -88,12 +106,14 @@ class EngineServices:
             passwords = PasswordGate(users, throttle)
             dev_mode = DevModeService(store, users, settings.dev_mode_ttl_seconds, passwords=passwords)
             auditor = Auditor(audit)
+            checks = script_checks(settings)
             assemblies = AssemblyService(
                 storage,
                 audit,
                 lock_retry_seconds=settings.lock_retry_seconds,
                 import_max_bytes=settings.import_max_bytes,
                 auditor=auditor,
+                checks=checks,
             )
             history = HistoryService(
                 assemblies,
@@ -120,6 +140,8 @@ class EngineServices:
                 ),
                 maintenance=MaintenanceService(storage, storage.maintenance(), auditor),
                 cli_token=secrets.token_urlsafe(32),
+                checks=checks,
+                drafts=ScriptDrafts(checks, auditor),
             )
         except BaseException:
             storage.close()
@@ -147,6 +169,7 @@ class EngineServices:
     def close(self) -> None:
         self.withdraw_cli_access()
         self.history.close()
+        self.checks.close()
         self.auditor.flush_refusals()
         try:
             self.storage.close()

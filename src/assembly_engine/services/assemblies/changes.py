@@ -28,6 +28,7 @@ from ...types import Domain
 from ..audit import Outcome
 from ..auth import policy
 from ..caller import Auditor, Caller
+from ..checks.gate import ScriptChecks
 from ..errors import Busy, Conflict, InvalidInput, NotFound, ServiceError, StorageUnavailable
 from .content import Contents
 from .records import Details, new_record
@@ -38,6 +39,17 @@ class Changes:
         self.cache = cache
         self.contents = contents
         self.auditor = auditor
+        self.checks: ScriptChecks | None = None  # script checks (services/checks), when wired
+
+    def store(self, domain: Domain, content: PayloadContent) -> PayloadRef:
+        """Store new content of ``domain``: checked first where the domain blocks errors,
+        checked on the side after storing otherwise (services/checks/gate.py)."""
+        if self.checks is not None:
+            self.checks.before_store(domain, content)
+        ref = self.contents.store(content)
+        if self.checks is not None:
+            self.checks.after_store(content)
+        return ref
 
     # -- the target --------------------------------------------------------------------
     def existing(self, guid: str) -> CachedAssembly:
@@ -136,7 +148,7 @@ class Changes:
         creation (audited; ``detail`` for the entry, the name by default)."""
         guid = uuid.uuid4().hex
         with self.audited(caller, action, domain=domain, guid=guid):
-            ref = self.contents.store(content)
+            ref = self.store(domain, content)
             record = new_record(guid, domain, details, ref, author=caller.username, now=utc_now())
             return self.create(caller, action, record, detail=detail or record.display_name, new_ref=ref)
 

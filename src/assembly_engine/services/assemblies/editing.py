@@ -101,7 +101,7 @@ class Editing:
                 previous = self._contents.read(current)
                 content = self._contents.build(changes.payload or {}, kind, new_type, previous)
                 if content != previous:
-                    new_ref = self._contents.store(content)
+                    new_ref = self._changes.store(domain, content)
             updates: dict[str, Any] = {
                 "updated_at": utc_now(),
                 "updated_by": caller.username,

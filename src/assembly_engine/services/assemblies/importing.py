@@ -142,7 +142,7 @@ class Importing:
     ) -> dict[str, Any]:
         guid, domain = existing.assembly_guid, existing.domain
         with self.changes.audited(caller, "assembly.import", domain=domain, guid=guid):
-            ref = self.changes.contents.store(imported.content)
+            ref = self.changes.store(domain, imported.content)
 
             def change(record: AssemblyRecord) -> AssemblyRecord:
                 # Every column is replaced, so the row is whole again (Details.given has no

@@ -18,6 +18,7 @@ from ...types import Domain
 from ..audit import AuditLog
 from ..auth import policy
 from ..caller import Auditor, Caller
+from ..checks.gate import ScriptChecks
 from ..errors import NotFound
 from .batch_import import ImportItem, import_batch
 from .changes import Changes
@@ -43,6 +44,7 @@ class AssemblyService:
         lock_retry_seconds: float,
         import_max_bytes: int = 32 * 1024 * 1024,
         auditor: Auditor | None = None,
+        checks: ScriptChecks | None = None,
     ) -> None:
         self.storage = storage
         self.cache = storage.cache
@@ -57,6 +59,7 @@ class AssemblyService:
             auditor.recover(self.cache.replayed_notes)
         self.cache.replayed_notes = []
         self.changes = Changes(self.cache, Contents(self.cache, self.payloads), auditor)
+        self.changes.checks = self.checks = checks
         self._editing = Editing(self.changes)
         self._importing = Importing(self.changes, max_bytes=import_max_bytes)
         self._queue = QueueControl(
@@ -82,6 +85,8 @@ class AssemblyService:
         content = self.read_content(item)
         view = record_view(self.cache.get(guid) or item, include_payload_guid=caller.is_admin)
         view["payload"] = content_to_api(content)
+        if self.checks is not None:
+            view["checks"] = self.checks.summary(content)
         return view
 
     def attachment(self, caller: Caller, guid: str, file_name: str) -> tuple[bytes, str]:

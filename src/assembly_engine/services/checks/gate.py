@@ -1,0 +1,124 @@
+"""Script checks around saves: the policy per domain and the results shown with assemblies.
+
+In a ``warn`` domain a save never waits for a check: the content is checked on the pool
+afterwards and the result kept by checksum. In a ``block`` domain (ENGINE_CHECKS_BLOCK,
+``official`` by default, so Dev Mode writes to the official library) the save waits for
+the check, at most its time limit, and is refused with ``check_failed`` when it finds an
+error; a check that timed out lets the save proceed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from typing import Any
+
+from ...persistence.models import PayloadContent
+from ...types import Domain
+from ..auth import policy
+from ..caller import Auditor, Caller
+from ..errors import InvalidInput, ServiceError
+from .diagnostics import LANGUAGE_OF_FILE, CheckResult
+from .draft import CheckDraft
+from .runner import CheckRunner
+
+
+class CheckFailed(ServiceError):
+    """A save refused by the block policy; ``extra`` goes into the error body."""
+
+    code = "check_failed"
+
+    def __init__(self, domain: Domain, result: CheckResult) -> None:
+        errors = result.counts["error"]
+        first = next(d for d in result.diagnostics if d.severity == "error")
+        super().__init__(
+            f"Nothing was saved: the {result.language} check found {errors} error"
+            f"{'s' if errors != 1 else ''} (first at line {first.line}, column {first.column}: "
+            f"{first.message}) and {domain.value} refuses scripts with errors. Fix them, or ask an "
+            "administrator about ENGINE_CHECKS_BLOCK."
+        )
+        self.extra = {"diagnostics": [d.to_dict() for d in result.diagnostics], "check": result.to_dict()}
+
+
+def parse_blocking(value: str) -> frozenset[Domain]:
+    """ENGINE_CHECKS_BLOCK: comma-separated domains, or ``none``."""
+    names = [part.strip().lower() for part in value.split(",") if part.strip()]
+    if names == ["none"]:
+        return frozenset()
+    known = {d.value for d in Domain}
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise ValueError(f"unknown domain {unknown[0]!r} (use {', '.join(sorted(known))} or none)")
+    return frozenset(Domain(n) for n in names)
+
+
+def language_of(content: PayloadContent) -> str | None:
+    return LANGUAGE_OF_FILE.get(content.main_file_name)
+
+
+def _text(content: PayloadContent) -> str:
+    return content.main.decode("utf-8", errors="replace")
+
+
+class ScriptChecks:
+    def __init__(self, runner: CheckRunner, blocking: Iterable[Domain]) -> None:
+        self.runner = runner
+        self.blocking = frozenset(blocking)
+
+    def policy(self, domain: Domain) -> str:
+        return "block" if domain in self.blocking else "warn"
+
+    def before_store(self, domain: Domain, content: PayloadContent) -> None:
+        """Refuse content with errors where the domain blocks them (bounded wait)."""
+        language = language_of(content)
+        if language is None or domain not in self.blocking:
+            return
+        result = self.runner.check(language, _text(content))
+        if result.has_errors:
+            raise CheckFailed(domain, result)
+
+    def after_store(self, content: PayloadContent) -> None:
+        """Check saved content on the pool, beside the write (a full queue skips it)."""
+        language = language_of(content)
+        if language is not None:
+            self.runner.submit(language, _text(content), background=True)
+
+    def summary(self, content: PayloadContent) -> dict[str, Any] | None:
+        """The kept result of ``content`` for a detail view; ``pending`` (and queued) when
+        it was not checked yet. None for content no checker reads."""
+        language = language_of(content)
+        if language is None:
+            return None
+        text = _text(content)
+        kept = self.runner.kept(language, text)
+        if kept is None:
+            self.runner.submit(language, text, background=True)
+            return {"status": "pending", "language": language}
+        return {"status": "checked", **kept.to_dict()}
+
+    def close(self) -> None:
+        self.runner.close()
+
+
+class ScriptDrafts:
+    """``POST /api/assemblies/check``: a draft checked on the pool, awaited without holding
+    a thread, answered ``timed_out`` past the limit (the queued check is then cancelled)."""
+
+    def __init__(self, checks: ScriptChecks, auditor: Auditor) -> None:
+        self._checks = checks
+        self._auditor = auditor
+
+    async def check(self, caller: Caller, draft: CheckDraft) -> dict[str, Any]:
+        self._auditor.require(policy.may_read(caller.actor), caller, "assembly.check")
+        try:
+            language, text = draft.language_and_text()
+        except ValueError as exc:
+            raise InvalidInput(f"{exc}.") from None
+        runner = self._checks.runner
+        future = runner.submit(language, text)
+        assert future is not None  # only background submits are ever dropped
+        try:
+            result = await asyncio.wait_for(asyncio.wrap_future(future), runner.limits.timeout_seconds + 1.0)
+        except TimeoutError:
+            result = runner.timed_out(language, text)
+        return result.to_dict()

@@ -1,0 +1,87 @@
+"""PowerShell: parse errors from the tree-sitter PowerShell grammar (no ``pwsh`` needed).
+
+tree-sitter recovers from errors and marks them in the tree: an ``ERROR`` node spans text
+it could not parse, a *missing* node is a token it had to invent (a ``}`` that never
+came). A missing closer is reported at the opener it would close, since that is where the
+author has to look. Runs in the check child (child.py), never in the engine.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .diagnostics import Diagnostic
+
+SOURCE = "tree-sitter-powershell"
+OPENERS = {"}": "{", ")": "(", "]": "["}
+MAX_PARSE_ERRORS = 50
+
+
+def available() -> bool:
+    from importlib.util import find_spec
+
+    return find_spec("tree_sitter") is not None and find_spec("tree_sitter_powershell") is not None
+
+
+def _parser() -> Any:
+    import tree_sitter
+    import tree_sitter_powershell
+
+    return tree_sitter.Parser(tree_sitter.Language(tree_sitter_powershell.language()))
+
+
+def _position(point: Any, line_bytes: list[bytes]) -> tuple[int, int]:
+    """1-based line and character column of a tree-sitter point (row, byte column)."""
+    row, byte_column = point[0], point[1]
+    line = line_bytes[row] if row < len(line_bytes) else b""
+    return row + 1, len(line[:byte_column].decode("utf-8", errors="replace")) + 1
+
+
+def _opener(missing: Any) -> Any:
+    """The unmatched opening token a missing closer belongs to, or None."""
+    wanted = OPENERS.get(missing.type)
+    node = missing.parent
+    while node is not None and wanted is not None:
+        for child in reversed(node.children):
+            if child.type == wanted and child.start_byte < missing.start_byte:
+                return child
+        node = node.parent
+    return None
+
+
+def check(text: str) -> list[Diagnostic]:
+    source = text.encode("utf-8")
+    tree = _parser().parse(source)
+    if not tree.root_node.has_error:
+        return []
+    line_bytes = source.split(b"\n")
+    found: list[Diagnostic] = []
+    stack = [tree.root_node]
+    while stack and len(found) < MAX_PARSE_ERRORS:
+        node = stack.pop()
+        if node.is_missing:
+            opener = _opener(node)
+            if opener is not None:
+                line, column = _position(opener.start_point, line_bytes)
+                end = _position(opener.end_point, line_bytes)
+                message = f"'{opener.type}' is never closed: a '{node.type}' is missing."
+            else:
+                line, column = _position(node.start_point, line_bytes)
+                end = (line, column)
+                message = f"Syntax error: '{node.type}' is missing here."
+            found.append(Diagnostic.at(line, column, "error", "PS-MISSING", message, SOURCE, end))
+            continue
+        if node.is_error:
+            line, column = _position(node.start_point, line_bytes)
+            end = _position(node.end_point, line_bytes)
+            snippet = source[node.start_byte : min(node.end_byte, node.start_byte + 40)]
+            shown = snippet.decode("utf-8", errors="replace").split("\n", 1)[0]
+            found.append(
+                Diagnostic.at(
+                    line, column, "error", "PS-SYNTAX", f"Syntax error: cannot parse '{shown}'.", SOURCE, end
+                )
+            )
+            continue
+        if node.has_error:
+            stack.extend(reversed(node.children))
+    return found

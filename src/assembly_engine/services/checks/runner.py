@@ -1,0 +1,226 @@
+"""Running checks bounded: one child process per check, a fixed pool of threads to wait
+on them, a wall-clock and a memory limit each, and results kept per content checksum.
+
+The pool's threads only wait on children, so a hostile script costs one pool slot for at
+most the time limit, never the event loop or a request thread beyond that limit. Results
+are kept in memory (bounded LRU) keyed by the SHA-256 of language and text, so an
+unchanged script is never checked twice while the engine runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+
+from . import ansible, batch, powershell, tools, workflow
+from .diagnostics import LANGUAGES, CheckerRun, CheckResult, Diagnostic, sorted_capped
+
+log = logging.getLogger("assembly_engine.checks")
+
+
+@dataclass(frozen=True)
+class CheckLimits:
+    timeout_seconds: float = 5.0
+    memory_mb: int = 512
+    workers: int = 2
+    kept_results: int = 4096
+    # Background checks waiting for a slot; beyond it a save's check is skipped (and done
+    # when the assembly is next read) rather than queueing without end under a write storm.
+    queued_max: int = 512
+
+
+@dataclass(frozen=True)
+class _Plan:
+    name: str
+    argv: list[str] | None  # None: the checker is not available here
+    parse: Callable[[bytes], list[Diagnostic]]
+
+
+def checksum(language: str, text: str) -> str:
+    return hashlib.sha256(f"{language}\0{text}".encode("utf-8", errors="surrogatepass")).hexdigest()
+
+
+def _from_child(output: bytes) -> list[Diagnostic]:
+    return [Diagnostic(**item) for item in json.loads(output or b"[]")]
+
+
+class CheckRunner:
+    def __init__(self, limits: CheckLimits | None = None) -> None:
+        self.limits = limits or CheckLimits()
+        self._pool = ThreadPoolExecutor(max_workers=self.limits.workers, thread_name_prefix="script-check")
+        self._lock = threading.Lock()
+        self._kept: OrderedDict[str, CheckResult] = OrderedDict()
+        self._running: dict[str, Future[CheckResult]] = {}
+        self._queued = 0
+        self._shellcheck = tools.find_tool("shellcheck")
+        self._ruff = tools.find_tool("ruff")
+        self._powershell = powershell.available()
+        self._yamllint = ansible.available()
+
+    # -- what runs where -------------------------------------------------------------
+    def _child(self, *rest: str) -> list[str]:
+        cpu = max(1, int(self.limits.timeout_seconds + 0.999))
+        return [
+            sys.executable,
+            "-I",
+            "-m",
+            "assembly_engine.services.checks.child",
+            f"--memory-mb={self.limits.memory_mb}",
+            f"--cpu-seconds={cpu}",
+            *rest,
+        ]
+
+    def _plan(self, language: str, text: str) -> _Plan:
+        if language == "bash":
+            argv = (
+                self._child("--exec", *tools.shellcheck_argv(self._shellcheck, text))
+                if self._shellcheck
+                else None
+            )
+            return _Plan("shellcheck", argv, tools.shellcheck_diagnostics)
+        if language == "python":
+            argv = self._child("--exec", *tools.ruff_argv(self._ruff)) if self._ruff else None
+            return _Plan("ruff", argv, tools.ruff_diagnostics)
+        if language == "powershell":
+            return _Plan(
+                powershell.SOURCE, self._child("powershell") if self._powershell else None, _from_child
+            )
+        if language == "ansible":
+            return _Plan("yamllint", self._child("ansible") if self._yamllint else None, _from_child)
+        name = batch.SOURCE if language == "batch" else workflow.SOURCE  # our own: always here
+        return _Plan(name, self._child(language), _from_child)
+
+    def availability(self) -> list[dict[str, object]]:
+        return [
+            {"language": language, **CheckerRun(plan.name, plan.argv is not None).to_dict()}
+            for language in LANGUAGES
+            for plan in [self._plan(language, "")]
+        ]
+
+    # -- one check -------------------------------------------------------------------
+    def _spawn(self, argv: list[str], data: bytes) -> tuple[int | None, bytes, bytes]:
+        """Run a child; (None, …) when it outlived the time limit and was killed."""
+        process = subprocess.Popen(
+            argv,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            cwd=tempfile.gettempdir(),
+            env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"},
+            start_new_session=True,  # its own process group: a kill takes any grandchild too
+        )
+        try:
+            out, err = process.communicate(data, timeout=self.limits.timeout_seconds)
+            return process.returncode, out, err
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.communicate()
+            return None, b"", b""
+
+    def run(self, language: str, text: str) -> CheckResult:
+        """Check now, in the calling thread (the CLI; the pool's threads)."""
+        if language not in LANGUAGES:
+            raise ValueError(f"unknown language {language!r}")
+        plan = self._plan(language, text)
+        key = checksum(language, text)
+        if plan.argv is None:
+            return CheckResult(language, key, (), (CheckerRun(plan.name, False),))
+        started = time.perf_counter()
+        code, out, err = self._spawn(plan.argv, text.encode("utf-8", errors="replace"))
+        seconds = time.perf_counter() - started
+        if code is None:
+            return CheckResult(
+                language, key, (), (CheckerRun(plan.name, True, timed_out=True, seconds=seconds),)
+            )
+        try:
+            diagnostics = plan.parse(out)
+        except (ValueError, KeyError, TypeError):
+            # Killed by the memory or CPU limit, or a crash: the check has no answer.
+            reason = err.decode("utf-8", errors="replace").strip().splitlines()[-1:] or [
+                f"exit status {code}"
+            ]
+            log.info("checker %s ended without an answer: %s", plan.name, reason[0][:200])
+            failed = "it exceeded the check's memory or CPU limit" if code < 0 else reason[0][:200]
+            return CheckResult(
+                language, key, (), (CheckerRun(plan.name, True, failed=failed, seconds=seconds),)
+            )
+        return CheckResult(
+            language, key, sorted_capped(diagnostics), (CheckerRun(plan.name, True, seconds=seconds),)
+        )
+
+    # -- kept results and the pool ---------------------------------------------------
+    def kept(self, language: str, text: str) -> CheckResult | None:
+        key = checksum(language, text)
+        with self._lock:
+            found = self._kept.get(key)
+            if found is not None:
+                self._kept.move_to_end(key)
+            return found
+
+    def _keep(self, result: CheckResult) -> None:
+        if result.timed_out or any(c.failed for c in result.checkers):
+            return  # a limit hit may be load: try again next time
+        with self._lock:
+            self._kept[result.checksum] = result
+            while len(self._kept) > self.limits.kept_results:
+                self._kept.popitem(last=False)
+
+    def submit(self, language: str, text: str, *, background: bool = False) -> Future[CheckResult] | None:
+        """The check of ``text`` on the pool (shared with a running one of the same text).
+        A background check is dropped (None) when the queue is full."""
+        key = checksum(language, text)
+        with self._lock:
+            done = self._kept.get(key)
+            if done is not None:
+                ready: Future[CheckResult] = Future()
+                ready.set_result(done)
+                return ready
+            running = self._running.get(key)
+            if running is not None:
+                return running
+            if background and self._queued >= self.limits.queued_max:
+                return None
+            self._queued += 1
+            future = self._pool.submit(self._job, language, text, key)
+            self._running[key] = future
+            return future
+
+    def _job(self, language: str, text: str, key: str) -> CheckResult:
+        try:
+            result = self.run(language, text)
+            self._keep(result)
+            return result
+        finally:
+            with self._lock:
+                self._queued -= 1
+                self._running.pop(key, None)
+
+    def check(self, language: str, text: str) -> CheckResult:
+        """Check on the pool and wait at most the time limit (plus the queue's share):
+        past it the answer says ``timed_out`` and the caller goes on."""
+        future = self.submit(language, text)
+        assert future is not None
+        try:
+            return future.result(timeout=self.limits.timeout_seconds + 1.0)
+        except TimeoutError:
+            future.cancel()  # still queued: nobody waits for it any more
+            return self.timed_out(language, text)
+
+    def timed_out(self, language: str, text: str) -> CheckResult:
+        run = CheckerRun(self._plan(language, text).name, True, timed_out=True)
+        return CheckResult(language, checksum(language, text), (), (run,))
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)

@@ -49,6 +49,48 @@ def _opener(missing: Any) -> Any:
     return None
 
 
+CLOSER_OF = {"{": "}", "(": ")", "[": "]", "@{": "}", "@(": ")", "$(": ")"}
+MAX_TOKENS = 200_000  # of one error region; past it the region is reported as a whole
+
+
+def _unclosed(error: Any, line_bytes: list[bytes]) -> list[Diagnostic]:
+    """Openers inside an unparsable region that no closer matches (an unclosed ``{`` at
+    the end of a file is such a region), at the opener's position."""
+    openers: list[Any] = []
+    unmatched: list[Any] = []
+    stack, seen = [error], 0
+    while stack and seen < MAX_TOKENS:
+        node = stack.pop()
+        seen += 1
+        if node.child_count:
+            stack.extend(reversed(node.children))
+            continue
+        if node.type in CLOSER_OF:
+            openers.append(node)
+        elif node.type in ("}", ")", "]") and not node.is_missing:
+            while openers and CLOSER_OF[openers[-1].type] != node.type:
+                unmatched.append(openers.pop())
+            if openers:
+                openers.pop()
+    found = []
+    for opener in sorted(unmatched + openers, key=lambda n: n.start_byte)[:5]:
+        line, column = _position(opener.start_point, line_bytes)
+        end = _position(opener.end_point, line_bytes)
+        message = f"'{opener.type}' is never closed: a '{CLOSER_OF[opener.type]}' is missing."
+        found.append(Diagnostic.at(line, column, "error", "PS-MISSING", message, SOURCE, end))
+    return found
+
+
+def _syntax_error(node: Any, source: bytes, line_bytes: list[bytes]) -> Diagnostic:
+    line, column = _position(node.start_point, line_bytes)
+    end = _position(node.end_point, line_bytes)
+    snippet = source[node.start_byte : min(node.end_byte, node.start_byte + 40)]
+    shown = snippet.decode("utf-8", errors="replace").split("\n", 1)[0]
+    return Diagnostic.at(
+        line, column, "error", "PS-SYNTAX", f"Syntax error: cannot parse '{shown}'.", SOURCE, end
+    )
+
+
 def check(text: str) -> list[Diagnostic]:
     source = text.encode("utf-8")
     tree = _parser().parse(source)
@@ -72,15 +114,7 @@ def check(text: str) -> list[Diagnostic]:
             found.append(Diagnostic.at(line, column, "error", "PS-MISSING", message, SOURCE, end))
             continue
         if node.is_error:
-            line, column = _position(node.start_point, line_bytes)
-            end = _position(node.end_point, line_bytes)
-            snippet = source[node.start_byte : min(node.end_byte, node.start_byte + 40)]
-            shown = snippet.decode("utf-8", errors="replace").split("\n", 1)[0]
-            found.append(
-                Diagnostic.at(
-                    line, column, "error", "PS-SYNTAX", f"Syntax error: cannot parse '{shown}'.", SOURCE, end
-                )
-            )
+            found.extend(_unclosed(node, line_bytes) or [_syntax_error(node, source, line_bytes)])
             continue
         if node.has_error:
             stack.extend(reversed(node.children))

@@ -94,7 +94,9 @@ def test_block_policy_refuses_a_dev_mode_write_to_official(api: ApiEngine) -> No
     update = api.request(ADMIN_DEV, "PUT", f"/api/assemblies/{guid}", json={"payload": {"script": BROKEN_PS}})
     assert update.status_code == 422 and update.json()["error"] == "check_failed"
     assert api.services.storage.cache.get(guid).record.revision == revision  # type: ignore[union-attr]
-    fixed = api.request(ADMIN_DEV, "POST", "/api/assemblies", json={**body, "payload": {"script": "Write-Host 1\n"}})
+    fixed = api.request(
+        ADMIN_DEV, "POST", "/api/assemblies", json={**body, "payload": {"script": "Write-Host 1\n"}}
+    )
     assert fixed.status_code == 201, fixed.text
 
 

@@ -115,7 +115,8 @@ class ScriptDrafts:
         except ValueError as exc:
             raise InvalidInput(f"{exc}.") from None
         runner = self._checks.runner
-        future = runner.submit(language, text)
+        # Off the event loop: hashing a large draft takes tens of milliseconds.
+        future = await asyncio.to_thread(runner.submit, language, text)
         assert future is not None  # only background submits are ever dropped
         try:
             result = await asyncio.wait_for(asyncio.wrap_future(future), runner.limits.timeout_seconds + 1.0)

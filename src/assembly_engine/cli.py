@@ -17,6 +17,7 @@ from pathlib import Path
 import click
 from rich.table import Table
 
+from .cli_check import check_command
 from .cli_common import DOMAINS, NaturalGroup, console, emit, json_option, run, settings_of
 from .cli_connection import CliError, EngineClient, engine_client, running_engine_client
 from .cli_export import export
@@ -221,7 +222,17 @@ def verify(ctx: click.Context, fix: bool, grace_seconds: float, as_json: bool) -
 
 
 # Added here so that `assemblies --help` lists the commands in this order.
-for command in (import_command, export, history, diff, restore, undelete, users, migrate_storage):
+for command in (
+    import_command,
+    export,
+    history,
+    diff,
+    restore,
+    undelete,
+    users,
+    migrate_storage,
+    check_command,
+):
     main.add_command(command)
 
 

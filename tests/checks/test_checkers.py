@@ -46,7 +46,7 @@ def test_python_syntax_error(runner: CheckRunner) -> None:
     errors = [d for d in result.diagnostics if d.severity == "error"]
     assert errors and errors[0].source == "ruff" and errors[0].code == "syntax"
     assert errors[0].line == _lines(original) + 1
-    assert not runner.run("python", original).has_errors
+    assert runner.run("python", original).diagnostics == ()  # the corpus script is clean
 
 
 def test_powershell_unclosed_brace_has_its_position(runner: CheckRunner) -> None:
@@ -58,6 +58,16 @@ def test_powershell_unclosed_brace_has_its_position(runner: CheckRunner) -> None
     assert (error.line, error.column) == (_lines(original) + 1, len("function Get-Broken {"))
     assert error.severity == "error" and "never closed" in error.message
     assert result.checkers[0].name == "tree-sitter-powershell"
+
+
+def test_powershell_here_string_and_grammar_gaps(runner: CheckRunner) -> None:
+    unended = runner.run("powershell", '$text = @"\nnever ends\n')
+    assert [(d.line, d.column, d.code, d.severity) for d in unended.diagnostics] == [
+        (1, 9, "PS-HERE-STRING", "error")
+    ]
+    # Valid PowerShell the grammar cannot parse is a warning, never an error.
+    gap = runner.run("powershell", "Get-ChildItem | Sort-Object Name, Length -Unique\n")
+    assert gap.diagnostics and not gap.has_errors
 
 
 def test_batch_goto_to_a_missing_label(runner: CheckRunner) -> None:

@@ -4,6 +4,11 @@ tree-sitter recovers from errors and marks them in the tree: an ``ERROR`` node s
 it could not parse, a *missing* node is a token it had to invent (a ``}`` that never
 came). A missing closer is reported at the opener it would close, since that is where the
 author has to look. Runs in the check child (child.py), never in the engine.
+
+Severity: the grammar does not know every construct PowerShell accepts (``Sort-Object
+Name, Version -Unique`` is one it cannot parse), so a region it cannot parse is a
+*warning*. An opener that is never closed and a here-string that never ends are certain,
+so they are *errors*.
 """
 
 from __future__ import annotations
@@ -86,9 +91,28 @@ def _syntax_error(node: Any, source: bytes, line_bytes: list[bytes]) -> Diagnost
     end = _position(node.end_point, line_bytes)
     snippet = source[node.start_byte : min(node.end_byte, node.start_byte + 40)]
     shown = snippet.decode("utf-8", errors="replace").split("\n", 1)[0]
-    return Diagnostic.at(
-        line, column, "error", "PS-SYNTAX", f"Syntax error: cannot parse '{shown}'.", SOURCE, end
+    message = (
+        f"The PowerShell grammar cannot parse '{shown}' (a syntax error, or a construct it does not know)."
     )
+    return Diagnostic.at(line, column, "warning", "PS-SYNTAX", message, SOURCE, end)
+
+
+def _here_strings(lines: list[str]) -> list[Diagnostic]:
+    """A here-string opens with ``@"``/``@'`` at the end of a line and ends with ``"@``/``'@``
+    at the start of one; one that never ends swallows the rest of the script."""
+    opened: tuple[int, int, str] | None = None
+    for number, line in enumerate(lines, 1):
+        if opened is None:
+            stripped = line.rstrip()
+            if stripped.endswith(('@"', "@'")) and not stripped.lstrip().startswith("#"):
+                opened = (number, len(stripped) - 1, stripped[-1])
+        elif line.startswith(opened[2] + "@"):
+            opened = None
+    if opened is None:
+        return []
+    number, column, quote = opened
+    message = f"This here-string (@{quote}) never ends: a line starting with {quote}@ is missing."
+    return [Diagnostic.at(number, column, "error", "PS-HERE-STRING", message, SOURCE, (number, column + 2))]
 
 
 def check(text: str) -> list[Diagnostic]:
@@ -97,7 +121,9 @@ def check(text: str) -> list[Diagnostic]:
     if not tree.root_node.has_error:
         return []
     line_bytes = source.split(b"\n")
-    found: list[Diagnostic] = []
+    found = _here_strings(text.replace("\r\n", "\n").split("\n"))
+    if found:
+        return found  # the rest of the script is inside it: its other errors are not real
     stack = [tree.root_node]
     while stack and len(found) < MAX_PARSE_ERRORS:
         node = stack.pop()

@@ -56,14 +56,16 @@ def shellcheck_diagnostics(output: bytes) -> list[Diagnostic]:
 
 
 def ruff_argv(binary: str) -> list[str]:
-    # --isolated: no pyproject/ruff.toml of the working folder changes the rules; the
-    # default rules (pyflakes and pycodestyle's error classes) are what a runner cares about.
+    # --isolated: no pyproject/ruff.toml of the working folder changes the rules. The rules
+    # are named, so a ruff upgrade's new defaults (import order…) do not change results:
+    # pyflakes (undefined names, unused imports) and pycodestyle's error classes.
     return [
         binary,
         "check",
         "--isolated",
         "--no-cache",
         "--output-format=json",
+        "--select=E4,E7,E9,F",
         "--stdin-filename=script.py",
         "-",
     ]

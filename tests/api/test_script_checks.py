@@ -119,3 +119,38 @@ def test_warn_policy_saves_and_the_detail_shows_the_result(api: ApiEngine) -> No
     checks = wait_until(checked, "the side check of the saved script", timeout=20)
     assert checks["has_errors"] is True and checks["counts"]["error"] == 1
     assert checks["diagnostics"][0]["code"] == "PS-MISSING"
+
+
+def test_list_shows_counts_and_filters_on_errors(api: ApiEngine) -> None:
+    category = unique_name("checked-list")
+    guids = {}
+    for name, script in (("broken", BROKEN_PS), ("clean", "Write-Host 'fine'\n")):
+        body = {
+            "domain": "user",
+            "display_name": unique_name(name),
+            "category": category,
+            "assembly_kind": "script",
+            "assembly_type": "powershell",
+            "payload": {"script": script},
+        }
+        created = api.request(OPERATOR, "POST", "/api/assemblies", json=body)
+        assert created.status_code == 201, created.text
+        guids[name] = created.json()["assembly_guid"]
+
+    def rows(query: str = "") -> dict[str, Any]:
+        page = api.request(OPERATOR, "GET", f"/api/assemblies?category={category}{query}").json()
+        return {item["assembly_guid"]: item["checks"] for item in page["items"]}
+
+    # The checks run beside the saves; the kept list page is rendered again when they end.
+    listed = wait_until(
+        lambda: (r := rows()) and all(r.values()) and r, "check counts in the list", timeout=20
+    )
+    assert listed[guids["broken"]] == {"counts": {"error": 1, "warning": 0, "info": 0}, "has_errors": True}
+    assert listed[guids["clean"]]["has_errors"] is False
+    assert list(rows("&checks=errors")) == [guids["broken"]]
+    assert list(rows("&checks=clean")) == [guids["clean"]]
+    assert rows("&checks=unchecked") == {}
+    facets = api.request(OPERATOR, "GET", f"/api/assemblies/facets?category={category}&checks=errors").json()
+    assert facets["total"] == 1
+    bad = api.request(OPERATOR, "GET", "/api/assemblies?checks=maybe")
+    assert bad.status_code == 422 and bad.json()["error"] == "invalid_document"

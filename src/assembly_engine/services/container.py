@@ -123,6 +123,13 @@ class EngineServices:
             )
             if start_worker:
                 history.start()
+                # The list's check counts for what was stored before this start.
+                checks.start_sweep(
+                    lambda: storage.cache.items(None),
+                    lambda item: storage.payloads.read(
+                        item.record.payload.payload_guid, item.record.payload.checksum or None
+                    ),
+                )
             return cls(
                 settings=settings,
                 storage=storage,

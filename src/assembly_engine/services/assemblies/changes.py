@@ -48,7 +48,7 @@ class Changes:
             self.checks.before_store(domain, content)
         ref = self.contents.store(content)
         if self.checks is not None:
-            self.checks.after_store(content)
+            self.checks.after_store(content, ref.payload_guid)
         return ref
 
     # -- the target --------------------------------------------------------------------

@@ -69,6 +69,7 @@ class AssemblyService:
             resync_official=storage.resync_official,
         )
         self.listing = Listing(self.cache, auditor)
+        self.listing.checks = checks
 
     # -- reads -------------------------------------------------------------------------
     def read_content(self, item: CachedAssembly) -> PayloadContent:
@@ -86,7 +87,7 @@ class AssemblyService:
         view = record_view(self.cache.get(guid) or item, include_payload_guid=caller.is_admin)
         view["payload"] = content_to_api(content)
         if self.checks is not None:
-            view["checks"] = self.checks.summary(content)
+            view["checks"] = self.checks.summary(content, item.record.payload.payload_guid)
         return view
 
     def attachment(self, caller: Caller, guid: str, file_name: str) -> tuple[bytes, str]:

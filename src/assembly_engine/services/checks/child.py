@@ -16,7 +16,9 @@ import resource
 import sys
 
 
-def limit(memory_mb: int, cpu_seconds: int) -> None:
+def limit(memory_mb: int, cpu_seconds: int, nice: int = 0) -> None:
+    if nice:
+        os.nice(nice)  # a background check yields the CPU to the engine's writes
     memory = memory_mb * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
     resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 1))
@@ -48,10 +50,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="check-child")
     parser.add_argument("--memory-mb", type=int, required=True)
     parser.add_argument("--cpu-seconds", type=int, required=True)
+    parser.add_argument("--nice", type=int, default=0)
     parser.add_argument("--exec", dest="tool", nargs=argparse.REMAINDER)
     parser.add_argument("language", nargs="?")
     args = parser.parse_args(argv)
-    limit(args.memory_mb, args.cpu_seconds)
+    limit(args.memory_mb, args.cpu_seconds, args.nice)
     if args.tool:
         os.execv(args.tool[0], args.tool)
     text = sys.stdin.buffer.read().decode("utf-8", errors="replace")

@@ -10,7 +10,11 @@ error; a check that timed out lets the save proceed.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+import logging
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future
 from typing import Any
 
 from ...persistence.models import PayloadContent
@@ -21,6 +25,10 @@ from ..errors import InvalidInput, ServiceError
 from .diagnostics import LANGUAGE_OF_FILE, CheckResult
 from .draft import CheckDraft
 from .runner import CheckRunner
+
+log = logging.getLogger("assembly_engine.checks")
+# Per stored payload, the counts the list shows: small dicts, so many can be kept.
+KEPT_PAYLOADS = 200_000
 
 
 class CheckFailed(ServiceError):
@@ -64,6 +72,68 @@ class ScriptChecks:
     def __init__(self, runner: CheckRunner, blocking: Iterable[Domain]) -> None:
         self.runner = runner
         self.blocking = frozenset(blocking)
+        self._lock = threading.Lock()
+        self._by_payload: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        # Bumped when a result arrives, so the list's kept pages are rendered again.
+        self.generation = 0
+        self._stop = threading.Event()
+        self._sweeper: threading.Thread | None = None
+
+    # -- results per stored payload (the list) -----------------------------------------
+    def _note(self, payload_guid: str, result: CheckResult) -> None:
+        if result.timed_out or any(run.failed for run in result.checkers):
+            return
+        summary = {"counts": result.counts, "has_errors": result.has_errors}
+        with self._lock:
+            self._by_payload[payload_guid] = summary
+            self._by_payload.move_to_end(payload_guid)
+            while len(self._by_payload) > KEPT_PAYLOADS:
+                self._by_payload.popitem(last=False)
+            self.generation += 1
+
+    def _note_when_done(self, payload_guid: str, future: Future[CheckResult]) -> None:
+        def done(finished: Future[CheckResult]) -> None:
+            if not finished.cancelled() and finished.exception() is None:
+                self._note(payload_guid, finished.result())
+
+        future.add_done_callback(done)
+
+    def counts(self, payload_guid: str) -> dict[str, Any] | None:
+        """``{counts, has_errors}`` of a stored payload once it was checked, else None."""
+        return self._by_payload.get(payload_guid)
+
+    def start_sweep(self, items: Callable[[], list[Any]], read: Callable[[Any], PayloadContent]) -> None:
+        """Check every stored assembly once, in the background, one at a time (so the
+        pool stays free for saves and drafts): the list's counts after a restart."""
+
+        def sweep() -> None:
+            for item in items():
+                if self._stop.is_set():
+                    return
+                payload_guid = item.record.payload.payload_guid
+                if payload_guid in self._by_payload:
+                    continue
+                try:
+                    content = read(item)
+                except Exception as exc:  # a damaged payload is the detail's to report
+                    log.debug("check sweep skips %s: %s", item.assembly_guid, exc)
+                    continue
+                language = language_of(content)
+                if language is None:
+                    continue
+                future = self.runner.submit(language, _text(content), background=True)
+                while future is None and not self._stop.wait(1.0):
+                    future = self.runner.submit(language, _text(content), background=True)
+                if future is None:
+                    return
+                self._note_when_done(payload_guid, future)
+                try:
+                    future.result(timeout=self.runner.limits.timeout_seconds * 4)
+                except Exception:  # timed out or cancelled: the next save or read retries
+                    continue
+
+        self._sweeper = threading.Thread(target=sweep, name="script-check-sweep", daemon=True)
+        self._sweeper.start()
 
     def policy(self, domain: Domain) -> str:
         return "block" if domain in self.blocking else "warn"
@@ -77,13 +147,15 @@ class ScriptChecks:
         if result.has_errors:
             raise CheckFailed(domain, result)
 
-    def after_store(self, content: PayloadContent) -> None:
+    def after_store(self, content: PayloadContent, payload_guid: str) -> None:
         """Check saved content on the pool, beside the write (a full queue skips it)."""
         language = language_of(content)
         if language is not None:
-            self.runner.submit(language, _text(content), background=True)
+            future = self.runner.submit(language, _text(content), background=True)
+            if future is not None:
+                self._note_when_done(payload_guid, future)
 
-    def summary(self, content: PayloadContent) -> dict[str, Any] | None:
+    def summary(self, content: PayloadContent, payload_guid: str) -> dict[str, Any] | None:
         """The kept result of ``content`` for a detail view; ``pending`` (and queued) when
         it was not checked yet. None for content no checker reads."""
         language = language_of(content)
@@ -92,11 +164,16 @@ class ScriptChecks:
         text = _text(content)
         kept = self.runner.kept(language, text)
         if kept is None:
-            self.runner.submit(language, text, background=True)
+            future = self.runner.submit(language, text, background=True)
+            if future is not None:
+                self._note_when_done(payload_guid, future)
             return {"status": "pending", "language": language}
+        if payload_guid not in self._by_payload:
+            self._note(payload_guid, kept)
         return {"status": "checked", **kept.to_dict()}
 
     def close(self) -> None:
+        self._stop.set()
         self.runner.close()
 
 

@@ -28,6 +28,9 @@ from . import ansible, batch, powershell, tools, workflow
 from .diagnostics import LANGUAGES, CheckerRun, CheckResult, Diagnostic, sorted_capped
 
 log = logging.getLogger("assembly_engine.checks")
+# Checks after a save run niced: they share the machine with the writes they follow, and
+# must not slow them (a draft's or a blocking save's check runs at normal priority).
+BACKGROUND_NICE = 10
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,7 @@ class CheckRunner:
         self._kept: OrderedDict[str, CheckResult] = OrderedDict()
         self._running: dict[str, Future[CheckResult]] = {}
         self._queued = 0
+        self._background = threading.local()
         self._shellcheck = tools.find_tool("shellcheck")
         self._ruff = tools.find_tool("ruff")
         self._powershell = powershell.available()
@@ -72,6 +76,7 @@ class CheckRunner:
     # -- what runs where -------------------------------------------------------------
     def _child(self, *rest: str) -> list[str]:
         cpu = max(1, int(self.limits.timeout_seconds + 0.999))
+        nice = BACKGROUND_NICE if getattr(self._background, "on", False) else 0
         return [
             sys.executable,
             "-I",
@@ -79,6 +84,7 @@ class CheckRunner:
             "assembly_engine.services.checks.child",
             f"--memory-mb={self.limits.memory_mb}",
             f"--cpu-seconds={cpu}",
+            f"--nice={nice}",
             *rest,
         ]
 
@@ -193,11 +199,12 @@ class CheckRunner:
             if background and self._queued >= self.limits.queued_max:
                 return None
             self._queued += 1
-            future = self._pool.submit(self._job, language, text, key)
+            future = self._pool.submit(self._job, language, text, key, background)
             self._running[key] = future
             return future
 
-    def _job(self, language: str, text: str, key: str) -> CheckResult:
+    def _job(self, language: str, text: str, key: str, background: bool) -> CheckResult:
+        self._background.on = background
         try:
             result = self.run(language, text)
             self._keep(result)

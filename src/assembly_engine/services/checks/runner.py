@@ -23,6 +23,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 
 from . import ansible, batch, powershell, tools, workflow
 from .diagnostics import LANGUAGES, CheckerRun, CheckResult, Diagnostic, sorted_capped
@@ -31,6 +32,7 @@ log = logging.getLogger("assembly_engine.checks")
 # Checks after a save run niced: they share the machine with the writes they follow, and
 # must not slow them (a draft's or a blocking save's check runs at normal priority).
 BACKGROUND_NICE = 10
+CHILD_SCRIPT = str(Path(__file__).with_name("child.py"))
 
 
 @dataclass(frozen=True)
@@ -77,11 +79,17 @@ class CheckRunner:
     def _child(self, *rest: str) -> list[str]:
         cpu = max(1, int(self.limits.timeout_seconds + 0.999))
         nice = BACKGROUND_NICE if getattr(self._background, "on", False) else 0
+        # Starting an external tool needs only the standard library: the child runs as a
+        # plain script without site-packages (-S), which halves its start-up.
+        start = (
+            ["-S", CHILD_SCRIPT]
+            if rest[:1] == ("--exec",)
+            else ["-m", "assembly_engine.services.checks.child"]
+        )
         return [
             sys.executable,
             "-I",
-            "-m",
-            "assembly_engine.services.checks.child",
+            *start,
             f"--memory-mb={self.limits.memory_mb}",
             f"--cpu-seconds={cpu}",
             f"--nice={nice}",

@@ -6,10 +6,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body
 
-from ...services.checks.draft import CheckDraft
-from ..answers import CheckAnswer
-from ..deps import CurrentCaller, Services
-from ..errors import error_responses
+from assembly_engine.api.answers import CheckAnswer
+from assembly_engine.api.deps import CurrentCaller, Services
+from assembly_engine.api.errors import error_responses
+from assembly_engine.services.checks.draft import CheckDraft
 
 router = APIRouter(prefix="/api/assemblies", tags=["assemblies"])
 

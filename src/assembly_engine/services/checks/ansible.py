@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from .diagnostics import Diagnostic
+from assembly_engine.services.checks.diagnostics import Diagnostic
 
 SOURCE = "yamllint"
 STRUCTURE = "playbook-structure"

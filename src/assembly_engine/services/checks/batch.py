@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 
-from .diagnostics import Diagnostic
+from assembly_engine.services.checks.diagnostics import Diagnostic
 
 SOURCE = "batch-checks"
 _LABEL = re.compile(r"^\s*:([^\s:+=,;][^\s+=,;]*)")

@@ -28,19 +28,19 @@ def limit(memory_mb: int, cpu_seconds: int, nice: int = 0) -> None:
 
 def _checker(language: str):  # type: ignore[no-untyped-def]
     if language == "powershell":
-        from . import powershell
+        from assembly_engine.services.checks import powershell
 
         return powershell.check
     if language == "batch":
-        from . import batch
+        from assembly_engine.services.checks import batch
 
         return batch.check
     if language == "ansible":
-        from . import ansible
+        from assembly_engine.services.checks import ansible
 
         return ansible.check
     if language == "workflow":
-        from . import workflow
+        from assembly_engine.services.checks import workflow
 
         return workflow.check
     raise SystemExit(f"no in-process checker for {language!r}")

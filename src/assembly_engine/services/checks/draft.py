@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...types import AssemblyType
-from ..assemblies.payload_layout import workflow_bytes
-from ..request_bodies import StrictModel
+from assembly_engine.domain.types import AssemblyType
+from assembly_engine.services.assemblies.payload_layout import workflow_bytes
+from assembly_engine.services.request_bodies import StrictModel
 
 
 class CheckDraft(StrictModel):

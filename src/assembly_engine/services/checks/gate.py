@@ -17,14 +17,14 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import Future
 from typing import Any
 
-from ...persistence.models import PayloadContent
-from ...types import Domain
-from ..auth import policy
-from ..caller import Auditor, Caller
-from ..errors import InvalidInput, ServiceError
-from .diagnostics import LANGUAGE_OF_FILE, CheckResult
-from .draft import CheckDraft
-from .runner import CheckRunner
+from assembly_engine.domain.types import Domain
+from assembly_engine.services.auth import policy
+from assembly_engine.services.caller import Auditor, Caller
+from assembly_engine.services.checks.diagnostics import LANGUAGE_OF_FILE, CheckResult
+from assembly_engine.services.checks.draft import CheckDraft
+from assembly_engine.services.checks.runner import CheckRunner
+from assembly_engine.services.errors import InvalidInput, ServiceError
+from assembly_engine.storage.contract.models import PayloadContent
 
 log = logging.getLogger("assembly_engine.checks")
 # Per stored payload, the counts the list shows: small dicts, so many can be kept.

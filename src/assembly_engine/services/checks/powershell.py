@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .diagnostics import Diagnostic
+from assembly_engine.services.checks.diagnostics import Diagnostic
 
 SOURCE = "tree-sitter-powershell"
 OPENERS = {"}": "{", ")": "(", "]": "["}

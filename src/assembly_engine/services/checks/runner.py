@@ -25,8 +25,14 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import ansible, batch, powershell, tools, workflow
-from .diagnostics import LANGUAGES, CheckerRun, CheckResult, Diagnostic, sorted_capped
+from assembly_engine.services.checks import ansible, batch, powershell, tools, workflow
+from assembly_engine.services.checks.diagnostics import (
+    LANGUAGES,
+    CheckerRun,
+    CheckResult,
+    Diagnostic,
+    sorted_capped,
+)
 
 log = logging.getLogger("assembly_engine.checks")
 # Checks after a save run niced: they share the machine with the writes they follow, and

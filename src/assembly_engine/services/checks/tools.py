@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .diagnostics import Diagnostic, Severity
+from assembly_engine.services.checks.diagnostics import Diagnostic, Severity
 
 SHELLCHECK_LEVELS: dict[str, Severity] = {
     "error": "error",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
-from .diagnostics import Diagnostic
+from assembly_engine.services.checks.diagnostics import Diagnostic
 
 SOURCE = "workflow-structure"
 

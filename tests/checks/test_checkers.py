@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 import pytest
@@ -138,5 +139,21 @@ def test_a_missing_checker_is_reported_not_available() -> None:
         assert [c.to_dict() for c in result.checkers] == [
             {"name": "shellcheck", "available": False, "timed_out": False, "seconds": 0.0}
         ]
+    finally:
+        runner.close()
+
+
+def test_a_check_over_its_memory_limit_ends_without_an_answer() -> None:
+    runner = CheckRunner(CheckLimits(memory_mb=64, timeout_seconds=30.0))
+    try:
+        nodes = [{"id": f"n{i}", "data": {"label": "x" * 20}} for i in range(300_000)]
+        text = json.dumps({"nodes": nodes, "edges": []})
+        future = runner.submit("workflow", text)
+        assert future is not None
+        result = future.result(timeout=60)
+        assert result.diagnostics == () and not result.timed_out
+        assert result.checkers[0].failed == "it exceeded the check's memory or CPU limit"
+        # Not kept: the next check of the same text tries again.
+        assert runner.kept("workflow", text) is None
     finally:
         runner.close()

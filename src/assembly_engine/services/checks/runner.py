@@ -145,7 +145,10 @@ class CheckRunner:
             out, err = process.communicate(data, timeout=self.limits.timeout_seconds)
             return process.returncode, out, err
         except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
+            try:
+                os.killpg(process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass  # it ended just now
             process.communicate()
             return None, b"", b""
 
@@ -158,13 +161,22 @@ class CheckRunner:
         if plan.argv is None:
             return CheckResult(language, key, (), (CheckerRun(plan.name, False),))
         started = time.perf_counter()
-        code, out, err = self._spawn(plan.argv, text.encode("utf-8", errors="replace"))
+        try:
+            code, out, err = self._spawn(plan.argv, text.encode("utf-8", errors="replace"))
+        except OSError as exc:  # no process could be started (a process or memory limit)
+            log.warning("checker %s could not start: %s", plan.name, exc)
+            run = CheckerRun(plan.name, True, failed=f"it could not start ({exc.strerror or exc})")
+            return CheckResult(language, key, (), (run,))
         seconds = time.perf_counter() - started
         if code is None:
             return CheckResult(
                 language, key, (), (CheckerRun(plan.name, True, timed_out=True, seconds=seconds),)
             )
         try:
+            # A checker answers on stdout (ShellCheck and ruff exit 1 when they found
+            # something); no answer with a failing status is a crash or a limit hit.
+            if code < 0 or (code != 0 and not out.strip()):
+                raise ValueError("no answer")
             diagnostics = plan.parse(out)
         except (ValueError, KeyError, TypeError):
             # Killed by the memory or CPU limit, or a crash: the check has no answer.
@@ -172,7 +184,8 @@ class CheckRunner:
                 f"exit status {code}"
             ]
             log.info("checker %s ended without an answer: %s", plan.name, reason[0][:200])
-            failed = "it exceeded the check's memory or CPU limit" if code < 0 else reason[0][:200]
+            limited = code < 0 or reason[0].startswith(("MemoryError", "RecursionError"))
+            failed = "it exceeded the check's memory or CPU limit" if limited else reason[0][:200]
             return CheckResult(
                 language, key, (), (CheckerRun(plan.name, True, failed=failed, seconds=seconds),)
             )

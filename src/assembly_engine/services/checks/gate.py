@@ -23,7 +23,7 @@ from assembly_engine.services.caller import Auditor, Caller
 from assembly_engine.services.checks.diagnostics import LANGUAGE_OF_FILE, CheckResult
 from assembly_engine.services.checks.draft import CheckDraft
 from assembly_engine.services.checks.runner import CheckRunner
-from assembly_engine.services.errors import InvalidInput, ServiceError
+from assembly_engine.services.errors import EngineError, InvalidInput
 from assembly_engine.storage.contract.models import PayloadContent
 
 log = logging.getLogger("assembly_engine.checks")
@@ -31,7 +31,7 @@ log = logging.getLogger("assembly_engine.checks")
 KEPT_PAYLOADS = 200_000
 
 
-class CheckFailed(ServiceError):
+class CheckFailed(EngineError):
     """A save refused by the block policy; ``extra`` goes into the error body."""
 
     code = "check_failed"

@@ -45,7 +45,8 @@ class CheckFailed(EngineError):
             f"{first.message}) and {domain.value} refuses scripts with errors. Fix them, or ask an "
             "administrator about ENGINE_CHECKS_BLOCK."
         )
-        self.extra = {"diagnostics": [d.to_dict() for d in result.diagnostics], "check": result.to_dict()}
+        answer = result.to_dict()
+        self.extra = {key: answer[key] for key in ("diagnostics", "counts", "checkers")}
 
 
 def parse_blocking(value: str) -> frozenset[Domain]:

@@ -6,10 +6,11 @@ import hmac
 import logging
 import secrets
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from assembly_engine.bundle import is_packaged_library
 from assembly_engine.config import Settings
 from assembly_engine.services.assemblies.history import HistoryService
 from assembly_engine.services.assemblies.service import AssemblyService
@@ -27,6 +28,7 @@ from assembly_engine.storage.contract.interfaces import EngineStore
 from assembly_engine.storage.files import cli_access
 from assembly_engine.storage.files.cli_access import CLI_ACCESS_FILE
 from assembly_engine.storage.files.private_files import make_home_private
+from assembly_engine.storage.official.shipped_library import working_copy
 from assembly_engine.storage.runtime import AUDIT_FILE, StorageRuntime
 
 log = logging.getLogger("assembly_engine")
@@ -85,9 +87,11 @@ class EngineServices:
         cls, settings: Settings, *, start_worker: bool = True, announce_admin: bool = True
     ) -> EngineServices:
         make_home_private(settings.home)
+        if is_packaged_library(settings.staging_root):  # read-only: work on a copy in the home
+            settings = replace(settings, staging_root=working_copy(settings.staging_root, settings.home))
         storage = StorageRuntime.open(settings, start_worker=start_worker)
         try:
-            store = storage.engine_store()
+            store = storage.backend.engine_store()
             users = UserService(store)
             generated = users.ensure_bootstrap_admin(settings.admin_password)
             if generated and announce_admin:
@@ -100,9 +104,9 @@ class EngineServices:
                     file=sys.stderr,
                     flush=True,
                 )
-            audit = AuditLog(storage.audit_store())
+            audit = AuditLog(storage.backend.audit_store())
             sessions = SessionService(store, settings.session_ttl_seconds)
-            throttle = PasswordThrottle(store=storage.throttle_store())
+            throttle = PasswordThrottle(store=storage.backend.throttle_store())
             passwords = PasswordGate(users, throttle)
             dev_mode = DevModeService(store, users, settings.dev_mode_ttl_seconds, passwords=passwords)
             auditor = Auditor(audit)
@@ -116,7 +120,9 @@ class EngineServices:
                 checks=checks,
             )
             history = HistoryService(
-                assemblies,
+                assemblies.changes,
+                storage.databases,
+                storage.library_payloads(),
                 keep=settings.history_keep,
                 trash_days=settings.trash_days,
                 prune_interval=settings.history_prune_interval,
@@ -145,7 +151,7 @@ class EngineServices:
                 accounts=AccountService(
                     users, sessions, dev_mode, passwords, auditor, store.secret("audit-names")
                 ),
-                maintenance=MaintenanceService(storage, storage.maintenance(), auditor),
+                maintenance=MaintenanceService(storage, storage.backend.maintenance(), auditor),
                 cli_token=secrets.token_urlsafe(32),
                 checks=checks,
                 drafts=ScriptDrafts(checks, auditor),

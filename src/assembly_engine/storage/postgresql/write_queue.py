@@ -43,6 +43,7 @@ from psycopg_pool import ConnectionPool
 from assembly_engine.domain.clock import utc_iso, utc_now
 from assembly_engine.domain.types import Domain
 from assembly_engine.storage.contract.errors import Busy, ChangedElsewhere, StorageFailed, Unavailable
+from assembly_engine.storage.contract.events import StorageEvents
 from assembly_engine.storage.contract.interfaces import CommitAudit
 from assembly_engine.storage.contract.journal_entry import JournalClosed, JournalEntry
 from assembly_engine.storage.contract.models import AssemblyRecord
@@ -122,6 +123,7 @@ class PostgresWriteQueue:
         self._committing: tuple[int, int] | None = None
         self._own_changed = threading.Condition()
         self._doubts: list[threading.Thread] = []  # commits in doubt being settled
+        self.events = StorageEvents()  # monitoring counts group commits (services/metrics.py)
         self._writer = threading.Thread(target=self._run, name="write-queue", daemon=True)
         self._writer.start()
 
@@ -161,7 +163,7 @@ class PostgresWriteQueue:
                 if isinstance(item, Future):
                     markers.append(item)  # wait_idle: answered once the batch before it is done
                 else:
-                    batch.append(item)  # type: ignore[arg-type]
+                    batch.append(item)  # type: ignore[arg-type]  # neither _STOP nor a marker: an entry
                 if len(batch) >= MAX_BATCH:
                     break
                 try:
@@ -184,6 +186,8 @@ class PostgresWriteQueue:
             self._refuse(batch, exc)
             return
         self._commit_ended((outcome.accepted[0][1], outcome.accepted[-1][1]) if outcome.accepted else None)
+        if outcome.accepted:
+            self.events.group_committed(len(outcome.accepted))
         self._answer(outcome)
 
     def _commit_ended(self, seqs: tuple[int, int] | None) -> None:
@@ -267,7 +271,7 @@ class PostgresWriteQueue:
                         "UPDATE write_queue_head SET last_seq = last_seq + %s "
                         "RETURNING last_seq, pg_current_xact_id()::text",
                         (len(moved),),
-                    ).fetchone()  # type: ignore[misc]
+                    ).fetchone()  # type: ignore[misc]  # always one row
                     first = int(last) - len(moved) + 1
                     outcome.accepted = [(queued, first + i) for i, queued in enumerate(moved)]
                     self._insert(conn, outcome.accepted)
@@ -360,7 +364,7 @@ class PostgresWriteQueue:
     def depth(self) -> int:
         self.wait_idle()
         with translated("reading the write queue"), self._pool.connection() as conn:
-            (count,) = conn.execute("SELECT COUNT(*) FROM write_queue WHERE flushed_at IS NULL").fetchone()  # type: ignore[misc]
+            (count,) = conn.execute("SELECT COUNT(*) FROM write_queue WHERE flushed_at IS NULL").fetchone()  # type: ignore[misc]  # always one row
         return int(count)
 
     def referenced_payloads(self) -> set[str]:
@@ -369,7 +373,7 @@ class PostgresWriteQueue:
     def last_seq(self) -> int:
         """The number of the last committed change."""
         with translated("reading the write queue"), self._pool.connection() as conn:
-            (last,) = conn.execute("SELECT last_seq FROM write_queue_head").fetchone()  # type: ignore[misc]
+            (last,) = conn.execute("SELECT last_seq FROM write_queue_head").fetchone()  # type: ignore[misc]  # always one row
         return int(last)
 
     def changes_after(self, seq: int, limit: int = 1000) -> list[tuple[JournalEntry, str | None]]:
@@ -425,7 +429,7 @@ class PostgresWriteQueue:
         with translated("taking the flush lock"), self._pool.connection() as conn:
             (got,) = conn.execute(
                 "SELECT pg_try_advisory_lock(%s, %s)", (LOCK_NAMESPACE, FLUSH_LOCK_KEY)
-            ).fetchone()  # type: ignore[misc]
+            ).fetchone()  # type: ignore[misc]  # always one row
             try:
                 yield bool(got)
             finally:

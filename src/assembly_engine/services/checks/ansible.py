@@ -35,6 +35,14 @@ def available() -> bool:
     return find_spec("yamllint") is not None
 
 
+def warm() -> None:
+    """Load yamllint and its rules before the script arrives (a spare child, runner.py)."""
+    from yamllint import linter  # noqa: F401
+    from yamllint.config import YamlLintConfig
+
+    YamlLintConfig(YAMLLINT_CONFIG)
+
+
 def _lint(text: str) -> list[Diagnostic]:
     from yamllint import linter
     from yamllint.config import YamlLintConfig

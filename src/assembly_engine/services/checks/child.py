@@ -30,6 +30,7 @@ def _checker(language: str):  # type: ignore[no-untyped-def]
     if language == "powershell":
         from assembly_engine.services.checks import powershell
 
+        powershell.warm()
         return powershell.check
     if language == "batch":
         from assembly_engine.services.checks import batch
@@ -38,6 +39,7 @@ def _checker(language: str):  # type: ignore[no-untyped-def]
     if language == "ansible":
         from assembly_engine.services.checks import ansible
 
+        ansible.warm()
         return ansible.check
     if language == "workflow":
         from assembly_engine.services.checks import workflow
@@ -57,8 +59,9 @@ def main(argv: list[str] | None = None) -> int:
     limit(args.memory_mb, args.cpu_seconds, args.nice)
     if args.tool:
         os.execv(args.tool[0], args.tool)
+    check = _checker(args.language)  # imported before the script arrives (a spare, runner.py)
     text = sys.stdin.buffer.read().decode("utf-8", errors="replace")
-    diagnostics = _checker(args.language)(text)
+    diagnostics = check(text)
     json.dump([d.to_dict() for d in diagnostics], sys.stdout)
     return 0
 

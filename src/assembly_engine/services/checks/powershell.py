@@ -28,6 +28,11 @@ def available() -> bool:
     return find_spec("tree_sitter") is not None and find_spec("tree_sitter_powershell") is not None
 
 
+def warm() -> None:
+    """Load the grammar before the script arrives (a spare child, runner.py)."""
+    _parser()
+
+
 def _parser() -> Any:
     import tree_sitter
     import tree_sitter_powershell

@@ -76,6 +76,8 @@ class CheckRunner:
         self._running: dict[str, Future[CheckResult]] = {}
         self._queued = 0
         self._background = threading.local()
+        self._spares: dict[tuple[str, ...], subprocess.Popen[bytes]] = {}
+        self._closed = False
         self._shellcheck = tools.find_tool("shellcheck")
         self._ruff = tools.find_tool("ruff")
         self._powershell = powershell.available()
@@ -130,9 +132,9 @@ class CheckRunner:
         ]
 
     # -- one check -------------------------------------------------------------------
-    def _spawn(self, argv: list[str], data: bytes) -> tuple[int | None, bytes, bytes]:
-        """Run a child; (None, …) when it outlived the time limit and was killed."""
-        process = subprocess.Popen(
+    @staticmethod
+    def _start(argv: list[str]) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
             argv,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
@@ -141,6 +143,27 @@ class CheckRunner:
             env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"},
             start_new_session=True,  # its own process group: a kill takes any grandchild too
         )
+
+    def _process(self, argv: list[str]) -> subprocess.Popen[bytes]:
+        """A child for one check. Foreground checks (drafts, blocking saves) take a *spare*:
+        a child started for the previous check of the same kind, already limited and with
+        its checker loaded, waiting for its script on stdin; a new spare is started at
+        once. Each child still checks exactly one script, so every check has fresh limits."""
+        if getattr(self._background, "on", False):
+            return self._start(argv)
+        key = tuple(argv)
+        with self._lock:
+            if self._closed:
+                return self._start(argv)
+            spare = self._spares.pop(key, None)
+            self._spares[key] = self._start(argv)
+        if spare is None or spare.poll() is not None:
+            return self._start(argv)
+        return spare
+
+    def _spawn(self, argv: list[str], data: bytes) -> tuple[int | None, bytes, bytes]:
+        """Run a child; (None, …) when it outlived the time limit and was killed."""
+        process = self._process(argv)
         try:
             out, err = process.communicate(data, timeout=self.limits.timeout_seconds)
             return process.returncode, out, err
@@ -258,3 +281,12 @@ class CheckRunner:
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
+        with self._lock:
+            self._closed = True
+            spares, self._spares = list(self._spares.values()), {}
+        for spare in spares:
+            try:
+                os.killpg(spare.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            spare.communicate()

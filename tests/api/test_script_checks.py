@@ -154,3 +154,26 @@ def test_list_shows_counts_and_filters_on_errors(api: ApiEngine) -> None:
     assert facets["total"] == 1
     bad = api.request(OPERATOR, "GET", "/api/assemblies?checks=maybe")
     assert bad.status_code == 422 and bad.json()["error"] == "invalid_document"
+
+
+def test_restoring_a_revision_with_errors_is_blocked_in_official(api: ApiEngine) -> None:
+    services = api.services
+    checks = services.assemblies.changes.checks
+    services.assemblies.changes.checks = None  # as if it was saved while official warned
+    try:
+        guid = plant_assembly(services, "official")
+        update = api.request(
+            ADMIN_DEV, "PUT", f"/api/assemblies/{guid}", json={"payload": {"script": BROKEN_PS}}
+        )
+        assert update.status_code == 200, update.text
+    finally:
+        services.assemblies.changes.checks = checks
+    fixed = api.request(
+        ADMIN_DEV, "PUT", f"/api/assemblies/{guid}", json={"payload": {"script": "Write-Host 3\n"}}
+    )
+    assert fixed.status_code == 200 and fixed.json()["revision"] == 3, fixed.text
+    refused = api.request(ADMIN_DEV, "POST", f"/api/assemblies/{guid}/revisions/2/restore")
+    assert refused.status_code == 422 and refused.json()["error"] == "check_failed", refused.text
+    assert services.storage.cache.get(guid).record.revision == 3  # type: ignore[union-attr]
+    restored = api.request(ADMIN_DEV, "POST", f"/api/assemblies/{guid}/revisions/1/restore")
+    assert restored.status_code == 200 and restored.json()["revision"] == 4, restored.text

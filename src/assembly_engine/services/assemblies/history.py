@@ -277,7 +277,9 @@ class HistoryService:
                     f"{expected_revision}, the current revision is {current}. Reload it "
                     "and restore again."
                 )
-            self._contents.read(self._cached(history, history.find(number)))  # intact?
+            content = self._contents.read(self._cached(history, history.find(number)))  # intact?
+            if self._changes.checks is not None:  # new content for the domain, as an update's
+                self._changes.checks.before_store(domain, content)
             now = utc_now()
 
             def change(record: AssemblyRecord) -> AssemblyRecord:

@@ -20,9 +20,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from .engine_tokens import SQLITE_MIGRATION as TOKENS_MIGRATION
+from .engine_tokens import SqliteTokenTable
 from .errors import StorageFailed
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 # SQLite primary result codes that mean "the disk would not take it", not a bug.
 _STORAGE_ERROR_CODES = frozenset(
@@ -75,6 +77,7 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
         )
         """,
     ),
+    TOKENS_MIGRATION,
 )
 
 assert len(_MIGRATIONS) == SCHEMA_VERSION
@@ -147,8 +150,8 @@ def session_row(row: Sequence[Any]) -> SessionRow:
     )
 
 
-class SqliteEngineStore:
-    """Thread-safe access to ``engine.db`` (users, sessions, meta): the SQLite backend of the
+class SqliteEngineStore(SqliteTokenTable):
+    """Thread-safe access to ``engine.db`` (users, sessions, API tokens, meta): the SQLite backend of the
     EngineStore interface (persistence/interfaces.py)."""
 
     def __init__(self, path: Path, busy_timeout_ms: int = 5000) -> None:

@@ -27,6 +27,7 @@ from ..engine_store import (
     session_row,
     user_row,
 )
+from .engine_tokens import PostgresTokenTable
 from .errors import translated
 
 # SQLite's NOCASE on a name, as the users_nocase index spells it.
@@ -39,8 +40,8 @@ _LOCK_TIMEOUT = "SET LOCAL lock_timeout = '10s'"
 _REVOKE = "UPDATE sessions SET revoked = TRUE, dev_mode_until = NULL, dev_mode_reason = NULL"
 
 
-class PostgresEngineStore:
-    """Users, sessions and secrets of the whole cluster, on one node's connection pool."""
+class PostgresEngineStore(PostgresTokenTable):
+    """Users, sessions, API tokens and secrets of the whole cluster, on one node's connection pool."""
 
     def __init__(self, pool: ConnectionPool) -> None:
         self._pool = pool

@@ -22,7 +22,7 @@ from .errors import install_error_handlers
 from .fast_lane import FastLane
 from .limits import BodySizeLimit
 from .responses import JsonResponse
-from .routes import admin, assemblies, auth, dev_mode, health, users
+from .routes import admin, assemblies, auth, dev_mode, health, tokens, users
 from .security_headers import SecurityHeaders
 from .web import install_web_ui
 
@@ -87,7 +87,7 @@ def create_app(
     app.add_middleware(SecurityHeaders)
     # The assembly routes early: the list is by far the busiest route. Dev Mode's
     # /api/assemblies/dev-mode must come before the assemblies' /{guid}.
-    for module in (dev_mode, assemblies, health, auth, users, admin):
+    for module in (dev_mode, assemblies, health, auth, users, tokens, admin):
         app.include_router(module.router)
     install_web_ui(app)  # last: its catch-all route must not shadow the API
     return app

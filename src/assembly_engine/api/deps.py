@@ -21,6 +21,7 @@ from ..services.caller import Caller
 from ..services.container import EngineServices
 from ..types import Role
 from .errors import ApiError
+from .token_scopes import required_scope
 
 SESSION_COOKIE = "ae_session"
 CSRF_COOKIE = "ae_csrf"
@@ -43,7 +44,10 @@ class RequestAuth:
     via_cookie: bool
 
 
-BAD_AUTHORIZATION = "The Authorization header must be 'Bearer <token>' from POST /api/auth/login."
+BAD_AUTHORIZATION = (
+    "The Authorization header must be 'Bearer <token>' with a token from POST /api/auth/login "
+    "or POST /api/tokens."
+)
 UNKNOWN_TOKEN = "The token is unknown, expired or revoked; sign in again (POST /api/auth/login)."
 
 
@@ -98,6 +102,13 @@ async def authenticate(request: Request, engine: Services) -> RequestAuth:
     if not via_cookie and engine.is_cli_token(token) and _is_local(request):
         cli = Caller(Actor("cli", Role.ADMIN, True), session="cli", local_cli=True, address=address)
         return RequestAuth(cli, None, token, via_cookie=False)
+    if not via_cookie and engine.tokens.looks_like_token(token):
+        # An API token: its owner, limited to its scopes; never a cookie, so no CSRF check.
+        assert token is not None
+        scope = required_scope(request.method, request.url.path)
+        action = f"{request.method} {request.url.path}"
+        use = engine.tokens.authenticate(token, scope=scope, address=address, action=action)
+        return RequestAuth(use.caller, None, token, via_cookie=False)
     caller, session = engine.accounts.resolve(token)
     caller = replace(caller, address=address)
     if token is not None and session is None and not via_cookie:

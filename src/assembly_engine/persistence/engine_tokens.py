@@ -132,7 +132,9 @@ class SqliteTokenTable:
 
     def revoke_token(self, token_id: str) -> bool:
         with self._write() as conn:
-            cursor = conn.execute("UPDATE api_tokens SET revoked = 1 WHERE id = ? AND revoked = 0", (token_id,))
+            cursor = conn.execute(
+                "UPDATE api_tokens SET revoked = 1 WHERE id = ? AND revoked = 0", (token_id,)
+            )
             return cursor.rowcount == 1
 
     def touch_token(self, token_id: str, last_used: float) -> None:

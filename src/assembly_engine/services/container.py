@@ -20,6 +20,7 @@ from .assemblies.history import HistoryService
 from .assemblies.service import AssemblyService
 from .audit import AuditLog
 from .auth.accounts import AccountService
+from .auth.api_tokens import TokenService
 from .auth.dev_mode import DevModeService
 from .auth.sessions import SessionService
 from .auth.throttle import PasswordGate, PasswordThrottle
@@ -60,6 +61,7 @@ class EngineServices:
     history: HistoryService
     accounts: AccountService
     maintenance: MaintenanceService
+    tokens: TokenService
     cli_token: str
 
     @classmethod
@@ -119,6 +121,7 @@ class EngineServices:
                     users, sessions, dev_mode, passwords, auditor, store.secret("audit-names")
                 ),
                 maintenance=MaintenanceService(storage, storage.maintenance(), auditor),
+                tokens=TokenService(store, auditor, settings.token_max_days),
                 cli_token=secrets.token_urlsafe(32),
             )
         except BaseException:
@@ -127,6 +130,12 @@ class EngineServices:
 
     def is_cli_token(self, token: str | None) -> bool:
         return token is not None and hmac.compare_digest(token.encode(), self.cli_token.encode())
+
+    def credential_is_live(self, token: str) -> bool:
+        """A live session or API token (what it may do is decided later, per route)."""
+        if self.tokens.looks_like_token(token):
+            return self.tokens.is_live(token)
+        return self.sessions.resolve(token) is not None
 
     def publish_cli_access(self, url: str) -> Path:
         """Write <home>/cli.json (owner-only) so the CLI can reach this running engine."""

@@ -71,12 +71,15 @@ class PostgresTokenTable:
 
     def revoke_token(self, token_id: str) -> bool:
         with translated("revoking an API token"), self._pool.connection() as conn:
-            cursor = conn.execute("UPDATE api_tokens SET revoked = TRUE WHERE id = %s AND NOT revoked", (token_id,))
+            cursor = conn.execute(
+                "UPDATE api_tokens SET revoked = TRUE WHERE id = %s AND NOT revoked", (token_id,)
+            )
             return cursor.rowcount == 1
 
     def touch_token(self, token_id: str, last_used: float) -> None:
         with translated("recording an API token's use"), self._pool.connection() as conn:
             conn.execute(
-                "UPDATE api_tokens SET last_used = %s WHERE id = %s AND (last_used IS NULL OR last_used < %s)",
+                "UPDATE api_tokens SET last_used = %s "
+                "WHERE id = %s AND (last_used IS NULL OR last_used < %s)",
                 (last_used, token_id, last_used),
             )

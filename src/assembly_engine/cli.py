@@ -23,6 +23,7 @@ from .cli_export import export
 from .cli_history import diff, history, restore, undelete
 from .cli_import import import_command
 from .cli_storage import migrate_storage
+from .cli_tokens import tokens
 from .cli_users import users
 from .config import Settings
 from .services.container import engine_running
@@ -221,7 +222,7 @@ def verify(ctx: click.Context, fix: bool, grace_seconds: float, as_json: bool) -
 
 
 # Added here so that `assemblies --help` lists the commands in this order.
-for command in (import_command, export, history, diff, restore, undelete, users, migrate_storage):
+for command in (import_command, export, history, diff, restore, undelete, users, tokens, migrate_storage):
     main.add_command(command)
 
 

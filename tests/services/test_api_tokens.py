@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from assembly_engine.persistence.audit_log import HashChainedLog
-from assembly_engine.persistence.engine_store import SqliteEngineStore
+from assembly_engine.domain.types import Role
 from assembly_engine.services.audit import AuditLog
 from assembly_engine.services.auth.api_tokens import TokenService
 from assembly_engine.services.auth.policy import Actor
 from assembly_engine.services.caller import Auditor, Caller
 from assembly_engine.services.errors import Denied
-from assembly_engine.types import Role
+from assembly_engine.storage.sqlite.audit_log import HashChainedLog
+from assembly_engine.storage.sqlite.engine_store import SqliteEngineStore
 from tests.support import FakeClock
 
 NOW = "2026-01-01T00:00:00Z"

@@ -11,11 +11,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Path, Response
 from pydantic import Field, StrictInt
 
-from ...services.auth.api_tokens import MAX_NAME_LENGTH, SCOPES
-from ...services.request_bodies import StrictModel
-from ..answers import Answer
-from ..deps import CurrentCaller, Services
-from ..errors import error_responses
+from assembly_engine.api.answers import Answer
+from assembly_engine.api.deps import CurrentCaller, Services
+from assembly_engine.api.errors import error_responses
+from assembly_engine.services.auth.api_tokens import MAX_NAME_LENGTH, SCOPES
+from assembly_engine.services.request_bodies import StrictModel
 
 router = APIRouter(prefix="/api/tokens", tags=["tokens"])
 

@@ -20,15 +20,15 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from ...clock import utc_iso
-from ...persistence.engine_tokens import TokenRow
-from ...persistence.interfaces import EngineStore
-from ...types import Role
-from ..audit import Outcome
-from ..caller import Auditor, Caller
-from ..errors import Denied, NotFound, ServiceError
-from .policy import Actor
-from .sessions import MAX_TOKEN_LENGTH, hash_token
+from assembly_engine.domain.clock import utc_iso
+from assembly_engine.domain.types import Role
+from assembly_engine.services.audit import Outcome
+from assembly_engine.services.auth.policy import Actor
+from assembly_engine.services.auth.sessions import MAX_TOKEN_LENGTH, hash_token
+from assembly_engine.services.caller import Auditor, Caller
+from assembly_engine.services.errors import Denied, NotFound, ServiceError
+from assembly_engine.storage.contract.interfaces import EngineStore
+from assembly_engine.storage.contract.token_records import TokenRow
 
 SCOPES = ("assemblies:read", "assemblies:write", "metrics:read")
 TOKEN_PREFIX = "aet_"

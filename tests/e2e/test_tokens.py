@@ -9,7 +9,7 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.support import ADMIN, OPERATOR, Engine, sign_in
+from tests.e2e.support import ADMIN, OPERATOR, Engine, artifact, sign_in
 
 pytestmark = pytest.mark.e2e
 
@@ -44,6 +44,7 @@ def test_a_user_creates_copies_and_revokes_a_token(page: Page, engine: Engine) -
     secret = _create(page, name)
     page.get_by_test_id("token-copy").click()
     expect(page.get_by_test_id("token-copied")).to_be_visible()
+    page.screenshot(path=str(artifact("tokens-created.png")))
     assert page.evaluate("navigator.clipboard.readText()") == secret
     page.get_by_test_id("token-done").click()
     expect(page.get_by_test_id("token-secret-dialog")).to_have_count(0)
@@ -70,6 +71,7 @@ def test_an_admin_sees_and_revokes_an_operators_token(page: Page, engine: Engine
     page.goto("/tokens")
     row = page.locator(f'[data-token-id="{made["id"]}"]')
     expect(row).to_contain_text("olga")
+    page.screenshot(path=str(artifact("tokens-admin.png")), full_page=True)
     page.once("dialog", lambda dialog: dialog.accept())
     row.get_by_test_id("token-revoke").click()
     expect(row.get_by_test_id("token-status")).to_have_text("revoked")

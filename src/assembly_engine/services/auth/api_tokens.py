@@ -26,7 +26,7 @@ from assembly_engine.services.audit import Outcome
 from assembly_engine.services.auth.policy import Actor
 from assembly_engine.services.auth.sessions import MAX_TOKEN_LENGTH, hash_token
 from assembly_engine.services.caller import Auditor, Caller
-from assembly_engine.services.errors import Denied, NotFound, ServiceError
+from assembly_engine.services.errors import Denied, InvalidInput, NotFound, ServiceError
 from assembly_engine.storage.contract.interfaces import EngineStore
 from assembly_engine.storage.contract.token_records import TokenRow
 
@@ -40,8 +40,9 @@ NOT_FOR_TOKENS = (
 )
 
 
-class InvalidTokenRequest(ServiceError):
-    code = "invalid_request"
+class InvalidTokenRequest(InvalidInput):
+    """A field the schema cannot judge (the lifetime's bound is a setting): 422, like the
+    schema's own refusals."""
 
 
 @dataclass(frozen=True)

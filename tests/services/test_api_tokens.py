@@ -12,7 +12,7 @@ from assembly_engine.services.audit import AuditLog
 from assembly_engine.services.auth.api_tokens import TokenService
 from assembly_engine.services.auth.policy import Actor
 from assembly_engine.services.caller import Auditor, Caller
-from assembly_engine.services.errors import Denied
+from assembly_engine.services.errors import EngineError
 from assembly_engine.storage.sqlite.audit_log import HashChainedLog
 from assembly_engine.storage.sqlite.engine_store import SqliteEngineStore
 from tests.support import FakeClock
@@ -65,11 +65,11 @@ def test_a_token_expires_on_the_clock_and_refusals_name_its_id_only(
     use = service.authenticate(made["token"], scope="assemblies:read", address="127.0.0.1", action="GET /x")
     assert use.caller.username == "olga" and use.caller.scopes == frozenset({"assemblies:read"})
     assert use.caller.actor is not None and not use.caller.actor.dev_mode
-    with pytest.raises(Denied) as scope:
+    with pytest.raises(EngineError) as scope:
         service.authenticate(made["token"], scope="assemblies:write", address="127.0.0.1", action="POST /x")
     assert scope.value.code == "insufficient_scope" and "assemblies:write" in str(scope.value)
     clock.advance(1)
-    with pytest.raises(Denied) as expired:
+    with pytest.raises(EngineError) as expired:
         service.authenticate(made["token"], scope="assemblies:read", address="127.0.0.1", action="GET /x")
     assert expired.value.code == "unauthorized" and "expired" in str(expired.value)
     assert service.list(OLGA)[0]["status"] == "expired"
@@ -84,7 +84,7 @@ def test_tokens_cannot_make_tokens_and_lifetimes_are_bounded(
     _, service, _ = setup
     made = service.create(OLGA, "runner", ["assemblies:read", "assemblies:write"], 90)
     use = service.authenticate(made["token"], scope="assemblies:read", address=None, action="GET /x")
-    with pytest.raises(Denied) as refused:
+    with pytest.raises(EngineError) as refused:
         service.create(use.caller, "child", ["assemblies:read"], 1)
     assert refused.value.code == "forbidden"
     with pytest.raises(Exception, match="ENGINE_TOKEN_MAX_DAYS"):

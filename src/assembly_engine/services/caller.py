@@ -17,7 +17,7 @@ from assembly_engine.domain.clock import utc_now
 from assembly_engine.domain.types import Domain
 from assembly_engine.services.audit import AuditEvent, AuditLog, Outcome
 from assembly_engine.services.auth.policy import DEV_MODE_REQUIRED, Actor, Decision
-from assembly_engine.services.errors import Denied, EngineError
+from assembly_engine.services.errors import EngineError, denied
 
 
 @dataclass(frozen=True)
@@ -272,14 +272,14 @@ class Auditor:
         domain: Domain | None = None,
         guid: str | None = None,
     ) -> None:
-        """Raise Denied (after auditing the denial) unless the decision allows."""
+        """Raise denied (after auditing the denial) unless the decision allows."""
         if decision.allowed:
             return
         message = decision.message
         if caller.scopes is not None and decision.error == DEV_MODE_REQUIRED:
             message = TOKEN_WITHOUT_DEV_MODE  # the usual hint names a switch tokens cannot use
         self.record(caller, action, Outcome.DENIED, domain=domain, guid=guid, detail=message)
-        raise Denied(decision.error or "forbidden", message)
+        raise denied(decision.error or "forbidden", message)
 
 
 def _parse_note(note: str) -> tuple[str, AuditEvent]:

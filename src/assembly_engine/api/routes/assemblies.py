@@ -30,6 +30,7 @@ from assembly_engine.api.errors import ApiError, error_responses
 from assembly_engine.api.params import AssemblyId, IfMatch, RevisionNumber, parse_if_match
 from assembly_engine.api.responses import JsonResponse
 from assembly_engine.api.security_headers import attachment_disposition, download_headers
+from assembly_engine.services.assemblies.batch_import import ImportItem
 from assembly_engine.services.assemblies.history import DELETED_SORT_KEYS
 from assembly_engine.services.assemblies.inputs import (
     AssemblyChanges,
@@ -41,7 +42,6 @@ from assembly_engine.services.assemblies.inputs import (
     NewAssembly,
 )
 from assembly_engine.services.assemblies.listing import FacetParams, ListParams, PageParams, query_values
-from assembly_engine.services.assemblies.service import ImportItem
 from assembly_engine.services.container import EngineServices
 from assembly_engine.services.request_bodies import WHOLE, StrictModel
 
@@ -218,6 +218,7 @@ def import_batch(
 class DeletedParams(ListParams):
     """The deleted view's query: the list's, and ``deleted_at`` as a sort key too."""
 
+    # A Literal built from the keys, so OpenAPI lists them; mypy cannot evaluate it.
     sort: Literal[DELETED_SORT_KEYS] = "display_name"  # type: ignore[valid-type]
 
 

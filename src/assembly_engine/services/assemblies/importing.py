@@ -146,8 +146,11 @@ class Importing:
         self, caller: Caller, existing: CachedAssembly, imported: ImportedAssembly, details: Details
     ) -> dict[str, Any]:
         guid, domain = existing.assembly_guid, existing.domain
-        with self.changes.audited(caller, "assembly.import", domain=domain, guid=guid):
-            ref = self.changes.contents.store(imported.content)
+        with (
+            self.changes.audited(caller, "assembly.import", domain=domain, guid=guid),
+            self.changes.cache.new_payload(imported.content) as ref,
+        ):
+            assert ref is not None  # content was given
 
             def change(record: AssemblyRecord) -> AssemblyRecord:
                 # Every column is replaced, so the row is whole again (Details.given has no
@@ -168,6 +171,5 @@ class Importing:
                 existing,
                 change,
                 lambda _: f"replaced in place: {imported.display_name}",
-                new_ref=ref,
             )
         return record_view(updated, include_payload_guid=caller.is_admin)

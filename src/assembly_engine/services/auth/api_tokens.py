@@ -26,14 +26,20 @@ from assembly_engine.services.audit import Outcome
 from assembly_engine.services.auth.policy import Actor
 from assembly_engine.services.auth.sessions import MAX_TOKEN_LENGTH, hash_token
 from assembly_engine.services.caller import Auditor, Caller
-from assembly_engine.services.errors import Denied, InvalidInput, NotFound, ServiceError
+from assembly_engine.services.errors import (
+    EngineError,
+    Forbidden,
+    InsufficientScope,
+    InvalidInput,
+    NotFound,
+    Unauthorized,
+)
 from assembly_engine.storage.contract.interfaces import EngineStore
 from assembly_engine.storage.contract.token_records import TokenRow
 
 SCOPES = ("assemblies:read", "assemblies:write", "metrics:read")
 TOKEN_PREFIX = "aet_"
 MAX_NAME_LENGTH = 100
-INSUFFICIENT_SCOPE = "insufficient_scope"
 NOT_FOR_TOKENS = (
     "API tokens reach assemblies and metrics only: they cannot switch Dev Mode, manage users "
     "or tokens, or run admin tasks. Sign in with your account for that."
@@ -127,7 +133,7 @@ class TokenService:
 
     def authenticate(self, raw: str, *, scope: str | None, address: str | None, action: str) -> TokenUse:
         """The caller a token stands for, if it is live and grants ``scope`` (None: a route
-        no token may use). Refusals are audited by token id and raised as Denied."""
+        no token may use). Refusals are audited by token id and raised (401 or 403)."""
         row = self._row(raw)
         now = self._clock()
         why = _why_dead(row, now)
@@ -142,7 +148,7 @@ class TokenService:
                 detail=detail,
                 user=None if row is None else row.username,
             )
-            raise Denied("unauthorized", _REFUSED_MESSAGES[why or "unknown"])
+            raise Unauthorized(_REFUSED_MESSAGES[why or "unknown"])
         actor = Actor(row.username, Role(row.created_role), False)
         caller = Caller(actor, token_audit_id(row.id), address=address, scopes=frozenset(row.scopes))
         if scope is None or scope not in row.scopes:
@@ -150,7 +156,7 @@ class TokenService:
                 NOT_FOR_TOKENS if scope is None else f"This API token lacks the scope '{scope}' for {action}."
             )
             self._auditor.record(caller, "token.refused", Outcome.DENIED, detail=f"token {row.id}: {message}")
-            raise Denied("forbidden" if scope is None else INSUFFICIENT_SCOPE, message)
+            raise Forbidden(message) if scope is None else InsufficientScope(message)
         if now - (row.last_used or 0.0) >= self._touch_interval:
             self._store.touch_token(row.id, now)
         return TokenUse(caller, row.id)
@@ -162,9 +168,9 @@ class TokenService:
         """Signed in with a session (or the local CLI): never a token (checked at the edge
         too, api/token_scopes.py)."""
         if caller.actor is None:
-            raise Denied("unauthorized", "Sign in first (POST /api/auth/login).")
+            raise Unauthorized("Sign in first (POST /api/auth/login).")
         if caller.scopes is not None:
-            raise Denied("forbidden", NOT_FOR_TOKENS)
+            raise Forbidden(NOT_FOR_TOKENS)
 
     def _owner(self, caller: Caller, owner: str | None) -> str:
         self._require_person(caller)
@@ -174,7 +180,7 @@ class TokenService:
                 raise InvalidTokenRequest("The local CLI creates tokens for a named user: send owner.")
             return owner
         if owner is not None and owner.casefold() != caller.actor.username.casefold():
-            raise Denied("forbidden", "A token is created by its owner; sign in as that user.")
+            raise Forbidden("A token is created by its owner; sign in as that user.")
         return caller.actor.username
 
     def _checked(self, name: str, scopes: Iterable[str], days: int) -> tuple[str, list[str]]:
@@ -200,7 +206,7 @@ class TokenService:
         try:
             username = self._owner(caller, owner)
             name, wanted = self._checked(name, scopes, expires_in_days)
-        except ServiceError as exc:
+        except EngineError as exc:
             self._auditor.record(caller, "token.create", Outcome.DENIED, detail=str(exc)[:300])
             raise
         raw = TOKEN_PREFIX + secrets.token_urlsafe(32)  # 256 bits

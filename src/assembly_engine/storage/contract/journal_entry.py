@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from assembly_engine.storage.contract.models import AssemblyRecord, utc_now
+from assembly_engine.domain.clock import utc_now
+from assembly_engine.storage.contract.errors import Unavailable
+from assembly_engine.storage.contract.models import AssemblyRecord
 
 
 class Sequencer(Protocol):
@@ -46,7 +48,9 @@ class JournalEntry:
         return "create" if self.record.revision == 1 else "update"
 
 
-class JournalClosed(RuntimeError):
+class JournalClosed(Unavailable):
+    """The write queue was closed: the engine is shutting down."""
+
     pass
 
 

@@ -1,7 +1,6 @@
 """API tokens against a real engine process: each scope × each route family gives the
 documented answer (Docs/tokens-and-sso.md), and a token stops working when it expires, is
-revoked, or its owner is disabled or demoted. No route serves metrics yet, so the matrix
-has no metrics family; a token with only ``metrics:read`` is refused everywhere else.
+revoked, or its owner is disabled or demoted.
 
 Expiry is reached by moving a token's ``expires_at`` back in the test's own engine.db (a
 temp dir): the engine judges expiry at every request, and waiting a day is not an option.
@@ -116,6 +115,7 @@ def _family_request(engine: Engine, family: str) -> tuple[str, str, Any]:
         "tokens list": ("GET", "/api/tokens", None),
         "tokens create": ("POST", "/api/tokens", {"name": "t", "scopes": [READ], "expires_in_days": 1}),
         "admin": ("GET", "/api/admin/audit/verify", None),
+        "metrics": ("GET", "/metrics", None),
     }[family]
 
 
@@ -147,6 +147,9 @@ MATRIX: dict[str, dict[str, Any]] = {
 for _family in ("write official", "official sync"):
     MATRIX[_family] = {"read": _scope(WRITE), "write": "owner", "metrics": _scope(WRITE), "all": "owner"}
 OWNER_ANSWER = {"admin": ("dev_mode_required", None), "operator": ("forbidden", None)}
+# Metrics are for admins: an operator's metrics:read token is refused by the role rule.
+MATRIX["metrics"] = {"read": _scope(METRICS), "write": _scope(METRICS), "metrics": "admin", "all": "admin"}
+ADMIN_ONLY = {"admin": OK, "operator": ("forbidden", None)}
 
 CASES = [
     (family, owner, kind)
@@ -161,6 +164,8 @@ def test_each_scope_gets_the_documented_answer(engine: Engine, family: str, owne
     expected = MATRIX[family][kind]
     if expected == "owner":
         expected = OWNER_ANSWER[owner]
+    elif expected == "admin":
+        expected = ADMIN_ONLY[owner]
     method, path, body = _family_request(engine, family)
     response = _call(engine, engine.tokens[f"{owner}-{kind}"], method, path, body)
     if expected == OK:

@@ -24,6 +24,6 @@ def required_scope(method: str, path: str) -> str | None:
         return None
     if path == _ASSEMBLIES or path.startswith(_ASSEMBLIES + "/"):
         return READ if method in SAFE_METHODS else WRITE
-    if (path == "/api/metrics" or path.startswith("/api/metrics/")) and method in SAFE_METHODS:
+    if path == "/metrics" and method in SAFE_METHODS:
         return METRICS
     return None

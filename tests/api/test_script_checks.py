@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from assembly_engine.api.token_scopes import READ, WRITE, required_scope
 from tests.api.support import (
     ADMIN_DEV,
     ANONYMOUS,
@@ -177,3 +178,8 @@ def test_restoring_a_revision_with_errors_is_blocked_in_official(api: ApiEngine)
     assert services.storage.cache.get(guid).record.revision == 3  # type: ignore[union-attr]
     restored = api.request(ADMIN_DEV, "POST", f"/api/assemblies/{guid}/revisions/1/restore")
     assert restored.status_code == 200 and restored.json()["revision"] == 4, restored.text
+
+
+def test_checking_a_draft_needs_only_the_read_scope_of_a_token() -> None:
+    assert required_scope("POST", "/api/assemblies/check") == READ
+    assert required_scope("POST", "/api/assemblies") == WRITE

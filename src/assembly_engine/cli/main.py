@@ -24,6 +24,7 @@ from assembly_engine.cli.export import export
 from assembly_engine.cli.history import diff, history, restore, undelete
 from assembly_engine.cli.importing import import_command
 from assembly_engine.cli.storage import migrate_storage
+from assembly_engine.cli.tokens import tokens
 from assembly_engine.cli.users import users
 from assembly_engine.config import Settings
 from assembly_engine.services.container import engine_running
@@ -230,6 +231,7 @@ for command in (
     restore,
     undelete,
     users,
+    tokens,
     migrate_storage,
     check_command,
 ):

@@ -174,6 +174,27 @@ class Settings:
         "MiB of verified payload content a cluster node keeps in memory, so details it served "
         "answer while PostgreSQL is away (0: off)",
     )
+    checks_block: str = setting(
+        "official",
+        "ENGINE_CHECKS_BLOCK",
+        "domains whose saves are refused (422 check_failed) when the script check finds an error, "
+        "comma-separated, or none; other domains save and show the diagnostics",
+    )
+    check_timeout_seconds: float = setting(
+        5.0,
+        "ENGINE_CHECK_TIMEOUT_SECONDS",
+        "time limit of one script check (its process is killed past it; a save waits no longer)",
+    )
+    check_memory_mb: int = setting(
+        512,
+        "ENGINE_CHECK_MEMORY_MB",
+        "address-space limit in MiB of one script check's process",
+    )
+    check_workers: int = setting(
+        2,
+        "ENGINE_CHECK_WORKERS",
+        "script checks that run at once (each one process)",
+    )
 
     def __post_init__(self) -> None:
         # Checked here so the environment and --database-url are judged alike, at startup.
@@ -191,6 +212,11 @@ class Settings:
         if self.payload_cache_mb < 0:
             raise ValueError(
                 f"ENGINE_PAYLOAD_CACHE_MB: expected 0 (off) or more MiB, got {self.payload_cache_mb}"
+            )
+        if self.check_timeout_seconds <= 0 or self.check_memory_mb < 64 or self.check_workers < 1:
+            raise ValueError(
+                "ENGINE_CHECK_TIMEOUT_SECONDS must be above 0, ENGINE_CHECK_MEMORY_MB at least 64 "
+                "and ENGINE_CHECK_WORKERS at least 1"
             )
 
     @property

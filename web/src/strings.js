@@ -232,6 +232,15 @@ const S = {
     notFound: "This assembly does not exist (it may have been deleted).",
     unsavedPrompt: "You have unsaved changes. Leave anyway?",
   },
+  checks: {
+    title: (n) => (n ? `Problems (${n})` : "No problems found"),
+    count: (errors, others) =>
+      `${errors} error${errors === 1 ? "" : "s"}${others ? ` · ${others} warning${others === 1 ? "" : "s"}` : ""}`,
+    countTitle: "Script check of the text in the editor",
+    unavailable: (name) => `Not checked: ${name} is not available on the engine.`,
+    timedOut: (name) => `${name} did not finish within the check's time limit.`,
+    failed: (name) => `${name} ended without an answer (a limit was reached).`,
+  },
   history: {
     title: "History",
     loading: "Loading the history…",

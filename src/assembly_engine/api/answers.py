@@ -142,6 +142,37 @@ class AssemblyDetail(AssemblyView):
     payload: ScriptPayload | WorkflowPayload
 
 
+class CheckDiagnostic(Answer):
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+    severity: Literal["error", "warning", "info"]
+    code: str
+    message: str
+    source: str
+
+
+class CheckerState(Answer):
+    name: str
+    available: bool
+    timed_out: bool
+    seconds: float
+    failed: str | None = None
+
+
+class CheckAnswer(Answer):
+    """A script check (Docs/script-checks.md)."""
+
+    language: str
+    checksum: str
+    counts: dict[str, int]
+    has_errors: bool
+    timed_out: bool
+    diagnostics: list[CheckDiagnostic]
+    checkers: list[CheckerState]
+
+
 class Deleted(Answer):
     """A delete is queued: the assembly is gone from the list at once."""
 

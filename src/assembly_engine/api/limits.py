@@ -43,6 +43,7 @@ _CONTENT_ROUTES = (
     ("POST", re.compile(r"^/api/assemblies/import/?$")),
     ("POST", re.compile(r"^/api/assemblies/import/batch/?$")),
     ("PUT", re.compile(r"^/api/assemblies/[^/]+/?$")),
+    ("POST", re.compile(r"^/api/assemblies/check/?$")),
 )
 SIGN_IN_FIRST = "Sign in first (POST /api/auth/login); requests with a body need a session."
 

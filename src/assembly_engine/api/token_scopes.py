@@ -15,6 +15,8 @@ METRICS = "metrics:read"
 
 _ASSEMBLIES = "/api/assemblies"
 _NEVER = ("/api/assemblies/dev-mode/switch",)
+# POSTed, but stores nothing: checking a draft is reading (a CI job's read token may).
+_READ_POSTS = frozenset({"/api/assemblies/check"})
 
 
 def required_scope(method: str, path: str) -> str | None:
@@ -23,7 +25,7 @@ def required_scope(method: str, path: str) -> str | None:
     if any(path == p or path.startswith(p + "/") for p in _NEVER):
         return None
     if path == _ASSEMBLIES or path.startswith(_ASSEMBLIES + "/"):
-        return READ if method in SAFE_METHODS else WRITE
+        return READ if method in SAFE_METHODS or path in _READ_POSTS else WRITE
     if path == "/metrics" and method in SAFE_METHODS:
         return METRICS
     return None

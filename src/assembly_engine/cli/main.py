@@ -17,6 +17,7 @@ from pathlib import Path
 import click
 from rich.table import Table
 
+from assembly_engine.cli.check import check_command
 from assembly_engine.cli.common import DOMAINS, NaturalGroup, console, emit, json_option, run, settings_of
 from assembly_engine.cli.connection import CliError, EngineClient, engine_client, running_engine_client
 from assembly_engine.cli.export import export
@@ -222,7 +223,18 @@ def verify(ctx: click.Context, fix: bool, grace_seconds: float, as_json: bool) -
 
 
 # Added here so that `assemblies --help` lists the commands in this order.
-for command in (import_command, export, history, diff, restore, undelete, users, tokens, migrate_storage):
+for command in (
+    import_command,
+    export,
+    history,
+    diff,
+    restore,
+    undelete,
+    users,
+    tokens,
+    migrate_storage,
+    check_command,
+):
     main.add_command(command)
 
 

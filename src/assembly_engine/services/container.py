@@ -22,6 +22,8 @@ from assembly_engine.services.auth.sessions import SessionService
 from assembly_engine.services.auth.throttle import PasswordGate, PasswordThrottle
 from assembly_engine.services.auth.users import UserService
 from assembly_engine.services.caller import Auditor
+from assembly_engine.services.checks.gate import ScriptChecks, ScriptDrafts, parse_blocking
+from assembly_engine.services.checks.runner import CheckLimits, CheckRunner
 from assembly_engine.services.maintenance import MaintenanceService
 from assembly_engine.storage.contract.interfaces import EngineStore
 from assembly_engine.storage.files import cli_access
@@ -33,6 +35,20 @@ from assembly_engine.storage.runtime import AUDIT_FILE, StorageRuntime
 log = logging.getLogger("assembly_engine")
 
 __all__ = ["AUDIT_FILE", "CLI_ACCESS_FILE", "EngineServices", "engine_running", "running_engine_access"]
+
+
+def script_checks(settings: Settings) -> ScriptChecks:
+    """The script checks of ``settings`` (also the CLI's offline ``check``)."""
+    limits = CheckLimits(
+        timeout_seconds=settings.check_timeout_seconds,
+        memory_mb=settings.check_memory_mb,
+        workers=settings.check_workers,
+    )
+    try:
+        blocking = parse_blocking(settings.checks_block)
+    except ValueError as exc:
+        raise ValueError(f"ENGINE_CHECKS_BLOCK: {exc}") from None
+    return ScriptChecks(CheckRunner(limits), blocking)
 
 
 def engine_running(settings: Settings) -> str | None:
@@ -65,6 +81,8 @@ class EngineServices:
     maintenance: MaintenanceService
     tokens: TokenService
     cli_token: str
+    checks: ScriptChecks
+    drafts: ScriptDrafts
 
     @classmethod
     def open(
@@ -94,12 +112,14 @@ class EngineServices:
             passwords = PasswordGate(users, throttle)
             dev_mode = DevModeService(store, users, settings.dev_mode_ttl_seconds, passwords=passwords)
             auditor = Auditor(audit)
+            checks = script_checks(settings)
             assemblies = AssemblyService(
                 storage,
                 audit,
                 lock_retry_seconds=settings.lock_retry_seconds,
                 import_max_bytes=settings.import_max_bytes,
                 auditor=auditor,
+                checks=checks,
             )
             history = HistoryService(
                 assemblies.changes,
@@ -111,6 +131,13 @@ class EngineServices:
             )
             if start_worker:
                 history.start()
+                # The list's check counts for what was stored before this start.
+                checks.start_sweep(
+                    lambda: storage.cache.items(None),
+                    lambda item: storage.payloads.read(
+                        item.record.payload.payload_guid, item.record.payload.checksum or None
+                    ),
+                )
             return cls(
                 settings=settings,
                 storage=storage,
@@ -129,6 +156,8 @@ class EngineServices:
                 maintenance=MaintenanceService(storage, storage.backend.maintenance(), auditor),
                 tokens=TokenService(store, auditor, settings.token_max_days),
                 cli_token=secrets.token_urlsafe(32),
+                checks=checks,
+                drafts=ScriptDrafts(checks, auditor),
             )
         except BaseException:
             storage.close()
@@ -162,6 +191,7 @@ class EngineServices:
     def close(self) -> None:
         self.withdraw_cli_access()
         self.history.close()
+        self.checks.close()
         self.auditor.flush_refusals()
         try:
             self.storage.close()

@@ -98,7 +98,7 @@ class Editing:
                 previous = self._contents.read(current)
                 content = self._contents.build(changes.payload or {}, kind, new_type, previous)
                 new_content = content if content != previous else None
-            with self._changes.cache.new_payload(new_content) as new_ref:
+            with self._changes.new_payload(domain, new_content) as new_ref:
                 updates: dict[str, Any] = {
                     "updated_at": utc_now(),
                     "updated_by": caller.username,

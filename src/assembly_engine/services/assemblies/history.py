@@ -208,7 +208,11 @@ class HistoryService:
         history = self._history(guid)
         item = history.find(number)
         view = self._view(caller, history, item)
-        view["payload"] = content_to_api(self._contents.read(self._cached(history, item)))
+        cached = self._cached(history, item)
+        content = self._contents.read(cached)
+        view["payload"] = content_to_api(content)
+        if self._changes.checks is not None:  # the same shape as the detail
+            view["checks"] = self._changes.checks.summary(content, cached.record.payload.payload_guid)
         return view
 
     def _cached(self, history: History, item: Revision) -> CachedAssembly:
@@ -273,7 +277,9 @@ class HistoryService:
                     f"{expected_revision}, the current revision is {current}. Reload it "
                     "and restore again."
                 )
-            self._contents.read(self._cached(history, history.find(number)))  # intact?
+            content = self._contents.read(self._cached(history, history.find(number)))  # intact?
+            if self._changes.checks is not None:  # new content for the domain, as an update's
+                self._changes.checks.before_store(domain, content)
             now = utc_now()
 
             def change(record: AssemblyRecord) -> AssemblyRecord:

@@ -148,7 +148,7 @@ class Importing:
         guid, domain = existing.assembly_guid, existing.domain
         with (
             self.changes.audited(caller, "assembly.import", domain=domain, guid=guid),
-            self.changes.cache.new_payload(imported.content) as ref,
+            self.changes.new_payload(domain, imported.content) as ref,
         ):
             assert ref is not None  # content was given
 

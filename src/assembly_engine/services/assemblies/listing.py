@@ -24,6 +24,7 @@ from assembly_engine.domain.types import AssemblyKind, Domain
 from assembly_engine.services.assemblies.views import record_view
 from assembly_engine.services.auth import policy
 from assembly_engine.services.caller import Auditor, Caller
+from assembly_engine.services.checks.gate import ScriptChecks
 from assembly_engine.storage.cache.assembly_cache import AssemblyCache
 from assembly_engine.storage.contract.models import AssemblyRecord, CachedAssembly
 
@@ -37,6 +38,7 @@ class ListQuery:
     category: str | None = None  # exact; "" matches assemblies without a category
     q: str | None = None
     dirty: bool | None = None
+    checks: str | None = None  # errors | clean | unchecked (services/checks)
     limit: int = 100
     offset: int = 0
     sort: str = "display_name"
@@ -60,10 +62,16 @@ class FacetParams(BaseModel):
     category: str | None = Field(default=None, max_length=limits.CATEGORY_CHARS)
     q: str | None = Field(default=None, max_length=limits.SEARCH_CHARS)
     dirty: bool | None = None
+    checks: Literal["errors", "clean", "unchecked"] | None = None
 
     def to_query(self) -> ListQuery:
         return ListQuery(
-            domain=self.domain, kind=self.kind, category=self.category, q=self.q, dirty=self.dirty
+            domain=self.domain,
+            kind=self.kind,
+            category=self.category,
+            q=self.q,
+            dirty=self.dirty,
+            checks=self.checks,
         )
 
 
@@ -86,6 +94,7 @@ class ListParams(FacetParams, PageParams):
             category=self.category,
             q=self.q,
             dirty=self.dirty,
+            checks=self.checks,
             limit=self.limit,
             offset=self.offset,
             sort=self.sort,
@@ -128,9 +137,9 @@ class GenerationCache:
     def __init__(self, size: int = LIST_CACHE_SIZE) -> None:
         self._size = size
         self._lock = threading.Lock()
-        self._items: OrderedDict[Any, tuple[int, Any]] = OrderedDict()
+        self._items: OrderedDict[Any, tuple[object, Any]] = OrderedDict()
 
-    def get(self, key: Any, generation: int) -> Any | None:
+    def get(self, key: Any, generation: object) -> Any | None:
         with self._lock:
             hit = self._items.get(key)
             if hit is None or hit[0] != generation:
@@ -138,7 +147,7 @@ class GenerationCache:
             self._items.move_to_end(key)
             return hit[1]
 
-    def put(self, key: Any, generation: int, value: Any) -> None:
+    def put(self, key: Any, generation: object, value: Any) -> None:
         with self._lock:
             self._items[key] = (generation, value)
             while len(self._items) > self._size:
@@ -159,6 +168,12 @@ class Listing:
         self._auditor = auditor
         self._matches = GenerationCache()  # filtered + sorted snapshots per query
         self._pages = GenerationCache()  # rendered answers per query string and view
+        self.checks: ScriptChecks | None = None  # check counts per row, when wired
+
+    def _generation(self) -> str:
+        """The cache's generation, and the checks' (a result arriving changes the rows)."""
+        checks = self.checks.generation if self.checks is not None else 0
+        return f"{self._cache.generation}.{checks}"
 
     def allowed(self, caller: Caller) -> None:
         self._auditor.require(policy.may_read(caller.actor), caller, "assembly.list")
@@ -167,14 +182,14 @@ class Listing:
         """The page already rendered for this query and view, if nothing changed since
         (cheap: answered on the event loop). Checks the sign-in first."""
         self.allowed(caller)
-        page: RenderedPage | None = self._pages.get((query_string, caller.is_admin), self._cache.generation)
+        page: RenderedPage | None = self._pages.get((query_string, caller.is_admin), self._generation())
         return page
 
     def render(self, caller: Caller, query_string: bytes) -> RenderedPage:
         """Parse the query, render its page and keep it (raises ValidationError for a bad query)."""
         query = parse_list_query(query_string)
         key = (query_string, caller.is_admin)
-        generation = self._cache.generation  # read first: a later change means a new tag
+        generation = self._generation()  # read first: a later change means a new tag
         items, total = self.search(caller, query)
         body = orjson.dumps({"items": items, "total": total, "queue": {"depth": self._cache.depth()}})
         tag = hashlib.sha256(b"%s|%d" % key).hexdigest()[:16]
@@ -187,14 +202,18 @@ class Listing:
         self.allowed(caller)
         items = self._matching(query)
         page = items[query.offset : query.offset + query.limit]
-        return [record_view(a, include_payload_guid=caller.is_admin) for a in page], len(items)
+        views = [record_view(a, include_payload_guid=caller.is_admin) for a in page]
+        if self.checks is not None:
+            for view, item in zip(views, page, strict=True):
+                view["checks"] = self.checks.counts(item.record.payload.payload_guid)
+        return views, len(items)
 
     def facets(self, caller: Caller, query: ListQuery) -> dict[str, Any]:
         """How many assemblies each domain, kind and category filter would show, given the
         search and the other filters (a facet's own filter is left out of its counts)."""
         self.allowed(caller)
-        key = ("facets", query.domain, query.kind, query.category, query.q, query.dirty)
-        generation = self._cache.generation
+        key = ("facets", query.domain, query.kind, query.category, query.q, query.dirty, query.checks)
+        generation = self._generation()
         counted: dict[str, Any] | None = self._matches.get(key, generation)
         if counted is None:
             counted = self._count_facets(query)
@@ -202,8 +221,17 @@ class Listing:
         return counted
 
     def _matching(self, query: ListQuery) -> list[CachedAssembly]:
-        key = (query.domain, query.kind, query.category, query.q, query.dirty, query.sort, query.descending)
-        generation = self._cache.generation
+        key = (
+            query.domain,
+            query.kind,
+            query.category,
+            query.q,
+            query.dirty,
+            query.checks,
+            query.sort,
+            query.descending,
+        )
+        generation = self._generation()
         items: list[CachedAssembly] | None = self._matches.get(key, generation)
         if items is None:
             items = self._filtered(query)
@@ -216,11 +244,21 @@ class Listing:
         return [
             a
             for a in self._cache.items(query.domain)
-            if (query.dirty is None or a.state.is_dirty is query.dirty) and record_matches(a.record, query)
+            if (query.dirty is None or a.state.is_dirty is query.dirty)
+            and record_matches(a.record, query)
+            and self._checks_match(a, query.checks)
         ]
 
+    def _checks_match(self, item: CachedAssembly, wanted: str | None) -> bool:
+        if wanted is None or self.checks is None:
+            return True
+        counted = self.checks.counts(item.record.payload.payload_guid)
+        if wanted == "unchecked":
+            return counted is None
+        return counted is not None and counted["has_errors"] is (wanted == "errors")
+
     def _count_facets(self, query: ListQuery) -> dict[str, Any]:
-        searched = self._filtered(ListQuery(q=query.q, dirty=query.dirty))
+        searched = self._filtered(ListQuery(q=query.q, dirty=query.dirty, checks=query.checks))
         domains = {d.value: 0 for d in Domain}
         kinds = {k.value: 0 for k in AssemblyKind}
         categories: dict[str, int] = {}

@@ -6,7 +6,7 @@ import hmac
 import logging
 import secrets
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ from .audit import AuditLog
 from .auth.accounts import AccountService
 from .auth.dev_mode import DevModeService
 from .auth.sessions import SessionService
+from .auth.sign_in import SignInLanes
 from .auth.throttle import PasswordGate, PasswordThrottle
 from .auth.users import UserService
 from .caller import Auditor
@@ -61,6 +62,7 @@ class EngineServices:
     accounts: AccountService
     maintenance: MaintenanceService
     cli_token: str
+    sign_in_lanes: SignInLanes = field(default_factory=SignInLanes)  # awaited sign-ins
 
     @classmethod
     def open(

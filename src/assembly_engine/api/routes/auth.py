@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Request, Response
 from pydantic import Field
 
+from ...services.auth.sign_in import sign_in
 from ...services.container import EngineServices
 from ...services.request_bodies import StrictModel
 from ..answers import LoggedIn, SessionState, SignedOut, Who
@@ -22,10 +23,13 @@ class LoginBody(StrictModel):
 
 
 @router.post("/login", response_model=LoggedIn, responses=error_responses(400, 401, 415, 422, 429, 503))
-def login(
+async def login(
     body: Annotated[LoginBody, Body()], request: Request, response: Response, engine: Services
 ) -> dict[str, Any]:
-    signed_in = engine.accounts.login(body.username, body.password, client_address(request))
+    # Awaited: a sign-in waiting for its turn holds no worker thread (services/auth/sign_in.py).
+    signed_in = await sign_in(
+        engine.accounts, engine.sign_in_lanes, body.username, body.password, client_address(request)
+    )
     max_age = int(engine.settings.session_ttl_seconds)
     secure = request.url.scheme == "https"
     response.set_cookie(

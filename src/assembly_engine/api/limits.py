@@ -9,11 +9,13 @@ In this order, before one byte of the body is read:
    ``ENGINE_IMPORT_MAX_BYTES``; every other route up to ``ENGINE_REQUEST_MAX_BYTES``
    (1 MiB). A declared ``Content-Length`` over the limit is refused at once; a body that
    grows past it while being read is refused then (413).
-3. **Memory.** At most ``LARGE_BODIES_AT_ONCE`` bodies larger than the small limit are
+3. **Values.** Once read, a body holding more than ``MAX_JSON_VALUES`` JSON values is refused with
+   413 before any model validates it (json_values.py).
+4. **Memory.** At most ``LARGE_BODIES_AT_ONCE`` bodies larger than the small limit are
    read and handled at the same time, and at most one per user; the others wait (without
    being read) for a turn, so six signed-in 30 MiB imports cannot each hold their copies
    in memory together, nor one user take every turn.
-4. **Time.** Every part of a body must arrive within ``BODY_IDLE_SECONDS``, and the body
+5. **Time.** Every part of a body must arrive within ``BODY_IDLE_SECONDS``, and the body
    as a whole at ``BODY_MIN_RATE`` bytes a second or faster after ``BODY_GRACE_SECONDS``;
    otherwise 408 and the connection is closed. A stalled upload so gives its turn back
    instead of holding it for ever.
@@ -38,6 +40,7 @@ from .deps import (
     audit_unauthenticated,
     presented_credential,
 )
+from .json_values import too_many_values, too_many_values_message
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 ANONYMOUS_BODY_PATHS = frozenset({"/api/auth/login"})
@@ -210,6 +213,9 @@ class BodySizeLimit:
             messages.append({"type": "http.request", "body": message.get("body", b""), "more_body": more})
         if not messages:
             messages.append({"type": "http.request", "body": b"", "more_body": False})
+        if too_many_values([m["body"] for m in messages if m["body"]]):
+            await _answer(send, 413, "too_many_values", too_many_values_message())
+            return
 
         async def replay() -> Message:
             if messages:

@@ -14,7 +14,7 @@ from assembly_engine.services.auth.sign_in import SignInLanes, sign_in
 from assembly_engine.services.auth.throttle import PasswordGate, PasswordThrottle, TooManyAttempts
 from assembly_engine.services.auth.users import Role, UserService
 from assembly_engine.services.container import EngineServices
-from assembly_engine.services.errors import Denied
+from assembly_engine.services.errors import Unauthorized
 from tests.support import ADMIN_PASSWORD, PASSWORD
 
 
@@ -63,7 +63,7 @@ def test_an_admins_right_sign_in_takes_the_reserved_lane(engine: EngineServices)
         assert signed_in.user.username == "admin"
         # A client that has failed once does not get the reserved lane.
         common.release()
-        with pytest.raises(Denied):
+        with pytest.raises(Unauthorized):
             await sign_in(engine.accounts, lanes, "admin", "wrong guess", "10.0.0.7")
         await common.acquire()
         with pytest.raises(TooManyAttempts):

@@ -9,12 +9,12 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ..services.errors import ServiceError
-from ..services.request_bodies import NotJsonValue
-from .responses import JsonResponse
+from assembly_engine.api.responses import JsonResponse
+from assembly_engine.services.errors import EngineError
+from assembly_engine.services.request_bodies import NotJsonValue
 
 # The one table of refusals: each error code and its HTTP status (Docs/assemblies.md §7,
-# "Error codes"). Service and storage errors carry a code (persistence/errors.py,
+# "Error codes"). Service and storage errors carry a code (storage/contract/errors.py,
 # services/errors.py); a refusal that starts as an HTTP status (FastAPI's own 404, 405, …)
 # gets the first code listed for it.
 ERROR_STATUS: dict[str, int] = {
@@ -92,8 +92,8 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _api_error(_: Request, exc: ApiError) -> JsonResponse:
         return error_response(exc.status, exc.error, exc.message, exc.headers)
 
-    @app.exception_handler(ServiceError)
-    async def _service_error(_: Request, exc: ServiceError) -> JsonResponse:
+    @app.exception_handler(EngineError)
+    async def _service_error(_: Request, exc: EngineError) -> JsonResponse:
         headers = {}
         retry_after = getattr(exc, "retry_after", None)
         if retry_after is not None:

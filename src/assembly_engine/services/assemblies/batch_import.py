@@ -13,12 +13,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from ...types import Domain
-from ..audit import Outcome
-from ..caller import Caller
-from ..errors import InvalidInput, ServiceError
-from .formats import ImportedAssembly
-from .importing import Importing
+from assembly_engine.domain.types import Domain
+from assembly_engine.services.assemblies.formats import ImportedAssembly
+from assembly_engine.services.assemblies.importing import Importing
+from assembly_engine.services.audit import Outcome
+from assembly_engine.services.caller import Caller
+from assembly_engine.services.errors import EngineError, InvalidInput
 
 # Concurrent writers of a batch import: enough to fill the journal's group commits.
 BATCH_WORKERS = 32
@@ -37,19 +37,19 @@ class ImportItem:
     problem: str | None = None
 
 
-def _failed(index: int, error: ServiceError) -> dict[str, Any]:
+def _failed(index: int, error: EngineError) -> dict[str, Any]:
     return {"index": index, "status": "failed", "error": error.code, "message": error.message}
 
 
 def _concurrently(
     work: Callable[[_Item], _Result], items: list[_Item], name: str
-) -> list[_Result | ServiceError]:
+) -> list[_Result | EngineError]:
     """``work`` of every item on up to BATCH_WORKERS threads, a refusal as its result."""
 
-    def attempt(item: _Item) -> _Result | ServiceError:
+    def attempt(item: _Item) -> _Result | EngineError:
         try:
             return work(item)
-        except ServiceError as exc:
+        except EngineError as exc:
             return exc
 
     workers = max(1, min(BATCH_WORKERS, len(items)))
@@ -79,7 +79,7 @@ def import_batch(
 
     parsed: list[tuple[int, ImportedAssembly]] = []
     for index, outcome in enumerate(_concurrently(validate, items, "import-check")):
-        if isinstance(outcome, ServiceError):
+        if isinstance(outcome, EngineError):
             results[index] = _failed(index, outcome)
         else:
             parsed.append((index, outcome))
@@ -93,7 +93,7 @@ def import_batch(
     elif parsed:
         written = _concurrently(lambda i: importing.write(caller, i[1], domain), parsed, "import")
         for (index, _), result in zip(parsed, written, strict=True):
-            if isinstance(result, ServiceError):
+            if isinstance(result, EngineError):
                 results[index] = _failed(index, result)
             else:
                 record, created = result

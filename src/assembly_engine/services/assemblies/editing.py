@@ -9,17 +9,16 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ...clock import utc_now
-from ...persistence.cache import StaleRevision
-from ...persistence.models import AssemblyRecord, PayloadRef
-from ...types import KIND_TYPES, AssemblyKind
-from ..auth import policy
-from ..caller import Caller
-from ..errors import Conflict, InvalidInput
-from .changes import Changes
-from .inputs import AssemblyChanges, CloneRequest, NewAssembly
-from .records import Details, require_whole_row
-from .views import record_view
+from assembly_engine.domain.clock import utc_now
+from assembly_engine.domain.types import KIND_TYPES, AssemblyKind
+from assembly_engine.services.assemblies.changes import Changes
+from assembly_engine.services.assemblies.inputs import AssemblyChanges, CloneRequest, NewAssembly
+from assembly_engine.services.assemblies.records import Details, require_whole_row
+from assembly_engine.services.assemblies.views import record_view
+from assembly_engine.services.auth import policy
+from assembly_engine.services.caller import Caller
+from assembly_engine.services.errors import InvalidInput
+from assembly_engine.storage.contract.models import AssemblyRecord, PayloadContent
 
 
 def check_variables(metadata: dict[str, Any] | None) -> None:
@@ -93,52 +92,48 @@ class Editing:
         check_variables(changes.metadata)
         with self._changes.audited(caller, "assembly.update", domain=domain, guid=guid):
             require_whole_row(current)
-            if revision is not None and revision != current.record.revision:
-                raise Conflict(str(StaleRevision(guid, revision, current.record.revision)))
-            new_ref: PayloadRef | None = None
-            type_changed = new_type != current.record.assembly_type
-            if changes.payload is not None or type_changed:
+            new_content: PayloadContent | None = None
+            if changes.payload is not None or new_type != current.record.assembly_type:
                 previous = self._contents.read(current)
                 content = self._contents.build(changes.payload or {}, kind, new_type, previous)
-                if content != previous:
-                    new_ref = self._contents.store(content)
-            updates: dict[str, Any] = {
-                "updated_at": utc_now(),
-                "updated_by": caller.username,
-                "assembly_type": new_type,
-            }
-            for name in ("display_name", "summary", "category", "version"):
-                if name in changes.model_fields_set:
-                    value = getattr(changes, name)
-                    if name == "display_name" and value is None:
-                        raise InvalidInput("display_name cannot be empty.")
-                    updates[name] = value
-            if changes.tags is not None:
-                updates["tags_json"] = json.dumps(changes.tags, ensure_ascii=False)
+                new_content = content if content != previous else None
+            with self._changes.cache.new_payload(new_content) as new_ref:
+                updates: dict[str, Any] = {
+                    "updated_at": utc_now(),
+                    "updated_by": caller.username,
+                    "assembly_type": new_type,
+                }
+                for name in ("display_name", "summary", "category", "version"):
+                    if name in changes.model_fields_set:
+                        value = getattr(changes, name)
+                        if name == "display_name" and value is None:
+                            raise InvalidInput("display_name cannot be empty.")
+                        updates[name] = value
+                if changes.tags is not None:
+                    updates["tags_json"] = json.dumps(changes.tags, ensure_ascii=False)
 
-            def change(record: AssemblyRecord) -> AssemblyRecord:
-                fields = dict(updates)
-                if changes.metadata is not None:
-                    merged = record.metadata
-                    for key, value in changes.metadata.items():
-                        if value is None:
-                            merged.pop(key, None)
-                        else:
-                            merged[key] = value
-                    fields["metadata_json"] = json.dumps(merged, ensure_ascii=False)
-                if new_ref is not None:
-                    fields["payload"] = new_ref
-                return record.evolve(**fields)
+                def change(record: AssemblyRecord) -> AssemblyRecord:
+                    fields = dict(updates)
+                    if changes.metadata is not None:
+                        merged = record.metadata
+                        for key, value in changes.metadata.items():
+                            if value is None:
+                                merged.pop(key, None)
+                            else:
+                                merged[key] = value
+                        fields["metadata_json"] = json.dumps(merged, ensure_ascii=False)
+                    if new_ref is not None:
+                        fields["payload"] = new_ref
+                    return record.evolve(**fields)
 
-            updated = self._changes.update(
-                caller,
-                "assembly.update",
-                current,
-                change,
-                lambda record: f"revision {record.revision}",
-                expected_revision=revision,
-                new_ref=new_ref,
-            )
+                updated = self._changes.update(
+                    caller,
+                    "assembly.update",
+                    current,
+                    change,
+                    lambda record: f"revision {record.revision}",
+                    expected_revision=revision,
+                )
         return record_view(updated, include_payload_guid=caller.is_admin)
 
     def delete(self, caller: Caller, guid: str, *, expected_revision: int | None = None) -> dict[str, Any]:
@@ -154,8 +149,7 @@ class Editing:
             deleted = self._changes.commit(
                 lambda: self._cache.delete(
                     guid, expected_revision=expected_revision, note=lambda _: note, actor=caller.username
-                ),
-                None,
+                )
             )
         return {
             "assembly_guid": guid,

@@ -10,20 +10,25 @@ import dataclasses
 import json
 from typing import Any
 
-from ...clock import utc_now
-from ...persistence.models import AssemblyRecord, CachedAssembly
-from ...types import Domain
-from ..audit import Outcome
-from ..auth import policy
-from ..caller import Caller
-from ..errors import InvalidInput, NotAnAssemblyDocument, TooLarge
-from ..request_bodies import json_problem
-from .changes import Changes
-from .formats import ImportedAssembly, InvalidDocument, NotAnAssembly, import_value
-from .legacy import DocumentTooLarge
-from .payload_codec import content_to_api
-from .records import Details, new_record
-from .views import record_view
+from assembly_engine.domain.clock import utc_now
+from assembly_engine.domain.types import Domain
+from assembly_engine.services.assemblies.changes import Changes
+from assembly_engine.services.assemblies.formats import (
+    ImportedAssembly,
+    InvalidDocument,
+    NotAnAssembly,
+    import_value,
+)
+from assembly_engine.services.assemblies.legacy import DocumentTooLarge
+from assembly_engine.services.assemblies.payload_codec import content_to_api
+from assembly_engine.services.assemblies.records import Details, new_record
+from assembly_engine.services.assemblies.views import record_view
+from assembly_engine.services.audit import Outcome
+from assembly_engine.services.auth import policy
+from assembly_engine.services.caller import Caller
+from assembly_engine.services.errors import InvalidInput, NotAnAssemblyDocument, TooLarge
+from assembly_engine.services.request_bodies import json_problem
+from assembly_engine.storage.contract.models import AssemblyRecord, CachedAssembly
 
 
 class Importing:
@@ -141,8 +146,11 @@ class Importing:
         self, caller: Caller, existing: CachedAssembly, imported: ImportedAssembly, details: Details
     ) -> dict[str, Any]:
         guid, domain = existing.assembly_guid, existing.domain
-        with self.changes.audited(caller, "assembly.import", domain=domain, guid=guid):
-            ref = self.changes.contents.store(imported.content)
+        with (
+            self.changes.audited(caller, "assembly.import", domain=domain, guid=guid),
+            self.changes.cache.new_payload(imported.content) as ref,
+        ):
+            assert ref is not None  # content was given
 
             def change(record: AssemblyRecord) -> AssemblyRecord:
                 # Every column is replaced, so the row is whole again (Details.given has no
@@ -163,6 +171,5 @@ class Importing:
                 existing,
                 change,
                 lambda _: f"replaced in place: {imported.display_name}",
-                new_ref=ref,
             )
         return record_view(updated, include_payload_guid=caller.is_admin)

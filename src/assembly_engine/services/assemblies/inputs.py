@@ -8,9 +8,9 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, ConfigDict, Field, StrictBool, ValidationInfo
 
-from ... import input_limits as limits
-from ...types import KIND_TYPES, AssemblyKind, AssemblyType, Domain
-from ..request_bodies import StrictModel, WholeNumber
+from assembly_engine import input_limits as limits
+from assembly_engine.domain.types import KIND_TYPES, AssemblyKind, AssemblyType, Domain
+from assembly_engine.services.request_bodies import StrictModel, WholeNumber
 
 
 def _one_line_name(max_chars: int) -> AfterValidator:

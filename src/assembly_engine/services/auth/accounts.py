@@ -11,15 +11,15 @@ import hmac
 from dataclasses import dataclass, replace
 from typing import Any, NoReturn
 
-from ...types import Role
-from ..audit import Outcome
-from ..caller import Auditor, Caller
-from ..errors import Denied, InvalidInput, NotFound
-from . import policy
-from .dev_mode import DevModeService, DevModeState
-from .sessions import Session, SessionService, hash_token
-from .throttle import PasswordGate, TooManyAttempts
-from .users import AuthError, InvalidCredentials, User, UserService
+from assembly_engine.domain.types import Role
+from assembly_engine.services.audit import Outcome
+from assembly_engine.services.auth import policy
+from assembly_engine.services.auth.dev_mode import DevModeService, DevModeState
+from assembly_engine.services.auth.sessions import Session, SessionService, hash_token
+from assembly_engine.services.auth.throttle import PasswordGate, TooManyAttempts
+from assembly_engine.services.auth.users import AuthError, InvalidCredentials, User, UserService
+from assembly_engine.services.caller import Auditor, Caller
+from assembly_engine.services.errors import InvalidInput, NotFound, denied
 
 __all__ = ["AccountService", "SignedIn", "TooManyAttempts"]
 
@@ -123,7 +123,7 @@ class AccountService:
             user=self.logged_name(username),
             detail="unknown user, wrong password or disabled account",
         )
-        raise Denied("unauthorized", exc.message) from None
+        raise denied("unauthorized", exc.message) from None
 
     def open_session(self, user: User) -> SignedIn:
         token, session = self.sessions.create(user.username)
@@ -214,7 +214,7 @@ class AccountService:
             raise
         except InvalidCredentials:
             self.auditor.record(caller, action, Outcome.DENIED, detail="password re-check failed")
-            raise Denied("forbidden", "The password is not correct; Dev Mode stays off.") from None
+            raise denied("forbidden", "The password is not correct; Dev Mode stays off.") from None
         except AuthError as exc:
             self.auditor.record(caller, action, Outcome.FAILED, detail=exc.message)
             raise
@@ -239,7 +239,7 @@ class AccountService:
         assert caller.username is not None  # may_manage_users let only admins through
         if not current_password:
             self.auditor.record(caller, action, Outcome.DENIED, detail=f"{what}: no password re-check sent")
-            raise Denied("forbidden", RECHECK_MESSAGE)
+            raise denied("forbidden", RECHECK_MESSAGE)
         try:
             ok = self.passwords.verify(caller.username, current_password, caller.address)
         except TooManyAttempts:
@@ -247,7 +247,7 @@ class AccountService:
             raise
         if not ok:
             self.auditor.record(caller, action, Outcome.DENIED, detail=f"{what}: password re-check failed")
-            raise Denied(
+            raise denied(
                 "forbidden",
                 "The password re-check failed: current_password is not your password. Nothing was changed.",
             )
@@ -280,7 +280,7 @@ class AccountService:
                 Outcome.DENIED,
                 detail=f"{username}: own password change without the current password",
             )
-            raise Denied("forbidden", "To change your password, send current_password as well.")
+            raise denied("forbidden", "To change your password, send current_password as well.")
         try:
             ok = self.passwords.verify(username, current_password, caller.address)
         except TooManyAttempts:
@@ -295,7 +295,7 @@ class AccountService:
                 Outcome.DENIED,
                 detail=f"{username}: own password change with a wrong current password",
             )
-            raise Denied(
+            raise denied(
                 "forbidden", "current_password is not your current password; your password was not changed."
             )
 

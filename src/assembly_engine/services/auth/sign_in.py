@@ -20,10 +20,10 @@ import asyncio
 
 from starlette.concurrency import run_in_threadpool
 
-from ...types import Role
-from .accounts import AccountService, SignedIn
-from .throttle import Attempt, TooManyAttempts
-from .users import HASH_WAIT_SECONDS, MAX_CONCURRENT_HASHES, InvalidCredentials
+from assembly_engine.domain.types import Role
+from assembly_engine.services.auth.accounts import AccountService, SignedIn
+from assembly_engine.services.auth.throttle import Attempt, TooManyAttempts
+from assembly_engine.services.auth.users import HASH_WAIT_SECONDS, MAX_CONCURRENT_HASHES, InvalidCredentials
 
 BUSY_MESSAGE = "The engine is checking too many passwords at once; try again in a moment."
 

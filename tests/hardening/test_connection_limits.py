@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import socket
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -118,18 +117,8 @@ def test_half_sent_requests_cannot_lock_anyone_out_of_a_low_descriptor_limit(tmp
     connection, a save answered 503 and an audit entry was lost. Here the engine gets 400
     descriptors (a hard limit it cannot raise) and 700 half-sent requests arrive."""
     fd_limit = 400
-    engine = EngineProcess(
-        tmp_path / "home",
-        tmp_path / "staging",
-        command=[
-            "prlimit",
-            f"--nofile={fd_limit}:{fd_limit}",
-            sys.executable,
-            "-m",
-            "assembly_engine.cli",
-            "serve",
-        ],
-    )
+    engine = EngineProcess(tmp_path / "home", tmp_path / "staging")
+    engine.command = ["prlimit", f"--nofile={fd_limit}:{fd_limit}", *engine.command]
     engine.start()
     attackers: list[socket.socket] = []
     try:

@@ -42,9 +42,9 @@ def _count_up_to(value: Any, limit: int) -> int:
                 stack.append(child)
             else:
                 count += 1
-        if count > limit:
-            return limit + 1
-    return count
+                if count > limit:
+                    return limit + 1
+    return count if count <= limit else limit + 1
 
 
 def too_many_values(chunks: list[bytes], limit: int = MAX_JSON_VALUES) -> bool:

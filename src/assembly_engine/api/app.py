@@ -16,6 +16,7 @@ from fastapi import FastAPI
 from assembly_engine.api.client_origin import ClientOrigin, parse_trusted_proxies
 from assembly_engine.api.errors import install_error_handlers
 from assembly_engine.api.fast_lane import FastLane
+from assembly_engine.api.head_requests import HeadAsGet
 from assembly_engine.api.limits import BodySizeLimit
 from assembly_engine.api.responses import JsonResponse
 from assembly_engine.api.routes import admin, assemblies, auth, dev_mode, health, users
@@ -85,6 +86,7 @@ def create_app(
     )
     app.add_middleware(ClientOrigin, trusted_proxies=trusted_proxies)
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(HeadAsGet)  # outermost: every layer sees the GET a HEAD stands for
     # The assembly routes early: the list is by far the busiest route. Dev Mode's
     # /api/assemblies/dev-mode must come before the assemblies' /{guid}.
     for module in (dev_mode, assemblies, health, auth, users, admin):

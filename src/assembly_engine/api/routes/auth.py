@@ -11,7 +11,7 @@ from assembly_engine.api.answers import LoggedIn, SessionState, SignedOut, Who
 from assembly_engine.api.deps import (
     CSRF_COOKIE,
     SESSION_COOKIE,
-    Auth,
+    AuthOrAnonymous,
     RequestAuth,
     Services,
     SignedIn,
@@ -94,7 +94,7 @@ def me(auth: SignedIn, engine: Services) -> dict[str, Any]:
 @router.get(
     "/session", response_model=SessionState, response_model_exclude_unset=True, responses=error_responses(401)
 )
-def session(auth: Auth, engine: Services) -> dict[str, Any]:
+def session(auth: AuthOrAnonymous, engine: Services) -> dict[str, Any]:
     """Like /me, but "not signed in" is an answer (200), not an error: the web UI asks
     this on every page load. A session that stopped working says why (``ended``)."""
     if auth.session is None or auth.caller.actor is None:

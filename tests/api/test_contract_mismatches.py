@@ -1,0 +1,29 @@
+"""Small contract mismatches of issue 23, 17, over the ASGI app with real SQLite files."""
+
+from __future__ import annotations
+
+from tests.api.support import OPERATOR, OPERATOR_NAME, OPERATOR_PASSWORD, ApiEngine, bearer, login
+
+
+def test_the_session_of_a_bearer_that_stopped_working_is_an_answer(api: ApiEngine) -> None:
+    token = login(api.client, OPERATOR_NAME, OPERATOR_PASSWORD)
+    assert api.client.post("/api/auth/logout", headers=bearer(token)).status_code == 200
+    api.client.cookies.clear()
+    ended = api.client.get("/api/auth/session", headers=bearer(token))
+    assert ended.status_code == 200, ended.text
+    assert ended.json() == {"signed_in": False, "ended": "revoked"}
+    unknown = api.client.get("/api/auth/session", headers=bearer("x" * 43))
+    assert unknown.status_code == 200, unknown.text
+    assert unknown.json()["signed_in"] is False
+    # Every other route still refuses such a token.
+    assert api.client.get("/api/auth/me", headers=bearer(token)).status_code == 401
+
+
+def test_head_is_answered_wherever_get_is(api: ApiEngine) -> None:
+    for path, headers in (("/api/health", {}), ("/api/assemblies", api.headers(OPERATOR))):
+        got = api.client.get(path, headers=headers)
+        head = api.client.head(path, headers=headers)
+        assert head.status_code == got.status_code == 200, (path, head.status_code)
+        assert head.content == b""
+        assert head.headers["content-type"] == got.headers["content-type"]
+    assert api.client.head("/api/auth/login").status_code == 405  # no GET there either

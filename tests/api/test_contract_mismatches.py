@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.api.support import OPERATOR, OPERATOR_NAME, OPERATOR_PASSWORD, ApiEngine, bearer, login
+from tests.api.support import ADMIN, OPERATOR, OPERATOR_NAME, OPERATOR_PASSWORD, ApiEngine, bearer, login
 
 
 def test_the_session_of_a_bearer_that_stopped_working_is_an_answer(api: ApiEngine) -> None:
@@ -27,3 +27,11 @@ def test_head_is_answered_wherever_get_is(api: ApiEngine) -> None:
         assert head.content == b""
         assert head.headers["content-type"] == got.headers["content-type"]
     assert api.client.head("/api/auth/login").status_code == 405  # no GET there either
+
+
+def test_the_prune_refusal_speaks_of_pruning(api: ApiEngine) -> None:
+    for caller, status in ((ADMIN, 403), (OPERATOR, 403)):
+        refused = api.request(caller, "POST", "/api/admin/history/prune", json={})
+        assert refused.status_code == status, refused.text
+        message = refused.json()["message"]
+        assert "prun" in message.lower() and "queue" not in message.lower(), message

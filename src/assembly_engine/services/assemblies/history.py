@@ -368,7 +368,7 @@ class HistoryService:
         self, caller: Caller, *, keep: int | None = None, trash_days: int | None = None
     ) -> dict[str, Any]:
         """Apply retention now (``keep``/``trash_days`` default to the settings)."""
-        self._auditor.require(policy.may_flush(caller.actor), caller, "history.prune")
+        self._auditor.require(policy.may_prune(caller.actor), caller, "history.prune")
         keep = self.keep if keep is None else keep
         trash_days = self.trash_days if trash_days is None else trash_days
         if keep < 0 or trash_days < 0:

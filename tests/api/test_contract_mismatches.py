@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from tests.api.support import ADMIN, OPERATOR, OPERATOR_NAME, OPERATOR_PASSWORD, ApiEngine, bearer, login
+from tests.api.support import (
+    ADMIN,
+    OPERATOR,
+    OPERATOR_NAME,
+    OPERATOR_PASSWORD,
+    ApiEngine,
+    bearer,
+    create_body,
+    login,
+)
 
 
 def test_the_session_of_a_bearer_that_stopped_working_is_an_answer(api: ApiEngine) -> None:
@@ -35,3 +44,21 @@ def test_the_prune_refusal_speaks_of_pruning(api: ApiEngine) -> None:
         assert refused.status_code == status, refused.text
         message = refused.json()["message"]
         assert "prun" in message.lower() and "queue" not in message.lower(), message
+
+
+def test_a_revision_has_one_address_and_a_short_404(api: ApiEngine) -> None:
+    made = api.request(OPERATOR, "POST", "/api/assemblies", json=create_body("user"))
+    assert made.status_code == 201, made.text
+    guid = made.json()["assembly_guid"]
+    for step in range(30):
+        edit = {"summary": f"edit {step}"}
+        assert api.request(OPERATOR, "PUT", f"/api/assemblies/{guid}", json=edit).status_code == 200
+    assert api.request(OPERATOR, "GET", f"/api/assemblies/{guid}/revisions/1").status_code == 200
+    for alias in ("01", "001", "+1", "1.0"):
+        refused = api.request(OPERATOR, "GET", f"/api/assemblies/{guid}/revisions/{alias}")
+        assert refused.status_code == 422, (alias, refused.text)
+        assert "leading zero" in refused.text or "integer" in refused.text
+    missing = api.request(OPERATOR, "GET", f"/api/assemblies/{guid}/revisions/999")
+    assert missing.status_code == 404
+    message = missing.json()["message"]
+    assert "31 kept, from 1 to 31" in message and "2, 3" not in message and len(message) < 250

@@ -80,9 +80,13 @@ class History:
         for item in self.revisions:
             if item.revision == number:
                 return item
-        known = ", ".join(str(r.revision) for r in self.revisions)
+        # The range, never the list: an assembly may keep thousands of revisions.
+        first, last = self.revisions[0].revision, self.revisions[-1].revision
         guid = self.revisions[-1].record.assembly_guid
-        raise NotFound(f"Assembly {guid} has no revision {number} (kept revisions: {known}).")
+        raise NotFound(
+            f"Assembly {guid} has no revision {number} ({len(self.revisions)} kept, from {first} "
+            f"to {last}; GET /api/assemblies/{guid}/revisions lists them)."
+        )
 
 
 def changed_fields(before: AssemblyRecord | None, after: AssemblyRecord) -> list[str]:

@@ -72,19 +72,24 @@ def test_a_sign_in_flood_leaves_pages_fast_and_admins_in(engine: EngineProcess) 
         with _client(engine, "127.0.0.1") as user:
             deadline = time.monotonic() + ATTACK_SECONDS
             next_admin = time.monotonic() + 1.0
-            while time.monotonic() < deadline:
+            # At least ATTACK_SECONDS, and until three admin sign-ins were tried (a busy
+            # machine may need longer), at most 30 s more.
+            while time.monotonic() < deadline or (
+                len(admin_sign_ins) < 3 and time.monotonic() < deadline + 30
+            ):
                 for path in ("/api/auth/me", "/api/assemblies"):
                     started = time.monotonic()
                     assert user.get(path, headers=headers).status_code == 200
                     page_ms.append((time.monotonic() - started) * 1000)
                 if time.monotonic() >= next_admin and len(admin_sign_ins) < 3:
                     # The admin, from a client that never failed, with the right password.
+                    asked = time.monotonic()
                     with _client(engine, f"127.0.2.{len(admin_sign_ins) + 1}") as admin:
                         got = admin.post(
                             "/api/auth/login", json={"username": "admin", "password": ADMIN_PASSWORD}
                         )
                     admin_sign_ins.append(got.status_code)
-                    admin_ms.append((time.monotonic() - next_admin) * 1000)
+                    admin_ms.append((time.monotonic() - asked) * 1000)
                     next_admin = time.monotonic() + 2.0
                 time.sleep(0.05)
     finally:

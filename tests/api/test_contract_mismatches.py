@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from tests.api.support import (
     ADMIN,
     OPERATOR,
@@ -62,3 +64,16 @@ def test_a_revision_has_one_address_and_a_short_404(api: ApiEngine) -> None:
     assert missing.status_code == 404
     message = missing.json()["message"]
     assert "31 kept, from 1 to 31" in message and "2, 3" not in message and len(message) < 250
+
+
+def test_a_non_latin_attachment_name_keeps_its_extension_in_the_ascii_fallback(api: ApiEngine) -> None:
+    body = create_body("user")
+    body["payload"] = {"script": "echo", "files": [{"file_name": "отчёт.txt", "data": "aGk="}]}
+    made = api.request(OPERATOR, "POST", "/api/assemblies", json=body)
+    assert made.status_code == 201, made.text
+    guid = made.json()["assembly_guid"]
+    got = api.request(OPERATOR, "GET", f"/api/assemblies/{guid}/files/{quote('отчёт.txt')}")
+    assert got.status_code == 200 and got.content == b"hi"
+    disposition = got.headers["content-disposition"]
+    assert 'filename="download.txt"' in disposition, disposition
+    assert "filename*=UTF-8''" + quote("отчёт.txt", safe="") in disposition

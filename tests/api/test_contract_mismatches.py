@@ -77,3 +77,11 @@ def test_a_non_latin_attachment_name_keeps_its_extension_in_the_ascii_fallback(a
     disposition = got.headers["content-disposition"]
     assert 'filename="download.txt"' in disposition, disposition
     assert "filename*=UTF-8''" + quote("отчёт.txt", safe="") in disposition
+
+
+def test_document_base64_may_not_be_empty_and_the_schema_says_so(api: ApiEngine) -> None:
+    schema = api.client.get("/openapi.json").json()["components"]["schemas"]["ImportRequest"]
+    assert schema["properties"]["document_base64"]["anyOf"][0]["minLength"] == 1
+    refused = api.request(OPERATOR, "POST", "/api/assemblies/import", json={"document_base64": ""})
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["message"]

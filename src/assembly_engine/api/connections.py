@@ -143,6 +143,10 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         self._head_timer = None
         if self._headers_done or self.transport.is_closing():
             return
+        if self.cycle is not None and not self.cycle.response_complete:
+            # A pipelined head behind an answer still being made: its time starts later.
+            self._arm_head_timer()
+            return
         self._refuse(
             408,
             "request_timeout",

@@ -100,6 +100,11 @@ class Settings:
         "ENGINE_SESSION_TTL_SECONDS",
         "lifetime of a sign-in session",
     )
+    token_max_days: int = setting(
+        90,
+        "ENGINE_TOKEN_MAX_DAYS",
+        "longest lifetime, in days, of an API token (POST /api/tokens)",
+    )
     import_max_bytes: int = setting(
         32 * 1024 * 1024,
         "ENGINE_IMPORT_MAX_BYTES",
@@ -177,6 +182,8 @@ class Settings:
                 validate_database_url(self.database_url)
             except InvalidDatabaseUrl as exc:
                 raise ValueError(f"ENGINE_DATABASE_URL (--database-url): {exc}") from None
+        if self.token_max_days < 1:
+            raise ValueError(f"ENGINE_TOKEN_MAX_DAYS: expected 1 or more days, got {self.token_max_days}")
         if self.log_format not in ("text", "json"):
             raise ValueError(f"ENGINE_LOG_FORMAT: expected text or json, got {self.log_format!r}")
         if self.metrics_listen:

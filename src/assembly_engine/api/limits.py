@@ -99,12 +99,12 @@ def _authenticated(engine: EngineServices, scope: Scope, headers: dict[str, str]
     if token is None:
         audit_unauthenticated(engine, address, scope["method"], scope["path"])
         raise _Refused(SIGN_IN_FIRST)
-    # The route's own dependency decides everything else (locality, CSRF).
+    # The route's own dependency decides everything else (locality, CSRF, token scopes).
     if engine.is_cli_token(token):
         return "\x00cli"  # no username can hold NUL
-    session = engine.sessions.resolve(token)
-    if session is not None:
-        return session.username
+    owner = engine.credential_owner(token)
+    if owner is not None:
+        return owner
     audit_token_refusal(engine, address, scope["method"], scope["path"])
     raise _Refused(UNKNOWN_TOKEN)
 

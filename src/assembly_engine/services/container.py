@@ -16,6 +16,7 @@ from assembly_engine.services.assemblies.history import HistoryService
 from assembly_engine.services.assemblies.service import AssemblyService
 from assembly_engine.services.audit import AuditLog
 from assembly_engine.services.auth.accounts import AccountService
+from assembly_engine.services.auth.api_tokens import TokenService
 from assembly_engine.services.auth.dev_mode import DevModeService
 from assembly_engine.services.auth.sessions import SessionService
 from assembly_engine.services.auth.sign_in import SignInLanes
@@ -63,6 +64,7 @@ class EngineServices:
     history: HistoryService
     accounts: AccountService
     maintenance: MaintenanceService
+    tokens: TokenService
     cli_token: str
     sign_in_lanes: SignInLanes = field(default_factory=SignInLanes)  # awaited sign-ins
 
@@ -127,6 +129,7 @@ class EngineServices:
                     users, sessions, dev_mode, passwords, auditor, store.secret("audit-names")
                 ),
                 maintenance=MaintenanceService(storage, storage.backend.maintenance(), auditor),
+                tokens=TokenService(store, auditor, settings.token_max_days),
                 cli_token=secrets.token_urlsafe(32),
             )
         except BaseException:
@@ -135,6 +138,19 @@ class EngineServices:
 
     def is_cli_token(self, token: str | None) -> bool:
         return token is not None and hmac.compare_digest(token.encode(), self.cli_token.encode())
+
+    def credential_is_live(self, token: str) -> bool:
+        """A live session or API token (what it may do is decided later, per route)."""
+        if self.tokens.looks_like_token(token):
+            return self.tokens.is_live(token)
+        return self.sessions.resolve(token) is not None
+
+    def credential_owner(self, token: str) -> str | None:
+        """The user a live session or API token belongs to; None when it does not work."""
+        if self.tokens.looks_like_token(token):
+            return self.tokens.live_owner(token)
+        session = self.sessions.resolve(token)
+        return None if session is None else session.username
 
     def publish_cli_access(self, url: str) -> Path:
         """Write <home>/cli.json (owner-only) so the CLI can reach this running engine."""

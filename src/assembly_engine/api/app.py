@@ -16,6 +16,7 @@ from fastapi import FastAPI
 from assembly_engine.api.client_origin import ClientOrigin, parse_trusted_proxies
 from assembly_engine.api.errors import install_error_handlers
 from assembly_engine.api.fast_lane import FastLane
+from assembly_engine.api.head_requests import HeadAsGet
 from assembly_engine.api.limits import BodySizeLimit
 from assembly_engine.api.metrics_listener import start_metrics_listener
 from assembly_engine.api.request_telemetry import RequestTelemetry
@@ -109,6 +110,7 @@ def create_app(
     )
     app.add_middleware(ClientOrigin, trusted_proxies=trusted_proxies)
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(HeadAsGet)  # every inner layer sees the GET a HEAD stands for
     app.add_middleware(RequestTelemetry, direct_paths=frozenset({"/api/assemblies"}))  # outermost
     # The assembly routes early: the list is by far the busiest route. Dev Mode's
     # /api/assemblies/dev-mode must come before the assemblies' /{guid}.

@@ -131,6 +131,24 @@ async def authenticate(request: Request, engine: Services) -> RequestAuth:
 
 Auth = Annotated[RequestAuth, Depends(authenticate)]
 
+
+async def authenticate_or_anonymous(request: Request, engine: Services) -> RequestAuth:
+    """As :func:`authenticate`, but a Bearer token that stopped working makes the caller
+    anonymous instead of 401 (``GET /api/auth/session`` answers 200 either way, §7)."""
+    try:
+        return await authenticate(request, engine)
+    except ApiError as exc:
+        if exc.status != 401:
+            raise
+    try:
+        token, via_cookie = presented_credential(request.headers, request.cookies)
+    except MalformedAuthorization:
+        token, via_cookie = None, False
+    return RequestAuth(Caller(None, address=client_address(request)), None, token, via_cookie)
+
+
+AuthOrAnonymous = Annotated[RequestAuth, Depends(authenticate_or_anonymous)]
+
 NOT_SIGNED_IN = "Sign in first (POST /api/auth/login)."
 
 

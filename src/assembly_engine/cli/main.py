@@ -65,6 +65,7 @@ def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
     import uvicorn
 
     from assembly_engine.api.app import create_app
+    from assembly_engine.api.connections import engine_protocol
 
     settings = settings_of(ctx).with_overrides(host=host, port=port)
     taken = engine_running(settings)
@@ -86,6 +87,7 @@ def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
         log_level="warning",
         timeout_graceful_shutdown=30,
         proxy_headers=False,
+        http=engine_protocol(),  # header, time and connection limits (api/connections.py)
     )
     if getattr(app.state, "startup_error", None) is not None:
         sys.exit(3)

@@ -6,7 +6,7 @@ import hmac
 import logging
 import secrets
 import sys
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ from assembly_engine.services.auth.accounts import AccountService
 from assembly_engine.services.auth.api_tokens import TokenService
 from assembly_engine.services.auth.dev_mode import DevModeService
 from assembly_engine.services.auth.sessions import SessionService
+from assembly_engine.services.auth.sign_in import SignInLanes
 from assembly_engine.services.auth.throttle import PasswordGate, PasswordThrottle
 from assembly_engine.services.auth.users import UserService
 from assembly_engine.services.caller import Auditor
@@ -83,6 +84,7 @@ class EngineServices:
     cli_token: str
     checks: ScriptChecks
     drafts: ScriptDrafts
+    sign_in_lanes: SignInLanes = field(default_factory=SignInLanes)  # awaited sign-ins
 
     @classmethod
     def open(
@@ -171,6 +173,13 @@ class EngineServices:
         if self.tokens.looks_like_token(token):
             return self.tokens.is_live(token)
         return self.sessions.resolve(token) is not None
+
+    def credential_owner(self, token: str) -> str | None:
+        """The user a live session or API token belongs to; None when it does not work."""
+        if self.tokens.looks_like_token(token):
+            return self.tokens.live_owner(token)
+        session = self.sessions.resolve(token)
+        return None if session is None else session.username
 
     def publish_cli_access(self, url: str) -> Path:
         """Write <home>/cli.json (owner-only) so the CLI can reach this running engine."""

@@ -80,9 +80,13 @@ class History:
         for item in self.revisions:
             if item.revision == number:
                 return item
-        known = ", ".join(str(r.revision) for r in self.revisions)
+        # The range, never the list: an assembly may keep thousands of revisions.
+        first, last = self.revisions[0].revision, self.revisions[-1].revision
         guid = self.revisions[-1].record.assembly_guid
-        raise NotFound(f"Assembly {guid} has no revision {number} (kept revisions: {known}).")
+        raise NotFound(
+            f"Assembly {guid} has no revision {number} ({len(self.revisions)} kept, from {first} "
+            f"to {last}; GET /api/assemblies/{guid}/revisions lists them)."
+        )
 
 
 def changed_fields(before: AssemblyRecord | None, after: AssemblyRecord) -> list[str]:
@@ -374,7 +378,7 @@ class HistoryService:
         self, caller: Caller, *, keep: int | None = None, trash_days: int | None = None
     ) -> dict[str, Any]:
         """Apply retention now (``keep``/``trash_days`` default to the settings)."""
-        self._auditor.require(policy.may_flush(caller.actor), caller, "history.prune")
+        self._auditor.require(policy.may_prune(caller.actor), caller, "history.prune")
         keep = self.keep if keep is None else keep
         trash_days = self.trash_days if trash_days is None else trash_days
         if keep < 0 or trash_days < 0:

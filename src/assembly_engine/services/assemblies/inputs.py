@@ -194,6 +194,8 @@ def _sent_once(schema: dict[str, Any]) -> None:
     base64_text = {"type": "string", "pattern": BASE64_PATTERN, "contentEncoding": "base64"}
     for name in ("document_base64", "script_base64"):
         schema["properties"][name] = {"anyOf": [base64_text, {"type": "null"}], "default": None}
+    # No document is empty (refused with 422 as "not an assembly"); say so in the schema.
+    schema["properties"]["document_base64"]["anyOf"][0] = {**base64_text, "minLength": 1}
     schema["oneOf"] = [
         {"required": ["document"], "properties": {"document": {"not": {"type": "null"}}}},
         {"required": ["document_base64"], "properties": {"document_base64": {"type": "string"}}},

@@ -131,6 +131,11 @@ class TokenService:
         """Whether a token works at all (the body gate's question); nothing is recorded."""
         return _why_dead(self._row(raw), self._clock()) is None
 
+    def live_owner(self, raw: str) -> str | None:
+        """The owner of a token that works at all, or None; nothing is recorded."""
+        row = self._row(raw)
+        return row.username if row is not None and _why_dead(row, self._clock()) is None else None
+
     def authenticate(self, raw: str, *, scope: str | None, address: str | None, action: str) -> TokenUse:
         """The caller a token stands for, if it is live and grants ``scope`` (None: a route
         no token may use). Refusals are audited by token id and raised (401 or 403)."""

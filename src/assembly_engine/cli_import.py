@@ -35,6 +35,7 @@ from rich.progress import (
 )
 from rich.text import Text
 
+from . import library_tree
 from .cli_common import DOMAINS, emit, json_option, run
 from .cli_connection import CliError, EngineClient
 
@@ -96,10 +97,14 @@ def discover(paths: tuple[Path, ...]) -> Discovery:
     found = Discovery()
     for root, path in enumerate(paths):
         if path.is_dir():
-            files = sorted(p for p in path.rglob("*") if p.is_file())
+            tree = library_tree.walk(path)  # links and what leaves the folder are refused
+            files = tree.files
             consumed: set[Path] = set()
             for manifest in (p for p in files if _is_manifest(p)):
                 consumed |= _manifest(found, manifest, root)
+            for refused, reason in tree.refused:
+                if refused not in consumed:  # a manifest's entry reports it already
+                    found.fail(refused, root, reason)
             for child in files:
                 if child not in consumed:
                     _file(found, child, root, base=path)
@@ -138,8 +143,12 @@ def _manifest(found: Discovery, manifest: Path, root: int) -> set[Path]:
             continue
         script = scripts / file_name
         consumed.add(script)
+        problem = library_tree.entry_problem(script, manifest.parent.resolve())
+        if problem is not None:
+            found.fail(script, root, f"named by {manifest.name} entry {index} but {problem}")
+            continue
         try:
-            raw = script.read_bytes()
+            raw = library_tree.read_inside(script)
         except OSError as exc:
             found.fail(
                 script,
@@ -180,7 +189,7 @@ def _file(found: Discovery, path: Path, root: int, *, base: Path | None) -> None
         found.skip(path, root, NOT_A_DOCUMENT)
         return
     try:
-        raw = path.read_bytes()
+        raw = library_tree.read_inside(path) if base is not None else path.read_bytes()
     except OSError as exc:
         found.fail(path, root, f"cannot read: {exc.strerror or exc}")
         return

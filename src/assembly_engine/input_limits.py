@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import unicodedata
 
+import orjson
+
 # SQLite's INTEGER and orjson both stop at signed 64-bit: a larger number would be
 # accepted, then fail when it is answered (500) or flushed (a poisoned batch).
 INT64_MIN = -(2**63)
@@ -37,6 +39,10 @@ FILE_NAME_BYTES = 255  # what every common file system allows for one name
 MIME_TYPE_CHARS = 255
 REASON_CHARS = 500  # the Dev Mode reason
 SEARCH_CHARS = 200  # the list's q
+# An assembly's metadata as stored (compact JSON, UTF-8). Every revision and detail carries
+# it; real metadata (variables, sites, legacy fields) is a few kilobytes, a long site list
+# a few hundred.
+METADATA_BYTES = 1024 * 1024
 # Playbook text is parsed as YAML on import, which costs far more per byte than JSON and
 # holds the interpreter lock: even with libyaml, 1 MiB costs about a second of CPU. Real
 # playbooks are a few kilobytes, so 512 KiB leaves ample room.
@@ -126,12 +132,30 @@ def _is_token(text: str) -> bool:
     return 0 < len(text) <= 127 and all(char in _TOKEN_CHARACTERS for char in text)
 
 
-def metadata_problem(metadata: dict[str, object], where: str) -> str | None:
-    """The legacy fields inside ``metadata`` that people see (timeout, sites, variables).
+def metadata_size_problem(metadata: object, where: str) -> str | None:
+    """The whole of ``metadata`` over :data:`METADATA_BYTES` as compact JSON."""
+    try:
+        size = len(orjson.dumps(metadata))
+    except (TypeError, orjson.JSONEncodeError):
+        return None  # not JSON at all: the JSON checks name the problem
+    if size <= METADATA_BYTES:
+        return None
+    return (
+        f"{where} is {size} bytes as JSON; the limit is {METADATA_BYTES} bytes "
+        f"({METADATA_BYTES // 1024 // 1024} MiB). Keep large data in an attached file"
+    )
 
-    Other keys of ``metadata`` are the client's own and only bound by the body size and
-    the integer range; these three are shown and edited by the UI and exported again.
+
+def metadata_problem(metadata: dict[str, object], where: str) -> str | None:
+    """The size of ``metadata`` and the legacy fields inside it that people see (timeout,
+    sites, variables).
+
+    Other keys of ``metadata`` are the client's own and only bound by the size and the
+    integer range; these three are shown and edited by the UI and exported again.
     """
+    too_large = metadata_size_problem(metadata, where)
+    if too_large is not None:
+        return too_large
     timeout = metadata.get("timeout_seconds")
     if isinstance(timeout, int) and not isinstance(timeout, bool):
         problem = integer_problem(timeout, f"{where}.timeout_seconds")

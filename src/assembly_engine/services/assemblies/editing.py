@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ... import input_limits as limits
 from ...clock import utc_now
 from ...persistence.cache import StaleRevision
 from ...persistence.models import AssemblyRecord, PayloadRef
@@ -125,6 +126,10 @@ class Editing:
                             merged.pop(key, None)
                         else:
                             merged[key] = value
+                    # The merge with what is stored can outgrow the limit that each part kept.
+                    problem = limits.metadata_size_problem(merged, "metadata (after the update)")
+                    if problem is not None:
+                        raise InvalidInput(f"{problem}.")
                     fields["metadata_json"] = json.dumps(merged, ensure_ascii=False)
                 if new_ref is not None:
                     fields["payload"] = new_ref

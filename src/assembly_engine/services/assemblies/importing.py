@@ -10,6 +10,7 @@ import dataclasses
 import json
 from typing import Any
 
+from ... import input_limits as limits
 from ...clock import utc_now
 from ...persistence.models import AssemblyRecord, CachedAssembly
 from ...types import Domain
@@ -91,7 +92,7 @@ class Importing:
                 "version": imported.version,
             },
             "document",
-        )
+        ) or limits.metadata_size_problem(imported.metadata, "document metadata")
         if problem is not None:
             raise InvalidInput(f"{problem}.")
         return dataclasses.replace(imported, source_assembly_guid=None) if as_new else imported

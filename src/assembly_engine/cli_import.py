@@ -127,7 +127,7 @@ def _manifest(found: Discovery, manifest: Path, root: int) -> set[Path]:
     consumed = {manifest}
     try:
         entries = json.loads(manifest.read_bytes())
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:
         found.fail(manifest, root, f"Tactical RMM manifest cannot be read: {exc}")
         return consumed
     if not isinstance(entries, list):
@@ -204,6 +204,9 @@ def _file(found: Discovery, path: Path, root: int, *, base: Path | None) -> None
             document = json.loads(raw)
         except ValueError as exc:
             found.fail(path, root, f"not valid JSON: {exc}")
+            return
+        except RecursionError:
+            found.fail(path, root, "not readable as JSON: it is nested too deeply")
             return
         file_name = path.name
     else:

@@ -183,3 +183,35 @@ def test_an_operator_may_not_batch_into_official(
     )
     assert answer.status_code == 403
     assert http.get("/api/assemblies", headers=headers).json()["total"] == 0
+
+
+def nested(depth: int) -> Any:
+    value: Any = "deep"
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+def test_an_unstorable_value_in_one_document_is_only_that_documents_refusal(
+    engine: tuple[TestClient, dict[str, str], Settings],
+) -> None:
+    """Issue 23 #10: an out-of-range integer or too-deep nesting refuses its document."""
+    http, headers, _ = engine
+    too_big = {"document": {"name": "too big", "type": "bash", "script": "x", "timeout_seconds": 2**64}}
+    too_deep = {"document": {"name": "too deep", "type": "bash", "script": "x", "extra": nested(100)}}
+    documents = [script("first"), too_big, too_deep, script("last")]
+    answer = http.post("/api/assemblies/import/batch", headers=headers, json={"documents": documents})
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["imported"] == 2 and body["failed"] == 2
+    results = body["results"]
+    assert [r["status"] for r in results] == ["imported", "failed", "failed", "imported"]
+    assert results[1]["error"] == "invalid_document"
+    assert "timeout_seconds" in results[1]["message"] and "64-bit" in results[1]["message"]
+    assert "nested more than 64 levels" in results[2]["message"]
+    listed = {i["display_name"] for i in http.get("/api/assemblies", headers=headers).json()["items"]}
+    assert listed == {"first", "last"}
+    dry = http.post(
+        "/api/assemblies/import/batch", headers=headers, json={"documents": documents, "dry_run": True}
+    )
+    assert dry.status_code == 200 and dry.json()["failed"] == 2

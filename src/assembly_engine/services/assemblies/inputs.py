@@ -6,11 +6,19 @@ import base64
 import binascii
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, ConfigDict, Field, StrictBool, ValidationInfo
+from pydantic import (
+    AfterValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    StrictBool,
+    ValidationInfo,
+    model_validator,
+)
 
 from ... import input_limits as limits
 from ...types import KIND_TYPES, AssemblyKind, AssemblyType, Domain
-from ..request_bodies import StrictModel, WholeNumber
+from ..request_bodies import StrictModel, WholeNumber, json_problem
 
 
 def _one_line_name(max_chars: int) -> AfterValidator:
@@ -247,10 +255,36 @@ class ImportRequest(ImportDocument):
 MAX_BATCH_DOCUMENTS = 10_000
 
 
+class BatchDocument(ImportDocument):
+    """One document of a batch. A value it holds that cannot be stored (an integer beyond
+    signed 64-bit, nesting deeper than the limit, NaN, a lone surrogate) is this document's
+    own refusal, answered in its result; it never refuses the batch."""
+
+    _problem: str | None = PrivateAttr(default=None)
+
+    @model_validator(mode="after")
+    def _storable(self) -> BatchDocument:
+        for name in type(self).model_fields:
+            problem = json_problem(getattr(self, name), name)
+            if problem is not None:
+                self._problem = str(problem)
+                break
+        return self
+
+    def document_value(self) -> Any:
+        if self._problem is not None:
+            raise ValueError(self._problem)
+        return super().document_value()
+
+
 class ImportBatchRequest(StrictModel):
-    documents: Annotated[list[ImportDocument], Field(min_length=1, max_length=MAX_BATCH_DOCUMENTS)]
+    documents: Annotated[list[BatchDocument], Field(min_length=1, max_length=MAX_BATCH_DOCUMENTS)]
     domain: Domain = Domain.USER
     dry_run: StrictBool = False
+
+    @model_validator(mode="after")
+    def _storable(self) -> ImportBatchRequest:
+        return self  # each document checks itself (BatchDocument); domain and dry_run are plain
 
 
 def _base64(value: str, where: str) -> bytes:

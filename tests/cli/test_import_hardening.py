@@ -1,5 +1,6 @@
-"""`assemblies import FOLDER` never follows a symbolic link out of the folder (issue 23,
-finding 6): a library tree is untrusted, and git keeps links. Real links in a temp tree."""
+"""`assemblies import` on untrusted trees (issue 23): symbolic links are never followed
+(finding 6: a library tree is untrusted, and git keeps links; real links in a temp tree),
+and one bad document never fails the files batched with it (finding 10)."""
 
 from __future__ import annotations
 
@@ -60,3 +61,26 @@ def test_a_tactical_rmm_manifest_cannot_name_a_linked_script(cli: Cli, tmp_path:
     assert [Path(item["path"]).name for item in failed] == ["linked.ps1"]
     assert "symbolic link" in failed[0]["reason"]
     assert report["imported"] == 1
+
+
+def test_each_file_of_a_batch_gets_its_own_reason(cli: Cli, tmp_path: Path) -> None:
+    """Issue 23 #10: one bad document never fails the files batched with it."""
+    tree = tmp_path / "mixed"
+    tree.mkdir()
+    good = {"name": "Good", "type": "bash", "script": "echo ok"}
+    (tree / "a-good.json").write_text(json.dumps(good), encoding="utf-8")
+    (tree / "b-big.json").write_text(json.dumps({**good, "name": "Big", "timeout_seconds": 2**64}))
+    deep: object = 1
+    for _ in range(100):
+        deep = [deep]
+    (tree / "c-deep.json").write_text(json.dumps({**good, "name": "Deep", "extra": deep}))
+    (tree / "d-abyss.json").write_text("[" * 100_000 + "]" * 100_000)  # beyond any JSON reader
+    (tree / "e-good.json").write_text(json.dumps({**good, "name": "Good too"}), encoding="utf-8")
+
+    report = cli.json("import", tree, code=1)
+    by_name = {Path(item["path"]).name: item for item in report["files"]}
+    assert by_name["a-good.json"]["status"] == by_name["e-good.json"]["status"] == "imported"
+    assert "64-bit" in by_name["b-big.json"]["reason"]
+    assert "nested more than 64 levels" in by_name["c-deep.json"]["reason"]
+    assert "nested too deeply" in by_name["d-abyss.json"]["reason"]
+    assert report["imported"] == 2 and report["failed"] == 3

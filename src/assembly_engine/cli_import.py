@@ -35,7 +35,7 @@ from rich.progress import (
 )
 from rich.text import Text
 
-from . import library_tree
+from .persistence import library_tree
 from .cli_common import DOMAINS, emit, json_option, run
 from .cli_connection import CliError, EngineClient
 

@@ -22,7 +22,9 @@ from ..types import DATABASE_FILES, Domain
 from .audit_log import HashChainedLog
 from .cache import AssemblyCache
 from .databases import ConnectionOptions, DomainDatabases
+from .disk_space import full_disk_cause
 from .engine_store import SqliteEngineStore
+from .errors import StorageFailed
 from .heap import collector_paused
 from .interfaces import (
     AuditStore,
@@ -140,8 +142,11 @@ class StorageRuntime:
                     opened.node,
                 )
             return cls._open_locked(settings, lock, start_worker)
-        except BaseException:
+        except BaseException as exc:
             lock.release()
+            cause = full_disk_cause(exc, settings.home)
+            if cause is not None:
+                raise StorageFailed(cause) from exc
             raise
 
     @classmethod

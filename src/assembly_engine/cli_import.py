@@ -35,9 +35,9 @@ from rich.progress import (
 )
 from rich.text import Text
 
-from .persistence import library_tree
 from .cli_common import DOMAINS, emit, json_option, run
 from .cli_connection import CliError, EngineClient
+from .persistence import library_tree
 
 DOCUMENT_SUFFIXES = (".json", ".yml", ".yaml")
 SCRIPT_SUFFIXES = (".ps1", ".bat", ".cmd", ".sh", ".py")  # plain scripts, sent byte for byte

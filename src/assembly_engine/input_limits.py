@@ -36,6 +36,9 @@ SITES_MODE_CHARS = 64
 SITE_VALUE_CHARS = 200
 SITE_VALUES_PER_ASSEMBLY = 10_000
 FILE_NAME_BYTES = 255  # what every common file system allows for one name
+# Every attachment is a file in each payload folder, and each clone or edit of the
+# payload writes them all again: real assemblies attach a handful.
+FILES_PER_ASSEMBLY = 100
 MIME_TYPE_CHARS = 255
 REASON_CHARS = 500  # the Dev Mode reason
 SEARCH_CHARS = 200  # the list's q
@@ -228,6 +231,15 @@ def tags_problem(tags: list[str], where: str) -> str | None:
         if problem is not None:
             return problem
     return None
+
+
+def file_count_problem(count: int, where: str) -> str | None:
+    if count <= FILES_PER_ASSEMBLY:
+        return None
+    return (
+        f"{where} has {count} attached files; the limit is {FILES_PER_ASSEMBLY} per assembly. "
+        "Pack them into one archive and attach that"
+    )
 
 
 def file_name_bytes_problem(value: str, where: str) -> str | None:

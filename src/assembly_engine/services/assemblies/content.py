@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from ... import input_limits as limits
 from ...persistence.cache import AssemblyCache
 from ...persistence.interfaces import PayloadStore
 from ...persistence.models import CachedAssembly, PayloadContent, PayloadRef
@@ -56,6 +57,11 @@ class Contents:
             raise InvalidInput(str(exc)) from None
 
     def store(self, content: PayloadContent) -> PayloadRef:
+        # Every new payload folder passes here (create, update, clone, import): an assembly
+        # stored before the limit existed cannot be copied past it either.
+        too_many = limits.file_count_problem(len(content.files), "the payload")
+        if too_many is not None:
+            raise InvalidInput(f"{too_many}.")
         try:
             return self.payloads.write_new(content)
         except PayloadError as exc:  # an unsafe attachment name, for one

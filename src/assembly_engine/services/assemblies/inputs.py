@@ -103,6 +103,7 @@ _SCRIPT_PAYLOAD = {
         "script": {"type": "string"},
         "files": {
             "type": "array",
+            "maxItems": limits.FILES_PER_ASSEMBLY,
             "items": {
                 "type": "object",
                 "required": ["file_name", "data"],

@@ -32,6 +32,9 @@ def _decode_files(files: object, previous: dict[str, PayloadFile] | None) -> tup
         return tuple(previous.values()) if previous else ()
     if not isinstance(files, list):
         raise PayloadInputError("payload.files must be a list of {file_name, mime_type, data}.")
+    too_many = limits.file_count_problem(len(files), "payload.files")
+    if too_many is not None:
+        raise PayloadInputError(f"{too_many}.")
     decoded: list[PayloadFile] = []
     for index, item in enumerate(files):
         where = f"payload.files[{index}]"

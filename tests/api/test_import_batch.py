@@ -215,3 +215,44 @@ def test_an_unstorable_value_in_one_document_is_only_that_documents_refusal(
         "/api/assemblies/import/batch", headers=headers, json={"documents": documents, "dry_run": True}
     )
     assert dry.status_code == 200 and dry.json()["failed"] == 2
+
+
+def test_copies_of_one_assembly_in_a_batch_apply_in_order_and_the_last_wins(
+    engine: tuple[TestClient, dict[str, str], Settings],
+) -> None:
+    """Issue 23 #13: a batch naming the same assembly twice applies the copies in batch order."""
+    http, headers, _ = engine
+    created = http.post(
+        "/api/assemblies",
+        headers=headers,
+        json={
+            "display_name": "target",
+            "assembly_kind": "script",
+            "assembly_type": "bash",
+            "payload": {"script": "echo original\n"},
+        },
+    )
+    assert created.status_code == 201, created.text
+    guid = created.json()["assembly_guid"]
+    copies = 120
+    documents = [
+        {
+            "document": {
+                "assembly_guid": guid,
+                "display_name": f"copy {i}",
+                "assembly_kind": "script",
+                "assembly_type": "bash",
+                "payload": {"script": f"echo copy {i}\n"},
+            }
+        }
+        for i in range(copies)
+    ]
+    answer = http.post("/api/assemblies/import/batch", headers=headers, json={"documents": documents})
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["replaced"] == copies, body["results"][:3]
+    assert {r["assembly_guid"] for r in body["results"]} == {guid}
+    detail = http.get(f"/api/assemblies/{guid}", headers=headers).json()
+    assert detail["display_name"] == f"copy {copies - 1}"
+    assert detail["payload"]["script"] == f"echo copy {copies - 1}\n"
+    assert detail["revision"] == copies + 1

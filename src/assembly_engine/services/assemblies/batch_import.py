@@ -91,22 +91,48 @@ def import_batch(
                 "would_create": importing.preview(caller, imported, domain),
             }
     elif parsed:
-        written = _concurrently(lambda i: importing.write(caller, i[1], domain), parsed, "import")
-        for (index, _), result in zip(parsed, written, strict=True):
-            if isinstance(result, ServiceError):
-                results[index] = _failed(index, result)
-            else:
-                record, created = result
-                results[index] = {
-                    "index": index,
-                    "status": "imported" if created else "replaced",
-                    "assembly_guid": record["assembly_guid"],
-                    "display_name": record["display_name"],
-                    "assembly_kind": record["assembly_kind"],
-                }
+
+        def write_chain(chain: list[tuple[int, ImportedAssembly]]) -> list[tuple[int, Any]]:
+            written: list[tuple[int, Any]] = []
+            for index, imported in chain:
+                try:
+                    written.append((index, importing.write(caller, imported, domain)))
+                except ServiceError as exc:
+                    written.append((index, exc))
+            return written
+
+        for chain_written in _concurrently(write_chain, _chains(parsed), "import"):
+            assert not isinstance(chain_written, ServiceError)  # write_chain keeps refusals per document
+            _record_written(results, chain_written)
     done = [r for r in results if r is not None]
     counts = {
         status: sum(1 for r in done if r["status"] == status)
         for status in ("imported", "replaced", "valid", "failed")
     }
     return {"dry_run": dry_run, **counts, "results": done}
+
+
+def _chains(parsed: list[tuple[int, ImportedAssembly]]) -> list[list[tuple[int, ImportedAssembly]]]:
+    """The documents in chains written one after the other: those naming the same assembly
+    share a chain in batch order, so the last of them wins (the others run concurrently)."""
+    chains: dict[object, list[tuple[int, ImportedAssembly]]] = {}
+    for index, imported in parsed:
+        guid = imported.source_assembly_guid
+        key: object = guid.lower() if guid else index
+        chains.setdefault(key, []).append((index, imported))
+    return list(chains.values())
+
+
+def _record_written(results: list[dict[str, Any] | None], written: list[tuple[int, Any]]) -> None:
+    for index, result in written:
+        if isinstance(result, ServiceError):
+            results[index] = _failed(index, result)
+        else:
+            record, created = result
+            results[index] = {
+                "index": index,
+                "status": "imported" if created else "replaced",
+                "assembly_guid": record["assembly_guid"],
+                "display_name": record["display_name"],
+                "assembly_kind": record["assembly_kind"],
+            }

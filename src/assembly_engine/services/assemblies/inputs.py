@@ -21,11 +21,12 @@ from ...types import KIND_TYPES, AssemblyKind, AssemblyType, Domain
 from ..request_bodies import StrictModel, WholeNumber, json_problem
 
 
-def _one_line_name(max_chars: int) -> AfterValidator:
-    """A name field: one line of visible text within ``max_chars`` (input_limits)."""
+def _one_line_name(max_chars: int, *, visible: bool = False) -> AfterValidator:
+    """A name field: one line of visible text within ``max_chars`` (input_limits), in NFC."""
 
     def check(value: str, info: ValidationInfo) -> str:
-        problem = limits.name_problem(value, info.field_name or "name", max_chars)
+        value = limits.nfc(value)
+        problem = limits.name_problem(value, info.field_name or "name", max_chars, visible=visible)
         if problem is not None:
             raise ValueError(problem)
         return value
@@ -63,7 +64,7 @@ ONE_LINE = limits.ONE_LINE_PATTERN
 Name = Annotated[
     str,
     Field(min_length=1, json_schema_extra={"maxLength": limits.DISPLAY_NAME_CHARS, "pattern": ONE_LINE}),
-    _one_line_name(limits.DISPLAY_NAME_CHARS),
+    _one_line_name(limits.DISPLAY_NAME_CHARS, visible=True),
 ]
 Summary = Annotated[
     str, Field(json_schema_extra={"maxLength": limits.SUMMARY_CHARS}), _free_text(limits.SUMMARY_CHARS)
@@ -181,6 +182,7 @@ class CloneRequest(StrictModel):
 
 
 def _file_name(value: str, info: ValidationInfo) -> str:
+    value = limits.nfc(value)
     where = info.field_name or "file_name"
     problem = limits.file_name_bytes_problem(value, where) or limits.name_problem(
         value, where, limits.FILE_NAME_BYTES

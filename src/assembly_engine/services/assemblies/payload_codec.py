@@ -43,6 +43,7 @@ def _decode_files(files: object, previous: dict[str, PayloadFile] | None) -> tup
         name = item.get("file_name")
         if not isinstance(name, str) or not name:
             raise PayloadInputError(f"{where}.file_name must be a non-empty string.")
+        name = limits.nfc(name)  # "é.txt" beside "e\u0301.txt" is one name, refused twice
         problem = limits.file_name_problem(name, f"{where}.file_name")
         if problem is not None:
             raise PayloadInputError(f"{problem}.")

@@ -50,7 +50,7 @@ def main() -> None:
     parser.add_argument("--config", type=Path, required=True)
     args = parser.parse_args()
     config = json.loads(args.config.read_text(encoding="utf-8"))
-    # The same uvicorn settings as `assemblies serve` (see assembly_engine.cli.serve).
+    # The same uvicorn settings as `assemblies serve` (see assembly_engine.cli.main.serve).
     uvicorn.run(build_app(config), host="127.0.0.1", port=args.port, log_level="warning")
 
 

@@ -27,9 +27,9 @@ from pathlib import Path
 import httpx
 import psycopg
 
-from assembly_engine.persistence.models import COLUMNS
-from assembly_engine.persistence.payload_manifest import MANIFEST_NAME
-from assembly_engine.persistence.postgresql.schema_v1 import DOMAIN_SCHEMAS
+from assembly_engine.storage.contract.models import COLUMNS
+from assembly_engine.storage.contract.payload_manifest import MANIFEST_NAME
+from assembly_engine.storage.postgresql.schema_v1 import DOMAIN_SCHEMAS
 from tests.postgresql_server import PostgresServer
 
 from .bench_hydration import IMPORT_ENGINE, Boot, boot, raw_read
@@ -51,7 +51,7 @@ from .common import (
 from .dataset import Home, build_home, make_specs
 from .pg_library import build_pg_library
 
-IMPORT_NODE = IMPORT_ENGINE + ", assembly_engine.persistence.postgresql.node"
+IMPORT_NODE = IMPORT_ENGINE + ", assembly_engine.storage.postgresql.node"
 
 
 def boot_node(engine: Engine, counts: dict[str, int]) -> Boot:

@@ -20,16 +20,16 @@ import time
 from pathlib import Path
 
 from assembly_engine.config import Settings
-from assembly_engine.persistence.cache_entry import row_json
-from assembly_engine.persistence.databases import (
+from assembly_engine.domain.types import Domain, PayloadType
+from assembly_engine.storage.cache.entry import row_json
+from assembly_engine.storage.contract.models import COLUMNS, AssemblyRecord
+from assembly_engine.storage.runtime import StorageRuntime, connection_options
+from assembly_engine.storage.sqlite.databases import (
     INSERT_REVISION,
     connect,
     create_history_schema,
     create_schema,
 )
-from assembly_engine.persistence.models import COLUMNS, AssemblyRecord
-from assembly_engine.persistence.runtime import StorageRuntime, connection_options
-from assembly_engine.types import Domain, PayloadType
 
 from .common import Context, Result, median, progress, scratch
 from .dataset import KIND_OF, make_specs, row_for

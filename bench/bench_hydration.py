@@ -1,6 +1,6 @@
 """1. Hydration: process start to a ready engine holding every assembly in its cache.
 
-Engine: ``python -m assembly_engine.cli serve`` on a home with SIZE assemblies spread
+Engine: ``python -m assembly_engine.cli.main serve`` on a home with SIZE assemblies spread
 over the three databases, timed from spawning the process until ``/api/health`` answers
 with the full counts (official sync, schema validation, journal replay, the payload folder
 check of every row and the app start-up are all inside that time). The first start of a
@@ -9,7 +9,7 @@ untimed (reported as "first start"); the timed boots are ordinary restarts.
 
 Baseline, both in fresh processes: ``bench/raw_read.py`` doing ``SELECT *`` of the same
 rows from the three databases into tuples (the time of the reads alone), and
-``python -c "import assembly_engine.cli, assembly_engine.api.app"`` (process start-up plus
+``python -c "import assembly_engine.cli.main, assembly_engine.api.app"`` (process start-up plus
 importing the engine). Target: engine <= 1.5 x raw read + start-up, i.e. the ratio
 (engine - start-up) / raw read <= 1.5.
 """
@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from .common import BENCH_DIR, PYTHON, Context, Engine, Result, median, progress, rss_bytes, timed_process
 from .dataset import Home
 
-IMPORT_ENGINE = "import assembly_engine.cli, assembly_engine.api.app"
+IMPORT_ENGINE = "import assembly_engine.cli.main, assembly_engine.api.app"
 
 
 @dataclass(frozen=True)

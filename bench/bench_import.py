@@ -210,7 +210,7 @@ def run(ctx: Context) -> list[Result]:
         staging.mkdir()
         with running_engine(home, staging) as engine:
             env = engine_env(home, staging, engine.port)
-            cli = [PYTHON, "-m", "assembly_engine.cli"]
+            cli = [PYTHON, "-m", "assembly_engine.cli.main"]
             import_s, out = timed_process([*cli, "import", str(tree), "--json"], env=env, timeout=1800)
             report = json.loads(out)
             if report["imported"] != count or report["failed"]:

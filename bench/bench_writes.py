@@ -6,7 +6,7 @@ means the change is durable (payload folder written, journal entry committed). A
 ``/api/health`` must count at least as many new assemblies as were acknowledged.
 
 Baseline: the raw commit rate of the journal mechanism, in this process: one thread
-submitting entries of the same shape to ``persistence.journal.Journal`` (WAL,
+submitting entries of the same shape to ``storage.sqlite.journal.Journal`` (WAL,
 synchronous=FULL) and waiting until each is durable — one durable commit per mutation,
 the fsync-bound rate a write path without group commit could at best reach. Target: the
 API, with its HTTP, payload-folder and audit work, keeps >= 0.5 x that rate, which only
@@ -24,10 +24,11 @@ from pathlib import Path
 
 import httpx
 
-from assembly_engine.persistence.databases import ConnectionOptions
-from assembly_engine.persistence.journal import Journal, new_entry
-from assembly_engine.persistence.models import AssemblyRecord, PayloadRef
-from assembly_engine.types import AssemblyKind, Domain, PayloadType
+from assembly_engine.domain.types import AssemblyKind, Domain, PayloadType
+from assembly_engine.storage.contract.journal_entry import new_entry
+from assembly_engine.storage.contract.models import AssemblyRecord, PayloadRef
+from assembly_engine.storage.sqlite.databases import ConnectionOptions
+from assembly_engine.storage.sqlite.journal import Journal
 
 from .common import Context, LoadResult, Result, alternate, load_test, main_engine, progress, scratch
 

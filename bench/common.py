@@ -153,7 +153,7 @@ def engine_env(home: Path, staging: Path, port: int, extra: dict[str, str] | Non
 
 
 class Engine:
-    """``python -m assembly_engine.cli serve`` on a free loopback port."""
+    """``python -m assembly_engine.cli.main serve`` on a free loopback port."""
 
     def __init__(
         self,
@@ -162,7 +162,7 @@ class Engine:
         *,
         extra_env: dict[str, str] | None = None,
         wrapper: Sequence[str] = (),
-        command: Sequence[str] = ("-m", "assembly_engine.cli", "serve"),
+        command: Sequence[str] = ("-m", "assembly_engine.cli.main", "serve"),
     ) -> None:
         self.home = home
         self.command = list(command)

@@ -21,10 +21,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from assembly_engine.persistence.databases import ConnectionOptions, connect, create_schema
-from assembly_engine.persistence.models import COLUMNS, PayloadContent, canonical_json
-from assembly_engine.persistence.payloads import PayloadStore
-from assembly_engine.types import DATABASE_FILES, Domain, PayloadType
+from assembly_engine.domain.types import DATABASE_FILES, Domain, PayloadType
+from assembly_engine.storage.contract.models import COLUMNS, PayloadContent, canonical_json
+from assembly_engine.storage.sqlite.databases import ConnectionOptions, connect, create_schema
+from assembly_engine.storage.sqlite.payload_folders import PayloadStore
 
 MAX_LINKS = 60_000
 STAMP = "2025-11-24T00:00:00.000Z"

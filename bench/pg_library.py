@@ -20,11 +20,11 @@ from typing import Any
 
 import psycopg
 
-from assembly_engine.persistence.models import COLUMNS
-from assembly_engine.persistence.payload_manifest import MANIFEST_NAME, image_of
-from assembly_engine.persistence.postgresql.pool import migrate_database
-from assembly_engine.persistence.postgresql.schema_v1 import DOMAIN_SCHEMAS
-from assembly_engine.types import Domain
+from assembly_engine.domain.types import Domain
+from assembly_engine.storage.contract.models import COLUMNS
+from assembly_engine.storage.contract.payload_manifest import MANIFEST_NAME, image_of
+from assembly_engine.storage.postgresql.pool import migrate_database
+from assembly_engine.storage.postgresql.schema_v1 import DOMAIN_SCHEMAS
 
 from .dataset import PayloadFarm, Spec, content_for, domain_split, row_for
 

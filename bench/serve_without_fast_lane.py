@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from assembly_engine import cli
 from assembly_engine.api import app as app_module
+from assembly_engine.cli.main import main as cli
 
 
 class _NoFastLane:

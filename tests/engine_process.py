@@ -30,7 +30,7 @@ class EngineProcess:
         *,
         flush_interval: float = 60.0,
         extra_env: dict[str, str] | None = None,
-        command: Sequence[str] = (sys.executable, "-m", "assembly_engine.cli", "serve"),
+        command: Sequence[str] = (sys.executable, "-m", "assembly_engine.cli.main", "serve"),
     ) -> None:
         self.home = home
         self.command = list(command)  # the harness's own test swaps in a stand-in server

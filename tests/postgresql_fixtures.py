@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from assembly_engine.persistence.postgresql.pool import migrate_database
+from assembly_engine.storage.postgresql.pool import migrate_database
 from tests.postgresql_server import PostgresServer, PostgresUnavailable
 
 

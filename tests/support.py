@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from assembly_engine.config import Settings
-from assembly_engine.persistence.databases import ConnectionOptions, DomainDatabase
-from assembly_engine.persistence.engine_store import SqliteEngineStore
-from assembly_engine.persistence.models import AssemblyRecord, PayloadContent
-from assembly_engine.persistence.payloads import PayloadStore
-from assembly_engine.types import DATABASE_FILES, AssemblyKind, Domain, PayloadType
+from assembly_engine.domain.types import DATABASE_FILES, AssemblyKind, Domain, PayloadType
+from assembly_engine.storage.contract.models import AssemblyRecord, PayloadContent
+from assembly_engine.storage.sqlite.databases import ConnectionOptions, DomainDatabase
+from assembly_engine.storage.sqlite.engine_store import SqliteEngineStore
+from assembly_engine.storage.sqlite.payload_folders import PayloadStore
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 ADMIN_PASSWORD = "admin-password-for-tests"  # the bootstrap admin of every test engine

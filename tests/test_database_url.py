@@ -88,7 +88,7 @@ def test_redact_hides_only_the_password() -> None:
 def run_cli(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("ENGINE_")}
     return subprocess.run(
-        [sys.executable, "-m", "assembly_engine.cli", "--home", str(tmp_path / "home"), *args],
+        [sys.executable, "-m", "assembly_engine.cli.main", "--home", str(tmp_path / "home"), *args],
         env={**clean, **env},
         capture_output=True,
         text=True,

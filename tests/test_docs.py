@@ -16,7 +16,7 @@ import pytest
 from fastapi.routing import APIRoute
 
 from assembly_engine.api.app import create_app
-from assembly_engine.cli import main
+from assembly_engine.cli.main import main
 from assembly_engine.config import SETTINGS_DOC, Settings
 
 REPOSITORY = Path(__file__).resolve().parents[1]

@@ -44,20 +44,7 @@ REPOSITORY_ROOT = Path(__file__).resolve().parents[1]
 if str(REPOSITORY_ROOT / "src") not in sys.path:  # runnable without an installed package
     sys.path.insert(0, str(REPOSITORY_ROOT / "src"))
 
-from assembly_engine.persistence.databases import create_schema, write_changes  # noqa: E402
-from assembly_engine.persistence.models import (  # noqa: E402
-    COLUMNS,
-    AssemblyRecord,
-    PayloadContent,
-    PayloadRef,
-    canonical_json,
-)
-from assembly_engine.persistence.payloads import PayloadStore  # noqa: E402
-from assembly_engine.services.assemblies.payload_layout import (  # noqa: E402
-    main_file_name,
-    payload_type_for,
-)
-from assembly_engine.types import (  # noqa: E402
+from assembly_engine.domain.types import (  # noqa: E402
     DATABASE_FILES,
     KIND_TYPES,
     AssemblyKind,
@@ -66,6 +53,19 @@ from assembly_engine.types import (  # noqa: E402
     Integrity,
     is_valid_payload_guid,
 )
+from assembly_engine.services.assemblies.payload_layout import (  # noqa: E402
+    main_file_name,
+    payload_type_for,
+)
+from assembly_engine.storage.contract.models import (  # noqa: E402
+    COLUMNS,
+    AssemblyRecord,
+    PayloadContent,
+    PayloadRef,
+    canonical_json,
+)
+from assembly_engine.storage.sqlite.databases import create_schema, write_changes  # noqa: E402
+from assembly_engine.storage.sqlite.payload_folders import PayloadStore  # noqa: E402
 
 DEFAULT_SOURCE_ROOT = REPOSITORY_ROOT / "library" / "official"
 DEFAULT_OUT = REPOSITORY_ROOT / "Data" / "Engine" / "Assemblies"

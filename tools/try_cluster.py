@@ -75,7 +75,7 @@ def main() -> int:
                 "ENGINE_ADMIN_PASSWORD": password,
             }
             proc = subprocess.Popen(
-                [sys.executable, "-m", "assembly_engine.cli", "serve"],
+                [sys.executable, "-m", "assembly_engine.cli.main", "serve"],
                 env=env,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from .database_url import InvalidDatabaseUrl, validate_database_url
+from assembly_engine.database_url import InvalidDatabaseUrl, validate_database_url
 
 REPOSITORY_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_STAGING_ROOT = REPOSITORY_ROOT / "Data" / "Engine" / "Assemblies"

@@ -39,14 +39,14 @@ from fastapi.testclient import TestClient
 
 from assembly_engine.api.app import create_app
 from assembly_engine.config import Settings
-from assembly_engine.persistence.models import COLUMNS, REVISION_COLUMN
-from assembly_engine.persistence.runtime import StorageRuntime
+from assembly_engine.domain.types import AssemblyKind, Domain, Role
 from assembly_engine.services.assemblies.inputs import NewAssembly
 from assembly_engine.services.auth.policy import Actor
 from assembly_engine.services.auth.sessions import hash_token
 from assembly_engine.services.caller import Caller
 from assembly_engine.services.container import EngineServices
-from assembly_engine.types import AssemblyKind, Domain, Role
+from assembly_engine.storage.contract.models import COLUMNS, REVISION_COLUMN
+from assembly_engine.storage.runtime import StorageRuntime
 from tests.support import ADMIN_PASSWORD, temp_settings
 
 UPDATED_AT_COLUMN = COLUMNS.index("updated_at")

@@ -26,9 +26,9 @@ from fastapi.testclient import TestClient
 
 from assembly_engine.api.app import create_app
 from assembly_engine.config import Settings
-from assembly_engine.persistence.audit_chain import FIELDS, entry_hash, verify_file
 from assembly_engine.services.auth.sessions import hash_token
 from assembly_engine.services.caller import AnonymousRefusals
+from assembly_engine.storage.formats.audit_chain import FIELDS, entry_hash, verify_file
 from tests.api.support import (
     ADMIN,
     ADMIN_DEV,
@@ -616,7 +616,7 @@ def _cli_verify(home: Path, staging: Path) -> subprocess.CompletedProcess[str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith("ENGINE_")}
     env["ENGINE_STAGING_ROOT"] = str(staging)
     return subprocess.run(
-        [sys.executable, "-m", "assembly_engine.cli", "--home", str(home), "audit", "verify"],
+        [sys.executable, "-m", "assembly_engine.cli.main", "--home", str(home), "audit", "verify"],
         capture_output=True,
         text=True,
         timeout=60,

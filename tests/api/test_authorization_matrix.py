@@ -17,10 +17,10 @@ from typing import Any
 import httpx
 import pytest
 
+from assembly_engine.domain.types import Domain, Role
 from assembly_engine.services.assemblies.inputs import AssemblyChanges
 from assembly_engine.services.auth.policy import Actor
 from assembly_engine.services.caller import Caller
-from assembly_engine.types import Domain, Role
 from tests.api.support import (
     ADMIN,
     ADMIN_DEV,

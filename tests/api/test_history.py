@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from assembly_engine.persistence.models import PAYLOAD_GUID_COLUMN
-from assembly_engine.types import Domain
+from assembly_engine.domain.types import Domain
+from assembly_engine.storage.contract.models import PAYLOAD_GUID_COLUMN
 from tests.api.support import (
     ADMIN,
     ADMIN_DEV,

@@ -11,18 +11,18 @@ from pathlib import Path
 import pytest
 
 from assembly_engine.config import Settings
-from assembly_engine.persistence.cache import (
+from assembly_engine.domain.types import DATABASE_FILES, Domain, Integrity
+from assembly_engine.storage.cache.assembly_cache import (
     AssemblyCache,
     AssemblyExists,
     AssemblyNotFound,
     StaleRevision,
 )
-from assembly_engine.persistence.databases import ConnectionOptions, DomainDatabase, connect
-from assembly_engine.persistence.journal import Journal
-from assembly_engine.persistence.payloads import PayloadStore
-from assembly_engine.persistence.queue_status import DomainQueue
-from assembly_engine.persistence.runtime import EngineLocked, StorageRuntime
-from assembly_engine.types import DATABASE_FILES, Domain, Integrity
+from assembly_engine.storage.contract.queue_status import DomainQueue
+from assembly_engine.storage.runtime import EngineLocked, StorageRuntime
+from assembly_engine.storage.sqlite.databases import ConnectionOptions, DomainDatabase, connect
+from assembly_engine.storage.sqlite.journal import Journal
+from assembly_engine.storage.sqlite.payload_folders import PayloadStore
 from tests.support import make_record, script_content, wait_until
 
 
@@ -344,7 +344,7 @@ def test_community_is_never_overwritten(settings: Settings) -> None:
 def test_journal_groups_concurrent_appends(tmp_path: Path) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
-    from assembly_engine.persistence.journal import new_entry
+    from assembly_engine.storage.contract.journal_entry import new_entry
 
     journal = Journal(tmp_path / "journal.db", ConnectionOptions())
     store = PayloadStore(tmp_path / "Payloads")

@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 
-from assembly_engine.persistence.models import canonical_json
 from assembly_engine.services.assemblies.formats import (
     ImportedAssembly,
     export_value,
     import_value,
 )
+from assembly_engine.storage.contract.models import canonical_json
 from tests.legacy_comparison import normalise_for_comparison as normalise
 from tests.support import CORPUS
 

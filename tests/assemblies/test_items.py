@@ -10,14 +10,14 @@ from typing import Any
 
 import pytest
 
-from assembly_engine.persistence.models import canonical_json
+from assembly_engine.domain.types import AssemblyKind
 from assembly_engine.services.assemblies.formats import (
     ImportedAssembly,
     InvalidDocument,
     export_value,
     import_value,
 )
-from assembly_engine.types import AssemblyKind
+from assembly_engine.storage.contract.models import canonical_json
 from tests.legacy_comparison import normalise_for_comparison as normalise
 from tests.support import CORPUS
 

@@ -16,8 +16,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from assembly_engine import input_limits as limits
+from assembly_engine.domain.types import AssemblyKind, PayloadType
 from assembly_engine.input_limits import BIDI_CONTROLS
-from assembly_engine.persistence.models import PayloadContent, PayloadFile, canonical_json
 from assembly_engine.services.assemblies import legacy
 from assembly_engine.services.assemblies.legacy import (
     ENGINE_KEY,
@@ -28,7 +28,7 @@ from assembly_engine.services.assemblies.legacy import (
     parse_document,
     playbooks,
 )
-from assembly_engine.types import AssemblyKind, PayloadType
+from assembly_engine.storage.contract.models import PayloadContent, PayloadFile, canonical_json
 from tests.legacy_comparison import normalise_for_comparison
 
 CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus"

@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 import yaml
 
-from assembly_engine.types import (
+from assembly_engine.domain.types import (
     KIND_TYPES,
     AssemblyKind,
     AssemblyType,
@@ -423,8 +423,8 @@ def test_building_twice_gives_identical_rows_and_payloads(tmp_path: Path, source
 
 
 def test_built_rows_follow_the_sources(tmp_path: Path, sources: list[Any]) -> None:
-    from assembly_engine.persistence.databases import ConnectionOptions, DomainDatabase
-    from assembly_engine.persistence.payloads import PayloadStore
+    from assembly_engine.storage.sqlite.databases import ConnectionOptions, DomainDatabase
+    from assembly_engine.storage.sqlite.payload_folders import PayloadStore
 
     out = build_lib.build(sources, tmp_path / "stage").out
     database = DomainDatabase(Domain.OFFICIAL, out / "official.db", ConnectionOptions(shared_cache=False))

@@ -8,14 +8,14 @@ from typing import Any
 
 import pytest
 
-from assembly_engine.persistence.models import canonical_json
+from assembly_engine.domain.types import AssemblyKind
 from assembly_engine.services.assemblies.formats import (
     ImportedAssembly,
     InvalidDocument,
     export_value,
     import_value,
 )
-from assembly_engine.types import AssemblyKind
+from assembly_engine.storage.contract.models import canonical_json
 
 GUID = "0123456789abcdef0123456789abcdef"
 BOM_CRLF = b"\xef\xbb\xbfWrite-Host 'hi'\r\nexit 0\r\n"

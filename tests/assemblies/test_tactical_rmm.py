@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 
-from assembly_engine.persistence.models import canonical_json
 from assembly_engine.services.assemblies.formats import (
     ImportedAssembly,
     InvalidDocument,
@@ -17,6 +16,7 @@ from assembly_engine.services.assemblies.formats import (
     export_value,
     import_value,
 )
+from assembly_engine.storage.contract.models import canonical_json
 from tests.support import CORPUS
 
 TRMM = CORPUS / "tactical-rmm"

@@ -17,7 +17,7 @@ STAGING_SOURCE = REPO_ROOT / "Data" / "Engine" / "Assemblies"
 
 @dataclass
 class Cli:
-    """Runs ``python -m assembly_engine.cli --home H --staging-root S …`` as a subprocess."""
+    """Runs ``python -m assembly_engine.cli.main --home H --staging-root S …`` as a subprocess."""
 
     home: Path
     staging: Path
@@ -34,7 +34,7 @@ class Cli:
         argv = [
             sys.executable,
             "-m",
-            "assembly_engine.cli",
+            "assembly_engine.cli.main",
             "--home",
             str(self.home),
             "--staging-root",

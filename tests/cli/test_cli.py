@@ -25,8 +25,8 @@ import click
 import httpx
 import pytest
 
-from assembly_engine.cli import main as cli_main
-from assembly_engine.persistence.payloads import PayloadStore
+from assembly_engine.cli.main import main as cli_main
+from assembly_engine.storage.sqlite.payload_folders import PayloadStore
 from tests.cli.support import Cli
 from tests.engine_process import EngineProcess, free_port
 from tests.support import CORPUS, script_content, wait_until

@@ -39,7 +39,7 @@ def test_dev_mode_changes_of_official_reach_a_new_staging_copy(node: NodeFactory
 
     copy = tmp_path / "staging-copy"
     done = subprocess.run(
-        [sys.executable, "-m", "assembly_engine.cli", "export-official", str(copy), "--json"],
+        [sys.executable, "-m", "assembly_engine.cli.main", "export-official", str(copy), "--json"],
         env=a.env,
         capture_output=True,
         text=True,
@@ -49,7 +49,7 @@ def test_dev_mode_changes_of_official_reach_a_new_staging_copy(node: NodeFactory
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["assemblies"] == 1
     again = subprocess.run(
-        [sys.executable, "-m", "assembly_engine.cli", "export-official", str(copy)],
+        [sys.executable, "-m", "assembly_engine.cli.main", "export-official", str(copy)],
         env=a.env,
         capture_output=True,
         text=True,
@@ -80,7 +80,7 @@ def test_an_official_sync_through_one_node_is_served_by_the_others(node: NodeFac
     guid = made.json()["assembly_guid"]
     copy = tmp_path / "drop"
     exported = subprocess.run(
-        [sys.executable, "-m", "assembly_engine.cli", "export-official", str(copy)],
+        [sys.executable, "-m", "assembly_engine.cli.main", "export-official", str(copy)],
         env=a.env,
         capture_output=True,
         text=True,

@@ -18,7 +18,7 @@ from tests.postgresql_server import PostgresServer
 
 def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "assembly_engine.cli", *args],
+        [sys.executable, "-m", "assembly_engine.cli.main", *args],
         env=env,
         capture_output=True,
         text=True,

@@ -74,7 +74,7 @@ def verify(engine: EngineProcess) -> None:
     """``assemblies verify`` and ``audit verify`` through the running node are clean."""
     for command in (["verify"], ["audit", "verify"]):
         done = subprocess.run(
-            [sys.executable, "-m", "assembly_engine.cli", *command],
+            [sys.executable, "-m", "assembly_engine.cli.main", *command],
             env=engine.env,
             capture_output=True,
             text=True,

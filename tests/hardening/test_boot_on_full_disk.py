@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from assembly_engine.persistence.audit_chain import FIELDS
+from assembly_engine.storage.formats.audit_chain import FIELDS
 from tests.hardening.test_disk_trouble import full_disk_engine, prepare
 
 

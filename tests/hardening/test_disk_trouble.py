@@ -37,11 +37,11 @@ from fastapi.testclient import TestClient
 
 from assembly_engine.api.app import create_app
 from assembly_engine.config import Settings
-from assembly_engine.persistence import durable_files
-from assembly_engine.persistence import journal as journal_module
-from assembly_engine.persistence import payloads as payloads_module
-from assembly_engine.persistence.audit_chain import verify_file
 from assembly_engine.services.container import EngineServices
+from assembly_engine.storage.files import durable_files
+from assembly_engine.storage.formats.audit_chain import verify_file
+from assembly_engine.storage.sqlite import journal as journal_module
+from assembly_engine.storage.sqlite import payload_folders as payloads_module
 from tests.support import ADMIN_PASSWORD, temp_settings
 
 TMPFS_SIZE = "8m"

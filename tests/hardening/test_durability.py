@@ -25,7 +25,7 @@ from typing import Any
 import httpx
 import pytest
 
-from assembly_engine.persistence.audit_chain import verify_file
+from assembly_engine.storage.formats.audit_chain import verify_file
 from tests.engine_process import EngineProcess
 from tests.hardening.support import dev_mode_headers, new_script, running
 from tests.support import wait_until
@@ -147,7 +147,7 @@ def cli(engine: EngineProcess, *args: str) -> subprocess.CompletedProcess[str]:
     command = [
         sys.executable,
         "-m",
-        "assembly_engine.cli",
+        "assembly_engine.cli.main",
         "--home",
         str(engine.home),
         "--staging-root",

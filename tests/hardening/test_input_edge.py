@@ -21,9 +21,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from assembly_engine.persistence.databases import ConnectionOptions, DomainDatabase
-from assembly_engine.persistence.payloads import PayloadStore
-from assembly_engine.types import Domain
+from assembly_engine.domain.types import Domain
+from assembly_engine.storage.sqlite.databases import ConnectionOptions, DomainDatabase
+from assembly_engine.storage.sqlite.payload_folders import PayloadStore
 from tests.engine_process import EngineProcess
 from tests.support import make_record
 

@@ -51,7 +51,7 @@ def test_home_and_backup_are_owner_only_after_a_write_and_a_backup(tmp_path: Pat
             assert created.status_code == 201, created.text
         backup = tmp_path / "backup"
         result = subprocess.run(
-            [sys.executable, "-m", "assembly_engine.cli", "backup", str(backup)],
+            [sys.executable, "-m", "assembly_engine.cli.main", "backup", str(backup)],
             env=engine.env,
             capture_output=True,
             text=True,

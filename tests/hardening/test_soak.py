@@ -46,8 +46,8 @@ from typing import Any
 import httpx
 import pytest
 
-from assembly_engine.persistence.payloads import PayloadStore
-from assembly_engine.types import PayloadType
+from assembly_engine.domain.types import PayloadType
+from assembly_engine.storage.sqlite.payload_folders import PayloadStore
 from tests.engine_process import ADMIN_PASSWORD, EngineProcess
 
 SOAK_SECONDS = float(os.environ.get("ENGINE_SOAK_SECONDS", "20"))
@@ -668,7 +668,7 @@ def cli(engine: EngineProcess, *args: str) -> subprocess.CompletedProcess[str]:
     command = [
         sys.executable,
         "-m",
-        "assembly_engine.cli",
+        "assembly_engine.cli.main",
         "--home",
         str(engine.home),
         "--staging-root",

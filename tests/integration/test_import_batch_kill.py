@@ -8,8 +8,8 @@ import base64
 import json
 from pathlib import Path
 
-from assembly_engine.persistence.payloads import PayloadStore
-from assembly_engine.types import Integrity, is_valid_payload_guid
+from assembly_engine.domain.types import Integrity, is_valid_payload_guid
+from assembly_engine.storage.sqlite.payload_folders import PayloadStore
 from tests.engine_process import EngineProcess
 
 DOCUMENTS = 96

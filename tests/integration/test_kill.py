@@ -21,8 +21,8 @@ from pathlib import Path
 
 import httpx
 
-from assembly_engine.persistence.payloads import PayloadStore
-from assembly_engine.types import Integrity
+from assembly_engine.domain.types import Integrity
+from assembly_engine.storage.sqlite.payload_folders import PayloadStore
 from tests.engine_process import ADMIN_PASSWORD, EngineProcess
 
 TRIALS = int(os.environ.get("ENGINE_KILL_TRIALS", "20"))

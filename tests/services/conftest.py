@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from assembly_engine.persistence.engine_store import SqliteEngineStore
 from assembly_engine.services.auth.users import UserService
+from assembly_engine.storage.sqlite.engine_store import SqliteEngineStore
 from tests.support import FakeClock
 
 

@@ -12,8 +12,6 @@ from typing import Any
 
 import pytest
 
-from assembly_engine.persistence.audit_chain import FIELDS, ZERO_HASH, entry_hash, verify_file
-from assembly_engine.persistence.audit_log import HashChainedLog
 from assembly_engine.services import audit as audit_module
 from assembly_engine.services.audit import (
     SCRUB_MAX_CHARS,
@@ -22,6 +20,8 @@ from assembly_engine.services.audit import (
     Outcome,
     scrub,
 )
+from assembly_engine.storage.formats.audit_chain import FIELDS, ZERO_HASH, entry_hash, verify_file
+from assembly_engine.storage.sqlite.audit_log import HashChainedLog
 
 AUDIT_LOGGER = "assembly_engine.audit"
 

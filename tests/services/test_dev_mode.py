@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assembly_engine.persistence.engine_store import SqliteEngineStore
+from assembly_engine.domain.types import Role
 from assembly_engine.services.auth.dev_mode import (
     MAX_REASON_LENGTH,
     DevModeService,
@@ -15,7 +15,7 @@ from assembly_engine.services.auth.dev_mode import (
 from assembly_engine.services.auth.sessions import InvalidSession, Session, SessionService
 from assembly_engine.services.auth.throttle import PasswordGate, PasswordThrottle
 from assembly_engine.services.auth.users import AuthError, InvalidCredentials, UserService
-from assembly_engine.types import Role
+from assembly_engine.storage.sqlite.engine_store import SqliteEngineStore
 from tests.support import PASSWORD, FakeClock
 
 DEV_TTL = 900

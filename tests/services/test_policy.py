@@ -6,9 +6,9 @@ from collections.abc import Callable
 
 import pytest
 
+from assembly_engine.domain.types import Domain, Role
 from assembly_engine.services.auth import policy
 from assembly_engine.services.auth.policy import Actor, Decision
-from assembly_engine.types import Domain, Role
 
 ALLOW = "allow"
 UNAUTH = "unauthorized"

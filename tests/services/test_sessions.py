@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from assembly_engine.persistence.engine_store import SqliteEngineStore
+from assembly_engine.domain.types import Role
 from assembly_engine.services.auth.sessions import SessionService, hash_token
 from assembly_engine.services.auth.users import InvalidCredentials, UserService
-from assembly_engine.types import Role
+from assembly_engine.storage.sqlite.engine_store import SqliteEngineStore
 from tests.support import PASSWORD, FakeClock, db_bytes
 
 TTL = 3600

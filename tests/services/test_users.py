@@ -11,7 +11,6 @@ from typing import Literal
 import pytest
 from argon2 import PasswordHasher
 
-from assembly_engine.persistence.engine_store import SCHEMA_VERSION, SqliteEngineStore
 from assembly_engine.services.auth.users import (
     AuthError,
     InvalidCredentials,
@@ -24,6 +23,7 @@ from assembly_engine.services.auth.users import (
     UserNotFound,
     UserService,
 )
+from assembly_engine.storage.sqlite.engine_store import SCHEMA_VERSION, SqliteEngineStore
 from tests.support import PASSWORD, db_bytes
 
 # -- store -----------------------------------------------------------------------------------

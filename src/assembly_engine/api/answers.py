@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..types import AssemblyKind, Domain, Integrity, Role
+from assembly_engine.domain.types import AssemblyKind, Domain, Integrity, Role
 
 
 class Answer(BaseModel):

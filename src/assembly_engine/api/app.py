@@ -13,18 +13,18 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from ..config import Settings
-from ..logging_setup import configure_logging
-from ..persistence.private_files import make_home_private
-from ..services.container import EngineServices
-from .client_origin import ClientOrigin, parse_trusted_proxies
-from .errors import install_error_handlers
-from .fast_lane import FastLane
-from .limits import BodySizeLimit
-from .responses import JsonResponse
-from .routes import admin, assemblies, auth, dev_mode, health, users
-from .security_headers import SecurityHeaders
-from .web import install_web_ui
+from assembly_engine.api.client_origin import ClientOrigin, parse_trusted_proxies
+from assembly_engine.api.errors import install_error_handlers
+from assembly_engine.api.fast_lane import FastLane
+from assembly_engine.api.limits import BodySizeLimit
+from assembly_engine.api.responses import JsonResponse
+from assembly_engine.api.routes import admin, assemblies, auth, dev_mode, health, users
+from assembly_engine.api.security_headers import SecurityHeaders
+from assembly_engine.api.web import install_web_ui
+from assembly_engine.config import Settings
+from assembly_engine.logging_setup import configure_logging
+from assembly_engine.services.container import EngineServices
+from assembly_engine.storage.files.private_files import make_home_private
 
 log = logging.getLogger("assembly_engine.api")
 

@@ -3,7 +3,7 @@
 ``X-Forwarded-For`` and ``X-Forwarded-Proto`` are believed only when the connection comes
 from an address in ``ENGINE_TRUSTED_PROXIES`` (default: none). Otherwise anyone could
 choose their own address, and with it escape the login throttle or the audit's count of
-anonymous refusals. uvicorn's own proxy-header handling is switched off (cli.py), so this
+anonymous refusals. uvicorn's own proxy-header handling is switched off (cli/main.py), so this
 middleware is the single place the rewrite can happen; everything after it (the throttle,
 the audit, the local-CLI check, the Secure cookie flag) reads ``scope["client"]`` and
 ``scope["scheme"]``.

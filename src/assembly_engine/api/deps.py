@@ -15,12 +15,12 @@ from urllib.parse import urlsplit
 
 from fastapi import Depends, Request
 
-from ..services.auth.policy import Actor
-from ..services.auth.sessions import Session
-from ..services.caller import Caller
-from ..services.container import EngineServices
-from ..types import Role
-from .errors import ApiError
+from assembly_engine.api.errors import ApiError
+from assembly_engine.domain.types import Role
+from assembly_engine.services.auth.policy import Actor
+from assembly_engine.services.auth.sessions import Session
+from assembly_engine.services.caller import Caller
+from assembly_engine.services.container import EngineServices
 
 SESSION_COOKIE = "ae_session"
 CSRF_COOKIE = "ae_csrf"

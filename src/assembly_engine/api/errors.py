@@ -9,12 +9,12 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ..services.errors import ServiceError
-from ..services.request_bodies import NotJsonValue
-from .responses import JsonResponse
+from assembly_engine.api.responses import JsonResponse
+from assembly_engine.services.errors import ServiceError
+from assembly_engine.services.request_bodies import NotJsonValue
 
 # The one table of refusals: each error code and its HTTP status (Docs/assemblies.md §7,
-# "Error codes"). Service and storage errors carry a code (persistence/errors.py,
+# "Error codes"). Service and storage errors carry a code (storage/contract/errors.py,
 # services/errors.py); a refusal that starts as an HTTP status (FastAPI's own 404, 405, …)
 # gets the first code listed for it.
 ERROR_STATUS: dict[str, int] = {

@@ -25,14 +25,14 @@ import orjson
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ..services.container import EngineServices
-from .deps import (
+from assembly_engine.api.deps import (
     UNKNOWN_TOKEN,
     MalformedAuthorization,
     audit_token_refusal,
     audit_unauthenticated,
     presented_credential,
 )
+from assembly_engine.services.container import EngineServices
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 ANONYMOUS_BODY_PATHS = frozenset({"/api/auth/login"})

@@ -15,9 +15,9 @@ from starlette.convertors import Convertor, register_url_convertor
 from starlette.routing import BaseRoute, Match
 from starlette.types import Scope
 
-from ..types import ASSEMBLY_GUID_REGEX as GUID_REGEX
-from ..types import is_valid_assembly_guid
-from .errors import ApiError
+from assembly_engine.api.errors import ApiError
+from assembly_engine.domain.types import ASSEMBLY_GUID_REGEX as GUID_REGEX
+from assembly_engine.domain.types import is_valid_assembly_guid
 
 
 class _Text(Convertor[str]):

@@ -15,9 +15,9 @@ from fastapi import FastAPI, Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Match
 
-from ..config import REPOSITORY_ROOT
-from .errors import error_response
-from .params import malformed_guid
+from assembly_engine.api.errors import error_response
+from assembly_engine.api.params import malformed_guid
+from assembly_engine.config import REPOSITORY_ROOT
 
 WEB_DIST = REPOSITORY_ROOT / "web" / "dist"
 

@@ -1,7 +1,7 @@
 """The audit trail (Docs/assemblies.md §9): what each entry says, and the engine.log line beside it.
 
 Every privileged or state-changing action appends one entry to the audit log (the
-hash-chained file of persistence/audit_log.py, behind the AuditLog interface) and one
+hash-chained file of storage/sqlite/audit_log.py, behind the AuditLog interface) and one
 readable line to the ``assembly_engine.audit`` logger (routed to engine.log). Free text is
 scrubbed of anything that looks like a secret before it reaches either.
 """
@@ -16,9 +16,9 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from ..clock import utc_now as _utc_now
-from ..persistence.audit_chain import OUTCOMES, VerifyResult
-from ..persistence.interfaces import AuditStore
+from assembly_engine.domain.clock import utc_now as _utc_now
+from assembly_engine.storage.contract.interfaces import AuditStore
+from assembly_engine.storage.contract.reports import OUTCOMES, VerifyResult
 
 logger = logging.getLogger("assembly_engine.audit")
 

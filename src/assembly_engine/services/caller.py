@@ -13,11 +13,11 @@ from datetime import UTC, datetime, timedelta
 from time import time as epoch_seconds
 from typing import Any
 
-from ..clock import utc_now
-from ..types import Domain
-from .audit import AuditEvent, AuditLog, Outcome
-from .auth.policy import Actor, Decision
-from .errors import Denied, EngineError
+from assembly_engine.domain.clock import utc_now
+from assembly_engine.domain.types import Domain
+from assembly_engine.services.audit import AuditEvent, AuditLog, Outcome
+from assembly_engine.services.auth.policy import Actor, Decision
+from assembly_engine.services.errors import Denied, EngineError
 
 
 @dataclass(frozen=True)

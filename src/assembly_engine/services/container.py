@@ -10,22 +10,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..config import Settings
-from ..persistence import cli_access
-from ..persistence.cli_access import CLI_ACCESS_FILE
-from ..persistence.interfaces import EngineStore
-from ..persistence.private_files import make_home_private
-from ..persistence.runtime import AUDIT_FILE, StorageRuntime
-from .assemblies.history import HistoryService
-from .assemblies.service import AssemblyService
-from .audit import AuditLog
-from .auth.accounts import AccountService
-from .auth.dev_mode import DevModeService
-from .auth.sessions import SessionService
-from .auth.throttle import PasswordGate, PasswordThrottle
-from .auth.users import UserService
-from .caller import Auditor
-from .maintenance import MaintenanceService
+from assembly_engine.config import Settings
+from assembly_engine.services.assemblies.history import HistoryService
+from assembly_engine.services.assemblies.service import AssemblyService
+from assembly_engine.services.audit import AuditLog
+from assembly_engine.services.auth.accounts import AccountService
+from assembly_engine.services.auth.dev_mode import DevModeService
+from assembly_engine.services.auth.sessions import SessionService
+from assembly_engine.services.auth.throttle import PasswordGate, PasswordThrottle
+from assembly_engine.services.auth.users import UserService
+from assembly_engine.services.caller import Auditor
+from assembly_engine.services.maintenance import MaintenanceService
+from assembly_engine.storage.contract.interfaces import EngineStore
+from assembly_engine.storage.files import cli_access
+from assembly_engine.storage.files.cli_access import CLI_ACCESS_FILE
+from assembly_engine.storage.files.private_files import make_home_private
+from assembly_engine.storage.runtime import AUDIT_FILE, StorageRuntime
 
 log = logging.getLogger("assembly_engine")
 

@@ -1,14 +1,14 @@
 """Refusals raised by services; the API maps ``code`` to a status (api/errors.py).
 
-They extend persistence's vocabulary (persistence/errors.py): a storage refusal needs no
+They extend storage's vocabulary (storage/contract/errors.py): a storage refusal needs no
 translation to reach the caller, and the services add the refusals only they decide.
 """
 
 from __future__ import annotations
 
-from ..persistence.errors import Busy, Conflict, EngineError, NotFound
-from ..persistence.errors import IntegrityFailed as IntegrityProblem
-from ..persistence.errors import StorageFailed as StorageUnavailable
+from assembly_engine.storage.contract.errors import Busy, Conflict, EngineError, NotFound
+from assembly_engine.storage.contract.errors import IntegrityFailed as IntegrityProblem
+from assembly_engine.storage.contract.errors import StorageFailed as StorageUnavailable
 
 ServiceError = EngineError
 

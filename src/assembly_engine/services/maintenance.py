@@ -9,16 +9,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..persistence.interfaces import Maintenance
-from ..persistence.maintenance import BACKUP_LOGS
-from ..persistence.models import PAYLOAD_CHECKSUM_COLUMN, PAYLOAD_GUID_COLUMN
-from ..persistence.official_sync import write_staging_copy
-from ..persistence.payloads import PayloadError
-from ..persistence.runtime import StorageRuntime, connection_options
-from ..types import Domain, Integrity
-from .audit import Outcome
-from .auth import policy
-from .caller import Auditor, Caller
+from assembly_engine.domain.types import Domain, Integrity
+from assembly_engine.services.audit import Outcome
+from assembly_engine.services.auth import policy
+from assembly_engine.services.caller import Auditor, Caller
+from assembly_engine.storage.contract.interfaces import Maintenance
+from assembly_engine.storage.contract.maintenance import BACKUP_LOGS
+from assembly_engine.storage.contract.models import PAYLOAD_CHECKSUM_COLUMN, PAYLOAD_GUID_COLUMN
+from assembly_engine.storage.contract.payload_manifest import PayloadError
+from assembly_engine.storage.official.sync import write_staging_copy
+from assembly_engine.storage.runtime import StorageRuntime, connection_options
 
 log = logging.getLogger("assembly_engine.maintenance")
 

@@ -19,7 +19,7 @@ from pydantic import (
     model_validator,
 )
 
-from .. import input_limits as limits
+from assembly_engine import input_limits as limits
 
 MAX_NESTING = 64
 

@@ -14,9 +14,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..config import Settings
-from ..database_url import is_database_url, redact
-from ..persistence.library_copy import (
+from assembly_engine.config import Settings
+from assembly_engine.database_url import is_database_url, redact
+from assembly_engine.services.errors import Busy, Conflict, InvalidInput
+from assembly_engine.storage.library_copy import (
     LibraryStores,
     TargetNotEmpty,
     check_copy,
@@ -25,8 +26,7 @@ from ..persistence.library_copy import (
     open_embedded,
     record_migration,
 )
-from ..persistence.runtime import RuntimeLock, StorageRuntime
-from .errors import Busy, Conflict, InvalidInput
+from assembly_engine.storage.runtime import RuntimeLock, StorageRuntime
 
 
 @dataclass(frozen=True)

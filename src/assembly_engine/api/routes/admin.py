@@ -8,10 +8,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body
 from pydantic import Field, StrictBool, StrictFloat
 
-from ...services.request_bodies import WHOLE, StrictModel
-from ..answers import AuditChecked, BackedUp, OfficialExported, Pruned, Verified
-from ..deps import CurrentCaller, Services
-from ..errors import ApiError, error_responses
+from assembly_engine.api.answers import AuditChecked, BackedUp, OfficialExported, Pruned, Verified
+from assembly_engine.api.deps import CurrentCaller, Services
+from assembly_engine.api.errors import ApiError, error_responses
+from assembly_engine.services.request_bodies import WHOLE, StrictModel
 
 router = APIRouter(prefix="/api/admin", tags=["admin"])
 

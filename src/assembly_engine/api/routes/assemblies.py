@@ -9,22 +9,8 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from ... import input_limits as limits
-from ...services.assemblies.history import DELETED_SORT_KEYS
-from ...services.assemblies.inputs import (
-    AssemblyChanges,
-    CloneRequest,
-    FlushRequest,
-    ImportBatchRequest,
-    ImportDocument,
-    ImportRequest,
-    NewAssembly,
-)
-from ...services.assemblies.listing import FacetParams, ListParams, PageParams, query_values
-from ...services.assemblies.service import ImportItem
-from ...services.container import EngineServices
-from ...services.request_bodies import WHOLE, StrictModel
-from ..answers import (
+from assembly_engine import input_limits as limits
+from assembly_engine.api.answers import (
     AssemblyDetail,
     AssemblyView,
     BatchImport,
@@ -39,11 +25,25 @@ from ..answers import (
     RevisionDetail,
     RevisionPage,
 )
-from ..deps import CurrentCaller, Services, authenticate
-from ..errors import ApiError, error_responses
-from ..params import AssemblyId, IfMatch, RevisionNumber, parse_if_match
-from ..responses import JsonResponse
-from ..security_headers import attachment_disposition, download_headers
+from assembly_engine.api.deps import CurrentCaller, Services, authenticate
+from assembly_engine.api.errors import ApiError, error_responses
+from assembly_engine.api.params import AssemblyId, IfMatch, RevisionNumber, parse_if_match
+from assembly_engine.api.responses import JsonResponse
+from assembly_engine.api.security_headers import attachment_disposition, download_headers
+from assembly_engine.services.assemblies.history import DELETED_SORT_KEYS
+from assembly_engine.services.assemblies.inputs import (
+    AssemblyChanges,
+    CloneRequest,
+    FlushRequest,
+    ImportBatchRequest,
+    ImportDocument,
+    ImportRequest,
+    NewAssembly,
+)
+from assembly_engine.services.assemblies.listing import FacetParams, ListParams, PageParams, query_values
+from assembly_engine.services.assemblies.service import ImportItem
+from assembly_engine.services.container import EngineServices
+from assembly_engine.services.request_bodies import WHOLE, StrictModel
 
 Params = TypeVar("Params", bound=BaseModel)
 

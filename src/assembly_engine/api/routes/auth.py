@@ -7,11 +7,19 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Request, Response
 from pydantic import Field
 
-from ...services.container import EngineServices
-from ...services.request_bodies import StrictModel
-from ..answers import LoggedIn, SessionState, SignedOut, Who
-from ..deps import CSRF_COOKIE, SESSION_COOKIE, Auth, RequestAuth, Services, SignedIn, client_address
-from ..errors import error_responses
+from assembly_engine.api.answers import LoggedIn, SessionState, SignedOut, Who
+from assembly_engine.api.deps import (
+    CSRF_COOKIE,
+    SESSION_COOKIE,
+    Auth,
+    RequestAuth,
+    Services,
+    SignedIn,
+    client_address,
+)
+from assembly_engine.api.errors import error_responses
+from assembly_engine.services.container import EngineServices
+from assembly_engine.services.request_bodies import StrictModel
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 

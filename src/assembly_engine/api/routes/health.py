@@ -4,7 +4,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
-from ..answers import Health
+from assembly_engine.api.answers import Health
 
 router = APIRouter(tags=["health"])
 

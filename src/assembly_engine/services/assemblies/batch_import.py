@@ -13,12 +13,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from ...types import Domain
-from ..audit import Outcome
-from ..caller import Caller
-from ..errors import InvalidInput, ServiceError
-from .formats import ImportedAssembly
-from .importing import Importing
+from assembly_engine.domain.types import Domain
+from assembly_engine.services.assemblies.formats import ImportedAssembly
+from assembly_engine.services.assemblies.importing import Importing
+from assembly_engine.services.audit import Outcome
+from assembly_engine.services.caller import Caller
+from assembly_engine.services.errors import InvalidInput, ServiceError
 
 # Concurrent writers of a batch import: enough to fill the journal's group commits.
 BATCH_WORKERS = 32

@@ -12,8 +12,22 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from ...clock import utc_now
-from ...persistence.cache import (
+from assembly_engine.domain.clock import utc_now
+from assembly_engine.domain.types import Domain
+from assembly_engine.services.assemblies.content import Contents
+from assembly_engine.services.assemblies.records import Details, new_record
+from assembly_engine.services.audit import Outcome
+from assembly_engine.services.auth import policy
+from assembly_engine.services.caller import Auditor, Caller
+from assembly_engine.services.errors import (
+    Busy,
+    Conflict,
+    InvalidInput,
+    NotFound,
+    ServiceError,
+    StorageUnavailable,
+)
+from assembly_engine.storage.cache.assembly_cache import (
     AssemblyCache,
     AssemblyExists,
     AssemblyNotFound,
@@ -21,16 +35,8 @@ from ...persistence.cache import (
     ChangeBusy,
     StaleRevision,
 )
-from ...persistence.databases import DatabaseBusy
-from ...persistence.errors import STORAGE_FAILURES, failure_reason
-from ...persistence.models import AssemblyRecord, CachedAssembly, PayloadContent, PayloadRef
-from ...types import Domain
-from ..audit import Outcome
-from ..auth import policy
-from ..caller import Auditor, Caller
-from ..errors import Busy, Conflict, InvalidInput, NotFound, ServiceError, StorageUnavailable
-from .content import Contents
-from .records import Details, new_record
+from assembly_engine.storage.contract.errors import STORAGE_FAILURES, DatabaseBusy, failure_reason
+from assembly_engine.storage.contract.models import AssemblyRecord, CachedAssembly, PayloadContent, PayloadRef
 
 
 class Changes:

@@ -9,14 +9,18 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from ... import input_limits as limits
-from ...persistence.cache import AssemblyCache
-from ...persistence.interfaces import PayloadStore
-from ...persistence.models import CachedAssembly, PayloadContent, PayloadRef
-from ...persistence.payloads import PayloadCorrupt, PayloadError, PayloadMissing
-from ...types import AssemblyKind, Integrity
-from ..errors import IntegrityProblem, InvalidInput, StorageUnavailable, TooLarge
-from .payload_codec import PayloadInputError, PayloadTooLarge, content_from_api
+from assembly_engine import input_limits as limits
+from assembly_engine.domain.types import AssemblyKind, Integrity
+from assembly_engine.services.assemblies.payload_codec import (
+    PayloadInputError,
+    PayloadTooLarge,
+    content_from_api,
+)
+from assembly_engine.services.errors import IntegrityProblem, InvalidInput, StorageUnavailable, TooLarge
+from assembly_engine.storage.cache.assembly_cache import AssemblyCache
+from assembly_engine.storage.contract.interfaces import PayloadStore
+from assembly_engine.storage.contract.models import CachedAssembly, PayloadContent, PayloadRef
+from assembly_engine.storage.contract.payload_manifest import PayloadCorrupt, PayloadError, PayloadMissing
 
 log = logging.getLogger("assembly_engine.assemblies")
 

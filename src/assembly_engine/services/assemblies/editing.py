@@ -9,18 +9,18 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ... import input_limits as limits
-from ...clock import utc_now
-from ...persistence.cache import StaleRevision
-from ...persistence.models import AssemblyRecord, PayloadRef
-from ...types import KIND_TYPES, AssemblyKind
-from ..auth import policy
-from ..caller import Caller
-from ..errors import Conflict, InvalidInput
-from .changes import Changes
-from .inputs import AssemblyChanges, CloneRequest, NewAssembly
-from .records import Details, require_whole_row
-from .views import record_view
+from assembly_engine import input_limits as limits
+from assembly_engine.domain.clock import utc_now
+from assembly_engine.domain.types import KIND_TYPES, AssemblyKind
+from assembly_engine.services.assemblies.changes import Changes
+from assembly_engine.services.assemblies.inputs import AssemblyChanges, CloneRequest, NewAssembly
+from assembly_engine.services.assemblies.records import Details, require_whole_row
+from assembly_engine.services.assemblies.views import record_view
+from assembly_engine.services.auth import policy
+from assembly_engine.services.caller import Caller
+from assembly_engine.services.errors import Conflict, InvalidInput
+from assembly_engine.storage.cache.assembly_cache import StaleRevision
+from assembly_engine.storage.contract.models import AssemblyRecord, PayloadRef
 
 
 def check_variables(metadata: dict[str, Any] | None) -> None:

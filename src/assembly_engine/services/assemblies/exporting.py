@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..audit import Outcome
-from ..auth import policy
-from ..caller import Caller
-from .changes import Changes
-from .formats import export_value
-from .legacy import record_fields
-from .records import require_whole_row
+from assembly_engine.services.assemblies.changes import Changes
+from assembly_engine.services.assemblies.formats import export_value
+from assembly_engine.services.assemblies.legacy import record_fields
+from assembly_engine.services.assemblies.records import require_whole_row
+from assembly_engine.services.audit import Outcome
+from assembly_engine.services.auth import policy
+from assembly_engine.services.caller import Caller
 
 
 def export_file_name(display_name: str) -> str:

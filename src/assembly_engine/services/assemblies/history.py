@@ -23,27 +23,27 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ...clock import utc_now
-from ...persistence.interfaces import DomainStore, PayloadStore, WriteJournal
-from ...persistence.models import (
+from assembly_engine.domain.clock import utc_now
+from assembly_engine.domain.types import Domain
+from assembly_engine.services.assemblies.exporting import export_file_name
+from assembly_engine.services.assemblies.legacy import export_document, record_fields
+from assembly_engine.services.assemblies.listing import SORT_KEYS, ListQuery, record_matches
+from assembly_engine.services.assemblies.payload_codec import content_to_api
+from assembly_engine.services.assemblies.records import Details, new_record
+from assembly_engine.services.assemblies.service import AssemblyService
+from assembly_engine.services.assemblies.views import record_view
+from assembly_engine.services.audit import Outcome
+from assembly_engine.services.auth import policy
+from assembly_engine.services.caller import ANONYMOUS, Caller
+from assembly_engine.services.errors import Conflict, InvalidInput, NotFound
+from assembly_engine.storage.contract.interfaces import DomainStore, PayloadStore, WriteJournal
+from assembly_engine.storage.contract.models import (
     PAYLOAD_GUID_COLUMN,
     AssemblyRecord,
     CachedAssembly,
     CacheEntryState,
 )
-from ...persistence.payloads import PayloadError
-from ...types import Domain
-from ..audit import Outcome
-from ..auth import policy
-from ..caller import ANONYMOUS, Caller
-from ..errors import Conflict, InvalidInput, NotFound
-from .exporting import export_file_name
-from .legacy import export_document, record_fields
-from .listing import SORT_KEYS, ListQuery, record_matches
-from .payload_codec import content_to_api
-from .records import Details, new_record
-from .service import AssemblyService
-from .views import record_view
+from assembly_engine.storage.contract.payload_manifest import PayloadError
 
 log = logging.getLogger("assembly_engine.history")
 

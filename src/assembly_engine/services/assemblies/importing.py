@@ -10,21 +10,26 @@ import dataclasses
 import json
 from typing import Any
 
-from ... import input_limits as limits
-from ...clock import utc_now
-from ...persistence.models import AssemblyRecord, CachedAssembly
-from ...types import Domain
-from ..audit import Outcome
-from ..auth import policy
-from ..caller import Caller
-from ..errors import InvalidInput, NotAnAssemblyDocument, TooLarge
-from ..request_bodies import json_problem
-from .changes import Changes
-from .formats import ImportedAssembly, InvalidDocument, NotAnAssembly, import_value
-from .legacy import DocumentTooLarge
-from .payload_codec import content_to_api
-from .records import Details, new_record
-from .views import record_view
+from assembly_engine import input_limits as limits
+from assembly_engine.domain.clock import utc_now
+from assembly_engine.domain.types import Domain
+from assembly_engine.services.assemblies.changes import Changes
+from assembly_engine.services.assemblies.formats import (
+    ImportedAssembly,
+    InvalidDocument,
+    NotAnAssembly,
+    import_value,
+)
+from assembly_engine.services.assemblies.legacy import DocumentTooLarge
+from assembly_engine.services.assemblies.payload_codec import content_to_api
+from assembly_engine.services.assemblies.records import Details, new_record
+from assembly_engine.services.assemblies.views import record_view
+from assembly_engine.services.audit import Outcome
+from assembly_engine.services.auth import policy
+from assembly_engine.services.caller import Caller
+from assembly_engine.services.errors import InvalidInput, NotAnAssemblyDocument, TooLarge
+from assembly_engine.services.request_bodies import json_problem
+from assembly_engine.storage.contract.models import AssemblyRecord, CachedAssembly
 
 
 class Importing:

@@ -16,9 +16,9 @@ from pydantic import (
     model_validator,
 )
 
-from ... import input_limits as limits
-from ...types import KIND_TYPES, AssemblyKind, AssemblyType, Domain
-from ..request_bodies import StrictModel, WholeNumber, json_problem
+from assembly_engine import input_limits as limits
+from assembly_engine.domain.types import KIND_TYPES, AssemblyKind, AssemblyType, Domain
+from assembly_engine.services.request_bodies import StrictModel, WholeNumber, json_problem
 
 
 def _one_line_name(max_chars: int, *, visible: bool = False) -> AfterValidator:

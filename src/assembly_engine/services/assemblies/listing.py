@@ -21,13 +21,13 @@ from urllib.parse import parse_qsl
 import orjson
 from pydantic import BaseModel, Field, ValidationError
 
-from ... import input_limits as limits
-from ...persistence.cache import AssemblyCache
-from ...persistence.models import AssemblyRecord, CachedAssembly
-from ...types import AssemblyKind, Domain
-from ..auth import policy
-from ..caller import Auditor, Caller
-from .views import record_view
+from assembly_engine import input_limits as limits
+from assembly_engine.domain.types import AssemblyKind, Domain
+from assembly_engine.services.assemblies.views import record_view
+from assembly_engine.services.auth import policy
+from assembly_engine.services.caller import Auditor, Caller
+from assembly_engine.storage.cache.assembly_cache import AssemblyCache
+from assembly_engine.storage.contract.models import AssemblyRecord, CachedAssembly
 
 LIST_CACHE_SIZE = 64
 # What rendered pages may hold in all; a page larger than a quarter of it is not kept.

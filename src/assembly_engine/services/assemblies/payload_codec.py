@@ -13,10 +13,14 @@ import binascii
 import json
 from typing import Any
 
-from ... import input_limits as limits
-from ...persistence.models import PayloadContent, PayloadFile
-from ...types import AssemblyKind, PayloadType
-from .payload_layout import WORKFLOW_FILE_NAME, main_file_name, workflow_bytes
+from assembly_engine import input_limits as limits
+from assembly_engine.domain.types import AssemblyKind, PayloadType
+from assembly_engine.services.assemblies.payload_layout import (
+    WORKFLOW_FILE_NAME,
+    main_file_name,
+    workflow_bytes,
+)
+from assembly_engine.storage.contract.models import PayloadContent, PayloadFile
 
 
 class PayloadInputError(ValueError):

@@ -11,7 +11,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from ...types import SCRIPT_EXTENSIONS, AssemblyKind, AssemblyType, PayloadType
+from assembly_engine.domain.types import SCRIPT_EXTENSIONS, AssemblyKind, AssemblyType, PayloadType
 
 PLAYBOOK_FILE_NAME = "playbook.yml"
 WORKFLOW_FILE_NAME = "workflow.json"

@@ -9,18 +9,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ...persistence.cache import AssemblyCache, ChangeBusy
-from ...persistence.databases import DatabaseBusy, SchemaError
-from ...persistence.errors import STORAGE_FAILURES
-from ...persistence.official_sync import SyncReport
-from ...persistence.payloads import PayloadError
-from ...persistence.runtime import OfficialSyncRefused
-from ...types import Domain
-from ..audit import Outcome
-from ..auth import policy
-from ..caller import Auditor, Caller
-from ..errors import Busy, StorageUnavailable
-from .views import queue_view
+from assembly_engine.domain.types import Domain
+from assembly_engine.services.assemblies.views import queue_view
+from assembly_engine.services.audit import Outcome
+from assembly_engine.services.auth import policy
+from assembly_engine.services.caller import Auditor, Caller
+from assembly_engine.services.errors import Busy, StorageUnavailable
+from assembly_engine.storage.cache.assembly_cache import AssemblyCache, ChangeBusy
+from assembly_engine.storage.contract.errors import STORAGE_FAILURES, DatabaseBusy, SchemaError
+from assembly_engine.storage.contract.payload_manifest import PayloadError
+from assembly_engine.storage.contract.reports import SyncReport
+from assembly_engine.storage.runtime import OfficialSyncRefused
 
 # Why an official sync from staging can fail without it being the engine's fault.
 _SYNC_FAILURES: tuple[type[BaseException], ...] = (SchemaError, PayloadError, *STORAGE_FAILURES)

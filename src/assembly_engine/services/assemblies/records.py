@@ -13,11 +13,11 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from ...persistence.models import AssemblyRecord, CachedAssembly, PayloadRef
-from ...types import DATABASE_FILES, AssemblyKind, Domain
-from ..errors import IntegrityProblem
-from .formats import ImportedAssembly
-from .inputs import NewAssembly
+from assembly_engine.domain.types import DATABASE_FILES, AssemblyKind, Domain
+from assembly_engine.services.assemblies.formats import ImportedAssembly
+from assembly_engine.services.assemblies.inputs import NewAssembly
+from assembly_engine.services.errors import IntegrityProblem
+from assembly_engine.storage.contract.models import AssemblyRecord, CachedAssembly, PayloadRef
 
 
 @dataclass(frozen=True)

@@ -11,27 +11,27 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...persistence.interfaces import PayloadStore
-from ...persistence.models import CachedAssembly, PayloadContent
-from ...persistence.runtime import StorageRuntime
-from ...types import Domain
-from ..audit import AuditLog
-from ..auth import policy
-from ..caller import Auditor, Caller
-from ..errors import NotFound
-from .batch_import import ImportItem, import_batch
-from .changes import Changes
-from .content import Contents
-from .editing import Editing
-from .exporting import export
-from .formats import ImportedAssembly
-from .importing import Importing
-from .inputs import AssemblyChanges, CloneRequest, NewAssembly
-from .listing import Listing
-from .payload_codec import content_to_api
-from .queue_control import QueueControl
-from .records import require_whole_row
-from .views import record_view
+from assembly_engine.domain.types import Domain
+from assembly_engine.services.assemblies.batch_import import ImportItem, import_batch
+from assembly_engine.services.assemblies.changes import Changes
+from assembly_engine.services.assemblies.content import Contents
+from assembly_engine.services.assemblies.editing import Editing
+from assembly_engine.services.assemblies.exporting import export
+from assembly_engine.services.assemblies.formats import ImportedAssembly
+from assembly_engine.services.assemblies.importing import Importing
+from assembly_engine.services.assemblies.inputs import AssemblyChanges, CloneRequest, NewAssembly
+from assembly_engine.services.assemblies.listing import Listing
+from assembly_engine.services.assemblies.payload_codec import content_to_api
+from assembly_engine.services.assemblies.queue_control import QueueControl
+from assembly_engine.services.assemblies.records import require_whole_row
+from assembly_engine.services.assemblies.views import record_view
+from assembly_engine.services.audit import AuditLog
+from assembly_engine.services.auth import policy
+from assembly_engine.services.caller import Auditor, Caller
+from assembly_engine.services.errors import NotFound
+from assembly_engine.storage.contract.interfaces import PayloadStore
+from assembly_engine.storage.contract.models import CachedAssembly, PayloadContent
+from assembly_engine.storage.runtime import StorageRuntime
 
 
 class AssemblyService:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...persistence.models import CachedAssembly
-from ...persistence.queue_status import QueueStatus
+from assembly_engine.storage.contract.models import CachedAssembly
+from assembly_engine.storage.contract.queue_status import QueueStatus
 
 
 def record_view(

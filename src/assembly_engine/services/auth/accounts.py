@@ -11,15 +11,15 @@ import hmac
 from dataclasses import dataclass, replace
 from typing import Any
 
-from ...types import Role
-from ..audit import Outcome
-from ..caller import Auditor, Caller
-from ..errors import Denied, InvalidInput, NotFound
-from . import policy
-from .dev_mode import DevModeService, DevModeState
-from .sessions import Session, SessionService, hash_token
-from .throttle import PasswordGate, TooManyAttempts
-from .users import AuthError, InvalidCredentials, User, UserService
+from assembly_engine.domain.types import Role
+from assembly_engine.services.audit import Outcome
+from assembly_engine.services.auth import policy
+from assembly_engine.services.auth.dev_mode import DevModeService, DevModeState
+from assembly_engine.services.auth.sessions import Session, SessionService, hash_token
+from assembly_engine.services.auth.throttle import PasswordGate, TooManyAttempts
+from assembly_engine.services.auth.users import AuthError, InvalidCredentials, User, UserService
+from assembly_engine.services.caller import Auditor, Caller
+from assembly_engine.services.errors import Denied, InvalidInput, NotFound
 
 __all__ = ["AccountService", "SignedIn", "TooManyAttempts"]
 

@@ -16,13 +16,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from assembly_engine import input_limits as limits
-from assembly_engine.clock import utc_iso
-from assembly_engine.persistence.errors import Unavailable
-from assembly_engine.persistence.interfaces import EngineStore
+from assembly_engine.domain.clock import utc_iso
+from assembly_engine.domain.types import Role
 from assembly_engine.services.auth.sessions import InvalidSession, Session
 from assembly_engine.services.auth.throttle import PasswordGate
 from assembly_engine.services.auth.users import AuthError, InvalidCredentials, UserService
-from assembly_engine.types import Role
+from assembly_engine.storage.contract.errors import Unavailable
+from assembly_engine.storage.contract.interfaces import EngineStore
 
 MAX_REASON_LENGTH = 500
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from assembly_engine.types import Domain, Role
+from assembly_engine.domain.types import Domain, Role
 
 UNAUTHORIZED = "unauthorized"
 FORBIDDEN = "forbidden"

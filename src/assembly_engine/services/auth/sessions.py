@@ -20,11 +20,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from assembly_engine.persistence.engine_store import SessionRow
-from assembly_engine.persistence.errors import Unavailable
-from assembly_engine.persistence.interfaces import EngineStore
+from assembly_engine.domain.types import Role
 from assembly_engine.services.auth.users import AuthError, InvalidCredentials
-from assembly_engine.types import Role
+from assembly_engine.storage.contract.engine_records import SessionRow
+from assembly_engine.storage.contract.errors import Unavailable
+from assembly_engine.storage.contract.interfaces import EngineStore
 
 # secrets.token_urlsafe(32) -> 43 characters; accept some slack, refuse anything absurd
 # before hashing it (cookies and headers are attacker-controlled).

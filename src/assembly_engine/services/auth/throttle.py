@@ -21,7 +21,7 @@ instead of all being hashed first. A success withdraws its own count and clears 
 (never the address or the username counter, so signing in to one's own account does not
 reset a guesser).
 
-This module holds the rules; the counting is a ThrottleStore's (persistence/interfaces.py):
+This module holds the rules; the counting is a ThrottleStore's (storage/contract/interfaces.py):
 in this process for an embedded engine, in PostgreSQL for a cluster, whose nodes then all
 count the same failures.
 """
@@ -32,14 +32,11 @@ import time
 from collections.abc import Callable, Mapping, Sized
 from dataclasses import dataclass
 
-from assembly_engine.persistence.interfaces import ThrottleStore
-from assembly_engine.persistence.throttle_store import (
-    MAX_REMEMBERED_FAILURES,
-    MemoryThrottleStore,
-    ThrottleCount,
-)
 from assembly_engine.services.auth.users import HashingBusy, InvalidCredentials, User, UserService
 from assembly_engine.services.errors import ServiceError
+from assembly_engine.storage.cache.throttle_counters import MemoryThrottleStore
+from assembly_engine.storage.contract.interfaces import ThrottleStore
+from assembly_engine.storage.contract.throttle import MAX_REMEMBERED_FAILURES, ThrottleCount
 
 
 class TooManyAttempts(ServiceError):

@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from assembly_engine.clock import utc_iso
-from assembly_engine.persistence.engine_store import UpdateResult, UserRow
-from assembly_engine.persistence.interfaces import EngineStore
+from assembly_engine.domain.clock import utc_iso
+from assembly_engine.domain.types import Role
 from assembly_engine.services.errors import ServiceError
-from assembly_engine.types import Role
+from assembly_engine.storage.contract.engine_records import UpdateResult, UserRow
+from assembly_engine.storage.contract.interfaces import EngineStore
 
 USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
 MIN_PASSWORD_LENGTH = 8

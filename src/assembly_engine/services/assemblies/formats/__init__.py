@@ -24,9 +24,9 @@ from typing import Any
 
 from typing_extensions import Unpack
 
-from ....types import AssemblyKind
-from ...request_bodies import json_problem
-from ..legacy import (
+from assembly_engine.domain.types import AssemblyKind
+from assembly_engine.services.assemblies.formats import items, plain_scripts, tactical_rmm
+from assembly_engine.services.assemblies.legacy import (
     ENGINE_KEY,
     ExportFields,
     ImportedAssembly,
@@ -37,8 +37,8 @@ from ..legacy import (
     export_document,
     parse_document,
 )
-from ..legacy.checks import check, json_kind, utf8
-from . import items, plain_scripts, tactical_rmm
+from assembly_engine.services.assemblies.legacy.checks import check, json_kind, utf8
+from assembly_engine.services.request_bodies import json_problem
 
 EXPECTED = (
     "expected a legacy script document (name, type, script, ...), a workflow (tab_name, "

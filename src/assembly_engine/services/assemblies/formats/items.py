@@ -32,10 +32,10 @@ import copy
 from collections.abc import Mapping
 from typing import Any
 
-from ....types import AssemblyKind, AssemblyType
-from ..legacy import ENGINE_KEY, ImportedAssembly, InvalidDocument, checks
-from ..legacy.scripts import SCRIPT_TYPES, from_script_document
-from ..legacy.workflows import from_workflow
+from assembly_engine.domain.types import AssemblyKind, AssemblyType
+from assembly_engine.services.assemblies.legacy import ENGINE_KEY, ImportedAssembly, InvalidDocument, checks
+from assembly_engine.services.assemblies.legacy.scripts import SCRIPT_TYPES, from_script_document
+from assembly_engine.services.assemblies.legacy.workflows import from_workflow
 
 ITEM_KEY = "item"  # metadata key holding the wrapper
 # Keys that only a legacy document inside ``payload`` has (the API record form has

@@ -20,11 +20,11 @@ from __future__ import annotations
 import re
 from pathlib import PurePosixPath
 
-from .... import input_limits as limits
-from ....persistence.models import PayloadContent
-from ....types import AssemblyKind, PayloadType
-from ..legacy import ImportedAssembly, checks
-from ..payload_layout import main_file_name
+from assembly_engine import input_limits as limits
+from assembly_engine.domain.types import AssemblyKind, PayloadType
+from assembly_engine.services.assemblies.legacy import ImportedAssembly, checks
+from assembly_engine.services.assemblies.payload_layout import main_file_name
+from assembly_engine.storage.contract.models import PayloadContent
 
 SUFFIX_TYPES: dict[str, str] = {
     ".ps1": "powershell",

@@ -30,8 +30,8 @@ import copy
 from collections.abc import Mapping
 from typing import Any
 
-from ..legacy import ImportedAssembly, checks
-from ..legacy.scripts import from_script_document
+from assembly_engine.services.assemblies.legacy import ImportedAssembly, checks
+from assembly_engine.services.assemblies.legacy.scripts import from_script_document
 
 TRMM_KEY = "tactical_rmm"
 SHELL_TYPES: dict[str, str] = {

@@ -81,15 +81,31 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from ....types import AssemblyType
-from ...request_bodies import json_problem
-from .checks import DocumentTooLarge, InvalidDocument, NotAnAssembly, check, fail, json_kind
-from .export import ExportFields, export_document, record_fields
-from .imported import ENGINE_KEY, EngineBlock, ImportedAssembly, engine_block
-from .playbooks import YAML_SUFFIXES, playbook_from_text, playbook_or_none
-from .scripts import from_script_document
-from .workflows import from_workflow
-from .wrapped import from_wrapped
+from assembly_engine.domain.types import AssemblyType
+from assembly_engine.services.assemblies.legacy.checks import (
+    DocumentTooLarge,
+    InvalidDocument,
+    NotAnAssembly,
+    check,
+    fail,
+    json_kind,
+)
+from assembly_engine.services.assemblies.legacy.export import ExportFields, export_document, record_fields
+from assembly_engine.services.assemblies.legacy.imported import (
+    ENGINE_KEY,
+    EngineBlock,
+    ImportedAssembly,
+    engine_block,
+)
+from assembly_engine.services.assemblies.legacy.playbooks import (
+    YAML_SUFFIXES,
+    playbook_from_text,
+    playbook_or_none,
+)
+from assembly_engine.services.assemblies.legacy.scripts import from_script_document
+from assembly_engine.services.assemblies.legacy.workflows import from_workflow
+from assembly_engine.services.assemblies.legacy.wrapped import from_wrapped
+from assembly_engine.services.request_bodies import json_problem
 
 
 def parse_document(

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from pathlib import PurePosixPath
 from typing import Any, NoReturn
 
-from .... import input_limits as limits
+from assembly_engine import input_limits as limits
 
 
 class InvalidDocument(ValueError):

@@ -11,12 +11,18 @@ from typing import Any, TypedDict
 
 from typing_extensions import Unpack
 
-from ....persistence.models import AssemblyRecord, PayloadContent, PayloadFile
-from ....types import SCRIPT_EXTENSIONS, AssemblyKind, AssemblyType
-from .checks import InvalidDocument, fail, json_kind
-from .imported import ENGINE_KEY
-from .scripts import DEFAULT_MIME_TYPE, EXPORT_KEYS, FILE_KEYS, SCRIPT_TYPES, STANDARD_KEYS
-from .workflows import workflow_display_name
+from assembly_engine.domain.types import SCRIPT_EXTENSIONS, AssemblyKind, AssemblyType
+from assembly_engine.services.assemblies.legacy.checks import InvalidDocument, fail, json_kind
+from assembly_engine.services.assemblies.legacy.imported import ENGINE_KEY
+from assembly_engine.services.assemblies.legacy.scripts import (
+    DEFAULT_MIME_TYPE,
+    EXPORT_KEYS,
+    FILE_KEYS,
+    SCRIPT_TYPES,
+    STANDARD_KEYS,
+)
+from assembly_engine.services.assemblies.legacy.workflows import workflow_display_name
+from assembly_engine.storage.contract.models import AssemblyRecord, PayloadContent, PayloadFile
 
 DEFAULT_TIMEOUT_SECONDS = 3600
 DEFAULT_CATEGORY = "script"

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ....persistence.models import PayloadContent
-from ....types import AssemblyKind, is_valid_assembly_guid
-from .checks import display_name, fail, json_kind, tags
+from assembly_engine.domain.types import AssemblyKind, is_valid_assembly_guid
+from assembly_engine.services.assemblies.legacy.checks import display_name, fail, json_kind, tags
+from assembly_engine.storage.contract.models import PayloadContent
 
 ENGINE_KEY = "assembly_engine"
 

@@ -6,12 +6,20 @@ from typing import Any
 
 import yaml
 
-from .... import input_limits as limits
-from ....persistence.models import PayloadContent
-from ....types import AssemblyKind, AssemblyType, PayloadType
-from ..payload_layout import PLAYBOOK_FILE_NAME
-from .checks import DocumentTooLarge, InvalidDocument, check, fail, json_kind, name_stem, utf8
-from .imported import ImportedAssembly
+from assembly_engine import input_limits as limits
+from assembly_engine.domain.types import AssemblyKind, AssemblyType, PayloadType
+from assembly_engine.services.assemblies.legacy.checks import (
+    DocumentTooLarge,
+    InvalidDocument,
+    check,
+    fail,
+    json_kind,
+    name_stem,
+    utf8,
+)
+from assembly_engine.services.assemblies.legacy.imported import ImportedAssembly
+from assembly_engine.services.assemblies.payload_layout import PLAYBOOK_FILE_NAME
+from assembly_engine.storage.contract.models import PayloadContent
 
 YAML_SUFFIXES = (".yml", ".yaml")
 # A mapping with one of these keys is a play (ansible needs hosts or an import).

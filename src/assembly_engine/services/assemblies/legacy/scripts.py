@@ -6,11 +6,9 @@ import copy
 from collections.abc import Mapping
 from typing import Any
 
-from .... import input_limits as limits
-from ....persistence.models import PayloadContent, PayloadFile
-from ....types import AssemblyKind, AssemblyType, PayloadType
-from ..payload_layout import main_file_name
-from .checks import (
+from assembly_engine import input_limits as limits
+from assembly_engine.domain.types import AssemblyKind, AssemblyType, PayloadType
+from assembly_engine.services.assemblies.legacy.checks import (
     category,
     check,
     decode_base64,
@@ -26,8 +24,10 @@ from .checks import (
     utf8,
     variables,
 )
-from .imported import ImportedAssembly
-from .playbooks import check_playbook_size
+from assembly_engine.services.assemblies.legacy.imported import ImportedAssembly
+from assembly_engine.services.assemblies.legacy.playbooks import check_playbook_size
+from assembly_engine.services.assemblies.payload_layout import main_file_name
+from assembly_engine.storage.contract.models import PayloadContent, PayloadFile
 
 SCRIPT_TYPES: tuple[str, ...] = ("powershell", "batch", "bash", "python")
 # The legacy tool's full layout, in its order (script_lines is read, never written).

@@ -5,12 +5,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .... import input_limits as limits
-from ....persistence.models import PayloadContent
-from ....types import AssemblyKind, AssemblyType, PayloadType
-from ..payload_layout import WORKFLOW_FILE_NAME, workflow_bytes
-from .checks import check, display_name, fail, json_kind, name_stem, summary
-from .imported import ImportedAssembly
+from assembly_engine import input_limits as limits
+from assembly_engine.domain.types import AssemblyKind, AssemblyType, PayloadType
+from assembly_engine.services.assemblies.legacy.checks import (
+    check,
+    display_name,
+    fail,
+    json_kind,
+    name_stem,
+    summary,
+)
+from assembly_engine.services.assemblies.legacy.imported import ImportedAssembly
+from assembly_engine.services.assemblies.payload_layout import WORKFLOW_FILE_NAME, workflow_bytes
+from assembly_engine.storage.contract.models import PayloadContent
 
 
 def check_workflow(workflow: Mapping[str, Any], where: str) -> None:

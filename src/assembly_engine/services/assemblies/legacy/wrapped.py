@@ -5,10 +5,14 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from ....persistence.models import PayloadContent, PayloadFile
-from ....types import KIND_TYPES, AssemblyKind, AssemblyType, PayloadType, is_valid_assembly_guid
-from ..payload_layout import main_file_name
-from .checks import (
+from assembly_engine.domain.types import (
+    KIND_TYPES,
+    AssemblyKind,
+    AssemblyType,
+    PayloadType,
+    is_valid_assembly_guid,
+)
+from assembly_engine.services.assemblies.legacy.checks import (
     InvalidDocument,
     category,
     display_name,
@@ -20,11 +24,13 @@ from .checks import (
     timeout,
     variables,
 )
-from .checks import tags as checked_tags
-from .imported import ImportedAssembly
-from .playbooks import check_playbook_size
-from .scripts import files, read_script, script_kind
-from .workflows import check_workflow, workflow_content
+from assembly_engine.services.assemblies.legacy.checks import tags as checked_tags
+from assembly_engine.services.assemblies.legacy.imported import ImportedAssembly
+from assembly_engine.services.assemblies.legacy.playbooks import check_playbook_size
+from assembly_engine.services.assemblies.legacy.scripts import files, read_script, script_kind
+from assembly_engine.services.assemblies.legacy.workflows import check_workflow, workflow_content
+from assembly_engine.services.assemblies.payload_layout import main_file_name
+from assembly_engine.storage.contract.models import PayloadContent, PayloadFile
 
 # The fields it maps, and the engine's own state in a record view (``revision``,
 # ``is_dirty``, …), which the engine sets itself and does not import.

@@ -1,0 +1,73 @@
+"""The engine's own records (users, sign-in sessions) as every engine store returns them.
+
+The two backends keep the same columns, so the column lists and row readers live here too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+UpdateResult = Literal["updated", "not_found", "last_admin"]
+
+
+@dataclass(frozen=True)
+class UserRow:
+    username: str
+    password_hash: str
+    role: str
+    disabled: bool
+    created_at: str
+    updated_at: str
+
+
+@dataclass(frozen=True)
+class SessionRow:
+    token_hash: str
+    username: str
+    role: str
+    user_disabled: bool
+    created_at: float
+    expires_at: float
+    last_seen: float
+    dev_mode_until: float | None
+    dev_mode_reason: str | None
+    revoked: bool
+
+
+# Columns and row shapes both backends read (postgresql/engine_store.py too).
+USER_COLUMNS = "username, password_hash, role, disabled, created_at, updated_at"
+
+
+SESSION_SELECT = """
+    SELECT s.token_hash, s.username, u.role, u.disabled, s.created_at, s.expires_at,
+           s.last_seen, s.dev_mode_until, s.dev_mode_reason, s.revoked
+    FROM sessions AS s JOIN users AS u ON u.username = s.username
+"""
+
+
+def user_row(row: Sequence[Any]) -> UserRow:
+    return UserRow(
+        username=row[0],
+        password_hash=row[1],
+        role=row[2],
+        disabled=bool(row[3]),
+        created_at=row[4],
+        updated_at=row[5],
+    )
+
+
+def session_row(row: Sequence[Any]) -> SessionRow:
+    return SessionRow(
+        token_hash=row[0],
+        username=row[1],
+        role=row[2],
+        user_disabled=bool(row[3]),
+        created_at=float(row[4]),
+        expires_at=float(row[5]),
+        last_seen=float(row[6]),
+        dev_mode_until=None if row[7] is None else float(row[7]),
+        dev_mode_reason=row[8],
+        revoked=bool(row[9]),
+    )

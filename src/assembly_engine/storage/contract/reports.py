@@ -1,0 +1,59 @@
+"""What storage reports back from a check or a sweep, alike for every backend."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    """Outcome of a verification.
+
+    ``entries`` counts the entries found good before the first problem (all of them when
+    ``ok``). ``first_bad_line`` is 1-based; it may be one past the last line when entries
+    were cut off the end. ``problem`` is a sentence a person can act on.
+    """
+
+    ok: bool
+    entries: int
+    first_bad_line: int | None = None
+    problem: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OrphanSweep:
+    """What a payload store's ``sweep_orphans`` found, by name, each list sorted."""
+
+    orphans: tuple[str, ...]  # unreferenced payloads past the grace period
+    recent: tuple[str, ...]  # unreferenced but younger: may belong to a write in progress
+    stale_temp: tuple[str, ...]  # leftovers of interrupted writes, past the grace period
+    removed: tuple[str, ...]  # what was deleted (only with ``remove``)
+
+
+@dataclass
+class SyncReport:
+    staging_count: int
+    runtime_count: int
+    payloads_copied: int = 0
+    payloads_removed: int = 0
+    problems: list[str] = field(default_factory=list)
+    rows: list[tuple[Any, ...]] = field(default_factory=list, repr=False)  # what official now holds
+    reused: bool = False  # the runtime rows carried staging's stamp: only payloads were checked
+
+    @property
+    def matches(self) -> bool:
+        return self.staging_count == self.runtime_count and not self.problems
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "staging_count": self.staging_count,
+            "runtime_count": self.runtime_count,
+            "payloads_copied": self.payloads_copied,
+            "payloads_removed": self.payloads_removed,
+            "problems": list(self.problems),
+            "matches": self.matches,
+        }
+
+
+OUTCOMES = frozenset({"success", "denied", "failed"})

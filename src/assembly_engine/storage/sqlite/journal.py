@@ -1,0 +1,254 @@
+"""The write-ahead journal that makes a queued mutation durable before it is acknowledged.
+
+A small SQLite database (``journal.db`` in the runtime root) in WAL mode with
+``synchronous=FULL``: a committed append survives kill -9 and power loss. Appends are
+group-committed by one writer thread: every caller waiting at the same moment shares one
+transaction (one fsync), which is what keeps acknowledged writes fast under concurrency.
+
+Each entry holds the *full* resulting record (or a delete marker), never a diff, so
+replaying an entry twice gives the same state: a crash between a flush and the journal's
+cleanup is harmless.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import sqlite3
+import threading
+from concurrent.futures import Future
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from assembly_engine.storage.contract.journal_entry import JournalClosed, JournalEntry
+from assembly_engine.storage.contract.models import AssemblyRecord
+from assembly_engine.storage.sqlite.databases import ConnectionOptions, connect, with_retry
+
+if TYPE_CHECKING:
+    pass
+
+log = logging.getLogger("assembly_engine.journal")
+
+JOURNAL_FILE = "journal.db"
+MAX_BATCH = 512
+
+CREATE_JOURNAL = """
+CREATE TABLE IF NOT EXISTS journal (
+    seq           INTEGER PRIMARY KEY,
+    op            TEXT NOT NULL CHECK (op IN ('upsert', 'delete')),
+    domain        TEXT NOT NULL,
+    assembly_guid TEXT NOT NULL,
+    record_json   TEXT NOT NULL,
+    created_at    TEXT NOT NULL,
+    note          TEXT,
+    action        TEXT,
+    actor         TEXT
+)
+"""
+
+
+_STOP = object()
+
+
+@dataclass(frozen=True)
+class _Discard:
+    persisted: list[tuple[str, int]]
+    done: Future[int] | None = None
+
+
+class Journal:
+    def __init__(self, path: Path, options: ConnectionOptions) -> None:
+        self.path = path
+        # The journal is the durability promise: always FULL, whatever the domain setting.
+        self._options = ConnectionOptions(
+            shared_cache=False,
+            busy_timeout_ms=options.busy_timeout_ms,
+            synchronous="FULL",
+            retry_seconds=options.retry_seconds,
+        )
+        self._conn = connect(path, self._options)
+        self._conn.execute(CREATE_JOURNAL)
+        columns = {row[1] for row in self._conn.execute("PRAGMA table_info(journal)")}
+        for column in ("note", "action", "actor"):  # journals from before notes, before history
+            if column not in columns:
+                self._conn.execute(f"ALTER TABLE journal ADD COLUMN {column} TEXT")
+        # Flushes forget entries by assembly: keep that delete an index lookup per entry.
+        self._conn.execute("CREATE INDEX IF NOT EXISTS journal_guid ON journal(assembly_guid, seq)")
+        row = self._conn.execute("SELECT COALESCE(MAX(seq), 0) FROM journal").fetchone()
+        self._next_seq = int(row[0]) + 1
+        self._seq_lock = threading.Lock()
+        self._conn_lock = threading.Lock()
+        self._queue: queue.Queue[object] = queue.Queue()
+        self._closed = False
+        self._writer = threading.Thread(target=self._run, name="journal-writer", daemon=True)
+        self._writer.start()
+
+    # -- appending ---------------------------------------------------------------------
+    def audit_in_commit(self, audit: object) -> bool:
+        """False: the audit log is a file of its own, so the services record a change's
+        entry from its note once the change is durable (and at start, after a crash)."""
+        return False
+
+    def next_seq(self) -> int:
+        """Reserve the next sequence number (callers do this under their own ordering lock)."""
+        with self._seq_lock:
+            seq = self._next_seq
+            self._next_seq += 1
+            return seq
+
+    def submit(self, entry: JournalEntry) -> Future[int]:
+        """Queue an entry for the next group commit; the future resolves once it is durable."""
+        if self._closed:
+            raise JournalClosed("the journal is closed; the engine is shutting down")
+        future: Future[int] = Future()
+        self._queue.put((entry, future))
+        return future
+
+    def _run(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is _STOP:
+                return
+            if isinstance(first, _Discard):
+                self._handle_discard(first)
+                continue
+            batch = [first]
+            stop_after = False
+            while len(batch) < MAX_BATCH:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is _STOP:
+                    stop_after = True
+                    break
+                if isinstance(item, _Discard):
+                    if batch:
+                        self._commit(batch)  # type: ignore[arg-type]
+                    batch = []
+                    self._handle_discard(item)
+                    continue
+                batch.append(item)
+            if batch:
+                self._commit(batch)  # type: ignore[arg-type]
+            if stop_after:
+                return
+
+    def _commit(self, batch: list[tuple[JournalEntry, Future[int]]]) -> None:
+        rows = [
+            (
+                e.seq,
+                e.op,
+                e.record.domain.value,
+                e.assembly_guid,
+                json.dumps(e.record.to_json(), separators=(",", ":")),
+                e.created_at,
+                e.note,
+                e.action,
+                e.actor,
+            )
+            for e, _ in batch
+        ]
+
+        def write() -> None:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                self._conn.executemany(
+                    "INSERT INTO journal (seq, op, domain, assembly_guid, record_json, created_at,"
+                    " note, action, actor) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    rows,
+                )
+                self._conn.execute("COMMIT")
+            except BaseException:
+                if self._conn.in_transaction:
+                    self._conn.execute("ROLLBACK")
+                raise
+
+        try:
+            with self._conn_lock:
+                with_retry(write, what="appending to the journal", budget_seconds=self._options.retry_seconds)
+        except BaseException as exc:  # noqa: BLE001 - every waiter must hear about it
+            log.error("journal append of %d entries failed: %s", len(batch), exc)
+            for _, future in batch:
+                future.set_exception(exc)
+            return
+        for entry, future in batch:
+            future.set_result(entry.seq)
+
+    # -- reading and cleaning ----------------------------------------------------------
+    def pending(self) -> list[JournalEntry]:
+        """Every entry not yet discarded, in sequence order (used for replay)."""
+        self.wait_idle()
+        with self._conn_lock:
+            rows = self._conn.execute(
+                "SELECT seq, op, record_json, created_at, note, action, actor FROM journal ORDER BY seq"
+            ).fetchall()
+        return [
+            JournalEntry(
+                int(seq), op, AssemblyRecord.from_json(json.loads(rj)), created_at, note, action, actor
+            )
+            for seq, op, rj, created_at, note, action, actor in rows
+        ]
+
+    def depth(self) -> int:
+        self.wait_idle()
+        with self._conn_lock:
+            return int(self._conn.execute("SELECT COUNT(*) FROM journal").fetchone()[0])
+
+    def referenced_payloads(self) -> set[str]:
+        return {e.record.payload.payload_guid for e in self.pending()}
+
+    def discard(self, persisted: list[tuple[str, int]]) -> None:
+        """Forget entries that are now in their domain database: (guid, up-to seq).
+
+        Done by the writer thread after the flush returns: until then a crash merely
+        replays entries that are already persisted, which changes nothing.
+        """
+        if persisted:
+            self._queue.put(_Discard(persisted))
+
+    def _discard_now(self, persisted: list[tuple[str, int]]) -> None:
+        def delete() -> None:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                self._conn.executemany("DELETE FROM journal WHERE assembly_guid = ? AND seq <= ?", persisted)
+                self._conn.execute("COMMIT")
+            except BaseException:
+                if self._conn.in_transaction:
+                    self._conn.execute("ROLLBACK")
+                raise
+
+        try:
+            with self._conn_lock:
+                with_retry(delete, what="cleaning the journal", budget_seconds=self._options.retry_seconds)
+        except Exception as exc:  # noqa: BLE001 - the entries are replayed harmlessly later
+            log.warning("journal cleanup failed (replayed harmlessly at the next start): %s", exc)
+
+    def _handle_discard(self, item: _Discard) -> None:
+        if item.persisted:
+            self._discard_now(item.persisted)
+        if item.done is not None:
+            item.done.set_result(0)
+
+    def wait_idle(self) -> None:
+        """Block until everything queued so far (appends and cleanups) is done."""
+        if self._closed:
+            return
+        done: Future[int] = Future()
+        self._queue.put(_Discard([], done))
+        done.result()
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._queue.put(_STOP)
+        self._writer.join()
+        with self._conn_lock:
+            try:
+                self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            except sqlite3.OperationalError:
+                pass
+            self._conn.close()

@@ -1,0 +1,154 @@
+"""Official sync into the cluster database: the staging folder's rows and history land in
+``official`` like in an embedded home, and nodes booting at once rebuild it only once."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from psycopg_pool import ConnectionPool
+
+from assembly_engine.domain.types import Domain, Integrity
+from assembly_engine.storage.contract.errors import Busy
+from assembly_engine.storage.contract.reports import SyncReport
+from assembly_engine.storage.official.sync import seed_community, sync_official
+from assembly_engine.storage.postgresql.domain_store import PostgresDomainStore
+from assembly_engine.storage.postgresql.migrations import LOCK_NAMESPACE
+from assembly_engine.storage.postgresql.official_sync import (
+    OFFICIAL_SYNC_LOCK_KEY,
+    official_sync_lock,
+    sync_official_once,
+)
+from assembly_engine.storage.postgresql.pool import connect, create_pool
+from assembly_engine.storage.sqlite.databases import ConnectionOptions, DomainDatabase
+from assembly_engine.storage.sqlite.payload_folders import PayloadStore
+from tests.support import stage
+
+
+@pytest.fixture
+def pool(migrated_url: str) -> Iterator[ConnectionPool]:
+    pool = create_pool(migrated_url, min_size=1, max_size=4)
+    yield pool
+    pool.close()
+
+
+def test_official_sync_rebuilds_the_cluster_official_rows_with_history(
+    pool: ConnectionPool, tmp_path: Path
+) -> None:
+    staging = tmp_path / "staging"
+    runtime_payloads = PayloadStore(tmp_path / "Payloads")  # PostgreSQL's own store is another part
+    kept, dropped = stage(staging, Domain.OFFICIAL, ["Kept", "Dropped"])
+    official = PostgresDomainStore(pool, Domain.OFFICIAL)
+    report = sync_official(staging, official, runtime_payloads, quick=True)
+    assert report.matches and not report.reused and report.payloads_copied == 2
+    assert sorted(official.load_rows()) == sorted([kept.to_row(), dropped.to_row()])
+    assert official.stamp() is not None
+    assert runtime_payloads.check(kept.payload.payload_guid, kept.payload.checksum) is Integrity.OK
+
+    again = sync_official(staging, official, runtime_payloads, quick=True, present_payloads={"x"})
+    assert again.reused and again.matches  # the stamp says the rows are staging's already
+
+    db = DomainDatabase(Domain.OFFICIAL, staging / "official.db", ConnectionOptions())
+    db.write([], [dropped.assembly_guid])  # a maintainer drops one from staging
+    db.close()
+    rebuilt = sync_official(staging, official, runtime_payloads)
+    assert rebuilt.matches and [r.assembly_guid for r in official.load()] == [kept.assembly_guid]
+    deletion = official.deletion(dropped.assembly_guid)
+    assert deletion is not None and deletion[2] == "official_sync"
+    # its last state is kept as a revision, so its payload stays
+    assert dropped.payload.payload_guid in official.revision_payloads()
+    assert runtime_payloads.exists(dropped.payload.payload_guid)
+
+
+def test_community_is_seeded_into_the_cluster_database(pool: ConnectionPool, tmp_path: Path) -> None:
+    staging = tmp_path / "staging"
+    shared = stage(staging, Domain.COMMUNITY, ["Shared"])
+    community = PostgresDomainStore(pool, Domain.COMMUNITY)
+    assert seed_community(staging, community, PayloadStore(tmp_path / "Payloads")) == 1
+    assert community.load() == shared
+
+
+def _waiting_for_the_sync_lock(url: str) -> bool:
+    with connect(url) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted "
+            "AND classid = %s AND objid = %s",
+            (LOCK_NAMESPACE, OFFICIAL_SYNC_LOCK_KEY),
+        ).fetchone()
+    return bool(row and row[0])
+
+
+def test_a_node_booting_meanwhile_waits_then_finds_the_stamp(
+    migrated_url: str, pool: ConnectionPool, tmp_path: Path
+) -> None:
+    staging = tmp_path / "staging"
+    stage(staging, Domain.OFFICIAL, ["One", "Two"])
+    payloads = PayloadStore(tmp_path / "Payloads")
+    second_node = create_pool(migrated_url, min_size=1, max_size=2)
+    results: list[SyncReport] = []
+    try:
+        with official_sync_lock(pool):  # the first node, syncing
+            waiter = threading.Thread(
+                target=lambda: results.append(
+                    sync_official_once(
+                        second_node, staging, PostgresDomainStore(second_node, Domain.OFFICIAL), payloads
+                    )
+                )
+            )
+            waiter.start()
+            deadline = time.monotonic() + 30
+            while not _waiting_for_the_sync_lock(migrated_url):
+                assert time.monotonic() < deadline, "the second node never asked for the lock"
+            first = sync_official(staging, PostgresDomainStore(pool, Domain.OFFICIAL), payloads, quick=True)
+            assert not results  # still waiting
+        waiter.join(timeout=30)
+    finally:
+        second_node.close()
+    assert not first.reused and first.matches
+    [second] = results
+    assert second.reused and second.matches and second.runtime_count == 2
+
+
+def test_two_nodes_booting_at_once_rebuild_official_once(
+    migrated_url: str, pool: ConnectionPool, tmp_path: Path
+) -> None:
+    staging = tmp_path / "staging"
+    stage(staging, Domain.OFFICIAL, ["One", "Two", "Three"])
+    payloads = PayloadStore(tmp_path / "Payloads")
+    other = create_pool(migrated_url, min_size=1, max_size=2)
+    start = threading.Barrier(2)
+    results: list[SyncReport] = []
+
+    def boot(node: ConnectionPool) -> None:
+        store = PostgresDomainStore(node, Domain.OFFICIAL)
+        start.wait()
+        results.append(
+            sync_official_once(node, staging, store, payloads, present_payloads=payloads.list_guids())
+        )
+
+    try:
+        nodes = [threading.Thread(target=boot, args=(p,)) for p in (pool, other)]
+        for node in nodes:
+            node.start()
+        for node in nodes:
+            node.join(timeout=60)
+    finally:
+        other.close()
+    assert sorted(r.reused for r in results) == [False, True]
+    assert all(r.matches for r in results)
+    official = PostgresDomainStore(pool, Domain.OFFICIAL)
+    assert official.count() == 3
+    assert sorted(n for g in official.last_revisions() for n, *_ in official.revisions(g)) == [1, 1, 1]
+
+
+def test_a_lock_held_too_long_is_busy(pool: ConnectionPool, migrated_url: str) -> None:
+    other = create_pool(migrated_url, min_size=1, max_size=1)
+    try:
+        with official_sync_lock(pool), pytest.raises(Busy, match="Another node"):
+            with official_sync_lock(other, wait_seconds=0.2):
+                pass
+    finally:
+        other.close()

@@ -23,6 +23,7 @@ from assembly_engine.services.auth.users import (
     UserNotFound,
     UserService,
 )
+from assembly_engine.storage.contract.errors import SchemaError
 from assembly_engine.storage.sqlite.engine_store import SCHEMA_VERSION, SqliteEngineStore
 from tests.support import PASSWORD, db_bytes
 
@@ -60,7 +61,7 @@ def test_store_refuses_newer_schema(tmp_path: Path) -> None:
     conn = sqlite3.connect(path)
     conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
     conn.close()
-    with pytest.raises(RuntimeError, match="schema version"):
+    with pytest.raises(SchemaError, match="schema version"):
         SqliteEngineStore(path, busy_timeout_ms=1000)
 
 

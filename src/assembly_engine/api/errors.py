@@ -10,7 +10,7 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from assembly_engine.api.responses import JsonResponse
-from assembly_engine.services.errors import ServiceError
+from assembly_engine.services.errors import EngineError
 from assembly_engine.services.request_bodies import NotJsonValue
 
 # The one table of refusals: each error code and its HTTP status (Docs/assemblies.md §7,
@@ -92,8 +92,8 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _api_error(_: Request, exc: ApiError) -> JsonResponse:
         return error_response(exc.status, exc.error, exc.message, exc.headers)
 
-    @app.exception_handler(ServiceError)
-    async def _service_error(_: Request, exc: ServiceError) -> JsonResponse:
+    @app.exception_handler(EngineError)
+    async def _service_error(_: Request, exc: EngineError) -> JsonResponse:
         headers = {}
         retry_after = getattr(exc, "retry_after", None)
         if retry_after is not None:

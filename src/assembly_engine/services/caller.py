@@ -17,7 +17,7 @@ from assembly_engine.domain.clock import utc_now
 from assembly_engine.domain.types import Domain
 from assembly_engine.services.audit import AuditEvent, AuditLog, Outcome
 from assembly_engine.services.auth.policy import Actor, Decision
-from assembly_engine.services.errors import Denied, EngineError
+from assembly_engine.services.errors import EngineError, denied
 
 
 @dataclass(frozen=True)
@@ -266,11 +266,11 @@ class Auditor:
         domain: Domain | None = None,
         guid: str | None = None,
     ) -> None:
-        """Raise Denied (after auditing the denial) unless the decision allows."""
+        """Raise denied (after auditing the denial) unless the decision allows."""
         if decision.allowed:
             return
         self.record(caller, action, Outcome.DENIED, domain=domain, guid=guid, detail=decision.message)
-        raise Denied(decision.error or "forbidden", decision.message)
+        raise denied(decision.error or "forbidden", decision.message)
 
 
 def _parse_note(note: str) -> tuple[str, AuditEvent]:

@@ -1,39 +1,71 @@
 """Refusals raised by services; the API maps ``code`` to a status (api/errors.py).
 
-They extend storage's vocabulary (storage/contract/errors.py): a storage refusal needs no
+They extend storage's refusal tree (storage/contract/errors.py): a storage refusal needs no
 translation to reach the caller, and the services add the refusals only they decide.
 """
 
 from __future__ import annotations
 
-from assembly_engine.storage.contract.errors import Busy, Conflict, EngineError, NotFound
-from assembly_engine.storage.contract.errors import IntegrityFailed as IntegrityProblem
-from assembly_engine.storage.contract.errors import StorageFailed as StorageUnavailable
-
-ServiceError = EngineError
+from assembly_engine.storage.contract.errors import (
+    Busy,
+    Conflict,
+    EngineError,
+    IntegrityFailed,
+    InvalidInput,
+    NotFound,
+    StorageFailed,
+)
 
 __all__ = [
     "Busy",
     "Conflict",
-    "Denied",
-    "IntegrityProblem",
+    "DevModeRequired",
+    "Forbidden",
+    "EngineError",
+    "IntegrityFailed",
     "InvalidInput",
     "NotAnAssemblyDocument",
     "NotFound",
-    "ServiceError",
-    "StorageUnavailable",
+    "StorageFailed",
     "TooLarge",
+    "TooManyRequests",
+    "Unauthorized",
+    "denied",
 ]
 
 
-class Denied(ServiceError):
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
+class Unauthorized(EngineError):
+    """Not signed in, or the credentials are no good."""
+
+    code = "unauthorized"
 
 
-class InvalidInput(ServiceError):
-    code = "invalid_document"
+class Forbidden(EngineError):
+    """Signed in, but the caller may not do this."""
+
+    code = "forbidden"
+
+
+class DevModeRequired(Forbidden):
+    """An admin may do this, with Dev Mode on."""
+
+    code = "dev_mode_required"
+
+
+class TooManyRequests(EngineError):
+    code = "too_many_requests"
+
+
+_DENIALS: dict[str, type[EngineError]] = {
+    "unauthorized": Unauthorized,
+    "forbidden": Forbidden,
+    "dev_mode_required": DevModeRequired,
+}
+
+
+def denied(code: str, message: str) -> EngineError:
+    """The refusal of a policy decision named by its ``code``."""
+    return _DENIALS[code](message)
 
 
 class NotAnAssemblyDocument(InvalidInput):
@@ -42,5 +74,5 @@ class NotAnAssemblyDocument(InvalidInput):
     code = "not_an_assembly"
 
 
-class TooLarge(ServiceError):
+class TooLarge(EngineError):
     code = "payload_too_large"

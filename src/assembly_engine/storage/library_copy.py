@@ -20,6 +20,7 @@ from typing import Any
 
 from assembly_engine.config import Settings
 from assembly_engine.domain.types import Domain, Integrity
+from assembly_engine.storage.contract.errors import Conflict
 from assembly_engine.storage.contract.history import DeletionRow, HistoryWrite, RevisionRow
 from assembly_engine.storage.contract.interfaces import AuditStore, DomainStores, EngineStore, PayloadStore
 from assembly_engine.storage.contract.models import PAYLOAD_CHECKSUM_COLUMN, PAYLOAD_GUID_COLUMN, utc_now
@@ -31,7 +32,7 @@ CHUNK = 2000  # rows per write transaction
 _CHAIN_FIELDS = ("seq", "prev_hash", "hash")
 
 
-class TargetNotEmpty(RuntimeError):
+class TargetNotEmpty(Conflict):
     """The target already holds a library; nothing was copied."""
 
 

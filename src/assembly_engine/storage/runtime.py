@@ -22,7 +22,7 @@ from assembly_engine.domain.types import DATABASE_FILES, Domain
 from assembly_engine.storage.cache.assembly_cache import AssemblyCache
 from assembly_engine.storage.cache.heap import collector_paused
 from assembly_engine.storage.cache.throttle_counters import MemoryThrottleStore
-from assembly_engine.storage.contract.errors import StorageFailed
+from assembly_engine.storage.contract.errors import Busy, StorageFailed
 from assembly_engine.storage.contract.interfaces import (
     AuditStore,
     DomainStores,
@@ -52,12 +52,12 @@ LOCK_FILE = "engine.lock"
 AUDIT_FILE = "audit.log"
 
 
-class EngineLocked(RuntimeError):
-    pass
+class EngineLocked(Busy):
+    """Another engine holds this runtime root."""
 
 
-class OfficialSyncRefused(RuntimeError):
-    pass
+class OfficialSyncRefused(Busy):
+    """Queued official changes could not be written first: nothing was synced."""
 
 
 class RuntimeLock:

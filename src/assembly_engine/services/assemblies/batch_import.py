@@ -18,7 +18,7 @@ from assembly_engine.services.assemblies.formats import ImportedAssembly
 from assembly_engine.services.assemblies.importing import Importing
 from assembly_engine.services.audit import Outcome
 from assembly_engine.services.caller import Caller
-from assembly_engine.services.errors import InvalidInput, ServiceError
+from assembly_engine.services.errors import EngineError, InvalidInput
 
 # Concurrent writers of a batch import: enough to fill the journal's group commits.
 BATCH_WORKERS = 32
@@ -37,19 +37,19 @@ class ImportItem:
     problem: str | None = None
 
 
-def _failed(index: int, error: ServiceError) -> dict[str, Any]:
+def _failed(index: int, error: EngineError) -> dict[str, Any]:
     return {"index": index, "status": "failed", "error": error.code, "message": error.message}
 
 
 def _concurrently(
     work: Callable[[_Item], _Result], items: list[_Item], name: str
-) -> list[_Result | ServiceError]:
+) -> list[_Result | EngineError]:
     """``work`` of every item on up to BATCH_WORKERS threads, a refusal as its result."""
 
-    def attempt(item: _Item) -> _Result | ServiceError:
+    def attempt(item: _Item) -> _Result | EngineError:
         try:
             return work(item)
-        except ServiceError as exc:
+        except EngineError as exc:
             return exc
 
     workers = max(1, min(BATCH_WORKERS, len(items)))
@@ -79,7 +79,7 @@ def import_batch(
 
     parsed: list[tuple[int, ImportedAssembly]] = []
     for index, outcome in enumerate(_concurrently(validate, items, "import-check")):
-        if isinstance(outcome, ServiceError):
+        if isinstance(outcome, EngineError):
             results[index] = _failed(index, outcome)
         else:
             parsed.append((index, outcome))
@@ -97,12 +97,12 @@ def import_batch(
             for index, imported in chain:
                 try:
                     written.append((index, importing.write(caller, imported, domain)))
-                except ServiceError as exc:
+                except EngineError as exc:
                     written.append((index, exc))
             return written
 
         for chain_written in _concurrently(write_chain, _chains(parsed), "import"):
-            assert not isinstance(chain_written, ServiceError)  # write_chain keeps refusals per document
+            assert not isinstance(chain_written, EngineError)  # write_chain keeps refusals per document
             _record_written(results, chain_written)
     done = [r for r in results if r is not None]
     counts = {
@@ -125,7 +125,7 @@ def _chains(parsed: list[tuple[int, ImportedAssembly]]) -> list[list[tuple[int, 
 
 def _record_written(results: list[dict[str, Any] | None], written: list[tuple[int, Any]]) -> None:
     for index, result in written:
-        if isinstance(result, ServiceError):
+        if isinstance(result, EngineError):
             results[index] = _failed(index, result)
         else:
             record, created = result

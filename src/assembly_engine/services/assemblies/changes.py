@@ -2,8 +2,9 @@
 and handing it to the cache, which makes it durable through the journal.
 
 Every write of an assembly (edits, imports, restores, undeletes) goes through
-:meth:`Changes.commit`, so a refused change never leaves a payload folder behind and the
-cache's refusals are translated into the services' vocabulary in one place.
+:meth:`Changes.commit`. The cache's refusals are already kinds of the one refusal tree;
+commit only words the failures of the journal itself. A change's new payload folder is
+the cache's to write and to remove when the change is refused (``cache.new_payload``).
 """
 
 from __future__ import annotations
@@ -21,22 +22,16 @@ from assembly_engine.services.auth import policy
 from assembly_engine.services.caller import Auditor, Caller
 from assembly_engine.services.errors import (
     Busy,
-    Conflict,
+    EngineError,
     InvalidInput,
     NotFound,
-    ServiceError,
-    StorageUnavailable,
+    StorageFailed,
 )
 from assembly_engine.storage.cache.assembly_cache import (
     AssemblyCache,
-    AssemblyExists,
-    AssemblyNotFound,
-    CacheError,
-    ChangeBusy,
-    StaleRevision,
 )
 from assembly_engine.storage.contract.errors import STORAGE_FAILURES, DatabaseBusy, failure_reason
-from assembly_engine.storage.contract.models import AssemblyRecord, CachedAssembly, PayloadContent, PayloadRef
+from assembly_engine.storage.contract.models import AssemblyRecord, CachedAssembly, PayloadContent
 
 
 class Changes:
@@ -68,43 +63,26 @@ class Changes:
             yield
         except (NotFound, InvalidInput):
             raise
-        except ServiceError as exc:
+        except EngineError as exc:
             self.auditor.record(caller, action, Outcome.FAILED, domain=domain, guid=guid, detail=exc.message)
             raise
 
-    def commit(self, write: Callable[[], CachedAssembly], new_ref: PayloadRef | None) -> CachedAssembly:
-        """Run a cache mutation; on any refusal remove the payload folder it would have used."""
-        drop = self.contents.drop
+    @staticmethod
+    def commit(write: Callable[[], CachedAssembly]) -> CachedAssembly:
+        """Run a cache mutation, wording the journal's own failures for a person."""
         try:
             return write()
-        except (StaleRevision, AssemblyExists) as exc:
-            drop(new_ref)
-            raise Conflict(str(exc)) from None
-        except AssemblyNotFound as exc:
-            drop(new_ref)
-            raise NotFound(str(exc)) from None
-        except ChangeBusy as exc:
-            drop(new_ref)
-            raise Busy(str(exc), retry_after=5) from None
-        except CacheError as exc:
-            drop(new_ref)
-            raise InvalidInput(str(exc)) from None
         except DatabaseBusy:
-            drop(new_ref)
             raise Busy(
                 "The change was not made: the engine's journal stayed locked by another "
                 "process. Retry in a few seconds.",
                 retry_after=5,
             ) from None
         except STORAGE_FAILURES as exc:  # disk full, read-only, I/O error
-            drop(new_ref)
-            raise StorageUnavailable(
+            raise StorageFailed(
                 f"The change could not be made durable ({failure_reason(exc)}); nothing was "
                 "changed. Free disk space or check the engine home, then retry."
             ) from None
-        except BaseException:
-            drop(new_ref)
-            raise
 
     def create(
         self,
@@ -114,18 +92,15 @@ class Changes:
         *,
         detail: str,
         revision: int = 1,
-        new_ref: PayloadRef | None = None,
     ) -> CachedAssembly:
-        """Queue the creation of ``record`` at ``revision``, audited with ``detail``.
-        ``new_ref``: the payload folder the change introduces (removed if it is refused)."""
+        """Queue the creation of ``record`` at ``revision``, audited with ``detail``."""
         note = self.auditor.note(
             caller, action, domain=record.domain, guid=record.assembly_guid, detail=detail
         )
         return self.commit(
             lambda: self.cache.create(
                 record, note=lambda _: note, action=action.removeprefix("assembly."), revision=revision
-            ),
-            new_ref,
+            )
         )
 
     def insert(
@@ -141,10 +116,10 @@ class Changes:
         """Store new content, make a new assembly's first revision around it and queue its
         creation (audited; ``detail`` for the entry, the name by default)."""
         guid = uuid.uuid4().hex
-        with self.audited(caller, action, domain=domain, guid=guid):
-            ref = self.contents.store(content)
+        with self.audited(caller, action, domain=domain, guid=guid), self.cache.new_payload(content) as ref:
+            assert ref is not None  # content was given
             record = new_record(guid, domain, details, ref, author=caller.username, now=utc_now())
-            return self.create(caller, action, record, detail=detail or record.display_name, new_ref=ref)
+            return self.create(caller, action, record, detail=detail or record.display_name)
 
     def update(
         self,
@@ -155,10 +130,9 @@ class Changes:
         detail: Callable[[AssemblyRecord], str],
         *,
         expected_revision: int | None = None,
-        new_ref: PayloadRef | None = None,
     ) -> CachedAssembly:
         """Queue ``change`` of the ``current`` assembly; its audit entry's detail is made
-        from the changed record. ``new_ref`` as for :meth:`create`."""
+        from the changed record."""
         guid, domain = current.assembly_guid, current.domain
 
         def note(record: AssemblyRecord) -> str:
@@ -171,6 +145,5 @@ class Changes:
                 expected_revision=expected_revision,
                 note=note,
                 action=action.removeprefix("assembly."),
-            ),
-            new_ref,
+            )
         )

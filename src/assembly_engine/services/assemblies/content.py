@@ -1,8 +1,5 @@
-"""An assembly's payload content as the use cases handle it: read and verified, built from
-the API's payload, stored write-once, and dropped again when the change using it is refused.
-
-Storage failures become the services' refusals here, so no use case sees a payload error.
-"""
+"""An assembly's payload content as the use cases handle it: read and verified, and built
+from the API's payload. Writing it is storage's (``AssemblyCache.new_payload``)."""
 
 from __future__ import annotations
 
@@ -16,11 +13,11 @@ from assembly_engine.services.assemblies.payload_codec import (
     PayloadTooLarge,
     content_from_api,
 )
-from assembly_engine.services.errors import IntegrityProblem, InvalidInput, StorageUnavailable, TooLarge
+from assembly_engine.services.errors import IntegrityFailed, InvalidInput, TooLarge
 from assembly_engine.storage.cache.assembly_cache import AssemblyCache
 from assembly_engine.storage.contract.interfaces import PayloadStore
-from assembly_engine.storage.contract.models import CachedAssembly, PayloadContent, PayloadRef
-from assembly_engine.storage.contract.payload_manifest import PayloadCorrupt, PayloadError, PayloadMissing
+from assembly_engine.storage.contract.models import CachedAssembly, PayloadContent
+from assembly_engine.storage.contract.payload_manifest import PayloadCorrupt, PayloadMissing
 
 log = logging.getLogger("assembly_engine.assemblies")
 
@@ -39,7 +36,7 @@ class Contents:
         except (PayloadMissing, PayloadCorrupt) as exc:
             status = Integrity.MISSING if isinstance(exc, PayloadMissing) else Integrity.CORRUPT
             self.cache.set_integrity(item.assembly_guid, status, payload_guid=ref.payload_guid)
-            raise IntegrityProblem(
+            raise IntegrityFailed(
                 f"Assembly '{item.record.display_name}' ({item.assembly_guid}) cannot be read: "
                 f"its payload is {status.value} ({exc}). Restore the payload folder from a backup, "
                 "or re-import the assembly."
@@ -54,32 +51,18 @@ class Contents:
     ) -> PayloadContent:
         """The content an API payload describes (``previous``: what an update starts from)."""
         try:
-            return content_from_api(payload, kind, assembly_type, previous)
+            content = content_from_api(payload, kind, assembly_type, previous)
         except PayloadTooLarge as exc:
             raise TooLarge(str(exc)) from None
         except PayloadInputError as exc:
             raise InvalidInput(str(exc)) from None
+        Contents.require_file_count(content)
+        return content
 
-    def store(self, content: PayloadContent) -> PayloadRef:
-        # Every new payload folder passes here (create, update, clone, import): an assembly
-        # stored before the limit existed cannot be copied past it either.
+    @staticmethod
+    def require_file_count(content: PayloadContent) -> None:
+        """Every new payload is checked (create, update, clone, import): an assembly stored
+        before the limit existed cannot be copied past it either."""
         too_many = limits.file_count_problem(len(content.files), "the payload")
         if too_many is not None:
             raise InvalidInput(f"{too_many}.")
-        try:
-            return self.payloads.write_new(content)
-        except PayloadError as exc:  # an unsafe attachment name, for one
-            raise InvalidInput(str(exc)) from None
-        except OSError as exc:
-            raise StorageUnavailable(
-                f"The payload could not be written to disk ({exc.strerror or exc}); nothing was "
-                "changed. Free disk space or fix permissions of the Payloads folder, then retry."
-            ) from None
-
-    def drop(self, ref: PayloadRef | None) -> None:
-        """Remove the folder of a change that was refused (nothing points at it)."""
-        if ref is not None:
-            try:
-                self.payloads.delete(ref.payload_guid)
-            except OSError as exc:
-                log.warning("could not remove unused payload %s: %s", ref.payload_guid, exc)

@@ -18,9 +18,8 @@ from assembly_engine.services.assemblies.records import Details, require_whole_r
 from assembly_engine.services.assemblies.views import record_view
 from assembly_engine.services.auth import policy
 from assembly_engine.services.caller import Caller
-from assembly_engine.services.errors import Conflict, InvalidInput
-from assembly_engine.storage.cache.assembly_cache import StaleRevision
-from assembly_engine.storage.contract.models import AssemblyRecord, PayloadRef
+from assembly_engine.services.errors import InvalidInput
+from assembly_engine.storage.contract.models import AssemblyRecord, PayloadContent
 
 
 def check_variables(metadata: dict[str, Any] | None) -> None:
@@ -94,56 +93,52 @@ class Editing:
         check_variables(changes.metadata)
         with self._changes.audited(caller, "assembly.update", domain=domain, guid=guid):
             require_whole_row(current)
-            if revision is not None and revision != current.record.revision:
-                raise Conflict(str(StaleRevision(guid, revision, current.record.revision)))
-            new_ref: PayloadRef | None = None
-            type_changed = new_type != current.record.assembly_type
-            if changes.payload is not None or type_changed:
+            new_content: PayloadContent | None = None
+            if changes.payload is not None or new_type != current.record.assembly_type:
                 previous = self._contents.read(current)
                 content = self._contents.build(changes.payload or {}, kind, new_type, previous)
-                if content != previous:
-                    new_ref = self._contents.store(content)
-            updates: dict[str, Any] = {
-                "updated_at": utc_now(),
-                "updated_by": caller.username,
-                "assembly_type": new_type,
-            }
-            for name in ("display_name", "summary", "category", "version"):
-                if name in changes.model_fields_set:
-                    value = getattr(changes, name)
-                    if name == "display_name" and value is None:
-                        raise InvalidInput("display_name cannot be empty.")
-                    updates[name] = value
-            if changes.tags is not None:
-                updates["tags_json"] = json.dumps(changes.tags, ensure_ascii=False)
+                new_content = content if content != previous else None
+            with self._changes.cache.new_payload(new_content) as new_ref:
+                updates: dict[str, Any] = {
+                    "updated_at": utc_now(),
+                    "updated_by": caller.username,
+                    "assembly_type": new_type,
+                }
+                for name in ("display_name", "summary", "category", "version"):
+                    if name in changes.model_fields_set:
+                        value = getattr(changes, name)
+                        if name == "display_name" and value is None:
+                            raise InvalidInput("display_name cannot be empty.")
+                        updates[name] = value
+                if changes.tags is not None:
+                    updates["tags_json"] = json.dumps(changes.tags, ensure_ascii=False)
 
-            def change(record: AssemblyRecord) -> AssemblyRecord:
-                fields = dict(updates)
-                if changes.metadata is not None:
-                    merged = record.metadata
-                    for key, value in changes.metadata.items():
-                        if value is None:
-                            merged.pop(key, None)
-                        else:
-                            merged[key] = value
-                    # The merge with what is stored can outgrow the limit that each part kept.
-                    problem = limits.metadata_size_problem(merged, "metadata (after the update)")
-                    if problem is not None:
-                        raise InvalidInput(f"{problem}.")
-                    fields["metadata_json"] = json.dumps(merged, ensure_ascii=False)
-                if new_ref is not None:
-                    fields["payload"] = new_ref
-                return record.evolve(**fields)
+                def change(record: AssemblyRecord) -> AssemblyRecord:
+                    fields = dict(updates)
+                    if changes.metadata is not None:
+                        merged = record.metadata
+                        for key, value in changes.metadata.items():
+                            if value is None:
+                                merged.pop(key, None)
+                            else:
+                                merged[key] = value
+                        # The merge with what is stored can outgrow the limit each part kept.
+                        problem = limits.metadata_size_problem(merged, "metadata (after the update)")
+                        if problem is not None:
+                            raise InvalidInput(f"{problem}.")
+                        fields["metadata_json"] = json.dumps(merged, ensure_ascii=False)
+                    if new_ref is not None:
+                        fields["payload"] = new_ref
+                    return record.evolve(**fields)
 
-            updated = self._changes.update(
-                caller,
-                "assembly.update",
-                current,
-                change,
-                lambda record: f"revision {record.revision}",
-                expected_revision=revision,
-                new_ref=new_ref,
-            )
+                updated = self._changes.update(
+                    caller,
+                    "assembly.update",
+                    current,
+                    change,
+                    lambda record: f"revision {record.revision}",
+                    expected_revision=revision,
+                )
         return record_view(updated, include_payload_guid=caller.is_admin)
 
     def delete(self, caller: Caller, guid: str, *, expected_revision: int | None = None) -> dict[str, Any]:
@@ -159,8 +154,7 @@ class Editing:
             deleted = self._changes.commit(
                 lambda: self._cache.delete(
                     guid, expected_revision=expected_revision, note=lambda _: note, actor=caller.username
-                ),
-                None,
+                )
             )
         return {
             "assembly_guid": guid,
@@ -177,6 +171,7 @@ class Editing:
         )
         require_whole_row(source)
         content = self._contents.read(source)
+        self._contents.require_file_count(content)
         name = request.display_name or source.record.display_name
         if request.display_name is None and target is source.domain:
             name = f"{name} (copy)"

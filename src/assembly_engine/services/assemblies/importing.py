@@ -14,6 +14,7 @@ from assembly_engine import input_limits as limits
 from assembly_engine.domain.clock import utc_now
 from assembly_engine.domain.types import Domain
 from assembly_engine.services.assemblies.changes import Changes
+from assembly_engine.services.assemblies.content import Contents
 from assembly_engine.services.assemblies.formats import (
     ImportedAssembly,
     InvalidDocument,
@@ -100,6 +101,7 @@ class Importing:
         ) or limits.metadata_size_problem(imported.metadata, "document metadata")
         if problem is not None:
             raise InvalidInput(f"{problem}.")
+        Contents.require_file_count(imported.content)
         return dataclasses.replace(imported, source_assembly_guid=None) if as_new else imported
 
     def _replaces(self, caller: Caller, imported: ImportedAssembly, domain: Domain) -> CachedAssembly | None:
@@ -147,8 +149,11 @@ class Importing:
         self, caller: Caller, existing: CachedAssembly, imported: ImportedAssembly, details: Details
     ) -> dict[str, Any]:
         guid, domain = existing.assembly_guid, existing.domain
-        with self.changes.audited(caller, "assembly.import", domain=domain, guid=guid):
-            ref = self.changes.contents.store(imported.content)
+        with (
+            self.changes.audited(caller, "assembly.import", domain=domain, guid=guid),
+            self.changes.cache.new_payload(imported.content) as ref,
+        ):
+            assert ref is not None  # content was given
 
             def change(record: AssemblyRecord) -> AssemblyRecord:
                 # Every column is replaced, so the row is whole again (Details.given has no
@@ -169,6 +174,5 @@ class Importing:
                 existing,
                 change,
                 lambda _: f"replaced in place: {imported.display_name}",
-                new_ref=ref,
             )
         return record_view(updated, include_payload_guid=caller.is_admin)

@@ -14,7 +14,7 @@ from assembly_engine.services.assemblies.views import queue_view
 from assembly_engine.services.audit import Outcome
 from assembly_engine.services.auth import policy
 from assembly_engine.services.caller import Auditor, Caller
-from assembly_engine.services.errors import Busy, StorageUnavailable
+from assembly_engine.services.errors import Busy, StorageFailed
 from assembly_engine.storage.cache.assembly_cache import AssemblyCache, ChangeBusy
 from assembly_engine.storage.contract.errors import STORAGE_FAILURES, DatabaseBusy, SchemaError
 from assembly_engine.storage.contract.payload_manifest import PayloadError
@@ -69,7 +69,7 @@ class QueueControl:
                     "still queued and will be written automatically. Retry in a few seconds.",
                     retry_after=self._retry_after(),
                 )
-            raise StorageUnavailable(
+            raise StorageFailed(
                 f"Writing {names} failed ({failed[0].error}); the changes "
                 "are still queued and will be retried."
             )
@@ -101,7 +101,7 @@ class QueueControl:
             self._auditor.record(
                 caller, "official.sync", Outcome.FAILED, domain=Domain.OFFICIAL, detail=message
             )
-            raise StorageUnavailable(message) from None
+            raise StorageFailed(message) from None
         self._auditor.record(
             caller,
             "official.sync",

@@ -16,7 +16,7 @@ from typing import Any
 from assembly_engine.domain.types import DATABASE_FILES, AssemblyKind, Domain
 from assembly_engine.services.assemblies.formats import ImportedAssembly
 from assembly_engine.services.assemblies.inputs import NewAssembly
-from assembly_engine.services.errors import IntegrityProblem
+from assembly_engine.services.errors import IntegrityFailed
 from assembly_engine.storage.contract.models import AssemblyRecord, CachedAssembly, PayloadRef
 
 
@@ -98,7 +98,7 @@ def require_whole_row(item: CachedAssembly) -> None:
     """
     problem = item.record.row_problem
     if problem is not None:
-        raise IntegrityProblem(
+        raise IntegrityFailed(
             f"Assembly {item.assembly_guid} cannot be read: its row in "
             f"{DATABASE_FILES[item.domain]} is damaged ({problem[:500]}). Restore the row "
             "from a backup, fix it with the sqlite3 shell, re-import the assembly over it, "

@@ -19,7 +19,7 @@ from assembly_engine.services.auth.sessions import Session, SessionService, hash
 from assembly_engine.services.auth.throttle import PasswordGate, TooManyAttempts
 from assembly_engine.services.auth.users import AuthError, InvalidCredentials, User, UserService
 from assembly_engine.services.caller import Auditor, Caller
-from assembly_engine.services.errors import Denied, InvalidInput, NotFound
+from assembly_engine.services.errors import InvalidInput, NotFound, denied
 
 __all__ = ["AccountService", "SignedIn", "TooManyAttempts"]
 
@@ -116,7 +116,7 @@ class AccountService:
                 user=self.logged_name(username),
                 detail="unknown user, wrong password or disabled account",
             )
-            raise Denied("unauthorized", exc.message) from None
+            raise denied("unauthorized", exc.message) from None
         token, session = self.sessions.create(user.username)
         caller = Caller(policy.Actor(user.username, user.role, False), audit_session_id(session.token_hash))
         self.auditor.record(caller, "login", Outcome.SUCCESS)
@@ -205,7 +205,7 @@ class AccountService:
             raise
         except InvalidCredentials:
             self.auditor.record(caller, action, Outcome.DENIED, detail="password re-check failed")
-            raise Denied("forbidden", "The password is not correct; Dev Mode stays off.") from None
+            raise denied("forbidden", "The password is not correct; Dev Mode stays off.") from None
         except AuthError as exc:
             self.auditor.record(caller, action, Outcome.FAILED, detail=exc.message)
             raise
@@ -230,7 +230,7 @@ class AccountService:
         assert caller.username is not None  # may_manage_users let only admins through
         if not current_password:
             self.auditor.record(caller, action, Outcome.DENIED, detail=f"{what}: no password re-check sent")
-            raise Denied("forbidden", RECHECK_MESSAGE)
+            raise denied("forbidden", RECHECK_MESSAGE)
         try:
             ok = self.passwords.verify(caller.username, current_password, caller.address)
         except TooManyAttempts:
@@ -238,7 +238,7 @@ class AccountService:
             raise
         if not ok:
             self.auditor.record(caller, action, Outcome.DENIED, detail=f"{what}: password re-check failed")
-            raise Denied(
+            raise denied(
                 "forbidden",
                 "The password re-check failed: current_password is not your password. Nothing was changed.",
             )
@@ -271,7 +271,7 @@ class AccountService:
                 Outcome.DENIED,
                 detail=f"{username}: own password change without the current password",
             )
-            raise Denied("forbidden", "To change your password, send current_password as well.")
+            raise denied("forbidden", "To change your password, send current_password as well.")
         try:
             ok = self.passwords.verify(username, current_password, caller.address)
         except TooManyAttempts:
@@ -286,7 +286,7 @@ class AccountService:
                 Outcome.DENIED,
                 detail=f"{username}: own password change with a wrong current password",
             )
-            raise Denied(
+            raise denied(
                 "forbidden", "current_password is not your current password; your password was not changed."
             )
 

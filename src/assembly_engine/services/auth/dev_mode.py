@@ -21,21 +21,22 @@ from assembly_engine.domain.types import Role
 from assembly_engine.services.auth.sessions import InvalidSession, Session
 from assembly_engine.services.auth.throttle import PasswordGate
 from assembly_engine.services.auth.users import AuthError, InvalidCredentials, UserService
+from assembly_engine.services.errors import Forbidden
 from assembly_engine.storage.contract.errors import Unavailable
 from assembly_engine.storage.contract.interfaces import EngineStore
 
 MAX_REASON_LENGTH = 500
 
 
-class NotAdmin(AuthError):
-    code = "forbidden"
+class NotAdmin(AuthError, Forbidden):
+    """Dev Mode is for admins only."""
 
     def __init__(self, message: str = "Only admins can switch Dev Mode.") -> None:
         super().__init__(message)
 
 
 class InvalidReason(AuthError):
-    code = "invalid_request"
+    """A Dev Mode reason that is empty or too long."""
 
 
 @dataclass(frozen=True)

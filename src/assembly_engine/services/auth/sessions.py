@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 from assembly_engine.domain.types import Role
 from assembly_engine.services.auth.users import AuthError, InvalidCredentials
+from assembly_engine.services.errors import Unauthorized
 from assembly_engine.storage.contract.engine_records import SessionRow
 from assembly_engine.storage.contract.errors import Unavailable
 from assembly_engine.storage.contract.interfaces import EngineStore
@@ -38,8 +39,8 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-class InvalidSession(AuthError):
-    code = "unauthorized"
+class InvalidSession(AuthError, Unauthorized):
+    """A session token that is unknown, expired or revoked."""
 
     def __init__(self, message: str = "Your session has ended; please sign in again.") -> None:
         super().__init__(message)

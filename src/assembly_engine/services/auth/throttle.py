@@ -33,15 +33,13 @@ from collections.abc import Callable, Mapping, Sized
 from dataclasses import dataclass
 
 from assembly_engine.services.auth.users import HashingBusy, InvalidCredentials, User, UserService
-from assembly_engine.services.errors import ServiceError
+from assembly_engine.services.errors import TooManyRequests
 from assembly_engine.storage.cache.throttle_counters import MemoryThrottleStore
 from assembly_engine.storage.contract.interfaces import ThrottleStore
 from assembly_engine.storage.contract.throttle import MAX_REMEMBERED_FAILURES, ThrottleCount
 
 
-class TooManyAttempts(ServiceError):
-    code = "too_many_requests"
-
+class TooManyAttempts(TooManyRequests):
     def __init__(self, message: str, retry_after: int) -> None:
         super().__init__(message)
         self.retry_after = retry_after

@@ -19,7 +19,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 
 from assembly_engine.domain.clock import utc_iso
 from assembly_engine.domain.types import Role
-from assembly_engine.services.errors import ServiceError
+from assembly_engine.services.errors import Conflict, EngineError, NotFound, TooManyRequests, Unauthorized
 from assembly_engine.storage.contract.engine_records import UpdateResult, UserRow
 from assembly_engine.storage.contract.interfaces import EngineStore
 
@@ -46,7 +46,7 @@ class User:
 # -- errors --------------------------------------------------------------------------------
 
 
-class AuthError(ServiceError):
+class AuthError(EngineError):
     """Base of every auth failure; ``code`` is the API error code it maps to."""
 
 
@@ -58,31 +58,27 @@ class InvalidPassword(AuthError):
     """A new password does not meet the rules (not: a wrong password)."""
 
 
-class UserExists(AuthError):
-    code = "conflict"
+class UserExists(AuthError, Conflict):
+    pass
 
 
-class UserNotFound(AuthError):
-    code = "not_found"
+class UserNotFound(AuthError, NotFound):
+    pass
 
 
-class LastAdmin(AuthError):
-    code = "conflict"
+class LastAdmin(AuthError, Conflict):
+    pass
 
 
-class InvalidCredentials(AuthError):
+class InvalidCredentials(AuthError, Unauthorized):
     """Unknown user, wrong password or disabled account — deliberately indistinguishable."""
-
-    code = "unauthorized"
 
     def __init__(self, message: str = "Unknown username or wrong password.") -> None:
         super().__init__(message)
 
 
-class HashingBusy(AuthError):
+class HashingBusy(AuthError, TooManyRequests):
     """Every hashing slot stayed taken: the password was not looked at."""
-
-    code = "too_many_requests"
 
     def __init__(self) -> None:
         super().__init__("The engine is checking too many passwords at once; try again in a moment.")

@@ -58,12 +58,12 @@ from assembly_engine.storage.cache.loading import CacheLoading
 from assembly_engine.storage.cache.refusals import (
     AssemblyExists,
     AssemblyNotFound,
-    CacheError,
+    CacheClosed,
     ChangeBusy,
     InvalidChange,
     StaleRevision,
 )
-from assembly_engine.storage.contract.errors import ChangedElsewhere
+from assembly_engine.storage.contract.errors import ChangedElsewhere, StorageFailed
 from assembly_engine.storage.contract.interfaces import (
     DomainStores,
     FlushCoordinator,
@@ -71,10 +71,7 @@ from assembly_engine.storage.contract.interfaces import (
     WriteJournal,
 )
 from assembly_engine.storage.contract.journal_entry import new_entry
-from assembly_engine.storage.contract.models import (
-    AssemblyRecord,
-    CachedAssembly,
-)
+from assembly_engine.storage.contract.models import AssemblyRecord, CachedAssembly, PayloadContent, PayloadRef
 from assembly_engine.storage.contract.queue_status import DomainQueue, QueueStatus, WaitingChange
 from assembly_engine.storage.files import failpoints
 
@@ -220,6 +217,31 @@ class AssemblyCache(CacheLoading, ClusterChanges):
                 self._generation += 1
 
     # -- mutations -----------------------------------------------------------------------
+    @contextmanager
+    def new_payload(self, content: PayloadContent | None) -> Iterator[PayloadRef | None]:
+        """A new write-once payload folder holding ``content``, for the change made inside
+        the block (None: the change keeps its payload). If the block raises, the change was
+        refused and nothing points at the folder: it is removed again, so a refused change
+        leaves no trace."""
+        if content is None:
+            yield None
+            return
+        try:
+            ref = self._payloads.write_new(content)
+        except OSError as exc:
+            raise StorageFailed(
+                f"The payload could not be written to disk ({exc.strerror or exc}); nothing was "
+                "changed. Free disk space or fix permissions of the Payloads folder, then retry."
+            ) from None
+        try:
+            yield ref
+        except BaseException:
+            try:
+                self._payloads.delete(ref.payload_guid)
+            except OSError as exc:
+                log.warning("could not remove unused payload %s: %s", ref.payload_guid, exc)
+            raise
+
     def create(
         self,
         record: AssemblyRecord,
@@ -319,7 +341,7 @@ class AssemblyCache(CacheLoading, ClusterChanges):
         with self._changed:
             while True:
                 if self._closed:
-                    raise CacheError("The engine is shutting down; try again in a moment.")
+                    raise CacheClosed("The engine is shutting down; try again in a moment.")
                 if guid in self._in_flight:  # plan against a durable state only
                     self._wait_for_change(deadline, "another change of this assembly")
                     continue

@@ -16,7 +16,7 @@ from typing import Any
 from assembly_engine.domain.types import Domain
 from assembly_engine.storage.cache.entry import CacheEntry, Row, apply_journal_entry, load_integrity
 from assembly_engine.storage.cache.heap import collector_paused, freeze_long_lived
-from assembly_engine.storage.cache.refusals import CacheError
+from assembly_engine.storage.cache.refusals import QueuedChangesPending
 from assembly_engine.storage.contract.interfaces import DomainStores, PayloadStore, WriteJournal
 from assembly_engine.storage.contract.models import PAYLOAD_GUID_COLUMN, AssemblyRecord
 
@@ -187,7 +187,7 @@ class CacheLoading:
             entries = self._all_entries()
             dirty = [g for g, e in entries.items() if e.dirty and e.record.domain is domain]
             if dirty:
-                raise CacheError(f"{len(dirty)} queued change(s) in {domain.value}; flush first")
+                raise QueuedChangesPending(f"{len(dirty)} queued change(s) in {domain.value}; flush first")
             for guid in [g for g, e in entries.items() if e.record.domain is domain]:
                 del entries[guid]
             # Every other entry is built by now: only this domain's rows still use the set.

@@ -1,9 +1,11 @@
-"""The one vocabulary of refusals, shared by every storage backend and the services.
+"""The one tree of refusals, shared by every storage backend and the services.
 
-Each kind carries a stable ``code``; the services extend these classes with their own
-refusals (services/errors.py) and the API maps a code to an HTTP status in one table
-(api/errors.py). A backend translates its driver's exceptions into these kinds, so no
-caller above storage ever needs to know which database is underneath.
+Every refusal storage raises is a subclass of one kind below (not found, conflict, busy,
+integrity, unavailable, storage failed, invalid input); each kind declares its ``code``
+once, and the API maps a code to an HTTP status in one table (api/errors.py). The services
+extend the tree with the refusals only they decide (services/errors.py). A backend
+translates its driver's exceptions into these kinds, so no caller above storage ever needs
+to know which database is underneath.
 """
 
 from __future__ import annotations
@@ -23,6 +25,12 @@ class EngineError(Exception):
 
 class NotFound(EngineError):
     code = "not_found"
+
+
+class InvalidInput(EngineError):
+    """What was asked for cannot be stored as it is (an unsafe file name, say)."""
+
+    code = "invalid_document"
 
 
 class Conflict(EngineError):
@@ -83,11 +91,11 @@ def failure_reason(exc: BaseException) -> str:
     return str(exc)
 
 
-class SchemaError(RuntimeError):
+class SchemaError(IntegrityFailed):
     """A database whose layout we do not recognise; the message names file and columns."""
 
 
-class DatabaseBusy(RuntimeError):
+class DatabaseBusy(Busy):
     """A lock could not be obtained within the retry budget."""
 
     def __init__(self, what: str, waited: float) -> None:

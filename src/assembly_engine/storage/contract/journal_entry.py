@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from assembly_engine.storage.contract.errors import Unavailable
 from assembly_engine.storage.contract.models import AssemblyRecord, utc_now
 
 
@@ -46,7 +47,9 @@ class JournalEntry:
         return "create" if self.record.revision == 1 else "update"
 
 
-class JournalClosed(RuntimeError):
+class JournalClosed(Unavailable):
+    """The write queue was closed: the engine is shutting down."""
+
     pass
 
 

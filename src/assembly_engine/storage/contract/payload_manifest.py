@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from assembly_engine.domain.types import PayloadType, is_valid_payload_guid
+from assembly_engine.storage.contract.errors import Conflict, EngineError, IntegrityFailed, InvalidInput
 from assembly_engine.storage.contract.models import PayloadContent, PayloadFile, PayloadRef, canonical_json
 
 MANIFEST_NAME = "manifest.json"
@@ -44,19 +45,20 @@ def _show(value: object) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-class PayloadError(Exception):
-    """Base of every payload store error; ``payload_guid`` names the payload concerned."""
+class PayloadError(EngineError):
+    """Base of every payload store error, each also one kind of the refusal tree;
+    ``payload_guid`` names the payload concerned."""
 
     def __init__(self, message: str, payload_guid: str | None = None) -> None:
         super().__init__(message)
         self.payload_guid = payload_guid
 
 
-class InvalidPayloadGuid(PayloadError, ValueError):
+class InvalidPayloadGuid(PayloadError, InvalidInput, ValueError):
     """The GUID is malformed, or its folder is not a plain directory directly in the root."""
 
 
-class InvalidFileName(PayloadError, ValueError):
+class InvalidFileName(PayloadError, InvalidInput, ValueError):
     """A main or attachment file name is not a safe, plain file name (or is a duplicate)."""
 
     def __init__(self, message: str, payload_guid: str | None = None, file_name: object = None) -> None:
@@ -64,15 +66,15 @@ class InvalidFileName(PayloadError, ValueError):
         self.file_name = file_name
 
 
-class PayloadMissing(PayloadError):
+class PayloadMissing(PayloadError, IntegrityFailed):
     """The payload folder, its manifest or a file it lists is gone."""
 
 
-class PayloadCorrupt(PayloadError):
+class PayloadCorrupt(PayloadError, IntegrityFailed):
     """Checksum or size mismatch, unreadable manifest, a symlink or other non-file, …"""
 
 
-class PayloadExists(PayloadError):
+class PayloadExists(PayloadError, Conflict):
     """A folder already exists for this GUID (payload folders are write-once)."""
 
 

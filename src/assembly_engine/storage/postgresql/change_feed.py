@@ -22,7 +22,8 @@ import psycopg
 
 from assembly_engine.database_url import redact
 from assembly_engine.domain.types import Domain
-from assembly_engine.storage.cache.assembly_cache import AssemblyCache, CacheError
+from assembly_engine.storage.cache.assembly_cache import AssemblyCache
+from assembly_engine.storage.cache.refusals import QueuedChangesPending
 from assembly_engine.storage.contract.errors import EngineError
 from assembly_engine.storage.postgresql.pool import APPLICATION_NAME
 from assembly_engine.storage.postgresql.write_queue import (
@@ -93,7 +94,7 @@ class ChangeFeed:
                 try:
                     self._cache.reload_domain(domain)
                     self._reloads.discard(domain)
-                except CacheError as exc:  # its queued changes are not flushed yet here
+                except QueuedChangesPending as exc:  # its queued changes are not flushed yet here
                     log.info("reloading %s after a sync elsewhere waits: %s", domain.value, exc)
 
     def _read_changes(self) -> None:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import psycopg
 from psycopg import errors
 
+from assembly_engine.storage.contract.errors import SchemaError
 from assembly_engine.storage.postgresql import schema_v1, schema_v2
 
 # pg_advisory_lock(namespace, key): the namespace keeps the engine's locks apart from any
@@ -49,7 +50,7 @@ MIGRATIONS: tuple[Migration, ...] = (
 )
 
 
-class MigrationError(RuntimeError):
+class MigrationError(SchemaError):
     """The database cannot be brought to this engine's schema; the message says why."""
 
 

@@ -19,6 +19,7 @@ import psycopg
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from assembly_engine.database_url import redact, validate_database_url
+from assembly_engine.storage.contract.errors import Unavailable
 from assembly_engine.storage.postgresql.migrations import migrate
 
 APPLICATION_NAME = "assembly-engine"
@@ -46,7 +47,7 @@ def check_idle_connection(conn: psycopg.Connection) -> None:
         ConnectionPool.check_connection(conn)
 
 
-class DatabaseUnreachable(RuntimeError):
+class DatabaseUnreachable(Unavailable):
     """PostgreSQL could not be reached or refused the sign-in; the message says why."""
 
 

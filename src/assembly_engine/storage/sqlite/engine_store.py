@@ -27,7 +27,7 @@ from assembly_engine.storage.contract.engine_records import (
     session_row,
     user_row,
 )
-from assembly_engine.storage.contract.errors import StorageFailed
+from assembly_engine.storage.contract.errors import SchemaError, StorageFailed
 
 SCHEMA_VERSION = 1
 
@@ -90,7 +90,7 @@ assert len(_MIGRATIONS) == SCHEMA_VERSION
 SESSION_CACHE_SIZE = 10_000
 
 
-class StoreSchemaError(RuntimeError):
+class StoreSchemaError(SchemaError):
     """The database was written by a newer engine than this one."""
 
 

@@ -21,6 +21,7 @@ from assembly_engine.services.auth.throttle import PasswordGate, PasswordThrottl
 from assembly_engine.services.auth.users import UserService
 from assembly_engine.services.caller import Auditor
 from assembly_engine.services.maintenance import MaintenanceService
+from assembly_engine.services.orphan_sweep import OrphanSweeper
 from assembly_engine.storage.contract.interfaces import EngineStore
 from assembly_engine.storage.files import cli_access
 from assembly_engine.storage.files.cli_access import CLI_ACCESS_FILE
@@ -61,6 +62,7 @@ class EngineServices:
     accounts: AccountService
     maintenance: MaintenanceService
     cli_token: str
+    orphans: OrphanSweeper | None = None
 
     @classmethod
     def open(
@@ -101,8 +103,10 @@ class EngineServices:
                 trash_days=settings.trash_days,
                 prune_interval=settings.history_prune_interval,
             )
+            orphans = OrphanSweeper(storage, storage.maintenance(), settings.orphan_sweep_seconds)
             if start_worker:
                 history.start()
+                orphans.start()
             return cls(
                 settings=settings,
                 storage=storage,
@@ -120,6 +124,7 @@ class EngineServices:
                 ),
                 maintenance=MaintenanceService(storage, storage.maintenance(), auditor),
                 cli_token=secrets.token_urlsafe(32),
+                orphans=orphans,
             )
         except BaseException:
             storage.close()
@@ -147,6 +152,8 @@ class EngineServices:
     def close(self) -> None:
         self.withdraw_cli_access()
         self.history.close()
+        if self.orphans is not None:
+            self.orphans.close()
         self.auditor.flush_refusals()
         try:
             self.storage.close()

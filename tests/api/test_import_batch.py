@@ -67,10 +67,11 @@ def test_a_batch_imports_every_document_with_one_result_each(
     assert listed["total"] == 121
     guids = {r["assembly_guid"] for r in results if r["status"] == "imported"}
     assert guids == {item["assembly_guid"] for item in listed["items"]}
-    # one audit entry per imported assembly (and one per refused document)
+    # one audit entry per imported assembly, and one for all the refused documents
     entries = [e for e in audit_lines(settings) if e["action"] == "assembly.import"]
     assert {e["assembly_guid"] for e in entries if e["outcome"] == "success"} == guids
-    assert sum(1 for e in entries if e["outcome"] == "failed") == 3
+    [refusals] = [e for e in entries if e["outcome"] == "failed"]
+    assert refusals["detail"].startswith("3 of 124 document(s) of a batch refused: document 7: ")
     # durable: every create is in the journal (or flushed), so a restart keeps them all
     queue = http.get("/api/assemblies/queue", headers=headers).json()
     assert queue["domains"]["user"]["pending"] == 121
@@ -256,3 +257,19 @@ def test_copies_of_one_assembly_in_a_batch_apply_in_order_and_the_last_wins(
     assert detail["display_name"] == f"copy {copies - 1}"
     assert detail["payload"]["script"] == f"echo copy {copies - 1}\n"
     assert detail["revision"] == copies + 1
+
+
+def test_a_batch_of_refused_documents_writes_one_audit_entry(
+    engine: tuple[TestClient, dict[str, str], Settings],
+) -> None:
+    """Issue 23 #16: 2,000 empty documents are one audit entry, not 2,000 fsynced ones."""
+    http, headers, settings = engine
+    before = len(audit_lines(settings))
+    answer = http.post(
+        "/api/assemblies/import/batch", headers=headers, json={"documents": [{"document": {}}] * 2000}
+    )
+    assert answer.status_code == 200 and answer.json()["failed"] == 2000, answer.text
+    [entry] = audit_lines(settings)[before:]
+    assert (entry["action"], entry["outcome"]) == ("assembly.import", "failed")
+    assert entry["detail"].startswith("2000 of 2000 document(s) of a batch refused: document 0: ")
+    assert entry["detail"].endswith("and 1997 more")

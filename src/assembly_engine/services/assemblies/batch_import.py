@@ -68,21 +68,30 @@ def import_batch(
 
     def validate(item: ImportItem) -> ImportedAssembly:
         if item.problem is not None:
-            if not dry_run:
-                auditor.record(
-                    caller, "assembly.import", Outcome.FAILED, domain=domain, detail=item.problem[:300]
-                )
             raise InvalidInput(item.problem)
+        # Refusals are audited once for the whole batch, below.
         return importing.parse(
-            caller, item.document, domain, file_name=item.file_name, script=item.script, audit=not dry_run
+            caller, item.document, domain, file_name=item.file_name, script=item.script, audit=False
         )
 
     parsed: list[tuple[int, ImportedAssembly]] = []
+    refused: list[tuple[int, EngineError]] = []
     for index, outcome in enumerate(_concurrently(validate, items, "import-check")):
         if isinstance(outcome, EngineError):
             results[index] = _failed(index, outcome)
+            refused.append((index, outcome))
         else:
             parsed.append((index, outcome))
+    if refused and not dry_run:
+        # One entry for every document a batch refused (10,000 empty documents must not
+        # become 10,000 fsynced entries); each document's own reason is in the answer.
+        auditor.record(
+            caller,
+            "assembly.import",
+            Outcome.FAILED,
+            domain=domain,
+            detail=_refusal_summary(refused, len(items)),
+        )
     if dry_run:
         for index, imported in parsed:
             results[index] = {
@@ -110,6 +119,12 @@ def import_batch(
         for status in ("imported", "replaced", "valid", "failed")
     }
     return {"dry_run": dry_run, **counts, "results": done}
+
+
+def _refusal_summary(refused: list[tuple[int, EngineError]], total: int) -> str:
+    shown = "; ".join(f"document {index}: {error.message[:120]}" for index, error in refused[:3])
+    more = f"; and {len(refused) - 3} more" if len(refused) > 3 else ""
+    return f"{len(refused)} of {total} document(s) of a batch refused: {shown}{more}"
 
 
 def _chains(parsed: list[tuple[int, ImportedAssembly]]) -> list[list[tuple[int, ImportedAssembly]]]:

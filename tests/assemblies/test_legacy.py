@@ -1116,7 +1116,6 @@ JSON_VALUES = st.recursive(
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
     max_leaves=6,
 )
-# Names are one line of visible text (input_limits): no controls, separators or bidi marks.
 # What a one-line name may hold (input_limits): no controls, separators or format
 # characters (Cf, the bidi controls among them); names are kept in NFC and never blank.
 ONE_LINE = st.characters(
@@ -1136,9 +1135,10 @@ def variable_lists(draw: st.DrawFn) -> list[dict[str, Any]]:
     optional: dict[str, st.SearchStrategy[Any]] = {
         "label": st.none() | st.text(ONE_LINE, max_size=10),
         "type": VARIABLE_TYPES,
-        "default": JSON_VALUES,
+        # A text default and a description are free text: NUL is refused there (input_limits).
+        "default": JSON_VALUES.filter(lambda v: not (isinstance(v, str) and "\x00" in v)),
         "required": st.booleans(),
-        "description": st.text(max_size=20),
+        "description": st.text(max_size=20).filter(lambda s: "\x00" not in s),
         "options": st.lists(st.text(max_size=5), max_size=3),
         "placeholder": st.text(max_size=5),
     }

@@ -13,7 +13,7 @@ PORT ?=
 # has 2 cores, and one pytest process keeps only about one of them busy.
 TEST_WORKERS ?= 2
 
-.PHONY: run test lint install web browser postgresql official-library bench cluster clean
+.PHONY: run test test-fast lint install web browser postgresql official-library bench cluster clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,12 @@ run: $(STAMP) web
 
 test: $(STAMP) web browser postgresql
 	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile --durations=20
+
+# The inner loop: unit, storage-contract and service tests (no engine process, no browser).
+FAST_TESTS := tests/storage tests/services tests/assemblies tests/test_docs.py tests/test_stands_alone.py
+
+test-fast: $(STAMP) postgresql
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile $(FAST_TESTS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff format --check src tests tools bench

@@ -23,7 +23,8 @@ from assembly_engine.config import Settings
 from assembly_engine.domain.types import Domain, PayloadType
 from assembly_engine.storage.cache.entry import row_json
 from assembly_engine.storage.contract.models import COLUMNS, AssemblyRecord
-from assembly_engine.storage.runtime import StorageRuntime, connection_options
+from assembly_engine.storage.runtime import StorageRuntime
+from assembly_engine.storage.sqlite.backend import connection_options
 from assembly_engine.storage.sqlite.databases import (
     INSERT_REVISION,
     connect,

@@ -7,6 +7,7 @@ two commands. Adding a command, setting or route therefore means documenting it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -160,3 +161,40 @@ def test_every_input_limit_is_in_the_guides_table(guide: str) -> None:
             missing.append(f"{name}={value}")
     assert not missing, f"limits missing from assemblies.md §7.1: {', '.join(missing)}"
     assert str(input_limits.INT64_MAX) in section and str(input_limits.INT64_MIN)[1:] in section
+
+
+# --------------------------------------------------------------------------- design.md
+
+DESIGN = REPOSITORY / "Docs" / "design.md"
+
+
+def _code_names(text: str) -> Iterator[str]:
+    """Module paths (``x/y.py``) and code names (snake_case or CamelCase, dotted or not)
+    cited in backticks."""
+    for quoted in re.findall(r"`([^`\n]+)`", text):
+        for token in re.findall(r"[A-Za-z_][A-Za-z0-9_./]*", quoted):
+            if token.endswith(".py") or (
+                "/" not in token
+                and not token.isupper()
+                and not token.startswith("ENGINE_")
+                and ("_" in token or re.match(r"[A-Z][a-z]+[A-Z]", token))
+            ):
+                yield token
+
+
+def test_every_name_design_md_cites_exists() -> None:
+    code = "\n".join(
+        p.read_text(encoding="utf-8") for top in ("src", "tests") for p in (REPOSITORY / top).rglob("*.py")
+    )
+    files = [
+        p.as_posix() for top in ("src", "tests", "bench", "tools") for p in (REPOSITORY / top).rglob("*.py")
+    ]
+    cited = set(_code_names(DESIGN.read_text(encoding="utf-8")))
+    assert len(cited) > 50  # the scan sees the names
+    missing = [
+        name
+        for name in sorted(cited)
+        if (name.endswith(".py") and not any(f.endswith("/" + name) for f in files))
+        or (not name.endswith(".py") and not re.search(rf"\b{re.escape(name.split('.')[-1])}\b", code))
+    ]
+    assert missing == [], f"Docs/design.md cites names the code no longer has: {missing}"

@@ -74,7 +74,7 @@ def settings_on(
 
 def payload_names(services: EngineServices) -> frozenset[str]:
     """Every payload the store holds; for folders, every name in the folder (temp ones too)."""
-    if services.storage.node is not None:
+    if services.settings.database_url is not None:
         return frozenset(services.storage.payloads.list_guids())
     root = services.settings.payloads_root
     return frozenset(os.listdir(root)) if root.exists() else frozenset()

@@ -343,7 +343,7 @@ def test_trash_retention_purges_old_deleted_assemblies_only(api: ApiEngine) -> N
         assert api.request(OPERATOR, "DELETE", f"/api/assemblies/{guid}").status_code == 202
     flush(api)
     db = api.services.storage.databases[Domain.USER]
-    payload = json.loads(db.revisions(old)[0][2])[PAYLOAD_GUID_COLUMN]
+    payload = json.loads(db.revisions(old)[0].row_json)[PAYLOAD_GUID_COLUMN]
     with db._lock:  # age the deletion by hand, as if it were 40 days ago
         db._conn.execute(
             "UPDATE deleted_assemblies SET deleted_at = '2000-01-01T00:00:00.000Z' WHERE assembly_guid = ?",

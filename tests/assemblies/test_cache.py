@@ -184,7 +184,7 @@ def test_unflushed_changes_are_replayed_from_the_journal(settings: Settings) -> 
         # the deleted assembly keeps its history, and with it its payload folder
         assert rt.payloads.exists(doomed.payload.payload_guid)
         deletion = rt.databases[Domain.USER].deletion(doomed.assembly_guid)
-        assert deletion is not None and deletion[0] == 1  # at revision 1
+        assert deletion is not None and deletion.revision == 1  # at revision 1
     finally:
         rt.close()
 
@@ -302,7 +302,7 @@ def test_official_sync_purges_runtime_and_flush_mirrors_back_to_staging(settings
     [guid] = seed_staging_official(settings, ["Shipped"])
     rt = StorageRuntime.open(settings, start_worker=False)
     try:
-        assert rt.boot_sync.staging_count == 1 and rt.boot_sync.matches
+        assert rt.backend.boot_sync.staging_count == 1 and rt.backend.boot_sync.matches
         rt.cache.update(guid, lambda r: r.evolve(display_name="Shipped v2"))
         added = make_record(rt.payloads, Domain.OFFICIAL, "Added in Dev Mode")
         rt.cache.create(added)
@@ -323,7 +323,7 @@ def test_official_sync_purges_runtime_and_flush_mirrors_back_to_staging(settings
         assert rt.cache.counts()["official"] == 2
         # recorded as deleted by the sync; its history keeps the folder
         deletion = rt.databases[Domain.OFFICIAL].deletion(extra.assembly_guid)
-        assert deletion is not None and deletion[2] == "official_sync"
+        assert deletion is not None and deletion.deleted_by == "official_sync"
         assert rt.payloads.exists(extra.payload.payload_guid)
     finally:
         rt.close()

@@ -52,12 +52,12 @@ def test_a_restart_reuses_official_rows_stamped_by_the_last_sync(settings: Setti
     shipped = stage_official(settings, ["Shipped A", "Shipped B"])
     first = boot(settings)
     try:
-        assert not first.boot_sync.reused and first.boot_sync.matches
+        assert not first.backend.boot_sync.reused and first.backend.boot_sync.matches
     finally:
         first.close()
     again = boot(settings)
     try:
-        assert again.boot_sync.reused and again.boot_sync.matches
+        assert again.backend.boot_sync.reused and again.backend.boot_sync.matches
         assert again.cache.counts()["official"] == 2
         for record in shipped:
             assert again.cache.require(record.assembly_guid).record == record
@@ -82,7 +82,7 @@ def test_any_change_to_runtime_official_rows_erases_the_stamp(settings: Settings
     conn.close()
     rt = boot(settings)
     try:
-        assert rt.boot_sync.reused is (changed == 0)
+        assert rt.backend.boot_sync.reused is (changed == 0)
         # Whatever was done by hand, staging's rows are back after the boot.
         assert names_in(runtime_official(settings)) == {shipped[0].assembly_guid: "Shipped"}
         assert rt.cache.require(shipped[0].assembly_guid).record.display_name == "Shipped"
@@ -101,7 +101,7 @@ def test_a_hand_inserted_runtime_official_row_is_purged(settings: Settings) -> N
     db.close()
     rt = boot(settings)
     try:
-        assert not rt.boot_sync.reused
+        assert not rt.backend.boot_sync.reused
         assert rt.cache.get(extra.assembly_guid) is None
         assert extra.assembly_guid not in names_in(runtime_official(settings))
     finally:
@@ -114,14 +114,14 @@ def test_changed_staging_is_synced_again(settings: Settings) -> None:
     [added] = stage_official(settings, ["Shipped later"])  # appended to the staging file
     rt = boot(settings)
     try:
-        assert not rt.boot_sync.reused
+        assert not rt.backend.boot_sync.reused
         assert rt.cache.counts()["official"] == 2
         assert rt.cache.require(added.assembly_guid).record.display_name == "Shipped later"
     finally:
         rt.close()
     rt = boot(settings)
     try:
-        assert rt.boot_sync.reused  # and stamped again for the next restart
+        assert rt.backend.boot_sync.reused  # and stamped again for the next restart
     finally:
         rt.close()
 
@@ -132,7 +132,7 @@ def test_a_missing_official_payload_folder_is_restored_on_a_reusing_boot(setting
     shutil.rmtree(settings.payloads_root / shipped.payload.payload_guid)
     rt = boot(settings)
     try:
-        assert rt.boot_sync.reused and rt.boot_sync.payloads_copied == 1
+        assert rt.backend.boot_sync.reused and rt.backend.boot_sync.payloads_copied == 1
         assert rt.cache.require(shipped.assembly_guid).state.integrity is Integrity.OK
         assert rt.payloads.read(shipped.payload.payload_guid).text == "Write-Host 'hi'\n"
     finally:

@@ -160,7 +160,7 @@ def _inside(module: str, *packages: str) -> bool:
 
 def test_the_graph_sees_the_layers() -> None:
     assert "assembly_engine.storage.contract.interfaces" in GRAPH["assembly_engine.storage.runtime"]
-    assert "assembly_engine.storage.sqlite.journal" in GRAPH["assembly_engine.storage.runtime"]
+    assert "assembly_engine.storage.sqlite.journal" in GRAPH["assembly_engine.storage.sqlite.backend"]
 
 
 def test_no_import_circle() -> None:
@@ -217,8 +217,6 @@ COMPOSITION_ROOTS = {
     ("assembly_engine.api.app", "assembly_engine.storage.files.private_files"),
     # migrate-storage opens two libraries side by side, which only library_copy can do.
     ("assembly_engine.services.storage_migration", "assembly_engine.storage.library_copy"),
-    # Writing the staging copy for maintainers is the official package's (Dev Mode mirror).
-    ("assembly_engine.services.maintenance", "assembly_engine.storage.official.sync"),
 }
 
 

@@ -159,8 +159,8 @@ def test_an_assembly_dropped_from_staging_is_recorded_as_deleted_by_the_sync(set
     try:
         assert rt.cache.get(goes.assembly_guid) is None
         deletion = rt.databases[Domain.OFFICIAL].deletion(goes.assembly_guid)
-        assert deletion is not None and deletion[2] == "official_sync"
-        folder = json.loads(deletion[3])[PAYLOAD_GUID_COLUMN]
+        assert deletion is not None and deletion.deleted_by == "official_sync"
+        folder = json.loads(deletion.row_json)[PAYLOAD_GUID_COLUMN]
         assert rt.payloads.exists(folder)
     finally:
         rt.close()

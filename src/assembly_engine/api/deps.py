@@ -29,7 +29,8 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 async def services(request: Request) -> EngineServices:
-    return request.app.state.services  # type: ignore[no-any-return]
+    found: EngineServices = request.app.state.services
+    return found
 
 
 Services = Annotated[EngineServices, Depends(services)]

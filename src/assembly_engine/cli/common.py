@@ -21,7 +21,8 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print machin
 
 
 def settings_of(ctx: click.Context) -> Settings:
-    return ctx.obj["settings"]  # type: ignore[no-any-return]
+    found: Settings = ctx.obj["settings"]
+    return found
 
 
 def emit(as_json: bool, data: Any, human: Callable[[], None]) -> None:

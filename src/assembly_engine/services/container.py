@@ -71,7 +71,7 @@ class EngineServices:
         make_home_private(settings.home)
         storage = StorageRuntime.open(settings, start_worker=start_worker)
         try:
-            store = storage.engine_store()
+            store = storage.backend.engine_store()
             users = UserService(store)
             generated = users.ensure_bootstrap_admin(settings.admin_password)
             if generated and announce_admin:
@@ -84,9 +84,9 @@ class EngineServices:
                     file=sys.stderr,
                     flush=True,
                 )
-            audit = AuditLog(storage.audit_store())
+            audit = AuditLog(storage.backend.audit_store())
             sessions = SessionService(store, settings.session_ttl_seconds)
-            throttle = PasswordThrottle(store=storage.throttle_store())
+            throttle = PasswordThrottle(store=storage.backend.throttle_store())
             passwords = PasswordGate(users, throttle)
             dev_mode = DevModeService(store, users, settings.dev_mode_ttl_seconds, passwords=passwords)
             auditor = Auditor(audit)
@@ -98,12 +98,14 @@ class EngineServices:
                 auditor=auditor,
             )
             history = HistoryService(
-                assemblies,
+                assemblies.changes,
+                storage.databases,
+                storage.library_payloads(),
                 keep=settings.history_keep,
                 trash_days=settings.trash_days,
                 prune_interval=settings.history_prune_interval,
             )
-            orphans = OrphanSweeper(storage, storage.maintenance(), settings.orphan_sweep_seconds)
+            orphans = OrphanSweeper(storage, storage.backend.maintenance(), settings.orphan_sweep_seconds)
             if start_worker:
                 history.start()
                 orphans.start()
@@ -122,7 +124,7 @@ class EngineServices:
                 accounts=AccountService(
                     users, sessions, dev_mode, passwords, auditor, store.secret("audit-names")
                 ),
-                maintenance=MaintenanceService(storage, storage.maintenance(), auditor),
+                maintenance=MaintenanceService(storage, storage.backend.maintenance(), auditor),
                 cli_token=secrets.token_urlsafe(32),
                 orphans=orphans,
             )

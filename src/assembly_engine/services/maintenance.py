@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from dataclasses import dataclass, field
@@ -15,10 +14,8 @@ from assembly_engine.services.auth import policy
 from assembly_engine.services.caller import Auditor, Caller
 from assembly_engine.storage.contract.interfaces import Maintenance
 from assembly_engine.storage.contract.maintenance import BACKUP_LOGS
-from assembly_engine.storage.contract.models import PAYLOAD_CHECKSUM_COLUMN, PAYLOAD_GUID_COLUMN
 from assembly_engine.storage.contract.payload_manifest import PayloadError
-from assembly_engine.storage.official.sync import write_staging_copy
-from assembly_engine.storage.runtime import StorageRuntime, connection_options
+from assembly_engine.storage.runtime import StorageRuntime
 
 log = logging.getLogger("assembly_engine.maintenance")
 
@@ -111,46 +108,21 @@ class MaintenanceService:
                     entry["where"].append(where)
                 return status
 
-            for item in cache.items():
-                ref = item.record.payload
+            library = self.storage.library_payloads()
+            # The cache, and what a restart would load (every database row and queued
+            # change), and every kept revision (a restore or an undelete may bring it back).
+            for reference in library.references():
                 status = check(
-                    "cache",
-                    item.assembly_guid,
-                    item.record.display_name,
-                    item.domain,
-                    ref.payload_guid,
-                    ref.checksum,
+                    reference.where,
+                    reference.assembly_guid,
+                    reference.display_name,
+                    reference.domain,
+                    reference.payload_guid,
+                    reference.checksum,
                 )
-                cache.set_integrity(item.assembly_guid, status, payload_guid=ref.payload_guid)
-            # What a restart would load: every database row and every queued journal entry.
-            for domain in Domain:
-                for row in self.storage.databases[domain].load_rows():
-                    check(
-                        "database",
-                        row[0],
-                        row[1],
-                        domain,
-                        row[PAYLOAD_GUID_COLUMN],
-                        row[PAYLOAD_CHECKSUM_COLUMN],
-                    )
-            # Every kept revision: a restore or an undelete may bring it back.
-            kept: set[str] = set()
-            for domain in Domain:
-                for guid, _, payload_guid, row_json in self.storage.databases[domain].revision_refs():
-                    row = json.loads(row_json)
-                    check("history", guid, row[1], domain, payload_guid, row[PAYLOAD_CHECKSUM_COLUMN])
-                    kept.add(payload_guid)
-            for queued in self.storage.journal.pending():
-                record = queued.record
-                check(
-                    "journal",
-                    record.assembly_guid,
-                    record.display_name,
-                    record.domain,
-                    record.payload.payload_guid,
-                    record.payload.checksum,
-                )
-            referenced = cache.referenced_payloads() | self.storage.journal.referenced_payloads() | kept
+                if reference.where == "cache":
+                    cache.set_integrity(reference.assembly_guid, status, payload_guid=reference.payload_guid)
+            referenced = library.referenced()
             sweep = self.files.sweep_orphans(
                 referenced, listed=listed, grace_seconds=grace_seconds, remove=fix
             )
@@ -187,8 +159,7 @@ class MaintenanceService:
             policy.may_export_official(caller.actor, local_cli=caller.local_cli), caller, "official.export"
         )
         records = [item.record for item in self.storage.cache.items(Domain.OFFICIAL)]
-        options = connection_options(self.storage.settings)
-        count = write_staging_copy(destination, records, self.storage.payloads, options)
+        count = self.storage.write_staging_copy(destination, records)
         self.auditor.record(caller, "official.export", Outcome.SUCCESS, detail=f"{count} to {destination}")
         return {"destination": str(destination), "assemblies": count}
 

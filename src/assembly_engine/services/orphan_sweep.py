@@ -13,9 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 
-from assembly_engine.domain.types import Domain
 from assembly_engine.storage.contract.interfaces import Maintenance
-from assembly_engine.storage.contract.models import PAYLOAD_GUID_COLUMN
 from assembly_engine.storage.runtime import StorageRuntime
 
 log = logging.getLogger("assembly_engine.maintenance")
@@ -30,14 +28,9 @@ def sweep_orphans(
 ) -> list[str]:
     """Remove the payload folders nothing refers to (cache, journal, database rows, kept
     revisions) and older than ``grace_seconds``; return their ids."""
-    cache = storage.cache
-    with cache.flushes_paused():  # no folder changes hands between a database and the cache
-        listed = storage.payloads.list_guids()
-        referenced = cache.referenced_payloads() | storage.journal.referenced_payloads()
-        for domain in Domain:
-            database = storage.databases[domain]
-            referenced |= database.revision_payloads()
-            referenced.update(row[PAYLOAD_GUID_COLUMN] for row in database.load_rows())
+    with storage.cache.flushes_paused():  # no folder changes hands between a database and the cache
+        listed = storage.payloads.list_guids()  # before the references: a newer folder is not judged
+        referenced = storage.library_payloads().referenced()
         sweep = files.sweep_orphans(referenced, listed=listed, grace_seconds=grace_seconds, remove=True)
     if sweep.removed:
         log.info("orphan sweep: removed %d payload folder(s) nothing refers to", len(sweep.removed))

@@ -61,7 +61,7 @@ def _open_target(settings: Settings, target: str) -> tuple[LibraryStores, Runtim
 def migrate_storage(settings: Settings, target: str, progress: Callable[[str], None]) -> MigrationReport:
     runtime = StorageRuntime.open(settings, start_worker=False)
     try:
-        if runtime.node is not None and runtime.node.others_running():
+        if runtime.others_running():
             raise Busy(
                 "Other engine nodes are running on this library; stop every node first, "
                 "so no change is made while the library is copied.",
@@ -76,7 +76,11 @@ def migrate_storage(settings: Settings, target: str, progress: Callable[[str], N
         url = settings.database_url
         where = f"PostgreSQL {redact(url)}" if url else f"embedded home {settings.home}"
         source = LibraryStores(
-            where, runtime.databases, runtime.payloads, runtime.engine_store(), runtime.audit_store()
+            where,
+            runtime.databases,
+            runtime.payloads,
+            runtime.backend.engine_store(),
+            runtime.backend.audit_store(),
         )
         destination, lock = _open_target(settings, target)
         try:

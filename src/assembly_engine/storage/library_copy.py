@@ -19,11 +19,12 @@ from pathlib import Path
 from typing import Any
 
 from assembly_engine.config import Settings
+from assembly_engine.domain.clock import utc_now
 from assembly_engine.domain.types import Domain, Integrity
 from assembly_engine.storage.contract.errors import Conflict
 from assembly_engine.storage.contract.history import DeletionRow, HistoryWrite, RevisionRow
 from assembly_engine.storage.contract.interfaces import AuditStore, DomainStores, EngineStore, PayloadStore
-from assembly_engine.storage.contract.models import PAYLOAD_CHECKSUM_COLUMN, PAYLOAD_GUID_COLUMN, utc_now
+from assembly_engine.storage.contract.models import PAYLOAD_CHECKSUM_COLUMN, PAYLOAD_GUID_COLUMN
 from assembly_engine.storage.formats.audit_chain import FIELDS
 from assembly_engine.storage.official.sync import staging_fingerprint
 from assembly_engine.storage.sqlite.databases import DomainDatabases
@@ -55,8 +56,8 @@ class LibraryStores:
 
 
 def open_embedded(home: Path, settings: Settings) -> LibraryStores:
-    from assembly_engine.storage.runtime import AUDIT_FILE, connection_options
     from assembly_engine.storage.sqlite.audit_log import HashChainedLog
+    from assembly_engine.storage.sqlite.backend import AUDIT_FILE, connection_options
     from assembly_engine.storage.sqlite.engine_store import SqliteEngineStore
     from assembly_engine.storage.sqlite.payload_folders import PayloadStore as FolderPayloadStore
 

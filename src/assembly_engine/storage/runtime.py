@@ -1,8 +1,6 @@
-"""The storage stack of one engine home, opened in the order Docs/assemblies.md §5.1 gives.
-
-lock the runtime root → official sync (staging → runtime) → open and validate every
-domain database → hydrate the cache (replaying the journal) → start the flush worker.
-The API's lifespan and the CLI both use this; nothing else opens the databases.
+"""The storage of one engine: it holds the runtime root's lock and opens one backend for
+the settings, an embedded home (sqlite/backend.py) or, with ``ENGINE_DATABASE_URL``, a
+cluster node (postgresql/backend.py). Nothing above storage chooses a backend.
 """
 
 from __future__ import annotations
@@ -12,16 +10,15 @@ import fcntl
 import logging
 import os
 import socket
-from contextlib import nullcontext
-from dataclasses import dataclass, replace
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import IO, Protocol
 
 from assembly_engine.config import Settings
-from assembly_engine.domain.types import DATABASE_FILES, Domain
+from assembly_engine.domain.clock import utc_now
+from assembly_engine.domain.types import Domain
 from assembly_engine.storage.cache.assembly_cache import AssemblyCache
-from assembly_engine.storage.cache.heap import collector_paused
-from assembly_engine.storage.cache.throttle_counters import MemoryThrottleStore
 from assembly_engine.storage.contract.errors import Busy, StorageFailed
 from assembly_engine.storage.contract.interfaces import (
     AuditStore,
@@ -32,24 +29,18 @@ from assembly_engine.storage.contract.interfaces import (
     ThrottleStore,
     WriteJournal,
 )
-from assembly_engine.storage.contract.models import utc_now
+from assembly_engine.storage.contract.models import AssemblyRecord
 from assembly_engine.storage.contract.reports import SyncReport
 from assembly_engine.storage.files.disk_space import full_disk_cause
-from assembly_engine.storage.official.sync import StagingMirror, seed_community, sync_official
-from assembly_engine.storage.sqlite.audit_log import HashChainedLog
-from assembly_engine.storage.sqlite.databases import ConnectionOptions, DomainDatabases
-from assembly_engine.storage.sqlite.engine_store import SqliteEngineStore
-from assembly_engine.storage.sqlite.journal import JOURNAL_FILE, Journal
-from assembly_engine.storage.sqlite.maintenance import SqliteMaintenance
-from assembly_engine.storage.sqlite.payload_folders import PayloadStore as FolderPayloadStore
+from assembly_engine.storage.library_payloads import LibraryPayloads
+from assembly_engine.storage.official.sync import sync_official, write_staging_copy
+from assembly_engine.storage.sqlite.backend import AUDIT_FILE, EmbeddedBackend, connection_options
 
-if TYPE_CHECKING:
-    from assembly_engine.storage.postgresql.node import ClusterNode
+__all__ = ["AUDIT_FILE", "Backend", "EngineLocked", "OfficialSyncRefused", "RuntimeLock", "StorageRuntime"]
 
 log = logging.getLogger("assembly_engine.runtime")
 
 LOCK_FILE = "engine.lock"
-AUDIT_FILE = "audit.log"
 
 
 class EngineLocked(Busy):
@@ -58,6 +49,30 @@ class EngineLocked(Busy):
 
 class OfficialSyncRefused(Busy):
     """Queued official changes could not be written first: nothing was synced."""
+
+
+class Backend(Protocol):
+    """One backend's stack, opened and closed together by its backend.py."""
+
+    @property
+    def databases(self) -> DomainStores: ...
+    @property
+    def journal(self) -> WriteJournal: ...
+    @property
+    def payloads(self) -> PayloadStore: ...
+    @property
+    def cache(self) -> AssemblyCache: ...
+    @property
+    def boot_sync(self) -> SyncReport: ...
+
+    def official_sync_lock(self) -> AbstractContextManager[None]: ...
+    def official_rebuilt(self) -> None: ...
+    def others_running(self) -> bool: ...
+    def engine_store(self) -> EngineStore: ...
+    def audit_store(self) -> AuditStore: ...
+    def throttle_store(self) -> ThrottleStore: ...
+    def maintenance(self) -> Maintenance: ...
+    def close(self, *, flush: bool) -> None: ...
 
 
 class RuntimeLock:
@@ -95,29 +110,18 @@ class RuntimeLock:
             self._handle = None
 
 
-def connection_options(settings: Settings) -> ConnectionOptions:
-    return ConnectionOptions(
-        shared_cache=settings.sqlite_shared_cache,
-        busy_timeout_ms=settings.sqlite_busy_timeout_ms,
-        synchronous=settings.sqlite_synchronous,
-        retry_seconds=settings.lock_retry_seconds,
-    )
-
-
 @dataclass
 class StorageRuntime:
-    """The assemblies' storage of one engine: an embedded home (SQLite files and payload
-    folders), or, with ``ENGINE_DATABASE_URL``, a node of a cluster on PostgreSQL."""
+    """The assemblies' storage of one engine: the lock on its runtime root and its backend."""
 
     settings: Settings
     lock: RuntimeLock
+    backend: Backend  # also the engine's own stores: backend.engine_store() and the like
+    # The backend's assembly stores, kept here because every service uses them.
     databases: DomainStores
     journal: WriteJournal
     payloads: PayloadStore
     cache: AssemblyCache
-    mirror: StagingMirror | None
-    boot_sync: SyncReport
-    node: ClusterNode | None = None  # cluster mode only
 
     @classmethod
     def open(cls, settings: Settings, *, start_worker: bool = True) -> StorageRuntime:
@@ -126,23 +130,17 @@ class StorageRuntime:
         lock = RuntimeLock(root)
         lock.acquire()
         try:
+            backend: Backend
             if settings.database_url is not None:
                 # Imported here: an embedded engine never loads the PostgreSQL driver.
-                from assembly_engine.storage.postgresql.node import open_node
+                from assembly_engine.storage.postgresql.backend import ClusterBackend
 
-                opened = open_node(settings, start_worker=start_worker)
-                return cls(
-                    settings,
-                    lock,
-                    opened.databases,
-                    opened.node.queue,
-                    opened.payloads,
-                    opened.cache,
-                    None,
-                    opened.boot_sync,
-                    opened.node,
-                )
-            return cls._open_locked(settings, lock, start_worker)
+                backend = ClusterBackend.open(settings, start_worker=start_worker)
+            else:
+                backend = EmbeddedBackend.open(settings, start_worker=start_worker)
+            return cls(
+                settings, lock, backend, backend.databases, backend.journal, backend.payloads, backend.cache
+            )
         except BaseException as exc:
             lock.release()
             cause = full_disk_cause(exc, settings.home)
@@ -150,62 +148,13 @@ class StorageRuntime:
                 raise StorageFailed(cause) from exc
             raise
 
-    @classmethod
-    def _open_locked(cls, settings: Settings, lock: RuntimeLock, start_worker: bool) -> StorageRuntime:
-        root = settings.runtime_root
-        options = connection_options(settings)
-        payloads = FolderPayloadStore(settings.payloads_root)
-        community_is_new = not (root / DATABASE_FILES[Domain.COMMUNITY]).exists()
-        databases = DomainDatabases(root, options)
-        journal: Journal | None = None
-        try:
-            databases.validate_all()
-            journal = Journal(root / JOURNAL_FILE, options)
-            mirror = None
-            if (settings.staging_root / DATABASE_FILES[Domain.OFFICIAL]).exists():
-                mirror = StagingMirror(settings.staging_root, payloads, options)
-            cache = AssemblyCache(
-                databases,
-                journal,
-                payloads,
-                flush_interval=settings.flush_interval,
-                on_persisted=mirror,
-                change_wait_seconds=settings.lock_retry_seconds,
-            )
-            with collector_paused(then_freeze=True):
-                present = payloads.list_names()
-                # We hold the home's lock: every temp folder is a crash's, none a live write's.
-                leftovers = payloads.remove_leftover_temp(listed=present)
-                if leftovers:
-                    log.warning("removed %d temp folder(s) left in Payloads by a crash", len(leftovers))
-                    present -= leftovers
-                queued = journal.pending()
-                report = sync_official(
-                    settings.staging_root,
-                    databases[Domain.OFFICIAL],
-                    payloads,
-                    keep_payloads={e.record.payload.payload_guid for e in queued},
-                    quick=True,
-                    present_payloads=present,
-                    queued={e.assembly_guid for e in queued},
-                )
-                seeded = 0
-                if community_is_new:
-                    seeded = seed_community(settings.staging_root, databases[Domain.COMMUNITY], payloads)
-                if report.payloads_copied or seeded:
-                    present = payloads.list_names()  # folders were added since the listing
-                counts = cache.hydrate(preloaded={Domain.OFFICIAL: report.rows}, present_payloads=present)
-            log.info("cache hydrated: %s; %d queued change(s)", counts, cache.depth())
-            if start_worker:
-                cache.start()
-                cache.start_warming()
-        except BaseException:
-            if journal is not None:
-                journal.close()
-            databases.close()
-            raise
-        # The cache holds the official rows now; the kept report need not.
-        return cls(settings, lock, databases, journal, payloads, cache, mirror, replace(report, rows=[]))
+    def library_payloads(self) -> LibraryPayloads:
+        """Which payloads the library references, and retention."""
+        return LibraryPayloads(self.databases, self.journal, self.cache, self.payloads)
+
+    def others_running(self) -> bool:
+        """Whether other engines serve the same library (cluster nodes)."""
+        return self.backend.others_running()
 
     def resync_official(self) -> SyncReport:
         """Rebuild runtime official from staging while running (Dev Mode / CLI).
@@ -223,11 +172,9 @@ class StorageRuntime:
                         f"Queued official changes could not be written first ({why}); nothing "
                         "was synced. Try again when the database is free."
                     )
-            keep = (
-                cache.referenced_payloads(exclude_domain=Domain.OFFICIAL) | self.journal.referenced_payloads()
-            )
+            keep = self.library_payloads().in_use(exclude_domain=Domain.OFFICIAL)
             queued = {e.assembly_guid for e in self.journal.pending()}
-            with self.node.official_sync_lock() if self.node is not None else nullcontext():
+            with self.backend.official_sync_lock():
                 report = sync_official(
                     self.settings.staging_root,
                     self.databases[Domain.OFFICIAL],
@@ -235,44 +182,16 @@ class StorageRuntime:
                     keep_payloads=keep,
                     queued=queued,
                 )
-                if self.node is not None:
-                    self.node.official_rebuilt()
+                self.backend.official_rebuilt()
             cache.reload_domain(Domain.OFFICIAL)
         return report
 
-    # -- the engine's own stores, on the same backend ----------------------------------
-    def engine_store(self) -> EngineStore:
-        if self.node is not None:
-            return self.node.engine_store()
-        return SqliteEngineStore(self.settings.engine_db_path, self.settings.sqlite_busy_timeout_ms)
-
-    def audit_store(self) -> AuditStore:
-        if self.node is not None:
-            return self.node.audit_store()
-        return HashChainedLog(self.settings.logs_dir / AUDIT_FILE)
-
-    def throttle_store(self) -> ThrottleStore:
-        if self.node is not None:
-            return self.node.throttle_store()  # shared: guesses spread over nodes add up
-        return MemoryThrottleStore()
-
-    def maintenance(self) -> Maintenance:
-        if self.node is not None:
-            return self.node.maintenance(self.payloads)  # type: ignore[arg-type]
-        return SqliteMaintenance(self.settings.runtime_root, self.settings.engine_db_path, self.payloads)  # type: ignore[arg-type]
+    def write_staging_copy(self, destination: Path, records: list[AssemblyRecord]) -> int:
+        """Write ``records`` with their payloads as a new staging copy in ``destination``."""
+        return write_staging_copy(destination, records, self.payloads, connection_options(self.settings))
 
     def close(self, *, flush: bool = True) -> None:
         try:
-            if self.node is not None:
-                self.node.feed.stop()
-            self.cache.close(flush=flush)
-            if isinstance(self.databases, DomainDatabases):
-                for db in self.databases:
-                    db.checkpoint()
+            self.backend.close(flush=flush)
         finally:
-            if self.mirror is not None:
-                self.mirror.close()
-            self.databases.close()
-            if self.node is not None:
-                self.node.close()
             self.lock.release()

@@ -111,7 +111,7 @@ def test_a_backup_boots_as_an_embedded_home(
     shutil.copytree(destination, settings.home)
     rt = StorageRuntime.open(settings, start_worker=False)
     try:
-        assert rt.boot_sync.reused  # the stamp came along: official is staging's already
+        assert rt.backend.boot_sync.reused  # the stamp came along: official is staging's already
         names = {item.record.display_name: item for item in rt.cache.items()}
         assert set(names) == {"Shipped", "Mine, queued"}
         assert names["Mine, queued"].state.is_dirty and names["Mine, queued"].record.revision == 2
@@ -120,7 +120,7 @@ def test_a_backup_boots_as_an_embedded_home(
                 rt.payloads.check(item.record.payload.payload_guid, item.record.payload.checksum)
                 is Integrity.OK
             )
-        assert rt.databases[Domain.COMMUNITY].deletion(gone.assembly_guid) == deletion[1:]
+        assert rt.databases[Domain.COMMUNITY].deletion(gone.assembly_guid) == deletion
         assert [n for n, *_ in rt.databases[Domain.USER].revisions(mine.assembly_guid)] == [1]
         assert rt.databases[Domain.OFFICIAL].load() == [shipped]
         rt.cache.flush_now()  # the queued change lands like any other

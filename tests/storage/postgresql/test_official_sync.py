@@ -57,7 +57,7 @@ def test_official_sync_rebuilds_the_cluster_official_rows_with_history(
     rebuilt = sync_official(staging, official, runtime_payloads)
     assert rebuilt.matches and [r.assembly_guid for r in official.load()] == [kept.assembly_guid]
     deletion = official.deletion(dropped.assembly_guid)
-    assert deletion is not None and deletion[2] == "official_sync"
+    assert deletion is not None and deletion.deleted_by == "official_sync"
     # its last state is kept as a revision, so its payload stays
     assert dropped.payload.payload_guid in official.revision_payloads()
     assert runtime_payloads.exists(dropped.payload.payload_guid)

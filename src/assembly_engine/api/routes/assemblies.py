@@ -30,6 +30,7 @@ from assembly_engine.api.errors import ApiError, error_responses
 from assembly_engine.api.params import AssemblyId, IfMatch, RevisionNumber, parse_if_match
 from assembly_engine.api.responses import JsonResponse
 from assembly_engine.api.security_headers import attachment_disposition, download_headers
+from assembly_engine.services.assemblies.batch_import import ImportItem
 from assembly_engine.services.assemblies.history import DELETED_SORT_KEYS
 from assembly_engine.services.assemblies.inputs import (
     AssemblyChanges,
@@ -39,9 +40,9 @@ from assembly_engine.services.assemblies.inputs import (
     ImportDocument,
     ImportRequest,
     NewAssembly,
+    expected_revision,
 )
 from assembly_engine.services.assemblies.listing import FacetParams, ListParams, PageParams, query_values
-from assembly_engine.services.assemblies.service import ImportItem
 from assembly_engine.services.container import EngineServices
 from assembly_engine.services.request_bodies import WHOLE, StrictModel
 
@@ -218,6 +219,7 @@ def import_batch(
 class DeletedParams(ListParams):
     """The deleted view's query: the list's, and ``deleted_at`` as a sort key too."""
 
+    # A Literal built from the keys, so OpenAPI lists them; mypy cannot evaluate it.
     sort: Literal[DELETED_SORT_KEYS] = "display_name"  # type: ignore[valid-type]
 
 
@@ -281,9 +283,7 @@ def restore_revision(
     if_match: IfMatch = None,
 ) -> dict[str, Any]:
     """A new revision with the content of ``revision`` (rules of an update)."""
-    expected = parse_if_match(if_match)
-    if expected is None and body is not None:
-        expected = body.expected_revision
+    expected = expected_revision(parse_if_match(if_match), body.expected_revision if body else None)
     return engine.history.restore(caller, guid, revision, expected_revision=expected)
 
 

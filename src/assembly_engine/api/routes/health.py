@@ -5,6 +5,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from assembly_engine.api.answers import Health
+from assembly_engine.services.container import EngineServices
 
 router = APIRouter(tags=["health"])
 
@@ -12,4 +13,5 @@ router = APIRouter(tags=["health"])
 @router.get("/api/health", response_model=Health)
 def health(request: Request) -> dict[str, Any]:
     """Liveness and readiness: cached assemblies per domain and the queue depth."""
-    return request.app.state.services.health()
+    services: EngineServices = request.app.state.services
+    return services.health()

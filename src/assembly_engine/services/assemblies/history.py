@@ -16,34 +16,31 @@ too, so it never removes a folder that one of them is about to point at.
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
+import time
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from assembly_engine.domain.clock import utc_now
+from assembly_engine.domain.clock import utc_iso, utc_now
 from assembly_engine.domain.types import Domain
+from assembly_engine.services.assemblies.changes import Changes
 from assembly_engine.services.assemblies.exporting import export_file_name
 from assembly_engine.services.assemblies.legacy import export_document, record_fields
 from assembly_engine.services.assemblies.listing import SORT_KEYS, ListQuery, record_matches
 from assembly_engine.services.assemblies.payload_codec import content_to_api
 from assembly_engine.services.assemblies.records import Details, new_record
-from assembly_engine.services.assemblies.service import AssemblyService
 from assembly_engine.services.assemblies.views import record_view
 from assembly_engine.services.audit import Outcome
 from assembly_engine.services.auth import policy
 from assembly_engine.services.caller import ANONYMOUS, Caller
 from assembly_engine.services.errors import Conflict, InvalidInput, NotFound
-from assembly_engine.storage.contract.interfaces import DomainStore, PayloadStore, WriteJournal
+from assembly_engine.storage.contract.interfaces import DomainStores, PayloadLifecycle
 from assembly_engine.storage.contract.models import (
-    PAYLOAD_GUID_COLUMN,
     AssemblyRecord,
     CachedAssembly,
     CacheEntryState,
 )
-from assembly_engine.storage.contract.payload_manifest import PayloadError
 
 log = logging.getLogger("assembly_engine.history")
 
@@ -102,22 +99,23 @@ def changed_fields(before: AssemblyRecord | None, after: AssemblyRecord) -> list
     return changed
 
 
-def _record(row_json: str, domain: Domain) -> AssemblyRecord:
-    return AssemblyRecord.from_row(tuple(json.loads(row_json)), domain)
-
-
 class HistoryService:
     def __init__(
-        self, assemblies: AssemblyService, *, keep: int = 0, trash_days: int = 30, prune_interval: float = 0.0
+        self,
+        changes: Changes,
+        databases: DomainStores,
+        library: PayloadLifecycle,
+        *,
+        keep: int = 0,
+        trash_days: int = 30,
+        prune_interval: float = 0.0,
     ) -> None:
-        self._changes = assemblies.changes
-        self._auditor = assemblies.changes.auditor
-        self._contents = assemblies.changes.contents
-        self.cache = assemblies.cache
-        storage = assemblies.storage
-        self.databases: dict[Domain, DomainStore] = {d: storage.databases[d] for d in Domain}
-        self.journal: WriteJournal = storage.journal
-        self.payloads: PayloadStore = storage.payloads
+        self._changes = changes
+        self._auditor = changes.auditor
+        self._contents = changes.contents
+        self.cache = changes.cache
+        self.databases = databases
+        self.library = library
         self.keep = keep
         self.trash_days = trash_days
         self.prune_interval = prune_interval
@@ -140,8 +138,8 @@ class HistoryService:
         if domain is None:
             raise NotFound(f"No assembly with id {guid} exists, and none with that id was deleted.")
         by_number: dict[int, Revision] = {}
-        for number, action, row_json, _ in databases[domain].revisions(guid):
-            by_number[number] = Revision(number, action, _record(row_json, domain))
+        for kept in databases[domain].revisions(guid):
+            by_number[kept.revision] = Revision(kept.revision, kept.action, kept.record(domain))
         for change in pending:
             record = change.record
             if change.op != "upsert" or (change.action == "baseline" and record.revision in by_number):
@@ -156,20 +154,22 @@ class HistoryService:
         if live:
             return History(domain, snap, revisions)
         if snap is not None:  # its delete is still queued
-            last = next((p for p in reversed(pending) if p[1] == "delete"), None)
+            last = next((p for p in reversed(pending) if p.op == "delete"), None)
             return History(
                 domain,
                 None,
                 revisions,
-                last[5] if last else snap.state.dirty_since,
-                last[4] if last else None,
+                last.at if last else snap.state.dirty_since,
+                last.actor if last else None,
                 snap.record,
             )
         if deletion is None:
             deletion = databases[domain].deletion(guid)
         if deletion is None:  # history without row or deletion: the last revision stands for it
             return History(domain, None, revisions, None, None, revisions[-1].record)
-        return History(domain, None, revisions, deletion[1], deletion[2], _record(deletion[3], domain))
+        return History(
+            domain, None, revisions, deletion.deleted_at, deletion.deleted_by, deletion.record(domain)
+        )
 
     def revisions(self, caller: Caller, guid: str, *, limit: int = 100, offset: int = 0) -> dict[str, Any]:
         self._auditor.require(policy.may_read(caller.actor), caller, "assembly.history", guid=guid)
@@ -304,9 +304,9 @@ class HistoryService:
         for record, at, actor in self.cache.queued_deletes():
             found[record.assembly_guid] = (record, at, actor)
         for domain in Domain:
-            for guid, _, at, actor, row_json in self.databases[domain].deletions():
-                if guid not in found and not self.cache.is_cached(guid):
-                    found[guid] = (_record(row_json, domain), at, actor)
+            for gone in self.databases[domain].deletions():
+                if gone.assembly_guid not in found and not self.cache.is_cached(gone.assembly_guid):
+                    found[gone.assembly_guid] = (gone.record(domain), gone.deleted_at, gone.deleted_by)
         items = [i for i in found.values() if record_matches(i[0], query)]
         if query.sort == "deleted_at":
             items.sort(key=lambda i: (i[1], i[0].assembly_guid), reverse=query.descending)
@@ -386,43 +386,15 @@ class HistoryService:
     def _prune(self, keep: int, trash_days: int) -> dict[str, Any]:
         cutoff = None
         if trash_days > 0:
-            moment = datetime.now(UTC) - timedelta(days=trash_days)
-            cutoff = moment.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-        revisions_removed = purged = 0
-        candidates: set[str] = set()
-        removed: list[str] = []
-        with self._lock, self.cache.flushes_paused():  # no row or revision moves meanwhile
-            for db in self.databases.values():
-                r, p, folders = db.prune_history(
-                    keep=keep or None, deleted_before=cutoff, live=self.cache.is_cached
-                )
-                revisions_removed += r
-                purged += p
-                candidates |= folders
-            if candidates:
-                still = self.cache.referenced_payloads() | self.journal.referenced_payloads()
-                for db in self.databases.values():
-                    still |= db.revision_payloads()
-                    still.update(row[PAYLOAD_GUID_COLUMN] for row in db.load_rows())
-                for payload_guid in sorted(candidates - still):
-                    try:
-                        self.payloads.delete(payload_guid)
-                        removed.append(payload_guid)
-                    except (PayloadError, OSError) as exc:  # an orphan for `verify --fix`
-                        log.warning("retention: could not remove payload %s: %s", payload_guid, exc)
-        if revisions_removed or purged:
-            log.info(
-                "retention: %d revision(s) and %d deleted assembly(ies) removed, %d payload folder(s)",
-                revisions_removed,
-                purged,
-                len(removed),
-            )
+            cutoff = utc_iso(time.time() - trash_days * 86400)
+        with self._lock:  # no restore or undelete meanwhile
+            report = self.library.prune(keep=keep or None, deleted_before=cutoff)
         return {
             "keep": keep,
             "trash_days": trash_days,
-            "revisions_removed": revisions_removed,
-            "deleted_purged": purged,
-            "payloads_removed": removed,
+            "revisions_removed": report.revisions_removed,
+            "deleted_purged": report.deleted_purged,
+            "payloads_removed": report.payloads_removed,
         }
 
     # -- background retention ----------------------------------------------------------

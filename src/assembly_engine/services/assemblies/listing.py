@@ -82,6 +82,7 @@ class PageParams(BaseModel):
 class ListParams(FacetParams, PageParams):
     """The list's query: its filters, a page and an order."""
 
+    # A Literal built from the keys, so OpenAPI lists them; mypy cannot evaluate it.
     sort: Literal[tuple(SORT_KEYS)] = "display_name"  # type: ignore[valid-type]
     order: Literal["asc", "desc"] = "asc"
 

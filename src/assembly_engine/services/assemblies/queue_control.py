@@ -15,11 +15,10 @@ from assembly_engine.services.audit import Outcome
 from assembly_engine.services.auth import policy
 from assembly_engine.services.caller import Auditor, Caller
 from assembly_engine.services.errors import Busy, StorageFailed
-from assembly_engine.storage.cache.assembly_cache import AssemblyCache, ChangeBusy
-from assembly_engine.storage.contract.errors import STORAGE_FAILURES, DatabaseBusy, SchemaError
+from assembly_engine.storage.cache.assembly_cache import AssemblyCache
+from assembly_engine.storage.contract.errors import STORAGE_FAILURES, SchemaError
 from assembly_engine.storage.contract.payload_manifest import PayloadError
 from assembly_engine.storage.contract.reports import SyncReport
-from assembly_engine.storage.runtime import OfficialSyncRefused
 
 # Why an official sync from staging can fail without it being the engine's fault.
 _SYNC_FAILURES: tuple[type[BaseException], ...] = (SchemaError, PayloadError, *STORAGE_FAILURES)
@@ -88,7 +87,7 @@ class QueueControl:
         )
         try:
             report = self._resync_official()
-        except (OfficialSyncRefused, DatabaseBusy, ChangeBusy) as exc:
+        except Busy as exc:  # queued official changes not written, a lock, a change in flight
             self._auditor.record(
                 caller, "official.sync", Outcome.FAILED, domain=Domain.OFFICIAL, detail=str(exc)
             )

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from typing import Protocol
 
+from assembly_engine.domain.clock import utc_now
 from assembly_engine.domain.types import Domain
 from assembly_engine.storage.cache.flush_batch import (
     DomainFlushState,
@@ -28,7 +29,7 @@ from assembly_engine.storage.cache.flush_batch import (
 from assembly_engine.storage.cache.loading import DOMAIN_PRIORITY
 from assembly_engine.storage.contract.errors import Busy, DatabaseBusy, StorageFailed, Unavailable
 from assembly_engine.storage.contract.interfaces import DomainStores, FlushCoordinator, WriteJournal
-from assembly_engine.storage.contract.models import AssemblyRecord, utc_now
+from assembly_engine.storage.contract.models import AssemblyRecord
 
 log = logging.getLogger("assembly_engine.cache")
 

@@ -2,9 +2,55 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
+
+from assembly_engine.domain.types import Domain
+from assembly_engine.storage.contract.models import AssemblyRecord
+
+
+def _record(row_json: str, domain: Domain) -> AssemblyRecord:
+    return AssemblyRecord.from_row(tuple(json.loads(row_json)), domain)
+
+
+class StoredRevision(NamedTuple):
+    """One kept revision of an assembly, as a domain store returns it."""
+
+    revision: int
+    action: str
+    row_json: str  # the record's row as the history keeps it
+    recorded_at: str
+
+    def record(self, domain: Domain) -> AssemblyRecord:
+        return _record(self.row_json, domain)
+
+
+class StoredDeletion(NamedTuple):
+    """A deleted assembly, as a domain store keeps it for undelete."""
+
+    assembly_guid: str
+    revision: int
+    deleted_at: str
+    deleted_by: str | None
+    row_json: str  # the record as it was when deleted
+
+    def record(self, domain: Domain) -> AssemblyRecord:
+        return _record(self.row_json, domain)
+
+
+class RevisionRef(NamedTuple):
+    """Which payload one kept revision points at (what verify and retention look at)."""
+
+    assembly_guid: str
+    revision: int
+    payload_guid: str
+    row_json: str
+
+    def record(self, domain: Domain) -> AssemblyRecord:
+        return _record(self.row_json, domain)
+
 
 # One revision as the flush writes it: (assembly_guid, revision, action, row_json,
 # payload_guid, recorded_at); a deletion: (assembly_guid, revision, deleted_at, deleted_by,

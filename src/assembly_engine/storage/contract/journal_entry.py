@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from assembly_engine.domain.clock import utc_now
 from assembly_engine.storage.contract.errors import Unavailable
-from assembly_engine.storage.contract.models import AssemblyRecord, utc_now
+from assembly_engine.storage.contract.models import AssemblyRecord
 
 
 class Sequencer(Protocol):

@@ -22,6 +22,7 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
+from assembly_engine.domain.clock import utc_now
 from assembly_engine.domain.types import DATABASE_FILES, Domain
 from assembly_engine.storage.contract.history import HistoryWrite, RevisionRow
 from assembly_engine.storage.contract.interfaces import DomainStore
@@ -32,7 +33,6 @@ from assembly_engine.storage.contract.models import (
     PAYLOAD_GUID_COLUMN,
     REVISION_COLUMN,
     AssemblyRecord,
-    utc_now,
 )
 from assembly_engine.storage.contract.reports import SyncReport
 from assembly_engine.storage.sqlite.databases import (

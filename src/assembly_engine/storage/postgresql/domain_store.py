@@ -28,7 +28,7 @@ from psycopg_pool import ConnectionPool
 
 from assembly_engine.domain.types import Domain
 from assembly_engine.storage.contract.errors import SchemaError
-from assembly_engine.storage.contract.history import HistoryWrite
+from assembly_engine.storage.contract.history import HistoryWrite, RevisionRef, StoredDeletion, StoredRevision
 from assembly_engine.storage.contract.models import COLUMNS, AssemblyRecord
 from assembly_engine.storage.postgresql.errors import translated
 from assembly_engine.storage.postgresql.migrations import MIGRATIONS, applied_versions
@@ -226,10 +226,10 @@ class PostgresDomainStore:
         conn.execute("INSERT INTO official.content_stamp (value) VALUES (%s)", (stamp,))
 
     # -- version history -------------------------------------------------------------------
-    def revisions(self, guid: str) -> list[tuple[int, str, str, str]]:
-        """(revision, action, row_json, recorded_at) of ``guid``, oldest first."""
+    def revisions(self, guid: str) -> list[StoredRevision]:
+        """The kept revisions of ``guid``, oldest first."""
         return [
-            (int(r[0]), r[1], r[2], r[3])
+            StoredRevision(int(r[0]), r[1], r[2], r[3])
             for r in self._read(
                 f"SELECT revision, action, row_json, recorded_at FROM {self.schema}.revisions "
                 "WHERE assembly_guid = %s ORDER BY revision",
@@ -237,19 +237,19 @@ class PostgresDomainStore:
             )
         ]
 
-    def deletion(self, guid: str) -> tuple[int, str, str | None, str] | None:
-        """(revision, deleted_at, deleted_by, row_json) if ``guid`` is deleted here."""
+    def deletion(self, guid: str) -> StoredDeletion | None:
+        """The deletion of ``guid``, if it is deleted here."""
         rows = self._read(
             f"SELECT revision, deleted_at, deleted_by, row_json FROM {self.schema}.deleted_assemblies "
             "WHERE assembly_guid = %s",
             (guid,),
         )
-        return None if not rows else (int(rows[0][0]), rows[0][1], rows[0][2], rows[0][3])
+        return None if not rows else StoredDeletion(guid, int(rows[0][0]), rows[0][1], rows[0][2], rows[0][3])
 
-    def deletions(self) -> list[tuple[str, int, str, str | None, str]]:
-        """Every deleted assembly: (guid, revision, deleted_at, deleted_by, row_json)."""
+    def deletions(self) -> list[StoredDeletion]:
+        """Every deleted assembly."""
         return [
-            (r[0], int(r[1]), r[2], r[3], r[4])
+            StoredDeletion(r[0], int(r[1]), r[2], r[3], r[4])
             for r in self._read(
                 "SELECT assembly_guid, revision, deleted_at, deleted_by, row_json "
                 f"FROM {self.schema}.deleted_assemblies"
@@ -269,10 +269,10 @@ class PostgresDomainStore:
         """Payloads any kept revision points at."""
         return {r[0] for r in self._read(f"SELECT DISTINCT payload_guid FROM {self.schema}.revisions")}
 
-    def revision_refs(self) -> list[tuple[str, int, str, str]]:
-        """(guid, revision, payload_guid, row_json) of every kept revision (for verify)."""
+    def revision_refs(self) -> list[RevisionRef]:
+        """The payload of every kept revision (for verify)."""
         return [
-            (r[0], int(r[1]), r[2], r[3])
+            RevisionRef(r[0], int(r[1]), r[2], r[3])
             for r in self._read(
                 f"SELECT assembly_guid, revision, payload_guid, row_json FROM {self.schema}.revisions"
             )

@@ -128,8 +128,8 @@ class PostgresMaintenance(SharedMaintenance):
         schema = DOMAIN_SCHEMAS[domain]
         rows = conn.execute(f"SELECT {', '.join(COLUMNS)} FROM {schema}.assemblies").fetchall()
         history = HistoryWrite(
-            revisions=_select(conn, schema, "revisions"),  # type: ignore[arg-type]
-            deletions=_select(conn, schema, "deleted_assemblies"),  # type: ignore[arg-type]
+            revisions=_select(conn, schema, "revisions"),
+            deletions=_select(conn, schema, "deleted_assemblies"),
         )
         stamp = None
         if domain is Domain.OFFICIAL:

@@ -157,7 +157,7 @@ def running_nodes(pool: ConnectionPool) -> int:
             "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() "
             "AND application_name = %s",
             (FEED_APPLICATION_NAME,),
-        ).fetchone()  # type: ignore[misc]
+        ).fetchone()  # type: ignore[misc]  # always one row
     return int(count)
 
 

@@ -161,7 +161,7 @@ class PostgresWriteQueue:
                 if isinstance(item, Future):
                     markers.append(item)  # wait_idle: answered once the batch before it is done
                 else:
-                    batch.append(item)  # type: ignore[arg-type]
+                    batch.append(item)  # type: ignore[arg-type]  # neither _STOP nor a marker: an entry
                 if len(batch) >= MAX_BATCH:
                     break
                 try:
@@ -267,7 +267,7 @@ class PostgresWriteQueue:
                         "UPDATE write_queue_head SET last_seq = last_seq + %s "
                         "RETURNING last_seq, pg_current_xact_id()::text",
                         (len(moved),),
-                    ).fetchone()  # type: ignore[misc]
+                    ).fetchone()  # type: ignore[misc]  # always one row
                     first = int(last) - len(moved) + 1
                     outcome.accepted = [(queued, first + i) for i, queued in enumerate(moved)]
                     self._insert(conn, outcome.accepted)
@@ -360,7 +360,7 @@ class PostgresWriteQueue:
     def depth(self) -> int:
         self.wait_idle()
         with translated("reading the write queue"), self._pool.connection() as conn:
-            (count,) = conn.execute("SELECT COUNT(*) FROM write_queue WHERE flushed_at IS NULL").fetchone()  # type: ignore[misc]
+            (count,) = conn.execute("SELECT COUNT(*) FROM write_queue WHERE flushed_at IS NULL").fetchone()  # type: ignore[misc]  # always one row
         return int(count)
 
     def referenced_payloads(self) -> set[str]:
@@ -369,7 +369,7 @@ class PostgresWriteQueue:
     def last_seq(self) -> int:
         """The number of the last committed change."""
         with translated("reading the write queue"), self._pool.connection() as conn:
-            (last,) = conn.execute("SELECT last_seq FROM write_queue_head").fetchone()  # type: ignore[misc]
+            (last,) = conn.execute("SELECT last_seq FROM write_queue_head").fetchone()  # type: ignore[misc]  # always one row
         return int(last)
 
     def changes_after(self, seq: int, limit: int = 1000) -> list[tuple[JournalEntry, str | None]]:
@@ -425,7 +425,7 @@ class PostgresWriteQueue:
         with translated("taking the flush lock"), self._pool.connection() as conn:
             (got,) = conn.execute(
                 "SELECT pg_try_advisory_lock(%s, %s)", (LOCK_NAMESPACE, FLUSH_LOCK_KEY)
-            ).fetchone()  # type: ignore[misc]
+            ).fetchone()  # type: ignore[misc]  # always one row
             try:
                 yield bool(got)
             finally:

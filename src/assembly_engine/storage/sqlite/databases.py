@@ -10,18 +10,17 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from assembly_engine.domain.types import DATABASE_FILES, Domain
 from assembly_engine.storage.contract.errors import DatabaseBusy, SchemaError
-from assembly_engine.storage.contract.history import HistoryWrite
-from assembly_engine.storage.contract.models import AssemblyRecord
+from assembly_engine.storage.contract.history import HistoryWrite, RevisionRef, StoredDeletion, StoredRevision
+from assembly_engine.storage.contract.models import COLUMNS, AssemblyRecord
 from assembly_engine.storage.files import failpoints
 from assembly_engine.storage.sqlite.connection import ConnectionOptions, connect, with_retry
 from assembly_engine.storage.sqlite.domain_schema import (
-    COLUMNS,
     SCHEMA_VERSION,
     STAMP_SCHEMA,
     create_history_schema,
@@ -181,12 +180,12 @@ class DomainDatabase:
                 budget_seconds=self.options.retry_seconds,
             )
 
-    def revisions(self, guid: str) -> list[tuple[int, str, str, str]]:
-        """(revision, action, row_json, recorded_at) of ``guid``, oldest first."""
+    def revisions(self, guid: str) -> list[StoredRevision]:
+        """The kept revisions of ``guid``, oldest first."""
         if not self.history:
             return []
         return [
-            (int(r[0]), r[1], r[2], r[3])
+            StoredRevision(int(r[0]), r[1], r[2], r[3])
             for r in self._read(
                 "SELECT revision, action, row_json, recorded_at FROM revisions "
                 "WHERE assembly_guid = ? ORDER BY revision",
@@ -194,8 +193,8 @@ class DomainDatabase:
             )
         ]
 
-    def deletion(self, guid: str) -> tuple[int, str, str | None, str] | None:
-        """(revision, deleted_at, deleted_by, row_json) if ``guid`` is deleted here."""
+    def deletion(self, guid: str) -> StoredDeletion | None:
+        """The deletion of ``guid``, if it is deleted here."""
         if not self.history:
             return None
         rows = self._read(
@@ -203,14 +202,14 @@ class DomainDatabase:
             "WHERE assembly_guid = ?",
             (guid,),
         )
-        return None if not rows else (int(rows[0][0]), rows[0][1], rows[0][2], rows[0][3])
+        return None if not rows else StoredDeletion(guid, int(rows[0][0]), rows[0][1], rows[0][2], rows[0][3])
 
-    def deletions(self) -> list[tuple[str, int, str, str | None, str]]:
-        """Every deleted assembly: (guid, revision, deleted_at, deleted_by, row_json)."""
+    def deletions(self) -> list[StoredDeletion]:
+        """Every deleted assembly."""
         if not self.history:
             return []
         return [
-            (r[0], int(r[1]), r[2], r[3], r[4])
+            StoredDeletion(r[0], int(r[1]), r[2], r[3], r[4])
             for r in self._read(
                 "SELECT assembly_guid, revision, deleted_at, deleted_by, row_json FROM deleted_assemblies"
             )
@@ -233,12 +232,12 @@ class DomainDatabase:
             return set()
         return {r[0] for r in self._read("SELECT DISTINCT payload_guid FROM revisions")}
 
-    def revision_refs(self) -> list[tuple[str, int, str, str]]:
-        """(guid, revision, payload_guid, row_json) of every kept revision (for verify)."""
+    def revision_refs(self) -> list[RevisionRef]:
+        """The payload of every kept revision (for verify)."""
         if not self.history:
             return []
         return [
-            (r[0], int(r[1]), r[2], r[3])
+            RevisionRef(r[0], int(r[1]), r[2], r[3])
             for r in self._read("SELECT assembly_guid, revision, payload_guid, row_json FROM revisions")
         ]
 
@@ -429,7 +428,7 @@ class DomainDatabases:
     def __getitem__(self, domain: Domain) -> DomainDatabase:
         return self._dbs[domain]
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[DomainDatabase]:
         return iter(self._dbs.values())
 
     def validate_all(self) -> dict[Domain, list[str]]:

@@ -126,13 +126,13 @@ class Journal:
                     break
                 if isinstance(item, _Discard):
                     if batch:
-                        self._commit(batch)  # type: ignore[arg-type]
+                        self._commit(batch)  # type: ignore[arg-type]  # batch holds entries only
                     batch = []
                     self._handle_discard(item)
                     continue
                 batch.append(item)
             if batch:
-                self._commit(batch)  # type: ignore[arg-type]
+                self._commit(batch)  # type: ignore[arg-type]  # the markers were taken out above
             if stop_after:
                 return
 

@@ -1,0 +1,136 @@
+"""The assembly use cases called directly on the services (no HTTP): what each returns,
+refuses and audits, and that a refused change leaves no payload folder behind."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from assembly_engine.domain.types import Domain
+from assembly_engine.services.assemblies.inputs import AssemblyChanges, CloneRequest, NewAssembly
+from assembly_engine.services.auth.policy import Actor, Role
+from assembly_engine.services.caller import Caller
+from assembly_engine.services.container import EngineServices
+from assembly_engine.services.errors import DevModeRequired, Forbidden, InvalidInput
+from assembly_engine.storage.cache.refusals import AssemblyNotFound, StaleRevision
+from assembly_engine.storage.contract.errors import Conflict, NotFound
+from tests.support import temp_settings
+
+OPERATOR = Caller(Actor("olga", Role.OPERATOR, dev_mode=False), session="s-olga")
+ADMIN = Caller(Actor("ada", Role.ADMIN, dev_mode=False), session="s-ada")
+ADMIN_DEV = Caller(Actor("ada", Role.ADMIN, dev_mode=True), session="s-ada-dev")
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Iterator[EngineServices]:
+    services = EngineServices.open(temp_settings(tmp_path), start_worker=False, announce_admin=False)
+    yield services
+    services.close()
+
+
+def _script(name: str = "Clear temp", text: str = "Remove-Item $env:TEMP\\* -Recurse\n") -> NewAssembly:
+    return NewAssembly.model_validate(
+        {
+            "display_name": name,
+            "assembly_kind": "script",
+            "assembly_type": "powershell",
+            "payload": {"script": text},
+        }
+    )
+
+
+def _folders(engine: EngineServices) -> set[str]:
+    root = engine.settings.payloads_root
+    return set(os.listdir(root)) if root.exists() else set()
+
+
+def _last_audit(engine: EngineServices) -> dict[str, object]:
+    return engine.audit.store.entries()[-1]
+
+
+def test_create_returns_the_dirty_record_and_audits_it(engine: EngineServices) -> None:
+    record = engine.assemblies.create(OPERATOR, _script())
+    assert record["source"] == "user" and record["revision"] == 1 and record["is_dirty"]
+    assert "payload_guid" not in record  # operators never see it
+    entry = _last_audit(engine)
+    assert (entry["action"], entry["outcome"], entry["user"]) == ("assembly.create", "success", "olga")
+    assert engine.assemblies.get(OPERATOR, record["assembly_guid"])["payload"]["script"].startswith(
+        "Remove-Item"
+    )
+
+
+def test_update_keeps_unsent_fields_and_moves_the_revision(engine: EngineServices) -> None:
+    guid = engine.assemblies.create(OPERATOR, _script())["assembly_guid"]
+    updated = engine.assemblies.update(OPERATOR, guid, AssemblyChanges(summary="Frees disk space"))
+    assert updated["revision"] == 2 and updated["summary"] == "Frees disk space"
+    assert updated["display_name"] == "Clear temp"
+
+
+def test_a_stale_update_is_a_conflict_and_leaves_no_payload_folder(engine: EngineServices) -> None:
+    guid = engine.assemblies.create(OPERATOR, _script())["assembly_guid"]
+    engine.assemblies.update(OPERATOR, guid, AssemblyChanges(summary="second"))
+    before = _folders(engine)
+    changes = AssemblyChanges(payload={"script": "new text\n"}, expected_revision=1)
+    with pytest.raises(StaleRevision) as refused:
+        engine.assemblies.update(OPERATOR, guid, changes)
+    assert isinstance(refused.value, Conflict) and refused.value.code == "conflict"
+    assert _folders(engine) == before  # the folder written for the refused change is gone
+    assert engine.assemblies.get(OPERATOR, guid)["payload"]["script"].startswith("Remove-Item")
+    entry = _last_audit(engine)
+    assert (entry["action"], entry["outcome"]) == ("assembly.update", "failed")
+
+
+def test_a_refused_change_of_a_deleted_assembly_leaves_no_payload_folder(engine: EngineServices) -> None:
+    guid = engine.assemblies.create(OPERATOR, _script())["assembly_guid"]
+    current = engine.assemblies.changes.existing(guid)
+    engine.assemblies.delete(OPERATOR, guid)
+    before = _folders(engine)
+    content = engine.assemblies.changes.contents.read(current)
+    with pytest.raises(AssemblyNotFound), engine.assemblies.cache.new_payload(content) as ref:
+        assert ref is not None and ref.payload_guid in _folders(engine)
+        engine.assemblies.cache.update(guid, lambda r: r.evolve(payload=ref))
+    assert _folders(engine) == before
+
+
+def test_operators_cannot_write_community_and_admins_need_dev_mode(engine: EngineServices) -> None:
+    community = _script().model_copy(update={"domain": Domain.COMMUNITY})
+    with pytest.raises(Forbidden) as refused:
+        engine.assemblies.create(OPERATOR, community)
+    assert refused.value.code == "forbidden"
+    with pytest.raises(DevModeRequired) as refused:
+        engine.assemblies.create(ADMIN, community)
+    assert refused.value.code == "dev_mode_required"
+    assert engine.assemblies.create(ADMIN_DEV, community)["source"] == "community"
+
+
+def test_clone_makes_a_new_assembly_with_its_own_payload(engine: EngineServices) -> None:
+    source = engine.assemblies.create(ADMIN, _script())
+    clone = engine.assemblies.clone(OPERATOR, source["assembly_guid"], CloneRequest(display_name="Mine"))
+    assert clone["assembly_guid"] != source["assembly_guid"] and clone["display_name"] == "Mine"
+    assert (
+        engine.assemblies.get(OPERATOR, clone["assembly_guid"])["payload"]
+        == engine.assemblies.get(OPERATOR, source["assembly_guid"])["payload"]
+    )
+
+
+def test_delete_then_undelete_brings_the_same_content_back(engine: EngineServices) -> None:
+    guid = engine.assemblies.create(OPERATOR, _script())["assembly_guid"]
+    engine.assemblies.delete(OPERATOR, guid)
+    with pytest.raises(NotFound):
+        engine.assemblies.get(OPERATOR, guid)
+    back = engine.history.undelete(OPERATOR, guid)
+    assert back["assembly_guid"] == guid and back["revision"] == 2  # a delete is no revision
+    assert engine.assemblies.get(OPERATOR, guid)["payload"]["script"].startswith("Remove-Item")
+
+
+def test_an_unsafe_attachment_name_is_invalid_input_and_stores_nothing(engine: EngineServices) -> None:
+    before = _folders(engine)
+    bad = _script().model_copy(
+        update={"payload": {"script": "x", "files": [{"file_name": "../x", "data": "eA=="}]}}
+    )
+    with pytest.raises(InvalidInput):
+        engine.assemblies.create(OPERATOR, bad)
+    assert _folders(engine) == before

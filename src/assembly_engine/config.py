@@ -6,15 +6,19 @@ A setting is read from ``ENGINE_<NAME>``; command-line options override the envi
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from assembly_engine.bundle import REPOSITORY_ROOT, default_staging_root
 from assembly_engine.database_url import InvalidDatabaseUrl, validate_database_url
 
-REPOSITORY_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_STAGING_ROOT = REPOSITORY_ROOT / "Data" / "Engine" / "Assemblies"
+__all__ = ["REPOSITORY_ROOT", "SETTINGS_DOC", "Settings", "metrics_listen_address"]
+
+# The installed package's library, or Data/Engine/Assemblies in a source checkout (bundle.py).
+DEFAULT_STAGING_ROOT = default_staging_root()
 
 
 def _bool(value: str) -> bool:
@@ -96,6 +100,11 @@ class Settings:
         "ENGINE_SESSION_TTL_SECONDS",
         "lifetime of a sign-in session",
     )
+    token_max_days: int = setting(
+        90,
+        "ENGINE_TOKEN_MAX_DAYS",
+        "longest lifetime, in days, of an API token (POST /api/tokens)",
+    )
     import_max_bytes: int = setting(
         32 * 1024 * 1024,
         "ENGINE_IMPORT_MAX_BYTES",
@@ -137,6 +146,16 @@ class Settings:
         "ENGINE_LOG_LEVEL",
         "engine.log level",
     )
+    log_format: str = setting(
+        "text",
+        "ENGINE_LOG_FORMAT",
+        "engine.log and console lines: text, or json (one object per line, with request_id)",
+    )
+    metrics_listen: str = setting(
+        "",
+        "ENGINE_METRICS_LISTEN",
+        "host:port of a loopback-only listener serving /metrics without sign-in (unset: none)",
+    )
     log_max_bytes: int = setting(
         10 * 1024 * 1024,
         "ENGINE_LOG_MAX_BYTES",
@@ -169,6 +188,12 @@ class Settings:
                 validate_database_url(self.database_url)
             except InvalidDatabaseUrl as exc:
                 raise ValueError(f"ENGINE_DATABASE_URL (--database-url): {exc}") from None
+        if self.token_max_days < 1:
+            raise ValueError(f"ENGINE_TOKEN_MAX_DAYS: expected 1 or more days, got {self.token_max_days}")
+        if self.log_format not in ("text", "json"):
+            raise ValueError(f"ENGINE_LOG_FORMAT: expected text or json, got {self.log_format!r}")
+        if self.metrics_listen:
+            metrics_listen_address(self.metrics_listen)  # raises ValueError when not loopback
         if self.payload_cache_mb < 0:
             raise ValueError(
                 f"ENGINE_PAYLOAD_CACHE_MB: expected 0 (off) or more MiB, got {self.payload_cache_mb}"
@@ -208,6 +233,23 @@ class Settings:
                 raise ValueError(f"{f.metadata['env']}: {exc}") from exc
         settings = cls(**values)
         return settings.with_overrides(**overrides)
+
+
+def metrics_listen_address(value: str) -> tuple[str, int]:
+    """(host, port) of ENGINE_METRICS_LISTEN; only loopback: it asks no credentials."""
+    host, sep, port_text = value.strip().rpartition(":")
+    host = host.strip("[]")
+    try:
+        port = int(port_text)
+        loopback = sep and (host == "localhost" or ipaddress.ip_address(host).is_loopback)
+    except ValueError:
+        loopback = False
+        port = 0
+    if not loopback or not 0 < port < 65536:
+        raise ValueError(
+            f"ENGINE_METRICS_LISTEN: expected a loopback host:port such as 127.0.0.1:9464, got {value!r}"
+        )
+    return host, port
 
 
 def _convert(type_name: object, raw: str) -> Any:

@@ -28,6 +28,33 @@ const S = {
     darkTheme: "Switch to dark theme",
     userMenu: "Account",
     home: "Assembly Engine: back to the assemblies list",
+    tokens: "API tokens",
+  },
+  tokens: {
+    title: "API tokens",
+    intro:
+      "Tokens let programs (runners, CI jobs) use the engine as you, limited to the scopes you choose. " +
+      "A token never has Dev Mode and cannot manage users or tokens.",
+    adminIntro: "As an administrator you see, and may revoke, every user's tokens.",
+    name: "Name",
+    scopes: "Scopes",
+    days: "Lifetime in days",
+    create: "Create token",
+    created: "Copy this token now: it is shown only once.",
+    copy: "Copy",
+    copied: "Token copied",
+    done: "Done",
+    revoke: "Revoke",
+    revokeConfirm: (name) => `Revoke the token "${name}"? Programs using it stop working at once.`,
+    revoked: (name) => `Token "${name}" revoked`,
+    none: "No tokens yet.",
+    columns: { name: "Name", owner: "Owner", scopes: "Scopes", expires: "Expires", lastUsed: "Last used", status: "Status" },
+    never: "never",
+    scopeHelp: {
+      "assemblies:read": "list, search, open and export assemblies",
+      "assemblies:write": "create, change, import and delete (your write rights, never Dev Mode)",
+      "metrics:read": "read metrics",
+    },
   },
   domains: {
     official: "Official",

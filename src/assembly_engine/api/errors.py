@@ -22,6 +22,7 @@ ERROR_STATUS: dict[str, int] = {
     "unauthorized": 401,
     "forbidden": 403,
     "dev_mode_required": 403,
+    "insufficient_scope": 403,
     "not_found": 404,
     "method_not_allowed": 405,
     "conflict": 409,

@@ -87,7 +87,7 @@ def _authenticated(engine: EngineServices, scope: Scope, headers: dict[str, str]
     if token is None:
         audit_unauthenticated(engine, address, scope["method"], scope["path"])
         return SIGN_IN_FIRST
-    if engine.is_cli_token(token) or engine.sessions.resolve(token) is not None:
+    if engine.is_cli_token(token) or engine.credential_is_live(token):
         return None  # the route's own dependency decides everything else (locality, CSRF)
     audit_token_refusal(engine, address, scope["method"], scope["path"])
     return UNKNOWN_TOKEN

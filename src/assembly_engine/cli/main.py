@@ -23,6 +23,7 @@ from assembly_engine.cli.export import export
 from assembly_engine.cli.history import diff, history, restore, undelete
 from assembly_engine.cli.importing import import_command
 from assembly_engine.cli.storage import migrate_storage
+from assembly_engine.cli.tokens import tokens
 from assembly_engine.cli.users import users
 from assembly_engine.config import Settings
 from assembly_engine.services.container import engine_running
@@ -221,7 +222,7 @@ def verify(ctx: click.Context, fix: bool, grace_seconds: float, as_json: bool) -
 
 
 # Added here so that `assemblies --help` lists the commands in this order.
-for command in (import_command, export, history, diff, restore, undelete, users, migrate_storage):
+for command in (import_command, export, history, diff, restore, undelete, users, tokens, migrate_storage):
     main.add_command(command)
 
 

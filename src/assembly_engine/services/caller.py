@@ -17,7 +17,7 @@ from typing import Any
 from assembly_engine.domain.clock import utc_iso, utc_now
 from assembly_engine.domain.types import Domain
 from assembly_engine.services.audit import AuditEvent, AuditLog, Outcome
-from assembly_engine.services.auth.policy import Actor, Decision
+from assembly_engine.services.auth.policy import DEV_MODE_REQUIRED, Actor, Decision
 from assembly_engine.services.errors import EngineError, denied
 
 
@@ -29,6 +29,7 @@ class Caller:
     session: str | None = None
     local_cli: bool = False  # the `assemblies` CLI on the engine's own machine
     address: str | None = None  # the client's address (api/client_origin.py decides it)
+    scopes: frozenset[str] | None = None  # an API token's scopes; None for a session
 
     @property
     def username(self) -> str | None:
@@ -40,6 +41,11 @@ class Caller:
 
 
 ANONYMOUS = Caller(None)
+
+TOKEN_WITHOUT_DEV_MODE = (
+    "This needs Dev Mode, which API tokens never have: sign in as an admin and enable Dev Mode "
+    "for changes to Official and Community."
+)
 
 log = logging.getLogger("assembly_engine.audit")
 
@@ -288,8 +294,11 @@ class Auditor:
         """Raise denied (after auditing the denial) unless the decision allows."""
         if decision.allowed:
             return
-        self.record(caller, action, Outcome.DENIED, domain=domain, guid=guid, detail=decision.message)
-        raise denied(decision.error or "forbidden", decision.message)
+        message = decision.message
+        if caller.scopes is not None and decision.error == DEV_MODE_REQUIRED:
+            message = TOKEN_WITHOUT_DEV_MODE  # the usual hint names a switch tokens cannot use
+        self.record(caller, action, Outcome.DENIED, domain=domain, guid=guid, detail=message)
+        raise denied(decision.error or "forbidden", message)
 
 
 def _parse_note(note: str) -> tuple[str, AuditEvent]:

@@ -6,15 +6,17 @@ import hmac
 import logging
 import secrets
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from assembly_engine.bundle import is_packaged_library
 from assembly_engine.config import Settings
 from assembly_engine.services.assemblies.history import HistoryService
 from assembly_engine.services.assemblies.service import AssemblyService
 from assembly_engine.services.audit import AuditLog
 from assembly_engine.services.auth.accounts import AccountService
+from assembly_engine.services.auth.api_tokens import TokenService
 from assembly_engine.services.auth.dev_mode import DevModeService
 from assembly_engine.services.auth.sessions import SessionService
 from assembly_engine.services.auth.throttle import PasswordGate, PasswordThrottle
@@ -26,6 +28,7 @@ from assembly_engine.storage.contract.interfaces import EngineStore
 from assembly_engine.storage.files import cli_access
 from assembly_engine.storage.files.cli_access import CLI_ACCESS_FILE
 from assembly_engine.storage.files.private_files import make_home_private
+from assembly_engine.storage.official.shipped_library import working_copy
 from assembly_engine.storage.runtime import AUDIT_FILE, StorageRuntime
 
 log = logging.getLogger("assembly_engine")
@@ -61,6 +64,7 @@ class EngineServices:
     history: HistoryService
     accounts: AccountService
     maintenance: MaintenanceService
+    tokens: TokenService
     cli_token: str
     orphans: OrphanSweeper | None = None
 
@@ -69,6 +73,8 @@ class EngineServices:
         cls, settings: Settings, *, start_worker: bool = True, announce_admin: bool = True
     ) -> EngineServices:
         make_home_private(settings.home)
+        if is_packaged_library(settings.staging_root):  # read-only: work on a copy in the home
+            settings = replace(settings, staging_root=working_copy(settings.staging_root, settings.home))
         storage = StorageRuntime.open(settings, start_worker=start_worker)
         try:
             store = storage.backend.engine_store()
@@ -125,6 +131,7 @@ class EngineServices:
                     users, sessions, dev_mode, passwords, auditor, store.secret("audit-names")
                 ),
                 maintenance=MaintenanceService(storage, storage.backend.maintenance(), auditor),
+                tokens=TokenService(store, auditor, settings.token_max_days),
                 cli_token=secrets.token_urlsafe(32),
                 orphans=orphans,
             )
@@ -134,6 +141,12 @@ class EngineServices:
 
     def is_cli_token(self, token: str | None) -> bool:
         return token is not None and hmac.compare_digest(token.encode(), self.cli_token.encode())
+
+    def credential_is_live(self, token: str) -> bool:
+        """A live session or API token (what it may do is decided later, per route)."""
+        if self.tokens.looks_like_token(token):
+            return self.tokens.is_live(token)
+        return self.sessions.resolve(token) is not None
 
     def publish_cli_access(self, url: str) -> Path:
         """Write <home>/cli.json (owner-only) so the CLI can reach this running engine."""

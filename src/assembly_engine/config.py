@@ -135,6 +135,12 @@ class Settings:
         "ENGINE_HISTORY_PRUNE_INTERVAL",
         "seconds between the background retention runs (0: only `assemblies history prune`)",
     )
+    orphan_sweep_seconds: float = setting(
+        3600.0,
+        "ENGINE_ORPHAN_SWEEP_SECONDS",
+        "seconds between background sweeps of orphan payload folders older than 10 minutes "
+        "(the first a minute after boot at most; 0: only `assemblies verify --fix`)",
+    )
     log_level: str = setting(
         "INFO",
         "ENGINE_LOG_LEVEL",

@@ -428,6 +428,26 @@ def test_anonymous_refusals_are_counted_per_address_and_minute(engine: Engine) -
     assert next_first["action"] != "refused.anonymous"
 
 
+def test_anonymous_refusals_from_many_addresses_of_one_network_are_summarised(engine: Engine) -> None:
+    """Issue 23 #16: 300 anonymous refusals from 300 addresses of two /24 networks write two
+    entries at once (one per network), then one summary per network, not 300 entries."""
+    now = [1_800_000_000.0]
+    engine.services.auditor.refusals = AnonymousRefusals(clock=lambda: now[0])
+    count = len(engine.audit.entries())
+    for i in range(300):
+        network = "198.51.100" if i % 2 else "203.0.113"
+        assert engine.at(f"{network}.{i % 250 + 1}").get("/api/assemblies").status_code == 401
+    first = engine.new_entries(count)
+    assert len(first) == 2, [e["detail"] for e in first]
+    now[0] += 60
+    assert engine.client.get("/api/assemblies/queue").status_code == 401
+    summaries = [e for e in engine.new_entries(count) if e["action"] == "refused.anonymous"]
+    assert sorted(e["detail"].split(" in the minute")[0] for e in summaries) == [
+        "149 more anonymous refusal(s) [clients in 198.51.100.0/24]",
+        "149 more anonymous refusal(s) [clients in 203.0.113.0/24]",
+    ]
+
+
 def test_unknown_token_and_backup_refusals_are_audited(engine: Engine, admin: dict[str, str]) -> None:
     engine.services.auditor.refusals = AnonymousRefusals()
     count = len(engine.audit.entries())

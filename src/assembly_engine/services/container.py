@@ -26,6 +26,7 @@ from assembly_engine.services.caller import Auditor
 from assembly_engine.services.checks.gate import ScriptChecks, ScriptDrafts, parse_blocking
 from assembly_engine.services.checks.runner import CheckLimits, CheckRunner
 from assembly_engine.services.maintenance import MaintenanceService
+from assembly_engine.services.orphan_sweep import OrphanSweeper
 from assembly_engine.storage.contract.interfaces import EngineStore
 from assembly_engine.storage.files import cli_access
 from assembly_engine.storage.files.cli_access import CLI_ACCESS_FILE
@@ -84,6 +85,7 @@ class EngineServices:
     cli_token: str
     checks: ScriptChecks
     drafts: ScriptDrafts
+    orphans: OrphanSweeper | None = None
     sign_in_lanes: SignInLanes = field(default_factory=SignInLanes)  # awaited sign-ins
 
     @classmethod
@@ -131,6 +133,7 @@ class EngineServices:
                 trash_days=settings.trash_days,
                 prune_interval=settings.history_prune_interval,
             )
+            orphans = OrphanSweeper(storage, storage.backend.maintenance(), settings.orphan_sweep_seconds)
             if start_worker:
                 history.start()
                 # The list's check counts for what was stored before this start.
@@ -140,6 +143,7 @@ class EngineServices:
                         item.record.payload.payload_guid, item.record.payload.checksum or None
                     ),
                 )
+                orphans.start()
             return cls(
                 settings=settings,
                 storage=storage,
@@ -160,6 +164,7 @@ class EngineServices:
                 cli_token=secrets.token_urlsafe(32),
                 checks=checks,
                 drafts=ScriptDrafts(checks, auditor),
+                orphans=orphans,
             )
         except BaseException:
             storage.close()
@@ -201,6 +206,8 @@ class EngineServices:
         self.withdraw_cli_access()
         self.history.close()
         self.checks.close()
+        if self.orphans is not None:
+            self.orphans.close()
         self.auditor.flush_refusals()
         try:
             self.storage.close()

@@ -144,7 +144,7 @@ class StrictModel(BaseModel):
 
 
 # A reason the Dev Mode service takes (dev_mode.validate_reason): one line, not blank.
-_LINE = r"[^\x00-\x1f\x7f-\x9f]"
+_LINE = limits.ONE_LINE_PATTERN[1:-2]  # one character of a one-line name
 _SPACE = r"[\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"  # str.strip's
 _VISIBLE = r"[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
 REASON_PATTERN = f"^{_SPACE}*{_VISIBLE}(?:{_LINE}*{_VISIBLE})?{_SPACE}*$"

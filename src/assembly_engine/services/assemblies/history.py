@@ -328,6 +328,7 @@ class HistoryService:
             view = record_view(
                 CachedAssembly(record, CacheEntryState(pending_delete=True)),
                 include_payload_guid=caller.is_admin,
+                include_metadata=False,
             )
             view["deleted_at"] = at
             view["deleted_by"] = actor

@@ -1,8 +1,10 @@
 """The assembly list: its query, which assemblies match, and the page as bytes with its ETag.
 
-Clients poll the list, so answers are kept as rendered bytes per (query string, admin view)
+Clients poll the list, so answers are kept as rendered bytes per (parsed query, admin view)
 while the cache's generation holds: an unchanged list costs a lookup, and a client that
-sends the ETag back gets a 304 without anything being rendered.
+sends the ETag back gets a 304 without anything being rendered. Keys are parsed queries,
+not query strings, so junk parameters or reordering cannot multiply the kept pages, and
+the kept pages share a byte budget.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import Any, Literal
 from urllib.parse import parse_qsl
 
 import orjson
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 from assembly_engine import input_limits as limits
 from assembly_engine.domain.types import AssemblyKind, Domain
@@ -29,6 +31,11 @@ from assembly_engine.storage.cache.assembly_cache import AssemblyCache
 from assembly_engine.storage.contract.models import AssemblyRecord, CachedAssembly
 
 LIST_CACHE_SIZE = 64
+# What rendered pages may hold in all; a page larger than a quarter of it is not kept.
+PAGE_CACHE_BYTES = 32 * 1024 * 1024
+# Parses are kept per query string only for strings of an ordinary length, so long junk
+# query strings cannot pin memory in the parse cache.
+PARSE_CACHE_QUERY_BYTES = 1024
 
 
 @dataclass(frozen=True)
@@ -106,11 +113,19 @@ def query_values(query_string: str) -> dict[str, str]:
     return dict(parse_qsl(query_string, keep_blank_values=True))
 
 
-@lru_cache(maxsize=256)
 def parse_list_query(query_string: bytes) -> ListQuery:
     """Query string -> validated query (pydantic's ValidationError if it is not one); clients
-    repeat the same few, so parses are kept."""
+    repeat the same few, so parses of ordinary-length strings are kept."""
+    if len(query_string) <= PARSE_CACHE_QUERY_BYTES:
+        return _kept_parse(query_string)
+    return _parse(query_string)
+
+
+def _parse(query_string: bytes) -> ListQuery:
     return ListParams.model_validate(query_values(query_string.decode("latin-1"))).to_query()
+
+
+_kept_parse = lru_cache(maxsize=256)(_parse)
 
 
 def record_matches(record: AssemblyRecord, query: ListQuery) -> bool:
@@ -132,12 +147,22 @@ def record_matches(record: AssemblyRecord, query: ListQuery) -> bool:
 
 
 class GenerationCache:
-    """Values derived from the cache, kept (LRU) while the cache's generation is unchanged."""
+    """Values derived from the cache, kept (LRU) while the cache's generation is unchanged;
+    with ``max_bytes``, values are sized by ``len()`` and the cache holds at most that many."""
 
-    def __init__(self, size: int = LIST_CACHE_SIZE) -> None:
+    def __init__(self, size: int = LIST_CACHE_SIZE, max_bytes: int | None = None) -> None:
         self._size = size
+        self._max_bytes = max_bytes
+        self._bytes = 0
         self._lock = threading.Lock()
         self._items: OrderedDict[Any, tuple[object, Any]] = OrderedDict()
+
+    @property
+    def kept_bytes(self) -> int:
+        return self._bytes
+
+    def __len__(self) -> int:
+        return len(self._items)
 
     def get(self, key: Any, generation: object) -> Any | None:
         with self._lock:
@@ -148,16 +173,29 @@ class GenerationCache:
             return hit[1]
 
     def put(self, key: Any, generation: object, value: Any) -> None:
+        size = len(value) if self._max_bytes is not None else 0
         with self._lock:
+            old = self._items.pop(key, None)
+            if old is not None:
+                self._bytes -= len(old[1]) if self._max_bytes is not None else 0
+            if self._max_bytes is not None and size > self._max_bytes // 4:
+                return  # too large to be worth its share of the budget: rendered each time
             self._items[key] = (generation, value)
-            while len(self._items) > self._size:
-                self._items.popitem(last=False)
+            self._bytes += size
+            while len(self._items) > self._size or (
+                self._max_bytes is not None and self._bytes > self._max_bytes
+            ):
+                _, (_, dropped) = self._items.popitem(last=False)
+                self._bytes -= len(dropped) if self._max_bytes is not None else 0
 
 
 @dataclass(frozen=True)
 class RenderedPage:
     etag: str  # weak: the cache's generation and the query
     body: bytes
+
+    def __len__(self) -> int:
+        return len(self.body)
 
 
 class Listing:
@@ -167,7 +205,7 @@ class Listing:
         self._cache = cache
         self._auditor = auditor
         self._matches = GenerationCache()  # filtered + sorted snapshots per query
-        self._pages = GenerationCache()  # rendered answers per query string and view
+        self._pages = GenerationCache(max_bytes=PAGE_CACHE_BYTES)  # rendered answers per query and view
         self.checks: ScriptChecks | None = None  # check counts per row, when wired
 
     def _generation(self) -> str:
@@ -182,17 +220,21 @@ class Listing:
         """The page already rendered for this query and view, if nothing changed since
         (cheap: answered on the event loop). Checks the sign-in first."""
         self.allowed(caller)
-        page: RenderedPage | None = self._pages.get((query_string, caller.is_admin), self._generation())
+        try:
+            query = parse_list_query(query_string)
+        except ValidationError:
+            return None  # render() raises it again, for the route to answer
+        page: RenderedPage | None = self._pages.get((query, caller.is_admin), self._generation())
         return page
 
     def render(self, caller: Caller, query_string: bytes) -> RenderedPage:
         """Parse the query, render its page and keep it (raises ValidationError for a bad query)."""
         query = parse_list_query(query_string)
-        key = (query_string, caller.is_admin)
+        key = (query, caller.is_admin)
         generation = self._generation()  # read first: a later change means a new tag
         items, total = self.search(caller, query)
         body = orjson.dumps({"items": items, "total": total, "queue": {"depth": self._cache.depth()}})
-        tag = hashlib.sha256(b"%s|%d" % key).hexdigest()[:16]
+        tag = hashlib.sha256(repr(key).encode()).hexdigest()[:16]
         page = RenderedPage(f'W/"{generation}-{tag}"', body)
         self._pages.put(key, generation, page)
         return page
@@ -202,7 +244,7 @@ class Listing:
         self.allowed(caller)
         items = self._matching(query)
         page = items[query.offset : query.offset + query.limit]
-        views = [record_view(a, include_payload_guid=caller.is_admin) for a in page]
+        views = [record_view(a, include_payload_guid=caller.is_admin, include_metadata=False) for a in page]
         if self.checks is not None:
             for view, item in zip(views, page, strict=True):
                 view["checks"] = self.checks.counts(item.record.payload.payload_guid)

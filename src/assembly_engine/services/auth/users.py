@@ -99,6 +99,11 @@ class HashingBusy(AuthError, TooManyRequests):
 # -- helpers -------------------------------------------------------------------------------
 
 
+# Names the engine writes as the actor of its own changes (the local CLI's caller, retention
+# and sync entries, PostgreSQL's application name): a user by one of these would read as them.
+RESERVED_USERNAMES = frozenset({"cli", "engine", "assembly-engine"})
+
+
 def validate_username(username: object) -> str:
     if not isinstance(username, str) or USERNAME_PATTERN.fullmatch(username) is None:
         raise InvalidUsername("A username is 1 to 64 characters: letters, digits, '_', '.', '@' or '-'.")
@@ -184,6 +189,11 @@ class UserService:
 
     def create(self, username: str, password: str, role: Role | str = Role.OPERATOR) -> User:
         validate_username(username)
+        if username.casefold() in RESERVED_USERNAMES:
+            raise InvalidUsername(
+                f"'{username}' is reserved: the audit log and history name the local CLI "
+                f"and the engine itself {', '.join(sorted(RESERVED_USERNAMES))}; choose another name."
+            )
         validate_new_password(password)
         checked_role = _role(role)
         password_hash = self._hash(password)

@@ -83,8 +83,9 @@ class Health(Answer):
 
 
 # -- assemblies --------------------------------------------------------------------------
-class AssemblyView(Answer):
-    """An assembly as the list shows it (``payload_guid`` for admins only)."""
+class ListItem(Answer):
+    """An assembly as the list shows it (``payload_guid`` for admins only); the detail adds
+    ``metadata``."""
 
     assembly_guid: str
     display_name: str
@@ -104,9 +105,14 @@ class AssemblyView(Answer):
     updated_at: str
     created_by: str | None
     updated_by: str | None
-    metadata: dict[str, Any]
     tags: list[str]
     payload_guid: str | None = None
+
+
+class AssemblyView(ListItem):
+    """An assembly as a write answers it: the list's columns and its metadata."""
+
+    metadata: dict[str, Any]
 
 
 class Attachment(Answer):
@@ -142,6 +148,37 @@ class AssemblyDetail(AssemblyView):
     payload: ScriptPayload | WorkflowPayload
 
 
+class CheckDiagnostic(Answer):
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+    severity: Literal["error", "warning", "info"]
+    code: str
+    message: str
+    source: str
+
+
+class CheckerState(Answer):
+    name: str
+    available: bool
+    timed_out: bool
+    seconds: float
+    failed: str | None = None
+
+
+class CheckAnswer(Answer):
+    """A script check (Docs/script-checks.md)."""
+
+    language: str
+    checksum: str
+    counts: dict[str, int]
+    has_errors: bool
+    timed_out: bool
+    diagnostics: list[CheckDiagnostic]
+    checkers: list[CheckerState]
+
+
 class Deleted(Answer):
     """A delete is queued: the assembly is gone from the list at once."""
 
@@ -156,7 +193,7 @@ class QueueDepth(Answer):
 
 
 class ListPage(Answer):
-    items: list[AssemblyView]
+    items: list[ListItem]
     total: int
     queue: QueueDepth
 
@@ -262,7 +299,7 @@ class RevisionDetail(AssemblyView):
     payload: ScriptPayload | WorkflowPayload
 
 
-class DeletedAssembly(AssemblyView):
+class DeletedAssembly(ListItem):
     deleted_at: str
     deleted_by: str | None
 

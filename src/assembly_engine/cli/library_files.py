@@ -19,7 +19,7 @@ from assembly_engine.cli.connection import CliError
 from assembly_engine.services.assemblies.formats import library_folder as layout
 from assembly_engine.services.assemblies.formats.library_folder import Selection
 from assembly_engine.storage.files.durable_files import replace_file
-from assembly_engine.storage.files.library_tree import walk_library
+from assembly_engine.storage.files.library_tree import read_inside, walk_library
 
 MANIFEST = "community_scripts.json"
 
@@ -76,7 +76,7 @@ def read_folder(root: Path, include: tuple[str, ...], exclude: tuple[str, ...]) 
         if why is not None:
             found.skip(rel, why)
             continue
-        raw = path.read_bytes()
+        raw = read_inside(path)  # O_NOFOLLOW: not a link swapped in since the walk
         reason = layout.skip_reason(rel, raw)
         if reason is not None:
             found.skip(rel, reason)
@@ -125,7 +125,7 @@ def _read_tactical(root: Path, found: FolderRead, selection: Selection) -> None:
         if why is not None:
             found.skip(rel, why)
             continue
-        found.items.append({"path": rel, "content": _b64(path.read_bytes()), "tactical_rmm": entry})
+        found.items.append({"path": rel, "content": _b64(read_inside(path)), "tactical_rmm": entry})
 
 
 # --------------------------------------------------------------------------- writing

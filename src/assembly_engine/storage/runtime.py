@@ -19,7 +19,7 @@ from assembly_engine.config import Settings
 from assembly_engine.domain.clock import utc_now
 from assembly_engine.domain.types import Domain
 from assembly_engine.storage.cache.assembly_cache import AssemblyCache
-from assembly_engine.storage.contract.errors import Busy
+from assembly_engine.storage.contract.errors import Busy, StorageFailed
 from assembly_engine.storage.contract.interfaces import (
     AuditStore,
     DomainStores,
@@ -31,6 +31,7 @@ from assembly_engine.storage.contract.interfaces import (
 )
 from assembly_engine.storage.contract.models import AssemblyRecord
 from assembly_engine.storage.contract.reports import SyncReport
+from assembly_engine.storage.files.disk_space import full_disk_cause
 from assembly_engine.storage.library_payloads import LibraryPayloads
 from assembly_engine.storage.official.sync import sync_official, write_staging_copy
 from assembly_engine.storage.sqlite.backend import AUDIT_FILE, EmbeddedBackend, connection_options
@@ -140,8 +141,11 @@ class StorageRuntime:
             return cls(
                 settings, lock, backend, backend.databases, backend.journal, backend.payloads, backend.cache
             )
-        except BaseException:
+        except BaseException as exc:
             lock.release()
+            cause = full_disk_cause(exc, settings.home)
+            if cause is not None:
+                raise StorageFailed(cause) from exc
             raise
 
     def library_payloads(self) -> LibraryPayloads:

@@ -8,7 +8,11 @@ from assembly_engine.storage.contract.models import CachedAssembly
 from assembly_engine.storage.contract.queue_status import QueueStatus
 
 
-def record_view(item: CachedAssembly, *, include_payload_guid: bool) -> dict[str, Any]:
+def record_view(
+    item: CachedAssembly, *, include_payload_guid: bool, include_metadata: bool = True
+) -> dict[str, Any]:
+    """An assembly's columns; list items leave ``metadata`` out (include_metadata=False):
+    it is free-form and can be large, and only the detail shows it."""
     record, state = item.record, item.state
     view: dict[str, Any] = {
         "assembly_guid": record.assembly_guid,
@@ -29,9 +33,10 @@ def record_view(item: CachedAssembly, *, include_payload_guid: bool) -> dict[str
         "updated_at": record.updated_at,
         "created_by": record.created_by,
         "updated_by": record.updated_by,
-        "metadata": record.metadata,
         "tags": record.tags,
     }
+    if include_metadata:
+        view["metadata"] = record.metadata
     if include_payload_guid:
         view["payload_guid"] = record.payload.payload_guid
     return view

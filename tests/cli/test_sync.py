@@ -72,6 +72,13 @@ def user_assemblies(engine: EngineProcess, headers: dict[str, str]) -> list[dict
             return items
 
 
+def detail(engine: EngineProcess, headers: dict[str, str], guid: str) -> dict[str, Any]:
+    answer = engine.http.get(f"/api/assemblies/{guid}", headers=headers)
+    assert answer.status_code == 200, answer.text
+    record: dict[str, Any] = answer.json()
+    return record
+
+
 def tree(root: Path) -> dict[str, bytes]:
     return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
 
@@ -100,7 +107,7 @@ def test_plain_folder_apply_reapply_write_round_trip(
     assert set(records) == {"clear-temp", "run-backup", "report", "site", "tool"}
     assert records["clear-temp"]["category"] == "Windows/Maintenance"
     assert records["clear-temp"]["summary"] == "Empties TEMP" and records["clear-temp"]["tags"] == ["windows"]
-    note = records["report"]["metadata"]["sync"]
+    note = detail(running, headers, records["report"]["assembly_guid"])["metadata"]["sync"]
     assert note["source"] == str(library.resolve()) and note["path"] == "Linux/report.py"
     assert note["commit"] is None and len(note["base_checksum"]) == 64
 
@@ -357,7 +364,9 @@ def test_git_round_trip_through_a_bare_remote(cli: Cli, running: EngineProcess, 
     cli.json("sync", "apply", url, "--ref", "main", "--domain", "user")
     headers = running.login()
     records = {r["display_name"]: r for r in user_assemblies(running, headers)}
-    assert records["report"]["metadata"]["sync"]["commit"] == second
+    assert (
+        detail(running, headers, records["report"]["assembly_guid"])["metadata"]["sync"]["commit"] == second
+    )
 
     guid = records["tool"]["assembly_guid"]
     edited = running.http.put(

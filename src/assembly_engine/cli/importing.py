@@ -389,25 +389,19 @@ def _send_batch(client: EngineClient, batch: list[Job], domain: str, dry_run: bo
 
 
 def imported_before(client: EngineClient, domain: str, jobs: list[Job]) -> int:
-    """How many jobs name a file the domain already holds an assembly of (same file name,
-    or a display name equal to the file's stem): the sign of importing a library twice."""
+    """How many jobs are files whose name (without extension) is already an assembly's name
+    in the domain: the sign of importing a library twice."""
     names: set[str] = set()
     offset = 0
     while True:
         page = client.call(
             "GET", "/api/assemblies", params={"domain": domain, "limit": 1000, "offset": offset}
         )
-        for record in page["items"]:
-            names.add(record["display_name"])
-            notes = (record.get("metadata") or {}).get("legacy_format")
-            if isinstance(notes, dict) and isinstance(notes.get("file_name"), str):
-                names.add(notes["file_name"])
+        names.update(record["display_name"] for record in page["items"])
         offset += len(page["items"])
         if offset >= page["total"] or not page["items"]:
             break
-    if not names:
-        return 0
-    return sum(1 for job in jobs if Path(job.path).name in names or Path(job.path).stem in names)
+    return sum(1 for job in jobs if Path(job.path).stem in names)
 
 
 class RateColumn(ProgressColumn):

@@ -33,6 +33,7 @@ from bench import (  # noqa: E402 - needs the path above when run as a script
     bench_list,
     bench_memory,
     bench_pg_commit,
+    bench_sync,
     bench_writes,
 )
 from bench.common import Context, Result, ensure_wrk, progress, stop_main_engine  # noqa: E402
@@ -53,6 +54,7 @@ BENCHMARKS: dict[str, Callable[[Context], list[Result]]] = {
     "postgresql": bench_pg_commit.run,
     "cluster": bench_cluster.run,
     "checks": bench_checks.run,
+    "sync": bench_sync.run,
 }
 NEEDS_MAIN_HOME = {"hydration", "memory", "list", "writes"}
 USES_SHARED_ENGINE = {"list", "writes"}

@@ -225,6 +225,7 @@ const S = {
     lastPersisted: (t) => `Last persisted ${t}`,
     neverPersisted: "Not yet persisted",
     revision: (r) => `Revision ${r}`,
+    syncedFrom: (source, path, commit) => `Synced from ${source} · ${path}${commit ? ` · commit ${commit.slice(0, 12)}` : ""}`,
     newBadge: "Not saved",
     invalidWorkflow: "The workflow JSON is not valid; fix it before saving.",
     nameRequired: "A name is required.",

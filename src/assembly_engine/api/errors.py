@@ -26,6 +26,7 @@ ERROR_STATUS: dict[str, int] = {
     "not_found": 404,
     "method_not_allowed": 405,
     "conflict": 409,
+    "plan_changed": 409,
     "integrity_error": 409,
     "payload_too_large": 413,
     "invalid_document": 422,

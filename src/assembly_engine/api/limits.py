@@ -55,6 +55,7 @@ _CONTENT_ROUTES = (
     ("POST", re.compile(r"^/api/assemblies/import/batch/?$")),
     ("PUT", re.compile(r"^/api/assemblies/[^/]+/?$")),
     ("POST", re.compile(r"^/api/assemblies/check/?$")),
+    ("POST", re.compile(r"^/api/sync/(plan|apply)/?$")),
 )
 SIGN_IN_FIRST = "Sign in first (POST /api/auth/login); requests with a body need a session."
 

@@ -241,7 +241,11 @@ def result_of(
 
 
 def batch_result(job: Job, item: dict[str, Any]) -> FileResult:
-    """A file result from one entry of a batch answer."""
+    """A file result from one entry of a batch answer (a dry run's ``valid`` counts as
+    imported: it would be)."""
+    if item.get("status") == "valid":
+        would = item["would_create"]
+        return FileResult(job.path, job.root, "imported", display_name=would["display_name"])
     if item.get("status") in ("imported", "replaced"):
         return FileResult(
             job.path,
@@ -294,18 +298,31 @@ def ordered(results: list[FileResult]) -> Iterator[FileResult]:
 @click.command("import")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--domain", type=DOMAINS, default="user", show_default=True, help="Domain to import into.")
+@click.option("--dry-run", is_flag=True, help="Check every document and report; create nothing.")
 @json_option
 @click.pass_context
-def import_command(ctx: click.Context, paths: tuple[Path, ...], domain: str, as_json: bool) -> None:
+def import_command(
+    ctx: click.Context, paths: tuple[Path, ...], domain: str, dry_run: bool, as_json: bool
+) -> None:
     """Import legacy documents: files or whole legacy folder trees.
 
-    Every file is reported once: imported, skipped (not an assembly document, with why) or
-    failed (an assembly the engine refused, with its message). Exits 1 when anything failed
-    or when a named path held nothing importable.
+    Import always creates new assemblies (to keep a folder in step with a domain, use
+    `assemblies sync`). Every file is reported once: imported (or, with --dry-run, valid),
+    skipped (not an assembly document, with why) or failed (an assembly the engine refused,
+    with its message). Exits 1 when anything failed or when a named path held nothing
+    importable.
     """
     found = discover(paths)
 
     def work(client: EngineClient) -> int:
+        seen = imported_before(client, domain, found.jobs)
+        if seen and not as_json:
+            click.echo(
+                f"note: {seen} of these files look imported into {domain} before (same name). "
+                "Import always creates new assemblies; `assemblies sync apply` keeps a folder "
+                "in step without duplicates.",
+                err=True,
+            )
         results = list(found.results)
         with Progress(
             TextColumn("{task.description}"),
@@ -316,43 +333,75 @@ def import_command(ctx: click.Context, paths: tuple[Path, ...], domain: str, as_
             console=Console(stderr=True),
             disable=as_json,
         ) as progress:
-            task = progress.add_task("importing", total=len(found.jobs))
-            for batch in batches(found.jobs):
-                results.extend(_send_batch(client, batch, domain))
-                progress.advance(task, len(batch))
+            task = progress.add_task("checking" if dry_run else "importing", total=len(found.jobs))
+            sent = 0
+            try:
+                for batch in batches(found.jobs):
+                    results.extend(_send_batch(client, batch, domain, dry_run))
+                    sent += len(batch)
+                    progress.advance(task, len(batch))
+            except KeyboardInterrupt:
+                # Ctrl-C: say what was done; the batch in flight may or may not have landed.
+                done = summary(results)["imported"]
+                click.echo(
+                    f"interrupted: {done} imported, {len(found.jobs) - sent} not sent (the batch "
+                    "being sent when you pressed Ctrl-C may have been imported too). Importing "
+                    "again creates new assemblies for every file; `assemblies sync apply` "
+                    "continues a folder without duplicates.",
+                    err=True,
+                )
+                return 130
         results = list(ordered(results))
         counts = summary(results)
         empty = empty_roots(paths, results)
 
         def human() -> None:
             for r in results:
-                if r.status == "imported":
+                if r.status == "imported" and dry_run:
+                    click.echo(f"valid     {r.path} -> would create {r.display_name}")
+                elif r.status == "imported":
                     click.echo(f"imported  {r.path} -> {r.display_name} ({r.assembly_guid})")
                 else:
                     click.echo(f"{r.status:<9} {r.path}: {r.reason}")
             for path in empty:
                 click.echo(f"nothing importable in {path}", err=True)
-            click.echo(
-                f"{counts['imported']} imported, {counts['skipped']} skipped, {counts['failed']} failed"
-            )
+            done = "would be imported (dry run, nothing created)" if dry_run else "imported"
+            click.echo(f"{counts['imported']} {done}, {counts['skipped']} skipped, {counts['failed']} failed")
 
-        emit(as_json, {**counts, "empty_paths": empty, "files": [r.as_dict() for r in results]}, human)
+        report = {**counts, "empty_paths": empty, "files": [r.as_dict() for r in results]}
+        emit(as_json, {**report, "dry_run": dry_run, "imported_before": seen}, human)
         return 1 if counts["failed"] or empty else 0
 
     run(ctx, work)
 
 
-def _send_batch(client: EngineClient, batch: list[Job], domain: str) -> list[FileResult]:
+def _send_batch(client: EngineClient, batch: list[Job], domain: str, dry_run: bool) -> list[FileResult]:
     """One batch request; a batch the engine refuses as a whole fails each of its files."""
     try:
         answer = client.call(
             "POST",
             "/api/assemblies/import/batch",
-            json_body={"documents": [job.body for job in batch], "domain": domain},
+            json_body={"documents": [job.body for job in batch], "domain": domain, "dry_run": dry_run},
         )
     except CliError as exc:
         return [result_of(job, None, exc.body, str(exc)) for job in batch]
     return [batch_result(job, item) for job, item in zip(batch, answer["results"], strict=True)]
+
+
+def imported_before(client: EngineClient, domain: str, jobs: list[Job]) -> int:
+    """How many jobs are files whose name (without extension) is already an assembly's name
+    in the domain: the sign of importing a library twice."""
+    names: set[str] = set()
+    offset = 0
+    while True:
+        page = client.call(
+            "GET", "/api/assemblies", params={"domain": domain, "limit": 1000, "offset": offset}
+        )
+        names.update(record["display_name"] for record in page["items"])
+        offset += len(page["items"])
+        if offset >= page["total"] or not page["items"]:
+            break
+    return sum(1 for job in jobs if Path(job.path).stem in names)
 
 
 class RateColumn(ProgressColumn):

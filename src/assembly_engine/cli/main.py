@@ -24,6 +24,7 @@ from assembly_engine.cli.export import export
 from assembly_engine.cli.history import diff, history, restore, undelete
 from assembly_engine.cli.importing import import_command
 from assembly_engine.cli.storage import migrate_storage
+from assembly_engine.cli.sync import sync
 from assembly_engine.cli.tokens import tokens
 from assembly_engine.cli.users import users
 from assembly_engine.config import Settings
@@ -227,6 +228,7 @@ def verify(ctx: click.Context, fix: bool, grace_seconds: float, as_json: bool) -
 # Added here so that `assemblies --help` lists the commands in this order.
 for command in (
     import_command,
+    sync,
     export,
     history,
     diff,

@@ -358,6 +358,12 @@ export default function AssemblyEditor({ guid, kind }) {
         : S.editor.neverPersisted} · ${S.editor.revision(record.revision)}`
     : null;
 
+  // Library as code: where a synced assembly came from (metadata.sync, Docs/library-as-code.md).
+  const syncNote = record?.metadata?.sync;
+  const synced = syncNote && typeof syncNote === "object" && syncNote.source
+    ? S.editor.syncedFrom(String(syncNote.source), String(syncNote.path ?? ""), syncNote.commit ? String(syncNote.commit) : null)
+    : null;
+
   return (
     <Stack spacing={2} sx={{ maxWidth: 1400, width: "100%", mx: "auto", mt: { xs: -1.5, md: -3 } }} data-testid="assembly-editor">
       <ActionBar>
@@ -379,6 +385,11 @@ export default function AssemblyEditor({ guid, kind }) {
           {status && (
             <Typography variant="caption" color="text.secondary" noWrap component="div" data-testid="persist-status">
               {status}
+            </Typography>
+          )}
+          {synced && (
+            <Typography variant="caption" color="text.secondary" noWrap component="div" data-testid="sync-origin" title={synced}>
+              {synced}
             </Typography>
           )}
         </Box>

@@ -20,6 +20,7 @@ from assembly_engine.services.assemblies.exporting import export
 from assembly_engine.services.assemblies.formats import ImportedAssembly
 from assembly_engine.services.assemblies.importing import Importing
 from assembly_engine.services.assemblies.inputs import AssemblyChanges, CloneRequest, NewAssembly
+from assembly_engine.services.assemblies.library_sync import LibrarySync
 from assembly_engine.services.assemblies.listing import Listing
 from assembly_engine.services.assemblies.payload_codec import content_to_api
 from assembly_engine.services.assemblies.queue_control import QueueControl
@@ -62,6 +63,7 @@ class AssemblyService:
         self.changes.checks = self.checks = checks
         self._editing = Editing(self.changes)
         self._importing = Importing(self.changes, max_bytes=import_max_bytes)
+        self.library_sync = LibrarySync(self.changes, self._importing, self._editing)
         self._queue = QueueControl(
             self.cache,
             auditor,

@@ -6,6 +6,10 @@ an import would upload that file where every operator reads it. Inside a tree, s
 links are therefore never followed, and nothing is read that resolves outside the tree;
 each such entry is refused with its own reason. A path named on the command line itself
 is the caller's choice and is read as named.
+
+``walk_library`` is the walk of ``assemblies sync``: the same refusal of links, plus hidden
+folders (``.git/``, ``.github/``) listed and not entered, and ``<file>.files/`` attachment
+folders left to the reader of their assembly.
 """
 
 from __future__ import annotations
@@ -74,3 +78,31 @@ def read_inside(path: Path) -> bytes:
     descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0))
     with os.fdopen(descriptor, "rb") as handle:
         return handle.read()
+
+
+@dataclass
+class LibraryTree:
+    files: list[str] = field(default_factory=list)  # relative POSIX paths, sorted
+    symlinks: list[str] = field(default_factory=list)
+    hidden_folders: list[str] = field(default_factory=list)
+
+
+def walk_library(root: Path, attachment_suffix: str) -> LibraryTree:
+    tree = LibraryTree()
+    for directory, dirs, names in os.walk(root, followlinks=False):
+        base = Path(directory)
+        for name in sorted(dirs):
+            rel = (base / name).relative_to(root).as_posix()
+            if (base / name).is_symlink():
+                tree.symlinks.append(rel)
+                dirs.remove(name)
+            elif name.startswith("."):
+                tree.hidden_folders.append(rel)
+                dirs.remove(name)
+            elif name.endswith(attachment_suffix):
+                dirs.remove(name)
+        dirs.sort()
+        for name in sorted(names):
+            rel = (base / name).relative_to(root).as_posix()
+            (tree.symlinks if (base / name).is_symlink() else tree.files).append(rel)
+    return tree

@@ -1,0 +1,127 @@
+"""12. Library as code: ``assemblies sync`` of a library folder of N plain scripts.
+
+Library: N plain scripts (PowerShell, Batch, Bash, Python; 1-20 KB of text each, the
+documents of bench 7 written as plain files) in 25 category folders.
+
+Engine, against a running engine (a separate CLI process, as a CI job runs it):
+
+* **apply** of the new library (``sync apply``: read, plan, every item created through the
+  normal write path), compared with ``assemblies import`` of the same files into another
+  domain on the same engine (bench 7's path) — target >= 0.5 x its files/s;
+* **plan** of the unchanged library afterwards (``sync plan``: read, hash, send, compare with
+  every assembly), compared with a plain ``os.walk`` + read + sha256 of the same files —
+  target <= 2 x its time.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+from .bench_import import TYPES, make_documents
+from .common import PYTHON, Context, Result, engine_env, fmt, progress, running_engine, scratch, timed_process
+
+
+def write_library(root: Path, count: int) -> int:
+    total = 0
+    for _, document in make_documents(count, seed=12):
+        path = root / document["category"] / f"{document['name']}{TYPES[document['type']]}"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        data = base64.b64decode(document["script"])
+        path.write_bytes(data)
+        total += len(data)
+    return total
+
+
+def walk_read_hash(root: Path) -> float:
+    began = time.perf_counter()
+    for directory, _, names in os.walk(root):
+        for name in names:
+            hashlib.sha256((Path(directory) / name).read_bytes()).hexdigest()
+    return time.perf_counter() - began
+
+
+def run(ctx: Context) -> list[Result]:
+    count = min(10_000, ctx.size)
+    with scratch(ctx, "sync") as base:
+        library = base / "library"
+        size = write_library(library, count)
+        progress(f"sync: {count:,} files, {size / count / 1024:.1f} KB average")
+        home, staging = base / "home", base / "staging"
+        staging.mkdir()
+        with running_engine(home, staging) as engine:
+            env = engine_env(home, staging, engine.port)
+            cli = [PYTHON, "-m", "assembly_engine.cli.main"]
+            import_s, _ = timed_process(
+                [*cli, "import", str(library), "--domain", "community", "--json"], env=env
+            )
+            apply_s, out = timed_process(
+                [*cli, "sync", "apply", str(library), "--domain", "user", "--json"], env=env, timeout=1800
+            )
+            if json.loads(out)["done"] != count:
+                raise RuntimeError(f"sync apply did not create all {count} files")
+            plan_s, out = timed_process(
+                [*cli, "sync", "plan", str(library), "--domain", "user", "--json"], env=env
+            )
+            if json.loads(out)["counts"]["unchanged"] != count:
+                raise RuntimeError("the second plan is not all unchanged")
+        walks = [walk_read_hash(library), walk_read_hash(library)]
+    walk_s = min(walks)
+    apply_ratio = import_s / apply_s
+    return [
+        Result(
+            number="12a",
+            name=f"`assemblies sync apply` of a new library of {count:,} plain scripts",
+            figure=count / apply_s,
+            unit="files/s",
+            baseline=count / import_s,
+            baseline_label="`assemblies import` of the same files on the same engine",
+            ratio=apply_ratio,
+            ratio_label="sync apply / import",
+            target=">= 0.5",
+            met=apply_ratio >= 0.5,
+            notes=[f"apply {fmt(apply_s, 's')}, import {fmt(import_s, 's')}, CLI start-up included"],
+        ),
+        Result(
+            number="12b",
+            name=f"`assemblies sync plan` of the unchanged library of {count:,} files",
+            figure=plan_s,
+            unit="s",
+            baseline=walk_s,
+            baseline_label="os.walk + read + sha256 of the same files (faster of 2)",
+            ratio=plan_s / walk_s,
+            ratio_label="plan / walk",
+            target="<= 2",
+            met=plan_s / walk_s <= 2,
+            notes=["the plan includes the CLI's start-up and the round trip to the engine"],
+        ),
+    ]
+
+
+if __name__ == "__main__":  # python -m bench.bench_sync [COUNT]
+    import tempfile
+
+    from .common import Context as _Context
+
+    size = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
+    with tempfile.TemporaryDirectory() as scratch_dir:
+        context = _Context(
+            size=size,
+            quick=True,
+            work=Path(scratch_dir),
+            duration=1.0,
+            connections=1,
+            repeats=1,
+            rounds=1,
+            wrk=None,
+        )
+        for result in run(context):
+            print(
+                f"{result.name}: {result.figure:,.2f} {result.unit}; baseline {result.baseline:,.2f}; "
+                f"ratio {result.ratio:.2f} (target {result.target}); " + "; ".join(result.notes)
+            )

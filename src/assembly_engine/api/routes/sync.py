@@ -1,0 +1,189 @@
+"""Library as code (Docs/library-as-code.md): plan, apply and render a library folder.
+
+The caller (``assemblies sync …`` or a CI job) reads the folder and sends its items; the
+engine never opens the caller's files.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Body
+from pydantic import BaseModel, Field
+
+from assembly_engine.api.deps import CurrentCaller, Services
+from assembly_engine.api.errors import ApiError, error_responses
+from assembly_engine.domain.types import Domain
+from assembly_engine.services.assemblies.formats.library_folder import Digests, LibraryItem, Selection
+from assembly_engine.services.assemblies.library_sync import SyncSource
+from assembly_engine.services.request_bodies import StrictModel
+from assembly_engine.storage.contract.models import PayloadFile
+
+router = APIRouter(prefix="/api/sync", tags=["sync"])
+
+MAX_ITEMS = 50_000
+Glob = Annotated[str, Field(max_length=1000)]
+
+
+Sha256 = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+
+
+class SyncFile(StrictModel):
+    file_name: Annotated[str, Field(min_length=1, max_length=255)]
+    data: str | None = None  # base64
+    sha256: Sha256 | None = None  # instead of data, in a digest-only item
+
+
+class SyncItem(StrictModel):
+    """One file of the library: its bytes (``content``, base64), or only their ``sha256``
+    (a digest-only item: planned, not written; how a large library is sent in parts)."""
+
+    path: Annotated[str, Field(min_length=1, max_length=4096)]
+    content: str | None = None
+    sha256: Sha256 | None = None
+    sidecar: dict[str, Any] | None = None
+    files: list[SyncFile] = []
+    tactical_rmm: dict[str, Any] | None = None  # the manifest entry of a Tactical RMM library
+
+
+class SkippedFile(StrictModel):
+    path: Annotated[str, Field(max_length=4096)]
+    reason: Annotated[str, Field(max_length=1000)]
+
+
+class SyncRequest(StrictModel):
+    source: Annotated[str, Field(min_length=1, max_length=4096)]
+    commit: Annotated[str, Field(max_length=100)] | None = None
+    domain: Domain = Domain.USER
+    items: Annotated[list[SyncItem], Field(max_length=MAX_ITEMS)] = []
+    skipped: Annotated[list[SkippedFile], Field(max_length=MAX_ITEMS)] = []
+    include: Annotated[list[Glob], Field(max_length=100)] = []
+    exclude: Annotated[list[Glob], Field(max_length=100)] = []
+    ignore: Annotated[list[Glob], Field(max_length=10_000)] = []  # the root's .assemblyignore lines
+    prune: bool = False
+
+
+class ApplyRequest(SyncRequest):
+    plan_id: Annotated[str, Field(max_length=64)] | None = None
+
+
+class RenderRequest(StrictModel):
+    domain: Domain = Domain.USER
+    format: Literal["library", "tactical-rmm"] = "library"
+    include: Annotated[list[Glob], Field(max_length=100)] = []
+    exclude: Annotated[list[Glob], Field(max_length=100)] = []
+
+
+class PlanItem(BaseModel):
+    path: str
+    action: Literal["create", "update", "unchanged", "conflict", "archive", "skip"]
+    assembly_guid: str | None
+    reason: str | None
+    checksums: dict[str, str | None] | None = None
+    base_revision: int | None = None
+
+
+class PlanSource(BaseModel):
+    path: str
+    commit: str | None
+
+
+class Plan(BaseModel):
+    plan_id: str
+    source: PlanSource
+    domain: str
+    counts: dict[str, int]
+    items: list[PlanItem]
+
+
+class ItemResult(BaseModel):
+    path: str
+    action: str
+    status: Literal["done", "failed"]
+    assembly_guid: str | None
+    error: str | None = None
+    message: str | None = None
+
+
+class Applied(Plan):
+    results: list[ItemResult]
+    done: int
+    failed: int
+
+
+class Rendered(BaseModel):
+    domain: str
+    format: str
+    items: list[dict[str, Any]]
+    left_out: list[dict[str, Any]]
+
+
+def _bytes(value: str, where: str) -> bytes:
+    try:
+        return base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        raise ApiError(400, "invalid_request", f"{where} is not valid base64.") from None
+
+
+def _item(index: int, item: SyncItem) -> LibraryItem:
+    where = f"items[{index}]"
+    if (item.content is None) == (item.sha256 is None):
+        raise ApiError(400, "invalid_request", f"{where} needs its content (base64) or its sha256, not both.")
+    if item.content is None:
+        assert item.sha256 is not None
+        digests = []
+        for n, f in enumerate(item.files):
+            if f.sha256 is None or f.data is not None:
+                raise ApiError(
+                    400, "invalid_request", f"{where}.files[{n}] of a digest-only item needs sha256 only."
+                )
+            digests.append((f.file_name, f.sha256))
+        return LibraryItem(
+            item.path, b"", item.sidecar, (), item.tactical_rmm, Digests(item.sha256, tuple(digests))
+        )
+    files = []
+    for n, f in enumerate(item.files):
+        if f.data is None:
+            raise ApiError(400, "invalid_request", f"{where}.files[{n}] needs its data (base64).")
+        files.append(PayloadFile(f.file_name, _bytes(f.data, f"{where}.files[{n}].data")))
+    return LibraryItem(
+        item.path, _bytes(item.content, f"{where}.content"), item.sidecar, tuple(files), item.tactical_rmm
+    )
+
+
+def _source(body: SyncRequest) -> SyncSource:
+    items = tuple(_item(index, item) for index, item in enumerate(body.items))
+    paths = [i.path for i in items]
+    if len(set(paths)) != len(paths):
+        raise ApiError(400, "invalid_request", "Every item needs its own path; some paths repeat.")
+    return SyncSource(
+        source=body.source,
+        commit=body.commit,
+        domain=body.domain,
+        items=items,
+        skipped=tuple((s.path, s.reason) for s in body.skipped),
+        selection=Selection(tuple(body.include), tuple(body.exclude), tuple(body.ignore)),
+        prune=body.prune,
+    )
+
+
+@router.post("/plan", response_model=Plan, responses=error_responses(400, 401, 403, 413, 422))
+def plan(body: Annotated[SyncRequest, Body()], caller: CurrentCaller, engine: Services) -> dict[str, Any]:
+    """What applying these library-folder items to the domain would do; changes nothing."""
+    return engine.assemblies.library_sync.plan(caller, _source(body))
+
+
+@router.post("/apply", response_model=Applied, responses=error_responses(400, 401, 403, 409, 413, 422, 503))
+def apply(body: Annotated[ApplyRequest, Body()], caller: CurrentCaller, engine: Services) -> dict[str, Any]:
+    """Carry the plan out item by item through the normal write path. With ``plan_id``,
+    refused (409 ``plan_changed``, nothing changed) when the source or domain moved."""
+    return engine.assemblies.library_sync.apply(caller, _source(body), plan_id=body.plan_id)
+
+
+@router.post("/render", response_model=Rendered, responses=error_responses(400, 401, 403, 422))
+def render(body: Annotated[RenderRequest, Body()], caller: CurrentCaller, engine: Services) -> dict[str, Any]:
+    """The domain as library-folder items (``sync write``): paths, bytes, sidecars."""
+    selection = Selection(tuple(body.include), tuple(body.exclude))
+    return engine.assemblies.library_sync.render(caller, body.domain, body.format, selection)

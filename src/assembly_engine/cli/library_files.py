@@ -1,0 +1,176 @@
+"""Reading and writing a library folder's files for ``assemblies sync`` (the layout itself is
+``services/assemblies/formats/library_folder.py``; only this module touches the files).
+
+Reading never follows a symlink and refuses anything that resolves outside the root, so a
+library checked out from someone else's repository cannot make the CLI read other files.
+Writing replaces a file only when its bytes differ (atomically, through a temporary file
+beside it, storage/files), so an unchanged library stays untouched, timestamps and all.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from assembly_engine.cli.connection import CliError
+from assembly_engine.services.assemblies.formats import library_folder as layout
+from assembly_engine.services.assemblies.formats.library_folder import Selection
+from assembly_engine.storage.files.durable_files import replace_file
+from assembly_engine.storage.files.library_tree import read_inside, walk_library
+
+MANIFEST = "community_scripts.json"
+
+
+@dataclass
+class FolderRead:
+    """What a library folder holds: the request items and the files skipped, with why."""
+
+    items: list[dict[str, Any]] = field(default_factory=list)
+    skipped: list[dict[str, str]] = field(default_factory=list)
+    ignore: list[str] = field(default_factory=list)
+
+    def skip(self, path: str, reason: str) -> None:
+        self.skipped.append({"path": path, "reason": reason})
+
+
+def _b64(raw: bytes) -> str:
+    return base64.b64encode(raw).decode("ascii")
+
+
+def _inside(root: Path, path: Path) -> bool:
+    try:
+        path.resolve().relative_to(root)
+    except ValueError:
+        return False
+    return True
+
+
+def read_folder(root: Path, include: tuple[str, ...], exclude: tuple[str, ...]) -> FolderRead:
+    if not root.is_dir():
+        raise CliError(f"{root} is not a folder.")
+    root = root.resolve()
+    found = FolderRead()
+    ignore_file = root / layout.IGNORE_FILE
+    if ignore_file.is_file() and not ignore_file.is_symlink():
+        found.ignore = ignore_file.read_text(encoding="utf-8").splitlines()
+    selection = Selection(include, exclude, found.ignore)
+    if (root / MANIFEST).is_file():
+        _read_tactical(root, found, selection)
+        return found
+    tree = walk_library(root, layout.FILES_SUFFIX)
+    for rel in tree.symlinks:
+        found.skip(rel, "refused: a symlink (library folders hold plain files)")
+    for rel in tree.hidden_folders:
+        found.skip(rel + "/", "hidden file or folder")
+    for rel in tree.files:
+        path = root / rel
+        if rel == layout.IGNORE_FILE or rel.endswith(layout.SIDECAR_SUFFIX):
+            continue
+        if path.is_symlink() or not _inside(root, path):
+            found.skip(rel, "refused: a symlink or a path outside the library folder")
+            continue
+        why = selection.why_not(rel)
+        if why is not None:
+            found.skip(rel, why)
+            continue
+        raw = read_inside(path)  # O_NOFOLLOW: not a link swapped in since the walk
+        reason = layout.skip_reason(rel, raw)
+        if reason is not None:
+            found.skip(rel, reason)
+            continue
+        found.items.append(_item(root, rel, raw))
+    return found
+
+
+def _item(root: Path, rel: str, raw: bytes) -> dict[str, Any]:
+    sidecar_path = root / (rel + layout.SIDECAR_SUFFIX)
+    sidecar = None
+    if sidecar_path.is_file() and not sidecar_path.is_symlink():
+        try:
+            sidecar = json.loads(sidecar_path.read_bytes())
+        except ValueError as exc:
+            raise CliError(f"{rel}{layout.SIDECAR_SUFFIX} is not valid JSON: {exc}") from None
+        if not isinstance(sidecar, dict):
+            raise CliError(f"{rel}{layout.SIDECAR_SUFFIX} must hold a JSON object.")
+    files = []
+    folder = root / (rel + layout.FILES_SUFFIX)
+    if folder.is_dir() and not folder.is_symlink():
+        for child in sorted(folder.iterdir()):
+            if child.is_file() and not child.is_symlink():
+                files.append({"file_name": child.name, "data": _b64(child.read_bytes())})
+    return {"path": rel, "content": _b64(raw), "sidecar": sidecar, "files": files}
+
+
+def _read_tactical(root: Path, found: FolderRead, selection: Selection) -> None:
+    try:
+        entries = json.loads((root / MANIFEST).read_bytes())
+    except ValueError as exc:
+        raise CliError(f"{MANIFEST} is not valid JSON: {exc}") from None
+    if not isinstance(entries, list):
+        raise CliError(f"{MANIFEST} must be a JSON list of script entries.")
+    for index, entry in enumerate(entries):
+        name = entry.get("filename") if isinstance(entry, dict) else None
+        if not isinstance(name, str) or not name or Path(name).name != name:
+            found.skip(f"{MANIFEST}[{index}]", "entry without a usable filename")
+            continue
+        rel = f"{layout.TRMM_SCRIPTS}/{name}"
+        path = root / rel
+        if path.is_symlink() or not path.is_file() or not _inside(root, path):
+            found.skip(rel, f"named by {MANIFEST} but missing, a symlink or outside the folder")
+            continue
+        why = selection.why_not(rel)
+        if why is not None:
+            found.skip(rel, why)
+            continue
+        found.items.append({"path": rel, "content": _b64(read_inside(path)), "tactical_rmm": entry})
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def write_if_changed(path: Path, data: bytes) -> bool:
+    """Write ``data`` to ``path`` unless it already holds exactly that; True when written."""
+    try:
+        if path.read_bytes() == data:
+            return False
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    replace_file(path, data, mode=0o644)
+    return True
+
+
+def write_items(dest: Path, answer: dict[str, Any], form: str) -> tuple[list[str], int]:
+    """Write rendered items into ``dest``; returns the paths written and how many files
+    already held their bytes."""
+    dest = dest.resolve()
+    written: list[str] = []
+    unchanged = 0
+
+    def put(rel: str, data: bytes) -> None:
+        nonlocal unchanged
+        target = dest / rel
+        if not _inside(dest, target.parent) or target.is_symlink():
+            raise CliError(f"refusing to write {rel}: it resolves outside {dest}")
+        if write_if_changed(target, data):
+            written.append(rel)
+        else:
+            unchanged += 1
+
+    entries = []
+    for item in answer["items"]:
+        rel = item["path"]
+        put(rel, base64.b64decode(item["content"]))
+        if form == "tactical-rmm":
+            entries.append(item["tactical_rmm"])
+            continue
+        if item.get("sidecar"):
+            put(rel + layout.SIDECAR_SUFFIX, layout.sidecar_bytes(item["sidecar"]))
+        for f in item.get("files") or []:
+            put(f"{rel}{layout.FILES_SUFFIX}/{f['file_name']}", base64.b64decode(f["data"]))
+    if form == "tactical-rmm":
+        put(MANIFEST, layout.manifest_bytes(entries))
+    return written, unchanged

@@ -1,0 +1,459 @@
+"""Library as code: plan and apply a library folder onto a domain, and render a domain as one.
+
+The CLI reads the folder and sends its items; this module decides, per item, one action
+(Docs/library-as-code.md has the rules):
+
+* identity: the sidecar's ``assembly_guid`` (an assembly of the domain), else the path the
+  last sync from the same ``source`` recorded in ``metadata.sync``;
+* ``unchanged`` when the engine already holds the item, or only the engine changed since
+  the last sync; ``update`` when only the file changed; ``conflict`` when both did (the base
+  is the revision that sync wrote, ``metadata.sync.revision``); ``create`` for a new item;
+  ``archive`` for an assembly this source synced whose file is gone (deleted only with
+  ``prune``); ``skip`` with the reason the CLI gave.
+
+Apply writes each item on its own through the normal write path (durable, audited,
+history), so an interrupted apply leaves every finished item synced and the next plan
+lists only what is left. ``plan_id`` hashes the items and the domain's state; an apply
+given one refuses to start when it moved.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import hashlib
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from assembly_engine.domain.clock import utc_now
+from assembly_engine.domain.types import Domain
+from assembly_engine.services.assemblies.changes import Changes
+from assembly_engine.services.assemblies.editing import Editing
+from assembly_engine.services.assemblies.formats import InvalidDocument, library_folder
+from assembly_engine.services.assemblies.formats.library_folder import LibraryItem, Selection
+from assembly_engine.services.assemblies.importing import Importing
+from assembly_engine.services.assemblies.legacy import ImportedAssembly, record_fields
+from assembly_engine.services.assemblies.records import Details, new_record, require_whole_row
+from assembly_engine.services.auth import policy
+from assembly_engine.services.caller import Caller
+from assembly_engine.services.errors import Conflict, EngineError, InvalidInput, TooLarge
+from assembly_engine.services.request_bodies import json_problem
+from assembly_engine.storage.contract.models import AssemblyRecord, CachedAssembly
+
+SYNC_KEY = "sync"
+APPLY_WAIT_SECONDS = 600.0
+WRITERS = (
+    32  # concurrent item writes of an apply: enough to fill the journal's group commits (as a batch import)
+)
+
+
+class PlanChanged(Conflict):
+    """``apply --plan-id``: the source or the domain moved since that plan."""
+
+    code = "plan_changed"
+
+
+@dataclass(frozen=True)
+class SyncSource:
+    """What a plan or apply request says: the items read, and how they were selected."""
+
+    source: str
+    commit: str | None
+    domain: Domain
+    items: tuple[LibraryItem, ...]
+    skipped: tuple[tuple[str, str], ...] = ()
+    selection: Selection = Selection()
+    prune: bool = False
+
+
+@dataclass
+class Planned:
+    path: str
+    action: str
+    assembly_guid: str | None = None
+    reason: str | None = None
+    item: LibraryItem | None = None
+    current: CachedAssembly | None = None
+    checksums: dict[str, str | None] | None = None
+    base_revision: int | None = None
+
+    def view(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "path": self.path,
+            "action": self.action,
+            "assembly_guid": self.assembly_guid,
+            "reason": self.reason,
+        }
+        if self.checksums is not None:
+            out["checksums"] = self.checksums
+        if self.base_revision is not None:
+            out["base_revision"] = self.base_revision
+        return out
+
+
+def sync_note(record: AssemblyRecord | CachedAssembly) -> dict[str, Any] | None:
+    metadata = record.record.metadata if isinstance(record, CachedAssembly) else record.metadata
+    note = metadata.get(SYNC_KEY)
+    return note if isinstance(note, dict) else None
+
+
+class LibrarySync:
+    def __init__(self, changes: Changes, importing: Importing, editing: Editing) -> None:
+        self._changes = changes
+        self._importing = importing
+        self._editing = editing
+        self._cache = changes.cache
+        # One apply per (source, domain) at a time: a second one (a retry after the CLI
+        # was interrupted while the first still runs) waits, then plans what is left, so
+        # the two never create the same item twice.
+        self._applying: dict[tuple[str, Domain], threading.Lock] = {}
+        self._applying_guard = threading.Lock()
+
+    # -- planning ----------------------------------------------------------------------
+    def plan(self, caller: Caller, request: SyncSource) -> dict[str, Any]:
+        self._changes.auditor.require(
+            policy.may_read(caller.actor), caller, "assembly.sync", domain=request.domain
+        )
+        plan_id, planned = self._plan(request)
+        return self._answer(request, plan_id, planned)
+
+    def _answer(self, request: SyncSource, plan_id: str, planned: list[Planned]) -> dict[str, Any]:
+        counts = {a: 0 for a in ("create", "update", "unchanged", "conflict", "archive", "skip")}
+        for p in planned:
+            counts[p.action] += 1
+        return {
+            "plan_id": plan_id,
+            "source": {"path": request.source, "commit": request.commit},
+            "domain": request.domain.value,
+            "counts": counts,
+            "items": [p.view() for p in planned],
+        }
+
+    def _engine_item(self, current: CachedAssembly, form: str) -> LibraryItem | None:
+        try:
+            require_whole_row(current)
+            content = self._changes.contents.read(current)
+            return library_folder.render(record_fields(current.record, content), form)
+        except (EngineError, InvalidDocument):
+            return None
+
+    def _plan(self, request: SyncSource) -> tuple[str, list[Planned]]:
+        records = self._cache.items(request.domain)
+        by_guid = {r.assembly_guid: r for r in records}
+        by_path: dict[str, CachedAssembly] = {}
+        for r in records:
+            note = sync_note(r)
+            if (
+                note is not None
+                and note.get("source") == request.source
+                and isinstance(note.get("path"), str)
+            ):
+                by_path[note["path"]] = r
+        planned: list[Planned] = []
+        seen_paths: set[str] = set()
+        claimed: set[str] = set()
+        for item in request.items:
+            seen_paths.add(item.path)
+            current = by_guid.get(item.sidecar_guid or "") or by_path.get(item.path)
+            if current is not None and current.assembly_guid in claimed:
+                planned.append(
+                    Planned(
+                        item.path, "conflict", current.assembly_guid, "another file names the same assembly"
+                    )
+                )
+                continue
+            if current is not None:
+                claimed.add(current.assembly_guid)
+            planned.append(self._decide(request, item, current))
+        for path, r in sorted(by_path.items()):
+            if path in seen_paths or request.selection.why_not(path) is not None:
+                continue  # still there, or outside this selection: a partial checkout never archives
+            planned.append(
+                Planned(
+                    path,
+                    "archive",
+                    r.assembly_guid,
+                    "gone from the source: deleted by --prune"
+                    if request.prune
+                    else "gone from the source; kept (--prune deletes it)",
+                    current=r,
+                )
+            )
+        planned.extend(Planned(path, "skip", reason=reason) for path, reason in request.skipped)
+        planned.sort(key=lambda p: p.path)
+        state = {
+            "source": request.source,
+            "domain": request.domain.value,
+            "prune": request.prune,
+            "items": sorted((i.path, i.checksum()) for i in request.items),
+            "records": sorted((r.assembly_guid, r.record.revision) for r in records),
+        }
+        return hashlib.sha256(library_folder.canonical(state)).hexdigest(), planned
+
+    def _decide(self, request: SyncSource, item: LibraryItem, current: CachedAssembly | None) -> Planned:
+        planned = self._compare(request, item, current)
+        if planned.action in ("create", "update") and item.has_content:
+            try:
+                self._imported(item)  # what would be written is checked now, not mid-apply
+            except EngineError as exc:
+                planned.action, planned.reason = "conflict", f"not importable: {exc.message}"
+        return planned
+
+    def _compare(self, request: SyncSource, item: LibraryItem, current: CachedAssembly | None) -> Planned:
+        source_sum = item.checksum()
+        if current is None:
+            return Planned(item.path, "create", None, None, item)
+        guid = current.assembly_guid
+        note = sync_note(current)
+        ours = note is not None and note.get("source") == request.source
+        if (
+            ours
+            and note is not None
+            and note.get("base_checksum") == source_sum
+            and note.get("revision") == current.record.revision
+        ):
+            # Neither side changed since the last sync: no need to read the content.
+            return Planned(item.path, "unchanged", guid, None, item, current)
+        engine = self._engine_item(current, item.form)
+        engine_sum = engine.checksum() if engine is not None else None
+        if engine_sum == source_sum:
+            return Planned(item.path, "unchanged", guid, None, item, current)
+        if note is not None and not ours:
+            return Planned(
+                item.path,
+                "conflict",
+                guid,
+                f"the assembly was synced from another source ({note.get('source')})",
+                item,
+                current,
+            )
+        base_sum = note.get("base_checksum") if ours and note is not None else None
+        base_revision = note.get("revision") if ours and note is not None else None
+        sums: dict[str, str | None] = {"base": base_sum, "engine": engine_sum, "source": source_sum}
+        if base_sum is None:
+            # Named by its sidecar but never synced from here: the file says what it is.
+            return Planned(
+                item.path, "update", guid, "named by its sidecar's assembly_guid", item, current, sums
+            )
+        source_changed = base_sum != source_sum
+        engine_changed = current.record.revision != base_revision
+        rev = base_revision if isinstance(base_revision, int) else None
+        if source_changed and engine_changed:
+            return Planned(
+                item.path,
+                "conflict",
+                guid,
+                "changed in the file and in the engine since the last sync",
+                item,
+                current,
+                sums,
+                rev,
+            )
+        if source_changed:
+            return Planned(item.path, "update", guid, None, item, current, sums, rev)
+        reason = (
+            "changed in the engine since the last sync (sync write carries it out)"
+            if engine_changed
+            else None
+        )
+        return Planned(item.path, "unchanged", guid, reason, item, current, sums, rev)
+
+    # -- applying ----------------------------------------------------------------------
+    def apply(self, caller: Caller, request: SyncSource, *, plan_id: str | None) -> dict[str, Any]:
+        self._importing.require(caller, request.domain)
+        with self._applying_guard:
+            lock = self._applying.setdefault((request.source, request.domain), threading.Lock())
+        if not lock.acquire(timeout=APPLY_WAIT_SECONDS):
+            raise Conflict(
+                f"Another apply of {request.source} into {request.domain.value} is still running; "
+                "nothing was changed. Retry when it is done."
+            )
+        try:
+            return self._apply(caller, request, plan_id)
+        finally:
+            lock.release()
+
+    def _apply(self, caller: Caller, request: SyncSource, plan_id: str | None) -> dict[str, Any]:
+        current_id, planned = self._plan(request)
+        if plan_id is not None and plan_id != current_id:
+            raise PlanChanged(
+                "The source or the domain changed since that plan: nothing was applied. "
+                "Run sync plan again, review it, and apply its new plan_id."
+            )
+        # Digest-only items are planned but not written: a large library is applied in
+        # several requests, each carrying the content of some of its items.
+        work = [
+            p
+            for p in planned
+            if (p.action in ("create", "update") and p.item is not None and p.item.has_content)
+            or (p.action == "archive" and request.prune)
+        ]
+
+        def carry_out(p: Planned) -> dict[str, Any]:
+            try:
+                guid = self._carry_out(caller, request, p)
+                return {"path": p.path, "action": p.action, "status": "done", "assembly_guid": guid}
+            except EngineError as exc:
+                return {
+                    "path": p.path,
+                    "action": p.action,
+                    "status": "failed",
+                    "assembly_guid": p.assembly_guid,
+                    "error": exc.code,
+                    "message": exc.message,
+                }
+
+        with ThreadPoolExecutor(max_workers=WRITERS, thread_name_prefix="sync") as pool:
+            results = list(pool.map(carry_out, work))
+        answer = self._answer(request, current_id, planned)
+        answer["results"] = results
+        answer["done"] = sum(1 for r in results if r["status"] == "done")
+        answer["failed"] = sum(1 for r in results if r["status"] == "failed")
+        return answer
+
+    def _note(self, request: SyncSource, item: LibraryItem, revision: int) -> dict[str, Any]:
+        return {
+            "source": request.source,
+            "path": item.path,
+            "commit": request.commit,
+            "base_checksum": item.checksum(),
+            "revision": revision,
+            "form": item.form,
+            "synced_at": utc_now(),
+        }
+
+    def _imported(self, item: LibraryItem) -> ImportedAssembly:
+        """The assembly of an item, under the same limits as an import."""
+        size = len(item.main) + sum(len(f.data) for f in item.files)
+        if size > self._importing.max_bytes:
+            raise TooLarge(
+                f"{item.path} is {size} bytes, over the import limit of "
+                f"{self._importing.max_bytes} bytes (ENGINE_IMPORT_MAX_BYTES)."
+            )
+        try:
+            imported = library_folder.to_imported(item)
+        except (InvalidDocument, RecursionError) as exc:
+            raise InvalidInput(f"{item.path}: {exc}") from None
+        problem = json_problem(
+            {
+                "name": imported.display_name,
+                "description": imported.summary,
+                "category": imported.category,
+                "metadata": imported.metadata,
+                "tags": imported.tags,
+                "version": imported.version,
+            },
+            item.path,
+        )
+        if problem is not None:
+            raise InvalidInput(f"{problem}.")
+        return imported
+
+    def _carry_out(self, caller: Caller, request: SyncSource, p: Planned) -> str | None:
+        if p.action == "archive":
+            assert p.current is not None
+            self._editing.delete(caller, p.current.assembly_guid, expected_revision=p.current.record.revision)
+            return p.current.assembly_guid
+        assert p.item is not None
+        item = p.item
+        imported = self._imported(item)
+        domain = request.domain
+        if p.action == "create":
+            imported = dataclasses.replace(
+                imported, metadata={**imported.metadata, SYNC_KEY: self._note(request, item, 1)}
+            )
+            created = self._changes.insert(
+                caller,
+                "assembly.import",
+                domain,
+                imported.content,
+                Details.given(imported),
+                detail=f"synced from {request.source}: {item.path}",
+            )
+            return created.assembly_guid
+        assert p.current is not None
+        existing = p.current
+        with (
+            self._changes.audited(caller, "assembly.import", domain=domain, guid=existing.assembly_guid),
+            self._changes.cache.new_payload(imported.content) as ref,
+        ):
+            assert ref is not None
+
+            def change(record: AssemblyRecord) -> AssemblyRecord:
+                # The revision this change becomes (the cache numbers it current + 1).
+                note = self._note(request, item, record.revision + 1)
+                details = Details.given(
+                    dataclasses.replace(imported, metadata={**imported.metadata, SYNC_KEY: note})
+                )
+                return new_record(
+                    record.assembly_guid,
+                    record.domain,
+                    details,
+                    ref,
+                    author=caller.username,
+                    now=utc_now(),
+                    since=record,
+                )
+
+            detail: Callable[[AssemblyRecord], str] = lambda _: f"synced from {request.source}: {item.path}"  # noqa: E731
+            self._changes.update(
+                caller,
+                "assembly.import",
+                existing,
+                change,
+                detail,
+                expected_revision=existing.record.revision,
+            )
+        return existing.assembly_guid
+
+    # -- rendering ---------------------------------------------------------------------
+    def render(self, caller: Caller, domain: Domain, form: str, selection: Selection) -> dict[str, Any]:
+        """Every assembly of ``domain`` as the files of ``form`` (for ``sync write``)."""
+        self._changes.auditor.require(
+            policy.may_export(caller.actor), caller, "assembly.export", domain=domain
+        )
+        items: list[dict[str, Any]] = []
+        left_out: list[dict[str, Any]] = []
+        taken: set[str] = set()
+        for current in sorted(
+            self._cache.items(domain),
+            key=lambda c: (c.record.category or "", c.record.display_name, c.assembly_guid),
+        ):
+            rendered = self._engine_item(current, form)
+            if rendered is None:
+                left_out.append(
+                    {"assembly_guid": current.assembly_guid, "reason": f"not representable as {form}"}
+                )
+                continue
+            note = sync_note(current)
+            # An assembly that came in through sync goes back to the path it came from.
+            if note is not None and isinstance(note.get("path"), str) and note.get("form", "library") == form:
+                rendered = dataclasses.replace(rendered, path=note["path"])
+            if rendered.path.casefold() in taken or selection.why_not(rendered.path) is not None:
+                reason = (
+                    "left out by the selection"
+                    if rendered.path.casefold() not in taken
+                    else "its path is taken by another assembly"
+                )
+                left_out.append(
+                    {"assembly_guid": current.assembly_guid, "path": rendered.path, "reason": reason}
+                )
+                continue
+            taken.add(rendered.path.casefold())
+            items.append(item_view(rendered))
+        return {"domain": domain.value, "format": form, "items": items, "left_out": left_out}
+
+
+def item_view(item: LibraryItem) -> dict[str, Any]:
+    return {
+        "path": item.path,
+        "content": base64.b64encode(item.main).decode("ascii"),
+        "sidecar": dict(item.sidecar) if item.sidecar is not None else None,
+        "files": [
+            {"file_name": f.file_name, "data": base64.b64encode(f.data).decode("ascii")} for f in item.files
+        ],
+        "tactical_rmm": dict(item.entry) if item.entry is not None else None,
+    }

@@ -15,6 +15,9 @@ from assembly_engine.database_url import InvalidDatabaseUrl, validate_database_u
 
 REPOSITORY_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_STAGING_ROOT = REPOSITORY_ROOT / "Data" / "Engine" / "Assemblies"
+# The public key that verifies the shipped official library (Docs/official-library.md).
+DEFAULT_TRUSTED_KEY = REPOSITORY_ROOT / "Data" / "Engine" / "official-signing.pub"
+SIGNATURE_POLICIES = ("require", "warn", "off")
 
 
 def _bool(value: str) -> bool:
@@ -43,6 +46,18 @@ class Settings:
         DEFAULT_STAGING_ROOT,
         "ENGINE_STAGING_ROOT",
         "shipped official library (official.db + Payloads/)",
+    )
+    official_trusted_keys: str = setting(
+        str(DEFAULT_TRUSTED_KEY),
+        "ENGINE_OFFICIAL_TRUSTED_KEYS",
+        "comma-separated Ed25519 public key files (.pub) trusted to sign the official library "
+        "(default: the repository's Data/Engine/official-signing.pub)",
+    )
+    official_signatures: str = setting(
+        "warn",
+        "ENGINE_OFFICIAL_SIGNATURES",
+        "require (an unsigned, tampered or untrusted staging copy is refused, the last good "
+        "library keeps serving), warn (synced, failures marked) or off",
     )
     host: str = setting(
         "127.0.0.1",
@@ -163,6 +178,11 @@ class Settings:
                 validate_database_url(self.database_url)
             except InvalidDatabaseUrl as exc:
                 raise ValueError(f"ENGINE_DATABASE_URL (--database-url): {exc}") from None
+        if self.official_signatures not in SIGNATURE_POLICIES:
+            raise ValueError(
+                f"ENGINE_OFFICIAL_SIGNATURES: expected one of {', '.join(SIGNATURE_POLICIES)}, "
+                f"got {self.official_signatures!r}"
+            )
         if self.payload_cache_mb < 0:
             raise ValueError(
                 f"ENGINE_PAYLOAD_CACHE_MB: expected 0 (off) or more MiB, got {self.payload_cache_mb}"

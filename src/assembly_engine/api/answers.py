@@ -75,11 +75,24 @@ class UserList(Answer):
     items: list[UserView]
 
 
+class OfficialSignatures(Answer):
+    """The official library's signature state (Docs/official-library.md)."""
+
+    policy: Literal["require", "warn", "off"]
+    state: Literal["ok", "warning", "refused", "off"] = Field(
+        description="refused: the staging copy was refused and the last good library serves"
+    )
+    signed_by: str | None = Field(description="the trusted key file that verified the manifest")
+    problems: list[str]
+    counts: dict[str, int] = Field(description="official assemblies per signature status")
+
+
 class Health(Answer):
     status: str
     assemblies: dict[str, int]
     queue_depth: int
     cache_warm: bool
+    official_signatures: OfficialSignatures
 
 
 # -- assemblies --------------------------------------------------------------------------
@@ -107,6 +120,12 @@ class AssemblyView(Answer):
     metadata: dict[str, Any]
     tags: list[str]
     payload_guid: str | None = None
+    signature: Literal["verified", "modified", "unsigned"] | None = Field(
+        default=None, description="official assemblies only: against the signed manifest"
+    )
+    vendor: dict[str, Any] | None = Field(
+        default=None, description="a deprecated official assembly: status, note, replaced_by"
+    )
 
 
 class Attachment(Answer):

@@ -22,6 +22,7 @@ from assembly_engine.cli.connection import CliError, EngineClient, engine_client
 from assembly_engine.cli.export import export
 from assembly_engine.cli.history import diff, history, restore, undelete
 from assembly_engine.cli.importing import import_command
+from assembly_engine.cli.official import official
 from assembly_engine.cli.storage import migrate_storage
 from assembly_engine.cli.users import users
 from assembly_engine.config import Settings
@@ -102,7 +103,13 @@ def status(ctx: click.Context, as_json: bool) -> None:
     def work(client: EngineClient) -> None:
         health = client.call("GET", "/api/health")
         queue = client.call("GET", "/api/assemblies/queue")
-        data = {"engine": client.mode, "assemblies": health["assemblies"], "queue": queue}
+        signatures = health["official_signatures"]
+        data = {
+            "engine": client.mode,
+            "assemblies": health["assemblies"],
+            "queue": queue,
+            "official_signatures": signatures,
+        }
 
         def human() -> None:
             table = Table(title=f"Assembly Engine ({client.mode})")
@@ -118,6 +125,13 @@ def status(ctx: click.Context, as_json: bool) -> None:
                 )
             console.print(table)
             console.print(f"queue depth: {queue['depth']}")
+            counts = ", ".join(f"{n} {status}" for status, n in signatures["counts"].items())
+            console.print(
+                f"official signatures ({signatures['policy']}): {signatures['state']}; {counts}",
+                highlight=False,
+            )
+            for problem in signatures["problems"]:
+                console.print(f"  {problem}", markup=False, highlight=False)
             for domain, info in queue["domains"].items():
                 for item in info["items"]:
                     if item.get("flush_error"):
@@ -221,7 +235,7 @@ def verify(ctx: click.Context, fix: bool, grace_seconds: float, as_json: bool) -
 
 
 # Added here so that `assemblies --help` lists the commands in this order.
-for command in (import_command, export, history, diff, restore, undelete, users, migrate_storage):
+for command in (import_command, export, history, diff, restore, undelete, users, migrate_storage, official):
     main.add_command(command)
 
 

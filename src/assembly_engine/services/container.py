@@ -11,15 +11,16 @@ from pathlib import Path
 from typing import Any
 
 from assembly_engine.config import Settings
+from assembly_engine.domain.types import Domain
 from assembly_engine.services.assemblies.history import HistoryService
 from assembly_engine.services.assemblies.service import AssemblyService
-from assembly_engine.services.audit import AuditLog
+from assembly_engine.services.audit import AuditLog, Outcome
 from assembly_engine.services.auth.accounts import AccountService
 from assembly_engine.services.auth.dev_mode import DevModeService
 from assembly_engine.services.auth.sessions import SessionService
 from assembly_engine.services.auth.throttle import PasswordGate, PasswordThrottle
 from assembly_engine.services.auth.users import UserService
-from assembly_engine.services.caller import Auditor
+from assembly_engine.services.caller import Auditor, Caller
 from assembly_engine.services.maintenance import MaintenanceService
 from assembly_engine.storage.contract.interfaces import EngineStore
 from assembly_engine.storage.files import cli_access
@@ -105,6 +106,16 @@ class EngineServices:
             )
             if start_worker:
                 history.start()
+            trust = storage.official_trust
+            if trust.refused:  # the boot's official sync refused the staging copy (require)
+                auditor.record(
+                    Caller(None, local_cli=True),
+                    "official.sync",
+                    Outcome.FAILED,
+                    domain=Domain.OFFICIAL,
+                    detail="refused at boot, the last good official library serves: "
+                    + "; ".join(trust.problems),
+                )
             return cls(
                 settings=settings,
                 storage=storage,
@@ -144,6 +155,9 @@ class EngineServices:
             "assemblies": cache.counts(),
             "queue_depth": cache.depth(),
             "cache_warm": cache.warm,
+            "official_signatures": self.storage.official_trust.summary(
+                a.record for a in cache.items(Domain.OFFICIAL)
+            ),
         }
 
     def close(self) -> None:

@@ -26,6 +26,7 @@ from assembly_engine.services.auth import policy
 from assembly_engine.services.caller import Auditor, Caller
 from assembly_engine.storage.cache.assembly_cache import AssemblyCache
 from assembly_engine.storage.contract.models import AssemblyRecord, CachedAssembly
+from assembly_engine.storage.contract.signatures import OfficialTrust, SignatureStatus
 
 LIST_CACHE_SIZE = 64
 
@@ -37,6 +38,7 @@ class ListQuery:
     category: str | None = None  # exact; "" matches assemblies without a category
     q: str | None = None
     dirty: bool | None = None
+    signature: SignatureStatus | None = None  # official records with this status only
     limit: int = 100
     offset: int = 0
     sort: str = "display_name"
@@ -60,10 +62,16 @@ class FacetParams(BaseModel):
     category: str | None = Field(default=None, max_length=limits.CATEGORY_CHARS)
     q: str | None = Field(default=None, max_length=limits.SEARCH_CHARS)
     dirty: bool | None = None
+    signature: SignatureStatus | None = None
 
     def to_query(self) -> ListQuery:
         return ListQuery(
-            domain=self.domain, kind=self.kind, category=self.category, q=self.q, dirty=self.dirty
+            domain=self.domain,
+            kind=self.kind,
+            category=self.category,
+            q=self.q,
+            dirty=self.dirty,
+            signature=self.signature,
         )
 
 
@@ -86,6 +94,7 @@ class ListParams(FacetParams, PageParams):
             category=self.category,
             q=self.q,
             dirty=self.dirty,
+            signature=self.signature,
             limit=self.limit,
             offset=self.offset,
             sort=self.sort,
@@ -154,14 +163,21 @@ class RenderedPage:
 class Listing:
     """The list and its facet counts, read from the cache's snapshots."""
 
-    def __init__(self, cache: AssemblyCache, auditor: Auditor) -> None:
+    def __init__(self, cache: AssemblyCache, auditor: Auditor, trust: Callable[[], OfficialTrust]) -> None:
         self._cache = cache
+        self._trust = trust  # the official library's signature state as it is now
+        self._seen_trust: OfficialTrust | None = None
         self._auditor = auditor
         self._matches = GenerationCache()  # filtered + sorted snapshots per query
         self._pages = GenerationCache()  # rendered answers per query string and view
 
     def allowed(self, caller: Caller) -> None:
         self._auditor.require(policy.may_read(caller.actor), caller, "assembly.list")
+        trust = self._trust()
+        if trust is not self._seen_trust:  # a sync judged the signatures again: statuses may differ
+            self._seen_trust = trust
+            self._matches = GenerationCache()
+            self._pages = GenerationCache()
 
     def kept_page(self, caller: Caller, query_string: bytes) -> RenderedPage | None:
         """The page already rendered for this query and view, if nothing changed since
@@ -187,13 +203,14 @@ class Listing:
         self.allowed(caller)
         items = self._matching(query)
         page = items[query.offset : query.offset + query.limit]
-        return [record_view(a, include_payload_guid=caller.is_admin) for a in page], len(items)
+        trust = self._trust()
+        return [record_view(a, include_payload_guid=caller.is_admin, trust=trust) for a in page], len(items)
 
     def facets(self, caller: Caller, query: ListQuery) -> dict[str, Any]:
         """How many assemblies each domain, kind and category filter would show, given the
         search and the other filters (a facet's own filter is left out of its counts)."""
         self.allowed(caller)
-        key = ("facets", query.domain, query.kind, query.category, query.q, query.dirty)
+        key = ("facets", query.domain, query.kind, query.category, query.q, query.dirty, query.signature)
         generation = self._cache.generation
         counted: dict[str, Any] | None = self._matches.get(key, generation)
         if counted is None:
@@ -202,7 +219,16 @@ class Listing:
         return counted
 
     def _matching(self, query: ListQuery) -> list[CachedAssembly]:
-        key = (query.domain, query.kind, query.category, query.q, query.dirty, query.sort, query.descending)
+        key = (
+            query.domain,
+            query.kind,
+            query.category,
+            query.q,
+            query.dirty,
+            query.signature,
+            query.sort,
+            query.descending,
+        )
         generation = self._cache.generation
         items: list[CachedAssembly] | None = self._matches.get(key, generation)
         if items is None:
@@ -213,14 +239,22 @@ class Listing:
         return items
 
     def _filtered(self, query: ListQuery) -> list[CachedAssembly]:
-        return [
+        items = [
             a
             for a in self._cache.items(query.domain)
             if (query.dirty is None or a.state.is_dirty is query.dirty) and record_matches(a.record, query)
         ]
+        if query.signature is not None:  # a status only official records have
+            trust = self._trust()
+            items = [
+                a
+                for a in items
+                if a.record.domain is Domain.OFFICIAL and trust.status_of(a.record) is query.signature
+            ]
+        return items
 
     def _count_facets(self, query: ListQuery) -> dict[str, Any]:
-        searched = self._filtered(ListQuery(q=query.q, dirty=query.dirty))
+        searched = self._filtered(ListQuery(q=query.q, dirty=query.dirty, signature=query.signature))
         domains = {d.value: 0 for d in Domain}
         kinds = {k.value: 0 for k in AssemblyKind}
         categories: dict[str, int] = {}

@@ -65,7 +65,7 @@ class AssemblyService:
             lock_retry_seconds=lock_retry_seconds,
             resync_official=storage.resync_official,
         )
-        self.listing = Listing(self.cache, auditor)
+        self.listing = Listing(self.cache, auditor, lambda: storage.official_trust)
 
     # -- reads -------------------------------------------------------------------------
     def read_content(self, item: CachedAssembly) -> PayloadContent:
@@ -80,7 +80,11 @@ class AssemblyService:
         item = self.changes.existing(guid)
         require_whole_row(item)
         content = self.read_content(item)
-        view = record_view(self.cache.get(guid) or item, include_payload_guid=caller.is_admin)
+        view = record_view(
+            self.cache.get(guid) or item,
+            include_payload_guid=caller.is_admin,
+            trust=self.storage.official_trust,
+        )
         view["payload"] = content_to_api(content)
         return view
 

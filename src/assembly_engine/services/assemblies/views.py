@@ -4,11 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from assembly_engine.domain.types import Domain
 from assembly_engine.storage.contract.models import CachedAssembly
 from assembly_engine.storage.contract.queue_status import QueueStatus
+from assembly_engine.storage.contract.signatures import OfficialTrust
 
 
-def record_view(item: CachedAssembly, *, include_payload_guid: bool) -> dict[str, Any]:
+def record_view(
+    item: CachedAssembly, *, include_payload_guid: bool, trust: OfficialTrust | None = None
+) -> dict[str, Any]:
+    """``trust`` (the official library's signature state) adds ``signature`` and, for an
+    assembly the vendor deprecated, ``vendor`` to official records."""
     record, state = item.record, item.state
     view: dict[str, Any] = {
         "assembly_guid": record.assembly_guid,
@@ -34,6 +40,11 @@ def record_view(item: CachedAssembly, *, include_payload_guid: bool) -> dict[str
     }
     if include_payload_guid:
         view["payload_guid"] = record.payload.payload_guid
+    if trust is not None and record.domain is Domain.OFFICIAL:
+        view["signature"] = trust.status_of(record).value
+        entry = trust.entries.get(record.assembly_guid)
+        if entry is not None and entry.status == "deprecated":
+            view["vendor"] = {"status": entry.status, "note": entry.note, "replaced_by": entry.replaced_by}
     return view
 
 

@@ -8,17 +8,20 @@ one is never written.
 
 from __future__ import annotations
 
-import os
 import shutil
+import sqlite3
 import stat
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
+from assembly_engine.cli.main import main
 from tests.engine_process import EngineProcess
 from tests.support import ADMIN_PASSWORD
 
@@ -27,14 +30,20 @@ SHIPPED = REPOSITORY_ROOT / "Data" / "Engine" / "Assemblies"
 SHIPPED_KEY = REPOSITORY_ROOT / "Data" / "Engine" / "official-signing.pub"
 
 
-def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "assembly_engine.cli.main", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={**os.environ, **(env or {})},
-    )
+@dataclass
+class Ran:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def cli(*args: str) -> Ran:
+    """The `assemblies` command in this process (click's runner: the real command, without
+    paying a new interpreter per call); the shipped-library test runs a real process."""
+    result = CliRunner().invoke(main, list(args))
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return Ran(result.exit_code, result.stdout, result.stderr)
 
 
 @pytest.fixture
@@ -88,8 +97,15 @@ def test_keygen_writes_a_private_key_only_its_owner_can_read_and_never_overwrite
     assert again.returncode != 0 and "exists already" in again.stderr
 
 
-def test_the_shipped_library_verifies_with_the_repository_key_alone() -> None:
-    checked = cli("official", "verify", "--root", str(SHIPPED), "--trust", str(SHIPPED_KEY))
+def test_the_shipped_library_verifies_with_the_repository_key_alone(tmp_path: Path) -> None:
+    # a real process with a home where no engine ever ran: verify needs none
+    checked = subprocess.run(
+        [sys.executable, "-m", "assembly_engine.cli.main", "--home", str(tmp_path / "no-engine")]
+        + ["official", "verify", "--root", str(SHIPPED), "--trust", str(SHIPPED_KEY)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert "verified:" in checked.stdout
 
@@ -100,7 +116,7 @@ def test_verify_exits_0_on_a_signed_copy_and_1_on_each_kind_of_tampering(
     private, public = keys
     root = signed_copy(tmp_path, private)
 
-    def verify(trusted: Path = public) -> subprocess.CompletedProcess[str]:
+    def verify(trusted: Path = public) -> Ran:
         return cli("official", "verify", "--root", str(root), "--trust", str(trusted), "--json")
 
     assert verify().returncode == 0
@@ -182,7 +198,9 @@ def test_a_signed_library_boots_verified_and_a_dev_mode_edit_turns_exactly_that_
     detail = engine.http.get(f"/api/assemblies/{edited}", headers=headers).json()
     assert detail["signature"] == "verified"
     script = detail["payload"]["script"] + "\n# changed here\n"
-    changed = engine.http.put(f"/api/assemblies/{edited}", json={"payload": {"script": script}}, headers=headers)
+    changed = engine.http.put(
+        f"/api/assemblies/{edited}", json={"payload": {"script": script}}, headers=headers
+    )
     assert changed.status_code == 200, changed.text
 
     after = official_statuses(engine, headers)
@@ -242,8 +260,6 @@ def test_a_bad_staging_copy_keeps_the_last_good_library_under_require_and_is_mar
     gone = sorted(served)[-1]
     shutil.rmtree(staging)
     staging = signed_copy(tmp_path, private)
-    import sqlite3
-
     with sqlite3.connect(staging / "official.db") as conn:
         conn.execute("DELETE FROM assemblies WHERE assembly_guid = ?", (gone,))
     conn.close()
@@ -280,9 +296,9 @@ def test_a_bad_staging_copy_keeps_the_last_good_library_under_require_and_is_mar
     assert signatures(marked)["state"] == "warning"
     if tampering == "flipped payload byte":
         corrupt_payload = first_payload_file(staging)[0]
-        listed = marked.http.get(
-            "/api/assemblies?domain=official&limit=1000", headers=marked.login()
-        ).json()["items"]
+        listed = marked.http.get("/api/assemblies?domain=official&limit=1000", headers=marked.login()).json()[
+            "items"
+        ]
         (flagged,) = [i["assembly_guid"] for i in listed if i["payload_guid"] == corrupt_payload]
         assert statuses[flagged] == "modified"
         assert {s for g, s in statuses.items() if g != flagged} == {"verified"}

@@ -76,7 +76,9 @@ class OfficialTrust:
     """The signature state of the official library the engine serves."""
 
     policy: SignaturePolicy
-    entries: Mapping[str, ManifestEntry] = field(default_factory=_no_entries)  # empty unless a trusted key signed them
+    entries: Mapping[str, ManifestEntry] = field(
+        default_factory=_no_entries
+    )  # empty unless a trusted key signed them
     signed_by: str | None = None  # the trusted key file that verified the manifest
     tampered: frozenset[str] = field(default_factory=frozenset)  # staged unlike the manifest
     problems: tuple[str, ...] = ()  # why the staging copy is not wholly trusted

@@ -13,7 +13,7 @@ PORT ?=
 # has 2 cores, and one pytest process keeps only about one of them busy.
 TEST_WORKERS ?= 2
 
-.PHONY: run test test-fast lint install web browser postgresql official-library bench cluster clean
+.PHONY: run test test-fast lint install web browser postgresql official-library bench cluster clean dist deb
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -65,5 +65,17 @@ bench: $(STAMP) postgresql
 cluster: $(STAMP) web postgresql
 	$(PY) tools/try_cluster.py
 
+# The wheel and sdist carry the built UI and the official library (setup.py, Docs/deploying.md).
+VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
+WHEEL := dist/assembly_engine-$(VERSION)-py3-none-any.whl
+
+dist: $(STAMP) web
+	rm -rf build/lib dist/assembly_engine-$(VERSION)*
+	$(PY) -m build --outdir dist .
+
+deb: dist
+	tools/ensure_deb_tools.sh
+	$(PY) tools/build_deb.py --wheel $(WHEEL) --out dist
+
 clean:
-	rm -rf $(VENV) build *.egg-info web/dist web/node_modules
+	rm -rf $(VENV) build dist *.egg-info web/dist web/node_modules

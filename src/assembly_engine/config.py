@@ -6,17 +6,21 @@ A setting is read from ``ENGINE_<NAME>``; command-line options override the envi
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from assembly_engine.bundle import REPOSITORY_ROOT, default_staging_root, default_trusted_key
 from assembly_engine.database_url import InvalidDatabaseUrl, validate_database_url
 
-REPOSITORY_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_STAGING_ROOT = REPOSITORY_ROOT / "Data" / "Engine" / "Assemblies"
+__all__ = ["REPOSITORY_ROOT", "SETTINGS_DOC", "Settings", "metrics_listen_address"]
+
+# The installed package's library, or Data/Engine/Assemblies in a source checkout (bundle.py).
+DEFAULT_STAGING_ROOT = default_staging_root()
 # The public key that verifies the shipped official library (Docs/official-library.md).
-DEFAULT_TRUSTED_KEY = REPOSITORY_ROOT / "Data" / "Engine" / "official-signing.pub"
+DEFAULT_TRUSTED_KEY = default_trusted_key()
 SIGNATURE_POLICIES = ("require", "warn", "off")
 
 
@@ -146,6 +150,16 @@ class Settings:
         "ENGINE_LOG_LEVEL",
         "engine.log level",
     )
+    log_format: str = setting(
+        "text",
+        "ENGINE_LOG_FORMAT",
+        "engine.log and console lines: text, or json (one object per line, with request_id)",
+    )
+    metrics_listen: str = setting(
+        "",
+        "ENGINE_METRICS_LISTEN",
+        "host:port of a loopback-only listener serving /metrics without sign-in (unset: none)",
+    )
     log_max_bytes: int = setting(
         10 * 1024 * 1024,
         "ENGINE_LOG_MAX_BYTES",
@@ -183,6 +197,10 @@ class Settings:
                 f"ENGINE_OFFICIAL_SIGNATURES: expected one of {', '.join(SIGNATURE_POLICIES)}, "
                 f"got {self.official_signatures!r}"
             )
+        if self.log_format not in ("text", "json"):
+            raise ValueError(f"ENGINE_LOG_FORMAT: expected text or json, got {self.log_format!r}")
+        if self.metrics_listen:
+            metrics_listen_address(self.metrics_listen)  # raises ValueError when not loopback
         if self.payload_cache_mb < 0:
             raise ValueError(
                 f"ENGINE_PAYLOAD_CACHE_MB: expected 0 (off) or more MiB, got {self.payload_cache_mb}"
@@ -222,6 +240,23 @@ class Settings:
                 raise ValueError(f"{f.metadata['env']}: {exc}") from exc
         settings = cls(**values)
         return settings.with_overrides(**overrides)
+
+
+def metrics_listen_address(value: str) -> tuple[str, int]:
+    """(host, port) of ENGINE_METRICS_LISTEN; only loopback: it asks no credentials."""
+    host, sep, port_text = value.strip().rpartition(":")
+    host = host.strip("[]")
+    try:
+        port = int(port_text)
+        loopback = sep and (host == "localhost" or ipaddress.ip_address(host).is_loopback)
+    except ValueError:
+        loopback = False
+        port = 0
+    if not loopback or not 0 < port < 65536:
+        raise ValueError(
+            f"ENGINE_METRICS_LISTEN: expected a loopback host:port such as 127.0.0.1:9464, got {value!r}"
+        )
+    return host, port
 
 
 def _convert(type_name: object, raw: str) -> Any:

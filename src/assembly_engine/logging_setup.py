@@ -1,12 +1,49 @@
-"""Routes the engine's loggers to ``<home>/Logs/engine.log`` (and the console)."""
+"""Routes the engine's loggers to ``<home>/Logs/engine.log`` (and the console).
+
+``ENGINE_LOG_FORMAT=json`` writes one JSON object per line (time, level, logger, message,
+request_id and, for an exception, its traceback) for log shippers; ``text`` (the default)
+stays readable by people. The request id is the one answered in ``X-Request-ID``
+(api/request_telemetry.py), so a log line leads to the request and back.
+"""
 
 from __future__ import annotations
 
+import json
 import logging
+from contextvars import ContextVar
+from datetime import UTC, datetime
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
 
 _HANDLER_MARK = "_assembly_engine_handler"
+LOG_FORMATS = ("text", "json")
+
+# The request being answered on this task/thread (None outside requests); Starlette copies
+# the context into the threads that run sync routes, so their log lines carry it too.
+REQUEST_ID: ContextVar[str | None] = ContextVar("request_id", default=None)
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per record. Hand-written: the five fields need json.dumps and
+    nothing a library would add."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, object] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+            "request_id": REQUEST_ID.get(),
+        }
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def _formatter(log_format: str) -> logging.Formatter:
+    if log_format == "json":
+        return JsonFormatter()
+    return logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
 def configure_logging(
@@ -16,6 +53,7 @@ def configure_logging(
     console: bool = True,
     max_bytes: int = 10 * 1024 * 1024,
     backups: int = 5,
+    log_format: str = "text",
 ) -> Path:
     """engine.log is rotated by size (engine.log.1 … .N; the oldest is dropped), so a flood
     of refusals cannot fill the disk through the log."""
@@ -26,7 +64,7 @@ def configure_logging(
         if getattr(handler, _HANDLER_MARK, False):
             logger.removeHandler(handler)
             handler.close()
-    formatter = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    formatter = _formatter(log_format)
     file_handler = RotatingFileHandler(
         path, maxBytes=max(0, max_bytes), backupCount=max(0, backups), encoding="utf-8"
     )

@@ -217,6 +217,8 @@ COMPOSITION_ROOTS = {
     ("assembly_engine.api.app", "assembly_engine.storage.files.private_files"),
     # migrate-storage opens two libraries side by side, which only library_copy can do.
     ("assembly_engine.services.storage_migration", "assembly_engine.storage.library_copy"),
+    # An installed engine works on a copy of the packaged official library in its home.
+    ("assembly_engine.services.container", "assembly_engine.storage.official.shipped_library"),
 }
 
 

@@ -17,13 +17,16 @@ from assembly_engine.api.client_origin import ClientOrigin, parse_trusted_proxie
 from assembly_engine.api.errors import install_error_handlers
 from assembly_engine.api.fast_lane import FastLane
 from assembly_engine.api.limits import BodySizeLimit
+from assembly_engine.api.metrics_listener import start_metrics_listener
+from assembly_engine.api.request_telemetry import RequestTelemetry
 from assembly_engine.api.responses import JsonResponse
-from assembly_engine.api.routes import admin, assemblies, auth, dev_mode, health, users
+from assembly_engine.api.routes import admin, assemblies, auth, dev_mode, health, metrics, users
 from assembly_engine.api.security_headers import SecurityHeaders
 from assembly_engine.api.web import install_web_ui
 from assembly_engine.config import Settings
 from assembly_engine.logging_setup import configure_logging
 from assembly_engine.services.container import EngineServices
+from assembly_engine.services.metrics import EngineMetrics
 from assembly_engine.storage.files.private_files import make_home_private
 
 log = logging.getLogger("assembly_engine.api")
@@ -44,6 +47,7 @@ def create_app(
             console=console_log,
             max_bytes=settings.log_max_bytes,
             backups=settings.log_backups,
+            log_format=settings.log_format,
         )
         try:
             services = EngineServices.open(settings)
@@ -52,6 +56,14 @@ def create_app(
             log.error("engine failed to start: %s", exc)
             raise
         app.state.services = services
+        app.state.metrics = EngineMetrics(services)
+        try:
+            listener = start_metrics_listener(app.state.metrics, settings.metrics_listen)
+        except OSError as exc:  # its port is taken: refuse to start rather than run unwatched
+            services.close()
+            app.state.startup_error = exc
+            log.error("engine failed to start: metrics listener on %s: %s", settings.metrics_listen, exc)
+            raise
         if publish_cli_access:
             host = "127.0.0.1" if settings.host in {"0.0.0.0", "::", ""} else settings.host
             services.publish_cli_access(f"http://{host}:{settings.port}")
@@ -59,6 +71,8 @@ def create_app(
         try:
             yield
         finally:
+            if listener is not None:
+                listener.close()
             log.info("engine stopping: flushing the write queue")
             services.close()
             log.info("engine stopped")
@@ -85,9 +99,10 @@ def create_app(
     )
     app.add_middleware(ClientOrigin, trusted_proxies=trusted_proxies)
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(RequestTelemetry, direct_paths=frozenset({"/api/assemblies"}))  # outermost
     # The assembly routes early: the list is by far the busiest route. Dev Mode's
     # /api/assemblies/dev-mode must come before the assemblies' /{guid}.
-    for module in (dev_mode, assemblies, health, auth, users, admin):
+    for module in (dev_mode, assemblies, health, auth, users, admin, metrics):
         app.include_router(module.router)
     install_web_ui(app)  # last: its catch-all route must not shadow the API
     return app

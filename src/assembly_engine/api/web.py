@@ -1,4 +1,5 @@
-"""Serves the built web UI (web/dist) at ``/``, with index.html for client-side routes.
+"""Serves the built web UI at ``/``, with index.html for client-side routes (web/dist, or
+the installed package's copy: bundle.py).
 
 The build's hashed files under ``/assets`` never change under their name: they are sent
 with ``Cache-Control: public, max-age=31536000, immutable``, and as the ``.br`` or ``.gz``
@@ -17,9 +18,9 @@ from starlette.routing import Match
 
 from assembly_engine.api.errors import error_response
 from assembly_engine.api.params import malformed_guid
-from assembly_engine.config import REPOSITORY_ROOT
+from assembly_engine.bundle import web_dist
 
-WEB_DIST = REPOSITORY_ROOT / "web" / "dist"
+WEB_DIST = web_dist()  # the installed package's build, or web/dist in a checkout
 
 MISSING_UI = """<!doctype html><meta charset="utf-8"><title>Assembly Engine</title>
 <p>The web UI has not been built. Run <code>make run</code> (it builds <code>web/</code>),

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from time import time as epoch_seconds
 from typing import Any
 
-from assembly_engine.domain.clock import utc_now
+from assembly_engine.domain.clock import utc_iso, utc_now
 from assembly_engine.domain.types import Domain
 from assembly_engine.services.audit import AuditEvent, AuditLog, Outcome
 from assembly_engine.services.auth.policy import Actor, Decision
@@ -203,7 +203,7 @@ class Auditor:
         since = datetime.fromisoformat(min(t for t, _ in parsed)) - timedelta(minutes=1)
         seen = {
             (e.get("time"), e.get("action"), e.get("assembly_guid"))
-            for e in self.log.entries_since(since.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z")
+            for e in self.log.entries_since(utc_iso(since.timestamp()))
         }
         missing = 0
         for note, (time, event) in zip(notes, parsed, strict=True):

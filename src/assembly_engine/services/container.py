@@ -6,10 +6,11 @@ import hmac
 import logging
 import secrets
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from assembly_engine.bundle import is_packaged_library
 from assembly_engine.config import Settings
 from assembly_engine.domain.types import Domain
 from assembly_engine.services.assemblies.history import HistoryService
@@ -26,6 +27,7 @@ from assembly_engine.storage.contract.interfaces import EngineStore
 from assembly_engine.storage.files import cli_access
 from assembly_engine.storage.files.cli_access import CLI_ACCESS_FILE
 from assembly_engine.storage.files.private_files import make_home_private
+from assembly_engine.storage.official.shipped_library import working_copy
 from assembly_engine.storage.runtime import AUDIT_FILE, StorageRuntime
 
 log = logging.getLogger("assembly_engine")
@@ -68,6 +70,8 @@ class EngineServices:
         cls, settings: Settings, *, start_worker: bool = True, announce_admin: bool = True
     ) -> EngineServices:
         make_home_private(settings.home)
+        if is_packaged_library(settings.staging_root):  # read-only: work on a copy in the home
+            settings = replace(settings, staging_root=working_copy(settings.staging_root, settings.home))
         storage = StorageRuntime.open(settings, start_worker=start_worker)
         try:
             store = storage.backend.engine_store()

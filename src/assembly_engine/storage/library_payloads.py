@@ -9,34 +9,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 
 from assembly_engine.domain.types import Domain
 from assembly_engine.storage.cache.assembly_cache import AssemblyCache
 from assembly_engine.storage.contract.interfaces import DomainStores, PayloadStore, WriteJournal
 from assembly_engine.storage.contract.models import PAYLOAD_CHECKSUM_COLUMN, PAYLOAD_GUID_COLUMN
 from assembly_engine.storage.contract.payload_manifest import PayloadError
+from assembly_engine.storage.contract.reports import PayloadReference, PruneReport
 
 log = logging.getLogger("assembly_engine.retention")
-
-
-@dataclass(frozen=True, slots=True)
-class PayloadReference:
-    """One place that points at a payload: ``where`` is cache, database, history or journal."""
-
-    where: str
-    assembly_guid: str
-    display_name: str
-    domain: Domain
-    payload_guid: str
-    checksum: str | None
-
-
-@dataclass(frozen=True)
-class PruneReport:
-    revisions_removed: int = 0
-    deleted_purged: int = 0
-    payloads_removed: list[str] = field(default_factory=list)
 
 
 class LibraryPayloads:

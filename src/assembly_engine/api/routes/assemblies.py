@@ -40,6 +40,7 @@ from assembly_engine.services.assemblies.inputs import (
     ImportDocument,
     ImportRequest,
     NewAssembly,
+    expected_revision,
 )
 from assembly_engine.services.assemblies.listing import FacetParams, ListParams, PageParams, query_values
 from assembly_engine.services.container import EngineServices
@@ -282,9 +283,7 @@ def restore_revision(
     if_match: IfMatch = None,
 ) -> dict[str, Any]:
     """A new revision with the content of ``revision`` (rules of an update)."""
-    expected = parse_if_match(if_match)
-    if expected is None and body is not None:
-        expected = body.expected_revision
+    expected = expected_revision(parse_if_match(if_match), body.expected_revision if body else None)
     return engine.history.restore(caller, guid, revision, expected_revision=expected)
 
 

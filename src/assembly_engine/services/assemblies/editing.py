@@ -13,6 +13,7 @@ from assembly_engine.domain.clock import utc_now
 from assembly_engine.domain.types import KIND_TYPES, AssemblyKind
 from assembly_engine.services.assemblies.changes import Changes
 from assembly_engine.services.assemblies.inputs import AssemblyChanges, CloneRequest, NewAssembly
+from assembly_engine.services.assemblies.inputs import expected_revision as expected_revision_of
 from assembly_engine.services.assemblies.records import Details, require_whole_row
 from assembly_engine.services.assemblies.views import record_view
 from assembly_engine.services.auth import policy
@@ -85,7 +86,7 @@ class Editing:
                 f"An update cannot move an assembly from {domain.value} to {changes.domain.value}; "
                 "clone it into the other domain instead."
             )
-        revision = expected_revision if expected_revision is not None else changes.expected_revision
+        revision = expected_revision_of(expected_revision, changes.expected_revision)
         kind = current.record.assembly_kind
         new_type = changes.assembly_type or current.record.assembly_type or ""
         check_kind_type(kind, new_type)

@@ -35,13 +35,12 @@ from assembly_engine.services.audit import Outcome
 from assembly_engine.services.auth import policy
 from assembly_engine.services.caller import ANONYMOUS, Caller
 from assembly_engine.services.errors import Conflict, InvalidInput, NotFound
-from assembly_engine.storage.contract.interfaces import DomainStores
+from assembly_engine.storage.contract.interfaces import DomainStores, PayloadLifecycle
 from assembly_engine.storage.contract.models import (
     AssemblyRecord,
     CachedAssembly,
     CacheEntryState,
 )
-from assembly_engine.storage.library_payloads import LibraryPayloads
 
 log = logging.getLogger("assembly_engine.history")
 
@@ -105,7 +104,7 @@ class HistoryService:
         self,
         changes: Changes,
         databases: DomainStores,
-        library: LibraryPayloads,
+        library: PayloadLifecycle,
         *,
         keep: int = 0,
         trash_days: int = 30,

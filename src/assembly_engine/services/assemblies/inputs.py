@@ -166,6 +166,12 @@ class AssemblyChanges(StrictModel):
     expected_revision: WholeNumber | None = None
 
 
+def expected_revision(if_match: int | None, in_body: int | None) -> int | None:
+    """The revision a change was planned on: an ``If-Match`` header wins over the body's
+    ``expected_revision`` (Docs/assemblies.md §7)."""
+    return if_match if if_match is not None else in_body
+
+
 class CloneRequest(StrictModel):
     target_domain: Domain = Domain.USER
     display_name: Name | None = None

@@ -151,5 +151,11 @@ def may_manage_users(actor: Actor | None) -> Decision:
     return _admin(actor, "Only admins can manage users.")
 
 
+def may_read_metrics(actor: Actor | None) -> Decision:
+    """GET /metrics: admins. Hook for API tokens: one with the ``metrics:read`` scope is
+    allowed here too once tokens exist (a scrape job should not need an admin's session)."""
+    return _admin(actor, "Only admins can read the metrics.")
+
+
 def may_toggle_dev_mode(actor: Actor | None) -> Decision:
     return _admin(actor, "Only admins can switch Dev Mode.")

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from typing import Protocol
@@ -28,6 +29,7 @@ from assembly_engine.storage.cache.flush_batch import (
 )
 from assembly_engine.storage.cache.loading import DOMAIN_PRIORITY
 from assembly_engine.storage.contract.errors import Busy, DatabaseBusy, StorageFailed, Unavailable
+from assembly_engine.storage.contract.events import StorageEvents
 from assembly_engine.storage.contract.interfaces import DomainStores, FlushCoordinator, WriteJournal
 from assembly_engine.storage.contract.models import AssemblyRecord
 
@@ -76,6 +78,7 @@ class Flusher:
         self.state = {d: DomainFlushState() for d in Domain}
         self._stop = threading.Event()
         self._worker: threading.Thread | None = None
+        self.events = StorageEvents()  # monitoring subscribes (services/metrics.py)
 
     def flush_now(
         self, domain: Domain | None = None, *, budget_seconds: float | None = None
@@ -98,6 +101,7 @@ class Flusher:
             for d in domains:
                 self.state[d].failures += 1
                 self.state[d].last_error = str(exc)
+                self.events.flushed(d, None, True)
             log.error("flush skipped: %s", exc)
             return [FlushResult(d, 0, str(exc), busy=True) for d in domains]
         if coordinator is not None:
@@ -120,17 +124,20 @@ class Flusher:
         batch = fresh + suspects
         if not batch:
             return FlushResult(domain, 0)
+        started = time.monotonic()
         try:
             refused = self._persist(domain, fresh, budget_seconds, state)
             for change in suspects:
                 refused += self._persist(domain, [change], budget_seconds, state)
         except Exception as exc:  # noqa: BLE001 - a failed flush must never lose entries
+            self.events.flushed(domain, time.monotonic() - started, True)
             state.failures += 1
             state.last_error = str(exc)
             log.error("flush of %s failed (%d entries stay queued): %s", domain.value, len(batch), exc)
             return FlushResult(domain, 0, str(exc), busy=isinstance(exc, DatabaseBusy | Busy | Unavailable))
         finally:
             state.waiting_since = None
+        self.events.flushed(domain, time.monotonic() - started, False)
         refused_guids = {guid for guid, _ in refused}
         persisted = [c for c in batch if c[0] not in refused_guids]
         now = utc_now()

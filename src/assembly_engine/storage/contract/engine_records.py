@@ -5,7 +5,7 @@ The two backends keep the same columns, so the column lists and row readers live
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -71,3 +71,26 @@ def session_row(row: Sequence[Any]) -> SessionRow:
         dev_mode_reason=row[8],
         revoked=bool(row[9]),
     )
+
+
+@dataclass(frozen=True)
+class UserState:
+    """A user's role and whether the account is disabled."""
+
+    role: str
+    disabled: bool
+
+
+def changed_user(
+    current: UserState, role: str | None, disabled: bool | None, other_enabled_admins: Callable[[], int]
+) -> UserState | None:
+    """The user as ``role``/``disabled`` change it (None: unchanged), or None when the change
+    would demote or disable the last enabled admin and lock everyone out of user management.
+    Every engine store decides by this one rule, inside its own transaction."""
+    new = UserState(
+        current.role if role is None else role, current.disabled if disabled is None else disabled
+    )
+    was_enabled_admin = current.role == "admin" and not current.disabled
+    if was_enabled_admin and (new.role != "admin" or new.disabled) and other_enabled_admins() == 0:
+        return None
+    return new

@@ -33,7 +33,12 @@ if TYPE_CHECKING:  # the value types below are dataclasses of the modules that d
     from assembly_engine.storage.contract.journal_entry import JournalEntry
     from assembly_engine.storage.contract.maintenance import SchemaStatus
     from assembly_engine.storage.contract.payload_manifest import PayloadImage
-    from assembly_engine.storage.contract.reports import OrphanSweep, VerifyResult
+    from assembly_engine.storage.contract.reports import (
+        OrphanSweep,
+        PayloadReference,
+        PruneReport,
+        VerifyResult,
+    )
     from assembly_engine.storage.contract.throttle import Begun, Lockout, Refusal
 
 
@@ -223,3 +228,12 @@ class Maintenance(Protocol):
     def start_backup(self, destination: Path) -> Path: ...
     def copy_stores(self, destination: Path) -> dict[str, int]: ...
     def seal_backup(self, destination: Path) -> None: ...
+
+
+class PayloadLifecycle(Protocol):
+    """Which payloads the library references, and retention (storage/library_payloads.py)."""
+
+    def in_use(self, *, exclude_domain: Domain | None = None) -> set[str]: ...
+    def referenced(self) -> set[str]: ...
+    def references(self) -> Iterator[PayloadReference]: ...
+    def prune(self, *, keep: int | None, deleted_before: str | None) -> PruneReport: ...

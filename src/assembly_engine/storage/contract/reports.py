@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from assembly_engine.domain.types import Domain
 from assembly_engine.storage.contract.signatures import OfficialTrust
 
 
@@ -67,3 +68,22 @@ class SyncReport:
 
 
 OUTCOMES = frozenset({"success", "denied", "failed"})
+
+
+@dataclass(frozen=True, slots=True)
+class PayloadReference:
+    """One place that points at a payload: ``where`` is cache, database, history or journal."""
+
+    where: str
+    assembly_guid: str
+    display_name: str
+    domain: Domain
+    payload_guid: str
+    checksum: str | None
+
+
+@dataclass(frozen=True)
+class PruneReport:
+    revisions_removed: int = 0
+    deleted_purged: int = 0
+    payloads_removed: list[str] = field(default_factory=list)

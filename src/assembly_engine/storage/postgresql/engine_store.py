@@ -24,6 +24,8 @@ from assembly_engine.storage.contract.engine_records import (
     SessionRow,
     UpdateResult,
     UserRow,
+    UserState,
+    changed_user,
     session_row,
     user_row,
 )
@@ -115,19 +117,21 @@ class PostgresEngineStore:
             if current is None:
                 return "not_found"
             name, old_role, old_disabled = current
-            new_role = old_role if role is None else role
-            new_disabled = bool(old_disabled) if disabled is None else disabled
-            if old_role == "admin" and not old_disabled and (new_role != "admin" or new_disabled):
-                others = conn.execute(
+
+            def other_enabled_admins() -> int:
+                found = conn.execute(
                     "SELECT count(*) FROM users WHERE role = 'admin' AND NOT disabled AND username <> %s",
                     (name,),
                 ).fetchone()
-                if not others or others[0] == 0:
-                    return "last_admin"
+                return int(found[0]) if found else 0
+
+            new = changed_user(UserState(old_role, bool(old_disabled)), role, disabled, other_enabled_admins)
+            if new is None:
+                return "last_admin"
             conn.execute(
                 "UPDATE users SET role = %s, disabled = %s, "
                 "password_hash = COALESCE(%s, password_hash), updated_at = %s WHERE username = %s",
-                (new_role, new_disabled, password_hash, now, name),
+                (new.role, new.disabled, password_hash, now, name),
             )
             if revoke_sessions or revoke_sessions_except is not None:
                 self._revoke_user_sessions(conn, name, revoke_sessions_except)

@@ -43,6 +43,7 @@ from psycopg_pool import ConnectionPool
 from assembly_engine.domain.clock import utc_iso, utc_now
 from assembly_engine.domain.types import Domain
 from assembly_engine.storage.contract.errors import Busy, ChangedElsewhere, StorageFailed, Unavailable
+from assembly_engine.storage.contract.events import StorageEvents
 from assembly_engine.storage.contract.interfaces import CommitAudit
 from assembly_engine.storage.contract.journal_entry import JournalClosed, JournalEntry
 from assembly_engine.storage.contract.models import AssemblyRecord
@@ -122,6 +123,7 @@ class PostgresWriteQueue:
         self._committing: tuple[int, int] | None = None
         self._own_changed = threading.Condition()
         self._doubts: list[threading.Thread] = []  # commits in doubt being settled
+        self.events = StorageEvents()  # monitoring counts group commits (services/metrics.py)
         self._writer = threading.Thread(target=self._run, name="write-queue", daemon=True)
         self._writer.start()
 
@@ -184,6 +186,8 @@ class PostgresWriteQueue:
             self._refuse(batch, exc)
             return
         self._commit_ended((outcome.accepted[0][1], outcome.accepted[-1][1]) if outcome.accepted else None)
+        if outcome.accepted:
+            self.events.group_committed(len(outcome.accepted))
         self._answer(outcome)
 
     def _commit_ended(self, seqs: tuple[int, int] | None) -> None:

@@ -24,6 +24,8 @@ from assembly_engine.storage.contract.engine_records import (
     SessionRow,
     UpdateResult,
     UserRow,
+    UserState,
+    changed_user,
     session_row,
     user_row,
 )
@@ -260,20 +262,23 @@ class SqliteEngineStore:
             ).fetchone()
             if current is None:
                 return "not_found"
-            was_active_admin = current[0] == "admin" and not current[1]
-            new_role = current[0] if role is None else role
-            new_disabled = bool(current[1]) if disabled is None else disabled
-            if was_active_admin and (new_role != "admin" or new_disabled):
-                others = conn.execute(
-                    "SELECT COUNT(*) FROM users WHERE role = 'admin' AND disabled = 0 AND username <> ?",
-                    (username,),
-                ).fetchone()[0]
-                if others == 0:
-                    return "last_admin"
+            new = changed_user(
+                UserState(current[0], bool(current[1])),
+                role,
+                disabled,
+                lambda: int(
+                    conn.execute(
+                        "SELECT COUNT(*) FROM users WHERE role = 'admin' AND disabled = 0 AND username <> ?",
+                        (username,),
+                    ).fetchone()[0]
+                ),
+            )
+            if new is None:
+                return "last_admin"
             conn.execute(
                 "UPDATE users SET role = ?, disabled = ?, "
                 "password_hash = COALESCE(?, password_hash), updated_at = ? WHERE username = ?",
-                (new_role, int(new_disabled), password_hash, now, username),
+                (new.role, int(new.disabled), password_hash, now, username),
             )
             if revoke_sessions or revoke_sessions_except is not None:
                 self._revoke_user_sessions(conn, username, revoke_sessions_except)

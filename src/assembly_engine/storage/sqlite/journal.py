@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from assembly_engine.storage.contract.events import StorageEvents
 from assembly_engine.storage.contract.journal_entry import JournalClosed, JournalEntry
 from assembly_engine.storage.contract.models import AssemblyRecord
 from assembly_engine.storage.sqlite.databases import ConnectionOptions, connect, with_retry
@@ -82,6 +83,7 @@ class Journal:
         self._conn_lock = threading.Lock()
         self._queue: queue.Queue[object] = queue.Queue()
         self._closed = False
+        self.events = StorageEvents()  # monitoring counts group commits (services/metrics.py)
         self._writer = threading.Thread(target=self._run, name="journal-writer", daemon=True)
         self._writer.start()
 
@@ -174,6 +176,7 @@ class Journal:
             for _, future in batch:
                 future.set_exception(exc)
             return
+        self.events.group_committed(len(batch))
         for entry, future in batch:
             future.set_result(entry.seq)
 

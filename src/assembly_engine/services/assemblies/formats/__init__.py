@@ -20,9 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from typing import Any
-
-from typing_extensions import Unpack
+from typing import Any, Unpack
 
 from assembly_engine.domain.types import AssemblyKind
 from assembly_engine.services.assemblies.formats import items, plain_scripts, tactical_rmm

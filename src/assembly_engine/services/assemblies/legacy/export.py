@@ -7,9 +7,7 @@ import copy
 import json
 from collections.abc import Mapping, Sequence
 from pathlib import PurePosixPath
-from typing import Any, TypedDict
-
-from typing_extensions import Unpack
+from typing import Any, TypedDict, Unpack
 
 from assembly_engine.domain.types import SCRIPT_EXTENSIONS, AssemblyKind, AssemblyType
 from assembly_engine.services.assemblies.legacy.checks import InvalidDocument, fail, json_kind

@@ -8,6 +8,7 @@ one is never written.
 
 from __future__ import annotations
 
+import json
 import shutil
 import sqlite3
 import stat
@@ -22,8 +23,14 @@ import pytest
 from click.testing import CliRunner
 
 from assembly_engine.cli.main import main
+from assembly_engine.domain.types import Domain
+from assembly_engine.services.assemblies.views import record_view
+from assembly_engine.storage.contract.models import CachedAssembly, CacheEntryState
+from assembly_engine.storage.contract.signatures import OfficialTrust, SignaturePolicy, SignatureStatus
+from assembly_engine.storage.official.signing import manifest_bytes, parse_manifest
+from assembly_engine.storage.sqlite.payload_folders import PayloadStore
 from tests.engine_process import EngineProcess
-from tests.support import ADMIN_PASSWORD
+from tests.support import ADMIN_PASSWORD, make_record, script_content
 
 REPOSITORY_ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = REPOSITORY_ROOT / "Data" / "Engine" / "Assemblies"
@@ -304,3 +311,34 @@ def test_a_bad_staging_copy_keeps_the_last_good_library_under_require_and_is_mar
         assert {s for g, s in statuses.items() if g != flagged} == {"verified"}
     else:
         assert set(statuses.values()) == {"unsigned"}
+
+
+# -- the manifest and the statuses, without an engine ------------------------------------
+def test_statuses_follow_the_signed_entries_and_a_deprecated_entry_shows_its_note(tmp_path: Path) -> None:
+    payloads = PayloadStore(tmp_path / "Payloads")
+    old = make_record(payloads, Domain.OFFICIAL, "Old way").evolve(
+        metadata_json=json.dumps({"deprecated": "use New way", "replaced_by": "b" * 32})
+    )
+    kept = make_record(payloads, Domain.OFFICIAL, "Kept")
+    entries = parse_manifest(manifest_bytes([old, kept]))
+    assert entries[old.assembly_guid].status == "deprecated"
+    assert entries[old.assembly_guid].replaced_by == "b" * 32
+    assert entries[kept.assembly_guid].status == "active"
+
+    trust = OfficialTrust(SignaturePolicy.REQUIRE, entries, "vendor.pub")
+    edited = kept.evolve(payload=payloads.write_new(script_content("Write-Host 'changed'\n")))
+    stranger = make_record(payloads, Domain.OFFICIAL, "Not signed")
+    assert trust.status_of(kept) is SignatureStatus.VERIFIED
+    assert trust.status_of(edited) is SignatureStatus.MODIFIED
+    assert trust.status_of(kept.evolve(version=2)) is SignatureStatus.MODIFIED
+    assert trust.status_of(stranger) is SignatureStatus.UNSIGNED
+    assert OfficialTrust(SignaturePolicy.OFF).status_of(kept) is SignatureStatus.UNSIGNED
+    assert trust.counts([kept, edited, stranger]) == {"verified": 1, "modified": 1, "unsigned": 1}
+
+    view = record_view(CachedAssembly(old, CacheEntryState()), include_payload_guid=False, trust=trust)
+    assert view["signature"] == "verified"
+    assert view["vendor"] == {"status": "deprecated", "note": "use New way", "replaced_by": "b" * 32}
+    user = make_record(payloads, Domain.USER, "Mine")
+    assert "signature" not in record_view(
+        CachedAssembly(user, CacheEntryState()), include_payload_guid=False, trust=trust
+    )

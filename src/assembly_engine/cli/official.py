@@ -37,14 +37,19 @@ def official() -> None:
 
 @official.command("keygen")
 @click.argument("out", type=click.Path(path_type=Path, dir_okay=False))
-def official_keygen(out: Path) -> None:
+@json_option
+def official_keygen(out: Path, as_json: bool) -> None:
     """Write a new Ed25519 key pair: OUT (private, 0600) and OUT.pub (public)."""
     try:
         pub = keygen(out)
     except (SigningError, OSError) as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(f"private key: {out} (keep it secret, never commit it)")
-    click.echo(f"public key:  {pub} (trust it with ENGINE_OFFICIAL_TRUSTED_KEYS)")
+
+    def human() -> None:
+        click.echo(f"private key: {out} (keep it secret, never commit it)")
+        click.echo(f"public key:  {pub} (trust it with ENGINE_OFFICIAL_TRUSTED_KEYS)")
+
+    emit(as_json, {"private_key": str(out), "public_key": str(pub)}, human)
 
 
 @official.command("sign")
@@ -56,15 +61,25 @@ def official_keygen(out: Path) -> None:
     help="Private key file (from `assemblies official keygen`).",
 )
 @root_option
+@json_option
 @click.pass_context
-def official_sign(ctx: click.Context, key: Path, root: Path | None) -> None:
+def official_sign(ctx: click.Context, key: Path, root: Path | None, as_json: bool) -> None:
     """Write manifest.json and manifest.sig for the staging copy in --root."""
     staging = root or settings_of(ctx).staging_root
     try:
         count = sign_root(staging, key)
     except (SigningError, OSError) as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(f"signed {count} official assemblies: {staging / MANIFEST_FILE}, {staging / SIGNATURE_FILE}")
+    data = {
+        "signed": count,
+        "manifest": str(staging / MANIFEST_FILE),
+        "signature": str(staging / SIGNATURE_FILE),
+    }
+    emit(
+        as_json,
+        data,
+        lambda: click.echo(f"signed {count} official assemblies: {data['manifest']}, {data['signature']}"),
+    )
 
 
 @official.command("verify")

@@ -109,17 +109,19 @@ def boot_official_sync(
     rules = TrustRules.of(settings)
     # A node that does not sync still answers each record's signature status: from the
     # staging copy if it is trusted, else from the last trusted manifest this node kept.
-    unchanged = SyncReport(
-        staging_count=0, runtime_count=0, reused=True, trust=judge_staging(settings.staging_root, rules).trust
-    )
+
+    def unchanged() -> SyncReport:
+        trust = judge_staging(settings.staging_root, rules).trust
+        return SyncReport(staging_count=0, runtime_count=0, reused=True, trust=trust)
+
     with official_sync_lock(pool):
         running = running_nodes(pool)
         if running:
             log.info("joined %d running node(s): official sync is left to the first node", running)
-            return unchanged
+            return unchanged()
         content = staging_content(settings.staging_root)
         if content is None or content == _meta(pool, STAGING_CONTENT_KEY):
-            return unchanged
+            return unchanged()
         report = sync_official(
             settings.staging_root,
             databases[Domain.OFFICIAL],

@@ -241,6 +241,9 @@ class OfficialSynced(Answer):
     payloads_removed: int
     problems: list[str]
     matches: bool
+    signatures: dict[str, Any] | None = Field(
+        default=None, description="the staging copy's signature: refused, signed_by, problems"
+    )
 
 
 # -- version history (Docs/assemblies.md §6.1) ---------------------------------------------

@@ -24,6 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import (  # noqa: E402 - needs the path above when run as a script
+    bench_checks,
     bench_cluster,
     bench_flush,
     bench_hydration,
@@ -51,6 +52,7 @@ BENCHMARKS: dict[str, Callable[[Context], list[Result]]] = {
     "import": bench_import.run,
     "postgresql": bench_pg_commit.run,
     "cluster": bench_cluster.run,
+    "checks": bench_checks.run,
 }
 NEEDS_MAIN_HOME = {"hydration", "memory", "list", "writes"}
 USES_SHARED_ENGINE = {"list", "writes"}

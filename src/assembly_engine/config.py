@@ -115,6 +115,11 @@ class Settings:
         "ENGINE_SESSION_TTL_SECONDS",
         "lifetime of a sign-in session",
     )
+    token_max_days: int = setting(
+        90,
+        "ENGINE_TOKEN_MAX_DAYS",
+        "longest lifetime, in days, of an API token (POST /api/tokens)",
+    )
     import_max_bytes: int = setting(
         32 * 1024 * 1024,
         "ENGINE_IMPORT_MAX_BYTES",
@@ -144,6 +149,12 @@ class Settings:
         6 * 3600.0,
         "ENGINE_HISTORY_PRUNE_INTERVAL",
         "seconds between the background retention runs (0: only `assemblies history prune`)",
+    )
+    orphan_sweep_seconds: float = setting(
+        3600.0,
+        "ENGINE_ORPHAN_SWEEP_SECONDS",
+        "seconds between background sweeps of orphan payload folders older than 10 minutes "
+        "(the first a minute after boot at most; 0: only `assemblies verify --fix`)",
     )
     log_level: str = setting(
         "INFO",
@@ -184,6 +195,27 @@ class Settings:
         "MiB of verified payload content a cluster node keeps in memory, so details it served "
         "answer while PostgreSQL is away (0: off)",
     )
+    checks_block: str = setting(
+        "official",
+        "ENGINE_CHECKS_BLOCK",
+        "domains whose saves are refused (422 check_failed) when the script check finds an error, "
+        "comma-separated, or none; other domains save and show the diagnostics",
+    )
+    check_timeout_seconds: float = setting(
+        5.0,
+        "ENGINE_CHECK_TIMEOUT_SECONDS",
+        "time limit of one script check (its process is killed past it; a save waits no longer)",
+    )
+    check_memory_mb: int = setting(
+        512,
+        "ENGINE_CHECK_MEMORY_MB",
+        "address-space limit in MiB of one script check's process",
+    )
+    check_workers: int = setting(
+        2,
+        "ENGINE_CHECK_WORKERS",
+        "script checks that run at once (each one process)",
+    )
 
     def __post_init__(self) -> None:
         # Checked here so the environment and --database-url are judged alike, at startup.
@@ -197,6 +229,8 @@ class Settings:
                 f"ENGINE_OFFICIAL_SIGNATURES: expected one of {', '.join(SIGNATURE_POLICIES)}, "
                 f"got {self.official_signatures!r}"
             )
+        if self.token_max_days < 1:
+            raise ValueError(f"ENGINE_TOKEN_MAX_DAYS: expected 1 or more days, got {self.token_max_days}")
         if self.log_format not in ("text", "json"):
             raise ValueError(f"ENGINE_LOG_FORMAT: expected text or json, got {self.log_format!r}")
         if self.metrics_listen:
@@ -204,6 +238,11 @@ class Settings:
         if self.payload_cache_mb < 0:
             raise ValueError(
                 f"ENGINE_PAYLOAD_CACHE_MB: expected 0 (off) or more MiB, got {self.payload_cache_mb}"
+            )
+        if self.check_timeout_seconds <= 0 or self.check_memory_mb < 64 or self.check_workers < 1:
+            raise ValueError(
+                "ENGINE_CHECK_TIMEOUT_SECONDS must be above 0, ENGINE_CHECK_MEMORY_MB at least 64 "
+                "and ENGINE_CHECK_WORKERS at least 1"
             )
 
     @property

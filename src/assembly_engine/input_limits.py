@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import unicodedata
 
+import orjson
+
 # SQLite's INTEGER and orjson both stop at signed 64-bit: a larger number would be
 # accepted, then fail when it is answered (500) or flushed (a poisoned batch).
 INT64_MIN = -(2**63)
@@ -34,9 +36,16 @@ SITES_MODE_CHARS = 64
 SITE_VALUE_CHARS = 200
 SITE_VALUES_PER_ASSEMBLY = 10_000
 FILE_NAME_BYTES = 255  # what every common file system allows for one name
+# Every attachment is a file in each payload folder, and each clone or edit of the
+# payload writes them all again: real assemblies attach a handful.
+FILES_PER_ASSEMBLY = 100
 MIME_TYPE_CHARS = 255
 REASON_CHARS = 500  # the Dev Mode reason
 SEARCH_CHARS = 200  # the list's q
+# An assembly's metadata as stored (compact JSON, UTF-8). Every revision and detail carries
+# it; real metadata (variables, sites, legacy fields) is a few kilobytes, a long site list
+# a few hundred.
+METADATA_BYTES = 1024 * 1024
 # Playbook text is parsed as YAML on import, which costs far more per byte than JSON and
 # holds the interpreter lock: even with libyaml, 1 MiB costs about a second of CPU. Real
 # playbooks are a few kilobytes, so 512 KiB leaves ample room.
@@ -46,13 +55,23 @@ PLAYBOOK_BYTES = 512 * 1024
 # override and isolate controls (U+202E turns "gpj.exe" around) and the directional marks.
 BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 # The same rule as a JSON Schema pattern, so the OpenAPI document says what a name may hold.
+# The format characters of the Basic Multilingual Plane (category Cf, the bidi controls
+# among them) but the two joiners; the Python check covers the other planes too.
 ONE_LINE_PATTERN = (
-    r"^[^\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+    r"^[^\x00-\x1f\x7f-\x9f\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2"
+    r"\u180e\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb"
     r"\u2028\u2029]*$"
 )
 # Unicode categories never allowed in a one-line name: control characters (NUL, CR, LF,
 # tab, DEL, C1), the line separator and the paragraph separator.
 _LINE_BREAKING_CATEGORIES = frozenset({"Cc", "Zl", "Zp"})
+# Format characters (category Cf) show nothing: "Reset\u200bPassword" reads as another
+# name. The zero-width joiner and non-joiner stay allowed: emoji sequences and Persian or
+# Indic spelling need them.
+_ALLOWED_FORMAT = frozenset("\u200c\u200d")
+# Letters that render as nothing (the Hangul fillers) and the blank Braille pattern: a name
+# made of them, of spaces and of format characters looks empty.
+_INVISIBLE_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
 
 
 def forbidden_name_character(value: str) -> str | None:
@@ -65,7 +84,23 @@ def forbidden_name_character(value: str) -> str | None:
             return f"a control character (U+{ord(char):04X}) at position {position}"
         if category in _LINE_BREAKING_CATEGORIES:
             return f"a line or paragraph separator (U+{ord(char):04X}) at position {position}"
+        if category == "Cf" and char not in _ALLOWED_FORMAT:
+            return f"an invisible format character (U+{ord(char):04X}) at position {position}"
     return None
+
+
+def is_blank(value: str) -> bool:
+    """Whether ``value`` is not empty but shows nothing: only spaces, format characters and
+    invisible letters (an empty value is each field's own rule)."""
+    return value != "" and all(
+        char.isspace() or char in _INVISIBLE_LETTERS or unicodedata.category(char) in ("Cf", "Zs", "Mn")
+        for char in value
+    )
+
+
+def nfc(value: str) -> str:
+    """Names are kept in NFC, so "é" typed precomposed or as "e" + accent is one name."""
+    return unicodedata.normalize("NFC", value)
 
 
 def text_problem(value: str, where: str, max_chars: int) -> str | None:
@@ -81,8 +116,9 @@ def text_problem(value: str, where: str, max_chars: int) -> str | None:
     return None
 
 
-def name_problem(value: str, where: str, max_chars: int) -> str | None:
-    """A one-line name: within its limit and free of control and bidi characters."""
+def name_problem(value: str, where: str, max_chars: int, *, visible: bool = False) -> str | None:
+    """A one-line name: within its limit and free of control, bidi and format characters;
+    with ``visible`` (names that identify something), not blank either."""
     too_long = text_problem(value, where, max_chars)
     if too_long is not None:
         return too_long
@@ -90,8 +126,10 @@ def name_problem(value: str, where: str, max_chars: int) -> str | None:
     if bad is not None:
         return (
             f"{where} contains {bad}; names must be one line of visible text "
-            "(no control, line-separator or bidi override characters)"
+            "(no control, line-separator, bidi override or invisible format characters)"
         )
+    if visible and is_blank(value):
+        return f"{where} is blank: it shows no visible character; give it a name people can read"
     return None
 
 
@@ -126,12 +164,30 @@ def _is_token(text: str) -> bool:
     return 0 < len(text) <= 127 and all(char in _TOKEN_CHARACTERS for char in text)
 
 
-def metadata_problem(metadata: dict[str, object], where: str) -> str | None:
-    """The legacy fields inside ``metadata`` that people see (timeout, sites, variables).
+def metadata_size_problem(metadata: object, where: str) -> str | None:
+    """The whole of ``metadata`` over :data:`METADATA_BYTES` as compact JSON."""
+    try:
+        size = len(orjson.dumps(metadata))
+    except (TypeError, orjson.JSONEncodeError):
+        return None  # not JSON at all: the JSON checks name the problem
+    if size <= METADATA_BYTES:
+        return None
+    return (
+        f"{where} is {size} bytes as JSON; the limit is {METADATA_BYTES} bytes "
+        f"({METADATA_BYTES // 1024 // 1024} MiB). Keep large data in an attached file"
+    )
 
-    Other keys of ``metadata`` are the client's own and only bound by the body size and
-    the integer range; these three are shown and edited by the UI and exported again.
+
+def metadata_problem(metadata: dict[str, object], where: str) -> str | None:
+    """The size of ``metadata`` and the legacy fields inside it that people see (timeout,
+    sites, variables).
+
+    Other keys of ``metadata`` are the client's own and only bound by the size and the
+    integer range; these three are shown and edited by the UI and exported again.
     """
+    too_large = metadata_size_problem(metadata, where)
+    if too_large is not None:
+        return too_large
     timeout = metadata.get("timeout_seconds")
     if isinstance(timeout, int) and not isinstance(timeout, bool):
         problem = integer_problem(timeout, f"{where}.timeout_seconds")
@@ -200,10 +256,19 @@ def tags_problem(tags: list[str], where: str) -> str | None:
     if len(tags) > TAGS_PER_ASSEMBLY:
         return f"{where} has {len(tags)} tags; the limit is {TAGS_PER_ASSEMBLY}"
     for index, tag in enumerate(tags):
-        problem = name_problem(tag, f"{where}[{index}]", TAG_CHARS)
+        problem = name_problem(tag, f"{where}[{index}]", TAG_CHARS, visible=True)
         if problem is not None:
             return problem
     return None
+
+
+def file_count_problem(count: int, where: str) -> str | None:
+    if count <= FILES_PER_ASSEMBLY:
+        return None
+    return (
+        f"{where} has {count} attached files; the limit is {FILES_PER_ASSEMBLY} per assembly. "
+        "Pack them into one archive and attach that"
+    )
 
 
 def file_name_bytes_problem(value: str, where: str) -> str | None:
@@ -230,6 +295,8 @@ def file_name_problem(value: str, where: str) -> str | None:
         reason = "starts with '.'"
     elif (bad := forbidden_name_character(value)) is not None:
         reason = f"contains {bad}"
+    elif is_blank(value):
+        reason = "is blank (it shows no visible character)"
     else:
         try:
             size = len(value.encode("utf-8"))

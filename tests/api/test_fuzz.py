@@ -174,7 +174,13 @@ def _error_shape_problem(response: httpx.Response) -> str | None:
         body = response.json()
     except ValueError:
         return "non-2xx answer is not valid JSON"
-    if not isinstance(body, dict) or set(body) != {"error", "message"}:
+    # check_failed alone also carries the diagnostics that refused the save (Docs/script-checks.md).
+    extra = (
+        {"diagnostics", "counts", "checkers"}
+        if isinstance(body, dict) and body.get("error") == "check_failed"
+        else set()
+    )
+    if not isinstance(body, dict) or not {"error", "message"} <= set(body) <= {"error", "message"} | extra:
         return f"non-2xx body is not {{error, message}}: {body!r}"
     if not (
         isinstance(body["error"], str)

@@ -67,10 +67,11 @@ def test_a_batch_imports_every_document_with_one_result_each(
     assert listed["total"] == 121
     guids = {r["assembly_guid"] for r in results if r["status"] == "imported"}
     assert guids == {item["assembly_guid"] for item in listed["items"]}
-    # one audit entry per imported assembly (and one per refused document)
+    # one audit entry per imported assembly, and one for all the refused documents
     entries = [e for e in audit_lines(settings) if e["action"] == "assembly.import"]
     assert {e["assembly_guid"] for e in entries if e["outcome"] == "success"} == guids
-    assert sum(1 for e in entries if e["outcome"] == "failed") == 3
+    [refusals] = [e for e in entries if e["outcome"] == "failed"]
+    assert refusals["detail"].startswith("3 of 124 document(s) of a batch refused: document 7: ")
     # durable: every create is in the journal (or flushed), so a restart keeps them all
     queue = http.get("/api/assemblies/queue", headers=headers).json()
     assert queue["domains"]["user"]["pending"] == 121
@@ -183,3 +184,92 @@ def test_an_operator_may_not_batch_into_official(
     )
     assert answer.status_code == 403
     assert http.get("/api/assemblies", headers=headers).json()["total"] == 0
+
+
+def nested(depth: int) -> Any:
+    value: Any = "deep"
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+def test_an_unstorable_value_in_one_document_is_only_that_documents_refusal(
+    engine: tuple[TestClient, dict[str, str], Settings],
+) -> None:
+    """Issue 23 #10: an out-of-range integer or too-deep nesting refuses its document."""
+    http, headers, _ = engine
+    too_big = {"document": {"name": "too big", "type": "bash", "script": "x", "timeout_seconds": 2**64}}
+    too_deep = {"document": {"name": "too deep", "type": "bash", "script": "x", "extra": nested(100)}}
+    documents = [script("first"), too_big, too_deep, script("last")]
+    answer = http.post("/api/assemblies/import/batch", headers=headers, json={"documents": documents})
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["imported"] == 2 and body["failed"] == 2
+    results = body["results"]
+    assert [r["status"] for r in results] == ["imported", "failed", "failed", "imported"]
+    assert results[1]["error"] == "invalid_document"
+    assert "timeout_seconds" in results[1]["message"] and "64-bit" in results[1]["message"]
+    assert "nested more than 64 levels" in results[2]["message"]
+    listed = {i["display_name"] for i in http.get("/api/assemblies", headers=headers).json()["items"]}
+    assert listed == {"first", "last"}
+    dry = http.post(
+        "/api/assemblies/import/batch", headers=headers, json={"documents": documents, "dry_run": True}
+    )
+    assert dry.status_code == 200 and dry.json()["failed"] == 2
+
+
+def test_copies_of_one_assembly_in_a_batch_apply_in_order_and_the_last_wins(
+    engine: tuple[TestClient, dict[str, str], Settings],
+) -> None:
+    """Issue 23 #13: a batch naming the same assembly twice applies the copies in batch order."""
+    http, headers, _ = engine
+    created = http.post(
+        "/api/assemblies",
+        headers=headers,
+        json={
+            "display_name": "target",
+            "assembly_kind": "script",
+            "assembly_type": "bash",
+            "payload": {"script": "echo original\n"},
+        },
+    )
+    assert created.status_code == 201, created.text
+    guid = created.json()["assembly_guid"]
+    copies = 120
+    documents = [
+        {
+            "document": {
+                "assembly_guid": guid,
+                "display_name": f"copy {i}",
+                "assembly_kind": "script",
+                "assembly_type": "bash",
+                "payload": {"script": f"echo copy {i}\n"},
+            }
+        }
+        for i in range(copies)
+    ]
+    answer = http.post("/api/assemblies/import/batch", headers=headers, json={"documents": documents})
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["replaced"] == copies, body["results"][:3]
+    assert {r["assembly_guid"] for r in body["results"]} == {guid}
+    detail = http.get(f"/api/assemblies/{guid}", headers=headers).json()
+    assert detail["display_name"] == f"copy {copies - 1}"
+    assert detail["payload"]["script"] == f"echo copy {copies - 1}\n"
+    assert detail["revision"] == copies + 1
+
+
+def test_a_batch_of_refused_documents_writes_one_audit_entry(
+    engine: tuple[TestClient, dict[str, str], Settings],
+) -> None:
+    """Issue 23 #16: 2,000 empty documents are one audit entry, not 2,000 fsynced ones."""
+    http, headers, settings = engine
+    before = len(audit_lines(settings))
+    answer = http.post(
+        "/api/assemblies/import/batch", headers=headers, json={"documents": [{"document": {}}] * 2000}
+    )
+    assert answer.status_code == 200 and answer.json()["failed"] == 2000, answer.text
+    [entry] = audit_lines(settings)[before:]
+    assert (entry["action"], entry["outcome"]) == ("assembly.import", "failed")
+    assert entry["detail"].startswith("2000 of 2000 document(s) of a batch refused: document 0: ")
+    assert entry["detail"].endswith("and 1997 more")

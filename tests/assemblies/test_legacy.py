@@ -15,6 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from assembly_engine import input_limits as limits
 from assembly_engine.domain.types import AssemblyKind, PayloadType
 from assembly_engine.input_limits import BIDI_CONTROLS
 from assembly_engine.services.assemblies import legacy
@@ -1115,11 +1116,12 @@ JSON_VALUES = st.recursive(
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
     max_leaves=6,
 )
-# Names are one line of visible text (input_limits): no controls, separators or bidi marks.
+# What a one-line name may hold (input_limits): no controls, separators or format
+# characters (Cf, the bidi controls among them); names are kept in NFC and never blank.
 ONE_LINE = st.characters(
-    blacklist_categories=("Cs", "Cc", "Zl", "Zp"), blacklist_characters=sorted(BIDI_CONTROLS)
+    blacklist_categories=("Cs", "Cc", "Zl", "Zp", "Cf"), blacklist_characters=sorted(BIDI_CONTROLS)
 )
-NAMES = st.text(ONE_LINE, min_size=1, max_size=20).filter(lambda s: s.strip() != "")
+NAMES = st.text(ONE_LINE, min_size=1, max_size=20).map(limits.nfc).filter(lambda s: not limits.is_blank(s))
 SAFE_FILE_NAMES = st.from_regex(r"[A-Za-z0-9_][A-Za-z0-9_ ()-]{0,12}(\.[a-z0-9]{1,4})?", fullmatch=True)
 UNKNOWN_KEYS = st.sampled_from(["author", "legacy_id", "created", "notes", "x-custom", "icon"])
 VARIABLE_TYPES = st.sampled_from(
@@ -1133,9 +1135,10 @@ def variable_lists(draw: st.DrawFn) -> list[dict[str, Any]]:
     optional: dict[str, st.SearchStrategy[Any]] = {
         "label": st.none() | st.text(ONE_LINE, max_size=10),
         "type": VARIABLE_TYPES,
-        "default": JSON_VALUES,
+        # A text default and a description are free text: NUL is refused there (input_limits).
+        "default": JSON_VALUES.filter(lambda v: not (isinstance(v, str) and "\x00" in v)),
         "required": st.booleans(),
-        "description": st.text(max_size=20),
+        "description": st.text(max_size=20).filter(lambda s: "\x00" not in s),
         "options": st.lists(st.text(max_size=5), max_size=3),
         "placeholder": st.text(max_size=5),
     }
@@ -1213,7 +1216,10 @@ def script_documents(draw: st.DrawFn) -> dict[str, Any]:
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(doc=script_documents(), tags=st.lists(st.text(ONE_LINE, max_size=8), max_size=3))
+@given(
+    doc=script_documents(),
+    tags=st.lists(st.text(ONE_LINE, max_size=8).filter(lambda s: not limits.is_blank(s)), max_size=3),
+)
 def test_property_script_documents_round_trip(doc: dict[str, Any], tags: list[str]) -> None:
     before = copy.deepcopy(doc)
     imported = parse_document(json.dumps(doc).encode("utf-8"))

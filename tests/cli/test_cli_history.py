@@ -3,6 +3,8 @@ against a running engine (over HTTP) and in-process (no engine running)."""
 
 from __future__ import annotations
 
+import json
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -113,3 +115,42 @@ def test_history_prune_in_process(cli: Cli) -> None:
     assert "removed 0 revision(s)" in human and "trash_days=forever" in human
     bad = cli.run("history", "prune", "--keep", "-1")
     assert bad.returncode == 2
+
+
+def test_diff_of_huge_revisions_is_bounded(cli: Cli, running: EngineProcess) -> None:
+    """Issue 23 #15: revisions of 1.4 MB whose lines repeat (difflib's quadratic case: over
+    100 s here before) are compared in seconds, as one replaced block past the exact limit."""
+    import random
+
+    headers = running.login()
+    rng = random.Random(3)
+
+    def text() -> str:
+        return "".join(f"Write-Host {rng.randint(0, 300)}\n" for _ in range(100_000))
+
+    with running.client() as http:
+        created = http.post(
+            "/api/assemblies",
+            headers=headers,
+            json={
+                "display_name": "Huge",
+                "assembly_kind": "script",
+                "assembly_type": "powershell",
+                "payload": {"script": "# head\n" + text()},
+            },
+        )
+        assert created.status_code == 201, created.text
+        guid = created.json()["assembly_guid"]
+        updated = http.put(
+            f"/api/assemblies/{guid}", headers=headers, json={"payload": {"script": "# head\n" + text()}}
+        )
+        assert updated.status_code == 200, updated.text
+    started = time.monotonic()
+    result = cli.run("diff", guid, "1", "2", "--json", timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert time.monotonic() - started < 30
+    diff = json.loads(result.stdout)["diff"]
+    assert diff.startswith(
+        f"--- {guid} revision 1\n+++ {guid} revision 2\n@@ -1,100001 +1,100001 @@\n # head\n"
+    )
+    assert diff.count("\n-") == 100_000 and diff.count("\n+") == 100_000 + 1  # +++ header

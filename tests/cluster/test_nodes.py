@@ -132,3 +132,41 @@ def test_a_notification_connection_cut_off_is_caught_up(node_pair: NodePair) -> 
         lambda: all(get(b, f"/api/assemblies/{g}", on_b).status_code == 200 for g in guids),
         "node B to catch up after its feed reconnected",
     )
+
+
+def test_updates_without_an_expected_revision_all_succeed_under_contention(node_pair: NodePair) -> None:
+    """Issue 23, O2: a change without If-Match is planned again until its deadline, not a
+    number of times, so contention through both nodes never makes it a 409."""
+    a, b = node_pair.a, node_pair.b
+    on_a, on_b = a.login(), b.login()
+    created = httpx.post(f"{a.url}/api/assemblies", json=new_script("contended"), headers=on_a, timeout=30)
+    assert created.status_code == 201, created.text
+    guid = created.json()["assembly_guid"]
+    writers, updates = 6, 12  # per node: loopback only, bounded
+    barrier = threading.Barrier(2 * writers)
+    statuses: list[int] = []
+
+    def write(engine: EngineProcess, headers: dict[str, str], name: str) -> None:
+        with httpx.Client(timeout=60) as http:
+            barrier.wait()
+            for i in range(updates):
+                answer = http.put(
+                    f"{engine.url}/api/assemblies/{guid}", json={"summary": f"{name}-{i}"}, headers=headers
+                )
+                statuses.append(answer.status_code)
+
+    threads = [
+        threading.Thread(target=write, args=(engine, headers, f"{label}{n}"))
+        for n in range(writers)
+        for engine, headers, label in ((a, on_a, "A"), (b, on_b, "B"))
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert statuses.count(200) == len(statuses) == 2 * writers * updates, sorted(set(statuses))
+    final = wait_until(
+        lambda: (r := get(a, f"/api/assemblies/{guid}", on_a).json())["revision"] == 1 + len(statuses) and r,
+        "node A to serve every update",
+    )
+    assert final["revision"] == 1 + 2 * writers * updates

@@ -18,7 +18,9 @@ def official_with_variables(engine: Engine) -> dict:
     with engine.api() as api:
         params = {"domain": "official", "kind": "script", "limit": 200}
         items = api.get("/api/assemblies", params=params).json()["items"]
-    with_variables = [i for i in items if i["metadata"].get("variables")]
+        # List items leave metadata out: the detail has it.
+        details = [api.get(f"/api/assemblies/{i['assembly_guid']}").json() for i in items]
+    with_variables = [i for i in details if i["metadata"].get("variables")]
     assert with_variables, "no official script with variables"
     return max(
         with_variables, key=lambda i: max(len(v.get("description") or "") for v in i["metadata"]["variables"])

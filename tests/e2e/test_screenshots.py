@@ -16,7 +16,9 @@ pytestmark = pytest.mark.e2e
 def first_of_kind(engine: Engine, kind: str) -> str:
     with engine.api() as api:
         items = api.get("/api/assemblies", params={"kind": kind, "limit": 50}).json()["items"]
-    with_variables = [i for i in items if i["metadata"].get("variables")]
+        # List items leave metadata out: the detail has it.
+        details = [api.get(f"/api/assemblies/{i['assembly_guid']}").json() for i in items]
+    with_variables = [i for i in details if i["metadata"].get("variables")]
     return (with_variables or items)[0]["assembly_guid"]
 
 

@@ -19,6 +19,7 @@ import SignIn from "./pages/SignIn.jsx";
 // grid (list) nor the code editor (editor), the bulk of the bundle.
 const AssemblyList = lazy(() => import("./pages/AssemblyList.jsx"));
 const AssemblyEditor = lazy(() => import("./pages/AssemblyEditor.jsx"));
+const TokensPage = lazy(() => import("./pages/Tokens.jsx"));
 
 const THEME_KEY = "ae-theme";
 
@@ -160,6 +161,7 @@ export default function App() {
   let page;
   if (current.page === "new") page = <AssemblyEditor key={`new-${current.kind}`} kind={current.kind} />;
   else if (current.page === "edit") page = <AssemblyEditor key={current.guid} guid={current.guid} />;
+  else if (current.page === "tokens") page = <TokensPage />;
   else page = <AssemblyList />;
 
   return (

@@ -144,6 +144,13 @@ export const Auth = {
   logout: () => api("/api/auth/logout", { method: "POST" }),
 };
 
+export const Tokens = {
+  list: () => api("/api/tokens"),
+  create: (name, scopes, expiresInDays) =>
+    api("/api/tokens", { method: "POST", body: { name, scopes, expires_in_days: expiresInDays } }),
+  revoke: (id) => api(`/api/tokens/${enc(id)}`, { method: "DELETE" }),
+};
+
 export const DevMode = {
   state: () => api("/api/assemblies/dev-mode"),
   enable: (password, reason) =>

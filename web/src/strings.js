@@ -28,6 +28,33 @@ const S = {
     darkTheme: "Switch to dark theme",
     userMenu: "Account",
     home: "Assembly Engine: back to the assemblies list",
+    tokens: "API tokens",
+  },
+  tokens: {
+    title: "API tokens",
+    intro:
+      "Tokens let programs (runners, CI jobs) use the engine as you, limited to the scopes you choose. " +
+      "A token never has Dev Mode and cannot manage users or tokens.",
+    adminIntro: "As an administrator you see, and may revoke, every user's tokens.",
+    name: "Name",
+    scopes: "Scopes",
+    days: "Lifetime in days",
+    create: "Create token",
+    created: "Copy this token now: it is shown only once.",
+    copy: "Copy",
+    copied: "Token copied",
+    done: "Done",
+    revoke: "Revoke",
+    revokeConfirm: (name) => `Revoke the token "${name}"? Programs using it stop working at once.`,
+    revoked: (name) => `Token "${name}" revoked`,
+    none: "No tokens yet.",
+    columns: { name: "Name", owner: "Owner", scopes: "Scopes", expires: "Expires", lastUsed: "Last used", status: "Status" },
+    never: "never",
+    scopeHelp: {
+      "assemblies:read": "list, search, open and export assemblies",
+      "assemblies:write": "create, change, import and delete (your write rights, never Dev Mode)",
+      "metrics:read": "read metrics",
+    },
   },
   domains: {
     official: "Official",
@@ -212,6 +239,15 @@ const S = {
     timeoutInvalid: "The timeout must be a whole number of seconds.",
     notFound: "This assembly does not exist (it may have been deleted).",
     unsavedPrompt: "You have unsaved changes. Leave anyway?",
+  },
+  checks: {
+    title: (n) => (n ? `Problems (${n})` : "No problems found"),
+    count: (errors, others) =>
+      `${errors} error${errors === 1 ? "" : "s"}${others ? ` · ${others} warning${others === 1 ? "" : "s"}` : ""}`,
+    countTitle: "Script check of the text in the editor",
+    unavailable: (name) => `Not checked: ${name} is not available on the engine.`,
+    timedOut: (name) => `${name} did not finish within the check's time limit.`,
+    failed: (name) => `${name} ended without an answer (a limit was reached).`,
   },
   history: {
     title: "History",

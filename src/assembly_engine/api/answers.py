@@ -96,8 +96,9 @@ class Health(Answer):
 
 
 # -- assemblies --------------------------------------------------------------------------
-class AssemblyView(Answer):
-    """An assembly as the list shows it (``payload_guid`` for admins only)."""
+class ListItem(Answer):
+    """An assembly as the list shows it (``payload_guid`` for admins only); the detail adds
+    ``metadata``."""
 
     assembly_guid: str
     display_name: str
@@ -117,7 +118,6 @@ class AssemblyView(Answer):
     updated_at: str
     created_by: str | None
     updated_by: str | None
-    metadata: dict[str, Any]
     tags: list[str]
     payload_guid: str | None = None
     signature: Literal["verified", "modified", "unsigned"] | None = Field(
@@ -126,6 +126,12 @@ class AssemblyView(Answer):
     vendor: dict[str, Any] | None = Field(
         default=None, description="a deprecated official assembly: status, note, replaced_by"
     )
+
+
+class AssemblyView(ListItem):
+    """An assembly as a write answers it: the list's columns and its metadata."""
+
+    metadata: dict[str, Any]
 
 
 class Attachment(Answer):
@@ -161,6 +167,37 @@ class AssemblyDetail(AssemblyView):
     payload: ScriptPayload | WorkflowPayload
 
 
+class CheckDiagnostic(Answer):
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+    severity: Literal["error", "warning", "info"]
+    code: str
+    message: str
+    source: str
+
+
+class CheckerState(Answer):
+    name: str
+    available: bool
+    timed_out: bool
+    seconds: float
+    failed: str | None = None
+
+
+class CheckAnswer(Answer):
+    """A script check (Docs/script-checks.md)."""
+
+    language: str
+    checksum: str
+    counts: dict[str, int]
+    has_errors: bool
+    timed_out: bool
+    diagnostics: list[CheckDiagnostic]
+    checkers: list[CheckerState]
+
+
 class Deleted(Answer):
     """A delete is queued: the assembly is gone from the list at once."""
 
@@ -175,7 +212,7 @@ class QueueDepth(Answer):
 
 
 class ListPage(Answer):
-    items: list[AssemblyView]
+    items: list[ListItem]
     total: int
     queue: QueueDepth
 
@@ -284,7 +321,7 @@ class RevisionDetail(AssemblyView):
     payload: ScriptPayload | WorkflowPayload
 
 
-class DeletedAssembly(AssemblyView):
+class DeletedAssembly(ListItem):
     deleted_at: str
     deleted_by: str | None
 

@@ -16,11 +16,22 @@ from fastapi import FastAPI
 from assembly_engine.api.client_origin import ClientOrigin, parse_trusted_proxies
 from assembly_engine.api.errors import install_error_handlers
 from assembly_engine.api.fast_lane import FastLane
+from assembly_engine.api.head_requests import HeadAsGet
 from assembly_engine.api.limits import BodySizeLimit
 from assembly_engine.api.metrics_listener import start_metrics_listener
 from assembly_engine.api.request_telemetry import RequestTelemetry
 from assembly_engine.api.responses import JsonResponse
-from assembly_engine.api.routes import admin, assemblies, auth, dev_mode, health, metrics, users
+from assembly_engine.api.routes import (
+    admin,
+    assemblies,
+    auth,
+    checks,
+    dev_mode,
+    health,
+    metrics,
+    tokens,
+    users,
+)
 from assembly_engine.api.security_headers import SecurityHeaders
 from assembly_engine.api.web import install_web_ui
 from assembly_engine.config import Settings
@@ -99,10 +110,11 @@ def create_app(
     )
     app.add_middleware(ClientOrigin, trusted_proxies=trusted_proxies)
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(HeadAsGet)  # every inner layer sees the GET a HEAD stands for
     app.add_middleware(RequestTelemetry, direct_paths=frozenset({"/api/assemblies"}))  # outermost
     # The assembly routes early: the list is by far the busiest route. Dev Mode's
     # /api/assemblies/dev-mode must come before the assemblies' /{guid}.
-    for module in (dev_mode, assemblies, health, auth, users, admin, metrics):
+    for module in (dev_mode, checks, assemblies, health, auth, users, tokens, admin, metrics):
         app.include_router(module.router)
     install_web_ui(app)  # last: its catch-all route must not shadow the API
     return app

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from fastapi import Depends, Request
 
 from assembly_engine.api.errors import ApiError
+from assembly_engine.api.token_scopes import required_scope
 from assembly_engine.domain.types import Role
 from assembly_engine.services.auth.policy import Actor
 from assembly_engine.services.auth.sessions import Session
@@ -44,7 +45,10 @@ class RequestAuth:
     via_cookie: bool
 
 
-BAD_AUTHORIZATION = "The Authorization header must be 'Bearer <token>' from POST /api/auth/login."
+BAD_AUTHORIZATION = (
+    "The Authorization header must be 'Bearer <token>' with a token from POST /api/auth/login "
+    "or POST /api/tokens."
+)
 UNKNOWN_TOKEN = "The token is unknown, expired or revoked; sign in again (POST /api/auth/login)."
 
 
@@ -99,6 +103,13 @@ async def authenticate(request: Request, engine: Services) -> RequestAuth:
     if not via_cookie and engine.is_cli_token(token) and _is_local(request):
         cli = Caller(Actor("cli", Role.ADMIN, True), session="cli", local_cli=True, address=address)
         return RequestAuth(cli, None, token, via_cookie=False)
+    if not via_cookie and engine.tokens.looks_like_token(token):
+        # An API token: its owner, limited to its scopes; never a cookie, so no CSRF check.
+        assert token is not None
+        scope = required_scope(request.method, request.url.path)
+        action = f"{request.method} {request.url.path}"
+        use = engine.tokens.authenticate(token, scope=scope, address=address, action=action)
+        return RequestAuth(use.caller, None, token, via_cookie=False)
     caller, session = engine.accounts.resolve(token)
     caller = replace(caller, address=address)
     if token is not None and session is None and not via_cookie:
@@ -119,6 +130,24 @@ async def authenticate(request: Request, engine: Services) -> RequestAuth:
 
 
 Auth = Annotated[RequestAuth, Depends(authenticate)]
+
+
+async def authenticate_or_anonymous(request: Request, engine: Services) -> RequestAuth:
+    """As :func:`authenticate`, but a Bearer token that stopped working makes the caller
+    anonymous instead of 401 (``GET /api/auth/session`` answers 200 either way, §7)."""
+    try:
+        return await authenticate(request, engine)
+    except ApiError as exc:
+        if exc.status != 401:
+            raise
+    try:
+        token, via_cookie = presented_credential(request.headers, request.cookies)
+    except MalformedAuthorization:
+        token, via_cookie = None, False
+    return RequestAuth(Caller(None, address=client_address(request)), None, token, via_cookie)
+
+
+AuthOrAnonymous = Annotated[RequestAuth, Depends(authenticate_or_anonymous)]
 
 NOT_SIGNED_IN = "Sign in first (POST /api/auth/login)."
 

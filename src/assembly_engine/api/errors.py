@@ -22,12 +22,14 @@ ERROR_STATUS: dict[str, int] = {
     "unauthorized": 401,
     "forbidden": 403,
     "dev_mode_required": 403,
+    "insufficient_scope": 403,
     "not_found": 404,
     "method_not_allowed": 405,
     "conflict": 409,
     "integrity_error": 409,
     "payload_too_large": 413,
     "invalid_document": 422,
+    "check_failed": 422,
     "not_an_assembly": 422,
     "too_many_requests": 429,
     "database_busy": 503,
@@ -100,7 +102,15 @@ def install_error_handlers(app: FastAPI) -> None:
             headers["Retry-After"] = str(retry_after)
         elif exc.code == "storage_error":
             headers["Retry-After"] = "30"
-        return error_response(ERROR_STATUS.get(exc.code, 400), exc.code, exc.message, headers)
+        response = error_response(ERROR_STATUS.get(exc.code, 400), exc.code, exc.message, headers)
+        extra = getattr(exc, "extra", None)  # a refusal's details (check_failed: the diagnostics)
+        if extra:
+            response = JsonResponse(
+                {"error": exc.code, "message": exc.message, **extra},
+                status_code=response.status_code,
+                headers=headers,
+            )
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JsonResponse:

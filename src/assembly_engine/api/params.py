@@ -11,6 +11,7 @@ import re
 from typing import Annotated
 
 from fastapi import Header, Path
+from pydantic import BeforeValidator
 from starlette.convertors import Convertor, register_url_convertor
 from starlette.routing import BaseRoute, Match
 from starlette.types import Scope
@@ -51,7 +52,17 @@ AssemblyId = Annotated[
     ),
 ]
 
-RevisionNumber = Annotated[int, Path(ge=1, le=2**53, description="a revision number")]
+
+def _plain_revision(value: object) -> object:
+    # "01", "+1" or " 1" would otherwise name revision 1: one revision, one address.
+    if isinstance(value, str) and not re.fullmatch(r"[1-9][0-9]*", value):
+        raise ValueError("a revision number is written in digits without a leading zero, such as 3")
+    return value
+
+
+RevisionNumber = Annotated[
+    int, Path(ge=1, le=2**53, description="a revision number"), BeforeValidator(_plain_revision)
+]
 
 IF_MATCH_PATTERN = re.compile(r'[ \t]*(?:W/)?"*([0-9]{1,12})"*[ \t]*')
 

@@ -55,11 +55,17 @@ class SecurityHeaders:
 def _ascii_fallback(file_name: str) -> str:
     """The name for clients that ignore ``filename*``: accents dropped, the rest ``_``."""
     folded = unicodedata.normalize("NFKD", file_name).encode("ascii", "ignore").decode("ascii")
-    safe = "".join(c if c.isalnum() or c in "._- " else "_" for c in folded).strip(" .")
+    safe = "".join(c if c.isalnum() or c in "._- " else "_" for c in folded)
+    # Split off the extension first: stripping first turned "отчёт.txt" (".txt" once
+    # folded) into a file named "txt".
     stem, dot, suffix = safe.rpartition(".")
-    if dot and not stem.strip("_ "):  # nothing readable left before the extension
-        return f"download.{suffix}"
-    return safe[:150] if safe.strip("_ ") else "download"
+    stem, suffix = stem.strip(" ."), suffix.strip(" .")
+    if not dot or not suffix.strip("_"):
+        whole = safe.strip(" .")
+        return whole[:150] if whole.strip("_ ") else "download"
+    if not stem.strip("_ "):  # nothing readable left before the extension
+        return f"download.{suffix[:20]}"
+    return f"{stem}.{suffix}"[:150]
 
 
 def attachment_disposition(file_name: str) -> str:

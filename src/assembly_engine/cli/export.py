@@ -128,13 +128,16 @@ def export(
         written: list[dict[str, Any]] = []
         taken: set[Path] = set()
 
-        def fetch(item: dict[str, Any]) -> Any:
-            return client.call("GET", f"/api/assemblies/{item['assembly_guid']}/export")
+        def fetch(item: dict[str, Any]) -> tuple[dict[str, Any], Any]:
+            document = client.call("GET", f"/api/assemblies/{item['assembly_guid']}/export")
+            if file_format == "raw" and "metadata" not in item:  # list items leave it out
+                item = client.call("GET", f"/api/assemblies/{item['assembly_guid']}")
+            return item, document
 
         # Several requests in flight: the engine's audit log group-commits their entries.
         with ThreadPoolExecutor(max_workers=EXPORT_REQUESTS) as pool:
-            documents = list(pool.map(fetch, targets))
-        for item, document in zip(targets, documents, strict=True):
+            fetched = list(pool.map(fetch, targets))
+        for item, document in fetched:
             if file_format == "raw":
                 written.append(_write_raw(out_dir, item, document, taken))
                 continue

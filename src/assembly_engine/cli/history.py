@@ -10,6 +10,7 @@ from rich.table import Table
 
 from assembly_engine.cli.common import NaturalGroup, console, emit, json_option, run
 from assembly_engine.cli.connection import EngineClient
+from assembly_engine.cli.text_diff import unified_diff
 
 
 class HistoryGroup(NaturalGroup):
@@ -126,7 +127,6 @@ DIFFED_FIELDS = ("display_name", "summary", "category", "assembly_type", "versio
 def diff(ctx: click.Context, guid: str, a: int, b: int | None, as_json: bool) -> None:
     """Unified diff of GUID's script/playbook/workflow and changed fields between revisions
     A and B (B: the current revision)."""
-    import difflib
 
     def work(client: EngineClient) -> None:
         older = client.call("GET", f"/api/assemblies/{guid}/revisions/{a}")
@@ -141,13 +141,11 @@ def diff(ctx: click.Context, guid: str, a: int, b: int | None, as_json: bool) ->
             for name in DIFFED_FIELDS
             if older.get(name) != newer.get(name)
         }
-        main_file = "".join(
-            difflib.unified_diff(
-                _revision_text(older),
-                _revision_text(newer),
-                fromfile=f"{guid} revision {a}",
-                tofile=f"{guid} revision {target}",
-            )
+        main_file = unified_diff(  # bounded: a huge revision cannot make it quadratic
+            _revision_text(older),
+            _revision_text(newer),
+            fromfile=f"{guid} revision {a}",
+            tofile=f"{guid} revision {target}",
         )
         old_files = {f["file_name"]: f.get("size") for f in (older.get("payload") or {}).get("files", [])}
         new_files = {f["file_name"]: f.get("size") for f in (newer.get("payload") or {}).get("files", [])}

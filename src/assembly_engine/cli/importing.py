@@ -37,6 +37,7 @@ from rich.text import Text
 
 from assembly_engine.cli.common import DOMAINS, emit, json_option, run
 from assembly_engine.cli.connection import CliError, EngineClient
+from assembly_engine.storage.files import library_tree
 
 DOCUMENT_SUFFIXES = (".json", ".yml", ".yaml")
 SCRIPT_SUFFIXES = (".ps1", ".bat", ".cmd", ".sh", ".py")  # plain scripts, sent byte for byte
@@ -96,10 +97,14 @@ def discover(paths: tuple[Path, ...]) -> Discovery:
     found = Discovery()
     for root, path in enumerate(paths):
         if path.is_dir():
-            files = sorted(p for p in path.rglob("*") if p.is_file())
+            tree = library_tree.walk(path)  # links and what leaves the folder are refused
+            files = tree.files
             consumed: set[Path] = set()
             for manifest in (p for p in files if _is_manifest(p)):
                 consumed |= _manifest(found, manifest, root)
+            for refused, reason in tree.refused:
+                if refused not in consumed:  # a manifest's entry reports it already
+                    found.fail(refused, root, reason)
             for child in files:
                 if child not in consumed:
                     _file(found, child, root, base=path)
@@ -122,7 +127,7 @@ def _manifest(found: Discovery, manifest: Path, root: int) -> set[Path]:
     consumed = {manifest}
     try:
         entries = json.loads(manifest.read_bytes())
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:
         found.fail(manifest, root, f"Tactical RMM manifest cannot be read: {exc}")
         return consumed
     if not isinstance(entries, list):
@@ -138,8 +143,12 @@ def _manifest(found: Discovery, manifest: Path, root: int) -> set[Path]:
             continue
         script = scripts / file_name
         consumed.add(script)
+        problem = library_tree.entry_problem(script, manifest.parent.resolve())
+        if problem is not None:
+            found.fail(script, root, f"named by {manifest.name} entry {index} but {problem}")
+            continue
         try:
-            raw = script.read_bytes()
+            raw = library_tree.read_inside(script)
         except OSError as exc:
             found.fail(
                 script,
@@ -180,7 +189,7 @@ def _file(found: Discovery, path: Path, root: int, *, base: Path | None) -> None
         found.skip(path, root, NOT_A_DOCUMENT)
         return
     try:
-        raw = path.read_bytes()
+        raw = library_tree.read_inside(path) if base is not None else path.read_bytes()
     except OSError as exc:
         found.fail(path, root, f"cannot read: {exc.strerror or exc}")
         return
@@ -195,6 +204,9 @@ def _file(found: Discovery, path: Path, root: int, *, base: Path | None) -> None
             document = json.loads(raw)
         except ValueError as exc:
             found.fail(path, root, f"not valid JSON: {exc}")
+            return
+        except RecursionError:
+            found.fail(path, root, "not readable as JSON: it is nested too deeply")
             return
         file_name = path.name
     else:

@@ -17,6 +17,7 @@ from pathlib import Path
 import click
 from rich.table import Table
 
+from assembly_engine.cli.check import check_command
 from assembly_engine.cli.common import DOMAINS, NaturalGroup, console, emit, json_option, run, settings_of
 from assembly_engine.cli.connection import CliError, EngineClient, engine_client, running_engine_client
 from assembly_engine.cli.export import export
@@ -24,6 +25,7 @@ from assembly_engine.cli.history import diff, history, restore, undelete
 from assembly_engine.cli.importing import import_command
 from assembly_engine.cli.official import official
 from assembly_engine.cli.storage import migrate_storage
+from assembly_engine.cli.tokens import tokens
 from assembly_engine.cli.users import users
 from assembly_engine.config import Settings
 from assembly_engine.services.container import engine_running
@@ -64,6 +66,7 @@ def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
     import uvicorn
 
     from assembly_engine.api.app import create_app
+    from assembly_engine.api.connections import engine_protocol
 
     settings = settings_of(ctx).with_overrides(host=host, port=port)
     taken = engine_running(settings)
@@ -85,6 +88,7 @@ def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
         log_level="warning",
         timeout_graceful_shutdown=30,
         proxy_headers=False,
+        http=engine_protocol(),  # header, time and connection limits (api/connections.py)
     )
     if getattr(app.state, "startup_error", None) is not None:
         sys.exit(3)
@@ -235,7 +239,19 @@ def verify(ctx: click.Context, fix: bool, grace_seconds: float, as_json: bool) -
 
 
 # Added here so that `assemblies --help` lists the commands in this order.
-for command in (import_command, export, history, diff, restore, undelete, users, migrate_storage, official):
+for command in (
+    import_command,
+    export,
+    history,
+    diff,
+    restore,
+    undelete,
+    users,
+    tokens,
+    migrate_storage,
+    check_command,
+    official,
+):
     main.add_command(command)
 
 

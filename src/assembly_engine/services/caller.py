@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import json
 import logging
 import threading
@@ -16,7 +17,7 @@ from typing import Any
 from assembly_engine.domain.clock import utc_iso, utc_now
 from assembly_engine.domain.types import Domain
 from assembly_engine.services.audit import AuditEvent, AuditLog, Outcome
-from assembly_engine.services.auth.policy import Actor, Decision
+from assembly_engine.services.auth.policy import DEV_MODE_REQUIRED, Actor, Decision
 from assembly_engine.services.errors import EngineError, denied
 
 
@@ -28,6 +29,7 @@ class Caller:
     session: str | None = None
     local_cli: bool = False  # the `assemblies` CLI on the engine's own machine
     address: str | None = None  # the client's address (api/client_origin.py decides it)
+    scopes: frozenset[str] | None = None  # an API token's scopes; None for a session
 
     @property
     def username(self) -> str | None:
@@ -39,6 +41,11 @@ class Caller:
 
 
 ANONYMOUS = Caller(None)
+
+TOKEN_WITHOUT_DEV_MODE = (
+    "This needs Dev Mode, which API tokens never have: sign in as an admin and enable Dev Mode "
+    "for changes to Official and Community."
+)
 
 log = logging.getLogger("assembly_engine.audit")
 
@@ -59,14 +66,30 @@ def _minute_text(minute: int) -> str:
     return datetime.fromtimestamp(minute * 60, tz=UTC).strftime("%Y-%m-%dT%H:%MZ")
 
 
-class AnonymousRefusals:
-    """Counts anonymous refusals per client address per minute.
+def subnet_of(address: str) -> str:
+    """The network an address is counted under: its /24 (IPv4) or /64 (IPv6). One machine
+    can send from many addresses of its network; anything that is no IP address (a test
+    client's name, a socket path) counts as itself."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    prefix = 24 if ip.version == 4 else 64
+    return str(ipaddress.ip_network(f"{ip}/{prefix}", strict=False))
 
-    A flood of anonymous requests must not become a flood of fsynced audit entries. So the
-    first refusal of an address in a minute is written at once, as always; the rest of
-    that minute is counted and written as one summary entry (``refused.anonymous``, with
-    the count and the actions) as soon as the minute is over and any audit entry is
-    written, or when the engine stops.
+
+def _clients(key: str) -> str:
+    return f"[clients in {key}]" if "/" in key else f"[client {key}]"
+
+
+class AnonymousRefusals:
+    """Counts anonymous refusals per client network (:func:`subnet_of`) per minute.
+
+    A flood of anonymous requests must not become a flood of fsynced audit entries, not
+    even from many addresses of one network. So the first refusal of a network in a minute
+    is written at once, naming its address; the rest of that minute is counted and written
+    as one summary entry (``refused.anonymous``, with the count and the actions) as soon
+    as the minute is over and any audit entry is written, or when the engine stops.
     """
 
     MAX_ACTIONS = 20  # distinct actions named in one summary; the rest are "other"
@@ -79,8 +102,10 @@ class AnonymousRefusals:
         self._scanned_minute: int | None = None  # due() has nothing more before the next minute
 
     def count(self, address: str, action: str) -> bool:
-        """Count one refusal; True when it is the first of its minute (write it in full)."""
+        """Count one refusal; True when it is the first of its network's minute (write it
+        in full)."""
         minute = int(self._clock() // 60)
+        address = subnet_of(address)
         with self._lock:
             current = self._minutes.get(address)
             if current is None or current.minute != minute:
@@ -154,7 +179,7 @@ class Auditor:
                 AuditEvent(
                     action="refused.anonymous",
                     outcome=Outcome.DENIED,
-                    detail=f"{minute.more} more anonymous refusal(s) [client {address}] in the minute "
+                    detail=f"{minute.more} more anonymous refusal(s) {_clients(address)} in the minute "
                     f"{_minute_text(minute.minute)}: {actions}",
                 )
             )
@@ -269,8 +294,11 @@ class Auditor:
         """Raise denied (after auditing the denial) unless the decision allows."""
         if decision.allowed:
             return
-        self.record(caller, action, Outcome.DENIED, domain=domain, guid=guid, detail=decision.message)
-        raise denied(decision.error or "forbidden", decision.message)
+        message = decision.message
+        if caller.scopes is not None and decision.error == DEV_MODE_REQUIRED:
+            message = TOKEN_WITHOUT_DEV_MODE  # the usual hint names a switch tokens cannot use
+        self.record(caller, action, Outcome.DENIED, domain=domain, guid=guid, detail=message)
+        raise denied(decision.error or "forbidden", message)
 
 
 def _parse_note(note: str) -> tuple[str, AuditEvent]:

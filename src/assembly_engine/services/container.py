@@ -6,7 +6,7 @@ import hmac
 import logging
 import secrets
 import sys
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -17,12 +17,17 @@ from assembly_engine.services.assemblies.history import HistoryService
 from assembly_engine.services.assemblies.service import AssemblyService
 from assembly_engine.services.audit import AuditLog, Outcome
 from assembly_engine.services.auth.accounts import AccountService
+from assembly_engine.services.auth.api_tokens import TokenService
 from assembly_engine.services.auth.dev_mode import DevModeService
 from assembly_engine.services.auth.sessions import SessionService
+from assembly_engine.services.auth.sign_in import SignInLanes
 from assembly_engine.services.auth.throttle import PasswordGate, PasswordThrottle
 from assembly_engine.services.auth.users import UserService
 from assembly_engine.services.caller import Auditor, Caller
+from assembly_engine.services.checks.gate import ScriptChecks, ScriptDrafts, parse_blocking
+from assembly_engine.services.checks.runner import CheckLimits, CheckRunner
 from assembly_engine.services.maintenance import MaintenanceService
+from assembly_engine.services.orphan_sweep import OrphanSweeper
 from assembly_engine.storage.contract.interfaces import EngineStore
 from assembly_engine.storage.files import cli_access
 from assembly_engine.storage.files.cli_access import CLI_ACCESS_FILE
@@ -33,6 +38,20 @@ from assembly_engine.storage.runtime import AUDIT_FILE, StorageRuntime
 log = logging.getLogger("assembly_engine")
 
 __all__ = ["AUDIT_FILE", "CLI_ACCESS_FILE", "EngineServices", "engine_running", "running_engine_access"]
+
+
+def script_checks(settings: Settings) -> ScriptChecks:
+    """The script checks of ``settings`` (also the CLI's offline ``check``)."""
+    limits = CheckLimits(
+        timeout_seconds=settings.check_timeout_seconds,
+        memory_mb=settings.check_memory_mb,
+        workers=settings.check_workers,
+    )
+    try:
+        blocking = parse_blocking(settings.checks_block)
+    except ValueError as exc:
+        raise ValueError(f"ENGINE_CHECKS_BLOCK: {exc}") from None
+    return ScriptChecks(CheckRunner(limits), blocking)
 
 
 def engine_running(settings: Settings) -> str | None:
@@ -63,7 +82,12 @@ class EngineServices:
     history: HistoryService
     accounts: AccountService
     maintenance: MaintenanceService
+    tokens: TokenService
     cli_token: str
+    checks: ScriptChecks
+    drafts: ScriptDrafts
+    orphans: OrphanSweeper | None = None
+    sign_in_lanes: SignInLanes = field(default_factory=SignInLanes)  # awaited sign-ins
 
     @classmethod
     def open(
@@ -93,12 +117,14 @@ class EngineServices:
             passwords = PasswordGate(users, throttle)
             dev_mode = DevModeService(store, users, settings.dev_mode_ttl_seconds, passwords=passwords)
             auditor = Auditor(audit)
+            checks = script_checks(settings)
             assemblies = AssemblyService(
                 storage,
                 audit,
                 lock_retry_seconds=settings.lock_retry_seconds,
                 import_max_bytes=settings.import_max_bytes,
                 auditor=auditor,
+                checks=checks,
             )
             history = HistoryService(
                 assemblies.changes,
@@ -108,8 +134,17 @@ class EngineServices:
                 trash_days=settings.trash_days,
                 prune_interval=settings.history_prune_interval,
             )
+            orphans = OrphanSweeper(storage, storage.backend.maintenance(), settings.orphan_sweep_seconds)
             if start_worker:
                 history.start()
+                # The list's check counts for what was stored before this start.
+                checks.start_sweep(
+                    lambda: storage.cache.items(None),
+                    lambda item: storage.payloads.read(
+                        item.record.payload.payload_guid, item.record.payload.checksum or None
+                    ),
+                )
+                orphans.start()
             trust = storage.official_trust
             if trust.refused:  # the boot's official sync refused the staging copy (require)
                 auditor.record(
@@ -136,7 +171,11 @@ class EngineServices:
                     users, sessions, dev_mode, passwords, auditor, store.secret("audit-names")
                 ),
                 maintenance=MaintenanceService(storage, storage.backend.maintenance(), auditor),
+                tokens=TokenService(store, auditor, settings.token_max_days),
                 cli_token=secrets.token_urlsafe(32),
+                checks=checks,
+                drafts=ScriptDrafts(checks, auditor),
+                orphans=orphans,
             )
         except BaseException:
             storage.close()
@@ -144,6 +183,19 @@ class EngineServices:
 
     def is_cli_token(self, token: str | None) -> bool:
         return token is not None and hmac.compare_digest(token.encode(), self.cli_token.encode())
+
+    def credential_is_live(self, token: str) -> bool:
+        """A live session or API token (what it may do is decided later, per route)."""
+        if self.tokens.looks_like_token(token):
+            return self.tokens.is_live(token)
+        return self.sessions.resolve(token) is not None
+
+    def credential_owner(self, token: str) -> str | None:
+        """The user a live session or API token belongs to; None when it does not work."""
+        if self.tokens.looks_like_token(token):
+            return self.tokens.live_owner(token)
+        session = self.sessions.resolve(token)
+        return None if session is None else session.username
 
     def publish_cli_access(self, url: str) -> Path:
         """Write <home>/cli.json (owner-only) so the CLI can reach this running engine."""
@@ -167,6 +219,9 @@ class EngineServices:
     def close(self) -> None:
         self.withdraw_cli_access()
         self.history.close()
+        self.checks.close()
+        if self.orphans is not None:
+            self.orphans.close()
         self.auditor.flush_refusals()
         try:
             self.storage.close()

@@ -22,6 +22,7 @@ __all__ = [
     "DevModeRequired",
     "Forbidden",
     "EngineError",
+    "InsufficientScope",
     "IntegrityFailed",
     "InvalidInput",
     "NotAnAssemblyDocument",
@@ -44,6 +45,12 @@ class Forbidden(EngineError):
     """Signed in, but the caller may not do this."""
 
     code = "forbidden"
+
+
+class InsufficientScope(Forbidden):
+    """An API token without the scope the route needs (the message names it)."""
+
+    code = "insufficient_scope"
 
 
 class DevModeRequired(Forbidden):

@@ -7,6 +7,7 @@ Assembly bodies (``assemblies.inputs``), sign-in, users, admin and Dev Mode all 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from pydantic import (
@@ -43,36 +44,64 @@ def json_problem(value: Any, where: str = "the request") -> str | None:
     neither can be written as UTF-8 JSON, so both are refused here, at the edge, before
     anything reaches the journal. So are integers outside signed 64-bit, which SQLite and
     orjson cannot hold. Absurd nesting is refused too (it would exhaust the stack
-    of every encoder down the line). The answer names where the problem is.
+    of every encoder down the line). The answer names where the problem is; that path is
+    built only for a problem found (building one per value cost seconds per MiB of small
+    values, issue 23, 8).
     """
-    stack: list[tuple[Any, int, str]] = [(value, 1, where)]
+    # A trail is (parent trail, key) per container, never per scalar.
+    stack: list[tuple[Any, int, Trail]] = [(value, 1, None)]
+    if not isinstance(value, (dict, list)):
+        problem = _scalar_problem(value)
+        return None if problem is None else problem(where)
     while stack:
-        item, depth, path = stack.pop()
-        if isinstance(item, str):
-            if not item.isascii():
-                try:
-                    item.encode("utf-8")
-                except UnicodeEncodeError:
-                    return (
-                        f"{path} contains a lone UTF-16 surrogate (\\ud800-\\udfff), which "
-                        "cannot be stored as UTF-8 text"
-                    )
-        elif isinstance(item, float):
-            if not math.isfinite(item):
-                return NotJson(f"{path} contains NaN or Infinity, which {NOT_JSON}")
-        elif isinstance(item, int) and not isinstance(item, bool):
-            out_of_range = limits.integer_problem(item, path)
-            if out_of_range is not None:
-                return out_of_range
-        elif isinstance(item, (dict, list)):
-            if depth > MAX_NESTING:
-                return f"{path} is nested more than {MAX_NESTING} levels deep; flatten the document"
-            if isinstance(item, dict):
-                for key, child in item.items():
-                    stack.append((key, depth, f"{path} (a key)"))
-                    stack.append((child, depth + 1, f"{path}.{key}"))
-            else:
-                stack.extend((child, depth + 1, f"{path}[{i}]") for i, child in enumerate(item))
+        item, depth, trail = stack.pop()
+        if depth > MAX_NESTING:
+            deep = _path(where, trail)
+            return f"{deep} is nested more than {MAX_NESTING} levels deep; flatten the document"
+        pairs = item.items() if isinstance(item, dict) else enumerate(item)
+        for key, child in pairs:
+            if isinstance(key, str) and not key.isascii() and _scalar_problem(key) is not None:
+                return f"{_path(where, trail)} (a key) " + _SURROGATE
+            if isinstance(child, (dict, list)):
+                stack.append((child, depth + 1, (trail, key)))
+                continue
+            problem = _scalar_problem(child)
+            if problem is not None:
+                return problem(_path(where, (trail, key)))
+    return None
+
+
+Trail = tuple[Any, Any] | None
+_SURROGATE = "contains a lone UTF-16 surrogate (\\ud800-\\udfff), which cannot be stored as UTF-8 text"
+
+
+def _path(where: str, trail: Trail) -> str:
+    keys: list[Any] = []
+    while trail is not None:
+        trail, key = trail
+        keys.append(key)
+    return where + "".join(f"[{key}]" if isinstance(key, int) else f".{key}" for key in reversed(keys))
+
+
+def _scalar_problem(item: Any) -> Callable[[str], str] | None:
+    """None for a storable scalar, else a function of its path giving the problem."""
+    kind = type(item)
+    if kind is int:
+        if limits.INT64_MIN <= item <= limits.INT64_MAX:
+            return None
+        return lambda path: limits.integer_problem(item, path) or ""
+    if kind is str:
+        if item.isascii():
+            return None
+        try:
+            item.encode("utf-8")
+        except UnicodeEncodeError:
+            return lambda path: f"{path} {_SURROGATE}"
+        return None
+    if kind is float and not math.isfinite(item):
+        return lambda path: NotJson(f"{path} contains NaN or Infinity, which {NOT_JSON}")
+    if isinstance(item, int) and not isinstance(item, bool):  # an int subclass
+        return _scalar_problem(int(item))
     return None
 
 
@@ -115,7 +144,7 @@ class StrictModel(BaseModel):
 
 
 # A reason the Dev Mode service takes (dev_mode.validate_reason): one line, not blank.
-_LINE = r"[^\x00-\x1f\x7f-\x9f]"
+_LINE = limits.ONE_LINE_PATTERN[1:-2]  # one character of a one-line name
 _SPACE = r"[\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"  # str.strip's
 _VISIBLE = r"[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
 REASON_PATTERN = f"^{_SPACE}*{_VISIBLE}(?:{_LINE}*{_VISIBLE})?{_SPACE}*$"

@@ -19,7 +19,7 @@ from assembly_engine.config import Settings
 from assembly_engine.domain.clock import utc_now
 from assembly_engine.domain.types import Domain
 from assembly_engine.storage.cache.assembly_cache import AssemblyCache
-from assembly_engine.storage.contract.errors import Busy
+from assembly_engine.storage.contract.errors import Busy, StorageFailed
 from assembly_engine.storage.contract.interfaces import (
     AuditStore,
     DomainStores,
@@ -32,6 +32,7 @@ from assembly_engine.storage.contract.interfaces import (
 from assembly_engine.storage.contract.models import AssemblyRecord
 from assembly_engine.storage.contract.reports import SyncReport
 from assembly_engine.storage.contract.signatures import OfficialTrust, SignaturePolicy, untrusted_refusal
+from assembly_engine.storage.files.disk_space import full_disk_cause
 from assembly_engine.storage.library_payloads import LibraryPayloads
 from assembly_engine.storage.official.sync import sync_official, write_staging_copy
 from assembly_engine.storage.official.trust import TrustRules
@@ -152,8 +153,11 @@ class StorageRuntime:
                 backend.cache,
                 backend.boot_sync.trust or OfficialTrust(SignaturePolicy.OFF),
             )
-        except BaseException:
+        except BaseException as exc:
             lock.release()
+            cause = full_disk_cause(exc, settings.home)
+            if cause is not None:
+                raise StorageFailed(cause) from exc
             raise
 
     def library_payloads(self) -> LibraryPayloads:

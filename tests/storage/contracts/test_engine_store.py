@@ -169,3 +169,52 @@ def test_nodes_asking_for_a_new_secret_at_once_get_the_same_bytes(backend: Backe
     nodes = [backend.engine_store() for _ in range(3)]
     values = race(3, lambda i: nodes[i].secret("csrf"))
     assert len(set(values)) == 1 and len(values[0]) == 32
+
+
+def test_api_tokens_are_found_by_hash_and_judged_against_their_owner(backend: Backend) -> None:
+    store = backend.engine_store()
+    store.insert_user("alice", "hash", "admin", NOW)
+    store.insert_user("bob", "hash", "operator", NOW)
+    made = store.insert_token("tok_1", "hash-1", "ALICE", "runner", ["assemblies:read"], 100.0, 200.0)
+    assert made is not None
+    assert (made.id, made.username, made.name) == ("tok_1", "alice", "runner")
+    assert made.scopes == ("assemblies:read",)
+    assert (made.created_role, made.role) == ("admin", "admin")
+    assert not made.user_disabled and not made.revoked
+    assert made.last_used is None and (made.created_at, made.expires_at) == (100.0, 200.0)
+    assert store.insert_token("tok_x", "hash-x", "nobody", "n", ["metrics:read"], 100.0, 200.0) is None
+    store.insert_token("tok_2", "hash-2", "bob", "ci", ["assemblies:read", "assemblies:write"], 101.0, 300.0)
+    found = store.get_token_by_hash("hash-2")
+    assert found is not None and found.id == "tok_2"
+    assert found.scopes == ("assemblies:read", "assemblies:write")
+    assert store.get_token_by_hash("unknown") is None and store.get_token("tok_9") is None
+    assert [t.id for t in store.list_tokens()] == ["tok_1", "tok_2"]
+    assert [t.id for t in store.list_tokens("Bob")] == ["tok_2"]
+    # The owner's current role and state come with the row; the role at creation stays.
+    store.insert_user("carol", "hash", "admin", NOW)
+    assert store.update_user("alice", NOW, role="operator") == "updated"
+    demoted = store.get_token("tok_1")
+    assert demoted is not None and (demoted.created_role, demoted.role) == ("admin", "operator")
+    store.update_user("bob", NOW, disabled=True)
+    disabled = store.get_token_by_hash("hash-2")
+    assert disabled is not None and disabled.user_disabled
+    assert store.insert_token("tok_3", "hash-3", "bob", "late", ["assemblies:read"], 100.0, 200.0) is None
+
+
+def test_api_tokens_are_revoked_once_touched_forward_and_go_with_their_user(backend: Backend) -> None:
+    store = backend.engine_store()
+    store.insert_user("alice", "hash", "operator", NOW)
+    store.insert_token("tok_1", "hash-1", "alice", "runner", ["assemblies:read"], 100.0, 200.0)
+    store.touch_token("tok_1", 150.0)
+    store.touch_token("tok_1", 120.0)  # an older use never moves it back
+    seen = store.get_token("tok_1")
+    assert seen is not None and seen.last_used == 150.0
+    assert store.revoke_token("tok_1")
+    assert not store.revoke_token("tok_1")
+    assert not store.revoke_token("tok_unknown")
+    revoked = store.get_token_by_hash("hash-1")
+    assert revoked is not None and revoked.revoked
+    reopened = backend.engine_store()
+    assert [(t.id, t.revoked) for t in reopened.list_tokens()] == [("tok_1", True)]
+    assert store.delete_user("alice")
+    assert store.get_token("tok_1") is None and store.list_tokens() == []

@@ -34,6 +34,7 @@ TABLES = {
         "users",
         "sessions",
         "engine_meta",
+        "api_tokens",
         "login_throttle",
         "login_throttle_in_flight",
         "audit_log",

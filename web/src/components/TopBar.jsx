@@ -11,6 +11,7 @@ import DarkModeIcon from "@mui/icons-material/DarkMode";
 import LightModeIcon from "@mui/icons-material/LightMode";
 import LogoutIcon from "@mui/icons-material/Logout";
 import AccountCircleIcon from "@mui/icons-material/AccountCircle";
+import KeyIcon from "@mui/icons-material/Key";
 import S from "../strings.js";
 import { isAdmin, useSession } from "../session.js";
 import { confirmLeave, navigate } from "../router.js";
@@ -41,6 +42,20 @@ export default function TopBar({ mode, onToggleMode }) {
         </Box>
         <Box sx={{ flex: 1 }} />
         {isAdmin(session) && <DevModeToggle />}
+        <Tooltip title={S.topBar.tokens}>
+          <IconButton
+            component="a"
+            href="/tokens"
+            aria-label={S.topBar.tokens}
+            data-testid="tokens-link"
+            onClick={(event) => {
+              event.preventDefault();
+              navigate("/tokens");
+            }}
+          >
+            <KeyIcon />
+          </IconButton>
+        </Tooltip>
         <Tooltip title={mode === "dark" ? S.topBar.lightTheme : S.topBar.darkTheme}>
           <IconButton onClick={onToggleMode} aria-label={mode === "dark" ? S.topBar.lightTheme : S.topBar.darkTheme} data-testid="theme-toggle">
             {mode === "dark" ? <LightModeIcon /> : <DarkModeIcon />}

@@ -1,4 +1,4 @@
-import { useMemo } from "react";
+import { useMemo, useRef } from "react";
 import CodeMirror from "@uiw/react-codemirror";
 import { EditorView } from "@codemirror/view";
 import Box from "@mui/material/Box";
@@ -7,15 +7,22 @@ import S from "../strings.js";
 import { useTheme } from "@mui/material/styles";
 import { MONO_FONTS } from "../theme.js";
 import { languageFor } from "./languages.js";
+import { scriptChecks } from "./scriptChecks.js";
 
 // CodeMirror 6 with highlighting for the assembly type, following the light/dark theme.
 // Tab indents while editing; Esc then Tab leaves the editor (CodeMirror's own escape
 // hatch), which the hint under it says.
-export default function CodeEditor({ value, onChange, type, readOnly, height = "380px", testId = "code-editor" }) {
+// With onChecked, the draft is checked as it is typed (scriptChecks.js) and each answer
+// is passed on; a read-only view is not checked.
+export default function CodeEditor({ value, onChange, type, readOnly, height = "380px", testId = "code-editor", onChecked }) {
   const theme = useTheme();
+  const checked = useRef(onChecked);
+  checked.current = onChecked;
+  const checking = Boolean(onChecked) && !readOnly;
   const extensions = useMemo(
     () => [
       languageFor(type),
+      ...(checking ? scriptChecks(type, (answer) => checked.current?.(answer)) : []),
       EditorView.lineWrapping,
       // Esc, then Tab within two seconds, moves focus out instead of indenting.
       // (An observer: it sees the key even when another binding handles Escape.)
@@ -30,7 +37,7 @@ export default function CodeEditor({ value, onChange, type, readOnly, height = "
         ".cm-scroller": { fontFamily: MONO_FONTS },
       }),
     ],
-    [type, theme.palette.primary.main],
+    [type, checking, theme.palette.primary.main],
   );
   return (
     <>

@@ -29,6 +29,7 @@ import { TYPES_BY_KIND, changesOf, createBody, fileBase64, formFromRecord, newFo
 import DomainBadge from "../components/DomainBadge.jsx";
 import DirtyPill from "../components/DirtyPill.jsx";
 import CodeEditor from "../editor/CodeEditor.jsx";
+import ProblemsPanel, { CheckCount } from "../editor/ProblemsPanel.jsx";
 import WorkflowPreview from "../editor/WorkflowPreview.jsx";
 import VariablesTable from "../editor/VariablesTable.jsx";
 import FilesPanel from "../editor/FilesPanel.jsx";
@@ -112,6 +113,9 @@ export default function AssemblyEditor({ guid, kind }) {
   const [ioMenu, setIoMenu] = useState(null);
   const [cloning, setCloning] = useState(null);
   const [showProblems, setShowProblems] = useState(false);
+  // The last script check of the editor's text (Docs/script-checks.md), for the problems
+  // list and the count beside Save.
+  const [checks, setChecks] = useState(null);
   const fileInput = useRef(null);
   const saveRef = useRef(null);
 
@@ -382,6 +386,7 @@ export default function AssemblyEditor({ guid, kind }) {
           <Button variant="outlined" startIcon={<ImportExportIcon />} onClick={(e) => setIoMenu(e.currentTarget)} data-testid="import-export" sx={{ whiteSpace: "nowrap" }}>
             {S.editor.importExport}
           </Button>
+          {!readOnly && <Box sx={{ alignSelf: "center" }}><CheckCount checks={checks} /></Box>}
           {!readOnly && (
             <Button variant="contained" startIcon={<SaveIcon />} onClick={save} disabled={!canSave} data-testid="save"
               title={S.editor.saveShortcut} sx={{ whiteSpace: "nowrap" }}>
@@ -527,7 +532,8 @@ export default function AssemblyEditor({ guid, kind }) {
       {form.assembly_kind === "workflow" ? (
         <Box sx={{ display: "grid", gap: 2, gridTemplateColumns: { xs: "minmax(0, 1fr)", lg: "minmax(0, 1fr) minmax(0, 1fr)" } }}>
           <Section title={S.editor.workflowJson}>
-            <CodeEditor value={form.workflowText} onChange={set("workflowText")} type="workflow" readOnly={readOnly} height="420px" />
+            <CodeEditor value={form.workflowText} onChange={set("workflowText")} type="workflow" readOnly={readOnly} height="420px" onChecked={setChecks} />
+            {!readOnly && <ProblemsPanel checks={checks} />}
           </Section>
           <Section title={S.editor.workflowPreview}>
             <WorkflowPreview workflow={workflow} />
@@ -536,7 +542,8 @@ export default function AssemblyEditor({ guid, kind }) {
       ) : (
         <>
           <Section title={form.assembly_kind === "ansible" ? S.editor.playbook : S.editor.script}>
-            <CodeEditor value={form.script} onChange={set("script")} type={form.assembly_type} readOnly={readOnly} />
+            <CodeEditor value={form.script} onChange={set("script")} type={form.assembly_type} readOnly={readOnly} onChecked={setChecks} />
+            {!readOnly && <ProblemsPanel checks={checks} />}
           </Section>
           <Section title={S.editor.variables}>
             <VariablesTable variables={form.variables} onChange={set("variables")} readOnly={readOnly} problems={problems} />

@@ -11,13 +11,14 @@ from assembly_engine.api.answers import LoggedIn, SessionState, SignedOut, Who
 from assembly_engine.api.deps import (
     CSRF_COOKIE,
     SESSION_COOKIE,
-    Auth,
+    AuthOrAnonymous,
     RequestAuth,
     Services,
     SignedIn,
     client_address,
 )
 from assembly_engine.api.errors import error_responses
+from assembly_engine.services.auth.sign_in import sign_in
 from assembly_engine.services.container import EngineServices
 from assembly_engine.services.request_bodies import StrictModel
 
@@ -30,10 +31,13 @@ class LoginBody(StrictModel):
 
 
 @router.post("/login", response_model=LoggedIn, responses=error_responses(400, 401, 415, 422, 429, 503))
-def login(
+async def login(
     body: Annotated[LoginBody, Body()], request: Request, response: Response, engine: Services
 ) -> dict[str, Any]:
-    signed_in = engine.accounts.login(body.username, body.password, client_address(request))
+    # Awaited: a sign-in waiting for its turn holds no worker thread (services/auth/sign_in.py).
+    signed_in = await sign_in(
+        engine.accounts, engine.sign_in_lanes, body.username, body.password, client_address(request)
+    )
     max_age = int(engine.settings.session_ttl_seconds)
     secure = request.url.scheme == "https"
     response.set_cookie(
@@ -90,7 +94,7 @@ def me(auth: SignedIn, engine: Services) -> dict[str, Any]:
 @router.get(
     "/session", response_model=SessionState, response_model_exclude_unset=True, responses=error_responses(401)
 )
-def session(auth: Auth, engine: Services) -> dict[str, Any]:
+def session(auth: AuthOrAnonymous, engine: Services) -> dict[str, Any]:
     """Like /me, but "not signed in" is an answer (200), not an error: the web UI asks
     this on every page load. A session that stopped working says why (``ended``)."""
     if auth.session is None or auth.caller.actor is None:

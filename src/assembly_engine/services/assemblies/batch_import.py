@@ -68,21 +68,30 @@ def import_batch(
 
     def validate(item: ImportItem) -> ImportedAssembly:
         if item.problem is not None:
-            if not dry_run:
-                auditor.record(
-                    caller, "assembly.import", Outcome.FAILED, domain=domain, detail=item.problem[:300]
-                )
             raise InvalidInput(item.problem)
+        # Refusals are audited once for the whole batch, below.
         return importing.parse(
-            caller, item.document, domain, file_name=item.file_name, script=item.script, audit=not dry_run
+            caller, item.document, domain, file_name=item.file_name, script=item.script, audit=False
         )
 
     parsed: list[tuple[int, ImportedAssembly]] = []
+    refused: list[tuple[int, EngineError]] = []
     for index, outcome in enumerate(_concurrently(validate, items, "import-check")):
         if isinstance(outcome, EngineError):
             results[index] = _failed(index, outcome)
+            refused.append((index, outcome))
         else:
             parsed.append((index, outcome))
+    if refused and not dry_run:
+        # One entry for every document a batch refused (10,000 empty documents must not
+        # become 10,000 fsynced entries); each document's own reason is in the answer.
+        auditor.record(
+            caller,
+            "assembly.import",
+            Outcome.FAILED,
+            domain=domain,
+            detail=_refusal_summary(refused, len(items)),
+        )
     if dry_run:
         for index, imported in parsed:
             results[index] = {
@@ -91,22 +100,54 @@ def import_batch(
                 "would_create": importing.preview(caller, imported, domain),
             }
     elif parsed:
-        written = _concurrently(lambda i: importing.write(caller, i[1], domain), parsed, "import")
-        for (index, _), result in zip(parsed, written, strict=True):
-            if isinstance(result, EngineError):
-                results[index] = _failed(index, result)
-            else:
-                record, created = result
-                results[index] = {
-                    "index": index,
-                    "status": "imported" if created else "replaced",
-                    "assembly_guid": record["assembly_guid"],
-                    "display_name": record["display_name"],
-                    "assembly_kind": record["assembly_kind"],
-                }
+
+        def write_chain(chain: list[tuple[int, ImportedAssembly]]) -> list[tuple[int, Any]]:
+            written: list[tuple[int, Any]] = []
+            for index, imported in chain:
+                try:
+                    written.append((index, importing.write(caller, imported, domain)))
+                except EngineError as exc:
+                    written.append((index, exc))
+            return written
+
+        for chain_written in _concurrently(write_chain, _chains(parsed), "import"):
+            assert not isinstance(chain_written, EngineError)  # write_chain keeps refusals per document
+            _record_written(results, chain_written)
     done = [r for r in results if r is not None]
     counts = {
         status: sum(1 for r in done if r["status"] == status)
         for status in ("imported", "replaced", "valid", "failed")
     }
     return {"dry_run": dry_run, **counts, "results": done}
+
+
+def _refusal_summary(refused: list[tuple[int, EngineError]], total: int) -> str:
+    shown = "; ".join(f"document {index}: {error.message[:120]}" for index, error in refused[:3])
+    more = f"; and {len(refused) - 3} more" if len(refused) > 3 else ""
+    return f"{len(refused)} of {total} document(s) of a batch refused: {shown}{more}"
+
+
+def _chains(parsed: list[tuple[int, ImportedAssembly]]) -> list[list[tuple[int, ImportedAssembly]]]:
+    """The documents in chains written one after the other: those naming the same assembly
+    share a chain in batch order, so the last of them wins (the others run concurrently)."""
+    chains: dict[object, list[tuple[int, ImportedAssembly]]] = {}
+    for index, imported in parsed:
+        guid = imported.source_assembly_guid
+        key: object = guid.lower() if guid else index
+        chains.setdefault(key, []).append((index, imported))
+    return list(chains.values())
+
+
+def _record_written(results: list[dict[str, Any] | None], written: list[tuple[int, Any]]) -> None:
+    for index, result in written:
+        if isinstance(result, EngineError):
+            results[index] = _failed(index, result)
+        else:
+            record, created = result
+            results[index] = {
+                "index": index,
+                "status": "imported" if created else "replaced",
+                "assembly_guid": record["assembly_guid"],
+                "display_name": record["display_name"],
+                "assembly_kind": record["assembly_kind"],
+            }

@@ -20,6 +20,7 @@ from assembly_engine.services.assemblies.records import Details, new_record
 from assembly_engine.services.audit import Outcome
 from assembly_engine.services.auth import policy
 from assembly_engine.services.caller import Auditor, Caller
+from assembly_engine.services.checks.gate import ScriptChecks
 from assembly_engine.services.errors import (
     Busy,
     EngineError,
@@ -31,7 +32,7 @@ from assembly_engine.storage.cache.assembly_cache import (
     AssemblyCache,
 )
 from assembly_engine.storage.contract.errors import STORAGE_FAILURES, DatabaseBusy, failure_reason
-from assembly_engine.storage.contract.models import AssemblyRecord, CachedAssembly, PayloadContent
+from assembly_engine.storage.contract.models import AssemblyRecord, CachedAssembly, PayloadContent, PayloadRef
 
 
 class Changes:
@@ -39,6 +40,19 @@ class Changes:
         self.cache = cache
         self.contents = contents
         self.auditor = auditor
+        self.checks: ScriptChecks | None = None  # script checks (services/checks), when wired
+
+    @contextmanager
+    def new_payload(self, domain: Domain, content: PayloadContent | None) -> Iterator[PayloadRef | None]:
+        """The cache's new payload folder for ``content`` of ``domain`` (cache.new_payload):
+        checked first where the domain blocks errors, checked beside it once the change
+        went through otherwise (services/checks/gate.py)."""
+        if content is not None and self.checks is not None:
+            self.checks.before_store(domain, content)
+        with self.cache.new_payload(content) as ref:
+            yield ref
+        if content is not None and ref is not None and self.checks is not None:
+            self.checks.after_store(content, ref.payload_guid)
 
     # -- the target --------------------------------------------------------------------
     def existing(self, guid: str) -> CachedAssembly:
@@ -116,7 +130,7 @@ class Changes:
         """Store new content, make a new assembly's first revision around it and queue its
         creation (audited; ``detail`` for the entry, the name by default)."""
         guid = uuid.uuid4().hex
-        with self.audited(caller, action, domain=domain, guid=guid), self.cache.new_payload(content) as ref:
+        with self.audited(caller, action, domain=domain, guid=guid), self.new_payload(domain, content) as ref:
             assert ref is not None  # content was given
             record = new_record(guid, domain, details, ref, author=caller.username, now=utc_now())
             return self.create(caller, action, record, detail=detail or record.display_name)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from assembly_engine import input_limits as limits
 from assembly_engine.domain.types import AssemblyKind, Integrity
 from assembly_engine.services.assemblies.payload_codec import (
     PayloadInputError,
@@ -50,8 +51,18 @@ class Contents:
     ) -> PayloadContent:
         """The content an API payload describes (``previous``: what an update starts from)."""
         try:
-            return content_from_api(payload, kind, assembly_type, previous)
+            content = content_from_api(payload, kind, assembly_type, previous)
         except PayloadTooLarge as exc:
             raise TooLarge(str(exc)) from None
         except PayloadInputError as exc:
             raise InvalidInput(str(exc)) from None
+        Contents.require_file_count(content)
+        return content
+
+    @staticmethod
+    def require_file_count(content: PayloadContent) -> None:
+        """Every new payload is checked (create, update, clone, import): an assembly stored
+        before the limit existed cannot be copied past it either."""
+        too_many = limits.file_count_problem(len(content.files), "the payload")
+        if too_many is not None:
+            raise InvalidInput(f"{too_many}.")

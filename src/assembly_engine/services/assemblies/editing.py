@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from assembly_engine import input_limits as limits
 from assembly_engine.domain.clock import utc_now
 from assembly_engine.domain.types import KIND_TYPES, AssemblyKind
 from assembly_engine.services.assemblies.changes import Changes
@@ -98,7 +99,7 @@ class Editing:
                 previous = self._contents.read(current)
                 content = self._contents.build(changes.payload or {}, kind, new_type, previous)
                 new_content = content if content != previous else None
-            with self._changes.cache.new_payload(new_content) as new_ref:
+            with self._changes.new_payload(domain, new_content) as new_ref:
                 updates: dict[str, Any] = {
                     "updated_at": utc_now(),
                     "updated_by": caller.username,
@@ -122,6 +123,10 @@ class Editing:
                                 merged.pop(key, None)
                             else:
                                 merged[key] = value
+                        # The merge with what is stored can outgrow the limit each part kept.
+                        problem = limits.metadata_size_problem(merged, "metadata (after the update)")
+                        if problem is not None:
+                            raise InvalidInput(f"{problem}.")
                         fields["metadata_json"] = json.dumps(merged, ensure_ascii=False)
                     if new_ref is not None:
                         fields["payload"] = new_ref
@@ -167,6 +172,7 @@ class Editing:
         )
         require_whole_row(source)
         content = self._contents.read(source)
+        self._contents.require_file_count(content)
         name = request.display_name or source.record.display_name
         if request.display_name is None and target is source.domain:
             name = f"{name} (copy)"

@@ -80,9 +80,13 @@ class History:
         for item in self.revisions:
             if item.revision == number:
                 return item
-        known = ", ".join(str(r.revision) for r in self.revisions)
+        # The range, never the list: an assembly may keep thousands of revisions.
+        first, last = self.revisions[0].revision, self.revisions[-1].revision
         guid = self.revisions[-1].record.assembly_guid
-        raise NotFound(f"Assembly {guid} has no revision {number} (kept revisions: {known}).")
+        raise NotFound(
+            f"Assembly {guid} has no revision {number} ({len(self.revisions)} kept, from {first} "
+            f"to {last}; GET /api/assemblies/{guid}/revisions lists them)."
+        )
 
 
 def changed_fields(before: AssemblyRecord | None, after: AssemblyRecord) -> list[str]:
@@ -208,7 +212,11 @@ class HistoryService:
         history = self._history(guid)
         item = history.find(number)
         view = self._view(caller, history, item)
-        view["payload"] = content_to_api(self._contents.read(self._cached(history, item)))
+        cached = self._cached(history, item)
+        content = self._contents.read(cached)
+        view["payload"] = content_to_api(content)
+        if self._changes.checks is not None:  # the same shape as the detail
+            view["checks"] = self._changes.checks.summary(content, cached.record.payload.payload_guid)
         return view
 
     def _cached(self, history: History, item: Revision) -> CachedAssembly:
@@ -273,7 +281,9 @@ class HistoryService:
                     f"{expected_revision}, the current revision is {current}. Reload it "
                     "and restore again."
                 )
-            self._contents.read(self._cached(history, history.find(number)))  # intact?
+            content = self._contents.read(self._cached(history, history.find(number)))  # intact?
+            if self._changes.checks is not None:  # new content for the domain, as an update's
+                self._changes.checks.before_store(domain, content)
             now = utc_now()
 
             def change(record: AssemblyRecord) -> AssemblyRecord:
@@ -318,6 +328,7 @@ class HistoryService:
             view = record_view(
                 CachedAssembly(record, CacheEntryState(pending_delete=True)),
                 include_payload_guid=caller.is_admin,
+                include_metadata=False,
             )
             view["deleted_at"] = at
             view["deleted_by"] = actor
@@ -368,7 +379,7 @@ class HistoryService:
         self, caller: Caller, *, keep: int | None = None, trash_days: int | None = None
     ) -> dict[str, Any]:
         """Apply retention now (``keep``/``trash_days`` default to the settings)."""
-        self._auditor.require(policy.may_flush(caller.actor), caller, "history.prune")
+        self._auditor.require(policy.may_prune(caller.actor), caller, "history.prune")
         keep = self.keep if keep is None else keep
         trash_days = self.trash_days if trash_days is None else trash_days
         if keep < 0 or trash_days < 0:

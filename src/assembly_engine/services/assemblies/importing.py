@@ -10,9 +10,11 @@ import dataclasses
 import json
 from typing import Any
 
+from assembly_engine import input_limits as limits
 from assembly_engine.domain.clock import utc_now
 from assembly_engine.domain.types import Domain
 from assembly_engine.services.assemblies.changes import Changes
+from assembly_engine.services.assemblies.content import Contents
 from assembly_engine.services.assemblies.formats import (
     ImportedAssembly,
     InvalidDocument,
@@ -96,9 +98,10 @@ class Importing:
                 "version": imported.version,
             },
             "document",
-        )
+        ) or limits.metadata_size_problem(imported.metadata, "document metadata")
         if problem is not None:
             raise InvalidInput(f"{problem}.")
+        Contents.require_file_count(imported.content)
         return dataclasses.replace(imported, source_assembly_guid=None) if as_new else imported
 
     def _replaces(self, caller: Caller, imported: ImportedAssembly, domain: Domain) -> CachedAssembly | None:
@@ -148,7 +151,7 @@ class Importing:
         guid, domain = existing.assembly_guid, existing.domain
         with (
             self.changes.audited(caller, "assembly.import", domain=domain, guid=guid),
-            self.changes.cache.new_payload(imported.content) as ref,
+            self.changes.new_payload(domain, imported.content) as ref,
         ):
             assert ref is not None  # content was given
 

@@ -6,18 +6,27 @@ import base64
 import binascii
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, ConfigDict, Field, StrictBool, ValidationInfo
+from pydantic import (
+    AfterValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    StrictBool,
+    ValidationInfo,
+    model_validator,
+)
 
 from assembly_engine import input_limits as limits
 from assembly_engine.domain.types import KIND_TYPES, AssemblyKind, AssemblyType, Domain
-from assembly_engine.services.request_bodies import StrictModel, WholeNumber
+from assembly_engine.services.request_bodies import StrictModel, WholeNumber, json_problem
 
 
-def _one_line_name(max_chars: int) -> AfterValidator:
-    """A name field: one line of visible text within ``max_chars`` (input_limits)."""
+def _one_line_name(max_chars: int, *, visible: bool = False) -> AfterValidator:
+    """A name field: one line of visible text within ``max_chars`` (input_limits), in NFC."""
 
     def check(value: str, info: ValidationInfo) -> str:
-        problem = limits.name_problem(value, info.field_name or "name", max_chars)
+        value = limits.nfc(value)
+        problem = limits.name_problem(value, info.field_name or "name", max_chars, visible=visible)
         if problem is not None:
             raise ValueError(problem)
         return value
@@ -55,7 +64,7 @@ ONE_LINE = limits.ONE_LINE_PATTERN
 Name = Annotated[
     str,
     Field(min_length=1, json_schema_extra={"maxLength": limits.DISPLAY_NAME_CHARS, "pattern": ONE_LINE}),
-    _one_line_name(limits.DISPLAY_NAME_CHARS),
+    _one_line_name(limits.DISPLAY_NAME_CHARS, visible=True),
 ]
 Summary = Annotated[
     str, Field(json_schema_extra={"maxLength": limits.SUMMARY_CHARS}), _free_text(limits.SUMMARY_CHARS)
@@ -95,6 +104,7 @@ _SCRIPT_PAYLOAD = {
         "script": {"type": "string"},
         "files": {
             "type": "array",
+            "maxItems": limits.FILES_PER_ASSEMBLY,
             "items": {
                 "type": "object",
                 "required": ["file_name", "data"],
@@ -178,6 +188,7 @@ class CloneRequest(StrictModel):
 
 
 def _file_name(value: str, info: ValidationInfo) -> str:
+    value = limits.nfc(value)
     where = info.field_name or "file_name"
     problem = limits.file_name_bytes_problem(value, where) or limits.name_problem(
         value, where, limits.FILE_NAME_BYTES
@@ -194,6 +205,8 @@ def _sent_once(schema: dict[str, Any]) -> None:
     base64_text = {"type": "string", "pattern": BASE64_PATTERN, "contentEncoding": "base64"}
     for name in ("document_base64", "script_base64"):
         schema["properties"][name] = {"anyOf": [base64_text, {"type": "null"}], "default": None}
+    # No document is empty (refused with 422 as "not an assembly"); say so in the schema.
+    schema["properties"]["document_base64"]["anyOf"][0] = {**base64_text, "minLength": 1}
     schema["oneOf"] = [
         {"required": ["document"], "properties": {"document": {"not": {"type": "null"}}}},
         {"required": ["document_base64"], "properties": {"document_base64": {"type": "string"}}},
@@ -253,10 +266,36 @@ class ImportRequest(ImportDocument):
 MAX_BATCH_DOCUMENTS = 10_000
 
 
+class BatchDocument(ImportDocument):
+    """One document of a batch. A value it holds that cannot be stored (an integer beyond
+    signed 64-bit, nesting deeper than the limit, NaN, a lone surrogate) is this document's
+    own refusal, answered in its result; it never refuses the batch."""
+
+    _problem: str | None = PrivateAttr(default=None)
+
+    @model_validator(mode="after")
+    def _storable(self) -> BatchDocument:
+        for name in type(self).model_fields:
+            problem = json_problem(getattr(self, name), name)
+            if problem is not None:
+                self._problem = str(problem)
+                break
+        return self
+
+    def document_value(self) -> Any:
+        if self._problem is not None:
+            raise ValueError(self._problem)
+        return super().document_value()
+
+
 class ImportBatchRequest(StrictModel):
-    documents: Annotated[list[ImportDocument], Field(min_length=1, max_length=MAX_BATCH_DOCUMENTS)]
+    documents: Annotated[list[BatchDocument], Field(min_length=1, max_length=MAX_BATCH_DOCUMENTS)]
     domain: Domain = Domain.USER
     dry_run: StrictBool = False
+
+    @model_validator(mode="after")
+    def _storable(self) -> ImportBatchRequest:
+        return self  # each document checks itself (BatchDocument); domain and dry_run are plain
 
 
 def _base64(value: str, where: str) -> bytes:

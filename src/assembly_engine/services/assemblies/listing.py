@@ -1,8 +1,10 @@
 """The assembly list: its query, which assemblies match, and the page as bytes with its ETag.
 
-Clients poll the list, so answers are kept as rendered bytes per (query string, admin view)
+Clients poll the list, so answers are kept as rendered bytes per (parsed query, admin view)
 while the cache's generation holds: an unchanged list costs a lookup, and a client that
-sends the ETag back gets a 304 without anything being rendered.
+sends the ETag back gets a 304 without anything being rendered. Keys are parsed queries,
+not query strings, so junk parameters or reordering cannot multiply the kept pages, and
+the kept pages share a byte budget.
 """
 
 from __future__ import annotations
@@ -17,18 +19,24 @@ from typing import Any, Literal
 from urllib.parse import parse_qsl
 
 import orjson
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 from assembly_engine import input_limits as limits
 from assembly_engine.domain.types import AssemblyKind, Domain
 from assembly_engine.services.assemblies.views import record_view
 from assembly_engine.services.auth import policy
 from assembly_engine.services.caller import Auditor, Caller
+from assembly_engine.services.checks.gate import ScriptChecks
 from assembly_engine.storage.cache.assembly_cache import AssemblyCache
 from assembly_engine.storage.contract.models import AssemblyRecord, CachedAssembly
 from assembly_engine.storage.contract.signatures import OfficialTrust, SignatureStatus
 
 LIST_CACHE_SIZE = 64
+# What rendered pages may hold in all; a page larger than a quarter of it is not kept.
+PAGE_CACHE_BYTES = 32 * 1024 * 1024
+# Parses are kept per query string only for strings of an ordinary length, so long junk
+# query strings cannot pin memory in the parse cache.
+PARSE_CACHE_QUERY_BYTES = 1024
 
 
 @dataclass(frozen=True)
@@ -39,6 +47,7 @@ class ListQuery:
     q: str | None = None
     dirty: bool | None = None
     signature: SignatureStatus | None = None  # official records with this status only
+    checks: str | None = None  # errors | clean | unchecked (services/checks)
     limit: int = 100
     offset: int = 0
     sort: str = "display_name"
@@ -63,6 +72,7 @@ class FacetParams(BaseModel):
     q: str | None = Field(default=None, max_length=limits.SEARCH_CHARS)
     dirty: bool | None = None
     signature: SignatureStatus | None = None
+    checks: Literal["errors", "clean", "unchecked"] | None = None
 
     def to_query(self) -> ListQuery:
         return ListQuery(
@@ -72,6 +82,7 @@ class FacetParams(BaseModel):
             q=self.q,
             dirty=self.dirty,
             signature=self.signature,
+            checks=self.checks,
         )
 
 
@@ -95,6 +106,7 @@ class ListParams(FacetParams, PageParams):
             q=self.q,
             dirty=self.dirty,
             signature=self.signature,
+            checks=self.checks,
             limit=self.limit,
             offset=self.offset,
             sort=self.sort,
@@ -106,11 +118,19 @@ def query_values(query_string: str) -> dict[str, str]:
     return dict(parse_qsl(query_string, keep_blank_values=True))
 
 
-@lru_cache(maxsize=256)
 def parse_list_query(query_string: bytes) -> ListQuery:
     """Query string -> validated query (pydantic's ValidationError if it is not one); clients
-    repeat the same few, so parses are kept."""
+    repeat the same few, so parses of ordinary-length strings are kept."""
+    if len(query_string) <= PARSE_CACHE_QUERY_BYTES:
+        return _kept_parse(query_string)
+    return _parse(query_string)
+
+
+def _parse(query_string: bytes) -> ListQuery:
     return ListParams.model_validate(query_values(query_string.decode("latin-1"))).to_query()
+
+
+_kept_parse = lru_cache(maxsize=256)(_parse)
 
 
 def record_matches(record: AssemblyRecord, query: ListQuery) -> bool:
@@ -132,14 +152,24 @@ def record_matches(record: AssemblyRecord, query: ListQuery) -> bool:
 
 
 class GenerationCache:
-    """Values derived from the cache, kept (LRU) while the cache's generation is unchanged."""
+    """Values derived from the cache, kept (LRU) while the cache's generation is unchanged;
+    with ``max_bytes``, values are sized by ``len()`` and the cache holds at most that many."""
 
-    def __init__(self, size: int = LIST_CACHE_SIZE) -> None:
+    def __init__(self, size: int = LIST_CACHE_SIZE, max_bytes: int | None = None) -> None:
         self._size = size
+        self._max_bytes = max_bytes
+        self._bytes = 0
         self._lock = threading.Lock()
-        self._items: OrderedDict[Any, tuple[int, Any]] = OrderedDict()
+        self._items: OrderedDict[Any, tuple[object, Any]] = OrderedDict()
 
-    def get(self, key: Any, generation: int) -> Any | None:
+    @property
+    def kept_bytes(self) -> int:
+        return self._bytes
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def get(self, key: Any, generation: object) -> Any | None:
         with self._lock:
             hit = self._items.get(key)
             if hit is None or hit[0] != generation:
@@ -147,17 +177,30 @@ class GenerationCache:
             self._items.move_to_end(key)
             return hit[1]
 
-    def put(self, key: Any, generation: int, value: Any) -> None:
+    def put(self, key: Any, generation: object, value: Any) -> None:
+        size = len(value) if self._max_bytes is not None else 0
         with self._lock:
+            old = self._items.pop(key, None)
+            if old is not None:
+                self._bytes -= len(old[1]) if self._max_bytes is not None else 0
+            if self._max_bytes is not None and size > self._max_bytes // 4:
+                return  # too large to be worth its share of the budget: rendered each time
             self._items[key] = (generation, value)
-            while len(self._items) > self._size:
-                self._items.popitem(last=False)
+            self._bytes += size
+            while len(self._items) > self._size or (
+                self._max_bytes is not None and self._bytes > self._max_bytes
+            ):
+                _, (_, dropped) = self._items.popitem(last=False)
+                self._bytes -= len(dropped) if self._max_bytes is not None else 0
 
 
 @dataclass(frozen=True)
 class RenderedPage:
     etag: str  # weak: the cache's generation and the query
     body: bytes
+
+    def __len__(self) -> int:
+        return len(self.body)
 
 
 class Listing:
@@ -167,33 +210,43 @@ class Listing:
         self._cache = cache
         self._trust = trust  # the official library's signature state as it is now
         self._seen_trust: OfficialTrust | None = None
+        self._trust_epoch = 0  # counts the signature states seen: a new one changes the rows
         self._auditor = auditor
         self._matches = GenerationCache()  # filtered + sorted snapshots per query
-        self._pages = GenerationCache()  # rendered answers per query string and view
+        self._pages = GenerationCache(max_bytes=PAGE_CACHE_BYTES)  # rendered answers per query and view
+        self.checks: ScriptChecks | None = None  # check counts per row, when wired
 
-    def allowed(self, caller: Caller) -> None:
-        self._auditor.require(policy.may_read(caller.actor), caller, "assembly.list")
+    def _generation(self) -> str:
+        """The cache's generation, and the checks' (a result arriving changes the rows)."""
+        checks = self.checks.generation if self.checks is not None else 0
         trust = self._trust()
         if trust is not self._seen_trust:  # a sync judged the signatures again: statuses may differ
             self._seen_trust = trust
-            self._matches = GenerationCache()
-            self._pages = GenerationCache()
+            self._trust_epoch += 1
+        return f"{self._cache.generation}.{checks}.{self._trust_epoch}"
+
+    def allowed(self, caller: Caller) -> None:
+        self._auditor.require(policy.may_read(caller.actor), caller, "assembly.list")
 
     def kept_page(self, caller: Caller, query_string: bytes) -> RenderedPage | None:
         """The page already rendered for this query and view, if nothing changed since
         (cheap: answered on the event loop). Checks the sign-in first."""
         self.allowed(caller)
-        page: RenderedPage | None = self._pages.get((query_string, caller.is_admin), self._cache.generation)
+        try:
+            query = parse_list_query(query_string)
+        except ValidationError:
+            return None  # render() raises it again, for the route to answer
+        page: RenderedPage | None = self._pages.get((query, caller.is_admin), self._generation())
         return page
 
     def render(self, caller: Caller, query_string: bytes) -> RenderedPage:
         """Parse the query, render its page and keep it (raises ValidationError for a bad query)."""
         query = parse_list_query(query_string)
-        key = (query_string, caller.is_admin)
-        generation = self._cache.generation  # read first: a later change means a new tag
+        key = (query, caller.is_admin)
+        generation = self._generation()  # read first: a later change means a new tag
         items, total = self.search(caller, query)
         body = orjson.dumps({"items": items, "total": total, "queue": {"depth": self._cache.depth()}})
-        tag = hashlib.sha256(b"%s|%d" % key).hexdigest()[:16]
+        tag = hashlib.sha256(repr(key).encode()).hexdigest()[:16]
         page = RenderedPage(f'W/"{generation}-{tag}"', body)
         self._pages.put(key, generation, page)
         return page
@@ -204,14 +257,30 @@ class Listing:
         items = self._matching(query)
         page = items[query.offset : query.offset + query.limit]
         trust = self._trust()
-        return [record_view(a, include_payload_guid=caller.is_admin, trust=trust) for a in page], len(items)
+        views = [
+            record_view(a, include_payload_guid=caller.is_admin, include_metadata=False, trust=trust)
+            for a in page
+        ]
+        if self.checks is not None:
+            for view, item in zip(views, page, strict=True):
+                view["checks"] = self.checks.counts(item.record.payload.payload_guid)
+        return views, len(items)
 
     def facets(self, caller: Caller, query: ListQuery) -> dict[str, Any]:
         """How many assemblies each domain, kind and category filter would show, given the
         search and the other filters (a facet's own filter is left out of its counts)."""
         self.allowed(caller)
-        key = ("facets", query.domain, query.kind, query.category, query.q, query.dirty, query.signature)
-        generation = self._cache.generation
+        key = (
+            "facets",
+            query.domain,
+            query.kind,
+            query.category,
+            query.q,
+            query.dirty,
+            query.checks,
+            query.signature,
+        )
+        generation = self._generation()
         counted: dict[str, Any] | None = self._matches.get(key, generation)
         if counted is None:
             counted = self._count_facets(query)
@@ -226,10 +295,11 @@ class Listing:
             query.q,
             query.dirty,
             query.signature,
+            query.checks,
             query.sort,
             query.descending,
         )
-        generation = self._cache.generation
+        generation = self._generation()
         items: list[CachedAssembly] | None = self._matches.get(key, generation)
         if items is None:
             items = self._filtered(query)
@@ -242,7 +312,9 @@ class Listing:
         items = [
             a
             for a in self._cache.items(query.domain)
-            if (query.dirty is None or a.state.is_dirty is query.dirty) and record_matches(a.record, query)
+            if (query.dirty is None or a.state.is_dirty is query.dirty)
+            and record_matches(a.record, query)
+            and self._checks_match(a, query.checks)
         ]
         if query.signature is not None:  # a status only official records have
             trust = self._trust()
@@ -253,8 +325,18 @@ class Listing:
             ]
         return items
 
+    def _checks_match(self, item: CachedAssembly, wanted: str | None) -> bool:
+        if wanted is None or self.checks is None:
+            return True
+        counted = self.checks.counts(item.record.payload.payload_guid)
+        if wanted == "unchecked":
+            return counted is None
+        return counted is not None and counted["has_errors"] is (wanted == "errors")
+
     def _count_facets(self, query: ListQuery) -> dict[str, Any]:
-        searched = self._filtered(ListQuery(q=query.q, dirty=query.dirty, signature=query.signature))
+        searched = self._filtered(
+            ListQuery(q=query.q, dirty=query.dirty, checks=query.checks, signature=query.signature)
+        )
         domains = {d.value: 0 for d in Domain}
         kinds = {k.value: 0 for k in AssemblyKind}
         categories: dict[str, int] = {}

@@ -36,6 +36,9 @@ def _decode_files(files: object, previous: dict[str, PayloadFile] | None) -> tup
         return tuple(previous.values()) if previous else ()
     if not isinstance(files, list):
         raise PayloadInputError("payload.files must be a list of {file_name, mime_type, data}.")
+    too_many = limits.file_count_problem(len(files), "payload.files")
+    if too_many is not None:
+        raise PayloadInputError(f"{too_many}.")
     decoded: list[PayloadFile] = []
     for index, item in enumerate(files):
         where = f"payload.files[{index}]"
@@ -44,6 +47,7 @@ def _decode_files(files: object, previous: dict[str, PayloadFile] | None) -> tup
         name = item.get("file_name")
         if not isinstance(name, str) or not name:
             raise PayloadInputError(f"{where}.file_name must be a non-empty string.")
+        name = limits.nfc(name)  # "é.txt" beside "e\u0301.txt" is one name, refused twice
         problem = limits.file_name_problem(name, f"{where}.file_name")
         if problem is not None:
             raise PayloadInputError(f"{problem}.")

@@ -28,6 +28,7 @@ from assembly_engine.services.assemblies.views import record_view
 from assembly_engine.services.audit import AuditLog
 from assembly_engine.services.auth import policy
 from assembly_engine.services.caller import Auditor, Caller
+from assembly_engine.services.checks.gate import ScriptChecks
 from assembly_engine.services.errors import NotFound
 from assembly_engine.storage.contract.interfaces import PayloadStore
 from assembly_engine.storage.contract.models import CachedAssembly, PayloadContent
@@ -43,6 +44,7 @@ class AssemblyService:
         lock_retry_seconds: float,
         import_max_bytes: int = 32 * 1024 * 1024,
         auditor: Auditor | None = None,
+        checks: ScriptChecks | None = None,
     ) -> None:
         self.storage = storage
         self.cache = storage.cache
@@ -57,6 +59,7 @@ class AssemblyService:
             auditor.recover(self.cache.replayed_notes)
         self.cache.replayed_notes = []
         self.changes = Changes(self.cache, Contents(self.cache, self.payloads), auditor)
+        self.changes.checks = self.checks = checks
         self._editing = Editing(self.changes)
         self._importing = Importing(self.changes, max_bytes=import_max_bytes)
         self._queue = QueueControl(
@@ -66,6 +69,7 @@ class AssemblyService:
             resync_official=storage.resync_official,
         )
         self.listing = Listing(self.cache, auditor, lambda: storage.official_trust)
+        self.listing.checks = checks
 
     # -- reads -------------------------------------------------------------------------
     def read_content(self, item: CachedAssembly) -> PayloadContent:
@@ -86,6 +90,8 @@ class AssemblyService:
             trust=self.storage.official_trust,
         )
         view["payload"] = content_to_api(content)
+        if self.checks is not None:
+            view["checks"] = self.checks.summary(content, item.record.payload.payload_guid)
         return view
 
     def attachment(self, caller: Caller, guid: str, file_name: str) -> tuple[bytes, str]:

@@ -11,10 +11,16 @@ from assembly_engine.storage.contract.signatures import OfficialTrust
 
 
 def record_view(
-    item: CachedAssembly, *, include_payload_guid: bool, trust: OfficialTrust | None = None
+    item: CachedAssembly,
+    *,
+    include_payload_guid: bool,
+    include_metadata: bool = True,
+    trust: OfficialTrust | None = None,
 ) -> dict[str, Any]:
-    """``trust`` (the official library's signature state) adds ``signature`` and, for an
-    assembly the vendor deprecated, ``vendor`` to official records."""
+    """An assembly's columns; list items leave ``metadata`` out (include_metadata=False):
+    it is free-form and can be large, and only the detail shows it. ``trust`` (the official
+    library's signature state) adds ``signature`` and, for an assembly the vendor
+    deprecated, ``vendor`` to official records."""
     record, state = item.record, item.state
     view: dict[str, Any] = {
         "assembly_guid": record.assembly_guid,
@@ -35,9 +41,10 @@ def record_view(
         "updated_at": record.updated_at,
         "created_by": record.created_by,
         "updated_by": record.updated_by,
-        "metadata": record.metadata,
         "tags": record.tags,
     }
+    if include_metadata:
+        view["metadata"] = record.metadata
     if include_payload_guid:
         view["payload_guid"] = record.payload.payload_guid
     if trust is not None and record.domain is Domain.OFFICIAL:

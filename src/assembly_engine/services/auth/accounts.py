@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, NoReturn
 
 from assembly_engine.domain.types import Role
 from assembly_engine.services.audit import Outcome
@@ -95,28 +95,37 @@ class AccountService:
 
     # -- sessions ----------------------------------------------------------------------
     def login(self, username: str, password: str, address: str | None) -> SignedIn:
-        anonymous = Caller(None, address=address)
         try:
             user = self.passwords.authenticate(username, password, address)
         except TooManyAttempts as exc:
-            # Outcome DENIED of an anonymous caller: counted per address and minute.
-            self.auditor.record(
-                anonymous,
-                "login",
-                Outcome.DENIED,
-                user=self.logged_name(username),
-                detail=f"throttled: {exc.message}",
-            )
+            self.sign_in_refused(username, address, exc)
             raise
         except InvalidCredentials as exc:
-            self.auditor.record(
-                anonymous,
-                "login",
-                Outcome.FAILED,
-                user=self.logged_name(username),
-                detail="unknown user, wrong password or disabled account",
-            )
-            raise denied("unauthorized", exc.message) from None
+            self.sign_in_failed(username, address, exc)
+        return self.open_session(user)
+
+    # The parts of a sign-in, also used by the awaited one (sign_in.py).
+    def sign_in_refused(self, username: str, address: str | None, exc: TooManyAttempts) -> None:
+        # Outcome DENIED of an anonymous caller: counted per address and minute.
+        self.auditor.record(
+            Caller(None, address=address),
+            "login",
+            Outcome.DENIED,
+            user=self.logged_name(username),
+            detail=f"throttled: {exc.message}",
+        )
+
+    def sign_in_failed(self, username: str, address: str | None, exc: InvalidCredentials) -> NoReturn:
+        self.auditor.record(
+            Caller(None, address=address),
+            "login",
+            Outcome.FAILED,
+            user=self.logged_name(username),
+            detail="unknown user, wrong password or disabled account",
+        )
+        raise denied("unauthorized", exc.message) from None
+
+    def open_session(self, user: User) -> SignedIn:
         token, session = self.sessions.create(user.username)
         caller = Caller(policy.Actor(user.username, user.role, False), audit_session_id(session.token_hash))
         self.auditor.record(caller, "login", Outcome.SUCCESS)

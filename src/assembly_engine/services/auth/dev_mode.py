@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import math
 import time
-import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from assembly_engine import input_limits as limits
 from assembly_engine.domain.clock import utc_iso
 from assembly_engine.domain.types import Role
 from assembly_engine.services.auth.sessions import InvalidSession, Session
@@ -55,10 +55,12 @@ def validate_reason(reason: object) -> str:
     cleaned = reason.strip()
     if len(cleaned) > MAX_REASON_LENGTH:
         raise InvalidReason(f"The reason can have at most {MAX_REASON_LENGTH} characters.")
-    # The reason ends up in one-line log entries; control characters (newlines included)
-    # could forge or garble lines there.
-    if any(unicodedata.category(ch) == "Cc" for ch in cleaned):
-        raise InvalidReason("The reason must be a single line of text.")
+    # The reason ends up in one-line log entries and the banner: control characters and
+    # line separators could forge or garble lines there, bidi controls make it read
+    # differently from what it is.
+    bad = limits.forbidden_name_character(cleaned)
+    if bad is not None:
+        raise InvalidReason(f"The reason must be a single line of plain text; it contains {bad}.")
     return cleaned
 
 

@@ -115,6 +115,16 @@ def may_flush(actor: Actor | None) -> Decision:
     )
 
 
+def may_prune(actor: Actor | None) -> Decision:
+    """Apply history retention now."""
+    return _admin_with_dev_mode(
+        actor,
+        "Pruning the history now",
+        "Only admins with Dev Mode on can prune the history now; "
+        "retention also runs in the background when a limit is set.",
+    )
+
+
 def may_export_official(actor: Actor | None, *, local_cli: bool) -> Decision:
     """A staging copy is written on the engine's machine, like a backup."""
     decision = _admin_with_dev_mode(

@@ -31,6 +31,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping, Sized
 from dataclasses import dataclass
+from typing import NoReturn
 
 from assembly_engine.services.auth.users import HashingBusy, InvalidCredentials, User, UserService
 from assembly_engine.services.errors import TooManyRequests
@@ -55,6 +56,9 @@ class Attempt:
     refused_for: float = 0.0
     delay: float = 0.0
     token: str = ""
+    # Neither this client's address nor its pair had a failure or a check in flight: the
+    # one condition under which a sign-in may use the reserved lane (sign_in.py).
+    clean: bool = False
 
 
 @dataclass(frozen=True)
@@ -124,7 +128,13 @@ class PasswordThrottle:
             not self._limit(key).locks and count.failures + count.in_flight >= self._limit(key).failures
             for key, count in begun.counts.items()
         )
-        return Attempt(tuple(keys), delay=self._pressure_delay if pressured else 0.0, token=begun.attempt)
+        clean = all(
+            count.failures == 0 and count.in_flight == 0
+            for key, count in begun.counts.items()
+            if not key.startswith("user:")
+        )
+        delay = self._pressure_delay if pressured else 0.0
+        return Attempt(tuple(keys), delay=delay, token=begun.attempt, clean=clean)
 
     def failed(self, attempt: Attempt) -> float:
         """The check failed: count it; returns the lockout it imposes (0.0 if none)."""
@@ -135,8 +145,18 @@ class PasswordThrottle:
         self._store.succeed(attempt.token, attempt.keys, pairs)
 
     def withdraw(self, attempt: Attempt) -> None:
-        """The check never looked at the password (the engine was busy): forget it."""
+        """The check ended without looking at the password: forget it."""
         self._store.withdraw(attempt.token, attempt.keys)
+
+    def busy(self, attempt: Attempt) -> None:
+        """The check was refused because the engine was too busy hashing: a failure of the
+        client's address (so a flood from few addresses locks them), nothing for the
+        account, whose real owner may simply have come at a bad moment."""
+        address = [key for key in attempt.keys if key.startswith("addr:")]
+        others = [key for key in attempt.keys if not key.startswith("addr:")]
+        self._store.withdraw(attempt.token, others)
+        if address:
+            self._store.fail(attempt.token, address, self._window, self._lockout)
 
     def clear(self) -> None:
         """Forget every count and lockout (a fresh start, as after a restart)."""
@@ -175,6 +195,18 @@ class PasswordGate:
     def authenticate(self, username: str, password: str, address: str | None) -> User:
         """The user, or InvalidCredentials; TooManyAttempts when the throttle or the
         hashing bound refuses (the password is then not looked at)."""
+        attempt = self.start(username, address)
+        try:
+            if attempt.delay > 0:
+                self._sleep(attempt.delay)
+        except BaseException:
+            self.throttle.withdraw(attempt)
+            raise
+        return self.check(attempt, username, password)
+
+    def start(self, username: str, address: str | None) -> Attempt:
+        """Begin a check (counted in flight), or TooManyAttempts. The caller waits
+        ``attempt.delay`` seconds, then calls :meth:`check` or :meth:`refuse_busy`."""
         attempt = self.throttle.begin(username, address)
         if attempt.refused_for > 0:
             wait = int(attempt.refused_for) + (0 if attempt.refused_for.is_integer() else 1)
@@ -182,21 +214,27 @@ class PasswordGate:
                 f"Too many failed password checks; wait {wait} seconds and try again.",
                 retry_after=wait,
             )
+        return attempt
+
+    def check(self, attempt: Attempt, username: str, password: str) -> User:
+        """Compute the hash of a started check and count its outcome."""
         try:
-            if attempt.delay > 0:
-                self._sleep(attempt.delay)
             user = self.users.authenticate(username, password)
         except InvalidCredentials:
             self.throttle.failed(attempt)
             raise
         except HashingBusy as exc:
-            self.throttle.withdraw(attempt)
-            raise TooManyAttempts(exc.message, retry_after=exc.retry_after) from None
+            self.refuse_busy(attempt, exc.message, exc.retry_after)
         except BaseException:
             self.throttle.withdraw(attempt)
             raise
         self.throttle.succeeded(attempt)
         return user
+
+    def refuse_busy(self, attempt: Attempt, message: str, retry_after: int) -> NoReturn:
+        """No hashing slot came free: counted against the address (PasswordThrottle.busy)."""
+        self.throttle.busy(attempt)
+        raise TooManyAttempts(message, retry_after=retry_after) from None
 
     def verify(self, username: str, password: str, address: str | None) -> bool:
         """Re-check a signed-in user's password (sudo-style); False when it is wrong."""

@@ -6,6 +6,7 @@ No HTTP here. The API and the CLI both call :class:`UserService`; every failure 
 
 from __future__ import annotations
 
+import os
 import re
 import secrets
 import threading
@@ -28,9 +29,19 @@ MIN_PASSWORD_LENGTH = 8
 # Argon2 accepts any length, but hashing megabytes on every login attempt is a cheap DoS.
 MAX_PASSWORD_LENGTH = 1024
 BOOTSTRAP_ADMIN = "admin"
-# Argon2id with the default parameters takes 64 MiB per hash: at most this many at once
-# (the host has few cores anyway), the others wait up to HASH_WAIT_SECONDS, then get 429.
-MAX_CONCURRENT_HASHES = 2
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+# Argon2id with the default parameters takes 64 MiB per hash: at most this many at once,
+# and one fewer than the host's cores, so a flood of sign-ins leaves a core for every
+# other request (issue 23, 3); the others wait up to HASH_WAIT_SECONDS, then get 429.
+MAX_CONCURRENT_HASHES = max(1, min(2, _cores() - 1))
 HASH_WAIT_SECONDS = 5.0
 
 
@@ -86,6 +97,11 @@ class HashingBusy(AuthError, TooManyRequests):
 
 
 # -- helpers -------------------------------------------------------------------------------
+
+
+# Names the engine writes as the actor of its own changes (the local CLI's caller, retention
+# and sync entries, PostgreSQL's application name): a user by one of these would read as them.
+RESERVED_USERNAMES = frozenset({"cli", "engine", "assembly-engine"})
 
 
 def validate_username(username: object) -> str:
@@ -173,6 +189,11 @@ class UserService:
 
     def create(self, username: str, password: str, role: Role | str = Role.OPERATOR) -> User:
         validate_username(username)
+        if username.casefold() in RESERVED_USERNAMES:
+            raise InvalidUsername(
+                f"'{username}' is reserved: the audit log and history name the local CLI "
+                f"and the engine itself {', '.join(sorted(RESERVED_USERNAMES))}; choose another name."
+            )
         validate_new_password(password)
         checked_role = _role(role)
         password_hash = self._hash(password)

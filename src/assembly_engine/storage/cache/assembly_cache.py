@@ -81,9 +81,6 @@ log = logging.getLogger("assembly_engine.cache")
 NoteFor = Callable[[AssemblyRecord], str]
 
 
-REPLANS = 3  # cluster mode: times a change refused by the shared queue is planned again
-
-
 class AssemblyCache(CacheLoading, ClusterChanges):
     def __init__(
         self,
@@ -317,16 +314,17 @@ class AssemblyCache(CacheLoading, ClusterChanges):
         actor: str | None = None,
     ) -> CachedAssembly:
         deadline = time.monotonic() + self.change_wait_seconds
-        for attempt in range(REPLANS + 1):
+        while True:
             try:
                 return self._mutate_once(guid, plan, note, deadline, action=action, actor=actor)
             except ChangedElsewhere:
                 # Another node changed it first: learn what it did, then plan again (the
                 # plan now refuses with the right reason, or succeeds on the new state).
-                if self.catch_up is None or attempt == REPLANS:
+                # Until the change's deadline, not a count: under contention a change
+                # without an expected revision may lose several times in a row.
+                if self.catch_up is None or time.monotonic() >= deadline:
                     raise
                 self.catch_up()
-        raise AssertionError("unreachable")
 
     def _mutate_once(
         self,

@@ -40,6 +40,7 @@ if TYPE_CHECKING:  # the value types below are dataclasses of the modules that d
         VerifyResult,
     )
     from assembly_engine.storage.contract.throttle import Begun, Lockout, Refusal
+    from assembly_engine.storage.contract.token_records import TokenRow
 
 
 class DomainStore(Protocol):
@@ -155,7 +156,8 @@ class PayloadStore(Protocol):
 
 
 class EngineStore(Protocol):
-    """The engine's own records: users, sign-in sessions with their Dev Mode, secrets."""
+    """The engine's own records: users, sign-in sessions with their Dev Mode, API tokens,
+    secrets."""
 
     def close(self) -> None: ...
     def schema_version(self) -> int: ...
@@ -191,6 +193,23 @@ class EngineStore(Protocol):
     def set_dev_mode(self, token_hash: str, until: float | None, reason: str | None, now: float) -> bool: ...
     def clear_expired_dev_mode(self, token_hash: str, now: float) -> bool: ...
     def secret(self, name: str, size: int = 32) -> bytes: ...
+    # API tokens: stored by hash with the owner's role at creation; rows join the owner's
+    # current role and disabled flag, so the service judges a token at every use.
+    def insert_token(
+        self,
+        token_id: str,
+        token_hash: str,
+        username: str,
+        name: str,
+        scopes: Sequence[str],
+        created_at: float,
+        expires_at: float,
+    ) -> TokenRow | None: ...
+    def get_token_by_hash(self, token_hash: str) -> TokenRow | None: ...
+    def get_token(self, token_id: str) -> TokenRow | None: ...
+    def list_tokens(self, username: str | None = None) -> list[TokenRow]: ...
+    def revoke_token(self, token_id: str) -> bool: ...
+    def touch_token(self, token_id: str, last_used: float) -> None: ...
 
 
 class AuditStore(Protocol):

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from assembly_engine.storage.contract.errors import StorageFailed
 from assembly_engine.storage.contract.reports import VerifyResult
 from assembly_engine.storage.files.durable_files import append_whole, fsync_file, truncate_durably
 from assembly_engine.storage.formats.audit_chain import (
@@ -248,7 +249,17 @@ class HashChainedLog:
 
     def verify(self) -> VerifyResult:
         with self._sync_lock, self._lock:
-            self._sync_locked()
+            try:
+                self._sync_locked()
+            except OSError as exc:
+                # The head file is behind an entry whose fsync or head write failed (disk
+                # full): checking against it would report a false truncation, and a 500
+                # would hide why. Nothing was written.
+                raise StorageFailed(
+                    f"The audit log cannot be verified now: its head file could not be brought "
+                    f"up to date ({exc.strerror or exc}; is the disk full?). Nothing was "
+                    "changed; verify again once the disk has space."
+                ) from exc
             return verify_file(self.path)
 
     def _sync_locked(self) -> None:

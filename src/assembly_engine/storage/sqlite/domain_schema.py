@@ -135,7 +135,10 @@ def validate_and_migrate(conn: sqlite3.Connection, path: Path) -> list[str]:
             conn.execute("COMMIT")
             return added
         except BaseException:
-            conn.execute("ROLLBACK")
+            # SQLite rolls back by itself on some errors (SQLITE_FULL): a ROLLBACK then
+            # raises "no transaction is active" and would hide the real cause.
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
             raise
 
     added = with_retry(migrate, what=f"migrating {path.name}", budget_seconds=30.0)

@@ -30,8 +30,10 @@ from assembly_engine.storage.contract.engine_records import (
     user_row,
 )
 from assembly_engine.storage.contract.errors import SchemaError, StorageFailed
+from assembly_engine.storage.sqlite.engine_tokens import SQLITE_MIGRATION as TOKENS_MIGRATION
+from assembly_engine.storage.sqlite.engine_tokens import SqliteTokenTable
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 # SQLite primary result codes that mean "the disk would not take it", not a bug.
 _STORAGE_ERROR_CODES = frozenset(
@@ -84,6 +86,7 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
         )
         """,
     ),
+    TOKENS_MIGRATION,
 )
 
 assert len(_MIGRATIONS) == SCHEMA_VERSION
@@ -96,8 +99,8 @@ class StoreSchemaError(SchemaError):
     """The database was written by a newer engine than this one."""
 
 
-class SqliteEngineStore:
-    """Thread-safe access to ``engine.db`` (users, sessions, meta): the SQLite backend of the
+class SqliteEngineStore(SqliteTokenTable):
+    """Thread-safe access to ``engine.db`` (users, sessions, API tokens, meta): the SQLite backend of the
     EngineStore interface (storage/contract/interfaces.py)."""
 
     def __init__(self, path: Path, busy_timeout_ms: int = 5000) -> None:

@@ -94,7 +94,8 @@ def display_name(value: object, where: str) -> str:
         fail(f"{where} is missing: every assembly needs a name")
     if not isinstance(value, str) or not value.strip():
         fail(f"{where} must be a non-empty string, got {json_kind(value)}")
-    check(limits.name_problem(value, where, limits.DISPLAY_NAME_CHARS))
+    value = limits.nfc(value)
+    check(limits.name_problem(value, where, limits.DISPLAY_NAME_CHARS, visible=True))
     return value
 
 
@@ -128,6 +129,7 @@ def safe_file_name(value: object, where: str) -> str:
         fail(f"{where} is missing: every attached file needs a file_name")
     if not isinstance(value, str) or not value:
         fail(f"{where} must be a non-empty string, got {json_kind(value)}")
+    value = limits.nfc(value)
     check(limits.file_name_problem(value, where))
     return value
 

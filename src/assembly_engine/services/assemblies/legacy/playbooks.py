@@ -92,7 +92,7 @@ def playbook_from_text(
             display_name = play_name
         else:
             display_name = "Imported playbook"
-    check(limits.name_problem(display_name, where, limits.DISPLAY_NAME_CHARS))
+    check(limits.name_problem(display_name, where, limits.DISPLAY_NAME_CHARS, visible=True))
     main = raw_bytes if raw_bytes is not None else utf8(text, "playbook")
     return ImportedAssembly(
         display_name=display_name,

@@ -53,6 +53,9 @@ def files(value: object, where: str) -> tuple[tuple[PayloadFile, ...], dict[str,
     """Attachments, plus per-entry layout notes for entries not in the canonical shape."""
     if not isinstance(value, list):
         fail(f"{where} must be a list of file objects, got {json_kind(value)}")
+    too_many = limits.file_count_problem(len(value), where)
+    if too_many is not None:
+        fail(too_many)
     found: list[PayloadFile] = []
     notes: dict[str, Any] = {}
     seen: set[str] = set()

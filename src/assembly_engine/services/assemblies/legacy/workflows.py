@@ -32,7 +32,7 @@ def check_workflow(workflow: Mapping[str, Any], where: str) -> None:
     summary(workflow, "description", where)
     name = workflow.get("name")
     if "tab_name" not in workflow and isinstance(name, str) and name.strip():
-        check(limits.name_problem(name, f"{where}.name", limits.DISPLAY_NAME_CHARS))
+        check(limits.name_problem(name, f"{where}.name", limits.DISPLAY_NAME_CHARS, visible=True))
 
 
 def workflow_content(workflow: Mapping[str, Any], where: str) -> PayloadContent:
@@ -73,7 +73,7 @@ def from_workflow(
                 "document.tab_name is missing: a workflow needs a tab_name "
                 "(or import it from a file whose name can be used)"
             )
-        check(limits.name_problem(name, "file_name", limits.DISPLAY_NAME_CHARS))
+        check(limits.name_problem(name, "file_name", limits.DISPLAY_NAME_CHARS, visible=True))
         legacy_format["derived_name"] = name
     return ImportedAssembly(
         display_name=name,

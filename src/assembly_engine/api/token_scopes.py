@@ -1,0 +1,31 @@
+"""Which scope an API token needs for a request — decided by path, default deny.
+
+A token reaches only the route families listed here; every other path (users, tokens, the
+Dev Mode switch, admin tasks, sign-in sessions, and any route added later) refuses tokens
+until it is given a scope on purpose. Sessions are not affected by this table.
+"""
+
+from __future__ import annotations
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+READ = "assemblies:read"
+WRITE = "assemblies:write"
+METRICS = "metrics:read"
+
+_ASSEMBLIES = "/api/assemblies"
+_NEVER = ("/api/assemblies/dev-mode/switch",)
+# POSTed, but stores nothing: checking a draft is reading (a CI job's read token may).
+_READ_POSTS = frozenset({"/api/assemblies/check"})
+
+
+def required_scope(method: str, path: str) -> str | None:
+    """The scope a token needs for ``method path``; None when no token may do it."""
+    path = path.rstrip("/") or "/"
+    if any(path == p or path.startswith(p + "/") for p in _NEVER):
+        return None
+    if path == _ASSEMBLIES or path.startswith(_ASSEMBLIES + "/"):
+        return READ if method in SAFE_METHODS or path in _READ_POSTS else WRITE
+    if path == "/metrics" and method in SAFE_METHODS:
+        return METRICS
+    return None

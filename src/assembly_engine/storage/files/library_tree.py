@@ -1,0 +1,76 @@
+"""Reading files of a library tree someone else made (``assemblies import FOLDER``).
+
+A cloned "community library" is untrusted: git keeps symbolic links, so a script in it
+can point at any file the importing user can read (the engine's database, SSH keys) and
+an import would upload that file where every operator reads it. Inside a tree, symbolic
+links are therefore never followed, and nothing is read that resolves outside the tree;
+each such entry is refused with its own reason. A path named on the command line itself
+is the caller's choice and is read as named.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+LINK_REFUSED = (
+    "is a symbolic link{target}; links in a library folder are not followed (a link can "
+    "point at any file you can read): copy the file itself into the folder"
+)
+OUTSIDE_REFUSED = "resolves to {resolved}, outside {root}; only files inside the named folder are read"
+
+
+@dataclass
+class Tree:
+    """What walking one folder found: its regular files (sorted) and the entries refused."""
+
+    files: list[Path] = field(default_factory=list)
+    refused: list[tuple[Path, str]] = field(default_factory=list)
+
+
+def _link_target(path: Path) -> str:
+    try:
+        return f" (to {os.readlink(path)})"
+    except OSError:
+        return ""
+
+
+def walk(root: Path) -> Tree:
+    """Every regular file under ``root``, not following links; links (to files or folders)
+    are refused, as is anything that would resolve outside ``root``."""
+    tree = Tree()
+    top = root.resolve()
+    for folder, dirs, files in os.walk(root, followlinks=False):
+        here = Path(folder)
+        for name in list(dirs):
+            if (here / name).is_symlink():
+                dirs.remove(name)  # os.walk lists a link to a folder among the folders
+                files.append(name)
+        for name in files:
+            path = here / name
+            problem = entry_problem(path, top)
+            if problem is not None:
+                tree.refused.append((path, problem))
+            elif path.is_file():
+                tree.files.append(path)
+    tree.files.sort()
+    tree.refused.sort()
+    return tree
+
+
+def entry_problem(path: Path, top: Path) -> str | None:
+    """Why ``path`` (inside the resolved folder ``top``) may not be read, or None."""
+    if path.is_symlink():
+        return LINK_REFUSED.format(target=_link_target(path))
+    resolved = path.resolve()
+    if not resolved.is_relative_to(top):
+        return OUTSIDE_REFUSED.format(resolved=resolved, root=top)
+    return None
+
+
+def read_inside(path: Path) -> bytes:
+    """A file's bytes, refusing (OSError ELOOP) a link put in its place since the walk."""
+    descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0))
+    with os.fdopen(descriptor, "rb") as handle:
+        return handle.read()

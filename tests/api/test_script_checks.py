@@ -1,0 +1,185 @@
+"""POST /api/assemblies/check, the block/warn policy on saves, and results in the detail.
+
+The ASGI app with real SQLite files and real checker processes (tests/checks for the
+checkers themselves); the default policy blocks errors in official, warns elsewhere."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from assembly_engine.api.token_scopes import READ, WRITE, required_scope
+from tests.api.support import (
+    ADMIN_DEV,
+    ANONYMOUS,
+    OPERATOR,
+    ApiEngine,
+    assert_unchanged,
+    plant_assembly,
+    snapshot,
+    unique_name,
+)
+from tests.checks import corpus
+from tests.support import wait_until
+
+BROKEN_PS = corpus.trmm("Win_Activation_Check.ps1") + "\nfunction Get-Broken {\n"
+
+
+def _check(api: ApiEngine, body: dict[str, Any], caller: str = OPERATOR) -> Any:
+    return api.request(caller, "POST", "/api/assemblies/check", json=body)
+
+
+def test_check_answers_diagnostics(api: ApiEngine) -> None:
+    script = corpus.trmm("Linux_CPU_check.sh").replace("exit 0\n", "echo $1\nexit 0\n")
+    response = _check(api, {"assembly_type": "bash", "script": script})
+    assert response.status_code == 200, response.text
+    answer = response.json()
+    assert answer["language"] == "bash" and answer["has_errors"] is False
+    (diagnostic,) = [d for d in answer["diagnostics"] if d["code"] == "SC2086"]
+    assert set(diagnostic) == {
+        "line",
+        "column",
+        "end_line",
+        "end_column",
+        "severity",
+        "code",
+        "message",
+        "source",
+    }
+    assert diagnostic["line"] == script.split("\n").index("echo $1") + 1 and diagnostic["column"] == 6
+    assert answer["checkers"][0]["name"] == "shellcheck" and answer["checkers"][0]["available"] is True
+    assert answer["counts"] == {"error": 0, "warning": 0, "info": 1}
+
+
+def test_check_a_workflow_draft(api: ApiEngine) -> None:
+    flow = corpus.workflow()
+    flow["edges"].append({"id": "e-new", "source": flow["nodes"][0]["id"], "target": "nowhere"})
+    answer = _check(api, {"assembly_type": "workflow", "workflow": flow}).json()
+    assert answer["has_errors"] is True
+    assert [d["code"] for d in answer["diagnostics"]] == ["edge-node"]
+
+
+def test_check_needs_a_signed_in_user_and_a_draft(api: ApiEngine) -> None:
+    anonymous = _check(api, {"assembly_type": "bash", "script": "echo hi\n"}, ANONYMOUS)
+    assert anonymous.status_code == 401 and anonymous.json()["error"] == "unauthorized"
+    for body in (
+        {"assembly_type": "bash"},
+        {"assembly_type": "workflow", "script": "{}"},
+        {"assembly_type": "cobol", "script": "x"},
+        {"assembly_type": "bash", "script": "x", "extra": 1},
+        {"assembly_type": "bash", "script": 5},
+    ):
+        refused = _check(api, body)
+        assert refused.status_code == 422, (body, refused.text)
+        assert set(refused.json()) == {"error", "message"} and refused.json()["error"] == "invalid_document"
+
+
+def test_block_policy_refuses_a_dev_mode_write_to_official(api: ApiEngine) -> None:
+    before = snapshot(api.services)
+    body = {
+        "domain": "official",
+        "display_name": unique_name("broken"),
+        "assembly_kind": "script",
+        "assembly_type": "powershell",
+        "payload": {"script": BROKEN_PS},
+    }
+    refused = api.request(ADMIN_DEV, "POST", "/api/assemblies", json=body)
+    assert refused.status_code == 422, refused.text
+    answer = refused.json()
+    assert answer["error"] == "check_failed" and "Nothing was saved" in answer["message"]
+    assert [d["code"] for d in answer["diagnostics"]] == ["PS-MISSING"]
+    assert_unchanged(before, snapshot(api.services))
+    # An update of an official assembly with the same script is refused too; the
+    # assembly keeps its revision.
+    guid = plant_assembly(api.services, "official")
+    revision = api.services.storage.cache.get(guid).record.revision  # type: ignore[union-attr]
+    update = api.request(ADMIN_DEV, "PUT", f"/api/assemblies/{guid}", json={"payload": {"script": BROKEN_PS}})
+    assert update.status_code == 422 and update.json()["error"] == "check_failed"
+    assert api.services.storage.cache.get(guid).record.revision == revision  # type: ignore[union-attr]
+    fixed = api.request(
+        ADMIN_DEV, "POST", "/api/assemblies", json={**body, "payload": {"script": "Write-Host 1\n"}}
+    )
+    assert fixed.status_code == 201, fixed.text
+
+
+def test_warn_policy_saves_and_the_detail_shows_the_result(api: ApiEngine) -> None:
+    body = {
+        "domain": "user",
+        "display_name": unique_name("warned"),
+        "assembly_kind": "script",
+        "assembly_type": "powershell",
+        "payload": {"script": BROKEN_PS},
+    }
+    created = api.request(OPERATOR, "POST", "/api/assemblies", json=body)
+    assert created.status_code == 201, created.text
+    guid = created.json()["assembly_guid"]
+
+    def checked() -> dict[str, Any] | None:
+        detail = api.request(OPERATOR, "GET", f"/api/assemblies/{guid}").json()
+        return detail["checks"] if detail["checks"]["status"] == "checked" else None
+
+    checks = wait_until(checked, "the side check of the saved script", timeout=20)
+    assert checks["has_errors"] is True and checks["counts"]["error"] == 1
+    assert checks["diagnostics"][0]["code"] == "PS-MISSING"
+
+
+def test_list_shows_counts_and_filters_on_errors(api: ApiEngine) -> None:
+    category = unique_name("checked-list")
+    guids = {}
+    for name, script in (("broken", BROKEN_PS), ("clean", "Write-Host 'fine'\n")):
+        body = {
+            "domain": "user",
+            "display_name": unique_name(name),
+            "category": category,
+            "assembly_kind": "script",
+            "assembly_type": "powershell",
+            "payload": {"script": script},
+        }
+        created = api.request(OPERATOR, "POST", "/api/assemblies", json=body)
+        assert created.status_code == 201, created.text
+        guids[name] = created.json()["assembly_guid"]
+
+    def rows(query: str = "") -> dict[str, Any]:
+        page = api.request(OPERATOR, "GET", f"/api/assemblies?category={category}{query}").json()
+        return {item["assembly_guid"]: item["checks"] for item in page["items"]}
+
+    # The checks run beside the saves; the kept list page is rendered again when they end.
+    listed = wait_until(
+        lambda: (r := rows()) and all(r.values()) and r, "check counts in the list", timeout=20
+    )
+    assert listed[guids["broken"]] == {"counts": {"error": 1, "warning": 0, "info": 0}, "has_errors": True}
+    assert listed[guids["clean"]]["has_errors"] is False
+    assert list(rows("&checks=errors")) == [guids["broken"]]
+    assert list(rows("&checks=clean")) == [guids["clean"]]
+    assert rows("&checks=unchecked") == {}
+    facets = api.request(OPERATOR, "GET", f"/api/assemblies/facets?category={category}&checks=errors").json()
+    assert facets["total"] == 1
+    bad = api.request(OPERATOR, "GET", "/api/assemblies?checks=maybe")
+    assert bad.status_code == 422 and bad.json()["error"] == "invalid_document"
+
+
+def test_restoring_a_revision_with_errors_is_blocked_in_official(api: ApiEngine) -> None:
+    services = api.services
+    checks = services.assemblies.changes.checks
+    services.assemblies.changes.checks = None  # as if it was saved while official warned
+    try:
+        guid = plant_assembly(services, "official")
+        update = api.request(
+            ADMIN_DEV, "PUT", f"/api/assemblies/{guid}", json={"payload": {"script": BROKEN_PS}}
+        )
+        assert update.status_code == 200, update.text
+    finally:
+        services.assemblies.changes.checks = checks
+    fixed = api.request(
+        ADMIN_DEV, "PUT", f"/api/assemblies/{guid}", json={"payload": {"script": "Write-Host 3\n"}}
+    )
+    assert fixed.status_code == 200 and fixed.json()["revision"] == 3, fixed.text
+    refused = api.request(ADMIN_DEV, "POST", f"/api/assemblies/{guid}/revisions/2/restore")
+    assert refused.status_code == 422 and refused.json()["error"] == "check_failed", refused.text
+    assert services.storage.cache.get(guid).record.revision == 3  # type: ignore[union-attr]
+    restored = api.request(ADMIN_DEV, "POST", f"/api/assemblies/{guid}/revisions/1/restore")
+    assert restored.status_code == 200 and restored.json()["revision"] == 4, restored.text
+
+
+def test_checking_a_draft_needs_only_the_read_scope_of_a_token() -> None:
+    assert required_scope("POST", "/api/assemblies/check") == READ
+    assert required_scope("POST", "/api/assemblies") == WRITE

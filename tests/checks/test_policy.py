@@ -1,0 +1,59 @@
+"""The block/warn policy of saves (services/checks/gate.py) on a real runner."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from assembly_engine.domain.types import Domain, PayloadType
+from assembly_engine.services.checks.gate import CheckFailed, ScriptChecks, parse_blocking
+from assembly_engine.services.checks.runner import CheckLimits, CheckRunner
+from assembly_engine.storage.contract.models import PayloadContent
+from tests.support import wait_until
+
+BROKEN = PayloadContent(PayloadType.SCRIPT, "script.bat", b"goto nowhere\r\n")
+CLEAN = PayloadContent(PayloadType.SCRIPT, "script.bat", b"echo fine\r\n")
+
+
+def test_parse_blocking() -> None:
+    assert parse_blocking("official") == {Domain.OFFICIAL}
+    assert parse_blocking(" Official , community ") == {Domain.OFFICIAL, Domain.COMMUNITY}
+    assert parse_blocking("none") == frozenset()
+    with pytest.raises(ValueError, match="unknown domain 'offical'"):
+        parse_blocking("offical")
+
+
+@pytest.fixture
+def checks() -> Iterator[ScriptChecks]:
+    gate = ScriptChecks(CheckRunner(CheckLimits(timeout_seconds=20.0)), {Domain.OFFICIAL})
+    yield gate
+    gate.close()
+
+
+def test_a_blocking_domain_refuses_errors_with_the_diagnostics(checks: ScriptChecks) -> None:
+    with pytest.raises(CheckFailed) as refused:
+        checks.before_store(Domain.OFFICIAL, BROKEN)
+    assert refused.value.code == "check_failed"
+    assert [d["code"] for d in refused.value.extra["diagnostics"]] == ["BAT-LABEL"]
+    assert "line 1, column 6" in refused.value.message
+    checks.before_store(Domain.OFFICIAL, CLEAN)  # no error: saved
+
+
+def test_a_warning_domain_never_waits(checks: ScriptChecks) -> None:
+    checks.before_store(Domain.USER, BROKEN)  # returns at once, nothing checked
+    assert checks.runner.kept("batch", BROKEN.text) is None
+    checks.after_store(BROKEN, "a" * 32)
+    done = checks.runner.submit("batch", BROKEN.text)
+    assert done is not None and done.result(timeout=30).has_errors
+    # Noted by the future's callback, which may run just after the waiter wakes.
+    counted = wait_until(lambda: checks.counts("a" * 32), "the side check's counts", timeout=10)
+    assert counted == {"counts": {"error": 1, "warning": 0, "info": 0}, "has_errors": True}
+
+
+def test_a_check_that_times_out_lets_the_save_proceed() -> None:
+    gate = ScriptChecks(CheckRunner(CheckLimits(timeout_seconds=0.05)), {Domain.OFFICIAL})
+    try:
+        gate.before_store(Domain.OFFICIAL, BROKEN)  # no answer within the limit: not refused
+    finally:
+        gate.close()

@@ -1,0 +1,304 @@
+"""API tokens against a real engine process: each scope × each route family gives the
+documented answer (Docs/tokens-and-sso.md), and a token stops working when it expires, is
+revoked, or its owner is disabled or demoted.
+
+Expiry is reached by moving a token's ``expires_at`` back in the test's own engine.db (a
+temp dir): the engine judges expiry at every request, and waiting a day is not an option.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.api.support import create_body, unique_name
+from tests.engine_process import EngineProcess
+from tests.support import ADMIN_PASSWORD
+
+OPERATOR_PASSWORD = "operator-password-1"
+READ, WRITE, METRICS = "assemblies:read", "assemblies:write", "metrics:read"
+
+
+@dataclass
+class Engine:
+    process: EngineProcess
+    http: httpx.Client
+    admin: dict[str, str]  # session headers, Dev Mode on
+    operator: dict[str, str]
+    user_guid: str
+    tokens: dict[str, str]  # "<owner>-<kind>" -> secret
+    ids: dict[str, str]
+
+
+def _token(
+    http: httpx.Client, headers: dict[str, str], name: str, scopes: list[str], days: int = 7
+) -> dict[str, Any]:
+    response = http.post(
+        "/api/tokens", headers=headers, json={"name": name, "scopes": scopes, "expires_in_days": days}
+    )
+    assert response.status_code == 201, response.text
+    return dict(response.json())
+
+
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    root = tmp_path_factory.mktemp("tokens")
+    (root / "staging").mkdir()
+    process = EngineProcess(root / "home", root / "staging").start()
+    try:
+        with process.client() as http:
+            admin = process.login()
+            made = http.post(
+                "/api/users",
+                headers=admin,
+                json={"username": "olga", "password": OPERATOR_PASSWORD, "role": "operator"},
+            )
+            assert made.status_code == 201, made.text
+            operator = process.login("olga", OPERATOR_PASSWORD)
+            switched = http.post(
+                "/api/assemblies/dev-mode/switch",
+                headers=admin,
+                json={"enabled": True, "password": ADMIN_PASSWORD, "reason": "token matrix"},
+            )
+            assert switched.status_code == 200, switched.text
+            created = http.post("/api/assemblies", headers=admin, json=create_body("user"))
+            assert created.status_code in (201, 202), created.text
+            tokens: dict[str, str] = {}
+            ids: dict[str, str] = {}
+            for owner, headers in (("admin", admin), ("operator", operator)):
+                for kind, scopes in (
+                    ("read", [READ]),
+                    ("write", [WRITE]),
+                    ("metrics", [METRICS]),
+                    ("all", [READ, WRITE, METRICS]),
+                ):
+                    made_token = _token(http, headers, f"{owner} {kind}", scopes)
+                    tokens[f"{owner}-{kind}"] = made_token["token"]
+                    ids[f"{owner}-{kind}"] = made_token["id"]
+            yield Engine(process, http, admin, operator, created.json()["assembly_guid"], tokens, ids)
+    finally:
+        assert process.stop() == 0, process.output()
+
+
+def _call(engine: Engine, token: str, method: str, path: str, body: Any = None) -> httpx.Response:
+    return engine.http.request(method, path, headers={"Authorization": f"Bearer {token}"}, json=body)
+
+
+def _family_request(engine: Engine, family: str) -> tuple[str, str, Any]:
+    guid = engine.user_guid
+    document: Any = None
+    if family == "import":
+        exported = engine.http.get(f"/api/assemblies/{guid}/export", headers=engine.admin)
+        assert exported.status_code == 200, exported.text
+        document = {"document": exported.json(), "domain": "user", "as_new": True}
+    return {
+        "list": ("GET", "/api/assemblies", None),
+        "detail": ("GET", f"/api/assemblies/{guid}", None),
+        "history": ("GET", f"/api/assemblies/{guid}/revisions", None),
+        "write user": ("POST", "/api/assemblies", create_body("user", unique_name("token"))),
+        "write official": ("POST", "/api/assemblies", create_body("official", unique_name("token"))),
+        "official sync": ("POST", "/api/assemblies/official/sync", None),
+        "import": ("POST", "/api/assemblies/import", document),
+        "dev mode switch": (
+            "POST",
+            "/api/assemblies/dev-mode/switch",
+            {"enabled": True, "password": ADMIN_PASSWORD, "reason": "via a token"},
+        ),
+        "users list": ("GET", "/api/users", None),
+        "users create": ("POST", "/api/users", {"username": unique_name("u"), "password": "x" * 12}),
+        "tokens list": ("GET", "/api/tokens", None),
+        "tokens create": ("POST", "/api/tokens", {"name": "t", "scopes": [READ], "expires_in_days": 1}),
+        "admin": ("GET", "/api/admin/audit/verify", None),
+        "metrics": ("GET", "/metrics", None),
+    }[family]
+
+
+OK = "ok"
+NEVER = ("forbidden", None)  # no token may: users, tokens, the Dev Mode switch, admin tasks
+
+
+def _scope(name: str) -> tuple[str, str]:
+    return ("insufficient_scope", name)
+
+
+# family -> {token kind -> expected answer}: OK (2xx), or (error code, scope named).
+MATRIX: dict[str, dict[str, Any]] = {
+    "list": {"read": OK, "write": _scope(READ), "metrics": _scope(READ), "all": OK},
+    "detail": {"read": OK, "write": _scope(READ), "metrics": _scope(READ), "all": OK},
+    "history": {"read": OK, "write": _scope(READ), "metrics": _scope(READ), "all": OK},
+    "write user": {"read": _scope(WRITE), "write": OK, "metrics": _scope(WRITE), "all": OK},
+    "import": {"read": _scope(WRITE), "write": OK, "metrics": _scope(WRITE), "all": OK},
+    "dev mode switch": dict.fromkeys(("read", "write", "metrics", "all"), NEVER),
+    "users list": dict.fromkeys(("read", "write", "metrics", "all"), NEVER),
+    "users create": dict.fromkeys(("read", "write", "metrics", "all"), NEVER),
+    "tokens list": dict.fromkeys(("read", "write", "metrics", "all"), NEVER),
+    "tokens create": dict.fromkeys(("read", "write", "metrics", "all"), NEVER),
+    "admin": dict.fromkeys(("read", "write", "metrics", "all"), NEVER),
+}
+# Official writes and the official sync need Dev Mode, which tokens never have: an admin's
+# token with assemblies:write gets dev_mode_required even while the admin's own session has
+# Dev Mode on; an operator's gets forbidden.
+for _family in ("write official", "official sync"):
+    MATRIX[_family] = {"read": _scope(WRITE), "write": "owner", "metrics": _scope(WRITE), "all": "owner"}
+OWNER_ANSWER = {"admin": ("dev_mode_required", None), "operator": ("forbidden", None)}
+# Metrics are for admins: an operator's metrics:read token is refused by the role rule.
+MATRIX["metrics"] = {"read": _scope(METRICS), "write": _scope(METRICS), "metrics": "admin", "all": "admin"}
+ADMIN_ONLY = {"admin": OK, "operator": ("forbidden", None)}
+
+CASES = [
+    (family, owner, kind)
+    for family in MATRIX
+    for owner in ("admin", "operator")
+    for kind in ("read", "write", "metrics", "all")
+]
+
+
+@pytest.mark.parametrize(("family", "owner", "kind"), CASES, ids=[f"{f}-{o}-{k}" for f, o, k in CASES])
+def test_each_scope_gets_the_documented_answer(engine: Engine, family: str, owner: str, kind: str) -> None:
+    expected = MATRIX[family][kind]
+    if expected == "owner":
+        expected = OWNER_ANSWER[owner]
+    elif expected == "admin":
+        expected = ADMIN_ONLY[owner]
+    method, path, body = _family_request(engine, family)
+    response = _call(engine, engine.tokens[f"{owner}-{kind}"], method, path, body)
+    if expected == OK:
+        assert 200 <= response.status_code < 300, response.text
+        return
+    code, scope = expected
+    assert response.status_code == 403, response.text
+    assert response.json()["error"] == code
+    if scope is not None:
+        assert scope in response.json()["message"]
+
+
+def test_a_token_needs_no_csrf_token_but_a_cookie_session_still_does(engine: Engine) -> None:
+    body = create_body("user", unique_name("csrf"))
+    by_token = _call(engine, engine.tokens["operator-write"], "POST", "/api/assemblies", body)
+    assert by_token.status_code in (201, 202), by_token.text
+    with engine.process.client() as browser:
+        signed_in = browser.post("/api/auth/login", json={"username": "olga", "password": OPERATOR_PASSWORD})
+        assert signed_in.status_code == 200
+        refused = browser.post("/api/assemblies", json=create_body("user", unique_name("csrf")))
+        assert refused.status_code == 403 and refused.json()["error"] == "forbidden"
+        # A token sent beside the cookie is judged on its own: Bearer wins, no CSRF needed.
+        with_token = browser.post(
+            "/api/assemblies",
+            json=create_body("user", unique_name("csrf")),
+            headers={"Authorization": f"Bearer {engine.tokens['operator-write']}"},
+        )
+        assert with_token.status_code in (201, 202), with_token.text
+
+
+def _listing_status(engine: Engine, token: str) -> httpx.Response:
+    return _call(engine, token, "GET", "/api/assemblies")
+
+
+def test_expired_revoked_and_unknown_tokens_get_401(engine: Engine) -> None:
+    made = _token(engine.http, engine.operator, "short", [READ], days=1)
+    assert _listing_status(engine, made["token"]).status_code == 200
+    with sqlite3.connect(engine.process.home / "engine.db") as db:
+        db.execute("UPDATE api_tokens SET expires_at = expires_at - 2 * 86400 WHERE id = ?", (made["id"],))
+    expired = _listing_status(engine, made["token"])
+    assert expired.status_code == 401 and "expired" in expired.json()["message"]
+
+    second = _token(engine.http, engine.operator, "to revoke", [READ])
+    assert _listing_status(engine, second["token"]).status_code == 200
+    assert engine.http.delete(f"/api/tokens/{second['id']}", headers=engine.operator).status_code == 204
+    revoked = _listing_status(engine, second["token"])
+    assert revoked.status_code == 401 and "revoked" in revoked.json()["message"]
+    unknown = _listing_status(engine, "aet_" + "x" * 43)
+    assert unknown.status_code == 401 and unknown.json()["error"] == "unauthorized"
+
+
+def test_owners_see_their_own_tokens_and_admins_see_and_revoke_all(engine: Engine) -> None:
+    mine = engine.http.get("/api/tokens", headers=engine.operator).json()["items"]
+    assert mine and {t["owner"] for t in mine} == {"olga"}
+    assert all("token" not in t for t in mine)
+    everyone = engine.http.get("/api/tokens", headers=engine.admin).json()["items"]
+    assert {t["owner"] for t in everyone} == {"admin", "olga"}
+    admin_token = engine.ids["admin-read"]
+    refused = engine.http.delete(f"/api/tokens/{admin_token}", headers=engine.operator)
+    assert refused.status_code == 404 and refused.json()["error"] == "not_found"
+    victim = _token(engine.http, engine.operator, "admin revokes", [READ])
+    assert engine.http.delete(f"/api/tokens/{victim['id']}", headers=engine.admin).status_code == 204
+    assert _listing_status(engine, victim["token"]).status_code == 401
+    used = next(
+        t
+        for t in engine.http.get("/api/tokens", headers=engine.admin).json()["items"]
+        if t["id"] == engine.ids["admin-read"]
+    )
+    assert used["last_used_at"] is not None and used["status"] == "active"
+
+
+@pytest.mark.parametrize(
+    ("body", "wanted"),
+    [
+        ({"name": "x", "scopes": ["assemblies:admin"], "expires_in_days": 1}, "unknown: assemblies:admin"),
+        ({"name": "x", "scopes": [], "expires_in_days": 1}, None),
+        ({"name": "x", "scopes": [READ], "expires_in_days": 91}, "ENGINE_TOKEN_MAX_DAYS"),
+        ({"name": "x", "scopes": [READ], "expires_in_days": 0}, "ENGINE_TOKEN_MAX_DAYS"),
+        ({"name": "x", "scopes": [READ], "expires_in_days": "7"}, None),
+        ({"name": "   ", "scopes": [READ], "expires_in_days": 7}, "name"),
+        ({"name": "x", "scopes": [READ], "expires_in_days": 7, "owner": "admin"}, "owner"),
+    ],
+)
+def test_bad_token_requests_are_refused_and_create_nothing(
+    engine: Engine, body: dict[str, Any], wanted: str | None
+) -> None:
+    before = engine.http.get("/api/tokens", headers=engine.admin).json()["items"]
+    response = engine.http.post("/api/tokens", headers=engine.operator, json=body)
+    refusal = (403, "forbidden") if "owner" in body else (422, "invalid_document")
+    assert (response.status_code, response.json()["error"]) == refusal, response.text
+    assert set(response.json()) == {"error", "message"}
+    if wanted:
+        assert wanted in response.json()["message"]
+    assert engine.http.get("/api/tokens", headers=engine.admin).json()["items"] == before
+
+
+def test_a_disabled_or_demoted_owner_ends_their_tokens(engine: Engine) -> None:
+    http, admin = engine.http, engine.admin
+    made = http.post(
+        "/api/users",
+        headers=admin,
+        json={
+            "username": "ada",
+            "password": "second-admin-1",
+            "role": "admin",
+            "current_password": ADMIN_PASSWORD,
+        },
+    )
+    assert made.status_code == 201, made.text
+    ada = engine.process.login("ada", "second-admin-1")
+    ada_token = _token(http, ada, "ada runner", [READ, WRITE])
+    olga_token = _token(http, engine.operator, "olga runner", [READ])
+    assert _listing_status(engine, ada_token["token"]).status_code == 200
+
+    disabled = http.patch("/api/users/olga", headers=admin, json={"disabled": True})
+    assert disabled.status_code == 200, disabled.text
+    refused = _listing_status(engine, olga_token["token"])
+    assert refused.status_code == 401 and "disabled" in refused.json()["message"]
+    http.patch("/api/users/olga", headers=admin, json={"disabled": False})
+
+    demoted = http.patch("/api/users/ada", headers=admin, json={"role": "operator"})
+    assert demoted.status_code == 200, demoted.text
+    refused = _listing_status(engine, ada_token["token"])
+    assert refused.status_code == 401 and "no longer" in refused.json()["message"]
+
+
+def test_the_audit_log_names_tokens_by_id_and_no_log_holds_a_secret(engine: Engine) -> None:
+    audit = (engine.process.home / "Logs" / "audit.log").read_text()
+    assert f"token {engine.ids['admin-read']}" in audit
+    assert "token.create" in audit and "token.revoke" in audit and "token.refused" in audit
+    secrets = list(engine.tokens.values())
+    for path in [*Path(engine.process.home).rglob("*.log*"), engine.process.log_path]:
+        text = path.read_text(errors="replace")
+        for secret in secrets:
+            assert secret not in text, f"{path} holds a token secret"
+            assert secret[4:20] not in text, f"{path} holds part of a token secret"

@@ -54,8 +54,10 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests tools bench
 	$(VENV)/bin/mypy
 
+# OFFICIAL_SIGNING_KEY=path/to/private-key signs the build (Docs/official-library.md).
 official-library: $(STAMP)
 	$(PY) tools/build_official_library.py
+	$(if $(OFFICIAL_SIGNING_KEY),$(VENV)/bin/assemblies official sign --key "$(OFFICIAL_SIGNING_KEY)" --root Data/Engine/Assemblies)
 
 bench: $(STAMP) postgresql
 	$(PY) bench/run.py

@@ -16,6 +16,7 @@ from setuptools import setup
 from setuptools.command.build_py import build_py
 
 ROOT = Path(__file__).resolve().parent
+SIGNING_KEY = ROOT / "Data" / "Engine" / "official-signing.pub"
 BUNDLE = {"web": ROOT / "web" / "dist", "official": ROOT / "Data" / "Engine" / "Assemblies"}
 
 
@@ -30,6 +31,8 @@ class BuildWithBundle(build_py):
             target = Path(self.build_lib) / "assembly_engine" / "bundled" / name
             shutil.rmtree(target, ignore_errors=True)
             shutil.copytree(source, target)
+        # the key that verifies the bundled library (bundle.py: default_trusted_key)
+        shutil.copy2(SIGNING_KEY, Path(self.build_lib) / "assembly_engine" / "bundled" / SIGNING_KEY.name)
 
 
 setup(cmdclass={"build_py": BuildWithBundle})

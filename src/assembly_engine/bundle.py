@@ -20,6 +20,10 @@ PACKAGED_WEB = BUNDLED / "web"
 PACKAGED_OFFICIAL = BUNDLED / "official"
 CHECKOUT_WEB = REPOSITORY_ROOT / "web" / "dist"
 CHECKOUT_OFFICIAL = REPOSITORY_ROOT / "Data" / "Engine" / "Assemblies"
+# The public key that verifies the shipped library (Docs/official-library.md): kept beside
+# the library, not in it, so a replaced staging copy cannot bring its own trusted key.
+PACKAGED_SIGNING_KEY = BUNDLED / "official-signing.pub"
+CHECKOUT_SIGNING_KEY = REPOSITORY_ROOT / "Data" / "Engine" / "official-signing.pub"
 
 
 def web_dist() -> Path:
@@ -30,6 +34,11 @@ def web_dist() -> Path:
 def default_staging_root() -> Path:
     """The official library an engine boots with when ENGINE_STAGING_ROOT is unset."""
     return PACKAGED_OFFICIAL if PACKAGED_OFFICIAL.is_dir() else CHECKOUT_OFFICIAL
+
+
+def default_trusted_key() -> Path:
+    """The key ENGINE_OFFICIAL_TRUSTED_KEYS trusts when unset."""
+    return PACKAGED_SIGNING_KEY if PACKAGED_SIGNING_KEY.is_file() else CHECKOUT_SIGNING_KEY
 
 
 def is_packaged_library(path: Path) -> bool:

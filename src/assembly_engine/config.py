@@ -12,13 +12,16 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from assembly_engine.bundle import REPOSITORY_ROOT, default_staging_root
+from assembly_engine.bundle import REPOSITORY_ROOT, default_staging_root, default_trusted_key
 from assembly_engine.database_url import InvalidDatabaseUrl, validate_database_url
 
 __all__ = ["REPOSITORY_ROOT", "SETTINGS_DOC", "Settings", "metrics_listen_address"]
 
 # The installed package's library, or Data/Engine/Assemblies in a source checkout (bundle.py).
 DEFAULT_STAGING_ROOT = default_staging_root()
+# The public key that verifies the shipped official library (Docs/official-library.md).
+DEFAULT_TRUSTED_KEY = default_trusted_key()
+SIGNATURE_POLICIES = ("require", "warn", "off")
 
 
 def _bool(value: str) -> bool:
@@ -47,6 +50,18 @@ class Settings:
         DEFAULT_STAGING_ROOT,
         "ENGINE_STAGING_ROOT",
         "shipped official library (official.db + Payloads/)",
+    )
+    official_trusted_keys: str = setting(
+        str(DEFAULT_TRUSTED_KEY),
+        "ENGINE_OFFICIAL_TRUSTED_KEYS",
+        "comma-separated Ed25519 public key files (.pub) trusted to sign the official library "
+        "(default: the repository's Data/Engine/official-signing.pub)",
+    )
+    official_signatures: str = setting(
+        "warn",
+        "ENGINE_OFFICIAL_SIGNATURES",
+        "require (an unsigned, tampered or untrusted staging copy is refused, the last good "
+        "library keeps serving), warn (synced, failures marked) or off",
     )
     host: str = setting(
         "127.0.0.1",
@@ -209,6 +224,11 @@ class Settings:
                 validate_database_url(self.database_url)
             except InvalidDatabaseUrl as exc:
                 raise ValueError(f"ENGINE_DATABASE_URL (--database-url): {exc}") from None
+        if self.official_signatures not in SIGNATURE_POLICIES:
+            raise ValueError(
+                f"ENGINE_OFFICIAL_SIGNATURES: expected one of {', '.join(SIGNATURE_POLICIES)}, "
+                f"got {self.official_signatures!r}"
+            )
         if self.token_max_days < 1:
             raise ValueError(f"ENGINE_TOKEN_MAX_DAYS: expected 1 or more days, got {self.token_max_days}")
         if self.log_format not in ("text", "json"):

@@ -95,6 +95,7 @@ def test_wheel_and_sdist_carry_the_ui_and_the_official_library(built: Path) -> N
     assert "assembly_engine/bundled/web/index.html" in names
     assert any(n.startswith("assembly_engine/bundled/web/assets/") for n in names)
     assert "assembly_engine/bundled/official/official.db" in names
+    assert "assembly_engine/bundled/official-signing.pub" in names  # trusted by default
     shipped = {
         p.relative_to(REPO / "Data/Engine/Assemblies").as_posix()
         for p in (REPO / "Data/Engine/Assemblies").rglob("*")
@@ -104,6 +105,7 @@ def test_wheel_and_sdist_carry_the_ui_and_the_official_library(built: Path) -> N
     with tarfile.open(built / f"assembly_engine-{VERSION}.tar.gz") as sdist:
         members = {m.name.split("/", 1)[1] for m in sdist.getmembers() if "/" in m.name}
     assert {"setup.py", "web/dist/index.html", "Data/Engine/Assemblies/official.db"} <= members
+    assert {"Data/Engine/Assemblies/manifest.sig", "Data/Engine/official-signing.pub"} <= members
 
 
 def test_installed_wheel_serves_ui_and_library_without_node(built: Path, tmp_path: Path) -> None:
@@ -138,6 +140,9 @@ def test_installed_wheel_serves_ui_and_library_without_node(built: Path, tmp_pat
         official = health["assemblies"]["official"]  # type: ignore[index]
         assert official > 0  # booted with the packaged library
         assert (home / "Staging" / "official.db").is_file()  # worked on a copy in the home
+        signatures = health["official_signatures"]  # the bundled key verifies the bundled library
+        assert signatures["state"] == "ok" and signatures["signed_by"] == "official-signing.pub"  # type: ignore[index]
+        assert signatures["counts"]["verified"] == official  # type: ignore[index]
         token = httpx.post(f"{url}/api/auth/login", json={"username": "admin", "password": PASSWORD}).json()[
             "token"
         ]

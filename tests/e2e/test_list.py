@@ -55,6 +55,12 @@ def test_sign_in_shows_the_library_with_badges_and_counts(
     expect(badges).to_have_count(shown)
     for text in badges.all_inner_texts():
         assert text == "Official"
+    # Each official row shows its signature status; the shipped library is signed (other
+    # tests of this engine may have edited one in Dev Mode: Modified).
+    signatures = grid.get_by_test_id("signature-badge")
+    expect(signatures).to_have_count(shown)
+    assert "Verified" in signatures.all_inner_texts()
+    assert set(signatures.all_inner_texts()) <= {"Verified", "Modified"}
 
     # Quick search narrows the list through the API's q.
     with engine.api() as api:

@@ -76,6 +76,14 @@ const S = {
     ansible: "Ansible Playbook",
   },
   dirtyPill: "Queued to Write to DB",
+  signature: {
+    label: { verified: "Verified", modified: "Modified", unsigned: "Unsigned" },
+    help: {
+      verified: "Exactly what the vendor signed.",
+      modified: "Changed here since the vendor signed it, or not what was signed.",
+      unsigned: "No trusted signature covers this assembly.",
+    },
+  },
   dirtyPillHelp: "Saved and durable; waiting for the background writer to store it in its database.",
   list: {
     title: "Assemblies",

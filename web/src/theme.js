@@ -9,6 +9,11 @@ export const DOMAIN_COLORS = {
 
 export const DIRTY_COLORS = { background: "#fdd835", text: "#3e2f00", border: "#c6a700" };
 export const DEV_MODE_COLOR = "#ef6c00";
+export const SIGNATURE_COLORS = {
+  verified: { text: "#1b5e20", border: "#66bb6a" },
+  modified: { text: "#8a4b00", border: "#ffa726" },
+  unsigned: { text: "#455a64", border: "#90a4ae" },
+};
 
 const SYSTEM_FONTS = [
   "system-ui",

@@ -75,11 +75,24 @@ class UserList(Answer):
     items: list[UserView]
 
 
+class OfficialSignatures(Answer):
+    """The official library's signature state (Docs/official-library.md)."""
+
+    policy: Literal["require", "warn", "off"]
+    state: Literal["ok", "warning", "refused", "off"] = Field(
+        description="refused: the staging copy was refused and the last good library serves"
+    )
+    signed_by: str | None = Field(description="the trusted key file that verified the manifest")
+    problems: list[str]
+    counts: dict[str, int] = Field(description="official assemblies per signature status")
+
+
 class Health(Answer):
     status: str
     assemblies: dict[str, int]
     queue_depth: int
     cache_warm: bool
+    official_signatures: OfficialSignatures
 
 
 # -- assemblies --------------------------------------------------------------------------
@@ -107,6 +120,12 @@ class ListItem(Answer):
     updated_by: str | None
     tags: list[str]
     payload_guid: str | None = None
+    signature: Literal["verified", "modified", "unsigned"] | None = Field(
+        default=None, description="official assemblies only: against the signed manifest"
+    )
+    vendor: dict[str, Any] | None = Field(
+        default=None, description="a deprecated official assembly: status, note, replaced_by"
+    )
 
 
 class AssemblyView(ListItem):
@@ -259,6 +278,9 @@ class OfficialSynced(Answer):
     payloads_removed: int
     problems: list[str]
     matches: bool
+    signatures: dict[str, Any] | None = Field(
+        default=None, description="the staging copy's signature: refused, signed_by, problems"
+    )
 
 
 # -- version history (Docs/assemblies.md §6.1) ---------------------------------------------

@@ -23,6 +23,7 @@ from assembly_engine.cli.connection import CliError, EngineClient, engine_client
 from assembly_engine.cli.export import export
 from assembly_engine.cli.history import diff, history, restore, undelete
 from assembly_engine.cli.importing import import_command
+from assembly_engine.cli.official import official
 from assembly_engine.cli.storage import migrate_storage
 from assembly_engine.cli.sync import sync
 from assembly_engine.cli.tokens import tokens
@@ -107,7 +108,13 @@ def status(ctx: click.Context, as_json: bool) -> None:
     def work(client: EngineClient) -> None:
         health = client.call("GET", "/api/health")
         queue = client.call("GET", "/api/assemblies/queue")
-        data = {"engine": client.mode, "assemblies": health["assemblies"], "queue": queue}
+        signatures = health["official_signatures"]
+        data = {
+            "engine": client.mode,
+            "assemblies": health["assemblies"],
+            "queue": queue,
+            "official_signatures": signatures,
+        }
 
         def human() -> None:
             table = Table(title=f"Assembly Engine ({client.mode})")
@@ -123,6 +130,13 @@ def status(ctx: click.Context, as_json: bool) -> None:
                 )
             console.print(table)
             console.print(f"queue depth: {queue['depth']}")
+            counts = ", ".join(f"{n} {status}" for status, n in signatures["counts"].items())
+            console.print(
+                f"official signatures ({signatures['policy']}): {signatures['state']}; {counts}",
+                highlight=False,
+            )
+            for problem in signatures["problems"]:
+                console.print(f"  {problem}", markup=False, highlight=False)
             for domain, info in queue["domains"].items():
                 for item in info["items"]:
                     if item.get("flush_error"):
@@ -238,6 +252,7 @@ for command in (
     tokens,
     migrate_storage,
     check_command,
+    official,
 ):
     main.add_command(command)
 

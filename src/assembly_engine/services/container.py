@@ -12,9 +12,10 @@ from typing import Any
 
 from assembly_engine.bundle import is_packaged_library
 from assembly_engine.config import Settings
+from assembly_engine.domain.types import Domain
 from assembly_engine.services.assemblies.history import HistoryService
 from assembly_engine.services.assemblies.service import AssemblyService
-from assembly_engine.services.audit import AuditLog
+from assembly_engine.services.audit import AuditLog, Outcome
 from assembly_engine.services.auth.accounts import AccountService
 from assembly_engine.services.auth.api_tokens import TokenService
 from assembly_engine.services.auth.dev_mode import DevModeService
@@ -22,7 +23,7 @@ from assembly_engine.services.auth.sessions import SessionService
 from assembly_engine.services.auth.sign_in import SignInLanes
 from assembly_engine.services.auth.throttle import PasswordGate, PasswordThrottle
 from assembly_engine.services.auth.users import UserService
-from assembly_engine.services.caller import Auditor
+from assembly_engine.services.caller import Auditor, Caller
 from assembly_engine.services.checks.gate import ScriptChecks, ScriptDrafts, parse_blocking
 from assembly_engine.services.checks.runner import CheckLimits, CheckRunner
 from assembly_engine.services.maintenance import MaintenanceService
@@ -144,6 +145,16 @@ class EngineServices:
                     ),
                 )
                 orphans.start()
+            trust = storage.official_trust
+            if trust.refused:  # the boot's official sync refused the staging copy (require)
+                auditor.record(
+                    Caller(None, local_cli=True),
+                    "official.sync",
+                    Outcome.FAILED,
+                    domain=Domain.OFFICIAL,
+                    detail="refused at boot, the last good official library serves: "
+                    + "; ".join(trust.problems),
+                )
             return cls(
                 settings=settings,
                 storage=storage,
@@ -200,6 +211,9 @@ class EngineServices:
             "assemblies": cache.counts(),
             "queue_depth": cache.depth(),
             "cache_warm": cache.warm,
+            "official_signatures": self.storage.official_trust.summary(
+                a.record for a in cache.items(Domain.OFFICIAL)
+            ),
         }
 
     def close(self) -> None:

@@ -31,9 +31,11 @@ from assembly_engine.storage.contract.interfaces import (
 )
 from assembly_engine.storage.contract.models import AssemblyRecord
 from assembly_engine.storage.contract.reports import SyncReport
+from assembly_engine.storage.contract.signatures import OfficialTrust, SignaturePolicy, untrusted_refusal
 from assembly_engine.storage.files.disk_space import full_disk_cause
 from assembly_engine.storage.library_payloads import LibraryPayloads
 from assembly_engine.storage.official.sync import sync_official, write_staging_copy
+from assembly_engine.storage.official.trust import TrustRules
 from assembly_engine.storage.sqlite.backend import AUDIT_FILE, EmbeddedBackend, connection_options
 
 __all__ = ["AUDIT_FILE", "Backend", "EngineLocked", "OfficialSyncRefused", "RuntimeLock", "StorageRuntime"]
@@ -122,6 +124,9 @@ class StorageRuntime:
     journal: WriteJournal
     payloads: PayloadStore
     cache: AssemblyCache
+    # The official library's signature state (contract/signatures.py): what each official
+    # record's status is looked up in; set by every sync, refused or not.
+    official_trust: OfficialTrust = OfficialTrust(SignaturePolicy.OFF)
 
     @classmethod
     def open(cls, settings: Settings, *, start_worker: bool = True) -> StorageRuntime:
@@ -139,7 +144,14 @@ class StorageRuntime:
             else:
                 backend = EmbeddedBackend.open(settings, start_worker=start_worker)
             return cls(
-                settings, lock, backend, backend.databases, backend.journal, backend.payloads, backend.cache
+                settings,
+                lock,
+                backend,
+                backend.databases,
+                backend.journal,
+                backend.payloads,
+                backend.cache,
+                backend.boot_sync.trust or OfficialTrust(SignaturePolicy.OFF),
             )
         except BaseException as exc:
             lock.release()
@@ -181,7 +193,13 @@ class StorageRuntime:
                     self.payloads,
                     keep_payloads=keep,
                     queued=queued,
+                    trust=TrustRules.of(self.settings),
                 )
+                if report.trust is not None:
+                    self.official_trust = report.trust
+                if report.trust is not None and report.trust.refused:
+                    # nothing was synced: official stays exactly as it was
+                    raise untrusted_refusal(report.trust)
                 self.backend.official_rebuilt()
             cache.reload_domain(Domain.OFFICIAL)
         return report

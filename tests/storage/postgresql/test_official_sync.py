@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,10 @@ from psycopg_pool import ConnectionPool
 from assembly_engine.domain.types import Domain, Integrity
 from assembly_engine.storage.contract.errors import Busy
 from assembly_engine.storage.contract.reports import SyncReport
+from assembly_engine.storage.contract.signatures import SignaturePolicy
+from assembly_engine.storage.official.signing import keygen, sign_root
 from assembly_engine.storage.official.sync import seed_community, sync_official
+from assembly_engine.storage.official.trust import TrustRules
 from assembly_engine.storage.postgresql.domain_store import PostgresDomainStore
 from assembly_engine.storage.postgresql.migrations import LOCK_NAMESPACE
 from assembly_engine.storage.postgresql.official_sync import (
@@ -152,3 +156,38 @@ def test_a_lock_held_too_long_is_busy(pool: ConnectionPool, migrated_url: str) -
                 pass
     finally:
         other.close()
+
+
+def test_require_refuses_an_unsigned_copy_into_the_cluster_and_keeps_the_signed_library(
+    pool: ConnectionPool, tmp_path: Path
+) -> None:
+    staging = tmp_path / "staging"
+    runtime_payloads = PayloadStore(tmp_path / "Payloads")
+    first, second = stage(staging, Domain.OFFICIAL, ["First", "Second"])
+    key = tmp_path / "keys" / "vendor"
+    keygen(key)
+    sign_root(staging, key)
+    rules = TrustRules(SignaturePolicy.REQUIRE, (key.with_name("vendor.pub"),), tmp_path / "runtime")
+    official = PostgresDomainStore(pool, Domain.OFFICIAL)
+    signed = sync_official(staging, official, runtime_payloads, trust=rules)
+    assert signed.trust is not None and not signed.trust.refused
+    assert {signed.trust.status_of(r).value for r in official.load()} == {"verified"}
+
+    db = DomainDatabase(Domain.OFFICIAL, staging / "official.db", ConnectionOptions())
+    db.write([], [second.assembly_guid])  # a new copy, not signed again
+    db.close()
+    (staging / "manifest.sig").unlink()
+    refused = sync_official(staging, official, runtime_payloads, trust=rules)
+    assert refused.trust is not None and refused.trust.refused
+    assert any("not signed" in p for p in refused.trust.problems)
+    kept = official.load()
+    assert sorted(r.assembly_guid for r in kept) == sorted([first.assembly_guid, second.assembly_guid])
+    # the statuses come from the last trusted manifest, kept beside the runtime
+    assert {refused.trust.status_of(r).value for r in kept} == {"verified"}
+
+    warned = sync_official(
+        staging, official, runtime_payloads, trust=replace(rules, policy=SignaturePolicy.WARN)
+    )
+    assert warned.trust is not None and not warned.trust.refused and warned.trust.problems
+    assert [r.assembly_guid for r in official.load()] == [first.assembly_guid]
+    assert {warned.trust.status_of(r).value for r in official.load()} == {"unsigned"}

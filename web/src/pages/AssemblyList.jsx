@@ -45,6 +45,7 @@ import { mayWrite, useSession } from "../session.js";
 import { DOMAIN_COLORS } from "../theme.js";
 import DomainBadge from "../components/DomainBadge.jsx";
 import DirtyPill from "../components/DirtyPill.jsx";
+import SignatureBadge from "../components/SignatureBadge.jsx";
 import TypeLabel from "../components/TypeLabel.jsx";
 import { CloneDialog, DeleteDialog, RenameDialog } from "../components/Dialogs.jsx";
 import { QUEUE_CHANGED } from "../components/DevModeBanner.jsx";
@@ -109,6 +110,7 @@ function NameCell({ data }) {
         {data.display_name}
       </Link>
       {data.is_dirty && <DirtyPill />}
+      <SignatureBadge signature={data.signature} />
     </Stack>
   );
 }

@@ -29,6 +29,7 @@ from assembly_engine.services.caller import Auditor, Caller
 from assembly_engine.services.checks.gate import ScriptChecks
 from assembly_engine.storage.cache.assembly_cache import AssemblyCache
 from assembly_engine.storage.contract.models import AssemblyRecord, CachedAssembly
+from assembly_engine.storage.contract.signatures import OfficialTrust, SignatureStatus
 
 LIST_CACHE_SIZE = 64
 # What rendered pages may hold in all; a page larger than a quarter of it is not kept.
@@ -45,6 +46,7 @@ class ListQuery:
     category: str | None = None  # exact; "" matches assemblies without a category
     q: str | None = None
     dirty: bool | None = None
+    signature: SignatureStatus | None = None  # official records with this status only
     checks: str | None = None  # errors | clean | unchecked (services/checks)
     limit: int = 100
     offset: int = 0
@@ -69,6 +71,7 @@ class FacetParams(BaseModel):
     category: str | None = Field(default=None, max_length=limits.CATEGORY_CHARS)
     q: str | None = Field(default=None, max_length=limits.SEARCH_CHARS)
     dirty: bool | None = None
+    signature: SignatureStatus | None = None
     checks: Literal["errors", "clean", "unchecked"] | None = None
 
     def to_query(self) -> ListQuery:
@@ -78,6 +81,7 @@ class FacetParams(BaseModel):
             category=self.category,
             q=self.q,
             dirty=self.dirty,
+            signature=self.signature,
             checks=self.checks,
         )
 
@@ -101,6 +105,7 @@ class ListParams(FacetParams, PageParams):
             category=self.category,
             q=self.q,
             dirty=self.dirty,
+            signature=self.signature,
             checks=self.checks,
             limit=self.limit,
             offset=self.offset,
@@ -201,8 +206,11 @@ class RenderedPage:
 class Listing:
     """The list and its facet counts, read from the cache's snapshots."""
 
-    def __init__(self, cache: AssemblyCache, auditor: Auditor) -> None:
+    def __init__(self, cache: AssemblyCache, auditor: Auditor, trust: Callable[[], OfficialTrust]) -> None:
         self._cache = cache
+        self._trust = trust  # the official library's signature state as it is now
+        self._seen_trust: OfficialTrust | None = None
+        self._trust_epoch = 0  # counts the signature states seen: a new one changes the rows
         self._auditor = auditor
         self._matches = GenerationCache()  # filtered + sorted snapshots per query
         self._pages = GenerationCache(max_bytes=PAGE_CACHE_BYTES)  # rendered answers per query and view
@@ -211,7 +219,11 @@ class Listing:
     def _generation(self) -> str:
         """The cache's generation, and the checks' (a result arriving changes the rows)."""
         checks = self.checks.generation if self.checks is not None else 0
-        return f"{self._cache.generation}.{checks}"
+        trust = self._trust()
+        if trust is not self._seen_trust:  # a sync judged the signatures again: statuses may differ
+            self._seen_trust = trust
+            self._trust_epoch += 1
+        return f"{self._cache.generation}.{checks}.{self._trust_epoch}"
 
     def allowed(self, caller: Caller) -> None:
         self._auditor.require(policy.may_read(caller.actor), caller, "assembly.list")
@@ -244,7 +256,11 @@ class Listing:
         self.allowed(caller)
         items = self._matching(query)
         page = items[query.offset : query.offset + query.limit]
-        views = [record_view(a, include_payload_guid=caller.is_admin, include_metadata=False) for a in page]
+        trust = self._trust()
+        views = [
+            record_view(a, include_payload_guid=caller.is_admin, include_metadata=False, trust=trust)
+            for a in page
+        ]
         if self.checks is not None:
             for view, item in zip(views, page, strict=True):
                 view["checks"] = self.checks.counts(item.record.payload.payload_guid)
@@ -254,7 +270,16 @@ class Listing:
         """How many assemblies each domain, kind and category filter would show, given the
         search and the other filters (a facet's own filter is left out of its counts)."""
         self.allowed(caller)
-        key = ("facets", query.domain, query.kind, query.category, query.q, query.dirty, query.checks)
+        key = (
+            "facets",
+            query.domain,
+            query.kind,
+            query.category,
+            query.q,
+            query.dirty,
+            query.checks,
+            query.signature,
+        )
         generation = self._generation()
         counted: dict[str, Any] | None = self._matches.get(key, generation)
         if counted is None:
@@ -269,6 +294,7 @@ class Listing:
             query.category,
             query.q,
             query.dirty,
+            query.signature,
             query.checks,
             query.sort,
             query.descending,
@@ -283,13 +309,21 @@ class Listing:
         return items
 
     def _filtered(self, query: ListQuery) -> list[CachedAssembly]:
-        return [
+        items = [
             a
             for a in self._cache.items(query.domain)
             if (query.dirty is None or a.state.is_dirty is query.dirty)
             and record_matches(a.record, query)
             and self._checks_match(a, query.checks)
         ]
+        if query.signature is not None:  # a status only official records have
+            trust = self._trust()
+            items = [
+                a
+                for a in items
+                if a.record.domain is Domain.OFFICIAL and trust.status_of(a.record) is query.signature
+            ]
+        return items
 
     def _checks_match(self, item: CachedAssembly, wanted: str | None) -> bool:
         if wanted is None or self.checks is None:
@@ -300,7 +334,9 @@ class Listing:
         return counted is not None and counted["has_errors"] is (wanted == "errors")
 
     def _count_facets(self, query: ListQuery) -> dict[str, Any]:
-        searched = self._filtered(ListQuery(q=query.q, dirty=query.dirty, checks=query.checks))
+        searched = self._filtered(
+            ListQuery(q=query.q, dirty=query.dirty, checks=query.checks, signature=query.signature)
+        )
         domains = {d.value: 0 for d in Domain}
         kinds = {k.value: 0 for k in AssemblyKind}
         categories: dict[str, int] = {}

@@ -19,6 +19,7 @@ from assembly_engine.storage.cache.assembly_cache import AssemblyCache
 from assembly_engine.storage.contract.errors import STORAGE_FAILURES, SchemaError
 from assembly_engine.storage.contract.payload_manifest import PayloadError
 from assembly_engine.storage.contract.reports import SyncReport
+from assembly_engine.storage.contract.signatures import OfficialUntrusted
 
 # Why an official sync from staging can fail without it being the engine's fault.
 _SYNC_FAILURES: tuple[type[BaseException], ...] = (SchemaError, PayloadError, *STORAGE_FAILURES)
@@ -87,6 +88,11 @@ class QueueControl:
         )
         try:
             report = self._resync_official()
+        except OfficialUntrusted as exc:  # require: a staging copy not wholly trusted
+            self._auditor.record(
+                caller, "official.sync", Outcome.FAILED, domain=Domain.OFFICIAL, detail=exc.message
+            )
+            raise
         except Busy as exc:  # queued official changes not written, a lock, a change in flight
             self._auditor.record(
                 caller, "official.sync", Outcome.FAILED, domain=Domain.OFFICIAL, detail=str(exc)
@@ -106,6 +112,11 @@ class QueueControl:
             "official.sync",
             Outcome.SUCCESS,
             domain=Domain.OFFICIAL,
-            detail=f"staging={report.staging_count} runtime={report.runtime_count}",
+            detail=f"staging={report.staging_count} runtime={report.runtime_count}"
+            + (
+                f"; signatures: {'; '.join(report.trust.problems)}"
+                if report.trust and report.trust.problems
+                else ""
+            ),
         )
         return report.as_dict()

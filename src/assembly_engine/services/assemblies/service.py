@@ -70,7 +70,7 @@ class AssemblyService:
             lock_retry_seconds=lock_retry_seconds,
             resync_official=storage.resync_official,
         )
-        self.listing = Listing(self.cache, auditor)
+        self.listing = Listing(self.cache, auditor, lambda: storage.official_trust)
         self.listing.checks = checks
 
     # -- reads -------------------------------------------------------------------------
@@ -86,7 +86,11 @@ class AssemblyService:
         item = self.changes.existing(guid)
         require_whole_row(item)
         content = self.read_content(item)
-        view = record_view(self.cache.get(guid) or item, include_payload_guid=caller.is_admin)
+        view = record_view(
+            self.cache.get(guid) or item,
+            include_payload_guid=caller.is_admin,
+            trust=self.storage.official_trust,
+        )
         view["payload"] = content_to_api(content)
         if self.checks is not None:
             view["checks"] = self.checks.summary(content, item.record.payload.payload_guid)

@@ -4,15 +4,23 @@ from __future__ import annotations
 
 from typing import Any
 
+from assembly_engine.domain.types import Domain
 from assembly_engine.storage.contract.models import CachedAssembly
 from assembly_engine.storage.contract.queue_status import QueueStatus
+from assembly_engine.storage.contract.signatures import OfficialTrust
 
 
 def record_view(
-    item: CachedAssembly, *, include_payload_guid: bool, include_metadata: bool = True
+    item: CachedAssembly,
+    *,
+    include_payload_guid: bool,
+    include_metadata: bool = True,
+    trust: OfficialTrust | None = None,
 ) -> dict[str, Any]:
     """An assembly's columns; list items leave ``metadata`` out (include_metadata=False):
-    it is free-form and can be large, and only the detail shows it."""
+    it is free-form and can be large, and only the detail shows it. ``trust`` (the official
+    library's signature state) adds ``signature`` and, for an assembly the vendor
+    deprecated, ``vendor`` to official records."""
     record, state = item.record, item.state
     view: dict[str, Any] = {
         "assembly_guid": record.assembly_guid,
@@ -39,6 +47,11 @@ def record_view(
         view["metadata"] = record.metadata
     if include_payload_guid:
         view["payload_guid"] = record.payload.payload_guid
+    if trust is not None and record.domain is Domain.OFFICIAL:
+        view["signature"] = trust.status_of(record).value
+        entry = trust.entries.get(record.assembly_guid)
+        if entry is not None and entry.status == "deprecated":
+            view["vendor"] = {"status": entry.status, "note": entry.note, "replaced_by": entry.replaced_by}
     return view
 
 

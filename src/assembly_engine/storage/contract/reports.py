@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from assembly_engine.domain.types import Domain
+from assembly_engine.storage.contract.signatures import OfficialTrust
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,7 @@ class SyncReport:
     problems: list[str] = field(default_factory=list)
     rows: list[tuple[Any, ...]] = field(default_factory=list, repr=False)  # what official now holds
     reused: bool = False  # the runtime rows carried staging's stamp: only payloads were checked
+    trust: OfficialTrust | None = field(default=None, repr=False)  # the signature state after it
 
     @property
     def matches(self) -> bool:
@@ -55,6 +57,13 @@ class SyncReport:
             "payloads_removed": self.payloads_removed,
             "problems": list(self.problems),
             "matches": self.matches,
+            "signatures": {
+                "refused": self.trust.refused,
+                "signed_by": self.trust.signed_by,
+                "problems": list(self.trust.problems),
+            }
+            if self.trust is not None
+            else None,
         }
 
 

@@ -35,6 +35,7 @@ from assembly_engine.storage.contract.models import (
     AssemblyRecord,
 )
 from assembly_engine.storage.contract.reports import SyncReport
+from assembly_engine.storage.official.trust import TrustRules, judge_staging, keep_trusted
 from assembly_engine.storage.sqlite.databases import (
     ConnectionOptions,
     DomainDatabase,
@@ -80,8 +81,13 @@ def sync_official(
     quick: bool = False,
     present_payloads: set[str] | frozenset[str] = frozenset(),
     queued: set[str] | frozenset[str] = frozenset(),
+    trust: TrustRules | None = None,
 ) -> SyncReport:
     """Purge runtime official and repopulate it (rows + payloads) from staging.
+
+    ``trust`` (the signature policy and keys, official/trust.py) is applied first: under
+    ``require`` an untrusted staging copy is refused and the runtime is left exactly as it
+    was; the report's ``trust`` says why, and is the signature state of what official holds.
 
     ``keep_payloads`` are payload folders that must survive even if no official row uses
     them any more (queued journal entries still point at them). ``quick`` (used at boot)
@@ -93,6 +99,29 @@ def sync_official(
     result, so the sync records no history for them and keeps staging's revision).
     """
     finish_interrupted_write(staging_root / DATABASE_FILES[Domain.OFFICIAL])  # before its identity
+    rules = trust or TrustRules()
+    verdict = judge_staging(staging_root, rules)
+    if verdict.refused:
+        rows = runtime_db.load_rows()
+        return SyncReport(
+            staging_count=len(rows), runtime_count=len(rows), rows=rows, reused=True, trust=verdict.trust
+        )
+    report = _sync(staging_root, runtime_db, runtime_payloads, keep_payloads, quick, present_payloads, queued)
+    report.trust = verdict.trust
+    if not report.problems:
+        keep_trusted(verdict, rules)
+    return report
+
+
+def _sync(
+    staging_root: Path,
+    runtime_db: DomainStore,
+    runtime_payloads: AnyPayloadStore,
+    keep_payloads: set[str] | frozenset[str],
+    quick: bool,
+    present_payloads: set[str] | frozenset[str],
+    queued: set[str] | frozenset[str],
+) -> SyncReport:
     fingerprint = staging_fingerprint(staging_root)
     if fingerprint is None:
         log.warning("no staging official library at %s; official stays empty", staging_root)

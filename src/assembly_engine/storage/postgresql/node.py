@@ -23,6 +23,7 @@ from assembly_engine.storage.contract.interfaces import AuditStore, EngineStore,
 from assembly_engine.storage.contract.journal_entry import JournalEntry
 from assembly_engine.storage.contract.reports import SyncReport
 from assembly_engine.storage.official.sync import seed_community, staging_content, sync_official
+from assembly_engine.storage.official.trust import TrustRules, judge_staging
 from assembly_engine.storage.postgresql.audit_store import PostgresAuditStore
 from assembly_engine.storage.postgresql.change_feed import FEED_APPLICATION_NAME, ChangeFeed
 from assembly_engine.storage.postgresql.domain_store import PostgresDomainStores
@@ -105,15 +106,22 @@ def boot_official_sync(
     truth once synced, so Dev Mode changes made since survive restarts (export them with
     ``assemblies export-official`` to keep the staging copy in step). A node joining
     running nodes never syncs: its staging copy may be older than the library."""
-    unchanged = SyncReport(staging_count=0, runtime_count=0, reused=True)
+    rules = TrustRules.of(settings)
+    # A node that does not sync still answers each record's signature status: from the
+    # staging copy if it is trusted, else from the last trusted manifest this node kept.
+
+    def unchanged() -> SyncReport:
+        trust = judge_staging(settings.staging_root, rules).trust
+        return SyncReport(staging_count=0, runtime_count=0, reused=True, trust=trust)
+
     with official_sync_lock(pool):
         running = running_nodes(pool)
         if running:
             log.info("joined %d running node(s): official sync is left to the first node", running)
-            return unchanged
+            return unchanged()
         content = staging_content(settings.staging_root)
         if content is None or content == _meta(pool, STAGING_CONTENT_KEY):
-            return unchanged
+            return unchanged()
         report = sync_official(
             settings.staging_root,
             databases[Domain.OFFICIAL],
@@ -122,8 +130,10 @@ def boot_official_sync(
             quick=False,
             present_payloads=payloads.list_guids(),
             queued={e.assembly_guid for e in queued},
+            trust=rules,
         )
-        _set_meta(pool, STAGING_CONTENT_KEY, content)
+        if report.trust is None or not report.trust.refused:  # a refused copy is judged again next boot
+            _set_meta(pool, STAGING_CONTENT_KEY, content)
         return report
 
 

@@ -15,6 +15,7 @@ from assembly_engine.storage.cache.throttle_counters import MemoryThrottleStore
 from assembly_engine.storage.contract.interfaces import AuditStore, EngineStore, Maintenance, ThrottleStore
 from assembly_engine.storage.contract.reports import SyncReport
 from assembly_engine.storage.official.sync import StagingMirror, seed_community, sync_official
+from assembly_engine.storage.official.trust import TrustRules
 from assembly_engine.storage.sqlite.audit_log import HashChainedLog
 from assembly_engine.storage.sqlite.databases import ConnectionOptions, DomainDatabases
 from assembly_engine.storage.sqlite.engine_store import SqliteEngineStore
@@ -86,6 +87,7 @@ class EmbeddedBackend:
                     quick=True,
                     present_payloads=present,
                     queued={e.assembly_guid for e in queued},
+                    trust=TrustRules.of(settings),
                 )
                 seeded = 0
                 if community_is_new:

@@ -1,0 +1,1 @@
+ngMmrQ3uAOvSQ77N14+mhZEISf4qiV6j+M+oam5U4/PB+81UnCjnWLaeOUV87l5EErXYqrb3b1tXxcszsnzGBg==

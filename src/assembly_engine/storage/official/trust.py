@@ -1,0 +1,125 @@
+"""Whether official sync may take a staging copy, and the signature state it leaves.
+
+``require`` refuses a staging copy that is not wholly trusted: the runtime rows stay as
+they are, and their statuses come from the last manifest a trusted key signed, kept in the
+runtime root at every trusted sync (and checked again against today's keys when read).
+``warn`` syncs anyway and marks what failed; ``off`` checks nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+
+from assembly_engine.config import Settings
+from assembly_engine.storage.contract.signatures import OfficialTrust, SignaturePolicy
+from assembly_engine.storage.official.signing import (
+    BundleCheck,
+    check_bundle,
+    check_signature,
+    parse_manifest,
+    trusted_key_paths,
+)
+
+log = logging.getLogger("assembly_engine.official_sync")
+
+KEPT_MANIFEST = "official-manifest.json"  # in the runtime root: the last trusted manifest
+KEPT_SIGNATURE = "official-manifest.sig"
+
+
+@dataclass(frozen=True)
+class TrustRules:
+    policy: SignaturePolicy = SignaturePolicy.OFF
+    key_paths: tuple[Path, ...] = ()
+    keep_in: Path | None = None  # where the last trusted manifest is kept
+
+    @classmethod
+    def of(cls, settings: Settings) -> TrustRules:
+        return cls(
+            SignaturePolicy(settings.official_signatures),
+            tuple(trusted_key_paths(settings.official_trusted_keys)),
+            settings.runtime_root,
+        )
+
+
+@dataclass(frozen=True)
+class Verdict:
+    trust: OfficialTrust
+    check: BundleCheck | None
+
+    @property
+    def refused(self) -> bool:
+        return self.trust.refused
+
+
+def judge_staging(staging_root: Path, rules: TrustRules) -> Verdict:
+    """Check the staging copy under ``rules``: refused (``require`` and not wholly trusted),
+    or the signature state the synced library will have."""
+    if rules.policy is SignaturePolicy.OFF:
+        return Verdict(OfficialTrust(SignaturePolicy.OFF), None)
+    check = check_bundle(staging_root, rules.key_paths)
+    problems = tuple(check.problems)
+    if rules.policy is SignaturePolicy.REQUIRE and not check.ok:
+        kept = last_trusted(rules)
+        log.error(
+            "official sync refused (ENGINE_OFFICIAL_SIGNATURES=require): %s; the last good "
+            "official library keeps serving",
+            "; ".join(problems),
+        )
+        return Verdict(
+            OfficialTrust(
+                rules.policy,
+                kept.entries if kept else MappingProxyType({}),
+                kept.signed_by if kept else None,
+                problems=problems,
+                refused=True,
+            ),
+            check,
+        )
+    if problems:
+        log.warning("official library signature: %s", "; ".join(problems))
+    return Verdict(
+        OfficialTrust(
+            rules.policy,
+            MappingProxyType(check.entries),
+            check.signed_by,
+            frozenset(check.tampered),
+            problems,
+        ),
+        check,
+    )
+
+
+def keep_trusted(verdict: Verdict, rules: TrustRules) -> None:
+    """After a sync that took a trusted staging copy: keep its manifest as the last good one."""
+    check = verdict.check
+    if rules.keep_in is None or check is None or not check.trusted:
+        return
+    assert check.manifest is not None and check.signature is not None
+    rules.keep_in.mkdir(parents=True, exist_ok=True)
+    for name, data in ((KEPT_MANIFEST, check.manifest), (KEPT_SIGNATURE, check.signature)):
+        temp = rules.keep_in / f".{name}.tmp"
+        temp.write_bytes(data)
+        os.replace(temp, rules.keep_in / name)
+
+
+def last_trusted(rules: TrustRules) -> OfficialTrust | None:
+    """The last trusted manifest kept in the runtime root, if today's keys still trust it."""
+    if rules.keep_in is None:
+        return None
+    try:
+        raw = (rules.keep_in / KEPT_MANIFEST).read_bytes()
+        signature = (rules.keep_in / KEPT_SIGNATURE).read_bytes()
+    except OSError:
+        return None
+    signed_by, _ = check_signature(raw, signature, rules.key_paths)
+    if signed_by is None:
+        return None
+    try:
+        entries = parse_manifest(raw)
+    except ValueError:
+        return None
+    return OfficialTrust(rules.policy, MappingProxyType(entries), signed_by)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -113,3 +114,13 @@ def stage(staging: Path, domain: Domain, names: list[str]) -> list[AssemblyRecor
     db.write([r.to_row() for r in records], [])
     db.close()
     return records
+
+
+def in_own_thread(work: Callable[[], T]) -> T:
+    """Run ``work`` in a thread of its own and return its result (or raise its error).
+
+    The browser tests keep Playwright's event loop running in a test process's main thread
+    for the whole session; ``asyncio.run`` and a second Playwright need a thread without one.
+    """
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(work).result()

@@ -23,7 +23,7 @@ from assembly_engine.services.audit import AuditLog
 from assembly_engine.services.caller import AnonymousRefusals
 from assembly_engine.services.container import EngineServices
 from tests.api.support import bearer
-from tests.support import ADMIN_PASSWORD
+from tests.support import ADMIN_PASSWORD, in_own_thread
 
 OPERATOR = ("operator-otto", "operator-password-otto")
 
@@ -324,7 +324,7 @@ def _raw_request(
             *headers,
         ],
     }
-    asyncio.run(engine.app(scope, receive, send))  # type: ignore[arg-type]
+    in_own_thread(lambda: asyncio.run(engine.app(scope, receive, send)))  # type: ignore[arg-type]
     status = next(m["status"] for m in sent if m["type"] == "http.response.start")
     body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
     return status, body, read
@@ -404,7 +404,7 @@ def test_no_more_than_one_large_body_per_user_is_read_at_once(engine: Engine, ad
         await asyncio.gather(*tasks)
         return reading
 
-    assert asyncio.run(run()) == 1
+    assert in_own_thread(lambda: asyncio.run(run())) == 1
 
 
 # -- item 8: what refusals leave in the logs ---------------------------------------------------

@@ -7,6 +7,7 @@ share a byte budget.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from assembly_engine import input_limits as limits
@@ -82,8 +83,21 @@ def test_list_items_leave_metadata_out_and_the_detail_keeps_it(api: ApiEngine) -
     assert all("metadata" not in item for item in deleted_page.json()["items"])
 
 
+def _checks_settled(api: ApiEngine) -> None:
+    """Wait until the script checks of what was saved have reported: each result changes
+    the list's generation, and with it the page's tag."""
+    deadline = time.monotonic() + 60
+    checks = api.services.checks
+    while any(
+        checks.counts(item.record.payload.payload_guid) is None for item in api.services.storage.cache.items()
+    ):
+        assert time.monotonic() < deadline, "the script checks never reported"
+        time.sleep(0.05)
+
+
 def test_junk_query_strings_share_one_kept_page(api: ApiEngine) -> None:
     create(api)
+    _checks_settled(api)
     pages = api.services.assemblies.listing._pages
     answers = [
         api.request(OPERATOR, "GET", f"/api/assemblies?limit=7&junk{i}={'j' * 2000}") for i in range(40)

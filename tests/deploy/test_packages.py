@@ -35,6 +35,7 @@ import pytest
 from playwright.sync_api import expect, sync_playwright
 
 from tests.engine_process import free_port
+from tests.support import in_own_thread
 
 REPO = Path(__file__).resolve().parents[2]
 VERSION = re.search(r'^version = "(.+)"', (REPO / "pyproject.toml").read_text(), re.M).group(1)  # type: ignore[union-attr]
@@ -156,22 +157,26 @@ def test_installed_wheel_serves_ui_and_library_without_node(built: Path, tmp_pat
 
         if not Path(CHROMIUM).exists():
             pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (make browser)")
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(
-                executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu"]
-            )
-            try:
-                page = browser.new_page(base_url=url)
-                page.goto("/")
-                expect(page.get_by_role("button", name="Sign in")).to_be_visible(timeout=20_000)
-                page.get_by_label("Username").fill("admin")
-                page.get_by_label("Password").fill(PASSWORD)
-                page.get_by_role("button", name="Sign in").click()
-                expect(page.get_by_test_id("user-name")).to_have_text("admin", timeout=20_000)
-                first = page.get_by_test_id("assembly-grid").get_by_test_id("assembly-name").first
-                expect(first).to_be_visible(timeout=20_000)
-            finally:
-                browser.close()
+
+        def sign_in_in_chromium() -> None:
+            with sync_playwright() as playwright:
+                browser = playwright.chromium.launch(
+                    executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu"]
+                )
+                try:
+                    page = browser.new_page(base_url=url)
+                    page.goto("/")
+                    expect(page.get_by_role("button", name="Sign in")).to_be_visible(timeout=20_000)
+                    page.get_by_label("Username").fill("admin")
+                    page.get_by_label("Password").fill(PASSWORD)
+                    page.get_by_role("button", name="Sign in").click()
+                    expect(page.get_by_test_id("user-name")).to_have_text("admin", timeout=20_000)
+                    first = page.get_by_test_id("assembly-grid").get_by_test_id("assembly-name").first
+                    expect(first).to_be_visible(timeout=20_000)
+                finally:
+                    browser.close()
+
+        in_own_thread(sign_in_in_chromium)  # the browser tests may hold this thread's loop
     finally:
         code, err = stop(engine)
     assert code == 0, err

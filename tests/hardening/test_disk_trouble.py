@@ -20,6 +20,7 @@ nothing (cache, journal, payload folders including temp folders); a flush during
 from __future__ import annotations
 
 import errno
+import json
 import os
 import sqlite3
 import subprocess
@@ -39,7 +40,7 @@ from assembly_engine.api.app import create_app
 from assembly_engine.config import Settings
 from assembly_engine.services.container import EngineServices
 from assembly_engine.storage.files import durable_files
-from assembly_engine.storage.formats.audit_chain import verify_file
+from assembly_engine.storage.formats.audit_chain import FIELDS, verify_file
 from assembly_engine.storage.sqlite import journal as journal_module
 from assembly_engine.storage.sqlite import payload_folders as payloads_module
 from tests.support import ADMIN_PASSWORD, temp_settings
@@ -647,3 +648,48 @@ def test_read_only_payloads_folder_refuses_writes_and_keeps_serving(engine: Engi
         exported = engine.http.get(f"/api/assemblies/{engine.live()[0]}/export", headers=engine.headers())
         assert exported.status_code == 200, exported.text
     assert_recovered(engine, "read-only")
+
+
+# -- a full disk at boot names its cause (D1); the audit verify never answers 500 (D2) --
+
+
+def test_boot_on_a_full_disk_says_the_disk_is_full(tmp_path: Path) -> None:
+    with full_disk_engine(tmp_path, "home") as (engine, filler):
+        prepare(engine)
+        engine.stop()
+        filler.fill()
+        with pytest.raises(Exception) as failed:
+            engine.start()
+        engine.client = None
+        message = str(failed.value)
+        assert "disk" in message and "is full" in message, message
+        assert str(engine.settings.home) in message
+        assert "Free some space" in message
+        filler.free()
+        engine.start()  # with space again the engine boots, with what it had
+        assert engine.http.get("/api/health").status_code == 200
+        listed = engine.http.get("/api/assemblies", headers=engine.headers()).json()
+        assert {item["assembly_guid"] for item in listed["items"]} >= set(engine.live())
+
+
+def test_audit_verify_on_a_full_disk_is_503_not_500(tmp_path: Path) -> None:
+    with full_disk_engine(tmp_path, "home") as (engine, filler):
+        prepare(engine)
+        log = engine.services.audit.store
+        audit_path = engine.settings.logs_dir / "audit.log"
+        last = json.loads(audit_path.read_bytes().splitlines()[-1])
+        fields = {k: last[k] for k in FIELDS if k not in ("seq", "prev_hash", "hash")}
+        # Leave room in the log's last page for one more entry, then fill the disk: the
+        # entry is appended, but its head file (a new file) finds no room.
+        while (4096 - audit_path.stat().st_size % 4096) < 1500:
+            log.append(fields)
+        filler.fill()
+        with pytest.raises(OSError):
+            log.append(fields)
+        answer = engine.http.get("/api/admin/audit/verify", headers=engine.headers())
+        assert answer.status_code == 503, answer.text
+        body = answer.json()
+        assert body["error"] == "storage_error" and "No space left on device" in body["message"], body
+        filler.free()
+        answer = engine.http.get("/api/admin/audit/verify", headers=engine.headers())
+        assert answer.status_code == 200 and answer.json()["ok"] is True, answer.text

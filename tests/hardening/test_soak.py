@@ -71,6 +71,9 @@ USER_WORKERS = 5
 ADMIN_WORKERS = 3
 MAX_OPS_PER_WORKER = 100_000
 ENGINE_ENV = {
+    # The soak writes random script text everywhere; script checks would refuse it in
+    # official (their own tests cover that policy).
+    "ENGINE_CHECKS_BLOCK": "none",
     "ENGINE_LOCK_RETRY_SECONDS": "1.0",
     "ENGINE_SQLITE_BUSY_TIMEOUT_MS": "200",
     "ENGINE_DEV_MODE_TTL_SECONDS": "86400",

@@ -15,7 +15,7 @@ from assembly_engine.services.auth.throttle import PasswordGate, PasswordThrottl
 from assembly_engine.services.auth.users import Role, UserService
 from assembly_engine.services.container import EngineServices
 from assembly_engine.services.errors import Unauthorized
-from tests.support import ADMIN_PASSWORD, PASSWORD
+from tests.support import ADMIN_PASSWORD, PASSWORD, in_own_thread
 
 
 @pytest.fixture
@@ -70,7 +70,7 @@ def test_an_admins_right_sign_in_takes_the_reserved_lane(engine: EngineServices)
             await sign_in(engine.accounts, lanes, "admin", ADMIN_PASSWORD, "10.0.0.7")
         common.release()
 
-    asyncio.run(scenario())
+    in_own_thread(lambda: asyncio.run(scenario()))
 
 
 def test_waiting_sign_ins_hold_no_worker_thread(engine: EngineServices) -> None:
@@ -93,4 +93,4 @@ def test_waiting_sign_ins_hold_no_worker_thread(engine: EngineServices) -> None:
         results = await asyncio.gather(*waiting, return_exceptions=True)
         assert all(isinstance(r, TooManyAttempts) for r in results)
 
-    asyncio.run(scenario())
+    in_own_thread(lambda: asyncio.run(scenario()))

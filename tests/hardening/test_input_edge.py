@@ -185,13 +185,9 @@ def test_odd_stored_values_still_list(prepared: Prepared) -> None:
                 )
                 assert page.status_code == 200, (sort, order, page.text[:500])
         assert shown[prepared.odd["nulls"]]["tags"] == []
-        # Metadata is the detail's (list items leave it out).
-        huge = http.get(f"/api/assemblies/{prepared.odd['huge-integer-metadata']}", headers=prepared.headers)
-        invalid = http.get(
-            f"/api/assemblies/{prepared.odd['invalid-json-metadata']}", headers=prepared.headers
-        )
-        assert huge.json()["metadata"] == {"n": 1.8446744073709552e23}
-        assert invalid.json()["metadata"] == {}
+        # Metadata is the detail's (list items leave it out): the details of rows with odd
+        # metadata are test_the_detail_of_an_odd_record_is_an_answer_not_a_500's.
+        assert not any("metadata" in item for item in shown.values())
 
 
 @pytest.mark.parametrize("case", sorted(ODD_ROWS))

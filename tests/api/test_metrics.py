@@ -126,6 +126,17 @@ def test_queue_depth_matches_health_and_commits_count(engine: ApiEngine) -> None
     assert value(after, "assembly_engine_queue_oldest_dirty_age_seconds", domain="user") >= 0
     for domain, count in health["assemblies"].items():
         assert value(after, "assembly_engine_assemblies", domain=domain) == count
+    official = health["official_signatures"]
+    for status, count in official["counts"].items():
+        assert value(after, "assembly_engine_official_signatures", status=status) == count
+    assert value(after, "assembly_engine_official_library_state", state=official["state"]) == 1
+    assert (
+        sum(
+            value(after, "assembly_engine_official_library_state", state=s)
+            for s in ("ok", "warning", "refused", "off")
+        )
+        == 1
+    )
     assert types["assembly_engine_journal_group_commits"] == "counter"
     commits = "assembly_engine_journal_group_commits_total"
     assert value(after, commits) >= value(before, commits) + 1

@@ -83,6 +83,23 @@ class _EngineState(Collector):
         yield GaugeMetricFamily(
             f"{PREFIX}_cache_warm", "1 once every payload is loaded into memory", value=int(cache.warm)
         )
+        official = services.storage.official_trust.summary(a.record for a in cache.items(Domain.OFFICIAL))
+        signatures = GaugeMetricFamily(
+            f"{PREFIX}_official_signatures",
+            "Official assemblies by signature status (verified, modified, unsigned)",
+            labels=["status"],
+        )
+        for signature, count in sorted(official["counts"].items()):
+            signatures.add_metric([signature], count)
+        yield signatures
+        library = GaugeMetricFamily(
+            f"{PREFIX}_official_library_state",
+            "1 for the official library's signature state (ok, warning, refused, off)",
+            labels=["state"],
+        )
+        for state in ("ok", "warning", "refused", "off"):
+            library.add_metric([state], int(official["state"] == state))
+        yield library
         # Cluster mode only (storage/postgresql/backend.py); read by name so the services
         # never import the PostgreSQL backend.
         node = getattr(services.storage.backend, "node", None)

@@ -52,8 +52,11 @@ def test_a_warning_domain_never_waits(checks: ScriptChecks) -> None:
 
 
 def test_a_check_that_times_out_lets_the_save_proceed() -> None:
-    gate = ScriptChecks(CheckRunner(CheckLimits(timeout_seconds=0.05)), {Domain.OFFICIAL})
+    # A limit no child process can answer within (a round trip alone takes longer), and a
+    # script long enough that its check takes milliseconds even on an idle machine.
+    gate = ScriptChecks(CheckRunner(CheckLimits(timeout_seconds=0.0005)), {Domain.OFFICIAL})
+    long_broken = PayloadContent(PayloadType.SCRIPT, "script.bat", BROKEN.main + b"echo padding\r\n" * 50_000)
     try:
-        gate.before_store(Domain.OFFICIAL, BROKEN)  # no answer within the limit: not refused
+        gate.before_store(Domain.OFFICIAL, long_broken)  # no answer within the limit: not refused
     finally:
         gate.close()

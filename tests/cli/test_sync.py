@@ -439,8 +439,8 @@ def test_bad_items_are_refused_with_reasons_and_change_nothing(running: EnginePr
     applied = running.http.post("/api/sync/apply", json=bad, headers=headers)
     assert applied.status_code == 200 and applied.json()["done"] == 0
     for body, status in (
-        ({**bad, "items": [{"path": "a.ps1", "content": "%%%"}]}, 400),
-        ({**bad, "items": [{"path": "a.ps1", "content": script}] * 2}, 400),
+        ({**bad, "items": [{"path": "a.ps1", "content": "%%%"}]}, 422),
+        ({**bad, "items": [{"path": "a.ps1", "content": script}] * 2}, 422),
         ({**bad, "domain": "nowhere"}, 422),
         ({**bad, "items": "none"}, 422),
     ):

@@ -11,7 +11,7 @@ import binascii
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool
 
 from assembly_engine.api.deps import CurrentCaller, Services
 from assembly_engine.api.errors import ApiError, error_responses
@@ -62,7 +62,7 @@ class SyncRequest(StrictModel):
     include: Annotated[list[Glob], Field(max_length=100)] = []
     exclude: Annotated[list[Glob], Field(max_length=100)] = []
     ignore: Annotated[list[Glob], Field(max_length=10_000)] = []  # the root's .assemblyignore lines
-    prune: bool = False
+    prune: StrictBool = False
 
 
 class ApplyRequest(SyncRequest):
@@ -124,20 +124,22 @@ def _bytes(value: str, where: str) -> bytes:
     try:
         return base64.b64decode(value, validate=True)
     except (binascii.Error, ValueError):
-        raise ApiError(400, "invalid_request", f"{where} is not valid base64.") from None
+        raise ApiError(422, "invalid_document", f"{where} is not valid base64.") from None
 
 
 def _item(index: int, item: SyncItem) -> LibraryItem:
     where = f"items[{index}]"
     if (item.content is None) == (item.sha256 is None):
-        raise ApiError(400, "invalid_request", f"{where} needs its content (base64) or its sha256, not both.")
+        raise ApiError(
+            422, "invalid_document", f"{where} needs its content (base64) or its sha256, not both."
+        )
     if item.content is None:
         assert item.sha256 is not None
         digests = []
         for n, f in enumerate(item.files):
             if f.sha256 is None or f.data is not None:
                 raise ApiError(
-                    400, "invalid_request", f"{where}.files[{n}] of a digest-only item needs sha256 only."
+                    422, "invalid_document", f"{where}.files[{n}] of a digest-only item needs sha256 only."
                 )
             digests.append((f.file_name, f.sha256))
         return LibraryItem(
@@ -146,7 +148,7 @@ def _item(index: int, item: SyncItem) -> LibraryItem:
     files = []
     for n, f in enumerate(item.files):
         if f.data is None:
-            raise ApiError(400, "invalid_request", f"{where}.files[{n}] needs its data (base64).")
+            raise ApiError(422, "invalid_document", f"{where}.files[{n}] needs its data (base64).")
         files.append(PayloadFile(f.file_name, _bytes(f.data, f"{where}.files[{n}].data")))
     return LibraryItem(
         item.path, _bytes(item.content, f"{where}.content"), item.sidecar, tuple(files), item.tactical_rmm
@@ -157,7 +159,7 @@ def _source(body: SyncRequest) -> SyncSource:
     items = tuple(_item(index, item) for index, item in enumerate(body.items))
     paths = [i.path for i in items]
     if len(set(paths)) != len(paths):
-        raise ApiError(400, "invalid_request", "Every item needs its own path; some paths repeat.")
+        raise ApiError(422, "invalid_document", "Every item needs its own path; some paths repeat.")
     return SyncSource(
         source=body.source,
         commit=body.commit,
@@ -169,20 +171,22 @@ def _source(body: SyncRequest) -> SyncSource:
     )
 
 
-@router.post("/plan", response_model=Plan, responses=error_responses(400, 401, 403, 413, 422))
+@router.post("/plan", response_model=Plan, responses=error_responses(400, 401, 403, 413, 415, 422))
 def plan(body: Annotated[SyncRequest, Body()], caller: CurrentCaller, engine: Services) -> dict[str, Any]:
     """What applying these library-folder items to the domain would do; changes nothing."""
     return engine.assemblies.library_sync.plan(caller, _source(body))
 
 
-@router.post("/apply", response_model=Applied, responses=error_responses(400, 401, 403, 409, 413, 422, 503))
+@router.post(
+    "/apply", response_model=Applied, responses=error_responses(400, 401, 403, 409, 413, 415, 422, 503)
+)
 def apply(body: Annotated[ApplyRequest, Body()], caller: CurrentCaller, engine: Services) -> dict[str, Any]:
     """Carry the plan out item by item through the normal write path. With ``plan_id``,
     refused (409 ``plan_changed``, nothing changed) when the source or domain moved."""
     return engine.assemblies.library_sync.apply(caller, _source(body), plan_id=body.plan_id)
 
 
-@router.post("/render", response_model=Rendered, responses=error_responses(400, 401, 403, 422))
+@router.post("/render", response_model=Rendered, responses=error_responses(400, 401, 403, 415, 422))
 def render(body: Annotated[RenderRequest, Body()], caller: CurrentCaller, engine: Services) -> dict[str, Any]:
     """The domain as library-folder items (``sync write``): paths, bytes, sidecars."""
     selection = Selection(tuple(body.include), tuple(body.exclude))

@@ -1,38 +1,11 @@
 """AssemblyCache: every assembly in memory, with a durable write queue behind it.
 
-Reads are served from memory and return immutable snapshots (``CachedAssembly``), so a
-caller can never change the cache by changing what it was given.
-
-A mutation (create, update, delete) happens in three steps:
-1. under the cache lock: wait until no other change of the same assembly is in flight,
-   check it against the current entry, reserve a journal sequence number and queue the
-   journal append;
-2. outside the lock: wait until the journal append is durable (group commit);
-3. only then, under the lock again, apply the change to the entry (marking it dirty) and
-   answer. If the append failed, the entry was never touched: the caller gets the error
-   and nothing anywhere shows the change.
-
-So the cache never holds a change that is not durable, and a flush, which takes only what
-is in the cache, can never write one to a domain database or remove a payload folder on
-its strength. Changes of one assembly are serialised (each is planned against a durable
-state); changes of different assemblies still share one group commit.
-
-"Dirty" therefore means: durable in the journal, not yet in its domain database. The
-flush (storage/cache/flush.py) writes dirty entries with the revisions their changes
-made (every change since the last flush, not only the latest state) and settles them here.
-Payload folders are never removed by a flush: kept revisions point at them (retention
-removes them, see the history service).
-
-In cluster mode the journal is the queue shared by every node: a change it refuses
-because another node changed the assembly first is planned again after catching up
-(``catch_up``, set by the change feed), and other nodes' changes and flushes arrive
-through :meth:`apply_remote` and :meth:`mark_flushed`.
-
-Loading (``hydrate``, storage/cache/loading.py) keeps each database row as it was read;
-an entry is built from its row the first time anything needs it, or by the background
-warmer (``start_warming``), so a boot costs little more than reading the rows. Rows not
-built yet are always clean. Other nodes' changes arrive through storage/cache/cluster_changes.py;
-the refusals are storage/cache/refusals.py.
+Reads return immutable snapshots. A mutation is planned under the lock, made durable in
+the journal (group commit) outside it, and only then applied to the entry, which turns
+dirty: durable in the journal, not yet in its domain database. Changes of one assembly are
+serialised; the flush (flush.py) writes what the cache holds. Loading is loading.py's,
+other nodes' changes cluster_changes.py's, the refusals refusals.py's. Why and how in
+Docs/design.md, "A durable journal in front of the in-memory queue".
 """
 
 from __future__ import annotations

@@ -15,8 +15,10 @@ METRICS = "metrics:read"
 
 _ASSEMBLIES = "/api/assemblies"
 _NEVER = ("/api/assemblies/dev-mode/switch",)
-# POSTed, but stores nothing: checking a draft is reading (a CI job's read token may).
-_READ_POSTS = frozenset({"/api/assemblies/check"})
+# POSTed, but stores nothing: checking a draft, planning a sync or rendering a library
+# folder is reading (a CI job's read token may).
+_READ_POSTS = frozenset({"/api/assemblies/check", "/api/sync/plan", "/api/sync/render"})
+_SYNC_APPLY = "/api/sync/apply"  # writes through the normal write path, as its owner
 
 
 def required_scope(method: str, path: str) -> str | None:
@@ -26,6 +28,10 @@ def required_scope(method: str, path: str) -> str | None:
         return None
     if path == _ASSEMBLIES or path.startswith(_ASSEMBLIES + "/"):
         return READ if method in SAFE_METHODS or path in _READ_POSTS else WRITE
+    if path in _READ_POSTS:
+        return READ
+    if path == _SYNC_APPLY:
+        return WRITE
     if path == "/metrics" and method in SAFE_METHODS:
         return METRICS
     return None

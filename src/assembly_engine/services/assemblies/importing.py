@@ -33,6 +33,25 @@ from assembly_engine.services.request_bodies import json_problem
 from assembly_engine.storage.contract.models import AssemblyRecord, CachedAssembly
 
 
+def require_storable(imported: ImportedAssembly, where: str) -> None:
+    """Refuse what an import (of a document, or of a library folder's item) could not store:
+    values JSON cannot hold, metadata over its limit, too many attachments."""
+    problem = json_problem(
+        {
+            "name": imported.display_name,
+            "description": imported.summary,
+            "category": imported.category,
+            "metadata": imported.metadata,
+            "tags": imported.tags,
+            "version": imported.version,
+        },
+        where,
+    ) or limits.metadata_size_problem(imported.metadata, f"{where} metadata")
+    if problem is not None:
+        raise InvalidInput(f"{problem}.")
+    Contents.require_file_count(imported.content)
+
+
 class Importing:
     def __init__(self, changes: Changes, *, max_bytes: int) -> None:
         self.changes = changes
@@ -88,20 +107,7 @@ class Importing:
             if isinstance(exc, NotAnAssembly):
                 raise NotAnAssemblyDocument(message) from None
             raise InvalidInput(message) from None
-        problem = json_problem(
-            {
-                "name": imported.display_name,
-                "description": imported.summary,
-                "category": imported.category,
-                "metadata": imported.metadata,
-                "tags": imported.tags,
-                "version": imported.version,
-            },
-            "document",
-        ) or limits.metadata_size_problem(imported.metadata, "document metadata")
-        if problem is not None:
-            raise InvalidInput(f"{problem}.")
-        Contents.require_file_count(imported.content)
+        require_storable(imported, "document")
         return dataclasses.replace(imported, source_assembly_guid=None) if as_new else imported
 
     def _replaces(self, caller: Caller, imported: ImportedAssembly, domain: Domain) -> CachedAssembly | None:

@@ -34,13 +34,12 @@ from assembly_engine.services.assemblies.changes import Changes
 from assembly_engine.services.assemblies.editing import Editing
 from assembly_engine.services.assemblies.formats import InvalidDocument, library_folder
 from assembly_engine.services.assemblies.formats.library_folder import LibraryItem, Selection
-from assembly_engine.services.assemblies.importing import Importing
+from assembly_engine.services.assemblies.importing import Importing, require_storable
 from assembly_engine.services.assemblies.legacy import ImportedAssembly, record_fields
 from assembly_engine.services.assemblies.records import Details, new_record, require_whole_row
 from assembly_engine.services.auth import policy
 from assembly_engine.services.caller import Caller
 from assembly_engine.services.errors import Conflict, EngineError, InvalidInput, TooLarge
-from assembly_engine.services.request_bodies import json_problem
 from assembly_engine.storage.contract.models import AssemblyRecord, CachedAssembly
 
 SYNC_KEY = "sync"
@@ -337,19 +336,7 @@ class LibrarySync:
             imported = library_folder.to_imported(item)
         except (InvalidDocument, RecursionError) as exc:
             raise InvalidInput(f"{item.path}: {exc}") from None
-        problem = json_problem(
-            {
-                "name": imported.display_name,
-                "description": imported.summary,
-                "category": imported.category,
-                "metadata": imported.metadata,
-                "tags": imported.tags,
-                "version": imported.version,
-            },
-            item.path,
-        )
-        if problem is not None:
-            raise InvalidInput(f"{problem}.")
+        require_storable(imported, item.path)
         return imported
 
     def _carry_out(self, caller: Caller, request: SyncSource, p: Planned) -> str | None:

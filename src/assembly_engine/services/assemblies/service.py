@@ -27,8 +27,9 @@ from assembly_engine.services.assemblies.queue_control import QueueControl
 from assembly_engine.services.assemblies.records import require_whole_row
 from assembly_engine.services.assemblies.views import record_view
 from assembly_engine.services.audit import AuditLog
+from assembly_engine.services.auditor import Auditor
 from assembly_engine.services.auth import policy
-from assembly_engine.services.caller import Auditor, Caller
+from assembly_engine.services.caller import Caller
 from assembly_engine.services.checks.gate import ScriptChecks
 from assembly_engine.services.errors import NotFound
 from assembly_engine.storage.contract.interfaces import PayloadStore

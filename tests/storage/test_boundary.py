@@ -207,6 +207,19 @@ def test_the_contract_imports_nothing_below_it() -> None:
     assert below == []
 
 
+def test_the_file_primitives_import_no_storage_above_them() -> None:
+    """storage/files is the bottom floor: backends, cache and runtime build on it, never
+    the other way round (the runtime lock lives there so that the CLI can probe it)."""
+    files = "assembly_engine.storage.files"
+    allowed = (files, "assembly_engine.storage.contract", "assembly_engine.domain", "assembly_engine.config")
+    upward = [
+        (m, t)
+        for m, t in _imports_under(files)
+        if t.startswith("assembly_engine.") and not _inside(t, *allowed)
+    ]
+    assert upward == []
+
+
 # Imports of services and the API past the contract, each with why it stays. A new one fails.
 COMPOSITION_ROOTS = {
     # The container wires the engine: it opens the runtime, then publishes the CLI's access

@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 
 from assembly_engine.config import Settings
-from assembly_engine.services.container import CLI_ACCESS_FILE, running_engine_access
+from assembly_engine.services.container import CLI_ACCESS_FILE, CliAccess, running_engine_access
 
 
 class CliError(Exception):
@@ -64,11 +64,11 @@ def running_engine_client(settings: Settings) -> EngineClient | None:
     access = _running_engine(settings)
     if access is None:
         return None
-    headers = {"Authorization": f"Bearer {access['token']}"}
-    return EngineClient(httpx.Client(base_url=access["url"], headers=headers, timeout=600), "running engine")
+    headers = {"Authorization": f"Bearer {access.token}"}
+    return EngineClient(httpx.Client(base_url=access.url, headers=headers, timeout=600), "running engine")
 
 
-def _running_engine(settings: Settings) -> dict[str, Any] | None:
+def _running_engine(settings: Settings) -> CliAccess | None:
     try:
         return running_engine_access(settings)
     except (OSError, ValueError):

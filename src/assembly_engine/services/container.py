@@ -8,7 +8,6 @@ import secrets
 import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
 
 from assembly_engine.bundle import is_packaged_library
 from assembly_engine.config import Settings
@@ -31,14 +30,21 @@ from assembly_engine.services.maintenance import MaintenanceService
 from assembly_engine.services.orphan_sweep import OrphanSweeper
 from assembly_engine.storage.contract.interfaces import EngineStore
 from assembly_engine.storage.files import cli_access
-from assembly_engine.storage.files.cli_access import CLI_ACCESS_FILE
+from assembly_engine.storage.files.cli_access import CLI_ACCESS_FILE, CliAccess
 from assembly_engine.storage.files.private_files import make_home_private
 from assembly_engine.storage.official.shipped_library import working_copy
 from assembly_engine.storage.runtime import AUDIT_FILE, StorageRuntime
 
 log = logging.getLogger("assembly_engine")
 
-__all__ = ["AUDIT_FILE", "CLI_ACCESS_FILE", "EngineServices", "engine_running", "running_engine_access"]
+__all__ = [
+    "AUDIT_FILE",
+    "CLI_ACCESS_FILE",
+    "CliAccess",
+    "EngineServices",
+    "engine_running",
+    "running_engine_access",
+]
 
 
 def script_checks(settings: Settings) -> ScriptChecks:
@@ -60,7 +66,7 @@ def engine_running(settings: Settings) -> str | None:
     return cli_access.engine_running(settings.runtime_root)
 
 
-def running_engine_access(settings: Settings) -> dict[str, Any] | None:
+def running_engine_access(settings: Settings) -> CliAccess | None:
     """The URL and token of the engine running on this home; None when none runs.
     Raises OSError or ValueError when one runs but its access file cannot be read."""
     if engine_running(settings) is None:

@@ -10,13 +10,21 @@ from __future__ import annotations
 import json
 import os
 from contextlib import suppress
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from assembly_engine.storage.files.durable_files import replace_file
-from assembly_engine.storage.runtime import EngineLocked, RuntimeLock
+from assembly_engine.storage.files.runtime_lock import EngineLocked, RuntimeLock
 
 CLI_ACCESS_FILE = "cli.json"
+
+
+@dataclass(frozen=True)
+class CliAccess:
+    """Where the running engine listens and the token it gave its own CLI."""
+
+    url: str
+    token: str
 
 
 def engine_running(runtime_root: Path) -> str | None:
@@ -47,6 +55,13 @@ def withdraw_access(home: Path) -> None:
         access_path(home).unlink()
 
 
-def read_access(home: Path) -> dict[str, Any]:
+def read_access(home: Path) -> CliAccess:
     """What the running engine published; OSError or ValueError when it cannot be read."""
-    return dict(json.loads(access_path(home).read_text(encoding="utf-8")))
+    data = json.loads(access_path(home).read_text(encoding="utf-8"))
+    if (
+        not isinstance(data, dict)
+        or not isinstance(data.get("url"), str)
+        or not isinstance(data.get("token"), str)
+    ):
+        raise ValueError(f"{access_path(home)} does not name a URL and a token")
+    return CliAccess(data["url"], data["token"])

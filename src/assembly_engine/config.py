@@ -22,6 +22,8 @@ DEFAULT_STAGING_ROOT = default_staging_root()
 # The public key that verifies the shipped official library (Docs/official-library.md).
 DEFAULT_TRUSTED_KEY = default_trusted_key()
 SIGNATURE_POLICIES = ("require", "warn", "off")
+# A hundred years: a later expiry would not fit a timestamp every store can keep.
+TOKEN_DAYS_LIMIT = 36_500
 
 
 def _bool(value: str) -> bool:
@@ -229,8 +231,10 @@ class Settings:
                 f"ENGINE_OFFICIAL_SIGNATURES: expected one of {', '.join(SIGNATURE_POLICIES)}, "
                 f"got {self.official_signatures!r}"
             )
-        if self.token_max_days < 1:
-            raise ValueError(f"ENGINE_TOKEN_MAX_DAYS: expected 1 or more days, got {self.token_max_days}")
+        if not 1 <= self.token_max_days <= TOKEN_DAYS_LIMIT:
+            raise ValueError(
+                f"ENGINE_TOKEN_MAX_DAYS: expected 1 to {TOKEN_DAYS_LIMIT} days, got {self.token_max_days}"
+            )
         if self.log_format not in ("text", "json"):
             raise ValueError(f"ENGINE_LOG_FORMAT: expected text or json, got {self.log_format!r}")
         if self.metrics_listen:

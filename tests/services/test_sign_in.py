@@ -73,6 +73,30 @@ def test_an_admins_right_sign_in_takes_the_reserved_lane(engine: EngineServices)
     in_own_thread(lambda: asyncio.run(scenario()))
 
 
+def test_the_reserved_lane_hashes_in_a_slot_of_its_own(
+    engine: EngineServices, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While the flood's hashes hold every common hashing slot, an admin's clean sign-in
+    is still hashed at once (it used to wait for one of them, then got 429)."""
+    monkeypatch.setattr(users_module, "HASH_WAIT_SECONDS", 0.01)
+    slots = engine.users._hash_slots
+    held = [slots.acquire() for _ in range(users_module.MAX_CONCURRENT_HASHES)]
+
+    async def scenario() -> None:
+        lanes = SignInLanes(common=1, wait_seconds=0.2)
+        signed_in = await sign_in(engine.accounts, lanes, "admin", ADMIN_PASSWORD, "10.0.0.8")
+        assert signed_in.user.username == "admin"
+        # The common lane's sign-in needs a common slot: none frees up, so it is busy.
+        with pytest.raises(TooManyAttempts):
+            await sign_in(engine.accounts, lanes, "olga", PASSWORD, "10.0.0.9")
+
+    try:
+        in_own_thread(lambda: asyncio.run(scenario()))
+    finally:
+        for _ in held:
+            slots.release()
+
+
 def test_waiting_sign_ins_hold_no_worker_thread(engine: EngineServices) -> None:
     """Fifty sign-ins wait for one busy lane; a thread-pool job still runs at once."""
 

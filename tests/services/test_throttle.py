@@ -141,7 +141,7 @@ def test_gate_refuses_with_retry_after_and_never_hashes_then(users: UserService)
             gate.authenticate("alice", "wrong guess", "10.0.0.1")
     hashed: list[str] = []
     original = users.authenticate
-    users.authenticate = lambda name, typed: hashed.append(name) or original(name, typed)  # type: ignore[method-assign]
+    users.authenticate = lambda name, typed, **how: hashed.append(name) or original(name, typed, **how)  # type: ignore[method-assign]
     with pytest.raises(TooManyAttempts) as refused:
         gate.authenticate("alice", PASSWORD, "10.0.0.1")
     assert refused.value.retry_after == 30

@@ -41,7 +41,10 @@ TABLES = {
         "audit_head",
         "flush_state",
     },
-    **{schema: {"assemblies", "revisions", "deleted_assemblies"} for schema in DOMAIN_SCHEMAS.values()},
+    **{
+        schema: {"assemblies", "revisions", "revision_metadata", "deleted_assemblies"}
+        for schema in DOMAIN_SCHEMAS.values()
+    },
 }
 TABLES["official"] = TABLES["official"] | {"content_stamp"}
 

@@ -14,6 +14,7 @@ from pydantic import Field, StrictInt
 from assembly_engine.api.answers import Answer
 from assembly_engine.api.deps import CurrentCaller, Services
 from assembly_engine.api.errors import error_responses
+from assembly_engine.config import TOKEN_DAYS_LIMIT
 from assembly_engine.services.auth.api_tokens import MAX_NAME_LENGTH, SCOPES
 from assembly_engine.services.request_bodies import StrictModel
 
@@ -28,7 +29,11 @@ class NewToken(StrictModel):
         list[str],
         Field(min_length=1, max_length=len(SCOPES), json_schema_extra={"items": {"enum": list(SCOPES)}}),
     ]
-    expires_in_days: StrictInt
+    # The service checks the range and names ENGINE_TOKEN_MAX_DAYS; the document shows the
+    # widest range any configuration allows.
+    expires_in_days: Annotated[
+        StrictInt, Field(json_schema_extra={"minimum": 1, "maximum": TOKEN_DAYS_LIMIT})
+    ]
     # Only the local CLI names an owner (it is no user itself); a person's tokens are their own.
     owner: Annotated[str, Field(min_length=1, max_length=64)] | None = None
 

@@ -18,7 +18,7 @@ from pydantic import (
 
 from assembly_engine import input_limits as limits
 from assembly_engine.domain.types import KIND_TYPES, AssemblyKind, AssemblyType, Domain
-from assembly_engine.services.request_bodies import StrictModel, WholeNumber, json_problem
+from assembly_engine.services.request_bodies import WHOLE, StrictModel, WholeNumber, json_problem
 
 
 def _one_line_name(max_chars: int, *, visible: bool = False) -> AfterValidator:
@@ -173,7 +173,7 @@ class AssemblyChanges(StrictModel):
     metadata: Metadata | None = None
     tags: Tags | None = None
     payload: dict[str, Any] | None = None
-    expected_revision: WholeNumber | None = None
+    expected_revision: Annotated[int, Field(ge=1, le=limits.INT64_MAX), WHOLE] | None = None
 
 
 def expected_revision(if_match: int | None, in_body: int | None) -> int | None:

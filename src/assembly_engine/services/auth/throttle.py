@@ -216,10 +216,11 @@ class PasswordGate:
             )
         return attempt
 
-    def check(self, attempt: Attempt, username: str, password: str) -> User:
-        """Compute the hash of a started check and count its outcome."""
+    def check(self, attempt: Attempt, username: str, password: str, *, reserved: bool = False) -> User:
+        """Compute the hash of a started check and count its outcome (``reserved``: in the
+        reserved lane's own hashing slot)."""
         try:
-            user = self.users.authenticate(username, password)
+            user = self.users.authenticate(username, password, reserved=reserved)
         except InvalidCredentials:
             self.throttle.failed(attempt)
             raise

@@ -160,16 +160,20 @@ class UserService:
         self._dummy_hash: str | None = None
         self._dummy_lock = threading.Lock()
         self._hash_slots = threading.BoundedSemaphore(MAX_CONCURRENT_HASHES)
+        # The reserved sign-in lane's own slot (sign_in.py): a flood that keeps the common
+        # slots busy must not make an admin's correct sign-in wait for one of them.
+        self._reserved_slot = threading.BoundedSemaphore(1)
 
     @contextmanager
-    def _hashing(self) -> Iterator[None]:
+    def _hashing(self, reserved: bool = False) -> Iterator[None]:
         """Hold one of the few hashing slots (every Argon2 hash or verify runs inside one)."""
-        if not self._hash_slots.acquire(timeout=HASH_WAIT_SECONDS):
+        slots = self._reserved_slot if reserved else self._hash_slots
+        if not slots.acquire(timeout=HASH_WAIT_SECONDS):
             raise HashingBusy()
         try:
             yield
         finally:
-            self._hash_slots.release()
+            slots.release()
 
     # reads
 
@@ -275,14 +279,15 @@ class UserService:
 
     # passwords
 
-    def authenticate(self, username: str, password: str) -> User:
+    def authenticate(self, username: str, password: str, *, reserved: bool = False) -> User:
         """The user for this name and password, or InvalidCredentials — for an unknown user
-        too, after verifying against a dummy hash so the timing does not tell them apart."""
+        too, after verifying against a dummy hash so the timing does not tell them apart.
+        ``reserved``: hash in the reserved lane's own slot (an admin's clean sign-in)."""
         row = self._lookup(username)
         if row is None or not isinstance(password, str) or len(password) > MAX_PASSWORD_LENGTH:
             self._burn_time(password)
             raise InvalidCredentials()
-        if not self._verify(row, password) or row.disabled:
+        if not self._verify(row, password, reserved) or row.disabled:
             raise InvalidCredentials()
         return _user(row)
 
@@ -304,19 +309,19 @@ class UserService:
             return None
         return self._store.get_user(username)
 
-    def _hash(self, password: str) -> str:
-        with self._hashing():
+    def _hash(self, password: str, reserved: bool = False) -> str:
+        with self._hashing(reserved):
             return self._hasher.hash(password)
 
-    def _verify(self, row: UserRow, password: str) -> bool:
+    def _verify(self, row: UserRow, password: str, reserved: bool = False) -> bool:
         try:
-            with self._hashing():
+            with self._hashing(reserved):
                 self._hasher.verify(row.password_hash, password)
         except (VerifyMismatchError, VerificationError, InvalidHashError):
             return False
         if self._hasher.check_needs_rehash(row.password_hash):
             # Cost parameters were raised since this hash was made: upgrade it silently.
-            self._store.set_password_hash(row.username, self._hash(password))
+            self._store.set_password_hash(row.username, self._hash(password, reserved))
         return True
 
     def _burn_time(self, password: object) -> None:

@@ -30,6 +30,7 @@ from assembly_engine.domain.types import Domain
 from assembly_engine.storage.contract.errors import SchemaError
 from assembly_engine.storage.contract.history import HistoryWrite, RevisionRef, StoredDeletion, StoredRevision
 from assembly_engine.storage.contract.models import COLUMNS, AssemblyRecord
+from assembly_engine.storage.contract.shared_metadata import join_row, split_row
 from assembly_engine.storage.postgresql.errors import translated
 from assembly_engine.storage.postgresql.migrations import MIGRATIONS, applied_versions
 from assembly_engine.storage.postgresql.schema_v1 import DOMAIN_SCHEMAS
@@ -87,8 +88,15 @@ class PostgresDomainStore:
         )
         self._insert_revision = (
             f"INSERT INTO {s}.revisions (assembly_guid, revision, action, row_json, payload_guid, "
-            "recorded_at) VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (assembly_guid, revision) DO NOTHING"
+            "recorded_at, metadata_hash) VALUES (%s, %s, %s, %s, %s, %s, %s) "
+            "ON CONFLICT (assembly_guid, revision) DO NOTHING"
         )
+        self._insert_metadata = (
+            f"INSERT INTO {s}.revision_metadata (hash, metadata_json) VALUES (%s, %s) "
+            "ON CONFLICT (hash) DO NOTHING"
+        )
+        # A revision's row with its shared metadata (NULL when the row was kept whole).
+        self._joined = f"{s}.revisions AS r LEFT JOIN {s}.revision_metadata AS m ON m.hash = r.metadata_hash"
         self._insert_deletion = (
             f"INSERT INTO {s}.deleted_assemblies (assembly_guid, revision, deleted_at, deleted_by, "
             "row_json) VALUES (%s, %s, %s, %s, %s) ON CONFLICT (assembly_guid) DO UPDATE SET "
@@ -174,7 +182,24 @@ class PostgresDomainStore:
     def _write_history(self, cur: Any, history: HistoryWrite) -> None:
         check_integers(history.revisions, (1,), "a revision")
         for sql, rows in history.batches(self._insert_revision, self._forget_deletion, self._insert_deletion):
+            if sql is self._insert_revision:
+                rows = self._stored_revisions(cur, rows)
             cur.executemany(sql, rows)
+
+    def _stored_revisions(self, cur: Any, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+        """The revision rows as stored: large metadata goes to revision_metadata, once."""
+        stored: list[tuple[Any, ...]] = []
+        shared: dict[str, str] = {}
+        for guid, revision, action, whole, payload_guid, recorded_at in rows:
+            split = split_row(whole)
+            if split.metadata_hash is not None and split.metadata_json is not None:
+                shared[split.metadata_hash] = split.metadata_json
+            stored.append(
+                (guid, revision, action, split.row_json, payload_guid, recorded_at, split.metadata_hash)
+            )
+        if shared:
+            cur.executemany(self._insert_metadata, sorted(shared.items()))
+        return stored
 
     def replace_all(
         self,
@@ -229,10 +254,10 @@ class PostgresDomainStore:
     def revisions(self, guid: str) -> list[StoredRevision]:
         """The kept revisions of ``guid``, oldest first."""
         return [
-            StoredRevision(int(r[0]), r[1], r[2], r[3])
+            StoredRevision(int(r[0]), r[1], join_row(r[2], r[4]), r[3])
             for r in self._read(
-                f"SELECT revision, action, row_json, recorded_at FROM {self.schema}.revisions "
-                "WHERE assembly_guid = %s ORDER BY revision",
+                "SELECT r.revision, r.action, r.row_json, r.recorded_at, m.metadata_json "
+                f"FROM {self._joined} WHERE r.assembly_guid = %s ORDER BY r.revision",
                 (guid,),
             )
         ]
@@ -272,9 +297,10 @@ class PostgresDomainStore:
     def revision_refs(self) -> list[RevisionRef]:
         """The payload of every kept revision (for verify)."""
         return [
-            RevisionRef(r[0], int(r[1]), r[2], r[3])
+            RevisionRef(r[0], int(r[1]), r[2], join_row(r[3], r[4]))
             for r in self._read(
-                f"SELECT assembly_guid, revision, payload_guid, row_json FROM {self.schema}.revisions"
+                "SELECT r.assembly_guid, r.revision, r.payload_guid, r.row_json, m.metadata_json "
+                f"FROM {self._joined}"
             )
         ]
 
@@ -320,6 +346,11 @@ class PostgresDomainStore:
                 ).fetchall()
                 payloads.update(p for (p,) in doomed)
                 removed = len(doomed)
+            if removed or purged:  # shared metadata no kept revision names any more
+                conn.execute(
+                    f"DELETE FROM {s}.revision_metadata AS m WHERE NOT EXISTS ("
+                    f"SELECT 1 FROM {s}.revisions AS r WHERE r.metadata_hash = m.hash)"
+                )
             result[:] = [removed, purged, payloads]
 
         self._in_transaction(prune, f"pruning the history of {s}")

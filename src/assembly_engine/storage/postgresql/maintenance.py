@@ -36,6 +36,7 @@ from assembly_engine.storage.contract.journal_entry import JournalEntry
 from assembly_engine.storage.contract.maintenance import BACKUP_ASSEMBLIES, BACKUP_PAYLOADS, SchemaStatus
 from assembly_engine.storage.contract.models import COLUMNS, AssemblyRecord, PayloadContent, PayloadFile
 from assembly_engine.storage.contract.payload_manifest import MANIFEST_NAME, PayloadError, parse_manifest
+from assembly_engine.storage.contract.shared_metadata import join_row
 from assembly_engine.storage.postgresql.errors import translated
 from assembly_engine.storage.postgresql.migrations import MIGRATIONS, applied_versions
 from assembly_engine.storage.postgresql.schema_v1 import DOMAIN_SCHEMAS
@@ -53,6 +54,13 @@ HISTORY_COLUMNS: dict[str, tuple[str, ...]] = {
 
 
 def _select(conn: Connection[Any], schema: str, table: str) -> list[tuple[Any, ...]]:
+    if table == "revisions":  # whole rows again: the backup's own store shares metadata itself
+        rows = conn.execute(
+            f"SELECT {', '.join('r.' + c for c in HISTORY_COLUMNS[table])}, m.metadata_json "
+            f"FROM {schema}.revisions AS r "
+            f"LEFT JOIN {schema}.revision_metadata AS m ON m.hash = r.metadata_hash"
+        ).fetchall()
+        return [(*r[:3], join_row(r[3], r[6]), *r[4:6]) for r in rows]
     return conn.execute(f"SELECT {', '.join(HISTORY_COLUMNS[table])} FROM {schema}.{table}").fetchall()
 
 

@@ -10,14 +10,15 @@ the previous version whole, and the next start runs the same migration again.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import psycopg
 from psycopg import errors
 
 from assembly_engine.storage.contract.errors import SchemaError
-from assembly_engine.storage.postgresql import schema_v1, schema_v2, schema_v3
+from assembly_engine.storage.postgresql import schema_v1, schema_v2, schema_v3, schema_v4
 
 # pg_advisory_lock(namespace, key): the namespace keeps the engine's locks apart from any
 # other application's on the same database ("AsEn" in ASCII).
@@ -37,6 +38,8 @@ class Migration:
     version: int
     name: str
     statements: tuple[str, ...]
+    # Rewrites rows the statements cannot (run after them, in the same transaction).
+    convert: Callable[[psycopg.Connection[Any]], None] | None = None
 
     @property
     def checksum(self) -> str:
@@ -48,6 +51,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, schema_v1.NAME, schema_v1.STATEMENTS),
     Migration(2, schema_v2.NAME, schema_v2.STATEMENTS),
     Migration(3, schema_v3.NAME, schema_v3.STATEMENTS),
+    Migration(4, schema_v4.NAME, schema_v4.STATEMENTS, schema_v4.convert),
 )
 
 
@@ -125,6 +129,8 @@ def _apply_missing(conn: psycopg.Connection, migrations: Sequence[Migration]) ->
         with conn.transaction():
             for statement in migration.statements:
                 conn.execute(statement)
+            if migration.convert is not None:
+                migration.convert(conn)
             conn.execute(
                 "INSERT INTO schema_migrations (version, name, checksum) VALUES (%s, %s, %s)",
                 (migration.version, migration.name, migration.checksum),

@@ -18,6 +18,7 @@ from assembly_engine.domain.types import DATABASE_FILES, Domain
 from assembly_engine.storage.contract.errors import DatabaseBusy, SchemaError
 from assembly_engine.storage.contract.history import HistoryWrite, RevisionRef, StoredDeletion, StoredRevision
 from assembly_engine.storage.contract.models import COLUMNS, AssemblyRecord
+from assembly_engine.storage.contract.shared_metadata import join_row, split_row
 from assembly_engine.storage.files import failpoints
 from assembly_engine.storage.sqlite.connection import ConnectionOptions, connect, with_retry
 from assembly_engine.storage.sqlite.domain_schema import (
@@ -104,8 +105,16 @@ def read_records(conn: sqlite3.Connection, domain: Domain) -> list[AssemblyRecor
 
 INSERT_REVISION = (
     "INSERT OR IGNORE INTO revisions (assembly_guid, revision, action, row_json, "
-    "payload_guid, recorded_at) VALUES (?, ?, ?, ?, ?, ?)"
+    "payload_guid, recorded_at, metadata_hash) VALUES (?, ?, ?, ?, ?, ?, ?)"
 )
+INSERT_METADATA = "INSERT OR IGNORE INTO revision_metadata (hash, metadata_json) VALUES (?, ?)"
+# Shared metadata no kept revision names any more (after retention removed revisions).
+FORGET_UNUSED_METADATA = (
+    "DELETE FROM revision_metadata WHERE hash NOT IN "
+    "(SELECT metadata_hash FROM revisions WHERE metadata_hash IS NOT NULL)"
+)
+# A revision's row with its shared metadata (NULL when the row was kept whole).
+JOINED = "LEFT JOIN revision_metadata AS m ON m.hash = r.metadata_hash"
 INSERT_DELETION = (
     "INSERT OR REPLACE INTO deleted_assemblies (assembly_guid, revision, deleted_at, "
     "deleted_by, row_json) VALUES (?, ?, ?, ?, ?)"
@@ -115,7 +124,22 @@ FORGET_DELETION = "DELETE FROM deleted_assemblies WHERE assembly_guid = ?"
 
 def _write_history(conn: sqlite3.Connection, history: HistoryWrite) -> None:
     for sql, rows in history.batches(INSERT_REVISION, FORGET_DELETION, INSERT_DELETION):
+        if sql is INSERT_REVISION:
+            rows = _stored_revisions(conn, rows)
         conn.executemany(sql, rows)
+
+
+def _stored_revisions(conn: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """The revision rows as stored: large metadata goes to revision_metadata, once."""
+    stored: list[tuple[Any, ...]] = []
+    for guid, revision, action, whole, payload_guid, recorded_at in rows:
+        split = split_row(whole)
+        if split.metadata_hash is not None:
+            conn.execute(INSERT_METADATA, (split.metadata_hash, split.metadata_json))
+        stored.append(
+            (guid, revision, action, split.row_json, payload_guid, recorded_at, split.metadata_hash)
+        )
+    return stored
 
 
 def write_changes(
@@ -185,10 +209,10 @@ class DomainDatabase:
         if not self.history:
             return []
         return [
-            StoredRevision(int(r[0]), r[1], r[2], r[3])
+            StoredRevision(int(r[0]), r[1], join_row(r[2], r[4]), r[3])
             for r in self._read(
-                "SELECT revision, action, row_json, recorded_at FROM revisions "
-                "WHERE assembly_guid = ? ORDER BY revision",
+                "SELECT r.revision, r.action, r.row_json, r.recorded_at, m.metadata_json "
+                f"FROM revisions AS r {JOINED} WHERE r.assembly_guid = ? ORDER BY r.revision",
                 (guid,),
             )
         ]
@@ -237,8 +261,11 @@ class DomainDatabase:
         if not self.history:
             return []
         return [
-            RevisionRef(r[0], int(r[1]), r[2], r[3])
-            for r in self._read("SELECT assembly_guid, revision, payload_guid, row_json FROM revisions")
+            RevisionRef(r[0], int(r[1]), r[2], join_row(r[3], r[4]))
+            for r in self._read(
+                "SELECT r.assembly_guid, r.revision, r.payload_guid, r.row_json, m.metadata_json "
+                f"FROM revisions AS r {JOINED}"
+            )
         ]
 
     def prune_history(
@@ -289,6 +316,8 @@ class DomainDatabase:
                 )
                 payloads.update(p for _, _, p in doomed)
                 removed = len(doomed)
+            if removed or purged:
+                conn.execute(FORGET_UNUSED_METADATA)
             result[:] = [removed, purged, payloads]
 
         self._in_transaction(prune, f"pruning the history of {self.path.name}")

@@ -8,11 +8,13 @@ from pathlib import Path
 
 from assembly_engine.storage.contract.errors import SchemaError
 from assembly_engine.storage.contract.models import COLUMNS
+from assembly_engine.storage.contract.shared_metadata import SHARED_FROM_BYTES, split_row
 from assembly_engine.storage.sqlite.connection import with_retry
 
 log = logging.getLogger("assembly_engine.databases")
 
-SCHEMA_VERSION = 2
+# 3: revisions keep large metadata once, in revision_metadata (migrate_history_layout)
+SCHEMA_VERSION = 3
 
 CREATE_ASSEMBLIES = """
 CREATE TABLE IF NOT EXISTS assemblies (
@@ -42,9 +44,10 @@ CREATE_INDEXES = (
 )
 
 # Version history (runtime databases only: the staging copy keeps none). Each revision is
-# the assemblies row exactly as it was (``row_json``: the row in COLUMNS order); a deleted
-# assembly keeps its revisions and gets a row in ``deleted_assemblies`` until undeleted or
-# purged by retention.
+# the assemblies row as it was (``row_json``: the row in COLUMNS order), its large metadata
+# kept once in ``revision_metadata`` under ``metadata_hash`` (contract/shared_metadata.py);
+# a deleted assembly keeps its revisions and gets a row in ``deleted_assemblies`` until
+# undeleted or purged by retention.
 CREATE_HISTORY = (
     """CREATE TABLE IF NOT EXISTS revisions (
     assembly_guid TEXT NOT NULL,
@@ -53,8 +56,13 @@ CREATE_HISTORY = (
     row_json      TEXT NOT NULL,
     payload_guid  TEXT NOT NULL,
     recorded_at   TEXT NOT NULL,
+    metadata_hash TEXT,
     PRIMARY KEY (assembly_guid, revision)
 ) WITHOUT ROWID""",
+    """CREATE TABLE IF NOT EXISTS revision_metadata (
+    hash          TEXT PRIMARY KEY,
+    metadata_json TEXT NOT NULL
+)""",
     "CREATE INDEX IF NOT EXISTS revisions_payload ON revisions(payload_guid)",
     """CREATE TABLE IF NOT EXISTS deleted_assemblies (
     assembly_guid TEXT PRIMARY KEY,
@@ -69,6 +77,40 @@ CREATE_HISTORY = (
 def create_history_schema(conn: sqlite3.Connection) -> None:
     for statement in CREATE_HISTORY:
         conn.execute(statement)
+    if "metadata_hash" not in table_columns(conn, "revisions"):
+        migrate_history_layout(conn)
+
+
+def migrate_history_layout(conn: sqlite3.Connection) -> None:
+    """Bring revisions of the first layout (every row whole) to the shared-metadata one, in
+    one transaction: a crash leaves the old layout, and the next start does it again."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.execute("ALTER TABLE revisions ADD COLUMN metadata_hash TEXT")
+        large = conn.execute(
+            "SELECT assembly_guid, revision, row_json FROM revisions WHERE length(row_json) >= ?",
+            (SHARED_FROM_BYTES,),
+        ).fetchall()
+        for guid, revision, row_json in large:
+            split = split_row(row_json)
+            if split.metadata_hash is None:
+                continue
+            conn.execute(
+                "INSERT OR IGNORE INTO revision_metadata (hash, metadata_json) VALUES (?, ?)",
+                (split.metadata_hash, split.metadata_json),
+            )
+            conn.execute(
+                "UPDATE revisions SET row_json = ?, metadata_hash = ? "
+                "WHERE assembly_guid = ? AND revision = ?",
+                (split.row_json, split.metadata_hash, guid, revision),
+            )
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    if large:
+        log.warning("migrated %d revision(s) to shared metadata", len(large))
 
 
 # Without these the table is not an assemblies table of any version we know.

@@ -374,8 +374,9 @@ class CheckRunner:
             result = self._stored(language, key)  # checked before: by this node or another
             if result is None:
                 result = self.run(language, text)
-                if self._remember(result):
-                    self._persist(result)
+                if not (result.timed_out or any(c.failed for c in result.checkers)):
+                    self._persist(result)  # first: once shown as checked, it is stored
+                self._remember(result)
             return result
         finally:
             with self._lock:

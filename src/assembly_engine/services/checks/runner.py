@@ -17,6 +17,7 @@ import hashlib
 import json
 import logging
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -95,6 +96,8 @@ class CheckRunner:
         self._powershell = powershell.available()
         self._yamllint = ansible.available()
         self._fingerprints: dict[str, str] = {}
+        self._prlimit = shutil.which("prlimit")
+        self._nice_tool = shutil.which("nice")
         # (language, outcome) -> checks: how many ran, and how many a stored result spared.
         self.counted: Counter[tuple[str, str]] = Counter()
         self._workers = WarmWorkers(
@@ -124,16 +127,25 @@ class CheckRunner:
             *rest,
         ]
 
+    def _tool(self, argv: list[str]) -> list[str]:
+        """An external checker under the check limits: util-linux's ``prlimit`` sets them
+        and execs it (a C program: it costs a fraction of the Python child's start, which
+        is the fallback where ``prlimit`` is missing)."""
+        nice = self._nice()
+        if self._prlimit is None or (nice and self._nice_tool is None):
+            return self._child(nice, "--exec", *argv)
+        cpu = max(1, int(self.limits.timeout_seconds + 0.999))
+        memory = self.limits.memory_mb * 1024 * 1024
+        limits = [f"--as={memory}", f"--cpu={cpu}:{cpu + 1}", "--fsize=0", "--core=0"]
+        niced = [str(self._nice_tool), "-n", str(nice)] if nice else []
+        return [self._prlimit, *limits, "--", *niced, *argv]
+
     def _plan(self, language: str, text: str) -> _Plan:
         if language == "bash":
-            argv = (
-                self._child(self._nice(), "--exec", *tools.shellcheck_argv(self._shellcheck, text))
-                if self._shellcheck
-                else None
-            )
+            argv = self._tool(tools.shellcheck_argv(self._shellcheck, text)) if self._shellcheck else None
             return _Plan("shellcheck", argv, tools.shellcheck_diagnostics, argv is not None)
         if language == "python":
-            argv = self._child(self._nice(), "--exec", *tools.ruff_argv(self._ruff)) if self._ruff else None
+            argv = self._tool(tools.ruff_argv(self._ruff)) if self._ruff else None
             return _Plan("ruff", argv, tools.ruff_diagnostics, argv is not None)
         if language == "powershell":
             return _Plan(powershell.SOURCE, None, None, self._powershell)

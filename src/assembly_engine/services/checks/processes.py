@@ -76,10 +76,11 @@ def exchange(
 
 def kill(process: subprocess.Popen[bytes]) -> None:
     """End a check process and everything it started (its own process group)."""
-    try:
-        os.killpg(process.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass  # it ended just now
+    if process.returncode is None:  # once reaped, its id may be another process's
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass  # it ended just now
     for stream in (process.stdin, process.stdout, process.stderr):
         if stream is not None:
             stream.close()
@@ -87,18 +88,15 @@ def kill(process: subprocess.Popen[bytes]) -> None:
 
 
 def cpu_seconds_at_exit(process: subprocess.Popen[bytes], timeout: float) -> float:
-    """The CPU time of a child that ended (or is ending): read from /proc while it is a
-    zombie, before it is reaped; 0.0 when that cannot be known. Reaps it."""
-    ticks, until = 0, time.monotonic() + timeout
-    try:
-        while os.waitid(os.P_PID, process.pid, os.WEXITED | os.WNOWAIT | os.WNOHANG) is None:
-            if time.monotonic() > until:
-                raise TimedOut
-            time.sleep(0.001)
-        with open(f"/proc/{process.pid}/stat", "rb") as stat:
-            fields = stat.read().rpartition(b")")[2].split()
-        ticks = int(fields[11]) + int(fields[12])  # utime and stime (fields 14 and 15)
-    except (OSError, ValueError, IndexError, ChildProcessError):
-        pass
-    process.wait(timeout=timeout)
-    return ticks / os.sysconf("SC_CLK_TCK")
+    """Wait for a child that ended (or is ending) and reap it ourselves with ``wait4``,
+    which also gives its CPU time (user and system, of every thread). TimedOut when it
+    has not ended within ``timeout`` seconds."""
+    until = time.monotonic() + timeout
+    while True:
+        pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+        if pid:
+            process.returncode = os.waitstatus_to_exitcode(status)  # Popen's own record
+            return float(usage.ru_utime + usage.ru_stime)
+        if time.monotonic() > until:
+            raise TimedOut
+        time.sleep(0.001)

@@ -3,8 +3,6 @@ after script, keeps the limits of a one-shot child, and is replaced when a check
 
 from __future__ import annotations
 
-import json
-
 from assembly_engine.services.checks.runner import CheckLimits, CheckRunner
 
 
@@ -23,12 +21,17 @@ def test_one_warm_worker_checks_one_script_after_another() -> None:
 
 
 def test_a_worker_killed_by_the_time_limit_is_replaced() -> None:
-    runner = CheckRunner(CheckLimits(timeout_seconds=1.0, workers=1))
+    # A limit no check can answer within: the worker is killed mid-check. A new worker's
+    # start is not part of the limit (on a loaded machine it may take seconds).
+    runner = CheckRunner(CheckLimits(timeout_seconds=0.0005, workers=1))
     try:
-        # A workflow nested beyond what a second of parsing and checking gets through.
-        hostile = runner.run("workflow", json.dumps({"nodes": [], "edges": [], "x": "y" * 50_000_000}))
-        assert hostile.timed_out or hostile.checkers[0].failed, hostile.to_dict()
+        text = "goto nowhere\r\n" + "echo padding\r\n" * 50_000
+        assert runner.run("batch", text).timed_out
+        (killed,) = runner._workers._all or [None]
+        assert killed is None  # dropped, its process group killed
+        runner.limits = CheckLimits(timeout_seconds=60.0, workers=1)
         assert runner.run("batch", "goto nowhere\r\n").has_errors  # a fresh worker answers
+        assert len(runner._workers._all) == 1
     finally:
         runner.close()
 

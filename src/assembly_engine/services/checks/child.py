@@ -9,7 +9,8 @@ needs ``preexec_fn`` (unsafe in a threaded process).
 ``… --serve`` is a *warm worker* (workers.py): it loads every in-process checker once,
 then checks one script after another, each under a CPU limit of its own, until its
 standard input ends; after a check that failed it exits, so the next check gets a fresh
-process. A request is ``LANGUAGE LENGTH\n`` and the script's bytes; the answer is
+process. Once loaded it answers ``{"ready": true}``; then a request is
+``LANGUAGE LENGTH\n`` and the script's bytes; the answer is
 ``LENGTH\n`` and JSON: ``{"diagnostics": [...], "cpu_seconds": …}`` or ``{"failed": …}``.
 """
 
@@ -53,6 +54,7 @@ def serve(cpu_seconds: int) -> int:
     """Check scripts from stdin until it ends (the module's docstring has the framing)."""
     checkers = {language: _checker(language) for language in ("powershell", "batch", "ansible", "workflow")}
     source, out = sys.stdin.buffer, sys.stdout.buffer
+    _answer(out, {"ready": True})  # loaded: the engine's clock for a check starts now
     for _ in range(SERVE_CHECKS):
         head = source.readline()
         if not head:

@@ -37,8 +37,15 @@ class WorkerEnded(Exception):
     """The worker ended without an answer (killed by a limit, or it crashed)."""
 
 
+# A new worker's start (an interpreter, yamllint, the grammar) is not part of any check's
+# time limit: on a loaded machine it alone may take longer. It gets this long, then is
+# killed like a check that outlived its limit.
+START_SECONDS = 60.0
+
+
 class _Worker:
     def __init__(self, argv: list[str], env: dict[str, str]) -> None:
+        self.ready = False
         self.process = subprocess.Popen(
             argv,
             stdin=subprocess.PIPE,
@@ -50,7 +57,13 @@ class _Worker:
             start_new_session=True,  # its own process group: a kill takes any grandchild too
         )
 
-    def check(self, language: str, data: bytes, deadline: float) -> WorkerAnswer:
+    def check(self, language: str, data: bytes, timeout: float) -> WorkerAnswer:
+        if not self.ready:
+            started = exchange(self.process, b"", time.monotonic() + START_SECONDS, close_input=False)
+            if started.ended:
+                raise WorkerEnded(f"it ended while starting (exit status {self.process.wait()})")
+            self.ready = True
+        deadline = time.monotonic() + timeout
         request = f"{language} {len(data)}\n".encode("ascii") + data
         reply = exchange(self.process, request, deadline, close_input=False)
         if reply.ended:
@@ -101,7 +114,7 @@ class WarmWorkers:
         """One check; TimedOut past ``timeout`` seconds, WorkerEnded when it died."""
         worker = self._take(nice)
         try:
-            answer = worker.check(language, data, time.monotonic() + timeout)
+            answer = worker.check(language, data, timeout)
         except (TimedOut, WorkerEnded, ValueError, OSError):
             self._drop(worker)
             raise

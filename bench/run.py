@@ -24,6 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import (  # noqa: E402 - needs the path above when run as a script
+    bench_check_writes,
     bench_checks,
     bench_cluster,
     bench_flush,
@@ -54,6 +55,7 @@ BENCHMARKS: dict[str, Callable[[Context], list[Result]]] = {
     "postgresql": bench_pg_commit.run,
     "cluster": bench_cluster.run,
     "checks": bench_checks.run,
+    "check-writes": bench_check_writes.run,
     "sync": bench_sync.run,
 }
 NEEDS_MAIN_HOME = {"hydration", "memory", "list", "writes"}

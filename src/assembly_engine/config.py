@@ -218,6 +218,12 @@ class Settings:
         "ENGINE_CHECK_WORKERS",
         "script checks that run at once (each one process)",
     )
+    check_sweep_seconds: float = setting(
+        30.0,
+        "ENGINE_CHECK_SWEEP_SECONDS",
+        "how often the engine looks for stored assemblies without a check result (written by "
+        "another node, or skipped under load) and checks them, or finds their stored result",
+    )
 
     def __post_init__(self) -> None:
         # Checked here so the environment and --database-url are judged alike, at startup.
@@ -243,9 +249,15 @@ class Settings:
             raise ValueError(
                 f"ENGINE_PAYLOAD_CACHE_MB: expected 0 (off) or more MiB, got {self.payload_cache_mb}"
             )
-        if self.check_timeout_seconds <= 0 or self.check_memory_mb < 64 or self.check_workers < 1:
+        if (
+            self.check_timeout_seconds <= 0
+            or self.check_sweep_seconds <= 0
+            or self.check_memory_mb < 64
+            or self.check_workers < 1
+        ):
             raise ValueError(
-                "ENGINE_CHECK_TIMEOUT_SECONDS must be above 0, ENGINE_CHECK_MEMORY_MB at least 64 "
+                "ENGINE_CHECK_TIMEOUT_SECONDS and ENGINE_CHECK_SWEEP_SECONDS must be above 0, "
+                "ENGINE_CHECK_MEMORY_MB at least 64 "
                 "and ENGINE_CHECK_WORKERS at least 1"
             )
 

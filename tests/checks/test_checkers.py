@@ -137,7 +137,7 @@ def test_a_missing_checker_is_reported_not_available() -> None:
         result = runner.run("bash", "echo $1\n")
         assert result.diagnostics == ()
         assert [c.to_dict() for c in result.checkers] == [
-            {"name": "shellcheck", "available": False, "timed_out": False, "seconds": 0.0}
+            {"name": "shellcheck", "available": False, "timed_out": False, "seconds": 0.0, "cpu_seconds": 0.0}
         ]
     finally:
         runner.close()

@@ -24,6 +24,9 @@ INTERNAL = {
     "assembly_engine.services.assemblies.legacy.checks.InvalidDocument",  # and its kinds
     "assembly_engine.services.request_bodies.NotJsonValue",
     "assembly_engine.storage.postgresql.write_queue._InDoubt",  # settled by commit_doubt
+    # A check process's end, told in the check's answer (timed_out, failed) by runner.py.
+    "assembly_engine.services.checks.processes.TimedOut",
+    "assembly_engine.services.checks.workers.WorkerEnded",
 }
 
 

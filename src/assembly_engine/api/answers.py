@@ -183,6 +183,7 @@ class CheckerState(Answer):
     available: bool
     timed_out: bool
     seconds: float
+    cpu_seconds: float = 0.0
     failed: str | None = None
 
 

@@ -28,7 +28,7 @@ from assembly_engine.services.checks.gate import ScriptChecks, ScriptDrafts, par
 from assembly_engine.services.checks.runner import CheckLimits, CheckRunner
 from assembly_engine.services.maintenance import MaintenanceService
 from assembly_engine.services.orphan_sweep import OrphanSweeper
-from assembly_engine.storage.contract.interfaces import EngineStore
+from assembly_engine.storage.contract.interfaces import CheckResultStore, EngineStore
 from assembly_engine.storage.files import cli_access
 from assembly_engine.storage.files.cli_access import CLI_ACCESS_FILE, CliAccess
 from assembly_engine.storage.files.private_files import make_home_private
@@ -47,8 +47,9 @@ __all__ = [
 ]
 
 
-def script_checks(settings: Settings) -> ScriptChecks:
-    """The script checks of ``settings`` (also the CLI's offline ``check``)."""
+def script_checks(settings: Settings, store: CheckResultStore | None = None) -> ScriptChecks:
+    """The script checks of ``settings`` (also the CLI's offline ``check``, which stores
+    nothing); an engine's results go to ``store``."""
     limits = CheckLimits(
         timeout_seconds=settings.check_timeout_seconds,
         memory_mb=settings.check_memory_mb,
@@ -58,7 +59,7 @@ def script_checks(settings: Settings) -> ScriptChecks:
         blocking = parse_blocking(settings.checks_block)
     except ValueError as exc:
         raise ValueError(f"ENGINE_CHECKS_BLOCK: {exc}") from None
-    return ScriptChecks(CheckRunner(limits), blocking)
+    return ScriptChecks(CheckRunner(limits, store), blocking)
 
 
 def engine_running(settings: Settings) -> str | None:
@@ -124,7 +125,7 @@ class EngineServices:
             passwords = PasswordGate(users, throttle)
             dev_mode = DevModeService(store, users, settings.dev_mode_ttl_seconds, passwords=passwords)
             auditor = Auditor(audit)
-            checks = script_checks(settings)
+            checks = script_checks(settings, storage.backend.check_results())
             assemblies = AssemblyService(
                 storage,
                 audit,
@@ -150,7 +151,9 @@ class EngineServices:
                     lambda item: storage.payloads.read(
                         item.record.payload.payload_guid, item.record.payload.checksum or None
                     ),
+                    settings.check_sweep_seconds,
                 )
+                checks.runner.prestart()
                 orphans.start()
             trust = storage.official_trust
             if trust.refused:  # the boot's official sync refused the staging copy (require)

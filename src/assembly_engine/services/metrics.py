@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from assembly_engine.domain.types import Domain
@@ -100,6 +100,14 @@ class _EngineState(Collector):
         for state in ("ok", "warning", "refused", "off"):
             library.add_metric([state], int(official["state"] == state))
         yield library
+        checks = CounterMetricFamily(
+            f"{PREFIX}_script_checks",
+            "Script checks by language and outcome (stored: a stored result made the check unneeded)",
+            labels=["language", "outcome"],
+        )
+        for (language, outcome), count in sorted(services.checks.runner.outcomes().items()):
+            checks.add_metric([language, outcome], count)
+        yield checks
         # Cluster mode only (storage/postgresql/backend.py); read by name so the services
         # never import the PostgreSQL backend.
         node = getattr(services.storage.backend, "node", None)

@@ -15,6 +15,7 @@ from assembly_engine.domain.types import DATABASE_FILES, AssemblyKind, Domain, P
 from assembly_engine.storage.cache.throttle_counters import MemoryThrottleStore
 from assembly_engine.storage.contract.interfaces import (
     AuditStore,
+    CheckResultStore,
     DomainStore,
     EngineStore,
     Maintenance,
@@ -24,6 +25,7 @@ from assembly_engine.storage.contract.interfaces import (
 )
 from assembly_engine.storage.contract.models import AssemblyRecord, PayloadRef
 from assembly_engine.storage.postgresql.audit_store import PostgresAuditStore
+from assembly_engine.storage.postgresql.check_results import PostgresCheckResults
 from assembly_engine.storage.postgresql.domain_store import PostgresDomainStore
 from assembly_engine.storage.postgresql.engine_store import PostgresEngineStore
 from assembly_engine.storage.postgresql.maintenance import PostgresMaintenance
@@ -32,6 +34,7 @@ from assembly_engine.storage.postgresql.pool import create_pool
 from assembly_engine.storage.postgresql.throttle_store import PostgresThrottleStore
 from assembly_engine.storage.postgresql.write_queue import PostgresWriteQueue
 from assembly_engine.storage.sqlite.audit_log import HashChainedLog
+from assembly_engine.storage.sqlite.check_results import SqliteCheckResults
 from assembly_engine.storage.sqlite.databases import ConnectionOptions, DomainDatabase
 from assembly_engine.storage.sqlite.engine_store import SqliteEngineStore
 from assembly_engine.storage.sqlite.journal import Journal
@@ -77,6 +80,10 @@ class Backend:
         raise NotImplementedError
 
     def audit_store(self) -> AuditStore:
+        raise NotImplementedError
+
+    def check_results(self) -> CheckResultStore:
+        """Script check results; called again, a restart's (or another node's) view."""
         raise NotImplementedError
 
     def maintenance(self) -> Maintenance:
@@ -127,6 +134,10 @@ class SqliteBackend(Backend):
     def audit_store(self) -> AuditStore:
         return HashChainedLog(self.home / "Logs" / "audit.log")
 
+    def check_results(self) -> CheckResultStore:
+        self.engine_store()  # engine.db's schema first, as an engine's start does
+        return self._keep(SqliteCheckResults(self.home / "engine.db", busy_timeout_ms=2000))  # type: ignore[return-value]
+
     def throttle_store(self) -> ThrottleStore:
         return self._throttle  # one process: one store
 
@@ -171,6 +182,9 @@ class PostgresBackend(Backend):
 
     def audit_store(self) -> AuditStore:
         return PostgresAuditStore(self.pool)
+
+    def check_results(self) -> CheckResultStore:
+        return PostgresCheckResults(self.pool)
 
     def throttle_store(self) -> ThrottleStore:
         return PostgresThrottleStore(self.pool, offset=self.time)

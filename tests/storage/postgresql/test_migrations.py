@@ -40,6 +40,7 @@ TABLES = {
         "audit_log",
         "audit_head",
         "flush_state",
+        "script_checks",
     },
     **{
         schema: {"assemblies", "revisions", "revision_metadata", "deleted_assemblies"}

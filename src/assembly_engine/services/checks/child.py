@@ -5,6 +5,13 @@ reads the script on standard input and prints its diagnostics as JSON;
 ``… --exec TOOL ARGS…`` instead replaces itself with an external checker, which keeps the
 limits (rlimits survive exec). The limits are set here, in the child, so the engine never
 needs ``preexec_fn`` (unsafe in a threaded process).
+
+``… --serve`` is a *warm worker* (workers.py): it loads every in-process checker once,
+then checks one script after another, each under a CPU limit of its own, until its
+standard input ends; after a check that failed it exits, so the next check gets a fresh
+process. Once loaded it answers ``{"ready": true}``; then a request is
+``LANGUAGE LENGTH\n`` and the script's bytes; the answer is
+``LENGTH\n`` and JSON: ``{"diagnostics": [...], "cpu_seconds": …}`` or ``{"failed": …}``.
 """
 
 from __future__ import annotations
@@ -14,16 +21,60 @@ import json
 import os
 import resource
 import sys
+from typing import Any, BinaryIO
+
+# A warm worker is replaced after this many checks: whatever a check left in its memory
+# (fragmentation, caches) never accumulates without end.
+SERVE_CHECKS = 500
 
 
-def limit(memory_mb: int, cpu_seconds: int, nice: int = 0) -> None:
+def limit(memory_mb: int, cpu_seconds: int | None, nice: int = 0) -> None:
     if nice:
         os.nice(nice)  # a background check yields the CPU to the engine's writes
     memory = memory_mb * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
-    resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 1))
+    if cpu_seconds is not None:
+        resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 1))
     resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))  # a checker has no file to write
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+
+def _cpu() -> float:
+    used = resource.getrusage(resource.RUSAGE_SELF)
+    return used.ru_utime + used.ru_stime
+
+
+def _answer(out: BinaryIO, answer: dict[str, Any]) -> None:
+    body = json.dumps(answer).encode("utf-8")
+    out.write(b"%d\n" % len(body) + body)
+    out.flush()
+
+
+def serve(cpu_seconds: int) -> int:
+    """Check scripts from stdin until it ends (the module's docstring has the framing)."""
+    checkers = {language: _checker(language) for language in ("powershell", "batch", "ansible", "workflow")}
+    source, out = sys.stdin.buffer, sys.stdout.buffer
+    _answer(out, {"ready": True})  # loaded: the engine's clock for a check starts now
+    for _ in range(SERVE_CHECKS):
+        head = source.readline()
+        if not head:
+            return 0
+        language, length = head.decode("ascii").split()
+        text = source.read(int(length)).decode("utf-8", errors="replace")
+        started = _cpu()
+        # Each check gets the full CPU limit from here (the hard limit stays open, so it
+        # can be set again for the next one); SIGXCPU ends the worker past it.
+        resource.setrlimit(resource.RLIMIT_CPU, (int(started) + 1 + cpu_seconds, resource.RLIM_INFINITY))
+        try:
+            diagnostics = checkers[language](text)
+        except (MemoryError, RecursionError) as exc:
+            _answer(out, {"failed": f"{type(exc).__name__}: it exceeded the check's memory or CPU limit"})
+            return 1
+        except Exception as exc:  # a checker's bug on odd input: no answer, a fresh worker next
+            _answer(out, {"failed": f"{type(exc).__name__}: {exc}"[:200]})
+            return 1
+        _answer(out, {"diagnostics": [d.to_dict() for d in diagnostics], "cpu_seconds": _cpu() - started})
+    return 0
 
 
 def _checker(language: str):  # type: ignore[no-untyped-def]
@@ -53,10 +104,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--memory-mb", type=int, required=True)
     parser.add_argument("--cpu-seconds", type=int, required=True)
     parser.add_argument("--nice", type=int, default=0)
+    parser.add_argument("--serve", action="store_true")
     parser.add_argument("--exec", dest="tool", nargs=argparse.REMAINDER)
     parser.add_argument("language", nargs="?")
     args = parser.parse_args(argv)
-    limit(args.memory_mb, args.cpu_seconds, args.nice)
+    limit(args.memory_mb, None if args.serve else args.cpu_seconds, args.nice)
+    if args.serve:
+        return serve(args.cpu_seconds)
     if args.tool:
         os.execv(args.tool[0], args.tool)
     check = _checker(args.language)  # imported before the script arrives (a spare, runner.py)

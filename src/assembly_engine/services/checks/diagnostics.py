@@ -64,7 +64,19 @@ class CheckerRun:
     available: bool
     timed_out: bool = False
     failed: str | None = None  # why it ended without an answer (crash, memory limit)
-    seconds: float = 0.0
+    seconds: float = 0.0  # wall-clock time of the check
+    cpu_seconds: float = 0.0  # CPU time of its process (load tells apart from cost)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CheckerRun:
+        return cls(
+            str(data["name"]),
+            bool(data["available"]),
+            bool(data.get("timed_out", False)),
+            data.get("failed"),
+            float(data.get("seconds", 0.0)),
+            float(data.get("cpu_seconds", 0.0)),
+        )
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -72,6 +84,7 @@ class CheckerRun:
             "available": self.available,
             "timed_out": self.timed_out,
             "seconds": round(self.seconds, 4),
+            "cpu_seconds": round(self.cpu_seconds, 4),
         }
         if self.failed is not None:
             out["failed"] = self.failed
@@ -110,6 +123,16 @@ class CheckResult:
             "diagnostics": [d.to_dict() for d in self.diagnostics],
             "checkers": [c.to_dict() for c in self.checkers],
         }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CheckResult:
+        """A result as to_dict wrote it (a stored one); KeyError/TypeError when damaged."""
+        return cls(
+            str(data["language"]),
+            str(data["checksum"]),
+            tuple(Diagnostic(**item) for item in data["diagnostics"]),
+            tuple(CheckerRun.from_dict(item) for item in data["checkers"]),
+        )
 
 
 def sorted_capped(diagnostics: list[Diagnostic]) -> tuple[Diagnostic, ...]:

@@ -1,7 +1,7 @@
 """Script checks around saves: the policy per domain and the results shown with assemblies.
 
 In a ``warn`` domain a save never waits for a check: the content is checked on the pool
-afterwards and the result kept by checksum. In a ``block`` domain (ENGINE_CHECKS_BLOCK,
+afterwards and the result kept (and stored) by checksum. In a ``block`` domain (ENGINE_CHECKS_BLOCK,
 ``official`` by default, so Dev Mode writes to the official library) the save waits for
 the check, at most its time limit, and is refused with ``check_failed`` when it finds an
 error; a check that timed out lets the save proceed.
@@ -80,6 +80,8 @@ class ScriptChecks:
         self.generation = 0
         self._stop = threading.Event()
         self._sweeper: threading.Thread | None = None
+        # Payloads the sweep does not check again (unreadable, no checker, a limit hit).
+        self._given_up: set[str] = set()
 
     # -- results per stored payload (the list) -----------------------------------------
     def _note(self, payload_guid: str, result: CheckResult) -> None:
@@ -104,38 +106,56 @@ class ScriptChecks:
         """``{counts, has_errors}`` of a stored payload once it was checked, else None."""
         return self._by_payload.get(payload_guid)
 
-    def start_sweep(self, items: Callable[[], list[Any]], read: Callable[[Any], PayloadContent]) -> None:
-        """Check every stored assembly once, in the background, one at a time (so the
-        pool stays free for saves and drafts): the list's counts after a restart."""
+    def start_sweep(
+        self, items: Callable[[], list[Any]], read: Callable[[Any], PayloadContent], every_seconds: float
+    ) -> None:
+        """Give every stored assembly its result, in the background, one at a time (so the
+        pool stays free for saves and drafts): its stored result when it has one, else a
+        check. Once at start (the list's counts after a restart), then every
+        ``every_seconds`` for what arrived since without a result: another node's writes,
+        checks skipped under a write storm."""
 
         def sweep() -> None:
-            for item in items():
-                if self._stop.is_set():
+            self.runner.discard_outdated()  # also asks the checkers' versions, off the requests
+            while not self._stop.is_set():
+                self._sweep_once(items, read)
+                if self._stop.wait(every_seconds):
                     return
-                payload_guid = item.record.payload.payload_guid
-                if payload_guid in self._by_payload:
-                    continue
-                try:
-                    content = read(item)
-                except Exception as exc:  # a damaged payload is the detail's to report
-                    log.debug("check sweep skips %s: %s", item.assembly_guid, exc)
-                    continue
-                language = language_of(content)
-                if language is None:
-                    continue
-                future = self.runner.submit(language, _text(content), background=True)
-                while future is None and not self._stop.wait(1.0):
-                    future = self.runner.submit(language, _text(content), background=True)
-                if future is None:
-                    return
-                self._note_when_done(payload_guid, future)
-                try:
-                    future.result(timeout=self.runner.limits.timeout_seconds * 4)
-                except Exception:  # timed out or cancelled: the next save or read retries
-                    continue
 
         self._sweeper = threading.Thread(target=sweep, name="script-check-sweep", daemon=True)
         self._sweeper.start()
+
+    def _sweep_once(self, items: Callable[[], list[Any]], read: Callable[[Any], PayloadContent]) -> None:
+        for item in items():
+            if self._stop.is_set():
+                return
+            payload_guid = item.record.payload.payload_guid
+            if payload_guid in self._by_payload or payload_guid in self._given_up:
+                continue
+            try:
+                content = read(item)
+            except Exception as exc:  # a damaged payload is the detail's to report
+                log.debug("check sweep skips %s: %s", item.assembly_guid, exc)
+                self._given_up.add(payload_guid)
+                continue
+            language = language_of(content)
+            if language is None:
+                self._given_up.add(payload_guid)
+                continue
+            future = self.runner.submit(language, _text(content), background=True)
+            while future is None and not self._stop.wait(1.0):
+                future = self.runner.submit(language, _text(content), background=True)
+            if future is None:
+                return
+            self._note_when_done(payload_guid, future)
+            try:
+                result = future.result(timeout=self.runner.limits.timeout_seconds * 4)
+            except Exception:  # timed out or cancelled: the next save or read retries
+                continue
+            if result.timed_out or any(run.failed for run in result.checkers):
+                # Not again every sweep (a hostile script would cost a check each time):
+                # reading its detail checks it again.
+                self._given_up.add(payload_guid)
 
     def policy(self, domain: Domain) -> str:
         return "block" if domain in self.blocking else "warn"

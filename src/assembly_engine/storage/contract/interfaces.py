@@ -4,9 +4,9 @@ Services type against these, never against a backend class, so a second backend 
 matter of adding modules that satisfy them (and passing the contract suites in
 tests/storage/contracts/ unchanged). Today's backend is SQLite files plus payload
 folders: DomainDatabase, Journal, PayloadStore, SqliteEngineStore, HashChainedLog,
-SqliteMaintenance and MemoryThrottleStore; cluster mode's stores are in
+SqliteMaintenance, MemoryThrottleStore and SqliteCheckResults; cluster mode's stores are in
 storage/postgresql/ (PostgresPayloadStore, PostgresEngineStore, PostgresAuditStore,
-PostgresThrottleStore so far). Signatures use plain values and the models
+PostgresThrottleStore, PostgresCheckResults so far). Signatures use plain values and the models
 in storage/contract/models.py; no driver type appears here. Failures are raised as
 storage/contract/errors.py's kinds.
 """
@@ -23,6 +23,7 @@ from assembly_engine.domain.types import Domain, Integrity
 from assembly_engine.storage.contract.models import AssemblyRecord, PayloadContent, PayloadRef
 
 if TYPE_CHECKING:  # the value types below are dataclasses of the modules that define them
+    from assembly_engine.storage.contract.check_results import StoredCheck
     from assembly_engine.storage.contract.engine_records import SessionRow, UpdateResult, UserRow
     from assembly_engine.storage.contract.history import (
         HistoryWrite,
@@ -210,6 +211,17 @@ class EngineStore(Protocol):
     def list_tokens(self, username: str | None = None) -> list[TokenRow]: ...
     def revoke_token(self, token_id: str) -> bool: ...
     def touch_token(self, token_id: str, last_used: float) -> None: ...
+
+
+class CheckResultStore(Protocol):
+    """Script check results by content checksum and checker versions, shared by every
+    node of a cluster (storage/contract/check_results.py). Failures are raised as
+    storage/contract/errors.py's kinds; callers treat one as "not stored"."""
+
+    def find(self, checksum: str, checkers: str) -> StoredCheck | None: ...
+    def keep(self, check: StoredCheck) -> None: ...
+    def discard_other_versions(self, language: str, checkers: str) -> int: ...
+    def close(self) -> None: ...
 
 
 class AuditStore(Protocol):

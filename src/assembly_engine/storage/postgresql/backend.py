@@ -8,7 +8,13 @@ from dataclasses import dataclass
 
 from assembly_engine.config import Settings
 from assembly_engine.storage.cache.assembly_cache import AssemblyCache
-from assembly_engine.storage.contract.interfaces import AuditStore, EngineStore, Maintenance, ThrottleStore
+from assembly_engine.storage.contract.interfaces import (
+    AuditStore,
+    CheckResultStore,
+    EngineStore,
+    Maintenance,
+    ThrottleStore,
+)
 from assembly_engine.storage.contract.reports import SyncReport
 from assembly_engine.storage.postgresql.domain_store import PostgresDomainStores
 from assembly_engine.storage.postgresql.node import ClusterNode, open_node
@@ -48,6 +54,9 @@ class ClusterBackend:
 
     def audit_store(self) -> AuditStore:
         return self.node.audit_store()
+
+    def check_results(self) -> CheckResultStore:
+        return self.node.check_results()  # shared: a script one node checked is checked
 
     def throttle_store(self) -> ThrottleStore:
         return self.node.throttle_store()  # shared: guesses spread over nodes add up

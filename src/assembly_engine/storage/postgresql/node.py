@@ -19,13 +19,20 @@ from assembly_engine.config import Settings
 from assembly_engine.domain.types import Domain
 from assembly_engine.storage.cache.assembly_cache import AssemblyCache
 from assembly_engine.storage.cache.heap import collector_paused
-from assembly_engine.storage.contract.interfaces import AuditStore, EngineStore, Maintenance, ThrottleStore
+from assembly_engine.storage.contract.interfaces import (
+    AuditStore,
+    CheckResultStore,
+    EngineStore,
+    Maintenance,
+    ThrottleStore,
+)
 from assembly_engine.storage.contract.journal_entry import JournalEntry
 from assembly_engine.storage.contract.reports import SyncReport
 from assembly_engine.storage.official.sync import seed_community, staging_content, sync_official
 from assembly_engine.storage.official.trust import TrustRules, judge_staging
 from assembly_engine.storage.postgresql.audit_store import PostgresAuditStore
 from assembly_engine.storage.postgresql.change_feed import FEED_APPLICATION_NAME, ChangeFeed
+from assembly_engine.storage.postgresql.check_results import PostgresCheckResults
 from assembly_engine.storage.postgresql.domain_store import PostgresDomainStores
 from assembly_engine.storage.postgresql.engine_store import PostgresEngineStore
 from assembly_engine.storage.postgresql.errors import translated
@@ -57,6 +64,9 @@ class ClusterNode:
 
     def audit_store(self) -> AuditStore:
         return PostgresAuditStore(self.pool)
+
+    def check_results(self) -> CheckResultStore:
+        return PostgresCheckResults(self.pool)
 
     def throttle_store(self) -> ThrottleStore:
         return PostgresThrottleStore(self.pool)

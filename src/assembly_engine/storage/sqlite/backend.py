@@ -12,11 +12,18 @@ from assembly_engine.domain.types import DATABASE_FILES, Domain
 from assembly_engine.storage.cache.assembly_cache import AssemblyCache
 from assembly_engine.storage.cache.heap import collector_paused
 from assembly_engine.storage.cache.throttle_counters import MemoryThrottleStore
-from assembly_engine.storage.contract.interfaces import AuditStore, EngineStore, Maintenance, ThrottleStore
+from assembly_engine.storage.contract.interfaces import (
+    AuditStore,
+    CheckResultStore,
+    EngineStore,
+    Maintenance,
+    ThrottleStore,
+)
 from assembly_engine.storage.contract.reports import SyncReport
 from assembly_engine.storage.official.sync import StagingMirror, seed_community, sync_official
 from assembly_engine.storage.official.trust import TrustRules
 from assembly_engine.storage.sqlite.audit_log import HashChainedLog
+from assembly_engine.storage.sqlite.check_results import SqliteCheckResults
 from assembly_engine.storage.sqlite.databases import ConnectionOptions, DomainDatabases
 from assembly_engine.storage.sqlite.engine_store import SqliteEngineStore
 from assembly_engine.storage.sqlite.journal import JOURNAL_FILE, Journal
@@ -120,6 +127,10 @@ class EmbeddedBackend:
     # -- the engine's own stores -------------------------------------------------------
     def engine_store(self) -> EngineStore:
         return SqliteEngineStore(self.settings.engine_db_path, self.settings.sqlite_busy_timeout_ms)
+
+    def check_results(self) -> CheckResultStore:
+        # In engine.db, whose schema engine_store() brings up to date: open that first.
+        return SqliteCheckResults(self.settings.engine_db_path, self.settings.sqlite_busy_timeout_ms)
 
     def audit_store(self) -> AuditStore:
         return HashChainedLog(self.settings.logs_dir / AUDIT_FILE)

@@ -6,6 +6,8 @@ it runs with ``synchronous=FULL``. One connection guarded by a lock is plenty fo
 (a handful of writes per sign-in) and keeps every multi-statement change atomic.
 
 All SQL of the auth services lives here; the services speak in rows and plain values.
+The ``script_checks`` table (version 3) is written through its own connection
+(sqlite/check_results.py).
 """
 
 from __future__ import annotations
@@ -30,10 +32,11 @@ from assembly_engine.storage.contract.engine_records import (
     user_row,
 )
 from assembly_engine.storage.contract.errors import SchemaError, StorageFailed
+from assembly_engine.storage.sqlite.check_results import SQLITE_MIGRATION as CHECKS_MIGRATION
 from assembly_engine.storage.sqlite.engine_tokens import SQLITE_MIGRATION as TOKENS_MIGRATION
 from assembly_engine.storage.sqlite.engine_tokens import SqliteTokenTable
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # SQLite primary result codes that mean "the disk would not take it", not a bug.
 _STORAGE_ERROR_CODES = frozenset(
@@ -87,6 +90,7 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
         """,
     ),
     TOKENS_MIGRATION,
+    CHECKS_MIGRATION,
 )
 
 assert len(_MIGRATIONS) == SCHEMA_VERSION

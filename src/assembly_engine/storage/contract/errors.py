@@ -79,6 +79,10 @@ class IntegrityFailed(EngineError):
     code = "integrity_error"
 
 
+class IndexDamaged(IntegrityFailed):
+    """The search index cannot be read or written; it is derived data, built again."""
+
+
 # What a backend's I/O raises when the disk or the database file refuses: callers catch
 # this tuple instead of naming a driver's exception class.
 STORAGE_FAILURES: tuple[type[BaseException], ...] = (OSError, sqlite3.DatabaseError)

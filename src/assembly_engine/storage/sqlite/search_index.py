@@ -30,8 +30,8 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS bodies (id INTEGER PRIMARY KEY, payload_guid TEXT NOT NULL UNIQUE,
                                    body TEXT NOT NULL);
-CREATE VIRTUAL TABLE IF NOT EXISTS terms USING fts5(terms, content='', detail=column,
-                                                    tokenize='unicode61 remove_diacritics 0');
+CREATE VIRTUAL TABLE IF NOT EXISTS term_index
+    USING fts5(terms, content='', detail=column, tokenize='unicode61 remove_diacritics 0');
 """
 
 
@@ -104,7 +104,7 @@ class SqliteSearchIndex:
                         )
                         if cursor.rowcount:
                             self._db.execute(
-                                "INSERT INTO terms (rowid, terms) VALUES (?, ?)",
+                                "INSERT INTO term_index (rowid, terms) VALUES (?, ?)",
                                 (cursor.lastrowid, body_terms(text)),
                             )
                     self._db.execute("COMMIT")
@@ -120,8 +120,8 @@ class SqliteSearchIndex:
         with self._lock:
             try:
                 rows = self._db.execute(
-                    "SELECT b.payload_guid FROM terms JOIN bodies b ON b.id = terms.rowid "
-                    "WHERE terms MATCH ?",
+                    "SELECT b.payload_guid FROM term_index JOIN bodies b ON b.id = term_index.rowid "
+                    "WHERE term_index MATCH ?",
                     (terms.fts5_match(),),
                 )
                 return {r[0] for r in rows}

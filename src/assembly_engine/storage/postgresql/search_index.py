@@ -16,7 +16,6 @@ from assembly_engine.storage.contract.errors import IndexDamaged, StorageFailed
 from assembly_engine.storage.contract.search_terms import SearchTerms, body_terms
 from assembly_engine.storage.postgresql.errors import translated
 
-
 # A tsvector holds at most 1 MB; a body's distinct terms are cut well below that.
 MAX_TERMS_CHARS = 256 * 1024
 

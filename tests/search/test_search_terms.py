@@ -123,3 +123,14 @@ def test_the_match_line_is_the_line_with_the_most_terms_cut_to_length() -> None:
     assert found is not None and found.line == 3
     assert found.text.startswith("Invoke-WebRequest") and len(found.text) == MATCH_LINE_CHARS
     assert best_line(text, query_terms("absent")) is None
+
+
+def test_the_match_line_of_windows_line_ends_and_of_a_word_on_every_line() -> None:
+    found = best_line("@echo off\r\nrem nothing\r\nreg add HKLM\\Run\r\n", query_terms("hklm\\run"))
+    assert found is not None and (found.line, found.text) == (3, "reg add HKLM\\Run")
+    everywhere = "\n".join(f"step {i} marker" for i in range(100_000))
+    found = best_line(everywhere + "\nmarker step final", query_terms("final marker"))
+    assert found is not None and found.line == 100_001  # the one line holding both
+    found = best_line(everywhere, query_terms("marker"))
+    assert found is not None and found.line == 1
+    assert best_line("Invoke-NotWebRequest", query_terms("webrequest")) is None  # text, not a word

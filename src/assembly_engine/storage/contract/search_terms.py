@@ -26,6 +26,8 @@ _PART = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
 MAX_QUERY_TERMS = 32
 # A matching line shown to the user is cut to this many characters.
 MATCH_LINE_CHARS = 200
+# Lines looked at for the matching line of one body (a word on every line of a huge body).
+MAX_CANDIDATE_LINES = 200
 
 
 def _has_parts(word: str) -> bool:
@@ -97,17 +99,29 @@ class MatchLine:
 
 
 def best_line(text: str, terms: SearchTerms) -> MatchLine | None:
-    """The first line holding the most of the terms, or None if no line holds any."""
+    """The first line holding the most of the terms, or None if no line holds any.
+
+    Only lines where a term occurs as text are split into words, found by searching the
+    lower-cased body for each term (a page of hits costs its lines, not its bodies)."""
     if terms.empty:
         return None
+    lowered = text.lower()
+    starts: set[int] = set()
+    for word in terms.words:
+        at = lowered.find(word)
+        while at != -1 and len(starts) < MAX_CANDIDATE_LINES:
+            line_start = lowered.rfind("\n", 0, at) + 1
+            starts.add(line_start)
+            next_line = lowered.find("\n", at)
+            at = -1 if next_line == -1 else lowered.find(word, next_line)
     best: MatchLine | None = None
     best_found = 0
-    for number, line in enumerate(text.splitlines(), start=1):
-        lowered = line.lower()
-        if not any(w in lowered for w in terms.words):
-            continue  # holds none of the terms even as text: not worth splitting into words
+    for start in sorted(starts):
+        end = text.find("\n", start)
+        line = text[start:] if end == -1 else text[start:end]
         found = terms.found_in(line)
         if found > best_found:
+            number = text.count("\n", 0, start) + 1
             best, best_found = MatchLine(number, line.strip()[:MATCH_LINE_CHARS]), found
             if found == len(terms.words):
                 break

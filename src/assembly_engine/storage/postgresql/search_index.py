@@ -8,13 +8,17 @@ keeps a ``tsvector`` of a large script far under PostgreSQL's limits.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Sequence
 
+import psycopg
 from psycopg_pool import ConnectionPool
 
-from assembly_engine.storage.contract.errors import IndexDamaged, StorageFailed
+from assembly_engine.storage.contract.errors import EngineError, Unavailable
 from assembly_engine.storage.contract.search_terms import SearchTerms, body_terms
 from assembly_engine.storage.postgresql.errors import translated
+
+log = logging.getLogger("assembly_engine.search")
 
 # A tsvector holds at most 1 MB; a body's distinct terms are cut well below that.
 MAX_TERMS_CHARS = 256 * 1024
@@ -43,15 +47,28 @@ class PostgresSearchIndex:
         # PostgreSQL text cannot hold NUL: a body keeps its words without it.
         rows = [(guid, text.replace("\x00", " "), _unique_terms(text)) for guid, text in bodies]
         try:
-            with translated("writing the search index"), self._pool.connection() as conn, conn.transaction():
-                with conn.cursor() as cursor:
-                    cursor.executemany(
-                        "INSERT INTO search_bodies (payload_guid, body, terms) "
-                        "VALUES (%s, %s, strip(to_tsvector('simple', %s))) ON CONFLICT DO NOTHING",
-                        rows,
-                    )
-        except StorageFailed as exc:
-            raise IndexDamaged(f"The search index cannot be written ({exc}).") from exc
+            self._insert(rows)
+        except Unavailable:
+            raise  # the next search tries again
+        except (EngineError, psycopg.Error):
+            # One body PostgreSQL refuses must not keep the others out: one at a time,
+            # and a refused body is left unindexed (logged), never retried in a loop.
+            for row in rows:
+                try:
+                    self._insert([row])
+                except Unavailable:
+                    raise
+                except (EngineError, psycopg.Error) as exc:
+                    log.warning("payload %s not indexed for search: %s", row[0], exc)
+
+    def _insert(self, rows: list[tuple[str, str, str]]) -> None:
+        with translated("writing the search index"), self._pool.connection() as conn, conn.transaction():
+            with conn.cursor() as cursor:
+                cursor.executemany(
+                    "INSERT INTO search_bodies (payload_guid, body, terms) "
+                    "VALUES (%s, %s, strip(to_tsvector('simple', %s))) ON CONFLICT DO NOTHING",
+                    rows,
+                )
 
     def matching(self, terms: SearchTerms) -> set[str]:
         if terms.empty:
@@ -71,8 +88,7 @@ class PostgresSearchIndex:
         return None if row is None else str(row[0])
 
     def reset(self) -> None:
-        with translated("emptying the search index"), self._pool.connection() as conn:
-            conn.execute("TRUNCATE search_bodies")
+        pass  # a shared table is not a damaged file: emptying it would hide every node's hits
 
     def close(self) -> None:
         pass  # the node's pool is closed with the node

@@ -126,6 +126,8 @@ class BodySearch:
             self._known.update(self._index.held(unknown))
             missing = sorted(unknown - self._known)
             for start in range(0, len(missing), BUILD_BATCH):
+                if self._closed:  # shutting down: the rest is built at the next start
+                    return added
                 batch = [
                     (guid, text)
                     for guid in missing[start : start + BUILD_BATCH]

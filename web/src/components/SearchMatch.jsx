@@ -3,7 +3,7 @@ import Typography from "@mui/material/Typography";
 import S from "../strings.js";
 
 // The name cell of a search hit found only inside the script: the matching line under
-// the name, so the grid shows why the row is there (SPEC §14's `match`).
+// the name, so the grid shows why the row is there (the list item's `match`, Docs/search.md).
 export default function SearchMatch({ match, children }) {
   if (!match) return children;
   return (

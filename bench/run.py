@@ -34,6 +34,7 @@ from bench import (  # noqa: E402 - needs the path above when run as a script
     bench_list,
     bench_memory,
     bench_pg_commit,
+    bench_search,
     bench_sync,
     bench_writes,
 )
@@ -57,6 +58,7 @@ BENCHMARKS: dict[str, Callable[[Context], list[Result]]] = {
     "checks": bench_checks.run,
     "check-writes": bench_check_writes.run,
     "sync": bench_sync.run,
+    "search": bench_search.run,
 }
 NEEDS_MAIN_HOME = {"hydration", "memory", "list", "writes"}
 USES_SHARED_ENGINE = {"list", "writes"}

@@ -87,7 +87,9 @@ const S = {
   dirtyPillHelp: "Saved and durable; waiting for the background writer to store it in its database.",
   list: {
     title: "Assemblies",
-    search: "Search name, description or category",
+    search: "Search names, descriptions, categories and scripts",
+    matchLine: (line, text) => `Line ${line} of the script: ${text}`,
+    matchLineNumber: (line) => `${line}:`,
     newAssembly: "New Assembly",
     columns: {
       type: "Type",

@@ -96,6 +96,13 @@ class Health(Answer):
 
 
 # -- assemblies --------------------------------------------------------------------------
+class SearchMatch(Answer):
+    """Why a search hit found only in the body is in the list (Docs/search.md)."""
+
+    line: int = Field(description="1-based line of the script, playbook or workflow JSON")
+    text: str = Field(description="that line, trimmed, at most 200 characters")
+
+
 class ListItem(Answer):
     """An assembly as the list shows it (``payload_guid`` for admins only); the detail adds
     ``metadata``."""
@@ -125,6 +132,9 @@ class ListItem(Answer):
     )
     vendor: dict[str, Any] | None = Field(
         default=None, description="a deprecated official assembly: status, note, replaced_by"
+    )
+    match: SearchMatch | None = Field(
+        default=None, description="with q: the matching line of a hit found only in the body"
     )
 
 

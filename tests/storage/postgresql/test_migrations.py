@@ -41,6 +41,7 @@ TABLES = {
         "audit_head",
         "flush_state",
         "script_checks",
+        "search_bodies",
     },
     **{
         schema: {"assemblies", "revisions", "revision_metadata", "deleted_assemblies"}

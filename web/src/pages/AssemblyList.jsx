@@ -46,6 +46,7 @@ import { DOMAIN_COLORS } from "../theme.js";
 import DomainBadge from "../components/DomainBadge.jsx";
 import DirtyPill from "../components/DirtyPill.jsx";
 import SignatureBadge from "../components/SignatureBadge.jsx";
+import SearchMatch from "../components/SearchMatch.jsx";
 import TypeLabel from "../components/TypeLabel.jsx";
 import { CloneDialog, DeleteDialog, RenameDialog } from "../components/Dialogs.jsx";
 import { QUEUE_CHANGED } from "../components/DevModeBanner.jsx";
@@ -94,24 +95,26 @@ function NameCell({ data }) {
   if (!data) return <Typography variant="body2" color="text.secondary">{S.list.loading}</Typography>;
   const href = `/assemblies/${data.assembly_guid}`;
   return (
-    <Stack direction="row" spacing={1} sx={{ alignItems: "center", height: "100%", minWidth: 0 }}>
-      <Link
-        href={href}
-        tabIndex={-1}
-        underline="hover"
-        noWrap
-        sx={{ fontWeight: 600, minWidth: 0 }}
-        data-testid="assembly-name"
-        onClick={(event) => {
-          event.preventDefault();
-          navigate(href);
-        }}
-      >
-        {data.display_name}
-      </Link>
-      {data.is_dirty && <DirtyPill />}
-      <SignatureBadge signature={data.signature} />
-    </Stack>
+    <SearchMatch match={data.match}>
+      <Stack direction="row" spacing={1} sx={{ alignItems: "center", height: "100%", minWidth: 0 }}>
+        <Link
+          href={href}
+          tabIndex={-1}
+          underline="hover"
+          noWrap
+          sx={{ fontWeight: 600, minWidth: 0 }}
+          data-testid="assembly-name"
+          onClick={(event) => {
+            event.preventDefault();
+            navigate(href);
+          }}
+        >
+          {data.display_name}
+        </Link>
+        {data.is_dirty && <DirtyPill />}
+        <SignatureBadge signature={data.signature} />
+      </Stack>
+    </SearchMatch>
   );
 }
 

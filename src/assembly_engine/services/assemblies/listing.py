@@ -13,7 +13,7 @@ import hashlib
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any, Literal
 from urllib.parse import parse_qsl
@@ -30,6 +30,7 @@ from assembly_engine.services.caller import Caller
 from assembly_engine.services.checks.gate import ScriptChecks
 from assembly_engine.storage.cache.assembly_cache import AssemblyCache
 from assembly_engine.storage.contract.models import AssemblyRecord, CachedAssembly
+from assembly_engine.storage.contract.search_terms import query_terms
 from assembly_engine.storage.contract.signatures import OfficialTrust, SignatureStatus
 
 LIST_CACHE_SIZE = 64
@@ -38,6 +39,8 @@ PAGE_CACHE_BYTES = 32 * 1024 * 1024
 # Parses are kept per query string only for strings of an ordinary length, so long junk
 # query strings cannot pin memory in the parse cache.
 PARSE_CACHE_QUERY_BYTES = 1024
+# Body hits of this many searches are kept: at 100,000 assemblies one set can hold 100,000 GUIDs.
+BODY_HITS_KEPT = 8
 
 
 @dataclass(frozen=True)
@@ -152,6 +155,18 @@ def record_matches(record: AssemblyRecord, query: ListQuery) -> bool:
     return True
 
 
+def search_tier(record: AssemblyRecord, needle: str, body_hits: set[str]) -> int | None:
+    """Where ``q`` matched, ranked: 0 the name, 1 the summary or category, 2 the body
+    only (``needle`` is the query case-folded, ``body_hits`` the matching payloads)."""
+    if needle in record.display_name.casefold():
+        return 0
+    if needle in (record.summary or "").casefold() or needle in (record.category or "").casefold():
+        return 1
+    if record.payload.payload_guid in body_hits:
+        return 2
+    return None
+
+
 class GenerationCache:
     """Values derived from the cache, kept (LRU) while the cache's generation is unchanged;
     with ``max_bytes``, values are sized by ``len()`` and the cache holds at most that many."""
@@ -214,6 +229,7 @@ class Listing:
         self._trust_epoch = 0  # counts the signature states seen: a new one changes the rows
         self._auditor = auditor
         self._matches = GenerationCache()  # filtered + sorted snapshots per query
+        self._body = GenerationCache(size=BODY_HITS_KEPT)  # matching payloads per search
         self._pages = GenerationCache(max_bytes=PAGE_CACHE_BYTES)  # rendered answers per query and view
         self.checks: ScriptChecks | None = None  # check counts per row, when wired
 
@@ -265,6 +281,14 @@ class Listing:
         if self.checks is not None:
             for view, item in zip(views, page, strict=True):
                 view["checks"] = self.checks.counts(item.record.payload.payload_guid)
+        if query.q and self._cache.search is not None:
+            terms = query_terms(query.q)
+            needle = query.q.casefold()
+            for view, item in zip(views, page, strict=True):
+                if search_tier(item.record, needle, set()) is None:  # matched in the body only
+                    found = self._cache.search.match_line(item.record.payload.payload_guid, terms)
+                    if found is not None:
+                        view["match"] = {"line": found.line, "text": found.text}
         return views, len(items)
 
     def facets(self, caller: Caller, query: ListQuery) -> dict[str, Any]:
@@ -306,15 +330,34 @@ class Listing:
             items = self._filtered(query)
             sort_key = SORT_KEYS[query.sort]
             items.sort(key=lambda a: (sort_key(a.record), a.record.assembly_guid), reverse=query.descending)
+            if query.q:  # ranked: name hits first, body-only hits last (a stable sort keeps the order within)
+                needle, hits = query.q.casefold(), self._body_hits(query.q)
+                items.sort(key=lambda a: search_tier(a.record, needle, hits) or 0)
             self._matches.put(key, generation, items)
         return items
 
+    def _body_hits(self, q: str) -> set[str]:
+        """Payload GUIDs whose bodies match ``q`` (kept while the cache is unchanged)."""
+        if self._cache.search is None:
+            return set()
+        generation = self._cache.generation  # bodies change with records, not with check results
+        hits: set[str] | None = self._body.get(q, generation)
+        if hits is None:
+            hits = self._cache.search.matching(query_terms(q))
+            self._body.put(q, generation, hits)
+        return hits
+
     def _filtered(self, query: ListQuery) -> list[CachedAssembly]:
+        searched = query.q or None
+        fields = replace(query, q=None)
+        needle = query.q.casefold() if query.q else ""
+        hits = self._body_hits(query.q) if query.q else set()
         items = [
             a
             for a in self._cache.items(query.domain)
             if (query.dirty is None or a.state.is_dirty is query.dirty)
-            and record_matches(a.record, query)
+            and record_matches(a.record, fields)
+            and (searched is None or search_tier(a.record, needle, hits) is not None)
             and self._checks_match(a, query.checks)
         ]
         if query.signature is not None:  # a status only official records have

@@ -18,6 +18,7 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import replace
 
 from assembly_engine.domain.types import Domain, Integrity
+from assembly_engine.storage.cache.body_search import BodySearch
 from assembly_engine.storage.cache.cluster_changes import ClusterChanges
 from assembly_engine.storage.cache.entry import (
     CacheEntry,
@@ -100,6 +101,7 @@ class AssemblyCache(CacheLoading, ClusterChanges):
         self._depth = 0
         self._depth_generation = -1
         self._closed = False
+        self.search: BodySearch | None = None  # the body index, attached by the backend
 
     # -- reads ---------------------------------------------------------------------------
     def get(self, guid: str) -> CachedAssembly | None:
@@ -203,6 +205,8 @@ class AssemblyCache(CacheLoading, ClusterChanges):
                 f"The payload could not be written to disk ({exc.strerror or exc}); nothing was "
                 "changed. Free disk space or fix permissions of the Payloads folder, then retry."
             ) from None
+        if self.search is not None:  # findable once acknowledged, before any flush
+            self.search.note(ref.payload_guid, content)
         try:
             yield ref
         except BaseException:

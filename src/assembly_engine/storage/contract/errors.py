@@ -62,6 +62,11 @@ class StorageFailed(EngineError):
     code = "storage_error"
 
 
+class IndexDamaged(StorageFailed):
+    """The search index cannot be read or written. It is derived data: the engine builds it
+    again, and answers 503 only if that fails too (a full disk, for instance)."""
+
+
 class Unavailable(EngineError):
     """The shared database (cluster mode) cannot be reached: nothing was changed, and a
     retry after ``retry_after`` seconds may find it back."""

@@ -40,6 +40,7 @@ if TYPE_CHECKING:  # the value types below are dataclasses of the modules that d
         PruneReport,
         VerifyResult,
     )
+    from assembly_engine.storage.contract.search_terms import SearchTerms
     from assembly_engine.storage.contract.throttle import Begun, Lockout, Refusal
     from assembly_engine.storage.contract.token_records import TokenRow
 
@@ -154,6 +155,20 @@ class PayloadStore(Protocol):
         remove: bool = False,
         listed: set[str] | None = None,
     ) -> OrphanSweep: ...
+
+
+class SearchIndex(Protocol):
+    """The full-text index of payload bodies, keyed by payload GUID (payloads are
+    write-once, so an indexed body never changes). Derived data: the cache decides which
+    payloads are live, and a damaged index is emptied and built again (storage/cache/
+    body_search.py). Raises ``IndexDamaged`` when it cannot be read."""
+
+    def held(self, payload_guids: Iterable[str]) -> set[str]: ...
+    def add(self, bodies: Sequence[tuple[str, str]]) -> None: ...
+    def matching(self, terms: SearchTerms) -> set[str]: ...
+    def body(self, payload_guid: str) -> str | None: ...
+    def reset(self) -> None: ...
+    def close(self) -> None: ...
 
 
 class EngineStore(Protocol):

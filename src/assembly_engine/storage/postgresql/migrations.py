@@ -18,7 +18,14 @@ import psycopg
 from psycopg import errors
 
 from assembly_engine.storage.contract.errors import SchemaError
-from assembly_engine.storage.postgresql import schema_v1, schema_v2, schema_v3, schema_v4, schema_v5
+from assembly_engine.storage.postgresql import (
+    schema_v1,
+    schema_v2,
+    schema_v3,
+    schema_v4,
+    schema_v5,
+    schema_v6,
+)
 
 # pg_advisory_lock(namespace, key): the namespace keeps the engine's locks apart from any
 # other application's on the same database ("AsEn" in ASCII).
@@ -53,6 +60,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(3, schema_v3.NAME, schema_v3.STATEMENTS),
     Migration(4, schema_v4.NAME, schema_v4.STATEMENTS, schema_v4.convert),
     Migration(5, schema_v5.NAME, schema_v5.STATEMENTS),
+    Migration(6, schema_v6.NAME, schema_v6.STATEMENTS),
 )
 
 

@@ -18,6 +18,7 @@ from psycopg_pool import ConnectionPool
 from assembly_engine.config import Settings
 from assembly_engine.domain.types import Domain
 from assembly_engine.storage.cache.assembly_cache import AssemblyCache
+from assembly_engine.storage.cache.body_search import BodySearch
 from assembly_engine.storage.cache.heap import collector_paused
 from assembly_engine.storage.contract.interfaces import (
     AuditStore,
@@ -40,6 +41,7 @@ from assembly_engine.storage.postgresql.maintenance import PostgresMaintenance
 from assembly_engine.storage.postgresql.official_sync import official_sync_lock
 from assembly_engine.storage.postgresql.payload_store import PostgresPayloadStore
 from assembly_engine.storage.postgresql.pool import create_pool, migrate_database
+from assembly_engine.storage.postgresql.search_index import PostgresSearchIndex
 from assembly_engine.storage.postgresql.session_cache import SessionRowCache
 from assembly_engine.storage.postgresql.throttle_store import PostgresThrottleStore
 from assembly_engine.storage.postgresql.write_queue import PostgresWriteQueue
@@ -222,10 +224,12 @@ def open_node(settings: Settings, *, start_worker: bool = True) -> NodeStorage:
             applied_seq=start_seq,
             reload_all=lambda: cache.hydrate({}, payloads.list_guids()),
         )
+        cache.search = BodySearch(PostgresSearchIndex(pool), payloads, cache.items, lambda: cache.generation)
         feed.start()
         if start_worker:
             cache.start()
             cache.start_warming()
+            cache.search.start_building()
     except BaseException:
         if queue is not None:
             queue.close()

@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 from assembly_engine.config import Settings
 from assembly_engine.domain.types import DATABASE_FILES, Domain
 from assembly_engine.storage.cache.assembly_cache import AssemblyCache
+from assembly_engine.storage.cache.body_search import BodySearch
 from assembly_engine.storage.cache.heap import collector_paused
 from assembly_engine.storage.cache.throttle_counters import MemoryThrottleStore
 from assembly_engine.storage.contract.interfaces import (
@@ -29,6 +30,7 @@ from assembly_engine.storage.sqlite.engine_store import SqliteEngineStore
 from assembly_engine.storage.sqlite.journal import JOURNAL_FILE, Journal
 from assembly_engine.storage.sqlite.maintenance import SqliteMaintenance
 from assembly_engine.storage.sqlite.payload_folders import PayloadStore as FolderPayloadStore
+from assembly_engine.storage.sqlite.search_index import SEARCH_FILE, SqliteSearchIndex
 
 log = logging.getLogger("assembly_engine.runtime")
 
@@ -103,9 +105,12 @@ class EmbeddedBackend:
                     present = payloads.list_names()  # folders were added since the listing
                 counts = cache.hydrate(preloaded={Domain.OFFICIAL: report.rows}, present_payloads=present)
             log.info("cache hydrated: %s; %d queued change(s)", counts, cache.depth())
+            index = SqliteSearchIndex(root / SEARCH_FILE)
+            cache.search = BodySearch(index, payloads, cache.items, lambda: cache.generation)
             if start_worker:
                 cache.start()
                 cache.start_warming()
+                cache.search.start_building()
         except BaseException:
             if journal is not None:
                 journal.close()
@@ -150,6 +155,8 @@ class EmbeddedBackend:
             for db in self.databases:
                 db.checkpoint()
         finally:
+            if self.cache.search is not None:
+                self.cache.search.close()
             if self.mirror is not None:
                 self.mirror.close()
             self.databases.close()

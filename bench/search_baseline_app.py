@@ -1,0 +1,67 @@
+"""The search baseline: a bare Starlette app that runs the raw FTS5 query, then answers.
+
+Run as ``python bench/search_baseline_app.py --port P --index search.db --config c.json``.
+For each request it runs the same FTS5 query the engine's index runs for the request's
+``q`` (the same terms, on the same ``search.db``, read-only) and fetches every matching
+payload GUID, then answers with the bytes captured from the engine for that request. So
+it measures HTTP (uvicorn + Starlette, the engine's settings) plus the raw query, nothing
+of the engine's own work.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sqlite3
+import threading
+from pathlib import Path
+from urllib.parse import parse_qs
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from assembly_engine.storage.contract.search_terms import query_terms
+
+QUERY = (
+    "SELECT b.payload_guid FROM term_index JOIN bodies b ON b.id = term_index.rowid WHERE term_index MATCH ?"
+)
+
+
+def build_app(index: Path, config: dict[str, dict[str, str]]) -> Starlette:
+    bodies = {target: Path(file).read_bytes() for target, file in config.items()}
+    local = threading.local()
+
+    def raw_query(q: str) -> int:
+        db = getattr(local, "db", None)
+        if db is None:
+            db = local.db = sqlite3.connect(f"file:{index}?mode=ro", uri=True, check_same_thread=False)
+        return len(db.execute(QUERY, (query_terms(q).fts5_match(),)).fetchall())
+
+    async def answer(request: Request) -> Response:
+        target = request.url.path + ("?" + request.url.query if request.url.query else "")
+        body = bodies.get(target)
+        if body is None:
+            return Response(b"{}", media_type="application/json")  # also the readiness probe
+        q = parse_qs(request.url.query).get("q", [""])[0]
+        await run_in_threadpool(raw_query, q)  # the engine's list answers off the event loop too
+        return Response(body, media_type="application/json")
+
+    return Starlette(routes=[Route("/{path:path}", answer)])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--index", type=Path, required=True)
+    parser.add_argument("--config", type=Path, required=True)
+    args = parser.parse_args()
+    config = json.loads(args.config.read_text(encoding="utf-8"))
+    uvicorn.run(build_app(args.index, config), host="127.0.0.1", port=args.port, log_level="warning")
+
+
+if __name__ == "__main__":
+    main()

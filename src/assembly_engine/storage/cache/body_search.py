@@ -1,0 +1,178 @@
+"""Keeps the search index current with the cache, and asks it which live assemblies match.
+
+Every new payload's body is handed over when it is written (``note``), before its change
+is acknowledged, and a search first indexes everything handed over: a change is findable
+as soon as it is acknowledged, long before the flush. The index is keyed by payload GUID
+(write-once content), and the cache says which payloads are live, so a delete or an
+update never has to touch the index: a body nothing points at any more just never
+matches a live record. Whatever the index lacks (a first boot, a deleted or damaged
+index file, another node's change in a cluster) is read from the payload store and
+added: by a background builder after boot, and by any search that comes first.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterable
+
+from assembly_engine.storage.contract.errors import STORAGE_FAILURES, EngineError, IndexDamaged
+from assembly_engine.storage.contract.interfaces import PayloadStore, SearchIndex
+from assembly_engine.storage.contract.models import CachedAssembly, PayloadContent
+from assembly_engine.storage.contract.search_terms import MatchLine, SearchTerms, best_line
+
+log = logging.getLogger("assembly_engine.search")
+
+# Bodies read and indexed per transaction while building: bounds the memory a build holds.
+BUILD_BATCH = 200
+# Handed-over bodies are indexed by a search, or in the background once they hold this
+# much text or have waited this long: a write never pays for tokenising, memory stays bounded.
+PENDING_BYTES = 8 * 1024 * 1024
+PENDING_SECONDS = 10.0
+
+
+class BodySearch:
+    def __init__(
+        self,
+        index: SearchIndex,
+        payloads: PayloadStore,
+        live: Callable[[], Iterable[CachedAssembly]],
+        generation: Callable[[], int],
+    ) -> None:
+        self._index = index
+        self._payloads = payloads
+        self._live = live  # the cache's live records
+        self._generation = generation  # the cache's: unchanged means the live set is too
+        self._checked: int | None = None  # the generation whose live set is all indexed
+        self._lock = threading.Lock()  # one indexer at a time; searches wait for it
+        self._pending: dict[str, str] = {}  # handed-over bodies not indexed yet
+        self._pending_bytes = 0
+        self._wake = threading.Event()  # set when the pending bodies should be indexed now
+        self._pending_lock = threading.Lock()  # held briefly by writers: never waits on the index
+        self._known: set[str] = set()  # payload GUIDs the index holds (or cannot: unreadable)
+        self._builder: threading.Thread | None = None
+        self._closed = False
+
+    def note(self, payload_guid: str, content: PayloadContent) -> None:
+        """A new payload's body, to index (cheap: a write never waits for the index)."""
+        try:
+            text = content.text
+        except UnicodeDecodeError:
+            return  # not text: nothing to search in
+        with self._pending_lock:
+            self._pending[payload_guid] = text
+            self._pending_bytes += len(text)
+            full = self._pending_bytes >= PENDING_BYTES
+        if full:
+            self._wake.set()
+
+    def start_building(self) -> None:
+        """Index in the background what the index lacks (after boot)."""
+        self._builder = threading.Thread(target=self._build_quietly, name="search-index-build", daemon=True)
+        self._builder.start()
+
+    def _build_quietly(self) -> None:
+        try:
+            self.bring_current()
+        except Exception:  # noqa: BLE001 - the next search builds again and reports
+            log.exception("building the search index failed")
+        while not self._closed:  # then index handed-over bodies now and then
+            self._wake.wait(PENDING_SECONDS)
+            self._wake.clear()
+            try:
+                with self._lock:
+                    if not self._closed:
+                        self._add_pending()
+            except IndexDamaged:
+                pass  # the next search finds it and builds again
+            except Exception:  # noqa: BLE001 - kept for the next search, which reports
+                log.exception("indexing new bodies for search failed")
+
+    def bring_current(self) -> int:
+        """Index every handed-over body and every live payload the index lacks; returns how
+        many bodies were added. An index found damaged is emptied and built again."""
+        with self._lock:
+            if self._closed:
+                return 0
+            try:
+                return self._add_missing()
+            except IndexDamaged as exc:
+                return self._rebuild(exc)
+
+    def _rebuild(self, cause: IndexDamaged) -> int:
+        log.warning("%s Building the search index again.", cause)
+        self._index.reset()
+        self._known.clear()
+        self._checked = None
+        return self._add_missing()
+
+    def _add_pending(self) -> int:
+        with self._pending_lock:
+            pending, self._pending, self._pending_bytes = self._pending, {}, 0
+        if pending:
+            # If this fails the bodies are dropped: they are live payloads the index lacks,
+            # so the next search reads them from the payload store.
+            self._index.add(sorted(pending.items()))
+            self._known.update(pending)
+        return len(pending)
+
+    def _add_missing(self) -> int:
+        generation = self._generation()  # read first: a change after it is checked next time
+        added = self._add_pending()
+        if generation == self._checked:
+            return added
+        unknown = {a.record.payload.payload_guid for a in self._live()} - self._known
+        if unknown:
+            self._known.update(self._index.held(unknown))
+            missing = sorted(unknown - self._known)
+            for start in range(0, len(missing), BUILD_BATCH):
+                if self._closed:  # shutting down: the rest is built at the next start
+                    return added
+                batch = [
+                    (guid, text)
+                    for guid in missing[start : start + BUILD_BATCH]
+                    if (text := self._read(guid))
+                ]
+                self._index.add(batch)
+                self._known.update(missing[start : start + BUILD_BATCH])
+                added += len(batch)
+        self._checked = generation
+        return added
+
+    def _read(self, payload_guid: str) -> str:
+        """A payload's body as text ("" when it is missing or not text: nothing to find)."""
+        try:
+            return self._payloads.read(payload_guid).text
+        except UnicodeDecodeError:
+            return ""
+        except EngineError as exc:
+            log.warning("payload %s not indexed for search: %s", payload_guid, exc)
+            return ""
+        except STORAGE_FAILURES as exc:
+            log.warning("payload %s not indexed for search: %s", payload_guid, exc)
+            return ""
+
+    def matching(self, terms: SearchTerms) -> set[str]:
+        """Payload GUIDs whose bodies hold every term (the index brought current first)."""
+        if terms.empty:
+            return set()
+        self.bring_current()
+        try:
+            return self._index.matching(terms)
+        except IndexDamaged as exc:
+            with self._lock:
+                self._rebuild(exc)
+            return self._index.matching(terms)
+
+    def match_line(self, payload_guid: str, terms: SearchTerms) -> MatchLine | None:
+        try:
+            text = self._index.body(payload_guid)
+        except IndexDamaged:
+            return None  # the next search rebuilds; the hit stands without its line
+        return None if text is None else best_line(text, terms)
+
+    def close(self) -> None:
+        self._closed = True
+        self._wake.set()
+        with self._lock:
+            self._index.close()

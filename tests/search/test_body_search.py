@@ -1,0 +1,76 @@
+"""BodySearch (storage/cache/body_search.py) on a real search.db and real payload folders:
+handed-over bodies, bodies read from the payload store, and an index damaged while open."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+from assembly_engine.storage.cache.body_search import BodySearch
+from assembly_engine.storage.contract.search_terms import query_terms
+from assembly_engine.storage.sqlite.payload_folders import PayloadStore
+from assembly_engine.storage.sqlite.search_index import SqliteSearchIndex
+from tests.support import script_content
+
+
+class Library:
+    """What BodySearch asks of the cache: the live records and a generation."""
+
+    def __init__(self) -> None:
+        self.guids: list[str] = []
+        self.generation = 0
+
+    def live(self) -> list[Any]:
+        return [
+            SimpleNamespace(record=SimpleNamespace(payload=SimpleNamespace(payload_guid=g)))
+            for g in self.guids
+        ]
+
+    def add(self, guid: str) -> None:
+        self.guids.append(guid)
+        self.generation += 1
+
+
+def open_search(tmp_path: Path, library: Library, payloads: PayloadStore) -> BodySearch:
+    index = SqliteSearchIndex(tmp_path / "search.db")
+    return BodySearch(index, payloads, library.live, lambda: library.generation)
+
+
+def test_bodies_handed_over_or_only_stored_are_found(tmp_path: Path) -> None:
+    payloads, library = PayloadStore(tmp_path / "Payloads"), Library()
+    stored = payloads.write_new(script_content("Get-Service spooler\n"))  # written before the index
+    library.add(stored.payload_guid)
+    search = open_search(tmp_path, library, payloads)
+    handed = payloads.write_new(script_content("Invoke-WebRequest -Uri $u\n"))
+    search.note(handed.payload_guid, script_content("Invoke-WebRequest -Uri $u\n"))
+    library.add(handed.payload_guid)
+    assert search.matching(query_terms("spooler")) == {stored.payload_guid}
+    assert search.matching(query_terms("invoke-webreq")) == {handed.payload_guid}
+    line = search.match_line(handed.payload_guid, query_terms("webrequest"))
+    assert line is not None and line.line == 1
+    search.close()
+    # A restart reads nothing again: both are held.
+    again = open_search(tmp_path, library, payloads)
+    assert again.bring_current() == 0
+    assert again.matching(query_terms("get-service")) == {stored.payload_guid}
+    again.close()
+
+
+def test_an_index_damaged_inside_is_built_again_from_the_payloads(tmp_path: Path) -> None:
+    payloads, library = PayloadStore(tmp_path / "Payloads"), Library()
+    for number in range(300):
+        ref = payloads.write_new(script_content(f"Write-Output 'job {number}'\nSet-Item word{number}\n" * 20))
+        library.add(ref.payload_guid)
+    search = open_search(tmp_path, library, payloads)
+    assert len(search.matching(query_terms("write-output"))) == 300
+    search.close()
+    path = tmp_path / "search.db"
+    data = bytearray(path.read_bytes())
+    data[4096 : len(data) - 4096] = b"\xff" * (len(data) - 8192)  # the header stays intact
+    path.write_bytes(bytes(data))
+    rebuilt = open_search(tmp_path, library, payloads)
+    assert len(rebuilt.matching(query_terms("write-output"))) == 300
+    assert rebuilt.matching(query_terms("word17 set-item")) == {library.guids[17]}
+    rebuilt.close()
+    assert b"\xff" * 4096 not in path.read_bytes()

@@ -17,7 +17,9 @@ from typing import Any
 
 from assembly_engine.cli.connection import CliError
 from assembly_engine.services.assemblies.formats import library_folder as layout
+from assembly_engine.services.assemblies.formats import manifest_layout
 from assembly_engine.services.assemblies.formats.library_folder import Selection
+from assembly_engine.services.assemblies.formats.manifest_layout import ManifestLayout
 from assembly_engine.storage.files.durable_files import replace_file
 from assembly_engine.storage.files.library_tree import read_inside, walk_library
 
@@ -31,6 +33,7 @@ class FolderRead:
     items: list[dict[str, Any]] = field(default_factory=list)
     skipped: list[dict[str, str]] = field(default_factory=list)
     ignore: list[str] = field(default_factory=list)
+    manifest: dict[str, Any] | None = None  # a Tactical RMM manifest's layout
 
     def skip(self, path: str, reason: str) -> None:
         self.skipped.append({"path": path, "reason": reason})
@@ -105,12 +108,14 @@ def _item(root: Path, rel: str, raw: bytes) -> dict[str, Any]:
 
 
 def _read_tactical(root: Path, found: FolderRead, selection: Selection) -> None:
+    raw = (root / MANIFEST).read_bytes()
     try:
-        entries = json.loads((root / MANIFEST).read_bytes())
+        entries = json.loads(raw)
     except ValueError as exc:
         raise CliError(f"{MANIFEST} is not valid JSON: {exc}") from None
     if not isinstance(entries, list):
         raise CliError(f"{MANIFEST} must be a JSON list of script entries.")
+    found.manifest = manifest_layout.detect(raw, entries).view()
     for index, entry in enumerate(entries):
         name = entry.get("filename") if isinstance(entry, dict) else None
         if not isinstance(name, str) or not name or Path(name).name != name:
@@ -125,7 +130,9 @@ def _read_tactical(root: Path, found: FolderRead, selection: Selection) -> None:
         if why is not None:
             found.skip(rel, why)
             continue
-        found.items.append({"path": rel, "content": _b64(read_inside(path)), "tactical_rmm": entry})
+        found.items.append(
+            {"path": rel, "content": _b64(read_inside(path)), "tactical_rmm": entry, "position": index}
+        )
 
 
 # --------------------------------------------------------------------------- writing
@@ -172,5 +179,5 @@ def write_items(dest: Path, answer: dict[str, Any], form: str) -> tuple[list[str
         for f in item.get("files") or []:
             put(f"{rel}{layout.FILES_SUFFIX}/{f['file_name']}", base64.b64decode(f["data"]))
     if form == "tactical-rmm":
-        put(MANIFEST, layout.manifest_bytes(entries))
+        put(MANIFEST, ManifestLayout.from_view(answer.get("manifest")).dump(entries))
     return written, unchanged

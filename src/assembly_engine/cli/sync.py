@@ -47,6 +47,7 @@ def _digest_only(item: dict[str, Any]) -> dict[str, Any]:
         "sidecar": item.get("sidecar"),
         "files": [{"file_name": f["file_name"], "sha256": sha(f["data"])} for f in item.get("files") or []],
         "tactical_rmm": item.get("tactical_rmm"),
+        "position": item.get("position"),
     }
 
 
@@ -141,6 +142,7 @@ def _request(
         "exclude": list(exclude),
         "ignore": found.ignore,
         "prune": prune,
+        "manifest": found.manifest,
     }
 
 

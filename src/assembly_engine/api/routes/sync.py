@@ -17,6 +17,7 @@ from assembly_engine.api.deps import CurrentCaller, Services
 from assembly_engine.api.errors import ApiError, error_responses
 from assembly_engine.domain.types import Domain
 from assembly_engine.services.assemblies.formats.library_folder import Digests, LibraryItem, Selection
+from assembly_engine.services.assemblies.formats.manifest_layout import ManifestLayout
 from assembly_engine.services.assemblies.library_sync import SyncSource
 from assembly_engine.services.request_bodies import StrictModel
 from assembly_engine.storage.contract.models import PayloadFile
@@ -46,6 +47,15 @@ class SyncItem(StrictModel):
     sidecar: dict[str, Any] | None = None
     files: list[SyncFile] = []
     tactical_rmm: dict[str, Any] | None = None  # the manifest entry of a Tactical RMM library
+    position: Annotated[int, Field(ge=0, le=10_000_000)] | None = None  # the entry's index in the manifest
+
+
+class ManifestLayoutBody(StrictModel):
+    """How the library's ``community_scripts.json`` is laid out (``sync write`` keeps it)."""
+
+    indent: Annotated[int, Field(ge=0, le=8)] = 2
+    ensure_ascii: StrictBool = True
+    final_newline: StrictBool = False
 
 
 class SkippedFile(StrictModel):
@@ -63,6 +73,7 @@ class SyncRequest(StrictModel):
     exclude: Annotated[list[Glob], Field(max_length=100)] = []
     ignore: Annotated[list[Glob], Field(max_length=10_000)] = []  # the root's .assemblyignore lines
     prune: StrictBool = False
+    manifest: ManifestLayoutBody | None = None
 
 
 class ApplyRequest(SyncRequest):
@@ -118,6 +129,7 @@ class Rendered(BaseModel):
     format: str
     items: list[dict[str, Any]]
     left_out: list[dict[str, Any]]
+    manifest: dict[str, Any] | None = None  # tactical-rmm: the manifest's layout
 
 
 def _bytes(value: str, where: str) -> bytes:
@@ -143,7 +155,13 @@ def _item(index: int, item: SyncItem) -> LibraryItem:
                 )
             digests.append((f.file_name, f.sha256))
         return LibraryItem(
-            item.path, b"", item.sidecar, (), item.tactical_rmm, Digests(item.sha256, tuple(digests))
+            item.path,
+            b"",
+            item.sidecar,
+            (),
+            item.tactical_rmm,
+            Digests(item.sha256, tuple(digests)),
+            item.position,
         )
     files = []
     for n, f in enumerate(item.files):
@@ -151,7 +169,12 @@ def _item(index: int, item: SyncItem) -> LibraryItem:
             raise ApiError(422, "invalid_document", f"{where}.files[{n}] needs its data (base64).")
         files.append(PayloadFile(f.file_name, _bytes(f.data, f"{where}.files[{n}].data")))
     return LibraryItem(
-        item.path, _bytes(item.content, f"{where}.content"), item.sidecar, tuple(files), item.tactical_rmm
+        item.path,
+        _bytes(item.content, f"{where}.content"),
+        item.sidecar,
+        tuple(files),
+        item.tactical_rmm,
+        position=item.position,
     )
 
 
@@ -168,6 +191,7 @@ def _source(body: SyncRequest) -> SyncSource:
         skipped=tuple((s.path, s.reason) for s in body.skipped),
         selection=Selection(tuple(body.include), tuple(body.exclude), tuple(body.ignore)),
         prune=body.prune,
+        manifest=ManifestLayout(**body.manifest.model_dump()) if body.manifest is not None else None,
     )
 
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any
@@ -78,6 +78,9 @@ class LibraryItem:
     # A digest-only item (how a large library is planned): the sha256 of the file and of
     # each attachment by name, in place of their bytes (``main`` and ``files`` empty).
     digests: Digests | None = None
+    # Where a Tactical RMM item's entry stands in its manifest (kept so a write keeps the
+    # order); not part of the checksum.
+    position: int | None = None
 
     @property
     def form(self) -> str:
@@ -316,6 +319,14 @@ def tactical_export(fields: ExportFields) -> dict[str, Any] | None:
     return export_value(**fields)
 
 
-def manifest_bytes(entries: Iterable[Mapping[str, Any]]) -> bytes:
-    """``community_scripts.json`` as written: a list of entries, 4-space indent as upstream."""
-    return (json.dumps(list(entries), indent=4, ensure_ascii=False) + "\n").encode("utf-8")
+def kept_text(stored: bytes, original: object) -> bytes:
+    """A workflow's file as it came in (``original``, kept by the sync) when it still holds
+    the stored canvas, so an unchanged hand-formatted file is written back byte for byte;
+    else the stored JSON."""
+    if not isinstance(original, str):
+        return stored
+    try:
+        same = canonical(json.loads(original)) == canonical(json.loads(stored))  # true is not 1
+    except ValueError:
+        return stored
+    return original.encode("utf-8") if same else stored

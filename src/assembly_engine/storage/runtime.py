@@ -5,18 +5,13 @@ cluster node (postgresql/backend.py). Nothing above storage chooses a backend.
 
 from __future__ import annotations
 
-import errno
-import fcntl
 import logging
-import os
-import socket
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Protocol
+from typing import Protocol
 
 from assembly_engine.config import Settings
-from assembly_engine.domain.clock import utc_now
 from assembly_engine.domain.types import Domain
 from assembly_engine.storage.cache.assembly_cache import AssemblyCache
 from assembly_engine.storage.contract.errors import Busy, StorageFailed
@@ -33,6 +28,7 @@ from assembly_engine.storage.contract.models import AssemblyRecord
 from assembly_engine.storage.contract.reports import SyncReport
 from assembly_engine.storage.contract.signatures import OfficialTrust, SignaturePolicy, untrusted_refusal
 from assembly_engine.storage.files.disk_space import full_disk_cause
+from assembly_engine.storage.files.runtime_lock import EngineLocked, RuntimeLock
 from assembly_engine.storage.library_payloads import LibraryPayloads
 from assembly_engine.storage.official.sync import sync_official, write_staging_copy
 from assembly_engine.storage.official.trust import TrustRules
@@ -41,12 +37,6 @@ from assembly_engine.storage.sqlite.backend import AUDIT_FILE, EmbeddedBackend, 
 __all__ = ["AUDIT_FILE", "Backend", "EngineLocked", "OfficialSyncRefused", "RuntimeLock", "StorageRuntime"]
 
 log = logging.getLogger("assembly_engine.runtime")
-
-LOCK_FILE = "engine.lock"
-
-
-class EngineLocked(Busy):
-    """Another engine holds this runtime root."""
 
 
 class OfficialSyncRefused(Busy):
@@ -75,41 +65,6 @@ class Backend(Protocol):
     def throttle_store(self) -> ThrottleStore: ...
     def maintenance(self) -> Maintenance: ...
     def close(self, *, flush: bool) -> None: ...
-
-
-class RuntimeLock:
-    """An exclusive flock on ``<runtime root>/engine.lock`` held for the process lifetime."""
-
-    def __init__(self, root: Path) -> None:
-        self.path = root / LOCK_FILE
-        self._handle: IO[str] | None = None
-
-    def acquire(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        handle = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115 - held open on purpose
-        try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as exc:
-            handle.seek(0)
-            holder = handle.read().strip() or "unknown process"
-            handle.close()
-            if exc.errno in (errno.EAGAIN, errno.EACCES):
-                raise EngineLocked(
-                    f"Another engine is already running on {self.path.parent} ({holder}). "
-                    "Stop it first, or give this one its own home with ENGINE_HOME."
-                ) from None
-            raise
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"pid {os.getpid()} on {socket.gethostname()} since {utc_now()}\n")
-        handle.flush()
-        self._handle = handle
-
-    def release(self) -> None:
-        if self._handle is not None:
-            fcntl.flock(self._handle.fileno(), fcntl.LOCK_UN)
-            self._handle.close()
-            self._handle = None
 
 
 @dataclass

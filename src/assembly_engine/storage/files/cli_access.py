@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from assembly_engine.storage.files.durable_files import replace_file
-from assembly_engine.storage.runtime import EngineLocked, RuntimeLock
+from assembly_engine.storage.files.runtime_lock import EngineLocked, RuntimeLock
 
 CLI_ACCESS_FILE = "cli.json"
 

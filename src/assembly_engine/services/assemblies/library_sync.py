@@ -80,6 +80,7 @@ class Planned:
     current: CachedAssembly | None = None
     checksums: dict[str, str | None] | None = None
     base_revision: int | None = None
+    imported: ImportedAssembly | None = None  # checked when planned; apply writes it as is
 
     def view(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -149,8 +150,9 @@ class LibrarySync:
         records = self._cache.items(request.domain)
         by_guid = {r.assembly_guid: r for r in records}
         by_path: dict[str, CachedAssembly] = {}
+        notes: dict[str, dict[str, Any] | None] = {}  # metadata is decoded once per record
         for r in records:
-            note = sync_note(r)
+            note = notes[r.assembly_guid] = sync_note(r)
             if (
                 note is not None
                 and note.get("source") == request.source
@@ -172,7 +174,7 @@ class LibrarySync:
                 continue
             if current is not None:
                 claimed.add(current.assembly_guid)
-            planned.append(self._decide(request, item, current))
+            planned.append(self._decide(request, item, current, notes))
         for path, r in sorted(by_path.items()):
             if path in seen_paths or request.selection.why_not(path) is not None:
                 continue  # still there, or outside this selection: a partial checkout never archives
@@ -198,21 +200,33 @@ class LibrarySync:
         }
         return hashlib.sha256(library_folder.canonical(state)).hexdigest(), planned
 
-    def _decide(self, request: SyncSource, item: LibraryItem, current: CachedAssembly | None) -> Planned:
-        planned = self._compare(request, item, current)
+    def _decide(
+        self,
+        request: SyncSource,
+        item: LibraryItem,
+        current: CachedAssembly | None,
+        notes: dict[str, dict[str, Any] | None],
+    ) -> Planned:
+        note = notes.get(current.assembly_guid) if current is not None else None
+        planned = self._compare(request, item, current, note)
         if planned.action in ("create", "update") and item.has_content:
             try:
-                self._imported(item)  # what would be written is checked now, not mid-apply
+                planned.imported = self._imported(item)  # checked now, not mid-apply
             except EngineError as exc:
                 planned.action, planned.reason = "conflict", f"not importable: {exc.message}"
         return planned
 
-    def _compare(self, request: SyncSource, item: LibraryItem, current: CachedAssembly | None) -> Planned:
+    def _compare(
+        self,
+        request: SyncSource,
+        item: LibraryItem,
+        current: CachedAssembly | None,
+        note: dict[str, Any] | None,
+    ) -> Planned:
         source_sum = item.checksum()
         if current is None:
             return Planned(item.path, "create", None, None, item)
         guid = current.assembly_guid
-        note = sync_note(current)
         ours = note is not None and note.get("source") == request.source
         if (
             ours
@@ -365,7 +379,7 @@ class LibrarySync:
             return p.current.assembly_guid
         assert p.item is not None
         item = p.item
-        imported = self._imported(item)
+        imported = p.imported or self._imported(item)
         domain = request.domain
         if p.action == "create":
             imported = dataclasses.replace(

@@ -20,6 +20,7 @@ from the engine checksum the same.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
@@ -95,7 +96,8 @@ class LibraryItem:
             return self.digests
         return Digests(sha256_hex(self.main), tuple((f.file_name, sha256_hex(f.data)) for f in self.files))
 
-    def checksum(self) -> str:
+    @functools.cached_property
+    def _checksum(self) -> str:
         digest = hashlib.sha256()
         sidecar = {k: v for k, v in (self.sidecar or {}).items() if k != "assembly_guid"}
         head = {"path": self.path, "sidecar": sidecar, "entry": self.entry}
@@ -105,6 +107,10 @@ class LibraryItem:
         for name, hex_digest in sorted(digests.files):
             digest.update(name.encode("utf-8") + b"\0" + bytes.fromhex(hex_digest))
         return digest.hexdigest()
+
+    def checksum(self) -> str:
+        """Of the path, bytes, sidecar and attachments (computed once: a plan asks twice)."""
+        return self._checksum
 
     @property
     def sidecar_guid(self) -> str | None:

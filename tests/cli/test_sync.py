@@ -380,8 +380,19 @@ def test_import_dry_run_creates_nothing_and_points_to_sync(
     cli.json("import", library / "Linux")
     again = cli.run("import", "--dry-run", library / "Linux")
     assert again.returncode == 0 and "would be imported (dry run" in again.stdout
-    assert "always creates new assemblies" in again.stderr and "assemblies sync apply" in again.stderr
     assert cli.json("status")["assemblies"]["user"] == 2
+
+    # A Tactical RMM library synced before is recognised by its entries' guid, whatever the
+    # names: the import still creates new assemblies, and says which ones it duplicates.
+    entries = json.loads((TRMM / "community_scripts.json").read_bytes())
+    cli.json("sync", "apply", TRMM, "--domain", "community")
+    assert cli.json("import", "--dry-run", TRMM, "--domain", "community")["imported_before"] == len(entries)
+    assert cli.json("import", "--dry-run", TRMM, "--domain", "user")["imported_before"] == 0  # other domain
+    imported = cli.run("import", TRMM, "--domain", "community")
+    assert imported.returncode == 0, imported.stderr
+    assert f"note: {len(entries)} of these files were imported into community before" in imported.stderr
+    assert "Tactical RMM guid" in imported.stderr and "assemblies sync apply" in imported.stderr
+    assert cli.json("status")["assemblies"]["community"] == 2 * len(entries)
 
 
 def git(*args: str | Path, cwd: Path | None = None) -> str:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,7 @@ from assembly_engine.services.assemblies.formats import manifest_layout
 from assembly_engine.services.assemblies.formats.library_folder import Selection
 from assembly_engine.services.assemblies.formats.manifest_layout import ManifestLayout
 from assembly_engine.storage.files.durable_files import replace_file
-from assembly_engine.storage.files.library_tree import read_inside, walk_library
+from assembly_engine.storage.files.library_tree import read_attachments, read_inside, walk_library
 
 MANIFEST = "community_scripts.json"
 
@@ -137,11 +136,7 @@ def _item(root: Path, rel: str, raw: bytes, has_sidecar: bool, has_files: bool) 
             raise CliError(f"{rel}{layout.SIDECAR_SUFFIX} is not valid JSON: {exc}") from None
         if not isinstance(sidecar, dict):
             raise CliError(f"{rel}{layout.SIDECAR_SUFFIX} must hold a JSON object.")
-    files = []
-    if has_files:
-        for child in sorted(os.scandir(root / (rel + layout.FILES_SUFFIX)), key=lambda e: e.name):
-            if child.is_file(follow_symlinks=False):
-                files.append((child.name, read_inside(Path(child.path))))
+    files = read_attachments(root / (rel + layout.FILES_SUFFIX)) if has_files else []
     return FolderItem(rel, raw, sidecar, tuple(files))
 
 

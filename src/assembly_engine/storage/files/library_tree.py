@@ -117,3 +117,11 @@ def walk_library(root: Path, attachment_suffix: str) -> LibraryTree:
     tree.symlinks.sort()
     tree.hidden_folders.sort()
     return tree
+
+
+def read_attachments(folder: Path) -> list[tuple[str, bytes]]:
+    """The regular files of an attachment folder (``<file>.files/``), by name: links and
+    subfolders are left out, and none is followed."""
+    with os.scandir(folder) as entries:
+        names = sorted(e.name for e in entries if e.is_file(follow_symlinks=False))
+    return [(name, read_inside(folder / name)) for name in names]

@@ -510,6 +510,10 @@ def test_bad_items_are_refused_with_reasons_and_change_nothing(running: EnginePr
         ({**bad, "items": [{"path": "a.ps1", "content": script}] * 2}, 422),
         ({**bad, "domain": "nowhere"}, 422),
         ({**bad, "items": "none"}, 422),
+        ({**bad, "items": [{"path": "scripts/a.ps1", "content": script, "position": "1"}]}, 422),
+        ({**bad, "items": [{"path": "scripts/a.ps1", "content": script, "position": -1}]}, 422),
+        ({**bad, "manifest": {"indent": 40}}, 422),
+        ({**bad, "manifest": {"indent": 2, "ensure_ascii": "yes"}}, 422),
     ):
         answer = running.http.post("/api/sync/apply", json=body, headers=headers)
         assert answer.status_code == status, answer.text

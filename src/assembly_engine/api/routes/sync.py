@@ -11,7 +11,7 @@ import binascii
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Response
-from pydantic import BaseModel, ConfigDict, Field, StrictBool
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 from assembly_engine.api.deps import CurrentCaller, Services
 from assembly_engine.api.errors import ApiError, error_responses
@@ -56,13 +56,14 @@ class SyncItem(Nested):
     sidecar: dict[str, Any] | None = None
     files: list[SyncFile] = []
     tactical_rmm: dict[str, Any] | None = None  # the manifest entry of a Tactical RMM library
-    position: Annotated[int, Field(ge=0, le=10_000_000)] | None = None  # the entry's index in the manifest
+    # The entry's index in its manifest (kept so a write keeps the order).
+    position: Annotated[StrictInt, Field(ge=0, le=10_000_000)] | None = None
 
 
 class ManifestLayoutBody(Nested):
     """How the library's ``community_scripts.json`` is laid out (``sync write`` keeps it)."""
 
-    indent: Annotated[int, Field(ge=0, le=8)] = 2
+    indent: Annotated[StrictInt, Field(ge=0, le=8)] = 2
     ensure_ascii: StrictBool = True
     final_newline: StrictBool = False
 

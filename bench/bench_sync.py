@@ -23,6 +23,8 @@ import sys
 import time
 from pathlib import Path
 
+import httpx
+
 from .bench_import import TYPES, make_documents
 from .common import PYTHON, Context, Result, engine_env, fmt, progress, running_engine, scratch, timed_process
 
@@ -46,6 +48,23 @@ def walk_read_hash(root: Path) -> float:
     return time.perf_counter() - began
 
 
+def engine_plan_seconds(url: str, token: str, library: Path) -> float:
+    """The engine's share of a plan: the digest request ``sync plan`` sends, timed from
+    send to answer (faster of 2)."""
+    from assembly_engine.cli.library_files import read_folder
+
+    items = [i.digests() for i in read_folder(library, (), ()).items]
+    body = {"source": str(library.resolve()), "domain": "user", "items": items}
+    times = []
+    with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=600) as client:
+        for _ in range(2):
+            began = time.perf_counter()
+            answer = client.post("/api/sync/plan", json=body)
+            times.append(time.perf_counter() - began)
+            answer.raise_for_status()
+    return min(times)
+
+
 def run(ctx: Context) -> list[Result]:
     count = min(10_000, ctx.size)
     with scratch(ctx, "sync") as base:
@@ -65,11 +84,17 @@ def run(ctx: Context) -> list[Result]:
             )
             if json.loads(out)["done"] != count:
                 raise RuntimeError(f"sync apply did not create all {count} files")
-            plan_s, out = timed_process(
-                [*cli, "sync", "plan", str(library), "--domain", "user", "--json"], env=env
-            )
-            if json.loads(out)["counts"]["unchanged"] != count:
-                raise RuntimeError("the second plan is not all unchanged")
+            plans = []
+            for _ in range(2):
+                seconds, out = timed_process(
+                    [*cli, "sync", "plan", str(library), "--domain", "user", "--json"], env=env
+                )
+                if json.loads(out)["counts"]["unchanged"] != count:
+                    raise RuntimeError("the second plan is not all unchanged")
+                plans.append(seconds)
+            plan_s = min(plans)
+            start_s = min(timed_process([*cli, "--help"], env=env)[0] for _ in range(2))
+            engine_s = engine_plan_seconds(engine.url, engine.token(), library)
         walks = [walk_read_hash(library), walk_read_hash(library)]
     walk_s = min(walks)
     apply_ratio = import_s / apply_s
@@ -98,7 +123,12 @@ def run(ctx: Context) -> list[Result]:
             ratio_label="plan / walk",
             target="<= 2",
             met=plan_s / walk_s <= 2,
-            notes=["the plan includes the CLI's start-up and the round trip to the engine"],
+            notes=[
+                "the plan includes the CLI's start-up and the round trip to the engine (faster of 2)",
+                f"of which: CLI start-up (`--help`) {fmt(start_s, 's')}, "
+                f"engine answering the digest request {fmt(engine_s, 's')} "
+                f"({engine_s / walk_s:.2f} x the walk); walk {fmt(walk_s, 's')}",
+            ],
         ),
     ]
 

@@ -147,12 +147,68 @@ def test_tactical_rmm_library_round_trip(cli: Cli, running: EngineProcess, tmp_p
     cli.json("sync", "write", out, "--domain", "user", "--format", "tactical-rmm")
     written = json.loads((out / "community_scripts.json").read_bytes())
     assert {e["filename"]: e for e in written} == {e["filename"]: e for e in entries}  # entry for entry
+    # Byte for byte: the entries' order, their keys' order and the file's layout are kept.
+    assert (out / "community_scripts.json").read_bytes() == (TRMM / "community_scripts.json").read_bytes()
     for entry in entries:
         name = entry["filename"]
         assert (out / "scripts" / name).read_bytes() == (TRMM / "scripts" / name).read_bytes(), name
     assert cli.json("sync", "plan", out, "--domain", "user", "--source-name", str(TRMM.resolve()))["counts"][
         "unchanged"
     ] == len(entries)
+
+
+def test_corpus_workflows_and_playbooks_come_back_byte_identical(
+    cli: Cli, running: EngineProcess, tmp_path: Path
+) -> None:
+    """The corpus's workflows (as the upstream files, and hand-formatted with a 4-space
+    indent and CRLF) and playbooks: apply, write -> the very bytes, until the content
+    changes in the engine; an edit of anything else keeps them."""
+    library = tmp_path / "library"
+    originals: dict[str, bytes] = {}
+    for path in sorted((CORPUS / "workflows").glob("*.json")):
+        raw = path.read_bytes()
+        originals[f"Flows/{path.stem}.workflow.json"] = raw
+        hand = json.dumps(json.loads(raw), indent=4).replace("\n", "\r\n").encode("utf-8")
+        originals[f"Flows/Hand/{path.stem}.workflow.json"] = hand
+    for path in sorted((CORPUS / "ansible_playbooks").glob("*.yml")):
+        originals[f"Ansible/{path.name}"] = path.read_bytes()
+    for rel, data in originals.items():
+        (library / rel).parent.mkdir(parents=True, exist_ok=True)
+        (library / rel).write_bytes(data)
+    applied = cli.json("sync", "apply", library, "--domain", "user")
+    assert applied["done"] == len(originals) and applied["failed"] == 0
+
+    out = tmp_path / "out"
+    cli.json("sync", "write", out, "--domain", "user")
+    written = tree(out)
+    for rel, data in originals.items():
+        assert written[rel] == data, rel
+    assert cli.json("sync", "plan", out, "--domain", "user", "--source-name", str(library.resolve()))[
+        "counts"
+    ]["unchanged"] == len(originals)
+
+    headers = running.login()
+    flows = [r for r in user_assemblies(running, headers) if r["assembly_kind"] == "workflow"]
+    name = sorted((CORPUS / "workflows").glob("*.json"))[0].stem
+    tagged = [r for r in flows if r["display_name"] == name and r["category"] == "Flows"][0]
+    answer = running.http.put(
+        f"/api/assemblies/{tagged['assembly_guid']}", json={"tags": ["kept"]}, headers=headers
+    )
+    assert answer.status_code == 200, answer.text
+    hand = [r for r in flows if r["display_name"] == name and r["category"] == "Flows/Hand"][0]
+    record = detail(running, headers, hand["assembly_guid"])
+    canvas = record["payload"]["workflow"]
+    canvas["tab_name"] = "Renamed in the engine"
+    answer = running.http.put(
+        f"/api/assemblies/{hand['assembly_guid']}", json={"payload": {"workflow": canvas}}, headers=headers
+    )
+    assert answer.status_code == 200, answer.text
+    cli.json("sync", "write", out, "--domain", "user")
+    again = tree(out)
+    assert again[f"Flows/{name}.workflow.json"] == originals[f"Flows/{name}.workflow.json"]  # tags only
+    changed = again[f"Flows/Hand/{name}.workflow.json"]
+    assert changed != originals[f"Flows/Hand/{name}.workflow.json"]  # the engine's content, as stored
+    assert json.loads(changed)["tab_name"] == "Renamed in the engine"
 
 
 def test_conflict_only_when_both_sides_changed(cli: Cli, running: EngineProcess, tmp_path: Path) -> None:
@@ -324,8 +380,19 @@ def test_import_dry_run_creates_nothing_and_points_to_sync(
     cli.json("import", library / "Linux")
     again = cli.run("import", "--dry-run", library / "Linux")
     assert again.returncode == 0 and "would be imported (dry run" in again.stdout
-    assert "always creates new assemblies" in again.stderr and "assemblies sync apply" in again.stderr
     assert cli.json("status")["assemblies"]["user"] == 2
+
+    # A Tactical RMM library synced before is recognised by its entries' guid, whatever the
+    # names: the import still creates new assemblies, and says which ones it duplicates.
+    entries = json.loads((TRMM / "community_scripts.json").read_bytes())
+    cli.json("sync", "apply", TRMM, "--domain", "community")
+    assert cli.json("import", "--dry-run", TRMM, "--domain", "community")["imported_before"] == len(entries)
+    assert cli.json("import", "--dry-run", TRMM, "--domain", "user")["imported_before"] == 0  # other domain
+    imported = cli.run("import", TRMM, "--domain", "community")
+    assert imported.returncode == 0, imported.stderr
+    assert f"note: {len(entries)} of these files were imported into community before" in imported.stderr
+    assert "Tactical RMM guid" in imported.stderr and "assemblies sync apply" in imported.stderr
+    assert cli.json("status")["assemblies"]["community"] == 2 * len(entries)
 
 
 def git(*args: str | Path, cwd: Path | None = None) -> str:
@@ -443,6 +510,10 @@ def test_bad_items_are_refused_with_reasons_and_change_nothing(running: EnginePr
         ({**bad, "items": [{"path": "a.ps1", "content": script}] * 2}, 422),
         ({**bad, "domain": "nowhere"}, 422),
         ({**bad, "items": "none"}, 422),
+        ({**bad, "items": [{"path": "scripts/a.ps1", "content": script, "position": "1"}]}, 422),
+        ({**bad, "items": [{"path": "scripts/a.ps1", "content": script, "position": -1}]}, 422),
+        ({**bad, "manifest": {"indent": 40}}, 422),
+        ({**bad, "manifest": {"indent": 2, "ensure_ascii": "yes"}}, 422),
     ):
         answer = running.http.post("/api/sync/apply", json=body, headers=headers)
         assert answer.status_code == status, answer.text

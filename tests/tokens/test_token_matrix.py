@@ -8,6 +8,7 @@ temp dir): the engine judges expiry at every request, and waiting a day is not a
 
 from __future__ import annotations
 
+import base64
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -98,6 +99,7 @@ def _family_request(engine: Engine, family: str) -> tuple[str, str, Any]:
         assert exported.status_code == 200, exported.text
         document = {"document": exported.json(), "domain": "user", "as_new": True}
     return {
+        **_sync_requests(),
         "list": ("GET", "/api/assemblies", None),
         "detail": ("GET", f"/api/assemblies/{guid}", None),
         "history": ("GET", f"/api/assemblies/{guid}/revisions", None),
@@ -117,6 +119,26 @@ def _family_request(engine: Engine, family: str) -> tuple[str, str, Any]:
         "admin": ("GET", "/api/admin/audit/verify", None),
         "metrics": ("GET", "/metrics", None),
     }[family]
+
+
+def _sync_requests() -> dict[str, tuple[str, str, Any]]:
+    """Library as code: a one-file library from a source of its own (so every call creates)."""
+
+    def body(domain: str) -> dict[str, Any]:
+        script = base64.b64encode(b"Write-Output 'from a token'\r\n").decode("ascii")
+        return {
+            "source": unique_name("ci"),
+            "domain": domain,
+            "items": [{"path": f"CI/{unique_name('s')}.ps1", "content": script}],
+        }
+
+    return {
+        "sync plan": ("POST", "/api/sync/plan", body("user")),
+        "sync render": ("POST", "/api/sync/render", {"domain": "user", "format": "library"}),
+        "sync apply user": ("POST", "/api/sync/apply", body("user")),
+        "sync apply community": ("POST", "/api/sync/apply", body("community")),
+        "sync apply official": ("POST", "/api/sync/apply", body("official")),
+    }
 
 
 OK = "ok"
@@ -141,10 +163,14 @@ MATRIX: dict[str, dict[str, Any]] = {
     "tokens create": dict.fromkeys(("read", "write", "metrics", "all"), NEVER),
     "admin": dict.fromkeys(("read", "write", "metrics", "all"), NEVER),
 }
-# Official writes and the official sync need Dev Mode, which tokens never have: an admin's
-# token with assemblies:write gets dev_mode_required even while the admin's own session has
-# Dev Mode on; an operator's gets forbidden.
-for _family in ("write official", "official sync"):
+# Planning and rendering a library need assemblies:read; applying one writes (assemblies:write).
+MATRIX["sync plan"] = {"read": OK, "write": _scope(READ), "metrics": _scope(READ), "all": OK}
+MATRIX["sync render"] = MATRIX["sync plan"]
+MATRIX["sync apply user"] = {"read": _scope(WRITE), "write": OK, "metrics": _scope(WRITE), "all": OK}
+# Official writes, the official sync and a sync into community or official need Dev Mode,
+# which tokens never have: an admin's token with assemblies:write gets dev_mode_required even
+# while the admin's own session has Dev Mode on; an operator's gets forbidden.
+for _family in ("write official", "official sync", "sync apply community", "sync apply official"):
     MATRIX[_family] = {"read": _scope(WRITE), "write": "owner", "metrics": _scope(WRITE), "all": "owner"}
 OWNER_ANSWER = {"admin": ("dev_mode_required", None), "operator": ("forbidden", None)}
 # Metrics are for admins: an operator's metrics:read token is refused by the role rule.

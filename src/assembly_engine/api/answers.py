@@ -375,12 +375,16 @@ class BatchImported(Answer):
     assembly_guid: str
     display_name: str
     assembly_kind: AssemblyKind
+    # An assembly of the domain an earlier import or sync made of the same document (the
+    # same Tactical RMM guid); this import still created a new one.
+    imported_before: str | None = None
 
 
 class BatchValid(Answer):
     index: int
     status: Literal["valid"]
     would_create: WouldCreate
+    imported_before: str | None = None
 
 
 class BatchFailed(Answer):

@@ -16,7 +16,6 @@ import click
 
 from assembly_engine.cli.common import emit, settings_of
 from assembly_engine.services.checks.diagnostics import CheckResult
-from assembly_engine.services.container import script_checks
 
 LANGUAGE_OF_SUFFIX = {
     ".ps1": "powershell",
@@ -66,6 +65,9 @@ def check_command(ctx: click.Context, paths: tuple[Path, ...], as_json: bool, wa
 
     PATHS are files or folders (searched for .ps1, .bat/.cmd, .sh, .py, .yml/.yaml and
     workflow .json files)."""
+    # Imported here: the engine's services are heavy, and every other command starts without them.
+    from assembly_engine.services.container import script_checks
+
     checks = script_checks(settings_of(ctx))
     try:
         planned = []

@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 
 from assembly_engine.config import Settings
-from assembly_engine.services.container import CLI_ACCESS_FILE, CliAccess, running_engine_access
+from assembly_engine.storage.files.cli_access import CLI_ACCESS_FILE, CliAccess, engine_running, read_access
 
 
 class CliError(Exception):
@@ -70,7 +70,11 @@ def running_engine_client(settings: Settings) -> EngineClient | None:
 
 def _running_engine(settings: Settings) -> CliAccess | None:
     try:
-        return running_engine_access(settings)
+        # The lock and cli.json are read directly: importing the engine's services would
+        # add seconds to every command's start.
+        if engine_running(settings.runtime_root) is None:
+            return None
+        return read_access(settings.home)
     except (OSError, ValueError):
         raise CliError(
             f"An engine is running on {settings.home} but {settings.home / CLI_ACCESS_FILE} "

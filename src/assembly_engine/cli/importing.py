@@ -71,11 +71,14 @@ class FileResult:
     reason: str | None = None
     assembly_guid: str | None = None
     display_name: str | None = None
+    imported_before: str | None = None  # the assembly an earlier import of this file made
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"path": self.path, "status": self.status}
         if self.status == "imported":
             out.update(assembly_guid=self.assembly_guid, display_name=self.display_name)
+            if self.imported_before is not None:
+                out["imported_before"] = self.imported_before
         else:
             out["reason"] = self.reason
         return out
@@ -245,7 +248,13 @@ def batch_result(job: Job, item: dict[str, Any]) -> FileResult:
     imported: it would be)."""
     if item.get("status") == "valid":
         would = item["would_create"]
-        return FileResult(job.path, job.root, "imported", display_name=would["display_name"])
+        return FileResult(
+            job.path,
+            job.root,
+            "imported",
+            display_name=would["display_name"],
+            imported_before=item.get("imported_before"),
+        )
     if item.get("status") in ("imported", "replaced"):
         return FileResult(
             job.path,
@@ -253,6 +262,7 @@ def batch_result(job: Job, item: dict[str, Any]) -> FileResult:
             "imported",
             assembly_guid=item["assembly_guid"],
             display_name=item["display_name"],
+            imported_before=item.get("imported_before"),
         )
     return result_of(job, None, item, item.get("message"))
 
@@ -315,14 +325,6 @@ def import_command(
     found = discover(paths)
 
     def work(client: EngineClient) -> int:
-        seen = imported_before(client, domain, found.jobs)
-        if seen and not as_json:
-            click.echo(
-                f"note: {seen} of these files look imported into {domain} before (same name). "
-                "Import always creates new assemblies; `assemblies sync apply` keeps a folder "
-                "in step without duplicates.",
-                err=True,
-            )
         results = list(found.results)
         with Progress(
             TextColumn("{task.description}"),
@@ -353,9 +355,18 @@ def import_command(
                 return 130
         results = list(ordered(results))
         counts = summary(results)
+        seen = sum(1 for r in results if r.imported_before is not None)
         empty = empty_roots(paths, results)
 
         def human() -> None:
+            if seen:
+                verb = "would create" if dry_run else "created"
+                click.echo(
+                    f"note: {seen} of these files were imported into {domain} before (the same "
+                    f"Tactical RMM guid); import {verb} new assemblies for them. `assemblies sync "
+                    "apply` keeps a folder in step without duplicates.",
+                    err=True,
+                )
             for r in results:
                 if r.status == "imported" and dry_run:
                     click.echo(f"valid     {r.path} -> would create {r.display_name}")
@@ -386,22 +397,6 @@ def _send_batch(client: EngineClient, batch: list[Job], domain: str, dry_run: bo
     except CliError as exc:
         return [result_of(job, None, exc.body, str(exc)) for job in batch]
     return [batch_result(job, item) for job, item in zip(batch, answer["results"], strict=True)]
-
-
-def imported_before(client: EngineClient, domain: str, jobs: list[Job]) -> int:
-    """How many jobs are files whose name (without extension) is already an assembly's name
-    in the domain: the sign of importing a library twice."""
-    names: set[str] = set()
-    offset = 0
-    while True:
-        page = client.call(
-            "GET", "/api/assemblies", params={"domain": domain, "limit": 1000, "offset": offset}
-        )
-        names.update(record["display_name"] for record in page["items"])
-        offset += len(page["items"])
-        if offset >= page["total"] or not page["items"]:
-            break
-    return sum(1 for job in jobs if Path(job.path).stem in names)
 
 
 class RateColumn(ProgressColumn):

@@ -10,6 +10,7 @@ beside it, storage/files), so an unchanged library stays untouched, timestamps a
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,20 +18,56 @@ from typing import Any
 
 from assembly_engine.cli.connection import CliError
 from assembly_engine.services.assemblies.formats import library_folder as layout
+from assembly_engine.services.assemblies.formats import manifest_layout
 from assembly_engine.services.assemblies.formats.library_folder import Selection
+from assembly_engine.services.assemblies.formats.manifest_layout import ManifestLayout
 from assembly_engine.storage.files.durable_files import replace_file
-from assembly_engine.storage.files.library_tree import read_inside, walk_library
+from assembly_engine.storage.files.library_tree import read_attachments, read_inside, walk_library
 
 MANIFEST = "community_scripts.json"
 
 
+@dataclass(frozen=True)
+class FolderItem:
+    """One library item as read: its bytes, sidecar and attachments. It goes to the engine
+    whole (``full``) or, for a plan of a large library, as digests only (``digests``), hashed
+    straight from the bytes read."""
+
+    path: str
+    raw: bytes
+    sidecar: dict[str, Any] | None = None
+    files: tuple[tuple[str, bytes], ...] = ()
+    tactical_rmm: dict[str, Any] | None = None
+    position: int | None = None
+
+    @property
+    def weight(self) -> int:
+        """Its content's size in a request (base64)."""
+        return sum(4 * ((len(data) + 2) // 3) for data in (self.raw, *(d for _, d in self.files)))
+
+    def _head(self) -> dict[str, Any]:
+        head: dict[str, Any] = {"path": self.path, "sidecar": self.sidecar}
+        if self.tactical_rmm is not None:
+            head.update(tactical_rmm=self.tactical_rmm, position=self.position)
+        return head
+
+    def full(self) -> dict[str, Any]:
+        files = [{"file_name": name, "data": _b64(data)} for name, data in self.files]
+        return {**self._head(), "content": _b64(self.raw), "files": files}
+
+    def digests(self) -> dict[str, Any]:
+        files = [{"file_name": name, "sha256": _sha(data)} for name, data in self.files]
+        return {**self._head(), "sha256": _sha(self.raw), "files": files}
+
+
 @dataclass
 class FolderRead:
-    """What a library folder holds: the request items and the files skipped, with why."""
+    """What a library folder holds: the items and the files skipped, with why."""
 
-    items: list[dict[str, Any]] = field(default_factory=list)
+    items: list[FolderItem] = field(default_factory=list)
     skipped: list[dict[str, str]] = field(default_factory=list)
     ignore: list[str] = field(default_factory=list)
+    manifest: dict[str, Any] | None = None  # a Tactical RMM manifest's layout
 
     def skip(self, path: str, reason: str) -> None:
         self.skipped.append({"path": path, "reason": reason})
@@ -38,6 +75,10 @@ class FolderRead:
 
 def _b64(raw: bytes) -> str:
     return base64.b64encode(raw).decode("ascii")
+
+
+def _sha(raw: bytes) -> str:
+    return hashlib.sha256(raw).hexdigest()
 
 
 def _inside(root: Path, path: Path) -> bool:
@@ -65,52 +106,49 @@ def read_folder(root: Path, include: tuple[str, ...], exclude: tuple[str, ...]) 
         found.skip(rel, "refused: a symlink (library folders hold plain files)")
     for rel in tree.hidden_folders:
         found.skip(rel + "/", "hidden file or folder")
+    present = set(tree.files)
     for rel in tree.files:
-        path = root / rel
         if rel == layout.IGNORE_FILE or rel.endswith(layout.SIDECAR_SUFFIX):
-            continue
-        if path.is_symlink() or not _inside(root, path):
-            found.skip(rel, "refused: a symlink or a path outside the library folder")
             continue
         why = selection.why_not(rel)
         if why is not None:
             found.skip(rel, why)
             continue
-        raw = read_inside(path)  # O_NOFOLLOW: not a link swapped in since the walk
+        # The walk saw a regular file and entered no link, so the path is inside the root;
+        # O_NOFOLLOW refuses a link swapped in since.
+        raw = read_inside(root / rel)
         reason = layout.skip_reason(rel, raw)
         if reason is not None:
             found.skip(rel, reason)
             continue
-        found.items.append(_item(root, rel, raw))
+        sidecar = rel + layout.SIDECAR_SUFFIX
+        attachments = rel + layout.FILES_SUFFIX
+        found.items.append(_item(root, rel, raw, sidecar in present, attachments in tree.attachment_folders))
     return found
 
 
-def _item(root: Path, rel: str, raw: bytes) -> dict[str, Any]:
-    sidecar_path = root / (rel + layout.SIDECAR_SUFFIX)
+def _item(root: Path, rel: str, raw: bytes, has_sidecar: bool, has_files: bool) -> FolderItem:
     sidecar = None
-    if sidecar_path.is_file() and not sidecar_path.is_symlink():
+    if has_sidecar:
         try:
-            sidecar = json.loads(sidecar_path.read_bytes())
+            sidecar = json.loads(read_inside(root / (rel + layout.SIDECAR_SUFFIX)))
         except ValueError as exc:
             raise CliError(f"{rel}{layout.SIDECAR_SUFFIX} is not valid JSON: {exc}") from None
         if not isinstance(sidecar, dict):
             raise CliError(f"{rel}{layout.SIDECAR_SUFFIX} must hold a JSON object.")
-    files = []
-    folder = root / (rel + layout.FILES_SUFFIX)
-    if folder.is_dir() and not folder.is_symlink():
-        for child in sorted(folder.iterdir()):
-            if child.is_file() and not child.is_symlink():
-                files.append({"file_name": child.name, "data": _b64(child.read_bytes())})
-    return {"path": rel, "content": _b64(raw), "sidecar": sidecar, "files": files}
+    files = read_attachments(root / (rel + layout.FILES_SUFFIX)) if has_files else []
+    return FolderItem(rel, raw, sidecar, tuple(files))
 
 
 def _read_tactical(root: Path, found: FolderRead, selection: Selection) -> None:
+    raw = (root / MANIFEST).read_bytes()
     try:
-        entries = json.loads((root / MANIFEST).read_bytes())
+        entries = json.loads(raw)
     except ValueError as exc:
         raise CliError(f"{MANIFEST} is not valid JSON: {exc}") from None
     if not isinstance(entries, list):
         raise CliError(f"{MANIFEST} must be a JSON list of script entries.")
+    found.manifest = manifest_layout.detect(raw, entries).view()
     for index, entry in enumerate(entries):
         name = entry.get("filename") if isinstance(entry, dict) else None
         if not isinstance(name, str) or not name or Path(name).name != name:
@@ -125,7 +163,7 @@ def _read_tactical(root: Path, found: FolderRead, selection: Selection) -> None:
         if why is not None:
             found.skip(rel, why)
             continue
-        found.items.append({"path": rel, "content": _b64(read_inside(path)), "tactical_rmm": entry})
+        found.items.append(FolderItem(rel, read_inside(path), tactical_rmm=entry, position=index))
 
 
 # --------------------------------------------------------------------------- writing
@@ -172,5 +210,5 @@ def write_items(dest: Path, answer: dict[str, Any], form: str) -> tuple[list[str
         for f in item.get("files") or []:
             put(f"{rel}{layout.FILES_SUFFIX}/{f['file_name']}", base64.b64decode(f["data"]))
     if form == "tactical-rmm":
-        put(MANIFEST, layout.manifest_bytes(entries))
+        put(MANIFEST, ManifestLayout.from_view(answer.get("manifest")).dump(entries))
     return written, unchanged

@@ -29,7 +29,7 @@ from assembly_engine.cli.sync import sync
 from assembly_engine.cli.tokens import tokens
 from assembly_engine.cli.users import users
 from assembly_engine.config import Settings
-from assembly_engine.services.container import engine_running
+from assembly_engine.storage.files.cli_access import engine_running
 
 
 @click.group(cls=NaturalGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -70,7 +70,7 @@ def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
     from assembly_engine.api.connections import engine_protocol
 
     settings = settings_of(ctx).with_overrides(host=host, port=port)
-    taken = engine_running(settings)
+    taken = engine_running(settings.runtime_root)
     if taken is not None:  # refuse early and clearly rather than from inside uvicorn's lifespan
         click.echo(f"error: {taken}", err=True)
         sys.exit(2)

@@ -10,7 +10,7 @@ from rich.table import Table
 from assembly_engine.cli.common import console, emit, json_option, settings_of
 from assembly_engine.database_url import InvalidDatabaseUrl, is_database_url, validate_database_url
 from assembly_engine.storage.contract.errors import EngineError
-from assembly_engine.storage.runtime import EngineLocked
+from assembly_engine.storage.files.runtime_lock import EngineLocked
 
 
 @click.command("migrate-storage")

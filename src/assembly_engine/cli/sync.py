@@ -9,9 +9,7 @@ was changed).
 
 from __future__ import annotations
 
-import base64
 import difflib
-import hashlib
 import os
 from typing import Any
 
@@ -20,7 +18,7 @@ import click
 from assembly_engine.cli.common import DOMAINS, NaturalGroup, emit, json_option, run
 from assembly_engine.cli.connection import CliError, EngineClient
 from assembly_engine.cli.git_sources import commit_and_push, opened
-from assembly_engine.cli.library_files import read_folder, write_items
+from assembly_engine.cli.library_files import FolderItem, read_folder, write_items
 
 PLAN_CHANGED = "plan_changed"
 # An apply request carries about this much file content (base64); a larger library goes in
@@ -33,35 +31,21 @@ def chunk_bytes() -> int:
     return int(value) if value.isdigit() and int(value) > 0 else CHUNK_BYTES
 
 
-def _weight(item: dict[str, Any]) -> int:
-    return len(item.get("content") or "") + sum(len(f.get("data") or "") for f in item.get("files") or [])
-
-
-def _digest_only(item: dict[str, Any]) -> dict[str, Any]:
-    def sha(data: str) -> str:
-        return hashlib.sha256(base64.b64decode(data)).hexdigest()
-
-    return {
-        "path": item["path"],
-        "sha256": sha(item["content"]),
-        "sidecar": item.get("sidecar"),
-        "files": [{"file_name": f["file_name"], "sha256": sha(f["data"])} for f in item.get("files") or []],
-        "tactical_rmm": item.get("tactical_rmm"),
-    }
-
-
-def apply_in_parts(client: EngineClient, body: dict[str, Any], budget: int) -> dict[str, Any]:
+def apply_in_parts(
+    client: EngineClient, body: dict[str, Any], items: list[FolderItem], budget: int
+) -> dict[str, Any]:
     """Apply in one request, or, for a library over ``budget``, plan it by digest and send
     the content of the items to write in parts. Each part re-plans on the engine (only the
     first holds to ``plan_id``: the parts before it moved the domain), so an interrupted
     apply simply continues with the next run."""
-    items: list[dict[str, Any]] = body["items"]
-    if sum(_weight(i) for i in items) <= budget:
-        answer: dict[str, Any] = client.call("POST", "/api/sync/apply", json_body=body)
+    if sum(i.weight for i in items) <= budget:
+        answer: dict[str, Any] = client.call(
+            "POST", "/api/sync/apply", json_body={**body, "items": [i.full() for i in items]}
+        )
         answer["requests"] = 1
         return answer
-    digests = {i["path"]: _digest_only(i) for i in items}
-    full = {i["path"]: i for i in items}
+    digests = {i.path: i.digests() for i in items}
+    full = {i.path: i for i in items}
     plan_body = {k: v for k, v in body.items() if k != "plan_id"}
     plan = client.call("POST", "/api/sync/plan", json_body={**plan_body, "items": list(digests.values())})
     if body.get("plan_id") is not None and plan["plan_id"] != body["plan_id"]:
@@ -73,18 +57,18 @@ def apply_in_parts(client: EngineClient, body: dict[str, Any], budget: int) -> d
     parts: list[list[str]] = [[]]
     size = 0
     for path in todo:
-        if parts[-1] and size + _weight(full[path]) > budget:
+        if parts[-1] and size + full[path].weight > budget:
             parts.append([])
             size = 0
         parts[-1].append(path)
-        size += _weight(full[path])
+        size += full[path].weight
     head: dict[str, Any] | None = None
     results: list[dict[str, Any]] = []
     for number, part in enumerate(parts):
         chosen = set(part)
         request = {
             **body,
-            "items": [full[p] if p in chosen else digests[p] for p in digests],
+            "items": [full[p].full() if p in chosen else digests[p] for p in digests],
             "plan_id": body.get("plan_id") if number == 0 else None,
         }
         answer = client.call("POST", "/api/sync/apply", json_body=request)
@@ -127,21 +111,22 @@ def _request(
     exclude: tuple[str, ...],
     prune: bool,
     name: str | None,
-) -> dict[str, Any]:
-    """Read SOURCE (a folder, a git work tree, or a repository URL cloned for the purpose)."""
+) -> tuple[dict[str, Any], list[FolderItem]]:
+    """Read SOURCE (a folder, a git work tree, or a repository URL cloned for the purpose):
+    the request without its items, and the items."""
     with opened(source, ref) as place:
         found = read_folder(place.path, include, exclude)
     return {
         "source": name or place.name,
         "commit": place.commit,
         "domain": domain,
-        "items": found.items,
         "skipped": found.skipped,
         "include": list(include),
         "exclude": list(exclude),
         "ignore": found.ignore,
         "prune": prune,
-    }
+        "manifest": found.manifest,
+    }, found.items
 
 
 def _print_items(answer: dict[str, Any]) -> None:
@@ -178,10 +163,10 @@ def plan_command(
     """What applying SOURCE to the domain would do, one line per item; changes nothing.
 
     Exits 1 when an item is in conflict."""
-    body = _request(source, ref, domain, include, exclude, prune, source_name)
-    if sum(_weight(i) for i in body["items"]) > chunk_bytes():
-        # A large library is planned by digest (new items are then checked when applied).
-        body["items"] = [_digest_only(i) for i in body["items"]]
+    body, items = _request(source, ref, domain, include, exclude, prune, source_name)
+    # A large library is planned by digest (new items are then checked when applied).
+    by_digest = sum(i.weight for i in items) > chunk_bytes()
+    body["items"] = [i.digests() if by_digest else i.full() for i in items]
 
     def work(client: EngineClient) -> int:
         answer = client.call("POST", "/api/sync/plan", json_body=body)
@@ -212,11 +197,12 @@ def apply_command(
 
     Exits 0 when everything planned was done, 1 when a conflict or refusal is left, 2 when
     --plan-id no longer matches (nothing changed)."""
-    body = {**_request(source, ref, domain, include, exclude, prune, source_name), "plan_id": plan_id}
+    request, items = _request(source, ref, domain, include, exclude, prune, source_name)
+    body = {**request, "plan_id": plan_id}
 
     def work(client: EngineClient) -> int:
         try:
-            answer = apply_in_parts(client, body, chunk_bytes())
+            answer = apply_in_parts(client, body, items, chunk_bytes())
         except CliError as exc:
             if isinstance(exc.body, dict) and exc.body.get("error") == PLAN_CHANGED:
                 raise CliError(str(exc), exit_code=2, body=exc.body) from None
@@ -253,11 +239,12 @@ def diff_command(
     as_json: bool,
 ) -> None:
     """The three-way difference of one file: base (the last sync) -> engine, base -> source."""
-    body = _request(source, ref, domain, (path,), (), False, source_name)
-    body["items"] = [i for i in body["items"] if i["path"] == path]
-    if not body["items"]:
+    body, items = _request(source, ref, domain, (path,), (), False, source_name)
+    chosen = [i for i in items if i.path == path]
+    if not chosen:
         raise click.ClickException(f"{path} is no library item of {source}.")
-    local = base64.b64decode(body["items"][0]["content"])
+    body["items"] = [chosen[0].full()]
+    local = chosen[0].raw
     body["skipped"] = []
 
     def work(client: EngineClient) -> int:

@@ -30,7 +30,7 @@ from assembly_engine.services.maintenance import MaintenanceService
 from assembly_engine.services.orphan_sweep import OrphanSweeper
 from assembly_engine.storage.contract.interfaces import CheckResultStore, EngineStore
 from assembly_engine.storage.files import cli_access
-from assembly_engine.storage.files.cli_access import CLI_ACCESS_FILE, CliAccess
+from assembly_engine.storage.files.cli_access import CLI_ACCESS_FILE
 from assembly_engine.storage.files.private_files import make_home_private
 from assembly_engine.storage.official.shipped_library import working_copy
 from assembly_engine.storage.runtime import AUDIT_FILE, StorageRuntime
@@ -40,10 +40,8 @@ log = logging.getLogger("assembly_engine")
 __all__ = [
     "AUDIT_FILE",
     "CLI_ACCESS_FILE",
-    "CliAccess",
     "EngineServices",
     "engine_running",
-    "running_engine_access",
 ]
 
 
@@ -65,14 +63,6 @@ def script_checks(settings: Settings, store: CheckResultStore | None = None) -> 
 def engine_running(settings: Settings) -> str | None:
     """Why an engine cannot start on this home (another one runs on it), or None."""
     return cli_access.engine_running(settings.runtime_root)
-
-
-def running_engine_access(settings: Settings) -> CliAccess | None:
-    """The URL and token of the engine running on this home; None when none runs.
-    Raises OSError or ValueError when one runs but its access file cannot be read."""
-    if engine_running(settings) is None:
-        return None
-    return cli_access.read_access(settings.home)
 
 
 @dataclass

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 from assembly_engine.domain.types import Domain
 from assembly_engine.services.assemblies.formats import ImportedAssembly
+from assembly_engine.services.assemblies.imported_before import earlier_by_guid, tactical_guid
 from assembly_engine.services.assemblies.importing import Importing
 from assembly_engine.services.audit import Outcome
 from assembly_engine.services.caller import Caller
@@ -92,6 +93,8 @@ def import_batch(
             domain=domain,
             detail=_refusal_summary(refused, len(items)),
         )
+    # Looked up before anything of this batch is written, so only earlier imports count.
+    before = _imported_before(importing, parsed, domain)
     if dry_run:
         for index, imported in parsed:
             results[index] = {
@@ -114,11 +117,25 @@ def import_batch(
             assert not isinstance(chain_written, EngineError)  # write_chain keeps refusals per document
             _record_written(results, chain_written)
     done = [r for r in results if r is not None]
+    for result in done:
+        if result["index"] in before:
+            result["imported_before"] = before[result["index"]]
     counts = {
         status: sum(1 for r in done if r["status"] == status)
         for status in ("imported", "replaced", "valid", "failed")
     }
     return {"dry_run": dry_run, **counts, "results": done}
+
+
+def _imported_before(
+    importing: Importing, parsed: list[tuple[int, ImportedAssembly]], domain: Domain
+) -> dict[int, str]:
+    """Index of a document -> the assembly an earlier import of it made (same Tactical RMM guid)."""
+    wanted = {index: tactical_guid(imported.metadata) for index, imported in parsed}
+    if not any(wanted.values()):
+        return {}
+    earlier = earlier_by_guid(importing.changes.cache.items(domain))
+    return {index: earlier[guid] for index, guid in wanted.items() if guid is not None and guid in earlier}
 
 
 def _refusal_summary(refused: list[tuple[int, EngineError]], total: int) -> str:

@@ -34,6 +34,7 @@ from assembly_engine.services.assemblies.changes import Changes
 from assembly_engine.services.assemblies.editing import Editing
 from assembly_engine.services.assemblies.formats import InvalidDocument, library_folder
 from assembly_engine.services.assemblies.formats.library_folder import LibraryItem, Selection
+from assembly_engine.services.assemblies.formats.manifest_layout import UPSTREAM, ManifestLayout
 from assembly_engine.services.assemblies.importing import Importing, require_storable
 from assembly_engine.services.assemblies.legacy import ImportedAssembly, record_fields
 from assembly_engine.services.assemblies.records import Details, new_record, require_whole_row
@@ -66,6 +67,7 @@ class SyncSource:
     skipped: tuple[tuple[str, str], ...] = ()
     selection: Selection = Selection()
     prune: bool = False
+    manifest: ManifestLayout | None = None  # how a Tactical RMM library's manifest is laid out
 
 
 @dataclass
@@ -78,6 +80,7 @@ class Planned:
     current: CachedAssembly | None = None
     checksums: dict[str, str | None] | None = None
     base_revision: int | None = None
+    imported: ImportedAssembly | None = None  # checked when planned; apply writes it as is
 
     def view(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -135,16 +138,21 @@ class LibrarySync:
         try:
             require_whole_row(current)
             content = self._changes.contents.read(current)
-            return library_folder.render(record_fields(current.record, content), form)
+            item = library_folder.render(record_fields(current.record, content), form)
         except (EngineError, InvalidDocument):
             return None
+        note = sync_note(current)
+        if note is not None and "text" in note and item.path.endswith(library_folder.WORKFLOW_SUFFIX):
+            item = dataclasses.replace(item, main=library_folder.kept_text(item.main, note["text"]))
+        return item
 
     def _plan(self, request: SyncSource) -> tuple[str, list[Planned]]:
         records = self._cache.items(request.domain)
         by_guid = {r.assembly_guid: r for r in records}
         by_path: dict[str, CachedAssembly] = {}
+        notes: dict[str, dict[str, Any] | None] = {}  # metadata is decoded once per record
         for r in records:
-            note = sync_note(r)
+            note = notes[r.assembly_guid] = sync_note(r)
             if (
                 note is not None
                 and note.get("source") == request.source
@@ -166,7 +174,7 @@ class LibrarySync:
                 continue
             if current is not None:
                 claimed.add(current.assembly_guid)
-            planned.append(self._decide(request, item, current))
+            planned.append(self._decide(request, item, current, notes))
         for path, r in sorted(by_path.items()):
             if path in seen_paths or request.selection.why_not(path) is not None:
                 continue  # still there, or outside this selection: a partial checkout never archives
@@ -192,21 +200,33 @@ class LibrarySync:
         }
         return hashlib.sha256(library_folder.canonical(state)).hexdigest(), planned
 
-    def _decide(self, request: SyncSource, item: LibraryItem, current: CachedAssembly | None) -> Planned:
-        planned = self._compare(request, item, current)
+    def _decide(
+        self,
+        request: SyncSource,
+        item: LibraryItem,
+        current: CachedAssembly | None,
+        notes: dict[str, dict[str, Any] | None],
+    ) -> Planned:
+        note = notes.get(current.assembly_guid) if current is not None else None
+        planned = self._compare(request, item, current, note)
         if planned.action in ("create", "update") and item.has_content:
             try:
-                self._imported(item)  # what would be written is checked now, not mid-apply
+                planned.imported = self._imported(item)  # checked now, not mid-apply
             except EngineError as exc:
                 planned.action, planned.reason = "conflict", f"not importable: {exc.message}"
         return planned
 
-    def _compare(self, request: SyncSource, item: LibraryItem, current: CachedAssembly | None) -> Planned:
+    def _compare(
+        self,
+        request: SyncSource,
+        item: LibraryItem,
+        current: CachedAssembly | None,
+        note: dict[str, Any] | None,
+    ) -> Planned:
         source_sum = item.checksum()
         if current is None:
             return Planned(item.path, "create", None, None, item)
         guid = current.assembly_guid
-        note = sync_note(current)
         ours = note is not None and note.get("source") == request.source
         if (
             ours
@@ -313,8 +333,10 @@ class LibrarySync:
         answer["failed"] = sum(1 for r in results if r["status"] == "failed")
         return answer
 
-    def _note(self, request: SyncSource, item: LibraryItem, revision: int) -> dict[str, Any]:
-        return {
+    def _note(
+        self, request: SyncSource, item: LibraryItem, imported: ImportedAssembly, revision: int
+    ) -> dict[str, Any]:
+        note: dict[str, Any] = {
             "source": request.source,
             "path": item.path,
             "commit": request.commit,
@@ -323,6 +345,17 @@ class LibrarySync:
             "form": item.form,
             "synced_at": utc_now(),
         }
+        # What a write needs to give back the very bytes: a workflow's own formatting (the
+        # engine stores its canvas re-serialised), a manifest's order and layout.
+        if item.path.endswith(library_folder.WORKFLOW_SUFFIX) and imported.content.main != item.main:
+            try:
+                note["text"] = item.main.decode("utf-8")
+            except UnicodeDecodeError:
+                pass  # not UTF-8 text: written back as the stored JSON
+        if item.entry is not None:
+            note["position"] = item.position
+            note["manifest"] = (request.manifest or UPSTREAM).view()
+        return note
 
     def _imported(self, item: LibraryItem) -> ImportedAssembly:
         """The assembly of an item, under the same limits as an import."""
@@ -346,11 +379,11 @@ class LibrarySync:
             return p.current.assembly_guid
         assert p.item is not None
         item = p.item
-        imported = self._imported(item)
+        imported = p.imported or self._imported(item)
         domain = request.domain
         if p.action == "create":
             imported = dataclasses.replace(
-                imported, metadata={**imported.metadata, SYNC_KEY: self._note(request, item, 1)}
+                imported, metadata={**imported.metadata, SYNC_KEY: self._note(request, item, imported, 1)}
             )
             created = self._changes.insert(
                 caller,
@@ -371,7 +404,7 @@ class LibrarySync:
 
             def change(record: AssemblyRecord) -> AssemblyRecord:
                 # The revision this change becomes (the cache numbers it current + 1).
-                note = self._note(request, item, record.revision + 1)
+                note = self._note(request, item, imported, record.revision + 1)
                 details = Details.given(
                     dataclasses.replace(imported, metadata={**imported.metadata, SYNC_KEY: note})
                 )
@@ -405,10 +438,8 @@ class LibrarySync:
         items: list[dict[str, Any]] = []
         left_out: list[dict[str, Any]] = []
         taken: set[str] = set()
-        for current in sorted(
-            self._cache.items(domain),
-            key=lambda c: (c.record.category or "", c.record.display_name, c.assembly_guid),
-        ):
+        layouts: dict[ManifestLayout, int] = {}
+        for current in sorted(self._cache.items(domain), key=lambda c: _written_order(c, form)):
             rendered = self._engine_item(current, form)
             if rendered is None:
                 left_out.append(
@@ -419,6 +450,9 @@ class LibrarySync:
             # An assembly that came in through sync goes back to the path it came from.
             if note is not None and isinstance(note.get("path"), str) and note.get("form", "library") == form:
                 rendered = dataclasses.replace(rendered, path=note["path"])
+                if "manifest" in note:
+                    layout = ManifestLayout.from_view(note["manifest"])
+                    layouts[layout] = layouts.get(layout, 0) + 1
             if rendered.path.casefold() in taken or selection.why_not(rendered.path) is not None:
                 reason = (
                     "left out by the selection"
@@ -431,7 +465,26 @@ class LibrarySync:
                 continue
             taken.add(rendered.path.casefold())
             items.append(item_view(rendered))
-        return {"domain": domain.value, "format": form, "items": items, "left_out": left_out}
+        answer: dict[str, Any] = {
+            "domain": domain.value,
+            "format": form,
+            "items": items,
+            "left_out": left_out,
+        }
+        if form == "tactical-rmm":
+            # The layout most of the synced entries came in with (the upstream one if none).
+            chosen = max(layouts, key=lambda k: layouts[k]) if layouts else UPSTREAM
+            answer["manifest"] = chosen.view()
+        return answer
+
+
+def _written_order(current: CachedAssembly, form: str) -> tuple[int, str, str, str]:
+    """Synced Tactical RMM entries first, in their manifest's order; then by category and name."""
+    note = sync_note(current) if form == "tactical-rmm" else None
+    position = note.get("position") if note is not None else None
+    rank = position if isinstance(position, int) and not isinstance(position, bool) else 1 << 62
+    record = current.record
+    return rank, record.category or "", record.display_name, current.assembly_guid
 
 
 def item_view(item: LibraryItem) -> dict[str, Any]:

@@ -85,24 +85,43 @@ class LibraryTree:
     files: list[str] = field(default_factory=list)  # relative POSIX paths, sorted
     symlinks: list[str] = field(default_factory=list)
     hidden_folders: list[str] = field(default_factory=list)
+    attachment_folders: set[str] = field(default_factory=set)  # ``<file><suffix>/``, not entered
 
 
 def walk_library(root: Path, attachment_suffix: str) -> LibraryTree:
+    """The walk of a library folder, by ``os.scandir``: an entry's type comes with its
+    name, so telling files, folders and links apart costs no call per file (a plan of an
+    unchanged 10,000-file library is mostly this walk and the reads)."""
     tree = LibraryTree()
-    for directory, dirs, names in os.walk(root, followlinks=False):
-        base = Path(directory)
-        for name in sorted(dirs):
-            rel = (base / name).relative_to(root).as_posix()
-            if (base / name).is_symlink():
+    pending = [""]
+    while pending:
+        prefix = pending.pop()
+        with os.scandir(root / prefix if prefix else root) as entries:
+            listed = sorted(entries, key=lambda e: e.name)
+        folders: list[str] = []
+        for entry in listed:
+            rel = prefix + entry.name
+            if entry.is_symlink():
                 tree.symlinks.append(rel)
-                dirs.remove(name)
-            elif name.startswith("."):
-                tree.hidden_folders.append(rel)
-                dirs.remove(name)
-            elif name.endswith(attachment_suffix):
-                dirs.remove(name)
-        dirs.sort()
-        for name in sorted(names):
-            rel = (base / name).relative_to(root).as_posix()
-            (tree.symlinks if (base / name).is_symlink() else tree.files).append(rel)
+            elif entry.is_dir(follow_symlinks=False):
+                if entry.name.startswith("."):
+                    tree.hidden_folders.append(rel)
+                elif entry.name.endswith(attachment_suffix):
+                    tree.attachment_folders.add(rel)
+                else:
+                    folders.append(rel + "/")
+            elif entry.is_file(follow_symlinks=False):
+                tree.files.append(rel)  # (a FIFO or a device is no library file: never read)
+        pending.extend(reversed(folders))
+    tree.files.sort()
+    tree.symlinks.sort()
+    tree.hidden_folders.sort()
     return tree
+
+
+def read_attachments(folder: Path) -> list[tuple[str, bytes]]:
+    """The regular files of an attachment folder (``<file>.files/``), by name: links and
+    subfolders are left out, and none is followed."""
+    with os.scandir(folder) as entries:
+        names = sorted(e.name for e in entries if e.is_file(follow_symlinks=False))
+    return [(name, read_inside(folder / name)) for name in names]

@@ -20,9 +20,10 @@ from the engine checksum the same.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any
@@ -78,6 +79,9 @@ class LibraryItem:
     # A digest-only item (how a large library is planned): the sha256 of the file and of
     # each attachment by name, in place of their bytes (``main`` and ``files`` empty).
     digests: Digests | None = None
+    # Where a Tactical RMM item's entry stands in its manifest (kept so a write keeps the
+    # order); not part of the checksum.
+    position: int | None = None
 
     @property
     def form(self) -> str:
@@ -92,7 +96,8 @@ class LibraryItem:
             return self.digests
         return Digests(sha256_hex(self.main), tuple((f.file_name, sha256_hex(f.data)) for f in self.files))
 
-    def checksum(self) -> str:
+    @functools.cached_property
+    def _checksum(self) -> str:
         digest = hashlib.sha256()
         sidecar = {k: v for k, v in (self.sidecar or {}).items() if k != "assembly_guid"}
         head = {"path": self.path, "sidecar": sidecar, "entry": self.entry}
@@ -102,6 +107,10 @@ class LibraryItem:
         for name, hex_digest in sorted(digests.files):
             digest.update(name.encode("utf-8") + b"\0" + bytes.fromhex(hex_digest))
         return digest.hexdigest()
+
+    def checksum(self) -> str:
+        """Of the path, bytes, sidecar and attachments (computed once: a plan asks twice)."""
+        return self._checksum
 
     @property
     def sidecar_guid(self) -> str | None:
@@ -316,6 +325,14 @@ def tactical_export(fields: ExportFields) -> dict[str, Any] | None:
     return export_value(**fields)
 
 
-def manifest_bytes(entries: Iterable[Mapping[str, Any]]) -> bytes:
-    """``community_scripts.json`` as written: a list of entries, 4-space indent as upstream."""
-    return (json.dumps(list(entries), indent=4, ensure_ascii=False) + "\n").encode("utf-8")
+def kept_text(stored: bytes, original: object) -> bytes:
+    """A workflow's file as it came in (``original``, kept by the sync) when it still holds
+    the stored canvas, so an unchanged hand-formatted file is written back byte for byte;
+    else the stored JSON."""
+    if not isinstance(original, str):
+        return stored
+    try:
+        same = canonical(json.loads(original)) == canonical(json.loads(stored))  # true is not 1
+    except ValueError:
+        return stored
+    return original.encode("utf-8") if same else stored

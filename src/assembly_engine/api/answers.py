@@ -93,6 +93,10 @@ class Health(Answer):
     queue_depth: int
     cache_warm: bool
     official_signatures: OfficialSignatures
+    official_upstream: dict[str, int] = Field(
+        default_factory=dict,
+        description="official assemblies waiting for an admin's choice: update_available, removed_upstream",
+    )
 
 
 # -- assemblies --------------------------------------------------------------------------
@@ -125,6 +129,11 @@ class ListItem(Answer):
     )
     vendor: dict[str, Any] | None = Field(
         default=None, description="a deprecated official assembly: status, note, replaced_by"
+    )
+    upstream: dict[str, Any] | None = Field(
+        default=None,
+        description="official assemblies only: state (current, update_available, "
+        "removed_upstream), revision (the vendor's new version) and base_revision",
     )
 
 

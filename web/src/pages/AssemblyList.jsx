@@ -46,6 +46,8 @@ import { DOMAIN_COLORS } from "../theme.js";
 import DomainBadge from "../components/DomainBadge.jsx";
 import DirtyPill from "../components/DirtyPill.jsx";
 import SignatureBadge from "../components/SignatureBadge.jsx";
+import UpstreamBanner from "../components/UpstreamBanner.jsx";
+import VendorFilter, { vendorFromUrl, vendorParams } from "../components/VendorFilter.jsx";
 import TypeLabel from "../components/TypeLabel.jsx";
 import { CloneDialog, DeleteDialog, RenameDialog } from "../components/Dialogs.jsx";
 import { QUEUE_CHANGED } from "../components/DevModeBanner.jsx";
@@ -150,6 +152,7 @@ export default function AssemblyList() {
   const [domain, setDomain] = useState(initial.domain);
   const [kind, setKind] = useState(initial.kind);
   const [category, setCategory] = useState(initial.category);
+  const [vendor, setVendor] = useState(vendorFromUrl); // signature / upstream filter
   const [search, setSearch] = useState(initial.q);
   const [q, setQ] = useState(initial.q);
   const [view, setView] = useState({ sort: initial.sort, order: initial.order, page: initial.page, size: initial.size });
@@ -181,11 +184,11 @@ export default function AssemblyList() {
   // Counts per domain, kind and category for the current search and filters.
   const loadCounts = useCallback(async () => {
     try {
-      setFacets(deleted ? await deletedCounts({ kind, category, q }) : await Assemblies.facets({ domain, kind, category, q }));
+      setFacets(deleted ? await deletedCounts({ kind, category, q }) : await Assemblies.facets({ domain, kind, category, q, ...vendorParams(vendor) }));
     } catch (error) {
       notify({ text: error.message, severity: "error" });
     }
-  }, [deleted, domain, kind, category, q, notify]);
+  }, [deleted, domain, kind, category, q, vendor, notify]);
 
   useEffect(() => {
     loadCounts();
@@ -204,6 +207,7 @@ export default function AssemblyList() {
             kind,
             category,
             q,
+            ...(deleted ? {} : vendorParams(vendor)),
             offset: params.startRow,
             limit: params.endRow - params.startRow,
             sort: sort ? SORT_FIELDS[sort.colId] || sort.colId : "display_name",
@@ -224,7 +228,7 @@ export default function AssemblyList() {
         }
       },
     };
-  }, [deleted, domain, kind, category, q, notify]);
+  }, [deleted, domain, kind, category, q, vendor, notify]);
 
   const refresh = useCallback(() => {
     gridRef.current?.api?.refreshInfiniteCache();
@@ -469,6 +473,7 @@ export default function AssemblyList() {
 
   return (
     <Stack spacing={{ xs: 1.5, md: 2 }} sx={{ flex: 1, minWidth: 0 }}>
+      <UpstreamBanner reload={facets} onShow={() => { setDeleted(false); setVendor("attention"); }} />
       <Stack direction={{ xs: "column", md: "row" }} spacing={{ xs: 1, md: 2 }} sx={{ alignItems: { md: "center" }, flexWrap: { xs: "wrap", lg: "nowrap" }, rowGap: 1.5, "& > *": { flexShrink: 0 } }}>
         <Stack direction="row" spacing={1} sx={{ alignItems: "center", justifyContent: "space-between" }}>
           <Typography variant="h5" component="h1" sx={{ fontWeight: 700, mr: 1 }}>
@@ -531,6 +536,7 @@ export default function AssemblyList() {
               </MenuItem>
             ))}
           </TextField>
+          {!deleted && <VendorFilter value={vendor} onChange={setVendor} />}
         </Stack>
         <TextField
           size="small"

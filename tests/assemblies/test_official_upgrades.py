@@ -6,6 +6,8 @@ versions wait in history, and an admin in Dev Mode takes or keeps each one.
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -92,6 +94,15 @@ def test_an_upgrade_keeps_local_edits_follows_the_vendor_elsewhere_and_keeps_dro
     assert detail(http, headers, v2.guid("C"))["payload"]["script"] == "Write-Host 'hi'\n"  # kept
     health = http.get("/api/health").json()
     assert health["official_upstream"] == {"update_available": 2, "removed_upstream": 1}
+    status = subprocess.run(
+        [sys.executable, "-m", "assembly_engine.cli.main", "status", "--json"],
+        env=engine.env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert status.returncode == 0, status.stderr
+    assert json.loads(status.stdout)["official_upstream"] == health["official_upstream"]
 
     attention = http.get("/api/assemblies", params={"upstream": "attention"}, headers=headers).json()
     assert sorted(i["display_name"] for i in attention["items"]) == ["A", "C", "E"]

@@ -96,7 +96,7 @@ def sync_official(
     """
     finish_interrupted_write(staging_root / DATABASE_FILES[Domain.OFFICIAL])  # before its identity
     rules = trust or TrustRules()
-    verdict = judge_staging(staging_root, rules)
+    verdict = judge_staging(staging_root, rules, quick=quick)
     if verdict.refused:
         rows = runtime_db.load_rows()
         return SyncReport(

@@ -120,6 +120,8 @@ def plan_upgrade(
             # record (Dev Mode edits are mirrored), so the base and any flag stay as they are.
             first = UpstreamNote(vendor_sum, local.revision)  # a record synced before notes existed
             out.records.append(local if note is not None else with_note(local, first))
+            if vendor.payload.payload_guid == local.payload.payload_guid:
+                out.from_staging.append(vendor)  # its folder is checked (and repaired) as before
             continue
         if note is not None and note.state is UpstreamState.UPDATE_AVAILABLE and note.checksum == vendor_sum:
             out.records.append(local)  # flagged for this very vendor version already

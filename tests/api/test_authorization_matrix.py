@@ -21,6 +21,7 @@ from assembly_engine.domain.types import Domain, Role
 from assembly_engine.services.assemblies.inputs import AssemblyChanges
 from assembly_engine.services.auth.policy import Actor
 from assembly_engine.services.caller import Caller
+from assembly_engine.storage.contract.upstream import UpstreamNote, UpstreamState
 from tests.api.support import (
     ADMIN,
     ADMIN_DEV,
@@ -139,15 +140,17 @@ def _check_flush(api: ApiEngine, domain: str, response: httpx.Response) -> None:
 
 
 def _prepare_sync(api: ApiEngine, domain: str) -> Call:
-    plant_assembly(api.services, "official")  # a sync purges runtime official
+    plant_assembly(api.services, "official")  # not staged: the sync keeps it, flagged
     return Call("POST", "/api/assemblies/official/sync")
 
 
 def _check_sync(api: ApiEngine, domain: str, response: httpx.Response) -> None:
     body = response.json()
     assert body["staging_count"] == 0  # the test staging root is empty
-    assert body["runtime_count"] == 0
-    assert api.services.storage.cache.items(Domain.OFFICIAL) == []
+    kept = api.services.storage.cache.items(Domain.OFFICIAL)
+    assert kept and body["runtime_count"] == body["removed_upstream"] == len(kept) and body["matches"]
+    states = {(n.state if (n := UpstreamNote.of(item.record)) else None) for item in kept}
+    assert states == {UpstreamState.REMOVED_UPSTREAM}  # never silently deleted
 
 
 def _prepare_user_create(api: ApiEngine, domain: str) -> Call:

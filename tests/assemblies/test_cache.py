@@ -19,6 +19,7 @@ from assembly_engine.storage.cache.assembly_cache import (
     StaleRevision,
 )
 from assembly_engine.storage.contract.queue_status import DomainQueue
+from assembly_engine.storage.contract.upstream import UpstreamNote, UpstreamState
 from assembly_engine.storage.runtime import EngineLocked, StorageRuntime
 from assembly_engine.storage.sqlite.databases import ConnectionOptions, DomainDatabase, connect
 from assembly_engine.storage.sqlite.journal import Journal
@@ -298,7 +299,7 @@ def test_missing_payload_is_flagged_at_hydration(settings: Settings) -> None:
         rt.close()
 
 
-def test_official_sync_purges_runtime_and_flush_mirrors_back_to_staging(settings: Settings) -> None:
+def test_official_sync_rebuilds_runtime_and_flush_mirrors_back_to_staging(settings: Settings) -> None:
     [guid] = seed_staging_official(settings, ["Shipped"])
     rt = StorageRuntime.open(settings, start_worker=False)
     try:
@@ -312,18 +313,17 @@ def test_official_sync_purges_runtime_and_flush_mirrors_back_to_staging(settings
     staged = rows(settings.staging_root / "official.db")
     assert staged[guid][1] == "Shipped v2" and added.assembly_guid in staged
     assert (settings.staging_root / "Payloads" / added.payload.payload_guid).is_dir()
-    # a runtime-only row (not in staging) disappears at the next boot
+    # a runtime-only row (not in staging) is kept at the next boot, flagged removed_upstream
     extra = make_record(PayloadStore(settings.payloads_root), Domain.OFFICIAL, "Runtime only")
     db = DomainDatabase(Domain.OFFICIAL, settings.runtime_root / "official.db", ConnectionOptions())
     db.write([extra.to_row()], [])
     db.close()
     rt = StorageRuntime.open(settings, start_worker=False)
     try:
-        assert rt.cache.get(extra.assembly_guid) is None
-        assert rt.cache.counts()["official"] == 2
-        # recorded as deleted by the sync; its history keeps the folder
-        deletion = rt.databases[Domain.OFFICIAL].deletion(extra.assembly_guid)
-        assert deletion is not None and deletion.deleted_by == "official_sync"
+        note = UpstreamNote.of(rt.cache.require(extra.assembly_guid).record)
+        assert note is not None and note.state is UpstreamState.REMOVED_UPSTREAM
+        assert rt.cache.counts()["official"] == 3
+        assert rt.databases[Domain.OFFICIAL].deletion(extra.assembly_guid) is None
         assert rt.payloads.exists(extra.payload.payload_guid)
     finally:
         rt.close()

@@ -12,6 +12,7 @@ import pytest
 from assembly_engine.config import Settings
 from assembly_engine.domain.types import Domain, Integrity
 from assembly_engine.storage.contract.models import AssemblyRecord
+from assembly_engine.storage.contract.upstream import UpstreamNote, UpstreamState, with_note
 from assembly_engine.storage.runtime import StorageRuntime
 from assembly_engine.storage.sqlite.databases import ConnectionOptions, DomainDatabase
 from assembly_engine.storage.sqlite.payload_folders import PayloadStore
@@ -40,6 +41,10 @@ def runtime_official(settings: Settings) -> Path:
     return settings.runtime_root / "official.db"
 
 
+def without_note_of(record: AssemblyRecord) -> AssemblyRecord:
+    return with_note(record, None)
+
+
 def names_in(path: Path) -> dict[str, str]:
     conn = sqlite3.connect(path)
     try:
@@ -59,8 +64,8 @@ def test_a_restart_reuses_official_rows_stamped_by_the_last_sync(settings: Setti
     try:
         assert again.backend.boot_sync.reused and again.backend.boot_sync.matches
         assert again.cache.counts()["official"] == 2
-        for record in shipped:
-            assert again.cache.require(record.assembly_guid).record == record
+        for record in shipped:  # as staged, plus the vendor note the sync keeps
+            assert without_note_of(again.cache.require(record.assembly_guid).record) == record
     finally:
         again.close()
 
@@ -83,14 +88,18 @@ def test_any_change_to_runtime_official_rows_erases_the_stamp(settings: Settings
     rt = boot(settings)
     try:
         assert rt.backend.boot_sync.reused is (changed == 0)
-        # Whatever was done by hand, staging's rows are back after the boot.
-        assert names_in(runtime_official(settings)) == {shipped[0].assembly_guid: "Shipped"}
-        assert rt.cache.require(shipped[0].assembly_guid).record.display_name == "Shipped"
+        # A deleted row is back from staging; a row edited here is a local edit of an
+        # assembly the vendor did not change, and a sync never loses a local edit.
+        expected = "edited by hand" if statement.startswith("UPDATE") else "Shipped"
+        assert names_in(runtime_official(settings)) == {shipped[0].assembly_guid: expected}
+        assert rt.cache.require(shipped[0].assembly_guid).record.display_name == expected
     finally:
         rt.close()
 
 
-def test_a_hand_inserted_runtime_official_row_is_purged(settings: Settings) -> None:
+def test_a_runtime_official_row_not_in_staging_is_kept_flagged_removed_upstream(settings: Settings) -> None:
+    # Never silently deleted (Docs/official-library.md, "Upgrades"): a row staging does not
+    # hold is kept and flagged; only an admin deletes it.
     stage_official(settings, ["Shipped"])
     boot(settings).close()
     extra = make_record(PayloadStore(settings.payloads_root), Domain.OFFICIAL, "Smuggled in")
@@ -102,8 +111,10 @@ def test_a_hand_inserted_runtime_official_row_is_purged(settings: Settings) -> N
     rt = boot(settings)
     try:
         assert not rt.backend.boot_sync.reused
-        assert rt.cache.get(extra.assembly_guid) is None
-        assert extra.assembly_guid not in names_in(runtime_official(settings))
+        kept = rt.cache.require(extra.assembly_guid).record
+        note = UpstreamNote.of(kept)
+        assert note is not None and note.state is UpstreamState.REMOVED_UPSTREAM
+        assert rt.backend.boot_sync.removed_upstream == 1 and rt.backend.boot_sync.matches
     finally:
         rt.close()
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from assembly_engine.config import Settings
 from assembly_engine.domain.types import Domain
-from assembly_engine.storage.contract.models import PAYLOAD_GUID_COLUMN
+from assembly_engine.storage.contract.upstream import UpstreamNote, UpstreamState
 from assembly_engine.storage.runtime import StorageRuntime
 from assembly_engine.storage.sqlite.databases import ConnectionOptions, DomainDatabase
 from assembly_engine.storage.sqlite.journal import Journal
@@ -90,23 +90,28 @@ def test_official_sync_keeps_the_official_history(settings: Settings) -> None:
     finally:
         rt.close()
     # A maintainer rebuilds staging from sources: the revision starts at 1 again, with new
-    # content. It becomes revision 3, and revisions 1 and 2 survive the rebuild.
+    # content. The Dev Mode edit stays current (revision 4, flagged update_available), the
+    # vendor's new version is kept as revision 3, and revisions 1 and 2 survive the rebuild.
     rebuilt_ref = staged_payloads.write_new(script_content("rebuilt"))
     rebuilt = shipped.evolve(display_name="Rebuilt", payload=rebuilt_ref, revision=1)
     write_staging(settings, [rebuilt.to_row()])
     rt = StorageRuntime.open(settings, start_worker=False)
     try:
         current = rt.cache.require(guid).record
-        assert current.revision == 3 and current.display_name == "Rebuilt"
+        assert current.revision == 4 and current.display_name == "Edited in Dev Mode"
+        note = UpstreamNote.of(current)
+        assert note is not None and note.state is UpstreamState.UPDATE_AVAILABLE and note.revision == 3
         assert kept(rt, Domain.OFFICIAL, guid) == [
             (1, "official_sync", "Shipped"),
             (2, "update", "Edited in Dev Mode"),
-            (3, "official_sync", "Rebuilt"),
+            (3, "upstream", "Rebuilt"),
+            (4, "official_sync", "Edited in Dev Mode"),
         ]
         assert rt.payloads.exists(edited_payload)  # revision 2's folder is kept
         report = rt.resync_official()  # an explicit sync of the same staging adds nothing
-        assert report.matches and len(kept(rt, Domain.OFFICIAL, guid)) == 3
-        assert rt.cache.require(guid).record.revision == 3
+        assert report.matches and len(kept(rt, Domain.OFFICIAL, guid)) == 4
+        assert rt.cache.require(guid).record.revision == 4
+        assert rt.payloads.exists(rebuilt_ref.payload_guid)  # the vendor's version, for take_upstream
     finally:
         rt.close()
     staged = sqlite3.connect(settings.staging_root / "official.db")
@@ -147,7 +152,7 @@ def test_a_change_committed_but_not_mirrored_before_a_crash_is_replayed_over_the
         rt.close()
 
 
-def test_an_assembly_dropped_from_staging_is_recorded_as_deleted_by_the_sync(settings: Settings) -> None:
+def test_an_assembly_dropped_from_staging_is_kept_and_flagged_removed_upstream(settings: Settings) -> None:
     staged_payloads = PayloadStore(settings.staging_root / "Payloads")
     stays, goes = (make_record(staged_payloads, Domain.OFFICIAL, n) for n in ("Stays", "Goes"))
     write_staging(settings, [stays.to_row(), goes.to_row()])
@@ -157,11 +162,15 @@ def test_an_assembly_dropped_from_staging_is_recorded_as_deleted_by_the_sync(set
     db.close()
     rt = StorageRuntime.open(settings, start_worker=False)
     try:
-        assert rt.cache.get(goes.assembly_guid) is None
-        deletion = rt.databases[Domain.OFFICIAL].deletion(goes.assembly_guid)
-        assert deletion is not None and deletion.deleted_by == "official_sync"
-        folder = json.loads(deletion.row_json)[PAYLOAD_GUID_COLUMN]
-        assert rt.payloads.exists(folder)
+        kept_record = rt.cache.require(goes.assembly_guid).record
+        note = UpstreamNote.of(kept_record)
+        assert note is not None and note.state is UpstreamState.REMOVED_UPSTREAM
+        assert rt.databases[Domain.OFFICIAL].deletion(goes.assembly_guid) is None
+        assert [r[:2] for r in kept(rt, Domain.OFFICIAL, goes.assembly_guid)] == [
+            (1, "official_sync"),
+            (2, "official_sync"),
+        ]
+        assert rt.payloads.exists(kept_record.payload.payload_guid)
     finally:
         rt.close()
 

@@ -127,6 +127,9 @@ export const Assemblies = {
   // Version history (every revision kept; a restore makes a new revision) and the trash.
   revisions: (guid, params = {}) => api(`/api/assemblies/${enc(guid)}/revisions?${queryOf(params)}`),
   revision: (guid, revision) => api(`/api/assemblies/${enc(guid)}/revisions/${enc(revision)}`),
+  // An admin's choice on a vendor change (take_upstream | keep_local).
+  chooseUpstream: (guid, action, expectedRevision) =>
+    api(`/api/assemblies/${enc(guid)}/upstream`, { method: "POST", body: { action, expected_revision: expectedRevision } }),
   restore: (guid, revision, expectedRevision) =>
     api(`/api/assemblies/${enc(guid)}/revisions/${enc(revision)}/restore`, {
       method: "POST",
@@ -136,6 +139,9 @@ export const Assemblies = {
   undelete: (guid) => api(`/api/assemblies/${enc(guid)}/undelete`, { method: "POST" }),
   downloadFile: (guid, fileName) => download(`/api/assemblies/${enc(guid)}/files/${enc(fileName)}`, fileName),
 };
+
+// The engine's health: the list's admin banner reads the official library's upstream counts.
+export const Health = { get: () => api("/api/health") };
 
 export const Auth = {
   me: () => api("/api/auth/me"),

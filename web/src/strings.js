@@ -84,6 +84,43 @@ const S = {
       unsigned: "No trusted signature covers this assembly.",
     },
   },
+  // Official upgrades (Docs/official-library.md, "Upgrades").
+  upstream: {
+    banner: (updates, removed) =>
+      [
+        updates ? `${updates} official assembl${updates === 1 ? "y has" : "ies have"} a vendor update waiting (your local edits were kept)` : null,
+        removed ? `${removed} official assembl${removed === 1 ? "y was" : "ies were"} removed by the vendor (kept here)` : null,
+      ]
+        .filter(Boolean)
+        .join("; ") + ".",
+    show: "Show them",
+    filter: "Vendor",
+    filters: {
+      all: "All",
+      attention: "Needs attention",
+      update_available: "Update available",
+      removed_upstream: "Removed upstream",
+      deprecated: "Deprecated",
+      modified: "Modified here",
+      unsigned: "Unsigned",
+      verified: "Verified",
+    },
+    updateAvailable: "The vendor shipped a new version of this assembly, and it was also changed here. Your version stays current until you choose.",
+    removedUpstream: "The vendor no longer ships this assembly. It is kept here; keep it as your own, or delete it.",
+    compare: "Compare",
+    hideCompare: "Hide comparison",
+    take: "Take upstream",
+    keep: "Keep mine",
+    needDevMode: "Enable Dev Mode to choose.",
+    baseVsLocal: "What was changed here (vendor base → yours)",
+    localVsVendor: "What taking upstream changes (yours → new vendor version)",
+    baseLabel: (revision) => `Vendor base (revision ${revision})`,
+    localLabel: (revision) => `Yours (revision ${revision})`,
+    vendorLabel: (revision) => `New vendor version (revision ${revision})`,
+    taken: (revision) => `Took the vendor's version as revision ${revision}.`,
+    kept: (revision) => `Kept your version (revision ${revision}).`,
+    loading: "Loading the versions…",
+  },
   dirtyPillHelp: "Saved and durable; waiting for the background writer to store it in its database.",
   list: {
     title: "Assemblies",

@@ -93,6 +93,10 @@ class Health(Answer):
     queue_depth: int
     cache_warm: bool
     official_signatures: OfficialSignatures
+    official_upstream: dict[str, int] = Field(
+        default_factory=dict,
+        description="official assemblies waiting for an admin's choice: update_available, removed_upstream",
+    )
 
 
 # -- assemblies --------------------------------------------------------------------------
@@ -101,6 +105,16 @@ class SearchMatch(Answer):
 
     line: int = Field(description="1-based line of the script, playbook or workflow JSON")
     text: str = Field(description="that line, trimmed, at most 200 characters")
+
+
+class UpstreamState(Answer):
+    """An official record against the vendor's releases (Docs/official-library.md)."""
+
+    state: Literal["current", "update_available", "removed_upstream"]
+    revision: int | None = Field(default=None, description="the vendor's new version, kept as a revision")
+    base_revision: int | None = Field(
+        default=None, description="the vendor version the local copy started from"
+    )
 
 
 class ListItem(Answer):
@@ -135,6 +149,10 @@ class ListItem(Answer):
     )
     match: SearchMatch | None = Field(
         default=None, description="with q: the matching line of a hit found only in the body"
+    )
+    upstream: UpstreamState | None = Field(
+        default=None,
+        description="official assemblies only: where the record stands against the vendor's releases",
     )
 
 

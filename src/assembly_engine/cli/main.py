@@ -114,6 +114,7 @@ def status(ctx: click.Context, as_json: bool) -> None:
             "assemblies": health["assemblies"],
             "queue": queue,
             "official_signatures": signatures,
+            "official_upstream": health.get("official_upstream", {}),
         }
 
         def human() -> None:
@@ -137,6 +138,14 @@ def status(ctx: click.Context, as_json: bool) -> None:
             )
             for problem in signatures["problems"]:
                 console.print(f"  {problem}", markup=False, highlight=False)
+            waiting = data["official_upstream"]
+            if any(waiting.values()):  # official upgrades waiting for an admin's choice
+                console.print(
+                    "official upgrades: "
+                    + ", ".join(f"{n} {state}" for state, n in waiting.items())
+                    + " (GET /api/assemblies?upstream=attention)",
+                    highlight=False,
+                )
             for domain, info in queue["domains"].items():
                 for item in info["items"]:
                     if item.get("flush_error"):

@@ -14,6 +14,7 @@ from assembly_engine.config import Settings
 from assembly_engine.domain.types import Domain
 from assembly_engine.services.assemblies.history import HistoryService
 from assembly_engine.services.assemblies.service import AssemblyService
+from assembly_engine.services.assemblies.upstream_choice import UpstreamChoice, upstream_counts
 from assembly_engine.services.audit import AuditLog, Outcome
 from assembly_engine.services.auditor import Auditor
 from assembly_engine.services.auth.accounts import AccountService
@@ -85,6 +86,7 @@ class EngineServices:
     checks: ScriptChecks
     drafts: ScriptDrafts
     orphans: OrphanSweeper | None = None
+    upstream: UpstreamChoice | None = None  # the choice on a vendor change (official upgrades)
     sign_in_lanes: SignInLanes = field(default_factory=SignInLanes)  # awaited sign-ins
 
     @classmethod
@@ -176,6 +178,7 @@ class EngineServices:
                 checks=checks,
                 drafts=ScriptDrafts(checks, auditor),
                 orphans=orphans,
+                upstream=UpstreamChoice(history, lambda: storage.official_trust),
             )
         except BaseException:
             storage.close()
@@ -214,6 +217,7 @@ class EngineServices:
             "official_signatures": self.storage.official_trust.summary(
                 a.record for a in cache.items(Domain.OFFICIAL)
             ),
+            "official_upstream": upstream_counts(a.record for a in cache.items(Domain.OFFICIAL)),
         }
 
     def close(self) -> None:

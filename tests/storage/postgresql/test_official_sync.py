@@ -16,6 +16,7 @@ from assembly_engine.domain.types import Domain, Integrity
 from assembly_engine.storage.contract.errors import Busy
 from assembly_engine.storage.contract.reports import SyncReport
 from assembly_engine.storage.contract.signatures import SignaturePolicy
+from assembly_engine.storage.contract.upstream import UpstreamNote, UpstreamState, with_note
 from assembly_engine.storage.official.signing import keygen, sign_root
 from assembly_engine.storage.official.sync import seed_community, sync_official
 from assembly_engine.storage.official.trust import TrustRules
@@ -48,7 +49,10 @@ def test_official_sync_rebuilds_the_cluster_official_rows_with_history(
     official = PostgresDomainStore(pool, Domain.OFFICIAL)
     report = sync_official(staging, official, runtime_payloads, quick=True)
     assert report.matches and not report.reused and report.payloads_copied == 2
-    assert sorted(official.load_rows()) == sorted([kept.to_row(), dropped.to_row()])
+    # as staged, plus the vendor note each record keeps (contract/upstream.py)
+    assert sorted(with_note(r, None).to_row() for r in official.load()) == sorted(
+        [kept.to_row(), dropped.to_row()]
+    )
     assert official.stamp() is not None
     assert runtime_payloads.check(kept.payload.payload_guid, kept.payload.checksum) is Integrity.OK
 
@@ -59,10 +63,14 @@ def test_official_sync_rebuilds_the_cluster_official_rows_with_history(
     db.write([], [dropped.assembly_guid])  # a maintainer drops one from staging
     db.close()
     rebuilt = sync_official(staging, official, runtime_payloads)
-    assert rebuilt.matches and [r.assembly_guid for r in official.load()] == [kept.assembly_guid]
-    deletion = official.deletion(dropped.assembly_guid)
-    assert deletion is not None and deletion.deleted_by == "official_sync"
-    # its last state is kept as a revision, so its payload stays
+    assert rebuilt.matches and rebuilt.removed_upstream == 1
+    states = {r.assembly_guid: UpstreamNote.of(r) for r in official.load()}
+    assert {g: n.state if n else None for g, n in states.items()} == {
+        kept.assembly_guid: UpstreamState.CURRENT,
+        dropped.assembly_guid: UpstreamState.REMOVED_UPSTREAM,
+    }  # never silently deleted
+    assert official.deletion(dropped.assembly_guid) is None
+    # its states are kept as revisions, so its payload stays
     assert dropped.payload.payload_guid in official.revision_payloads()
     assert runtime_payloads.exists(dropped.payload.payload_guid)
 
@@ -189,5 +197,9 @@ def test_require_refuses_an_unsigned_copy_into_the_cluster_and_keeps_the_signed_
         staging, official, runtime_payloads, trust=replace(rules, policy=SignaturePolicy.WARN)
     )
     assert warned.trust is not None and not warned.trust.refused and warned.trust.problems
-    assert [r.assembly_guid for r in official.load()] == [first.assembly_guid]
+    # the one dropped from the new copy stays, flagged removed_upstream
+    notes = {r.assembly_guid: UpstreamNote.of(r) for r in official.load()}
+    assert sorted(notes) == sorted([first.assembly_guid, second.assembly_guid])
+    assert notes[second.assembly_guid] is not None
+    assert notes[second.assembly_guid].state is UpstreamState.REMOVED_UPSTREAM  # type: ignore[union-attr]
     assert {warned.trust.status_of(r).value for r in official.load()} == {"unsigned"}

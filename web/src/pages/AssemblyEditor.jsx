@@ -37,6 +37,7 @@ import ReadOnlyField from "../editor/ReadOnlyField.jsx";
 import SitesField from "../editor/SitesField.jsx";
 import { variableProblems } from "../editor/VariablesTable.jsx";
 import HistoryPanel from "../editor/HistoryPanel.jsx";
+import UpstreamChoice from "../editor/UpstreamChoice.jsx";
 import ConflictDialog from "../editor/ConflictDialog.jsx";
 import { CloneDialog } from "../components/Dialogs.jsx";
 import { formatTime, pageTitle } from "../format.js";
@@ -449,6 +450,7 @@ export default function AssemblyEditor({ guid, kind }) {
           {S.editor.readOnlyBanner}
         </Alert>
       )}
+      <UpstreamChoice record={record} onError={setError} onResolved={(text) => { notify({ text }); load(); }} />
       {conflict && (
         <Alert
           severity="error"

@@ -47,6 +47,8 @@ import DomainBadge from "../components/DomainBadge.jsx";
 import DirtyPill from "../components/DirtyPill.jsx";
 import SignatureBadge from "../components/SignatureBadge.jsx";
 import SearchMatch from "../components/SearchMatch.jsx";
+import UpstreamBanner from "../components/UpstreamBanner.jsx";
+import VendorFilter, { vendorFromUrl, vendorParams } from "../components/VendorFilter.jsx";
 import TypeLabel from "../components/TypeLabel.jsx";
 import { CloneDialog, DeleteDialog, RenameDialog } from "../components/Dialogs.jsx";
 import { QUEUE_CHANGED } from "../components/DevModeBanner.jsx";
@@ -153,6 +155,7 @@ export default function AssemblyList() {
   const [domain, setDomain] = useState(initial.domain);
   const [kind, setKind] = useState(initial.kind);
   const [category, setCategory] = useState(initial.category);
+  const [vendor, setVendor] = useState(vendorFromUrl); // signature / upstream filter
   const [search, setSearch] = useState(initial.q);
   const [q, setQ] = useState(initial.q);
   const [view, setView] = useState({ sort: initial.sort, order: initial.order, page: initial.page, size: initial.size });
@@ -184,11 +187,11 @@ export default function AssemblyList() {
   // Counts per domain, kind and category for the current search and filters.
   const loadCounts = useCallback(async () => {
     try {
-      setFacets(deleted ? await deletedCounts({ kind, category, q }) : await Assemblies.facets({ domain, kind, category, q }));
+      setFacets(deleted ? await deletedCounts({ kind, category, q }) : await Assemblies.facets({ domain, kind, category, q, ...vendorParams(vendor) }));
     } catch (error) {
       notify({ text: error.message, severity: "error" });
     }
-  }, [deleted, domain, kind, category, q, notify]);
+  }, [deleted, domain, kind, category, q, vendor, notify]);
 
   useEffect(() => {
     loadCounts();
@@ -207,6 +210,7 @@ export default function AssemblyList() {
             kind,
             category,
             q,
+            ...(deleted ? {} : vendorParams(vendor)),
             offset: params.startRow,
             limit: params.endRow - params.startRow,
             sort: sort ? SORT_FIELDS[sort.colId] || sort.colId : "display_name",
@@ -227,7 +231,7 @@ export default function AssemblyList() {
         }
       },
     };
-  }, [deleted, domain, kind, category, q, notify]);
+  }, [deleted, domain, kind, category, q, vendor, notify]);
 
   const refresh = useCallback(() => {
     gridRef.current?.api?.refreshInfiniteCache();
@@ -472,6 +476,7 @@ export default function AssemblyList() {
 
   return (
     <Stack spacing={{ xs: 1.5, md: 2 }} sx={{ flex: 1, minWidth: 0 }}>
+      <UpstreamBanner reload={facets} onShow={() => { setDeleted(false); setVendor("attention"); }} />
       <Stack direction={{ xs: "column", md: "row" }} spacing={{ xs: 1, md: 2 }} sx={{ alignItems: { md: "center" }, flexWrap: { xs: "wrap", lg: "nowrap" }, rowGap: 1.5, "& > *": { flexShrink: 0 } }}>
         <Stack direction="row" spacing={1} sx={{ alignItems: "center", justifyContent: "space-between" }}>
           <Typography variant="h5" component="h1" sx={{ fontWeight: 700, mr: 1 }}>
@@ -534,6 +539,7 @@ export default function AssemblyList() {
               </MenuItem>
             ))}
           </TextField>
+          {!deleted && <VendorFilter value={vendor} onChange={setVendor} />}
         </Stack>
         <TextField
           size="small"

@@ -45,6 +45,7 @@ from assembly_engine.services.assemblies.inputs import (
 from assembly_engine.services.assemblies.listing import FacetParams, ListParams, PageParams, query_values
 from assembly_engine.services.container import EngineServices
 from assembly_engine.services.request_bodies import WHOLE, StrictModel
+from assembly_engine.storage.contract.upstream import UpstreamAction
 
 Params = TypeVar("Params", bound=BaseModel)
 
@@ -285,6 +286,33 @@ def restore_revision(
     """A new revision with the content of ``revision`` (rules of an update)."""
     expected = expected_revision(parse_if_match(if_match), body.expected_revision if body else None)
     return engine.history.restore(caller, guid, revision, expected_revision=expected)
+
+
+class UpstreamRequest(StrictModel):
+    """An admin's choice on a vendor change (Docs/official-library.md, "Upgrades")."""
+
+    action: UpstreamAction
+    expected_revision: Annotated[int, Field(ge=1, le=limits.INT64_MAX), WHOLE] | None = None
+
+
+@router.post(
+    "/{guid:guid}/upstream",
+    response_model=AssemblyView,
+    response_model_exclude_unset=True,
+    responses=WRITE_ERRORS,
+)
+def choose_upstream(
+    guid: AssemblyId,
+    body: UpstreamRequest,
+    caller: CurrentCaller,
+    engine: Services,
+    if_match: IfMatch = None,
+) -> dict[str, Any]:
+    """Take the vendor's new version of an official assembly, or keep the local one
+    (admin with Dev Mode)."""
+    assert engine.upstream is not None  # built by EngineServices.open
+    expected = expected_revision(parse_if_match(if_match), body.expected_revision)
+    return engine.upstream.resolve(caller, guid, body.action, expected_revision=expected)
 
 
 @router.post(

@@ -21,6 +21,7 @@ from assembly_engine.services.auth import policy
 from assembly_engine.services.caller import Caller
 from assembly_engine.services.errors import InvalidInput
 from assembly_engine.storage.contract.models import AssemblyRecord, PayloadContent
+from assembly_engine.storage.contract.upstream import UPSTREAM_KEY, with_note
 
 
 def check_variables(metadata: dict[str, Any] | None) -> None:
@@ -119,6 +120,8 @@ class Editing:
                     if changes.metadata is not None:
                         merged = record.metadata
                         for key, value in changes.metadata.items():
+                            if key == UPSTREAM_KEY:  # the engine's vendor note: never from a body
+                                continue
                             if value is None:
                                 merged.pop(key, None)
                             else:
@@ -181,7 +184,7 @@ class Editing:
             "assembly.clone",
             target,
             content,
-            Details.of(source.record).renamed(name[:200]),
+            Details.of(with_note(source.record, None)).renamed(name[:200]),  # a copy has no vendor
             detail=f"cloned from {source.domain.value}: {source.record.display_name}",
         )
         return record_view(created, include_payload_guid=caller.is_admin)

@@ -12,6 +12,7 @@ from assembly_engine.services.assemblies.records import require_whole_row
 from assembly_engine.services.audit import Outcome
 from assembly_engine.services.auth import policy
 from assembly_engine.services.caller import Caller
+from assembly_engine.storage.contract.upstream import with_note
 
 
 def export_file_name(display_name: str) -> str:
@@ -28,7 +29,7 @@ def export(changes: Changes, caller: Caller, guid: str) -> tuple[dict[str, Any],
     with changes.audited(caller, "assembly.export", domain=item.domain, guid=guid):
         require_whole_row(item)
         content = changes.contents.read(item)
-    record = item.record
+    record = with_note(item.record, None)  # the vendor note is this engine's bookkeeping
     document = export_value(**record_fields(record, content))
     auditor.record(
         caller, "assembly.export", Outcome.SUCCESS, domain=item.domain, guid=guid, detail=record.display_name

@@ -41,6 +41,7 @@ from assembly_engine.storage.contract.models import (
     CachedAssembly,
     CacheEntryState,
 )
+from assembly_engine.storage.contract.upstream import UpstreamNote, with_note
 
 log = logging.getLogger("assembly_engine.history")
 
@@ -128,6 +129,23 @@ class HistoryService:
         self._worker: threading.Thread | None = None
 
     # -- reading -----------------------------------------------------------------------
+    @property
+    def changes(self) -> Changes:
+        return self._changes
+
+    @property
+    def lock(self) -> threading.Lock:
+        """Held by a use case that writes a kept revision back, so retention waits."""
+        return self._lock
+
+    def of(self, guid: str) -> History:
+        return self._history(guid)
+
+    def kept_revision(self, history: History, number: int) -> CachedAssembly | None:
+        """Revision ``number`` as a cache entry (to read its content), or None if not kept."""
+        found = next((item for item in history.revisions if item.revision == number), None)
+        return self._cached(history, found) if found is not None else None
+
     def _history(self, guid: str) -> History:
         snap, pending = self.cache.pending_history(guid)  # before the database: see above
         databases = self.databases
@@ -287,7 +305,7 @@ class HistoryService:
             now = utc_now()
 
             def change(record: AssemblyRecord) -> AssemblyRecord:
-                return new_record(
+                restored = new_record(
                     guid,
                     record.domain,
                     Details.of(old),
@@ -296,6 +314,8 @@ class HistoryService:
                     now=now,
                     since=record,
                 )
+                # The vendor note stays the current one: a restore is a local edit.
+                return with_note(restored, UpstreamNote.of(record))
 
             restored = self._changes.update(
                 caller,

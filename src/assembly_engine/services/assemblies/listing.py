@@ -32,6 +32,7 @@ from assembly_engine.storage.cache.assembly_cache import AssemblyCache
 from assembly_engine.storage.contract.models import AssemblyRecord, CachedAssembly
 from assembly_engine.storage.contract.search_terms import query_terms
 from assembly_engine.storage.contract.signatures import OfficialTrust, SignatureStatus
+from assembly_engine.storage.contract.upstream import UpstreamNote, UpstreamState
 
 LIST_CACHE_SIZE = 64
 # What rendered pages may hold in all; a page larger than a quarter of it is not kept.
@@ -51,11 +52,26 @@ class ListQuery:
     q: str | None = None
     dirty: bool | None = None
     signature: SignatureStatus | None = None  # official records with this status only
+    # official records the vendor changed or dropped: update_available | removed_upstream |
+    # deprecated | attention (any of the three)
+    upstream: str | None = None
     checks: str | None = None  # errors | clean | unchecked (services/checks)
     limit: int = 100
     offset: int = 0
     sort: str = "display_name"
     descending: bool = False
+
+
+def upstream_flags(record: AssemblyRecord, trust: OfficialTrust) -> set[str]:
+    """What the ``upstream`` filter matches an official record by (none for others)."""
+    if record.domain is not Domain.OFFICIAL:
+        return set()
+    note = UpstreamNote.of(record)
+    flags = {note.state.value} if note is not None and note.state is not UpstreamState.CURRENT else set()
+    entry = trust.entries.get(record.assembly_guid)
+    if entry is not None and entry.status == "deprecated":
+        flags.add("deprecated")
+    return flags | {"attention"} if flags else flags
 
 
 SORT_KEYS: dict[str, Callable[[AssemblyRecord], Any]] = {
@@ -76,6 +92,7 @@ class FacetParams(BaseModel):
     q: str | None = Field(default=None, max_length=limits.SEARCH_CHARS)
     dirty: bool | None = None
     signature: SignatureStatus | None = None
+    upstream: Literal["update_available", "removed_upstream", "deprecated", "attention"] | None = None
     checks: Literal["errors", "clean", "unchecked"] | None = None
 
     def to_query(self) -> ListQuery:
@@ -86,6 +103,7 @@ class FacetParams(BaseModel):
             q=self.q,
             dirty=self.dirty,
             signature=self.signature,
+            upstream=self.upstream,
             checks=self.checks,
         )
 
@@ -110,6 +128,7 @@ class ListParams(FacetParams, PageParams):
             q=self.q,
             dirty=self.dirty,
             signature=self.signature,
+            upstream=self.upstream,
             checks=self.checks,
             limit=self.limit,
             offset=self.offset,
@@ -304,6 +323,7 @@ class Listing:
             query.dirty,
             query.checks,
             query.signature,
+            query.upstream,
         )
         generation = self._generation()
         counted: dict[str, Any] | None = self._matches.get(key, generation)
@@ -320,6 +340,7 @@ class Listing:
             query.q,
             query.dirty,
             query.signature,
+            query.upstream,
             query.checks,
             query.sort,
             query.descending,
@@ -367,6 +388,9 @@ class Listing:
                 for a in items
                 if a.record.domain is Domain.OFFICIAL and trust.status_of(a.record) is query.signature
             ]
+        if query.upstream is not None:
+            trust = self._trust()
+            items = [a for a in items if query.upstream in upstream_flags(a.record, trust)]
         return items
 
     def _checks_match(self, item: CachedAssembly, wanted: str | None) -> bool:
@@ -379,7 +403,13 @@ class Listing:
 
     def _count_facets(self, query: ListQuery) -> dict[str, Any]:
         searched = self._filtered(
-            ListQuery(q=query.q, dirty=query.dirty, checks=query.checks, signature=query.signature)
+            ListQuery(
+                q=query.q,
+                dirty=query.dirty,
+                checks=query.checks,
+                signature=query.signature,
+                upstream=query.upstream,
+            )
         )
         domains = {d.value: 0 for d in Domain}
         kinds = {k.value: 0 for k in AssemblyKind}

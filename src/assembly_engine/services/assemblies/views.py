@@ -8,6 +8,7 @@ from assembly_engine.domain.types import Domain
 from assembly_engine.storage.contract.models import CachedAssembly
 from assembly_engine.storage.contract.queue_status import QueueStatus
 from assembly_engine.storage.contract.signatures import OfficialTrust
+from assembly_engine.storage.contract.upstream import UpstreamNote, without_note
 
 
 def record_view(
@@ -20,7 +21,7 @@ def record_view(
     """An assembly's columns; list items leave ``metadata`` out (include_metadata=False):
     it is free-form and can be large, and only the detail shows it. ``trust`` (the official
     library's signature state) adds ``signature`` and, for an assembly the vendor
-    deprecated, ``vendor`` to official records."""
+    deprecated, ``vendor`` to official records; every official record shows ``upstream``."""
     record, state = item.record, item.state
     view: dict[str, Any] = {
         "assembly_guid": record.assembly_guid,
@@ -43,8 +44,9 @@ def record_view(
         "updated_by": record.updated_by,
         "tags": record.tags,
     }
-    if include_metadata:
-        view["metadata"] = record.metadata
+    note = UpstreamNote.of(record) if record.domain is Domain.OFFICIAL else None
+    if include_metadata:  # the vendor note is the engine's bookkeeping, shown as ``upstream``
+        view["metadata"] = without_note(record.metadata)
     if include_payload_guid:
         view["payload_guid"] = record.payload.payload_guid
     if trust is not None and record.domain is Domain.OFFICIAL:
@@ -52,6 +54,8 @@ def record_view(
         entry = trust.entries.get(record.assembly_guid)
         if entry is not None and entry.status == "deprecated":
             view["vendor"] = {"status": entry.status, "note": entry.note, "replaced_by": entry.replaced_by}
+    if record.domain is Domain.OFFICIAL:
+        view["upstream"] = (note or UpstreamNote()).view()
     return view
 
 

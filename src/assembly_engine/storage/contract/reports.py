@@ -44,10 +44,14 @@ class SyncReport:
     rows: list[tuple[Any, ...]] = field(default_factory=list, repr=False)  # what official now holds
     reused: bool = False  # the runtime rows carried staging's stamp: only payloads were checked
     trust: OfficialTrust | None = field(default=None, repr=False)  # the signature state after it
+    # Upgrades (official/upgrade.py): records kept although the vendor dropped them, and
+    # records whose local edit was kept over a new vendor version.
+    removed_upstream: int = 0
+    update_available: int = 0
 
     @property
     def matches(self) -> bool:
-        return self.staging_count == self.runtime_count and not self.problems
+        return self.staging_count + self.removed_upstream == self.runtime_count and not self.problems
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -57,6 +61,8 @@ class SyncReport:
             "payloads_removed": self.payloads_removed,
             "problems": list(self.problems),
             "matches": self.matches,
+            "removed_upstream": self.removed_upstream,
+            "update_available": self.update_available,
             "signatures": {
                 "refused": self.trust.refused,
                 "signed_by": self.trust.signed_by,

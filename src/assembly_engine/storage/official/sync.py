@@ -14,7 +14,6 @@ back to the staging copy once persisted, so maintainers can commit them.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 from collections.abc import Sequence
 from dataclasses import replace
@@ -22,20 +21,17 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
-from assembly_engine.domain.clock import utc_now
 from assembly_engine.domain.types import DATABASE_FILES, Domain
-from assembly_engine.storage.contract.history import HistoryWrite, RevisionRow
 from assembly_engine.storage.contract.interfaces import DomainStore
 from assembly_engine.storage.contract.interfaces import PayloadStore as AnyPayloadStore
 from assembly_engine.storage.contract.models import (
-    COLUMNS,
     PAYLOAD_CHECKSUM_COLUMN,
     PAYLOAD_GUID_COLUMN,
-    REVISION_COLUMN,
     AssemblyRecord,
 )
 from assembly_engine.storage.contract.reports import SyncReport
 from assembly_engine.storage.official.trust import TrustRules, judge_staging, keep_trusted
+from assembly_engine.storage.official.upgrade import plan_upgrade
 from assembly_engine.storage.sqlite.databases import (
     ConnectionOptions,
     DomainDatabase,
@@ -100,7 +96,7 @@ def sync_official(
     """
     finish_interrupted_write(staging_root / DATABASE_FILES[Domain.OFFICIAL])  # before its identity
     rules = trust or TrustRules()
-    verdict = judge_staging(staging_root, rules)
+    verdict = judge_staging(staging_root, rules, quick=quick)
     if verdict.refused:
         rows = runtime_db.load_rows()
         return SyncReport(
@@ -130,15 +126,21 @@ def _sync(
     if quick and fingerprint is not None and runtime_db.stamp() == fingerprint:
         return _restore_missing_payloads(runtime_db.load_rows(), present, staging_payloads, runtime_payloads)
     previous_rows = runtime_db.load_rows()
-    staged, history = _with_history(
-        _load_domain(staging_root, Domain.OFFICIAL), previous_rows, runtime_db, queued
-    )
+    upgrade = plan_upgrade(_load_domain(staging_root, Domain.OFFICIAL), previous_rows, runtime_db, queued)
+    staged, history = upgrade.records, upgrade.history
+    staging_count = len(staged) - upgrade.removed_upstream
     # payload_guid -> checksum of what the runtime rows pointed at
     mirrored = {row[PAYLOAD_GUID_COLUMN]: row[PAYLOAD_CHECKSUM_COLUMN] for row in previous_rows}
     previous = set(mirrored)
     staged_rows = [r.to_row() for r in staged]
-    report = SyncReport(staging_count=len(staged), runtime_count=0, rows=staged_rows)
-    for record in staged:
+    report = SyncReport(
+        staging_count=staging_count,
+        runtime_count=0,
+        rows=staged_rows,
+        removed_upstream=upgrade.removed_upstream,
+        update_available=upgrade.update_available,
+    )
+    for record in upgrade.from_staging:  # local records kept over the vendor's need no copy
         guid = record.payload.payload_guid
         if guid in present and mirrored.get(guid) == record.payload.checksum:
             continue  # mirrored at an earlier boot; folders are write-once
@@ -166,80 +168,16 @@ def _sync(
         report.payloads_removed += 1
     report.runtime_count = runtime_db.count()
     log.info(
-        "official sync: %d staged, %d in runtime, %d payload(s) copied, %d removed",
+        "official sync: %d staged, %d in runtime, %d payload(s) copied, %d removed; "
+        "%d kept with an update available, %d kept although removed upstream",
         report.staging_count,
         report.runtime_count,
         report.payloads_copied,
         report.payloads_removed,
+        report.update_available,
+        report.removed_upstream,
     )
     return report
-
-
-def _content(row: tuple[Any, ...]) -> tuple[Any, ...]:
-    return row[:REVISION_COLUMN] + row[REVISION_COLUMN + 1 :]
-
-
-def _with_history(
-    staged: list[AssemblyRecord],
-    previous_rows: list[tuple[Any, ...]],
-    runtime_db: DomainStore,
-    queued: set[str] | frozenset[str] = frozenset(),
-) -> tuple[list[AssemblyRecord], HistoryWrite]:
-    """The records official gets from ``staged``, and the history of the change.
-
-    History survives the rebuild: a staged record whose content equals the runtime row keeps
-    that row (and its revision); a changed or new one becomes an ``official_sync`` revision
-    numbered after everything the history holds (staging may have been rebuilt from sources,
-    restarting at 1); the state it replaces is kept as a revision too. An assembly that is
-    no longer staged is recorded as deleted by ``official_sync``.
-
-    A GUID with a change still in the journal (``queued``; a crash came between the runtime
-    commit and the staging mirror) is left exactly as staged: renumbering it would make the
-    replay take the acknowledged change for an older one and skip it, and the replay, not
-    the sync, makes its next revision."""
-    if not runtime_db.history:
-        return staged, HistoryWrite()
-    now = utc_now()
-    before = {row[0]: row for row in previous_rows}
-    last = runtime_db.last_revisions()
-    deleted = {d[0] for d in runtime_db.deletions()}
-    records: list[AssemblyRecord] = []
-    revisions: list[RevisionRow] = []
-
-    def kept(row: tuple[Any, ...], action: str, at: str) -> RevisionRow:
-        return (
-            row[0],
-            int(row[REVISION_COLUMN]),
-            action,
-            json.dumps(list(row), ensure_ascii=False),
-            row[PAYLOAD_GUID_COLUMN],
-            at,
-        )
-
-    for record in staged:
-        guid = record.assembly_guid
-        old = before.get(guid)
-        if guid in queued:
-            records.append(record)
-            continue
-        if old is not None and _content(old) == _content(record.to_row()):
-            records.append(AssemblyRecord.from_row(old, Domain.OFFICIAL))
-            continue
-        if old is not None:
-            revisions.append(kept(old, "baseline", old[COLUMNS.index("updated_at")]))
-        highest = max(last.get(guid, 0), int(old[REVISION_COLUMN]) if old is not None else 0)
-        if highest:
-            record = record.evolve(revision=max(record.revision, highest + 1))
-        records.append(record)
-        revisions.append(kept(record.to_row(), "official_sync", now))
-    staged_guids = {r.assembly_guid for r in staged}
-    gone = [row for guid, row in before.items() if guid not in staged_guids and guid not in queued]
-    revisions.extend(kept(row, "baseline", row[COLUMNS.index("updated_at")]) for row in gone)
-    deletions = [
-        (row[0], int(row[REVISION_COLUMN]), now, "official_sync", json.dumps(list(row), ensure_ascii=False))
-        for row in gone
-    ]
-    return records, HistoryWrite(revisions, deletions, sorted(staged_guids & deleted))
 
 
 def _restore_missing_payloads(

@@ -8,6 +8,7 @@ runtime root at every trusted sync (and checked again against today's keys when 
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from types import MappingProxyType
 from assembly_engine.config import Settings
 from assembly_engine.storage.contract.signatures import OfficialTrust, SignaturePolicy
 from assembly_engine.storage.official.signing import (
+    MANIFEST_FILE,
     BundleCheck,
     check_bundle,
     check_signature,
@@ -28,6 +30,10 @@ log = logging.getLogger("assembly_engine.official_sync")
 
 KEPT_MANIFEST = "official-manifest.json"  # in the runtime root: the last trusted manifest
 KEPT_SIGNATURE = "official-manifest.sig"
+# In the runtime root: the identity (stat, not bytes) of the staging payloads a boot last
+# found wholly matching a trusted manifest; an equal identity lets the next boot skip
+# re-hashing them. `official verify` and an on-demand sync always hash every byte.
+VERIFIED_PAYLOADS = "official-verified-payloads"
 
 
 @dataclass(frozen=True)
@@ -55,12 +61,53 @@ class Verdict:
         return self.trust.refused
 
 
-def judge_staging(staging_root: Path, rules: TrustRules) -> Verdict:
+def payloads_identity(staging_root: Path) -> str:
+    """The manifest's bytes and every staging payload file's inode, size, modification and
+    change time: a write to any file changes its change time, which no tool sets back, so
+    an equal identity means the bytes last hashed are still the ones there."""
+    digest = hashlib.sha256()
+    manifest = staging_root / MANIFEST_FILE
+    digest.update(manifest.read_bytes() if manifest.exists() else b"")
+    payloads = staging_root / "Payloads"
+    for path in sorted(payloads.rglob("*")) if payloads.is_dir() else ():
+        info = path.lstat()
+        digest.update(
+            f"{path.relative_to(payloads)}:{info.st_ino}:{info.st_size}:{info.st_mtime_ns}:{info.st_ctime_ns}\n".encode()
+        )
+    return digest.hexdigest()
+
+
+def _check(staging_root: Path, rules: TrustRules, quick: bool) -> BundleCheck:
+    """check_bundle, skipping the payload hashes at a boot (``quick``) that finds the payloads
+    as the last boot verified them."""
+    stamp = rules.keep_in / VERIFIED_PAYLOADS if rules.keep_in is not None else None
+    identity = payloads_identity(staging_root) if stamp is not None else None  # before hashing
+    try:
+        seen = stamp.read_text() if quick and stamp is not None else None
+    except OSError:
+        seen = None
+    unchanged = seen is not None and seen == identity
+    check = check_bundle(staging_root, rules.key_paths, check_payloads=not unchanged)
+    if unchanged:
+        log.info("official signature: staging payloads unchanged since they were verified; not hashed again")
+    elif stamp is not None and identity is not None:
+        if check.ok:
+            stamp.parent.mkdir(parents=True, exist_ok=True)
+            temp = stamp.with_name(f".{stamp.name}.tmp")
+            temp.write_text(identity)
+            os.replace(temp, stamp)
+        else:
+            stamp.unlink(missing_ok=True)
+    return check
+
+
+def judge_staging(staging_root: Path, rules: TrustRules, *, quick: bool = False) -> Verdict:
     """Check the staging copy under ``rules``: refused (``require`` and not wholly trusted),
-    or the signature state the synced library will have."""
+    or the signature state the synced library will have. ``quick`` (a boot) may skip the
+    payload hashes when nothing changed since the last verified boot."""
     if rules.policy is SignaturePolicy.OFF:
         return Verdict(OfficialTrust(SignaturePolicy.OFF), None)
-    check = check_bundle(staging_root, rules.key_paths)
+    check = _check(staging_root, rules, quick)
     problems = tuple(check.problems)
     if rules.policy is SignaturePolicy.REQUIRE and not check.ok:
         kept = last_trusted(rules)

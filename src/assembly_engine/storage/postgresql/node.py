@@ -123,7 +123,7 @@ def boot_official_sync(
     # staging copy if it is trusted, else from the last trusted manifest this node kept.
 
     def unchanged() -> SyncReport:
-        trust = judge_staging(settings.staging_root, rules).trust
+        trust = judge_staging(settings.staging_root, rules, quick=True).trust
         return SyncReport(staging_count=0, runtime_count=0, reused=True, trust=trust)
 
     with official_sync_lock(pool):

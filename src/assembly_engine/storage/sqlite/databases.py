@@ -379,6 +379,7 @@ class DomainDatabase:
                 _write_history(self._conn, history)
             if stamp is not None:
                 self._set_stamp(stamp)
+            failpoints.reached("official-sync", self.path)  # a crash test's kill inside the sync
 
         self._in_transaction(purge_and_fill, f"rebuilding {self.path.name}")
 

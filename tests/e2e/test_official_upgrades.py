@@ -1,0 +1,90 @@
+"""The official upgrade in the browser (Docs/official-library.md, "Upgrades"): the admin
+banner, the grid's vendor filter, and the editor's choice with its three-way comparison.
+
+The test runs an engine of its own (v1 shipped, A edited in Dev Mode, restarted on v2 that
+changes A and drops C): the session's engine serves the shipped library, which no test
+may upgrade under the others.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from tests.e2e.support import ADMIN, dev_mode_api, sign_in
+from tests.engine_process import EngineProcess
+from tests.upgrade_support import Release, dev_mode, edit_script, install, ship_v1, ship_v2
+
+EDITED = "Write-Host 'A edited here'\n"
+
+
+@pytest.fixture
+def upgraded_engine(tmp_path: Path) -> Iterator[tuple[EngineProcess, Release]]:
+    v1 = ship_v1(tmp_path / "vendor-v1", ["A", "B", "C"])
+    v2 = ship_v2(v1, tmp_path / "vendor-v2", {"A": "Write-Host 'A v2'\n"}, ["C"])
+    home, staging = tmp_path / "home", tmp_path / "staging"
+    install(v1, staging)
+    engine = EngineProcess(home, staging).start()
+    try:
+        headers = engine.login()
+        dev_mode(engine.http, headers)
+        edit_script(engine.http, headers, v1.guid("A"), EDITED)
+        assert engine.http.post("/api/assemblies/dev-mode/write", json={}, headers=headers).status_code == 200
+        assert engine.stop() == 0
+        install(v2, staging)
+        engine = EngineProcess(home, staging).start()
+        yield engine, v2
+    finally:
+        if engine.proc is not None and engine.proc.poll() is None:
+            engine.stop()
+
+
+@pytest.fixture
+def upgrade_page(browser: Browser, upgraded_engine: tuple[EngineProcess, Release]) -> Iterator[Page]:
+    engine, _ = upgraded_engine
+    context = browser.new_context(base_url=engine.url, viewport={"width": 1440, "height": 900})
+    problems: list[str] = []
+    page = context.new_page()
+    page.on("pageerror", lambda error: problems.append(f"uncaught: {error}"))
+    yield page
+    context.close()
+    assert not problems, "\n".join(problems)
+
+
+def test_the_banner_the_filter_and_the_editor_lead_an_admin_through_an_upgrade(
+    upgrade_page: Page, upgraded_engine: tuple[EngineProcess, Release]
+) -> None:
+    page = upgrade_page
+    _, v2 = upgraded_engine
+    sign_in(page, ADMIN)
+    banner = page.get_by_test_id("upstream-banner")
+    expect(banner).to_contain_text("1 official assembly has a vendor update waiting")
+    expect(banner).to_contain_text("1 official assembly was removed by the vendor")
+    page.get_by_test_id("upstream-show").click()
+    expect(page.get_by_test_id("vendor-filter")).to_have_text("Needs attention")
+    names = page.get_by_test_id("assembly-name")
+    expect(names).to_have_count(2)
+    assert sorted(names.all_inner_texts()) == ["A", "C"]
+
+    page.get_by_test_id("vendor-filter").click()
+    page.get_by_test_id("vendor-option-removed_upstream").click()
+    expect(names).to_have_count(1)
+    expect(names.first).to_have_text("C")
+
+    page.goto(f"/assemblies/{v2.guid('A')}")
+    choice = page.get_by_test_id("upstream-choice")
+    expect(choice).to_have_attribute("data-state", "update_available")
+    expect(page.get_by_test_id("upstream-take")).to_be_disabled()  # Dev Mode first
+    assert dev_mode_api(page, True) == 200
+    page.reload()
+    page.get_by_test_id("upstream-compare").click()
+    diff = page.get_by_test_id("upstream-diff")
+    expect(diff).to_contain_text("Vendor base")
+    expect(diff).to_contain_text("New vendor version")
+    page.get_by_test_id("upstream-take").click()
+    expect(page.get_by_test_id("upstream-choice")).to_have_count(0)
+    expect(page.get_by_test_id("code-editor").locator(".cm-content")).to_have_text(re.compile("A v2"))

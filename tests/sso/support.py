@@ -3,6 +3,7 @@ over real HTTP (no browser): start at the engine, approve at the provider, come 
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import time
@@ -113,3 +114,15 @@ def browser_client() -> httpx.Client:
 def session_of(browser: httpx.Client) -> dict[str, str]:
     """Bearer headers for the session the browser's cookie holds."""
     return {"Authorization": f"Bearer {browser.cookies.get('ae_session')}"}
+
+
+def users(engine: EngineProcess) -> dict[str, dict[str, object]]:
+    """The engine's accounts by name, as an admin lists them."""
+    listed = engine.http.get("/api/users", headers=engine.login()).json()
+    items = listed["items"] if isinstance(listed, dict) else listed
+    return {u["username"]: u for u in items}
+
+
+def audit_lines(engine: EngineProcess) -> list[dict[str, object]]:
+    path = engine.home / "Logs" / "audit.log"
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]

@@ -9,10 +9,15 @@ from tests.sso.support import ProviderProcess, audit_lines, browser_client, roun
 
 def test_sign_in_options_offer_the_provider(engine: EngineProcess) -> None:
     options = engine.http.get("/api/auth/sign-in-options").json()
-    assert options == {"password_login": True, "sso": {"name": "Test IdP", "start_url": "/api/auth/oidc/start"}}
+    assert options == {
+        "password_login": True,
+        "sso": {"name": "Test IdP", "start_url": "/api/auth/oidc/start"},
+    }
 
 
-def test_first_sign_in_creates_the_user_with_the_mapped_role(engine: EngineProcess, provider: ProviderProcess) -> None:
+def test_first_sign_in_creates_the_user_with_the_mapped_role(
+    engine: EngineProcess, provider: ProviderProcess
+) -> None:
     provider.person("sub-alice", "alice", ["engine-admins", "unrelated"])
     with browser_client() as browser:
         trip = round_trip(browser, engine.url)
@@ -23,7 +28,9 @@ def test_first_sign_in_creates_the_user_with_the_mapped_role(engine: EngineProce
         assert me.json()["user"] == {"username": "alice", "role": "admin"}
         assert "ae_oidc" not in browser.cookies  # the pending sign-in is over
     assert users(engine)["alice"]["role"] == "admin"
-    assert any(e["action"] == "user.create" and "single sign-on" in str(e.get("detail")) for e in audit_lines(engine))
+    assert any(
+        e["action"] == "user.create" and "single sign-on" in str(e.get("detail")) for e in audit_lines(engine)
+    )
 
 
 def test_a_changed_group_changes_the_role_at_the_next_sign_in(
@@ -41,7 +48,9 @@ def test_a_changed_group_changes_the_role_at_the_next_sign_in(
     with browser_client() as third:
         assert round_trip(third, engine.url).answer.status_code == 303
     assert users(engine)["bob"]["role"] == "operator"
-    assert any(e["action"] == "user.update" and "role=operator" in str(e.get("detail")) for e in audit_lines(engine))
+    assert any(
+        e["action"] == "user.update" and "role=operator" in str(e.get("detail")) for e in audit_lines(engine)
+    )
 
 
 def test_no_mapped_group_is_refused_with_a_page_and_creates_nothing(
@@ -56,7 +65,9 @@ def test_no_mapped_group_is_refused_with_a_page_and_creates_nothing(
     assert "carol" not in users(engine)
 
 
-def test_losing_every_mapped_group_ends_sessions_and_tokens(engine: EngineProcess, provider: ProviderProcess) -> None:
+def test_losing_every_mapped_group_ends_sessions_and_tokens(
+    engine: EngineProcess, provider: ProviderProcess
+) -> None:
     provider.person("sub-dave", "dave", ["engine-operators"])
     with browser_client() as browser:
         assert round_trip(browser, engine.url).answer.status_code == 303
@@ -64,7 +75,9 @@ def test_losing_every_mapped_group_ends_sessions_and_tokens(engine: EngineProces
         csrf = engine.http.get("/api/auth/me", headers=session).json()
         assert csrf["user"]["username"] == "dave"
         made = engine.http.post(
-            "/api/tokens", headers=session, json={"name": "ci", "scopes": ["assemblies:read"], "expires_in_days": 1}
+            "/api/tokens",
+            headers=session,
+            json={"name": "ci", "scopes": ["assemblies:read"], "expires_in_days": 1},
         )
         assert made.status_code == 201, made.text
         token = {"Authorization": f"Bearer {made.json()['token']}"}
@@ -106,7 +119,9 @@ def test_another_provider_identity_with_the_same_username_is_refused(
     assert users(engine)["frank"]["role"] == "operator"
 
 
-def test_an_sso_account_cannot_sign_in_with_a_password(engine: EngineProcess, provider: ProviderProcess) -> None:
+def test_an_sso_account_cannot_sign_in_with_a_password(
+    engine: EngineProcess, provider: ProviderProcess
+) -> None:
     provider.person("sub-gina", "gina", ["helpdesk"])
     with browser_client() as browser:
         assert round_trip(browser, engine.url).answer.status_code == 303

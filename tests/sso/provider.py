@@ -70,7 +70,8 @@ class Provider:
         if query.get("client_id") != self.client_id or query.get("code_challenge_method") != "S256":
             return f"{redirect}?{urlencode({'error': 'invalid_request', 'state': query.get('state', '')})}"
         if self.mode == "error":
-            return f"{redirect}?{urlencode({'error': 'access_denied', 'error_description': 'Denied by the test', 'state': query['state']})}"
+            refusal = {"error": "access_denied", "error_description": "Denied", "state": query["state"]}
+            return f"{redirect}?{urlencode(refusal)}"
         now = int(time.time())
         fresh = query.get("max_age") == "0" or query.get("prompt") == "login"
         with self.lock:

@@ -174,8 +174,8 @@ def handler_for(provider: Provider) -> type[BaseHTTPRequestHandler]:
                     provider.person.update(control.get("person", {}))
                     provider.mode = control.get("mode", provider.mode)
                     provider.delay = float(control.get("delay", provider.delay))
-                    if control.get("forget_session"):
-                        provider.auth_time = None
+                    if "auth_time" in control:  # when the provider's session began
+                        provider.auth_time = control["auth_time"]
                 self._send(200, b"{}")
             else:
                 self._send(404, b'{"error": "not_found"}')

@@ -90,6 +90,8 @@ def _who(auth: RequestAuth, engine: EngineServices) -> dict[str, Any]:
         "user": {"username": actor.username, "role": actor.role.value},
         "dev_mode": engine.accounts.dev_mode_state(auth.caller, auth.session),
     }
+    if engine.sso is not None:
+        result["sso"] = engine.accounts.users.sso_marker_of(actor.username) is not None
     if auth.token:
         result["csrf_token"] = engine.sessions.csrf_token_for(auth.token)
     return result

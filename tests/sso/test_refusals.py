@@ -10,6 +10,7 @@ import pytest
 
 from tests.engine_process import EngineProcess, free_port
 from tests.sso.support import (
+    CLIENT_SECRET,
     ProviderProcess,
     audit_lines,
     browser_client,
@@ -140,3 +141,24 @@ def test_start_and_callback_without_sso_configured_are_404(tmp_path: Path) -> No
         assert options == {"password_login": True, "sso": None}
     finally:
         engine.stop()
+
+
+def test_no_secret_reaches_any_log(engine: EngineProcess, provider: ProviderProcess) -> None:
+    """After this module's sign-ins and refusals: no client secret, authorization code,
+    state, ID token, start cookie or session token in engine.log, the console or audit.log."""
+    provider.person("sub-quiet", "quiet-quinn", ["engine-operators"])
+    with browser_client() as browser:
+        trip = round_trip(browser, engine.url)
+        assert trip.answer.status_code == 303
+        session = str(browser.cookies.get("ae_session"))
+    query = dict(part.split("=", 1) for part in trip.callback_url.split("?", 1)[1].split("&"))
+    secrets = [CLIENT_SECRET, query["code"], query["state"], session, str(trip.pending_cookie)]
+    logs = {
+        "engine.log": (engine.home / "Logs" / "engine.log").read_text(errors="replace"),
+        "audit.log": (engine.home / "Logs" / "audit.log").read_text(errors="replace"),
+        "console": engine.log_path.read_text(errors="replace"),
+    }
+    for name, text in logs.items():
+        for secret in secrets:
+            assert secret not in text, f"a secret ({secret[:6]}…) is in {name}"
+        assert "eyJ" not in text, f"something like a JWT is in {name}"

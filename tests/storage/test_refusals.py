@@ -24,6 +24,7 @@ INTERNAL = {
     "assembly_engine.services.assemblies.legacy.checks.InvalidDocument",  # and its kinds
     "assembly_engine.services.request_bodies.NotJsonValue",
     "assembly_engine.storage.postgresql.write_queue._InDoubt",  # settled by commit_doubt
+    "assembly_engine.services.auth.oidc_provider._UnknownKey",  # fetch the JWKS again, or refuse
 }
 
 

@@ -144,7 +144,7 @@ async def oidc_callback(request: Request, engine: Services) -> Response:
 @router.post(
     "/oidc/dev-mode",
     response_model=ProviderRedirect,
-    responses=error_responses(401, 403, 404, 415, 422, 503),
+    responses=error_responses(400, 401, 403, 404, 415, 422, 503),
 )
 async def oidc_dev_mode(
     body: Annotated[DevModeReauth, Body()],

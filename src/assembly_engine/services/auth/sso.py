@@ -136,13 +136,15 @@ class SingleSignOn:
         try:
             return await self._finish(pending, callback, address)
         except EngineError as exc:
-            detail = f"single sign-on: {exc.message}"
+            said = exc.detail if isinstance(exc, SignInRefused) and exc.detail else exc.message
+            user = exc.user if isinstance(exc, SignInRefused) else None
             await run_in_threadpool(
                 self._accounts.auditor.record,
                 Caller(None, address=address),
                 action,
                 Outcome.DENIED,
-                detail=detail,
+                user=user,
+                detail=f"single sign-on: {said}",
             )
             raise
 

@@ -23,10 +23,20 @@ from assembly_engine.storage.contract.interfaces import EngineStore
 class SignInRefused(EngineError):
     """A sign-in (or Dev Mode re-authentication) the engine refuses, with its status."""
 
-    def __init__(self, message: str, status: int = 403, code: str = "forbidden") -> None:
+    def __init__(
+        self,
+        message: str,
+        status: int = 403,
+        code: str = "forbidden",
+        *,
+        user: str | None = None,
+        detail: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
+        self.user = user  # the account it concerns, for the audit entry
+        self.detail = detail  # what the audit entry says, when not the message
 
 
 def _groups(raw: str) -> frozenset[str]:
@@ -106,7 +116,8 @@ class SsoAccounts:
         if users.sso_marker_of(username) != sso_marker(self._config.issuer, identity.subject):
             raise SignInRefused(
                 f"An engine account named '{username}' already exists and is not yours at the provider "
-                "(a password account, or another person's). Ask an administrator to rename or remove it."
+                "(a password account, or another person's). Ask an administrator to rename or remove it.",
+                user=username,
             )
         return user
 
@@ -116,17 +127,12 @@ class SsoAccounts:
         role = self._config.role_for(identity.claims)
         if role is None:
             ended = self._end_everything(username) if user is not None else ""
-            self._accounts.auditor.record(
-                Caller(None, address=address),
-                "login",
-                Outcome.DENIED,
-                user=username,
-                detail=f"single sign-on: in no mapped group{ended}",
-            )
             raise SignInRefused(
                 f"You are '{username}' at the provider, but in none of the groups this engine maps to a "
                 f"role (claim '{self._config.groups_claim}'). Ask your administrator to add you to the "
-                "engine's admin or operator group."
+                "engine's admin or operator group.",
+                user=username,
+                detail=f"in no mapped group{ended}",
             )
         users = self._accounts.users
         engine = Caller(None, address=address)
@@ -141,7 +147,9 @@ class SsoAccounts:
                     detail=f"{username} as {role.value} by single sign-on",
                 )
             elif user.disabled:
-                raise SignInRefused(f"The engine account '{username}' is disabled; ask an administrator.")
+                raise SignInRefused(
+                    f"The engine account '{username}' is disabled; ask an administrator.", user=username
+                )
             elif user.role is not role:
                 user = users.set_role(username, role)
                 self._accounts.auditor.record(

@@ -122,6 +122,48 @@ class Settings:
         "ENGINE_TOKEN_MAX_DAYS",
         "longest lifetime, in days, of an API token (POST /api/tokens)",
     )
+    oidc_issuer: str | None = setting(
+        None,
+        "ENGINE_OIDC_ISSUER",
+        "OpenID Connect provider (its issuer URL); set with the client and groups to offer single sign-on",
+    )
+    oidc_client_id: str | None = setting(
+        None, "ENGINE_OIDC_CLIENT_ID", "the engine's client id at the provider"
+    )
+    oidc_client_secret: str | None = setting(
+        None, "ENGINE_OIDC_CLIENT_SECRET", "the engine's client secret at the provider", secret=True
+    )
+    oidc_groups_claim: str = setting(
+        "groups", "ENGINE_OIDC_GROUPS_CLAIM", "ID token claim that lists the person's groups"
+    )
+    oidc_admin_groups: str = setting(
+        "", "ENGINE_OIDC_ADMIN_GROUPS", "comma-separated groups whose members sign in as admin"
+    )
+    oidc_operator_groups: str = setting(
+        "", "ENGINE_OIDC_OPERATOR_GROUPS", "comma-separated groups whose members sign in as operator"
+    )
+    oidc_username_claim: str = setting(
+        "preferred_username", "ENGINE_OIDC_USERNAME_CLAIM", "ID token claim that names the engine account"
+    )
+    oidc_provider_name: str = setting(
+        "single sign-on", "ENGINE_OIDC_PROVIDER_NAME", 'shown on the sign-in page as "Sign in with …"'
+    )
+    oidc_redirect_url: str | None = setting(
+        None,
+        "ENGINE_OIDC_REDIRECT_URL",
+        "callback URL registered at the provider (default: this engine's /api/auth/oidc/callback as reached)",
+    )
+    oidc_timeout_seconds: float = setting(
+        10.0, "ENGINE_OIDC_TIMEOUT_SECONDS", "time limit of each call to the provider"
+    )
+    password_login: bool = setting(
+        True,
+        "ENGINE_PASSWORD_LOGIN",
+        "off: only ENGINE_BREAK_GLASS_ADMIN signs in with a password (needs single sign-on)",
+    )
+    break_glass_admin: str | None = setting(
+        None, "ENGINE_BREAK_GLASS_ADMIN", "the one admin who keeps password sign-in when it is off"
+    )
     import_max_bytes: int = setting(
         32 * 1024 * 1024,
         "ENGINE_IMPORT_MAX_BYTES",
@@ -259,6 +301,28 @@ class Settings:
                 "ENGINE_CHECK_TIMEOUT_SECONDS and ENGINE_CHECK_SWEEP_SECONDS must be above 0, "
                 "ENGINE_CHECK_MEMORY_MB at least 64 "
                 "and ENGINE_CHECK_WORKERS at least 1"
+            )
+
+        self._check_sign_in()
+
+    def _check_sign_in(self) -> None:
+        oidc = (self.oidc_issuer, self.oidc_client_id, self.oidc_client_secret)
+        if any(oidc) and not all(oidc):
+            raise ValueError(
+                "single sign-on needs ENGINE_OIDC_ISSUER, ENGINE_OIDC_CLIENT_ID and "
+                "ENGINE_OIDC_CLIENT_SECRET together"
+            )
+        if self.oidc_issuer and not (self.oidc_admin_groups.strip() or self.oidc_operator_groups.strip()):
+            raise ValueError(
+                "ENGINE_OIDC_ADMIN_GROUPS or ENGINE_OIDC_OPERATOR_GROUPS must name at least one group: "
+                "without a mapped group nobody could sign in"
+            )
+        if self.oidc_timeout_seconds <= 0:
+            raise ValueError("ENGINE_OIDC_TIMEOUT_SECONDS must be above 0")
+        if not self.password_login and not (self.oidc_issuer and self.break_glass_admin):
+            raise ValueError(
+                "ENGINE_PASSWORD_LOGIN=off needs single sign-on (ENGINE_OIDC_ISSUER…) and "
+                "ENGINE_BREAK_GLASS_ADMIN, the admin who keeps a password"
             )
 
     @property

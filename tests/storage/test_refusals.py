@@ -27,6 +27,7 @@ INTERNAL = {
     # A check process's end, told in the check's answer (timed_out, failed) by runner.py.
     "assembly_engine.services.checks.processes.TimedOut",
     "assembly_engine.services.checks.workers.WorkerEnded",
+    "assembly_engine.services.auth.oidc_provider._UnknownKey",  # fetch the JWKS again, or refuse
 }
 
 

@@ -82,7 +82,7 @@ export default function App() {
           setStatus("signedOut");
           return;
         }
-        setUser(current.user);
+        setUser({ ...current.user, sso: Boolean(current.sso) });
         setDevMode(current.dev_mode);
         setStatus("signedIn");
       })

@@ -148,6 +148,7 @@ export const Auth = {
   session: () => api("/api/auth/session"),
   login: (username, password) => api("/api/auth/login", { method: "POST", body: { username, password } }),
   logout: () => api("/api/auth/logout", { method: "POST" }),
+  signInOptions: () => api("/api/auth/sign-in-options"),
 };
 
 export const Tokens = {
@@ -162,6 +163,8 @@ export const DevMode = {
   enable: (password, reason) =>
     api("/api/assemblies/dev-mode/switch", { method: "POST", body: { enabled: true, password, reason } }),
   disable: () => api("/api/assemblies/dev-mode/switch", { method: "POST", body: { enabled: false } }),
+  // Single sign-on accounts: the engine answers the provider's URL to confirm there.
+  reauthenticate: (reason) => api("/api/auth/oidc/dev-mode", { method: "POST", body: { reason } }),
   flush: () => api("/api/assemblies/dev-mode/write", { method: "POST", body: {} }),
 };
 

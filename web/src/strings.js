@@ -14,6 +14,10 @@ const S = {
     password: "Password",
     submit: "Sign in",
     working: "Signing in…",
+    withProvider: (name) => `Sign in with ${name}`,
+    or: "or",
+    breakGlass: "Administrator sign-in with a password",
+    passwordOff: "Password sign-in is kept for the break-glass administrator only.",
     ended: {
       account_disabled: "You were signed out because an administrator disabled your account. Ask an administrator to enable it again.",
       expired: "Your session expired. Sign in again to continue.",
@@ -192,6 +196,9 @@ const S = {
     password: "Password",
     reason: "Reason",
     enable: "Enable",
+    ssoText:
+      "Dev Mode lets you write to the Official and Community domains for a limited time. Say why; your sign-in provider then asks you to confirm who you are.",
+    ssoContinue: "Continue at the provider",
     disable: "Disable Dev Mode",
     banner: "Dev Mode is on: writes to Official and Community are allowed.",
     endsIn: "Ends in",

@@ -46,6 +46,7 @@ class Who(Answer):
     user: UserRef
     dev_mode: DevModeState
     csrf_token: str | None = None
+    sso: bool | None = None  # the account signs in at the OpenID Connect provider
 
 
 class SessionState(Answer):
@@ -56,6 +57,7 @@ class SessionState(Answer):
     user: UserRef | None = None
     dev_mode: DevModeState | None = None
     csrf_token: str | None = None
+    sso: bool | None = None
 
 
 class SignedOut(Answer):

@@ -36,6 +36,8 @@ ERROR_STATUS: dict[str, int] = {
     "database_busy": 503,
     "storage_error": 503,
     "storage_unavailable": 503,
+    "sso_refused": 401,  # the sign-in provider or its ID token refuses (Docs/tokens-and-sso.md)
+    "sso_unavailable": 503,  # the sign-in provider is down, slow or answers nonsense
 }
 _CODE_FOR_STATUS: dict[int, str] = {}
 for _code, _status in ERROR_STATUS.items():

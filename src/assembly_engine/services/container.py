@@ -22,6 +22,7 @@ from assembly_engine.services.auth.api_tokens import TokenService
 from assembly_engine.services.auth.dev_mode import DevModeService
 from assembly_engine.services.auth.sessions import SessionService
 from assembly_engine.services.auth.sign_in import SignInLanes
+from assembly_engine.services.auth.sso import SingleSignOn, build_single_sign_on
 from assembly_engine.services.auth.throttle import PasswordGate, PasswordThrottle
 from assembly_engine.services.auth.users import UserService
 from assembly_engine.services.caller import Caller
@@ -88,6 +89,7 @@ class EngineServices:
     orphans: OrphanSweeper | None = None
     upstream: UpstreamChoice | None = None  # the choice on a vendor change (official upgrades)
     sign_in_lanes: SignInLanes = field(default_factory=SignInLanes)  # awaited sign-ins
+    sso: SingleSignOn | None = None  # OpenID Connect, when ENGINE_OIDC_ISSUER is set
 
     @classmethod
     def open(
@@ -157,7 +159,17 @@ class EngineServices:
                     detail="refused at boot, the last good official library serves: "
                     + "; ".join(trust.problems),
                 )
+            accounts = AccountService(
+                users,
+                sessions,
+                dev_mode,
+                passwords,
+                auditor,
+                store.secret("audit-names"),
+                password_only_for=None if settings.password_login else settings.break_glass_admin,
+            )
             return cls(
+                sso=build_single_sign_on(settings, accounts, store),
                 settings=settings,
                 storage=storage,
                 store=store,
@@ -169,9 +181,7 @@ class EngineServices:
                 audit=audit,
                 assemblies=assemblies,
                 history=history,
-                accounts=AccountService(
-                    users, sessions, dev_mode, passwords, auditor, store.secret("audit-names")
-                ),
+                accounts=accounts,
                 maintenance=MaintenanceService(storage, storage.backend.maintenance(), auditor),
                 tokens=TokenService(store, auditor, settings.token_max_days),
                 cli_token=secrets.token_urlsafe(32),

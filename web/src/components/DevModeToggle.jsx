@@ -36,11 +36,19 @@ export default function DevModeToggle() {
     setError(null);
   };
 
+  // A single sign-on account has no password: the provider confirms who they are.
+  const sso = Boolean(session.user?.sso);
+
   const enable = async (event) => {
     event.preventDefault();
     setBusy(true);
     setError(null);
     try {
+      if (sso) {
+        const { url } = await DevMode.reauthenticate(reason);
+        window.location.assign(url);
+        return;
+      }
       session.setDevMode(await DevMode.enable(password, reason));
       close();
     } catch (err) {
@@ -69,12 +77,13 @@ export default function DevModeToggle() {
         <form onSubmit={enable}>
           <DialogTitle>{S.devMode.dialogTitle}</DialogTitle>
           <DialogContent>
-            <DialogContentText sx={{ mb: 2 }}>{S.devMode.dialogText}</DialogContentText>
+            <DialogContentText sx={{ mb: 2 }}>{sso ? S.devMode.ssoText : S.devMode.dialogText}</DialogContentText>
             {error && (
               <Alert severity="error" sx={{ mb: 2 }} data-testid="dev-mode-error">
                 {error}
               </Alert>
             )}
+            {!sso && (
             <TextField
               label={S.devMode.password}
               type="password"
@@ -87,20 +96,22 @@ export default function DevModeToggle() {
               margin="dense"
               name="dev-mode-password"
             />
+            )}
             <TextField
               label={S.devMode.reason}
               value={reason}
               onChange={(e) => setReason(e.target.value)}
               fullWidth
               required
+              autoFocus={sso}
               margin="dense"
               name="dev-mode-reason"
             />
           </DialogContent>
           <DialogActions>
             <Button onClick={close}>{S.dialogs.cancel}</Button>
-            <Button type="submit" variant="contained" color="warning" disabled={busy || !password || !reason.trim()}>
-              {S.devMode.enable}
+            <Button type="submit" variant="contained" color="warning" disabled={busy || (!sso && !password) || !reason.trim()}>
+              {sso ? S.devMode.ssoContinue : S.devMode.enable}
             </Button>
           </DialogActions>
         </form>

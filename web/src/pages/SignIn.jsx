@@ -1,4 +1,4 @@
-import { useState } from "react";
+import { useEffect, useState } from "react";
 import Box from "@mui/material/Box";
 import Paper from "@mui/material/Paper";
 import Typography from "@mui/material/Typography";
@@ -10,12 +10,28 @@ import DarkModeIcon from "@mui/icons-material/DarkMode";
 import LightModeIcon from "@mui/icons-material/LightMode";
 import S from "../strings.js";
 import { Auth } from "../api.js";
+import SsoSignIn from "../components/SsoSignIn.jsx";
 
 export default function SignIn({ onSignedIn, mode, onToggleMode, ended }) {
   const [username, setUsername] = useState("");
   const [password, setPassword] = useState("");
   const [error, setError] = useState(null);
   const [busy, setBusy] = useState(false);
+  // What the engine offers: password sign-in, single sign-on, or both (null until known).
+  const [options, setOptions] = useState(null);
+  const [breakGlass, setBreakGlass] = useState(false);
+
+  useEffect(() => {
+    let cancelled = false;
+    Auth.signInOptions()
+      .then((answer) => !cancelled && setOptions(answer))
+      .catch(() => !cancelled && setOptions({ password_login: true, sso: null }));
+    return () => {
+      cancelled = true;
+    };
+  }, []);
+
+  const passwordForm = !options || options.password_login || breakGlass;
 
   const submit = async (event) => {
     event.preventDefault();
@@ -60,6 +76,19 @@ export default function SignIn({ onSignedIn, mode, onToggleMode, ended }) {
             {error}
           </Alert>
         )}
+        <SsoSignIn option={options?.sso} showDivider={passwordForm} />
+        {!passwordForm && (
+          <Button fullWidth size="small" onClick={() => setBreakGlass(true)} data-testid="break-glass">
+            {S.signIn.breakGlass}
+          </Button>
+        )}
+        {passwordForm && options && !options.password_login && (
+          <Alert severity="info" sx={{ mb: 1 }}>
+            {S.signIn.passwordOff}
+          </Alert>
+        )}
+        {passwordForm && (
+          <>
         <TextField
           label={S.signIn.username}
           name="username"
@@ -68,7 +97,7 @@ export default function SignIn({ onSignedIn, mode, onToggleMode, ended }) {
           onChange={(e) => setUsername(e.target.value)}
           fullWidth
           required
-          autoFocus
+          autoFocus={!options?.sso}
           margin="normal"
         />
         <TextField
@@ -82,9 +111,11 @@ export default function SignIn({ onSignedIn, mode, onToggleMode, ended }) {
           required
           margin="normal"
         />
-        <Button type="submit" variant="contained" fullWidth size="large" sx={{ mt: 2 }} disabled={busy}>
+        <Button type="submit" variant={options?.sso ? "outlined" : "contained"} fullWidth size="large" sx={{ mt: 2 }} disabled={busy}>
           {busy ? S.signIn.working : S.signIn.submit}
         </Button>
+          </>
+        )}
       </Paper>
     </Box>
   );

@@ -18,6 +18,7 @@ from assembly_engine.api.deps import (
     client_address,
 )
 from assembly_engine.api.errors import error_responses
+from assembly_engine.services.auth.accounts import SignedIn as SignedInUser
 from assembly_engine.services.auth.sign_in import sign_in
 from assembly_engine.services.container import EngineServices
 from assembly_engine.services.request_bodies import StrictModel
@@ -30,7 +31,7 @@ class LoginBody(StrictModel):
     password: Annotated[str, Field(min_length=1, max_length=1024)]
 
 
-@router.post("/login", response_model=LoggedIn, responses=error_responses(400, 401, 415, 422, 429, 503))
+@router.post("/login", response_model=LoggedIn, responses=error_responses(400, 401, 403, 415, 422, 429, 503))
 async def login(
     body: Annotated[LoginBody, Body()], request: Request, response: Response, engine: Services
 ) -> dict[str, Any]:
@@ -38,6 +39,19 @@ async def login(
     signed_in = await sign_in(
         engine.accounts, engine.sign_in_lanes, body.username, body.password, client_address(request)
     )
+    max_age = set_session_cookies(request, response, engine, signed_in)
+    return {
+        "user": {"username": signed_in.user.username, "role": signed_in.user.role.value},
+        "token": signed_in.token,
+        "csrf_token": signed_in.csrf_token,
+        "expires_in": max_age,
+    }
+
+
+def set_session_cookies(
+    request: Request, response: Response, engine: EngineServices, signed_in: SignedInUser
+) -> int:
+    """The session and CSRF cookies of a new sign-in; returns their lifetime in seconds."""
     max_age = int(engine.settings.session_ttl_seconds)
     secure = request.url.scheme == "https"
     response.set_cookie(
@@ -58,12 +72,7 @@ async def login(
         secure=secure,
         path="/",
     )
-    return {
-        "user": {"username": signed_in.user.username, "role": signed_in.user.role.value},
-        "token": signed_in.token,
-        "csrf_token": signed_in.csrf_token,
-        "expires_in": max_age,
-    }
+    return max_age
 
 
 @router.post("/logout", response_model=SignedOut, responses=error_responses(401, 403))
@@ -81,6 +90,8 @@ def _who(auth: RequestAuth, engine: EngineServices) -> dict[str, Any]:
         "user": {"username": actor.username, "role": actor.role.value},
         "dev_mode": engine.accounts.dev_mode_state(auth.caller, auth.session),
     }
+    if engine.sso is not None:
+        result["sso"] = engine.accounts.users.sso_marker_of(actor.username) is not None
     if auth.token:
         result["csrf_token"] = engine.sessions.csrf_token_for(auth.token)
     return result

@@ -80,7 +80,11 @@ class AccountService:
         passwords: PasswordGate,
         auditor: Auditor,
         name_key: bytes,
+        *,
+        password_only_for: str | None = None,
     ) -> None:
+        # ENGINE_PASSWORD_LOGIN=off: the one break-glass admin who still signs in with a password.
+        self.password_only_for = password_only_for
         self.users = users
         self.sessions = sessions
         self.dev_mode = dev_mode
@@ -96,6 +100,7 @@ class AccountService:
 
     # -- sessions ----------------------------------------------------------------------
     def login(self, username: str, password: str, address: str | None) -> SignedIn:
+        self.check_password_sign_in_open(username, address)
         try:
             user = self.passwords.authenticate(username, password, address)
         except TooManyAttempts as exc:
@@ -104,6 +109,25 @@ class AccountService:
         except InvalidCredentials as exc:
             self.sign_in_failed(username, address, exc)
         return self.open_session(user)
+
+    def check_password_sign_in_open(self, username: str, address: str | None) -> None:
+        """With password sign-in switched off, refuse everyone but the break-glass admin
+        before any password is checked."""
+        only = self.password_only_for
+        if only is None or username.casefold() == only.casefold():
+            return
+        self.auditor.record(
+            Caller(None, address=address),
+            "login",
+            Outcome.DENIED,
+            user=self.logged_name(username),
+            detail="password sign-in is switched off (single sign-on only)",
+        )
+        raise denied(
+            "forbidden",
+            'Password sign-in is switched off on this engine: use "Sign in with" the single sign-on '
+            "provider. Only the break-glass administrator signs in with a password.",
+        )
 
     # The parts of a sign-in, also used by the awaited one (sign_in.py).
     def sign_in_refused(self, username: str, address: str | None, exc: TooManyAttempts) -> None:
@@ -126,10 +150,14 @@ class AccountService:
         )
         raise denied("unauthorized", exc.message) from None
 
-    def open_session(self, user: User) -> SignedIn:
+    def open_session(self, user: User, *, address: str | None = None, detail: str | None = None) -> SignedIn:
         token, session = self.sessions.create(user.username)
-        caller = Caller(policy.Actor(user.username, user.role, False), audit_session_id(session.token_hash))
-        self.auditor.record(caller, "login", Outcome.SUCCESS)
+        caller = Caller(
+            policy.Actor(user.username, user.role, False),
+            audit_session_id(session.token_hash),
+            address=address,
+        )
+        self.auditor.record(caller, "login", Outcome.SUCCESS, detail=detail)
         return SignedIn(user, token, self.sessions.csrf_token_for(token), session)
 
     def logout(self, caller: Caller, token: str | None) -> None:
@@ -204,6 +232,15 @@ class AccountService:
         self.auditor.require(policy.may_toggle_dev_mode(caller.actor), caller, action)
         if session is None:
             raise InvalidInput("Dev Mode belongs to a signed-in session; the local CLI always has it.")
+        if enabled and caller.actor is not None and self.users.sso_marker_of(caller.actor.username):
+            self.auditor.record(
+                caller, action, Outcome.DENIED, detail="single sign-on account: password re-check refused"
+            )
+            raise denied(
+                "forbidden",
+                "Your account signs in at the single sign-on provider and has no password: switch Dev Mode "
+                "on through the provider (POST /api/auth/oidc/dev-mode, or the web UI's Dev Mode switch).",
+            )
         if not enabled:
             state = self.dev_mode.disable(session)
             self.auditor.record(caller, action, Outcome.SUCCESS, detail=reason)

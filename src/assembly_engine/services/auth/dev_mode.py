@@ -100,6 +100,19 @@ class DevModeService:
         cleaned = validate_reason(reason)
         if not self._passwords.verify(session.username, password, address):
             raise InvalidCredentials("Wrong password; Dev Mode stays off.")
+        return self._switch_on(session, cleaned)
+
+    def enable_reauthenticated(self, session: Session, reason: str) -> DevModeState:
+        """Switch Dev Mode on after the person proved who they are at the sign-in provider
+        just now (services/auth/sso.py checked the fresh authentication)."""
+        user = self._users.get(session.username)
+        if user is None or user.disabled:
+            raise InvalidSession()
+        if user.role is not Role.ADMIN:
+            raise NotAdmin()
+        return self._switch_on(session, validate_reason(reason))
+
+    def _switch_on(self, session: Session, cleaned: str) -> DevModeState:
         now = self._clock()
         until = now + self._ttl
         if not self._store.set_dev_mode(session.token_hash, until, cleaned, now):

@@ -65,6 +65,8 @@ async def sign_in(
 ) -> SignedIn:
     """The awaited form of :meth:`AccountService.login` (same outcomes, same audit)."""
     gate = accounts.passwords
+    if accounts.password_only_for is not None:
+        await run_in_threadpool(accounts.check_password_sign_in_open, username, address)
     try:
         attempt, reserved = await run_in_threadpool(_start, accounts, username, address)
         try:

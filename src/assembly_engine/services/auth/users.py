@@ -6,6 +6,7 @@ No HTTP here. The API and the CLI both call :class:`UserService`; every failure 
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import secrets
@@ -52,6 +53,18 @@ class User:
     disabled: bool
     created_at: str
     updated_at: str
+    sso: bool = False  # signs in at the OpenID Connect provider, has no password
+
+
+# Instead of a password hash, an account made by single sign-on stores this prefix and a
+# hash of the provider's (issuer, subject): no password verifies against it, and the next
+# sign-in proves it is the same person at the provider, whatever their username claim.
+SSO_MARKER_PREFIX = "oidc:"
+
+
+def sso_marker(issuer: str, subject: str) -> str:
+    digest = hashlib.sha256(f"{issuer}\n{subject}".encode("utf-8", "surrogatepass")).hexdigest()
+    return SSO_MARKER_PREFIX + digest
 
 
 # -- errors --------------------------------------------------------------------------------
@@ -132,6 +145,7 @@ def _user(row: UserRow) -> User:
         disabled=row.disabled,
         created_at=row.created_at,
         updated_at=row.updated_at,
+        sso=row.password_hash.startswith(SSO_MARKER_PREFIX),
     )
 
 
@@ -204,6 +218,22 @@ class UserService:
         if not self._store.insert_user(username, password_hash, checked_role.value, self._now()):
             raise UserExists(f"A user named '{username}' already exists.")
         return self._require(username)
+
+    def create_sso(self, username: str, marker: str, role: Role) -> User:
+        """An account of single sign-on: no password, only the provider's marker."""
+        validate_username(username)
+        if username.casefold() in RESERVED_USERNAMES:
+            raise InvalidUsername(f"'{username}' is reserved for the engine itself.")
+        if not self._store.insert_user(username, marker, role.value, self._now()):
+            raise UserExists(f"A user named '{username}' already exists.")
+        return self._require(username)
+
+    def sso_marker_of(self, username: str) -> str | None:
+        """The stored provider marker of an SSO account; None for a password account."""
+        row = self._lookup(username)
+        if row is None or not row.password_hash.startswith(SSO_MARKER_PREFIX):
+            return None
+        return row.password_hash
 
     def set_role(self, username: str, role: Role | str) -> User:
         checked_role = _role(role)

@@ -1,0 +1,53 @@
+"""Single sign-on in Debian's chromium: the sign-in page's "Sign in with …", the round
+trip through the test provider, Dev Mode re-authentication and a refusal page."""
+
+from __future__ import annotations
+
+import os
+import re
+
+from playwright.sync_api import expect, sync_playwright
+
+from tests.engine_process import EngineProcess
+from tests.sso.support import ProviderProcess
+from tests.support import in_own_thread
+
+CHROMIUM = os.environ.get("AE_E2E_CHROMIUM", "/usr/bin/chromium")
+WAIT = 60_000  # ms: the machine is shared and slow at times; nothing here is a timing claim
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
+
+
+def test_sign_in_dev_mode_and_refusal_in_chromium(engine: EngineProcess, provider: ProviderProcess) -> None:
+    def scenario() -> None:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+            try:
+                page = browser.new_context().new_page()
+                provider.person("sub-hanna", "hanna", ["engine-admins"])
+                page.goto(engine.url)
+                button = page.get_by_test_id("sso-sign-in")
+                expect(button).to_have_text("Sign in with Test IdP", timeout=WAIT)
+                button.click()
+                expect(page.get_by_test_id("user-name")).to_have_text("hanna", timeout=WAIT)
+                expect(page.get_by_test_id("user-role")).to_have_text(re.compile("admin", re.I), timeout=WAIT)
+
+                page.get_by_test_id("dev-mode-switch").click()
+                expect(page.locator("input[name=dev-mode-reason]")).to_be_visible(timeout=WAIT)
+                expect(page.locator("input[name=dev-mode-password]")).to_have_count(0, timeout=WAIT)
+                page.locator("input[name=dev-mode-reason]").fill("browser test")
+                page.get_by_role("button", name="Continue at the provider").click()
+                expect(page).to_have_url(re.compile(r"dev_mode=on"), timeout=WAIT)
+                expect(page.get_by_test_id("dev-mode-switch")).to_be_checked(timeout=WAIT)
+
+                other = browser.new_context().new_page()
+                provider.person("sub-ivo", "ivo", ["sales"])
+                other.goto(engine.url)
+                other.get_by_test_id("sso-sign-in").click()
+                expect(other.locator("h1")).to_have_text("Sign-in refused", timeout=WAIT)
+                expect(other.locator("#sso-error")).to_contain_text("none of the groups", timeout=WAIT)
+                other.get_by_role("link", name="Back to the sign-in page").click()
+                expect(other.get_by_test_id("sso-sign-in")).to_be_visible(timeout=WAIT)
+            finally:
+                browser.close()
+
+    in_own_thread(scenario)

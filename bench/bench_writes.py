@@ -170,7 +170,8 @@ def run(ctx: Context) -> list[Result]:
                 f"acknowledged, {stored:,} stored (in flight at the end count as stored); "
                 f"errors {mine.errors}; {mine.tool}",
                 f"engine CPU per acknowledged write {cpu_ms:.2f} ms (/proc, user + system, every "
-                f"thread, over the engine's load runs; {loop_ms:.2f} ms of it on the event loop); load average {loads[0]} -> {loads[1]}",
+                f"thread, over the engine's load runs; {loop_ms:.2f} ms of it on the event loop); "
+                f"load average {loads[0]} -> {loads[1]}",
                 f"journal with {ctx.connections} threads grouping commits: "
                 f"{grouped / grouped_elapsed:,.0f}/s (group commit ceiling on this disk)",
             ],

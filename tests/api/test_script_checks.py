@@ -183,3 +183,47 @@ def test_restoring_a_revision_with_errors_is_blocked_in_official(api: ApiEngine)
 def test_checking_a_draft_needs_only_the_read_scope_of_a_token() -> None:
     assert required_scope("POST", "/api/assemblies/check") == READ
     assert required_scope("POST", "/api/assemblies") == WRITE
+
+
+def test_a_kept_list_page_waits_only_for_results_of_its_own_rows(api: ApiEngine) -> None:
+    """A sweep notes results one by one; a page none of whose rows got one stays the
+    same answer (304 on its ETag), and one of its own rows' results renders it again."""
+    category = unique_name("kept-page")
+    body = {
+        "domain": "user",
+        "display_name": unique_name("kept"),
+        "category": category,
+        "assembly_kind": "script",
+        "assembly_type": "powershell",
+        "payload": {"script": "Write-Host 'kept'\n"},
+    }
+    created = api.request(OPERATOR, "POST", "/api/assemblies", json=body)
+    assert created.status_code == 201, created.text
+    guid = created.json()["assembly_guid"]
+    url = f"/api/assemblies?category={category}"
+    wait_until(
+        lambda: all(i["checks"] for i in api.request(OPERATOR, "GET", url).json()["items"]),
+        "the saved script's counts in the list",
+        timeout=20,
+    )
+    etag = api.request(OPERATOR, "GET", url).headers["etag"]
+    checks = api.services.assemblies.changes.checks
+    assert checks is not None
+    cached = api.services.assemblies.changes.cache.get(guid)
+    assert cached is not None
+    own_payload = cached.record.payload.payload_guid
+
+    def note(payload_guid: str) -> None:
+        before = checks.generation
+        future = checks.runner.submit("powershell", "Write-Host 'other'\n", background=True)
+        assert future is not None
+        checks._note_when_done(payload_guid, future)  # as the sweep does
+        wait_until(lambda: checks.generation > before, "the check's result", timeout=20)
+
+    note("0" * 32)  # a payload on no page of this query
+    same = api.request(OPERATOR, "GET", url, headers={"If-None-Match": etag})
+    assert same.status_code == 304
+    note(own_payload)
+    again = api.request(OPERATOR, "GET", url, headers={"If-None-Match": etag})
+    assert again.status_code == 200 and again.headers["etag"] != etag
+    assert [i["assembly_guid"] for i in again.json()["items"]] == [guid]

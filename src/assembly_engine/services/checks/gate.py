@@ -75,8 +75,11 @@ class ScriptChecks:
         self.blocking = frozenset(blocking)
         self._lock = threading.Lock()
         self._by_payload: OrderedDict[str, dict[str, Any]] = OrderedDict()
-        # Bumped when a result arrives, so the list's kept pages are rendered again.
+        # Bumped when a result arrives; the list renders a kept page again only when one of
+        # its own rows got a result since (changed_since), not at every result of a sweep.
         self.generation = 0
+        self._noted_at: dict[str, int] = {}  # payload -> generation its result arrived at
+        self._dropped_at = 0  # generation at which a result was last dropped (KEPT_PAYLOADS)
         self._stop = threading.Event()
         self._sweeper: threading.Thread | None = None
 
@@ -88,9 +91,20 @@ class ScriptChecks:
         with self._lock:
             self._by_payload[payload_guid] = summary
             self._by_payload.move_to_end(payload_guid)
-            while len(self._by_payload) > KEPT_PAYLOADS:
-                self._by_payload.popitem(last=False)
             self.generation += 1
+            self._noted_at[payload_guid] = self.generation
+            while len(self._by_payload) > KEPT_PAYLOADS:
+                dropped, _ = self._by_payload.popitem(last=False)
+                del self._noted_at[dropped]
+                self._dropped_at = self.generation
+
+    def changed_since(self, payload_guids: Iterable[str], generation: int) -> bool:
+        """Whether a result of any of these payloads arrived (or was dropped) after
+        ``generation``: a page of them rendered then would now show other counts."""
+        if self._dropped_at > generation:
+            return True
+        noted = self._noted_at
+        return any(noted.get(guid, 0) > generation for guid in payload_guids)
 
     def _note_when_done(self, payload_guid: str, future: Future[CheckResult]) -> None:
         def done(finished: Future[CheckResult]) -> None:

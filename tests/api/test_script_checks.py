@@ -227,3 +227,35 @@ def test_a_kept_list_page_waits_only_for_results_of_its_own_rows(api: ApiEngine)
     again = api.request(OPERATOR, "GET", url, headers={"If-None-Match": etag})
     assert again.status_code == 200 and again.headers["etag"] != etag
     assert [i["assembly_guid"] for i in again.json()["items"]] == [guid]
+
+
+def test_the_sweep_reads_and_checks_one_payload_per_content(api: ApiEngine) -> None:
+    """After a start every stored script is checked once; copies of one content share the
+    result (their checksum is the content's), so the sweep neither reads nor checks them."""
+    from types import SimpleNamespace
+
+    from assembly_engine.services.checks.gate import ScriptChecks
+    from tests.support import script_content
+
+    live = api.services.assemblies.changes.checks
+    assert live is not None
+    checks = ScriptChecks(live.runner, blocking=())
+    content = script_content("Write-Host 'copied'\n")
+
+    def item(payload_guid: str, checksum: str) -> Any:
+        payload = SimpleNamespace(payload_guid=payload_guid, checksum=checksum)
+        return SimpleNamespace(assembly_guid=payload_guid, record=SimpleNamespace(payload=payload))
+
+    items = [item(f"{n:032x}", "c" * 64) for n in range(1, 6)] + [item(f"{99:032x}", "d" * 64)]
+    reads: list[str] = []
+
+    def read(found: Any) -> Any:
+        reads.append(found.record.payload.payload_guid)
+        return content
+
+    checks.start_sweep(lambda: items, read)
+    wait_until(
+        lambda: all(checks.counts(i.record.payload.payload_guid) for i in items), "the sweep", timeout=30
+    )
+    assert reads == [f"{1:032x}", f"{99:032x}"]  # the copies were not read again
+    assert len({str(checks.counts(i.record.payload.payload_guid)) for i in items}) == 1

@@ -87,7 +87,9 @@ class ScriptChecks:
     def _note(self, payload_guid: str, result: CheckResult) -> None:
         if result.timed_out or any(run.failed for run in result.checkers):
             return
-        summary = {"counts": result.counts, "has_errors": result.has_errors}
+        self._keep(payload_guid, {"counts": result.counts, "has_errors": result.has_errors})
+
+    def _keep(self, payload_guid: str, summary: dict[str, Any]) -> None:
         with self._lock:
             self._by_payload[payload_guid] = summary
             self._by_payload.move_to_end(payload_guid)
@@ -97,6 +99,14 @@ class ScriptChecks:
                 dropped, _ = self._by_payload.popitem(last=False)
                 del self._noted_at[dropped]
                 self._dropped_at = self.generation
+
+    def _copy_result(self, source: str, payload_guid: str) -> bool:
+        """Note ``source``'s result for ``payload_guid`` (same content); False if it has none."""
+        summary = self._by_payload.get(source)
+        if summary is None:
+            return False
+        self._keep(payload_guid, summary)
+        return True
 
     def changed_since(self, payload_guids: Iterable[str], generation: int) -> bool:
         """Whether a result of any of these payloads arrived (or was dropped) after
@@ -122,12 +132,21 @@ class ScriptChecks:
         pool stays free for saves and drafts): the list's counts after a restart."""
 
         def sweep() -> None:
+            # Payloads of the same content (copies, clones, official mirrors) share their
+            # result: neither read nor checked again (the checksum depends on content only).
+            by_content: dict[str, str] = {}  # content checksum -> a payload checked with it
             for item in items():
                 if self._stop.is_set():
                     return
                 payload_guid = item.record.payload.payload_guid
                 if payload_guid in self._by_payload:
                     continue
+                checksum = item.record.payload.checksum
+                same = by_content.get(checksum) if checksum else None
+                if same is not None and self._copy_result(same, payload_guid):
+                    continue
+                if checksum:
+                    by_content[checksum] = payload_guid
                 try:
                     content = read(item)
                 except Exception as exc:  # a damaged payload is the detail's to report
@@ -141,11 +160,11 @@ class ScriptChecks:
                     future = self.runner.submit(language, _text(content), background=True)
                 if future is None:
                     return
-                self._note_when_done(payload_guid, future)
                 try:
-                    future.result(timeout=self.runner.limits.timeout_seconds * 4)
+                    result = future.result(timeout=self.runner.limits.timeout_seconds * 4)
                 except Exception:  # timed out or cancelled: the next save or read retries
                     continue
+                self._note(payload_guid, result)  # before the next item, which may be a copy
 
         self._sweeper = threading.Thread(target=sweep, name="script-check-sweep", daemon=True)
         self._sweeper.start()

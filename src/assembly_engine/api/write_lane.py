@@ -84,7 +84,7 @@ def _new_assembly(body: Any) -> NewAssembly:
 
 
 def _create(engine: EngineServices, caller: Caller, new: NewAssembly) -> bytes:
-    stored = engine.assemblies.create(caller, new)
+    stored = engine.assemblies.editing.create(caller, new)
     return _ANSWER.dump_json(
         _ANSWER.validate_python(stored, from_attributes=True), by_alias=True, exclude_unset=True
     )

@@ -24,6 +24,7 @@ one after the other; the first migrates the empty database and creates the admin
 from __future__ import annotations
 
 import json
+import os
 import statistics
 import threading
 import time
@@ -37,9 +38,23 @@ from .bench_cluster_library import library_results
 from .bench_pg_commit import CREATE, commit_rate
 from .bench_writes import BODY
 from .cluster_nodes import database, running_nodes
-from .common import Context, Engine, LoadResult, Result, alternate, load_test, progress, scratch
+from .common import (
+    Context,
+    Engine,
+    LoadResult,
+    Result,
+    alternate,
+    cpu_seconds,
+    load_average,
+    load_test,
+    progress,
+    scratch,
+)
 
 NODE_COUNTS = (1, 2, 3)
+# BENCH_CLUSTER=writes: only 9a-9c (and BENCH_CLUSTER_NODES=1: only 9a), for the write path.
+ONLY_WRITES = os.environ.get("BENCH_CLUSTER") == "writes"
+NODES_TO_RUN = tuple(int(n) for n in os.environ.get("BENCH_CLUSTER_NODES", "1,2,3").split(","))
 WARM_UP_WRITES = 3  # per node, before the measured rounds
 CONVERGE_SECONDS = 120.0  # how long every node may take to count every acknowledged write
 PROPAGATION_DEADLINE = 30.0  # per write: B not serving it by then is an error
@@ -143,11 +158,18 @@ def writes_through(ctx: Context, server: PostgresServer, count: int) -> Result:
             f"cluster: writes through {count} node(s) ({split(ctx.connections, count)} connections) and "
             f"{count} PostgreSQL client(s) in turns, {ctx.duration:.0f}s each"
         )
-        mine, base = alternate(
-            ctx,
-            lambda seconds: parallel_load(ctx, nodes, headers, seconds),
-            lambda seconds: pg_baseline(baseline_url, count, seconds),
-        )
+        node_cpu = [0.0]
+
+        def writes(seconds: float) -> LoadResult:
+            # The nodes' CPU (every thread, /proc) over their load runs alone.
+            began = sum(cpu_seconds(node.pid) for node in nodes)
+            result = parallel_load(ctx, nodes, headers, seconds)
+            node_cpu[0] += sum(cpu_seconds(node.pid) for node in nodes) - began
+            return result
+
+        loads = [load_average()]
+        mine, base = alternate(ctx, writes, lambda seconds: pg_baseline(baseline_url, count, seconds))
+        loads.append(load_average())
         acknowledged = mine.requests + WARM_UP_WRITES * count
         waited, counts = wait_converged(nodes, acknowledged)
     ratio = mine.rate / base.rate if base.rate > 0 else 0.0
@@ -170,6 +192,8 @@ def writes_through(ctx: Context, server: PostgresServer, count: int) -> Result:
             f"{', '.join(f'{c:,}' for c in counts)} "
             f"(in flight at the end count as stored), all of them {waited:.2f}s after the load",
             f"PostgreSQL {count} client(s): latency p50/p99 {base.p50_ms:.2f}/{base.p99_ms:.2f} ms",
+            f"node CPU per acknowledged write {1000 * node_cpu[0] / max(mine.requests, 1):.2f} ms "
+            f"(/proc, user + system, every thread of every node); load average {loads[0]} -> {loads[1]}",
         ],
     )
 
@@ -278,7 +302,9 @@ def writes_against_embedded(ctx: Context, server: PostgresServer) -> Result:
 def run(ctx: Context) -> list[Result]:
     progress("cluster: starting a throwaway PostgreSQL server (fsync on)")
     with PostgresServer(durable=True) as server:
-        results = [writes_through(ctx, server, count) for count in NODE_COUNTS]
+        results = [writes_through(ctx, server, count) for count in NODE_COUNTS if count in NODES_TO_RUN]
+        if ONLY_WRITES:
+            return results
         results.append(writes_against_embedded(ctx, server))
         results.append(propagation(ctx, server))
         results.extend(library_results(ctx, server))

@@ -30,7 +30,18 @@ from assembly_engine.storage.contract.models import AssemblyRecord, PayloadRef
 from assembly_engine.storage.sqlite.databases import ConnectionOptions
 from assembly_engine.storage.sqlite.journal import Journal
 
-from .common import Context, LoadResult, Result, alternate, load_test, main_engine, progress, scratch
+from .common import (
+    Context,
+    LoadResult,
+    Result,
+    alternate,
+    cpu_seconds,
+    load_average,
+    load_test,
+    main_engine,
+    progress,
+    scratch,
+)
 
 BODY = {
     "domain": "user",
@@ -112,9 +123,12 @@ def run(ctx: Context) -> list[Result]:
                 committed, elapsed = journal_rate(folder / f"j{time.monotonic_ns()}", 1, seconds)
                 return LoadResult(committed, 0, elapsed, 0.0, 0.0, "threads")
 
-            mine, base = alternate(
-                ctx,
-                lambda seconds: load_test(
+            engine_cpu = [0.0, 0.0]  # the whole process, its event loop (main thread)
+
+            def writes(seconds: float) -> LoadResult:
+                # The engine's CPU (every thread, /proc) over its load runs alone.
+                began, loop_began = cpu_seconds(engine.pid), cpu_seconds(engine.pid, engine.pid)
+                result = load_test(
                     ctx,
                     engine.url + "/api/assemblies",
                     method="POST",
@@ -122,14 +136,21 @@ def run(ctx: Context) -> list[Result]:
                     body=body,
                     duration=seconds,
                     expect_status=201,
-                ),
-                baseline,
-            )
+                )
+                engine_cpu[0] += cpu_seconds(engine.pid) - began
+                engine_cpu[1] += cpu_seconds(engine.pid, engine.pid) - loop_began
+                return result
+
+            loads = [load_average()]
+            mine, base = alternate(ctx, writes, baseline)
+            loads.append(load_average())
             grouped, grouped_elapsed = journal_rate(folder / "grouped", ctx.connections, ctx.duration)
         after = health_total(client)
     stored = after - before
     if stored < mine.requests:
         raise RuntimeError(f"{mine.requests} writes acknowledged but only {stored} are in the engine")
+    cpu_ms = 1000 * engine_cpu[0] / mine.requests if mine.requests else 0.0
+    loop_ms = 1000 * engine_cpu[1] / mine.requests if mine.requests else 0.0
     base_rate = base.rate
     ratio = mine.rate / base_rate if base_rate > 0 else 0.0
     return [
@@ -148,6 +169,9 @@ def run(ctx: Context) -> list[Result]:
                 f"latency p50/p99 {mine.p50_ms:.1f}/{mine.p99_ms:.1f} ms; {mine.requests:,} "
                 f"acknowledged, {stored:,} stored (in flight at the end count as stored); "
                 f"errors {mine.errors}; {mine.tool}",
+                f"engine CPU per acknowledged write {cpu_ms:.2f} ms (/proc, user + system, every "
+                f"thread, over the engine's load runs; {loop_ms:.2f} ms of it on the event loop); "
+                f"load average {loads[0]} -> {loads[1]}",
                 f"journal with {ctx.connections} threads grouping commits: "
                 f"{grouped / grouped_elapsed:,.0f}/s (group commit ceiling on this disk)",
             ],

@@ -111,6 +111,20 @@ def rss_bytes(pid: int) -> int:
     raise RuntimeError(f"no VmRSS for pid {pid}")
 
 
+def cpu_seconds(pid: int, thread: int | None = None) -> float:
+    """User + system CPU time a process has used so far (all its threads; Linux /proc),
+    or one thread's (``thread``: its id; the main thread's is the pid)."""
+    path = f"/proc/{pid}/stat" if thread is None else f"/proc/{pid}/task/{thread}/stat"
+    with open(path, encoding="ascii") as handle:
+        fields = handle.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def load_average() -> str:
+    with open("/proc/loadavg", encoding="ascii") as handle:
+        return " ".join(handle.read().split()[:3])
+
+
 @contextmanager
 def scratch(ctx: Context, name: str) -> Iterator[Path]:
     """A fresh folder under the run's temp dir, removed afterwards."""

@@ -101,6 +101,8 @@ def summarise(raw: Path, root: str | None, top: int) -> str:
             thread = re.sub(r"^thread \(\w+\):?\s*", "", frames[0]) or "unnamed"
             frames = frames[1:]
         threads[re.sub(r"\s*\d+$", "", thread)] += count
+        if not frames:  # a thread sampled with no Python frame of its own
+            continue
         if root is not None and not any(root in frame for frame in frames):
             continue
         total += count

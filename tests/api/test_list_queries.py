@@ -166,7 +166,7 @@ def test_an_unexpected_list_failure_is_a_json_500(
     def broken(*_: object) -> None:
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(services.assemblies.listing, "search", broken)
+    monkeypatch.setattr(services.assemblies.listing, "render", broken)
     response = http.get("/api/assemblies?q=never-listed-before", headers=headers)
     assert response.status_code == 500
     assert response.json()["error"] == "internal_error" and "disk on fire" not in response.text

@@ -183,3 +183,79 @@ def test_restoring_a_revision_with_errors_is_blocked_in_official(api: ApiEngine)
 def test_checking_a_draft_needs_only_the_read_scope_of_a_token() -> None:
     assert required_scope("POST", "/api/assemblies/check") == READ
     assert required_scope("POST", "/api/assemblies") == WRITE
+
+
+def test_a_kept_list_page_waits_only_for_results_of_its_own_rows(api: ApiEngine) -> None:
+    """A sweep notes results one by one; a page none of whose rows got one stays the
+    same answer (304 on its ETag), and one of its own rows' results renders it again."""
+    category = unique_name("kept-page")
+    body = {
+        "domain": "user",
+        "display_name": unique_name("kept"),
+        "category": category,
+        "assembly_kind": "script",
+        "assembly_type": "powershell",
+        "payload": {"script": "Write-Host 'kept'\n"},
+    }
+    created = api.request(OPERATOR, "POST", "/api/assemblies", json=body)
+    assert created.status_code == 201, created.text
+    guid = created.json()["assembly_guid"]
+    url = f"/api/assemblies?category={category}"
+    wait_until(
+        lambda: all(i["checks"] for i in api.request(OPERATOR, "GET", url).json()["items"]),
+        "the saved script's counts in the list",
+        timeout=20,
+    )
+    etag = api.request(OPERATOR, "GET", url).headers["etag"]
+    checks = api.services.assemblies.changes.checks
+    assert checks is not None
+    cached = api.services.assemblies.changes.cache.get(guid)
+    assert cached is not None
+    own_payload = cached.record.payload.payload_guid
+
+    def note(payload_guid: str) -> None:
+        before = checks.generation
+        future = checks.runner.submit("powershell", "Write-Host 'other'\n", background=True)
+        assert future is not None
+        checks._note_when_done(payload_guid, future)  # as the sweep does
+        wait_until(lambda: checks.generation > before, "the check's result", timeout=20)
+
+    note("0" * 32)  # a payload on no page of this query
+    same = api.request(OPERATOR, "GET", url, headers={"If-None-Match": etag})
+    assert same.status_code == 304
+    note(own_payload)
+    again = api.request(OPERATOR, "GET", url, headers={"If-None-Match": etag})
+    assert again.status_code == 200 and again.headers["etag"] != etag
+    assert [i["assembly_guid"] for i in again.json()["items"]] == [guid]
+
+
+def test_the_sweep_reads_and_checks_one_payload_per_content(api: ApiEngine) -> None:
+    """After a start every stored script is checked once; copies of one content share the
+    result (their checksum is the content's), so the sweep neither reads nor checks them."""
+    from types import SimpleNamespace
+
+    from assembly_engine.services.checks.gate import ScriptChecks
+    from tests.support import script_content
+
+    live = api.services.assemblies.changes.checks
+    assert live is not None
+    checks = ScriptChecks(live.runner, blocking=())
+    content = script_content("Write-Host 'copied'\n")
+
+    def item(payload_guid: str, checksum: str) -> Any:
+        payload = SimpleNamespace(payload_guid=payload_guid, checksum=checksum)
+        return SimpleNamespace(assembly_guid=payload_guid, record=SimpleNamespace(payload=payload))
+
+    items = [item(f"{n:032x}", "c" * 64) for n in range(1, 6)] + [item(f"{99:032x}", "d" * 64)]
+    reads: list[str] = []
+
+    def read(found: Any) -> Any:
+        reads.append(found.record.payload.payload_guid)
+        return content
+
+    checks.start_sweep(lambda: items, read)
+    wait_until(
+        lambda: all(checks.counts(i.record.payload.payload_guid) for i in items), "the sweep", timeout=30
+    )
+    assert reads == [f"{1:032x}", f"{99:032x}"]  # the copies were not read again
+    assert len({str(checks.counts(i.record.payload.payload_guid)) for i in items}) == 1

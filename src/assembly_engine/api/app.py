@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from assembly_engine.api import write_lane
 from assembly_engine.api.client_origin import ClientOrigin, parse_trusted_proxies
 from assembly_engine.api.errors import install_error_handlers
 from assembly_engine.api.fast_lane import FastLane
@@ -102,7 +103,12 @@ def create_app(
     )
     install_error_handlers(app)
     app.add_middleware(
-        FastLane, path="/api/assemblies", endpoint=assemblies.list_assemblies, handlers=app.exception_handlers
+        FastLane,
+        endpoints={
+            ("GET", "/api/assemblies"): assemblies.list_assemblies,
+            ("POST", "/api/assemblies"): write_lane.create_assembly,
+        },
+        handlers=app.exception_handlers,
     )
     # Starlette runs the last added outermost: SecurityHeaders wraps every answer (refusals
     # included), ClientOrigin then settles the client's address, and BodySizeLimit

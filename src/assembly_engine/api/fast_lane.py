@@ -1,11 +1,12 @@
-"""A direct path for the busiest request, ``GET /api/assemblies``.
+"""A direct path for the busiest requests, ``GET`` and ``POST /api/assemblies``.
 
 Clients poll the list; with its answers kept as bytes (routes/assemblies.py), routing the
 request through FastAPI (matching ~30 routes, the exception and exit-stack middleware, the
-dependency solver) costs more than the answer itself. This middleware hands exactly that
-request to the route's own function and turns a refusal into the same JSON error the
-app's exception handlers give. The route stays registered for the OpenAPI document, and
-every other request goes through the app unchanged.
+dependency solver) costs more than the answer itself, and for a create it was most of the
+event loop's share of a write (write_lane.py). This middleware hands exactly those
+requests (method and path) to their own functions and turns a refusal into the same JSON
+error the app's exception handlers give. The routes stay registered for the OpenAPI
+document, and every other request goes through the app unchanged.
 """
 
 from __future__ import annotations
@@ -23,10 +24,11 @@ Handler = Callable[[Request, Any], Any]  # as Starlette keeps them: sync or asyn
 
 
 class FastLane:
-    def __init__(self, app: ASGIApp, path: str, endpoint: Endpoint, handlers: Mapping[Any, Handler]) -> None:
+    def __init__(
+        self, app: ASGIApp, endpoints: Mapping[tuple[str, str], Endpoint], handlers: Mapping[Any, Handler]
+    ) -> None:
         self.app = app
-        self.path = path
-        self.endpoint = endpoint
+        self.endpoints = dict(endpoints)  # (method, path) -> endpoint
         self.handlers = handlers
 
     def _handler(self, exc: Exception) -> Handler | None:
@@ -37,12 +39,13 @@ class FastLane:
         return None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "GET" or scope["path"] != self.path:
+        endpoint = self.endpoints.get((scope["method"], scope["path"])) if scope["type"] == "http" else None
+        if endpoint is None:
             await self.app(scope, receive, send)
             return
         request = Request(scope, receive)
         try:
-            response = await self.endpoint(request)
+            response = await endpoint(request)
         except Exception as exc:
             handler = self._handler(exc)
             if handler is None:

@@ -231,8 +231,10 @@ class GenerationCache:
 
 @dataclass(frozen=True)
 class RenderedPage:
-    etag: str  # weak: the cache's generation and the query
+    etag: str  # weak: the cache's generation, the checks' at rendering, and the query
     body: bytes
+    payloads: tuple[str, ...] = ()  # the rows' payloads, whose check counts the page shows
+    checks_generation: int = 0  # the checks' generation the counts are current at
 
     def __len__(self) -> int:
         return len(self.body)
@@ -252,14 +254,34 @@ class Listing:
         self._pages = GenerationCache(max_bytes=PAGE_CACHE_BYTES)  # rendered answers per query and view
         self.checks: ScriptChecks | None = None  # check counts per row, when wired
 
-    def _generation(self) -> str:
-        """The cache's generation, and the checks' (a result arriving changes the rows)."""
-        checks = self.checks.generation if self.checks is not None else 0
+    def _generation(self, with_checks: bool = False) -> str:
+        """The cache's generation and the signatures'; with the checks' too for what the
+        check results decide (the ``checks`` filter). Pages show counts, but are kept
+        across results for other rows (``_still_current``): a background sweep of 100,000
+        scripts must not make every request filter, sort and render again."""
         trust = self._trust()
         if trust is not self._seen_trust:  # a sync judged the signatures again: statuses may differ
             self._seen_trust = trust
             self._trust_epoch += 1
-        return f"{self._cache.generation}.{checks}.{self._trust_epoch}"
+        if with_checks and self.checks is not None:
+            return f"{self._cache.generation}.{self._trust_epoch}.{self.checks.generation}"
+        return f"{self._cache.generation}.{self._trust_epoch}"
+
+    def _checks_generation(self) -> int:
+        return self.checks.generation if self.checks is not None else 0
+
+    def _still_current(self, key: Any, generation: str, page: RenderedPage) -> RenderedPage | None:
+        """``page`` if no row of it got a check result since it was rendered (then kept as
+        current at the checks' present generation, so the next request looks at nothing)."""
+        checks = self.checks
+        if checks is None or page.checks_generation == checks.generation:
+            return page
+        now = checks.generation  # read first: a result arriving during the look is seen next time
+        if checks.changed_since(page.payloads, page.checks_generation):
+            return None
+        current = replace(page, checks_generation=now)
+        self._pages.put(key, generation, current)
+        return current
 
     def allowed(self, caller: Caller) -> None:
         self._auditor.require(policy.may_read(caller.actor), caller, "assembly.list")
@@ -272,23 +294,30 @@ class Listing:
             query = parse_list_query(query_string)
         except ValidationError:
             return None  # render() raises it again, for the route to answer
-        page: RenderedPage | None = self._pages.get((query, caller.is_admin), self._generation())
-        return page
+        key = (query, caller.is_admin)
+        generation = self._generation(with_checks=query.checks is not None)  # the filter's rows move
+        page: RenderedPage | None = self._pages.get(key, generation)
+        return None if page is None else self._still_current(key, generation, page)
 
     def render(self, caller: Caller, query_string: bytes) -> RenderedPage:
         """Parse the query, render its page and keep it (raises ValidationError for a bad query)."""
         query = parse_list_query(query_string)
         key = (query, caller.is_admin)
-        generation = self._generation()  # read first: a later change means a new tag
-        items, total = self.search(caller, query)
+        generation = self._generation(with_checks=query.checks is not None)  # read first: see kept_page
+        checks_generation = self._checks_generation()
+        items, total, payloads = self._page(caller, query)
         body = orjson.dumps({"items": items, "total": total, "queue": {"depth": self._cache.depth()}})
         tag = hashlib.sha256(repr(key).encode()).hexdigest()[:16]
-        page = RenderedPage(f'W/"{generation}-{tag}"', body)
+        page = RenderedPage(f'W/"{generation}.{checks_generation}-{tag}"', body, payloads, checks_generation)
         self._pages.put(key, generation, page)
         return page
 
     def search(self, caller: Caller, query: ListQuery) -> tuple[list[dict[str, Any]], int]:
         """One page of the list and the number of matches."""
+        views, total, _ = self._page(caller, query)
+        return views, total
+
+    def _page(self, caller: Caller, query: ListQuery) -> tuple[list[dict[str, Any]], int, tuple[str, ...]]:
         self.allowed(caller)
         items = self._matching(query)
         page = items[query.offset : query.offset + query.limit]
@@ -308,7 +337,7 @@ class Listing:
                     found = self._cache.search.match_line(item.record.payload.payload_guid, terms)
                     if found is not None:
                         view["match"] = {"line": found.line, "text": found.text}
-        return views, len(items)
+        return views, len(items), tuple(item.record.payload.payload_guid for item in page)
 
     def facets(self, caller: Caller, query: ListQuery) -> dict[str, Any]:
         """How many assemblies each domain, kind and category filter would show, given the
@@ -325,7 +354,7 @@ class Listing:
             query.signature,
             query.upstream,
         )
-        generation = self._generation()
+        generation = self._generation(with_checks=query.checks is not None)
         counted: dict[str, Any] | None = self._matches.get(key, generation)
         if counted is None:
             counted = self._count_facets(query)
@@ -345,7 +374,7 @@ class Listing:
             query.sort,
             query.descending,
         )
-        generation = self._generation()
+        generation = self._generation(with_checks=query.checks is not None)
         items: list[CachedAssembly] | None = self._matches.get(key, generation)
         if items is None:
             items = self._filtered(query)

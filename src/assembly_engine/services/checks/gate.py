@@ -76,8 +76,11 @@ class ScriptChecks:
         self.blocking = frozenset(blocking)
         self._lock = threading.Lock()
         self._by_payload: OrderedDict[str, dict[str, Any]] = OrderedDict()
-        # Bumped when a result arrives, so the list's kept pages are rendered again.
+        # Bumped when a result arrives; the list renders a kept page again only when one of
+        # its own rows got a result since (changed_since), not at every result of a sweep.
         self.generation = 0
+        self._noted_at: dict[str, int] = {}  # payload -> generation its result arrived at
+        self._dropped_at = 0  # generation at which a result was last dropped (KEPT_PAYLOADS)
         self._stop = threading.Event()
         self._sweeper: threading.Thread | None = None
         # Payloads the sweep does not check again (unreadable, no checker, a limit hit).
@@ -87,13 +90,34 @@ class ScriptChecks:
     def _note(self, payload_guid: str, result: CheckResult) -> None:
         if result.timed_out or any(run.failed for run in result.checkers):
             return
-        summary = {"counts": result.counts, "has_errors": result.has_errors}
+        self._keep(payload_guid, {"counts": result.counts, "has_errors": result.has_errors})
+
+    def _keep(self, payload_guid: str, summary: dict[str, Any]) -> None:
         with self._lock:
             self._by_payload[payload_guid] = summary
             self._by_payload.move_to_end(payload_guid)
-            while len(self._by_payload) > KEPT_PAYLOADS:
-                self._by_payload.popitem(last=False)
             self.generation += 1
+            self._noted_at[payload_guid] = self.generation
+            while len(self._by_payload) > KEPT_PAYLOADS:
+                dropped, _ = self._by_payload.popitem(last=False)
+                del self._noted_at[dropped]
+                self._dropped_at = self.generation
+
+    def _copy_result(self, source: str, payload_guid: str) -> bool:
+        """Note ``source``'s result for ``payload_guid`` (same content); False if it has none."""
+        summary = self._by_payload.get(source)
+        if summary is None:
+            return False
+        self._keep(payload_guid, summary)
+        return True
+
+    def changed_since(self, payload_guids: Iterable[str], generation: int) -> bool:
+        """Whether a result of any of these payloads arrived (or was dropped) after
+        ``generation``: a page of them rendered then would now show other counts."""
+        if self._dropped_at > generation:
+            return True
+        noted = self._noted_at
+        return any(noted.get(guid, 0) > generation for guid in payload_guids)
 
     def _note_when_done(self, payload_guid: str, future: Future[CheckResult]) -> None:
         def done(finished: Future[CheckResult]) -> None:
@@ -126,12 +150,21 @@ class ScriptChecks:
         self._sweeper.start()
 
     def _sweep_once(self, items: Callable[[], list[Any]], read: Callable[[Any], PayloadContent]) -> None:
+        # Payloads of the same content (copies, clones, official mirrors) share their
+        # result: neither read nor checked again (the checksum depends on content only).
+        by_content: dict[str, str] = {}  # content checksum -> a payload checked with it
         for item in items():
             if self._stop.is_set():
                 return
             payload_guid = item.record.payload.payload_guid
             if payload_guid in self._by_payload or payload_guid in self._given_up:
                 continue
+            checksum = item.record.payload.checksum
+            same = by_content.get(checksum) if checksum else None
+            if same is not None and self._copy_result(same, payload_guid):
+                continue
+            if checksum:
+                by_content[checksum] = payload_guid
             try:
                 content = read(item)
             except Exception as exc:  # a damaged payload is the detail's to report
@@ -156,6 +189,8 @@ class ScriptChecks:
                 # Not again every sweep (a hostile script would cost a check each time):
                 # reading its detail checks it again.
                 self._given_up.add(payload_guid)
+            else:
+                self._note(payload_guid, result)  # now, not by the callback: the next item may be a copy
 
     def policy(self, domain: Domain) -> str:
         return "block" if domain in self.blocking else "warn"

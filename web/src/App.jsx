@@ -19,6 +19,7 @@ import TopBar from "./components/TopBar.jsx";
 import DevModeBanner from "./components/DevModeBanner.jsx";
 import OfflineBanner from "./components/OfflineBanner.jsx";
 import ReauthDialog from "./components/ReauthDialog.jsx";
+import CommandPalette from "./components/CommandPalette.jsx";
 import SignIn from "./pages/SignIn.jsx";
 
 // The pages load on first use, each in its own chunk: the sign-in page needs neither the
@@ -186,6 +187,7 @@ export default function App() {
       {status === "signedOut" && <SignIn onSignedIn={signedIn} mode={mode} onToggleMode={toggleMode} ended={ended} />}
       {(status === "signedIn" || status === "reauth") && (
         <SessionContext.Provider value={session}>
+          <CommandPalette />
           <ReauthDialog open={status === "reauth"} username={user?.username} ended={ended} onSignedIn={signedIn} />
           <Box sx={{ minHeight: "100vh", display: "flex", flexDirection: "column" }}>
             <TopBar mode={mode} onToggleMode={toggleMode} />

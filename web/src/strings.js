@@ -384,6 +384,10 @@ const S = {
     submit: (n) => `Import ${n}`,
     done: (n, failed) => `Imported ${n} assembl${n === 1 ? "y" : "ies"}${failed ? ` (${failed} refused)` : ""}.`,
   },
+  palette: {
+    placeholder: "Go to an assembly: type part of its name (Ctrl+K)",
+    nothing: "No assembly matches.",
+  },
   offline: {
     banner: "The engine is not answering. Trying again by itself; your unsaved edits are kept.",
     back: "The engine answers again.",

@@ -30,7 +30,7 @@ export function NameCell({ data, context }) {
   const phone = Boolean(context?.narrow);
   return (
     <Stack direction={phone ? "column" : "row"} spacing={phone ? 0.25 : 1}
-      sx={{ alignItems: phone ? "flex-start" : "center", justifyContent: "center", height: "100%", minWidth: 0, py: phone ? 0.75 : 0, lineHeight: "normal" }}>
+      sx={{ alignItems: phone ? "flex-start" : "center", justifyContent: phone ? "center" : "flex-start", height: "100%", minWidth: 0, py: phone ? 0.75 : 0, lineHeight: "normal" }}>
       <Link
         href={href}
         tabIndex={-1}

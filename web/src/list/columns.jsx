@@ -17,7 +17,7 @@ export function listColumns(size, deleted) {
       colId: "assembly_type",
       field: "assembly_type",
       headerName: S.list.columns.type,
-      width: 132,
+      width: 152,
       hide: narrow,
       cellRenderer: ({ data }) => (data ? <TypeLabel type={data.assembly_type} /> : null),
     },

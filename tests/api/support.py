@@ -139,7 +139,7 @@ def plant_assembly(services: EngineServices, domain: Domain | str, name: str | N
     """Create an assembly in ``domain`` directly through the service (as an admin with Dev
     Mode on) and return its GUID."""
     caller = Caller(Actor("admin", Role.ADMIN, True), session="planted-by-tests")
-    view = services.assemblies.create(
+    view = services.assemblies.editing.create(
         caller,
         NewAssembly(
             domain=Domain(domain),

@@ -26,8 +26,8 @@ from fastapi.testclient import TestClient
 
 from assembly_engine.api.app import create_app
 from assembly_engine.config import Settings
+from assembly_engine.services.auditor import AnonymousRefusals
 from assembly_engine.services.auth.sessions import hash_token
-from assembly_engine.services.caller import AnonymousRefusals
 from assembly_engine.storage.formats.audit_chain import FIELDS, entry_hash, verify_file
 from tests.api.support import (
     ADMIN,

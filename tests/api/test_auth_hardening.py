@@ -20,7 +20,7 @@ from fastapi.testclient import TestClient
 from assembly_engine.api.app import create_app
 from assembly_engine.config import Settings
 from assembly_engine.services.audit import AuditLog
-from assembly_engine.services.caller import AnonymousRefusals
+from assembly_engine.services.auditor import AnonymousRefusals
 from assembly_engine.services.container import EngineServices
 from tests.api.support import bearer
 from tests.support import ADMIN_PASSWORD, in_own_thread

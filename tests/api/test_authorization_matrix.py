@@ -227,7 +227,7 @@ def _admin_dev_caller() -> Caller:
 
 def _prepare_restore(api: ApiEngine, domain: str) -> Call:
     guid = plant_assembly(api.services, domain)
-    api.services.assemblies.update(
+    api.services.assemblies.editing.update(
         _admin_dev_caller(), guid, AssemblyChanges(payload={"script": "Write-Host 'second'\n"})
     )
     return Call("POST", f"/api/assemblies/{guid}/revisions/1/restore", {"expected_revision": 2})
@@ -242,7 +242,7 @@ def _check_restore(api: ApiEngine, domain: str, response: httpx.Response) -> Non
 
 def _prepare_undelete(api: ApiEngine, domain: str) -> Call:
     guid = plant_assembly(api.services, domain)
-    api.services.assemblies.delete(_admin_dev_caller(), guid)
+    api.services.assemblies.editing.delete(_admin_dev_caller(), guid)
     return Call("POST", f"/api/assemblies/{guid}/undelete")
 
 

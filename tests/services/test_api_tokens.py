@@ -9,9 +9,10 @@ import pytest
 
 from assembly_engine.domain.types import Role
 from assembly_engine.services.audit import AuditLog
+from assembly_engine.services.auditor import Auditor
 from assembly_engine.services.auth.api_tokens import TokenService
 from assembly_engine.services.auth.policy import Actor
-from assembly_engine.services.caller import Auditor, Caller
+from assembly_engine.services.caller import Caller
 from assembly_engine.services.errors import EngineError
 from assembly_engine.storage.sqlite.audit_log import HashChainedLog
 from assembly_engine.storage.sqlite.engine_store import SqliteEngineStore

@@ -52,7 +52,7 @@ def _last_audit(engine: EngineServices) -> dict[str, object]:
 
 
 def test_create_returns_the_dirty_record_and_audits_it(engine: EngineServices) -> None:
-    record = engine.assemblies.create(OPERATOR, _script())
+    record = engine.assemblies.editing.create(OPERATOR, _script())
     assert record["source"] == "user" and record["revision"] == 1 and record["is_dirty"]
     assert "payload_guid" not in record  # operators never see it
     entry = _last_audit(engine)
@@ -63,19 +63,19 @@ def test_create_returns_the_dirty_record_and_audits_it(engine: EngineServices) -
 
 
 def test_update_keeps_unsent_fields_and_moves_the_revision(engine: EngineServices) -> None:
-    guid = engine.assemblies.create(OPERATOR, _script())["assembly_guid"]
-    updated = engine.assemblies.update(OPERATOR, guid, AssemblyChanges(summary="Frees disk space"))
+    guid = engine.assemblies.editing.create(OPERATOR, _script())["assembly_guid"]
+    updated = engine.assemblies.editing.update(OPERATOR, guid, AssemblyChanges(summary="Frees disk space"))
     assert updated["revision"] == 2 and updated["summary"] == "Frees disk space"
     assert updated["display_name"] == "Clear temp"
 
 
 def test_a_stale_update_is_a_conflict_and_leaves_no_payload_folder(engine: EngineServices) -> None:
-    guid = engine.assemblies.create(OPERATOR, _script())["assembly_guid"]
-    engine.assemblies.update(OPERATOR, guid, AssemblyChanges(summary="second"))
+    guid = engine.assemblies.editing.create(OPERATOR, _script())["assembly_guid"]
+    engine.assemblies.editing.update(OPERATOR, guid, AssemblyChanges(summary="second"))
     before = _folders(engine)
     changes = AssemblyChanges(payload={"script": "new text\n"}, expected_revision=1)
     with pytest.raises(StaleRevision) as refused:
-        engine.assemblies.update(OPERATOR, guid, changes)
+        engine.assemblies.editing.update(OPERATOR, guid, changes)
     assert isinstance(refused.value, Conflict) and refused.value.code == "conflict"
     assert _folders(engine) == before  # the folder written for the refused change is gone
     assert engine.assemblies.get(OPERATOR, guid)["payload"]["script"].startswith("Remove-Item")
@@ -84,9 +84,9 @@ def test_a_stale_update_is_a_conflict_and_leaves_no_payload_folder(engine: Engin
 
 
 def test_a_refused_change_of_a_deleted_assembly_leaves_no_payload_folder(engine: EngineServices) -> None:
-    guid = engine.assemblies.create(OPERATOR, _script())["assembly_guid"]
+    guid = engine.assemblies.editing.create(OPERATOR, _script())["assembly_guid"]
     current = engine.assemblies.changes.existing(guid)
-    engine.assemblies.delete(OPERATOR, guid)
+    engine.assemblies.editing.delete(OPERATOR, guid)
     before = _folders(engine)
     content = engine.assemblies.changes.contents.read(current)
     with pytest.raises(AssemblyNotFound), engine.assemblies.cache.new_payload(content) as ref:
@@ -98,17 +98,19 @@ def test_a_refused_change_of_a_deleted_assembly_leaves_no_payload_folder(engine:
 def test_operators_cannot_write_community_and_admins_need_dev_mode(engine: EngineServices) -> None:
     community = _script().model_copy(update={"domain": Domain.COMMUNITY})
     with pytest.raises(Forbidden) as refused:
-        engine.assemblies.create(OPERATOR, community)
+        engine.assemblies.editing.create(OPERATOR, community)
     assert refused.value.code == "forbidden"
     with pytest.raises(DevModeRequired) as refused:
-        engine.assemblies.create(ADMIN, community)
+        engine.assemblies.editing.create(ADMIN, community)
     assert refused.value.code == "dev_mode_required"
-    assert engine.assemblies.create(ADMIN_DEV, community)["source"] == "community"
+    assert engine.assemblies.editing.create(ADMIN_DEV, community)["source"] == "community"
 
 
 def test_clone_makes_a_new_assembly_with_its_own_payload(engine: EngineServices) -> None:
-    source = engine.assemblies.create(ADMIN, _script())
-    clone = engine.assemblies.clone(OPERATOR, source["assembly_guid"], CloneRequest(display_name="Mine"))
+    source = engine.assemblies.editing.create(ADMIN, _script())
+    clone = engine.assemblies.editing.clone(
+        OPERATOR, source["assembly_guid"], CloneRequest(display_name="Mine")
+    )
     assert clone["assembly_guid"] != source["assembly_guid"] and clone["display_name"] == "Mine"
     assert (
         engine.assemblies.get(OPERATOR, clone["assembly_guid"])["payload"]
@@ -117,8 +119,8 @@ def test_clone_makes_a_new_assembly_with_its_own_payload(engine: EngineServices)
 
 
 def test_delete_then_undelete_brings_the_same_content_back(engine: EngineServices) -> None:
-    guid = engine.assemblies.create(OPERATOR, _script())["assembly_guid"]
-    engine.assemblies.delete(OPERATOR, guid)
+    guid = engine.assemblies.editing.create(OPERATOR, _script())["assembly_guid"]
+    engine.assemblies.editing.delete(OPERATOR, guid)
     with pytest.raises(NotFound):
         engine.assemblies.get(OPERATOR, guid)
     back = engine.history.undelete(OPERATOR, guid)
@@ -132,5 +134,5 @@ def test_an_unsafe_attachment_name_is_invalid_input_and_stores_nothing(engine: E
         update={"payload": {"script": "x", "files": [{"file_name": "../x", "data": "eA=="}]}}
     )
     with pytest.raises(InvalidInput):
-        engine.assemblies.create(OPERATOR, bad)
+        engine.assemblies.editing.create(OPERATOR, bad)
     assert _folders(engine) == before

@@ -11,7 +11,7 @@ from typing import Literal
 
 
 def utc_iso(
-    epoch: float | None = None, *, timespec: Literal["milliseconds", "seconds"] = "milliseconds"
+    epoch: float | None = None, *, timespec: Literal["milliseconds", "seconds", "minutes"] = "milliseconds"
 ) -> str:
     """``epoch`` (seconds since 1970, default now) as ``2026-01-01T00:00:00.000Z``."""
     moment = datetime.now(UTC) if epoch is None else datetime.fromtimestamp(epoch, tz=UTC)

@@ -16,6 +16,7 @@ from assembly_engine.domain.types import Domain
 from assembly_engine.services.assemblies.history import HistoryService
 from assembly_engine.services.assemblies.service import AssemblyService
 from assembly_engine.services.audit import AuditLog, Outcome
+from assembly_engine.services.auditor import Auditor
 from assembly_engine.services.auth.accounts import AccountService
 from assembly_engine.services.auth.api_tokens import TokenService
 from assembly_engine.services.auth.dev_mode import DevModeService
@@ -23,7 +24,7 @@ from assembly_engine.services.auth.sessions import SessionService
 from assembly_engine.services.auth.sign_in import SignInLanes
 from assembly_engine.services.auth.throttle import PasswordGate, PasswordThrottle
 from assembly_engine.services.auth.users import UserService
-from assembly_engine.services.caller import Auditor, Caller
+from assembly_engine.services.caller import Caller
 from assembly_engine.services.checks.gate import ScriptChecks, ScriptDrafts, parse_blocking
 from assembly_engine.services.checks.runner import CheckLimits, CheckRunner
 from assembly_engine.services.maintenance import MaintenanceService

@@ -10,8 +10,9 @@ from typing import Any
 
 from assembly_engine.domain.types import Domain, Integrity
 from assembly_engine.services.audit import Outcome
+from assembly_engine.services.auditor import Auditor
 from assembly_engine.services.auth import policy
-from assembly_engine.services.caller import Auditor, Caller
+from assembly_engine.services.caller import Caller
 from assembly_engine.storage.contract.interfaces import Maintenance
 from assembly_engine.storage.contract.maintenance import BACKUP_LOGS
 from assembly_engine.storage.contract.payload_manifest import PayloadError

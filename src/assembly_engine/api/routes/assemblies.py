@@ -140,12 +140,12 @@ def list_facets(request: Request, caller: CurrentCaller, engine: Services) -> di
 def create_assembly(
     body: Annotated[NewAssembly, Body()], caller: CurrentCaller, engine: Services
 ) -> dict[str, Any]:
-    return engine.assemblies.create(caller, body)
+    return engine.assemblies.editing.create(caller, body)
 
 
 @router.get("/queue", response_model=QueueState, responses=error_responses(401))
 def queue(caller: CurrentCaller, engine: Services) -> dict[str, Any]:
-    return engine.assemblies.queue(caller)
+    return engine.assemblies.queue_control.queue(caller)
 
 
 @router.post(
@@ -154,12 +154,12 @@ def queue(caller: CurrentCaller, engine: Services) -> dict[str, Any]:
 def dev_mode_write(
     caller: CurrentCaller, engine: Services, body: Annotated[FlushRequest | None, Body()] = None
 ) -> dict[str, Any]:
-    return engine.assemblies.flush(caller, body.domain if body else None)
+    return engine.assemblies.queue_control.flush(caller, body.domain if body else None)
 
 
 @router.post("/official/sync", response_model=OfficialSynced, responses=error_responses(401, 403, 503))
 def official_sync(caller: CurrentCaller, engine: Services) -> dict[str, Any]:
-    return engine.assemblies.sync_official(caller)
+    return engine.assemblies.queue_control.sync_official(caller)
 
 
 @router.post(
@@ -331,7 +331,7 @@ def update_assembly(
     engine: Services,
     if_match: IfMatch = None,
 ) -> dict[str, Any]:
-    return engine.assemblies.update(caller, guid, body, expected_revision=parse_if_match(if_match))
+    return engine.assemblies.editing.update(caller, guid, body, expected_revision=parse_if_match(if_match))
 
 
 @router.delete("/{guid:guid}", status_code=202, response_model=Deleted, responses=WRITE_ERRORS)
@@ -341,7 +341,7 @@ def delete_assembly(
     engine: Services,
     if_match: IfMatch = None,
 ) -> dict[str, Any]:
-    return engine.assemblies.delete(caller, guid, expected_revision=parse_if_match(if_match))
+    return engine.assemblies.editing.delete(caller, guid, expected_revision=parse_if_match(if_match))
 
 
 @router.post(
@@ -357,4 +357,4 @@ def clone_assembly(
     engine: Services,
     body: Annotated[CloneRequest | None, Body()] = None,
 ) -> dict[str, Any]:
-    return engine.assemblies.clone(caller, guid, body or CloneRequest())
+    return engine.assemblies.editing.clone(caller, guid, body or CloneRequest())

@@ -18,8 +18,9 @@ from assembly_engine.domain.types import Domain
 from assembly_engine.services.assemblies.content import Contents
 from assembly_engine.services.assemblies.records import Details, new_record
 from assembly_engine.services.audit import Outcome
+from assembly_engine.services.auditor import Auditor
 from assembly_engine.services.auth import policy
-from assembly_engine.services.caller import Auditor, Caller
+from assembly_engine.services.caller import Caller
 from assembly_engine.services.checks.gate import ScriptChecks
 from assembly_engine.services.errors import (
     Busy,

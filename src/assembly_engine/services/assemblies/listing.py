@@ -24,8 +24,9 @@ from pydantic import BaseModel, Field, ValidationError
 from assembly_engine import input_limits as limits
 from assembly_engine.domain.types import AssemblyKind, Domain
 from assembly_engine.services.assemblies.views import record_view
+from assembly_engine.services.auditor import Auditor
 from assembly_engine.services.auth import policy
-from assembly_engine.services.caller import Auditor, Caller
+from assembly_engine.services.caller import Caller
 from assembly_engine.services.checks.gate import ScriptChecks
 from assembly_engine.storage.cache.assembly_cache import AssemblyCache
 from assembly_engine.storage.contract.models import AssemblyRecord, CachedAssembly

@@ -12,8 +12,9 @@ from typing import Any
 from assembly_engine.domain.types import Domain
 from assembly_engine.services.assemblies.views import queue_view
 from assembly_engine.services.audit import Outcome
+from assembly_engine.services.auditor import Auditor
 from assembly_engine.services.auth import policy
-from assembly_engine.services.caller import Auditor, Caller
+from assembly_engine.services.caller import Caller
 from assembly_engine.services.errors import Busy, StorageFailed
 from assembly_engine.storage.cache.assembly_cache import AssemblyCache
 from assembly_engine.storage.contract.errors import STORAGE_FAILURES, SchemaError

@@ -17,9 +17,7 @@ from assembly_engine.services.assemblies.changes import Changes
 from assembly_engine.services.assemblies.content import Contents
 from assembly_engine.services.assemblies.editing import Editing
 from assembly_engine.services.assemblies.exporting import export
-from assembly_engine.services.assemblies.formats import ImportedAssembly
 from assembly_engine.services.assemblies.importing import Importing
-from assembly_engine.services.assemblies.inputs import AssemblyChanges, CloneRequest, NewAssembly
 from assembly_engine.services.assemblies.library_sync import LibrarySync
 from assembly_engine.services.assemblies.listing import Listing
 from assembly_engine.services.assemblies.payload_codec import content_to_api
@@ -27,8 +25,9 @@ from assembly_engine.services.assemblies.queue_control import QueueControl
 from assembly_engine.services.assemblies.records import require_whole_row
 from assembly_engine.services.assemblies.views import record_view
 from assembly_engine.services.audit import AuditLog
+from assembly_engine.services.auditor import Auditor
 from assembly_engine.services.auth import policy
-from assembly_engine.services.caller import Auditor, Caller
+from assembly_engine.services.caller import Caller
 from assembly_engine.services.checks.gate import ScriptChecks
 from assembly_engine.services.errors import NotFound
 from assembly_engine.storage.contract.interfaces import PayloadStore
@@ -61,10 +60,10 @@ class AssemblyService:
         self.cache.replayed_notes = []
         self.changes = Changes(self.cache, Contents(self.cache, self.payloads), auditor)
         self.changes.checks = self.checks = checks
-        self._editing = Editing(self.changes)
-        self._importing = Importing(self.changes, max_bytes=import_max_bytes)
-        self.library_sync = LibrarySync(self.changes, self._importing, self._editing)
-        self._queue = QueueControl(
+        self.editing = Editing(self.changes)
+        self.importing = Importing(self.changes, max_bytes=import_max_bytes)
+        self.library_sync = LibrarySync(self.changes, self.importing, self.editing)
+        self.queue_control = QueueControl(
             self.cache,
             auditor,
             lock_retry_seconds=lock_retry_seconds,
@@ -104,21 +103,6 @@ class AssemblyService:
                 return f.data, f.mime_type
         raise NotFound(f"Assembly {guid} has no attached file named '{file_name}'.")
 
-    # -- one assembly ------------------------------------------------------------------
-    def create(self, caller: Caller, new: NewAssembly) -> dict[str, Any]:
-        return self._editing.create(caller, new)
-
-    def update(
-        self, caller: Caller, guid: str, changes: AssemblyChanges, *, expected_revision: int | None = None
-    ) -> dict[str, Any]:
-        return self._editing.update(caller, guid, changes, expected_revision=expected_revision)
-
-    def delete(self, caller: Caller, guid: str, *, expected_revision: int | None = None) -> dict[str, Any]:
-        return self._editing.delete(caller, guid, expected_revision=expected_revision)
-
-    def clone(self, caller: Caller, guid: str, request: CloneRequest) -> dict[str, Any]:
-        return self._editing.clone(caller, guid, request)
-
     # -- documents in and out ----------------------------------------------------------
     def import_document(
         self,
@@ -137,11 +121,11 @@ class AssemblyService:
         may write: then that assembly is replaced in place. A document naming an assembly
         the caller may not write never touches it — it becomes a new assembly.
         """
-        self._importing.require(caller, domain)
-        imported = self._importing.parse(
+        self.importing.require(caller, domain)
+        imported = self.importing.parse(
             caller, document, domain, file_name=file_name, script=script, as_new=as_new
         )
-        return self._importing.write(caller, imported, domain)
+        return self.importing.write(caller, imported, domain)
 
     def dry_run_import(
         self,
@@ -154,48 +138,18 @@ class AssemblyService:
         as_new: bool = False,
     ) -> dict[str, Any]:
         """What importing ``document`` would create (the same parser), creating nothing."""
-        self._importing.require(caller, domain)
-        imported = self._importing.parse(
+        self.importing.require(caller, domain)
+        imported = self.importing.parse(
             caller, document, domain, file_name=file_name, script=script, audit=False, as_new=as_new
         )
-        return self._importing.preview(caller, imported, domain)
-
-    def parse_import(
-        self,
-        caller: Caller,
-        document: Any,
-        domain: Domain,
-        *,
-        file_name: str | None = None,
-        script: bytes | None = None,
-        audit: bool = True,
-    ) -> ImportedAssembly:
-        """Validate a document for import (nothing is written; a refusal is audited unless
-        ``audit`` is false)."""
-        return self._importing.parse(
-            caller, document, domain, file_name=file_name, script=script, audit=audit
-        )
-
-    def preview(self, caller: Caller, imported: ImportedAssembly, domain: Domain) -> dict[str, Any]:
-        """The record and payload an import would create (or replace), without creating it."""
-        return self._importing.preview(caller, imported, domain)
+        return self.importing.preview(caller, imported, domain)
 
     def import_batch(
         self, caller: Caller, items: list[ImportItem], domain: Domain = Domain.USER, *, dry_run: bool = False
     ) -> dict[str, Any]:
         """Import many documents, each with its own result (batch_import.py)."""
-        return import_batch(self._importing, caller, items, domain, dry_run=dry_run)
+        return import_batch(self.importing, caller, items, domain, dry_run=dry_run)
 
     def export(self, caller: Caller, guid: str) -> tuple[dict[str, Any], str]:
         """The legacy document of an assembly and a safe download file name."""
         return export(self.changes, caller, guid)
-
-    # -- the write queue ---------------------------------------------------------------
-    def queue(self, caller: Caller) -> dict[str, Any]:
-        return self._queue.queue(caller)
-
-    def flush(self, caller: Caller, domain: Domain | None) -> dict[str, Any]:
-        return self._queue.flush(caller, domain)
-
-    def sync_official(self, caller: Caller) -> dict[str, Any]:
-        return self._queue.sync_official(caller)

@@ -13,12 +13,13 @@ from typing import Any, NoReturn
 
 from assembly_engine.domain.types import Role
 from assembly_engine.services.audit import Outcome
+from assembly_engine.services.auditor import Auditor
 from assembly_engine.services.auth import policy
 from assembly_engine.services.auth.dev_mode import DevModeService, DevModeState
 from assembly_engine.services.auth.sessions import Session, SessionService, hash_token
 from assembly_engine.services.auth.throttle import PasswordGate, TooManyAttempts
 from assembly_engine.services.auth.users import AuthError, InvalidCredentials, User, UserService
-from assembly_engine.services.caller import Auditor, Caller
+from assembly_engine.services.caller import Caller
 from assembly_engine.services.errors import InvalidInput, NotFound, denied
 
 __all__ = ["AccountService", "SignedIn", "TooManyAttempts"]

@@ -23,9 +23,10 @@ from typing import Any
 from assembly_engine.domain.clock import utc_iso
 from assembly_engine.domain.types import Role
 from assembly_engine.services.audit import Outcome
+from assembly_engine.services.auditor import Auditor
 from assembly_engine.services.auth.policy import Actor
 from assembly_engine.services.auth.sessions import MAX_TOKEN_LENGTH, hash_token
-from assembly_engine.services.caller import Auditor, Caller
+from assembly_engine.services.caller import Caller
 from assembly_engine.services.errors import (
     EngineError,
     Forbidden,

@@ -18,8 +18,9 @@ from concurrent.futures import Future
 from typing import Any
 
 from assembly_engine.domain.types import Domain
+from assembly_engine.services.auditor import Auditor
 from assembly_engine.services.auth import policy
-from assembly_engine.services.caller import Auditor, Caller
+from assembly_engine.services.caller import Caller
 from assembly_engine.services.checks.diagnostics import LANGUAGE_OF_FILE, CheckResult
 from assembly_engine.services.checks.draft import CheckDraft
 from assembly_engine.services.checks.runner import CheckRunner

@@ -248,11 +248,7 @@ class AssemblyCache(CacheLoading, ClusterChanges):
         """Apply ``change`` to the current record atomically; revision becomes current + 1."""
 
         def plan(current: CacheEntry | None) -> tuple[str, AssemblyRecord]:
-            if current is None or current.deleted:
-                raise AssemblyNotFound(guid)
-            old = current.record
-            if expected_revision is not None and expected_revision != old.revision:
-                raise StaleRevision(guid, expected_revision, old.revision)
+            old = _live_at(guid, current, expected_revision)
             new = change(old)
             if new.assembly_guid != guid or new.domain is not old.domain:
                 raise InvalidChange("an update cannot change an assembly's id or domain")
@@ -269,11 +265,7 @@ class AssemblyCache(CacheLoading, ClusterChanges):
         actor: str | None = None,
     ) -> CachedAssembly:
         def plan(current: CacheEntry | None) -> tuple[str, AssemblyRecord]:
-            if current is None or current.deleted:
-                raise AssemblyNotFound(guid)
-            if expected_revision is not None and expected_revision != current.record.revision:
-                raise StaleRevision(guid, expected_revision, current.record.revision)
-            return "delete", current.record
+            return "delete", _live_at(guid, current, expected_revision)
 
         return self._mutate(guid, plan, note, action="delete", actor=actor)
 
@@ -496,3 +488,13 @@ class AssemblyCache(CacheLoading, ClusterChanges):
             self._changed.notify_all()  # changes waiting to start are refused at once
         self._journal.close()
         return results
+
+
+def _live_at(guid: str, current: CacheEntry | None, expected_revision: int | None) -> AssemblyRecord:
+    """The record an update or delete starts from: it must exist and, when the caller named
+    the revision it saw (If-Match or ``expected_revision``), still be at that revision."""
+    if current is None or current.deleted:
+        raise AssemblyNotFound(guid)
+    if expected_revision is not None and expected_revision != current.record.revision:
+        raise StaleRevision(guid, expected_revision, current.record.revision)
+    return current.record

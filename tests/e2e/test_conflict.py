@@ -124,16 +124,94 @@ def test_overwrite_with_mine_after_confirming(
     expect(page.get_by_test_id("conflict-dialog")).to_have_count(0)
     expect(page.get_by_test_id("persist-status")).to_contain_text("Revision 3")
     record = stored(engine, guid)
-    # Yours, all of it (their script change is replaced too), saved after their revision.
+    # Your changed fields win (the description both changed, your category); their script
+    # change, which you did not touch, stays. Saved after their revision.
     assert (record["revision"], record["summary"], record["category"], record["payload"]["script"]) == (
         3,
         "second writer",
         "mine",
-        ORIGINAL_SCRIPT,
+        THEIR_SCRIPT,
     )
     with engine.api(OPERATOR) as api:
         history = api.get(f"/api/assemblies/{guid}/revisions").json()
     assert [i["revision"] for i in history["items"]] == [3, 2, 1]
+
+
+def test_combine_is_offered_only_when_the_changes_do_not_overlap(
+    new_context: Callable[..., BrowserContext], engine: Engine
+) -> None:
+    page, _ = conflicting_save(new_context, engine)
+    dialog = page.get_by_test_id("conflict-dialog")
+    # Both changed the description: no combine, and the dialog says why.
+    expect(dialog.get_by_test_id("conflict-combine")).to_have_count(0)
+    expect(dialog.get_by_test_id("combine-help")).to_contain_text("you both changed Description differently")
+
+
+def two_writers(new_context: Callable[..., BrowserContext], engine: Engine) -> tuple[Page, Page, str]:
+    guid = shared_assembly(engine)
+    first, second = new_context().new_page(), new_context().new_page()
+    for page in (first, second):
+        sign_in(page, OPERATOR)
+        page.goto(f"/assemblies/{guid}")
+        expect(page.get_by_test_id("field-description")).to_have_value("original")
+    return first, second, guid
+
+
+def replace_script(page: Page, text: str) -> None:
+    page.get_by_test_id("code-editor").locator(".cm-content").click()
+    page.keyboard.press("Control+a")
+    page.keyboard.insert_text(text)
+
+
+def test_combine_keeps_their_script_and_my_description(
+    new_context: Callable[..., BrowserContext], engine: Engine
+) -> None:
+    first, second, guid = two_writers(new_context, engine)
+    replace_script(first, THEIR_SCRIPT)
+    first.get_by_test_id("save").click()
+    expect(first.get_by_test_id("notice")).to_contain_text("Saved")
+
+    second.get_by_test_id("field-description").fill("only my description")
+    second.get_by_test_id("save").click()
+    dialog = second.get_by_test_id("conflict-dialog")
+    dialog.get_by_test_id("conflict-combine").click()
+    # Shown before saving: the form holds both, still unsaved.
+    expect(dialog).to_have_count(0)
+    expect(second.get_by_test_id("field-description")).to_have_value("only my description")
+    expect(second.get_by_test_id("code-editor")).to_contain_text("hi from them")
+    expect(second.get_by_test_id("unsaved-badge")).to_be_visible()
+    assert stored(engine, guid)["summary"] == "original"
+    second.get_by_test_id("save").click()
+    expect(second.get_by_test_id("notice")).to_contain_text("Saved")
+    record = stored(engine, guid)
+    assert (record["revision"], record["summary"], record["payload"]["script"]) == (
+        3,
+        "only my description",
+        THEIR_SCRIPT,
+    )
+
+
+def test_combine_merges_script_lines_that_do_not_touch(
+    new_context: Callable[..., BrowserContext], engine: Engine
+) -> None:
+    base = "line 1\nline 2\nline 3\nline 4\nline 5\n"
+    guid = shared_assembly(engine)
+    with engine.api(OPERATOR) as api:
+        api.put(f"/api/assemblies/{guid}", json={"payload": {"script": base}}, headers={"If-Match": "1"})
+    first, second = new_context().new_page(), new_context().new_page()
+    for page in (first, second):
+        sign_in(page, OPERATOR)
+        page.goto(f"/assemblies/{guid}")
+        expect(page.get_by_test_id("code-editor")).to_contain_text("line 5")
+    replace_script(first, base.replace("line 1", "their line 1"))
+    first.get_by_test_id("save").click()
+    expect(first.get_by_test_id("notice")).to_contain_text("Saved")
+    replace_script(second, base.replace("line 5", "my line 5"))
+    second.get_by_test_id("save").click()
+    second.get_by_test_id("conflict-dialog").get_by_test_id("conflict-combine").click()
+    second.get_by_test_id("save").click()
+    expect(second.get_by_test_id("notice")).to_contain_text("Saved")
+    assert stored(engine, guid)["payload"]["script"] == "their line 1\nline 2\nline 3\nline 4\nmy line 5\n"
 
 
 def test_save_mine_as_a_new_copy(new_context: Callable[..., BrowserContext], engine: Engine) -> None:

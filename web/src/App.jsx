@@ -4,15 +4,22 @@ import Box from "@mui/material/Box";
 import CircularProgress from "@mui/material/CircularProgress";
 import Snackbar from "@mui/material/Snackbar";
 import Alert from "@mui/material/Alert";
+import Button from "@mui/material/Button";
+import IconButton from "@mui/material/IconButton";
+import CloseIcon from "@mui/icons-material/Close";
 import { ThemeProvider } from "@mui/material/styles";
-import { Auth, DevMode, SIGNED_OUT } from "./api.js";
+import { Auth, DevMode } from "./api.js";
+import { sessionEnded } from "./data/signals.js";
 import { makeTheme } from "./theme.js";
 import { SessionContext } from "./session.js";
-import { navigate, route, useLocation } from "./router.js";
+import { hasUnsavedWork, navigate, route, useLocation } from "./router.js";
 import { pageTitle } from "./format.js";
 import S from "./strings.js";
 import TopBar from "./components/TopBar.jsx";
 import DevModeBanner from "./components/DevModeBanner.jsx";
+import OfflineBanner from "./components/OfflineBanner.jsx";
+import ReauthDialog from "./components/ReauthDialog.jsx";
+import CommandPalette from "./components/CommandPalette.jsx";
 import SignIn from "./pages/SignIn.jsx";
 
 // The pages load on first use, each in its own chunk: the sign-in page needs neither the
@@ -48,7 +55,10 @@ function Loading() {
 export default function App() {
   const [mode, setMode] = useState(initialMode);
   const theme = useMemo(() => makeTheme(mode), [mode]);
+  // "reauth": the session ended while a page held unsaved work; it stays mounted under a
+  // sign-in dialog. signIns counts sign-ins, so a page can go on after one (a pending save).
   const [status, setStatus] = useState("loading");
+  const [signIns, setSignIns] = useState(0);
   const [user, setUser] = useState(null);
   const [devMode, setDevModeState] = useState({ enabled: false });
   // Why the last session ended without a sign-out (shown on the sign-in page), or null.
@@ -92,29 +102,34 @@ export default function App() {
     };
   }, [setDevMode]);
 
-  useEffect(() => {
-    // A request was refused with 401: ask the engine why, to tell the user.
-    const ended = async () => {
-      let reason = "revoked";
-      try {
-        reason = (await Auth.session()).ended || reason;
-      } catch {
-        // keep the generic reason
-      }
-      setUser(null);
-      setDevModeState({ enabled: false });
-      setEnded(reason);
-      setStatus("signedOut");
-    };
-    window.addEventListener(SIGNED_OUT, ended);
-    return () => window.removeEventListener(SIGNED_OUT, ended);
-  }, []);
+  useEffect(
+    () =>
+      // A request was refused with 401: ask the engine why, to tell the user. Unsaved work
+      // keeps its page: the sign-in comes as a dialog over it.
+      sessionEnded.subscribe(async () => {
+        let reason = "revoked";
+        try {
+          reason = (await Auth.session()).ended || reason;
+        } catch {
+          // keep the generic reason
+        }
+        setEnded(reason);
+        setDevModeState({ enabled: false });
+        if (hasUnsavedWork()) {
+          setStatus((current) => (current === "signedOut" ? current : "reauth"));
+          return;
+        }
+        setUser(null);
+        setStatus("signedOut");
+      }),
+    [],
+  );
 
   const refreshDevMode = useCallback(async () => {
     try {
       setDevMode(await DevMode.state());
-    } catch (error) {
-      if (error.status === 401) window.dispatchEvent(new Event(SIGNED_OUT));
+    } catch {
+      // a 401 is reported by api.js (sessionEnded); anything else: the next read tries again
     }
   }, [setDevMode]);
 
@@ -130,6 +145,7 @@ export default function App() {
       setUser(result.user);
       setEnded(null);
       setStatus("signedIn");
+      setSignIns((count) => count + 1);
       refreshDevMode();
     },
     [refreshDevMode],
@@ -149,8 +165,8 @@ export default function App() {
   }, []);
 
   const session = useMemo(
-    () => ({ user, devMode, setDevMode, refreshDevMode, signOut, notify: setNotice }),
-    [user, devMode, setDevMode, refreshDevMode, signOut, setNotice],
+    () => ({ user, devMode, setDevMode, refreshDevMode, signOut, notify: setNotice, signIns }),
+    [user, devMode, setDevMode, refreshDevMode, signOut, setNotice, signIns],
   );
 
   useEffect(() => {
@@ -169,10 +185,13 @@ export default function App() {
       <CssBaseline />
       {status === "loading" && <Loading />}
       {status === "signedOut" && <SignIn onSignedIn={signedIn} mode={mode} onToggleMode={toggleMode} ended={ended} />}
-      {status === "signedIn" && (
+      {(status === "signedIn" || status === "reauth") && (
         <SessionContext.Provider value={session}>
+          <CommandPalette />
+          <ReauthDialog open={status === "reauth"} username={user?.username} ended={ended} onSignedIn={signedIn} />
           <Box sx={{ minHeight: "100vh", display: "flex", flexDirection: "column" }}>
             <TopBar mode={mode} onToggleMode={toggleMode} />
+            <OfflineBanner />
             <DevModeBanner />
             <Box component="main" sx={{ flex: 1, p: { xs: 1.5, md: 3 }, display: "flex", flexDirection: "column" }}>
               <Suspense fallback={<Loading />}>{page}</Suspense>
@@ -180,11 +199,20 @@ export default function App() {
           </Box>
           <Snackbar
             open={notice.open}
-            autoHideDuration={5000}
+            autoHideDuration={notice.action ? 10000 : 5000}
             onClose={() => setNotice(null)}
             anchorOrigin={{ vertical: "bottom", horizontal: "center" }}
           >
-            <Alert severity={notice.severity} onClose={() => setNotice(null)} variant="filled" data-testid="notice">
+            <Alert severity={notice.severity} onClose={() => setNotice(null)} variant="filled" data-testid="notice"
+              action={notice.action ? (
+                <>
+                  <Button color="inherit" size="small" data-testid="notice-action"
+                    onClick={() => { setNotice(null); notice.action.run(); }}>
+                    {notice.action.label}
+                  </Button>
+                  <IconButton color="inherit" size="small" aria-label={S.history.close} onClick={() => setNotice(null)}><CloseIcon fontSize="small" /></IconButton>
+                </>
+              ) : undefined}>
               {notice.text}
             </Alert>
           </Snackbar>

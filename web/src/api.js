@@ -2,9 +2,10 @@
 // unsafe methods, and refusals turned into Error objects whose message is the engine's
 // sentence (never raw JSON).
 import S from "./strings.js";
+import { sessionEnded } from "./data/signals.js";
+import { reportReachable, reportUnreachable } from "./data/reachability.js";
 
 const UNSAFE = new Set(["POST", "PUT", "PATCH", "DELETE"]);
-export const SIGNED_OUT = "ae:signed-out";
 
 export class ApiError extends Error {
   constructor(status, code, message, body) {
@@ -39,8 +40,12 @@ async function send(path, { method = "GET", body, headers = {} } = {}) {
   try {
     response = await fetch(path, init);
   } catch {
+    reportUnreachable();
     throw new ApiError(0, "network", S.errors.network);
   }
+  // A gateway's 502/503/504 means the engine behind it is not answering (yet).
+  if ([502, 503, 504].includes(response.status) && !response.headers.get("content-type")?.includes("json")) reportUnreachable();
+  else reportReachable();
   if (response.ok) return response;
   let code = "error";
   let message = S.errors.status(response.status);
@@ -52,10 +57,9 @@ async function send(path, { method = "GET", body, headers = {} } = {}) {
   } catch {
     // not JSON: keep the generic sentence
   }
-  // A session that ended (expired, revoked, user disabled) sends the UI back to sign-in.
-  if (response.status === 401 && !path.startsWith("/api/auth/")) {
-    window.dispatchEvent(new Event(SIGNED_OUT));
-  }
+  // A session that ended (expired, revoked, user disabled): the app asks to sign in again
+  // (over the page when it holds unsaved work).
+  if (response.status === 401 && !path.startsWith("/api/auth/")) sessionEnded.emit();
   throw new ApiError(response.status, code, message, parsed);
 }
 
@@ -123,6 +127,8 @@ export const Assemblies = {
       method: "POST",
       body: { document_base64: documentBase64, domain, file_name: fileName || undefined, as_new: true, dry_run: true },
     }),
+  importBatch: (documents, domain, dryRun) =>
+    api("/api/assemblies/import/batch", { method: "POST", body: { documents, domain, dry_run: dryRun } }),
   exportFile: (guid, name) => download(`/api/assemblies/${enc(guid)}/export`, `${safeFileName(name)}.json`),
   // Version history (every revision kept; a restore makes a new revision) and the trash.
   revisions: (guid, params = {}) => api(`/api/assemblies/${enc(guid)}/revisions?${queryOf(params)}`),

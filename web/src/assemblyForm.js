@@ -14,7 +14,7 @@ export function newForm(kind) {
   return {
     display_name: "",
     summary: "",
-    category: { workflow: "workflow", ansible: "application" }[kind] || "script",
+    category: "", // no legacy category ("script", "application") pre-filled: the user names the folder
     assembly_kind: kind,
     assembly_type: TYPES_BY_KIND[kind][0],
     version: 1,

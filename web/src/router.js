@@ -28,6 +28,11 @@ function currentPrompt() {
   return null;
 }
 
+// True while a page holds work that leaving would lose.
+export function hasUnsavedWork() {
+  return currentPrompt() !== null;
+}
+
 // True when nothing is unsaved, or the user agreed to leave anyway.
 export function confirmLeave() {
   const prompt = currentPrompt();

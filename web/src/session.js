@@ -5,9 +5,6 @@ import S from "./strings.js";
 // Who is signed in, their Dev Mode state and what they may write.
 export const SessionContext = createContext(null);
 
-// Asks the top bar's Dev Mode switch to open its prompt (from the read-only warning).
-export const OPEN_DEV_MODE = "ae:open-dev-mode";
-
 export function useSession() {
   return useContext(SessionContext);
 }

@@ -132,6 +132,7 @@ const S = {
     matchLine: (line, text) => `Line ${line} of the script: ${text}`,
     matchLineNumber: (line) => `${line}:`,
     newAssembly: "New Assembly",
+    readOnlyWhy: "Read-only domain: Dev Mode (administrators) is needed",
     columns: {
       type: "Type",
       source: "Source",
@@ -183,7 +184,9 @@ const S = {
     renameLabel: "Name",
     renameSubmit: "Rename",
     deleteTitle: "Delete assembly?",
-    deleteText: (name) => `“${name}” will be removed from its domain. This cannot be undone from the UI.`,
+    deleteText: (name) =>
+      `“${name}” will be removed from its domain and kept under Deleted, where it can be undeleted (or press Undo right after).`,
+    undo: "Undo",
     deleteSubmit: "Delete",
     lastChange: "Last change",
     changedBy: (time, user) => (user ? `${time} by ${user}` : time),
@@ -209,6 +212,8 @@ const S = {
     flushed: (count) => `Queue written to the databases (${count} change${count === 1 ? "" : "s"}).`,
     disabled: "Dev Mode is off.",
     expired: "Dev Mode has ended.",
+    endingSoon: "Dev Mode ends in less than a minute. Extend it to keep editing Official and Community.",
+    extend: "Extend",
   },
   editor: {
     back: "Back to list",
@@ -329,6 +334,7 @@ const S = {
     revisionLabel: (n, time, user) => `Revision ${n} · ${time}${user ? ` by ${user}` : ""}`,
     currentLabel: (n) => `Current (revision ${n})`,
     close: "Close",
+    retry: "Try again",
     restore: "Restore this revision…",
     restoreTitle: (n) => `Restore revision ${n}?`,
     restoreText: (n, next) =>
@@ -375,7 +381,7 @@ const S = {
     keepTheirs: "Keep theirs",
     keepTheirsHelp: "Load their version; your edits are discarded.",
     overwrite: "Overwrite with mine…",
-    overwriteHelp: "Save your version over theirs (it stays in the history).",
+    overwriteHelp: "Save the fields you changed over theirs; their other changes stay (their revision stays in the history).",
     saveCopy: "Save mine as a new copy…",
     saveCopyHelp: "Keep theirs here and save your version as a new assembly.",
     later: "Decide later",
@@ -387,10 +393,50 @@ const S = {
     copyText: "A new assembly with your edits and new ids; this one keeps their version.",
     copySubmit: "Save copy",
     again: "They saved again meanwhile: look at the new comparison, then choose again.",
+    combine: "Combine",
+    combineHelp:
+      "Put their version with your changes applied into the form (you changed other fields or other script lines than they did); look at it, then save.",
+    combineBlocked: (fields) => `Not possible here: you both changed ${fields} differently.`,
+    combined: "Combined: their version with your changes applied. Nothing is saved until you press Save.",
     copied: (name) => `Your version was saved as “${name}”.`,
   },
   time: {
     never: "—",
+  },
+  // Unsaved edits kept through reloads, ended sessions and Dev Mode expiry (data/drafts.js).
+  drafts: {
+    offer: (time) => `You have unsaved edits of this assembly from ${time}, kept in this browser.`,
+    restore: "Restore my edits",
+    discard: "Discard them",
+    signInToSave: "Your session ended before the save. Sign in again: your edits are kept and saved right after.",
+    stranded:
+      "Dev Mode ended while you were editing. Your edits are kept (also in this browser): switch Dev Mode on again to save them here, or save them as a copy in User-Created.",
+    saveCopy: "Save as a copy in User-Created",
+    savedCopy: (name) => `Your edits were saved as “${name}” in User-Created.`,
+    reauthTitle: "Your session ended",
+    reauthText: (why) => `${why} Sign in again to go on: nothing on this page is lost.`,
+  },
+  importer: {
+    button: "Import",
+    title: "Import assemblies",
+    text: "Legacy JSON or YAML documents, plain scripts (.ps1, .bat, .sh, .py) and Tactical RMM manifests with their scripts. A chosen folder's subfolders become categories. Nothing is stored until you press Import.",
+    chooseFiles: "Choose files…",
+    chooseFolder: "Choose a folder…",
+    drop: "…or drop files here",
+    domain: "Into",
+    checking: "Checking…",
+    missingScript: (script, manifest) => `The script ${script} named by ${manifest} is not among the chosen files.`,
+    summary: (valid, failed) => `${valid} can be imported${failed ? `, ${failed} cannot` : ""}.`,
+    submit: (n) => `Import ${n}`,
+    done: (n, failed) => `Imported ${n} assembl${n === 1 ? "y" : "ies"}${failed ? ` (${failed} refused)` : ""}.`,
+  },
+  palette: {
+    placeholder: "Go to an assembly: type part of its name (Ctrl+K)",
+    nothing: "No assembly matches.",
+  },
+  offline: {
+    banner: "The engine is not answering. Trying again by itself; your unsaved edits are kept.",
+    back: "The engine answers again.",
   },
 };
 

@@ -7,14 +7,14 @@ import S from "../strings.js";
 import { DevMode } from "../api.js";
 import { devModeOn, disableDevMode, useSession } from "../session.js";
 import { DEV_MODE_COLOR } from "../theme.js";
+import Alert from "@mui/material/Alert";
+import { assembliesChanged, devModePrompt } from "../data/signals.js";
 
 export function formatCountdown(seconds) {
   const s = Math.max(0, Math.floor(seconds));
   const minutes = Math.floor(s / 60);
   return `${minutes}:${String(s % 60).padStart(2, "0")}`;
 }
-
-export const QUEUE_CHANGED = "ae:queue-changed";
 
 // The orange strip shown while Dev Mode is on: live countdown, Flush queue now, Disable.
 export default function DevModeBanner() {
@@ -35,10 +35,15 @@ export default function DevModeBanner() {
 
   // Never show more than the engine granted (a render before the clock restarts).
   const remaining = deadline ? Math.min(deadline - now, deadline - session.devMode.receivedAt) / 1000 : 0;
-  const { refreshDevMode } = session;
+  const { refreshDevMode, notify } = session;
+  const over = on && remaining <= 0;
   useEffect(() => {
-    if (on && remaining <= 0) refreshDevMode();
-  }, [on, remaining <= 0, refreshDevMode]); // eslint-disable-line react-hooks/exhaustive-deps
+    if (!over) return;
+    notify({ text: S.devMode.expired, severity: "warning" });
+    refreshDevMode();
+  }, [over, refreshDevMode, notify]);
+  // The last minute: say so, with a way to extend (the password prompt again).
+  const ending = on && remaining > 0 && remaining <= 60;
 
   if (!on) return null;
 
@@ -48,7 +53,7 @@ export default function DevModeBanner() {
       const result = await DevMode.flush();
       const count = Object.values(result.results || {}).reduce((sum, r) => sum + (r.persisted || 0), 0);
       session.notify({ text: S.devMode.flushed(count) });
-      window.dispatchEvent(new Event(QUEUE_CHANGED));
+      assembliesChanged.emit();
     } catch (error) {
       session.notify({ text: error.message, severity: "error" });
     } finally {
@@ -57,6 +62,7 @@ export default function DevModeBanner() {
   };
 
   return (
+    <>
     <Box
       role="status"
       data-testid="dev-mode-banner"
@@ -80,5 +86,12 @@ export default function DevModeBanner() {
         <Box component="span" sx={{ display: { xs: "inline", sm: "none" } }}>{S.devMode.disableShort}</Box>
       </Button>
     </Box>
+    {ending && (
+      <Alert severity="warning" data-testid="dev-mode-ending" sx={{ borderRadius: 0 }}
+        action={<Button color="inherit" size="small" onClick={() => devModePrompt.emit()} data-testid="dev-mode-extend">{S.devMode.extend}</Button>}>
+        {S.devMode.endingSoon}
+      </Alert>
+    )}
+    </>
   );
 }

@@ -11,7 +11,8 @@ import Button from "@mui/material/Button";
 import Alert from "@mui/material/Alert";
 import S from "../strings.js";
 import { DevMode } from "../api.js";
-import { OPEN_DEV_MODE, disableDevMode, useSession } from "../session.js";
+import { disableDevMode, useSession } from "../session.js";
+import { devModePrompt } from "../data/signals.js";
 
 // Admins only (the caller does not render it for operators): the switch and its prompt.
 export default function DevModeToggle() {
@@ -23,11 +24,7 @@ export default function DevModeToggle() {
   const [error, setError] = useState(null);
   const [busy, setBusy] = useState(false);
 
-  useEffect(() => {
-    const openPrompt = () => setOpen(true);
-    window.addEventListener(OPEN_DEV_MODE, openPrompt);
-    return () => window.removeEventListener(OPEN_DEV_MODE, openPrompt);
-  }, []);
+  useEffect(() => devModePrompt.subscribe(() => setOpen(true)), []);
 
   const close = () => {
     setOpen(false);

@@ -27,12 +27,15 @@ function Summary({ label, items, testId }) {
 }
 
 // theirs: the record now stored; base: the form as you loaded it; mine: the form now.
-export default function ConflictDialog({ open, theirs, base, mine, canCopy, onKeepTheirs, onOverwrite, onSaveCopy, onLater }) {
+// combined: {form, conflicts} from data/combine.js; onCombine puts it into the form.
+export default function ConflictDialog({ open, theirs, base, mine, canCopy, combined, onCombine, onKeepTheirs, onOverwrite, onSaveCopy, onLater }) {
   const theme = useTheme();
   const phone = useMediaQuery(theme.breakpoints.down("sm"));
   const [confirming, setConfirming] = useState(false);
   if (!theirs) return null;
   const theirsForm = formFromRecord(theirs);
+  const canCombine = Boolean(combined) && combined.conflicts.length === 0;
+  const labels = changedLabels(base, { ...base, ...Object.fromEntries((combined?.conflicts || []).map((f) => [f, mine[f]])) });
   const choice = (label, props) => (
     <Button {...props} sx={{ whiteSpace: "nowrap" }}>
       {label}
@@ -51,6 +54,9 @@ export default function ConflictDialog({ open, theirs, base, mine, canCopy, onKe
         </Box>
         <DiffView before={theirsForm} after={mine} beforeLabel={S.conflict.theirs(theirs.revision)} afterLabel={S.conflict.yours} />
         <Box component="ul" sx={{ mt: 2, mb: 0, pl: 2.5, color: "text.secondary", typography: "body2" }} data-testid="conflict-choices">
+          <li data-testid="combine-help">
+            <b>{S.conflict.combine}:</b> {canCombine ? S.conflict.combineHelp : S.conflict.combineBlocked(labels.join(", "))}
+          </li>
           <li><b>{S.conflict.keepTheirs}:</b> {S.conflict.keepTheirsHelp}</li>
           <li><b>{S.conflict.overwrite.replace("…", "")}:</b> {S.conflict.overwriteHelp}</li>
           {canCopy && <li><b>{S.conflict.saveCopy.replace("…", "")}:</b> {S.conflict.saveCopyHelp}</li>}
@@ -68,6 +74,7 @@ export default function ConflictDialog({ open, theirs, base, mine, canCopy, onKe
         {choice(S.conflict.later, { onClick: onLater, "data-testid": "conflict-later" })}
         {choice(S.conflict.keepTheirs, { onClick: onKeepTheirs, variant: "outlined", color: "error", "data-testid": "conflict-keep-theirs" })}
         {canCopy && choice(S.conflict.saveCopy, { onClick: onSaveCopy, variant: "outlined", "data-testid": "conflict-save-copy" })}
+        {canCombine && choice(S.conflict.combine, { onClick: onCombine, variant: "contained", color: "success", "data-testid": "conflict-combine" })}
         {choice(S.conflict.overwrite, { onClick: () => setConfirming(true), variant: "contained", "data-testid": "conflict-overwrite" })}
       </DialogActions>
       <ActionDialog

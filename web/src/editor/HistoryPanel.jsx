@@ -158,7 +158,7 @@ export default function HistoryPanel({ record, canRestore, touched, onRestored }
 
   return (
     <Box data-testid="history-panel">
-      {error && <Alert severity="error" action={<Button color="inherit" size="small" onClick={load}>{S.editor.reload}</Button>}>{error}</Alert>}
+      {error && <Alert severity="error" action={<Button color="inherit" size="small" onClick={load} data-testid="history-retry">{S.history.retry}</Button>}>{error}</Alert>}
       {!page && !error && <Typography variant="body2" color="text.secondary">{S.history.loading}</Typography>}
       {page && !page.items.length && <Typography variant="body2" color="text.secondary">{S.history.empty}</Typography>}
       {page && page.items.length > 0 && (

@@ -1,0 +1,99 @@
+// The list's rows and counts: an AG Grid datasource over GET /api/assemblies (or the
+// deleted view), the facet counts, and re-reading when something changed. Reads retry
+// with backoff while the engine is unreachable, so a short outage heals by itself.
+import { useCallback, useEffect, useMemo, useRef, useState } from "react";
+import { Assemblies } from "../api.js";
+import { deletedCounts } from "../components/DeletedView.jsx";
+import { vendorParams } from "../components/VendorFilter.jsx";
+import { SORT_FIELDS } from "../listAddress.js";
+import { withRetry } from "./reachability.js";
+import { assembliesChanged } from "./signals.js";
+
+const POLL_MS = 2000;
+
+// filters: {deleted, domain, kind, category, vendor, q}; gridRef: the AgGridReact ref;
+// onRows(): called after each block arrives (the list applies its pending page there).
+export function useAssemblyPage({ deleted, domain, kind, category, vendor, q }, { gridRef, onError, onRows }) {
+  const [facets, setFacets] = useState(null);
+  const dirtyBlocks = useRef(new Map());
+  const alive = useRef(true);
+  useEffect(() => {
+    alive.current = true;
+    return () => {
+      alive.current = false;
+    };
+  }, []);
+  const gone = () => !alive.current;
+  const latest = useRef({ onError, onRows });
+  latest.current = { onError, onRows };
+
+  // Counts per domain, kind and category for the current search and filters.
+  const loadCounts = useCallback(async () => {
+    try {
+      const counts = await withRetry(
+        () => (deleted ? deletedCounts({ kind, category, q }) : Assemblies.facets({ domain, kind, category, q, ...vendorParams(vendor) })),
+        gone,
+      );
+      setFacets(counts);
+    } catch (error) {
+      if (!error.cancelled) latest.current.onError(error);
+    }
+  }, [deleted, domain, kind, category, vendor, q]);
+
+  useEffect(() => {
+    loadCounts();
+  }, [loadCounts]);
+
+  // A new datasource (new filter) makes the grid start again from the first page.
+  const datasource = useMemo(() => {
+    dirtyBlocks.current = new Map();
+    return {
+      getRows: async (params) => {
+        const sort = params.sortModel?.[0];
+        try {
+          const result = await withRetry(
+            () =>
+              (deleted ? Assemblies.deleted : Assemblies.list)({
+                domain,
+                kind,
+                category,
+                q,
+                ...(deleted ? {} : vendorParams(vendor)),
+                offset: params.startRow,
+                limit: params.endRow - params.startRow,
+                sort: sort ? SORT_FIELDS[sort.colId] || sort.colId : "display_name",
+                order: sort ? sort.sort : "asc",
+              }),
+            gone,
+          );
+          dirtyBlocks.current.set(params.startRow, result.items.some((item) => item.is_dirty));
+          params.successCallback(result.items, result.total);
+          latest.current.onRows();
+        } catch (error) {
+          params.failCallback();
+          if (!error.cancelled) latest.current.onError(error);
+        }
+      },
+    };
+  }, [deleted, domain, kind, category, vendor, q]);
+
+  const refresh = useCallback(() => {
+    gridRef.current?.api?.refreshInfiniteCache();
+    loadCounts();
+  }, [gridRef, loadCounts]);
+
+  // While any loaded row is dirty, re-read the page every ~2 s so the pill clears by itself;
+  // and whenever stored assemblies changed (a flush, a save elsewhere in the app).
+  useEffect(() => {
+    const timer = window.setInterval(() => {
+      if ([...dirtyBlocks.current.values()].some(Boolean)) refresh();
+    }, POLL_MS);
+    const unsubscribe = assembliesChanged.subscribe(refresh);
+    return () => {
+      window.clearInterval(timer);
+      unsubscribe();
+    };
+  }, [refresh]);
+
+  return { facets, datasource, refresh };
+}

@@ -1,0 +1,42 @@
+// The list's state (view, filters, search, sort, page) read from and written back to the
+// address, so a view can be shared and Back returns to it. The search is debounced.
+import { useEffect, useRef, useState } from "react";
+import { rememberList, replaceQuery } from "../router.js";
+import { stateFromUrl, urlFromState } from "../listAddress.js";
+import { vendorFromUrl } from "../components/VendorFilter.jsx";
+
+const DEBOUNCE_MS = 300;
+
+export function useListState() {
+  const initial = useRef(stateFromUrl()).current;
+  const [deleted, setDeleted] = useState(initial.deleted);
+  const [domain, setDomain] = useState(initial.domain);
+  const [kind, setKind] = useState(initial.kind);
+  const [category, setCategory] = useState(initial.category);
+  const [vendor, setVendor] = useState(vendorFromUrl); // signature / upstream filter
+  const [search, setSearch] = useState(initial.q);
+  const [q, setQ] = useState(initial.q);
+  const [view, setView] = useState({ sort: initial.sort, order: initial.order, page: initial.page, size: initial.size });
+
+  useEffect(() => {
+    const timer = window.setTimeout(() => setQ(search.trim()), DEBOUNCE_MS);
+    return () => window.clearTimeout(timer);
+  }, [search]);
+
+  // Every change of the list's state goes into the address (no new history entry).
+  useEffect(() => {
+    replaceQuery(urlFromState({ deleted, domain, kind, category, q, ...view }));
+    rememberList(window.location.pathname + window.location.search);
+  }, [deleted, domain, kind, category, q, view]);
+
+  // Newest deletions first in the deleted view; the list's default order back in the list.
+  const switchView = () => {
+    setView((v) => ({ ...v, sort: deleted ? null : "deleted_at", order: deleted ? "asc" : "desc", page: 1 }));
+    setDeleted(!deleted);
+  };
+
+  return {
+    initial, deleted, setDeleted, switchView, domain, setDomain, kind, setKind, category, setCategory, vendor, setVendor,
+    search, setSearch, q, view, setView,
+  };
+}

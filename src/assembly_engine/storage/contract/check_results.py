@@ -8,7 +8,9 @@ cache of answers that can always be computed again: losing it costs checks, neve
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -18,3 +20,13 @@ class StoredCheck:
     language: str
     result: str  # the check's answer as JSON (services/checks/diagnostics.CheckResult)
     checked_at: float  # seconds since the epoch
+
+    # The column order both backends select in.
+    COLUMNS = "checksum, checkers, language, result, checked_at"
+
+    @classmethod
+    def from_row(cls, row: Sequence[Any] | None) -> StoredCheck | None:
+        """A row selected as :attr:`COLUMNS` (None: no such result)."""
+        if row is None:
+            return None
+        return cls(str(row[0]), str(row[1]), str(row[2]), str(row[3]), float(row[4]))

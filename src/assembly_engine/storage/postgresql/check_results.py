@@ -24,15 +24,10 @@ class PostgresCheckResults:
     def find(self, checksum: str, checkers: str) -> StoredCheck | None:
         with translated("reading a script check result"), self._pool.connection() as conn:
             row = conn.execute(
-                "SELECT checksum, checkers, language, result, checked_at FROM script_checks "
-                "WHERE checksum = %s AND checkers = %s",
+                f"SELECT {StoredCheck.COLUMNS} FROM script_checks WHERE checksum = %s AND checkers = %s",
                 (checksum, checkers),
             ).fetchone()
-        return (
-            None
-            if row is None
-            else StoredCheck(str(row[0]), str(row[1]), str(row[2]), str(row[3]), float(row[4]))
-        )
+        return StoredCheck.from_row(row)
 
     def keep(self, check: StoredCheck) -> None:
         with translated("storing a script check result"), self._pool.connection() as conn:

@@ -45,15 +45,10 @@ class SqliteCheckResults:
     def find(self, checksum: str, checkers: str) -> StoredCheck | None:
         with self._lock, _told("reading a script check result"):
             row = self._conn.execute(
-                "SELECT checksum, checkers, language, result, checked_at FROM script_checks "
-                "WHERE checksum = ? AND checkers = ?",
+                f"SELECT {StoredCheck.COLUMNS} FROM script_checks WHERE checksum = ? AND checkers = ?",
                 (checksum, checkers),
             ).fetchone()
-        return (
-            None
-            if row is None
-            else StoredCheck(str(row[0]), str(row[1]), str(row[2]), str(row[3]), float(row[4]))
-        )
+        return StoredCheck.from_row(row)
 
     def keep(self, check: StoredCheck) -> None:
         with self._lock, _told("storing a script check result"):

@@ -136,3 +136,41 @@ def test_an_unsafe_attachment_name_is_invalid_input_and_stores_nothing(engine: E
     with pytest.raises(InvalidInput):
         engine.assemblies.editing.create(OPERATOR, bad)
     assert _folders(engine) == before
+
+
+def test_a_metadata_key_named_upstream_is_ordinary_metadata_outside_official(engine: EngineServices) -> None:
+    """Only an official record's vendor note is the engine's; elsewhere the name is the user's."""
+    new = _script().model_copy(update={"metadata": {"upstream": "https://git.example/scripts"}})
+    guid = engine.assemblies.editing.create(OPERATOR, new)["assembly_guid"]
+    engine.assemblies.editing.update(
+        OPERATOR, guid, AssemblyChanges(metadata={"upstream": "https://git.example/v2"})
+    )
+    detail = engine.assemblies.get(OPERATOR, guid)
+    assert detail["metadata"]["upstream"] == "https://git.example/v2"
+    assert "upstream" not in {k for k in detail if k != "metadata"}
+
+
+def test_no_caller_writes_an_official_record_s_vendor_note(engine: EngineServices) -> None:
+    """A crafted note in a created, updated or imported official record is dropped: only
+    the official sync and the upstream choice set it."""
+    crafted = {"upstream": {"state": "update_available", "revision": 1, "base": "x"}, "kept": 1}
+    new = _script().model_copy(update={"metadata": crafted, "domain": Domain.OFFICIAL})
+    guid = engine.assemblies.editing.create(ADMIN_DEV, new)["assembly_guid"]
+    assert engine.assemblies.get(ADMIN_DEV, guid)["upstream"] == {
+        "state": "current",
+        "revision": None,
+        "base_revision": None,
+    }
+    engine.assemblies.editing.update(ADMIN_DEV, guid, AssemblyChanges(metadata=crafted))
+    document = {
+        "assembly_engine": {"assembly_guid": guid},
+        "name": "Clear temp",
+        "type": "powershell",
+        "script": "Remove-Item $env:TEMP\\* -Recurse\n",
+        "metadata": crafted,
+    }
+    engine.assemblies.import_document(ADMIN_DEV, document, Domain.OFFICIAL)
+    detail = engine.assemblies.get(ADMIN_DEV, guid)
+    assert detail["upstream"]["state"] == "current"
+    stored = engine.assemblies.cache.get(guid)
+    assert stored is not None and "upstream" not in stored.record.metadata

@@ -11,7 +11,7 @@ from typing import Any
 
 from assembly_engine import input_limits as limits
 from assembly_engine.domain.clock import utc_now
-from assembly_engine.domain.types import KIND_TYPES, AssemblyKind
+from assembly_engine.domain.types import KIND_TYPES, AssemblyKind, Domain
 from assembly_engine.services.assemblies.changes import Changes
 from assembly_engine.services.assemblies.inputs import AssemblyChanges, CloneRequest, NewAssembly
 from assembly_engine.services.assemblies.inputs import expected_revision as expected_revision_of
@@ -120,8 +120,8 @@ class Editing:
                     if changes.metadata is not None:
                         merged = record.metadata
                         for key, value in changes.metadata.items():
-                            if key == UPSTREAM_KEY:  # the engine's vendor note: never from a body
-                                continue
+                            if key == UPSTREAM_KEY and domain is Domain.OFFICIAL:
+                                continue  # the engine's vendor note: never from a body
                             if value is None:
                                 merged.pop(key, None)
                             else:

@@ -18,6 +18,7 @@ from assembly_engine.services.assemblies.formats import ImportedAssembly
 from assembly_engine.services.assemblies.inputs import NewAssembly
 from assembly_engine.services.errors import IntegrityFailed
 from assembly_engine.storage.contract.models import AssemblyRecord, CachedAssembly, PayloadRef
+from assembly_engine.storage.contract.upstream import UpstreamNote, with_note
 
 
 @dataclass(frozen=True)
@@ -76,7 +77,7 @@ def new_record(
         revision, created_at, created_by = 1, now, author
     else:
         revision, created_at, created_by = since.revision, since.created_at, since.created_by
-    return AssemblyRecord(
+    record = AssemblyRecord(
         assembly_guid=guid,
         domain=domain,
         payload=payload,
@@ -87,6 +88,11 @@ def new_record(
         updated_by=author,
         **details.columns(),
     )
+    if domain is Domain.OFFICIAL:
+        # An official record's vendor note is the engine's bookkeeping: a change keeps the
+        # one it started from and never takes one from a document or a body.
+        record = with_note(record, UpstreamNote.of(since) if since is not None else None)
+    return record
 
 
 def require_whole_row(item: CachedAssembly) -> None:

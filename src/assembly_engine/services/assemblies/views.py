@@ -45,8 +45,10 @@ def record_view(
         "tags": record.tags,
     }
     note = UpstreamNote.of(record) if record.domain is Domain.OFFICIAL else None
-    if include_metadata:  # the vendor note is the engine's bookkeeping, shown as ``upstream``
-        view["metadata"] = without_note(record.metadata)
+    if include_metadata:  # an official record's vendor note is the engine's, shown as ``upstream``
+        view["metadata"] = (
+            without_note(record.metadata) if record.domain is Domain.OFFICIAL else record.metadata
+        )
     if include_payload_guid:
         view["payload_guid"] = record.payload.payload_guid
     if trust is not None and record.domain is Domain.OFFICIAL:

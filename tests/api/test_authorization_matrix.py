@@ -21,7 +21,7 @@ from assembly_engine.domain.types import Domain, Role
 from assembly_engine.services.assemblies.inputs import AssemblyChanges
 from assembly_engine.services.auth.policy import Actor
 from assembly_engine.services.caller import Caller
-from assembly_engine.storage.contract.upstream import UpstreamNote, UpstreamState
+from assembly_engine.storage.contract.upstream import UpstreamNote, UpstreamState, with_note
 from tests.api.support import (
     ADMIN,
     ADMIN_DEV,
@@ -255,6 +255,19 @@ def _check_undelete(api: ApiEngine, domain: str, response: httpx.Response) -> No
     assert api.services.storage.cache.get(body["assembly_guid"]) is not None
 
 
+def _prepare_upstream(api: ApiEngine, domain: str) -> Call:
+    guid = plant_assembly(api.services, "official")
+    # As an official sync leaves an assembly the vendor no longer ships: waiting for a choice.
+    removed = UpstreamNote("vendor-checksum", None, UpstreamState.REMOVED_UPSTREAM)
+    api.services.storage.cache.update(guid, lambda record: with_note(record, removed))
+    return Call("POST", f"/api/assemblies/{guid}/upstream", {"action": "keep_local"})
+
+
+def _check_upstream(api: ApiEngine, domain: str, response: httpx.Response) -> None:
+    body = response.json()
+    assert body["source"] == "official" and body["upstream"]["state"] == "current"
+
+
 MUTATIONS: list[Mutation] = [
     Mutation("create", WRITE, 201, True, _prepare_create, _check_create),
     Mutation("update", WRITE, 200, True, _prepare_update, _check_update),
@@ -265,6 +278,7 @@ MUTATIONS: list[Mutation] = [
     Mutation("undelete", WRITE, 200, True, _prepare_undelete, _check_undelete),
     Mutation("dev_mode_write", ADMIN_AND_DEV_MODE, 200, True, _prepare_flush, _check_flush),
     Mutation("official_sync", ADMIN_AND_DEV_MODE, 200, False, _prepare_sync, _check_sync),
+    Mutation("upstream_choice", ADMIN_AND_DEV_MODE, 200, False, _prepare_upstream, _check_upstream),
     Mutation("user_create", ADMIN_ONLY, 201, False, _prepare_user_create, _check_user_create),
     Mutation("user_update", ADMIN_ONLY, 200, False, _prepare_user_update, _check_user_update),
 ]

@@ -94,6 +94,13 @@ def _call(engine: Engine, token: str, method: str, path: str, body: Any = None) 
 def _family_request(engine: Engine, family: str) -> tuple[str, str, Any]:
     guid = engine.user_guid
     document: Any = None
+    if family == "upstream choice":
+        # An official assembly (the admin's session has Dev Mode): a vendor choice needs
+        # Dev Mode, so no token reaches the point where a missing vendor version matters.
+        official = engine.http.post("/api/assemblies", headers=engine.admin, json=create_body("official"))
+        assert official.status_code in (201, 202), official.text
+        guid = official.json()["assembly_guid"]
+        return ("POST", f"/api/assemblies/{guid}/upstream", {"action": "keep_local"})
     if family == "import":
         exported = engine.http.get(f"/api/assemblies/{guid}/export", headers=engine.admin)
         assert exported.status_code == 200, exported.text
@@ -170,7 +177,13 @@ MATRIX["sync apply user"] = {"read": _scope(WRITE), "write": OK, "metrics": _sco
 # Official writes, the official sync and a sync into community or official need Dev Mode,
 # which tokens never have: an admin's token with assemblies:write gets dev_mode_required even
 # while the admin's own session has Dev Mode on; an operator's gets forbidden.
-for _family in ("write official", "official sync", "sync apply community", "sync apply official"):
+for _family in (
+    "write official",
+    "official sync",
+    "sync apply community",
+    "sync apply official",
+    "upstream choice",
+):
     MATRIX[_family] = {"read": _scope(WRITE), "write": "owner", "metrics": _scope(WRITE), "all": "owner"}
 OWNER_ANSWER = {"admin": ("dev_mode_required", None), "operator": ("forbidden", None)}
 # Metrics are for admins: an operator's metrics:read token is refused by the role rule.

@@ -9,17 +9,22 @@ may upgrade under the others.
 from __future__ import annotations
 
 import re
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from playwright.sync_api import Browser, Page, expect
 
+from assembly_engine.cli.main import main
 from tests.e2e.support import ADMIN, dev_mode_api, sign_in
 from tests.engine_process import EngineProcess
+from tests.support import REPO_ROOT
 from tests.upgrade_support import Release, dev_mode, edit_script, install, ship_v1, ship_v2
 
 EDITED = "Write-Host 'A edited here'\n"
+SHIPPED_LIBRARY = REPO_ROOT / "Data" / "Engine" / "Assemblies"
 
 
 @pytest.fixture
@@ -88,3 +93,28 @@ def test_the_banner_the_filter_and_the_editor_lead_an_admin_through_an_upgrade(
     page.get_by_test_id("upstream-take").click()
     expect(page.get_by_test_id("upstream-choice")).to_have_count(0)
     expect(page.get_by_test_id("code-editor").locator(".cm-content")).to_have_text(re.compile("A v2"))
+
+
+def test_an_admin_sees_why_the_official_library_was_refused(browser: Browser, tmp_path: Path) -> None:
+    """Under ENGINE_OFFICIAL_SIGNATURES=require, a staging copy signed by a key the engine
+    does not trust is refused; the engine still serves, and an admin's list says why."""
+    private = tmp_path / "keys" / "ours"
+    made = CliRunner().invoke(main, ["official", "keygen", str(private)])
+    assert made.exit_code == 0, made.output
+    staging = tmp_path / "staging"
+    shutil.copytree(SHIPPED_LIBRARY, staging)  # signed with the repository's key, not ours
+    env = {
+        "ENGINE_OFFICIAL_SIGNATURES": "require",
+        "ENGINE_OFFICIAL_TRUSTED_KEYS": str(private.with_name("ours.pub")),
+    }
+    engine = EngineProcess(tmp_path / "home", staging, extra_env=env).start()
+    try:
+        context = browser.new_context(base_url=engine.url, viewport={"width": 1280, "height": 800})
+        page = context.new_page()
+        sign_in(page, ADMIN)
+        banner = page.get_by_test_id("signature-banner")
+        expect(banner).to_contain_text("was refused by its signature check")
+        expect(banner).to_contain_text("last good official library keeps serving")
+        context.close()
+    finally:
+        assert engine.stop() == 0, engine.output()

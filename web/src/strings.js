@@ -80,6 +80,10 @@ const S = {
     ansible: "Ansible Playbook",
   },
   dirtyPill: "Queued to Write to DB",
+  signatures: {
+    refused: "The official library's new staging copy was refused by its signature check; the last good official library keeps serving.",
+    warning: "The official library's signature check found problems (policy warn: synced and marked).",
+  },
   signature: {
     label: { verified: "Verified", modified: "Modified", unsigned: "Unsigned" },
     help: {

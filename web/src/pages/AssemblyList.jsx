@@ -24,7 +24,7 @@ import { listColumns } from "../list/columns.jsx";
 import { useGridTheme } from "../list/gridTheme.js";
 import { useGridKeys } from "../list/useGridKeys.js";
 import ListHeader from "../list/ListHeader.jsx";
-import UpstreamBanner from "../components/UpstreamBanner.jsx";
+import OfficialLibraryBanner from "../components/OfficialLibraryBanner.jsx";
 import RowMenu from "../list/RowMenu.jsx";
 import ImportDialog from "../list/ImportDialog.jsx";
 
@@ -174,7 +174,7 @@ export default function AssemblyList() {
 
   return (
     <Stack spacing={{ xs: 1.5, md: 2 }} sx={{ flex: 1, minWidth: 0 }}>
-      <UpstreamBanner reload={facets} onShow={() => { list.setDeleted(false); list.setVendor("attention"); }} />
+      <OfficialLibraryBanner reload={facets} onShow={() => { list.setDeleted(false); list.setVendor("attention"); }} />
       <ListHeader list={listControls} facets={facets} narrow={narrow} onImport={() => setImporting(true)} />
       {listError && (
         <Alert severity="error" onClose={() => setListError(null)} data-testid="list-error">

@@ -253,9 +253,10 @@ def test_the_sweep_reads_and_checks_one_payload_per_content(api: ApiEngine) -> N
         reads.append(found.record.payload.payload_guid)
         return content
 
-    checks.start_sweep(lambda: items, read)
+    checks.start_sweep(lambda: items, read, every_seconds=3600)
     wait_until(
         lambda: all(checks.counts(i.record.payload.payload_guid) for i in items), "the sweep", timeout=30
     )
+    checks.close()
     assert reads == [f"{1:032x}", f"{99:032x}"]  # the copies were not read again
     assert len({str(checks.counts(i.record.payload.payload_guid)) for i in items}) == 1

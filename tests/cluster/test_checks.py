@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import httpx
 
-from tests.checks.test_stored_results_engine import checks_of, create, outcomes, unchecked
+from tests.checks.engine_checks import checks_of, create, outcomes, unchecked
 from tests.cluster.nodes import NodeFactory
 from tests.support import wait_until
 

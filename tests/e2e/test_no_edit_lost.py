@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 from playwright.sync_api import Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.e2e.support import ADMIN, OPERATOR, Engine, dev_mode_api, sign_in
 
@@ -95,10 +96,23 @@ def test_after_signing_in_again_a_save_meanwhile_by_someone_else_is_a_conflict(
             f"/api/assemblies/{guid}", json={"summary": "theirs"}, headers={"If-Match": "1"}
         ).raise_for_status()
 
-    page.get_by_test_id("save").click()
+    # The page may notice the ended session by itself first (a background read gets 401)
+    # and ask before Save is pressed; either way the edit stays and the save is a conflict.
     dialog = page.get_by_test_id("reauth-dialog")
+    save = page.get_by_test_id("save")
+    pressed = False
+    if not dialog.is_visible():
+        try:
+            save.click(timeout=5000)
+            pressed = True
+        except PlaywrightTimeout:  # the dialog came up meanwhile and covers the page
+            pass
     dialog.get_by_label("Password").fill(OPERATOR[1])
     dialog.get_by_test_id("reauth-submit").click()
+    expect(dialog).to_have_count(0)
+    expect(page.get_by_test_id("field-category")).to_have_value("mine")
+    if not pressed:
+        save.click()
     expect(page.get_by_test_id("conflict-dialog")).to_be_visible()
     assert stored(engine, guid)["category"] == "drafts"
 

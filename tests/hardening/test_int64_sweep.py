@@ -88,6 +88,14 @@ INTEGERS: tuple[Integer, ...] = (
     Integer(
         "body",
         "POST",
+        "/api/assemblies/{guid}/upstream",
+        "expected_revision",
+        ("0", "-1"),
+        _body({"action": "keep_local"}, "expected_revision"),
+    ),
+    Integer(
+        "body",
+        "POST",
         "/api/tokens",
         "expires_in_days",
         ("0", "-1", "36501"),

@@ -16,6 +16,7 @@ from psycopg_pool import ConnectionPool
 from assembly_engine.config import Settings
 from assembly_engine.domain.types import Domain, Integrity
 from assembly_engine.storage.contract.history import HistoryWrite
+from assembly_engine.storage.contract.upstream import with_note
 from assembly_engine.storage.official.sync import sync_official
 from assembly_engine.storage.postgresql.domain_store import PostgresDomainStore
 from assembly_engine.storage.postgresql.maintenance import PostgresMaintenance
@@ -122,7 +123,8 @@ def test_a_backup_boots_as_an_embedded_home(
             )
         assert rt.databases[Domain.COMMUNITY].deletion(gone.assembly_guid) == deletion
         assert [n for n, *_ in rt.databases[Domain.USER].revisions(mine.assembly_guid)] == [1]
-        assert rt.databases[Domain.OFFICIAL].load() == [shipped]
+        # the runtime copy carries the engine's vendor note besides what staging shipped
+        assert [with_note(r, None) for r in rt.databases[Domain.OFFICIAL].load()] == [shipped]
         rt.cache.flush_now()  # the queued change lands like any other
         assert rt.databases[Domain.USER].load() == [queued]
     finally:

@@ -52,6 +52,19 @@ def sign_out_elsewhere(page: Page, engine: Engine) -> None:
     assert reply.status_code == 200, reply.text
 
 
+def save_unless_asked(page: Page) -> bool:
+    """Press Save; False when the page had already noticed the ended session (a background
+    read got 401) and asks to sign in again before Save could be pressed: that dialog covers
+    the page, and the edit is kept either way."""
+    if page.get_by_test_id("reauth-dialog").is_visible():
+        return False
+    try:
+        page.get_by_test_id("save").click(timeout=5000)
+    except PlaywrightTimeout:
+        return False
+    return True
+
+
 def test_an_ended_session_keeps_the_edit_and_saves_it_after_signing_in_again(
     page: Page, engine: Engine
 ) -> None:
@@ -62,7 +75,7 @@ def test_an_ended_session_keeps_the_edit_and_saves_it_after_signing_in_again(
     page.get_by_test_id("field-description").fill("typed before the session ended")
     sign_out_elsewhere(page, engine)
 
-    page.get_by_test_id("save").click()
+    pressed = save_unless_asked(page)
     dialog = page.get_by_test_id("reauth-dialog")
     expect(dialog).to_be_visible()
     expect(dialog).to_contain_text("nothing on this page is lost")
@@ -76,6 +89,8 @@ def test_an_ended_session_keeps_the_edit_and_saves_it_after_signing_in_again(
     dialog.get_by_label("Password").fill(OPERATOR[1])
     dialog.get_by_test_id("reauth-submit").click()
     expect(dialog).to_have_count(0)
+    if not pressed:
+        page.get_by_test_id("save").click()
     expect(page.get_by_test_id("notice")).to_contain_text("Saved")
     expect(page.get_by_test_id("unsaved-badge")).to_have_count(0)
     record = stored(engine, guid)
@@ -96,23 +111,14 @@ def test_after_signing_in_again_a_save_meanwhile_by_someone_else_is_a_conflict(
             f"/api/assemblies/{guid}", json={"summary": "theirs"}, headers={"If-Match": "1"}
         ).raise_for_status()
 
-    # The page may notice the ended session by itself first (a background read gets 401)
-    # and ask before Save is pressed; either way the edit stays and the save is a conflict.
+    pressed = save_unless_asked(page)
     dialog = page.get_by_test_id("reauth-dialog")
-    save = page.get_by_test_id("save")
-    pressed = False
-    if not dialog.is_visible():
-        try:
-            save.click(timeout=5000)
-            pressed = True
-        except PlaywrightTimeout:  # the dialog came up meanwhile and covers the page
-            pass
     dialog.get_by_label("Password").fill(OPERATOR[1])
     dialog.get_by_test_id("reauth-submit").click()
     expect(dialog).to_have_count(0)
     expect(page.get_by_test_id("field-category")).to_have_value("mine")
     if not pressed:
-        save.click()
+        page.get_by_test_id("save").click()
     expect(page.get_by_test_id("conflict-dialog")).to_be_visible()
     assert stored(engine, guid)["category"] == "drafts"
 

@@ -10,6 +10,7 @@ import CloseIcon from "@mui/icons-material/Close";
 import { ThemeProvider } from "@mui/material/styles";
 import { Auth, DevMode } from "./api.js";
 import { sessionEnded } from "./data/signals.js";
+import useWho, { NOBODY, whoOf } from "./data/useWho.js";
 import { makeTheme } from "./theme.js";
 import { SessionContext } from "./session.js";
 import { hasUnsavedWork, navigate, route, useLocation } from "./router.js";
@@ -20,6 +21,7 @@ import DevModeBanner from "./components/DevModeBanner.jsx";
 import OfflineBanner from "./components/OfflineBanner.jsx";
 import ReauthDialog from "./components/ReauthDialog.jsx";
 import CommandPalette from "./components/CommandPalette.jsx";
+import PasswordPrompt from "./components/PasswordPrompt.jsx";
 import SignIn from "./pages/SignIn.jsx";
 
 // The pages load on first use, each in its own chunk: the sign-in page needs neither the
@@ -27,6 +29,7 @@ import SignIn from "./pages/SignIn.jsx";
 const AssemblyList = lazy(() => import("./pages/AssemblyList.jsx"));
 const AssemblyEditor = lazy(() => import("./pages/AssemblyEditor.jsx"));
 const TokensPage = lazy(() => import("./pages/Tokens.jsx"));
+const AccountPage = lazy(() => import("./pages/Account.jsx"));
 
 const THEME_KEY = "ae-theme";
 
@@ -61,6 +64,9 @@ export default function App() {
   const [signIns, setSignIns] = useState(0);
   const [user, setUser] = useState(null);
   const [devMode, setDevModeState] = useState({ enabled: false });
+  // Asked again whenever the answer may change: a sign-in, Dev Mode switched or expired.
+  const whoKey = user ? `${user.username}:${signIns}:${devMode.enabled}:${devMode.expires_at ?? ""}` : null;
+  const [who, setWho, refreshWho] = useWho(NOBODY, whoKey);
   // Why the last session ended without a sign-out (shown on the sign-in page), or null.
   const [ended, setEnded] = useState(null);
   // The last message stays mounted while the snackbar closes (its transition needs a child).
@@ -93,6 +99,7 @@ export default function App() {
           return;
         }
         setUser({ ...current.user, sso: Boolean(current.sso) });
+        setWho(whoOf(current));
         setDevMode(current.dev_mode);
         setStatus("signedIn");
       })
@@ -100,7 +107,7 @@ export default function App() {
     return () => {
       cancelled = true;
     };
-  }, [setDevMode]);
+  }, [setDevMode, setWho]);
 
   useEffect(
     () =>
@@ -115,6 +122,7 @@ export default function App() {
         }
         setEnded(reason);
         setDevModeState({ enabled: false });
+        setWho(NOBODY);
         if (hasUnsavedWork()) {
           setStatus((current) => (current === "signedOut" ? current : "reauth"));
           return;
@@ -165,8 +173,8 @@ export default function App() {
   }, []);
 
   const session = useMemo(
-    () => ({ user, devMode, setDevMode, refreshDevMode, signOut, notify: setNotice, signIns }),
-    [user, devMode, setDevMode, refreshDevMode, signOut, setNotice, signIns],
+    () => ({ user, devMode, setDevMode, refreshDevMode, signOut, notify: setNotice, signIns, ...who, refreshWho }),
+    [user, devMode, setDevMode, refreshDevMode, signOut, setNotice, signIns, who, refreshWho],
   );
 
   useEffect(() => {
@@ -178,6 +186,7 @@ export default function App() {
   if (current.page === "new") page = <AssemblyEditor key={`new-${current.kind}`} kind={current.kind} />;
   else if (current.page === "edit") page = <AssemblyEditor key={current.guid} guid={current.guid} />;
   else if (current.page === "tokens") page = <TokensPage />;
+  else if (current.page === "account") page = <AccountPage />;
   else page = <AssemblyList />;
 
   return (
@@ -193,6 +202,7 @@ export default function App() {
             <TopBar mode={mode} onToggleMode={toggleMode} />
             <OfflineBanner />
             <DevModeBanner />
+            {current.page !== "account" && <PasswordPrompt />}
             <Box component="main" sx={{ flex: 1, p: { xs: 1.5, md: 3 }, display: "flex", flexDirection: "column" }}>
               <Suspense fallback={<Loading />}>{page}</Suspense>
             </Box>

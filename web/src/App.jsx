@@ -26,7 +26,12 @@ import SignIn from "./pages/SignIn.jsx";
 
 // The pages load on first use, each in its own chunk: the sign-in page needs neither the
 // grid (list) nor the code editor (editor), the bulk of the bundle.
-const AssemblyList = lazy(() => import("./pages/AssemblyList.jsx"));
+const listChunk = () => import("./pages/AssemblyList.jsx");
+const AssemblyList = lazy(listChunk);
+// A browser holding a session (its CSRF cookie is readable) that opens the list fetches
+// the list's chunk while the session check runs, not after it; a signed-out first visit
+// still loads the sign-in page alone.
+if (route(window.location.pathname).page === "list" && document.cookie.includes("ae_csrf=")) listChunk();
 const AssemblyEditor = lazy(() => import("./pages/AssemblyEditor.jsx"));
 const TokensPage = lazy(() => import("./pages/Tokens.jsx"));
 const AccountPage = lazy(() => import("./pages/Account.jsx"));

@@ -198,7 +198,7 @@ def test_own_sessions_are_listed_and_the_others_can_be_ended(api: ApiEngine) -> 
     assert api.client.get("/api/auth/me", headers=bearer(second)).status_code == 401
     again = api.client.delete(f"/api/auth/sessions/{listed[1]['id']}", headers=bearer(first))
     assert again.status_code == 404 and "Nothing was changed" in again.json()["message"]
-    ended = api.client.post("/api/auth/sessions/end-others", headers=bearer(first))
+    ended = api.client.post("/api/auth/end-other-sessions", headers=bearer(first))
     assert ended.status_code == 200 and ended.json() == {"ended": 1}
     assert api.client.get("/api/auth/me", headers=bearer(third)).status_code == 401
     assert _me(api, first)["user"]["username"] == name
@@ -230,6 +230,6 @@ def test_tokens_and_anonymous_callers_have_no_sessions_to_manage(api: ApiEngine)
     token = made.json()["token"]
     api.client.cookies.clear()
     assert api.client.get("/api/auth/sessions", headers=bearer(token)).status_code == 403
-    assert api.client.post("/api/auth/sessions/end-others", headers=bearer(token)).status_code == 403
+    assert api.client.post("/api/auth/end-other-sessions", headers=bearer(token)).status_code == 403
     assert api.request(ANONYMOUS, "GET", "/api/auth/sessions").status_code == 401
-    assert api.request(ANONYMOUS, "POST", "/api/auth/sessions/end-others").status_code == 401
+    assert api.request(ANONYMOUS, "POST", "/api/auth/end-other-sessions").status_code == 401

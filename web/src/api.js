@@ -164,7 +164,7 @@ export const Account = {
     api(`/api/users/${enc(username)}`, { method: "PATCH", body: { password, current_password: currentPassword } }),
   sessions: () => api("/api/auth/sessions"),
   endSession: (id) => api(`/api/auth/sessions/${enc(id)}`, { method: "DELETE" }),
-  endOthers: () => api("/api/auth/sessions/end-others", { method: "POST" }),
+  endOthers: () => api("/api/auth/end-other-sessions", { method: "POST" }),
 };
 
 export const Tokens = {

@@ -120,7 +120,7 @@ def own_sessions(auth: SignedIn, engine: Services) -> dict[str, Any]:
     return {"items": [asdict(s) for s in engine.accounts.own_sessions.list(auth.caller, auth.session)]}
 
 
-@router.post("/sessions/end-others", response_model=SessionsEnded, responses=error_responses(401, 403))
+@router.post("/end-other-sessions", response_model=SessionsEnded, responses=error_responses(401, 403))
 def end_other_sessions(auth: SignedIn, engine: Services) -> dict[str, Any]:
     """Sign out everywhere else: every session of the caller but this one ends."""
     return {"ended": engine.accounts.own_sessions.end_others(auth.caller, auth.session)}

@@ -1,4 +1,4 @@
-"""Background checks held back while bulk writes run (a batch import).
+"""Background checks held back while bulk writes run (a batch import, a sync apply).
 
 A save's check runs beside it on the pool; during a bulk import the pool then never
 rests, and the in-process part of every check (reading the checker's answer, storing the

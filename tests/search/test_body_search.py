@@ -4,8 +4,6 @@ handed-over bodies, bodies read from the payload store, and an index damaged whi
 from __future__ import annotations
 
 from pathlib import Path
-from types import SimpleNamespace
-from typing import Any
 
 from assembly_engine.storage.cache.body_search import BodySearch
 from assembly_engine.storage.contract.search_terms import query_terms
@@ -15,17 +13,14 @@ from tests.support import script_content
 
 
 class Library:
-    """What BodySearch asks of the cache: the live records and a generation."""
+    """What BodySearch asks of the cache: the live records' payload GUIDs and a generation."""
 
     def __init__(self) -> None:
         self.guids: list[str] = []
         self.generation = 0
 
-    def live(self) -> list[Any]:
-        return [
-            SimpleNamespace(record=SimpleNamespace(payload=SimpleNamespace(payload_guid=g)))
-            for g in self.guids
-        ]
+    def live(self) -> set[str]:
+        return set(self.guids)
 
     def add(self, guid: str) -> None:
         self.guids.append(guid)

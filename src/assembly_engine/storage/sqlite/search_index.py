@@ -22,7 +22,7 @@ log = logging.getLogger("assembly_engine.search")
 
 SEARCH_FILE = "search.db"
 # Bumped when the terms or the tables change: an index of another format is built again.
-FORMAT = "1"
+FORMAT = "2"
 # Keeps each IN (...) list under SQLite's limit of host parameters.
 _CHUNK = 500
 # Asked about more payloads than this, every held GUID is read in one go (one query that
@@ -34,7 +34,7 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS bodies (id INTEGER PRIMARY KEY, payload_guid TEXT NOT NULL UNIQUE,
                                    body TEXT NOT NULL);
 CREATE VIRTUAL TABLE IF NOT EXISTS term_index
-    USING fts5(terms, content='', detail=column, tokenize='unicode61 remove_diacritics 0');
+    USING fts5(terms, content='', detail=none, tokenize='unicode61 remove_diacritics 0');
 """
 
 

@@ -6,7 +6,8 @@ PowerShell, Bash, Python and Batch, and one ``marker<k>`` word (k < 1,000, so a 
 query matches about 0.1 % of the library). No official rows, so no staging copy.
 
 * 13a Boot with no index: spawn until the first search answers (hydration, then the
-  background build of ``search.db``, which that search waits for), against a raw read of
+  background build of ``search.db``, which that search waits for; the admin's sign-in,
+  a deliberately slow password hash, is not counted), against a raw read of
   the same rows (bench/raw_read.py) and of every body file, plus start-up and imports.
   Target <= 1.5 x, as hydration's. 13e: the same after a restart, the index in place.
 * 13b Index size per assembly (``search.db`` and its WAL) and the payload bytes per assembly.
@@ -171,10 +172,10 @@ def run(ctx: Context) -> list[Result]:
         engine = Engine(home, staging).start()
         try:
             hydrated = engine.wait_ready(counts)
-            auth = engine.auth()
+            auth, signing_in = _signed_in(engine)
             with httpx.Client(base_url=engine.url, timeout=600) as client:
                 client.get(WARM_TARGET, headers=auth).raise_for_status()
-                searchable = time.perf_counter() - engine.started_at
+                searchable = time.perf_counter() - engine.started_at - signing_in
                 index = home / "Assemblies" / "search.db"
                 index_bytes = sum(p.stat().st_size for p in index.parent.glob("search.db*"))
                 results = [
@@ -200,13 +201,21 @@ def run(ctx: Context) -> list[Result]:
     return results
 
 
+def _signed_in(engine: Engine) -> tuple[dict[str, str], float]:
+    """The admin's headers and the seconds signing in took (a password hash at full cost,
+    not counted in 13a/13e: the baseline signs nobody in)."""
+    began = time.perf_counter()
+    return engine.auth(), time.perf_counter() - began
+
+
 def _restart(home: Path, staging: Path, raw: float, startup: float, count: int) -> Result:
     """A restart with search.db in place: only which payloads it holds is checked."""
     engine = Engine(home, staging).start()
     try:
         hydrated = engine.wait_ready()
-        httpx.get(engine.url + WARM_TARGET, headers=engine.auth(), timeout=600).raise_for_status()
-        searchable = time.perf_counter() - engine.started_at
+        auth, signing_in = _signed_in(engine)
+        httpx.get(engine.url + WARM_TARGET, headers=auth, timeout=600).raise_for_status()
+        searchable = time.perf_counter() - engine.started_at - signing_in
     finally:
         engine.stop()
     ratio = (searchable - startup) / raw if raw > 0 else 0.0

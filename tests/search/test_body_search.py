@@ -44,6 +44,11 @@ def test_bodies_handed_over_or_only_stored_are_found(tmp_path: Path) -> None:
     assert search.matching(query_terms("invoke-webreq")) == {handed.payload_guid}
     line = search.match_line(handed.payload_guid, query_terms("webrequest"))
     assert line is not None and line.line == 1
+    # A page's lines in one read: a body without the words, or unknown, has none.
+    lines = search.match_lines([handed.payload_guid, stored.payload_guid, "0" * 32], query_terms("uri"))
+    assert {g: (m.line, m.text) for g, m in lines.items()} == {
+        handed.payload_guid: (1, "Invoke-WebRequest -Uri $u")
+    }
     search.close()
     # A restart reads nothing again: both are held.
     again = open_search(tmp_path, library, payloads)

@@ -332,13 +332,17 @@ class Listing:
             for view, item in zip(views, page, strict=True):
                 view["checks"] = self.checks.counts(item.record.payload.payload_guid)
         if query.q and self._cache.search is not None:
-            terms = query_terms(query.q)
             needle = query.q.casefold()
-            for view, item in zip(views, page, strict=True):
-                if search_tier(item.record, needle, set()) is None:  # matched in the body only
-                    found = self._cache.search.match_line(item.record.payload.payload_guid, terms)
-                    if found is not None:
-                        view["match"] = {"line": found.line, "text": found.text}
+            body_only = [
+                (view, item.record.payload.payload_guid)
+                for view, item in zip(views, page, strict=True)
+                if search_tier(item.record, needle, set()) is None  # matched in the body only
+            ]
+            lines = self._cache.search.match_lines([g for _, g in body_only], query_terms(query.q))
+            for view, payload_guid in body_only:
+                found = lines.get(payload_guid)
+                if found is not None:
+                    view["match"] = {"line": found.line, "text": found.text}
         return views, len(items), tuple(item.record.payload.payload_guid for item in page)
 
     def facets(self, caller: Caller, query: ListQuery) -> dict[str, Any]:

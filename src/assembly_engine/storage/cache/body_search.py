@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from assembly_engine.storage.contract.errors import STORAGE_FAILURES, EngineError, IndexDamaged
 from assembly_engine.storage.contract.interfaces import PayloadStore, SearchIndex
@@ -174,6 +174,17 @@ class BodySearch:
         except IndexDamaged:
             return None  # the next search rebuilds; the hit stands without its line
         return None if text is None else best_line(text, terms)
+
+    def match_lines(self, payload_guids: Sequence[str], terms: SearchTerms) -> dict[str, MatchLine]:
+        """The matching line of each body (a page's body-only hits), read in one go."""
+        if not payload_guids:
+            return {}
+        try:
+            texts = self._index.bodies(payload_guids)
+        except IndexDamaged:
+            return {}  # the next search rebuilds; the hits stand without their lines
+        lines = {guid: best_line(text, terms) for guid, text in texts.items()}
+        return {guid: line for guid, line in lines.items() if line is not None}
 
     def close(self) -> None:
         self._closed = True

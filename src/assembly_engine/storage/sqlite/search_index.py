@@ -144,6 +144,22 @@ class SqliteSearchIndex:
                 raise IndexDamaged(f"The search index cannot be read ({exc}).") from exc
         return None if row is None else str(row[0])
 
+    def bodies(self, payload_guids: Sequence[str]) -> dict[str, str]:
+        """The held bodies of ``payload_guids`` (a page's hits: one query, not one each)."""
+        found: dict[str, str] = {}
+        with self._lock:
+            try:
+                for start in range(0, len(payload_guids), _CHUNK):
+                    chunk = list(payload_guids[start : start + _CHUNK])
+                    marks = ",".join("?" * len(chunk))
+                    rows = self._db.execute(
+                        f"SELECT payload_guid, body FROM bodies WHERE payload_guid IN ({marks})", chunk
+                    )
+                    found.update((str(r[0]), str(r[1])) for r in rows)
+            except sqlite3.DatabaseError as exc:
+                raise IndexDamaged(f"The search index cannot be read ({exc}).") from exc
+        return found
+
     def reset(self) -> None:
         """Replace the file with an empty index (after damage was found)."""
         with self._lock:

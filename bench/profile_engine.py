@@ -37,7 +37,7 @@ from bench.dataset import Home, build_home, make_specs  # noqa: E402
 
 RATE = 200
 DEFAULT_ROOTS = {
-    "boot": "StorageRuntime._open_locked",
+    "boot": "StorageRuntime.open",
     "list": "list_assemblies",
     "search": "list_assemblies",
     "304": "list_assemblies",

@@ -28,6 +28,7 @@ from bench import (  # noqa: E402 - needs the path above when run as a script
     bench_check_writes,
     bench_checks,
     bench_cluster,
+    bench_cluster_search,
     bench_flush,
     bench_hydration,
     bench_import,
@@ -61,6 +62,7 @@ BENCHMARKS: dict[str, Callable[[Context], list[Result]]] = {
     "check-writes": bench_check_writes.run,
     "sync": bench_sync.run,
     "search": bench_search.run,
+    "cluster-search": bench_cluster_search.run,
 }
 NEEDS_MAIN_HOME = {"hydration", "memory", "list", "ui", "writes"}
 USES_SHARED_ENGINE = {"list", "ui", "writes"}

@@ -23,6 +23,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from assembly_engine import input_limits as limits
 from assembly_engine.domain.types import AssemblyKind, Domain
+from assembly_engine.services.assemblies.folded_records import FoldedRecords
 from assembly_engine.services.assemblies.views import record_view
 from assembly_engine.services.auditor import Auditor
 from assembly_engine.services.auth import policy
@@ -251,6 +252,7 @@ class Listing:
         self._auditor = auditor
         self._matches = GenerationCache()  # filtered + sorted snapshots per query
         self._body = GenerationCache(size=BODY_HITS_KEPT)  # matching payloads per search
+        self._folds = GenerationCache(size=1)  # the records' searched fields, folded once
         self._pages = GenerationCache(max_bytes=PAGE_CACHE_BYTES)  # rendered answers per query and view
         self.checks: ScriptChecks | None = None  # check counts per row, when wired
 
@@ -330,13 +332,17 @@ class Listing:
             for view, item in zip(views, page, strict=True):
                 view["checks"] = self.checks.counts(item.record.payload.payload_guid)
         if query.q and self._cache.search is not None:
-            terms = query_terms(query.q)
             needle = query.q.casefold()
-            for view, item in zip(views, page, strict=True):
-                if search_tier(item.record, needle, set()) is None:  # matched in the body only
-                    found = self._cache.search.match_line(item.record.payload.payload_guid, terms)
-                    if found is not None:
-                        view["match"] = {"line": found.line, "text": found.text}
+            body_only = [
+                (view, item.record.payload.payload_guid)
+                for view, item in zip(views, page, strict=True)
+                if search_tier(item.record, needle, set()) is None  # matched in the body only
+            ]
+            lines = self._cache.search.match_lines([g for _, g in body_only], query_terms(query.q))
+            for view, payload_guid in body_only:
+                found = lines.get(payload_guid)
+                if found is not None:
+                    view["match"] = {"line": found.line, "text": found.text}
         return views, len(items), tuple(item.record.payload.payload_guid for item in page)
 
     def facets(self, caller: Caller, query: ListQuery) -> dict[str, Any]:
@@ -397,17 +403,30 @@ class Listing:
             self._body.put(q, generation, hits)
         return hits
 
+    def _folded(self) -> FoldedRecords:
+        generation = self._cache.generation  # read first: a change meanwhile folds again next time
+        folded: FoldedRecords | None = self._folds.get("all", generation)
+        if folded is None:
+            folded = FoldedRecords.of(self._cache.items())
+            self._folds.put("all", generation, folded)
+        return folded
+
+    def _searched(self, query: ListQuery) -> list[CachedAssembly]:
+        """The records ``q`` matches (any other filter not applied yet), in the cache's order."""
+        assert query.q
+        needle, hits = query.q.casefold(), self._body_hits(query.q)
+        folded = self._folded()
+        if not folded.searchable(needle):
+            return [a for a in folded.items if search_tier(a.record, needle, hits) is not None]
+        return [folded.items[n] for n in sorted(folded.tiers(needle, hits))]
+
     def _filtered(self, query: ListQuery) -> list[CachedAssembly]:
-        searched = query.q or None
         fields = replace(query, q=None)
-        needle = query.q.casefold() if query.q else ""
-        hits = self._body_hits(query.q) if query.q else set()
         items = [
             a
-            for a in self._cache.items(query.domain)
+            for a in (self._searched(query) if query.q else self._cache.items(query.domain))
             if (query.dirty is None or a.state.is_dirty is query.dirty)
             and record_matches(a.record, fields)
-            and (searched is None or search_tier(a.record, needle, hits) is not None)
             and self._checks_match(a, query.checks)
         ]
         if query.signature is not None:  # a status only official records have

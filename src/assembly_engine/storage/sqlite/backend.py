@@ -106,7 +106,7 @@ class EmbeddedBackend:
                 counts = cache.hydrate(preloaded={Domain.OFFICIAL: report.rows}, present_payloads=present)
             log.info("cache hydrated: %s; %d queued change(s)", counts, cache.depth())
             index = SqliteSearchIndex(root / SEARCH_FILE)
-            cache.search = BodySearch(index, payloads, cache.items, lambda: cache.generation)
+            cache.search = BodySearch(index, payloads, cache.live_payloads, lambda: cache.generation)
             if start_worker:
                 cache.start()
                 cache.start_warming()

@@ -99,6 +99,8 @@ def _list_below(
 def _check(staging_root: Path, rules: TrustRules, quick: bool) -> BundleCheck:
     """check_bundle, skipping the payload hashes at a boot (``quick``) that finds the payloads
     as the last boot verified them."""
+    if not (staging_root / MANIFEST_FILE).exists():  # unsigned: no payload to hash, nothing to list
+        return check_bundle(staging_root, rules.key_paths, check_payloads=False)
     stamp = rules.keep_in / VERIFIED_PAYLOADS if rules.keep_in is not None else None
     identity = payloads_identity(staging_root) if stamp is not None else None  # before hashing
     try:

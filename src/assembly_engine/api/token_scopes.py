@@ -19,6 +19,8 @@ _NEVER = ("/api/assemblies/dev-mode/switch",)
 # folder is reading (a CI job's read token may).
 _READ_POSTS = frozenset({"/api/assemblies/check", "/api/sync/plan", "/api/sync/render"})
 _SYNC_APPLY = "/api/sync/apply"  # writes through the normal write path, as its owner
+# A token may list its owner's favourites; starring is for a person (services/favourites.py).
+_FAVOURITES = "/api/me/favourites"
 
 
 def required_scope(method: str, path: str) -> str | None:
@@ -32,6 +34,8 @@ def required_scope(method: str, path: str) -> str | None:
         return READ
     if path == _SYNC_APPLY:
         return WRITE
+    if path == _FAVOURITES and method in SAFE_METHODS:
+        return READ
     if path == "/metrics" and method in SAFE_METHODS:
         return METRICS
     return None

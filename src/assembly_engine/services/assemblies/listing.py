@@ -42,6 +42,8 @@ PAGE_CACHE_BYTES = 32 * 1024 * 1024
 PARSE_CACHE_QUERY_BYTES = 1024
 # Body hits of this many searches are kept: at 100,000 assemblies one set can hold 100,000 GUIDs.
 BODY_HITS_KEPT = 8
+# The tag facet names the most used tags only: a library may hold thousands.
+TAG_FACETS = 100
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,8 @@ class ListQuery:
     domain: Domain | None = None
     kind: AssemblyKind | None = None
     category: str | None = None  # exact; "" matches assemblies without a category
+    folder: str | None = None  # a category path and everything below it ("Windows" has "Windows/Disk")
+    tag: str | None = None  # exact: assemblies carrying this tag
     q: str | None = None
     dirty: bool | None = None
     signature: SignatureStatus | None = None  # official records with this status only
@@ -89,6 +93,8 @@ class FacetParams(BaseModel):
     domain: Domain | None = None
     kind: AssemblyKind | None = None
     category: str | None = Field(default=None, max_length=limits.CATEGORY_CHARS)
+    folder: str | None = Field(default=None, min_length=1, max_length=limits.CATEGORY_CHARS)
+    tag: str | None = Field(default=None, min_length=1, max_length=limits.TAG_CHARS)
     q: str | None = Field(default=None, max_length=limits.SEARCH_CHARS)
     dirty: bool | None = None
     signature: SignatureStatus | None = None
@@ -100,6 +106,8 @@ class FacetParams(BaseModel):
             domain=self.domain,
             kind=self.kind,
             category=self.category,
+            folder=self.folder,
+            tag=self.tag,
             q=self.q,
             dirty=self.dirty,
             signature=self.signature,
@@ -125,6 +133,8 @@ class ListParams(FacetParams, PageParams):
             domain=self.domain,
             kind=self.kind,
             category=self.category,
+            folder=self.folder,
+            tag=self.tag,
             q=self.q,
             dirty=self.dirty,
             signature=self.signature,
@@ -164,6 +174,10 @@ def record_matches(record: AssemblyRecord, query: ListQuery) -> bool:
         return False
     if query.category is not None and (record.category or "") != query.category:
         return False
+    if query.folder is not None and not in_folder(record.category or "", query.folder):
+        return False
+    if query.tag is not None and query.tag not in record.tags:
+        return False
     if query.q:
         needle = query.q.casefold()
         return (
@@ -172,6 +186,11 @@ def record_matches(record: AssemblyRecord, query: ListQuery) -> bool:
             or needle in (record.category or "").casefold()
         )
     return True
+
+
+def in_folder(category: str, folder: str) -> bool:
+    """Whether ``category`` is the folder path ``folder`` or lies below it."""
+    return category == folder or category.startswith(folder.rstrip("/") + "/")
 
 
 def search_tier(record: AssemblyRecord, needle: str, body_hits: set[str]) -> int | None:
@@ -348,6 +367,8 @@ class Listing:
             query.domain,
             query.kind,
             query.category,
+            query.folder,
+            query.tag,
             query.q,
             query.dirty,
             query.checks,
@@ -366,6 +387,8 @@ class Listing:
             query.domain,
             query.kind,
             query.category,
+            query.folder,
+            query.tag,
             query.q,
             query.dirty,
             query.signature,
@@ -443,17 +466,40 @@ class Listing:
         domains = {d.value: 0 for d in Domain}
         kinds = {k.value: 0 for k in AssemblyKind}
         categories: dict[str, int] = {}
+        tags: dict[str, int] = {}
         for item in searched:
             record = item.record
             category = record.category or ""
+            record_tags = record.tags
             in_domain = query.domain is None or record.domain is query.domain
             in_kind = query.kind is None or record.assembly_kind is query.kind
-            in_category = query.category is None or category == query.category
-            if in_kind and in_category:
+            in_category = (query.category is None or category == query.category) and (
+                query.folder is None or in_folder(category, query.folder)
+            )
+            in_tag = query.tag is None or query.tag in record_tags
+            if in_kind and in_category and in_tag:
                 domains[record.domain.value] += 1
-            if in_domain and in_category:
+            if in_domain and in_category and in_tag:
                 kinds[record.assembly_kind.value] += 1
-            if in_domain and in_kind:
+            if in_domain and in_kind and in_tag:
                 categories[category] = categories.get(category, 0) + 1
+            if in_domain and in_kind and in_category:
+                for tag in set(record_tags):
+                    tags[tag] = tags.get(tag, 0) + 1
         ordered = dict(sorted(categories.items(), key=lambda pair: (pair[0].casefold(), pair[0])))
-        return {"domain": domains, "kind": kinds, "category": ordered, "total": sum(domains.values())}
+        return {
+            "domain": domains,
+            "kind": kinds,
+            "category": ordered,
+            "tags": _most_used(tags, query.tag),
+            "total": sum(domains.values()),
+        }
+
+
+def _most_used(tags: dict[str, int], selected: str | None) -> dict[str, int]:
+    """The TAG_FACETS most used tags (and the selected one), by name."""
+    top = sorted(tags.items(), key=lambda pair: (-pair[1], pair[0].casefold(), pair[0]))[:TAG_FACETS]
+    kept = dict(top)
+    if selected is not None:
+        kept.setdefault(selected, tags.get(selected, 0))
+    return dict(sorted(kept.items(), key=lambda pair: (pair[0].casefold(), pair[0])))

@@ -8,8 +8,9 @@ import TypeLabel from "../components/TypeLabel.jsx";
 import { deletedColumns } from "../components/DeletedView.jsx";
 import { ActionsCell, NameCell, SourceCell, rowTooltip } from "./cells.jsx";
 
-// size: "phone" | "compact" (under 1200 px) | "wide".
-export function listColumns(size, deleted) {
+// size: "phone" | "compact" (under 1200 px, or 1440 px beside the folder tree) | "wide";
+// beside the folder tree (foldered) the tree shows the category, so its column steps aside.
+export function listColumns(size, deleted, foldered = false) {
   const narrow = size === "phone";
   if (deleted) return deletedColumns(narrow);
   return [
@@ -22,7 +23,7 @@ export function listColumns(size, deleted) {
       cellRenderer: ({ data }) => (data ? <TypeLabel type={data.assembly_type} /> : null),
     },
     { colId: "source", field: "source", headerName: S.list.columns.source, width: 136, hide: narrow, cellRenderer: SourceCell },
-    { colId: "category", field: "category", headerName: S.list.columns.category, width: 140, hide: narrow, tooltipField: "category" },
+    { colId: "category", field: "category", headerName: S.list.columns.category, width: 140, hide: narrow || foldered, tooltipField: "category" },
     {
       colId: "display_name",
       field: "display_name",

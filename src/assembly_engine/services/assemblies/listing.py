@@ -23,6 +23,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from assembly_engine import input_limits as limits
 from assembly_engine.domain.types import AssemblyKind, Domain
+from assembly_engine.services.assemblies.folders_and_tags import in_folder, most_used_tags
 from assembly_engine.services.assemblies.views import record_view
 from assembly_engine.services.auditor import Auditor
 from assembly_engine.services.auth import policy
@@ -42,8 +43,6 @@ PAGE_CACHE_BYTES = 32 * 1024 * 1024
 PARSE_CACHE_QUERY_BYTES = 1024
 # Body hits of this many searches are kept: at 100,000 assemblies one set can hold 100,000 GUIDs.
 BODY_HITS_KEPT = 8
-# The tag facet names the most used tags only: a library may hold thousands.
-TAG_FACETS = 100
 
 
 @dataclass(frozen=True)
@@ -186,11 +185,6 @@ def record_matches(record: AssemblyRecord, query: ListQuery) -> bool:
             or needle in (record.category or "").casefold()
         )
     return True
-
-
-def in_folder(category: str, folder: str) -> bool:
-    """Whether ``category`` is the folder path ``folder`` or lies below it."""
-    return category == folder or category.startswith(folder.rstrip("/") + "/")
 
 
 def search_tier(record: AssemblyRecord, needle: str, body_hits: set[str]) -> int | None:
@@ -470,7 +464,7 @@ class Listing:
         for item in searched:
             record = item.record
             category = record.category or ""
-            record_tags = record.tags
+            record_tags = record.tags if record.tags_json != "[]" else ()  # most have none: skip the decode
             in_domain = query.domain is None or record.domain is query.domain
             in_kind = query.kind is None or record.assembly_kind is query.kind
             in_category = (query.category is None or category == query.category) and (
@@ -491,15 +485,6 @@ class Listing:
             "domain": domains,
             "kind": kinds,
             "category": ordered,
-            "tags": _most_used(tags, query.tag),
+            "tags": most_used_tags(tags, query.tag),
             "total": sum(domains.values()),
         }
-
-
-def _most_used(tags: dict[str, int], selected: str | None) -> dict[str, int]:
-    """The TAG_FACETS most used tags (and the selected one), by name."""
-    top = sorted(tags.items(), key=lambda pair: (-pair[1], pair[0].casefold(), pair[0]))[:TAG_FACETS]
-    kept = dict(top)
-    if selected is not None:
-        kept.setdefault(selected, tags.get(selected, 0))
-    return dict(sorted(kept.items(), key=lambda pair: (pair[0].casefold(), pair[0])))

@@ -194,10 +194,7 @@ export default function AssemblyList() {
           {listError}
         </Alert>
       )}
-      <Stack direction="row" spacing={2} sx={{ minWidth: 0 }}>
-      {showPanel && <Box sx={{ height: gridHeight, minHeight: 420, display: "flex" }}>
-        <OrganisePanel list={list} facets={facets} favouriteCount={favourites.loaded ? favourites.guids.size : null} onMove={moveToFolder} width={{ lg: 210, xl: 230 }} />
-      </Box>}
+      <Stack direction="row" spacing={2} useFlexGap sx={{ minWidth: 0 }}>
       <Box ref={gridBox} sx={{ flex: 1, minWidth: 0, height: gridHeight, minHeight: 420, ...PAGER_SX }} data-testid="assembly-grid"
         data-view={deleted ? "deleted" : list.favourites ? "favourites" : "list"}>
         <AgGridReact
@@ -225,6 +222,10 @@ export default function AssemblyList() {
           onPaginationChanged={onPaginationChanged}
         />
       </Box>
+      {/* Shown left of the grid but after it in the tab order: search, New, Import, grid. */}
+      {showPanel && <Box sx={{ order: -1, height: gridHeight, minHeight: 420, display: "flex" }}>
+        <OrganisePanel list={list} facets={facets} favouriteCount={favourites.loaded ? favourites.guids.size : null} onMove={moveToFolder} width={{ lg: 210, xl: 230 }} />
+      </Box>}
       </Stack>
       <RowMenu
         menu={menu}

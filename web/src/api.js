@@ -149,6 +149,13 @@ export const Assemblies = {
 // The engine's health: the list's admin banner reads the official library's upstream counts.
 export const Health = { get: () => api("/api/health") };
 
+// The signed-in user's starred assemblies, kept by the engine (Docs/assemblies.md, "Favourites").
+export const Favourites = {
+  list: () => api("/api/me/favourites"),
+  add: (guid) => api(`/api/me/favourites/${enc(guid)}`, { method: "PUT" }),
+  remove: (guid) => api(`/api/me/favourites/${enc(guid)}`, { method: "DELETE" }),
+};
+
 export const Auth = {
   me: () => api("/api/auth/me"),
   session: () => api("/api/auth/session"),

@@ -275,6 +275,7 @@ class Facets(Answer):
     domain: dict[str, int]
     kind: dict[str, int]
     category: dict[str, int]
+    tags: dict[str, int]  # the most used tags (and the selected one)
     total: int
 
 

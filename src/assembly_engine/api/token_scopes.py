@@ -21,6 +21,8 @@ _NEVER = ("/api/assemblies/dev-mode/switch",)
 _READ_POSTS = frozenset({"/api/assemblies/check", "/api/sync/plan", "/api/sync/render"})
 _WHO_AM_I = "/api/auth/me"
 _SYNC_APPLY = "/api/sync/apply"  # writes through the normal write path, as its owner
+# A token may list its owner's favourites; starring is for a person (services/favourites.py).
+_FAVOURITES = "/api/me/favourites"
 
 
 def required_scope(method: str, path: str) -> str | None:
@@ -36,6 +38,8 @@ def required_scope(method: str, path: str) -> str | None:
         return WRITE
     if path == _WHO_AM_I and method in SAFE_METHODS:
         return READ  # a program may ask who it is and what it may write
+    if path == _FAVOURITES and method in SAFE_METHODS:
+        return READ
     if path == "/metrics" and method in SAFE_METHODS:
         return METRICS
     return None

@@ -28,6 +28,7 @@ from assembly_engine.services.auth.users import UserService
 from assembly_engine.services.caller import Caller
 from assembly_engine.services.checks.gate import ScriptChecks, ScriptDrafts, parse_blocking
 from assembly_engine.services.checks.runner import CheckLimits, CheckRunner
+from assembly_engine.services.favourites import Favourites
 from assembly_engine.services.maintenance import MaintenanceService
 from assembly_engine.services.orphan_sweep import OrphanSweeper
 from assembly_engine.storage.contract.interfaces import CheckResultStore, EngineStore
@@ -86,6 +87,7 @@ class EngineServices:
     cli_token: str
     checks: ScriptChecks
     drafts: ScriptDrafts
+    favourites: Favourites
     orphans: OrphanSweeper | None = None
     upstream: UpstreamChoice | None = None  # the choice on a vendor change (official upgrades)
     sign_in_lanes: SignInLanes = field(default_factory=SignInLanes)  # awaited sign-ins
@@ -187,6 +189,7 @@ class EngineServices:
                 cli_token=secrets.token_urlsafe(32),
                 checks=checks,
                 drafts=ScriptDrafts(checks, auditor),
+                favourites=Favourites(store, storage.cache, auditor, lambda: storage.official_trust),
                 orphans=orphans,
                 upstream=UpstreamChoice(history, lambda: storage.official_trust),
             )

@@ -24,6 +24,7 @@ from pydantic import BaseModel, Field, ValidationError
 from assembly_engine import input_limits as limits
 from assembly_engine.domain.types import AssemblyKind, Domain
 from assembly_engine.services.assemblies.folded_records import FoldedRecords
+from assembly_engine.services.assemblies.folders_and_tags import in_folder, most_used_tags
 from assembly_engine.services.assemblies.views import record_view
 from assembly_engine.services.auditor import Auditor
 from assembly_engine.services.auth import policy
@@ -50,6 +51,8 @@ class ListQuery:
     domain: Domain | None = None
     kind: AssemblyKind | None = None
     category: str | None = None  # exact; "" matches assemblies without a category
+    folder: str | None = None  # a category path and everything below it ("Windows" has "Windows/Disk")
+    tag: str | None = None  # exact: assemblies carrying this tag
     q: str | None = None
     dirty: bool | None = None
     signature: SignatureStatus | None = None  # official records with this status only
@@ -90,6 +93,8 @@ class FacetParams(BaseModel):
     domain: Domain | None = None
     kind: AssemblyKind | None = None
     category: str | None = Field(default=None, max_length=limits.CATEGORY_CHARS)
+    folder: str | None = Field(default=None, min_length=1, max_length=limits.CATEGORY_CHARS)
+    tag: str | None = Field(default=None, min_length=1, max_length=limits.TAG_CHARS)
     q: str | None = Field(default=None, max_length=limits.SEARCH_CHARS)
     dirty: bool | None = None
     signature: SignatureStatus | None = None
@@ -101,6 +106,8 @@ class FacetParams(BaseModel):
             domain=self.domain,
             kind=self.kind,
             category=self.category,
+            folder=self.folder,
+            tag=self.tag,
             q=self.q,
             dirty=self.dirty,
             signature=self.signature,
@@ -126,6 +133,8 @@ class ListParams(FacetParams, PageParams):
             domain=self.domain,
             kind=self.kind,
             category=self.category,
+            folder=self.folder,
+            tag=self.tag,
             q=self.q,
             dirty=self.dirty,
             signature=self.signature,
@@ -164,6 +173,10 @@ def record_matches(record: AssemblyRecord, query: ListQuery) -> bool:
     if query.kind is not None and record.assembly_kind is not query.kind:
         return False
     if query.category is not None and (record.category or "") != query.category:
+        return False
+    if query.folder is not None and not in_folder(record.category or "", query.folder):
+        return False
+    if query.tag is not None and query.tag not in record.tags:
         return False
     if query.q:
         needle = query.q.casefold()
@@ -354,6 +367,8 @@ class Listing:
             query.domain,
             query.kind,
             query.category,
+            query.folder,
+            query.tag,
             query.q,
             query.dirty,
             query.checks,
@@ -372,6 +387,8 @@ class Listing:
             query.domain,
             query.kind,
             query.category,
+            query.folder,
+            query.tag,
             query.q,
             query.dirty,
             query.signature,
@@ -462,17 +479,31 @@ class Listing:
         domains = {d.value: 0 for d in Domain}
         kinds = {k.value: 0 for k in AssemblyKind}
         categories: dict[str, int] = {}
+        tags: dict[str, int] = {}
         for item in searched:
             record = item.record
             category = record.category or ""
+            record_tags = record.tags if record.tags_json != "[]" else ()  # most have none: skip the decode
             in_domain = query.domain is None or record.domain is query.domain
             in_kind = query.kind is None or record.assembly_kind is query.kind
-            in_category = query.category is None or category == query.category
-            if in_kind and in_category:
+            in_category = (query.category is None or category == query.category) and (
+                query.folder is None or in_folder(category, query.folder)
+            )
+            in_tag = query.tag is None or query.tag in record_tags
+            if in_kind and in_category and in_tag:
                 domains[record.domain.value] += 1
-            if in_domain and in_category:
+            if in_domain and in_category and in_tag:
                 kinds[record.assembly_kind.value] += 1
-            if in_domain and in_kind:
+            if in_domain and in_kind and in_tag:
                 categories[category] = categories.get(category, 0) + 1
+            if in_domain and in_kind and in_category:
+                for tag in set(record_tags):
+                    tags[tag] = tags.get(tag, 0) + 1
         ordered = dict(sorted(categories.items(), key=lambda pair: (pair[0].casefold(), pair[0])))
-        return {"domain": domains, "kind": kinds, "category": ordered, "total": sum(domains.values())}
+        return {
+            "domain": domains,
+            "kind": kinds,
+            "category": ordered,
+            "tags": most_used_tags(tags, query.tag),
+            "total": sum(domains.values()),
+        }

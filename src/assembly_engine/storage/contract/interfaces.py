@@ -25,6 +25,7 @@ from assembly_engine.storage.contract.models import AssemblyRecord, PayloadConte
 if TYPE_CHECKING:  # the value types below are dataclasses of the modules that define them
     from assembly_engine.storage.contract.check_results import StoredCheck
     from assembly_engine.storage.contract.engine_records import SessionRow, UpdateResult, UserChange, UserRow
+    from assembly_engine.storage.contract.favourites import AddOutcome, Favourite
     from assembly_engine.storage.contract.history import (
         HistoryWrite,
         RevisionRef,
@@ -174,7 +175,7 @@ class SearchIndex(Protocol):
 
 class EngineStore(Protocol):
     """The engine's own records: users, sign-in sessions with their Dev Mode, API tokens,
-    secrets."""
+    favourites, secrets."""
 
     def close(self) -> None: ...
     def schema_version(self) -> int: ...
@@ -214,6 +215,10 @@ class EngineStore(Protocol):
     def list_tokens(self, username: str | None = None) -> list[TokenRow]: ...
     def revoke_token(self, token_id: str) -> bool: ...
     def touch_token(self, token_id: str, last_used: float) -> None: ...
+    # Favourite assemblies per user (contract/favourites.py); add checks the cap atomically.
+    def list_favourites(self, username: str) -> list[Favourite]: ...
+    def add_favourite(self, username: str, assembly_guid: str, now: float, cap: int) -> AddOutcome: ...
+    def remove_favourite(self, username: str, assembly_guid: str) -> bool: ...
 
 
 class CheckResultStore(Protocol):

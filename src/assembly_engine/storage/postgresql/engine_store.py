@@ -30,6 +30,7 @@ from assembly_engine.storage.contract.engine_records import (
     session_row,
     user_row,
 )
+from assembly_engine.storage.postgresql.engine_favourites import PostgresFavouriteTable
 from assembly_engine.storage.postgresql.engine_tokens import PostgresTokenTable
 from assembly_engine.storage.postgresql.errors import translated
 
@@ -43,8 +44,9 @@ _LOCK_TIMEOUT = "SET LOCAL lock_timeout = '10s'"
 _REVOKE = "UPDATE sessions SET revoked = TRUE, dev_mode_until = NULL, dev_mode_reason = NULL"
 
 
-class PostgresEngineStore(PostgresTokenTable):
-    """Users, sessions, API tokens and secrets of the whole cluster, on one node's connection pool."""
+class PostgresEngineStore(PostgresTokenTable, PostgresFavouriteTable):
+    """Users, sessions, API tokens, favourites and secrets of the whole cluster, on one
+    node's connection pool."""
 
     def __init__(self, pool: ConnectionPool) -> None:
         self._pool = pool

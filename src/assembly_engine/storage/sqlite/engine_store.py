@@ -34,10 +34,12 @@ from assembly_engine.storage.contract.engine_records import (
 )
 from assembly_engine.storage.contract.errors import SchemaError, StorageFailed
 from assembly_engine.storage.sqlite.check_results import SQLITE_MIGRATION as CHECKS_MIGRATION
+from assembly_engine.storage.sqlite.engine_favourites import SQLITE_MIGRATION as FAVOURITES_MIGRATION
+from assembly_engine.storage.sqlite.engine_favourites import SqliteFavouriteTable
 from assembly_engine.storage.sqlite.engine_tokens import SQLITE_MIGRATION as TOKENS_MIGRATION
 from assembly_engine.storage.sqlite.engine_tokens import SqliteTokenTable
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 # SQLite primary result codes that mean "the disk would not take it", not a bug.
 _STORAGE_ERROR_CODES = frozenset(
@@ -97,6 +99,7 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "ALTER TABLE users ADD COLUMN must_change_password INTEGER NOT NULL DEFAULT 0 "
         "CHECK (must_change_password IN (0, 1))",
     ),
+    FAVOURITES_MIGRATION,
 )
 
 
@@ -115,9 +118,9 @@ class StoreSchemaError(SchemaError):
     """The database was written by a newer engine than this one."""
 
 
-class SqliteEngineStore(SqliteTokenTable):
-    """Thread-safe access to ``engine.db`` (users, sessions, API tokens, meta): the SQLite backend of the
-    EngineStore interface (storage/contract/interfaces.py)."""
+class SqliteEngineStore(SqliteTokenTable, SqliteFavouriteTable):
+    """Thread-safe access to ``engine.db`` (users, sessions, API tokens, favourites, meta):
+    the SQLite backend of the EngineStore interface (storage/contract/interfaces.py)."""
 
     def __init__(self, path: Path, busy_timeout_ms: int = 5000) -> None:
         self._path = Path(path)

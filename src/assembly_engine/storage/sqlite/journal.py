@@ -53,6 +53,17 @@ CREATE TABLE IF NOT EXISTS journal (
 _STOP = object()
 
 
+def read_entries(conn: sqlite3.Connection) -> list[JournalEntry]:
+    """Every entry of the journal behind ``conn``, in sequence order."""
+    rows = conn.execute(
+        "SELECT seq, op, record_json, created_at, note, action, actor FROM journal ORDER BY seq"
+    ).fetchall()
+    return [
+        JournalEntry(int(seq), op, AssemblyRecord.from_json(json.loads(rj)), created_at, note, action, actor)
+        for seq, op, rj, created_at, note, action, actor in rows
+    ]
+
+
 @dataclass(frozen=True)
 class _Discard:
     persisted: list[tuple[str, int]]
@@ -185,15 +196,7 @@ class Journal:
         """Every entry not yet discarded, in sequence order (used for replay)."""
         self.wait_idle()
         with self._conn_lock:
-            rows = self._conn.execute(
-                "SELECT seq, op, record_json, created_at, note, action, actor FROM journal ORDER BY seq"
-            ).fetchall()
-        return [
-            JournalEntry(
-                int(seq), op, AssemblyRecord.from_json(json.loads(rj)), created_at, note, action, actor
-            )
-            for seq, op, rj, created_at, note, action, actor in rows
-        ]
+            return read_entries(self._conn)
 
     def depth(self) -> int:
         self.wait_idle()

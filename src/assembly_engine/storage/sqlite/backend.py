@@ -149,7 +149,7 @@ class EmbeddedBackend:
         )
 
     def audit_store(self) -> AuditStore:
-        return HashChainedLog(self.settings.logs_dir / AUDIT_FILE)
+        return HashChainedLog(self.settings.logs_dir / AUDIT_FILE, repair=self.read_only is None)
 
     def throttle_store(self) -> ThrottleStore:
         return MemoryThrottleStore()

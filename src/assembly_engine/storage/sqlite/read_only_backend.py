@@ -11,13 +11,18 @@ cache and stay in the journal; the next start with free space writes them.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import replace
+from pathlib import Path
 
 from assembly_engine.config import Settings
 from assembly_engine.domain.types import Domain
 from assembly_engine.storage.cache.assembly_cache import AssemblyCache
+from assembly_engine.storage.contract.errors import StorageFailed
+from assembly_engine.storage.contract.models import PayloadContent, PayloadRef
+from assembly_engine.storage.contract.payload_manifest import PayloadImage
 from assembly_engine.storage.contract.read_only import ReadOnlyBoot
-from assembly_engine.storage.contract.reports import SyncReport
+from assembly_engine.storage.contract.reports import OrphanSweep, SyncReport
 from assembly_engine.storage.sqlite.backend import EmbeddedBackend, connection_options
 from assembly_engine.storage.sqlite.databases import DomainDatabases
 from assembly_engine.storage.sqlite.journal import JOURNAL_FILE
@@ -25,6 +30,42 @@ from assembly_engine.storage.sqlite.payload_folders import PayloadStore as Folde
 from assembly_engine.storage.sqlite.read_only_journal import ReadOnlyJournal
 
 log = logging.getLogger("assembly_engine.runtime")
+
+
+class ReadOnlyPayloads(FolderPayloadStore):
+    """The payload folders, read as they are: no folder is written or removed. Removals
+    are refused too: with the journal unreadable, a folder only a queued change names
+    would look orphaned (an in-process CLI's ``verify --fix`` must not take it)."""
+
+    def __init__(self, root: Path, refusal: StorageFailed) -> None:
+        super().__init__(root)
+        self._refusal = refusal
+
+    def write_with_guid(self, payload_guid: str, content: PayloadContent) -> PayloadRef:
+        raise self._refusal
+
+    def install_copy(self, payload_guid: str, image: PayloadImage) -> None:
+        raise self._refusal
+
+    def delete(self, payload_guid: str) -> None:
+        raise self._refusal
+
+    def sweep_orphans(
+        self,
+        referenced: set[str],
+        *,
+        grace_seconds: float = 0.0,
+        remove: bool = False,
+        listed: set[str] | None = None,
+    ) -> OrphanSweep:
+        if remove:
+            raise self._refusal
+        return super().sweep_orphans(referenced, grace_seconds=grace_seconds, listed=listed)
+
+    def remove_leftover_temp(
+        self, *, min_age_seconds: float = 0.0, listed: Iterable[str] | None = None
+    ) -> set[str]:
+        raise self._refusal
 
 
 def open_read_only(settings: Settings, cause: str, *, start_worker: bool) -> EmbeddedBackend:
@@ -36,7 +77,7 @@ def open_read_only(settings: Settings, cause: str, *, start_worker: bool) -> Emb
     databases = DomainDatabases(root, options)
     try:
         databases.validate_all()
-        payloads = FolderPayloadStore(settings.payloads_root)
+        payloads = ReadOnlyPayloads(settings.payloads_root, state.refusal())
         cache = AssemblyCache(
             databases,
             journal,

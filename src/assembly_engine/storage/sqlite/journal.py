@@ -23,7 +23,9 @@ import threading
 from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+import orjson
 
 from assembly_engine.storage.contract.events import StorageEvents
 from assembly_engine.storage.contract.journal_entry import JournalClosed, JournalEntry
@@ -69,16 +71,26 @@ FORGET_UNUSED_METADATA = (
 _STOP = object()
 
 
+def _encoded(value: dict[str, Any]) -> str:
+    """An entry's record as JSON, built on the writer thread for every entry of a group
+    commit: orjson (several times faster), json for what orjson refuses (a lone surrogate,
+    a whole number past 64 bits); both read back the same with json.loads."""
+    try:
+        return orjson.dumps(value).decode("utf-8")
+    except orjson.JSONEncodeError:
+        return json.dumps(value, separators=(",", ":"))
+
+
 def stored_form(record: AssemblyRecord) -> tuple[str, str | None, str | None]:
     """``record`` as an entry stores it: its JSON, with large metadata left out (null) and
     named by hash, and that metadata (both None when the record is kept whole)."""
     row = list(record.to_row())
     metadata = row[METADATA_COLUMN]
     if not isinstance(metadata, str) or len(metadata) < SHARED_FROM_BYTES:
-        return json.dumps(record.to_json(), separators=(",", ":")), None, None
+        return _encoded(record.to_json()), None, None
     row[METADATA_COLUMN] = None
     whole = {"domain": record.domain.value, "row": row}
-    return json.dumps(whole, separators=(",", ":")), metadata_hash(metadata), metadata
+    return _encoded(whole), metadata_hash(metadata), metadata
 
 
 def read_entries(conn: sqlite3.Connection) -> list[JournalEntry]:

@@ -111,7 +111,14 @@ class OfficialSignatures(Answer):
 
 
 class Health(Answer):
-    status: str
+    status: str = Field(description="ok, or read_only: started on a full disk, every write answers 503")
+    read_only: str | None = Field(
+        default=None, description="why the engine is read-only (disk full) and what its reads hold"
+    )
+    complete: bool = Field(
+        default=True,
+        description="false: the journal could not be read, so reads miss changes still queued in it",
+    )
     assemblies: dict[str, int]
     queue_depth: int
     cache_warm: bool

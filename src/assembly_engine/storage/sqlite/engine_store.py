@@ -38,6 +38,7 @@ from assembly_engine.storage.sqlite.engine_favourites import SQLITE_MIGRATION as
 from assembly_engine.storage.sqlite.engine_favourites import SqliteFavouriteTable
 from assembly_engine.storage.sqlite.engine_tokens import SQLITE_MIGRATION as TOKENS_MIGRATION
 from assembly_engine.storage.sqlite.engine_tokens import SqliteTokenTable
+from assembly_engine.storage.sqlite.read_only_open import open_read_only
 
 SCHEMA_VERSION = 5
 
@@ -122,11 +123,19 @@ class SqliteEngineStore(SqliteTokenTable, SqliteFavouriteTable):
     """Thread-safe access to ``engine.db`` (users, sessions, API tokens, favourites, meta):
     the SQLite backend of the EngineStore interface (storage/contract/interfaces.py)."""
 
-    def __init__(self, path: Path, busy_timeout_ms: int = 5000) -> None:
+    def __init__(self, path: Path, busy_timeout_ms: int = 5000, *, read_only: bool = False) -> None:
         self._path = Path(path)
         self._lock = threading.RLock()
         self._version = 0
         self._session_cache: dict[str, tuple[int, SessionRow | None]] = {}
+        if read_only:  # the read-only boot on a full disk: every write answers StorageFailed
+            self._conn = open_read_only(self._path, timeout_seconds=max(busy_timeout_ms, 0) / 1000.0)
+            if self.schema_version() != SCHEMA_VERSION:
+                self._conn.close()
+                raise StoreSchemaError(
+                    f"{self._path} needs a schema migration, which cannot be written on a full disk"
+                )
+            return
         self._path.parent.mkdir(parents=True, exist_ok=True)
         self._create_private_file()
         self._conn = sqlite3.connect(
@@ -425,6 +434,10 @@ class SqliteEngineStore(SqliteTokenTable, SqliteFavouriteTable):
 
     def secret(self, name: str, size: int = 32) -> bytes:
         """A random secret kept in the database, created on first use (race-free)."""
+        with self._read() as conn:  # found without a write: a read-only start has its secrets
+            found = conn.execute("SELECT value FROM meta WHERE key = ?", (f"secret:{name}",)).fetchone()
+        if found is not None:
+            return bytes(found[0])
         with self._write() as conn:
             conn.execute(
                 "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO NOTHING",

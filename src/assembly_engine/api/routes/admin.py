@@ -8,9 +8,15 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body
 from pydantic import Field, StrictBool, StrictFloat
 
-from assembly_engine.api.answers import AuditChecked, BackedUp, OfficialExported, Pruned, Verified
 from assembly_engine.api.deps import CurrentCaller, Services
 from assembly_engine.api.errors import ApiError, error_responses
+from assembly_engine.services.answers.maintenance import (
+    AuditChecked,
+    BackedUp,
+    OfficialExported,
+    Pruned,
+    Verified,
+)
 from assembly_engine.services.request_bodies import WHOLE, StrictModel
 
 router = APIRouter(prefix="/api/admin", tags=["admin"])

@@ -7,7 +7,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Request, Response
 from pydantic import Field
 
-from assembly_engine.api.answers import LoggedIn, SessionState, SignedOut, Who
 from assembly_engine.api.deps import (
     CSRF_COOKIE,
     SESSION_COOKIE,
@@ -18,6 +17,7 @@ from assembly_engine.api.deps import (
     client_address,
 )
 from assembly_engine.api.errors import error_responses
+from assembly_engine.services.answers.accounts import LoggedIn, SessionState, SignedOut, Who
 from assembly_engine.services.auth.accounts import SignedIn as SignedInUser
 from assembly_engine.services.auth.sign_in import sign_in
 from assembly_engine.services.container import EngineServices

@@ -6,9 +6,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body
 
-from assembly_engine.api.answers import CheckAnswer
 from assembly_engine.api.deps import CurrentCaller, Services
 from assembly_engine.api.errors import error_responses
+from assembly_engine.services.answers.records import CheckAnswer
 from assembly_engine.services.checks.draft import CheckDraft
 
 router = APIRouter(prefix="/api/assemblies", tags=["assemblies"])

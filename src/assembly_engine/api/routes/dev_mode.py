@@ -6,9 +6,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body
 
-from assembly_engine.api.answers import DevModeState
 from assembly_engine.api.deps import Auth, Services
 from assembly_engine.api.errors import error_responses
+from assembly_engine.services.answers.accounts import DevModeState
 from assembly_engine.services.request_bodies import DevModeSwitch
 
 router = APIRouter(prefix="/api/assemblies/dev-mode", tags=["dev mode"])

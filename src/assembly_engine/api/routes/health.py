@@ -4,7 +4,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
-from assembly_engine.api.answers import Health
+from assembly_engine.services.answers.maintenance import Health
 from assembly_engine.services.container import EngineServices
 
 router = APIRouter(tags=["health"])

@@ -14,10 +14,10 @@ from fastapi import APIRouter, Body, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import Field
 
-from assembly_engine.api.answers import Answer
 from assembly_engine.api.deps import Services, SignedIn, client_address
 from assembly_engine.api.errors import ApiError, error_responses
 from assembly_engine.api.routes.auth import set_session_cookies
+from assembly_engine.services.answers.base import DictAnswer
 from assembly_engine.services.auth.oidc_pending import PENDING_COOKIE, PENDING_SECONDS
 from assembly_engine.services.auth.oidc_provider import ProviderRefused, ProviderUnavailable
 from assembly_engine.services.auth.sso import Callback, SignInRefused, SingleSignOn
@@ -29,12 +29,12 @@ router = APIRouter(prefix="/api/auth", tags=["auth"])
 CALLBACK_PATH = "/api/auth/oidc/callback"
 
 
-class SsoOption(Answer):
+class SsoOption(DictAnswer):
     name: str
     start_url: str
 
 
-class SignInOptions(Answer):
+class SignInOptions(DictAnswer):
     password_login: bool
     sso: SsoOption | None = None
 
@@ -43,7 +43,7 @@ class DevModeReauth(StrictModel):
     reason: Annotated[str, Field(min_length=1, max_length=200, pattern=REASON_PATTERN)]
 
 
-class ProviderRedirect(Answer):
+class ProviderRedirect(DictAnswer):
     url: str
 
 

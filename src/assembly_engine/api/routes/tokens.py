@@ -11,10 +11,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Path, Response
 from pydantic import Field, StrictInt
 
-from assembly_engine.api.answers import Answer
 from assembly_engine.api.deps import CurrentCaller, Services
 from assembly_engine.api.errors import error_responses
 from assembly_engine.config import TOKEN_DAYS_LIMIT
+from assembly_engine.services.answers.base import DictAnswer
 from assembly_engine.services.auth.api_tokens import MAX_NAME_LENGTH, SCOPES
 from assembly_engine.services.request_bodies import StrictModel
 
@@ -38,7 +38,7 @@ class NewToken(StrictModel):
     owner: Annotated[str, Field(min_length=1, max_length=64)] | None = None
 
 
-class TokenView(Answer):
+class TokenView(DictAnswer):
     id: str
     name: str
     scopes: list[str]
@@ -53,7 +53,7 @@ class CreatedToken(TokenView):
     token: str  # shown this once; only its hash is kept
 
 
-class TokenList(Answer):
+class TokenList(DictAnswer):
     items: list[TokenView]
 
 

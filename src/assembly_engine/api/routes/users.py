@@ -7,10 +7,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Path
 from pydantic import ConfigDict, Field, StrictBool
 
-from assembly_engine.api.answers import UserList, UserView
 from assembly_engine.api.deps import Auth, CurrentCaller, Services
 from assembly_engine.api.errors import error_responses
 from assembly_engine.domain.types import Role
+from assembly_engine.services.answers.accounts import UserList, UserView
 from assembly_engine.services.request_bodies import StrictModel
 
 router = APIRouter(prefix="/api/users", tags=["users"])

@@ -24,13 +24,19 @@ from typing import Any
 
 from assembly_engine.domain.clock import utc_iso, utc_now
 from assembly_engine.domain.types import Domain
+from assembly_engine.services.answers.history import (
+    DeletedAssembly,
+    DeletedPage,
+    RevisionDetail,
+    RevisionEntry,
+    RevisionPage,
+)
+from assembly_engine.services.answers.records import AssemblyView, payload_answer
 from assembly_engine.services.assemblies.changes import Changes
 from assembly_engine.services.assemblies.exporting import export_file_name
 from assembly_engine.services.assemblies.legacy import export_document, record_fields
 from assembly_engine.services.assemblies.listing import SORT_KEYS, ListQuery, record_matches
-from assembly_engine.services.assemblies.payload_codec import content_to_api
 from assembly_engine.services.assemblies.records import Details, new_record
-from assembly_engine.services.assemblies.views import record_view
 from assembly_engine.services.audit import Outcome
 from assembly_engine.services.auth import policy
 from assembly_engine.services.caller import ANONYMOUS, Caller
@@ -193,7 +199,7 @@ class HistoryService:
             domain, None, revisions, deletion.deleted_at, deletion.deleted_by, deletion.record(domain)
         )
 
-    def revisions(self, caller: Caller, guid: str, *, limit: int = 100, offset: int = 0) -> dict[str, Any]:
+    def revisions(self, caller: Caller, guid: str, *, limit: int = 100, offset: int = 0) -> RevisionPage:
         self._auditor.require(policy.may_read(caller.actor), caller, "assembly.history", guid=guid)
         history = self._history(guid)
         items = []
@@ -202,40 +208,44 @@ class HistoryService:
         for item in history.revisions:
             record = item.record
             items.append(
-                {
-                    "revision": item.revision,
-                    "action": item.action,
-                    "updated_at": record.updated_at,
-                    "updated_by": record.updated_by,
-                    "changed_fields": changed_fields(previous, record),
-                    "payload_checksum": record.payload.checksum,
-                    "payload_size_bytes": record.payload.size_bytes,
-                    "is_current": item.revision == current,
-                }
+                RevisionEntry.built(
+                    revision=item.revision,
+                    action=item.action,
+                    updated_at=record.updated_at,
+                    updated_by=record.updated_by,
+                    changed_fields=changed_fields(previous, record),
+                    payload_checksum=record.payload.checksum,
+                    payload_size_bytes=record.payload.size_bytes,
+                    is_current=item.revision == current,
+                )
             )
             previous = record
         items.reverse()
-        return {
-            "assembly_guid": guid,
-            "source": history.domain.value,
-            "deleted": history.current is None,
-            "deleted_at": history.deleted_at,
-            "deleted_by": history.deleted_by,
-            "items": items[offset : offset + limit],
-            "total": len(items),
-        }
+        return RevisionPage.built(
+            assembly_guid=guid,
+            source=history.domain,
+            deleted=history.current is None,
+            deleted_at=history.deleted_at,
+            deleted_by=history.deleted_by,
+            items=items[offset : offset + limit],
+            total=len(items),
+        )
 
-    def revision(self, caller: Caller, guid: str, number: int) -> dict[str, Any]:
+    def revision(self, caller: Caller, guid: str, number: int) -> RevisionDetail:
         self._auditor.require(policy.may_read(caller.actor), caller, "assembly.history", guid=guid)
         history = self._history(guid)
         item = history.find(number)
-        view = self._view(caller, history, item)
         cached = self._cached(history, item)
         content = self._contents.read(cached)
-        view["payload"] = content_to_api(content)
-        if self._changes.checks is not None:  # the same shape as the detail
-            view["checks"] = self._changes.checks.summary(content, cached.record.payload.payload_guid)
-        return view
+        checks = self._changes.checks
+        checked: dict[str, Any] = (  # the same shape as the detail
+            {"checks": checks.summary(content, cached.record.payload.payload_guid)}
+            if checks is not None
+            else {}
+        )
+        return RevisionDetail.of(
+            cached, admin=caller.is_admin, action=item.action, payload=payload_answer(content), **checked
+        )
 
     def _cached(self, history: History, item: Revision) -> CachedAssembly:
         current = history.current
@@ -245,11 +255,6 @@ class HistoryService:
             item.record,
             CacheEntryState(last_persisted=item.record.updated_at, pending_delete=current is None),
         )
-
-    def _view(self, caller: Caller, history: History, item: Revision) -> dict[str, Any]:
-        view = record_view(self._cached(history, item), include_payload_guid=caller.is_admin)
-        view["action"] = item.action
-        return view
 
     def export_revision(self, caller: Caller, guid: str, number: int) -> tuple[dict[str, Any], str]:
         self._auditor.require(policy.may_export(caller.actor), caller, "assembly.export", guid=guid)
@@ -272,7 +277,7 @@ class HistoryService:
     # -- restore -----------------------------------------------------------------------
     def restore(
         self, caller: Caller, guid: str, number: int, *, expected_revision: int | None = None
-    ) -> dict[str, Any]:
+    ) -> AssemblyView:
         """Make revision ``number``'s content the assembly's new revision (history is never
         rewritten). Policy and conflicts as an update of the assembly's domain."""
         self._auditor.require(policy.may_read(caller.actor), caller, "assembly.restore", guid=guid)
@@ -325,10 +330,10 @@ class HistoryService:
                 lambda record: f"revision {number} restored as revision {record.revision}",
                 expected_revision=expected_revision,
             )
-        return record_view(restored, include_payload_guid=caller.is_admin)
+        return AssemblyView.of(restored, admin=caller.is_admin)
 
     # -- deleted assemblies ------------------------------------------------------------
-    def deleted(self, caller: Caller, query: ListQuery) -> dict[str, Any]:
+    def deleted(self, caller: Caller, query: ListQuery) -> DeletedPage:
         self._auditor.require(policy.may_read(caller.actor), caller, "assembly.list")
         found: dict[str, tuple[AssemblyRecord, str, str | None]] = {}
         for record, at, actor in self.cache.queued_deletes():
@@ -343,19 +348,18 @@ class HistoryService:
         else:
             key = SORT_KEYS[query.sort]
             items.sort(key=lambda i: (key(i[0]), i[0].assembly_guid), reverse=query.descending)
-        page = []
-        for record, at, actor in items[query.offset : query.offset + query.limit]:
-            view = record_view(
+        page = [
+            DeletedAssembly.of(
                 CachedAssembly(record, CacheEntryState(pending_delete=True)),
-                include_payload_guid=caller.is_admin,
-                include_metadata=False,
+                admin=caller.is_admin,
+                deleted_at=at,
+                deleted_by=actor,
             )
-            view["deleted_at"] = at
-            view["deleted_by"] = actor
-            page.append(view)
-        return {"items": page, "total": len(items)}
+            for record, at, actor in items[query.offset : query.offset + query.limit]
+        ]
+        return DeletedPage.built(items=page, total=len(items))
 
-    def undelete(self, caller: Caller, guid: str) -> dict[str, Any]:
+    def undelete(self, caller: Caller, guid: str) -> AssemblyView:
         """Bring a deleted assembly back at its last revision, as a new revision (policy as
         a create in its domain; 409 if the id is in use again)."""
         self._auditor.require(policy.may_read(caller.actor), caller, "assembly.undelete", guid=guid)
@@ -392,7 +396,7 @@ class HistoryService:
                 detail=f"{last.display_name} (revision {number})",
                 revision=number,
             )
-        return record_view(created, include_payload_guid=caller.is_admin)
+        return AssemblyView.of(created, admin=caller.is_admin)
 
     # -- retention ---------------------------------------------------------------------
     def prune(

@@ -3,38 +3,52 @@
 from __future__ import annotations
 
 from assembly_engine.domain.types import Role
-from assembly_engine.services.answers.base import DictAnswer
+from assembly_engine.services.answers.base import Answer
+from assembly_engine.services.auth import dev_mode, users
 
 
-# -- sign-in and Dev Mode ----------------------------------------------------------------
-class UserRef(DictAnswer):
+class UserRef(Answer):
     username: str
     role: Role
 
+    @classmethod
+    def of(cls, username: str, role: Role) -> UserRef:
+        return cls.built(username=username, role=role)
 
-class DevModeState(DictAnswer):
+
+class DevModeState(Answer):
     enabled: bool
     expires_at: str | None
     ttl_seconds: int
     remaining_seconds: int
     reason: str | None
 
+    @classmethod
+    def of(cls, state: dev_mode.DevModeState) -> DevModeState:
+        return cls.built(
+            enabled=state.enabled,
+            expires_at=state.expires_at,
+            ttl_seconds=state.ttl_seconds,
+            remaining_seconds=state.remaining_seconds,
+            reason=state.reason,
+        )
 
-class LoggedIn(DictAnswer):
+
+class LoggedIn(Answer):
     user: UserRef
     token: str
     csrf_token: str
     expires_in: int
 
 
-class Who(DictAnswer):
+class Who(Answer):
     user: UserRef
     dev_mode: DevModeState
     csrf_token: str | None = None
     sso: bool | None = None  # the account signs in at the OpenID Connect provider
 
 
-class SessionState(DictAnswer):
+class SessionState(Answer):
     """Who is signed in, or ``signed_in: false`` and why a session ended (``ended``)."""
 
     signed_in: bool
@@ -45,18 +59,46 @@ class SessionState(DictAnswer):
     sso: bool | None = None
 
 
-class SignedOut(DictAnswer):
+class SignedOut(Answer):
     signed_out: bool
 
 
-# -- users -------------------------------------------------------------------------------
-class UserView(DictAnswer):
+class UserView(Answer):
     username: str
     role: Role
     disabled: bool
     created_at: str
     updated_at: str
 
+    @classmethod
+    def of(cls, user: users.User) -> UserView:
+        return cls.built(
+            username=user.username,
+            role=user.role,
+            disabled=user.disabled,
+            created_at=user.created_at,
+            updated_at=user.updated_at,
+        )
 
-class UserList(DictAnswer):
+
+class UserList(Answer):
     items: list[UserView]
+
+
+class TokenView(Answer):
+    id: str
+    name: str
+    scopes: list[str]
+    owner: str
+    created_at: str
+    expires_at: str
+    last_used_at: str | None
+    status: str  # active, expired, revoked, owner_disabled, owner_no_longer_admin
+
+
+class CreatedToken(TokenView):
+    token: str  # shown this once; only its hash is kept
+
+
+class TokenList(Answer):
+    items: list[TokenView]

@@ -7,10 +7,10 @@ from typing import Literal
 from pydantic import Field
 
 from assembly_engine.domain.types import Domain
-from assembly_engine.services.answers.base import DictAnswer
+from assembly_engine.services.answers.base import Answer, DictAnswer
 
 
-class OfficialSignatures(DictAnswer):
+class OfficialSignatures(Answer):
     """The official library's signature state (Docs/official-library.md)."""
 
     policy: Literal["require", "warn", "off"]
@@ -22,14 +22,13 @@ class OfficialSignatures(DictAnswer):
     counts: dict[str, int] = Field(description="official assemblies per signature status")
 
 
-class Health(DictAnswer):
+class Health(Answer):
     status: str
     assemblies: dict[str, int]
     queue_depth: int
     cache_warm: bool
     official_signatures: OfficialSignatures
     official_upstream: dict[str, int] = Field(
-        default_factory=dict,
         description="official assemblies waiting for an admin's choice: update_available, removed_upstream",
     )
 
@@ -51,7 +50,8 @@ class PayloadProblem(DictAnswer):
 
 
 class Verified(DictAnswer):
-    """The verify report (Docs/assemblies.md §11): ``ok`` when nothing is wrong or left over."""
+    """The verify report (Docs/assemblies.md §11): ``ok`` when nothing is wrong or left over.
+    Validated from the report (``schema`` is an alias, which ``Answer.built`` does not take)."""
 
     ok: bool
     schema_: dict[Domain, SchemaCheck] = Field(alias="schema")
@@ -64,7 +64,7 @@ class Verified(DictAnswer):
     removed: list[str]
 
 
-class AuditChecked(DictAnswer):
+class AuditChecked(Answer):
     ok: bool
     entries: int
     first_bad_line: int | None
@@ -72,7 +72,7 @@ class AuditChecked(DictAnswer):
     path: str
 
 
-class Pruned(DictAnswer):
+class Pruned(Answer):
     keep: int
     trash_days: int
     revisions_removed: int
@@ -80,12 +80,12 @@ class Pruned(DictAnswer):
     payloads_removed: list[str]
 
 
-class BackedUp(DictAnswer):
+class BackedUp(Answer):
     destination: str
     copied: dict[str, int] = Field(description="pages copied per database file, and payload folders")
     seconds: float
 
 
-class OfficialExported(DictAnswer):
+class OfficialExported(Answer):
     destination: str
     assemblies: int = Field(description="official assemblies written to the new staging copy")

@@ -14,7 +14,7 @@ from typing import Any, Literal, Self
 from pydantic import Field
 
 from assembly_engine.domain.types import AssemblyKind, Domain, Integrity, PayloadType
-from assembly_engine.services.answers.base import Answer, DictAnswer
+from assembly_engine.services.answers.base import Answer
 from assembly_engine.services.assemblies.payload_layout import WORKFLOW_FILE_NAME
 from assembly_engine.storage.contract.models import CachedAssembly, PayloadContent
 from assembly_engine.storage.contract.signatures import OfficialTrust
@@ -224,38 +224,6 @@ def _workflow(content: PayloadContent) -> WorkflowPayload:
 
 class AssemblyDetail(AssemblyView):
     payload: ScriptPayload | WorkflowPayload
-
-
-class CheckDiagnostic(DictAnswer):
-    line: int
-    column: int
-    end_line: int
-    end_column: int
-    severity: Literal["error", "warning", "info"]
-    code: str
-    message: str
-    source: str
-
-
-class CheckerState(DictAnswer):
-    name: str
-    available: bool
-    timed_out: bool
-    seconds: float
-    cpu_seconds: float = 0.0
-    failed: str | None = None
-
-
-class CheckAnswer(DictAnswer):
-    """A script check (Docs/script-checks.md)."""
-
-    language: str
-    checksum: str
-    counts: dict[str, int]
-    has_errors: bool
-    timed_out: bool
-    diagnostics: list[CheckDiagnostic]
-    checkers: list[CheckerState]
 
 
 class Deleted(Answer):

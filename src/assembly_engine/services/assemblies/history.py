@@ -31,6 +31,7 @@ from assembly_engine.services.answers.history import (
     RevisionEntry,
     RevisionPage,
 )
+from assembly_engine.services.answers.maintenance import Pruned
 from assembly_engine.services.answers.records import AssemblyView, payload_answer
 from assembly_engine.services.assemblies.changes import Changes
 from assembly_engine.services.assemblies.exporting import export_file_name
@@ -399,9 +400,7 @@ class HistoryService:
         return AssemblyView.of(created, admin=caller.is_admin)
 
     # -- retention ---------------------------------------------------------------------
-    def prune(
-        self, caller: Caller, *, keep: int | None = None, trash_days: int | None = None
-    ) -> dict[str, Any]:
+    def prune(self, caller: Caller, *, keep: int | None = None, trash_days: int | None = None) -> Pruned:
         """Apply retention now (``keep``/``trash_days`` default to the settings)."""
         self._auditor.require(policy.may_prune(caller.actor), caller, "history.prune")
         keep = self.keep if keep is None else keep
@@ -413,23 +412,24 @@ class HistoryService:
             caller,
             "history.prune",
             Outcome.SUCCESS,
-            detail=", ".join(f"{k}={v}" for k, v in result.items() if not isinstance(v, list)),
+            detail=f"keep={result.keep}, trash_days={result.trash_days}, "
+            f"revisions_removed={result.revisions_removed}, deleted_purged={result.deleted_purged}",
         )
         return result
 
-    def _prune(self, keep: int, trash_days: int) -> dict[str, Any]:
+    def _prune(self, keep: int, trash_days: int) -> Pruned:
         cutoff = None
         if trash_days > 0:
             cutoff = utc_iso(time.time() - trash_days * 86400)
         with self._lock:  # no restore or undelete meanwhile
             report = self.library.prune(keep=keep or None, deleted_before=cutoff)
-        return {
-            "keep": keep,
-            "trash_days": trash_days,
-            "revisions_removed": report.revisions_removed,
-            "deleted_purged": report.deleted_purged,
-            "payloads_removed": report.payloads_removed,
-        }
+        return Pruned.built(
+            keep=keep,
+            trash_days=trash_days,
+            revisions_removed=report.revisions_removed,
+            deleted_purged=report.deleted_purged,
+            payloads_removed=report.payloads_removed,
+        )
 
     # -- background retention ----------------------------------------------------------
     def start(self) -> None:
@@ -442,14 +442,14 @@ class HistoryService:
         while not self._stop.wait(self.prune_interval):
             try:
                 result = self._prune(self.keep, self.trash_days)
-                if result["revisions_removed"] or result["deleted_purged"]:
+                if result.revisions_removed or result.deleted_purged:
                     self._auditor.record(
                         ANONYMOUS,
                         "history.prune",
                         Outcome.SUCCESS,
                         user="engine",
-                        detail=f"revisions_removed={result['revisions_removed']} "
-                        f"deleted_purged={result['deleted_purged']}",
+                        detail=f"revisions_removed={result.revisions_removed} "
+                        f"deleted_purged={result.deleted_purged}",
                     )
             except Exception:  # noqa: BLE001 - retried at the next interval
                 log.exception("background retention failed; retried in %.0fs", self.prune_interval)

@@ -8,12 +8,20 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from pydantic import Field
 
 from assembly_engine.domain.types import Domain
+from assembly_engine.services.answers.base import Answer
 from assembly_engine.services.answers.history import DeletedPage, RevisionDetail, RevisionPage
 from assembly_engine.services.answers.imports import BatchImport, BatchValid, WouldCreate
 from assembly_engine.services.answers.queue import QueueState
-from assembly_engine.services.answers.records import AssemblyDetail, AssemblyView, Deleted, ScriptPayload
+from assembly_engine.services.answers.records import (
+    AssemblyDetail,
+    AssemblyView,
+    Deleted,
+    ScriptPayload,
+    UpstreamState,
+)
 from assembly_engine.services.assemblies.batch_import import ImportItem
 from assembly_engine.services.assemblies.inputs import AssemblyChanges, NewAssembly
 from assembly_engine.services.assemblies.listing import ListQuery
@@ -125,3 +133,23 @@ def test_the_list_page_serialises_the_same_rows(engine: EngineServices) -> None:
         assert row["assembly_guid"] == guid and "metadata" not in row
         assert ("payload_guid" in row) is shows_guid
         assert page["total"] == 1 and page["queue"]["depth"] >= 1
+
+
+def test_built_answers_keep_unset_fields_out_and_read_as_their_defaults() -> None:
+    state = UpstreamState.built(state="current")
+    assert state.revision is None and state.base_revision is None  # readable, as defaults
+    assert state.model_dump(exclude_unset=True) == {"state": "current"}
+    shown = UpstreamState.built(state="current", revision=None)
+    assert shown.model_dump_json(exclude_unset=True) == '{"state":"current","revision":null}'
+
+
+def test_an_answer_with_a_default_factory_or_an_alias_is_refused_when_defined() -> None:
+    with pytest.raises(TypeError, match="plain defaults and no aliases"):
+
+        class Listed(Answer):
+            names: list[str] = Field(default_factory=list)
+
+    with pytest.raises(TypeError, match="plain defaults and no aliases"):
+
+        class Aliased(Answer):
+            schema_: str = Field(alias="schema")

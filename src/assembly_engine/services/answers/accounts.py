@@ -102,3 +102,17 @@ class CreatedToken(TokenView):
 
 class TokenList(Answer):
     items: list[TokenView]
+
+
+class SsoOption(Answer):
+    name: str
+    start_url: str
+
+
+class SignInOptions(Answer):
+    password_login: bool
+    sso: SsoOption | None = None
+
+
+class ProviderRedirect(Answer):
+    url: str

@@ -157,6 +157,16 @@ export const Auth = {
   signInOptions: () => api("/api/auth/sign-in-options"),
 };
 
+// The signed-in person's own account: password (PATCH on their own user, with the current
+// password) and sessions.
+export const Account = {
+  changePassword: (username, currentPassword, password) =>
+    api(`/api/users/${enc(username)}`, { method: "PATCH", body: { password, current_password: currentPassword } }),
+  sessions: () => api("/api/auth/sessions"),
+  endSession: (id) => api(`/api/auth/sessions/${enc(id)}`, { method: "DELETE" }),
+  endOthers: () => api("/api/auth/end-other-sessions", { method: "POST" }),
+};
+
 export const Tokens = {
   list: () => api("/api/tokens"),
   create: (name, scopes, expiresInDays) =>

@@ -167,7 +167,13 @@ def copy_library(source: LibraryStores, target: LibraryStores, progress: Callabl
     users = source.engine.list_users()
     progress(f"copying {len(users)} user(s) (sessions are not copied: users sign in again)")
     for user in users:
-        target.engine.insert_user(user.username, user.password_hash, user.role, user.created_at)
+        target.engine.insert_user(
+            user.username,
+            user.password_hash,
+            user.role,
+            user.created_at,
+            must_change_password=user.must_change_password,
+        )
         if user.disabled:
             target.engine.update_user(user.username, user.updated_at, UserChange(disabled=True))
     entries = source.audit.entries()

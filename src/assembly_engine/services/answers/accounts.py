@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from assembly_engine.domain.types import Role
-from assembly_engine.services.answers.base import Answer
+from assembly_engine.domain.types import Domain, Role
+from assembly_engine.services.answers.base import Answer, DictAnswer
 from assembly_engine.services.auth import dev_mode, users
 
 
@@ -44,6 +44,8 @@ class LoggedIn(Answer):
 class Who(Answer):
     user: UserRef
     dev_mode: DevModeState
+    writable_domains: list[Domain]  # what the caller may write now (role, Dev Mode, scopes)
+    must_change_password: bool  # the password was chosen by someone else
     csrf_token: str | None = None
     sso: bool | None = None  # the account signs in at the OpenID Connect provider
 
@@ -55,8 +57,26 @@ class SessionState(Answer):
     ended: str | None = None
     user: UserRef | None = None
     dev_mode: DevModeState | None = None
+    writable_domains: list[Domain] | None = None
+    must_change_password: bool | None = None
     csrf_token: str | None = None
     sso: bool | None = None
+
+
+class OwnSession(DictAnswer):
+    id: str  # the session's id in the audit log, never its token
+    created_at: str
+    last_seen: str
+    expires_at: str
+    current: bool
+
+
+class OwnSessionList(DictAnswer):
+    items: list[OwnSession]
+
+
+class SessionsEnded(DictAnswer):
+    ended: int
 
 
 class SignedOut(Answer):
@@ -69,6 +89,7 @@ class UserView(Answer):
     disabled: bool
     created_at: str
     updated_at: str
+    must_change_password: bool | None = None
 
     @classmethod
     def of(cls, user: users.User) -> UserView:
@@ -78,6 +99,7 @@ class UserView(Answer):
             disabled=user.disabled,
             created_at=user.created_at,
             updated_at=user.updated_at,
+            must_change_password=user.must_change_password,
         )
 
 

@@ -17,13 +17,14 @@ from assembly_engine.services.audit import Outcome
 from assembly_engine.services.auditor import Auditor
 from assembly_engine.services.auth import policy
 from assembly_engine.services.auth.dev_mode import DevModeService
-from assembly_engine.services.auth.sessions import Session, SessionService, hash_token
+from assembly_engine.services.auth.own_sessions import OwnSessions
+from assembly_engine.services.auth.sessions import Session, SessionService, audit_session_id, hash_token
 from assembly_engine.services.auth.throttle import PasswordGate, TooManyAttempts
 from assembly_engine.services.auth.users import AuthError, InvalidCredentials, User, UserService
 from assembly_engine.services.caller import Caller
 from assembly_engine.services.errors import InvalidInput, NotFound, denied
 
-__all__ = ["AccountService", "SignedIn", "TooManyAttempts"]
+__all__ = ["AccountService", "SignedIn", "TooManyAttempts", "audit_session_id"]
 
 RECHECK_MESSAGE = (
     "This change needs your own password again: send it as current_password "
@@ -37,11 +38,6 @@ class SignedIn:
     token: str
     csrf_token: str
     session: Session
-
-
-def audit_session_id(token_hash: str) -> str:
-    """The session as the audit log names it: a hash of the stored key, never the key."""
-    return hashlib.sha256(f"audit:{token_hash}".encode()).hexdigest()[:24]
 
 
 def unknown_name_marker(key: bytes, typed: str) -> str:
@@ -72,6 +68,7 @@ class AccountService:
         self.passwords = passwords
         self.auditor = auditor
         self._name_key = name_key
+        self.own_sessions = OwnSessions(sessions, auditor)
 
     def logged_name(self, typed: str) -> str:
         """The username as the audit log may show it: an existing account's own name, or
@@ -292,6 +289,18 @@ class AccountService:
     def _change_own_password(self, caller: Caller, username: str, current_password: str | None) -> None:
         """Everyone, admins included, proves they know their current password first: a
         stolen session alone must not be enough to take the account (and then Dev Mode)."""
+        if self.users.sso_marker_of(username) is not None:
+            self.auditor.record(
+                caller,
+                "user.update",
+                Outcome.DENIED,
+                detail=f"{username}: single sign-on account has no password",
+            )
+            raise denied(
+                "forbidden",
+                "Your account signs in at the single sign-on provider and has no password here: "
+                "change your password at the provider.",
+            )
         if not current_password:
             self.auditor.record(
                 caller,
@@ -359,7 +368,9 @@ class AccountService:
                 changes.append(f"disabled={str(disabled).lower()}")
             if password is not None:
                 keep = hash_token(keep_token) if keep_token else None
-                self.users.set_password(username, password, keep_token_hash=keep)
+                self.users.set_password(
+                    username, password, keep_token_hash=keep, chosen_by_owner=own_password_only
+                )
                 changes.append("password changed")
         except AuthError as exc:
             self.auditor.record(caller, "user.update", Outcome.FAILED, detail=f"{username}: {exc.message}")

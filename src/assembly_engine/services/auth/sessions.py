@@ -46,6 +46,11 @@ class InvalidSession(AuthError, Unauthorized):
         super().__init__(message)
 
 
+def audit_session_id(token_hash: str) -> str:
+    """The session as the audit log names it: a hash of the stored key, never the key."""
+    return hashlib.sha256(f"audit:{token_hash}".encode()).hexdigest()[:24]
+
+
 @dataclass(frozen=True)
 class Session:
     token_hash: str
@@ -162,6 +167,15 @@ class SessionService:
         if row.expires_at <= self._clock():
             return "expired"
         return None
+
+    def live_sessions(self, username: str) -> list[Session]:
+        """The user's sessions that still work (not ended, not expired), oldest first."""
+        now = self._clock()
+        return [
+            _session(row)
+            for row in self._store.list_sessions(username)
+            if not row.revoked and not row.user_disabled and row.expires_at > now
+        ]
 
     def revoke(self, token: str | None) -> bool:
         token_hash = self._hash_if_plausible(token)

@@ -37,7 +37,7 @@ from assembly_engine.storage.sqlite.check_results import SQLITE_MIGRATION as CHE
 from assembly_engine.storage.sqlite.engine_tokens import SQLITE_MIGRATION as TOKENS_MIGRATION
 from assembly_engine.storage.sqlite.engine_tokens import SqliteTokenTable
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 # SQLite primary result codes that mean "the disk would not take it", not a bug.
 _STORAGE_ERROR_CODES = frozenset(
@@ -92,7 +92,18 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
     ),
     TOKENS_MIGRATION,
     CHECKS_MIGRATION,
+    # Version 4: a password someone else chose must be changed (services/auth/users.py).
+    (
+        "ALTER TABLE users ADD COLUMN must_change_password INTEGER NOT NULL DEFAULT 0 "
+        "CHECK (must_change_password IN (0, 1))",
+    ),
 )
+
+
+def _flag(value: bool | None) -> int | None:
+    """A boolean column's value, or None to keep the stored one (COALESCE)."""
+    return None if value is None else int(value)
+
 
 assert len(_MIGRATIONS) == SCHEMA_VERSION
 
@@ -217,7 +228,14 @@ class SqliteEngineStore(SqliteTokenTable):
     # -- users -----------------------------------------------------------------------------
 
     def insert_user(
-        self, username: str, password_hash: str, role: str, now: str, *, only_if_empty: bool = False
+        self,
+        username: str,
+        password_hash: str,
+        role: str,
+        now: str,
+        *,
+        only_if_empty: bool = False,
+        must_change_password: bool = False,
     ) -> bool:
         """Insert a user; False when the name is taken (or, with ``only_if_empty``, when any
         user exists already — the check and the insert are one transaction)."""
@@ -225,9 +243,9 @@ class SqliteEngineStore(SqliteTokenTable):
             if only_if_empty and conn.execute("SELECT 1 FROM users LIMIT 1").fetchone():
                 return False
             cursor = conn.execute(
-                f"INSERT INTO users ({USER_COLUMNS}) VALUES (?, ?, ?, 0, ?, ?) "
+                f"INSERT INTO users ({USER_COLUMNS}) VALUES (?, ?, ?, 0, ?, ?, ?) "
                 "ON CONFLICT(username) DO NOTHING",
-                (username, password_hash, role, now, now),
+                (username, password_hash, role, now, now, int(must_change_password)),
             )
             return cursor.rowcount == 1
 
@@ -273,8 +291,17 @@ class SqliteEngineStore(SqliteTokenTable):
                 return "last_admin"
             conn.execute(
                 "UPDATE users SET role = ?, disabled = ?, "
-                "password_hash = COALESCE(?, password_hash), updated_at = ? WHERE username = ?",
-                (new.role, int(new.disabled), change.password_hash, now, username),
+                "password_hash = COALESCE(?, password_hash), "
+                "must_change_password = COALESCE(?, must_change_password), updated_at = ? "
+                "WHERE username = ?",
+                (
+                    new.role,
+                    int(new.disabled),
+                    change.password_hash,
+                    _flag(change.must_change_password),
+                    now,
+                    username,
+                ),
             )
             if change.ends_sessions:
                 self._revoke_user_sessions(conn, username, change.revoke_sessions_except)

@@ -149,9 +149,7 @@ def plant_assembly(services: EngineServices, domain: Domain | str, name: str | N
             payload=dict(SCRIPT_PAYLOAD),
         ),
     )
-    guid = view["assembly_guid"]
-    assert isinstance(guid, str)
-    return guid
+    return view.assembly_guid
 
 
 def create_body(domain: str, name: str | None = None) -> dict[str, Any]:

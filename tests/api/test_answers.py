@@ -1,4 +1,4 @@
-"""Response models (api/answers.py): /openapi.json documents every answer, and the models
+"""Response models (services/answers/): /openapi.json documents every answer, and the models
 describe the answers without changing them (the contract run checks real answers against
 the document; test_openapi_contract.py)."""
 

@@ -24,7 +24,7 @@ from click.testing import CliRunner
 
 from assembly_engine.cli.main import main
 from assembly_engine.domain.types import Domain
-from assembly_engine.services.assemblies.views import record_view
+from assembly_engine.services.answers.records import AssemblyView
 from assembly_engine.storage.contract.models import CachedAssembly, CacheEntryState
 from assembly_engine.storage.contract.signatures import OfficialTrust, SignaturePolicy, SignatureStatus
 from assembly_engine.storage.official.signing import manifest_bytes, parse_manifest
@@ -335,10 +335,10 @@ def test_statuses_follow_the_signed_entries_and_a_deprecated_entry_shows_its_not
     assert OfficialTrust(SignaturePolicy.OFF).status_of(kept) is SignatureStatus.UNSIGNED
     assert trust.counts([kept, edited, stranger]) == {"verified": 1, "modified": 1, "unsigned": 1}
 
-    view = record_view(CachedAssembly(old, CacheEntryState()), include_payload_guid=False, trust=trust)
-    assert view["signature"] == "verified"
-    assert view["vendor"] == {"status": "deprecated", "note": "use New way", "replaced_by": "b" * 32}
+    view = AssemblyView.of(CachedAssembly(old, CacheEntryState()), admin=False, trust=trust)
+    shown = view.model_dump(mode="json", exclude_unset=True)
+    assert shown["signature"] == "verified"
+    assert shown["vendor"] == {"status": "deprecated", "note": "use New way", "replaced_by": "b" * 32}
     user = make_record(payloads, Domain.USER, "Mine")
-    assert "signature" not in record_view(
-        CachedAssembly(user, CacheEntryState()), include_payload_guid=False, trust=trust
-    )
+    mine = AssemblyView.of(CachedAssembly(user, CacheEntryState()), admin=False, trust=trust)
+    assert "signature" not in mine.model_dump(exclude_unset=True)

@@ -47,14 +47,14 @@ def test_last_used_is_written_at_most_once_a_minute(
     store, service, _ = setup
     made = service.create(OLGA, "runner", ["assemblies:read"], 1)
     for _ in range(50):
-        service.authenticate(made["token"], scope="assemblies:read", address="127.0.0.1", action="GET /x")
+        service.authenticate(made.token, scope="assemblies:read", address="127.0.0.1", action="GET /x")
         clock.advance(1)
     assert store.touches == 1
     clock.advance(60)
-    service.authenticate(made["token"], scope="assemblies:read", address="127.0.0.1", action="GET /x")
+    service.authenticate(made.token, scope="assemblies:read", address="127.0.0.1", action="GET /x")
     assert store.touches == 2
     listed = service.list(OLGA)
-    assert listed[0]["last_used_at"] is not None
+    assert listed.items[0].last_used_at is not None
 
 
 def test_a_token_expires_on_the_clock_and_refusals_name_its_id_only(
@@ -63,20 +63,20 @@ def test_a_token_expires_on_the_clock_and_refusals_name_its_id_only(
     _, service, audit_path = setup
     made = service.create(OLGA, "runner", ["assemblies:read"], 2)
     clock.advance(2 * 86400 - 1)
-    use = service.authenticate(made["token"], scope="assemblies:read", address="127.0.0.1", action="GET /x")
+    use = service.authenticate(made.token, scope="assemblies:read", address="127.0.0.1", action="GET /x")
     assert use.caller.username == "olga" and use.caller.scopes == frozenset({"assemblies:read"})
     assert use.caller.actor is not None and not use.caller.actor.dev_mode
     with pytest.raises(EngineError) as scope:
-        service.authenticate(made["token"], scope="assemblies:write", address="127.0.0.1", action="POST /x")
+        service.authenticate(made.token, scope="assemblies:write", address="127.0.0.1", action="POST /x")
     assert scope.value.code == "insufficient_scope" and "assemblies:write" in str(scope.value)
     clock.advance(1)
     with pytest.raises(EngineError) as expired:
-        service.authenticate(made["token"], scope="assemblies:read", address="127.0.0.1", action="GET /x")
+        service.authenticate(made.token, scope="assemblies:read", address="127.0.0.1", action="GET /x")
     assert expired.value.code == "unauthorized" and "expired" in str(expired.value)
-    assert service.list(OLGA)[0]["status"] == "expired"
+    assert service.list(OLGA).items[0].status == "expired"
     audit = audit_path.read_text()
-    assert f"token {made['id']}" in audit and made["token"] not in audit
-    assert made["token"][4:] not in audit
+    assert f"token {made.id}" in audit and made.token not in audit
+    assert made.token[4:] not in audit
 
 
 def test_tokens_cannot_make_tokens_and_lifetimes_are_bounded(
@@ -84,10 +84,10 @@ def test_tokens_cannot_make_tokens_and_lifetimes_are_bounded(
 ) -> None:
     _, service, _ = setup
     made = service.create(OLGA, "runner", ["assemblies:read", "assemblies:write"], 90)
-    use = service.authenticate(made["token"], scope="assemblies:read", address=None, action="GET /x")
+    use = service.authenticate(made.token, scope="assemblies:read", address=None, action="GET /x")
     with pytest.raises(EngineError) as refused:
         service.create(use.caller, "child", ["assemblies:read"], 1)
     assert refused.value.code == "forbidden"
     with pytest.raises(Exception, match="ENGINE_TOKEN_MAX_DAYS"):
         service.create(OLGA, "too long", ["assemblies:read"], 91)
-    assert len(service.list(OLGA)) == 1
+    assert len(service.list(OLGA).items) == 1

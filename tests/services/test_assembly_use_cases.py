@@ -53,24 +53,22 @@ def _last_audit(engine: EngineServices) -> dict[str, object]:
 
 def test_create_returns_the_dirty_record_and_audits_it(engine: EngineServices) -> None:
     record = engine.assemblies.editing.create(OPERATOR, _script())
-    assert record["source"] == "user" and record["revision"] == 1 and record["is_dirty"]
-    assert "payload_guid" not in record  # operators never see it
+    assert record.source == "user" and record.revision == 1 and record.is_dirty
+    assert "payload_guid" not in record.model_fields_set  # operators never see it
     entry = _last_audit(engine)
     assert (entry["action"], entry["outcome"], entry["user"]) == ("assembly.create", "success", "olga")
-    assert engine.assemblies.get(OPERATOR, record["assembly_guid"])["payload"]["script"].startswith(
-        "Remove-Item"
-    )
+    assert engine.assemblies.get(OPERATOR, record.assembly_guid).payload.script.startswith("Remove-Item")
 
 
 def test_update_keeps_unsent_fields_and_moves_the_revision(engine: EngineServices) -> None:
-    guid = engine.assemblies.editing.create(OPERATOR, _script())["assembly_guid"]
+    guid = engine.assemblies.editing.create(OPERATOR, _script()).assembly_guid
     updated = engine.assemblies.editing.update(OPERATOR, guid, AssemblyChanges(summary="Frees disk space"))
-    assert updated["revision"] == 2 and updated["summary"] == "Frees disk space"
-    assert updated["display_name"] == "Clear temp"
+    assert updated.revision == 2 and updated.summary == "Frees disk space"
+    assert updated.display_name == "Clear temp"
 
 
 def test_a_stale_update_is_a_conflict_and_leaves_no_payload_folder(engine: EngineServices) -> None:
-    guid = engine.assemblies.editing.create(OPERATOR, _script())["assembly_guid"]
+    guid = engine.assemblies.editing.create(OPERATOR, _script()).assembly_guid
     engine.assemblies.editing.update(OPERATOR, guid, AssemblyChanges(summary="second"))
     before = _folders(engine)
     changes = AssemblyChanges(payload={"script": "new text\n"}, expected_revision=1)
@@ -78,13 +76,13 @@ def test_a_stale_update_is_a_conflict_and_leaves_no_payload_folder(engine: Engin
         engine.assemblies.editing.update(OPERATOR, guid, changes)
     assert isinstance(refused.value, Conflict) and refused.value.code == "conflict"
     assert _folders(engine) == before  # the folder written for the refused change is gone
-    assert engine.assemblies.get(OPERATOR, guid)["payload"]["script"].startswith("Remove-Item")
+    assert engine.assemblies.get(OPERATOR, guid).payload.script.startswith("Remove-Item")
     entry = _last_audit(engine)
     assert (entry["action"], entry["outcome"]) == ("assembly.update", "failed")
 
 
 def test_a_refused_change_of_a_deleted_assembly_leaves_no_payload_folder(engine: EngineServices) -> None:
-    guid = engine.assemblies.editing.create(OPERATOR, _script())["assembly_guid"]
+    guid = engine.assemblies.editing.create(OPERATOR, _script()).assembly_guid
     current = engine.assemblies.changes.existing(guid)
     engine.assemblies.editing.delete(OPERATOR, guid)
     before = _folders(engine)
@@ -103,29 +101,27 @@ def test_operators_cannot_write_community_and_admins_need_dev_mode(engine: Engin
     with pytest.raises(DevModeRequired) as refused:
         engine.assemblies.editing.create(ADMIN, community)
     assert refused.value.code == "dev_mode_required"
-    assert engine.assemblies.editing.create(ADMIN_DEV, community)["source"] == "community"
+    assert engine.assemblies.editing.create(ADMIN_DEV, community).source == "community"
 
 
 def test_clone_makes_a_new_assembly_with_its_own_payload(engine: EngineServices) -> None:
     source = engine.assemblies.editing.create(ADMIN, _script())
-    clone = engine.assemblies.editing.clone(
-        OPERATOR, source["assembly_guid"], CloneRequest(display_name="Mine")
-    )
-    assert clone["assembly_guid"] != source["assembly_guid"] and clone["display_name"] == "Mine"
+    clone = engine.assemblies.editing.clone(OPERATOR, source.assembly_guid, CloneRequest(display_name="Mine"))
+    assert clone.assembly_guid != source.assembly_guid and clone.display_name == "Mine"
     assert (
-        engine.assemblies.get(OPERATOR, clone["assembly_guid"])["payload"]
-        == engine.assemblies.get(OPERATOR, source["assembly_guid"])["payload"]
+        engine.assemblies.get(OPERATOR, clone.assembly_guid).payload
+        == engine.assemblies.get(OPERATOR, source.assembly_guid).payload
     )
 
 
 def test_delete_then_undelete_brings_the_same_content_back(engine: EngineServices) -> None:
-    guid = engine.assemblies.editing.create(OPERATOR, _script())["assembly_guid"]
+    guid = engine.assemblies.editing.create(OPERATOR, _script()).assembly_guid
     engine.assemblies.editing.delete(OPERATOR, guid)
     with pytest.raises(NotFound):
         engine.assemblies.get(OPERATOR, guid)
     back = engine.history.undelete(OPERATOR, guid)
-    assert back["assembly_guid"] == guid and back["revision"] == 2  # a delete is no revision
-    assert engine.assemblies.get(OPERATOR, guid)["payload"]["script"].startswith("Remove-Item")
+    assert back.assembly_guid == guid and back.revision == 2  # a delete is no revision
+    assert engine.assemblies.get(OPERATOR, guid).payload.script.startswith("Remove-Item")
 
 
 def test_an_unsafe_attachment_name_is_invalid_input_and_stores_nothing(engine: EngineServices) -> None:
@@ -141,13 +137,13 @@ def test_an_unsafe_attachment_name_is_invalid_input_and_stores_nothing(engine: E
 def test_a_metadata_key_named_upstream_is_ordinary_metadata_outside_official(engine: EngineServices) -> None:
     """Only an official record's vendor note is the engine's; elsewhere the name is the user's."""
     new = _script().model_copy(update={"metadata": {"upstream": "https://git.example/scripts"}})
-    guid = engine.assemblies.editing.create(OPERATOR, new)["assembly_guid"]
+    guid = engine.assemblies.editing.create(OPERATOR, new).assembly_guid
     engine.assemblies.editing.update(
         OPERATOR, guid, AssemblyChanges(metadata={"upstream": "https://git.example/v2"})
     )
     detail = engine.assemblies.get(OPERATOR, guid)
-    assert detail["metadata"]["upstream"] == "https://git.example/v2"
-    assert "upstream" not in {k for k in detail if k != "metadata"}
+    assert detail.metadata["upstream"] == "https://git.example/v2"
+    assert "upstream" not in detail.model_fields_set
 
 
 def test_no_caller_writes_an_official_record_s_vendor_note(engine: EngineServices) -> None:
@@ -155,12 +151,10 @@ def test_no_caller_writes_an_official_record_s_vendor_note(engine: EngineService
     the official sync and the upstream choice set it."""
     crafted = {"upstream": {"state": "update_available", "revision": 1, "base": "x"}, "kept": 1}
     new = _script().model_copy(update={"metadata": crafted, "domain": Domain.OFFICIAL})
-    guid = engine.assemblies.editing.create(ADMIN_DEV, new)["assembly_guid"]
-    assert engine.assemblies.get(ADMIN_DEV, guid)["upstream"] == {
-        "state": "current",
-        "revision": None,
-        "base_revision": None,
-    }
+    guid = engine.assemblies.editing.create(ADMIN_DEV, new).assembly_guid
+    upstream = engine.assemblies.get(ADMIN_DEV, guid).upstream
+    assert upstream is not None
+    assert upstream.model_dump() == {"state": "current", "revision": None, "base_revision": None}
     engine.assemblies.editing.update(ADMIN_DEV, guid, AssemblyChanges(metadata=crafted))
     document = {
         "assembly_engine": {"assembly_guid": guid},
@@ -171,6 +165,6 @@ def test_no_caller_writes_an_official_record_s_vendor_note(engine: EngineService
     }
     engine.assemblies.import_document(ADMIN_DEV, document, Domain.OFFICIAL)
     detail = engine.assemblies.get(ADMIN_DEV, guid)
-    assert detail["upstream"]["state"] == "current"
+    assert detail.upstream is not None and detail.upstream.state == "current"
     stored = engine.assemblies.cache.get(guid)
     assert stored is not None and "upstream" not in stored.record.metadata

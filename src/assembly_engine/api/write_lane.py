@@ -6,8 +6,9 @@ functions, so every refusal is the same answer: the body read as JSON only under
 ``Content-Type`` (400 for malformed JSON, before authentication, as FastAPI does), then
 ``authenticate`` (sessions, API tokens and their scopes, CSRF), then the ``NewAssembly``
 model (errors located under ``body`` for the app's handler: 415, 400 or 422), then the
-service, then the ``AssemblyView`` answer with unset fields left out. What it saves is
-the routing, the dependency solver and a second thread hop for the answer's validation.
+service, then the service's ``AssemblyView`` serialised with unset fields left out. What
+it saves is the routing, the dependency solver and a second thread hop for the answer's
+validation.
 """
 
 from __future__ import annotations
@@ -23,15 +24,14 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from assembly_engine.api.answers import AssemblyView
 from assembly_engine.api.deps import authenticate
+from assembly_engine.services.answers.records import AssemblyView
 from assembly_engine.services.assemblies.inputs import NewAssembly
 from assembly_engine.services.caller import Caller
 from assembly_engine.services.container import EngineServices
 
-# Validated as FastAPI validates a body and an answer (a TypeAdapter, from_attributes).
+# Validated as FastAPI validates a body (a TypeAdapter, from_attributes).
 _BODY = TypeAdapter(NewAssembly)
-_ANSWER = TypeAdapter(AssemblyView)
 _NOT_READ = object()
 
 
@@ -84,10 +84,8 @@ def _new_assembly(body: Any) -> NewAssembly:
 
 
 def _create(engine: EngineServices, caller: Caller, new: NewAssembly) -> bytes:
-    stored = engine.assemblies.editing.create(caller, new)
-    return _ANSWER.dump_json(
-        _ANSWER.validate_python(stored, from_attributes=True), by_alias=True, exclude_unset=True
-    )
+    stored: AssemblyView = engine.assemblies.editing.create(caller, new)
+    return stored.__pydantic_serializer__.to_json(stored, by_alias=True, exclude_unset=True)
 
 
 async def create_assembly(request: Request) -> Response:

@@ -12,6 +12,7 @@ from pathlib import Path
 from assembly_engine.bundle import is_packaged_library
 from assembly_engine.config import Settings
 from assembly_engine.domain.types import Domain
+from assembly_engine.services.answers.maintenance import Health, OfficialSignatures
 from assembly_engine.services.assemblies.history import HistoryService
 from assembly_engine.services.assemblies.service import AssemblyService
 from assembly_engine.services.assemblies.upstream_choice import UpstreamChoice, upstream_counts
@@ -256,21 +257,20 @@ class EngineServices:
     def withdraw_cli_access(self) -> None:
         cli_access.withdraw_access(self.settings.home)
 
-    def health(self) -> dict[str, object]:
+    def health(self) -> Health:
         cache = self.storage.cache
+        signatures = self.storage.official_trust.summary(a.record for a in cache.items(Domain.OFFICIAL))
         read_only = self.storage.read_only
-        return {
-            "status": "ok" if read_only is None else "read_only",
-            "read_only": None if read_only is None else read_only.summary(),
-            "complete": True if read_only is None else read_only.complete,
-            "assemblies": cache.counts(),
-            "queue_depth": cache.depth(),
-            "cache_warm": cache.warm,
-            "official_signatures": self.storage.official_trust.summary(
-                a.record for a in cache.items(Domain.OFFICIAL)
-            ),
-            "official_upstream": upstream_counts(a.record for a in cache.items(Domain.OFFICIAL)),
-        }
+        return Health.built(
+            status="ok" if read_only is None else "read_only",
+            read_only=None if read_only is None else read_only.summary(),
+            complete=True if read_only is None else read_only.complete,
+            assemblies=cache.counts(),
+            queue_depth=cache.depth(),
+            cache_warm=cache.warm,
+            official_signatures=OfficialSignatures.built(**signatures),
+            official_upstream=upstream_counts(a.record for a in cache.items(Domain.OFFICIAL)),
+        )
 
     def close(self) -> None:
         self.withdraw_cli_access()

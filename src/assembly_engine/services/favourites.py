@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
 
-from assembly_engine.services.assemblies.views import record_view
+from assembly_engine.services.answers.records import FavouriteChanged, FavouriteList, ListItem
 from assembly_engine.services.audit import Outcome
 from assembly_engine.services.auditor import Auditor
 from assembly_engine.services.auth import policy
@@ -30,14 +28,6 @@ NOT_FOR_TOKENS = (
     "or unstar an assembly."
 )
 GONE_USER = "Your account no longer exists; sign in again with another account."
-
-
-@dataclass(frozen=True)
-class FavouriteChange:
-    assembly_guid: str
-    favourite: bool
-    total: int  # the user's favourites after the change
-    limit: int = FAVOURITES_PER_USER
 
 
 class Favourites:
@@ -61,7 +51,7 @@ class Favourites:
             raise Unauthorized("Favourites belong to a signed-in user; sign in with your account.")
         return caller.username
 
-    def list(self, caller: Caller) -> dict[str, Any]:
+    def list(self, caller: Caller) -> FavouriteList:
         """The caller's favourites that exist now, most recently starred first, as list rows."""
         username = self._user(caller, "favourite.list")
         trust = self._trust()
@@ -69,14 +59,10 @@ class Favourites:
         for favourite in self._store.list_favourites(username):
             found = self._cache.get(favourite.assembly_guid)
             if found is not None:
-                items.append(
-                    record_view(
-                        found, include_payload_guid=caller.is_admin, include_metadata=False, trust=trust
-                    )
-                )
-        return {"items": items, "total": len(items), "limit": FAVOURITES_PER_USER}
+                items.append(ListItem.of(found, admin=caller.is_admin, trust=trust))
+        return FavouriteList.built(items=items, total=len(items), limit=FAVOURITES_PER_USER)
 
-    def add(self, caller: Caller, guid: str) -> FavouriteChange:
+    def add(self, caller: Caller, guid: str) -> FavouriteChanged:
         username = self._changing(caller, "favourite.add", guid)
         if self._cache.get(guid) is None:
             raise NotFound(
@@ -94,14 +80,20 @@ class Favourites:
             raise Conflict(message)
         if outcome == "added":
             self._auditor.record(caller, "favourite.add", Outcome.SUCCESS, guid=guid)
-        return FavouriteChange(guid, True, len(self._store.list_favourites(username)))
+        return self._changed(guid, True, username)
 
-    def remove(self, caller: Caller, guid: str) -> FavouriteChange:
+    def remove(self, caller: Caller, guid: str) -> FavouriteChanged:
         username = self._changing(caller, "favourite.remove", guid)
         if not self._store.remove_favourite(username, guid):
             raise NotFound(f"Assembly {guid} is not one of your favourites; nothing was changed.")
         self._auditor.record(caller, "favourite.remove", Outcome.SUCCESS, guid=guid)
-        return FavouriteChange(guid, False, len(self._store.list_favourites(username)))
+        return self._changed(guid, False, username)
+
+    def _changed(self, guid: str, favourite: bool, username: str) -> FavouriteChanged:
+        total = len(self._store.list_favourites(username))
+        return FavouriteChanged.built(
+            assembly_guid=guid, favourite=favourite, total=total, limit=FAVOURITES_PER_USER
+        )
 
     def _changing(self, caller: Caller, action: str, guid: str) -> str:
         username = self._user(caller, action)

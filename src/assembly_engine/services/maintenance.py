@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from assembly_engine.domain.types import Domain, Integrity
+from assembly_engine.services.answers.maintenance import AuditChecked, BackedUp, OfficialExported, Verified
 from assembly_engine.services.audit import Outcome
 from assembly_engine.services.auditor import Auditor
 from assembly_engine.services.auth import policy
@@ -63,7 +64,7 @@ class MaintenanceService:
     # -- verify ------------------------------------------------------------------------
     def verify(
         self, caller: Caller, *, fix: bool = False, grace_seconds: float = ORPHAN_GRACE_SECONDS
-    ) -> dict[str, Any]:
+    ) -> Verified:
         action = "verify.fix" if fix else "verify"
         decision = policy.may_flush(caller.actor) if fix else policy.may_manage_users(caller.actor)
         self.auditor.require(decision, caller, action)
@@ -137,23 +138,23 @@ class MaintenanceService:
             f"removed={len(report.removed)}"
         )
         self.auditor.record(caller, action, Outcome.SUCCESS if report.ok else Outcome.FAILED, detail=detail)
-        return report.as_dict()
+        return Verified.model_validate(report.as_dict())
 
     # -- audit -------------------------------------------------------------------------
-    def verify_audit(self, caller: Caller) -> dict[str, Any]:
+    def verify_audit(self, caller: Caller) -> AuditChecked:
         """Check the audit chain under the log's lock (no entry is half written meanwhile)."""
         self.auditor.require(policy.may_manage_users(caller.actor), caller, "audit.verify")
         result = self.auditor.log.verify()
-        return {
-            "ok": result.ok,
-            "entries": result.entries,
-            "first_bad_line": result.first_bad_line,
-            "problem": result.problem,
-            "path": self.auditor.log.location,
-        }
+        return AuditChecked.built(
+            ok=result.ok,
+            entries=result.entries,
+            first_bad_line=result.first_bad_line,
+            problem=result.problem,
+            path=self.auditor.log.location,
+        )
 
     # -- official staging copy ---------------------------------------------------------
-    def export_official(self, caller: Caller, destination: Path) -> dict[str, Any]:
+    def export_official(self, caller: Caller, destination: Path) -> OfficialExported:
         """Write the official domain as it stands (every acknowledged change, queued or
         not) as a new staging copy in ``destination``."""
         self.auditor.require(
@@ -162,10 +163,10 @@ class MaintenanceService:
         records = [item.record for item in self.storage.cache.items(Domain.OFFICIAL)]
         count = self.storage.write_staging_copy(destination, records)
         self.auditor.record(caller, "official.export", Outcome.SUCCESS, detail=f"{count} to {destination}")
-        return {"destination": str(destination), "assemblies": count}
+        return OfficialExported.built(destination=str(destination), assemblies=count)
 
     # -- backup ------------------------------------------------------------------------
-    def backup(self, caller: Caller, destination: Path) -> dict[str, Any]:
+    def backup(self, caller: Caller, destination: Path) -> BackedUp:
         """A consistent snapshot of every database, the payloads and the audit log.
 
         Flushes are held back meanwhile (writes are still accepted into the journal), so no
@@ -177,13 +178,11 @@ class MaintenanceService:
         destination = self.files.start_backup(destination)
         started = time.monotonic()
         with self.storage.cache.flushes_paused():
-            copied: dict[str, Any] = dict(self.files.copy_stores(destination))
+            copied = dict(self.files.copy_stores(destination))
         self.auditor.log.copy_to(destination / BACKUP_LOGS)
         self.files.seal_backup(destination)
-        result = {
-            "destination": str(destination),
-            "copied": copied,
-            "seconds": round(time.monotonic() - started, 3),
-        }
+        result = BackedUp.built(
+            destination=str(destination), copied=copied, seconds=round(time.monotonic() - started, 3)
+        )
         self.auditor.record(caller, "backup", Outcome.SUCCESS, detail=f"to {destination}")
         return result

@@ -10,26 +10,15 @@ from pydantic import BaseModel, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from assembly_engine import input_limits as limits
-from assembly_engine.api.answers import (
-    AssemblyDetail,
-    AssemblyView,
-    BatchImport,
-    Deleted,
-    DeletedPage,
-    Facets,
-    Flushed,
-    Imported,
-    ListPage,
-    OfficialSynced,
-    QueueState,
-    RevisionDetail,
-    RevisionPage,
-)
 from assembly_engine.api.deps import CurrentCaller, Services, authenticate
 from assembly_engine.api.errors import ApiError, error_responses
 from assembly_engine.api.params import AssemblyId, IfMatch, RevisionNumber, parse_if_match
 from assembly_engine.api.responses import JsonResponse
 from assembly_engine.api.security_headers import attachment_disposition, download_headers
+from assembly_engine.services.answers.history import DeletedPage, RevisionDetail, RevisionPage
+from assembly_engine.services.answers.imports import BatchImport, DryRun, Imported
+from assembly_engine.services.answers.queue import Flushed, OfficialSynced, QueueState
+from assembly_engine.services.answers.records import AssemblyDetail, AssemblyView, Deleted, Facets, ListPage
 from assembly_engine.services.assemblies.batch_import import ImportItem
 from assembly_engine.services.assemblies.history import DELETED_SORT_KEYS
 from assembly_engine.services.assemblies.inputs import (
@@ -126,7 +115,7 @@ async def list_assemblies(request: Request) -> Response:
     responses=error_responses(400, 401, 422),
     openapi_extra={"parameters": _query_parameters(FacetParams)},
 )
-def list_facets(request: Request, caller: CurrentCaller, engine: Services) -> dict[str, Any]:
+def list_facets(request: Request, caller: CurrentCaller, engine: Services) -> Facets:
     """Counts per domain, kind and category for the list's search and filters."""
     return engine.assemblies.listing.facets(caller, _validated(FacetParams, request).to_query())
 
@@ -140,12 +129,12 @@ def list_facets(request: Request, caller: CurrentCaller, engine: Services) -> di
 )
 def create_assembly(
     body: Annotated[NewAssembly, Body()], caller: CurrentCaller, engine: Services
-) -> dict[str, Any]:
+) -> AssemblyView:
     return engine.assemblies.editing.create(caller, body)
 
 
 @router.get("/queue", response_model=QueueState, responses=error_responses(401))
-def queue(caller: CurrentCaller, engine: Services) -> dict[str, Any]:
+def queue(caller: CurrentCaller, engine: Services) -> QueueState:
     return engine.assemblies.queue_control.queue(caller)
 
 
@@ -154,12 +143,12 @@ def queue(caller: CurrentCaller, engine: Services) -> dict[str, Any]:
 )
 def dev_mode_write(
     caller: CurrentCaller, engine: Services, body: Annotated[FlushRequest | None, Body()] = None
-) -> dict[str, Any]:
+) -> Flushed:
     return engine.assemblies.queue_control.flush(caller, body.domain if body else None)
 
 
 @router.post("/official/sync", response_model=OfficialSynced, responses=error_responses(401, 403, 503))
-def official_sync(caller: CurrentCaller, engine: Services) -> dict[str, Any]:
+def official_sync(caller: CurrentCaller, engine: Services) -> OfficialSynced:
     return engine.assemblies.queue_control.sync_official(caller)
 
 
@@ -172,7 +161,7 @@ def official_sync(caller: CurrentCaller, engine: Services) -> dict[str, Any]:
 )
 def import_assembly(
     body: Annotated[ImportRequest, Body()], caller: CurrentCaller, engine: Services, response: Response
-) -> dict[str, Any]:
+) -> AssemblyView | DryRun:
     """Import a document: a new assembly (201), or the replaced one it names (200).
 
     With ``dry_run: true`` nothing is created: the answer (200) is ``{"dry_run": true,
@@ -183,12 +172,10 @@ def import_assembly(
         raise ApiError(422, "invalid_document", f"{exc}.") from None
     if body.dry_run:
         response.status_code = 200
-        return {
-            "dry_run": True,
-            "would_create": engine.assemblies.dry_run_import(
-                caller, document, body.domain, file_name=body.file_name, script=script, as_new=body.as_new
-            ),
-        }
+        would_create = engine.assemblies.dry_run_import(
+            caller, document, body.domain, file_name=body.file_name, script=script, as_new=body.as_new
+        )
+        return DryRun.built(dry_run=True, would_create=would_create)
     record, created = engine.assemblies.import_document(
         caller, document, body.domain, file_name=body.file_name, script=script, as_new=body.as_new
     )
@@ -207,7 +194,7 @@ def _batch_item(item: ImportDocument) -> ImportItem:
 @router.post("/import/batch", response_model=BatchImport, responses=WRITE_ERRORS)
 def import_batch(
     body: Annotated[ImportBatchRequest, Body()], caller: CurrentCaller, engine: Services
-) -> dict[str, Any]:
+) -> BatchImport:
     """Import many documents in one request; one result per document, in order.
 
     Every document is validated, then all payload folders are written and the assemblies
@@ -235,7 +222,7 @@ class RestoreRequest(StrictModel):
     responses=error_responses(401, 422),
     openapi_extra={"parameters": _query_parameters(DeletedParams)},
 )
-def deleted_assemblies(request: Request, caller: CurrentCaller, engine: Services) -> dict[str, Any]:
+def deleted_assemblies(request: Request, caller: CurrentCaller, engine: Services) -> DeletedPage:
     """Deleted assemblies (undeletable until retention purges them), with the list's filters."""
     return engine.history.deleted(caller, _validated(DeletedParams, request).to_query())
 
@@ -243,7 +230,7 @@ def deleted_assemblies(request: Request, caller: CurrentCaller, engine: Services
 @router.get("/{guid:guid}/revisions", response_model=RevisionPage, responses=READ_ERRORS)
 def list_revisions(
     guid: AssemblyId, caller: CurrentCaller, engine: Services, page: Annotated[PageParams, Query()]
-) -> dict[str, Any]:
+) -> RevisionPage:
     """Every kept revision, newest first, the current one included."""
     return engine.history.revisions(caller, guid, limit=page.limit, offset=page.offset)
 
@@ -256,7 +243,7 @@ def list_revisions(
 )
 def get_revision(
     guid: AssemblyId, revision: RevisionNumber, caller: CurrentCaller, engine: Services
-) -> dict[str, Any]:
+) -> RevisionDetail:
     """The record exactly as it was at ``revision``, with its payload."""
     return engine.history.revision(caller, guid, revision)
 
@@ -282,7 +269,7 @@ def restore_revision(
     engine: Services,
     body: Annotated[RestoreRequest | None, Body()] = None,
     if_match: IfMatch = None,
-) -> dict[str, Any]:
+) -> AssemblyView:
     """A new revision with the content of ``revision`` (rules of an update)."""
     expected = expected_revision(parse_if_match(if_match), body.expected_revision if body else None)
     return engine.history.restore(caller, guid, revision, expected_revision=expected)
@@ -307,7 +294,7 @@ def choose_upstream(
     caller: CurrentCaller,
     engine: Services,
     if_match: IfMatch = None,
-) -> dict[str, Any]:
+) -> AssemblyView:
     """Take the vendor's new version of an official assembly, or keep the local one
     (admin with Dev Mode)."""
     assert engine.upstream is not None  # built by EngineServices.open
@@ -321,7 +308,7 @@ def choose_upstream(
     response_model_exclude_unset=True,
     responses=WRITE_ERRORS,
 )
-def undelete_assembly(guid: AssemblyId, caller: CurrentCaller, engine: Services) -> dict[str, Any]:
+def undelete_assembly(guid: AssemblyId, caller: CurrentCaller, engine: Services) -> AssemblyView:
     """Bring a deleted assembly back at its last revision (rules of a create)."""
     return engine.history.undelete(caller, guid)
 
@@ -335,7 +322,7 @@ def export_assembly(guid: AssemblyId, caller: CurrentCaller, engine: Services) -
 @router.get(
     "/{guid:guid}", response_model=AssemblyDetail, response_model_exclude_unset=True, responses=READ_ERRORS
 )
-def get_assembly(guid: AssemblyId, caller: CurrentCaller, engine: Services) -> dict[str, Any]:
+def get_assembly(guid: AssemblyId, caller: CurrentCaller, engine: Services) -> AssemblyDetail:
     return engine.assemblies.get(caller, guid)
 
 
@@ -358,7 +345,7 @@ def update_assembly(
     caller: CurrentCaller,
     engine: Services,
     if_match: IfMatch = None,
-) -> dict[str, Any]:
+) -> AssemblyView:
     return engine.assemblies.editing.update(caller, guid, body, expected_revision=parse_if_match(if_match))
 
 
@@ -368,7 +355,7 @@ def delete_assembly(
     caller: CurrentCaller,
     engine: Services,
     if_match: IfMatch = None,
-) -> dict[str, Any]:
+) -> Deleted:
     return engine.assemblies.editing.delete(caller, guid, expected_revision=parse_if_match(if_match))
 
 
@@ -384,5 +371,5 @@ def clone_assembly(
     caller: CurrentCaller,
     engine: Services,
     body: Annotated[CloneRequest | None, Body()] = None,
-) -> dict[str, Any]:
+) -> AssemblyView:
     return engine.assemblies.editing.clone(caller, guid, body or CloneRequest())

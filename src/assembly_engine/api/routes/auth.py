@@ -8,7 +8,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Path, Request, Response
 from pydantic import Field
 
-from assembly_engine.api.answers import LoggedIn, OwnSessionList, SessionsEnded, SessionState, SignedOut, Who
 from assembly_engine.api.deps import (
     CSRF_COOKIE,
     NOT_SIGNED_IN,
@@ -21,6 +20,15 @@ from assembly_engine.api.deps import (
     client_address,
 )
 from assembly_engine.api.errors import ApiError, error_responses
+from assembly_engine.services.answers.accounts import (
+    LoggedIn,
+    OwnSessionList,
+    SessionsEnded,
+    SessionState,
+    SignedOut,
+    UserRef,
+    Who,
+)
 from assembly_engine.services.auth.accounts import SignedIn as SignedInUser
 from assembly_engine.services.auth.policy import writable_domains
 from assembly_engine.services.auth.sign_in import sign_in
@@ -38,18 +46,18 @@ class LoginBody(StrictModel):
 @router.post("/login", response_model=LoggedIn, responses=error_responses(400, 401, 403, 415, 422, 429, 503))
 async def login(
     body: Annotated[LoginBody, Body()], request: Request, response: Response, engine: Services
-) -> dict[str, Any]:
+) -> LoggedIn:
     # Awaited: a sign-in waiting for its turn holds no worker thread (services/auth/sign_in.py).
     signed_in = await sign_in(
         engine.accounts, engine.sign_in_lanes, body.username, body.password, client_address(request)
     )
     max_age = set_session_cookies(request, response, engine, signed_in)
-    return {
-        "user": {"username": signed_in.user.username, "role": signed_in.user.role.value},
-        "token": signed_in.token,
-        "csrf_token": signed_in.csrf_token,
-        "expires_in": max_age,
-    }
+    return LoggedIn.built(
+        user=UserRef.of(signed_in.user.username, signed_in.user.role),
+        token=signed_in.token,
+        csrf_token=signed_in.csrf_token,
+        expires_in=max_age,
+    )
 
 
 def set_session_cookies(
@@ -80,23 +88,25 @@ def set_session_cookies(
 
 
 @router.post("/logout", response_model=SignedOut, responses=error_responses(401, 403))
-def logout(auth: SignedIn, response: Response, engine: Services) -> dict[str, Any]:
+def logout(auth: SignedIn, response: Response, engine: Services) -> SignedOut:
     engine.accounts.logout(auth.caller, auth.token)
     response.delete_cookie(SESSION_COOKIE, path="/")
     response.delete_cookie(CSRF_COOKIE, path="/")
-    return {"signed_out": True}
+    return SignedOut.built(signed_out=True)
 
 
 def _who(auth: RequestAuth, engine: EngineServices) -> dict[str, Any]:
+    """The fields of /me, also /session's when signed in (``sso`` and ``csrf_token`` only
+    when they apply)."""
     actor = auth.caller.actor
     assert actor is not None
     account = engine.accounts.users.get(actor.username)
     result: dict[str, Any] = {
-        "user": {"username": actor.username, "role": actor.role.value},
+        "user": UserRef.of(actor.username, actor.role),
         "dev_mode": engine.accounts.dev_mode_state(auth.caller, auth.session),
         # What the caller may write now (role, this session's Dev Mode, a token's scopes):
         # the web UI offers New, Edit, Delete and Clone from this, the engine still checks.
-        "writable_domains": [d.value for d in writable_domains(actor, auth.caller.scopes)],
+        "writable_domains": list(writable_domains(actor, auth.caller.scopes)),
         "must_change_password": account is not None and account.must_change_password,
     }
     if engine.sso is not None:
@@ -107,11 +117,11 @@ def _who(auth: RequestAuth, engine: EngineServices) -> dict[str, Any]:
 
 
 @router.get("/me", response_model=Who, response_model_exclude_unset=True, responses=error_responses(401))
-def me(auth: Auth, engine: Services) -> dict[str, Any]:
+def me(auth: Auth, engine: Services) -> Who:
     """Who the session, or the API token (with the read scope), stands for."""
     if auth.caller.actor is None or (auth.session is None and auth.caller.scopes is None):
         raise ApiError(401, "unauthorized", NOT_SIGNED_IN)
-    return _who(auth, engine)
+    return Who.built(**_who(auth, engine))
 
 
 @router.get("/sessions", response_model=OwnSessionList, responses=error_responses(401, 403))
@@ -141,9 +151,9 @@ def end_session(session_id: SessionId, auth: SignedIn, engine: Services) -> dict
 @router.get(
     "/session", response_model=SessionState, response_model_exclude_unset=True, responses=error_responses(401)
 )
-def session(auth: AuthOrAnonymous, engine: Services) -> dict[str, Any]:
+def session(auth: AuthOrAnonymous, engine: Services) -> SessionState:
     """Like /me, but "not signed in" is an answer (200), not an error: the web UI asks
     this on every page load. A session that stopped working says why (``ended``)."""
     if auth.session is None or auth.caller.actor is None:
-        return {"signed_in": False, "ended": engine.sessions.end_reason(auth.token)}
-    return {"signed_in": True, **_who(auth, engine)}
+        return SessionState.built(signed_in=False, ended=engine.sessions.end_reason(auth.token))
+    return SessionState.built(signed_in=True, **_who(auth, engine))

@@ -1,17 +1,15 @@
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Request
 
-from assembly_engine.api.answers import Health
+from assembly_engine.services.answers.maintenance import Health
 from assembly_engine.services.container import EngineServices
 
 router = APIRouter(tags=["health"])
 
 
 @router.get("/api/health", response_model=Health)
-def health(request: Request) -> dict[str, Any]:
+def health(request: Request) -> Health:
     """Liveness and readiness: cached assemblies per domain and the queue depth."""
     services: EngineServices = request.app.state.services
     return services.health()

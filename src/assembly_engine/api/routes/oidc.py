@@ -8,16 +8,16 @@ pages a person can read (with the status), not JSON.
 from __future__ import annotations
 
 import html
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Body, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import Field
 
-from assembly_engine.api.answers import Answer
 from assembly_engine.api.deps import Services, SignedIn, client_address
 from assembly_engine.api.errors import ApiError, error_responses
 from assembly_engine.api.routes.auth import set_session_cookies
+from assembly_engine.services.answers.accounts import ProviderRedirect, SignInOptions, SsoOption
 from assembly_engine.services.auth.oidc_pending import PENDING_COOKIE, PENDING_SECONDS
 from assembly_engine.services.auth.oidc_provider import ProviderRefused, ProviderUnavailable
 from assembly_engine.services.auth.sso import Callback, SignInRefused, SingleSignOn
@@ -29,34 +29,20 @@ router = APIRouter(prefix="/api/auth", tags=["auth"])
 CALLBACK_PATH = "/api/auth/oidc/callback"
 
 
-class SsoOption(Answer):
-    name: str
-    start_url: str
-
-
-class SignInOptions(Answer):
-    password_login: bool
-    sso: SsoOption | None = None
-
-
 class DevModeReauth(StrictModel):
     reason: Annotated[str, Field(min_length=1, max_length=200, pattern=REASON_PATTERN)]
 
 
-class ProviderRedirect(Answer):
-    url: str
-
-
 @router.get("/sign-in-options", response_model=SignInOptions)
-def sign_in_options(engine: Services) -> dict[str, Any]:
+def sign_in_options(engine: Services) -> SignInOptions:
     """What the sign-in page offers: password sign-in, and the provider if configured."""
     sso = engine.sso
-    return {
-        "password_login": engine.settings.password_login,
-        "sso": None
+    return SignInOptions.built(
+        password_login=engine.settings.password_login,
+        sso=None
         if sso is None
-        else {"name": sso.config.provider_name, "start_url": "/api/auth/oidc/start"},
-    }
+        else SsoOption.built(name=sso.config.provider_name, start_url="/api/auth/oidc/start"),
+    )
 
 
 def _redirect_uri(request: Request, sso: SingleSignOn) -> str:
@@ -152,7 +138,7 @@ async def oidc_dev_mode(
     request: Request,
     response: Response,
     engine: Services,
-) -> dict[str, Any]:
+) -> ProviderRedirect:
     """Start the provider re-authentication that switches Dev Mode on for this session;
     the web UI sends the browser to ``url``."""
     sso = _require_sso(engine)
@@ -165,4 +151,4 @@ async def oidc_dev_mode(
     except ProviderUnavailable as exc:
         raise ApiError(503, exc.code, exc.message) from None
     _set_pending(request, response, started.cookie)
-    return {"url": started.url}
+    return ProviderRedirect.built(url=started.url)

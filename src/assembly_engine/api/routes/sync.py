@@ -15,8 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 from assembly_engine.api.deps import CurrentCaller, Services
 from assembly_engine.api.errors import ApiError, error_responses
-from assembly_engine.api.responses import JsonResponse
 from assembly_engine.domain.types import Domain
+from assembly_engine.services.answers.sync import Applied, Plan
 from assembly_engine.services.assemblies.formats.library_folder import Digests, LibraryItem, Selection
 from assembly_engine.services.assemblies.formats.manifest_layout import ManifestLayout
 from assembly_engine.services.assemblies.library_sync import SyncSource
@@ -97,43 +97,6 @@ class RenderRequest(StrictModel):
     exclude: Annotated[list[Glob], Field(max_length=100)] = []
 
 
-class PlanItem(BaseModel):
-    path: str
-    action: Literal["create", "update", "unchanged", "conflict", "archive", "skip"]
-    assembly_guid: str | None
-    reason: str | None
-    checksums: dict[str, str | None] | None = None
-    base_revision: int | None = None
-
-
-class PlanSource(BaseModel):
-    path: str
-    commit: str | None
-
-
-class Plan(BaseModel):
-    plan_id: str
-    source: PlanSource
-    domain: str
-    counts: dict[str, int]
-    items: list[PlanItem]
-
-
-class ItemResult(BaseModel):
-    path: str
-    action: str
-    status: Literal["done", "failed"]
-    assembly_guid: str | None
-    error: str | None = None
-    message: str | None = None
-
-
-class Applied(Plan):
-    results: list[ItemResult]
-    done: int
-    failed: int
-
-
 class Rendered(BaseModel):
     domain: str
     format: str
@@ -208,9 +171,9 @@ def _source(body: SyncRequest) -> SyncSource:
 @router.post("/plan", response_model=Plan, responses=error_responses(400, 401, 403, 413, 415, 422))
 def plan(body: Annotated[SyncRequest, Body()], caller: CurrentCaller, engine: Services) -> Response:
     """What applying these library-folder items to the domain would do; changes nothing."""
-    # Sent as built (the model documents it): validating 10,000 plan items again cost as
-    # much as planning them.
-    return JsonResponse(engine.assemblies.library_sync.plan(caller, _source(body)))
+    # Serialised as the service built it (the model documents it): validating 10,000 plan
+    # items again cost as much as planning them.
+    return _sent(engine.assemblies.library_sync.plan(caller, _source(body)))
 
 
 @router.post(
@@ -219,7 +182,13 @@ def plan(body: Annotated[SyncRequest, Body()], caller: CurrentCaller, engine: Se
 def apply(body: Annotated[ApplyRequest, Body()], caller: CurrentCaller, engine: Services) -> Response:
     """Carry the plan out item by item through the normal write path. With ``plan_id``,
     refused (409 ``plan_changed``, nothing changed) when the source or domain moved."""
-    return JsonResponse(engine.assemblies.library_sync.apply(caller, _source(body), plan_id=body.plan_id))
+    return _sent(engine.assemblies.library_sync.apply(caller, _source(body), plan_id=body.plan_id))
+
+
+def _sent(answer: Plan) -> Response:
+    return Response(
+        answer.__pydantic_serializer__.to_json(answer, exclude_unset=True), media_type="application/json"
+    )
 
 
 @router.post("/render", response_model=Rendered, responses=error_responses(400, 401, 403, 415, 422))

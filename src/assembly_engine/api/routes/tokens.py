@@ -6,15 +6,15 @@ edge (api/token_scopes.py) and again by the service.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Body, Path, Response
 from pydantic import Field, StrictInt
 
-from assembly_engine.api.answers import Answer
 from assembly_engine.api.deps import CurrentCaller, Services
 from assembly_engine.api.errors import error_responses
 from assembly_engine.config import TOKEN_DAYS_LIMIT
+from assembly_engine.services.answers.accounts import CreatedToken, TokenList
 from assembly_engine.services.auth.api_tokens import MAX_NAME_LENGTH, SCOPES
 from assembly_engine.services.request_bodies import StrictModel
 
@@ -38,38 +38,17 @@ class NewToken(StrictModel):
     owner: Annotated[str, Field(min_length=1, max_length=64)] | None = None
 
 
-class TokenView(Answer):
-    id: str
-    name: str
-    scopes: list[str]
-    owner: str
-    created_at: str
-    expires_at: str
-    last_used_at: str | None
-    status: str  # active, expired, revoked, owner_disabled, owner_no_longer_admin
-
-
-class CreatedToken(TokenView):
-    token: str  # shown this once; only its hash is kept
-
-
-class TokenList(Answer):
-    items: list[TokenView]
-
-
 @router.post(
     "", status_code=201, response_model=CreatedToken, responses=error_responses(400, 401, 403, 404, 415, 422)
 )
-def create_token(
-    body: Annotated[NewToken, Body()], caller: CurrentCaller, engine: Services
-) -> dict[str, Any]:
+def create_token(body: Annotated[NewToken, Body()], caller: CurrentCaller, engine: Services) -> CreatedToken:
     return engine.tokens.create(caller, body.name, body.scopes, body.expires_in_days, owner=body.owner)
 
 
 @router.get("", response_model=TokenList, responses=error_responses(401, 403))
-def list_tokens(caller: CurrentCaller, engine: Services) -> dict[str, Any]:
+def list_tokens(caller: CurrentCaller, engine: Services) -> TokenList:
     """Your own tokens; an admin sees everyone's. Secrets are never shown again."""
-    return {"items": engine.tokens.list(caller)}
+    return engine.tokens.list(caller)
 
 
 @router.delete(

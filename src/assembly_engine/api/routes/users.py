@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Body, Path
 from pydantic import ConfigDict, Field, StrictBool
 
-from assembly_engine.api.answers import UserList, UserView
 from assembly_engine.api.deps import Auth, CurrentCaller, Services
 from assembly_engine.api.errors import error_responses
 from assembly_engine.domain.types import Role
+from assembly_engine.services.answers.accounts import UserList, UserView
 from assembly_engine.services.request_bodies import StrictModel
 
 router = APIRouter(prefix="/api/users", tags=["users"])
@@ -48,14 +48,14 @@ class UserChanges(StrictModel):
 
 
 @router.get("", response_model=UserList, responses=error_responses(401, 403))
-def list_users(caller: CurrentCaller, engine: Services) -> dict[str, Any]:
-    return {"items": engine.accounts.list_users(caller)}
+def list_users(caller: CurrentCaller, engine: Services) -> UserList:
+    return engine.accounts.list_users(caller)
 
 
 @router.post(
     "", status_code=201, response_model=UserView, responses=error_responses(400, 401, 403, 409, 415, 422, 429)
 )
-def create_user(body: Annotated[NewUser, Body()], caller: CurrentCaller, engine: Services) -> dict[str, Any]:
+def create_user(body: Annotated[NewUser, Body()], caller: CurrentCaller, engine: Services) -> UserView:
     return engine.accounts.create_user(
         caller, body.username, body.password, body.role, current_password=body.current_password
     )
@@ -66,7 +66,7 @@ def create_user(body: Annotated[NewUser, Body()], caller: CurrentCaller, engine:
 )
 def update_user(
     username: Username, body: Annotated[UserChanges, Body()], auth: Auth, engine: Services
-) -> dict[str, Any]:
+) -> UserView:
     own = auth.caller.username is not None and auth.caller.username.casefold() == username.casefold()
     return engine.accounts.update_user(
         auth.caller,

@@ -15,6 +15,14 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from assembly_engine.domain.types import Domain
+from assembly_engine.services.answers.imports import (
+    BatchFailed,
+    BatchImport,
+    BatchImported,
+    BatchResult,
+    BatchValid,
+)
+from assembly_engine.services.answers.records import AssemblyView
 from assembly_engine.services.assemblies.formats import ImportedAssembly
 from assembly_engine.services.assemblies.imported_before import earlier_by_guid, tactical_guid
 from assembly_engine.services.assemblies.importing import Importing
@@ -39,8 +47,8 @@ class ImportItem:
     problem: str | None = None
 
 
-def _failed(index: int, error: EngineError) -> dict[str, Any]:
-    return {"index": index, "status": "failed", "error": error.code, "message": error.message}
+def _failed(index: int, error: EngineError, **before: Any) -> BatchFailed:
+    return BatchFailed.built(index=index, status="failed", error=error.code, message=error.message, **before)
 
 
 def _concurrently(
@@ -61,12 +69,12 @@ def _concurrently(
 
 def import_batch(
     importing: Importing, caller: Caller, items: list[ImportItem], domain: Domain, *, dry_run: bool
-) -> dict[str, Any]:
+) -> BatchImport:
     """Import ``items`` into ``domain``; ``dry_run`` validates and answers what would be
     created, writing nothing."""
     importing.require(caller, domain)
     auditor = importing.changes.auditor
-    results: list[dict[str, Any] | None] = [None] * len(items)
+    results: list[BatchResult | None] = [None] * len(items)
 
     def validate(item: ImportItem) -> ImportedAssembly:
         if item.problem is not None:
@@ -98,15 +106,18 @@ def import_batch(
     before = _imported_before(importing, parsed, domain)
     if dry_run:
         for index, imported in parsed:
-            results[index] = {
-                "index": index,
-                "status": "valid",
-                "would_create": importing.preview(caller, imported, domain),
-            }
+            results[index] = BatchValid.built(
+                index=index,
+                status="valid",
+                would_create=importing.preview(caller, imported, domain),
+                **_noted(before, index),
+            )
     elif parsed:
 
-        def write_chain(chain: list[tuple[int, ImportedAssembly]]) -> list[tuple[int, Any]]:
-            written: list[tuple[int, Any]] = []
+        def write_chain(
+            chain: list[tuple[int, ImportedAssembly]],
+        ) -> list[tuple[int, tuple[AssemblyView, bool] | EngineError]]:
+            written: list[tuple[int, tuple[AssemblyView, bool] | EngineError]] = []
             for index, imported in chain:
                 try:
                     written.append((index, importing.write(caller, imported, domain)))
@@ -120,16 +131,18 @@ def import_batch(
             written = _concurrently(write_chain, _chains(parsed), "import")
         for chain_written in written:
             assert not isinstance(chain_written, EngineError)  # write_chain keeps refusals per document
-            _record_written(results, chain_written)
+            _record_written(results, chain_written, before)
     done = [r for r in results if r is not None]
-    for result in done:
-        if result["index"] in before:
-            result["imported_before"] = before[result["index"]]
-    counts = {
-        status: sum(1 for r in done if r["status"] == status)
+    counts: dict[str, Any] = {
+        status: sum(1 for r in done if r.status == status)
         for status in ("imported", "replaced", "valid", "failed")
     }
-    return {"dry_run": dry_run, **counts, "results": done}
+    return BatchImport.built(dry_run=dry_run, **counts, results=done)
+
+
+def _noted(before: dict[int, str], index: int) -> dict[str, Any]:
+    """``imported_before`` for a document an earlier import made, else nothing (left out)."""
+    return {"imported_before": before[index]} if index in before else {}
 
 
 def _imported_before(
@@ -160,16 +173,21 @@ def _chains(parsed: list[tuple[int, ImportedAssembly]]) -> list[list[tuple[int, 
     return list(chains.values())
 
 
-def _record_written(results: list[dict[str, Any] | None], written: list[tuple[int, Any]]) -> None:
+def _record_written(
+    results: list[BatchResult | None],
+    written: list[tuple[int, tuple[AssemblyView, bool] | EngineError]],
+    before: dict[int, str],
+) -> None:
     for index, result in written:
         if isinstance(result, EngineError):
-            results[index] = _failed(index, result)
+            results[index] = _failed(index, result, **_noted(before, index))
         else:
             record, created = result
-            results[index] = {
-                "index": index,
-                "status": "imported" if created else "replaced",
-                "assembly_guid": record["assembly_guid"],
-                "display_name": record["display_name"],
-                "assembly_kind": record["assembly_kind"],
-            }
+            results[index] = BatchImported.built(
+                index=index,
+                status="imported" if created else "replaced",
+                assembly_guid=record.assembly_guid,
+                display_name=record.display_name,
+                assembly_kind=record.assembly_kind,
+                **_noted(before, index),
+            )

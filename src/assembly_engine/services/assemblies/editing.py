@@ -12,11 +12,11 @@ from typing import Any
 from assembly_engine import input_limits as limits
 from assembly_engine.domain.clock import utc_now
 from assembly_engine.domain.types import KIND_TYPES, AssemblyKind, Domain
+from assembly_engine.services.answers.records import AssemblyView, Deleted
 from assembly_engine.services.assemblies.changes import Changes
 from assembly_engine.services.assemblies.inputs import AssemblyChanges, CloneRequest, NewAssembly
 from assembly_engine.services.assemblies.inputs import expected_revision as expected_revision_of
 from assembly_engine.services.assemblies.records import Details, require_whole_row
-from assembly_engine.services.assemblies.views import record_view
 from assembly_engine.services.auth import policy
 from assembly_engine.services.caller import Caller
 from assembly_engine.services.errors import InvalidInput
@@ -65,7 +65,7 @@ class Editing:
         self._cache = changes.cache
         self._contents = changes.contents
 
-    def create(self, caller: Caller, new: NewAssembly) -> dict[str, Any]:
+    def create(self, caller: Caller, new: NewAssembly) -> AssemblyView:
         self._auditor.require(
             policy.may_write(caller.actor, new.domain), caller, "assembly.create", domain=new.domain
         )
@@ -73,11 +73,11 @@ class Editing:
         check_variables(new.metadata)
         content = self._contents.build(new.payload, new.assembly_kind, new.assembly_type)
         created = self._changes.insert(caller, "assembly.create", new.domain, content, Details.given(new))
-        return record_view(created, include_payload_guid=caller.is_admin)
+        return AssemblyView.of(created, admin=caller.is_admin)
 
     def update(
         self, caller: Caller, guid: str, changes: AssemblyChanges, *, expected_revision: int | None = None
-    ) -> dict[str, Any]:
+    ) -> AssemblyView:
         current = self._changes.existing_for(caller, "assembly.update", guid)
         domain = current.domain
         self._auditor.require(
@@ -143,9 +143,9 @@ class Editing:
                     lambda record: f"revision {record.revision}",
                     expected_revision=revision,
                 )
-        return record_view(updated, include_payload_guid=caller.is_admin)
+        return AssemblyView.of(updated, admin=caller.is_admin)
 
-    def delete(self, caller: Caller, guid: str, *, expected_revision: int | None = None) -> dict[str, Any]:
+    def delete(self, caller: Caller, guid: str, *, expected_revision: int | None = None) -> Deleted:
         current = self._changes.existing_for(caller, "assembly.delete", guid)
         domain = current.domain
         self._auditor.require(
@@ -160,14 +160,11 @@ class Editing:
                     guid, expected_revision=expected_revision, note=lambda _: note, actor=caller.username
                 )
             )
-        return {
-            "assembly_guid": guid,
-            "source": domain.value,
-            "status": "queued_delete",
-            "is_dirty": deleted.state.is_dirty,
-        }
+        return Deleted.built(
+            assembly_guid=guid, source=domain, status="queued_delete", is_dirty=deleted.state.is_dirty
+        )
 
-    def clone(self, caller: Caller, guid: str, request: CloneRequest) -> dict[str, Any]:
+    def clone(self, caller: Caller, guid: str, request: CloneRequest) -> AssemblyView:
         source = self._changes.existing_for(caller, "assembly.clone", guid)
         target = request.target_domain
         self._auditor.require(
@@ -187,4 +184,4 @@ class Editing:
             Details.of(with_note(source.record, None)).renamed(name[:200]),  # a copy has no vendor
             detail=f"cloned from {source.domain.value}: {source.record.display_name}",
         )
-        return record_view(created, include_payload_guid=caller.is_admin)
+        return AssemblyView.of(created, admin=caller.is_admin)

@@ -24,13 +24,20 @@ from typing import Any
 
 from assembly_engine.domain.clock import utc_iso, utc_now
 from assembly_engine.domain.types import Domain
+from assembly_engine.services.answers.history import (
+    DeletedAssembly,
+    DeletedPage,
+    RevisionDetail,
+    RevisionEntry,
+    RevisionPage,
+)
+from assembly_engine.services.answers.maintenance import Pruned
+from assembly_engine.services.answers.records import AssemblyView, payload_answer
 from assembly_engine.services.assemblies.changes import Changes
 from assembly_engine.services.assemblies.exporting import export_file_name
 from assembly_engine.services.assemblies.legacy import export_document, record_fields
 from assembly_engine.services.assemblies.listing import SORT_KEYS, ListQuery, record_matches
-from assembly_engine.services.assemblies.payload_codec import content_to_api
 from assembly_engine.services.assemblies.records import Details, new_record
-from assembly_engine.services.assemblies.views import record_view
 from assembly_engine.services.audit import Outcome
 from assembly_engine.services.auth import policy
 from assembly_engine.services.caller import ANONYMOUS, Caller
@@ -193,7 +200,7 @@ class HistoryService:
             domain, None, revisions, deletion.deleted_at, deletion.deleted_by, deletion.record(domain)
         )
 
-    def revisions(self, caller: Caller, guid: str, *, limit: int = 100, offset: int = 0) -> dict[str, Any]:
+    def revisions(self, caller: Caller, guid: str, *, limit: int = 100, offset: int = 0) -> RevisionPage:
         self._auditor.require(policy.may_read(caller.actor), caller, "assembly.history", guid=guid)
         history = self._history(guid)
         items = []
@@ -202,40 +209,44 @@ class HistoryService:
         for item in history.revisions:
             record = item.record
             items.append(
-                {
-                    "revision": item.revision,
-                    "action": item.action,
-                    "updated_at": record.updated_at,
-                    "updated_by": record.updated_by,
-                    "changed_fields": changed_fields(previous, record),
-                    "payload_checksum": record.payload.checksum,
-                    "payload_size_bytes": record.payload.size_bytes,
-                    "is_current": item.revision == current,
-                }
+                RevisionEntry.built(
+                    revision=item.revision,
+                    action=item.action,
+                    updated_at=record.updated_at,
+                    updated_by=record.updated_by,
+                    changed_fields=changed_fields(previous, record),
+                    payload_checksum=record.payload.checksum,
+                    payload_size_bytes=record.payload.size_bytes,
+                    is_current=item.revision == current,
+                )
             )
             previous = record
         items.reverse()
-        return {
-            "assembly_guid": guid,
-            "source": history.domain.value,
-            "deleted": history.current is None,
-            "deleted_at": history.deleted_at,
-            "deleted_by": history.deleted_by,
-            "items": items[offset : offset + limit],
-            "total": len(items),
-        }
+        return RevisionPage.built(
+            assembly_guid=guid,
+            source=history.domain,
+            deleted=history.current is None,
+            deleted_at=history.deleted_at,
+            deleted_by=history.deleted_by,
+            items=items[offset : offset + limit],
+            total=len(items),
+        )
 
-    def revision(self, caller: Caller, guid: str, number: int) -> dict[str, Any]:
+    def revision(self, caller: Caller, guid: str, number: int) -> RevisionDetail:
         self._auditor.require(policy.may_read(caller.actor), caller, "assembly.history", guid=guid)
         history = self._history(guid)
         item = history.find(number)
-        view = self._view(caller, history, item)
         cached = self._cached(history, item)
         content = self._contents.read(cached)
-        view["payload"] = content_to_api(content)
-        if self._changes.checks is not None:  # the same shape as the detail
-            view["checks"] = self._changes.checks.summary(content, cached.record.payload.payload_guid)
-        return view
+        checks = self._changes.checks
+        checked: dict[str, Any] = (  # the same shape as the detail
+            {"checks": checks.summary(content, cached.record.payload.payload_guid)}
+            if checks is not None
+            else {}
+        )
+        return RevisionDetail.of(
+            cached, admin=caller.is_admin, action=item.action, payload=payload_answer(content), **checked
+        )
 
     def _cached(self, history: History, item: Revision) -> CachedAssembly:
         current = history.current
@@ -245,11 +256,6 @@ class HistoryService:
             item.record,
             CacheEntryState(last_persisted=item.record.updated_at, pending_delete=current is None),
         )
-
-    def _view(self, caller: Caller, history: History, item: Revision) -> dict[str, Any]:
-        view = record_view(self._cached(history, item), include_payload_guid=caller.is_admin)
-        view["action"] = item.action
-        return view
 
     def export_revision(self, caller: Caller, guid: str, number: int) -> tuple[dict[str, Any], str]:
         self._auditor.require(policy.may_export(caller.actor), caller, "assembly.export", guid=guid)
@@ -272,7 +278,7 @@ class HistoryService:
     # -- restore -----------------------------------------------------------------------
     def restore(
         self, caller: Caller, guid: str, number: int, *, expected_revision: int | None = None
-    ) -> dict[str, Any]:
+    ) -> AssemblyView:
         """Make revision ``number``'s content the assembly's new revision (history is never
         rewritten). Policy and conflicts as an update of the assembly's domain."""
         self._auditor.require(policy.may_read(caller.actor), caller, "assembly.restore", guid=guid)
@@ -325,10 +331,10 @@ class HistoryService:
                 lambda record: f"revision {number} restored as revision {record.revision}",
                 expected_revision=expected_revision,
             )
-        return record_view(restored, include_payload_guid=caller.is_admin)
+        return AssemblyView.of(restored, admin=caller.is_admin)
 
     # -- deleted assemblies ------------------------------------------------------------
-    def deleted(self, caller: Caller, query: ListQuery) -> dict[str, Any]:
+    def deleted(self, caller: Caller, query: ListQuery) -> DeletedPage:
         self._auditor.require(policy.may_read(caller.actor), caller, "assembly.list")
         found: dict[str, tuple[AssemblyRecord, str, str | None]] = {}
         for record, at, actor in self.cache.queued_deletes():
@@ -343,19 +349,18 @@ class HistoryService:
         else:
             key = SORT_KEYS[query.sort]
             items.sort(key=lambda i: (key(i[0]), i[0].assembly_guid), reverse=query.descending)
-        page = []
-        for record, at, actor in items[query.offset : query.offset + query.limit]:
-            view = record_view(
+        page = [
+            DeletedAssembly.of(
                 CachedAssembly(record, CacheEntryState(pending_delete=True)),
-                include_payload_guid=caller.is_admin,
-                include_metadata=False,
+                admin=caller.is_admin,
+                deleted_at=at,
+                deleted_by=actor,
             )
-            view["deleted_at"] = at
-            view["deleted_by"] = actor
-            page.append(view)
-        return {"items": page, "total": len(items)}
+            for record, at, actor in items[query.offset : query.offset + query.limit]
+        ]
+        return DeletedPage.built(items=page, total=len(items))
 
-    def undelete(self, caller: Caller, guid: str) -> dict[str, Any]:
+    def undelete(self, caller: Caller, guid: str) -> AssemblyView:
         """Bring a deleted assembly back at its last revision, as a new revision (policy as
         a create in its domain; 409 if the id is in use again)."""
         self._auditor.require(policy.may_read(caller.actor), caller, "assembly.undelete", guid=guid)
@@ -392,12 +397,10 @@ class HistoryService:
                 detail=f"{last.display_name} (revision {number})",
                 revision=number,
             )
-        return record_view(created, include_payload_guid=caller.is_admin)
+        return AssemblyView.of(created, admin=caller.is_admin)
 
     # -- retention ---------------------------------------------------------------------
-    def prune(
-        self, caller: Caller, *, keep: int | None = None, trash_days: int | None = None
-    ) -> dict[str, Any]:
+    def prune(self, caller: Caller, *, keep: int | None = None, trash_days: int | None = None) -> Pruned:
         """Apply retention now (``keep``/``trash_days`` default to the settings)."""
         self._auditor.require(policy.may_prune(caller.actor), caller, "history.prune")
         keep = self.keep if keep is None else keep
@@ -409,23 +412,24 @@ class HistoryService:
             caller,
             "history.prune",
             Outcome.SUCCESS,
-            detail=", ".join(f"{k}={v}" for k, v in result.items() if not isinstance(v, list)),
+            detail=f"keep={result.keep}, trash_days={result.trash_days}, "
+            f"revisions_removed={result.revisions_removed}, deleted_purged={result.deleted_purged}",
         )
         return result
 
-    def _prune(self, keep: int, trash_days: int) -> dict[str, Any]:
+    def _prune(self, keep: int, trash_days: int) -> Pruned:
         cutoff = None
         if trash_days > 0:
             cutoff = utc_iso(time.time() - trash_days * 86400)
         with self._lock:  # no restore or undelete meanwhile
             report = self.library.prune(keep=keep or None, deleted_before=cutoff)
-        return {
-            "keep": keep,
-            "trash_days": trash_days,
-            "revisions_removed": report.revisions_removed,
-            "deleted_purged": report.deleted_purged,
-            "payloads_removed": report.payloads_removed,
-        }
+        return Pruned.built(
+            keep=keep,
+            trash_days=trash_days,
+            revisions_removed=report.revisions_removed,
+            deleted_purged=report.deleted_purged,
+            payloads_removed=report.payloads_removed,
+        )
 
     # -- background retention ----------------------------------------------------------
     def start(self) -> None:
@@ -438,14 +442,14 @@ class HistoryService:
         while not self._stop.wait(self.prune_interval):
             try:
                 result = self._prune(self.keep, self.trash_days)
-                if result["revisions_removed"] or result["deleted_purged"]:
+                if result.revisions_removed or result.deleted_purged:
                     self._auditor.record(
                         ANONYMOUS,
                         "history.prune",
                         Outcome.SUCCESS,
                         user="engine",
-                        detail=f"revisions_removed={result['revisions_removed']} "
-                        f"deleted_purged={result['deleted_purged']}",
+                        detail=f"revisions_removed={result.revisions_removed} "
+                        f"deleted_purged={result.deleted_purged}",
                     )
             except Exception:  # noqa: BLE001 - retried at the next interval
                 log.exception("background retention failed; retried in %.0fs", self.prune_interval)

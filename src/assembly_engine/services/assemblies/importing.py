@@ -13,6 +13,8 @@ from typing import Any
 from assembly_engine import input_limits as limits
 from assembly_engine.domain.clock import utc_now
 from assembly_engine.domain.types import Domain
+from assembly_engine.services.answers.imports import WouldCreate
+from assembly_engine.services.answers.records import AssemblyView, payload_with_data
 from assembly_engine.services.assemblies.changes import Changes
 from assembly_engine.services.assemblies.content import Contents
 from assembly_engine.services.assemblies.formats import (
@@ -22,9 +24,7 @@ from assembly_engine.services.assemblies.formats import (
     import_value,
 )
 from assembly_engine.services.assemblies.legacy import DocumentTooLarge
-from assembly_engine.services.assemblies.payload_codec import content_to_api
 from assembly_engine.services.assemblies.records import Details, new_record
-from assembly_engine.services.assemblies.views import record_view
 from assembly_engine.services.audit import Outcome
 from assembly_engine.services.auth import policy
 from assembly_engine.services.caller import Caller
@@ -121,26 +121,24 @@ class Importing:
             return existing
         return None
 
-    def preview(self, caller: Caller, imported: ImportedAssembly, domain: Domain) -> dict[str, Any]:
+    def preview(self, caller: Caller, imported: ImportedAssembly, domain: Domain) -> WouldCreate:
         """The record and payload an import would create (or replace), without creating it."""
         replaces = self._replaces(caller, imported, domain)
-        return {
-            "display_name": imported.display_name,
-            "summary": imported.summary,
-            "category": imported.category,
-            "assembly_kind": imported.assembly_kind.value,
-            "assembly_type": imported.assembly_type,
-            "version": imported.version,
-            "source": domain.value,
-            "metadata": imported.metadata,
-            "tags": imported.tags,
-            "payload": content_to_api(imported.content, include_data=True),
-            "replaces": replaces.assembly_guid if replaces is not None else None,
-        }
+        return WouldCreate.built(
+            display_name=imported.display_name,
+            summary=imported.summary,
+            category=imported.category,
+            assembly_kind=imported.assembly_kind,
+            assembly_type=imported.assembly_type,
+            version=imported.version,
+            source=domain,
+            metadata=imported.metadata,
+            tags=imported.tags,
+            payload=payload_with_data(imported.content),
+            replaces=replaces.assembly_guid if replaces is not None else None,
+        )
 
-    def write(
-        self, caller: Caller, imported: ImportedAssembly, domain: Domain
-    ) -> tuple[dict[str, Any], bool]:
+    def write(self, caller: Caller, imported: ImportedAssembly, domain: Domain) -> tuple[AssemblyView, bool]:
         """Create (or replace) the assembly of a validated document; returns (record, created)."""
         details = Details.given(imported)
         existing = self._replaces(caller, imported, domain)
@@ -149,11 +147,11 @@ class Importing:
         created = self.changes.insert(
             caller, "assembly.import", domain, imported.content, details, detail=imported.display_name
         )
-        return record_view(created, include_payload_guid=caller.is_admin), True
+        return AssemblyView.of(created, admin=caller.is_admin), True
 
     def _replace(
         self, caller: Caller, existing: CachedAssembly, imported: ImportedAssembly, details: Details
-    ) -> dict[str, Any]:
+    ) -> AssemblyView:
         guid, domain = existing.assembly_guid, existing.domain
         with (
             self.changes.audited(caller, "assembly.import", domain=domain, guid=guid),
@@ -181,4 +179,4 @@ class Importing:
                 change,
                 lambda _: f"replaced in place: {imported.display_name}",
             )
-        return record_view(updated, include_payload_guid=caller.is_admin)
+        return AssemblyView.of(updated, admin=caller.is_admin)

@@ -31,6 +31,7 @@ from typing import Any
 
 from assembly_engine.domain.clock import utc_now
 from assembly_engine.domain.types import Domain
+from assembly_engine.services.answers.sync import Applied, ItemResult, Plan, PlanItem, PlanSource
 from assembly_engine.services.assemblies.changes import Changes
 from assembly_engine.services.assemblies.editing import Editing
 from assembly_engine.services.assemblies.formats import InvalidDocument, library_folder
@@ -83,18 +84,19 @@ class Planned:
     base_revision: int | None = None
     imported: ImportedAssembly | None = None  # checked when planned; apply writes it as is
 
-    def view(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "path": self.path,
-            "action": self.action,
-            "assembly_guid": self.assembly_guid,
-            "reason": self.reason,
-        }
+    def view(self) -> PlanItem:
+        optional: dict[str, Any] = {}  # only when known: unset fields stay out of the answer
         if self.checksums is not None:
-            out["checksums"] = self.checksums
+            optional["checksums"] = self.checksums
         if self.base_revision is not None:
-            out["base_revision"] = self.base_revision
-        return out
+            optional["base_revision"] = self.base_revision
+        return PlanItem.built(
+            path=self.path,
+            action=self.action,
+            assembly_guid=self.assembly_guid,
+            reason=self.reason,
+            **optional,
+        )
 
 
 def sync_note(record: AssemblyRecord | CachedAssembly) -> dict[str, Any] | None:
@@ -116,20 +118,21 @@ class LibrarySync:
         self._applying_guard = threading.Lock()
 
     # -- planning ----------------------------------------------------------------------
-    def plan(self, caller: Caller, request: SyncSource) -> dict[str, Any]:
+    def plan(self, caller: Caller, request: SyncSource) -> Plan:
         self._changes.auditor.require(
             policy.may_read(caller.actor), caller, "assembly.sync", domain=request.domain
         )
         plan_id, planned = self._plan(request)
-        return self._answer(request, plan_id, planned)
+        return Plan.built(**self._fields(request, plan_id, planned))
 
-    def _answer(self, request: SyncSource, plan_id: str, planned: list[Planned]) -> dict[str, Any]:
+    def _fields(self, request: SyncSource, plan_id: str, planned: list[Planned]) -> dict[str, Any]:
+        """The fields of a plan, which an apply's answer starts with."""
         counts = {a: 0 for a in ("create", "update", "unchanged", "conflict", "archive", "skip")}
         for p in planned:
             counts[p.action] += 1
         return {
             "plan_id": plan_id,
-            "source": {"path": request.source, "commit": request.commit},
+            "source": PlanSource.built(path=request.source, commit=request.commit),
             "domain": request.domain.value,
             "counts": counts,
             "items": [p.view() for p in planned],
@@ -282,7 +285,7 @@ class LibrarySync:
         return Planned(item.path, "unchanged", guid, reason, item, current, sums, rev)
 
     # -- applying ----------------------------------------------------------------------
-    def apply(self, caller: Caller, request: SyncSource, *, plan_id: str | None) -> dict[str, Any]:
+    def apply(self, caller: Caller, request: SyncSource, *, plan_id: str | None) -> Applied:
         self._importing.require(caller, request.domain)
         with self._applying_guard:
             lock = self._applying.setdefault((request.source, request.domain), threading.Lock())
@@ -296,7 +299,7 @@ class LibrarySync:
         finally:
             lock.release()
 
-    def _apply(self, caller: Caller, request: SyncSource, plan_id: str | None) -> dict[str, Any]:
+    def _apply(self, caller: Caller, request: SyncSource, plan_id: str | None) -> Applied:
         current_id, planned = self._plan(request)
         if plan_id is not None and plan_id != current_id:
             raise PlanChanged(
@@ -312,29 +315,30 @@ class LibrarySync:
             or (p.action == "archive" and request.prune)
         ]
 
-        def carry_out(p: Planned) -> dict[str, Any]:
+        def carry_out(p: Planned) -> ItemResult:
             try:
                 guid = self._carry_out(caller, request, p)
-                return {"path": p.path, "action": p.action, "status": "done", "assembly_guid": guid}
+                return ItemResult.built(path=p.path, action=p.action, status="done", assembly_guid=guid)
             except EngineError as exc:
-                return {
-                    "path": p.path,
-                    "action": p.action,
-                    "status": "failed",
-                    "assembly_guid": p.assembly_guid,
-                    "error": exc.code,
-                    "message": exc.message,
-                }
+                return ItemResult.built(
+                    path=p.path,
+                    action=p.action,
+                    status="failed",
+                    assembly_guid=p.assembly_guid,
+                    error=exc.code,
+                    message=exc.message,
+                )
 
         checks = self._importing.changes.checks  # held while the items write, as an import's
         with checks.bulk() if checks is not None else nullcontext():
             with ThreadPoolExecutor(max_workers=WRITERS, thread_name_prefix="sync") as pool:
                 results = list(pool.map(carry_out, work))
-        answer = self._answer(request, current_id, planned)
-        answer["results"] = results
-        answer["done"] = sum(1 for r in results if r["status"] == "done")
-        answer["failed"] = sum(1 for r in results if r["status"] == "failed")
-        return answer
+        return Applied.built(
+            **self._fields(request, current_id, planned),
+            results=results,
+            done=sum(1 for r in results if r.status == "done"),
+            failed=sum(1 for r in results if r.status == "failed"),
+        )
 
     def _note(
         self, request: SyncSource, item: LibraryItem, imported: ImportedAssembly, revision: int

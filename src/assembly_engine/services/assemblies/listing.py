@@ -18,14 +18,13 @@ from functools import lru_cache
 from typing import Any, Literal
 from urllib.parse import parse_qsl
 
-import orjson
 from pydantic import BaseModel, Field, ValidationError
 
 from assembly_engine import input_limits as limits
 from assembly_engine.domain.types import AssemblyKind, Domain
+from assembly_engine.services.answers.records import Facets, ListItem, ListPage, QueueDepth, SearchMatch
 from assembly_engine.services.assemblies.folded_records import FoldedRecords
 from assembly_engine.services.assemblies.folders_and_tags import in_folder, most_used_tags
-from assembly_engine.services.assemblies.views import record_view
 from assembly_engine.services.auditor import Auditor
 from assembly_engine.services.auth import policy
 from assembly_engine.services.caller import Caller
@@ -321,44 +320,52 @@ class Listing:
         generation = self._generation(with_checks=query.checks is not None)  # read first: see kept_page
         checks_generation = self._checks_generation()
         items, total, payloads = self._page(caller, query)
-        body = orjson.dumps({"items": items, "total": total, "queue": {"depth": self._cache.depth()}})
+        answer = ListPage.built(items=items, total=total, queue=QueueDepth.built(depth=self._cache.depth()))
+        body = answer.__pydantic_serializer__.to_json(answer, exclude_unset=True)
         tag = hashlib.sha256(repr(key).encode()).hexdigest()[:16]
         page = RenderedPage(f'W/"{generation}.{checks_generation}-{tag}"', body, payloads, checks_generation)
         self._pages.put(key, generation, page)
         return page
 
-    def search(self, caller: Caller, query: ListQuery) -> tuple[list[dict[str, Any]], int]:
-        """One page of the list and the number of matches."""
-        views, total, _ = self._page(caller, query)
-        return views, total
-
-    def _page(self, caller: Caller, query: ListQuery) -> tuple[list[dict[str, Any]], int, tuple[str, ...]]:
+    def _page(self, caller: Caller, query: ListQuery) -> tuple[list[ListItem], int, tuple[str, ...]]:
+        """One page of the list, the number of matches and the page's payloads."""
         self.allowed(caller)
         items = self._matching(query)
         page = items[query.offset : query.offset + query.limit]
         trust = self._trust()
+        matches = self._body_matches(page, query)
         views = [
-            record_view(a, include_payload_guid=caller.is_admin, include_metadata=False, trust=trust)
-            for a in page
+            ListItem.of(item, admin=caller.is_admin, trust=trust, **self._row_extras(item, matches))
+            for item in page
         ]
-        if self.checks is not None:
-            for view, item in zip(views, page, strict=True):
-                view["checks"] = self.checks.counts(item.record.payload.payload_guid)
-        if query.q and self._cache.search is not None:
-            needle = query.q.casefold()
-            body_only = [
-                (view, item.record.payload.payload_guid)
-                for view, item in zip(views, page, strict=True)
-                if search_tier(item.record, needle, set()) is None  # matched in the body only
-            ]
-            lines = self._cache.search.match_lines([g for _, g in body_only], query_terms(query.q))
-            for view, payload_guid in body_only:
-                found = lines.get(payload_guid)
-                if found is not None:
-                    view["match"] = {"line": found.line, "text": found.text}
         return views, len(items), tuple(item.record.payload.payload_guid for item in page)
 
-    def facets(self, caller: Caller, query: ListQuery) -> dict[str, Any]:
+    def _body_matches(self, page: list[CachedAssembly], query: ListQuery) -> dict[str, SearchMatch]:
+        """The matching line of each row found in its body only, by payload (one index read
+        for the page)."""
+        if not query.q or self._cache.search is None:
+            return {}
+        needle = query.q.casefold()
+        body_only = [
+            item.record.payload.payload_guid
+            for item in page
+            if search_tier(item.record, needle, set()) is None  # matched in the body only
+        ]
+        lines = self._cache.search.match_lines(body_only, query_terms(query.q))
+        return {guid: SearchMatch.built(line=found.line, text=found.text) for guid, found in lines.items()}
+
+    def _row_extras(self, item: CachedAssembly, matches: dict[str, SearchMatch]) -> dict[str, Any]:
+        """A row's ``checks`` (when checks are wired) and its body ``match``, if any."""
+        extras: dict[str, Any] = {}
+        payload_guid = item.record.payload.payload_guid
+        if self.checks is not None:
+            extras["checks"] = self.checks.counts(payload_guid)
+        found = matches.get(payload_guid)
+        if found is not None:
+            extras["match"] = found
+        return extras
+
+    def facets(self, caller: Caller, query: ListQuery) -> Facets:
         """How many assemblies each domain, kind and category filter would show, given the
         search and the other filters (a facet's own filter is left out of its counts)."""
         self.allowed(caller)
@@ -376,7 +383,7 @@ class Listing:
             query.upstream,
         )
         generation = self._generation(with_checks=query.checks is not None)
-        counted: dict[str, Any] | None = self._matches.get(key, generation)
+        counted: Facets | None = self._matches.get(key, generation)
         if counted is None:
             counted = self._count_facets(query)
             self._matches.put(key, generation, counted)
@@ -466,7 +473,7 @@ class Listing:
             return counted is None
         return counted is not None and counted["has_errors"] is (wanted == "errors")
 
-    def _count_facets(self, query: ListQuery) -> dict[str, Any]:
+    def _count_facets(self, query: ListQuery) -> Facets:
         searched = self._filtered(
             ListQuery(
                 q=query.q,
@@ -500,10 +507,10 @@ class Listing:
                 for tag in set(record_tags):
                     tags[tag] = tags.get(tag, 0) + 1
         ordered = dict(sorted(categories.items(), key=lambda pair: (pair[0].casefold(), pair[0])))
-        return {
-            "domain": domains,
-            "kind": kinds,
-            "category": ordered,
-            "tags": most_used_tags(tags, query.tag),
-            "total": sum(domains.values()),
-        }
+        return Facets.built(
+            domain=domains,
+            kind=kinds,
+            category=ordered,
+            tags=most_used_tags(tags, query.tag),
+            total=sum(domains.values()),
+        )

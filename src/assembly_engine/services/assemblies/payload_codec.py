@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 from typing import Any
 
 from assembly_engine import input_limits as limits
 from assembly_engine.domain.types import AssemblyKind, PayloadType
 from assembly_engine.services.assemblies.payload_layout import (
-    WORKFLOW_FILE_NAME,
     main_file_name,
     workflow_bytes,
 )
@@ -115,18 +113,3 @@ def content_from_api(
     if len(set(names)) != len(names):
         raise PayloadInputError("payload.files has two files with the same file_name.")
     return PayloadContent(PayloadType.SCRIPT, name, main, files)
-
-
-def content_to_api(content: PayloadContent, *, include_data: bool = False) -> dict[str, Any]:
-    if content.payload_type is PayloadType.WORKFLOW:
-        try:
-            return {"workflow": json.loads(content.main)}
-        except ValueError:
-            return {"workflow": None, "error": f"{WORKFLOW_FILE_NAME} is not valid JSON"}
-    files = []
-    for f in content.files:
-        item: dict[str, Any] = {"file_name": f.file_name, "mime_type": f.mime_type, "size": f.size}
-        if include_data:
-            item["data"] = base64.b64encode(f.data).decode("ascii")
-        files.append(item)
-    return {"script": content.main.decode("utf-8", errors="replace"), "files": files}

@@ -7,10 +7,15 @@ to see it and to force it, each refused or reported in the services' vocabulary.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from assembly_engine.domain.types import Domain
-from assembly_engine.services.assemblies.views import queue_view
+from assembly_engine.services.answers.queue import (
+    DomainFlush,
+    Flushed,
+    OfficialSynced,
+    QueueState,
+    RefusedChange,
+)
 from assembly_engine.services.audit import Outcome
 from assembly_engine.services.auditor import Auditor
 from assembly_engine.services.auth import policy
@@ -40,22 +45,22 @@ class QueueControl:
         self._lock_retry_seconds = lock_retry_seconds
         self._resync_official = resync_official
 
-    def queue(self, caller: Caller) -> dict[str, Any]:
+    def queue(self, caller: Caller) -> QueueState:
         self._auditor.require(policy.may_read(caller.actor), caller, "queue.read")
-        return queue_view(self._cache.queue_status())
+        return QueueState.of(self._cache.queue_status())
 
     def _retry_after(self) -> int:
         return max(1, int(self._lock_retry_seconds))
 
-    def flush(self, caller: Caller, domain: Domain | None) -> dict[str, Any]:
+    def flush(self, caller: Caller, domain: Domain | None) -> Flushed:
         self._auditor.require(policy.may_flush(caller.actor), caller, "flush", domain=domain)
         results = self._cache.flush_now(domain, budget_seconds=self._lock_retry_seconds)
         summary = {
-            r.domain.value: {
-                "persisted": r.persisted,
-                "error": r.error,
-                "refused": [{"assembly_guid": g, "error": e} for g, e in r.refused],
-            }
+            r.domain: DomainFlush.built(
+                persisted=r.persisted,
+                error=r.error,
+                refused=[RefusedChange.built(assembly_guid=g, error=e) for g, e in r.refused],
+            )
             for r in results
         }
         busy = [r for r in results if r.busy]
@@ -79,11 +84,11 @@ class QueueControl:
             "flush",
             Outcome.SUCCESS,
             domain=domain,
-            detail=", ".join(f"{k}={v['persisted']}" for k, v in summary.items()),
+            detail=", ".join(f"{k.value}={v.persisted}" for k, v in summary.items()),
         )
-        return {"results": summary, "queue": queue_view(self._cache.queue_status())}
+        return Flushed.built(results=summary, queue=QueueState.of(self._cache.queue_status()))
 
-    def sync_official(self, caller: Caller) -> dict[str, Any]:
+    def sync_official(self, caller: Caller) -> OfficialSynced:
         self._auditor.require(
             policy.may_sync_official(caller.actor), caller, "official.sync", domain=Domain.OFFICIAL
         )
@@ -120,4 +125,4 @@ class QueueControl:
                 else ""
             ),
         )
-        return report.as_dict()
+        return OfficialSynced.model_validate(report.as_dict())

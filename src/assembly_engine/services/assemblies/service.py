@@ -12,6 +12,8 @@ from __future__ import annotations
 from typing import Any
 
 from assembly_engine.domain.types import Domain
+from assembly_engine.services.answers.imports import BatchImport, WouldCreate
+from assembly_engine.services.answers.records import AssemblyDetail, AssemblyView, payload_answer
 from assembly_engine.services.assemblies.batch_import import ImportItem, import_batch
 from assembly_engine.services.assemblies.changes import Changes
 from assembly_engine.services.assemblies.content import Contents
@@ -20,10 +22,8 @@ from assembly_engine.services.assemblies.exporting import export
 from assembly_engine.services.assemblies.importing import Importing
 from assembly_engine.services.assemblies.library_sync import LibrarySync
 from assembly_engine.services.assemblies.listing import Listing
-from assembly_engine.services.assemblies.payload_codec import content_to_api
 from assembly_engine.services.assemblies.queue_control import QueueControl
 from assembly_engine.services.assemblies.records import require_whole_row
-from assembly_engine.services.assemblies.views import record_view
 from assembly_engine.services.audit import AuditLog
 from assembly_engine.services.auditor import Auditor
 from assembly_engine.services.auth import policy
@@ -80,20 +80,23 @@ class AssemblyService:
     def resolve_payload(self, guid: str) -> PayloadContent:
         return self.read_content(self.changes.existing(guid))
 
-    def get(self, caller: Caller, guid: str) -> dict[str, Any]:
+    def get(self, caller: Caller, guid: str) -> AssemblyDetail:
         self.changes.auditor.require(policy.may_read(caller.actor), caller, "assembly.read", guid=guid)
         item = self.changes.existing(guid)
         require_whole_row(item)
         content = self.read_content(item)
-        view = record_view(
-            self.cache.get(guid) or item,
-            include_payload_guid=caller.is_admin,
-            trust=self.storage.official_trust,
+        checked: dict[str, Any] = (
+            {"checks": self.checks.summary(content, item.record.payload.payload_guid)}
+            if self.checks is not None
+            else {}
         )
-        view["payload"] = content_to_api(content)
-        if self.checks is not None:
-            view["checks"] = self.checks.summary(content, item.record.payload.payload_guid)
-        return view
+        return AssemblyDetail.of(
+            self.cache.get(guid) or item,
+            admin=caller.is_admin,
+            trust=self.storage.official_trust,
+            payload=payload_answer(content),
+            **checked,
+        )
 
     def attachment(self, caller: Caller, guid: str, file_name: str) -> tuple[bytes, str]:
         self.changes.auditor.require(policy.may_read(caller.actor), caller, "assembly.read", guid=guid)
@@ -113,7 +116,7 @@ class AssemblyService:
         file_name: str | None = None,
         script: bytes | None = None,
         as_new: bool = False,
-    ) -> tuple[dict[str, Any], bool]:
+    ) -> tuple[AssemblyView, bool]:
         """Import a legacy document; returns (record, created).
 
         Always a new assembly in ``domain``, unless the document names (in its
@@ -136,7 +139,7 @@ class AssemblyService:
         file_name: str | None = None,
         script: bytes | None = None,
         as_new: bool = False,
-    ) -> dict[str, Any]:
+    ) -> WouldCreate:
         """What importing ``document`` would create (the same parser), creating nothing."""
         self.importing.require(caller, domain)
         imported = self.importing.parse(
@@ -146,7 +149,7 @@ class AssemblyService:
 
     def import_batch(
         self, caller: Caller, items: list[ImportItem], domain: Domain = Domain.USER, *, dry_run: bool = False
-    ) -> dict[str, Any]:
+    ) -> BatchImport:
         """Import many documents, each with its own result (batch_import.py)."""
         return import_batch(self.importing, caller, items, domain, dry_run=dry_run)
 

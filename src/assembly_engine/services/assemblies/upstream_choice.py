@@ -10,13 +10,12 @@ and Dev Mode), audited, with the update's revision check.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any
 
 from assembly_engine.domain.clock import utc_now
 from assembly_engine.domain.types import Domain
+from assembly_engine.services.answers.records import AssemblyView
 from assembly_engine.services.assemblies.history import HistoryService
 from assembly_engine.services.assemblies.records import Details, new_record
-from assembly_engine.services.assemblies.views import record_view
 from assembly_engine.services.auth import policy
 from assembly_engine.services.caller import Caller
 from assembly_engine.services.errors import Conflict, InvalidInput, NotFound
@@ -51,7 +50,7 @@ class UpstreamChoice:
 
     def resolve(
         self, caller: Caller, guid: str, action: UpstreamAction, *, expected_revision: int | None = None
-    ) -> dict[str, Any]:
+    ) -> AssemblyView:
         self._auditor.require(policy.may_read(caller.actor), caller, ACTION, guid=guid)
         current = self._changes.existing_for(caller, ACTION, guid)
         domain = current.domain
@@ -127,4 +126,4 @@ class UpstreamChoice:
                 lambda new: f"{detail} as revision {new.revision}",
                 expected_revision=expected_revision,
             )
-        return record_view(resolved, include_payload_guid=caller.is_admin, trust=self._trust())
+        return AssemblyView.of(resolved, admin=caller.is_admin, trust=self._trust())

@@ -9,13 +9,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 from dataclasses import dataclass, replace
-from typing import Any, NoReturn
+from typing import NoReturn
 
 from assembly_engine.domain.types import Role
+from assembly_engine.services.answers import accounts as answers
 from assembly_engine.services.audit import Outcome
 from assembly_engine.services.auditor import Auditor
 from assembly_engine.services.auth import policy
-from assembly_engine.services.auth.dev_mode import DevModeService, DevModeState
+from assembly_engine.services.auth.dev_mode import DevModeService
 from assembly_engine.services.auth.own_sessions import OwnSessions
 from assembly_engine.services.auth.sessions import Session, SessionService, audit_session_id, hash_token
 from assembly_engine.services.auth.throttle import PasswordGate, TooManyAttempts
@@ -37,27 +38,6 @@ class SignedIn:
     token: str
     csrf_token: str
     session: Session
-
-
-def user_view(user: User) -> dict[str, Any]:
-    return {
-        "username": user.username,
-        "role": user.role.value,
-        "disabled": user.disabled,
-        "created_at": user.created_at,
-        "updated_at": user.updated_at,
-        "must_change_password": user.must_change_password,
-    }
-
-
-def dev_mode_view(state: DevModeState) -> dict[str, Any]:
-    return {
-        "enabled": state.enabled,
-        "expires_at": state.expires_at,
-        "ttl_seconds": state.ttl_seconds,
-        "remaining_seconds": state.remaining_seconds,
-        "reason": state.reason,
-    }
 
 
 def unknown_name_marker(key: bytes, typed: str) -> str:
@@ -205,17 +185,17 @@ class AccountService:
             detail="cross-site or token-less cookie request refused",
         )
 
-    def dev_mode_state(self, caller: Caller, session: Session | None) -> dict[str, Any]:
+    def dev_mode_state(self, caller: Caller, session: Session | None) -> answers.DevModeState:
         self.auditor.require(policy.may_read(caller.actor), caller, "dev_mode.read")
         if session is None:  # the local CLI: an administrator with Dev Mode, without expiry
-            return {
-                "enabled": caller.local_cli,
-                "expires_at": None,
-                "ttl_seconds": 0,
-                "remaining_seconds": 0,
-                "reason": "local CLI" if caller.local_cli else None,
-            }
-        return dev_mode_view(self.dev_mode.state(session))
+            return answers.DevModeState.built(
+                enabled=caller.local_cli,
+                expires_at=None,
+                ttl_seconds=0,
+                remaining_seconds=0,
+                reason="local CLI" if caller.local_cli else None,
+            )
+        return answers.DevModeState.of(self.dev_mode.state(session))
 
     def switch_dev_mode(
         self,
@@ -225,7 +205,7 @@ class AccountService:
         enabled: bool,
         password: str | None,
         reason: str | None,
-    ) -> dict[str, Any]:
+    ) -> answers.DevModeState:
         action = "dev_mode.enable" if enabled else "dev_mode.disable"
         self.auditor.require(policy.may_toggle_dev_mode(caller.actor), caller, action)
         if session is None:
@@ -242,7 +222,7 @@ class AccountService:
         if not enabled:
             state = self.dev_mode.disable(session)
             self.auditor.record(caller, action, Outcome.SUCCESS, detail=reason)
-            return dev_mode_view(state)
+            return answers.DevModeState.of(state)
         try:
             state = self.dev_mode.enable(session, password or "", reason or "", caller.address)
         except TooManyAttempts:
@@ -257,12 +237,12 @@ class AccountService:
         assert caller.actor is not None  # may_toggle_dev_mode let only admins through
         enabled_caller = replace(caller, actor=policy.Actor(caller.actor.username, caller.actor.role, True))
         self.auditor.record(enabled_caller, action, Outcome.SUCCESS, detail=state.reason)
-        return dev_mode_view(state)
+        return answers.DevModeState.of(state)
 
     # -- users -------------------------------------------------------------------------
-    def list_users(self, caller: Caller) -> list[dict[str, Any]]:
+    def list_users(self, caller: Caller) -> answers.UserList:
         self.auditor.require(policy.may_manage_users(caller.actor), caller, "user.list")
-        return [user_view(u) for u in self.users.list()]
+        return answers.UserList.built(items=[answers.UserView.of(u) for u in self.users.list()])
 
     def _recheck(self, caller: Caller, action: str, what: str, current_password: str | None) -> str:
         """The sudo-style re-check before a change that hands out admin power or takes over
@@ -291,7 +271,7 @@ class AccountService:
 
     def create_user(
         self, caller: Caller, username: str, password: str, role: Role, current_password: str | None = None
-    ) -> dict[str, Any]:
+    ) -> answers.UserView:
         self.auditor.require(policy.may_manage_users(caller.actor), caller, "user.create")
         rechecked = ""
         if role is Role.ADMIN:
@@ -304,7 +284,7 @@ class AccountService:
         self.auditor.record(
             caller, "user.create", Outcome.SUCCESS, detail=f"{user.username} as {user.role.value}{rechecked}"
         )
-        return user_view(user)
+        return answers.UserView.of(user)
 
     def _change_own_password(self, caller: Caller, username: str, current_password: str | None) -> None:
         """Everyone, admins included, proves they know their current password first: a
@@ -357,7 +337,7 @@ class AccountService:
         password: str | None = None,
         keep_token: str | None = None,
         current_password: str | None = None,
-    ) -> dict[str, Any]:
+    ) -> answers.UserView:
         own = caller.username is not None and caller.username.casefold() == username.casefold()
         own_password_only = own and role is None and disabled is None and password is not None
         if own_password_only and not caller.local_cli:
@@ -400,4 +380,4 @@ class AccountService:
         )
         user = self.users.get(username)
         assert user is not None
-        return user_view(user)
+        return answers.UserView.of(user)

@@ -22,6 +22,7 @@ from typing import Any
 
 from assembly_engine.domain.clock import utc_iso
 from assembly_engine.domain.types import Role
+from assembly_engine.services.answers.accounts import CreatedToken, TokenList, TokenView
 from assembly_engine.services.audit import Outcome
 from assembly_engine.services.auditor import Auditor
 from assembly_engine.services.auth.policy import Actor
@@ -208,7 +209,7 @@ class TokenService:
 
     def create(
         self, caller: Caller, name: str, scopes: Iterable[str], expires_in_days: int, owner: str | None = None
-    ) -> dict[str, Any]:
+    ) -> CreatedToken:
         try:
             username = self._owner(caller, owner)
             name, wanted = self._checked(name, scopes, expires_in_days)
@@ -237,9 +238,9 @@ class TokenService:
             detail=f"token {row.id} '{row.name}' for {row.username}: {' '.join(row.scopes)}, "
             f"expires {utc_iso(row.expires_at, timespec='seconds')}",
         )
-        return {**self.view(row), "token": raw}
+        return CreatedToken.built(**self._fields(row), token=raw)
 
-    def view(self, row: TokenRow) -> dict[str, Any]:
+    def _fields(self, row: TokenRow) -> dict[str, Any]:
         why = _why_dead(row, self._clock())
         return {
             "id": row.id,
@@ -252,12 +253,12 @@ class TokenService:
             "status": "active" if why is None else why.replace(" ", "_"),
         }
 
-    def list(self, caller: Caller) -> list[dict[str, Any]]:
+    def list(self, caller: Caller) -> TokenList:
         """The caller's own tokens; every token for admins (and the local CLI)."""
         self._require_person(caller)
         everyone = caller.is_admin
         rows = self._store.list_tokens(None if everyone else caller.username)
-        return [self.view(row) for row in rows]
+        return TokenList.built(items=[TokenView.built(**self._fields(row)) for row in rows])
 
     def revoke(self, caller: Caller, token_id: str) -> None:
         self._owner(caller, None if not caller.local_cli else "-")

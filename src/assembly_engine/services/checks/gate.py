@@ -19,6 +19,7 @@ from contextlib import AbstractContextManager
 from typing import Any
 
 from assembly_engine.domain.types import Domain
+from assembly_engine.services.answers.checks import CheckAnswer
 from assembly_engine.services.auditor import Auditor
 from assembly_engine.services.auth import policy
 from assembly_engine.services.caller import Caller
@@ -247,7 +248,7 @@ class ScriptDrafts:
         self._checks = checks
         self._auditor = auditor
 
-    async def check(self, caller: Caller, draft: CheckDraft) -> dict[str, Any]:
+    async def check(self, caller: Caller, draft: CheckDraft) -> CheckAnswer:
         self._auditor.require(policy.may_read(caller.actor), caller, "assembly.check")
         try:
             language, text = draft.language_and_text()
@@ -261,4 +262,5 @@ class ScriptDrafts:
             result = await asyncio.wait_for(asyncio.wrap_future(future), runner.limits.timeout_seconds + 1.0)
         except TimeoutError:
             result = runner.timed_out(language, text)
-        return result.to_dict()
+        # The stored form of a result is its answer too: validated into the model (one per request).
+        return CheckAnswer.model_validate(result.to_dict())

@@ -26,6 +26,7 @@ from assembly_engine.api.routes import (
     admin,
     assemblies,
     auth,
+    bulk,
     checks,
     dev_mode,
     health,
@@ -122,7 +123,20 @@ def create_app(
     app.add_middleware(RequestTelemetry, direct_paths=frozenset({"/api/assemblies"}))  # outermost
     # The assembly routes early: the list is by far the busiest route. Dev Mode's
     # /api/assemblies/dev-mode must come before the assemblies' /{guid}.
-    for module in (dev_mode, checks, assemblies, health, auth, oidc, users, tokens, admin, metrics, sync):
+    for module in (
+        dev_mode,
+        checks,
+        bulk,
+        assemblies,
+        health,
+        auth,
+        oidc,
+        users,
+        tokens,
+        admin,
+        metrics,
+        sync,
+    ):
         app.include_router(module.router)
     install_web_ui(app)  # last: its catch-all route must not shadow the API
     return app

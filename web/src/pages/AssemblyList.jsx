@@ -4,7 +4,7 @@ import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } fr
 import { AgGridReact } from "ag-grid-react";
 import {
   CellStyleModule, ColumnApiModule, GridStateModule, InfiniteRowModelModule, ModuleRegistry, PaginationModule,
-  RowApiModule, TooltipModule,
+  RowApiModule, RowSelectionModule, TooltipModule,
 } from "ag-grid-community";
 import Box from "@mui/material/Box";
 import Stack from "@mui/material/Stack";
@@ -27,6 +27,7 @@ import ListHeader from "../list/ListHeader.jsx";
 import OfficialLibraryBanner from "../components/OfficialLibraryBanner.jsx";
 import RowMenu from "../list/RowMenu.jsx";
 import ImportDialog from "../list/ImportDialog.jsx";
+import BulkToolbar, { BulkRefusals } from "../list/BulkToolbar.jsx";
 
 // Only the AG Grid features the list uses: server-side (infinite) rows, paging, tooltips,
 // the initial state (sort, page) restored from the address, and the column/row calls the
@@ -34,8 +35,11 @@ import ImportDialog from "../list/ImportDialog.jsx";
 // this page's chunk.
 ModuleRegistry.registerModules([
   InfiniteRowModelModule, PaginationModule, TooltipModule, CellStyleModule, GridStateModule,
-  ColumnApiModule, RowApiModule,
+  ColumnApiModule, RowApiModule, RowSelectionModule,
 ]);
+// Row checkboxes for the bulk toolbar (no "select all": the rows are loaded page by page).
+const ROW_SELECTION = { mode: "multiRow", checkboxes: true, headerCheckbox: false, enableClickSelection: false };
+const SELECTION_COLUMN = { width: 44, minWidth: 44, maxWidth: 44, resizable: false, suppressMovable: true, headerTooltip: S.bulk.selectHelp };
 
 // The grid fills the window below its top edge (which moves when a banner shows).
 function useFillHeight(ref, trigger) {
@@ -77,6 +81,8 @@ export default function AssemblyList() {
   const [deleting, setDeleting] = useState(null);
   const [listError, setListError] = useState(null);
   const [importing, setImporting] = useState(false);
+  const [selected, setSelected] = useState([]);
+  const [bulkReport, setBulkReport] = useState(null);
 
   useEffect(() => {
     document.title = pageTitle(S.list.title);
@@ -135,7 +141,13 @@ export default function AssemblyList() {
     }),
     [deleted], // eslint-disable-line react-hooks/exhaustive-deps
   );
-  const listControls = { ...list, switchView: () => { setListError(null); list.switchView(); } };
+  const listControls = { ...list, switchView: () => { setListError(null); setSelected([]); list.switchView(); } };
+  const onSelectionChanged = useCallback(({ api }) => setSelected(api.getSelectedRows().filter(Boolean)), []);
+  const bulkDone = useCallback(() => {
+    gridRef.current?.api?.deselectAll();
+    setSelected([]);
+    refresh();
+  }, [refresh]);
 
   const doClone = async (assembly, target, name) => {
     const created = await Assemblies.clone(assembly.assembly_guid, target, name);
@@ -181,6 +193,8 @@ export default function AssemblyList() {
           {listError}
         </Alert>
       )}
+      {!deleted && <BulkToolbar selected={selected} onDone={bulkDone} onReport={setBulkReport} />}
+      <BulkRefusals report={bulkReport} onClose={() => setBulkReport(null)} />
       <Box ref={gridBox} sx={{ height: gridHeight, minHeight: 420, ...PAGER_SX }} data-testid="assembly-grid" data-view={deleted ? "deleted" : "list"}>
         <AgGridReact
           key={deleted ? "deleted" : "list"}
@@ -197,6 +211,9 @@ export default function AssemblyList() {
           paginationPageSizeSelector={narrow ? false : PAGE_SIZES}
           initialState={initialState}
           getRowId={(params) => params.data.assembly_guid}
+          rowSelection={deleted ? undefined : ROW_SELECTION}
+          selectionColumnDef={SELECTION_COLUMN}
+          onSelectionChanged={onSelectionChanged}
           rowHeight={narrow ? (deleted ? 52 : 78) : 44}
           context={context}
           overlayNoRowsTemplate={deleted ? S.list.noDeleted : S.list.noRows}

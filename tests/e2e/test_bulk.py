@@ -1,0 +1,160 @@
+"""Bulk actions in the list (issue 29, "Bulk"): rows selected with their checkboxes, then one
+request per action; the toolbar says what was done and lists what the engine refused.
+"bulk delete → undo" brings every deleted row back with one more request."""
+
+from __future__ import annotations
+
+import io
+import uuid
+import zipfile
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.e2e.support import ADMIN, DEV_MODE_REASON, OPERATOR, Engine, artifact, search_list, sign_in
+
+pytestmark = pytest.mark.e2e
+
+
+def _plant(engine: Engine, prefix: str, count: int, official: int = 0) -> dict[str, str]:
+    """``count`` user assemblies (and ``official`` official ones) named ``prefix …``: name -> id."""
+    made: dict[str, str] = {}
+    bodies: list[tuple[tuple[str, str], dict[str, Any]]] = []
+    for n in range(count):
+        bodies.append((OPERATOR, {"domain": "user", "display_name": f"{prefix} user {n}"}))
+    for n in range(official):
+        bodies.append((ADMIN, {"domain": "official", "display_name": f"{prefix} official {n}"}))
+    with engine.api(ADMIN) as admin, engine.api(OPERATOR) as operator:
+        if official:
+            switched = admin.post(
+                "/api/assemblies/dev-mode/switch",
+                json={"enabled": True, "password": ADMIN[1], "reason": DEV_MODE_REASON},
+            )
+            assert switched.status_code == 200, switched.text
+        for who, body in bodies:
+            client = admin if who == ADMIN else operator
+            response = client.post(
+                "/api/assemblies",
+                json={
+                    **body,
+                    "assembly_kind": "script",
+                    "assembly_type": "bash",
+                    "payload": {"script": "echo hi\n"},
+                },
+            )
+            assert response.status_code == 201, response.text
+            made[body["display_name"]] = response.json()["assembly_guid"]
+    return made
+
+
+def _select(page: Page, count: int, rows: int | None = None) -> None:
+    """Tick the first ``count`` of the ``rows`` rows shown (all of them by default)."""
+    boxes = page.locator(".ag-row .ag-selection-checkbox input")
+    expect(boxes).to_have_count(rows or count)
+    for index in range(count):
+        boxes.nth(index).check()
+    expect(page.get_by_test_id("bulk-count")).to_have_text(f"{count} selected")
+
+
+def test_bulk_delete_then_undo_brings_every_one_back(page: Page, engine: Engine) -> None:
+    prefix = f"Bulk del {uuid.uuid4().hex[:6]}"
+    made = _plant(engine, prefix, 3, official=1)
+    sign_in(page, OPERATOR)
+    search_list(page, prefix)
+    expect(page.get_by_test_id("assembly-name")).to_have_count(4)
+    _select(page, 4)
+    page.get_by_test_id("bulk-delete-button").click()
+    dialog = page.get_by_test_id("bulk-delete-dialog")
+    expect(dialog).to_contain_text("Delete 4 assemblies?")
+    dialog.get_by_role("button", name="Delete").click()
+    notice = page.get_by_test_id("notice")
+    expect(notice).to_contain_text("3 deleted, 1 refused.")
+    refusals = page.get_by_test_id("bulk-refusals")
+    expect(refusals).to_contain_text(f"{prefix} official 0")
+    expect(refusals).to_contain_text("User-Created")  # the operator's refusal says what to do instead
+    expect(page.get_by_test_id("assembly-name")).to_have_text([f"{prefix} official 0"])
+    expect(page.get_by_test_id("bulk-toolbar")).to_have_count(0)
+    with engine.api(OPERATOR) as api:
+        assert all(
+            api.get(f"/api/assemblies/{made[f'{prefix} user {n}']}").status_code == 404 for n in range(3)
+        )
+
+    notice.get_by_test_id("notice-action").click()
+    expect(page.get_by_test_id("notice")).to_contain_text("3 back.")
+    expect(page.get_by_test_id("assembly-name")).to_have_count(4)
+    with engine.api(OPERATOR) as api:
+        assert all(api.get(f"/api/assemblies/{guid}").status_code == 200 for guid in made.values())
+
+
+def test_bulk_tags_category_and_clone(page: Page, engine: Engine) -> None:
+    prefix = f"Bulk edit {uuid.uuid4().hex[:6]}"
+    made = _plant(engine, prefix, 2)
+    sign_in(page, OPERATOR)
+    search_list(page, prefix)
+    _select(page, 2)
+    page.get_by_test_id("bulk-tags-button").click()
+    page.get_by_test_id("bulk-tags").fill("nightly, patching, nightly")
+    page.get_by_test_id("bulk-tags-dialog").get_by_role("button", name="Add tags").click()
+    expect(page.get_by_test_id("notice")).to_contain_text("2 tagged.")
+
+    _select(page, 2)
+    page.get_by_test_id("bulk-category-button").click()
+    page.get_by_test_id("bulk-category").fill("Linux/Maintenance")
+    page.get_by_test_id("bulk-category-dialog").get_by_role("button", name="Set category").click()
+    expect(page.get_by_test_id("notice")).to_contain_text("2 moved.")
+    with engine.api(OPERATOR) as api:
+        for guid in made.values():
+            record = api.get(f"/api/assemblies/{guid}").json()
+            assert record["tags"] == ["nightly", "patching"]
+            assert record["category"] == "Linux/Maintenance"
+
+    _select(page, 2)
+    page.get_by_test_id("bulk-clone-button").click()
+    page.get_by_test_id("bulk-clone-dialog").get_by_role("button", name="Clone").click()
+    expect(page.get_by_test_id("notice")).to_contain_text("2 cloned.")
+    expect(page.get_by_test_id("assembly-name")).to_have_count(4)
+
+
+def test_bulk_export_downloads_a_library_zip(page: Page, engine: Engine) -> None:
+    prefix = f"Bulk zip {uuid.uuid4().hex[:6]}"
+    made = _plant(engine, prefix, 2)
+    sign_in(page, OPERATOR)
+    search_list(page, prefix)
+    _select(page, 2)
+    with page.expect_download() as waiting:
+        page.get_by_test_id("bulk-export").click()
+    download = waiting.value
+    assert download.suggested_filename.endswith(".zip")
+    path = download.path()
+    with zipfile.ZipFile(io.BytesIO(path.read_bytes())) as archive:
+        names = set(archive.namelist())
+        assert {f"{prefix} user 0.sh", f"{prefix} user 1.sh"} <= names, names
+        assert archive.read(f"{prefix} user 0.sh") == b"echo hi\n"
+        assert ".assembly-export.json" in names
+        assert all(guid in archive.read(".assembly-export.json").decode() for guid in made.values())
+    expect(page.get_by_test_id("notice")).to_contain_text("2 exported as a zip.")
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_bulk_toolbar_screenshots(page: Page, engine: Engine, width: int) -> None:
+    prefix = f"Bulk look {uuid.uuid4().hex[:6]}"
+    _plant(engine, prefix, 3)
+    page.set_viewport_size({"width": width, "height": 860})
+    sign_in(page, OPERATOR)
+    search_list(page, prefix)
+    _select(page, 2, rows=3)
+    toolbar = page.get_by_test_id("bulk-toolbar")
+    expect(toolbar).to_be_visible()
+    # Every action is reachable without scrolling sideways.
+    for test_id in (
+        "bulk-export",
+        "bulk-category-button",
+        "bulk-tags-button",
+        "bulk-clone-button",
+        "bulk-delete-button",
+    ):
+        box = page.get_by_test_id(test_id).bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= width, (test_id, box)
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    page.screenshot(path=str(artifact(f"bulk-toolbar-{width}.png")))

@@ -73,6 +73,7 @@ def test_bulk_delete_then_undo_brings_every_one_back(page: Page, engine: Engine)
     refusals = page.get_by_test_id("bulk-refusals")
     expect(refusals).to_contain_text(f"{prefix} official 0")
     expect(refusals).to_contain_text("User-Created")  # the operator's refusal says what to do instead
+    page.screenshot(path=str(artifact("bulk-delete-refused.png")))
     expect(page.get_by_test_id("assembly-name")).to_have_text([f"{prefix} official 0"])
     expect(page.get_by_test_id("bulk-toolbar")).to_have_count(0)
     with engine.api(OPERATOR) as api:
@@ -98,6 +99,7 @@ def test_bulk_tags_category_and_clone(page: Page, engine: Engine) -> None:
     page.get_by_test_id("bulk-tags-dialog").get_by_role("button", name="Add tags").click()
     expect(page.get_by_test_id("notice")).to_contain_text("2 tagged.")
 
+    page.reload()  # rows at their new revisions (a category change is made on the row's revision)
     _select(page, 2)
     page.get_by_test_id("bulk-category-button").click()
     page.get_by_test_id("bulk-category").fill("Linux/Maintenance")
@@ -158,3 +160,26 @@ def test_bulk_toolbar_screenshots(page: Page, engine: Engine, width: int) -> Non
         assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= width, (test_id, box)
     assert page.evaluate("document.documentElement.scrollWidth") <= width
     page.screenshot(path=str(artifact(f"bulk-toolbar-{width}.png")))
+
+
+def test_a_row_changed_elsewhere_is_refused_and_named(page: Page, engine: Engine) -> None:
+    """The category is set on the revision each row showed: a row someone changed since is
+    refused (409 conflict, named with the engine's sentence), the other is moved."""
+    prefix = f"Bulk stale {uuid.uuid4().hex[:6]}"
+    made = _plant(engine, prefix, 2)
+    sign_in(page, OPERATOR)
+    search_list(page, prefix)
+    _select(page, 2)
+    with engine.api(OPERATOR) as api:
+        changed = api.put(
+            f"/api/assemblies/{made[f'{prefix} user 1']}", json={"summary": "changed elsewhere"}
+        )
+        assert changed.status_code == 200, changed.text
+    page.get_by_test_id("bulk-category-button").click()
+    page.get_by_test_id("bulk-category").fill("Moved")
+    page.get_by_test_id("bulk-category-dialog").get_by_role("button", name="Set category").click()
+    expect(page.get_by_test_id("notice")).to_contain_text("1 moved, 1 refused.")
+    expect(page.get_by_test_id("bulk-refusals")).to_contain_text(f"{prefix} user 1")
+    with engine.api(OPERATOR) as api:
+        assert api.get(f"/api/assemblies/{made[f'{prefix} user 0']}").json()["category"] == "Moved"
+        assert api.get(f"/api/assemblies/{made[f'{prefix} user 1']}").json()["category"] != "Moved"

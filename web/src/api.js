@@ -145,8 +145,8 @@ export const Assemblies = {
   undelete: (guid) => api(`/api/assemblies/${enc(guid)}/undelete`, { method: "POST" }),
   downloadFile: (guid, fileName) => download(`/api/assemblies/${enc(guid)}/files/${enc(fileName)}`, fileName),
   // One request for many assemblies, one result per item ({done, refused, results}).
-  bulk: (action, guids, extra = {}) =>
-    api("/api/assemblies/bulk", { method: "POST", body: { action, items: guids.map((g) => ({ assembly_guid: g })), ...extra } }),
+  // items: [{assembly_guid, expected_revision?}] (a revision: refused if changed since).
+  bulk: (action, items, extra = {}) => api("/api/assemblies/bulk", { method: "POST", body: { action, items, ...extra } }),
   // The selected assemblies as a zip of the library-folder layout; answers the counts.
   bulkExport: async (guids) => {
     const body = { items: guids.map((g) => ({ assembly_guid: g })) };

@@ -44,8 +44,14 @@ export default function BulkToolbar({ selected, onDone, onReport }) {
     onReport(refused.length ? { title: S.bulk.refusedTitle(refused.length), items: refused } : null);
     return S.bulk.summary(answer.done, verb, answer.refused);
   };
+  // A category or tag change is made on the revision the row showed (as a rename is);
+  // a delete or clone acts on whatever is current, as their row actions do.
+  const items = (action) => selected.map((row) => ({
+    assembly_guid: row.assembly_guid,
+    expected_revision: ["set_category", "add_tags", "remove_tags"].includes(action) ? row.revision : undefined,
+  }));
   const run = async (action, extra) => {
-    const answer = await Assemblies.bulk(action, guids, extra);
+    const answer = await Assemblies.bulk(action, items(action), extra);
     setAsking(null);
     const text = report(answer, S.bulk.verbs[action]);
     const done = answer.results.filter((r) => r.status === "done").map((r) => r.assembly_guid);
@@ -56,7 +62,7 @@ export default function BulkToolbar({ selected, onDone, onReport }) {
   // Undo of a bulk delete: every deleted one back in one request.
   const undelete = async (done) => {
     try {
-      const answer = await Assemblies.bulk("undelete", done);
+      const answer = await Assemblies.bulk("undelete", done.map((guid) => ({ assembly_guid: guid })));
       notify({ text: report(answer, S.bulk.verbs.undelete), severity: answer.refused ? "warning" : "success" });
     } catch (error) {
       notify({ text: error.message, severity: "error" });

@@ -20,8 +20,10 @@ from assembly_engine import input_limits as limits
 from tests.api.support import (
     ADMIN,
     ADMIN_DEV,
+    ADMIN_EXPIRED,
     ANONYMOUS,
     BACKENDS,
+    DISABLED,
     OPERATOR,
     ApiEngine,
     assert_unchanged,
@@ -41,7 +43,12 @@ ACTIONS: dict[str, dict[str, Any]] = {
 }
 # Who may write a domain (Docs/assemblies.md §8): everyone signed in writes user;
 # official and community need admin + Dev Mode.
-REFUSAL = {OPERATOR: "forbidden", ADMIN: "dev_mode_required", ADMIN_DEV: None}
+REFUSAL = {
+    OPERATOR: "forbidden",
+    ADMIN: "dev_mode_required",
+    ADMIN_EXPIRED: "dev_mode_required",
+    ADMIN_DEV: None,
+}
 
 
 def _bulk(api: ApiEngine, caller: str, body: dict[str, Any]) -> httpx.Response:
@@ -97,7 +104,7 @@ def _check_done(api: ApiEngine, action: str, domain: str, guid: str, result: dic
 
 
 @pytest.mark.parametrize("action", list(ACTIONS))
-@pytest.mark.parametrize("caller", [OPERATOR, ADMIN, ADMIN_DEV])
+@pytest.mark.parametrize("caller", [OPERATOR, ADMIN, ADMIN_EXPIRED, ADMIN_DEV])
 @pytest.mark.parametrize("domain", ["user", "community", "official"])
 def test_matrix(api: ApiEngine, action: str, caller: str, domain: str) -> None:
     guid = _planted(api, domain, action)
@@ -230,8 +237,9 @@ def test_not_json_and_anonymous_are_refused(api: ApiEngine) -> None:
         headers={**api.headers(OPERATOR), "Content-Type": "application/json"},
     )
     assert broken.status_code == 400 and broken.json()["error"] == "invalid_request"
-    anonymous = _bulk(api, ANONYMOUS, {"action": "delete", "items": _guids(1)})
-    assert anonymous.status_code == 401
+    for caller in (ANONYMOUS, DISABLED):
+        refused = _bulk(api, caller, {"action": "delete", "items": _guids(1)})
+        assert refused.status_code == 401, (caller, refused.text)
     export = api.request(ANONYMOUS, "POST", "/api/assemblies/bulk/export", json={"items": _guids(1)})
     assert export.status_code == 401
 
@@ -261,6 +269,9 @@ def test_export_is_the_library_folder_layout_of_sync_write(api: ApiEngine) -> No
         json={"items": [{"assembly_guid": g} for g in [*guids, unknown]]},
     )
     files = _zip(response)
+    with zipfile.ZipFile(io.BytesIO(response.content)) as archive:
+        # Written without seeking back (sizes after each file's data): made as it was sent.
+        assert all(info.flag_bits & 0x08 for info in archive.infolist())
     assert response.headers["x-assemblies-exported"] == "3"
     assert response.headers["x-assemblies-left-out"] == "1"
     assert json.loads(response.headers["x-assemblies-left-out-items"])[0]["assembly_guid"] == unknown

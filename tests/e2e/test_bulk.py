@@ -183,3 +183,20 @@ def test_a_row_changed_elsewhere_is_refused_and_named(page: Page, engine: Engine
     with engine.api(OPERATOR) as api:
         assert api.get(f"/api/assemblies/{made[f'{prefix} user 0']}").json()["category"] == "Moved"
         assert api.get(f"/api/assemblies/{made[f'{prefix} user 1']}").json()["category"] != "Moved"
+
+
+def test_rows_are_selected_from_the_keyboard(page: Page, engine: Engine) -> None:
+    """Space ticks the focused row, as a click on its checkbox does."""
+    prefix = f"Bulk keys {uuid.uuid4().hex[:6]}"
+    _plant(engine, prefix, 2)
+    sign_in(page, OPERATOR)
+    search_list(page, prefix)
+    expect(page.get_by_test_id("assembly-name")).to_have_count(2)
+    page.locator('.ag-row [col-id="display_name"]').first.click(position={"x": 4, "y": 4})
+    page.keyboard.press("Space")
+    expect(page.get_by_test_id("bulk-count")).to_have_text("1 selected")
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("Space")
+    expect(page.get_by_test_id("bulk-count")).to_have_text("2 selected")
+    page.keyboard.press("Space")
+    expect(page.get_by_test_id("bulk-count")).to_have_text("1 selected")

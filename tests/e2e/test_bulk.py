@@ -200,3 +200,20 @@ def test_rows_are_selected_from_the_keyboard(page: Page, engine: Engine) -> None
     expect(page.get_by_test_id("bulk-count")).to_have_text("2 selected")
     page.keyboard.press("Space")
     expect(page.get_by_test_id("bulk-count")).to_have_text("1 selected")
+
+
+def test_the_header_checkbox_ticks_the_rows_of_the_page(page: Page, engine: Engine) -> None:
+    prefix = f"Bulk page {uuid.uuid4().hex[:6]}"
+    _plant(engine, prefix, 3)
+    sign_in(page, OPERATOR)
+    search_list(page, prefix)
+    expect(page.get_by_test_id("assembly-name")).to_have_count(3)
+    header = page.get_by_test_id("bulk-select-page")
+    header.check()
+    expect(page.get_by_test_id("bulk-count")).to_have_text("3 selected")
+    page.locator(".ag-row .ag-selection-checkbox input").first.uncheck()
+    expect(page.get_by_test_id("bulk-count")).to_have_text("2 selected")
+    header.click()  # some ticked: ticks the rest
+    expect(page.get_by_test_id("bulk-count")).to_have_text("3 selected")
+    header.click()  # all ticked: clears them
+    expect(page.get_by_test_id("bulk-toolbar")).to_have_count(0)

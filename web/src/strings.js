@@ -441,6 +441,7 @@ const S = {
   bulk: {
     selected: (n) => `${n} selected`,
     selectHelp: "Tick rows to act on them together",
+    selectPage: "Select every row of this page",
     toolbar: "Actions on the selected assemblies",
     export: "Export",
     exportHelp: "Download the selected assemblies as a zip of library-folder files (as `assemblies sync write` writes them)",

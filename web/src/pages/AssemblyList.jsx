@@ -3,7 +3,7 @@
 import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from "react";
 import { AgGridReact } from "ag-grid-react";
 import {
-  CellStyleModule, ColumnApiModule, GridStateModule, InfiniteRowModelModule, ModuleRegistry, PaginationModule,
+  CellStyleModule, ColumnApiModule, EventApiModule, GridStateModule, InfiniteRowModelModule, ModuleRegistry, PaginationModule,
   RowApiModule, RowSelectionModule, TooltipModule,
 } from "ag-grid-community";
 import Box from "@mui/material/Box";
@@ -28,6 +28,7 @@ import OfficialLibraryBanner from "../components/OfficialLibraryBanner.jsx";
 import RowMenu from "../list/RowMenu.jsx";
 import ImportDialog from "../list/ImportDialog.jsx";
 import BulkToolbar, { BulkRefusals } from "../list/BulkToolbar.jsx";
+import BulkSelectHeader from "../list/BulkSelectHeader.jsx";
 
 // Only the AG Grid features the list uses: server-side (infinite) rows, paging, tooltips,
 // the initial state (sort, page) restored from the address, and the column/row calls the
@@ -35,11 +36,14 @@ import BulkToolbar, { BulkRefusals } from "../list/BulkToolbar.jsx";
 // this page's chunk.
 ModuleRegistry.registerModules([
   InfiniteRowModelModule, PaginationModule, TooltipModule, CellStyleModule, GridStateModule,
-  ColumnApiModule, RowApiModule, RowSelectionModule,
+  ColumnApiModule, RowApiModule, RowSelectionModule, EventApiModule,
 ]);
 // Row checkboxes for the bulk toolbar (no "select all": the rows are loaded page by page).
 const ROW_SELECTION = { mode: "multiRow", checkboxes: true, headerCheckbox: false, enableClickSelection: false };
-const SELECTION_COLUMN = { width: 44, minWidth: 44, maxWidth: 44, resizable: false, suppressMovable: true, headerTooltip: S.bulk.selectHelp };
+const SELECTION_COLUMN = {
+  width: 44, minWidth: 44, maxWidth: 44, resizable: false, suppressMovable: true, headerTooltip: S.bulk.selectHelp,
+  headerComponent: BulkSelectHeader,
+};
 
 // The grid fills the window below its top edge (which moves when a banner shows).
 function useFillHeight(ref, trigger) {

@@ -17,16 +17,17 @@ from tests.e2e.support import ADMIN, DEV_MODE_REASON, OPERATOR, Engine, artifact
 pytestmark = pytest.mark.e2e
 
 
-def _plant(engine: Engine, prefix: str, count: int, official: int = 0) -> dict[str, str]:
-    """``count`` user assemblies (and ``official`` official ones) named ``prefix …``: name -> id."""
+def _plant(engine: Engine, prefix: str, count: int, community: int = 0) -> dict[str, str]:
+    """``count`` user assemblies (and ``community`` community ones) named ``prefix …``: name
+    -> id. (Not official: other tests of this engine expect every official one signed.)"""
     made: dict[str, str] = {}
     bodies: list[tuple[tuple[str, str], dict[str, Any]]] = []
     for n in range(count):
         bodies.append((OPERATOR, {"domain": "user", "display_name": f"{prefix} user {n}"}))
-    for n in range(official):
-        bodies.append((ADMIN, {"domain": "official", "display_name": f"{prefix} official {n}"}))
+    for n in range(community):
+        bodies.append((ADMIN, {"domain": "community", "display_name": f"{prefix} community {n}"}))
     with engine.api(ADMIN) as admin, engine.api(OPERATOR) as operator:
-        if official:
+        if community:
             switched = admin.post(
                 "/api/assemblies/dev-mode/switch",
                 json={"enabled": True, "password": ADMIN[1], "reason": DEV_MODE_REASON},
@@ -59,7 +60,7 @@ def _select(page: Page, count: int, rows: int | None = None) -> None:
 
 def test_bulk_delete_then_undo_brings_every_one_back(page: Page, engine: Engine) -> None:
     prefix = f"Bulk del {uuid.uuid4().hex[:6]}"
-    made = _plant(engine, prefix, 3, official=1)
+    made = _plant(engine, prefix, 3, community=1)
     sign_in(page, OPERATOR)
     search_list(page, prefix)
     expect(page.get_by_test_id("assembly-name")).to_have_count(4)
@@ -71,10 +72,10 @@ def test_bulk_delete_then_undo_brings_every_one_back(page: Page, engine: Engine)
     notice = page.get_by_test_id("notice")
     expect(notice).to_contain_text("3 deleted, 1 refused.")
     refusals = page.get_by_test_id("bulk-refusals")
-    expect(refusals).to_contain_text(f"{prefix} official 0")
+    expect(refusals).to_contain_text(f"{prefix} community 0")
     expect(refusals).to_contain_text("User-Created")  # the operator's refusal says what to do instead
     page.screenshot(path=str(artifact("bulk-delete-refused.png")))
-    expect(page.get_by_test_id("assembly-name")).to_have_text([f"{prefix} official 0"])
+    expect(page.get_by_test_id("assembly-name")).to_have_text([f"{prefix} community 0"])
     expect(page.get_by_test_id("bulk-toolbar")).to_have_count(0)
     with engine.api(OPERATOR) as api:
         assert all(

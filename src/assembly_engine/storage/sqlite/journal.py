@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import orjson
+
 from assembly_engine.storage.contract.events import StorageEvents
 from assembly_engine.storage.contract.journal_entry import JournalClosed, JournalEntry
 from assembly_engine.storage.contract.models import AssemblyRecord
@@ -51,6 +53,17 @@ CREATE TABLE IF NOT EXISTS journal (
 
 
 _STOP = object()
+
+
+def _record_json(record: AssemblyRecord) -> str:
+    """An entry's record as JSON, built on the writer thread for every entry of a group
+    commit: orjson (several times faster), json for what orjson refuses (a lone surrogate,
+    a whole number past 64 bits); both read back the same with json.loads."""
+    value = record.to_json()
+    try:
+        return orjson.dumps(value).decode("utf-8")
+    except orjson.JSONEncodeError:
+        return json.dumps(value, separators=(",", ":"))
 
 
 @dataclass(frozen=True)
@@ -145,7 +158,7 @@ class Journal:
                 e.op,
                 e.record.domain.value,
                 e.assembly_guid,
-                json.dumps(e.record.to_json(), separators=(",", ":")),
+                _record_json(e.record),
                 e.created_at,
                 e.note,
                 e.action,

@@ -42,6 +42,7 @@ FILES_PER_ASSEMBLY = 100
 MIME_TYPE_CHARS = 255
 REASON_CHARS = 500  # the Dev Mode reason
 SEARCH_CHARS = 200  # the list's q
+BULK_ITEMS = 1000  # assemblies named by one bulk action or bulk export
 # An assembly's metadata as stored (compact JSON, UTF-8). Every revision and detail carries
 # it; real metadata (variables, sites, legacy fields) is a few kilobytes, a long site list
 # a few hundred.

@@ -108,6 +108,12 @@ def _family_request(engine: Engine, family: str) -> tuple[str, str, Any]:
     return {
         **_sync_requests(),
         "list": ("GET", "/api/assemblies", None),
+        "bulk user": (
+            "POST",
+            "/api/assemblies/bulk",
+            {"action": "add_tags", "tags": ["t"], "items": [{"assembly_guid": guid}]},
+        ),
+        "bulk export": ("POST", "/api/assemblies/bulk/export", {"items": [{"assembly_guid": guid}]}),
         "detail": ("GET", f"/api/assemblies/{guid}", None),
         "history": ("GET", f"/api/assemblies/{guid}/revisions", None),
         "write user": ("POST", "/api/assemblies", create_body("user", unique_name("token"))),
@@ -177,6 +183,9 @@ MATRIX: dict[str, dict[str, Any]] = {
     "favourite star": dict.fromkeys(("read", "write", "metrics", "all"), NEVER),
     "favourite unstar": dict.fromkeys(("read", "write", "metrics", "all"), NEVER),
 }
+# A bulk action writes (assemblies:write); a bulk export reads (assemblies:read).
+MATRIX["bulk user"] = MATRIX["write user"]
+MATRIX["bulk export"] = MATRIX["list"]
 # Planning and rendering a library need assemblies:read; applying one writes (assemblies:write).
 MATRIX["sync plan"] = {"read": OK, "write": _scope(READ), "metrics": _scope(READ), "all": OK}
 MATRIX["sync render"] = MATRIX["sync plan"]
@@ -348,3 +357,19 @@ def test_the_audit_log_names_tokens_by_id_and_no_log_holds_a_secret(engine: Engi
         for secret in secrets:
             assert secret not in text, f"{path} holds a token secret"
             assert secret[4:20] not in text, f"{path} holds part of a token secret"
+
+
+@pytest.mark.parametrize(("owner", "code"), [("admin", "dev_mode_required"), ("operator", "forbidden")])
+def test_a_bulk_action_by_token_on_official_items_refuses_them_item_by_item(
+    engine: Engine, owner: str, code: str
+) -> None:
+    """Tokens never carry Dev Mode: each official item is refused, the user item is done."""
+    official = engine.http.post("/api/assemblies", headers=engine.admin, json=create_body("official"))
+    assert official.status_code in (201, 202), official.text
+    items = [{"assembly_guid": official.json()["assembly_guid"]}, {"assembly_guid": engine.user_guid}]
+    body = {"action": "add_tags", "tags": ["by-token"], "items": items}
+    response = _call(engine, engine.tokens[f"{owner}-write"], "POST", "/api/assemblies/bulk", body)
+    assert response.status_code == 200, response.text
+    first, second = response.json()["results"]
+    assert first["status"] == "refused" and first["code"] == code
+    assert second["status"] == "done"

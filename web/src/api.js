@@ -144,6 +144,28 @@ export const Assemblies = {
   deleted: (params) => api(`/api/assemblies/deleted?${queryOf(params)}`),
   undelete: (guid) => api(`/api/assemblies/${enc(guid)}/undelete`, { method: "POST" }),
   downloadFile: (guid, fileName) => download(`/api/assemblies/${enc(guid)}/files/${enc(fileName)}`, fileName),
+  // One request for many assemblies, one result per item ({done, refused, results}).
+  // items: [{assembly_guid, expected_revision?}] (a revision: refused if changed since).
+  bulk: (action, items, extra = {}) => api("/api/assemblies/bulk", { method: "POST", body: { action, items, ...extra } }),
+  // The selected assemblies as a zip of the library-folder layout; answers the counts.
+  bulkExport: async (guids) => {
+    const body = { items: guids.map((g) => ({ assembly_guid: g })) };
+    const response = await send("/api/assemblies/bulk/export", { method: "POST", body, headers: { Accept: "application/zip" } });
+    const disposition = response.headers.get("Content-Disposition") || "";
+    const match = /filename\*?=(?:UTF-8'')?"?([^";]+)"?/i.exec(disposition);
+    let leftOut = [];
+    try {
+      leftOut = JSON.parse(response.headers.get("X-Assemblies-Left-Out-Items") || "[]");
+    } catch {
+      // the counts still say it
+    }
+    saveBlob(await response.blob(), match ? decodeURIComponent(match[1]) : "assemblies.zip");
+    return {
+      exported: Number(response.headers.get("X-Assemblies-Exported") || 0),
+      leftOutCount: Number(response.headers.get("X-Assemblies-Left-Out") || 0),
+      leftOut,
+    };
+  },
 };
 
 // The engine's health: the list's admin banner reads the official library's upstream counts.

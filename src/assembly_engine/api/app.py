@@ -27,6 +27,7 @@ from assembly_engine.api.routes import (
     admin,
     assemblies,
     auth,
+    bulk,
     checks,
     dev_mode,
     favourites,
@@ -134,6 +135,7 @@ def create_app(
     for module in (
         dev_mode,
         checks,
+        bulk,
         assemblies,
         health,
         auth,

@@ -16,9 +16,11 @@ METRICS = "metrics:read"
 
 _ASSEMBLIES = "/api/assemblies"
 _NEVER = ("/api/assemblies/dev-mode/switch",)
-# POSTed, but stores nothing: checking a draft, planning a sync or rendering a library
-# folder is reading (a CI job's read token may).
-_READ_POSTS = frozenset({"/api/assemblies/check", "/api/sync/plan", "/api/sync/render"})
+# POSTed, but stores nothing: checking a draft, planning a sync, rendering a library
+# folder or zipping selected assemblies is reading (a CI job's read token may).
+_READ_POSTS = frozenset(
+    {"/api/assemblies/check", "/api/assemblies/bulk/export", "/api/sync/plan", "/api/sync/render"}
+)
 _WHO_AM_I = "/api/auth/me"
 _SYNC_APPLY = "/api/sync/apply"  # writes through the normal write path, as its owner
 # A token may list its owner's favourites; starring is for a person (services/favourites.py).

@@ -1,5 +1,5 @@
 // The list's columns. Names first: the Name column takes the free width; fixed columns are
-// as wide as their content. Below 1200 px Description and "Updated by" step aside (nothing
+// as wide as their content (Type and Category give the row checkboxes their room). Below 1200 px Description and "Updated by" step aside (nothing
 // scrolls sideways from 1024 px up); on a phone Name (with its source beneath) and the row
 // menu remain.
 import S from "../strings.js";
@@ -19,12 +19,12 @@ export function listColumns(size, deleted, foldered = false) {
       colId: "assembly_type",
       field: "assembly_type",
       headerName: S.list.columns.type,
-      width: 152,
+      width: 132,
       hide: narrow,
       cellRenderer: ({ data }) => (data ? <TypeLabel type={data.assembly_type} /> : null),
     },
     { colId: "source", field: "source", headerName: S.list.columns.source, width: 136, hide: narrow, cellRenderer: SourceCell },
-    { colId: "category", field: "category", headerName: S.list.columns.category, width: 140, hide: narrow || (foldered && size === "compact"), tooltipField: "category" },
+    { colId: "category", field: "category", headerName: S.list.columns.category, width: 128, hide: narrow || (foldered && size === "compact"), tooltipField: "category" },
     {
       colId: "display_name",
       field: "display_name",

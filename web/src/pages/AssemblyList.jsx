@@ -3,8 +3,8 @@
 import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from "react";
 import { AgGridReact } from "ag-grid-react";
 import {
-  CellStyleModule, ColumnApiModule, GridStateModule, InfiniteRowModelModule, ModuleRegistry, PaginationModule,
-  RowApiModule, TooltipModule,
+  CellStyleModule, ColumnApiModule, EventApiModule, GridStateModule, InfiniteRowModelModule, ModuleRegistry, PaginationModule,
+  RowApiModule, RowSelectionModule, TooltipModule,
 } from "ag-grid-community";
 import Box from "@mui/material/Box";
 import Stack from "@mui/material/Stack";
@@ -31,6 +31,8 @@ import OrganisePanel from "../list/OrganisePanel.jsx";
 import ActiveFilters from "../list/ActiveFilters.jsx";
 import { useFavourites } from "../data/favourites.js";
 import { useMoveToFolder } from "../data/useMoveToFolder.js";
+import BulkToolbar, { BulkRefusals } from "../list/BulkToolbar.jsx";
+import BulkSelectHeader from "../list/BulkSelectHeader.jsx";
 
 // Only the AG Grid features the list uses: server-side (infinite) rows, paging, tooltips,
 // the initial state (sort, page) restored from the address, and the column/row calls the
@@ -38,8 +40,14 @@ import { useMoveToFolder } from "../data/useMoveToFolder.js";
 // this page's chunk.
 ModuleRegistry.registerModules([
   InfiniteRowModelModule, PaginationModule, TooltipModule, CellStyleModule, GridStateModule,
-  ColumnApiModule, RowApiModule,
+  ColumnApiModule, RowApiModule, RowSelectionModule, EventApiModule,
 ]);
+// Row checkboxes for the bulk toolbar (no "select all": the rows are loaded page by page).
+const ROW_SELECTION = { mode: "multiRow", checkboxes: true, headerCheckbox: false, enableClickSelection: false };
+const SELECTION_COLUMN = {
+  width: 44, minWidth: 44, maxWidth: 44, resizable: false, suppressMovable: true, headerTooltip: S.bulk.selectHelp,
+  headerComponent: BulkSelectHeader,
+};
 
 // The grid fills the window below its top edge (which moves when a banner shows).
 function useFillHeight(ref, trigger) {
@@ -84,6 +92,8 @@ export default function AssemblyList() {
   const [deleting, setDeleting] = useState(null);
   const [listError, setListError] = useState(null);
   const [importing, setImporting] = useState(false);
+  const [selected, setSelected] = useState([]);
+  const [bulkReport, setBulkReport] = useState(null);
 
   useEffect(() => {
     document.title = pageTitle(S.list.title);
@@ -147,7 +157,13 @@ export default function AssemblyList() {
     }),
     [deleted], // eslint-disable-line react-hooks/exhaustive-deps
   );
-  const listControls = { ...list, switchView: () => { setListError(null); list.switchView(); } };
+  const listControls = { ...list, switchView: () => { setListError(null); setSelected([]); list.switchView(); } };
+  const onSelectionChanged = useCallback(({ api }) => setSelected(api.getSelectedRows().filter(Boolean)), []);
+  const bulkDone = useCallback(() => {
+    gridRef.current?.api?.deselectAll();
+    setSelected([]);
+    refresh();
+  }, [refresh]);
 
   const doClone = async (assembly, target, name) => {
     const created = await Assemblies.clone(assembly.assembly_guid, target, name);
@@ -194,6 +210,8 @@ export default function AssemblyList() {
           {listError}
         </Alert>
       )}
+      {!deleted && <BulkToolbar selected={selected} onDone={bulkDone} onReport={setBulkReport} />}
+      <BulkRefusals report={bulkReport} onClose={() => setBulkReport(null)} />
       <Stack direction="row" spacing={2} useFlexGap sx={{ minWidth: 0 }}>
       <Box ref={gridBox} sx={{ flex: 1, minWidth: 0, height: gridHeight, minHeight: 420, ...PAGER_SX }} data-testid="assembly-grid"
         data-view={deleted ? "deleted" : list.favourites ? "favourites" : "list"}>
@@ -212,6 +230,9 @@ export default function AssemblyList() {
           paginationPageSizeSelector={narrow ? false : PAGE_SIZES}
           initialState={initialState}
           getRowId={(params) => params.data.assembly_guid}
+          rowSelection={deleted ? undefined : ROW_SELECTION}
+          selectionColumnDef={SELECTION_COLUMN}
+          onSelectionChanged={onSelectionChanged}
           rowHeight={narrow ? (deleted ? 52 : 78) : 44}
           context={context}
           overlayNoRowsTemplate={deleted ? S.list.noDeleted : S.list.noRows}

@@ -268,3 +268,22 @@ class FavouriteChanged(Answer):
     favourite: bool
     total: int  # the user's favourites after the change
     limit: int
+
+
+# -- bulk actions ------------------------------------------------------------------------
+class BulkItemResult(Answer):
+    """One item of a bulk action: ``done`` (with the record written, except for a delete)
+    or ``refused`` with the code and message its single-item route would answer."""
+
+    assembly_guid: str
+    status: Literal["done", "refused"]
+    code: str | None = None
+    message: str | None = None
+    record: AssemblyView | None = None
+
+
+class BulkDone(Answer):
+    action: str
+    done: int
+    refused: int
+    results: list[BulkItemResult]

@@ -437,6 +437,15 @@ class LibrarySync:
         return existing.assembly_guid
 
     # -- rendering ---------------------------------------------------------------------
+    def placed_item(self, current: CachedAssembly, form: str = "library") -> LibraryItem | None:
+        """``current`` as the files of ``form`` at the path a write gives it (an assembly
+        that came in through sync goes back to its path); None when it cannot be rendered."""
+        rendered = self._engine_item(current, form)
+        if rendered is None:
+            return None
+        path = _synced_path(sync_note(current), form)
+        return rendered if path is None else dataclasses.replace(rendered, path=path)
+
     def render(self, caller: Caller, domain: Domain, form: str, selection: Selection) -> dict[str, Any]:
         """Every assembly of ``domain`` as the files of ``form`` (for ``sync write``)."""
         self._changes.auditor.require(
@@ -447,19 +456,16 @@ class LibrarySync:
         taken: set[str] = set()
         layouts: dict[ManifestLayout, int] = {}
         for current in sorted(self._cache.items(domain), key=lambda c: _written_order(c, form)):
-            rendered = self._engine_item(current, form)
+            rendered = self.placed_item(current, form)
             if rendered is None:
                 left_out.append(
                     {"assembly_guid": current.assembly_guid, "reason": f"not representable as {form}"}
                 )
                 continue
             note = sync_note(current)
-            # An assembly that came in through sync goes back to the path it came from.
-            if note is not None and isinstance(note.get("path"), str) and note.get("form", "library") == form:
-                rendered = dataclasses.replace(rendered, path=note["path"])
-                if "manifest" in note:
-                    layout = ManifestLayout.from_view(note["manifest"])
-                    layouts[layout] = layouts.get(layout, 0) + 1
+            if _synced_path(note, form) is not None and note is not None and "manifest" in note:
+                layout = ManifestLayout.from_view(note["manifest"])
+                layouts[layout] = layouts.get(layout, 0) + 1
             if rendered.path.casefold() in taken or selection.why_not(rendered.path) is not None:
                 reason = (
                     "left out by the selection"
@@ -483,6 +489,13 @@ class LibrarySync:
             chosen = max(layouts, key=lambda k: layouts[k]) if layouts else UPSTREAM
             answer["manifest"] = chosen.view()
         return answer
+
+
+def _synced_path(note: dict[str, Any] | None, form: str) -> str | None:
+    """The path an assembly came in at through sync in ``form``, where a write puts it back."""
+    if note is not None and isinstance(note.get("path"), str) and note.get("form", "library") == form:
+        return str(note["path"])
+    return None
 
 
 def _written_order(current: CachedAssembly, form: str) -> tuple[int, str, str, str]:

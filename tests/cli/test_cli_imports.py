@@ -1,7 +1,7 @@
 """A command imports only what it runs (cli/common.py's LazyGroup): ``sync plan`` reads a
-library folder without loading the engine's document models, web framework or signing keys,
-or httpx (the CLI talks to the engine through http.client), which were most of its start-up. Checked by the modules a fresh interpreter has loaded, not by
-time (the machine is shared)."""
+library folder without loading the engine's document models, web framework, signing keys or
+httpx (the CLI talks to the engine through http.client), which were most of its start-up.
+Checked by the modules a fresh interpreter has loaded, not by time (the machine is shared)."""
 
 from __future__ import annotations
 

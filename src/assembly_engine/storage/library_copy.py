@@ -21,6 +21,7 @@ from typing import Any
 from assembly_engine.config import Settings
 from assembly_engine.domain.clock import utc_now
 from assembly_engine.domain.types import Domain, Integrity
+from assembly_engine.storage.contract.engine_records import UserChange
 from assembly_engine.storage.contract.errors import Conflict
 from assembly_engine.storage.contract.history import DeletionRow, HistoryWrite, RevisionRow
 from assembly_engine.storage.contract.interfaces import AuditStore, DomainStores, EngineStore, PayloadStore
@@ -168,7 +169,7 @@ def copy_library(source: LibraryStores, target: LibraryStores, progress: Callabl
     for user in users:
         target.engine.insert_user(user.username, user.password_hash, user.role, user.created_at)
         if user.disabled:
-            target.engine.update_user(user.username, user.updated_at, disabled=True)
+            target.engine.update_user(user.username, user.updated_at, UserChange(disabled=True))
     entries = source.audit.entries()
     progress(f"copying {len(entries)} audit entr(y/ies)")
     for entry in entries:

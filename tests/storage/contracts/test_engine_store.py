@@ -7,7 +7,9 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
+from assembly_engine.storage.contract.engine_records import UserChange
 from assembly_engine.storage.contract.errors import EngineError, StorageFailed
+from assembly_engine.storage.contract.token_records import NewToken
 from tests.storage.contracts.backends import Backend
 
 NOW = "2026-01-01T00:00:00Z"
@@ -27,11 +29,11 @@ def test_users_are_unique_case_insensitively(backend: Backend) -> None:
 def test_the_last_enabled_admin_cannot_be_demoted_or_disabled(backend: Backend) -> None:
     store = backend.engine_store()
     store.insert_user("admin", "hash", "admin", NOW)
-    assert store.update_user("admin", NOW, role="operator") == "last_admin"
-    assert store.update_user("admin", NOW, disabled=True) == "last_admin"
-    assert store.update_user("nobody", NOW, role="operator") == "not_found"
+    assert store.update_user("admin", NOW, UserChange(role="operator")) == "last_admin"
+    assert store.update_user("admin", NOW, UserChange(disabled=True)) == "last_admin"
+    assert store.update_user("nobody", NOW, UserChange(role="operator")) == "not_found"
     store.insert_user("second", "hash", "admin", NOW)
-    assert store.update_user("admin", NOW, role="operator") == "updated"
+    assert store.update_user("admin", NOW, UserChange(role="operator")) == "updated"
     user = store.get_user("admin")
     assert user is not None and user.role == "operator"
 
@@ -101,7 +103,7 @@ def test_names_fold_ascii_case_only_everywhere(backend: Backend) -> None:
     store.insert_session("s2", "alice", 100.0, 200.0)
     assert [s.username for s in store.list_sessions("aLiCe")] == ["Alice", "Alice"]
     assert store.revoke_user_sessions("ALICE", except_hash="s1") == 1
-    assert store.update_user("alice", NOW, revoke_sessions=True) == "updated"
+    assert store.update_user("alice", NOW, UserChange(revoke_sessions=True)) == "updated"
     assert all(s.revoked for s in store.list_sessions("Alice"))
     store.set_password_hash("ALICE", "rehashed")
     user = store.get_user("alice")
@@ -118,7 +120,9 @@ def test_update_user_changes_the_user_and_its_sessions_together(backend: Backend
         store.set_dev_mode(token, 180.0, "fix", now=110.0)
     later = "2026-01-02T00:00:00Z"
     assert (
-        store.update_user("alice", later, role="operator", revoke_sessions_except="keep", clear_dev_mode=True)
+        store.update_user(
+            "alice", later, UserChange(role="operator", revoke_sessions_except="keep", clear_dev_mode=True)
+        )
         == "updated"
     )
     kept, dropped = store.get_session("keep"), store.get_session("drop")
@@ -133,7 +137,7 @@ def test_a_disabled_user_gets_no_session(backend: Backend) -> None:
     store = backend.engine_store()
     store.insert_user("admin", "hash", "admin", NOW)
     store.insert_user("alice", "hash", "operator", NOW)
-    assert store.update_user("alice", NOW, disabled=True) == "updated"
+    assert store.update_user("alice", NOW, UserChange(disabled=True)) == "updated"
     assert store.insert_session("t", "alice", 100.0, 200.0) is None
 
 
@@ -160,7 +164,7 @@ def test_two_nodes_cannot_both_demote_the_last_two_admins(backend: Backend) -> N
     nodes = [backend.engine_store() for _ in range(2)]
     nodes[0].insert_user("a0", "hash", "admin", NOW)
     nodes[0].insert_user("a1", "hash", "admin", NOW)
-    results = race(2, lambda i: nodes[i].update_user(f"a{i}", NOW, role="operator"))
+    results = race(2, lambda i: nodes[i].update_user(f"a{i}", NOW, UserChange(role="operator")))
     assert sorted(results) == ["last_admin", "updated"]
     assert len([u for u in nodes[0].list_users() if u.role == "admin"]) == 1
 
@@ -175,15 +179,33 @@ def test_api_tokens_are_found_by_hash_and_judged_against_their_owner(backend: Ba
     store = backend.engine_store()
     store.insert_user("alice", "hash", "admin", NOW)
     store.insert_user("bob", "hash", "operator", NOW)
-    made = store.insert_token("tok_1", "hash-1", "ALICE", "runner", ["assemblies:read"], 100.0, 200.0)
+    made = store.insert_token(
+        NewToken("tok_1", "hash-1", "ALICE", "runner", ("assemblies:read",), 100.0, 200.0)
+    )
     assert made is not None
     assert (made.id, made.username, made.name) == ("tok_1", "alice", "runner")
     assert made.scopes == ("assemblies:read",)
     assert (made.created_role, made.role) == ("admin", "admin")
     assert not made.user_disabled and not made.revoked
     assert made.last_used is None and (made.created_at, made.expires_at) == (100.0, 200.0)
-    assert store.insert_token("tok_x", "hash-x", "nobody", "n", ["metrics:read"], 100.0, 200.0) is None
-    store.insert_token("tok_2", "hash-2", "bob", "ci", ["assemblies:read", "assemblies:write"], 101.0, 300.0)
+    assert (
+        store.insert_token(NewToken("tok_x", "hash-x", "nobody", "n", ("metrics:read",), 100.0, 200.0))
+        is None
+    )
+    store.insert_token(
+        NewToken(
+            "tok_2",
+            "hash-2",
+            "bob",
+            "ci",
+            (
+                "assemblies:read",
+                "assemblies:write",
+            ),
+            101.0,
+            300.0,
+        )
+    )
     found = store.get_token_by_hash("hash-2")
     assert found is not None and found.id == "tok_2"
     assert found.scopes == ("assemblies:read", "assemblies:write")
@@ -192,19 +214,22 @@ def test_api_tokens_are_found_by_hash_and_judged_against_their_owner(backend: Ba
     assert [t.id for t in store.list_tokens("Bob")] == ["tok_2"]
     # The owner's current role and state come with the row; the role at creation stays.
     store.insert_user("carol", "hash", "admin", NOW)
-    assert store.update_user("alice", NOW, role="operator") == "updated"
+    assert store.update_user("alice", NOW, UserChange(role="operator")) == "updated"
     demoted = store.get_token("tok_1")
     assert demoted is not None and (demoted.created_role, demoted.role) == ("admin", "operator")
-    store.update_user("bob", NOW, disabled=True)
+    store.update_user("bob", NOW, UserChange(disabled=True))
     disabled = store.get_token_by_hash("hash-2")
     assert disabled is not None and disabled.user_disabled
-    assert store.insert_token("tok_3", "hash-3", "bob", "late", ["assemblies:read"], 100.0, 200.0) is None
+    assert (
+        store.insert_token(NewToken("tok_3", "hash-3", "bob", "late", ("assemblies:read",), 100.0, 200.0))
+        is None
+    )
 
 
 def test_api_tokens_are_revoked_once_touched_forward_and_go_with_their_user(backend: Backend) -> None:
     store = backend.engine_store()
     store.insert_user("alice", "hash", "operator", NOW)
-    store.insert_token("tok_1", "hash-1", "alice", "runner", ["assemblies:read"], 100.0, 200.0)
+    store.insert_token(NewToken("tok_1", "hash-1", "alice", "runner", ("assemblies:read",), 100.0, 200.0))
     store.touch_token("tok_1", 150.0)
     store.touch_token("tok_1", 120.0)  # an older use never moves it back
     seen = store.get_token("tok_1")

@@ -11,6 +11,7 @@ from typing import TypeVar
 import pytest
 from psycopg_pool import ConnectionPool
 
+from assembly_engine.storage.contract.engine_records import UserChange
 from assembly_engine.storage.contract.errors import EngineError
 from assembly_engine.storage.postgresql.engine_store import PostgresEngineStore
 from assembly_engine.storage.postgresql.migrations import MIGRATIONS
@@ -79,7 +80,7 @@ def test_dev_mode_set_through_one_node_is_seen_and_ended_through_another(
     [
         lambda store: store.insert_user("nul\x00name", "h", "admin", NOW),
         lambda store: store.get_user("nul\x00name"),
-        lambda store: store.update_user("alice", NOW, password_hash="h\x00"),
+        lambda store: store.update_user("alice", NOW, UserChange(password_hash="h\x00")),
         lambda store: store.set_dev_mode("t", 150.0, "reason\x00", now=110.0),
         lambda store: store.secret("nul\x00"),
     ],

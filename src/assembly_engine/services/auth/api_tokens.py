@@ -36,7 +36,7 @@ from assembly_engine.services.errors import (
     Unauthorized,
 )
 from assembly_engine.storage.contract.interfaces import EngineStore
-from assembly_engine.storage.contract.token_records import TokenRow
+from assembly_engine.storage.contract.token_records import NewToken, TokenRow
 
 SCOPES = ("assemblies:read", "assemblies:write", "metrics:read")
 TOKEN_PREFIX = "aet_"
@@ -218,8 +218,9 @@ class TokenService:
         raw = TOKEN_PREFIX + secrets.token_urlsafe(32)  # 256 bits
         token_id = "tok_" + secrets.token_hex(8)
         now = self._clock()
+        expires = now + expires_in_days * 86400.0
         row = self._store.insert_token(
-            token_id, hash_token(raw), username, name, wanted, now, now + expires_in_days * 86400.0
+            NewToken(token_id, hash_token(raw), username, name, tuple(wanted), now, expires)
         )
         if row is None:
             self._auditor.record(

@@ -22,7 +22,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from assembly_engine.domain.clock import utc_iso
 from assembly_engine.domain.types import Role
 from assembly_engine.services.errors import Conflict, EngineError, NotFound, TooManyRequests, Unauthorized
-from assembly_engine.storage.contract.engine_records import UpdateResult, UserRow
+from assembly_engine.storage.contract.engine_records import UpdateResult, UserChange, UserRow
 from assembly_engine.storage.contract.interfaces import EngineStore
 
 USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
@@ -243,8 +243,7 @@ class UserService:
             self._store.update_user(
                 username,
                 self._now(),
-                role=checked_role.value,
-                clear_dev_mode=checked_role is not Role.ADMIN,
+                UserChange(role=checked_role.value, clear_dev_mode=checked_role is not Role.ADMIN),
             ),
         )
         return self._require(username)
@@ -254,7 +253,7 @@ class UserService:
         self._check(
             username,
             self._store.update_user(
-                username, self._now(), disabled=bool(disabled), revoke_sessions=bool(disabled)
+                username, self._now(), UserChange(disabled=bool(disabled), revoke_sessions=bool(disabled))
             ),
         )
         return self._require(username)
@@ -269,9 +268,11 @@ class UserService:
             self._store.update_user(
                 username,
                 self._now(),
-                password_hash=password_hash,
-                revoke_sessions=keep_token_hash is None,
-                revoke_sessions_except=keep_token_hash,
+                UserChange(
+                    password_hash=password_hash,
+                    revoke_sessions=keep_token_hash is None,
+                    revoke_sessions_except=keep_token_hash,
+                ),
             ),
         )
         return self._require(username)
@@ -283,7 +284,7 @@ class UserService:
             return False
         if user.role is Role.ADMIN and not user.disabled:
             # Reuse the guard of update_user: disabling first fails if this is the last admin.
-            self._check(username, self._store.update_user(username, self._now(), disabled=True))
+            self._check(username, self._store.update_user(username, self._now(), UserChange(disabled=True)))
         return self._store.delete_user(username)
 
     def ensure_bootstrap_admin(self, password: str | None) -> str | None:

@@ -81,14 +81,31 @@ class UserState:
     disabled: bool
 
 
+@dataclass(frozen=True)
+class UserChange:
+    """What one ``update_user`` changes, in one transaction (None: left as it is)."""
+
+    role: str | None = None
+    disabled: bool | None = None
+    password_hash: str | None = None
+    revoke_sessions: bool = False  # end every session of the user
+    revoke_sessions_except: str | None = None  # end every session but this one (by hash)
+    clear_dev_mode: bool = False  # end Dev Mode on every session of the user
+
+    @property
+    def ends_sessions(self) -> bool:
+        return self.revoke_sessions or self.revoke_sessions_except is not None
+
+
 def changed_user(
-    current: UserState, role: str | None, disabled: bool | None, other_enabled_admins: Callable[[], int]
+    current: UserState, change: UserChange, other_enabled_admins: Callable[[], int]
 ) -> UserState | None:
-    """The user as ``role``/``disabled`` change it (None: unchanged), or None when the change
-    would demote or disable the last enabled admin and lock everyone out of user management.
-    Every engine store decides by this one rule, inside its own transaction."""
+    """The user as ``change`` leaves them, or None when the change would demote or disable
+    the last enabled admin and lock everyone out of user management. Every engine store
+    decides by this one rule, inside its own transaction."""
     new = UserState(
-        current.role if role is None else role, current.disabled if disabled is None else disabled
+        current.role if change.role is None else change.role,
+        current.disabled if change.disabled is None else change.disabled,
     )
     was_enabled_admin = current.role == "admin" and not current.disabled
     if was_enabled_admin and (new.role != "admin" or new.disabled) and other_enabled_admins() == 0:

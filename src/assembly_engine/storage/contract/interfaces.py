@@ -24,7 +24,7 @@ from assembly_engine.storage.contract.models import AssemblyRecord, PayloadConte
 
 if TYPE_CHECKING:  # the value types below are dataclasses of the modules that define them
     from assembly_engine.storage.contract.check_results import StoredCheck
-    from assembly_engine.storage.contract.engine_records import SessionRow, UpdateResult, UserRow
+    from assembly_engine.storage.contract.engine_records import SessionRow, UpdateResult, UserChange, UserRow
     from assembly_engine.storage.contract.history import (
         HistoryWrite,
         RevisionRef,
@@ -42,7 +42,7 @@ if TYPE_CHECKING:  # the value types below are dataclasses of the modules that d
     )
     from assembly_engine.storage.contract.search_terms import SearchTerms
     from assembly_engine.storage.contract.throttle import Begun, Lockout, Refusal
-    from assembly_engine.storage.contract.token_records import TokenRow
+    from assembly_engine.storage.contract.token_records import NewToken, TokenRow
 
 
 class DomainStore(Protocol):
@@ -183,18 +183,7 @@ class EngineStore(Protocol):
     def get_user(self, username: str) -> UserRow | None: ...
     def list_users(self) -> list[UserRow]: ...
     def count_users(self) -> int: ...
-    def update_user(
-        self,
-        username: str,
-        now: str,
-        *,
-        role: str | None = None,
-        disabled: bool | None = None,
-        password_hash: str | None = None,
-        revoke_sessions_except: str | None = None,
-        revoke_sessions: bool = False,
-        clear_dev_mode: bool = False,
-    ) -> UpdateResult: ...
+    def update_user(self, username: str, now: str, change: UserChange) -> UpdateResult: ...
     def set_password_hash(self, username: str, password_hash: str) -> None: ...
     def delete_user(self, username: str) -> bool: ...
     def insert_session(
@@ -211,16 +200,7 @@ class EngineStore(Protocol):
     def secret(self, name: str, size: int = 32) -> bytes: ...
     # API tokens: stored by hash with the owner's role at creation; rows join the owner's
     # current role and disabled flag, so the service judges a token at every use.
-    def insert_token(
-        self,
-        token_id: str,
-        token_hash: str,
-        username: str,
-        name: str,
-        scopes: Sequence[str],
-        created_at: float,
-        expires_at: float,
-    ) -> TokenRow | None: ...
+    def insert_token(self, token: NewToken) -> TokenRow | None: ...
     def get_token_by_hash(self, token_hash: str) -> TokenRow | None: ...
     def get_token(self, token_id: str) -> TokenRow | None: ...
     def list_tokens(self, username: str | None = None) -> list[TokenRow]: ...

@@ -26,6 +26,40 @@ class TokenRow:
     revoked: bool
 
 
+@dataclass(frozen=True)
+class NewToken:
+    """A token to store: the service made its id and hash; the store adds the owner's role."""
+
+    id: str
+    token_hash: str
+    username: str
+    name: str
+    scopes: tuple[str, ...]
+    created_at: float
+    expires_at: float
+
+    def insert_values(self, owner: str, owner_role: str) -> tuple[object, ...]:
+        """The values of ``TOKEN_INSERT`` for the owner as the store found them."""
+        scopes = " ".join(self.scopes)
+        return (
+            self.id,
+            self.token_hash,
+            owner,
+            self.name,
+            scopes,
+            owner_role,
+            self.created_at,
+            self.expires_at,
+        )
+
+
+# Both backends' INSERT (placeholders in the store's own style); last_used and revoked start empty.
+TOKEN_INSERT = (
+    "INSERT INTO api_tokens (id, token_hash, username, name, scopes, created_role, "
+    "created_at, expires_at, last_used, revoked) VALUES ({p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, NULL, {no})"
+)
+
+
 TOKEN_SELECT = """
     SELECT t.id, t.username, t.name, t.scopes, t.created_role, u.role, u.disabled,
            t.created_at, t.expires_at, t.last_used, t.revoked

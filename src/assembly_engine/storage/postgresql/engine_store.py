@@ -23,6 +23,7 @@ from assembly_engine.storage.contract.engine_records import (
     USER_COLUMNS,
     SessionRow,
     UpdateResult,
+    UserChange,
     UserRow,
     UserState,
     changed_user,
@@ -92,18 +93,7 @@ class PostgresEngineStore(PostgresTokenTable):
             row = conn.execute("SELECT count(*) FROM users").fetchone()
         return int(row[0]) if row else 0
 
-    def update_user(
-        self,
-        username: str,
-        now: str,
-        *,
-        role: str | None = None,
-        disabled: bool | None = None,
-        password_hash: str | None = None,
-        revoke_sessions_except: str | None = None,
-        revoke_sessions: bool = False,
-        clear_dev_mode: bool = False,
-    ) -> UpdateResult:
+    def update_user(self, username: str, now: str, change: UserChange) -> UpdateResult:
         """Change a user and, in the same transaction, end or downgrade their sessions.
 
         Refuses (``"last_admin"``) to demote or disable the last enabled admin; the table
@@ -126,17 +116,17 @@ class PostgresEngineStore(PostgresTokenTable):
                 ).fetchone()
                 return int(found[0]) if found else 0
 
-            new = changed_user(UserState(old_role, bool(old_disabled)), role, disabled, other_enabled_admins)
+            new = changed_user(UserState(old_role, bool(old_disabled)), change, other_enabled_admins)
             if new is None:
                 return "last_admin"
             conn.execute(
                 "UPDATE users SET role = %s, disabled = %s, "
                 "password_hash = COALESCE(%s, password_hash), updated_at = %s WHERE username = %s",
-                (new.role, new.disabled, password_hash, now, name),
+                (new.role, new.disabled, change.password_hash, now, name),
             )
-            if revoke_sessions or revoke_sessions_except is not None:
-                self._revoke_user_sessions(conn, name, revoke_sessions_except)
-            if clear_dev_mode:
+            if change.ends_sessions:
+                self._revoke_user_sessions(conn, name, change.revoke_sessions_except)
+            if change.clear_dev_mode:
                 conn.execute(
                     "UPDATE sessions SET dev_mode_until = NULL, dev_mode_reason = NULL WHERE username = %s",
                     (name,),

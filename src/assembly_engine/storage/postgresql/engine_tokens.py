@@ -6,44 +6,36 @@ revoke a token, or disable its owner, at any time.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from psycopg_pool import ConnectionPool
 
-from assembly_engine.storage.contract.token_records import TOKEN_SELECT, TokenRow, token_row
+from assembly_engine.storage.contract.token_records import (
+    TOKEN_INSERT,
+    TOKEN_SELECT,
+    NewToken,
+    TokenRow,
+    token_row,
+)
 from assembly_engine.storage.postgresql.errors import translated
 
+_INSERT = TOKEN_INSERT.format(p="%s", no="FALSE")
 _SAME_NAME = 'lower(username COLLATE "C") = lower(%s COLLATE "C")'
 
 
 class PostgresTokenTable:
     _pool: ConnectionPool
 
-    def insert_token(
-        self,
-        token_id: str,
-        token_hash: str,
-        username: str,
-        name: str,
-        scopes: Sequence[str],
-        created_at: float,
-        expires_at: float,
-    ) -> TokenRow | None:
+    def insert_token(self, token: NewToken) -> TokenRow | None:
         """Store a token of an existing, enabled user; None otherwise."""
         with translated("creating an API token"), self._pool.connection() as conn, conn.transaction():
             # FOR SHARE: the user cannot be deleted, disabled or demoted before the token exists.
             user = conn.execute(
-                f"SELECT username, role FROM users WHERE {_SAME_NAME} AND NOT disabled FOR SHARE", (username,)
+                f"SELECT username, role FROM users WHERE {_SAME_NAME} AND NOT disabled FOR SHARE",
+                (token.username,),
             ).fetchone()
             if user is None:
                 return None
-            conn.execute(
-                "INSERT INTO api_tokens (id, token_hash, username, name, scopes, created_role, "
-                "created_at, expires_at, last_used, revoked) "
-                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, NULL, FALSE)",
-                (token_id, token_hash, user[0], name, " ".join(scopes), user[1], created_at, expires_at),
-            )
-            row = conn.execute(TOKEN_SELECT + " WHERE t.id = %s", (token_id,)).fetchone()
+            conn.execute(_INSERT, token.insert_values(user[0], user[1]))
+            row = conn.execute(TOKEN_SELECT + " WHERE t.id = %s", (token.id,)).fetchone()
         return None if row is None else token_row(row)
 
     def get_token_by_hash(self, token_hash: str) -> TokenRow | None:

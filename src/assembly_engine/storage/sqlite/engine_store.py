@@ -25,6 +25,7 @@ from assembly_engine.storage.contract.engine_records import (
     USER_COLUMNS,
     SessionRow,
     UpdateResult,
+    UserChange,
     UserRow,
     UserState,
     changed_user,
@@ -246,18 +247,7 @@ class SqliteEngineStore(SqliteTokenTable):
         with self._read() as conn:
             return int(conn.execute("SELECT COUNT(*) FROM users").fetchone()[0])
 
-    def update_user(
-        self,
-        username: str,
-        now: str,
-        *,
-        role: str | None = None,
-        disabled: bool | None = None,
-        password_hash: str | None = None,
-        revoke_sessions_except: str | None = None,
-        revoke_sessions: bool = False,
-        clear_dev_mode: bool = False,
-    ) -> UpdateResult:
+    def update_user(self, username: str, now: str, change: UserChange) -> UpdateResult:
         """Change a user and, in the same transaction, end or downgrade their sessions.
 
         Refuses (``"last_admin"``) to demote or disable the last enabled admin, which would
@@ -271,8 +261,7 @@ class SqliteEngineStore(SqliteTokenTable):
                 return "not_found"
             new = changed_user(
                 UserState(current[0], bool(current[1])),
-                role,
-                disabled,
+                change,
                 lambda: int(
                     conn.execute(
                         "SELECT COUNT(*) FROM users WHERE role = 'admin' AND disabled = 0 AND username <> ?",
@@ -285,11 +274,11 @@ class SqliteEngineStore(SqliteTokenTable):
             conn.execute(
                 "UPDATE users SET role = ?, disabled = ?, "
                 "password_hash = COALESCE(?, password_hash), updated_at = ? WHERE username = ?",
-                (new.role, int(new.disabled), password_hash, now, username),
+                (new.role, int(new.disabled), change.password_hash, now, username),
             )
-            if revoke_sessions or revoke_sessions_except is not None:
-                self._revoke_user_sessions(conn, username, revoke_sessions_except)
-            if clear_dev_mode:
+            if change.ends_sessions:
+                self._revoke_user_sessions(conn, username, change.revoke_sessions_except)
+            if change.clear_dev_mode:
                 conn.execute(
                     "UPDATE sessions SET dev_mode_until = NULL, dev_mode_reason = NULL WHERE username = ?",
                     (username,),

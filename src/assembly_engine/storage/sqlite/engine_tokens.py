@@ -11,7 +11,15 @@ from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from typing import Any
 
-from assembly_engine.storage.contract.token_records import TOKEN_SELECT, TokenRow, token_row
+from assembly_engine.storage.contract.token_records import (
+    TOKEN_INSERT,
+    TOKEN_SELECT,
+    NewToken,
+    TokenRow,
+    token_row,
+)
+
+_INSERT = TOKEN_INSERT.format(p="?", no="0")
 
 # engine.db schema version 2 (engine_store._MIGRATIONS).
 SQLITE_MIGRATION: tuple[str, ...] = (
@@ -43,29 +51,16 @@ class SqliteTokenTable:
     def _read(self) -> AbstractContextManager[sqlite3.Connection]:
         raise NotImplementedError
 
-    def insert_token(
-        self,
-        token_id: str,
-        token_hash: str,
-        username: str,
-        name: str,
-        scopes: Sequence[str],
-        created_at: float,
-        expires_at: float,
-    ) -> TokenRow | None:
+    def insert_token(self, token: NewToken) -> TokenRow | None:
         """Store a token of an existing, enabled user; None otherwise."""
         with self._write() as conn:
             user = conn.execute(
-                "SELECT username, role FROM users WHERE username = ? AND disabled = 0", (username,)
+                "SELECT username, role FROM users WHERE username = ? AND disabled = 0", (token.username,)
             ).fetchone()
             if user is None:
                 return None
-            conn.execute(
-                "INSERT INTO api_tokens (id, token_hash, username, name, scopes, created_role, "
-                "created_at, expires_at, last_used, revoked) VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, 0)",
-                (token_id, token_hash, user[0], name, " ".join(scopes), user[1], created_at, expires_at),
-            )
-            row = conn.execute(TOKEN_SELECT + " WHERE t.id = ?", (token_id,)).fetchone()
+            conn.execute(_INSERT, token.insert_values(user[0], user[1]))
+            row = conn.execute(TOKEN_SELECT + " WHERE t.id = ?", (token.id,)).fetchone()
         return token_row(row)
 
     def get_token_by_hash(self, token_hash: str) -> TokenRow | None:

@@ -1,6 +1,8 @@
 """The library-folder layout (Docs/library-as-code.md): a domain as a tree of plain files.
 
-Pure mapping, no I/O: the CLI reads and writes the files, this module says what they mean.
+Pure mapping, no I/O: the CLI reads and writes the files, this module says what they mean
+(its file names, selection and skip reasons are ``library_paths.py``, which the CLI imports
+without the document models this module needs).
 
 * One assembly = one file at its path, bytes exactly as stored: scripts and playbooks are
   the script file itself, workflows ``<name>.workflow.json``. The folder is the category.

@@ -23,9 +23,11 @@ from assembly_engine.config import Settings
 from assembly_engine.domain.types import Domain, PayloadType
 from assembly_engine.storage.cache.entry import row_json
 from assembly_engine.storage.contract.models import COLUMNS, AssemblyRecord
+from assembly_engine.storage.contract.shared_metadata import split_row
 from assembly_engine.storage.runtime import StorageRuntime
 from assembly_engine.storage.sqlite.backend import connection_options
 from assembly_engine.storage.sqlite.databases import (
+    INSERT_METADATA,
     INSERT_REVISION,
     connect,
     create_history_schema,
@@ -98,21 +100,27 @@ def raw_insert(folder: Path, batch: list[AssemblyRecord]) -> float:
         create_schema(conn)
         create_history_schema(conn)
         rows = [record.to_row() for record in batch]
+        # Stored as the engine stores them (domain schema 3): large metadata goes once into
+        # revision_metadata, the revision row names it by its hash.
+        splits = [split_row(row_json(row)) for row in rows]
         revisions = [
             (
                 record.assembly_guid,
                 record.revision,
                 "create",
-                row_json(row),
+                split.row_json,
                 record.payload.payload_guid,
                 record.updated_at,
+                split.metadata_hash,
             )
-            for record, row in zip(batch, rows, strict=True)
+            for record, split in zip(batch, splits, strict=True)
         ]
+        metadata = [(s.metadata_hash, s.metadata_json) for s in splits if s.metadata_hash is not None]
         sql = f"INSERT INTO assemblies ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
         began = time.perf_counter()
         conn.execute("BEGIN IMMEDIATE")
         conn.executemany(sql, rows)
+        conn.executemany(INSERT_METADATA, metadata)
         conn.executemany(INSERT_REVISION, revisions)
         conn.execute("COMMIT")
         elapsed = time.perf_counter() - began

@@ -36,6 +36,7 @@ from .common import (
     Result,
     alternate,
     cpu_seconds,
+    cpu_times,
     load_average,
     load_test,
     main_engine,
@@ -123,11 +124,12 @@ def run(ctx: Context) -> list[Result]:
                 committed, elapsed = journal_rate(folder / f"j{time.monotonic_ns()}", 1, seconds)
                 return LoadResult(committed, 0, elapsed, 0.0, 0.0, "threads")
 
-            engine_cpu = [0.0, 0.0]  # the whole process, its event loop (main thread)
+            engine_cpu = [0.0, 0.0, 0.0]  # the whole process, its event loop (main thread), system
 
             def writes(seconds: float) -> LoadResult:
                 # The engine's CPU (every thread, /proc) over its load runs alone.
                 began, loop_began = cpu_seconds(engine.pid), cpu_seconds(engine.pid, engine.pid)
+                system_began = cpu_times(engine.pid)[1]
                 result = load_test(
                     ctx,
                     engine.url + "/api/assemblies",
@@ -139,6 +141,7 @@ def run(ctx: Context) -> list[Result]:
                 )
                 engine_cpu[0] += cpu_seconds(engine.pid) - began
                 engine_cpu[1] += cpu_seconds(engine.pid, engine.pid) - loop_began
+                engine_cpu[2] += cpu_times(engine.pid)[1] - system_began
                 return result
 
             loads = [load_average()]
@@ -151,6 +154,7 @@ def run(ctx: Context) -> list[Result]:
         raise RuntimeError(f"{mine.requests} writes acknowledged but only {stored} are in the engine")
     cpu_ms = 1000 * engine_cpu[0] / mine.requests if mine.requests else 0.0
     loop_ms = 1000 * engine_cpu[1] / mine.requests if mine.requests else 0.0
+    system_ms = 1000 * engine_cpu[2] / mine.requests if mine.requests else 0.0
     base_rate = base.rate
     ratio = mine.rate / base_rate if base_rate > 0 else 0.0
     return [
@@ -170,7 +174,8 @@ def run(ctx: Context) -> list[Result]:
                 f"acknowledged, {stored:,} stored (in flight at the end count as stored); "
                 f"errors {mine.errors}; {mine.tool}",
                 f"engine CPU per acknowledged write {cpu_ms:.2f} ms (/proc, user + system, every "
-                f"thread, over the engine's load runs; {loop_ms:.2f} ms of it on the event loop); "
+                f"thread, over the engine's load runs; {loop_ms:.2f} ms of it on the event loop, "
+                f"{system_ms:.2f} ms of it system time); "
                 f"load average {loads[0]} -> {loads[1]}",
                 f"journal with {ctx.connections} threads grouping commits: "
                 f"{grouped / grouped_elapsed:,.0f}/s (group commit ceiling on this disk)",

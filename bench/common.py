@@ -111,6 +111,15 @@ def rss_bytes(pid: int) -> int:
     raise RuntimeError(f"no VmRSS for pid {pid}")
 
 
+def cpu_times(pid: int) -> tuple[float, float]:
+    """(user, system) CPU seconds a process has used so far, all its threads (Linux /proc):
+    system time is mostly the kernel's share of fsyncs, renames and sockets."""
+    with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
+        fields = handle.read().rsplit(")", 1)[1].split()
+    tick = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / tick, int(fields[12]) / tick
+
+
 def cpu_seconds(pid: int, thread: int | None = None) -> float:
     """User + system CPU time a process has used so far (all its threads; Linux /proc),
     or one thread's (``thread``: its id; the main thread's is the pid)."""

@@ -37,7 +37,7 @@ from bench.dataset import Home, build_home, make_specs  # noqa: E402
 
 RATE = 200
 DEFAULT_ROOTS = {
-    "boot": "StorageRuntime._open_locked",
+    "boot": "StorageRuntime.open",
     "list": "list_assemblies",
     "search": "list_assemblies",
     "304": "list_assemblies",
@@ -142,6 +142,9 @@ def main() -> None:
         help="sample every thread, waiting or not (default for boot and writes; "
         "list runs sample the GIL holder)",
     )
+    parser.add_argument(
+        "--gil", action="store_true", help="sample the GIL holder only (where CPU goes), writes too"
+    )
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--py-spy")
     parser.add_argument("--out", type=Path, help="keep the raw py-spy samples here")
@@ -193,7 +196,7 @@ def main() -> None:
                     first = httpx.get(engine.url + target, headers=headers, timeout=120)
                     if args.what == "304":
                         headers["If-None-Match"] = first.headers["etag"]
-                mode = "idle" if args.idle or args.what == "writes" else "gil"
+                mode = "idle" if args.idle or (args.what == "writes" and not args.gil) else "gil"
                 spy = attach(py_spy, engine.pid, raw, mode)
                 result = load_test(ctx, engine.url + target, method=method, headers=headers, body=body)
                 detach(spy)

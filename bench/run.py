@@ -24,9 +24,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import (  # noqa: E402 - needs the path above when run as a script
+    bench_browser,
     bench_check_writes,
     bench_checks,
     bench_cluster,
+    bench_cluster_search,
     bench_flush,
     bench_hydration,
     bench_import,
@@ -43,12 +45,13 @@ from bench.dataset import build_home, make_specs  # noqa: E402
 from bench.report import machine_line, notes, table, write_docs  # noqa: E402
 
 # In this order: hydration boots the main home while nothing else holds it; memory reuses
-# its measurements; list and writes share one engine on it, which is stopped before the
+# its measurements; list, ui and writes share one engine on it, which is stopped before the
 # benchmarks that build homes of their own.
 BENCHMARKS: dict[str, Callable[[Context], list[Result]]] = {
     "hydration": bench_hydration.run,
     "memory": bench_memory.run,
     "list": bench_list.run,
+    "ui": bench_browser.run,
     "writes": bench_writes.run,
     "flush": bench_flush.run,
     "legacy": bench_legacy.run,
@@ -59,9 +62,10 @@ BENCHMARKS: dict[str, Callable[[Context], list[Result]]] = {
     "check-writes": bench_check_writes.run,
     "sync": bench_sync.run,
     "search": bench_search.run,
+    "cluster-search": bench_cluster_search.run,
 }
-NEEDS_MAIN_HOME = {"hydration", "memory", "list", "writes"}
-USES_SHARED_ENGINE = {"list", "writes"}
+NEEDS_MAIN_HOME = {"hydration", "memory", "list", "ui", "writes"}
+USES_SHARED_ENGINE = {"list", "ui", "writes"}
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from logging.handlers import RotatingFileHandler
@@ -46,6 +47,28 @@ def _formatter(log_format: str) -> logging.Formatter:
     return logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
+class QuietFileHandler(RotatingFileHandler):
+    """The log file; lines the disk refuses (full) are reported once on stderr per streak,
+    not as a traceback each: a read-only engine on a full disk goes on logging to the console."""
+
+    _refusing = False  # the last line failed
+    _failed = False  # the line being written failed
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self._failed = False  # emit runs under the handler's lock: one line at a time
+        super().emit(record)
+        self._refusing = self._failed
+
+    def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 - logging's name
+        if not self._refusing and not self._failed:
+            print(
+                f"engine.log: a line could not be written ({sys.exc_info()[1]}); lines are lost "
+                "until the disk has room",
+                file=sys.stderr,
+            )
+        self._failed = True
+
+
 def configure_logging(
     logs_dir: Path,
     level: str = "INFO",
@@ -65,7 +88,7 @@ def configure_logging(
             logger.removeHandler(handler)
             handler.close()
     formatter = _formatter(log_format)
-    file_handler = RotatingFileHandler(
+    file_handler = QuietFileHandler(
         path, maxBytes=max(0, max_bytes), backupCount=max(0, backups), encoding="utf-8"
     )
     file_handler.setFormatter(formatter)

@@ -15,7 +15,9 @@ reproducible; shrinking is off because each failure is reported with its request
 
 What the run leaves out, and why:
 
-- ``POST /api/auth/logout`` would revoke the very token the run is using.
+- ``POST /api/auth/logout`` would revoke the very token the run is using, and so would
+  ``DELETE /api/auth/sessions/{session_id}``; ``POST /api/auth/end-other-sessions`` would
+  end the sessions of the run's other callers of the same user (test_account.py covers both).
 - ``PATCH /api/users/{username}`` is kept, but its ``username`` is pinned to a sacrificial
   account, so the admin run can never disable, demote or re-password itself or the operator.
 """
@@ -55,7 +57,12 @@ BASE_URL = "http://testserver"
 MAX_EXAMPLES = 25
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 SEED_FILE = "notes.txt"
-EXCLUDED = {("POST", "/api/auth/logout"), ("POST", "/api/admin/backup")}
+EXCLUDED = {
+    ("POST", "/api/auth/logout"),
+    ("DELETE", "/api/auth/sessions/{session_id}"),
+    ("POST", "/api/auth/end-other-sessions"),
+    ("POST", "/api/admin/backup"),
+}
 
 
 @dataclass

@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from assembly_engine.api.app import create_app
 from assembly_engine.config import Settings
 from tests.api.support import BACKENDS, settings_on
-from tests.support import CORPUS, temp_settings
+from tests.support import CORPUS, temp_settings, wait_until
 
 
 @pytest.fixture
@@ -273,3 +273,22 @@ def test_a_batch_of_refused_documents_writes_one_audit_entry(
     assert (entry["action"], entry["outcome"]) == ("assembly.import", "failed")
     assert entry["detail"].startswith("2000 of 2000 document(s) of a batch refused: document 0: ")
     assert entry["detail"].endswith("and 1997 more")
+
+
+def test_a_batchs_scripts_are_checked_once_it_is_done(
+    engine: tuple[TestClient, dict[str, str], Settings],
+) -> None:
+    """The batch holds its documents' checks (services/checks/held.py) and they run after
+    it: every imported script ends up checked, with the checker's finding."""
+    http, headers, _ = engine
+    documents = [script(f"checked {i}", f"echo $1 {i}\n") for i in range(3)]
+    answer = http.post("/api/assemblies/import/batch", headers=headers, json={"documents": documents})
+    assert answer.status_code == 200 and answer.json()["imported"] == 3, answer.text
+    for result in answer.json()["results"]:
+
+        def checked(guid: str = result["assembly_guid"]) -> Any:
+            view = http.get(f"/api/assemblies/{guid}", headers=headers).json()
+            return view["checks"] if view["checks"]["status"] == "checked" else None
+
+        found = wait_until(checked, "the imported script's check", timeout=120)
+        assert "SC2086" in [d["code"] for d in found["diagnostics"]]

@@ -63,6 +63,7 @@ def test_facets_follow_the_search_and_leave_out_their_own_filter(
         "domain": {"official": 0, "community": 0, "user": 4},
         "kind": {"script": 2, "workflow": 1, "ansible": 1},
         "category": {"": 1, "diagnostics": 1, "maintenance": 2},
+        "tags": {},
         "total": 4,
     }
     searched = http.get("/api/assemblies/facets?q=disk", headers=headers).json()
@@ -87,3 +88,40 @@ def test_facets_refuse_bad_filters_and_anonymous_callers(
     assert response.status_code == 422 and "kind" in response.text
     assert http.get("/api/assemblies/facets?q=" + "x" * 201, headers=headers).status_code == 422
     assert http.get("/api/assemblies/facets").status_code == 401
+
+
+def test_tags_filter_and_count_and_folders_nest(client: tuple[TestClient, dict[str, str]]) -> None:
+    http, headers = client
+    for name, category, tags in (
+        ("Disk cleanup", "Windows/Maintenance", ["disk", "weekly"]),
+        ("Disk report", "Windows", ["disk"]),
+        ("Log rotate", "Windows Server", ["weekly"]),
+    ):
+        body = {
+            "display_name": name,
+            "assembly_kind": "script",
+            "assembly_type": "powershell",
+            "category": category,
+            "tags": tags,
+            "payload": {"script": "x"},
+        }
+        assert http.post("/api/assemblies", headers=headers, json=body).status_code == 201
+    tagged = http.get("/api/assemblies?tag=disk", headers=headers).json()
+    assert [i["display_name"] for i in tagged["items"]] == ["Disk cleanup", "Disk report"]
+    assert http.get("/api/assemblies?tag=dis", headers=headers).json()["total"] == 0  # exact
+    # A folder holds its own category and everything below it, not a sibling sharing a prefix.
+    folder = http.get("/api/assemblies?folder=Windows", headers=headers).json()
+    assert [i["display_name"] for i in folder["items"]] == ["Disk cleanup", "Disk report"]
+    deeper = http.get("/api/assemblies?folder=Windows/Maintenance&tag=weekly", headers=headers).json()
+    assert [i["display_name"] for i in deeper["items"]] == ["Disk cleanup"]
+    facets = http.get("/api/assemblies/facets", headers=headers).json()
+    assert facets["tags"] == {"disk": 2, "weekly": 2}
+    # The tag facet leaves out its own filter and follows the others.
+    in_folder = http.get("/api/assemblies/facets?folder=Windows&tag=weekly", headers=headers).json()
+    assert in_folder["tags"] == {"disk": 2, "weekly": 1}
+    assert in_folder["total"] == 1
+    assert in_folder["category"]["Windows Server"] == 1  # categories count within the tag, across folders
+    for bad in ("tag=", "folder=", "tag=" + "x" * 65):
+        refused = http.get(f"/api/assemblies?{bad}", headers=headers)
+        assert refused.status_code == 422, (bad, refused.text)  # as every malformed query parameter
+        assert refused.json()["error"] == "invalid_document" and "query." in refused.json()["message"]

@@ -381,3 +381,21 @@ def test_generation_moves_with_every_visible_change(runtime: StorageRuntime) -> 
     assert moved()
     runtime.cache.delete(record.assembly_guid)
     assert moved()
+
+
+@pytest.mark.parametrize("name", ["Plain", "Ünïcödé ✓ 名前", "lone \ud800 surrogate"])
+def test_journal_entries_read_back_as_written(tmp_path: Path, name: str) -> None:
+    """The writer thread encodes records with orjson and falls back to json for what orjson
+    refuses (a lone surrogate): either way the replayed record equals the submitted one."""
+    from assembly_engine.storage.contract.journal_entry import new_entry
+
+    journal = Journal(tmp_path / "journal.db", ConnectionOptions())
+    record = make_record(PayloadStore(tmp_path / "Payloads"), name=name)
+    journal.submit(new_entry(journal, "upsert", record)).result()
+    journal.close()
+    reopened = Journal(tmp_path / "journal.db", ConnectionOptions())
+    try:
+        (entry,) = reopened.pending()
+        assert entry.record == record
+    finally:
+        reopened.close()

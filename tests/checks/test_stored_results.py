@@ -117,3 +117,21 @@ def test_a_check_that_hit_a_limit_is_not_stored(tmp_path: Path) -> None:
         assert again.kept("batch", text) is None
     finally:
         again.close()
+
+
+def test_a_result_is_stored_as_json_that_reads_back_whole() -> None:
+    """Results are stored as orjson text, json for what orjson refuses (a lone surrogate):
+    both read back to the same result."""
+    import json
+
+    from assembly_engine.services.checks.diagnostics import CheckerRun, CheckResult, Diagnostic
+    from assembly_engine.services.checks.runner import _stored_text
+
+    for message in ("plain ✓ message", "lone \ud800 surrogate"):
+        result = CheckResult(
+            "batch",
+            "0" * 64,
+            (Diagnostic(1, 2, 1, 5, "error", "x", message, "batch"),),
+            (CheckerRun("batch", True, seconds=0.25),),
+        )
+        assert CheckResult.from_dict(json.loads(_stored_text(result))) == result

@@ -63,6 +63,10 @@ def build_embedded_library(home: Path, staging: Path) -> tuple[dict[str, Any], i
             for i in range(6)
         ]
         first, second = made[0]["assembly_guid"], made[1]["assembly_guid"]
+        starred = httpx.put(
+            f"{engine.url}/api/me/favourites/{made[2]['assembly_guid']}", headers=headers, timeout=30
+        )
+        assert starred.status_code == 200, starred.text  # a favourite moves with its user
         for revision in (1, 2):
             answer = httpx.put(
                 f"{engine.url}/api/assemblies/{first}",
@@ -110,12 +114,15 @@ def test_an_embedded_library_moves_to_postgresql_and_back(
     assert report["ok"] and not report["problems"]
     assert report["counts"]["user"] == {"source": 5, "target": 5}
     assert report["counts"]["users"] == {"source": 2, "target": 2}
+    assert report["counts"]["favourites"] == {"source": 1, "target": 1}
     assert report["counts"]["deleted"] == {"source": 1, "target": 1}
 
     node = EngineProcess(tmp_path / "node", staging, extra_env={"ENGINE_DATABASE_URL": url}).start(timeout=60)
     try:
         assert library_of(node, node.login()) == library
         node.login("olga", "operator-password-olga")  # passwords moved with their users
+        stars = httpx.get(f"{node.url}/api/me/favourites", headers=node.login(), timeout=30).json()
+        assert stars["total"] == 1
         audit = json.loads(cli(node.env, "audit", "verify", "--json").stdout)
         assert audit["ok"] and audit["entries"] >= entries + 1  # the copy, then the migration entry
     finally:

@@ -234,3 +234,86 @@ def test_history_and_diff_on_a_phone(new_context: Callable[..., BrowserContext],
     box = dialog.get_by_test_id("diff-view").bounding_box()
     assert box is not None and box["width"] <= 390
     page.screenshot(path=artifact("history-diff-390.png"))
+
+
+def test_what_a_revision_changed_against_its_parent(page: Page, engine: Engine) -> None:
+    record = three_revisions(engine)
+    sign_in(page, OPERATOR)
+    open_editor(page, record["assembly_guid"])
+    dialog = page.get_by_test_id("revision-dialog")
+
+    page.locator('[data-testid="history-item"][data-revision="2"]').click()
+    expect(dialog.get_by_test_id("revision-title")).to_have_text(
+        "Revision 2 compared with the current revision (3)"
+    )
+    dialog.get_by_test_id("compare-parent").click()
+    expect(dialog.get_by_test_id("revision-title")).to_have_text(
+        "What revision 2 changed (compared with revision 1)"
+    )
+    summary = dialog.get_by_test_id("field-diff-summary")
+    expect(summary.get_by_test_id("before")).to_have_text("first summary")
+    expect(summary.get_by_test_id("after")).to_have_text("second summary")
+    expect(dialog.get_by_test_id("field-diff-display_name")).to_have_count(0)  # renamed only in 3
+    merge = dialog.get_by_test_id("code-diff").locator(".cm-mergeView .cm-editor")
+    expect(merge.nth(0)).to_contain_text("print('one')")
+    expect(merge.nth(1)).to_contain_text("print('two')")
+    expect(dialog.get_by_test_id("diff-right-label")).to_contain_text("Revision 2")
+    expect(dialog.get_by_test_id("restore")).to_be_visible()  # restoring 2 is still offered
+    dialog.get_by_test_id("revision-close").click()
+
+    # The current revision opens on what it changed (against itself there is nothing).
+    page.locator('[data-testid="history-item"][data-revision="3"]').click()
+    expect(dialog.get_by_test_id("revision-title")).to_have_text(
+        "What revision 3 changed (compared with revision 2)"
+    )
+    expect(dialog.get_by_test_id("field-diff-display_name").get_by_test_id("after")).to_have_text(
+        record["display_name"]
+    )
+    expect(dialog.get_by_test_id("field-diff-summary")).to_have_count(0)
+    expect(dialog.get_by_test_id("compare-current")).to_be_disabled()
+    dialog.get_by_test_id("revision-close").click()
+
+    page.locator('[data-testid="history-item"][data-revision="1"]').click()
+    dialog.get_by_test_id("compare-parent").click()
+    expect(dialog.get_by_test_id("revision-first")).to_be_visible()
+    expect(dialog.get_by_test_id("revision-title")).to_have_text("What revision 1 changed")
+
+
+@pytest.mark.parametrize("theme", ["light", "dark"])
+@pytest.mark.parametrize("width", [1280, 390])
+def test_any_two_revisions_compare_side_by_side(
+    new_context: Callable[..., BrowserContext], engine: Engine, theme: str, width: int
+) -> None:
+    record = three_revisions(engine)
+    page = new_context(theme).new_page()
+    page.set_viewport_size({"width": width, "height": 900})
+    sign_in(page, OPERATOR)
+    open_editor(page, record["assembly_guid"])
+    picks = page.get_by_test_id("history-pick")
+    expect(page.get_by_test_id("history-compare")).to_have_count(0)
+    picks.nth(2).check()  # revision 1
+    picks.nth(1).check()  # revision 2
+    picks.nth(0).check()  # revision 3: a third pick replaces the first
+    expect(picks.nth(2)).not_to_be_checked()
+    picks.nth(1).uncheck()
+    picks.nth(2).check()
+    compare = page.get_by_test_id("history-compare")
+    expect(compare).to_have_text("Compare 1 with 3")
+    page.get_by_test_id("history-panel").screenshot(path=artifact(f"history-picked-{width}-{theme}.png"))
+    compare.click()
+    dialog = page.get_by_test_id("revision-dialog")
+    expect(dialog.get_by_test_id("revision-title")).to_have_text("Revision 1 compared with revision 3")
+    expect(dialog.get_by_test_id("compare-parent")).to_have_count(0)
+    expect(dialog.get_by_test_id("restore")).to_have_count(0)  # restore belongs to one revision
+    summary = dialog.get_by_test_id("field-diff-summary")
+    expect(summary.get_by_test_id("before")).to_have_text("first summary")
+    expect(summary.get_by_test_id("after")).to_have_text("second summary")
+    expect(dialog.get_by_test_id("field-diff-display_name")).to_be_visible()
+    if width > 600:  # a phone shows one column, its labels inline
+        expect(dialog.get_by_test_id("diff-left-label")).to_contain_text("Revision 1")
+        expect(dialog.get_by_test_id("diff-right-label")).to_contain_text("Revision 3")
+    else:
+        expect(dialog).to_contain_text("+ Revision 3")
+    expect(dialog.get_by_test_id("code-diff").locator(".cm-editor").first).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    page.screenshot(path=artifact(f"history-compare-{width}-{theme}.png"), animations="disabled")

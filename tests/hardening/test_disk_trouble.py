@@ -23,7 +23,6 @@ import errno
 import json
 import os
 import sqlite3
-import subprocess
 import types
 import uuid
 from collections.abc import Callable, Iterator
@@ -43,10 +42,8 @@ from assembly_engine.storage.files import durable_files
 from assembly_engine.storage.formats.audit_chain import FIELDS, verify_file
 from assembly_engine.storage.sqlite import journal as journal_module
 from assembly_engine.storage.sqlite import payload_folders as payloads_module
+from tests.hardening.full_disk import Filler, mount_tmpfs, umount
 from tests.support import ADMIN_PASSWORD, temp_settings
-
-TMPFS_SIZE = "8m"
-
 
 # -- an engine whose home can be restarted --------------------------------------------------
 
@@ -261,75 +258,11 @@ def assert_in_database(engine: Engine) -> None:
 # -- a real full disk -----------------------------------------------------------------------
 
 
-def _mount_tmpfs(target: Path) -> bool:
-    if os.geteuid() != 0:
-        return False
-    target.mkdir(parents=True, exist_ok=True)
-    result = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", f"size={TMPFS_SIZE}", "tmpfs", str(target)],
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
-    return result.returncode == 0
-
-
-def _umount(target: Path) -> None:
-    subprocess.run(["umount", "-l", str(target)], capture_output=True, timeout=30)
-
-
-class Filler:
-    """Fills a file system to the last byte, and frees it again."""
-
-    def __init__(self, root: Path) -> None:
-        self.path = root / "filler.bin"
-
-    def fill(self) -> None:
-        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        try:
-            chunk = 1 << 20
-            for _ in range(100_000):  # bounded: 8 MiB takes a few dozen writes
-                if chunk == 0:
-                    break
-                try:
-                    os.write(fd, b"\0" * chunk)
-                except OSError as exc:
-                    assert exc.errno == errno.ENOSPC, exc
-                    chunk //= 2
-        finally:
-            os.close(fd)
-        probe = self.path.parent / "probe"
-        with pytest.raises(OSError):
-            fd = os.open(probe, os.O_WRONLY | os.O_CREAT, 0o600)
-            try:
-                os.write(fd, b"x" * 4096)
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-        probe.unlink(missing_ok=True)
-
-    def fill_certainly(self) -> None:
-        """Fill until the file system reports no free block at all.
-
-        Space can come back after a fill (a file the stopped engine still held open is
-        closed, tmpfs returns a page late), so the fill is repeated until statvfs says 0."""
-        for _ in range(1000):  # bounded; one or two rounds in practice
-            os.sync()
-            stats = os.statvfs(self.path.parent)
-            if stats.f_bfree == 0 and stats.f_bavail == 0:
-                return
-            self.fill()
-        raise AssertionError(f"{self.path.parent} still has free blocks after 1000 fills")
-
-    def free(self) -> None:
-        self.path.unlink(missing_ok=True)
-
-
 @contextmanager
 def full_disk_engine(tmp_path: Path, mount_on: str) -> Iterator[tuple[Engine, Filler]]:
     home = tmp_path / "home"
     mount_point = home / "Assemblies" if mount_on == "runtime" else home
-    if not _mount_tmpfs(mount_point):
+    if not mount_tmpfs(mount_point):
         pytest.skip("cannot mount a size-limited tmpfs here (needs root and mount)")
     engine = Engine(temp_settings(tmp_path, lock_retry_seconds=1.0))
     filler = Filler(mount_point)
@@ -341,7 +274,7 @@ def full_disk_engine(tmp_path: Path, mount_on: str) -> Iterator[tuple[Engine, Fi
         try:
             engine.stop()
         finally:
-            _umount(mount_point)
+            umount(mount_point)
 
 
 def test_full_runtime_disk_refuses_payload_writes_and_loses_nothing(tmp_path: Path) -> None:
@@ -663,26 +596,7 @@ def test_read_only_payloads_folder_refuses_writes_and_keeps_serving(engine: Engi
     assert_recovered(engine, "read-only")
 
 
-# -- a full disk at boot names its cause (D1); the audit verify never answers 500 (D2) --
-
-
-def test_boot_on_a_full_disk_says_the_disk_is_full(tmp_path: Path) -> None:
-    with full_disk_engine(tmp_path, "home") as (engine, filler):
-        prepare(engine)
-        engine.stop()
-        filler.fill_certainly()  # right before the boot: nothing may free a block between
-        with pytest.raises(Exception) as failed:
-            engine.start()
-        engine.client = None
-        message = str(failed.value)
-        assert "disk" in message and "is full" in message, message
-        assert str(engine.settings.home) in message
-        assert "Free some space" in message
-        filler.free()
-        engine.start()  # with space again the engine boots, with what it had
-        assert engine.http.get("/api/health").status_code == 200
-        listed = engine.http.get("/api/assemblies", headers=engine.headers()).json()
-        assert {item["assembly_guid"] for item in listed["items"]} >= set(engine.live())
+# -- the audit verify never answers 500 on a full disk (D2); a start on one: test_read_only_boot.py --
 
 
 def test_audit_verify_on_a_full_disk_is_503_not_500(tmp_path: Path) -> None:

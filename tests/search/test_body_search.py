@@ -4,8 +4,6 @@ handed-over bodies, bodies read from the payload store, and an index damaged whi
 from __future__ import annotations
 
 from pathlib import Path
-from types import SimpleNamespace
-from typing import Any
 
 from assembly_engine.storage.cache.body_search import BodySearch
 from assembly_engine.storage.contract.search_terms import query_terms
@@ -15,17 +13,14 @@ from tests.support import script_content
 
 
 class Library:
-    """What BodySearch asks of the cache: the live records and a generation."""
+    """What BodySearch asks of the cache: the live records' payload GUIDs and a generation."""
 
     def __init__(self) -> None:
         self.guids: list[str] = []
         self.generation = 0
 
-    def live(self) -> list[Any]:
-        return [
-            SimpleNamespace(record=SimpleNamespace(payload=SimpleNamespace(payload_guid=g)))
-            for g in self.guids
-        ]
+    def live(self) -> set[str]:
+        return set(self.guids)
 
     def add(self, guid: str) -> None:
         self.guids.append(guid)
@@ -49,6 +44,11 @@ def test_bodies_handed_over_or_only_stored_are_found(tmp_path: Path) -> None:
     assert search.matching(query_terms("invoke-webreq")) == {handed.payload_guid}
     line = search.match_line(handed.payload_guid, query_terms("webrequest"))
     assert line is not None and line.line == 1
+    # A page's lines in one read: a body without the words, or unknown, has none.
+    lines = search.match_lines([handed.payload_guid, stored.payload_guid, "0" * 32], query_terms("uri"))
+    assert {g: (m.line, m.text) for g, m in lines.items()} == {
+        handed.payload_guid: (1, "Invoke-WebRequest -Uri $u")
+    }
     search.close()
     # A restart reads nothing again: both are held.
     again = open_search(tmp_path, library, payloads)

@@ -349,3 +349,40 @@ def test_bootstrap_admin_race_creates_one_admin(users: UserService) -> None:
     winners = [r for r in results if r is not None]
     assert len(winners) == 1
     assert users.verify_password("admin", winners[0])
+
+
+def test_engine_db_of_version_3_gains_the_must_change_flag(tmp_path: Path) -> None:
+    """An engine.db written before version 4 keeps its users; none must change a password."""
+    path = tmp_path / "engine.db"
+    conn = sqlite3.connect(path)
+    conn.execute(
+        "CREATE TABLE users (username TEXT PRIMARY KEY COLLATE NOCASE, password_hash TEXT NOT NULL, "
+        "role TEXT NOT NULL, disabled INTEGER NOT NULL DEFAULT 0, created_at TEXT NOT NULL, "
+        "updated_at TEXT NOT NULL)"
+    )
+    conn.execute("INSERT INTO users VALUES ('old', 'hash', 'admin', 0, 'then', 'then')")
+    conn.execute("PRAGMA user_version = 3")
+    conn.commit()
+    conn.close()
+    store = SqliteEngineStore(path, busy_timeout_ms=1000)
+    try:
+        assert store.schema_version() == SCHEMA_VERSION
+        old = store.get_user("old")
+        assert old is not None and not old.must_change_password
+    finally:
+        store.close()
+
+
+def test_passwords_chosen_by_someone_else_must_be_changed(store: SqliteEngineStore) -> None:
+    users = UserService(store, fast_hashing=True)
+    generated = users.ensure_bootstrap_admin(None)
+    assert generated is not None and users.get("admin").must_change_password  # type: ignore[union-attr]
+    assert users.create("alice", PASSWORD, Role.OPERATOR).must_change_password
+    assert not users.set_password("alice", PASSWORD + "-own", chosen_by_owner=True).must_change_password
+    assert users.set_password("alice", PASSWORD + "-reset").must_change_password
+
+
+def test_a_given_bootstrap_password_need_not_be_changed(store: SqliteEngineStore) -> None:
+    users = UserService(store, fast_hashing=True)
+    assert users.ensure_bootstrap_admin(PASSWORD) is None
+    assert not users.get("admin").must_change_password  # type: ignore[union-attr]

@@ -173,11 +173,16 @@ def test_entries_are_built_when_first_needed(settings: Settings) -> None:
         )
         assert updated.record.revision == users[1].revision + 1 and updated.state.is_dirty
         assert not cache.wait_warm(0)
+        # What the search index asks at boot: every live payload, nothing built for it.
+        cache.delete(users[2].assembly_guid, expected_revision=users[2].revision)
+        expected = {r.payload.payload_guid for r in [*users, gone] if r is not users[2]}
+        assert cache.live_payloads() == expected
+        assert not cache.wait_warm(0)
         listed = {a.assembly_guid: a for a in cache.items(Domain.USER)}  # builds the rest
         assert cache.wait_warm(0)
-        assert set(listed) == {r.assembly_guid for r in [*users, gone]}
+        assert set(listed) == {r.assembly_guid for r in [*users, gone] if r is not users[2]}
         assert listed[users[1].assembly_guid].record.display_name == "Renamed"
-        assert cache.counts()["user"] == 6 and cache.depth() == 1
+        assert cache.counts()["user"] == 5 and cache.depth() == 2
     finally:
         rt.close()
 

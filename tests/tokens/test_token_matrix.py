@@ -125,6 +125,9 @@ def _family_request(engine: Engine, family: str) -> tuple[str, str, Any]:
         "tokens create": ("POST", "/api/tokens", {"name": "t", "scopes": [READ], "expires_in_days": 1}),
         "admin": ("GET", "/api/admin/audit/verify", None),
         "metrics": ("GET", "/metrics", None),
+        "favourites list": ("GET", "/api/me/favourites", None),
+        "favourite star": ("PUT", f"/api/me/favourites/{guid}", None),
+        "favourite unstar": ("DELETE", f"/api/me/favourites/{guid}", None),
     }[family]
 
 
@@ -169,6 +172,10 @@ MATRIX: dict[str, dict[str, Any]] = {
     "tokens list": dict.fromkeys(("read", "write", "metrics", "all"), NEVER),
     "tokens create": dict.fromkeys(("read", "write", "metrics", "all"), NEVER),
     "admin": dict.fromkeys(("read", "write", "metrics", "all"), NEVER),
+    # A token may read its owner's favourites; starring is a person's choice.
+    "favourites list": {"read": OK, "write": _scope(READ), "metrics": _scope(READ), "all": OK},
+    "favourite star": dict.fromkeys(("read", "write", "metrics", "all"), NEVER),
+    "favourite unstar": dict.fromkeys(("read", "write", "metrics", "all"), NEVER),
 }
 # Planning and rendering a library need assemblies:read; applying one writes (assemblies:write).
 MATRIX["sync plan"] = {"read": OK, "write": _scope(READ), "metrics": _scope(READ), "all": OK}

@@ -10,6 +10,7 @@ import CloseIcon from "@mui/icons-material/Close";
 import { ThemeProvider } from "@mui/material/styles";
 import { Auth, DevMode } from "./api.js";
 import { sessionEnded } from "./data/signals.js";
+import useWho, { NOBODY, whoOf } from "./data/useWho.js";
 import { makeTheme } from "./theme.js";
 import { SessionContext } from "./session.js";
 import { hasUnsavedWork, navigate, route, useLocation } from "./router.js";
@@ -20,13 +21,20 @@ import DevModeBanner from "./components/DevModeBanner.jsx";
 import OfflineBanner from "./components/OfflineBanner.jsx";
 import ReauthDialog from "./components/ReauthDialog.jsx";
 import CommandPalette from "./components/CommandPalette.jsx";
+import PasswordPrompt from "./components/PasswordPrompt.jsx";
 import SignIn from "./pages/SignIn.jsx";
 
 // The pages load on first use, each in its own chunk: the sign-in page needs neither the
 // grid (list) nor the code editor (editor), the bulk of the bundle.
-const AssemblyList = lazy(() => import("./pages/AssemblyList.jsx"));
+const listChunk = () => import("./pages/AssemblyList.jsx");
+const AssemblyList = lazy(listChunk);
+// A browser holding a session (its CSRF cookie is readable) that opens the list fetches
+// the list's chunk while the session check runs, not after it; a signed-out first visit
+// still loads the sign-in page alone.
+if (route(window.location.pathname).page === "list" && document.cookie.includes("ae_csrf=")) listChunk();
 const AssemblyEditor = lazy(() => import("./pages/AssemblyEditor.jsx"));
 const TokensPage = lazy(() => import("./pages/Tokens.jsx"));
+const AccountPage = lazy(() => import("./pages/Account.jsx"));
 
 const THEME_KEY = "ae-theme";
 
@@ -61,6 +69,9 @@ export default function App() {
   const [signIns, setSignIns] = useState(0);
   const [user, setUser] = useState(null);
   const [devMode, setDevModeState] = useState({ enabled: false });
+  // Asked again whenever the answer may change: a sign-in, Dev Mode switched or expired.
+  const whoKey = user ? `${user.username}:${signIns}:${devMode.enabled}:${devMode.expires_at ?? ""}` : null;
+  const [who, setWho, refreshWho] = useWho(NOBODY, whoKey);
   // Why the last session ended without a sign-out (shown on the sign-in page), or null.
   const [ended, setEnded] = useState(null);
   // The last message stays mounted while the snackbar closes (its transition needs a child).
@@ -93,6 +104,7 @@ export default function App() {
           return;
         }
         setUser({ ...current.user, sso: Boolean(current.sso) });
+        setWho(whoOf(current));
         setDevMode(current.dev_mode);
         setStatus("signedIn");
       })
@@ -100,7 +112,7 @@ export default function App() {
     return () => {
       cancelled = true;
     };
-  }, [setDevMode]);
+  }, [setDevMode, setWho]);
 
   useEffect(
     () =>
@@ -115,6 +127,7 @@ export default function App() {
         }
         setEnded(reason);
         setDevModeState({ enabled: false });
+        setWho(NOBODY);
         if (hasUnsavedWork()) {
           setStatus((current) => (current === "signedOut" ? current : "reauth"));
           return;
@@ -165,8 +178,8 @@ export default function App() {
   }, []);
 
   const session = useMemo(
-    () => ({ user, devMode, setDevMode, refreshDevMode, signOut, notify: setNotice, signIns }),
-    [user, devMode, setDevMode, refreshDevMode, signOut, setNotice, signIns],
+    () => ({ user, devMode, setDevMode, refreshDevMode, signOut, notify: setNotice, signIns, ...who, refreshWho }),
+    [user, devMode, setDevMode, refreshDevMode, signOut, setNotice, signIns, who, refreshWho],
   );
 
   useEffect(() => {
@@ -178,6 +191,7 @@ export default function App() {
   if (current.page === "new") page = <AssemblyEditor key={`new-${current.kind}`} kind={current.kind} />;
   else if (current.page === "edit") page = <AssemblyEditor key={current.guid} guid={current.guid} />;
   else if (current.page === "tokens") page = <TokensPage />;
+  else if (current.page === "account") page = <AccountPage />;
   else page = <AssemblyList />;
 
   return (
@@ -193,6 +207,7 @@ export default function App() {
             <TopBar mode={mode} onToggleMode={toggleMode} />
             <OfflineBanner />
             <DevModeBanner />
+            {current.page !== "account" && <PasswordPrompt />}
             <Box component="main" sx={{ flex: 1, p: { xs: 1.5, md: 3 }, display: "flex", flexDirection: "column" }}>
               <Suspense fallback={<Loading />}>{page}</Suspense>
             </Box>

@@ -149,12 +149,29 @@ export const Assemblies = {
 // The engine's health: the list's admin banner reads the official library's upstream counts.
 export const Health = { get: () => api("/api/health") };
 
+// The signed-in user's starred assemblies, kept by the engine (Docs/assemblies.md, "Favourites").
+export const Favourites = {
+  list: () => api("/api/me/favourites"),
+  add: (guid) => api(`/api/me/favourites/${enc(guid)}`, { method: "PUT" }),
+  remove: (guid) => api(`/api/me/favourites/${enc(guid)}`, { method: "DELETE" }),
+};
+
 export const Auth = {
   me: () => api("/api/auth/me"),
   session: () => api("/api/auth/session"),
   login: (username, password) => api("/api/auth/login", { method: "POST", body: { username, password } }),
   logout: () => api("/api/auth/logout", { method: "POST" }),
   signInOptions: () => api("/api/auth/sign-in-options"),
+};
+
+// The signed-in person's own account: password (PATCH on their own user, with the current
+// password) and sessions.
+export const Account = {
+  changePassword: (username, currentPassword, password) =>
+    api(`/api/users/${enc(username)}`, { method: "PATCH", body: { password, current_password: currentPassword } }),
+  sessions: () => api("/api/auth/sessions"),
+  endSession: (id) => api(`/api/auth/sessions/${enc(id)}`, { method: "DELETE" }),
+  endOthers: () => api("/api/auth/end-other-sessions", { method: "POST" }),
 };
 
 export const Tokens = {

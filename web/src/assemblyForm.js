@@ -15,6 +15,7 @@ export function newForm(kind) {
     display_name: "",
     summary: "",
     category: "", // no legacy category ("script", "application") pre-filled: the user names the folder
+    tags: [],
     assembly_kind: kind,
     assembly_type: TYPES_BY_KIND[kind][0],
     version: 1,
@@ -47,6 +48,7 @@ export function formFromRecord(record) {
     display_name: record.display_name || "",
     summary: record.summary || "",
     category: record.category || "",
+    tags: Array.isArray(record.tags) ? record.tags.map(String) : [],
     assembly_kind: record.assembly_kind,
     assembly_type: record.assembly_type,
     version: record.version,
@@ -106,6 +108,7 @@ export function changesOf(form, base) {
   for (const key of ["display_name", "summary", "category", "assembly_type"]) {
     if (form[key] !== base[key]) changes[key] = key === "display_name" ? form[key].trim() : form[key];
   }
+  if (!same(form.tags || [], base.tags || [])) changes.tags = form.tags || [];
   if (form.assembly_kind !== "workflow") {
     const meta = metadataOf(form);
     const baseMeta = metadataOf(base);
@@ -128,6 +131,7 @@ export function createBody(form, domain, displayName = form.display_name) {
     assembly_type: form.assembly_type,
     summary: form.summary,
     category: form.category,
+    tags: form.tags || [],
     payload: payloadOf(form),
   };
   if (Number.isInteger(form.version)) body.version = form.version;

@@ -1,5 +1,5 @@
-// The list's state in its address (?view=deleted&domain=&kind=&category=&q=&sort=&order=
-// &page=&size=), so a view can be shared and Back returns to it.
+// The list's state in its address (?view=deleted&favourites=1&domain=&kind=&category=
+// &folder=&tag=&q=&sort=&order=&page=&size=), so a view can be shared and Back returns to it.
 
 export const PAGE_SIZES = [25, 50, 100];
 export const DEFAULT_PAGE_SIZE = 50;
@@ -25,6 +25,9 @@ export function stateFromUrl() {
     domain: pick("domain", DOMAINS),
     kind: pick("kind", KINDS),
     category: params.has("category") ? params.get("category") : null,
+    folder: params.get("folder") || null,
+    tag: params.get("tag") || null,
+    favourites: !deleted && params.get("favourites") === "1",
     q: params.get("q") || "",
     sort: pick("sort", sortFields(deleted)),
     order: params.get("order") === "desc" ? "desc" : "asc",
@@ -41,9 +44,12 @@ function sortFields(deleted) {
 export function urlFromState(state) {
   const params = new URLSearchParams();
   if (state.deleted) params.set("view", "deleted");
+  if (state.favourites && !state.deleted) params.set("favourites", "1");
   if (state.domain) params.set("domain", state.domain);
   if (state.kind) params.set("kind", state.kind);
   if (state.category !== null) params.set("category", state.category);
+  if (state.folder) params.set("folder", state.folder);
+  if (state.tag) params.set("tag", state.tag);
   if (state.q) params.set("q", state.q);
   if (state.sort) {
     params.set("sort", state.sort);

@@ -109,6 +109,7 @@ export function route(path) {
   if (parts[0] === "assemblies" && parts[1] === "new" && parts[2]) return { page: "new", kind: parts[2] };
   if (parts[0] === "assemblies" && parts[1]) return { page: "edit", guid: parts[1] };
   if (parts[0] === "tokens" && !parts[1]) return { page: "tokens" };
+  if (parts[0] === "account" && !parts[1]) return { page: "account" };
   return { page: "list" };
 }
 

@@ -2,7 +2,7 @@ import { createContext, useContext } from "react";
 import { DevMode } from "./api.js";
 import S from "./strings.js";
 
-// Who is signed in, their Dev Mode state and what they may write.
+// Who is signed in, their Dev Mode state and what they may write (data/useWho.js).
 export const SessionContext = createContext(null);
 
 export function useSession() {
@@ -17,15 +17,14 @@ export function devModeOn(session) {
   return isAdmin(session) && Boolean(session?.devMode?.enabled);
 }
 
-// Mirrors the engine's policy (the engine still checks every request).
-export function mayWrite(session, domain) {
-  if (!session?.user) return false;
-  if (domain === "user") return true;
-  return devModeOn(session);
+// What the engine said the caller may write now (writable_domains on /api/auth/me): the
+// UI never copies the engine's rules, and the engine still checks every request.
+export function writableDomains(session) {
+  return session?.user ? session.writableDomains ?? [] : [];
 }
 
-export function writableDomains(session) {
-  return ["official", "community", "user"].filter((domain) => mayWrite(session, domain));
+export function mayWrite(session, domain) {
+  return writableDomains(session).includes(domain);
 }
 
 // Dev Mode off, from the top bar's switch or the banner: one request, one notice.

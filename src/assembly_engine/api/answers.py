@@ -45,6 +45,8 @@ class LoggedIn(Answer):
 class Who(Answer):
     user: UserRef
     dev_mode: DevModeState
+    writable_domains: list[Domain]  # what the caller may write now (role, Dev Mode, scopes)
+    must_change_password: bool  # the password was chosen by someone else
     csrf_token: str | None = None
     sso: bool | None = None  # the account signs in at the OpenID Connect provider
 
@@ -56,8 +58,26 @@ class SessionState(Answer):
     ended: str | None = None
     user: UserRef | None = None
     dev_mode: DevModeState | None = None
+    writable_domains: list[Domain] | None = None
+    must_change_password: bool | None = None
     csrf_token: str | None = None
     sso: bool | None = None
+
+
+class OwnSession(Answer):
+    id: str  # the session's id in the audit log, never its token
+    created_at: str
+    last_seen: str
+    expires_at: str
+    current: bool
+
+
+class OwnSessionList(Answer):
+    items: list[OwnSession]
+
+
+class SessionsEnded(Answer):
+    ended: int
 
 
 class SignedOut(Answer):
@@ -71,6 +91,7 @@ class UserView(Answer):
     disabled: bool
     created_at: str
     updated_at: str
+    must_change_password: bool | None = None
 
 
 class UserList(Answer):
@@ -90,7 +111,14 @@ class OfficialSignatures(Answer):
 
 
 class Health(Answer):
-    status: str
+    status: str = Field(description="ok, or read_only: started on a full disk, every write answers 503")
+    read_only: str | None = Field(
+        default=None, description="why the engine is read-only (disk full) and what its reads hold"
+    )
+    complete: bool = Field(
+        default=True,
+        description="false: the journal could not be read, so reads miss changes still queued in it",
+    )
     assemblies: dict[str, int]
     queue_depth: int
     cache_warm: bool
@@ -254,6 +282,7 @@ class Facets(Answer):
     domain: dict[str, int]
     kind: dict[str, int]
     category: dict[str, int]
+    tags: dict[str, int]  # the most used tags (and the selected one)
     total: int
 
 

@@ -20,6 +20,7 @@ from assembly_engine.api.fast_lane import FastLane
 from assembly_engine.api.head_requests import HeadAsGet
 from assembly_engine.api.limits import BodySizeLimit
 from assembly_engine.api.metrics_listener import start_metrics_listener
+from assembly_engine.api.read_only_gate import ReadOnlyGate
 from assembly_engine.api.request_telemetry import RequestTelemetry
 from assembly_engine.api.responses import JsonResponse
 from assembly_engine.api.routes import (
@@ -28,6 +29,7 @@ from assembly_engine.api.routes import (
     auth,
     checks,
     dev_mode,
+    favourites,
     health,
     metrics,
     oidc,
@@ -80,7 +82,13 @@ def create_app(
             raise
         if publish_cli_access:
             host = "127.0.0.1" if settings.host in {"0.0.0.0", "::", ""} else settings.host
-            services.publish_cli_access(f"http://{host}:{settings.port}")
+            try:
+                services.publish_cli_access(f"http://{host}:{settings.port}")
+            except OSError as exc:
+                if services.storage.read_only is None:
+                    raise
+                # read-only on a full disk: serve without it (the CLI then says no engine runs)
+                log.error("could not write cli.json (%s): the CLI cannot reach this read-only engine", exc)
         log.info("engine ready on home %s", settings.home.resolve())
         try:
             yield
@@ -110,6 +118,7 @@ def create_app(
         },
         handlers=app.exception_handlers,
     )
+    app.add_middleware(ReadOnlyGate)  # a read-only start (full disk) refuses every write here
     # Starlette runs the last added outermost: SecurityHeaders wraps every answer (refusals
     # included), ClientOrigin then settles the client's address, and BodySizeLimit
     # authenticates and bounds a body before anything reads it.
@@ -122,7 +131,20 @@ def create_app(
     app.add_middleware(RequestTelemetry, direct_paths=frozenset({"/api/assemblies"}))  # outermost
     # The assembly routes early: the list is by far the busiest route. Dev Mode's
     # /api/assemblies/dev-mode must come before the assemblies' /{guid}.
-    for module in (dev_mode, checks, assemblies, health, auth, oidc, users, tokens, admin, metrics, sync):
+    for module in (
+        dev_mode,
+        checks,
+        assemblies,
+        health,
+        auth,
+        oidc,
+        users,
+        tokens,
+        favourites,
+        admin,
+        metrics,
+        sync,
+    ):
         app.include_router(module.router)
     install_web_ui(app)  # last: its catch-all route must not shadow the API
     return app

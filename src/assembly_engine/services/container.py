@@ -28,8 +28,10 @@ from assembly_engine.services.auth.users import UserService
 from assembly_engine.services.caller import Caller
 from assembly_engine.services.checks.gate import ScriptChecks, ScriptDrafts, parse_blocking
 from assembly_engine.services.checks.runner import CheckLimits, CheckRunner
+from assembly_engine.services.favourites import Favourites
 from assembly_engine.services.maintenance import MaintenanceService
 from assembly_engine.services.orphan_sweep import OrphanSweeper
+from assembly_engine.storage.contract.errors import StorageFailed
 from assembly_engine.storage.contract.interfaces import CheckResultStore, EngineStore
 from assembly_engine.storage.files import cli_access
 from assembly_engine.storage.files.cli_access import CLI_ACCESS_FILE
@@ -86,6 +88,7 @@ class EngineServices:
     cli_token: str
     checks: ScriptChecks
     drafts: ScriptDrafts
+    favourites: Favourites
     orphans: OrphanSweeper | None = None
     upstream: UpstreamChoice | None = None  # the choice on a vendor change (official upgrades)
     sign_in_lanes: SignInLanes = field(default_factory=SignInLanes)  # awaited sign-ins
@@ -95,10 +98,44 @@ class EngineServices:
     def open(
         cls, settings: Settings, *, start_worker: bool = True, announce_admin: bool = True
     ) -> EngineServices:
+        """Open the engine's services; a start that a full disk stops goes on read-only
+        (reads served, every write refused with 503) until restarted with free space."""
         make_home_private(settings.home)
-        if is_packaged_library(settings.staging_root):  # read-only: work on a copy in the home
+        cause = StorageRuntime.full_disk_before_start(settings)
+        if cause is not None:
+            log.error("engine cannot start normally: %s; starting read-only", cause)
+            return cls._open(
+                settings, start_worker=start_worker, announce_admin=announce_admin, read_only_cause=cause
+            )
+        try:
+            return cls._open(settings, start_worker=start_worker, announce_admin=announce_admin)
+        except Exception as exc:
+            cause = StorageRuntime.full_disk_at_start(exc, settings)
+            if cause is None:
+                raise
+            log.error("engine cannot start normally: %s; starting read-only", cause)
+            try:
+                return cls._open(
+                    settings, start_worker=start_worker, announce_admin=announce_admin, read_only_cause=cause
+                )
+            except Exception as again:
+                log.error("the read-only start failed too: %s", again)
+                raise StorageFailed(f"{cause} (a read-only start failed too: {again})") from exc
+
+    @classmethod
+    def _open(
+        cls,
+        settings: Settings,
+        *,
+        start_worker: bool,
+        announce_admin: bool,
+        read_only_cause: str | None = None,
+    ) -> EngineServices:
+        if is_packaged_library(settings.staging_root) and read_only_cause is None:
+            # read-only package: work on a copy in the home (a read-only start copies nothing)
             settings = replace(settings, staging_root=working_copy(settings.staging_root, settings.home))
-        storage = StorageRuntime.open(settings, start_worker=start_worker)
+        storage = StorageRuntime.open(settings, start_worker=start_worker, read_only_cause=read_only_cause)
+        writers = start_worker and storage.read_only is None  # a read-only start runs no writer
         try:
             store = storage.backend.engine_store()
             users = UserService(store)
@@ -137,7 +174,7 @@ class EngineServices:
                 prune_interval=settings.history_prune_interval,
             )
             orphans = OrphanSweeper(storage, storage.backend.maintenance(), settings.orphan_sweep_seconds)
-            if start_worker:
+            if writers:
                 history.start()
                 # The list's check counts for what was stored before this start.
                 checks.start_sweep(
@@ -147,8 +184,9 @@ class EngineServices:
                     ),
                     settings.check_sweep_seconds,
                 )
-                checks.runner.prestart()
                 orphans.start()
+            if start_worker:
+                checks.runner.prestart()
             trust = storage.official_trust
             if trust.refused:  # the boot's official sync refused the staging copy (require)
                 auditor.record(
@@ -187,6 +225,7 @@ class EngineServices:
                 cli_token=secrets.token_urlsafe(32),
                 checks=checks,
                 drafts=ScriptDrafts(checks, auditor),
+                favourites=Favourites(store, storage.cache, auditor, lambda: storage.official_trust),
                 orphans=orphans,
                 upstream=UpstreamChoice(history, lambda: storage.official_trust),
             )
@@ -219,8 +258,11 @@ class EngineServices:
 
     def health(self) -> dict[str, object]:
         cache = self.storage.cache
+        read_only = self.storage.read_only
         return {
-            "status": "ok",
+            "status": "ok" if read_only is None else "read_only",
+            "read_only": None if read_only is None else read_only.summary(),
+            "complete": True if read_only is None else read_only.complete,
             "assemblies": cache.counts(),
             "queue_depth": cache.depth(),
             "cache_warm": cache.warm,

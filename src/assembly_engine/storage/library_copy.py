@@ -4,7 +4,7 @@ The target is built from its stores alone (no engine runs on it): an embedded ho
 SQLite files and payload folders, or a PostgreSQL database, migrated first. What is
 copied, through the storage interfaces only: every domain's rows (as stored, damaged ones
 too) with their revisions and deletion rows, every payload byte for byte, the users with
-their password hashes, and the audit chain entry by entry (appended in order to an empty
+their password hashes and favourites, and the audit chain entry by entry (appended in order to an empty
 chain, so the target's chain verifies like the source's). Sessions are not copied: users
 sign in again. The source's write queue must be empty (the caller flushes it first).
 """
@@ -124,6 +124,9 @@ def holdings(stores: LibraryStores) -> dict[str, int]:
     counts["deleted"] = sum(len(stores.databases[d].deletions()) for d in Domain)
     counts["payloads"] = len(stores.payloads.list_guids())
     counts["users"] = stores.engine.count_users()
+    counts["favourites"] = sum(
+        len(stores.engine.list_favourites(u.username)) for u in stores.engine.list_users()
+    )
     counts["audit_entries"] = len(stores.audit.entries())
     return counts
 
@@ -167,9 +170,20 @@ def copy_library(source: LibraryStores, target: LibraryStores, progress: Callabl
     users = source.engine.list_users()
     progress(f"copying {len(users)} user(s) (sessions are not copied: users sign in again)")
     for user in users:
-        target.engine.insert_user(user.username, user.password_hash, user.role, user.created_at)
+        target.engine.insert_user(
+            user.username,
+            user.password_hash,
+            user.role,
+            user.created_at,
+            must_change_password=user.must_change_password,
+        )
         if user.disabled:
             target.engine.update_user(user.username, user.updated_at, UserChange(disabled=True))
+        favourites = source.engine.list_favourites(user.username)
+        for favourite in reversed(favourites):  # oldest first; each keeps when it was starred
+            target.engine.add_favourite(
+                user.username, favourite.assembly_guid, favourite.added_at, len(favourites)
+            )
     entries = source.audit.entries()
     progress(f"copying {len(entries)} audit entr(y/ies)")
     for entry in entries:

@@ -14,7 +14,7 @@ from typing import Protocol
 from assembly_engine.config import Settings
 from assembly_engine.domain.types import Domain
 from assembly_engine.storage.cache.assembly_cache import AssemblyCache
-from assembly_engine.storage.contract.errors import Busy, StorageFailed
+from assembly_engine.storage.contract.errors import Busy
 from assembly_engine.storage.contract.interfaces import (
     AuditStore,
     CheckResultStore,
@@ -26,14 +26,16 @@ from assembly_engine.storage.contract.interfaces import (
     WriteJournal,
 )
 from assembly_engine.storage.contract.models import AssemblyRecord
+from assembly_engine.storage.contract.read_only import DiskFullAtStart, ReadOnlyBoot
 from assembly_engine.storage.contract.reports import SyncReport
 from assembly_engine.storage.contract.signatures import OfficialTrust, SignaturePolicy, untrusted_refusal
-from assembly_engine.storage.files.disk_space import full_disk_cause
+from assembly_engine.storage.files.disk_space import full_disk_cause, full_disk_now
 from assembly_engine.storage.files.runtime_lock import EngineLocked, RuntimeLock
 from assembly_engine.storage.library_payloads import LibraryPayloads
 from assembly_engine.storage.official.sync import sync_official, write_staging_copy
 from assembly_engine.storage.official.trust import TrustRules
 from assembly_engine.storage.sqlite.backend import AUDIT_FILE, EmbeddedBackend, connection_options
+from assembly_engine.storage.sqlite.read_only_backend import open_read_only
 
 __all__ = ["AUDIT_FILE", "Backend", "EngineLocked", "OfficialSyncRefused", "RuntimeLock", "StorageRuntime"]
 
@@ -85,14 +87,34 @@ class StorageRuntime:
     # record's status is looked up in; set by every sync, refused or not.
     official_trust: OfficialTrust = OfficialTrust(SignaturePolicy.OFF)
 
+    # Set when the engine started read-only on a full disk (contract/read_only.py).
+    read_only: ReadOnlyBoot | None = None
+
     @classmethod
-    def open(cls, settings: Settings, *, start_worker: bool = True) -> StorageRuntime:
+    def open(
+        cls, settings: Settings, *, start_worker: bool = True, read_only_cause: str | None = None
+    ) -> StorageRuntime:
+        """Open the home's storage; with ``read_only_cause`` (what full_disk_at_start
+        said), open it for reading only."""
         root = settings.runtime_root
         root.mkdir(parents=True, exist_ok=True)
         lock = RuntimeLock(root)
         lock.acquire()
         try:
             backend: Backend
+            if read_only_cause is not None:
+                embedded = open_read_only(settings, read_only_cause, start_worker=start_worker)
+                runtime = cls(
+                    settings,
+                    lock,
+                    embedded,
+                    embedded.databases,
+                    embedded.journal,
+                    embedded.payloads,
+                    embedded.cache,
+                )
+                runtime.read_only = embedded.read_only
+                return runtime
             if settings.database_url is not None:
                 # Imported here: an embedded engine never loads the PostgreSQL driver.
                 from assembly_engine.storage.postgresql.backend import ClusterBackend
@@ -114,8 +136,29 @@ class StorageRuntime:
             lock.release()
             cause = full_disk_cause(exc, settings.home)
             if cause is not None:
-                raise StorageFailed(cause) from exc
+                raise DiskFullAtStart(cause) from exc
             raise
+
+    @staticmethod
+    def full_disk_at_start(exc: BaseException, settings: Settings) -> str | None:
+        """Why a start that failed with ``exc`` may go on read-only (the embedded home's
+        disk is full), or None: a cluster node has no read-only start (its data is in
+        PostgreSQL, whose own disk this engine cannot judge)."""
+        if settings.database_url is not None:
+            return None
+        if isinstance(exc, DiskFullAtStart):
+            return exc.cause
+        return full_disk_cause(exc, settings.home)
+
+    @staticmethod
+    def full_disk_before_start(settings: Settings) -> str | None:
+        """Why the embedded home should start read-only right away (its disk is full now),
+        or None. Starting normally first would be tried on a disk that cannot take it:
+        a step that does fit (a schema stamp reusing WAL space) would change files for
+        nothing."""
+        if settings.database_url is not None:
+            return None
+        return full_disk_now(settings.home) or full_disk_now(settings.runtime_root)
 
     def library_payloads(self) -> LibraryPayloads:
         """Which payloads the library references, and retention."""

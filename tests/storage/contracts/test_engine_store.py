@@ -243,3 +243,23 @@ def test_api_tokens_are_revoked_once_touched_forward_and_go_with_their_user(back
     assert [(t.id, t.revoked) for t in reopened.list_tokens()] == [("tok_1", True)]
     assert store.delete_user("alice")
     assert store.get_token("tok_1") is None and store.list_tokens() == []
+
+
+def test_a_password_chosen_for_a_user_is_flagged_until_changed(backend: Backend) -> None:
+    store = backend.engine_store()
+    assert store.insert_user("chosen", "hash", "operator", NOW, must_change_password=True)
+    assert store.insert_user("own", "hash", "operator", NOW)
+    chosen, own = store.get_user("chosen"), store.get_user("own")
+    assert chosen is not None and chosen.must_change_password
+    assert own is not None and not own.must_change_password
+    # Changing anything else keeps the flag; only an explicit value changes it.
+    assert store.update_user("chosen", NOW, UserChange(disabled=True)) == "updated"
+    assert store.get_user("chosen").must_change_password  # type: ignore[union-attr]
+    assert (
+        store.update_user("chosen", NOW, UserChange(password_hash="new", must_change_password=False))
+        == "updated"
+    )
+    after = store.get_user("chosen")
+    assert after is not None and not after.must_change_password and after.password_hash == "new"
+    assert store.update_user("own", NOW, UserChange(must_change_password=True)) == "updated"
+    assert [u.must_change_password for u in store.list_users()] == [False, True]

@@ -42,6 +42,7 @@ TABLES = {
         "flush_state",
         "script_checks",
         "search_bodies",
+        "favourites",
     },
     **{
         schema: {"assemblies", "revisions", "revision_metadata", "deleted_assemblies"}

@@ -61,7 +61,18 @@ export default function TopBar({ mode, onToggleMode }) {
             {mode === "dark" ? <LightModeIcon /> : <DarkModeIcon />}
           </IconButton>
         </Tooltip>
-        <Box sx={{ display: "flex", alignItems: "center", gap: 1 }} data-testid="user-info">
+        <Box
+          component="a"
+          href="/account"
+          aria-label={S.account.link}
+          title={S.account.link}
+          onClick={(event) => {
+            event.preventDefault();
+            navigate("/account");
+          }}
+          sx={{ display: "flex", alignItems: "center", gap: 1, color: "inherit", textDecoration: "none", borderRadius: 1, px: 0.5 }}
+          data-testid="user-info"
+        >
           <AccountCircleIcon fontSize="small" color="action" sx={{ display: { xs: "none", sm: "block" } }} />
           <Typography variant="body2" sx={{ fontWeight: 600 }} data-testid="user-name">
             {user.username}

@@ -5,7 +5,7 @@ import { same } from "../assemblyForm.js";
 
 // The form fields a person edits (domain, kind and version are not edited).
 export const FIELDS = [
-  "display_name", "summary", "category", "assembly_type", "timeout_seconds", "sites",
+  "display_name", "summary", "category", "tags", "assembly_type", "timeout_seconds", "sites",
   "variables", "files", "script", "workflowText",
 ];
 

@@ -8,12 +8,19 @@ import { vendorParams } from "../components/VendorFilter.jsx";
 import { SORT_FIELDS } from "../listAddress.js";
 import { withRetry } from "./reachability.js";
 import { assembliesChanged } from "./signals.js";
+import { favouritePage } from "./favouriteRows.js";
+import { loadFavourites } from "./favourites.js";
 
 const POLL_MS = 2000;
 
-// filters: {deleted, domain, kind, category, vendor, q}; gridRef: the AgGridReact ref;
-// onRows(): called after each block arrives (the list applies its pending page there).
-export function useAssemblyPage({ deleted, domain, kind, category, vendor, q }, { gridRef, onError, onRows }) {
+// filters: {deleted, favourites, domain, kind, category, folder, tag, vendor, q}; gridRef:
+// the AgGridReact ref; onRows(): called after each block arrives (the list applies its
+// pending page there). The Favourites view reads the user's favourites (user: the username).
+export function useAssemblyPage(filters, { gridRef, onError, onRows, user }) {
+  const { deleted, favourites, domain, kind, category, vendor, q } = filters;
+  // Folders and tags are not kept for deleted assemblies: the Deleted view leaves them out.
+  const folder = deleted ? null : filters.folder;
+  const tag = deleted ? null : filters.tag;
   const [facets, setFacets] = useState(null);
   const dirtyBlocks = useRef(new Map());
   const alive = useRef(true);
@@ -31,14 +38,14 @@ export function useAssemblyPage({ deleted, domain, kind, category, vendor, q }, 
   const loadCounts = useCallback(async () => {
     try {
       const counts = await withRetry(
-        () => (deleted ? deletedCounts({ kind, category, q }) : Assemblies.facets({ domain, kind, category, q, ...vendorParams(vendor) })),
+        () => (deleted ? deletedCounts({ kind, category, q }) : Assemblies.facets({ domain, kind, category, folder, tag, q, ...vendorParams(vendor) })),
         gone,
       );
       setFacets(counts);
     } catch (error) {
       if (!error.cancelled) latest.current.onError(error);
     }
-  }, [deleted, domain, kind, category, vendor, q]);
+  }, [deleted, domain, kind, category, folder, tag, vendor, q]);
 
   useEffect(() => {
     loadCounts();
@@ -50,22 +57,21 @@ export function useAssemblyPage({ deleted, domain, kind, category, vendor, q }, 
     return {
       getRows: async (params) => {
         const sort = params.sortModel?.[0];
+        const page = {
+          offset: params.startRow,
+          limit: params.endRow - params.startRow,
+          sort: sort ? SORT_FIELDS[sort.colId] || sort.colId : "display_name",
+          order: sort ? sort.sort : "asc",
+        };
+        const read = () => {
+          if (favourites) {
+            return loadFavourites(user).then((all) => favouritePage(all.items, { domain, kind, category, folder, tag, q }, page));
+          }
+          if (deleted) return Assemblies.deleted({ domain, kind, category, q, ...page });
+          return Assemblies.list({ domain, kind, category, folder, tag, q, ...vendorParams(vendor), ...page });
+        };
         try {
-          const result = await withRetry(
-            () =>
-              (deleted ? Assemblies.deleted : Assemblies.list)({
-                domain,
-                kind,
-                category,
-                q,
-                ...(deleted ? {} : vendorParams(vendor)),
-                offset: params.startRow,
-                limit: params.endRow - params.startRow,
-                sort: sort ? SORT_FIELDS[sort.colId] || sort.colId : "display_name",
-                order: sort ? sort.sort : "asc",
-              }),
-            gone,
-          );
+          const result = await withRetry(read, gone);
           dirtyBlocks.current.set(params.startRow, result.items.some((item) => item.is_dirty));
           params.successCallback(result.items, result.total);
           latest.current.onRows();
@@ -75,7 +81,7 @@ export function useAssemblyPage({ deleted, domain, kind, category, vendor, q }, 
         }
       },
     };
-  }, [deleted, domain, kind, category, vendor, q]);
+  }, [deleted, favourites, user, domain, kind, category, folder, tag, vendor, q]);
 
   const refresh = useCallback(() => {
     gridRef.current?.api?.refreshInfiniteCache();

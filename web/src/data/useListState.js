@@ -13,6 +13,9 @@ export function useListState() {
   const [domain, setDomain] = useState(initial.domain);
   const [kind, setKind] = useState(initial.kind);
   const [category, setCategory] = useState(initial.category);
+  const [folder, setFolder] = useState(initial.folder); // a category path and what lies below it
+  const [tag, setTag] = useState(initial.tag);
+  const [favourites, setFavourites] = useState(initial.favourites);
   const [vendor, setVendor] = useState(vendorFromUrl); // signature / upstream filter
   const [search, setSearch] = useState(initial.q);
   const [q, setQ] = useState(initial.q);
@@ -25,18 +28,29 @@ export function useListState() {
 
   // Every change of the list's state goes into the address (no new history entry).
   useEffect(() => {
-    replaceQuery(urlFromState({ deleted, domain, kind, category, q, ...view }));
+    replaceQuery(urlFromState({ deleted, favourites, domain, kind, category, folder, tag, q, ...view }));
     rememberList(window.location.pathname + window.location.search);
-  }, [deleted, domain, kind, category, q, view]);
+  }, [deleted, favourites, domain, kind, category, folder, tag, q, view]);
 
   // Newest deletions first in the deleted view; the list's default order back in the list.
   const switchView = () => {
     setView((v) => ({ ...v, sort: deleted ? null : "deleted_at", order: deleted ? "asc" : "desc", page: 1 }));
     setDeleted(!deleted);
+    setFavourites(false);
+  };
+  // The folder tree and the category filter name the same thing: one replaces the other.
+  const chooseFolder = (path) => {
+    setCategory(null);
+    setFolder(path);
+    setView((v) => ({ ...v, page: 1 }));
+  };
+  const chooseCategory = (value) => {
+    setFolder(null);
+    setCategory(value);
   };
 
   return {
-    initial, deleted, setDeleted, switchView, domain, setDomain, kind, setKind, category, setCategory, vendor, setVendor,
-    search, setSearch, q, view, setView,
+    initial, deleted, setDeleted, switchView, domain, setDomain, kind, setKind, category, setCategory: chooseCategory, vendor, setVendor,
+    search, setSearch, q, view, setView, folder, setFolder: chooseFolder, tag, setTag, favourites, setFavourites,
   };
 }

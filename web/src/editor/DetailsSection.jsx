@@ -12,6 +12,7 @@ import { TYPES_BY_KIND } from "../assemblyForm.js";
 import ReadOnlyField from "./ReadOnlyField.jsx";
 import SitesField from "./SitesField.jsx";
 import Section from "./Section.jsx";
+import TagsField, { ReadOnlyTags } from "./TagsField.jsx";
 
 const GRID = { display: "grid", gap: 2, gridTemplateColumns: { xs: "1fr", md: "2fr 1fr 1fr" } };
 
@@ -22,6 +23,7 @@ function ReadOnlyDetails({ form }) {
       <ReadOnlyField label={S.editor.type} value={S.types[form.assembly_type] || form.assembly_type} testId="text-type" />
       <ReadOnlyField label={S.editor.category} value={form.category} testId="text-category" />
       <ReadOnlyField label={S.editor.description} value={form.summary} testId="text-description" sx={{ gridColumn: { md: "1 / span 3" } }} />
+      <Box sx={{ gridColumn: { md: "1 / span 3" } }}><ReadOnlyTags tags={form.tags} /></Box>
       {form.assembly_kind !== "workflow" && (
         <>
           <ReadOnlyField label={S.editor.timeout} value={form.timeout_seconds} testId="text-timeout" />
@@ -64,6 +66,7 @@ export default function DetailsSection({ form, set, readOnly, isNew, domains }) 
           slotProps={{ htmlInput: { "data-testid": "field-category", maxLength: 200 } }} />
         <TextField label={S.editor.description} value={form.summary} onChange={onInput("summary")} multiline minRows={2}
           sx={{ gridColumn: { md: "1 / span 2" } }} slotProps={{ htmlInput: { "data-testid": "field-description" } }} />
+        <TagsField tags={form.tags} onChange={set("tags")} sx={{ gridColumn: { md: "1 / span 3" } }} />
         {domains ? (
           <TextField select label={S.editor.domain} value={form.domain} onChange={onInput("domain")}
             slotProps={{ select: { SelectDisplayProps: { "data-testid": "field-domain" } } }}>

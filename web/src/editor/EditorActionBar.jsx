@@ -22,6 +22,7 @@ import { formatTime } from "../format.js";
 import DomainBadge from "../components/DomainBadge.jsx";
 import DirtyPill from "../components/DirtyPill.jsx";
 import { CheckCount } from "./ProblemsPanel.jsx";
+import FavouriteStar from "../list/FavouriteStar.jsx";
 
 function statusOf(record) {
   if (!record) return null;
@@ -72,6 +73,7 @@ export default function EditorActionBar({ title, record, domain, touched, editab
             <Typography variant="h6" component="h1" noWrap sx={{ fontWeight: 700, minWidth: 0, flex: { xs: "1 0 100%", md: "0 1 auto" } }} data-testid="editor-title" title={title}>
               {title}
             </Typography>
+            {record && <FavouriteStar assembly={record} tabbable />}
             <DomainBadge domain={domain} />
             {!record && <Chip size="small" label={S.editor.newBadge} variant="outlined" data-testid="new-badge" />}
             {record?.is_dirty && <DirtyPill />}

@@ -6,7 +6,7 @@ import Typography from "@mui/material/Typography";
 import S from "../strings.js";
 import { Assemblies } from "../api.js";
 import { formFromRecord } from "../assemblyForm.js";
-import { devModeOn, isAdmin, useSession } from "../session.js";
+import { isAdmin, mayWrite, useSession } from "../session.js";
 import DiffView from "./DiffView.jsx";
 
 // The three versions of an official assembly the vendor changed: the vendor base, yours and
@@ -52,7 +52,7 @@ export default function UpstreamChoice({ record, onResolved, onError }) {
   const [busy, setBusy] = useState(false);
   const state = record?.upstream?.state;
   if (!isAdmin(session) || (state !== "update_available" && state !== "removed_upstream")) return null;
-  const mayChoose = devModeOn(session) && !busy;
+  const mayChoose = mayWrite(session, "official") && !busy;
   const choose = async (action) => {
     setBusy(true);
     try {
@@ -90,7 +90,7 @@ export default function UpstreamChoice({ record, onResolved, onError }) {
       }
     >
       <Typography variant="body2">{updatable ? S.upstream.updateAvailable : S.upstream.removedUpstream}</Typography>
-      {!devModeOn(session) && <Typography variant="body2" sx={{ mt: 0.5 }}>{S.upstream.needDevMode}</Typography>}
+      {!mayWrite(session, "official") && <Typography variant="body2" sx={{ mt: 0.5 }}>{S.upstream.needDevMode}</Typography>}
     </Alert>
     {comparing && updatable && <ThreeWay record={record} />}
     </Stack>

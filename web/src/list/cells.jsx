@@ -12,6 +12,9 @@ import DomainBadge from "../components/DomainBadge.jsx";
 import DirtyPill from "../components/DirtyPill.jsx";
 import SignatureBadge from "../components/SignatureBadge.jsx";
 import SearchMatch from "../components/SearchMatch.jsx";
+import FavouriteStar from "./FavouriteStar.jsx";
+import TagChips from "./TagChips.jsx";
+import { startAssemblyDrag } from "./dragAssembly.js";
 
 export function SourceCell({ data }) {
   if (!data) return null;
@@ -22,18 +25,23 @@ export function SourceCell({ data }) {
   );
 }
 
-// Name link and, while its change is queued, the dirty pill. The link is not a tab stop:
-// the grid's cells are (Tab enters the grid, arrows move, Enter opens). On a phone the
-// name takes up to two lines (in full) with its source badge beneath.
+// Star, name link and, while its change is queued, the dirty pill, then the tags. The link
+// is not a tab stop: the grid's cells are (Tab enters the grid, arrows move, Enter opens).
+// On a phone the name takes up to two lines (in full) with its source badge beneath. Beside
+// the folder tree the name drags onto a folder (context.draggable).
 export function NameCell({ data, context }) {
   if (!data) return <Typography variant="body2" color="text.secondary">{S.list.loading}</Typography>;
   const href = `/assemblies/${data.assembly_guid}`;
   const phone = Boolean(context?.narrow);
   return (
     <SearchMatch match={data.match}>
+      <Stack direction="row" spacing={phone ? 0.5 : 0.75} sx={{ alignItems: "center", height: "100%", minWidth: 0 }}>
+      <FavouriteStar assembly={data} />
       <Stack direction={phone ? "column" : "row"} spacing={phone ? 0.25 : 1}
-        sx={{ alignItems: phone ? "flex-start" : "center", justifyContent: phone ? "center" : "flex-start", height: "100%", minWidth: 0, py: phone ? 0.75 : 0, lineHeight: "normal" }}>
+        sx={{ alignItems: phone ? "flex-start" : "center", justifyContent: phone ? "center" : "flex-start", height: "100%", minWidth: 0, flex: 1, py: phone ? 0.75 : 0, lineHeight: "normal" }}>
         <Link
+          draggable={Boolean(context?.draggable)}
+          onDragStart={context?.draggable ? (event) => startAssemblyDrag(event, data) : undefined}
           href={href}
           tabIndex={-1}
           underline="hover"
@@ -54,13 +62,16 @@ export function NameCell({ data, context }) {
             <DomainBadge domain={data.source} />
             {data.is_dirty && <DirtyPill />}
             <SignatureBadge signature={data.signature} />
+            <TagChips tags={data.tags} max={1} onPick={context?.pickTag} />
           </Stack>
         ) : (
           <>
             {data.is_dirty && <DirtyPill />}
             <SignatureBadge signature={data.signature} />
+            <TagChips tags={data.tags} onPick={context?.pickTag} />
           </>
         )}
+      </Stack>
       </Stack>
     </SearchMatch>
   );

@@ -8,8 +8,10 @@ import TypeLabel from "../components/TypeLabel.jsx";
 import { deletedColumns } from "../components/DeletedView.jsx";
 import { ActionsCell, NameCell, SourceCell, rowTooltip } from "./cells.jsx";
 
-// size: "phone" | "compact" (under 1200 px) | "wide".
-export function listColumns(size, deleted) {
+// size: "phone" | "compact" (under 1200 px, or 1440 px beside the folder tree) | "wide";
+// beside the folder tree (foldered) the tree shows the category, so on a compact grid its
+// column steps aside, and on a wide one "Updated by" does instead.
+export function listColumns(size, deleted, foldered = false) {
   const narrow = size === "phone";
   if (deleted) return deletedColumns(narrow);
   return [
@@ -22,7 +24,7 @@ export function listColumns(size, deleted) {
       cellRenderer: ({ data }) => (data ? <TypeLabel type={data.assembly_type} /> : null),
     },
     { colId: "source", field: "source", headerName: S.list.columns.source, width: 136, hide: narrow, cellRenderer: SourceCell },
-    { colId: "category", field: "category", headerName: S.list.columns.category, width: 140, hide: narrow, tooltipField: "category" },
+    { colId: "category", field: "category", headerName: S.list.columns.category, width: 140, hide: narrow || (foldered && size === "compact"), tooltipField: "category" },
     {
       colId: "display_name",
       field: "display_name",
@@ -52,7 +54,7 @@ export function listColumns(size, deleted) {
       sortingOrder: ["desc", "asc", null],
       valueFormatter: ({ value }) => (value ? formatTime(value) : ""),
     },
-    { colId: "updated_by", field: "updated_by", headerName: S.list.columns.updatedBy, width: 116, sortable: false, hide: size !== "wide" },
+    { colId: "updated_by", field: "updated_by", headerName: S.list.columns.updatedBy, width: 116, sortable: false, hide: size !== "wide" || foldered },
     {
       colId: "actions",
       headerName: S.list.columns.actions,

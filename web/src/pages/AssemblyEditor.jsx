@@ -10,7 +10,7 @@ import ArrowBackIcon from "@mui/icons-material/ArrowBack";
 import S from "../strings.js";
 import { Assemblies } from "../api.js";
 import { listUrl, navigate } from "../router.js";
-import { devModeOn, isAdmin, mayWrite, useSession, writableDomains } from "../session.js";
+import { isAdmin, mayWrite, useSession, writableDomains } from "../session.js";
 import { parseWorkflow, same } from "../assemblyForm.js";
 import { useAssembly } from "../data/useAssembly.js";
 import { useSaveAssembly } from "../data/useSaveAssembly.js";
@@ -67,7 +67,7 @@ export default function AssemblyEditor({ guid, kind }) {
   // Dev Mode switched off while a new form targets official/community: back to User-Created.
   const allowed = writableDomains(session);
   useEffect(() => {
-    if (!record && form && !allowed.includes(form.domain)) setForm((f) => ({ ...f, domain: "user" }));
+    if (!record && form && form.domain !== "user" && !allowed.includes(form.domain)) setForm((f) => ({ ...f, domain: "user" }));
   }, [record, form, allowed, setForm]);
 
   const title = record ? record.display_name : form ? S.editor.newTitle(S.kinds[form.assembly_kind]) : null;
@@ -177,7 +177,7 @@ export default function AssemblyEditor({ guid, kind }) {
         onCloseError={() => saver.setError(null)}
       />
       <UpstreamChoice record={record} onError={saver.setError} onResolved={(text) => { notify({ text }); reload(); }} />
-      <DetailsSection form={form} set={set} readOnly={readOnly} isNew={isNew} domains={isNew && devModeOn(session) ? allowed : null} />
+      <DetailsSection form={form} set={set} readOnly={readOnly} isNew={isNew} domains={isNew && allowed.length > 1 ? allowed : null} />
       {form.assembly_kind === "workflow" ? (
         <Box sx={{ display: "grid", gap: 2, gridTemplateColumns: { xs: "minmax(0, 1fr)", lg: "minmax(0, 1fr) minmax(0, 1fr)" } }}>
           <Section title={S.editor.workflowJson}>

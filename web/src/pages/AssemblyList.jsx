@@ -27,6 +27,10 @@ import ListHeader from "../list/ListHeader.jsx";
 import OfficialLibraryBanner from "../components/OfficialLibraryBanner.jsx";
 import RowMenu from "../list/RowMenu.jsx";
 import ImportDialog from "../list/ImportDialog.jsx";
+import OrganisePanel from "../list/OrganisePanel.jsx";
+import ActiveFilters from "../list/ActiveFilters.jsx";
+import { useFavourites } from "../data/favourites.js";
+import { useMoveToFolder } from "../data/useMoveToFolder.js";
 
 // Only the AG Grid features the list uses: server-side (infinite) rows, paging, tooltips,
 // the initial state (sort, page) restored from the address, and the column/row calls the
@@ -63,7 +67,10 @@ export default function AssemblyList() {
   const { notify } = session;
   const theme = useTheme();
   const narrow = useMediaQuery(theme.breakpoints.down("sm"));
-  const compact = useMediaQuery("(max-width: 1199.95px)");
+  // Folders, tags and Favourites beside the grid from 1200 px (below, the grid needs the
+  // width); with them the grid's wide columns wait for 1440 px.
+  const organised = useMediaQuery(theme.breakpoints.up("lg"));
+  const compact = useMediaQuery(organised ? "(max-width: 1439.95px)" : "(max-width: 1199.95px)");
   const gridRef = useRef(null);
   const gridBox = useRef(null);
   const gridHeight = useFillHeight(gridBox, session.devMode.enabled);
@@ -91,9 +98,13 @@ export default function AssemblyList() {
       gridRef.current?.api?.paginationGoToPage(page);
     });
   }, []);
-  const { facets, datasource, refresh } = useAssemblyPage(list, { gridRef, onError, onRows });
+  const user = session.user?.username || null;
+  const favourites = useFavourites(user);
+  const { facets, datasource, refresh } = useAssemblyPage(list, { gridRef, onError, onRows, user });
+  const moveToFolder = useMoveToFolder(refresh);
+  const showPanel = organised && !deleted;
 
-  const columnDefs = useMemo(() => listColumns(narrow ? "phone" : compact ? "compact" : "wide", deleted), [narrow, compact, deleted]);
+  const columnDefs = useMemo(() => listColumns(narrow ? "phone" : compact ? "compact" : "wide", deleted, organised), [narrow, compact, deleted, organised]);
   const gridTheme = useGridTheme(theme);
 
   const openMenu = useCallback((anchor, data) => setMenu({ anchor, data }), []);
@@ -112,7 +123,8 @@ export default function AssemblyList() {
     refresh();
   }, [notify, refresh]);
   const mayUndelete = useCallback((assembly) => mayWrite(session, assembly.source), [session]);
-  const context = useMemo(() => ({ openMenu, undelete, mayUndelete, narrow }), [openMenu, undelete, mayUndelete, narrow]);
+  const pickTag = list.setTag;
+  const context = useMemo(() => ({ openMenu, undelete, mayUndelete, narrow, pickTag, draggable: showPanel }), [openMenu, undelete, mayUndelete, narrow, pickTag, showPanel]);
   const keys = useGridKeys({ deleted, openMenu, undelete, mayUndelete });
 
   const onSortChanged = useCallback(({ api }) => {
@@ -176,12 +188,15 @@ export default function AssemblyList() {
     <Stack spacing={{ xs: 1.5, md: 2 }} sx={{ flex: 1, minWidth: 0 }}>
       <OfficialLibraryBanner reload={facets} onShow={() => { list.setDeleted(false); list.setVendor("attention"); }} />
       <ListHeader list={listControls} facets={facets} narrow={narrow} onImport={() => setImporting(true)} />
+      {!showPanel && !deleted && <ActiveFilters list={list} />}
       {listError && (
         <Alert severity="error" onClose={() => setListError(null)} data-testid="list-error">
           {listError}
         </Alert>
       )}
-      <Box ref={gridBox} sx={{ height: gridHeight, minHeight: 420, ...PAGER_SX }} data-testid="assembly-grid" data-view={deleted ? "deleted" : "list"}>
+      <Stack direction="row" spacing={2} useFlexGap sx={{ minWidth: 0 }}>
+      <Box ref={gridBox} sx={{ flex: 1, minWidth: 0, height: gridHeight, minHeight: 420, ...PAGER_SX }} data-testid="assembly-grid"
+        data-view={deleted ? "deleted" : list.favourites ? "favourites" : "list"}>
         <AgGridReact
           key={deleted ? "deleted" : "list"}
           ref={gridRef}
@@ -207,6 +222,11 @@ export default function AssemblyList() {
           onPaginationChanged={onPaginationChanged}
         />
       </Box>
+      {/* Shown left of the grid but after it in the tab order: search, New, Import, grid. */}
+      {showPanel && <Box sx={{ order: -1, height: gridHeight, minHeight: 420, display: "flex" }}>
+        <OrganisePanel list={list} facets={facets} favouriteCount={favourites.loaded ? favourites.guids.size : null} onMove={moveToFolder} width={{ lg: 210, xl: 230 }} />
+      </Box>}
+      </Stack>
       <RowMenu
         menu={menu}
         writable={Boolean(menu?.data) && mayWrite(session, menu.data.source)}

@@ -2,23 +2,27 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Request, Response
+from fastapi import APIRouter, Body, Path, Request, Response
 from pydantic import Field
 
-from assembly_engine.api.answers import LoggedIn, SessionState, SignedOut, Who
+from assembly_engine.api.answers import LoggedIn, OwnSessionList, SessionsEnded, SessionState, SignedOut, Who
 from assembly_engine.api.deps import (
     CSRF_COOKIE,
+    NOT_SIGNED_IN,
     SESSION_COOKIE,
+    Auth,
     AuthOrAnonymous,
     RequestAuth,
     Services,
     SignedIn,
     client_address,
 )
-from assembly_engine.api.errors import error_responses
+from assembly_engine.api.errors import ApiError, error_responses
 from assembly_engine.services.auth.accounts import SignedIn as SignedInUser
+from assembly_engine.services.auth.policy import writable_domains
 from assembly_engine.services.auth.sign_in import sign_in
 from assembly_engine.services.container import EngineServices
 from assembly_engine.services.request_bodies import StrictModel
@@ -86,20 +90,52 @@ def logout(auth: SignedIn, response: Response, engine: Services) -> dict[str, An
 def _who(auth: RequestAuth, engine: EngineServices) -> dict[str, Any]:
     actor = auth.caller.actor
     assert actor is not None
+    account = engine.accounts.users.get(actor.username)
     result: dict[str, Any] = {
         "user": {"username": actor.username, "role": actor.role.value},
         "dev_mode": engine.accounts.dev_mode_state(auth.caller, auth.session),
+        # What the caller may write now (role, this session's Dev Mode, a token's scopes):
+        # the web UI offers New, Edit, Delete and Clone from this, the engine still checks.
+        "writable_domains": [d.value for d in writable_domains(actor, auth.caller.scopes)],
+        "must_change_password": account is not None and account.must_change_password,
     }
     if engine.sso is not None:
         result["sso"] = engine.accounts.users.sso_marker_of(actor.username) is not None
-    if auth.token:
+    if auth.token and auth.caller.scopes is None:
         result["csrf_token"] = engine.sessions.csrf_token_for(auth.token)
     return result
 
 
 @router.get("/me", response_model=Who, response_model_exclude_unset=True, responses=error_responses(401))
-def me(auth: SignedIn, engine: Services) -> dict[str, Any]:
+def me(auth: Auth, engine: Services) -> dict[str, Any]:
+    """Who the session, or the API token (with the read scope), stands for."""
+    if auth.caller.actor is None or (auth.session is None and auth.caller.scopes is None):
+        raise ApiError(401, "unauthorized", NOT_SIGNED_IN)
     return _who(auth, engine)
+
+
+@router.get("/sessions", response_model=OwnSessionList, responses=error_responses(401, 403))
+def own_sessions(auth: SignedIn, engine: Services) -> dict[str, Any]:
+    """The caller's live sign-in sessions, the current one marked."""
+    return {"items": [asdict(s) for s in engine.accounts.own_sessions.list(auth.caller, auth.session)]}
+
+
+@router.post("/end-other-sessions", response_model=SessionsEnded, responses=error_responses(401, 403))
+def end_other_sessions(auth: SignedIn, engine: Services) -> dict[str, Any]:
+    """Sign out everywhere else: every session of the caller but this one ends."""
+    return {"ended": engine.accounts.own_sessions.end_others(auth.caller, auth.session)}
+
+
+SessionId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[0-9a-f]+$")]
+
+
+@router.delete(
+    "/sessions/{session_id}", response_model=SessionsEnded, responses=error_responses(401, 403, 404)
+)
+def end_session(session_id: SessionId, auth: SignedIn, engine: Services) -> dict[str, Any]:
+    """End one of the caller's own sessions (by the id the list shows)."""
+    engine.accounts.own_sessions.end(auth.caller, auth.session, session_id)
+    return {"ended": 1}
 
 
 @router.get(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -119,7 +120,11 @@ def import_batch(
                     written.append((index, exc))
             return written
 
-        for chain_written in _concurrently(write_chain, _chains(parsed), "import"):
+        checks = importing.changes.checks
+        # The documents' checks run once the import is done, not against its writes.
+        with checks.bulk() if checks is not None else nullcontext():
+            written = _concurrently(write_chain, _chains(parsed), "import")
+        for chain_written in written:
             assert not isinstance(chain_written, EngineError)  # write_chain keeps refusals per document
             _record_written(results, chain_written)
     done = [r for r in results if r is not None]

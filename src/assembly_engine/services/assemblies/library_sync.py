@@ -25,6 +25,7 @@ import hashlib
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -327,8 +328,10 @@ class LibrarySync:
                     "message": exc.message,
                 }
 
-        with ThreadPoolExecutor(max_workers=WRITERS, thread_name_prefix="sync") as pool:
-            results = list(pool.map(carry_out, work))
+        checks = self._importing.changes.checks  # held while the items write, as an import's
+        with checks.bulk() if checks is not None else nullcontext():
+            with ThreadPoolExecutor(max_workers=WRITERS, thread_name_prefix="sync") as pool:
+                results = list(pool.map(carry_out, work))
         answer = self._answer(request, current_id, planned)
         answer["results"] = results
         answer["done"] = sum(1 for r in results if r["status"] == "done")

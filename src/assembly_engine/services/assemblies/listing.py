@@ -23,6 +23,8 @@ from pydantic import BaseModel, Field, ValidationError
 
 from assembly_engine import input_limits as limits
 from assembly_engine.domain.types import AssemblyKind, Domain
+from assembly_engine.services.assemblies.folded_records import FoldedRecords
+from assembly_engine.services.assemblies.folders_and_tags import in_folder, most_used_tags
 from assembly_engine.services.assemblies.views import record_view
 from assembly_engine.services.auditor import Auditor
 from assembly_engine.services.auth import policy
@@ -49,6 +51,8 @@ class ListQuery:
     domain: Domain | None = None
     kind: AssemblyKind | None = None
     category: str | None = None  # exact; "" matches assemblies without a category
+    folder: str | None = None  # a category path and everything below it ("Windows" has "Windows/Disk")
+    tag: str | None = None  # exact: assemblies carrying this tag
     q: str | None = None
     dirty: bool | None = None
     signature: SignatureStatus | None = None  # official records with this status only
@@ -89,6 +93,8 @@ class FacetParams(BaseModel):
     domain: Domain | None = None
     kind: AssemblyKind | None = None
     category: str | None = Field(default=None, max_length=limits.CATEGORY_CHARS)
+    folder: str | None = Field(default=None, min_length=1, max_length=limits.CATEGORY_CHARS)
+    tag: str | None = Field(default=None, min_length=1, max_length=limits.TAG_CHARS)
     q: str | None = Field(default=None, max_length=limits.SEARCH_CHARS)
     dirty: bool | None = None
     signature: SignatureStatus | None = None
@@ -100,6 +106,8 @@ class FacetParams(BaseModel):
             domain=self.domain,
             kind=self.kind,
             category=self.category,
+            folder=self.folder,
+            tag=self.tag,
             q=self.q,
             dirty=self.dirty,
             signature=self.signature,
@@ -125,6 +133,8 @@ class ListParams(FacetParams, PageParams):
             domain=self.domain,
             kind=self.kind,
             category=self.category,
+            folder=self.folder,
+            tag=self.tag,
             q=self.q,
             dirty=self.dirty,
             signature=self.signature,
@@ -163,6 +173,10 @@ def record_matches(record: AssemblyRecord, query: ListQuery) -> bool:
     if query.kind is not None and record.assembly_kind is not query.kind:
         return False
     if query.category is not None and (record.category or "") != query.category:
+        return False
+    if query.folder is not None and not in_folder(record.category or "", query.folder):
+        return False
+    if query.tag is not None and query.tag not in record.tags:
         return False
     if query.q:
         needle = query.q.casefold()
@@ -251,6 +265,7 @@ class Listing:
         self._auditor = auditor
         self._matches = GenerationCache()  # filtered + sorted snapshots per query
         self._body = GenerationCache(size=BODY_HITS_KEPT)  # matching payloads per search
+        self._folds = GenerationCache(size=1)  # the records' searched fields, folded once
         self._pages = GenerationCache(max_bytes=PAGE_CACHE_BYTES)  # rendered answers per query and view
         self.checks: ScriptChecks | None = None  # check counts per row, when wired
 
@@ -330,13 +345,17 @@ class Listing:
             for view, item in zip(views, page, strict=True):
                 view["checks"] = self.checks.counts(item.record.payload.payload_guid)
         if query.q and self._cache.search is not None:
-            terms = query_terms(query.q)
             needle = query.q.casefold()
-            for view, item in zip(views, page, strict=True):
-                if search_tier(item.record, needle, set()) is None:  # matched in the body only
-                    found = self._cache.search.match_line(item.record.payload.payload_guid, terms)
-                    if found is not None:
-                        view["match"] = {"line": found.line, "text": found.text}
+            body_only = [
+                (view, item.record.payload.payload_guid)
+                for view, item in zip(views, page, strict=True)
+                if search_tier(item.record, needle, set()) is None  # matched in the body only
+            ]
+            lines = self._cache.search.match_lines([g for _, g in body_only], query_terms(query.q))
+            for view, payload_guid in body_only:
+                found = lines.get(payload_guid)
+                if found is not None:
+                    view["match"] = {"line": found.line, "text": found.text}
         return views, len(items), tuple(item.record.payload.payload_guid for item in page)
 
     def facets(self, caller: Caller, query: ListQuery) -> dict[str, Any]:
@@ -348,6 +367,8 @@ class Listing:
             query.domain,
             query.kind,
             query.category,
+            query.folder,
+            query.tag,
             query.q,
             query.dirty,
             query.checks,
@@ -366,6 +387,8 @@ class Listing:
             query.domain,
             query.kind,
             query.category,
+            query.folder,
+            query.tag,
             query.q,
             query.dirty,
             query.signature,
@@ -397,17 +420,30 @@ class Listing:
             self._body.put(q, generation, hits)
         return hits
 
+    def _folded(self) -> FoldedRecords:
+        generation = self._cache.generation  # read first: a change meanwhile folds again next time
+        folded: FoldedRecords | None = self._folds.get("all", generation)
+        if folded is None:
+            folded = FoldedRecords.of(self._cache.items())
+            self._folds.put("all", generation, folded)
+        return folded
+
+    def _searched(self, query: ListQuery) -> list[CachedAssembly]:
+        """The records ``q`` matches (any other filter not applied yet), in the cache's order."""
+        assert query.q
+        needle, hits = query.q.casefold(), self._body_hits(query.q)
+        folded = self._folded()
+        if not folded.searchable(needle):
+            return [a for a in folded.items if search_tier(a.record, needle, hits) is not None]
+        return [folded.items[n] for n in sorted(folded.tiers(needle, hits))]
+
     def _filtered(self, query: ListQuery) -> list[CachedAssembly]:
-        searched = query.q or None
         fields = replace(query, q=None)
-        needle = query.q.casefold() if query.q else ""
-        hits = self._body_hits(query.q) if query.q else set()
         items = [
             a
-            for a in self._cache.items(query.domain)
+            for a in (self._searched(query) if query.q else self._cache.items(query.domain))
             if (query.dirty is None or a.state.is_dirty is query.dirty)
             and record_matches(a.record, fields)
-            and (searched is None or search_tier(a.record, needle, hits) is not None)
             and self._checks_match(a, query.checks)
         ]
         if query.signature is not None:  # a status only official records have
@@ -443,17 +479,31 @@ class Listing:
         domains = {d.value: 0 for d in Domain}
         kinds = {k.value: 0 for k in AssemblyKind}
         categories: dict[str, int] = {}
+        tags: dict[str, int] = {}
         for item in searched:
             record = item.record
             category = record.category or ""
+            record_tags = record.tags if record.tags_json != "[]" else ()  # most have none: skip the decode
             in_domain = query.domain is None or record.domain is query.domain
             in_kind = query.kind is None or record.assembly_kind is query.kind
-            in_category = query.category is None or category == query.category
-            if in_kind and in_category:
+            in_category = (query.category is None or category == query.category) and (
+                query.folder is None or in_folder(category, query.folder)
+            )
+            in_tag = query.tag is None or query.tag in record_tags
+            if in_kind and in_category and in_tag:
                 domains[record.domain.value] += 1
-            if in_domain and in_category:
+            if in_domain and in_category and in_tag:
                 kinds[record.assembly_kind.value] += 1
-            if in_domain and in_kind:
+            if in_domain and in_kind and in_tag:
                 categories[category] = categories.get(category, 0) + 1
+            if in_domain and in_kind and in_category:
+                for tag in set(record_tags):
+                    tags[tag] = tags.get(tag, 0) + 1
         ordered = dict(sorted(categories.items(), key=lambda pair: (pair[0].casefold(), pair[0])))
-        return {"domain": domains, "kind": kinds, "category": ordered, "total": sum(domains.values())}
+        return {
+            "domain": domains,
+            "kind": kinds,
+            "category": ordered,
+            "tags": most_used_tags(tags, query.tag),
+            "total": sum(domains.values()),
+        }

@@ -16,13 +16,14 @@ from assembly_engine.services.audit import Outcome
 from assembly_engine.services.auditor import Auditor
 from assembly_engine.services.auth import policy
 from assembly_engine.services.auth.dev_mode import DevModeService, DevModeState
-from assembly_engine.services.auth.sessions import Session, SessionService, hash_token
+from assembly_engine.services.auth.own_sessions import OwnSessions
+from assembly_engine.services.auth.sessions import Session, SessionService, audit_session_id, hash_token
 from assembly_engine.services.auth.throttle import PasswordGate, TooManyAttempts
 from assembly_engine.services.auth.users import AuthError, InvalidCredentials, User, UserService
 from assembly_engine.services.caller import Caller
 from assembly_engine.services.errors import InvalidInput, NotFound, denied
 
-__all__ = ["AccountService", "SignedIn", "TooManyAttempts"]
+__all__ = ["AccountService", "SignedIn", "TooManyAttempts", "audit_session_id"]
 
 RECHECK_MESSAGE = (
     "This change needs your own password again: send it as current_password "
@@ -45,6 +46,7 @@ def user_view(user: User) -> dict[str, Any]:
         "disabled": user.disabled,
         "created_at": user.created_at,
         "updated_at": user.updated_at,
+        "must_change_password": user.must_change_password,
     }
 
 
@@ -56,11 +58,6 @@ def dev_mode_view(state: DevModeState) -> dict[str, Any]:
         "remaining_seconds": state.remaining_seconds,
         "reason": state.reason,
     }
-
-
-def audit_session_id(token_hash: str) -> str:
-    """The session as the audit log names it: a hash of the stored key, never the key."""
-    return hashlib.sha256(f"audit:{token_hash}".encode()).hexdigest()[:24]
 
 
 def unknown_name_marker(key: bytes, typed: str) -> str:
@@ -91,6 +88,7 @@ class AccountService:
         self.passwords = passwords
         self.auditor = auditor
         self._name_key = name_key
+        self.own_sessions = OwnSessions(sessions, auditor)
 
     def logged_name(self, typed: str) -> str:
         """The username as the audit log may show it: an existing account's own name, or
@@ -311,6 +309,18 @@ class AccountService:
     def _change_own_password(self, caller: Caller, username: str, current_password: str | None) -> None:
         """Everyone, admins included, proves they know their current password first: a
         stolen session alone must not be enough to take the account (and then Dev Mode)."""
+        if self.users.sso_marker_of(username) is not None:
+            self.auditor.record(
+                caller,
+                "user.update",
+                Outcome.DENIED,
+                detail=f"{username}: single sign-on account has no password",
+            )
+            raise denied(
+                "forbidden",
+                "Your account signs in at the single sign-on provider and has no password here: "
+                "change your password at the provider.",
+            )
         if not current_password:
             self.auditor.record(
                 caller,
@@ -378,7 +388,9 @@ class AccountService:
                 changes.append(f"disabled={str(disabled).lower()}")
             if password is not None:
                 keep = hash_token(keep_token) if keep_token else None
-                self.users.set_password(username, password, keep_token_hash=keep)
+                self.users.set_password(
+                    username, password, keep_token_hash=keep, chosen_by_owner=own_password_only
+                )
                 changes.append("password changed")
         except AuthError as exc:
             self.auditor.record(caller, "user.update", Outcome.FAILED, detail=f"{username}: {exc.message}")

@@ -169,3 +169,16 @@ def may_read_metrics(actor: Actor | None) -> Decision:
 
 def may_toggle_dev_mode(actor: Actor | None) -> Decision:
     return _admin(actor, "Only admins can switch Dev Mode.")
+
+
+# The scope an API token needs to write (services/auth/api_tokens.py SCOPES); a session has
+# no scopes (None) and writes by role and Dev Mode alone.
+WRITE_SCOPE = "assemblies:write"
+
+
+def writable_domains(actor: Actor | None, scopes: frozenset[str] | None = None) -> tuple[Domain, ...]:
+    """The domains ``actor`` may write right now, in the order the UI lists them: the web
+    UI shows New, Edit, Delete and Clone from this instead of copying the rules above."""
+    if scopes is not None and WRITE_SCOPE not in scopes:
+        return ()
+    return tuple(domain for domain in Domain if may_write(actor, domain).allowed)

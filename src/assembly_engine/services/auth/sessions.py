@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import secrets
 import time
 from collections.abc import Callable
@@ -24,8 +25,10 @@ from assembly_engine.domain.types import Role
 from assembly_engine.services.auth.users import AuthError, InvalidCredentials
 from assembly_engine.services.errors import Unauthorized
 from assembly_engine.storage.contract.engine_records import SessionRow
-from assembly_engine.storage.contract.errors import Unavailable
+from assembly_engine.storage.contract.errors import StorageFailed, Unavailable
 from assembly_engine.storage.contract.interfaces import EngineStore
+
+log = logging.getLogger("assembly_engine.sessions")
 
 # secrets.token_urlsafe(32) -> 43 characters; accept some slack, refuse anything absurd
 # before hashing it (cookies and headers are attacker-controlled).
@@ -44,6 +47,11 @@ class InvalidSession(AuthError, Unauthorized):
 
     def __init__(self, message: str = "Your session has ended; please sign in again.") -> None:
         super().__init__(message)
+
+
+def audit_session_id(token_hash: str) -> str:
+    """The session as the audit log names it: a hash of the stored key, never the key."""
+    return hashlib.sha256(f"audit:{token_hash}".encode()).hexdigest()[:24]
 
 
 @dataclass(frozen=True)
@@ -139,7 +147,10 @@ class SessionService:
         if reachable:
             self._remember(row)
             if now - row.last_seen >= self._touch_interval:
-                self._store.touch_session(token_hash, now)
+                try:
+                    self._store.touch_session(token_hash, now)
+                except StorageFailed:  # a full disk: last_seen is informational; keep serving
+                    log.warning("could not record a session's last use (disk full or read-only)")
         return _session(row)
 
     def _remember(self, row: SessionRow) -> None:
@@ -162,6 +173,15 @@ class SessionService:
         if row.expires_at <= self._clock():
             return "expired"
         return None
+
+    def live_sessions(self, username: str) -> list[Session]:
+        """The user's sessions that still work (not ended, not expired), oldest first."""
+        now = self._clock()
+        return [
+            _session(row)
+            for row in self._store.list_sessions(username)
+            if not row.revoked and not row.user_disabled and row.expires_at > now
+        ]
 
     def revoke(self, token: str | None) -> bool:
         token_hash = self._hash_if_plausible(token)

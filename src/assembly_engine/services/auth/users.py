@@ -54,6 +54,9 @@ class User:
     created_at: str
     updated_at: str
     sso: bool = False  # signs in at the OpenID Connect provider, has no password
+    # The password was chosen by someone else (generated, an admin's new account or reset):
+    # the web UI asks the user to choose their own.
+    must_change_password: bool = False
 
 
 # Instead of a password hash, an account made by single sign-on stores this prefix and a
@@ -146,6 +149,7 @@ def _user(row: UserRow) -> User:
         created_at=row.created_at,
         updated_at=row.updated_at,
         sso=row.password_hash.startswith(SSO_MARKER_PREFIX),
+        must_change_password=row.must_change_password,
     )
 
 
@@ -215,7 +219,10 @@ class UserService:
         validate_new_password(password)
         checked_role = _role(role)
         password_hash = self._hash(password)
-        if not self._store.insert_user(username, password_hash, checked_role.value, self._now()):
+        # Whoever creates an account chose its password: its owner is asked to change it.
+        if not self._store.insert_user(
+            username, password_hash, checked_role.value, self._now(), must_change_password=True
+        ):
             raise UserExists(f"A user named '{username}' already exists.")
         return self._require(username)
 
@@ -258,9 +265,17 @@ class UserService:
         )
         return self._require(username)
 
-    def set_password(self, username: str, password: str, keep_token_hash: str | None = None) -> User:
+    def set_password(
+        self,
+        username: str,
+        password: str,
+        keep_token_hash: str | None = None,
+        *,
+        chosen_by_owner: bool = False,
+    ) -> User:
         """Change a password and end every other session of the user (``keep_token_hash``
-        names the session that made the change, if it should survive)."""
+        names the session that made the change, if it should survive). A password not
+        ``chosen_by_owner`` (an admin's reset) must be changed by its owner."""
         validate_new_password(password)
         password_hash = self._hash(password)
         self._check(
@@ -272,6 +287,7 @@ class UserService:
                     password_hash=password_hash,
                     revoke_sessions=keep_token_hash is None,
                     revoke_sessions_except=keep_token_hash,
+                    must_change_password=not chosen_by_owner,
                 ),
             ),
         )
@@ -303,7 +319,12 @@ class UserService:
                 raise InvalidPassword(f"ENGINE_ADMIN_PASSWORD is not usable: {exc}") from None
         password_hash = self._hash(password)
         inserted = self._store.insert_user(
-            BOOTSTRAP_ADMIN, password_hash, Role.ADMIN.value, self._now(), only_if_empty=True
+            BOOTSTRAP_ADMIN,
+            password_hash,
+            Role.ADMIN.value,
+            self._now(),
+            only_if_empty=True,
+            must_change_password=generated is not None,
         )
         # Lost a race with another process: someone else bootstrapped, our password is void.
         return generated if inserted else None

@@ -15,6 +15,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future
+from contextlib import AbstractContextManager
 from typing import Any
 
 from assembly_engine.domain.types import Domain
@@ -211,6 +212,10 @@ class ScriptChecks:
             future = self.runner.submit(language, _text(content), background=True)
             if future is not None:
                 self._note_when_done(payload_guid, future)
+
+    def bulk(self) -> AbstractContextManager[None]:
+        """Hold saves' checks while a bulk write runs (held.py): they run once it is done."""
+        return self.runner.held.holding()
 
     def summary(self, content: PayloadContent, payload_guid: str) -> dict[str, Any] | None:
         """The kept result of ``content`` for a detail view; ``pending`` (and queued) when

@@ -29,6 +29,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+import orjson
+
 from assembly_engine.services.checks import ansible, batch, powershell, tools, versions, workflow
 from assembly_engine.services.checks.diagnostics import (
     LANGUAGES,
@@ -37,6 +39,7 @@ from assembly_engine.services.checks.diagnostics import (
     Diagnostic,
     sorted_capped,
 )
+from assembly_engine.services.checks.held import QUIET_SECONDS, HeldCheck, HeldChecks
 from assembly_engine.services.checks.processes import TimedOut, cpu_seconds_at_exit, exchange, kill
 from assembly_engine.services.checks.workers import WarmWorkers, WorkerEnded
 from assembly_engine.storage.contract.check_results import StoredCheck
@@ -52,6 +55,16 @@ IN_WORKERS = frozenset({"powershell", "batch", "ansible", "workflow"})
 OUTCOMES = ("checked", "stored", "timed_out", "failed", "unavailable")
 
 
+def _stored_text(result: CheckResult) -> str:
+    """The JSON a result is stored as: orjson, several times faster than json for the up
+    to MAX_DIAGNOSTICS diagnostics a result holds; json for what orjson refuses."""
+    value = result.to_dict()
+    try:
+        return orjson.dumps(value).decode("utf-8")
+    except orjson.JSONEncodeError:
+        return json.dumps(value)
+
+
 @dataclass(frozen=True)
 class CheckLimits:
     timeout_seconds: float = 5.0
@@ -61,6 +74,8 @@ class CheckLimits:
     # Background checks waiting for a slot; beyond it a save's check is skipped (and done
     # when the assembly is next read) rather than queueing without end under a write storm.
     queued_max: int = 512
+    # How long after the last bulk write ended the checks it held start (held.py).
+    held_quiet_seconds: float = QUIET_SECONDS
 
 
 @dataclass(frozen=True)
@@ -100,6 +115,10 @@ class CheckRunner:
         self._nice_tool = shutil.which("nice")
         # (language, outcome) -> checks: how many ran, and how many a stored result spared.
         self.counted: Counter[tuple[str, str]] = Counter()
+        self.held = HeldChecks(
+            self._release_held, self.limits.held_quiet_seconds
+        )  # background checks held during bulk writes
+        self._held_keys: set[str] = set()
         self._workers = WarmWorkers(
             {nice: self._child(nice, "--serve") for nice in (0, BACKGROUND_NICE)}, _environment()
         )
@@ -329,7 +348,7 @@ class CheckRunner:
                     result.checksum,
                     self.fingerprint(result.language),
                     result.language,
-                    json.dumps(result.to_dict()),
+                    _stored_text(result),
                     time.time(),
                 )
             )
@@ -371,10 +390,18 @@ class CheckRunner:
                 ready.set_result(done)
                 return ready
             running = self._running.get(key)
-            if running is not None:
+            # A foreground check never waits behind a held one of the same text.
+            if running is not None and (background or key not in self._held_keys):
                 return running
             if background and self._queued >= self.limits.queued_max:
                 return None
+            if background:
+                kept: Future[CheckResult] = Future()
+                if self.held.keep(HeldCheck(language, text, key, kept)):
+                    self._queued += 1
+                    self._running[key] = kept
+                    self._held_keys.add(key)
+                    return kept
             self._queued += 1
             future = self._pool.submit(self._job, language, text, key, background)
             self._running[key] = future
@@ -395,6 +422,42 @@ class CheckRunner:
                 self._queued -= 1
                 self._running.pop(key, None)
 
+    def _release_held(self, held: list[HeldCheck]) -> None:
+        """The checks a bulk write held, onto the pool in the order they were kept."""
+        for index, item in enumerate(held):
+            try:
+                self._pool.submit(self._run_held, item)
+            except RuntimeError:  # the pool was shut down: the engine is stopping
+                self._drop_held(held[index:])
+                return
+
+    def _run_held(self, item: HeldCheck) -> None:
+        with self._lock:
+            self._held_keys.discard(item.key)
+            done = self._kept.get(item.key)  # a foreground check of the same text ran meanwhile
+        if done is not None or not item.future.set_running_or_notify_cancel():
+            with self._lock:
+                self._queued -= 1
+                if self._running.get(item.key) is item.future:
+                    del self._running[item.key]
+            if done is not None:
+                item.future.set_result(done)
+            return
+        try:
+            item.future.set_result(self._job(item.language, item.text, item.key, True))
+        except BaseException as exc:  # noqa: BLE001 - the waiter hears of it, as from the pool
+            item.future.set_exception(exc)
+
+    def _drop_held(self, held: list[HeldCheck]) -> None:
+        with self._lock:
+            for item in held:
+                self._queued -= 1
+                self._held_keys.discard(item.key)
+                if self._running.get(item.key) is item.future:
+                    del self._running[item.key]
+        for item in held:
+            item.future.cancel()
+
     def check(self, language: str, text: str) -> CheckResult:
         """Check on the pool and wait at most the time limit (plus the queue's share):
         past it the answer says ``timed_out`` and the caller goes on."""
@@ -411,6 +474,7 @@ class CheckRunner:
         return CheckResult(language, checksum(language, text), (), (run,))
 
     def close(self) -> None:
+        self._drop_held(self.held.close())
         self._pool.shutdown(wait=False, cancel_futures=True)
         with self._lock:
             self._closed = True

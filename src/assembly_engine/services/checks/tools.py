@@ -8,11 +8,12 @@ check limits. A tool is looked up beside the engine's interpreter first (the
 
 from __future__ import annotations
 
-import json
 import shutil
 import sys
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 from assembly_engine.services.checks.diagnostics import Diagnostic, Severity
 
@@ -39,7 +40,7 @@ def shellcheck_argv(binary: str, text: str) -> list[str]:
 
 
 def shellcheck_diagnostics(output: bytes) -> list[Diagnostic]:
-    comments = json.loads(output or b"{}").get("comments", [])
+    comments = orjson.loads(output or b"{}").get("comments", [])
     return [
         Diagnostic(
             line=int(c["line"]),
@@ -78,7 +79,7 @@ def _is_syntax(item: dict[str, Any]) -> bool:
 
 def ruff_diagnostics(output: bytes) -> list[Diagnostic]:
     found = []
-    for item in json.loads(output or b"[]"):
+    for item in orjson.loads(output or b"[]"):
         start, end = item.get("location") or {}, item.get("end_location") or {}
         syntax = _is_syntax(item)
         line, column = int(start.get("row", 1)), int(start.get("column", 1))

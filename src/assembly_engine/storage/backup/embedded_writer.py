@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from assembly_engine.domain.types import Domain
+from assembly_engine.storage.contract.engine_records import USER_COLUMNS
 from assembly_engine.storage.contract.history import HistoryWrite
 from assembly_engine.storage.contract.journal_entry import JournalEntry
 from assembly_engine.storage.sqlite.databases import ConnectionOptions, DomainDatabase
@@ -72,8 +73,7 @@ def write_engine_db(
     try:
         target.execute("BEGIN IMMEDIATE")
         target.executemany(
-            "INSERT INTO users (username, password_hash, role, disabled, created_at, updated_at) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO users ({USER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
             users,
         )
         target.executemany(

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Sequence
 
 from assembly_engine.storage.contract.errors import STORAGE_FAILURES, EngineError, IndexDamaged
 from assembly_engine.storage.contract.interfaces import PayloadStore, SearchIndex
-from assembly_engine.storage.contract.models import CachedAssembly, PayloadContent
+from assembly_engine.storage.contract.models import PayloadContent
 from assembly_engine.storage.contract.search_terms import MatchLine, SearchTerms, best_line
 
 log = logging.getLogger("assembly_engine.search")
@@ -29,6 +29,7 @@ BUILD_BATCH = 200
 # much text or have waited this long: a write never pays for tokenising, memory stays bounded.
 PENDING_BYTES = 8 * 1024 * 1024
 PENDING_SECONDS = 10.0
+BUILD_DELAY = 1.0  # seconds after boot before the background build starts
 
 
 class BodySearch:
@@ -36,12 +37,12 @@ class BodySearch:
         self,
         index: SearchIndex,
         payloads: PayloadStore,
-        live: Callable[[], Iterable[CachedAssembly]],
+        live: Callable[[], set[str]],
         generation: Callable[[], int],
     ) -> None:
         self._index = index
         self._payloads = payloads
-        self._live = live  # the cache's live records
+        self._live = live  # the payload GUIDs of the cache's live records
         self._generation = generation  # the cache's: unchanged means the live set is too
         self._checked: int | None = None  # the generation whose live set is all indexed
         self._lock = threading.Lock()  # one indexer at a time; searches wait for it
@@ -72,6 +73,9 @@ class BodySearch:
         self._builder.start()
 
     def _build_quietly(self) -> None:
+        # Not at once: threads share one interpreter lock, and the engine is still starting
+        # (a search before then builds what it needs itself).
+        self._wake.wait(BUILD_DELAY)
         try:
             self.bring_current()
         except Exception:  # noqa: BLE001 - the next search builds again and reports
@@ -121,7 +125,7 @@ class BodySearch:
         added = self._add_pending()
         if generation == self._checked:
             return added
-        unknown = {a.record.payload.payload_guid for a in self._live()} - self._known
+        unknown = self._live() - self._known
         if unknown:
             self._known.update(self._index.held(unknown))
             missing = sorted(unknown - self._known)
@@ -170,6 +174,17 @@ class BodySearch:
         except IndexDamaged:
             return None  # the next search rebuilds; the hit stands without its line
         return None if text is None else best_line(text, terms)
+
+    def match_lines(self, payload_guids: Sequence[str], terms: SearchTerms) -> dict[str, MatchLine]:
+        """The matching line of each body (a page's body-only hits), read in one go."""
+        if not payload_guids:
+            return {}
+        try:
+            texts = self._index.bodies(payload_guids)
+        except IndexDamaged:
+            return {}  # the next search rebuilds; the hits stand without their lines
+        lines = {guid: best_line(text, terms) for guid, text in texts.items()}
+        return {guid: line for guid, line in lines.items() if line is not None}
 
     def close(self) -> None:
         self._closed = True

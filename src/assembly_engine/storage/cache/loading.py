@@ -179,6 +179,16 @@ class CacheLoading:
             self._build_some(None)
         return self._entries
 
+    def live_payloads(self) -> set[str]:
+        """The payload GUIDs live records point at, read from rows not built yet without
+        building them (the search index asks at boot: building 100,000s of records under
+        the lock would hold up the start-up)."""
+        with self._lock:
+            found = {e.record.payload.payload_guid for e in self._entries.values() if not e.deleted}
+            for rows in self._unbuilt.values():
+                found.update(map(itemgetter(PAYLOAD_GUID_COLUMN), rows.values()))
+        return found
+
     def reload_domain(self, domain: Domain) -> int:
         """Replace a domain's entries with its database rows (after an official sync)."""
         rows = self._dbs[domain].load_rows()

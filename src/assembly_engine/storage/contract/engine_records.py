@@ -20,6 +20,9 @@ class UserRow:
     disabled: bool
     created_at: str
     updated_at: str
+    # Set by a password someone else chose (the generated first admin password, an admin's
+    # new account or reset); cleared when the user picks their own.
+    must_change_password: bool = False
 
 
 @dataclass(frozen=True)
@@ -37,7 +40,7 @@ class SessionRow:
 
 
 # Columns and row shapes both backends read (postgresql/engine_store.py too).
-USER_COLUMNS = "username, password_hash, role, disabled, created_at, updated_at"
+USER_COLUMNS = "username, password_hash, role, disabled, created_at, updated_at, must_change_password"
 
 
 SESSION_SELECT = """
@@ -55,6 +58,7 @@ def user_row(row: Sequence[Any]) -> UserRow:
         disabled=bool(row[3]),
         created_at=row[4],
         updated_at=row[5],
+        must_change_password=bool(row[6]),
     )
 
 
@@ -91,6 +95,7 @@ class UserChange:
     revoke_sessions: bool = False  # end every session of the user
     revoke_sessions_except: str | None = None  # end every session but this one (by hash)
     clear_dev_mode: bool = False  # end Dev Mode on every session of the user
+    must_change_password: bool | None = None  # a password chosen for the user (True) or by them
 
     @property
     def ends_sessions(self) -> bool:

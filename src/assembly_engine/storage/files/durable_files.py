@@ -104,7 +104,14 @@ def replace_file(path: Path, data: bytes, mode: int = 0o600) -> None:
     temp = path.with_name(path.name + ".tmp")
     with suppress(FileNotFoundError):
         temp.unlink()  # left by a crash between writing and renaming
-    write_new_file(temp, data, mode)
+    try:
+        write_new_file(temp, data, mode)
+    except FileExistsError:
+        raise  # another writer's temp file: not ours to remove
+    except OSError:  # a full disk: leave no empty or partial temp file behind
+        with suppress(FileNotFoundError):
+            temp.unlink()
+        raise
     os.replace(temp, path)
     fsync_directory(path.parent)
 

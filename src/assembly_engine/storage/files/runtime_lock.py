@@ -45,14 +45,20 @@ class RuntimeLock:
                     "Stop it first, or give this one its own home with ENGINE_HOME."
                 ) from None
             raise
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"pid {os.getpid()} on {socket.gethostname()} since {utc_now()}\n")
-        handle.flush()
         self._handle = handle
+        try:
+            handle.seek(0)
+            handle.truncate()
+            handle.write(f"pid {os.getpid()} on {socket.gethostname()} since {utc_now()}\n")
+            handle.flush()
+        except OSError:  # a full disk: the flock is the lock, the line only says whose it is
+            pass
 
     def release(self) -> None:
         if self._handle is not None:
             fcntl.flock(self._handle.fileno(), fcntl.LOCK_UN)
-            self._handle.close()
+            try:
+                self._handle.close()
+            except OSError:  # the pid line a full disk refused is flushed again, and fails again
+                pass
             self._handle = None

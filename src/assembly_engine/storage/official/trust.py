@@ -69,17 +69,38 @@ def payloads_identity(staging_root: Path) -> str:
     manifest = staging_root / MANIFEST_FILE
     digest.update(manifest.read_bytes() if manifest.exists() else b"")
     payloads = staging_root / "Payloads"
-    for path in sorted(payloads.rglob("*")) if payloads.is_dir() else ():
-        info = path.lstat()
-        digest.update(
-            f"{path.relative_to(payloads)}:{info.st_ino}:{info.st_size}:{info.st_mtime_ns}:{info.st_ctime_ns}\n".encode()
+    found: list[tuple[tuple[str, ...], os.DirEntry[str]]] = []
+    if payloads.is_dir():
+        _list_below(str(payloads), (), found)
+    found.sort(key=lambda item: item[0])
+    lines = []
+    for parts, entry in found:
+        info = entry.stat(follow_symlinks=False)
+        lines.append(
+            f"{'/'.join(parts)}:{info.st_ino}:{info.st_size}:{info.st_mtime_ns}:{info.st_ctime_ns}\n"
         )
+    digest.update("".join(lines).encode())
     return digest.hexdigest()
+
+
+def _list_below(
+    folder: str, parts: tuple[str, ...], found: list[tuple[tuple[str, ...], os.DirEntry[str]]]
+) -> None:
+    """Every entry below ``folder`` (not into linked folders), with its path parts: a boot
+    lists tens of thousands of files here, so plain directory entries rather than Paths."""
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            below = (*parts, entry.name)
+            found.append((below, entry))
+            if entry.is_dir(follow_symlinks=False):
+                _list_below(entry.path, below, found)
 
 
 def _check(staging_root: Path, rules: TrustRules, quick: bool) -> BundleCheck:
     """check_bundle, skipping the payload hashes at a boot (``quick``) that finds the payloads
     as the last boot verified them."""
+    if not (staging_root / MANIFEST_FILE).exists():  # unsigned: no payload to hash, nothing to list
+        return check_bundle(staging_root, rules.key_paths, check_payloads=False)
     stamp = rules.keep_in / VERIFIED_PAYLOADS if rules.keep_in is not None else None
     identity = payloads_identity(staging_root) if stamp is not None else None  # before hashing
     try:

@@ -30,6 +30,7 @@ from assembly_engine.storage.contract.engine_records import (
     session_row,
     user_row,
 )
+from assembly_engine.storage.postgresql.engine_favourites import PostgresFavouriteTable
 from assembly_engine.storage.postgresql.engine_tokens import PostgresTokenTable
 from assembly_engine.storage.postgresql.errors import translated
 
@@ -43,8 +44,9 @@ _LOCK_TIMEOUT = "SET LOCAL lock_timeout = '10s'"
 _REVOKE = "UPDATE sessions SET revoked = TRUE, dev_mode_until = NULL, dev_mode_reason = NULL"
 
 
-class PostgresEngineStore(PostgresTokenTable):
-    """Users, sessions, API tokens and secrets of the whole cluster, on one node's connection pool."""
+class PostgresEngineStore(PostgresTokenTable, PostgresFavouriteTable):
+    """Users, sessions, API tokens, favourites and secrets of the whole cluster, on one
+    node's connection pool."""
 
     def __init__(self, pool: ConnectionPool) -> None:
         self._pool = pool
@@ -60,7 +62,14 @@ class PostgresEngineStore(PostgresTokenTable):
     # -- users -----------------------------------------------------------------------------
 
     def insert_user(
-        self, username: str, password_hash: str, role: str, now: str, *, only_if_empty: bool = False
+        self,
+        username: str,
+        password_hash: str,
+        role: str,
+        now: str,
+        *,
+        only_if_empty: bool = False,
+        must_change_password: bool = False,
     ) -> bool:
         """Insert a user; False when the name is taken (or, with ``only_if_empty``, when any
         user exists already: checked with the table locked, so of two nodes bootstrapping
@@ -72,9 +81,9 @@ class PostgresEngineStore(PostgresTokenTable):
                 if conn.execute("SELECT 1 FROM users LIMIT 1").fetchone():
                     return False
             cursor = conn.execute(
-                f"INSERT INTO users ({USER_COLUMNS}) VALUES (%s, %s, %s, FALSE, %s, %s) "
+                f"INSERT INTO users ({USER_COLUMNS}) VALUES (%s, %s, %s, FALSE, %s, %s, %s) "
                 "ON CONFLICT DO NOTHING",
-                (username, password_hash, role, now, now),
+                (username, password_hash, role, now, now, must_change_password),
             )
             return cursor.rowcount == 1
 
@@ -121,8 +130,10 @@ class PostgresEngineStore(PostgresTokenTable):
                 return "last_admin"
             conn.execute(
                 "UPDATE users SET role = %s, disabled = %s, "
-                "password_hash = COALESCE(%s, password_hash), updated_at = %s WHERE username = %s",
-                (new.role, new.disabled, change.password_hash, now, name),
+                "password_hash = COALESCE(%s, password_hash), "
+                "must_change_password = COALESCE(%s, must_change_password), updated_at = %s "
+                "WHERE username = %s",
+                (new.role, new.disabled, change.password_hash, change.must_change_password, now, name),
             )
             if change.ends_sessions:
                 self._revoke_user_sessions(conn, name, change.revoke_sessions_except)

@@ -30,6 +30,7 @@ from assembly_engine.storage.backup.embedded_writer import (
     write_journal,
 )
 from assembly_engine.storage.backup.layout import SharedMaintenance
+from assembly_engine.storage.contract.engine_records import USER_COLUMNS
 from assembly_engine.storage.contract.history import HistoryWrite
 from assembly_engine.storage.contract.interfaces import PayloadStore
 from assembly_engine.storage.contract.journal_entry import JournalEntry
@@ -150,9 +151,9 @@ class PostgresMaintenance(SharedMaintenance):
         return write_engine_db(
             path,
             users=[
-                (name, hashed, role, int(disabled), created, updated)
-                for name, hashed, role, disabled, created, updated in conn.execute(
-                    "SELECT username, password_hash, role, disabled, created_at, updated_at FROM users"
+                (name, hashed, role, int(disabled), created, updated, int(must_change))
+                for name, hashed, role, disabled, created, updated, must_change in conn.execute(
+                    f"SELECT {USER_COLUMNS} FROM users"
                 )
             ],
             sessions=[

@@ -25,6 +25,8 @@ from assembly_engine.storage.postgresql import (
     schema_v4,
     schema_v5,
     schema_v6,
+    schema_v7,
+    schema_v8,
 )
 
 # pg_advisory_lock(namespace, key): the namespace keeps the engine's locks apart from any
@@ -61,6 +63,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(4, schema_v4.NAME, schema_v4.STATEMENTS, schema_v4.convert),
     Migration(5, schema_v5.NAME, schema_v5.STATEMENTS),
     Migration(6, schema_v6.NAME, schema_v6.STATEMENTS),
+    Migration(7, schema_v7.NAME, schema_v7.STATEMENTS),
+    Migration(8, schema_v8.NAME, schema_v8.STATEMENTS),
 )
 
 

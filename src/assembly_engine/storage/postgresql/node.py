@@ -224,7 +224,9 @@ def open_node(settings: Settings, *, start_worker: bool = True) -> NodeStorage:
             applied_seq=start_seq,
             reload_all=lambda: cache.hydrate({}, payloads.list_guids()),
         )
-        cache.search = BodySearch(PostgresSearchIndex(pool), payloads, cache.items, lambda: cache.generation)
+        cache.search = BodySearch(
+            PostgresSearchIndex(pool), payloads, cache.live_payloads, lambda: cache.generation
+        )
         feed.start()
         if start_worker:
             cache.start()

@@ -35,11 +35,12 @@ class PostgresSearchIndex:
 
     def held(self, payload_guids: Iterable[str]) -> set[str]:
         wanted = list(payload_guids)
-        with translated("reading the search index"), self._pool.connection() as conn:
-            rows = conn.execute(
-                "SELECT payload_guid FROM search_bodies WHERE payload_guid = ANY(%s)", (wanted,)
-            )
-            return {str(r[0]) for r in rows}
+        rows = self._read(
+            "reading the search index",
+            "SELECT payload_guid FROM search_bodies WHERE payload_guid = ANY(%s)",
+            (wanted,),
+        )
+        return {str(r[0]) for r in rows}
 
     def add(self, bodies: Sequence[tuple[str, str]]) -> None:
         if not bodies:
@@ -73,19 +74,38 @@ class PostgresSearchIndex:
     def matching(self, terms: SearchTerms) -> set[str]:
         if terms.empty:
             return set()
-        with translated("searching"), self._pool.connection() as conn:
-            rows = conn.execute(
-                "SELECT payload_guid FROM search_bodies WHERE terms @@ to_tsquery('simple', %s)",
-                (terms.tsquery(),),
-            )
-            return {str(r[0]) for r in rows}
+        rows = self._read(
+            "searching",
+            "SELECT payload_guid FROM search_bodies WHERE terms @@ to_tsquery('simple', %s)",
+            (terms.tsquery(),),
+        )
+        return {str(r[0]) for r in rows}
 
     def body(self, payload_guid: str) -> str | None:
-        with translated("reading the search index"), self._pool.connection() as conn:
-            row = conn.execute(
-                "SELECT body FROM search_bodies WHERE payload_guid = %s", (payload_guid,)
-            ).fetchone()
-        return None if row is None else str(row[0])
+        rows = self._read(
+            "reading the search index",
+            "SELECT body FROM search_bodies WHERE payload_guid = %s",
+            (payload_guid,),
+        )
+        return str(rows[0][0]) if rows else None
+
+    def bodies(self, payload_guids: Sequence[str]) -> dict[str, str]:
+        rows = self._read(
+            "reading the search index",
+            "SELECT payload_guid, body FROM search_bodies WHERE payload_guid = ANY(%s)",
+            (list(payload_guids),),
+        )
+        return {str(r[0]): str(r[1]) for r in rows}
+
+    def _read(self, doing: str, query: str, params: tuple[object, ...]) -> list[tuple[object, ...]]:
+        """One read statement on its own (autocommit): a search asks several, and each
+        would otherwise pay BEGIN and COMMIT round trips besides its own."""
+        with translated(doing), self._pool.connection() as conn:
+            conn.autocommit = True
+            try:
+                return conn.execute(query, params).fetchall()
+            finally:
+                conn.autocommit = False
 
     def reset(self) -> None:
         pass  # a shared table is not a damaged file: emptying it would hide every node's hits

@@ -49,8 +49,11 @@ class HashChainedLog:
     append to a file; a second writer would fork the chain.
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, repair: bool = True) -> None:
         self.path = Path(path)
+        # False on a read-only start (full disk): a torn tail or a lagging head is left for
+        # the next start to repair, and nothing is appended meanwhile.
+        self._repair = repair
         self.head_path = head_path_for(self.path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()  # appends: keeps the chain in order
@@ -95,7 +98,8 @@ class HashChainedLog:
             return
         if head.seq == last["seq"] and head.hash == last["hash"]:
             self._seq, self._prev_hash = head.seq, head.hash
-            self._drop_torn_tail(tail, last_index, ends_with_newline)
+            if self._repair:
+                self._drop_torn_tail(tail, last_index, ends_with_newline)
             return
         if head.seq < last["seq"] and self._head_behind_consistently(tail, head):
             # The process died after an append but before the head was rewritten.
@@ -104,7 +108,8 @@ class HashChainedLog:
                 head.seq,
                 last["seq"],
             )
-            write_head(self.path, last["seq"], last["hash"])
+            if self._repair:
+                write_head(self.path, last["seq"], last["hash"])
             self._seq, self._prev_hash = last["seq"], last["hash"]
             return
         logger.warning(

@@ -20,6 +20,7 @@ from assembly_engine.storage.contract.interfaces import (
     Maintenance,
     ThrottleStore,
 )
+from assembly_engine.storage.contract.read_only import ReadOnlyBoot
 from assembly_engine.storage.contract.reports import SyncReport
 from assembly_engine.storage.official.sync import StagingMirror, seed_community, sync_official
 from assembly_engine.storage.official.trust import TrustRules
@@ -30,6 +31,7 @@ from assembly_engine.storage.sqlite.engine_store import SqliteEngineStore
 from assembly_engine.storage.sqlite.journal import JOURNAL_FILE, Journal
 from assembly_engine.storage.sqlite.maintenance import SqliteMaintenance
 from assembly_engine.storage.sqlite.payload_folders import PayloadStore as FolderPayloadStore
+from assembly_engine.storage.sqlite.read_only_journal import ReadOnlyJournal
 from assembly_engine.storage.sqlite.search_index import SEARCH_FILE, SqliteSearchIndex
 
 log = logging.getLogger("assembly_engine.runtime")
@@ -52,11 +54,12 @@ class EmbeddedBackend:
 
     settings: Settings
     databases: DomainDatabases
-    journal: Journal
+    journal: Journal | ReadOnlyJournal
     payloads: FolderPayloadStore
     cache: AssemblyCache
     mirror: StagingMirror | None
     boot_sync: SyncReport
+    read_only: ReadOnlyBoot | None = None  # started read-only on a full disk (read_only_backend.py)
 
     @classmethod
     def open(cls, settings: Settings, *, start_worker: bool) -> EmbeddedBackend:
@@ -106,7 +109,7 @@ class EmbeddedBackend:
                 counts = cache.hydrate(preloaded={Domain.OFFICIAL: report.rows}, present_payloads=present)
             log.info("cache hydrated: %s; %d queued change(s)", counts, cache.depth())
             index = SqliteSearchIndex(root / SEARCH_FILE)
-            cache.search = BodySearch(index, payloads, cache.items, lambda: cache.generation)
+            cache.search = BodySearch(index, payloads, cache.live_payloads, lambda: cache.generation)
             if start_worker:
                 cache.start()
                 cache.start_warming()
@@ -131,14 +134,22 @@ class EmbeddedBackend:
 
     # -- the engine's own stores -------------------------------------------------------
     def engine_store(self) -> EngineStore:
-        return SqliteEngineStore(self.settings.engine_db_path, self.settings.sqlite_busy_timeout_ms)
+        return SqliteEngineStore(
+            self.settings.engine_db_path,
+            self.settings.sqlite_busy_timeout_ms,
+            read_only=self.read_only is not None,
+        )
 
     def check_results(self) -> CheckResultStore:
         # In engine.db, whose schema engine_store() brings up to date: open that first.
-        return SqliteCheckResults(self.settings.engine_db_path, self.settings.sqlite_busy_timeout_ms)
+        return SqliteCheckResults(
+            self.settings.engine_db_path,
+            self.settings.sqlite_busy_timeout_ms,
+            read_only=self.read_only is not None,
+        )
 
     def audit_store(self) -> AuditStore:
-        return HashChainedLog(self.settings.logs_dir / AUDIT_FILE)
+        return HashChainedLog(self.settings.logs_dir / AUDIT_FILE, repair=self.read_only is None)
 
     def throttle_store(self) -> ThrottleStore:
         return MemoryThrottleStore()
@@ -151,8 +162,8 @@ class EmbeddedBackend:
 
     def close(self, *, flush: bool) -> None:
         try:
-            self.cache.close(flush=flush)
-            for db in self.databases:
+            self.cache.close(flush=flush and self.read_only is None)
+            for db in self.databases if self.read_only is None else ():
                 db.checkpoint()
         finally:
             if self.cache.search is not None:

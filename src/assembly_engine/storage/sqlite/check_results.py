@@ -15,6 +15,7 @@ from pathlib import Path
 
 from assembly_engine.storage.contract.check_results import StoredCheck
 from assembly_engine.storage.contract.errors import StorageFailed
+from assembly_engine.storage.sqlite.read_only_open import open_read_only
 
 # engine.db schema version 3 (engine_store._MIGRATIONS).
 SQLITE_MIGRATION: tuple[str, ...] = (
@@ -35,8 +36,12 @@ SQLITE_MIGRATION: tuple[str, ...] = (
 class SqliteCheckResults:
     """The embedded backend of CheckResultStore (storage/contract/interfaces.py)."""
 
-    def __init__(self, path: Path, busy_timeout_ms: int = 5000) -> None:
+    def __init__(self, path: Path, busy_timeout_ms: int = 5000, *, read_only: bool = False) -> None:
         self._lock = threading.Lock()
+        self._read_only = read_only
+        if read_only:  # the read-only boot on a full disk: results are found, none kept
+            self._conn = open_read_only(path, timeout_seconds=max(busy_timeout_ms, 0) / 1000.0)
+            return
         self._conn = sqlite3.connect(
             str(path), timeout=max(busy_timeout_ms, 0) / 1000.0, isolation_level=None, check_same_thread=False
         )
@@ -51,6 +56,8 @@ class SqliteCheckResults:
         return StoredCheck.from_row(row)
 
     def keep(self, check: StoredCheck) -> None:
+        if self._read_only:
+            return  # a result not kept costs a check again later, nothing more
         with self._lock, _told("storing a script check result"):
             self._conn.execute(
                 "INSERT OR REPLACE INTO script_checks (checksum, checkers, language, result, checked_at) "
@@ -59,6 +66,8 @@ class SqliteCheckResults:
             )
 
     def discard_other_versions(self, language: str, checkers: str) -> int:
+        if self._read_only:
+            return 0
         with self._lock, _told("removing outdated script check results"):
             cursor = self._conn.execute(
                 "DELETE FROM script_checks WHERE language = ? AND checkers <> ?", (language, checkers)

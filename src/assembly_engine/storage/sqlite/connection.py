@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from assembly_engine.storage.contract.errors import DatabaseBusy
+from assembly_engine.storage.sqlite.read_only_open import open_read_only
 
 log = logging.getLogger("assembly_engine.databases")
 
@@ -34,6 +35,7 @@ class ConnectionOptions:
     synchronous: str = "FULL"
     retry_seconds: float = 10.0
     wal: bool = True  # the staging copy is kept in rollback-journal mode: one file for git
+    read_only: bool = False  # the read-only boot on a full disk: open, never create or write
 
 
 def is_lock_error(exc: BaseException) -> bool:
@@ -79,6 +81,8 @@ def with_retry(
 
 def connect(path: Path, options: ConnectionOptions) -> sqlite3.Connection:
     """Open one connection with the engine's pragmas (creates the file when missing)."""
+    if options.read_only:
+        return open_read_only(path, timeout_seconds=options.busy_timeout_ms / 1000)
     path.parent.mkdir(parents=True, exist_ok=True)
     uri = path.resolve().as_uri() + ("?cache=shared" if options.shared_cache else "")
     conn = sqlite3.connect(

@@ -185,6 +185,9 @@ class DomainDatabase:
         self._conn = connect(path, options)
 
     def validate(self) -> list[str]:
+        if self.options.read_only:  # nothing may be written: the layout must be current already
+            self._check_layout()
+            return []
         with self._lock:
             added = validate_and_migrate(self._conn, self.path)
             if self.history:
@@ -194,6 +197,19 @@ class DomainDatabase:
                     budget_seconds=30.0,
                 )
             return added
+
+    def _check_layout(self) -> None:
+        with self._lock:
+            columns = table_columns(self._conn, "assemblies")
+            tables = {r[0] for r in self._conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        missing = [c for c in COLUMNS if c not in columns]
+        if self.history and not {"revisions", "revision_metadata", "deleted_assemblies"} <= tables:
+            missing.append("the history tables")
+        if missing:
+            raise SchemaError(
+                f"{self.path}: read-only start: the file needs a schema migration "
+                f"({', '.join(missing)} missing), which cannot be written on a full disk"
+            )
 
     # -- version history -------------------------------------------------------------
     def _read(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:

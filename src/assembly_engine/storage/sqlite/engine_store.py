@@ -34,10 +34,13 @@ from assembly_engine.storage.contract.engine_records import (
 )
 from assembly_engine.storage.contract.errors import SchemaError, StorageFailed
 from assembly_engine.storage.sqlite.check_results import SQLITE_MIGRATION as CHECKS_MIGRATION
+from assembly_engine.storage.sqlite.engine_favourites import SQLITE_MIGRATION as FAVOURITES_MIGRATION
+from assembly_engine.storage.sqlite.engine_favourites import SqliteFavouriteTable
 from assembly_engine.storage.sqlite.engine_tokens import SQLITE_MIGRATION as TOKENS_MIGRATION
 from assembly_engine.storage.sqlite.engine_tokens import SqliteTokenTable
+from assembly_engine.storage.sqlite.read_only_open import open_read_only
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 5
 
 # SQLite primary result codes that mean "the disk would not take it", not a bug.
 _STORAGE_ERROR_CODES = frozenset(
@@ -92,7 +95,19 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
     ),
     TOKENS_MIGRATION,
     CHECKS_MIGRATION,
+    # Version 4: a password someone else chose must be changed (services/auth/users.py).
+    (
+        "ALTER TABLE users ADD COLUMN must_change_password INTEGER NOT NULL DEFAULT 0 "
+        "CHECK (must_change_password IN (0, 1))",
+    ),
+    FAVOURITES_MIGRATION,
 )
+
+
+def _flag(value: bool | None) -> int | None:
+    """A boolean column's value, or None to keep the stored one (COALESCE)."""
+    return None if value is None else int(value)
+
 
 assert len(_MIGRATIONS) == SCHEMA_VERSION
 
@@ -104,15 +119,23 @@ class StoreSchemaError(SchemaError):
     """The database was written by a newer engine than this one."""
 
 
-class SqliteEngineStore(SqliteTokenTable):
-    """Thread-safe access to ``engine.db`` (users, sessions, API tokens, meta): the SQLite backend of the
-    EngineStore interface (storage/contract/interfaces.py)."""
+class SqliteEngineStore(SqliteTokenTable, SqliteFavouriteTable):
+    """Thread-safe access to ``engine.db`` (users, sessions, API tokens, favourites, meta):
+    the SQLite backend of the EngineStore interface (storage/contract/interfaces.py)."""
 
-    def __init__(self, path: Path, busy_timeout_ms: int = 5000) -> None:
+    def __init__(self, path: Path, busy_timeout_ms: int = 5000, *, read_only: bool = False) -> None:
         self._path = Path(path)
         self._lock = threading.RLock()
         self._version = 0
         self._session_cache: dict[str, tuple[int, SessionRow | None]] = {}
+        if read_only:  # the read-only boot on a full disk: every write answers StorageFailed
+            self._conn = open_read_only(self._path, timeout_seconds=max(busy_timeout_ms, 0) / 1000.0)
+            if self.schema_version() != SCHEMA_VERSION:
+                self._conn.close()
+                raise StoreSchemaError(
+                    f"{self._path} needs a schema migration, which cannot be written on a full disk"
+                )
+            return
         self._path.parent.mkdir(parents=True, exist_ok=True)
         self._create_private_file()
         self._conn = sqlite3.connect(
@@ -217,7 +240,14 @@ class SqliteEngineStore(SqliteTokenTable):
     # -- users -----------------------------------------------------------------------------
 
     def insert_user(
-        self, username: str, password_hash: str, role: str, now: str, *, only_if_empty: bool = False
+        self,
+        username: str,
+        password_hash: str,
+        role: str,
+        now: str,
+        *,
+        only_if_empty: bool = False,
+        must_change_password: bool = False,
     ) -> bool:
         """Insert a user; False when the name is taken (or, with ``only_if_empty``, when any
         user exists already — the check and the insert are one transaction)."""
@@ -225,9 +255,9 @@ class SqliteEngineStore(SqliteTokenTable):
             if only_if_empty and conn.execute("SELECT 1 FROM users LIMIT 1").fetchone():
                 return False
             cursor = conn.execute(
-                f"INSERT INTO users ({USER_COLUMNS}) VALUES (?, ?, ?, 0, ?, ?) "
+                f"INSERT INTO users ({USER_COLUMNS}) VALUES (?, ?, ?, 0, ?, ?, ?) "
                 "ON CONFLICT(username) DO NOTHING",
-                (username, password_hash, role, now, now),
+                (username, password_hash, role, now, now, int(must_change_password)),
             )
             return cursor.rowcount == 1
 
@@ -273,8 +303,17 @@ class SqliteEngineStore(SqliteTokenTable):
                 return "last_admin"
             conn.execute(
                 "UPDATE users SET role = ?, disabled = ?, "
-                "password_hash = COALESCE(?, password_hash), updated_at = ? WHERE username = ?",
-                (new.role, int(new.disabled), change.password_hash, now, username),
+                "password_hash = COALESCE(?, password_hash), "
+                "must_change_password = COALESCE(?, must_change_password), updated_at = ? "
+                "WHERE username = ?",
+                (
+                    new.role,
+                    int(new.disabled),
+                    change.password_hash,
+                    _flag(change.must_change_password),
+                    now,
+                    username,
+                ),
             )
             if change.ends_sessions:
                 self._revoke_user_sessions(conn, username, change.revoke_sessions_except)
@@ -395,6 +434,10 @@ class SqliteEngineStore(SqliteTokenTable):
 
     def secret(self, name: str, size: int = 32) -> bytes:
         """A random secret kept in the database, created on first use (race-free)."""
+        with self._read() as conn:  # found without a write: a read-only start has its secrets
+            found = conn.execute("SELECT value FROM meta WHERE key = ?", (f"secret:{name}",)).fetchone()
+        if found is not None:
+            return bytes(found[0])
         with self._write() as conn:
             conn.execute(
                 "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO NOTHING",

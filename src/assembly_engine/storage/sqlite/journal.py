@@ -7,7 +7,10 @@ transaction (one fsync), which is what keeps acknowledged writes fast under conc
 
 Each entry holds the *full* resulting record (or a delete marker), never a diff, so
 replaying an entry twice gives the same state: a crash between a flush and the journal's
-cleanup is harmless.
+cleanup is harmless. Large metadata (``SHARED_FROM_BYTES`` or more) is the exception to
+copying: it is kept once by SHA-256 in ``journal_metadata``, written in the same commit as
+the entries naming it, so 40 small edits of an assembly with 10 MiB of metadata add one
+copy, not 40 (issue 23, 5). Reading joins it back: an entry means the whole record still.
 """
 
 from __future__ import annotations
@@ -20,11 +23,14 @@ import threading
 from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+import orjson
 
 from assembly_engine.storage.contract.events import StorageEvents
 from assembly_engine.storage.contract.journal_entry import JournalClosed, JournalEntry
 from assembly_engine.storage.contract.models import AssemblyRecord
+from assembly_engine.storage.contract.shared_metadata import METADATA_COLUMN, SHARED_FROM_BYTES, metadata_hash
 from assembly_engine.storage.sqlite.databases import ConnectionOptions, connect, with_retry
 
 if TYPE_CHECKING:
@@ -45,12 +51,74 @@ CREATE TABLE IF NOT EXISTS journal (
     created_at    TEXT NOT NULL,
     note          TEXT,
     action        TEXT,
-    actor         TEXT
+    actor         TEXT,
+    metadata_hash TEXT
 )
 """
+CREATE_JOURNAL_METADATA = """
+CREATE TABLE IF NOT EXISTS journal_metadata (
+    hash          TEXT PRIMARY KEY,
+    metadata_json TEXT NOT NULL
+)
+"""
+# Large metadata no entry names any more (after a discard).
+FORGET_UNUSED_METADATA = (
+    "DELETE FROM journal_metadata WHERE hash NOT IN "
+    "(SELECT metadata_hash FROM journal WHERE metadata_hash IS NOT NULL)"
+)
 
 
 _STOP = object()
+
+
+def _encoded(value: dict[str, Any]) -> str:
+    """An entry's record as JSON, built on the writer thread for every entry of a group
+    commit: orjson (several times faster), json for what orjson refuses (a lone surrogate,
+    a whole number past 64 bits); both read back the same with json.loads."""
+    try:
+        return orjson.dumps(value).decode("utf-8")
+    except orjson.JSONEncodeError:
+        return json.dumps(value, separators=(",", ":"))
+
+
+def stored_form(record: AssemblyRecord) -> tuple[str, str | None, str | None]:
+    """``record`` as an entry stores it: its JSON, with large metadata left out (null) and
+    named by hash, and that metadata (both None when the record is kept whole)."""
+    row = list(record.to_row())
+    metadata = row[METADATA_COLUMN]
+    if not isinstance(metadata, str) or len(metadata) < SHARED_FROM_BYTES:
+        return _encoded(record.to_json()), None, None
+    row[METADATA_COLUMN] = None
+    whole = {"domain": record.domain.value, "row": row}
+    return _encoded(whole), metadata_hash(metadata), metadata
+
+
+def read_entries(conn: sqlite3.Connection) -> list[JournalEntry]:
+    """Every entry of the journal behind ``conn``, in sequence order, whole again."""
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(journal)")}
+    if "metadata_hash" not in columns:  # a journal from before shared metadata
+        query = "SELECT seq, op, record_json, created_at, note, action, actor, NULL, NULL FROM journal"
+    else:
+        query = (
+            "SELECT j.seq, j.op, j.record_json, j.created_at, j.note, j.action, j.actor, j.metadata_hash, "
+            "m.metadata_json FROM journal AS j LEFT JOIN journal_metadata AS m ON m.hash = j.metadata_hash"
+        )
+    shared: dict[str, str] = {}  # one string per metadata text, however many entries name it
+    entries: list[JournalEntry] = []
+    for seq, op, rj, created_at, note, action, actor, hashed, metadata in conn.execute(
+        query + " ORDER BY seq"
+    ):
+        value = json.loads(rj)
+        if hashed is not None:
+            if metadata is None:
+                raise ValueError(
+                    f"journal entry {seq} names metadata {hashed} that the journal does not hold"
+                )
+            value["row"][METADATA_COLUMN] = shared.setdefault(hashed, metadata)
+        entries.append(
+            JournalEntry(int(seq), op, AssemblyRecord.from_json(value), created_at, note, action, actor)
+        )
+    return entries
 
 
 @dataclass(frozen=True)
@@ -71,8 +139,10 @@ class Journal:
         )
         self._conn = connect(path, self._options)
         self._conn.execute(CREATE_JOURNAL)
+        self._conn.execute(CREATE_JOURNAL_METADATA)
         columns = {row[1] for row in self._conn.execute("PRAGMA table_info(journal)")}
-        for column in ("note", "action", "actor"):  # journals from before notes, before history
+        # journals from before notes, before history, before shared metadata
+        for column in ("note", "action", "actor", "metadata_hash"):
             if column not in columns:
                 self._conn.execute(f"ALTER TABLE journal ADD COLUMN {column} TEXT")
         # Flushes forget entries by assembly: keep that delete an index lookup per entry.
@@ -139,27 +209,42 @@ class Journal:
                 return
 
     def _commit(self, batch: list[tuple[JournalEntry, Future[int]]]) -> None:
-        rows = [
-            (
-                e.seq,
-                e.op,
-                e.record.domain.value,
-                e.assembly_guid,
-                json.dumps(e.record.to_json(), separators=(",", ":")),
-                e.created_at,
-                e.note,
-                e.action,
-                e.actor,
+        rows = []
+        metadata: dict[str, str] = {}
+        for e, _ in batch:
+            record_json, hashed, text = stored_form(e.record)
+            if hashed is not None and text is not None:
+                metadata[hashed] = text
+            rows.append(
+                (
+                    e.seq,
+                    e.op,
+                    e.record.domain.value,
+                    e.assembly_guid,
+                    record_json,
+                    e.created_at,
+                    e.note,
+                    e.action,
+                    e.actor,
+                    hashed,
+                )
             )
-            for e, _ in batch
-        ]
 
         def write() -> None:
             self._conn.execute("BEGIN IMMEDIATE")
             try:
+                # In the entries' own commit: an entry is never durable without its metadata.
+                for hashed, text in metadata.items():
+                    if self._conn.execute(
+                        "SELECT 1 FROM journal_metadata WHERE hash = ?", (hashed,)
+                    ).fetchone():
+                        continue  # held already (an earlier edit's): not even bound again
+                    self._conn.execute(
+                        "INSERT INTO journal_metadata (hash, metadata_json) VALUES (?, ?)", (hashed, text)
+                    )
                 self._conn.executemany(
                     "INSERT INTO journal (seq, op, domain, assembly_guid, record_json, created_at,"
-                    " note, action, actor) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    " note, action, actor, metadata_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     rows,
                 )
                 self._conn.execute("COMMIT")
@@ -185,15 +270,7 @@ class Journal:
         """Every entry not yet discarded, in sequence order (used for replay)."""
         self.wait_idle()
         with self._conn_lock:
-            rows = self._conn.execute(
-                "SELECT seq, op, record_json, created_at, note, action, actor FROM journal ORDER BY seq"
-            ).fetchall()
-        return [
-            JournalEntry(
-                int(seq), op, AssemblyRecord.from_json(json.loads(rj)), created_at, note, action, actor
-            )
-            for seq, op, rj, created_at, note, action, actor in rows
-        ]
+            return read_entries(self._conn)
 
     def depth(self) -> int:
         self.wait_idle()
@@ -217,6 +294,7 @@ class Journal:
             self._conn.execute("BEGIN IMMEDIATE")
             try:
                 self._conn.executemany("DELETE FROM journal WHERE assembly_guid = ? AND seq <= ?", persisted)
+                self._conn.execute(FORGET_UNUSED_METADATA)
                 self._conn.execute("COMMIT")
             except BaseException:
                 if self._conn.in_transaction:

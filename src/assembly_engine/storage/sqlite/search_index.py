@@ -22,16 +22,19 @@ log = logging.getLogger("assembly_engine.search")
 
 SEARCH_FILE = "search.db"
 # Bumped when the terms or the tables change: an index of another format is built again.
-FORMAT = "1"
+FORMAT = "2"
 # Keeps each IN (...) list under SQLite's limit of host parameters.
 _CHUNK = 500
+# Asked about more payloads than this, every held GUID is read in one go (one query that
+# reads the table is cheaper than many that look each GUID up).
+_SCAN_ABOVE = 5000
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS bodies (id INTEGER PRIMARY KEY, payload_guid TEXT NOT NULL UNIQUE,
                                    body TEXT NOT NULL);
 CREATE VIRTUAL TABLE IF NOT EXISTS term_index
-    USING fts5(terms, content='', detail=column, tokenize='unicode61 remove_diacritics 0');
+    USING fts5(terms, content='', detail=none, tokenize='unicode61 remove_diacritics 0');
 """
 
 
@@ -79,6 +82,9 @@ class SqliteSearchIndex:
         found: set[str] = set()
         with self._lock:
             try:
+                if len(wanted) > _SCAN_ABOVE:  # a boot asks for every live payload
+                    rows = self._db.execute("SELECT payload_guid FROM bodies")
+                    return {r[0] for r in rows}.intersection(wanted)
                 for start in range(0, len(wanted), _CHUNK):
                     chunk = wanted[start : start + _CHUNK]
                     marks = ",".join("?" * len(chunk))
@@ -137,6 +143,22 @@ class SqliteSearchIndex:
             except sqlite3.DatabaseError as exc:
                 raise IndexDamaged(f"The search index cannot be read ({exc}).") from exc
         return None if row is None else str(row[0])
+
+    def bodies(self, payload_guids: Sequence[str]) -> dict[str, str]:
+        """The held bodies of ``payload_guids`` (a page's hits: one query, not one each)."""
+        found: dict[str, str] = {}
+        with self._lock:
+            try:
+                for start in range(0, len(payload_guids), _CHUNK):
+                    chunk = list(payload_guids[start : start + _CHUNK])
+                    marks = ",".join("?" * len(chunk))
+                    rows = self._db.execute(
+                        f"SELECT payload_guid, body FROM bodies WHERE payload_guid IN ({marks})", chunk
+                    )
+                    found.update((str(r[0]), str(r[1])) for r in rows)
+            except sqlite3.DatabaseError as exc:
+                raise IndexDamaged(f"The search index cannot be read ({exc}).") from exc
+        return found
 
     def reset(self) -> None:
         """Replace the file with an empty index (after damage was found)."""

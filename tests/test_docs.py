@@ -38,7 +38,10 @@ def _commands(group: click.Command, prefix: str) -> Iterator[tuple[str, click.Co
     """Every command under ``group`` (groups included) with its full invocation."""
     yield prefix, group
     if isinstance(group, click.Group):
-        for name, command in group.commands.items():
+        ctx = click.Context(group)
+        for name in group.list_commands(ctx):  # lazy subcommands load here
+            command = group.get_command(ctx, name)
+            assert command is not None, name
             yield from _commands(command, f"{prefix} {name}")
 
 

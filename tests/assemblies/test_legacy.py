@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from assembly_engine import input_limits as limits
 from assembly_engine.domain.types import AssemblyKind, PayloadType
 from assembly_engine.input_limits import BIDI_CONTROLS
-from assembly_engine.services.assemblies import legacy
+from assembly_engine.services.assemblies import file_kinds, legacy
 from assembly_engine.services.assemblies.legacy import (
     ENGINE_KEY,
     ImportedAssembly,
@@ -1267,8 +1267,8 @@ def test_without_libyaml_the_safe_loader_is_used() -> None:
     import yaml
 
     without_c = types.SimpleNamespace(SafeLoader=yaml.SafeLoader)
-    assert playbooks.yaml_loader(without_c) is yaml.SafeLoader
-    assert playbooks.yaml_loader(yaml) is getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    assert file_kinds.yaml_loader(without_c) is yaml.SafeLoader
+    assert file_kinds.yaml_loader(yaml) is getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     # and the pure-Python loader reads playbooks the same way
     text = "- name: x\n  hosts: all\n  tasks:\n    - debug: {msg: 1}\n"
     assert yaml.load(text, Loader=yaml.SafeLoader) == yaml.load(text, Loader=playbooks.YAML_LOADER)

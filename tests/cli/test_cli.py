@@ -81,7 +81,10 @@ def _command_paths() -> list[tuple[str, ...]]:
     paths: list[tuple[str, ...]] = [()]
 
     def walk(group: click.Group, prefix: tuple[str, ...]) -> None:
-        for name, command in group.commands.items():
+        ctx = click.Context(group)
+        for name in group.list_commands(ctx):  # lazy subcommands load here
+            command = group.get_command(ctx, name)
+            assert command is not None, name
             paths.append((*prefix, name))
             if isinstance(command, click.Group):
                 walk(command, (*prefix, name))
@@ -133,7 +136,9 @@ def test_every_reporting_command_has_json() -> None:
         command: click.Command = cli_main
         for name in path:
             assert isinstance(command, click.Group)
-            command = command.commands[name]
+            found = command.get_command(click.Context(command), name)  # lazy ones load here
+            assert found is not None, path
+            command = found
         if isinstance(command, click.Group) or path == ("serve",):
             continue
         assert "--json" in options(command), path

@@ -16,8 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import httpx
-
+from assembly_engine.cli.loopback_http import LoopbackHttp, ReachError
 from assembly_engine.config import Settings
 from assembly_engine.storage.files.cli_access import CLI_ACCESS_FILE, CliAccess, engine_running, read_access
 
@@ -32,7 +31,7 @@ class CliError(Exception):
 
 
 class EngineClient:
-    def __init__(self, http: httpx.Client, mode: str) -> None:
+    def __init__(self, http: LoopbackHttp, mode: str) -> None:
         self.http = http
         self.mode = mode  # "running engine" | "in-process engine"
 
@@ -46,9 +45,11 @@ class EngineClient:
         ok: tuple[int, ...] = (200, 201, 202),
     ) -> Any:
         try:
-            response = self.http.request(method, path, json=json_body, params=params)
-        except httpx.HTTPError as exc:
+            response = self.http.request(method, path, json_body=json_body, params=params)
+        except ReachError as exc:
             raise CliError(f"Could not reach the engine ({exc}).") from None
+        except ValueError as exc:  # NaN or Infinity: JSON has neither
+            raise CliError(f"The request cannot be sent as JSON: {exc}.") from None
         try:
             body = response.json()
         except ValueError:
@@ -65,7 +66,7 @@ def running_engine_client(settings: Settings) -> EngineClient | None:
     if access is None:
         return None
     headers = {"Authorization": f"Bearer {access.token}"}
-    return EngineClient(httpx.Client(base_url=access.url, headers=headers, timeout=600), "running engine")
+    return EngineClient(LoopbackHttp(access.url, headers, timeout=600), "running engine")
 
 
 def _running_engine(settings: Settings) -> CliAccess | None:
@@ -127,8 +128,8 @@ def _in_process_engine(settings: Settings) -> Iterator[EngineClient]:
     port = server.servers[0].sockets[0].getsockname()[1]
     token = app.state.services.cli_token
     try:
-        with httpx.Client(
-            base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Bearer {token}"}, timeout=600
+        with LoopbackHttp(
+            f"http://127.0.0.1:{port}", {"Authorization": f"Bearer {token}"}, timeout=600
         ) as http:
             yield EngineClient(http, "in-process engine")
     finally:

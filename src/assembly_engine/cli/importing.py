@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import json
+import shlex
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -360,18 +361,13 @@ def import_command(
 
         def human() -> None:
             if seen:
-                verb = "would create" if dry_run else "created"
-                click.echo(
-                    f"note: {seen} of these files were imported into {domain} before (the same "
-                    f"Tactical RMM guid); import {verb} new assemblies for them. `assemblies sync "
-                    "apply` keeps a folder in step without duplicates.",
-                    err=True,
-                )
+                _note_imported_before(results, paths, domain, dry_run)
             for r in results:
+                before = f" (imported before as {r.imported_before})" if r.imported_before else ""
                 if r.status == "imported" and dry_run:
-                    click.echo(f"valid     {r.path} -> would create {r.display_name}")
+                    click.echo(f"valid     {r.path} -> would create {r.display_name}{before}")
                 elif r.status == "imported":
-                    click.echo(f"imported  {r.path} -> {r.display_name} ({r.assembly_guid})")
+                    click.echo(f"imported  {r.path} -> {r.display_name} ({r.assembly_guid}){before}")
                 else:
                     click.echo(f"{r.status:<9} {r.path}: {r.reason}")
             for path in empty:
@@ -384,6 +380,25 @@ def import_command(
         return 1 if counts["failed"] or empty else 0
 
     run(ctx, work)
+
+
+def _note_imported_before(
+    results: list[FileResult], paths: tuple[Path, ...], domain: str, dry_run: bool
+) -> None:
+    """Say (on stderr) how many files were imported before and which sync commands would keep
+    their folders in step instead: one per named folder that held such a file."""
+    seen = [r for r in results if r.imported_before is not None]
+    folders = sorted({str(paths[r.root] if paths[r.root].is_dir() else paths[r.root].parent) for r in seen})
+    commands = " or ".join(f"`assemblies sync plan {shlex.quote(f)} --domain {domain}`" for f in folders)
+    verb = "would create" if dry_run else "created"
+    click.echo(
+        f"note: {len(seen)} of these files were imported into {domain} before (the same Tactical "
+        f"RMM guid, or a plain script with the same path and content); import {verb} new "
+        f"assemblies for them. To keep a folder in step without duplicates, use sync: {commands}, "
+        "then `assemblies sync apply` (sync keeps its own assemblies; it does not take over "
+        "what import made).",
+        err=True,
+    )
 
 
 def _send_batch(client: EngineClient, batch: list[Job], domain: str, dry_run: bool) -> list[FileResult]:

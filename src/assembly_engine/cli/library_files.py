@@ -1,5 +1,6 @@
 """Reading and writing a library folder's files for ``assemblies sync`` (the layout itself is
-``services/assemblies/formats/library_folder.py``; only this module touches the files).
+``services/assemblies/library_paths.py``, which imports none of the engine's document models,
+so ``sync plan`` starts fast; only this module touches the files).
 
 Reading never follows a symlink and refuses anything that resolves outside the root, so a
 library checked out from someone else's repository cannot make the CLI read other files.
@@ -12,19 +13,20 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from assembly_engine.cli.connection import CliError
-from assembly_engine.services.assemblies.formats import library_folder as layout
-from assembly_engine.services.assemblies.formats import manifest_layout
-from assembly_engine.services.assemblies.formats.library_folder import Selection
-from assembly_engine.services.assemblies.formats.manifest_layout import ManifestLayout
+from assembly_engine.services.assemblies import library_paths as layout
+from assembly_engine.services.assemblies.library_paths import Selection
 from assembly_engine.storage.files.durable_files import replace_file
 from assembly_engine.storage.files.library_tree import read_attachments, read_inside, walk_library
 
 MANIFEST = "community_scripts.json"
+READERS = 4  # threads reading and hashing a folder's files
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,7 @@ class FolderItem:
     files: tuple[tuple[str, bytes], ...] = ()
     tactical_rmm: dict[str, Any] | None = None
     position: int | None = None
+    raw_sha256: str | None = None  # hashed by the reader's thread pool, or here when asked
 
     @property
     def weight(self) -> int:
@@ -57,7 +60,7 @@ class FolderItem:
 
     def digests(self) -> dict[str, Any]:
         files = [{"file_name": name, "sha256": _sha(data)} for name, data in self.files]
-        return {**self._head(), "sha256": _sha(self.raw), "files": files}
+        return {**self._head(), "sha256": self.raw_sha256 or _sha(self.raw), "files": files}
 
 
 @dataclass
@@ -107,27 +110,47 @@ def read_folder(root: Path, include: tuple[str, ...], exclude: tuple[str, ...]) 
     for rel in tree.hidden_folders:
         found.skip(rel + "/", "hidden file or folder")
     present = set(tree.files)
+    chosen: list[str] = []
     for rel in tree.files:
         if rel == layout.IGNORE_FILE or rel.endswith(layout.SIDECAR_SUFFIX):
             continue
         why = selection.why_not(rel)
         if why is not None:
             found.skip(rel, why)
-            continue
-        # The walk saw a regular file and entered no link, so the path is inside the root;
-        # O_NOFOLLOW refuses a link swapped in since.
-        raw = read_inside(root / rel)
-        reason = layout.skip_reason(rel, raw)
+        else:
+            chosen.append(rel)
+    # Reading and hashing release the interpreter lock, so a few threads overlap them (and
+    # the page cache's copies). Each takes a run of files: a task per file cost more in
+    # futures and locks than the hashing it overlapped.
+    runs = [chosen[n :: READERS * 4] for n in range(READERS * 4)]
+    with ThreadPoolExecutor(max_workers=READERS, thread_name_prefix="read") as pool:
+        done: dict[str, tuple[bytes, str | None, str | None]] = {}
+        for run in pool.map(lambda rels: [(rel, _read_one(root, rel)) for rel in rels], runs):
+            done.update(run)
+    for rel in chosen:  # back in the walk's order
+        raw, reason, digest = done[rel]
         if reason is not None:
             found.skip(rel, reason)
             continue
-        sidecar = rel + layout.SIDECAR_SUFFIX
-        attachments = rel + layout.FILES_SUFFIX
-        found.items.append(_item(root, rel, raw, sidecar in present, attachments in tree.attachment_folders))
+        sidecar, attachments = rel + layout.SIDECAR_SUFFIX, rel + layout.FILES_SUFFIX
+        found.items.append(
+            _item(root, rel, raw, sidecar in present, attachments in tree.attachment_folders, digest)
+        )
     return found
 
 
-def _item(root: Path, rel: str, raw: bytes, has_sidecar: bool, has_files: bool) -> FolderItem:
+def _read_one(root: Path, rel: str) -> tuple[bytes, str | None, str | None]:
+    """A file's bytes, why it is no item (or None) and, for an item, its sha256."""
+    # The walk saw a regular file and entered no link, so the path is inside the root;
+    # O_NOFOLLOW refuses a link swapped in since.
+    raw = read_inside(Path(os.path.join(root, rel)))
+    reason = layout.skip_reason(rel, raw)
+    return raw, reason, _sha(raw) if reason is None else None
+
+
+def _item(
+    root: Path, rel: str, raw: bytes, has_sidecar: bool, has_files: bool, digest: str | None = None
+) -> FolderItem:
     sidecar = None
     if has_sidecar:
         try:
@@ -137,10 +160,12 @@ def _item(root: Path, rel: str, raw: bytes, has_sidecar: bool, has_files: bool) 
         if not isinstance(sidecar, dict):
             raise CliError(f"{rel}{layout.SIDECAR_SUFFIX} must hold a JSON object.")
     files = read_attachments(root / (rel + layout.FILES_SUFFIX)) if has_files else []
-    return FolderItem(rel, raw, sidecar, tuple(files))
+    return FolderItem(rel, raw, sidecar, tuple(files), raw_sha256=digest)
 
 
 def _read_tactical(root: Path, found: FolderRead, selection: Selection) -> None:
+    from assembly_engine.services.assemblies.formats import manifest_layout  # only for this form
+
     raw = (root / MANIFEST).read_bytes()
     try:
         entries = json.loads(raw)
@@ -210,5 +235,7 @@ def write_items(dest: Path, answer: dict[str, Any], form: str) -> tuple[list[str
         for f in item.get("files") or []:
             put(f"{rel}{layout.FILES_SUFFIX}/{f['file_name']}", base64.b64decode(f["data"]))
     if form == "tactical-rmm":
+        from assembly_engine.services.assemblies.formats.manifest_layout import ManifestLayout
+
         put(MANIFEST, ManifestLayout.from_view(answer.get("manifest")).dump(entries))
     return written, unchanged

@@ -15,24 +15,23 @@ import sys
 from pathlib import Path
 
 import click
-from rich.table import Table
 
-from assembly_engine.cli.check import check_command
-from assembly_engine.cli.common import DOMAINS, NaturalGroup, console, emit, json_option, run, settings_of
+from assembly_engine.cli.common import (
+    DOMAINS,
+    LazyGroup,
+    NaturalGroup,
+    console,
+    emit,
+    json_option,
+    run,
+    settings_of,
+)
 from assembly_engine.cli.connection import CliError, EngineClient, engine_client, running_engine_client
-from assembly_engine.cli.export import export
-from assembly_engine.cli.history import diff, history, restore, undelete
-from assembly_engine.cli.importing import import_command
-from assembly_engine.cli.official import official
-from assembly_engine.cli.storage import migrate_storage
-from assembly_engine.cli.sync import sync
-from assembly_engine.cli.tokens import tokens
-from assembly_engine.cli.users import users
 from assembly_engine.config import Settings
 from assembly_engine.storage.files.cli_access import engine_running
 
 
-@click.group(cls=NaturalGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--home", type=click.Path(path_type=Path), help="Engine home (ENGINE_HOME, default ./Engine).")
 @click.option(
     "--staging-root",
@@ -118,6 +117,8 @@ def status(ctx: click.Context, as_json: bool) -> None:
         }
 
         def human() -> None:
+            from rich.table import Table
+
             table = Table(title=f"Assembly Engine ({client.mode})")
             for column in ("domain", "assemblies", "queued", "last flush", "last error"):
                 table.add_column(column)
@@ -248,22 +249,24 @@ def verify(ctx: click.Context, fix: bool, grace_seconds: float, as_json: bool) -
     run(ctx, work)
 
 
-# Added here so that `assemblies --help` lists the commands in this order.
-for command in (
-    import_command,
-    sync,
-    export,
-    history,
-    diff,
-    restore,
-    undelete,
-    users,
-    tokens,
-    migrate_storage,
-    check_command,
-    official,
+# Added here so that `assemblies --help` lists the commands in this order; each module is
+# imported only when its command runs (or --help lists them).
+assert isinstance(main, LazyGroup)
+for name, module, attribute in (
+    ("import", "importing", "import_command"),
+    ("sync", "sync", "sync"),
+    ("export", "export", "export"),
+    ("history", "history", "history"),
+    ("diff", "history", "diff"),
+    ("restore", "history", "restore"),
+    ("undelete", "history", "undelete"),
+    ("users", "users", "users"),
+    ("tokens", "tokens", "tokens"),
+    ("migrate-storage", "storage", "migrate_storage"),
+    ("check", "check", "check_command"),
+    ("official", "official", "official"),
 ):
-    main.add_command(command)
+    main.add_lazy(name, f"assembly_engine.cli.{module}", attribute)
 
 
 @main.command()

@@ -44,7 +44,8 @@ class BatchImported(Answer):
     display_name: str
     assembly_kind: AssemblyKind
     # An assembly of the domain an earlier import or sync made of the same document (the
-    # same Tactical RMM guid); this import still created a new one.
+    # same Tactical RMM guid, or a plain script with the same path and content); this
+    # import still created a new one.
     imported_before: str | None = None
 
 

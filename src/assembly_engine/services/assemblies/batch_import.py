@@ -24,7 +24,13 @@ from assembly_engine.services.answers.imports import (
 )
 from assembly_engine.services.answers.records import AssemblyView
 from assembly_engine.services.assemblies.formats import ImportedAssembly
-from assembly_engine.services.assemblies.imported_before import earlier_by_guid, tactical_guid
+from assembly_engine.services.assemblies.imported_before import (
+    PlainKey,
+    content_checksum,
+    earlier_imports,
+    plain_key,
+    tactical_guid,
+)
 from assembly_engine.services.assemblies.importing import Importing
 from assembly_engine.services.audit import Outcome
 from assembly_engine.services.caller import Caller
@@ -148,12 +154,28 @@ def _noted(before: dict[int, str], index: int) -> dict[str, Any]:
 def _imported_before(
     importing: Importing, parsed: list[tuple[int, ImportedAssembly]], domain: Domain
 ) -> dict[int, str]:
-    """Index of a document -> the assembly an earlier import of it made (same Tactical RMM guid)."""
-    wanted = {index: tactical_guid(imported.metadata) for index, imported in parsed}
-    if not any(wanted.values()):
+    """Index of a document -> the assembly an earlier import of it made (the same Tactical
+    RMM guid, or a plain script file with the same path and content: imported_before.py)."""
+    guids = {index: tactical_guid(imported.metadata) for index, imported in parsed}
+    plain: dict[int, PlainKey] = {}
+    for index, imported in parsed:
+        if guids[index] is None:
+            checksum = content_checksum(imported.content)
+            key = plain_key(imported.metadata, checksum) if checksum is not None else None
+            if key is not None:
+                plain[index] = key
+    if not any(guids.values()) and not plain:
         return {}
-    earlier = earlier_by_guid(importing.changes.cache.items(domain))
-    return {index: earlier[guid] for index, guid in wanted.items() if guid is not None and guid in earlier}
+    earlier = earlier_imports(
+        importing.changes.cache.items(domain), guids=any(guids.values()), plain=bool(plain)
+    )
+    found = {
+        index: earlier.by_guid[guid]
+        for index, guid in guids.items()
+        if guid is not None and guid in earlier.by_guid
+    }
+    found.update({index: earlier.by_plain[key] for index, key in plain.items() if key in earlier.by_plain})
+    return found
 
 
 def _refusal_summary(refused: list[tuple[int, EngineError]], total: int) -> str:

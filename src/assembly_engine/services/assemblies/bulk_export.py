@@ -14,8 +14,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from assembly_engine.services.assemblies import library_paths as layout
 from assembly_engine.services.assemblies.changes import Changes
-from assembly_engine.services.assemblies.formats import library_folder as layout
 from assembly_engine.services.assemblies.formats.library_folder import LibraryItem
 from assembly_engine.services.assemblies.library_sync import LibrarySync
 from assembly_engine.services.audit import Outcome

@@ -32,13 +32,15 @@ from typing import Any
 from assembly_engine.domain.clock import utc_now
 from assembly_engine.domain.types import Domain
 from assembly_engine.services.answers.sync import Applied, ItemResult, Plan, PlanItem, PlanSource
+from assembly_engine.services.assemblies import library_paths
 from assembly_engine.services.assemblies.changes import Changes
 from assembly_engine.services.assemblies.editing import Editing
 from assembly_engine.services.assemblies.formats import InvalidDocument, library_folder
-from assembly_engine.services.assemblies.formats.library_folder import LibraryItem, Selection
+from assembly_engine.services.assemblies.formats.library_folder import LibraryItem
 from assembly_engine.services.assemblies.formats.manifest_layout import UPSTREAM, ManifestLayout
 from assembly_engine.services.assemblies.importing import Importing, require_storable
 from assembly_engine.services.assemblies.legacy import ImportedAssembly, record_fields
+from assembly_engine.services.assemblies.library_paths import Selection
 from assembly_engine.services.assemblies.records import Details, new_record, require_whole_row
 from assembly_engine.services.auth import policy
 from assembly_engine.services.caller import Caller
@@ -146,7 +148,7 @@ class LibrarySync:
         except (EngineError, InvalidDocument):
             return None
         note = sync_note(current)
-        if note is not None and "text" in note and item.path.endswith(library_folder.WORKFLOW_SUFFIX):
+        if note is not None and "text" in note and item.path.endswith(library_paths.WORKFLOW_SUFFIX):
             item = dataclasses.replace(item, main=library_folder.kept_text(item.main, note["text"]))
         return item
 
@@ -354,7 +356,7 @@ class LibrarySync:
         }
         # What a write needs to give back the very bytes: a workflow's own formatting (the
         # engine stores its canvas re-serialised), a manifest's order and layout.
-        if item.path.endswith(library_folder.WORKFLOW_SUFFIX) and imported.content.main != item.main:
+        if item.path.endswith(library_paths.WORKFLOW_SUFFIX) and imported.content.main != item.main:
             try:
                 note["text"] = item.main.decode("utf-8")
             except UnicodeDecodeError:

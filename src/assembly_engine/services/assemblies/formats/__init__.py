@@ -23,6 +23,7 @@ from collections.abc import Mapping
 from typing import Any, Unpack
 
 from assembly_engine.domain.types import AssemblyKind
+from assembly_engine.services.assemblies import file_kinds
 from assembly_engine.services.assemblies.formats import items, plain_scripts, tactical_rmm
 from assembly_engine.services.assemblies.legacy import (
     ENGINE_KEY,
@@ -112,7 +113,7 @@ def import_value(
     """What ``POST /api/assemblies/import`` carries (an object, or a document's text)."""
     if isinstance(document, str | bytes):
         raw = document if isinstance(document, bytes) else utf8(document, "document")
-        if plain_scripts.plain_type(file_name, raw) is not None:
+        if file_kinds.plain_type(file_name, raw) is not None:
             if script is not None:
                 raise InvalidDocument(
                     "script (or script_base64) is only for a Tactical RMM "

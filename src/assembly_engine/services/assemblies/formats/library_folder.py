@@ -1,6 +1,8 @@
 """The library-folder layout (Docs/library-as-code.md): a domain as a tree of plain files.
 
-Pure mapping, no I/O: the CLI reads and writes the files, this module says what they mean.
+Pure mapping, no I/O: the CLI reads and writes the files, this module says what they mean
+(its file names, selection and skip reasons are ``library_paths.py``, which the CLI imports
+without the document models this module needs).
 
 * One assembly = one file at its path, bytes exactly as stored: scripts and playbooks are
   the script file itself, workflows ``<name>.workflow.json``. The folder is the category.
@@ -23,13 +25,10 @@ import dataclasses
 import functools
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
-
-import pathspec
-import yaml
 
 from assembly_engine.domain.types import AssemblyKind
 from assembly_engine.services.assemblies.formats import export_value, plain_scripts, tactical_rmm
@@ -41,17 +40,18 @@ from assembly_engine.services.assemblies.legacy import (
     document_from_dict,
 )
 from assembly_engine.services.assemblies.legacy.checks import fail
-from assembly_engine.services.assemblies.legacy.playbooks import YAML_LOADER, playbook_from_text
+from assembly_engine.services.assemblies.legacy.playbooks import playbook_from_text
+from assembly_engine.services.assemblies.library_paths import (
+    FILES_SUFFIX,
+    TRMM_SCRIPTS,
+    WORKFLOW_SUFFIX,
+    YAML_SUFFIXES,
+    skip_reason,
+)
 from assembly_engine.storage.contract.models import PayloadContent, PayloadFile
 
-SIDECAR_SUFFIX = ".assembly.json"
-FILES_SUFFIX = ".files"
-WORKFLOW_SUFFIX = ".workflow.json"
-IGNORE_FILE = ".assemblyignore"
-YAML_SUFFIXES = (".yml", ".yaml")
 TYPE_SUFFIXES = {"powershell": ".ps1", "batch": ".bat", "bash": ".sh", "python": ".py", "ansible": ".yml"}
 FORMS = ("library", "tactical-rmm")
-TRMM_SCRIPTS = "scripts"
 # Metadata the layout derives (the file says it) or the sync owns: never in a sidecar.
 DERIVED_METADATA = ("sync", "legacy_format")
 
@@ -120,77 +120,6 @@ class LibraryItem:
 
 def canonical(value: object) -> bytes:
     return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-
-
-def sidecar_bytes(sidecar: Mapping[str, Any]) -> bytes:
-    """A sidecar as written: sorted keys, 2-space indent, final newline."""
-    return (json.dumps(sidecar, sort_keys=True, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
-
-
-# --------------------------------------------------------------------------- selection
-
-
-@dataclass(frozen=True)
-class Selection:
-    """Which paths of a folder are read: ``include``/``exclude`` globs and the root's
-    ``.assemblyignore`` lines (gitignore syntax, through ``pathspec``)."""
-
-    include: Sequence[str] = ()
-    exclude: Sequence[str] = ()
-    ignore: Sequence[str] = ()
-    _specs: tuple[Any, Any, Any] = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        def spec(lines: Sequence[str]) -> Any:
-            return pathspec.GitIgnoreSpec.from_lines(list(lines)) if lines else None
-
-        object.__setattr__(self, "_specs", (spec(self.include), spec(self.exclude), spec(self.ignore)))
-
-    def why_not(self, path: str) -> str | None:
-        """Why ``path`` is left out, or None when it is selected."""
-        include, exclude, ignore = self._specs
-        if ignore is not None and ignore.match_file(path):
-            return f"matched by {IGNORE_FILE}"
-        if exclude is not None and exclude.match_file(path):
-            return "matched by --exclude"
-        if include is not None and not include.match_file(path):
-            return "not matched by --include"
-        return None
-
-
-# --------------------------------------------------------------------------- reading
-
-
-def hidden(path: str) -> bool:
-    return any(part.startswith(".") for part in PurePosixPath(path).parts)
-
-
-def is_playbook(raw: bytes) -> bool:
-    """An Ansible playbook: a YAML list of plays, each a mapping with hosts or import_playbook."""
-    try:
-        data = yaml.load(raw.decode("utf-8"), Loader=YAML_LOADER)  # noqa: S506 - a safe loader
-    except (yaml.YAMLError, UnicodeDecodeError, RecursionError, ValueError, TypeError):
-        return False
-    return (
-        isinstance(data, list)
-        and bool(data)
-        and all(isinstance(p, dict) and ("hosts" in p or "import_playbook" in p) for p in data)
-    )
-
-
-def skip_reason(path: str, raw: bytes) -> str | None:
-    """Why a selected file of a library folder is no assembly, or None when it is one."""
-    name = PurePosixPath(path).name
-    if hidden(path):
-        return "hidden file or folder"
-    if name.endswith(WORKFLOW_SUFFIX):
-        return None
-    suffix = PurePosixPath(name).suffix.lower()
-    if suffix in YAML_SUFFIXES:
-        return None if is_playbook(raw) else "YAML that is not an Ansible playbook (a list of plays)"
-    if plain_scripts.plain_type(name, raw) is None:
-        return "unknown extension (scripts are .ps1 .bat .cmd .sh .py or start with #!)"
-    return None
 
 
 def _folder(path: str) -> str | None:

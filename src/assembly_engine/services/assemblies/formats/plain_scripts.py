@@ -17,66 +17,24 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import PurePosixPath
 
 from assembly_engine import input_limits as limits
 from assembly_engine.domain.types import AssemblyKind, PayloadType
+from assembly_engine.services.assemblies.file_kinds import (
+    SUFFIX_TYPES,
+    plain_type,
+)
 from assembly_engine.services.assemblies.legacy import ImportedAssembly, checks
 from assembly_engine.services.assemblies.payload_layout import main_file_name
 from assembly_engine.storage.contract.models import PayloadContent
 
-SUFFIX_TYPES: dict[str, str] = {
-    ".ps1": "powershell",
-    ".bat": "batch",
-    ".cmd": "batch",
-    ".sh": "bash",
-    ".py": "python",
-}
-_SHEBANG = re.compile(rb"^#![ \t]*(\S+)(?:[ \t]+(\S+))?")
 # The legacy tree's top folders (Scripts/, Workflows/, Ansible_Playbooks/) say the kind.
 LAYOUT_FOLDERS = frozenset({"scripts", "workflows", "ansible_playbooks"})
-INTERPRETER_TYPES: dict[str, str] = {
-    "bash": "bash",
-    "sh": "bash",
-    "zsh": "bash",
-    "dash": "bash",
-    "ksh": "bash",
-    "python": "python",
-    "python2": "python",
-    "python3": "python",
-    "pwsh": "powershell",
-    "powershell": "powershell",
-}
 
 
 def _parts(file_name: str) -> PurePosixPath:
     return PurePosixPath(file_name.replace("\\", "/"))
-
-
-def shebang_type(raw: bytes) -> str | None:
-    match = _SHEBANG.match(raw.removeprefix(b"\xef\xbb\xbf")[:256])
-    if match is None:
-        return None
-    program = match.group(1).rsplit(b"/", 1)[-1]
-    if program == b"env" and match.group(2):
-        program = match.group(2)
-    name = program.decode("ascii", errors="replace").lower()
-    if name.startswith("python"):
-        name = re.sub(r"[\d.]+$", "", name)  # python3.11 -> python
-    return INTERPRETER_TYPES.get(name)
-
-
-def plain_type(file_name: str | None, raw: bytes) -> str | None:
-    """The script type of a plain script file, or None when it is not one."""
-    if not file_name:
-        return None
-    suffix = _parts(file_name).suffix.lower()
-    if suffix in SUFFIX_TYPES:
-        return SUFFIX_TYPES[suffix]
-    if suffix in (".json", ".yml", ".yaml"):
-        return None
-    return shebang_type(raw)
 
 
 def folder_of(file_name: str) -> str | None:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import yaml
 
 from assembly_engine import input_limits as limits
 from assembly_engine.domain.types import AssemblyKind, AssemblyType, PayloadType
+from assembly_engine.services.assemblies.file_kinds import YAML_LOADER
 from assembly_engine.services.assemblies.legacy.checks import (
     DocumentTooLarge,
     InvalidDocument,
@@ -24,19 +23,6 @@ from assembly_engine.storage.contract.models import PayloadContent
 YAML_SUFFIXES = (".yml", ".yaml")
 # A mapping with one of these keys is a play (ansible needs hosts or an import).
 PLAY_KEYS = frozenset({"hosts", "import_playbook", "ansible.builtin.import_playbook", "tasks", "roles"})
-
-
-def yaml_loader(module: Any = yaml) -> Any:
-    """PyYAML's C safe loader if this PyYAML has libyaml, else its pure-Python SafeLoader.
-
-    The pure-Python loader spends seconds of CPU, holding the interpreter lock, on a
-    playbook of a few MiB; libyaml parses the same several times faster. Both construct
-    only plain data (no Python objects from tags).
-    """
-    return getattr(module, "CSafeLoader", None) or module.SafeLoader
-
-
-YAML_LOADER = yaml_loader()
 
 
 def check_playbook_size(size_bytes: int, where: str) -> None:

@@ -189,6 +189,7 @@ def test_clones_are_named_opened_and_told_apart(page: Page, engine: Engine) -> N
                 "payload": {"script": "print(1)\n"},
             },
         ).json()
+    page.set_viewport_size({"width": 1720, "height": 900})  # "Updated by" beside the folder tree
     sign_in(page, ADMIN)
     search_list(page, name)
     row = page.locator(f'.ag-row[row-id="{original["assembly_guid"]}"]')

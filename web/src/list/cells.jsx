@@ -27,7 +27,8 @@ export function SourceCell({ data }) {
 
 // Star, name link and, while its change is queued, the dirty pill, then the tags. The link
 // is not a tab stop: the grid's cells are (Tab enters the grid, arrows move, Enter opens).
-// On a phone the name takes up to two lines (in full) with its source badge beneath. Beside
+// On a phone the name takes up to two lines (in full) with its source badge beneath, and no
+// star (the row keeps its width for the name beside the bulk checkbox). Beside
 // the folder tree the name drags onto a folder (context.draggable).
 export function NameCell({ data, context }) {
   if (!data) return <Typography variant="body2" color="text.secondary">{S.list.loading}</Typography>;
@@ -36,7 +37,7 @@ export function NameCell({ data, context }) {
   return (
     <SearchMatch match={data.match}>
       <Stack direction="row" spacing={phone ? 0.5 : 0.75} sx={{ alignItems: "center", height: "100%", minWidth: 0 }}>
-      <FavouriteStar assembly={data} />
+      {!phone && <FavouriteStar assembly={data} />}
       <Stack direction={phone ? "column" : "row"} spacing={phone ? 0.25 : 1}
         sx={{ alignItems: phone ? "flex-start" : "center", justifyContent: phone ? "center" : "flex-start", height: "100%", minWidth: 0, flex: 1, py: phone ? 0.75 : 0, lineHeight: "normal" }}>
         <Link

@@ -1,5 +1,6 @@
 // The list's columns. Names first: the Name column takes the free width; fixed columns are
-// as wide as their content (Type and Category give the row checkboxes their room). Below 1200 px Description and "Updated by" step aside (nothing
+// as wide as their content (Type and Category give the row checkboxes their room). Below
+// 1200 px Description and "Updated by" step aside (nothing
 // scrolls sideways from 1024 px up); on a phone Name (with its source beneath) and the row
 // menu remain.
 import S from "../strings.js";
@@ -9,8 +10,8 @@ import { deletedColumns } from "../components/DeletedView.jsx";
 import { ActionsCell, NameCell, SourceCell, rowTooltip } from "./cells.jsx";
 
 // size: "phone" | "compact" (under 1200 px, or 1440 px beside the folder tree) | "wide";
-// beside the folder tree (foldered) the tree shows the category, so on a compact grid its
-// column steps aside, and on a wide one "Updated by" does instead.
+// beside the folder tree (foldered: from 1200 px to 1679 px) the tree shows the category, so
+// on a compact grid its column steps aside, and on a wide one "Updated by" does instead.
 export function listColumns(size, deleted, foldered = false) {
   const narrow = size === "phone";
   if (deleted) return deletedColumns(narrow);

@@ -79,6 +79,7 @@ export default function AssemblyList() {
   // width); with them the grid's wide columns wait for 1440 px.
   const organised = useMediaQuery(theme.breakpoints.up("lg"));
   const compact = useMediaQuery(organised ? "(max-width: 1439.95px)" : "(max-width: 1199.95px)");
+  const roomy = useMediaQuery("(min-width: 1680px)"); // beside the tree, room for "Updated by" too
   const gridRef = useRef(null);
   const gridBox = useRef(null);
   const gridHeight = useFillHeight(gridBox, session.devMode.enabled);
@@ -114,7 +115,7 @@ export default function AssemblyList() {
   const moveToFolder = useMoveToFolder(refresh);
   const showPanel = organised && !deleted;
 
-  const columnDefs = useMemo(() => listColumns(narrow ? "phone" : compact ? "compact" : "wide", deleted, organised), [narrow, compact, deleted, organised]);
+  const columnDefs = useMemo(() => listColumns(narrow ? "phone" : compact ? "compact" : "wide", deleted, organised && !roomy), [narrow, compact, deleted, organised, roomy]);
   const gridTheme = useGridTheme(theme);
 
   const openMenu = useCallback((anchor, data) => setMenu({ anchor, data }), []);

@@ -291,12 +291,19 @@ def test_any_two_revisions_compare_side_by_side(
     open_editor(page, record["assembly_guid"])
     picks = page.get_by_test_id("history-pick")
     expect(page.get_by_test_id("history-compare")).to_have_count(0)
-    picks.nth(2).check()  # revision 1
-    picks.nth(1).check()  # revision 2
-    picks.nth(0).check()  # revision 3: a third pick replaces the first
+
+    def toggle(row: int, checked: bool) -> None:
+        # The hint above the rows changes with the first pick and moves them: a click at a
+        # position taken before that move can land beside the box on a loaded machine.
+        picks.nth(row).dispatch_event("click")
+        expect(picks.nth(row)).to_be_checked(checked=checked)
+
+    toggle(2, True)  # revision 1
+    toggle(1, True)  # revision 2
+    toggle(0, True)  # revision 3: a third pick replaces the first
     expect(picks.nth(2)).not_to_be_checked()
-    picks.nth(1).uncheck()
-    picks.nth(2).check()
+    toggle(1, False)
+    toggle(2, True)
     compare = page.get_by_test_id("history-compare")
     expect(compare).to_have_text("Compare 1 with 3")
     page.get_by_test_id("history-panel").screenshot(path=artifact(f"history-picked-{width}-{theme}.png"))

@@ -47,6 +47,9 @@ def three_revisions(engine: Engine) -> dict[str, Any]:
 def open_editor(page: Page, guid: str) -> None:
     page.goto(f"/assemblies/{guid}")
     expect(page.get_by_test_id("history-item").first).to_be_visible()
+    # An editable script's check answer adds the Problems panel above History; wait for it
+    # so no click lands on a row that is about to move (read-only views have no panel).
+    expect(page.get_by_test_id("problems").or_(page.get_by_test_id("read-only-banner"))).to_be_visible()
 
 
 def test_history_lists_revisions_and_shows_the_diff(page: Page, engine: Engine) -> None:

@@ -152,6 +152,13 @@ def test_queue_depth_matches_health_and_commits_count(engine: ApiEngine) -> None
     assert value(done, count, domain="user") == value(after, count, domain="user") + 1
 
 
+def test_the_engine_state_describes_the_families_it_collects(engine: ApiEngine) -> None:
+    # The registry takes the names from describe() when the collector is registered at
+    # start-up; collect() then would read every record before the engine is ready.
+    state = engine.client.app.state.metrics.state  # type: ignore[attr-defined]
+    assert {m.name for m in state.describe()} == {m.name for m in state.collect()}
+
+
 def test_a_forced_flush_failure_counts(engine: ApiEngine) -> None:
     assert engine.request(ADMIN_DEV, "POST", "/api/assemblies/dev-mode/write").status_code == 200
     created = engine.request(OPERATOR, "POST", "/api/assemblies", json=create_body("user"))
@@ -275,6 +282,8 @@ def test_a_cluster_node_reports_its_feed_and_shared_queue_commits(
             assert value(scrape(node)[0], "assembly_engine_cluster_feed_connected") == 1
             before, types = scrape(node)
             assert types["assembly_engine_cluster_feed_lag_changes"] == "gauge"
+            state = node.client.app.state.metrics.state  # type: ignore[attr-defined]
+            assert {m.name for m in state.describe()} == {m.name for m in state.collect()}
             created = node.request(OPERATOR, "POST", "/api/assemblies", json=create_body("user"))
             assert created.status_code == 201, created.text
             after, _ = scrape(node)

@@ -26,6 +26,7 @@ from assembly_engine.cli.main import main
 from assembly_engine.domain.types import Domain
 from assembly_engine.services.answers.records import AssemblyView
 from assembly_engine.storage.contract.models import CachedAssembly, CacheEntryState
+from assembly_engine.storage.contract.record_facts import RecordFacts
 from assembly_engine.storage.contract.signatures import OfficialTrust, SignaturePolicy, SignatureStatus
 from assembly_engine.storage.official.signing import manifest_bytes, parse_manifest
 from assembly_engine.storage.sqlite.payload_folders import PayloadStore
@@ -333,7 +334,10 @@ def test_statuses_follow_the_signed_entries_and_a_deprecated_entry_shows_its_not
     assert trust.status_of(kept.evolve(version=2)) is SignatureStatus.MODIFIED
     assert trust.status_of(stranger) is SignatureStatus.UNSIGNED
     assert OfficialTrust(SignaturePolicy.OFF).status_of(kept) is SignatureStatus.UNSIGNED
-    assert trust.counts([kept, edited, stranger]) == {"verified": 1, "modified": 1, "unsigned": 1}
+    facts = [RecordFacts.of(r) for r in (kept, edited, stranger)]
+    assert trust.counts(facts) == {"verified": 1, "modified": 1, "unsigned": 1}
+    # The same facts read from the rows, as health counts records not built yet.
+    assert [RecordFacts.of_row(r.to_row(), Domain.OFFICIAL) for r in (kept, edited, stranger)] == facts
 
     view = AssemblyView.of(CachedAssembly(old, CacheEntryState()), admin=False, trust=trust)
     shown = view.model_dump(mode="json", exclude_unset=True)

@@ -67,7 +67,9 @@ def create_app(
             log_format=settings.log_format,
         )
         try:
-            services = EngineServices.open(settings)
+            # Sweeps, the index and the warm-up wait until health has answered (or a few
+            # seconds): they would share the interpreter with the start-up.
+            services = EngineServices.open(settings, background_now=False)
         except Exception as exc:
             app.state.startup_error = exc  # read by the CLI's in-process engine
             log.error("engine failed to start: %s", exc)
@@ -91,6 +93,7 @@ def create_app(
                 # read-only on a full disk: serve without it (the CLI then says no engine runs)
                 log.error("could not write cli.json (%s): the CLI cannot reach this read-only engine", exc)
         log.info("engine ready on home %s", settings.home.resolve())
+        services.background.start_after_ready()
         try:
             yield
         finally:

@@ -15,7 +15,7 @@ from assembly_engine.domain.types import Domain
 from assembly_engine.services.answers.maintenance import Health, OfficialSignatures
 from assembly_engine.services.assemblies.history import HistoryService
 from assembly_engine.services.assemblies.service import AssemblyService
-from assembly_engine.services.assemblies.upstream_choice import UpstreamChoice, upstream_counts
+from assembly_engine.services.assemblies.upstream_choice import UpstreamChoice
 from assembly_engine.services.audit import AuditLog, Outcome
 from assembly_engine.services.auditor import Auditor
 from assembly_engine.services.auth.accounts import AccountService
@@ -26,11 +26,13 @@ from assembly_engine.services.auth.sign_in import SignInLanes
 from assembly_engine.services.auth.sso import SingleSignOn, build_single_sign_on
 from assembly_engine.services.auth.throttle import PasswordGate, PasswordThrottle
 from assembly_engine.services.auth.users import UserService
+from assembly_engine.services.background_start import BackgroundStart
 from assembly_engine.services.caller import Caller
 from assembly_engine.services.checks.gate import ScriptChecks, ScriptDrafts, parse_blocking
 from assembly_engine.services.checks.runner import CheckLimits, CheckRunner
 from assembly_engine.services.favourites import Favourites
 from assembly_engine.services.maintenance import MaintenanceService
+from assembly_engine.services.official_counts import OfficialCounter
 from assembly_engine.services.orphan_sweep import OrphanSweeper
 from assembly_engine.storage.contract.errors import StorageFailed
 from assembly_engine.storage.contract.interfaces import CheckResultStore, EngineStore
@@ -94,13 +96,33 @@ class EngineServices:
     upstream: UpstreamChoice | None = None  # the choice on a vendor change (official upgrades)
     sign_in_lanes: SignInLanes = field(default_factory=SignInLanes)  # awaited sign-ins
     sso: SingleSignOn | None = None  # OpenID Connect, when ENGINE_OIDC_ISSUER is set
+    # What a start leaves for after ready (sweeps, index, warm-up); started by open() unless
+    # the caller (the API's start-up) starts it itself once the engine answers.
+    background: BackgroundStart = field(default_factory=lambda: BackgroundStart(lambda: None))
+    official_counts: OfficialCounter = field(init=False)  # health's and metrics' counts
+
+    def __post_init__(self) -> None:
+        self.official_counts = OfficialCounter(self.storage.cache, lambda: self.storage.official_trust)
 
     @classmethod
     def open(
-        cls, settings: Settings, *, start_worker: bool = True, announce_admin: bool = True
+        cls,
+        settings: Settings,
+        *,
+        start_worker: bool = True,
+        announce_admin: bool = True,
+        background_now: bool = True,
     ) -> EngineServices:
         """Open the engine's services; a start that a full disk stops goes on read-only
-        (reads served, every write refused with 503) until restarted with free space."""
+        (reads served, every write refused with 503) until restarted with free space.
+        ``background_now=False``: the caller starts ``background`` itself (after ready)."""
+        services = cls._open_any(settings, start_worker=start_worker, announce_admin=announce_admin)
+        if background_now:
+            services.background.now()
+        return services
+
+    @classmethod
+    def _open_any(cls, settings: Settings, *, start_worker: bool, announce_admin: bool) -> EngineServices:
         make_home_private(settings.home)
         cause = StorageRuntime.full_disk_before_start(settings)
         if cause is not None:
@@ -175,19 +197,23 @@ class EngineServices:
                 prune_interval=settings.history_prune_interval,
             )
             orphans = OrphanSweeper(storage, storage.backend.maintenance(), settings.orphan_sweep_seconds)
-            if writers:
-                history.start()
-                # The list's check counts for what was stored before this start.
-                checks.start_sweep(
-                    lambda: storage.cache.items(None),
-                    lambda item: storage.payloads.read(
-                        item.record.payload.payload_guid, item.record.payload.checksum or None
-                    ),
-                    settings.check_sweep_seconds,
-                )
-                orphans.start()
-            if start_worker:
-                checks.runner.prestart()
+
+            def start_background() -> None:
+                if start_worker:
+                    storage.start_background()
+                    checks.runner.prestart()
+                if writers:
+                    history.start()
+                    # The list's check counts for what was stored before this start.
+                    checks.start_sweep(
+                        lambda: storage.cache.items(None),
+                        lambda item: storage.payloads.read(
+                            item.record.payload.payload_guid, item.record.payload.checksum or None
+                        ),
+                        settings.check_sweep_seconds,
+                    )
+                    orphans.start()
+
             trust = storage.official_trust
             if trust.refused:  # the boot's official sync refused the staging copy (require)
                 auditor.record(
@@ -229,6 +255,7 @@ class EngineServices:
                 favourites=Favourites(store, storage.cache, auditor, lambda: storage.official_trust),
                 orphans=orphans,
                 upstream=UpstreamChoice(history, lambda: storage.official_trust),
+                background=BackgroundStart(start_background),
             )
         except BaseException:
             storage.close()
@@ -259,7 +286,7 @@ class EngineServices:
 
     def health(self) -> Health:
         cache = self.storage.cache
-        signatures = self.storage.official_trust.summary(a.record for a in cache.items(Domain.OFFICIAL))
+        official = self.official_counts.current()
         read_only = self.storage.read_only
         return Health.built(
             status="ok" if read_only is None else "read_only",
@@ -268,11 +295,12 @@ class EngineServices:
             assemblies=cache.counts(),
             queue_depth=cache.depth(),
             cache_warm=cache.warm,
-            official_signatures=OfficialSignatures.built(**signatures),
-            official_upstream=upstream_counts(a.record for a in cache.items(Domain.OFFICIAL)),
+            official_signatures=OfficialSignatures.built(**official.signatures),
+            official_upstream=official.upstream,
         )
 
     def close(self) -> None:
+        self.background.close()
         self.withdraw_cli_access()
         self.history.close()
         self.checks.close()

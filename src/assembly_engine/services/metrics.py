@@ -44,11 +44,35 @@ def _age_seconds(since: str | None, now: datetime) -> float:
         return 0.0
 
 
+# The gauges _EngineState.collect yields (after the prefix), for describe().
+_STATE_GAUGES = (
+    "queue_depth",
+    "queue_oldest_dirty_age_seconds",
+    "flush_consecutive_failures",
+    "assemblies",
+    "cache_warm",
+    "official_signatures",
+    "official_library_state",
+)
+_CLUSTER_GAUGES = ("cluster_feed_connected", "cluster_feed_lag_changes")
+
+
 class _EngineState(Collector):
     """Gauges read from the engine on every scrape."""
 
     def __init__(self, services: EngineServices) -> None:
         self._services = services
+
+    def describe(self) -> Iterator[Metric]:
+        """The families collect() yields, without their values: the registry asks for their
+        names when this is registered, at start-up, and collect() reads the whole cache."""
+        names = [*_STATE_GAUGES, *(_CLUSTER_GAUGES if self._cluster() else ())]
+        for name in names:
+            yield Metric(f"{PREFIX}_{name}", "", "gauge")
+        yield Metric(f"{PREFIX}_script_checks", "", "counter")
+
+    def _cluster(self) -> bool:
+        return getattr(self._services.storage.backend, "node", None) is not None
 
     def collect(self) -> Iterator[Metric]:
         services = self._services
@@ -83,7 +107,7 @@ class _EngineState(Collector):
         yield GaugeMetricFamily(
             f"{PREFIX}_cache_warm", "1 once every payload is loaded into memory", value=int(cache.warm)
         )
-        official = services.storage.official_trust.summary(a.record for a in cache.items(Domain.OFFICIAL))
+        official = services.official_counts.current().signatures
         signatures = GaugeMetricFamily(
             f"{PREFIX}_official_signatures",
             "Official assemblies by signature status (verified, modified, unsigned)",
@@ -169,7 +193,8 @@ class EngineMetrics:
         for domain in Domain:  # every series exists from the start, so rate() sees the first one
             self.flush_failures.labels(domain.value)
             self.flush_seconds.labels(domain.value)
-        self.registry.register(_EngineState(services))
+        self.state = _EngineState(services)
+        self.registry.register(self.state)
         storage = services.storage
         storage.cache.flusher.events.on_flush(self._flushed)
         journal_events = getattr(storage.journal, "events", None)

@@ -103,7 +103,7 @@ class StorageRuntime:
         try:
             backend: Backend
             if read_only_cause is not None:
-                embedded = open_read_only(settings, read_only_cause, start_worker=start_worker)
+                embedded = open_read_only(settings, read_only_cause)
                 runtime = cls(
                     settings,
                     lock,
@@ -159,6 +159,13 @@ class StorageRuntime:
         if settings.database_url is not None:
             return None
         return full_disk_now(settings.home) or full_disk_now(settings.runtime_root)
+
+    def start_background(self) -> None:
+        """What a start leaves for after ready: building every record from its row, and
+        bringing the search index up to date (a read-only start has no index to build)."""
+        self.cache.start_warming()
+        if self.cache.search is not None and self.read_only is None:
+            self.cache.search.start_building()
 
     def library_payloads(self) -> LibraryPayloads:
         """Which payloads the library references, and retention."""

@@ -12,4 +12,6 @@ router = APIRouter(tags=["health"])
 def health(request: Request) -> Health:
     """Liveness and readiness: cached assemblies per domain and the queue depth."""
     services: EngineServices = request.app.state.services
-    return services.health()
+    answer = services.health()
+    services.background.ready_answered()  # the engine said it is ready: the rest may start
+    return answer

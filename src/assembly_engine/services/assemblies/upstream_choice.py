@@ -20,6 +20,7 @@ from assembly_engine.services.auth import policy
 from assembly_engine.services.caller import Caller
 from assembly_engine.services.errors import Conflict, InvalidInput, NotFound
 from assembly_engine.storage.contract.models import AssemblyRecord
+from assembly_engine.storage.contract.record_facts import RecordFacts
 from assembly_engine.storage.contract.signatures import OfficialTrust
 from assembly_engine.storage.contract.upstream import (
     UpstreamAction,
@@ -31,11 +32,13 @@ from assembly_engine.storage.contract.upstream import (
 ACTION = "assembly.upstream"
 
 
-def upstream_counts(records: Iterable[AssemblyRecord]) -> dict[str, int]:
+def upstream_counts(records: Iterable[RecordFacts]) -> dict[str, int]:
     """How many official records wait for an admin's choice, per state (health, status)."""
     counted = {UpstreamState.UPDATE_AVAILABLE.value: 0, UpstreamState.REMOVED_UPSTREAM.value: 0}
-    for record in records:
-        note = UpstreamNote.of(record)
+    for facts in records:
+        if not UpstreamNote.may_wait(facts.metadata_json):
+            continue
+        note = UpstreamNote.of_metadata_json(facts.metadata_json)
         if note is not None and note.state.value in counted:
             counted[note.state.value] += 1
     return counted

@@ -19,6 +19,7 @@ from assembly_engine.storage.cache.heap import collector_paused, freeze_long_liv
 from assembly_engine.storage.cache.refusals import QueuedChangesPending
 from assembly_engine.storage.contract.interfaces import DomainStores, PayloadStore, WriteJournal
 from assembly_engine.storage.contract.models import PAYLOAD_GUID_COLUMN, AssemblyRecord
+from assembly_engine.storage.contract.record_facts import RecordFacts
 
 log = logging.getLogger("assembly_engine.cache")
 
@@ -187,6 +188,20 @@ class CacheLoading:
             found = {e.record.payload.payload_guid for e in self._entries.values() if not e.deleted}
             for rows in self._unbuilt.values():
                 found.update(map(itemgetter(PAYLOAD_GUID_COLUMN), rows.values()))
+        return found
+
+    def facts(self, domain: Domain) -> list[RecordFacts]:
+        """What health counts of each live record of ``domain``, read from the rows not
+        built yet without building them (the first health answer after a boot)."""
+        with self._lock:
+            found = [
+                RecordFacts.of(e.record)
+                for e in self._entries.values()
+                if not e.deleted and e.record.domain is domain
+            ]
+            rows = self._unbuilt.get(domain)
+            if rows:
+                found.extend(RecordFacts.of_row(row, domain) for row in rows.values())
         return found
 
     def reload_domain(self, domain: Domain) -> int:

@@ -18,6 +18,7 @@ from typing import Any
 
 from assembly_engine.storage.contract.errors import IntegrityFailed
 from assembly_engine.storage.contract.models import AssemblyRecord
+from assembly_engine.storage.contract.record_facts import RecordFacts
 
 
 class OfficialUntrusted(IntegrityFailed):
@@ -85,24 +86,23 @@ class OfficialTrust:
     refused: bool = False  # ``require`` refused the staging copy: the last good one serves
 
     def status_of(self, record: AssemblyRecord) -> SignatureStatus:
-        entry = self.entries.get(record.assembly_guid)
+        return self._status(record.assembly_guid, record.payload.checksum, record.version)
+
+    def _status(self, guid: str, checksum: str, version: int | None) -> SignatureStatus:
+        entry = self.entries.get(guid)
         if entry is None:
             return SignatureStatus.UNSIGNED
-        if (
-            record.assembly_guid in self.tampered
-            or entry.payload_checksum != record.payload.checksum
-            or entry.version != record.version
-        ):
+        if guid in self.tampered or entry.payload_checksum != checksum or entry.version != version:
             return SignatureStatus.MODIFIED
         return SignatureStatus.VERIFIED
 
-    def counts(self, records: Iterable[AssemblyRecord]) -> dict[str, int]:
+    def counts(self, records: Iterable[RecordFacts]) -> dict[str, int]:
         counted = {status.value: 0 for status in SignatureStatus}
-        for record in records:
-            counted[self.status_of(record).value] += 1
+        for facts in records:
+            counted[self._status(facts.assembly_guid, facts.payload_checksum, facts.version).value] += 1
         return counted
 
-    def summary(self, records: Iterable[AssemblyRecord]) -> dict[str, Any]:
+    def summary(self, records: Iterable[RecordFacts]) -> dict[str, Any]:
         """The health answer's ``official_signatures``."""
         if self.refused:
             state = "refused"

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from assembly_engine.storage.contract.models import AssemblyRecord
+from assembly_engine.storage.contract.models import AssemblyRecord, decode_stored_json
 
 UPSTREAM_KEY = "upstream"
 
@@ -65,7 +65,27 @@ class UpstreamNote:
 
     @classmethod
     def of(cls, record: AssemblyRecord) -> UpstreamNote | None:
-        raw = record.metadata.get(UPSTREAM_KEY)
+        return cls._of_metadata(record.metadata)
+
+    @staticmethod
+    def may_wait(metadata_json: str) -> bool:
+        """Whether a record's ``metadata_json`` can hold a note that waits for an admin's
+        choice: health counts those among every official record, and most texts rule it
+        out without being decoded (only a \\u escape could spell a state otherwise)."""
+        return (
+            UpstreamState.UPDATE_AVAILABLE.value in metadata_json
+            or UpstreamState.REMOVED_UPSTREAM.value in metadata_json
+            or "\\u" in metadata_json
+        )
+
+    @classmethod
+    def of_metadata_json(cls, text: str) -> UpstreamNote | None:
+        value, _ = decode_stored_json(text)
+        return cls._of_metadata(value) if isinstance(value, dict) else None
+
+    @classmethod
+    def _of_metadata(cls, metadata: dict[str, Any]) -> UpstreamNote | None:
+        raw = metadata.get(UPSTREAM_KEY)
         if not isinstance(raw, dict):
             return None
         try:

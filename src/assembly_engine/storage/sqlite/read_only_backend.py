@@ -68,7 +68,7 @@ class ReadOnlyPayloads(FolderPayloadStore):
         raise self._refusal
 
 
-def open_read_only(settings: Settings, cause: str, *, start_worker: bool) -> EmbeddedBackend:
+def open_read_only(settings: Settings, cause: str) -> EmbeddedBackend:
     """The home's stack for reading only; ``cause`` says why (the full disk)."""
     root = settings.runtime_root
     options = replace(connection_options(settings), read_only=True)
@@ -85,9 +85,9 @@ def open_read_only(settings: Settings, cause: str, *, start_worker: bool) -> Emb
             flush_interval=settings.flush_interval,
             change_wait_seconds=settings.lock_retry_seconds,
         )
+        # No flush worker: nothing may be written. Warming (in memory only) waits for
+        # StorageRuntime.start_background like any start's.
         counts = cache.hydrate(preloaded={}, present_payloads=payloads.list_names())
-        if start_worker:
-            cache.start_warming()  # in memory only; no flush worker: nothing may be written
     except BaseException:
         databases.close()
         raise

@@ -23,14 +23,16 @@ class BackgroundStart:
     def __init__(self, start: Callable[[], None]) -> None:
         self._start = start
         self._lock = threading.Lock()
-        self._started = False
+        self._started = False  # taken: set before the start runs, so it runs once
+        self._ran = threading.Event()
         self._answered = False
         self._closed = False
         self._timers: list[threading.Timer] = []
 
     @property
     def started(self) -> bool:
-        return self._started
+        """The start has run (its threads exist)."""
+        return self._ran.is_set()
 
     def start_after_ready(self, fallback: float = FALLBACK_SECONDS) -> None:
         """Arm the fallback: the engine's start-up is done, its server about to listen."""
@@ -56,6 +58,7 @@ class BackgroundStart:
                 self._start()
             except Exception:  # noqa: BLE001 - the engine serves without it; say so
                 log.exception("starting the engine's background work failed")
+            self._ran.set()
 
     def close(self) -> None:
         with self._lock:

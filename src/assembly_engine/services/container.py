@@ -36,6 +36,7 @@ from assembly_engine.services.official_counts import OfficialCounter
 from assembly_engine.services.orphan_sweep import OrphanSweeper
 from assembly_engine.storage.contract.errors import StorageFailed
 from assembly_engine.storage.contract.interfaces import CheckResultStore, EngineStore
+from assembly_engine.storage.contract.models import CachedAssembly
 from assembly_engine.storage.files import cli_access
 from assembly_engine.storage.files.cli_access import CLI_ACCESS_FILE
 from assembly_engine.storage.files.private_files import make_home_private
@@ -198,6 +199,12 @@ class EngineServices:
             )
             orphans = OrphanSweeper(storage, storage.backend.maintenance(), settings.orphan_sweep_seconds)
 
+            def stored() -> list[CachedAssembly]:
+                # After the warmer: it builds the records a chunk at a time between requests,
+                # where items() would build all that is left at once, holding every request up.
+                storage.cache.wait_warm()
+                return storage.cache.items(None)
+
             def start_background() -> None:
                 if start_worker:
                     storage.start_background()
@@ -206,7 +213,7 @@ class EngineServices:
                     history.start()
                     # The list's check counts for what was stored before this start.
                     checks.start_sweep(
-                        lambda: storage.cache.items(None),
+                        stored,
                         lambda item: storage.payloads.read(
                             item.record.payload.payload_guid, item.record.payload.checksum or None
                         ),

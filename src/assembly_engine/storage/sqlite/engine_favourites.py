@@ -29,10 +29,10 @@ SQLITE_MIGRATION: tuple[str, ...] = (
 class SqliteFavouriteTable:
     """The favourites half of SqliteEngineStore: it supplies the locked transactions."""
 
-    def _write(self) -> AbstractContextManager[sqlite3.Connection]:
+    def _write(self, doing: str = "") -> AbstractContextManager[sqlite3.Connection]:
         raise NotImplementedError
 
-    def _read(self) -> AbstractContextManager[sqlite3.Connection]:
+    def _read(self, doing: str = "") -> AbstractContextManager[sqlite3.Connection]:
         raise NotImplementedError
 
     def list_favourites(self, username: str) -> list[Favourite]:

@@ -45,10 +45,10 @@ SQLITE_MIGRATION: tuple[str, ...] = (
 class SqliteTokenTable:
     """The token half of SqliteEngineStore: it supplies the locked transactions."""
 
-    def _write(self) -> AbstractContextManager[sqlite3.Connection]:
+    def _write(self, doing: str = "") -> AbstractContextManager[sqlite3.Connection]:
         raise NotImplementedError
 
-    def _read(self) -> AbstractContextManager[sqlite3.Connection]:
+    def _read(self, doing: str = "") -> AbstractContextManager[sqlite3.Connection]:
         raise NotImplementedError
 
     def insert_token(self, token: NewToken) -> TokenRow | None:

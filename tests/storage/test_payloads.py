@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from assembly_engine.domain.types import Integrity, PayloadType
 from assembly_engine.storage.contract.models import PayloadContent, PayloadFile, PayloadRef
+from assembly_engine.storage.contract.payload_manifest import new_payload_guid
 from assembly_engine.storage.sqlite import payload_folders as payloads_module
 from assembly_engine.storage.sqlite.payload_folders import (
     InvalidFileName,
@@ -69,10 +70,10 @@ def test_root_is_created(tmp_path: Path) -> None:
 
 
 def test_new_guid_is_32_lowercase_hex() -> None:
-    guid = PayloadStore.new_guid()
+    guid = new_payload_guid()
     assert len(guid) == 32
     assert set(guid) <= set("0123456789abcdef")
-    assert guid != PayloadStore.new_guid()
+    assert guid != new_payload_guid()
 
 
 def test_create_read_replace_delete_lifecycle(store: PayloadStore) -> None:

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -40,6 +39,7 @@ from assembly_engine.storage.contract.payload_manifest import (
     PayloadExists,
     PayloadImage,
     image_of,
+    new_payload_guid,
     require_guid,
 )
 from assembly_engine.storage.contract.reports import OrphanSweep
@@ -90,10 +90,6 @@ class PostgresPayloadStore:
     def __repr__(self) -> str:
         return f"PostgresPayloadStore({self._pool.name!r})"
 
-    @staticmethod
-    def new_guid() -> str:
-        return uuid.uuid4().hex
-
     def exists(self, payload_guid: str) -> bool:
         """True when the payload's manifest row is there (content not verified)."""
         require_guid(payload_guid)
@@ -120,7 +116,7 @@ class PostgresPayloadStore:
         change that uses it commits, after it, and PostgreSQL writes its log in order, so
         that change's durable commit makes this one durable too. A crash before it loses a
         payload nothing refers to (the change was never acknowledged)."""
-        payload_guid = self.new_guid()
+        payload_guid = new_payload_guid()
         image = image_of(content, payload_guid)
         self._insert(payload_guid, image, replace=False, wait_for_disk=False)
         return image.ref(payload_guid)

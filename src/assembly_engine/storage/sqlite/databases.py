@@ -20,7 +20,7 @@ from assembly_engine.storage.contract.history import HistoryWrite
 from assembly_engine.storage.contract.models import COLUMNS, AssemblyRecord
 from assembly_engine.storage.files import failpoints
 from assembly_engine.storage.formats.history_rows import HistoryReads, stored_revisions
-from assembly_engine.storage.sqlite.connection import ConnectionOptions, connect, with_retry
+from assembly_engine.storage.sqlite.connection import ConnectionOptions, connect, immediate, with_retry
 from assembly_engine.storage.sqlite.domain_schema import (
     SCHEMA_VERSION,
     STAMP_SCHEMA,
@@ -145,8 +145,7 @@ def write_changes(
     transaction (``path``, the database's file, lets a crash test stop the engine inside
     this commit). A revision already recorded is left as it is (a replayed journal entry
     writes the same revision again)."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with immediate(conn):
         if upsert_rows:
             conn.executemany(UPSERT, upsert_rows)
         delete_rows = [(guid,) for guid in deletes]
@@ -156,11 +155,6 @@ def write_changes(
             _write_history(conn, history)
         if path is not None:
             failpoints.reached("before-commit", path)
-        conn.execute("COMMIT")
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
 
 
 class DomainDatabase(HistoryReads):
@@ -332,14 +326,8 @@ class DomainDatabase(HistoryReads):
         while the database is busy; nothing of it stays if it fails."""
 
         def attempt() -> None:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
+            with immediate(self._conn):
                 work()
-                self._conn.execute("COMMIT")
-            except BaseException:
-                if self._conn.in_transaction:
-                    self._conn.execute("ROLLBACK")
-                raise
 
         with self._lock:
             with_retry(attempt, what=what, budget_seconds=self.options.retry_seconds)

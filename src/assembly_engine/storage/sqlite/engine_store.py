@@ -25,6 +25,7 @@ from assembly_engine.storage.contract.engine_records import SessionRow
 from assembly_engine.storage.contract.errors import SchemaError, StorageFailed
 from assembly_engine.storage.formats.account_tables import AccountDialect, AccountTables
 from assembly_engine.storage.sqlite.check_results import SQLITE_MIGRATION as CHECKS_MIGRATION
+from assembly_engine.storage.sqlite.connection import immediate
 from assembly_engine.storage.sqlite.engine_favourites import SQLITE_MIGRATION as FAVOURITES_MIGRATION
 from assembly_engine.storage.sqlite.engine_favourites import SqliteFavouriteTable
 from assembly_engine.storage.sqlite.engine_tokens import SQLITE_MIGRATION as TOKENS_MIGRATION
@@ -204,15 +205,9 @@ class SqliteEngineStore(AccountTables, SqliteTokenTable, SqliteFavouriteTable):
         read-then-write sequence cannot be overtaken by another process (e.g. the CLI)."""
         with self._lock:
             try:
-                self._conn.execute("BEGIN IMMEDIATE")
                 try:
-                    yield self._conn
-                    self._conn.execute("COMMIT")
-                except BaseException:
-                    # Also covers a failed COMMIT (SQLITE_BUSY): never leave a transaction open.
-                    if self._conn.in_transaction:
-                        self._conn.execute("ROLLBACK")
-                    raise
+                    with immediate(self._conn) as conn:
+                        yield conn
                 finally:
                     self._version += 1  # any write may change a session: cached rows are stale
             except sqlite3.DatabaseError as exc:

@@ -61,7 +61,6 @@ import errno
 import logging
 import os
 import time
-import uuid
 from collections.abc import Iterable
 from contextlib import suppress
 from pathlib import Path
@@ -80,6 +79,7 @@ from assembly_engine.storage.contract.payload_manifest import (
     PayloadImage,
     PayloadMissing,
     image_of,
+    new_payload_guid,
     require_guid,
 )
 from assembly_engine.storage.contract.reports import OrphanSweep
@@ -133,10 +133,6 @@ class PayloadStore:
         return f"PayloadStore({str(self.root)!r})"
 
     # ---------------------------------------------------------------- guids and paths
-
-    @staticmethod
-    def new_guid() -> str:
-        return uuid.uuid4().hex
 
     def _entry_path(self, payload_guid: str) -> Path:
         """``root/<guid>`` after checking the GUID's form, without resolving anything.
@@ -196,7 +192,7 @@ class PayloadStore:
 
     def write_new(self, content: PayloadContent) -> PayloadRef:
         """Write ``content`` under a fresh GUID."""
-        return self.write_with_guid(self.new_guid(), content)
+        return self.write_with_guid(new_payload_guid(), content)
 
     def write_with_guid(self, payload_guid: str, content: PayloadContent) -> PayloadRef:
         """Write ``content`` under a given GUID (deterministic builds).

@@ -4,15 +4,10 @@ The embedded store (sqlite/engine_store.py) and the cluster store
 (postgresql/engine_store.py) hold the same rows under the same rules: user names compare
 ASCII case-insensitively, the last enabled admin cannot be demoted or disabled, a change
 ends or downgrades the user's sessions in its own transaction. The statements and that
-order of steps live here; a backend supplies its transactions and an :class:`AccountDialect`.
+order of steps live here; a backend supplies its transactions and a dialect (engine_sql.py).
 """
 
 from __future__ import annotations
-
-from collections.abc import Sequence
-from contextlib import AbstractContextManager
-from dataclasses import dataclass
-from typing import Any, Protocol
 
 from assembly_engine.storage.contract.engine_records import (
     SESSION_SELECT,
@@ -26,65 +21,13 @@ from assembly_engine.storage.contract.engine_records import (
     session_row,
     user_row,
 )
-
-
-class Cursor(Protocol):
-    """What the statements here read back: sqlite3's and psycopg's cursors both fit."""
-
-    @property
-    def rowcount(self) -> int: ...
-
-    def fetchone(self) -> Any: ...
-
-    def fetchall(self) -> Sequence[Any]: ...
-
-
-class Executes(Protocol):
-    """A connection inside one of the backend's transactions."""
-
-    def execute(self, query: str, params: Any = ..., /) -> Cursor: ...
-
-
-@dataclass(frozen=True)
-class AccountDialect:
-    """How one backend spells the few things SQL leaves to the database."""
-
-    # The parameter marker: the statements here are written with "?" and rewritten.
-    placeholder: str
-    # A name as it is compared and sorted: ASCII letters without case (SQLite's NOCASE).
-    folded_template: str
-    # Row lock taken on a user a new session (or token) belongs to: "" where the
-    # transaction already holds the database's write lock.
-    for_share: str = ""
-    # Run before judging the users table as a whole (first admin, last admin), so another
-    # writer cannot change it before commit; none where the transaction holds the write lock.
-    lock_users: tuple[str, ...] = ()
-
-    def sql(self, statement: str) -> str:
-        return statement if self.placeholder == "?" else statement.replace("?", self.placeholder)
-
-    def folded(self, column: str = "username") -> str:
-        return self.folded_template.format(column)
-
-    def same_name(self, column: str = "username") -> str:
-        """``column`` names the same user as the parameter."""
-        return f"{self.folded(column)} = {self.folded('?')}"
-
+from assembly_engine.storage.formats.engine_sql import EngineTables, Executes
 
 _REVOKE = "UPDATE sessions SET revoked = TRUE, dev_mode_until = NULL, dev_mode_reason = NULL"
 
 
-class AccountTables:
-    """Users and sessions on one backend; it supplies ``_read``/``_write`` (one transaction
-    each, ``doing`` completing "while ..." in a refusal) and its dialect."""
-
-    _dialect: AccountDialect
-
-    def _write(self, doing: str) -> AbstractContextManager[Executes]:
-        raise NotImplementedError
-
-    def _read(self, doing: str) -> AbstractContextManager[Executes]:
-        raise NotImplementedError
+class AccountTables(EngineTables):
+    """Users and sessions on one backend (it supplies the transactions and the dialect)."""
 
     def _locked_users(self, conn: Executes) -> None:
         for statement in self._dialect.lock_users:
@@ -211,10 +154,7 @@ class AccountTables:
         d = self._dialect
         with self._write("starting a session") as conn:
             # Held (or the write lock): the user cannot be deleted or disabled before the session exists.
-            user = conn.execute(
-                d.sql(f"SELECT username FROM users WHERE {d.same_name()} AND NOT disabled{d.for_share}"),
-                (username,),
-            ).fetchone()
+            user = self._user(conn, username, " AND NOT disabled", d.for_share)
             if user is None:
                 return None
             conn.execute(
@@ -261,11 +201,8 @@ class AccountTables:
             return cursor.rowcount == 1
 
     def revoke_user_sessions(self, username: str, except_hash: str | None = None) -> int:
-        d = self._dialect
         with self._write("ending a user's sessions") as conn:
-            user = conn.execute(
-                d.sql(f"SELECT username FROM users WHERE {d.same_name()}"), (username,)
-            ).fetchone()
+            user = self._user(conn, username)
             return 0 if user is None else self._revoke_user_sessions(conn, user[0], except_hash)
 
     def _revoke_user_sessions(self, conn: Executes, username: str, except_hash: str | None) -> int:

@@ -19,24 +19,26 @@ from contextlib import contextmanager
 
 from psycopg_pool import ConnectionPool
 
-from assembly_engine.storage.formats.account_tables import AccountDialect, AccountTables, Executes
-from assembly_engine.storage.postgresql.engine_favourites import PostgresFavouriteTable
-from assembly_engine.storage.postgresql.engine_tokens import PostgresTokenTable
+from assembly_engine.storage.formats.account_tables import AccountTables
+from assembly_engine.storage.formats.engine_sql import EngineDialect, Executes
+from assembly_engine.storage.formats.favourite_tables import FavouriteTables
+from assembly_engine.storage.formats.token_tables import TokenTables
 from assembly_engine.storage.postgresql.errors import translated
 
 # SHARE ROW EXCLUSIVE conflicts with itself and with every INSERT/UPDATE/DELETE of users,
 # and waits for the ones in flight: what the table looked like stays true until commit.
-_DIALECT = AccountDialect(
+_DIALECT = EngineDialect(
     placeholder="%s",
     folded_template='lower({} COLLATE "C")',  # SQLite's NOCASE, as the users_nocase index spells it
     for_share=" FOR SHARE",
+    for_update=" FOR UPDATE",
     lock_users=("SET LOCAL lock_timeout = '10s'", "LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE"),
 )
 
 
-class PostgresEngineStore(AccountTables, PostgresTokenTable, PostgresFavouriteTable):
+class PostgresEngineStore(AccountTables, TokenTables, FavouriteTables):
     """Users, sessions, API tokens, favourites and secrets of the whole cluster, on one
-    node's connection pool (users and sessions: formats/account_tables.py)."""
+    node's connection pool (their queries: formats/*_tables.py)."""
 
     _dialect = _DIALECT
 

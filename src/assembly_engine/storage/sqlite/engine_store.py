@@ -23,13 +23,14 @@ from pathlib import Path
 
 from assembly_engine.storage.contract.engine_records import SessionRow
 from assembly_engine.storage.contract.errors import SchemaError, StorageFailed
-from assembly_engine.storage.formats.account_tables import AccountDialect, AccountTables
+from assembly_engine.storage.formats.account_tables import AccountTables
+from assembly_engine.storage.formats.engine_sql import EngineDialect
+from assembly_engine.storage.formats.favourite_tables import FavouriteTables
+from assembly_engine.storage.formats.token_tables import TokenTables
 from assembly_engine.storage.sqlite.check_results import SQLITE_MIGRATION as CHECKS_MIGRATION
 from assembly_engine.storage.sqlite.connection import immediate
 from assembly_engine.storage.sqlite.engine_favourites import SQLITE_MIGRATION as FAVOURITES_MIGRATION
-from assembly_engine.storage.sqlite.engine_favourites import SqliteFavouriteTable
 from assembly_engine.storage.sqlite.engine_tokens import SQLITE_MIGRATION as TOKENS_MIGRATION
-from assembly_engine.storage.sqlite.engine_tokens import SqliteTokenTable
 from assembly_engine.storage.sqlite.read_only_open import open_read_only
 
 SCHEMA_VERSION = 5
@@ -106,13 +107,13 @@ class StoreSchemaError(SchemaError):
     """The database was written by a newer engine than this one."""
 
 
-class SqliteEngineStore(AccountTables, SqliteTokenTable, SqliteFavouriteTable):
+class SqliteEngineStore(AccountTables, TokenTables, FavouriteTables):
     """Thread-safe access to ``engine.db`` (users, sessions, API tokens, favourites, meta):
     the SQLite backend of the EngineStore interface (storage/contract/interfaces.py).
-    Users and sessions: formats/account_tables.py, in IMMEDIATE transactions (which hold
-    the database's write lock, so the users table needs no lock of its own)."""
+    Its tables' queries are formats/*_tables.py's, run in IMMEDIATE transactions (which hold
+    the database's write lock, so no row or table needs a lock of its own)."""
 
-    _dialect = AccountDialect(placeholder="?", folded_template="{} COLLATE NOCASE")
+    _dialect = EngineDialect(placeholder="?", folded_template="{} COLLATE NOCASE")
 
     def __init__(self, path: Path, busy_timeout_ms: int = 5000, *, read_only: bool = False) -> None:
         self._path = Path(path)

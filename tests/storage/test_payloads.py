@@ -178,7 +178,7 @@ def test_deterministic_manifest_for_deterministic_builds(tmp_path: Path) -> None
 
 
 def test_write_once(store: PayloadStore) -> None:
-    guid = store.new_guid()
+    guid = new_payload_guid()
     ref = store.write_with_guid(guid, script("first"))
     with pytest.raises(PayloadExists) as info:
         store.write_with_guid(guid, script("second"))
@@ -188,7 +188,7 @@ def test_write_once(store: PayloadStore) -> None:
 
 
 def test_write_with_guid_rejects_empty_directory_squatter(store: PayloadStore) -> None:
-    guid = store.new_guid()
+    guid = new_payload_guid()
     (store.root / guid).mkdir()
     with pytest.raises(PayloadExists):
         store.write_with_guid(guid, script())
@@ -346,7 +346,7 @@ def test_deleted_folder_and_manifest_are_missing(store: PayloadStore) -> None:
     assert store.check(ref.payload_guid) is Integrity.MISSING
     shutil.rmtree(store.path_for(ref.payload_guid))
     assert store.check(ref.payload_guid) is Integrity.MISSING
-    never_written = store.new_guid()
+    never_written = new_payload_guid()
     with pytest.raises(PayloadMissing, match=never_written):
         store.read(never_written)
     with pytest.raises(PayloadMissing):
@@ -436,7 +436,7 @@ def test_non_string_guid_is_rejected(store: PayloadStore) -> None:
 
 
 def test_guid_folder_symlinked_outside_is_rejected(store: PayloadStore, outside: Path) -> None:
-    guid = store.new_guid()
+    guid = new_payload_guid()
     # Make the outside folder look like a payload so a naive reader would serve it.
     PayloadStore(outside.parent / "decoy").write_with_guid(guid, script("secret"))
     shutil.copytree(outside.parent / "decoy" / guid, outside / "payload")
@@ -487,7 +487,7 @@ def test_copy_to_replaces_a_symlinked_target_without_following_it(tmp_path: Path
 
 def test_guid_folder_symlinked_inside_root_is_rejected(store: PayloadStore) -> None:
     real = store.write_new(script())
-    alias = store.new_guid()
+    alias = new_payload_guid()
     (store.root / alias).symlink_to(store.root / real.payload_guid, target_is_directory=True)
     with pytest.raises(InvalidPayloadGuid):
         store.path_for(alias)
@@ -564,7 +564,7 @@ def test_orphans_found_and_removed(store: PayloadStore) -> None:
 def test_crash_leftover_temp_folder(store: PayloadStore) -> None:
     kept = store.write_new(script("kept")).payload_guid
     # A crash between writing the temp folder and renaming it leaves this behind.
-    guid = store.new_guid()
+    guid = new_payload_guid()
     leftover = store.root / f".tmp-{guid}-deadbeef"
     leftover.mkdir()
     (leftover / "script.ps1").write_bytes(b"half written")
@@ -582,9 +582,9 @@ def test_crash_leftover_temp_folder(store: PayloadStore) -> None:
 
 
 def test_temp_folder_grace_period(store: PayloadStore) -> None:
-    fresh = store.root / f".tmp-{store.new_guid()}-00000000"
+    fresh = store.root / f".tmp-{new_payload_guid()}-00000000"
     fresh.mkdir()
-    stale = store.root / f".tmp-{store.new_guid()}-11111111"
+    stale = store.root / f".tmp-{new_payload_guid()}-11111111"
     stale.mkdir()
     old = time.time() - 7200
     os.utime(stale, (old, old))
@@ -692,7 +692,7 @@ def test_copy_to_refuses_a_damaged_source(tmp_path: Path) -> None:
     with pytest.raises(PayloadCorrupt):
         staging.copy_to(ref.payload_guid, runtime)
     with pytest.raises(PayloadMissing):
-        staging.copy_to(staging.new_guid(), runtime)
+        staging.copy_to(new_payload_guid(), runtime)
     assert runtime.list_guids() == set()
 
 

@@ -405,6 +405,14 @@ class AssemblyCache(CacheLoading, CacheQueue, ClusterChanges):
         """Start the background flush worker."""
         self.flusher.start()
 
+    def start_background(self) -> None:
+        """Start what a serving engine runs beside requests: the flush worker, the warm-up
+        of entries not built yet and the body index's build (once ``search`` is attached)."""
+        self.start()
+        self.start_warming()
+        if self.search is not None:
+            self.search.start_building()
+
     def close(self, *, flush: bool = True) -> list[FlushResult]:
         """Stop the worker, flush what is queued (unless told not to), close the journal."""
         self._stop.set()

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from assembly_engine.domain.types import Integrity, PayloadType
 from assembly_engine.storage.contract.models import PayloadContent, PayloadFile, PayloadRef
 from assembly_engine.storage.contract.payload_manifest import new_payload_guid
+from assembly_engine.storage.contract.reports import SweepScope
 from assembly_engine.storage.sqlite import payload_folders as payloads_module
 from assembly_engine.storage.sqlite.payload_folders import (
     InvalidFileName,
@@ -458,7 +459,7 @@ def test_guid_folder_symlinked_outside_is_rejected(store: PayloadStore, outside:
         store.copy_to(guid, PayloadStore(outside.parent / "elsewhere"))
     assert store.list_guids() == set()
     assert store.sweep_orphans(set()).orphans == ()
-    store.sweep_orphans(set(), remove=True)
+    store.sweep_orphans(set(), SweepScope(remove=True))
     assert (store.root / guid).is_symlink()
     assert sorted(str(p.relative_to(outside)) for p in outside.rglob("*")) == before
 
@@ -553,12 +554,12 @@ def test_orphans_found_and_removed(store: PayloadStore) -> None:
 
     referenced = {kept, "0" * 32, "garbage"}  # references to absent folders are fine
     assert store.sweep_orphans(referenced).orphans == tuple(sorted([orphan_a, orphan_b]))
-    assert set(store.sweep_orphans(referenced, remove=True).removed) == {orphan_a, orphan_b}
+    assert set(store.sweep_orphans(referenced, SweepScope(remove=True)).removed) == {orphan_a, orphan_b}
     assert store.list_guids() == {kept}
     assert store.read(kept).text == "kept"
     assert (store.root / "README.txt").exists()
     assert (store.root / "not-a-guid").is_dir()
-    assert store.sweep_orphans(referenced, remove=True).removed == ()
+    assert store.sweep_orphans(referenced, SweepScope(remove=True)).removed == ()
 
 
 def test_crash_leftover_temp_folder(store: PayloadStore) -> None:
@@ -575,7 +576,7 @@ def test_crash_leftover_temp_folder(store: PayloadStore) -> None:
     with pytest.raises(PayloadMissing):
         store.read(guid)
 
-    assert store.sweep_orphans({kept}, remove=True).removed == (leftover.name,)
+    assert store.sweep_orphans({kept}, SweepScope(remove=True)).removed == (leftover.name,)
     assert not leftover.exists()
     assert store.list_guids() == {kept}
     assert store.write_with_guid(guid, script("redo")).payload_guid == guid
@@ -588,7 +589,7 @@ def test_temp_folder_grace_period(store: PayloadStore) -> None:
     stale.mkdir()
     old = time.time() - 7200
     os.utime(stale, (old, old))
-    sweep = store.sweep_orphans(set(), grace_seconds=3600, remove=True)
+    sweep = store.sweep_orphans(set(), SweepScope(grace_seconds=3600, remove=True))
     assert sweep.removed == sweep.stale_temp == (stale.name,)
     assert fresh.exists()
     assert store.remove_leftover_temp(min_age_seconds=3600) == set()
@@ -600,7 +601,7 @@ def test_young_orphans_are_reported_not_removed(store: PayloadStore) -> None:
     old = store.write_new(script("old")).payload_guid
     past = time.time() - 7200
     os.utime(store.root / old, (past, past))
-    sweep = store.sweep_orphans(set(), grace_seconds=3600, remove=True)
+    sweep = store.sweep_orphans(set(), SweepScope(grace_seconds=3600, remove=True))
     assert (sweep.orphans, sweep.recent, sweep.removed) == ((old,), (young,), (old,))
     assert store.list_guids() == {young}
 
@@ -614,7 +615,7 @@ def test_gc_during_a_write_keeps_the_write_in_progress(
     def write_then_collect(path: Path, data: bytes, mode: int = 0o644) -> None:
         real_write_file(path, data, mode)
         if path.name == "manifest.json":  # the temp folder is complete, not yet renamed
-            removed_mid_write.append(set(store.sweep_orphans(set(), remove=True).removed))
+            removed_mid_write.append(set(store.sweep_orphans(set(), SweepScope(remove=True)).removed))
 
     monkeypatch.setattr(payloads_module, "write_new_file", write_then_collect)
     ref = store.write_new(script("in flight"))

@@ -42,7 +42,7 @@ from assembly_engine.storage.contract.payload_manifest import (
     new_payload_guid,
     require_guid,
 )
-from assembly_engine.storage.contract.reports import OrphanSweep
+from assembly_engine.storage.contract.reports import REPORT_ONLY, OrphanSweep, SweepScope
 from assembly_engine.storage.formats.payload_checks import (
     MissingEntry,
     check_entry,
@@ -280,20 +280,14 @@ class PostgresPayloadStore:
         finally:  # after the delete, so no read that began before it can fill it back
             self._cache.evict([payload_guid])
 
-    def sweep_orphans(
-        self,
-        referenced: set[str],
-        *,
-        grace_seconds: float = 0.0,
-        remove: bool = False,
-        listed: set[str] | None = None,
-    ) -> OrphanSweep:
+    def sweep_orphans(self, referenced: set[str], scope: SweepScope = REPORT_ONLY) -> OrphanSweep:
         """Find (and with ``remove``, delete) the payloads no record references. Those
         written less than ``grace_seconds`` ago (``created_at``, the database's clock) are
         only reported: they may belong to a write in progress on some node. Rows of a GUID
         without a manifest can never be read (a payload is written in one transaction, so
         only a hand edit makes them); they are the ``stale_temp`` of this store.
         ``listed``: the GUIDs to consider, as the folder store takes it."""
+        grace_seconds, remove, listed = scope.grace_seconds, scope.remove, scope.listed
         with translated("looking for orphan payloads"), self._pool.connection() as conn:
             rows = conn.execute(
                 "SELECT payload_guid, EXTRACT(EPOCH FROM now() - min(created_at))::float8, "

@@ -82,7 +82,7 @@ from assembly_engine.storage.contract.payload_manifest import (
     new_payload_guid,
     require_guid,
 )
-from assembly_engine.storage.contract.reports import OrphanSweep
+from assembly_engine.storage.contract.reports import REPORT_ONLY, OrphanSweep, SweepScope
 from assembly_engine.storage.files.durable_files import (
     GroupedSync,
     fsync_directory,
@@ -339,14 +339,7 @@ class PayloadStore:
         self._root_durable()
         remove_tree(trash)
 
-    def sweep_orphans(
-        self,
-        referenced: set[str],
-        *,
-        grace_seconds: float = 0.0,
-        remove: bool = False,
-        listed: set[str] | None = None,
-    ) -> OrphanSweep:
+    def sweep_orphans(self, referenced: set[str], scope: SweepScope = REPORT_ONLY) -> OrphanSweep:
         """Find (and with ``remove``, delete) what no record references: payload folders
         and ``.tmp-*`` leftovers. Entries younger than ``grace_seconds`` are only reported
         (an unreferenced folder may belong to a write in progress). Every removal goes
@@ -354,6 +347,7 @@ class PayloadStore:
         unlike a payload folder is ever touched. ``listed``: the GUIDs to consider, when the
         caller listed them before gathering ``referenced`` (a folder written in between is
         then neither listed nor judged)."""
+        grace_seconds, remove, listed = scope.grace_seconds, scope.remove, scope.listed
         now = time.time()
         names = self.list_names()
         candidates = self.list_guids() if listed is None else listed

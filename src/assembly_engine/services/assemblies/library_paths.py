@@ -56,6 +56,8 @@ class Selection:
 
 
 def hidden(path: str) -> bool:
+    if not path.startswith(".") and "/." not in path:
+        return False  # no part can start with a dot (the common case, without a split)
     return any(part.startswith(".") and part != "." for part in path.split("/"))
 
 

@@ -9,7 +9,17 @@ import json
 import subprocess
 import sys
 
-HEAVY = ("pydantic", "fastapi", "starlette", "cryptography", "uvicorn", "httpx", "rich", "assembly_engine.api")
+HEAVY = (
+    "pydantic",
+    "fastapi",
+    "starlette",
+    "cryptography",
+    "uvicorn",
+    "httpx",
+    "rich",
+    "pathspec",
+    "assembly_engine.api",
+)
 
 PROBE = """
 import json, sys

@@ -116,7 +116,10 @@ def _request(
     """Read SOURCE (a folder, a git work tree, or a repository URL cloned for the purpose):
     the request without its items, and the items."""
     with opened(source, ref) as place:
-        found = read_folder(place.path, include, exclude)
+        try:
+            found = read_folder(place.path, include, exclude)
+        except CliError as exc:  # read before any engine is reached: one line, exit 1
+            raise click.ClickException(str(exc)) from None
     return {
         "source": name or place.name,
         "commit": place.commit,

@@ -18,6 +18,7 @@ HEAVY = (
     "httpx",
     "rich",
     "pathspec",
+    "yaml",
     "assembly_engine.api",
 )
 

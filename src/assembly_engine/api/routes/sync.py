@@ -205,6 +205,8 @@ def source_of(body: SyncRequest) -> SyncSource:
 @router.post("/plan", response_model=Plan, responses=error_responses(400, 401, 403, 413, 415, 422))
 def plan(body: Annotated[SyncRequest, Body()], caller: CurrentCaller, engine: Services) -> Response:
     """What applying these library-folder items to the domain would do; changes nothing."""
+    # Served through api/sync_plan_lane.py (which answers a body planned before from the
+    # kept plan); this route documents it and serves an app without the fast lanes.
     # Serialised as the service built it (the model documents it): validating 10,000 plan
     # items again cost as much as planning them.
     return _sent(engine.assemblies.library_sync.plan(caller, source_of(body)))

@@ -102,6 +102,9 @@ def create_app(
         # that holds the session cookie; the OpenAPI document itself stays at /openapi.json.
         docs_url=None,
         redoc_url=None,
+        # FastAPI's own OpenTelemetry hooks looked up the global providers (and environment
+        # variables) on every request; the engine reports through its Prometheus metrics.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     install_error_handlers(app)
     app.add_middleware(

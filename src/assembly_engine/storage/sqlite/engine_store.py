@@ -229,6 +229,11 @@ class SqliteEngineStore(AccountTables, TokenTables, FavouriteTables):
         """Every request resolves its session: rows are served from memory until the next
         write to this database (this process is its only writer while the engine runs).
         Expiry is judged by the caller against the clock, so caching never extends a session."""
+        # A hit needs no lock: a write bumps the version before it returns (under the lock),
+        # so a request that starts after a sign-out or revocation never sees the old row.
+        cached = self._session_cache.get(token_hash)
+        if cached is not None and cached[0] == self._version:
+            return cached[1]
         with self._read() as conn:
             cached = self._session_cache.get(token_hash)
             if cached is not None and cached[0] == self._version:

@@ -1,11 +1,10 @@
 // The list's rows and counts: an AG Grid datasource over GET /api/assemblies (or the
 // deleted view), the facet counts, and re-reading when something changed. Reads retry
 // with backoff while the engine is unreachable, so a short outage heals by itself.
-import { useCallback, useEffect, useMemo, useRef, useState } from "react";
+import { startTransition, useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { Assemblies } from "../api.js";
 import { deletedCounts } from "../components/DeletedView.jsx";
-import { vendorParams } from "../components/VendorFilter.jsx";
-import { SORT_FIELDS } from "../listAddress.js";
+import { countQuery, pageQuery } from "./listQuery.js";
 import { withRetry } from "./reachability.js";
 import { assembliesChanged } from "./signals.js";
 import { favouritePage } from "./favouriteRows.js";
@@ -22,6 +21,7 @@ export function useAssemblyPage(filters, { gridRef, onError, onRows, user }) {
   const folder = deleted ? null : filters.folder;
   const tag = deleted ? null : filters.tag;
   const [facets, setFacets] = useState(null);
+  const [changes, setChanges] = useState(0); // counts refreshes: a change may have happened
   const dirtyBlocks = useRef(new Map());
   const alive = useRef(true);
   useEffect(() => {
@@ -38,10 +38,12 @@ export function useAssemblyPage(filters, { gridRef, onError, onRows, user }) {
   const loadCounts = useCallback(async () => {
     try {
       const counts = await withRetry(
-        () => (deleted ? deletedCounts({ kind, category, q }) : Assemblies.facets({ domain, kind, category, folder, tag, q, ...vendorParams(vendor) })),
+        () => (deleted ? deletedCounts({ kind, category, q }) : Assemblies.facets(countQuery({ domain, kind, category, folder, tag, vendor, q }))),
         gone,
       );
-      setFacets(counts);
+      // The counts re-render the header and the folder tree: after the grid's rows, which
+      // the person waits for (an interruptible update).
+      startTransition(() => setFacets(counts));
     } catch (error) {
       if (!error.cancelled) latest.current.onError(error);
     }
@@ -57,18 +59,17 @@ export function useAssemblyPage(filters, { gridRef, onError, onRows, user }) {
     return {
       getRows: async (params) => {
         const sort = params.sortModel?.[0];
-        const page = {
-          offset: params.startRow,
-          limit: params.endRow - params.startRow,
-          sort: sort ? SORT_FIELDS[sort.colId] || sort.colId : "display_name",
-          order: sort ? sort.sort : "asc",
-        };
+        const query = pageQuery(
+          { domain, kind, category, folder, tag, vendor, q },
+          { offset: params.startRow, limit: params.endRow - params.startRow, sort: sort?.colId, order: sort?.sort },
+        );
+        const page = { offset: query.offset, limit: query.limit, sort: query.sort, order: query.order };
         const read = () => {
           if (favourites) {
             return loadFavourites(user).then((all) => favouritePage(all.items, { domain, kind, category, folder, tag, q }, page));
           }
           if (deleted) return Assemblies.deleted({ domain, kind, category, q, ...page });
-          return Assemblies.list({ domain, kind, category, folder, tag, q, ...vendorParams(vendor), ...page });
+          return Assemblies.list(query);
         };
         try {
           const result = await withRetry(read, gone);
@@ -86,6 +87,7 @@ export function useAssemblyPage(filters, { gridRef, onError, onRows, user }) {
   const refresh = useCallback(() => {
     gridRef.current?.api?.refreshInfiniteCache();
     loadCounts();
+    setChanges((count) => count + 1);
   }, [gridRef, loadCounts]);
 
   // While any loaded row is dirty, re-read the page every ~2 s so the pill clears by itself;
@@ -101,5 +103,5 @@ export function useAssemblyPage(filters, { gridRef, onError, onRows, user }) {
     };
   }, [refresh]);
 
-  return { facets, datasource, refresh };
+  return { facets, datasource, refresh, changes };
 }

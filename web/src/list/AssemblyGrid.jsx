@@ -29,6 +29,9 @@ const SELECTION_COLUMN = {
   width: 44, minWidth: 44, maxWidth: 44, resizable: false, suppressMovable: true, headerTooltip: S.bulk.selectHelp,
   headerComponent: BulkSelectHeader,
 };
+// Rows drawn beyond the visible ones (AG Grid's default is 10 each way): every search, sort
+// and page draws the screen again, and a page holds at most 100 rows.
+const ROW_BUFFER = 4;
 // Props that never change are made once: a new object would make the grid apply them again.
 const DEFAULT_COL_DEF = { sortable: true, resizable: true };
 const rowId = (params) => params.data.assembly_guid;
@@ -73,6 +76,7 @@ function AssemblyGrid({ view, boxRef, height, narrow, theme, columnDefs, datasou
         datasource={datasource}
         cacheBlockSize={DEFAULT_PAGE_SIZE}
         maxBlocksInCache={20}
+        rowBuffer={ROW_BUFFER}
         pagination
         paginationPageSize={pageSize}
         paginationPageSizeSelector={narrow ? false : PAGE_SIZES}

@@ -104,7 +104,13 @@ export default function AssemblyList() {
     }),
     [deleted], // eslint-disable-line react-hooks/exhaustive-deps
   );
-  const listControls = useMemo(() => ({ ...list, switchView: () => { setListError(null); setSelected([]); list.switchView(); } }), [list]);
+  // The header and the panel show the filters, not the search or the page: they get the
+  // list as it was when a filter last changed, so a search or a page is not drawn there.
+  const { domain, kind, category, vendor, folder, tag } = list;
+  const listControls = useMemo(
+    () => ({ ...list, switchView: () => { setListError(null); setSelected([]); list.switchView(); } }),
+    [deleted, domain, kind, category, vendor, folder, tag, list.favourites], // eslint-disable-line react-hooks/exhaustive-deps
+  );
   const openImport = useCallback(() => setImporting(true), []);
   const { setDeleted, setVendor } = list;
   const showAttention = useCallback(() => { setDeleted(false); setVendor("attention"); }, [setDeleted, setVendor]);
@@ -119,7 +125,7 @@ export default function AssemblyList() {
     <Stack spacing={{ xs: 1.5, md: 2 }} sx={{ flex: 1, minWidth: 0 }}>
       <OfficialLibraryBanner reload={changes} onShow={showAttention} />
       <ListHeader list={listControls} facets={facets} narrow={narrow} onImport={openImport} />
-      {!showPanel && !deleted && <ActiveFilters list={list} />}
+      {!showPanel && !deleted && <ActiveFilters list={listControls} />}
       {listError && (
         <Alert severity="error" onClose={() => setListError(null)} data-testid="list-error">
           {listError}
@@ -147,7 +153,7 @@ export default function AssemblyList() {
         />
         {/* Shown left of the grid but after it in the tab order: search, New, Import, grid. */}
         {showPanel && <Box sx={{ order: -1, height: gridHeight, minHeight: 420, display: "flex", width: PANEL_WIDTH, flexShrink: 0 }}>
-          {rowsShown && <OrganisePanel list={list} facets={facets} favouriteCount={favourites.loaded ? favourites.guids.size : null} onMove={moveToFolder} width={PANEL_WIDTH} />}
+          {rowsShown && <OrganisePanel list={listControls} facets={facets} favouriteCount={favourites.loaded ? favourites.guids.size : null} onMove={moveToFolder} width={PANEL_WIDTH} />}
         </Box>}
       </Stack>
       {actions.element}

@@ -9,7 +9,7 @@ Debian's chromium driven by Playwright (headless, ``/usr/bin/chromium`` or
 * 14b: a search keystroke to the updated grid: from the ``input`` event's timestamp
   (``keyboard.insert_text``: one input event, as typing or pasting a word ends with) to
   the first animation frame after the grid's first row changed, minus the UI's debounce
-  (300 ms, web/src/data/useListState.js). The keystrokes alternate between "backup" and
+  (300 ms, web/src/list/SearchBox.jsx). The keystrokes alternate between "backup" and
   clearing the box; median of REPEATS each way.
 * 14c, 14d: bytes transferred (compressed, Playwright's ``responseBodySize``) on a first
   visit with an empty cache: the sign-in page, then the list after signing in (cumulative).
@@ -33,7 +33,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, Request, sync_pla
 from .common import ADMIN_PASSWORD, Context, Result, main_engine, progress
 
 CHROMIUM = os.environ.get("BENCH_CHROMIUM", "/usr/bin/chromium")
-DEBOUNCE_MS = 300.0  # web/src/data/useListState.js DEBOUNCE_MS
+DEBOUNCE_MS = 300.0  # web/src/list/SearchBox.jsx DEBOUNCE_MS
 TERM = "backup"
 FIRST_ROW_BUDGET_MS = 500.0
 SEARCH_BUDGET_MS = 150.0

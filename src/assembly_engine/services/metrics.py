@@ -84,7 +84,7 @@ class _EngineState(Collector):
         yield GaugeMetricFamily(
             f"{PREFIX}_cache_warm", "1 once every payload is loaded into memory", value=int(cache.warm)
         )
-        official = services.storage.official_trust.summary(a.record for a in cache.items(Domain.OFFICIAL))
+        official = services.official.counts().signatures
         signatures = GaugeMetricFamily(
             f"{PREFIX}_official_signatures",
             "Official assemblies by signature status (verified, modified, unsigned)",

@@ -9,7 +9,7 @@ from types import MappingProxyType
 from assembly_engine.config import Settings
 from assembly_engine.domain.types import Domain
 from assembly_engine.services.assemblies.upstream_choice import upstream_counts
-from assembly_engine.services.official_counts import OfficialCounter
+from assembly_engine.services.official_summary import OfficialSummary
 from assembly_engine.storage.contract.models import COLUMNS, AssemblyRecord
 from assembly_engine.storage.contract.record_facts import RecordFacts
 from assembly_engine.storage.contract.signatures import ManifestEntry, OfficialTrust, SignaturePolicy
@@ -39,10 +39,10 @@ def test_official_counts_come_from_rows_and_match_the_built_records(settings: Se
     )
     rt = boot(settings)
     try:
-        counter = OfficialCounter(rt.cache, lambda: trust)
-        counted = counter.current()
+        counter = OfficialSummary(lambda: rt.cache, lambda: trust)
+        counted = counter.counts()
         assert not rt.cache.wait_warm(0)  # nothing was built for them
-        assert counter.current() is counted  # nothing changed: not counted again
+        assert counter.counts() is counted  # nothing changed: not counted again
         assert counted.signatures["counts"] == {"verified": 1, "modified": 1, "unsigned": 3}
         assert counted.upstream == {"update_available": 0, "removed_upstream": 1}
 
@@ -50,10 +50,10 @@ def test_official_counts_come_from_rows_and_match_the_built_records(settings: Se
         assert rt.cache.wait_warm(0)
         assert trust.summary(RecordFacts.of(r) for r in built) == counted.signatures
         assert upstream_counts(RecordFacts.of(r) for r in built) == counted.upstream
-        assert counter.current() is counted  # building changed nothing a reader sees
+        assert counter.counts() is counted  # building changed nothing a reader sees
 
         rt.cache.delete(extra.assembly_guid)  # flagging it made revision 2
-        again = counter.current()
+        again = counter.counts()
         assert again is not counted and again.upstream["removed_upstream"] == 0
         assert sum(again.signatures["counts"].values()) == 4
     finally:

@@ -13,7 +13,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from assembly_engine.api import write_lane
+from assembly_engine.api import sync_plan_lane, write_lane
 from assembly_engine.api.client_origin import ClientOrigin, parse_trusted_proxies
 from assembly_engine.api.errors import install_error_handlers
 from assembly_engine.api.fast_lane import FastLane
@@ -41,7 +41,7 @@ from assembly_engine.api.routes import (
 from assembly_engine.api.security_headers import SecurityHeaders
 from assembly_engine.api.web import install_web_ui
 from assembly_engine.config import Settings
-from assembly_engine.logging_setup import configure_logging
+from assembly_engine.logging_setup import configure_engine_logging
 from assembly_engine.services.container import EngineServices
 from assembly_engine.services.metrics import EngineMetrics
 from assembly_engine.storage.files.private_files import make_home_private
@@ -58,14 +58,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         make_home_private(settings.home)  # before the first file of the home is written
-        configure_logging(
-            settings.logs_dir,
-            settings.log_level,
-            console=console_log,
-            max_bytes=settings.log_max_bytes,
-            backups=settings.log_backups,
-            log_format=settings.log_format,
-        )
+        configure_engine_logging(settings, console=console_log)
         try:
             # Sweeps, the index and the warm-up wait until health has answered (or a few
             # seconds): they would share the interpreter with the start-up.
@@ -112,6 +105,9 @@ def create_app(
         # that holds the session cookie; the OpenAPI document itself stays at /openapi.json.
         docs_url=None,
         redoc_url=None,
+        # FastAPI's own OpenTelemetry hooks looked up the global providers (and environment
+        # variables) on every request; the engine reports through its Prometheus metrics.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     install_error_handlers(app)
     app.add_middleware(
@@ -119,6 +115,7 @@ def create_app(
         endpoints={
             ("GET", "/api/assemblies"): assemblies.list_assemblies,
             ("POST", "/api/assemblies"): write_lane.create_assembly,
+            ("POST", "/api/sync/plan"): sync_plan_lane.plan_sync,
         },
         handlers=app.exception_handlers,
     )
@@ -132,7 +129,9 @@ def create_app(
     app.add_middleware(ClientOrigin, trusted_proxies=trusted_proxies)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(HeadAsGet)  # every inner layer sees the GET a HEAD stands for
-    app.add_middleware(RequestTelemetry, direct_paths=frozenset({"/api/assemblies"}))  # outermost
+    app.add_middleware(
+        RequestTelemetry, direct_paths=frozenset({"/api/assemblies", "/api/sync/plan"})
+    )  # outermost
     # The assembly routes early: the list is by far the busiest route. Dev Mode's
     # /api/assemblies/dev-mode must come before the assemblies' /{guid}.
     for module in (

@@ -32,7 +32,7 @@ from assembly_engine.services.checks.gate import ScriptChecks, ScriptDrafts, par
 from assembly_engine.services.checks.runner import CheckLimits, CheckRunner
 from assembly_engine.services.favourites import Favourites
 from assembly_engine.services.maintenance import MaintenanceService
-from assembly_engine.services.official_counts import OfficialCounter
+from assembly_engine.services.official_summary import OfficialSummary
 from assembly_engine.services.orphan_sweep import OrphanSweeper
 from assembly_engine.storage.contract.errors import StorageFailed
 from assembly_engine.storage.contract.interfaces import CheckResultStore, EngineStore
@@ -100,10 +100,10 @@ class EngineServices:
     # What a start leaves for after ready (sweeps, index, warm-up); started by open() unless
     # the caller (the API's start-up) starts it itself once the engine answers.
     background: BackgroundStart = field(default_factory=lambda: BackgroundStart(lambda: None))
-    official_counts: OfficialCounter = field(init=False)  # health's and metrics' counts
+    official: OfficialSummary = field(init=False)  # health's and /metrics' official counts
 
     def __post_init__(self) -> None:
-        self.official_counts = OfficialCounter(self.storage.cache, lambda: self.storage.official_trust)
+        self.official = OfficialSummary(lambda: self.storage.cache, lambda: self.storage.official_trust)
 
     @classmethod
     def open(
@@ -293,7 +293,7 @@ class EngineServices:
 
     def health(self) -> Health:
         cache = self.storage.cache
-        official = self.official_counts.current()
+        official = self.official.counts()
         read_only = self.storage.read_only
         return Health.built(
             status="ok" if read_only is None else "read_only",
@@ -303,7 +303,7 @@ class EngineServices:
             queue_depth=cache.depth(),
             cache_warm=cache.warm,
             official_signatures=OfficialSignatures.built(**official.signatures),
-            official_upstream=official.upstream,
+            official_upstream=dict(official.upstream),
         )
 
     def close(self) -> None:

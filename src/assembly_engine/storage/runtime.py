@@ -163,9 +163,7 @@ class StorageRuntime:
     def start_background(self) -> None:
         """What a start leaves for after ready: building every record from its row, and
         bringing the search index up to date (a read-only start has no index to build)."""
-        self.cache.start_warming()
-        if self.cache.search is not None and self.read_only is None:
-            self.cache.search.start_building()
+        self.cache.start_background()
 
     def library_payloads(self) -> LibraryPayloads:
         """Which payloads the library references, and retention."""

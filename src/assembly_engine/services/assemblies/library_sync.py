@@ -19,7 +19,6 @@ given one refuses to start when it moved.
 
 from __future__ import annotations
 
-import base64
 import dataclasses
 import hashlib
 import threading
@@ -41,13 +40,14 @@ from assembly_engine.services.assemblies.formats.manifest_layout import UPSTREAM
 from assembly_engine.services.assemblies.importing import Importing, require_storable
 from assembly_engine.services.assemblies.legacy import ImportedAssembly, record_fields
 from assembly_engine.services.assemblies.library_paths import Selection
+from assembly_engine.services.assemblies.library_render import SYNC_KEY, render_domain, sync_note, synced_path
+from assembly_engine.services.assemblies.plan_cache import KeptPlan, PlanCache, records_state
 from assembly_engine.services.assemblies.records import Details, new_record, require_whole_row
 from assembly_engine.services.auth import policy
 from assembly_engine.services.caller import Caller
 from assembly_engine.services.errors import Conflict, EngineError, InvalidInput, TooLarge
 from assembly_engine.storage.contract.models import AssemblyRecord, CachedAssembly
 
-SYNC_KEY = "sync"
 APPLY_WAIT_SECONDS = 600.0
 WRITERS = (
     32  # concurrent item writes of an apply: enough to fill the journal's group commits (as a batch import)
@@ -85,6 +85,9 @@ class Planned:
     checksums: dict[str, str | None] | None = None
     base_revision: int | None = None
     imported: ImportedAssembly | None = None  # checked when planned; apply writes it as is
+    # Decided by reading the engine's content (a payload can go missing on disk without a
+    # change of its record): a plan with such an item is not kept (plan_cache.py).
+    engine_read: bool = False
 
     def view(self) -> PlanItem:
         optional: dict[str, Any] = {}  # only when known: unset fields stay out of the answer
@@ -101,12 +104,6 @@ class Planned:
         )
 
 
-def sync_note(record: AssemblyRecord | CachedAssembly) -> dict[str, Any] | None:
-    metadata = record.record.metadata if isinstance(record, CachedAssembly) else record.metadata
-    note = metadata.get(SYNC_KEY)
-    return note if isinstance(note, dict) else None
-
-
 class LibrarySync:
     def __init__(self, changes: Changes, importing: Importing, editing: Editing) -> None:
         self._changes = changes
@@ -118,14 +115,45 @@ class LibrarySync:
         # the two never create the same item twice.
         self._applying: dict[tuple[str, Domain], threading.Lock] = {}
         self._applying_guard = threading.Lock()
+        self.plans = PlanCache()
 
     # -- planning ----------------------------------------------------------------------
     def plan(self, caller: Caller, request: SyncSource) -> Plan:
-        self._changes.auditor.require(
-            policy.may_read(caller.actor), caller, "assembly.sync", domain=request.domain
-        )
-        plan_id, planned = self._plan(request)
+        self._require_read(caller, request.domain)
+        plan_id, planned = self._plan(request, self._cache.items(request.domain))
         return Plan.built(**self._fields(request, plan_id, planned))
+
+    def _require_read(self, caller: Caller, domain: Domain) -> None:
+        self._changes.auditor.require(policy.may_read(caller.actor), caller, "assembly.sync", domain=domain)
+
+    def plan_answer(self, caller: Caller, request: SyncSource, key: str) -> bytes:
+        """The plan of ``request`` as the JSON sent, kept under ``key`` (the sha256 of the
+        request body) when it can be given again (``cached_plan``)."""
+        self._require_read(caller, request.domain)
+        generation = self._cache.generation  # read first: a change after it fails the quick check
+        records = self._cache.items(request.domain)
+        plan_id, planned = self._plan(request, records)
+        answer = Plan.built(**self._fields(request, plan_id, planned))
+        data = answer.__pydantic_serializer__.to_json(answer, exclude_unset=True)
+        if not any(p.engine_read for p in planned):
+            self.plans.put(key, KeptPlan(request.domain, records_state(records), generation, data))
+        return data
+
+    def cached_plan(self, caller: Caller, key: str) -> bytes | None:
+        """The plan answered before for the same request body, while its domain is as it
+        was then (else None: plan it again). The caller is checked as for a new plan."""
+        kept = self.plans.get(key)
+        if kept is None:
+            return None
+        self._require_read(caller, kept.domain)
+        generation = self._cache.generation
+        if generation != kept.generation:
+            # Something changed somewhere: the plan still holds if its domain's records did not.
+            if records_state(self._cache.items(kept.domain)) != kept.records:
+                self.plans.discard(key)
+                return None
+            self.plans.put(key, dataclasses.replace(kept, generation=generation))
+        return kept.answer
 
     def _fields(self, request: SyncSource, plan_id: str, planned: list[Planned]) -> dict[str, Any]:
         """The fields of a plan, which an apply's answer starts with."""
@@ -152,8 +180,7 @@ class LibrarySync:
             item = dataclasses.replace(item, main=library_folder.kept_text(item.main, note["text"]))
         return item
 
-    def _plan(self, request: SyncSource) -> tuple[str, list[Planned]]:
-        records = self._cache.items(request.domain)
+    def _plan(self, request: SyncSource, records: list[CachedAssembly]) -> tuple[str, list[Planned]]:
         by_guid = {r.assembly_guid: r for r in records}
         by_path: dict[str, CachedAssembly] = {}
         notes: dict[str, dict[str, Any] | None] = {}  # metadata is decoded once per record
@@ -242,6 +269,20 @@ class LibrarySync:
         ):
             # Neither side changed since the last sync: no need to read the content.
             return Planned(item.path, "unchanged", guid, None, item, current)
+        planned = self._compare_content(request, item, current, note)
+        planned.engine_read = True
+        return planned
+
+    def _compare_content(
+        self,
+        request: SyncSource,
+        item: LibraryItem,
+        current: CachedAssembly,
+        note: dict[str, Any] | None,
+    ) -> Planned:
+        source_sum = item.checksum()
+        guid = current.assembly_guid
+        ours = note is not None and note.get("source") == request.source
         engine = self._engine_item(current, item.form)
         engine_sum = engine.checksum() if engine is not None else None
         if engine_sum == source_sum:
@@ -302,7 +343,7 @@ class LibrarySync:
             lock.release()
 
     def _apply(self, caller: Caller, request: SyncSource, plan_id: str | None) -> Applied:
-        current_id, planned = self._plan(request)
+        current_id, planned = self._plan(request, self._cache.items(request.domain))
         if plan_id is not None and plan_id != current_id:
             raise PlanChanged(
                 "The source or the domain changed since that plan: nothing was applied. "
@@ -445,7 +486,7 @@ class LibrarySync:
         rendered = self._engine_item(current, form)
         if rendered is None:
             return None
-        path = _synced_path(sync_note(current), form)
+        path = synced_path(sync_note(current), form)
         return rendered if path is None else dataclasses.replace(rendered, path=path)
 
     def render(self, caller: Caller, domain: Domain, form: str, selection: Selection) -> dict[str, Any]:
@@ -453,69 +494,4 @@ class LibrarySync:
         self._changes.auditor.require(
             policy.may_export(caller.actor), caller, "assembly.export", domain=domain
         )
-        items: list[dict[str, Any]] = []
-        left_out: list[dict[str, Any]] = []
-        taken: set[str] = set()
-        layouts: dict[ManifestLayout, int] = {}
-        for current in sorted(self._cache.items(domain), key=lambda c: _written_order(c, form)):
-            rendered = self.placed_item(current, form)
-            if rendered is None:
-                left_out.append(
-                    {"assembly_guid": current.assembly_guid, "reason": f"not representable as {form}"}
-                )
-                continue
-            note = sync_note(current)
-            if _synced_path(note, form) is not None and note is not None and "manifest" in note:
-                layout = ManifestLayout.from_view(note["manifest"])
-                layouts[layout] = layouts.get(layout, 0) + 1
-            if rendered.path.casefold() in taken or selection.why_not(rendered.path) is not None:
-                reason = (
-                    "left out by the selection"
-                    if rendered.path.casefold() not in taken
-                    else "its path is taken by another assembly"
-                )
-                left_out.append(
-                    {"assembly_guid": current.assembly_guid, "path": rendered.path, "reason": reason}
-                )
-                continue
-            taken.add(rendered.path.casefold())
-            items.append(item_view(rendered))
-        answer: dict[str, Any] = {
-            "domain": domain.value,
-            "format": form,
-            "items": items,
-            "left_out": left_out,
-        }
-        if form == "tactical-rmm":
-            # The layout most of the synced entries came in with (the upstream one if none).
-            chosen = max(layouts, key=lambda k: layouts[k]) if layouts else UPSTREAM
-            answer["manifest"] = chosen.view()
-        return answer
-
-
-def _synced_path(note: dict[str, Any] | None, form: str) -> str | None:
-    """The path an assembly came in at through sync in ``form``, where a write puts it back."""
-    if note is not None and isinstance(note.get("path"), str) and note.get("form", "library") == form:
-        return str(note["path"])
-    return None
-
-
-def _written_order(current: CachedAssembly, form: str) -> tuple[int, str, str, str]:
-    """Synced Tactical RMM entries first, in their manifest's order; then by category and name."""
-    note = sync_note(current) if form == "tactical-rmm" else None
-    position = note.get("position") if note is not None else None
-    rank = position if isinstance(position, int) and not isinstance(position, bool) else 1 << 62
-    record = current.record
-    return rank, record.category or "", record.display_name, current.assembly_guid
-
-
-def item_view(item: LibraryItem) -> dict[str, Any]:
-    return {
-        "path": item.path,
-        "content": base64.b64encode(item.main).decode("ascii"),
-        "sidecar": dict(item.sidecar) if item.sidecar is not None else None,
-        "files": [
-            {"file_name": f.file_name, "data": base64.b64encode(f.data).decode("ascii")} for f in item.files
-        ],
-        "tactical_rmm": dict(item.entry) if item.entry is not None else None,
-    }
+        return render_domain(self._cache.items(domain), self.placed_item, domain, form, selection)

@@ -13,6 +13,7 @@ from typing import Any, Literal, Self
 
 from pydantic import Field
 
+from assembly_engine.domain.description import description
 from assembly_engine.domain.types import AssemblyKind, Domain, Integrity, PayloadType
 from assembly_engine.services.answers.base import Answer
 from assembly_engine.services.assemblies.payload_layout import WORKFLOW_FILE_NAME
@@ -115,12 +116,7 @@ class ListItem(Answer):
             optional["upstream"] = UpstreamState.of(UpstreamNote.of(record))
         values: dict[str, Any] = dict(
             assembly_guid=record.assembly_guid,
-            display_name=record.display_name,
-            summary=record.summary,
-            category=record.category,
-            assembly_kind=record.assembly_kind,
-            assembly_type=record.assembly_type,
-            version=record.version,
+            **description(record),
             revision=record.revision,
             source=record.domain,
             is_dirty=state.is_dirty,

@@ -11,7 +11,7 @@ import json
 from typing import Any
 
 from assembly_engine import input_limits as limits
-from assembly_engine.domain.clock import utc_now
+from assembly_engine.domain.description import description
 from assembly_engine.domain.types import Domain
 from assembly_engine.services.answers.imports import WouldCreate
 from assembly_engine.services.answers.records import AssemblyView, payload_with_data
@@ -24,7 +24,7 @@ from assembly_engine.services.assemblies.formats import (
     import_value,
 )
 from assembly_engine.services.assemblies.legacy import DocumentTooLarge
-from assembly_engine.services.assemblies.records import Details, new_record
+from assembly_engine.services.assemblies.records import Details, next_revision
 from assembly_engine.services.audit import Outcome
 from assembly_engine.services.auth import policy
 from assembly_engine.services.caller import Caller
@@ -125,12 +125,7 @@ class Importing:
         """The record and payload an import would create (or replace), without creating it."""
         replaces = self._replaces(caller, imported, domain)
         return WouldCreate.built(
-            display_name=imported.display_name,
-            summary=imported.summary,
-            category=imported.category,
-            assembly_kind=imported.assembly_kind,
-            assembly_type=imported.assembly_type,
-            version=imported.version,
+            **description(imported),
             source=domain,
             metadata=imported.metadata,
             tags=imported.tags,
@@ -162,15 +157,7 @@ class Importing:
             def change(record: AssemblyRecord) -> AssemblyRecord:
                 # Every column is replaced, so the row is whole again (Details.given has no
                 # load problem).
-                return new_record(
-                    record.assembly_guid,
-                    record.domain,
-                    details,
-                    ref,
-                    author=caller.username,
-                    now=utc_now(),
-                    since=record,
-                )
+                return next_revision(record, details, ref, author=caller.username)
 
             updated = self.changes.update(
                 caller,

@@ -41,7 +41,7 @@ from assembly_engine.services.assemblies.formats.manifest_layout import UPSTREAM
 from assembly_engine.services.assemblies.importing import Importing, require_storable
 from assembly_engine.services.assemblies.legacy import ImportedAssembly, record_fields
 from assembly_engine.services.assemblies.library_paths import Selection
-from assembly_engine.services.assemblies.records import Details, new_record, require_whole_row
+from assembly_engine.services.assemblies.records import Details, next_revision, require_whole_row
 from assembly_engine.services.auth import policy
 from assembly_engine.services.caller import Caller
 from assembly_engine.services.errors import Conflict, EngineError, InvalidInput, TooLarge
@@ -417,15 +417,7 @@ class LibrarySync:
                 details = Details.given(
                     dataclasses.replace(imported, metadata={**imported.metadata, SYNC_KEY: note})
                 )
-                return new_record(
-                    record.assembly_guid,
-                    record.domain,
-                    details,
-                    ref,
-                    author=caller.username,
-                    now=utc_now(),
-                    since=record,
-                )
+                return next_revision(record, details, ref, author=caller.username)
 
             detail: Callable[[AssemblyRecord], str] = lambda _: f"synced from {request.source}: {item.path}"  # noqa: E731
             self._changes.update(

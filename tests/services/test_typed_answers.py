@@ -24,7 +24,7 @@ from assembly_engine.services.answers.records import (
 )
 from assembly_engine.services.assemblies.batch_import import ImportItem
 from assembly_engine.services.assemblies.inputs import AssemblyChanges, NewAssembly
-from assembly_engine.services.assemblies.listing import ListQuery
+from assembly_engine.services.assemblies.list_query import ListQuery
 from assembly_engine.services.auth.policy import Actor, Role
 from assembly_engine.services.caller import Caller
 from assembly_engine.services.container import EngineServices

@@ -31,7 +31,7 @@ from assembly_engine.services.assemblies.inputs import (
     NewAssembly,
     expected_revision,
 )
-from assembly_engine.services.assemblies.listing import FacetParams, ListParams, PageParams, query_values
+from assembly_engine.services.assemblies.list_query import FacetParams, ListParams, PageParams, query_values
 from assembly_engine.services.container import EngineServices
 from assembly_engine.services.request_bodies import WHOLE, StrictModel
 from assembly_engine.storage.contract.upstream import UpstreamAction

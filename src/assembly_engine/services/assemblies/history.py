@@ -36,7 +36,7 @@ from assembly_engine.services.answers.records import AssemblyView, payload_answe
 from assembly_engine.services.assemblies.changes import Changes
 from assembly_engine.services.assemblies.exporting import export_file_name
 from assembly_engine.services.assemblies.legacy import export_document, record_fields
-from assembly_engine.services.assemblies.listing import SORT_KEYS, ListQuery, record_matches
+from assembly_engine.services.assemblies.list_query import SORT_KEYS, ListQuery, record_matches
 from assembly_engine.services.assemblies.records import Details, next_revision
 from assembly_engine.services.audit import Outcome
 from assembly_engine.services.auth import policy

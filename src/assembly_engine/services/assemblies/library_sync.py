@@ -19,7 +19,6 @@ given one refuses to start when it moved.
 
 from __future__ import annotations
 
-import base64
 import dataclasses
 import hashlib
 import threading
@@ -39,15 +38,15 @@ from assembly_engine.services.assemblies.formats import InvalidDocument, library
 from assembly_engine.services.assemblies.formats.library_folder import LibraryItem
 from assembly_engine.services.assemblies.formats.manifest_layout import UPSTREAM, ManifestLayout
 from assembly_engine.services.assemblies.importing import Importing, require_storable
-from assembly_engine.services.assemblies.legacy import ImportedAssembly, record_fields
+from assembly_engine.services.assemblies.legacy import ImportedAssembly
 from assembly_engine.services.assemblies.library_paths import Selection
-from assembly_engine.services.assemblies.records import Details, next_revision, require_whole_row
+from assembly_engine.services.assemblies.library_render import SYNC_KEY, LibraryRender, sync_note
+from assembly_engine.services.assemblies.records import Details, next_revision
 from assembly_engine.services.auth import policy
 from assembly_engine.services.caller import Caller
 from assembly_engine.services.errors import Conflict, EngineError, InvalidInput, TooLarge
 from assembly_engine.storage.contract.models import AssemblyRecord, CachedAssembly
 
-SYNC_KEY = "sync"
 APPLY_WAIT_SECONDS = 600.0
 WRITERS = (
     32  # concurrent item writes of an apply: enough to fill the journal's group commits (as a batch import)
@@ -101,18 +100,15 @@ class Planned:
         )
 
 
-def sync_note(record: AssemblyRecord | CachedAssembly) -> dict[str, Any] | None:
-    metadata = record.record.metadata if isinstance(record, CachedAssembly) else record.metadata
-    note = metadata.get(SYNC_KEY)
-    return note if isinstance(note, dict) else None
-
-
 class LibrarySync:
-    def __init__(self, changes: Changes, importing: Importing, editing: Editing) -> None:
+    def __init__(
+        self, changes: Changes, importing: Importing, editing: Editing, rendering: LibraryRender
+    ) -> None:
         self._changes = changes
         self._importing = importing
         self._editing = editing
         self._cache = changes.cache
+        self._rendering = rendering
         # One apply per (source, domain) at a time: a second one (a retry after the CLI
         # was interrupted while the first still runs) waits, then plans what is left, so
         # the two never create the same item twice.
@@ -139,18 +135,6 @@ class LibrarySync:
             "counts": counts,
             "items": [p.view() for p in planned],
         }
-
-    def _engine_item(self, current: CachedAssembly, form: str) -> LibraryItem | None:
-        try:
-            require_whole_row(current)
-            content = self._changes.contents.read(current)
-            item = library_folder.render(record_fields(current.record, content), form)
-        except (EngineError, InvalidDocument):
-            return None
-        note = sync_note(current)
-        if note is not None and "text" in note and item.path.endswith(library_paths.WORKFLOW_SUFFIX):
-            item = dataclasses.replace(item, main=library_folder.kept_text(item.main, note["text"]))
-        return item
 
     def _plan(self, request: SyncSource) -> tuple[str, list[Planned]]:
         records = self._cache.items(request.domain)
@@ -242,7 +226,7 @@ class LibrarySync:
         ):
             # Neither side changed since the last sync: no need to read the content.
             return Planned(item.path, "unchanged", guid, None, item, current)
-        engine = self._engine_item(current, item.form)
+        engine = self._rendering.engine_item(current, item.form)
         engine_sum = engine.checksum() if engine is not None else None
         if engine_sum == source_sum:
             return Planned(item.path, "unchanged", guid, None, item, current)
@@ -429,85 +413,3 @@ class LibrarySync:
                 expected_revision=existing.record.revision,
             )
         return existing.assembly_guid
-
-    # -- rendering ---------------------------------------------------------------------
-    def placed_item(self, current: CachedAssembly, form: str = "library") -> LibraryItem | None:
-        """``current`` as the files of ``form`` at the path a write gives it (an assembly
-        that came in through sync goes back to its path); None when it cannot be rendered."""
-        rendered = self._engine_item(current, form)
-        if rendered is None:
-            return None
-        path = _synced_path(sync_note(current), form)
-        return rendered if path is None else dataclasses.replace(rendered, path=path)
-
-    def render(self, caller: Caller, domain: Domain, form: str, selection: Selection) -> dict[str, Any]:
-        """Every assembly of ``domain`` as the files of ``form`` (for ``sync write``)."""
-        self._changes.auditor.require(
-            policy.may_export(caller.actor), caller, "assembly.export", domain=domain
-        )
-        items: list[dict[str, Any]] = []
-        left_out: list[dict[str, Any]] = []
-        taken: set[str] = set()
-        layouts: dict[ManifestLayout, int] = {}
-        for current in sorted(self._cache.items(domain), key=lambda c: _written_order(c, form)):
-            rendered = self.placed_item(current, form)
-            if rendered is None:
-                left_out.append(
-                    {"assembly_guid": current.assembly_guid, "reason": f"not representable as {form}"}
-                )
-                continue
-            note = sync_note(current)
-            if _synced_path(note, form) is not None and note is not None and "manifest" in note:
-                layout = ManifestLayout.from_view(note["manifest"])
-                layouts[layout] = layouts.get(layout, 0) + 1
-            if rendered.path.casefold() in taken or selection.why_not(rendered.path) is not None:
-                reason = (
-                    "left out by the selection"
-                    if rendered.path.casefold() not in taken
-                    else "its path is taken by another assembly"
-                )
-                left_out.append(
-                    {"assembly_guid": current.assembly_guid, "path": rendered.path, "reason": reason}
-                )
-                continue
-            taken.add(rendered.path.casefold())
-            items.append(item_view(rendered))
-        answer: dict[str, Any] = {
-            "domain": domain.value,
-            "format": form,
-            "items": items,
-            "left_out": left_out,
-        }
-        if form == "tactical-rmm":
-            # The layout most of the synced entries came in with (the upstream one if none).
-            chosen = max(layouts, key=lambda k: layouts[k]) if layouts else UPSTREAM
-            answer["manifest"] = chosen.view()
-        return answer
-
-
-def _synced_path(note: dict[str, Any] | None, form: str) -> str | None:
-    """The path an assembly came in at through sync in ``form``, where a write puts it back."""
-    if note is not None and isinstance(note.get("path"), str) and note.get("form", "library") == form:
-        return str(note["path"])
-    return None
-
-
-def _written_order(current: CachedAssembly, form: str) -> tuple[int, str, str, str]:
-    """Synced Tactical RMM entries first, in their manifest's order; then by category and name."""
-    note = sync_note(current) if form == "tactical-rmm" else None
-    position = note.get("position") if note is not None else None
-    rank = position if isinstance(position, int) and not isinstance(position, bool) else 1 << 62
-    record = current.record
-    return rank, record.category or "", record.display_name, current.assembly_guid
-
-
-def item_view(item: LibraryItem) -> dict[str, Any]:
-    return {
-        "path": item.path,
-        "content": base64.b64encode(item.main).decode("ascii"),
-        "sidecar": dict(item.sidecar) if item.sidecar is not None else None,
-        "files": [
-            {"file_name": f.file_name, "data": base64.b64encode(f.data).decode("ascii")} for f in item.files
-        ],
-        "tactical_rmm": dict(item.entry) if item.entry is not None else None,
-    }

@@ -20,6 +20,7 @@ from assembly_engine.services.assemblies.content import Contents
 from assembly_engine.services.assemblies.editing import Editing
 from assembly_engine.services.assemblies.exporting import export
 from assembly_engine.services.assemblies.importing import Importing
+from assembly_engine.services.assemblies.library_render import LibraryRender
 from assembly_engine.services.assemblies.library_sync import LibrarySync
 from assembly_engine.services.assemblies.listing import Listing
 from assembly_engine.services.assemblies.queue_control import QueueControl
@@ -62,7 +63,8 @@ class AssemblyService:
         self.changes.checks = self.checks = checks
         self.editing = Editing(self.changes)
         self.importing = Importing(self.changes, max_bytes=import_max_bytes)
-        self.library_sync = LibrarySync(self.changes, self.importing, self.editing)
+        self.library_render = LibraryRender(self.changes)
+        self.library_sync = LibrarySync(self.changes, self.importing, self.editing, self.library_render)
         self.queue_control = QueueControl(
             self.cache,
             auditor,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from assembly_engine.domain.types import Domain, Role
-from assembly_engine.services.answers.base import Answer, DictAnswer
+from assembly_engine.services.answers.base import Answer, OpenAnswer
 from assembly_engine.services.auth import dev_mode, users
 
 
@@ -63,7 +63,7 @@ class SessionState(Answer):
     sso: bool | None = None
 
 
-class OwnSession(DictAnswer):
+class OwnSession(OpenAnswer):
     id: str  # the session's id in the audit log, never its token
     created_at: str
     last_seen: str
@@ -71,11 +71,11 @@ class OwnSession(DictAnswer):
     current: bool
 
 
-class OwnSessionList(DictAnswer):
+class OwnSessionList(OpenAnswer):
     items: list[OwnSession]
 
 
-class SessionsEnded(DictAnswer):
+class SessionsEnded(OpenAnswer):
     ended: int
 
 

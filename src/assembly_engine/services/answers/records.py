@@ -16,6 +16,7 @@ from pydantic import Field
 from assembly_engine.domain.description import description
 from assembly_engine.domain.types import AssemblyKind, Domain, Integrity, PayloadType
 from assembly_engine.services.answers.base import Answer
+from assembly_engine.services.answers.checks import ScriptCheckState
 from assembly_engine.services.assemblies.payload_layout import WORKFLOW_FILE_NAME
 from assembly_engine.storage.contract.models import CachedAssembly, PayloadContent
 from assembly_engine.storage.contract.signatures import OfficialTrust
@@ -84,7 +85,7 @@ class ListItem(Answer):
         default=None,
         description="official assemblies only: where the record stands against the vendor's releases",
     )
-    checks: dict[str, Any] | None = Field(
+    checks: ScriptCheckState | None = Field(
         default=None,
         description="the script check's counts (list) or result (detail); null while unchecked",
     )

@@ -319,7 +319,7 @@ class Listing:
         counted = self.checks.counts(item.record.payload.payload_guid)
         if wanted == "unchecked":
             return counted is None
-        return counted is not None and counted["has_errors"] is (wanted == "errors")
+        return counted is not None and counted.has_errors is (wanted == "errors")
 
     def _count_facets(self, query: ListQuery) -> Facets:
         searched = self._filtered(

@@ -25,13 +25,7 @@ class DevModeState(Answer):
 
     @classmethod
     def of(cls, state: dev_mode.DevModeState) -> DevModeState:
-        return cls.built(
-            enabled=state.enabled,
-            expires_at=state.expires_at,
-            ttl_seconds=state.ttl_seconds,
-            remaining_seconds=state.remaining_seconds,
-            reason=state.reason,
-        )
+        return cls.of_attributes(state)
 
 
 class LoggedIn(Answer):
@@ -93,14 +87,7 @@ class UserView(Answer):
 
     @classmethod
     def of(cls, user: users.User) -> UserView:
-        return cls.built(
-            username=user.username,
-            role=user.role,
-            disabled=user.disabled,
-            created_at=user.created_at,
-            updated_at=user.updated_at,
-            must_change_password=user.must_change_password,
-        )
+        return cls.of_attributes(user)
 
 
 class UserList(Answer):

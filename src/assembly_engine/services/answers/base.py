@@ -45,6 +45,12 @@ class Answer(BaseModel):
         object.__setattr__(answer, "__pydantic_private__", None)
         return answer
 
+    @classmethod
+    def of_attributes(cls, source: object) -> Self:
+        """An answer of ``source``'s attributes of the same names as its fields (a value
+        type the answer shows whole)."""
+        return cls.built(**{name: getattr(source, name) for name in cls.__pydantic_fields__})
+
 
 class UnsaidExtras(Answer):
     """A typed answer whose published schema was written before its model and says nothing

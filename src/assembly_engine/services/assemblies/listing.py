@@ -217,19 +217,8 @@ class Listing:
         """How many assemblies each domain, kind and category filter would show, given the
         search and the other filters (a facet's own filter is left out of its counts)."""
         self.allowed(caller)
-        key = (
-            "facets",
-            query.domain,
-            query.kind,
-            query.category,
-            query.folder,
-            query.tag,
-            query.q,
-            query.dirty,
-            query.checks,
-            query.signature,
-            query.upstream,
-        )
+        # the counts depend on the filters alone, not on the page or the order
+        key = ("facets", replace(query, limit=0, offset=0, sort="", descending=False))
         generation = self._generation(with_checks=query.checks is not None)
         counted: Facets | None = self._matches.get(key, generation)
         if counted is None:
@@ -238,20 +227,7 @@ class Listing:
         return counted
 
     def _matching(self, query: ListQuery) -> list[CachedAssembly]:
-        key = (
-            query.domain,
-            query.kind,
-            query.category,
-            query.folder,
-            query.tag,
-            query.q,
-            query.dirty,
-            query.signature,
-            query.upstream,
-            query.checks,
-            query.sort,
-            query.descending,
-        )
+        key = replace(query, limit=0, offset=0)  # one sorted list serves every page
         generation = self._generation(with_checks=query.checks is not None)
         items: list[CachedAssembly] | None = self._matches.get(key, generation)
         if items is None:

@@ -79,18 +79,8 @@ class FacetParams(BaseModel):
     checks: Literal["errors", "clean", "unchecked"] | None = None
 
     def to_query(self) -> ListQuery:
-        return ListQuery(
-            domain=self.domain,
-            kind=self.kind,
-            category=self.category,
-            folder=self.folder,
-            tag=self.tag,
-            q=self.q,
-            dirty=self.dirty,
-            signature=self.signature,
-            upstream=self.upstream,
-            checks=self.checks,
-        )
+        # Each filter is a field of ListQuery of the same name.
+        return ListQuery(**{name: getattr(self, name) for name in FacetParams.model_fields})
 
 
 class PageParams(BaseModel):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from assembly_engine import input_limits as limits
@@ -52,12 +53,39 @@ def require_storable(imported: ImportedAssembly, where: str) -> None:
     Contents.require_file_count(imported.content)
 
 
+@dataclass(frozen=True)
+class ImportSource:
+    """What one import request sends: a document (or a plain script's bytes and file
+    name), and ``as_new``: never replace the assembly the document names."""
+
+    document: Any
+    file_name: str | None = None
+    script: bytes | None = None
+    as_new: bool = False
+
+
 class Importing:
     def __init__(self, changes: Changes, *, max_bytes: int) -> None:
         self.changes = changes
         self._auditor = changes.auditor
         self._cache = changes.cache
         self.max_bytes = max_bytes
+
+    def source(
+        self, caller: Caller, source: ImportSource, domain: Domain, *, audit: bool = True
+    ) -> ImportedAssembly:
+        """The import ``source`` asks for into ``domain``, refused (audited) for a caller
+        who may not import there, then parsed as :meth:`parse` does."""
+        self.require(caller, domain)
+        return self.parse(
+            caller,
+            source.document,
+            domain,
+            file_name=source.file_name,
+            script=source.script,
+            audit=audit,
+            as_new=source.as_new,
+        )
 
     def require(self, caller: Caller, domain: Domain) -> None:
         """Refuse (audited) a caller who may not import into ``domain``."""

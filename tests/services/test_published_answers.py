@@ -1,5 +1,5 @@
 """Answers typed after their schema was published (the sync render, own sessions, a check,
-verify): the services return typed values, their JSON keeps its shape, and the OpenAPI
+verify, the official sync): the services return typed values, their JSON keeps its shape, and the OpenAPI
 document keeps the published schema (no component of their parts joins it)."""
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from assembly_engine.domain.types import Domain
 from assembly_engine.services.answers.accounts import OwnSessionList, SessionsEnded
 from assembly_engine.services.answers.checks import CheckCounts, CheckDone, CheckPending
 from assembly_engine.services.answers.maintenance import PayloadProblem, SchemaCheck, Verified
+from assembly_engine.services.answers.queue import OfficialSynced, SignatureCheck
 from assembly_engine.services.answers.sync import LeftOut, ManifestShape, Rendered, RenderedItem
 from assembly_engine.services.assemblies.inputs import NewAssembly
 from assembly_engine.services.assemblies.library_paths import Selection
@@ -122,6 +123,15 @@ def test_verify_answers_typed_schema_checks_and_payload_problems(engine: EngineS
     assert _served(problem)["domain"] == "user"
 
 
+def test_the_official_sync_answers_its_report_typed(engine: EngineServices) -> None:
+    admin_dev = Caller(Actor("admin", Role.ADMIN, dev_mode=True), session="s-admin")
+    synced = engine.assemblies.queue_control.sync_official(admin_dev)
+    assert isinstance(synced, OfficialSynced) and isinstance(synced.signatures, SignatureCheck)
+    shown = _served(synced)
+    assert list(shown)[-3:] == ["signatures", "removed_upstream", "update_available"]
+    assert set(shown["signatures"]) == {"refused", "signed_by", "problems"}
+
+
 def test_a_payload_s_check_state_publishes_its_stored_form() -> None:
     assert CheckCounts({"error": 1, "warning": 0, "info": 0}, has_errors=True).published() == {
         "counts": {"error": 1, "warning": 0, "info": 0},
@@ -148,4 +158,6 @@ def test_the_openapi_document_keeps_the_published_schemas(tmp_path: Path) -> Non
     assert rendered["properties"]["manifest"]["anyOf"] == [free_form, {"type": "null"}]
     for name in ("OwnSession", "OwnSessionList", "SessionsEnded", "Verified", "SchemaCheck", "CheckAnswer"):
         assert schemas[name]["additionalProperties"] is True, name
+    synced = schemas["OfficialSynced"]
+    assert synced["additionalProperties"] is True and "removed_upstream" not in synced["properties"]
     assert schemas["AssemblyDetail"]["properties"]["checks"]["anyOf"] == [free_form, {"type": "null"}]

@@ -90,10 +90,3 @@ class PublishedAsObject:
         cls, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
     ) -> JsonSchemaValue:
         return {"additionalProperties": True, "type": "object"}
-
-
-class DictAnswer(BaseModel):
-    """An answer a service still returns as a dict, described for OpenAPI: extra fields are
-    allowed so the model never drops part of it."""
-
-    model_config = ConfigDict(extra="allow")

@@ -9,7 +9,18 @@ import json
 import subprocess
 import sys
 
-HEAVY = ("pydantic", "fastapi", "starlette", "cryptography", "uvicorn", "httpx", "assembly_engine.api")
+HEAVY = (
+    "pydantic",
+    "fastapi",
+    "starlette",
+    "cryptography",
+    "uvicorn",
+    "httpx",
+    "rich",
+    "pathspec",
+    "yaml",
+    "assembly_engine.api",
+)
 
 PROBE = """
 import json, sys

@@ -96,3 +96,39 @@ def test_plan_on_one_node_apply_on_the_other_and_conflicts_across_nodes(node_pai
     assert [r["path"] for r in done["results"]] == ["Linux/backup.sh"] and done["done"] == 1
     report = b.http.get(f"/api/assemblies/{guid}", headers=on_b).json()
     assert report["payload"]["script"] == "print('engine')\n"  # never overwritten
+
+
+def test_a_plan_kept_on_one_node_shows_what_the_other_node_changed(node_pair: NodePair) -> None:
+    """Each node keeps its own plans (services/assemblies/plan_cache.py) and checks them
+    against its own cache, which the change feed brings up to date."""
+    a, b = node_pair.a, node_pair.b
+    on_a, on_b = a.login(), b.login()
+    files = {"Kept/one.ps1": b"Write-Host one\r\n", "Kept/two.sh": b"#!/bin/bash\necho two\n"}
+    body = {**request(files), "source": "kept-plans-across-nodes"}
+    applied = post(a, "apply", on_a, body)
+    assert applied["done"] == len(files)
+    guids = {r["path"]: r["assembly_guid"] for r in applied["results"]}
+    kept = post(a, "plan", on_a, body)
+    assert post(a, "plan", on_a, body) == kept and kept["counts"]["unchanged"] == len(files)
+
+    edited = b.http.put(
+        f"/api/assemblies/{guids['Kept/one.ps1']}",
+        json={"payload": {"script": "Write-Host b\r\n"}},
+        headers=on_b,
+    )
+    assert edited.status_code == 200, edited.text
+    seen = wait_until(
+        lambda: (p := post(a, "plan", on_a, body))["plan_id"] != kept["plan_id"] and p,
+        "node A to see node B's edit despite its kept plan",
+        timeout=120,
+    )
+    one = next(i for i in seen["items"] if i["path"] == "Kept/one.ps1")
+    assert one["action"] == "unchanged" and "changed in the engine" in one["reason"]
+
+    deleted = b.http.delete(f"/api/assemblies/{guids['Kept/two.sh']}", headers=on_b)
+    assert deleted.status_code == 202, deleted.text
+    wait_until(
+        lambda: actions(post(a, "plan", on_a, body))["Kept/two.sh"] == "create",
+        "node A to see node B's delete",
+        timeout=120,
+    )

@@ -13,7 +13,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from assembly_engine.api import write_lane
+from assembly_engine.api import sync_plan_lane, write_lane
 from assembly_engine.api.client_origin import ClientOrigin, parse_trusted_proxies
 from assembly_engine.api.errors import install_error_handlers
 from assembly_engine.api.fast_lane import FastLane
@@ -116,6 +116,7 @@ def create_app(
         endpoints={
             ("GET", "/api/assemblies"): assemblies.list_assemblies,
             ("POST", "/api/assemblies"): write_lane.create_assembly,
+            ("POST", "/api/sync/plan"): sync_plan_lane.plan_sync,
         },
         handlers=app.exception_handlers,
     )
@@ -129,7 +130,9 @@ def create_app(
     app.add_middleware(ClientOrigin, trusted_proxies=trusted_proxies)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(HeadAsGet)  # every inner layer sees the GET a HEAD stands for
-    app.add_middleware(RequestTelemetry, direct_paths=frozenset({"/api/assemblies"}))  # outermost
+    app.add_middleware(
+        RequestTelemetry, direct_paths=frozenset({"/api/assemblies", "/api/sync/plan"})
+    )  # outermost
     # The assembly routes early: the list is by far the busiest route. Dev Mode's
     # /api/assemblies/dev-mode must come before the assemblies' /{guid}.
     for module in (

@@ -32,10 +32,10 @@ from assembly_engine.services.container import EngineServices
 
 # Validated as FastAPI validates a body (a TypeAdapter, from_attributes).
 _BODY = TypeAdapter(NewAssembly)
-_NOT_READ = object()
+NOT_READ = object()
 
 
-def _is_json(content_type: str | None) -> bool:
+def is_json(content_type: str | None) -> bool:
     # FastAPI's own rule (strict content type): no header, or anything not JSON, leaves
     # the body as bytes, which the model then refuses (415 in errors.py).
     if not content_type:
@@ -48,11 +48,11 @@ def _is_json(content_type: str | None) -> bool:
     )
 
 
-async def _body(request: Request) -> Any:
+async def json_body(request: Request) -> Any:
     raw = await request.body()
     if not raw:
-        return _NOT_READ
-    if not _is_json(request.headers.get("content-type")):
+        return NOT_READ
+    if not is_json(request.headers.get("content-type")):
         return raw
     try:
         return json.loads(raw)
@@ -73,7 +73,7 @@ async def _body(request: Request) -> Any:
 
 
 def _new_assembly(body: Any) -> NewAssembly:
-    if body is _NOT_READ:
+    if body is NOT_READ:
         missing = {"type": "missing", "loc": ("body",), "msg": "Field required", "input": None}
         raise RequestValidationError([missing])
     try:
@@ -90,7 +90,7 @@ def _create(engine: EngineServices, caller: Caller, new: NewAssembly) -> bytes:
 
 async def create_assembly(request: Request) -> Response:
     engine: EngineServices = request.app.state.services
-    body = await _body(request)
+    body = await json_body(request)
     caller = (await authenticate(request, engine)).caller
     new = _new_assembly(body)
     answer = await run_in_threadpool(_create, engine, caller, new)

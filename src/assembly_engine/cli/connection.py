@@ -43,9 +43,12 @@ class EngineClient:
         json_body: Any = None,
         params: dict[str, Any] | None = None,
         ok: tuple[int, ...] = (200, 201, 202),
+        json_bytes: bytes | None = None,
     ) -> Any:
         try:
-            response = self.http.request(method, path, json_body=json_body, params=params)
+            response = self.http.request(
+                method, path, json_body=json_body, params=params, json_bytes=json_bytes
+            )
         except ReachError as exc:
             raise CliError(f"Could not reach the engine ({exc}).") from None
         except ValueError as exc:  # NaN or Infinity: JSON has neither

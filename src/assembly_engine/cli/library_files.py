@@ -76,6 +76,16 @@ class FolderRead:
         self.skipped.append({"path": path, "reason": reason})
 
 
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is no JSON value")
+
+
+def strict_json(raw: bytes) -> Any:
+    """JSON as the engine takes it: NaN and Infinity refused here (a plan's request is then
+    encoded by orjson, which would turn them into null)."""
+    return json.loads(raw, parse_constant=_no_constant)
+
+
 def _b64(raw: bytes) -> str:
     return base64.b64encode(raw).decode("ascii")
 
@@ -143,7 +153,7 @@ def _read_one(root: Path, rel: str) -> tuple[bytes, str | None, str | None]:
     """A file's bytes, why it is no item (or None) and, for an item, its sha256."""
     # The walk saw a regular file and entered no link, so the path is inside the root;
     # O_NOFOLLOW refuses a link swapped in since.
-    raw = read_inside(Path(os.path.join(root, rel)))
+    raw = read_inside(os.path.join(root, rel))
     reason = layout.skip_reason(rel, raw)
     return raw, reason, _sha(raw) if reason is None else None
 
@@ -154,7 +164,7 @@ def _item(
     sidecar = None
     if has_sidecar:
         try:
-            sidecar = json.loads(read_inside(root / (rel + layout.SIDECAR_SUFFIX)))
+            sidecar = strict_json(read_inside(root / (rel + layout.SIDECAR_SUFFIX)))
         except ValueError as exc:
             raise CliError(f"{rel}{layout.SIDECAR_SUFFIX} is not valid JSON: {exc}") from None
         if not isinstance(sidecar, dict):
@@ -168,7 +178,7 @@ def _read_tactical(root: Path, found: FolderRead, selection: Selection) -> None:
 
     raw = (root / MANIFEST).read_bytes()
     try:
-        entries = json.loads(raw)
+        entries = strict_json(raw)
     except ValueError as exc:
         raise CliError(f"{MANIFEST} is not valid JSON: {exc}") from None
     if not isinstance(entries, list):

@@ -177,7 +177,7 @@ def _item(index: int, item: SyncItem) -> LibraryItem:
     )
 
 
-def _source(body: SyncRequest) -> SyncSource:
+def source_of(body: SyncRequest) -> SyncSource:
     items = tuple(_item(index, item) for index, item in enumerate(body.items))
     paths = [i.path for i in items]
     if len(set(paths)) != len(paths):
@@ -197,9 +197,11 @@ def _source(body: SyncRequest) -> SyncSource:
 @router.post("/plan", response_model=Plan, responses=error_responses(400, 401, 403, 413, 415, 422))
 def plan(body: Annotated[SyncRequest, Body()], caller: CurrentCaller, engine: Services) -> Response:
     """What applying these library-folder items to the domain would do; changes nothing."""
+    # Served through api/sync_plan_lane.py (which answers a body planned before from the
+    # kept plan); this route documents it and serves an app without the fast lanes.
     # Serialised as the service built it (the model documents it): validating 10,000 plan
     # items again cost as much as planning them.
-    return _sent(engine.assemblies.library_sync.plan(caller, _source(body)))
+    return _sent(engine.assemblies.library_sync.plan(caller, source_of(body)))
 
 
 @router.post(
@@ -208,7 +210,7 @@ def plan(body: Annotated[SyncRequest, Body()], caller: CurrentCaller, engine: Se
 def apply(body: Annotated[ApplyRequest, Body()], caller: CurrentCaller, engine: Services) -> Response:
     """Carry the plan out item by item through the normal write path. With ``plan_id``,
     refused (409 ``plan_changed``, nothing changed) when the source or domain moved."""
-    return _sent(engine.assemblies.library_sync.apply(caller, _source(body), plan_id=body.plan_id))
+    return _sent(engine.assemblies.library_sync.apply(caller, source_of(body), plan_id=body.plan_id))
 
 
 def _sent(answer: Plan) -> Response:

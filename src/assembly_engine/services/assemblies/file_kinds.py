@@ -5,10 +5,9 @@ files without loading the document models (``assemblies sync`` starts faster).
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
-
-import yaml
 
 SUFFIX_TYPES: dict[str, str] = {
     ".ps1": "powershell",
@@ -65,23 +64,37 @@ def plain_type(file_name: str | None, raw: bytes) -> str | None:
     return shebang_type(raw)
 
 
-def yaml_loader(module: Any = yaml) -> Any:
+def yaml_loader(module: Any = None) -> Any:
     """PyYAML's C safe loader if this PyYAML has libyaml, else its pure-Python SafeLoader.
 
     The pure-Python loader spends seconds of CPU, holding the interpreter lock, on a
     playbook of a few MiB; libyaml parses the same several times faster. Both construct
     only plain data (no Python objects from tags).
     """
+    if module is None:
+        import yaml as module
     return getattr(module, "CSafeLoader", None) or module.SafeLoader
 
 
-YAML_LOADER = yaml_loader()
+@functools.cache
+def _loader() -> Any:
+    return yaml_loader()
+
+
+def __getattr__(name: str) -> Any:
+    # ``YAML_LOADER`` on first use: PyYAML is imported only when a YAML file is read (a
+    # library folder without playbooks never needs it; the CLI starts faster).
+    if name == "YAML_LOADER":
+        return _loader()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def is_playbook(raw: bytes) -> bool:
     """An Ansible playbook: a YAML list of plays, each a mapping with hosts or import_playbook."""
+    import yaml
+
     try:
-        data = yaml.load(raw.decode("utf-8"), Loader=YAML_LOADER)  # noqa: S506 - a safe loader
+        data = yaml.load(raw.decode("utf-8"), Loader=_loader())  # noqa: S506 - a safe loader
     except (yaml.YAMLError, UnicodeDecodeError, RecursionError, ValueError, TypeError):
         return False
     return (

@@ -10,8 +10,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import pathspec
-
 from assembly_engine.services.assemblies.file_kinds import is_playbook, plain_type, suffix_of
 
 SIDECAR_SUFFIX = ".assembly.json"
@@ -39,7 +37,11 @@ class Selection:
 
     def __post_init__(self) -> None:
         def spec(lines: Sequence[str]) -> Any:
-            return pathspec.GitIgnoreSpec.from_lines(list(lines)) if lines else None
+            if not lines:
+                return None
+            import pathspec  # only for a selection: most plans have none (a faster CLI start)
+
+            return pathspec.GitIgnoreSpec.from_lines(list(lines))
 
         object.__setattr__(self, "_specs", (spec(self.include), spec(self.exclude), spec(self.ignore)))
 
@@ -56,6 +58,8 @@ class Selection:
 
 
 def hidden(path: str) -> bool:
+    if not path.startswith(".") and "/." not in path:
+        return False  # no part can start with a dot (the common case, without a split)
     return any(part.startswith(".") and part != "." for part in path.split("/"))
 
 

@@ -41,6 +41,7 @@ from assembly_engine.services.assemblies.importing import Importing, require_sto
 from assembly_engine.services.assemblies.legacy import ImportedAssembly
 from assembly_engine.services.assemblies.library_paths import Selection
 from assembly_engine.services.assemblies.library_render import SYNC_KEY, LibraryRender, sync_note
+from assembly_engine.services.assemblies.plan_cache import KeptPlan, PlanCache, records_state
 from assembly_engine.services.assemblies.records import Details, next_revision
 from assembly_engine.services.auth import policy
 from assembly_engine.services.caller import Caller
@@ -84,6 +85,9 @@ class Planned:
     checksums: dict[str, str | None] | None = None
     base_revision: int | None = None
     imported: ImportedAssembly | None = None  # checked when planned; apply writes it as is
+    # Decided by reading the engine's content (a payload can go missing on disk without a
+    # change of its record): a plan with such an item is not kept (plan_cache.py).
+    engine_read: bool = False
 
     def view(self) -> PlanItem:
         optional: dict[str, Any] = {}  # only when known: unset fields stay out of the answer
@@ -114,14 +118,45 @@ class LibrarySync:
         # the two never create the same item twice.
         self._applying: dict[tuple[str, Domain], threading.Lock] = {}
         self._applying_guard = threading.Lock()
+        self.plans = PlanCache()
 
     # -- planning ----------------------------------------------------------------------
     def plan(self, caller: Caller, request: SyncSource) -> Plan:
-        self._changes.auditor.require(
-            policy.may_read(caller.actor), caller, "assembly.sync", domain=request.domain
-        )
-        plan_id, planned = self._plan(request)
+        self._require_read(caller, request.domain)
+        plan_id, planned = self._plan(request, self._cache.items(request.domain))
         return Plan.built(**self._fields(request, plan_id, planned))
+
+    def _require_read(self, caller: Caller, domain: Domain) -> None:
+        self._changes.auditor.require(policy.may_read(caller.actor), caller, "assembly.sync", domain=domain)
+
+    def plan_answer(self, caller: Caller, request: SyncSource, key: str) -> bytes:
+        """The plan of ``request`` as the JSON sent, kept under ``key`` (the sha256 of the
+        request body) when it can be given again (``cached_plan``)."""
+        self._require_read(caller, request.domain)
+        generation = self._cache.generation  # read first: a change after it fails the quick check
+        records = self._cache.items(request.domain)
+        plan_id, planned = self._plan(request, records)
+        answer = Plan.built(**self._fields(request, plan_id, planned))
+        data = answer.__pydantic_serializer__.to_json(answer, exclude_unset=True)
+        if not any(p.engine_read for p in planned):
+            self.plans.put(key, KeptPlan(request.domain, records_state(records), generation, data))
+        return data
+
+    def cached_plan(self, caller: Caller, key: str) -> bytes | None:
+        """The plan answered before for the same request body, while its domain is as it
+        was then (else None: plan it again). The caller is checked as for a new plan."""
+        kept = self.plans.get(key)
+        if kept is None:
+            return None
+        self._require_read(caller, kept.domain)
+        generation = self._cache.generation
+        if generation != kept.generation:
+            # Something changed somewhere: the plan still holds if its domain's records did not.
+            if records_state(self._cache.items(kept.domain)) != kept.records:
+                self.plans.discard(key)
+                return None
+            self.plans.put(key, dataclasses.replace(kept, generation=generation))
+        return kept.answer
 
     def _fields(self, request: SyncSource, plan_id: str, planned: list[Planned]) -> dict[str, Any]:
         """The fields of a plan, which an apply's answer starts with."""
@@ -136,8 +171,7 @@ class LibrarySync:
             "items": [p.view() for p in planned],
         }
 
-    def _plan(self, request: SyncSource) -> tuple[str, list[Planned]]:
-        records = self._cache.items(request.domain)
+    def _plan(self, request: SyncSource, records: list[CachedAssembly]) -> tuple[str, list[Planned]]:
         by_guid = {r.assembly_guid: r for r in records}
         by_path: dict[str, CachedAssembly] = {}
         notes: dict[str, dict[str, Any] | None] = {}  # metadata is decoded once per record
@@ -226,6 +260,20 @@ class LibrarySync:
         ):
             # Neither side changed since the last sync: no need to read the content.
             return Planned(item.path, "unchanged", guid, None, item, current)
+        planned = self._compare_content(request, item, current, note)
+        planned.engine_read = True
+        return planned
+
+    def _compare_content(
+        self,
+        request: SyncSource,
+        item: LibraryItem,
+        current: CachedAssembly,
+        note: dict[str, Any] | None,
+    ) -> Planned:
+        source_sum = item.checksum()
+        guid = current.assembly_guid
+        ours = note is not None and note.get("source") == request.source
         engine = self._rendering.engine_item(current, item.form)
         engine_sum = engine.checksum() if engine is not None else None
         if engine_sum == source_sum:
@@ -286,7 +334,7 @@ class LibrarySync:
             lock.release()
 
     def _apply(self, caller: Caller, request: SyncSource, plan_id: str | None) -> Applied:
-        current_id, planned = self._plan(request)
+        current_id, planned = self._plan(request, self._cache.items(request.domain))
         if plan_id is not None and plan_id != current_id:
             raise PlanChanged(
                 "The source or the domain changed since that plan: nothing was applied. "

@@ -1196,7 +1196,8 @@ def script_documents(draw: st.DrawFn) -> dict[str, Any]:
             items.append(("script_lines", lines))
     optional: dict[str, st.SearchStrategy[Any]] = {
         "version": st.none() | st.integers(0, 1000),
-        "description": st.none() | st.text(max_size=30),
+        "description": st.none()
+        | st.text(st.characters(blacklist_characters="\x00"), max_size=30),  # NUL is refused
         "category": st.none() | st.sampled_from(["script", "application", "tools"]),
         "timeout_seconds": st.integers(0, 86400),
         "sites": st.fixed_dictionaries(

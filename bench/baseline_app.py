@@ -51,7 +51,7 @@ def main() -> None:
     args = parser.parse_args()
     config = json.loads(args.config.read_text(encoding="utf-8"))
     # The same uvicorn settings as `assemblies serve` (see assembly_engine.cli.main.serve).
-    uvicorn.run(build_app(config), host="127.0.0.1", port=args.port, log_level="warning")
+    uvicorn.run(build_app(config), host="127.0.0.1", port=args.port, log_level="warning", access_log=False)
 
 
 if __name__ == "__main__":

@@ -14,12 +14,15 @@ the row's ratio is what the fast lane earns (with / without).
 Baseline: a bare Starlette app under uvicorn (same uvicorn settings as the engine) in its
 own process, answering the same request targets with the exact bytes captured from the
 engine's responses (and the bare 304 for the matching ETag). Target: engine >= 0.5 x
-baseline requests/s for the two 200 answers; the 304 path is reported.
+baseline requests/s for the two 200 answers; the 304 path is reported. The notes give the
+CPU time each side spent per request during its load runs (``/proc``, every thread) and the
+load average before and after, the steadier measure on a shared machine.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -31,6 +34,8 @@ from .common import (
     LoadResult,
     Result,
     alternate,
+    cpu_seconds,
+    load_average,
     load_test,
     main_engine,
     progress,
@@ -95,21 +100,48 @@ def run(ctx: Context) -> list[Result]:
                     f"{ctx.duration:.0f}s each"
                 )
                 headers = {**auth, **extra}
+                assert baseline.proc is not None
+                engine_cpu, base_cpu = CpuTally(engine.pid), CpuTally(baseline.proc.pid)
+                loads = [load_average()]
                 mine, base = alternate(
                     ctx,
-                    lambda seconds, t=target, h=headers, s=status: load_test(
-                        ctx, engine.url + t, headers=h, duration=seconds, expect_status=s
+                    lambda seconds, t=target, h=headers, s=status, c=engine_cpu: c.run(
+                        lambda: load_test(ctx, engine.url + t, headers=h, duration=seconds, expect_status=s)
                     ),
-                    lambda seconds, t=target, h=headers, s=status: load_test(
-                        ctx, baseline.url + t, headers=h, duration=seconds, expect_status=s
+                    lambda seconds, t=target, h=headers, s=status, c=base_cpu: c.run(
+                        lambda: load_test(ctx, baseline.url + t, headers=h, duration=seconds, expect_status=s)
                     ),
                 )
-                results.append(_result(name, target, mine, base, sizes.get(name, 0)))
+                loads.append(load_average())
+                result = _result(name, target, mine, base, sizes.get(name, 0))
+                result.notes.append(
+                    f"CPU per request (user + system, /proc): engine {engine_cpu.per_request_ms(mine):.3f} "
+                    f"ms, baseline {base_cpu.per_request_ms(base):.3f} ms; load average {' -> '.join(loads)}"
+                )
+                results.append(result)
                 if name == "list":
                     with_lane = mine
     assert with_lane is not None
     results.append(_without_fast_lane(ctx, with_lane))
     return results
+
+
+class CpuTally:
+    """CPU seconds a process spends during the load runs given to ``run``."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.seconds = 0.0
+
+    def run(self, load: Callable[[], LoadResult]) -> LoadResult:
+        began = cpu_seconds(self.pid)
+        try:
+            return load()
+        finally:
+            self.seconds += cpu_seconds(self.pid) - began
+
+    def per_request_ms(self, result: LoadResult) -> float:
+        return 1000.0 * self.seconds / result.requests if result.requests else 0.0
 
 
 def _without_fast_lane(ctx: Context, with_lane: LoadResult) -> Result:

@@ -71,7 +71,11 @@ def main() -> None:
     args = parser.parse_args()
     config = json.loads(args.config.read_text(encoding="utf-8"))
     uvicorn.run(
-        build_app(args.index, args.database, config), host="127.0.0.1", port=args.port, log_level="warning"
+        build_app(args.index, args.database, config),
+        host="127.0.0.1",
+        port=args.port,
+        log_level="warning",
+        access_log=False,  # as `assemblies serve`
     )
 
 

@@ -15,6 +15,10 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from assembly_engine.config import Settings
 
 _HANDLER_MARK = "_assembly_engine_handler"
 LOG_FORMATS = ("text", "json")
@@ -67,6 +71,18 @@ class QuietFileHandler(RotatingFileHandler):
                 file=sys.stderr,
             )
         self._failed = True
+
+
+def configure_engine_logging(settings: Settings, *, console: bool) -> Path:
+    """The engine's log as its settings ask (the server's and the CLI's in-process engine alike)."""
+    return configure_logging(
+        settings.logs_dir,
+        settings.log_level,
+        console=console,
+        max_bytes=settings.log_max_bytes,
+        backups=settings.log_backups,
+        log_format=settings.log_format,
+    )
 
 
 def configure_logging(

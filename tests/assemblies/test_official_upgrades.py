@@ -137,6 +137,11 @@ def test_an_upgrade_keeps_local_edits_follows_the_vendor_elsewhere_and_keeps_dro
     assert set(upstream_states(http, headers).values()) == {"current"}
     assert detail(http, headers, v2.guid("E"))["payload"]["script"] == LOCAL["E"]
     assert detail(http, headers, v2.guid("A"))["payload"]["script"] == VENDOR["A"]
+    # health's counts are kept between changes, and follow each change
+    assert http.get("/api/health").json()["official_upstream"] == {
+        "update_available": 0,
+        "removed_upstream": 0,
+    }
 
 
 def test_every_bad_choice_is_refused_clearly_and_changes_nothing(

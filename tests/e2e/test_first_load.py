@@ -108,3 +108,42 @@ def test_first_load_javascript_within_budget_and_no_401_logged(
     print(json.dumps(report))
     assert sign_in_js <= SIGN_IN_BUDGET, report
     assert list_js <= LIST_BUDGET, report
+
+
+def test_a_reload_of_the_list_asks_for_its_rows_and_counts_once_each(
+    new_context: Callable[..., BrowserContext],
+) -> None:
+    """A browser holding a session asks for the list's first block and counts at start-up,
+    beside the session check; the list takes those answers instead of asking again. A
+    search then replaces the rows shown without a screen of "Loading…" rows between."""
+    context = new_context()
+    context.request.post("/api/auth/login", data={"username": OPERATOR[0], "password": OPERATOR[1]})
+    page = context.new_page()
+    page.goto("/")
+    names = page.get_by_test_id("assembly-grid").get_by_test_id("assembly-name")
+    expect(names.first).to_be_visible()
+    page.wait_for_load_state("networkidle")
+    asked: list[str] = []
+    page.on("request", lambda request: asked.append(request.url))
+    page.reload()
+    expect(names.first).to_be_visible()
+    page.wait_for_load_state("networkidle")
+    rows = [u for u in asked if "/api/assemblies?" in u]
+    counts = [u for u in asked if "/api/assemblies/facets" in u]
+    assert len(rows) == 1 and len(counts) == 1, asked
+    session = next(i for i, u in enumerate(asked) if u.endswith("/api/auth/session"))
+    assert asked.index(rows[0]) < session + 3, asked  # asked beside the session check, not after
+
+    before = names.first.inner_text()
+    page.evaluate(
+        """() => {
+          window.__loadingSeen = false;
+          const grid = document.querySelector('[data-testid="assembly-grid"]');
+          new MutationObserver(() => {
+            if (grid.textContent.includes('Loading…')) window.__loadingSeen = true;
+          }).observe(grid, { subtree: true, childList: true, characterData: true });
+        }"""
+    )
+    page.get_by_test_id("quick-search").fill(before)
+    expect(names.first).to_have_text(before)
+    assert page.evaluate("window.__loadingSeen") is False

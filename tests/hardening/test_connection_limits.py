@@ -107,6 +107,40 @@ def test_a_head_that_never_ends_times_out_with_408(engine: EngineProcess) -> Non
     assert HEAD_TIMEOUT_SECONDS - 1 <= waited <= HEAD_TIMEOUT_SECONDS + 5
 
 
+def _one_answer(sock: socket.socket) -> bytes:
+    """One whole answer (head and ``Content-Length`` body) of a kept-alive connection."""
+    sock.settimeout(30)
+    received = b""
+    while b"\r\n\r\n" not in received:
+        received += sock.recv(65536)
+    head, _, body = received.partition(b"\r\n\r\n")
+    length = next(
+        int(line.split(b":", 1)[1])
+        for line in head.split(b"\r\n")
+        if line.lower().startswith(b"content-length:")
+    )
+    while len(body) < length:
+        body += sock.recv(65536)
+    return head
+
+
+def test_a_later_head_on_a_kept_alive_connection_has_its_own_time(engine: EngineProcess) -> None:
+    """The time of the second request's head runs from its first byte: the connection's
+    single head timer (api/connections.py) looks at when the head in progress began."""
+    with _open(engine) as sock:
+        sock.sendall(b"GET /api/health HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert _one_answer(sock).startswith(b"HTTP/1.1 200 ")
+        # Part of the timer set at the opening goes by (less than uvicorn's 5 s keep-alive,
+        # which would close the idle connection first).
+        time.sleep(3)
+        sock.sendall(b"GET /api/health HTTP/1.1\r\nHost: x\r\n")
+        started = time.monotonic()
+        answer = _answer(sock, timeout=HEAD_TIMEOUT_SECONDS + 30)
+        waited = time.monotonic() - started
+    assert answer.startswith(b"HTTP/1.1 408 "), answer[:200]
+    assert waited >= HEAD_TIMEOUT_SECONDS - 1  # not cut short by the opening's timer
+
+
 def _audit_entries(home: Path) -> list[dict[str, object]]:
     lines = (home / "Logs" / "audit.log").read_bytes().splitlines()
     return [json.loads(line) for line in lines if line.strip()]

@@ -16,6 +16,8 @@ from hypothesis import strategies as st
 
 from assembly_engine.domain.types import Integrity, PayloadType
 from assembly_engine.storage.contract.models import PayloadContent, PayloadFile, PayloadRef
+from assembly_engine.storage.contract.payload_manifest import new_payload_guid
+from assembly_engine.storage.contract.reports import SweepScope
 from assembly_engine.storage.sqlite import payload_folders as payloads_module
 from assembly_engine.storage.sqlite.payload_folders import (
     InvalidFileName,
@@ -69,10 +71,10 @@ def test_root_is_created(tmp_path: Path) -> None:
 
 
 def test_new_guid_is_32_lowercase_hex() -> None:
-    guid = PayloadStore.new_guid()
+    guid = new_payload_guid()
     assert len(guid) == 32
     assert set(guid) <= set("0123456789abcdef")
-    assert guid != PayloadStore.new_guid()
+    assert guid != new_payload_guid()
 
 
 def test_create_read_replace_delete_lifecycle(store: PayloadStore) -> None:
@@ -177,7 +179,7 @@ def test_deterministic_manifest_for_deterministic_builds(tmp_path: Path) -> None
 
 
 def test_write_once(store: PayloadStore) -> None:
-    guid = store.new_guid()
+    guid = new_payload_guid()
     ref = store.write_with_guid(guid, script("first"))
     with pytest.raises(PayloadExists) as info:
         store.write_with_guid(guid, script("second"))
@@ -187,7 +189,7 @@ def test_write_once(store: PayloadStore) -> None:
 
 
 def test_write_with_guid_rejects_empty_directory_squatter(store: PayloadStore) -> None:
-    guid = store.new_guid()
+    guid = new_payload_guid()
     (store.root / guid).mkdir()
     with pytest.raises(PayloadExists):
         store.write_with_guid(guid, script())
@@ -345,7 +347,7 @@ def test_deleted_folder_and_manifest_are_missing(store: PayloadStore) -> None:
     assert store.check(ref.payload_guid) is Integrity.MISSING
     shutil.rmtree(store.path_for(ref.payload_guid))
     assert store.check(ref.payload_guid) is Integrity.MISSING
-    never_written = store.new_guid()
+    never_written = new_payload_guid()
     with pytest.raises(PayloadMissing, match=never_written):
         store.read(never_written)
     with pytest.raises(PayloadMissing):
@@ -435,7 +437,7 @@ def test_non_string_guid_is_rejected(store: PayloadStore) -> None:
 
 
 def test_guid_folder_symlinked_outside_is_rejected(store: PayloadStore, outside: Path) -> None:
-    guid = store.new_guid()
+    guid = new_payload_guid()
     # Make the outside folder look like a payload so a naive reader would serve it.
     PayloadStore(outside.parent / "decoy").write_with_guid(guid, script("secret"))
     shutil.copytree(outside.parent / "decoy" / guid, outside / "payload")
@@ -457,7 +459,7 @@ def test_guid_folder_symlinked_outside_is_rejected(store: PayloadStore, outside:
         store.copy_to(guid, PayloadStore(outside.parent / "elsewhere"))
     assert store.list_guids() == set()
     assert store.sweep_orphans(set()).orphans == ()
-    store.sweep_orphans(set(), remove=True)
+    store.sweep_orphans(set(), SweepScope(remove=True))
     assert (store.root / guid).is_symlink()
     assert sorted(str(p.relative_to(outside)) for p in outside.rglob("*")) == before
 
@@ -486,7 +488,7 @@ def test_copy_to_replaces_a_symlinked_target_without_following_it(tmp_path: Path
 
 def test_guid_folder_symlinked_inside_root_is_rejected(store: PayloadStore) -> None:
     real = store.write_new(script())
-    alias = store.new_guid()
+    alias = new_payload_guid()
     (store.root / alias).symlink_to(store.root / real.payload_guid, target_is_directory=True)
     with pytest.raises(InvalidPayloadGuid):
         store.path_for(alias)
@@ -552,18 +554,18 @@ def test_orphans_found_and_removed(store: PayloadStore) -> None:
 
     referenced = {kept, "0" * 32, "garbage"}  # references to absent folders are fine
     assert store.sweep_orphans(referenced).orphans == tuple(sorted([orphan_a, orphan_b]))
-    assert set(store.sweep_orphans(referenced, remove=True).removed) == {orphan_a, orphan_b}
+    assert set(store.sweep_orphans(referenced, SweepScope(remove=True)).removed) == {orphan_a, orphan_b}
     assert store.list_guids() == {kept}
     assert store.read(kept).text == "kept"
     assert (store.root / "README.txt").exists()
     assert (store.root / "not-a-guid").is_dir()
-    assert store.sweep_orphans(referenced, remove=True).removed == ()
+    assert store.sweep_orphans(referenced, SweepScope(remove=True)).removed == ()
 
 
 def test_crash_leftover_temp_folder(store: PayloadStore) -> None:
     kept = store.write_new(script("kept")).payload_guid
     # A crash between writing the temp folder and renaming it leaves this behind.
-    guid = store.new_guid()
+    guid = new_payload_guid()
     leftover = store.root / f".tmp-{guid}-deadbeef"
     leftover.mkdir()
     (leftover / "script.ps1").write_bytes(b"half written")
@@ -574,20 +576,20 @@ def test_crash_leftover_temp_folder(store: PayloadStore) -> None:
     with pytest.raises(PayloadMissing):
         store.read(guid)
 
-    assert store.sweep_orphans({kept}, remove=True).removed == (leftover.name,)
+    assert store.sweep_orphans({kept}, SweepScope(remove=True)).removed == (leftover.name,)
     assert not leftover.exists()
     assert store.list_guids() == {kept}
     assert store.write_with_guid(guid, script("redo")).payload_guid == guid
 
 
 def test_temp_folder_grace_period(store: PayloadStore) -> None:
-    fresh = store.root / f".tmp-{store.new_guid()}-00000000"
+    fresh = store.root / f".tmp-{new_payload_guid()}-00000000"
     fresh.mkdir()
-    stale = store.root / f".tmp-{store.new_guid()}-11111111"
+    stale = store.root / f".tmp-{new_payload_guid()}-11111111"
     stale.mkdir()
     old = time.time() - 7200
     os.utime(stale, (old, old))
-    sweep = store.sweep_orphans(set(), grace_seconds=3600, remove=True)
+    sweep = store.sweep_orphans(set(), SweepScope(grace_seconds=3600, remove=True))
     assert sweep.removed == sweep.stale_temp == (stale.name,)
     assert fresh.exists()
     assert store.remove_leftover_temp(min_age_seconds=3600) == set()
@@ -599,7 +601,7 @@ def test_young_orphans_are_reported_not_removed(store: PayloadStore) -> None:
     old = store.write_new(script("old")).payload_guid
     past = time.time() - 7200
     os.utime(store.root / old, (past, past))
-    sweep = store.sweep_orphans(set(), grace_seconds=3600, remove=True)
+    sweep = store.sweep_orphans(set(), SweepScope(grace_seconds=3600, remove=True))
     assert (sweep.orphans, sweep.recent, sweep.removed) == ((old,), (young,), (old,))
     assert store.list_guids() == {young}
 
@@ -613,7 +615,7 @@ def test_gc_during_a_write_keeps_the_write_in_progress(
     def write_then_collect(path: Path, data: bytes, mode: int = 0o644) -> None:
         real_write_file(path, data, mode)
         if path.name == "manifest.json":  # the temp folder is complete, not yet renamed
-            removed_mid_write.append(set(store.sweep_orphans(set(), remove=True).removed))
+            removed_mid_write.append(set(store.sweep_orphans(set(), SweepScope(remove=True)).removed))
 
     monkeypatch.setattr(payloads_module, "write_new_file", write_then_collect)
     ref = store.write_new(script("in flight"))
@@ -691,7 +693,7 @@ def test_copy_to_refuses_a_damaged_source(tmp_path: Path) -> None:
     with pytest.raises(PayloadCorrupt):
         staging.copy_to(ref.payload_guid, runtime)
     with pytest.raises(PayloadMissing):
-        staging.copy_to(staging.new_guid(), runtime)
+        staging.copy_to(new_payload_guid(), runtime)
     assert runtime.list_guids() == set()
 
 

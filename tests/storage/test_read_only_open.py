@@ -11,6 +11,7 @@ import pytest
 from assembly_engine.domain.types import Domain
 from assembly_engine.storage.contract.errors import StorageFailed
 from assembly_engine.storage.contract.journal_entry import new_entry
+from assembly_engine.storage.contract.reports import SweepScope
 from assembly_engine.storage.sqlite.databases import ConnectionOptions
 from assembly_engine.storage.sqlite.journal import Journal
 from assembly_engine.storage.sqlite.payload_folders import PayloadStore
@@ -96,7 +97,7 @@ def test_read_only_payloads_read_but_never_write_or_remove(tmp_path: Path) -> No
     for attempt in (
         lambda: payloads.write_new(script_content()),
         lambda: payloads.delete(ref.payload_guid),
-        lambda: payloads.sweep_orphans(set(), remove=True),
+        lambda: payloads.sweep_orphans(set(), SweepScope(remove=True)),
         lambda: payloads.remove_leftover_temp(),
     ):
         with pytest.raises(StorageFailed):

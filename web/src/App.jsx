@@ -10,6 +10,7 @@ import CloseIcon from "@mui/icons-material/Close";
 import { ThemeProvider } from "@mui/material/styles";
 import { Auth, DevMode } from "./api.js";
 import { sessionEnded } from "./data/signals.js";
+import { earlyListReads } from "./data/listQuery.js";
 import useWho, { NOBODY, whoOf } from "./data/useWho.js";
 import { makeTheme } from "./theme.js";
 import { SessionContext } from "./session.js";
@@ -29,9 +30,12 @@ import SignIn from "./pages/SignIn.jsx";
 const listChunk = () => import("./pages/AssemblyList.jsx");
 const AssemblyList = lazy(listChunk);
 // A browser holding a session (its CSRF cookie is readable) that opens the list fetches
-// the list's chunk while the session check runs, not after it; a signed-out first visit
-// still loads the sign-in page alone.
-if (route(window.location.pathname).page === "list" && document.cookie.includes("ae_csrf=")) listChunk();
+// the list's chunk, its first rows and its counts while the session check runs, not after
+// it; a signed-out first visit still loads the sign-in page alone.
+if (route(window.location.pathname).page === "list" && document.cookie.includes("ae_csrf=")) {
+  listChunk();
+  earlyListReads();
+}
 const AssemblyEditor = lazy(() => import("./pages/AssemblyEditor.jsx"));
 const TokensPage = lazy(() => import("./pages/Tokens.jsx"));
 const AccountPage = lazy(() => import("./pages/Account.jsx"));

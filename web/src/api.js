@@ -26,7 +26,35 @@ function readCookie(name) {
   return null;
 }
 
+// GET answers asked for before anything needs them (start-up: the list's first page while
+// the session check runs; data/listQuery.js). The first read of the same path takes the
+// answer if it is fresh and good; otherwise (a refusal, a stale cookie's 401, too old) it
+// asks again, so an early answer never does anything a read of its own would not.
+const EARLY_FRESH_MS = 5000;
+const early = new Map(); // path -> {at, response: Promise<Response | null>}
+
+export function askEarly(path) {
+  if (early.has(path)) return;
+  const response = fetch(path, { credentials: "same-origin", headers: { Accept: "application/json" } }).catch(() => null);
+  early.set(path, { at: performance.now(), response });
+}
+
+async function earlyAnswer(path) {
+  const asked = early.get(path);
+  if (!asked) return null;
+  early.delete(path);
+  const response = await asked.response;
+  return response?.ok && performance.now() - asked.at < EARLY_FRESH_MS ? response : null;
+}
+
 async function send(path, { method = "GET", body, headers = {} } = {}) {
+  if (method === "GET" && early.has(path)) {
+    const answer = await earlyAnswer(path);
+    if (answer) {
+      reportReachable();
+      return answer;
+    }
+  }
   const init = { method, credentials: "same-origin", headers: { Accept: "application/json", ...headers } };
   if (body !== undefined) {
     init.headers["Content-Type"] = "application/json";
@@ -104,8 +132,10 @@ function queryOf(params) {
 }
 
 export const Assemblies = {
-  list: (params) => api(`/api/assemblies?${queryOf(params)}`),
-  facets: (params) => api(`/api/assemblies/facets?${queryOf(params)}`),
+  list: (params) => api(Assemblies.listPath(params)),
+  listPath: (params) => `/api/assemblies?${queryOf(params)}`,
+  facets: (params) => api(Assemblies.facetsPath(params)),
+  facetsPath: (params) => `/api/assemblies/facets?${queryOf(params)}`,
   get: (guid) => api(`/api/assemblies/${enc(guid)}`),
   create: (body) => api("/api/assemblies", { method: "POST", body }),
   update: (guid, body, revision) =>

@@ -2,10 +2,14 @@
 // never imports another page (the editor must not pull in the list's grid).
 import S from "./strings.js";
 
+// One formatter for every call (toLocaleString with options builds a new one each time: a
+// screen of grid rows formats one per row).
+const TIME = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
+
 export function formatTime(iso) {
   if (!iso) return S.time.never;
   const date = new Date(iso);
-  return Number.isNaN(date.getTime()) ? iso : date.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+  return Number.isNaN(date.getTime()) ? iso : TIME.format(date);
 }
 
 const COUNT = new Intl.NumberFormat("en-US");

@@ -59,3 +59,21 @@ export function urlFromState(state) {
   if (state.size !== DEFAULT_PAGE_SIZE) params.set("size", String(state.size));
   return params.toString();
 }
+
+// The vendor filter: what the vendor did (upstream) or the signature.
+const UPSTREAM = ["attention", "update_available", "removed_upstream", "deprecated"];
+const SIGNATURE = ["modified", "unsigned", "verified"];
+export const VENDOR_FILTERS = [...UPSTREAM, ...SIGNATURE];
+
+// The list's query parameters for a vendor filter value (null: no filter).
+export function vendorParams(value) {
+  if (UPSTREAM.includes(value)) return { upstream: value };
+  if (SIGNATURE.includes(value)) return { signature: value };
+  return {};
+}
+
+// ?vendor= in the address (the admin banner links to ?vendor=attention).
+export function vendorFromUrl() {
+  const value = new URLSearchParams(window.location.search).get("vendor");
+  return VENDOR_FILTERS.includes(value) ? value : null;
+}

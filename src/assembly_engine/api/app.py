@@ -41,7 +41,7 @@ from assembly_engine.api.routes import (
 from assembly_engine.api.security_headers import SecurityHeaders
 from assembly_engine.api.web import install_web_ui
 from assembly_engine.config import Settings
-from assembly_engine.logging_setup import configure_logging
+from assembly_engine.logging_setup import configure_engine_logging
 from assembly_engine.services.container import EngineServices
 from assembly_engine.services.metrics import EngineMetrics
 from assembly_engine.storage.files.private_files import make_home_private
@@ -58,14 +58,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         make_home_private(settings.home)  # before the first file of the home is written
-        configure_logging(
-            settings.logs_dir,
-            settings.log_level,
-            console=console_log,
-            max_bytes=settings.log_max_bytes,
-            backups=settings.log_backups,
-            log_format=settings.log_format,
-        )
+        configure_engine_logging(settings, console=console_log)
         try:
             services = EngineServices.open(settings)
         except Exception as exc:
@@ -109,6 +102,9 @@ def create_app(
         # that holds the session cookie; the OpenAPI document itself stays at /openapi.json.
         docs_url=None,
         redoc_url=None,
+        # FastAPI's own OpenTelemetry hooks looked up the global providers (and environment
+        # variables) on every request; the engine reports through its Prometheus metrics.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     install_error_handlers(app)
     app.add_middleware(

@@ -93,13 +93,17 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         self._head_bytes = 0
         self._url_bytes = 0
         self._head_timer: asyncio.TimerHandle | None = None
+        # When the head in progress began (None between requests). One timer per connection
+        # looks at it, re-armed only when it fires: a timer set and cancelled for every
+        # keep-alive request was a share of each list request.
+        self._head_began: float | None = None
         self._idle_since = 0.0
         self._refused = False
 
     # -- count ---------------------------------------------------------------------------
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
-        self._idle_since = self.loop.time()
+        self._idle_since = self._head_began = self.loop.time()
         self._arm_head_timer()
         if len(self.connections) > self.limits.max_connections:
             self._make_room()
@@ -130,9 +134,10 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         super().connection_lost(exc)
 
     # -- time ----------------------------------------------------------------------------
-    def _arm_head_timer(self) -> None:
+    def _arm_head_timer(self, seconds: float | None = None) -> None:
         if self._head_timer is None:
-            self._head_timer = self.loop.call_later(self.limits.head_timeout, self._head_timed_out)
+            delay = self.limits.head_timeout if seconds is None else seconds
+            self._head_timer = self.loop.call_later(delay, self._head_timed_out)
 
     def _cancel_head_timer(self) -> None:
         if self._head_timer is not None:
@@ -141,11 +146,16 @@ class GuardedHttpProtocol(HttpToolsProtocol):
 
     def _head_timed_out(self) -> None:
         self._head_timer = None
-        if self._headers_done or self.transport.is_closing():
-            return
+        began = self._head_began
+        if began is None or self._headers_done or self.transport.is_closing():
+            return  # no head in progress: the next one's first byte arms the timer again
         if self.cycle is not None and not self.cycle.response_complete:
             # A pipelined head behind an answer still being made: its time starts later.
             self._arm_head_timer()
+            return
+        left = began + self.limits.head_timeout - self.loop.time()
+        if left > 0:  # this head began after the timer was set
+            self._arm_head_timer(left)
             return
         self._refuse(
             408,
@@ -206,7 +216,9 @@ class GuardedHttpProtocol(HttpToolsProtocol):
     def on_message_begin(self) -> None:
         super().on_message_begin()
         self._url_bytes = 0
-        self._arm_head_timer()
+        if self._head_began is None:  # the first head's time runs from the connection's opening
+            self._head_began = self.loop.time()
+        self._arm_head_timer()  # kept if already set: it looks at _head_began when it fires
 
     def on_url(self, url: bytes) -> None:
         self._url_bytes += len(url)
@@ -225,7 +237,7 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         if self._check_head_size():
             raise _HeadRefused()
         self._headers_done = True
-        self._cancel_head_timer()
+        self._head_began = None
         super().on_headers_complete()
 
     def on_message_complete(self) -> None:

@@ -9,7 +9,7 @@ and, when the browser sends one, an ``Origin`` matching the engine's own.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Annotated
 from urllib.parse import urlsplit
 
@@ -110,8 +110,7 @@ async def authenticate(request: Request, engine: Services) -> RequestAuth:
         action = f"{request.method} {request.url.path}"
         use = engine.tokens.authenticate(token, scope=scope, address=address, action=action)
         return RequestAuth(use.caller, None, token, via_cookie=False)
-    caller, session = engine.accounts.resolve(token)
-    caller = replace(caller, address=address)
+    caller, session = engine.accounts.resolve(token, address)
     if token is not None and session is None and not via_cookie:
         audit_token_refusal(engine, address, request.method, request.url.path)
         raise ApiError(401, "unauthorized", UNKNOWN_TOKEN)

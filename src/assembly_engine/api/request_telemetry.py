@@ -19,13 +19,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from assembly_engine.logging_setup import REQUEST_ID
 
 HEADER = "x-request-id"
+_HEADER_RAW = HEADER.encode()
 _SANE_ID = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
 UNMATCHED = "unmatched"  # no route: 404s and scanners share one label
 
 
 def request_id_of(scope: Scope) -> str:
     for name, value in scope.get("headers", ()):
-        if name == HEADER.encode():
+        if name == _HEADER_RAW:
             candidate = bytes(value).decode("latin-1")
             if _SANE_ID.fullmatch(candidate):
                 return candidate
@@ -60,7 +61,12 @@ class RequestTelemetry:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = int(message["status"])
-                MutableHeaders(scope=message)[HEADER] = request_id
+                headers = list(message["headers"])
+                if any(name == _HEADER_RAW for name, _ in headers):
+                    MutableHeaders(raw=headers)[HEADER] = request_id
+                else:  # the usual case: appended, as MutableHeaders would
+                    headers.append((_HEADER_RAW, request_id.encode("latin-1")))
+                message["headers"] = headers
             await send(message)
 
         try:

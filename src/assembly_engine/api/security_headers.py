@@ -9,6 +9,7 @@ middleware, so no route can forget it.
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Iterable
 from urllib.parse import quote
 
 from starlette.datastructures import MutableHeaders
@@ -31,6 +32,28 @@ SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
 )
 
 
+_SET_HERE = frozenset(name for name, _ in SECURITY_HEADERS)
+_CSP = (b"content-security-policy", CONTENT_SECURITY_POLICY.encode("latin-1"))
+
+
+def with_security_headers(raw: Iterable[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """``raw`` with the policy set (a new list): appended when the answer has none of them
+    (the usual case, one pass), else replaced in place as ``MutableHeaders`` does."""
+    headers = list(raw)
+    names = {name for name, _ in headers}
+    if names.isdisjoint(_SET_HERE):
+        headers.extend(SECURITY_HEADERS)
+        if _CSP[0] not in names:  # a download sets its own
+            headers.append(_CSP)
+        return headers
+    mutable = MutableHeaders(raw=headers)
+    for name, value in SECURITY_HEADERS:
+        mutable[name.decode()] = value.decode()
+    if "content-security-policy" not in mutable:
+        mutable["content-security-policy"] = CONTENT_SECURITY_POLICY
+    return headers
+
+
 class SecurityHeaders:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -42,11 +65,7 @@ class SecurityHeaders:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                for name, value in SECURITY_HEADERS:
-                    headers[name.decode()] = value.decode()
-                if "content-security-policy" not in headers:  # a download sets its own
-                    headers["content-security-policy"] = CONTENT_SECURITY_POLICY
+                message["headers"] = with_security_headers(message["headers"])
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

@@ -12,15 +12,14 @@ only under a JSON ``Content-Type``, 400 before authentication, then ``authentica
 
 from __future__ import annotations
 
-from fastapi.exceptions import RequestValidationError
-from pydantic import TypeAdapter, ValidationError
+from pydantic import TypeAdapter
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
 from assembly_engine.api.deps import authenticate
 from assembly_engine.api.routes.sync import SyncRequest, source_of
-from assembly_engine.api.write_lane import NOT_READ, is_json, json_body
+from assembly_engine.api.write_lane import is_json, json_body, validated_body
 from assembly_engine.services.assemblies.library_sync import LibrarySync
 from assembly_engine.services.assemblies.plan_cache import body_key
 from assembly_engine.services.caller import Caller
@@ -29,19 +28,8 @@ from assembly_engine.services.container import EngineServices
 _BODY = TypeAdapter(SyncRequest)
 
 
-def _request(body: object) -> SyncRequest:
-    if body is NOT_READ:
-        missing = {"type": "missing", "loc": ("body",), "msg": "Field required", "input": None}
-        raise RequestValidationError([missing])
-    try:
-        return _BODY.validate_python(body, from_attributes=True)
-    except ValidationError as exc:
-        errors = exc.errors(include_url=False)
-        raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in errors]) from None
-
-
 def _planned(sync: LibrarySync, caller: Caller, body: object, key: str) -> bytes:
-    return sync.plan_answer(caller, source_of(_request(body)), key)
+    return sync.plan_answer(caller, source_of(validated_body(_BODY, body)), key)
 
 
 async def plan_sync(request: Request) -> Response:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import email.message
 import json
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi.exceptions import RequestValidationError
 from pydantic import TypeAdapter, ValidationError
@@ -33,6 +33,7 @@ from assembly_engine.services.container import EngineServices
 # Validated as FastAPI validates a body (a TypeAdapter, from_attributes).
 _BODY = TypeAdapter(NewAssembly)
 NOT_READ = object()
+_Model = TypeVar("_Model")
 
 
 def is_json(content_type: str | None) -> bool:
@@ -72,12 +73,14 @@ async def json_body(request: Request) -> Any:
         raise HTTPException(status_code=400, detail="There was an error parsing the body") from None
 
 
-def _new_assembly(body: Any) -> NewAssembly:
+def validated_body(adapter: TypeAdapter[_Model], body: object) -> _Model:
+    """The body read by :func:`json_body` as the route's model, refused as FastAPI refuses
+    a body it validates (422 with the same errors), so a fast lane answers like its route."""
     if body is NOT_READ:
         missing = {"type": "missing", "loc": ("body",), "msg": "Field required", "input": None}
         raise RequestValidationError([missing])
     try:
-        return _BODY.validate_python(body, from_attributes=True)
+        return adapter.validate_python(body, from_attributes=True)
     except ValidationError as exc:
         errors = exc.errors(include_url=False)
         raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in errors]) from None
@@ -92,6 +95,6 @@ async def create_assembly(request: Request) -> Response:
     engine: EngineServices = request.app.state.services
     body = await json_body(request)
     caller = (await authenticate(request, engine)).caller
-    new = _new_assembly(body)
+    new = validated_body(_BODY, body)
     answer = await run_in_threadpool(_create, engine, caller, new)
     return Response(answer, status_code=201, media_type="application/json")

@@ -103,17 +103,11 @@ def _in_process_engine(settings: Settings) -> Iterator[EngineClient]:
     import uvicorn
 
     from assembly_engine.api.app import create_app
-    from assembly_engine.logging_setup import configure_logging
+    from assembly_engine.logging_setup import configure_engine_logging
     from assembly_engine.storage.files.private_files import make_home_private
 
     make_home_private(settings.home)
-    configure_logging(
-        settings.logs_dir,
-        settings.log_level,
-        console=False,
-        max_bytes=settings.log_max_bytes,
-        backups=settings.log_backups,
-    )
+    configure_engine_logging(settings, console=False)
     app = create_app(settings, console_log=False)
     # proxy_headers off: the client address is decided in one place (api/client_origin.py).
     server = uvicorn.Server(

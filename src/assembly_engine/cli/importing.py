@@ -247,22 +247,15 @@ def result_of(
 def batch_result(job: Job, item: dict[str, Any]) -> FileResult:
     """A file result from one entry of a batch answer (a dry run's ``valid`` counts as
     imported: it would be)."""
-    if item.get("status") == "valid":
-        would = item["would_create"]
+    status = item.get("status")
+    if status in ("valid", "imported", "replaced"):
+        dry = status == "valid"  # nothing was created: the record it would be has no GUID yet
         return FileResult(
             job.path,
             job.root,
             "imported",
-            display_name=would["display_name"],
-            imported_before=item.get("imported_before"),
-        )
-    if item.get("status") in ("imported", "replaced"):
-        return FileResult(
-            job.path,
-            job.root,
-            "imported",
-            assembly_guid=item["assembly_guid"],
-            display_name=item["display_name"],
+            assembly_guid=None if dry else item["assembly_guid"],
+            display_name=(item["would_create"] if dry else item)["display_name"],
             imported_before=item.get("imported_before"),
         )
     return result_of(job, None, item, item.get("message"))

@@ -86,6 +86,9 @@ def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
         host=settings.host,
         port=settings.port,
         log_level="warning",
+        # Access lines are below that level; uvicorn still worked out their client address
+        # and quoted path for every request before the logger dropped them.
+        access_log=False,
         timeout_graceful_shutdown=30,
         proxy_headers=False,
         http=engine_protocol(),  # header, time and connection limits (api/connections.py)

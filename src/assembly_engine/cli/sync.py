@@ -10,7 +10,10 @@ was changed).
 from __future__ import annotations
 
 import difflib
+import functools
 import os
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import click
@@ -88,49 +91,76 @@ def apply_in_parts(
 _ref_option = click.option("--ref", default=None, help="Branch (or tag) of a repository URL.")
 
 
-def _source_option(f: Any) -> Any:
-    f = click.option(
-        "--source-name",
-        default=None,
-        help="How the engine names this source (default: a work tree's origin URL, a "
-        "repository URL, or the folder's absolute path). Give a stable name when the "
-        "folder moves, e.g. in CI checkouts.",
-    )(f)
-    f = click.option("--prune", is_flag=True, help="Delete (undeletably) what is gone from the source.")(f)
-    f = click.option("--exclude", multiple=True, help="Leave out paths matching this glob (repeatable).")(f)
-    f = click.option("--include", multiple=True, help="Read only paths matching this glob (repeatable).")(f)
-    f = _ref_option(f)
-    f = click.option("--domain", type=DOMAINS, required=True, help="The domain the folder holds.")(f)
-    return click.argument("source")(f)
+@dataclass(frozen=True)
+class SyncSource:
+    """The library a sync reads and what it takes of it: the options plan and apply share."""
+
+    location: str
+    ref: str | None
+    domain: str
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    prune: bool = False
+    name: str | None = None
+
+    def read(self) -> tuple[dict[str, Any], list[FolderItem]]:
+        """Read the source (a folder, a git work tree, or a repository URL cloned for the
+        purpose): the request without its items, and the items."""
+        with opened(self.location, self.ref) as place:
+            try:
+                found = read_folder(place.path, self.include, self.exclude)
+            except CliError as exc:  # read before any engine is reached: one line, exit 1
+                raise click.ClickException(str(exc)) from None
+        return {
+            "source": self.name or place.name,
+            "commit": place.commit,
+            "domain": self.domain,
+            "skipped": found.skipped,
+            "include": list(self.include),
+            "exclude": list(self.exclude),
+            "ignore": found.ignore,
+            "prune": self.prune,
+            "manifest": found.manifest,
+        }, found.items
 
 
-def _request(
-    source: str,
-    ref: str | None,
-    domain: str,
-    include: tuple[str, ...],
-    exclude: tuple[str, ...],
-    prune: bool,
-    name: str | None,
-) -> tuple[dict[str, Any], list[FolderItem]]:
-    """Read SOURCE (a folder, a git work tree, or a repository URL cloned for the purpose):
-    the request without its items, and the items."""
-    with opened(source, ref) as place:
-        try:
-            found = read_folder(place.path, include, exclude)
-        except CliError as exc:  # read before any engine is reached: one line, exit 1
-            raise click.ClickException(str(exc)) from None
-    return {
-        "source": name or place.name,
-        "commit": place.commit,
-        "domain": domain,
-        "skipped": found.skipped,
-        "include": list(include),
-        "exclude": list(exclude),
-        "ignore": found.ignore,
-        "prune": prune,
-        "manifest": found.manifest,
-    }, found.items
+def _source_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    """The SOURCE argument and its options, handed to the command as one ``source``."""
+
+    @functools.wraps(f)
+    def command(
+        *args: Any,
+        source: str,
+        ref: str | None,
+        domain: str,
+        include: tuple[str, ...],
+        exclude: tuple[str, ...],
+        prune: bool,
+        source_name: str | None,
+        **kwargs: Any,
+    ) -> Any:
+        chosen = SyncSource(source, ref, domain, include, exclude, prune, source_name)
+        return f(*args, source=chosen, **kwargs)
+
+    # Applied from the last option up: --help lists SOURCE, --domain, --ref, ... in this order.
+    wrapped: Callable[..., Any] = command
+    for option in (
+        click.option(
+            "--source-name",
+            default=None,
+            help="How the engine names this source (default: a work tree's origin URL, a "
+            "repository URL, or the folder's absolute path). Give a stable name when the "
+            "folder moves, e.g. in CI checkouts.",
+        ),
+        click.option("--prune", is_flag=True, help="Delete (undeletably) what is gone from the source."),
+        click.option("--exclude", multiple=True, help="Leave out paths matching this glob (repeatable)."),
+        click.option("--include", multiple=True, help="Read only paths matching this glob (repeatable)."),
+        _ref_option,
+        click.option("--domain", type=DOMAINS, required=True, help="The domain the folder holds."),
+        click.argument("source"),
+    ):
+        wrapped = option(wrapped)
+    return wrapped
 
 
 def _print_items(answer: dict[str, Any]) -> None:
@@ -155,21 +185,11 @@ def sync() -> None:
 @_source_option
 @json_option
 @click.pass_context
-def plan_command(
-    ctx: click.Context,
-    source: str,
-    ref: str | None,
-    domain: str,
-    include: tuple[str, ...],
-    exclude: tuple[str, ...],
-    prune: bool,
-    source_name: str | None,
-    as_json: bool,
-) -> None:
+def plan_command(ctx: click.Context, source: SyncSource, as_json: bool) -> None:
     """What applying SOURCE to the domain would do, one line per item; changes nothing.
 
     Exits 1 when an item is in conflict."""
-    body, items = _request(source, ref, domain, include, exclude, prune, source_name)
+    body, items = source.read()
     # A large library is planned by digest (new items are then checked when applied).
     by_digest = sum(i.weight for i in items) > chunk_bytes()
     body["items"] = [i.digests() if by_digest else i.full() for i in items]
@@ -194,23 +214,12 @@ def plan_command(
 @click.option("--plan-id", default=None, help="Refuse (exit 2) unless the plan is still this one.")
 @json_option
 @click.pass_context
-def apply_command(
-    ctx: click.Context,
-    source: str,
-    ref: str | None,
-    domain: str,
-    include: tuple[str, ...],
-    exclude: tuple[str, ...],
-    prune: bool,
-    source_name: str | None,
-    plan_id: str | None,
-    as_json: bool,
-) -> None:
+def apply_command(ctx: click.Context, source: SyncSource, plan_id: str | None, as_json: bool) -> None:
     """Carry the plan out through the normal write path (durable, audited, history kept).
 
     Exits 0 when everything planned was done, 1 when a conflict or refusal is left, 2 when
     --plan-id no longer matches (nothing changed)."""
-    request, items = _request(source, ref, domain, include, exclude, prune, source_name)
+    request, items = source.read()
     body = {**request, "plan_id": plan_id}
 
     def work(client: EngineClient) -> int:
@@ -252,7 +261,7 @@ def diff_command(
     as_json: bool,
 ) -> None:
     """The three-way difference of one file: base (the last sync) -> engine, base -> source."""
-    body, items = _request(source, ref, domain, (path,), (), False, source_name)
+    body, items = SyncSource(source, ref, domain, include=(path,), name=source_name).read()
     chosen = [i for i in items if i.path == path]
     if not chosen:
         raise click.ClickException(f"{path} is no library item of {source}.")

@@ -15,7 +15,7 @@ from assembly_engine.domain.types import Domain
 from assembly_engine.services.answers.maintenance import Health, OfficialSignatures
 from assembly_engine.services.assemblies.history import HistoryService
 from assembly_engine.services.assemblies.service import AssemblyService
-from assembly_engine.services.assemblies.upstream_choice import UpstreamChoice, upstream_counts
+from assembly_engine.services.assemblies.upstream_choice import UpstreamChoice
 from assembly_engine.services.audit import AuditLog, Outcome
 from assembly_engine.services.auditor import Auditor
 from assembly_engine.services.auth.accounts import AccountService
@@ -31,6 +31,7 @@ from assembly_engine.services.checks.gate import ScriptChecks, ScriptDrafts, par
 from assembly_engine.services.checks.runner import CheckLimits, CheckRunner
 from assembly_engine.services.favourites import Favourites
 from assembly_engine.services.maintenance import MaintenanceService
+from assembly_engine.services.official_summary import OfficialSummary
 from assembly_engine.services.orphan_sweep import OrphanSweeper
 from assembly_engine.storage.contract.errors import StorageFailed
 from assembly_engine.storage.contract.interfaces import CheckResultStore, EngineStore
@@ -94,6 +95,10 @@ class EngineServices:
     upstream: UpstreamChoice | None = None  # the choice on a vendor change (official upgrades)
     sign_in_lanes: SignInLanes = field(default_factory=SignInLanes)  # awaited sign-ins
     sso: SingleSignOn | None = None  # OpenID Connect, when ENGINE_OIDC_ISSUER is set
+    official: OfficialSummary = field(init=False)  # health's and /metrics' official counts
+
+    def __post_init__(self) -> None:
+        self.official = OfficialSummary(lambda: self.storage.cache, lambda: self.storage.official_trust)
 
     @classmethod
     def open(
@@ -259,7 +264,7 @@ class EngineServices:
 
     def health(self) -> Health:
         cache = self.storage.cache
-        signatures = self.storage.official_trust.summary(a.record for a in cache.items(Domain.OFFICIAL))
+        official = self.official.counts()
         read_only = self.storage.read_only
         return Health.built(
             status="ok" if read_only is None else "read_only",
@@ -268,8 +273,8 @@ class EngineServices:
             assemblies=cache.counts(),
             queue_depth=cache.depth(),
             cache_warm=cache.warm,
-            official_signatures=OfficialSignatures.built(**signatures),
-            official_upstream=upstream_counts(a.record for a in cache.items(Domain.OFFICIAL)),
+            official_signatures=OfficialSignatures.built(**official.signatures),
+            official_upstream=dict(official.upstream),
         )
 
     def close(self) -> None:

@@ -23,6 +23,7 @@ from assembly_engine.services.caller import Caller
 from assembly_engine.storage.contract.interfaces import Maintenance
 from assembly_engine.storage.contract.maintenance import BACKUP_LOGS
 from assembly_engine.storage.contract.payload_manifest import PayloadError
+from assembly_engine.storage.contract.reports import SweepScope
 from assembly_engine.storage.runtime import StorageRuntime
 
 log = logging.getLogger("assembly_engine.maintenance")
@@ -132,7 +133,7 @@ class MaintenanceService:
                     cache.set_integrity(reference.assembly_guid, status, payload_guid=reference.payload_guid)
             referenced = library.referenced()
             sweep = self.files.sweep_orphans(
-                referenced, listed=listed, grace_seconds=grace_seconds, remove=fix
+                referenced, SweepScope(listed=listed, grace_seconds=grace_seconds, remove=fix)
             )
             report.orphans = list(sweep.orphans)
             report.recent_unreferenced = list(sweep.recent)  # may belong to a write in progress

@@ -30,6 +30,7 @@ log = logging.getLogger("assembly_engine.metrics")
 
 PREFIX = "assembly_engine"
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+MAX_REQUEST_SERIES = 1024  # (method, route, status) kept for observe_request; past it, looked up each time
 # Requests are mostly answered from memory in milliseconds; flushes write SQLite files.
 REQUEST_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 FLUSH_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
@@ -83,7 +84,7 @@ class _EngineState(Collector):
         yield GaugeMetricFamily(
             f"{PREFIX}_cache_warm", "1 once every payload is loaded into memory", value=int(cache.warm)
         )
-        official = services.storage.official_trust.summary(a.record for a in cache.items(Domain.OFFICIAL))
+        official = services.official.counts().signatures
         signatures = GaugeMetricFamily(
             f"{PREFIX}_official_signatures",
             "Official assemblies by signature status (verified, modified, unsigned)",
@@ -132,6 +133,7 @@ class _EngineState(Collector):
 class EngineMetrics:
     def __init__(self, services: EngineServices) -> None:
         self._services = services
+        self._request_series: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
         self.registry = CollectorRegistry(auto_describe=True)
         self.requests = Counter(
             f"{PREFIX}_http_requests",
@@ -187,9 +189,16 @@ class EngineMetrics:
         self.journal_entries.inc(entries)
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
-        method = method if method in METHODS else "OTHER"
-        self.requests.labels(method, route, str(status)).inc()
-        self.latency.labels(method, route).observe(seconds)
+        # The series of one (method, route, status) are looked up once: labels() takes a
+        # lock and checks its values, a share of a list request worth keeping.
+        series = self._request_series.get((method, route, status))
+        if series is None:
+            known = method if method in METHODS else "OTHER"
+            series = (self.requests.labels(known, route, str(status)), self.latency.labels(known, route))
+            if len(self._request_series) < MAX_REQUEST_SERIES:  # routes are templates: few
+                self._request_series[(method, route, status)] = series
+        series[0].inc()
+        series[1].observe(seconds)
 
     def exposition(self) -> tuple[bytes, str]:
         """The text format, for the loopback listener (which asks no credentials)."""

@@ -14,6 +14,7 @@ import logging
 import threading
 
 from assembly_engine.storage.contract.interfaces import Maintenance
+from assembly_engine.storage.contract.reports import SweepScope
 from assembly_engine.storage.runtime import StorageRuntime
 
 log = logging.getLogger("assembly_engine.maintenance")
@@ -31,7 +32,8 @@ def sweep_orphans(
     with storage.cache.flushes_paused():  # no folder changes hands between a database and the cache
         listed = storage.payloads.list_guids()  # before the references: a newer folder is not judged
         referenced = storage.library_payloads().referenced()
-        sweep = files.sweep_orphans(referenced, listed=listed, grace_seconds=grace_seconds, remove=True)
+        scope = SweepScope(listed=listed, grace_seconds=grace_seconds, remove=True)
+        sweep = files.sweep_orphans(referenced, scope)
     if sweep.removed:
         log.info("orphan sweep: removed %d payload folder(s) nothing refers to", len(sweep.removed))
     return list(sweep.removed)

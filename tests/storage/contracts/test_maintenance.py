@@ -9,6 +9,7 @@ import pytest
 from assembly_engine.domain.types import DATABASE_FILES, Domain, PayloadType
 from assembly_engine.storage.contract.history import HistoryWrite
 from assembly_engine.storage.contract.models import PayloadContent
+from assembly_engine.storage.contract.reports import SweepScope
 from assembly_engine.storage.sqlite.databases import ConnectionOptions, DomainDatabase
 from tests.storage.contracts.backends import Backend, revision_row, stored_record
 
@@ -25,7 +26,7 @@ def test_sweep_goes_through_the_payload_guard(backend: Backend) -> None:
     payloads = backend.payloads()
     orphan = payloads.write_new(PayloadContent(PayloadType.SCRIPT, "a.ps1", b"x")).payload_guid
     listed = payloads.list_guids()
-    sweep = maintenance.sweep_orphans(set(), listed=listed, grace_seconds=0, remove=True)
+    sweep = maintenance.sweep_orphans(set(), SweepScope(listed=listed, grace_seconds=0, remove=True))
     assert sweep.removed == (orphan,)
     assert not payloads.exists(orphan)
 

@@ -9,6 +9,7 @@ import pytest
 from assembly_engine.domain.types import Integrity, PayloadType
 from assembly_engine.storage.contract.models import PayloadContent, PayloadFile
 from assembly_engine.storage.contract.payload_manifest import image_of
+from assembly_engine.storage.contract.reports import SweepScope
 from assembly_engine.storage.sqlite.payload_folders import (
     InvalidFileName,
     InvalidPayloadGuid,
@@ -72,9 +73,9 @@ def test_sweep_reports_then_removes_only_the_unreferenced(backend: Backend) -> N
     assert (found.orphans, found.removed) == ((orphan,), ())
     assert store.exists(orphan)
     # A grace period protects what may belong to a write in progress.
-    assert store.sweep_orphans({kept}, grace_seconds=3600, remove=True).recent == (orphan,)
+    assert store.sweep_orphans({kept}, SweepScope(grace_seconds=3600, remove=True)).recent == (orphan,)
     assert store.exists(orphan)
-    assert store.sweep_orphans({kept}, remove=True).removed == (orphan,)
+    assert store.sweep_orphans({kept}, SweepScope(remove=True)).removed == (orphan,)
     assert store.list_guids() == {kept}
 
 
@@ -129,7 +130,7 @@ def test_sweep_judges_only_what_was_listed(backend: Backend) -> None:
     store = backend.payloads()
     listed = store.write_new(content("listed")).payload_guid
     unlisted = store.write_new(content("written after the listing")).payload_guid
-    found = store.sweep_orphans(set(), listed={listed}, remove=True)
+    found = store.sweep_orphans(set(), SweepScope(listed={listed}, remove=True))
     assert (found.orphans, found.removed) == ((listed,), (listed,))
     assert store.list_guids() == {unlisted}
 

@@ -18,6 +18,7 @@ from psycopg_pool import ConnectionPool
 from assembly_engine.domain.types import Integrity, PayloadType
 from assembly_engine.storage.contract.models import PayloadContent, PayloadFile
 from assembly_engine.storage.contract.payload_manifest import image_of
+from assembly_engine.storage.contract.reports import SweepScope
 from assembly_engine.storage.postgresql.payload_store import PostgresPayloadStore
 from assembly_engine.storage.postgresql.pool import connect, create_pool
 from assembly_engine.storage.sqlite.payload_folders import (
@@ -106,8 +107,8 @@ def test_rows_without_a_manifest_are_stale_leftovers(pool: ConnectionPool, db: p
     insert_rows(db, rows)
     store = PostgresPayloadStore(pool)
     assert not store.exists(GUID) and store.list_guids() == set()
-    assert store.sweep_orphans(set(), grace_seconds=3600).stale_temp == ()
-    swept = store.sweep_orphans(set(), remove=True)
+    assert store.sweep_orphans(set(), SweepScope(grace_seconds=3600)).stale_temp == ()
+    swept = store.sweep_orphans(set(), SweepScope(remove=True))
     assert (swept.stale_temp, swept.removed) == ((GUID,), (GUID,))
     assert db.execute("SELECT count(*) FROM payload_files").fetchone() == (0,)
 
@@ -118,10 +119,10 @@ def test_the_grace_period_counts_from_the_row_s_created_at(
     rows = stored()
     insert_rows(db, rows)
     store = PostgresPayloadStore(pool)
-    assert store.sweep_orphans(set(), grace_seconds=60).recent == (GUID,)
+    assert store.sweep_orphans(set(), SweepScope(grace_seconds=60)).recent == (GUID,)
     db.execute("DELETE FROM payload_files")  # rows are write-once: the older copy is a new insert
     insert_rows(db, rows, hours_ago=1)
-    assert store.sweep_orphans(set(), grace_seconds=60).orphans == (GUID,)
+    assert store.sweep_orphans(set(), SweepScope(grace_seconds=60)).orphans == (GUID,)
 
 
 def test_two_nodes_writing_one_guid_at_once_leave_one_payload(migrated_url: str) -> None:

@@ -14,6 +14,7 @@ from assembly_engine.domain.types import Integrity, PayloadType
 from assembly_engine.storage.contract.errors import Unavailable
 from assembly_engine.storage.contract.models import PayloadContent
 from assembly_engine.storage.contract.payload_manifest import PayloadCorrupt, PayloadMissing, image_of
+from assembly_engine.storage.contract.reports import SweepScope
 from assembly_engine.storage.postgresql.payload_store import PostgresPayloadStore
 from assembly_engine.storage.postgresql.pool import connect, create_pool, migrate_database
 from tests.postgresql_server import PostgresServer
@@ -50,7 +51,7 @@ def test_a_deleted_payload_is_not_served_from_the_cache(store: PostgresPayloadSt
 
 def test_swept_orphans_are_not_served_from_the_cache(store: PostgresPayloadStore) -> None:
     ref = store.write_new(content("orphan"))
-    assert store.sweep_orphans(set(), remove=True).removed == (ref.payload_guid,)
+    assert store.sweep_orphans(set(), SweepScope(remove=True)).removed == (ref.payload_guid,)
     with pytest.raises(PayloadMissing):
         store.read(ref.payload_guid)
 

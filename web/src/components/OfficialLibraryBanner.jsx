@@ -1,4 +1,4 @@
-import { useEffect, useState } from "react";
+import { memo, useEffect, useState } from "react";
 import Alert from "@mui/material/Alert";
 import Button from "@mui/material/Button";
 import Stack from "@mui/material/Stack";
@@ -7,10 +7,10 @@ import { Health } from "../api.js";
 import { isAdmin, useSession } from "../session.js";
 
 // For admins, what the official library needs from them, read from /api/health once per
-// list visit (and when `reload` changes): a staging copy refused or marked by its signature
+// list visit and after each change (`reload` counts them; not per search or filter): a staging copy refused or marked by its signature
 // check (Docs/official-library.md, "Trust"), and assemblies the vendor changed (local
 // edits kept) or dropped, with a link that filters the list to them.
-export default function OfficialLibraryBanner({ onShow, reload }) {
+function OfficialLibraryBanner({ onShow, reload }) {
   const session = useSession();
   const admin = isAdmin(session);
   const [health, setHealth] = useState(null);
@@ -54,3 +54,6 @@ export default function OfficialLibraryBanner({ onShow, reload }) {
     </Stack>
   );
 }
+
+// Memoised: the list page re-renders often (counts arriving, selections); this only when its props change.
+export default memo(OfficialLibraryBanner);

@@ -1,24 +1,9 @@
 import MenuItem from "@mui/material/MenuItem";
 import TextField from "@mui/material/TextField";
 import S from "../strings.js";
+import { VENDOR_FILTERS } from "../listAddress.js";
 
 // The grid's filter on what the vendor did (upstream) and the signature (Docs/official-library.md).
-const UPSTREAM = ["attention", "update_available", "removed_upstream", "deprecated"];
-const SIGNATURE = ["modified", "unsigned", "verified"];
-export const VENDOR_FILTERS = [...UPSTREAM, ...SIGNATURE];
-
-// The list's query parameters for a filter value (null: no filter).
-export function vendorParams(value) {
-  if (UPSTREAM.includes(value)) return { upstream: value };
-  if (SIGNATURE.includes(value)) return { signature: value };
-  return {};
-}
-
-// ?vendor= in the address (the admin banner links to ?vendor=attention).
-export function vendorFromUrl() {
-  const value = new URLSearchParams(window.location.search).get("vendor");
-  return VENDOR_FILTERS.includes(value) ? value : null;
-}
 
 export default function VendorFilter({ value, onChange }) {
   return (

@@ -1,11 +1,12 @@
 // The list's rows and counts: an AG Grid datasource over GET /api/assemblies (or the
 // deleted view), the facet counts, and re-reading when something changed. Reads retry
 // with backoff while the engine is unreachable, so a short outage heals by itself.
-import { useCallback, useEffect, useMemo, useRef, useState } from "react";
+import { startTransition, useCallback, useEffect, useRef, useState } from "react";
 import { Assemblies } from "../api.js";
 import { deletedCounts } from "../components/DeletedView.jsx";
-import { vendorParams } from "../components/VendorFilter.jsx";
-import { SORT_FIELDS } from "../listAddress.js";
+import { countQuery, pageQuery } from "./listQuery.js";
+import { firstBlock, rowSource } from "./rowSource.js";
+import { DEFAULT_PAGE_SIZE } from "../listAddress.js";
 import { withRetry } from "./reachability.js";
 import { assembliesChanged } from "./signals.js";
 import { favouritePage } from "./favouriteRows.js";
@@ -22,6 +23,7 @@ export function useAssemblyPage(filters, { gridRef, onError, onRows, user }) {
   const folder = deleted ? null : filters.folder;
   const tag = deleted ? null : filters.tag;
   const [facets, setFacets] = useState(null);
+  const [changes, setChanges] = useState(0); // counts refreshes: a change may have happened
   const dirtyBlocks = useRef(new Map());
   const alive = useRef(true);
   useEffect(() => {
@@ -38,10 +40,12 @@ export function useAssemblyPage(filters, { gridRef, onError, onRows, user }) {
   const loadCounts = useCallback(async () => {
     try {
       const counts = await withRetry(
-        () => (deleted ? deletedCounts({ kind, category, q }) : Assemblies.facets({ domain, kind, category, folder, tag, q, ...vendorParams(vendor) })),
+        () => (deleted ? deletedCounts({ kind, category, q }) : Assemblies.facets(countQuery({ domain, kind, category, folder, tag, vendor, q }))),
         gone,
       );
-      setFacets(counts);
+      // The counts re-render the header and the folder tree: after the grid's rows, which
+      // the person waits for (an interruptible update).
+      startTransition(() => setFacets(counts));
     } catch (error) {
       if (!error.cancelled) latest.current.onError(error);
     }
@@ -51,41 +55,61 @@ export function useAssemblyPage(filters, { gridRef, onError, onRows, user }) {
     loadCounts();
   }, [loadCounts]);
 
-  // A new datasource (new filter) makes the grid start again from the first page.
-  const datasource = useMemo(() => {
-    dirtyBlocks.current = new Map();
-    return {
-      getRows: async (params) => {
-        const sort = params.sortModel?.[0];
-        const page = {
-          offset: params.startRow,
-          limit: params.endRow - params.startRow,
-          sort: sort ? SORT_FIELDS[sort.colId] || sort.colId : "display_name",
-          order: sort ? sort.sort : "asc",
-        };
-        const read = () => {
-          if (favourites) {
-            return loadFavourites(user).then((all) => favouritePage(all.items, { domain, kind, category, folder, tag, q }, page));
-          }
-          if (deleted) return Assemblies.deleted({ domain, kind, category, q, ...page });
-          return Assemblies.list({ domain, kind, category, folder, tag, q, ...vendorParams(vendor), ...page });
-        };
-        try {
-          const result = await withRetry(read, gone);
-          dirtyBlocks.current.set(params.startRow, result.items.some((item) => item.is_dirty));
-          params.successCallback(result.items, result.total);
-          latest.current.onRows();
-        } catch (error) {
-          params.failCallback();
-          if (!error.cancelled) latest.current.onError(error);
-        }
-      },
-    };
+  // One block of rows for the grid's request (rows startRow..endRow in its sort order).
+  const read = useCallback((request) => {
+    const sort = request.sortModel?.[0];
+    const query = pageQuery(
+      { domain, kind, category, folder, tag, vendor, q },
+      { offset: request.startRow, limit: request.endRow - request.startRow, sort: sort?.colId, order: sort?.sort },
+    );
+    const page = { offset: query.offset, limit: query.limit, sort: query.sort, order: query.order };
+    if (favourites) {
+      return loadFavourites(user).then((all) => favouritePage(all.items, { domain, kind, category, folder, tag, q }, page));
+    }
+    if (deleted) return Assemblies.deleted({ domain, kind, category, q, ...page });
+    return Assemblies.list(query);
   }, [deleted, favourites, user, domain, kind, category, folder, tag, vendor, q]);
+  const sourceFor = useCallback((first) => {
+    dirtyBlocks.current = new Map();
+    const onBlock = (request, result) => {
+      dirtyBlocks.current.set(request.startRow, result.items.some((item) => item.is_dirty));
+      latest.current.onRows();
+    };
+    return rowSource({ read, first, onBlock, onError: (error) => latest.current.onError(error), gone });
+  }, [read]); // eslint-disable-line react-hooks/exhaustive-deps
+
+  // New filters (a search, a folder…): the first block is read first and the grid gets a
+  // datasource holding it, so the rows shown stay until the new ones replace them at once.
+  // (The grid asks for the first block itself on its first load, sorting and paging.)
+  // Switching to or from the Deleted view makes a new grid: its datasource comes at once.
+  let [shown, setShown] = useState(() => ({ read, deleted, source: sourceFor(null) })); // eslint-disable-line prefer-const
+  if (shown.deleted !== deleted) {
+    shown = { read, deleted, source: sourceFor(null) };
+    setShown(shown);
+  }
+  const order = useRef(filters.view);
+  order.current = filters.view;
+  useEffect(() => {
+    if (shown.read === read) return undefined;
+    let live = true;
+    const request = firstBlock(DEFAULT_PAGE_SIZE, order.current.sort, order.current.order);
+    const show = (first) => {
+      if (live) setShown({ read, deleted, source: sourceFor(first) });
+    };
+    withRetry(() => read(request), () => gone() || !live).then(
+      (result) => show({ request, result }),
+      () => show(null), // the grid's own request tries again and reports
+    );
+    return () => {
+      live = false;
+    };
+  }, [read, sourceFor, shown.read]); // eslint-disable-line react-hooks/exhaustive-deps
+  const datasource = shown.source;
 
   const refresh = useCallback(() => {
     gridRef.current?.api?.refreshInfiniteCache();
     loadCounts();
+    setChanges((count) => count + 1);
   }, [gridRef, loadCounts]);
 
   // While any loaded row is dirty, re-read the page every ~2 s so the pill clears by itself;
@@ -101,5 +125,5 @@ export function useAssemblyPage(filters, { gridRef, onError, onRows, user }) {
     };
   }, [refresh]);
 
-  return { facets, datasource, refresh };
+  return { facets, datasource, refresh, changes };
 }

@@ -1,11 +1,9 @@
 // The list's state (view, filters, search, sort, page) read from and written back to the
-// address, so a view can be shared and Back returns to it. The search is debounced.
-import { useEffect, useRef, useState } from "react";
+// address, so a view can be shared and Back returns to it. The search arrives debounced
+// (list/SearchBox.jsx).
+import { useEffect, useMemo, useRef, useState } from "react";
 import { rememberList, replaceQuery } from "../router.js";
-import { stateFromUrl, urlFromState } from "../listAddress.js";
-import { vendorFromUrl } from "../components/VendorFilter.jsx";
-
-const DEBOUNCE_MS = 300;
+import { stateFromUrl, urlFromState, vendorFromUrl } from "../listAddress.js";
 
 export function useListState() {
   const initial = useRef(stateFromUrl()).current;
@@ -17,14 +15,8 @@ export function useListState() {
   const [tag, setTag] = useState(initial.tag);
   const [favourites, setFavourites] = useState(initial.favourites);
   const [vendor, setVendor] = useState(vendorFromUrl); // signature / upstream filter
-  const [search, setSearch] = useState(initial.q);
   const [q, setQ] = useState(initial.q);
   const [view, setView] = useState({ sort: initial.sort, order: initial.order, page: initial.page, size: initial.size });
-
-  useEffect(() => {
-    const timer = window.setTimeout(() => setQ(search.trim()), DEBOUNCE_MS);
-    return () => window.clearTimeout(timer);
-  }, [search]);
 
   // Every change of the list's state goes into the address (no new history entry).
   useEffect(() => {
@@ -49,8 +41,10 @@ export function useListState() {
     setCategory(value);
   };
 
-  return {
+  // One object per state (not per render), so the parts of the page given it re-render
+  // only when the list's state changed.
+  return useMemo(() => ({
     initial, deleted, setDeleted, switchView, domain, setDomain, kind, setKind, category, setCategory: chooseCategory, vendor, setVendor,
-    search, setSearch, q, view, setView, folder, setFolder: chooseFolder, tag, setTag, favourites, setFavourites,
-  };
+    setSearch: setQ, q, view, setView, folder, setFolder: chooseFolder, tag, setTag, favourites, setFavourites,
+  }), [deleted, domain, kind, category, vendor, q, view, folder, tag, favourites]); // eslint-disable-line react-hooks/exhaustive-deps
 }

@@ -1,5 +1,6 @@
 // Where the folder tree and tag filter are not shown (under 1200 px), the folder, tag or
 // Favourites view the address chose stays visible as a chip that clears it.
+import { memo } from "react";
 import Chip from "@mui/material/Chip";
 import Stack from "@mui/material/Stack";
 import FolderOutlinedIcon from "@mui/icons-material/FolderOutlined";
@@ -7,7 +8,7 @@ import LocalOfferOutlinedIcon from "@mui/icons-material/LocalOfferOutlined";
 import StarIcon from "@mui/icons-material/Star";
 import S from "../strings.js";
 
-export default function ActiveFilters({ list }) {
+function ActiveFilters({ list }) {
   const { folder, tag, favourites } = list;
   if (!folder && !tag && !favourites) return null;
   return (
@@ -24,3 +25,6 @@ export default function ActiveFilters({ list }) {
     </Stack>
   );
 }
+
+// Memoised: the list page re-renders often (counts arriving, selections); this only when its props change.
+export default memo(ActiveFilters);

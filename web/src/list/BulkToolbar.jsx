@@ -1,6 +1,6 @@
 // The selected rows' actions: export, category, tags, clone, delete (with Undo). Each is one
 // request; the engine answers per item, and what it refused stays listed until closed.
-import { useState } from "react";
+import { memo, useState } from "react";
 import Alert from "@mui/material/Alert";
 import Button from "@mui/material/Button";
 import Paper from "@mui/material/Paper";
@@ -31,7 +31,7 @@ export function BulkRefusals({ report, onClose }) {
   );
 }
 
-export default function BulkToolbar({ selected, onDone, onReport }) {
+function BulkToolbar({ selected, onDone, onReport }) {
   const { notify } = useSession();
   const [asking, setAsking] = useState(null); // "category" | "tags" | "clone" | "delete"
   const count = selected.length;
@@ -98,3 +98,6 @@ export default function BulkToolbar({ selected, onDone, onReport }) {
     </Paper>
   );
 }
+
+// Memoised: the list page re-renders often (counts arriving, selections); this only when its props change.
+export default memo(BulkToolbar);

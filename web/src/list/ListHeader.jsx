@@ -2,7 +2,7 @@
 // category filters, the quick search and "New Assembly". It wraps instead of overflowing:
 // on wide screens title and chips share the first row; filters, search, "New" and Import
 // the second.
-import { useState } from "react";
+import { memo, useState } from "react";
 import Box from "@mui/material/Box";
 import Stack from "@mui/material/Stack";
 import Chip from "@mui/material/Chip";
@@ -11,12 +11,11 @@ import IconButton from "@mui/material/IconButton";
 import Menu from "@mui/material/Menu";
 import MenuItem from "@mui/material/MenuItem";
 import TextField from "@mui/material/TextField";
-import InputAdornment from "@mui/material/InputAdornment";
 import Typography from "@mui/material/Typography";
 import { useTheme } from "@mui/material/styles";
 import VendorFilter from "../components/VendorFilter.jsx";
+import SearchBox from "./SearchBox.jsx";
 import AddIcon from "@mui/icons-material/Add";
-import SearchIcon from "@mui/icons-material/Search";
 import DeleteOutlinedIcon from "@mui/icons-material/DeleteOutlined";
 import FileUploadIcon from "@mui/icons-material/FileUpload";
 import S from "../strings.js";
@@ -83,8 +82,8 @@ function NewButton({ narrow, onOpen }) {
   );
 }
 
-export default function ListHeader({ list, facets, narrow, onImport }) {
-  const { deleted, domain, kind, category, search } = list;
+function ListHeader({ list, facets, narrow, onImport }) {
+  const { deleted, domain, kind, category } = list;
   const [newMenu, setNewMenu] = useState(null);
   const counts = facets ? { all: facets.total, ...facets.domain } : {};
   const kindCounts = facets?.kind || {};
@@ -156,23 +155,7 @@ export default function ListHeader({ list, facets, narrow, onImport }) {
           ))}
         </TextField>
         {!deleted && <VendorFilter value={list.vendor} onChange={list.setVendor} />}
-        <TextField
-          size="small"
-          placeholder={S.list.search}
-          value={search}
-          onChange={(e) => list.setSearch(e.target.value)}
-          sx={{ flex: { xs: "1 1 100%", md: "1 1 260px" }, maxWidth: { md: 520 }, minWidth: 0 }}
-          slotProps={{
-            htmlInput: { "data-testid": "quick-search", "aria-label": S.list.search },
-            input: {
-              startAdornment: (
-                <InputAdornment position="start">
-                  <SearchIcon fontSize="small" />
-                </InputAdornment>
-              ),
-            },
-          }}
-        />
+        <SearchBox initial={list.q} onSearch={list.setSearch} />
         {/* After the search in the tab order: search, New Assembly, Import, then the grid. */}
         <Box sx={{ flex: 1, display: { xs: "none", md: "block" } }} />
         {!narrow && <NewButton onOpen={setNewMenu} />}
@@ -188,3 +171,6 @@ export default function ListHeader({ list, facets, narrow, onImport }) {
     </Stack>
   );
 }
+
+// Memoised: the list page re-renders often (counts arriving, selections); this only when its props change.
+export default memo(ListHeader);

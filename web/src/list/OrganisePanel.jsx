@@ -1,5 +1,6 @@
 // Beside the grid: the Favourites view, the folder tree and the tag filter. Rows dragged
 // from the grid drop onto a folder (onMove).
+import { memo } from "react";
 import Box from "@mui/material/Box";
 import Divider from "@mui/material/Divider";
 import ListItemButton from "@mui/material/ListItemButton";
@@ -11,7 +12,7 @@ import S from "../strings.js";
 import FolderTree from "./FolderTree.jsx";
 import TagFilter from "./TagFilter.jsx";
 
-export default function OrganisePanel({ list, facets, favouriteCount, onMove, width }) {
+function OrganisePanel({ list, facets, favouriteCount, onMove, width }) {
   return (
     <Box
       component="nav"
@@ -53,3 +54,6 @@ export default function OrganisePanel({ list, facets, favouriteCount, onMove, wi
     </Box>
   );
 }
+
+// Memoised: the list page re-renders often (counts arriving, selections); this only when its props change.
+export default memo(OrganisePanel);

@@ -5,9 +5,8 @@
 // menu remain.
 import S from "../strings.js";
 import { formatTime } from "../format.js";
-import TypeLabel from "../components/TypeLabel.jsx";
 import { deletedColumns } from "../components/DeletedView.jsx";
-import { ActionsCell, NameCell, SourceCell, rowTooltip } from "./cells.jsx";
+import { ActionsCell, NameCell, SourceCell, TypeCell, rowTooltip } from "./cells.jsx";
 
 // size: "phone" | "compact" (under 1200 px, or 1440 px beside the folder tree) | "wide";
 // beside the folder tree (foldered: from 1200 px to 1679 px) the tree shows the category, so
@@ -22,7 +21,7 @@ export function listColumns(size, deleted, foldered = false) {
       headerName: S.list.columns.type,
       width: 132,
       hide: narrow,
-      cellRenderer: ({ data }) => (data ? <TypeLabel type={data.assembly_type} /> : null),
+      cellRenderer: TypeCell,
     },
     { colId: "source", field: "source", headerName: S.list.columns.source, width: 136, hide: narrow, cellRenderer: SourceCell },
     { colId: "category", field: "category", headerName: S.list.columns.category, width: 128, hide: narrow || (foldered && size === "compact"), tooltipField: "category" },

@@ -2,7 +2,7 @@
 // leaves the grid (arrows move between cells). Enter opens the assembly, or the row menu on
 // its cell; the context-menu key or Shift+F10 opens the row menu from any cell. In the
 // deleted view Enter on the last cell undeletes.
-import { useCallback } from "react";
+import { useCallback, useMemo } from "react";
 import { navigate } from "../router.js";
 
 export function useGridKeys({ deleted, openMenu, undelete, mayUndelete }) {
@@ -31,5 +31,5 @@ export function useGridKeys({ deleted, openMenu, undelete, mayUndelete }) {
     },
     [openMenu, deleted, undelete, mayUndelete],
   );
-  return { focusGridInnerElement, onCellKeyDown };
+  return useMemo(() => ({ focusGridInnerElement, onCellKeyDown }), [focusGridInnerElement, onCellKeyDown]);
 }

@@ -13,7 +13,7 @@ from assembly_engine import input_limits as limits
 from assembly_engine.api.deps import CurrentCaller, Services, authenticate
 from assembly_engine.api.errors import ApiError, error_responses
 from assembly_engine.api.params import AssemblyId, IfMatch, RevisionNumber, parse_if_match
-from assembly_engine.api.responses import JsonResponse
+from assembly_engine.api.responses import JsonResponse, RawAnswer
 from assembly_engine.api.security_headers import attachment_disposition, download_headers
 from assembly_engine.services.answers.history import DeletedPage, RevisionDetail, RevisionPage
 from assembly_engine.services.answers.imports import BatchImport, DryRun, Imported
@@ -103,10 +103,19 @@ async def list_assemblies(request: Request) -> Response:
             page = await run_in_threadpool(listing.render, caller, query_string)
         except ValidationError as exc:
             raise _query_refused(exc) from None
+    # The header lines Response(...) gave these answers, in its order, written out directly.
+    etag = page.etag.encode("latin-1")
     if request.headers.get("if-none-match") == page.etag:
-        return Response(status_code=304, headers={"ETag": page.etag})
-    return Response(
-        page.body, media_type="application/json", headers={"ETag": page.etag, "Cache-Control": "no-cache"}
+        return RawAnswer(304, [(b"etag", etag)])
+    return RawAnswer(
+        200,
+        [
+            (b"etag", etag),
+            (b"cache-control", b"no-cache"),
+            (b"content-length", str(len(page.body)).encode("latin-1")),
+            (b"content-type", b"application/json"),
+        ],
+        page.body,
     )
 
 

@@ -65,24 +65,20 @@ def set_session_cookies(
     """The session and CSRF cookies of a new sign-in; returns their lifetime in seconds."""
     max_age = int(engine.settings.session_ttl_seconds)
     secure = request.url.scheme == "https"
-    response.set_cookie(
-        SESSION_COOKIE,
-        signed_in.token,
-        max_age=max_age,
-        httponly=True,
-        samesite="strict",
-        secure=secure,
-        path="/",
-    )
-    response.set_cookie(
-        CSRF_COOKIE,
-        signed_in.csrf_token,
-        max_age=max_age,
-        httponly=False,
-        samesite="strict",
-        secure=secure,
-        path="/",
-    )
+    # The UI's script reads the CSRF cookie to echo it in a header; never the session's.
+    for name, value, script_reads in (
+        (SESSION_COOKIE, signed_in.token, False),
+        (CSRF_COOKIE, signed_in.csrf_token, True),
+    ):
+        response.set_cookie(
+            name,
+            value,
+            max_age=max_age,
+            httponly=not script_reads,
+            samesite="strict",
+            secure=secure,
+            path="/",
+        )
     return max_age
 
 

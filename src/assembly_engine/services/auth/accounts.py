@@ -18,11 +18,14 @@ from assembly_engine.services.auditor import Auditor
 from assembly_engine.services.auth import policy
 from assembly_engine.services.auth.dev_mode import DevModeService
 from assembly_engine.services.auth.own_sessions import OwnSessions
+from assembly_engine.services.auth.resolved_sessions import Resolved, ResolvedSessions
 from assembly_engine.services.auth.sessions import Session, SessionService, audit_session_id, hash_token
 from assembly_engine.services.auth.throttle import PasswordGate, TooManyAttempts
 from assembly_engine.services.auth.users import AuthError, InvalidCredentials, User, UserService
 from assembly_engine.services.caller import Caller
 from assembly_engine.services.errors import InvalidInput, NotFound, denied
+from assembly_engine.storage.contract.engine_records import SessionRow
+from assembly_engine.storage.contract.errors import Unavailable
 
 __all__ = ["AccountService", "SignedIn", "TooManyAttempts", "audit_session_id"]
 
@@ -69,6 +72,7 @@ class AccountService:
         self.auditor = auditor
         self._name_key = name_key
         self.own_sessions = OwnSessions(sessions, auditor)
+        self._resolved = ResolvedSessions()
 
     def logged_name(self, typed: str) -> str:
         """The username as the audit log may show it: an existing account's own name, or
@@ -134,11 +138,29 @@ class AccountService:
             self.sessions.revoke(token)
         self.auditor.record(caller, "logout", Outcome.SUCCESS)
 
-    def resolve(self, token: str | None) -> tuple[Caller, Session | None]:
-        """The caller behind a token; audits a Dev Mode that expired since the last request."""
-        session = self.sessions.resolve(token) if token else None
+    def resolve(self, token: str | None, address: str | None = None) -> tuple[Caller, Session | None]:
+        """The caller behind a token (at ``address``); audits a Dev Mode that expired since
+        the last request. Callers worked out before are reused while their session row
+        is unchanged (resolved_sessions.py): every request comes through here."""
+        token_hash = self.sessions.hash_of(token) if token else None
+        if token_hash is None:
+            return Caller(None, address=address), None
+        try:
+            row = self.sessions.stored_row(token_hash)
+        except Unavailable:  # cluster mode, PostgreSQL away: the full path knows what to do
+            return self._resolve(token, token_hash, None, address)
+        kept = self._resolved.get(token_hash, row, self.sessions.now(), address)
+        if kept is not None:
+            return kept.caller, kept.session
+        return self._resolve(token, token_hash, row, address)
+
+    def _resolve(
+        self, token: str | None, token_hash: str, row: SessionRow | None, address: str | None
+    ) -> tuple[Caller, Session | None]:
+        session = self.sessions.resolve(token)
         if session is None:
-            return Caller(None), None
+            self._resolved.forget(token_hash)
+            return Caller(None, address=address), None
         state = self.dev_mode.state(session)
         role = Role(session.role)
         caller = Caller(
@@ -146,6 +168,14 @@ class AccountService:
         )
         if state.expired_just_now:
             self.auditor.record(caller, "dev_mode.expire", Outcome.SUCCESS, detail="Dev Mode expired")
+        caller = replace(caller, address=address)
+        if row is not None and (row.dev_mode_until is None or state.enabled):
+            try:
+                unchanged = self.sessions.stored_row(token_hash) is row  # nothing moved meanwhile
+            except Unavailable:
+                unchanged = False
+            if unchanged:
+                self._resolved.keep(Resolved(row, session, caller, self.sessions.fresh_until(row)))
         return caller, session
 
     # -- Dev Mode ----------------------------------------------------------------------

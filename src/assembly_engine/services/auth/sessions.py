@@ -120,6 +120,23 @@ class SessionService:
         self._remember(row)
         return token, _session(row)
 
+    def now(self) -> float:
+        return self._clock()
+
+    def fresh_until(self, row: SessionRow) -> float:
+        """Until when a judgement of ``row`` holds: its expiry, its Dev Mode's end, or the
+        next ``last_seen`` touch, whichever comes first (services/auth/resolved_sessions.py)."""
+        until = min(row.expires_at, row.last_seen + self._touch_interval)
+        return until if row.dev_mode_until is None else min(until, row.dev_mode_until)
+
+    def hash_of(self, token: str | None) -> str | None:
+        """The stored key of a plausible token; None for anything that cannot be one."""
+        return self._hash_if_plausible(token)
+
+    def stored_row(self, token_hash: str) -> SessionRow | None:
+        """The store's row as it is now (raises Unavailable while the store is away)."""
+        return self._store.get_session(token_hash)
+
     def resolve(self, token: str | None) -> Session | None:
         """The live session for a raw token; None if unknown, expired, revoked, or if its
         user has been disabled or deleted."""

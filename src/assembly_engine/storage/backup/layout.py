@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from assembly_engine.storage.contract.maintenance import BACKUP_ASSEMBLIES
-from assembly_engine.storage.contract.reports import OrphanSweep
+from assembly_engine.storage.contract.reports import OrphanSweep, SweepScope
 from assembly_engine.storage.files.private_files import make_tree_private
 
 if TYPE_CHECKING:
@@ -20,12 +20,8 @@ class SharedMaintenance:
 
     payloads: interfaces.PayloadStore
 
-    def sweep_orphans(
-        self, referenced: set[str], *, listed: set[str], grace_seconds: float, remove: bool
-    ) -> OrphanSweep:
-        return self.payloads.sweep_orphans(
-            referenced, listed=listed, grace_seconds=grace_seconds, remove=remove
-        )
+    def sweep_orphans(self, referenced: set[str], scope: SweepScope) -> OrphanSweep:
+        return self.payloads.sweep_orphans(referenced, scope)
 
     def start_backup(self, destination: Path) -> Path:
         """The resolved destination, refused (FileExistsError) unless new or empty."""

@@ -4,7 +4,8 @@ Reads return immutable snapshots. A mutation is planned under the lock, made dur
 the journal (group commit) outside it, and only then applied to the entry, which turns
 dirty: durable in the journal, not yet in its domain database. Changes of one assembly are
 serialised; the flush (flush.py) writes what the cache holds. Loading is loading.py's,
-other nodes' changes cluster_changes.py's, the refusals refusals.py's. Why and how in
+other nodes' changes cluster_changes.py's, the queue the flush drains queue.py's, the
+refusals refusals.py's. Why and how in
 Docs/design.md, "A durable journal in front of the in-memory queue".
 """
 
@@ -13,7 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import replace
 
@@ -27,8 +28,9 @@ from assembly_engine.storage.cache.entry import (
     apply_journal_entry,
 )
 from assembly_engine.storage.cache.flush import Flusher, PersistHook
-from assembly_engine.storage.cache.flush_batch import FlushResult, QueuedChange
+from assembly_engine.storage.cache.flush_batch import FlushResult
 from assembly_engine.storage.cache.loading import CacheLoading
+from assembly_engine.storage.cache.queue import CacheQueue
 from assembly_engine.storage.cache.refusals import (
     AssemblyExists,
     AssemblyNotFound,
@@ -46,7 +48,6 @@ from assembly_engine.storage.contract.interfaces import (
 )
 from assembly_engine.storage.contract.journal_entry import new_entry
 from assembly_engine.storage.contract.models import AssemblyRecord, CachedAssembly, PayloadContent, PayloadRef
-from assembly_engine.storage.contract.queue_status import DomainQueue, QueueStatus, WaitingChange
 from assembly_engine.storage.files import failpoints
 
 log = logging.getLogger("assembly_engine.cache")
@@ -55,7 +56,7 @@ log = logging.getLogger("assembly_engine.cache")
 NoteFor = Callable[[AssemblyRecord], str]
 
 
-class AssemblyCache(CacheLoading, ClusterChanges):
+class AssemblyCache(CacheLoading, CacheQueue, ClusterChanges):
     def __init__(
         self,
         databases: DomainStores,
@@ -386,38 +387,6 @@ class AssemblyCache(CacheLoading, ClusterChanges):
                 self._paused.discard(domain)
                 self._changed.notify_all()
 
-    # -- queue state ---------------------------------------------------------------------
-    def queue_status(self) -> QueueStatus:
-        with self._lock:
-            pending = [e for e in self._entries.values() if e.dirty]
-            domains: list[DomainQueue] = []
-            for domain in Domain:
-                items = sorted((e for e in pending if e.record.domain is domain), key=lambda e: e.seq)
-                state = self.flusher.state[domain]
-                changes = tuple(
-                    WaitingChange(
-                        e.record.assembly_guid,
-                        e.record.display_name,
-                        e.deleted,
-                        e.record.revision,
-                        e.dirty_since,
-                        e.flush_error,
-                    )
-                    for e in items
-                )
-                domains.append(
-                    DomainQueue(domain, changes, state.last_flush, state.last_error, state.waiting_since)
-                )
-            return QueueStatus(len(pending), self.flusher.flush_interval, tuple(domains))
-
-    def depth(self) -> int:
-        """Queued changes; counted once per generation (lists ask on every request)."""
-        with self._lock:
-            if self._depth_generation != self._generation:
-                self._depth = sum(1 for e in self._entries.values() if e.dirty)
-                self._depth_generation = self._generation
-            return self._depth
-
     # -- flushing (storage/cache/flush.py) -------------------------------------------
     def flush_now(
         self, domain: Domain | None = None, *, budget_seconds: float | None = None
@@ -436,38 +405,13 @@ class AssemblyCache(CacheLoading, ClusterChanges):
         """Start the background flush worker."""
         self.flusher.start()
 
-    def dirty_batches(self) -> dict[Domain, tuple[list[QueuedChange], list[QueuedChange]]]:
-        """Every queued change by domain, in one pass over the entries: those to write
-        together, and those a database refused before (retried one by one). A change made
-        after this is flushed the next time (its seq differs from the one taken here)."""
-        batches: dict[Domain, tuple[list[QueuedChange], list[QueuedChange]]] = {d: ([], []) for d in Domain}
-        with self._lock:
-            for guid, e in self._entries.items():
-                if e.dirty:
-                    fresh, suspects = batches[e.record.domain]
-                    (fresh if e.flush_error is None else suspects).append(
-                        (guid, e.record, e.row, e.seq, tuple(e.pending))
-                    )
-        return batches
-
-    def settle(
-        self, persisted: Iterable[tuple[str, int]], when: str, refused: Iterable[tuple[str, str]] = ()
-    ) -> None:
-        """Changes now in their domain store ((guid, up-to seq), written ``when``), and
-        changes the store refused ((guid, why)), which stay queued."""
-        with self._lock:
-            entries = self._entries
-            for guid, seq in persisted:
-                entry = entries.get(guid)
-                if entry is None:
-                    continue
-                entry.mark_persisted(when, seq)
-                if entry.deleted and entry.seq == seq:
-                    del entries[guid]
-            for guid, error in refused:
-                if (entry := entries.get(guid)) is not None:
-                    entry.refuse(error)
-            self._generation += 1
+    def start_background(self) -> None:
+        """Start what a serving engine runs beside requests: the flush worker, the warm-up
+        of entries not built yet and the body index's build (once ``search`` is attached)."""
+        self.start()
+        self.start_warming()
+        if self.search is not None:
+            self.search.start_building()
 
     def close(self, *, flush: bool = True) -> list[FlushResult]:
         """Stop the worker, flush what is queued (unless told not to), close the journal."""

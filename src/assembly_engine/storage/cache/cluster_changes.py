@@ -21,7 +21,7 @@ class ClusterChanges:
     _generation: int
 
     _entry: Callable[[str], CacheEntry | None]  # the cache's lookup (cache_loading)
-    settle: Callable[[Iterable[tuple[str, int]], str], None]  # the cache's (cache.py)
+    settle: Callable[[Iterable[tuple[str, int]], str], None]  # the cache's (queue.py)
     depth: Callable[[], int]  # the cache's (cache.py)
 
     def apply_remote(self, changes: Sequence[tuple[JournalEntry, str | None]]) -> int:

@@ -40,6 +40,7 @@ class CacheLoading:
     _warmer: threading.Thread | None
     _generation: int
     replayed_notes: list[str]
+    _counted: tuple[int, dict[str, int]] | None = None  # (generation, counts): health asks per visit
 
     def hydrate(self, preloaded: dict[Domain, list[Row]], present_payloads: set[str]) -> dict[str, int]:
         """Load every domain's rows, then replay the journal on top. Returns counts.
@@ -215,9 +216,14 @@ class CacheLoading:
         return len(rows)
 
     def counts(self) -> dict[str, int]:
+        """Live assemblies per domain; counted once per generation (building an entry moves
+        it between the two maps without changing the counts)."""
         with self._lock:
+            if self._counted is not None and self._counted[0] == self._generation:
+                return dict(self._counted[1])
             result = {d.value: len(self._unbuilt.get(d, ())) for d in Domain}
             for entry in self._entries.values():
                 if not entry.deleted:
                     result[entry.record.domain.value] += 1
-        return result
+            self._counted = (self._generation, result)
+        return dict(result)

@@ -39,6 +39,7 @@ if TYPE_CHECKING:  # the value types below are dataclasses of the modules that d
         OrphanSweep,
         PayloadReference,
         PruneReport,
+        SweepScope,
         VerifyResult,
     )
     from assembly_engine.storage.contract.search_terms import SearchTerms
@@ -148,14 +149,7 @@ class PayloadStore(Protocol):
     def copy_to(
         self, payload_guid: str, target: PayloadStore, *, trust_identical: bool = False
     ) -> PayloadRef: ...
-    def sweep_orphans(
-        self,
-        referenced: set[str],
-        *,
-        grace_seconds: float = 0.0,
-        remove: bool = False,
-        listed: set[str] | None = None,
-    ) -> OrphanSweep: ...
+    def sweep_orphans(self, referenced: set[str], scope: SweepScope = ...) -> OrphanSweep: ...
 
 
 class SearchIndex(Protocol):
@@ -261,9 +255,7 @@ class Maintenance(Protocol):
     """Whole-home chores: schema checks, orphan sweeps and consistent backups."""
 
     def schema(self, domain: Domain) -> SchemaStatus: ...
-    def sweep_orphans(
-        self, referenced: set[str], *, listed: set[str], grace_seconds: float, remove: bool
-    ) -> OrphanSweep: ...
+    def sweep_orphans(self, referenced: set[str], scope: SweepScope) -> OrphanSweep: ...
     def start_backup(self, destination: Path) -> Path: ...
     def copy_stores(self, destination: Path) -> dict[str, int]: ...
     def seal_backup(self, destination: Path) -> None: ...

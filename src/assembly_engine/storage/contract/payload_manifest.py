@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -76,6 +77,11 @@ class PayloadCorrupt(PayloadError, IntegrityFailed):
 
 class PayloadExists(PayloadError, Conflict):
     """A folder already exists for this GUID (payload folders are write-once)."""
+
+
+def new_payload_guid() -> str:
+    """A fresh payload GUID, of the form :func:`require_guid` accepts."""
+    return uuid.uuid4().hex
 
 
 def require_guid(payload_guid: str) -> str:

@@ -34,6 +34,21 @@ class OrphanSweep:
     removed: tuple[str, ...]  # what was deleted (only with ``remove``)
 
 
+@dataclass(frozen=True, slots=True)
+class SweepScope:
+    """What one ``sweep_orphans`` judges, and whether it removes what it finds."""
+
+    # Unreferenced entries younger than this are only reported: a write may be in progress.
+    grace_seconds: float = 0.0
+    remove: bool = False  # delete the orphans and stale temp entries (else only report)
+    # The GUIDs to judge, listed before the references were gathered (one written in
+    # between is then neither listed nor judged); None: every one the store holds.
+    listed: set[str] | frozenset[str] | None = None
+
+
+REPORT_ONLY = SweepScope()
+
+
 @dataclass
 class SyncReport:
     staging_count: int

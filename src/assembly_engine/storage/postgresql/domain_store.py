@@ -28,9 +28,9 @@ from psycopg_pool import ConnectionPool
 
 from assembly_engine.domain.types import Domain
 from assembly_engine.storage.contract.errors import SchemaError
-from assembly_engine.storage.contract.history import HistoryWrite, RevisionRef, StoredDeletion, StoredRevision
+from assembly_engine.storage.contract.history import HistoryWrite
 from assembly_engine.storage.contract.models import COLUMNS, AssemblyRecord
-from assembly_engine.storage.contract.shared_metadata import join_row, split_row
+from assembly_engine.storage.formats.history_rows import HistoryReads, stored_revisions
 from assembly_engine.storage.postgresql.errors import translated
 from assembly_engine.storage.postgresql.migrations import MIGRATIONS, applied_versions
 from assembly_engine.storage.postgresql.schema_v1 import DOMAIN_SCHEMAS
@@ -56,7 +56,7 @@ def check_integers(rows: Iterable[Sequence[Any]], positions: Sequence[int], what
                 raise OverflowError(f"Python int too large to convert to a 64-bit integer ({what})")
 
 
-class PostgresDomainStore:
+class PostgresDomainStore(HistoryReads):
     """The rows of one domain with their history: the PostgreSQL DomainStore."""
 
     history = True  # the cluster's domains always keep version history
@@ -70,6 +70,8 @@ class PostgresDomainStore:
     ) -> None:
         self.domain = domain
         self.schema = DOMAIN_SCHEMAS[domain]
+        self._table_prefix = f"{self.schema}."
+        self._placeholder = "%s"
         self.lock_budget_seconds = lock_budget_seconds
         self._pool = pool
         s = self.schema
@@ -95,8 +97,6 @@ class PostgresDomainStore:
             f"INSERT INTO {s}.revision_metadata (hash, metadata_json) VALUES (%s, %s) "
             "ON CONFLICT (hash) DO NOTHING"
         )
-        # A revision's row with its shared metadata (NULL when the row was kept whole).
-        self._joined = f"{s}.revisions AS r LEFT JOIN {s}.revision_metadata AS m ON m.hash = r.metadata_hash"
         self._insert_deletion = (
             f"INSERT INTO {s}.deleted_assemblies (assembly_guid, revision, deleted_at, deleted_by, "
             "row_json) VALUES (%s, %s, %s, %s, %s) ON CONFLICT (assembly_guid) DO UPDATE SET "
@@ -188,15 +188,7 @@ class PostgresDomainStore:
 
     def _stored_revisions(self, cur: Any, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
         """The revision rows as stored: large metadata goes to revision_metadata, once."""
-        stored: list[tuple[Any, ...]] = []
-        shared: dict[str, str] = {}
-        for guid, revision, action, whole, payload_guid, recorded_at in rows:
-            split = split_row(whole)
-            if split.metadata_hash is not None and split.metadata_json is not None:
-                shared[split.metadata_hash] = split.metadata_json
-            stored.append(
-                (guid, revision, action, split.row_json, payload_guid, recorded_at, split.metadata_hash)
-            )
+        stored, shared = stored_revisions(rows)
         if shared:
             cur.executemany(self._insert_metadata, sorted(shared.items()))
         return stored
@@ -251,59 +243,6 @@ class PostgresDomainStore:
         conn.execute("INSERT INTO official.content_stamp (value) VALUES (%s)", (stamp,))
 
     # -- version history -------------------------------------------------------------------
-    def revisions(self, guid: str) -> list[StoredRevision]:
-        """The kept revisions of ``guid``, oldest first."""
-        return [
-            StoredRevision(int(r[0]), r[1], join_row(r[2], r[4]), r[3])
-            for r in self._read(
-                "SELECT r.revision, r.action, r.row_json, r.recorded_at, m.metadata_json "
-                f"FROM {self._joined} WHERE r.assembly_guid = %s ORDER BY r.revision",
-                (guid,),
-            )
-        ]
-
-    def deletion(self, guid: str) -> StoredDeletion | None:
-        """The deletion of ``guid``, if it is deleted here."""
-        rows = self._read(
-            f"SELECT revision, deleted_at, deleted_by, row_json FROM {self.schema}.deleted_assemblies "
-            "WHERE assembly_guid = %s",
-            (guid,),
-        )
-        return None if not rows else StoredDeletion(guid, int(rows[0][0]), rows[0][1], rows[0][2], rows[0][3])
-
-    def deletions(self) -> list[StoredDeletion]:
-        """Every deleted assembly."""
-        return [
-            StoredDeletion(r[0], int(r[1]), r[2], r[3], r[4])
-            for r in self._read(
-                "SELECT assembly_guid, revision, deleted_at, deleted_by, row_json "
-                f"FROM {self.schema}.deleted_assemblies"
-            )
-        ]
-
-    def last_revisions(self) -> dict[str, int]:
-        """The highest revision kept of every assembly with history."""
-        return {
-            g: int(r)
-            for g, r in self._read(
-                f"SELECT assembly_guid, MAX(revision) FROM {self.schema}.revisions GROUP BY assembly_guid"
-            )
-        }
-
-    def revision_payloads(self) -> set[str]:
-        """Payloads any kept revision points at."""
-        return {r[0] for r in self._read(f"SELECT DISTINCT payload_guid FROM {self.schema}.revisions")}
-
-    def revision_refs(self) -> list[RevisionRef]:
-        """The payload of every kept revision (for verify)."""
-        return [
-            RevisionRef(r[0], int(r[1]), r[2], join_row(r[3], r[4]))
-            for r in self._read(
-                "SELECT r.assembly_guid, r.revision, r.payload_guid, r.row_json, m.metadata_json "
-                f"FROM {self._joined}"
-            )
-        ]
-
     def prune_history(
         self, *, keep: int | None, deleted_before: str | None, live: Callable[[str], bool]
     ) -> tuple[int, int, set[str]]:

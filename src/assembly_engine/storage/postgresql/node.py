@@ -229,9 +229,7 @@ def open_node(settings: Settings, *, start_worker: bool = True) -> NodeStorage:
         )
         feed.start()
         if start_worker:
-            cache.start()
-            cache.start_warming()
-            cache.search.start_building()
+            cache.start_background()
     except BaseException:
         if queue is not None:
             queue.close()

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -40,9 +39,10 @@ from assembly_engine.storage.contract.payload_manifest import (
     PayloadExists,
     PayloadImage,
     image_of,
+    new_payload_guid,
     require_guid,
 )
-from assembly_engine.storage.contract.reports import OrphanSweep
+from assembly_engine.storage.contract.reports import REPORT_ONLY, OrphanSweep, SweepScope
 from assembly_engine.storage.formats.payload_checks import (
     MissingEntry,
     check_entry,
@@ -90,10 +90,6 @@ class PostgresPayloadStore:
     def __repr__(self) -> str:
         return f"PostgresPayloadStore({self._pool.name!r})"
 
-    @staticmethod
-    def new_guid() -> str:
-        return uuid.uuid4().hex
-
     def exists(self, payload_guid: str) -> bool:
         """True when the payload's manifest row is there (content not verified)."""
         require_guid(payload_guid)
@@ -120,7 +116,7 @@ class PostgresPayloadStore:
         change that uses it commits, after it, and PostgreSQL writes its log in order, so
         that change's durable commit makes this one durable too. A crash before it loses a
         payload nothing refers to (the change was never acknowledged)."""
-        payload_guid = self.new_guid()
+        payload_guid = new_payload_guid()
         image = image_of(content, payload_guid)
         self._insert(payload_guid, image, replace=False, wait_for_disk=False)
         return image.ref(payload_guid)
@@ -284,20 +280,14 @@ class PostgresPayloadStore:
         finally:  # after the delete, so no read that began before it can fill it back
             self._cache.evict([payload_guid])
 
-    def sweep_orphans(
-        self,
-        referenced: set[str],
-        *,
-        grace_seconds: float = 0.0,
-        remove: bool = False,
-        listed: set[str] | None = None,
-    ) -> OrphanSweep:
+    def sweep_orphans(self, referenced: set[str], scope: SweepScope = REPORT_ONLY) -> OrphanSweep:
         """Find (and with ``remove``, delete) the payloads no record references. Those
         written less than ``grace_seconds`` ago (``created_at``, the database's clock) are
         only reported: they may belong to a write in progress on some node. Rows of a GUID
         without a manifest can never be read (a payload is written in one transaction, so
         only a hand edit makes them); they are the ``stale_temp`` of this store.
         ``listed``: the GUIDs to consider, as the folder store takes it."""
+        grace_seconds, remove, listed = scope.grace_seconds, scope.remove, scope.listed
         with translated("looking for orphan payloads"), self._pool.connection() as conn:
             rows = conn.execute(
                 "SELECT payload_guid, EXTRACT(EPOCH FROM now() - min(created_at))::float8, "

@@ -1,6 +1,6 @@
 """Schema version 3: API tokens (the ``api_tokens`` table of the engine store).
 
-The same table as engine.db's (persistence/engine_tokens.py): only the SHA-256 of a token
+The same table as engine.db's (sqlite/engine_tokens.py): only the SHA-256 of a token
 is kept, with the owner's role at creation. Tokens go with their user (ON DELETE CASCADE).
 """
 

@@ -111,9 +111,7 @@ class EmbeddedBackend:
             index = SqliteSearchIndex(root / SEARCH_FILE)
             cache.search = BodySearch(index, payloads, cache.live_payloads, lambda: cache.generation)
             if start_worker:
-                cache.start()
-                cache.start_warming()
-                cache.search.start_building()
+                cache.start_background()
         except BaseException:
             if journal is not None:
                 journal.close()

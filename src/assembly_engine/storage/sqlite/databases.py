@@ -16,11 +16,11 @@ from typing import Any
 
 from assembly_engine.domain.types import DATABASE_FILES, Domain
 from assembly_engine.storage.contract.errors import DatabaseBusy, SchemaError
-from assembly_engine.storage.contract.history import HistoryWrite, RevisionRef, StoredDeletion, StoredRevision
+from assembly_engine.storage.contract.history import HistoryWrite
 from assembly_engine.storage.contract.models import COLUMNS, AssemblyRecord
-from assembly_engine.storage.contract.shared_metadata import join_row, split_row
 from assembly_engine.storage.files import failpoints
-from assembly_engine.storage.sqlite.connection import ConnectionOptions, connect, with_retry
+from assembly_engine.storage.formats.history_rows import HistoryReads, stored_revisions
+from assembly_engine.storage.sqlite.connection import ConnectionOptions, connect, immediate, with_retry
 from assembly_engine.storage.sqlite.domain_schema import (
     SCHEMA_VERSION,
     STAMP_SCHEMA,
@@ -113,8 +113,6 @@ FORGET_UNUSED_METADATA = (
     "DELETE FROM revision_metadata WHERE hash NOT IN "
     "(SELECT metadata_hash FROM revisions WHERE metadata_hash IS NOT NULL)"
 )
-# A revision's row with its shared metadata (NULL when the row was kept whole).
-JOINED = "LEFT JOIN revision_metadata AS m ON m.hash = r.metadata_hash"
 INSERT_DELETION = (
     "INSERT OR REPLACE INTO deleted_assemblies (assembly_guid, revision, deleted_at, "
     "deleted_by, row_json) VALUES (?, ?, ?, ?, ?)"
@@ -131,14 +129,8 @@ def _write_history(conn: sqlite3.Connection, history: HistoryWrite) -> None:
 
 def _stored_revisions(conn: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
     """The revision rows as stored: large metadata goes to revision_metadata, once."""
-    stored: list[tuple[Any, ...]] = []
-    for guid, revision, action, whole, payload_guid, recorded_at in rows:
-        split = split_row(whole)
-        if split.metadata_hash is not None:
-            conn.execute(INSERT_METADATA, (split.metadata_hash, split.metadata_json))
-        stored.append(
-            (guid, revision, action, split.row_json, payload_guid, recorded_at, split.metadata_hash)
-        )
+    stored, shared = stored_revisions(rows)
+    conn.executemany(INSERT_METADATA, sorted(shared.items()))
     return stored
 
 
@@ -153,8 +145,7 @@ def write_changes(
     transaction (``path``, the database's file, lets a crash test stop the engine inside
     this commit). A revision already recorded is left as it is (a replayed journal entry
     writes the same revision again)."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with immediate(conn):
         if upsert_rows:
             conn.executemany(UPSERT, upsert_rows)
         delete_rows = [(guid,) for guid in deletes]
@@ -164,14 +155,9 @@ def write_changes(
             _write_history(conn, history)
         if path is not None:
             failpoints.reached("before-commit", path)
-        conn.execute("COMMIT")
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
 
 
-class DomainDatabase:
+class DomainDatabase(HistoryReads):
     """One domain database: a single connection guarded by a lock."""
 
     def __init__(
@@ -219,70 +205,6 @@ class DomainDatabase:
                 what=f"reading {self.path.name}",
                 budget_seconds=self.options.retry_seconds,
             )
-
-    def revisions(self, guid: str) -> list[StoredRevision]:
-        """The kept revisions of ``guid``, oldest first."""
-        if not self.history:
-            return []
-        return [
-            StoredRevision(int(r[0]), r[1], join_row(r[2], r[4]), r[3])
-            for r in self._read(
-                "SELECT r.revision, r.action, r.row_json, r.recorded_at, m.metadata_json "
-                f"FROM revisions AS r {JOINED} WHERE r.assembly_guid = ? ORDER BY r.revision",
-                (guid,),
-            )
-        ]
-
-    def deletion(self, guid: str) -> StoredDeletion | None:
-        """The deletion of ``guid``, if it is deleted here."""
-        if not self.history:
-            return None
-        rows = self._read(
-            "SELECT revision, deleted_at, deleted_by, row_json FROM deleted_assemblies "
-            "WHERE assembly_guid = ?",
-            (guid,),
-        )
-        return None if not rows else StoredDeletion(guid, int(rows[0][0]), rows[0][1], rows[0][2], rows[0][3])
-
-    def deletions(self) -> list[StoredDeletion]:
-        """Every deleted assembly."""
-        if not self.history:
-            return []
-        return [
-            StoredDeletion(r[0], int(r[1]), r[2], r[3], r[4])
-            for r in self._read(
-                "SELECT assembly_guid, revision, deleted_at, deleted_by, row_json FROM deleted_assemblies"
-            )
-        ]
-
-    def last_revisions(self) -> dict[str, int]:
-        """The highest revision kept of every assembly with history."""
-        if not self.history:
-            return {}
-        return {
-            g: int(r)
-            for g, r in self._read(
-                "SELECT assembly_guid, MAX(revision) FROM revisions GROUP BY assembly_guid"
-            )
-        }
-
-    def revision_payloads(self) -> set[str]:
-        """Payload folders any kept revision points at."""
-        if not self.history:
-            return set()
-        return {r[0] for r in self._read("SELECT DISTINCT payload_guid FROM revisions")}
-
-    def revision_refs(self) -> list[RevisionRef]:
-        """The payload of every kept revision (for verify)."""
-        if not self.history:
-            return []
-        return [
-            RevisionRef(r[0], int(r[1]), r[2], join_row(r[3], r[4]))
-            for r in self._read(
-                "SELECT r.assembly_guid, r.revision, r.payload_guid, r.row_json, m.metadata_json "
-                f"FROM revisions AS r {JOINED}"
-            )
-        ]
 
     def prune_history(
         self, *, keep: int | None, deleted_before: str | None, live: Callable[[str], bool]
@@ -404,14 +326,8 @@ class DomainDatabase:
         while the database is busy; nothing of it stays if it fails."""
 
         def attempt() -> None:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
+            with immediate(self._conn):
                 work()
-                self._conn.execute("COMMIT")
-            except BaseException:
-                if self._conn.in_transaction:
-                    self._conn.execute("ROLLBACK")
-                raise
 
         with self._lock:
             with_retry(attempt, what=what, budget_seconds=self.options.retry_seconds)

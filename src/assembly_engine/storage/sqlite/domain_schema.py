@@ -9,7 +9,7 @@ from pathlib import Path
 from assembly_engine.storage.contract.errors import SchemaError
 from assembly_engine.storage.contract.models import COLUMNS
 from assembly_engine.storage.contract.shared_metadata import SHARED_FROM_BYTES, split_row
-from assembly_engine.storage.sqlite.connection import with_retry
+from assembly_engine.storage.sqlite.connection import immediate, with_retry
 
 log = logging.getLogger("assembly_engine.databases")
 
@@ -84,8 +84,7 @@ def create_history_schema(conn: sqlite3.Connection) -> None:
 def migrate_history_layout(conn: sqlite3.Connection) -> None:
     """Bring revisions of the first layout (every row whole) to the shared-metadata one, in
     one transaction: a crash leaves the old layout, and the next start does it again."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with immediate(conn):
         conn.execute("ALTER TABLE revisions ADD COLUMN metadata_hash TEXT")
         large = conn.execute(
             "SELECT assembly_guid, revision, row_json FROM revisions WHERE length(row_json) >= ?",
@@ -104,11 +103,6 @@ def migrate_history_layout(conn: sqlite3.Connection) -> None:
                 "WHERE assembly_guid = ? AND revision = ?",
                 (split.row_json, split.metadata_hash, guid, revision),
             )
-        conn.execute("COMMIT")
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
     if large:
         log.warning("migrated %d revision(s) to shared metadata", len(large))
 

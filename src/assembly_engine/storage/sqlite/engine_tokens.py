@@ -1,25 +1,7 @@
-"""API tokens in engine.db: their table and queries (rows: contract/token_records.py).
-
-Kept beside engine_store.py (which mixes :class:`SqliteTokenTable` in) so the users and
-sessions module stays one concept.
-"""
+"""The api_tokens table of engine.db (version 2 of engine_store._MIGRATIONS); its queries
+are formats/token_tables.py's, shared with the cluster store."""
 
 from __future__ import annotations
-
-import sqlite3
-from collections.abc import Iterator, Sequence
-from contextlib import AbstractContextManager
-from typing import Any
-
-from assembly_engine.storage.contract.token_records import (
-    TOKEN_INSERT,
-    TOKEN_SELECT,
-    NewToken,
-    TokenRow,
-    token_row,
-)
-
-_INSERT = TOKEN_INSERT.format(p="?", no="0")
 
 # engine.db schema version 2 (engine_store._MIGRATIONS).
 SQLITE_MIGRATION: tuple[str, ...] = (
@@ -40,62 +22,3 @@ SQLITE_MIGRATION: tuple[str, ...] = (
     """,
     "CREATE INDEX IF NOT EXISTS api_tokens_by_username ON api_tokens(username)",
 )
-
-
-class SqliteTokenTable:
-    """The token half of SqliteEngineStore: it supplies the locked transactions."""
-
-    def _write(self) -> AbstractContextManager[sqlite3.Connection]:
-        raise NotImplementedError
-
-    def _read(self) -> AbstractContextManager[sqlite3.Connection]:
-        raise NotImplementedError
-
-    def insert_token(self, token: NewToken) -> TokenRow | None:
-        """Store a token of an existing, enabled user; None otherwise."""
-        with self._write() as conn:
-            user = conn.execute(
-                "SELECT username, role FROM users WHERE username = ? AND disabled = 0", (token.username,)
-            ).fetchone()
-            if user is None:
-                return None
-            conn.execute(_INSERT, token.insert_values(user[0], user[1]))
-            row = conn.execute(TOKEN_SELECT + " WHERE t.id = ?", (token.id,)).fetchone()
-        return token_row(row)
-
-    def get_token_by_hash(self, token_hash: str) -> TokenRow | None:
-        with self._read() as conn:
-            row = conn.execute(TOKEN_SELECT + " WHERE t.token_hash = ?", (token_hash,)).fetchone()
-        return None if row is None else token_row(row)
-
-    def get_token(self, token_id: str) -> TokenRow | None:
-        with self._read() as conn:
-            row = conn.execute(TOKEN_SELECT + " WHERE t.id = ?", (token_id,)).fetchone()
-        return None if row is None else token_row(row)
-
-    def list_tokens(self, username: str | None = None) -> list[TokenRow]:
-        """Every token (``username`` None) or one user's, oldest first."""
-        with self._read() as conn:
-            rows: Iterator[Sequence[Any]]
-            if username is None:
-                rows = conn.execute(TOKEN_SELECT + " ORDER BY t.created_at, t.id")
-            else:
-                rows = conn.execute(
-                    TOKEN_SELECT + " WHERE t.username = ? COLLATE NOCASE ORDER BY t.created_at, t.id",
-                    (username,),
-                )
-            return [token_row(row) for row in rows]
-
-    def revoke_token(self, token_id: str) -> bool:
-        with self._write() as conn:
-            cursor = conn.execute(
-                "UPDATE api_tokens SET revoked = 1 WHERE id = ? AND revoked = 0", (token_id,)
-            )
-            return cursor.rowcount == 1
-
-    def touch_token(self, token_id: str, last_used: float) -> None:
-        with self._write() as conn:
-            conn.execute(
-                "UPDATE api_tokens SET last_used = ? WHERE id = ? AND (last_used IS NULL OR last_used < ?)",
-                (last_used, token_id, last_used),
-            )

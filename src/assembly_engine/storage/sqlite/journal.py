@@ -31,6 +31,7 @@ from assembly_engine.storage.contract.events import StorageEvents
 from assembly_engine.storage.contract.journal_entry import JournalClosed, JournalEntry
 from assembly_engine.storage.contract.models import AssemblyRecord
 from assembly_engine.storage.contract.shared_metadata import METADATA_COLUMN, SHARED_FROM_BYTES, metadata_hash
+from assembly_engine.storage.sqlite.connection import immediate
 from assembly_engine.storage.sqlite.databases import ConnectionOptions, connect, with_retry
 
 if TYPE_CHECKING:
@@ -231,8 +232,7 @@ class Journal:
             )
 
         def write() -> None:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
+            with immediate(self._conn):
                 # In the entries' own commit: an entry is never durable without its metadata.
                 for hashed, text in metadata.items():
                     if self._conn.execute(
@@ -247,11 +247,6 @@ class Journal:
                     " note, action, actor, metadata_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     rows,
                 )
-                self._conn.execute("COMMIT")
-            except BaseException:
-                if self._conn.in_transaction:
-                    self._conn.execute("ROLLBACK")
-                raise
 
         try:
             with self._conn_lock:
@@ -291,15 +286,9 @@ class Journal:
 
     def _discard_now(self, persisted: list[tuple[str, int]]) -> None:
         def delete() -> None:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
+            with immediate(self._conn):
                 self._conn.executemany("DELETE FROM journal WHERE assembly_guid = ? AND seq <= ?", persisted)
                 self._conn.execute(FORGET_UNUSED_METADATA)
-                self._conn.execute("COMMIT")
-            except BaseException:
-                if self._conn.in_transaction:
-                    self._conn.execute("ROLLBACK")
-                raise
 
         try:
             with self._conn_lock:

@@ -61,7 +61,6 @@ import errno
 import logging
 import os
 import time
-import uuid
 from collections.abc import Iterable
 from contextlib import suppress
 from pathlib import Path
@@ -80,9 +79,10 @@ from assembly_engine.storage.contract.payload_manifest import (
     PayloadImage,
     PayloadMissing,
     image_of,
+    new_payload_guid,
     require_guid,
 )
-from assembly_engine.storage.contract.reports import OrphanSweep
+from assembly_engine.storage.contract.reports import REPORT_ONLY, OrphanSweep, SweepScope
 from assembly_engine.storage.files.durable_files import (
     GroupedSync,
     fsync_directory,
@@ -133,10 +133,6 @@ class PayloadStore:
         return f"PayloadStore({str(self.root)!r})"
 
     # ---------------------------------------------------------------- guids and paths
-
-    @staticmethod
-    def new_guid() -> str:
-        return uuid.uuid4().hex
 
     def _entry_path(self, payload_guid: str) -> Path:
         """``root/<guid>`` after checking the GUID's form, without resolving anything.
@@ -196,7 +192,7 @@ class PayloadStore:
 
     def write_new(self, content: PayloadContent) -> PayloadRef:
         """Write ``content`` under a fresh GUID."""
-        return self.write_with_guid(self.new_guid(), content)
+        return self.write_with_guid(new_payload_guid(), content)
 
     def write_with_guid(self, payload_guid: str, content: PayloadContent) -> PayloadRef:
         """Write ``content`` under a given GUID (deterministic builds).
@@ -343,14 +339,7 @@ class PayloadStore:
         self._root_durable()
         remove_tree(trash)
 
-    def sweep_orphans(
-        self,
-        referenced: set[str],
-        *,
-        grace_seconds: float = 0.0,
-        remove: bool = False,
-        listed: set[str] | None = None,
-    ) -> OrphanSweep:
+    def sweep_orphans(self, referenced: set[str], scope: SweepScope = REPORT_ONLY) -> OrphanSweep:
         """Find (and with ``remove``, delete) what no record references: payload folders
         and ``.tmp-*`` leftovers. Entries younger than ``grace_seconds`` are only reported
         (an unreferenced folder may belong to a write in progress). Every removal goes
@@ -358,6 +347,7 @@ class PayloadStore:
         unlike a payload folder is ever touched. ``listed``: the GUIDs to consider, when the
         caller listed them before gathering ``referenced`` (a folder written in between is
         then neither listed nor judged)."""
+        grace_seconds, remove, listed = scope.grace_seconds, scope.remove, scope.listed
         now = time.time()
         names = self.list_names()
         candidates = self.list_guids() if listed is None else listed

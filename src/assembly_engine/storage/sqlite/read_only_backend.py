@@ -22,7 +22,7 @@ from assembly_engine.storage.contract.errors import StorageFailed
 from assembly_engine.storage.contract.models import PayloadContent, PayloadRef
 from assembly_engine.storage.contract.payload_manifest import PayloadImage
 from assembly_engine.storage.contract.read_only import ReadOnlyBoot
-from assembly_engine.storage.contract.reports import OrphanSweep, SyncReport
+from assembly_engine.storage.contract.reports import REPORT_ONLY, OrphanSweep, SweepScope, SyncReport
 from assembly_engine.storage.sqlite.backend import EmbeddedBackend, connection_options
 from assembly_engine.storage.sqlite.databases import DomainDatabases
 from assembly_engine.storage.sqlite.journal import JOURNAL_FILE
@@ -50,17 +50,10 @@ class ReadOnlyPayloads(FolderPayloadStore):
     def delete(self, payload_guid: str) -> None:
         raise self._refusal
 
-    def sweep_orphans(
-        self,
-        referenced: set[str],
-        *,
-        grace_seconds: float = 0.0,
-        remove: bool = False,
-        listed: set[str] | None = None,
-    ) -> OrphanSweep:
-        if remove:
+    def sweep_orphans(self, referenced: set[str], scope: SweepScope = REPORT_ONLY) -> OrphanSweep:
+        if scope.remove:
             raise self._refusal
-        return super().sweep_orphans(referenced, grace_seconds=grace_seconds, listed=listed)
+        return super().sweep_orphans(referenced, scope)
 
     def remove_leftover_temp(
         self, *, min_age_seconds: float = 0.0, listed: Iterable[str] | None = None

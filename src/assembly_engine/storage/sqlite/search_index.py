@@ -17,6 +17,7 @@ from pathlib import Path
 
 from assembly_engine.storage.contract.errors import IndexDamaged
 from assembly_engine.storage.contract.search_terms import SearchTerms, body_terms
+from assembly_engine.storage.sqlite.connection import immediate
 
 log = logging.getLogger("assembly_engine.search")
 
@@ -102,8 +103,7 @@ class SqliteSearchIndex:
             return
         with self._lock:
             try:
-                self._db.execute("BEGIN IMMEDIATE")
-                try:
+                with immediate(self._db):
                     for guid, text in bodies:
                         cursor = self._db.execute(
                             "INSERT OR IGNORE INTO bodies (payload_guid, body) VALUES (?, ?)", (guid, text)
@@ -113,10 +113,6 @@ class SqliteSearchIndex:
                                 "INSERT INTO term_index (rowid, terms) VALUES (?, ?)",
                                 (cursor.lastrowid, body_terms(text)),
                             )
-                    self._db.execute("COMMIT")
-                except BaseException:
-                    self._db.execute("ROLLBACK")
-                    raise
             except sqlite3.DatabaseError as exc:
                 raise IndexDamaged(f"The search index cannot be written ({exc}).") from exc
 

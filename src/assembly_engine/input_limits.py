@@ -238,18 +238,13 @@ def variables_problem(variables: list[object], where: str) -> str | None:
         if not isinstance(variable, dict):
             continue
         here = f"{where}[{index}]"
-        for key, limit in _VARIABLE_NAMES:
-            value = variable.get(key)
-            if isinstance(value, str):
-                problem = name_problem(value, f"{here}.{key}", limit)
-                if problem is not None:
-                    return problem
-        for key, limit in _VARIABLE_TEXTS:
-            value = variable.get(key)
-            if isinstance(value, str):
-                problem = text_problem(value, f"{here}.{key}", limit)
-                if problem is not None:
-                    return problem
+        for keys, problem_of in ((_VARIABLE_NAMES, name_problem), (_VARIABLE_TEXTS, text_problem)):
+            for key, limit in keys:
+                value = variable.get(key)
+                if isinstance(value, str):
+                    problem = problem_of(value, f"{here}.{key}", limit)
+                    if problem is not None:
+                        return problem
     return None
 
 

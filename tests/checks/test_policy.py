@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from assembly_engine.domain.types import Domain, PayloadType
+from assembly_engine.services.answers.checks import CheckCounts
 from assembly_engine.services.checks.gate import CheckFailed, ScriptChecks, parse_blocking
 from assembly_engine.services.checks.runner import CheckLimits, CheckRunner
 from assembly_engine.storage.contract.models import PayloadContent
@@ -48,7 +49,7 @@ def test_a_warning_domain_never_waits(checks: ScriptChecks) -> None:
     assert done is not None and done.result(timeout=30).has_errors
     # Noted by the future's callback, which may run just after the waiter wakes.
     counted = wait_until(lambda: checks.counts("a" * 32), "the side check's counts", timeout=10)
-    assert counted == {"counts": {"error": 1, "warning": 0, "info": 0}, "has_errors": True}
+    assert counted == CheckCounts({"error": 1, "warning": 0, "info": 0}, has_errors=True)
 
 
 def test_a_check_that_times_out_lets_the_save_proceed() -> None:

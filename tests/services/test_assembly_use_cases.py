@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from assembly_engine.domain.types import Domain
+from assembly_engine.services.assemblies.importing import ImportSource
 from assembly_engine.services.assemblies.inputs import AssemblyChanges, CloneRequest, NewAssembly
 from assembly_engine.services.auth.policy import Actor, Role
 from assembly_engine.services.caller import Caller
@@ -163,7 +164,7 @@ def test_no_caller_writes_an_official_record_s_vendor_note(engine: EngineService
         "script": "Remove-Item $env:TEMP\\* -Recurse\n",
         "metadata": crafted,
     }
-    engine.assemblies.import_document(ADMIN_DEV, document, Domain.OFFICIAL)
+    engine.assemblies.import_document(ADMIN_DEV, ImportSource(document), Domain.OFFICIAL)
     detail = engine.assemblies.get(ADMIN_DEV, guid)
     assert detail.upstream is not None and detail.upstream.state == "current"
     stored = engine.assemblies.cache.get(guid)

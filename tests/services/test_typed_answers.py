@@ -23,8 +23,9 @@ from assembly_engine.services.answers.records import (
     UpstreamState,
 )
 from assembly_engine.services.assemblies.batch_import import ImportItem
+from assembly_engine.services.assemblies.importing import ImportSource
 from assembly_engine.services.assemblies.inputs import AssemblyChanges, NewAssembly
-from assembly_engine.services.assemblies.listing import ListQuery
+from assembly_engine.services.assemblies.list_query import ListQuery
 from assembly_engine.services.auth.policy import Actor, Role
 from assembly_engine.services.caller import Caller
 from assembly_engine.services.container import EngineServices
@@ -104,9 +105,9 @@ def test_history_answers_revisions_newest_first_and_each_revision(engine: Engine
 
 
 def test_imports_answer_the_record_a_preview_and_per_document_results(engine: EngineServices) -> None:
-    record, created = engine.assemblies.import_document(OPERATOR, DOCUMENT)
+    record, created = engine.assemblies.import_document(OPERATOR, ImportSource(DOCUMENT))
     assert created and isinstance(record, AssemblyView) and record.display_name == "Flush DNS"
-    preview = engine.assemblies.dry_run_import(OPERATOR, DOCUMENT)
+    preview = engine.assemblies.dry_run_import(OPERATOR, ImportSource(DOCUMENT))
     assert isinstance(preview, WouldCreate) and preview.replaces is None
     batch = engine.assemblies.import_batch(
         OPERATOR, [ImportItem(DOCUMENT), ImportItem(None, problem="Part 2 is not JSON")], dry_run=True

@@ -6,10 +6,16 @@ import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from assembly_engine.domain.types import Domain, Integrity
-from assembly_engine.services.answers.maintenance import AuditChecked, BackedUp, OfficialExported, Verified
+from assembly_engine.services.answers.maintenance import (
+    AuditChecked,
+    BackedUp,
+    OfficialExported,
+    PayloadProblem,
+    SchemaCheck,
+    Verified,
+)
 from assembly_engine.services.audit import Outcome
 from assembly_engine.services.auditor import Auditor
 from assembly_engine.services.auth import policy
@@ -27,10 +33,10 @@ ORPHAN_GRACE_SECONDS = 60.0
 
 @dataclass
 class VerifyReport:
-    schema: dict[str, dict[str, Any]] = field(default_factory=dict)
+    schema: dict[Domain, SchemaCheck] = field(default_factory=dict)
     checked: int = 0
-    missing: list[dict[str, str]] = field(default_factory=list)
-    corrupt: list[dict[str, str]] = field(default_factory=list)
+    missing: list[PayloadProblem] = field(default_factory=list)
+    corrupt: list[PayloadProblem] = field(default_factory=list)
     orphans: list[str] = field(default_factory=list)
     recent_unreferenced: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
@@ -38,22 +44,22 @@ class VerifyReport:
 
     @property
     def ok(self) -> bool:
-        schema_ok = all(entry["ok"] for entry in self.schema.values())
+        schema_ok = all(entry.ok for entry in self.schema.values())
         leftovers = (set(self.orphans) | set(self.stale_temp)) - set(self.removed)
         return schema_ok and not self.missing and not self.corrupt and not leftovers
 
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "ok": self.ok,
-            "schema": self.schema,
-            "payloads_checked": self.checked,
-            "missing": self.missing,
-            "corrupt": self.corrupt,
-            "orphans": self.orphans,
-            "recent_unreferenced": self.recent_unreferenced,
-            "stale_temp": self.stale_temp,
-            "removed": self.removed,
-        }
+    def answer(self) -> Verified:
+        return Verified.model_construct(
+            ok=self.ok,
+            schema=self.schema,
+            payloads_checked=self.checked,
+            missing=self.missing,
+            corrupt=self.corrupt,
+            orphans=self.orphans,
+            recent_unreferenced=self.recent_unreferenced,
+            stale_temp=self.stale_temp,
+            removed=self.removed,
+        )
 
 
 class MaintenanceService:
@@ -72,18 +78,18 @@ class MaintenanceService:
         report = VerifyReport()
         for domain in Domain:
             schema = self.files.schema(domain)
-            report.schema[domain.value] = {
-                "file": schema.file,
-                "ok": schema.ok,
-                "user_version": schema.user_version,
-                "missing_columns": list(schema.missing_columns),
-            }
+            report.schema[domain] = SchemaCheck.built(
+                file=schema.file,
+                ok=schema.ok,
+                user_version=schema.user_version,
+                missing_columns=list(schema.missing_columns),
+            )
         cache = self.storage.cache
         payloads = self.storage.payloads
         with cache.flushes_paused():
             listed = payloads.list_guids()
             checked: dict[tuple[str, str | None], Integrity] = {}
-            problems: dict[tuple[str, str], dict[str, Any]] = {}  # (assembly, payload) -> entry
+            problems: dict[tuple[str, str], PayloadProblem] = {}  # (assembly, payload) -> entry
 
             def check(
                 where: str, guid: str, name: str, domain: Domain, payload_guid: str, checksum: str | None
@@ -100,15 +106,15 @@ class MaintenanceService:
                 if status is not Integrity.OK:
                     entry = problems.get((guid, payload_guid))
                     if entry is None:
-                        entry = problems[(guid, payload_guid)] = {
-                            "assembly_guid": guid,
-                            "display_name": name,
-                            "domain": domain.value,
-                            "payload_guid": payload_guid,
-                            "where": [],
-                        }
+                        entry = problems[(guid, payload_guid)] = PayloadProblem.built(
+                            assembly_guid=guid,
+                            display_name=name,
+                            domain=domain,
+                            payload_guid=payload_guid,
+                            where=[],
+                        )
                         (report.missing if status is Integrity.MISSING else report.corrupt).append(entry)
-                    entry["where"].append(where)
+                    entry.where.append(where)  # built once, then told each place
                 return status
 
             library = self.storage.library_payloads()
@@ -139,7 +145,7 @@ class MaintenanceService:
             f"removed={len(report.removed)}"
         )
         self.auditor.record(caller, action, Outcome.SUCCESS if report.ok else Outcome.FAILED, detail=detail)
-        return Verified.model_validate(report.as_dict())
+        return report.answer()
 
     # -- audit -------------------------------------------------------------------------
     def verify_audit(self, caller: Caller) -> AuditChecked:

@@ -21,6 +21,7 @@ from assembly_engine.services.answers.queue import Flushed, OfficialSynced, Queu
 from assembly_engine.services.answers.records import AssemblyDetail, AssemblyView, Deleted, Facets, ListPage
 from assembly_engine.services.assemblies.batch_import import ImportItem
 from assembly_engine.services.assemblies.history import DELETED_SORT_KEYS
+from assembly_engine.services.assemblies.importing import ImportSource
 from assembly_engine.services.assemblies.inputs import (
     AssemblyChanges,
     CloneRequest,
@@ -31,7 +32,7 @@ from assembly_engine.services.assemblies.inputs import (
     NewAssembly,
     expected_revision,
 )
-from assembly_engine.services.assemblies.listing import FacetParams, ListParams, PageParams, query_values
+from assembly_engine.services.assemblies.list_query import FacetParams, ListParams, PageParams, query_values
 from assembly_engine.services.container import EngineServices
 from assembly_engine.services.request_bodies import WHOLE, StrictModel
 from assembly_engine.storage.contract.upstream import UpstreamAction
@@ -179,15 +180,12 @@ def import_assembly(
         document, script = body.document_value(), body.script_bytes()
     except ValueError as exc:
         raise ApiError(422, "invalid_document", f"{exc}.") from None
+    source = ImportSource(document, body.file_name, script, as_new=body.as_new)
     if body.dry_run:
         response.status_code = 200
-        would_create = engine.assemblies.dry_run_import(
-            caller, document, body.domain, file_name=body.file_name, script=script, as_new=body.as_new
-        )
+        would_create = engine.assemblies.dry_run_import(caller, source, body.domain)
         return DryRun.built(dry_run=True, would_create=would_create)
-    record, created = engine.assemblies.import_document(
-        caller, document, body.domain, file_name=body.file_name, script=script, as_new=body.as_new
-    )
+    record, created = engine.assemblies.import_document(caller, source, body.domain)
     if not created:
         response.status_code = 200
     return record

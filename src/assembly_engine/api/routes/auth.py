@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Path, Request, Response
@@ -121,15 +120,15 @@ def me(auth: Auth, engine: Services) -> Who:
 
 
 @router.get("/sessions", response_model=OwnSessionList, responses=error_responses(401, 403))
-def own_sessions(auth: SignedIn, engine: Services) -> dict[str, Any]:
+def own_sessions(auth: SignedIn, engine: Services) -> OwnSessionList:
     """The caller's live sign-in sessions, the current one marked."""
-    return {"items": [asdict(s) for s in engine.accounts.own_sessions.list(auth.caller, auth.session)]}
+    return engine.accounts.own_sessions.list(auth.caller, auth.session)
 
 
 @router.post("/end-other-sessions", response_model=SessionsEnded, responses=error_responses(401, 403))
-def end_other_sessions(auth: SignedIn, engine: Services) -> dict[str, Any]:
+def end_other_sessions(auth: SignedIn, engine: Services) -> SessionsEnded:
     """Sign out everywhere else: every session of the caller but this one ends."""
-    return {"ended": engine.accounts.own_sessions.end_others(auth.caller, auth.session)}
+    return engine.accounts.own_sessions.end_others(auth.caller, auth.session)
 
 
 SessionId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[0-9a-f]+$")]
@@ -138,10 +137,9 @@ SessionId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[0-9a-f]
 @router.delete(
     "/sessions/{session_id}", response_model=SessionsEnded, responses=error_responses(401, 403, 404)
 )
-def end_session(session_id: SessionId, auth: SignedIn, engine: Services) -> dict[str, Any]:
+def end_session(session_id: SessionId, auth: SignedIn, engine: Services) -> SessionsEnded:
     """End one of the caller's own sessions (by the id the list shows)."""
-    engine.accounts.own_sessions.end(auth.caller, auth.session, session_id)
-    return {"ended": 1}
+    return engine.accounts.own_sessions.end(auth.caller, auth.session, session_id)
 
 
 @router.get(

@@ -51,7 +51,7 @@ async def bulk_export(
     write`` writes it). ``X-Assemblies-Exported`` and ``X-Assemblies-Left-Out`` count them;
     ``X-Assemblies-Left-Out-Items`` lists the first 20 left out with why; the zip's
     ``.assembly-export.json`` lists every one."""
-    exporter = BulkExport(engine.assemblies.changes, engine.assemblies.library_sync)
+    exporter = BulkExport(engine.assemblies.changes, engine.assemblies.library_render)
     guids = [item.assembly_guid for item in body.items]
     plan = await run_in_threadpool(exporter.plan, caller, guids)
     headers = {

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, model_
 from assembly_engine.api.deps import CurrentCaller, Services
 from assembly_engine.api.errors import ApiError, error_responses
 from assembly_engine.domain.types import Domain
-from assembly_engine.services.answers.sync import Applied, Plan
+from assembly_engine.services.answers.sync import Applied, Plan, Rendered
 from assembly_engine.services.assemblies.formats.library_folder import Digests, LibraryItem
 from assembly_engine.services.assemblies.formats.manifest_layout import ManifestLayout
 from assembly_engine.services.assemblies.library_paths import Selection
@@ -131,14 +131,6 @@ class RenderRequest(StrictModel):
     exclude: Annotated[list[Glob], Field(max_length=100)] = []
 
 
-class Rendered(BaseModel):
-    domain: str
-    format: str
-    items: list[dict[str, Any]]
-    left_out: list[dict[str, Any]]
-    manifest: dict[str, Any] | None = None  # tactical-rmm: the manifest's layout
-
-
 def _bytes(value: str, where: str) -> bytes:
     try:
         return base64.b64decode(value, validate=True)
@@ -227,8 +219,13 @@ def _sent(answer: Plan) -> Response:
     )
 
 
-@router.post("/render", response_model=Rendered, responses=error_responses(400, 401, 403, 415, 422))
-def render(body: Annotated[RenderRequest, Body()], caller: CurrentCaller, engine: Services) -> dict[str, Any]:
+@router.post(
+    "/render",
+    response_model=Rendered,
+    response_model_exclude_unset=True,
+    responses=error_responses(400, 401, 403, 415, 422),
+)
+def render(body: Annotated[RenderRequest, Body()], caller: CurrentCaller, engine: Services) -> Rendered:
     """The domain as library-folder items (``sync write``): paths, bytes, sidecars."""
     selection = Selection(tuple(body.include), tuple(body.exclude))
-    return engine.assemblies.library_sync.render(caller, body.domain, body.format, selection)
+    return engine.assemblies.library_render.render(caller, body.domain, body.format, selection)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from assembly_engine.domain.types import Domain, Role
-from assembly_engine.services.answers.base import Answer, DictAnswer
+from assembly_engine.services.answers.base import Answer, OpenAnswer
 from assembly_engine.services.auth import dev_mode, users
 
 
@@ -25,13 +25,7 @@ class DevModeState(Answer):
 
     @classmethod
     def of(cls, state: dev_mode.DevModeState) -> DevModeState:
-        return cls.built(
-            enabled=state.enabled,
-            expires_at=state.expires_at,
-            ttl_seconds=state.ttl_seconds,
-            remaining_seconds=state.remaining_seconds,
-            reason=state.reason,
-        )
+        return cls.of_attributes(state)
 
 
 class LoggedIn(Answer):
@@ -63,7 +57,7 @@ class SessionState(Answer):
     sso: bool | None = None
 
 
-class OwnSession(DictAnswer):
+class OwnSession(OpenAnswer):
     id: str  # the session's id in the audit log, never its token
     created_at: str
     last_seen: str
@@ -71,11 +65,11 @@ class OwnSession(DictAnswer):
     current: bool
 
 
-class OwnSessionList(DictAnswer):
+class OwnSessionList(OpenAnswer):
     items: list[OwnSession]
 
 
-class SessionsEnded(DictAnswer):
+class SessionsEnded(OpenAnswer):
     ended: int
 
 
@@ -93,14 +87,7 @@ class UserView(Answer):
 
     @classmethod
     def of(cls, user: users.User) -> UserView:
-        return cls.built(
-            username=user.username,
-            role=user.role,
-            disabled=user.disabled,
-            created_at=user.created_at,
-            updated_at=user.updated_at,
-            must_change_password=user.must_change_password,
-        )
+        return cls.of_attributes(user)
 
 
 class UserList(Answer):

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Self
 
-from pydantic import BaseModel, ConfigDict
-from pydantic_core import PydanticUndefined
+from pydantic import BaseModel, ConfigDict, GetCoreSchemaHandler, GetJsonSchemaHandler
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import PydanticUndefined, core_schema
 
 
 class Answer(BaseModel):
@@ -44,9 +45,48 @@ class Answer(BaseModel):
         object.__setattr__(answer, "__pydantic_private__", None)
         return answer
 
+    @classmethod
+    def of_attributes(cls, source: object) -> Self:
+        """An answer of ``source``'s attributes of the same names as its fields (a value
+        type the answer shows whole)."""
+        return cls.built(**{name: getattr(source, name) for name in cls.__pydantic_fields__})
 
-class DictAnswer(BaseModel):
-    """An answer a service still returns as a dict, described for OpenAPI: extra fields are
-    allowed so the model never drops part of it."""
 
-    model_config = ConfigDict(extra="allow")
+class UnsaidExtras(Answer):
+    """A typed answer whose published schema was written before its model and says nothing
+    of extra fields; kept as published so the OpenAPI document does not change."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra=lambda schema: schema.pop("additionalProperties")
+    )
+
+
+class OpenAnswer(Answer):
+    """A typed answer published as open (``additionalProperties: true``): clients were told
+    it may grow fields, so the published schema keeps saying so."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"additionalProperties": True})
+
+
+class PublishedAsObject:
+    """A typed part of an answer that the OpenAPI document publishes as a free-form object
+    (it was one before it had a type); it serialises itself with :meth:`published`, so no
+    schema of its own joins the document."""
+
+    def published(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    @classmethod
+    def __get_pydantic_core_schema__(
+        cls, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        return core_schema.is_instance_schema(
+            cls,
+            serialization=core_schema.plain_serializer_function_ser_schema(lambda value: value.published()),
+        )
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        return {"additionalProperties": True, "type": "object"}

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from assembly_engine.domain.types import Domain
-from assembly_engine.services.answers.base import Answer, DictAnswer
+from assembly_engine.services.answers.base import Answer, OpenAnswer
 
 
 class OfficialSignatures(Answer):
@@ -41,14 +41,14 @@ class Health(Answer):
 
 
 # -- maintenance -------------------------------------------------------------------------
-class SchemaCheck(DictAnswer):
+class SchemaCheck(OpenAnswer):
     file: str
     ok: bool
     user_version: int
     missing_columns: list[str]
 
 
-class PayloadProblem(DictAnswer):
+class PayloadProblem(OpenAnswer):
     assembly_guid: str
     display_name: str
     domain: Domain
@@ -56,9 +56,12 @@ class PayloadProblem(DictAnswer):
     where: list[str] = Field(description="cache, database, history and/or journal")
 
 
-class Verified(DictAnswer):
-    """The verify report (Docs/assemblies.md §11): ``ok`` when nothing is wrong or left over.
-    Validated from the report (``schema`` is an alias, which ``Answer.built`` does not take)."""
+class Verified(BaseModel):
+    """The verify report (Docs/assemblies.md §11): ``ok`` when nothing is wrong or left over."""
+
+    # Made with model_construct: ``schema`` is an alias (the name shadows BaseModel.schema),
+    # which Answer and its ``built`` refuse; published open, as OpenAnswer is.
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"additionalProperties": True})
 
     ok: bool
     schema_: dict[Domain, SchemaCheck] = Field(alias="schema")

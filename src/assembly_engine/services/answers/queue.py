@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import Field
+from pydantic.json_schema import SkipJsonSchema
 
 from assembly_engine.domain.types import Domain
-from assembly_engine.services.answers.base import Answer, DictAnswer
+from assembly_engine.services.answers.base import Answer, OpenAnswer, PublishedAsObject
 from assembly_engine.storage.contract.queue_status import QueueStatus
+from assembly_engine.storage.contract.reports import SyncReport
 
 
 class QueuedChange(Answer):
@@ -86,7 +89,19 @@ class Flushed(Answer):
     queue: QueueState
 
 
-class OfficialSynced(DictAnswer):
+@dataclass(frozen=True)
+class SignatureCheck(PublishedAsObject):
+    """The staging copy's signature after a sync (published as a free-form object)."""
+
+    refused: bool
+    signed_by: str | None
+    problems: tuple[str, ...]
+
+    def published(self) -> dict[str, Any]:
+        return {"refused": self.refused, "signed_by": self.signed_by, "problems": list(self.problems)}
+
+
+class OfficialSynced(OpenAnswer):
     """The storage's sync report as it gives it (SyncReport.as_dict)."""
 
     staging_count: int
@@ -95,6 +110,27 @@ class OfficialSynced(DictAnswer):
     payloads_removed: int
     problems: list[str]
     matches: bool
-    signatures: dict[str, Any] | None = Field(
+    signatures: SignatureCheck | None = Field(
         default=None, description="the staging copy's signature: refused, signed_by, problems"
     )
+    # Shown since the upgrades came, never listed in the published schema (it allows more
+    # fields); listing them would change the document.
+    removed_upstream: SkipJsonSchema[int] = 0
+    update_available: SkipJsonSchema[int] = 0
+
+    @classmethod
+    def of(cls, report: SyncReport) -> OfficialSynced:
+        trust = report.trust
+        return cls.built(
+            staging_count=report.staging_count,
+            runtime_count=report.runtime_count,
+            payloads_copied=report.payloads_copied,
+            payloads_removed=report.payloads_removed,
+            problems=list(report.problems),
+            matches=report.matches,
+            signatures=None
+            if trust is None
+            else SignatureCheck(trust.refused, trust.signed_by, tuple(trust.problems)),
+            removed_upstream=report.removed_upstream,
+            update_available=report.update_available,
+        )

@@ -13,8 +13,10 @@ from typing import Any, Literal, Self
 
 from pydantic import Field
 
+from assembly_engine.domain.description import description
 from assembly_engine.domain.types import AssemblyKind, Domain, Integrity, PayloadType
 from assembly_engine.services.answers.base import Answer
+from assembly_engine.services.answers.checks import ScriptCheckState
 from assembly_engine.services.assemblies.payload_layout import WORKFLOW_FILE_NAME
 from assembly_engine.storage.contract.models import CachedAssembly, PayloadContent
 from assembly_engine.storage.contract.signatures import OfficialTrust
@@ -83,7 +85,7 @@ class ListItem(Answer):
         default=None,
         description="official assemblies only: where the record stands against the vendor's releases",
     )
-    checks: dict[str, Any] | None = Field(
+    checks: ScriptCheckState | None = Field(
         default=None,
         description="the script check's counts (list) or result (detail); null while unchecked",
     )
@@ -115,12 +117,7 @@ class ListItem(Answer):
             optional["upstream"] = UpstreamState.of(UpstreamNote.of(record))
         values: dict[str, Any] = dict(
             assembly_guid=record.assembly_guid,
-            display_name=record.display_name,
-            summary=record.summary,
-            category=record.category,
-            assembly_kind=record.assembly_kind,
-            assembly_type=record.assembly_type,
-            version=record.version,
+            **description(record),
             revision=record.revision,
             source=record.domain,
             is_dirty=state.is_dirty,

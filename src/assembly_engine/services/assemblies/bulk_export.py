@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from assembly_engine.services.assemblies import library_paths as layout
 from assembly_engine.services.assemblies.changes import Changes
 from assembly_engine.services.assemblies.formats.library_folder import LibraryItem
-from assembly_engine.services.assemblies.library_sync import LibrarySync
+from assembly_engine.services.assemblies.library_render import LibraryRender
 from assembly_engine.services.audit import Outcome
 from assembly_engine.services.auth import policy
 from assembly_engine.services.caller import Caller
@@ -85,7 +85,7 @@ def _unsafe(path: str) -> bool:
 
 
 class BulkExport:
-    def __init__(self, changes: Changes, library: LibrarySync) -> None:
+    def __init__(self, changes: Changes, library: LibraryRender) -> None:
         self._changes = changes
         self._library = library
 

@@ -36,8 +36,8 @@ from assembly_engine.services.answers.records import AssemblyView, payload_answe
 from assembly_engine.services.assemblies.changes import Changes
 from assembly_engine.services.assemblies.exporting import export_file_name
 from assembly_engine.services.assemblies.legacy import export_document, record_fields
-from assembly_engine.services.assemblies.listing import SORT_KEYS, ListQuery, record_matches
-from assembly_engine.services.assemblies.records import Details, new_record
+from assembly_engine.services.assemblies.list_query import SORT_KEYS, ListQuery, record_matches
+from assembly_engine.services.assemblies.records import Details, next_revision
 from assembly_engine.services.audit import Outcome
 from assembly_engine.services.auth import policy
 from assembly_engine.services.caller import ANONYMOUS, Caller
@@ -311,14 +311,8 @@ class HistoryService:
             now = utc_now()
 
             def change(record: AssemblyRecord) -> AssemblyRecord:
-                restored = new_record(
-                    guid,
-                    record.domain,
-                    Details.of(old),
-                    old.payload,
-                    author=caller.username,
-                    now=now,
-                    since=record,
+                restored = next_revision(
+                    record, Details.of(old), old.payload, author=caller.username, now=now
                 )
                 # The vendor note stays the current one: a restore is a local edit.
                 return with_note(restored, UpstreamNote.of(record))
@@ -381,15 +375,7 @@ class HistoryService:
             last = history.deleted_record or history.revisions[-1].record
             self._contents.read(CachedAssembly(last, CacheEntryState()))  # intact?
             number = max(last.revision, history.revisions[-1].revision) + 1
-            record = new_record(
-                guid,
-                domain,
-                Details.of(last),
-                last.payload,
-                author=caller.username,
-                now=utc_now(),
-                since=last,
-            )
+            record = next_revision(last, Details.of(last), last.payload, author=caller.username)
             created = self._changes.create(
                 caller,
                 "assembly.undelete",

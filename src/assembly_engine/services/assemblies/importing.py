@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from assembly_engine import input_limits as limits
-from assembly_engine.domain.clock import utc_now
+from assembly_engine.domain.description import description
 from assembly_engine.domain.types import Domain
 from assembly_engine.services.answers.imports import WouldCreate
 from assembly_engine.services.answers.records import AssemblyView, payload_with_data
@@ -24,7 +25,7 @@ from assembly_engine.services.assemblies.formats import (
     import_value,
 )
 from assembly_engine.services.assemblies.legacy import DocumentTooLarge
-from assembly_engine.services.assemblies.records import Details, new_record
+from assembly_engine.services.assemblies.records import Details, next_revision
 from assembly_engine.services.audit import Outcome
 from assembly_engine.services.auth import policy
 from assembly_engine.services.caller import Caller
@@ -52,12 +53,39 @@ def require_storable(imported: ImportedAssembly, where: str) -> None:
     Contents.require_file_count(imported.content)
 
 
+@dataclass(frozen=True)
+class ImportSource:
+    """What one import request sends: a document (or a plain script's bytes and file
+    name), and ``as_new``: never replace the assembly the document names."""
+
+    document: Any
+    file_name: str | None = None
+    script: bytes | None = None
+    as_new: bool = False
+
+
 class Importing:
     def __init__(self, changes: Changes, *, max_bytes: int) -> None:
         self.changes = changes
         self._auditor = changes.auditor
         self._cache = changes.cache
         self.max_bytes = max_bytes
+
+    def source(
+        self, caller: Caller, source: ImportSource, domain: Domain, *, audit: bool = True
+    ) -> ImportedAssembly:
+        """The import ``source`` asks for into ``domain``, refused (audited) for a caller
+        who may not import there, then parsed as :meth:`parse` does."""
+        self.require(caller, domain)
+        return self.parse(
+            caller,
+            source.document,
+            domain,
+            file_name=source.file_name,
+            script=source.script,
+            audit=audit,
+            as_new=source.as_new,
+        )
 
     def require(self, caller: Caller, domain: Domain) -> None:
         """Refuse (audited) a caller who may not import into ``domain``."""
@@ -125,12 +153,7 @@ class Importing:
         """The record and payload an import would create (or replace), without creating it."""
         replaces = self._replaces(caller, imported, domain)
         return WouldCreate.built(
-            display_name=imported.display_name,
-            summary=imported.summary,
-            category=imported.category,
-            assembly_kind=imported.assembly_kind,
-            assembly_type=imported.assembly_type,
-            version=imported.version,
+            **description(imported),
             source=domain,
             metadata=imported.metadata,
             tags=imported.tags,
@@ -162,15 +185,7 @@ class Importing:
             def change(record: AssemblyRecord) -> AssemblyRecord:
                 # Every column is replaced, so the row is whole again (Details.given has no
                 # load problem).
-                return new_record(
-                    record.assembly_guid,
-                    record.domain,
-                    details,
-                    ref,
-                    author=caller.username,
-                    now=utc_now(),
-                    since=record,
-                )
+                return next_revision(record, details, ref, author=caller.username)
 
             updated = self.changes.update(
                 caller,

@@ -38,11 +38,11 @@ from assembly_engine.services.assemblies.formats import InvalidDocument, library
 from assembly_engine.services.assemblies.formats.library_folder import LibraryItem
 from assembly_engine.services.assemblies.formats.manifest_layout import UPSTREAM, ManifestLayout
 from assembly_engine.services.assemblies.importing import Importing, require_storable
-from assembly_engine.services.assemblies.legacy import ImportedAssembly, record_fields
+from assembly_engine.services.assemblies.legacy import ImportedAssembly
 from assembly_engine.services.assemblies.library_paths import Selection
-from assembly_engine.services.assemblies.library_render import SYNC_KEY, render_domain, sync_note, synced_path
+from assembly_engine.services.assemblies.library_render import SYNC_KEY, LibraryRender, sync_note
 from assembly_engine.services.assemblies.plan_cache import KeptPlan, PlanCache, records_state
-from assembly_engine.services.assemblies.records import Details, new_record, require_whole_row
+from assembly_engine.services.assemblies.records import Details, next_revision
 from assembly_engine.services.auth import policy
 from assembly_engine.services.caller import Caller
 from assembly_engine.services.errors import Conflict, EngineError, InvalidInput, TooLarge
@@ -105,11 +105,14 @@ class Planned:
 
 
 class LibrarySync:
-    def __init__(self, changes: Changes, importing: Importing, editing: Editing) -> None:
+    def __init__(
+        self, changes: Changes, importing: Importing, editing: Editing, rendering: LibraryRender
+    ) -> None:
         self._changes = changes
         self._importing = importing
         self._editing = editing
         self._cache = changes.cache
+        self._rendering = rendering
         # One apply per (source, domain) at a time: a second one (a retry after the CLI
         # was interrupted while the first still runs) waits, then plans what is left, so
         # the two never create the same item twice.
@@ -167,18 +170,6 @@ class LibrarySync:
             "counts": counts,
             "items": [p.view() for p in planned],
         }
-
-    def _engine_item(self, current: CachedAssembly, form: str) -> LibraryItem | None:
-        try:
-            require_whole_row(current)
-            content = self._changes.contents.read(current)
-            item = library_folder.render(record_fields(current.record, content), form)
-        except (EngineError, InvalidDocument):
-            return None
-        note = sync_note(current)
-        if note is not None and "text" in note and item.path.endswith(library_paths.WORKFLOW_SUFFIX):
-            item = dataclasses.replace(item, main=library_folder.kept_text(item.main, note["text"]))
-        return item
 
     def _plan(self, request: SyncSource, records: list[CachedAssembly]) -> tuple[str, list[Planned]]:
         by_guid = {r.assembly_guid: r for r in records}
@@ -283,7 +274,7 @@ class LibrarySync:
         source_sum = item.checksum()
         guid = current.assembly_guid
         ours = note is not None and note.get("source") == request.source
-        engine = self._engine_item(current, item.form)
+        engine = self._rendering.engine_item(current, item.form)
         engine_sum = engine.checksum() if engine is not None else None
         if engine_sum == source_sum:
             return Planned(item.path, "unchanged", guid, None, item, current)
@@ -458,15 +449,7 @@ class LibrarySync:
                 details = Details.given(
                     dataclasses.replace(imported, metadata={**imported.metadata, SYNC_KEY: note})
                 )
-                return new_record(
-                    record.assembly_guid,
-                    record.domain,
-                    details,
-                    ref,
-                    author=caller.username,
-                    now=utc_now(),
-                    since=record,
-                )
+                return next_revision(record, details, ref, author=caller.username)
 
             detail: Callable[[AssemblyRecord], str] = lambda _: f"synced from {request.source}: {item.path}"  # noqa: E731
             self._changes.update(
@@ -478,20 +461,3 @@ class LibrarySync:
                 expected_revision=existing.record.revision,
             )
         return existing.assembly_guid
-
-    # -- rendering ---------------------------------------------------------------------
-    def placed_item(self, current: CachedAssembly, form: str = "library") -> LibraryItem | None:
-        """``current`` as the files of ``form`` at the path a write gives it (an assembly
-        that came in through sync goes back to its path); None when it cannot be rendered."""
-        rendered = self._engine_item(current, form)
-        if rendered is None:
-            return None
-        path = synced_path(sync_note(current), form)
-        return rendered if path is None else dataclasses.replace(rendered, path=path)
-
-    def render(self, caller: Caller, domain: Domain, form: str, selection: Selection) -> dict[str, Any]:
-        """Every assembly of ``domain`` as the files of ``form`` (for ``sync write``)."""
-        self._changes.auditor.require(
-            policy.may_export(caller.actor), caller, "assembly.export", domain=domain
-        )
-        return render_domain(self._cache.items(domain), self.placed_item, domain, form, selection)

@@ -125,4 +125,4 @@ class QueueControl:
                 else ""
             ),
         )
-        return OfficialSynced.model_validate(report.as_dict())
+        return OfficialSynced.of(report)

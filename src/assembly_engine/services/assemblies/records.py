@@ -13,6 +13,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from assembly_engine.domain.clock import utc_now
+from assembly_engine.domain.description import description
 from assembly_engine.domain.types import DATABASE_FILES, AssemblyKind, Domain
 from assembly_engine.services.assemblies.formats import ImportedAssembly
 from assembly_engine.services.assemblies.inputs import NewAssembly
@@ -40,9 +42,8 @@ class Details:
     @classmethod
     def given(cls, source: NewAssembly | ImportedAssembly) -> Details:
         """What a create request or an imported document says."""
-        named = ("display_name", "assembly_kind", "assembly_type", "summary", "category", "version")
         return cls(
-            **{name: getattr(source, name) for name in named},
+            **description(source),
             metadata_json=json.dumps(source.metadata, ensure_ascii=False),
             tags_json=json.dumps(source.tags, ensure_ascii=False),
         )
@@ -93,6 +94,26 @@ def new_record(
         # one it started from and never takes one from a document or a body.
         record = with_note(record, UpstreamNote.of(since) if since is not None else None)
     return record
+
+
+def next_revision(
+    since: AssemblyRecord,
+    details: Details,
+    payload: PayloadRef,
+    *,
+    author: str | None,
+    now: str | None = None,
+) -> AssemblyRecord:
+    """The record of the change that follows ``since`` (the assembly's record before it)."""
+    return new_record(
+        since.assembly_guid,
+        since.domain,
+        details,
+        payload,
+        author=author,
+        now=utc_now() if now is None else now,
+        since=since,
+    )
 
 
 def require_whole_row(item: CachedAssembly) -> None:

@@ -19,7 +19,8 @@ from assembly_engine.services.assemblies.changes import Changes
 from assembly_engine.services.assemblies.content import Contents
 from assembly_engine.services.assemblies.editing import Editing
 from assembly_engine.services.assemblies.exporting import export
-from assembly_engine.services.assemblies.importing import Importing
+from assembly_engine.services.assemblies.importing import Importing, ImportSource
+from assembly_engine.services.assemblies.library_render import LibraryRender
 from assembly_engine.services.assemblies.library_sync import LibrarySync
 from assembly_engine.services.assemblies.listing import Listing
 from assembly_engine.services.assemblies.queue_control import QueueControl
@@ -62,7 +63,8 @@ class AssemblyService:
         self.changes.checks = self.checks = checks
         self.editing = Editing(self.changes)
         self.importing = Importing(self.changes, max_bytes=import_max_bytes)
-        self.library_sync = LibrarySync(self.changes, self.importing, self.editing)
+        self.library_render = LibraryRender(self.changes)
+        self.library_sync = LibrarySync(self.changes, self.importing, self.editing, self.library_render)
         self.queue_control = QueueControl(
             self.cache,
             auditor,
@@ -108,14 +110,7 @@ class AssemblyService:
 
     # -- documents in and out ----------------------------------------------------------
     def import_document(
-        self,
-        caller: Caller,
-        document: Any,
-        domain: Domain = Domain.USER,
-        *,
-        file_name: str | None = None,
-        script: bytes | None = None,
-        as_new: bool = False,
+        self, caller: Caller, source: ImportSource, domain: Domain = Domain.USER
     ) -> tuple[AssemblyView, bool]:
         """Import a legacy document; returns (record, created).
 
@@ -124,27 +119,13 @@ class AssemblyService:
         may write: then that assembly is replaced in place. A document naming an assembly
         the caller may not write never touches it — it becomes a new assembly.
         """
-        self.importing.require(caller, domain)
-        imported = self.importing.parse(
-            caller, document, domain, file_name=file_name, script=script, as_new=as_new
-        )
-        return self.importing.write(caller, imported, domain)
+        return self.importing.write(caller, self.importing.source(caller, source, domain), domain)
 
     def dry_run_import(
-        self,
-        caller: Caller,
-        document: Any,
-        domain: Domain = Domain.USER,
-        *,
-        file_name: str | None = None,
-        script: bytes | None = None,
-        as_new: bool = False,
+        self, caller: Caller, source: ImportSource, domain: Domain = Domain.USER
     ) -> WouldCreate:
-        """What importing ``document`` would create (the same parser), creating nothing."""
-        self.importing.require(caller, domain)
-        imported = self.importing.parse(
-            caller, document, domain, file_name=file_name, script=script, audit=False, as_new=as_new
-        )
+        """What importing ``source`` would create (the same parser), creating nothing."""
+        imported = self.importing.source(caller, source, domain, audit=False)
         return self.importing.preview(caller, imported, domain)
 
     def import_batch(

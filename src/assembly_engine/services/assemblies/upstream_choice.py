@@ -15,7 +15,7 @@ from assembly_engine.domain.clock import utc_now
 from assembly_engine.domain.types import Domain
 from assembly_engine.services.answers.records import AssemblyView
 from assembly_engine.services.assemblies.history import HistoryService
-from assembly_engine.services.assemblies.records import Details, new_record
+from assembly_engine.services.assemblies.records import Details, next_revision
 from assembly_engine.services.auth import policy
 from assembly_engine.services.caller import Caller
 from assembly_engine.services.errors import Conflict, InvalidInput, NotFound
@@ -109,14 +109,8 @@ class UpstreamChoice:
                 taken_checksum = note.checksum
 
                 def change(old: AssemblyRecord) -> AssemblyRecord:
-                    taken = new_record(
-                        guid,
-                        domain,
-                        Details.of(vendor.record),
-                        vendor.record.payload,
-                        author=caller.username,
-                        now=now,
-                        since=old,
+                    taken = next_revision(
+                        old, Details.of(vendor.record), vendor.record.payload, author=caller.username, now=now
                     )
                     return with_note(taken, UpstreamNote(taken_checksum, old.revision + 1))
 

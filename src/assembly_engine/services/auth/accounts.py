@@ -98,12 +98,8 @@ class AccountService:
         only = self.password_only_for
         if only is None or username.casefold() == only.casefold():
             return
-        self.auditor.record(
-            Caller(None, address=address),
-            "login",
-            Outcome.DENIED,
-            user=self.logged_name(username),
-            detail="password sign-in is switched off (single sign-on only)",
+        self._refused_sign_in(
+            username, address, Outcome.DENIED, "password sign-in is switched off (single sign-on only)"
         )
         raise denied(
             "forbidden",
@@ -111,24 +107,19 @@ class AccountService:
             "provider. Only the break-glass administrator signs in with a password.",
         )
 
-    # The parts of a sign-in, also used by the awaited one (sign_in.py).
-    def sign_in_refused(self, username: str, address: str | None, exc: TooManyAttempts) -> None:
-        # Outcome DENIED of an anonymous caller: counted per address and minute.
+    def _refused_sign_in(self, username: str, address: str | None, outcome: Outcome, detail: str) -> None:
+        # An anonymous caller's entry: a DENIED one is counted per address and minute.
         self.auditor.record(
-            Caller(None, address=address),
-            "login",
-            Outcome.DENIED,
-            user=self.logged_name(username),
-            detail=f"throttled: {exc.message}",
+            Caller(None, address=address), "login", outcome, user=self.logged_name(username), detail=detail
         )
 
+    # The parts of a sign-in, also used by the awaited one (sign_in.py).
+    def sign_in_refused(self, username: str, address: str | None, exc: TooManyAttempts) -> None:
+        self._refused_sign_in(username, address, Outcome.DENIED, f"throttled: {exc.message}")
+
     def sign_in_failed(self, username: str, address: str | None, exc: InvalidCredentials) -> NoReturn:
-        self.auditor.record(
-            Caller(None, address=address),
-            "login",
-            Outcome.FAILED,
-            user=self.logged_name(username),
-            detail="unknown user, wrong password or disabled account",
+        self._refused_sign_in(
+            username, address, Outcome.FAILED, "unknown user, wrong password or disabled account"
         )
         raise denied("unauthorized", exc.message) from None
 

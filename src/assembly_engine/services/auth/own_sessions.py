@@ -7,25 +7,14 @@ Only sessions (never API tokens, which have their own page) reach these use case
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from assembly_engine.domain.clock import utc_iso
+from assembly_engine.services.answers.accounts import OwnSession, OwnSessionList, SessionsEnded
 from assembly_engine.services.audit import Outcome
 from assembly_engine.services.auditor import Auditor
 from assembly_engine.services.auth import policy
 from assembly_engine.services.auth.sessions import Session, SessionService, audit_session_id
 from assembly_engine.services.caller import Caller
 from assembly_engine.services.errors import NotFound, denied
-
-
-@dataclass(frozen=True)
-class SessionView:
-    id: str
-    created_at: str
-    last_seen: str
-    expires_at: str
-    current: bool
-
 
 ONLY_SESSIONS = "Your sessions are listed and ended from a signed-in session, not with an API token."
 
@@ -35,18 +24,20 @@ class OwnSessions:
         self._sessions = sessions
         self._auditor = auditor
 
-    def list(self, caller: Caller, current: Session | None) -> list[SessionView]:
+    def list(self, caller: Caller, current: Session | None) -> OwnSessionList:
         username = self._person(caller, current, "session.list")
-        return [self._view(session, current) for session in self._sessions.live_sessions(username)]
+        return OwnSessionList.built(
+            items=[self._view(session, current) for session in self._sessions.live_sessions(username)]
+        )
 
-    def end(self, caller: Caller, current: Session | None, session_id: str) -> None:
+    def end(self, caller: Caller, current: Session | None, session_id: str) -> SessionsEnded:
         """End one of the caller's own sessions (the current one too: that is signing out)."""
         username = self._person(caller, current, "session.end")
         for session in self._sessions.live_sessions(username):
             if _audit_id(session) == session_id:
                 self._sessions.revoke_hash(session.token_hash)
                 self._auditor.record(caller, "session.end", Outcome.SUCCESS, detail=f"session {session_id}")
-                return
+                return SessionsEnded.built(ended=1)
         self._auditor.record(
             caller, "session.end", Outcome.FAILED, detail=f"no live session {session_id[:64]}"
         )
@@ -54,7 +45,7 @@ class OwnSessions:
             "You have no live session with this id; it may have ended already. Nothing was changed."
         )
 
-    def end_others(self, caller: Caller, current: Session | None) -> int:
+    def end_others(self, caller: Caller, current: Session | None) -> SessionsEnded:
         """End every session of the caller but the one asking; how many ended."""
         username = self._person(caller, current, "session.end_others")
         assert current is not None
@@ -62,7 +53,7 @@ class OwnSessions:
         self._auditor.record(
             caller, "session.end_others", Outcome.SUCCESS, detail=f"{ended} other session(s) ended"
         )
-        return ended
+        return SessionsEnded.built(ended=ended)
 
     def _person(self, caller: Caller, current: Session | None, action: str) -> str:
         self._auditor.require(policy.may_read(caller.actor), caller, action)
@@ -72,8 +63,8 @@ class OwnSessions:
         return caller.username
 
     @staticmethod
-    def _view(session: Session, current: Session | None) -> SessionView:
-        return SessionView(
+    def _view(session: Session, current: Session | None) -> OwnSession:
+        return OwnSession.built(
             id=_audit_id(session),
             created_at=utc_iso(session.created_at),
             last_seen=utc_iso(session.last_seen),

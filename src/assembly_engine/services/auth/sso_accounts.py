@@ -136,29 +136,21 @@ class SsoAccounts:
             )
         users = self._accounts.users
         engine = Caller(None, address=address)
+
+        def changed(action: str, detail: str) -> None:
+            self._accounts.auditor.record(engine, action, Outcome.SUCCESS, user=username, detail=detail)
+
         try:
             if user is None:
                 user = users.create_sso(username, sso_marker(self._config.issuer, identity.subject), role)
-                self._accounts.auditor.record(
-                    engine,
-                    "user.create",
-                    Outcome.SUCCESS,
-                    user=username,
-                    detail=f"{username} as {role.value} by single sign-on",
-                )
+                changed("user.create", f"{username} as {role.value} by single sign-on")
             elif user.disabled:
                 raise SignInRefused(
                     f"The engine account '{username}' is disabled; ask an administrator.", user=username
                 )
             elif user.role is not role:
                 user = users.set_role(username, role)
-                self._accounts.auditor.record(
-                    engine,
-                    "user.update",
-                    Outcome.SUCCESS,
-                    user=username,
-                    detail=f"{username}: role={role.value} from the provider's groups",
-                )
+                changed("user.update", f"{username}: role={role.value} from the provider's groups")
         except AuthError as exc:  # a name taken meanwhile, the last admin, …
             raise SignInRefused(
                 f"The sign-in cannot update the account: {exc.message}", 409, "conflict"

@@ -19,7 +19,13 @@ from contextlib import AbstractContextManager
 from typing import Any
 
 from assembly_engine.domain.types import Domain
-from assembly_engine.services.answers.checks import CheckAnswer
+from assembly_engine.services.answers.checks import (
+    CheckAnswer,
+    CheckCounts,
+    CheckDone,
+    CheckPending,
+    ScriptCheckState,
+)
 from assembly_engine.services.auditor import Auditor
 from assembly_engine.services.auth import policy
 from assembly_engine.services.caller import Caller
@@ -77,7 +83,7 @@ class ScriptChecks:
         self.runner = runner
         self.blocking = frozenset(blocking)
         self._lock = threading.Lock()
-        self._by_payload: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self._by_payload: OrderedDict[str, CheckCounts] = OrderedDict()
         # Bumped when a result arrives; the list renders a kept page again only when one of
         # its own rows got a result since (changed_since), not at every result of a sweep.
         self.generation = 0
@@ -92,9 +98,9 @@ class ScriptChecks:
     def _note(self, payload_guid: str, result: CheckResult) -> None:
         if result.timed_out or any(run.failed for run in result.checkers):
             return
-        self._keep(payload_guid, {"counts": result.counts, "has_errors": result.has_errors})
+        self._keep(payload_guid, CheckCounts(result.counts, result.has_errors))
 
-    def _keep(self, payload_guid: str, summary: dict[str, Any]) -> None:
+    def _keep(self, payload_guid: str, summary: CheckCounts) -> None:
         with self._lock:
             self._by_payload[payload_guid] = summary
             self._by_payload.move_to_end(payload_guid)
@@ -128,8 +134,8 @@ class ScriptChecks:
 
         future.add_done_callback(done)
 
-    def counts(self, payload_guid: str) -> dict[str, Any] | None:
-        """``{counts, has_errors}`` of a stored payload once it was checked, else None."""
+    def counts(self, payload_guid: str) -> CheckCounts | None:
+        """The counts of a stored payload once it was checked, else None."""
         return self._by_payload.get(payload_guid)
 
     def start_sweep(
@@ -218,7 +224,7 @@ class ScriptChecks:
         """Hold saves' checks while a bulk write runs (held.py): they run once it is done."""
         return self.runner.held.holding()
 
-    def summary(self, content: PayloadContent, payload_guid: str) -> dict[str, Any] | None:
+    def summary(self, content: PayloadContent, payload_guid: str) -> ScriptCheckState | None:
         """The kept result of ``content`` for a detail view; ``pending`` (and queued) when
         it was not checked yet. None for content no checker reads."""
         language = language_of(content)
@@ -230,10 +236,10 @@ class ScriptChecks:
             future = self.runner.submit(language, text, background=True)
             if future is not None:
                 self._note_when_done(payload_guid, future)
-            return {"status": "pending", "language": language}
+            return CheckPending(language)
         if payload_guid not in self._by_payload:
             self._note(payload_guid, kept)
-        return {"status": "checked", **kept.to_dict()}
+        return CheckDone(kept)
 
     def close(self) -> None:
         self._stop.set()
@@ -262,5 +268,4 @@ class ScriptDrafts:
             result = await asyncio.wait_for(asyncio.wrap_future(future), runner.limits.timeout_seconds + 1.0)
         except TimeoutError:
             result = runner.timed_out(language, text)
-        # The stored form of a result is its answer too: validated into the model (one per request).
-        return CheckAnswer.model_validate(result.to_dict())
+        return CheckAnswer.of(result)

@@ -29,6 +29,7 @@ wrapper's at import (then the inner values are kept as they were).
 from __future__ import annotations
 
 import copy
+import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
@@ -161,17 +162,8 @@ def from_item(
         note["inner_description"] = inner_description
     metadata = dict(imported.metadata)
     metadata[ITEM_KEY] = note
-    return ImportedAssembly(
-        display_name=display_name,
-        summary=summary,
-        category=imported.category,
-        assembly_kind=imported.assembly_kind,
-        assembly_type=imported.assembly_type,
-        version=imported.version,
-        metadata=metadata,
-        tags=imported.tags,
-        content=imported.content,
-        source_assembly_guid=guid,
+    return dataclasses.replace(
+        imported, display_name=display_name, summary=summary, metadata=metadata, source_assembly_guid=guid
     )
 
 

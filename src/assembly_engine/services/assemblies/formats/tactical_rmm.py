@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
@@ -101,18 +102,7 @@ def from_entry(entry: dict[str, Any], script: bytes | None) -> ImportedAssembly:
     imported = from_script_document(legacy, None, tags)
     metadata = dict(imported.metadata)
     metadata["legacy_format"] = {**metadata["legacy_format"], "source_format": "tactical-rmm"}
-    return ImportedAssembly(
-        display_name=imported.display_name,
-        summary=imported.summary,
-        category=imported.category,
-        assembly_kind=imported.assembly_kind,
-        assembly_type=imported.assembly_type,
-        version=imported.version,
-        metadata=metadata,
-        tags=imported.tags,
-        content=imported.content,
-        source_assembly_guid=imported.source_assembly_guid,
-    )
+    return dataclasses.replace(imported, metadata=metadata)
 
 
 def refresh_entry(

@@ -151,13 +151,17 @@ def timeout(value: object, where: str) -> int:
     return value
 
 
+def _key_of_kind(value: dict[str, Any], key: str, kind: type, where: str, wanted: str) -> None:
+    """Refuse ``value[key]`` (when present) unless it is a ``kind``, saying it must be ``wanted``."""
+    if key in value and not isinstance(value[key], kind):
+        fail(f"{where}.{key} must be {wanted}, got {json_kind(value[key])}")
+
+
 def sites(value: object, where: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         fail(f'{where} must be an object like {{"mode": "all", "values": []}}, got {json_kind(value)}')
-    if "mode" in value and not isinstance(value["mode"], str):
-        fail(f"{where}.mode must be a string, got {json_kind(value['mode'])}")
-    if "values" in value and not isinstance(value["values"], list):
-        fail(f"{where}.values must be a list, got {json_kind(value['values'])}")
+    _key_of_kind(value, "mode", str, where, "a string")
+    _key_of_kind(value, "values", list, where, "a list")
     check(limits.sites_problem(value, where))
     return copy.deepcopy(value)
 
@@ -178,15 +182,12 @@ def variables(value: object, where: str) -> list[dict[str, Any]]:
         if name in seen:
             fail(f"{where} has two variables named {name!r}; variable names must be unique")
         seen.add(name)
-        if "type" in variable and not isinstance(variable["type"], str):
-            fail(f"{here}.type must be a string such as 'string', got {json_kind(variable['type'])}")
+        _key_of_kind(variable, "type", str, here, "a string such as 'string'")
         for key in ("label", "description"):
             if key in variable and not (variable[key] is None or isinstance(variable[key], str)):
                 fail(f"{here}.{key} must be a string, got {json_kind(variable[key])}")
-        if "required" in variable and not isinstance(variable["required"], bool):
-            fail(f"{here}.required must be true or false, got {json_kind(variable['required'])}")
-        if "options" in variable and not isinstance(variable["options"], list):
-            fail(f"{here}.options must be a list, got {json_kind(variable['options'])}")
+        _key_of_kind(variable, "required", bool, here, "true or false")
+        _key_of_kind(variable, "options", list, here, "a list")
     check(limits.variables_problem(value, where))
     return copy.deepcopy(value)
 

@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import PurePosixPath
 from typing import Any, TypedDict, Unpack
 
+from assembly_engine.domain.description import description
 from assembly_engine.domain.types import SCRIPT_EXTENSIONS, AssemblyKind, AssemblyType
 from assembly_engine.services.assemblies.legacy.checks import InvalidDocument, fail, json_kind
 from assembly_engine.services.assemblies.legacy.imported import ENGINE_KEY
@@ -47,12 +48,7 @@ class ExportFields(TypedDict):
 def record_fields(record: AssemblyRecord, content: PayloadContent) -> ExportFields:
     """The export fields of a stored assembly (or of one of its revisions)."""
     return ExportFields(
-        display_name=record.display_name,
-        summary=record.summary,
-        category=record.category,
-        assembly_kind=record.assembly_kind,
-        assembly_type=record.assembly_type,
-        version=record.version,
+        **description(record),
         metadata=record.metadata,
         tags=record.tags,
         content=content,

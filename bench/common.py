@@ -129,6 +129,43 @@ def cpu_seconds(pid: int, thread: int | None = None) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU time used so far by a process and every live descendant (its checkers' worker
+    processes included): what it is busy with in the background shows here."""
+    parents: dict[int, int] = {}
+    times: dict[int, float] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # ended while listed
+        parents[int(entry)] = int(fields[1])
+        times[int(entry)] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for child, seconds in times.items():
+        node = child
+        while node > 1 and node != pid:
+            node = parents.get(node, 0)
+        if node == pid:
+            total += seconds
+    return total
+
+
+def wait_until_idle(pid: int, *, share: float = 0.05, window: float = 2.0, limit: float = 900.0) -> float:
+    """Wait until a process tree uses under ``share`` of a core over ``window`` seconds (its
+    background work after a large change has ended); returns the seconds waited."""
+    began = time.monotonic()
+    while time.monotonic() - began < limit:
+        before = tree_cpu_seconds(pid)
+        time.sleep(window)
+        if tree_cpu_seconds(pid) - before < share * window:
+            break
+    return time.monotonic() - began
+
+
 def load_average() -> str:
     with open("/proc/loadavg", encoding="ascii") as handle:
         return " ".join(handle.read().split()[:3])

@@ -36,6 +36,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from assembly_engine.api.app import create_app
 from assembly_engine.config import Settings
@@ -299,3 +300,13 @@ def snapshot(services: EngineServices) -> Snapshot:
 def assert_unchanged(before: Snapshot, after: Snapshot) -> None:
     changed = before.differences(after)
     assert not changed, f"a refused request changed: {', '.join(changed)}"
+
+
+class NoFastLane:
+    """Stands in for api/fast_lane.py's middleware: every request goes through FastAPI."""
+
+    def __init__(self, app: ASGIApp, **_: object) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.app(scope, receive, send)

@@ -25,13 +25,13 @@ from tests.api.support import (
     DISABLED,
     OPERATOR,
     ApiEngine,
+    NoFastLane,
     bearer,
     create_body,
     settings_on,
     start_engine,
     unique_name,
 )
-from tests.api.test_write_lane import _NoFastLane
 
 API_BACKENDS = BACKENDS
 JSON = {"Content-Type": "application/json"}
@@ -220,7 +220,7 @@ def without_lane(
     """An engine whose requests all go through FastAPI's route (no api/fast_lane.py)."""
     with settings_on("sqlite", request, tmp_path_factory.mktemp("plain")) as settings:
         with pytest.MonkeyPatch.context() as patch:
-            patch.setattr(app_module, "FastLane", _NoFastLane)
+            patch.setattr(app_module, "FastLane", NoFastLane)
             engine = start_engine(settings)
             plain = next(engine)
         try:

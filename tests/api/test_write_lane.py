@@ -20,7 +20,6 @@ from typing import Any
 
 import orjson
 import pytest
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from assembly_engine.api import app as app_module
 from tests.api.support import (
@@ -34,6 +33,7 @@ from tests.api.support import (
     OPERATOR_NAME,
     OPERATOR_PASSWORD,
     ApiEngine,
+    NoFastLane,
     bearer,
     create_body,
     settings_on,
@@ -42,16 +42,6 @@ from tests.api.support import (
 )
 
 IMPORT_MAX_BYTES = 256 * 1024  # small, so an oversized body is cheap to send
-
-
-class _NoFastLane:
-    """Stands in for api/fast_lane.py's middleware: every request goes through FastAPI."""
-
-    def __init__(self, app: ASGIApp, **_: object) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await self.app(scope, receive, send)
 
 
 @dataclass
@@ -101,7 +91,7 @@ def sides(
         with_lane = start_engine(one)
         fast = next(with_lane)
         with pytest.MonkeyPatch.context() as patch:
-            patch.setattr(app_module, "FastLane", _NoFastLane)
+            patch.setattr(app_module, "FastLane", NoFastLane)
             without_lane = start_engine(two)
             plain = next(without_lane)
         try:

@@ -12,8 +12,7 @@ from pathlib import Path
 import pytest
 
 from assembly_engine.storage.files.library_tree import read_inside
-from tests.cli.support import Cli
-from tests.cli.test_sync import LIBRARY_ITEMS, by_path, make_library, user_assemblies
+from tests.cli.support import LIBRARY_ITEMS, Cli, by_path, make_library, user_assemblies
 from tests.engine_process import EngineProcess
 
 

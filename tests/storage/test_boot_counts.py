@@ -15,7 +15,7 @@ from assembly_engine.storage.contract.record_facts import RecordFacts
 from assembly_engine.storage.contract.signatures import ManifestEntry, OfficialTrust, SignaturePolicy
 from assembly_engine.storage.sqlite.databases import ConnectionOptions, DomainDatabase
 from assembly_engine.storage.sqlite.payload_folders import PayloadStore
-from tests.storage.test_boot_loading import boot, runtime_official, stage_official
+from tests.storage.support import boot, runtime_official, stage_official
 from tests.support import make_record
 
 

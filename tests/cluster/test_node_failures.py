@@ -60,10 +60,20 @@ class WriteLoad:
 
 
 def all_served(engine: EngineProcess, guids: list[str]) -> bool:
-    headers = engine.login()
+    try:
+        headers = engine.login()
+    except httpx.HTTPStatusError as refused:
+        # A node whose pool has not yet seen PostgreSQL back answers 503 (with Retry-After)
+        # until its next connection works; ask again.
+        if refused.response.status_code == 503:
+            return False
+        raise
     served: set[str] = set()
     for offset in itertools.count(0, 1000):
-        page = get(engine, f"/api/assemblies?domain=user&limit=1000&offset={offset}", headers).json()
+        answer = get(engine, f"/api/assemblies?domain=user&limit=1000&offset={offset}", headers)
+        if answer.status_code == 503:
+            return False
+        page = answer.json()
         served |= {item["assembly_guid"] for item in page["items"]}
         if offset + 1000 >= page["total"]:
             return set(guids) <= served

@@ -66,6 +66,10 @@ def test_operator_clone_dialog_offers_only_user_created(page: Page, engine: Engi
     official = an_official_script(engine)
     sign_in(page, OPERATOR)
     search_list(page, official["display_name"])
+    # The rows before the search stay until its answer replaces them: wait for that, so the
+    # menu is not opened on a row about to be replaced.
+    names = page.get_by_test_id("assembly-grid").get_by_test_id("assembly-name")
+    expect(names.filter(has_not_text=official["display_name"])).to_have_count(0)
     row = page.locator(f'.ag-row[row-id="{official["assembly_guid"]}"]')
     row.get_by_test_id("row-menu").click()
     expect(page.get_by_test_id("action-rename")).to_have_attribute("aria-disabled", "true")

@@ -5,6 +5,7 @@ import Checkbox from "@mui/material/Checkbox";
 import S from "../strings.js";
 
 function pageNodes(api) {
+  if (api.isDestroyed()) return []; // an event of a grid being taken down (the page left)
   const size = api.paginationGetPageSize();
   const first = api.paginationGetCurrentPage() * size;
   const nodes = [];

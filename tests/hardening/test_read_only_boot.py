@@ -221,8 +221,11 @@ def test_boot_on_a_full_disk_serves_reads_read_only(tmp_path: Path, how: str) ->
 
 
 def test_unreadable_journal_is_reported_and_kept(tmp_path: Path) -> None:
-    """A journal whose WAL index is gone cannot be read on a full disk: reads lack its
-    changes, and health says so; a restart with space serves and writes them."""
+    """A journal whose WAL index is gone usually cannot be read on a full disk: reads lack
+    its changes, and health says so; a restart with space serves and writes them.
+
+    The boot may free a page first (tmpfs returns them late), and then SQLite rebuilds the
+    index and reads the journal whole: that outcome loses nothing either, and is accepted."""
     with full_disk_home(tmp_path) as (engine, filler):
         engine.start(timeout=120)
         headers = dev_mode_headers(engine)
@@ -234,11 +237,13 @@ def test_unreadable_journal_is_reported_and_kept(tmp_path: Path) -> None:
         shm.unlink()
         before = data_files(engine.home)
         health = start_read_only(engine, filler)
-        assert health["complete"] is False, health
-        assert "journal could not be read" in str(health["read_only"]), health
         shown = served(engine, headers)
-        assert set(shown) < set(acked)  # the three flushed creates, without the queued changes
-        assert len(shown) == 3
+        if health["complete"]:
+            assert shown == acked, health  # the index was rebuilt: every change is served
+        else:
+            assert "journal could not be read" in str(health["read_only"]), health
+            assert set(shown) < set(acked)  # the three flushed creates, without the queued changes
+            assert len(shown) == 3
         assert_writes_refused(engine, headers, next(iter(shown)))
         stop_and_recover(engine, filler, headers, acked, before)
 

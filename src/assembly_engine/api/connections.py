@@ -101,6 +101,8 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         self._refused = False
 
     # -- count ---------------------------------------------------------------------------
+    # uvicorn narrows asyncio's BaseTransport to Transport here and ignores the override
+    # error itself; this signature is uvicorn's, so the same error is ignored.
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         self._idle_since = self._head_began = self.loop.time()

@@ -233,6 +233,8 @@ class OidcProvider:
         if response.status_code != 200:
             raise ProviderUnavailable(f"The sign-in provider's signing keys answered {response.status_code}.")
         try:
+            # joserfc types the key set as a TypedDict; the JSON object is checked by the import
+            # itself (a malformed set raises one of the errors caught below).
             keys = KeySet.import_key_set(_json_object(response, "key set"))  # type: ignore[arg-type]
         except (JoseError, ValueError, TypeError, KeyError):
             raise ProviderUnavailable("The sign-in provider's signing keys cannot be read.") from None

@@ -21,7 +21,11 @@ import json
 import os
 import resource
 import sys
-from typing import Any, BinaryIO
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+if TYPE_CHECKING:  # for the annotation only: the child imports a checker when it needs it
+    from assembly_engine.services.checks.diagnostics import Diagnostic
 
 # A warm worker is replaced after this many checks: whatever a check left in its memory
 # (fragmentation, caches) never accumulates without end.
@@ -77,7 +81,7 @@ def serve(cpu_seconds: int) -> int:
     return 0
 
 
-def _checker(language: str):  # type: ignore[no-untyped-def]
+def _checker(language: str) -> Callable[[str], list[Diagnostic]]:
     if language == "powershell":
         from assembly_engine.services.checks import powershell
 

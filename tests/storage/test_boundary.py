@@ -9,6 +9,7 @@ not a database, an fsync or a directory walk.
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -248,3 +249,65 @@ def test_services_and_routes_use_only_the_contract_the_cache_and_the_runtime() -
         if _inside(t, "assembly_engine.storage") and not _inside(t, *allowed)
     ]
     assert sorted(set(past) - COMPOSITION_ROOTS) == []
+
+
+# ------------------------------------------------------------- no tuples, no row JSON above
+
+
+def _tuple_methods() -> set[str]:
+    """The contract's Protocol methods that answer bare tuples (rows in column order and
+    the like): for storage's own use, never for a service or a route."""
+    found = set()
+    for path in (STORAGE / "contract").glob("*.py"):
+        for cls in ast.parse(path.read_text(encoding="utf-8")).body:
+            if not isinstance(cls, ast.ClassDef) or not any(
+                ast.unparse(b).endswith("Protocol") for b in cls.bases
+            ):
+                continue
+            for method in cls.body:
+                if isinstance(method, ast.FunctionDef) and method.returns is not None:
+                    if re.match(r"(list\[)?tuple\[", ast.unparse(method.returns)):
+                        found.add(method.name)
+    return found
+
+
+def _storage_shortcuts_in(text: str, relative: Path, tuple_methods: set[str]) -> list[str]:
+    """Calls of a tuple-answering contract method, and JSON parsing of a stored row's text
+    (an attribute named ``row_json``, as history's value types hold it)."""
+    found = []
+    for node in ast.walk(ast.parse(text, filename=str(relative))):
+        if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute):
+            continue
+        where = f"{relative}:{node.lineno}"
+        if node.func.attr in tuple_methods:
+            found.append(f"{where} calls .{node.func.attr}()")
+        elif node.func.attr == "loads" and any(
+            isinstance(a, ast.Attribute) and a.attr == "row_json" for a in node.args
+        ):
+            found.append(f"{where} parses a row's JSON")
+    return found
+
+
+def test_the_tuple_answers_are_known() -> None:
+    assert {"load_rows", "prune_history"} <= _tuple_methods()
+
+
+@pytest.mark.parametrize(
+    "snippet",
+    ["rows = store.load_rows()\nrows[0][5]", "import json\njson.loads(revision.row_json)"],
+)
+def test_the_scan_catches_a_tuple_or_a_row_s_json(snippet: str) -> None:
+    assert _storage_shortcuts_in(snippet, Path("services/probe.py"), _tuple_methods()), snippet
+
+
+def test_no_service_or_route_reads_storage_tuples_or_row_json() -> None:
+    tuple_methods = _tuple_methods()
+    problems = [
+        problem
+        for path in _modules_outside_storage()
+        if path.relative_to(SOURCE).parts[0] in NO_FILES_AT_ALL
+        for problem in _storage_shortcuts_in(
+            path.read_text(encoding="utf-8"), path.relative_to(SOURCE), tuple_methods
+        )
+    ]
+    assert problems == []

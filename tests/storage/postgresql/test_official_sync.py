@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from psycopg_pool import ConnectionPool
 
+from assembly_engine.config import Settings
 from assembly_engine.domain.types import Domain, Integrity
 from assembly_engine.storage.contract.errors import Busy
 from assembly_engine.storage.contract.reports import SyncReport
@@ -20,17 +21,15 @@ from assembly_engine.storage.contract.upstream import UpstreamNote, UpstreamStat
 from assembly_engine.storage.official.signing import keygen, sign_root
 from assembly_engine.storage.official.sync import seed_community, sync_official
 from assembly_engine.storage.official.trust import TrustRules
-from assembly_engine.storage.postgresql.domain_store import PostgresDomainStore
+from assembly_engine.storage.postgresql.domain_store import PostgresDomainStore, PostgresDomainStores
 from assembly_engine.storage.postgresql.migrations import LOCK_NAMESPACE
-from assembly_engine.storage.postgresql.official_sync import (
-    OFFICIAL_SYNC_LOCK_KEY,
-    official_sync_lock,
-    sync_official_once,
-)
+from assembly_engine.storage.postgresql.node import boot_official_sync, mark_staging_synced
+from assembly_engine.storage.postgresql.official_sync import OFFICIAL_SYNC_LOCK_KEY, official_sync_lock
+from assembly_engine.storage.postgresql.payload_store import PostgresPayloadStore
 from assembly_engine.storage.postgresql.pool import connect, create_pool
 from assembly_engine.storage.sqlite.databases import ConnectionOptions, DomainDatabase
 from assembly_engine.storage.sqlite.payload_folders import PayloadStore
-from tests.support import stage
+from tests.support import stage, temp_settings
 
 
 @pytest.fixture
@@ -93,53 +92,53 @@ def _waiting_for_the_sync_lock(url: str) -> bool:
     return bool(row and row[0])
 
 
-def test_a_node_booting_meanwhile_waits_then_finds_the_stamp(
+def _boot(node: ConnectionPool, settings: Settings) -> SyncReport:
+    """A node's official sync at its start, as open_node makes it (nothing queued)."""
+    return boot_official_sync(node, settings, PostgresDomainStores(node), PostgresPayloadStore(node), [])
+
+
+def test_a_node_booting_meanwhile_waits_then_finds_the_copy_synced(
     migrated_url: str, pool: ConnectionPool, tmp_path: Path
 ) -> None:
-    staging = tmp_path / "staging"
-    stage(staging, Domain.OFFICIAL, ["One", "Two"])
-    payloads = PayloadStore(tmp_path / "Payloads")
+    settings = temp_settings(tmp_path)
+    stage(settings.staging_root, Domain.OFFICIAL, ["One", "Two"])
     second_node = create_pool(migrated_url, min_size=1, max_size=2)
     results: list[SyncReport] = []
     try:
-        with official_sync_lock(pool):  # the first node, syncing
-            waiter = threading.Thread(
-                target=lambda: results.append(
-                    sync_official_once(
-                        second_node, staging, PostgresDomainStore(second_node, Domain.OFFICIAL), payloads
-                    )
-                )
-            )
+        with official_sync_lock(pool):  # the first node, syncing as boot_official_sync does
+            waiter = threading.Thread(target=lambda: results.append(_boot(second_node, settings)))
             waiter.start()
             deadline = time.monotonic() + 30
             while not _waiting_for_the_sync_lock(migrated_url):
                 assert time.monotonic() < deadline, "the second node never asked for the lock"
-            first = sync_official(staging, PostgresDomainStore(pool, Domain.OFFICIAL), payloads, quick=True)
+            first = sync_official(
+                settings.staging_root, PostgresDomainStore(pool, Domain.OFFICIAL), PostgresPayloadStore(pool)
+            )
+            mark_staging_synced(pool, settings.staging_root)
             assert not results  # still waiting
         waiter.join(timeout=30)
     finally:
         second_node.close()
     assert not first.reused and first.matches
     [second] = results
-    assert second.reused and second.matches and second.runtime_count == 2
+    assert second.reused  # it found this staging copy synced and rebuilt nothing
+    official = PostgresDomainStore(pool, Domain.OFFICIAL)
+    assert official.count() == 2
+    assert sorted(n for g in official.last_revisions() for n, *_ in official.revisions(g)) == [1, 1]
 
 
 def test_two_nodes_booting_at_once_rebuild_official_once(
     migrated_url: str, pool: ConnectionPool, tmp_path: Path
 ) -> None:
-    staging = tmp_path / "staging"
-    stage(staging, Domain.OFFICIAL, ["One", "Two", "Three"])
-    payloads = PayloadStore(tmp_path / "Payloads")
+    settings = temp_settings(tmp_path)
+    stage(settings.staging_root, Domain.OFFICIAL, ["One", "Two", "Three"])
     other = create_pool(migrated_url, min_size=1, max_size=2)
     start = threading.Barrier(2)
     results: list[SyncReport] = []
 
     def boot(node: ConnectionPool) -> None:
-        store = PostgresDomainStore(node, Domain.OFFICIAL)
         start.wait()
-        results.append(
-            sync_official_once(node, staging, store, payloads, present_payloads=payloads.list_guids())
-        )
+        results.append(_boot(node, settings))
 
     try:
         nodes = [threading.Thread(target=boot, args=(p,)) for p in (pool, other)]
@@ -150,7 +149,7 @@ def test_two_nodes_booting_at_once_rebuild_official_once(
     finally:
         other.close()
     assert sorted(r.reused for r in results) == [False, True]
-    assert all(r.matches for r in results)
+    assert all(r.matches for r in results if not r.reused)
     official = PostgresDomainStore(pool, Domain.OFFICIAL)
     assert official.count() == 3
     assert sorted(n for g in official.last_revisions() for n, *_ in official.revisions(g)) == [1, 1, 1]

@@ -36,7 +36,9 @@ def test_small_edits_of_large_metadata_hold_it_once_until_their_flush(tmp_path: 
         before = tracemalloc.get_traced_memory()[0]
         for n in range(EDITS):
             # as an update naming the metadata makes it: equal text, a string of its own
-            record = replace(base, summary=f"edit {n}", revision=n + 1, metadata_json=json.dumps(json.loads(text)))
+            record = replace(
+                base, summary=f"edit {n}", revision=n + 1, metadata_json=json.dumps(json.loads(text))
+            )
             change = JournalEntry(n + 1, "upsert", record, f"2026-12-07T22:{n:02d}:00Z", action="update")
             apply_journal_entry(entries, change)
             del record, change

@@ -3,7 +3,8 @@
 The journal and the stored history kept an assembly's large metadata once, but every
 change waiting in the cache for its flush held the whole row as JSON text, metadata
 included, and an update that names the metadata made a new copy of its text as well: 40
-small edits of an assembly with 1 MiB of metadata held about 80 MiB until the flush.
+small edits of an assembly with 1 MiB of metadata held about 80 MiB until the flush, and
+the flush made the whole row of each revision again before leaving the metadata out.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from assembly_engine.domain.types import Domain
 from assembly_engine.storage.cache.entry import CacheEntry, apply_journal_entry, row_json
 from assembly_engine.storage.cache.flush_batch import history_write
 from assembly_engine.storage.contract.journal_entry import JournalEntry
-from assembly_engine.storage.contract.shared_metadata import METADATA_COLUMN
+from assembly_engine.storage.contract.shared_metadata import METADATA_COLUMN, join_row, metadata_hash
+from assembly_engine.storage.formats.history_rows import stored_revisions
 from assembly_engine.storage.sqlite.payload_folders import PayloadStore
 from tests.support import make_record
 
@@ -47,13 +49,22 @@ def test_small_edits_of_large_metadata_hold_it_once_until_their_flush(tmp_path: 
         tracemalloc.stop()
     assert held < 4 * MIB, f"{held / MIB:.1f} MiB held by {EDITS} pending changes"
 
-    # The flush still writes every revision whole, each with its own summary.
+    # The flush writes a revision per change, each with its own summary and the metadata
+    # once: no copy of the text per revision on the way either.
     [entry] = entries.values()
     assert len(entry.pending) == EDITS
     queued = (base.assembly_guid, entry.record, entry.row, entry.seq, tuple(entry.pending))
-    revisions = history_write([queued]).revisions
-    assert [r[1] for r in revisions] == list(range(1, EDITS + 1))
-    for n, (_, _, _, whole, _, _) in enumerate(revisions):
-        row = orjson.loads(whole)
-        assert row[METADATA_COLUMN] == text
-        assert whole == row_json(replace(base, summary=f"edit {n}", revision=n + 1).to_row())
+    tracemalloc.start()
+    try:
+        history = history_write([queued])
+        stored, shared = stored_revisions([tuple(r) for r in history.revisions])
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 * MIB, f"{peak / MIB:.1f} MiB at the peak of writing {EDITS} revisions"
+    assert [r[1] for r in stored] == list(range(1, EDITS + 1))
+    assert shared == {metadata_hash(text): text}
+    for n, row in enumerate(stored):
+        whole = row_json(replace(base, summary=f"edit {n}", revision=n + 1).to_row())
+        assert join_row(row[3], shared[row[6]]) == whole
+        assert orjson.loads(row[3])[METADATA_COLUMN] is None

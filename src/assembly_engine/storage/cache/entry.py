@@ -37,16 +37,21 @@ class PendingChange(NamedTuple):
     # The record's row as JSON, made with the change like ``row``, with large metadata
     # (SHARED_FROM_BYTES or more) left out (null): that text stays in ``record`` alone,
     # one string shared by every change that keeps it, so changes waiting for a flush hold
-    # large metadata once, not once per change (issue 23, 5). ``row_json`` is the whole row.
+    # large metadata once, not once per change (issue 23, 5), and the flush writes their
+    # revisions from this form (``metadata_apart``). ``row_json`` is the whole row.
     row_core: str
 
     @property
-    def row_json(self) -> str:
-        """The record's whole row as the history keeps it (what the flush writes)."""
+    def metadata_apart(self) -> str | None:
+        """The large metadata ``row_core`` leaves out (None when the row is whole)."""
         metadata = self.record.metadata_json
-        if not _shared(metadata):
-            return self.row_core
-        return join_row(self.row_core, metadata)
+        return metadata if _shared(metadata) else None
+
+    @property
+    def row_json(self) -> str:
+        """The record's whole row as the history keeps it."""
+        metadata = self.metadata_apart
+        return self.row_core if metadata is None else join_row(self.row_core, metadata)
 
 
 def row_json(row: Row) -> str:

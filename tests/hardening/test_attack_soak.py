@@ -8,12 +8,17 @@ Attackers, all at the same time:
 * oversized heads: request lines and headers streamed far past their limits;
 * a sign-in flood: wrong passwords from ``FLOOD_ADDRESSES`` loopback addresses;
 * stalled uploads: a signed-in attacker's large creates that declare 3 MB and stop;
-* bodies of millions of small JSON values.
+* bodies of millions of small JSON values;
+* metadata amplification: assemblies with metadata just under its limit, edited in tiny
+  steps (each a revision), and list reads with ever new junk query strings;
+* anonymous refusals from ``ANONYMOUS_ADDRESSES`` addresses of one network.
 
 Normal users (two operators) meanwhile list, read, create and update assemblies, and an
 admin signs in now and then. Asserted: every normal request succeeds, their p99 latency is
-under 1 s, every admin sign-in succeeds, every acknowledged change is audited, and the
-engine's resident memory stays under ``MEMORY_BOUND_MIB``.
+under 1 s, every admin sign-in succeeds, every acknowledged change is audited, the
+engine's resident memory stays under ``MEMORY_BOUND_MIB``, a normal user's list answer
+stays small beside the heavy metadata, and the anonymous refusals write a few audit
+entries, not one each.
 """
 
 from __future__ import annotations
@@ -38,6 +43,12 @@ from tests.support import ADMIN_PASSWORD
 SOAK_SECONDS = min(60.0, float(os.environ.get("ENGINE_ATTACK_SOAK_SECONDS", "30")))
 SLOW_CONNECTIONS = 400
 FLOOD_ADDRESSES = 20
+ANONYMOUS_ADDRESSES = 50
+HEAVY_ASSEMBLIES = 3
+HEAVY_METADATA = {"notes": "m" * 900_000}  # under input_limits.METADATA_BYTES (1 MiB)
+# A normal user's default list page (up to 100 small items): with the heavy assemblies'
+# metadata in their items it would be over 2.5 MiB.
+LIST_BOUND_BYTES = 512 * 1024
 # The engine's resident memory, peak over the soak: it idles at about 110 MiB here and a
 # 12 MiB body of small values used to add ~950 MB.
 MEMORY_BOUND_MIB = 400
@@ -61,6 +72,7 @@ class Soak:
         self.admin_sign_ins: list[int] = []
         self.attack_counts: dict[str, int] = {}
         self.peak_rss = 0.0
+        self.largest_list = 0
         self.lock = threading.Lock()
         self.slow: list[str] = []
         self.started = time.monotonic()
@@ -158,6 +170,53 @@ class Soak:
                 self.count("value bomb")
                 self.stop.wait(1.0)
 
+    def metadata_amplifier(self, headers: dict[str, str]) -> None:
+        with httpx.Client(base_url=self.engine.url, timeout=60, headers=headers) as client:
+            heavy = []
+            for index in range(HEAVY_ASSEMBLIES):
+                made = client.post(
+                    "/api/assemblies", json={**new_script(f"aaa heavy {index}"), "metadata": HEAVY_METADATA}
+                )
+                if made.status_code != 201:
+                    self.errors.append(f"heavy create: {made.status_code} {made.text[:200]}")
+                    return
+                heavy.append(made.json()["assembly_guid"])
+            step = 0
+            while not self.stop.is_set():
+                step += 1
+                try:
+                    path = f"/api/assemblies/{heavy[step % len(heavy)]}"
+                    if client.put(path, json={"summary": f"tiny edit {step}"}).status_code == 200:
+                        self.count("metadata edit")
+                    if client.get(f"/api/assemblies?junk{step}={'j' * 2000}").status_code == 200:
+                        self.count("junk query")
+                except httpx.HTTPError:
+                    pass
+                self.stop.wait(0.1)
+
+    def anonymous_refusals(self) -> None:
+        clients = [
+            httpx.Client(
+                base_url=self.engine.url,
+                transport=httpx.HTTPTransport(local_address=f"127.0.6.{index + 1}"),
+                timeout=30,
+            )
+            for index in range(ANONYMOUS_ADDRESSES)
+        ]
+        try:
+            step = 0
+            while not self.stop.is_set():
+                step += 1
+                try:
+                    if clients[step % len(clients)].get("/api/assemblies").status_code == 401:
+                        self.count("anonymous refusal")
+                except httpx.HTTPError:
+                    pass
+                self.stop.wait(0.02)
+        finally:
+            for client in clients:
+                client.close()
+
     # -- normal users and the watcher ----------------------------------------------------
     def timed(self, call: Callable[[], httpx.Response], what: str, expect: set[int]) -> httpx.Response | None:
         started = time.monotonic()
@@ -182,7 +241,10 @@ class Soak:
             step = 0
             while not self.stop.is_set():
                 step += 1
-                self.timed(partial(client.get, "/api/assemblies"), "list", {200})
+                listed = self.timed(partial(client.get, "/api/assemblies"), "list", {200})
+                if listed is not None:
+                    with self.lock:
+                        self.largest_list = max(self.largest_list, len(listed.content))
                 script = new_script(f"{name} {step}")
                 made = self.timed(partial(client.post, "/api/assemblies", json=script), "create", {201})
                 if made is not None:
@@ -238,6 +300,8 @@ def test_attacks_beside_normal_users(tmp_path: Path) -> None:
             threading.Thread(target=soak.oversized_heads),
             threading.Thread(target=soak.stalled_uploads, args=(attacker["Authorization"].split()[1],)),
             threading.Thread(target=soak.value_bombs, args=(attacker,)),
+            threading.Thread(target=soak.metadata_amplifier, args=(attacker,)),
+            threading.Thread(target=soak.anonymous_refusals),
             *(threading.Thread(target=soak.sign_in_flood, args=(i,)) for i in range(FLOOD_ADDRESSES)),
             *(threading.Thread(target=soak.normal_user, args=(h, n)) for n, h in users.items()),
             threading.Thread(target=soak.admin),
@@ -256,6 +320,7 @@ def test_attacks_beside_normal_users(tmp_path: Path) -> None:
         report = (
             f"{len(latencies)} normal requests, p99 {p99:.0f} ms, max {latencies[-1]:.0f} ms; "
             f"admin sign-ins {soak.admin_sign_ins}; peak RSS {soak.peak_rss:.0f} MiB; "
+            f"largest list {soak.largest_list} bytes; "
             f"attacks {soak.attack_counts}; over 500 ms: {soak.slow[:12]}"
         )
         print(report)
@@ -264,13 +329,21 @@ def test_attacks_beside_normal_users(tmp_path: Path) -> None:
         assert p99 < 1000, report
         assert soak.admin_sign_ins and set(soak.admin_sign_ins) == {200}, report
         assert soak.peak_rss < MEMORY_BOUND_MIB, report
-        for kind in ("slowloris", "oversized head", "wrong sign-in", "stalled upload", "value bomb"):
+        assert soak.largest_list < LIST_BOUND_BYTES, report
+        kinds = ("slowloris", "oversized head", "wrong sign-in", "stalled upload", "value bomb")
+        for kind in (*kinds, "metadata edit", "junk query"):
             assert soak.attack_counts.get(kind, 0) > 0, report
+        entries = list(map(json.loads, (engine.home / "Logs" / "audit.log").read_bytes().splitlines()))
         audited = {
             entry["assembly_guid"]
-            for entry in map(json.loads, (engine.home / "Logs" / "audit.log").read_bytes().splitlines())
+            for entry in entries
             if entry["action"] == "assembly.create" and entry["outcome"] == "success"
         }
         assert set(soak.acknowledged) <= audited
+        # One entry at once and one summary per network and minute (the soak spans at most
+        # three minutes), however many refusals and addresses.
+        refusals = [e for e in entries if "127.0.6." in (e["detail"] or "")]
+        assert soak.attack_counts.get("anonymous refusal", 0) >= 100, report
+        assert len(refusals) <= 6, [e["detail"] for e in refusals]
     finally:
         engine.stop()

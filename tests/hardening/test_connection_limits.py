@@ -209,3 +209,47 @@ def test_half_sent_requests_cannot_lock_anyone_out_of_a_low_descriptor_limit(tmp
             sock.close()
         engine.stop()
     assert fd_limit - FD_RESERVE < 700  # the cap was really reached
+
+
+def _soft_fd_limit(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/limits").read_text().splitlines():
+        if line.startswith("Max open files"):
+            return int(line.split()[3])
+    raise AssertionError("no 'Max open files' line")
+
+
+def test_the_engine_raises_its_descriptor_limit_and_takes_connections_to_match(tmp_path: Path) -> None:
+    """At start the engine raises its soft descriptor limit to the hard one, and its
+    connection cap follows the raised limit: 512 soft under 2,048 hard becomes 2,048, so
+    400 half-sent heads all stay open (under the unraised 512 the cap would be 256 and the
+    longest-idle of them would be closed)."""
+    soft, hard, heads = 512, 2048, 400
+    assert soft - FD_RESERVE < heads < hard - FD_RESERVE
+    engine = EngineProcess(tmp_path / "home", tmp_path / "staging")
+    engine.command = ["prlimit", f"--nofile={soft}:{hard}", *engine.command]
+    engine.start()
+    waiting: list[socket.socket] = []
+    try:
+        assert engine.proc is not None
+        assert _soft_fd_limit(engine.proc.pid) == hard
+        for _ in range(heads):
+            sock = _open(engine)
+            sock.sendall(b"GET /api/health HTTP/1.1\r\nHost: x\r\n")
+            waiting.append(sock)
+        time.sleep(1.0)
+        assert _health_ms(engine) < 5000  # a newcomer is served beside them
+        closed = 0
+        for sock in waiting:
+            sock.setblocking(False)
+            try:
+                if sock.recv(1) == b"":
+                    closed += 1
+            except BlockingIOError:
+                pass  # still open, nothing sent: the engine waits for the rest of the head
+            except ConnectionResetError:
+                closed += 1
+        assert closed == 0, f"{closed} of {heads} half-sent heads closed before their timeout"
+    finally:
+        for sock in waiting:
+            sock.close()
+        engine.stop()

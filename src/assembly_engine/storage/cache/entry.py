@@ -10,6 +10,7 @@ import orjson
 from assembly_engine.domain.types import Integrity, is_valid_payload_guid
 from assembly_engine.storage.contract.journal_entry import JournalEntry
 from assembly_engine.storage.contract.models import AssemblyRecord, CachedAssembly, CacheEntryState
+from assembly_engine.storage.contract.shared_metadata import METADATA_COLUMN, SHARED_FROM_BYTES, join_row
 
 Row = tuple[Any, ...]  # a database row in COLUMNS order
 
@@ -33,14 +34,42 @@ class PendingChange(NamedTuple):
     record: AssemblyRecord
     actor: str | None
     at: str
-    # The record's row as the history keeps it, made with the change like ``row``, so the
-    # flush only writes.
-    row_json: str
+    # The record's row as JSON, made with the change like ``row``, with large metadata
+    # (SHARED_FROM_BYTES or more) left out (null): that text stays in ``record`` alone,
+    # one string shared by every change that keeps it, so changes waiting for a flush hold
+    # large metadata once, not once per change (issue 23, 5), and the flush writes their
+    # revisions from this form (``metadata_apart``). ``row_json`` is the whole row.
+    row_core: str
+
+    @property
+    def metadata_apart(self) -> str | None:
+        """The large metadata ``row_core`` leaves out (None when the row is whole)."""
+        metadata = self.record.metadata_json
+        return metadata if _shared(metadata) else None
+
+    @property
+    def row_json(self) -> str:
+        """The record's whole row as the history keeps it."""
+        metadata = self.metadata_apart
+        return self.row_core if metadata is None else join_row(self.row_core, metadata)
 
 
 def row_json(row: Row) -> str:
     # orjson: the same compact UTF-8 text as json.dumps, several times faster
     return orjson.dumps(row).decode()
+
+
+def _shared(metadata: object) -> bool:
+    return isinstance(metadata, str) and len(metadata) >= SHARED_FROM_BYTES
+
+
+def row_core(row: Row) -> str:
+    """``row`` as JSON with large metadata left out (PendingChange.row_core)."""
+    if not _shared(row[METADATA_COLUMN]):
+        return row_json(row)
+    core = list(row)
+    core[METADATA_COLUMN] = None
+    return row_json(tuple(core))
 
 
 @dataclass(slots=True)
@@ -68,6 +97,11 @@ class CacheEntry:
     def apply(self, entry: JournalEntry) -> None:
         """One queued change to this assembly: its record becomes the current one."""
         record = entry.record
+        metadata = self.record.metadata_json
+        if record.metadata_json is not metadata and _shared(metadata) and record.metadata_json == metadata:
+            # An update that names the metadata makes a new string of the same text: keep
+            # the one already held (in the record and every pending change).
+            record = record.evolve(metadata_json=metadata)
         self.deleted = entry.op == "delete"
         row = record.to_row()
         self.pending.append(
@@ -78,7 +112,7 @@ class CacheEntry:
                 record,
                 entry.actor if self.deleted else record.updated_by,
                 entry.created_at,
-                row_json(row),
+                row_core(row),
             )
         )
         self.record = record
@@ -149,7 +183,7 @@ def apply_journal_entry(entries: dict[str, CacheEntry], entry: JournalEntry) -> 
                 loaded,
                 loaded.updated_by,
                 loaded.updated_at,
-                row_json(loaded.to_row()),
+                row_core(loaded.to_row()),
             )
         )
     current.apply(entry)

@@ -26,7 +26,15 @@ def history_write(changes: Sequence[QueuedChange]) -> HistoryWrite:
             if change.op == "upsert":
                 rec = change.record
                 revisions.append(
-                    (guid, rec.revision, change.action, change.row_json, rec.payload.payload_guid, change.at)
+                    (
+                        guid,
+                        rec.revision,
+                        change.action,
+                        change.row_core,
+                        rec.payload.payload_guid,
+                        change.at,
+                        change.metadata_apart,
+                    )
                 )
         if row is None:
             last = next((p for p in reversed(pending) if p.op == "delete"), None)

@@ -53,9 +53,11 @@ class RevisionRef(NamedTuple):
 
 
 # One revision as the flush writes it: (assembly_guid, revision, action, row_json,
-# payload_guid, recorded_at); a deletion: (assembly_guid, revision, deleted_at, deleted_by,
-# row_json).
-RevisionRow = tuple[str, int, str, str, str, str]
+# payload_guid, recorded_at), or with a seventh element, the row's large metadata kept
+# apart: then row_json already leaves it out (null), as the cache's pending changes keep
+# it, so writing many revisions never makes a copy of the text per revision (issue 23, 5).
+# A deletion: (assembly_guid, revision, deleted_at, deleted_by, row_json).
+RevisionRow = tuple[str, int, str, str, str, str] | tuple[str, int, str, str, str, str, str | None]
 
 
 DeletionRow = tuple[str, int, str, str | None, str]

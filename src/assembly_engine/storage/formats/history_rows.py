@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from assembly_engine.storage.contract.history import RevisionRef, StoredDeletion, StoredRevision
-from assembly_engine.storage.contract.shared_metadata import join_row, split_row
+from assembly_engine.storage.contract.shared_metadata import join_row, metadata_hash, split_row
 
 Row = tuple[Any, ...]
 
@@ -22,7 +22,17 @@ def stored_revisions(rows: Sequence[Row]) -> tuple[list[Row], dict[str, str]]:
     (revision_metadata's rows)."""
     stored: list[Row] = []
     shared: dict[str, str] = {}
-    for guid, revision, action, whole, payload_guid, recorded_at in rows:
+    hashes: dict[int, str] = {}  # by the text's identity: the rows hold it meanwhile
+    for row in rows:
+        guid, revision, action, whole, payload_guid, recorded_at = row[:6]
+        apart = row[6] if len(row) > 6 else None
+        if apart is not None:  # already left out of the row, as the cache keeps it
+            hashed = hashes.get(id(apart))
+            if hashed is None:
+                hashed = hashes[id(apart)] = metadata_hash(apart)
+            shared[hashed] = apart
+            stored.append((guid, revision, action, whole, payload_guid, recorded_at, hashed))
+            continue
         split = split_row(whole)
         if split.metadata_hash is not None and split.metadata_json is not None:
             shared[split.metadata_hash] = split.metadata_json

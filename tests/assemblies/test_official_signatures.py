@@ -346,3 +346,35 @@ def test_statuses_follow_the_signed_entries_and_a_deprecated_entry_shows_its_not
     user = make_record(payloads, Domain.USER, "Mine")
     mine = AssemblyView.of(CachedAssembly(user, CacheEntryState()), admin=False, trust=trust)
     assert "signature" not in mine.model_dump(exclude_unset=True)
+
+
+def test_a_deprecated_assembly_shows_the_vendor_note_and_is_listed_for_attention(
+    tmp_path: Path, keys: tuple[Path, Path], engines: list[EngineProcess]
+) -> None:
+    """The vendor deprecates one assembly (its metadata in the release, signed into the
+    manifest): a real engine shows the note and the successor, and the upstream filter
+    lists it on its own and among what needs attention."""
+    private, public = keys
+    staging = tmp_path / "staging"
+    shutil.copytree(SHIPPED, staging)
+    with sqlite3.connect(staging / "official.db") as conn:
+        (old, old_metadata), (successor, _) = conn.execute(
+            "SELECT assembly_guid, metadata_json FROM assemblies ORDER BY assembly_guid LIMIT 2"
+        ).fetchall()
+        metadata = json.loads(old_metadata or "{}") | {"deprecated": "Use the successor", "replaced_by": successor}
+        conn.execute(
+            "UPDATE assemblies SET metadata_json = ? WHERE assembly_guid = ?", (json.dumps(metadata), old)
+        )
+    conn.close()
+    assert cli("official", "sign", "--key", str(private), "--root", str(staging)).returncode == 0
+
+    engine = boot(engines, tmp_path / "home", staging, "require", public)
+    headers = engine.login()
+    vendor = {"status": "deprecated", "note": "Use the successor", "replaced_by": successor}
+    shown = engine.http.get(f"/api/assemblies/{old}", headers=headers).json()
+    assert shown["vendor"] == vendor and shown["signature"] == "verified"
+    assert "vendor" not in engine.http.get(f"/api/assemblies/{successor}", headers=headers).json()
+    for wanted in ("deprecated", "attention"):
+        listed = engine.http.get("/api/assemblies", params={"upstream": wanted}, headers=headers).json()
+        assert [(i["assembly_guid"], i["vendor"]) for i in listed["items"]] == [(old, vendor)], wanted
+    assert signatures(engine)["counts"]["verified"] == len(official_statuses(engine, headers))

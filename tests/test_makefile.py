@@ -43,8 +43,16 @@ def test_host_and_port_given_to_make_win() -> None:
 
 def make_official_library(out: Path, *settings: str) -> None:
     # the installed venv counts as up to date: the test builds the library, not the venv
-    command = ["make", "--old-file=.venv/.installed", "official-library", f"OFFICIAL_LIBRARY={out}", *settings]
-    planned = subprocess.run([*command, "--dry-run"], cwd=REPOSITORY, capture_output=True, text=True, timeout=60)
+    command = [
+        "make",
+        "--old-file=.venv/.installed",
+        "official-library",
+        f"OFFICIAL_LIBRARY={out}",
+        *settings,
+    ]
+    planned = subprocess.run(
+        [*command, "--dry-run"], cwd=REPOSITORY, capture_output=True, text=True, timeout=60
+    )
     # never a real run that would rebuild the repository's own copy instead of ``out``
     assert f'--out "{out}"' in planned.stdout, planned.stdout + planned.stderr
     result = subprocess.run(command, cwd=REPOSITORY, capture_output=True, text=True, timeout=300)

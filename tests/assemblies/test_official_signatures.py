@@ -32,6 +32,7 @@ from assembly_engine.storage.official.signing import manifest_bytes, parse_manif
 from assembly_engine.storage.sqlite.payload_folders import PayloadStore
 from tests.engine_process import EngineProcess
 from tests.support import ADMIN_PASSWORD, make_record, script_content
+from tests.upgrade_support import deprecate_first
 
 REPOSITORY_ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = REPOSITORY_ROOT / "Data" / "Engine" / "Assemblies"
@@ -357,15 +358,7 @@ def test_a_deprecated_assembly_shows_the_vendor_note_and_is_listed_for_attention
     private, public = keys
     staging = tmp_path / "staging"
     shutil.copytree(SHIPPED, staging)
-    with sqlite3.connect(staging / "official.db") as conn:
-        (old, old_metadata), (successor, _) = conn.execute(
-            "SELECT assembly_guid, metadata_json FROM assemblies ORDER BY assembly_guid LIMIT 2"
-        ).fetchall()
-        metadata = json.loads(old_metadata or "{}") | {"deprecated": "Use the successor", "replaced_by": successor}
-        conn.execute(
-            "UPDATE assemblies SET metadata_json = ? WHERE assembly_guid = ?", (json.dumps(metadata), old)
-        )
-    conn.close()
+    old, successor = deprecate_first(staging, "Use the successor")
     assert cli("official", "sign", "--key", str(private), "--root", str(staging)).returncode == 0
 
     engine = boot(engines, tmp_path / "home", staging, "require", public)

@@ -124,8 +124,9 @@ def test_an_admin_sees_why_the_official_library_was_refused(browser: Browser, tm
 def test_a_deprecated_assembly_shows_the_vendor_note_and_opens_its_replacement(
     browser: Browser, tmp_path: Path
 ) -> None:
-    """The vendor deprecates an assembly in a release it signs: its editor says so with the
-    vendor's note, and leads to the assembly that replaces it."""
+    """The vendor deprecates an assembly in a release it signs: the grid's Vendor filter
+    finds it (and filters by signature status), its editor says so with the vendor's note,
+    and leads to the assembly that replaces it."""
     private = tmp_path / "keys" / "vendor"
     assert CliRunner().invoke(main, ["official", "keygen", str(private)]).exit_code == 0
     staging = tmp_path / "staging"
@@ -142,6 +143,21 @@ def test_a_deprecated_assembly_shows_the_vendor_note_and_opens_its_replacement(
         context = browser.new_context(base_url=engine.url, viewport={"width": 1280, "height": 800})
         page = context.new_page()
         sign_in(page, ADMIN)
+        name = engine.http.get(f"/api/assemblies/{old}", headers=engine.login()).json()["display_name"]
+        # the grid's Vendor filter: the deprecated one alone, then by signature status
+        names = page.get_by_test_id("assembly-name")
+        expect(names.first).to_be_visible()
+        for option, shown in (("deprecated", [name]), ("unsigned", [])):
+            page.get_by_test_id("vendor-filter").click()
+            page.get_by_test_id(f"vendor-option-{option}").click()
+            expect(names).to_have_count(len(shown))
+            assert names.all_inner_texts() == shown
+        page.get_by_test_id("vendor-filter").click()
+        page.get_by_test_id("vendor-option-verified").click()
+        expect(names.first).to_be_visible()
+        badges = page.get_by_test_id("assembly-grid").get_by_test_id("signature-badge")
+        assert set(badges.all_inner_texts()) == {"Verified"}
+
         page.goto(f"/assemblies/{old}")
         notice = page.get_by_test_id("vendor-deprecated")
         expect(notice).to_contain_text("The vendor deprecated this assembly: Use the new probe instead")

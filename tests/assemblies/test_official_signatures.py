@@ -294,8 +294,12 @@ def test_a_bad_staging_copy_keeps_the_last_good_library_under_require_and_is_mar
     assert synced.status_code == 409 and synced.json()["error"] == "integrity_error", synced.text
     assert why in synced.json()["message"]
     assert official_statuses(refused, headers) == served
-    audit = (home / "Logs" / "audit.log").read_text()
-    assert audit.count('"action":"official.sync"') >= 2 and "refused" in audit
+    lines = (home / "Logs" / "audit.log").read_text().splitlines()
+    syncs = [e for e in map(json.loads, lines) if e.get("action") == "official.sync"]
+    refusals = [e for e in syncs if e["outcome"] == "failed"]
+    assert len(refusals) == 2, syncs  # the boot's and the on-demand sync's
+    assert "refused at boot" in refusals[0]["detail"]
+    assert all(why in e["detail"] for e in refusals), refusals
     refused.stop()
 
     # warn: a fresh home syncs the bad copy and marks what fails

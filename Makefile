@@ -54,10 +54,12 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests tools bench
 	$(VENV)/bin/mypy
 
-# OFFICIAL_SIGNING_KEY=path/to/private-key signs the build (Docs/official-library.md).
+# OFFICIAL_SIGNING_KEY=path/to/private-key signs the build; OFFICIAL_LIBRARY is the staging
+# root it (re)builds (Docs/official-library.md).
+OFFICIAL_LIBRARY ?= Data/Engine/Assemblies
 official-library: $(STAMP)
-	$(PY) tools/build_official_library.py
-	$(if $(OFFICIAL_SIGNING_KEY),$(VENV)/bin/assemblies official sign --key "$(OFFICIAL_SIGNING_KEY)" --root Data/Engine/Assemblies)
+	$(PY) tools/build_official_library.py --out "$(OFFICIAL_LIBRARY)"
+	$(if $(OFFICIAL_SIGNING_KEY),$(VENV)/bin/assemblies official sign --key "$(OFFICIAL_SIGNING_KEY)" --root "$(OFFICIAL_LIBRARY)")
 
 bench: $(STAMP) postgresql
 	$(PY) bench/run.py

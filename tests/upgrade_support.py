@@ -4,7 +4,9 @@ its own, installed over an engine's staging root the way a product upgrade repla
 
 from __future__ import annotations
 
+import json
 import shutil
+import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -81,3 +83,18 @@ def upstream_states(http: httpx.Client, headers: dict[str, str]) -> dict[str, st
     listed = http.get("/api/assemblies", params={"domain": "official", "limit": 1000}, headers=headers)
     assert listed.status_code == 200, listed.text
     return {i["display_name"]: i["upstream"]["state"] for i in listed.json()["items"]}
+
+
+def deprecate_first(staging: Path, note: str) -> tuple[str, str]:
+    """The vendor deprecates the first official assembly of a staging copy (by guid) in
+    favour of the second, by its metadata (sign the copy afterwards); (old, successor)."""
+    with sqlite3.connect(staging / DATABASE_FILES[Domain.OFFICIAL]) as conn:
+        (old, metadata_json), (successor, _) = conn.execute(
+            "SELECT assembly_guid, metadata_json FROM assemblies ORDER BY assembly_guid LIMIT 2"
+        ).fetchall()
+        metadata = json.loads(metadata_json or "{}") | {"deprecated": note, "replaced_by": successor}
+        conn.execute(
+            "UPDATE assemblies SET metadata_json = ? WHERE assembly_guid = ?", (json.dumps(metadata), old)
+        )
+    conn.close()
+    return old, successor

@@ -32,6 +32,7 @@ from assembly_engine.storage.official.signing import manifest_bytes, parse_manif
 from assembly_engine.storage.sqlite.payload_folders import PayloadStore
 from tests.engine_process import EngineProcess
 from tests.support import ADMIN_PASSWORD, make_record, script_content
+from tests.upgrade_support import deprecate_first
 
 REPOSITORY_ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = REPOSITORY_ROOT / "Data" / "Engine" / "Assemblies"
@@ -293,8 +294,12 @@ def test_a_bad_staging_copy_keeps_the_last_good_library_under_require_and_is_mar
     assert synced.status_code == 409 and synced.json()["error"] == "integrity_error", synced.text
     assert why in synced.json()["message"]
     assert official_statuses(refused, headers) == served
-    audit = (home / "Logs" / "audit.log").read_text()
-    assert audit.count('"action":"official.sync"') >= 2 and "refused" in audit
+    lines = (home / "Logs" / "audit.log").read_text().splitlines()
+    syncs = [e for e in map(json.loads, lines) if e.get("action") == "official.sync"]
+    refusals = [e for e in syncs if e["outcome"] == "failed"]
+    assert len(refusals) == 2, syncs  # the boot's and the on-demand sync's
+    assert "refused at boot" in refusals[0]["detail"]
+    assert all(why in e["detail"] for e in refusals), refusals
     refused.stop()
 
     # warn: a fresh home syncs the bad copy and marks what fails
@@ -346,3 +351,27 @@ def test_statuses_follow_the_signed_entries_and_a_deprecated_entry_shows_its_not
     user = make_record(payloads, Domain.USER, "Mine")
     mine = AssemblyView.of(CachedAssembly(user, CacheEntryState()), admin=False, trust=trust)
     assert "signature" not in mine.model_dump(exclude_unset=True)
+
+
+def test_a_deprecated_assembly_shows_the_vendor_note_and_is_listed_for_attention(
+    tmp_path: Path, keys: tuple[Path, Path], engines: list[EngineProcess]
+) -> None:
+    """The vendor deprecates one assembly (its metadata in the release, signed into the
+    manifest): a real engine shows the note and the successor, and the upstream filter
+    lists it on its own and among what needs attention."""
+    private, public = keys
+    staging = tmp_path / "staging"
+    shutil.copytree(SHIPPED, staging)
+    old, successor = deprecate_first(staging, "Use the successor")
+    assert cli("official", "sign", "--key", str(private), "--root", str(staging)).returncode == 0
+
+    engine = boot(engines, tmp_path / "home", staging, "require", public)
+    headers = engine.login()
+    vendor = {"status": "deprecated", "note": "Use the successor", "replaced_by": successor}
+    shown = engine.http.get(f"/api/assemblies/{old}", headers=headers).json()
+    assert shown["vendor"] == vendor and shown["signature"] == "verified"
+    assert "vendor" not in engine.http.get(f"/api/assemblies/{successor}", headers=headers).json()
+    for wanted in ("deprecated", "attention"):
+        listed = engine.http.get("/api/assemblies", params={"upstream": wanted}, headers=headers).json()
+        assert [(i["assembly_guid"], i["vendor"]) for i in listed["items"]] == [(old, vendor)], wanted
+    assert signatures(engine)["counts"]["verified"] == len(official_statuses(engine, headers))

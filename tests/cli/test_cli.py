@@ -159,6 +159,33 @@ def test_status_in_process(cli: Cli) -> None:
         assert domain in human
 
 
+def test_status_counts_the_official_signatures(cli: Cli, tmp_path: Path) -> None:
+    # The staging copy is the shipped library, signed by the repository's key (trusted by
+    # default): every official assembly is verified.
+    count = len(staged_rows(cli.staging))
+    signatures = cli.json("status")["official_signatures"]
+    assert (signatures["policy"], signatures["state"]) == ("warn", "ok")
+    assert signatures["counts"] == {"verified": count, "modified": 0, "unsigned": 0}
+    assert f"official signatures (warn): ok; {count} verified, 0 modified, 0 unsigned" in cli.ok("status")
+
+    # A copy with one flipped payload byte, on a home of its own: under warn it is synced,
+    # and status counts the one assembly that no longer matches as modified.
+    tampered = Cli(home=tmp_path / "tampered-home", staging=tmp_path / "tampered-staging")
+    shutil.copytree(cli.staging, tampered.staging)
+    folder = sorted(p for p in (tampered.staging / "Payloads").iterdir() if p.is_dir())[0]
+    target = sorted(p for p in folder.iterdir() if p.name != "manifest.json")[0]
+    data = bytearray(target.read_bytes())
+    data[0] ^= 0x01
+    target.write_bytes(bytes(data))
+    marked = tampered.json("status")["official_signatures"]
+    assert marked["state"] == "warning"
+    assert marked["counts"] == {"verified": count - 1, "modified": 1, "unsigned": 0}
+    assert any("payload corrupt" in problem for problem in marked["problems"]), marked
+    human = tampered.ok("status")
+    assert f"official signatures (warn): warning; {count - 1} verified, 1 modified, 0 unsigned" in human
+    assert "payload corrupt" in human
+
+
 def test_sync_official_prints_counts_and_matches(cli: Cli) -> None:
     count = len(staged_rows(cli.staging))
     report = cli.json("sync-official")

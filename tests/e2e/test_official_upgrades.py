@@ -1,9 +1,10 @@
-"""The official upgrade in the browser (Docs/official-library.md, "Upgrades"): the admin
-banner, the grid's vendor filter, and the editor's choice with its three-way comparison.
+"""The official library in the browser (Docs/official-library.md): the upgrade's admin
+banner, the grid's vendor filter and the editor's choice with its three-way comparison; the
+banner of a refused staging copy; a deprecated assembly's notice.
 
-The test runs an engine of its own (v1 shipped, A edited in Dev Mode, restarted on v2 that
-changes A and drops C): the session's engine serves the shipped library, which no test
-may upgrade under the others.
+Each test runs an engine of its own (the upgrade: v1 shipped, A edited in Dev Mode,
+restarted on v2 that changes A and drops C): the session's engine serves the shipped
+library, which no test may upgrade or re-sign under the others.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from assembly_engine.cli.main import main
 from tests.e2e.support import ADMIN, dev_mode_api, sign_in
 from tests.engine_process import EngineProcess
 from tests.support import REPO_ROOT
-from tests.upgrade_support import Release, dev_mode, edit_script, install, ship_v1, ship_v2
+from tests.upgrade_support import Release, deprecate_first, dev_mode, edit_script, install, ship_v1, ship_v2
 
 EDITED = "Write-Host 'A edited here'\n"
 SHIPPED_LIBRARY = REPO_ROOT / "Data" / "Engine" / "Assemblies"
@@ -115,6 +116,55 @@ def test_an_admin_sees_why_the_official_library_was_refused(browser: Browser, tm
         banner = page.get_by_test_id("signature-banner")
         expect(banner).to_contain_text("was refused by its signature check")
         expect(banner).to_contain_text("last good official library keeps serving")
+        context.close()
+    finally:
+        assert engine.stop() == 0, engine.output()
+
+
+def test_a_deprecated_assembly_shows_the_vendor_note_and_opens_its_replacement(
+    browser: Browser, tmp_path: Path
+) -> None:
+    """The vendor deprecates an assembly in a release it signs: the grid's Vendor filter
+    finds it (and filters by signature status), its editor says so with the vendor's note,
+    and leads to the assembly that replaces it."""
+    private = tmp_path / "keys" / "vendor"
+    assert CliRunner().invoke(main, ["official", "keygen", str(private)]).exit_code == 0
+    staging = tmp_path / "staging"
+    shutil.copytree(SHIPPED_LIBRARY, staging)
+    old, successor = deprecate_first(staging, "Use the new probe instead")
+    signed = CliRunner().invoke(main, ["official", "sign", "--key", str(private), "--root", str(staging)])
+    assert signed.exit_code == 0, signed.output
+    env = {
+        "ENGINE_OFFICIAL_SIGNATURES": "require",
+        "ENGINE_OFFICIAL_TRUSTED_KEYS": str(private.with_name("vendor.pub")),
+    }
+    engine = EngineProcess(tmp_path / "home", staging, extra_env=env).start()
+    try:
+        context = browser.new_context(base_url=engine.url, viewport={"width": 1280, "height": 800})
+        page = context.new_page()
+        sign_in(page, ADMIN)
+        name = engine.http.get(f"/api/assemblies/{old}", headers=engine.login()).json()["display_name"]
+        # the grid's Vendor filter: the deprecated one alone, then by signature status
+        names = page.get_by_test_id("assembly-name")
+        expect(names.first).to_be_visible()
+        for option, shown in (("deprecated", [name]), ("unsigned", [])):
+            page.get_by_test_id("vendor-filter").click()
+            page.get_by_test_id(f"vendor-option-{option}").click()
+            expect(names).to_have_count(len(shown))
+            assert names.all_inner_texts() == shown
+        page.get_by_test_id("vendor-filter").click()
+        page.get_by_test_id("vendor-option-verified").click()
+        expect(names.first).to_be_visible()
+        badges = page.get_by_test_id("assembly-grid").get_by_test_id("signature-badge")
+        assert set(badges.all_inner_texts()) == {"Verified"}
+
+        page.goto(f"/assemblies/{old}")
+        notice = page.get_by_test_id("vendor-deprecated")
+        expect(notice).to_contain_text("The vendor deprecated this assembly: Use the new probe instead")
+        page.get_by_test_id("vendor-replaced-by").click()
+        expect(page).to_have_url(re.compile(f"/assemblies/{successor}$"))
+        expect(page.get_by_test_id("code-editor")).to_be_visible()
+        expect(page.get_by_test_id("vendor-deprecated")).to_have_count(0)  # the successor is not deprecated
         context.close()
     finally:
         assert engine.stop() == 0, engine.output()

@@ -92,6 +92,11 @@ const S = {
       unsigned: "No trusted signature covers this assembly.",
     },
   },
+  // An official assembly the vendor deprecated (Docs/official-library.md, "Statuses").
+  vendor: {
+    deprecated: (note) => (note ? `The vendor deprecated this assembly: ${note}` : "The vendor deprecated this assembly."),
+    openReplacement: "Open its replacement",
+  },
   // Official upgrades (Docs/official-library.md, "Upgrades").
   upstream: {
     banner: (updates, removed) =>

@@ -25,6 +25,7 @@ import ConflictDialog from "../editor/ConflictDialog.jsx";
 import EditorActionBar from "../editor/EditorActionBar.jsx";
 import EditorNotices from "../editor/EditorNotices.jsx";
 import UpstreamChoice from "../editor/UpstreamChoice.jsx";
+import VendorDeprecation from "../editor/VendorDeprecation.jsx";
 import DetailsSection from "../editor/DetailsSection.jsx";
 import Section from "../editor/Section.jsx";
 import { useEditorGuards } from "../editor/useEditorGuards.js";
@@ -176,6 +177,7 @@ export default function AssemblyEditor({ guid, kind }) {
         error={saver.error}
         onCloseError={() => saver.setError(null)}
       />
+      <VendorDeprecation record={record} />
       <UpstreamChoice record={record} onError={saver.setError} onResolved={(text) => { notify({ text }); reload(); }} />
       <DetailsSection form={form} set={set} readOnly={readOnly} isNew={isNew} domains={isNew && allowed.length > 1 ? allowed : null} />
       {form.assembly_kind === "workflow" ? (

@@ -9,6 +9,7 @@ temp dir): the engine judges expiry at every request, and waiting a day is not a
 from __future__ import annotations
 
 import base64
+import hashlib
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -231,6 +232,49 @@ def test_each_scope_gets_the_documented_answer(engine: Engine, family: str, owne
     assert response.json()["error"] == code
     if scope is not None:
         assert scope in response.json()["message"]
+
+
+@pytest.mark.parametrize("family", ["write official", "official sync", "sync apply official"])
+def test_an_admins_token_gets_no_dev_mode_whether_or_not_the_admin_has_it_on(
+    engine: Engine, family: str
+) -> None:
+    """The matrix above runs while the owner's session has Dev Mode on; with it off the
+    answer is the same, and a Dev Mode switched on later still does not reach the token."""
+    http, admin = engine.http, engine.admin
+    switched = http.post("/api/assemblies/dev-mode/switch", headers=admin, json={"enabled": False})
+    assert switched.status_code == 200, switched.text
+    try:
+        assert http.get("/api/assemblies/dev-mode", headers=admin).json()["enabled"] is False
+        method, path, body = _family_request(engine, family)
+        for kind in ("write", "all"):
+            response = _call(engine, engine.tokens[f"admin-{kind}"], method, path, body)
+            assert response.status_code == 403, response.text
+            assert response.json()["error"] == "dev_mode_required"
+    finally:
+        again = http.post(
+            "/api/assemblies/dev-mode/switch",
+            headers=admin,
+            json={"enabled": True, "password": ADMIN_PASSWORD, "reason": "token matrix"},
+        )
+        assert again.status_code == 200, again.text
+    method, path, body = _family_request(engine, family)
+    refused = _call(engine, engine.tokens["admin-write"], method, path, body)
+    assert refused.status_code == 403 and refused.json()["error"] == "dev_mode_required"
+
+
+def test_the_engine_keeps_only_the_sha256_of_a_token(engine: Engine) -> None:
+    """Shown once, stored as a hash: no copy of a secret in the engine's database files."""
+    with sqlite3.connect(engine.process.home / "engine.db") as db:
+        stored = dict(db.execute("SELECT id, token_hash FROM api_tokens").fetchall())
+    for key, secret in engine.tokens.items():
+        assert stored[engine.ids[key]] == hashlib.sha256(secret.encode()).hexdigest()
+    files = [p for p in engine.process.home.rglob("engine.db*") if p.is_file()]
+    assert files
+    for path in files:
+        data = path.read_bytes()
+        for secret in engine.tokens.values():
+            assert secret.encode() not in data, f"{path.name} holds a token secret"
+            assert secret[4:].encode() not in data, f"{path.name} holds a token secret"
 
 
 def test_a_token_needs_no_csrf_token_but_a_cookie_session_still_does(engine: Engine) -> None:

@@ -6,10 +6,10 @@ from __future__ import annotations
 import os
 import re
 
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from tests.engine_process import EngineProcess
-from tests.sso.support import ProviderProcess
+from tests.sso.support import ProviderProcess, users
 from tests.support import in_own_thread
 
 CHROMIUM = os.environ.get("AE_E2E_CHROMIUM", "/usr/bin/chromium")
@@ -51,3 +51,46 @@ def test_sign_in_dev_mode_and_refusal_in_chromium(engine: EngineProcess, provide
                 browser.close()
 
     in_own_thread(scenario)
+
+
+def test_a_changed_group_and_bad_id_tokens_in_chromium(engine: EngineProcess, provider: ProviderProcess) -> None:
+    """The role follows the groups at each sign-in; an ID token failing a check shows the
+    refusal page in the browser and creates no account."""
+
+    def sign_in(browser: Browser) -> Page:
+        page = browser.new_context().new_page()  # a fresh browser profile: no session yet
+        page.goto(engine.url)
+        page.get_by_test_id("sso-sign-in").click(timeout=WAIT)
+        return page
+
+    def scenario() -> None:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+            try:
+                provider.person("sub-jan", "jan", ["engine-operators"])
+                page = sign_in(browser)
+                expect(page.get_by_test_id("user-name")).to_have_text("jan", timeout=WAIT)
+                expect(page.get_by_test_id("user-role")).to_have_text(re.compile("operator", re.I), timeout=WAIT)
+                provider.person("sub-jan", "jan", ["engine-admins"])
+                page = sign_in(browser)
+                expect(page.get_by_test_id("user-role")).to_have_text(re.compile("admin", re.I), timeout=WAIT)
+
+                for mode, says in (
+                    ("wrong_nonce", "nonce"),
+                    ("wrong_audience", "aud"),
+                    ("expired", "exp"),
+                    ("unknown_kid", "key the provider does not publish"),
+                ):
+                    provider.person(f"sub-{mode}", f"chromium-{mode.replace('_', '-')}", ["engine-admins"])
+                    provider.control(mode=mode)
+                    page = sign_in(browser)
+                    expect(page.locator("h1")).to_have_text("Sign-in refused", timeout=WAIT)
+                    expect(page.locator("#sso-error")).to_contain_text(says, timeout=WAIT)
+                    provider.control(mode="ok")
+            finally:
+                browser.close()
+
+    in_own_thread(scenario)
+    accounts = users(engine)
+    assert accounts["jan"]["role"] == "admin"
+    assert not [name for name in accounts if name.startswith("chromium-")]

@@ -53,7 +53,9 @@ def test_sign_in_dev_mode_and_refusal_in_chromium(engine: EngineProcess, provide
     in_own_thread(scenario)
 
 
-def test_a_changed_group_and_bad_id_tokens_in_chromium(engine: EngineProcess, provider: ProviderProcess) -> None:
+def test_a_changed_group_and_bad_id_tokens_in_chromium(
+    engine: EngineProcess, provider: ProviderProcess
+) -> None:
     """The role follows the groups at each sign-in; an ID token failing a check shows the
     refusal page in the browser and creates no account."""
 
@@ -70,7 +72,9 @@ def test_a_changed_group_and_bad_id_tokens_in_chromium(engine: EngineProcess, pr
                 provider.person("sub-jan", "jan", ["engine-operators"])
                 page = sign_in(browser)
                 expect(page.get_by_test_id("user-name")).to_have_text("jan", timeout=WAIT)
-                expect(page.get_by_test_id("user-role")).to_have_text(re.compile("operator", re.I), timeout=WAIT)
+                expect(page.get_by_test_id("user-role")).to_have_text(
+                    re.compile("operator", re.I), timeout=WAIT
+                )
                 provider.person("sub-jan", "jan", ["engine-admins"])
                 page = sign_in(browser)
                 expect(page.get_by_test_id("user-role")).to_have_text(re.compile("admin", re.I), timeout=WAIT)

@@ -12,8 +12,10 @@ from tests.engine_process import EngineProcess, free_port
 from tests.sso.support import (
     CLIENT_SECRET,
     ProviderProcess,
+    assert_no_secret_in_logs,
     audit_lines,
     browser_client,
+    callback_secrets,
     round_trip,
     sso_engine,
     users,
@@ -151,14 +153,4 @@ def test_no_secret_reaches_any_log(engine: EngineProcess, provider: ProviderProc
         trip = round_trip(browser, engine.url)
         assert trip.answer.status_code == 303
         session = str(browser.cookies.get("ae_session"))
-    query = dict(part.split("=", 1) for part in trip.callback_url.split("?", 1)[1].split("&"))
-    secrets = [CLIENT_SECRET, query["code"], query["state"], session, str(trip.pending_cookie)]
-    logs = {
-        "engine.log": (engine.home / "Logs" / "engine.log").read_text(errors="replace"),
-        "audit.log": (engine.home / "Logs" / "audit.log").read_text(errors="replace"),
-        "console": engine.log_path.read_text(errors="replace"),
-    }
-    for name, text in logs.items():
-        for secret in secrets:
-            assert secret not in text, f"a secret ({secret[:6]}…) is in {name}"
-        assert "eyJ" not in text, f"something like a JWT is in {name}"
+    assert_no_secret_in_logs(engine, [CLIENT_SECRET, session, *callback_secrets(trip)])

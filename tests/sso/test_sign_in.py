@@ -4,7 +4,18 @@
 from __future__ import annotations
 
 from tests.engine_process import EngineProcess
-from tests.sso.support import ProviderProcess, audit_lines, browser_client, round_trip, session_of, users
+from tests.sso.support import (
+    CLIENT_SECRET,
+    ProviderProcess,
+    assert_no_secret_in_logs,
+    audit_lines,
+    browser_client,
+    callback_secrets,
+    round_trip,
+    session_of,
+    users,
+)
+from tests.support import ADMIN_PASSWORD
 
 
 def test_sign_in_options_offer_the_provider(engine: EngineProcess) -> None:
@@ -128,3 +139,26 @@ def test_an_sso_account_cannot_sign_in_with_a_password(
     for password in ("", "oidc:", "x" * 12):
         answer = engine.http.post("/api/auth/login", json={"username": "gina", "password": password or "p"})
         assert answer.status_code == 401
+
+
+def test_no_secret_of_this_modules_sign_ins_reaches_any_log(
+    engine: EngineProcess, provider: ProviderProcess
+) -> None:
+    """Last in the module: after its sign-ins, refusals and password attempts, one more
+    round trip and a token made by its session leave no secret in any log."""
+    provider.person("sub-ulla", "ulla", ["engine-operators"])
+    with browser_client() as browser:
+        trip = round_trip(browser, engine.url)
+        assert trip.answer.status_code == 303
+        session = session_of(browser)
+        made = engine.http.post(
+            "/api/tokens",
+            headers=session,
+            json={"name": "runner", "scopes": ["assemblies:read"], "expires_in_days": 1},
+        )
+        assert made.status_code == 201, made.text
+        token = made.json()["token"]
+        used = engine.http.get("/api/assemblies", headers={"Authorization": f"Bearer {token}"})
+        assert used.status_code == 200, used.text
+    secrets = [*callback_secrets(trip), session["Authorization"][len("Bearer ") :], token, token[4:]]
+    assert_no_secret_in_logs(engine, [*secrets, CLIENT_SECRET, ADMIN_PASSWORD, "erin-password-1"])

@@ -328,6 +328,7 @@ def test_owners_see_their_own_tokens_and_admins_see_and_revoke_all(engine: Engin
     victim = _token(engine.http, engine.operator, "admin revokes", [READ])
     assert engine.http.delete(f"/api/tokens/{victim['id']}", headers=engine.admin).status_code == 204
     assert _listing_status(engine, victim["token"]).status_code == 401
+    assert _listing_status(engine, engine.tokens["admin-read"]).status_code == 200
     used = next(
         t
         for t in engine.http.get("/api/tokens", headers=engine.admin).json()["items"]
@@ -383,12 +384,38 @@ def test_a_disabled_or_demoted_owner_ends_their_tokens(engine: Engine) -> None:
     assert disabled.status_code == 200, disabled.text
     refused = _listing_status(engine, olga_token["token"])
     assert refused.status_code == 401 and "disabled" in refused.json()["message"]
-    http.patch("/api/users/olga", headers=admin, json={"disabled": False})
+    enabled = http.patch("/api/users/olga", headers=admin, json={"disabled": False})
+    assert enabled.status_code == 200, enabled.text
+    # Neither expired nor revoked: the token works again with its owner.
+    assert _listing_status(engine, olga_token["token"]).status_code == 200
 
     demoted = http.patch("/api/users/ada", headers=admin, json={"role": "operator"})
     assert demoted.status_code == 200, demoted.text
     refused = _listing_status(engine, ada_token["token"])
     assert refused.status_code == 401 and "no longer" in refused.json()["message"]
+
+
+def test_a_token_of_an_operator_who_is_promoted_keeps_acting_as_an_operator(engine: Engine) -> None:
+    http, admin = engine.http, engine.admin
+    made = http.post(
+        "/api/users",
+        headers=admin,
+        json={"username": "pete", "password": "pete-password-1", "role": "operator"},
+    )
+    assert made.status_code == 201, made.text
+    pete = engine.process.login("pete", "pete-password-1")
+    token = _token(http, pete, "pete runner", [READ, WRITE])["token"]
+    promoted = http.patch(
+        "/api/users/pete", headers=admin, json={"role": "admin", "current_password": ADMIN_PASSWORD}
+    )
+    assert promoted.status_code == 200, promoted.text
+    me = _call(engine, token, "GET", "/api/auth/me")
+    assert me.status_code == 200, me.text
+    assert me.json()["user"]["role"] == "operator" and me.json()["writable_domains"] == ["user"]
+    official = _call(engine, token, "POST", "/api/assemblies", create_body("official", unique_name("pete")))
+    assert official.status_code == 403 and official.json()["error"] == "forbidden", official.text
+    listed = next(t for t in http.get("/api/tokens", headers=admin).json()["items"] if t["owner"] == "pete")
+    assert listed["status"] == "active"
 
 
 def test_the_audit_log_names_tokens_by_id_and_no_log_holds_a_secret(engine: Engine) -> None:

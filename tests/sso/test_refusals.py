@@ -134,6 +134,17 @@ def test_a_provider_that_is_down_gives_503(tmp_path: Path) -> None:
         engine.stop()
 
 
+def test_a_provider_naming_another_issuer_is_refused(tmp_path: Path, provider: ProviderProcess) -> None:
+    """Discovery's issuer must be ENGINE_OIDC_ISSUER exactly (here it lacks the trailing /)."""
+    engine = sso_engine(tmp_path, f"{provider.issuer}/").start()
+    try:
+        answer = httpx.get(f"{engine.url}/api/auth/oidc/start", timeout=30)
+        assert answer.status_code == 503 and "another issuer" in answer.text, answer.text
+        assert "ae_oidc" not in answer.cookies
+    finally:
+        engine.stop()
+
+
 def test_start_and_callback_without_sso_configured_are_404(tmp_path: Path) -> None:
     engine = EngineProcess(tmp_path / "home", tmp_path / "staging").start()
     try:

@@ -36,6 +36,7 @@ MODES = {
     "slow",  # the token endpoint answers after ``delay`` seconds
     "oversized",  # the token answer is megabytes long
     "malformed",  # the token answer is not JSON
+    "wrong_state",  # the answer carries another state (altered on its way back)
     "ignore_max_age",  # reuses the earlier auth_time even when asked to authenticate again
 }
 
@@ -86,7 +87,8 @@ class Provider:
                 "person": dict(self.person),
                 "auth_time": self.auth_time,
             }
-        return f"{redirect}?{urlencode({'code': code, 'state': query['state']})}"
+        state = query["state"] if self.mode != "wrong_state" else f"forged{query['state']}"
+        return f"{redirect}?{urlencode({'code': code, 'state': state})}"
 
     def token(self, form: dict[str, str], authorization: str | None) -> tuple[int, bytes]:
         expected = base64.b64encode(f"{self.client_id}:{self.client_secret}".encode()).decode()

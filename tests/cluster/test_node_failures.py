@@ -125,6 +125,14 @@ def test_postgresql_restarted_under_load_answers_503_then_recovers(tmp_path: Pat
         try:
             a, b = factory("a"), factory("b")
             on_b = b.login()
+            made = httpx.post(
+                f"{a.url}/api/tokens",
+                headers=on_b,
+                json={"name": "runner", "scopes": ["assemblies:read"], "expires_in_days": 1},
+                timeout=30,
+            )
+            assert made.status_code == 201, made.text
+            runner = {"Authorization": f"Bearer {made.json()['token']}"}
             with WriteLoad([a, b]) as load:
                 wait_until(lambda: len(load.acknowledged) >= 30, "writes before the restart")
                 server.halt("immediate")
@@ -132,6 +140,10 @@ def test_postgresql_restarted_under_load_answers_503_then_recovers(tmp_path: Pat
                 # Reads go on from the cache meanwhile.
                 listed = get(b, "/api/assemblies?domain=user&limit=5", on_b)
                 assert listed.status_code == 200, listed.text
+                # Tokens are not cached on a node: a token is refused until PostgreSQL is back,
+                # as unavailable (503), never as an unknown token (401).
+                by_token = get(b, "/api/assemblies?limit=1", runner)
+                assert by_token.status_code == 503, by_token.text
                 # Flushes fail meanwhile, as a whole: no change is set aside as unwritable.
                 wait_until(
                     lambda: get(b, "/api/assemblies/queue", on_b).json()["domains"]["user"]["last_error"],
@@ -155,6 +167,11 @@ def test_postgresql_restarted_under_load_answers_503_then_recovers(tmp_path: Pat
                     "every node to serve every write",
                     timeout=60,
                 )
+            again = wait_until(
+                lambda: (r := get(b, "/api/assemblies?limit=1", runner)).status_code != 503 and r,
+                "node B to answer the token again",
+            )
+            assert again.status_code == 200, again.text
             # The flush worker lived through the outage: everything is written again.
             on_a = a.login()
             wait_until(

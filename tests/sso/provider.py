@@ -2,7 +2,8 @@
 
 ``python -m tests.sso.provider PORT CLIENT_ID CLIENT_SECRET``. The authorization endpoint
 approves at once, as the person set with ``POST /control`` (subject, username, groups),
-and ``POST /control`` also picks a misbehaviour (``mode``) to test the engine's refusals.
+and ``POST /control`` also picks a misbehaviour (``mode``) to test the engine's refusals,
+or rotates the signing key (``rotate_key``).
 It signs ID tokens with RS256 (joserfc) and checks the PKCE verifier, the client's
 secret and that each code is used once — as a real provider does.
 """
@@ -35,6 +36,7 @@ MODES = {
     "slow",  # the token endpoint answers after ``delay`` seconds
     "oversized",  # the token answer is megabytes long
     "malformed",  # the token answer is not JSON
+    "wrong_state",  # the answer carries another state (altered on its way back)
     "ignore_max_age",  # reuses the earlier auth_time even when asked to authenticate again
 }
 
@@ -85,7 +87,8 @@ class Provider:
                 "person": dict(self.person),
                 "auth_time": self.auth_time,
             }
-        return f"{redirect}?{urlencode({'code': code, 'state': query['state']})}"
+        state = query["state"] if self.mode != "wrong_state" else f"forged{query['state']}"
+        return f"{redirect}?{urlencode({'code': code, 'state': state})}"
 
     def token(self, form: dict[str, str], authorization: str | None) -> tuple[int, bytes]:
         expected = base64.b64encode(f"{self.client_id}:{self.client_secret}".encode()).decode()
@@ -124,6 +127,11 @@ class Provider:
             id_token = f"{head}.{payload}.{signature}"
         answer = {"access_token": secrets.token_urlsafe(16), "token_type": "Bearer", "id_token": id_token}
         return 200, json.dumps(answer).encode()
+
+    def rotate_key(self) -> None:
+        """Sign with a new key under a new key id; the JWKS publishes only the new one."""
+        kid = f"test-key-{secrets.token_hex(4)}"
+        self.key = RSAKey.generate_key(2048, parameters={"kid": kid, "use": "sig", "alg": "RS256"})
 
     def jwks(self) -> dict[str, Any]:
         return KeySet([self.key]).as_dict(private=False)
@@ -176,6 +184,8 @@ def handler_for(provider: Provider) -> type[BaseHTTPRequestHandler]:
                     provider.delay = float(control.get("delay", provider.delay))
                     if "auth_time" in control:  # when the provider's session began
                         provider.auth_time = control["auth_time"]
+                    if control.get("rotate_key"):  # a new signing key replaces the old one
+                        provider.rotate_key()
                 self._send(200, b"{}")
             else:
                 self._send(404, b'{"error": "not_found"}')

@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
@@ -126,3 +127,24 @@ def users(engine: EngineProcess) -> dict[str, dict[str, object]]:
 def audit_lines(engine: EngineProcess) -> list[dict[str, object]]:
     path = engine.home / "Logs" / "audit.log"
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def callback_secrets(trip: RoundTrip) -> list[str]:
+    """The code and state a callback carried, and the start cookie that went with it."""
+    query = parse_qs(urlsplit(trip.callback_url).query)
+    return [*query.get("code", []), *query.get("state", []), str(trip.pending_cookie)]
+
+
+def assert_no_secret_in_logs(engine: EngineProcess, secrets: list[str]) -> None:
+    """None of ``secrets`` (nor anything shaped like a JWT, such as an ID token) is in the
+    engine's log, its audit log or its console output."""
+    logs = {
+        "engine.log": (engine.home / "Logs" / "engine.log").read_text(errors="replace"),
+        "audit.log": (engine.home / "Logs" / "audit.log").read_text(errors="replace"),
+        "console": engine.log_path.read_text(errors="replace"),
+    }
+    assert all(len(secret) >= 8 for secret in secrets), "a secret too short to grep for"
+    for name, text in logs.items():
+        for secret in secrets:
+            assert secret not in text, f"a secret ({secret[:6]}…) is in {name}"
+        assert "eyJ" not in text, f"something like a JWT is in {name}"

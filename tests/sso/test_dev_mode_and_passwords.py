@@ -12,7 +12,17 @@ import pytest
 
 from assembly_engine.config import Settings
 from tests.engine_process import EngineProcess
-from tests.sso.support import ProviderProcess, approve, audit_lines, browser_client, round_trip, sso_engine
+from tests.sso.support import (
+    CLIENT_SECRET,
+    ProviderProcess,
+    approve,
+    assert_no_secret_in_logs,
+    audit_lines,
+    browser_client,
+    callback_secrets,
+    round_trip,
+    sso_engine,
+)
 from tests.support import ADMIN_PASSWORD
 
 REASON = {"reason": "fix the official library"}
@@ -98,6 +108,26 @@ def test_an_sso_account_has_no_password_switch_and_operators_no_dev_mode(
     assert engine.http.post("/api/auth/oidc/dev-mode", json={"reason": ""}, headers=admin).status_code == 422
 
 
+def test_no_secret_of_the_dev_mode_round_trips_reaches_any_log(
+    engine: EngineProcess, provider: ProviderProcess
+) -> None:
+    """After this module's sign-ins and Dev Mode re-authentications (and the password
+    guesses above): no client secret, code, state, start cookie, session, CSRF token,
+    ID token or password in engine.log, the console or audit.log."""
+    provider.person("sub-quentin", "quentin", ["engine-admins"])
+    with browser_client() as browser:
+        sign_in = round_trip(browser, engine.url)
+        assert sign_in.answer.status_code == 303
+        csrf = {"X-CSRF-Token": str(browser.cookies.get("ae_csrf")), "Origin": engine.url}
+        asked = browser.post(f"{engine.url}/api/auth/oidc/dev-mode", json=REASON, headers=csrf)
+        assert asked.status_code == 200, asked.text
+        dev_mode = approve(browser, asked.json()["url"], engine.url)
+        assert dev_mode.answer.status_code == 303, dev_mode.answer.text
+        session = [str(browser.cookies.get("ae_session")), csrf["X-CSRF-Token"]]
+    secrets = [*callback_secrets(sign_in), *callback_secrets(dev_mode), *session]
+    assert_no_secret_in_logs(engine, [*secrets, CLIENT_SECRET, ADMIN_PASSWORD, "guess-guess-guess"])
+
+
 @pytest.fixture(scope="module")
 def password_off(
     provider: ProviderProcess, tmp_path_factory: pytest.TempPathFactory
@@ -129,7 +159,8 @@ def test_password_off_leaves_only_the_break_glass_admin(
     assert engine.http.get("/api/auth/sign-in-options").json()["password_login"] is False
     provider.person("sub-pia", "pia", ["helpdesk"])
     with browser_client() as browser:
-        assert round_trip(browser, engine.url).answer.status_code == 303
+        pia = round_trip(browser, engine.url)
+        assert pia.answer.status_code == 303
     denied = [
         e for e in audit_lines(engine) if e["action"] == "login" and "switched off" in str(e.get("detail"))
     ]
@@ -137,6 +168,8 @@ def test_password_off_leaves_only_the_break_glass_admin(
     assert engine.http.post(
         "/api/auth/login", json={"username": "ADMIN", "password": ADMIN_PASSWORD}
     ).status_code in (200, 401)
+    secrets = [CLIENT_SECRET, ADMIN_PASSWORD, "olga-password-1", "whatever-1", *callback_secrets(pia)]
+    assert_no_secret_in_logs(engine, secrets)
 
 
 @pytest.mark.parametrize(

@@ -12,8 +12,10 @@ from tests.engine_process import EngineProcess, free_port
 from tests.sso.support import (
     CLIENT_SECRET,
     ProviderProcess,
+    assert_no_secret_in_logs,
     audit_lines,
     browser_client,
+    callback_secrets,
     round_trip,
     sso_engine,
     users,
@@ -132,6 +134,17 @@ def test_a_provider_that_is_down_gives_503(tmp_path: Path) -> None:
         engine.stop()
 
 
+def test_a_provider_naming_another_issuer_is_refused(tmp_path: Path, provider: ProviderProcess) -> None:
+    """Discovery's issuer must be ENGINE_OIDC_ISSUER exactly (here it lacks the trailing /)."""
+    engine = sso_engine(tmp_path, f"{provider.issuer}/").start()
+    try:
+        answer = httpx.get(f"{engine.url}/api/auth/oidc/start", timeout=30)
+        assert answer.status_code == 503 and "another issuer" in answer.text, answer.text
+        assert "ae_oidc" not in answer.cookies
+    finally:
+        engine.stop()
+
+
 def test_start_and_callback_without_sso_configured_are_404(tmp_path: Path) -> None:
     engine = EngineProcess(tmp_path / "home", tmp_path / "staging").start()
     try:
@@ -151,14 +164,4 @@ def test_no_secret_reaches_any_log(engine: EngineProcess, provider: ProviderProc
         trip = round_trip(browser, engine.url)
         assert trip.answer.status_code == 303
         session = str(browser.cookies.get("ae_session"))
-    query = dict(part.split("=", 1) for part in trip.callback_url.split("?", 1)[1].split("&"))
-    secrets = [CLIENT_SECRET, query["code"], query["state"], session, str(trip.pending_cookie)]
-    logs = {
-        "engine.log": (engine.home / "Logs" / "engine.log").read_text(errors="replace"),
-        "audit.log": (engine.home / "Logs" / "audit.log").read_text(errors="replace"),
-        "console": engine.log_path.read_text(errors="replace"),
-    }
-    for name, text in logs.items():
-        for secret in secrets:
-            assert secret not in text, f"a secret ({secret[:6]}…) is in {name}"
-        assert "eyJ" not in text, f"something like a JWT is in {name}"
+    assert_no_secret_in_logs(engine, [CLIENT_SECRET, session, *callback_secrets(trip)])

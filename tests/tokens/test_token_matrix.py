@@ -9,6 +9,7 @@ temp dir): the engine judges expiry at every request, and waiting a day is not a
 from __future__ import annotations
 
 import base64
+import hashlib
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -233,6 +234,49 @@ def test_each_scope_gets_the_documented_answer(engine: Engine, family: str, owne
         assert scope in response.json()["message"]
 
 
+@pytest.mark.parametrize("family", ["write official", "official sync", "sync apply official"])
+def test_an_admins_token_gets_no_dev_mode_whether_or_not_the_admin_has_it_on(
+    engine: Engine, family: str
+) -> None:
+    """The matrix above runs while the owner's session has Dev Mode on; with it off the
+    answer is the same, and a Dev Mode switched on later still does not reach the token."""
+    http, admin = engine.http, engine.admin
+    switched = http.post("/api/assemblies/dev-mode/switch", headers=admin, json={"enabled": False})
+    assert switched.status_code == 200, switched.text
+    try:
+        assert http.get("/api/assemblies/dev-mode", headers=admin).json()["enabled"] is False
+        method, path, body = _family_request(engine, family)
+        for kind in ("write", "all"):
+            response = _call(engine, engine.tokens[f"admin-{kind}"], method, path, body)
+            assert response.status_code == 403, response.text
+            assert response.json()["error"] == "dev_mode_required"
+    finally:
+        again = http.post(
+            "/api/assemblies/dev-mode/switch",
+            headers=admin,
+            json={"enabled": True, "password": ADMIN_PASSWORD, "reason": "token matrix"},
+        )
+        assert again.status_code == 200, again.text
+    method, path, body = _family_request(engine, family)
+    refused = _call(engine, engine.tokens["admin-write"], method, path, body)
+    assert refused.status_code == 403 and refused.json()["error"] == "dev_mode_required"
+
+
+def test_the_engine_keeps_only_the_sha256_of_a_token(engine: Engine) -> None:
+    """Shown once, stored as a hash: no copy of a secret in the engine's database files."""
+    with sqlite3.connect(engine.process.home / "engine.db") as db:
+        stored = dict(db.execute("SELECT id, token_hash FROM api_tokens").fetchall())
+    for key, secret in engine.tokens.items():
+        assert stored[engine.ids[key]] == hashlib.sha256(secret.encode()).hexdigest()
+    files = [p for p in engine.process.home.rglob("engine.db*") if p.is_file()]
+    assert files
+    for path in files:
+        data = path.read_bytes()
+        for secret in engine.tokens.values():
+            assert secret.encode() not in data, f"{path.name} holds a token secret"
+            assert secret[4:].encode() not in data, f"{path.name} holds a token secret"
+
+
 def test_a_token_needs_no_csrf_token_but_a_cookie_session_still_does(engine: Engine) -> None:
     body = create_body("user", unique_name("csrf"))
     by_token = _call(engine, engine.tokens["operator-write"], "POST", "/api/assemblies", body)
@@ -284,6 +328,7 @@ def test_owners_see_their_own_tokens_and_admins_see_and_revoke_all(engine: Engin
     victim = _token(engine.http, engine.operator, "admin revokes", [READ])
     assert engine.http.delete(f"/api/tokens/{victim['id']}", headers=engine.admin).status_code == 204
     assert _listing_status(engine, victim["token"]).status_code == 401
+    assert _listing_status(engine, engine.tokens["admin-read"]).status_code == 200
     used = next(
         t
         for t in engine.http.get("/api/tokens", headers=engine.admin).json()["items"]
@@ -339,12 +384,38 @@ def test_a_disabled_or_demoted_owner_ends_their_tokens(engine: Engine) -> None:
     assert disabled.status_code == 200, disabled.text
     refused = _listing_status(engine, olga_token["token"])
     assert refused.status_code == 401 and "disabled" in refused.json()["message"]
-    http.patch("/api/users/olga", headers=admin, json={"disabled": False})
+    enabled = http.patch("/api/users/olga", headers=admin, json={"disabled": False})
+    assert enabled.status_code == 200, enabled.text
+    # Neither expired nor revoked: the token works again with its owner.
+    assert _listing_status(engine, olga_token["token"]).status_code == 200
 
     demoted = http.patch("/api/users/ada", headers=admin, json={"role": "operator"})
     assert demoted.status_code == 200, demoted.text
     refused = _listing_status(engine, ada_token["token"])
     assert refused.status_code == 401 and "no longer" in refused.json()["message"]
+
+
+def test_a_token_of_an_operator_who_is_promoted_keeps_acting_as_an_operator(engine: Engine) -> None:
+    http, admin = engine.http, engine.admin
+    made = http.post(
+        "/api/users",
+        headers=admin,
+        json={"username": "pete", "password": "pete-password-1", "role": "operator"},
+    )
+    assert made.status_code == 201, made.text
+    pete = engine.process.login("pete", "pete-password-1")
+    token = _token(http, pete, "pete runner", [READ, WRITE])["token"]
+    promoted = http.patch(
+        "/api/users/pete", headers=admin, json={"role": "admin", "current_password": ADMIN_PASSWORD}
+    )
+    assert promoted.status_code == 200, promoted.text
+    me = _call(engine, token, "GET", "/api/auth/me")
+    assert me.status_code == 200, me.text
+    assert me.json()["user"]["role"] == "operator" and me.json()["writable_domains"] == ["user"]
+    official = _call(engine, token, "POST", "/api/assemblies", create_body("official", unique_name("pete")))
+    assert official.status_code == 403 and official.json()["error"] == "forbidden", official.text
+    listed = next(t for t in http.get("/api/tokens", headers=admin).json()["items"] if t["owner"] == "pete")
+    assert listed["status"] == "active"
 
 
 def test_the_audit_log_names_tokens_by_id_and_no_log_holds_a_secret(engine: Engine) -> None:

@@ -52,6 +52,8 @@ CALLS: dict[str, Callable[[ConnectionPool], object]] = {
         "a", "h", "admin", "t", only_if_empty=True
     ),
     "session read": lambda pool: PostgresEngineStore(pool).get_session("token"),
+    # Tokens are not cached on a node (Docs/tokens-and-sso.md): no database, no token.
+    "api token read": lambda pool: PostgresEngineStore(pool).get_token_by_hash("0" * 64),
     "audit append": lambda pool: PostgresAuditStore(pool).append(dict(AUDIT_FIELDS)),
     "audit verify": lambda pool: PostgresAuditStore(pool).verify(),
 }

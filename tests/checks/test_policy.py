@@ -59,5 +59,15 @@ def test_a_check_that_times_out_lets_the_save_proceed() -> None:
     long_broken = PayloadContent(PayloadType.SCRIPT, "script.bat", BROKEN.main + b"echo padding\r\n" * 50_000)
     try:
         gate.before_store(Domain.OFFICIAL, long_broken)  # no answer within the limit: not refused
+        # The saved content's result says so (rather than "pending" for ever); reading it
+        # tries the check again, which hits the same limit.
+        gate.after_store(long_broken, "b" * 32)
+        shown = wait_until(
+            lambda: (s := gate.summary(long_broken, "b" * 32)) and s.published()["status"] == "checked" and s,
+            "the timed-out result in the detail",
+            timeout=30,
+        ).published()
+        assert shown["timed_out"] is True and shown["diagnostics"] == [] and shown["has_errors"] is False
+        assert gate.counts("b" * 32) is None  # the list shows no counts for it
     finally:
         gate.close()

@@ -25,6 +25,27 @@ def test_parse_blocking() -> None:
         parse_blocking("offical")
 
 
+def test_engine_checks_block_sets_the_blocking_domains() -> None:
+    """ENGINE_CHECKS_BLOCK, read as an engine reads its environment, reaches the checks."""
+    from assembly_engine.config import Settings
+    from assembly_engine.services.container import script_checks
+
+    for value, blocking in (
+        (None, {Domain.OFFICIAL}),  # the default: Dev Mode writes to official
+        ("community,user", {Domain.COMMUNITY, Domain.USER}),
+        ("none", set()),
+    ):
+        settings = Settings.from_env({} if value is None else {"ENGINE_CHECKS_BLOCK": value})
+        gate = script_checks(settings)
+        try:
+            assert gate.blocking == blocking, value
+            assert gate.policy(Domain.COMMUNITY) == ("block" if Domain.COMMUNITY in blocking else "warn")
+        finally:
+            gate.close()
+    with pytest.raises(ValueError, match="ENGINE_CHECKS_BLOCK: unknown domain 'everything'"):
+        script_checks(Settings.from_env({"ENGINE_CHECKS_BLOCK": "everything"}))
+
+
 @pytest.fixture
 def checks() -> Iterator[ScriptChecks]:
     gate = ScriptChecks(CheckRunner(CheckLimits(timeout_seconds=20.0)), {Domain.OFFICIAL})

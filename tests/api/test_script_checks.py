@@ -75,6 +75,7 @@ def test_check_needs_a_signed_in_user_and_a_draft(api: ApiEngine) -> None:
 
 def test_block_policy_refuses_a_dev_mode_write_to_official(api: ApiEngine) -> None:
     before = snapshot(api.services)
+    audited = len(api.audit_entries())
     body = {
         "domain": "official",
         "display_name": unique_name("broken"),
@@ -88,6 +89,9 @@ def test_block_policy_refuses_a_dev_mode_write_to_official(api: ApiEngine) -> No
     assert answer["error"] == "check_failed" and "Nothing was saved" in answer["message"]
     assert [d["code"] for d in answer["diagnostics"]] == ["PS-MISSING"]
     assert_unchanged(before, snapshot(api.services))
+    (entry,) = api.audit_entries()[audited:]  # the refusal is audited
+    assert (entry["action"], entry["outcome"], entry["domain"]) == ("assembly.create", "failed", "official")
+    assert entry["detail"].startswith("Nothing was saved: the powershell check found 1 error")
     # An update of an official assembly with the same script is refused too; the
     # assembly keeps its revision.
     guid = plant_assembly(api.services, "official")

@@ -169,7 +169,10 @@ def test_batch_blocks_and_labels() -> None:
     unclosed = "@echo off\r\nif exist C:\\Temp (\r\n  echo there\r\nexit /b 0\r\n"
     assert found(unclosed) == [(2, 18, "BAT-BLOCK", "error")]  # at the '(' left open
     assert found(unclosed.replace("exit /b 0", ")\r\nexit /b 0")) == []
-    assert found("echo one\r\n  ) else (\r\n") == [(2, 3, "BAT-BLOCK", "error"), (2, 10, "BAT-BLOCK", "error")]
+    assert found("echo one\r\n  ) else (\r\n") == [
+        (2, 3, "BAT-BLOCK", "error"),
+        (2, 10, "BAT-BLOCK", "error"),
+    ]
     assert found('echo "(" ^(\r\necho ( a line that only prints\r\n') == []  # quoted, escaped, echoed
     twice = ":start\r\necho a\r\n  :Start\r\ngoto start\r\n"
     (duplicate,) = batch.check(twice)  # its range is the second ':Start'; goto finds the first

@@ -75,6 +75,7 @@ def test_check_needs_a_signed_in_user_and_a_draft(api: ApiEngine) -> None:
 
 def test_block_policy_refuses_a_dev_mode_write_to_official(api: ApiEngine) -> None:
     before = snapshot(api.services)
+    audited = len(api.audit_entries())
     body = {
         "domain": "official",
         "display_name": unique_name("broken"),
@@ -88,6 +89,9 @@ def test_block_policy_refuses_a_dev_mode_write_to_official(api: ApiEngine) -> No
     assert answer["error"] == "check_failed" and "Nothing was saved" in answer["message"]
     assert [d["code"] for d in answer["diagnostics"]] == ["PS-MISSING"]
     assert_unchanged(before, snapshot(api.services))
+    (entry,) = api.audit_entries()[audited:]  # the refusal is audited
+    assert (entry["action"], entry["outcome"], entry["domain"]) == ("assembly.create", "failed", "official")
+    assert entry["detail"].startswith("Nothing was saved: the powershell check found 1 error")
     # An update of an official assembly with the same script is refused too; the
     # assembly keeps its revision.
     guid = plant_assembly(api.services, "official")
@@ -229,17 +233,17 @@ def test_a_kept_list_page_waits_only_for_results_of_its_own_rows(api: ApiEngine)
     assert [i["assembly_guid"] for i in again.json()["items"]] == [guid]
 
 
-def test_the_sweep_reads_and_checks_one_payload_per_content(api: ApiEngine) -> None:
+def test_the_sweep_reads_and_checks_one_payload_per_content() -> None:
     """After a start every stored script is checked once; copies of one content share the
     result (their checksum is the content's), so the sweep neither reads nor checks them."""
     from types import SimpleNamespace
 
     from assembly_engine.services.checks.gate import ScriptChecks
+    from assembly_engine.services.checks.runner import CheckLimits, CheckRunner
     from tests.support import script_content
 
-    live = api.services.assemblies.changes.checks
-    assert live is not None
-    checks = ScriptChecks(live.runner, blocking=())
+    # A runner of its own: closing these checks must not close the engine's (later tests use it).
+    checks = ScriptChecks(CheckRunner(CheckLimits(timeout_seconds=20.0)), blocking=())
     content = script_content("Write-Host 'copied'\n")
 
     def item(payload_guid: str, checksum: str) -> Any:
@@ -260,3 +264,28 @@ def test_the_sweep_reads_and_checks_one_payload_per_content(api: ApiEngine) -> N
     checks.close()
     assert reads == [f"{1:032x}", f"{99:032x}"]  # the copies were not read again
     assert len({str(checks.counts(i.record.payload.payload_guid)) for i in items}) == 1
+
+
+def test_sync_apply_checks_created_and_changed_items_where_the_domain_blocks(api: ApiEngine) -> None:
+    """``sync apply`` writes through the same checks as any save: in official (blocking) an
+    item whose script has an error is refused, whether it creates or changes an assembly."""
+    import base64
+
+    source = unique_name("checked-sync")
+
+    def apply(files: dict[str, str]) -> list[dict[str, Any]]:
+        items = [{"path": p, "content": base64.b64encode(s.encode()).decode()} for p, s in files.items()]
+        body = {"source": source, "domain": "official", "items": items}
+        answer = api.request(ADMIN_DEV, "POST", "/api/sync/apply", json=body)
+        assert answer.status_code == 200, answer.text
+        return sorted(answer.json()["results"], key=lambda r: r["path"])
+
+    created, refused = apply({"Windows/fine.ps1": "Write-Host 1\r\n", "Windows/new.ps1": BROKEN_PS})
+    assert created["status"] == "done"
+    assert (refused["status"], refused["error"]) == ("failed", "check_failed"), refused
+    guid = created["assembly_guid"]
+    revision = api.services.storage.cache.get(guid).record.revision  # type: ignore[union-attr]
+    (changed,) = apply({"Windows/fine.ps1": BROKEN_PS})
+    assert (changed["status"], changed["error"]) == ("failed", "check_failed"), changed
+    assert changed["message"].startswith("Nothing was saved") and "never closed" in changed["message"]
+    assert api.services.storage.cache.get(guid).record.revision == revision  # type: ignore[union-attr]

@@ -157,3 +157,43 @@ def test_a_check_over_its_memory_limit_ends_without_an_answer() -> None:
         assert runner.kept("workflow", text) is None
     finally:
         runner.close()
+
+
+def test_batch_blocks_and_labels() -> None:
+    """The rest of the documented Batch rules (services/checks/batch.py), each with its place."""
+    from assembly_engine.services.checks import batch
+
+    def found(script: str) -> list[tuple[int, int, str, str]]:
+        return [(d.line, d.column, d.code, d.severity) for d in batch.check(script)]
+
+    unclosed = "@echo off\r\nif exist C:\\Temp (\r\n  echo there\r\nexit /b 0\r\n"
+    assert found(unclosed) == [(2, 18, "BAT-BLOCK", "error")]  # at the '(' left open
+    assert found(unclosed.replace("exit /b 0", ")\r\nexit /b 0")) == []
+    assert found("echo one\r\n  ) else (\r\n") == [
+        (2, 3, "BAT-BLOCK", "error"),
+        (2, 10, "BAT-BLOCK", "error"),
+    ]
+    assert found('echo "(" ^(\r\necho ( a line that only prints\r\n') == []  # quoted, escaped, echoed
+    twice = ":start\r\necho a\r\n  :Start\r\ngoto start\r\n"
+    (duplicate,) = batch.check(twice)  # its range is the second ':Start'; goto finds the first
+    assert (duplicate.line, duplicate.column, duplicate.end_column) == (3, 3, 9)
+    assert (duplicate.code, duplicate.severity) == ("BAT-DUPLICATE-LABEL", "warning")
+    assert "also defined on line 1" in duplicate.message
+    assert found("setlocal enabledelayedexpansion\r\necho !x!\r\n") == []
+    assert found("call :%target%\r\ngoto :eof\r\ncall other.bat\r\n") == []
+
+
+def test_workflow_node_ids() -> None:
+    from assembly_engine.services.checks import workflow
+
+    flow = corpus.workflow()
+    first = flow["nodes"][0]
+    flow["nodes"].append(dict(first))  # a second node with the first one's id
+    flow["nodes"].append({"data": {"label": "no id"}})
+    text = workflow_bytes(flow).decode()
+    found = workflow.check(text)
+    assert [(d.code, d.severity) for d in found] == [("duplicate-node", "error"), ("node-id", "error")]
+    assert f"Node {len(flow['nodes'])} has no id" in found[1].message
+    assert first["id"] in found[0].message
+    assert [d.code for d in workflow.check('{"nodes": {}, "edges": []}')] == ["shape"]
+    assert [d.code for d in workflow.check('{"nodes": [')] == ["json"]

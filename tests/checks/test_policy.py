@@ -25,6 +25,27 @@ def test_parse_blocking() -> None:
         parse_blocking("offical")
 
 
+def test_engine_checks_block_sets_the_blocking_domains() -> None:
+    """ENGINE_CHECKS_BLOCK, read as an engine reads its environment, reaches the checks."""
+    from assembly_engine.config import Settings
+    from assembly_engine.services.container import script_checks
+
+    for value, blocking in (
+        (None, {Domain.OFFICIAL}),  # the default: Dev Mode writes to official
+        ("community,user", {Domain.COMMUNITY, Domain.USER}),
+        ("none", set()),
+    ):
+        settings = Settings.from_env({} if value is None else {"ENGINE_CHECKS_BLOCK": value})
+        gate = script_checks(settings)
+        try:
+            assert gate.blocking == blocking, value
+            assert gate.policy(Domain.COMMUNITY) == ("block" if Domain.COMMUNITY in blocking else "warn")
+        finally:
+            gate.close()
+    with pytest.raises(ValueError, match="ENGINE_CHECKS_BLOCK: unknown domain 'everything'"):
+        script_checks(Settings.from_env({"ENGINE_CHECKS_BLOCK": "everything"}))
+
+
 @pytest.fixture
 def checks() -> Iterator[ScriptChecks]:
     gate = ScriptChecks(CheckRunner(CheckLimits(timeout_seconds=20.0)), {Domain.OFFICIAL})
@@ -59,5 +80,15 @@ def test_a_check_that_times_out_lets_the_save_proceed() -> None:
     long_broken = PayloadContent(PayloadType.SCRIPT, "script.bat", BROKEN.main + b"echo padding\r\n" * 50_000)
     try:
         gate.before_store(Domain.OFFICIAL, long_broken)  # no answer within the limit: not refused
+        # The saved content's result says so (rather than "pending" for ever); reading it
+        # tries the check again, which hits the same limit.
+        gate.after_store(long_broken, "b" * 32)
+        shown = wait_until(
+            lambda: (s := gate.summary(long_broken, "b" * 32)) and s.published()["status"] == "checked" and s,
+            "the timed-out result in the detail",
+            timeout=30,
+        ).published()
+        assert shown["timed_out"] is True and shown["diagnostics"] == [] and shown["has_errors"] is False
+        assert gate.counts("b" * 32) is None  # the list shows no counts for it
     finally:
         gate.close()

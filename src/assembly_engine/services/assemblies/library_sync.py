@@ -439,7 +439,9 @@ class LibrarySync:
         existing = p.current
         with (
             self._changes.audited(caller, "assembly.import", domain=domain, guid=existing.assembly_guid),
-            self._changes.cache.new_payload(imported.content) as ref,
+            # Checked as every save is: refused where the domain blocks errors, checked
+            # beside the write elsewhere (Changes.new_payload).
+            self._changes.new_payload(domain, imported.content) as ref,
         ):
             assert ref is not None
 

@@ -226,7 +226,9 @@ class ScriptChecks:
 
     def summary(self, content: PayloadContent, payload_guid: str) -> ScriptCheckState | None:
         """The kept result of ``content`` for a detail view; ``pending`` (and queued) when
-        it was not checked yet. None for content no checker reads."""
+        it was not checked yet. A check that hit its limit shows as such (``timed_out``, or
+        its checker ``failed``) while the read queues it again. None for content no checker
+        reads."""
         language = language_of(content)
         if language is None:
             return None
@@ -236,7 +238,8 @@ class ScriptChecks:
             future = self.runner.submit(language, text, background=True)
             if future is not None:
                 self._note_when_done(payload_guid, future)
-            return CheckPending(language)
+            limited = self.runner.limited(language, text)
+            return CheckPending(language) if limited is None else CheckDone(limited)
         if payload_guid not in self._by_payload:
             self._note(payload_guid, kept)
         return CheckDone(kept)

@@ -53,6 +53,9 @@ CHILD_SCRIPT = str(Path(__file__).with_name("child.py"))
 IN_WORKERS = frozenset({"powershell", "batch", "ansible", "workflow"})
 # What a check counts as in runner.counted (and the metrics): the outcomes of a check.
 OUTCOMES = ("checked", "stored", "timed_out", "failed", "unavailable")
+# Latest results that hit a limit, per checksum: what a detail shows ("timed out") while
+# it tries again. Never stored, never counted as checked; a few are enough.
+LIMITED_KEPT = 256
 
 
 def _stored_text(result: CheckResult) -> str:
@@ -101,6 +104,7 @@ class CheckRunner:
         self._pool = ThreadPoolExecutor(max_workers=self.limits.workers, thread_name_prefix="script-check")
         self._lock = threading.Lock()
         self._kept: OrderedDict[str, CheckResult] = OrderedDict()
+        self._limited: OrderedDict[str, CheckResult] = OrderedDict()  # timed out or failed
         self._running: dict[str, Future[CheckResult]] = {}
         self._queued = 0
         self._background = threading.local()
@@ -316,8 +320,16 @@ class CheckRunner:
     # -- kept and stored results -----------------------------------------------------
     def _remember(self, result: CheckResult) -> bool:
         if result.timed_out or any(c.failed for c in result.checkers):
-            return False  # a limit hit may be load: try again next time
+            # A limit hit may be load: try again next time; until then it is what a
+            # detail shows of this content (limited()).
+            with self._lock:
+                self._limited[result.checksum] = result
+                self._limited.move_to_end(result.checksum)
+                while len(self._limited) > LIMITED_KEPT:
+                    self._limited.popitem(last=False)
+            return False
         with self._lock:
+            self._limited.pop(result.checksum, None)
             self._kept[result.checksum] = result
             self._kept.move_to_end(result.checksum)
             while len(self._kept) > self.limits.kept_results:
@@ -364,6 +376,12 @@ class CheckRunner:
                 self._kept.move_to_end(key)
                 return found
         return self._stored(language, key)
+
+    def limited(self, language: str, text: str) -> CheckResult | None:
+        """The latest check of ``text`` when it hit its time or memory limit (and no check
+        of it answered since): kept in memory only."""
+        with self._lock:
+            return self._limited.get(checksum(language, text))
 
     def discard_outdated(self) -> None:
         """Remove stored results of other checker versions (they are never read again)."""

@@ -1,10 +1,12 @@
 // The list's state in its address (?view=deleted&favourites=1&domain=&kind=&category=
-// &folder=&tag=&q=&sort=&order=&page=&size=), so a view can be shared and Back returns to it.
+// &folder=&tag=&checks=&q=&sort=&order=&page=&size=), so a view can be shared and Back returns to it.
 
 export const PAGE_SIZES = [25, 50, 100];
 export const DEFAULT_PAGE_SIZE = 50;
 export const DOMAINS = ["official", "community", "user"];
 export const KINDS = ["script", "workflow", "ansible"];
+// The script-check filter (Docs/script-checks.md): the API's `checks=` values.
+export const CHECK_FILTERS = ["errors", "clean", "unchecked"];
 // Grid column → the API's sort key.
 export const SORT_FIELDS = {
   assembly_type: "assembly_type",
@@ -27,6 +29,7 @@ export function stateFromUrl() {
     category: params.has("category") ? params.get("category") : null,
     folder: params.get("folder") || null,
     tag: params.get("tag") || null,
+    checks: pick("checks", CHECK_FILTERS),
     favourites: !deleted && params.get("favourites") === "1",
     q: params.get("q") || "",
     sort: pick("sort", sortFields(deleted)),
@@ -50,6 +53,7 @@ export function urlFromState(state) {
   if (state.category !== null) params.set("category", state.category);
   if (state.folder) params.set("folder", state.folder);
   if (state.tag) params.set("tag", state.tag);
+  if (state.checks) params.set("checks", state.checks);
   if (state.q) params.set("q", state.q);
   if (state.sort) {
     params.set("sort", state.sort);

@@ -309,6 +309,22 @@ const S = {
     unavailable: (name) => `Not checked: ${name} is not available on the engine.`,
     timedOut: (name) => `${name} did not finish within the check's time limit.`,
     failed: (name) => `${name} ended without an answer (a limit was reached).`,
+    // The list (Docs/script-checks.md, "In the list"): a row's mark, the filter, its chip.
+    errorWord: (n) => (n === 1 ? "error" : "errors"),
+    warningWord: (n) => (n === 1 ? "warning" : "warnings"),
+    rowMark: ({ error = 0, warning = 0, info = 0 }) =>
+      `Script check of the saved script: ${error} error${error === 1 ? "" : "s"}, ${warning} warning${warning === 1 ? "" : "s"}, ${info} note${info === 1 ? "" : "s"}`,
+    filter: "Checks",
+    filters: {
+      all: "Any",
+      errors: "Has errors",
+      clean: "No errors",
+      unchecked: "Not checked yet",
+    },
+    activeFilter: (label) => `Checks: ${label}`,
+    // The read-only view of a saved assembly: the stored check of its script.
+    stored: "Script check of the saved script",
+    pending: "The saved script has not been checked yet.",
   },
   history: {
     title: "History",

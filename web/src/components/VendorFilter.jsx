@@ -13,7 +13,7 @@ export default function VendorFilter({ value, onChange }) {
       label={S.upstream.filter}
       value={value || ""}
       onChange={(e) => onChange(e.target.value || null)}
-      sx={{ minWidth: { xs: 0, md: 160 }, flex: { xs: 1, md: "none" } }}
+      sx={{ minWidth: { xs: 0, md: 160 }, flex: { xs: "1 1 calc(50% - 4px)", sm: 1, md: "none" } }}
       slotProps={{ select: { displayEmpty: true, SelectDisplayProps: { "data-testid": "vendor-filter" } }, inputLabel: { shrink: true } }}
     >
       <MenuItem value="" data-testid="vendor-option-all">{S.upstream.filters.all}</MenuItem>

@@ -4,17 +4,17 @@
 import { Assemblies, askEarly } from "../api.js";
 import { DEFAULT_PAGE_SIZE, SORT_FIELDS, stateFromUrl, vendorFromUrl, vendorParams } from "../listAddress.js";
 
-// filters: {domain, kind, category, folder, tag, vendor, q}; page: {offset, limit, sort, order}
-// with sort a grid column (null: by name).
-export function pageQuery({ domain, kind, category, folder, tag, vendor, q }, { offset, limit, sort, order }) {
+// filters: {domain, kind, category, folder, tag, vendor, checks, q}; page: {offset, limit,
+// sort, order} with sort a grid column (null: by name).
+export function pageQuery({ domain, kind, category, folder, tag, vendor, checks, q }, { offset, limit, sort, order }) {
   return {
-    domain, kind, category, folder, tag, q, ...vendorParams(vendor),
+    domain, kind, category, folder, tag, checks, q, ...vendorParams(vendor),
     offset, limit, sort: sort ? SORT_FIELDS[sort] || sort : "display_name", order: sort ? order : "asc",
   };
 }
 
-export function countQuery({ domain, kind, category, folder, tag, vendor, q }) {
-  return { domain, kind, category, folder, tag, q, ...vendorParams(vendor) };
+export function countQuery({ domain, kind, category, folder, tag, vendor, checks, q }) {
+  return { domain, kind, category, folder, tag, checks, q, ...vendorParams(vendor) };
 }
 
 // Called at start-up by a browser holding a session that opens the list: its first block

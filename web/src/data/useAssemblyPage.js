@@ -14,11 +14,14 @@ import { loadFavourites } from "./favourites.js";
 
 const POLL_MS = 2000;
 
-// filters: {deleted, favourites, domain, kind, category, folder, tag, vendor, q}; gridRef:
-// the AgGridReact ref; onRows(): called after each block arrives (the list applies its
-// pending page there). The Favourites view reads the user's favourites (user: the username).
+// filters: {deleted, favourites, domain, kind, category, folder, tag, vendor, checks, q};
+// gridRef: the AgGridReact ref; onRows(): called after each block arrives (the list applies
+// its pending page there). The Favourites view reads the user's favourites (user: the
+// username); its rows, like the Deleted view's, carry no check results: the checks filter
+// is left out of both.
 export function useAssemblyPage(filters, { gridRef, onError, onRows, user }) {
   const { deleted, favourites, domain, kind, category, vendor, q } = filters;
+  const checks = deleted || favourites ? null : filters.checks;
   // Folders and tags are not kept for deleted assemblies: the Deleted view leaves them out.
   const folder = deleted ? null : filters.folder;
   const tag = deleted ? null : filters.tag;
@@ -40,7 +43,7 @@ export function useAssemblyPage(filters, { gridRef, onError, onRows, user }) {
   const loadCounts = useCallback(async () => {
     try {
       const counts = await withRetry(
-        () => (deleted ? deletedCounts({ kind, category, q }) : Assemblies.facets(countQuery({ domain, kind, category, folder, tag, vendor, q }))),
+        () => (deleted ? deletedCounts({ kind, category, q }) : Assemblies.facets(countQuery({ domain, kind, category, folder, tag, vendor, checks, q }))),
         gone,
       );
       // The counts re-render the header and the folder tree: after the grid's rows, which
@@ -49,7 +52,7 @@ export function useAssemblyPage(filters, { gridRef, onError, onRows, user }) {
     } catch (error) {
       if (!error.cancelled) latest.current.onError(error);
     }
-  }, [deleted, domain, kind, category, folder, tag, vendor, q]);
+  }, [deleted, domain, kind, category, folder, tag, vendor, checks, q]);
 
   useEffect(() => {
     loadCounts();
@@ -59,7 +62,7 @@ export function useAssemblyPage(filters, { gridRef, onError, onRows, user }) {
   const read = useCallback((request) => {
     const sort = request.sortModel?.[0];
     const query = pageQuery(
-      { domain, kind, category, folder, tag, vendor, q },
+      { domain, kind, category, folder, tag, vendor, checks, q },
       { offset: request.startRow, limit: request.endRow - request.startRow, sort: sort?.colId, order: sort?.sort },
     );
     const page = { offset: query.offset, limit: query.limit, sort: query.sort, order: query.order };
@@ -68,7 +71,7 @@ export function useAssemblyPage(filters, { gridRef, onError, onRows, user }) {
     }
     if (deleted) return Assemblies.deleted({ domain, kind, category, q, ...page });
     return Assemblies.list(query);
-  }, [deleted, favourites, user, domain, kind, category, folder, tag, vendor, q]);
+  }, [deleted, favourites, user, domain, kind, category, folder, tag, vendor, checks, q]);
   const sourceFor = useCallback((first) => {
     dirtyBlocks.current = new Map();
     const onBlock = (request, result) => {

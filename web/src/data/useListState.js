@@ -13,6 +13,7 @@ export function useListState() {
   const [category, setCategory] = useState(initial.category);
   const [folder, setFolder] = useState(initial.folder); // a category path and what lies below it
   const [tag, setTag] = useState(initial.tag);
+  const [checks, setChecks] = useState(initial.checks); // errors | clean | unchecked (script checks)
   const [favourites, setFavourites] = useState(initial.favourites);
   const [vendor, setVendor] = useState(vendorFromUrl); // signature / upstream filter
   const [q, setQ] = useState(initial.q);
@@ -20,9 +21,9 @@ export function useListState() {
 
   // Every change of the list's state goes into the address (no new history entry).
   useEffect(() => {
-    replaceQuery(urlFromState({ deleted, favourites, domain, kind, category, folder, tag, q, ...view }));
+    replaceQuery(urlFromState({ deleted, favourites, domain, kind, category, folder, tag, checks, q, ...view }));
     rememberList(window.location.pathname + window.location.search);
-  }, [deleted, favourites, domain, kind, category, folder, tag, q, view]);
+  }, [deleted, favourites, domain, kind, category, folder, tag, checks, q, view]);
 
   // Newest deletions first in the deleted view; the list's default order back in the list.
   const switchView = () => {
@@ -45,6 +46,6 @@ export function useListState() {
   // only when the list's state changed.
   return useMemo(() => ({
     initial, deleted, setDeleted, switchView, domain, setDomain, kind, setKind, category, setCategory: chooseCategory, vendor, setVendor,
-    setSearch: setQ, q, view, setView, folder, setFolder: chooseFolder, tag, setTag, favourites, setFavourites,
-  }), [deleted, domain, kind, category, vendor, q, view, folder, tag, favourites]); // eslint-disable-line react-hooks/exhaustive-deps
+    checks, setChecks, setSearch: setQ, q, view, setView, folder, setFolder: chooseFolder, tag, setTag, favourites, setFavourites,
+  }), [deleted, domain, kind, category, vendor, checks, q, view, folder, tag, favourites]); // eslint-disable-line react-hooks/exhaustive-deps
 }

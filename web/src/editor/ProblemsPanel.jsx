@@ -16,14 +16,16 @@ export function CheckCount({ checks }) {
   );
 }
 
-// Every diagnostic of the last check, in order, under the code editor.
-export default function ProblemsPanel({ checks }) {
+// Every diagnostic of the last check, in order, under the code editor. note: a line under
+// the title saying which check this is.
+export default function ProblemsPanel({ checks, note = null, testId = "problems" }) {
   if (!checks) return null;
   const problems = checks.diagnostics || [];
   const missing = (checks.checkers || []).filter((c) => !c.available || c.timed_out || c.failed);
   return (
-    <Box data-testid="problems" sx={{ mt: 1 }}>
+    <Box data-testid={testId} sx={{ mt: 1 }}>
       <Typography variant="subtitle2" component="h3">{S.checks.title(problems.length)}</Typography>
+      {note && <Typography variant="caption" color="text.secondary" component="p">{note}</Typography>}
       {missing.map((c) => (
         <Typography key={c.name} variant="caption" color="text.secondary" component="p" data-testid="checker-note">
           {!c.available ? S.checks.unavailable(c.name) : c.timed_out ? S.checks.timedOut(c.name) : S.checks.failed(c.name)}
@@ -41,4 +43,19 @@ export default function ProblemsPanel({ checks }) {
       </Box>
     </Box>
   );
+}
+
+// A read-only view (nothing is checked as it is typed there) shows the engine's stored
+// check of the saved script: the detail's `checks` (Docs/script-checks.md), or that it is
+// still to come.
+export function StoredCheck({ checks }) {
+  if (!checks) return null;
+  if (checks.status !== "checked") {
+    return (
+      <Typography variant="caption" color="text.secondary" component="p" sx={{ mt: 1 }} data-testid="stored-check-pending">
+        {S.checks.pending}
+      </Typography>
+    );
+  }
+  return <ProblemsPanel checks={checks} note={S.checks.stored} testId="stored-check" />;
 }

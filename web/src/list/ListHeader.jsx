@@ -1,7 +1,7 @@
-// The list's header: title, domain chips with counts and the Deleted view, the kind and
-// category filters, the quick search and "New Assembly". It wraps instead of overflowing:
-// on wide screens title and chips share the first row; filters, search, "New" and Import
-// the second.
+// The list's header: title, domain chips with counts and the Deleted view, the kind,
+// category, vendor and script-check filters, the quick search and "New Assembly". It wraps
+// instead of overflowing: on wide screens title and chips share the first row; filters,
+// search, "New" and Import the second. On a phone the filters go two to a row.
 import { memo, useState } from "react";
 import Box from "@mui/material/Box";
 import Stack from "@mui/material/Stack";
@@ -14,6 +14,7 @@ import TextField from "@mui/material/TextField";
 import Typography from "@mui/material/Typography";
 import { useTheme } from "@mui/material/styles";
 import VendorFilter from "../components/VendorFilter.jsx";
+import ChecksFilter from "../components/ChecksFilter.jsx";
 import SearchBox from "./SearchBox.jsx";
 import AddIcon from "@mui/icons-material/Add";
 import DeleteOutlinedIcon from "@mui/icons-material/DeleteOutlined";
@@ -128,7 +129,7 @@ function ListHeader({ list, facets, narrow, onImport }) {
           label={S.list.kindFilter}
           value={kind || ""}
           onChange={(e) => list.setKind(e.target.value || null)}
-          sx={{ minWidth: { xs: 0, md: 140 }, flex: { xs: 1, md: "none" } }}
+          sx={{ minWidth: { xs: 0, md: 140 }, flex: { xs: "1 1 calc(50% - 4px)", sm: 1, md: "none" } }}
           slotProps={{ select: { displayEmpty: true, SelectDisplayProps: { "data-testid": "kind-filter" } }, inputLabel: { shrink: true } }}
         >
           <MenuItem value="" data-testid="kind-option-all">{S.list.allKinds}</MenuItem>
@@ -144,7 +145,7 @@ function ListHeader({ list, facets, narrow, onImport }) {
           label={S.list.categoryFilter}
           value={category ?? "\u0000all"}
           onChange={(e) => list.setCategory(e.target.value === "\u0000all" ? null : e.target.value)}
-          sx={{ minWidth: { xs: 0, md: 170 }, maxWidth: { md: 240 }, flex: { xs: 1, md: "none" } }}
+          sx={{ minWidth: { xs: 0, md: 170 }, maxWidth: { md: 240 }, flex: { xs: "1 1 calc(50% - 4px)", sm: 1, md: "none" } }}
           slotProps={{ select: { SelectDisplayProps: { "data-testid": "category-filter" } }, inputLabel: { shrink: true } }}
         >
           <MenuItem value={"\u0000all"} data-testid="category-option-all">{S.list.allCategories}</MenuItem>
@@ -155,6 +156,8 @@ function ListHeader({ list, facets, narrow, onImport }) {
           ))}
         </TextField>
         {!deleted && <VendorFilter value={list.vendor} onChange={list.setVendor} />}
+        {/* Deleted and Favourites rows carry no check results: no filter there. */}
+        {!deleted && !list.favourites && <ChecksFilter value={list.checks} onChange={list.setChecks} />}
         <SearchBox initial={list.q} onSearch={list.setSearch} />
         {/* After the search in the tab order: search, New Assembly, Import, then the grid. */}
         <Box sx={{ flex: 1, display: { xs: "none", md: "block" } }} />

@@ -30,6 +30,17 @@ export function cellStyles(theme) {
     },
     ...domains,
     ...signatures,
+    "& .ae-check[data-severity='error']": { color: theme.palette.error.main, borderColor: theme.palette.error.main },
+    "& .ae-check[data-severity='warning']": { color: mode === "dark" ? theme.palette.warning.light : "#8a4b00", borderColor: theme.palette.warning.main },
+    // The mark's words where the grid has the width (a phone shows them under the name); from
+    // 600 px to 1439 px (the compact grid, list/columns.jsx) its icon and number.
+    "& .ae-check .ae-icon": { display: "none", width: 14, height: 14, mr: "2px" },
+    "& .ae-check-word": { whiteSpace: "pre" },
+    [`@media (min-width: ${theme.breakpoints.values.sm}px) and (max-width: 1439.95px)`]: {
+      "& .ae-check": { px: 0.75 },
+      "& .ae-check .ae-icon": { display: "inline-block" },
+      "& .ae-check-word": { display: "none" },
+    },
     "& .ae-dirty": { background: DIRTY_COLORS.background, color: DIRTY_COLORS.text, borderColor: DIRTY_COLORS.border },
     "& .ae-tags": { display: "flex", gap: "4px", flexShrink: 1, minWidth: 0, overflow: "hidden" },
     "& .ae-tag": {

@@ -1,6 +1,7 @@
 // The list grid's cells: type, source badge, name link (with the star, the queue pill, the
-// signature and the tags) and the row menu button. Plain elements styled by the grid's box
-// (cellStyles.js): a screen of rows is drawn at every page, sort and search.
+// script-check mark, the signature and the tags) and the row menu button. Plain elements
+// styled by the grid's box (cellStyles.js): a screen of rows is drawn at every page, sort
+// and search.
 import TerminalIcon from "@mui/icons-material/Terminal";
 import DesktopWindowsIcon from "@mui/icons-material/DesktopWindows";
 import CodeIcon from "@mui/icons-material/Code";
@@ -10,6 +11,8 @@ import AccountTreeIcon from "@mui/icons-material/AccountTree";
 import StarIcon from "@mui/icons-material/Star";
 import StarBorderIcon from "@mui/icons-material/StarBorder";
 import MoreVertIcon from "@mui/icons-material/MoreVert";
+import ErrorOutlineIcon from "@mui/icons-material/ErrorOutlineOutlined";
+import WarningAmberIcon from "@mui/icons-material/WarningAmber";
 import S from "../strings.js";
 import { navigate } from "../router.js";
 import { formatTime } from "../format.js";
@@ -89,11 +92,29 @@ function Tags({ tags, max, onPick }) {
   );
 }
 
+// The stored script check's mark (the row's `checks`, Docs/script-checks.md): "2 errors" in
+// red, else "1 warning" in amber; nothing for a clean script (notes only) or one not checked.
+// Where the grid is compact (cellStyles.js) the name needs the width: the mark shows an
+// icon and the number instead. The title lists every count.
+function CheckMark({ checks }) {
+  const counts = checks?.counts;
+  if (!counts || (!counts.error && !counts.warning)) return null;
+  const n = counts.error || counts.warning;
+  return (
+    <span className="ae-chip ae-check" data-severity={counts.error ? "error" : "warning"} title={S.checks.rowMark(counts)} data-testid="check-mark">
+      <PlainIcon icon={counts.error ? ErrorOutlineIcon : WarningAmberIcon} />
+      {n}
+      <span className="ae-check-word">{` ${counts.error ? S.checks.errorWord(n) : S.checks.warningWord(n)}`}</span>
+    </span>
+  );
+}
+
 function Badges({ data, phone, onPick }) {
   return (
     <>
       {phone && <DomainBadge domain={data.source} />}
       {data.is_dirty && <span className="ae-chip ae-dirty" title={S.dirtyPillHelp} data-testid="dirty-pill">{S.dirtyPill}</span>}
+      <CheckMark checks={data.checks} />
       {data.signature && (
         <span className="ae-chip ae-signature" title={S.signature.help[data.signature] ?? ""} data-testid="signature-badge" data-signature={data.signature}>
           {S.signature.label[data.signature] ?? data.signature}

@@ -16,7 +16,7 @@ import { useAssembly } from "../data/useAssembly.js";
 import { useSaveAssembly } from "../data/useSaveAssembly.js";
 import { useDraft } from "../data/useDraft.js";
 import CodeEditor from "../editor/CodeEditor.jsx";
-import ProblemsPanel from "../editor/ProblemsPanel.jsx";
+import ProblemsPanel, { StoredCheck } from "../editor/ProblemsPanel.jsx";
 import WorkflowPreview from "../editor/WorkflowPreview.jsx";
 import VariablesTable, { variableProblems } from "../editor/VariablesTable.jsx";
 import FilesPanel from "../editor/FilesPanel.jsx";
@@ -184,7 +184,7 @@ export default function AssemblyEditor({ guid, kind }) {
         <Box sx={{ display: "grid", gap: 2, gridTemplateColumns: { xs: "minmax(0, 1fr)", lg: "minmax(0, 1fr) minmax(0, 1fr)" } }}>
           <Section title={S.editor.workflowJson}>
             <CodeEditor value={form.workflowText} onChange={set("workflowText")} type="workflow" readOnly={readOnly} height="420px" onChecked={setChecks} />
-            {!readOnly && <ProblemsPanel checks={checks} />}
+            {readOnly ? <StoredCheck checks={record?.checks} /> : <ProblemsPanel checks={checks} />}
           </Section>
           <Section title={S.editor.workflowPreview}>
             <WorkflowPreview workflow={workflow} />
@@ -194,7 +194,7 @@ export default function AssemblyEditor({ guid, kind }) {
         <>
           <Section title={form.assembly_kind === "ansible" ? S.editor.playbook : S.editor.script}>
             <CodeEditor value={form.script} onChange={set("script")} type={form.assembly_type} readOnly={readOnly} onChecked={setChecks} />
-            {!readOnly && <ProblemsPanel checks={checks} />}
+            {readOnly ? <StoredCheck checks={record?.checks} /> : <ProblemsPanel checks={checks} />}
           </Section>
           <Section title={S.editor.variables}>
             <VariablesTable variables={form.variables} onChange={set("variables")} readOnly={readOnly} problems={problems} />

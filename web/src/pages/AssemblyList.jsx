@@ -106,10 +106,10 @@ export default function AssemblyList() {
   );
   // The header and the panel show the filters, not the search or the page: they get the
   // list as it was when a filter last changed, so a search or a page is not drawn there.
-  const { domain, kind, category, vendor, folder, tag } = list;
+  const { domain, kind, category, vendor, checks, folder, tag } = list;
   const listControls = useMemo(
     () => ({ ...list, switchView: () => { setListError(null); setSelected([]); list.switchView(); } }),
-    [deleted, domain, kind, category, vendor, folder, tag, list.favourites], // eslint-disable-line react-hooks/exhaustive-deps
+    [deleted, domain, kind, category, vendor, checks, folder, tag, list.favourites], // eslint-disable-line react-hooks/exhaustive-deps
   );
   const openImport = useCallback(() => setImporting(true), []);
   const { setDeleted, setVendor } = list;
@@ -125,7 +125,7 @@ export default function AssemblyList() {
     <Stack spacing={{ xs: 1.5, md: 2 }} sx={{ flex: 1, minWidth: 0 }}>
       <OfficialLibraryBanner reload={changes} onShow={showAttention} />
       <ListHeader list={listControls} facets={facets} narrow={narrow} onImport={openImport} />
-      {!showPanel && !deleted && <ActiveFilters list={listControls} />}
+      {!deleted && <ActiveFilters list={listControls} panel={showPanel} />}
       {listError && (
         <Alert severity="error" onClose={() => setListError(null)} data-testid="list-error">
           {listError}

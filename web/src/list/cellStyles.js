@@ -32,11 +32,11 @@ export function cellStyles(theme) {
     ...signatures,
     "& .ae-check[data-severity='error']": { color: theme.palette.error.main, borderColor: theme.palette.error.main },
     "& .ae-check[data-severity='warning']": { color: mode === "dark" ? theme.palette.warning.light : "#8a4b00", borderColor: theme.palette.warning.main },
-    // The mark's words where the grid has the width (a phone shows them under the name); from
-    // 600 px to 1439 px (the compact grid, list/columns.jsx) its icon and number.
+    // The mark's words where the name has the width (from 1680 px, and on a phone under the
+    // name); from 600 px to 1679 px its icon and number, so the name keeps the width.
     "& .ae-check .ae-icon": { display: "none", width: 14, height: 14, mr: "2px" },
     "& .ae-check-word": { whiteSpace: "pre" },
-    [`@media (min-width: ${theme.breakpoints.values.sm}px) and (max-width: 1439.95px)`]: {
+    [`@media (min-width: ${theme.breakpoints.values.sm}px) and (max-width: 1679.95px)`]: {
       "& .ae-check": { px: 0.75 },
       "& .ae-check .ae-icon": { display: "inline-block" },
       "& .ae-check-word": { display: "none" },

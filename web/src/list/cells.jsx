@@ -94,7 +94,7 @@ function Tags({ tags, max, onPick }) {
 
 // The stored script check's mark (the row's `checks`, Docs/script-checks.md): "2 errors" in
 // red, else "1 warning" in amber; nothing for a clean script (notes only) or one not checked.
-// Where the grid is compact (cellStyles.js) the name needs the width: the mark shows an
+// Where the name column is narrow (600 to 1679 px wide, cellStyles.js) the mark shows an
 // icon and the number instead. The title lists every count.
 function CheckMark({ checks }) {
   const counts = checks?.counts;

@@ -3,7 +3,12 @@ after script, keeps the limits of a one-shot child, and is replaced when a check
 
 from __future__ import annotations
 
+import sys
+import threading
+import time
+
 from assembly_engine.services.checks.runner import CheckLimits, CheckRunner
+from assembly_engine.services.checks.workers import WarmWorkers, WorkerEnded
 
 
 def test_one_warm_worker_checks_one_script_after_another() -> None:
@@ -61,3 +66,35 @@ def test_a_missing_in_process_checker_is_reported_not_available() -> None:
         assert ("powershell", False) in listed and ("batch", True) in listed
     finally:
         runner.close()
+
+
+def test_closing_ends_a_check_under_way_at_once() -> None:
+    """The engine stops while a worker is starting or checking: the thread waiting on it
+    ends at once (the engine's exit waits for that thread), not at the 60 s start limit."""
+    never_ready = [sys.executable, "-c", "import time; time.sleep(120)"]
+    workers = WarmWorkers({0: never_ready}, {})
+    ended: list[BaseException] = []
+
+    def check() -> None:
+        try:
+            workers.check(0, "batch", b"echo hi\r\n", 30.0)
+        except BaseException as exc:  # noqa: BLE001 - the test looks at what ended it
+            ended.append(exc)
+
+    thread = threading.Thread(target=check)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not workers._all and time.monotonic() < deadline:
+        time.sleep(0.01)
+    began = time.monotonic()
+    workers.close()
+    thread.join(timeout=10)
+    assert not thread.is_alive() and time.monotonic() - began < 5
+    assert len(ended) == 1 and isinstance(ended[0], WorkerEnded), ended
+    assert not workers._all
+    try:
+        workers.check(0, "batch", b"echo hi\r\n", 30.0)
+    except WorkerEnded:
+        pass  # no new worker once closed
+    else:
+        raise AssertionError("a closed pool started a worker")

@@ -74,13 +74,19 @@ def exchange(
                     return Reply(bytes(received[:needed]), ended=False)
 
 
-def kill(process: subprocess.Popen[bytes]) -> None:
-    """End a check process and everything it started (its own process group)."""
+def end_group(process: subprocess.Popen[bytes]) -> None:
+    """SIGKILL a check process and everything it started (its own process group); its
+    pipes stay open, so a thread waiting on them sees them end."""
     if process.returncode is None:  # once reaped, its id may be another process's
         try:
             os.killpg(process.pid, signal.SIGKILL)
         except ProcessLookupError:
             pass  # it ended just now
+
+
+def kill(process: subprocess.Popen[bytes]) -> None:
+    """End a check process and its group, close its pipes and reap it."""
+    end_group(process)
     for stream in (process.stdin, process.stdout, process.stderr):
         if stream is not None:
             stream.close()

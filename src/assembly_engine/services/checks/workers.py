@@ -23,7 +23,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from assembly_engine.services.checks.processes import TimedOut, exchange, kill
+from assembly_engine.services.checks.processes import TimedOut, end_group, exchange, kill
 
 
 @dataclass(frozen=True)
@@ -96,6 +96,8 @@ class WarmWorkers:
 
     def _take(self, nice: int) -> _Worker:
         with self._lock:
+            if self._closed:
+                raise WorkerEnded("the engine is stopping")
             while self._idle[nice]:
                 worker = self._idle[nice].pop()
                 if worker.process.poll() is None:
@@ -133,7 +135,13 @@ class WarmWorkers:
     def close(self) -> None:
         with self._lock:
             self._closed = True
-            workers, self._all = list(self._all), set()
-            self._idle = {nice: [] for nice in self._argv}
-        for worker in workers:
+            idle = [worker for workers in self._idle.values() for worker in workers]
+            busy = [worker for worker in self._all if worker not in idle]
+            self._all, self._idle = set(), {nice: [] for nice in self._argv}
+        for worker in idle:
             kill(worker.process)
+        for worker in busy:
+            # Its pipes stay open for the thread checking with it: that thread sees them
+            # end and drops the worker. Closing them under it left its wait blind to the
+            # end until the deadline, and the engine's exit waited for that thread.
+            end_group(worker.process)

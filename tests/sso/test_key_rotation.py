@@ -9,6 +9,7 @@ import base64
 import hashlib
 import secrets
 import time
+from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -69,4 +70,7 @@ def test_a_rotated_signing_key_is_fetched_at_most_once_a_minute(provider: Provid
         again = await client.verify_id_token(id_token_from(provider, "n4"), "n4")
         assert again.subject == "sub-rota"
 
-    asyncio.run(scenario())
+    # In a thread of its own: a browser test before it in the same worker may have left
+    # this thread's event loop running, where asyncio.run refuses to start.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, scenario()).result()

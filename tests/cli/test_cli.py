@@ -821,7 +821,13 @@ def test_backup_during_write_load_keeps_every_acknowledged_change(cli: Cli, tmp_
                 assert data["integrity"] == "ok"
         restored_cli = Cli(home=restored_home, staging=cli.staging)
         verify = restored_cli.json("verify")
-        assert verify["ok"] is True and verify["missing"] == [] and verify["corrupt"] == []
+        # The payload folders are copied after the journal and database snapshots, so the
+        # backup may also hold the folders of writes acknowledged after them: unreferenced
+        # there, reported as orphans once older than the grace period (the restored
+        # engine's orphan sweep removes them). Nothing may be missing or corrupt.
+        assert verify["missing"] == [] and verify["corrupt"] == [], verify
+        assert all(check["ok"] for check in verify["schema"].values()), verify
+        assert verify["ok"] is True or verify["orphans"], verify
     finally:
         restored.stop()
 

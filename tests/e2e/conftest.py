@@ -25,7 +25,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expect, sync_playwright
 
-from tests.e2e.support import OPERATOR, Engine
+from tests.e2e.support import Engine, add_operator
 from tests.engine_process import EngineProcess
 from tests.support import ADMIN_PASSWORD
 
@@ -227,16 +227,7 @@ def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
     try:
         if seeded:
             _seed_library(process)
-        with httpx.Client(base_url=process.url, headers=process.login(), timeout=30) as api:
-            api.post(
-                "/api/users", json={"username": OPERATOR[0], "password": OPERATOR[1], "role": "operator"}
-            ).raise_for_status()
-        # The admin chose olga's password, so the UI would ask her for her own on every
-        # page (test_account.py tests that prompt): she confirms it as her own once here.
-        with httpx.Client(base_url=process.url, headers=process.login(*OPERATOR), timeout=30) as olga:
-            olga.patch(
-                f"/api/users/{OPERATOR[0]}", json={"password": OPERATOR[1], "current_password": OPERATOR[1]}
-            ).raise_for_status()
+        add_operator(process)
         url = process.url
         problem = _serves_app(url)
         if problem and os.environ.get("AE_E2E_UI_PROXY") == "1":

@@ -20,6 +20,21 @@ from tests.support import ADMIN_PASSWORD, REPO_ROOT
 ARTIFACTS = REPO_ROOT / "test-artifacts"
 OPERATOR = ("olga", "operator-password-olga")
 ADMIN = ("admin", ADMIN_PASSWORD)
+
+
+def add_operator(engine: EngineProcess) -> None:
+    """olga, an operator. The admin chose her password, so the UI would ask her for her
+    own on every page (test_account.py tests that prompt): she confirms it once here."""
+    with httpx.Client(base_url=engine.url, headers=engine.login(), timeout=30) as admin:
+        admin.post(
+            "/api/users", json={"username": OPERATOR[0], "password": OPERATOR[1], "role": "operator"}
+        ).raise_for_status()
+    with httpx.Client(base_url=engine.url, headers=engine.login(*OPERATOR), timeout=30) as olga:
+        olga.patch(
+            f"/api/users/{OPERATOR[0]}", json={"password": OPERATOR[1], "current_password": OPERATOR[1]}
+        ).raise_for_status()
+
+
 DEV_MODE_REASON = "e2e tests"
 
 

@@ -19,7 +19,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.support import ADMIN, OPERATOR, artifact, sign_in
+from tests.e2e.support import ADMIN, OPERATOR, add_operator, artifact, sign_in
 from tests.engine_process import EngineProcess
 
 pytestmark = pytest.mark.e2e
@@ -76,14 +76,8 @@ def checked_engine(tmp_path: Path) -> Iterator[tuple[EngineProcess, dict[str, di
             made.raise_for_status()
             guids["Official Broken Probe"] = made.json()["assembly_guid"]
             admin.post("/api/assemblies/dev-mode/write", json={}).raise_for_status()
-            admin.post(
-                "/api/users", json={"username": OPERATOR[0], "password": OPERATOR[1], "role": "operator"}
-            ).raise_for_status()
+        add_operator(engine)
         with httpx.Client(base_url=engine.url, headers=engine.login(*OPERATOR), timeout=30) as olga:
-            # confirmed as her own, or the UI asks her for a new password first
-            olga.patch(
-                f"/api/users/{OPERATOR[0]}", json={"password": OPERATOR[1], "current_password": OPERATOR[1]}
-            ).raise_for_status()
             for name, script in (
                 ("Broken Loop", BROKEN),
                 ("Unused Count", UNUSED),

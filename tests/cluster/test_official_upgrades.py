@@ -31,7 +31,17 @@ def test_an_upgrade_through_one_node_shows_the_same_states_on_the_other(
     synced = a.http.post("/api/assemblies/official/sync", headers=on_a)
     assert synced.status_code == 200, synced.text
     expected = {"A": "update_available", "B": "current", "C": "removed_upstream", "D": "current"}
-    wait_until(lambda: upstream_states(b.http, on_b) == expected, "node b to see the upgrade's states")
+    seen: list[dict[str, str]] = []
+
+    def b_shows_the_states() -> bool:
+        seen.append(upstream_states(b.http, on_b))
+        return seen[-1] == expected
+
+    try:
+        wait_until(b_shows_the_states, "node b to see the upgrade's states")
+    except AssertionError as exc:  # say what b showed (it failed once under load)
+        shown = seen[-1] if seen else None
+        raise AssertionError(f"{exc}; b showed {shown}, a {upstream_states(a.http, on_a)}") from None
     assert detail(b.http, on_b, v1.guid("A"))["payload"]["script"] == EDITED
     assert detail(b.http, on_b, v1.guid("B"))["payload"]["script"] == "Write-Host 'B v2'\n"
     assert b.http.get("/api/health").json()["official_upstream"] == {

@@ -25,7 +25,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expect, sync_playwright
 
-from tests.e2e.support import Engine, add_operator
+from tests.e2e.support import Engine, add_operator, watch_for_problems
 from tests.engine_process import EngineProcess
 from tests.support import ADMIN_PASSWORD
 
@@ -270,17 +270,7 @@ def new_context(browser: Browser, engine: Engine) -> Iterator[Callable[..., Brow
     problems: list[str] = []
 
     def watch(page: Page) -> None:
-        # Uncaught exceptions and console errors/warnings fail the test; a refused request
-        # (4xx the UI handles, e.g. 401 before sign-in, 409 conflict) is expected.
-        page.on("pageerror", lambda error: problems.append(f"uncaught: {error}"))
-        page.on(
-            "console",
-            lambda msg: (
-                problems.append(f"console.{msg.type}: {msg.text}")
-                if msg.type in ("error", "warning") and "Failed to load resource" not in msg.text
-                else None
-            ),
-        )
+        watch_for_problems(page, problems)
 
     def make(theme: Literal["light", "dark"] = "light") -> BrowserContext:
         context = browser.new_context(

@@ -22,6 +22,20 @@ OPERATOR = ("olga", "operator-password-olga")
 ADMIN = ("admin", ADMIN_PASSWORD)
 
 
+def watch_for_problems(page: Page, problems: list[str]) -> None:
+    """Uncaught exceptions and console errors/warnings of ``page`` go into ``problems`` (the
+    test fails on any); a refused request the UI handles (401 before sign-in, 409) does not."""
+    page.on("pageerror", lambda error: problems.append(f"uncaught: {error}"))
+    page.on(
+        "console",
+        lambda msg: (
+            problems.append(f"console.{msg.type}: {msg.text}")
+            if msg.type in ("error", "warning") and "Failed to load resource" not in msg.text
+            else None
+        ),
+    )
+
+
 def add_operator(engine: EngineProcess) -> None:
     """olga, an operator. The admin chose her password, so the UI would ask her for her
     own on every page (test_account.py tests that prompt): she confirms it once here."""

@@ -19,7 +19,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.support import ADMIN, OPERATOR, add_operator, artifact, sign_in
+from tests.e2e.support import ADMIN, OPERATOR, add_operator, artifact, sign_in, watch_for_problems
 from tests.engine_process import EngineProcess
 
 pytestmark = pytest.mark.e2e
@@ -99,15 +99,7 @@ def checks_page(browser: Browser, checked_engine: tuple[EngineProcess, dict[str,
     context = browser.new_context(base_url=engine.url, viewport={"width": 1440, "height": 900})
     problems: list[str] = []
     page = context.new_page()
-    page.on("pageerror", lambda error: problems.append(f"uncaught: {error}"))
-    page.on(
-        "console",
-        lambda msg: (
-            problems.append(f"console.{msg.type}: {msg.text}")
-            if msg.type in ("error", "warning") and "Failed to load resource" not in msg.text
-            else None
-        ),
-    )
+    watch_for_problems(page, problems)
     yield page
     context.close()
     assert not problems, "the page reported problems:\n" + "\n".join(problems)

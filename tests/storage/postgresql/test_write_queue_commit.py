@@ -15,14 +15,16 @@ import psycopg
 import pytest
 
 from assembly_engine.domain.types import Domain
-from assembly_engine.storage.contract.errors import EngineError, Unavailable
+from assembly_engine.storage.cache.assembly_cache import AssemblyCache
+from assembly_engine.storage.contract.errors import EngineError, OutcomeUnknown, Unavailable
 from assembly_engine.storage.contract.journal_entry import JournalEntry, new_entry
 from assembly_engine.storage.postgresql.audit_store import PostgresAuditStore
 from assembly_engine.storage.postgresql.pool import EnginePool, create_pool
-from assembly_engine.storage.postgresql.write_queue import PostgresWriteQueue
+from assembly_engine.storage.postgresql.write_queue import PostgresWriteQueue, queue_holds
+from assembly_engine.storage.sqlite.databases import ConnectionOptions, DomainDatabases
 from assembly_engine.storage.sqlite.payload_folders import PayloadStore
 from tests.storage.postgresql.cutting_proxy import CuttingProxy
-from tests.support import make_record
+from tests.support import make_record, script_content
 
 
 class RecordingAudit:
@@ -192,13 +194,61 @@ def test_a_commit_that_cannot_be_settled_in_time_says_it_may_have_been_made(
         try:
             proxy.refuse = True  # PostgreSQL "is gone" from the moment the commit is cut
             future = cut_commit(proxy, queue, create(queue, payloads, "unknown"), "after")
-            with pytest.raises(Unavailable, match="may or may not have been made") as refused:
+            with pytest.raises(OutcomeUnknown, match="may or may not have been made") as refused:
                 future.result(timeout=30)
             assert refused.value.retry_after
         finally:
             proxy.refuse = False
             queue.close()
     assert stored(migrated_url) == (["unknown"], ["unknown"])  # it had been made
+
+
+def test_a_change_whose_outcome_is_unknown_keeps_its_payload(
+    proxy: CuttingProxy, migrated_url: str, payloads: PayloadStore, tmp_path: Path
+) -> None:
+    # The change may have been made: deleting its payload, as a refusal does, would leave
+    # a committed change pointing at nothing (a CI run caught one after a 15 s outage).
+    databases = DomainDatabases(tmp_path / "node", ConnectionOptions())
+    databases.validate_all()
+    with create_pool(proxy.url, max_size=2, timeout=2) as pool:
+        queue, _ = queue_on(pool, settle_seconds=1.0)
+        cache = AssemblyCache(databases, queue, payloads, coordinator=queue)
+        try:
+            record = create(queue, payloads, "unknown").record  # only for its fields
+            proxy.armed, proxy.refuse = "after", True
+            with pytest.raises(OutcomeUnknown), cache.new_payload(script_content("echo kept")) as ref:
+                assert ref is not None
+                cache.create(record.evolve(payload=ref))
+            assert payloads.exists(ref.payload_guid)
+            # A change refused for sure leaves no trace, as before.
+            proxy.armed, proxy.refuse = "before", False
+            with pytest.raises(Unavailable), cache.new_payload(script_content("echo gone")) as gone:
+                assert gone is not None
+                cache.create(record.evolve(assembly_guid="f" * 32, payload=gone))
+            assert not payloads.exists(gone.payload_guid)
+        finally:
+            proxy.refuse = False
+            cache.close(flush=False)
+            databases.close()
+    assert stored(migrated_url)[0] == ["unknown"]
+
+
+def test_the_queue_holds_a_change_only_at_its_own_seq(
+    pool: EnginePool, migrated_url: str, payloads: PayloadStore
+) -> None:
+    # What settles a commit in doubt: after a crash, PostgreSQL may hand the lost
+    # transaction's id and seqs to other changes, so only the rows themselves prove it.
+    queue, _ = queue_on(pool)
+    try:
+        made = create(queue, payloads, "made")
+        other = create(queue, payloads, "other")
+        seq = queue.submit(made).result(timeout=30)
+    finally:
+        queue.close()
+    with pool.connection() as conn:
+        assert queue_holds(conn, [(made, seq)])
+        assert not queue_holds(conn, [(other, seq)])  # its seq holds another change
+        assert not queue_holds(conn, [(made, seq), (other, seq + 1)])  # one of them is absent
 
 
 def test_a_node_skips_its_own_commits_but_not_the_others(

@@ -39,7 +39,7 @@ from assembly_engine.storage.cache.refusals import (
     InvalidChange,
     StaleRevision,
 )
-from assembly_engine.storage.contract.errors import ChangedElsewhere, StorageFailed
+from assembly_engine.storage.contract.errors import ChangedElsewhere, OutcomeUnknown, StorageFailed
 from assembly_engine.storage.contract.interfaces import (
     DomainStores,
     FlushCoordinator,
@@ -195,7 +195,7 @@ class AssemblyCache(CacheLoading, CacheQueue, ClusterChanges):
         """A new write-once payload folder holding ``content``, for the change made inside
         the block (None: the change keeps its payload). If the block raises, the change was
         refused and nothing points at the folder: it is removed again, so a refused change
-        leaves no trace."""
+        leaves no trace. A change whose outcome is unknown keeps it: it may have been made."""
         if content is None:
             yield None
             return
@@ -210,6 +210,8 @@ class AssemblyCache(CacheLoading, CacheQueue, ClusterChanges):
             self.search.note(ref.payload_guid, content)
         try:
             yield ref
+        except OutcomeUnknown:
+            raise  # once unreferenced and old, the orphan sweep removes it
         except BaseException:
             try:
                 self._payloads.delete(ref.payload_guid)

@@ -78,6 +78,12 @@ class Unavailable(EngineError):
         self.retry_after = retry_after
 
 
+class OutcomeUnknown(Unavailable):
+    """The shared database went away while a change was being committed and could not be
+    asked in time whether it was: the change may have been made. Unlike other refusals,
+    what the change wrote before its commit (its payload) must stay."""
+
+
 class IntegrityFailed(EngineError):
     """Stored data is damaged (a garbled row, a payload whose checksum does not match)."""
 

@@ -15,9 +15,10 @@ each change's audit entry is chained in that same transaction: a change and its 
 commit together or not at all, so no entry waits for a recovery after a crash.
 
 A commit whose connection is lost while COMMIT is under way may have happened or not.
-The writer does not guess: a resolver asks PostgreSQL (``pg_xact_status`` of the
-transaction's id) once it is reachable again, and answers the waiting requests with what
-really happened (see :mod:`.commit_doubt`).
+The writer does not guess: a resolver asks PostgreSQL once it is reachable again (is the
+transaction still in progress; does the queue hold its rows at their seqs), and answers the
+waiting requests with what really happened (see :mod:`.commit_doubt`). If PostgreSQL cannot
+be asked in time, the answer is :class:`OutcomeUnknown`, and the change's payload stays.
 
 A flush stamps the changes it wrote (``flushed_at``) instead of deleting them, so a node
 that is behind still reads them in order; stamped changes older than the retention are
@@ -42,7 +43,13 @@ from psycopg_pool import ConnectionPool
 
 from assembly_engine.domain.clock import utc_iso, utc_now
 from assembly_engine.domain.types import Domain
-from assembly_engine.storage.contract.errors import Busy, ChangedElsewhere, StorageFailed, Unavailable
+from assembly_engine.storage.contract.errors import (
+    Busy,
+    ChangedElsewhere,
+    OutcomeUnknown,
+    StorageFailed,
+    Unavailable,
+)
 from assembly_engine.storage.contract.events import StorageEvents
 from assembly_engine.storage.contract.interfaces import CommitAudit
 from assembly_engine.storage.contract.journal_entry import JournalClosed, JournalEntry
@@ -75,6 +82,17 @@ def _entry(row: Sequence[Any]) -> JournalEntry:
 
 def _row_json(entry: JournalEntry) -> str:
     return json.dumps(entry.record.to_json(), separators=(",", ":"))
+
+
+def queue_holds(conn: Any, changes: Sequence[tuple[JournalEntry, int]]) -> bool:
+    """Whether the queue holds each of ``changes`` at its seq: the proof that the
+    transaction which queued them committed (after a crash, another change may have taken
+    the same seq, with a record of its own)."""
+    seqs = [seq for _, seq in changes]
+    stored: dict[int, str] = dict(
+        conn.execute("SELECT seq, record_json FROM write_queue WHERE seq = ANY(%s)", (seqs,)).fetchall()
+    )
+    return all(stored.get(seq) == _row_json(entry) for entry, seq in changes)
 
 
 @dataclass
@@ -233,16 +251,27 @@ class PostgresWriteQueue:
             queued.future.set_exception(exc)
 
     def _settle(self, doubt: _InDoubt) -> None:
-        committed = settle(self._pool, doubt.xid, deadline_seconds=self.settle_seconds)
+        accepted = [(queued.entry, seq) for queued, seq in doubt.outcome.accepted]
+        try:
+            committed = settle(
+                self._pool,
+                doubt.xid,
+                lambda conn: queue_holds(conn, accepted),
+                deadline_seconds=self.settle_seconds,
+            )
+        except Exception:  # noqa: BLE001 - every waiter must be answered
+            log.exception("settling a commit in doubt (transaction %s) failed", doubt.xid)
+            committed = None
         if committed:
             self._answer(doubt.outcome)  # not recorded as own: the feed reads them back
             return
         for queued, refusal in doubt.outcome.refused:  # refused either way
             queued.future.set_exception(refusal)
+        error: Unavailable
         if committed is False:
             error = unavailable("committing a change", doubt.cause)
         else:
-            error = Unavailable(
+            error = OutcomeUnknown(
                 "PostgreSQL went away while the change was being committed, and it could not "
                 f"be asked within {self.settle_seconds:.0f}s whether the commit happened: the change "
                 "may or may not have been made. Reload the assembly before you repeat it.",

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import json
 import logging
-import queue
 import threading
 import time
 from collections import deque
@@ -54,6 +53,7 @@ from assembly_engine.storage.contract.events import StorageEvents
 from assembly_engine.storage.contract.interfaces import CommitAudit
 from assembly_engine.storage.contract.journal_entry import JournalClosed, JournalEntry
 from assembly_engine.storage.contract.models import AssemblyRecord
+from assembly_engine.storage.group_commit import GroupCommitWriter
 from assembly_engine.storage.postgresql.audit_store import append_chained
 from assembly_engine.storage.postgresql.commit_doubt import SETTLE_SECONDS, settle
 from assembly_engine.storage.postgresql.errors import RETRY_AFTER_SECONDS, translated, unavailable
@@ -71,7 +71,6 @@ MAX_BATCH = 256
 DEFAULT_RETENTION_SECONDS = 3600.0
 
 _COLUMNS = "seq, op, record_json, created_at, note, action, actor"
-_STOP = object()
 
 
 def _entry(row: Sequence[Any]) -> JournalEntry:
@@ -93,6 +92,10 @@ def queue_holds(conn: Any, changes: Sequence[tuple[JournalEntry, int]]) -> bool:
         conn.execute("SELECT seq, record_json FROM write_queue WHERE seq = ANY(%s)", (seqs,)).fetchall()
     )
     return all(stored.get(seq) == _row_json(entry) for entry, seq in changes)
+
+
+def _answer_idle(done: Future[int]) -> None:
+    done.set_result(0)
 
 
 @dataclass
@@ -133,8 +136,6 @@ class PostgresWriteQueue:
         self.retention_seconds = retention_seconds
         self.settle_seconds = settle_seconds  # how long a commit in doubt may take to settle
         self._audit: CommitAudit | None = None
-        self._queue: queue.Queue[object] = queue.Queue()
-        self._closed = False
         # The seq ranges this node committed, oldest first, so its change feed need not
         # read back its own changes (skip_own), and the range being committed right now.
         self._own: deque[tuple[int, int]] = deque()
@@ -142,7 +143,9 @@ class PostgresWriteQueue:
         self._own_changed = threading.Condition()
         self._doubts: list[threading.Thread] = []  # commits in doubt being settled
         self.events = StorageEvents()  # monitoring counts group commits (services/metrics.py)
-        self._writer = threading.Thread(target=self._run, name="write-queue", daemon=True)
+        self._writer: GroupCommitWriter[_Queued, Future[int]] = GroupCommitWriter(
+            self._commit, _answer_idle, max_batch=MAX_BATCH, name="write-queue"
+        )
         self._writer.start()
 
     # -- appending ---------------------------------------------------------------------
@@ -158,42 +161,12 @@ class PostgresWriteQueue:
     def submit(self, entry: JournalEntry) -> Future[int]:
         """Queue an entry for the next group commit; the future gives its sequence number
         once it is committed, or raises why not (ChangedElsewhere, Unavailable, …)."""
-        if self._closed:
+        if self._writer.closed:
             raise JournalClosed("the write queue is closed; the engine is shutting down")
         audit = self._audit.note_fields(entry.note) if self._audit and entry.note else None
         future: Future[int] = Future()
-        self._queue.put(_Queued(entry, future, audit))
+        self._writer.put(_Queued(entry, future, audit))
         return future
-
-    def _run(self) -> None:
-        while True:
-            first = self._queue.get()
-            if first is _STOP:
-                return
-            batch: list[_Queued] = []
-            markers: list[Future[int]] = []
-            stop_after = False
-            item: object = first
-            while True:
-                if item is _STOP:
-                    stop_after = True
-                    break
-                if isinstance(item, Future):
-                    markers.append(item)  # wait_idle: answered once the batch before it is done
-                else:
-                    batch.append(item)  # type: ignore[arg-type]  # neither _STOP nor a marker: an entry
-                if len(batch) >= MAX_BATCH:
-                    break
-                try:
-                    item = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-            if batch:
-                self._commit(batch)
-            for marker in markers:
-                marker.set_result(0)
-            if stop_after:
-                return
 
     def _commit(self, batch: list[_Queued]) -> None:
         """Commit ``batch`` and answer every waiter, whatever happens."""
@@ -483,10 +456,10 @@ class PostgresWriteQueue:
     def wait_idle(self) -> None:
         """Block until everything submitted so far is committed or refused (a commit in
         doubt once PostgreSQL said what became of it)."""
-        if self._closed:
+        if self._writer.closed:
             return
         done: Future[int] = Future()
-        self._queue.put(done)
+        self._writer.put_barrier(done)  # answered once the batch before it is done
         done.result()
         self._join_doubts()
 
@@ -496,9 +469,5 @@ class PostgresWriteQueue:
         self._doubts[:] = [resolver for resolver in self._doubts if resolver.is_alive()]
 
     def close(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
-        self._queue.put(_STOP)
-        self._writer.join()
+        self._writer.close()
         self._join_doubts()

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import logging
-import queue
 import sqlite3
 import threading
 from concurrent.futures import Future
@@ -31,6 +30,7 @@ from assembly_engine.storage.contract.events import StorageEvents
 from assembly_engine.storage.contract.journal_entry import JournalClosed, JournalEntry
 from assembly_engine.storage.contract.models import AssemblyRecord
 from assembly_engine.storage.contract.shared_metadata import METADATA_COLUMN, SHARED_FROM_BYTES, metadata_hash
+from assembly_engine.storage.group_commit import GroupCommitWriter
 from assembly_engine.storage.sqlite.connection import immediate
 from assembly_engine.storage.sqlite.databases import ConnectionOptions, connect, with_retry
 
@@ -67,9 +67,6 @@ FORGET_UNUSED_METADATA = (
     "DELETE FROM journal_metadata WHERE hash NOT IN "
     "(SELECT metadata_hash FROM journal WHERE metadata_hash IS NOT NULL)"
 )
-
-
-_STOP = object()
 
 
 def _encoded(value: dict[str, Any]) -> str:
@@ -152,10 +149,10 @@ class Journal:
         self._next_seq = int(row[0]) + 1
         self._seq_lock = threading.Lock()
         self._conn_lock = threading.Lock()
-        self._queue: queue.Queue[object] = queue.Queue()
-        self._closed = False
         self.events = StorageEvents()  # monitoring counts group commits (services/metrics.py)
-        self._writer = threading.Thread(target=self._run, name="journal-writer", daemon=True)
+        self._writer: GroupCommitWriter[tuple[JournalEntry, Future[int]], _Discard] = GroupCommitWriter(
+            self._commit, self._handle_discard, max_batch=MAX_BATCH, name="journal-writer"
+        )
         self._writer.start()
 
     # -- appending ---------------------------------------------------------------------
@@ -173,41 +170,11 @@ class Journal:
 
     def submit(self, entry: JournalEntry) -> Future[int]:
         """Queue an entry for the next group commit; the future resolves once it is durable."""
-        if self._closed:
+        if self._writer.closed:
             raise JournalClosed("the journal is closed; the engine is shutting down")
         future: Future[int] = Future()
-        self._queue.put((entry, future))
+        self._writer.put((entry, future))
         return future
-
-    def _run(self) -> None:
-        while True:
-            first = self._queue.get()
-            if first is _STOP:
-                return
-            if isinstance(first, _Discard):
-                self._handle_discard(first)
-                continue
-            batch = [first]
-            stop_after = False
-            while len(batch) < MAX_BATCH:
-                try:
-                    item = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if item is _STOP:
-                    stop_after = True
-                    break
-                if isinstance(item, _Discard):
-                    if batch:
-                        self._commit(batch)  # type: ignore[arg-type]  # batch holds entries only
-                    batch = []
-                    self._handle_discard(item)
-                    continue
-                batch.append(item)
-            if batch:
-                self._commit(batch)  # type: ignore[arg-type]  # the markers were taken out above
-            if stop_after:
-                return
 
     def _commit(self, batch: list[tuple[JournalEntry, Future[int]]]) -> None:
         rows = []
@@ -282,7 +249,7 @@ class Journal:
         replays entries that are already persisted, which changes nothing.
         """
         if persisted:
-            self._queue.put(_Discard(persisted))
+            self._writer.put_barrier(_Discard(persisted))
 
     def _discard_now(self, persisted: list[tuple[str, int]]) -> None:
         def delete() -> None:
@@ -304,18 +271,15 @@ class Journal:
 
     def wait_idle(self) -> None:
         """Block until everything queued so far (appends and cleanups) is done."""
-        if self._closed:
+        if self._writer.closed:
             return
         done: Future[int] = Future()
-        self._queue.put(_Discard([], done))
+        self._writer.put_barrier(_Discard([], done))
         done.result()
 
     def close(self) -> None:
-        if self._closed:
+        if not self._writer.close():
             return
-        self._closed = True
-        self._queue.put(_STOP)
-        self._writer.join()
         with self._conn_lock:
             try:
                 self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")

@@ -5,16 +5,13 @@ cluster node (postgresql/backend.py). Nothing above storage chooses a backend.
 
 from __future__ import annotations
 
-import logging
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 from assembly_engine.config import Settings
-from assembly_engine.domain.types import Domain
 from assembly_engine.storage.cache.assembly_cache import AssemblyCache
-from assembly_engine.storage.contract.errors import Busy
 from assembly_engine.storage.contract.interfaces import (
     AuditStore,
     CheckResultStore,
@@ -28,22 +25,17 @@ from assembly_engine.storage.contract.interfaces import (
 from assembly_engine.storage.contract.models import AssemblyRecord
 from assembly_engine.storage.contract.read_only import DiskFullAtStart, ReadOnlyBoot
 from assembly_engine.storage.contract.reports import SyncReport
-from assembly_engine.storage.contract.signatures import OfficialTrust, SignaturePolicy, untrusted_refusal
+from assembly_engine.storage.contract.signatures import OfficialTrust, SignaturePolicy
 from assembly_engine.storage.files.disk_space import full_disk_cause, full_disk_now
 from assembly_engine.storage.files.runtime_lock import EngineLocked, RuntimeLock
 from assembly_engine.storage.library_payloads import LibraryPayloads
-from assembly_engine.storage.official.sync import sync_official, write_staging_copy
+from assembly_engine.storage.official.resync import RunningLibrary, resync_official
+from assembly_engine.storage.official.sync import write_staging_copy
 from assembly_engine.storage.official.trust import TrustRules
 from assembly_engine.storage.sqlite.backend import AUDIT_FILE, EmbeddedBackend, connection_options
 from assembly_engine.storage.sqlite.read_only_backend import open_read_only
 
-__all__ = ["AUDIT_FILE", "Backend", "EngineLocked", "OfficialSyncRefused", "RuntimeLock", "StorageRuntime"]
-
-log = logging.getLogger("assembly_engine.runtime")
-
-
-class OfficialSyncRefused(Busy):
-    """Queued official changes could not be written first: nothing was synced."""
+__all__ = ["AUDIT_FILE", "Backend", "EngineLocked", "RuntimeLock", "StorageRuntime"]
 
 
 class Backend(Protocol):
@@ -174,40 +166,22 @@ class StorageRuntime:
         return self.backend.others_running()
 
     def resync_official(self) -> SyncReport:
-        """Rebuild runtime official from staging while running (Dev Mode / CLI).
+        """Rebuild runtime official from staging while running (Dev Mode / CLI), atomic
+        with respect to the write queue (official/resync.py)."""
+        running = RunningLibrary(
+            self.cache,
+            self.journal,
+            self.databases,
+            self.payloads,
+            sync_lock=self.backend.official_sync_lock,
+            rebuilt=self.backend.official_rebuilt,
+        )
+        return resync_official(
+            self.settings.staging_root, TrustRules.of(self.settings), running, self._trusted
+        )
 
-        Atomic with respect to the write queue: no flush runs and no official change starts
-        meanwhile, queued official changes are written (and mirrored to staging) first, and
-        if that fails nothing is touched. Payload folders that any other record, or any
-        change still queued, points at are never removed."""
-        cache = self.cache
-        with cache.flushes_paused(), cache.domain_paused(Domain.OFFICIAL):
-            for result in cache.flush_paused(Domain.OFFICIAL):
-                if not result.ok or result.refused:
-                    why = result.error or "; ".join(f"{g}: {e}" for g, e in result.refused)
-                    raise OfficialSyncRefused(
-                        f"Queued official changes could not be written first ({why}); nothing "
-                        "was synced. Try again when the database is free."
-                    )
-            keep = self.library_payloads().in_use(exclude_domain=Domain.OFFICIAL)
-            queued = {e.assembly_guid for e in self.journal.pending()}
-            with self.backend.official_sync_lock():
-                report = sync_official(
-                    self.settings.staging_root,
-                    self.databases[Domain.OFFICIAL],
-                    self.payloads,
-                    keep_payloads=keep,
-                    queued=queued,
-                    trust=TrustRules.of(self.settings),
-                )
-                if report.trust is not None:
-                    self.official_trust = report.trust
-                if report.trust is not None and report.trust.refused:
-                    # nothing was synced: official stays exactly as it was
-                    raise untrusted_refusal(report.trust)
-                self.backend.official_rebuilt()
-            cache.reload_domain(Domain.OFFICIAL)
-        return report
+    def _trusted(self, trust: OfficialTrust) -> None:
+        self.official_trust = trust
 
     def write_staging_copy(self, destination: Path, records: list[AssemblyRecord]) -> int:
         """Write ``records`` with their payloads as a new staging copy in ``destination``."""

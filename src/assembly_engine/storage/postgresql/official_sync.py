@@ -1,7 +1,7 @@
 """The cluster's official-sync lock: one node at a time syncs the official library.
 
 A booting node takes it for its whole official sync (node.boot_official_sync), and a
-running node for a sync asked for while it runs (StorageRuntime.resync_official): of
+running node for a sync asked for while it runs (official/resync.py): of
 nodes booting at once, the first rebuilds official and records which staging copy it
 synced; the others wait, then find that copy synced and rebuild nothing.
 """

@@ -71,6 +71,14 @@ def sign_in(page: Page, user: tuple[str, str]) -> None:
     expect(page.get_by_test_id("user-name")).to_have_text(user[0])
 
 
+def open_new_script(page: Page) -> None:
+    """Open the new-script editor and wait for the first check of its empty script: its
+    answer adds the problems list above the variables, and a click on "Add variable" while
+    the form moves down may land where the button was a moment before."""
+    page.goto("/assemblies/new/script")
+    expect(page.get_by_test_id("problems")).to_be_visible()
+
+
 def search_list(page: Page, text: str) -> None:
     """Type a quick search and wait until it is applied (it is debounced): a click on a
     row while the grid is still replacing its rows may be lost."""

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.support import OPERATOR, Engine, sign_in
+from tests.e2e.support import OPERATOR, Engine, open_new_script, sign_in
 from tests.support import CORPUS
 
 pytestmark = pytest.mark.e2e
@@ -20,7 +20,7 @@ def test_variables_and_attached_files(page: Page, engine: Engine, tmp_path: Path
     attachment = tmp_path / "settings.bin"
     attachment.write_bytes(b"hello\x00world\xff")
     sign_in(page, OPERATOR)
-    page.goto("/assemblies/new/script")
+    open_new_script(page)
     name = f"E2E files {uuid.uuid4().hex[:6]}"
     page.get_by_test_id("field-name").fill(name)
     page.get_by_test_id("field-timeout").fill("120")

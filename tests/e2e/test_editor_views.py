@@ -9,7 +9,7 @@ import uuid
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.support import ADMIN, OPERATOR, Engine, artifact, sign_in
+from tests.e2e.support import ADMIN, OPERATOR, Engine, artifact, open_new_script, sign_in
 
 pytestmark = pytest.mark.e2e
 
@@ -140,7 +140,7 @@ def test_blank_and_duplicate_variable_names_are_refused_and_sites_keep_spaces(
 ) -> None:
     name = f"Validated {uuid.uuid4().hex[:6]}"
     sign_in(page, OPERATOR)
-    page.goto("/assemblies/new/script")
+    open_new_script(page)
     expect(page).to_have_title("New Script · Assembly Engine")
     page.get_by_test_id("field-name").fill(name)
     page.get_by_test_id("add-variable").click()

@@ -8,7 +8,7 @@ from collections.abc import Callable
 import pytest
 from playwright.sync_api import BrowserContext, Locator, Page, expect
 
-from tests.e2e.support import ADMIN, OPERATOR, Engine, artifact, sign_in
+from tests.e2e.support import ADMIN, OPERATOR, Engine, artifact, open_new_script, sign_in
 
 pytestmark = pytest.mark.e2e
 
@@ -68,7 +68,7 @@ def test_list_and_editor_fit_a_phone(new_context: Callable[..., BrowserContext],
     on_screen(page.get_by_test_id("import-export"))
     page.screenshot(path=artifact("editor-390.png"), full_page=True)
 
-    page.goto("/assemblies/new/script")
+    open_new_script(page)
     expect(page.get_by_test_id("field-name")).to_be_visible()
     on_screen(page.get_by_test_id("editor-title"))
     expect(page.get_by_test_id("editor-title")).to_have_text("New Script")

@@ -32,6 +32,20 @@ log = logging.getLogger("assembly_engine.audit")
 # Added to the detail of an entry written at a start, for a change made durable just
 # before a crash cut off its audit entry.
 RECOVERED = " (recorded at the next start: the engine stopped before auditing it)"
+# Entries held while the audit store refuses appends (PostgreSQL away, a full disk).
+HELD_LIMIT = 10_000
+
+
+def _late(detail: str | None, at: str) -> str:
+    note = f"(recorded late: it happened at {at}, when the audit store could not be written)"
+    return f"{detail} {note}" if detail else note
+
+
+def _dropped(count: int) -> str:
+    return (
+        f"{count} audit entries were lost: more than {HELD_LIMIT} waited while the audit store "
+        "could not be written"
+    )
 
 
 @dataclass
@@ -138,6 +152,11 @@ class Auditor:
         # unreachable): recorded, unless the log has them by then, after the next one works.
         self._unrecorded: list[str] = []
         self._unrecorded_lock = threading.Lock()
+        # Other entries the store refused (a sign-in, a refusal), with when they happened:
+        # written, marked late, once an append works again; the oldest go past HELD_LIMIT.
+        self._held: list[tuple[AuditEvent, str]] = []
+        self._held_dropped = 0
+        self._held_lock = threading.Lock()
 
     def record(
         self,
@@ -200,7 +219,7 @@ class Auditor:
         event = parsed.event
         if suffix:
             event = dataclasses.replace(event, detail=(event.detail or "") + suffix)
-        if not self._append(event, at=parsed.time):
+        if not self._append(event, at=parsed.time, hold=False):  # retried from its note
             with self._unrecorded_lock:
                 self._unrecorded.append(note)
             return
@@ -258,12 +277,14 @@ class Auditor:
             detail=detail,
         )
 
-    def _append(self, event: AuditEvent, *, at: str | None = None) -> bool:
-        """Write one entry; False (and a loud log line) when the audit store refused."""
+    def _append(self, event: AuditEvent, *, at: str | None = None, hold: bool = True) -> bool:
+        """Write one entry; False (and a loud log line) when the audit store refused. With
+        ``hold``, a refused entry is kept and written at the next append that works."""
         try:
             self.log.record(event, at=at)
-            return True
         except (OSError, EngineError) as exc:
+            if hold:
+                self._hold(event, at or utc_now())
             # The action's own outcome stands (a refusal stays a refusal, a queued change stays
             # queued); losing its audit entry is reported loudly instead of turned into a 500.
             log.critical(
@@ -276,6 +297,34 @@ class Auditor:
                 event.assembly_guid,
             )
             return False
+        if self._held:
+            self._write_held()
+        return True
+
+    def _hold(self, event: AuditEvent, at: str) -> None:
+        with self._held_lock:
+            self._held.append((event, at))
+            if len(self._held) > HELD_LIMIT:
+                del self._held[0]
+                self._held_dropped += 1
+
+    def _write_held(self) -> None:
+        """Write the held entries in order, each marked late; stop at the first refusal."""
+        with self._held_lock:
+            held, self._held = self._held, []
+            dropped, self._held_dropped = self._held_dropped, 0
+        if dropped:
+            held.insert(
+                0, (AuditEvent(action="audit.dropped", outcome=Outcome.FAILED, detail=_dropped(dropped)), "")
+            )
+        for index, (event, at) in enumerate(held):
+            late = event if not at else dataclasses.replace(event, detail=_late(event.detail, at))
+            try:
+                self.log.record(late)
+            except (OSError, EngineError):
+                with self._held_lock:
+                    self._held[:0] = held[index:]
+                return
 
     def require(
         self,

@@ -201,3 +201,30 @@ def test_every_name_design_md_cites_exists() -> None:
         or (not name.endswith(".py") and not re.search(rf"\b{re.escape(name.split('.')[-1])}\b", code))
     ]
     assert missing == [], f"Docs/design.md cites names the code no longer has: {missing}"
+
+
+# ----------------------------------------------------------------- connection limits
+
+
+def test_the_connection_limits_table_shows_the_codes_values(guide: str) -> None:
+    from assembly_engine.api import connections, json_values, limits
+
+    section = guide.split("### 14.3 Connection limits", 1)[1].split("\n### ", 1)[0]
+    rows = {
+        line.split("|")[1].strip(): line.split("|")[2].strip()
+        for line in section.splitlines()
+        if line.startswith("| ")
+    }
+    assert rows["request line (method, URL, version)"] == f"{connections.LINE_MAX_BYTES // 1024} KiB"
+    assert rows["request head (line and all headers)"] == f"{connections.HEAD_MAX_BYTES // 1024} KiB"
+    assert rows["time for a request's head to arrive"] == f"{connections.HEAD_TIMEOUT_SECONDS:g} s"
+    assert rows["each part of a request body"] == f"within {limits.BODY_IDLE_SECONDS:g} s"
+    assert rows["a whole request body"] == (
+        f"{limits.BODY_MIN_RATE // 1024} KiB/s or faster, after its first {limits.BODY_GRACE_SECONDS:g} s"
+    )
+    assert rows["JSON values in one request body (keys not counted)"] == f"{json_values.MAX_JSON_VALUES:,}"
+    assert rows["bodies over 1 MiB read at once"] == f"{limits.LARGE_BODIES_AT_ONCE} in all, 1 per user"
+    assert rows["open connections"] == (
+        f"{connections.MAX_CONNECTIONS:,}, and never more than the descriptor limit "
+        f"− {connections.FD_RESERVE}"
+    )

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 
 import httpx
@@ -165,3 +166,18 @@ def test_no_secret_reaches_any_log(engine: EngineProcess, provider: ProviderProc
         assert trip.answer.status_code == 303
         session = str(browser.cookies.get("ae_session"))
     assert_no_secret_in_logs(engine, [CLIENT_SECRET, session, *callback_secrets(trip)])
+
+
+@pytest.mark.parametrize("name", ["cli", "Engine", "ASSEMBLY-ENGINE"])
+def test_a_provider_name_the_engine_reserves_is_refused(
+    engine: EngineProcess, provider: ProviderProcess, name: str
+) -> None:
+    # The audit log and history name the local CLI and the engine itself so: a person may
+    # not sign in as them, however the provider spells the name.
+    provider.person(f"sub-reserved-{name}", name, ["engine-admins"])
+    with browser_client() as browser:
+        trip = round_trip(browser, engine.url)
+    assert trip.answer.status_code == 409, trip.answer.text
+    assert f"'{name}' is reserved for the engine itself" in html.unescape(trip.answer.text)
+    assert "ae_session" not in trip.answer.cookies
+    assert not {name, name.casefold()} & set(users(engine))

@@ -12,7 +12,7 @@ import ipaddress
 import json
 import logging
 import threading
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -154,7 +154,7 @@ class Auditor:
         self._unrecorded_lock = threading.Lock()
         # Other entries the store refused (a sign-in, a refusal), with when they happened:
         # written, marked late, once an append works again; the oldest go past HELD_LIMIT.
-        self._held: list[tuple[AuditEvent, str]] = []
+        self._held: deque[tuple[AuditEvent, str]] = deque()
         self._held_dropped = 0
         self._held_lock = threading.Lock()
 
@@ -284,7 +284,7 @@ class Auditor:
             self.log.record(event, at=at)
         except (OSError, EngineError) as exc:
             if hold:
-                self._hold(event, at or utc_now())
+                self._hold([(event, at or utc_now())])
             # The action's own outcome stands (a refusal stays a refusal, a queued change stays
             # queued); losing its audit entry is reported loudly instead of turned into a 500.
             log.critical(
@@ -301,17 +301,22 @@ class Auditor:
             self._write_held()
         return True
 
-    def _hold(self, event: AuditEvent, at: str) -> None:
+    def _hold(self, entries: list[tuple[AuditEvent, str]], *, first: bool = False) -> None:
+        """Keep ``entries`` (before those held already with ``first``); the oldest go
+        beyond HELD_LIMIT, counted."""
         with self._held_lock:
-            self._held.append((event, at))
-            if len(self._held) > HELD_LIMIT:
-                del self._held[0]
+            if first:
+                self._held.extendleft(reversed(entries))
+            else:
+                self._held.extend(entries)
+            while len(self._held) > HELD_LIMIT:
+                self._held.popleft()
                 self._held_dropped += 1
 
     def _write_held(self) -> None:
         """Write the held entries in order, each marked late; stop at the first refusal."""
         with self._held_lock:
-            held, self._held = self._held, []
+            held, self._held = list(self._held), deque()
             dropped, self._held_dropped = self._held_dropped, 0
         if dropped:
             held.insert(
@@ -322,8 +327,7 @@ class Auditor:
             try:
                 self.log.record(late)
             except (OSError, EngineError):
-                with self._held_lock:
-                    self._held[:0] = held[index:]
+                self._hold(held[index:], first=True)
                 return
 
     def require(

@@ -80,6 +80,12 @@ def test_the_banner_the_filter_and_the_editor_lead_an_admin_through_an_upgrade(
     page.get_by_test_id("vendor-option-removed_upstream").click()
     expect(names).to_have_count(1)
     expect(names.first).to_have_text("C")
+    # The filter lives in the address: a reload (or a shared link) keeps it.
+    expect(page).to_have_url(re.compile(r"[?&]vendor=removed_upstream"))
+    page.reload()
+    expect(page.get_by_test_id("vendor-filter")).to_have_text("Removed upstream")
+    expect(names).to_have_count(1)
+    expect(names.first).to_have_text("C")
 
     page.goto(f"/assemblies/{v2.guid('A')}")
     choice = page.get_by_test_id("upstream-choice")

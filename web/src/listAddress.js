@@ -1,10 +1,15 @@
 // The list's state in its address (?view=deleted&favourites=1&domain=&kind=&category=
-// &folder=&tag=&checks=&q=&sort=&order=&page=&size=), so a view can be shared and Back returns to it.
+// &folder=&tag=&vendor=&checks=&q=&sort=&order=&page=&size=), so a view can be shared and Back
+// returns to it.
 
 export const PAGE_SIZES = [25, 50, 100];
 export const DEFAULT_PAGE_SIZE = 50;
 export const DOMAINS = ["official", "community", "user"];
 export const KINDS = ["script", "workflow", "ansible"];
+// The vendor filter: what the vendor did (upstream) or the signature.
+const UPSTREAM = ["attention", "update_available", "removed_upstream", "deprecated"];
+const SIGNATURE = ["modified", "unsigned", "verified"];
+export const VENDOR_FILTERS = [...UPSTREAM, ...SIGNATURE];
 // The script-check filter (Docs/script-checks.md): the API's `checks=` values.
 export const CHECK_FILTERS = ["errors", "clean", "unchecked"];
 // Grid column → the API's sort key.
@@ -29,6 +34,8 @@ export function stateFromUrl() {
     category: params.has("category") ? params.get("category") : null,
     folder: params.get("folder") || null,
     tag: params.get("tag") || null,
+    // The admin banner links to ?vendor=attention.
+    vendor: deleted ? null : pick("vendor", VENDOR_FILTERS),
     checks: pick("checks", CHECK_FILTERS),
     favourites: !deleted && params.get("favourites") === "1",
     q: params.get("q") || "",
@@ -53,6 +60,7 @@ export function urlFromState(state) {
   if (state.category !== null) params.set("category", state.category);
   if (state.folder) params.set("folder", state.folder);
   if (state.tag) params.set("tag", state.tag);
+  if (state.vendor && !state.deleted) params.set("vendor", state.vendor);
   if (state.checks) params.set("checks", state.checks);
   if (state.q) params.set("q", state.q);
   if (state.sort) {
@@ -64,20 +72,10 @@ export function urlFromState(state) {
   return params.toString();
 }
 
-// The vendor filter: what the vendor did (upstream) or the signature.
-const UPSTREAM = ["attention", "update_available", "removed_upstream", "deprecated"];
-const SIGNATURE = ["modified", "unsigned", "verified"];
-export const VENDOR_FILTERS = [...UPSTREAM, ...SIGNATURE];
 
 // The list's query parameters for a vendor filter value (null: no filter).
 export function vendorParams(value) {
   if (UPSTREAM.includes(value)) return { upstream: value };
   if (SIGNATURE.includes(value)) return { signature: value };
   return {};
-}
-
-// ?vendor= in the address (the admin banner links to ?vendor=attention).
-export function vendorFromUrl() {
-  const value = new URLSearchParams(window.location.search).get("vendor");
-  return VENDOR_FILTERS.includes(value) ? value : null;
 }

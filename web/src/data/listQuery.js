@@ -2,7 +2,7 @@
 // the list's filters. One place builds them, so the early reads at start-up (earlyListReads)
 // ask exactly what the list's first reads will.
 import { Assemblies, askEarly } from "../api.js";
-import { DEFAULT_PAGE_SIZE, SORT_FIELDS, stateFromUrl, vendorFromUrl, vendorParams } from "../listAddress.js";
+import { DEFAULT_PAGE_SIZE, SORT_FIELDS, stateFromUrl, vendorParams } from "../listAddress.js";
 
 // filters: {domain, kind, category, folder, tag, vendor, checks, q}; page: {offset, limit,
 // sort, order} with sort a grid column (null: by name).
@@ -24,7 +24,6 @@ export function countQuery({ domain, kind, category, folder, tag, vendor, checks
 export function earlyListReads() {
   const state = stateFromUrl();
   if (state.deleted || state.favourites) return;
-  const filters = { ...state, vendor: vendorFromUrl() };
-  askEarly(Assemblies.listPath(pageQuery(filters, { offset: 0, limit: DEFAULT_PAGE_SIZE, sort: state.sort, order: state.order })));
-  askEarly(Assemblies.facetsPath(countQuery(filters)));
+  askEarly(Assemblies.listPath(pageQuery(state, { offset: 0, limit: DEFAULT_PAGE_SIZE, sort: state.sort, order: state.order })));
+  askEarly(Assemblies.facetsPath(countQuery(state)));
 }

@@ -3,7 +3,7 @@
 // (list/SearchBox.jsx).
 import { useEffect, useMemo, useRef, useState } from "react";
 import { rememberList, replaceQuery } from "../router.js";
-import { stateFromUrl, urlFromState, vendorFromUrl } from "../listAddress.js";
+import { stateFromUrl, urlFromState } from "../listAddress.js";
 
 export function useListState() {
   const initial = useRef(stateFromUrl()).current;
@@ -15,15 +15,15 @@ export function useListState() {
   const [tag, setTag] = useState(initial.tag);
   const [checks, setChecks] = useState(initial.checks); // errors | clean | unchecked (script checks)
   const [favourites, setFavourites] = useState(initial.favourites);
-  const [vendor, setVendor] = useState(vendorFromUrl); // signature / upstream filter
+  const [vendor, setVendor] = useState(initial.vendor); // signature / upstream filter
   const [q, setQ] = useState(initial.q);
   const [view, setView] = useState({ sort: initial.sort, order: initial.order, page: initial.page, size: initial.size });
 
   // Every change of the list's state goes into the address (no new history entry).
   useEffect(() => {
-    replaceQuery(urlFromState({ deleted, favourites, domain, kind, category, folder, tag, checks, q, ...view }));
+    replaceQuery(urlFromState({ deleted, favourites, domain, kind, category, folder, tag, vendor, checks, q, ...view }));
     rememberList(window.location.pathname + window.location.search);
-  }, [deleted, favourites, domain, kind, category, folder, tag, checks, q, view]);
+  }, [deleted, favourites, domain, kind, category, folder, tag, vendor, checks, q, view]);
 
   // Newest deletions first in the deleted view; the list's default order back in the list.
   const switchView = () => {

@@ -40,6 +40,17 @@ def written(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text().splitlines()]
 
 
+def held_while_away(tmp_path: Path, details: list[str]) -> tuple[Path, AwayLog, Auditor]:
+    """An auditor whose store is away and holds one refused entry per detail."""
+    path = tmp_path / "audit.log"
+    store = AwayLog(path)
+    auditor = Auditor(AuditLog(store))
+    store.away = True
+    for detail in details:
+        auditor.record(OLGA, "assembly.update", Outcome.DENIED, detail=detail)
+    return path, store, auditor
+
+
 def test_refused_entries_are_written_late_in_order_once_the_store_works(tmp_path: Path) -> None:
     path = tmp_path / "audit.log"
     store = AwayLog(path)
@@ -68,12 +79,7 @@ def test_a_flood_while_the_store_is_away_keeps_the_newest_and_says_how_many_went
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(auditor_module, "HELD_LIMIT", 3)
-    path = tmp_path / "audit.log"
-    store = AwayLog(path)
-    auditor = Auditor(AuditLog(store))
-    store.away = True
-    for number in range(5):
-        auditor.record(OLGA, "assembly.update", Outcome.DENIED, detail=f"refusal {number}")
+    path, store, auditor = held_while_away(tmp_path, [f"refusal {number}" for number in range(5)])
     store.away = False
     auditor.record(OLGA, "assembly.list", Outcome.DENIED, detail="back")
     entries = written(path)
@@ -83,12 +89,7 @@ def test_a_flood_while_the_store_is_away_keeps_the_newest_and_says_how_many_went
 
 
 def test_a_store_gone_again_keeps_what_it_did_not_take(tmp_path: Path) -> None:
-    path = tmp_path / "audit.log"
-    store = AwayLog(path)
-    auditor = Auditor(AuditLog(store))
-    store.away = True
-    for number in range(3):
-        auditor.record(OLGA, "assembly.update", Outcome.DENIED, detail=f"held {number}")
+    path, store, auditor = held_while_away(tmp_path, [f"held {number}" for number in range(3)])
     store.takes = 2  # the new entry and the first held one, then away again
     auditor.record(OLGA, "assembly.list", Outcome.DENIED, detail="brief")
     assert [e["detail"].split(" (")[0] for e in written(path)] == ["brief", "held 0"]

@@ -44,6 +44,14 @@ def test_code_is_split_into_words_and_parts(text: str, expected: str) -> None:
     assert set(body_terms(text).split()) == set(expected.split())
 
 
+def test_a_body_gives_each_term_once_whatever_its_case_or_script() -> None:
+    # The index keeps no counts: repeats would only cost tokenising and index time.
+    for text in ["Get-Item get-item GET-ITEM Get-Item\n" * 500, "naïve Naïve NAÏVE naïve-Item"]:
+        terms = body_terms(text).split()
+        assert len(terms) == len(set(terms))
+    assert sorted(body_terms("Get-Item get-item GET-ITEM\n" * 500).split()) == ["get", "item"]
+
+
 def test_a_query_finds_identifiers_paths_and_registry_keys_the_way_people_type_them() -> None:
     body = 'Invoke-WebRequest -Uri $u -OutFile "$env:TEMP\\x.msi"\nSet-ItemProperty HKLM:\\Software\\Foo\\Run'
     for query in [

@@ -25,7 +25,7 @@ MAX_TERMS_CHARS = 256 * 1024
 
 
 def _unique_terms(text: str) -> str:
-    kept = " ".join(dict.fromkeys(body_terms(text).split()))
+    kept = body_terms(text)  # each term once
     return kept if len(kept) <= MAX_TERMS_CHARS else kept[: kept.rfind(" ", 0, MAX_TERMS_CHARS)]
 
 

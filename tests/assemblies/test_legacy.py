@@ -1197,7 +1197,8 @@ def script_documents(draw: st.DrawFn) -> dict[str, Any]:
     optional: dict[str, st.SearchStrategy[Any]] = {
         "version": st.none() | st.integers(0, 1000),
         "description": st.none()
-        | st.text(st.characters(blacklist_characters="\x00"), max_size=30),  # NUL is refused
+        # NUL and lone surrogates are refused
+        | st.text(st.characters(codec="utf-8", blacklist_characters="\x00"), max_size=30),
         "category": st.none() | st.sampled_from(["script", "application", "tools"]),
         "timeout_seconds": st.integers(0, 86400),
         "sites": st.fixed_dictionaries(

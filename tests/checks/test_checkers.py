@@ -71,6 +71,15 @@ def test_powershell_here_string_and_grammar_gaps(runner: CheckRunner) -> None:
     assert gap.diagnostics and not gap.has_errors
 
 
+def test_an_empty_or_comment_only_powershell_script_has_no_problems(runner: CheckRunner) -> None:
+    # A new script starts out empty; PowerShell runs one of nothing but comments.
+    for script in ["", "\n", "   \n", "# TODO: write this\n", "<#\n.SYNOPSIS\n  Later.\n#>\n# more\n"]:
+        assert runner.run("powershell", script).diagnostics == (), script
+    # A comment does not hide what follows it.
+    assert runner.run("powershell", '# note\n"never closed').diagnostics
+    assert _only(runner.run("powershell", "# note\nfunction F {\n"), "PS-MISSING").line == 2
+
+
 def test_batch_goto_to_a_missing_label(runner: CheckRunner) -> None:
     original = corpus.trmm("Win_ADDC_Sync_Start.bat").replace("\r\n", "\n")
     script = original.replace("exit /b 0", "goto :finish\nexit /b 0")

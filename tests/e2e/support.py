@@ -72,9 +72,8 @@ def sign_in(page: Page, user: tuple[str, str]) -> None:
 
 
 def open_new_script(page: Page) -> None:
-    """Open the new-script editor and wait for the first check of its empty script: its
-    answer adds the problems list above the variables, and a click on "Add variable" while
-    the form moves down may land where the button was a moment before."""
+    """Open the new-script editor and wait for the first check of its empty script, so a
+    test starts from the settled form (its check count and problems list shown)."""
     page.goto("/assemblies/new/script")
     expect(page.get_by_test_id("problems")).to_be_visible()
 

@@ -17,9 +17,17 @@ export function CheckCount({ checks }) {
 }
 
 // Every diagnostic of the last check, in order, under the code editor. note: a line under
-// the title saying which check this is.
+// the title saying which check this is. Before the first answer (or when there is none) its
+// title line is kept empty, so the form below does not move down under the pointer when
+// the answer comes.
 export default function ProblemsPanel({ checks, note = null, testId = "problems" }) {
-  if (!checks) return null;
+  if (!checks) {
+    return (
+      <Box data-testid={`${testId}-placeholder`} aria-hidden sx={{ mt: 1 }}>
+        <Typography variant="subtitle2" component="p" sx={{ visibility: "hidden" }}>{"\u00a0"}</Typography>
+      </Box>
+    );
+  }
   const problems = checks.diagnostics || [];
   const missing = (checks.checkers || []).filter((c) => !c.available || c.timed_out || c.failed);
   return (

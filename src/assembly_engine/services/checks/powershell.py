@@ -120,10 +120,20 @@ def _here_strings(lines: list[str]) -> list[Diagnostic]:
     return [Diagnostic.at(number, column, "error", "PS-HERE-STRING", message, SOURCE, (number, column + 2))]
 
 
+def _only_comments(root: Any, source: bytes) -> bool:
+    """A script of nothing but comments and blank lines, or of nothing: PowerShell runs it,
+    while the grammar wants at least one statement (a new script starts out empty)."""
+    rest = bytearray(source)
+    for child in root.children:
+        if child.type == "comment":
+            rest[child.start_byte : child.end_byte] = b" " * (child.end_byte - child.start_byte)
+    return not rest.strip()
+
+
 def check(text: str) -> list[Diagnostic]:
     source = text.encode("utf-8")
     tree = _parser().parse(source)
-    if not tree.root_node.has_error:
+    if not tree.root_node.has_error or _only_comments(tree.root_node, source):
         return []
     line_bytes = source.split(b"\n")
     found = _here_strings(text.replace("\r\n", "\n").split("\n"))

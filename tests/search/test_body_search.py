@@ -1,10 +1,15 @@
 """BodySearch (storage/cache/body_search.py) on a real search.db and real payload folders:
-handed-over bodies, bodies read from the payload store, and an index damaged while open."""
+handed-over bodies, bodies read from the payload store, an index damaged while open, and
+the background indexing held by a bulk write."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
+import pytest
+
+from assembly_engine.storage.cache import body_search
 from assembly_engine.storage.cache.body_search import BodySearch
 from assembly_engine.storage.contract.search_terms import query_terms
 from assembly_engine.storage.sqlite.payload_folders import PayloadStore
@@ -74,3 +79,52 @@ def test_an_index_damaged_inside_is_built_again_from_the_payloads(tmp_path: Path
     assert rebuilt.matching(query_terms("word17 set-item")) == {library.guids[17]}
     rebuilt.close()
     assert b"\xff" * 4096 not in path.read_bytes()
+
+
+def test_a_bulk_write_holds_the_background_indexing_and_bounds_what_it_keeps(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(body_search, "PENDING_BYTES", 4096)
+    monkeypatch.setattr(body_search, "PENDING_SECONDS", 0.05)
+    monkeypatch.setattr(body_search, "BUILD_DELAY", 0.0)
+    monkeypatch.setattr(body_search, "BULK_QUIET_SECONDS", 0.5)
+    payloads, library = PayloadStore(tmp_path / "Payloads"), Library()
+    index = SqliteSearchIndex(tmp_path / "search.db")
+    search = BodySearch(index, payloads, library.live, lambda: library.generation)
+    search.start_building()
+    with search.bulk():
+        for number in range(40):
+            content = script_content(f"Set-Item bulk{number}\n" + "Write-Output 'x'\n" * 40)
+            ref = payloads.write_new(content)
+            search.note(ref.payload_guid, content)
+            library.add(ref.payload_guid)
+            assert search._pending_bytes < body_search.PENDING_BYTES  # let go, not kept
+        time.sleep(0.3)
+        assert not index.held(library.guids)  # the builder left them alone
+    time.sleep(0.2)
+    assert not index.held(library.guids)  # and for a quiet moment after
+    deadline = time.monotonic() + 10
+    while len(index.held(library.guids)) < 40 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert index.held(library.guids) == set(library.guids)  # read back, those let go too
+    assert search.matching(query_terms("bulk7 set-item")) == {library.guids[7]}
+    search.close()
+
+
+def test_a_search_during_a_bulk_write_finds_what_it_wrote(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(body_search, "PENDING_BYTES", 4096)
+    payloads, library = PayloadStore(tmp_path / "Payloads"), Library()
+    search = open_search(tmp_path, library, payloads)
+    with search.bulk():
+        for number in range(40):
+            content = script_content(f"Set-Item bulk{number}\n" + "Write-Output 'x'\n" * 40)
+            ref = payloads.write_new(content)
+            search.note(ref.payload_guid, content)
+            library.add(ref.payload_guid)
+        # Found whether kept for the index or let go: a search brings the index current.
+        assert search.matching(query_terms("bulk0")) == {library.guids[0]}
+        assert search.matching(query_terms("bulk39")) == {library.guids[39]}
+        assert len(search.matching(query_terms("write-output"))) == 40
+    search.close()

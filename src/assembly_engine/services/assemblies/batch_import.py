@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -131,9 +130,8 @@ def import_batch(
                     written.append((index, exc))
             return written
 
-        checks = importing.changes.checks
-        # The documents' checks run once the import is done, not against its writes.
-        with checks.bulk() if checks is not None else nullcontext():
+        # The documents' checks and indexing run once the import is done, not against its writes.
+        with importing.changes.bulk():
             written = _concurrently(write_chain, _chains(parsed), "import")
         for chain_written in written:
             assert not isinstance(chain_written, EngineError)  # write_chain keeps refusals per document

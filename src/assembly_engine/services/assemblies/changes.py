@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 
 from assembly_engine.domain.clock import utc_now
 from assembly_engine.domain.types import Domain
@@ -54,6 +54,14 @@ class Changes:
             yield ref
         if content is not None and ref is not None and self.checks is not None:
             self.checks.after_store(content, ref.payload_guid)
+
+    @contextmanager
+    def bulk(self) -> Iterator[None]:
+        """A bulk write (a batch import, a sync apply) runs in the block: the background
+        work its saves start (their script checks, indexing their bodies for search) waits
+        until it is over, so it does not compete with the writes for the interpreter."""
+        with self.checks.bulk() if self.checks is not None else nullcontext(), self.cache.bulk_writes():
+            yield
 
     # -- the target --------------------------------------------------------------------
     def existing(self, guid: str) -> CachedAssembly:

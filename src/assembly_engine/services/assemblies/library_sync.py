@@ -24,7 +24,6 @@ import hashlib
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -363,8 +362,7 @@ class LibrarySync:
                     message=exc.message,
                 )
 
-        checks = self._importing.changes.checks  # held while the items write, as an import's
-        with checks.bulk() if checks is not None else nullcontext():
+        with self._importing.changes.bulk():  # as an import's writes
             with ThreadPoolExecutor(max_workers=WRITERS, thread_name_prefix="sync") as pool:
                 results = list(pool.map(carry_out, work))
         return Applied.built(

@@ -15,7 +15,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import replace
 
 from assembly_engine.domain.types import Domain, Integrity
@@ -406,6 +406,10 @@ class AssemblyCache(CacheLoading, CacheQueue, ClusterChanges):
     def start(self) -> None:
         """Start the background flush worker."""
         self.flusher.start()
+
+    def bulk_writes(self) -> AbstractContextManager[None]:
+        """A bulk write runs in the block: the body index's background work waits for it."""
+        return self.search.bulk() if self.search is not None else nullcontext()
 
     def start_background(self) -> None:
         """Start what a serving engine runs once it has answered ready (the flush worker,

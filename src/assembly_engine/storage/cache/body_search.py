@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 
 from assembly_engine.storage.contract.errors import STORAGE_FAILURES, EngineError, IndexDamaged
 from assembly_engine.storage.contract.interfaces import PayloadStore, SearchIndex
@@ -30,6 +32,9 @@ BUILD_BATCH = 200
 PENDING_BYTES = 8 * 1024 * 1024
 PENDING_SECONDS = 10.0
 BUILD_DELAY = 1.0  # seconds after boot before the background build starts
+# A bulk write (a batch import, a sync apply) holds the background indexing until it has
+# been over this long: a client sends its batches back to back.
+BULK_QUIET_SECONDS = 3.0
 
 
 class BodySearch:
@@ -53,6 +58,9 @@ class BodySearch:
         self._known: set[str] = set()  # payload GUIDs the index holds (or cannot: unreadable)
         self._builder: threading.Thread | None = None
         self._closed = False
+        self._bulk_writes = 0  # bulk writes under way (under _pending_lock)
+        self._bulk_ended = float("-inf")  # when the last one ended (time.monotonic)
+        self._let_go = False  # a bulk write let handed-over bodies go unindexed
 
     def note(self, payload_guid: str, content: PayloadContent) -> None:
         """A new payload's body, to index (cheap: a write never waits for the index)."""
@@ -64,8 +72,34 @@ class BodySearch:
             self._pending[payload_guid] = text
             self._pending_bytes += len(text)
             full = self._pending_bytes >= PENDING_BYTES
+            if full and self._bulk_writes:
+                # Let them go rather than index them now: they are live payloads the index
+                # lacks, read back from the payload store once the bulk write is over.
+                self._pending, self._pending_bytes, full = {}, 0, False
+                self._let_go = True
         if full:
             self._wake.set()
+
+    @contextmanager
+    def bulk(self) -> Iterator[None]:
+        """Hold the background indexing while a bulk write runs, and BULK_QUIET_SECONDS
+        after: tokenising would compete with its writes for the interpreter. A search
+        meanwhile still brings the index current first."""
+        with self._pending_lock:
+            self._bulk_writes += 1
+        try:
+            yield
+        finally:
+            with self._pending_lock:
+                self._bulk_writes -= 1
+                self._bulk_ended = time.monotonic()
+
+    def _held_for(self) -> float:
+        """Seconds the background indexing is still held by bulk writes (0: not held)."""
+        with self._pending_lock:
+            if self._bulk_writes:
+                return BULK_QUIET_SECONDS
+            return max(0.0, self._bulk_ended + BULK_QUIET_SECONDS - time.monotonic())
 
     def start_building(self) -> None:
         """Index in the background what the index lacks (after boot)."""
@@ -83,10 +117,13 @@ class BodySearch:
         while not self._closed:  # then index handed-over bodies now and then
             self._wake.wait(PENDING_SECONDS)
             self._wake.clear()
+            while not self._closed and (held := self._held_for()) > 0:
+                self._wake.wait(held)
+                self._wake.clear()
             try:
                 with self._lock:
                     if not self._closed:
-                        self._add_pending()
+                        self._index_new()
             except IndexDamaged:
                 pass  # the next search finds it and builds again
             except Exception:  # noqa: BLE001 - kept for the next search, which reports
@@ -119,6 +156,14 @@ class BodySearch:
             self._index.add(sorted(pending.items()))
             self._known.update(pending)
         return len(pending)
+
+    def _index_new(self) -> None:
+        """Index the handed-over bodies, and those a bulk write let go (holds ``_lock``)."""
+        if self._let_go:
+            self._let_go = False
+            self._add_missing()  # reads them back from the payload store
+        else:
+            self._add_pending()
 
     def _add_missing(self) -> int:
         generation = self._generation()  # read first: a change after it is checked next time

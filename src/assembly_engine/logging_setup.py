@@ -57,11 +57,24 @@ class QuietFileHandler(RotatingFileHandler):
 
     _refusing = False  # the last line failed
     _failed = False  # the line being written failed
+    _formatted: tuple[logging.LogRecord, str] | None = None  # the line being written
 
     def emit(self, record: logging.LogRecord) -> None:
         self._failed = False  # emit runs under the handler's lock: one line at a time
-        super().emit(record)
+        try:
+            super().emit(record)
+        finally:
+            self._formatted = None
         self._refusing = self._failed
+
+    def format(self, record: logging.LogRecord) -> str:
+        # The size check before a line formats it, then writing it formats it again: once
+        # is enough (every audit entry is a line).
+        if self._formatted is not None and self._formatted[0] is record:
+            return self._formatted[1]
+        line = super().format(record)
+        self._formatted = (record, line)
+        return line
 
     def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 - logging's name
         if not self._refusing and not self._failed:

@@ -81,6 +81,14 @@ def test_an_index_damaged_inside_is_built_again_from_the_payloads(tmp_path: Path
     assert b"\xff" * 4096 not in path.read_bytes()
 
 
+def write_bulk_body(search: BodySearch, payloads: PayloadStore, library: Library, number: int) -> None:
+    """What a bulk write does for one script: its payload written, its body handed over."""
+    content = script_content(f"Set-Item bulk{number}\n" + "Write-Output 'x'\n" * 40)
+    ref = payloads.write_new(content)
+    search.note(ref.payload_guid, content)
+    library.add(ref.payload_guid)
+
+
 def test_a_bulk_write_holds_the_background_indexing_and_bounds_what_it_keeps(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -94,10 +102,7 @@ def test_a_bulk_write_holds_the_background_indexing_and_bounds_what_it_keeps(
     search.start_building()
     with search.bulk():
         for number in range(40):
-            content = script_content(f"Set-Item bulk{number}\n" + "Write-Output 'x'\n" * 40)
-            ref = payloads.write_new(content)
-            search.note(ref.payload_guid, content)
-            library.add(ref.payload_guid)
+            write_bulk_body(search, payloads, library, number)
             assert search._pending_bytes < body_search.PENDING_BYTES  # let go, not kept
         time.sleep(0.3)
         assert not index.held(library.guids)  # the builder left them alone
@@ -119,10 +124,7 @@ def test_a_search_during_a_bulk_write_finds_what_it_wrote(
     search = open_search(tmp_path, library, payloads)
     with search.bulk():
         for number in range(40):
-            content = script_content(f"Set-Item bulk{number}\n" + "Write-Output 'x'\n" * 40)
-            ref = payloads.write_new(content)
-            search.note(ref.payload_guid, content)
-            library.add(ref.payload_guid)
+            write_bulk_body(search, payloads, library, number)
         # Found whether kept for the index or let go: a search brings the index current.
         assert search.matching(query_terms("bulk0")) == {library.guids[0]}
         assert search.matching(query_terms("bulk39")) == {library.guids[39]}
